@@ -1,0 +1,109 @@
+"""How close an evaluation run comes to the ideal wall time, what the plugin costs per sample, and
+how much memory a very large benchmark takes.
+
+    python bench/eval_throughput.py                 # N=1319, C=64, L=200 ms; overhead at N=5000; 100k memory
+    python bench/eval_throughput.py --skip-memory   # faster
+
+Prints, all measured in this one run on this machine:
+  1. wall time of `pytest -m gsm8k` against a loopback server with fixed latency L, next to the
+     ideal N*L/C (target <= 1.15x), both for the whole process and for the session (results JSON);
+  2. with zero latency: seconds per sample for our run vs a bare pytest run of N trivial
+     parametrized items (target: ours <= 2x bare);
+  3. peak RSS of a 100k-sample run (target < 1 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
+
+
+def write_gsm8k(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(count):
+            handle.write(json.dumps({"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"}) + "\n")
+    return path
+
+
+def run_pytest(args: list[str], cwd: Path) -> tuple[float, int, int]:
+    """(wall seconds, exit code, peak RSS in MB) of one pytest process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss // 1024
+
+
+def eval_args(server: FakeOpenAIServer, data: Path, concurrency: int, results: Path) -> list[str]:
+    return [
+        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
+        "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", str(concurrency), "--llm-no-cache",
+        "--llm-results", str(results), "-q", "-p", "no:cacheprovider",
+    ]
+
+
+def latency_bound(work: Path, count: int, concurrency: int, latency: float) -> None:
+    data = write_gsm8k(work / "latency.jsonl", count)
+    results = work / "latency.json"
+    with FakeOpenAIServer(FakeServerConfig(latency_s=latency, fixed_reply="\\boxed{1}")) as server:
+        wall, code, _ = run_pytest(eval_args(server, data, concurrency, results), work)
+        sent = server.stats()["chat_requests"]
+    session = json.loads(results.read_text())["duration_s"]
+    ideal = count * latency / concurrency
+    print(f"1. latency-bound run: N={count} C={concurrency} L={latency * 1000:.0f} ms, {sent} requests, exit {code}")
+    print(f"   ideal N*L/C          {ideal:8.2f} s")
+    print(f"   session (results)    {session:8.2f} s   ratio {session / ideal:5.2f}x  (target <= 1.15x)")
+    print(f"   whole process        {wall:8.2f} s   ratio {wall / ideal:5.2f}x  (includes interpreter start)")
+
+
+def overhead(work: Path, count: int, concurrency: int) -> None:
+    data = write_gsm8k(work / "overhead.jsonl", count)
+    bare_file = work / "test_bare.py"
+    bare_file.write_text(
+        "import pytest\n\n@pytest.mark.parametrize('i', range(%d))\ndef test_item(i):\n    assert i >= 0\n" % count
+    )
+    bare, _, _ = run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)
+    with FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{1}")) as server:
+        ours, code, _ = run_pytest(eval_args(server, data, concurrency, work / "overhead.json"), work)
+    print(f"2. zero-latency overhead: N={count}, exit {code}")
+    print(f"   bare pytest, trivial items  {bare:7.2f} s  {bare / count * 1e6:8.0f} us/item")
+    print(f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample   ratio {ours / bare:4.2f}x (target <= 2x)")
+
+
+def memory(work: Path, count: int, concurrency: int) -> None:
+    data = write_gsm8k(work / "memory.jsonl", count)
+    with FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{1}")) as server:
+        wall, code, rss = run_pytest(eval_args(server, data, concurrency, work / "memory.json"), work)
+    print(f"3. memory: N={count} samples, exit {code}, {wall:.1f} s, peak RSS {rss} MB (target < 1024 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1319)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--overhead-n", type=int, default=5000)
+    parser.add_argument("--memory-n", type=int, default=100_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "pytest.ini").write_text("[pytest]\n")
+        latency_bound(work, args.n, args.concurrency, args.latency)
+        overhead(work, args.overhead_n, args.concurrency)
+        if not args.skip_memory:
+            memory(work, args.memory_n, args.concurrency)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The nouns of a benchmark: where its data lives, what one sample is, how it is asked and scored.
+
+A benchmark is a small class: class attributes declare it, three methods adapt it::
+
+    @register_benchmark
+    class MyQA(Benchmark):
+        name = "my_qa"
+        source = DatasetSource(path="org/my-qa", split="test")
+        metrics = ("acc",)
+
+        def record_to_sample(self, record, index, subset): ...   # dataset row -> Sample
+        def messages(self, sample): ...                           # Sample -> chat messages
+        def score(self, sample, output): ...                      # model output -> Score
+
+Aggregation (`aggregate`) defaults to the mean of every per-sample metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+Message = dict[str, Any]
+
+
+class DatasetSource(BaseModel):
+    """Where the rows come from on the hub, and how subsets map onto the dataset.
+
+    `subset_mode="config"`: each subset is a dataset configuration (`load_dataset(path, subset)`).
+    `subset_mode="field"`: one configuration; a row's subset is `record[subset_field]`.
+    `subset_mode="single"`: one subset, named by the benchmark's only entry in `subsets`.
+    """
+
+    path: str
+    config: str | None = None
+    split: str = "test"
+    few_shot_split: str | None = None
+    subset_mode: Literal["config", "field", "single"] = "single"
+    subset_field: str = "subset"
+    modelscope: str | None = None  # the canonical home when it is ModelScope
+
+
+class Sample(BaseModel):
+    """One question. `input` is the user prompt (or full message list); `target` the gold answer."""
+
+    id: str
+    subset: str
+    input: str | list[Message]
+    target: str | list[str] = ""
+    choices: list[str] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Score(BaseModel):
+    """A verdict on one output. `metrics` holds this sample's value of each benchmark metric."""
+
+    passed: bool
+    metrics: dict[str, float]
+    extracted: str | None = None
+    explanation: str | None = None
+
+
+class Benchmark:
+    """Base class of every benchmark; see the module docstring for the recipe."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    source: ClassVar[DatasetSource | None] = None
+    subsets: ClassVar[Sequence[str]] = ("default",)
+    tags: ClassVar[Sequence[str]] = ()
+    metrics: ClassVar[Sequence[str]] = ("acc",)
+    task_type: ClassVar[str] = "general"
+    system_prompt: ClassVar[str | None] = None
+    default_args: ClassVar[Mapping[str, str]] = {}
+    generation: ClassVar[Mapping[str, Any]] = {}  # request defaults; --llm-gen overrides them
+
+    def __init__(self, args: Mapping[str, str] | None = None) -> None:
+        unknown = set(args or {}) - set(self.default_args) - {"subset_list"}
+        if unknown:
+            from ..errors import ConfigError
+
+            known = ", ".join(sorted({*self.default_args, "subset_list"}))
+            raise ConfigError(f"benchmark {self.name!r} has no argument {sorted(unknown)[0]!r}; known: {known}")
+        self.args: dict[str, str] = {**self.default_args, **(args or {})}
+
+    # -- data --------------------------------------------------------------------------------
+
+    def selected_subsets(self) -> list[str]:
+        """`subset_list` (comma separated) narrows the subsets; default all."""
+        wanted = self.args.get("subset_list")
+        if not wanted:
+            return list(self.subsets)
+        return [s.strip() for s in wanted.split(",") if s.strip()]
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        raise NotImplementedError(f"{type(self).__name__}.record_to_sample")
+
+    def load(self, subset: str, loader: "RecordLoader") -> Iterator[Sample]:
+        """Samples of one subset. Override for benchmarks whose rows need joining or filtering."""
+        for index, (record, where) in enumerate(loader.records(self, subset)):
+            yield loader.to_sample(self, record, index, subset, where)
+
+    # -- prompting ---------------------------------------------------------------------------
+
+    def messages(self, sample: Sample) -> list[Message]:
+        if isinstance(sample.input, list):
+            return list(sample.input)
+        messages: list[Message] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        messages.append({"role": "user", "content": sample.input})
+        return messages
+
+    def generation_defaults(self) -> dict[str, Any]:
+        return dict(self.generation)
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def score(self, sample: Sample, output: str) -> Score:
+        raise NotImplementedError(f"{type(self).__name__}.score")
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        """Benchmark metrics from per-sample metrics: the mean of each (micro average)."""
+        totals: dict[str, float] = {}
+        for values in per_sample:
+            for metric, value in values.items():
+                totals[metric] = totals.get(metric, 0.0) + value
+        count = len(per_sample)
+        return {metric: total / count for metric, total in totals.items()} if count else {}
+
+
+class RecordLoader:
+    """Interface of the dataset loader handed to `Benchmark.load` (see `benchmarks/loading.py`)."""
+
+    def records(self, benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
+        raise NotImplementedError
+
+    def to_sample(
+        self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str
+    ) -> Sample:
+        raise NotImplementedError

@@ -1,0 +1,174 @@
+"""User-defined benchmarks from a JSONL/JSON/CSV/parquet file, registered from a conftest::
+
+    from pytest_llmeval import file_benchmark, register_benchmark
+
+    register_benchmark(file_benchmark("support_faq", "data/faq.jsonl", kind="qa"))
+    register_benchmark(file_benchmark("policy_mcq", "data/policy.csv", kind="mcq", tags=["policy"]))
+    register_benchmark(file_benchmark("tone", "data/tone.jsonl", scorer=my_scorer))
+
+Row fields (names configurable): `question`, `answer`, optional `id`, `subset`, and for `mcq` either a
+`choices` list or one column per letter (`A`, `B`, `C`, ...). Relative paths resolve against the
+folder of the file that calls `file_benchmark` (your conftest), not the working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ConfigError
+from ..scoring.choice import choice_letters, extract_choice, format_choices
+from ..scoring.numeric import numbers_equal
+from .base import Benchmark, RecordLoader, Sample, Score
+from .loading import read_path
+
+UserScorer = Callable[[Sample, str], "Score | bool | float"]
+
+MCQ_PROMPT = "Answer the following multiple-choice question. Think briefly, then finish with a line of the form 'Answer: X' where X is the letter of the correct option.\n\n{question}\n\n{choices}"
+QA_PROMPT = "{question}\n\nFinish with a line of the form 'Answer: ...' giving only the final answer."
+
+
+def file_benchmark(
+    name: str,
+    path: str | Path,
+    *,
+    kind: Literal["mcq", "qa"] = "qa",
+    scorer: UserScorer | None = None,
+    prompt: str | None = None,
+    system_prompt: str | None = None,
+    subsets: Sequence[str] = ("default",),
+    tags: Sequence[str] = (),
+    metrics: Sequence[str] = ("acc",),
+    description: str = "",
+    question_field: str = "question",
+    answer_field: str = "answer",
+    choices_field: str = "choices",
+    id_field: str = "id",
+    subset_field: str = "subset",
+) -> type[Benchmark]:
+    """Build a benchmark class over a local file; pass it to `register_benchmark`.
+
+    `prompt` is a format string with `{question}` (and `{choices}` for mcq). `scorer(sample, output)`
+    may return a Score, a bool (pass/fail, metric `acc`) or a float in [0, 1] (passes at >= 0.5).
+    """
+    if kind not in ("mcq", "qa"):
+        raise ConfigError(f"file_benchmark kind must be 'mcq' or 'qa', got {kind!r}")
+    data_path = Path(path)
+    if not data_path.is_absolute():
+        caller = sys._getframe(1).f_globals.get("__file__")
+        data_path = (Path(caller).parent if caller else Path.cwd()) / data_path
+    template = prompt or (MCQ_PROMPT if kind == "mcq" else QA_PROMPT)
+
+    class FileBenchmark(Benchmark):
+        def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+            question = str(record[question_field])
+            sample_id = str(record.get(id_field) or f"{index:04d}")
+            if kind == "mcq":
+                choices = _choices_of(record, choices_field)
+                answer = str(record[answer_field]).strip().upper()
+                if answer not in choice_letters(len(choices)):
+                    raise ValueError(f"answer {answer!r} is not one of the {len(choices)} choice letters")
+                text = template.format(question=question, choices=format_choices(choices))
+                return Sample(id=sample_id, subset=subset, input=text, target=answer, choices=choices)
+            return Sample(
+                id=sample_id, subset=subset, input=template.format(question=question), target=str(record[answer_field])
+            )
+
+        def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+            overridden = getattr(loader, "overrides", {})
+            if name in overridden or f"{name}.{subset}" in overridden:
+                yield from super().load(subset, loader)
+                return
+            if not data_path.exists():
+                raise ConfigError(f"benchmark {name!r}: data file {data_path} does not exist")
+            index = 0
+            for record, where in read_path(data_path):
+                if len(self.subsets) > 1 and str(record.get(subset_field)) != subset:
+                    continue
+                yield loader.to_sample(self, record, index, subset, where)
+                index += 1
+
+        def score(self, sample: Sample, output: str) -> Score:
+            if scorer is not None:
+                return _as_score(scorer(sample, output))
+            if kind == "mcq":
+                extracted = extract_choice(output, choice_letters(len(sample.choices or [])))
+                passed = extracted == sample.target
+            else:
+                extracted, passed = match_short_answer(output, str(sample.target))
+            return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
+
+    attributes = {
+        "name": name,
+        "description": description or f"{kind} benchmark from {data_path.name}",
+        "subsets": tuple(subsets),
+        "tags": tuple(tags),
+        "metrics": tuple(metrics),
+        "task_type": kind,
+        "system_prompt": system_prompt,
+        "data_path": data_path,
+    }
+    return type(f"FileBenchmark_{name}", (FileBenchmark,), attributes)
+
+
+def _choices_of(record: Mapping[str, Any], field: str) -> list[str]:
+    raw = record.get(field)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"field {field!r} must be a list (or a JSON list in CSV)") from None
+    if isinstance(raw, list):
+        choices = [str(c) for c in raw]
+    else:
+        choices = [str(record[letter]) for letter in "ABCDEFGHIJ" if record.get(letter) not in (None, "")]
+    if not 2 <= len(choices) <= 10:
+        raise ValueError(f"expected 2-10 choices (a {field!r} list or columns A, B, C, ...), got {len(choices)}")
+    return choices
+
+
+def _as_score(result: Score | bool | float) -> Score:
+    if isinstance(result, Score):
+        return result
+    if isinstance(result, bool):
+        return Score(passed=result, metrics={"acc": float(result)})
+    value = float(result)
+    return Score(passed=value >= 0.5, metrics={"acc": value})
+
+
+_ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*(?:is)?\s*[:：]?\s*(.+)", re.IGNORECASE)
+
+
+def _normalize(text: str) -> str:
+    text = text.lower().strip().strip("*`\"'").rstrip(".")
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(re.sub(r"[^\w\s.%-]", " ", text).split())
+
+
+def match_short_answer(output: str, target: str) -> tuple[str | None, bool]:
+    """Generic question-answer check.
+
+    The candidate answer is the text after the last `Answer:` / `answer is`, else the last
+    non-empty line. It matches when, after lower-casing and dropping articles and punctuation, it
+    equals the target, or both are numbers that are equal (`1,000` = `1000`).
+    """
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    if not lines:
+        return None, False
+    candidate = lines[-1]
+    for line in reversed(lines):
+        found = _ANSWER_LINE.search(line)
+        if found:
+            candidate = found.group(1)
+            break
+    normalized, expected = _normalize(candidate), _normalize(target)
+    if normalized == expected:
+        return candidate.strip(), True
+    try:
+        return candidate.strip(), numbers_equal(normalized.replace(" ", ""), expected.replace(" ", ""))
+    except (ValueError, TypeError):
+        return candidate.strip(), False

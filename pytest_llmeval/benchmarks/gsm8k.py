@@ -1,0 +1,45 @@
+"""GSM8K: grade-school math word problems (openai/gsm8k, config `main`, 1,319 test problems).
+
+Zero-shot by default: the model is asked to reason step by step and put the final answer in
+`\\boxed{}`. The target is the number after `####` in the answer field. The prediction is the last
+boxed answer, else the number after an explicit "answer is", else the last number in the output;
+`1,000` equals `1000` and `18.00` equals `18` (see `scoring.numeric`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..scoring.numeric import extract_final_number, extract_gsm8k_target, numbers_equal
+from .base import Benchmark, DatasetSource, Sample, Score
+from .registry import register_benchmark
+
+PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+
+
+@register_benchmark
+class GSM8K(Benchmark):
+    name = "gsm8k"
+    description = "Grade-school math word problems; exact numeric answer."
+    source = DatasetSource(path="openai/gsm8k", config="main", split="test", modelscope="AI-ModelScope/gsm8k")
+    subsets = ("main",)
+    tags = ("math", "reasoning")
+    metrics = ("acc",)
+    task_type = "math"
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        answer = str(record["answer"])
+        target = extract_gsm8k_target(answer) if "####" in answer else answer.strip()
+        return Sample(
+            id=str(record.get("id", f"{index:04d}")),
+            subset=subset,
+            input=PROMPT.format(question=str(record["question"]).strip()),
+            target=target,
+            metadata={"question": str(record["question"])},
+        )
+
+    def score(self, sample: Sample, output: str) -> Score:
+        extracted = extract_final_number(output)
+        passed = extracted is not None and numbers_equal(extracted, str(sample.target))
+        return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)

@@ -1,0 +1,223 @@
+"""Async client for OpenAI-compatible chat endpoints: retries, streaming timings, typed responses.
+
+It speaks httpx; the transport is aiohttp's (through `httpx-aiohttp`) because the stock httpx pool
+costs several times more CPU per request under high concurrency (see bench/eval_throughput.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from ..errors import (
+    AuthenticationError,
+    BadResponseError,
+    EndpointError,
+    EndpointUnreachableError,
+    RequestTimeoutError,
+    ServerError,
+)
+from ..settings import EndpointSettings
+from .models import ChatResponse, Choice, Usage
+
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 30.0
+
+
+def make_http_client(settings: EndpointSettings, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    timeout = httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 30.0))
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:  # the stock transport still works, only slower
+        return httpx.AsyncClient(limits=limits, timeout=timeout)
+    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), limits=limits, timeout=timeout)
+
+
+class ChatClient:
+    """Sends chat requests to one endpoint. Create and use it inside one event loop."""
+
+    def __init__(self, settings: EndpointSettings, connections: int | None = None) -> None:
+        self.settings = settings
+        self._http = make_http_client(settings, connections or settings.concurrency)
+        self._headers = settings.headers()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def list_models(self) -> list[str]:
+        """GET /models once, without retries: the preflight check that the endpoint is there.
+
+        Raises EndpointUnreachableError or AuthenticationError; other statuses (some servers have no
+        /models route) are not fatal and return an empty list.
+        """
+        url = self.settings.models_url
+        try:
+            response = await self._http.get(url, headers=self._headers, timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise EndpointUnreachableError(
+                f"cannot reach {url} ({type(exc).__name__}: {exc or 'no detail'}); "
+                "check --llm-base-url and that the server is running"
+            ) from None
+        if response.status_code in (401, 403):
+            raise AuthenticationError(self.settings.require_base_url(), response.status_code)
+        if response.status_code != 200:
+            return []
+        try:
+            return [m.get("id", "") for m in response.json().get("data", [])]
+        except (ValueError, AttributeError):
+            return []
+
+    async def chat(self, body: dict[str, Any]) -> ChatResponse:
+        """One chat completion with retries on 429/5xx/connection errors (exponential backoff,
+        `Retry-After` honoured). Anything still failing raises an EndpointError."""
+        attempts = self.settings.retries + 1
+        for attempt in range(attempts):
+            try:
+                return await self._chat_once(body)
+            except EndpointError as exc:
+                retryable = isinstance(exc, (EndpointUnreachableError, RequestTimeoutError)) or (
+                    isinstance(exc, ServerError) and exc.status in RETRY_STATUSES
+                )
+                if not retryable or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(_backoff(attempt, getattr(exc, "retry_after", None)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _chat_once(self, body: dict[str, Any]) -> ChatResponse:
+        try:
+            return await asyncio.wait_for(self._send(body), self.settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(f"no complete answer within {self.settings.timeout_s:g} s (--llm-timeout)") from None
+        except httpx.TimeoutException:
+            raise RequestTimeoutError(f"request timed out after {self.settings.timeout_s:g} s (--llm-timeout)") from None
+        except httpx.HTTPError as exc:
+            raise EndpointUnreachableError(
+                f"connection to {self.settings.chat_url} failed ({type(exc).__name__}: {exc or 'no detail'})"
+            ) from None
+
+    async def _send(self, body: dict[str, Any]) -> ChatResponse:
+        started = time.perf_counter()
+        if body.get("stream"):
+            return await self._stream(body, started)
+        response = await self._http.post(self.settings.chat_url, json=body, headers=self._headers)
+        _raise_for_status(response, self.settings)
+        return _parse_completion(response, time.perf_counter() - started)
+
+    async def _stream(self, body: dict[str, Any], started: float) -> ChatResponse:
+        body = {**body, "stream_options": {"include_usage": True, **(body.get("stream_options") or {})}}
+        texts: dict[int, list[str]] = {}
+        reasonings: dict[int, list[str]] = {}
+        finish: dict[int, str | None] = {}
+        usage: dict[str, Any] | None = None
+        model: str | None = None
+        ttft: float | None = None
+        async with self._http.stream("POST", self.settings.chat_url, json=body, headers=self._headers) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                _raise_for_status(response, self.settings)
+            done = False
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise BadResponseError("stream chunk is not JSON", status=response.status_code, snippet=data) from None
+                if "error" in chunk:
+                    raise ServerError("server sent an error mid-stream", status=response.status_code, snippet=data)
+                model = chunk.get("model", model)
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or []:
+                    index = choice.get("index", 0)
+                    delta = choice.get("delta") or {}
+                    content = delta.get("content")
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                    if (content or reasoning) and ttft is None:
+                        ttft = time.perf_counter() - started
+                    if content:
+                        texts.setdefault(index, []).append(content)
+                    if reasoning:
+                        reasonings.setdefault(index, []).append(reasoning)
+                    if choice.get("finish_reason"):
+                        finish[index] = choice["finish_reason"]
+            if not done and not finish:
+                raise BadResponseError("stream ended before [DONE]", status=response.status_code)
+        indices = sorted(set(texts) | set(reasonings) | set(finish)) or [0]
+        choices = [
+            Choice(
+                text="".join(texts.get(i, [])),
+                reasoning="".join(reasonings[i]) if i in reasonings else None,
+                finish_reason=finish.get(i),
+            )
+            for i in indices
+        ]
+        return ChatResponse(
+            choices=choices, usage=Usage.from_openai(usage), model=model,
+            latency_s=time.perf_counter() - started, ttft_s=ttft,
+        )
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(retry_after, MAX_BACKOFF_S)
+    return min(0.5 * 2**attempt, MAX_BACKOFF_S)
+
+
+def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status in (401, 403):
+        raise AuthenticationError(settings.require_base_url(), status)
+    error = ServerError(f"server answered {status} {response.reason_phrase}", status=status, snippet=_error_text(response))
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        try:
+            error.retry_after = float(retry_after)  # type: ignore[attr-defined]
+        except ValueError:
+            pass
+    raise error
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            return str(payload["error"].get("message", payload["error"]))
+        return json.dumps(payload)[:300]
+    except ValueError:
+        return response.text[:300]
+
+
+def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
+    try:
+        payload = response.json()
+        raw_choices = payload["choices"]
+        choices = []
+        for raw in raw_choices:
+            message = raw.get("message") or {}
+            choices.append(
+                Choice(
+                    text=message.get("content") or "",
+                    reasoning=message.get("reasoning_content") or message.get("reasoning"),
+                    finish_reason=raw.get("finish_reason"),
+                )
+            )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise BadResponseError(
+            "response is not a chat completion", status=response.status_code, snippet=response.text[:300]
+        ) from None
+    if not choices:
+        raise BadResponseError("response has no choices", status=response.status_code, snippet=response.text[:300])
+    return ChatResponse(
+        choices=choices, usage=Usage.from_openai(payload.get("usage")), model=payload.get("model"), latency_s=latency
+    )

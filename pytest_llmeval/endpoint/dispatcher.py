@@ -1,0 +1,216 @@
+"""Issues requests ahead of pytest so that items run one after another while calls overlap.
+
+pytest runs items sequentially; a model call takes seconds. The dispatcher owns an asyncio loop in a
+daemon thread. Given the ordered list of requests this process will need (a `PrefetchPlan`), it keeps
+up to `concurrency` of them in flight, no more than `window` items ahead of the item pytest is
+running (so memory stays flat for 100k samples), and each item only waits for its own response.
+Identical requests share one call, and every answer goes to the durable cache the moment it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..settings import EndpointSettings
+from .cache import ResponseCache, request_key
+from .client import ChatClient
+from .models import ChatResponse
+
+BodyBuilder = Callable[[], dict[str, Any]]
+
+
+class PrefetchPlan:
+    """The requests of the items this process will run, in run order, built lazily."""
+
+    def __init__(self, builders: Sequence[BodyBuilder], window: int) -> None:
+        self.builders = builders
+        self.window = window
+        self._futures: dict[int, concurrent.futures.Future[ChatResponse]] = {}
+        self._lock = threading.Lock()
+        self._consumed = -1
+        self._advanced: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _future(self, index: int) -> concurrent.futures.Future[ChatResponse]:
+        with self._lock:
+            future = self._futures.get(index)
+            if future is None:
+                future = self._futures[index] = concurrent.futures.Future()
+            return future
+
+    def result(self, index: int, timeout: float | None = None) -> ChatResponse:
+        """Block until item `index`'s response is there; raises its EndpointError if it failed."""
+        future = self._future(index)
+        try:
+            return future.result(timeout)
+        finally:
+            with self._lock:
+                self._futures.pop(index, None)
+                moved = index > self._consumed
+                self._consumed = max(self._consumed, index)
+            if moved and self._loop is not None and self._advanced is not None:
+                self._loop.call_soon_threadsafe(self._advanced.set)
+
+
+class Dispatcher:
+    """One per process: a background event loop, an HTTP client, the cache and the in-flight bound."""
+
+    def __init__(self, settings: EndpointSettings, cache: ResponseCache | None) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.requests_sent = 0
+        self.cache_hits = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-dispatcher", daemon=True)
+        self._thread.start()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._inflight: dict[str, asyncio.Future[ChatResponse]] = {}
+        self._client: ChatClient | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._run(self._setup())
+
+    async def _setup(self) -> None:
+        self._client = ChatClient(self.settings)
+        self._semaphore = asyncio.Semaphore(self.settings.concurrency)
+
+    def _run(self, coro: Any, timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    # -- one-off calls (fixtures, preflight) -------------------------------------------------
+
+    def list_models(self) -> list[str]:
+        assert self._client is not None
+        return self._run(self._client.list_models())
+
+    def call(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
+        """Synchronous chat call through the shared loop, bound and cache."""
+        return self._run(self._fetch(body, use_cache))
+
+    async def acall(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
+        """Awaitable from any event loop (pytest-asyncio's included): runs on the dispatcher's loop."""
+        future = asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
+        return await asyncio.wrap_future(future)
+
+    # -- prefetching -------------------------------------------------------------------------
+
+    def prefetch(self, builders: Sequence[BodyBuilder], window: int | None = None) -> PrefetchPlan:
+        plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64))
+        plan._loop = self._loop
+        self._loop.call_soon_threadsafe(self._start_producer, plan)
+        return plan
+
+    def _start_producer(self, plan: PrefetchPlan) -> None:
+        plan._advanced = asyncio.Event()
+        self._track(self._loop.create_task(self._produce(plan)))
+
+    async def _produce(self, plan: PrefetchPlan) -> None:
+        assert self._semaphore is not None and plan._advanced is not None
+        for index, build in enumerate(plan.builders):
+            while index > plan._consumed + plan.window:
+                plan._advanced.clear()
+                await plan._advanced.wait()
+            future = plan._future(index)
+            if future.done():
+                continue
+            try:
+                body = build()
+                key = request_key(body)
+                cached = self._cached(key)
+            except Exception as exc:  # a sample that cannot become a request errors alone
+                future.set_exception(exc)
+                continue
+            if cached is not None:
+                future.set_result(cached)
+                continue
+            await self._semaphore.acquire()
+            task = self._loop.create_task(self._shared_request(key, body, holds_permit=True))
+            task.add_done_callback(lambda t, f=future: _settle(f, t))
+            self._track(task)
+
+    # -- the request path --------------------------------------------------------------------
+
+    def _cached(self, key: str) -> ChatResponse | None:
+        if self.cache is None:
+            return None
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.cache_hits += 1
+        return hit
+
+    async def _fetch(self, body: dict[str, Any], use_cache: bool) -> ChatResponse:
+        key = request_key(body)
+        if use_cache:
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
+        assert self._semaphore is not None
+        await self._semaphore.acquire()
+        return await self._shared_request(key, body, holds_permit=True, store=use_cache)
+
+    async def _shared_request(
+        self, key: str, body: dict[str, Any], *, holds_permit: bool, store: bool = True
+    ) -> ChatResponse:
+        """Identical requests in flight at once share one call."""
+        try:
+            existing = self._inflight.get(key)
+            if existing is not None:
+                return await asyncio.shield(existing)
+            own: asyncio.Future[ChatResponse] = self._loop.create_future()
+            self._inflight[key] = own
+            try:
+                assert self._client is not None
+                self.requests_sent += 1
+                response = await self._client.chat(body)
+                if store and self.cache is not None:
+                    self.cache.put(key, self.settings.model, response)
+                own.set_result(response)
+                return response
+            except BaseException as exc:
+                own.set_exception(exc)
+                own.exception()  # mark retrieved: waiters re-raise it themselves
+                raise
+            finally:
+                self._inflight.pop(key, None)
+        finally:
+            if holds_permit and self._semaphore is not None:
+                self._semaphore.release()
+
+    def _track(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if not self._thread.is_alive():
+            return
+        try:
+            self._run(self._shutdown(), timeout=30)
+        except Exception:
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if self.cache is not None:
+            self.cache.close()
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def _settle(future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse]) -> None:
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())  # type: ignore[arg-type]
+    else:
+        future.set_result(task.result())

@@ -1,0 +1,61 @@
+"""Typed chat responses: what the endpoint answered, with the timings we measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int | None = None
+
+    @classmethod
+    def from_openai(cls, data: dict[str, Any] | None) -> "Usage":
+        if not data:
+            return cls()
+        details = data.get("completion_tokens_details") or {}
+        return cls(
+            prompt_tokens=data.get("prompt_tokens") or 0,
+            completion_tokens=data.get("completion_tokens") or 0,
+            total_tokens=data.get("total_tokens") or 0,
+            reasoning_tokens=details.get("reasoning_tokens"),
+        )
+
+
+class Choice(BaseModel):
+    """One generation. `reasoning` is the server's separate reasoning field (`reasoning_content`)."""
+
+    text: str = ""
+    reasoning: str | None = None
+    finish_reason: str | None = None
+
+
+class ChatResponse(BaseModel):
+    """A completed chat request.
+
+    `latency_s` is measured from sending the request to the last byte; `ttft_s` (time to first
+    token) only exists for streamed requests. `cached` tells that no request was sent this run.
+    """
+
+    choices: list[Choice] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    model: str | None = None
+    latency_s: float = 0.0
+    ttft_s: float | None = None
+    cached: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.choices[0].text if self.choices else ""
+
+    @property
+    def reasoning(self) -> str | None:
+        return self.choices[0].reasoning if self.choices else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.choices[0].finish_reason if self.choices else None

@@ -1,0 +1,206 @@
+"""The hooks of an evaluation run (registered only when --llm-model is given).
+
+Each hook is thin and hands off: selection (`items.selection`), item creation (`items.build`),
+requests (`items.runtime` -> `endpoint.dispatcher`), aggregation (`report.aggregate`), gating
+(`gating.thresholds`) and output (`report.*`). Under xdist the workers run items and the controller
+aggregates the records that travel on the test reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+
+from .benchmarks.base import Benchmark
+from .benchmarks.registry import all_benchmarks
+from .errors import ConfigError, DatasetError, LLMEvalError
+from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
+from .items.distribution import worker_share
+from .items.build import build_items
+from .items.nodes import SampleItem, WrongAnswer
+from .items.runtime import EvalRuntime
+from .items.selection import mark_name, select
+from .report.aggregate import ResultsCollector
+from .report.models import RunResult, SampleRecord
+from .report.samples import SamplesWriter
+from .report.terminal import no_selection_lines, score_lines
+from .settings import RunSettings
+
+RECORD_ATTR = "llmeval"
+# What stays on a report after the record was consumed: enough for summaries, not the texts.
+SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
+
+
+class EvaluationPlugin:
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.runtime = EvalRuntime(settings)
+        self.is_worker = hasattr(config, "workerinput")
+        self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
+        self.collector = ResultsCollector()
+        self.samples_writer: SamplesWriter | None = None
+        self.other_failures = 0
+        self.started_wall = dt.datetime.now(dt.timezone.utc)
+        self.started = time.perf_counter()
+        self.result: RunResult | None = None
+        self._markers: set[str] = set()
+        self.benchmark_instances: dict[str, Benchmark] = {}
+        self.selection: dict[str, list[str]] = {}
+        self.resolve_selection()
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def resolve_selection(self) -> None:
+        """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
+        benchmarks = all_benchmarks()
+        unknown = set(self.settings.bench_args) - set(benchmarks)
+        if unknown:
+            raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
+        for name, cls in benchmarks.items():
+            if name not in self.benchmark_instances:
+                self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
+        subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
+        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
+        for rule in self.rules:
+            check_rule(rule, benchmarks, set(self.selection))
+        self.register_markers(benchmarks)
+
+    def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
+        for name, cls in benchmarks.items():
+            for mark, what in [(name, "benchmark"), *((mark_name(s), f"subset of {name}") for s in cls.subsets),
+                               *((mark_name(t), "benchmark tag") for t in cls.tags)]:
+                if mark not in self._markers:
+                    self._markers.add(mark)
+                    self.config.addinivalue_line("markers", f"{mark}: llmeval {what}")
+
+    # -- collection --------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+        try:
+            self.resolve_selection()  # conftests below the rootdir may have registered benchmarks
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        for name, subsets in self.selection.items():
+            for subset in subsets:
+                try:
+                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings, self.runtime))
+                except DatasetError as exc:
+                    report = pytest.CollectReport(f"{name}/{subset}", "failed", f"llmeval: {exc}", [])
+                    config.hook.pytest_collectreport(report=report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Under xdist the controller checks the endpoint once, so that workers don't each fail.
+        if not self.is_worker and self.selection and self.config.pluginmanager.get_plugin("dsession"):
+            self.runtime.preflight()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            return  # pytest stops for collection errors; send nothing
+        if session.config.option.collectonly:
+            return
+        items: list[pytest.Item] = session.items
+        if self.is_worker:
+            workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
+            names = workerinput.get("llmeval_benchmarks", list(self.selection))
+            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"])
+        self.runtime.start(items, preflight=not self.is_worker)
+
+    # -- per item ----------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if not isinstance(item, SampleItem):
+            return report
+        record: SampleRecord | None = None
+        error = call.excinfo.value if call.excinfo is not None else None
+        if call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
+            record = self.runtime.error_record(item, error)
+            if isinstance(error, LLMEvalError):
+                report.longrepr = f"llmeval error: {error}"
+        elif call.when == "call":
+            if error is not None and not isinstance(error, WrongAnswer):
+                record = self.runtime.error_record(item, error)  # a scorer crash is no verdict
+                record.error_kind = "scorer_error"
+            else:
+                record = item.record
+            item.record = None
+        if record is not None:
+            setattr(report, RECORD_ATTR, record.model_dump(mode="json"))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        payload = getattr(report, RECORD_ATTR, None)
+        if payload is None:
+            if report.failed and not report.nodeid.startswith(tuple(f"{n}/" for n in self.selection)):
+                self.other_failures += 1
+            return
+        record = SampleRecord.model_validate(payload)
+        self.collector.add(record)
+        if self.settings.samples_path is not None:
+            if self.samples_writer is None:
+                self.samples_writer = SamplesWriter(self.settings.samples_path)
+            self.samples_writer.write(record)
+        self.config.hook.pytest_llmeval_sample_record(record=record)
+        setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+
+    # -- the end -----------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.runtime.close()
+        if self.is_worker:
+            return
+        if self.samples_writer is not None:
+            self.samples_writer.close()
+        if not self.collector and not self.rules:
+            return
+        self.result = result = self.build_result()
+        self.config.hook.pytest_llmeval_results(result=result, config=self.config)
+        if self.settings.results_path is not None:
+            self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.results_path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        if self.rules and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            session.exitstatus = pytest.ExitCode.OK if result.passed else pytest.ExitCode.TESTS_FAILED
+
+    def build_result(self) -> RunResult:
+        benchmarks = self.collector.build(all_benchmarks())
+        outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
+        errors = sum(bench.errors for bench in benchmarks.values())
+        result = RunResult(
+            model=self.settings.endpoint.model,
+            base_url=self.settings.endpoint.base_url,
+            started=self.started_wall.isoformat(timespec="seconds"),
+            duration_s=round(time.perf_counter() - self.started, 3),
+            generation=dict(self.settings.endpoint.gen),
+            benchmarks=benchmarks,
+            thresholds=outcomes,
+            requests=self.collector.requests,
+        )
+        passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
+        gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
+        result.passed = passed and all(vote is not False for vote in gate_votes)
+        return result
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker:
+            return
+        if self.result is not None and (self.result.benchmarks or self.result.thresholds):
+            terminalreporter.section("llmeval results")
+            for line in score_lines(self.result):
+                terminalreporter.write_line(line)
+            if self.settings.results_path is not None:
+                terminalreporter.write_line(f"results written to {self.settings.results_path}")
+        elif not self.selection:
+            terminalreporter.section("llmeval")
+            for line in no_selection_lines(all_benchmarks()):
+                terminalreporter.write_line(line)

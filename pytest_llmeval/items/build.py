@@ -1,0 +1,52 @@
+"""Creates the sample items of the selected benchmark subsets."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from itertools import islice
+
+import pytest
+
+from ..benchmarks.base import Benchmark, Sample
+from ..benchmarks.loading import DatasetLoader
+from ..settings import RunSettings
+from .nodes import SampleItem
+from .runtime import EvalRuntime
+from .selection import sample_marks
+
+
+def subset_samples(benchmark: Benchmark, subset: str, loader: DatasetLoader, settings: RunSettings) -> Iterator[Sample]:
+    """The samples of one subset after --llm-shuffle and --llm-limit. Without shuffling only the
+    first `limit` rows are read."""
+    samples = benchmark.load(subset, loader)
+    if settings.shuffle:
+        pool = list(samples)
+        random.Random(f"{settings.seed}:{benchmark.name}:{subset}").shuffle(pool)
+        samples = iter(pool)
+    return islice(samples, settings.limit) if settings.limit else samples
+
+
+def build_items(
+    session: pytest.Session,
+    benchmarks: dict[str, Benchmark],
+    selection: dict[str, list[str]],
+    settings: RunSettings,
+    runtime: EvalRuntime,
+) -> list[SampleItem]:
+    loader = DatasetLoader(settings.datasets, base_dir=session.config.invocation_params.dir)
+    items: list[SampleItem] = []
+    for name, subsets in selection.items():
+        benchmark = benchmarks[name]
+        for subset in subsets:
+            marks = [getattr(pytest.mark, mark) for mark in sample_marks(type(benchmark), subset)]
+            seen: dict[str, int] = {}
+            for sample in subset_samples(benchmark, subset, loader, settings):
+                count = seen[sample.id] = seen.get(sample.id, 0) + 1
+                if count > 1:  # node ids must be unique for --lf and xdist
+                    sample = sample.model_copy(update={"id": f"{sample.id}-{count}"})
+                item = SampleItem.create(session, benchmark, sample, runtime)
+                for mark in marks:
+                    item.add_marker(mark)
+                items.append(item)
+    return items

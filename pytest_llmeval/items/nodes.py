@@ -1,0 +1,87 @@
+"""The pytest item of one benchmark sample.
+
+Setup waits for this sample's response (already requested ahead by the dispatcher): a transport or
+server failure raises there, so pytest reports an *error*, never a failed answer. The call phase
+scores the response; a wrong answer fails with a short message, not a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..benchmarks.base import Benchmark, Sample
+from ..endpoint.models import ChatResponse
+from ..errors import LLMEvalError
+
+if TYPE_CHECKING:
+    from .runtime import EvalRuntime
+
+
+class WrongAnswer(AssertionError):
+    """The model answered, and the answer was scored as wrong."""
+
+
+def _excerpt(text: str | None, limit: int = 200) -> str:
+    if not text:
+        return "(empty)"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class SampleItem(pytest.Item):
+    def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.benchmark = benchmark
+        self.sample = sample
+        self.runtime = runtime
+        self.response: ChatResponse | None = None
+        self.record: Any = None  # SampleRecord once the item ran (or errored)
+
+    @classmethod
+    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime") -> "SampleItem":
+        subset = sample.subset
+        return cls.from_parent(
+            parent,
+            name=sample.id,
+            nodeid=f"{benchmark.name}/{subset}::{sample.id}",
+            path=Path(parent.config.rootpath) / benchmark.name / subset,
+            benchmark=benchmark,
+            sample=sample,
+            runtime=runtime,
+        )
+
+    def setup(self) -> None:
+        self.response = self.runtime.response_for(self)
+
+    def runtest(self) -> None:
+        assert self.response is not None
+        self.record = record = self.runtime.score(self, self.response)
+        if not record.passed:
+            raise WrongAnswer(self.wrong_answer_message(record))
+
+    def teardown(self) -> None:
+        self.response = None  # keep memory flat over 100k items
+
+    def wrong_answer_message(self, record: Any) -> str:
+        question = self.sample.metadata.get("question") or (
+            self.sample.input if isinstance(self.sample.input, str) else self.sample.input[-1].get("content")
+        )
+        lines = [
+            f"wrong answer: expected {record.target!r}, extracted {record.extracted!r}",
+            f"  question: {_excerpt(str(question))}",
+            f"  output:   {_excerpt(record.output)}",
+        ]
+        if record.explanation:
+            lines.append(f"  why:      {_excerpt(record.explanation)}")
+        return "\n".join(lines)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, (WrongAnswer, LLMEvalError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.benchmark.name}[{self.sample.subset}] {self.sample.id}"

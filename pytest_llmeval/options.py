@@ -1,0 +1,240 @@
+"""Declares the `--llm-*` options (each also an `llm_*` ini key) and resolves them into `RunSettings`.
+
+Precedence, highest first: command line, ini file (`[tool.pytest.ini_options]`, pytest.ini, tox.ini),
+environment variable, `.env` file in the rootdir. The `.env` file never overrides the real environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from .errors import ConfigError
+from .settings import EndpointSettings, RunSettings, ServeSettings
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str  # "model" -> --llm-model / llm_model
+    help: str
+    kind: str = "str"  # str | int | float | flag | list (repeatable) | words (one or more after the flag)
+    env: str | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--llm-" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return "llm_" + self.name
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("model", "model name sent in each request; enables the plugin", env="LLM_MODEL", metavar="NAME"),
+    OptionSpec(
+        "base_url",
+        "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (the full .../chat/completions URL works too)",
+        env="OPENAI_BASE_URL",
+        metavar="URL",
+    ),
+    OptionSpec("api_key", "API key (never printed or written anywhere)", env="OPENAI_API_KEY", metavar="KEY"),
+    OptionSpec(
+        "gen",
+        "generation parameter KEY=VALUE added to every request body (VALUE parsed as JSON when it is JSON); repeatable",
+        kind="list",
+        metavar="KEY=VALUE",
+    ),
+    OptionSpec("concurrency", "requests in flight per process (default 16)", kind="int", metavar="N"),
+    OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
+    OptionSpec("retries", "retries on 429/5xx/connection errors, exponential backoff (default 3)", kind="int", metavar="N"),
+    OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
+    OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N"),
+    OptionSpec("shuffle", "shuffle samples (with --llm-seed) before --llm-limit", kind="flag"),
+    OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
+    OptionSpec(
+        "dataset",
+        "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder instead of the hub; repeatable",
+        kind="list",
+        metavar="NAME=PATH",
+    ),
+    OptionSpec(
+        "bench_arg",
+        "BENCH.KEY=VALUE benchmark argument (subset_list, few_shot_num, dates...); repeatable",
+        kind="list",
+        metavar="BENCH.KEY=VALUE",
+    ),
+    OptionSpec(
+        "threshold", "gate, e.g. 'gsm8k.acc>=0.8' or 'iquiz.EQ.acc>0.5'; repeatable", kind="list", metavar="EXPR"
+    ),
+    OptionSpec("max_errors", "endpoint errors tolerated when thresholds decide the exit status (default 0)", kind="int", metavar="N"),
+    OptionSpec("results", "write the results JSON here", metavar="PATH"),
+    OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
+    OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
+    OptionSpec("no_cache", "neither read nor write the response cache", kind="flag"),
+    OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
+    OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
+    OptionSpec(
+        "perf",
+        "run a load sweep without writing a test: KEY=VALUE words, e.g. parallel=1,8,32 number=8,64,256 (see docs/perf.md)",
+        kind="words",
+        metavar="KEY=VALUE",
+    ),
+    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf)", metavar="PATH"),
+    OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
+    OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X"),
+    OptionSpec("serve", "start this server command for the run; {port} and {model} are filled in", metavar="CMD"),
+    OptionSpec("serve_timeout", "seconds to wait for the started server to answer (default 600)", kind="float", metavar="S"),
+)
+
+_BY_NAME = {spec.name: spec for spec in OPTIONS}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
+    for spec in OPTIONS:
+        if spec.kind == "flag":
+            group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=spec.help)
+            parser.addini(spec.dest, spec.help, type="bool", default=None)
+        elif spec.kind == "words":
+            group.addoption(spec.flag, action="extend", nargs="+", default=None, dest=spec.dest, metavar=spec.metavar, help=spec.help)
+            parser.addini(spec.dest, spec.help, type="linelist", default=None)
+        elif spec.kind == "list":
+            group.addoption(spec.flag, action="append", default=None, dest=spec.dest, metavar=spec.metavar, help=spec.help)
+            parser.addini(spec.dest, spec.help, type="linelist", default=None)
+        else:
+            group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=spec.metavar, help=spec.help)
+            parser.addini(spec.dest, spec.help, type="string", default=None)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Minimal `.env` reader: KEY=VALUE lines, `#` comments, optional `export ` and quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+class OptionReader:
+    """Looks up one option through the precedence chain."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.dotenv = read_dotenv(Path(config.rootpath) / ".env")
+
+    def raw(self, name: str) -> Any:
+        spec = _BY_NAME[name]
+        value = self.config.getoption(spec.dest, default=None)
+        if value is None:
+            value = self.config.getini(spec.dest)
+            if value in (None, [], ""):
+                value = None
+        if value is None and spec.env:
+            value = os.environ.get(spec.env) or self.dotenv.get(spec.env) or None
+        return value
+
+    def get(self, name: str) -> Any:
+        spec = _BY_NAME[name]
+        value = self.raw(name)
+        if value is None:
+            return [] if spec.kind in ("list", "words") else (False if spec.kind == "flag" else None)
+        try:
+            if spec.kind == "int":
+                return int(value)
+            if spec.kind == "float":
+                return float(value)
+            if spec.kind == "flag":
+                return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        except ValueError:
+            raise ConfigError(f"{spec.flag} expects a number, got {value!r}") from None
+        return value
+
+
+def parse_json_value(text: str) -> Any:
+    """`0.7` -> 0.7, `["\\n"]` -> list, `{"enable_thinking": false}` -> dict; anything else stays a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def split_pair(item: str, flag: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"{flag} expects KEY=VALUE, got {item!r}")
+    return key.strip(), value.strip()
+
+
+def parse_gen(items: list[str]) -> dict[str, Any]:
+    return {key: parse_json_value(value) for key, value in (split_pair(i, "--llm-gen") for i in items)}
+
+
+def parse_bench_args(items: list[str]) -> dict[str, dict[str, str]]:
+    args: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, value = split_pair(item, "--llm-bench-arg")
+        bench, dot, arg = key.partition(".")
+        if not dot or not arg:
+            raise ConfigError(f"--llm-bench-arg expects BENCH.KEY=VALUE, got {item!r}")
+        args.setdefault(bench, {})[arg] = value
+    return args
+
+
+def resolve_settings(config: pytest.Config) -> RunSettings | None:
+    """The run's settings, or None when no --llm-model is given (the plugin then stays out of the way)."""
+    opts = OptionReader(config)
+    model = opts.get("model")
+    if not model:
+        return None
+    api_key = opts.get("api_key")
+    try:
+        endpoint = EndpointSettings(
+            model=model,
+            base_url=opts.get("base_url"),
+            api_key=SecretStr(api_key) if api_key else None,
+            timeout_s=opts.get("timeout") or 600.0,
+            retries=3 if opts.get("retries") is None else opts.get("retries"),
+            concurrency=opts.get("concurrency") or 16,
+            stream=opts.get("stream"),
+            gen=parse_gen(opts.get("gen")),
+        )
+        cache_dir = opts.get("cache_dir")
+        return RunSettings(
+            endpoint=endpoint,
+            serve=ServeSettings(command=opts.get("serve"), timeout_s=opts.get("serve_timeout") or 600.0),
+            limit=opts.get("limit"),
+            shuffle=opts.get("shuffle"),
+            seed=42 if opts.get("seed") is None else opts.get("seed"),
+            datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
+            bench_args=parse_bench_args(opts.get("bench_arg")),
+            thresholds=list(opts.get("threshold")),
+            max_errors=opts.get("max_errors") or 0,
+            results_path=_path(opts.get("results")),
+            samples_path=_path(opts.get("samples")),
+            cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
+            use_cache=not opts.get("no_cache"),
+            keep_thinking=opts.get("keep_thinking"),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

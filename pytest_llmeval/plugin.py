@@ -1,0 +1,52 @@
+"""pytest entry point (`pytest11`): options, fixtures and the switch that turns evaluation on.
+
+Without --llm-model nothing else is registered and an ordinary test suite runs untouched.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import hooks
+from .errors import ConfigError
+from .fixtures import llm, llm_endpoint  # noqa: F401  (fixtures are found on the plugin module)
+from .options import OptionReader, add_options, resolve_settings
+
+PLUGIN_NAME = "llmeval-evaluation"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if not OptionReader(config).get("list"):
+        return None
+    from .benchmarks.registry import all_benchmarks
+    from .report.terminal import benchmark_list_lines
+
+    for line in benchmark_list_lines(all_benchmarks()):
+        print(line)
+    return 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "perf(**load): load-test the endpoint (see docs/perf.md)")
+    try:
+        settings = resolve_settings(config)
+        if settings is None:
+            return
+        from .evaluation import EvaluationPlugin
+
+        evaluation = EvaluationPlugin(config, settings)
+        config.pluginmanager.register(evaluation, PLUGIN_NAME)
+        if config.pluginmanager.hasplugin("xdist"):
+            from .items.xdist_hooks import XdistHooks
+
+            config.pluginmanager.register(XdistHooks(lambda: list(evaluation.selection)), PLUGIN_NAME + "-xdist")
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None

@@ -1,0 +1,50 @@
+"""The score table printed at the end of the run, and `--llm-list`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..benchmarks.base import Benchmark
+from .models import RunResult
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+
+
+def score_lines(result: RunResult) -> list[str]:
+    rows: list[list[str]] = []
+    for name, bench in result.benchmarks.items():
+        for metric, value in bench.metrics.items():
+            rows.append([result.model, name, "(all)", metric, f"{value:.4f}", str(bench.count), str(bench.errors)])
+        if not bench.metrics:
+            rows.append([result.model, name, "(all)", "-", "-", str(bench.count), str(bench.errors)])
+        if len(bench.subsets) > 1:
+            for subset, group in bench.subsets.items():
+                for metric, value in group.metrics.items():
+                    rows.append([result.model, name, subset, metric, f"{value:.4f}", str(group.count), str(group.errors)])
+    lines = format_table(["model", "benchmark", "subset", "metric", "score", "count", "errors"], rows)
+    if result.thresholds:
+        lines.append("")
+        for outcome in result.thresholds:
+            value = "missing" if outcome.value is None else f"{outcome.value:.4f}"
+            lines.append(f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.expression}  (actual {value})")
+    return lines
+
+
+def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]]) -> list[str]:
+    rows = [
+        [name, ", ".join(cls.subsets), ", ".join(cls.metrics), ", ".join(cls.tags), cls.description]
+        for name, cls in benchmarks.items()
+    ]
+    return format_table(["benchmark", "subsets", "metrics", "tags", "description"], rows)
+
+
+def no_selection_lines(benchmarks: Mapping[str, type[Benchmark]]) -> list[str]:
+    names = ", ".join(benchmarks)
+    return [
+        "no benchmark selected: -m selects benchmarks by name, subset or tag, e.g. -m gsm8k or -m 'iquiz and EQ'",
+        f"available: {names} (pytest --llm-list shows subsets and metrics)",
+    ]

@@ -1,0 +1,133 @@
+"""Requests overlap, are cached durably as they arrive, and are sent exactly once across xdist."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GSM8K_RULES, write_jsonl
+from tests.core.test_evaluation import chat_requests, run
+
+
+def many_rows(count: int) -> list[dict[str, str]]:
+    return [{"question": f"What is {i} plus 0? (apples)", "answer": f"#### {i}"} for i in range(count)]
+
+
+def test_second_run_is_served_from_cache(pytester, model_server, gsm8k_file, tmp_path):
+    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    run(pytester, model_server, *args)
+    assert chat_requests(model_server) == 4
+    results = tmp_path / "r.json"
+    result = run(pytester, model_server, *args, "--llm-results", str(results))
+    result.assert_outcomes(passed=3, failed=1)
+    assert chat_requests(model_server) == 4  # nothing new was sent
+    assert json.loads(results.read_text())["requests"]["cached"] == 4
+
+
+def test_rescoring_from_cache_needs_no_server(pytester, start_server, gsm8k_file):
+    server = start_server(rules=GSM8K_RULES)
+    args = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
+            "--llm-dataset", f"gsm8k={gsm8k_file}")
+    pytester.runpytest_subprocess(*args)
+    server.stop()
+    result = pytester.runpytest_subprocess(*args, "--llm-threshold", "gsm8k.acc>=0.75")
+    assert result.ret == 0
+
+
+def test_no_cache_asks_again(pytester, model_server, gsm8k_file):
+    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-no-cache")
+    run(pytester, model_server, *args)
+    run(pytester, model_server, *args)
+    assert chat_requests(model_server) == 8
+
+
+def test_requests_overlap_up_to_concurrency(pytester, start_server, tmp_path):
+    server = start_server(fixed_reply="\\boxed{0}", latency_s=0.2)
+    data = write_jsonl(tmp_path / "g.jsonl", many_rows(40))
+    started = time.perf_counter()
+    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", "20")
+    elapsed = time.perf_counter() - started
+    assert result.ret in (0, 1)
+    stats = server.stats()
+    assert stats["max_in_flight"] == 20
+    assert elapsed < 40 * 0.2 / 2  # sequential would take 8 s; 20 at a time takes ~0.4 s + startup
+
+
+def test_killed_run_resumes_without_asking_again(pytester, start_server, tmp_path):
+    server = start_server(fixed_reply="\\boxed{1}", latency_s=0.05)
+    data = write_jsonl(tmp_path / "g.jsonl", many_rows(60))
+    args = [sys.executable, "-m", "pytest", "--llm-model", "fake-model", "--llm-base-url", server.base_url,
+            "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", "2", "-q"]
+    process = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while chat_requests(server) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    sent_before = chat_requests(server)
+    assert 20 <= sent_before < 60
+    server.reset()
+    result = subprocess.run(args, cwd=pytester.path, capture_output=True, text=True)
+    assert "60 failed" in result.stdout or "59 failed" in result.stdout  # only sample 1 is right
+    resent = chat_requests(server)
+    # at most the requests that were in flight when the process died are asked again
+    assert resent <= 60 - sent_before + 2
+    assert server.stats()["chat_by_body_sha256"] and max(server.stats()["chat_by_body_sha256"].values()) == 1
+
+
+@pytest.mark.parametrize("workers", ["2"])
+def test_xdist_gives_the_same_results_and_sends_each_request_once(pytester, start_server, tmp_path, workers):
+    rows = many_rows(30)
+    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i if i % 3 else i + 1}}}"}
+                                 for i in range(30)])
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    plain, distributed = tmp_path / "plain.json", tmp_path / "xdist.json"
+    base = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    run(pytester, server, *base, "--llm-results", str(distributed), "--llm-cache-dir", str(tmp_path / "c1"),
+        "-n", workers)
+    by_body = server.stats()["chat_by_body_sha256"]
+    assert len(by_body) == 30 and set(by_body.values()) == {1}
+    run(pytester, server, *base, "--llm-results", str(plain), "--llm-cache-dir", str(tmp_path / "c2"))
+    first, second = json.loads(plain.read_text()), json.loads(distributed.read_text())
+    assert first["benchmarks"] == second["benchmarks"]
+    assert first["benchmarks"]["gsm8k"]["metrics"]["acc"] == pytest.approx(20 / 30)
+
+
+def test_llm_fixture_in_hand_written_tests(pytester, model_server):
+    pytester.makepyfile(
+        test_mine="""
+        import pytest
+
+        def test_sync(llm, llm_endpoint):
+            reply = llm.chat("How many apples?")
+            assert "boxed{5}" in reply.text
+            assert reply.usage.completion_tokens > 0 and reply.latency_s > 0
+            assert llm_endpoint.model == "fake-model"
+            assert "api_key" not in llm_endpoint.public_dict()
+
+        async def test_async(llm):
+            reply = await llm.achat([{"role": "user", "content": "pens please"}], max_tokens=50)
+            assert "1,000" in reply.text
+
+        def test_sdk(llm):
+            client = llm.openai_client()
+            reply = client.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "apples"}])
+            assert "boxed{5}" in reply.choices[0].message.content
+        """
+    )
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n")
+    result = run(pytester, model_server)
+    result.assert_outcomes(passed=3)
+
+
+def test_llm_fixture_skips_without_model(pytester):
+    pytester.makepyfile(test_mine="def test_x(llm):\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(skipped=1)

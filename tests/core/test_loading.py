@@ -1,0 +1,96 @@
+"""Local dataset files in every supported form, and the errors for broken ones."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from pytest_llmeval.benchmarks import DatasetLoader, get_benchmark
+from pytest_llmeval.errors import ConfigError, DatasetError
+from tests.conftest import GSM8K_ROWS, IQUIZ_ROWS, write_jsonl
+
+
+def samples(name: str, subset: str, overrides: dict[str, str]):
+    bench = get_benchmark(name)()
+    return list(bench.load(subset, DatasetLoader(overrides)))
+
+
+def test_jsonl(tmp_path):
+    path = write_jsonl(tmp_path / "g.jsonl", GSM8K_ROWS)
+    loaded = samples("gsm8k", "main", {"gsm8k": str(path)})
+    assert [s.target for s in loaded] == ["5", "1000", "36", "33"]
+    assert loaded[0].id == "0000" and "\\boxed{}" in loaded[0].input
+
+
+def test_json_list_and_csv_and_parquet_give_the_same_samples(tmp_path):
+    (tmp_path / "g.json").write_text(json.dumps(GSM8K_ROWS))
+    with (tmp_path / "g.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["question", "answer"])
+        writer.writeheader()
+        writer.writerows(GSM8K_ROWS)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(GSM8K_ROWS), tmp_path / "g.parquet")
+    expected = samples("gsm8k", "main", {"gsm8k": str(write_jsonl(tmp_path / "g.jsonl", GSM8K_ROWS))})
+    for suffix in ("json", "csv", "parquet"):
+        assert samples("gsm8k", "main", {"gsm8k": str(tmp_path / f"g.{suffix}")}) == expected
+
+
+def test_save_to_disk_folder(tmp_path):
+    import datasets
+
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(GSM8K_ROWS)}).save_to_disk(str(tmp_path / "saved"))
+    assert len(samples("gsm8k", "main", {"gsm8k": str(tmp_path / "saved")})) == 4
+
+
+def test_folder_with_a_file_per_subset(tmp_path):
+    for subset, rows in IQUIZ_ROWS.items():
+        write_jsonl(tmp_path / "iq" / f"{subset}.jsonl", rows)
+    eq = samples("iquiz", "EQ", {"iquiz": str(tmp_path / "iq")})
+    assert [s.target for s in eq] == ["B", "B"] and eq[0].choices[1] == "陪伴倾听"
+    assert "B. 陪伴倾听" in eq[0].input
+
+
+def test_single_file_with_subset_field(tmp_path):
+    rows = [dict(row, subset=subset) for subset, subset_rows in IQUIZ_ROWS.items() for row in subset_rows]
+    path = write_jsonl(tmp_path / "all.jsonl", rows)
+    assert len(samples("iquiz", "IQ", {"iquiz": str(path)})) == 2
+
+
+def test_single_file_without_subset_field_says_what_to_do(tmp_path):
+    path = write_jsonl(tmp_path / "iq.jsonl", IQUIZ_ROWS["IQ"])
+    with pytest.raises(DatasetError, match=r"iq.jsonl:1: .*no 'subset' field.*--llm-dataset iquiz.SUBSET=PATH"):
+        samples("iquiz", "IQ", {"iquiz": str(path)})
+
+
+def test_bad_answer_letter_names_the_line(tmp_path):
+    rows = [IQUIZ_ROWS["EQ"][0], dict(IQUIZ_ROWS["EQ"][1], answer="F")]
+    path = write_jsonl(tmp_path / "eq.jsonl", rows)
+    with pytest.raises(DatasetError, match=r"eq.jsonl:2: .*answer 'F' is not one of the 4 choice letters"):
+        samples("iquiz", "EQ", {"iquiz.EQ": str(path)})
+
+
+def test_csv_row_with_extra_cells(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text("question,answer\nq1,#### 1\nq2,#### 2,extra\n")
+    with pytest.raises(DatasetError, match=r"g.csv:3: row has 3 cells but the header has 2"):
+        samples("gsm8k", "main", {"gsm8k": str(path)})
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        samples("gsm8k", "main", {"gsm8k": str(tmp_path / "nope.jsonl")})
+
+
+def test_large_jsonl_streams_lazily(tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"question": "q", "answer": "#### 1"}\n' * 10 + "not json\n")
+    loader = DatasetLoader({"gsm8k": str(path)})
+    iterator = get_benchmark("gsm8k")().load("main", loader)
+    first = [next(iterator) for _ in range(10)]  # reading the first rows never touches the bad line
+    assert len(first) == 10
+    with pytest.raises(DatasetError, match="big.jsonl:11"):
+        next(iterator)
