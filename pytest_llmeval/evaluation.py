@@ -18,10 +18,11 @@ from .benchmarks.base import Benchmark
 from .benchmarks.registry import all_benchmarks
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
-from .items.distribution import worker_share
+from .items.distribution import is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
+from .items.xdist_hooks import BENCHMARKS_KEY
 from .items.selection import mark_name, select
 from .report.aggregate import ResultsCollector
 from .report.models import RunResult, SampleRecord
@@ -108,7 +109,7 @@ class EvaluationPlugin:
         items: list[pytest.Item] = session.items
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
-            names = workerinput.get("llmeval_benchmarks", list(self.selection))
+            names = workerinput.get(BENCHMARKS_KEY, list(self.selection))
             items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"])
         self.runtime.start(items, preflight=not self.is_worker)
 
@@ -136,13 +137,17 @@ class EvaluationPlugin:
             setattr(report, RECORD_ATTR, record.model_dump(mode="json"))
         return report
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
-            if report.failed and not report.nodeid.startswith(tuple(f"{n}/" for n in self.selection)):
+            sample = is_sample_nodeid(report.nodeid, self.selection)
+            if report.failed and not sample:
                 self.other_failures += 1
+            elif sample and report.passed and report.when != "call":
+                self.forget_phase_report(report)
             return
         record = SampleRecord.model_validate(payload)
         self.collector.add(record)
@@ -152,6 +157,15 @@ class EvaluationPlugin:
             self.samples_writer.write(record)
         self.config.hook.pytest_llmeval_sample_record(record=record)
         setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+
+    def forget_phase_report(self, report: pytest.TestReport) -> None:
+        """The terminal reporter keeps every passed setup/teardown report and scans them all for
+        each failure it prints (quadratic in the sample count). Sample items have nothing to show
+        there, so theirs are dropped: this keeps 100k-sample runs flat in time and memory."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        kept = getattr(terminal, "stats", {}).get("")
+        if kept and kept[-1] is report:
+            kept.pop()
 
     # -- the end -----------------------------------------------------------------------------
 

@@ -59,3 +59,11 @@ def llm_endpoint(pytestconfig: pytest.Config) -> EndpointSettings:
 def llm(pytestconfig: pytest.Config) -> LLM:
     """A client bound to the configured endpoint: `llm.chat(...)`, `await llm.achat(...)`."""
     return LLM(_plugin(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def llm_server(pytestconfig: pytest.Config) -> Any:
+    """Where the model is served (`base_url`, `model`, `log_path`) and whether the plugin started it
+    (`managed`: --llm-serve or a local model name without --llm-base-url)."""
+    _plugin(pytestconfig)
+    return pytestconfig.pluginmanager.get_plugin("llmeval-serving").info

@@ -9,7 +9,7 @@ import pytest
 
 from . import hooks
 from .errors import ConfigError
-from .fixtures import llm, llm_endpoint  # noqa: F401  (fixtures are found on the plugin module)
+from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are found on the plugin module)
 from .options import OptionReader, add_options, resolve_settings
 
 PLUGIN_NAME = "llmeval-evaluation"
@@ -41,12 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
         if settings is None:
             return
         from .evaluation import EvaluationPlugin
+        from .serving import ServingPlugin, serve_if_asked
 
+        settings, server = serve_if_asked(config, settings)
+        serving = ServingPlugin(settings, server)
+        config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = EvaluationPlugin(config, settings)
         config.pluginmanager.register(evaluation, PLUGIN_NAME)
         if config.pluginmanager.hasplugin("xdist"):
-            from .items.xdist_hooks import XdistHooks
+            from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks
 
-            config.pluginmanager.register(XdistHooks(lambda: list(evaluation.selection)), PLUGIN_NAME + "-xdist")
+            def workerinput() -> dict[str, object]:
+                return {BENCHMARKS_KEY: list(evaluation.selection), **serving.workerinput()}
+
+            config.pluginmanager.register(XdistHooks(workerinput), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -116,6 +116,7 @@ class ChatClient:
         usage: dict[str, Any] | None = None
         model: str | None = None
         ttft: float | None = None
+        chunks = 0  # content chunks: the token count when the server sends no usage (llama.cpp)
         async with self._http.stream("POST", self.settings.chat_url, json=body, headers=self._headers) as response:
             if response.status_code >= 400:
                 await response.aread()
@@ -145,6 +146,7 @@ class ChatClient:
                         ttft = time.perf_counter() - started
                     if content:
                         texts.setdefault(index, []).append(content)
+                        chunks += 1
                     if reasoning:
                         reasonings.setdefault(index, []).append(reasoning)
                     if choice.get("finish_reason"):
@@ -161,8 +163,8 @@ class ChatClient:
             for i in indices
         ]
         return ChatResponse(
-            choices=choices, usage=Usage.from_openai(usage), model=model,
-            latency_s=time.perf_counter() - started, ttft_s=ttft,
+            choices=choices, usage=Usage.from_openai(usage) if usage else Usage(completion_tokens=chunks),
+            model=model, latency_s=time.perf_counter() - started, ttft_s=ttft,
         )
 
 

@@ -32,6 +32,7 @@ class PrefetchPlan:
         self._futures: dict[int, concurrent.futures.Future[ChatResponse]] = {}
         self._lock = threading.Lock()
         self._consumed = -1
+        self._wake_at: int | None = None
         self._advanced: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -50,10 +51,24 @@ class PrefetchPlan:
         finally:
             with self._lock:
                 self._futures.pop(index, None)
-                moved = index > self._consumed
                 self._consumed = max(self._consumed, index)
-            if moved and self._loop is not None and self._advanced is not None:
+                wake = self._wake_at is not None and self._consumed >= self._wake_at
+                if wake:
+                    self._wake_at = None
+            # Waking the loop thread costs a GIL hand-over: only when the producer waits for this.
+            if wake and self._loop is not None and self._advanced is not None:
                 self._loop.call_soon_threadsafe(self._advanced.set)
+
+    async def _wait_for_room(self, index: int) -> None:
+        """Called by the producer: wait until `index` is within the window, then refill half of it."""
+        assert self._advanced is not None
+        while True:
+            with self._lock:
+                if index <= self._consumed + self.window:
+                    return
+                self._wake_at = index - self.window // 2
+                self._advanced.clear()
+            await self._advanced.wait()
 
 
 class Dispatcher:
@@ -110,9 +125,8 @@ class Dispatcher:
     async def _produce(self, plan: PrefetchPlan) -> None:
         assert self._semaphore is not None and plan._advanced is not None
         for index, build in enumerate(plan.builders):
-            while index > plan._consumed + plan.window:
-                plan._advanced.clear()
-                await plan._advanced.wait()
+            if index > plan._consumed + plan.window:
+                await plan._wait_for_room(index)
             future = plan._future(index)
             if future.done():
                 continue

@@ -1,0 +1,486 @@
+"""A model server process the plugin starts, waits for, and always stops.
+
+``ManagedServer(ServerSpec(...)).start()`` runs a command (llama.cpp, vLLM, a fake server ...), waits
+until ``GET http://host:port/v1/models`` answers 200 (or 401/403: a key-protected server is up too),
+and exposes ``base_url``. ``stop()`` ends the
+server's whole process group.
+
+No orphan survives the test run:
+  * the server runs in its own session / process group, so ``stop()`` reaches grandchildren too
+    (a ``sh -c`` wrapper, a worker pool), and Ctrl-C in the terminal does not hit it mid-shutdown;
+  * ``stop()`` runs from ``atexit`` for every server still running;
+  * a tiny watchdog process holds the read end of a pipe whose write end only this process holds.
+    When this process dies in any way (SIGKILL included) the kernel closes the pipe, the watchdog
+    sees EOF and terminates the server's group (SIGTERM, then SIGKILL after the grace period).
+    A pipe is used instead of Linux's PR_SET_PDEATHSIG because the latter fires when the *thread*
+    that started the child exits (a server started from a worker thread would die with it), needs a
+    ``preexec_fn`` (unsafe with threads) and only covers the direct child.
+
+Edge cases:
+  * ``port=None`` picks a free loopback port; if another process grabs it before the server binds,
+    the start is retried (3 attempts) with a new port.
+  * an explicit port that is already taken fails before anything starts (``PortInUseError``), since a
+    different server answering ``/v1/models`` there would otherwise look "ready".
+  * the command is run without a shell; a string command is split with ``shlex``. Placeholders
+    ``{port}``, ``{host}`` and ``{model}`` are replaced inside each argument (other braces are left
+    alone, so JSON arguments are safe). A command without ``{port}`` needs an explicit ``port``.
+  * the log file (stdout+stderr) is overwritten on each start and kept after ``stop()`` for reading.
+  * POSIX only for the group/watchdog guarantees; on Windows ``stop()`` terminates the direct child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import LLMEvalError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+_POSIX = os.name == "posix"
+_LOG_TAIL_LINES = 20
+_PORT_RETRIES = 3
+# 401/403: an API-key protected server (vLLM --api-key) is up and answering; waiting on would only
+# end in a misleading timeout. 503 ("loading model", llama.cpp's llama-server) keeps waiting.
+_READY_STATUSES = frozenset({200, 401, 403})
+_ADDRESS_IN_USE_MARKERS = ("address already in use", "eaddrinuse", "errno 98", "errno 48")
+
+# Runs as `python -c _WATCHDOG <pgid> <grace_s>` with stdin = read end of the lifeline pipe.
+_WATCHDOG = """
+import os, select, signal, sys, time
+pgid, grace = int(sys.argv[1]), float(sys.argv[2])
+def alive():
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while True:
+    ready, _, _ = select.select([0], [], [], 1.0)
+    if ready and not os.read(0, 1):
+        break  # EOF: the owner died (or closed the pipe)
+    if not alive():
+        sys.exit(0)
+for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        sys.exit(0)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and alive():
+        time.sleep(0.1)
+"""
+
+
+class ServerStartError(LLMEvalError):
+    """The managed model server could not be started (base class of the errors below)."""
+
+
+class ServerCommandError(ServerStartError):
+    """The command cannot be run: empty, executable not found, or no way to tell it its port."""
+
+
+class PortInUseError(ServerStartError):
+    def __init__(self, host: str, port: int, log_path: Path | None = None) -> None:
+        where = f" (server log: {log_path})" if log_path else ""
+        super().__init__(
+            f"port {port} on {host} is already in use{where}; stop the process listening there, "
+            "choose another port, or leave the port unset to pick a free one"
+        )
+        self.host = host
+        self.port = port
+
+
+class ServerExitedError(ServerStartError):
+    """The server process ended before it answered ``/v1/models``."""
+
+    def __init__(self, command: list[str], returncode: int, log_tail: str, log_path: Path) -> None:
+        if returncode < 0:
+            try:
+                how = f"was killed by {signal.Signals(-returncode).name}"
+            except ValueError:
+                how = f"was killed by signal {-returncode}"
+        else:
+            how = f"exited with code {returncode}"
+        super().__init__(
+            f"model server {how} before it was ready: {shlex.join(command)}\n"
+            f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
+        )
+        self.returncode = returncode
+        self.log_tail = log_tail
+        self.log_path = log_path
+
+
+class ServerReadyTimeoutError(ServerStartError):
+    def __init__(self, url: str, timeout_s: float, log_tail: str, log_path: Path) -> None:
+        super().__init__(
+            f"model server did not answer GET {url} with 200 within {timeout_s:g} s and was stopped; "
+            f"raise --llm-serve-timeout if it needs longer to load\n"
+            f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
+        )
+        self.timeout_s = timeout_s
+        self.log_tail = log_tail
+        self.log_path = log_path
+
+
+class ServerSpec(BaseModel):
+    """What to run and how to know it is ready. See the module docstring for placeholder rules."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: str | list[str]
+    model: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    host: str = "127.0.0.1"
+    ready_timeout_s: float = Field(default=600.0, gt=0)
+    log_path: Path | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("command")
+    @classmethod
+    def _not_empty(cls, value: str | list[str]) -> str | list[str]:
+        if not (shlex.split(value) if isinstance(value, str) else value):
+            raise ValueError("the server command is empty")
+        return value
+
+    def argv(self, port: int) -> list[str]:
+        """The command as an argument list with placeholders filled."""
+        parts = shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
+        values = {"{port}": str(port), "{host}": self.host, "{model}": self.model}
+        filled = []
+        for part in parts:
+            for key, value in values.items():
+                part = part.replace(key, value)
+            filled.append(part)
+        return filled
+
+    def has_port_placeholder(self) -> bool:
+        parts = [self.command] if isinstance(self.command, str) else self.command
+        return any("{port}" in part for part in parts)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it; another process may take it later)."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when binding (host, port) fails the way a server's bind would (SO_REUSEADDR, as uvicorn)."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _read_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 64 * 1024))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ManagedServer:
+    """One server process: ``start()`` it (or use ``with``), read ``base_url``, ``stop()`` it.
+
+    ``start()`` blocks until ready or raises a ``ServerStartError``; on any failure the process group
+    is already stopped. ``stop()`` is idempotent and safe to call from ``atexit`` or signal handlers.
+    """
+
+    def __init__(self, spec: ServerSpec) -> None:
+        self.spec = spec
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._lifeline_fd: int | None = None
+        self._port: int | None = None
+        self._log_path: Path | None = spec.log_path
+        self._argv: list[str] = []
+        self._lock = threading.RLock()
+
+    # ---- public properties -------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the server has no port yet; call start() first")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port/v1``, the value for ``--llm-base-url``."""
+        return f"http://{_url_host(self.spec.host)}:{self.port}/v1"
+
+    @property
+    def log_path(self) -> Path:
+        if self._log_path is None:
+            raise RuntimeError("the server has no log yet; call start() first")
+        return self._log_path
+
+    @property
+    def pid(self) -> int:
+        """Pid of the direct child, which is also the process-group id on POSIX."""
+        if self._proc is None:
+            raise RuntimeError("the server is not started; call start() first")
+        return self._proc.pid
+
+    @property
+    def command(self) -> list[str]:
+        """The argv of the last start (placeholders filled)."""
+        return list(self._argv)
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> ManagedServer:
+        """Start the command and block until ``/v1/models`` answers 200; return ``self``."""
+        with self._lock:
+            if self.is_running():
+                return self
+            if self._proc is not None:  # died after it was ready: clean up its group and watchdog
+                self.stop(grace_s=2)
+            if self.spec.port is None and not self.spec.has_port_placeholder():
+                raise ServerCommandError(
+                    "the server command has no {port} placeholder, so it cannot be told which port to "
+                    "use; add e.g. '--port {port}' to the command or set an explicit port"
+                )
+            attempts = _PORT_RETRIES if self.spec.port is None else 1
+            for attempt in range(attempts):
+                port = self.spec.port if self.spec.port is not None else free_port(self.spec.host)
+                if port_in_use(self.spec.host, port):
+                    if attempt + 1 < attempts:
+                        continue
+                    raise PortInUseError(self.spec.host, port)
+                try:
+                    self._launch(port)
+                    self._wait_ready()
+                    return self
+                except PortInUseError:
+                    if attempt + 1 >= attempts:
+                        raise
+                except BaseException:
+                    self.stop()
+                    raise
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def stop(self, grace_s: float = 10) -> None:
+        """SIGTERM the whole process group, SIGKILL it after ``grace_s``, reap. Idempotent."""
+        with self._lock:
+            proc = self._proc
+            if proc is not None:
+                self._terminate_group(proc, grace_s)
+            self._release_watchdog()
+            _LIVE.discard(self)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid={self._proc.pid} port={self._port}" if self._proc else "not started"
+        return f"<ManagedServer {self.spec.model!r} {state}>"
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _launch(self, port: int) -> None:
+        self._port = port
+        self._argv = self.spec.argv(port)
+        if self._log_path is None:
+            fd, name = tempfile.mkstemp(prefix="llmeval-server-", suffix=".log")
+            os.close(fd)
+            self._log_path = Path(name)
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.spec.env}
+        with self._log_path.open("wb") as log:
+            try:
+                self._proc = subprocess.Popen(
+                    self._argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=_POSIX,
+                    creationflags=0 if _POSIX else subprocess.CREATE_NEW_PROCESS_GROUP,  # type: ignore[attr-defined]
+                )
+            except (FileNotFoundError, PermissionError) as exc:
+                raise ServerCommandError(
+                    f"cannot run the server command {shlex.join(self._argv)}: {exc.strerror} "
+                    f"({self._argv[0]}); check that it is installed and on PATH"
+                ) from exc
+        _LIVE.add(self)
+        if _POSIX:
+            self._start_watchdog(self._proc.pid)
+
+    def _start_watchdog(self, pgid: int) -> None:
+        read_fd, write_fd = os.pipe()  # both non-inheritable (PEP 446); only read_fd is passed on
+        try:
+            self._watchdog = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG, str(pgid), "10"],
+                stdin=read_fd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # terminal Ctrl-C / hangup must not kill the watchdog
+            )
+        finally:
+            os.close(read_fd)
+        self._lifeline_fd = write_fd
+
+    def _release_watchdog(self) -> None:
+        if self._lifeline_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lifeline_fd)
+            self._lifeline_fd = None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog.poll() is None:
+            watchdog.kill()  # the group is already gone; no need to wait for its poll loop
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watchdog.wait(timeout=5)
+
+    def _terminate_group(self, proc: subprocess.Popen[bytes], grace_s: float) -> None:
+        if not _POSIX:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=grace_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            return
+        pgid = proc.pid
+        if not _group_alive(pgid, proc):
+            return
+        _signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _group_alive(pgid, proc):
+            time.sleep(0.05)
+        if _group_alive(pgid, proc):
+            _signal_group(pgid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _group_alive(pgid, proc):
+                time.sleep(0.05)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None and self._log_path is not None
+        url = f"http://{_url_host(self.spec.host)}:{self.port}/v1/models"
+        deadline = time.monotonic() + self.spec.ready_timeout_s
+        delay = 0.05
+        # trust_env=False: an HTTP(S)_PROXY in the environment must not intercept loopback polls.
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            while True:
+                returncode = self._proc.poll()
+                if returncode is not None:
+                    self._raise_exited(returncode)
+                try:
+                    if client.get(url).status_code in _READY_STATUSES:
+                        return
+                except httpx.HTTPError:
+                    pass  # not listening yet
+                if time.monotonic() >= deadline:
+                    self.stop()
+                    tail = _read_tail(self._log_path)
+                    raise ServerReadyTimeoutError(url, self.spec.ready_timeout_s, tail, self._log_path)
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.5)
+
+    def _raise_exited(self, returncode: int) -> None:
+        assert self._log_path is not None
+        self.stop(grace_s=2)  # grandchildren may still be alive
+        tail = _read_tail(self._log_path)
+        if any(marker in tail.lower() for marker in _ADDRESS_IN_USE_MARKERS):
+            raise PortInUseError(self.spec.host, self.port, self._log_path)
+        raise ServerExitedError(self._argv, returncode, tail, self._log_path)
+
+
+def _group_alive(pgid: int, leader: subprocess.Popen[bytes]) -> bool:
+    """True while any process of the group exists, not counting the reaped leader."""
+    leader.poll()  # reap the leader if it exited, so its zombie does not count as "alive"
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member changed uid; it still exists
+        return True
+    # kill(0) also succeeds for zombies, and an orphaned grandchild stays a zombie until init gets
+    # round to reaping it (about 1 s in some containers): on Linux, count only running members.
+    running = _running_group_members(pgid)
+    return True if running is None else running > 0
+
+
+def _running_group_members(pgid: int) -> int | None:
+    """Non-zombie processes in group ``pgid`` per /proc, or None where /proc is unavailable."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    count = 0
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        # After the ")" that closes the command name: state, ppid, pgrp, ...
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            count += 1
+    return count
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+_LIVE: set[ManagedServer] = set()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop every server still running when the interpreter exits normally (or after Ctrl-C)."""
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.stop(grace_s=5)

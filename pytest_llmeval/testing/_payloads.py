@@ -1,0 +1,181 @@
+"""OpenAI wire shapes: error JSON, model list, chat/text completions and their SSE chunks.
+
+Streamed events are built from pre-rendered JSON prefixes so a token costs one ``json.dumps`` of
+the piece plus string concatenation: the server streams thousands of tokens per second.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._responder import OutputPlan
+
+DONE_EVENT = "data: [DONE]\n\n"
+
+_ERROR_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def error_body(status: int, message: str) -> bytes:
+    """``{"error": {"message", "type", "param", "code"}}`` as the OpenAI API sends it."""
+    err_type, code = _ERROR_TYPES.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+    return dumps({"error": {"message": message, "type": err_type, "param": None, "code": code}})
+
+
+def models_body(model: str, created: int) -> bytes:
+    return dumps({"object": "list", "data": [{"id": model, "object": "model", "created": created, "owned_by": "fake"}]})
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def chat_completion_body(
+    completion_id: str, created: int, model: str, plan: OutputPlan, n: int, prompt_tokens: int
+) -> bytes:
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(plan.content)}
+    if plan.reasoning:
+        message["reasoning_content"] = "".join(plan.reasoning)
+    choices = [
+        {"index": i, "message": message, "logprobs": None, "finish_reason": plan.finish_reason} for i in range(n)
+    ]
+    return dumps(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": choices,
+            "usage": usage(prompt_tokens, plan.completion_tokens * n),
+        }
+    )
+
+
+def text_completion_body(
+    completion_id: str, created: int, model: str, plans: list[OutputPlan], n: int, prompt_tokens: int
+) -> bytes:
+    """One choice per (prompt, n) pair, in prompt-major order like the OpenAI API."""
+    choices = []
+    completion_tokens = 0
+    for plan in plans:
+        text = "".join(plan.content)
+        for _ in range(n):
+            choices.append({"index": len(choices), "text": text, "logprobs": None, "finish_reason": plan.finish_reason})
+            completion_tokens += plan.completion_tokens
+    return dumps(
+        {
+            "id": completion_id,
+            "object": "text_completion",
+            "created": created,
+            "model": model,
+            "choices": choices,
+            "usage": usage(prompt_tokens, completion_tokens),
+        }
+    )
+
+
+class ChatChunks:
+    """SSE events of a ``chat.completion.chunk`` stream."""
+
+    __slots__ = ("_prefix", "_suffix")
+
+    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
+        self._prefix = (
+            f'data: {{"id":{json.dumps(completion_id)},"object":"chat.completion.chunk",'
+            f'"created":{created},"model":{json.dumps(model)},"choices":['
+        )
+        # with include_usage, OpenAI puts "usage": null on every chunk but the last
+        self._suffix = ',"usage":null}\n\n' if include_usage else "}\n\n"
+
+    def opening(self, index: int) -> str:
+        return (
+            f'{self._prefix}{{"index":{index},"delta":{{"role":"assistant","content":""}},'
+            f'"logprobs":null,"finish_reason":null}}]{self._suffix}'
+        )
+
+    def token(self, index: int, piece_json: str, reasoning: bool) -> str:
+        field = "reasoning_content" if reasoning else "content"
+        return (
+            f'{self._prefix}{{"index":{index},"delta":{{"{field}":{piece_json}}},'
+            f'"logprobs":null,"finish_reason":null}}]{self._suffix}'
+        )
+
+    def finish(self, index: int, reason: str) -> str:
+        return f'{self._prefix}{{"index":{index},"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
+
+    def usage(self, usage_obj: dict[str, int]) -> str:
+        return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
+
+
+class TextChunks:
+    """SSE events of a ``text_completion`` stream (no role chunk, no reasoning)."""
+
+    __slots__ = ("_prefix", "_suffix")
+
+    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
+        self._prefix = (
+            f'data: {{"id":{json.dumps(completion_id)},"object":"text_completion",'
+            f'"created":{created},"model":{json.dumps(model)},"choices":['
+        )
+        self._suffix = ',"usage":null}\n\n' if include_usage else "}\n\n"
+
+    def opening(self, index: int) -> str:
+        return ""
+
+    def token(self, index: int, piece_json: str, reasoning: bool) -> str:
+        return f'{self._prefix}{{"index":{index},"text":{piece_json},"logprobs":null,"finish_reason":null}}]{self._suffix}'
+
+    def finish(self, index: int, reason: str) -> str:
+        return f'{self._prefix}{{"index":{index},"text":"","logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
+
+    def usage(self, usage_obj: dict[str, int]) -> str:
+        return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
+
+
+def stream_steps(
+    chunks: ChatChunks | TextChunks,
+    plans: list[OutputPlan],
+    usage_obj: dict[str, int] | None,
+) -> list[str]:
+    """SSE text per write: step 0 opens every choice and carries token 0, step i carries token i,
+    the last step also carries the finish events, the optional usage event and ``[DONE]``.
+
+    ``plans[i]`` is the plan of choice ``i``; choices shorter than the longest simply stop early.
+    """
+    rendered: dict[int, list[tuple[str, bool]]] = {}  # n identical choices share one rendering
+    sequences = []
+    for plan in plans:
+        seq = rendered.get(id(plan))
+        if seq is None:
+            seq = [(json.dumps(p, ensure_ascii=False), True) for p in plan.reasoning]
+            seq += [(json.dumps(p, ensure_ascii=False), False) for p in plan.content]
+            rendered[id(plan)] = seq
+        sequences.append(seq)
+    length = max((len(s) for s in sequences), default=0)
+    steps = ["".join(chunks.opening(i) for i in range(len(plans)))] if length == 0 else []
+    for t in range(length):
+        parts = [chunks.opening(i) for i in range(len(plans))] if t == 0 else []
+        for i, seq in enumerate(sequences):
+            if t < len(seq):
+                piece_json, reasoning = seq[t]
+                parts.append(chunks.token(i, piece_json, reasoning))
+        steps.append("".join(parts))
+    tail = [chunks.finish(i, plan.finish_reason) for i, plan in enumerate(plans)]
+    if usage_obj is not None:
+        tail.append(chunks.usage(usage_obj))
+    tail.append(DONE_EVENT)
+    steps[-1] += "".join(tail)
+    return steps
