@@ -9,7 +9,11 @@ from ..errors import ConfigError, UnknownBenchmarkError
 from .base import Benchmark
 
 # One module per built-in benchmark; importing it registers it.
-BUILTIN_MODULES: tuple[str, ...] = ("iquiz", "gsm8k")
+BUILTIN_MODULES: tuple[str, ...] = (
+    "iquiz", "gsm8k", "smoke",
+    "mmlu", "mmlu_pro", "mmlu_redux", "cmmlu", "ceval", "arc", "hellaswag", "gpqa_diamond", "truthfulqa",
+    "ifeval", "math_500", "competition_math", "aime24", "aime25", "humaneval", "live_code_bench",
+)
 
 _registry: dict[str, type[Benchmark]] = {}
 _builtins_loaded = False

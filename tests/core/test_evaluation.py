@@ -189,3 +189,14 @@ def test_n_generations_average_and_majority(pytester, start_server, gsm8k_file, 
     result.assert_outcomes(passed=3, failed=1)
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     assert all(len(line["outputs"]) == 3 for line in lines)
+
+
+def test_builtin_smoke_benchmark_needs_no_download(pytester, start_server, tmp_path):
+    server = start_server(rules=[{"contains": "Anna has 3 apples", "reply": "3 + 4 = 7. \\boxed{7}"},
+                                 {"contains": "capital of France", "reply": "Paris.\nAnswer: A"}])
+    results = tmp_path / "r.json"
+    result = run(pytester, server, "-m", "smoke", "--llm-results", str(results))
+    result.assert_outcomes(passed=2, failed=18)
+    data = json.loads(results.read_text())["benchmarks"]["smoke"]
+    assert {name: group["count"] for name, group in data["subsets"].items()} == {"math": 10, "mcq": 10}
+    assert data["metrics"]["acc"] == pytest.approx(0.1)
