@@ -48,6 +48,7 @@ class EvaluationPlugin:
         self.started_wall = dt.datetime.now(dt.timezone.utc)
         self.started = time.perf_counter()
         self.result: RunResult | None = None
+        self.gated = False
         self._markers: set[str] = set()
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
@@ -183,7 +184,7 @@ class EvaluationPlugin:
         if self.settings.results_path is not None:
             self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
             self.settings.results_path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-        if self.rules and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if self.gated and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.OK if result.passed else pytest.ExitCode.TESTS_FAILED
 
     def build_result(self) -> RunResult:
@@ -202,6 +203,9 @@ class EvaluationPlugin:
         )
         passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
+        # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
+        # without any, pytest's usual rule applies and every wrong answer fails the run.
+        self.gated = bool(self.rules) or any(vote is not None for vote in gate_votes)
         result.passed = passed and all(vote is not False for vote in gate_votes)
         return result
 

@@ -48,6 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = EvaluationPlugin(config, settings)
         config.pluginmanager.register(evaluation, PLUGIN_NAME)
+        from .report.plugin import ReportPlugin
+
+        config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
         if config.pluginmanager.hasplugin("xdist"):
             from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks
 

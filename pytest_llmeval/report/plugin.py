@@ -1,0 +1,149 @@
+"""Reporting hooks of an evaluation run: HTML report sections, JUnit properties, old-vs-new comparison.
+
+Registered next to the EvaluationPlugin when --llm-model is given. What it does:
+
+- `--html` (pytest-html): the overview (run facts, scores, thresholds, deltas, charts, perf) goes
+  into the summary's prefix, the filterable per-sample table into its postfix, and pytest-html's
+  own results table gets a "sample" column linking each item to its row.
+- `--junitxml`: per-item scores as properties (see `report/junit.py`).
+- `--llm-compare OLD.json` adds `result.extra["compare"]` and a terminal section;
+  `--llm-max-drop X` fails the run when any metric dropped more than X (see `report/compare.py`).
+  With --llm-max-drop the gates decide the exit status, as with --llm-threshold: wrong answers
+  alone no longer fail the run.
+
+Per-sample texts are taken from `pytest_llmeval_sample_record` (full records, on the process that
+aggregates) rather than from the reports: the EvaluationPlugin slims `report.llmeval` once it has
+consumed it, and under xdist the full texts should not travel twice. Records are only kept when an
+HTML report is being written.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..errors import ConfigError
+from ..options import OptionReader
+from ..settings import RunSettings
+from .compare import Comparison, compare_results, comparison_lines, load_baseline
+from .html import render_overview, render_samples
+from .junit import PREFIX, junit_properties
+from .models import RunResult, SampleRecord
+from .sample_table import CELL_CHARS, SampleTable, as_text, row_anchor
+
+RECORD_ATTR = "llmeval"  # the attribute EvaluationPlugin sets on reports
+
+
+class ReportPlugin:
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.is_worker = hasattr(config, "workerinput")
+        try:
+            reader = OptionReader(config)
+            compare, max_drop = reader.get("compare"), reader.get("max_drop")
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if max_drop is not None and not compare:
+            raise pytest.UsageError("--llm-max-drop needs --llm-compare OLD_RESULTS.json: the run to compare against")
+        if max_drop is not None and max_drop < 0:
+            raise pytest.UsageError(f"--llm-max-drop must be 0 or more (a score difference such as 0.02), got {max_drop:g}")
+        self.compare_path: Path | None = Path(compare) if compare else None
+        self.max_drop: float | None = max_drop
+        self.baseline: RunResult | None = None
+        if self.compare_path is not None and not self.is_worker:
+            try:
+                self.baseline = load_baseline(self.compare_path)  # before any request is sent
+            except ConfigError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        self.html_enabled = bool(config.getoption("htmlpath", None)) and not self.is_worker
+        self.table: SampleTable | None = SampleTable() if self.html_enabled else None
+        self.comparison: Comparison | None = None
+        self.result: RunResult | None = None
+
+    # -- per item: JUnit properties ----------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        # Outermost wrapper: the EvaluationPlugin's wrapper has set the record when we resume.
+        report = yield
+        payload = getattr(report, RECORD_ATTR, None)
+        if isinstance(payload, dict):
+            props = junit_properties(payload)
+            # A rerun (pytest-rerunfailures) must not pile up a second set.
+            item.user_properties[:] = [p for p in item.user_properties if not str(p[0]).startswith(PREFIX)]
+            item.user_properties.extend(props)
+            report.user_properties.extend(props)
+        return report
+
+    # -- aggregation side --------------------------------------------------------------------
+
+    def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
+        if self.table is not None:
+            self.table.add(record)
+
+    def _compare(self, result: RunResult) -> Comparison | None:
+        if self.baseline is not None and self.comparison is None:
+            self.comparison = compare_results(
+                self.baseline, result, max_drop=self.max_drop, old_path=str(self.compare_path)
+            )
+        return self.comparison
+
+    def pytest_llmeval_gate(self, result: RunResult, config: pytest.Config) -> bool | None:
+        comparison = self._compare(result)
+        if comparison is None or self.max_drop is None:
+            return None
+        return comparison.passed
+
+    def pytest_llmeval_results(self, result: RunResult, config: pytest.Config) -> None:
+        self.result = result
+        comparison = self._compare(result)
+        if comparison is not None:
+            result.extra["compare"] = comparison.model_dump(mode="json")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.comparison is None or self.is_worker:
+            return
+        terminalreporter.section("llmeval compare")
+        for line in comparison_lines(self.comparison):
+            terminalreporter.write_line(line, red=line.startswith("FAIL"), green=line.startswith("PASS"))
+
+    # -- pytest-html -------------------------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f"LLM evaluation: {self.settings.endpoint.model}"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+        if self.result is None:
+            return
+        prefix.append(render_overview(self.result))
+        postfix.append(render_samples(self.table or SampleTable()))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.append("<th>sample</th>")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        payload = getattr(report, RECORD_ATTR, None)
+        if not isinstance(payload, dict):
+            cells.append('<td class="col-llmeval"></td>')
+            return
+        if payload.get("error") is not None:
+            text = f"error: {payload.get('error_kind') or 'error'}"
+        else:
+            extracted, target = as_text(payload.get("extracted")), as_text(payload.get("target"))
+            text = f"{_short(extracted) or '(nothing extracted)'} vs {_short(target)}"
+        nodeid = report.nodeid
+        cells.append(f'<td class="col-llmeval">{escape(text)} <a href="#{row_anchor(nodeid)}">details</a></td>')
+
+
+def _short(text: str) -> str:
+    limit = CELL_CHARS // 2
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

@@ -1,0 +1,618 @@
+"""Pass/fail scoring of generated programs by running them in the sandbox (:mod:`.sandbox`).
+
+Three test styles:
+
+* stdin/stdout programs (LiveCodeBench ``testtype == "stdin"``): :func:`check_stdio_program`, one sandboxed run
+  per test, output compared with :func:`outputs_match`;
+* LeetCode-style functions (LiveCodeBench ``testtype == "functional"``): :func:`check_functional`, one sandboxed
+  harness that loads the solution once and calls ``Solution().<func_name>(*args)`` in a fresh fork per test;
+* HumanEval: :func:`check_humaneval`, prompt + completion + the dataset's ``check(candidate)``.
+
+Every checker stops at the first failing test and returns a :class:`CodeVerdict`; Pass@1 of a sample is
+``verdict.passed``. :func:`decode_lcb_private_tests` reads LiveCodeBench's compressed private tests without
+unpickling anything but a string.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import io
+import json
+import math
+import pickle
+import re
+import sys
+import textwrap
+import zlib
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pytest_llmeval.errors import DatasetError
+from pytest_llmeval.scoring.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxResult, run_python
+
+FailureStatus = Literal["wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
+
+_EXCERPT_CHARS = 300
+_STDERR_TAIL_CHARS = 1500
+
+
+class FailureDetail(BaseModel):
+    """The first failing test: its 0-based index, why it failed, and short excerpts to show in a report."""
+
+    model_config = ConfigDict(frozen=True)
+
+    test_index: int
+    status: FailureStatus
+    input_excerpt: str
+    expected: str
+    got: str
+    stderr_tail: str = ""
+
+
+class CodeVerdict(BaseModel):
+    """Result of running a program against its tests. ``n_passed`` counts the tests passed before the first
+    failure (checkers stop there), so ``n_passed < n_total`` whenever ``passed`` is false."""
+
+    model_config = ConfigDict(frozen=True)
+
+    passed: bool
+    n_passed: int
+    n_total: int
+    first_failure: FailureDetail | None = None
+
+
+def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} chars]"
+
+
+def _tail(text: str, limit: int = _STDERR_TAIL_CHARS) -> str:
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+# --------------------------------------------------------------------------------------------- code extraction
+
+_PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "python 3"})
+_FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^`\n]*?)[ \t]*$")
+
+
+def _fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """``(language tag, code)`` of every fenced block; an unclosed last fence (truncated reply) runs to the end."""
+    blocks: list[tuple[str, str]] = []
+    fence: str | None = None
+    tag, body = "", list[str]()
+    for line in text.splitlines(keepends=True):
+        if fence is None:
+            match = _FENCE_OPEN.match(line.rstrip("\r\n"))
+            if match:
+                fence, tag, body = match.group(1), match.group(2).split(" ")[0].lower() if match.group(2) else "", []
+            continue
+        stripped = line.strip()
+        if stripped.startswith(fence) and not stripped.strip(fence[0]):
+            blocks.append((tag, "".join(body)))
+            fence = None
+        else:
+            body.append(line)
+    if fence is not None:
+        blocks.append((tag, "".join(body)))
+    return blocks
+
+
+def extract_code(text: str, language: str = "python") -> str:
+    """The program in a model reply: the *last* fenced block tagged ``language``, else the last fenced block of
+    any language, else the whole reply unchanged.
+
+    Why the last: replies often quote the sample input or a first attempt before the final program, and
+    LiveCodeBench grades the last block too. Python tags ``python``, ``py``, ``python3``, ``py3`` all count.
+    Fences are ```` ``` ```` or ``~~~`` (three or more); a reply cut off inside a fence still yields that code.
+    Surrounding blank lines are dropped; indentation is kept (HumanEval bodies need it).
+    """
+    blocks = _fenced_blocks(text)
+    if not blocks:
+        return text
+    wanted = _PYTHON_TAGS if language.lower() in _PYTHON_TAGS else {language.lower()}
+    tagged = [code for tag, code in blocks if tag in wanted]
+    code = tagged[-1] if tagged else blocks[-1][1]
+    return code.strip("\r\n")
+
+
+# ------------------------------------------------------------------------------------------ output comparison
+
+
+def _tokens_equal(got: str, expected: str) -> bool:
+    if got == expected:
+        return True
+    try:
+        return Decimal(got) == Decimal(expected)
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def _significant_lines(text: str) -> list[str]:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return lines
+
+
+def outputs_match(got: str, expected: str) -> bool:
+    """Whether a program's stdout answers ``expected``, the way competitive-programming judges compare.
+
+    Line by line after dropping trailing whitespace on each line and blank lines at the start and end; within a
+    line, whitespace-separated tokens must be equal, either as strings or as exact decimal numbers (``1.50`` equals
+    ``1.5``, ``3`` equals ``3.0``; no tolerance: ``0.333`` does not equal ``0.3333``). Line breaks matter: ``1 2``
+    does not equal ``1\\n2``.
+    """
+    got_lines, expected_lines = _significant_lines(got), _significant_lines(expected)
+    if len(got_lines) != len(expected_lines):
+        return False
+    for got_line, expected_line in zip(got_lines, expected_lines):
+        got_tokens, expected_tokens = got_line.split(), expected_line.split()
+        if len(got_tokens) != len(expected_tokens):
+            return False
+        if not all(_tokens_equal(g, e) for g, e in zip(got_tokens, expected_tokens)):
+            return False
+    return True
+
+
+def json_values_equal(got: Any, expected: Any) -> bool:
+    """Equality of two JSON values for functional tests (the harness applies it inside the sandbox as well).
+
+    Booleans only equal booleans (``1`` is not ``true``); two integers must be equal; a float matches a number
+    within 1e-6 relative or absolute (LeetCode accepts answers within 1e-5); lists compare element-wise in order
+    (tuples arrive as lists), objects key by key; anything else with ``==``.
+    """
+    if isinstance(got, bool) or isinstance(expected, bool):
+        return isinstance(got, bool) and isinstance(expected, bool) and got == expected
+    if isinstance(got, (int, float)) and isinstance(expected, (int, float)):
+        if isinstance(got, int) and isinstance(expected, int):
+            return got == expected
+        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-6)
+    if isinstance(got, list) and isinstance(expected, list):
+        return len(got) == len(expected) and all(json_values_equal(g, e) for g, e in zip(got, expected))
+    if isinstance(got, dict) and isinstance(expected, dict):
+        return got.keys() == expected.keys() and all(json_values_equal(got[k], expected[k]) for k in got)
+    return bool(got == expected)
+
+
+# ------------------------------------------------------------------------------------------- stdin programs
+
+
+def _failure_from_run(index: int, test_input: str, expected: str, result: SandboxResult) -> FailureDetail:
+    return FailureDetail(
+        test_index=index,
+        status="wrong_answer" if result.status == "ok" else result.status,
+        input_excerpt=_excerpt(test_input),
+        expected=_excerpt(expected),
+        got=_excerpt(result.stdout),
+        stderr_tail=_tail(result.stderr),
+    )
+
+
+def _require_tests(tests: Sequence[Any]) -> None:
+    if not tests:
+        raise ValueError("no tests to run: a program without tests cannot be judged; check the dataset row's tests")
+
+
+def check_stdio_program(
+    code: str,
+    tests: Sequence[tuple[str, str]],
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    *,
+    python: str = sys.executable,
+) -> CodeVerdict:
+    """Run ``code`` once per ``(stdin, expected stdout)`` test, in order, stopping at the first failure.
+
+    A test passes when the run ends ``ok`` (exit code 0 within limits) and :func:`outputs_match`. ``limits`` apply
+    to each run; ``max_output_bytes`` is raised per test to twice the expected output when that is larger, so a
+    correct program with a big answer is not cut off.
+    """
+    _require_tests(tests)
+    for index, (test_input, expected) in enumerate(tests):
+        run_limits = limits
+        if 2 * len(expected) > limits.max_output_bytes:
+            run_limits = limits.model_copy(update={"max_output_bytes": 2 * len(expected)})
+        result = run_python(code, test_input, run_limits, python)
+        if result.status != "ok" or not outputs_match(result.stdout, expected):
+            return CodeVerdict(
+                passed=False,
+                n_passed=index,
+                n_total=len(tests),
+                first_failure=_failure_from_run(index, test_input, expected, result),
+            )
+    return CodeVerdict(passed=True, n_passed=len(tests), n_total=len(tests))
+
+
+# --------------------------------------------------------------------------------------- functional (LeetCode)
+
+
+def parse_functional_test(test_input: str, test_output: str) -> tuple[list[Any], Any]:
+    """LiveCodeBench functional test -> ``(args, expected)``: the input holds one JSON value per line (one per
+    argument, blank lines ignored), the output one JSON value."""
+    try:
+        args = [json.loads(line) for line in test_input.split("\n") if line.strip()]
+        expected = json.loads(test_output)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(
+            f"functional test is not JSON ({exc}); expected one JSON value per input line and a JSON output: "
+            f"input={_excerpt(test_input, 80)!r} output={_excerpt(test_output, 80)!r}"
+        ) from None
+    return args, expected
+
+
+# Names LeetCode's Python judge has in scope before the solution runs (solutions use List, deque... unimported).
+_SOLUTION_PRELUDE = """\
+from typing import *
+from collections import *
+from functools import *
+from itertools import *
+from heapq import *
+from bisect import *
+from math import inf, gcd, sqrt, isqrt, ceil, floor, log, log2, comb, factorial
+import bisect, collections, functools, heapq, itertools, math, operator, re, string, sys
+"""
+
+# Runs inside the sandbox. Reads the tests, [[args, expected], ...], as JSON on stdin, loads the solution once (its
+# prints and reads go to /dev/null), then runs each test in a forked child: a per-test timeout can then kill even a
+# stuck C loop, and the child's own RLIMIT_CPU counts that test alone. One JSON line per test on the real stdout;
+# stops at the first failure.
+_HARNESS = r"""
+from __future__ import annotations
+import io, json, math, os, resource, select, signal, sys, time, traceback
+
+{equal_source}
+
+SOLUTION = {solution!r}
+PRELUDE = {prelude!r}
+FUNC = {func_name!r}
+WALL_S = {wall_s!r}
+CPU_S = {cpu_s!r}
+
+class LoadTimeout(BaseException):
+    pass
+
+def on_alarm(signum, frame):
+    raise LoadTimeout()
+
+def excerpt(text, limit={excerpt_chars}):
+    return text if len(text) <= limit else text[:limit] + "... [%d chars]" % len(text)
+
+def emit(out, record):
+    os.write(out, (json.dumps(record) + "\n").encode())
+
+def load():
+    namespace = {{"__name__": "solution", "__builtins__": __builtins__}}
+    exec(PRELUDE, namespace)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, WALL_S)
+    try:
+        exec(compile(SOLUTION, "solution.py", "exec"), namespace)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    cls = namespace.get("Solution")
+    if isinstance(cls, type) and callable(getattr(cls, FUNC, None)):
+        return lambda args: getattr(cls(), FUNC)(*args)  # a fresh instance per test, as LeetCode does
+    function = namespace.get(FUNC)
+    if callable(function):
+        return lambda args: function(*args)
+    raise LookupError("the program defines neither class Solution with a method %r nor a function %r" % (FUNC, FUNC))
+
+def run_one(call, args, pipe_w):
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S + 1))  # a new process: its CPU clock starts at zero
+    try:
+        got = call(args)
+        try:
+            record = {{"status": "ok", "got": json.loads(json.dumps(got))}}
+        except (TypeError, ValueError):
+            record = {{"status": "not_json", "got_repr": excerpt(repr(got))}}
+    except MemoryError:
+        record = {{"status": "memory_exceeded", "error": traceback.format_exc()[-1500:]}}
+    except BaseException:
+        record = {{"status": "runtime_error", "error": traceback.format_exc()[-1500:]}}
+    with os.fdopen(pipe_w, "w") as w:
+        w.write(json.dumps(record))
+
+def wait_result(pid, pipe_r):
+    deadline = time.monotonic() + WALL_S
+    chunks = []
+    with os.fdopen(pipe_r, "rb") as r:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {{"status": "timeout"}}
+            chunk = os.read(r.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    try:
+        return json.loads(b"".join(chunks))
+    except ValueError:  # no result, or one cut short by the child's death
+        pass
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+        return {{"status": "timeout"}}
+    return {{"status": "runtime_error", "error": "the test process died without a result (status %d)" % status}}
+
+def main():
+    tests = json.loads(sys.stdin.buffer.read())
+    out = os.dup(1)  # results go here; the solution's own prints and reads get /dev/null
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    sys.stdin = io.StringIO("")
+    sys.stdout = open(os.devnull, "w")
+    try:
+        call = load()
+    except LoadTimeout:
+        emit(out, {{"i": 0, "status": "timeout", "error": "loading the solution took longer than %ss" % WALL_S}})
+        return
+    except MemoryError:
+        emit(out, {{"i": 0, "status": "memory_exceeded", "error": traceback.format_exc()[-1500:]}})
+        return
+    except BaseException:
+        emit(out, {{"i": 0, "status": "runtime_error", "error": traceback.format_exc()[-1500:]}})
+        return
+    for i, (args, expected) in enumerate(tests):
+        pipe_r, pipe_w = os.pipe()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.close(pipe_r)
+            try:
+                run_one(call, args, pipe_w)
+            finally:
+                os._exit(0)
+        os.close(pipe_w)
+        record = wait_result(pid, pipe_r)
+        if record["status"] == "ok" and not json_values_equal(record["got"], expected):
+            record["status"] = "wrong_answer"
+        elif record["status"] == "not_json":
+            record["status"] = "wrong_answer"
+        if record["status"] == "ok":
+            emit(out, {{"i": i, "status": "ok"}})
+            continue
+        if "got" in record:
+            record["got_repr"] = excerpt(json.dumps(record.pop("got")))
+        record["i"] = i
+        emit(out, record)
+        return
+
+main()
+"""
+
+
+def _harness_source(code: str, func_name: str, limits: SandboxLimits) -> str:
+    return _HARNESS.format(
+        equal_source=inspect.getsource(json_values_equal),
+        solution=code,
+        prelude=_SOLUTION_PRELUDE,
+        func_name=func_name,
+        wall_s=float(limits.wall_time_s),
+        cpu_s=max(1, math.ceil(limits.cpu_time_s)),
+        excerpt_chars=_EXCERPT_CHARS,
+    )
+
+
+def check_functional(
+    code: str,
+    func_name: str,
+    tests: Sequence[tuple[list[Any], Any]],
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    *,
+    python: str = sys.executable,
+) -> CodeVerdict:
+    """Call ``Solution().<func_name>(*args)`` (or a top-level function ``func_name`` when there is no such class)
+    for each ``(args, expected)`` test, in order, stopping at the first failure.
+
+    The solution is loaded once in one sandboxed process, with LeetCode's usual names already imported
+    (``List``, ``Optional``, ``deque``, ``Counter``, ``lru_cache``, ``heapq``...). Each test runs in a fresh fork
+    of it: ``limits.wall_time_s`` and ``limits.cpu_time_s`` apply per test, mutations do not leak between tests,
+    and what the solution prints is discarded. The return value must be JSON-serialisable (tuples become lists)
+    and equal to ``expected`` by :func:`json_values_equal`. Use :func:`parse_functional_test` for LiveCodeBench rows.
+    """
+    _require_tests(tests)
+    payload = [[list(args), expected] for args, expected in tests]
+    # The per-test limits are enforced by the harness; the run as a whole only needs a backstop.
+    run_limits = limits.model_copy(
+        update={
+            "cpu_time_s": limits.cpu_time_s * (len(tests) + 1),
+            "wall_time_s": limits.wall_time_s * (len(tests) + 1) + 5,
+            "max_processes": limits.max_processes + 1,
+        }
+    )
+    result = run_python(_harness_source(code, func_name, limits), json.dumps(payload), run_limits, python)
+    records: list[dict[str, Any]] = []
+    for line in result.stdout.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("i") == len(records):
+            records.append(record)
+    n_ok = sum(1 for r in records if r.get("status") == "ok")
+    if n_ok == len(tests):
+        return CodeVerdict(passed=True, n_passed=n_ok, n_total=len(tests))
+    failing = records[n_ok] if n_ok < len(records) else None
+    index = n_ok
+    args, expected = tests[index]
+    if failing is not None:
+        status = failing["status"]
+        got = failing.get("got_repr", "")
+        stderr = failing.get("error", "") or result.stderr
+    else:  # the harness itself died or was stopped: the run's fate is the test's
+        status = "wrong_answer" if result.status == "ok" else result.status
+        got, stderr = "", result.stderr
+    if status not in ("wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"):
+        status = "runtime_error"
+    return CodeVerdict(
+        passed=False,
+        n_passed=n_ok,
+        n_total=len(tests),
+        first_failure=FailureDetail(
+            test_index=index,
+            status=status,
+            input_excerpt=_excerpt("\n".join(json.dumps(a) for a in args)),
+            expected=_excerpt(json.dumps(expected)),
+            got=got,
+            stderr_tail=_tail(stderr),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------------- HumanEval
+
+
+def build_humaneval_program(completion: str, prompt: str, test: str, entry_point: str) -> str:
+    """The program HumanEval runs: prompt + completion + the dataset's test code + ``check(entry_point)``.
+
+    The completion is first reduced with :func:`extract_code` (chat models fence it). If it defines
+    ``entry_point`` itself (the model repeated the signature), it is used whole, dedented, *after* the prompt,
+    so the prompt's imports and helper functions stay available and the new definition wins. Otherwise it is
+    the function body continuing the prompt; a body whose first line is not indented gets four spaces.
+    """
+    code = extract_code(completion)
+    if re.search(rf"^[ \t]*def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE):
+        program = prompt.rstrip("\n") + "\n\n" + textwrap.dedent(code)
+    else:
+        first = next((line for line in code.splitlines() if line.strip()), "")
+        if first and not first[0].isspace():
+            code = textwrap.indent(code, "    ")
+        program = prompt + code
+    return f"{program}\n\n{test}\n\ncheck({entry_point})\n"
+
+
+def check_humaneval(
+    completion: str,
+    prompt: str,
+    test: str,
+    entry_point: str,
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    *,
+    python: str = sys.executable,
+) -> CodeVerdict:
+    """Run :func:`build_humaneval_program`; pass when it exits ``ok``. One test (the ``check`` function), so
+    ``n_total`` is 1. A failing ``assert`` is ``wrong_answer``; any other exception ``runtime_error``."""
+    result = run_python(build_humaneval_program(completion, prompt, test, entry_point), "", limits, python)
+    if result.status == "ok":
+        return CodeVerdict(passed=True, n_passed=1, n_total=1)
+    status: FailureStatus = result.status
+    last_line = next((line for line in reversed(result.stderr.splitlines()) if line.strip()), "")
+    if status == "runtime_error" and last_line.startswith("AssertionError"):
+        status = "wrong_answer"
+    return CodeVerdict(
+        passed=False,
+        n_passed=0,
+        n_total=1,
+        first_failure=FailureDetail(
+            test_index=0,
+            status=status,
+            input_excerpt=f"check({entry_point})",
+            expected="check() returns without an exception",
+            got=_excerpt(last_line or f"exit code {result.exit_code}"),
+            stderr_tail=_tail(result.stderr),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------ LiveCodeBench rows
+
+
+class _LCBTest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input: str
+    output: str
+    testtype: Literal["stdin", "functional"]
+
+
+class _OnlyStrUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: any class or function reference (the way pickles run code) is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only a pickled str is accepted")
+
+
+def decode_lcb_private_tests(s: str, *, max_bytes: int = 1 << 30) -> list[dict[str, Any]]:
+    """LiveCodeBench ``private_test_cases`` -> ``[{"input", "output", "testtype"}, ...]``.
+
+    Accepts the plain JSON list (as ``public_test_cases`` is stored) and the compressed form: base64 of zlib of a
+    pickle of that JSON string. The pickle is read with an unpickler that refuses every global, so it can only
+    produce plain data (never run code), and the result must be a ``str``. Decompression stops at ``max_bytes``
+    (a guard against decompression bombs). Raises :class:`~pytest_llmeval.errors.DatasetError` naming what is
+    wrong with the field.
+    """
+    text = s.strip()
+    if text.startswith("["):
+        try:
+            return _validate_lcb_tests(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"LiveCodeBench tests look like JSON but do not parse: {exc}") from None
+    try:
+        compressed = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DatasetError(
+            "LiveCodeBench tests are neither a JSON list nor base64 (expected base64(zlib(pickle(json))))"
+        ) from None
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(compressed, max_bytes)
+    except zlib.error as exc:
+        raise DatasetError(f"LiveCodeBench tests: base64 decoded but is not zlib data ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise DatasetError(f"LiveCodeBench tests inflate to more than max_bytes={max_bytes}; raise max_bytes")
+    if raw.lstrip().startswith(b"["):
+        payload: Any = raw.decode("utf-8")
+    else:
+        try:
+            payload = _OnlyStrUnpickler(io.BytesIO(raw)).load()
+        except Exception as exc:  # noqa: BLE001 - crafted bytes can make the unpickler raise almost anything
+            raise DatasetError(f"LiveCodeBench tests: the decompressed pickle is not a plain string ({exc})") from None
+    if not isinstance(payload, str):
+        raise DatasetError(f"LiveCodeBench tests: expected a pickled JSON string, got {type(payload).__name__}")
+    try:
+        return _validate_lcb_tests(json.loads(payload))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"LiveCodeBench tests: the unpickled string is not JSON ({exc})") from None
+
+
+def _validate_lcb_tests(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise DatasetError(f"LiveCodeBench tests: expected a JSON list of tests, got {type(value).__name__}")
+    try:
+        return [_LCBTest.model_validate(item).model_dump() for item in value]
+    except ValidationError as exc:
+        raise DatasetError(
+            "LiveCodeBench tests: each test needs string 'input' and 'output' and testtype 'stdin' or "
+            f"'functional' ({exc.errors()[0]['loc']}: {exc.errors()[0]['msg']})"
+        ) from None
+
+
+def check_livecodebench(
+    code: str,
+    tests: Sequence[dict[str, Any]],
+    func_name: str | None = None,
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    *,
+    python: str = sys.executable,
+) -> CodeVerdict:
+    """Judge ``code`` on LiveCodeBench test dicts (public then private, as decoded above). All tests of a
+    problem share one ``testtype``: ``stdin`` goes to :func:`check_stdio_program`, ``functional`` to
+    :func:`check_functional`, which needs ``func_name`` (the row's ``metadata["func_name"]``)."""
+    _require_tests(tests)
+    kinds = {t["testtype"] for t in tests}
+    if kinds == {"stdin"}:
+        return check_stdio_program(code, [(t["input"], t["output"]) for t in tests], limits, python=python)
+    if kinds == {"functional"}:
+        if not func_name:
+            raise DatasetError("LiveCodeBench functional tests need func_name (from the row's metadata)")
+        parsed = [parse_functional_test(t["input"], t["output"]) for t in tests]
+        return check_functional(code, func_name, parsed, limits, python=python)
+    raise DatasetError(f"LiveCodeBench tests mix test types {sorted(kinds)}; one problem uses one type")

@@ -1,0 +1,143 @@
+"""Numeric final answers (GSM8K and other word problems): extract the number, compare numbers.
+
+Extracted numbers are plain strings without thousands commas, currency or percent signs:
+`$1,234.50` -> `1234.50`, `50%` -> `50` (GSM8K targets are plain numbers, so a percent sign is
+dropped, not divided by 100), `\\frac{1}{2}` -> `0.5`, `\\frac{1}{3}` -> `1/3`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from .math_equiv import last_boxed
+
+__all__ = ["extract_final_number", "extract_gsm8k_target", "numbers_equal", "to_fraction"]
+
+_MAX_DIGITS = 4000  # Python refuses int() of longer strings; such "numbers" are not answers anyway
+
+# A number in running text: not glued to a letter/digit/dot before it (so not "H2O", "x2", "COVID19");
+# a minus sign counts only when nothing number-like precedes it ("5-3" yields 3, " -3" yields -3).
+_NUMBER = r"(?<![A-Za-z0-9_.])(?:-(?=\d))?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_LATEX_FRAC = r"-?\\[dt]?frac\s*\{\s*-?\d+\s*\}\s*\{\s*\d+\s*\}"
+_SLASH_FRAC = r"(?<![A-Za-z0-9_.])-?\d+\s*/\s*\d+(?![\d.])"
+_TEXT_NUMBER = re.compile(_NUMBER)
+_PHRASE_NUMBER = re.compile(f"{_LATEX_FRAC}|{_SLASH_FRAC}|{_NUMBER}")
+_ANSWER_PHRASE = re.compile(
+    r"(?:\banswer\b\s*(?:\*\*)?\s*(?:is|was|would\s+be|will\s+be|should\s+be|[:=])|答案\s*(?:应该|应)?\s*(?:是|为|[:：]))",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"\n|[.。!?！？](?:\s|$)")
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
+_NOISE = re.compile(r"\\[$%,;!: ]|[$%~]|\{,\}|\\q?quad|\\left|\\right")
+
+
+def _plain(text: str) -> str:
+    """Drop LaTeX text wrappers, currency, percent and spacing so only the value is left."""
+    text = _TEXT_CMD.sub(lambda m: m.group(1), text)
+    return _NOISE.sub(" ", text).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").strip()
+
+
+def to_fraction(value: str) -> Fraction | None:
+    """Exact value of a plain number string, or None: `1,000`, `-3`, `3.0`, `$1,234.50`, `50%`
+    (read as 50), `1/2`, `\\frac{1}{2}`, `-\\frac{3}{4}`, `\\text{18}`. Anything else (words,
+    expressions such as `2+3`, `1e6`) is None."""
+    s = _plain(value).replace(",", "").replace(" ", "").rstrip(".")
+    if not s or len(s) > _MAX_DIGITS:
+        return None
+    if re.fullmatch(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)", s):
+        return Fraction(s)
+    match = re.fullmatch(r"([-+]?)\\frac\{([-+]?\d+)\}\{(\d+)\}", s) or re.fullmatch(r"([-+]?)(\d+)/(\d+)", s)
+    if match and int(match.group(3)) != 0:
+        fraction = Fraction(int(match.group(2)), int(match.group(3)))
+        return -fraction if match.group(1) == "-" else fraction
+    return None
+
+
+def _format(value: Fraction, written: str) -> str:
+    """Plain-number text for an extracted value: as written (commas dropped) for decimals and
+    integers, a terminating decimal for fractions (`0.5`), else `p/q`."""
+    if "frac" not in written and "/" not in written:
+        return _plain(written).replace(",", "").replace(" ", "")
+    denominator = value.denominator
+    while denominator % 2 == 0:
+        denominator //= 2
+    while denominator % 5 == 0:
+        denominator //= 5
+    if denominator != 1:
+        return f"{value.numerator}/{value.denominator}"
+    if value.denominator == 1:
+        return str(value.numerator)
+    with localcontext() as context:
+        context.prec = 200  # a terminating decimal is exact at this precision
+        return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+
+
+def _boxed_number(content: str) -> str | None:
+    """The number in a box when the box holds just a number, optionally with units or a label:
+    `18`, `\\$18.00`, `18 \\text{ dollars}`, `x = 18`, `\\frac{1}{2}`. `5 \\times 3` is not numeric."""
+    s = _plain(content)
+    if "=" in s:
+        s = s.rsplit("=", 1)[1]
+    s = re.sub(r"^[A-Za-z\s:]*(?=[-\d\\.])", "", s)  # leading label ("Total: 18")
+    s = re.sub(r"(?<=[\d}])\s*[A-Za-z][A-Za-z\s.]*$", "", s).strip()  # trailing units ("18 dollars")
+    value = to_fraction(s)
+    return None if value is None else _format(value, s)
+
+
+def extract_gsm8k_target(answer_field: str) -> str:
+    """The gold number of a GSM8K `answer` field: the text after the last `####`, commas removed
+    (`#### 1,000` -> `1000`). Raises `ValueError` when the field has no `####` line."""
+    if "####" not in answer_field:
+        raise ValueError(f"GSM8K answer has no '#### <number>' line: {answer_field[-80:]!r}")
+    return answer_field.rsplit("####", 1)[1].strip().replace(",", "")
+
+
+def extract_final_number(text: str) -> str | None:
+    """The model's final numeric answer, or None when the text has no number.
+
+    In order of preference:
+    1. the last `\\boxed{...}` (balanced braces), when it holds a number: units, `\\$`, `\\text{}`,
+       `x =` and `%` are dropped; `\\boxed{\\frac{1}{2}}` -> `0.5`;
+    2. the first number after the last explicit answer phrase that is followed by one on the same
+       line ("The answer is $18.", "Answer: 1,000 pens", "答案是：42"; fractions allowed here);
+    3. the last number anywhere in the text.
+
+    Numbers glued to letters are never used (`H2O`, `x2`, `COVID19`); a hyphen after a digit is a
+    minus, not a sign (`20-5` gives 5). Rule 3 does read list markers and step numbers ("Step 3:"),
+    but only matters when no number follows them, since the last number wins. A percent sign is
+    dropped (`50%` -> `50`). Scientific notation and spelled-out numbers are not recognised.
+    """
+    boxed = last_boxed(text)
+    if boxed is not None and (number := _boxed_number(boxed)) is not None:
+        return number
+    phrases = list(_ANSWER_PHRASE.finditer(text))
+    for phrase in reversed(phrases):
+        rest = _SENTENCE_END.split(text[phrase.end() :], maxsplit=1)[0]
+        rest = _TEXT_CMD.sub(lambda m: m.group(1), rest).rsplit("=", 1)[-1]  # "is 12 * 3 = 36" -> 36
+        if found := _PHRASE_NUMBER.search(rest):
+            value = to_fraction(found.group(0))
+            if value is not None:
+                return _format(value, found.group(0))
+    numbers = _TEXT_NUMBER.findall(text)
+    return numbers[-1].replace(",", "") if numbers else None
+
+
+def numbers_equal(a: str, b: str, rel_tol: float = 1e-6) -> bool:
+    """Whether two number strings have the same value: `1,000 == 1000`, `18.00 == 18`,
+    `0.5 == 1/2 == \\frac{1}{2}`, `$18 == 18`, `50% == 50` (percent signs are dropped, not divided).
+
+    Two whole numbers must be equal exactly (`1000000 != 1000001`, `18.0 == 18`). Otherwise the
+    relative tolerance `rel_tol` (of the larger magnitude) absorbs float noise such as
+    `0.30000000000000004`. If either side is not a plain number, the stripped strings are compared
+    case-insensitively instead.
+    """
+    x, y = to_fraction(a), to_fraction(b)
+    if x is None or y is None:
+        return a.strip().casefold() == b.strip().casefold() and bool(a.strip())
+    if x == y:
+        return True
+    if x.denominator == 1 and y.denominator == 1:
+        return False
+    return abs(x - y) <= Fraction(rel_tol) * max(abs(x), abs(y))

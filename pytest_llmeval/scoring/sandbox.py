@@ -1,0 +1,638 @@
+"""Run untrusted, model-generated Python programs in a separate, resource-limited process.
+
+What a run looks like::
+
+    pytest process ──(new session)──> bootstrap  (python -I -S, child subreaper, reaps everything)
+                                         └──(own process group, rlimits)──> python -I -S -B main.py
+                                                                               └── whatever it forks
+
+* One fresh temporary working directory per run (removed afterwards), the program saved there as ``main.py``;
+  stdin is fed from a file, stdout/stderr are read through pipes with a size cap.
+* Environment: only ``PATH``, ``LANG``/``LC_ALL``, ``HOME``/``TMPDIR`` (the work dir) and ``MALLOC_ARENA_MAX``.
+  Nothing else is inherited, so secrets such as ``OPENAI_API_KEY`` are not visible through ``os.environ``.
+* Interpreter flags ``-I -S -B``: isolated mode (ignores ``PYTHON*`` variables, no user site, no current directory
+  on ``sys.path``) and no ``site`` import (no third-party packages: benchmark programs use the standard library;
+  ``site`` also costs tens of milliseconds per run). ``exit()``/``quit()``, which ``site`` normally provides, are
+  defined by a one-line prelude so programs that call them still work.
+* Limits (:class:`SandboxLimits`), applied with ``setrlimit`` in the program's process before ``exec``:
+  ``RLIMIT_CPU`` (whole seconds, rounded up), ``RLIMIT_AS`` (address space, so a 2 GB allocation fails with
+  ``MemoryError``), ``RLIMIT_FSIZE`` (largest file the program may write) and ``RLIMIT_NPROC``.
+* Processes: ``RLIMIT_NPROC`` counts every process of the *user*, not of the program, and the kernel does not
+  enforce it for root with ``CAP_SYS_RESOURCE`` (while a capability-less root in Docker is counted host-wide). So
+  the real guard is a watchdog in this process: every 5 ms it counts the live processes under the bootstrap
+  through ``/proc`` and kills them all when there are more than ``max_processes``. For non-root users
+  ``RLIMIT_NPROC`` is additionally set to "processes the user has now + max_processes" as a backstop; for root
+  it is left alone.
+* Killing: every process group below the bootstrap gets ``killpg(SIGKILL)`` (atomic for a group, so a forking
+  loop cannot outrun it) and every descendant found in ``/proc`` gets ``SIGKILL``, in rounds until none is left.
+  The bootstrap is a *child subreaper* (``PR_SET_CHILD_SUBREAPER``): orphans (double forks, daemons) are
+  re-parented to it instead of to init, so they are still found, killed and reaped. This matters on machines
+  whose init never reaps (containers, microVMs): no zombies and no orphans survive a run. When the program's
+  main process exits, the bootstrap kills whatever it left running.
+
+Not a security boundary: the program runs as the same user as pytest, with the same filesystem and network.
+It can read other processes' ``/proc/<pid>/environ`` of the same user, write files outside its directory, or
+deliberately escape by killing the bootstrap. These limits stop *accidents* of generated code (infinite loops,
+fork loops, memory hogs, endless output). For hostile code run pytest inside a container or VM, as a separate user.
+
+Linux only (``/proc``, ``prctl``); other platforms get a clear :class:`~pytest_llmeval.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pytest_llmeval.errors import ConfigError
+
+SandboxStatus = Literal["ok", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
+
+
+class SandboxLimits(BaseModel):
+    """Resource limits of one run; every field applies to each process of the program separately except
+    ``wall_time_s``, ``max_processes`` and ``max_output_bytes``, which apply to the run as a whole.
+
+    * ``cpu_time_s``: CPU seconds per process (``RLIMIT_CPU``, rounded *up* to whole seconds, at least 1).
+    * ``wall_time_s``: wall-clock seconds from start until everything is killed.
+    * ``memory_mb``: address space per process (``RLIMIT_AS``); virtual, so it is stricter than resident memory.
+    * ``max_processes``: live processes of the run at any moment, counting the program itself; the watchdog
+      checks every few milliseconds, so a fast fork loop may briefly overshoot before it is killed.
+    * ``max_output_bytes``: cap on stdout and on stderr, each; output beyond it is discarded and the run killed.
+    * ``file_size_mb``: largest file the program may write (``RLIMIT_FSIZE``); 0 forbids writing files.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cpu_time_s: float = Field(default=6, gt=0)
+    wall_time_s: float = Field(default=10, gt=0)
+    memory_mb: int = Field(default=512, gt=0)
+    max_processes: int = Field(default=32, ge=1)
+    max_output_bytes: int = Field(default=1_000_000, gt=0)
+    file_size_mb: int = Field(default=16, ge=0)
+
+
+class SandboxResult(BaseModel):
+    """How one program run ended.
+
+    ``status``:
+
+    * ``ok``: exited with code 0 within every limit.
+    * ``runtime_error``: non-zero exit (uncaught exception, ``sys.exit(n)``) or a crash (SIGSEGV, SIGABRT...).
+    * ``timeout``: wall time reached (killed by the sandbox) or CPU time exceeded (SIGXCPU / hard-limit SIGKILL).
+    * ``memory_exceeded``: the program died of ``MemoryError`` or ``ENOMEM`` under the address-space limit.
+    * ``output_exceeded``: stdout or stderr passed ``max_output_bytes`` (killed), or a file write passed
+      ``file_size_mb`` (``EFBIG``, "File too large").
+    * ``killed``: the sandbox killed it for running more than ``max_processes`` processes, or it died of a signal
+      no limit explains (e.g. SIGKILL from the kernel's OOM killer).
+
+    ``exit_code`` is the program's code as :class:`subprocess.Popen` reports it (negative = killed by that signal),
+    or ``None`` when the sandbox itself killed the run (timeout, output, process limit). ``stdout``/``stderr`` are
+    decoded as UTF-8 with replacement characters and hold at most ``max_output_bytes`` each. ``cpu_time_s`` is the
+    CPU time used by the program and the processes it waited for, when known.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: SandboxStatus
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    wall_time_s: float
+    cpu_time_s: float | None = None
+
+
+DEFAULT_LIMITS = SandboxLimits()
+
+# Defines exit()/quit() (normally added by `site`, which -S skips), then runs main.py as __main__.
+_PRELUDE = (
+    "import sys, builtins; builtins.exit = builtins.quit = sys.exit; del sys.argv[0]; __file__ = sys.argv[0]; "
+    "del sys, builtins; exec(compile(open(__file__, 'rb').read(), __file__, 'exec'))"
+)
+
+# The bootstrap, run as `python -I -S -c _BOOTSTRAP cpu_s as_bytes fsize_bytes max_procs argv...`. Standard library
+# only, as it runs without site-packages. It forks the program, limits it, reaps every orphan, and finally exits the
+# way the program did (same exit code, or the same signal) so the parent can classify the run.
+_BOOTSTRAP = r"""
+import os, resource, signal, sys
+
+def children():
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    if int(f.read().rpartition(b")")[2].split()[1]) == me:
+                        found.append(int(name))
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+def user_process_count():
+    uid, n = os.getuid(), 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                n += os.stat(f"/proc/{name}").st_uid == uid
+            except OSError:
+                pass
+    return n
+
+def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, argv):
+    try:
+        os.setpgid(0, 0)  # its own group: killpg() hits the program, never the bootstrap
+        limits = [
+            (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),  # SIGXCPU at soft, SIGKILL one second later
+            (resource.RLIMIT_AS, as_bytes, as_bytes),
+            (resource.RLIMIT_FSIZE, fsize_bytes, fsize_bytes),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        if os.getuid() != 0:
+            # Per user, not per program. Root is exempt with CAP_SYS_RESOURCE, and without it (Docker) the kernel
+            # counts root's processes on the whole host, which /proc here may not show: leave root to the watchdog.
+            nproc = user_process_count() + max_procs
+            limits.append((resource.RLIMIT_NPROC, nproc, nproc))
+        for res, soft, hard in limits:
+            resource.setrlimit(res, (soft, hard))
+        os.execv(argv[0], argv)
+    except BaseException as exc:
+        os.write(2, f"sandbox: cannot start the program: {exc}\n".encode())
+    os._exit(127)
+
+def main():
+    cpu_s, as_bytes, fsize_bytes, max_procs = (int(a) for a in sys.argv[1:5])
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us, not to init
+    except Exception:
+        pass
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    pid = os.fork()
+    if pid == 0:
+        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, sys.argv[5:])
+    # Let go of the pipes so the parent sees EOF when the program's processes close them.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGPIPE, signal.SIGALRM, signal.SIGXCPU, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_IGN)
+    status = None
+    while status is None:
+        reaped, st = os.waitpid(-1, 0)  # also reaps orphans while the program runs
+        if reaped == pid:
+            status = st
+    while True:  # the program is gone: kill and reap what it left behind, level by level
+        for child in children():
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+main()
+"""
+
+_MIN_ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
+_POLL_WITHOUT_PIDFD_S = 0.01
+_STOP_GRACE_S = 2.0  # after a kill, how long the bootstrap gets to reap everything and exit
+_ESCAPEE_GRACE_S = 0.5  # after the bootstrap exits, how long stray holders of the pipes get to close them
+_FINAL_REAP_S = 0.5  # when giving up (or interrupted), how long the bootstrap gets before it is killed too
+_KILL_ROUNDS = 50
+_READ_CHUNK = 65536
+_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL})
+_MEMORY_ERROR = re.compile(r"(?m)^[\w.]*MemoryError\b|\[Errno 12\]")
+_FILE_TOO_LARGE = re.compile(r"\[Errno 27\]|File too large")
+
+
+class _Proc(NamedTuple):
+    pid: int
+    state: str
+    ppid: int
+    pgrp: int
+    session: int
+
+
+def _read_stat(pid: int) -> _Proc | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        # The command name is in parentheses and may itself contain spaces or ')': split after the last one.
+        fields = data.rpartition(b")")[2].split()
+        return _Proc(pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _all_procs() -> list[_Proc]:
+    procs = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and (proc := _read_stat(int(name))) is not None:
+            procs.append(proc)
+    return procs
+
+
+def _has_children_files() -> bool:
+    me = os.getpid()
+    return os.path.exists(f"/proc/{me}/task/{me}/children")
+
+
+_CHILDREN_FILES = sys.platform.startswith("linux") and _has_children_files()
+# How often the watchdog counts processes: walking the tree through children files costs microseconds for a
+# normal program, so it can run often enough to catch a fork loop early; a full /proc scan costs milliseconds.
+_SCAN_EVERY_S = 0.005 if _CHILDREN_FILES else 0.05
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(p) for p in f.read().split())
+    except OSError:  # the process or thread just exited
+        pass
+    return kids
+
+
+def _descendants_in(procs: list[_Proc], root: int) -> list[_Proc]:
+    by_parent: dict[int, list[_Proc]] = {}
+    for proc in procs:
+        by_parent.setdefault(proc.ppid, []).append(proc)
+    found, todo = [], [root]
+    while todo:
+        for child in by_parent.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child.pid)
+    return found
+
+
+def _live_descendants(root: int) -> list[_Proc]:
+    """Live (non-zombie) processes below ``root``; cheap when the kernel has ``/proc/*/task/*/children``."""
+    if not _CHILDREN_FILES:
+        return [p for p in _descendants_in(_all_procs(), root) if p.state not in "ZX"]
+    found, todo, seen = [], [root], {root}
+    while todo:
+        for pid in _children(todo.pop()):
+            if pid not in seen:
+                seen.add(pid)
+                todo.append(pid)
+                proc = _read_stat(pid)
+                if proc is not None and proc.state not in "ZX":
+                    found.append(proc)
+    return found
+
+
+def _kill_run(bootstrap: int, bootstrap_alive: bool) -> None:
+    """SIGKILL every live process of the run except the bootstrap, until none is left.
+
+    Targets: descendants of the bootstrap (only while it is unreaped: afterwards its pid could name someone else)
+    and members of its session (a session id cannot be reused while a member lives).
+    """
+    me = os.getpid()
+    for _ in range(_KILL_ROUNDS):
+        procs = _all_procs()
+        candidates = {p.pid: p for p in procs if p.session == bootstrap}
+        if bootstrap_alive:
+            candidates.update((p.pid, p) for p in _descendants_in(procs, bootstrap))
+        targets = [p for p in candidates.values() if p.pid not in (bootstrap, me) and p.pid > 1 and p.state not in "ZX"]
+        if not targets:
+            return
+        for pgrp in {p.pgrp for p in targets} - {bootstrap, me, os.getpgrp(), 0, 1}:
+            try:
+                os.killpg(pgrp, signal.SIGKILL)
+            except OSError:
+                pass
+        for proc in targets:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.002)
+
+
+class _Outcome(NamedTuple):
+    reason: SandboxStatus | None  # why the sandbox killed the run, if it did
+    returncode: int | None
+    cpu_time_s: float | None
+    stdout: bytes
+    stderr: bytes
+    wall_time_s: float
+
+
+class _Supervisor:
+    """Reads the pipes, enforces wall time, output and process limits, and reaps the bootstrap."""
+
+    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int, limits: SandboxLimits, started: float) -> None:
+        self.pid = pid
+        self.limits = limits
+        self.started = started
+        self.buffers = {stdout_fd: bytearray(), stderr_fd: bytearray()}
+        self.stdout_fd, self.stderr_fd = stdout_fd, stderr_fd
+        self.open_fds = {stdout_fd, stderr_fd}
+        self.selector = selectors.DefaultSelector()
+        for fd in self.open_fds:
+            self.selector.register(fd, selectors.EVENT_READ)
+        self.pidfd: int | None = None
+        try:
+            self.pidfd = os.pidfd_open(pid)  # readable when the bootstrap exits: no polling needed
+            self.selector.register(self.pidfd, selectors.EVENT_READ)
+        except (AttributeError, OSError):
+            self.pidfd = None
+        self.reason: SandboxStatus | None = None
+        self.returncode: int | None = None
+        self.cpu_time_s: float | None = None
+        self.ended_at: float | None = None
+        self.give_up_at: float | None = None
+
+    def run(self) -> _Outcome:
+        try:
+            self._loop()
+        finally:
+            self._finish()
+        end = self.ended_at if self.ended_at is not None else time.monotonic()
+        return _Outcome(
+            self.reason,
+            self.returncode,
+            self.cpu_time_s,
+            bytes(self.buffers[self.stdout_fd]),
+            bytes(self.buffers[self.stderr_fd]),
+            end - self.started,
+        )
+
+    def _loop(self) -> None:
+        deadline = self.started + self.limits.wall_time_s
+        next_scan = time.monotonic() + _SCAN_EVERY_S
+        while True:
+            now = time.monotonic()
+            if self.reason is None and self.returncode is None and now >= deadline:
+                self._stop("timeout")
+            if self.returncode is not None and not self.open_fds:
+                return
+            if self.returncode is not None and self.give_up_at is None:
+                # The bootstrap is gone; what remains is draining the pipes. Anything still holding them after the
+                # grace period escaped the bootstrap (only hostile code does that) and is killed in _finish().
+                self.give_up_at = now + _ESCAPEE_GRACE_S
+            if self.give_up_at is not None and now >= self.give_up_at:
+                return
+            watching = self.reason is None and self.returncode is None
+            wake = [next_scan, deadline] if watching else []
+            if self.give_up_at is not None:
+                wake.append(self.give_up_at)
+            timeout = max(0.0, min(wake) - now) if wake else _SCAN_EVERY_S
+            if self.pidfd is None:
+                timeout = min(timeout, _POLL_WITHOUT_PIDFD_S)
+            for key, _ in self.selector.select(timeout):
+                if key.fd == self.pidfd:
+                    self._reap(block=False)
+                else:
+                    self._read(key.fd)
+            if self.pidfd is None:
+                self._reap(block=False)
+            now = time.monotonic()
+            if watching and self.reason is None and self.returncode is None and now >= next_scan:
+                if len(_live_descendants(self.pid)) > self.limits.max_processes:
+                    self._stop("killed")
+                next_scan = now + _SCAN_EVERY_S
+
+    def _stop(self, reason: SandboxStatus) -> None:
+        if self.reason is None:
+            self.reason = reason
+        _kill_run(self.pid, bootstrap_alive=self.returncode is None)
+        if self.give_up_at is None:
+            self.give_up_at = time.monotonic() + _STOP_GRACE_S
+
+    def _read(self, fd: int) -> None:
+        try:
+            data = os.read(fd, _READ_CHUNK)
+        except OSError:
+            data = b""
+        if not data:
+            self._close_stream(fd)
+            return
+        buffer = self.buffers[fd]
+        room = self.limits.max_output_bytes - len(buffer)
+        buffer += data[:room]
+        if len(data) > room:
+            self._close_stream(fd)  # stop reading: the writers are killed next
+            self._stop("output_exceeded")
+
+    def _close_stream(self, fd: int) -> None:
+        if fd in self.open_fds:
+            self.selector.unregister(fd)
+            self.open_fds.discard(fd)
+
+    def _reap(self, block: bool) -> None:
+        if self.returncode is not None:
+            return
+        try:
+            pid, status, usage = os.wait4(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            pid, status, usage = self.pid, 0, None
+        if pid == 0:
+            return
+        self.ended_at = time.monotonic()
+        self.returncode = os.waitstatus_to_exitcode(status)
+        if usage is not None:
+            self.cpu_time_s = usage.ru_utime + usage.ru_stime
+        if self.pidfd is not None:
+            self.selector.unregister(self.pidfd)
+            os.close(self.pidfd)
+            self.pidfd = None
+
+    def _finish(self) -> None:
+        """Whatever happened (including KeyboardInterrupt), leave no process and no open descriptor behind."""
+        if self.returncode is None:
+            _kill_run(self.pid, bootstrap_alive=True)
+            # Give the bootstrap a moment to reap what just died: killed with zombie children, it would hand
+            # them to init, which may never reap them.
+            patience = time.monotonic() + _FINAL_REAP_S
+            while self.returncode is None and time.monotonic() < patience:
+                self._reap(block=False)
+                time.sleep(0.005)
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self._reap(block=True)
+        if self.open_fds:
+            _kill_run(self.pid, bootstrap_alive=False)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+        self.selector.close()
+
+
+def _classify(outcome: _Outcome, limits: SandboxLimits) -> tuple[SandboxStatus, int | None]:
+    if outcome.reason is not None:
+        return outcome.reason, None
+    code = outcome.returncode
+    if code == 0:
+        return "ok", 0
+    if code is None:
+        return "killed", None
+    if code < 0:
+        sig = -code
+        if sig == signal.SIGXCPU:
+            return "timeout", code
+        if sig == signal.SIGXFSZ:
+            return "output_exceeded", code
+        if sig == signal.SIGKILL and outcome.cpu_time_s is not None and outcome.cpu_time_s >= _cpu_rlimit(limits):
+            return "timeout", code  # the hard CPU limit, reached by a program that ignored SIGXCPU
+    tail = outcome.stderr[-4000:].decode("utf-8", "replace")
+    if _MEMORY_ERROR.search(tail):
+        return "memory_exceeded", code
+    if _FILE_TOO_LARGE.search(tail):
+        return "output_exceeded", code
+    if code < 0 and -code not in _CRASH_SIGNALS:
+        return "killed", code
+    return "runtime_error", code
+
+
+def _cpu_rlimit(limits: SandboxLimits) -> int:
+    return max(1, math.ceil(limits.cpu_time_s))
+
+
+def _minimal_env(workdir: str) -> dict[str, str]:
+    return {
+        "PATH": _MIN_ENV_PATH,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MB of address space per thread arena; keep RLIMIT_AS usable
+    }
+
+
+def _check_can_run(python: str) -> None:
+    if not sys.platform.startswith("linux"):
+        raise ConfigError(
+            f"the code sandbox needs Linux (/proc, prctl, rlimits), this is {sys.platform}; "
+            "run code benchmarks on Linux or inside a Linux container"
+        )
+    if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+        raise ConfigError(
+            f"sandbox interpreter {python!r} is not an executable file; pass python= the path of a Python 3 "
+            "interpreter (the default is sys.executable)"
+        )
+
+
+def _remove_workdir(path: str) -> None:
+    # A program may have chmod-ed its own directories to 000; make them traversable first.
+    for root, dirs, _files in os.walk(path):
+        for name in dirs:
+            try:
+                os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+            except OSError:
+                pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run_python(
+    source: str,
+    stdin: str = "",
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    python: str = sys.executable,
+) -> SandboxResult:
+    """Run ``source`` as ``main.py`` in a fresh process under ``limits``, feeding ``stdin``; never raises for
+    anything the program does (its fate is in :attr:`SandboxResult.status`).
+
+    Blocks the calling thread until the program and everything it started are gone; safe to call from many
+    threads at once (see :func:`run_many`), and from asyncio through ``asyncio.to_thread``. Raises
+    :class:`~pytest_llmeval.errors.ConfigError` only for a sandbox that cannot work here (not Linux, bad
+    ``python``). ``python`` must be able to run with ``-I -S`` (any CPython 3).
+    """
+    _check_can_run(python)
+    workdir = tempfile.mkdtemp(prefix="llmeval-sandbox-")
+    try:
+        with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as f:
+            f.write(source)
+        stdin_path = os.path.join(workdir, ".stdin")
+        with open(stdin_path, "wb") as f:
+            f.write(stdin.encode("utf-8"))
+        with open(stdin_path, "rb") as stdin_file:
+            os.unlink(stdin_path)  # the program gets a read-only descriptor, not a file it can find
+            argv = [
+                python, "-I", "-S", "-B", "-c", _BOOTSTRAP,
+                str(_cpu_rlimit(limits)),
+                str(limits.memory_mb * 1024 * 1024),
+                str(limits.file_size_mb * 1024 * 1024),
+                str(limits.max_processes),
+                python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py",
+            ]  # fmt: skip
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                argv,
+                stdin=stdin_file,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=workdir,
+                env=_minimal_env(workdir),
+                start_new_session=True,
+                close_fds=True,
+            )
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            outcome = _Supervisor(proc.pid, proc.stdout.fileno(), proc.stderr.fileno(), limits, started).run()
+            proc.returncode = outcome.returncode  # reaped by us (os.wait4, for the CPU time)
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+    finally:
+        _remove_workdir(workdir)
+    status, exit_code = _classify(outcome, limits)
+    return SandboxResult(
+        status=status,
+        exit_code=exit_code,
+        stdout=outcome.stdout.decode("utf-8", "replace"),
+        stderr=outcome.stderr.decode("utf-8", "replace"),
+        wall_time_s=round(outcome.wall_time_s, 4),
+        cpu_time_s=None if outcome.cpu_time_s is None else round(outcome.cpu_time_s, 4),
+    )
+
+
+def run_many(
+    jobs: Sequence[tuple[str, str]],
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    workers: int | None = None,
+    python: str = sys.executable,
+) -> list[SandboxResult]:
+    """Run ``(source, stdin)`` jobs in parallel, ``workers`` at a time (default: ``os.cpu_count()``); results come
+    back in job order. Each worker thread only waits on its own subprocess, so the programs themselves run on
+    separate cores; more workers than cores makes CPU-bound programs slower and more likely to hit time limits.
+    """
+    if not jobs:
+        return []
+    n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="llmeval-sandbox") as pool:
+        return list(pool.map(lambda job: run_python(job[0], job[1], limits, python), jobs))
