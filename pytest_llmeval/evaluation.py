@@ -73,8 +73,9 @@ class EvaluationPlugin:
 
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
+            groups = {tag for subset in cls.subsets for tag in cls.subset_tags(subset)}
             for mark, what in [(name, "benchmark"), *((mark_name(s), f"subset of {name}") for s in cls.subsets),
-                               *((mark_name(t), "benchmark tag") for t in cls.tags)]:
+                               *((mark_name(t), "benchmark tag") for t in (*cls.tags, *sorted(groups)))]:
                 if mark not in self._markers:
                     self._markers.add(mark)
                     self.config.addinivalue_line("markers", f"{mark}: llmeval {what}")

@@ -94,6 +94,11 @@ class Benchmark:
             return list(self.subsets)
         return [s.strip() for s in wanted.split(",") if s.strip()]
 
+    @classmethod
+    def subset_tags(cls, subset: str) -> Sequence[str]:
+        """Extra marks the samples of one subset carry (e.g. its subject group); none by default."""
+        return ()
+
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         raise NotImplementedError(f"{type(self).__name__}.record_to_sample")
 

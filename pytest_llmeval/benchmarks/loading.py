@@ -176,7 +176,7 @@ def _read_jsonl(path: Path) -> Iterator[Located]:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise DatasetError(f"malformed JSON ({exc.msg})", source=str(path), line=number) from None
             if not isinstance(record, dict):
                 raise DatasetError(f"expected a JSON object, got {type(record).__name__}", source=str(path), line=number)

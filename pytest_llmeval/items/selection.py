@@ -20,7 +20,8 @@ def mark_name(text: str) -> str:
 
 
 def sample_marks(cls: type[Benchmark], subset: str) -> list[str]:
-    return list(dict.fromkeys([cls.name, mark_name(subset), *(mark_name(t) for t in cls.tags)]))
+    tags = [*cls.tags, *cls.subset_tags(subset)]
+    return list(dict.fromkeys([cls.name, mark_name(subset), *(mark_name(t) for t in tags)]))
 
 
 def select(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], subsets_of: Mapping[str, list[str]]) -> dict[str, list[str]]:

@@ -200,3 +200,16 @@ def test_builtin_smoke_benchmark_needs_no_download(pytester, start_server, tmp_p
     data = json.loads(results.read_text())["benchmarks"]["smoke"]
     assert {name: group["count"] for name, group in data["subsets"].items()} == {"math": 10, "mcq": 10}
     assert data["metrics"]["acc"] == pytest.approx(0.1)
+
+
+def test_subject_group_is_a_mark(pytester):
+    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", "http://127.0.0.1:9/v1",
+                                           "-m", "ceval and stem", "--markers")
+    result.stdout.fnmatch_lines(["*@pytest.mark.stem: llmeval benchmark tag*"])
+    from pytest_llmeval.benchmarks import get_benchmark
+    from pytest_llmeval.items.selection import select
+
+    ceval = get_benchmark("ceval")
+    chosen = select("ceval and stem", {"ceval": ceval}, {"ceval": list(ceval.subsets)})
+    assert chosen["ceval"] and all(ceval.subset_tags(s) == ("stem",) for s in chosen["ceval"])
+    assert "law" not in chosen["ceval"]

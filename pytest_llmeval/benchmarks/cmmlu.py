@@ -1,0 +1,79 @@
+"""CMMLU: Chinese knowledge questions in 67 subjects (haonan-li/cmmlu; each subject is a configuration).
+
+Rows have `Question`, `A`, `B`, `C`, `D` and `Answer` (gold letter), as in the released CSV files
+(which also carry an unnamed index column, ignored). The `test` split (11,528 questions) is
+evaluated; `--llm-bench-arg cmmlu.few_shot_num=N` (N <= 5) prepends the subject's `dev` rows. Zero-shot
+chain-of-thought by default, in Chinese, asking for `答案：X`.
+
+Groups from the CMMLU paper: `stem`, `humanities`, `social_science`, `other` and `china_specific`,
+reported as `acc_<group>` (see `breakdown.py`; `subset_list` may name a group).
+
+The hub repository is script-based, which `datasets` >= 4 no longer runs: download its CSV files
+and pass `--llm-dataset cmmlu=DIR` with `DIR/<subject>.csv`, or the release's own layout
+`DIR/<subject>/test.csv` (plus `DIR/<subject>/dev.csv`, found automatically for few-shot). Note the
+release nests them as `test/<subject>.csv` and `dev/<subject>.csv`: pass
+`--llm-dataset cmmlu=DIR/test --llm-dataset cmmlu:dev=DIR/dev` for that layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .base import DatasetSource
+from .breakdown import GroupedSubsets, breakdown_names
+from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .registry import register_benchmark
+
+CMMLU_GROUPS: dict[str, tuple[str, ...]] = {
+    "stem": (
+        "anatomy", "astronomy", "college_actuarial_science", "college_engineering_hydrology", "college_mathematics",
+        "college_medical_statistics", "computer_science", "conceptual_physics", "electrical_engineering",
+        "elementary_mathematics", "genetics", "high_school_biology", "high_school_chemistry",
+        "high_school_mathematics", "high_school_physics", "machine_learning", "virology",
+    ),
+    "humanities": (
+        "arts", "college_law", "global_facts", "international_law", "jurisprudence", "logical", "marxist_theory",
+        "philosophy", "professional_law", "world_history", "world_religions",
+    ),
+    "social_science": (
+        "business_ethics", "college_education", "economics", "education", "high_school_geography", "journalism",
+        "management", "marketing", "professional_accounting", "professional_psychology", "public_relations",
+        "security_study", "sociology",
+    ),
+    "other": (
+        "agronomy", "clinical_knowledge", "college_medicine", "computer_security",
+        "elementary_information_and_technology", "food_science", "human_sexuality", "legal_and_moral_basis",
+        "nutrition", "professional_medicine", "sports_science",
+    ),
+    "china_specific": (
+        "ancient_chinese", "chinese_civil_service_exam", "chinese_driving_rule", "chinese_food_culture",
+        "chinese_foreign_policy", "chinese_history", "chinese_literature", "chinese_teacher_qualification",
+        "construction_project_management", "elementary_chinese", "elementary_commonsense", "ethnology",
+        "high_school_politics", "modern_chinese", "traditional_chinese_medicine",
+    ),
+}
+
+
+@register_benchmark
+class CMMLU(GroupedSubsets, MultipleChoiceBenchmark):
+    name = "cmmlu"
+    description = "Chinese knowledge MCQ, 67 subjects in 5 groups, 0-shot CoT; acc and acc per group."
+    source = DatasetSource(
+        path="haonan-li/cmmlu", split="test", few_shot_split="dev", subset_mode="config"
+    )
+    subsets = tuple(sorted(s for members in CMMLU_GROUPS.values() for s in members))
+    groups = CMMLU_GROUPS
+    tags = ("knowledge", "chinese", "mcq")
+    metrics = ("acc", *breakdown_names("acc", CMMLU_GROUPS))
+    language = "zh"
+    default_args = {"few_shot_num": "0"}
+    max_few_shot = 5
+
+    def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
+        return MCQRow(
+            question=str(record["Question"]),
+            choices=[str(record[letter]) for letter in "ABCD"],
+            answer=answer_letter(record["Answer"], 4),
+            id=record.get("id"),
+        )

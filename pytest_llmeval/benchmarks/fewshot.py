@@ -1,0 +1,155 @@
+"""Few-shot rows: the first rows of a benchmark's few-shot split (`DatasetSource.few_shot_split`).
+
+The evaluated split and the few-shot split are different files, so local data needs both. Where the
+few-shot rows of subset S (dataset name L) are looked up, first match wins:
+
+1. `--llm-dataset NAME.S:SPLIT=PATH`: every row of PATH;
+2. `--llm-dataset NAME:SPLIT=PATH`: a file whose rows name their subset (as the real dataset's field
+   does), or a folder with `S.jsonl` / `L.jsonl` (`.json/.csv/.parquet`, or a `S/` folder);
+3. the evaluated data's own `--llm-dataset` path, when it is a `save_to_disk` DatasetDict holding
+   SPLIT, or a folder with `S/SPLIT*.jsonl` beside `S/test*.jsonl` (the layout of a hub snapshot);
+4. the hub (only when the evaluated rows come from the hub too).
+
+Local evaluated data without any of 1-3 is an error that names the option to add, rather than a
+silent zero-shot run. The rows come in dataset order; fewer than asked are used when the split is
+short (MMLU and C-Eval have exactly 5 per subject).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, DatasetError
+from .base import Benchmark, RecordLoader
+from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
+from .rows import local_path
+
+Record = Mapping[str, Any]
+
+
+def few_shot_num(benchmark: Benchmark, maximum: int | None = None) -> int:
+    """The `few_shot_num` argument as an int, checked (`--llm-bench-arg NAME.few_shot_num=5`)."""
+    raw = benchmark.args.get("few_shot_num", "0")
+    try:
+        count = int(raw)
+    except ValueError:
+        raise ConfigError(f"{benchmark.name}.few_shot_num must be a whole number, got {raw!r}") from None
+    if count < 0 or (maximum is not None and count > maximum):
+        limit = f"0-{maximum}" if maximum is not None else ">= 0"
+        raise ConfigError(f"{benchmark.name}.few_shot_num must be {limit}, got {count}")
+    return count
+
+
+def few_shot_records(
+    benchmark: Benchmark, subset: str, loader: RecordLoader, count: int, *, label: str | None = None
+) -> list[Record]:
+    """Up to `count` rows of the few-shot split for `subset` (named `label` in the dataset)."""
+    if count <= 0:
+        return []
+    source = benchmark.source
+    split = source.few_shot_split if source else None
+    if source is None or not split:
+        raise ConfigError(
+            f"benchmark {benchmark.name!r} has no few-shot split; use --llm-bench-arg {benchmark.name}.few_shot_num=0"
+        )
+    label = label or subset
+    overrides: Mapping[str, str] = getattr(loader, "overrides", {})
+    local = _local_rows(benchmark, subset, label, split, loader, overrides)
+    if local is not None:
+        return list(islice(local, count))
+    name = benchmark.name
+    if name in overrides or f"{name}.{subset}" in overrides:
+        raise DatasetError(
+            f"{name}.few_shot_num={count} needs rows of the {split!r} split for subset {subset!r}, and the "
+            f"evaluated rows are local: pass --llm-dataset {name}:{split}=PATH (a file or folder of that split), "
+            f"or --llm-bench-arg {name}.few_shot_num=0"
+        )
+    return list(islice(_hub_rows(benchmark, label, split), count))
+
+
+def _matching(benchmark: Benchmark, rows: Iterator[tuple[Record, str]], label: str, subset: str) -> Iterator[Record]:
+    """Rows of one subset from a file of several: matched on the subset field (a file without that
+    field is taken to hold only this subset)."""
+    field = benchmark.source.subset_field if benchmark.source else "subset"
+    for record, _where in rows:
+        value = record.get(field)
+        if value is None or str(value) in (label, subset) or len(benchmark.subsets) == 1:
+            yield record
+
+
+def _local_rows(
+    benchmark: Benchmark, subset: str, label: str, split: str, loader: RecordLoader, overrides: Mapping[str, str]
+) -> Iterator[Record] | None:
+    name = benchmark.name
+    for key in (f"{name}.{subset}:{split}", f"{name}.{label}:{split}"):
+        if key in overrides:
+            return (record for record, _ in read_path(_existing(loader, overrides[key], key), split=split))
+    key = f"{name}:{split}"
+    if key in overrides:
+        path = _existing(loader, overrides[key], key)
+        if path.is_dir() and not is_saved_dataset(path):
+            found = find_subset_file(path, subset, split) or find_subset_file(path, label, split)
+            if found is None:
+                raise DatasetError(
+                    f"few-shot folder has no file for subset {subset!r}: expected {subset}.jsonl "
+                    f"(or .json/.csv/.parquet) or a {subset}/ folder",
+                    source=str(path),
+                )
+            return (record for record, _ in read_path(found, split=split))
+        return _matching(benchmark, read_path(path, split=split), label, subset)
+    for key in (f"{name}.{subset}", name):
+        if key not in overrides:
+            continue
+        path = local_path(loader, overrides[key])
+        if is_saved_dataset(path) and _saved_has_split(path, split):
+            return _matching(benchmark, read_path(path, split=split), label, subset)
+        if path.is_dir() and key == name:
+            for folder in (path / subset, path / label):
+                found = _split_file(folder, split)
+                if found is not None:
+                    return (record for record, _ in read_path(found, split=split))
+    return None
+
+
+def _existing(loader: RecordLoader, raw: str, key: str) -> Path:
+    path = local_path(loader, raw)
+    if not path.exists():
+        raise ConfigError(f"--llm-dataset {key} path {raw!r} does not exist (looked at {path})")
+    return path
+
+
+def _saved_has_split(path: Path, split: str) -> bool:
+    return (path / "dataset_dict.json").exists() and (path / split).is_dir()
+
+
+def _split_file(folder: Path, split: str) -> Path | None:
+    if not folder.is_dir():
+        return None
+    for candidate in sorted(folder.glob(f"{split}*")):
+        if candidate.suffix in FILE_SUFFIXES and candidate.is_file():
+            return candidate
+    return None
+
+
+def _hub_rows(benchmark: Benchmark, label: str, split: str) -> Iterator[Record]:
+    source = benchmark.source
+    assert source is not None
+    config = label if source.subset_mode == "config" else source.config
+    try:
+        import datasets
+
+        dataset = datasets.load_dataset(source.path, name=config, split=split)
+    except Exception as exc:  # network, auth, missing config: all end the same way for the user
+        raise DatasetError(
+            f"cannot load the few-shot split {split!r} of {source.path}"
+            + (f" (config {config!r})" if config else "")
+            + f" from the Hugging Face hub ({type(exc).__name__}: {str(exc)[:200]}). Download it and pass "
+            f"--llm-dataset {benchmark.name}:{split}=PATH, or use --llm-bench-arg {benchmark.name}.few_shot_num=0"
+        ) from None
+    for record in dataset:
+        if source.subset_mode == "field" and str(record.get(source.subset_field)) != label:
+            continue
+        yield record

@@ -1,0 +1,52 @@
+"""HellaSwag: pick the most plausible continuation of a scene (Rowan/hellaswag, validation split, 10,042).
+
+Rows have `ind`, `activity_label`, `ctx` (= `ctx_a` + " " + `ctx_b`), `endings` (4 texts) and
+`label` (the gold index, a string such as "2"; the test split's labels are empty, hence validation).
+Asked as a four-option multiple-choice question with chain-of-thought; acc. The WikiHow rows' markup
+(`[header]`, `[title]`, `[step]`) is cleaned the usual way: ` [title]` becomes `. `, other bracketed
+tags are removed, double spaces collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .base import DatasetSource
+from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .registry import register_benchmark
+
+_TAG = re.compile(r"\[[^\]]*\]")
+_SPACES = re.compile(r"  +")
+
+QUESTION = "Which ending continues this description most plausibly?\n\nActivity: {activity}\nText: {context} ..."
+
+
+def clean(text: str) -> str:
+    text = text.strip().replace(" [title]", ". ")
+    return _SPACES.sub(" ", _TAG.sub("", text)).strip()
+
+
+@register_benchmark
+class HellaSwag(MultipleChoiceBenchmark):
+    name = "hellaswag"
+    description = "Commonsense sentence completion as a 4-option MCQ (validation split); acc."
+    source = DatasetSource(path="Rowan/hellaswag", split="validation")
+    subsets = ("default",)
+    tags = ("reasoning", "commonsense", "mcq")
+
+    def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
+        endings = [clean(str(e)) for e in record["endings"]]
+        label = record["label"]
+        if label in (None, ""):
+            raise ValueError("the row has no label (HellaSwag's test split is unlabelled; use validation)")
+        context = clean(str(record.get("ctx") or f"{record.get('ctx_a', '')} {record.get('ctx_b', '')}"))
+        activity = clean(str(record.get("activity_label") or "")) or "unspecified"
+        return MCQRow(
+            question=QUESTION.format(activity=activity, context=context),
+            choices=endings,
+            answer=answer_letter(label, len(endings)),
+            id=record.get("ind"),
+            metadata={"activity_label": record.get("activity_label"), "source_id": record.get("source_id")},
+        )

@@ -1,0 +1,246 @@
+"""LiveCodeBench (code generation): recent LeetCode, AtCoder and Codeforces problems
+(livecodebench/code_generation_lite).
+
+Rows have `question_title`, `question_content`, `platform`, `question_id`, `contest_id`,
+`contest_date` (ISO, e.g. `2024-08-03T00:00:00`), `starter_code` (empty for stdin problems),
+`difficulty` (`easy`/`medium`/`hard`), `public_test_cases` (a JSON string), `private_test_cases`
+(base64 of zlib of a pickled JSON string, or plain JSON) and `metadata` (a JSON string; `func_name`
+for LeetCode-style functional problems). Each test is `{"input", "output", "testtype"}`.
+
+Subsets are the dataset's versions; the release files are `test.jsonl` (v1) and `test2.jsonl` ..
+`test6.jsonl` (v2..v6):
+
+* `release_v1` .. `release_v6`: cumulative, v1 up to that version (release_v5: 880 problems,
+  release_v6: 1,055); `release_latest` = every file known here (= release_v6);
+* `v1` .. `v6`: the problems added by that version only (v5: 167, v6: 175);
+* `vA_vB` (A < B, e.g. `v5_v6`): versions A to B.
+
+Only `release_latest` runs by default; choose with `--llm-bench-arg live_code_bench.subset_list=v5_v6`.
+`start_date` / `end_date` (`YYYY-MM-DD`, inclusive, on `contest_date`) keep problems of a window,
+e.g. `--llm-bench-arg live_code_bench.start_date=2025-01-01` (the usual guard against contamination).
+
+Scoring: the last fenced Python block of the reply runs against the public then the private tests
+in the sandbox (`scoring.code.check_livecodebench`: stdin/stdout programs, or `Solution().<func_name>`
+calls), stopping at the first failure; `pass_at_1` is 1 when all pass, also reported per difficulty
+(`pass_at_1_easy`, `pass_at_1_medium`, `pass_at_1_hard`). `timeout_s` (default 6) is the CPU limit
+per test. Private tests stay compressed in memory until the sample is scored.
+
+Data: the hub repository is script-based, which `datasets` >= 4 no longer runs, so the release files
+are read directly (`hf://datasets/livecodebench/code_generation_lite/test5.jsonl`). Offline, pass a
+folder holding those files (a clone or `snapshot_download` of the repository) with
+`--llm-dataset live_code_bench=DIR`: each subset reads its version's files from it. A single file
+(`--llm-dataset live_code_bench=FILE`) is used whole for whichever subset is selected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, DatasetError
+from ..scoring.code import check_livecodebench, decode_lcb_private_tests, extract_code
+from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
+from .breakdown import breakdown_names, mean_over_carriers, with_breakdown
+from .humaneval import sandbox_limits
+from .loading import is_saved_dataset, read_path
+from .registry import register_benchmark
+from .rows import local_path, safe_sample_id
+
+REPO = "livecodebench/code_generation_lite"
+VERSION_FILES = {f"v{n}": "test.jsonl" if n == 1 else f"test{n}.jsonl" for n in range(1, 7)}
+_NUMBERS = range(1, len(VERSION_FILES) + 1)
+
+
+def version_files(subset: str) -> list[str]:
+    """The release files of a version subset (see the module docstring)."""
+    if subset == "release_latest":
+        return list(VERSION_FILES.values())
+    if subset.startswith("release_v"):
+        newest = int(subset.removeprefix("release_v"))
+        return [VERSION_FILES[f"v{n}"] for n in range(1, newest + 1)]
+    first, _, last = subset.partition("_")  # "v5_v6" or "v5"
+    start, end = int(first[1:]), int(last[1:] if last else first[1:])
+    return [VERSION_FILES[f"v{n}"] for n in range(start, end + 1)]
+
+
+SUBSETS: tuple[str, ...] = (
+    "release_latest",
+    *(f"release_v{n}" for n in _NUMBERS),
+    *(f"v{n}" for n in _NUMBERS),
+    *(f"v{a}_v{b}" for a in _NUMBERS for b in _NUMBERS if a < b),
+)
+
+PROMPT = (
+    "Solve the following programming problem with a correct and efficient Python 3 solution.\n\n"
+    "### Problem\n{question}\n\n### Your answer\n{format}"
+)
+FORMAT_STDIN = (
+    "Write a complete program that reads the input from standard input and prints the answer to standard "
+    "output. Reply with the whole program in a single ```python code block."
+)
+FORMAT_STARTER = (
+    "Complete the starter code below, keeping its class and method names. Reply with the whole solution "
+    "in a single ```python code block.\n\n```python\n{starter}\n```"
+)
+
+
+def _date_arg(benchmark: Benchmark, key: str) -> dt.date | None:
+    raw = benchmark.args.get(key, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{benchmark.name}.{key} must be a date YYYY-MM-DD, got {raw!r}") from None
+
+
+@register_benchmark
+class LiveCodeBench(Benchmark):
+    name = "live_code_bench"
+    description = "Recent contest problems run against hidden tests in the sandbox; pass_at_1 (+ per difficulty)."
+    source = DatasetSource(path=REPO, split="test", modelscope="AI-ModelScope/code_generation_lite")
+    subsets = SUBSETS
+    tags = ("code",)
+    metrics = ("pass_at_1", *breakdown_names("pass_at_1", ("easy", "medium", "hard")))
+    task_type = "code"
+    default_args = {"subset_list": "release_latest", "start_date": "", "end_date": "", "timeout_s": "6"}
+    generation = {"temperature": 0.0, "max_tokens": 8192}
+
+    def __init__(self, args: Mapping[str, str] | None = None) -> None:
+        super().__init__(args)
+        self.start_date = _date_arg(self, "start_date")
+        self.end_date = _date_arg(self, "end_date")
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ConfigError(f"{self.name}.start_date {self.start_date} is after end_date {self.end_date}")
+        self.limits = sandbox_limits(self)
+
+    def selected_subsets(self) -> list[str]:
+        chosen = super().selected_subsets()
+        unknown = [s for s in chosen if s not in self.subsets]
+        if unknown:
+            raise ConfigError(
+                f"{self.name}.subset_list names unknown version {unknown[0]!r}; use release_v1..release_v6, "
+                "release_latest, v1..v6 or a range such as v5_v6"
+            )
+        return chosen
+
+    # -- data --------------------------------------------------------------------------------
+
+    def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+        index = 0
+        for record, where in self._rows(subset, loader):
+            if not self.in_window(record):
+                continue
+            yield loader.to_sample(self, record, index, subset, where)
+            index += 1
+
+    def in_window(self, record: Mapping[str, Any]) -> bool:
+        if self.start_date is None and self.end_date is None:
+            return True
+        raw = str(record.get("contest_date") or "")
+        try:
+            day = dt.datetime.fromisoformat(raw).date()
+        except ValueError:
+            raise DatasetError(
+                f"contest_date {raw!r} is not an ISO date; it is needed by start_date/end_date"
+            ) from None
+        return (self.start_date is None or day >= self.start_date) and (self.end_date is None or day <= self.end_date)
+
+    def _rows(self, subset: str, loader: RecordLoader) -> Iterator[tuple[Mapping[str, Any], str]]:
+        overrides: Mapping[str, str] = getattr(loader, "overrides", {})
+        if f"{self.name}.{subset}" in overrides:
+            yield from loader.records(self, subset)
+            return
+        if self.name not in overrides:
+            yield from _hub_rows(self, subset)
+            return
+        path = local_path(loader, overrides[self.name])
+        if path.is_dir() and not is_saved_dataset(path) and any((path / f).is_file() for f in VERSION_FILES.values()):
+            for name in version_files(subset):
+                if not (path / name).is_file():
+                    raise DatasetError(
+                        f"folder has no {name}, which subset {subset!r} needs; download it from {REPO} "
+                        "or choose another version with --llm-bench-arg live_code_bench.subset_list=...",
+                        source=str(path),
+                    )
+                yield from read_path(path / name)
+        elif path.is_file():
+            yield from read_path(path, split=self.source.split if self.source else "test")
+        else:
+            yield from loader.records(self, subset)
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        public = _tests(record["public_test_cases"])
+        private = record["private_test_cases"]
+        if not isinstance(private, str):
+            private = json.dumps(private)
+        meta = record.get("metadata") or {}
+        meta = json.loads(meta) if isinstance(meta, str) and meta.strip() else (meta if isinstance(meta, dict) else {})
+        starter = str(record.get("starter_code") or "").strip("\n")
+        answer_format = FORMAT_STARTER.format(starter=starter) if starter.strip() else FORMAT_STDIN
+        difficulty = str(record.get("difficulty") or "").strip().lower()
+        title = str(record.get("question_title") or "")
+        return Sample(
+            id=safe_sample_id(record.get("question_id"), index),
+            subset=subset,
+            input=PROMPT.format(question=str(record["question_content"]).strip(), format=answer_format),
+            target="passes all tests",
+            metadata={
+                "question": f"{title} ({record.get('platform', '')}, {str(record.get('contest_date', ''))[:10]})",
+                "public_tests": public,
+                "private_tests": private,
+                "func_name": meta.get("func_name"),
+                "platform": record.get("platform"),
+                "difficulty": difficulty,
+                "contest_date": str(record.get("contest_date") or ""),
+                "breakdown": [difficulty] if difficulty in ("easy", "medium", "hard") else [],
+            },
+        )
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def score(self, sample: Sample, output: str) -> Score:
+        meta = sample.metadata
+        tests = list(meta["public_tests"]) + decode_lcb_private_tests(meta["private_tests"])
+        verdict = check_livecodebench(extract_code(output), tests, meta.get("func_name"), self.limits)
+        failure = verdict.first_failure
+        explanation = None
+        if failure is not None:
+            explanation = (
+                f"test {failure.test_index + 1}/{verdict.n_total} {failure.status}: "
+                f"expected {failure.expected!r}, got {failure.got!r}"
+            )
+        return Score(
+            passed=verdict.passed,
+            metrics=with_breakdown({"pass_at_1": float(verdict.passed)}, sample, primary="pass_at_1"),
+            extracted=f"{verdict.n_passed}/{verdict.n_total} tests passed",
+            explanation=explanation,
+        )
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return mean_over_carriers(per_sample)
+
+
+def _tests(raw: Any) -> list[dict[str, Any]]:
+    """Public tests: a JSON string (as stored) or an already parsed list."""
+    return decode_lcb_private_tests(raw if isinstance(raw, str) else json.dumps(raw))
+
+
+def _hub_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
+    files = [f"hf://datasets/{REPO}/{name}" for name in version_files(subset)]
+    try:
+        import datasets
+
+        dataset = datasets.load_dataset("json", data_files=files, split="train")
+    except Exception as exc:  # network, auth, missing file: all end the same way for the user
+        raise DatasetError(
+            f"cannot read {', '.join(Path(f).name for f in files)} of {REPO} from the Hugging Face hub "
+            f"({type(exc).__name__}: {str(exc)[:200]}). Download the repository's files where the hub is "
+            f"reachable and pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl)"
+        ) from None
+    for index, record in enumerate(dataset):
+        yield record, f"{REPO}[{subset}] row {index}"

@@ -1,0 +1,78 @@
+"""The shared shape of the math benchmarks: a step-by-step prompt with a `\\boxed{}` final answer.
+
+* `BoxedMathBenchmark` (MATH-500, competition_math): the prediction is the content of the LAST
+  `\\boxed{}` (or `\\fbox{}`) of the output; an output without one fails ("no \\boxed{} answer").
+  Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
+  equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
+  kept), at most 2 s per comparison (a timeout counts as wrong).
+* `AIMEBenchmark` (AIME 2024/2025): the answer is an integer 0-999, read by
+  `scoring.math_equiv.aime_answer` (the last box if any, else the number after "answer is", else
+  the last number); `\\boxed{033}` equals 33.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..scoring.math_equiv import aime_answer, last_boxed, math_equal
+from .base import Benchmark, Sample, Score
+from .breakdown import mean_over_carriers, with_breakdown
+
+MATH_PROMPT = (
+    "Solve the following math problem. Work through it step by step, then write the final answer "
+    "inside \\boxed{{}}.\n\n{problem}"
+)
+
+
+def breakdown_label(text: str) -> str:
+    """`Counting & Probability` -> `counting_and_probability`, `Level 3` -> `level3`."""
+    words = text.replace("&", " and ").lower().split()
+    if len(words) == 2 and words[0] == "level":
+        return f"level{words[1]}"
+    return "_".join(words)
+
+
+class BoxedMathBenchmark(Benchmark):
+    task_type = "math"
+
+    def score(self, sample: Sample, output: str) -> Score:
+        extracted = last_boxed(output)
+        if extracted is None:
+            return Score(
+                passed=False,
+                metrics=with_breakdown({"acc": 0.0}, sample),
+                extracted=None,
+                explanation="no \\boxed{} answer in the output",
+            )
+        passed = math_equal(extracted, str(sample.target))
+        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted)
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return mean_over_carriers(per_sample)
+
+
+def aime_target(value: object) -> str:
+    """The gold AIME answer as a canonical integer string (`"033"` -> `"33"`); ValueError otherwise."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = -1.0
+    if not number.is_integer() or not 0 <= number <= 999:
+        raise ValueError(f"AIME answers are integers 0-999, got {value!r}")
+    return str(int(number))
+
+
+class AIMEBenchmark(Benchmark):
+    task_type = "math"
+    tags = ("math", "reasoning", "competition")
+
+    def score(self, sample: Sample, output: str) -> Score:
+        value = aime_answer(output)
+        passed = value is not None and str(value) == str(sample.target)
+        return Score(
+            passed=passed,
+            metrics={"acc": float(passed)},
+            extracted=None if value is None else str(value),
+            explanation=None if value is not None else "no integer answer 0-999 found (expected it in \\boxed{})",
+        )

@@ -1,0 +1,76 @@
+"""MMLU: 57 subjects of four-option questions (cais/mmlu, test split, 14,042 questions).
+
+Rows have `question`, `subject`, `choices` (4 texts) and `answer` (the gold index 0-3). Each subject
+is a dataset configuration and a subset; a single local file holding several subjects (like the
+`all` configuration) is split on its `subject` field. Zero-shot chain-of-thought by default;
+`--llm-bench-arg mmlu.few_shot_num=5` prepends the subject's `dev` rows as solved examples.
+
+The subjects fall into the four groups of the MMLU paper (`stem`, `humanities`, `social_science`,
+`other`): each sample also reports `acc_<group>`, so results carry per-group accuracy, and
+`--llm-bench-arg mmlu.subset_list=stem` runs one group (see `breakdown.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .base import DatasetSource
+from .breakdown import GroupedSubsets, breakdown_names
+from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .registry import register_benchmark
+
+MMLU_GROUPS: dict[str, tuple[str, ...]] = {
+    "stem": (
+        "abstract_algebra", "astronomy", "college_biology", "college_chemistry", "college_computer_science",
+        "college_mathematics", "college_physics", "computer_security", "conceptual_physics",
+        "electrical_engineering", "elementary_mathematics", "high_school_biology", "high_school_chemistry",
+        "high_school_computer_science", "high_school_mathematics", "high_school_physics",
+        "high_school_statistics", "machine_learning",
+    ),
+    "humanities": (
+        "formal_logic", "high_school_european_history", "high_school_us_history", "high_school_world_history",
+        "international_law", "jurisprudence", "logical_fallacies", "moral_disputes", "moral_scenarios",
+        "philosophy", "prehistory", "professional_law", "world_religions",
+    ),
+    "social_science": (
+        "econometrics", "high_school_geography", "high_school_government_and_politics",
+        "high_school_macroeconomics", "high_school_microeconomics", "high_school_psychology", "human_sexuality",
+        "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy",
+    ),
+    "other": (
+        "anatomy", "business_ethics", "clinical_knowledge", "college_medicine", "global_facts", "human_aging",
+        "management", "marketing", "medical_genetics", "miscellaneous", "nutrition", "professional_accounting",
+        "professional_medicine", "virology",
+    ),
+}
+MMLU_SUBJECTS: tuple[str, ...] = tuple(sorted(s for members in MMLU_GROUPS.values() for s in members))
+
+
+def mmlu_row(record: Mapping[str, Any]) -> MCQRow:
+    """An MMLU-format row (`question`, `choices`, `answer` index or letter)."""
+    choices = [str(c) for c in record["choices"]]
+    return MCQRow(
+        question=str(record["question"]),
+        choices=choices,
+        answer=answer_letter(record["answer"], len(choices)),
+        id=record.get("id"),
+    )
+
+
+@register_benchmark
+class MMLU(GroupedSubsets, MultipleChoiceBenchmark):
+    name = "mmlu"
+    description = "57-subject English knowledge MCQ (4 options), 0-shot CoT; acc and acc per group."
+    source = DatasetSource(
+        path="cais/mmlu", split="test", few_shot_split="dev", subset_mode="config", subset_field="subject"
+    )
+    subsets = MMLU_SUBJECTS
+    groups = MMLU_GROUPS
+    tags = ("knowledge", "mcq")
+    metrics = ("acc", *breakdown_names("acc", MMLU_GROUPS))
+    default_args = {"few_shot_num": "0"}
+    max_few_shot = 5
+
+    def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
+        return mmlu_row(record)

@@ -1,0 +1,98 @@
+"""Reading rows when a benchmark's subset names are not the dataset's own names.
+
+Subsets are pytest marks and threshold paths, so they must be word characters: MMLU-Pro's category
+`computer science` is the subset `computer_science`, AI2 ARC's configuration `ARC-Easy` is the
+subset `arc_easy`. `records_for_label` reads the rows of such a subset from the hub under the
+dataset's name (the *label*) and from local files under either name. `shared_records` serves
+benchmarks whose subsets are different views of the same rows (TruthfulQA's mc1 and mc2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatasetError
+from .base import Benchmark, RecordLoader
+from .loading import find_subset_file, is_saved_dataset, read_path
+
+Located = tuple[Mapping[str, Any], str]
+
+
+def local_path(loader: RecordLoader, raw: str) -> Path:
+    """An `--llm-dataset` path as the loader resolves it (relative to the invocation folder)."""
+    path = Path(raw).expanduser()
+    base = getattr(loader, "base_dir", None) or Path.cwd()
+    return path if path.is_absolute() else Path(base) / path
+
+
+def split_of(benchmark: Benchmark) -> str:
+    return benchmark.source.split if benchmark.source else "test"
+
+
+def _is_subset_folder(path: Path) -> bool:
+    return path.is_dir() and not is_saved_dataset(path)
+
+
+def records_for_label(benchmark: Benchmark, subset: str, label: str, loader: RecordLoader) -> Iterator[Located]:
+    """Rows of `subset`, which the dataset calls `label` (a configuration or subset-field value).
+
+    * hub: configuration `label`, or the rows whose subset field equals `label`;
+    * `--llm-dataset NAME.SUBSET=PATH` or `NAME.LABEL=PATH`: every row of PATH;
+    * `--llm-dataset NAME=DIR`: `DIR/SUBSET.jsonl` (or `.json/.csv/.parquet`, or `DIR/SUBSET/`) if it
+      exists, else `DIR/LABEL.jsonl` and so on;
+    * `--llm-dataset NAME=FILE`: the rows whose subset field equals `label`, as in the real dataset.
+    """
+    if label == subset:
+        yield from loader.records(benchmark, subset)
+        return
+    overrides: Mapping[str, str] = getattr(loader, "overrides", {})
+    name = benchmark.name
+    wanted = label
+    if f"{name}.{subset}" in overrides:
+        wanted = subset
+    elif f"{name}.{label}" not in overrides and name in overrides:
+        path = local_path(loader, overrides[name])
+        if _is_subset_folder(path) and find_subset_file(path, subset, split_of(benchmark)) is not None:
+            wanted = subset
+    yield from loader.records(benchmark, wanted)
+
+
+def shared_records(benchmark: Benchmark, subset: str, loader: RecordLoader) -> Iterator[Located]:
+    """All rows of the benchmark's one dataset, whatever the subset (the subsets are views of them).
+
+    A local file passed as `--llm-dataset NAME=FILE` is read whole for every subset (its rows need no
+    subset field); `NAME.SUBSET=PATH` and a folder with `SUBSET.jsonl` still give a subset its own rows.
+    """
+    overrides: Mapping[str, str] = getattr(loader, "overrides", {})
+    name = benchmark.name
+    if f"{name}.{subset}" in overrides or name not in overrides:
+        yield from loader.records(benchmark, subset)
+        return
+    path = local_path(loader, overrides[name])
+    if not path.exists():
+        yield from loader.records(benchmark, subset)  # the loader raises its usual "does not exist" error
+        return
+    if _is_subset_folder(path):
+        found = find_subset_file(path, subset, split_of(benchmark))
+        if found is None:
+            raise DatasetError(
+                f"folder has no file for subset {subset!r} of {name!r}; pass the dataset file itself with "
+                f"--llm-dataset {name}=FILE (every subset reads the same rows)",
+                source=str(path),
+            )
+        path = found
+    yield from read_path(path, split=split_of(benchmark))
+
+
+_UNSAFE_ID = re.compile(r"[^\w.\-]+")
+
+
+def safe_sample_id(raw: Any, index: int) -> str:
+    """A dataset id usable in a pytest node id (`test/algebra/12.json` -> `test_algebra_12`); the row
+    index (`0042`) when the dataset has none."""
+    text = "" if raw is None else str(raw).strip().removesuffix(".json")
+    text = _UNSAFE_ID.sub("_", text).strip("_")
+    return text or f"{index:04d}"
