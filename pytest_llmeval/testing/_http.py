@@ -62,7 +62,7 @@ class RequestParser:
     The head of a request is parsed once, even when a large body arrives in many pieces.
     """
 
-    __slots__ = ("buf", "_head", "continue_due")
+    __slots__ = ("_head", "buf", "continue_due")
 
     def __init__(self) -> None:
         self.buf = bytearray()

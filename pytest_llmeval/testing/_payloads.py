@@ -21,8 +21,34 @@ _ERROR_TYPES = {
 }
 
 
+_orjson: Any
+try:  # optional: ~10x faster than the stdlib for response bodies; same JSON semantics
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+
 def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    if _orjson is not None:
+        encoded: bytes = _orjson.dumps(obj)
+        return encoded
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _json_str(text: str) -> str:
+    """A JSON string literal (quotes included) for splicing into a pre-rendered event."""
+    if _orjson is not None:
+        literal: str = _orjson.dumps(text).decode("utf-8")
+        return literal
+    return json.dumps(text, ensure_ascii=False)
+
+
+def loads(data: bytes) -> Any:
+    """Parse JSON; raises ValueError (orjson's error subclasses it) on invalid input."""
+    if _orjson is not None:
+        return _orjson.loads(data)
+    return json.loads(data)
 
 
 def error_body(status: int, message: str) -> bytes:
@@ -68,7 +94,7 @@ def text_completion_body(
     completion_id: str, created: int, model: str, plans: list[OutputPlan], n: int, prompt_tokens: int
 ) -> bytes:
     """One choice per (prompt, n) pair, in prompt-major order like the OpenAI API."""
-    choices = []
+    choices: list[dict[str, Any]] = []
     completion_tokens = 0
     for plan in plans:
         text = "".join(plan.content)
@@ -114,7 +140,9 @@ class ChatChunks:
         )
 
     def finish(self, index: int, reason: str) -> str:
-        return f'{self._prefix}{{"index":{index},"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
+        return (
+            f'{self._prefix}{{"index":{index},"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
+        )
 
     def usage(self, usage_obj: dict[str, int]) -> str:
         return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
@@ -136,7 +164,9 @@ class TextChunks:
         return ""
 
     def token(self, index: int, piece_json: str, reasoning: bool) -> str:
-        return f'{self._prefix}{{"index":{index},"text":{piece_json},"logprobs":null,"finish_reason":null}}]{self._suffix}'
+        return (
+            f'{self._prefix}{{"index":{index},"text":{piece_json},"logprobs":null,"finish_reason":null}}]{self._suffix}'
+        )
 
     def finish(self, index: int, reason: str) -> str:
         return f'{self._prefix}{{"index":{index},"text":"","logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
@@ -145,37 +175,38 @@ class TextChunks:
         return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
 
 
-def stream_steps(
-    chunks: ChatChunks | TextChunks,
-    plans: list[OutputPlan],
-    usage_obj: dict[str, int] | None,
-) -> list[str]:
-    """SSE text per write: step 0 opens every choice and carries token 0, step i carries token i,
-    the last step also carries the finish events, the optional usage event and ``[DONE]``.
+class StreamScript:
+    """The SSE text of each write of a stream, rendered on demand.
 
-    ``plans[i]`` is the plan of choice ``i``; choices shorter than the longest simply stop early.
+    Write 0 opens every choice and carries token 0, write t carries token t, the last write also
+    carries the finish events, the optional usage event and ``[DONE]``. ``plans[i]`` is the plan
+    of choice ``i``; shorter choices simply stop early. Rendering lazily spreads the cost of a
+    long stream over its lifetime instead of a burst at arrival (128 streams arriving together
+    would otherwise stall the event loop for milliseconds).
     """
-    rendered: dict[int, list[tuple[str, bool]]] = {}  # n identical choices share one rendering
-    sequences = []
-    for plan in plans:
-        seq = rendered.get(id(plan))
-        if seq is None:
-            seq = [(json.dumps(p, ensure_ascii=False), True) for p in plan.reasoning]
-            seq += [(json.dumps(p, ensure_ascii=False), False) for p in plan.content]
-            rendered[id(plan)] = seq
-        sequences.append(seq)
-    length = max((len(s) for s in sequences), default=0)
-    steps = ["".join(chunks.opening(i) for i in range(len(plans)))] if length == 0 else []
-    for t in range(length):
-        parts = [chunks.opening(i) for i in range(len(plans))] if t == 0 else []
-        for i, seq in enumerate(sequences):
-            if t < len(seq):
-                piece_json, reasoning = seq[t]
-                parts.append(chunks.token(i, piece_json, reasoning))
-        steps.append("".join(parts))
-    tail = [chunks.finish(i, plan.finish_reason) for i, plan in enumerate(plans)]
-    if usage_obj is not None:
-        tail.append(chunks.usage(usage_obj))
-    tail.append(DONE_EVENT)
-    steps[-1] += "".join(tail)
-    return steps
+
+    __slots__ = ("_chunks", "_plans", "_usage", "writes")
+
+    def __init__(
+        self, chunks: ChatChunks | TextChunks, plans: list[OutputPlan], usage_obj: dict[str, int] | None
+    ) -> None:
+        self._chunks = chunks
+        self._plans = plans
+        self._usage = usage_obj
+        self.writes = max(1, max((p.completion_tokens for p in plans), default=0))
+
+    def render(self, t: int, *, with_tail: bool = True) -> str:
+        chunks = self._chunks
+        parts = [chunks.opening(i) for i in range(len(self._plans))] if t == 0 else []
+        for i, plan in enumerate(self._plans):
+            reasoning = plan.reasoning
+            if t < len(reasoning):
+                parts.append(chunks.token(i, _json_str(reasoning[t]), True))
+            elif t - len(reasoning) < len(plan.content):
+                parts.append(chunks.token(i, _json_str(plan.content[t - len(reasoning)]), False))
+        if with_tail and t == self.writes - 1:
+            parts.extend(chunks.finish(i, plan.finish_reason) for i, plan in enumerate(self._plans))
+            if self._usage is not None:
+                parts.append(chunks.usage(self._usage))
+            parts.append(DONE_EVENT)
+        return "".join(parts)

@@ -58,7 +58,7 @@ class FakeOpenAIServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self._last_log = ""
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], FakeOpenAIServer] | None = None
 
     # addresses ---------------------------------------------------------------------------
     @property
@@ -155,14 +155,13 @@ class FakeOpenAIServer:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 3 s. Safe to call twice or before start()."""
         proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(_STOP_GRACE_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
@@ -172,7 +171,7 @@ class FakeOpenAIServer:
             self._log_path = None
         self.port = 0
 
-    def __enter__(self) -> FakeOpenAIServer:
+    def __enter__(self) -> FakeOpenAIServer:  # noqa: PYI034 - Self needs 3.11
         return self.start()
 
     def __exit__(

@@ -11,9 +11,13 @@ default, picks a free port). ``FakeOpenAIServer`` (in ``_process.py``) wraps exa
 Design notes (why it is fast and why its timings are trustworthy):
   * One ``asyncio.Protocol`` per connection and no coroutine per request: a response due later is
     one ``loop.call_at`` timer, a stream is a chain of timers whose deadlines are absolute
-    (arrival + ttft + i*itl), so lateness of one token never shifts the next.
-  * Timers fire ``timer_lead_s`` early to cancel the ~1 ms ceiling rounding of epoll timeouts.
+    (arrival + ttft + i*itl), so lateness of one token never shifts the next; a stream's chunks
+    are rendered when due, so many streams arriving together do not stall the loop.
+  * The event loop waits with microsecond resolution (``_PreciseEpollSelector``) instead of
+    epoll's whole milliseconds; timers fire ``timer_lead_s`` early to absorb wake-up latency.
   * The realised TTFT / mean ITL / latency of every response is kept for ``GET /_stats``.
+  * "Arrival" is when the server read the whole request: if the OS keeps the server off the CPU
+    (a loaded machine), the whole schedule shifts by that delay. Compare medians, not maxima.
 Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/completions``,
 ``GET /_stats``, ``POST /_reset`` (the two ``/_`` endpoints are never counted nor authenticated).
 """
@@ -30,7 +34,6 @@ import os
 import select
 import selectors
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,12 +43,13 @@ from ._config import FakeServerConfig
 from ._http import CONTINUE, LAST_CHUNK, HttpError, HttpRequest, RequestParser, chunk, response_head
 from ._payloads import (
     ChatChunks,
+    StreamScript,
     TextChunks,
     chat_completion_body,
     dumps,
     error_body,
+    loads,
     models_body,
-    stream_steps,
     text_completion_body,
     usage,
 )
@@ -66,7 +70,7 @@ class _Connection(asyncio.Protocol):
     While a response is pending (``busy``) further pipelined requests wait in the parser buffer.
     """
 
-    __slots__ = ("app", "transport", "parser", "busy", "closed", "counted", "timer", "_processing")
+    __slots__ = ("_processing", "app", "busy", "closed", "counted", "parser", "timer", "transport")
 
     def __init__(self, app: FakeServerApp) -> None:
         self.app = app
@@ -173,14 +177,18 @@ class _Connection(asyncio.Protocol):
 
 
 class _StreamJob:
-    """Writes pre-rendered SSE chunks at absolute deadlines; closes early when ``truncated``."""
+    """Writes a stream's chunks at absolute deadlines start + i*itl, rendering each when due.
 
-    __slots__ = ("conn", "payloads", "start", "itl", "arrival", "keep_alive", "truncated", "index", "first_at")
+    ``truncated`` streams stop after half their writes and close without the terminating chunk.
+    """
+
+    __slots__ = ("arrival", "conn", "first_at", "index", "itl", "keep_alive", "script", "start", "truncated", "writes")
 
     def __init__(
         self,
         conn: _Connection,
-        payloads: list[bytes],
+        script: StreamScript | None,
+        writes: int,
         start: float,
         itl: float,
         arrival: float,
@@ -188,7 +196,8 @@ class _StreamJob:
         truncated: bool,
     ) -> None:
         self.conn = conn
-        self.payloads = payloads
+        self.script = script  # None: the malformed stream
+        self.writes = writes
         self.start = start
         self.itl = itl
         self.arrival = arrival
@@ -197,20 +206,38 @@ class _StreamJob:
         self.index = 0
         self.first_at = 0.0
 
+    def _payload(self, index: int) -> bytes:
+        script = self.script
+        if script is None:
+            return chunk((_MALFORMED_EVENT + "data: [DONE]\n\n").encode()) + LAST_CHUNK
+        if self.itl == 0:  # nothing to space out: one write
+            count = max(1, script.writes // 2) if self.truncated else script.writes
+            text = "".join(script.render(t, with_tail=not self.truncated) for t in range(count))
+        else:
+            text = script.render(index, with_tail=not self.truncated)
+        data = chunk(text.encode("utf-8"))
+        return data + LAST_CHUNK if index == self.writes - 1 and not self.truncated else data
+
     def step(self) -> None:
         conn = self.conn
         if conn.closed:
             return
         app = conn.app
-        now = app.loop.time()
+        loop = app.loop
         if self.index == 0:
-            self.first_at = now
-        conn.write(self.payloads[self.index])
-        self.index += 1
-        if self.index < len(self.payloads):
-            app.at(conn, self.start + self.index * self.itl, self.step)
-            return
+            self.first_at = loop.time()
+        while True:
+            conn.write(self._payload(self.index))
+            self.index += 1
+            if self.index >= self.writes:
+                break
+            fire = self.start + self.index * self.itl - app.timer_lead
+            if fire > loop.time():
+                conn.timer = loop.call_at(fire, self.step)
+                return
+            # overdue (the loop was stalled): catch up in this call rather than recursing
         if not self.truncated:
+            now = loop.time()
             mean_itl = (now - self.first_at) / (self.index - 1) if self.index > 1 else 0.0
             app.stats.stream_timings.append((self.first_at - self.arrival, mean_itl, self.index))
         conn.finish(self.keep_alive and not self.truncated)
@@ -225,7 +252,7 @@ class FakeServerApp:
         self.stats = ServerStats()
         self.connections: set[_Connection] = set()
         self._ids = itertools.count(1)
-        self._lead = config.timer_lead_s
+        self.timer_lead = config.timer_lead_s
         self._auth = f"Bearer {config.require_api_key}" if config.require_api_key is not None else None
         self._models = models_body(config.model, int(time.time()))
         self._routes: dict[tuple[str, str], Callable[[_Connection, HttpRequest], None]] = {
@@ -240,7 +267,7 @@ class FakeServerApp:
     # scheduling --------------------------------------------------------------------------
     def at(self, conn: _Connection, when: float, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback`` at loop time ``when`` (fired ``timer_lead_s`` early), or now if due."""
-        fire = when - self._lead
+        fire = when - self.timer_lead
         if fire <= self.loop.time():
             callback(*args)
         else:
@@ -261,8 +288,7 @@ class FakeServerApp:
         key = f"{req.method} {req.path}"
         stats.endpoints[key] = stats.endpoints.get(key, 0) + 1
         stats.in_flight += 1
-        if stats.in_flight > stats.max_in_flight:
-            stats.max_in_flight = stats.in_flight
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         conn.counted = True
         if route is None:
             if req.path in self._paths:
@@ -272,8 +298,13 @@ class FakeServerApp:
                 self._error(conn, req, 404, f"no route {req.method} {req.path}; this server serves {known}")
             return
         if self._auth is not None and req.headers.get("authorization") != self._auth:
-            self._error(conn, req, 401, "Incorrect API key provided: send 'Authorization: Bearer <key>' "
-                        "with the key the fake server was started with (require_api_key)")
+            self._error(
+                conn,
+                req,
+                401,
+                "Incorrect API key provided: send 'Authorization: Bearer <key>' "
+                "with the key the fake server was started with (require_api_key)",
+            )
             return
         route(conn, req)
 
@@ -301,7 +332,7 @@ class FakeServerApp:
 
     def _parse_body(self, conn: _Connection, req: HttpRequest) -> dict[str, Any] | None:
         try:
-            body = json.loads(req.body)
+            body = loads(req.body)
         except (ValueError, UnicodeDecodeError) as err:
             self._error(conn, req, 400, f"request body is not valid JSON: {err}")
             return None
@@ -313,8 +344,10 @@ class FakeServerApp:
     def _common_params(
         self, conn: _Connection, req: HttpRequest, body: dict[str, Any]
     ) -> tuple[int, GenerationLimits] | None:
-        n = body.get("n") or 1
-        if not isinstance(n, int) or not 1 <= n <= _MAX_N:
+        n = body.get("n")
+        if n is None:
+            n = 1
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= _MAX_N:
             self._error(conn, req, 400, f"n must be an integer between 1 and {_MAX_N}, got {n!r}")
             return None
         try:
@@ -328,7 +361,7 @@ class FakeServerApp:
         body = self._parse_body(conn, req)
         if body is None:
             return
-        self.stats.count_body(self.stats.chat_by_body_sha256, body)
+        self.stats.count_body(self.stats.chat_by_body_sha256, req.body, body)
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
             self._error(conn, req, 400, "'messages' must be a non-empty list of {role, content} objects")
@@ -348,7 +381,7 @@ class FakeServerApp:
             include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
             chunks = ChatChunks(cid, created, self.config.model, include_usage)
             usage_obj = usage(prompt.prompt_tokens, plan.completion_tokens * n) if include_usage else None
-            self._stream(conn, req, stream_steps(chunks, [plan] * n, usage_obj), fault)
+            self._stream(conn, req, StreamScript(chunks, [plan] * n, usage_obj), fault)
         else:
             data = chat_completion_body(cid, created, self.config.model, plan, n, prompt.prompt_tokens)
             self._respond_later(conn, req, data, fault)
@@ -357,7 +390,7 @@ class FakeServerApp:
         body = self._parse_body(conn, req)
         if body is None:
             return
-        self.stats.count_body(self.stats.completions_by_body_sha256, body)
+        self.stats.count_body(self.stats.completions_by_body_sha256, req.body, body)
         raw = body.get("prompt")
         prompts = [raw] if isinstance(raw, str) else raw
         if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
@@ -385,7 +418,7 @@ class FakeServerApp:
             choice_plans: list[OutputPlan] = [plan for plan in plans for _ in range(n)]
             completion_tokens = sum(p.completion_tokens for p in choice_plans)
             usage_obj = usage(joined.prompt_tokens, completion_tokens) if include_usage else None
-            self._stream(conn, req, stream_steps(chunks, choice_plans, usage_obj), fault)
+            self._stream(conn, req, StreamScript(chunks, choice_plans, usage_obj), fault)
         else:
             data = text_completion_body(cid, created, self.config.model, plans, n, joined.prompt_tokens)
             self._respond_later(conn, req, data, fault)
@@ -444,22 +477,24 @@ class FakeServerApp:
         payload = head + (data[: len(data) // 2] if truncated else data)
         conn.deliver_at(req.arrival + self.config.latency_s, payload, req.keep_alive, req.arrival, truncated)
 
-    def _stream(self, conn: _Connection, req: HttpRequest, steps: list[str], fault: str | None) -> None:
+    def _stream(self, conn: _Connection, req: HttpRequest, script: StreamScript, fault: str | None) -> None:
         self.count_status(200)
         cfg = self.config
         truncated = fault == "truncate"
         if fault == "malformed":
-            steps = [_MALFORMED_EVENT + "data: [DONE]\n\n"]
-        elif truncated:
-            steps = steps[: max(1, len(steps) // 2)]
-        elif cfg.itl_s == 0 and len(steps) > 1:
-            steps = ["".join(steps)]  # nothing to space out: one write
-        payloads = [chunk(s.encode("utf-8")) for s in steps]
-        if not truncated:
-            payloads[-1] += LAST_CHUNK
+            job_script: StreamScript | None = None
+            writes = 1
+        else:
+            job_script = script
+            if cfg.itl_s == 0:
+                writes = 1
+            elif truncated:
+                writes = max(1, script.writes // 2)
+            else:
+                writes = script.writes
         conn.write(response_head(200, _SSE, close=not req.keep_alive or truncated))
         start = req.arrival + cfg.ttft_s
-        job = _StreamJob(conn, payloads, start, cfg.itl_s, req.arrival, req.keep_alive, truncated)
+        job = _StreamJob(conn, job_script, writes, start, cfg.itl_s, req.arrival, req.keep_alive, truncated)
         self.at(conn, start, job.step)
 
 
@@ -471,8 +506,13 @@ class _PreciseEpollSelector(selectors.EpollSelector):
     1 ms late. select() on the epoll fd itself waits with microsecond resolution; the ready events
     are then harvested with a non-blocking epoll_wait(). One extra syscall per timed wait."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # select() cannot watch descriptors >= FD_SETSIZE; the epoll fd is made first, so it is small
+        self._precise = self._selector.fileno() < 1024  # type: ignore[attr-defined]
+
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout is not None and timeout > 0:
+        if self._precise and timeout is not None and timeout > 0:
             readable, _, _ = select.select([self._selector.fileno()], [], [], timeout)  # type: ignore[attr-defined]
             if not readable:
                 return []
@@ -557,8 +597,18 @@ def config_from_args(args: argparse.Namespace) -> FakeServerConfig:
             data.update(json.loads(args.config_json))
     except (OSError, ValueError) as err:
         raise SystemExit(f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields")
-    for field in ("host", "port", "model", "require_api_key", "latency_s", "ttft_s", "itl_s", "output_tokens",
-                  "responder", "fixed_reply"):
+    for field in (
+        "host",
+        "port",
+        "model",
+        "require_api_key",
+        "latency_s",
+        "ttft_s",
+        "itl_s",
+        "output_tokens",
+        "responder",
+        "fixed_reply",
+    ):
         value = getattr(args, field)
         if value is not None:
             data[field] = value
@@ -579,4 +629,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pytest_llmeval.testing import FakeServerConfig, canonical_body_sha256
@@ -27,7 +29,7 @@ def test_prompt_tokens_count_every_message_and_last_user_is_taken() -> None:
     assert prompt.prompt_tokens == 8
 
 
-def plan(config: FakeServerConfig, text: str, **limits: object) -> tuple[str, str, str, int]:
+def plan(config: FakeServerConfig, text: str, **limits: Any) -> tuple[str, str, str, int]:
     result = plan_output(config, chat_prompt([{"role": "user", "content": text}]), GenerationLimits(**limits))
     return "".join(result.reasoning), "".join(result.content), result.finish_reason, result.completion_tokens
 

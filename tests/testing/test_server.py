@@ -32,7 +32,7 @@ def sse_events(response: httpx.Response) -> list[str]:
     return [line[len("data: ") :] for line in response.iter_lines() if line.startswith("data: ")]
 
 
-def user(text: str) -> list[dict[str, Any]]:
+def user(text: str) -> Any:  # Any: the SDK wants its TypedDict message params
     return [{"role": "user", "content": text}]
 
 
@@ -131,9 +131,7 @@ def test_ignore_eos_yields_exactly_max_tokens(client: openai.OpenAI, stream: boo
 def test_min_tokens_pads_a_short_reply(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(model="m", messages=user("a"), max_tokens=4, extra_body={"min_tokens": 2})
     assert reply.choices[0].message.content == "a a a a"  # echo gives 8, max_tokens cuts to 4
-    padded = client.chat.completions.create(
-        model="m", messages=user("a"), extra_body={"min_tokens": 12}
-    )
+    padded = client.chat.completions.create(model="m", messages=user("a"), extra_body={"min_tokens": 12})
     assert padded.usage is not None and padded.usage.completion_tokens == 12
     assert padded.choices[0].finish_reason == "stop"
 
@@ -143,7 +141,9 @@ def test_completions_endpoint_non_stream_and_stream(client: openai.OpenAI) -> No
     assert done.choices[0].text == "one two one"
     assert done.choices[0].finish_reason == "length"
     assert done.usage is not None and done.usage.prompt_tokens == 2
-    pieces = [c.choices[0].text for c in client.completions.create(model="m", prompt="one two", stream=True) if c.choices]
+    pieces = [
+        c.choices[0].text for c in client.completions.create(model="m", prompt="one two", stream=True) if c.choices
+    ]
     assert "".join(pieces) == "one two one two one two one two"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ def chat(text: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def faulty() -> Iterator[FakeOpenAIServer]:
-    config = {
+    config: dict[str, Any] = {
         "fail_rules": [FailRule(contains="POISON", status=503)],
         "malformed": "MALFORMED",
         "truncate": ["TRUNCATE"],
@@ -40,22 +41,23 @@ def http(faulty: FakeOpenAIServer) -> Iterator[httpx.Client]:
 
 
 def test_fail_first_n_with_429_and_retry_after_then_succeeds() -> None:
-    with FakeOpenAIServer(fail_first_n=2, fail_status=429, retry_after_s=1.5) as srv:
-        with httpx.Client(base_url=srv.base_url) as http:
-            statuses = [http.post("/chat/completions", json=chat("q")) for _ in range(4)]
-            assert [r.status_code for r in statuses] == [429, 429, 200, 200]
-            assert statuses[0].headers["retry-after"] == "2"
-            assert statuses[0].headers["retry-after-ms"] == "1500"
-            assert statuses[0].json()["error"]["code"] == "rate_limit_exceeded"
-            srv.reset()  # rewinds the counter: the next request is "first" again
-            assert http.post("/chat/completions", json=chat("q")).status_code == 429
-            assert srv.stats()["faults"] == {"fail_first_n": 1}
+    with (
+        FakeOpenAIServer(fail_first_n=2, fail_status=429, retry_after_s=1.5) as srv,
+        httpx.Client(base_url=srv.base_url) as http,
+    ):
+        statuses = [http.post("/chat/completions", json=chat("q")) for _ in range(4)]
+        assert [r.status_code for r in statuses] == [429, 429, 200, 200]
+        assert statuses[0].headers["retry-after"] == "2"
+        assert statuses[0].headers["retry-after-ms"] == "1500"
+        assert statuses[0].json()["error"]["code"] == "rate_limit_exceeded"
+        srv.reset()  # rewinds the counter: the next request is "first" again
+        assert http.post("/chat/completions", json=chat("q")).status_code == 429
+        assert srv.stats()["faults"] == {"fail_first_n": 1}
 
 
 def test_fail_every_k_fails_every_kth_generation_request() -> None:
-    with FakeOpenAIServer(fail_every_k=3) as srv:
-        with httpx.Client(base_url=srv.base_url) as http:
-            codes = [http.post("/chat/completions", json=chat("q")).status_code for _ in range(7)]
+    with FakeOpenAIServer(fail_every_k=3) as srv, httpx.Client(base_url=srv.base_url) as http:
+        codes = [http.post("/chat/completions", json=chat("q")).status_code for _ in range(7)]
     assert codes == [200, 200, 500, 200, 200, 500, 200]
 
 
@@ -94,12 +96,13 @@ def test_truncate_non_stream_closes_mid_body(http: httpx.Client) -> None:
 
 def test_truncate_stream_closes_mid_stream_without_done(faulty: FakeOpenAIServer) -> None:
     events: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        with httpx.stream("POST", faulty.base_url + "/chat/completions", json=chat("TRUNCATE", stream=True)) as r:
-            assert r.status_code == 200
-            for line in r.iter_lines():
-                if line.startswith("data: "):
-                    events.append(line[6:])
+    url = faulty.base_url + "/chat/completions"
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream("POST", url, json=chat("TRUNCATE", stream=True)) as response,
+    ):
+        assert response.status_code == 200
+        events.extend(line[6:] for line in response.iter_lines() if line.startswith("data: "))
     assert events, "the stream should start before it is cut"
     assert "[DONE]" not in events
     tokens = [e for e in events if '"content":"' in e and '"content":""' not in e]
@@ -113,16 +116,24 @@ def test_drop_connection_closes_without_response(http: httpx.Client, faulty: Fak
 
 
 def test_hang_never_answers_until_the_client_gives_up(faulty: FakeOpenAIServer) -> None:
-    with httpx.Client(base_url=faulty.base_url, timeout=0.3) as http:
-        with pytest.raises(httpx.ReadTimeout):
-            http.post("/chat/completions", json=chat("HANG forever"))
+    faulty.reset()
+    with httpx.Client(base_url=faulty.base_url, timeout=0.3) as http, pytest.raises(httpx.ReadTimeout):
+        http.post("/chat/completions", json=chat("HANG forever"))
+    body = json.dumps(chat("HANG again")).encode()
+    with socket.create_connection(("127.0.0.1", faulty.port)) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body)
+        )
+        sock.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            sock.recv(1)
         assert faulty.stats()["in_flight"] == 1
     # the client closed its connection: the server forgets the request
-    for _ in range(50):
-        if faulty.stats()["in_flight"] == 0:
-            break
-        time.sleep(0.02)
+    deadline = time.monotonic() + 2
+    while faulty.stats()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert faulty.stats()["in_flight"] == 0
+    assert faulty.stats()["faults"] == {"hang": 2}
 
 
 def test_faults_apply_to_completions_endpoint(http: httpx.Client) -> None:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -40,7 +41,7 @@ CHAT = json.dumps({"model": "m", "messages": [{"role": "user", "content": "ping"
 
 
 @pytest.fixture(scope="module")
-def server() -> FakeOpenAIServer:
+def server() -> Iterator[FakeOpenAIServer]:
     srv = FakeOpenAIServer().start()
     yield srv
     srv.stop()
@@ -70,9 +71,9 @@ def test_overrides_are_validated_with_the_config() -> None:
         FakeOpenAIServer(latency_s=-1)
     with pytest.raises(ValidationError, match="fixed_reply"):
         FakeServerConfig(responder="fixed")
-    assert FakeServerConfig(rules=[{"contains": "a", "reply": "b"}]).responder == "rules"
+    assert FakeServerConfig.model_validate({"rules": [{"contains": "a", "reply": "b"}]}).responder == "rules"
     assert FakeServerConfig(fixed_reply="x").responder == "fixed"
-    assert FakeServerConfig(hang="H").hang == ["H"]
+    assert FakeServerConfig.model_validate({"hang": "H"}).hang == ["H"]
 
 
 def test_start_failure_raises_with_the_log_tail() -> None:
@@ -91,15 +92,34 @@ def test_cli_prints_the_url_and_merges_config_file_and_flags(tmp_path: Path) -> 
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"model": "from-file", "fixed_reply": "file reply", "output_tokens": 3}))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    cmd = [sys.executable, "-m", "pytest_llmeval.testing.server", "--port", "0", "--config", str(config),
-           "--latency", "0.01", "--ttft", "0.02", "--itl", "0.001", "--output-tokens", "5", "--model", "from-flag"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest_llmeval.testing.server",
+        "--port",
+        "0",
+        "--config",
+        str(config),
+        "--latency",
+        "0.01",
+        "--ttft",
+        "0.02",
+        "--itl",
+        "0.001",
+        "--output-tokens",
+        "5",
+        "--model",
+        "from-flag",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
         assert httpx.get(url + "/models").json()["data"][0]["id"] == "from-flag"
-        reply = httpx.post(url + "/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "q"}]})
+        reply = httpx.post(
+            url + "/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "q"}]}
+        )
         assert reply.json()["choices"][0]["message"]["content"] == "file reply"
     finally:
         proc.terminate()
@@ -109,7 +129,7 @@ def test_cli_prints_the_url_and_merges_config_file_and_flags(tmp_path: Path) -> 
 def test_cli_rejects_an_invalid_config_with_a_clear_message() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     cmd = [sys.executable, "-m", "pytest_llmeval.testing.server", "--config-json", '{"ttft_s": -1, "bogus": 1}']
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=30)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode != 0
     assert "invalid configuration" in done.stderr
     assert "ttft_s" in done.stderr and "bogus" in done.stderr
@@ -118,11 +138,11 @@ def test_cli_rejects_an_invalid_config_with_a_clear_message() -> None:
 def test_server_exits_when_its_parent_dies(tmp_path: Path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(
-        "import sys\nsys.path.insert(0, %r)\n"
+        f"import sys\nsys.path.insert(0, {str(REPO_ROOT)!r})\n"
         "from pytest_llmeval.testing import FakeOpenAIServer\n"
-        "s = FakeOpenAIServer().start()\nprint(s.pid, flush=True)\nimport os\nos._exit(0)\n" % str(REPO_ROOT)
+        "s = FakeOpenAIServer().start()\nprint(s.pid, flush=True)\nimport os\nos._exit(0)\n"
     )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, timeout=30)
     child = int(out.stdout.strip())
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
