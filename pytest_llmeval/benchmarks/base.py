@@ -87,6 +87,15 @@ class Benchmark:
 
     # -- data --------------------------------------------------------------------------------
 
+    def int_arg(self, key: str) -> int:
+        """A whole-number benchmark argument; anything else is a usage error naming it."""
+        try:
+            return int(self.args[key])
+        except ValueError:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"{self.name}.{key} must be a whole number, got {self.args[key]!r}") from None
+
     def selected_subsets(self) -> list[str]:
         """`subset_list` (comma separated) narrows the subsets; default all."""
         wanted = self.args.get("subset_list")

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError, DatasetError
 from .base import Benchmark, RecordLoader
-from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
+from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, load_hub_split, read_path
 from .rows import local_path
 
 Record = Mapping[str, Any]
@@ -138,17 +138,9 @@ def _hub_rows(benchmark: Benchmark, label: str, split: str) -> Iterator[Record]:
     source = benchmark.source
     assert source is not None
     config = label if source.subset_mode == "config" else source.config
-    try:
-        import datasets
-
-        dataset = datasets.load_dataset(source.path, name=config, split=split)
-    except Exception as exc:  # network, auth, missing config: all end the same way for the user
-        raise DatasetError(
-            f"cannot load the few-shot split {split!r} of {source.path}"
-            + (f" (config {config!r})" if config else "")
-            + f" from the Hugging Face hub ({type(exc).__name__}: {str(exc)[:200]}). Download it and pass "
-            f"--llm-dataset {benchmark.name}:{split}=PATH, or use --llm-bench-arg {benchmark.name}.few_shot_num=0"
-        ) from None
+    fix = (f"pass --llm-dataset {benchmark.name}:{split}=PATH for the few-shot rows, "
+           f"or use --llm-bench-arg {benchmark.name}.few_shot_num=0")
+    dataset = load_hub_split(source, config, split, fix)
     for record in dataset:
         if source.subset_mode == "field" and str(record.get(source.subset_field)) != label:
             continue

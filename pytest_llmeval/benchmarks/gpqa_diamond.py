@@ -18,7 +18,6 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
 from ..scoring.choice import choice_letters
 from .base import DatasetSource
 from .mcq import MCQRow, MultipleChoiceBenchmark
@@ -45,10 +44,7 @@ class GPQADiamond(MultipleChoiceBenchmark):
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
-        try:
-            self.seed = int(self.args["seed"])
-        except ValueError:
-            raise ConfigError(f"gpqa_diamond.seed must be a whole number, got {self.args['seed']!r}") from None
+        self.seed = self.int_arg("seed")
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         correct = str(record["Correct Answer"]).strip()

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ConfigError, DatasetError
-from .base import Benchmark, RecordLoader, Sample
+from .base import Benchmark, DatasetSource, RecordLoader, Sample
 
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 Located = tuple[Mapping[str, Any], str]
@@ -110,25 +110,32 @@ class DatasetLoader(RecordLoader):
                 f"benchmark {benchmark.name!r} has no hub source; pass --llm-dataset {benchmark.name}=PATH"
             )
         config = subset if source.subset_mode == "config" else source.config
-        try:
-            import datasets
-
-            dataset = datasets.load_dataset(source.path, name=config, split=source.split)
-        except Exception as exc:  # network, auth, missing config: all end the same way for the user
-            raise DatasetError(
-                f"cannot load {source.path}"
-                + (f" (config {config!r})" if config else "")
-                + f" split {source.split!r} from the Hugging Face hub ({type(exc).__name__}: {str(exc)[:200]}). "
-                f"Download it where the hub is reachable (datasets save_to_disk, or the raw jsonl/parquet files) "
-                f"and pass --llm-dataset {benchmark.name}=PATH"
-                + (f" (or --llm-dataset {benchmark.name}.{subset}=PATH for this subset)" if len(benchmark.subsets) > 1 else "")
-                + (f"; its ModelScope id is {source.modelscope}" if source.modelscope else "")
-            ) from None
+        fix = f"pass --llm-dataset {benchmark.name}=PATH" + (
+            f" (or --llm-dataset {benchmark.name}.{subset}=PATH for this subset)" if len(benchmark.subsets) > 1 else ""
+        )
+        dataset = load_hub_split(source, config, source.split, fix)
         label = f"{source.path}[{config or 'default'}/{source.split}]"
         for index, record in enumerate(dataset):
             if source.subset_mode == "field" and str(record.get(source.subset_field)) != subset:
                 continue
             yield record, f"{label} row {index}"
+
+
+def load_hub_split(source: DatasetSource, config: str | None, split: str, fix: str) -> Any:
+    """One split from the Hugging Face hub through `datasets` (its cache and offline mode apply).
+    Any failure becomes one DatasetError that names the dataset and ends with `fix`."""
+    try:
+        import datasets
+
+        return datasets.load_dataset(source.path, name=config, split=split)
+    except Exception as exc:  # network, auth, missing config: all end the same way for the user
+        raise DatasetError(
+            f"cannot load {source.path}"
+            + (f" (config {config!r})" if config else "")
+            + f" split {split!r} from the Hugging Face hub ({type(exc).__name__}: {str(exc)[:200]}). "
+            f"Download it where the hub is reachable (datasets save_to_disk, or the raw jsonl/parquet files) and {fix}"
+            + (f"; its ModelScope id is {source.modelscope}" if source.modelscope else "")
+        ) from None
 
 
 def is_saved_dataset(path: Path) -> bool:

@@ -31,7 +31,6 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..errors import ConfigError
 from ..scoring.choice import (
     choice_letters,
     extract_choice,
@@ -93,10 +92,7 @@ class TruthfulQA(Benchmark):
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
-        try:
-            self.seed = int(self.args["seed"])
-        except ValueError:
-            raise ConfigError(f"truthfulqa.seed must be a whole number, got {self.args['seed']!r}") from None
+        self.seed = self.int_arg("seed")
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         for index, (record, where) in enumerate(shared_records(self, subset, loader)):

@@ -80,17 +80,12 @@ class EvalRuntime:
         answers = answers_of(response, self.settings.keep_thinking)
         verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers])
         first_answer, first_reasoning = answers[0] if answers else ("", None)
-        return SampleRecord(
-            nodeid=item.nodeid,
-            benchmark=item.benchmark.name,
-            subset=item.sample.subset,
-            id=item.sample.id,
-            messages=item.benchmark.messages(item.sample),
+        return self._record(
+            item,
             output=first_answer,
             outputs=[answer for answer, _ in answers] if len(answers) > 1 else None,
             reasoning=first_reasoning,
             extracted=verdict.extracted,
-            target=item.sample.target,
             passed=verdict.passed,
             metrics=verdict.metrics,
             explanation=verdict.explanation,
@@ -101,6 +96,10 @@ class EvalRuntime:
         )
 
     def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
+        return self._record(item, error=str(error), error_kind=getattr(error, "kind", type(error).__name__))
+
+    @staticmethod
+    def _record(item: SampleItem, **fields: Any) -> SampleRecord:
         return SampleRecord(
             nodeid=item.nodeid,
             benchmark=item.benchmark.name,
@@ -108,8 +107,7 @@ class EvalRuntime:
             id=item.sample.id,
             messages=item.benchmark.messages(item.sample),
             target=item.sample.target,
-            error=str(error),
-            error_kind=getattr(error, "kind", type(error).__name__),
+            **fields,
         )
 
     def close(self) -> None:
