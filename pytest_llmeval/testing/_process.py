@@ -95,12 +95,16 @@ class FakeOpenAIServer:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
+        # The config travels in a file beside the log: a config with thousands of rules is
+        # longer than one command-line argument may be.
+        config_path = self._log_path.with_suffix(".json")
+        config_path.write_text(self.config.model_dump_json(), encoding="utf-8")
         cmd = [
             sys.executable,
             "-m",
             "pytest_llmeval.testing.server",
-            "--config-json",
-            self.config.model_dump_json(),
+            "--config",
+            str(config_path),
             "--parent-pid",
             str(os.getpid()),
         ]
@@ -168,6 +172,7 @@ class FakeOpenAIServer:
         if self._log_path is not None:
             self._last_log = self.log_tail()
             self._log_path.unlink(missing_ok=True)
+            self._log_path.with_suffix(".json").unlink(missing_ok=True)
             self._log_path = None
         self.port = 0
 
