@@ -178,7 +178,7 @@ class EvaluationPlugin:
             return
         if self.samples_writer is not None:
             self.samples_writer.close()
-        if not self.collector and not self.rules:
+        if not self.collector and not self.rules and not self.perf_ran():
             return
         self.result = result = self.build_result()
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
@@ -187,6 +187,10 @@ class EvaluationPlugin:
             self.settings.results_path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         if self.gated and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.OK if result.passed else pytest.ExitCode.TESTS_FAILED
+
+    def perf_ran(self) -> bool:
+        perf = self.config.pluginmanager.get_plugin("llmeval-perf")
+        return bool(perf is not None and perf.runs)
 
     def build_result(self) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
@@ -219,7 +223,7 @@ class EvaluationPlugin:
                 terminalreporter.write_line(line)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
-        elif not self.selection:
+        elif not self.selection and not self.perf_ran():
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)

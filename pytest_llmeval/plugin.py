@@ -10,6 +10,7 @@ import pytest
 from . import hooks
 from .errors import ConfigError
 from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are found on the plugin module)
+from .perf.fixtures import llm_perf, perf  # noqa: F401
 from .options import OptionReader, add_options, resolve_settings
 
 PLUGIN_NAME = "llmeval-evaluation"
@@ -48,8 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = EvaluationPlugin(config, settings)
         config.pluginmanager.register(evaluation, PLUGIN_NAME)
+        from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
+        from .perf.plugin import PerfPlugin
         from .report.plugin import ReportPlugin
 
+        config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
         config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
         if config.pluginmanager.hasplugin("xdist"):
             from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks

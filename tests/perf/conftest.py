@@ -1,5 +1,4 @@
-"""Perf test helpers: tiny tokenizers built here (nothing is downloaded) and a shim that wires the
-perf plugin into pytester runs until the core's plugin.py does it itself."""
+"""Perf test helpers: tiny tokenizers built here (nothing is downloaded)."""
 
 from __future__ import annotations
 
@@ -44,28 +43,3 @@ def wordlevel_tokenizer(tmp_path: Path) -> Path:
 @pytest.fixture
 def bpe_tokenizer(tmp_path: Path) -> Path:
     return build_tokenizer(tmp_path / "bpe" / "tokenizer.json", "bpe")
-
-
-# Until pytest_llmeval/plugin.py imports the perf fixtures and registers PerfPlugin itself, the
-# pytester runs get this conftest; afterwards it is empty and the real wiring is what is tested.
-SHIM = '''
-import pytest
-from pytest_llmeval.perf.fixtures import perf, llm_perf  # noqa: F401
-
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config):
-    evaluation = config.pluginmanager.get_plugin("llmeval-evaluation")
-    if evaluation is not None and config.pluginmanager.get_plugin("llmeval-perf") is None:
-        from pytest_llmeval.errors import ConfigError
-        from pytest_llmeval.perf.plugin import PerfPlugin
-        try:
-            config.pluginmanager.register(PerfPlugin(config, evaluation.settings), "llmeval-perf")
-        except ConfigError as exc:
-            raise pytest.UsageError(str(exc)) from None
-'''
-
-
-def wiring_conftest() -> str:
-    import pytest_llmeval.plugin as core
-
-    return "" if hasattr(core, "llm_perf") else SHIM

@@ -64,10 +64,10 @@ def test_open_loop_constant_rate_paces_arrivals(start_server: Callable[..., Fake
     result = run_one(server, rate=20, arrival="constant", number=11)
     elapsed = time.perf_counter() - started
     # 11 arrivals 50 ms apart: the last leaves at 0.5 s
-    assert 0.45 <= result.duration_s <= 0.8, result.duration_s
+    assert 0.45 <= result.duration_s <= 1.5, result.duration_s
     assert elapsed >= 0.5
     assert result.ok == 11 and result.rate == 20 and result.arrival == "constant"
-    assert result.send_lag_max_s is not None and result.send_lag_max_s < 0.05
+    assert result.send_lag_max_s is not None and result.send_lag_max_s < 0.2
 
 
 def test_open_loop_does_not_wait_for_responses(start_server: Callable[..., FakeOpenAIServer]) -> None:
@@ -184,7 +184,7 @@ def test_exact_lengths_without_tokenizer_is_a_usage_error(start_server: Callable
     assert server.stats()["chat_requests"] == 0
 
 
-@pytest.mark.parametrize("transport", ["httpx-aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx-aiohttp", "httpx"])
 def test_other_transports_give_the_same_figures(start_server: Callable[..., FakeOpenAIServer], transport: str) -> None:
     server = start_server(ttft_s=0.03, itl_s=0.005, output_tokens=5, fail_every_k=5)
     result = run_one(server, parallel=2, number=10, transport=transport)

@@ -1,0 +1,188 @@
+"""The perf part of a run (registered as "llmeval-perf" when --llm-model is given).
+
+* `--llm-perf KEY=VALUE ...` adds one item, `llmeval-perf::sweep`, that runs the sweep; it is added
+  after `-m`/`-k` filtering, so it runs whatever else is selected (`-k llmeval-perf` runs it alone).
+* `@pytest.mark.perf(...)` arguments are validated at collection: a bad value is a usage error
+  before any request is sent.
+* Every perf result (sweep, `perf` and `llm_perf` fixtures) rides on its test report as
+  `report.llmeval_perf` (plain JSON), so under xdist it reaches the controller, which prints one
+  table per test at the end and puts all of them under `"perf"` in the `--llm-results` JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..errors import ConfigError, LLMEvalError
+from ..options import OptionReader
+from ..settings import RunSettings
+from . import runner
+from .datasets import benchmark_messages
+from .load import DATASETS, PerfSpec, make_spec, parse_words
+from .metrics import PerfResult
+from .table import perf_lines
+
+PLUGIN_NAME = "llmeval-perf"
+REPORT_ATTR = "llmeval_perf"
+SWEEP_NODEID = "llmeval-perf::sweep"
+RESULTS_KEY = pytest.StashKey[list[PerfResult]]()
+
+
+class PerfSweepItem(pytest.Item):
+    """The `--llm-perf` sweep as a test: fails when a level had no successful request."""
+
+    def __init__(self, *, plugin: PerfPlugin, spec: PerfSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plugin = plugin
+        self.spec = spec
+        self.add_marker(pytest.mark.perf)
+
+    def runtest(self) -> None:
+        results = self.plugin.execute(self.spec, self)
+        runner.check_results(results)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, LLMEvalError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, "llmeval perf sweep " + " ".join(level.label for level in self.spec.levels)
+
+
+class PerfPlugin:
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.is_worker = hasattr(config, "workerinput")
+        self.base_dir = Path(config.invocation_params.dir)
+        reader = OptionReader(config)
+        tokenizer = reader.get("tokenizer")
+        self.tokenizer: str | None = self.resolve_path(tokenizer) if tokenizer else None
+        if self.tokenizer is not None and not Path(self.tokenizer).exists():
+            raise ConfigError(f"--llm-tokenizer {tokenizer!r} does not exist; pass a local tokenizer folder or tokenizer.json")
+        words = reader.get("perf")
+        self.sweep: PerfSpec | None = self.validate(make_spec(parse_words(words))) if words else None
+        self.runs: list[dict[str, Any]] = []  # {"nodeid", "results": [...]} in the order they arrived
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def resolve_path(self, raw: str) -> str:
+        path = Path(raw).expanduser()
+        return str(path if path.is_absolute() else self.base_dir / path)
+
+    def validate(self, spec: PerfSpec) -> PerfSpec:
+        """Checks that need the session: the dataset name, paths relative to the invocation folder
+        and the tokenizer. Returns the spec with absolute paths. Raises ConfigError."""
+        workload = spec.workload
+        updates: dict[str, Any] = {}
+        if workload.dataset not in DATASETS:
+            from ..benchmarks.registry import all_benchmarks
+
+            if workload.dataset not in all_benchmarks():
+                raise ConfigError(
+                    f"perf: unknown dataset {workload.dataset!r}; use {', '.join(DATASETS)} or a benchmark name "
+                    f"({', '.join(sorted(all_benchmarks()))})"
+                )
+        if workload.dataset_path:
+            updates["dataset_path"] = self.resolve_path(workload.dataset_path)
+            if not Path(updates["dataset_path"]).is_file():
+                raise ConfigError(f"perf: dataset_path {workload.dataset_path!r} is not a file; pass an existing file")
+        if workload.tokenizer:
+            updates["tokenizer"] = self.resolve_path(workload.tokenizer)
+            if not Path(updates["tokenizer"]).exists():
+                raise ConfigError(f"perf: tokenizer {workload.tokenizer!r} does not exist; pass a local tokenizer folder or tokenizer.json")
+        if workload.exact_lengths and workload.random and not (workload.tokenizer or self.tokenizer):
+            raise ConfigError("perf: exact_lengths=True needs a tokenizer: pass --llm-tokenizer PATH or tokenizer=PATH")
+        if updates:
+            spec = spec.model_copy(update={"workload": workload.model_copy(update=updates)})
+        return spec
+
+    def job(self, spec: PerfSpec) -> runner.PerfJob:
+        endpoint = self.settings.endpoint
+        workload = spec.workload
+        messages = None
+        if workload.dataset not in DATASETS:
+            count = spec.total_requests + workload.warmup if spec.total_requests else runner.DURATION_POOL
+            messages = benchmark_messages(workload.dataset, workload.subset, count, self.settings.datasets,
+                                          self.settings.bench_args, self.base_dir)
+        return runner.PerfJob(
+            spec=spec,
+            model=endpoint.model,
+            chat_url=endpoint.chat_url,
+            models_url=endpoint.models_url,
+            headers=endpoint.headers(),
+            gen=dict(endpoint.gen),
+            timeout=endpoint.timeout_s,
+            tokenizer=workload.tokenizer or self.tokenizer,
+            messages=messages,
+        )
+
+    def execute(self, spec: PerfSpec, item: pytest.Item | None, isolation: str = "process") -> list[PerfResult]:
+        """Run every level of `spec` and keep the results on `item` for its report."""
+        results = runner.run(self.job(self.validate(spec)), isolation)
+        if item is not None:
+            item.stash.setdefault(RESULTS_KEY, []).extend(results)
+        return results
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+        for item in items:
+            mark = item.get_closest_marker("perf")
+            if mark is None or isinstance(item, PerfSweepItem):
+                continue
+            try:
+                if mark.args:
+                    raise ConfigError("perf: @pytest.mark.perf takes keyword arguments only, e.g. perf(parallel=[1, 8])")
+                self.validate(make_spec(mark.kwargs))
+            except ConfigError as exc:
+                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        if self.sweep is not None:
+            items.append(PerfSweepItem.from_parent(session, name="sweep", nodeid=SWEEP_NODEID,
+                                                   path=Path(config.rootpath) / "llmeval-perf",
+                                                   plugin=self, spec=self.sweep))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        pending = item.stash.get(RESULTS_KEY, None)
+        if pending:
+            setattr(report, REPORT_ATTR, {"nodeid": item.nodeid, "results": [r.model_dump(mode="json") for r in pending]})
+            item.stash[RESULTS_KEY] = []
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        payload = getattr(report, REPORT_ATTR, None)
+        if isinstance(payload, dict) and payload.get("results"):
+            if self.runs and self.runs[-1]["nodeid"] == payload["nodeid"]:  # setup + call of one test
+                self.runs[-1]["results"].extend(payload["results"])
+            else:
+                self.runs.append({"nodeid": payload["nodeid"], "results": list(payload["results"])})
+
+    @pytest.hookimpl
+    def pytest_llmeval_results(self, result: Any, config: pytest.Config) -> None:
+        if self.runs:
+            result.extra["perf"] = {"runs": self.flat_runs()}
+
+    def flat_runs(self) -> list[dict[str, Any]]:
+        return [{"test": run["nodeid"], **level} for run in self.runs for level in run["results"]]
+
+    def results(self) -> list[tuple[str, list[PerfResult]]]:
+        """(nodeid, levels) of every perf run of the session seen by this process, in order."""
+        return [(run["nodeid"], [PerfResult.model_validate(r) for r in run["results"]]) for run in self.runs]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not self.runs:
+            return
+        terminalreporter.section("llmeval perf")
+        for nodeid, results in self.results():
+            for line in perf_lines(results, title=f"{nodeid} ({self.settings.endpoint.model})"):
+                terminalreporter.write_line(line)
+            terminalreporter.write_line("")

@@ -1,0 +1,269 @@
+"""Runs a PerfSpec against an endpoint, in a process of its own by default.
+
+Why a separate process: the load generator's timestamps are only as good as its event loop's
+promptness. In the pytest process the loop would share the GIL with the eval dispatcher's
+prefetching, slow scorers, pytest's reporting and xdist's I/O thread; any of them can hold the
+GIL for milliseconds. `isolation="process"` (default) runs `python -m pytest_llmeval.perf.worker`,
+which gets the job (headers included) on stdin, never on disk, and answers JSON on stdout.
+`isolation="thread"` runs a fresh event loop in a thread of this process (tests, notebooks).
+
+Per level, in the worker: prompts are built and bodies JSON-encoded; connections are opened;
+`warmup` requests are sent and dropped; the GC is frozen and paused; the level runs; token counts
+are resolved (usage > tokenizer > approximation) and the figures computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import select
+import selectors
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..errors import ConfigError, DatasetError, LLMEvalError
+from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
+from .load import PerfSpec
+from .metrics import Counted, PerfResult, RequestRecord, summarize
+from .native import make_backend
+from .scheduler import run_level, run_warmup
+from .tokenizer import HFTokenizer, load_tokenizer
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+DURATION_POOL = 2048  # distinct prompts for levels bounded by duration only
+OPEN_LOOP_CONNECTIONS = 4096
+
+
+class PerfRunError(LLMEvalError):
+    """A perf run that produced no usable figure (every request failed, or the worker died)."""
+
+
+class PerfJob(BaseModel):
+    """Everything the worker needs. `headers` carry the API key: the job only travels by pipe."""
+
+    spec: PerfSpec
+    model: str
+    chat_url: str
+    models_url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    gen: dict[str, Any] = Field(default_factory=dict)
+    timeout: float = 600.0
+    tokenizer: str | None = None
+    messages: list[list[dict[str, Any]]] | None = None  # prebuilt prompts (benchmark datasets)
+
+
+# -- request bodies -------------------------------------------------------------------------------
+
+
+def request_body(job: PerfJob, prompt: Prompt) -> bytes:
+    workload = job.spec.workload
+    body: dict[str, Any] = {"model": job.model, "messages": prompt.messages, **job.gen}
+    if workload.output_tokens is not None:
+        body["max_tokens"] = workload.output_tokens
+    body.update(workload.extra_body)
+    if workload.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True, **(body.get("stream_options") or {})}
+    else:
+        body["stream"] = False
+        body.pop("stream_options", None)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def count_tokens(record: RequestRecord, prompt: Prompt, tokenizer: HFTokenizer | None, stream: bool) -> Counted:
+    """Input/output tokens of an ok request: the server's usage, else the tokenizer, else an estimate
+    (the dataset's count for input; content chunks, or characters / 4 unstreamed, for output)."""
+    sources = []
+    if record.prompt_tokens is not None:
+        input_tokens, source = int(record.prompt_tokens), "usage"
+    elif tokenizer is not None:
+        input_tokens, source = (prompt.tokens if prompt.exact else tokenizer.count(prompt.text)), "tokenizer"
+    else:
+        input_tokens, source = prompt.tokens, ("tokenizer" if prompt.exact else "approximate")
+    sources.append(source)
+    if record.completion_tokens is not None:
+        output_tokens, source = int(record.completion_tokens), "usage"
+    elif tokenizer is not None:
+        output_tokens, source = tokenizer.count("".join(record.pieces)), "tokenizer"
+    elif stream:
+        output_tokens, source = len(record.chunk_times), "approximate"
+    else:
+        output_tokens, source = max(1, round(len("".join(record.pieces)) / 4)) if record.pieces else 0, "approximate"
+    sources.append(source)
+    rank = {"usage": 0, "tokenizer": 1, "approximate": 2}
+    return Counted(input_tokens, output_tokens, max(sources, key=rank.__getitem__))  # type: ignore[arg-type]
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+async def run_job(job: PerfJob) -> list[PerfResult]:
+    """Every level of the job, in order, on the running loop. Stops after a level where every
+    request failed (the next level would only fail too)."""
+    spec = job.spec
+    workload = spec.workload
+    tokenizer = load_tokenizer(job.tokenizer) if job.tokenizer else None
+    if workload.exact_lengths and workload.random and tokenizer is None:
+        raise ConfigError("perf: exact_lengths=True needs a tokenizer: pass --llm-tokenizer PATH or tokenizer=PATH")
+    timeout = workload.timeout or job.timeout
+    results: list[PerfResult] = []
+    for index, level in enumerate(spec.levels):
+        needed = level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
+        seed = workload.seed * 1000 + index  # fresh prompts per level: no cross-level prefix-cache hits
+        prompts = build_prompts(workload, needed + workload.warmup, tokenizer, seed, job.messages)
+        measured, warm = prompts[:needed], prompts[needed:]
+        bodies = [request_body(job, p) for p in measured]
+        warm_bodies = [request_body(job, p) for p in warm]
+        connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
+        async with make_backend(job.chat_url, job.headers, connections, timeout, workload.transport) as backend:
+            await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
+            await run_warmup(backend, warm_bodies, workload.stream, level.parallel or 1)
+            gc.collect()
+            gc.freeze()
+            gc.disable()  # a collection pause would show up as a latency outlier
+            cpu = time.process_time()
+            try:
+                run = await run_level(backend, bodies, workload.stream, level, workload.arrival, seed)
+            finally:
+                cpu = time.process_time() - cpu
+                gc.enable()
+                gc.unfreeze()
+        counts = [
+            count_tokens(r, measured[i % len(measured)], tokenizer, workload.stream) if r.ok else None
+            for r, i in zip(run.records, run.indices)
+        ]
+        result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
+        result.label = level.label
+        result.parallel = level.parallel
+        result.rate = level.rate
+        result.arrival = None if level.closed else workload.arrival
+        result.warmup = len(warm_bodies)
+        result.dataset = workload.dataset
+        result.stream = workload.stream
+        result.send_lag_max_s = run.send_lag_max
+        result.client_cpu_s = cpu
+        if workload.random and tokenizer is None:
+            result.notes.append(APPROXIMATE_NOTE)
+        if result.token_source != "usage" and result.ok:
+            result.notes.append(
+                f"token counts from the {result.token_source == 'tokenizer' and 'tokenizer' or 'approximation'}: "
+                "the server sent no usage (stream_options.include_usage was requested)"
+            )
+        if run.aborted:
+            result.notes.append(f"stopped early: the first {result.failed} requests all failed")
+        results.append(result)
+        if result.ok == 0:
+            break
+    return results
+
+
+def _duration_pool(rate: float | None, duration: float | None, parallel: int | None) -> int:
+    if rate and duration:
+        return min(int(rate * duration * 1.2) + (parallel or 0) + 8, DURATION_POOL)
+    return DURATION_POOL
+
+
+# -- where it runs --------------------------------------------------------------------------------
+
+
+class _PreciseSelector(selectors.EpollSelector if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector):  # type: ignore[misc]
+    """epoll_wait() rounds timeouts up to whole milliseconds, so open-loop arrivals would leave up
+    to 1 ms late; select() on the epoll fd waits with microsecond resolution, then the ready
+    events are harvested without waiting."""
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is not None and timeout > 0 and hasattr(self, "_selector"):
+            readable, _, _ = select.select([self._selector.fileno()], [], [], timeout)
+            if not readable:
+                return []
+            timeout = 0
+        return super().select(timeout)
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    if hasattr(selectors, "EpollSelector"):
+        return asyncio.SelectorEventLoop(_PreciseSelector())
+    return asyncio.new_event_loop()
+
+
+def run_blocking(job: PerfJob) -> list[PerfResult]:
+    """Run the job on a fresh event loop in the calling thread."""
+    loop = new_loop()
+    try:
+        return loop.run_until_complete(run_job(job))
+    finally:
+        loop.close()
+
+
+def run_in_thread(job: PerfJob) -> list[PerfResult]:
+    """Run the job on a fresh event loop in a new thread of this process; re-raises its errors."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["results"] = run_blocking(job)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="llmeval-perf", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["results"]  # type: ignore[no-any-return]
+
+
+_ERRORS: dict[str, type[LLMEvalError]] = {"ConfigError": ConfigError, "DatasetError": DatasetError, "PerfRunError": PerfRunError}
+
+
+def run_in_process(job: PerfJob) -> list[PerfResult]:
+    """Run the job in `python -m pytest_llmeval.perf.worker`; its errors are re-raised here with
+    the same type (ConfigError, DatasetError) or as PerfRunError."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest_llmeval.perf.worker"],
+        input=job.model_dump_json().encode("utf-8"),
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    stdout = process.stdout.decode("utf-8", "replace").strip()
+    last = stdout.splitlines()[-1] if stdout else ""
+    try:
+        answer = json.loads(last)
+    except ValueError:
+        tail = process.stderr.decode("utf-8", "replace")[-2000:]
+        raise PerfRunError(f"the perf worker process failed (exit {process.returncode}): {tail or 'no output'}") from None
+    if "error" in answer:
+        error_type = _ERRORS.get(answer["error"]["type"], PerfRunError)
+        raise error_type(answer["error"]["message"])
+    return [PerfResult.model_validate(item) for item in answer["results"]]
+
+
+def run(job: PerfJob, isolation: str = "process") -> list[PerfResult]:
+    """Run a job where asked: "process" (default, see the module docstring) or "thread"."""
+    if isolation == "process":
+        return run_in_process(job)
+    if isolation == "thread":
+        return run_in_thread(job)
+    raise ConfigError(f"perf: isolation must be 'process' or 'thread', got {isolation!r}")
+
+
+def check_results(results: list[PerfResult]) -> None:
+    """Raise PerfRunError when a level had no successful request, with the first error's text."""
+    for result in results:
+        if result.ok == 0:
+            raise PerfRunError(
+                f"perf {result.label}: all {result.failed} requests failed "
+                f"({', '.join(f'{k}: {v}' for k, v in sorted(result.errors.items()))}); "
+                f"first error: {result.first_error}"
+            )

@@ -1,0 +1,77 @@
+"""The terminal report of a perf run, in the spirit of EvalScope's summary: one throughput row per
+level, then latency statistics per level (latency in s; TTFT, TPOT and ITL in ms), then notes
+(token source, errors with the first error's text, approximations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..report.terminal import format_table
+from .metrics import LatencyStats, PerfResult
+
+_STATS = ("mean", "p50", "p90", "p95", "p99", "max")
+
+
+def _num(value: float | None, scale: float = 1.0, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    return f"{value * scale:,.{digits}f}"
+
+
+def _stat_row(level: str, name: str, stats: LatencyStats, scale: float, digits: int) -> list[str]:
+    return [level, name, *(_num(getattr(stats, s), scale, digits) for s in _STATS), str(stats.count)]
+
+
+def _level(result: PerfResult) -> str:
+    return str(result.parallel) if result.parallel is not None else "-"
+
+
+def perf_lines(results: Sequence[PerfResult], title: str | None = None) -> list[str]:
+    """Lines of the report for the levels of one run (in the order given)."""
+    if not results:
+        return []
+    lines = [title] if title else []
+    with_goodput = any(r.goodput is not None for r in results)
+    header = ["Conc.", "Rate", "Num", "OK", "Fail", "Dur (s)", "RPS", "In tok/s", "Out tok/s", "Total tok/s"]
+    if with_goodput:
+        header.append("Goodput")
+    rows = []
+    for r in results:
+        row = [
+            _level(r), f"{r.rate:g}" if r.rate is not None else "-", str(r.number), str(r.ok), str(r.failed),
+            _num(r.duration_s), _num(r.request_throughput), _num(r.input_throughput, digits=1),
+            _num(r.output_throughput, digits=1), _num(r.total_throughput, digits=1),
+        ]
+        if with_goodput:
+            row.append(f"{r.goodput.ratio:.1%}" if r.goodput is not None else "-")
+        rows.append(row)
+    lines += format_table(header, rows)
+    lines.append("")
+    stat_rows = []
+    for r in results:
+        level = f"{_level(r)}" + (f" @{r.rate:g}/s" if r.rate is not None else "")
+        stat_rows.append(_stat_row(level, "Latency (s)", r.latency, 1.0, 3))
+        if r.stream:
+            stat_rows.append(_stat_row("", "TTFT (ms)", r.ttft, 1000.0, 2))
+            stat_rows.append(_stat_row("", "TPOT (ms)", r.tpot, 1000.0, 2))
+            stat_rows.append(_stat_row("", "ITL (ms)", r.itl, 1000.0, 2))
+    lines += format_table(["Conc.", "Metric", *_STATS, "count"], stat_rows)
+    lines += note_lines(results)
+    return lines
+
+
+def note_lines(results: Sequence[PerfResult]) -> list[str]:
+    notes: list[str] = []
+    sources = sorted({r.token_source for r in results if r.ok})
+    if sources:
+        notes.append(f"token counts: {', '.join(sources)}")
+    for r in results:
+        if r.failed:
+            kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(r.errors.items()))
+            notes.append(f"{r.label}: {r.failed} failed ({kinds}); first error: {r.first_error}")
+        if r.send_lag_max_s is not None and r.send_lag_max_s > 0.005:
+            notes.append(f"{r.label}: arrivals left up to {r.send_lag_max_s * 1000:.1f} ms late (client saturated?)")
+        for note in r.notes:
+            if f"{note}" not in notes:
+                notes.append(note)
+    return [f"note: {n}" for n in notes]
