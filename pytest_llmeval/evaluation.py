@@ -64,11 +64,17 @@ class EvaluationPlugin:
             raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
         for name, cls in benchmarks.items():
             if name not in self.benchmark_instances:
-                self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
+                instance = self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
+                if self.settings.judge is not None:
+                    instance.judge_factory = self.runtime.judge
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
         for rule in self.rules:
             check_rule(rule, benchmarks, set(self.selection))
+        needing = [name for name in self.selection if benchmarks[name].needs_judge]
+        if needing and self.settings.judge is None:
+            raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
+                              "(and --llm-judge-base-url when it is served elsewhere)")
         self.register_markers(benchmarks)
 
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
@@ -130,8 +136,11 @@ class EvaluationPlugin:
                 report.longrepr = f"llmeval error: {error}"
         elif call.when == "call":
             if error is not None and not isinstance(error, WrongAnswer):
-                record = self.runtime.error_record(item, error)  # a scorer crash is no verdict
-                record.error_kind = "scorer_error"
+                record = self.runtime.error_record(item, error)  # a scorer crash (or judge failure) is no verdict
+                if isinstance(error, LLMEvalError):
+                    report.longrepr = f"llmeval error: {error}"
+                else:
+                    record.error_kind = "scorer_error"
             else:
                 record = item.record
             item.record = None

@@ -79,6 +79,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
     OptionSpec("no_cache", "neither read nor write the response cache", kind="flag"),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
+    OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
+    OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
+    OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
     OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
     OptionSpec(
         "perf",
@@ -214,8 +217,24 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             gen=parse_gen(opts.get("gen")),
         )
         cache_dir = opts.get("cache_dir")
+        judge_model = opts.get("judge_model")
+        judge_key = opts.get("judge_api_key")
+        judge = (
+            EndpointSettings(
+                model=judge_model,
+                base_url=opts.get("judge_base_url") or endpoint.base_url,
+                api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
+                timeout_s=endpoint.timeout_s,
+                retries=endpoint.retries,
+                concurrency=endpoint.concurrency,
+                gen={"temperature": 0},
+            )
+            if judge_model
+            else None
+        )
         return RunSettings(
             endpoint=endpoint,
+            judge=judge,
             serve=ServeSettings(command=opts.get("serve"), timeout_s=opts.get("serve_timeout") or 600.0),
             limit=opts.get("limit"),
             shuffle=opts.get("shuffle"),

@@ -89,6 +89,7 @@ class RunSettings(BaseModel):
     """Everything one evaluation run needs, resolved once in `pytest_configure`."""
 
     endpoint: EndpointSettings
+    judge: EndpointSettings | None = None  # --llm-judge-model: grades answers rules cannot check
     serve: ServeSettings = Field(default_factory=ServeSettings)
     limit: int | None = Field(default=None, ge=1)
     shuffle: bool = False

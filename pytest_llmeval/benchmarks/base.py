@@ -17,7 +17,7 @@ Aggregation (`aggregate`) defaults to the mean of every per-sample metric.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -75,6 +75,7 @@ class Benchmark:
     system_prompt: ClassVar[str | None] = None
     default_args: ClassVar[Mapping[str, str]] = {}
     generation: ClassVar[Mapping[str, Any]] = {}  # request defaults; --llm-gen overrides them
+    needs_judge: ClassVar[bool] = False  # selecting it without --llm-judge-model is a usage error
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         unknown = set(args or {}) - set(self.default_args) - {"subset_list"}
@@ -84,6 +85,15 @@ class Benchmark:
             known = ", ".join(sorted({*self.default_args, "subset_list"}))
             raise ConfigError(f"benchmark {self.name!r} has no argument {sorted(unknown)[0]!r}; known: {known}")
         self.args: dict[str, str] = {**self.default_args, **(args or {})}
+        self.judge_factory: Callable[[], Any] | None = None  # set by the plugin when a judge is configured
+
+    def require_judge(self) -> Any:
+        """The run's LLM judge (`scoring.judge.Judge`); a usage error when none is configured."""
+        if self.judge_factory is None:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"benchmark {self.name!r} needs a judge model: pass --llm-judge-model NAME")
+        return self.judge_factory()
 
     # -- data --------------------------------------------------------------------------------
 

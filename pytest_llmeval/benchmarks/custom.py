@@ -38,6 +38,7 @@ def file_benchmark(
     *,
     kind: Literal["mcq", "qa"] = "qa",
     scorer: UserScorer | None = None,
+    judge: bool = False,
     prompt: str | None = None,
     system_prompt: str | None = None,
     subsets: Sequence[str] = ("default",),
@@ -54,9 +55,13 @@ def file_benchmark(
 
     `prompt` is a format string with `{question}` (and `{choices}` for mcq). `scorer(sample, output)`
     may return a Score, a bool (pass/fail, metric `acc`) or a float in [0, 1] (passes at >= 0.5).
+    `judge=True` (qa only) lets the `--llm-judge-model` decide whether the output means the same as
+    the answer, for free-form answers no rule can check; selecting the benchmark then requires it.
     """
     if kind not in ("mcq", "qa"):
         raise ConfigError(f"file_benchmark kind must be 'mcq' or 'qa', got {kind!r}")
+    if judge and (kind != "qa" or scorer is not None):
+        raise ConfigError("file_benchmark(judge=True) grades free-form answers: use it with kind='qa' and no scorer")
     data_path = Path(path)
     if not data_path.is_absolute():
         caller = sys._getframe(1).f_globals.get("__file__")
@@ -75,7 +80,8 @@ def file_benchmark(
                 text = template.format(question=question, choices=format_choices(choices))
                 return Sample(id=sample_id, subset=subset, input=text, target=answer, choices=choices)
             return Sample(
-                id=sample_id, subset=subset, input=template.format(question=question), target=str(record[answer_field])
+                id=sample_id, subset=subset, input=template.format(question=question),
+                target=str(record[answer_field]), metadata={"question": question},
             )
 
         def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
@@ -95,6 +101,10 @@ def file_benchmark(
         def score(self, sample: Sample, output: str) -> Score:
             if scorer is not None:
                 return _as_score(scorer(sample, output))
+            if judge:
+                verdict = self.require_judge().grade(str(sample.metadata["question"]), str(sample.target), output)
+                return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
+                             explanation=verdict.explanation)
             if kind == "mcq":
                 extracted = extract_choice(output, choice_letters(len(sample.choices or [])))
                 passed = extracted == sample.target
@@ -109,6 +119,7 @@ def file_benchmark(
         "tags": tuple(tags),
         "metrics": tuple(metrics),
         "task_type": kind,
+        "needs_judge": judge,
         "system_prompt": system_prompt,
         "data_path": data_path,
     }

@@ -25,6 +25,7 @@ class EvalRuntime:
         self._dispatcher: Dispatcher | None = None
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
+        self._judge: Any = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -32,6 +33,20 @@ class EvalRuntime:
             cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
             self._dispatcher = Dispatcher(self.settings.endpoint, cache)
         return self._dispatcher
+
+    def judge(self) -> Any:
+        """The LLM judge (`--llm-judge-model`), created on first use with its own dispatcher and
+        the shared cache; its endpoint defaults to the one under test."""
+        if self._judge is None:
+            from ..scoring.judge import Judge
+
+            settings = self.settings.judge
+            assert settings is not None
+            if settings.base_url is None:
+                settings = settings.model_copy(update={"base_url": self.settings.endpoint.base_url})
+            cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
+            self._judge = Judge(settings, Dispatcher(settings, cache))
+        return self._judge
 
     def request_body(self, item: SampleItem) -> dict[str, Any]:
         endpoint = self.settings.endpoint
@@ -111,5 +126,7 @@ class EvalRuntime:
         )
 
     def close(self) -> None:
+        if self._judge is not None:
+            self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()

@@ -1,0 +1,87 @@
+"""LLM-as-judge: a second model grades answers that rules cannot check.
+
+Configured with `--llm-judge-model` (and `--llm-judge-base-url` / `--llm-judge-api-key` when the
+judge lives elsewhere than the model under test). Judge calls go through their own dispatcher but
+the same durable cache, so re-scoring a run asks neither the model nor the judge again.
+
+A benchmark uses it from `score()` through `self.judge` (None when no judge is configured)::
+
+    def score(self, sample, output):
+        verdict = self.require_judge().grade(question, str(sample.target), output)
+        return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
+                     explanation=verdict.explanation)
+
+The verdict is read from the judge's last line naming CORRECT or INCORRECT; a reply that names
+neither is an error of the judge (raised, so the sample errors), never a silent wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from ..errors import EndpointError
+
+if TYPE_CHECKING:
+    from ..endpoint.dispatcher import Dispatcher
+    from ..settings import EndpointSettings
+
+JUDGE_PROMPT = """You grade answers to questions against a reference answer.
+
+Question:
+{question}
+
+Reference answer:
+{reference}
+
+Candidate answer:
+{answer}
+
+Decide whether the candidate's final answer means the same as the reference answer. Ignore style,
+length and reasoning; judge only the final answer. First give one short sentence of justification,
+then a last line that is exactly CORRECT or INCORRECT."""
+
+_VERDICT = re.compile(r"\b(INCORRECT|CORRECT)\b")
+
+
+class JudgeError(EndpointError):
+    kind = "judge"
+
+
+class JudgeVerdict(BaseModel):
+    passed: bool
+    explanation: str
+    raw: str
+
+
+def parse_verdict(text: str) -> bool | None:
+    """True/False from the last CORRECT/INCORRECT in the reply (upper case only, so 'correct' in the
+    justification does not count); None when the judge named neither."""
+    found = _VERDICT.findall(text)
+    return None if not found else found[-1] == "CORRECT"
+
+
+class Judge:
+    """Grades (question, reference, answer) triples with the judge model, synchronously."""
+
+    def __init__(self, settings: "EndpointSettings", dispatcher: "Dispatcher") -> None:
+        self.settings = settings
+        self._dispatcher = dispatcher
+
+    def body(self, question: str, reference: str, answer: str) -> dict[str, object]:
+        prompt = JUDGE_PROMPT.format(question=question.strip(), reference=reference.strip(), answer=answer.strip())
+        return {"model": self.settings.model, "messages": [{"role": "user", "content": prompt}], **self.settings.gen}
+
+    def grade(self, question: str, reference: str, answer: str) -> JudgeVerdict:
+        reply = self._dispatcher.call(self.body(question, reference, answer)).text
+        verdict = parse_verdict(reply)
+        if verdict is None:
+            raise JudgeError(f"the judge {self.settings.model!r} answered neither CORRECT nor INCORRECT", snippet=reply)
+        lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+        explanation = next((line for line in lines if not _VERDICT.fullmatch(line)), lines[-1])
+        return JudgeVerdict(passed=verdict, explanation=f"judge: {explanation}", raw=reply)
+
+    def close(self) -> None:
+        self._dispatcher.close()
