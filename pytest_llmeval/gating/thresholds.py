@@ -71,7 +71,8 @@ def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], s
             f"--llm-threshold {rule.expression!r}: {rule.benchmark} has no subset {rule.subset!r}; "
             f"subsets: {', '.join(cls.subsets)}"
         )
-    if rule.metric not in cls.metrics:
+    # pass_at_K exists for every benchmark when the run asks for n > 1 generations
+    if rule.metric not in cls.metrics and not re.fullmatch(r"pass_at_\d+", rule.metric):
         raise ThresholdError(
             f"--llm-threshold {rule.expression!r}: {rule.benchmark} has no metric {rule.metric!r}; "
             f"metrics: {', '.join(cls.metrics)}"

@@ -189,6 +189,9 @@ def test_n_generations_average_and_majority(pytester, start_server, gsm8k_file, 
     result.assert_outcomes(passed=3, failed=1)
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     assert all(len(line["outputs"]) == 3 for line in lines)
+    # the fake server gives every generation the same text: all pass or all fail
+    assert {line["id"]: line["metrics"]["pass_at_3"] for line in lines} == {"0000": 1.0, "0001": 1.0, "0002": 1.0, "0003": 0.0}
+    assert set(lines[0]["metrics"]) == {"acc", "pass_at_1", "pass_at_2", "pass_at_3"}
 
 
 def test_builtin_smoke_benchmark_needs_no_download(pytester, start_server, tmp_path):
@@ -213,3 +216,17 @@ def test_subject_group_is_a_mark(pytester):
     chosen = select("ceval and stem", {"ceval": ceval}, {"ceval": list(ceval.subsets)})
     assert chosen["ceval"] and all(ceval.subset_tags(s) == ("stem",) for s in chosen["ceval"])
     assert "law" not in chosen["ceval"]
+
+
+def test_pass_at_k_from_mixed_generations():
+    from pytest_llmeval.benchmarks import get_benchmark
+    from pytest_llmeval.scoring.response import pass_k_values, score_generations
+
+    gsm8k = get_benchmark("gsm8k")()
+    sample = gsm8k.record_to_sample({"question": "q", "answer": "#### 5"}, 0, "main")
+    score = score_generations(gsm8k, sample, ["\\boxed{5}", "\\boxed{4}", "\\boxed{5}", "\\boxed{3}"])
+    assert score.metrics["acc"] == 0.5 and score.metrics["pass_at_1"] == 0.5
+    assert score.metrics["pass_at_2"] == pytest.approx(1 - 1 / 6)  # 1 - C(2,2)/C(4,2)
+    assert score.metrics["pass_at_4"] == 1.0
+    assert score.passed is False  # 2 of 4 is a tie: no majority
+    assert pass_k_values(1) == [1] and pass_k_values(8) == [1, 2, 4, 8] and pass_k_values(5) == [1, 2, 4, 5]
