@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 from ..benchmarks.base import Benchmark
@@ -34,12 +35,18 @@ def score_lines(result: RunResult) -> list[str]:
     return lines
 
 
-def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]]) -> list[str]:
-    rows = [
-        [name, ", ".join(cls.subsets), ", ".join(cls.metrics), ", ".join(cls.tags), cls.description]
-        for name, cls in benchmarks.items()
-    ]
-    return format_table(["benchmark", "subsets", "metrics", "tags", "description"], rows)
+def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]], width: int = 100) -> list[str]:
+    """`--llm-list`: one block per benchmark; long subset lists wrap instead of widening a table."""
+    lines: list[str] = []
+    for name, cls in benchmarks.items():
+        tags = f"  [{', '.join(cls.tags)}]" if cls.tags else ""
+        lines.append(f"{name}{tags}  {cls.description}".rstrip())
+        for label, values in (("subsets", list(cls.subsets)), ("metrics", list(cls.metrics))):
+            text = f"{label} ({len(values)}): " + ", ".join(values)
+            lines.extend(textwrap.wrap(text, width, initial_indent="    ", subsequent_indent="        "))
+    lines.append("")
+    lines.append("select with -m: a benchmark name, a subset or a tag, e.g. -m gsm8k, -m 'iquiz and EQ'")
+    return lines
 
 
 def no_selection_lines(benchmarks: Mapping[str, type[Benchmark]]) -> list[str]:

@@ -143,7 +143,8 @@ def test_without_llm_model_the_plugin_changes_nothing(pytester):
 def test_llm_list_prints_benchmarks(pytester):
     result = pytester.runpytest_subprocess("--llm-list")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["*gsm8k*main*acc*", "*iquiz*IQ, EQ*acc*"])
+    result.stdout.fnmatch_lines(["gsm8k  [[]math, reasoning]*", "    subsets (1): main", "    metrics (1): acc",
+                                 "iquiz  *", "    subsets (2): IQ, EQ"])
 
 
 def test_thinking_is_removed_before_scoring(pytester, start_server, gsm8k_file, tmp_path):
