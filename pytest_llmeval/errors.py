@@ -42,11 +42,14 @@ class ThresholdError(ConfigError):
 class DatasetError(LLMEvalError):
     """A dataset that cannot be read, or a row in it that cannot become a sample."""
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, source: str | None = None, line: int | None = None, hub_unreachable: bool = False
+    ) -> None:
         where = f"{source}:{line}: " if source and line else (f"{source}: " if source else "")
         super().__init__(where + message)
         self.source = source
         self.line = line
+        self.hub_unreachable = hub_unreachable  # then every other subset would fail the same way
 
 
 class EndpointError(LLMEvalError):

@@ -99,8 +99,11 @@ class EvaluationPlugin:
                 try:
                     items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings, self.runtime))
                 except DatasetError as exc:
-                    report = pytest.CollectReport(f"{name}/{subset}", "failed", f"llmeval: {exc}", [])
+                    where = name if exc.hub_unreachable else f"{name}/{subset}"
+                    report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])
                     config.hook.pytest_collectreport(report=report)
+                    if exc.hub_unreachable:  # one error per benchmark, not one per subset
+                        break
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:

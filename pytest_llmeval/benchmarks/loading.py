@@ -121,20 +121,36 @@ class DatasetLoader(RecordLoader):
             yield record, f"{label} row {index}"
 
 
+_hub_failure: str | None = None  # once the hub is out of reach, later loads fail at once
+
+
 def load_hub_split(source: DatasetSource, config: str | None, split: str, fix: str) -> Any:
     """One split from the Hugging Face hub through `datasets` (its cache and offline mode apply).
-    Any failure becomes one DatasetError that names the dataset and ends with `fix`."""
+    Any failure becomes one DatasetError that names the dataset and ends with `fix`. After a
+    connection failure the hub is not tried again in this process (each try costs ~20 s of retries)."""
+    global _hub_failure
+    name = source.path + (f" (config {config!r})" if config else "") + f" split {split!r}"
+    modelscope = f"; its ModelScope id is {source.modelscope}" if source.modelscope else ""
+    if _hub_failure is not None:
+        raise DatasetError(
+            f"cannot load {name}: the Hugging Face hub was not reachable ({_hub_failure}); {fix}{modelscope}",
+            hub_unreachable=True,
+        )
     try:
         import datasets
 
         return datasets.load_dataset(source.path, name=config, split=split)
     except Exception as exc:  # network, auth, missing config: all end the same way for the user
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        unreachable = isinstance(exc, (ConnectionError, OSError)) and "reach" in str(exc).lower() or (
+            "offline" in str(exc).lower()
+        )
+        if unreachable:
+            _hub_failure = detail
         raise DatasetError(
-            f"cannot load {source.path}"
-            + (f" (config {config!r})" if config else "")
-            + f" split {split!r} from the Hugging Face hub ({type(exc).__name__}: {str(exc)[:200]}). "
-            f"Download it where the hub is reachable (datasets save_to_disk, or the raw jsonl/parquet files) and {fix}"
-            + (f"; its ModelScope id is {source.modelscope}" if source.modelscope else "")
+            f"cannot load {name} from the Hugging Face hub ({detail}). Download it where the hub is reachable "
+            f"(datasets save_to_disk, or the raw jsonl/parquet files) and {fix}{modelscope}",
+            hub_unreachable=unreachable,
         ) from None
 
 

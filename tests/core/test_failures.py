@@ -134,3 +134,12 @@ def test_timeout_is_an_error(pytester, start_server, gsm8k_file):
                  "--llm-retries", "0")
     result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*llmeval error: no complete answer within 0.5 s (--llm-timeout)*"])
+
+
+def test_unreachable_hub_is_one_error_per_benchmark_not_per_subset(pytester, model_server, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(pytester.path / "hf"))
+    result = run(pytester, model_server, "-m", "iquiz or mmlu_pro")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*2 errors during collection*"])  # not one per subset (2 + 14)
