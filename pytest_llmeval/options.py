@@ -148,7 +148,8 @@ class OptionReader:
             if value in (None, [], ""):
                 value = None
         if value is None and spec.env:
-            value = os.environ.get(spec.env) or self.dotenv.get(spec.env) or None
+            # a variable set in the real environment wins over .env, even when it is set empty
+            value = (os.environ[spec.env] if spec.env in os.environ else self.dotenv.get(spec.env)) or None
         return value
 
     def get(self, name: str) -> Any:
@@ -164,7 +165,7 @@ class OptionReader:
             if spec.kind == "flag":
                 return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         except ValueError:
-            raise ConfigError(f"{spec.flag} expects a number, got {value!r}") from None
+            raise ConfigError(f"{spec.flag} (ini {spec.dest}) expects a number, got {value!r}") from None
         return value
 
 
