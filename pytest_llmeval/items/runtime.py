@@ -10,7 +10,7 @@ import pytest
 from ..endpoint.cache import ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
 from ..endpoint.models import ChatResponse
-from ..errors import LLMEvalError
+from ..errors import EndpointNotFoundError, EndpointUnreachableError, LLMEvalError
 from ..report.models import SampleRecord
 from ..scoring.response import answers_of, score_generations
 from ..settings import RunSettings
@@ -26,6 +26,8 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._answered = False  # a chat request has succeeded: a later 404 is that sample's own
+        self.offline_note: str | None = None  # set when the cache answered all and the endpoint is gone
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -74,6 +76,12 @@ class EvalRuntime:
         when the cache already holds every response (an offline re-score needs no server)."""
         cache = self.dispatcher.cache
         if cache is not None and not cache.missing(request_key(self.request_body(i)) for i in samples):
+            try:  # not needed, but the summary should say when the answers only came from the cache
+                self.dispatcher.list_models()
+            except EndpointUnreachableError as exc:
+                self.offline_note = f"every answer came from the cache: the endpoint is unreachable ({exc})"
+            except LLMEvalError:
+                pass
             return
         self.preflight()
 
@@ -87,9 +95,17 @@ class EvalRuntime:
 
     def response_for(self, item: SampleItem) -> ChatResponse:
         index = self._plan_index.get(item.nodeid)
-        if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
-            return self.dispatcher.call(self.request_body(item), use_cache=self.settings.use_cache)
-        return self._plan.result(index)
+        try:
+            if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
+                response = self.dispatcher.call(self.request_body(item), use_cache=self.settings.use_cache)
+            else:
+                response = self._plan.result(index)
+        except EndpointNotFoundError as exc:
+            if not self._answered:  # a wrong URL: every other request would fail the same way
+                pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            raise
+        self._answered = True
+        return response
 
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         answers = answers_of(response, self.settings.keep_thinking)
