@@ -288,3 +288,45 @@ def test_no_asyncio_loop_scope_warning_and_a_users_value_is_kept(pytester, model
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = module\n")
     result = run(pytester, model_server.base_url, *gsm8k_args, "--llm-limit", "1")
     result.stdout.fnmatch_lines(["asyncio: *asyncio_default_fixture_loop_scope=module*"])
+
+
+# -- conftest_examples: run as the README says ------------------------------------------------
+
+
+def test_custom_benchmarks_example_from_its_folder_inside_a_project(pytester, start_server, tmp_path):
+    """`cd conftest_examples/custom_benchmarks` inside a project whose pyproject configures pytest:
+    the docstring's command works there and the ids carry no `../../`."""
+    import shutil
+
+    from tests.core.test_examples import CUSTOM_RULES, EXAMPLES
+
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
+    folder = pytester.path / "conftest_examples" / "custom_benchmarks"
+    shutil.copytree(EXAMPLES / "custom_benchmarks", folder)
+    docstring = (folder / "conftest.py").read_text().split('"""')[1]
+    command = next(line.split()[1:] for line in docstring.splitlines() if "-m policy" in line)
+    server = start_server(rules=CUSTOM_RULES)
+    command = [part.strip('"') for part in command]
+    command[command.index("MODEL")] = "fake-model"
+    command[command.index("URL")] = server.base_url
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-v", *command], cwd=folder,
+                          capture_output=True, text=True, timeout=300)
+    assert "policy/default::p1 PASSED" in done.stdout
+    assert "../" not in done.stdout
+    assert done.returncode == 1  # policy.acc is 0.5 < 0.9: the docstring's gate fails, as it should
+    assert "llmeval: FAIL: policy.acc>=0.9 (actual 0.5000)" in last_line(done.stdout)
+
+
+@pytest.mark.parametrize(("output", "gold", "passed"), [
+    ("The capital of France is Paris.", "Paris", True),
+    ("It is Paris", "Paris", True),
+    ("Answer: the Paris", "Paris", True),
+    ("I think it is Lyon, not Paris.", "Paris", False),
+    ("Paris is lovely, but the capital is Lyon.", "Paris", False),
+    ("The answer is 1,000", "1000", True),
+    ("The capital of Australia is Sydney.", "Canberra", False),
+])
+def test_generic_qa_rule(output, gold, passed):
+    from pytest_llmeval.benchmarks.custom import match_short_answer
+
+    assert match_short_answer(output, gold)[1] is passed
