@@ -111,7 +111,8 @@ class EndpointNotFoundError(ServerError):
         hint = base_url_hint(base_url)
         if method == "POST":  # the chat route: some servers answer 404 for an unknown model too
             hint += " (or, if the server names an unknown model, check --llm-model)"
-        super().__init__(f"{method} {url} answered 404 Not Found; {hint}", status=404, snippet=snippet)
+        super().__init__(f"{method} {url} answered 404 Not Found; {hint}", snippet=snippet)
+        self.status = 404
         self.url = url
 
 

@@ -46,6 +46,14 @@ RECORD_ATTR = "llmeval"
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 
 
+def _failure_text(report: pytest.TestReport) -> str:
+    """A sample's failure message without the `[gw0] linux -- Python ...` line xdist puts first."""
+    lines = report.longreprtext.splitlines()
+    if lines and lines[0].startswith("[gw") and " -- Python " in lines[0]:
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
 class EvaluationPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
@@ -318,7 +326,7 @@ class EvaluationPlugin:
             if ours:
                 stats[key] = [r for r in reports if not (isinstance(r, pytest.TestReport) and self.is_sample(r.nodeid))]
                 taken[key] = ours
-                self.problems[kind] = [SampleProblem(r.nodeid.partition("/")[0], r.nodeid, r.longreprtext) for r in ours]
+                self.problems[kind] = [SampleProblem(r.nodeid.partition("/")[0], r.nodeid, _failure_text(r)) for r in ours]
         return taken
 
     def show_failures(self) -> int | None:

@@ -102,7 +102,10 @@ class EvalRuntime:
                 response = self._plan.result(index)
         except EndpointNotFoundError as exc:
             if not self._answered:  # a wrong URL: every other request would fail the same way
-                pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+                if not hasattr(item.config, "workerinput"):
+                    pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+                # an xdist worker cannot pytest.exit mid-item: this sample errors, the worker stops
+                item.session.shouldstop = f"llmeval: {exc}"
             raise
         self._answered = True
         return response
