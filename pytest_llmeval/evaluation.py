@@ -75,6 +75,7 @@ class EvaluationPlugin:
         self.sample_counts: dict[str, dict[str, int]] = {}
         self.problems: dict[str, list[SampleProblem]] = {"wrong": [], "error": []}
         self.pending_announce: tuple[list[str], int] | None = None
+        self.session: pytest.Session | None = None
         self.resolve_selection()
 
     # -- configuration -----------------------------------------------------------------------
@@ -133,7 +134,7 @@ class EvaluationPlugin:
                         break
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        if not self.is_worker:
+        if not self.is_worker and not self.config.option.collectonly:
             self.announce([item.nodeid for item in session.items if isinstance(item, SampleItem)], workers=1)
 
     def xdist_collected(self, nodeids: list[str], workers: int) -> None:
@@ -380,7 +381,7 @@ class EvaluationPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # The verdict comes after pytest's own "N failed, M passed" line: it is the last line.
-        if self.is_worker or not self.gated or self.result is None or getattr(self, "session", None) is None:
+        if self.is_worker or not self.gated or self.result is None or self.session is None:
             return
         terminal = config.pluginmanager.get_plugin("terminalreporter")
         if terminal is None:

@@ -121,6 +121,7 @@ def test_xdist_controller_shows_scope_and_workers_stay_quiet(pytester, model_ser
     assert "llmeval: 4 samples from gsm8k (main), 6 requests in flight" in screen
     assert screen.count("llmeval: 4 samples") == 1  # once, from the controller
     assert "llmeval 4/4 [100%]  sent 4  cached 0  wrong 1" in screen
+    assert "gsm8k/main::0003: wrong answer: expected '33', extracted '47'" in screen  # no "[gw0] linux" line
 
 
 def test_progress_line_counts_rate_and_eta():
@@ -158,6 +159,16 @@ def test_404_on_the_first_chat_request_stops_the_run(pytester, model_server, gsm
     assert "check --llm-base-url" in output
     assert output.count("answered 404") == 1  # one message, not one per sample
     assert "4 failed" not in output and "error" not in last_line(result.stdout.str()).replace("errors", "")
+
+
+def test_404_on_the_first_chat_request_stops_xdist_workers(pytester, model_server, gsm8k_args):
+    wrong = model_server.base_url.removesuffix("/v1") + "/v2"
+    result = run(pytester, wrong, *gsm8k_args, "-p", "xdist", "-n", "2", "--llm-concurrency", "1")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.INTERNAL_ERROR)
+    assert "INTERNALERROR" not in output
+    assert f"POST {wrong}/chat/completions answered 404 Not Found" in output
+    assert result.parseoutcomes().get("errors", 0) <= 2  # at most one sample per worker, not all four
 
 
 # -- item 3: the cache never hides what happened ----------------------------------------------
