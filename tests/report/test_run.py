@@ -19,7 +19,7 @@ from pytest_llmeval.report.html import (
     cut_section,
 )
 
-from .conftest import run_eval
+from .conftest import add_perf_tests, run_eval
 
 
 def outputs(path: Path) -> tuple[Path, Path, Path]:
@@ -46,11 +46,11 @@ def test_html_report_has_our_sections_with_everything_escaped(pytester, xss_proj
     assert "<th>sample</th>" in page
 
 
-def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, xss_server, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("XSS_PERF", "1")
+def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, xss_server, tmp_path: Path):
+    add_perf_tests(xss_project)
     results, samples, report = outputs(xss_project)
     run_eval(pytester, xss_server, f"--html={report}", "--self-contained-html",
-             "--llm-results", str(results), "--llm-samples", str(samples))
+             "--llm-results", str(results), "--llm-samples", str(samples), marks="xss or perf")
     rebuilt = tmp_path / "rebuilt.html"
     done = subprocess.run(
         [sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(rebuilt)],
@@ -61,7 +61,8 @@ def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, x
     in_run, standalone = report.read_text(encoding="utf-8"), rebuilt.read_text(encoding="utf-8")
     for start, end in [(OVERVIEW_START, OVERVIEW_END), (SAMPLES_START, SAMPLES_END)]:
         assert cut_section(in_run, start, end) == cut_section(standalone, start, end)
-    assert "Performance" in standalone and "latency percentiles" in standalone
+    assert "Performance" in standalone and "test_perf_xss.py::test_closed_loop: Latency percentiles (s)" in standalone
+    assert "test_perf_xss.py::test_open_loop (open loop): TTFT percentiles (ms)" in standalone
 
 
 def test_junit_xml_carries_per_item_scores(pytester, xss_project, xss_server):
