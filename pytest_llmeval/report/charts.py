@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,6 +110,7 @@ class BarChart:
     bar_w: int
     row_h: int
     rows: list[BarRow]
+    label: str = ""  # the accessible name (aria-label) when it says more than the title
 
 
 def bar_chart(title: str, bars: Sequence[Bar], *, scale_max: float | None = None, digits: int = 3) -> BarChart:
@@ -168,6 +169,7 @@ class LineChart:
     y_ticks: list[Tick]
     series: list[Series]
     log_x: bool
+    label: str = ""  # the accessible name (aria-label) when it says more than the title
 
 
 def _x_scale(xs: Sequence[float], left: int, plot_w: int) -> tuple[list[float], list[Tick], bool]:
@@ -240,15 +242,16 @@ def level_axis(levels: Sequence[PerfResult]) -> tuple[str, list[float]] | None:
     return None
 
 
-def perf_charts(levels: Sequence[PerfResult], title: str = "") -> list[LineChart]:
+def perf_charts(levels: Sequence[PerfResult], test: str = "") -> list[LineChart]:
     """Charts of the levels of one perf test of one kind (all closed loop or all open loop):
     p50/p90/p99 of latency (s) and, when streamed, TTFT/TPOT/ITL (ms); then output tokens/s and
-    requests/s. Empty when the levels have no numeric axis."""
+    requests/s. Titles name the figure; the accessible name also names `test`. Empty when the
+    levels have no numeric axis."""
     axis = level_axis(levels)
     if axis is None:
         return []
     x_label, xs = axis
-    prefix = f"{title}: " if title else ""
+    prefix = f"{test}: " if test else ""
     charts = []
     streamed = any(r.stream for r in levels)
     for name, attr, scale, unit in LATENCY_METRICS:
@@ -258,8 +261,10 @@ def perf_charts(levels: Sequence[PerfResult], title: str = "") -> list[LineChart
                   for p in PERCENTILES}
         if not any(v is not None for vals in series.values() for v in vals):
             continue
-        charts.append(line_chart(f"{prefix}{name} percentiles ({unit})", xs, series, x_label=x_label, y_label=f"{name} ({unit})"))
+        chart = line_chart(f"{name} percentiles ({unit})", xs, series, x_label=x_label, y_label=f"{name} ({unit})")
+        charts.append(replace(chart, label=prefix + chart.title))
     for key, unit in THROUGHPUTS:
         series = {unit: [float(getattr(r, key)) for r in levels]}
-        charts.append(line_chart(f"{prefix}{unit}", xs, series, x_label=x_label, y_label=unit))
+        chart = line_chart(unit, xs, series, x_label=x_label, y_label=unit)
+        charts.append(replace(chart, label=prefix + chart.title))
     return charts

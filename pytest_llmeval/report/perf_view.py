@@ -53,7 +53,7 @@ class Cell:
 class PerfTest:
     name: str
     levels: list[PerfLevel]
-    charts: list[LineChart] = field(default_factory=list)
+    charts: list[tuple[str, list[LineChart]]] = field(default_factory=list)  # (heading, charts) per loop kind
 
 
 @dataclass
@@ -139,6 +139,9 @@ def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
         closed = [lv for lv in levels if lv.rate is None]
         opened = [lv for lv in levels if lv.rate is not None]
         title = short_test(name)
-        test.charts = perf_charts(closed, title) + perf_charts(opened, title + " (open loop)")
+        for heading, kind, group in ((title, "", closed), (f"{title} \u2014 open loop", " (open loop)", opened)):
+            charts = perf_charts(group, title + kind)
+            if charts:
+                test.charts.append((heading, charts))
         view.tests.append(test)
     return view

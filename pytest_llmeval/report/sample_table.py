@@ -115,6 +115,7 @@ class SamplesView:
     payload: Markup
     with_finish: bool
     with_queue: bool
+    with_ttft: bool
 
 
 @dataclass
@@ -164,6 +165,7 @@ class SampleTable:
             rows=shown, counts=_counts(len(rows), verdicts, kinds), filters=filters,
             payload=script_json({"chunks": list(chunk_index), "samples": detail}),
             with_finish=any(r.finish for r in shown), with_queue=any(r.queued for r in shown),
+            with_ttft=any(r.ttft for r in shown),
         )
 
     def render(self) -> str:

@@ -61,7 +61,7 @@ def add_perf_tests(project: Path) -> None:
 
 @pytest.fixture
 def xss_server(start_server: Callable[..., FakeOpenAIServer]) -> FakeOpenAIServer:
-    return start_server(rules=XSS_RULES)
+    return start_server(rules=XSS_RULES, ttft_s=0.002, itl_s=0.0005)
 
 
 @pytest.fixture

@@ -243,9 +243,12 @@ def test_perf_section_from_real_perf_runs(perf_extra):
     assert view.groups == ["Latency (s)", "TTFT (ms)", "TPOT (ms)", "ITL (ms)"]
     closed, opened = view.tests
     # one set of charts per test, the open loop against the rate, the closed loop against concurrency
-    assert {c.x_label for c in closed.charts} == {"concurrency"}
-    assert {c.x_label for c in opened.charts} == {"rate (requests/s)"}
-    assert [c.title for c in closed.charts][:2] == ["test_x.py::test_closed: Latency percentiles (s)",
+    ((closed_heading, closed_charts),) = closed.charts
+    ((open_heading, open_charts),) = opened.charts
+    assert closed_heading == "test_x.py::test_closed" and open_heading == "test_x.py::test_open \u2014 open loop"
+    assert {c.x_label for c in closed_charts} == {"concurrency"}
+    assert {c.x_label for c in open_charts} == {"rate (requests/s)"}
+    assert [c.label for c in closed_charts][:2] == ["test_x.py::test_closed: Latency percentiles (s)",
                                                     "test_x.py::test_closed: TTFT percentiles (ms)"]
     html = render_overview(RunResult(model="m", base_url=None, started="s", duration_s=1.0, extra={"perf": perf_extra}))
     assert html.count('<tr data-test="tests/perf/test_x.py::test_closed">') == 3
@@ -254,7 +257,7 @@ def test_perf_section_from_real_perf_runs(perf_extra):
     # TTFT in ms as in the terminal: the server waits 4 ms before the first token
     ttft_p50 = section.runs[0].ttft.p50
     assert ttft_p50 is not None and f">{ttft_p50 * 1000:,.1f}</td>" in html
-    for chart in closed.charts + opened.charts:
+    for chart in closed_charts + open_charts:
         svg(chart)
 
 
