@@ -122,7 +122,7 @@ def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
             Cell(str(level.parallel), level.parallel) if level.parallel is not None else Cell("-"),
             Cell(f"{level.rate:g}", level.rate) if level.rate is not None else Cell("-"),
             Cell(str(level.ok), level.ok), Cell(str(level.failed), level.failed),
-            _num(level.duration_s, digits=1), _num(level.request_throughput),
+            _num(level.duration_s), _num(level.request_throughput),
             _num(level.output_throughput, digits=1), _num(level.total_throughput, digits=1),
         ]
         for header, attr, scale, digits in LATENCY_GROUPS:

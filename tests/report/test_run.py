@@ -166,3 +166,19 @@ def test_bad_compare_options_are_usage_errors_before_any_request(pytester, xss_p
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}"])
     assert xss_server.stats()["chat_requests"] == 0
+
+
+def test_request_time_excludes_the_wait_for_a_free_slot(pytester, xss_project, start_server):
+    """With one request in flight and a server that takes 0.2 s, later samples wait for the slot:
+    that wait is recorded apart (queued_s) and shown in its own column, not added to request time."""
+    server = start_server(rules=[{"contains": "", "reply": "Answer: 4"}], latency_s=0.2)
+    results, samples, report = outputs(xss_project)
+    run_eval(pytester, server, "--llm-concurrency", "1", "--llm-samples", str(samples), f"--html={report}",
+             "--self-contained-html")
+    records = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 5
+    assert all(r["latency_s"] >= 0.2 for r in records)  # the server's own time is in the request time
+    assert all(r["queued_s"] is not None and r["queued_s"] >= 0 for r in records)
+    assert max(r["queued_s"] for r in records) >= 0.1  # somebody waited for the one slot ...
+    page = report.read_text(encoding="utf-8")
+    assert ">queued s</th>" in page and ">request s</th>" in page  # ... and the wait has its own column
