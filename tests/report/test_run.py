@@ -19,7 +19,7 @@ from pytest_llmeval.report.html import (
     cut_section,
 )
 
-from .conftest import add_perf_tests, run_eval
+from .conftest import XSS_RULES, add_perf_tests, run_eval
 
 
 def outputs(path: Path) -> tuple[Path, Path, Path]:
@@ -171,7 +171,7 @@ def test_bad_compare_options_are_usage_errors_before_any_request(pytester, xss_p
 def test_request_time_excludes_the_wait_for_a_free_slot(pytester, xss_project, start_server):
     """With one request in flight and a server that takes 0.2 s, later samples wait for the slot:
     that wait is recorded apart (queued_s) and shown in its own column, not added to request time."""
-    server = start_server(rules=[{"contains": "", "reply": "Answer: 4"}], latency_s=0.2)
+    server = start_server(rules=XSS_RULES, latency_s=0.2)
     results, samples, report = outputs(xss_project)
     run_eval(pytester, server, "--llm-concurrency", "1", "--llm-samples", str(samples), f"--html={report}",
              "--self-contained-html")
