@@ -316,3 +316,40 @@ def test_rebuild_cli_errors_name_the_file(tmp_path: Path, capsys):
     samples.write_text(record(1).model_dump_json() + "\n")
     assert rebuild_main([str(results), str(samples), "-o", str(tmp_path / "out" / "r.html")]) == 0
     assert "1 samples" in capsys.readouterr().out and (tmp_path / "out" / "r.html").is_file()
+
+
+# -- several runs side by side -------------------------------------------------------------------
+
+def test_side_by_side_cli_pairs_files_and_names_mistakes(tmp_path: Path, capsys):
+    first, second = run_result(b=0.5, b__x=1.0, b__y=0.0), run_result(b=0.75, b__x=1.0, b__y=0.5)
+    second.model = "other <model>"
+    (tmp_path / "a.json").write_text(first.model_dump_json())
+    (tmp_path / "b.json").write_text(second.model_dump_json())
+    (tmp_path / "a.jsonl").write_text("".join(record(i, passed=i % 2 == 0).model_dump_json() + "\n" for i in range(4)))
+    (tmp_path / "b-samples.txt").write_text("".join(record(i, passed=True).model_dump_json() + "\n" for i in range(1, 5)))
+    out = tmp_path / "cmp.html"
+    # a samples file is recognised by its name or by its first line, and belongs to the run before it
+    assert rebuild_main([str(tmp_path / n) for n in ("a.json", "a.jsonl", "b.json", "b-samples.txt")] + ["-o", str(out)]) == 0
+    assert "2 runs side by side" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert "other &lt;model&gt;" in page and "other <model>" not in page
+    assert page.count('class="lle-row') == 5  # ids 0..4 over both runs
+    assert page.count('data-agreement="differs"') == 2  # 1 and 3 failed in a, passed in b
+    assert ">missing</td>" in page  # 0 only in a, 4 only in b
+    assert '<td class="lle-num lle-delta lle-up">+0.2500</td>' in page
+    for argv, message in [
+        (["a.jsonl", "a.json"], "a samples JSONL must follow the results JSON of its run"),
+        (["a.json", "a.jsonl", "b-samples.txt"], "already has the samples file"),
+        (["a.json", "missing.json"], "missing.json: no such file"),
+    ]:
+        assert rebuild_main([str(tmp_path / n) for n in argv] + ["-o", str(out)]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_side_by_side_runs_of_one_model_are_told_apart():
+    from pytest_llmeval.report.side_by_side import LoadedRun, label_runs
+
+    runs = [LoadedRun(Path("x/a.json"), run_result(b=1.0)), LoadedRun(Path("y/a.json"), run_result(b=1.0)),
+            LoadedRun(Path("c.json"), run_result(b=1.0).model_copy(update={"model": "n"}))]
+    label_runs(runs)
+    assert [r.label for r in runs] == ["m (a.json) #1", "m (a.json) #2", "n"]
