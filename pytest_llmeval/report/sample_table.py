@@ -7,7 +7,7 @@ the rebuild CLI (records read from the samples JSONL), so both give byte-identic
 Columns: benchmark, subset, id, verdict, extracted answer, expected answer, finish reason (when the
 records carry one), request time in seconds (from sending the request to its last byte, taken
 after a free request slot was found: time spent waiting for a slot is not in it; "queued s" shows
-that wait when the records carry it), time to first token, prompt tokens, completion tokens.
+that wait when some sample waited QUEUE_SHOWN_S or more), time to first token (streamed requests), prompt tokens, completion tokens.
 
 Size: the table cells hold at most `CELL_CHARS` characters of the extracted and expected answers;
 the full texts (messages, reasoning, raw output) travel once, as JSON in a non-executing
@@ -32,6 +32,7 @@ from markupsafe import Markup
 from .models import SampleRecord
 
 CELL_CHARS = 160
+QUEUE_SHOWN_S = 0.005
 VERDICTS = ("passed", "failed", "error", "unscored")
 _PARAGRAPH = re.compile(r"(?<=\n\n)")
 _DIGITS = re.compile(r"(\d+)")
@@ -164,7 +165,9 @@ class SampleTable:
         return SamplesView(
             rows=shown, counts=_counts(len(rows), verdicts, kinds), filters=filters,
             payload=script_json({"chunks": list(chunk_index), "samples": detail}),
-            with_finish=any(r.finish for r in shown), with_queue=any(r.queued for r in shown),
+            with_finish=any(r.finish for r in shown),
+            # the wait column only when somebody waited: at least QUEUE_SHOWN_S for a free slot
+            with_queue=any((optional_field(r.record, "queued_s") or 0.0) >= QUEUE_SHOWN_S for r in shown),
             with_ttft=any(r.ttft for r in shown),
         )
 

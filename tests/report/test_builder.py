@@ -27,7 +27,6 @@ from pytest_llmeval.report.html import (
     SAMPLES_START,
     cut_section,
     environment,
-    render,
     render_overview,
     render_page,
 )
