@@ -106,6 +106,7 @@ class EvalRuntime:
             explanation=verdict.explanation,
             latency_s=response.latency_s,
             ttft_s=response.ttft_s,
+            queued_s=response.queued_s,
             usage=response.usage,
             cached=response.cached,
         )

@@ -31,6 +31,7 @@ class SampleRecord(BaseModel):
     explanation: str | None = None
     latency_s: float | None = None
     ttft_s: float | None = None
+    queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     usage: Usage | None = None
     cached: bool = False
     error: str | None = None
