@@ -28,10 +28,12 @@ from .boxed import last_boxed
 
 __all__ = ["NEW_TURN", "cut_continuation", "final_boxed"]
 
+# A turn opens a line; the first line is never one (nothing precedes it), so every match starts
+# with the line break before it (a literal first character makes the scan fast).
 NEW_TURN = re.compile(
-    r"^[ \t>*#_]*(?:question|q|problem|user|human|instruction|input|问题|题目)\s*\d*\s*(?:\*\*)?\s*[:：]"
-    r"|^[ \t]*(?:<\|(?:im_start|user|start_header_id|eot_id|im_end|endoftext)\|>|<start_of_turn>|</s>)",
-    re.IGNORECASE | re.MULTILINE,
+    r"\n[ \t>*#_]*(?:question|q|problem|user|human|instruction|input|问题|题目)[ \t\d*]*[:：]"  # one class: linear
+    r"|\n[ \t]*(?:<\|(?:im_start|user|start_header_id|eot_id|im_end|endoftext)\|>|<start_of_turn>|</s>)",
+    re.IGNORECASE,
 )
 
 
@@ -39,8 +41,9 @@ def cut_continuation(text: str, has_cue: Callable[[str], bool]) -> str:
     """`text` up to the first new-turn line that follows an explicit cue (`has_cue(prefix)`), or
     all of `text` when there is none. Cost: one regex scan, plus `has_cue` once per turn marker."""
     for marker in NEW_TURN.finditer(text):
-        if marker.start() > 0 and has_cue(text[: marker.start()]):
-            return text[: marker.start()]
+        end = marker.start() + 1  # keep the line break that ends the answer
+        if has_cue(text[:end]):
+            return text[:end]
     return text
 
 

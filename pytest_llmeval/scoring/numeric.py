@@ -45,7 +45,7 @@ _ANSWER_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _GSM8K_MARKER = re.compile(r"####[ \t]*(?P<rest>[^\n]*)")
-_MARKER_LINE = re.compile(f"(?P<number>{_LATEX_FRAC}|{_SLASH_FRAC}|{_NUMBER})" + r"(?:\s*[A-Za-z]+)*\s*[.。]?\s*")
+_MARKER_LINE = re.compile(f"(?P<number>{_LATEX_FRAC}|{_SLASH_FRAC}|{_NUMBER})" + r"(?:\s*[A-Za-z]+(?:\s+[A-Za-z]+)*)?\s*[.。]?\s*")  # no nested quantifier: no backtracking blow-up
 _SENTENCE_END = re.compile(r"\n|[.。!?！？](?:\s|$)")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _NOISE = re.compile(r"\\[$%,;!: ]|[$%~]|\{,\}|\\q?quad|\\left|\\right")
@@ -61,7 +61,12 @@ def to_fraction(value: str) -> Fraction | None:
     """Exact value of a plain number string, or None: `1,000`, `-3`, `3.0`, `$1,234.50`, `50%`
     (read as 50), `1/2`, `\\frac{1}{2}`, `-\\frac{3}{4}`, `\\text{18}`. Anything else (words,
     expressions such as `2+3`, `1e6`) is None."""
-    s = _plain(normalize_numbers(value)).replace(",", "").replace(" ", "").rstrip(".")
+    return _fraction(normalize_numbers(value))
+
+
+def _fraction(value: str) -> Fraction | None:
+    """`to_fraction` of text that is already normalised (`normalize_numbers`)."""
+    s = _plain(value).replace(",", "").replace(" ", "").rstrip(".")
     if not s or len(s) > _MAX_DIGITS:
         return None
     if re.fullmatch(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)", s):
@@ -100,7 +105,7 @@ def _boxed_number(content: str) -> str | None:
         s = s.rsplit("=", 1)[1]
     s = re.sub(r"^[A-Za-z\s:]*(?=[-\d\\.])", "", s)  # leading label ("Total: 18")
     s = re.sub(r"(?<=[\d}])\s*[A-Za-z][A-Za-z\s.]*$", "", s).strip()  # trailing units ("18 dollars")
-    value = to_fraction(s)
+    value = _fraction(s)
     return None if value is None else _format(value, s)
 
 
@@ -138,7 +143,7 @@ def _marker_number(text: str) -> tuple[int, str] | None:
     for marker in _GSM8K_MARKER.finditer(text):
         rest = _plain(_TEXT_CMD.sub(lambda m: m.group(1), marker.group("rest")))
         found = _MARKER_LINE.fullmatch(rest)
-        if found and (value := to_fraction(found.group("number"))) is not None:
+        if found and (value := _fraction(found.group("number"))) is not None:
             return marker.end(), _format(value, found.group("number"))
     return None
 
@@ -159,7 +164,7 @@ def _phrase_number(text: str) -> str | None:
         rest = _SENTENCE_END.split(text[phrase.end() :], maxsplit=1)[0]
         rest = _TEXT_CMD.sub(lambda m: m.group(1), rest).rsplit("=", 1)[-1]  # "is 12 * 3 = 36" -> 36
         if found := _PHRASE_NUMBER.search(rest):
-            value = to_fraction(found.group(0))
+            value = _fraction(found.group(0))
             if value is not None:
                 return _format(value, found.group(0))
     return None
@@ -221,7 +226,7 @@ def numbers_equal(a: str, b: str, rel_tol: float = 1e-6) -> bool:
     case-insensitively instead.
     """
     a, b = normalize_numbers(a), normalize_numbers(b)
-    x, y = to_fraction(a), to_fraction(b)
+    x, y = _fraction(a), _fraction(b)
     if x is None or y is None:
         return a.strip().casefold() == b.strip().casefold() and bool(a.strip())
     if x == y:

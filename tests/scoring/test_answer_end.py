@@ -32,6 +32,9 @@ CASES = [
     ("revision-without-new-turn", "The answer is 5.\nWait, I forgot one.\nThe answer is 6.", "6", "answer phrase"),
     ("last-number-is-not-explicit", "She has 5 apples and buys 3, so 8", "8", "last number"),
     ("nothing", "I cannot tell.", None, None),
+    # hostile shapes that made a nested-quantifier pattern backtrack forever: they must just finish
+    ("marker-long-words-then-junk", "#### 18 " + "dollars" * 12 + "!", "18", "last number"),
+    ("turn-marker-long-blank", "The answer is 4.\nQuestion" + " " * 5000 + "x", "4", "answer phrase"),
 ]
 
 
