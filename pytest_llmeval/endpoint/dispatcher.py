@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..settings import EndpointSettings
-from .cache import ResponseCache, request_key
+from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient
 from .models import ChatResponse
 
@@ -186,7 +186,7 @@ class Dispatcher:
             try:
                 assert self._client is not None
                 self.requests_sent += 1
-                response = await self._client.chat(body)
+                response = await self._client.chat(wire_body(body))
                 if store and self.cache is not None:
                     self.cache.put(key, self.settings.model, response)
                 if queued_s is not None:  # after the cache: a cached answer never waited
