@@ -103,3 +103,6 @@ class RunSettings(BaseModel):
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    think_eval: bool = False  # --llm-think-eval: reasoning-efficiency figures per sample
+    thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
+    tokenizer: Path | None = None

@@ -145,6 +145,16 @@ class Benchmark:
     def score(self, sample: Sample, output: str) -> Score:
         raise NotImplementedError(f"{type(self).__name__}.score")
 
+    def reasoning_answer(self, sample: Sample, text: str) -> str | None:
+        """The last answer a piece of the model's reasoning states, or None (`--llm-think-eval`).
+        By default the piece itself is the candidate and `reasoning_answer_correct` scores it with
+        the benchmark's own scorer; benchmarks with a cheaper extractor override both."""
+        return text if text.strip() else None
+
+    def reasoning_answer_correct(self, sample: Sample, answer: str) -> bool:
+        """Whether `answer` (from `reasoning_answer`) is correct: the benchmark's own scorer."""
+        return self.score(sample, answer).passed
+
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
         """Benchmark metrics from per-sample metrics: the mean of each (micro average)."""

@@ -26,6 +26,7 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._thinking: Any = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -47,6 +48,14 @@ class EvalRuntime:
             cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
             self._judge = Judge(settings, Dispatcher(settings, cache))
         return self._judge
+
+    def thinking_analyser(self) -> Any:
+        """`--llm-think-eval`: the reasoning-efficiency analyser, built on first use."""
+        if self._thinking is None:
+            from ..thinking import ThinkingAnalyser
+
+            self._thinking = ThinkingAnalyser(self.settings.thought_markers, self.settings.tokenizer)
+        return self._thinking
 
     def request_body(self, item: SampleItem) -> dict[str, Any]:
         endpoint = self.settings.endpoint
@@ -95,6 +104,7 @@ class EvalRuntime:
         answers = answers_of(response, self.settings.keep_thinking)
         verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers])
         first_answer, first_reasoning = answers[0] if answers else ("", None)
+        thinking = self.thinking_analyser().analyse(item.benchmark, item.sample, response, answers) if self.settings.think_eval else None
         return self._record(
             item,
             output=first_answer,
@@ -108,6 +118,7 @@ class EvalRuntime:
             ttft_s=response.ttft_s,
             usage=response.usage,
             cached=response.cached,
+            thinking=thinking,
         )
 
     def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
