@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._judge_lock = threading.Lock()  # the judge is first wanted on the dispatcher's thread
         self._thinking: Any = None
 
     @property
@@ -38,6 +40,10 @@ class EvalRuntime:
     def judge(self) -> Any:
         """The LLM judge (`--llm-judge-model`), created on first use with its own dispatcher and
         the shared cache; its endpoint defaults to the one under test."""
+        with self._judge_lock:
+            return self._make_judge()
+
+    def _make_judge(self) -> Any:
         if self._judge is None:
             from ..scoring.judge import Judge
 
@@ -76,7 +82,21 @@ class EvalRuntime:
         if preflight:
             self.preflight_if_needed(samples)
         self._plan_index = {item.nodeid: index for index, item in enumerate(samples)}
-        self._plan = self.dispatcher.prefetch([lambda item=item: self.request_body(item) for item in samples])
+        judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
+        self._plan = self.dispatcher.prefetch(
+            [lambda item=item: self.request_body(item) for item in samples],
+            on_response=(lambda index, response: self.prefetch_judge(samples[index], response)) if judged else None,
+        )
+
+    def prefetch_judge(self, item: SampleItem, response: ChatResponse) -> None:
+        """Issue the judge requests that will grade this answer, the moment it arrives (runs on the
+        dispatcher's loop thread), so judge calls overlap like model calls do."""
+        if not item.benchmark.needs_judge:
+            return
+        for answer, _ in answers_of(response, self.settings.keep_thinking):
+            inputs = item.benchmark.judge_inputs(item.sample, answer)
+            if inputs is not None:
+                self.judge().prefetch(*inputs)
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped

@@ -23,7 +23,8 @@ DIVISORS = "6! = 720 = 2^4 3^2 5, so it has 5 * 3 * 2 = 30 divisors. Wait, I wil
 
 def run(pytester: pytest.Pytester, server: Any, tmp_path: Path, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
     rows = [row for row in data.MATH500_ROWS if "sqrt{8}" not in row["problem"]]
-    path = write_jsonl(tmp_path / "math500.jsonl", rows)
+    # inside the project, so each test has its own rootdir and response cache
+    path = write_jsonl(pytester.path / "math500.jsonl", rows)
     results = tmp_path / "results.json"
     outcome = pytester.runpytest_subprocess(
         "--llm-model", "thinker", "--llm-base-url", server.base_url, "-p", "no:randomly", "--llm-stream",
@@ -103,7 +104,7 @@ def test_inline_think_tags_are_analysed_like_reasoning_content(pytester: pytest.
 
 
 def test_off_by_default(pytester: pytest.Pytester, thinker: Any, tmp_path: Path):
-    rows = write_jsonl(tmp_path / "m.jsonl", data.MATH500_ROWS[:1])
+    rows = write_jsonl(pytester.path / "m.jsonl", data.MATH500_ROWS[:1])
     results = tmp_path / "r.json"
     outcome = pytester.runpytest_subprocess(
         "--llm-model", "thinker", "--llm-base-url", thinker.base_url, "-m", "math_500",
