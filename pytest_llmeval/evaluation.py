@@ -28,7 +28,9 @@ from .report.aggregate import ResultsCollector
 from .report.models import RunResult, SampleRecord
 from .report.samples import SamplesWriter
 from .report.terminal import no_selection_lines, score_lines
+from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
+from .thinking.aggregate import ThinkingCollector, table_lines
 
 RECORD_ATTR = "llmeval"
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
@@ -43,6 +45,7 @@ class EvaluationPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
         self.collector = ResultsCollector()
+        self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
         self.other_failures = 0
         self.started_wall = dt.datetime.now(dt.timezone.utc)
@@ -165,6 +168,8 @@ class EvaluationPlugin:
             return
         record = SampleRecord.model_validate(payload)
         self.collector.add(record)
+        if self.thinking is not None:
+            self.thinking.add(record.benchmark, record.subset, record.thinking)
         if self.settings.samples_path is not None:
             if self.samples_writer is None:
                 self.samples_writer = SamplesWriter(self.settings.samples_path)
@@ -217,6 +222,7 @@ class EvaluationPlugin:
             benchmarks=benchmarks,
             thresholds=outcomes,
             requests=self.collector.requests,
+            thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
         passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
@@ -233,6 +239,10 @@ class EvaluationPlugin:
             terminalreporter.section("llmeval results")
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
+            if self.thinking:
+                terminalreporter.section("llmeval reasoning efficiency")
+                for line in table_lines(self.thinking.build()):
+                    terminalreporter.write_line(line)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
         elif not self.selection and not self.perf_ran():

@@ -103,4 +103,7 @@ class RunSettings(BaseModel):
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    think_eval: bool = False  # --llm-think-eval: reasoning-efficiency figures per sample
+    thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
+    tokenizer: Path | None = None
     repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample
