@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
+from .media.store import MediaOptions
 from .settings import EndpointSettings, RunSettings, ServeSettings
 
 
@@ -79,6 +80,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
     OptionSpec("no_cache", "neither read nor write the response cache", kind="flag"),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
+    OptionSpec("image_max_side", "downscale images so that their longer side is at most N pixels before sending (default: as they are)", kind="int", metavar="N"),
+    OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
@@ -249,6 +252,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
             use_cache=not opts.get("no_cache"),
             keep_thinking=opts.get("keep_thinking"),
+            media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from .errors import ConfigError
+from .media.store import MediaOptions
 
 CHAT_SUFFIX = "/chat/completions"
 
@@ -103,3 +104,4 @@ class RunSettings(BaseModel):
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    media: MediaOptions = Field(default_factory=MediaOptions)  # --llm-image-max-side / --llm-image-format

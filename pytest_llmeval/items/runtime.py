@@ -11,6 +11,7 @@ from ..endpoint.cache import ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
 from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError
+from ..media import summarise_messages
 from ..report.models import SampleRecord
 from ..scoring.response import answers_of, score_generations
 from ..settings import RunSettings
@@ -73,9 +74,17 @@ class EvalRuntime:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
         when the cache already holds every response (an offline re-score needs no server)."""
         cache = self.dispatcher.cache
-        if cache is not None and not cache.missing(request_key(self.request_body(i)) for i in samples):
+        if cache is not None and not cache.missing(key for key in map(self._key_or_none, samples) if key is not None):
             return
         self.preflight()
+
+    def _key_or_none(self, item: SampleItem) -> str | None:
+        """The cache key of an item's request; None when the sample cannot become a request (it
+        errors alone when its turn comes, e.g. an unreadable image)."""
+        try:
+            return request_key(self.request_body(item))
+        except LLMEvalError:
+            return None
 
     def preflight(self) -> None:
         try:
@@ -120,7 +129,7 @@ class EvalRuntime:
             benchmark=item.benchmark.name,
             subset=item.sample.subset,
             id=item.sample.id,
-            messages=item.benchmark.messages(item.sample),
+            messages=_recorded_messages(item),
             target=item.sample.target,
             **fields,
         )
@@ -130,3 +139,14 @@ class EvalRuntime:
             self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+
+
+def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
+    """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
+    sample whose media could not be read keeps its text prompt."""
+    if "segments" not in item.sample.metadata:
+        return item.benchmark.messages(item.sample)
+    try:
+        return summarise_messages(item.benchmark.messages(item.sample))
+    except LLMEvalError:
+        return [{"role": "user", "content": item.sample.input}]
