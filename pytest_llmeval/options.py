@@ -79,6 +79,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
     OptionSpec("no_cache", "neither read nor write the response cache", kind="flag"),
+    OptionSpec(
+        "repeats",
+        "K separate requests per sample (own cache entries), scored like n=K generations: pass@k and "
+        "AveragePass@1 from any server, also those ignoring n (default 1)",
+        kind="int",
+        metavar="K",
+    ),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
     OptionSpec("image_max_side", "downscale images so that their longer side is at most N pixels before sending (default: as they are)", kind="int", metavar="N"),
     OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
@@ -253,6 +260,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             use_cache=not opts.get("no_cache"),
             keep_thinking=opts.get("keep_thinking"),
             media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
+            repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

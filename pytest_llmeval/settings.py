@@ -105,3 +105,4 @@ class RunSettings(BaseModel):
     use_cache: bool = True
     keep_thinking: bool = False
     media: MediaOptions = Field(default_factory=MediaOptions)  # --llm-image-max-side / --llm-image-format
+    repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample
