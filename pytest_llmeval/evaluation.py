@@ -9,12 +9,16 @@ aggregates the records that travel on the test reports.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .benchmarks.base import Benchmark
+from .benchmarks.multimodal import MultimodalBenchmark
+from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
@@ -53,6 +57,7 @@ class EvaluationPlugin:
         self.result: RunResult | None = None
         self.gated = False
         self._markers: set[str] = set()
+        self._media: MediaStore | None = None
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
         self.resolve_selection()
@@ -70,6 +75,8 @@ class EvaluationPlugin:
                 instance = self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
+                if isinstance(instance, MultimodalBenchmark):
+                    instance.media_store = self.media_store()
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
         for rule in self.rules:
@@ -79,6 +86,17 @@ class EvaluationPlugin:
             raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
                               "(and --llm-judge-base-url when it is served elsewhere)")
         self.register_markers(benchmarks)
+
+    def media_store(self) -> MediaStore:
+        """Images and audio of this run's samples, spooled once (content-addressed) beside the
+        response cache, or in a private temporary folder with --llm-no-cache."""
+        if self._media is None:
+            if self.settings.use_cache and self.settings.cache_dir is not None:
+                root = self.settings.cache_dir / "media"
+            else:
+                root = Path(tempfile.mkdtemp(prefix="llmeval-media-"))
+            self._media = MediaStore(root, self.settings.media)
+        return self._media
 
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():

@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
+from .media.store import MediaOptions
 from .settings import EndpointSettings, RunSettings, ServeSettings
 
 
@@ -97,6 +98,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="list",
         metavar="PHRASE",
     ),
+    OptionSpec("image_max_side", "downscale images so that their longer side is at most N pixels before sending (default: as they are)", kind="int", metavar="N"),
+    OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
@@ -270,6 +273,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             think_eval=opts.get("think_eval"),
             thought_markers=list(opts.get("thought_markers")) or None,
             tokenizer=_path(opts.get("tokenizer")),
+            media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
             repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
         )
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
 from ..endpoint.models import ChatResponse, Usage
 from ..errors import LLMEvalError, MissingChoicesError
+from ..media import summarise_messages
 from ..report.models import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
@@ -109,9 +110,18 @@ class EvalRuntime:
         when the cache already holds every response (an offline re-score needs no server)."""
         cache = self.dispatcher.cache
         repeats = range(self.settings.repeats)
-        if cache is not None and not cache.missing(request_key(self.request_body(i, r)) for i in samples for r in repeats):
+        keys = (self._key_or_none(i, r) for i in samples for r in repeats)
+        if cache is not None and not cache.missing(key for key in keys if key is not None):
             return
         self.preflight()
+
+    def _key_or_none(self, item: SampleItem, repeat: int = 0) -> str | None:
+        """The cache key of an item's request; None when the sample cannot become a request (it
+        errors alone when its turn comes, e.g. an unreadable image)."""
+        try:
+            return request_key(self.request_body(item, repeat))
+        except LLMEvalError:
+            return None
 
     def preflight(self) -> None:
         try:
@@ -181,7 +191,7 @@ class EvalRuntime:
             benchmark=item.benchmark.name,
             subset=item.sample.subset,
             id=item.sample.id,
-            messages=item.benchmark.messages(item.sample),
+            messages=_recorded_messages(item),
             target=item.sample.target,
             **fields,
         )
@@ -191,6 +201,17 @@ class EvalRuntime:
             self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+
+
+def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
+    """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
+    sample whose media could not be read keeps its text prompt."""
+    if "segments" not in item.sample.metadata:
+        return item.benchmark.messages(item.sample)
+    try:
+        return summarise_messages(item.benchmark.messages(item.sample))
+    except LLMEvalError:
+        return [{"role": "user", "content": item.sample.input}]
 
 
 def _asked_n(body: dict[str, Any]) -> int:
