@@ -60,7 +60,7 @@ class CMMLU(GroupedSubsets, MultipleChoiceBenchmark):
     name = "cmmlu"
     description = "Chinese knowledge MCQ, 67 subjects in 5 groups, 0-shot CoT; acc and acc per group."
     source = DatasetSource(
-        path="haonan-li/cmmlu", split="test", few_shot_split="dev", subset_mode="config"
+        path="haonan-li/cmmlu", split="test", few_shot_split="dev", subset_mode="config", modelscope="evalscope/cmmlu",
     )
     subsets = tuple(sorted(s for members in CMMLU_GROUPS.values() for s in members))
     groups = CMMLU_GROUPS
