@@ -67,7 +67,7 @@ def hub_rows(benchmark: Benchmark, subset: str, split: str, choice: str, fix: st
 def _other_hub_hint(source: DatasetSource, hub: Hub) -> str:
     if hub == "huggingface" and source.modelscope:
         return f"; or read it from ModelScope ({source.modelscope}) with --llm-hub modelscope"
-    if hub == "modelscope":
+    if hub == "modelscope" and source.home != "modelscope":
         return f"; or read it from Hugging Face ({source.path}) with --llm-hub huggingface"
     return ""
 
