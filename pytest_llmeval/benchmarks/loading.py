@@ -131,8 +131,9 @@ class DatasetLoader(RecordLoader):
         try:
             return benchmark.record_to_sample(record, index, subset)
         except KeyError as exc:
+            aliases = f" (nor its aliases {', '.join(map(repr, exc.args[1:]))})" if len(exc.args) > 1 else ""
             raise DatasetError(
-                f"row has no field {exc.args[0]!r} needed by benchmark {benchmark.name!r} "
+                f"row has no field {exc.args[0]!r}{aliases} needed by benchmark {benchmark.name!r} "
                 f"(fields present: {', '.join(map(str, record)) or 'none'})",
                 source=where,
             ) from None

@@ -108,7 +108,7 @@ def first_field(record: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     for name in names:
         if name in record:
             return record[name]
-    raise KeyError(" or ".join(names))
+    raise KeyError(*names)  # the loader names the first and its aliases
 
 
 def required_text(record: Mapping[str, Any], names: tuple[str, ...], what: str = "answer") -> str:

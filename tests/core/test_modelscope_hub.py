@@ -115,3 +115,17 @@ def test_missing_modelscope_client_names_the_extra(pytester, start_server, ms_en
     assert "the `modelscope` client is not installed: pip install 'pytest-llmeval[modelscope]'" in out
     assert out.count("pytest-llmeval[modelscope]") == 1  # one error for the benchmark
     assert chat_requests(server) == 0
+
+
+def test_unreachable_hugging_face_hub_is_found_fast_and_reported_once(pytester, start_server, monkeypatch):
+    server = start_server(rules=[])
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(pytester.path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run(pytester, server, "-m", "arc")
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert out.count("the Hugging Face hub is not reachable") == 1  # one error for arc, not one per subset
+    assert "Retrying in" not in out + result.stderr.str()  # the client's retry loop never ran
+    assert "--llm-dataset arc=PATH" in out and "ModelScope" in out
