@@ -266,7 +266,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         return RunSettings(
             endpoint=endpoint,
             judge=judge,
-            serve=ServeSettings(command=opts.get("serve"), timeout_s=opts.get("serve_timeout") or 600.0),
+            serve=ServeSettings(command=opts.get("serve"), timeout_s=positive(opts.get("serve_timeout"), "serve_timeout", 600.0)),
             limit=opts.get("limit"),
             shuffle=opts.get("shuffle"),
             seed=42 if opts.get("seed") is None else opts.get("seed"),

@@ -63,7 +63,7 @@ def test_null_or_non_numeric_gold_answer_is_a_row_error(pytester, server, tmp_pa
     assert chat_requests(server) == 0
 
 
-@pytest.mark.parametrize("option", ["--llm-concurrency", "--llm-timeout"])
+@pytest.mark.parametrize("option", ["--llm-concurrency", "--llm-timeout", "--llm-serve-timeout"])
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_zero_or_negative_concurrency_and_timeout_are_rejected(pytester, server, gsm8k_file, option, value):
     result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", option, value)
@@ -107,3 +107,9 @@ def test_subset_with_no_rows_is_a_collection_error(pytester, server, tmp_path):
     out = result.stdout.str()
     assert "subset 'geometry' of 'competition_math' yielded no samples" in out
     assert "none has 'type' = 'geometry'" in out and "'Algebra' (1)" in out
+
+
+def test_zero_limit_is_a_usage_error(pytester, server, gsm8k_file):
+    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "invalid llm option limit" in result.stderr.str()
