@@ -56,10 +56,12 @@ class EvaluationPlugin:
 
     # -- configuration -----------------------------------------------------------------------
 
-    def resolve_selection(self) -> None:
+    def resolve_selection(self, final: bool = False) -> None:
         """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
         benchmarks = all_benchmarks()
-        check_dataset_names(self.settings.datasets, benchmarks)
+        # before collection, conftests below the rootdir may not have registered their benchmarks yet:
+        # only a name close to a known one is an error then (and it is, even under xdist)
+        check_dataset_names(self.settings.datasets, benchmarks, only_close=not final)
         unknown = set(self.settings.bench_args) - set(benchmarks)
         if unknown:
             raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
@@ -95,7 +97,7 @@ class EvaluationPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         try:
-            self.resolve_selection()  # conftests below the rootdir may have registered benchmarks
+            self.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in self.selection.items():

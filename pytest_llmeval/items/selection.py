@@ -110,14 +110,19 @@ def registered_marks(lines: Iterable[str]) -> set[str]:
     return {re.split(r"[:(]", line, maxsplit=1)[0].strip() for line in lines if line.strip()}
 
 
-def check_dataset_names(datasets: Mapping[str, str], benchmarks: Mapping[str, type[Benchmark]]) -> None:
+def check_dataset_names(
+    datasets: Mapping[str, str], benchmarks: Mapping[str, type[Benchmark]], *, only_close: bool = False
+) -> None:
     """Each `--llm-dataset` key is `NAME`, `NAME.SUBSET`, `NAME:SPLIT` or `NAME.SUBSET:SPLIT` of a
-    known benchmark; anything else is a usage error (it would be ignored and the hub tried)."""
+    known benchmark; anything else is a usage error (it would be ignored and the hub tried).
+    `only_close`: an unknown name is an error only when it is close to a known one."""
     for key in datasets:
         head, _, split = key.partition(":")
         name, dot, subset = head.partition(".")
         if name not in benchmarks:
             close = did_you_mean(name, benchmarks)
+            if only_close and not close:
+                continue
             hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "pytest --llm-list shows the names"
             raise ConfigError(f"--llm-dataset {key}=... names no benchmark {name!r}; {hint}")
         cls = benchmarks[name]

@@ -113,3 +113,10 @@ def test_zero_limit_is_a_usage_error(pytester, server, gsm8k_file):
     result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "invalid llm option limit" in result.stderr.str()
+
+
+def test_a_name_close_to_nothing_in_dataset_option_is_still_a_usage_error(pytester, server, gsm8k_file):
+    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+                 "--llm-dataset", f"zzqqxx={gsm8k_file}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "names no benchmark 'zzqqxx'; pytest --llm-list shows the names" in result.stderr.str()
