@@ -27,7 +27,7 @@ from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY
-from .items.selection import mark_name, select
+from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
 from .report.models import RunResult, SampleRecord
 from .report.samples import SamplesWriter
@@ -64,9 +64,12 @@ class EvaluationPlugin:
 
     # -- configuration -----------------------------------------------------------------------
 
-    def resolve_selection(self) -> None:
+    def resolve_selection(self, final: bool = False) -> None:
         """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
         benchmarks = all_benchmarks()
+        # before collection, conftests below the rootdir may not have registered their benchmarks yet:
+        # only a name close to a known one is an error then (and it is, even under xdist)
+        check_dataset_names(self.settings.datasets, benchmarks, only_close=not final)
         unknown = set(self.settings.bench_args) - set(benchmarks)
         if unknown:
             raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
@@ -78,6 +81,9 @@ class EvaluationPlugin:
                 if isinstance(instance, MultimodalBenchmark):
                     instance.media_store = self.media_store()
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
+        for name, chosen in subsets_of.items():
+            check_subset_list(self.benchmark_instances[name], chosen)
+        check_mark_names(self.config.option.markexpr, benchmarks, registered_marks(self.config.getini("markers")))
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
         for rule in self.rules:
             check_rule(rule, benchmarks, set(self.selection))
@@ -112,13 +118,16 @@ class EvaluationPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         try:
-            self.resolve_selection()  # conftests below the rootdir may have registered benchmarks
+            self.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in self.selection.items():
             for subset in subsets:
                 try:
-                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings, self.runtime))
+                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
+                                             self.runtime, selected=self.selection))
+                except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
+                    raise pytest.UsageError(str(exc)) from None
                 except DatasetError as exc:
                     where = name if exc.hub_unreachable else f"{name}/{subset}"
                     report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])

@@ -66,6 +66,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="NAME=PATH",
     ),
     OptionSpec(
+        "hub",
+        "dataset hub: auto (each benchmark's home: ModelScope for iquiz, Hugging Face for the others), "
+        "huggingface or modelscope (needs pytest-llmeval[modelscope])",
+        env="LLM_HUB",
+        metavar="auto|huggingface|modelscope",
+    ),
+    OptionSpec(
         "bench_arg",
         "BENCH.KEY=VALUE benchmark argument (subset_list, few_shot_num, dates...); repeatable",
         kind="list",
@@ -190,6 +197,29 @@ class OptionReader:
         return value
 
 
+HUB_CHOICES = ("auto", "huggingface", "modelscope")
+
+
+def check_hub(value: str | None) -> str:
+    """The `--llm-hub` value, checked: anything else is a usage error naming the choices."""
+    hub = (value or "auto").strip().lower()
+    hub = {"hf": "huggingface", "hugging_face": "huggingface", "ms": "modelscope"}.get(hub, hub)
+    if hub not in HUB_CHOICES:
+        raise ConfigError(f"--llm-hub (ini llm_hub, env LLM_HUB) must be one of {', '.join(HUB_CHOICES)}, got {value!r}")
+    return hub
+
+
+def positive(value: Any, name: str, default: Any) -> Any:
+    """An option that must be above zero: None -> the default; 0 or less -> a usage error (0 never
+    silently means "the default")."""
+    if value is None:
+        return default
+    if value <= 0:
+        spec = _BY_NAME[name]
+        raise ConfigError(f"{spec.flag} (ini {spec.dest}) must be greater than 0, got {value!r}; omit it for the default ({default})")
+    return value
+
+
 def parse_json_value(text: str) -> Any:
     """`0.7` -> 0.7, `["\\n"]` -> list, `{"enable_thinking": false}` -> dict; anything else stays a string."""
     try:
@@ -232,9 +262,9 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             model=model,
             base_url=opts.get("base_url"),
             api_key=SecretStr(api_key) if api_key else None,
-            timeout_s=opts.get("timeout") or 600.0,
+            timeout_s=positive(opts.get("timeout"), "timeout", 600.0),
             retries=3 if opts.get("retries") is None else opts.get("retries"),
-            concurrency=opts.get("concurrency") or 16,
+            concurrency=positive(opts.get("concurrency"), "concurrency", 16),
             stream=opts.get("stream"),
             gen=parse_gen(opts.get("gen")),
         )
@@ -257,11 +287,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         return RunSettings(
             endpoint=endpoint,
             judge=judge,
-            serve=ServeSettings(command=opts.get("serve"), timeout_s=opts.get("serve_timeout") or 600.0),
+            serve=ServeSettings(command=opts.get("serve"), timeout_s=positive(opts.get("serve_timeout"), "serve_timeout", 600.0)),
             limit=opts.get("limit"),
             shuffle=opts.get("shuffle"),
             seed=42 if opts.get("seed") is None else opts.get("seed"),
             datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
+            hub=check_hub(opts.get("hub")),
             bench_args=parse_bench_args(opts.get("bench_arg")),
             thresholds=list(opts.get("threshold")),
             max_errors=opts.get("max_errors") or 0,

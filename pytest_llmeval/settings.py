@@ -96,6 +96,7 @@ class RunSettings(BaseModel):
     shuffle: bool = False
     seed: int = 42
     datasets: dict[str, str] = Field(default_factory=dict)
+    hub: str = "auto"  # --llm-hub: auto | huggingface | modelscope
     bench_args: dict[str, dict[str, str]] = Field(default_factory=dict)
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)
