@@ -223,7 +223,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         judge = (
             EndpointSettings(
                 model=judge_model,
-                base_url=opts.get("judge_base_url") or endpoint.base_url,
+                base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
                 api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
                 timeout_s=endpoint.timeout_s,
                 retries=endpoint.retries,

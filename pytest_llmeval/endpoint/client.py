@@ -60,7 +60,7 @@ class ChatClient:
             response = await self._http.get(url, headers=self._headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise EndpointUnreachableError(
-                f"cannot reach {url} ({type(exc).__name__}: {exc or 'no detail'}); "
+                f"cannot reach {self.settings.public_models_url} ({type(exc).__name__}: {exc or 'no detail'}); "
                 "check --llm-base-url and that the server is running"
             ) from None
         if response.status_code in (401, 403):
@@ -97,7 +97,7 @@ class ChatClient:
             raise RequestTimeoutError(f"request timed out after {self.settings.timeout_s:g} s (--llm-timeout)") from None
         except httpx.HTTPError as exc:
             raise EndpointUnreachableError(
-                f"connection to {self.settings.chat_url} failed ({type(exc).__name__}: {exc or 'no detail'})"
+                f"connection to {self.settings.public_chat_url} failed ({type(exc).__name__}: {exc or 'no detail'})"
             ) from None
 
     async def _send(self, body: dict[str, Any]) -> ChatResponse:

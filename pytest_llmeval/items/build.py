@@ -11,8 +11,7 @@ import pytest
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..settings import RunSettings
-from .nodes import SampleItem
-from .runtime import EvalRuntime
+from .nodes import SampleItem, SampleRuntime
 from .selection import sample_marks
 
 
@@ -32,7 +31,7 @@ def build_items(
     benchmarks: dict[str, Benchmark],
     selection: dict[str, list[str]],
     settings: RunSettings,
-    runtime: EvalRuntime,
+    runtime: SampleRuntime,
 ) -> list[SampleItem]:
     loader = DatasetLoader(settings.datasets, base_dir=session.config.invocation_params.dir)
     items: list[SampleItem] = []

@@ -8,7 +8,7 @@ scores the response; a wrong answer fails with a short message, not a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -16,8 +16,17 @@ from ..benchmarks.base import Benchmark, Sample
 from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError
 
-if TYPE_CHECKING:
-    from .runtime import EvalRuntime
+
+
+class SampleRuntime(Protocol):
+    """What an item needs from the per-process runtime (`items.runtime.EvalRuntime`).
+
+    A protocol, so that this module does not import the runtime: the runtime imports the items.
+    """
+
+    def response_for(self, item: "SampleItem") -> ChatResponse: ...
+
+    def score(self, item: "SampleItem", response: ChatResponse) -> Any: ...
 
 
 class WrongAnswer(AssertionError):
@@ -32,7 +41,7 @@ def _excerpt(text: str | None, limit: int = 200) -> str:
 
 
 class SampleItem(pytest.Item):
-    def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime", **kwargs: Any) -> None:
+    def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.benchmark = benchmark
         self.sample = sample
@@ -41,7 +50,7 @@ class SampleItem(pytest.Item):
         self.record: Any = None  # SampleRecord once the item ran (or errored)
 
     @classmethod
-    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime") -> "SampleItem":
+    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> "SampleItem":
         subset = sample.subset
         return cls.from_parent(
             parent,

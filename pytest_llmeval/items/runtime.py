@@ -43,7 +43,9 @@ class EvalRuntime:
             settings = self.settings.judge
             assert settings is not None
             if settings.base_url is None:
-                settings = settings.model_copy(update={"base_url": self.settings.endpoint.base_url})
+                endpoint = self.settings.endpoint  # the same URL, its user info and query included
+                settings = settings.model_copy(update={"base_url": endpoint.base_url, "base_url_auth": endpoint.base_url_auth,
+                                                       "base_url_query": endpoint.base_url_query})
             cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
             self._judge = Judge(settings, Dispatcher(settings, cache))
         return self._judge
