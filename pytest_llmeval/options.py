@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
-from .settings import EndpointSettings, RunSettings, ServeSettings
+from .settings import DEFAULT_MAX_RESPONSE_BYTES, EndpointSettings, RunSettings, ServeSettings
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
     OptionSpec("retries", "retries on 429/5xx/connection errors, exponential backoff (default 3)", kind="int", metavar="N"),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
+    OptionSpec(
+        "max_response_bytes",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default 16777216 = 16 MiB)",
+        kind="int",
+        metavar="N",
+    ),
     OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N"),
     OptionSpec("shuffle", "shuffle samples (with --llm-seed) before --llm-limit", kind="flag"),
     OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
@@ -215,6 +221,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             retries=3 if opts.get("retries") is None else opts.get("retries"),
             concurrency=opts.get("concurrency") or 16,
             stream=opts.get("stream"),
+            max_response_bytes=_default(opts.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
             gen=parse_gen(opts.get("gen")),
         )
         cache_dir = opts.get("cache_dir")
@@ -228,6 +235,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 timeout_s=endpoint.timeout_s,
                 retries=endpoint.retries,
                 concurrency=endpoint.concurrency,
+                max_response_bytes=endpoint.max_response_bytes,
                 gen={"temperature": 0},
             )
             if judge_model
@@ -254,6 +262,10 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _path(value: str | None) -> Path | None:

@@ -18,6 +18,7 @@ from .errors import ConfigError
 
 CHAT_SUFFIX = "/chat/completions"
 MODELS_SUFFIX = "/models"
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # --llm-max-response-bytes
 
 
 class BaseURL(BaseModel):
@@ -108,6 +109,7 @@ class EndpointSettings(BaseModel):
     retries: int = Field(default=3, ge=0)
     concurrency: int = Field(default=16, ge=1)
     stream: bool = False
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # a longer body is a bad_response
     gen: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")

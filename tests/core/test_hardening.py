@@ -267,3 +267,42 @@ def test_unreachable_url_with_credentials_is_shown_without_them(pytester, tmp_pa
     output = result.stdout.str() + result.stderr.str()
     assert "cannot reach http://127.0.0.1:" in output
     assert "QSECRET" not in output and "pw123" not in output and "alice" not in output
+
+
+# -- item 4: a response that never ends ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "stream"), [("endless_sse", True), ("endless_line", True),
+                                              ("endless_body", False), ("huge", False), ("huge", True)])
+def test_oversized_response_is_a_bad_response_with_bounded_memory(pytester, tmp_path, mode, stream):
+    from tests.core.loopback import LoopbackChatServer
+
+    data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(2))
+    results, samples = tmp_path / "r.json", tmp_path / "s.jsonl"
+    cap = 2_000_000
+    with LoopbackChatServer(mode=mode, huge_bytes=5_000_000) as server:
+        command = [sys.executable, "-m", "pytest", "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{server.port}/v1",
+                   "-p", "no:randomly", "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-timeout", "300",
+                   "--llm-retries", "0", "--llm-max-response-bytes", str(cap), "--llm-results", str(results),
+                   "--llm-samples", str(samples), *(["--llm-stream"] if stream else [])]
+        process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = process.stdout.read().decode()  # type: ignore[union-attr]
+        _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == pytest.ExitCode.TESTS_FAILED, out
+    assert out.count("response body is larger than 2,000,000 bytes (--llm-max-response-bytes)") == 2, out
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert [r["error_kind"] for r in records] == ["bad_response", "bad_response"]
+    assert json.loads(results.read_text())["benchmarks"]["gsm8k"]["errors"] == 2
+    assert samples.stat().st_size < 20_000  # nothing of the body was kept
+    assert usage.ru_maxrss < 400 * 1024, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"  # kB; unbounded it grows by GBs
+
+
+def test_answer_under_the_cap_is_accepted(pytester, tmp_path):
+    from tests.core.loopback import LoopbackChatServer
+
+    data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(1))
+    with LoopbackChatServer(mode="huge", huge_bytes=1_000_000) as server:
+        result = pytester.runpytest_subprocess(
+            "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{server.port}/v1", "-m", "gsm8k",
+            "--llm-dataset", f"gsm8k={data}", "--llm-max-response-bytes", "2000000")
+    result.assert_outcomes(failed=1)  # a (wrong) answer, not an error
