@@ -11,7 +11,7 @@ import pytest
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..settings import RunSettings
-from .nodes import SampleItem, SampleRuntime
+from .nodes import SampleItem, SampleRuntime, node_name
 from .selection import sample_marks
 
 
@@ -41,8 +41,9 @@ def build_items(
             marks = [getattr(pytest.mark, mark) for mark in sample_marks(type(benchmark), subset)]
             seen: dict[str, int] = {}
             for sample in subset_samples(benchmark, subset, loader, settings):
-                count = seen[sample.id] = seen.get(sample.id, 0) + 1
-                if count > 1:  # node ids must be unique for --lf and xdist
+                # node ids must be unique for --lf and xdist (names are sanitised ids, see node_name)
+                count = seen[node_name(sample.id)] = seen.get(node_name(sample.id), 0) + 1
+                if count > 1:
                     sample = sample.model_copy(update={"id": f"{sample.id}-{count}"})
                 item = SampleItem.create(session, benchmark, sample, runtime)
                 for mark in marks:
