@@ -93,7 +93,12 @@ def _meta(result: RunResult, comparison: Comparison | None) -> str:
     items.append(("errors", f"{errors} sample(s) without an answer" if errors else "none"))
     body = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
     gated = bool(result.thresholds) or (comparison is not None and comparison.max_drop is not None)
-    if not result.passed:
+    if not result.complete:  # an incomplete run is never passed, whatever its scores
+        done = result.samples_scored + result.samples_errored
+        planned = "?" if result.samples_planned is None else str(result.samples_planned)
+        why = "interrupted" if result.interrupted else "samples without a result"
+        verdict, tone, note = "INCOMPLETE", "lle-fail", f"{why}: {done} of {planned} samples finished"
+    elif not result.passed:
         verdict, tone, note = "FAILED", "lle-fail", ""
     elif gated:
         verdict, tone, note = "PASSED", "lle-pass", ""
