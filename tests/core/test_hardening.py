@@ -306,3 +306,20 @@ def test_answer_under_the_cap_is_accepted(pytester, tmp_path):
             "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{server.port}/v1", "-m", "gsm8k",
             "--llm-dataset", f"gsm8k={data}", "--llm-max-response-bytes", "2000000")
     result.assert_outcomes(failed=1)  # a (wrong) answer, not an error
+
+
+def test_openai_client_of_the_llm_fixture_sends_url_credentials_and_query(pytester):
+    from tests.core.loopback import LoopbackChatServer
+
+    pytester.makepyfile(test_sdk="""
+        def test_sdk(llm):
+            client = llm.openai_client()
+            reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+            assert reply.choices[0].message.content == "hello"
+            assert "QSECRET" not in str(client.base_url) and "pw9" not in str(client.base_url)
+        """)
+    with LoopbackChatServer(reply="hello", require_auth=("bob", "pw9"), require_query={"api-key": "QSECRET"}) as server:
+        url = f"http://bob:pw9@127.0.0.1:{server.port}/v1?api-key=QSECRET"
+        result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", url, "-p", "no:randomly")
+        result.assert_outcomes(passed=1)
+        assert ("POST", "/v1/chat/completions", {"api-key": ["QSECRET"]}) in server.requests
