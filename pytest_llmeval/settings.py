@@ -200,3 +200,4 @@ class RunSettings(BaseModel):
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample
