@@ -83,9 +83,9 @@ def test_id_payloads_stay_inert_in_the_html_report(pytester, start_server, brows
     page = browser.find_element(By.ID, "llmeval-samples").text
     assert "<script>window.__pwned=13</script>capital of France?" in page
     assert "<svg onload=\"window.__pwned=16\"></svg>" in page
-    # pytest-html's own rows, expanded, show the failure text (with the answer payloads) as text
+    # pytest-html's own rows: expanded, and their "sample" cell (our hook) shows the answer payloads as text
     browser.find_element(By.ID, "show_all_details").click()
-    logs = " ".join(cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#results-table .log"))
-    assert "expected '<svg onload=\"window.__pwned=16\"></svg>'" in logs
+    cells = " ".join(cell.get_attribute("textContent") for cell in browser.find_elements(By.CSS_SELECTOR, "#results-table td.col-llmeval"))
+    assert '6 vs <svg onload="window.__pwned=16"></svg>' in cells
     assert_not_pwned(browser)
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
