@@ -31,6 +31,7 @@ class SampleRecord(BaseModel):
     explanation: str | None = None
     latency_s: float | None = None
     ttft_s: float | None = None
+    queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     usage: Usage | None = None
     cached: bool = False
     finish_reason: str | None = None  # of the first generation: "stop", "length" (cut at max_tokens), ...
@@ -38,6 +39,7 @@ class SampleRecord(BaseModel):
     truncated: int = 0  # generations cut off at max_tokens (finish_reason "length")
     error: str | None = None
     error_kind: str | None = None
+    thinking: list[dict[str, Any]] | None = None  # --llm-think-eval figures, one per generation
 
 
 class GroupResult(BaseModel):
@@ -79,4 +81,5 @@ class RunResult(BaseModel):
     thresholds: list[ThresholdOutcome] = Field(default_factory=list)
     requests: RequestStats = Field(default_factory=RequestStats)
     passed: bool = True
+    thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
