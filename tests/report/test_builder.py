@@ -227,6 +227,8 @@ def test_line_chart_x_axis_is_numeric_not_categorical():
     assert wide.log_x and "log scale" in wide.x_label
     assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.2)  # 1 -> 8 and 8 -> 64 are both x8
     assert xs[3] - xs[2] == pytest.approx((xs[1] - xs[0]) * 2 / 3, abs=0.2)  # 64 -> 256 is x4
+    # y ticks are round numbers (no 0.00625)
+    assert [t.text for t in line_chart("t", [1, 2], {"y": [0.021, 0.01]}).y_ticks] == ["0", "0.005", "0.01", "0.015", "0.02", "0.025"]
     unsorted = line_chart("t", [8, 1, 4], {"y": [3.0, 1.0, 2.0]})
     assert unsorted.series[0].segments[0].split(" ")[0].startswith(f"{_x_of(unsorted)[0]:.1f}")  # joined in x order
 
