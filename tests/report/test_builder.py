@@ -357,10 +357,10 @@ def test_side_by_side_runs_of_one_model_are_told_apart():
 
 
 def test_incomplete_run_is_never_shown_as_passed():
-    """The complete/interrupted fields of the results (or, from other writers, of `extra`) win over scores."""
+    """The complete/interrupted fields of the results win over scores."""
     result = run_result(g=1.0)
     result.thresholds = [ThresholdOutcome(expression="g.acc>=0.5", value=1.0, passed=True)]
-    result.extra.update({"complete": False, "samples_planned": 10, "samples_scored": 4, "samples_errored": 1})
+    result = result.model_copy(update={"complete": False, "samples_planned": 10, "samples_scored": 4, "samples_errored": 1})
     html = render_overview(result)
     assert ">INCOMPLETE</span>" in html and "samples without a result: 5 of 10 samples finished" in html
     assert ">PASSED</span>" not in html
