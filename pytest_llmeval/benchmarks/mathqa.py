@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..scoring.cues import final_boxed
-from ..scoring.math_equiv import aime_answer, math_equal
 from ..scoring.boxed import last_boxed
+from ..scoring.cues import final_boxed
 from ..scoring.efficiency import stated_answer
+from ..scoring.math_equiv import aime_answer, math_equal
+from ..scoring.numeric import find_final_number
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 
@@ -87,6 +88,7 @@ class AIMEBenchmark(Benchmark):
             metrics={"acc": float(passed)},
             extracted=None if value is None else str(value),
             explanation=None if value is not None else "no integer answer 0-999 found (expected it in \\boxed{})",
+            explicit=final_boxed(output) is not None or find_final_number(output).explicit,
         )
 
     def reasoning_answer(self, sample: Sample, text: str) -> str | None:
