@@ -7,8 +7,14 @@ Hierarchy::
     │   ├── UnknownBenchmarkError
     │   └── ThresholdError
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
+    ├── ServerDiedError        a model server the plugin started exited or was killed mid-run (stops the run)
     └── EndpointError          the model endpoint did not give a usable answer (an *error* outcome, never a wrong answer)
-        ├── EndpointUnreachableError
+        ├── EndpointUnreachableError           (kind ``unreachable``; the subclasses name the cause)
+        │   ├── ConnectionRefusedEndpointError (``connection_refused``: nothing listens on the port)
+        │   ├── ConnectionResetEndpointError   (``connection_reset``: the peer reset the TCP connection)
+        │   ├── ServerDisconnectedError        (``disconnected``: closed before the response was complete)
+        │   ├── DNSResolutionError             (``dns``: the host name does not resolve)
+        │   └── TLSEndpointError               (``tls``: handshake or certificate failure)
         ├── AuthenticationError
         ├── RequestTimeoutError
         ├── ServerError        HTTP status >= 400 that survived retries
@@ -56,6 +62,7 @@ class EndpointError(LLMEvalError):
     """The endpoint failed to answer; surfaces as a pytest *error*, counted apart from wrong answers."""
 
     kind = "endpoint"
+    retry_after: float | None = None  # seconds the server asked to wait (Retry-After), when it did
 
     def __init__(self, message: str, *, status: int | None = None, snippet: str | None = None) -> None:
         details = message
@@ -69,7 +76,29 @@ class EndpointError(LLMEvalError):
 
 
 class EndpointUnreachableError(EndpointError):
+    """No HTTP answer at all: the transport failed (the subclasses name which way)."""
+
     kind = "unreachable"
+
+
+class ConnectionRefusedEndpointError(EndpointUnreachableError):
+    kind = "connection_refused"
+
+
+class ConnectionResetEndpointError(EndpointUnreachableError):
+    kind = "connection_reset"
+
+
+class ServerDisconnectedError(EndpointUnreachableError):
+    kind = "disconnected"
+
+
+class DNSResolutionError(EndpointUnreachableError):
+    kind = "dns"
+
+
+class TLSEndpointError(EndpointUnreachableError):
+    kind = "tls"
 
 
 class AuthenticationError(EndpointError):
@@ -91,3 +120,51 @@ class ServerError(EndpointError):
 
 class BadResponseError(EndpointError):
     kind = "bad_response"
+
+
+_SIGNAL_HINTS = {
+    "SIGILL": "illegal instruction: llama.cpp was built for another CPU; reinstall with ./install.sh "
+    "(a portable build; see docs/serving.md)",
+    "SIGKILL": "killed: often the kernel's out-of-memory killer (see dmesg) or another process",
+    "SIGSEGV": "segmentation fault in the server",
+    "SIGBUS": "bus error in the server",
+    "SIGABRT": "the server aborted",
+}
+
+
+def describe_exit(returncode: int) -> str:
+    """``exited with code N`` or ``was killed by SIGNAME (hint)`` for a ``Popen.returncode``."""
+    import signal
+
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"was killed by signal {-returncode}"
+    hint = _SIGNAL_HINTS.get(name)
+    return f"was killed by {name}" + (f" ({hint})" if hint else "")
+
+
+class ServerDiedError(LLMEvalError):
+    """A model server the plugin started ended while the run still needed it.
+
+    Attributes: ``returncode`` (``Popen`` convention: negative = killed by that signal), ``command``
+    (argv), ``log_tail`` (last lines of its log) and ``log_path``. Raised instead of a per-request
+    transport error; the run stops with this one message (exit status 2, interrupted).
+    """
+
+    kind = "server_died"
+
+    def __init__(self, returncode: int, command: list[str], log_tail: str, log_path: str | None) -> None:
+        import shlex
+
+        where = f"last lines of {log_path}" if log_path else "last lines of its log"
+        super().__init__(
+            f"the model server {describe_exit(returncode)} while requests were outstanding: "
+            f"{shlex.join(command)}\n{where}:\n{log_tail or '(log is empty)'}"
+        )
+        self.returncode = returncode
+        self.command = list(command)
+        self.log_tail = log_tail
+        self.log_path = log_path
