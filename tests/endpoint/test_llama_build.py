@@ -72,6 +72,11 @@ def test_absent_llama_cpp_needs_no_rebuild() -> None:
 @pytest.mark.e2e
 def test_the_installed_llama_cpp_is_portable() -> None:
     """What install.sh built for this environment passes its own check (CI builds it from source)."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (./install.sh local)")
+    import importlib.util
+
+    from tests.e2e.conftest import skip_or_fail
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        skip_or_fail("llama-cpp-python is not installed (./install.sh local)")
     rebuild, reason = llama_build.check(sys.executable)
     assert not rebuild, reason
