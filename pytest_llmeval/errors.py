@@ -8,6 +8,7 @@ Hierarchy::
     │   └── ThresholdError
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
     ├── ServerDiedError        a model server the plugin started exited or was killed mid-run (stops the run)
+    ├── ScorerTimeoutError     a scorer ran out of its time limit (an error outcome ``scorer_timeout``, never wrong)
     └── EndpointError          the model endpoint did not give a usable answer (an *error* outcome, never a wrong answer)
         ├── EndpointUnreachableError           (kind ``unreachable``; the subclasses name the cause)
         │   ├── ConnectionRefusedEndpointError (``connection_refused``: nothing listens on the port)
@@ -168,3 +169,20 @@ class ServerDiedError(LLMEvalError):
         self.command = list(command)
         self.log_tail = log_tail
         self.log_path = log_path
+
+
+class ScorerTimeoutError(LLMEvalError):
+    """A scorer (the symbolic math comparison) did not reach a verdict within its time limit.
+
+    The sample becomes an error of kind ``scorer_timeout``, never a wrong answer. Attributes:
+    ``timeout_s`` (seconds; one-time warm-up such as importing sympy is not counted).
+    """
+
+    kind = "scorer_timeout"
+
+    def __init__(self, what: str, timeout_s: float) -> None:
+        super().__init__(
+            f"{what} took longer than {timeout_s:g} s (one-time warm-up not counted); the sample is "
+            "an error (scorer_timeout), not a wrong answer"
+        )
+        self.timeout_s = timeout_s

@@ -1,0 +1,30 @@
+"""A symbolic comparison that runs out of time is a `scorer_timeout` error of the sample, in a real run."""
+
+from __future__ import annotations
+
+import json
+
+from tests.benchmarks.data import MATH500_ROWS
+from tests.conftest import write_jsonl
+from tests.core.test_evaluation import run
+
+
+def test_pathological_answer_is_a_scorer_timeout_error_not_a_wrong_answer(pytester, start_server, tmp_path):
+    rows = [MATH500_ROWS[1], MATH500_ROWS[2]]  # 513^2 - 487^2 = 26000 and 6! has 30 divisors
+    server = start_server(rules=[
+        {"contains": "513", "reply": "So the answer is $\\boxed{10^{10^{10^{10}}}}$."},
+        {"contains": "divisors", "reply": "The answer is $\\boxed{30}$."},
+    ])
+    data = write_jsonl(tmp_path / "math500.jsonl", rows)
+    samples = tmp_path / "samples.jsonl"
+    result = run(pytester, server, "-m", "math_500", "--llm-dataset", f"math_500={data}",
+                 "--llm-samples", str(samples))
+    # like any scorer crash, it fails the call phase as an llmeval error (not "wrong answer") and
+    # counts in the errors column, not in the score
+    result.stdout.fnmatch_lines(["*llmeval error: the symbolic comparison of*scorer_timeout*",
+                                 "*math_500*(all)*acc*1.0000*1*1*"])
+    assert "wrong answer" not in result.stdout.str()
+    records = {r["target"]: r for r in map(json.loads, samples.read_text().splitlines())}
+    assert records["26000"]["error_kind"] == "scorer_timeout" and records["26000"]["passed"] is None
+    assert "not a wrong answer" in records["26000"]["error"]
+    assert records["30"]["passed"] is True
