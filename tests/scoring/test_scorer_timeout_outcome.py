@@ -23,7 +23,7 @@ def test_pathological_answer_is_a_scorer_timeout_error_not_a_wrong_answer(pytest
     # counts in the errors column, not in the score
     result.stdout.fnmatch_lines(["*llmeval error: the symbolic comparison of*scorer_timeout*",
                                  "*math_500*(all)*acc*1.0000*1*1*"])
-    assert "wrong answer" not in result.stdout.str()
+    assert "wrong answer: expected" not in result.stdout.str()
     records = {r["target"]: r for r in map(json.loads, samples.read_text().splitlines())}
     assert records["26000"]["error_kind"] == "scorer_timeout" and records["26000"]["passed"] is None
     assert "not a wrong answer" in records["26000"]["error"]
