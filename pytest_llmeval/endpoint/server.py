@@ -9,12 +9,8 @@ No orphan survives the test run:
   * the server runs in its own session / process group, so ``stop()`` reaches grandchildren too
     (a ``sh -c`` wrapper, a worker pool), and Ctrl-C in the terminal does not hit it mid-shutdown;
   * ``stop()`` runs from ``atexit`` for every server still running;
-  * a tiny watchdog process holds the read end of a pipe whose write end only this process holds.
-    When this process dies in any way (SIGKILL included) the kernel closes the pipe, the watchdog
-    sees EOF and terminates the server's group (SIGTERM, then SIGKILL after the grace period).
-    A pipe is used instead of Linux's PR_SET_PDEATHSIG because the latter fires when the *thread*
-    that started the child exits (a server started from a worker thread would die with it), needs a
-    ``preexec_fn`` (unsafe with threads) and only covers the direct child.
+  * a parent-death watchdog (:class:`pytest_llmeval.processes.Watchdog`) stops the server's group
+    when this process dies in any way (SIGKILL included).
 
 A server that dies after it was ready is noticed, not mistaken for a slow or unreachable one:
   * a monitor thread waits on the child; when it ends without ``stop()`` having been asked, the
@@ -44,10 +40,8 @@ import errno
 import json
 import os
 import shlex
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -61,6 +55,7 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import LLMEvalError, ServerDiedError, describe_exit
+from ..processes import Watchdog, stop_group
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -72,35 +67,6 @@ _PORT_RETRIES = 3
 # end in a misleading timeout. 503 ("loading model", llama.cpp's llama-server) keeps waiting.
 _READY_STATUSES = frozenset({200, 401, 403})
 _ADDRESS_IN_USE_MARKERS = ("address already in use", "eaddrinuse", "errno 98", "errno 48")
-
-# Runs as `python -c _WATCHDOG <pgid> <grace_s>` with stdin = read end of the lifeline pipe.
-_WATCHDOG = """
-import os, select, signal, sys, time
-pgid, grace = int(sys.argv[1]), float(sys.argv[2])
-def alive():
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-while True:
-    ready, _, _ = select.select([0], [], [], 1.0)
-    if ready and not os.read(0, 1):
-        break  # EOF: the owner died (or closed the pipe)
-    if not alive():
-        sys.exit(0)
-for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        sys.exit(0)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and alive():
-        time.sleep(0.1)
-"""
-
 
 class ServerStartError(LLMEvalError):
     """The managed model server could not be started (base class of the errors below)."""
@@ -230,8 +196,7 @@ class ManagedServer:
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
         self._proc: subprocess.Popen[bytes] | None = None
-        self._watchdog: subprocess.Popen[bytes] | None = None
-        self._lifeline_fd: int | None = None
+        self._watchdog: Watchdog | None = None
         self._port: int | None = None
         self._log_path: Path | None = spec.log_path
         self._argv: list[str] = []
@@ -407,54 +372,15 @@ class ManagedServer:
                 callback(death)
 
     def _start_watchdog(self, pgid: int) -> None:
-        read_fd, write_fd = os.pipe()  # both non-inheritable (PEP 446); only read_fd is passed on
-        try:
-            self._watchdog = subprocess.Popen(
-                [sys.executable, "-c", _WATCHDOG, str(pgid), "10"],
-                stdin=read_fd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # terminal Ctrl-C / hangup must not kill the watchdog
-            )
-        finally:
-            os.close(read_fd)
-        self._lifeline_fd = write_fd
+        self._watchdog = Watchdog(pgid, grace_s=10)
 
     def _release_watchdog(self) -> None:
-        if self._lifeline_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._lifeline_fd)
-            self._lifeline_fd = None
         watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None and watchdog.poll() is None:
-            watchdog.kill()  # the group is already gone; no need to wait for its poll loop
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                watchdog.wait(timeout=5)
+        if watchdog is not None:
+            watchdog.release()
 
     def _terminate_group(self, proc: subprocess.Popen[bytes], grace_s: float) -> None:
-        if not _POSIX:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=grace_s)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            return
-        pgid = proc.pid
-        if not _group_alive(pgid, proc):
-            return
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _group_alive(pgid, proc):
-            time.sleep(0.05)
-        if _group_alive(pgid, proc):
-            _signal_group(pgid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _group_alive(pgid, proc):
-                time.sleep(0.05)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
+        stop_group(proc, grace_s)
 
     def _wait_ready(self) -> None:
         assert self._proc is not None and self._log_path is not None
@@ -486,47 +412,6 @@ class ManagedServer:
         if any(marker in tail.lower() for marker in _ADDRESS_IN_USE_MARKERS):
             raise PortInUseError(self.spec.host, self.port, self._log_path)
         raise ServerExitedError(self._argv, returncode, tail, self._log_path)
-
-
-def _group_alive(pgid: int, leader: subprocess.Popen[bytes]) -> bool:
-    """True while any process of the group exists, not counting the reaped leader."""
-    leader.poll()  # reap the leader if it exited, so its zombie does not count as "alive"
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a member changed uid; it still exists
-        return True
-    # kill(0) also succeeds for zombies, and an orphaned grandchild stays a zombie until init gets
-    # round to reaping it (about 1 s in some containers): on Linux, count only running members.
-    running = _running_group_members(pgid)
-    return True if running is None else running > 0
-
-
-def _running_group_members(pgid: int) -> int | None:
-    """Non-zombie processes in group ``pgid`` per /proc, or None where /proc is unavailable."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return None
-    count = 0
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        # After the ")" that closes the command name: state, ppid, pgrp, ...
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            count += 1
-    return count
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 _LIVE: set[ManagedServer] = set()

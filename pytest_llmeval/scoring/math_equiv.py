@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import queue
 import re
 import signal
@@ -30,10 +29,10 @@ import sys
 import threading
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ScorerTimeoutError
+from ..processes import spawn_module
 
 __all__ = [
     "aime_answer",
@@ -584,16 +583,12 @@ class _HelperProcess:
         self._lines: queue.Queue[str | None] = queue.Queue()
 
     def _start(self) -> subprocess.Popen[str]:
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from pytest_llmeval.scoring.math_equiv import _worker_loop; _worker_loop()"],
+        process = spawn_module(
+            "pytest_llmeval.scoring.math_equiv",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env=env,
         )
         lines: queue.Queue[str | None] = queue.Queue()
 
@@ -739,3 +734,6 @@ def aime_answer(text: str) -> int | None:
         return None
     return int(value)
 
+
+if __name__ == "__main__":  # the helper process (see _HelperProcess): python -m pytest_llmeval.scoring.math_equiv
+    _worker_loop()
