@@ -5,7 +5,8 @@ Hierarchy::
     LLMEvalError
     ├── ConfigError            bad option / threshold / benchmark name (usage error, nothing was sent)
     │   ├── UnknownBenchmarkError
-    │   └── ThresholdError
+    │   ├── ThresholdError
+    │   └── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
     ├── ServerDiedError        a model server the plugin started exited or was killed mid-run (stops the run)
     ├── ScorerTimeoutError     a scorer ran out of its time limit (an error outcome ``scorer_timeout``, never wrong)
@@ -40,6 +41,11 @@ class UnknownBenchmarkError(ConfigError):
             "(pytest --llm-list shows them with subsets and metrics)"
         )
         self.name = name
+
+
+class SandboxUnavailableError(ConfigError):
+    """Generated code must run isolated (bubblewrap) and cannot be here; the message names the fix and the
+    explicit opt-out (``LLMEVAL_SANDBOX=rlimits``). Stops the run with one usage error."""
 
 
 class ThresholdError(ConfigError):

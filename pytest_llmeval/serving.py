@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from .errors import ConfigError, LLMEvalError, ServerDiedError
+from .errors import ConfigError, LLMEvalError, SandboxUnavailableError, ServerDiedError
 from .settings import RunSettings
 
 WORKER_URL_KEY = "llmeval_base_url"
@@ -71,6 +71,11 @@ class ServingPlugin:
         return self._stop_on_death(item, (yield from _delegate()))
 
     def _stop_on_death(self, item: pytest.Item, outcome: BaseException | None) -> None:
+        if isinstance(outcome, SandboxUnavailableError):  # one usage error for the run, not one per sample
+            if hasattr(item.config, "workerinput"):
+                item.session.shouldstop = f"llmeval: {outcome}"
+                raise outcome
+            pytest.exit(f"llmeval: {outcome}", returncode=pytest.ExitCode.USAGE_ERROR)
         if isinstance(outcome, ServerDiedError):
             message = f"llmeval: {outcome}"
             if hasattr(item.config, "workerinput"):
