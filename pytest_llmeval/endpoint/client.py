@@ -33,6 +33,8 @@ from ..errors import (
     RequestTimeoutError,
     ServerError,
 )
+from ..redact import active as redaction_active
+from ..redact import redact, redact_optional, register_secret
 from ..settings import EndpointSettings
 from .models import ChatResponse, Choice, Usage
 from .server import server_death, watched
@@ -61,6 +63,7 @@ class ChatClient:
         self.settings = settings
         self._http = make_http_client(settings, connections or settings.concurrency)
         self._headers = settings.headers()
+        register_secret(settings.api_key.get_secret_value() if settings.api_key is not None else None)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -107,7 +110,7 @@ class ChatClient:
         started = time.monotonic()
         try:
             try:
-                return await asyncio.wait_for(self._send(body), self.settings.timeout_s)
+                return _redacted(await asyncio.wait_for(self._send(body), self.settings.timeout_s))
             except (asyncio.TimeoutError, httpx.HTTPError) as exc:
                 raise transport_error(exc, self.settings.chat_url, time.monotonic() - started,
                                       self.settings.timeout_s) from None
@@ -150,9 +153,10 @@ class ChatClient:
                 try:
                     chunk = json.loads(data)
                 except ValueError:
-                    raise BadResponseError("stream chunk is not JSON", status=response.status_code, snippet=data) from None
+                    raise BadResponseError("stream chunk is not JSON", status=response.status_code,
+                                           snippet=redact(data)) from None
                 if "error" in chunk:
-                    raise ServerError("server sent an error mid-stream", status=response.status_code, snippet=data)
+                    raise ServerError("server sent an error mid-stream", status=response.status_code, snippet=redact(data))
                 model = chunk.get("model", model)
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or []:
@@ -231,13 +235,25 @@ def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> N
 
 
 def _error_text(response: httpx.Response) -> str:
+    """The error body, secrets redacted *before* it is cut to 300 characters (a cut key would survive)."""
     try:
         payload = response.json()
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            return str(payload["error"].get("message", payload["error"]))
-        return json.dumps(payload)[:300]
+            return redact(str(payload["error"].get("message", payload["error"])))
+        return redact(json.dumps(payload))[:300]
     except ValueError:
-        return response.text[:300]
+        return redact(response.text)[:300]
+
+
+def _redacted(response: ChatResponse) -> ChatResponse:
+    """The response with configured secrets removed from every generated text."""
+    if not redaction_active():
+        return response
+    choices = [
+        choice.model_copy(update={"text": redact(choice.text), "reasoning": redact_optional(choice.reasoning)})
+        for choice in response.choices
+    ]
+    return response.model_copy(update={"choices": choices})
 
 
 def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
@@ -256,10 +272,10 @@ def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
             )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BadResponseError(
-            "response is not a chat completion", status=response.status_code, snippet=response.text[:300]
+            "response is not a chat completion", status=response.status_code, snippet=redact(response.text)[:300]
         ) from None
     if not choices:
-        raise BadResponseError("response has no choices", status=response.status_code, snippet=response.text[:300])
+        raise BadResponseError("response has no choices", status=response.status_code, snippet=redact(response.text)[:300])
     return ChatResponse(
         choices=choices, usage=Usage.from_openai(payload.get("usage")), model=payload.get("model"), latency_s=latency
     )

@@ -43,6 +43,7 @@ from ..errors import (
     ServerDisconnectedError,
     TLSEndpointError,
 )
+from ..redact import redact
 
 try:  # aiohttp is a dependency of httpx-aiohttp; the stock httpx transport works without it
     import aiohttp
@@ -104,7 +105,7 @@ def _kind(chain: list[BaseException]) -> str | None:
 def _detail(chain: list[BaseException]) -> str:
     """The deepest message that says something, for the error text."""
     for exc in reversed(chain):
-        text = str(exc).strip()
+        text = redact(str(exc).strip())
         if text:
             return f"{type(exc).__name__}: {text}"
     return type(chain[0]).__name__

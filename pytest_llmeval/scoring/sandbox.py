@@ -59,6 +59,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_llmeval.errors import ConfigError, SandboxUnavailableError
+from pytest_llmeval.redact import redact
 
 SandboxStatus = Literal["ok", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
 
@@ -549,8 +550,8 @@ def run_python(
     return SandboxResult(
         status=status,
         exit_code=exit_code,
-        stdout=outcome.stdout.decode("utf-8", "replace"),
-        stderr=outcome.stderr.decode("utf-8", "replace"),
+        stdout=redact(outcome.stdout.decode("utf-8", "replace")),
+        stderr=redact(outcome.stderr.decode("utf-8", "replace")),
         wall_time_s=round(outcome.wall_time_s, 4),
         cpu_time_s=None if outcome.cpu_time_s is None else round(outcome.cpu_time_s, 4),
     )
