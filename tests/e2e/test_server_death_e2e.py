@@ -45,10 +45,16 @@ def test_real_llama_server_killed_mid_run_stops_the_run_with_one_message(pyteste
 
     def kill_when_answering(runner: psutil.Process) -> None:
         deadline = time.monotonic() + 240
+        ready_at = None
         while time.monotonic() < deadline:
             servers = llama_servers_below(runner.pid)
-            # the server answers chat requests once its log shows one; then it has requests queued
-            if servers and log.exists() and "/v1/chat/completions" in log.read_text(errors="replace"):
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if ready_at is None and "Uvicorn running" in text:
+                ready_at = time.monotonic()
+            # killed while answering: after its first logged chat request, or 3 s after it was ready
+            # (40 requests of up to 200 tokens keep it busy for minutes)
+            busy = "/v1/chat/completions" in text or (ready_at is not None and time.monotonic() - ready_at > 3)
+            if servers and busy:
                 servers[0].kill()
                 killed.append(servers[0].pid)
                 return
