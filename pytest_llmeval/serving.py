@@ -14,7 +14,6 @@ also set ``session.shouldstop``, since ``pytest.exit`` inside a worker's item cr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,6 @@ class ServingPlugin:
         self.settings = settings
         self.server = server
         self.config: pytest.Config | None = None
-        self._stop_lock = threading.Lock()
         self.stopped_for: ServerDiedError | None = None
         if server is not None:
             server.on_death.append(self._server_died)
@@ -64,13 +62,13 @@ class ServingPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        return self._stop_on_death(item, (yield from _delegate()))
+        return self._stop_run_if_fatal(item, (yield from _delegate()))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        return self._stop_on_death(item, (yield from _delegate()))
+        return self._stop_run_if_fatal(item, (yield from _delegate()))
 
-    def _stop_on_death(self, item: pytest.Item, outcome: BaseException | None) -> None:
+    def _stop_run_if_fatal(self, item: pytest.Item, outcome: BaseException | None) -> None:
         if isinstance(outcome, SandboxUnavailableError):  # one usage error for the run, not one per sample
             if hasattr(item.config, "workerinput"):
                 item.session.shouldstop = f"llmeval: {outcome}"
@@ -174,6 +172,6 @@ def _delegate() -> Generator[None, None, BaseException | None]:
     """Run the wrapped hook; give back the exception it raised (or None)."""
     try:
         yield
-    except BaseException as exc:  # re-raised by _stop_on_death unless it is a server death
+    except BaseException as exc:  # re-raised by _stop_run_if_fatal unless it is a server death
         return exc
     return None
