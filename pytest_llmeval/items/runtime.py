@@ -106,10 +106,14 @@ class EvalRuntime:
         dispatcher's loop thread), so judge calls overlap like model calls do."""
         if not item.benchmark.needs_judge:
             return
-        for answer, _ in answers_of(response, self.settings.keep_thinking):
-            inputs = item.benchmark.judge_inputs(item.sample, answer)
-            if inputs is not None:
-                self.judge().prefetch(*inputs)
+        for answer, reasoning in answers_of(response, self.settings.keep_thinking):
+            texts = [answer]
+            if self.settings.think_eval:  # the judge also decides each reasoning step (--llm-think-eval)
+                texts += self.thinking_analyser().step_texts(reasoning if reasoning and reasoning.strip() else answer)
+            for text in texts:
+                inputs = item.benchmark.judge_inputs(item.sample, text)
+                if inputs is not None:
+                    self.judge().prefetch(*inputs)
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
