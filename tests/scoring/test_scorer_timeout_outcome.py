@@ -10,7 +10,9 @@ from tests.core.test_evaluation import run
 
 
 def test_pathological_answer_is_a_scorer_timeout_error_not_a_wrong_answer(pytester, start_server, tmp_path):
-    rows = [MATH500_ROWS[1], MATH500_ROWS[2]]  # 513^2 - 487^2 = 26000 and 6! has 30 divisors
+    # 513^2 - 487^2 = 26000 (level 2), and "6! has 30 divisors" once in every other level (no empty subset)
+    rows = [MATH500_ROWS[1]] + [{**MATH500_ROWS[2], "level": level, "unique_id": f"test/number_theory/{level}.json"}
+                                for level in (1, 3, 4, 5)]
     server = start_server(rules=[
         {"contains": "513", "reply": "So the answer is $\\boxed{10^{10^{10^{10}}}}$."},
         {"contains": "divisors", "reply": "The answer is $\\boxed{30}$."},
@@ -22,9 +24,10 @@ def test_pathological_answer_is_a_scorer_timeout_error_not_a_wrong_answer(pytest
     # like any scorer crash, it fails the call phase as an llmeval error (not "wrong answer") and
     # counts in the errors column, not in the score
     result.stdout.fnmatch_lines(["*llmeval error: the symbolic comparison of*scorer_timeout*",
-                                 "*math_500*(all)*acc*1.0000*1*1*"])
+                                 "*math_500*(all)*acc*1.0000*4*1*"])
     assert "wrong answer: expected" not in result.stdout.str()
-    records = {r["target"]: r for r in map(json.loads, samples.read_text().splitlines())}
-    assert records["26000"]["error_kind"] == "scorer_timeout" and records["26000"]["passed"] is None
-    assert "not a wrong answer" in records["26000"]["error"]
-    assert records["30"]["passed"] is True
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    timed_out = [r for r in records if r["target"] == "26000"]
+    assert len(timed_out) == 1 and timed_out[0]["error_kind"] == "scorer_timeout" and timed_out[0]["passed"] is None
+    assert "not a wrong answer" in timed_out[0]["error"]
+    assert [r["passed"] for r in records if r["target"] == "30"] == [True] * 4
