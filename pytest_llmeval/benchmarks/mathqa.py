@@ -5,7 +5,7 @@
   a box is ignored, `scoring.cues`); an output without one fails ("no \\boxed{} answer").
   Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
   equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
-  kept), at most 2 s per comparison (a timeout counts as wrong).
+  kept), at most 2 s per comparison (a timeout is a `scorer_timeout` error, never wrong).
 * `AIMEBenchmark` (AIME 2024/2025): the answer is an integer 0-999, read by
   `scoring.math_equiv.aime_answer` (the last box if any, else the number after "answer is", else
   the last number); `\\boxed{033}` equals 33.
