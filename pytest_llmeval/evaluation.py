@@ -9,7 +9,9 @@ aggregates the records that travel on the test reports.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
-from .items.distribution import is_sample_nodeid, worker_share
+from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
@@ -37,6 +39,14 @@ from .settings import RunSettings
 from .thinking.aggregate import ThinkingCollector, table_lines
 
 RECORD_ATTR = "llmeval"
+
+
+def incomplete_line(result: RunResult) -> str:
+    """The banner of a run that did not finish: it is not passed, whatever its scores say."""
+    why = "interrupted" if result.interrupted else "samples without a result"
+    done = result.samples_scored + result.samples_errored
+    planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
+    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 
@@ -45,7 +55,9 @@ class EvaluationPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
         self.settings = settings
-        self.runtime = EvalRuntime(settings)
+        self.runtime = EvalRuntime(settings, notify=self.notify)
+        self._notices: list[str] = []
+        self.samples_planned: int | None = None  # sample items this run set out to run (after deselection)
         self.is_worker = hasattr(config, "workerinput")
         self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
         self.collector = ResultsCollector()
@@ -135,6 +147,38 @@ class EvaluationPlugin:
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.is_worker and not self.config.pluginmanager.get_plugin("dsession"):
+            self.samples_planned = sum(isinstance(item, SampleItem) for item in session.items)
+
+    def planned_by_worker(self, nodeids: list[str]) -> None:
+        """Under xdist: the controller learns the plan from the collection a worker reports."""
+        if self.samples_planned is None:
+            self.samples_planned = sum(is_sample_nodeid(nodeid, self.selection) for nodeid in nodeids)
+
+    def notify(self, message: str) -> None:
+        """A one-line notice for the terminal (e.g. a damaged cache moved aside). From another thread
+        (the dispatcher's) it is kept and written at the next report, on pytest's thread."""
+        if self.is_worker:
+            print(message, file=sys.stderr, flush=True)
+        elif threading.current_thread() is threading.main_thread():
+            self._write_notice(message)
+        else:
+            self._notices.append(message)
+
+    def _write_notice(self, message: str) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            print(message, file=sys.stderr, flush=True)
+            return
+        terminal.ensure_newline()
+        terminal.write_line(message, yellow=True)
+
+    def _flush_notices(self) -> None:
+        while self._notices:
+            self._write_notice(self._notices.pop(0))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Under xdist the controller checks the endpoint once, so that workers don't each fail.
@@ -151,7 +195,8 @@ class EvaluationPlugin:
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
             names = workerinput.get(BENCHMARKS_KEY, list(self.selection))
-            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"])
+            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"],
+                                 workerinput.get(TAKEOVER_KEY))
         self.runtime.start(items, preflight=not self.is_worker)
 
     # -- per item ----------------------------------------------------------------------------
@@ -185,6 +230,8 @@ class EvaluationPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
+        if self._notices:
+            self._flush_notices()
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
             sample = is_sample_nodeid(report.nodeid, self.selection)
@@ -222,9 +269,10 @@ class EvaluationPlugin:
             return
         if self.samples_writer is not None:
             self.samples_writer.close()
-        if not self.collector and not self.rules and not self.perf_ran():
+        self._flush_notices()
+        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned:
             return
-        self.result = result = self.build_result()
+        self.result = result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
         if self.settings.results_path is not None:
             self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +284,7 @@ class EvaluationPlugin:
         perf = self.config.pluginmanager.get_plugin("llmeval-perf")
         return bool(perf is not None and perf.runs)
 
-    def build_result(self) -> RunResult:
+    def build_result(self, interrupted: bool = False) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
         outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
         errors = sum(bench.errors for bench in benchmarks.values())
@@ -251,7 +299,16 @@ class EvaluationPlugin:
             requests=self.collector.requests,
             thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
+        result.samples_scored = sum(bench.count for bench in benchmarks.values())
+        result.samples_errored = errors
+        result.samples_planned = self.samples_planned
+        result.interrupted = interrupted
+        # An incomplete run is never passed: cut short, or samples planned that left no record.
+        result.complete = not interrupted and (
+            self.samples_planned is None or result.samples_scored + result.samples_errored >= self.samples_planned
+        )
         passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
+        passed = passed and result.complete
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
@@ -262,8 +319,10 @@ class EvaluationPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
             return
-        if self.result is not None and (self.result.benchmarks or self.result.thresholds):
+        if self.result is not None and (self.result.benchmarks or self.result.thresholds or not self.result.complete):
             terminalreporter.section("llmeval results")
+            if not self.result.complete:
+                terminalreporter.write_line(incomplete_line(self.result), red=True, bold=True)
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
             if self.thinking:

@@ -17,7 +17,7 @@ from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
 from .media.store import MediaOptions
-from .settings import EndpointSettings, RunSettings, ServeSettings
+from .settings import DEFAULT_MAX_RESPONSE_BYTES, EndpointSettings, RunSettings, ServeSettings
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
     OptionSpec("retries", "retries on 429/5xx/connection errors, exponential backoff (default 3)", kind="int", metavar="N"),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
+    OptionSpec(
+        "max_response_bytes",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default 16777216 = 16 MiB)",
+        kind="int",
+        metavar="N",
+    ),
     OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N"),
     OptionSpec("shuffle", "shuffle samples (with --llm-seed) before --llm-limit", kind="flag"),
     OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
@@ -266,6 +272,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             retries=3 if opts.get("retries") is None else opts.get("retries"),
             concurrency=positive(opts.get("concurrency"), "concurrency", 16),
             stream=opts.get("stream"),
+            max_response_bytes=_default(opts.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
             gen=parse_gen(opts.get("gen")),
         )
         cache_dir = opts.get("cache_dir")
@@ -274,11 +281,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         judge = (
             EndpointSettings(
                 model=judge_model,
-                base_url=opts.get("judge_base_url") or endpoint.base_url,
+                base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
                 api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
                 timeout_s=endpoint.timeout_s,
                 retries=endpoint.retries,
                 concurrency=endpoint.concurrency,
+                max_response_bytes=endpoint.max_response_bytes,
                 gen={"temperature": 0},
             )
             if judge_model
@@ -311,6 +319,10 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _path(value: str | None) -> Path | None:

@@ -11,8 +11,7 @@ import pytest
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..settings import RunSettings
-from .nodes import SampleItem
-from .runtime import EvalRuntime
+from .nodes import SampleItem, SampleRuntime, node_name
 from .selection import sample_marks
 
 
@@ -32,7 +31,7 @@ def build_items(
     benchmarks: dict[str, Benchmark],
     selection: dict[str, list[str]],
     settings: RunSettings,
-    runtime: EvalRuntime,
+    runtime: SampleRuntime,
     selected: dict[str, list[str]] | None = None,
 ) -> list[SampleItem]:
     """Items of `selection`; `selected` is the run's whole `-m` selection (a one-config file is used
@@ -49,8 +48,9 @@ def build_items(
             seen: dict[str, int] = {}
             before = len(items)
             for sample in subset_samples(benchmark, subset, loader, settings):
-                count = seen[sample.id] = seen.get(sample.id, 0) + 1
-                if count > 1:  # node ids must be unique for --lf and xdist
+                # node ids must be unique for --lf and xdist (names are sanitised ids, see node_name)
+                count = seen[node_name(sample.id)] = seen.get(node_name(sample.id), 0) + 1
+                if count > 1:
                     sample = sample.model_copy(update={"id": f"{sample.id}-{count}"})
                 item = SampleItem.create(session, benchmark, sample, runtime)
                 for mark in marks:

@@ -81,7 +81,7 @@ def content_security_policy() -> Markup:
     Defence in depth: even if some text escaped escaping, it could neither run nor call out.
     (Markup: a constant of ours whose only variable part is base64, so it has no '"' or '<'.)"""
     digest = base64.b64encode(hashlib.sha256(asset("report.js").encode("utf-8")).digest()).decode("ascii")
-    return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:")
+    return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; media-src data:")
 
 
 def public_url(url: str | None) -> str:
