@@ -17,6 +17,8 @@ import pytest
 from .benchmarks.base import Benchmark
 from .benchmarks.registry import all_benchmarks
 from .errors import ConfigError, DatasetError, LLMEvalError
+from .gating.budget import run_passed
+from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 from .items.distribution import is_sample_nodeid, worker_share
 from .items.build import build_items
@@ -25,7 +27,7 @@ from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY
 from .items.selection import mark_name, select
 from .report.aggregate import ResultsCollector
-from .report.models import RunResult, SampleRecord
+from .results import RunResult, SampleRecord
 from .report.samples import SamplesWriter
 from .report.terminal import no_selection_lines, score_lines
 from .settings import RunSettings
@@ -52,6 +54,9 @@ class EvaluationPlugin:
         self._markers: set[str] = set()
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
+        self.early_stop: EarlyStopMonitor | None = None
+        if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
+            raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
         self.resolve_selection()
 
     # -- configuration -----------------------------------------------------------------------
@@ -104,6 +109,20 @@ class EvaluationPlugin:
                     config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
+        if self.settings.early_stop:
+            self.start_early_stop(items)
+
+    def start_early_stop(self, items: list[pytest.Item]) -> None:
+        """Seeded random order per benchmark, and the monitor the dispatcher asks before each request."""
+        shuffle_for_early_stop(items, lambda i: i.benchmark.name if isinstance(i, SampleItem) else None, self.settings.seed)
+        populations: dict[tuple[str, str], int] = {}
+        for item in items:
+            if isinstance(item, SampleItem):
+                key = (item.benchmark.name, item.sample.subset)
+                populations[key] = populations.get(key, 0) + 1
+        pooled = {name: dict(bench.pooled_metrics) for name, bench in self.benchmark_instances.items()}
+        monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, pooled)
+        self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -133,7 +152,10 @@ class EvaluationPlugin:
             return report
         record: SampleRecord | None = None
         error = call.excinfo.value if call.excinfo is not None else None
-        if call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
+        if call.when == "setup" and getattr(item, "skipped_early", False) and self.early_stop is not None:
+            self.collector.skip(item.benchmark.name, item.sample.subset)
+            self.early_stop.note_skipped(item.benchmark.name)
+        elif call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
             record = self.runtime.error_record(item, error)
             if isinstance(error, LLMEvalError):
                 report.longrepr = f"llmeval error: {error}"
@@ -165,6 +187,8 @@ class EvaluationPlugin:
             return
         record = SampleRecord.model_validate(payload)
         self.collector.add(record)
+        if self.early_stop is not None:
+            self.early_stop.observe(record)
         if self.settings.samples_path is not None:
             if self.samples_writer is None:
                 self.samples_writer = SamplesWriter(self.settings.samples_path)
@@ -206,8 +230,9 @@ class EvaluationPlugin:
 
     def build_result(self) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
-        outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
-        errors = sum(bench.errors for bench in benchmarks.values())
+        outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
+        if self.early_stop is not None:
+            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
         result = RunResult(
             model=self.settings.endpoint.model,
             base_url=self.settings.endpoint.base_url,
@@ -217,13 +242,14 @@ class EvaluationPlugin:
             benchmarks=benchmarks,
             thresholds=outcomes,
             requests=self.collector.requests,
+            samples_path=str(self.settings.samples_path) if self.settings.samples_path is not None else None,
         )
-        passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
         self.gated = bool(self.rules) or any(vote is not None for vote in gate_votes)
-        result.passed = passed and all(vote is not False for vote in gate_votes)
+        result.passed = run_passed(result, outcomes, max_errors=self.settings.max_errors,
+                                   other_failures=self.other_failures, votes=gate_votes)
         return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

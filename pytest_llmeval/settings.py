@@ -7,7 +7,7 @@ else reads `config.getoption` directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Literal, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -98,6 +98,9 @@ class RunSettings(BaseModel):
     bench_args: dict[str, dict[str, str]] = Field(default_factory=dict)
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)
+    threshold_mode: Literal["point", "ci"] = "point"
+    early_stop: bool = False
+    early_stop_alpha: float = Field(default=0.05, gt=0, lt=1)
     results_path: Path | None = None
     samples_path: Path | None = None
     cache_dir: Path | None = None

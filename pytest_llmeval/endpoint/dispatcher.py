@@ -23,6 +23,10 @@ from .models import ChatResponse
 BodyBuilder = Callable[[], dict[str, Any]]
 
 
+class RequestSkipped(Exception):
+    """The plan's `skip` predicate said this request is no longer needed (`--llm-early-stop`)."""
+
+
 class PrefetchPlan:
     """The requests of the items this process will run, in run order, built lazily."""
 
@@ -35,6 +39,8 @@ class PrefetchPlan:
         self._wake_at: int | None = None
         self._advanced: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # asked just before request `index` is issued; True leaves it unsent (RequestSkipped)
+        self.skip: Callable[[int], bool] | None = None
 
     def _future(self, index: int) -> concurrent.futures.Future[ChatResponse]:
         with self._lock:
@@ -112,8 +118,11 @@ class Dispatcher:
 
     # -- prefetching -------------------------------------------------------------------------
 
-    def prefetch(self, builders: Sequence[BodyBuilder], window: int | None = None) -> PrefetchPlan:
+    def prefetch(
+        self, builders: Sequence[BodyBuilder], window: int | None = None, skip: Callable[[int], bool] | None = None
+    ) -> PrefetchPlan:
         plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64))
+        plan.skip = skip
         plan._loop = self._loop
         self._loop.call_soon_threadsafe(self._start_producer, plan)
         return plan
@@ -129,6 +138,9 @@ class Dispatcher:
                 await plan._wait_for_room(index)
             future = plan._future(index)
             if future.done():
+                continue
+            if plan.skip is not None and plan.skip(index):
+                future.set_exception(RequestSkipped(index))
                 continue
             try:
                 body = build()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from ..endpoint.cache import ResponseCache, request_key
-from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
+from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
 from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError
-from ..report.models import SampleRecord
+from ..results import SampleRecord
 from ..scoring.response import answers_of, score_generations
 from ..settings import RunSettings
 from .nodes import SampleItem
@@ -26,6 +26,8 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        # --llm-early-stop: asked before a sample's request is sent; True skips the sample
+        self.skip_sample: Callable[[SampleItem], bool] | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -67,7 +69,12 @@ class EvalRuntime:
         if preflight:
             self.preflight_if_needed(samples)
         self._plan_index = {item.nodeid: index for index, item in enumerate(samples)}
-        self._plan = self.dispatcher.prefetch([lambda item=item: self.request_body(item) for item in samples])
+        builders = [lambda item=item: self.request_body(item) for item in samples]
+        if self.skip_sample is None:
+            self._plan = self.dispatcher.prefetch(builders)
+            return
+        skip = self.skip_sample
+        self._plan = self.dispatcher.prefetch(builders, skip=lambda index: skip(samples[index]))
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
@@ -86,10 +93,22 @@ class EvalRuntime:
     # -- per item ----------------------------------------------------------------------------
 
     def response_for(self, item: SampleItem) -> ChatResponse:
+        """The item's response; pytest.skip when --llm-early-stop left its request unsent."""
         index = self._plan_index.get(item.nodeid)
         if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
+            if self.skip_sample is not None and self.skip_sample(item):
+                self._skip_early(item)
             return self.dispatcher.call(self.request_body(item), use_cache=self.settings.use_cache)
-        return self._plan.result(index)
+        try:
+            return self._plan.result(index)
+        except RequestSkipped:
+            self._skip_early(item)
+            raise  # unreachable: _skip_early raises
+
+    @staticmethod
+    def _skip_early(item: SampleItem) -> None:
+        item.skipped_early = True
+        pytest.skip(f"skipped by --llm-early-stop: the thresholds on {item.benchmark.name} are already decided")
 
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         answers = answers_of(response, self.settings.keep_thinking)

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .html import render_page
-from .models import RunResult, SampleRecord
+from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
 
 

@@ -35,7 +35,7 @@ from .compare import (
     format_score,
     read_comparison,
 )
-from .models import RunResult, SampleRecord
+from ..results import RunResult, SampleRecord
 from .perf_view import perf_runs, render_perf
 from .sample_table import SampleTable
 

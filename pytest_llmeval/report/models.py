@@ -1,78 +1,12 @@
-"""Result models: one `SampleRecord` per item, aggregated into a `RunResult` (the results JSON)."""
+"""Moved to `pytest_llmeval.results` (a neutral module that report/ and gating/ both import);
+this name stays importable for code written against it."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from pydantic import BaseModel, Field
-
-from ..endpoint.models import Usage
-
-
-class SampleRecord(BaseModel):
-    """Everything about one sample: a line of the samples JSONL.
-
-    `passed`/`metrics` are None/empty when the endpoint failed; then `error` says why and
-    `error_kind` classifies it (unreachable, auth, timeout, http_status, bad_response, ...).
-    """
-
-    nodeid: str
-    benchmark: str
-    subset: str
-    id: str
-    messages: list[dict[str, Any]] = Field(default_factory=list)
-    output: str | None = None
-    outputs: list[str] | None = None  # every generation, when n > 1
-    reasoning: str | None = None
-    extracted: str | None = None
-    target: Any = None
-    passed: bool | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    explanation: str | None = None
-    latency_s: float | None = None
-    ttft_s: float | None = None
-    usage: Usage | None = None
-    cached: bool = False
-    error: str | None = None
-    error_kind: str | None = None
-
-
-class GroupResult(BaseModel):
-    """Metrics over a group of samples. `count` counts scored samples; `errors` those the endpoint
-    failed on, which are left out of the metrics (an error is never a wrong answer)."""
-
-    count: int = 0
-    errors: int = 0
-    metrics: dict[str, float] = Field(default_factory=dict)
-
-
-class BenchmarkResult(GroupResult):
-    subsets: dict[str, GroupResult] = Field(default_factory=dict)
-
-
-class ThresholdOutcome(BaseModel):
-    expression: str
-    value: float | None
-    passed: bool
-
-
-class RequestStats(BaseModel):
-    sent: int = 0
-    cached: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class RunResult(BaseModel):
-    """The `--llm-results` JSON (see docs/results.md)."""
-
-    model: str
-    base_url: str | None
-    started: str
-    duration_s: float
-    generation: dict[str, Any] = Field(default_factory=dict)
-    benchmarks: dict[str, BenchmarkResult] = Field(default_factory=dict)
-    thresholds: list[ThresholdOutcome] = Field(default_factory=list)
-    requests: RequestStats = Field(default_factory=RequestStats)
-    passed: bool = True
-    extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
+from ..results import (  # noqa: F401
+    BenchmarkResult,
+    GroupResult,
+    MetricUncertainty,
+    RequestStats,
+    RunResult,
+    SampleRecord,
+    ThresholdOutcome,
+)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from .models import SampleRecord
+from ..results import SampleRecord
 
 CELL_CHARS = 160
 VERDICTS = ("passed", "failed", "error", "unscored")

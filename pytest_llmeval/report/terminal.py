@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 
 from ..benchmarks.base import Benchmark
-from .models import RunResult
+from ..results import GroupResult, RunResult
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -15,23 +15,37 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
     return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
 
 
+def interval_text(group: GroupResult, metric: str) -> str:
+    """`±0.0123 [0.8012, 0.8503]` (standard error, 95% interval), or `-` when there is none."""
+    u = group.uncertainty.get(metric)
+    if u is None or u.se is None or u.ci_low is None or u.ci_high is None:
+        return "-"
+    return f"\u00b1{u.se:.4f} [{u.ci_low:.4f}, {u.ci_high:.4f}]"
+
+
 def score_lines(result: RunResult) -> list[str]:
     rows: list[list[str]] = []
     for name, bench in result.benchmarks.items():
         for metric, value in bench.metrics.items():
-            rows.append([result.model, name, "(all)", metric, f"{value:.4f}", str(bench.count), str(bench.errors)])
+            rows.append([result.model, name, "(all)", metric, f"{value:.4f}", interval_text(bench, metric), str(bench.count), str(bench.errors)])
         if not bench.metrics:
-            rows.append([result.model, name, "(all)", "-", "-", str(bench.count), str(bench.errors)])
+            rows.append([result.model, name, "(all)", "-", "-", "-", str(bench.count), str(bench.errors)])
         if len(bench.subsets) > 1:
             for subset, group in bench.subsets.items():
                 for metric, value in group.metrics.items():
-                    rows.append([result.model, name, subset, metric, f"{value:.4f}", str(group.count), str(group.errors)])
-    lines = format_table(["model", "benchmark", "subset", "metric", "score", "count", "errors"], rows)
+                    rows.append([result.model, name, subset, metric, f"{value:.4f}", interval_text(group, metric), str(group.count), str(group.errors)])
+    lines = format_table(["model", "benchmark", "subset", "metric", "score", "se [95% CI]", "count", "errors"], rows)
     if result.thresholds:
         lines.append("")
         for outcome in result.thresholds:
             value = "missing" if outcome.value is None else f"{outcome.value:.4f}"
-            lines.append(f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.expression}  (actual {value})")
+            word = {"undecided": "UNDECIDED"}.get(outcome.status or "", "PASS" if outcome.passed else "FAIL")
+            why = f"; {outcome.reason}" if outcome.reason else ""
+            lines.append(f"{word}  {outcome.expression}  (actual {value}{why})")
+    skipped = result.requests.skipped_early_stop
+    if skipped:
+        total = skipped + sum(bench.count + bench.errors for bench in result.benchmarks.values())
+        lines.append(f"early stop: {skipped} of {total} samples not requested ({skipped / total:.0%} of the requests saved)")
     return lines
 
 
