@@ -205,7 +205,7 @@ def comparison_lines(comparison: Comparison) -> list[str]:
     base = comparison.baseline
     how = (f"paired by sample id with {base.samples_path}" if comparison.paired
            else "unpaired (no samples JSONL of the old run: pass --llm-samples to both runs to pair them)")
-    lines = [f"compared with {base.path or 'earlier run'} (model {base.model}, started {base.started}); {how}"]
+    lines = [f"compared with {base.path or 'earlier run'} (model {base.model}, started {base.started})", how]
     rows = [
         [row.benchmark, row.subset or ALL, row.metric, format_score(row.old), format_score(row.new),
          format_delta(row) + ("  DROP" if row.dropped else ""), format_interval(row), format_p(row)]

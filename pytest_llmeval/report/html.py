@@ -38,6 +38,7 @@ from .compare import (
 from ..results import RunResult, SampleRecord
 from .perf_view import perf_runs, render_perf
 from .sample_table import SampleTable
+from .terminal import interval_text
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
 SAMPLES_START, SAMPLES_END = "<!-- llmeval:samples -->", "<!-- /llmeval:samples -->"
@@ -150,7 +151,7 @@ def _shown_subset(result: RunResult, row: ComparisonRow) -> bool:
 
 def _score_table(result: RunResult, comparison: Comparison | None) -> str:
     rules = _rules(result)
-    head = ["benchmark", "subset", "metric", "score", "count", "errors", "threshold"]
+    head = ["benchmark", "subset", "metric", "score", "95% CI", "count", "errors", "threshold"]
     if comparison is not None:
         head += ["old", "delta"]
     cells_head = "".join(f'<th class="{"lle-num" if h in ("score", "count", "errors", "old", "delta") else ""}">{h}</th>' for h in head)
@@ -162,7 +163,8 @@ def _score_table(result: RunResult, comparison: Comparison | None) -> str:
         ]
         cells = [
             f"<td>{escape(bench)}</td>", f"<td>{escape(subset or ALL)}</td>", f"<td>{escape(metric)}</td>",
-            f'<td class="lle-num lle-score">{format_score(value)}</td>', f'<td class="lle-num">{count}</td>',
+            f'<td class="lle-num lle-score">{format_score(value)}</td>',
+            f'<td class="lle-num lle-ci">{escape(_interval(result, bench, subset, metric))}</td>', f'<td class="lle-num">{count}</td>',
             f'<td class="lle-num lle-errors">{errors}</td>', f'<td class="lle-gate">{"<br>".join(gates)}</td>',
         ]
         if comparison is not None:
@@ -172,6 +174,17 @@ def _score_table(result: RunResult, comparison: Comparison | None) -> str:
             + "".join(cells) + "</tr>"
         )
     return f'<table class="lle-table lle-scores" id="llmeval-scores"><thead><tr>{cells_head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _interval(result: RunResult, bench: str, subset: str | None, metric: str) -> str:
+    """The metric's standard error and 95% interval (see docs/statistics.md), or empty."""
+    group = result.benchmarks.get(bench)
+    if group is not None and subset is not None:
+        group = group.subsets.get(subset)  # type: ignore[assignment]
+    if group is None:
+        return ""
+    text = interval_text(group, metric)
+    return "" if text == "-" else text
 
 
 def _compare_cells(row: ComparisonRow | None) -> list[str]:
@@ -188,12 +201,13 @@ def _thresholds(result: RunResult) -> str:
         return ""
     rows = "".join(
         f'<tr><td>{escape(o.expression)}</td><td class="lle-num">{format_score(o.value)}</td>'
-        f'<td class="{"lle-pass-text" if o.passed else "lle-fail-text"}">{"PASS" if o.passed else "FAIL"}</td></tr>'
+        f'<td class="{"lle-pass-text" if o.passed else "lle-fail-text"}">{"PASS" if o.passed else ("UNDECIDED" if o.status == "undecided" else "FAIL")}</td>'
+        f'<td>{escape(o.reason or "")}</td></tr>'
         for o in result.thresholds
     )
     return (
         '<h3>Thresholds</h3><table class="lle-table lle-thresholds" id="llmeval-thresholds">'
-        f'<thead><tr><th>threshold</th><th class="lle-num">actual</th><th>verdict</th></tr></thead><tbody>{rows}</tbody></table>'
+        f'<thead><tr><th>threshold</th><th class="lle-num">actual</th><th>verdict</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
 
