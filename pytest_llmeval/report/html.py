@@ -193,7 +193,13 @@ def _compare_cells(row: ComparisonRow | None) -> list[str]:
     tone = f"lle-{row.status}" + (" lle-dropped" if row.dropped else "")
     text = {"new": "new (not in old run)", "missing": "missing in this run"}.get(row.status, format_delta(row))
     mark = " DROP" if row.dropped else ""
-    return [f'<td class="lle-num lle-old">{format_score(row.old)}</td>', f'<td class="lle-num lle-delta {tone}">{escape(text)}{mark}</td>']
+    detail = []  # the difference's 95% interval and p-value, as the cell's tooltip
+    if row.ci_low is not None and row.ci_high is not None:
+        detail.append(f"95% CI [{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
+    if row.p_value is not None:
+        detail.append(f"p={row.p_value:.3g} ({row.test})")
+    title = f' title="{escape("; ".join(detail))}"' if detail else ""
+    return [f'<td class="lle-num lle-old">{format_score(row.old)}</td>', f'<td class="lle-num lle-delta {tone}"{title}>{escape(text)}{mark}</td>']
 
 
 def _thresholds(result: RunResult) -> str:
@@ -216,6 +222,8 @@ def _comparison(comparison: Comparison | None) -> str:
         return ""
     base = comparison.baseline
     text = f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})."
+    text += (f" Samples paired by id with {base.samples_path}: deltas carry a paired 95% interval and p-value."
+             if comparison.paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
     parts = [f'<h3>Comparison</h3><p>{escape(text)}</p>']
     if comparison.max_drop is not None:
         if comparison.dropped:
