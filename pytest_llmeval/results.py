@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from .endpoint.models import Usage
 
@@ -78,20 +78,26 @@ class BenchmarkResult(GroupResult):
 
 
 class ThresholdOutcome(BaseModel):
-    """One `--llm-threshold` verdict. `status` is `pass`, `fail` or `undecided` (with
-    `--llm-threshold-mode ci`, when the interval straddles the threshold; it fails the run);
-    `mode` says how it was decided: `point` (the estimate), `ci` (the 95% interval) or
-    `early-stop` (the anytime-valid confidence sequence of `--llm-early-stop`). `reason` says why,
-    in words, for every status other than a plain point-estimate pass."""
+    """One `--llm-threshold` verdict: the measured `value` (None when there was none) and `passed`.
+
+    Under `--llm-threshold-mode ci` or `--llm-early-stop` it also says `status` (`pass`, `fail` or
+    `undecided`: the interval straddles the threshold, which fails the run), `mode` (`ci` or
+    `early-stop`), the metric's 95% interval `ci_low`/`ci_high`, and `reason` in words. These keys
+    are left out of the JSON when unset, so a plain point-estimate gate reads as before."""
 
     expression: str
     value: float | None
     passed: bool
     status: Literal["pass", "fail", "undecided"] | None = None
-    mode: Literal["point", "ci", "early-stop"] = "point"
+    mode: Literal["point", "ci", "early-stop"] | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     reason: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k in ("expression", "value", "passed")}
 
 
 class RequestStats(BaseModel):

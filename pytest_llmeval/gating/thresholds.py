@@ -107,14 +107,12 @@ def evaluate_rule(
     uncertainty = group.uncertainty.get(rule.metric) if group is not None else None
     low = uncertainty.ci_low if uncertainty is not None else None
     high = uncertainty.ci_high if uncertainty is not None else None
+    if mode == "point":  # the estimate alone: the outcome reads as it always did
+        return ThresholdOutcome(expression=rule.expression, value=value, passed=value is not None and rule.holds(value))
     outcome = ThresholdOutcome(expression=rule.expression, value=value, passed=False, status="fail",
                                mode=mode, ci_low=low, ci_high=high)
     if value is None:
         outcome.reason = "no value: no sample of it was scored"
-        return outcome
-    if mode == "point":
-        outcome.passed = rule.holds(value)
-        outcome.status = "pass" if outcome.passed else "fail"
         return outcome
     if low is None or high is None:
         outcome.status = "undecided"
