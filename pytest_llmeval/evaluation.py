@@ -9,30 +9,46 @@ aggregates the records that travel on the test reports.
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .benchmarks.base import Benchmark
+from .benchmarks.multimodal import MultimodalBenchmark
+from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.budget import run_passed
 from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
-from .items.distribution import is_sample_nodeid, worker_share
+from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY
-from .items.selection import mark_name, select
+from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
 from .results import RunResult, SampleRecord
 from .report.samples import SamplesWriter
 from .report.terminal import no_selection_lines, score_lines
+from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
+from .thinking.aggregate import ThinkingCollector, table_lines
 
 RECORD_ATTR = "llmeval"
+
+
+def incomplete_line(result: RunResult) -> str:
+    """The banner of a run that did not finish: it is not passed, whatever its scores say."""
+    why = "interrupted" if result.interrupted else "samples without a result"
+    done = result.samples_scored + result.samples_errored
+    planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
+    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 
@@ -41,10 +57,13 @@ class EvaluationPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
         self.settings = settings
-        self.runtime = EvalRuntime(settings)
+        self.runtime = EvalRuntime(settings, notify=self.notify)
+        self._notices: list[str] = []
+        self.samples_planned: int | None = None  # sample items this run set out to run (after deselection)
         self.is_worker = hasattr(config, "workerinput")
         self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
         self.collector = ResultsCollector()
+        self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
         self.other_failures = 0
         self.started_wall = dt.datetime.now(dt.timezone.utc)
@@ -52,6 +71,7 @@ class EvaluationPlugin:
         self.result: RunResult | None = None
         self.gated = False
         self._markers: set[str] = set()
+        self._media: MediaStore | None = None
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
         self.early_stop: EarlyStopMonitor | None = None
@@ -61,9 +81,12 @@ class EvaluationPlugin:
 
     # -- configuration -----------------------------------------------------------------------
 
-    def resolve_selection(self) -> None:
+    def resolve_selection(self, final: bool = False) -> None:
         """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
         benchmarks = all_benchmarks()
+        # before collection, conftests below the rootdir may not have registered their benchmarks yet:
+        # only a name close to a known one is an error then (and it is, even under xdist)
+        check_dataset_names(self.settings.datasets, benchmarks, only_close=not final)
         unknown = set(self.settings.bench_args) - set(benchmarks)
         if unknown:
             raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
@@ -72,7 +95,12 @@ class EvaluationPlugin:
                 instance = self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
+                if isinstance(instance, MultimodalBenchmark):
+                    instance.media_store = self.media_store()
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
+        for name, chosen in subsets_of.items():
+            check_subset_list(self.benchmark_instances[name], chosen)
+        check_mark_names(self.config.option.markexpr, benchmarks, registered_marks(self.config.getini("markers")))
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
         for rule in self.rules:
             check_rule(rule, benchmarks, set(self.selection))
@@ -81,6 +109,17 @@ class EvaluationPlugin:
             raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
                               "(and --llm-judge-base-url when it is served elsewhere)")
         self.register_markers(benchmarks)
+
+    def media_store(self) -> MediaStore:
+        """Images and audio of this run's samples, spooled once (content-addressed) beside the
+        response cache, or in a private temporary folder with --llm-no-cache."""
+        if self._media is None:
+            if self.settings.use_cache and self.settings.cache_dir is not None:
+                root = self.settings.cache_dir / "media"
+            else:
+                root = Path(tempfile.mkdtemp(prefix="llmeval-media-"))
+            self._media = MediaStore(root, self.settings.media)
+        return self._media
 
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
@@ -96,13 +135,16 @@ class EvaluationPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         try:
-            self.resolve_selection()  # conftests below the rootdir may have registered benchmarks
+            self.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in self.selection.items():
             for subset in subsets:
                 try:
-                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings, self.runtime))
+                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
+                                             self.runtime, selected=self.selection))
+                except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
+                    raise pytest.UsageError(str(exc)) from None
                 except DatasetError as exc:
                     where = name if exc.hub_unreachable else f"{name}/{subset}"
                     report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])
@@ -124,6 +166,38 @@ class EvaluationPlugin:
         monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, pooled)
         self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.is_worker and not self.config.pluginmanager.get_plugin("dsession"):
+            self.samples_planned = sum(isinstance(item, SampleItem) for item in session.items)
+
+    def planned_by_worker(self, nodeids: list[str]) -> None:
+        """Under xdist: the controller learns the plan from the collection a worker reports."""
+        if self.samples_planned is None:
+            self.samples_planned = sum(is_sample_nodeid(nodeid, self.selection) for nodeid in nodeids)
+
+    def notify(self, message: str) -> None:
+        """A one-line notice for the terminal (e.g. a damaged cache moved aside). From another thread
+        (the dispatcher's) it is kept and written at the next report, on pytest's thread."""
+        if self.is_worker:
+            print(message, file=sys.stderr, flush=True)
+        elif threading.current_thread() is threading.main_thread():
+            self._write_notice(message)
+        else:
+            self._notices.append(message)
+
+    def _write_notice(self, message: str) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            print(message, file=sys.stderr, flush=True)
+            return
+        terminal.ensure_newline()
+        terminal.write_line(message, yellow=True)
+
+    def _flush_notices(self) -> None:
+        while self._notices:
+            self._write_notice(self._notices.pop(0))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Under xdist the controller checks the endpoint once, so that workers don't each fail.
@@ -140,7 +214,8 @@ class EvaluationPlugin:
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
             names = workerinput.get(BENCHMARKS_KEY, list(self.selection))
-            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"])
+            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"],
+                                 workerinput.get(TAKEOVER_KEY))
         self.runtime.start(items, preflight=not self.is_worker)
 
     # -- per item ----------------------------------------------------------------------------
@@ -177,6 +252,8 @@ class EvaluationPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
+        if self._notices:
+            self._flush_notices()
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
             sample = is_sample_nodeid(report.nodeid, self.selection)
@@ -189,6 +266,8 @@ class EvaluationPlugin:
         self.collector.add(record)
         if self.early_stop is not None:
             self.early_stop.observe(record)
+        if self.thinking is not None:
+            self.thinking.add(record.benchmark, record.subset, record.thinking)
         if self.settings.samples_path is not None:
             if self.samples_writer is None:
                 self.samples_writer = SamplesWriter(self.settings.samples_path)
@@ -214,9 +293,10 @@ class EvaluationPlugin:
             return
         if self.samples_writer is not None:
             self.samples_writer.close()
-        if not self.collector and not self.rules and not self.perf_ran():
+        self._flush_notices()
+        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned:
             return
-        self.result = result = self.build_result()
+        self.result = result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
         if self.settings.results_path is not None:
             self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,7 +308,7 @@ class EvaluationPlugin:
         perf = self.config.pluginmanager.get_plugin("llmeval-perf")
         return bool(perf is not None and perf.runs)
 
-    def build_result(self) -> RunResult:
+    def build_result(self, interrupted: bool = False) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
         outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
         if self.early_stop is not None:
@@ -243,7 +323,17 @@ class EvaluationPlugin:
             thresholds=outcomes,
             requests=self.collector.requests,
             samples_path=str(self.settings.samples_path) if self.settings.samples_path is not None else None,
+            thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
+        errors = sum(bench.errors for bench in benchmarks.values())
+        result.samples_scored = sum(bench.count for bench in benchmarks.values())
+        result.samples_errored = errors
+        result.samples_planned = self.samples_planned
+        result.interrupted = interrupted
+        # An incomplete run is never passed: cut short, or samples planned that left no record
+        # (samples --llm-early-stop left unrequested were decided without: they count as done).
+        done = result.samples_scored + result.samples_errored + result.requests.skipped_early_stop
+        result.complete = not interrupted and (self.samples_planned is None or done >= self.samples_planned)
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
@@ -255,10 +345,16 @@ class EvaluationPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
             return
-        if self.result is not None and (self.result.benchmarks or self.result.thresholds):
+        if self.result is not None and (self.result.benchmarks or self.result.thresholds or not self.result.complete):
             terminalreporter.section("llmeval results")
+            if not self.result.complete:
+                terminalreporter.write_line(incomplete_line(self.result), red=True, bold=True)
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
+            if self.thinking:
+                terminalreporter.section("llmeval reasoning efficiency")
+                for line in table_lines(self.thinking.build()):
+                    terminalreporter.write_line(line)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
         elif not self.selection and not self.perf_ran():

@@ -16,7 +16,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
-from .settings import EndpointSettings, RunSettings, ServeSettings
+from .media.store import MediaOptions
+from .settings import DEFAULT_MAX_RESPONSE_BYTES, EndpointSettings, RunSettings, ServeSettings
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
     OptionSpec("retries", "retries on 429/5xx/connection errors, exponential backoff (default 3)", kind="int", metavar="N"),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
+    OptionSpec(
+        "max_response_bytes",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default 16777216 = 16 MiB)",
+        kind="int",
+        metavar="N",
+    ),
     OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N"),
     OptionSpec("shuffle", "shuffle samples (with --llm-seed) before --llm-limit", kind="flag"),
     OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
@@ -63,6 +70,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder instead of the hub; repeatable",
         kind="list",
         metavar="NAME=PATH",
+    ),
+    OptionSpec(
+        "hub",
+        "dataset hub: auto (each benchmark's home: ModelScope for iquiz, Hugging Face for the others), "
+        "huggingface or modelscope (needs pytest-llmeval[modelscope])",
+        env="LLM_HUB",
+        metavar="auto|huggingface|modelscope",
     ),
     OptionSpec(
         "bench_arg",
@@ -91,7 +105,27 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
     OptionSpec("no_cache", "neither read nor write the response cache", kind="flag"),
+    OptionSpec(
+        "repeats",
+        "K separate requests per sample (own cache entries), scored like n=K generations: pass@k and "
+        "AveragePass@1 from any server, also those ignoring n (default 1)",
+        kind="int",
+        metavar="K",
+    ),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
+    OptionSpec(
+        "think_eval",
+        "reasoning efficiency per sample and level: reasoning tokens, tokens to the first correct answer, token efficiency, thought count (docs/thinking.md)",
+        kind="flag",
+    ),
+    OptionSpec(
+        "thought_markers",
+        "a phrase that opens a new line of thought for --llm-think-eval (replaces the built-in list); repeatable",
+        kind="list",
+        metavar="PHRASE",
+    ),
+    OptionSpec("image_max_side", "downscale images so that their longer side is at most N pixels before sending (default: as they are)", kind="int", metavar="N"),
+    OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
@@ -102,7 +136,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="words",
         metavar="KEY=VALUE",
     ),
-    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf)", metavar="PATH"),
+    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, token counts for --llm-think-eval)", metavar="PATH"),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
     OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X"),
     OptionSpec(
@@ -188,6 +222,29 @@ class OptionReader:
         return value
 
 
+HUB_CHOICES = ("auto", "huggingface", "modelscope")
+
+
+def check_hub(value: str | None) -> str:
+    """The `--llm-hub` value, checked: anything else is a usage error naming the choices."""
+    hub = (value or "auto").strip().lower()
+    hub = {"hf": "huggingface", "hugging_face": "huggingface", "ms": "modelscope"}.get(hub, hub)
+    if hub not in HUB_CHOICES:
+        raise ConfigError(f"--llm-hub (ini llm_hub, env LLM_HUB) must be one of {', '.join(HUB_CHOICES)}, got {value!r}")
+    return hub
+
+
+def positive(value: Any, name: str, default: Any) -> Any:
+    """An option that must be above zero: None -> the default; 0 or less -> a usage error (0 never
+    silently means "the default")."""
+    if value is None:
+        return default
+    if value <= 0:
+        spec = _BY_NAME[name]
+        raise ConfigError(f"{spec.flag} (ini {spec.dest}) must be greater than 0, got {value!r}; omit it for the default ({default})")
+    return value
+
+
 def parse_json_value(text: str) -> Any:
     """`0.7` -> 0.7, `["\\n"]` -> list, `{"enable_thinking": false}` -> dict; anything else stays a string."""
     try:
@@ -230,10 +287,11 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             model=model,
             base_url=opts.get("base_url"),
             api_key=SecretStr(api_key) if api_key else None,
-            timeout_s=opts.get("timeout") or 600.0,
+            timeout_s=positive(opts.get("timeout"), "timeout", 600.0),
             retries=3 if opts.get("retries") is None else opts.get("retries"),
-            concurrency=opts.get("concurrency") or 16,
+            concurrency=positive(opts.get("concurrency"), "concurrency", 16),
             stream=opts.get("stream"),
+            max_response_bytes=_default(opts.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
             gen=parse_gen(opts.get("gen")),
         )
         cache_dir = opts.get("cache_dir")
@@ -242,11 +300,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         judge = (
             EndpointSettings(
                 model=judge_model,
-                base_url=opts.get("judge_base_url") or endpoint.base_url,
+                base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
                 api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
                 timeout_s=endpoint.timeout_s,
                 retries=endpoint.retries,
                 concurrency=endpoint.concurrency,
+                max_response_bytes=endpoint.max_response_bytes,
                 gen={"temperature": 0},
             )
             if judge_model
@@ -255,11 +314,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         return RunSettings(
             endpoint=endpoint,
             judge=judge,
-            serve=ServeSettings(command=opts.get("serve"), timeout_s=opts.get("serve_timeout") or 600.0),
+            serve=ServeSettings(command=opts.get("serve"), timeout_s=positive(opts.get("serve_timeout"), "serve_timeout", 600.0)),
             limit=opts.get("limit"),
             shuffle=opts.get("shuffle"),
             seed=42 if opts.get("seed") is None else opts.get("seed"),
             datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
+            hub=check_hub(opts.get("hub")),
             bench_args=parse_bench_args(opts.get("bench_arg")),
             thresholds=list(opts.get("threshold")),
             max_errors=opts.get("max_errors") or 0,
@@ -271,6 +331,11 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
             use_cache=not opts.get("no_cache"),
             keep_thinking=opts.get("keep_thinking"),
+            think_eval=opts.get("think_eval"),
+            thought_markers=list(opts.get("thought_markers")) or None,
+            tokenizer=_path(opts.get("tokenizer")),
+            media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
+            repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -297,6 +362,10 @@ def _alpha(flag: str, value: float | None, default: float) -> float:
     if not 0 < value < 1:
         raise ConfigError(f"{flag} must be a level between 0 and 1 (e.g. 0.05), got {value:g}")
     return value
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _path(value: str | None) -> Path | None:

@@ -35,10 +35,15 @@ class SampleRecord(BaseModel):
     explanation: str | None = None
     latency_s: float | None = None
     ttft_s: float | None = None
+    queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     usage: Usage | None = None
     cached: bool = False
+    finish_reason: str | None = None  # of the first generation: "stop", "length" (cut at max_tokens), ...
+    finish_reasons: list[str | None] | None = None  # every generation's, when there are several
+    truncated: int = 0  # generations cut off at max_tokens (finish_reason "length")
     error: str | None = None
     error_kind: str | None = None
+    thinking: list[dict[str, Any]] | None = None  # --llm-think-eval figures, one per generation
 
 
 class MetricUncertainty(BaseModel):
@@ -68,6 +73,7 @@ class GroupResult(BaseModel):
 
     count: int = 0
     errors: int = 0
+    truncated: int = 0  # scored samples with at least one generation cut off at max_tokens
     skipped: int = 0
     metrics: dict[str, float] = Field(default_factory=dict)
     uncertainty: dict[str, MetricUncertainty] = Field(default_factory=dict)
@@ -123,6 +129,14 @@ class RunResult(BaseModel):
     thresholds: list[ThresholdOutcome] = Field(default_factory=list)
     requests: RequestStats = Field(default_factory=RequestStats)
     passed: bool = True
+    # Whether every planned sample finished (scored, or recorded as an error) and the run was not cut
+    # short (Ctrl-C, -x, a lost worker). An incomplete run is never passed.
+    complete: bool = True
+    interrupted: bool = False
+    samples_planned: int | None = None  # sample items selected for the run; None when unknown
+    samples_scored: int = 0  # samples with a verdict
+    samples_errored: int = 0  # samples the endpoint (or scorer) failed on
+    thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
     samples_path: str | None = None  # the --llm-samples JSONL of this run, for paired comparisons
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
 

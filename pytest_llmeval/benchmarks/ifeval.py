@@ -39,7 +39,7 @@ HELPER_KEYS = {
 class IFEval(Benchmark):
     name = "ifeval"
     description = "Verifiable instruction following (541 prompts); prompt- and instruction-level, strict and loose."
-    source = DatasetSource(path="google/IFEval", split="train")
+    source = DatasetSource(path="google/IFEval", split="train", modelscope="opencompass/ifeval")
     subsets = ("default",)
     tags = ("instruction_following",)
     metrics = ("prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose")
@@ -85,6 +85,13 @@ class IFEval(Benchmark):
             extracted=None,
             explanation=f"not followed (strict): {', '.join(failed)}" if failed else None,
         )
+
+    def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
+        """`instructions not followed: 1 of 3 (strict): punctuation:no_comma`."""
+        failed = (explanation or "").removeprefix("not followed (strict): ")
+        total = len(target) if isinstance(target, list) else "?"
+        count = len([part for part in failed.split(", ") if part]) or "?"
+        return f"instructions not followed: {count} of {total} (strict): {failed or '?'}"
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..scoring.choice import choice_letters, extract_choice, format_choices
+from ..scoring.choice import choice_letters, find_choice, format_choices
 from .base import Benchmark, DatasetSource, Sample, Score
 from .registry import register_benchmark
+from .rows import ANSWER_FIELDS, required_text
 
 PROMPT = (
     "回答下面的单项选择题。请先一步一步地分析，然后在最后一行按照“答案是：X”的格式给出答案，"
@@ -25,7 +26,8 @@ class IQuiz(Benchmark):
     name = "iquiz"
     description = "Chinese IQ and EQ multiple-choice questions, chain-of-thought prompt."
     source = DatasetSource(
-        path="AI-ModelScope/IQuiz", split="test", subset_mode="config", modelscope="AI-ModelScope/IQuiz"
+        path="AI-ModelScope/IQuiz", split="test", subset_mode="config", modelscope="AI-ModelScope/IQuiz",
+        home="modelscope",
     )
     subsets = ("IQ", "EQ")
     tags = ("knowledge", "chinese", "mcq")
@@ -36,7 +38,7 @@ class IQuiz(Benchmark):
         choices = [str(c) for c in record["choices"]]
         if not 2 <= len(choices) <= 10:
             raise ValueError(f"expected 2-10 choices, got {len(choices)}")
-        answer = str(record["answer"]).strip().upper()
+        answer = required_text(record, ANSWER_FIELDS).upper()
         if answer not in choice_letters(len(choices)):
             raise ValueError(f"answer {answer!r} is not one of the {len(choices)} choice letters")
         return Sample(
@@ -50,6 +52,12 @@ class IQuiz(Benchmark):
 
     def score(self, sample: Sample, output: str) -> Score:
         letters = choice_letters(len(sample.choices or []))
-        extracted = extract_choice(output, letters)
-        passed = extracted == sample.target
-        return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
+        answer = find_choice(output, letters)
+        passed = answer.letter == sample.target
+        return Score(
+            passed=passed,
+            metrics={"acc": float(passed)},
+            extracted=answer.letter,
+            explanation=None if answer.letter else f"no option letter ({', '.join(letters)}) found in the output",
+            explicit=answer.explicit,
+        )

@@ -1,7 +1,8 @@
 """The shared shape of the math benchmarks: a step-by-step prompt with a `\\boxed{}` final answer.
 
 * `BoxedMathBenchmark` (MATH-500, competition_math): the prediction is the content of the LAST
-  `\\boxed{}` (or `\\fbox{}`) of the output; an output without one fails ("no \\boxed{} answer").
+  `\\boxed{}` (or `\\fbox{}`) of the model's answer (a new `Problem:` turn the model invents after
+  a box is ignored, `scoring.cues`); an output without one fails ("no \\boxed{} answer").
   Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
   equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
   kept), at most 2 s per comparison (a timeout counts as wrong).
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..scoring.math_equiv import aime_answer, last_boxed, math_equal
+from ..scoring.cues import final_boxed
+from ..scoring.math_equiv import aime_answer, math_equal
+from ..scoring.boxed import last_boxed
+from ..scoring.efficiency import stated_answer
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 
@@ -36,7 +40,7 @@ class BoxedMathBenchmark(Benchmark):
     task_type = "math"
 
     def score(self, sample: Sample, output: str) -> Score:
-        extracted = last_boxed(output)
+        extracted = final_boxed(output)
         if extracted is None:
             return Score(
                 passed=False,
@@ -46,6 +50,14 @@ class BoxedMathBenchmark(Benchmark):
             )
         passed = math_equal(extracted, str(sample.target))
         return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted)
+
+    def reasoning_answer(self, sample: Sample, text: str) -> str | None:
+        """Thinking traces rarely box intermediate answers: the last `\\boxed{}` of the text, else
+        the last answer it states ("the answer is X", "= X." — `scoring.efficiency.stated_answer`)."""
+        return last_boxed(text) or stated_answer(text)
+
+    def reasoning_answer_correct(self, sample: Sample, answer: str) -> bool:
+        return math_equal(answer, str(sample.target))
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
@@ -76,3 +88,12 @@ class AIMEBenchmark(Benchmark):
             extracted=None if value is None else str(value),
             explanation=None if value is not None else "no integer answer 0-999 found (expected it in \\boxed{})",
         )
+
+    def reasoning_answer(self, sample: Sample, text: str) -> str | None:
+        """Only an answer the text boxes or states counts: the scorer's last-number fallback would
+        find the gold number among intermediate results."""
+        return last_boxed(text) or stated_answer(text)
+
+    def reasoning_answer_correct(self, sample: Sample, answer: str) -> bool:
+        value = aime_answer(f"\\boxed{{{answer}}}")
+        return value is not None and str(value) == str(sample.target)

@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..settings import EndpointSettings
-from .cache import ResponseCache, request_key
+from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient
 from .models import ChatResponse
 
 BodyBuilder = Callable[[], dict[str, Any]]
+# Called on the dispatcher's loop thread as soon as item `index`'s response is there (fresh or
+# cached), e.g. to issue the judge requests that grade it while the item still waits its turn.
+ResponseHook = Callable[[int, ChatResponse], None]
 
 
 class RequestSkipped(Exception):
@@ -30,9 +34,10 @@ class RequestSkipped(Exception):
 class PrefetchPlan:
     """The requests of the items this process will run, in run order, built lazily."""
 
-    def __init__(self, builders: Sequence[BodyBuilder], window: int) -> None:
+    def __init__(self, builders: Sequence[BodyBuilder], window: int, on_response: ResponseHook | None = None) -> None:
         self.builders = builders
         self.window = window
+        self.on_response = on_response
         self._futures: dict[int, concurrent.futures.Future[ChatResponse]] = {}
         self._lock = threading.Lock()
         self._consumed = -1
@@ -111,6 +116,11 @@ class Dispatcher:
         """Synchronous chat call through the shared loop, bound and cache."""
         return self._run(self._fetch(body, use_cache))
 
+    def submit(self, body: dict[str, Any], use_cache: bool = True) -> concurrent.futures.Future[ChatResponse]:
+        """Start a chat call on the shared loop, bound and cache without waiting for it; safe to call
+        from any thread (another dispatcher's loop included)."""
+        return asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
+
     async def acall(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
         """Awaitable from any event loop (pytest-asyncio's included): runs on the dispatcher's loop."""
         future = asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
@@ -119,9 +129,10 @@ class Dispatcher:
     # -- prefetching -------------------------------------------------------------------------
 
     def prefetch(
-        self, builders: Sequence[BodyBuilder], window: int | None = None, skip: Callable[[int], bool] | None = None
+        self, builders: Sequence[BodyBuilder], window: int | None = None, on_response: ResponseHook | None = None,
+        skip: Callable[[int], bool] | None = None,
     ) -> PrefetchPlan:
-        plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64))
+        plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64), on_response)
         plan.skip = skip
         plan._loop = self._loop
         self._loop.call_soon_threadsafe(self._start_producer, plan)
@@ -150,11 +161,15 @@ class Dispatcher:
                 future.set_exception(exc)
                 continue
             if cached is not None:
+                _notify(plan, index, cached)
                 future.set_result(cached)
                 continue
+            waited = time.perf_counter()
             await self._semaphore.acquire()
-            task = self._loop.create_task(self._shared_request(key, body, holds_permit=True))
-            task.add_done_callback(lambda t, f=future: _settle(f, t))
+            task = self._loop.create_task(
+                self._shared_request(key, body, holds_permit=True, queued_s=time.perf_counter() - waited)
+            )
+            task.add_done_callback(lambda t, f=future, i=index: _settle(f, t, plan, i))
             self._track(task)
 
     # -- the request path --------------------------------------------------------------------
@@ -174,13 +189,17 @@ class Dispatcher:
             if cached is not None:
                 return cached
         assert self._semaphore is not None
+        waited = time.perf_counter()
         await self._semaphore.acquire()
-        return await self._shared_request(key, body, holds_permit=True, store=use_cache)
+        return await self._shared_request(
+            key, body, holds_permit=True, store=use_cache, queued_s=time.perf_counter() - waited
+        )
 
     async def _shared_request(
-        self, key: str, body: dict[str, Any], *, holds_permit: bool, store: bool = True
+        self, key: str, body: dict[str, Any], *, holds_permit: bool, store: bool = True, queued_s: float | None = None
     ) -> ChatResponse:
-        """Identical requests in flight at once share one call."""
+        """Identical requests in flight at once share one call. `queued_s`: how long the request
+        waited for a free slot (the --llm-concurrency bound) before it was sent."""
         try:
             existing = self._inflight.get(key)
             if existing is not None:
@@ -190,9 +209,11 @@ class Dispatcher:
             try:
                 assert self._client is not None
                 self.requests_sent += 1
-                response = await self._client.chat(body)
+                response = await self._client.chat(wire_body(body))
                 if store and self.cache is not None:
                     self.cache.put(key, self.settings.model, response)
+                if queued_s is not None:  # after the cache: a cached answer never waited
+                    response = response.model_copy(update={"queued_s": queued_s})
                 own.set_result(response)
                 return response
             except BaseException as exc:
@@ -231,7 +252,18 @@ class Dispatcher:
             await self._client.aclose()
 
 
-def _settle(future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse]) -> None:
+def _notify(plan: PrefetchPlan, index: int, response: ChatResponse) -> None:
+    if plan.on_response is None:
+        return
+    try:
+        plan.on_response(index, response)
+    except Exception:  # a follow-up that cannot start is retried synchronously when the item runs
+        pass
+
+
+def _settle(
+    future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse], plan: PrefetchPlan, index: int
+) -> None:
     if future.done():
         return
     if task.cancelled():
@@ -239,4 +271,5 @@ def _settle(future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[
     elif task.exception() is not None:
         future.set_exception(task.exception())  # type: ignore[arg-type]
     else:
+        _notify(plan, index, task.result())
         future.set_result(task.result())

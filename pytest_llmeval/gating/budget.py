@@ -1,4 +1,4 @@
-"""The run's verdict from every gate: thresholds, the endpoint-error budget (`--llm-max-errors`),
+"""The run's verdict from every gate: completeness, thresholds, the endpoint-error budget (`--llm-max-errors`),
 failures outside the benchmarks, and the votes of other plugins (`pytest_llmeval_gate`, e.g. the
 `--llm-max-drop` regression gate)."""
 
@@ -22,10 +22,11 @@ def run_passed(
     other_failures: int,
     votes: Iterable[bool | None],
 ) -> bool:
-    """Every threshold passed, errors within budget, nothing else failed, and no plugin voted no
-    (None is an abstention)."""
+    """The run is complete (`result.complete`: an incomplete run is never passed), every threshold
+    passed, errors within budget, nothing else failed, and no plugin voted no (None abstains)."""
     return (
-        all(o.passed for o in outcomes)
+        result.complete
+        and all(o.passed for o in outcomes)
         and within_error_budget(result, max_errors)
         and other_failures == 0
         and all(vote is not False for vote in votes)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
-from ..endpoint.cache import ResponseCache, request_key
+from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
-from ..endpoint.models import ChatResponse
-from ..errors import LLMEvalError
+from ..endpoint.models import ChatResponse, Usage
+from ..errors import LLMEvalError, MissingChoicesError
+from ..media import summarise_messages
 from ..results import SampleRecord
-from ..scoring.response import answers_of, score_generations
+from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from .nodes import SampleItem
 
@@ -20,43 +22,67 @@ from .nodes import SampleItem
 class EvalRuntime:
     """Owns what one process needs to run sample items and the `llm` fixture."""
 
-    def __init__(self, settings: RunSettings) -> None:
+    def __init__(self, settings: RunSettings, notify: Callable[[str], None] | None = None) -> None:
         self.settings = settings
+        self.notify = notify  # one-line notices (a damaged cache moved aside); default stderr
         self._dispatcher: Dispatcher | None = None
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._judge_lock = threading.Lock()  # the judge is first wanted on the dispatcher's thread
+        self._thinking: Any = None
         # --llm-early-stop: asked before a sample's request is sent; True skips the sample
         self.skip_sample: Callable[[SampleItem], bool] | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
-            cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
-            self._dispatcher = Dispatcher(self.settings.endpoint, cache)
+            self._dispatcher = Dispatcher(self.settings.endpoint, self._cache())
         return self._dispatcher
 
     def judge(self) -> Any:
         """The LLM judge (`--llm-judge-model`), created on first use with its own dispatcher and
         the shared cache; its endpoint defaults to the one under test."""
+        with self._judge_lock:
+            return self._make_judge()
+
+    def _make_judge(self) -> Any:
         if self._judge is None:
             from ..scoring.judge import Judge
 
             settings = self.settings.judge
             assert settings is not None
             if settings.base_url is None:
-                settings = settings.model_copy(update={"base_url": self.settings.endpoint.base_url})
-            cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
-            self._judge = Judge(settings, Dispatcher(settings, cache))
+                endpoint = self.settings.endpoint  # the same URL, its user info and query included
+                settings = settings.model_copy(update={"base_url": endpoint.base_url, "base_url_auth": endpoint.base_url_auth,
+                                                       "base_url_query": endpoint.base_url_query})
+            self._judge = Judge(settings, Dispatcher(settings, self._cache()))
         return self._judge
 
-    def request_body(self, item: SampleItem) -> dict[str, Any]:
+    def _cache(self) -> ResponseCache | None:
+        if not (self.settings.use_cache and self.settings.cache_dir):
+            return None
+        return ResponseCache(self.settings.cache_dir, notify=self.notify)
+
+    def thinking_analyser(self) -> Any:
+        """`--llm-think-eval`: the reasoning-efficiency analyser, built on first use."""
+        if self._thinking is None:
+            from ..thinking import ThinkingAnalyser
+
+            self._thinking = ThinkingAnalyser(self.settings.thought_markers, self.settings.tokenizer)
+        return self._thinking
+
+    def request_body(self, item: SampleItem, repeat: int = 0) -> dict[str, Any]:
+        """The chat request of one sample; `repeat` > 0 (`--llm-repeats`) marks the repeat in the
+        cache key only (`endpoint.cache.REPEAT_FIELD`), so each repeat is its own cached answer."""
         endpoint = self.settings.endpoint
         body: dict[str, Any] = {"model": endpoint.model, "messages": item.benchmark.messages(item.sample)}
         body.update(item.benchmark.generation_defaults())
         body.update(endpoint.gen)
         if endpoint.stream:
             body["stream"] = True
+        if repeat:
+            body[REPEAT_FIELD] = repeat
         return body
 
     # -- before the first item ---------------------------------------------------------------
@@ -68,21 +94,48 @@ class EvalRuntime:
             return
         if preflight:
             self.preflight_if_needed(samples)
-        self._plan_index = {item.nodeid: index for index, item in enumerate(samples)}
-        builders = [lambda item=item: self.request_body(item) for item in samples]
-        if self.skip_sample is None:
-            self._plan = self.dispatcher.prefetch(builders)
-            return
+        repeats = self.settings.repeats
+        self._plan_index = {item.nodeid: index * repeats for index, item in enumerate(samples)}
+        judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         skip = self.skip_sample
-        self._plan = self.dispatcher.prefetch(builders, skip=lambda index: skip(samples[index]))
+        self._plan = self.dispatcher.prefetch(
+            [lambda item=item, r=r: self.request_body(item, r) for item in samples for r in range(repeats)],
+            on_response=(lambda index, response: self.prefetch_judge(samples[index // repeats], response))
+            if judged else None,
+            skip=(lambda index: skip(samples[index // repeats])) if skip is not None else None,
+        )
+
+    def prefetch_judge(self, item: SampleItem, response: ChatResponse) -> None:
+        """Issue the judge requests that will grade this answer, the moment it arrives (runs on the
+        dispatcher's loop thread), so judge calls overlap like model calls do."""
+        if not item.benchmark.needs_judge:
+            return
+        for answer, reasoning in answers_of(response, self.settings.keep_thinking):
+            texts = [answer]
+            if self.settings.think_eval:  # the judge also decides each reasoning step (--llm-think-eval)
+                texts += self.thinking_analyser().step_texts(reasoning if reasoning and reasoning.strip() else answer)
+            for text in texts:
+                inputs = item.benchmark.judge_inputs(item.sample, text)
+                if inputs is not None:
+                    self.judge().prefetch(*inputs)
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
         when the cache already holds every response (an offline re-score needs no server)."""
         cache = self.dispatcher.cache
-        if cache is not None and not cache.missing(request_key(self.request_body(i)) for i in samples):
+        repeats = range(self.settings.repeats)
+        keys = (self._key_or_none(i, r) for i in samples for r in repeats)
+        if cache is not None and not cache.missing(key for key in keys if key is not None):
             return
         self.preflight()
+
+    def _key_or_none(self, item: SampleItem, repeat: int = 0) -> str | None:
+        """The cache key of an item's request; None when the sample cannot become a request (it
+        errors alone when its turn comes, e.g. an unreadable image)."""
+        try:
+            return request_key(self.request_body(item, repeat))
+        except LLMEvalError:
+            return None
 
     def preflight(self) -> None:
         try:
@@ -93,17 +146,36 @@ class EvalRuntime:
     # -- per item ----------------------------------------------------------------------------
 
     def response_for(self, item: SampleItem) -> ChatResponse:
-        """The item's response; pytest.skip when --llm-early-stop left its request unsent."""
+        """The sample's response: with `--llm-repeats K`, the K responses merged into one with
+        K x n generations. Raises `MissingChoicesError` when a response has fewer generations than
+        the request's `n` (a server that ignores `n` must not be scored as if it had not), and
+        pytest.skip when --llm-early-stop left its requests unsent."""
         index = self._plan_index.get(item.nodeid)
-        if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
-            if self.skip_sample is not None and self.skip_sample(item):
-                self._skip_early(item)
-            return self.dispatcher.call(self.request_body(item), use_cache=self.settings.use_cache)
-        try:
-            return self._plan.result(index)
-        except RequestSkipped:
+        if (self._plan is None or index is None) and self.skip_sample is not None and self.skip_sample(item):
             self._skip_early(item)
-            raise  # unreachable: _skip_early raises
+        responses: list[ChatResponse] = []
+        failure: BaseException | None = None
+        skipped = False
+        for repeat in range(self.settings.repeats):
+            try:
+                if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
+                    body = self.request_body(item, repeat)
+                    responses.append(self.dispatcher.call(body, use_cache=self.settings.use_cache))
+                else:
+                    responses.append(self._plan.result(index + repeat))
+            except RequestSkipped:
+                skipped = True
+            except BaseException as exc:  # consume every repeat's future before raising the first error
+                failure = failure or exc
+        if skipped:  # a sample is whole or skipped: answers of some of its repeats are dropped
+            self._skip_early(item)
+        if failure is not None:
+            raise failure
+        asked = _asked_n(self.request_body(item))
+        for response in responses:
+            if len(response.choices) < asked:
+                raise MissingChoicesError(asked, len(response.choices))
+        return responses[0] if len(responses) == 1 else merge_responses(responses)
 
     @staticmethod
     def _skip_early(item: SampleItem) -> None:
@@ -112,8 +184,10 @@ class EvalRuntime:
 
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         answers = answers_of(response, self.settings.keep_thinking)
-        verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers])
+        reasons = [choice.finish_reason for choice in response.choices]
+        verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers], reasons)
         first_answer, first_reasoning = answers[0] if answers else ("", None)
+        thinking = self.thinking_analyser().analyse(item.benchmark, item.sample, response, answers) if self.settings.think_eval else None
         return self._record(
             item,
             output=first_answer,
@@ -125,8 +199,13 @@ class EvalRuntime:
             explanation=verdict.explanation,
             latency_s=response.latency_s,
             ttft_s=response.ttft_s,
+            queued_s=response.queued_s,
             usage=response.usage,
             cached=response.cached,
+            thinking=thinking,
+            finish_reason=reasons[0] if reasons else None,
+            finish_reasons=reasons if len(reasons) > 1 else None,
+            truncated=sum(reason == TRUNCATED for reason in reasons),
         )
 
     def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
@@ -139,7 +218,7 @@ class EvalRuntime:
             benchmark=item.benchmark.name,
             subset=item.sample.subset,
             id=item.sample.id,
-            messages=item.benchmark.messages(item.sample),
+            messages=_recorded_messages(item),
             target=item.sample.target,
             **fields,
         )
@@ -149,3 +228,42 @@ class EvalRuntime:
             self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+
+
+def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
+    """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
+    sample whose media could not be read keeps its text prompt."""
+    if "segments" not in item.sample.metadata:
+        return item.benchmark.messages(item.sample)
+    try:
+        return summarise_messages(item.benchmark.messages(item.sample))
+    except LLMEvalError:
+        return [{"role": "user", "content": item.sample.input}]
+
+
+def _asked_n(body: dict[str, Any]) -> int:
+    """The `n` a request asks for (1 when absent or not a whole number)."""
+    value = body.get("n", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
+def merge_responses(responses: Sequence[ChatResponse]) -> ChatResponse:
+    """One response holding the generations of several (`--llm-repeats`): choices in repeat order,
+    usage summed, latency and TTFT the mean over the repeats, cached only when every one was."""
+    ttfts = [r.ttft_s for r in responses if r.ttft_s is not None]
+    usage = Usage(
+        prompt_tokens=sum(r.usage.prompt_tokens for r in responses),
+        completion_tokens=sum(r.usage.completion_tokens for r in responses),
+        total_tokens=sum(r.usage.total_tokens for r in responses),
+        reasoning_tokens=None
+        if all(r.usage.reasoning_tokens is None for r in responses)
+        else sum(r.usage.reasoning_tokens or 0 for r in responses),
+    )
+    return ChatResponse(
+        choices=[choice for r in responses for choice in r.choices],
+        usage=usage,
+        model=responses[0].model,
+        latency_s=sum(r.latency_s for r in responses) / len(responses),
+        ttft_s=sum(ttfts) / len(ttfts) if ttfts else None,
+        cached=all(r.cached for r in responses),
+    )

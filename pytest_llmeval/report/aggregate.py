@@ -22,6 +22,7 @@ class ResultsCollector:
         self._ids: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._skipped: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._truncated: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.requests = RequestStats()
 
     def skip(self, benchmark: str, subset: str) -> None:
@@ -48,6 +49,8 @@ class ResultsCollector:
             self._metrics[record.benchmark][record.subset].append(record.metrics)
             self._generations[record.benchmark][record.subset].append(len(record.outputs) if record.outputs else 1)
             self._ids[record.benchmark][record.subset].append(f"{record.subset}/{record.id}")
+            if record.truncated:
+                self._truncated[record.benchmark][record.subset] += 1
         if record.cached:
             self.requests.cached += 1
         elif record.error is None:
@@ -72,13 +75,17 @@ class ResultsCollector:
                 everything.extend(values)
                 generations.extend(self._generations[name][subset])
                 subsets[subset] = GroupResult(
-                    count=len(values), errors=self._errors[name][subset], skipped=self._skipped[name][subset],
+                    count=len(values),
+                    errors=self._errors[name][subset],
+                    truncated=self._truncated[name][subset],
+                    skipped=self._skipped[name][subset],
                     **_scored(cls, values, self._generations[name][subset]),
                 )
             results[name] = BenchmarkResult(
                 count=len(everything),
                 errors=sum(self._errors[name].values()),
                 skipped=sum(self._skipped[name].values()),
+                truncated=sum(self._truncated[name].values()),
                 subsets=subsets,
                 **_scored(cls, everything, generations),
             )

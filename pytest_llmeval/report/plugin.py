@@ -19,7 +19,6 @@ HTML report is being written.
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..errors import ConfigError
 from ..options import OptionReader
 from ..settings import RunSettings
 from .compare import Comparison, baseline_samples, compare_results, comparison_lines, load_baseline
-from .html import render_overview, render_samples
+from .html import render, render_overview, render_samples
 from .junit import PREFIX, junit_properties, suite_properties
 from ..results import RunResult, SampleRecord
 from .sample_table import CELL_CHARS, SampleTable, as_text, row_anchor
@@ -76,6 +75,8 @@ class ReportPlugin:
                 raise pytest.UsageError(str(exc)) from None
         self.html_enabled = bool(config.getoption("htmlpath", None)) and not self.is_worker
         self.table: SampleTable | None = SampleTable() if self.html_enabled else None
+        if self.table is not None:
+            self.table.media = _run_media_store(config)
         self.comparison: Comparison | None = None
         self.result: RunResult | None = None
 
@@ -150,23 +151,38 @@ class ReportPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        cells.append("<th>sample</th>")
+        cells.append(render("pytest_html.html.j2", part="header"))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         payload = getattr(report, RECORD_ATTR, None)
         if not isinstance(payload, dict):
-            cells.append('<td class="col-llmeval"></td>')
+            cells.append(render("pytest_html.html.j2", part="empty"))
             return
         if payload.get("error") is not None:
             text = f"error: {payload.get('error_kind') or 'error'}"
         else:
             extracted, target = as_text(payload.get("extracted")), as_text(payload.get("target"))
             text = f"{_short(extracted) or '(nothing extracted)'} vs {_short(target)}"
-        nodeid = report.nodeid
-        cells.append(f'<td class="col-llmeval">{escape(text)} <a href="#{row_anchor(nodeid)}">details</a></td>')
+        cells.append(render("pytest_html.html.j2", part="cell", text=text, anchor=row_anchor(report.nodeid)))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        """A sample's row in pytest-html's table stays one line: its failure text (the same
+        "expected ..., extracted ..." for every wrong answer, 27,000 px of table for 200 samples) is
+        left out; the row's *sample* cell links to our sample table, which carries the full texts."""
+        payload = getattr(report, RECORD_ATTR, None)
+        if not isinstance(payload, dict) or report.when != "call" or self.table is None:
+            return
+        data[:] = []
 
 
 def _short(text: str) -> str:
     limit = CELL_CHARS // 2
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _run_media_store(config: pytest.Config) -> Any:
+    """The evaluation's media store (thumbnails of the samples' images), None when it has none."""
+    evaluation = config.pluginmanager.get_plugin("llmeval-evaluation")
+    return evaluation.media_store() if evaluation is not None and hasattr(evaluation, "media_store") else None

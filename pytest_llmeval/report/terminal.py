@@ -35,6 +35,7 @@ def score_lines(result: RunResult) -> list[str]:
                 for metric, value in group.metrics.items():
                     rows.append([result.model, name, subset, metric, f"{value:.4f}", interval_text(group, metric), str(group.count), str(group.errors)])
     lines = format_table(["model", "benchmark", "subset", "metric", "score", "se [95% CI]", "count", "errors"], rows)
+    lines.extend(truncation_lines(result))
     if result.thresholds:
         lines.append("")
         for outcome in result.thresholds:
@@ -47,6 +48,17 @@ def score_lines(result: RunResult) -> list[str]:
         total = skipped + sum(bench.count + bench.errors for bench in result.benchmarks.values())
         lines.append(f"early stop: {skipped} of {total} samples not requested ({skipped / total:.0%} of the requests saved)")
     return lines
+
+
+def truncation_lines(result: RunResult) -> list[str]:
+    """One line per benchmark with outputs cut off at max_tokens (finish_reason `length`), with
+    the fix; none when nothing was truncated."""
+    return [
+        f"truncated: {name}: {bench.truncated} of {bench.count} outputs stopped at max_tokens "
+        "(finish_reason 'length'); raise it with --llm-gen max_tokens=N"
+        for name, bench in result.benchmarks.items()
+        if bench.truncated
+    ]
 
 
 def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]], width: int = 100) -> list[str]:
