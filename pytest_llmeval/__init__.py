@@ -22,8 +22,8 @@ _EXPORTS = {
     "register_benchmark": "benchmarks",
     "ChatResponse": "endpoint.models",
     "Usage": "endpoint.models",
-    "RunResult": "report.models",
-    "SampleRecord": "report.models",
+    "RunResult": "results",
+    "SampleRecord": "results",
     "EndpointSettings": "settings",
 }
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         register_benchmark,
     )
     from .endpoint.models import ChatResponse, Usage
-    from .report.models import RunResult, SampleRecord
+    from .results import RunResult, SampleRecord
     from .settings import EndpointSettings
 
 

@@ -23,6 +23,8 @@ from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
 from .errors import ConfigError, DatasetError, LLMEvalError
+from .gating.budget import run_passed
+from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
@@ -31,7 +33,7 @@ from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY
 from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
-from .report.models import RunResult, SampleRecord
+from .results import RunResult, SampleRecord
 from .report.samples import SamplesWriter
 from .report.live import LiveProgress, live_wanted
 from .report.terminal import (
@@ -96,6 +98,9 @@ class EvaluationPlugin:
         self.problems: dict[str, list[SampleProblem]] = {"wrong": [], "error": []}
         self.pending_announce: tuple[list[str], int] | None = None
         self.session: pytest.Session | None = None
+        self.early_stop: EarlyStopMonitor | None = None
+        if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
+            raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
         self.resolve_selection()
 
     # -- configuration -----------------------------------------------------------------------
@@ -174,6 +179,20 @@ class EvaluationPlugin:
                     config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
+        if self.settings.early_stop:
+            self.start_early_stop(items)
+
+    def start_early_stop(self, items: list[pytest.Item]) -> None:
+        """Seeded random order per benchmark, and the monitor the dispatcher asks before each request."""
+        shuffle_for_early_stop(items, lambda i: i.benchmark.name if isinstance(i, SampleItem) else None, self.settings.seed)
+        populations: dict[tuple[str, str], int] = {}
+        for item in items:
+            if isinstance(item, SampleItem):
+                key = (item.benchmark.name, item.sample.subset)
+                populations[key] = populations.get(key, 0) + 1
+        pooled = {name: dict(bench.pooled_metrics) for name, bench in self.benchmark_instances.items()}
+        monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, pooled)
+        self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -277,7 +296,10 @@ class EvaluationPlugin:
             return report
         record: SampleRecord | None = None
         error = call.excinfo.value if call.excinfo is not None else None
-        if call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
+        if call.when == "setup" and getattr(item, "skipped_early", False) and self.early_stop is not None:
+            self.collector.skip(item.benchmark.name, item.sample.subset)
+            self.early_stop.note_skipped(item.benchmark.name)
+        elif call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
             record = self.runtime.error_record(item, error)
             if isinstance(error, LLMEvalError):
                 report.longrepr = f"llmeval error: {error}"
@@ -334,6 +356,8 @@ class EvaluationPlugin:
             self.live.progress.add(cached=record.cached, passed=record.passed, error=record.error is not None)
             self.live.update()
         self.collector.add(record)
+        if self.early_stop is not None:
+            self.early_stop.observe(record)
         if self.thinking is not None:
             self.thinking.add(record.benchmark, record.subset, record.thinking)
         if self.settings.samples_path is not None:
@@ -381,8 +405,9 @@ class EvaluationPlugin:
 
     def build_result(self, interrupted: bool = False) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
-        outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
-        errors = sum(bench.errors for bench in benchmarks.values())
+        outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
+        if self.early_stop is not None:
+            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
         result = RunResult(
             model=self.settings.endpoint.model,
             base_url=self.settings.endpoint.base_url,
@@ -392,23 +417,24 @@ class EvaluationPlugin:
             benchmarks=benchmarks,
             thresholds=outcomes,
             requests=self.collector.requests,
+            samples_path=str(self.settings.samples_path) if self.settings.samples_path is not None else None,
             thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
+        errors = sum(bench.errors for bench in benchmarks.values())
         result.samples_scored = sum(bench.count for bench in benchmarks.values())
         result.samples_errored = errors
         result.samples_planned = self.samples_planned
         result.interrupted = interrupted
-        # An incomplete run is never passed: cut short, or samples planned that left no record.
-        result.complete = not interrupted and (
-            self.samples_planned is None or result.samples_scored + result.samples_errored >= self.samples_planned
-        )
-        passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
-        passed = passed and result.complete
+        # An incomplete run is never passed: cut short, or samples planned that left no record
+        # (samples --llm-early-stop left unrequested were decided without: they count as done).
+        done = result.samples_scored + result.samples_errored + result.requests.skipped_early_stop
+        result.complete = not interrupted and (self.samples_planned is None or done >= self.samples_planned)
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
         self.gated = bool(self.rules) or any(vote is not None for vote in gate_votes)
-        result.passed = passed and all(vote is not False for vote in gate_votes)
+        result.passed = run_passed(result, outcomes, max_errors=self.settings.max_errors,
+                                   other_failures=self.other_failures, votes=gate_votes)
         return result
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -198,6 +198,9 @@ class RunSettings(BaseModel):
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)
     show_failures: int | None = None  # wrong answers shown per benchmark; None: 3, or all with -v
+    threshold_mode: Literal["point", "ci"] = "point"
+    early_stop: bool = False
+    early_stop_alpha: float = Field(default=0.05, gt=0, lt=1)
     results_path: Path | None = None
     samples_path: Path | None = None
     cache_dir: Path | None = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .html import render_compare, render_page
-from .models import RunResult, SampleRecord
+from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
 from .side_by_side import LoadedRun, label_runs
 

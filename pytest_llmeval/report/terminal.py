@@ -14,13 +14,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..benchmarks.base import Benchmark
-from .models import GroupResult, RunResult
+from ..results import GroupResult, RunResult
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+
+
+def interval_text(group: GroupResult, metric: str) -> str:
+    """`±0.0123 [0.8012, 0.8503]` (standard error, 95% interval), or `-` when there is none."""
+    u = group.uncertainty.get(metric)
+    if u is None or u.se is None or u.ci_low is None or u.ci_high is None:
+        return "-"
+    return f"\u00b1{u.se:.4f} [{u.ci_low:.4f}, {u.ci_high:.4f}]"
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ SCORE_COLUMNS: list[ScoreColumn] = [
     ScoreColumn("subset", lambda r: r.subset),
     ScoreColumn("metric", lambda r: r.metric or "-"),
     ScoreColumn("score", lambda r: "-" if r.metric is None else f"{r.group.metrics[r.metric]:.4f}"),
+    ScoreColumn("se [95% CI]", lambda r: "-" if r.metric is None else interval_text(r.group, r.metric)),
     ScoreColumn("count", lambda r: str(r.group.count)),
     ScoreColumn("errors", lambda r: str(r.group.errors)),
 ]
@@ -75,7 +84,13 @@ def score_lines(result: RunResult, columns: Sequence[ScoreColumn] | None = None)
         lines.append("")
         for outcome in result.thresholds:
             value = "missing" if outcome.value is None else f"{outcome.value:.4f}"
-            lines.append(f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.expression}  (actual {value})")
+            word = {"undecided": "UNDECIDED"}.get(outcome.status or "", "PASS" if outcome.passed else "FAIL")
+            why = f"; {outcome.reason}" if outcome.reason else ""
+            lines.append(f"{word}  {outcome.expression}  (actual {value}{why})")
+    skipped = result.requests.skipped_early_stop
+    if skipped:
+        total = skipped + sum(bench.count + bench.errors for bench in result.benchmarks.values())
+        lines.append(f"early stop: {skipped} of {total} samples not requested ({skipped / total:.0%} of the requests saved)")
     return lines
 
 
