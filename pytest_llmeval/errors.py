@@ -91,3 +91,7 @@ class ServerError(EndpointError):
 
 class BadResponseError(EndpointError):
     kind = "bad_response"
+
+
+class CollectionError(ConfigError):
+    """A collection schema or collection file that cannot be used (bad field, unknown benchmark)."""

@@ -16,6 +16,7 @@ import pytest
 
 from .benchmarks.base import Benchmark
 from .benchmarks.registry import all_benchmarks
+from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 from .items.distribution import is_sample_nodeid, worker_share
@@ -41,7 +42,8 @@ class EvaluationPlugin:
         self.settings = settings
         self.runtime = EvalRuntime(settings)
         self.is_worker = hasattr(config, "workerinput")
-        self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
+        self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
+        self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.collector = ResultsCollector()
         self.samples_writer: SamplesWriter | None = None
         self.other_failures = 0
@@ -69,8 +71,9 @@ class EvaluationPlugin:
                     instance.judge_factory = self.runtime.judge
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
+        collected = self.collection.dataset_names if self.collection is not None else set()
         for rule in self.rules:
-            check_rule(rule, benchmarks, set(self.selection))
+            check_rule(rule, benchmarks, set(self.selection) | collected)
         needing = [name for name in self.selection if benchmarks[name].needs_judge]
         if needing and self.settings.judge is None:
             raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
@@ -104,6 +107,11 @@ class EvaluationPlugin:
                     config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
+        if self.collection is not None:
+            try:
+                items.extend(self.collection.build_items(session, self.benchmark_instances, self.runtime))
+            except LLMEvalError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -120,7 +128,7 @@ class EvaluationPlugin:
         items: list[pytest.Item] = session.items
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
-            names = workerinput.get(BENCHMARKS_KEY, list(self.selection))
+            names = workerinput.get(BENCHMARKS_KEY, self.sample_names())
             items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"])
         self.runtime.start(items, preflight=not self.is_worker)
 
@@ -157,7 +165,7 @@ class EvaluationPlugin:
             return
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
-            sample = is_sample_nodeid(report.nodeid, self.selection)
+            sample = is_sample_nodeid(report.nodeid, self.sample_names())
             if report.failed and not sample:
                 self.other_failures += 1
             elif sample and report.passed and report.when != "call":
@@ -165,12 +173,18 @@ class EvaluationPlugin:
             return
         record = SampleRecord.model_validate(payload)
         self.collector.add(record)
+        if self.collection is not None:
+            self.collection.add(record)
         if self.settings.samples_path is not None:
             if self.samples_writer is None:
                 self.samples_writer = SamplesWriter(self.settings.samples_path)
             self.samples_writer.write(record)
         self.config.hook.pytest_llmeval_sample_record(record=record)
         setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+
+    def sample_names(self) -> list[str]:
+        """The first part of every sample item's node id: selected benchmarks, and `collection`."""
+        return [*self.selection, *([self.collection.nodeid_root] if self.collection is not None else [])]
 
     def forget_phase_report(self, report: pytest.TestReport) -> None:
         """The terminal reporter keeps every passed setup/teardown report and scans them all for
@@ -190,7 +204,7 @@ class EvaluationPlugin:
             return
         if self.samples_writer is not None:
             self.samples_writer.close()
-        if not self.collector and not self.rules and not self.perf_ran():
+        if not self.collector and not self.rules and not self.perf_ran() and not (self.collection and self.collection.rules):
             return
         self.result = result = self.build_result()
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
@@ -207,6 +221,10 @@ class EvaluationPlugin:
     def build_result(self) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
         outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
+        collection: dict[str, Any] | None = None
+        if self.collection is not None:
+            collection, collection_outcomes = self.collection.build(all_benchmarks())
+            outcomes += collection_outcomes
         errors = sum(bench.errors for bench in benchmarks.values())
         result = RunResult(
             model=self.settings.endpoint.model,
@@ -217,12 +235,13 @@ class EvaluationPlugin:
             benchmarks=benchmarks,
             thresholds=outcomes,
             requests=self.collector.requests,
+            collection=collection,
         )
         passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
-        self.gated = bool(self.rules) or any(vote is not None for vote in gate_votes)
+        self.gated = bool(self.rules) or bool(self.collection and self.collection.rules) or any(vote is not None for vote in gate_votes)
         result.passed = passed and all(vote is not False for vote in gate_votes)
         return result
 
@@ -233,9 +252,11 @@ class EvaluationPlugin:
             terminalreporter.section("llmeval results")
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
+            for line in collection_section(self.result.collection):
+                terminalreporter.write_line(line)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
-        elif not self.selection and not self.perf_ran():
+        elif not self.selection and not self.perf_ran() and self.collection is None:
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)

@@ -82,6 +82,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
+    OptionSpec("collection", "run a collection file: one item per record, scored by its own benchmark (docs/collections.md)",
+               metavar="SUITE.jsonl"),
+    OptionSpec("collection_skip_unknown", "skip (and count) collection records of benchmarks this plugin does not have",
+               kind="flag"),
     OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
     OptionSpec(
         "perf",
@@ -249,6 +253,8 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
             use_cache=not opts.get("no_cache"),
             keep_thinking=opts.get("keep_thinking"),
+            collection=opts.get("collection"),
+            collection_skip_unknown=opts.get("collection_skip_unknown"),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -103,3 +103,5 @@ class RunSettings(BaseModel):
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    collection: str | None = None  # --llm-collection: a collection .jsonl (docs/collections.md)
+    collection_skip_unknown: bool = False

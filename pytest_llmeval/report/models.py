@@ -75,4 +75,5 @@ class RunResult(BaseModel):
     thresholds: list[ThresholdOutcome] = Field(default_factory=list)
     requests: RequestStats = Field(default_factory=RequestStats)
     passed: bool = True
+    collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
