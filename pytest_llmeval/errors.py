@@ -5,7 +5,8 @@ Hierarchy::
     LLMEvalError
     ├── ConfigError            bad option / threshold / benchmark name (usage error, nothing was sent)
     │   ├── UnknownBenchmarkError
-    │   └── ThresholdError
+    │   ├── ThresholdError
+    │   └── CollectionError    a collection schema or file that cannot be used
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
     └── EndpointError          the model endpoint did not give a usable answer (an *error* outcome, never a wrong answer)
         ├── EndpointUnreachableError
