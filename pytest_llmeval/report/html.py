@@ -37,6 +37,7 @@ from .compare import (
 )
 from .models import RunResult, SampleRecord
 from .perf_view import perf_runs, render_perf
+from ..collection.html import render_collection
 from .sample_table import SampleTable
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
@@ -254,6 +255,7 @@ def render_overview(result: RunResult) -> str:
         "<h3>Scores</h3>" if result.benchmarks else "",
         _score_table(result, comparison) if result.benchmarks else "",
         _thresholds(result),
+        render_collection(result.collection),
         _comparison(comparison),
         _charts(result, comparison),
         perf,
