@@ -70,7 +70,8 @@ class EvaluationPlugin:
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
-        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
+        # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
+        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
         collected = self.collection.dataset_names if self.collection is not None else set()
         for rule in self.rules:
             check_rule(rule, benchmarks, set(self.selection) | collected)

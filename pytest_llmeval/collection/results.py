@@ -173,7 +173,7 @@ def collection_lines(result: CollectionResult) -> list[str]:
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.4f}"
 
-    lines = [f"collection {result.source}: {result.records} records"]
+    lines = ["", f"collection {result.source}: {result.records} records"]
     if result.skipped_unknown:
         skipped = ", ".join(f"{name} ({count})" for name, count in sorted(result.skipped_unknown.items()))
         lines.append(f"skipped records of unknown benchmarks: {skipped}")

@@ -97,6 +97,9 @@ class Collection(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+Collection.model_rebuild()
+
+
 def _rename_datasets(data: Any) -> Any:
     if isinstance(data, Mapping):
         out = {k: _rename_datasets(v) for k, v in data.items() if k != "datasets"}

@@ -85,7 +85,7 @@ def test_each_record_is_scored_by_its_own_benchmark_and_the_tables_add_up(pytest
     results = pytester.path / "results.json"
     outcome = run(pytester, server, "--llm-collection", str(suite), "--llm-results", str(results), "-v")
     outcome.assert_outcomes(passed=3, failed=1)
-    outcome.stdout.fnmatch_lines(["*collection/forward/default::3 FAILED*", "*collection/backward/default::1 PASSED*"])
+    outcome.stdout.fnmatch_lines(["*collection/backward/default::1 PASSED*", "*collection/forward/default::3 FAILED*"])
     saved = json.loads(results.read_text())
     collection = saved["collection"]
     table = {r["dataset_name"]: r for r in collection["table"]}
@@ -206,7 +206,8 @@ def test_xdist_cache_limit_and_shuffle_hold_for_collections(pytester, two_bench)
     assert json.loads(results.read_text())["requests"]["cached"] == 4
     limited = run(pytester, server, "--llm-collection", str(suite), "--llm-limit", "1", "--llm-shuffle",
                   "--llm-seed", "3", "--llm-results", str(results))
-    limited.assert_outcomes(passed=2) if limited.parseoutcomes().get("failed") is None else None
+    counts = limited.parseoutcomes()
+    assert counts.get("passed", 0) + counts.get("failed", 0) == 2
     assert json.loads(results.read_text())["collection"]["records"] == 2  # one per dataset and subset
 
 
