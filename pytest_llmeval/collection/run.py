@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 MARK = "collection"
 
 
+def collection_mark(text: str) -> str | None:
+    """A group, task type, tag or dataset as a mark name (pytest refuses a leading `_`); None if nothing is left."""
+    return mark_name(text).strip("_") or None
+
+
 class CollectionRun:
     """The records of one collection file and what the run needs to know about them."""
 
@@ -81,13 +86,12 @@ class CollectionRun:
         """mark name -> what it is, for the markers ini (so --strict-markers accepts them)."""
         marks = {MARK: "every item of --llm-collection"}
         for record, _ in self.records:
-            for group in record.categories:
-                marks.setdefault(mark_name(group), f"collection group {group}")
-            if record.task_type:
-                marks.setdefault(mark_name(record.task_type), "collection task type")
-            for tag in record.tags:
-                marks.setdefault(mark_name(tag), "collection tag")
-            marks.setdefault(mark_name(record.dataset_name), "collection dataset")
+            named = [*((g, "collection group") for g in record.categories), (record.task_type or "general", "collection task type"),
+                     *((t, "collection tag") for t in record.tags), (record.dataset_name, "collection dataset")]
+            for text, what in named:
+                mark = collection_mark(text)
+                if mark is not None:
+                    marks.setdefault(mark, what)
         return marks
 
     def groups(self) -> set[tuple[str, str]]:
@@ -140,10 +144,10 @@ class CollectionRun:
                 sample=sample,
                 runtime=runtime,
             )
-            names = [MARK, *(mark_name(g) for g in record.categories), mark_name(record.task_type or "general"),
-                     *(mark_name(t) for t in record.tags), mark_name(record.dataset_name)]
-            for name in dict.fromkeys(names):
-                item.add_marker(getattr(pytest.mark, name))
+            texts = [*record.categories, record.task_type or "general", *record.tags, record.dataset_name]
+            for name in dict.fromkeys([MARK, *(collection_mark(t) for t in texts)]):
+                if name is not None:
+                    item.add_marker(getattr(pytest.mark, name))
             items.append(item)
         return items
 

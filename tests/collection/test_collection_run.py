@@ -294,3 +294,21 @@ def test_build_then_run_round_trip(pytester, start_server, gsm8k_file, iquiz_dir
     assert counts == {"gsm8k": 3, "iquiz": 3}
     outcome_counts = outcome.parseoutcomes()
     assert outcome_counts.get("passed", 0) + outcome_counts.get("failed", 0) == 6
+
+
+def test_html_report_has_the_collection_tables_with_names_escaped(pytester, two_bench):
+    from pytest_llmeval.report.html import OVERVIEW_END, OVERVIEW_START, cut_section
+
+    suite, server = two_bench
+    hostile = [dict(r, categories=["<b id='x'>Suite</b>", "G&1"], tags=["<img src=x onerror=alert(1)>"])
+               for r in TWO_BENCH_RECORDS]
+    write_jsonl(suite, hostile)
+    report = pytester.path / "report.html"
+    outcome = run(pytester, server, "--llm-collection", str(suite), f"--html={report}", "--self-contained-html")
+    outcome.assert_outcomes(passed=3, failed=1)
+    overview = cut_section(report.read_text(encoding="utf-8"), OVERVIEW_START, OVERVIEW_END)
+    assert overview is not None and "<h3>Collection</h3>" in overview
+    assert "average_score" in overview and "macro average (over datasets)" in overview
+    assert "<b id='x'>" not in overview and "<img src=x" not in overview
+    assert "&lt;b id=&#39;x&#39;&gt;Suite&lt;/b&gt;/G&amp;1" in overview
+    assert "&lt;img src=x onerror=alert(1)&gt;" in overview
