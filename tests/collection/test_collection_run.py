@@ -312,3 +312,40 @@ def test_html_report_has_the_collection_tables_with_names_escaped(pytester, two_
     assert "<b id='x'>" not in overview and "<img src=x" not in overview
     assert "&lt;b id=&#39;x&#39;&gt;Suite&lt;/b&gt;/G&amp;1" in overview
     assert "&lt;img src=x onerror=alert(1)&gt;" in overview
+
+
+def test_compare_and_max_drop_work_on_a_collection(pytester, two_bench, start_server):
+    suite, server = two_bench
+    old = pytester.path / "old.json"
+    run(pytester, server, "--llm-collection", str(suite), "--llm-results", str(old), "--llm-no-cache")
+    worse = start_server(rules=[{"contains": "say def", "reply": "fed"}, *RULES])  # the def record now wrong
+    outcome = run(pytester, worse, "--llm-collection", str(suite), "--llm-compare", str(old),
+                  "--llm-max-drop", "0.1", "--llm-no-cache")
+    assert outcome.ret == 1
+    outcome.stdout.fnmatch_lines(["*forward*acc*0.6667*0.3333*"])
+
+
+@pytest.mark.parametrize(("text", "kind", "name", "average"), [
+    ("collection.Math&Science.acc>=0.6", "group", "Math&Science", "micro"),
+    ("collection.Qwen3/Math&Science.macro>=0.6", "group", "Qwen3/Math&Science", "macro"),
+    ("collection.task_type:math.acc>=0.6", "task_type", "math", "micro"),
+    ("collection.tag:zh.acc_macro<0.5", "tag", "zh", "macro"),
+    ("collection.dataset:gsm8k.micro>.5", "dataset", "gsm8k", "micro"),
+    ("collection.acc>=0.7", "all", "(all)", "micro"),
+    ("collection.v1.2.acc>=0.7", "group", "v1.2", "micro"),
+])
+def test_collection_rules_parse(text, kind, name, average):
+    from pytest_llmeval.gating.collection_rules import parse_collection_rule
+
+    rule = parse_collection_rule(text)
+    assert (rule.kind, rule.name, rule.average) == (kind, name, average)
+
+
+def test_a_group_name_used_twice_must_be_given_by_path():
+    from pytest_llmeval.errors import ThresholdError
+    from pytest_llmeval.gating.collection_rules import parse_collection_rule, resolve_group
+
+    rows = {("group", "R"), ("group", "R/A/Math"), ("group", "R/B/Math"), ("group", "R/A")}
+    with pytest.raises(ThresholdError, match="ambiguous.*R/A/Math, R/B/Math"):
+        resolve_group(parse_collection_rule("collection.Math.acc>=0.5"), rows)
+    assert resolve_group(parse_collection_rule("collection.A.acc>=0.5"), rows).name == "R/A"
