@@ -85,13 +85,15 @@ class CollectionRun:
     def marks(self) -> dict[str, str]:
         """mark name -> what it is, for the markers ini (so --strict-markers accepts them)."""
         marks = {MARK: "every item of --llm-collection"}
+        named: dict[tuple[str, str], None] = {}
         for record, _ in self.records:
-            named = [*((g, "collection group") for g in record.categories), (record.task_type or "general", "collection task type"),
-                     *((t, "collection tag") for t in record.tags), (record.dataset_name, "collection dataset")]
-            for text, what in named:
-                mark = collection_mark(text)
-                if mark is not None:
-                    marks.setdefault(mark, what)
+            named.update(dict.fromkeys([
+                *((g, "collection group") for g in record.categories), (record.task_type or "general", "collection task type"),
+                *((t, "collection tag") for t in record.tags), (record.dataset_name, "collection dataset")]))
+        for text, what in named:
+            mark = collection_mark(text)
+            if mark is not None:
+                marks.setdefault(mark, what)
         return marks
 
     def groups(self) -> set[tuple[str, str]]:
@@ -128,6 +130,9 @@ class CollectionRun:
         from ..items.nodes import SampleItem
 
         items: list[SampleItem] = []
+        marks_of: dict[tuple[str, ...], list[pytest.MarkDecorator]] = {}  # 10k records share a few mark sets
+        paths: dict[tuple[str, str], Path] = {}
+        root = Path(session.config.rootpath) / MARK
         for record, where in self.chosen(settings):
             benchmark = benchmarks[record.dataset_name]
             try:
@@ -139,15 +144,18 @@ class CollectionRun:
                 session,
                 name=sample.id,
                 nodeid=f"{MARK}/{record.dataset_name}/{subset}::{record.index}",
-                path=Path(session.config.rootpath) / MARK / record.dataset_name / subset,
+                path=paths.setdefault((record.dataset_name, subset), root / record.dataset_name / subset),
                 benchmark=benchmark,
                 sample=sample,
                 runtime=runtime,
             )
-            texts = [*record.categories, record.task_type or "general", *record.tags, record.dataset_name]
-            for name in dict.fromkeys([MARK, *(collection_mark(t) for t in texts)]):
-                if name is not None:
-                    item.add_marker(getattr(pytest.mark, name))
+            texts = (*record.categories, record.task_type or "general", "", *record.tags, record.dataset_name)
+            marks = marks_of.get(texts)
+            if marks is None:
+                names = dict.fromkeys([MARK, *(collection_mark(t) for t in texts if t)])
+                marks = marks_of[texts] = [getattr(pytest.mark, name) for name in names if name is not None]
+            for mark in marks:
+                item.add_marker(mark)
             items.append(item)
         return items
 
