@@ -13,7 +13,8 @@ Hierarchy::
         ├── AuthenticationError
         ├── RequestTimeoutError
         ├── ServerError        HTTP status >= 400 that survived retries
-        └── BadResponseError   200 but the body is not a usable chat completion
+        ├── BadResponseError   200 but the body is not a usable chat completion
+        └── MissingChoicesError fewer generations than `n` asked for (use --llm-repeats)
 """
 
 from __future__ import annotations
@@ -96,3 +97,18 @@ class BadResponseError(EndpointError):
 
 class CollectionError(ConfigError):
     """A collection schema or collection file that cannot be used (bad field, unknown benchmark)."""
+
+
+class MissingChoicesError(EndpointError):
+    """The server returned fewer generations than the request's `n` asked for (llama.cpp's server
+    ignores `n`): the sample errors instead of being scored on fewer generations than reported."""
+
+    kind = "missing_choices"
+
+    def __init__(self, asked: int, got: int) -> None:
+        super().__init__(
+            f"asked for n={asked} generations, the server returned {got}; this server ignores n: "
+            f"use --llm-repeats {asked} instead of --llm-gen n={asked} (separate requests, same pass@k)"
+        )
+        self.asked = asked
+        self.got = got

@@ -78,6 +78,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
     OptionSpec("no_cache", "neither read nor write the response cache", kind="flag"),
+    OptionSpec(
+        "repeats",
+        "K separate requests per sample (own cache entries), scored like n=K generations: pass@k and "
+        "AveragePass@1 from any server, also those ignoring n (default 1)",
+        kind="int",
+        metavar="K",
+    ),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
@@ -255,6 +262,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             keep_thinking=opts.get("keep_thinking"),
             collection=opts.get("collection"),
             collection_skip_unknown=opts.get("collection_skip_unknown"),
+            repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -105,3 +105,4 @@ class RunSettings(BaseModel):
     keep_thinking: bool = False
     collection: str | None = None  # --llm-collection: a collection .jsonl (docs/collections.md)
     collection_skip_unknown: bool = False
+    repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample

@@ -22,6 +22,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from ..scoring.verdict import Score
+
+__all__ = ["Benchmark", "DatasetSource", "Message", "RecordLoader", "Sample", "Score"]
+
 Message = dict[str, Any]
 
 
@@ -51,15 +55,6 @@ class Sample(BaseModel):
     target: str | list[str] = ""
     choices: list[str] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class Score(BaseModel):
-    """A verdict on one output. `metrics` holds this sample's value of each benchmark metric."""
-
-    passed: bool
-    metrics: dict[str, float]
-    extracted: str | None = None
-    explanation: str | None = None
 
 
 class Benchmark:
@@ -144,6 +139,26 @@ class Benchmark:
 
     def score(self, sample: Sample, output: str) -> Score:
         raise NotImplementedError(f"{type(self).__name__}.score")
+
+    def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
+        """The first line of a failed sample's report, in this benchmark kind's own terms:
+
+        * graded by a judge (`needs_judge`): `judge verdict: INCORRECT (reference answer 'Paris')`;
+        * code (`task_type` "code"): `test cases failed: 3/10 tests passed` (or the first failure);
+        * instruction following: `instructions not followed: <ids>` (IFEval overrides it);
+        * everything that extracts an answer (MCQ, numeric, math): `wrong answer: expected 'B',
+          extracted 'A'` (`extracted None` when no answer was found).
+
+        The reason (`explanation`) follows on its own `why:` line; override for other wording."""
+        if self.needs_judge:
+            return f"judge verdict: INCORRECT (reference answer {target!r})"
+        if self.task_type == "code":
+            if extracted:  # "3/10 tests passed"
+                return f"test cases failed: {extracted}"
+            return f"test cases failed ({explanation or 'the program did not pass its tests'})"
+        if self.task_type == "instruction_following":
+            return f"instructions not followed: {explanation or target!r}"
+        return f"wrong answer: expected {target!r}, extracted {extracted!r}"
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:

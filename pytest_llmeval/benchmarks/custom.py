@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError
-from ..scoring.choice import choice_letters, extract_choice, format_choices
+from ..scoring.choice import choice_letters, find_choice, format_choices
+from ..scoring.normalize import normalize_numbers
 from ..scoring.numeric import numbers_equal
 from .base import Benchmark, RecordLoader, Sample, Score
 from .loading import read_path
@@ -106,10 +107,11 @@ def file_benchmark(
                 return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
                              explanation=verdict.explanation)
             if kind == "mcq":
-                extracted = extract_choice(output, choice_letters(len(sample.choices or [])))
-                passed = extracted == sample.target
-            else:
-                extracted, passed = match_short_answer(output, str(sample.target))
+                answer = find_choice(output, choice_letters(len(sample.choices or [])))
+                passed = answer.letter == sample.target
+                return Score(passed=passed, metrics={"acc": float(passed)}, extracted=answer.letter,
+                             explicit=answer.explicit)
+            extracted, passed = match_short_answer(output, str(sample.target))
             return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
 
     attributes = {
@@ -155,6 +157,7 @@ _ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*(?:is)?\s*[:：]?\s*(.+)",
 
 
 def _normalize(text: str) -> str:
+    text = normalize_numbers(text)  # "−3" keeps its sign, "9 500" is one number (scoring.normalize)
     text = text.lower().strip().strip("*`\"'").rstrip(".")
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(re.sub(r"[^\w\s.%-]", " ", text).split())

@@ -1,9 +1,13 @@
 """GSM8K: grade-school math word problems (openai/gsm8k, config `main`, 1,319 test problems).
 
 Zero-shot by default: the model is asked to reason step by step and put the final answer in
-`\\boxed{}`. The target is the number after `####` in the answer field. The prediction is the last
-boxed answer, else the number after an explicit "answer is", else the last number in the output;
-`1,000` equals `1000` and `18.00` equals `18` (see `scoring.numeric`).
+`\\boxed{}`. The target is the number after `####` in the answer field. The prediction is read by
+`scoring.numeric.find_final_number`: GSM8K's own `#### N` marker and the last boxed answer are
+explicit cues (the later wins), else the number after an explicit "answer is", else the last number
+in the output. The answer ends at the first `#### N` line, and where the model starts inventing a new
+`Question:` after an explicit cue, so `#### 18\\n\\nQuestion: … #### 7` gives 18. `1,000` equals
+`1000`, `18.00` equals `18`, `−3` (U+2212) is -3 (see `scoring.normalize`). An output cut off at
+max_tokens with no explicit cue scores as no answer.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..scoring.numeric import extract_final_number, extract_gsm8k_target, numbers_equal
+from ..scoring.numeric import extract_gsm8k_target, find_final_number, numbers_equal
 from .base import Benchmark, DatasetSource, Sample, Score
 from .registry import register_benchmark
 
@@ -40,6 +44,13 @@ class GSM8K(Benchmark):
         )
 
     def score(self, sample: Sample, output: str) -> Score:
-        extracted = extract_final_number(output)
+        answer = find_final_number(output)
+        extracted = answer.value
         passed = extracted is not None and numbers_equal(extracted, str(sample.target))
-        return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
+        return Score(
+            passed=passed,
+            metrics={"acc": float(passed)},
+            extracted=extracted,
+            explanation=None if extracted is not None else "no number found in the output",
+            explicit=answer.explicit,
+        )

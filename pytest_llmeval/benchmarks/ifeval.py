@@ -84,6 +84,13 @@ class IFEval(Benchmark):
             explanation=f"not followed (strict): {', '.join(failed)}" if failed else None,
         )
 
+    def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
+        """`instructions not followed: 1 of 3 (strict): punctuation:no_comma`."""
+        failed = (explanation or "").removeprefix("not followed (strict): ")
+        total = len(target) if isinstance(target, list) else "?"
+        count = len([part for part in failed.split(", ") if part]) or "?"
+        return f"instructions not followed: {count} of {total} (strict): {failed or '?'}"
+
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
         """Prompt-level: mean over prompts; instruction-level: pooled over instructions."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..scoring.choice import choice_letters, extract_choice, format_choices
+from ..scoring.choice import choice_letters, find_choice, format_choices
 from .base import Benchmark, DatasetSource, Sample, Score
 from .registry import register_benchmark
 
@@ -50,6 +50,12 @@ class IQuiz(Benchmark):
 
     def score(self, sample: Sample, output: str) -> Score:
         letters = choice_letters(len(sample.choices or []))
-        extracted = extract_choice(output, letters)
-        passed = extracted == sample.target
-        return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
+        answer = find_choice(output, letters)
+        passed = answer.letter == sample.target
+        return Score(
+            passed=passed,
+            metrics={"acc": float(passed)},
+            extracted=answer.letter,
+            explanation=None if answer.letter else f"no option letter ({', '.join(letters)}) found in the output",
+            explicit=answer.explicit,
+        )

@@ -1,7 +1,8 @@
 """The shared shape of the math benchmarks: a step-by-step prompt with a `\\boxed{}` final answer.
 
 * `BoxedMathBenchmark` (MATH-500, competition_math): the prediction is the content of the LAST
-  `\\boxed{}` (or `\\fbox{}`) of the output; an output without one fails ("no \\boxed{} answer").
+  `\\boxed{}` (or `\\fbox{}`) of the model's answer (a new `Problem:` turn the model invents after
+  a box is ignored, `scoring.cues`); an output without one fails ("no \\boxed{} answer").
   Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
   equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
   kept), at most 2 s per comparison (a timeout counts as wrong).
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..scoring.math_equiv import aime_answer, last_boxed, math_equal
+from ..scoring.cues import final_boxed
+from ..scoring.math_equiv import aime_answer, math_equal
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 
@@ -36,7 +38,7 @@ class BoxedMathBenchmark(Benchmark):
     task_type = "math"
 
     def score(self, sample: Sample, output: str) -> Score:
-        extracted = last_boxed(output)
+        extracted = final_boxed(output)
         if extracted is None:
             return Score(
                 passed=False,

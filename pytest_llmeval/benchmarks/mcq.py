@@ -2,9 +2,10 @@
 
 A subclass turns a dataset row into an `MCQRow` (question, option texts, gold letter or letters);
 this base writes the prompt, adds few-shot examples, and scores with the one shared extractor
-(`scoring.choice.extract_choice`, then `match_choice_text` when the model wrote the option's text
+(`scoring.choice.find_choice`, then `match_choice_text` when the model wrote the option's text
 instead of its letter). The prompt asks for step-by-step reasoning and a last line `Answer: X`
-(English) or `答案：X` (Chinese).
+(English) or `答案：X` (Chinese); that answer line wins over weaker cues anywhere else in the output
+("option A is correct", "select D"), and negated mentions ("not A") never count.
 
 Edge cases users ask about:
 
@@ -25,7 +26,7 @@ from pydantic import BaseModel, Field
 from ..errors import DatasetError
 from ..scoring.choice import (
     choice_letters,
-    extract_choice,
+    find_choice,
     format_choices,
     match_choice_text,
 )
@@ -187,7 +188,8 @@ class MultipleChoiceBenchmark(Benchmark):
     def score(self, sample: Sample, output: str) -> Score:
         choices = sample.choices or []
         letters = choice_letters(len(choices))
-        extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+        answer = find_choice(output, letters)
+        extracted = answer.letter or match_choice_text(output, choices, letters)
         targets = [sample.target] if isinstance(sample.target, str) else sample.target
         passed = extracted is not None and extracted in targets
         explanation = None
@@ -198,4 +200,5 @@ class MultipleChoiceBenchmark(Benchmark):
             metrics=with_breakdown({"acc": float(passed)}, sample),
             extracted=extracted,
             explanation=explanation,
+            explicit=answer.explicit,
         )

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..scoring.choice import choice_letters, extract_choice, format_choices
-from ..scoring.numeric import extract_final_number, numbers_equal
+from ..scoring.choice import choice_letters, find_choice, format_choices
+from ..scoring.numeric import find_final_number, numbers_equal
 from .base import Benchmark, RecordLoader, Sample, Score
 from .loading import read_path
 from .registry import register_benchmark
@@ -58,9 +58,11 @@ class Smoke(Benchmark):
 
     def score(self, sample: Sample, output: str) -> Score:
         if sample.choices:
-            extracted = extract_choice(output, choice_letters(len(sample.choices)))
+            answer = find_choice(output, choice_letters(len(sample.choices)))
+            extracted, explicit = answer.letter, answer.explicit
             passed = extracted == sample.target
         else:
-            extracted = extract_final_number(output)
+            number = find_final_number(output)
+            extracted, explicit = number.value, number.explicit
             passed = extracted is not None and numbers_equal(extracted, str(sample.target))
-        return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
+        return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted, explicit=explicit)

@@ -33,8 +33,9 @@ from typing import Any
 
 from ..scoring.choice import (
     choice_letters,
-    extract_choice,
+    find_choice,
     format_choices,
+    is_negated,
     match_choice_text,
 )
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
@@ -64,7 +65,11 @@ def selected_letters(output: str, letters: str) -> list[str] | None:
         found = lines[-1]
     if found is None:
         return None
-    tokens = re.findall(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])", found)
+    tokens = [
+        match.group(1)
+        for match in re.finditer(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])", found)
+        if not is_negated(found, match.start(1), match.end(1))  # "Answer: A, C, not D"
+    ]
     return [letter for letter in dict.fromkeys(tokens) if letter in letters]
 
 
@@ -126,13 +131,15 @@ class TruthfulQA(Benchmark):
         choices = sample.choices or []
         letters = choice_letters(len(choices))
         if sample.subset == "mc1":
-            extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+            answer = find_choice(output, letters)
+            extracted = answer.letter or match_choice_text(output, choices, letters)
             passed = extracted == sample.target
             return Score(
                 passed=passed,
                 metrics={"mc1": float(passed)},
                 extracted=extracted,
                 explanation=None if extracted else f"no option letter ({letters_phrase(letters, 'en')}) found",
+                explicit=answer.explicit,
             )
         gold = set(sample.target)
         chosen = selected_letters(output, letters)

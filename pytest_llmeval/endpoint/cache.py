@@ -19,6 +19,14 @@ from typing import Any, Iterable
 from .models import ChatResponse
 
 _TRANSPORT_ONLY_FIELDS = ("stream", "stream_options")
+# `--llm-repeats`: the repeat index of a request. Part of the cache key (each repeat is its own
+# answer), never sent to the server (`wire_body`).
+REPEAT_FIELD = "_llmeval_repeat"
+
+
+def wire_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as sent to the server: without the cache-only `REPEAT_FIELD`."""
+    return {k: v for k, v in body.items() if k != REPEAT_FIELD} if REPEAT_FIELD in body else body
 
 
 def request_key(body: dict[str, Any]) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..settings import EndpointSettings
-from .cache import ResponseCache, request_key
+from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient
 from .models import ChatResponse
 
@@ -140,8 +141,11 @@ class Dispatcher:
             if cached is not None:
                 future.set_result(cached)
                 continue
+            waited = time.perf_counter()
             await self._semaphore.acquire()
-            task = self._loop.create_task(self._shared_request(key, body, holds_permit=True))
+            task = self._loop.create_task(
+                self._shared_request(key, body, holds_permit=True, queued_s=time.perf_counter() - waited)
+            )
             task.add_done_callback(lambda t, f=future: _settle(f, t))
             self._track(task)
 
@@ -162,13 +166,17 @@ class Dispatcher:
             if cached is not None:
                 return cached
         assert self._semaphore is not None
+        waited = time.perf_counter()
         await self._semaphore.acquire()
-        return await self._shared_request(key, body, holds_permit=True, store=use_cache)
+        return await self._shared_request(
+            key, body, holds_permit=True, store=use_cache, queued_s=time.perf_counter() - waited
+        )
 
     async def _shared_request(
-        self, key: str, body: dict[str, Any], *, holds_permit: bool, store: bool = True
+        self, key: str, body: dict[str, Any], *, holds_permit: bool, store: bool = True, queued_s: float | None = None
     ) -> ChatResponse:
-        """Identical requests in flight at once share one call."""
+        """Identical requests in flight at once share one call. `queued_s`: how long the request
+        waited for a free slot (the --llm-concurrency bound) before it was sent."""
         try:
             existing = self._inflight.get(key)
             if existing is not None:
@@ -178,9 +186,11 @@ class Dispatcher:
             try:
                 assert self._client is not None
                 self.requests_sent += 1
-                response = await self._client.chat(body)
+                response = await self._client.chat(wire_body(body))
                 if store and self.cache is not None:
                     self.cache.put(key, self.settings.model, response)
+                if queued_s is not None:  # after the cache: a cached answer never waited
+                    response = response.model_copy(update={"queued_s": queued_s})
                 own.set_result(response)
                 return response
             except BaseException as exc:

@@ -46,6 +46,7 @@ class ChatResponse(BaseModel):
     model: str | None = None
     latency_s: float = 0.0
     ttft_s: float | None = None
+    queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     cached: bool = False
 
     @property

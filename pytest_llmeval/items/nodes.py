@@ -31,6 +31,22 @@ def _excerpt(text: str | None, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _answer_excerpt(text: str | None, extracted: str | None, limit: int = 200) -> str:
+    """Where the extractor read: the end of the output, or the window around the last place the
+    extracted answer appears in it (extractors read final answers, so the start says little)."""
+    if not text:
+        return "(empty)"
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    at = flat.rfind(extracted) if extracted else -1
+    if at < 0:
+        return "…" + flat[-(limit - 1) :]
+    end = min(len(flat), at + len(extracted or "") + limit // 4)
+    start = max(0, end - limit)
+    return ("…" if start > 0 else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
 class SampleItem(pytest.Item):
     def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -70,12 +86,15 @@ class SampleItem(pytest.Item):
             self.sample.input if isinstance(self.sample.input, str) else self.sample.input[-1].get("content")
         )
         lines = [
-            f"wrong answer: expected {record.target!r}, extracted {record.extracted!r}",
+            self.benchmark.failure_headline(record.target, record.extracted, record.explanation),
             f"  question: {_excerpt(str(question))}",
-            f"  output:   {_excerpt(record.output)}",
+            f"  output:   {_answer_excerpt(record.output, record.extracted)}",
         ]
         if record.explanation:
             lines.append(f"  why:      {_excerpt(record.explanation)}")
+        if getattr(record, "truncated", 0):
+            lines.append("  note:     the output stopped at max_tokens (finish_reason 'length'); "
+                         "raise it with --llm-gen max_tokens=N")
         return "\n".join(lines)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:

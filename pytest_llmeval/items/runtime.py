@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from ..endpoint.cache import ResponseCache, request_key
+from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
-from ..endpoint.models import ChatResponse
-from ..errors import LLMEvalError
+from ..endpoint.models import ChatResponse, Usage
+from ..errors import LLMEvalError, MissingChoicesError
 from ..report.models import SampleRecord
-from ..scoring.response import answers_of, score_generations
+from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from .nodes import SampleItem
 
@@ -48,13 +48,17 @@ class EvalRuntime:
             self._judge = Judge(settings, Dispatcher(settings, cache))
         return self._judge
 
-    def request_body(self, item: SampleItem) -> dict[str, Any]:
+    def request_body(self, item: SampleItem, repeat: int = 0) -> dict[str, Any]:
+        """The chat request of one sample; `repeat` > 0 (`--llm-repeats`) marks the repeat in the
+        cache key only (`endpoint.cache.REPEAT_FIELD`), so each repeat is its own cached answer."""
         endpoint = self.settings.endpoint
         body: dict[str, Any] = {"model": endpoint.model, "messages": item.benchmark.messages(item.sample)}
         body.update(item.benchmark.generation_defaults())
         body.update(endpoint.gen)
         if endpoint.stream:
             body["stream"] = True
+        if repeat:
+            body[REPEAT_FIELD] = repeat
         return body
 
     # -- before the first item ---------------------------------------------------------------
@@ -66,14 +70,18 @@ class EvalRuntime:
             return
         if preflight:
             self.preflight_if_needed(samples)
-        self._plan_index = {item.nodeid: index for index, item in enumerate(samples)}
-        self._plan = self.dispatcher.prefetch([lambda item=item: self.request_body(item) for item in samples])
+        repeats = self.settings.repeats
+        self._plan_index = {item.nodeid: index * repeats for index, item in enumerate(samples)}
+        self._plan = self.dispatcher.prefetch(
+            [lambda item=item, r=r: self.request_body(item, r) for item in samples for r in range(repeats)]
+        )
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
         when the cache already holds every response (an offline re-score needs no server)."""
         cache = self.dispatcher.cache
-        if cache is not None and not cache.missing(request_key(self.request_body(i)) for i in samples):
+        repeats = range(self.settings.repeats)
+        if cache is not None and not cache.missing(request_key(self.request_body(i, r)) for i in samples for r in repeats):
             return
         self.preflight()
 
@@ -86,14 +94,33 @@ class EvalRuntime:
     # -- per item ----------------------------------------------------------------------------
 
     def response_for(self, item: SampleItem) -> ChatResponse:
+        """The sample's response: with `--llm-repeats K`, the K responses merged into one with
+        K x n generations. Raises `MissingChoicesError` when a response has fewer generations than
+        the request's `n` (a server that ignores `n` must not be scored as if it had not)."""
         index = self._plan_index.get(item.nodeid)
-        if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
-            return self.dispatcher.call(self.request_body(item), use_cache=self.settings.use_cache)
-        return self._plan.result(index)
+        responses: list[ChatResponse] = []
+        failure: BaseException | None = None
+        for repeat in range(self.settings.repeats):
+            try:
+                if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
+                    body = self.request_body(item, repeat)
+                    responses.append(self.dispatcher.call(body, use_cache=self.settings.use_cache))
+                else:
+                    responses.append(self._plan.result(index + repeat))
+            except BaseException as exc:  # consume every repeat's future before raising the first error
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        asked = _asked_n(self.request_body(item))
+        for response in responses:
+            if len(response.choices) < asked:
+                raise MissingChoicesError(asked, len(response.choices))
+        return responses[0] if len(responses) == 1 else merge_responses(responses)
 
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         answers = answers_of(response, self.settings.keep_thinking)
-        verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers])
+        reasons = [choice.finish_reason for choice in response.choices]
+        verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers], reasons)
         first_answer, first_reasoning = answers[0] if answers else ("", None)
         return self._record(
             item,
@@ -106,8 +133,12 @@ class EvalRuntime:
             explanation=verdict.explanation,
             latency_s=response.latency_s,
             ttft_s=response.ttft_s,
+            queued_s=response.queued_s,
             usage=response.usage,
             cached=response.cached,
+            finish_reason=reasons[0] if reasons else None,
+            finish_reasons=reasons if len(reasons) > 1 else None,
+            truncated=sum(reason == TRUNCATED for reason in reasons),
         )
 
     def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
@@ -130,3 +161,31 @@ class EvalRuntime:
             self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+
+
+def _asked_n(body: dict[str, Any]) -> int:
+    """The `n` a request asks for (1 when absent or not a whole number)."""
+    value = body.get("n", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
+def merge_responses(responses: Sequence[ChatResponse]) -> ChatResponse:
+    """One response holding the generations of several (`--llm-repeats`): choices in repeat order,
+    usage summed, latency and TTFT the mean over the repeats, cached only when every one was."""
+    ttfts = [r.ttft_s for r in responses if r.ttft_s is not None]
+    usage = Usage(
+        prompt_tokens=sum(r.usage.prompt_tokens for r in responses),
+        completion_tokens=sum(r.usage.completion_tokens for r in responses),
+        total_tokens=sum(r.usage.total_tokens for r in responses),
+        reasoning_tokens=None
+        if all(r.usage.reasoning_tokens is None for r in responses)
+        else sum(r.usage.reasoning_tokens or 0 for r in responses),
+    )
+    return ChatResponse(
+        choices=[choice for r in responses for choice in r.choices],
+        usage=usage,
+        model=responses[0].model,
+        latency_s=sum(r.latency_s for r in responses) / len(responses),
+        ttft_s=sum(ttfts) / len(ttfts) if ttfts else None,
+        cached=all(r.cached for r in responses),
+    )

@@ -128,6 +128,8 @@ class SSEParser:
             self.record.end = now
             if not self.finished:
                 raise RequestFailed("incomplete_stream", "the stream ended without [DONE] or a finish_reason")
+        if self.record.first_token is None:
+            raise RequestFailed("no_output", NO_OUTPUT)
 
 
 async def read_stream(chunks: AsyncIterator[bytes], record: RequestRecord) -> None:
@@ -138,6 +140,12 @@ async def read_stream(chunks: AsyncIterator[bytes], record: RequestRecord) -> No
     parser.close(perf_counter())
 
 
+NO_OUTPUT = (
+    "the response carried no content or reasoning token (a broken chat template or an immediate EOS); "
+    "a failure, as vLLM's benchmark counts it"
+)
+
+
 def parse_completion(body: bytes, record: RequestRecord) -> None:
     try:
         payload = _loads(body)
@@ -146,9 +154,10 @@ def parse_completion(body: bytes, record: RequestRecord) -> None:
         text = message.get("content") or message.get("reasoning_content") or choice.get("text") or ""
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise RequestFailed("bad_response", f"not a chat completion: {body[:ERROR_SNIPPET]!r}") from None
-    if text:
-        record.pieces.append(text)
     usage = payload.get("usage") or {}
+    if not text:
+        raise RequestFailed("no_output", NO_OUTPUT)
+    record.pieces.append(text)
     record.prompt_tokens = usage.get("prompt_tokens")
     record.completion_tokens = usage.get("completion_tokens")
 

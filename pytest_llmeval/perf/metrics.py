@@ -13,6 +13,9 @@ Definitions (all times in seconds, measured by the client with `time.perf_counte
   tokens have no TPOT. Streaming only.
 * Statistics: mean, population std, min, max and percentiles with linear interpolation between
   closest ranks (numpy's default), over ok requests only.
+* A response that carries no content or reasoning token at all (a broken chat template, an
+  immediate EOS) is a failed request of its own kind, `no_output`, as in vLLM (its `success`
+  requires generated text): counted in `errors`, excluded from every latency figure and throughput.
 * Throughputs divide by the run's duration: from the first measured request's start to the last
   measured request's end (warm-up excluded). request = ok requests/s, input/output = tokens of ok
   requests/s, total = input + output.

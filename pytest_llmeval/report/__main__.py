@@ -1,25 +1,30 @@
-"""Rebuild the HTML report from a run's files, without re-running anything::
+"""Rebuild the HTML report from a run's files, or put several runs side by side, without re-running::
 
     python -m pytest_llmeval.report results.json samples.jsonl -o report.html
+    python -m pytest_llmeval.report a.json a.jsonl b.json b.jsonl c.json -o compare.html
 
 `results.json` is the `--llm-results` file, `samples.jsonl` the `--llm-samples` file (optional:
-without it the page has the overview only). The sections are the ones the pytest run put into its
-pytest-html report, byte for byte; the page around them is our own, self-contained, and forbids
-loading anything (Content-Security-Policy).
+without it the page has the overview only). A file ending in `.jsonl` is a samples file and belongs
+to the results file before it. With one results file the sections are the ones the pytest run put
+into its pytest-html report, byte for byte; with several, the page shows their scores and
+per-sample verdicts side by side (`side_by_side.py`). The page around them is our own,
+self-contained, and forbids loading anything (Content-Security-Policy).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from .html import render_page
+from .html import render_compare, render_page
 from .models import RunResult, SampleRecord
 from .sample_table import SampleTable
+from .side_by_side import LoadedRun, label_runs
 
 
 class RebuildError(Exception):
@@ -69,21 +74,67 @@ def build(results: Path, samples: Path | None, output: Path) -> tuple[int, int]:
     return len(table), len(page)
 
 
+def is_samples_file(path: Path) -> bool:
+    """A samples JSONL: named `*.jsonl`, or its first line is a sample record (has a `nodeid`)."""
+    if path.suffix.lower() == ".jsonl":
+        return True
+    try:
+        with path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+        return isinstance(value := json.loads(first), dict) and "nodeid" in value
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
+def pair_files(paths: Sequence[Path]) -> list[tuple[Path, Path | None]]:
+    """(results, samples or None) per run: a samples file belongs to the results file before it."""
+    runs: list[tuple[Path, Path | None]] = []
+    for path in paths:
+        if is_samples_file(path):
+            if not runs:
+                raise RebuildError(f"{path}: a samples JSONL must follow the results JSON of its run (a.json a.jsonl b.json ...)")
+            if runs[-1][1] is not None:
+                raise RebuildError(f"{path}: {runs[-1][0]} already has the samples file {runs[-1][1]}; give one JSONL per results JSON")
+            runs[-1] = (runs[-1][0], path)
+        else:
+            runs.append((path, None))
+    if not runs:
+        raise RebuildError("no results JSON given; pass the file written with --llm-results PATH")
+    return runs
+
+
+def build_compare(pairs: Sequence[tuple[Path, Path | None]], output: Path) -> tuple[int, int]:
+    """Write the side-by-side page of several runs; return (number of runs, bytes written)."""
+    runs = [LoadedRun(results, read_results(results), list(read_records(samples)) if samples else None)
+            for results, samples in pairs]
+    label_runs(runs)
+    page = render_compare(runs).encode("utf-8")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(page)
+    return len(runs), len(page)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_llmeval.report",
-        description="Build the pytest-llmeval HTML report from a results JSON and, optionally, a samples JSONL.",
+        description="Build the pytest-llmeval HTML report from a results JSON and, optionally, a samples JSONL; "
+        "with several results JSONs, a page comparing the runs side by side.",
     )
-    parser.add_argument("results", type=Path, help="the --llm-results JSON of the run")
-    parser.add_argument("samples", type=Path, nargs="?", help="the --llm-samples JSONL of the run (per-sample rows)")
+    parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                        help="results JSON (--llm-results) of each run, each followed by its samples JSONL (--llm-samples) if you have it")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="where to write the page (default: report.html)")
     args = parser.parse_args(argv)
     try:
-        count, size = build(args.results, args.samples, args.output)
+        pairs = pair_files(args.files)
+        if len(pairs) == 1:
+            count, size = build(pairs[0][0], pairs[0][1], args.output)
+            print(f"wrote {args.output} ({count} samples, {size / 1024:.0f} KiB)")
+        else:
+            count, size = build_compare(pairs, args.output)
+            print(f"wrote {args.output} ({count} runs side by side, {size / 1024:.0f} KiB)")
     except RebuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.output} ({count} samples, {size / 1024:.0f} KiB)")
     return 0
 
 

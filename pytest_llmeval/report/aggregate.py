@@ -16,6 +16,7 @@ class ResultsCollector:
     def __init__(self) -> None:
         self._metrics: dict[str, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
         self._errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._truncated: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.requests = RequestStats()
 
     def add(self, record: SampleRecord) -> None:
@@ -25,6 +26,8 @@ class ResultsCollector:
             self._metrics[record.benchmark][record.subset]
         else:
             self._metrics[record.benchmark][record.subset].append(record.metrics)
+            if record.truncated:
+                self._truncated[record.benchmark][record.subset] += 1
         if record.cached:
             self.requests.cached += 1
         elif record.error is None:
@@ -47,11 +50,15 @@ class ResultsCollector:
                 values = per_subset[subset]
                 everything.extend(values)
                 subsets[subset] = GroupResult(
-                    count=len(values), errors=self._errors[name][subset], metrics=aggregator(values)
+                    count=len(values),
+                    errors=self._errors[name][subset],
+                    truncated=self._truncated[name][subset],
+                    metrics=aggregator(values),
                 )
             results[name] = BenchmarkResult(
                 count=len(everything),
                 errors=sum(self._errors[name].values()),
+                truncated=sum(self._truncated[name].values()),
                 metrics=aggregator(everything),
                 subsets=subsets,
             )

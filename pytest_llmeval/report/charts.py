@@ -1,20 +1,84 @@
-"""Inline SVG charts for the HTML report: no script, no font or file loaded from anywhere.
+"""The one chart module of the project: geometry of inline SVG charts, drawn by `templates/charts.svg.j2`.
 
-Every label passes through `html.escape` (labels are benchmark, subset and metric names, which come
-from user conftests and data files). Values that are not finite (NaN, inf) are drawn as empty bars
-labelled "n/a" instead of breaking the scale.
+Python here computes positions, ticks and labels as plain data (`BarChart`, `LineChart`); the
+template turns them into SVG with Jinja2's autoescaping, so a label (benchmark, subset, metric and
+test names come from user conftests and data files) can never become markup. No script, font or
+file is loaded from anywhere.
+
+Two kinds:
+
+- `bar_chart(title, bars)`: horizontal bars on a 0..1 scale (scores), with an optional reference
+  mark per bar (the old run's score) and a tone (neutral, good, bad).
+- `line_chart(title, xs, series)`: lines over a *numeric* x axis (a load level: concurrency or
+  requests/s). The axis is linear, or log2 when the values span 16x or more (1, 8, 64, 256 stay
+  readable); either way a point's position is proportional to its value (or its log), never its
+  index. `None` values break a line.
+
+`perf_charts(levels)` draws a perf run: latency percentiles (p50/p90/p99; end-to-end latency in s,
+TTFT/TPOT/ITL in ms, as in the terminal table) and throughputs against the level.
+
+Values that are not finite (NaN, inf) are drawn as empty bars labelled "n/a" or left out of lines
+instead of breaking the scale.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from html import escape
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
-FONT = 'font-family="Helvetica, Arial, sans-serif" font-size="11"'
+if TYPE_CHECKING:  # pragma: no cover
+    from ..perf.metrics import PerfResult
 
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
+TONES = {"neutral": PALETTE[0], "good": "#3b8f4f", "bad": "#c8453a"}
+# name, attribute, scale to the unit shown, unit: the terminal table's units (perf/table.py)
+LATENCY_METRICS = (("Latency", "latency", 1.0, "s"), ("TTFT", "ttft", 1000.0, "ms"),
+                   ("TPOT", "tpot", 1000.0, "ms"), ("ITL", "itl", 1000.0, "ms"))
+THROUGHPUTS = (("output_throughput", "output tokens/s"), ("request_throughput", "requests/s"))
+PERCENTILES = ("p50", "p90", "p99")
+LOG_SPAN = 16.0  # x values spanning this ratio or more get a log2 axis
+
+
+def finite(value: float | None) -> float | None:
+    """The value when it is a finite number, else None (drawn as a gap or "n/a")."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    value = finite(value)
+    if value is None:
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def fmt_tick(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def nice_max(value: float) -> float:
+    """A round axis maximum at or above `value` (1, 2, 2.5, 5 times a power of ten)."""
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power  # pragma: no cover
+
+
+# -- bars ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Bar:
@@ -24,152 +88,183 @@ class Bar:
     tone: str = "neutral"  # neutral | good | bad: the bar colour
 
 
-TONES = {"neutral": PALETTE[0], "good": "#3b8f4f", "bad": "#c8453a"}
+@dataclass(frozen=True)
+class BarRow:
+    label: str
+    short_label: str
+    y: int
+    length: float
+    colour: str
+    ref_x: float | None
+    value_text: str
+    tooltip: str
 
 
-def _finite(value: float | None) -> float | None:
-    """The value when it is a finite number, else None (drawn as a gap or "n/a")."""
-    return value if value is not None and math.isfinite(value) else None
+@dataclass(frozen=True)
+class BarChart:
+    kind = "bar"
+    title: str
+    width: int
+    height: int
+    label_w: int
+    bar_w: int
+    row_h: int
+    rows: list[BarRow]
+    label: str = ""  # the accessible name (aria-label) when it says more than the title
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    value = _finite(value)
-    if value is None:
-        return "n/a"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}f}"
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _svg(width: int, height: int, title: str, body: list[str]) -> str:
-    head = (
-        f'<svg class="lle-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
-        f"<title>{escape(title)}</title>"
-        f'<text x="4" y="14" {FONT} font-weight="bold" fill="#222">{escape(title)}</text>'
-    )
-    return head + "".join(body) + "</svg>"
-
-
-def bar_chart(title: str, bars: Sequence[Bar], *, scale_max: float | None = None, digits: int = 3) -> str:
+def bar_chart(title: str, bars: Sequence[Bar], *, scale_max: float | None = None, digits: int = 3) -> BarChart:
     """Horizontal bars, one per row. The scale runs from 0 to `scale_max` (default: 1, or the
     largest value or reference when any exceeds 1). Negative values are drawn as empty bars."""
     label_w, bar_w, value_w, row_h, top = 190, 300, 70, 20, 24
-    values = [f for b in bars for v in (b.value, b.reference) if (f := _finite(v)) is not None]
+    values = [f for b in bars for v in (b.value, b.reference) if (f := finite(v)) is not None]
     top_value = scale_max if scale_max is not None else max([1.0, *values])
-    width, height = label_w + bar_w + value_w, top + row_h * max(len(bars), 1) + 6
-    body: list[str] = []
+    rows = []
     for index, bar in enumerate(bars):
-        y = top + index * row_h
-        length, value, reference = 0.0, _finite(bar.value), _finite(bar.reference)
-        if value is not None and top_value > 0:
-            length = max(0.0, min(1.0, value / top_value)) * bar_w
-        body.append(
-            f'<g class="lle-bar"><title>{escape(bar.label)}: {_fmt(bar.value, 4)}</title>'
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" {FONT} fill="#333">{escape(_shorten(bar.label, 30))}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row_h - 6}" fill="#eef0f3"/>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row_h - 6}" fill="{TONES.get(bar.tone, PALETTE[0])}"/>'
-        )
-        if reference is not None and top_value > 0:
-            ref_x = label_w + max(0.0, min(1.0, reference / top_value)) * bar_w
-            body.append(f'<line x1="{ref_x:.1f}" x2="{ref_x:.1f}" y1="{y + 1}" y2="{y + row_h - 1}" stroke="#222" stroke-width="2"/>')
-        body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 13}" {FONT} fill="#222">{_fmt(bar.value, digits)}</text></g>')
-    return _svg(width, height, title, body)
+        value, reference = finite(bar.value), finite(bar.reference)
+        length = max(0.0, min(1.0, value / top_value)) * bar_w if value is not None and top_value > 0 else 0.0
+        ref_x = label_w + max(0.0, min(1.0, reference / top_value)) * bar_w if reference is not None and top_value > 0 else None
+        rows.append(BarRow(bar.label, shorten(bar.label, 30), top + index * row_h, round(length, 1),
+                           TONES.get(bar.tone, PALETTE[0]), None if ref_x is None else round(ref_x, 1),
+                           fmt(bar.value, digits), f"{bar.label}: {fmt(bar.value, 4)}"))
+    return BarChart(title, label_w + bar_w + value_w, top + row_h * max(len(bars), 1) + 6, label_w, bar_w, row_h, rows)
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above `value` (1, 2, 2.5, 5 times a power of ten)."""
-    if value <= 0 or not math.isfinite(value):
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+# -- lines over a numeric axis -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float
+    text: str
 
 
-def _axes(left: int, top: int, plot_w: int, plot_h: int, y_max: float, y_label: str) -> list[str]:
-    parts = [f'<text x="{left}" y="{top - 6}" {FONT} fill="#555">{escape(y_label)}</text>']
-    for i in range(5):
-        value = y_max * i / 4
-        y = top + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e5e8"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT} fill="#555">{_fmt(value, 2)}</text>')
-    return parts
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    tooltip: str
 
 
-def _legend(names: Sequence[str], y: int) -> list[str]:
-    """One row of colour keys under the title; none for a single series (the title names it)."""
-    if len(names) < 2:
-        return []
-    parts: list[str] = []
-    x = 4.0
-    for index, name in enumerate(names):
-        label = _shorten(name, 16)
-        parts.append(f'<rect x="{x:.0f}" y="{y - 9}" width="10" height="10" fill="{PALETTE[index % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{x + 14:.0f}" y="{y}" {FONT} fill="#333">{escape(label)}</text>')
-        x += 14 + 6.5 * len(label) + 14
-    return parts
+@dataclass
+class Series:
+    name: str
+    colour: str
+    points: list[Point] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)  # polyline "x,y x,y" runs, broken at None
 
 
-def grouped_bar_chart(
-    title: str, groups: Sequence[str], series: Sequence[str], values: Sequence[Sequence[float | None]], *, y_label: str = ""
-) -> str:
-    """Vertical bars: for each group (e.g. a concurrency level) one bar per series (e.g. p50, p90,
-    p99). `values[g][s]` is the value of series `s` in group `g`; None leaves a gap."""
-    left, top, plot_h, group_w = 52, 56, 180, max(24 * len(series) + 16, 60)
-    plot_w = max(group_w * max(len(groups), 1), 240)
-    width, height = left + plot_w + 16, top + plot_h + 36
-    finite = [f for row in values for v in row if (f := _finite(v)) is not None]
-    y_max = _nice_max(max(finite, default=1.0))
-    body = _axes(left, top, plot_w, plot_h, y_max, y_label) + _legend(series, 32)
-    group_w = plot_w // max(len(groups), 1)
-    bar_w = (group_w - 16) / max(len(series), 1)
-    for g, group in enumerate(groups):
-        x0 = left + g * group_w + 8
-        for s, name in enumerate(series):
-            value = _finite(values[g][s]) if s < len(values[g]) else None
-            if value is None:
-                continue
-            h = max(0.0, value) / y_max * plot_h
-            body.append(
-                f'<rect x="{x0 + s * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" '
-                f'fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(group)} {escape(name)}: {_fmt(value, 4)}</title></rect>'
-            )
-        body.append(
-            f'<text x="{x0 + (group_w - 16) / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" {FONT} fill="#333">{escape(_shorten(group, 14))}</text>'
-        )
-    return _svg(width, height, title, body)
+@dataclass(frozen=True)
+class LineChart:
+    kind = "line"
+    title: str
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_w: int
+    plot_h: int
+    x_label: str
+    y_label: str
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    series: list[Series]
+    log_x: bool
+    label: str = ""  # the accessible name (aria-label) when it says more than the title
+
+
+def _x_scale(xs: Sequence[float], left: int, plot_w: int) -> tuple[list[float], list[Tick], bool]:
+    """Pixel positions of `xs` and the axis ticks: log2 when the values span LOG_SPAN or more."""
+    low, high = min(xs), max(xs)
+    log = low > 0 and high / low >= LOG_SPAN
+    if log:
+        lo, hi = math.floor(math.log2(low)), math.ceil(math.log2(high))
+        hi = max(hi, lo + 1)
+
+        def at(v: float) -> float:
+            return left + (math.log2(v) - lo) / (hi - lo) * plot_w
+
+        step = max(1, math.ceil((hi - lo) / 8))
+        ticks = [Tick(round(at(2.0**e), 1), fmt_tick(2.0**e)) for e in range(lo, hi + 1, step)]
+    else:
+        top = nice_max(high)
+
+        def at(v: float) -> float:
+            return left + max(v, 0.0) / top * plot_w
+
+        ticks = [Tick(round(at(top * i / 5), 1), fmt_tick(top * i / 5)) for i in range(6)]
+    return [round(at(x), 1) for x in xs], ticks, log
 
 
 def line_chart(
-    title: str, x_values: Sequence[float | str], series: Mapping[str, Sequence[float | None]], *, x_label: str = "", y_label: str = ""
-) -> str:
-    """Lines over categorical x positions (equal spacing, so 1, 8, 64, 256 concurrency stay
-    readable). `series[name][i]` is the value at `x_values[i]`; None breaks the line."""
-    left, top, plot_h = 52, 56, 180
-    plot_w = max(80 * max(len(x_values) - 1, 1), 240)
-    width, height = left + plot_w + 24, top + plot_h + 40
-    finite = [f for vals in series.values() for v in vals if (f := _finite(v)) is not None]
-    y_max = _nice_max(max(finite, default=1.0))
-    body = _axes(left, top, plot_w, plot_h, y_max, y_label) + _legend(list(series), 32)
-    step = plot_w / max(len(x_values) - 1, 1)
-    xs = [left + i * step if len(x_values) > 1 else left + plot_w / 2 for i in range(len(x_values))]
-    for i, x in enumerate(x_values):
-        body.append(f'<text x="{xs[i]:.1f}" y="{top + plot_h + 14}" text-anchor="middle" {FONT} fill="#333">{escape(str(x))}</text>')
-    if x_label:
-        body.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 32}" text-anchor="middle" {FONT} fill="#555">{escape(x_label)}</text>')
+    title: str, xs: Sequence[float], series: Mapping[str, Sequence[float | None]], *,
+    x_label: str = "", y_label: str = "", digits: int = 4,
+) -> LineChart:
+    """Lines over numeric x values (load levels; need not be sorted or distinct). `series[name][i]`
+    is the value at `xs[i]`; None (or NaN) breaks the line. Points are joined in ascending x."""
+    left, top, plot_w, plot_h = 56, 58, 300, 170
+    width, height = left + plot_w + 24, top + plot_h + 44
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    finite_xs = [float(x) for x in xs] or [1.0]
+    positions, x_ticks, log = _x_scale(finite_xs, left, plot_w)
+    values = [f for vals in series.values() for v in vals if (f := finite(v)) is not None]
+    y_max = nice_max(max(values, default=1.0))
+    y_ticks = [Tick(round(top + plot_h - plot_h * i / 4, 1), fmt_tick(y_max * i / 4)) for i in range(5)]
+    drawn: list[Series] = []
     for s, (name, vals) in enumerate(series.items()):
-        colour = PALETTE[s % len(PALETTE)]
-        points = [(xs[i], top + plot_h - max(0.0, f) / y_max * plot_h, f)
-                  for i, v in enumerate(vals[: len(xs)]) if (f := _finite(v)) is not None]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
-            body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for x, y, v in points:
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(name)}: {_fmt(v, 4)}</title></circle>')
-    return _svg(width, height, title, body)
+        line = Series(name, PALETTE[s % len(PALETTE)])
+        run: list[str] = []
+        for i in order:
+            value = finite(vals[i]) if i < len(vals) else None
+            if value is None:
+                if len(run) > 1:
+                    line.segments.append(" ".join(run))
+                run = []
+                continue
+            y = round(top + plot_h - max(0.0, value) / y_max * plot_h, 1)
+            line.points.append(Point(positions[i], y, f"{name} at {x_label or 'x'} {fmt_tick(xs[i])}: {fmt(value, digits)}"))
+            run.append(f"{positions[i]:.1f},{y:.1f}")
+        if len(run) > 1:
+            line.segments.append(" ".join(run))
+        drawn.append(line)
+    axis = x_label + (" (log scale)" if log else "")
+    return LineChart(title, width, height, left, top, plot_w, plot_h, axis, y_label, x_ticks, y_ticks, drawn, log)
+
+
+# -- perf ------------------------------------------------------------------------------------
+
+def level_axis(levels: Sequence[PerfResult]) -> tuple[str, list[float]] | None:
+    """("rate (requests/s)", rates) for open-loop levels, ("concurrency", parallels) for closed-loop
+    ones; None when some level has neither (nothing numeric to plot against)."""
+    if levels and all(r.rate is not None for r in levels):
+        return "rate (requests/s)", [float(r.rate) for r in levels if r.rate is not None]
+    if levels and all(r.rate is None and r.parallel is not None for r in levels):
+        return "concurrency", [float(r.parallel) for r in levels if r.parallel is not None]
+    return None
+
+
+def perf_charts(levels: Sequence[PerfResult], test: str = "") -> list[LineChart]:
+    """Charts of the levels of one perf test of one kind (all closed loop or all open loop):
+    p50/p90/p99 of latency (s) and, when streamed, TTFT/TPOT/ITL (ms); then output tokens/s and
+    requests/s. Titles name the figure; the accessible name also names `test`. Empty when the
+    levels have no numeric axis."""
+    axis = level_axis(levels)
+    if axis is None:
+        return []
+    x_label, xs = axis
+    prefix = f"{test}: " if test else ""
+    charts = []
+    streamed = any(r.stream for r in levels)
+    for name, attr, scale, unit in LATENCY_METRICS:
+        if attr != "latency" and not streamed:
+            continue
+        series = {p: [(v * scale if (v := getattr(getattr(r, attr), p)) is not None else None) for r in levels]
+                  for p in PERCENTILES}
+        if not any(v is not None for vals in series.values() for v in vals):
+            continue
+        chart = line_chart(f"{name} percentiles ({unit})", xs, series, x_label=x_label, y_label=f"{name} ({unit})")
+        charts.append(replace(chart, label=prefix + chart.title))
+    for key, unit in THROUGHPUTS:
+        series = {unit: [float(getattr(r, key)) for r in levels]}
+        chart = line_chart(unit, xs, series, x_label=x_label, y_label=unit)
+        charts.append(replace(chart, label=prefix + chart.title))
+    return charts

@@ -1,15 +1,24 @@
-"""The HTML report builder: one builder, two entry points.
+"""The HTML report builder: view models in Python, markup in Jinja2 templates (autoescape on).
 
 `render_overview(result)` and `render_samples(table)` return the two sections that the pytest run
 puts into pytest-html's page (through `pytest_html_results_summary`) and that the rebuild CLI
 (`python -m pytest_llmeval.report`) wraps in a standalone page with `render_page`. Each section is
 delimited by HTML comments (`<!-- llmeval:overview -->` ... `<!-- /llmeval:overview -->`) so tools
-(and our tests) can cut them out and compare.
+(and our tests) can cut them out and compare. `render_compare(runs)` is the side-by-side page of
+several runs (`python -m pytest_llmeval.report a.json b.json -o compare.html`).
 
-Safety: every string that reaches the page is escaped with `html.escape` here or set through
-`textContent` in report.js; JSON embedded in the page has '<', '>' and '&' escaped. The page loads
-nothing from the network: styles, script and SVG charts are inline. The endpoint URL is shown
-without user name, password or query string, and the API key is never part of a `RunResult`.
+Templates live in `templates/` (package data). The overview is a list of sections, each a function
+here that returns its context (or None to leave the section out) and a template
+`templates/sections/<name>.html.j2` that draws it; `OVERVIEW_SECTIONS` gives their order. To add a
+section (confidence intervals, a collection table, thinking-efficiency charts ...): write the
+template, write the builder, add both to `OVERVIEW_SECTIONS`. Charts are drawn by the `chart` macro
+of `templates/charts.svg.j2` from the geometry computed in `charts.py`.
+
+Safety: autoescaping is on for every template, so every string that reaches the page is escaped
+unless it is explicitly `Markup` (only our own CSS and script, and JSON made inert by
+`script_json`). report.js sets untrusted text with `textContent` only. The page loads nothing from
+the network: styles, script and SVG charts are inline. The endpoint URL is shown without user name,
+password or query string, and the API key is never part of a `RunResult`.
 """
 
 from __future__ import annotations
@@ -17,27 +26,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
-from html import escape
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
 from ..errors import ThresholdError
 from ..gating.thresholds import ThresholdRule, parse_threshold
 from .charts import Bar, bar_chart
-from .compare import (
-    ALL,
-    Comparison,
-    ComparisonRow,
-    format_delta,
-    format_score,
-    read_comparison,
-)
+from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score, read_comparison
 from .models import RunResult, SampleRecord
-from .perf_view import perf_runs, render_perf
-from ..collection.html import render_collection
+from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
@@ -50,11 +54,33 @@ def asset(name: str) -> str:
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
 
 
-def content_security_policy() -> str:
+@cache
+def environment() -> Environment:
+    """The one Jinja2 environment of the report: autoescape on for every template."""
+    env = Environment(
+        loader=PackageLoader("pytest_llmeval.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.globals.update(css=lambda: Markup(asset("report.css")), script=lambda: Markup(asset("report.js")),
+                       ALL=ALL)
+    env.filters.update(score=format_score)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def content_security_policy() -> Markup:
     """The standalone page's policy: only our own inline script (by hash) runs, nothing is loaded.
-    Defence in depth: even if some text escaped escaping, it could neither run nor call out."""
+    Defence in depth: even if some text escaped escaping, it could neither run nor call out.
+    (Markup: a constant of ours whose only variable part is base64, so it has no '"' or '<'.)"""
     digest = base64.b64encode(hashlib.sha256(asset("report.js").encode("utf-8")).digest()).decode("ascii")
-    return f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:"
+    return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:")
 
 
 def public_url(url: str | None) -> str:
@@ -68,7 +94,7 @@ def public_url(url: str | None) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _fmt_duration(seconds: float) -> str:
+def fmt_duration(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(int(minutes), 60)
     if hours:
@@ -78,38 +104,20 @@ def _fmt_duration(seconds: float) -> str:
     return f"{secs:.1f} s"
 
 
-def _meta(result: RunResult, comparison: Comparison | None) -> str:
-    req = result.requests
-    items: list[tuple[str, str]] = [
-        ("model", result.model),
-        ("endpoint", public_url(result.base_url)),
-        ("started", result.started),
-        ("duration", _fmt_duration(result.duration_s)),
-        ("requests", f"{req.sent} sent, {req.cached} from cache"),
-        ("tokens", f"{req.prompt_tokens} prompt, {req.completion_tokens} completion"),
-    ]
-    if result.generation:
-        items.append(("generation", ", ".join(f"{k}={_compact(v)}" for k, v in result.generation.items())))
-    errors = sum(b.errors for b in result.benchmarks.values())
-    items.append(("errors", f"{errors} sample(s) without an answer" if errors else "none"))
-    body = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
-    gated = bool(result.thresholds) or (comparison is not None and comparison.max_drop is not None)
-    if not result.passed:
-        verdict, tone, note = "FAILED", "lle-fail", ""
-    elif gated:
-        verdict, tone, note = "PASSED", "lle-pass", ""
-    else:
-        # Without gates the items decide: each wrong answer is a failed test.
-        verdict, tone, note = "NO GATES", "lle-none", "no --llm-threshold or --llm-max-drop: each wrong answer fails its test"
-    note_html = f' <span class="lle-muted">{escape(note)}</span>' if note else ""
-    return (
-        f'<h2>LLM evaluation <span class="lle-verdict {tone}" id="llmeval-verdict">{verdict}</span>{note_html}</h2>'
-        f'<dl class="lle-meta">{body}</dl>'
-    )
-
-
 def _compact(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+# -- the overview's sections ------------------------------------------------------------------
+
+@dataclass
+class Page:
+    """What every overview section builder sees."""
+
+    result: RunResult
+    comparison: Comparison | None
+    perf: PerfView | None
+    rules: list[tuple[ThresholdRule, bool]] = field(default_factory=list)
 
 
 def _rules(result: RunResult) -> list[tuple[ThresholdRule, bool]]:
@@ -122,107 +130,132 @@ def _rules(result: RunResult) -> list[tuple[ThresholdRule, bool]]:
     return rules
 
 
-def _score_rows(result: RunResult, comparison: Comparison | None) -> list[tuple[str, str | None, str, float | None, str, str]]:
-    """(benchmark, subset, metric, value, count, errors); subsets only when a benchmark has several,
-    like the terminal table. Metrics only the old run had are appended with value None."""
-    rows: list[tuple[str, str | None, str, float | None, str, str]] = []
+def _optional(obj: Any, *names: str) -> Any:
+    """A field another part of the project may add to the results (None while it does not exist)."""
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is None and isinstance(getattr(obj, "extra", None), dict):
+            value = obj.extra.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def meta_section(page: Page) -> dict[str, Any]:
+    result, comparison = page.result, page.comparison
+    req = result.requests
+    requests = f"{req.sent} sent, {req.cached} from cache"
+    if page.perf is not None and page.perf.requests:
+        requests += f"; perf: {page.perf.requests} sent ({page.perf.failed} failed) by {len(page.perf.tests)} test(s)"
+    items: list[tuple[str, str]] = [
+        ("model", result.model),
+        ("endpoint", public_url(result.base_url)),
+        ("started", result.started),
+        ("duration", fmt_duration(result.duration_s)),
+        ("requests", requests),
+        ("tokens", f"{req.prompt_tokens} prompt, {req.completion_tokens} completion"),
+    ]
+    if result.generation:
+        items.append(("generation", ", ".join(f"{k}={_compact(v)}" for k, v in result.generation.items())))
+    errors = sum(b.errors for b in result.benchmarks.values())
+    items.append(("errors", f"{errors} sample(s) without an answer" if errors else "none"))
+    incomplete = _optional(result, "interrupted") or (_optional(result, "complete") is False)
+    gated = bool(result.thresholds) or (comparison is not None and comparison.max_drop is not None)
+    if incomplete:
+        verdict, tone, note = "INCOMPLETE", "lle-fail", "the run did not finish: its scores cover only part of the samples"
+    elif not result.passed:
+        verdict, tone, note = "FAILED", "lle-fail", ""
+    elif gated:
+        verdict, tone, note = "PASSED", "lle-pass", ""
+    else:
+        # Without gates the items decide: each wrong answer is a failed test.
+        verdict, tone, note = "NO GATES", "lle-none", "no --llm-threshold or --llm-max-drop: each wrong answer fails its test"
+    return {"items": items, "verdict": verdict, "tone": tone, "note": note}
+
+
+@dataclass
+class ScoreRow:
+    benchmark: str
+    subset: str | None
+    metric: str
+    value: float | None
+    count: str
+    errors: str
+    gates: list[tuple[bool, str, float]]
+    compare: ComparisonRow | None = None
+    has_compare: bool = False
+
+    @property
+    def delta_text(self) -> str:
+        row = self.compare
+        if row is None:
+            return ""
+        text = {"new": "new (not in old run)", "missing": "missing in this run"}.get(row.status, format_delta(row))
+        return text + (" DROP" if row.dropped else "")
+
+    @property
+    def delta_tone(self) -> str:
+        row = self.compare
+        return "" if row is None else f"lle-{row.status}" + (" lle-dropped" if row.dropped else "")
+
+
+def _score_rows(page: Page) -> list[ScoreRow]:
+    """Rows per benchmark, metric and (when a benchmark has several) subset, like the terminal
+    table. Metrics only the old run had are appended with value None."""
+    result, comparison = page.result, page.comparison
+    raw: list[tuple[str, str | None, str, float | None, str, str]] = []
     for name, bench in result.benchmarks.items():
         for metric, value in bench.metrics.items():
-            rows.append((name, None, metric, value, str(bench.count), str(bench.errors)))
+            raw.append((name, None, metric, value, str(bench.count), str(bench.errors)))
         if not bench.metrics:
-            rows.append((name, None, "-", None, str(bench.count), str(bench.errors)))
+            raw.append((name, None, "-", None, str(bench.count), str(bench.errors)))
         if len(bench.subsets) > 1:
             for subset, group in bench.subsets.items():
                 for metric, value in group.metrics.items():
-                    rows.append((name, subset, metric, value, str(group.count), str(group.errors)))
+                    raw.append((name, subset, metric, value, str(group.count), str(group.errors)))
                 if not group.metrics:
-                    rows.append((name, subset, "-", None, str(group.count), str(group.errors)))
+                    raw.append((name, subset, "-", None, str(group.count), str(group.errors)))
     if comparison is not None:
         for row in comparison.rows:
-            if row.status == "missing" and (row.subset is None or _shown_subset(result, row)):
-                rows.append((row.benchmark, row.subset, row.metric, None, "", ""))
+            bench = result.benchmarks.get(row.benchmark)
+            shown = row.subset is None or bench is None or len(bench.subsets) > 1
+            if row.status == "missing" and shown:
+                raw.append((row.benchmark, row.subset, row.metric, None, "", ""))
+    rows = []
+    for bench, subset, metric, value, count, errors in raw:
+        gates = [(ok, rule.op, rule.value) for rule, ok in page.rules
+                 if (rule.benchmark, rule.subset, rule.metric) == (bench, subset, metric)]
+        rows.append(ScoreRow(bench, subset, metric, value, count, errors, gates,
+                             comparison.find(bench, subset, metric) if comparison else None, comparison is not None))
     return rows
 
 
-def _shown_subset(result: RunResult, row: ComparisonRow) -> bool:
-    bench = result.benchmarks.get(row.benchmark)
-    return bench is None or len(bench.subsets) > 1
+def scores_section(page: Page) -> dict[str, Any] | None:
+    if not page.result.benchmarks:
+        return None
+    return {"rows": _score_rows(page), "compared": page.comparison is not None}
 
 
-def _score_table(result: RunResult, comparison: Comparison | None) -> str:
-    rules = _rules(result)
-    head = ["benchmark", "subset", "metric", "score", "count", "errors", "threshold"]
-    if comparison is not None:
-        head += ["old", "delta"]
-    cells_head = "".join(f'<th class="{"lle-num" if h in ("score", "count", "errors", "old", "delta") else ""}">{h}</th>' for h in head)
-    body: list[str] = []
-    for bench, subset, metric, value, count, errors in _score_rows(result, comparison):
-        gates = [
-            f'<span class="{"lle-pass-text" if ok else "lle-fail-text"}">{"PASS" if ok else "FAIL"}</span> {escape(rule.op)} {rule.value:g}'
-            for rule, ok in rules if (rule.benchmark, rule.subset, rule.metric) == (bench, subset, metric)
-        ]
-        cells = [
-            f"<td>{escape(bench)}</td>", f"<td>{escape(subset or ALL)}</td>", f"<td>{escape(metric)}</td>",
-            f'<td class="lle-num lle-score">{format_score(value)}</td>', f'<td class="lle-num">{count}</td>',
-            f'<td class="lle-num lle-errors">{errors}</td>', f'<td class="lle-gate">{"<br>".join(gates)}</td>',
-        ]
-        if comparison is not None:
-            cells += _compare_cells(comparison.find(bench, subset, metric))
-        body.append(
-            f'<tr data-benchmark="{escape(bench)}" data-subset="{escape(subset or ALL)}" data-metric="{escape(metric)}">'
-            + "".join(cells) + "</tr>"
-        )
-    return f'<table class="lle-table lle-scores" id="llmeval-scores"><thead><tr>{cells_head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+def thresholds_section(page: Page) -> dict[str, Any] | None:
+    return {"outcomes": page.result.thresholds} if page.result.thresholds else None
 
 
-def _compare_cells(row: ComparisonRow | None) -> list[str]:
-    if row is None:
-        return ['<td class="lle-num lle-old"></td>', '<td class="lle-num lle-delta"></td>']
-    tone = f"lle-{row.status}" + (" lle-dropped" if row.dropped else "")
-    text = {"new": "new (not in old run)", "missing": "missing in this run"}.get(row.status, format_delta(row))
-    mark = " DROP" if row.dropped else ""
-    return [f'<td class="lle-num lle-old">{format_score(row.old)}</td>', f'<td class="lle-num lle-delta {tone}">{escape(text)}{mark}</td>']
-
-
-def _thresholds(result: RunResult) -> str:
-    if not result.thresholds:
-        return ""
-    rows = "".join(
-        f'<tr><td>{escape(o.expression)}</td><td class="lle-num">{format_score(o.value)}</td>'
-        f'<td class="{"lle-pass-text" if o.passed else "lle-fail-text"}">{"PASS" if o.passed else "FAIL"}</td></tr>'
-        for o in result.thresholds
-    )
-    return (
-        '<h3>Thresholds</h3><table class="lle-table lle-thresholds" id="llmeval-thresholds">'
-        f'<thead><tr><th>threshold</th><th class="lle-num">actual</th><th>verdict</th></tr></thead><tbody>{rows}</tbody></table>'
-    )
-
-
-def _comparison(comparison: Comparison | None) -> str:
+def comparison_section(page: Page) -> dict[str, Any] | None:
+    comparison = page.comparison
     if comparison is None:
-        return ""
+        return None
     base = comparison.baseline
-    text = f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})."
-    parts = [f'<h3>Comparison</h3><p>{escape(text)}</p>']
-    if comparison.max_drop is not None:
-        if comparison.dropped:
-            items = "".join(
-                f"<li>{escape(r.label)}: {format_score(r.old)} \u2192 {format_score(r.new)} ({escape(format_delta(r))})</li>"
-                for r in comparison.dropped
-            )
-            parts.append(
-                f'<p class="lle-fail-text" id="llmeval-drops">FAIL: {len(comparison.dropped)} metric(s) dropped more than '
-                f"--llm-max-drop {comparison.max_drop:g}:</p><ul>{items}</ul>"
-            )
-        else:
-            parts.append(f'<p class="lle-pass-text" id="llmeval-drops">PASS: no metric dropped more than --llm-max-drop {comparison.max_drop:g}.</p>')
-    parts.append('<p class="lle-muted">Metrics present in only one run are shown as new or missing, never as drops.</p>')
-    return "".join(parts)
+    return {
+        "text": f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started}).",
+        "comparison": comparison,
+        "drops": [(r.label, format_score(r.old), format_score(r.new), format_delta(r)) for r in comparison.dropped],
+    }
 
 
-def _charts(result: RunResult, comparison: Comparison | None) -> str:
-    failed = {(r.benchmark, r.subset, r.metric) for r, ok in _rules(result) if not ok}
-    passed = {(r.benchmark, r.subset, r.metric) for r, ok in _rules(result) if ok}
+def charts_section(page: Page) -> dict[str, Any] | None:
+    result, comparison = page.result, page.comparison
+    failed = {(r.benchmark, r.subset, r.metric) for r, ok in page.rules if not ok}
+    passed = {(r.benchmark, r.subset, r.metric) for r, ok in page.rules if ok}
     dropped = {(r.benchmark, r.subset, r.metric) for r in comparison.dropped} if comparison else set()
 
     def bar(label: str, key: tuple[str, str | None, str], value: float) -> Bar:
@@ -240,57 +273,70 @@ def _charts(result: RunResult, comparison: Comparison | None) -> str:
             bars = [bar(subset, (name, subset, metric), group.metrics[metric])
                     for subset, group in bench.subsets.items() if metric in group.metrics]
             charts.append(bar_chart(f"{name} {metric} by subset", bars))
-    return f'<div class="lle-charts">{"".join(charts)}</div>' if charts else ""
+    return {"charts": charts} if charts else None
+
+
+def collection_section(page: Page) -> dict[str, Any] | None:
+    """The collection tables (`--llm-collection`, see collection/results.py)."""
+    if not page.result.collection:
+        return None
+    from ..collection.results import CollectionResult
+
+    return {"collection": CollectionResult.model_validate(page.result.collection)}
+
+
+def perf_section(page: Page) -> dict[str, Any] | None:
+    return {"perf": page.perf} if page.perf is not None else None
+
+
+SectionBuilder = Callable[[Page], "dict[str, Any] | None"]
+# (name, builder): drawn in this order by templates/sections/<name>.html.j2
+OVERVIEW_SECTIONS: list[tuple[str, SectionBuilder]] = [
+    ("meta", meta_section),
+    ("scores", scores_section),
+    ("thresholds", thresholds_section),
+    ("collection", collection_section),
+    ("comparison", comparison_section),
+    ("charts", charts_section),
+    ("perf", perf_section),
+]
+
+
+def overview_sections(result: RunResult) -> list[tuple[str, dict[str, Any]]]:
+    page = Page(result, read_comparison(result.extra), perf_view(result.extra), _rules(result))
+    sections = []
+    for name, builder in OVERVIEW_SECTIONS:
+        context = builder(page)
+        if context is not None:
+            sections.append((f"sections/{name}.html.j2", context))
+    return sections
 
 
 def render_overview(result: RunResult) -> str:
     """The summary section: run facts, scores with thresholds and deltas, charts, perf."""
-    comparison = read_comparison(result.extra)
-    perf = render_perf(perf_runs(result.extra.get("perf"))) if "perf" in result.extra else ""
-    return "".join([
-        OVERVIEW_START,
-        f"<style>{asset('report.css')}</style>",
-        '<section class="lle" id="llmeval-overview">',
-        _meta(result, comparison),
-        "<h3>Scores</h3>" if result.benchmarks else "",
-        _score_table(result, comparison) if result.benchmarks else "",
-        _thresholds(result),
-        render_collection(result.collection),
-        _comparison(comparison),
-        _charts(result, comparison),
-        perf,
-        "</section>",
-        OVERVIEW_END,
-    ])
+    return render("overview.html.j2", sections=overview_sections(result), start=Markup(OVERVIEW_START),
+                  end=Markup(OVERVIEW_END))
 
 
 def render_samples(table: SampleTable) -> str:
-    """The per-sample section with its filter/expand script (empty table: a short note)."""
-    if not len(table):
-        inner = "<h2>Samples</h2><p>No per-sample records (rebuild with the samples JSONL written by --llm-samples to list them).</p>"
-    else:
-        inner = table.render() + f"<script>{asset('report.js')}</script>"
-    return f'{SAMPLES_START}<section class="lle" id="llmeval-samples">{inner}</section>{SAMPLES_END}'
+    """The per-sample section with its search/filter/sort/expand script (empty table: a short note)."""
+    return render("samples.html.j2", table=table.view() if len(table) else None,
+                  start=Markup(SAMPLES_START), end=Markup(SAMPLES_END))
 
 
 def render_page(result: RunResult, records: Iterable[SampleRecord] | SampleTable) -> str:
     """A standalone, self-contained page with both sections (what the rebuild CLI writes)."""
-    table = records if isinstance(records, SampleTable) else _table(records)
-    title = f"pytest-llmeval report: {result.model}"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
-        '<style>body{margin:16px 24px;background:#fff}</style></head><body>\n'
-        f"{render_overview(result)}\n{render_samples(table)}\n</body></html>\n"
-    )
+    table = records if isinstance(records, SampleTable) else SampleTable.of(records)
+    return render("page.html.j2", title=f"pytest-llmeval report: {result.model}", csp=content_security_policy(),
+                  body=[Markup(render_overview(result)), Markup(render_samples(table))])
 
 
-def _table(records: Iterable[SampleRecord]) -> SampleTable:
-    table = SampleTable()
-    for record in records:
-        table.add(record)
-    return table
+def render_compare(runs: Sequence[Any]) -> str:
+    """The side-by-side page of several runs (see `report/side_by_side.py`)."""
+    from .side_by_side import compare_view
+
+    return render("page.html.j2", title="pytest-llmeval: " + " vs ".join(r.label for r in runs),
+                  csp=content_security_policy(), body=[Markup(render("compare.html.j2", view=compare_view(runs)))])
 
 
 def cut_section(page: str, start: str, end: str) -> str | None:

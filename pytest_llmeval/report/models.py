@@ -31,8 +31,12 @@ class SampleRecord(BaseModel):
     explanation: str | None = None
     latency_s: float | None = None
     ttft_s: float | None = None
+    queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     usage: Usage | None = None
     cached: bool = False
+    finish_reason: str | None = None  # of the first generation: "stop", "length" (cut at max_tokens), ...
+    finish_reasons: list[str | None] | None = None  # every generation's, when there are several
+    truncated: int = 0  # generations cut off at max_tokens (finish_reason "length")
     error: str | None = None
     error_kind: str | None = None
 
@@ -43,6 +47,7 @@ class GroupResult(BaseModel):
 
     count: int = 0
     errors: int = 0
+    truncated: int = 0  # scored samples with at least one generation cut off at max_tokens
     metrics: dict[str, float] = Field(default_factory=dict)
 
 

@@ -1,149 +1,147 @@
-"""The perf part of the HTML report: a table and charts from `result.extra["perf"]`.
+"""The perf part of the HTML report, built from the typed perf results of the run.
 
-The perf results are written by the perf module; this view reads them tolerantly so that a change
-of shape there degrades the view instead of breaking the report. Accepted shapes:
+The perf plugin (`perf/plugin.py`) stores every measured level under `result.extra["perf"]` as
+`{"runs": [{"test": <nodeid>, **PerfResult}]}`. This module validates that against the perf models
+(`PerfLevel` = `perf.metrics.PerfResult` + the test's node id); a file whose perf part does not
+validate gets a one-line note naming the problem instead of a guessed table.
 
-- a list of run dicts, a dict with a `runs` list, or a single run dict;
-- per run: `parallel` (or `concurrency`) and `number`, throughputs as plain numbers
-  (`request_throughput`, `output_throughput`, ...), latency statistics either nested
-  (`"latency": {"p50": 0.8, "p99": 1.9, "mean": 0.9}`) or flat (`latency_p50`, `ttft_p99_s`,
-  `p90_tpot`). Percentile keys may be written `p50`, `P50`, `50` or `50.0`.
+What the section shows:
 
-Values are shown as given (the perf module documents their units; seconds unless a key ends in
-`_ms`). Non-numeric values are ignored.
+- a table with one row per level: the test that produced it, concurrency and rate (numbers, "-"
+  when not set), requests ok/failed, throughputs, then latency percentiles grouped under two header
+  rows: end-to-end latency in s, TTFT/TPOT/ITL in ms (the terminal table's units);
+- charts per test and per loop kind (closed loop against concurrency, open loop against the rate),
+  so two tests or a `parallel` and a `rate` sweep never share an axis; the axis is numeric.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
-from html import escape
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ValidationError
 
-from .charts import grouped_bar_chart, line_chart
+from ..perf.metrics import LatencyStats, PerfResult
+from .charts import LineChart, perf_charts
 
-LEVEL_KEYS = ("parallel", "concurrency")
-THROUGHPUT_CHARTS = (("output_throughput", "output tokens/s"), ("request_throughput", "requests/s"))
-LATENCY_ORDER = ("latency", "ttft", "tpot", "itl")
-_PERCENTILE = re.compile(r"^[pP]?(\d+(?:\.\d+)?)$")
-_FLAT = re.compile(r"^(?:(?P<pre>p\d+(?:\.\d+)?)_(?P<name1>[a-z][a-z0-9_]*?)|(?P<name2>[a-z][a-z0-9_]*?)_(?P<post>p\d+(?:\.\d+)?|mean|median|min|max|std))(?P<unit>_s|_ms)?$")
-
-
-class PerfRun(BaseModel):
-    label: str
-    level: float | None = None  # concurrency of the run
-    scalars: dict[str, float] = Field(default_factory=dict)  # throughputs, counts, ...
-    stats: dict[str, dict[str, float]] = Field(default_factory=dict)  # "latency" -> {"p50": .., "mean": ..}
+PERCENTILES = ("p50", "p90", "p99")
+# header, attribute, scale, digits
+LATENCY_GROUPS = (("Latency (s)", "latency", 1.0, 3), ("TTFT (ms)", "ttft", 1000.0, 1),
+                  ("TPOT (ms)", "tpot", 1000.0, 2), ("ITL (ms)", "itl", 1000.0, 2))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
+class PerfLevel(PerfResult):
+    """One measured level as stored in the results JSON: the perf figures plus the test's node id."""
+
+    test: str = ""
 
 
-def _stat_key(key: str) -> str:
-    match = _PERCENTILE.match(key)
-    if match:
-        number = float(match.group(1))
-        return f"p{number:g}"
-    return key.lower()
+class PerfSection(BaseModel):
+    """`result.extra["perf"]`: every level of every perf test, in the order they ran."""
+
+    runs: list[PerfLevel]
 
 
-def _parse_run(raw: Mapping[str, Any], index: int) -> PerfRun:
-    run = PerfRun(label=str(raw.get("name") or raw.get("label") or f"run {index + 1}"))
-    for key in LEVEL_KEYS:
-        level = _number(raw.get(key))
-        if level is not None:
-            run.level = level
-            run.label = f"{key}={level:g}"
-            break
-    for key, value in raw.items():
-        if key in LEVEL_KEYS:
-            continue
-        if isinstance(value, Mapping):
-            numbers = {_stat_key(str(k)): v for k, v in ((k, _number(v)) for k, v in value.items()) if v is not None}
-            if numbers:
-                run.stats.setdefault(str(key), {}).update(numbers)
-            continue
-        number = _number(value)
-        if number is None:
-            continue
-        flat = _FLAT.match(key)
-        if flat:
-            name = flat.group("name1") or flat.group("name2")
-            stat = flat.group("pre") or flat.group("post")
-            if name in LATENCY_ORDER or stat.startswith("p"):
-                unit = "_ms" if flat.group("unit") == "_ms" else ""
-                run.stats.setdefault(name + unit, {})[_stat_key(stat)] = number
-                continue
-        run.scalars[key] = number
-    return run
+@dataclass
+class Cell:
+    text: str
+    sort: float | None = None  # numeric sort key (None: sorts as text)
 
 
-def perf_runs(raw: Any) -> list[PerfRun]:
-    """Normalise whatever `extra["perf"]` holds into runs sorted by concurrency (unknown last)."""
-    items: list[Any]
-    if isinstance(raw, Mapping):
-        runs = raw.get("runs")
-        items = runs if isinstance(runs, list) else [raw]
-    elif isinstance(raw, list):
-        items = raw
-    else:
-        return []
-    runs = [_parse_run(item, i) for i, item in enumerate(items) if isinstance(item, Mapping)]
-    return sorted(runs, key=lambda r: (r.level is None, r.level or 0.0))
+@dataclass
+class PerfTest:
+    name: str
+    levels: list[PerfLevel]
+    charts: list[tuple[str, list[LineChart]]] = field(default_factory=list)  # (heading, charts) per loop kind
 
 
-def _percentiles(stats: Mapping[str, float]) -> list[str]:
-    return sorted((k for k in stats if _PERCENTILE.match(k)), key=lambda k: float(k[1:]))
+@dataclass
+class PerfView:
+    """What `templates/sections/perf.html.j2` draws."""
+
+    tests: list[PerfTest] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # latency header groups shown
+    rows: list[tuple[str, list[Cell]]] = field(default_factory=list)  # (test, cells)
+    requests: int = 0
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
-def _fmt(value: float | None) -> str:
+def _num(value: float | None, scale: float = 1.0, digits: int = 2) -> Cell:
     if value is None:
-        return ""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+        return Cell("-")
+    return Cell(f"{value * scale:,.{digits}f}", value * scale)
 
 
-def render_perf(runs: list[PerfRun]) -> str:
-    """Table of every run, then latency-percentile charts and throughput-versus-concurrency lines."""
-    if not runs:
-        return ""
-    scalar_cols = list(dict.fromkeys(k for run in runs for k in run.scalars))
-    stat_names = sorted({n for run in runs for n in run.stats}, key=lambda n: (n.removesuffix("_ms") not in LATENCY_ORDER,
-                        LATENCY_ORDER.index(n.removesuffix("_ms")) if n.removesuffix("_ms") in LATENCY_ORDER else 0, n))
-    stat_cols = [(name, stat) for name in stat_names
-                 for stat in dict.fromkeys(s for run in runs for s in _ordered_stats(run.stats.get(name, {})))]
-    head = "".join(f"<th>{escape(c)}</th>" for c in ["run", *scalar_cols, *(f"{n} {s}" for n, s in stat_cols)])
-    body = []
-    for run in runs:
-        cells = [escape(run.label), *(_fmt(run.scalars.get(c)) for c in scalar_cols),
-                 *(_fmt(run.stats.get(n, {}).get(s)) for n, s in stat_cols)]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts = [
-        '<h3>Performance</h3><div class="lle-scroll"><table class="lle-table lle-perf">',
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>",
-        '<div class="lle-charts">',
-    ]
-    labels = [run.label for run in runs]
-    for name in stat_names:
-        percentiles = list(dict.fromkeys(p for run in runs for p in _percentiles(run.stats.get(name, {}))))
-        if percentiles:
-            values = [[run.stats.get(name, {}).get(p) for p in percentiles] for run in runs]
-            parts.append(grouped_bar_chart(f"{name} percentiles", labels, percentiles, values, y_label=name))
-    levels = [_fmt(run.level) if run.level is not None else run.label for run in runs]
-    for key, unit in THROUGHPUT_CHARTS:
-        if any(key in run.scalars for run in runs):
-            series = {key: [run.scalars.get(key) for run in runs]}
-            parts.append(line_chart(f"{unit} vs concurrency", levels, series, x_label="concurrency", y_label=unit))
-    parts.append("</div>")
-    return "".join(parts)
+def short_test(nodeid: str) -> str:
+    """`tests/perf/test_x.py::test_y[p]` -> `test_x.py::test_y[p]` (the full id is the title)."""
+    path, sep, rest = nodeid.partition("::")
+    return path.rsplit("/", 1)[-1] + sep + rest if sep else nodeid
 
 
-def _ordered_stats(stats: Mapping[str, float]) -> list[str]:
-    rest = [k for k in ("mean", "median", "min", "max", "std") if k in stats]
-    others = [k for k in stats if k not in rest and not _PERCENTILE.match(k)]
-    return [*_percentiles(stats), *rest, *others]
+def read_perf(extra: Mapping[str, Any]) -> PerfSection | str | None:
+    """The validated perf results, None when the run has none, or the validation problem as text."""
+    raw = extra.get("perf")
+    if raw is None:
+        return None
+    try:
+        return PerfSection.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where + ': ' if where else ''}{first['msg']}"
+
+
+def _stats(level: PerfLevel, attr: str) -> LatencyStats:
+    stats = getattr(level, attr)
+    assert isinstance(stats, LatencyStats)
+    return stats
+
+
+def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
+    section = read_perf(extra)
+    if section is None:
+        return None
+    if isinstance(section, str):
+        return PerfView(error=f'the "perf" results in this file are not the perf module\'s ({section}); '
+                              "rebuild with a results JSON written by this version")
+    if not section.runs:
+        return None
+    view = PerfView()
+    streamed = any(level.stream for level in section.runs)
+    view.groups = [g for g, attr, _, _ in LATENCY_GROUPS if attr == "latency" or streamed]
+    by_test: dict[str, list[PerfLevel]] = {}
+    for level in section.runs:
+        by_test.setdefault(level.test, []).append(level)
+        view.requests += level.number
+        view.failed += level.failed
+        cells = [
+            Cell(short_test(level.test)),
+            Cell(str(level.parallel), level.parallel) if level.parallel is not None else Cell("-"),
+            Cell(f"{level.rate:g}", level.rate) if level.rate is not None else Cell("-"),
+            Cell(str(level.ok), level.ok), Cell(str(level.failed), level.failed),
+            _num(level.duration_s), _num(level.request_throughput),
+            _num(level.output_throughput, digits=1), _num(level.total_throughput, digits=1),
+        ]
+        for header, attr, scale, digits in LATENCY_GROUPS:
+            if header in view.groups:
+                stats = _stats(level, attr)
+                cells += [_num(getattr(stats, p), scale, digits) for p in PERCENTILES]
+        view.rows.append((level.test, cells))
+        if level.failed:
+            kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(level.errors.items()))
+            view.notes.append(f"{short_test(level.test)} {level.label}: {level.failed} failed ({kinds}); first error: {level.first_error}")
+        view.notes += [n for n in level.notes if n not in view.notes]
+    for name, levels in by_test.items():
+        test = PerfTest(name, levels)
+        closed = [lv for lv in levels if lv.rate is None]
+        opened = [lv for lv in levels if lv.rate is not None]
+        title = short_test(name)
+        for heading, kind, group in ((title, "", closed), (f"{title} \u2014 open loop", " (open loop)", opened)):
+            charts = perf_charts(group, title + kind)
+            if charts:
+                test.charts.append((heading, charts))
+        view.tests.append(test)
+    return view

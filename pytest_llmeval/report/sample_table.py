@@ -1,13 +1,20 @@
-"""The per-sample part of the HTML report: a filterable table whose rows expand to the full texts.
+"""The per-sample part of the HTML report: a searchable, filterable, sortable table whose rows expand
+to the full texts. Markup is in `templates/samples.html.j2`; this module builds its view model.
 
 Built the same way during the run (records arrive through `pytest_llmeval_sample_record`) and by
 the rebuild CLI (records read from the samples JSONL), so both give byte-identical HTML.
 
+Columns: benchmark, subset, id, verdict, extracted answer, expected answer, finish reason (when the
+records carry one), request time in seconds (from sending the request to its last byte, taken
+after a free request slot was found: time spent waiting for a slot is not in it; "queued s" shows
+that wait when some sample waited QUEUE_SHOWN_S or more), time to first token (streamed requests), prompt tokens, completion tokens.
+
 Size: the table cells hold at most `CELL_CHARS` characters of the extracted and expected answers;
 the full texts (messages, reasoning, raw output) travel once, as JSON in a non-executing
-`<script type="application/json">` block, and are turned into DOM text only when a row is opened.
-Prompts are split into paragraphs and each distinct paragraph is stored once, so few-shot examples
-and system prompts that every sample repeats cost their size once, not once per sample.
+`<script type="application/json">` block, and are turned into DOM text only when a row is opened
+(or searched). Prompts are split into paragraphs and each distinct paragraph is stored once, so
+few-shot examples and system prompts that every sample repeats cost their size once, not once per
+sample.
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
+
+from markupsafe import Markup
 
 from .models import SampleRecord
 
 CELL_CHARS = 160
+QUEUE_SHOWN_S = 0.005
 VERDICTS = ("passed", "failed", "error", "unscored")
 _PARAGRAPH = re.compile(r"(?<=\n\n)")
 _DIGITS = re.compile(r"(\d+)")
@@ -47,18 +57,29 @@ def as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(text) if p)
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "\u2026"
+def shorten(text: str, limit: int = CELL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def script_json(data: Any) -> str:
+def script_json(data: Any) -> Markup:
     """JSON that is safe inside <script>: no '<', '>' or '&' survive, so '</script>' cannot end it."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def named_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics a person reads: names starting with '_' are a benchmark's internal counters
+    (pooled by its aggregate, e.g. IFEval's `_inst_count`) and are left out."""
+    return {k: v for k, v in metrics.items() if not k.startswith("_")}
+
+
+def optional_field(record: SampleRecord, name: str) -> Any:
+    """A record field other parts of the project may add (None while it does not exist)."""
+    return getattr(record, name, None)
 
 
 @dataclass
@@ -69,11 +90,48 @@ class _Row:
 
 
 @dataclass
+class SampleRow:
+    index: int
+    anchor: str
+    verdict: str
+    shown_verdict: str
+    record: SampleRecord
+    extracted: str
+    expected: str
+    finish: str
+    latency: str
+    queued: str
+    ttft: str
+    prompt_tokens: str
+    completion_tokens: str
+
+
+@dataclass
+class SamplesView:
+    """What `templates/samples.html.j2` draws."""
+
+    rows: list[SampleRow]
+    counts: str
+    filters: list[tuple[str, list[str]]]
+    payload: Markup
+    with_finish: bool
+    with_queue: bool
+    with_ttft: bool
+
+
+@dataclass
 class SampleTable:
-    """Collects sample records (in any order) and renders the samples section."""
+    """Collects sample records (in any order) and builds the samples section's view."""
 
     rows: list[_Row] = field(default_factory=list)
     _interned: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, records: Iterable[SampleRecord]) -> SampleTable:
+        table = cls()
+        for record in records:
+            table.add(record)
+        return table
 
     def add(self, record: SampleRecord) -> None:
         messages = []
@@ -83,37 +141,46 @@ class SampleTable:
             messages.append((str(message.get("role", "")), chunks))
         # The row keeps the record without its messages: the interned chunks replace them.
         slim = record.model_copy(update={"messages": []})
-        self.rows.append(_Row((record.benchmark, record.subset, _natural(record.id), record.nodeid), slim, messages))
+        self.rows.append(_Row((record.benchmark, record.subset, natural_key(record.id), record.nodeid), slim, messages))
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def render(self) -> str:
+    def view(self) -> SamplesView:
         rows = sorted(self.rows, key=lambda r: r.key)
         chunk_index: dict[str, int] = {}
         detail: list[dict[str, Any]] = []
-        body: list[str] = []
+        shown: list[SampleRow] = []
         for index, row in enumerate(rows):
             messages = [[role, [chunk_index.setdefault(c, len(chunk_index)) for c in chunks]] for role, chunks in row.messages]
             detail.append(_detail(row.record, messages))
-            body.append(_row_html(index, row.record))
+            shown.append(_row(index, row.record))
         verdicts = Counter(verdict_of(r.record) for r in rows)
         kinds = Counter(r.record.error_kind or "error" for r in rows if r.record.error is not None)
-        payload = {"chunks": list(chunk_index), "samples": detail}
-        return "".join([
-            '<h2>Samples</h2>',
-            _counts_html(len(rows), verdicts, kinds),
-            _filters_html(rows),
-            '<div class="lle-scroll"><table class="lle-table lle-samples"><thead><tr>',
-            "<th>benchmark</th><th>subset</th><th>id</th><th>verdict</th><th>extracted</th><th>expected</th>",
-            '<th class="lle-num">latency s</th><th class="lle-num" title="prompt / completion">tokens</th>',
-            '</tr></thead><tbody class="lle-body">', *body, "</tbody></table></div>",
-            f'<script type="application/json" id="llmeval-samples-data">{script_json(payload)}</script>',
-        ])
+        filters = [
+            ("benchmark", sorted({r.record.benchmark for r in rows})),
+            ("subset", sorted({r.record.subset for r in rows})),
+            ("verdict", [v for v in VERDICTS if verdicts[v]]),
+        ]
+        return SamplesView(
+            rows=shown, counts=_counts(len(rows), verdicts, kinds), filters=filters,
+            payload=script_json({"chunks": list(chunk_index), "samples": detail}),
+            with_finish=any(r.finish for r in shown),
+            # the wait column only when somebody waited: at least QUEUE_SHOWN_S for a free slot
+            with_queue=any((optional_field(r.record, "queued_s") or 0.0) >= QUEUE_SHOWN_S for r in shown),
+            with_ttft=any(r.ttft for r in shown),
+        )
+
+    def render(self) -> str:
+        """The samples section (same as `html.render_samples(table)`)."""
+        from .html import render_samples
+
+        return render_samples(self)
 
 
 def _detail(record: SampleRecord, messages: list[list[Any]]) -> dict[str, Any]:
     extracted, target = as_text(record.extracted), as_text(record.target)
+    usage = record.usage.model_dump(exclude_none=True) if record.usage is not None else None
     values = {
         "n": record.nodeid,
         "m": messages,
@@ -123,9 +190,12 @@ def _detail(record: SampleRecord, messages: list[list[Any]]) -> dict[str, Any]:
         "x": record.explanation,
         "e": record.error,
         "k": record.error_kind,
-        "s": record.metrics or None,
-        "u": record.usage.model_dump(exclude_none=True) if record.usage is not None else None,
+        "s": named_metrics(record.metrics) or None,
+        "u": usage or None,
+        "l": record.latency_s,
+        "q": optional_field(record, "queued_s"),
         "t": record.ttft_s,
+        "f": optional_field(record, "finish_reason"),
         "c": record.cached or None,
         "xf": extracted if len(extracted) > CELL_CHARS else None,
         "tf": target if len(target) > CELL_CHARS else None,
@@ -133,42 +203,33 @@ def _detail(record: SampleRecord, messages: list[list[Any]]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _row_html(index: int, record: SampleRecord) -> str:
+def _seconds(value: float | None, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if value is not None else ""
+
+
+def _row(index: int, record: SampleRecord) -> SampleRow:
     verdict = verdict_of(record)
     usage = record.usage
-    tokens = f"{usage.prompt_tokens} / {usage.completion_tokens}" if usage is not None else ""
-    latency = f"{record.latency_s:.2f}" if record.latency_s is not None else ""
-    shown_verdict = f"error: {record.error_kind}" if verdict == "error" and record.error_kind else verdict
-    cells = [
-        escape(record.benchmark), escape(record.subset), escape(record.id),
-    ]
-    return (
-        f'<tr class="lle-row lle-v-{verdict}" id="{row_anchor(record.nodeid)}" data-i="{index}" tabindex="0" aria-expanded="false" '
-        f'data-benchmark="{escape(record.benchmark)}" data-subset="{escape(record.subset)}" data-verdict="{verdict}">'
-        + "".join(f"<td>{c}</td>" for c in cells)
-        + f'<td class="lle-verdict-cell">{escape(shown_verdict)}</td>'
-        + f'<td class="lle-text lle-extracted">{escape(_shorten(as_text(record.extracted)))}</td>'
-        + f'<td class="lle-text lle-expected">{escape(_shorten(as_text(record.target)))}</td>'
-        + f'<td class="lle-num">{latency}</td><td class="lle-num">{tokens}</td></tr>'
+    return SampleRow(
+        index=index,
+        anchor=row_anchor(record.nodeid),
+        verdict=verdict,
+        shown_verdict=f"error: {record.error_kind}" if verdict == "error" and record.error_kind else verdict,
+        record=record,
+        extracted=shorten(as_text(record.extracted)),
+        expected=shorten(as_text(record.target)),
+        finish=as_text(optional_field(record, "finish_reason")),
+        latency=_seconds(record.latency_s),
+        queued=_seconds(optional_field(record, "queued_s")),
+        ttft=_seconds(record.ttft_s, 3),
+        prompt_tokens=str(usage.prompt_tokens) if usage is not None and usage.prompt_tokens is not None else "",
+        completion_tokens=str(usage.completion_tokens) if usage is not None and usage.completion_tokens is not None else "",
     )
 
 
-def _counts_html(total: int, verdicts: Counter[str], kinds: Counter[str]) -> str:
+def _counts(total: int, verdicts: Counter[str], kinds: Counter[str]) -> str:
     parts = [f"{verdicts[v]} {v}" for v in VERDICTS if verdicts[v]]
     text = f"{total} samples" + (": " + ", ".join(parts) if parts else "")
     if kinds:
         text += " (errors by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")"
-    return f'<p class="lle-counts">{escape(text)}. Click a row for the messages, reasoning and raw output.</p>'
-
-
-def _filters_html(rows: list[_Row]) -> str:
-    options = {
-        "benchmark": sorted({r.record.benchmark for r in rows}),
-        "subset": sorted({r.record.subset for r in rows}),
-        "verdict": [v for v in VERDICTS if any(verdict_of(r.record) == v for r in rows)],
-    }
-    selects = []
-    for name, values in options.items():
-        opts = "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
-        selects.append(f'<label>{name} <select data-filter="{name}" name="lle-{name}"><option value="">all</option>{opts}</select></label>')
-    return f'<div class="lle-filters">{"".join(selects)}<span class="lle-shown">showing {len(rows)} of {len(rows)}</span></div>'
+    return text + "."

@@ -27,12 +27,24 @@ def score_lines(result: RunResult) -> list[str]:
                 for metric, value in group.metrics.items():
                     rows.append([result.model, name, subset, metric, f"{value:.4f}", str(group.count), str(group.errors)])
     lines = format_table(["model", "benchmark", "subset", "metric", "score", "count", "errors"], rows)
+    lines.extend(truncation_lines(result))
     if result.thresholds:
         lines.append("")
         for outcome in result.thresholds:
             value = "missing" if outcome.value is None else f"{outcome.value:.4f}"
             lines.append(f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.expression}  (actual {value})")
     return lines
+
+
+def truncation_lines(result: RunResult) -> list[str]:
+    """One line per benchmark with outputs cut off at max_tokens (finish_reason `length`), with
+    the fix; none when nothing was truncated."""
+    return [
+        f"truncated: {name}: {bench.truncated} of {bench.count} outputs stopped at max_tokens "
+        "(finish_reason 'length'); raise it with --llm-gen max_tokens=N"
+        for name, bench in result.benchmarks.items()
+        if bench.truncated
+    ]
 
 
 def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]], width: int = 100) -> list[str]:

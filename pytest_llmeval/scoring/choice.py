@@ -1,14 +1,24 @@
 """Multiple-choice answers: which option letter did the model choose?
 
-`extract_choice` reads real outputs in English and Chinese. Candidates are ranked:
+`find_choice` / `extract_choice` read real outputs in English and Chinese. The prompts ask for a
+last line `Answer: X` / `答案：X`, and candidates are ranked in tiers; a lower tier only counts when
+every tier above it found nothing:
 
-1. explicit answer statements, the LAST one winning (models revise themselves): `答案是 B`,
-   `答案：C`, `正确答案是(D)`, `故选B`, `The answer is (C)`, `the correct answer is: **D**`,
-   `Answer: a`, `the correct option is B`, `{"answer": "B"}`, `\\boxed{B}`, `\\boxed{\\text{B}}`,
-   `I choose B`, `Option B is correct`, `B项正确`, and `Therefore, D.` ending a line;
-2. a last line that is only an answer: `B`, `B.`, `B)`, `(B)`, `**B**`, `Option B`, or
+1. **answer lines** - what the prompt asks for, and statements as strong: `Answer: a`,
+   `ANSWER: B`, `**Answer:** C`, `The (final/correct) answer is (C)`, `the correct option is B`,
+   `答案是 B`, `答案：C`, `正确答案是(D)`, `{"answer": "B"}`, `\\boxed{B}`, `\\boxed{\\text{B}}`.
+   The LAST one wins (models revise themselves);
+2. **weaker statements**: `the answer would be B`, `I choose B`, `pick/select B`, `Option B is
+   correct`, `B is the correct answer`, `故选B`, `B项正确`, `Therefore, D.` ending a line (last wins).
+   So `Answer: B` followed by "option A is correct only if …" or "a common mistake is to select
+   D" stays B;
+3. a last line that is only an answer: `B`, `B.`, `B)`, `(B)`, `**B**`, `Option B`, or
    `B. <option text>` (unless that line ends a printed list of options);
-3. the last stand-alone answer elsewhere: a line that is only `(B)`/`**B**`/`B.`, or inline `**B**`.
+4. the last stand-alone answer elsewhere: a line that is only `(B)`/`**B**`/`B.`, or inline `**B**`.
+
+Negated mentions never count, in any tier: `not A`, `not option (A)`, `isn't A`, `rather than A`,
+`instead of A`, `except A`, `不是A`, `不选A`, `A is not correct`, `A is incorrect/wrong`.
+Text the model invents after answering (a new `Question:` turn, see `cues`) is ignored.
 
 A letter is only ever read as a whole token, so `A man is...` and `Because` contain no answer.
 Lowercase letters count only inside explicit statements and only when nothing but punctuation
@@ -22,11 +32,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
-from .math_equiv import boxed_contents, iter_boxed
+from .boxed import boxed_contents, iter_boxed
+from .cues import cut_continuation
 
-__all__ = ["choice_letters", "extract_choice", "format_choices", "match_choice_text"]
+__all__ = [
+    "ChoiceAnswer",
+    "choice_letters",
+    "extract_choice",
+    "find_choice",
+    "format_choices",
+    "is_negated",
+    "match_choice_text",
+]
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -38,25 +59,29 @@ _PRONOUN_VERBS = (
 )
 
 
+_Patterns = tuple[list[re.Pattern[str]], list[re.Pattern[str]], re.Pattern[str], re.Pattern[str], re.Pattern[str]]
+
+
 @lru_cache(maxsize=64)
-def _patterns(letters: str) -> tuple[list[re.Pattern[str]], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns(letters: str) -> _Patterns:
     upper = re.escape(letters.upper())
     both = re.escape(letters.upper() + letters.lower())
     letter = f"(?<![A-Za-z0-9])(?P<letter>[{both}])(?![A-Za-z0-9'’])"
     cap = f"(?<![A-Za-z0-9])(?P<letter>[{upper}])(?![A-Za-z0-9'’])"
-    explicit = [
-        # "The (final/correct) answer is (C)", "Answer: a", "answer would be option B", {"answer": "B"}
-        re.compile(
-            r"(?i:\b(?:answer|ans|(?:correct|right|best|final)\s+(?:option|choice))\b(?:\s+(?:choice|option))?"
-            r"[\"']?\s*(?:\*\*)?\s*"
-            r"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|=|:))\s*(?:\*\*)?"
-            + _FILL
-            + r"(?i:(?:option|choice)\s*)?"
-            + _FILL
-            + letter
-        ),
+    subject = (
+        r"(?i:\b(?:answer|ans|(?:correct|right|best|final)\s+(?:option|choice))\b(?:\s+(?:choice|option))?"
+        r"[\"']?\s*(?:\*\*)?\s*"
+    )
+    after = r"\s*(?:\*\*)?" + _FILL + r"(?i:(?:option|choice)\s*)?" + _FILL + letter
+    answer_lines = [
+        # "The (final/correct) answer is (C)", "Answer: a", "ANSWER: B", {"answer": "B"}
+        re.compile(subject + r"(?:is|=|:))" + after),
         # "答案是 B", "答案：C", "正确答案是(D)", "正确选项为【A】"
         re.compile(r"(?:答案|正确选项|最终选择)\s*(?:应该|应当|应|就)?\s*(?:是|为|选)?\s*(?:选项)?" + _FILL + letter),
+    ]
+    weaker = [
+        # "the answer would be option B", "the answer should be C"
+        re.compile(subject + r"(?:would\s+be|should\s+be|will\s+be|must\s+be))" + after),
         # "故选B", "应选 C", "我选择 D" (but not "选项B", which only names an option)
         re.compile(r"(?<!候)(?<!不)选(?:择)?(?!项)\s*[:：]?" + _FILL + letter),
         # "I choose B", "I'd go with option C", "I will select (D)"
@@ -79,7 +104,29 @@ def _patterns(letters: str) -> tuple[list[re.Pattern[str]], re.Pattern[str], re.
     )
     echo_line = re.compile(r"(?:\*\*|__)?[(\[]?" + f"(?P<letter>[{upper}])" + r"(?:[.)\]:]|\s*[)\]])\s+\S.*")
     inline_bold = re.compile(r"\*\*\s*[(\[]?" + cap + r"[)\]]?\.?\s*\*\*(?!\s*[:：])")
-    return explicit, bare_line, echo_line, inline_bold
+    return answer_lines, weaker, bare_line, echo_line, inline_bold
+
+
+# "not A", "not option (A)", "isn't **A**", "rather than A", "不是A", "不选 A"
+_NEGATED_BEFORE = re.compile(
+    r"(?:\b(?:not|never|nor|rather\s+than|instead\s+of|except(?:\s+for)?)|n't|不是|不选|并非|而非|排除)"
+    r"\s*(?:(?:be|choose|select|pick|go\s+with)\s+)?(?:(?:the\s+)?(?:option|choice|answer)\s*)?(?:选项\s*)?"
+    r"[\s(\[*（【]*$",
+    re.IGNORECASE,
+)
+# "A is not correct", "(A) is incorrect", "A is wrong", "A不正确", "A是错误的"
+_NEGATED_AFTER = re.compile(
+    r"[)\]*）】]*\s*(?:(?:is|was|would\s+be)\s+(?:not\b|incorrect|wrong|false)|isn't|不正确|不对|是错误|错误|错)",
+    re.IGNORECASE,
+)
+
+
+def is_negated(text: str, start: int, end: int) -> bool:
+    """Whether the letter at `text[start:end]` is mentioned only to be ruled out (`not A`,
+    `rather than (A)`, `A is incorrect`, `不是A`; see the module docstring)."""
+    return _NEGATED_BEFORE.search(text, max(0, start - 24), start) is not None or (
+        _NEGATED_AFTER.match(text, end) is not None
+    )
 
 
 def _lowercase_ok(text: str, end: int) -> bool:
@@ -91,24 +138,30 @@ def _pronoun(text: str, end: int) -> bool:
     return re.match(r"\s+(?:" + _PRONOUN_VERBS + r")\b", text[end:], re.IGNORECASE) is not None
 
 
-def _explicit_choice(text: str, explicit: list[re.Pattern[str]], letters: str) -> str | None:
+def _last_statement(text: str, patterns: list[re.Pattern[str]], letters: str, boxes: bool) -> str | None:
+    """The letter of the last match of any of `patterns` (and of a box holding just a letter when
+    `boxes`) that is not lowercase prose, the pronoun `I`, or negated."""
     best: tuple[int, str] | None = None
-    for pattern in explicit:
+    for pattern in patterns:
         for match in pattern.finditer(text):
             letter = match.group("letter")
-            end = match.end("letter")
+            start, end = match.span("letter")
+            if best is not None and end <= best[0]:
+                continue
             if letter.islower() and not _lowercase_ok(text, end):
                 continue
             if letter == "I" and _pronoun(text, end):
                 continue
-            if best is None or end > best[0]:
-                best = (end, letter.upper())
-    # A box holding just a letter ("\\boxed{B}", "\\boxed{\\text{(B)}}", "\\boxed{B. 12 cm}")
-    for _, end, content in iter_boxed(text):
-        inner = re.sub(r"\\(?:text|textbf|mathrm)\s*\{([^{}]*)\}", r"\1", content).strip()
-        found = re.fullmatch(r"[(\[]?([A-Za-z])[)\]]?(?:[.:)]\s*.*)?", inner, re.DOTALL)
-        if found and found.group(1).upper() in letters and (best is None or end >= best[0]):
-            best = (end, found.group(1).upper())
+            if is_negated(text, start, end):
+                continue
+            best = (end, letter.upper())
+    if boxes and "box" in text:
+        # A box holding just a letter ("\\boxed{B}", "\\boxed{\\text{(B)}}", "\\boxed{B. 12 cm}")
+        for _, end, content in iter_boxed(text):
+            inner = re.sub(r"\\(?:text|textbf|mathrm)\s*\{([^{}]*)\}", r"\1", content).strip()
+            found = re.fullmatch(r"[(\[]?([A-Za-z])[)\]]?(?:[.:)]\s*.*)?", inner, re.DOTALL)
+            if found and found.group(1).upper() in letters and (best is None or end >= best[0]):
+                best = (end, found.group(1).upper())
     return best[1] if best else None
 
 
@@ -123,23 +176,48 @@ def _is_option_list(lines: list[str], echo_line: re.Pattern[str]) -> bool:
     return len(tail) >= 2 and len(set(tail)) == len(tail)
 
 
-def extract_choice(text: str, letters: str = "ABCD") -> str | None:
-    """The option letter (uppercase) the model chose, or None when it gave none (see the module
-    docstring for the accepted forms and their ranking). `letters` is the set of valid options,
+ChoiceCue = Literal["answer line", "statement", "last line", "stand-alone"]
+
+
+@dataclass(frozen=True)
+class ChoiceAnswer:
+    """The chosen letter (None when there is none) and the tier it was read from (module
+    docstring). `explicit` is True for answer lines and weaker statements, False for a letter
+    taken from the shape of a line alone."""
+
+    letter: str | None
+    cue: ChoiceCue | None
+
+    @property
+    def explicit(self) -> bool:
+        return self.cue in ("answer line", "statement")
+
+
+def find_choice(text: str, letters: str = "ABCD") -> ChoiceAnswer:
+    """The option letter (uppercase) the model chose and the tier it came from; see the module
+    docstring for the accepted forms and their ranking. `letters` is the set of valid options,
     e.g. `choice_letters(10)` for MMLU-Pro. Full-width forms (`Ｂ`, `（B）`, `答案：C`) are read too."""
     text = unicodedata.normalize("NFKC", text)
     valid = letters.upper()
-    explicit, bare_line, echo_line, inline_bold = _patterns(valid)
-    if (chosen := _explicit_choice(text, explicit, valid)) is not None:
-        return chosen
+    answer_lines, weaker, bare_line, echo_line, inline_bold = _patterns(valid)
+    if "\n" in text:
+        text = cut_continuation(
+            text,
+            lambda prefix: _last_statement(prefix, answer_lines, valid, True) is not None
+            or _last_statement(prefix, weaker, valid, False) is not None,
+        )
+    if (chosen := _last_statement(text, answer_lines, valid, True)) is not None:
+        return ChoiceAnswer(chosen, "answer line")
+    if (chosen := _last_statement(text, weaker, valid, False)) is not None:
+        return ChoiceAnswer(chosen, "statement")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
-        return None
+        return ChoiceAnswer(None, None)
     last = lines[-1]
     if (found := bare_line.fullmatch(last)) is not None:
-        return found.group("letter").upper()
+        return ChoiceAnswer(found.group("letter").upper(), "last line")
     if (found := echo_line.fullmatch(last)) is not None and not _is_option_list(lines, echo_line):
-        return found.group("letter").upper()
+        return ChoiceAnswer(found.group("letter").upper(), "last line")
     best: tuple[int, str] | None = None
     offset = 0
     for line in lines:
@@ -147,8 +225,15 @@ def extract_choice(text: str, letters: str = "ABCD") -> str | None:
         if (found := bare_line.fullmatch(line)) is not None:
             best = (offset, found.group("letter"))
         for bold in inline_bold.finditer(line):
-            best = (offset + bold.start(), bold.group("letter"))
-    return best[1] if best else None
+            if not is_negated(text, offset + bold.start("letter"), offset + bold.end()):
+                best = (offset + bold.start(), bold.group("letter"))
+    return ChoiceAnswer(best[1], "stand-alone") if best else ChoiceAnswer(None, None)
+
+
+def extract_choice(text: str, letters: str = "ABCD") -> str | None:
+    """The option letter (uppercase) the model chose, or None when it gave none: the letter of
+    `find_choice`, which documents the accepted forms and their ranking."""
+    return find_choice(text, letters).letter
 
 
 def choice_letters(n: int) -> str:

@@ -29,6 +29,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from .boxed import boxed_contents, iter_boxed, last_boxed
+from .cues import final_boxed
+from .normalize import normalize_numbers
+from .numeric import find_final_number, to_fraction
+
 __all__ = [
     "aime_answer",
     "boxed_contents",
@@ -38,67 +43,6 @@ __all__ = [
     "normalize_answer",
     "symbolic_calls",
 ]
-
-
-# -- boxed extraction ---------------------------------------------------------------------------
-
-_BOXED = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
-
-
-def _balanced(text: str, start: int) -> int | None:
-    """Index just past the `}` matching the `{` at `start`; escaped `\\{`/`\\}` are skipped.
-    None when the braces never close (a truncated output)."""
-    depth = 0
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
-            i += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
-def iter_boxed(text: str) -> list[tuple[int, int, str]]:
-    """`(start, end, content)` of every `\\boxed{...}` / `\\fbox{...}` in order, with balanced
-    braces, plus the brace-less form `\\boxed 5` (the next token, trailing `.`/`,` dropped). A box
-    whose braces never close (output cut off) is skipped. Nested boxes count once, as the outer one."""
-    found: list[tuple[int, int, str]] = []
-    pos = 0
-    while (match := _BOXED.search(text, pos)) is not None:
-        i = match.end()
-        while i < len(text) and text[i] in " \t":
-            i += 1
-        if i < len(text) and text[i] == "{":
-            end = _balanced(text, i)
-            if end is None:
-                pos = i + 1
-                continue
-            found.append((match.start(), end, text[i + 1 : end - 1].strip()))
-            pos = end
-        else:
-            token = re.match(r"\s*([^\s${}]+)", text[match.end() :])
-            pos = match.end() + (token.end() if token else 0)
-            if token and token.group(1).rstrip(".,;"):
-                found.append((match.start(), pos, token.group(1).rstrip(".,;")))
-    return found
-
-
-def boxed_contents(text: str) -> list[str]:
-    """Contents of every box in the text, in order (see `iter_boxed`)."""
-    return [content for _, _, content in iter_boxed(text)]
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{}`/`\\fbox{}` (see `boxed_contents`), or None when there is none."""
-    contents = boxed_contents(text)
-    return contents[-1] if contents else None
 
 
 # -- normalisation --------------------------------------------------------------------------------
@@ -125,7 +69,7 @@ def _wrap(arg: str) -> str:
 
 def _normalize(answer: str) -> tuple[str, bool]:
     """(normalised answer, had a percent sign)."""
-    s = answer.strip()
+    s = normalize_numbers(answer).strip()
     boxed = last_boxed(s)
     if boxed is not None:
         s = boxed
@@ -704,15 +648,14 @@ def aime_answer(text: str) -> int | None:
     If the text has a `\\boxed{}`, only the last box decides (`\\boxed{042}` -> 42, `\\boxed{33.0}`
     -> 33); a box holding anything else (`\\frac{1}{2}`, `1000`) gives None rather than falling back
     to some other number. Without a box, the number after an explicit answer phrase, else the last
-    number in the text (see `numeric.extract_final_number`), must be an integer in range.
+    number in the text (see `numeric.find_final_number`), must be an integer in range. Text the
+    model invents after its answer (a new `Problem:` turn) is ignored (`cues.final_boxed`).
     """
-    from .numeric import extract_final_number, to_fraction  # numeric imports this module
-
-    boxed = last_boxed(text)
+    boxed = final_boxed(text)
     if boxed is not None:
         value = to_fraction(_normalize(boxed)[0])
     else:
-        number = extract_final_number(text)
+        number = find_final_number(text).value
         value = to_fraction(number) if number is not None else None
     if value is None or value.denominator != 1 or not 0 <= value <= 999:
         return None

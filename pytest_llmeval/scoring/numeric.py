@@ -3,6 +3,10 @@
 Extracted numbers are plain strings without thousands commas, currency or percent signs:
 `$1,234.50` -> `1234.50`, `50%` -> `50` (GSM8K targets are plain numbers, so a percent sign is
 dropped, not divided by 100), `\\frac{1}{2}` -> `0.5`, `\\frac{1}{3}` -> `1/3`.
+
+Every path (boxed, `####`, answer phrase, last number, gold answers, `numbers_equal`) first goes
+through `normalize.normalize_numbers`, so `−3` (U+2212), `9{,}500`, `10,\\!000`, `9 500` and
+`１２` read the same inside and outside a box.
 """
 
 from __future__ import annotations
@@ -11,9 +15,21 @@ import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from .math_equiv import last_boxed
+from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["extract_final_number", "extract_gsm8k_target", "numbers_equal", "to_fraction"]
+from .boxed import iter_boxed
+from .cues import cut_continuation
+from .normalize import normalize_numbers
+
+__all__ = [
+    "NumberAnswer",
+    "extract_final_number",
+    "extract_gsm8k_target",
+    "find_final_number",
+    "numbers_equal",
+    "to_fraction",
+]
 
 _MAX_DIGITS = 4000  # Python refuses int() of longer strings; such "numbers" are not answers anyway
 
@@ -28,6 +44,8 @@ _ANSWER_PHRASE = re.compile(
     r"(?:\banswer\b\s*(?:\*\*)?\s*(?:is|was|would\s+be|will\s+be|should\s+be|[:=])|答案\s*(?:应该|应)?\s*(?:是|为|[:：]))",
     re.IGNORECASE,
 )
+_GSM8K_MARKER = re.compile(r"####[ \t]*(?P<rest>[^\n]*)")
+_MARKER_LINE = re.compile(f"(?P<number>{_LATEX_FRAC}|{_SLASH_FRAC}|{_NUMBER})" + r"(?:\s*[A-Za-z]+(?:\s+[A-Za-z]+)*)?\s*[.。]?\s*")  # no nested quantifier: no backtracking blow-up
 _SENTENCE_END = re.compile(r"\n|[.。!?！？](?:\s|$)")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _NOISE = re.compile(r"\\[$%,;!: ]|[$%~]|\{,\}|\\q?quad|\\left|\\right")
@@ -43,6 +61,11 @@ def to_fraction(value: str) -> Fraction | None:
     """Exact value of a plain number string, or None: `1,000`, `-3`, `3.0`, `$1,234.50`, `50%`
     (read as 50), `1/2`, `\\frac{1}{2}`, `-\\frac{3}{4}`, `\\text{18}`. Anything else (words,
     expressions such as `2+3`, `1e6`) is None."""
+    return _fraction(normalize_numbers(value))
+
+
+def _fraction(value: str) -> Fraction | None:
+    """`to_fraction` of text that is already normalised (`normalize_numbers`)."""
     s = _plain(value).replace(",", "").replace(" ", "").rstrip(".")
     if not s or len(s) > _MAX_DIGITS:
         return None
@@ -82,7 +105,7 @@ def _boxed_number(content: str) -> str | None:
         s = s.rsplit("=", 1)[1]
     s = re.sub(r"^[A-Za-z\s:]*(?=[-\d\\.])", "", s)  # leading label ("Total: 18")
     s = re.sub(r"(?<=[\d}])\s*[A-Za-z][A-Za-z\s.]*$", "", s).strip()  # trailing units ("18 dollars")
-    value = to_fraction(s)
+    value = _fraction(s)
     return None if value is None else _format(value, s)
 
 
@@ -91,37 +114,106 @@ def extract_gsm8k_target(answer_field: str) -> str:
     (`#### 1,000` -> `1000`). Raises `ValueError` when the field has no `####` line."""
     if "####" not in answer_field:
         raise ValueError(f"GSM8K answer has no '#### <number>' line: {answer_field[-80:]!r}")
-    return answer_field.rsplit("####", 1)[1].strip().replace(",", "")
+    return normalize_numbers(answer_field.rsplit("####", 1)[1]).strip().replace(",", "")
 
 
-def extract_final_number(text: str) -> str | None:
-    """The model's final numeric answer, or None when the text has no number.
+Cue = Literal["boxed", "####", "answer phrase", "last number"]
 
-    In order of preference:
-    1. the last `\\boxed{...}` (balanced braces), when it holds a number: units, `\\$`, `\\text{}`,
-       `x =` and `%` are dropped; `\\boxed{\\frac{1}{2}}` -> `0.5`;
-    2. the first number after the last explicit answer phrase that is followed by one on the same
-       line ("The answer is $18.", "Answer: 1,000 pens", "答案是：42"; fractions allowed here);
-    3. the last number anywhere in the text.
 
-    Numbers glued to letters are never used (`H2O`, `x2`, `COVID19`); a hyphen after a digit is a
-    minus, not a sign (`20-5` gives 5). Rule 3 does read list markers and step numbers ("Step 3:"),
-    but only matters when no number follows them, since the last number wins. A percent sign is
-    dropped (`50%` -> `50`). Scientific notation and spelled-out numbers are not recognised.
-    """
-    boxed = last_boxed(text)
-    if boxed is not None and (number := _boxed_number(boxed)) is not None:
-        return number
-    phrases = list(_ANSWER_PHRASE.finditer(text))
-    for phrase in reversed(phrases):
+@dataclass(frozen=True)
+class NumberAnswer:
+    """The extracted number (`value`, None when there is none) and the cue it came from.
+
+    `explicit` is True for the explicit answer cues (`\\boxed{}`, GSM8K's `#### N`, "the answer
+    is N"); a number taken only because it came last is not explicit, so a benchmark can refuse it
+    when the output was cut off at max_tokens."""
+
+    value: str | None
+    cue: Cue | None
+
+    @property
+    def explicit(self) -> bool:
+        return self.cue in ("boxed", "####", "answer phrase")
+
+
+def _marker_number(text: str) -> tuple[int, str] | None:
+    """(end of its line, number) of the first `#### N` line holding just a number (units and a
+    final full stop allowed: `#### 18`, `#### $1,000`, `#### 18 dollars.`). A markdown heading
+    such as `#### 1. Read the problem` is not a marker."""
+    for marker in _GSM8K_MARKER.finditer(text):
+        rest = _plain(_TEXT_CMD.sub(lambda m: m.group(1), marker.group("rest")))
+        found = _MARKER_LINE.fullmatch(rest)
+        if found and (value := _fraction(found.group("number"))) is not None:
+            return marker.end(), _format(value, found.group("number"))
+    return None
+
+
+def _last_boxed_number(text: str) -> tuple[int, str] | None:
+    """(end, number) of the last box that holds a number."""
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return None
+    for _, end, content in reversed(iter_boxed(text)):
+        if (number := _boxed_number(content)) is not None:
+            return end, number
+    return None
+
+
+def _phrase_number(text: str) -> str | None:
+    """The first number after the last explicit answer phrase followed by one on its line."""
+    for phrase in reversed(list(_ANSWER_PHRASE.finditer(text))):
         rest = _SENTENCE_END.split(text[phrase.end() :], maxsplit=1)[0]
         rest = _TEXT_CMD.sub(lambda m: m.group(1), rest).rsplit("=", 1)[-1]  # "is 12 * 3 = 36" -> 36
         if found := _PHRASE_NUMBER.search(rest):
-            value = to_fraction(found.group(0))
+            value = _fraction(found.group(0))
             if value is not None:
                 return _format(value, found.group(0))
+    return None
+
+
+def _has_cue(text: str) -> bool:
+    return _marker_number(text) is not None or _last_boxed_number(text) is not None or _phrase_number(text) is not None
+
+
+def find_final_number(text: str) -> NumberAnswer:
+    """The model's final numeric answer and the cue it was read from.
+
+    The text is normalised first (`normalize.normalize_numbers`). Then:
+
+    0. the answer ends where the model starts inventing a new turn after an explicit cue
+       (`cues.cut_continuation`), and at GSM8K's first `#### N` marker, which ends a GSM8K answer
+       by definition: `= 18.\\n#### 18\\n\\nQuestion: … #### 7` gives 18;
+    1. explicit cues, in the answer that is left: the later of the last numeric `\\boxed{...}`
+       (balanced braces; units, `\\$`, `\\text{}`, `x =` and `%` dropped; `\\boxed{\\frac{1}{2}}`
+       -> `0.5`) and the `#### N` marker;
+    2. else the first number after the last explicit answer phrase that is followed by one on the
+       same line ("The answer is $18.", "Answer: 1,000 pens", "答案是：42"; fractions allowed);
+    3. else the last number anywhere in the answer (not explicit).
+
+    Numbers glued to letters are never used (`H2O`, `x2`, `COVID19`); a hyphen (or any dash) after
+    a digit is a minus, not a sign (`20-5` gives 5). Scientific notation and spelled-out numbers
+    are not recognised.
+    """
+    text = normalize_numbers(text)
+    if "\n" in text:
+        text = cut_continuation(text, _has_cue)
+    marker = _marker_number(text) if "####" in text else None
+    if marker is not None:
+        text = text[: marker[0]]
+    boxed = _last_boxed_number(text)
+    if marker is not None and (boxed is None or boxed[0] <= marker[0]):
+        return NumberAnswer(marker[1], "####")
+    if boxed is not None:
+        return NumberAnswer(boxed[1], "boxed")
+    if (number := _phrase_number(text)) is not None:
+        return NumberAnswer(number, "answer phrase")
     numbers = _TEXT_NUMBER.findall(text)
-    return numbers[-1].replace(",", "") if numbers else None
+    return NumberAnswer(numbers[-1].replace(",", ""), "last number") if numbers else NumberAnswer(None, None)
+
+
+def extract_final_number(text: str) -> str | None:
+    """The model's final numeric answer, or None when the text has no number (the value of
+    `find_final_number`, which documents the order of preference)."""
+    return find_final_number(text).value
 
 
 def numbers_equal(a: str, b: str, rel_tol: float = 1e-6) -> bool:
@@ -133,7 +225,8 @@ def numbers_equal(a: str, b: str, rel_tol: float = 1e-6) -> bool:
     `0.30000000000000004`. If either side is not a plain number, the stripped strings are compared
     case-insensitively instead.
     """
-    x, y = to_fraction(a), to_fraction(b)
+    a, b = normalize_numbers(a), normalize_numbers(b)
+    x, y = _fraction(a), _fraction(b)
     if x is None or y is None:
         return a.strip().casefold() == b.strip().casefold() and bool(a.strip())
     if x == y:

@@ -1,16 +1,43 @@
-"""Turns a chat response into a verdict: strip the thinking, score every generation, combine."""
+"""Turns a chat response into a verdict: strip the thinking, score every generation, combine.
+
+Pure: it reads responses and calls the benchmark's scorer through two small protocols
+(`HasChoices`, `Scorer`), so `scoring/` imports nothing from `benchmarks/`, `endpoint/`, `items/`.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from ..benchmarks.base import Benchmark, Sample, Score
-from ..endpoint.models import ChatResponse
 from .passk import majority_passed, pass_at_k
 from .thinking import split_thinking
+from .verdict import Score
+
+__all__ = ["TRUNCATED", "answers_of", "pass_k_values", "score_generations", "truncated_verdict"]
+
+TRUNCATED = "length"  # the OpenAI finish_reason of a generation stopped by max_tokens
 
 
-def answers_of(response: ChatResponse, keep_thinking: bool) -> list[tuple[str, str | None]]:
+class _Generation(Protocol):
+    text: str
+    reasoning: str | None
+
+
+class HasChoices(Protocol):
+    """A chat response (`endpoint.models.ChatResponse`): one entry per generation."""
+
+    @property
+    def choices(self) -> Sequence[_Generation]: ...
+
+
+class Scorer(Protocol):
+    """A benchmark: `score(sample, output) -> Score`."""
+
+    def score(self, sample: Any, output: str) -> Score: ...
+
+
+def answers_of(response: HasChoices, keep_thinking: bool) -> list[tuple[str, str | None]]:
     """(answer text, reasoning) per generation. By default everything up to the last `</think>`
     moves to the reasoning, as does the server's separate `reasoning_content`."""
     if keep_thinking:
@@ -18,13 +45,43 @@ def answers_of(response: ChatResponse, keep_thinking: bool) -> list[tuple[str, s
     return [split_thinking(choice.text, choice.reasoning) for choice in response.choices]
 
 
-def score_generations(benchmark: Benchmark, sample: Sample, answers: list[str]) -> Score:
-    """One generation: the benchmark's verdict. Several (`n` > 1): each metric is the mean over
-    generations (AveragePass@1), `pass_at_K` is the unbiased pass@k estimate for K = 1, 2, 4, ...
-    up to n (and n itself) from the c passing generations, and the sample passes when a strict
-    majority passed (a tie fails).
+def truncated_verdict(score: Score) -> Score:
+    """The verdict on a generation cut off at max_tokens: kept when its answer came from an
+    explicit cue (`Score.explicit`), else "no answer" - failed, every metric 0, nothing extracted -
+    so that the last number of a cut-off sentence never passes by luck."""
+    if score.explicit:
+        return score
+    return Score(
+        passed=False,
+        metrics={metric: 0.0 for metric in score.metrics},
+        extracted=None,
+        explanation=(
+            f"output truncated at max_tokens (finish_reason {TRUNCATED!r}) before an explicit answer"
+            + (f"; the fallback read {score.extracted!r}, not counted" if score.extracted is not None else "")
+            + "; raise max_tokens (--llm-gen max_tokens=N)"
+        ),
+        explicit=False,
+    )
+
+
+def score_generations(
+    benchmark: Scorer, sample: Any, answers: list[str], finish_reasons: Sequence[str | None] | None = None
+) -> Score:
+    """One generation: the benchmark's verdict. Several (`n` > 1, or `--llm-repeats`): each metric
+    is the mean over generations (AveragePass@1), `pass_at_K` is the unbiased pass@k estimate
+    (Chen et al. 2021) for K = 1, 2, 4, ... up to n (and n itself) from the c passing generations,
+    and the sample passes when a strict majority passed (a tie fails).
+
+    `finish_reasons` (one per answer, when known): a generation that stopped at `length` is
+    scored by `truncated_verdict`.
     """
-    scores = [benchmark.score(sample, answer) for answer in answers]
+    reasons = list(finish_reasons or [])
+    scores = []
+    for index, answer in enumerate(answers):
+        score = benchmark.score(sample, answer)
+        if index < len(reasons) and reasons[index] == TRUNCATED:
+            score = truncated_verdict(score)
+        scores.append(score)
     if len(scores) == 1:
         return scores[0]
     metrics = {
@@ -35,11 +92,14 @@ def score_generations(benchmark: Benchmark, sample: Sample, answers: list[str]) 
     for k in pass_k_values(len(scores)):
         metrics[f"pass_at_{k}"] = pass_at_k(len(scores), passing, k)
     extracted = Counter(score.extracted for score in scores if score.extracted is not None).most_common(1)
+    failures = [score.explanation for score in scores if not score.passed and score.explanation]
     return Score(
         passed=majority_passed([score.passed for score in scores]),
         metrics=metrics,
         extracted=extracted[0][0] if extracted else None,
-        explanation=f"{passing} of {len(scores)} generations passed",
+        explanation=f"{passing} of {len(scores)} generations passed"
+        + (f"; first failure: {failures[0]}" if failures else ""),
+        explicit=all(score.explicit for score in scores),
     )
 
 

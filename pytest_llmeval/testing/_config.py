@@ -101,6 +101,7 @@ class FakeServerConfig(BaseModel):
     reasoning: str | None = Field(default=None, description="reasoning_content for every reply without its own")
     think: str | None = Field(default=None, description="content becomes '<think>\\n{think}\\n</think>\\n\\n' + reply")
 
+    ignore_n: bool = Field(default=False, description="answer one choice whatever n asks, as llama.cpp's server does")
     fail_first_n: int = Field(default=0, ge=0)
     fail_every_k: int = Field(default=0, ge=0)
     fail_status: int = Field(default=500, ge=400, le=599)

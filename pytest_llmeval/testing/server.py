@@ -350,6 +350,8 @@ class FakeServerApp:
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= _MAX_N:
             self._error(conn, req, 400, f"n must be an integer between 1 and {_MAX_N}, got {n!r}")
             return None
+        if self.config.ignore_n:
+            n = 1
         try:
             limits = GenerationLimits.from_body(body)
         except ValueError as err:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_llmeval.testing import FakeOpenAIServer
+from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
 # Five samples in two subsets; the model is right on a1, b2 and b3 and "answers" a2 and b1 with
 # markup: acc is 0.6 overall, 0.5 on alpha, 0.6667 on beta.
@@ -29,25 +30,38 @@ XSS_RULES = [
 ]
 
 PROJECT_CONFTEST = '''
-import os
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("xss", "xss.jsonl", kind="qa", subsets=("alpha", "beta")))
 
-
-def pytest_llmeval_results(result, config):
-    if os.environ.get("XSS_PERF"):  # stands in for the perf module's section
-        result.extra["perf"] = [
-            {"parallel": p, "number": 8 * p, "request_throughput": 0.9 * p, "output_throughput": 100.0 * p,
-             "latency": {"p50": 1 + p / 10, "p90": 1.5 + p / 10, "p99": 2 + p / 10}, "ttft_p50": 0.05 * p}
-            for p in (1, 4, 16)
-        ]
 '''
+
+
+# Two real perf tests, run by the perf plugin against the same loopback server: a closed-loop sweep
+# over concurrency and an open-loop sweep over the arrival rate (their results land in the results
+# JSON exactly as a user's would).
+PERF_TESTS = '''
+import pytest
+
+
+@pytest.mark.perf(parallel=[1, 2, 8], number=[2, 4, 8], prompt_tokens=8, output_tokens=6)
+def test_closed_loop(perf):
+    assert perf.result(parallel=8).ok == 8
+
+
+@pytest.mark.perf(rate=[20, 40], number=4, arrival="constant", prompt_tokens=8, output_tokens=6)
+def test_open_loop(perf):
+    assert [r.rate for r in perf.results] == [20, 40]
+'''
+
+
+def add_perf_tests(project: Path) -> None:
+    (project / "test_perf_xss.py").write_text(PERF_TESTS, encoding="utf-8")
 
 
 @pytest.fixture
 def xss_server(start_server: Callable[..., FakeOpenAIServer]) -> FakeOpenAIServer:
-    return start_server(rules=XSS_RULES)
+    return start_server(rules=XSS_RULES, ttft_s=0.002, itl_s=0.0005)
 
 
 @pytest.fixture
@@ -57,7 +71,36 @@ def xss_project(pytester: pytest.Pytester) -> Path:
     return pytester.path
 
 
-def run_eval(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
+def run_eval(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str, marks: str = "xss") -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "xss", *args
+        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", marks, *args
     )
+
+
+def _perf_job(server: FakeOpenAIServer, **load: Any) -> Any:
+    from pytest_llmeval.perf.load import make_spec
+    from pytest_llmeval.perf.runner import PerfJob
+
+    load.setdefault("prompt_tokens", 8)
+    load.setdefault("output_tokens", 6)
+    return PerfJob(spec=make_spec(load), model="fake-model", chat_url=server.base_url + "/chat/completions",
+                   models_url=server.base_url + "/models", headers={"Authorization": f"Bearer {server.api_key}"},
+                   timeout=30.0)
+
+
+@pytest.fixture(scope="module")
+def perf_extra() -> dict[str, Any]:
+    """`result.extra["perf"]` of two real perf runs against the loopback server (the perf runner,
+    in a thread), stored the way the perf plugin stores them: a closed-loop sweep over concurrency
+    1, 2, 8 by test_closed and an open-loop sweep over 20 and 40 requests/s by test_open."""
+    from pytest_llmeval.perf.runner import run
+
+    server = FakeOpenAIServer(FakeServerConfig(ttft_s=0.004, itl_s=0.001, output_tokens=6)).start()
+    try:
+        closed = run(_perf_job(server, parallel=[1, 2, 8], number=[2, 4, 8]), "thread")
+        opened = run(_perf_job(server, rate=[20, 40], number=4, arrival="constant"), "thread")
+    finally:
+        server.stop()
+    runs = [{"test": "tests/perf/test_x.py::test_closed", **r.model_dump(mode="json")} for r in closed]
+    runs += [{"test": "tests/perf/test_x.py::test_open", **r.model_dump(mode="json")} for r in opened]
+    return {"runs": runs}

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 
 from pytest_llmeval.errors import ConfigError
 from pytest_llmeval.report.__main__ import main as rebuild_main
-from pytest_llmeval.report.charts import Bar, bar_chart, grouped_bar_chart, line_chart
+from pytest_llmeval.report.charts import Bar, bar_chart, line_chart
 from pytest_llmeval.report.compare import (
     compare_results,
     comparison_lines,
@@ -24,6 +26,7 @@ from pytest_llmeval.report.html import (
     SAMPLES_END,
     SAMPLES_START,
     cut_section,
+    environment,
     render_overview,
     render_page,
 )
@@ -35,7 +38,7 @@ from pytest_llmeval.report.models import (
     SampleRecord,
     ThresholdOutcome,
 )
-from pytest_llmeval.report.perf_view import perf_runs, render_perf
+from pytest_llmeval.report.perf_view import perf_view, read_perf
 from pytest_llmeval.report.sample_table import SampleTable, script_json
 
 
@@ -192,35 +195,97 @@ def test_empty_samples_section_explains_itself():
 
 # -- charts and perf ---------------------------------------------------------------------------
 
+def svg(chart) -> ET.Element:
+    """A chart drawn by the template, parsed as XML (fails on malformed or unescaped markup)."""
+    text = environment().get_template("charts.svg.j2").module.chart(chart)
+    return ET.fromstring(str(text))
+
+
 def test_charts_escape_labels_and_survive_odd_values():
-    svg = bar_chart("<t>", [Bar("<script>x</script>", math.nan), Bar("ok", 1.7, reference=-1.0)])
-    assert "<script>" not in svg and "&lt;script&gt;" in svg and "n/a" in svg
-    grouped = grouped_bar_chart("lat", ["c=1", "c=2"], ["p50", "p99"], [[1.0, None], [math.inf, 2.0]])
-    assert grouped.count("<rect") >= 2
+    bars = bar_chart("<t>", [Bar("<script>x</script>", math.nan), Bar("ok", 1.7, reference=-1.0)])
+    root = svg(bars)
+    text = ET.tostring(root, encoding="unicode")
+    assert "<script>" not in text and "&lt;script&gt;" in text and "n/a" in text
+    assert root.find(".//{*}title").text == "<t>"  # the title is text, not markup
     line = line_chart("tp", [1, 8], {"s": [None, 5.0]})
-    assert "<circle" in line and "<polyline" not in line  # one point: no line to draw
+    drawn = svg(line)
+    assert len(drawn.findall(".//{*}circle")) == 1 and not drawn.findall(".//{*}polyline")  # one point: no line
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        [{"parallel": 4, "output_throughput": 200.0, "latency": {"p50": 1.0, "P99": 3.0, "mean": 1.2}}],
-        {"runs": [{"parallel": 4, "output_throughput": 200.0, "latency_p50": 1.0, "latency_p99_s": 3.0}]},
-        {"concurrency": 4, "output_throughput": 200.0, "p50_latency": 1.0, "latency": {"99": 3.0}},
-    ],
-)
-def test_perf_view_reads_several_shapes(raw):
-    runs = perf_runs(raw)
-    assert len(runs) == 1 and runs[0].level == 4
-    assert runs[0].scalars["output_throughput"] == 200.0
-    assert runs[0].stats["latency"]["p50"] == 1.0 and runs[0].stats["latency"]["p99"] == 3.0
-    html = render_perf(runs)
-    assert "latency percentiles" in html and "output tokens/s vs concurrency" in html
+def _x_of(chart, series: int = 0) -> list[float]:
+    return [p.x for p in chart.series[series].points]
 
 
-def test_perf_view_ignores_garbage():
-    assert perf_runs("nope") == [] and perf_runs([1, None, "x"]) == []
-    assert render_perf(perf_runs([{"parallel": "many", "note": "<b>", "nan": math.nan}])).count("<b>") == 0
+def test_line_chart_x_axis_is_numeric_not_categorical():
+    linear = line_chart("t", [1, 2, 4, 8], {"y": [1.0, 2.0, 3.0, 4.0]}, x_label="concurrency")
+    xs = _x_of(linear)
+    # equal value steps are equal pixel steps; 4 -> 8 is four times 1 -> 2
+    assert xs[3] - xs[2] == pytest.approx(4 * (xs[1] - xs[0]), abs=0.2)
+    assert not linear.log_x and [t.text for t in linear.x_ticks][:2] == ["0", "2"]
+    wide = line_chart("t", [1, 8, 64, 256], {"y": [1.0, 2.0, 3.0, 4.0]}, x_label="concurrency")
+    xs = _x_of(wide)
+    assert wide.log_x and "log scale" in wide.x_label
+    assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.2)  # 1 -> 8 and 8 -> 64 are both x8
+    assert xs[3] - xs[2] == pytest.approx((xs[1] - xs[0]) * 2 / 3, abs=0.2)  # 64 -> 256 is x4
+    unsorted = line_chart("t", [8, 1, 4], {"y": [3.0, 1.0, 2.0]})
+    assert unsorted.series[0].segments[0].split(" ")[0].startswith(f"{_x_of(unsorted)[0]:.1f}")  # joined in x order
+
+
+def test_perf_section_from_real_perf_runs(perf_extra):
+    section = read_perf({"perf": perf_extra})
+    assert not isinstance(section, str) and section is not None
+    assert [(r.test.rsplit("::", 1)[1], r.parallel, r.rate) for r in section.runs] == [
+        ("test_closed", 1, None), ("test_closed", 2, None), ("test_closed", 8, None),
+        ("test_open", None, 20.0), ("test_open", None, 40.0)]
+    view = perf_view({"perf": perf_extra})
+    assert view is not None and view.requests == 2 + 4 + 8 + 4 + 4 and view.failed == 0
+    assert view.groups == ["Latency (s)", "TTFT (ms)", "TPOT (ms)", "ITL (ms)"]
+    closed, opened = view.tests
+    # one set of charts per test, the open loop against the rate, the closed loop against concurrency
+    ((closed_heading, closed_charts),) = closed.charts
+    ((open_heading, open_charts),) = opened.charts
+    assert closed_heading == "test_x.py::test_closed" and open_heading == "test_x.py::test_open \u2014 open loop"
+    assert {c.x_label for c in closed_charts} == {"concurrency"}
+    assert {c.x_label for c in open_charts} == {"rate (requests/s)"}
+    assert [c.label for c in closed_charts][:2] == ["test_x.py::test_closed: Latency percentiles (s)",
+                                                    "test_x.py::test_closed: TTFT percentiles (ms)"]
+    html = render_overview(RunResult(model="m", base_url=None, started="s", duration_s=1.0, extra={"perf": perf_extra}))
+    assert html.count('<tr data-test="tests/perf/test_x.py::test_closed">') == 3
+    assert 'colspan="3" class="lle-group">TTFT (ms)</th>' in html
+    assert "perf: 22 sent (0 failed) by 2 test(s)" in html
+    # TTFT in ms as in the terminal: the server waits 4 ms before the first token
+    ttft_p50 = section.runs[0].ttft.p50
+    assert ttft_p50 is not None and f">{ttft_p50 * 1000:,.1f}</td>" in html
+    for chart in closed_charts + open_charts:
+        svg(chart)
+
+
+def test_perf_results_of_another_shape_are_named_not_guessed():
+    view = perf_view({"perf": [{"parallel": 4, "latency": {"p50": 1.0}}]})
+    assert view is not None and view.error and "not the perf module's" in view.error
+    html = render_overview(RunResult(model="m", base_url=None, started="s", duration_s=1.0,
+                                     extra={"perf": {"runs": [{"test": "<b>x</b>", "parallel": "many"}]}}))
+    assert 'id="llmeval-perf-error"' in html and "runs.0.parallel" in html and "<b>x" not in html
+    assert perf_view({}) is None
+
+
+def test_no_fstring_html_or_manual_escape_left_in_the_builders():
+    """HTML comes from templates with autoescape: the builders hold no markup and call no escape()."""
+    root = Path(__file__).resolve().parents[2] / "pytest_llmeval" / "report"
+    for name in ("html.py", "sample_table.py", "perf_view.py", "charts.py", "plugin.py", "side_by_side.py"):
+        source = (root / name).read_text(encoding="utf-8")
+        assert "escape(" not in source, name
+        assert not re.search(r"""f["'][^"'\n]*<(td|tr|th|div|span|svg|rect|text|table|p|h\d)\b""", source), name
+    env = environment()
+    assert env.autoescape is True
+    templates = set(env.list_templates())
+    assert {"charts.svg.j2", "compare.html.j2", "overview.html.j2", "page.html.j2", "samples.html.j2"} <= templates
+    # every template ships in the wheel: pyproject's package data covers it
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = tomllib.loads((root.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["pytest_llmeval"]
+    for name in templates:
+        assert any(PurePosixPath("report/templates", name).match(p) for p in patterns), name
 
 
 # -- junit -------------------------------------------------------------------------------------
@@ -250,3 +315,40 @@ def test_rebuild_cli_errors_name_the_file(tmp_path: Path, capsys):
     samples.write_text(record(1).model_dump_json() + "\n")
     assert rebuild_main([str(results), str(samples), "-o", str(tmp_path / "out" / "r.html")]) == 0
     assert "1 samples" in capsys.readouterr().out and (tmp_path / "out" / "r.html").is_file()
+
+
+# -- several runs side by side -------------------------------------------------------------------
+
+def test_side_by_side_cli_pairs_files_and_names_mistakes(tmp_path: Path, capsys):
+    first, second = run_result(b=0.5, b__x=1.0, b__y=0.0), run_result(b=0.75, b__x=1.0, b__y=0.5)
+    second.model = "other <model>"
+    (tmp_path / "a.json").write_text(first.model_dump_json())
+    (tmp_path / "b.json").write_text(second.model_dump_json())
+    (tmp_path / "a.jsonl").write_text("".join(record(i, passed=i % 2 == 0).model_dump_json() + "\n" for i in range(4)))
+    (tmp_path / "b-samples.txt").write_text("".join(record(i, passed=True).model_dump_json() + "\n" for i in range(1, 5)))
+    out = tmp_path / "cmp.html"
+    # a samples file is recognised by its name or by its first line, and belongs to the run before it
+    assert rebuild_main([str(tmp_path / n) for n in ("a.json", "a.jsonl", "b.json", "b-samples.txt")] + ["-o", str(out)]) == 0
+    assert "2 runs side by side" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert "other &lt;model&gt;" in page and "other <model>" not in page
+    assert page.count('class="lle-row') == 5  # ids 0..4 over both runs
+    assert page.count('data-agreement="differs"') == 2  # 1 and 3 failed in a, passed in b
+    assert ">missing</td>" in page  # 0 only in a, 4 only in b
+    assert '<td class="lle-num lle-delta lle-up">+0.2500</td>' in page
+    for argv, message in [
+        (["a.jsonl", "a.json"], "a samples JSONL must follow the results JSON of its run"),
+        (["a.json", "a.jsonl", "b-samples.txt"], "already has the samples file"),
+        (["a.json", "missing.json"], "missing.json: no such file"),
+    ]:
+        assert rebuild_main([str(tmp_path / n) for n in argv] + ["-o", str(out)]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_side_by_side_runs_of_one_model_are_told_apart():
+    from pytest_llmeval.report.side_by_side import LoadedRun, label_runs
+
+    runs = [LoadedRun(Path("x/a.json"), run_result(b=1.0)), LoadedRun(Path("y/a.json"), run_result(b=1.0)),
+            LoadedRun(Path("c.json"), run_result(b=1.0).model_copy(update={"model": "n"}))]
+    label_runs(runs)
+    assert [r.label for r in runs] == ["m (a.json) #1", "m (a.json) #2", "n"]

@@ -19,7 +19,7 @@ from pytest_llmeval.report.html import (
     cut_section,
 )
 
-from .conftest import run_eval
+from .conftest import XSS_RULES, add_perf_tests, run_eval
 
 
 def outputs(path: Path) -> tuple[Path, Path, Path]:
@@ -46,11 +46,11 @@ def test_html_report_has_our_sections_with_everything_escaped(pytester, xss_proj
     assert "<th>sample</th>" in page
 
 
-def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, xss_server, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("XSS_PERF", "1")
+def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, xss_server, tmp_path: Path):
+    add_perf_tests(xss_project)
     results, samples, report = outputs(xss_project)
     run_eval(pytester, xss_server, f"--html={report}", "--self-contained-html",
-             "--llm-results", str(results), "--llm-samples", str(samples))
+             "--llm-results", str(results), "--llm-samples", str(samples), marks="xss or perf")
     rebuilt = tmp_path / "rebuilt.html"
     done = subprocess.run(
         [sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(rebuilt)],
@@ -61,7 +61,8 @@ def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, x
     in_run, standalone = report.read_text(encoding="utf-8"), rebuilt.read_text(encoding="utf-8")
     for start, end in [(OVERVIEW_START, OVERVIEW_END), (SAMPLES_START, SAMPLES_END)]:
         assert cut_section(in_run, start, end) == cut_section(standalone, start, end)
-    assert "Performance" in standalone and "latency percentiles" in standalone
+    assert "Performance" in standalone and "test_perf_xss.py::test_closed_loop: Latency percentiles (s)" in standalone
+    assert "test_perf_xss.py::test_open_loop (open loop): TTFT percentiles (ms)" in standalone
 
 
 def test_junit_xml_carries_per_item_scores(pytester, xss_project, xss_server):
@@ -165,3 +166,19 @@ def test_bad_compare_options_are_usage_errors_before_any_request(pytester, xss_p
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}"])
     assert xss_server.stats()["chat_requests"] == 0
+
+
+def test_request_time_excludes_the_wait_for_a_free_slot(pytester, xss_project, start_server):
+    """With one request in flight and a server that takes 0.2 s, later samples wait for the slot:
+    that wait is recorded apart (queued_s) and shown in its own column, not added to request time."""
+    server = start_server(rules=XSS_RULES, latency_s=0.2)
+    results, samples, report = outputs(xss_project)
+    run_eval(pytester, server, "--llm-concurrency", "1", "--llm-samples", str(samples), f"--html={report}",
+             "--self-contained-html")
+    records = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 5
+    assert all(r["latency_s"] >= 0.2 for r in records)  # the server's own time is in the request time
+    assert all(r["queued_s"] is not None and r["queued_s"] >= 0 for r in records)
+    assert max(r["queued_s"] for r in records) >= 0.1  # somebody waited for the one slot ...
+    page = report.read_text(encoding="utf-8")
+    assert ">queued s</th>" in page and ">request s</th>" in page  # ... and the wait has its own column

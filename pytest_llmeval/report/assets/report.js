@@ -1,37 +1,62 @@
-/* pytest-llmeval report: filters and row expansion for the per-sample table.
+/* pytest-llmeval report: sortable tables, and search, filters and row expansion for the sample tables
+ * (the run's samples section and the side-by-side page of several runs).
  * Untrusted text (model output, prompts, targets) only ever reaches the page through textContent,
  * never innerHTML, so it renders as text whatever it contains. */
 (function () {
   'use strict';
-  var root = document.getElementById('llmeval-samples');
-  if (!root) { return; }
-  var body = root.querySelector('tbody.lle-body');
-  if (!body) { return; }
-  var rows = Array.prototype.slice.call(body.querySelectorAll('tr.lle-row'));
-  var selects = Array.prototype.slice.call(root.querySelectorAll('select[data-filter]'));
-  var shown = root.querySelector('.lle-shown');
-  var data = null;
+  if (window.__llmevalReport) { return; }
+  window.__llmevalReport = true;
 
-  function details() {
-    if (data === null) {
-      data = JSON.parse(document.getElementById('llmeval-samples-data').textContent);
-    }
-    return data;
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+
+  /* ---- sortable tables: a header click sorts by that column, a second click reverses ---- */
+  var NUMBER = /^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?$/i;
+  function sortValue(cell) {
+    if (!cell) { return null; }
+    var raw = cell.getAttribute('data-sort');
+    if (raw !== null) { return parseFloat(raw); }
+    var text = cell.textContent.trim();
+    if (text === '' || text === '-' || text === 'n/a') { return null; }
+    if (!cell.hasAttribute('data-sort-natural') && NUMBER.test(text)) { return parseFloat(text.replace(/,/g, '')); }
+    return text;
   }
-
-  function applyFilters() {
-    var wanted = selects.map(function (s) { return [s.getAttribute('data-filter'), s.value]; });
-    var count = 0;
-    rows.forEach(function (row) {
-      var ok = wanted.every(function (w) { return !w[1] || row.getAttribute('data-' + w[0]) === w[1]; });
-      row.hidden = !ok;
-      var next = row.nextElementSibling;
-      if (next && next.classList.contains('lle-detail')) { next.hidden = !ok; }
-      if (ok) { count += 1; }
+  function compare(a, b) {
+    if (a === null || b === null) { return a === b ? 0 : (a === null ? 1 : -1); }  /* empty cells last */
+    if (typeof a === 'number' && typeof b === 'number') { return a - b; }
+    return String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: 'base' });
+  }
+  function sortTable(table, th) {
+    var column = th.hasAttribute('data-col') ? Number(th.getAttribute('data-col')) : th.cellIndex;
+    var ascending = th.getAttribute('aria-sort') !== 'ascending';
+    each(table.querySelectorAll('thead th'), function (h) { h.removeAttribute('aria-sort'); });
+    th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+    var body = table.tBodies[0];
+    var groups = [];
+    each(body.children, function (row) {
+      if (row.classList.contains('lle-detail')) { groups[groups.length - 1].push(row); } else { groups.push([row]); }
     });
-    if (shown) { shown.textContent = 'showing ' + count + ' of ' + rows.length; }
+    groups.forEach(function (g, i) { g.key = sortValue(g[0].children[column]); g.pos = i; });
+    groups.sort(function (x, y) {
+      var order = compare(x.key, y.key);
+      if (x.key !== null && y.key !== null && !ascending) { order = -order; }
+      return order || x.pos - y.pos;
+    });
+    groups.forEach(function (g) { g.forEach(function (row) { body.appendChild(row); }); });
   }
+  each(document.querySelectorAll('table.lle-sortable'), function (table) {
+    each(table.querySelectorAll('thead th'), function (th) {
+      if (th.hasAttribute('colspan')) { return; }  /* a group header: its sub-columns sort */
+      th.classList.add('lle-sort');
+      th.tabIndex = 0;
+      th.title = (th.title ? th.title + ' \u2014 ' : '') + 'click to sort';
+      th.addEventListener('click', function () { sortTable(table, th); });
+      th.addEventListener('keydown', function (event) {
+        if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); sortTable(table, th); }
+      });
+    });
+  });
 
+  /* ---- sample tables: search, filters, expandable rows ---- */
   function block(parent, title, text) {
     if (text === undefined || text === null || text === '') { return; }
     var div = document.createElement('div');
@@ -44,74 +69,180 @@
     div.appendChild(pre);
     parent.appendChild(div);
   }
-
-  function joinChunks(indices) {
-    var chunks = details().chunks;
-    return indices.map(function (i) { return chunks[i]; }).join('');
+  function facts(parent, title, pairs) {
+    pairs = pairs.filter(function (p) { return p[1] !== undefined && p[1] !== null && p[1] !== ''; });
+    if (!pairs.length) { return; }
+    var div = document.createElement('div');
+    div.className = 'lle-block';
+    var h = document.createElement('h4');
+    h.textContent = title;
+    var dl = document.createElement('dl');
+    dl.className = 'lle-facts';
+    pairs.forEach(function (p) {
+      var dt = document.createElement('dt');
+      dt.textContent = p[0];
+      var dd = document.createElement('dd');
+      dd.textContent = String(p[1]);
+      dl.appendChild(dt);
+      dl.appendChild(dd);
+    });
+    div.appendChild(h);
+    div.appendChild(dl);
+    parent.appendChild(div);
   }
+  function seconds(v) { return v === undefined || v === null ? null : (Math.round(v * 1000) / 1000) + ' s'; }
+  function number(v) { return typeof v === 'number' ? String(Math.round(v * 10000) / 10000) : v; }
 
-  function facts(s) {
-    var parts = [];
-    if (s.n) { parts.push('node id: ' + s.n); }
-    if (s.s && Object.keys(s.s).length) { parts.push('metrics: ' + JSON.stringify(s.s)); }
-    if (s.u) { parts.push('usage: ' + JSON.stringify(s.u)); }
-    if (s.t !== undefined) { parts.push('time to first token: ' + s.t + ' s'); }
-    if (s.c) { parts.push('answer from the response cache'); }
-    return parts.join('\n');
-  }
+  function setupSamples(root) {
+    var body = root.querySelector('tbody.lle-body');
+    var dataNode = root.querySelector('script[type="application/json"]');
+    if (!body || !dataNode) { return; }
+    var rows = Array.prototype.slice.call(body.querySelectorAll('tr.lle-row'));
+    var selects = Array.prototype.slice.call(root.querySelectorAll('select[data-filter]'));
+    var search = root.querySelector('input[data-search]');
+    var shown = root.querySelector('.lle-shown');
+    var data = null;
+    var haystacks = null;
 
-  function buildDetail(row) {
-    var s = details().samples[Number(row.getAttribute('data-i'))];
-    var tr = document.createElement('tr');
-    tr.className = 'lle-detail';
-    var td = document.createElement('td');
-    td.colSpan = row.children.length;
-    tr.appendChild(td);
-    block(td, 'error' + (s.k ? ' (' + s.k + ')' : ''), s.e);
-    block(td, 'sample', facts(s));
-    (s.m || []).forEach(function (m, i) { block(td, 'message ' + (i + 1) + ': ' + m[0], joinChunks(m[1])); });
-    block(td, 'reasoning', s.r);
-    block(td, 'raw output', s.o);
-    (s.os || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });
-    block(td, 'extracted (full)', s.xf);
-    block(td, 'expected (full)', s.tf);
-    block(td, 'explanation', s.x);
-    return tr;
-  }
-
-  function toggle(row, open) {
-    var next = row.nextElementSibling;
-    var isOpen = !!(next && next.classList.contains('lle-detail'));
-    if (open === undefined) { open = !isOpen; }
-    if (open && !isOpen) {
-      row.parentNode.insertBefore(buildDetail(row), row.nextSibling);
-    } else if (!open && isOpen) {
-      next.parentNode.removeChild(next);
+    function details() {
+      if (data === null) { data = JSON.parse(dataNode.textContent); }
+      return data;
     }
-    row.classList.toggle('lle-open', open);
-    row.setAttribute('aria-expanded', open ? 'true' : 'false');
-  }
+    function joinChunks(indices) {
+      var chunks = details().chunks || [];
+      return indices.map(function (i) { return chunks[i]; }).join('');
+    }
+    function fullText(s) {
+      var parts = [];
+      (s.m || []).forEach(function (m) { parts.push(joinChunks(m[1])); });
+      ['o', 'r', 'x', 'e', 'xf', 'tf', 'n', 'p'].forEach(function (k) { if (s[k]) { parts.push(String(s[k])); } });
+      (s.os || []).concat(s.ro || []).forEach(function (t) { if (t) { parts.push(String(t)); } });
+      return parts.join('\n');
+    }
+    function haystack(i) {
+      if (haystacks === null) {
+        var samples = details().samples;
+        haystacks = rows.map(function (row) {
+          return (row.textContent + '\n' + fullText(samples[Number(row.getAttribute('data-i'))])).toLowerCase();
+        });
+      }
+      return haystacks[i];
+    }
 
-  body.addEventListener('click', function (event) {
-    var row = event.target.closest('tr.lle-row');
-    if (row) { toggle(row); }
-  });
-  body.addEventListener('keydown', function (event) {
-    var row = event.target.closest('tr.lle-row');
-    if (row && (event.key === 'Enter' || event.key === ' ')) { event.preventDefault(); toggle(row); }
-  });
-  selects.forEach(function (s) { s.addEventListener('change', applyFilters); });
+    function apply() {
+      var wanted = selects.map(function (s) { return [s.getAttribute('data-filter'), s.value]; });
+      var terms = search && search.value.trim() ? search.value.trim().toLowerCase().split(/\s+/) : [];
+      var count = 0;
+      rows.forEach(function (row, i) {
+        var ok = wanted.every(function (w) { return !w[1] || row.getAttribute('data-' + w[0]) === w[1]; });
+        if (ok && terms.length) {
+          var text = haystack(i);
+          ok = terms.every(function (t) { return text.indexOf(t) >= 0; });
+        }
+        row.hidden = !ok;
+        var next = row.nextElementSibling;
+        if (next && next.classList.contains('lle-detail')) { next.hidden = !ok; }
+        if (ok) { count += 1; }
+      });
+      if (shown) { shown.textContent = 'showing ' + count + ' of ' + rows.length; }
+    }
 
-  /* #lle-... in the address (the links from pytest-html's rows) opens that sample. */
-  function openFromHash() {
-    var id = decodeURIComponent(window.location.hash.slice(1));
-    if (id.indexOf('lle-') !== 0) { return; }
-    var row = document.getElementById(id);
-    if (!row || !row.classList.contains('lle-row')) { return; }
-    if (row.hidden) { selects.forEach(function (s) { s.value = ''; }); applyFilters(); }
-    toggle(row, true);
-    row.scrollIntoView();
+    function sampleDetail(td, s) {
+      block(td, 'error' + (s.k ? ' (' + s.k + ')' : ''), s.e);
+      var usage = s.u || {};
+      var pairs = [['node id', s.n]];
+      Object.keys(s.s || {}).forEach(function (k) { pairs.push([k, number(s.s[k])]); });
+      pairs.push(['request time', seconds(s.l)], ['queued before sending', seconds(s.q)], ['time to first token', seconds(s.t)],
+        ['prompt tokens', usage.prompt_tokens], ['completion tokens', usage.completion_tokens],
+        ['reasoning tokens', usage.reasoning_tokens], ['finish reason', s.f],
+        ['answer from the response cache', s.c ? 'yes' : null]);
+      facts(td, 'sample', pairs);
+      (s.m || []).forEach(function (m, i) { block(td, 'message ' + (i + 1) + ': ' + m[0], joinChunks(m[1])); });
+      block(td, 'reasoning', s.r);
+      block(td, 'raw output', s.o);
+      (s.os || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });
+      block(td, 'extracted (full)', s.xf);
+      block(td, 'expected (full)', s.tf);
+      block(td, 'explanation', s.x);
+    }
+    function compareDetail(td, s) {
+      var runs = details().runs || [];
+      block(td, 'prompt', s.p);
+      block(td, 'expected', s.tf);
+      var grid = document.createElement('div');
+      grid.className = 'lle-side';
+      runs.forEach(function (name, r) {
+        var col = document.createElement('div');
+        col.className = 'lle-side-col';
+        var h = document.createElement('h4');
+        h.className = 'lle-side-title';
+        h.textContent = name;
+        col.appendChild(h);
+        var one = (s.ro || [])[r];
+        if (one === undefined || one === null) { block(col, 'not in this run', '-'); } else {
+          block(col, 'error', (s.re || [])[r]);
+          block(col, 'reasoning', (s.rr || [])[r]);
+          block(col, 'output', one);
+          block(col, 'explanation', (s.rx || [])[r]);
+        }
+        grid.appendChild(col);
+      });
+      td.appendChild(grid);
+    }
+    function buildDetail(row) {
+      var s = details().samples[Number(row.getAttribute('data-i'))];
+      var tr = document.createElement('tr');
+      tr.className = 'lle-detail';
+      var td = document.createElement('td');
+      td.colSpan = row.children.length;
+      tr.appendChild(td);
+      if (details().runs) { compareDetail(td, s); } else { sampleDetail(td, s); }
+      return tr;
+    }
+    function toggle(row, open) {
+      var next = row.nextElementSibling;
+      var isOpen = !!(next && next.classList.contains('lle-detail'));
+      if (open === undefined) { open = !isOpen; }
+      if (open && !isOpen) {
+        row.parentNode.insertBefore(buildDetail(row), row.nextSibling);
+      } else if (!open && isOpen) {
+        next.parentNode.removeChild(next);
+      }
+      row.classList.toggle('lle-open', open);
+      row.setAttribute('aria-expanded', open ? 'true' : 'false');
+    }
+
+    body.addEventListener('click', function (event) {
+      var row = event.target.closest('tr.lle-row');
+      if (row) { toggle(row); }
+    });
+    body.addEventListener('keydown', function (event) {
+      var row = event.target.closest('tr.lle-row');
+      if (row && (event.key === 'Enter' || event.key === ' ')) { event.preventDefault(); toggle(row); }
+    });
+    selects.forEach(function (s) { s.addEventListener('change', apply); });
+    if (search) {
+      var timer = null;
+      search.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(apply, 120); });
+      search.addEventListener('search', apply);
+    }
+
+    /* #lle-... in the address (the links from pytest-html's rows) opens that sample. */
+    function openFromHash() {
+      var id = decodeURIComponent(window.location.hash.slice(1));
+      if (id.indexOf('lle-') !== 0) { return; }
+      var row = document.getElementById(id);
+      if (!row || !row.classList.contains('lle-row') || !root.contains(row)) { return; }
+      if (row.hidden) {
+        selects.forEach(function (s) { s.value = ''; });
+        if (search) { search.value = ''; }
+        apply();
+      }
+      toggle(row, true);
+      row.scrollIntoView();
+    }
+    window.addEventListener('hashchange', openFromHash);
+    openFromHash();
   }
-  window.addEventListener('hashchange', openFromHash);
-  openFromHash();
+  each(document.querySelectorAll('.lle-filterable'), setupSamples);
 }());

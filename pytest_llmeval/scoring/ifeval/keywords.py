@@ -48,7 +48,12 @@ def check_forbidden_words(response: str, params: ForbiddenWordsParams) -> bool:
 
 def check_letter_frequency(response: str, params: LetterFrequencyParams) -> bool:
     """Occurrences of ``letter`` in any case, anywhere (inside words too), compared with
-    ``let_frequency``."""
+    ``let_frequency``.
+
+    Deliberate difference from the reference implementation: when ``letter`` is not a letter
+    (``#``, ``!``, a digit), the reference silently swaps it for a random letter; we count the
+    character the instruction names, since that is what the prompt asked the model to use
+    (documented in docs/benchmarks.md, "Scoring rules")."""
     count = response.lower().count(params.letter.lower())
     return compare(count, params.let_relation, params.let_frequency)
 
