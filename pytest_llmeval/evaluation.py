@@ -9,12 +9,16 @@ aggregates the records that travel on the test reports.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .benchmarks.base import Benchmark
+from .benchmarks.multimodal import MultimodalBenchmark
+from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError
@@ -29,7 +33,9 @@ from .report.aggregate import ResultsCollector
 from .report.models import RunResult, SampleRecord
 from .report.samples import SamplesWriter
 from .report.terminal import no_selection_lines, score_lines
+from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
+from .thinking.aggregate import ThinkingCollector, table_lines
 
 RECORD_ATTR = "llmeval"
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
@@ -45,6 +51,7 @@ class EvaluationPlugin:
         self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
         self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.collector = ResultsCollector()
+        self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
         self.other_failures = 0
         self.started_wall = dt.datetime.now(dt.timezone.utc)
@@ -52,6 +59,7 @@ class EvaluationPlugin:
         self.result: RunResult | None = None
         self.gated = False
         self._markers: set[str] = set()
+        self._media: MediaStore | None = None
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
         self.resolve_selection()
@@ -69,6 +77,8 @@ class EvaluationPlugin:
                 instance = self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
+                if isinstance(instance, MultimodalBenchmark):
+                    instance.media_store = self.media_store()
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
         # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
@@ -80,6 +90,17 @@ class EvaluationPlugin:
             raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
                               "(and --llm-judge-base-url when it is served elsewhere)")
         self.register_markers(benchmarks)
+
+    def media_store(self) -> MediaStore:
+        """Images and audio of this run's samples, spooled once (content-addressed) beside the
+        response cache, or in a private temporary folder with --llm-no-cache."""
+        if self._media is None:
+            if self.settings.use_cache and self.settings.cache_dir is not None:
+                root = self.settings.cache_dir / "media"
+            else:
+                root = Path(tempfile.mkdtemp(prefix="llmeval-media-"))
+            self._media = MediaStore(root, self.settings.media)
+        return self._media
 
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
@@ -176,6 +197,8 @@ class EvaluationPlugin:
         self.collector.add(record)
         if self.collection is not None:
             self.collection.add(record)
+        if self.thinking is not None:
+            self.thinking.add(record.benchmark, record.subset, record.thinking)
         if self.settings.samples_path is not None:
             if self.samples_writer is None:
                 self.samples_writer = SamplesWriter(self.settings.samples_path)
@@ -237,6 +260,7 @@ class EvaluationPlugin:
             thresholds=outcomes,
             requests=self.collector.requests,
             collection=collection,
+            thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
         passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
@@ -255,6 +279,10 @@ class EvaluationPlugin:
                 terminalreporter.write_line(line)
             for line in collection_section(self.result.collection):
                 terminalreporter.write_line(line)
+            if self.thinking:
+                terminalreporter.section("llmeval reasoning efficiency")
+                for line in table_lines(self.thinking.build()):
+                    terminalreporter.write_line(line)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
         elif not self.selection and not self.perf_ran() and self.collection is None:

@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
+from .media.store import MediaOptions
 from .settings import EndpointSettings, RunSettings, ServeSettings
 
 
@@ -86,6 +87,19 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="K",
     ),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
+    OptionSpec(
+        "think_eval",
+        "reasoning efficiency per sample and level: reasoning tokens, tokens to the first correct answer, token efficiency, thought count (docs/thinking.md)",
+        kind="flag",
+    ),
+    OptionSpec(
+        "thought_markers",
+        "a phrase that opens a new line of thought for --llm-think-eval (replaces the built-in list); repeatable",
+        kind="list",
+        metavar="PHRASE",
+    ),
+    OptionSpec("image_max_side", "downscale images so that their longer side is at most N pixels before sending (default: as they are)", kind="int", metavar="N"),
+    OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
@@ -100,7 +114,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="words",
         metavar="KEY=VALUE",
     ),
-    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf)", metavar="PATH"),
+    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, token counts for --llm-think-eval)", metavar="PATH"),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
     OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X"),
     OptionSpec("serve", "start this server command for the run; {port} and {model} are filled in", metavar="CMD"),
@@ -262,6 +276,10 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             keep_thinking=opts.get("keep_thinking"),
             collection=opts.get("collection"),
             collection_skip_unknown=opts.get("collection_skip_unknown"),
+            think_eval=opts.get("think_eval"),
+            thought_markers=list(opts.get("thought_markers")) or None,
+            tokenizer=_path(opts.get("tokenizer")),
+            media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
             repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
         )
     except ValidationError as exc:

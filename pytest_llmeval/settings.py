@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from .errors import ConfigError
+from .media.store import MediaOptions
 
 CHAT_SUFFIX = "/chat/completions"
 
@@ -105,4 +106,8 @@ class RunSettings(BaseModel):
     keep_thinking: bool = False
     collection: str | None = None  # --llm-collection: a collection .jsonl (docs/collections.md)
     collection_skip_unknown: bool = False
+    think_eval: bool = False  # --llm-think-eval: reasoning-efficiency figures per sample
+    thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
+    tokenizer: Path | None = None
+    media: MediaOptions = Field(default_factory=MediaOptions)  # --llm-image-max-side / --llm-image-format
     repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample

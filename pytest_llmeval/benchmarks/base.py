@@ -140,6 +140,22 @@ class Benchmark:
     def score(self, sample: Sample, output: str) -> Score:
         raise NotImplementedError(f"{type(self).__name__}.score")
 
+    def judge_inputs(self, sample: Sample, output: str) -> tuple[str, str, str] | None:
+        """(question, reference answer, candidate answer) for the LLM judge, for benchmarks graded
+        by one (`needs_judge`); None otherwise. The runtime issues this judge request as soon as the
+        model's answer arrives, and `score()` grades with the same triple."""
+        return None
+
+    def reasoning_answer(self, sample: Sample, text: str) -> str | None:
+        """The last answer a piece of the model's reasoning states, or None (`--llm-think-eval`).
+        By default the piece itself is the candidate and `reasoning_answer_correct` scores it with
+        the benchmark's own scorer; benchmarks with a cheaper extractor override both."""
+        return text if text.strip() else None
+
+    def reasoning_answer_correct(self, sample: Sample, answer: str) -> bool:
+        """Whether `answer` (from `reasoning_answer`) is correct: the benchmark's own scorer."""
+        return self.score(sample, answer).passed
+
     def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
         """The first line of a failed sample's report, in this benchmark kind's own terms:
 

@@ -99,11 +99,15 @@ def file_benchmark(
                 yield loader.to_sample(self, record, index, subset, where)
                 index += 1
 
+        def judge_inputs(self, sample: Sample, output: str) -> tuple[str, str, str] | None:
+            return (str(sample.metadata["question"]), str(sample.target), output) if judge else None
+
         def score(self, sample: Sample, output: str) -> Score:
             if scorer is not None:
                 return _as_score(scorer(sample, output))
-            if judge:
-                verdict = self.require_judge().grade(str(sample.metadata["question"]), str(sample.target), output)
+            inputs = self.judge_inputs(sample, output)
+            if inputs is not None:
+                verdict = self.require_judge().grade(*inputs)
                 return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
                              explanation=verdict.explanation)
             if kind == "mcq":

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 
 from ..scoring.cues import final_boxed
 from ..scoring.math_equiv import aime_answer, math_equal
+from ..scoring.boxed import last_boxed
+from ..scoring.efficiency import stated_answer
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 
@@ -49,6 +51,14 @@ class BoxedMathBenchmark(Benchmark):
         passed = math_equal(extracted, str(sample.target))
         return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted)
 
+    def reasoning_answer(self, sample: Sample, text: str) -> str | None:
+        """Thinking traces rarely box intermediate answers: the last `\\boxed{}` of the text, else
+        the last answer it states ("the answer is X", "= X." — `scoring.efficiency.stated_answer`)."""
+        return last_boxed(text) or stated_answer(text)
+
+    def reasoning_answer_correct(self, sample: Sample, answer: str) -> bool:
+        return math_equal(answer, str(sample.target))
+
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
         return mean_over_carriers(per_sample)
@@ -78,3 +88,12 @@ class AIMEBenchmark(Benchmark):
             extracted=None if value is None else str(value),
             explanation=None if value is not None else "no integer answer 0-999 found (expected it in \\boxed{})",
         )
+
+    def reasoning_answer(self, sample: Sample, text: str) -> str | None:
+        """Only an answer the text boxes or states counts: the scorer's last-number fallback would
+        find the gold number among intermediate results."""
+        return last_boxed(text) or stated_answer(text)
+
+    def reasoning_answer_correct(self, sample: Sample, answer: str) -> bool:
+        value = aime_answer(f"\\boxed{{{answer}}}")
+        return value is not None and str(value) == str(sample.target)

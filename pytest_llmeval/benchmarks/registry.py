@@ -13,6 +13,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "iquiz", "gsm8k", "smoke",
     "mmlu", "mmlu_pro", "mmlu_redux", "cmmlu", "ceval", "arc", "hellaswag", "gpqa_diamond", "truthfulqa",
     "ifeval", "math_500", "competition_math", "aime24", "aime25", "humaneval", "live_code_bench",
+    "math_vista", "mmmu_pro", "omni_bench",
 )
 
 _registry: dict[str, type[Benchmark]] = {}

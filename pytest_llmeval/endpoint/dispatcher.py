@@ -22,14 +22,18 @@ from .client import ChatClient
 from .models import ChatResponse
 
 BodyBuilder = Callable[[], dict[str, Any]]
+# Called on the dispatcher's loop thread as soon as item `index`'s response is there (fresh or
+# cached), e.g. to issue the judge requests that grade it while the item still waits its turn.
+ResponseHook = Callable[[int, ChatResponse], None]
 
 
 class PrefetchPlan:
     """The requests of the items this process will run, in run order, built lazily."""
 
-    def __init__(self, builders: Sequence[BodyBuilder], window: int) -> None:
+    def __init__(self, builders: Sequence[BodyBuilder], window: int, on_response: ResponseHook | None = None) -> None:
         self.builders = builders
         self.window = window
+        self.on_response = on_response
         self._futures: dict[int, concurrent.futures.Future[ChatResponse]] = {}
         self._lock = threading.Lock()
         self._consumed = -1
@@ -106,6 +110,11 @@ class Dispatcher:
         """Synchronous chat call through the shared loop, bound and cache."""
         return self._run(self._fetch(body, use_cache))
 
+    def submit(self, body: dict[str, Any], use_cache: bool = True) -> concurrent.futures.Future[ChatResponse]:
+        """Start a chat call on the shared loop, bound and cache without waiting for it; safe to call
+        from any thread (another dispatcher's loop included)."""
+        return asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
+
     async def acall(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
         """Awaitable from any event loop (pytest-asyncio's included): runs on the dispatcher's loop."""
         future = asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
@@ -113,8 +122,10 @@ class Dispatcher:
 
     # -- prefetching -------------------------------------------------------------------------
 
-    def prefetch(self, builders: Sequence[BodyBuilder], window: int | None = None) -> PrefetchPlan:
-        plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64))
+    def prefetch(
+        self, builders: Sequence[BodyBuilder], window: int | None = None, on_response: ResponseHook | None = None
+    ) -> PrefetchPlan:
+        plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64), on_response)
         plan._loop = self._loop
         self._loop.call_soon_threadsafe(self._start_producer, plan)
         return plan
@@ -139,6 +150,7 @@ class Dispatcher:
                 future.set_exception(exc)
                 continue
             if cached is not None:
+                _notify(plan, index, cached)
                 future.set_result(cached)
                 continue
             waited = time.perf_counter()
@@ -146,7 +158,7 @@ class Dispatcher:
             task = self._loop.create_task(
                 self._shared_request(key, body, holds_permit=True, queued_s=time.perf_counter() - waited)
             )
-            task.add_done_callback(lambda t, f=future: _settle(f, t))
+            task.add_done_callback(lambda t, f=future, i=index: _settle(f, t, plan, i))
             self._track(task)
 
     # -- the request path --------------------------------------------------------------------
@@ -229,7 +241,18 @@ class Dispatcher:
             await self._client.aclose()
 
 
-def _settle(future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse]) -> None:
+def _notify(plan: PrefetchPlan, index: int, response: ChatResponse) -> None:
+    if plan.on_response is None:
+        return
+    try:
+        plan.on_response(index, response)
+    except Exception:  # a follow-up that cannot start is retried synchronously when the item runs
+        pass
+
+
+def _settle(
+    future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse], plan: PrefetchPlan, index: int
+) -> None:
     if future.done():
         return
     if task.cancelled():
@@ -237,4 +260,5 @@ def _settle(future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[
     elif task.exception() is not None:
         future.set_exception(task.exception())  # type: ignore[arg-type]
     else:
+        _notify(plan, index, task.result())
         future.set_result(task.result())

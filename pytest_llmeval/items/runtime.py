@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
 from ..endpoint.models import ChatResponse, Usage
 from ..errors import LLMEvalError, MissingChoicesError
+from ..media import summarise_messages
 from ..report.models import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
@@ -26,6 +28,8 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._judge_lock = threading.Lock()  # the judge is first wanted on the dispatcher's thread
+        self._thinking: Any = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -37,6 +41,10 @@ class EvalRuntime:
     def judge(self) -> Any:
         """The LLM judge (`--llm-judge-model`), created on first use with its own dispatcher and
         the shared cache; its endpoint defaults to the one under test."""
+        with self._judge_lock:
+            return self._make_judge()
+
+    def _make_judge(self) -> Any:
         if self._judge is None:
             from ..scoring.judge import Judge
 
@@ -47,6 +55,14 @@ class EvalRuntime:
             cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
             self._judge = Judge(settings, Dispatcher(settings, cache))
         return self._judge
+
+    def thinking_analyser(self) -> Any:
+        """`--llm-think-eval`: the reasoning-efficiency analyser, built on first use."""
+        if self._thinking is None:
+            from ..thinking import ThinkingAnalyser
+
+            self._thinking = ThinkingAnalyser(self.settings.thought_markers, self.settings.tokenizer)
+        return self._thinking
 
     def request_body(self, item: SampleItem, repeat: int = 0) -> dict[str, Any]:
         """The chat request of one sample; `repeat` > 0 (`--llm-repeats`) marks the repeat in the
@@ -72,18 +88,40 @@ class EvalRuntime:
             self.preflight_if_needed(samples)
         repeats = self.settings.repeats
         self._plan_index = {item.nodeid: index * repeats for index, item in enumerate(samples)}
+        judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         self._plan = self.dispatcher.prefetch(
-            [lambda item=item, r=r: self.request_body(item, r) for item in samples for r in range(repeats)]
+            [lambda item=item, r=r: self.request_body(item, r) for item in samples for r in range(repeats)],
+            on_response=(lambda index, response: self.prefetch_judge(samples[index // repeats], response))
+            if judged else None,
         )
+
+    def prefetch_judge(self, item: SampleItem, response: ChatResponse) -> None:
+        """Issue the judge requests that will grade this answer, the moment it arrives (runs on the
+        dispatcher's loop thread), so judge calls overlap like model calls do."""
+        if not item.benchmark.needs_judge:
+            return
+        for answer, _ in answers_of(response, self.settings.keep_thinking):
+            inputs = item.benchmark.judge_inputs(item.sample, answer)
+            if inputs is not None:
+                self.judge().prefetch(*inputs)
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
         when the cache already holds every response (an offline re-score needs no server)."""
         cache = self.dispatcher.cache
         repeats = range(self.settings.repeats)
-        if cache is not None and not cache.missing(request_key(self.request_body(i, r)) for i in samples for r in repeats):
+        keys = (self._key_or_none(i, r) for i in samples for r in repeats)
+        if cache is not None and not cache.missing(key for key in keys if key is not None):
             return
         self.preflight()
+
+    def _key_or_none(self, item: SampleItem, repeat: int = 0) -> str | None:
+        """The cache key of an item's request; None when the sample cannot become a request (it
+        errors alone when its turn comes, e.g. an unreadable image)."""
+        try:
+            return request_key(self.request_body(item, repeat))
+        except LLMEvalError:
+            return None
 
     def preflight(self) -> None:
         try:
@@ -122,6 +160,7 @@ class EvalRuntime:
         reasons = [choice.finish_reason for choice in response.choices]
         verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers], reasons)
         first_answer, first_reasoning = answers[0] if answers else ("", None)
+        thinking = self.thinking_analyser().analyse(item.benchmark, item.sample, response, answers) if self.settings.think_eval else None
         return self._record(
             item,
             output=first_answer,
@@ -136,6 +175,7 @@ class EvalRuntime:
             queued_s=response.queued_s,
             usage=response.usage,
             cached=response.cached,
+            thinking=thinking,
             finish_reason=reasons[0] if reasons else None,
             finish_reasons=reasons if len(reasons) > 1 else None,
             truncated=sum(reason == TRUNCATED for reason in reasons),
@@ -151,7 +191,7 @@ class EvalRuntime:
             benchmark=item.benchmark.name,
             subset=item.sample.subset,
             id=item.sample.id,
-            messages=item.benchmark.messages(item.sample),
+            messages=_recorded_messages(item),
             target=item.sample.target,
             **fields,
         )
@@ -161,6 +201,17 @@ class EvalRuntime:
             self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+
+
+def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
+    """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
+    sample whose media could not be read keeps its text prompt."""
+    if "segments" not in item.sample.metadata:
+        return item.benchmark.messages(item.sample)
+    try:
+        return summarise_messages(item.benchmark.messages(item.sample))
+    except LLMEvalError:
+        return [{"role": "user", "content": item.sample.input}]
 
 
 def _asked_n(body: dict[str, Any]) -> int:

@@ -44,6 +44,10 @@ class HFTokenizer:
     def count(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False).ids)
 
+    def encode_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Each token's (start, end) character span in `text`, in order (no special tokens)."""
+        return [tuple(span) for span in self._tok.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+
     def decode(self, ids: list[int]) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=True))
 
@@ -81,6 +85,10 @@ class TransformersTokenizer(HFTokenizer):
 
     def count(self, text: str) -> int:
         return len(self.encode(text))
+
+    def encode_offsets(self, text: str) -> list[tuple[int, int]]:
+        encoded = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(span) for span in encoded["offset_mapping"]]  # type: ignore[misc]
 
     def decode(self, ids: list[int]) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=True))

@@ -39,6 +39,7 @@ class SampleRecord(BaseModel):
     truncated: int = 0  # generations cut off at max_tokens (finish_reason "length")
     error: str | None = None
     error_kind: str | None = None
+    thinking: list[dict[str, Any]] | None = None  # --llm-think-eval figures, one per generation
 
 
 class GroupResult(BaseModel):
@@ -81,4 +82,5 @@ class RunResult(BaseModel):
     requests: RequestStats = Field(default_factory=RequestStats)
     passed: bool = True
     collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult
+    thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections

@@ -4,12 +4,20 @@ Configured with `--llm-judge-model` (and `--llm-judge-base-url` / `--llm-judge-a
 judge lives elsewhere than the model under test). Judge calls go through their own dispatcher but
 the same durable cache, so re-scoring a run asks neither the model nor the judge again.
 
-A benchmark uses it from `score()` through `self.judge` (None when no judge is configured)::
+A benchmark names what the judge sees in `judge_inputs(sample, output)` and grades from `score()`::
+
+    def judge_inputs(self, sample, output):
+        return sample.metadata["question"], str(sample.target), output
 
     def score(self, sample, output):
-        verdict = self.require_judge().grade(question, str(sample.target), output)
+        verdict = self.require_judge().grade(*self.judge_inputs(sample, output))
         return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
                      explanation=verdict.explanation)
+
+Judge calls ride the prefetch pipeline: the moment the model's answer arrives, the runtime calls
+`prefetch(...)` with the same inputs, so the judge request is in flight (bounded by the judge's
+`--llm-concurrency`, cached like every call) long before the item runs; `grade` then only
+collects it. Without a prefetch (the `llm` fixture, a rescheduled item) `grade` calls directly.
 
 The verdict is read from the judge's last line naming CORRECT or INCORRECT; a reply that names
 neither is an error of the judge (raised, so the sample errors), never a silent wrong answer.
@@ -17,15 +25,19 @@ neither is an error of the judge (raised, so the sample errors), never a silent 
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
+import threading
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from ..endpoint.cache import request_key
 from ..errors import EndpointError
 
 if TYPE_CHECKING:
     from ..endpoint.dispatcher import Dispatcher
+    from ..endpoint.models import ChatResponse
     from ..settings import EndpointSettings
 
 JUDGE_PROMPT = """You grade answers to questions against a reference answer.
@@ -64,18 +76,36 @@ def parse_verdict(text: str) -> bool | None:
 
 
 class Judge:
-    """Grades (question, reference, answer) triples with the judge model, synchronously."""
+    """Grades (question, reference, answer) triples with the judge model."""
 
     def __init__(self, settings: "EndpointSettings", dispatcher: "Dispatcher") -> None:
         self.settings = settings
         self._dispatcher = dispatcher
+        self._pending: dict[str, concurrent.futures.Future[ChatResponse]] = {}
+        self._lock = threading.Lock()
+        self.prefetched = 0  # grades that found their judge request already issued
+
+    def prefetch(self, question: str, reference: str, answer: str) -> None:
+        """Issue the judge request for this triple now, without waiting (thread-safe)."""
+        body = self.body(question, reference, answer)
+        key = request_key(body)
+        with self._lock:
+            if key not in self._pending:
+                self._pending[key] = self._dispatcher.submit(body)
 
     def body(self, question: str, reference: str, answer: str) -> dict[str, object]:
         prompt = JUDGE_PROMPT.format(question=question.strip(), reference=reference.strip(), answer=answer.strip())
         return {"model": self.settings.model, "messages": [{"role": "user", "content": prompt}], **self.settings.gen}
 
     def grade(self, question: str, reference: str, answer: str) -> JudgeVerdict:
-        reply = self._dispatcher.call(self.body(question, reference, answer)).text
+        body = self.body(question, reference, answer)
+        with self._lock:
+            pending = self._pending.pop(request_key(body), None)
+        if pending is not None:
+            self.prefetched += 1
+            reply = pending.result().text
+        else:
+            reply = self._dispatcher.call(body).text
         verdict = parse_verdict(reply)
         if verdict is None:
             raise JudgeError(f"the judge {self.settings.model!r} answered neither CORRECT nor INCORRECT", snippet=reply)

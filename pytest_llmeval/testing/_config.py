@@ -112,6 +112,10 @@ class FakeServerConfig(BaseModel):
     drop_connection: list[str] = Field(default_factory=list)
     hang: list[str] = Field(default_factory=list)
 
+    keep_chat_bodies: int = Field(
+        default=0, ge=0, description="keep the last N chat request bodies for GET /_stats (`chat_bodies`)"
+    )
+
     use_uvloop: bool = Field(
         default=False,
         description="use uvloop when installed: more requests/s, but its timers have 1 ms resolution",

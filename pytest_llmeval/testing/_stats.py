@@ -34,7 +34,8 @@ def canonical_body_sha256(body: dict[str, Any]) -> str:
 class ServerStats:
     """Mutable counters owned by the server's event loop (single-threaded, so no locks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_bodies: int = 0) -> None:
+        self.keep_bodies = keep_bodies  # chat request bodies kept for /_stats (tests of what was sent)
         self._hash_cache: dict[bytes, str] = {}
         self.reset(in_flight=0)
 
@@ -51,6 +52,7 @@ class ServerStats:
         # realised timings, seconds: (ttft, mean itl, tokens written) per finished stream
         self.stream_timings: deque[tuple[float, float, int]] = deque(maxlen=_TIMING_SAMPLES)
         self.latencies: deque[float] = deque(maxlen=_TIMING_SAMPLES)
+        self.chat_bodies: deque[dict[str, Any]] = deque(maxlen=self.keep_bodies)
 
     def count_body(self, table: dict[str, int], raw: bytes, body: dict[str, Any]) -> None:
         # load tests repeat the same bodies: remember the hash of the exact bytes
@@ -74,6 +76,7 @@ class ServerStats:
             "generation_requests": self.generation_requests,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "chat_bodies": list(self.chat_bodies),
             "timings": {
                 "streams": [list(t) for t in self.stream_timings],
                 "non_stream_latencies": list(self.latencies),

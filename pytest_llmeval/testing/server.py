@@ -249,7 +249,7 @@ class FakeServerApp:
     def __init__(self, config: FakeServerConfig, loop: asyncio.AbstractEventLoop) -> None:
         self.config = config
         self.loop = loop
-        self.stats = ServerStats()
+        self.stats = ServerStats(config.keep_chat_bodies)
         self.connections: set[_Connection] = set()
         self._ids = itertools.count(1)
         self.timer_lead = config.timer_lead_s
@@ -364,6 +364,8 @@ class FakeServerApp:
         if body is None:
             return
         self.stats.count_body(self.stats.chat_by_body_sha256, req.body, body)
+        if self.stats.keep_bodies:
+            self.stats.chat_bodies.append(body)
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
             self._error(conn, req, 400, "'messages' must be a non-empty list of {role, content} objects")

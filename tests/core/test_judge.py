@@ -69,3 +69,20 @@ def test_judge_benchmark_without_judge_is_a_usage_error(pytester, model_server):
                                            "-m", "essay")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "pass --llm-judge-model" in result.stderr.str()
+
+
+def test_judge_requests_ride_the_prefetch_pipeline(pytester, start_server):
+    """The judge is asked as soon as each answer arrives, several at once, not one per item in
+    turn: with a slow judge, its server sees overlapping requests, and each is sent once."""
+    rows = [{"id": f"q{i}", "question": f"Question number {i}?", "answer": f"answer {i}"} for i in range(12)]
+    pytester.makeconftest(CONFTEST)
+    pytester.path.joinpath("essay.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = start_server(responder="fixed", fixed_reply="my answer")
+    judge = start_server(responder="fixed", fixed_reply="Fine.\nCORRECT", model="judge-model", latency_s=0.3)
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "fake-model", "--llm-base-url", model.base_url, "--llm-judge-model", "judge-model",
+        "--llm-judge-base-url", judge.base_url, "-m", "essay", "--llm-concurrency", "6", "-p", "no:randomly")
+    result.assert_outcomes(passed=12)
+    stats = judge.stats()
+    assert stats["chat_requests"] == 12
+    assert stats["max_in_flight"] >= 3  # a synchronous judge call per item never overlaps

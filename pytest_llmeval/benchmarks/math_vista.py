@@ -1,0 +1,145 @@
+"""MathVista (AI4Math/MathVista, `testmini`, 1,000 problems): mathematical reasoning over images.
+
+Rows (the Hugging Face release): `pid`, `question`, `image` (a path such as `images/1.jpg`),
+`decoded_image` (the image itself), `choices` (a list, or null), `unit`, `precision`, `answer`,
+`question_type` (`multi_choice` / `free_form`), `answer_type` (`integer`, `float`, `text`, `list`)
+and `metadata` (`category`, `task`, `source`, `skills`, ...). The image comes from `decoded_image`
+when present, else from `image` relative to the dataset's folder.
+
+Prompts and scoring (after EvalScope's MathVista adapter, which follows the paper's answer rules):
+
+* `multi_choice`: the shared multiple-choice prompt (options lettered A, B, ...; last line
+  `Answer: X`); the gold letter is the position of `answer` among `choices`; scored by letter, or
+  by the option's text when the model wrote that instead.
+* `free_form`: "{question} Please reason step by step, and put your final answer within \\boxed{}
+  without units." The prediction is the last `\\boxed{}`, else the last number. Unit-free: trailing
+  words after the number are dropped. `integer`: the numbers are equal as integers; `float`: equal
+  after rounding both to the row's `precision` decimals (2 when absent); `list`: the same numbers
+  in the same order; `text`: equal ignoring case, spaces and a trailing period.
+
+Subsets: `multi_choice` and `free_form` (`-m free_form`). Per-sample metrics: `acc`, plus `acc_<task>`
+for the row's `metadata.task` (`acc_figure_question_answering`, `acc_math_word_problem`, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ..scoring import choice_letters, extract_choice, extract_final_number, format_choices, last_boxed, match_choice_text
+from .base import DatasetSource, RecordLoader, Sample, Score
+from .breakdown import mean_over_carriers, with_breakdown
+from .multimodal import MultimodalBenchmark
+from .registry import register_benchmark
+from .rows import safe_sample_id
+
+OPEN_PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}} without units."
+MCQ_PROMPT = (
+    "Answer the following multiple-choice question about the image. Reason step by step, then give your "
+    "final answer on the last line as \"Answer: X\", where X is the letter of one option ({letters}).\n\n"
+    "{question}\n\n{options}"
+)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
+
+
+def _number(text: str) -> float | None:
+    match = _NUMBER.search(text.replace("−", "-"))
+    if match is None:
+        return None
+    try:
+        return float(match.group().replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(m.replace(",", "")) for m in _NUMBER.findall(text.replace("−", "-"))]
+
+
+def free_form_equal(prediction: str, answer: str, answer_type: str, precision: Any) -> bool:
+    """MathVista's free-form rule for one prediction (see the module docstring)."""
+    if answer_type == "text":
+        def norm(s: str) -> str:
+            return " ".join(s.lower().strip().rstrip(".").split())
+        return norm(prediction) == norm(answer)
+    if answer_type == "list":
+        return _numbers(prediction) == _numbers(answer) and bool(_numbers(answer))
+    got, gold = _number(prediction), _number(answer)
+    if got is None or gold is None:
+        return False
+    if answer_type == "integer":
+        return got.is_integer() and int(got) == int(round(gold))
+    digits = int(float(precision)) if precision not in (None, "") else 2
+    return round(got, digits) == round(gold, digits)
+
+
+@register_benchmark
+class MathVista(MultimodalBenchmark):
+    name = "math_vista"
+    description = "MathVista testmini: math over images; multiple choice by letter, free-form by type and precision; acc."
+    source = DatasetSource(path="AI4Math/MathVista", split="testmini", subset_mode="field",
+                           subset_field="question_type", modelscope="evalscope/MathVista")
+    subsets = ("multi_choice", "free_form")
+    tags = ("math", "vision", "multimodal")
+    task_type = "math"
+    metrics = ("acc",)
+
+    def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+        index = 0
+        for record, where in loader.records(self, subset):
+            if str(record.get("question_type")) != subset:
+                continue
+            yield loader.to_sample(self, record, index, subset, where)
+            index += 1
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        question = str(record["question"]).strip()
+        image = record.get("decoded_image") or record.get("image")
+        metadata: dict[str, Any] = {
+            "question": question,
+            "question_type": record["question_type"],
+            "answer_type": record.get("answer_type") or "text",
+            "precision": record.get("precision"),
+            "unit": record.get("unit"),
+        }
+        task = (record.get("metadata") or {}).get("task") if isinstance(record.get("metadata"), Mapping) else None
+        if task:
+            metadata["breakdown"] = [re.sub(r"\W+", "_", str(task).lower()).strip("_")]
+        if record["question_type"] == "multi_choice":
+            choices = [str(c) for c in record.get("choices") or []]
+            if not choices:
+                raise ValueError("a multi_choice row has no choices")
+            answer = str(record["answer"])
+            if answer not in choices:
+                raise ValueError(f"answer {answer!r} is not one of the choices {choices!r}")
+            letters = choice_letters(len(choices))
+            text = MCQ_PROMPT.format(letters=", ".join(letters), question=question, options=format_choices(choices))
+            target = letters[choices.index(answer)]
+        else:
+            choices = None
+            text = OPEN_PROMPT.format(question=question)
+            target = str(record["answer"])
+        segments, error = self.segments([text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)])
+        metadata["segments"] = segments
+        if error:
+            metadata["media_error"] = error
+        return Sample(id=safe_sample_id(record.get("pid"), index), subset=subset, input=text, target=target,
+                      choices=choices, metadata=metadata)
+
+    def score(self, sample: Sample, output: str) -> Score:
+        if sample.metadata["question_type"] == "multi_choice":
+            choices = sample.choices or []
+            letters = choice_letters(len(choices))
+            extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+            passed = extracted == sample.target
+        else:
+            extracted = last_boxed(output) or extract_final_number(output)
+            passed = extracted is not None and free_form_equal(
+                extracted, str(sample.target), sample.metadata["answer_type"], sample.metadata.get("precision"))
+        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
+                     explanation=None if extracted is not None else "no answer found (expected \\boxed{} or a letter)")
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return mean_over_carriers(per_sample)

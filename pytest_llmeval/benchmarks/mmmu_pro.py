@@ -1,0 +1,122 @@
+"""MMMU-Pro (MMMU/MMMU_Pro): college-level multimodal multiple choice, harder than MMMU.
+
+Configurations are the subsets: `standard (4 options)` → `standard_4`, `standard (10 options)` →
+`standard_10`, `vision` (the question and options are inside the image). Standard rows have
+`id`, `question`, `options` (a Python-literal list as a string, as released), `answer` (a letter),
+`subject`, `img_type`, `topic_difficulty` and `image_1` .. `image_7`; vision rows have `id`,
+`image`, `options`, `answer`, `subject`.
+
+Prompt: the text with every `<image N>` placeholder replaced by image N itself, in place (the
+content parts interleave text and images in the order they are referenced; images that are not
+referenced follow the text, in number order); the options lettered A, B, ...; last line
+`Answer: X` (the shared multiple-choice instruction, as in the MMMU-Pro paper's direct setting
+with reasoning). Vision: the image and "Answer the multiple-choice question shown in the image."
+with the letters offered. Scored by letter (or the option's text). Metrics: `acc` and
+`acc_<subject>`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ..scoring import choice_letters, extract_choice, format_choices, match_choice_text
+from .base import DatasetSource, RecordLoader, Sample, Score
+from .breakdown import mean_over_carriers, with_breakdown
+from .mcq import answer_letter
+from .multimodal import MultimodalBenchmark
+from .registry import register_benchmark
+from .rows import records_for_label, safe_sample_id
+
+INSTRUCTION = ("Answer the following multiple-choice question. Reason step by step, then give your final answer on "
+               "the last line as \"Answer: X\", where X is the letter of one option ({letters}).")
+VISION_INSTRUCTION = ("Answer the multiple-choice question shown in the image. Reason step by step, then give your "
+                      "final answer on the last line as \"Answer: X\", where X is the letter of one option ({letters}).")
+CONFIGS = {"standard_4": "standard (4 options)", "standard_10": "standard (10 options)", "vision": "vision"}
+PLACEHOLDER = re.compile(r"<image (\d+)>")
+MAX_IMAGES = 7
+
+
+def parse_options(value: Any) -> list[str]:
+    """The options as released: a list, or a Python-literal list in a string."""
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"options must be a list (or its Python literal), got {value[:80]!r}") from None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"options must be a non-empty list, got {type(value).__name__}")
+    return [str(option) for option in value]
+
+
+def interleave(text: str, images: Mapping[int, Any]) -> list[str | tuple[str, str, Any]]:
+    """Text split at `<image N>` with image N in its place; images not referenced follow."""
+    pieces: list[str | tuple[str, str, Any]] = []
+    used: set[int] = set()
+    position = 0
+    for match in PLACEHOLDER.finditer(text):
+        number = int(match.group(1))
+        if number not in images:
+            continue  # a placeholder without its image stays as text
+        pieces.append(text[position:match.start()])
+        pieces.append(("image", f"image_{number}", images[number]))
+        used.add(number)
+        position = match.end()
+    pieces.append(text[position:])
+    pieces.extend(("image", f"image_{n}", images[n]) for n in sorted(images) if n not in used)
+    return pieces
+
+
+@register_benchmark
+class MMMUPro(MultimodalBenchmark):
+    name = "mmmu_pro"
+    description = "MMMU-Pro: multimodal multiple choice (4 or 10 options, or the question inside the image); acc."
+    source = DatasetSource(path="MMMU/MMMU_Pro", split="test", subset_mode="config", modelscope="AI-ModelScope/MMMU_Pro")
+    subsets = tuple(CONFIGS)
+    tags = ("vision", "multimodal", "knowledge")
+    task_type = "exam"
+    metrics = ("acc",)
+
+    def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+        # the hub's configurations are named "standard (4 options)" ...; local files may use either name
+        for index, (record, where) in enumerate(records_for_label(self, subset, CONFIGS.get(subset, subset), loader)):
+            yield loader.to_sample(self, record, index, subset, where)
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        options = parse_options(record["options"])
+        letters = choice_letters(len(options))
+        target = answer_letter(record["answer"], len(options))
+        subject = str(record.get("subject") or "").strip()
+        metadata: dict[str, Any] = {"subject": subject,
+                                    "breakdown": [re.sub(r"\W+", "_", subject.lower()).strip("_")] if subject else []}
+        if subset == "vision":
+            text = VISION_INSTRUCTION.format(letters=", ".join(letters))
+            pieces: list[Any] = [("image", "image", record["image"]), text]
+            metadata["question"] = "(question in the image)"
+        else:
+            question = str(record["question"]).strip()
+            text = (f"{INSTRUCTION.format(letters=', '.join(letters))}\n\nQuestion: {question}\n\n"
+                    f"{format_choices(options)}")
+            images = {n: record[f"image_{n}"] for n in range(1, MAX_IMAGES + 1) if record.get(f"image_{n}") is not None}
+            pieces = interleave(text, images)
+            metadata["question"] = question
+        segments, error = self.segments(pieces)
+        metadata["segments"] = segments
+        if error:
+            metadata["media_error"] = error
+        return Sample(id=safe_sample_id(record.get("id"), index), subset=subset, input=text, target=target,
+                      choices=options, metadata=metadata)
+
+    def score(self, sample: Sample, output: str) -> Score:
+        choices = sample.choices or []
+        letters = choice_letters(len(choices))
+        extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+        passed = extracted == sample.target
+        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
+                     explanation=None if extracted else "no option letter found")
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return mean_over_carriers(per_sample)

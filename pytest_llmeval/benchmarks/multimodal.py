@@ -1,0 +1,79 @@
+"""The shared shape of image and audio benchmarks (MathVista, MMMU-Pro, OmniBench).
+
+A sample's media are spooled at collection (`media.MediaStore`: normalised, content-addressed
+files) and the sample keeps its prompt as *segments*: text and media references in order, in
+`metadata["segments"]`. `messages()` builds the OpenAI content parts from them only when the
+request body is built, so memory stays flat however many image samples a run has.
+
+A medium that cannot be read or is over a limit does not stop collection: the sample records the
+reason (`metadata["media_error"]`) and fails alone with that message (error kind `media`) when its
+request would be built.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..media import MediaError, MediaRef, MediaStore, content_parts
+from .base import Benchmark, Message, RecordLoader, Sample
+from .rows import local_path
+
+
+class MultimodalBenchmark(Benchmark):
+    """Base of benchmarks whose samples carry images or audio."""
+
+    media_store: MediaStore | None = None  # set by the plugin from --llm-image-* and the cache folder
+
+    def store(self) -> MediaStore:
+        if self.media_store is None:  # used outside the plugin (tests, scripts): a private folder
+            self.media_store = MediaStore(Path(tempfile.mkdtemp(prefix="llmeval-media-")))
+        return self.media_store
+
+    def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+        overrides = getattr(loader, "overrides", {})
+        raw = overrides.get(f"{self.name}.{subset}") or overrides.get(self.name)
+        if raw:  # media paths in local rows are relative to the dataset's folder
+            path = local_path(loader, raw)
+            self.store().base_dir = path if path.is_dir() else path.parent
+        yield from self.load_rows(subset, loader)
+
+    def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+        """The samples of one subset (override instead of `load`)."""
+        yield from super().load(subset, loader)
+
+    def segments(self, pieces: Sequence[str | tuple[str, str, Any]]) -> tuple[list[Any], str | None]:
+        """Spool `("image"|"audio", field, value)` pieces; text stays as it is. Returns the JSON
+        segments for `metadata["segments"]` and the first media error (None when all were read)."""
+        out: list[Any] = []
+        error: str | None = None
+        for piece in pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            kind, field, value = piece
+            try:
+                ref = self.store().image(value, field) if kind == "image" else self.store().audio(value, field)
+            except MediaError as exc:
+                error = error or str(exc)
+                continue
+            out.append(ref.model_dump())
+        return out, error
+
+    def messages(self, sample: Sample) -> list[Message]:
+        error = sample.metadata.get("media_error")
+        if error:
+            raise MediaError(f"sample {sample.id}: {error}")
+        segments = [MediaRef.model_validate(s) if isinstance(s, dict) else s for s in sample.metadata.get("segments", [])]
+        messages: list[Message] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        messages.append({"role": "user", "content": content_parts(segments, self.store())})
+        return messages
+
+
+def media_summary(segments: Sequence[Any]) -> list[dict[str, Any]]:
+    """The media refs of a sample's segments (hash, format, size) for display."""
+    return [s for s in segments if isinstance(s, dict)]

@@ -1,0 +1,104 @@
+"""OmniBench (m-a-p/OmniBench, 1,142 questions): reasoning over an image and an audio clip together.
+
+Rows: `index`, `task type`, `audio type` (speech, sound event, music), `question`, `options` (four
+texts), `answer` (the correct option's text), `image` and `audio` (as `datasets` gives them: an
+image and an `{"array", "sampling_rate"}` dict; local copies may hold `image_path`/`audio_path`
+relative to the dataset's folder), and the text descriptions `image content` / `audio content`.
+
+Benchmark arguments (as EvalScope's adapter has them): `use_image` and `use_audio`, default
+`true`. When one is `false`, that medium is not sent and its text description is given instead
+("Image content: …", "Audio content: …"), which measures how much a model needs the medium.
+
+Prompt: the image, the audio, then the question with options lettered A-D and the shared last
+line `Answer: X`. Scored by letter (or the option's text). Metrics: `acc`, plus `acc_task_<task
+type>` and `acc_audio_<audio type>` for the breakdowns the dataset defines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import ConfigError
+from ..scoring import choice_letters, extract_choice, format_choices, match_choice_text
+from .base import DatasetSource, Sample, Score
+from .breakdown import mean_over_carriers, with_breakdown
+from .multimodal import MultimodalBenchmark
+from .registry import register_benchmark
+from .rows import safe_sample_id
+
+INSTRUCTION = ("Answer the following multiple-choice question about the image and the audio. Reason step by step, "
+               "then give your final answer on the last line as \"Answer: X\", where X is the letter of one option "
+               "({letters}).")
+
+
+def _label(prefix: str, text: Any) -> str | None:
+    word = re.sub(r"\W+", "_", str(text or "").strip().lower()).strip("_")
+    return f"{prefix}_{word}" if word else None
+
+
+def _flag(value: str, key: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"omni_bench.{key} must be true or false, got {value!r}")
+
+
+@register_benchmark
+class OmniBench(MultimodalBenchmark):
+    name = "omni_bench"
+    description = "OmniBench: image + audio + question, 4 options; use_image/use_audio swap a medium for its description; acc."
+    source = DatasetSource(path="m-a-p/OmniBench", split="train", modelscope="m-a-p/OmniBench")
+    subsets = ("default",)
+    tags = ("vision", "audio", "multimodal", "omni")
+    task_type = "multimodal"
+    metrics = ("acc",)
+    default_args = {"use_image": "true", "use_audio": "true"}
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        use_image, use_audio = _flag(self.args["use_image"], "use_image"), _flag(self.args["use_audio"], "use_audio")
+        options = [str(option) for option in record["options"]]
+        if len(options) < 2:
+            raise ValueError(f"options must list at least two answers, got {options!r}")
+        answer = str(record["answer"])
+        if answer not in options:
+            raise ValueError(f"answer {answer!r} is not one of the options {options!r}")
+        letters = choice_letters(len(options))
+        question = str(record["question"]).strip()
+        pieces: list[Any] = []
+        described: list[str] = []
+        if use_image:
+            image = record.get("image") or record.get("image_path")
+            pieces.append(("image", "image" if record.get("image") else "image_path", image))
+        else:
+            described.append(f"Image content: {str(record['image content']).strip()}")
+        if use_audio:
+            audio = record.get("audio") or record.get("audio_path")
+            pieces.append(("audio", "audio" if record.get("audio") else "audio_path", audio))
+        else:
+            described.append(f"Audio content: {str(record['audio content']).strip()}")
+        text = "\n\n".join([*described, INSTRUCTION.format(letters=", ".join(letters)),
+                            f"Question: {question}", format_choices(options)])
+        segments, error = self.segments([*pieces, text])
+        labels = [label for label in (_label("task", record.get("task type")), _label("audio", record.get("audio type"))) if label]
+        metadata: dict[str, Any] = {"question": question, "segments": segments, "breakdown": labels,
+                                    "task_type": record.get("task type"), "audio_type": record.get("audio type")}
+        if error:
+            metadata["media_error"] = error
+        return Sample(id=safe_sample_id(record.get("index"), index), subset=subset, input=text,
+                      target=letters[options.index(answer)], choices=options, metadata=metadata)
+
+    def score(self, sample: Sample, output: str) -> Score:
+        choices = sample.choices or []
+        letters = choice_letters(len(choices))
+        extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+        passed = extracted == sample.target
+        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
+                     explanation=None if extracted else "no option letter found")
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return mean_over_carriers(per_sample)

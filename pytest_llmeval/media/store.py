@@ -1,0 +1,208 @@
+"""Where a sample's media live between collection and request: content-addressed files.
+
+`MediaStore.image(value, field)` / `.audio(value, field)` accept what `datasets` and local files
+give (a PIL image, a `{"bytes", "path"}` dict, a path relative to the dataset's folder, raw bytes,
+an `{"array", "sampling_rate"}` audio dict), normalise the medium once (images: optional downscale
+to `max_side` and re-encode to `format`; audio arrays: 16-bit PCM WAV), write the bytes to
+`<root>/<sha256[:2]>/<sha256>.<ext>`, and return a small `MediaRef` (hash, format, size, pixel size
+or duration). Samples keep only the refs; the bytes are read back when the request body is built.
+
+Limits: an image over `max_image_bytes` after encoding, or audio over `max_audio_bytes`, an
+unreadable file or undecodable bytes raise `MediaError` naming the field and the reason — the
+loader turns that into an error of that sample (file:line), never of the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import wave
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..errors import DatasetError
+
+ImageFormat = Literal["keep", "png", "jpeg", "webp"]
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
+        "wav": "audio/wav", "mp3": "audio/mpeg"}
+
+
+class MediaError(DatasetError):
+    """A medium of one sample could not be read or is over a limit: an error of that sample."""
+
+    kind = "media"
+
+
+class MediaOptions(BaseModel):
+    """`--llm-image-max-side` / `--llm-image-format`, and the size limits (bytes)."""
+
+    image_max_side: int | None = Field(default=None, ge=16)
+    image_format: ImageFormat = "keep"
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_audio_bytes: int = 25 * 1024 * 1024
+
+
+class MediaRef(BaseModel):
+    """One medium of a sample, as the samples JSONL records it (never its bytes)."""
+
+    kind: Literal["image", "audio"]
+    sha256: str
+    format: str
+    bytes: int
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    field: str = ""
+
+    @property
+    def mime(self) -> str:
+        return MIME.get(self.format, f"{self.kind}/{self.format}")
+
+
+class MediaStore:
+    """Content-addressed media files under `root`; relative paths resolve against `base_dir`."""
+
+    def __init__(self, root: Path, options: MediaOptions | None = None, base_dir: Path | None = None) -> None:
+        self.root = root
+        self.options = options or MediaOptions()
+        self.base_dir = base_dir
+
+    def path_of(self, ref: MediaRef) -> Path:
+        return self.root / ref.sha256[:2] / f"{ref.sha256}.{ref.format}"
+
+    def read(self, ref: MediaRef) -> bytes:
+        try:
+            return self.path_of(ref).read_bytes()
+        except OSError as exc:
+            raise MediaError(f"{ref.kind} {ref.field or ref.sha256[:12]}: spooled file is gone ({exc.strerror})") from None
+
+    def _put(self, data: bytes, ref_fields: dict[str, Any]) -> MediaRef:
+        digest = hashlib.sha256(data).hexdigest()
+        ref = MediaRef(sha256=digest, bytes=len(data), **ref_fields)
+        target = self.path_of(ref)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(target.suffix + ".part")
+            partial.write_bytes(data)
+            partial.replace(target)  # atomic: a concurrent reader never sees half a file
+        return ref
+
+    # -- raw bytes from whatever the dataset holds ---------------------------------------------
+
+    def _raw(self, value: Any, field: str, kind: str) -> tuple[bytes, str | None]:
+        """(bytes, file name hint) of a `{"bytes", "path"}` dict, a path, or bytes."""
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value), None
+        if isinstance(value, dict) and value.get("bytes"):
+            return bytes(value["bytes"]), value.get("path")
+        path_value = value.get("path") if isinstance(value, dict) else value
+        if isinstance(path_value, (str, Path)) and str(path_value):
+            path = Path(path_value)
+            relative = not path.is_absolute() and self.base_dir is not None
+            if relative:
+                path = self.base_dir / path  # type: ignore[operator]
+            resolved = path.resolve()
+            # a dataset's row names its own files: "../" out of its folder is refused
+            if relative and self.base_dir.resolve() not in resolved.parents:  # type: ignore[union-attr]
+                raise MediaError(f"{kind} field {field!r}: path {str(path_value)!r} leaves the dataset folder")
+            try:
+                return resolved.read_bytes(), resolved.name
+            except OSError as exc:
+                raise MediaError(f"{kind} field {field!r}: cannot read {str(path)!r} ({exc.strerror})") from None
+        raise MediaError(f"{kind} field {field!r}: expected a {kind}, a {{bytes, path}} dict or a file path, "
+                         f"got {type(value).__name__}")
+
+    # -- images --------------------------------------------------------------------------------
+
+    def image(self, value: Any, field: str) -> MediaRef:
+        """Normalise and spool one image (see the module docstring)."""
+        try:
+            from PIL import Image, UnidentifiedImageError
+        except ImportError:  # pragma: no cover - Pillow is a dependency
+            raise MediaError("reading images needs Pillow: pip install pillow") from None
+        if isinstance(value, Image.Image):
+            image, source_format = value, (value.format or "png").lower()
+        else:
+            raw, _ = self._raw(value, field, "image")
+            try:
+                image = Image.open(io.BytesIO(raw))
+                image.load()
+            except (UnidentifiedImageError, OSError, ValueError) as exc:
+                raise MediaError(f"image field {field!r}: not a readable image ({exc})") from None
+            source_format = (image.format or "png").lower()
+        target = source_format if self.options.image_format == "keep" else self.options.image_format
+        if target not in ("png", "jpeg", "webp", "gif", "bmp"):
+            target = "png"
+        max_side = self.options.image_max_side
+        needs_resize = max_side is not None and max(image.size) > max_side
+        if not needs_resize and target == source_format and not isinstance(value, Image.Image):
+            data = raw
+        else:
+            if needs_resize:
+                image = image.copy()
+                image.thumbnail((max_side, max_side))  # keeps the aspect ratio
+            if target == "jpeg" and image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            buffer = io.BytesIO()
+            image.save(buffer, format=target.upper())
+            data = buffer.getvalue()
+        if len(data) > self.options.max_image_bytes:
+            raise MediaError(f"image field {field!r}: {len(data):,} bytes is over the {self.options.max_image_bytes:,}-byte "
+                             "limit (use --llm-image-max-side to downscale)")
+        return self._put(data, {"kind": "image", "format": target, "width": image.size[0], "height": image.size[1],
+                                "field": field})
+
+    # -- audio ---------------------------------------------------------------------------------
+
+    def audio(self, value: Any, field: str) -> MediaRef:
+        """Spool one audio clip: arrays become 16-bit PCM WAV; files and bytes keep their format."""
+        if isinstance(value, dict) and value.get("array") is not None:
+            data, duration = _wav_from_array(value["array"], value.get("sampling_rate"), field)
+            fmt = "wav"
+        else:
+            data, name = self._raw(value, field, "audio")
+            fmt = _audio_format(data, name, field)
+            duration = _wav_duration(data) if fmt == "wav" else None
+        if len(data) > self.options.max_audio_bytes:
+            raise MediaError(f"audio field {field!r}: {len(data):,} bytes is over the {self.options.max_audio_bytes:,}-byte limit")
+        return self._put(data, {"kind": "audio", "format": fmt, "duration_s": duration, "field": field})
+
+
+def _wav_from_array(array: Any, rate: Any, field: str) -> tuple[bytes, float]:
+    import numpy as np
+
+    if not isinstance(rate, int) or rate <= 0:
+        raise MediaError(f"audio field {field!r}: an audio array needs a positive integer sampling_rate, got {rate!r}")
+    samples = np.asarray(array, dtype=np.float64)
+    if samples.ndim == 2:  # (frames, channels) as soundfile gives; mix down
+        samples = samples.mean(axis=1)
+    if samples.ndim != 1 or samples.size == 0:
+        raise MediaError(f"audio field {field!r}: expected a 1-D array of samples, got shape {samples.shape}")
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buffer.getvalue(), samples.size / rate
+
+
+def _audio_format(data: bytes, name: str | None, field: str) -> str:
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    hint = (name or "").rsplit(".", 1)[-1].lower()
+    raise MediaError(f"audio field {field!r}: only WAV and MP3 can be sent as input_audio"
+                     + (f" (got a .{hint} file)" if hint else " (unrecognised bytes)"))
+
+
+def _wav_duration(data: bytes) -> float | None:
+    try:
+        with wave.open(io.BytesIO(data)) as clip:
+            return clip.getnframes() / clip.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None

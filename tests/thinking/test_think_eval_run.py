@@ -1,0 +1,114 @@
+"""`--llm-think-eval` end to end: a reasoning model on loopback streams `reasoning_content`, the run
+scores MATH-500 rows and reports the efficiency figures per level in the terminal and the JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.benchmarks import data
+from tests.conftest import write_jsonl
+
+# Level 2: right after one thought, then two more thoughts of checking.
+POLAR = ("The point is on the positive y axis. So r = 3 and theta = pi/2, the answer is (3, \\frac{\\pi}{2}).\n\n"
+         "But wait, let me verify the angle once more. Alternatively use atan. It holds.")
+# Level 2: wrong first, corrected in the second thought.
+SQUARES = ("513^2 - 487^2 = 25000.\n\nHmm, that is off. Difference of squares: 26 * 1000 = 26000.\n\nDone.")
+# Level 3: a wrong final answer.
+DIVISORS = "6! = 720 = 2^4 3^2 5, so it has 5 * 3 * 2 = 30 divisors. Wait, I will say 24."
+
+
+def run(pytester: pytest.Pytester, server: Any, tmp_path: Path, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    rows = [row for row in data.MATH500_ROWS if "sqrt{8}" not in row["problem"]]
+    # inside the project, so each test has its own rootdir and response cache
+    path = write_jsonl(pytester.path / "math500.jsonl", rows)
+    results = tmp_path / "results.json"
+    outcome = pytester.runpytest_subprocess(
+        "--llm-model", "thinker", "--llm-base-url", server.base_url, "-p", "no:randomly", "--llm-stream",
+        "-m", "math_500", "--llm-dataset", f"math_500={path}", "--llm-results", str(results),
+        "--llm-samples", str(tmp_path / "samples.jsonl"), "--llm-think-eval", *args,
+    )
+    return outcome, json.loads(results.read_text())
+
+
+@pytest.fixture
+def thinker(start_server: Any) -> Any:
+    return start_server(rules=[
+        {"contains": "polar coordinates", "reasoning": POLAR, "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
+        {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
+        {"contains": "divisors", "reasoning": DIVISORS, "reply": "\\boxed{24}"},
+    ])
+
+
+def word_tokenizer(tmp_path: Path) -> Path:
+    """A real `tokenizers` tokenizer.json: whitespace pre-tokenizer, word-level vocabulary."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    path = tmp_path / "tokenizer.json"
+    tokenizer.save(str(path))
+    return path
+
+
+def test_streamed_reasoning_gives_figures_per_level(pytester: pytest.Pytester, thinker: Any, tmp_path: Path):
+    outcome, result = run(pytester, thinker, tmp_path, "--llm-tokenizer", str(word_tokenizer(tmp_path)))
+    outcome.assert_outcomes(passed=2, failed=1)
+    thinking = result["thinking"]
+    assert thinking["token_sources"] == ["tokenizer"]
+    levels = thinking["benchmarks"]["math_500"]["levels"]
+    assert set(levels) == {"2", "3"}
+    level2 = levels["2"]
+    polar_t, squares_t = len(POLAR.split()), len(SQUARES.split())
+    assert level2["count"] == 2 and level2["accuracy"] == 1.0
+    assert level2["reasoning_tokens"] == pytest.approx((polar_t + squares_t) / 2)
+    polar_hat = len(POLAR.split("\n\n")[0].split())
+    squares_hat = len(SQUARES.split("\n\n")[0].split()) + len(SQUARES.split("\n\n")[1].split())
+    assert level2["first_correct_tokens"] == pytest.approx((polar_hat + squares_hat) / 2)
+    assert level2["token_efficiency"] == pytest.approx((polar_hat / polar_t + squares_hat / squares_t) / 2)
+    assert level2["thought_count"] == pytest.approx((3 + 2) / 2)
+    level3 = levels["3"]
+    assert level3["accuracy"] == 0.0 and level3["excluded_wrong"] == 1
+    assert level3["first_correct_tokens"] is None and level3["token_efficiency"] is None
+    assert level3["thought_count"] == 2
+    outcome.stdout.fnmatch_lines(["*llmeval reasoning efficiency*", "math_500*2 *2 *1.000*", "*tokens from tokenizer*"])
+    samples = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    assert all(len(sample["thinking"]) == 1 for sample in samples)
+
+
+def test_without_tokenizer_counts_come_from_the_servers_usage(pytester: pytest.Pytester, thinker: Any, tmp_path: Path):
+    outcome, result = run(pytester, thinker, tmp_path)
+    outcome.assert_outcomes(passed=2, failed=1)
+    thinking = result["thinking"]
+    assert thinking["token_sources"] == ["usage.completion_tokens split by characters"]
+    level2 = thinking["benchmarks"]["math_500"]["levels"]["2"]
+    assert 0 < level2["first_correct_tokens"] < level2["reasoning_tokens"]
+    assert 0 < level2["token_efficiency"] < 1
+
+
+def test_inline_think_tags_are_analysed_like_reasoning_content(pytester: pytest.Pytester, start_server: Any, tmp_path: Path):
+    server = start_server(rules=[
+        {"contains": "polar coordinates", "reply": f"<think>{POLAR}</think>\\boxed{{(3, \\frac{{\\pi}}{{2}})}}"},
+        {"contains": "513^2", "reply": f"<think>{SQUARES}</think>\\boxed{{26000}}"},
+        {"contains": "divisors", "reply": "<think>" + DIVISORS + " and I stop here without closing"},
+    ])
+    outcome, result = run(pytester, server, tmp_path, "--llm-tokenizer", str(word_tokenizer(tmp_path)))
+    outcome.assert_outcomes(passed=2, failed=1)
+    level2 = result["thinking"]["benchmarks"]["math_500"]["levels"]["2"]
+    assert level2["thought_count"] == pytest.approx(2.5)
+    level3 = result["thinking"]["benchmarks"]["math_500"]["levels"]["3"]
+    assert level3["reasoning_tokens"] == len(DIVISORS.split()) + 6  # no </think>: all of it is reasoning
+
+
+def test_off_by_default(pytester: pytest.Pytester, thinker: Any, tmp_path: Path):
+    rows = write_jsonl(pytester.path / "m.jsonl", data.MATH500_ROWS[:1])
+    results = tmp_path / "r.json"
+    outcome = pytester.runpytest_subprocess(
+        "--llm-model", "thinker", "--llm-base-url", thinker.base_url, "-m", "math_500",
+        "--llm-dataset", f"math_500={rows}", "--llm-results", str(results))
+    outcome.assert_outcomes(passed=1)
+    assert json.loads(results.read_text())["thinking"] is None
+    assert "reasoning efficiency" not in outcome.stdout.str()
