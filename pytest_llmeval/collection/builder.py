@@ -39,6 +39,13 @@ def leaf_benchmark(
             f"the schema names benchmark {leaf.name!r} (in {'/'.join(leaf.categories)}), which is not registered; "
             f"known: {', '.join(benchmarks)}"
         )
+    from ..benchmarks.multimodal import MultimodalBenchmark
+
+    if issubclass(cls, MultimodalBenchmark):
+        raise CollectionError(
+            f"the schema names {leaf.name!r} (in {'/'.join(leaf.categories)}), a multimodal benchmark: images and "
+            "audio are not carried in collection files yet; run it as a plain benchmark (-m " + leaf.name + ")"
+        )
     return cls({**(bench_args or {}).get(leaf.name, {}), **leaf.bench_args(cls.default_args)})
 
 

@@ -195,3 +195,8 @@ def test_build_cli_usage_errors_exit_4(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest_llmeval.collection", "build", str(tmp_path / "missing.yaml"),
                           "-n", "5", "-o", str(tmp_path / "o.jsonl")], capture_output=True, text=True)
     assert run.returncode == 4 and "does not exist" in run.stderr
+
+
+def test_a_multimodal_leaf_is_a_clear_builder_error():
+    with pytest.raises(CollectionError, match="'math_vista'.*multimodal"):
+        build_collection(Collection(name="VL", children=[Dataset(name="math_vista")]), 10)
