@@ -9,7 +9,9 @@ aggregates the records that travel on the test reports.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,12 @@ from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
-from .items.distribution import is_sample_nodeid, worker_share
+from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY
-from .items.selection import mark_name, select
+from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
 from .report.models import RunResult, SampleRecord
 from .report.samples import SamplesWriter
@@ -38,6 +40,14 @@ from .settings import RunSettings
 from .thinking.aggregate import ThinkingCollector, table_lines
 
 RECORD_ATTR = "llmeval"
+
+
+def incomplete_line(result: RunResult) -> str:
+    """The banner of a run that did not finish: it is not passed, whatever its scores say."""
+    why = "interrupted" if result.interrupted else "samples without a result"
+    done = result.samples_scored + result.samples_errored
+    planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
+    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 
@@ -46,7 +56,9 @@ class EvaluationPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
         self.settings = settings
-        self.runtime = EvalRuntime(settings)
+        self.runtime = EvalRuntime(settings, notify=self.notify)
+        self._notices: list[str] = []
+        self.samples_planned: int | None = None  # sample items this run set out to run (after deselection)
         self.is_worker = hasattr(config, "workerinput")
         self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
         self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
@@ -66,9 +78,12 @@ class EvaluationPlugin:
 
     # -- configuration -----------------------------------------------------------------------
 
-    def resolve_selection(self) -> None:
+    def resolve_selection(self, final: bool = False) -> None:
         """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
         benchmarks = all_benchmarks()
+        # before collection, conftests below the rootdir may not have registered their benchmarks yet:
+        # only a name close to a known one is an error then (and it is, even under xdist)
+        check_dataset_names(self.settings.datasets, benchmarks, only_close=not final)
         unknown = set(self.settings.bench_args) - set(benchmarks)
         if unknown:
             raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
@@ -80,6 +95,9 @@ class EvaluationPlugin:
                 if isinstance(instance, MultimodalBenchmark):
                     instance.media_store = self.media_store()
         subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
+        for name, chosen in subsets_of.items():
+            check_subset_list(self.benchmark_instances[name], chosen)
+        check_mark_names(self.config.option.markexpr, benchmarks, registered_marks(self.config.getini("markers")))
         # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
         collected = self.collection.dataset_names if self.collection is not None else set()
@@ -116,13 +134,16 @@ class EvaluationPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         try:
-            self.resolve_selection()  # conftests below the rootdir may have registered benchmarks
+            self.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in self.selection.items():
             for subset in subsets:
                 try:
-                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings, self.runtime))
+                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
+                                             self.runtime, selected=self.selection))
+                except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
+                    raise pytest.UsageError(str(exc)) from None
                 except DatasetError as exc:
                     where = name if exc.hub_unreachable else f"{name}/{subset}"
                     report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])
@@ -134,6 +155,38 @@ class EvaluationPlugin:
                 items.extend(self.collection.build_items(session, self.benchmark_instances, self.runtime))
             except LLMEvalError as exc:
                 raise pytest.UsageError(str(exc)) from None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.is_worker and not self.config.pluginmanager.get_plugin("dsession"):
+            self.samples_planned = sum(isinstance(item, SampleItem) for item in session.items)
+
+    def planned_by_worker(self, nodeids: list[str]) -> None:
+        """Under xdist: the controller learns the plan from the collection a worker reports."""
+        if self.samples_planned is None:
+            self.samples_planned = sum(is_sample_nodeid(nodeid, self.sample_names()) for nodeid in nodeids)
+
+    def notify(self, message: str) -> None:
+        """A one-line notice for the terminal (e.g. a damaged cache moved aside). From another thread
+        (the dispatcher's) it is kept and written at the next report, on pytest's thread."""
+        if self.is_worker:
+            print(message, file=sys.stderr, flush=True)
+        elif threading.current_thread() is threading.main_thread():
+            self._write_notice(message)
+        else:
+            self._notices.append(message)
+
+    def _write_notice(self, message: str) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            print(message, file=sys.stderr, flush=True)
+            return
+        terminal.ensure_newline()
+        terminal.write_line(message, yellow=True)
+
+    def _flush_notices(self) -> None:
+        while self._notices:
+            self._write_notice(self._notices.pop(0))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -151,7 +204,8 @@ class EvaluationPlugin:
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
             names = workerinput.get(BENCHMARKS_KEY, self.sample_names())
-            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"])
+            items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"],
+                                 workerinput.get(TAKEOVER_KEY))
         self.runtime.start(items, preflight=not self.is_worker)
 
     # -- per item ----------------------------------------------------------------------------
@@ -185,6 +239,8 @@ class EvaluationPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
+        if self._notices:
+            self._flush_notices()
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
             sample = is_sample_nodeid(report.nodeid, self.sample_names())
@@ -228,9 +284,11 @@ class EvaluationPlugin:
             return
         if self.samples_writer is not None:
             self.samples_writer.close()
-        if not self.collector and not self.rules and not self.perf_ran() and not (self.collection and self.collection.rules):
+        self._flush_notices()
+        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned \
+                and not (self.collection and self.collection.rules):
             return
-        self.result = result = self.build_result()
+        self.result = result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
         if self.settings.results_path is not None:
             self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,7 +300,7 @@ class EvaluationPlugin:
         perf = self.config.pluginmanager.get_plugin("llmeval-perf")
         return bool(perf is not None and perf.runs)
 
-    def build_result(self) -> RunResult:
+    def build_result(self, interrupted: bool = False) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
         outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
         collection: dict[str, Any] | None = None
@@ -262,7 +320,16 @@ class EvaluationPlugin:
             collection=collection,
             thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
+        result.samples_scored = sum(bench.count for bench in benchmarks.values())
+        result.samples_errored = errors
+        result.samples_planned = self.samples_planned
+        result.interrupted = interrupted
+        # An incomplete run is never passed: cut short, or samples planned that left no record.
+        result.complete = not interrupted and (
+            self.samples_planned is None or result.samples_scored + result.samples_errored >= self.samples_planned
+        )
         passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
+        passed = passed and result.complete
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
@@ -273,8 +340,10 @@ class EvaluationPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
             return
-        if self.result is not None and (self.result.benchmarks or self.result.thresholds):
+        if self.result is not None and (self.result.benchmarks or self.result.thresholds or not self.result.complete):
             terminalreporter.section("llmeval results")
+            if not self.result.complete:
+                terminalreporter.write_line(incomplete_line(self.result), red=True, bold=True)
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
             for line in collection_section(self.result.collection):

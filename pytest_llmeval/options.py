@@ -17,7 +17,7 @@ from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
 from .media.store import MediaOptions
-from .settings import EndpointSettings, RunSettings, ServeSettings
+from .settings import DEFAULT_MAX_RESPONSE_BYTES, EndpointSettings, RunSettings, ServeSettings
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
     OptionSpec("retries", "retries on 429/5xx/connection errors, exponential backoff (default 3)", kind="int", metavar="N"),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
+    OptionSpec(
+        "max_response_bytes",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default 16777216 = 16 MiB)",
+        kind="int",
+        metavar="N",
+    ),
     OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N"),
     OptionSpec("shuffle", "shuffle samples (with --llm-seed) before --llm-limit", kind="flag"),
     OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
@@ -64,6 +70,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder instead of the hub; repeatable",
         kind="list",
         metavar="NAME=PATH",
+    ),
+    OptionSpec(
+        "hub",
+        "dataset hub: auto (each benchmark's home: ModelScope for iquiz, Hugging Face for the others), "
+        "huggingface or modelscope (needs pytest-llmeval[modelscope])",
+        env="LLM_HUB",
+        metavar="auto|huggingface|modelscope",
     ),
     OptionSpec(
         "bench_arg",
@@ -194,6 +207,29 @@ class OptionReader:
         return value
 
 
+HUB_CHOICES = ("auto", "huggingface", "modelscope")
+
+
+def check_hub(value: str | None) -> str:
+    """The `--llm-hub` value, checked: anything else is a usage error naming the choices."""
+    hub = (value or "auto").strip().lower()
+    hub = {"hf": "huggingface", "hugging_face": "huggingface", "ms": "modelscope"}.get(hub, hub)
+    if hub not in HUB_CHOICES:
+        raise ConfigError(f"--llm-hub (ini llm_hub, env LLM_HUB) must be one of {', '.join(HUB_CHOICES)}, got {value!r}")
+    return hub
+
+
+def positive(value: Any, name: str, default: Any) -> Any:
+    """An option that must be above zero: None -> the default; 0 or less -> a usage error (0 never
+    silently means "the default")."""
+    if value is None:
+        return default
+    if value <= 0:
+        spec = _BY_NAME[name]
+        raise ConfigError(f"{spec.flag} (ini {spec.dest}) must be greater than 0, got {value!r}; omit it for the default ({default})")
+    return value
+
+
 def parse_json_value(text: str) -> Any:
     """`0.7` -> 0.7, `["\\n"]` -> list, `{"enable_thinking": false}` -> dict; anything else stays a string."""
     try:
@@ -236,10 +272,11 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             model=model,
             base_url=opts.get("base_url"),
             api_key=SecretStr(api_key) if api_key else None,
-            timeout_s=opts.get("timeout") or 600.0,
+            timeout_s=positive(opts.get("timeout"), "timeout", 600.0),
             retries=3 if opts.get("retries") is None else opts.get("retries"),
-            concurrency=opts.get("concurrency") or 16,
+            concurrency=positive(opts.get("concurrency"), "concurrency", 16),
             stream=opts.get("stream"),
+            max_response_bytes=_default(opts.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
             gen=parse_gen(opts.get("gen")),
         )
         cache_dir = opts.get("cache_dir")
@@ -248,11 +285,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         judge = (
             EndpointSettings(
                 model=judge_model,
-                base_url=opts.get("judge_base_url") or endpoint.base_url,
+                base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
                 api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
                 timeout_s=endpoint.timeout_s,
                 retries=endpoint.retries,
                 concurrency=endpoint.concurrency,
+                max_response_bytes=endpoint.max_response_bytes,
                 gen={"temperature": 0},
             )
             if judge_model
@@ -261,11 +299,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         return RunSettings(
             endpoint=endpoint,
             judge=judge,
-            serve=ServeSettings(command=opts.get("serve"), timeout_s=opts.get("serve_timeout") or 600.0),
+            serve=ServeSettings(command=opts.get("serve"), timeout_s=positive(opts.get("serve_timeout"), "serve_timeout", 600.0)),
             limit=opts.get("limit"),
             shuffle=opts.get("shuffle"),
             seed=42 if opts.get("seed") is None else opts.get("seed"),
             datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
+            hub=check_hub(opts.get("hub")),
             bench_args=parse_bench_args(opts.get("bench_arg")),
             thresholds=list(opts.get("threshold")),
             max_errors=opts.get("max_errors") or 0,
@@ -286,6 +325,10 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _path(value: str | None) -> Path | None:

@@ -6,60 +6,152 @@ else reads `config.getoption` directly.
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from .errors import ConfigError
 from .media.store import MediaOptions
 
 CHAT_SUFFIX = "/chat/completions"
+MODELS_SUFFIX = "/models"
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # --llm-max-response-bytes
+
+
+class BaseURL(BaseModel):
+    """An endpoint URL split into what may be shown and what must stay secret.
+
+    `public` is `scheme://host[:port]/path` (no user info, no query): the only form that is ever
+    printed or stored. `auth` holds `user:password` from the user info (`http://user:pass@host/v1`)
+    and `query` the query string (`?api-key=...`); both are secrets, sent with every request.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    public: str
+    auth: SecretStr | None = None
+    query: SecretStr | None = None
+
+    def url(self, suffix: str = "") -> str:
+        """The URL to send to, with `suffix` (such as `/chat/completions`) inserted before the query.
+        Contains the query secret: never print it; print `public + suffix` instead."""
+        query = self.query.get_secret_value() if self.query is not None else ""
+        return self.public + suffix + (f"?{query}" if query else "")
+
+    def full(self) -> str:
+        """The URL as the user wrote it (user info and query included), to hand on to another endpoint."""
+        parts = urlsplit(self.url())
+        netloc = parts.netloc
+        if self.auth is not None:
+            user, _, password = self.auth.get_secret_value().partition(":")
+            netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{netloc}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def redact_url(text: str) -> str:
+    """`text` with the user info and query of every URL in it masked (for error messages)."""
+    text = re.sub(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s'\"]*@", r"\1***@", text)
+    return re.sub(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s'\"?]*)\?[^\s'\"#]*", r"\1?***", text)
+
+
+def split_base_url(url: str) -> BaseURL:
+    """Accept both `http://host:8000/v1` and the full `.../v1/chat/completions`, with optional user
+    info and query; return the parts. A URL without a scheme or host is a usage error naming the
+    expected form (the URL in the message has its secrets masked)."""
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port, parts = None, None, urlsplit("")
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"bad --llm-base-url {redact_url(url)!r}: expected an http(s) URL such as http://localhost:8000/v1"
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith(CHAT_SUFFIX):
+        path = path[: -len(CHAT_SUFFIX)].rstrip("/")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    auth = None
+    if parts.username is not None or parts.password is not None:
+        auth = SecretStr(f"{unquote(parts.username or '')}:{unquote(parts.password or '')}")
+    return BaseURL(
+        public=urlunsplit((parts.scheme, netloc, path, "", "")),
+        auth=auth,
+        query=SecretStr(parts.query) if parts.query else None,
+    )
 
 
 def normalize_base_url(url: str) -> str:
-    """Accept both `http://host:8000/v1` and the full `.../v1/chat/completions`; return the former.
-
-    A URL without a scheme or host is a usage error naming the expected form.
-    """
-    cleaned = url.strip().rstrip("/")
-    if cleaned.endswith(CHAT_SUFFIX):
-        cleaned = cleaned[: -len(CHAT_SUFFIX)]
-    parts = urlsplit(cleaned)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"bad --llm-base-url {url!r}: expected an http(s) URL such as http://localhost:8000/v1"
-        )
-    return cleaned
+    """The public form of `url` (see `split_base_url`): `http://host:8000/v1`."""
+    return split_base_url(url).public
 
 
 class EndpointSettings(BaseModel):
-    """Where requests go and how they are sent. The API key is a SecretStr: it never prints."""
+    """Where requests go and how they are sent. The API key is a SecretStr: it never prints.
+
+    `base_url` is the public form of the endpoint URL; user info and query parameters given with it
+    are kept apart as secrets (`base_url_auth`, `base_url_query`) and only used to send requests.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     model: str
     base_url: str | None = None
+    base_url_auth: SecretStr | None = None
+    base_url_query: SecretStr | None = None
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=600.0, gt=0)
     retries: int = Field(default=3, ge=0)
     concurrency: int = Field(default=16, ge=1)
     stream: bool = False
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # a longer body is a bad_response
     gen: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("base_url")
+    @model_validator(mode="before")
     @classmethod
-    def _normalize(cls, value: str | None) -> str | None:
-        return normalize_base_url(value) if value else None
+    def _split_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("base_url"), str) and data["base_url"]:
+            parts = split_base_url(data["base_url"])
+            data = {**data, "base_url": parts.public}
+            if parts.auth is not None:
+                data.setdefault("base_url_auth", parts.auth)
+            if parts.query is not None:
+                data.setdefault("base_url_query", parts.query)
+        elif isinstance(data, dict) and not data.get("base_url"):
+            data = {**data, "base_url": None}
+        return data
+
+    @property
+    def url_parts(self) -> BaseURL:
+        return BaseURL(public=self.require_base_url(), auth=self.base_url_auth, query=self.base_url_query)
 
     @property
     def chat_url(self) -> str:
-        return f"{self.require_base_url()}{CHAT_SUFFIX}"
+        """Where chat requests are sent (may hold a query secret: print `public_chat_url`)."""
+        return self.url_parts.url(CHAT_SUFFIX)
 
     @property
     def models_url(self) -> str:
-        return f"{self.require_base_url()}/models"
+        """Where the model list is asked for (may hold a query secret: print `public_models_url`)."""
+        return self.url_parts.url(MODELS_SUFFIX)
+
+    @property
+    def public_chat_url(self) -> str:
+        return self.require_base_url() + CHAT_SUFFIX
+
+    @property
+    def public_models_url(self) -> str:
+        return self.require_base_url() + MODELS_SUFFIX
+
+    def full_base_url(self) -> str | None:
+        """The endpoint URL with its secrets, to configure another endpoint (the judge) the same way."""
+        return self.url_parts.full() if self.base_url else None
 
     def require_base_url(self) -> str:
         if not self.base_url:
@@ -69,14 +161,19 @@ class EndpointSettings(BaseModel):
         return self.base_url
 
     def headers(self) -> dict[str, str]:
+        """Request headers. The API key goes as `Bearer`; without one, user info from the base URL
+        goes as HTTP Basic auth (RFC 7617)."""
         headers = {"Content-Type": "application/json"}
         if self.api_key is not None and self.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+        elif self.base_url_auth is not None:
+            token = base64.b64encode(self.base_url_auth.get_secret_value().encode("utf-8")).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
         return headers
 
     def public_dict(self) -> dict[str, Any]:
-        """What may be written to results and reports: everything but the key."""
-        return self.model_dump(exclude={"api_key"})
+        """What may be written to results and reports: everything but the key and the URL secrets."""
+        return self.model_dump(exclude={"api_key", "base_url_auth", "base_url_query"})
 
 
 class ServeSettings(BaseModel):
@@ -96,6 +193,7 @@ class RunSettings(BaseModel):
     shuffle: bool = False
     seed: int = 42
     datasets: dict[str, str] = Field(default_factory=dict)
+    hub: str = "auto"  # --llm-hub: auto | huggingface | modelscope
     bench_args: dict[str, dict[str, str]] = Field(default_factory=dict)
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)

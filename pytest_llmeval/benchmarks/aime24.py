@@ -15,22 +15,22 @@ from typing import Any
 from .base import DatasetSource, Sample
 from .mathqa import MATH_PROMPT, AIMEBenchmark, aime_target
 from .registry import register_benchmark
-from .rows import safe_sample_id
+from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, required_text, safe_sample_id
 
 
 @register_benchmark
 class AIME24(AIMEBenchmark):
     name = "aime24"
     description = "AIME 2024 (30 problems), integer answers 0-999; acc."
-    source = DatasetSource(path="HuggingFaceH4/aime_2024", split="train")
+    source = DatasetSource(path="HuggingFaceH4/aime_2024", split="train", modelscope="HuggingFaceH4/aime_2024")
     subsets = ("default",)
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        problem = str(record["problem"]).strip()
+        problem = str(first_field(record, QUESTION_FIELDS)).strip()  # mirrors use question/problem/Problem
         return Sample(
-            id=safe_sample_id(record.get("id"), index),
+            id=safe_sample_id(record.get("id", record.get("ID")), index),
             subset=subset,
             input=MATH_PROMPT.format(problem=problem),
-            target=aime_target(record["answer"]),
+            target=aime_target(required_text(record, ANSWER_FIELDS)),
             metadata={"question": problem, "url": record.get("url")},
         )

@@ -15,7 +15,7 @@ from typing import Any
 from .base import DatasetSource, RecordLoader, Sample
 from .mathqa import MATH_PROMPT, AIMEBenchmark, aime_target
 from .registry import register_benchmark
-from .rows import records_for_label, safe_sample_id
+from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, records_for_label, required_text, safe_sample_id
 
 CONFIGS = {"aime2025_i": "AIME2025-I", "aime2025_ii": "AIME2025-II"}
 
@@ -34,12 +34,11 @@ class AIME25(AIMEBenchmark):
             yield loader.to_sample(self, record, index, subset, where)
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        field = "problem" if "question" not in record and "problem" in record else "question"  # mirrors use "problem"
-        problem = str(record[field]).strip()
+        problem = str(first_field(record, QUESTION_FIELDS)).strip()  # mirrors use question/problem/Problem
         return Sample(
-            id=safe_sample_id(record.get("id"), index),
+            id=safe_sample_id(record.get("id", record.get("ID")), index),
             subset=subset,
             input=MATH_PROMPT.format(problem=problem),
-            target=aime_target(record["answer"]),
+            target=aime_target(required_text(record, ANSWER_FIELDS)),
             metadata={"question": problem},
         )

@@ -24,7 +24,7 @@ CONFIGS = {"arc_easy": "ARC-Easy", "arc_challenge": "ARC-Challenge"}
 class ARC(MultipleChoiceBenchmark):
     name = "arc"
     description = "AI2 science MCQ, Easy and Challenge sets, 0-shot CoT; acc."
-    source = DatasetSource(path="allenai/ai2_arc", split="test", subset_mode="config")
+    source = DatasetSource(path="allenai/ai2_arc", split="test", subset_mode="config", modelscope="allenai/ai2_arc")
     subsets = tuple(CONFIGS)
     tags = ("reasoning", "mcq")
 

@@ -43,7 +43,8 @@ class DatasetSource(BaseModel):
     few_shot_split: str | None = None
     subset_mode: Literal["config", "field", "single"] = "single"
     subset_field: str = "subset"
-    modelscope: str | None = None  # the canonical home when it is ModelScope
+    modelscope: str | None = None  # the dataset's ModelScope id (as EvalScope uses it), when it has one
+    home: Literal["huggingface", "modelscope"] = "huggingface"  # where `--llm-hub auto` reads it
 
 
 class Sample(BaseModel):

@@ -53,7 +53,9 @@ CEVAL_GROUPS: dict[str, tuple[str, ...]] = {
 class CEval(GroupedSubsets, MultipleChoiceBenchmark):
     name = "ceval"
     description = "Chinese exam MCQ, 52 subjects in 4 groups (val split), 0-shot CoT; acc and acc per group."
-    source = DatasetSource(path="ceval/ceval-exam", split="val", few_shot_split="dev", subset_mode="config")
+    source = DatasetSource(
+        path="ceval/ceval-exam", split="val", few_shot_split="dev", subset_mode="config", modelscope="evalscope/ceval"
+    )
     subsets = tuple(s for members in CEVAL_GROUPS.values() for s in members)
     groups = CEVAL_GROUPS
     tags = ("knowledge", "chinese", "mcq")

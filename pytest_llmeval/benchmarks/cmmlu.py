@@ -1,7 +1,7 @@
 """CMMLU: Chinese knowledge questions in 67 subjects (haonan-li/cmmlu; each subject is a configuration).
 
 Rows have `Question`, `A`, `B`, `C`, `D` and `Answer` (gold letter), as in the released CSV files
-(which also carry an unnamed index column, ignored). The `test` split (11,528 questions) is
+(which also carry an unnamed index column, ignored). The `test` split (11,582 questions) is
 evaluated; `--llm-bench-arg cmmlu.few_shot_num=N` (N <= 5) prepends the subject's `dev` rows. Zero-shot
 chain-of-thought by default, in Chinese, asking for `答案：X`.
 
@@ -9,10 +9,9 @@ Groups from the CMMLU paper: `stem`, `humanities`, `social_science`, `other` and
 reported as `acc_<group>` (see `breakdown.py`; `subset_list` may name a group).
 
 The hub repository is script-based, which `datasets` >= 4 no longer runs: download its CSV files
-and pass `--llm-dataset cmmlu=DIR` with `DIR/<subject>.csv`, or the release's own layout
-`DIR/<subject>/test.csv` (plus `DIR/<subject>/dev.csv`, found automatically for few-shot). Note the
-release nests them as `test/<subject>.csv` and `dev/<subject>.csv`: pass
-`--llm-dataset cmmlu=DIR/test --llm-dataset cmmlu:dev=DIR/dev` for that layout.
+and pass `--llm-dataset cmmlu=DIR` with `DIR/<subject>.csv`, `DIR/<subject>/test.csv` or the
+release's own `DIR/test/<subject>.csv` (few-shot rows: `--llm-dataset cmmlu:dev=DIR/dev`), or read
+ModelScope's copy (`evalscope/cmmlu`) with `--llm-hub modelscope`.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ class CMMLU(GroupedSubsets, MultipleChoiceBenchmark):
     name = "cmmlu"
     description = "Chinese knowledge MCQ, 67 subjects in 5 groups, 0-shot CoT; acc and acc per group."
     source = DatasetSource(
-        path="haonan-li/cmmlu", split="test", few_shot_split="dev", subset_mode="config"
+        path="haonan-li/cmmlu", split="test", few_shot_split="dev", subset_mode="config", modelscope="evalscope/cmmlu",
     )
     subsets = tuple(sorted(s for members in CMMLU_GROUPS.values() for s in members))
     groups = CMMLU_GROUPS

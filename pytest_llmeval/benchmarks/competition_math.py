@@ -23,14 +23,17 @@ from .loading import read_path
 from .math_500 import MATH_SUBJECTS
 from .mathqa import MATH_PROMPT, BoxedMathBenchmark, breakdown_label
 from .registry import register_benchmark
-from .rows import local_path, split_of
+from .rows import QUESTION_FIELDS, first_field, local_path, split_of
 
 
 @register_benchmark
 class CompetitionMath(BoxedMathBenchmark):
     name = "competition_math"
     description = "MATH test set (5,000), subsets by subject; boxed answer, math_equal; acc (+ per level)."
-    source = DatasetSource(path="EleutherAI/hendrycks_math", split="test", subset_mode="config", subset_field="type")
+    source = DatasetSource(
+        path="EleutherAI/hendrycks_math", split="test", subset_mode="config", subset_field="type",
+        modelscope="evalscope/competition_math",
+    )
     subsets = tuple(breakdown_label(s) for s in MATH_SUBJECTS)
     tags = ("math", "reasoning")
     metrics = ("acc", *breakdown_names("acc", (f"level{n}" for n in range(1, 6))))
@@ -41,29 +44,25 @@ class CompetitionMath(BoxedMathBenchmark):
         rows: Iterator[tuple[Mapping[str, Any], str]]
         if f"{self.name}.{subset}" not in overrides and path is not None and path.is_file():
             # one file of every subject: its `type` field holds the display name ("Number Theory")
-            rows = (
-                (record, where)
-                for record, where in read_path(path, split=split_of(self))
-                if breakdown_label(str(record.get("type", ""))) == subset
-            )
+            rows = loader.filter_subset(self, subset, read_path(path, split=split_of(self)))  # type: ignore[attr-defined]
         else:
             rows = loader.records(self, subset)
         for index, (record, where) in enumerate(rows):
             yield loader.to_sample(self, record, index, subset, where)
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        solution = str(record["solution"])
-        answer = last_boxed(solution)
+        solution = str(first_field(record, ("solution", "Solution")))
+        answer = last_boxed(solution) or (str(record.get("answer") or "").strip() or None)
         if not answer:
             raise ValueError("the solution has no \\boxed{} answer")
         level = breakdown_label(str(record.get("level") or ""))
         return Sample(
             id=f"{index:04d}",
             subset=subset,
-            input=MATH_PROMPT.format(problem=str(record["problem"]).strip()),
+            input=MATH_PROMPT.format(problem=str(first_field(record, QUESTION_FIELDS)).strip()),
             target=answer,
             metadata={
-                "question": str(record["problem"]),
+                "question": str(first_field(record, QUESTION_FIELDS)),
                 "level": record.get("level"),
                 "subject": record.get("type"),
                 "breakdown": [level] if level in {f"level{n}" for n in range(1, 6)} else [],

@@ -37,7 +37,9 @@ def arrange_options(correct: str, incorrect: list[str], index: int, seed: int, k
 class GPQADiamond(MultipleChoiceBenchmark):
     name = "gpqa_diamond"
     description = "198 expert science MCQ, options shuffled with a fixed seed (gold letters balanced); acc."
-    source = DatasetSource(path="Idavidrein/gpqa", config="gpqa_diamond", split="train")
+    source = DatasetSource(
+        path="Idavidrein/gpqa", config="gpqa_diamond", split="train", modelscope="AI-ModelScope/gpqa_diamond"
+    )
     subsets = ("diamond",)
     tags = ("knowledge", "reasoning", "science", "mcq")
     default_args = {"seed": "0"}

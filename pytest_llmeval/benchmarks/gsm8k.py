@@ -12,12 +12,16 @@ max_tokens with no explicit cue scores as no answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..scoring.numeric import extract_gsm8k_target, find_final_number, numbers_equal
 from .base import Benchmark, DatasetSource, Sample, Score
 from .registry import register_benchmark
+from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, required_text
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:/\d+)?")
 
 PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 
@@ -33,14 +37,18 @@ class GSM8K(Benchmark):
     task_type = "math"
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        answer = str(record["answer"])
-        target = extract_gsm8k_target(answer) if "####" in answer else answer.strip()
+        # field aliases of real copies: `question`/`problem`/`Problem`, `answer`/`Answer`
+        answer = required_text(record, ANSWER_FIELDS)
+        target = extract_gsm8k_target(answer) if "####" in answer else answer
+        if not _NUMBER.fullmatch(target.replace(",", "")):
+            raise ValueError(f"the gold answer {target[-80:]!r} is not a number (GSM8K answers end with '#### <number>')")
+        question = str(first_field(record, QUESTION_FIELDS))
         return Sample(
             id=str(record.get("id", f"{index:04d}")),
             subset=subset,
-            input=PROMPT.format(question=str(record["question"]).strip()),
+            input=PROMPT.format(question=question.strip()),
             target=target,
-            metadata={"question": str(record["question"])},
+            metadata={"question": question},
         )
 
     def score(self, sample: Sample, output: str) -> Score:

@@ -32,7 +32,7 @@ def clean(text: str) -> str:
 class HellaSwag(MultipleChoiceBenchmark):
     name = "hellaswag"
     description = "Commonsense sentence completion as a 4-option MCQ (validation split); acc."
-    source = DatasetSource(path="Rowan/hellaswag", split="validation")
+    source = DatasetSource(path="Rowan/hellaswag", split="validation", modelscope="evalscope/hellaswag")
     subsets = ("default",)
     tags = ("reasoning", "commonsense", "mcq")
 

@@ -47,7 +47,7 @@ def sandbox_limits(benchmark: Benchmark) -> SandboxLimits:
 class HumanEval(Benchmark):
     name = "humaneval"
     description = "164 Python function completions, run against the dataset's tests in the sandbox; pass_at_1."
-    source = DatasetSource(path="openai/openai_humaneval", split="test")
+    source = DatasetSource(path="openai/openai_humaneval", split="test", modelscope="opencompass/humaneval")
     subsets = ("default",)
     tags = ("code",)
     metrics = ("pass_at_1",)

@@ -39,7 +39,7 @@ HELPER_KEYS = {
 class IFEval(Benchmark):
     name = "ifeval"
     description = "Verifiable instruction following (541 prompts); prompt- and instruction-level, strict and loose."
-    source = DatasetSource(path="google/IFEval", split="train")
+    source = DatasetSource(path="google/IFEval", split="train", modelscope="opencompass/ifeval")
     subsets = ("default",)
     tags = ("instruction_following",)
     metrics = ("prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose")

@@ -13,6 +13,7 @@ from typing import Any
 from ..scoring.choice import choice_letters, find_choice, format_choices
 from .base import Benchmark, DatasetSource, Sample, Score
 from .registry import register_benchmark
+from .rows import ANSWER_FIELDS, required_text
 
 PROMPT = (
     "回答下面的单项选择题。请先一步一步地分析，然后在最后一行按照“答案是：X”的格式给出答案，"
@@ -25,7 +26,8 @@ class IQuiz(Benchmark):
     name = "iquiz"
     description = "Chinese IQ and EQ multiple-choice questions, chain-of-thought prompt."
     source = DatasetSource(
-        path="AI-ModelScope/IQuiz", split="test", subset_mode="config", modelscope="AI-ModelScope/IQuiz"
+        path="AI-ModelScope/IQuiz", split="test", subset_mode="config", modelscope="AI-ModelScope/IQuiz",
+        home="modelscope",
     )
     subsets = ("IQ", "EQ")
     tags = ("knowledge", "chinese", "mcq")
@@ -36,7 +38,7 @@ class IQuiz(Benchmark):
         choices = [str(c) for c in record["choices"]]
         if not 2 <= len(choices) <= 10:
             raise ValueError(f"expected 2-10 choices, got {len(choices)}")
-        answer = str(record["answer"]).strip().upper()
+        answer = required_text(record, ANSWER_FIELDS).upper()
         if answer not in choice_letters(len(choices)):
             raise ValueError(f"answer {answer!r} is not one of the {len(choices)} choice letters")
         return Sample(

@@ -20,7 +20,7 @@ from .base import DatasetSource, RecordLoader, Sample
 from .breakdown import breakdown_names
 from .mathqa import MATH_PROMPT, BoxedMathBenchmark, breakdown_label
 from .registry import register_benchmark
-from .rows import records_for_label, safe_sample_id
+from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, records_for_label, required_text, safe_sample_id
 
 MATH_SUBJECTS = (
     "Algebra", "Counting & Probability", "Geometry", "Intermediate Algebra", "Number Theory", "Prealgebra",
@@ -32,7 +32,10 @@ MATH_SUBJECTS = (
 class Math500(BoxedMathBenchmark):
     name = "math_500"
     description = "500 MATH competition problems, subsets by level 1-5; boxed answer, math_equal; acc (+ per subject)."
-    source = DatasetSource(path="HuggingFaceH4/MATH-500", split="test", subset_mode="field", subset_field="level")
+    source = DatasetSource(
+        path="HuggingFaceH4/MATH-500", split="test", subset_mode="field", subset_field="level",
+        modelscope="AI-ModelScope/MATH-500",
+    )
     subsets = tuple(f"level{n}" for n in range(1, 6))
     tags = ("math", "reasoning")
     metrics = ("acc", *breakdown_names("acc", (breakdown_label(s) for s in MATH_SUBJECTS)))
@@ -44,16 +47,15 @@ class Math500(BoxedMathBenchmark):
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         subject = str(record.get("subject") or "").strip()
-        answer = str(record["answer"]).strip()
-        if not answer:
-            raise ValueError("the row has an empty answer")
+        answer = required_text(record, ANSWER_FIELDS)
+        problem = str(first_field(record, QUESTION_FIELDS))
         return Sample(
             id=safe_sample_id(record.get("unique_id"), index),
             subset=subset,
-            input=MATH_PROMPT.format(problem=str(record["problem"]).strip()),
+            input=MATH_PROMPT.format(problem=problem.strip()),
             target=answer,
             metadata={
-                "question": str(record["problem"]),
+                "question": problem,
                 "subject": subject,
                 "level": record.get("level"),
                 "breakdown": [breakdown_label(subject)] if subject else [],

@@ -63,7 +63,8 @@ class MMLU(GroupedSubsets, MultipleChoiceBenchmark):
     name = "mmlu"
     description = "57-subject English knowledge MCQ (4 options), 0-shot CoT; acc and acc per group."
     source = DatasetSource(
-        path="cais/mmlu", split="test", few_shot_split="dev", subset_mode="config", subset_field="subject"
+        path="cais/mmlu", split="test", few_shot_split="dev", subset_mode="config", subset_field="subject",
+        modelscope="cais/mmlu",
     )
     subsets = MMLU_SUBJECTS
     groups = MMLU_GROUPS

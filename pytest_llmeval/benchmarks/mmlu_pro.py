@@ -49,7 +49,7 @@ class MMLUPro(MultipleChoiceBenchmark):
     description = "14-category MCQ with up to 10 options (A-J), 0-shot CoT; acc."
     source = DatasetSource(
         path="TIGER-Lab/MMLU-Pro", split="test", few_shot_split="validation", subset_mode="field",
-        subset_field="category",
+        subset_field="category", modelscope="TIGER-Lab/MMLU-Pro",
     )
     subsets = tuple(CATEGORIES)
     tags = ("knowledge", "reasoning", "mcq")

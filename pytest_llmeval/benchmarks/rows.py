@@ -96,3 +96,25 @@ def safe_sample_id(raw: Any, index: int) -> str:
     text = "" if raw is None else str(raw).strip().removesuffix(".json")
     text = _UNSAFE_ID.sub("_", text).strip("_")
     return text or f"{index:04d}"
+
+
+QUESTION_FIELDS = ("question", "problem", "Problem", "Question")
+ANSWER_FIELDS = ("answer", "Answer")
+
+
+def first_field(record: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    """The value of the first of `names` (a field and the aliases real copies of a dataset use,
+    e.g. `question` / `problem` / `Problem`) that the row has; KeyError naming them all otherwise."""
+    for name in names:
+        if name in record:
+            return record[name]
+    raise KeyError(*names)  # the loader names the first and its aliases
+
+
+def required_text(record: Mapping[str, Any], names: tuple[str, ...], what: str = "answer") -> str:
+    """A non-empty text field (first of `names`): a null or empty gold value is a row error, never
+    the text `'None'`."""
+    value = first_field(record, names)
+    if value is None or not str(value).strip():
+        raise ValueError(f"the row's {what} ({names[0]!r}) is {'null' if value is None else 'empty'}")
+    return str(value).strip()

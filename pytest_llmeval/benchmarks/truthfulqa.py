@@ -25,6 +25,7 @@ such scores, so both are asked as questions, one request per question and subset
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import unicodedata
@@ -84,11 +85,38 @@ def shuffled(choices: Sequence[str], labels: Sequence[int], key: str) -> tuple[l
     return [str(choices[i]) for i in order], [int(labels[i]) for i in order]
 
 
+def target_lists(targets: Any, field: str) -> tuple[list[str], list[int]]:
+    """(option texts, 0/1 labels) of an `mc1_targets`/`mc2_targets` field in either shape real copies
+    have: the Hugging Face `{"choices": [...], "labels": [...]}` or the original release's
+    `{"<option text>": 0 or 1, ...}`. Anything else is a ValueError naming the field and both shapes."""
+    if isinstance(targets, str):
+        try:
+            targets = json.loads(targets)  # a CSV copy stores the object as JSON text
+        except ValueError:
+            pass
+    if isinstance(targets, Mapping) and "choices" in targets and "labels" in targets:
+        choices, labels = list(targets["choices"]), list(targets["labels"])
+    elif isinstance(targets, Mapping) and targets and all(isinstance(v, (int, bool)) for v in targets.values()):
+        choices, labels = list(targets), list(targets.values())
+    else:
+        shown = repr(targets)[:80]
+        raise ValueError(
+            f"{field} must be {{\"choices\": [texts], \"labels\": [0/1 ...]}} (Hugging Face) or "
+            f"{{\"<option text>\": 0/1, ...}} (the original release); got {type(targets).__name__} {shown}"
+        )
+    try:
+        return [str(c) for c in choices], [int(label) for label in labels]
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}.labels must be 0/1 integers, got {labels[:5]!r}") from None
+
+
 @register_benchmark
 class TruthfulQA(Benchmark):
     name = "truthfulqa"
     description = "Misconception-probing MCQ: mc1 (single answer) and mc2_select (select all true; not log-prob MC2)."
-    source = DatasetSource(path="truthfulqa/truthful_qa", config="multiple_choice", split="validation")
+    source = DatasetSource(
+        path="truthfulqa/truthful_qa", config="multiple_choice", split="validation", modelscope="evalscope/truthful_qa"
+    )
     subsets = ("mc1", "mc2_select")
     tags = ("truthfulness", "knowledge", "mcq")
     metrics = ("mc1", "mc2_select", "mc2_select_recall")
@@ -106,8 +134,8 @@ class TruthfulQA(Benchmark):
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         question = str(record["question"]).strip()
         field = "mc1_targets" if subset == "mc1" else "mc2_targets"
-        targets = record[field]
-        choices, labels = shuffled(targets["choices"], targets["labels"], f"{self.seed}:{question}")
+        options, truth = target_lists(record[field], field)
+        choices, labels = shuffled(options, truth, f"{self.seed}:{question}")
         if len(choices) != len(labels) or not any(labels):
             raise ValueError(f"{field} needs as many labels as choices and at least one true answer")
         letters = choice_letters(len(choices))

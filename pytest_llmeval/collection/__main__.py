@@ -33,13 +33,13 @@ def parser() -> argparse.ArgumentParser:
                        help="read a local jsonl/json/csv/parquet file or folder instead of the hub; repeatable")
     build.add_argument("--llm-bench-arg", action="append", default=[], metavar="BENCH.KEY=VALUE",
                        help="benchmark argument for every leaf of BENCH (a leaf's own args win); repeatable")
-    # The hub choice (`--llm-hub`, Hugging Face or ModelScope) belongs here with the same name as
-    # the plugin's option once the plugin has it; until then the Hugging Face hub (datasets) is used.
+    build.add_argument("--llm-hub", default=None, metavar="auto|huggingface|modelscope",
+                       help="dataset hub, as the plugin's option (default auto: each benchmark's home)")
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..options import parse_bench_args, split_pair
+    from ..options import check_hub, parse_bench_args, split_pair
 
     try:
         args = parser().parse_args(argv)
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         schema = load_schema(args.schema)
         records, counts = build_collection(
             schema, args.n, seed=args.seed, sampler=args.sampler, datasets=datasets, base_dir=Path.cwd(),
-            bench_args=parse_bench_args(args.llm_bench_arg),
+            bench_args=parse_bench_args(args.llm_bench_arg), hub=check_hub(args.llm_hub),
         )
         write_collection(records, args.output)
     except ConfigError as exc:

@@ -65,6 +65,7 @@ def build_collection(
     datasets: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
     bench_args: Mapping[str, Mapping[str, str]] | None = None,
+    hub: str = "auto",
 ) -> tuple[list[CollectionRecord], list[DatasetCount]]:
     """The sampled records (indexed 0..N-1 in schema order) and the per-dataset counts.
 
@@ -72,7 +73,7 @@ def build_collection(
     DatasetError when a dataset cannot be read."""
     benchmarks = all_benchmarks()
     leaves = schema.flatten()
-    loader = DatasetLoader(datasets, base_dir=base_dir)
+    loader = DatasetLoader(datasets, base_dir=base_dir, hub=hub)
     instances = [leaf_benchmark(leaf, benchmarks, bench_args) for leaf in leaves]  # every name checked before any load
     pools = [load_leaf(bench, loader) for bench in instances]
     sizes = [len(pool) for pool in pools]

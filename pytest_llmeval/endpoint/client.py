@@ -60,7 +60,7 @@ class ChatClient:
             response = await self._http.get(url, headers=self._headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise EndpointUnreachableError(
-                f"cannot reach {url} ({type(exc).__name__}: {exc or 'no detail'}); "
+                f"cannot reach {self.settings.public_models_url} ({type(exc).__name__}: {exc or 'no detail'}); "
                 "check --llm-base-url and that the server is running"
             ) from None
         if response.status_code in (401, 403):
@@ -97,14 +97,15 @@ class ChatClient:
             raise RequestTimeoutError(f"request timed out after {self.settings.timeout_s:g} s (--llm-timeout)") from None
         except httpx.HTTPError as exc:
             raise EndpointUnreachableError(
-                f"connection to {self.settings.chat_url} failed ({type(exc).__name__}: {exc or 'no detail'})"
+                f"connection to {self.settings.public_chat_url} failed ({type(exc).__name__}: {exc or 'no detail'})"
             ) from None
 
     async def _send(self, body: dict[str, Any]) -> ChatResponse:
         started = time.perf_counter()
         if body.get("stream"):
             return await self._stream(body, started)
-        response = await self._http.post(self.settings.chat_url, json=body, headers=self._headers)
+        async with self._http.stream("POST", self.settings.chat_url, json=body, headers=self._headers) as streamed:
+            response = await _read_capped(streamed, self.settings.max_response_bytes)
         _raise_for_status(response, self.settings)
         return _parse_completion(response, time.perf_counter() - started)
 
@@ -119,10 +120,9 @@ class ChatClient:
         chunks = 0  # content chunks: the token count when the server sends no usage (llama.cpp)
         async with self._http.stream("POST", self.settings.chat_url, json=body, headers=self._headers) as response:
             if response.status_code >= 400:
-                await response.aread()
-                _raise_for_status(response, self.settings)
+                _raise_for_status(await _read_capped(response, self.settings.max_response_bytes), self.settings)
             done = False
-            async for line in response.aiter_lines():
+            async for line in _capped_lines(response, self.settings.max_response_bytes):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -166,6 +166,51 @@ class ChatClient:
             choices=choices, usage=Usage.from_openai(usage) if usage else Usage(completion_tokens=chunks),
             model=model, latency_s=time.perf_counter() - started, ttft_s=ttft,
         )
+
+
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _too_large(limit: int, status: int) -> BadResponseError:
+    return BadResponseError(f"response body is larger than {limit:,} bytes (--llm-max-response-bytes)", status=status)
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
+    """The whole body of a streamed `response`, read while counting: past `limit` bytes it stops
+    reading and raises BadResponseError, so memory stays bounded whatever the server sends."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(limit, response.status_code)
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.aiter_bytes():
+        size += len(part)
+        if size > limit:
+            raise _too_large(limit, response.status_code)
+        parts.append(part)
+    # The parts are decoded already: the new response must not decode them again.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+    return httpx.Response(response.status_code, headers=headers, content=b"".join(parts), request=response.request)
+
+
+async def _capped_lines(response: httpx.Response, limit: int) -> Any:
+    """`response.aiter_lines()` with at most `limit` bytes read in total (a line that never ends
+    included), as UTF-8 text lines without their line ending."""
+    size = 0
+    pending = bytearray()
+    async for part in response.aiter_bytes():
+        size += len(part)
+        if size > limit:
+            raise _too_large(limit, response.status_code)
+        pending += part
+        end = pending.rfind(b"\n")
+        if end < 0:
+            continue
+        for line in bytes(pending[:end]).split(b"\n"):
+            yield line.rstrip(b"\r").decode("utf-8", errors="replace")
+        del pending[: end + 1]
+    if pending:
+        yield pending.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:

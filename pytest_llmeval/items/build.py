@@ -11,8 +11,7 @@ import pytest
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..settings import RunSettings
-from .nodes import SampleItem
-from .runtime import EvalRuntime
+from .nodes import SampleItem, SampleRuntime, node_name
 from .selection import sample_marks
 
 
@@ -32,21 +31,31 @@ def build_items(
     benchmarks: dict[str, Benchmark],
     selection: dict[str, list[str]],
     settings: RunSettings,
-    runtime: EvalRuntime,
+    runtime: SampleRuntime,
+    selected: dict[str, list[str]] | None = None,
 ) -> list[SampleItem]:
-    loader = DatasetLoader(settings.datasets, base_dir=session.config.invocation_params.dir)
+    """Items of `selection`; `selected` is the run's whole `-m` selection (a one-config file is used
+    whole when it is the only subset selected). A subset that yields no sample is a DatasetError."""
+    loader = DatasetLoader(
+        settings.datasets, base_dir=session.config.invocation_params.dir, hub=settings.hub,
+        selected=selected if selected is not None else selection,
+    )
     items: list[SampleItem] = []
     for name, subsets in selection.items():
         benchmark = benchmarks[name]
         for subset in subsets:
             marks = [getattr(pytest.mark, mark) for mark in sample_marks(type(benchmark), subset)]
             seen: dict[str, int] = {}
+            before = len(items)
             for sample in subset_samples(benchmark, subset, loader, settings):
-                count = seen[sample.id] = seen.get(sample.id, 0) + 1
-                if count > 1:  # node ids must be unique for --lf and xdist
+                # node ids must be unique for --lf and xdist (names are sanitised ids, see node_name)
+                count = seen[node_name(sample.id)] = seen.get(node_name(sample.id), 0) + 1
+                if count > 1:
                     sample = sample.model_copy(update={"id": f"{sample.id}-{count}"})
                 item = SampleItem.create(session, benchmark, sample, runtime)
                 for mark in marks:
                     item.add_marker(mark)
                 items.append(item)
+            if len(items) == before:
+                raise loader.empty_subset_error(benchmark, subset)
     return items

@@ -7,8 +7,10 @@ scores the response; a wrong answer fails with a short message, not a traceback.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -16,8 +18,37 @@ from ..benchmarks.base import Benchmark, Sample
 from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError
 
-if TYPE_CHECKING:
-    from .runtime import EvalRuntime
+
+
+class SampleRuntime(Protocol):
+    """What an item needs from the per-process runtime (`items.runtime.EvalRuntime`).
+
+    A protocol, so that this module does not import the runtime: the runtime imports the items.
+    """
+
+    def response_for(self, item: "SampleItem") -> ChatResponse: ...
+
+    def score(self, item: "SampleItem", response: ChatResponse) -> Any: ...
+
+
+_UNSAFE = re.compile(r"[^\w.\-]+")
+NAME_CHARS = 64
+
+
+def node_name(sample_id: str) -> str:
+    """A dataset-supplied sample id as the last part of a node id: safe in a terminal, a shell, a
+    `-k` expression and HTML (pytest-html shows node ids unescaped).
+
+    Shape: an id of word characters, `.` and `-` (at most `NAME_CHARS`) is kept as it is; any other
+    id becomes its safe characters (runs of others as `_`, at most `NAME_CHARS`) plus `-` and 8 hex
+    digits of its sha256, so distinct ids stay distinct and each maps to the same name in every
+    run (`--lf`, xdist and comparisons rely on that). The original id stays in the sample record.
+    """
+    if sample_id and len(sample_id) <= NAME_CHARS and not _UNSAFE.search(sample_id):
+        return sample_id
+    digest = hashlib.sha256(sample_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
+    safe = _UNSAFE.sub("_", sample_id).strip("_.-")[:NAME_CHARS]
+    return f"{safe}-{digest}" if safe else f"id-{digest}"
 
 
 class WrongAnswer(AssertionError):
@@ -48,7 +79,7 @@ def _answer_excerpt(text: str | None, extracted: str | None, limit: int = 200) -
 
 
 class SampleItem(pytest.Item):
-    def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime", **kwargs: Any) -> None:
+    def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.benchmark = benchmark
         self.sample = sample
@@ -57,12 +88,12 @@ class SampleItem(pytest.Item):
         self.record: Any = None  # SampleRecord once the item ran (or errored)
 
     @classmethod
-    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: "EvalRuntime") -> "SampleItem":
-        subset = sample.subset
+    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> "SampleItem":
+        subset, name = sample.subset, node_name(sample.id)
         return cls.from_parent(
             parent,
-            name=sample.id,
-            nodeid=f"{benchmark.name}/{subset}::{sample.id}",
+            name=name,
+            nodeid=f"{benchmark.name}/{subset}::{name}",
             path=Path(parent.config.rootpath) / benchmark.name / subset,
             benchmark=benchmark,
             sample=sample,
@@ -103,4 +134,4 @@ class SampleItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.benchmark.name}[{self.sample.subset}] {self.sample.id}"
+        return self.path, None, f"{self.benchmark.name}[{self.sample.subset}] {self.name}"

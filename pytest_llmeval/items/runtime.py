@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -22,8 +22,9 @@ from .nodes import SampleItem
 class EvalRuntime:
     """Owns what one process needs to run sample items and the `llm` fixture."""
 
-    def __init__(self, settings: RunSettings) -> None:
+    def __init__(self, settings: RunSettings, notify: Callable[[str], None] | None = None) -> None:
         self.settings = settings
+        self.notify = notify  # one-line notices (a damaged cache moved aside); default stderr
         self._dispatcher: Dispatcher | None = None
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
@@ -34,8 +35,7 @@ class EvalRuntime:
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
-            cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
-            self._dispatcher = Dispatcher(self.settings.endpoint, cache)
+            self._dispatcher = Dispatcher(self.settings.endpoint, self._cache())
         return self._dispatcher
 
     def judge(self) -> Any:
@@ -51,10 +51,16 @@ class EvalRuntime:
             settings = self.settings.judge
             assert settings is not None
             if settings.base_url is None:
-                settings = settings.model_copy(update={"base_url": self.settings.endpoint.base_url})
-            cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
-            self._judge = Judge(settings, Dispatcher(settings, cache))
+                endpoint = self.settings.endpoint  # the same URL, its user info and query included
+                settings = settings.model_copy(update={"base_url": endpoint.base_url, "base_url_auth": endpoint.base_url_auth,
+                                                       "base_url_query": endpoint.base_url_query})
+            self._judge = Judge(settings, Dispatcher(settings, self._cache()))
         return self._judge
+
+    def _cache(self) -> ResponseCache | None:
+        if not (self.settings.use_cache and self.settings.cache_dir):
+            return None
+        return ResponseCache(self.settings.cache_dir, notify=self.notify)
 
     def thinking_analyser(self) -> Any:
         """`--llm-think-eval`: the reasoning-efficiency analyser, built on first use."""
@@ -100,10 +106,14 @@ class EvalRuntime:
         dispatcher's loop thread), so judge calls overlap like model calls do."""
         if not item.benchmark.needs_judge:
             return
-        for answer, _ in answers_of(response, self.settings.keep_thinking):
-            inputs = item.benchmark.judge_inputs(item.sample, answer)
-            if inputs is not None:
-                self.judge().prefetch(*inputs)
+        for answer, reasoning in answers_of(response, self.settings.keep_thinking):
+            texts = [answer]
+            if self.settings.think_eval:  # the judge also decides each reasoning step (--llm-think-eval)
+                texts += self.thinking_analyser().step_texts(reasoning if reasoning and reasoning.strip() else answer)
+            for text in texts:
+                inputs = item.benchmark.judge_inputs(item.sample, text)
+                if inputs is not None:
+                    self.judge().prefetch(*inputs)
 
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped

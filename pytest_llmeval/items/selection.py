@@ -1,17 +1,20 @@
 """Which benchmarks and subsets the `-m` expression can select, decided before any data is read.
 
 A sample item carries the marks `<benchmark>`, `<subset>` and the benchmark's tags, so whether `-m`
-can select a subset is known from the registry alone: only those subsets are loaded.
+can select a subset is known from the registry alone: only those subsets are loaded. A name in `-m`
+close to one of ours but matching nothing is a usage error with a suggestion (`check_mark_names`).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from _pytest.mark.expression import Expression
 
 from ..benchmarks.base import Benchmark
+from ..errors import ConfigError
 
 
 def mark_name(text: str) -> str:
@@ -40,3 +43,102 @@ def select(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], subs
             if expression.evaluate(lambda mark, /, **kwargs: not kwargs and mark in marks):
                 chosen.setdefault(name, []).append(subset)
     return chosen
+
+
+# -- typos -------------------------------------------------------------------------------------
+
+_IDENT = re.compile(r"(?:[\w:+\-.\[\]\\/])+")
+_KEYWORDS = {"and", "or", "not", "True", "False", "None"}
+
+
+def expression_names(markexpr: str) -> list[str]:
+    """The mark names an `-m` expression mentions (`"gsm8k or not ifevl"` -> gsm8k, ifevl); keyword
+    arguments of a mark (`perf(level=1)`) are no names."""
+    bare = re.sub(r"\([^()]*=[^()]*\)", " ", markexpr)
+    names = [token for token in _IDENT.findall(bare) if token not in _KEYWORDS and not token.isdigit()]
+    return list(dict.fromkeys(names))
+
+
+def llmeval_names(benchmarks: Mapping[str, type[Benchmark]]) -> set[str]:
+    """Every mark a sample item can carry: benchmark names, subsets, tags, subset groups."""
+    names: set[str] = set()
+    for name, cls in benchmarks.items():
+        names.add(name)
+        for subset in cls.subsets:
+            names.update(sample_marks(cls, subset))
+    return names
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> list[str]:
+    return difflib.get_close_matches(word, sorted(known), n=3, cutoff=0.75)
+
+
+def check_mark_names(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], known_marks: Iterable[str]) -> None:
+    """A usage error for a name in `-m` that is close to a benchmark, subset or tag but is none of
+    them nor a registered mark (`-m gsm8kk`, `-m "gsm8k or ifevl"`), instead of a silently smaller
+    or empty run. A name close to nothing of ours is left alone: it may be a mark of the user's own tests."""
+    if not markexpr:
+        return
+    ours = llmeval_names(benchmarks)
+    registered = set(known_marks)
+    for name in expression_names(markexpr):
+        if name in ours or name in registered:
+            continue
+        close = did_you_mean(name, ours)
+        if close:
+            suggestion = " or ".join(repr(c) for c in close)
+            raise ConfigError(
+                f"-m names {name!r}, which is no benchmark, subset, tag or registered mark; did you mean {suggestion}? "
+                "(pytest --llm-list shows them all)"
+            )
+
+
+def check_subset_list(benchmark: Benchmark, chosen: list[str]) -> None:
+    """`--llm-bench-arg NAME.subset_list=...` naming no subset is a usage error with suggestions."""
+    if not benchmark.args.get("subset_list"):
+        return
+    known = list(benchmark.subsets)
+    for subset in chosen:
+        if subset not in known:
+            close = did_you_mean(subset, known)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f"; subsets: {', '.join(known[:20])}"
+            raise ConfigError(f"{benchmark.name}.subset_list names {subset!r}, which is no subset of {benchmark.name}{hint}")
+
+
+def registered_marks(lines: Iterable[str]) -> set[str]:
+    """Mark names of the `markers` ini lines (`"slow: ..."`, `"perf(**load): ..."`)."""
+    return {re.split(r"[:(]", line, maxsplit=1)[0].strip() for line in lines if line.strip()}
+
+
+def check_dataset_names(
+    datasets: Mapping[str, str], benchmarks: Mapping[str, type[Benchmark]], *, only_close: bool = False
+) -> None:
+    """Each `--llm-dataset` key is `NAME`, `NAME.SUBSET`, `NAME:SPLIT` or `NAME.SUBSET:SPLIT` of a
+    known benchmark; anything else is a usage error (it would be ignored and the hub tried).
+    `only_close`: an unknown name is an error only when it is close to a known one."""
+    for key in datasets:
+        head, _, split = key.partition(":")
+        name, dot, subset = head.partition(".")
+        if name not in benchmarks:
+            close = did_you_mean(name, benchmarks)
+            if only_close and not close:
+                continue
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "pytest --llm-list shows the names"
+            raise ConfigError(f"--llm-dataset {key}=... names no benchmark {name!r}; {hint}")
+        cls = benchmarks[name]
+        if dot:
+            labels = {*cls.subsets, *(mark_name(s) for s in cls.subsets)}
+            if subset not in labels and not _is_dataset_label(cls, subset):
+                close = did_you_mean(subset, cls.subsets)
+                hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"subsets: {', '.join(list(cls.subsets)[:20])}"
+                raise ConfigError(f"--llm-dataset {key}=... names no subset {subset!r} of {name}; {hint}")
+
+
+def _is_dataset_label(cls: type[Benchmark], label: str) -> bool:
+    """The dataset's own name of a subset (`arc.ARC-Easy`, `aime25.AIME2025-I`, `mmlu_pro.computer science`,
+    `math_500.5`), from the benchmark module's `CONFIGS` / `CATEGORIES` tables."""
+    import sys
+
+    module = sys.modules.get(cls.__module__)
+    known = {*getattr(module, "CONFIGS", {}).values(), *getattr(module, "CATEGORIES", {}).values()}
+    return label in known or label.isdigit()

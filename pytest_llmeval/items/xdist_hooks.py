@@ -7,22 +7,47 @@ from typing import Any
 
 import pytest
 
-from .distribution import StaticShareScheduling
+from .distribution import TAKEOVER_KEY, StaticShareScheduling, is_sample_nodeid
 
 BENCHMARKS_KEY = "llmeval_benchmarks"
 
 
 class XdistHooks:
-    def __init__(self, workerinput: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, workerinput: Callable[[], dict[str, Any]], on_collection: Callable[[list[str]], None] | None = None
+    ) -> None:
         # A callable: the selection and the served URL are final only once the session starts.
         self._workerinput = workerinput
+        self._on_collection = on_collection
+        self._scheduler: StaticShareScheduling | None = None
+        self._rescheduled: set[str] = set()
+
+    @pytest.hookimpl
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # The controller collects nothing itself: a worker's collection is the run's plan.
+        if self._on_collection is not None:
+            self._on_collection(list(ids))
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
         # Workers deal out items by the controller's list of benchmark names (so both sides agree
         # even when a worker's conftests register more benchmarks), and use the controller's server.
         node.workerinput.update(self._workerinput())
+        if self._scheduler is not None and self._scheduler.collection is not None:
+            # A replacement for a dead worker: it will be sent what is pending now.
+            node.workerinput[TAKEOVER_KEY] = self._scheduler.pending_nodeids()
+
+    @pytest.hookimpl
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        # The sample the dead worker was running runs again (once: a sample that kills its
+        # worker every time is then reported as the crash it is).
+        names = self._workerinput()[BENCHMARKS_KEY]
+        if crashitem not in self._rescheduled and is_sample_nodeid(crashitem, names):
+            self._rescheduled.add(crashitem)
+            sched.mark_test_pending(crashitem)
+            report.outcome = "rerun"
 
     @pytest.hookimpl
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> StaticShareScheduling:
-        return StaticShareScheduling(config, log, self._workerinput()[BENCHMARKS_KEY])
+        self._scheduler = StaticShareScheduling(config, log, self._workerinput()[BENCHMARKS_KEY])
+        return self._scheduler

@@ -151,6 +151,8 @@ class Series:
     colour: str
     points: list[Point] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)  # polyline "x,y x,y" runs, broken at None
+    legend_x: float = 0.0  # where its legend entry (swatch, then name) starts
+    legend_y: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,8 +228,36 @@ def line_chart(
         if len(run) > 1:
             line.segments.append(" ".join(run))
         drawn.append(line)
+    top_shift = _place_legend(drawn, left, plot_w, top)
+    if top_shift:  # a legend of long names (run labels) wraps onto more rows: move the plot down
+        top += top_shift
+        height += top_shift
+        for line in drawn:
+            line.points = [Point(pt.x, round(pt.y + top_shift, 1), pt.tooltip) for pt in line.points]
+            line.segments = [" ".join(f"{x},{float(y) + top_shift:.1f}" for x, y in (xy.split(",") for xy in seg.split()))
+                             for seg in line.segments]
+        y_ticks = [Tick(round(t.pos + top_shift, 1), t.text) for t in y_ticks]
     axis = x_label + (" (log scale)" if log else "")
     return LineChart(title, width, height, left, top, plot_w, plot_h, axis, y_label, x_ticks, y_ticks, drawn, log)
+
+
+LEGEND_CHAR_W = 6.5  # px per character at font-size 11 (Helvetica's average, a little generous)
+LEGEND_ROW_H = 14
+
+
+def _place_legend(series: Sequence[Series], left: int, plot_w: int, top: int) -> int:
+    """Lay the legend entries out left to right, wrapping at the plot's width; returns how many
+    pixels the plot must move down to make room for rows beyond the first."""
+    x, row = float(left + 4), 0
+    for line in series:
+        width = 14 + LEGEND_CHAR_W * len(line.name) + 12
+        if x > left + 4 and x + width > left + plot_w:
+            x, row = float(left + 4), row + 1
+        line.legend_x, line.legend_y = round(x, 1), float(row * LEGEND_ROW_H)
+        x += width
+    for line in series:
+        line.legend_y = top - 36 + line.legend_y
+    return row * LEGEND_ROW_H
 
 
 # -- perf ------------------------------------------------------------------------------------

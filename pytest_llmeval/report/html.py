@@ -43,6 +43,7 @@ from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score,
 from .models import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
+from .thinking_view import thinking_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
 SAMPLES_START, SAMPLES_END = "<!-- llmeval:samples -->", "<!-- /llmeval:samples -->"
@@ -80,7 +81,7 @@ def content_security_policy() -> Markup:
     Defence in depth: even if some text escaped escaping, it could neither run nor call out.
     (Markup: a constant of ours whose only variable part is base64, so it has no '"' or '<'.)"""
     digest = base64.b64encode(hashlib.sha256(asset("report.js").encode("utf-8")).digest()).decode("ascii")
-    return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:")
+    return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; media-src data:")
 
 
 def public_url(url: str | None) -> str:
@@ -283,6 +284,9 @@ def collection_section(page: Page) -> dict[str, Any] | None:
     from ..collection.results import CollectionResult
 
     return {"collection": CollectionResult.model_validate(page.result.collection)}
+def thinking_section(page: Page) -> dict[str, Any] | None:
+    view = thinking_view([(page.result.model, page.result.thinking)])
+    return {"thinking": view} if view is not None else None
 
 
 def perf_section(page: Page) -> dict[str, Any] | None:
@@ -298,6 +302,7 @@ OVERVIEW_SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("collection", collection_section),
     ("comparison", comparison_section),
     ("charts", charts_section),
+    ("thinking", thinking_section),
     ("perf", perf_section),
 ]
 

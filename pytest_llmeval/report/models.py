@@ -82,5 +82,12 @@ class RunResult(BaseModel):
     requests: RequestStats = Field(default_factory=RequestStats)
     passed: bool = True
     collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult
+    # Whether every planned sample finished (scored, or recorded as an error) and the run was not cut
+    # short (Ctrl-C, -x, a lost worker). An incomplete run is never passed.
+    complete: bool = True
+    interrupted: bool = False
+    samples_planned: int | None = None  # sample items selected for the run; None when unknown
+    samples_scored: int = 0  # samples with a verdict
+    samples_errored: int = 0  # samples the endpoint (or scorer) failed on
     thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections

@@ -60,6 +60,8 @@ class ReportPlugin:
                 raise pytest.UsageError(str(exc)) from None
         self.html_enabled = bool(config.getoption("htmlpath", None)) and not self.is_worker
         self.table: SampleTable | None = SampleTable() if self.html_enabled else None
+        if self.table is not None:
+            self.table.media = _run_media_store(config)
         self.comparison: Comparison | None = None
         self.result: RunResult | None = None
 
@@ -155,3 +157,9 @@ class ReportPlugin:
 def _short(text: str) -> str:
     limit = CELL_CHARS // 2
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _run_media_store(config: pytest.Config) -> Any:
+    """The evaluation's media store (thumbnails of the samples' images), None when it has none."""
+    evaluation = config.pluginmanager.get_plugin("llmeval-evaluation")
+    return evaluation.media_store() if evaluation is not None and hasattr(evaluation, "media_store") else None

@@ -29,6 +29,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..media.preview import previews
 from .models import SampleRecord
 
 CELL_CHARS = 160
@@ -55,6 +56,23 @@ def as_text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def content_text(content: Any) -> str:
+    """A message's content as text: content parts become their text, media a short marker."""
+    if not isinstance(content, list):
+        return as_text(content)
+    pieces = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            pieces.append(str(part.get("text", "")))
+        elif kind in ("image_url", "input_audio"):
+            info = part.get(kind) or {}
+            pieces.append(f"[{'image' if kind == 'image_url' else 'audio'} {str(info.get('sha256') or info.get('url', ''))[:12]}]")
+        else:
+            pieces.append(as_text(part))
+    return "\n".join(pieces)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -125,6 +143,8 @@ class SampleTable:
 
     rows: list[_Row] = field(default_factory=list)
     _interned: dict[str, str] = field(default_factory=dict)
+    media: Any = None  # a media.MediaStore: previews of the samples' images and audio
+    _previews: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # nodeid -> previews
 
     @classmethod
     def of(cls, records: Iterable[SampleRecord]) -> SampleTable:
@@ -134,9 +154,12 @@ class SampleTable:
         return table
 
     def add(self, record: SampleRecord) -> None:
+        media = previews(record.messages, self.media)
+        if media:
+            self._previews[record.nodeid] = media
         messages = []
         for message in record.messages:
-            content = as_text(message.get("content"))
+            content = content_text(message.get("content"))
             chunks = tuple(self._interned.setdefault(c, c) for c in _PARAGRAPH.split(content) if c)
             messages.append((str(message.get("role", "")), chunks))
         # The row keeps the record without its messages: the interned chunks replace them.
@@ -153,7 +176,7 @@ class SampleTable:
         shown: list[SampleRow] = []
         for index, row in enumerate(rows):
             messages = [[role, [chunk_index.setdefault(c, len(chunk_index)) for c in chunks]] for role, chunks in row.messages]
-            detail.append(_detail(row.record, messages))
+            detail.append(_detail(row.record, messages, self._previews.get(row.record.nodeid)))
             shown.append(_row(index, row.record))
         verdicts = Counter(verdict_of(r.record) for r in rows)
         kinds = Counter(r.record.error_kind or "error" for r in rows if r.record.error is not None)
@@ -178,12 +201,13 @@ class SampleTable:
         return render_samples(self)
 
 
-def _detail(record: SampleRecord, messages: list[list[Any]]) -> dict[str, Any]:
+def _detail(record: SampleRecord, messages: list[list[Any]], media: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     extracted, target = as_text(record.extracted), as_text(record.target)
     usage = record.usage.model_dump(exclude_none=True) if record.usage is not None else None
     values = {
         "n": record.nodeid,
         "m": messages,
+        "md": media or None,
         "o": record.output,
         "os": record.outputs if record.outputs and len(record.outputs) > 1 else None,
         "r": record.reasoning,

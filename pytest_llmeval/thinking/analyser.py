@@ -33,6 +33,16 @@ class ThinkingAnalyser:
 
             self._offsets = load_tokenizer(tokenizer).encode_offsets
 
+    def step_texts(self, trace: str) -> list[str]:
+        """The step pieces `analyse` will read (for benchmarks graded by a judge, whose requests are
+        issued ahead, as soon as the model's answer arrives)."""
+        pieces, previous = [], 0
+        for end in self.splitter.step_ends(trace):
+            if end > previous and trace[previous:end].strip():
+                pieces.append(trace[previous:end])
+            previous = max(previous, end)
+        return pieces
+
     def counter(self, trace: str, answer: str, response: ChatResponse, generations: int) -> TokenCounter:
         if self._offsets is not None:
             return OffsetTokenCounter(self._offsets)

@@ -78,3 +78,18 @@ def test_embedded_gemma_streams_real_tokens(pytester, tmp_path):
     assert results["benchmarks"]["gsm8k"]["count"] == 4 and results["benchmarks"]["gsm8k"]["errors"] == 0
     assert all(line["ttft_s"] is not None and 0 < line["ttft_s"] <= line["latency_s"] for line in samples)
     assert all(line["usage"]["completion_tokens"] > 1 for line in samples)
+
+
+def test_think_eval_against_the_real_server(pytester, tmp_path):
+    """SmolLM2 does not think: the figures come from its output, with token counts from the
+    server's usage, and every sample has them."""
+    need("smollm2-135m")
+    gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:4])
+    result, results, samples = evaluate(pytester, "smollm2-135m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"],
+                                        "--llm-think-eval")
+    thinking = results["thinking"]
+    assert thinking["token_sources"] == ["usage.completion_tokens split by characters"]
+    overall = thinking["benchmarks"]["gsm8k"]["overall"]
+    assert overall["count"] == 4 and overall["reasoning_tokens"] > 0 and overall["thought_count"] >= 1
+    assert all(s["thinking"][0]["trace"] == "output" and s["thinking"][0]["reasoning_tokens"] > 0 for s in samples)
+    result.stdout.fnmatch_lines(["*llmeval reasoning efficiency*"])

@@ -88,21 +88,24 @@ def test_open_loop_duration_and_poisson(start_server: Callable[..., FakeOpenAISe
     assert result.ok == result.number
 
 
+@pytest.mark.xdist_group("timing")
 def test_timings_match_injected_ttft_and_itl(start_server: Callable[..., FakeOpenAIServer]) -> None:
     server = start_server(ttft_s=0.05, itl_s=0.01, output_tokens=10)
     result = run_one(server, parallel=2, number=10, output_tokens=10)
-    assert result.ttft.p50 == pytest.approx(0.05, abs=0.01)
-    assert result.itl.p50 == pytest.approx(0.01, abs=0.004)
-    assert result.tpot.mean == pytest.approx(0.01, abs=0.004)
-    assert result.latency.p50 == pytest.approx(0.05 + 9 * 0.01, abs=0.02)
+    # generous: the suite runs on a busy machine; bench/perf_accuracy.py measures the precision
+    assert 0.047 <= result.ttft.p50 <= 0.05 + 0.1
+    assert 0.005 <= result.itl.p50 <= 0.03
+    assert 0.005 <= result.tpot.mean <= 0.03
+    assert 0.05 + 9 * 0.01 - 0.005 <= result.latency.p50 <= 0.05 + 9 * 0.01 + 0.15
     assert result.itl.count == 10 * 9
 
 
+@pytest.mark.xdist_group("timing")
 def test_non_streaming_has_latency_only(start_server: Callable[..., FakeOpenAIServer]) -> None:
     server = start_server(latency_s=0.05, output_tokens=5)
     result = run_one(server, parallel=2, number=4, stream=False)
     assert result.ok == 4 and not result.stream
-    assert result.latency.p50 == pytest.approx(0.05, abs=0.02)
+    assert 0.045 <= result.latency.p50 <= 0.05 + 0.1  # never early; late only by a loaded machine
     assert result.ttft.count == 0 and result.ttft.p99 is None
     assert result.output_tokens == 20 and result.token_source == "usage"
 
@@ -184,10 +187,11 @@ def test_exact_lengths_without_tokenizer_is_a_usage_error(start_server: Callable
     assert server.stats()["chat_requests"] == 0
 
 
+@pytest.mark.xdist_group("timing")
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx-aiohttp", "httpx"])
 def test_other_transports_give_the_same_figures(start_server: Callable[..., FakeOpenAIServer], transport: str) -> None:
     server = start_server(ttft_s=0.03, itl_s=0.005, output_tokens=5, fail_every_k=5)
     result = run_one(server, parallel=2, number=10, transport=transport)
     assert (result.ok, result.errors) == (8, {"http_500": 2})
-    assert result.ttft.p50 == pytest.approx(0.03, abs=0.01)
+    assert 0.027 <= result.ttft.p50 <= 0.03 + 0.1  # same figures: never early, late only by load
     assert result.output_tokens == 40

@@ -112,3 +112,37 @@ def test_off_by_default(pytester: pytest.Pytester, thinker: Any, tmp_path: Path)
     outcome.assert_outcomes(passed=1)
     assert json.loads(results.read_text())["thinking"] is None
     assert "reasoning efficiency" not in outcome.stdout.str()
+
+
+JUDGED_CONFTEST = """
+from pytest_llmeval import file_benchmark, register_benchmark
+register_benchmark(file_benchmark("capitals", "capitals.jsonl", kind="qa", judge=True))
+"""
+
+
+def test_judge_decides_each_step_for_judge_graded_benchmarks(pytester: pytest.Pytester, start_server: Any):
+    """Rules cannot read "the capital" from free text: with a judge, each reasoning step is graded
+    by it, the requests issued ahead through the judge's pipeline (so they overlap), and cached."""
+    pytester.makeconftest(JUDGED_CONFTEST)
+    rows = [{"id": f"c{i}", "question": f"What is the capital of country {i}?", "answer": "Paris"} for i in range(4)]
+    pytester.path.joinpath("capitals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    reasoning = "I recall it is Lyon.\n\nBut wait, the government sits in Paris.\n\nSo I will answer that."
+    model = start_server(fixed_reply="Paris", reasoning=reasoning)
+    judge = start_server(model="judge", latency_s=0.2, keep_chat_bodies=50, rules=[
+        {"contains": "Candidate answer:\nBut wait, the government sits in Paris", "reply": "Same city.\nCORRECT"},
+        {"contains": "Candidate answer:\nParis", "reply": "Same city.\nCORRECT"},
+        {"contains": "Candidate answer:", "reply": "Different.\nINCORRECT"},
+    ])
+    results = pytester.path / "results.json"
+    outcome = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", model.base_url, "--llm-judge-model", "judge",
+        "--llm-judge-base-url", judge.base_url, "-m", "capitals", "--llm-think-eval", "--llm-results", str(results),
+        "-p", "no:randomly")
+    outcome.assert_outcomes(passed=4)
+    overall = json.loads(results.read_text())["thinking"]["benchmarks"]["capitals"]["overall"]
+    assert 0 < overall["first_correct_tokens"] < overall["reasoning_tokens"]
+    assert overall["thought_count"] == 2
+    stats = judge.stats()
+    # per sample: the final answer and the three steps, each asked once, issued ahead of the items
+    assert stats["chat_requests"] == 4 * 4
+    assert stats["max_in_flight"] >= 2

@@ -147,6 +147,32 @@
       if (shown) { shown.textContent = 'showing ' + count + ' of ' + rows.length; }
     }
 
+    function media(td, items) {
+      // Previews come as data: URLs made by the plugin; anything else is shown as text only.
+      if (!items || !items.length) { return; }
+      var box = document.createElement('div');
+      box.className = 'lle-media';
+      items.forEach(function (item) {
+        var fig = document.createElement('figure');
+        var url = typeof item.url === 'string' ? item.url : '';
+        if (item.kind === 'image' && url.indexOf('data:image/') === 0) {
+          var img = document.createElement('img');
+          img.src = url;
+          img.alt = item.label;
+          fig.appendChild(img);
+        } else if (item.kind === 'audio' && url.indexOf('data:audio/') === 0) {
+          var audio = document.createElement('audio');
+          audio.controls = true;
+          audio.src = url;
+          fig.appendChild(audio);
+        }
+        var cap = document.createElement('figcaption');
+        cap.textContent = item.label;
+        fig.appendChild(cap);
+        box.appendChild(fig);
+      });
+      td.appendChild(box);
+    }
     function sampleDetail(td, s) {
       block(td, 'error' + (s.k ? ' (' + s.k + ')' : ''), s.e);
       var usage = s.u || {};
@@ -158,6 +184,7 @@
         ['answer from the response cache', s.c ? 'yes' : null]);
       facts(td, 'sample', pairs);
       (s.m || []).forEach(function (m, i) { block(td, 'message ' + (i + 1) + ': ' + m[0], joinChunks(m[1])); });
+      media(td, s.md);
       block(td, 'reasoning', s.r);
       block(td, 'raw output', s.o);
       (s.os || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });

@@ -1,0 +1,235 @@
+"""Which dataset hub a benchmark's rows come from, and fetching them (`--llm-hub`).
+
+* `huggingface`: `datasets.load_dataset(path, config, split)` (its cache and `HF_HUB_OFFLINE` apply).
+* `modelscope`: the `modelscope` client (the optional extra `pytest-llmeval[modelscope]`) downloads
+  the dataset repository's data files into its own cache (`MODELSCOPE_CACHE`, default
+  `~/.cache/modelscope`); the files are then read by the plugin's own readers (`loading.py`), so a
+  bad row is reported as `file:line` exactly as for a local file. A snapshot already in the cache is
+  used without any request (`local_files_only` first); only a cache miss asks the hub
+  (`MODELSCOPE_ENDPOINT` points the client at another endpoint).
+* `auto` (default): each benchmark's canonical home (`DatasetSource.home`): ModelScope for IQuiz,
+  whose data lives only there; Hugging Face for the others.
+
+Offline: before the first request of a run the hub's host is probed with one TCP connection (3 s
+timeout), so an unreachable hub fails in about a second instead of after ~25 s of the clients' own
+retries; `HF_HUB_OFFLINE=1` / `MODELSCOPE_OFFLINE=1` skip even that and use the caches only. After a
+hub was found unreachable, later loads in the same run fail at once, and the plugin reports one error
+per benchmark (`DatasetError.hub_unreachable`), naming both hubs and `--llm-dataset`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from ..errors import DatasetError
+from .base import Benchmark, DatasetSource
+
+Hub = Literal["huggingface", "modelscope"]
+HUB_NAMES = {"huggingface": "Hugging Face hub", "modelscope": "ModelScope hub"}
+DATA_PATTERNS = ["*.jsonl", "*.json", "*.csv", "*.tsv", "*.parquet", "*.gz", "*.bz2", "*.xz",
+                 "**/*.jsonl", "**/*.json", "**/*.csv", "**/*.tsv", "**/*.parquet", "**/*.gz", "**/*.bz2", "**/*.xz"]
+PROBE_TIMEOUT_S = 3.0
+_unreachable: dict[str, str] = {}  # hub -> why, once found out of reach in this process
+
+Located = tuple[Any, str]
+
+
+def hub_for(source: DatasetSource, choice: str) -> Hub:
+    """The hub a benchmark is read from under `--llm-hub choice`."""
+    if choice == "auto":
+        return "modelscope" if source.home == "modelscope" else "huggingface"
+    if choice == "modelscope" and not source.modelscope:
+        return "huggingface"  # no ModelScope copy is known: the Hugging Face id is the only one
+    return choice  # type: ignore[return-value]
+
+
+def hub_rows(benchmark: Benchmark, subset: str, split: str, choice: str, fix: str) -> tuple[Iterator[Located], bool]:
+    """(rows of `subset`'s data, whether they already are only that subset's rows). When False the
+    caller filters them on the subset field."""
+    source = benchmark.source
+    assert source is not None
+    hub = hub_for(source, choice)
+    config = subset if source.subset_mode == "config" else source.config
+    other = _other_hub_hint(source, hub)
+    if hub == "modelscope":
+        return modelscope_rows(benchmark, subset, config, split, fix + other)
+    dataset = load_hf_split(source, config, split, fix + other)
+    label = f"{source.path}[{config or 'default'}/{split}]"
+    rows = ((record, f"{label} row {index}") for index, record in enumerate(dataset))
+    return rows, source.subset_mode != "field"
+
+
+def _other_hub_hint(source: DatasetSource, hub: Hub) -> str:
+    if hub == "huggingface" and source.modelscope:
+        return f"; or read it from ModelScope ({source.modelscope}) with --llm-hub modelscope"
+    if hub == "modelscope" and source.home != "modelscope":
+        return f"; or read it from Hugging Face ({source.path}) with --llm-hub huggingface"
+    return ""
+
+
+def _offline(*names: str) -> bool:
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in names)
+
+
+def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None when a TCP connection to the URL's host opens within `timeout` seconds, else why not."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or exc}"
+
+
+def _unreachable_error(hub: Hub, name: str, why: str, fix: str) -> DatasetError:
+    other = "ModelScope hub" if hub == "huggingface" else "Hugging Face hub"
+    return DatasetError(
+        f"cannot load {name}: the {HUB_NAMES[hub]} is not reachable ({why}) and the dataset is not in its cache. "
+        f"Download it where a hub is reachable (the {HUB_NAMES[hub]} or the {other}) and {fix}",
+        hub_unreachable=True,
+    )
+
+
+# -- Hugging Face -------------------------------------------------------------------------------
+
+
+def _hf_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def _go_offline_hf() -> None:
+    """Make `datasets` use its cache without network retries (as HF_HUB_OFFLINE=1 would)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    try:
+        import huggingface_hub.constants as hub_constants
+
+        hub_constants.HF_HUB_OFFLINE = True
+    except (ImportError, AttributeError):
+        pass
+    try:
+        import datasets.config as datasets_config
+
+        datasets_config.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        if hasattr(datasets_config, "HF_DATASETS_OFFLINE"):
+            datasets_config.HF_DATASETS_OFFLINE = True  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+
+
+def load_hf_split(source: DatasetSource, config: str | None, split: str, fix: str) -> Any:
+    """One split from the Hugging Face hub through `datasets` (its cache and offline mode apply).
+    Any failure becomes one DatasetError that names the dataset and ends with `fix`."""
+    name = source.path + (f" (config {config!r})" if config else "") + f" split {split!r}"
+    offline = _offline("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    if not offline and "huggingface" not in _unreachable:
+        why = probe(_hf_endpoint())
+        if why is not None:
+            _unreachable["huggingface"] = why
+    if "huggingface" in _unreachable and not offline:
+        _go_offline_hf()  # the cache may still hold it; no retries against a dead host
+        offline = True
+    try:
+        import datasets
+
+        return datasets.load_dataset(source.path, name=config, split=split)
+    except Exception as exc:  # network, auth, missing config: all end the same way for the user
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        text = str(exc).lower()
+        if offline or "offline" in text or (isinstance(exc, (ConnectionError, OSError)) and "reach" in text):
+            why = _unreachable.get("huggingface") or ("HF_HUB_OFFLINE is set" if offline else detail)
+            _unreachable.setdefault("huggingface", why)
+            raise _unreachable_error("huggingface", name, why, fix) from None
+        raise DatasetError(
+            f"cannot load {name} from the Hugging Face hub ({detail}). Download it where the hub is reachable "
+            f"(datasets save_to_disk, or the repository's jsonl/parquet files) and {fix}",
+        ) from None
+
+
+# -- ModelScope ---------------------------------------------------------------------------------
+
+
+def _ms_endpoint() -> str:
+    endpoint = os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN") or "https://www.modelscope.cn"
+    return endpoint if "://" in endpoint else f"https://{endpoint}"
+
+
+def modelscope_snapshot(dataset_id: str, fix: str) -> Path:
+    """The local snapshot folder of a ModelScope dataset's data files: from the client's cache
+    when it is there (no request), else downloaded into it."""
+    try:
+        from modelscope_hub.compat.snapshot_download import dataset_snapshot_download
+    except ImportError:
+        try:
+            import modelscope  # noqa: F401
+        except ImportError:
+            raise DatasetError(
+                f"{dataset_id} lives on the ModelScope hub and the `modelscope` client is not installed: "
+                "pip install 'pytest-llmeval[modelscope]'" f"; or {fix}",
+                hub_unreachable=True,  # the same for every subset: one error per benchmark
+            ) from None
+        raise DatasetError(
+            f"the installed `modelscope` client is too old to download {dataset_id} "
+            "(needs modelscope >= 1.38): pip install -U 'pytest-llmeval[modelscope]'",
+            hub_unreachable=True,
+        ) from None
+    name = f"{dataset_id} (ModelScope)"
+    try:
+        return Path(dataset_snapshot_download(dataset_id, allow_patterns=DATA_PATTERNS, local_files_only=True))
+    except Exception:
+        pass  # not in the cache: ask the hub
+    if _offline("MODELSCOPE_OFFLINE", "HF_HUB_OFFLINE"):
+        raise _unreachable_error("modelscope", name, "offline mode is set (MODELSCOPE_OFFLINE / HF_HUB_OFFLINE)", fix)
+    if "modelscope" not in _unreachable:
+        why = probe(_ms_endpoint())
+        if why is not None:
+            _unreachable["modelscope"] = why
+    if "modelscope" in _unreachable:
+        raise _unreachable_error("modelscope", name, _unreachable["modelscope"], fix)
+    try:
+        folder = Path(dataset_snapshot_download(dataset_id, allow_patterns=DATA_PATTERNS))
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        if isinstance(exc, (ConnectionError, OSError)) and "404" not in str(exc) and "403" not in str(exc):
+            _unreachable["modelscope"] = detail
+            raise _unreachable_error("modelscope", name, detail, fix) from None
+        raise DatasetError(
+            f"cannot download {name} from the ModelScope hub ({detail}). Download it where the hub is reachable "
+            f"and {fix}"
+        ) from None
+    return folder
+
+
+def modelscope_rows(
+    benchmark: Benchmark, subset: str, config: str | None, split: str, fix: str
+) -> tuple[Iterator[Located], bool]:
+    from .loading import _listing, read_paths, snapshot_files
+
+    source = benchmark.source
+    assert source is not None and source.modelscope
+    folder = modelscope_snapshot(source.modelscope, fix)
+    names = [n for n in (config, subset) if n]
+    files = snapshot_files(folder, split, names) if names else []
+    if files:
+        return read_paths(files, split), True
+    whole = snapshot_files(folder, split, (), only_file=len(benchmark.subsets) == 1)
+    if not whole:
+        raise DatasetError(
+            f"the ModelScope snapshot of {source.modelscope} has no {split!r} file"
+            + (f" for {config!r}" if config else "")
+            + f" (it holds: {_listing(folder)}); {fix}",
+            source=str(folder),
+        )
+    return read_paths(whole, split), len(benchmark.subsets) == 1
+
+
+def reset_for_tests() -> None:
+    """Forget hubs found unreachable (tests that change the environment between runs in one process)."""
+    _unreachable.clear()

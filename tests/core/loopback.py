@@ -1,0 +1,134 @@
+"""A small hostile OpenAI-compatible server on loopback, for attacks the fake server does not make:
+HTTP Basic auth and query parameters that must arrive, and bodies that never end.
+
+Modes of the chat route:
+  * "reply": a normal chat completion with `reply` (streamed as SSE when the request asks for it);
+  * "endless_sse": 200 and `data:` chunks of valid content forever;
+  * "endless_line": 200 and one line without a newline, forever;
+  * "endless_body": a non-streamed 200 whose body never ends (no Content-Length);
+  * "huge": a complete, valid chat completion of `huge_bytes` bytes with a Content-Length.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+CHUNK = b"x" * 65536
+
+
+class LoopbackChatServer:
+    def __init__(
+        self,
+        *,
+        reply: str = "ok",
+        mode: str = "reply",
+        require_auth: tuple[str, str] | None = None,
+        require_query: dict[str, str] | None = None,
+        huge_bytes: int = 0,
+    ) -> None:
+        self.reply = reply
+        self.mode = mode
+        self.require_auth = require_auth
+        self.require_query = require_query
+        self.huge_bytes = huge_bytes
+        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.bytes_sent = 0
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "LoopbackChatServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _checked(self) -> bool:
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                server.requests.append((self.command, parts.path, query))
+                if server.require_auth is not None:
+                    token = base64.b64encode(":".join(server.require_auth).encode()).decode()
+                    if self.headers.get("Authorization") != f"Basic {token}":
+                        self._json(401, {"error": {"message": "bad credentials"}})
+                        return False
+                if server.require_query is not None:
+                    if {k: v[-1] for k, v in query.items()} != server.require_query:
+                        self._json(403, {"error": {"message": "bad query"}})
+                        return False
+                return True
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _forever(self, piece: bytes) -> None:
+                try:
+                    while True:
+                        self.wfile.write(piece)
+                        server.bytes_sent += len(piece)
+                except OSError:
+                    pass  # the client hung up: what it should do
+                self.close_connection = True
+
+            def do_GET(self) -> None:  # noqa: N802
+                if not self._checked():
+                    return
+                if urlsplit(self.path).path == "/v1/models":
+                    self._json(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
+                else:
+                    self._json(404, {"error": {"message": "no such route"}})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if not self._checked():
+                    return
+                if urlsplit(self.path).path != "/v1/chat/completions":
+                    self._json(404, {"error": {"message": "no such route"}})
+                    return
+                mode = server.mode
+                if mode == "huge":
+                    padding = "y" * server.huge_bytes
+                    self._json(200, {"choices": [{"message": {"content": padding}, "finish_reason": "stop"}]})
+                    return
+                if mode == "reply" and not body.get("stream"):
+                    self._json(200, {"choices": [{"message": {"content": server.reply}, "finish_reason": "stop"}],
+                                     "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream" if body.get("stream") else "application/json")
+                self.end_headers()
+                if mode == "reply":
+                    chunk = {"choices": [{"index": 0, "delta": {"content": server.reply}, "finish_reason": "stop"}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+                    self.close_connection = True
+                elif mode == "endless_sse":
+                    chunk = {"choices": [{"index": 0, "delta": {"content": "x" * 4000}}]}
+                    self._forever(f"data: {json.dumps(chunk)}\n\n".encode() * 16)
+                elif mode == "endless_line":
+                    self.wfile.write(b'data: {"choices": [{"index": 0, "delta": {"content": "')
+                    self._forever(CHUNK)
+                else:  # endless_body
+                    self.wfile.write(b'{"choices": [{"message": {"content": "')
+                    self._forever(CHUNK)
+
+        return Handler

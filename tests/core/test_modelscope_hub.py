@@ -1,0 +1,131 @@
+"""The ModelScope hub end to end, against a loopback stand-in serving the routes the real `modelscope`
+client calls (`MODELSCOPE_ENDPOINT` points it there): download, cache reuse, offline, missing extra."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from pytest_llmeval.testing.modelscope_hub import ModelScopeStandIn
+from tests.conftest import GSM8K_ROWS, IQUIZ_ROWS, IQUIZ_RULES
+from tests.core.test_evaluation import chat_requests, run
+
+pytest.importorskip("modelscope")
+
+
+def jsonl(rows: list[dict]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+
+
+IQUIZ_REPO = {
+    "AI-ModelScope/IQuiz": {
+        "README.md": b"# IQuiz",
+        "IQ/test.jsonl": jsonl(IQUIZ_ROWS["IQ"]),
+        "EQ/test.jsonl": jsonl(IQUIZ_ROWS["EQ"]),
+    }
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def ms_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms-cache"))
+    monkeypatch.delenv("MODELSCOPE_OFFLINE", raising=False)
+    monkeypatch.delenv("MODELSCOPE_DOMAIN", raising=False)
+    return monkeypatch
+
+
+def test_iquiz_downloads_from_modelscope_then_reuses_the_cache(pytester, start_server, ms_env):
+    server = start_server(rules=IQUIZ_RULES)
+    with ModelScopeStandIn(IQUIZ_REPO) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        first = run(pytester, server, "-m", "iquiz", "--llm-no-cache")
+        first.assert_outcomes(passed=3, failed=1)
+        downloads = [r for r in hub.requests if "FilePath=" in r]
+        assert sorted(r.split("FilePath=")[1] for r in downloads) == ["EQ%2Ftest.jsonl", "IQ%2Ftest.jsonl"]
+        assert not any("README" in r for r in hub.requests)  # only data files are fetched
+        before = len(hub.requests)
+        second = run(pytester, server, "-m", "iquiz", "--llm-no-cache")
+        second.assert_outcomes(passed=3, failed=1)
+        assert hub.requests[before:] == []  # the second run asked the hub nothing
+    assert chat_requests(server) == 8
+
+
+def test_hub_option_chooses_modelscope_for_a_hugging_face_benchmark(pytester, start_server, ms_env):
+    server = start_server(rules=[])
+    repo = {"AI-ModelScope/gsm8k": {"main/test.jsonl": jsonl(GSM8K_ROWS[:2])}}
+    with ModelScopeStandIn(repo) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        result = run(pytester, server, "-m", "gsm8k", "--llm-hub", "modelscope")
+        result.assert_outcomes(failed=2)
+        assert any("AI-ModelScope/gsm8k/repo/tree" in r for r in hub.requests)
+
+
+def test_a_bad_row_downloaded_from_modelscope_names_file_and_line(pytester, start_server, ms_env):
+    server = start_server(rules=IQUIZ_RULES)
+    repo = {"AI-ModelScope/IQuiz": {"IQ/test.jsonl": jsonl(IQUIZ_ROWS["IQ"]) + b'{"question": \n',
+                                    "EQ/test.jsonl": jsonl(IQUIZ_ROWS["EQ"])}}
+    with ModelScopeStandIn(repo) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        result = run(pytester, server, "-m", "IQ")
+    result.stdout.fnmatch_lines(["*IQ/test.jsonl:3: malformed JSON*"])
+    assert chat_requests(server) == 0
+
+
+def test_unreachable_modelscope_is_one_error_naming_both_hubs(pytester, start_server, ms_env):
+    server = start_server(rules=IQUIZ_RULES)
+    ms_env.setenv("MODELSCOPE_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run(pytester, server, "-m", "iquiz")
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert out.count("ModelScope hub is not reachable") == 1  # one error for the benchmark, not per subset
+    assert "Hugging Face hub" in out and "--llm-dataset iquiz=PATH" in out
+    assert chat_requests(server) == 0
+
+
+def test_offline_mode_uses_the_cache_and_fails_fast_without_it(pytester, start_server, ms_env):
+    server = start_server(rules=IQUIZ_RULES)
+    with ModelScopeStandIn(IQUIZ_REPO) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        ms_env.setenv("MODELSCOPE_OFFLINE", "1")
+        offline = run(pytester, server, "-m", "iquiz")
+        assert "offline mode is set" in offline.stdout.str() and hub.requests == []
+        ms_env.delenv("MODELSCOPE_OFFLINE")
+        run(pytester, server, "-m", "iquiz").assert_outcomes(passed=3, failed=1)
+        ms_env.setenv("MODELSCOPE_OFFLINE", "1")
+        count = len(hub.requests)
+        run(pytester, server, "-m", "iquiz").assert_outcomes(passed=3, failed=1)  # from the cache
+        assert len(hub.requests) == count
+
+
+def test_missing_modelscope_client_names_the_extra(pytester, start_server, ms_env):
+    server = start_server(rules=IQUIZ_RULES)
+    # the client's modules cannot be imported in the run, as when the extra is not installed
+    pytester.makeconftest("import sys\nsys.modules['modelscope'] = None\nsys.modules['modelscope_hub'] = None\n")
+    ms_env.setenv("MODELSCOPE_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    result = run(pytester, server, "-m", "iquiz")
+    out = result.stdout.str()
+    assert "the `modelscope` client is not installed: pip install 'pytest-llmeval[modelscope]'" in out
+    assert out.count("pytest-llmeval[modelscope]") == 1  # one error for the benchmark
+    assert chat_requests(server) == 0
+
+
+def test_unreachable_hugging_face_hub_is_found_fast_and_reported_once(pytester, start_server, monkeypatch):
+    server = start_server(rules=[])
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(pytester.path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run(pytester, server, "-m", "arc")
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert out.count("the Hugging Face hub is not reachable") == 1  # one error for arc, not one per subset
+    assert "Retrying in" not in out + result.stderr.str()  # the client's retry loop never ran
+    assert "--llm-dataset arc=PATH" in out and "ModelScope" in out
