@@ -156,20 +156,20 @@ def test_a_collection_rule_without_a_collection_is_a_usage_error(pytester, start
 
 def test_unknown_benchmarks_are_an_error_or_skipped_and_counted(pytester, two_bench):
     suite, server = two_bench
-    lines = [*TWO_BENCH_RECORDS, record(4, "math_vista", "look at this", "3", ["Suite", "Vision"], [], "vqa"),
-             record(5, "math_vista", "and this", "4", ["Suite", "Vision"], [], "vqa")]
+    lines = [*TWO_BENCH_RECORDS, record(4, "video_mme", "look at this", "3", ["Suite", "Vision"], [], "vqa"),
+             record(5, "video_mme", "and this", "4", ["Suite", "Vision"], [], "vqa")]
     write_jsonl(suite, lines)
     refused = run(pytester, server, "--llm-collection", str(suite))
     assert refused.ret == 4
-    refused.stderr.fnmatch_lines(["*benchmarks this plugin does not have: 'math_vista' (2 records)*--llm-collection-skip-unknown*"])
+    refused.stderr.fnmatch_lines(["*benchmarks this plugin does not have: 'video_mme' (2 records)*--llm-collection-skip-unknown*"])
     assert server.stats()["chat_requests"] == 0
     results = pytester.path / "results.json"
     skipped = run(pytester, server, "--llm-collection", str(suite), "--llm-collection-skip-unknown",
                   "--llm-results", str(results))
     skipped.assert_outcomes(passed=3, failed=1)
     collection = json.loads(results.read_text())["collection"]
-    assert collection["skipped_unknown"] == {"math_vista": 2} and collection["records"] == 4
-    skipped.stdout.fnmatch_lines(["*skipped records of unknown benchmarks: math_vista (2)*"])
+    assert collection["skipped_unknown"] == {"video_mme": 2} and collection["records"] == 4
+    skipped.stdout.fnmatch_lines(["*skipped records of unknown benchmarks: video_mme (2)*"])
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"index": 0, "prompt": {"input": "x"}})])
