@@ -210,7 +210,9 @@ def line_chart(
     positions, x_ticks, log = _x_scale(finite_xs, left, plot_w)
     values = [f for vals in series.values() for v in vals if (f := finite(v)) is not None]
     y_max = nice_max(max(values, default=1.0))
-    y_ticks = [Tick(round(top + plot_h - plot_h * i / 4, 1), fmt_tick(y_max * i / 4)) for i in range(5)]
+    lead = y_max / 10 ** math.floor(math.log10(y_max))
+    steps = 5 if round(lead, 6) in (2.5, 5.0) else 4  # round tick values: 0.025 -> 0.005 steps, 0.02 -> 0.005
+    y_ticks = [Tick(round(top + plot_h - plot_h * i / steps, 1), fmt_tick(y_max * i / steps)) for i in range(steps + 1)]
     drawn: list[Series] = []
     for s, (name, vals) in enumerate(series.items()):
         line = Series(name, PALETTE[s % len(PALETTE)])

@@ -160,10 +160,13 @@ def meta_section(page: Page) -> dict[str, Any]:
         items.append(("generation", ", ".join(f"{k}={_compact(v)}" for k, v in result.generation.items())))
     errors = sum(b.errors for b in result.benchmarks.values())
     items.append(("errors", f"{errors} sample(s) without an answer" if errors else "none"))
-    incomplete = _optional(result, "interrupted") or (_optional(result, "complete") is False)
     gated = bool(result.thresholds) or (comparison is not None and comparison.max_drop is not None)
-    if incomplete:
-        verdict, tone, note = "INCOMPLETE", "lle-fail", "the run did not finish: its scores cover only part of the samples"
+    if _optional(result, "complete") is False or _optional(result, "interrupted"):
+        # an incomplete run is never passed, whatever its scores (fields of the results, see docs/results.md)
+        done = (_optional(result, "samples_scored") or 0) + (_optional(result, "samples_errored") or 0)
+        planned = _optional(result, "samples_planned")
+        why = "interrupted" if _optional(result, "interrupted") else "samples without a result"
+        verdict, tone, note = "INCOMPLETE", "lle-fail", f"{why}: {done} of {'?' if planned is None else planned} samples finished"
     elif not result.passed:
         verdict, tone, note = "FAILED", "lle-fail", ""
     elif gated:
@@ -185,6 +188,21 @@ class ScoreRow:
     gates: list[tuple[bool, str, float]]
     compare: ComparisonRow | None = None
     has_compare: bool = False
+    ci: str = ""  # standard error and 95% interval, when the results carry them
+
+    @property
+    def delta_title(self) -> str:
+        """The difference's 95% interval and p-value, when the comparison carries them."""
+        row = self.compare
+        if row is None:
+            return ""
+        parts = []
+        low, high, p = (getattr(row, name, None) for name in ("ci_low", "ci_high", "p_value"))
+        if low is not None and high is not None:
+            parts.append(f"95% CI [{low:+.4f}, {high:+.4f}]")
+        if p is not None:
+            parts.append(f"p={p:.3g} ({getattr(row, 'test', '')})")
+        return "; ".join(parts)
 
     @property
     def delta_text(self) -> str:
@@ -227,18 +245,40 @@ def _score_rows(page: Page) -> list[ScoreRow]:
         gates = [(ok, rule.op, rule.value) for rule, ok in page.rules
                  if (rule.benchmark, rule.subset, rule.metric) == (bench, subset, metric)]
         rows.append(ScoreRow(bench, subset, metric, value, count, errors, gates,
-                             comparison.find(bench, subset, metric) if comparison else None, comparison is not None))
+                             comparison.find(bench, subset, metric) if comparison else None, comparison is not None,
+                             ci=interval(result, bench, subset, metric)))
     return rows
+
+
+def interval(result: RunResult, bench: str, subset: str | None, metric: str) -> str:
+    """`±se [low, high]` of a metric when the results carry its uncertainty (`uncertainty` of a
+    group, docs/statistics.md), else empty."""
+    group: Any = result.benchmarks.get(bench)
+    if group is not None and subset is not None:
+        group = group.subsets.get(subset)
+    found = (getattr(group, "uncertainty", None) or {}).get(metric) if group is not None else None
+    low, high, se = (getattr(found, name, None) for name in ("ci_low", "ci_high", "se"))
+    if low is None or high is None or se is None:
+        return ""
+    return f"\u00b1{se:.4f} [{low:.4f}, {high:.4f}]"
 
 
 def scores_section(page: Page) -> dict[str, Any] | None:
     if not page.result.benchmarks:
         return None
-    return {"rows": _score_rows(page), "compared": page.comparison is not None}
+    rows = _score_rows(page)
+    return {"rows": rows, "compared": page.comparison is not None, "with_ci": any(r.ci for r in rows)}
 
 
 def thresholds_section(page: Page) -> dict[str, Any] | None:
-    return {"outcomes": page.result.thresholds} if page.result.thresholds else None
+    if not page.result.thresholds:
+        return None
+    rows = []
+    for o in page.result.thresholds:
+        status = getattr(o, "status", None) or ("pass" if o.passed else "fail")
+        rows.append((o.expression, o.value, status.upper(), "lle-pass-text" if o.passed else "lle-fail-text",
+                     getattr(o, "reason", None) or ""))
+    return {"rows": rows, "with_reason": any(r[4] for r in rows)}
 
 
 def comparison_section(page: Page) -> dict[str, Any] | None:
@@ -246,8 +286,13 @@ def comparison_section(page: Page) -> dict[str, Any] | None:
     if comparison is None:
         return None
     base = comparison.baseline
+    text = f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})."
+    paired = getattr(comparison, "paired", None)
+    if paired is not None:
+        text += (f" Samples paired by id with {getattr(base, 'samples_path', '')}: deltas carry a paired 95% interval and p-value."
+                 if paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
     return {
-        "text": f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started}).",
+        "text": text,
         "comparison": comparison,
         "drops": [(r.label, format_score(r.old), format_score(r.new), format_delta(r)) for r in comparison.dropped],
     }
@@ -284,6 +329,8 @@ def collection_section(page: Page) -> dict[str, Any] | None:
     from ..collection.results import CollectionResult
 
     return {"collection": CollectionResult.model_validate(page.result.collection)}
+
+
 def thinking_section(page: Page) -> dict[str, Any] | None:
     view = thinking_view([(page.result.model, page.result.thinking)])
     return {"thinking": view} if view is not None else None

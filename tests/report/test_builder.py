@@ -227,6 +227,8 @@ def test_line_chart_x_axis_is_numeric_not_categorical():
     assert wide.log_x and "log scale" in wide.x_label
     assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.2)  # 1 -> 8 and 8 -> 64 are both x8
     assert xs[3] - xs[2] == pytest.approx((xs[1] - xs[0]) * 2 / 3, abs=0.2)  # 64 -> 256 is x4
+    # y ticks are round numbers (no 0.00625)
+    assert [t.text for t in line_chart("t", [1, 2], {"y": [0.021, 0.01]}).y_ticks] == ["0", "0.005", "0.01", "0.015", "0.02", "0.025"]
     unsorted = line_chart("t", [8, 1, 4], {"y": [3.0, 1.0, 2.0]})
     assert unsorted.series[0].segments[0].split(" ")[0].startswith(f"{_x_of(unsorted)[0]:.1f}")  # joined in x order
 
@@ -352,3 +354,13 @@ def test_side_by_side_runs_of_one_model_are_told_apart():
             LoadedRun(Path("c.json"), run_result(b=1.0).model_copy(update={"model": "n"}))]
     label_runs(runs)
     assert [r.label for r in runs] == ["m (a.json) #1", "m (a.json) #2", "n"]
+
+
+def test_incomplete_run_is_never_shown_as_passed():
+    """The complete/interrupted fields of the results win over scores."""
+    result = run_result(g=1.0)
+    result.thresholds = [ThresholdOutcome(expression="g.acc>=0.5", value=1.0, passed=True)]
+    result = result.model_copy(update={"complete": False, "samples_planned": 10, "samples_scored": 4, "samples_errored": 1})
+    html = render_overview(result)
+    assert ">INCOMPLETE</span>" in html and "samples without a result: 5 of 10 samples finished" in html
+    assert ">PASSED</span>" not in html
