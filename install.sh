@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
 # One command to install pytest-llmeval for development or local evaluation:
 #     ./install.sh            the plugin, the [local] llama.cpp server and models, and [dev] test tools
-#     ./install.sh local      only the listed extras (comma-separated)
+#     ./install.sh local      only the listed extras (comma-separated); more pip arguments may follow
 #
 # llama.cpp is compiled from source by llama-cpp-python. Its default build uses -march=native, which
 # dies with SIGILL on CPUs that advertise instructions the OS or hypervisor does not enable (AMX,
 # AVX-512 on many cloud VMs), so this builds the portable x86-64 baseline instead (AVX2/FMA/F16C,
 # no AVX-512, no AMX). pip's wheel cache is keyed by the source archive only, not by build flags,
 # so a natively built wheel in the default cache would be reused; the build therefore uses a pip
-# cache of its own, where only portable builds are ever stored. Set LLMEVAL_CMAKE_ARGS to build
-# something else (for example "-DGGML_NATIVE=ON" on a machine you trust, or "-DGGML_AVX2=OFF" for a
-# CPU older than Haswell).
+# cache of its own per set of build flags, where a wheel built with other flags never lands.
+# A llama-cpp-python already in the environment that was built with more than the baseline (its
+# llama_print_system_info() shows AVX512/AVX_VNNI/AMX = 1, or importing it dies) is rebuilt.
+# Set LLMEVAL_CMAKE_ARGS to build something else (for example "-DGGML_NATIVE=ON" on a machine you
+# trust, or "-DGGML_AVX2=OFF" for a CPU older than Haswell); see docs/serving.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 extras="${1:-local,dev}"
+shift || true
 portable="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
 -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
 -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
 export CMAKE_ARGS="${LLMEVAL_CMAKE_ARGS:-$portable}"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/pytest-llmeval/pip-portable"
-shift || true
+if [ "$CMAKE_ARGS" = "$portable" ]; then
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/pytest-llmeval/pip-portable"
+else  # other flags, other cache: a wheel is only ever reused with the flags it was built with
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/pytest-llmeval/pip-$(printf '%s' "$CMAKE_ARGS" | sha256sum | cut -c1-12)"
+fi
+
+if [[ ",$extras," == *",local,"* ]] && [ -z "${LLMEVAL_CMAKE_ARGS:-}" ] \
+   && ! python pytest_llmeval/endpoint/llama_build.py; then
+  version="$(python -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
+  echo "install.sh: rebuilding llama-cpp-python $version portably"
+  python -m pip install --cache-dir "$cache" --force-reinstall --no-deps --no-binary llama-cpp-python \
+    "llama-cpp-python==$version" "$@"
+fi
 exec python -m pip install --cache-dir "$cache" -e ".[${extras}]" "$@"

@@ -1,43 +1,75 @@
-"""Sandbox throughput: trivial programs per second through run_many at 1 and 2 workers (or --workers ...).
+"""Sandbox throughput: programs per second, isolated (bubblewrap) against rlimits only, at 1 and 2 workers.
 
-    python bench/sandbox_throughput.py [--programs 200] [--workers 1 2]
+    python bench/sandbox_throughput.py [--programs 200] [--workers 1 2] [--rounds 2]
 
-A trivial program measures the fixed cost of one sandboxed run (two interpreter start-ups: the bootstrap and the
-program, plus the temp directory and watchdog), which bounds how fast stdin-style benchmarks can be judged.
+Two kinds of program: a trivial one (``print(i * 2)``: the fixed cost of one sandboxed run: two interpreter
+start-ups, the temporary directory, the watchdog and, when isolated, bubblewrap's namespaces and mounts) and
+HumanEval canonical solutions with their tests (the programs the humaneval benchmark really runs; the two
+rows of tests/benchmarks/data.py, cycled). Modes alternate within each round, so machine load hits both
+alike; printed: programs/s per mode and the ratio isolated/rlimits (issue 13's target: at least 0.5).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import sys
 import time
+import warnings
+from pathlib import Path
 
-from pytest_llmeval.scoring.sandbox import run_many, run_python
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pytest_llmeval.scoring.code import build_humaneval_program  # noqa: E402
+from pytest_llmeval.scoring.sandbox import UnisolatedCodeWarning, bwrap_problem, run_many, run_python  # noqa: E402
+from tests.benchmarks.data import HUMANEVAL_ROWS  # noqa: E402
 
 
-def measure(programs: int, workers: int) -> tuple[float, float]:
-    """Programs per second and mean wall time per run (ms) for ``programs`` trivial runs."""
-    jobs = [(f"print({i} * 2)", "") for i in range(programs)]
+def programs(kind: str, count: int) -> list[tuple[str, str]]:
+    if kind == "trivial":
+        return [(f"print({i} * 2)", "") for i in range(count)]
+    rows = [build_humaneval_program(row["canonical_solution"], row["prompt"], row["test"], row["entry_point"])
+            for row in HUMANEVAL_ROWS]
+    return [(rows[i % len(rows)], "") for i in range(count)]
+
+
+def measure(jobs: list[tuple[str, str]], workers: int, mode: str) -> float:
+    """Programs per second."""
     started = time.perf_counter()
-    results = run_many(jobs, workers=workers)
+    results = run_many(jobs, workers=workers, isolation=mode)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
     bad = [r for r in results if r.status != "ok"]
     if bad:
-        raise SystemExit(f"{len(bad)} trivial programs did not end ok, first: {bad[0]}")
-    return programs / elapsed, 1000 * sum(r.wall_time_s for r in results) / programs
+        raise SystemExit(f"{len(bad)} programs did not end ok under {mode}, first: {bad[0]}")
+    return len(jobs) / elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-
-    run_python("pass")  # warm the page cache for the interpreter and stdlib
-    print(f"cores: {os.cpu_count()}, programs per setting: {args.programs}")
-    for workers in args.workers:
-        rate, per_run_ms = measure(args.programs, workers)
-        print(f"workers={workers}: {rate:7.1f} programs/s   mean wall per run {per_run_ms:6.1f} ms")
+    warnings.simplefilter("ignore", UnisolatedCodeWarning)
+    problem = bwrap_problem()
+    modes = ["rlimits"] if problem else ["rlimits", "bwrap"]
+    if problem:
+        print(f"bubblewrap unavailable ({problem}): measuring rlimits only")
+    for mode in modes:
+        run_python("pass", isolation=mode)  # type: ignore[arg-type]  # warm the page cache
+    print(f"cores: {os.cpu_count()}, programs per setting: {args.programs}, rounds: {args.rounds} (median)")
+    for kind in ("trivial", "humaneval"):
+        jobs = programs(kind, args.programs)
+        for workers in args.workers:
+            rates: dict[str, list[float]] = {mode: [] for mode in modes}
+            for _ in range(args.rounds):
+                for mode in modes:
+                    rates[mode].append(measure(jobs, workers, mode))
+            medians = {mode: statistics.median(values) for mode, values in rates.items()}
+            line = "   ".join(f"{mode} {rate:6.1f}/s" for mode, rate in medians.items())
+            ratio = f"   isolated/rlimits {medians['bwrap'] / medians['rlimits']:.2f}x" if "bwrap" in medians else ""
+            print(f"{kind:9} workers={workers}: {line}{ratio}")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,18 @@ Hierarchy::
     ├── ConfigError            bad option / threshold / benchmark name (usage error, nothing was sent)
     │   ├── UnknownBenchmarkError
     │   ├── ThresholdError
-    │   └── CollectionError    a collection schema or file that cannot be used
+    │   ├── CollectionError    a collection schema or file that cannot be used
+    │   └── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
+    ├── ServerDiedError        a model server the plugin started exited or was killed mid-run (stops the run)
+    ├── ScorerTimeoutError     a scorer ran out of its time limit (an error outcome ``scorer_timeout``, never wrong)
     └── EndpointError          the model endpoint did not give a usable answer (an *error* outcome, never a wrong answer)
-        ├── EndpointUnreachableError
+        ├── EndpointUnreachableError           (kind ``unreachable``; the subclasses name the cause)
+        │   ├── ConnectionRefusedEndpointError (``connection_refused``: nothing listens on the port)
+        │   ├── ConnectionResetEndpointError   (``connection_reset``: the peer reset the TCP connection)
+        │   ├── ServerDisconnectedError        (``disconnected``: closed before the response was complete)
+        │   ├── DNSResolutionError             (``dns``: the host name does not resolve)
+        │   └── TLSEndpointError               (``tls``: handshake or certificate failure)
         ├── AuthenticationError
         ├── RequestTimeoutError
         ├── ServerError        HTTP status >= 400 that survived retries
@@ -37,6 +45,11 @@ class UnknownBenchmarkError(ConfigError):
         self.name = name
 
 
+class SandboxUnavailableError(ConfigError):
+    """Generated code must run isolated (bubblewrap) and cannot be here; the message names the fix and the
+    explicit opt-out (``LLMEVAL_SANDBOX=rlimits``). Stops the run with one usage error."""
+
+
 class ThresholdError(ConfigError):
     """A --llm-threshold expression that cannot be parsed or names nothing known."""
 
@@ -58,6 +71,7 @@ class EndpointError(LLMEvalError):
     """The endpoint failed to answer; surfaces as a pytest *error*, counted apart from wrong answers."""
 
     kind = "endpoint"
+    retry_after: float | None = None  # seconds the server asked to wait (Retry-After), when it did
 
     def __init__(self, message: str, *, status: int | None = None, snippet: str | None = None) -> None:
         details = message
@@ -71,7 +85,29 @@ class EndpointError(LLMEvalError):
 
 
 class EndpointUnreachableError(EndpointError):
+    """No HTTP answer at all: the transport failed (the subclasses name which way)."""
+
     kind = "unreachable"
+
+
+class ConnectionRefusedEndpointError(EndpointUnreachableError):
+    kind = "connection_refused"
+
+
+class ConnectionResetEndpointError(EndpointUnreachableError):
+    kind = "connection_reset"
+
+
+class ServerDisconnectedError(EndpointUnreachableError):
+    kind = "disconnected"
+
+
+class DNSResolutionError(EndpointUnreachableError):
+    kind = "dns"
+
+
+class TLSEndpointError(EndpointUnreachableError):
+    kind = "tls"
 
 
 class AuthenticationError(EndpointError):
@@ -112,3 +148,68 @@ class MissingChoicesError(EndpointError):
         )
         self.asked = asked
         self.got = got
+
+
+_SIGNAL_HINTS = {
+    "SIGILL": "illegal instruction: llama.cpp was built for another CPU; reinstall with ./install.sh "
+    "(a portable build; see docs/serving.md)",
+    "SIGKILL": "killed: often the kernel's out-of-memory killer (see dmesg) or another process",
+    "SIGSEGV": "segmentation fault in the server",
+    "SIGBUS": "bus error in the server",
+    "SIGABRT": "the server aborted",
+}
+
+
+def describe_exit(returncode: int) -> str:
+    """``exited with code N`` or ``was killed by SIGNAME (hint)`` for a ``Popen.returncode``."""
+    import signal
+
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"was killed by signal {-returncode}"
+    hint = _SIGNAL_HINTS.get(name)
+    return f"was killed by {name}" + (f" ({hint})" if hint else "")
+
+
+class ServerDiedError(LLMEvalError):
+    """A model server the plugin started ended while the run still needed it.
+
+    Attributes: ``returncode`` (``Popen`` convention: negative = killed by that signal), ``command``
+    (argv), ``log_tail`` (last lines of its log) and ``log_path``. Raised instead of a per-request
+    transport error; the run stops with this one message (exit status 2, interrupted).
+    """
+
+    kind = "server_died"
+
+    def __init__(self, returncode: int, command: list[str], log_tail: str, log_path: str | None) -> None:
+        import shlex
+
+        where = f"last lines of {log_path}" if log_path else "last lines of its log"
+        super().__init__(
+            f"the model server {describe_exit(returncode)} while requests were outstanding: "
+            f"{shlex.join(command)}\n{where}:\n{log_tail or '(log is empty)'}"
+        )
+        self.returncode = returncode
+        self.command = list(command)
+        self.log_tail = log_tail
+        self.log_path = log_path
+
+
+class ScorerTimeoutError(LLMEvalError):
+    """A scorer (the symbolic math comparison) did not reach a verdict within its time limit.
+
+    The sample becomes an error of kind ``scorer_timeout``, never a wrong answer. Attributes:
+    ``timeout_s`` (seconds; one-time warm-up such as importing sympy is not counted).
+    """
+
+    kind = "scorer_timeout"
+
+    def __init__(self, what: str, timeout_s: float) -> None:
+        super().__init__(
+            f"{what} took longer than {timeout_s:g} s (one-time warm-up not counted); the sample is "
+            "an error (scorer_timeout), not a wrong answer"
+        )
+        self.timeout_s = timeout_s

@@ -192,7 +192,29 @@ class EvaluationPlugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Under xdist the controller checks the endpoint once, so that workers don't each fail.
         if not self.is_worker and self.selection and self.config.pluginmanager.get_plugin("dsession"):
-            self.runtime.preflight()
+            self.controller_preflight(session)
+
+    def controller_preflight(self, session: pytest.Session) -> None:
+        """The endpoint check of an xdist controller, which collects no items itself: when the
+        endpoint does not answer, the samples are built here once to see whether the cache holds
+        every response (then a re-score needs no server); otherwise one usage error."""
+        try:
+            self.runtime.dispatcher.list_models()
+        except LLMEvalError as exc:
+            if not self._all_cached(session):
+                pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def _all_cached(self, session: pytest.Session) -> bool:
+        from .endpoint.cache import request_key
+
+        cache = self.runtime.dispatcher.cache
+        if cache is None:
+            return False
+        try:
+            samples = build_items(session, self.benchmark_instances, self.selection, self.settings, self.runtime)
+            return bool(samples) and not cache.missing(request_key(self.runtime.request_body(i)) for i in samples)
+        except Exception:  # a dataset that cannot be read here is reported by the workers
+            return False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:

@@ -54,7 +54,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("concurrency", "requests in flight per process (default 16)", kind="int", metavar="N"),
     OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
-    OptionSpec("retries", "retries on 429/5xx/connection errors, exponential backoff (default 3)", kind="int", metavar="N"),
+    OptionSpec("retries", "retries on 429/5xx/connection errors, full-jitter backoff, Retry-After honoured (default 3)", kind="int", metavar="N"),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
     OptionSpec(
         "max_response_bytes",

@@ -5,21 +5,28 @@ Two ways in: `--llm-serve "CMD --port {port} --served-model-name {model}"` runs 
 that model with llama.cpp. Under xdist the controller starts the server once and hands its URL to
 the workers, which never start their own. The server is stopped at unconfigure (also after Ctrl-C
 and failed runs), by atexit, and by a watchdog if pytest itself is killed.
+
+A started server that dies mid-run stops the run with one message (``ServerDiedError``: exit code or
+signal by name, command, log tail), exit status 2: without xdist the item that saw it calls
+``pytest.exit``; under xdist the controller's monitor sets the scheduler's ``shouldstop`` (workers
+also set ``session.shouldstop``, since ``pytest.exit`` inside a worker's item crashes xdist).
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from .errors import ConfigError, LLMEvalError
+from .errors import ConfigError, LLMEvalError, SandboxUnavailableError, ServerDiedError
 from .settings import RunSettings
 
 WORKER_URL_KEY = "llmeval_base_url"
 WORKER_MODEL_KEY = "llmeval_served_model"
+WORKER_SERVER_KEY = "llmeval_managed_server"  # {pid, exit_path, command, log_path} when we started it
 
 
 class ServerInfo(BaseModel):
@@ -38,6 +45,46 @@ class ServingPlugin:
     def __init__(self, settings: RunSettings, server: Any = None) -> None:
         self.settings = settings
         self.server = server
+        self.config: pytest.Config | None = None
+        self.stopped_for: ServerDiedError | None = None
+        if server is not None:
+            server.on_death.append(self._server_died)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def _server_died(self, death: ServerDiedError) -> None:
+        """Monitor thread: under xdist, make the controller stop scheduling and end the run."""
+        self.stopped_for = death
+        dsession = self.config.pluginmanager.get_plugin("dsession") if self.config is not None else None
+        if dsession is not None and not getattr(dsession, "shouldstop", False):
+            dsession.shouldstop = f"llmeval: {death}"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        return self._stop_run_if_fatal(item, (yield from _delegate()))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        return self._stop_run_if_fatal(item, (yield from _delegate()))
+
+    def _stop_run_if_fatal(self, item: pytest.Item, outcome: BaseException | None) -> None:
+        if isinstance(outcome, SandboxUnavailableError):  # one usage error for the run, not one per sample
+            if hasattr(item.config, "workerinput"):
+                item.session.shouldstop = f"llmeval: {outcome}"
+                raise outcome
+            pytest.exit(f"llmeval: {outcome}", returncode=pytest.ExitCode.USAGE_ERROR)
+        if isinstance(outcome, ServerDiedError):
+            message = f"llmeval: {outcome}"
+            if hasattr(item.config, "workerinput"):
+                # pytest.exit inside a worker's item crashes xdist; stop after this item instead.
+                item.session.shouldstop = message
+                short = ServerDiedError(outcome.returncode, outcome.command, outcome.log_tail, outcome.log_path)
+                short.args = ("the model server died; the run was stopped (the reason is printed at the end)",)
+                raise short from None
+            pytest.exit(message, returncode=pytest.ExitCode.INTERRUPTED)
+        if outcome is not None:
+            raise outcome
 
     @property
     def info(self) -> ServerInfo:
@@ -56,7 +103,11 @@ class ServingPlugin:
 
     def workerinput(self) -> dict[str, Any]:
         """What xdist workers need to use this endpoint instead of starting their own."""
-        return {WORKER_URL_KEY: self.settings.endpoint.base_url, WORKER_MODEL_KEY: self.settings.endpoint.model}
+        info: dict[str, Any] = {WORKER_URL_KEY: self.settings.endpoint.base_url, WORKER_MODEL_KEY: self.settings.endpoint.model}
+        if self.server is not None:
+            info[WORKER_SERVER_KEY] = {"pid": self.server.pid, "exit_path": str(self.server.exit_path),
+                                       "command": self.server.command, "log_path": str(self.server.log_path)}
+        return info
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -69,6 +120,12 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSet
     """Settings pointing at the right endpoint, and the ManagedServer we started (or None)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(WORKER_URL_KEY):
+        managed = workerinput.get(WORKER_SERVER_KEY)
+        if managed:
+            from .endpoint.server import RemoteServerWatch, watch_remote_server
+
+            watch_remote_server(workerinput[WORKER_URL_KEY], RemoteServerWatch(
+                int(managed["pid"]), Path(managed["exit_path"]), list(managed["command"]), Path(managed["log_path"])))
         return _pointing_at(settings, workerinput[WORKER_URL_KEY], workerinput[WORKER_MODEL_KEY]), None
     if config.option.collectonly:
         return settings, None
@@ -109,3 +166,12 @@ def _log_path(settings: RunSettings) -> Path | None:
         return None
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     return settings.cache_dir / "server.log"
+
+
+def _delegate() -> Generator[None, None, BaseException | None]:
+    """Run the wrapped hook; give back the exception it raised (or None)."""
+    try:
+        yield
+    except BaseException as exc:  # re-raised by _stop_run_if_fatal unless it is a server death
+        return exc
+    return None

@@ -10,7 +10,7 @@ it). Pass@1 is the share of problems whose program exits cleanly (`pass_at_1`); 
 generations (`--llm-gen n=5 --llm-gen temperature=0.8`) it is the mean over generations.
 
 Limits per program (`scoring.sandbox.SandboxLimits`): `--llm-bench-arg humaneval.timeout_s=10` sets
-the CPU seconds (wall time = CPU + 4 s). The sandbox stops accidents, not attacks: see its docs.
+the CPU seconds (wall time = CPU + 4 s). The sandbox isolates the program with bubblewrap (docs/security.md).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..scoring import choice_letters, extract_choice, extract_final_number, format_choices, last_boxed, match_choice_text
+from ..scoring import choice_letters, find_choice, find_final_number, format_choices, match_choice_text
+from ..scoring.cues import final_boxed
 from .base import DatasetSource, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 from .multimodal import MultimodalBenchmark
@@ -131,14 +132,19 @@ class MathVista(MultimodalBenchmark):
         if sample.metadata["question_type"] == "multi_choice":
             choices = sample.choices or []
             letters = choice_letters(len(choices))
-            extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+            answer = find_choice(output, letters)
+            extracted, explicit = answer.letter or match_choice_text(output, choices, letters), answer.explicit
             passed = extracted == sample.target
         else:
-            extracted = last_boxed(output) or extract_final_number(output)
+            boxed = final_boxed(output)  # an empty box (an echoed prompt) falls back to the number
+            number = None if boxed else find_final_number(output)
+            extracted = boxed if boxed else number.value if number else None
+            explicit = bool(boxed) or (number is not None and number.explicit)
             passed = extracted is not None and free_form_equal(
                 extracted, str(sample.target), sample.metadata["answer_type"], sample.metadata.get("precision"))
         return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
-                     explanation=None if extracted is not None else "no answer found (expected \\boxed{} or a letter)")
+                     explanation=None if extracted is not None else "no answer found (expected \\boxed{} or a letter)",
+                     explicit=explicit)
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:

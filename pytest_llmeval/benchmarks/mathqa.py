@@ -5,7 +5,7 @@
   a box is ignored, `scoring.cues`); an output without one fails ("no \\boxed{} answer").
   Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
   equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
-  kept), at most 2 s per comparison (a timeout counts as wrong).
+  kept), at most 2 s per comparison (a timeout is a `scorer_timeout` error, never wrong).
 * `AIMEBenchmark` (AIME 2024/2025): the answer is an integer 0-999, read by
   `scoring.math_equiv.aime_answer` (the last box if any, else the number after "answer is", else
   the last number); `\\boxed{033}` equals 33.
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..scoring.cues import final_boxed
-from ..scoring.math_equiv import aime_answer, math_equal
 from ..scoring.boxed import last_boxed
+from ..scoring.cues import final_boxed
 from ..scoring.efficiency import stated_answer
+from ..scoring.math_equiv import aime_answer, math_equal
+from ..scoring.numeric import find_final_number
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 
@@ -87,6 +88,7 @@ class AIMEBenchmark(Benchmark):
             metrics={"acc": float(passed)},
             extracted=None if value is None else str(value),
             explanation=None if value is not None else "no integer answer 0-999 found (expected it in \\boxed{})",
+            explicit=final_boxed(output) is not None or find_final_number(output).explicit,
         )
 
     def reasoning_answer(self, sample: Sample, text: str) -> str | None:

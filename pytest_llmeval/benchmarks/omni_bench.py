@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError
-from ..scoring import choice_letters, extract_choice, format_choices, match_choice_text
+from ..scoring import choice_letters, find_choice, format_choices, match_choice_text
 from .base import DatasetSource, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 from .multimodal import MultimodalBenchmark
@@ -94,10 +94,11 @@ class OmniBench(MultimodalBenchmark):
     def score(self, sample: Sample, output: str) -> Score:
         choices = sample.choices or []
         letters = choice_letters(len(choices))
-        extracted = extract_choice(output, letters) or match_choice_text(output, choices, letters)
+        answer = find_choice(output, letters)
+        extracted = answer.letter or match_choice_text(output, choices, letters)
         passed = extracted == sample.target
         return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
-                     explanation=None if extracted else "no option letter found")
+                     explanation=None if extracted else "no option letter found", explicit=answer.explicit)
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:

@@ -2,16 +2,28 @@
 
 It speaks httpx; the transport is aiohttp's (through `httpx-aiohttp`) because the stock httpx pool
 costs several times more CPU per request under high concurrency (see bench/eval_throughput.py).
+
+Failures are named by their cause (`endpoint/transport.py`), not by the transport's exception class.
+When a request to a server the plugin started fails, the server is checked first: a dead server is a
+:class:`~pytest_llmeval.errors.ServerDiedError` (never retried, never a per-item timeout).
+
+Retries (tenacity): ``--llm-retries`` more attempts on 408/409/425/429/5xx and transport errors,
+waiting "full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): a uniform random
+time in ``[0, min(30 s, 0.5 s * 2**attempt)]``, so requests that failed together do not retry together.
+A ``Retry-After`` header (seconds or an HTTP date, RFC 9110 §10.2.3) replaces that wait, capped at 30 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ..errors import (
     AuthenticationError,
@@ -21,11 +33,17 @@ from ..errors import (
     RequestTimeoutError,
     ServerError,
 )
+from ..redact import active as redaction_active
+from ..redact import redact, redact_optional, register_secret
 from ..settings import EndpointSettings
 from .models import ChatResponse, Choice, Usage
+from .server import server_death, watched
+from .transport import transport_error
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 30.0
+BACKOFF_BASE_S = 0.5
+_full_jitter = wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)
 
 
 def make_http_client(settings: EndpointSettings, connections: int) -> httpx.AsyncClient:
@@ -45,6 +63,7 @@ class ChatClient:
         self.settings = settings
         self._http = make_http_client(settings, connections or settings.concurrency)
         self._headers = settings.headers()
+        register_secret(settings.api_key.get_secret_value() if settings.api_key is not None else None)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -56,13 +75,13 @@ class ChatClient:
         /models route) are not fatal and return an empty list.
         """
         url = self.settings.models_url
+        started = time.monotonic()
         try:
             response = await self._http.get(url, headers=self._headers, timeout=10.0)
         except httpx.HTTPError as exc:
-            raise EndpointUnreachableError(
-                f"cannot reach {self.settings.public_models_url} ({type(exc).__name__}: {exc or 'no detail'}); "
-                "check --llm-base-url and that the server is running"
-            ) from None
+            error = transport_error(exc, self.settings.public_models_url, time.monotonic() - started, 10.0)
+            fix = "" if "check --llm-base-url" in str(error) else "; check --llm-base-url and that the server is running"
+            raise type(error)(f"cannot reach {self.settings.public_models_url}: {error}{fix}") from None
         if response.status_code in (401, 403):
             raise AuthenticationError(self.settings.require_base_url(), response.status_code)
         if response.status_code != 200:
@@ -73,32 +92,34 @@ class ChatClient:
             return []
 
     async def chat(self, body: dict[str, Any]) -> ChatResponse:
-        """One chat completion with retries on 429/5xx/connection errors (exponential backoff,
-        `Retry-After` honoured). Anything still failing raises an EndpointError."""
-        attempts = self.settings.retries + 1
-        for attempt in range(attempts):
-            try:
+        """One chat completion with retries on 429/5xx/transport errors (full-jitter backoff,
+        `Retry-After` honoured). Anything still failing raises an EndpointError; a server the plugin
+        started that died raises ServerDiedError at once."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=_retry_wait,
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 return await self._chat_once(body)
-            except EndpointError as exc:
-                retryable = isinstance(exc, (EndpointUnreachableError, RequestTimeoutError)) or (
-                    isinstance(exc, ServerError) and exc.status in RETRY_STATUSES
-                )
-                if not retryable or attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(_backoff(attempt, getattr(exc, "retry_after", None)))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _chat_once(self, body: dict[str, Any]) -> ChatResponse:
+        started = time.monotonic()
         try:
-            return await asyncio.wait_for(self._send(body), self.settings.timeout_s)
-        except asyncio.TimeoutError:
-            raise RequestTimeoutError(f"no complete answer within {self.settings.timeout_s:g} s (--llm-timeout)") from None
-        except httpx.TimeoutException:
-            raise RequestTimeoutError(f"request timed out after {self.settings.timeout_s:g} s (--llm-timeout)") from None
-        except httpx.HTTPError as exc:
-            raise EndpointUnreachableError(
-                f"connection to {self.settings.public_chat_url} failed ({type(exc).__name__}: {exc or 'no detail'})"
-            ) from None
+            try:
+                return _redacted(await asyncio.wait_for(self._send(body), self.settings.timeout_s))
+            except (asyncio.TimeoutError, httpx.HTTPError) as exc:
+                raise transport_error(exc, self.settings.public_chat_url, time.monotonic() - started,
+                                      self.settings.timeout_s) from None
+        except (EndpointUnreachableError, RequestTimeoutError, ServerError, BadResponseError):
+            # Whenever a request to a server we started fails, ask whether the server is still there.
+            death = await asyncio.to_thread(server_death, self.settings.base_url) if watched(self.settings.base_url) else None
+            if death is not None:
+                raise death from None
+            raise
 
     async def _send(self, body: dict[str, Any]) -> ChatResponse:
         started = time.perf_counter()
@@ -132,9 +153,10 @@ class ChatClient:
                 try:
                     chunk = json.loads(data)
                 except ValueError:
-                    raise BadResponseError("stream chunk is not JSON", status=response.status_code, snippet=data) from None
+                    raise BadResponseError("stream chunk is not JSON", status=response.status_code,
+                                           snippet=redact(data)) from None
                 if "error" in chunk:
-                    raise ServerError("server sent an error mid-stream", status=response.status_code, snippet=data)
+                    raise ServerError("server sent an error mid-stream", status=response.status_code, snippet=redact(data))
                 model = chunk.get("model", model)
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or []:
@@ -213,10 +235,39 @@ async def _capped_lines(response: httpx.Response, limit: int) -> Any:
         yield pending.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
-def _backoff(attempt: int, retry_after: float | None) -> float:
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, (EndpointUnreachableError, RequestTimeoutError)) or (
+        isinstance(exc, ServerError) and exc.status in RETRY_STATUSES
+    )
+
+
+def _retry_wait(state: RetryCallState) -> float:
+    """Seconds before the next attempt: the server's Retry-After if it sent one, else full jitter."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
-        return min(retry_after, MAX_BACKOFF_S)
-    return min(0.5 * 2**attempt, MAX_BACKOFF_S)
+        return float(min(max(retry_after, 0.0), MAX_BACKOFF_S))
+    return float(_full_jitter(state))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
 
 
 def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> None:
@@ -226,23 +277,30 @@ def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> N
     if status in (401, 403):
         raise AuthenticationError(settings.require_base_url(), status)
     error = ServerError(f"server answered {status} {response.reason_phrase}", status=status, snippet=_error_text(response))
-    retry_after = response.headers.get("retry-after")
-    if retry_after:
-        try:
-            error.retry_after = float(retry_after)  # type: ignore[attr-defined]
-        except ValueError:
-            pass
+    error.retry_after = parse_retry_after(response.headers.get("retry-after"))
     raise error
 
 
 def _error_text(response: httpx.Response) -> str:
+    """The error body, secrets redacted *before* it is cut to 300 characters (a cut key would survive)."""
     try:
         payload = response.json()
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            return str(payload["error"].get("message", payload["error"]))
-        return json.dumps(payload)[:300]
+            return redact(str(payload["error"].get("message", payload["error"])))
+        return redact(json.dumps(payload))[:300]
     except ValueError:
-        return response.text[:300]
+        return redact(response.text)[:300]
+
+
+def _redacted(response: ChatResponse) -> ChatResponse:
+    """The response with configured secrets removed from every generated text."""
+    if not redaction_active():
+        return response
+    choices = [
+        choice.model_copy(update={"text": redact(choice.text), "reasoning": redact_optional(choice.reasoning)})
+        for choice in response.choices
+    ]
+    return response.model_copy(update={"choices": choices})
 
 
 def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
@@ -261,10 +319,10 @@ def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
             )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BadResponseError(
-            "response is not a chat completion", status=response.status_code, snippet=response.text[:300]
+            "response is not a chat completion", status=response.status_code, snippet=redact(response.text)[:300]
         ) from None
     if not choices:
-        raise BadResponseError("response has no choices", status=response.status_code, snippet=response.text[:300])
+        raise BadResponseError("response has no choices", status=response.status_code, snippet=redact(response.text)[:300])
     return ChatResponse(
         choices=choices, usage=Usage.from_openai(payload.get("usage")), model=payload.get("model"), latency_s=latency
     )

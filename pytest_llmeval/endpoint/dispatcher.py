@@ -79,6 +79,8 @@ class PrefetchPlan:
 class Dispatcher:
     """One per process: a background event loop, an HTTP client, the cache and the in-flight bound."""
 
+    request_key = staticmethod(request_key)  # the cache key of a body, for callers outside endpoint/ (the judge)
+
     def __init__(self, settings: EndpointSettings, cache: ResponseCache | None) -> None:
         self.settings = settings
         self.cache = cache

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import ConfigError
 
-INSTALL_HINT = "pip install 'pytest-llmeval[local]'"
+INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmeval[local]'"
 
 SMOLLM2 = "smollm2-135m"
 GEMMA3 = "gemma3-270m"

@@ -9,12 +9,16 @@ No orphan survives the test run:
   * the server runs in its own session / process group, so ``stop()`` reaches grandchildren too
     (a ``sh -c`` wrapper, a worker pool), and Ctrl-C in the terminal does not hit it mid-shutdown;
   * ``stop()`` runs from ``atexit`` for every server still running;
-  * a tiny watchdog process holds the read end of a pipe whose write end only this process holds.
-    When this process dies in any way (SIGKILL included) the kernel closes the pipe, the watchdog
-    sees EOF and terminates the server's group (SIGTERM, then SIGKILL after the grace period).
-    A pipe is used instead of Linux's PR_SET_PDEATHSIG because the latter fires when the *thread*
-    that started the child exits (a server started from a worker thread would die with it), needs a
-    ``preexec_fn`` (unsafe with threads) and only covers the direct child.
+  * a parent-death watchdog (:class:`pytest_llmeval.processes.Watchdog`) stops the server's group
+    when this process dies in any way (SIGKILL included).
+
+A server that dies after it was ready is noticed, not mistaken for a slow or unreachable one:
+  * a monitor thread waits on the child; when it ends without ``stop()`` having been asked, the
+    death is recorded (``death()``), written to ``<log>.exit.json`` (for xdist workers, which do not
+    own the process) and the ``on_death`` callbacks run (the serving plugin stops the run there);
+  * ``server_death(base_url)`` is what the HTTP client asks whenever a request to a server fails:
+    it answers with a :class:`~pytest_llmeval.errors.ServerDiedError` (exit code or signal by name,
+    the command, the last log lines) when that server is gone, and None when it is alive.
 
 Edge cases:
   * ``port=None`` picks a free loopback port; if another process grabs it before the server binds,
@@ -33,23 +37,25 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import json
 import os
 import shlex
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import httpx
+import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import LLMEvalError
+from ..errors import LLMEvalError, ServerDiedError, describe_exit
+from ..processes import Watchdog, stop_group
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -61,35 +67,6 @@ _PORT_RETRIES = 3
 # end in a misleading timeout. 503 ("loading model", llama.cpp's llama-server) keeps waiting.
 _READY_STATUSES = frozenset({200, 401, 403})
 _ADDRESS_IN_USE_MARKERS = ("address already in use", "eaddrinuse", "errno 98", "errno 48")
-
-# Runs as `python -c _WATCHDOG <pgid> <grace_s>` with stdin = read end of the lifeline pipe.
-_WATCHDOG = """
-import os, select, signal, sys, time
-pgid, grace = int(sys.argv[1]), float(sys.argv[2])
-def alive():
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-while True:
-    ready, _, _ = select.select([0], [], [], 1.0)
-    if ready and not os.read(0, 1):
-        break  # EOF: the owner died (or closed the pipe)
-    if not alive():
-        sys.exit(0)
-for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        sys.exit(0)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and alive():
-        time.sleep(0.1)
-"""
-
 
 class ServerStartError(LLMEvalError):
     """The managed model server could not be started (base class of the errors below)."""
@@ -114,13 +91,7 @@ class ServerExitedError(ServerStartError):
     """The server process ended before it answered ``/v1/models``."""
 
     def __init__(self, command: list[str], returncode: int, log_tail: str, log_path: Path) -> None:
-        if returncode < 0:
-            try:
-                how = f"was killed by {signal.Signals(-returncode).name}"
-            except ValueError:
-                how = f"was killed by signal {-returncode}"
-        else:
-            how = f"exited with code {returncode}"
+        how = describe_exit(returncode)
         super().__init__(
             f"model server {how} before it was ready: {shlex.join(command)}\n"
             f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
@@ -225,12 +196,15 @@ class ManagedServer:
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
         self._proc: subprocess.Popen[bytes] | None = None
-        self._watchdog: subprocess.Popen[bytes] | None = None
-        self._lifeline_fd: int | None = None
+        self._watchdog: Watchdog | None = None
         self._port: int | None = None
         self._log_path: Path | None = spec.log_path
         self._argv: list[str] = []
         self._lock = threading.RLock()
+        self._stopping = False
+        self._death: ServerDiedError | None = None
+        self._died = threading.Event()
+        self.on_death: list[Callable[[ServerDiedError], None]] = []
 
     # ---- public properties -------------------------------------------------------------------
     @property
@@ -265,6 +239,21 @@ class ManagedServer:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def exit_path(self) -> Path:
+        """``<log>.exit.json``: written when the server dies unasked (read by xdist workers)."""
+        return self.log_path.with_name(self.log_path.name + ".exit.json")
+
+    def death(self, wait_s: float = 0.0) -> ServerDiedError | None:
+        """The error describing this server's unasked death, or None while it runs (or was stopped).
+
+        ``wait_s``: how long to wait for a dying process to be reaped (a request that just failed
+        may have seen the socket close a moment before the process ended).
+        """
+        if self._death is None and wait_s > 0 and self._proc is not None and not self._stopping:
+            self._died.wait(wait_s if _dying(self._proc.pid) else min(wait_s, 0.05))
+        return self._death
+
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> ManagedServer:
         """Start the command and block until ``/v1/models`` answers 200; return ``self``."""
@@ -279,6 +268,9 @@ class ManagedServer:
                     "use; add e.g. '--port {port}' to the command or set an explicit port"
                 )
             attempts = _PORT_RETRIES if self.spec.port is None else 1
+            self._stopping = False
+            self._death = None
+            self._died.clear()
             for attempt in range(attempts):
                 port = self.spec.port if self.spec.port is not None else free_port(self.spec.host)
                 if port_in_use(self.spec.host, port):
@@ -288,6 +280,7 @@ class ManagedServer:
                 try:
                     self._launch(port)
                     self._wait_ready()
+                    self._start_monitor()
                     return self
                 except PortInUseError:
                     if attempt + 1 >= attempts:
@@ -299,6 +292,7 @@ class ManagedServer:
 
     def stop(self, grace_s: float = 10) -> None:
         """SIGTERM the whole process group, SIGKILL it after ``grace_s``, reap. Idempotent."""
+        self._stopping = True
         with self._lock:
             proc = self._proc
             if proc is not None:
@@ -331,6 +325,7 @@ class ManagedServer:
             os.close(fd)
             self._log_path = Path(name)
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.exit_path.unlink(missing_ok=True)
         env = {**os.environ, **self.spec.env}
         with self._log_path.open("wb") as log:
             try:
@@ -352,55 +347,40 @@ class ManagedServer:
         if _POSIX:
             self._start_watchdog(self._proc.pid)
 
-    def _start_watchdog(self, pgid: int) -> None:
-        read_fd, write_fd = os.pipe()  # both non-inheritable (PEP 446); only read_fd is passed on
-        try:
-            self._watchdog = subprocess.Popen(
-                [sys.executable, "-c", _WATCHDOG, str(pgid), "10"],
-                stdin=read_fd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # terminal Ctrl-C / hangup must not kill the watchdog
+    def _start_monitor(self) -> None:
+        proc = self._proc
+        assert proc is not None
+        _WATCHES[_url_key(self.base_url)] = self.death
+        threading.Thread(target=self._monitor, args=(proc,), name="llmeval-server-monitor", daemon=True).start()
+
+    def _monitor(self, proc: subprocess.Popen[bytes]) -> None:
+        returncode = proc.wait()
+        if self._stopping or proc is not self._proc:
+            return
+        log_path = self._log_path
+        tail = _read_tail(log_path) if log_path is not None else ""
+        death = ServerDiedError(returncode, self._argv, tail, str(log_path) if log_path else None)
+        with contextlib.suppress(OSError):
+            self.exit_path.write_text(
+                json.dumps({"returncode": returncode, "command": self._argv, "log_path": str(log_path)}),
+                encoding="utf-8",
             )
-        finally:
-            os.close(read_fd)
-        self._lifeline_fd = write_fd
+        self._death = death
+        self._died.set()
+        for callback in list(self.on_death):
+            with contextlib.suppress(Exception):
+                callback(death)
+
+    def _start_watchdog(self, pgid: int) -> None:
+        self._watchdog = Watchdog(pgid, grace_s=10)
 
     def _release_watchdog(self) -> None:
-        if self._lifeline_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._lifeline_fd)
-            self._lifeline_fd = None
         watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None and watchdog.poll() is None:
-            watchdog.kill()  # the group is already gone; no need to wait for its poll loop
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                watchdog.wait(timeout=5)
+        if watchdog is not None:
+            watchdog.release()
 
     def _terminate_group(self, proc: subprocess.Popen[bytes], grace_s: float) -> None:
-        if not _POSIX:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=grace_s)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            return
-        pgid = proc.pid
-        if not _group_alive(pgid, proc):
-            return
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _group_alive(pgid, proc):
-            time.sleep(0.05)
-        if _group_alive(pgid, proc):
-            _signal_group(pgid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _group_alive(pgid, proc):
-                time.sleep(0.05)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
+        stop_group(proc, grace_s)
 
     def _wait_ready(self) -> None:
         assert self._proc is not None and self._log_path is not None
@@ -434,48 +414,69 @@ class ManagedServer:
         raise ServerExitedError(self._argv, returncode, tail, self._log_path)
 
 
-def _group_alive(pgid: int, leader: subprocess.Popen[bytes]) -> bool:
-    """True while any process of the group exists, not counting the reaped leader."""
-    leader.poll()  # reap the leader if it exited, so its zombie does not count as "alive"
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a member changed uid; it still exists
-        return True
-    # kill(0) also succeeds for zombies, and an orphaned grandchild stays a zombie until init gets
-    # round to reaping it (about 1 s in some containers): on Linux, count only running members.
-    running = _running_group_members(pgid)
-    return True if running is None else running > 0
-
-
-def _running_group_members(pgid: int) -> int | None:
-    """Non-zombie processes in group ``pgid`` per /proc, or None where /proc is unavailable."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return None
-    count = 0
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        # After the ")" that closes the command name: state, ppid, pgrp, ...
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            count += 1
-    return count
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
 _LIVE: set[ManagedServer] = set()
+_WATCHES: dict[str, Callable[[float], ServerDiedError | None]] = {}
+
+
+def _url_key(base_url: str) -> str:
+    return base_url.rstrip("/")
+
+
+def _dying(pid: int) -> bool:
+    """True when ``pid`` is gone, a zombie, or exiting (psutil), i.e. worth waiting for its status."""
+    try:
+        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.Error:
+        return True
+
+
+class RemoteServerWatch:
+    """A managed server seen from an xdist worker: the controller owns the process and writes
+    ``exit_path`` when it dies; the worker reads it (and the log tail) after a failed request."""
+
+    def __init__(self, pid: int, exit_path: Path, command: list[str], log_path: Path) -> None:
+        self.pid = pid
+        self.exit_path = exit_path
+        self.command = command
+        self.log_path = log_path
+
+    def __call__(self, wait_s: float = 0.0) -> ServerDiedError | None:
+        deadline = time.monotonic() + wait_s
+        while True:
+            if self.exit_path.exists():
+                try:
+                    record = json.loads(self.exit_path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    record = None
+                if record is not None:
+                    return ServerDiedError(int(record["returncode"]), list(record["command"]),
+                                           _read_tail(self.log_path), str(self.log_path))
+            # Alive and running: the failure was something else; do not wait out the whole window.
+            if time.monotonic() >= deadline or not _dying(self.pid):
+                return None
+            time.sleep(0.02)
+
+
+def watch_remote_server(base_url: str, watch: RemoteServerWatch) -> None:
+    """Let ``server_death(base_url)`` consult ``watch`` (used by xdist workers)."""
+    _WATCHES[_url_key(base_url)] = watch
+
+
+def watched(base_url: str | None) -> bool:
+    """True when ``base_url`` belongs to a server the plugin started (so a failure is worth a check)."""
+    return base_url is not None and _url_key(base_url) in _WATCHES
+
+
+def server_death(base_url: str | None, wait_s: float = 1.0) -> ServerDiedError | None:
+    """The death of the server the plugin started at ``base_url``, or None (alive, or not ours).
+
+    Called after a request to ``base_url`` failed; waits at most ``wait_s`` seconds for a process
+    that is exiting to be reaped, and returns at once for a server that is running.
+    """
+    if base_url is None:
+        return None
+    watch = _WATCHES.get(_url_key(base_url))
+    return watch(wait_s) if watch is not None else None
 
 
 @atexit.register

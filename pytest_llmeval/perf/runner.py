@@ -17,19 +17,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import os
 import select
 import selectors
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ..errors import ConfigError, DatasetError, LLMEvalError
+from ..processes import run_module
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
@@ -37,7 +34,6 @@ from .native import make_backend
 from .scheduler import run_level, run_warmup
 from .tokenizer import HFTokenizer, load_tokenizer
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 DURATION_POOL = 2048  # distinct prompts for levels bounded by duration only
 OPEN_LOOP_CONNECTIONS = 4096
 
@@ -227,13 +223,10 @@ _ERRORS: dict[str, type[LLMEvalError]] = {"ConfigError": ConfigError, "DatasetEr
 def run_in_process(job: PerfJob) -> list[PerfResult]:
     """Run the job in `python -m pytest_llmeval.perf.worker`; its errors are re-raised here with
     the same type (ConfigError, DatasetError) or as PerfRunError."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest_llmeval.perf.worker"],
+    process = run_module(
+        "pytest_llmeval.perf.worker",
         input=job.model_dump_json().encode("utf-8"),
         capture_output=True,
-        env=env,
         check=False,
     )
     stdout = process.stdout.decode("utf-8", "replace").strip()

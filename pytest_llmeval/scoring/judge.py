@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ..endpoint.cache import request_key
 from ..errors import EndpointError
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ class Judge:
     def prefetch(self, question: str, reference: str, answer: str) -> None:
         """Issue the judge request for this triple now, without waiting (thread-safe)."""
         body = self.body(question, reference, answer)
-        key = request_key(body)
+        key = self._dispatcher.request_key(body)
         with self._lock:
             if key not in self._pending:
                 self._pending[key] = self._dispatcher.submit(body)
@@ -100,7 +99,7 @@ class Judge:
     def grade(self, question: str, reference: str, answer: str) -> JudgeVerdict:
         body = self.body(question, reference, answer)
         with self._lock:
-            pending = self._pending.pop(request_key(body), None)
+            pending = self._pending.pop(self._dispatcher.request_key(body), None)
         if pending is not None:
             self.prefetched += 1
             reply = pending.result().text

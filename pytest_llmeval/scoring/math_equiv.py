@@ -9,7 +9,11 @@ Time limits: in the main thread the symbolic check runs in-process under `SIGALR
 (`signal.setitimer`, so fractions of a second work). Off the main thread, without `SIGALRM`, or when
 another tool already has an alarm armed (e.g. pytest-timeout's signal method), it runs in a helper
 process that is killed and restarted on timeout. Either way a pathological answer such as
-`10^{10^{10^{10}}}` costs at most `timeout_s` and scores as not equal.
+`10^{10^{10^{10}}}` costs at most `timeout_s` and raises `ScorerTimeoutError`: the sample is an
+error of kind `scorer_timeout`, never a wrong answer (a verdict that depends on machine load would
+change on a re-score). The limit excludes the one-time warm-up (importing math-verify/sympy and a
+first parse and verify, which take seconds on a loaded machine): it runs before the alarm is armed,
+and in the helper before it reports ready.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import queue
 import re
 import signal
@@ -26,9 +29,10 @@ import sys
 import threading
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 from typing import IO, Any
 
+from ..errors import ScorerTimeoutError
+from ..processes import spawn_module
 from .boxed import boxed_contents, iter_boxed, last_boxed
 from .cues import final_boxed
 from .normalize import normalize_numbers
@@ -460,11 +464,23 @@ def _alarm_usable() -> bool:
     )
 
 
+_WARM = False
+
+
+def _warm_up() -> None:
+    """Import math-verify and run one parse + verify, once per process, outside any time limit."""
+    global _WARM
+    if not _WARM:
+        _load_math_verify()
+        _symbolic_equal_unbounded("\\frac{1}{2}", "0.5")
+        _WARM = True
+
+
 def _symbolic_equal_with_alarm(pred: str, target: str, timeout_s: float) -> bool | None:
     def on_alarm(signum: int, frame: Any) -> None:
         raise _Timeout()
 
-    _load_math_verify()  # never let the alarm interrupt an import: that would break sympy for good
+    _warm_up()  # never let the alarm interrupt an import (that would break sympy for good), nor count it
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
@@ -482,7 +498,7 @@ def _worker_loop() -> None:
     """Helper-process loop: one JSON `[pred, target]` per stdin line, one JSON bool per stdout line."""
     out = sys.stdout
     sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
-    _load_math_verify()
+    _warm_up()
     out.write("ready\n")
     out.flush()
     for line in sys.stdin:
@@ -510,16 +526,12 @@ class _HelperProcess:
         self._lines: queue.Queue[str | None] = queue.Queue()
 
     def _start(self) -> subprocess.Popen[str]:
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from pytest_llmeval.scoring.math_equiv import _worker_loop; _worker_loop()"],
+        process = spawn_module(
+            "pytest_llmeval.scoring.math_equiv",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env=env,
         )
         lines: queue.Queue[str | None] = queue.Queue()
 
@@ -580,11 +592,13 @@ def _symbolic_equal(pred: str, target: str, timeout_s: float) -> bool:
     global _SLOW_CALLS
     _SLOW_CALLS += 1
     try:
-        if _alarm_usable():
-            return bool(_symbolic_equal_with_alarm(pred, target, timeout_s))
-        return bool(_HELPER.equal(pred, target, timeout_s))
+        verdict = _symbolic_equal_with_alarm(pred, target, timeout_s) if _alarm_usable() else _HELPER.equal(
+            pred, target, timeout_s)
     except RecursionError:  # sympy on deeply nested input; math-verify catches the rest itself
         return False
+    if verdict is None:
+        raise ScorerTimeoutError(f"the symbolic comparison of {pred[:80]!r} with {target[:80]!r}", timeout_s)
+    return bool(verdict)
 
 
 # -- public comparison ----------------------------------------------------------------------------
@@ -614,8 +628,9 @@ def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
     and are ~100x faster; `symbolic_calls()` counts how often step 4 ran.
     Variable names left of `=` are not compared (`x=5`, `y=5` and `5` are all equal), as the MATH
     convention is to accept `x=5` for `5`. At most `timeout_s` seconds (must be > 0) are spent in
-    step 4 (see the module docstring); a timeout counts as not equal. An empty prediction is never
-    equal.
+    step 4, not counting the one-time warm-up (see the module docstring); running out raises
+    `pytest_llmeval.errors.ScorerTimeoutError` (kind `scorer_timeout`), never a verdict. An empty
+    prediction is never equal.
     """
     if timeout_s <= 0:
         raise ValueError(f"math_equal: timeout_s must be > 0 seconds, got {timeout_s}")
@@ -661,3 +676,6 @@ def aime_answer(text: str) -> int | None:
         return None
     return int(value)
 
+
+if __name__ == "__main__":  # the helper process (see _HelperProcess): python -m pytest_llmeval.scoring.math_equiv
+    _worker_loop()

@@ -30,10 +30,24 @@ What a run looks like::
   whose init never reaps (containers, microVMs): no zombies and no orphans survive a run. When the program's
   main process exits, the bootstrap kills whatever it left running.
 
-Not a security boundary: the program runs as the same user as pytest, with the same filesystem and network.
-It can read other processes' ``/proc/<pid>/environ`` of the same user, write files outside its directory, or
-deliberately escape by killing the bootstrap. These limits stop *accidents* of generated code (infinite loops,
-fork loops, memory hogs, endless output). For hostile code run pytest inside a container or VM, as a separate user.
+Isolation (``LLMEVAL_SANDBOX``, default ``bwrap``): the bootstrap runs inside bubblewrap (``bwrap``, Debian
+package ``bubblewrap``, unprivileged user namespaces): the root filesystem read-only, a private ``/tmp`` that
+holds only the run's directory (writable), fresh ``/dev`` and ``/proc``, every namespace unshared (no network:
+only a loopback interface that is down; a new PID namespace: no other process is visible or reachable, so
+neither ``/proc/<pid>/environ`` of pytest nor ``kill`` of it works), a new session, an empty environment but
+the variables above, and ``--die-with-parent`` (when this process dies the whole namespace dies with it). The
+rlimits and the watchdog work inside it unchanged (the watchdog allows for bubblewrap's own two processes).
+When bubblewrap cannot run, :class:`~pytest_llmeval.errors.SandboxUnavailableError` names the fix, unless
+``LLMEVAL_SANDBOX=rlimits`` accepts the risk: then the program runs as the same user as pytest with the same
+filesystem and network (it could read other processes' ``/proc/<pid>/environ``, write files anywhere, connect
+anywhere), which an :class:`UnisolatedCodeWarning` says once per process. Configured API keys are redacted
+from what a program prints (:mod:`pytest_llmeval.redact`). docs/security.md lists what is promised and tested.
+
+Process walking stays our own (``/proc/<pid>/task/<tid>/children``) instead of psutil
+(:mod:`pytest_llmeval.processes`): measured on this 2-core machine with ~190 processes, psutil's
+``children(recursive=True)`` costs 32 ms per call against 0.8 ms here, and the watchdog walks the tree every
+5 ms to catch fork loops early. The bootstrap (``_sandbox_boot.py``) runs without site-packages, so it cannot
+use psutil at all.
 
 Linux only (``/proc``, ``prctl``); other platforms get a clear :class:`~pytest_llmeval.errors.ConfigError`.
 """
@@ -50,13 +64,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_llmeval.errors import ConfigError
+from pytest_llmeval.errors import ConfigError, SandboxUnavailableError
+from pytest_llmeval.redact import redact
 
 SandboxStatus = Literal["ok", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
 
@@ -122,106 +139,8 @@ _PRELUDE = (
     "del sys, builtins; exec(compile(open(__file__, 'rb').read(), __file__, 'exec'))"
 )
 
-# The bootstrap, run as `python -I -S -c _BOOTSTRAP cpu_s as_bytes fsize_bytes max_procs argv...`. Standard library
-# only, as it runs without site-packages. It forks the program, limits it, reaps every orphan, and finally exits the
-# way the program did (same exit code, or the same signal) so the parent can classify the run.
-_BOOTSTRAP = r"""
-import os, resource, signal, sys
-
-def children():
-    me = os.getpid()
-    try:
-        with open(f"/proc/{me}/task/{me}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        found = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    if int(f.read().rpartition(b")")[2].split()[1]) == me:
-                        found.append(int(name))
-            except (OSError, ValueError, IndexError):
-                pass
-        return found
-
-def user_process_count():
-    uid, n = os.getuid(), 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                n += os.stat(f"/proc/{name}").st_uid == uid
-            except OSError:
-                pass
-    return n
-
-def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, argv):
-    try:
-        os.setpgid(0, 0)  # its own group: killpg() hits the program, never the bootstrap
-        limits = [
-            (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),  # SIGXCPU at soft, SIGKILL one second later
-            (resource.RLIMIT_AS, as_bytes, as_bytes),
-            (resource.RLIMIT_FSIZE, fsize_bytes, fsize_bytes),
-            (resource.RLIMIT_CORE, 0, 0),
-        ]
-        if os.getuid() != 0:
-            # Per user, not per program. Root is exempt with CAP_SYS_RESOURCE, and without it (Docker) the kernel
-            # counts root's processes on the whole host, which /proc here may not show: leave root to the watchdog.
-            nproc = user_process_count() + max_procs
-            limits.append((resource.RLIMIT_NPROC, nproc, nproc))
-        for res, soft, hard in limits:
-            resource.setrlimit(res, (soft, hard))
-        os.execv(argv[0], argv)
-    except BaseException as exc:
-        os.write(2, f"sandbox: cannot start the program: {exc}\n".encode())
-    os._exit(127)
-
-def main():
-    cpu_s, as_bytes, fsize_bytes, max_procs = (int(a) for a in sys.argv[1:5])
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us, not to init
-    except Exception:
-        pass
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    pid = os.fork()
-    if pid == 0:
-        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, sys.argv[5:])
-    # Let go of the pipes so the parent sees EOF when the program's processes close them.
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
-                signal.SIGPIPE, signal.SIGALRM, signal.SIGXCPU, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_IGN)
-    status = None
-    while status is None:
-        reaped, st = os.waitpid(-1, 0)  # also reaps orphans while the program runs
-        if reaped == pid:
-            status = st
-    while True:  # the program is gone: kill and reap what it left behind, level by level
-        for child in children():
-            try:
-                os.kill(child, signal.SIGKILL)
-            except OSError:
-                pass
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            signal.signal(sig, signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
-    os._exit(os.waitstatus_to_exitcode(status))
-
-main()
-"""
+# The bootstrap (a real module, run by path: it needs only the standard library and runs without `site`).
+_BOOTSTRAP = str(Path(__file__).resolve().with_name("_sandbox_boot.py"))
 
 _MIN_ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
 _POLL_WITHOUT_PIDFD_S = 0.01
@@ -352,8 +271,10 @@ class _Outcome(NamedTuple):
 class _Supervisor:
     """Reads the pipes, enforces wall time, output and process limits, and reaps the bootstrap."""
 
-    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int, limits: SandboxLimits, started: float) -> None:
+    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int, limits: SandboxLimits, started: float,
+                 overhead: int = 0) -> None:
         self.pid = pid
+        self.overhead = overhead  # processes of the isolation layer (bubblewrap) between pid and the bootstrap
         self.limits = limits
         self.started = started
         self.buffers = {stdout_fd: bytearray(), stderr_fd: bytearray()}
@@ -420,7 +341,7 @@ class _Supervisor:
                 self._reap(block=False)
             now = time.monotonic()
             if watching and self.reason is None and self.returncode is None and now >= next_scan:
-                if len(_live_descendants(self.pid)) > self.limits.max_processes:
+                if len(_live_descendants(self.pid)) - self.overhead > self.limits.max_processes:
                     self._stop("killed")
                 next_scan = now + _SCAN_EVERY_S
 
@@ -563,17 +484,29 @@ def run_python(
     stdin: str = "",
     limits: SandboxLimits = DEFAULT_LIMITS,
     python: str = sys.executable,
+    isolation: IsolationMode | None = None,
 ) -> SandboxResult:
     """Run ``source`` as ``main.py`` in a fresh process under ``limits``, feeding ``stdin``; never raises for
     anything the program does (its fate is in :attr:`SandboxResult.status`).
 
+    ``isolation``: ``"bwrap"`` (bubblewrap: read-only root, private ``/tmp``, no network, own PID namespace,
+    empty environment, dies with its parent), ``"rlimits"`` (today's limits only, no boundary), or None for
+    :func:`isolation_mode` (``LLMEVAL_SANDBOX``, default ``bwrap``). The rlimits apply in both modes.
+
     Blocks the calling thread until the program and everything it started are gone; safe to call from many
     threads at once (see :func:`run_many`), and from asyncio through ``asyncio.to_thread``. Raises
     :class:`~pytest_llmeval.errors.ConfigError` only for a sandbox that cannot work here (not Linux, bad
-    ``python``). ``python`` must be able to run with ``-I -S`` (any CPython 3).
+    ``python``), and :class:`~pytest_llmeval.errors.SandboxUnavailableError` when isolation is required but
+    bubblewrap cannot run. ``python`` must be able to run with ``-I -S`` (any CPython 3).
     """
     _check_can_run(python)
+    mode = isolation or isolation_mode()
+    if mode == "bwrap":
+        require_bwrap()
+    else:
+        _warn_unisolated_once()
     workdir = tempfile.mkdtemp(prefix="llmeval-sandbox-")
+    status_r = status_w = -1
     try:
         with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as f:
             f.write(source)
@@ -582,14 +515,20 @@ def run_python(
             f.write(stdin.encode("utf-8"))
         with open(stdin_path, "rb") as stdin_file:
             os.unlink(stdin_path)  # the program gets a read-only descriptor, not a file it can find
+            if mode == "bwrap":
+                status_r, status_w = os.pipe()
             argv = [
-                python, "-I", "-S", "-B", "-c", _BOOTSTRAP,
+                python, "-I", "-S", "-B", _BOOTSTRAP,
                 str(_cpu_rlimit(limits)),
                 str(limits.memory_mb * 1024 * 1024),
                 str(limits.file_size_mb * 1024 * 1024),
                 str(limits.max_processes),
+                str(status_w),
                 python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py",
             ]  # fmt: skip
+            env = _minimal_env(workdir)
+            if mode == "bwrap":
+                argv = bwrap_argv(workdir, env) + argv
             started = time.monotonic()
             proc = subprocess.Popen(
                 argv,
@@ -597,28 +536,147 @@ def run_python(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=workdir,
-                env=_minimal_env(workdir),
+                env={} if mode == "bwrap" else env,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=(status_w,) if status_w >= 0 else (),
             )
+            if status_w >= 0:
+                os.close(status_w)
+                status_w = -1
         assert proc.stdout is not None and proc.stderr is not None
+        overhead = _BWRAP_PROCESSES if mode == "bwrap" else 0
         try:
-            outcome = _Supervisor(proc.pid, proc.stdout.fileno(), proc.stderr.fileno(), limits, started).run()
+            outcome = _Supervisor(proc.pid, proc.stdout.fileno(), proc.stderr.fileno(), limits, started,
+                                  overhead).run()
+            if status_r >= 0:
+                outcome = _with_program_status(outcome, status_r)
             proc.returncode = outcome.returncode  # reaped by us (os.wait4, for the CPU time)
         finally:
             proc.stdout.close()
             proc.stderr.close()
     finally:
+        for fd in (status_r, status_w):
+            if fd >= 0:
+                os.close(fd)
         _remove_workdir(workdir)
     status, exit_code = _classify(outcome, limits)
     return SandboxResult(
         status=status,
         exit_code=exit_code,
-        stdout=outcome.stdout.decode("utf-8", "replace"),
-        stderr=outcome.stderr.decode("utf-8", "replace"),
+        stdout=redact(outcome.stdout.decode("utf-8", "replace")),
+        stderr=redact(outcome.stderr.decode("utf-8", "replace")),
         wall_time_s=round(outcome.wall_time_s, 4),
         cpu_time_s=None if outcome.cpu_time_s is None else round(outcome.cpu_time_s, 4),
     )
+
+
+def _with_program_status(outcome: _Outcome, status_fd: int) -> _Outcome:
+    """Replace bubblewrap's exit code (128+signal for a signal) by the program's own wait status."""
+    os.set_blocking(status_fd, False)
+    try:
+        data = os.read(status_fd, 64)
+    except OSError:
+        data = b""
+    if not data.strip().isdigit() or outcome.returncode is None:
+        return outcome
+    return outcome._replace(returncode=os.waitstatus_to_exitcode(int(data)))
+
+
+# -- isolation ------------------------------------------------------------------------------------------------
+
+IsolationMode = Literal["bwrap", "rlimits"]
+SANDBOX_ENV = "LLMEVAL_SANDBOX"
+_BWRAP_PROCESSES = 2  # bwrap itself and its init in the new PID namespace, both below the supervised pid
+_FIX = (
+    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow unprivileged user namespaces "
+    "(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0)"
+    f", or accept the risk with {SANDBOX_ENV}=rlimits (generated code then runs as you, with your files, "
+    "environment and network; see docs/security.md)"
+)
+
+
+def isolation_mode() -> IsolationMode:
+    """``LLMEVAL_SANDBOX``: ``bwrap`` (the default) or ``rlimits`` (today's limits, no isolation: opt-in)."""
+    value = os.environ.get(SANDBOX_ENV, "bwrap").strip().lower() or "bwrap"
+    if value not in ("bwrap", "rlimits"):
+        raise ConfigError(f"{SANDBOX_ENV}={value!r}: expected 'bwrap' (isolated, the default) or 'rlimits'")
+    return value  # type: ignore[return-value]
+
+
+def bwrap_argv(workdir: str, env: dict[str, str]) -> list[str]:
+    """The bubblewrap prefix: read-only root, a private ``/tmp`` holding only ``workdir`` (writable), fresh
+    ``/dev`` and ``/proc``, every namespace unshared (network, PID, IPC, UTS, user, cgroup), a new session,
+    an empty environment but ``env``, and death with the parent."""
+    argv = [
+        _bwrap_path() or "bwrap",
+        "--ro-bind", "/", "/",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--tmpfs", "/tmp",
+        "--bind", workdir, workdir,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ]  # fmt: skip
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return argv + ["--chdir", workdir, "--"]
+
+
+def _bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+_BWRAP_STATE: dict[str, str | None] = {}
+
+
+def bwrap_problem() -> str | None:
+    """None when bubblewrap runs here (checked once per process by running ``true`` in it), else why not."""
+    if "problem" not in _BWRAP_STATE:
+        path = _bwrap_path()
+        if path is None:
+            problem: str | None = "bubblewrap (bwrap) is not installed"
+        else:
+            workdir = tempfile.mkdtemp(prefix="llmeval-bwrap-check-")
+            try:
+                probe = subprocess.run(bwrap_argv(workdir, {}) + ["/bin/true"], capture_output=True, text=True,
+                                       timeout=30, env={})
+                problem = None if probe.returncode == 0 else f"bwrap cannot run here: {probe.stderr.strip()[:300]}"
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                problem = f"bwrap cannot run here: {exc}"
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+        _BWRAP_STATE["problem"] = problem
+    return _BWRAP_STATE["problem"]
+
+
+def require_bwrap() -> None:
+    """Raise SandboxUnavailableError (naming the fix) when bubblewrap cannot isolate generated code here."""
+    problem = bwrap_problem()
+    if problem is not None:
+        raise SandboxUnavailableError(f"generated code cannot be isolated: {problem}; {_FIX}")
+
+
+_WARNED: list[bool] = []
+
+
+def _warn_unisolated_once() -> None:
+    if not _WARNED:
+        _WARNED.append(True)
+        problem = bwrap_problem()
+        why = f" ({problem})" if problem else ""
+        warnings.warn(
+            f"{SANDBOX_ENV}=rlimits: generated code runs WITHOUT isolation{why}: it can read your files, "
+            f"environment and network. To isolate it: {_FIX.split(', or accept')[0]}",
+            UnisolatedCodeWarning,
+            stacklevel=3,
+        )
+
+
+class UnisolatedCodeWarning(UserWarning):
+    """Generated code runs with rlimits only (``LLMEVAL_SANDBOX=rlimits``), shown once per process."""
 
 
 def run_many(
@@ -626,6 +684,7 @@ def run_many(
     limits: SandboxLimits = DEFAULT_LIMITS,
     workers: int | None = None,
     python: str = sys.executable,
+    isolation: IsolationMode | None = None,
 ) -> list[SandboxResult]:
     """Run ``(source, stdin)`` jobs in parallel, ``workers`` at a time (default: ``os.cpu_count()``); results come
     back in job order. Each worker thread only waits on its own subprocess, so the programs themselves run on
@@ -635,4 +694,4 @@ def run_many(
         return []
     n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="llmeval-sandbox") as pool:
-        return list(pool.map(lambda job: run_python(job[0], job[1], limits, python), jobs))
+        return list(pool.map(lambda job: run_python(job[0], job[1], limits, python, isolation), jobs))

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -19,10 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..processes import spawn_module
 from ._config import FakeServerConfig
 
 _URL_RE = re.compile(r"^http://([^\s/]+):(\d+)/v1$", re.MULTILINE)
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding pytest_llmeval/
 _START_TIMEOUT_S = 15.0
 _STOP_GRACE_S = 3.0
 
@@ -92,24 +91,14 @@ class FakeOpenAIServer:
             return self
         fd, log_name = tempfile.mkstemp(prefix="fake-openai-server-", suffix=".log")
         self._log_path = Path(log_name)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-        env["PYTHONUNBUFFERED"] = "1"
         # The config travels in a file beside the log: a config with thousands of rules is
         # longer than one command-line argument may be.
         config_path = self._log_path.with_suffix(".json")
         config_path.write_text(self.config.model_dump_json(), encoding="utf-8")
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest_llmeval.testing.server",
-            "--config",
-            str(config_path),
-            "--parent-pid",
-            str(os.getpid()),
-        ]
+        args = ["--config", str(config_path), "--parent-pid", str(os.getpid())]
         with os.fdopen(fd, "wb") as log:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self._proc = spawn_module("pytest_llmeval.testing.server", args, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self._finalizer = weakref.finalize(self, _kill, self._proc)
         deadline = time.monotonic() + timeout
         try:

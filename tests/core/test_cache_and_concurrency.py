@@ -41,6 +41,34 @@ def test_rescoring_from_cache_needs_no_server(pytester, start_server, gsm8k_file
     assert result.ret == 0
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_rescoring_from_cache_under_xdist_needs_no_server(pytester, start_server, gsm8k_file, workers):
+    server = start_server(rules=GSM8K_RULES)
+    args = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
+            "--llm-dataset", f"gsm8k={gsm8k_file}", "-n", workers)
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=3, failed=1)
+    server.stop()
+    results = pytester.path / "again.json"
+    result = pytester.runpytest_subprocess(*args, "--llm-results", str(results))
+    result.assert_outcomes(passed=3, failed=1)
+    assert json.loads(results.read_text())["requests"]["cached"] == 4
+
+
+def test_partly_cached_run_with_server_stopped_is_one_usage_error_under_xdist(pytester, start_server, gsm8k_file,
+                                                                             tmp_path):
+    server = start_server(rules=GSM8K_RULES)
+    base = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k", "-n", "2")
+    pytester.runpytest_subprocess(*base, "--llm-dataset", f"gsm8k={gsm8k_file}")
+    server.stop()
+    more = write_jsonl(tmp_path / "more.jsonl", [json.loads(line) for line in gsm8k_file.read_text().splitlines()]
+                       + [{"question": "What is 1 + 1? (apples)", "answer": "#### 2"}])
+    result = pytester.runpytest_subprocess(*base, "--llm-dataset", f"gsm8k={more}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert "cannot reach" in output and "refused" in output
+    assert result.stdout.str().count("cannot reach") == 1 and "gsm8k/main::" not in output  # no item ran
+
+
 def test_no_cache_asks_again(pytester, model_server, gsm8k_file):
     args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-no-cache")
     run(pytester, model_server, *args)

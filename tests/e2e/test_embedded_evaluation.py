@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from tests.e2e.conftest import skip_or_fail
+
 from pytest_llmeval.endpoint.local_models import LocalModelError, check_llama_server_installed, resolve_local_model
 from tests.conftest import write_jsonl
 
@@ -34,7 +36,7 @@ def need(model: str) -> None:
         check_llama_server_installed()
         resolve_local_model(model)
     except LocalModelError as exc:
-        pytest.skip(str(exc))
+        skip_or_fail(str(exc))
 
 
 def evaluate(pytester, model, data_args, *extra):

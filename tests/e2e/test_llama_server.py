@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import skip_or_fail
+
 from pytest_llmeval.endpoint.local_models import (
     LocalModelError,
     check_llama_server_installed,
@@ -35,7 +37,7 @@ def _start(name: str, log_path: Path, cache_dir: Path | None = None) -> tuple[Ma
         check_llama_server_installed()
         model = resolve_local_model(name, cache_dir=cache_dir)
     except LocalModelError as exc:
-        pytest.skip(str(exc))
+        skip_or_fail(str(exc))
     spec = ServerSpec(command=llama_server_command(model), model=model.served_name, log_path=log_path,
                       ready_timeout_s=120)  # fmt: skip
     began = time.monotonic()

@@ -10,6 +10,11 @@ Not a test module (no ``test_`` prefix); the tests run it as ``python mini_model
   --stubborn                  ignore SIGTERM (it and its grandchild), so only SIGKILL ends them
   --fail-bind-once PATH       if PATH does not exist: create it, print the uvicorn-style
                               "address already in use" error and exit 1 (next start succeeds)
+  --die-on-chat SIG           answer POST /v1/chat/completions ("The answer is 5.") until request
+                              --die-after N arrives, then kill itself with signal SIG (4 = SIGILL, what
+                              a llama.cpp built for another CPU does on its first request)
+  --die-after N               see --die-on-chat (default 1: the first chat request)
+  --chat-delay S              wait S seconds before answering a chat request
 """
 
 from __future__ import annotations
@@ -35,7 +40,11 @@ def main() -> None:
     parser.add_argument("--grandchild-pidfile", type=Path)
     parser.add_argument("--stubborn", action="store_true")
     parser.add_argument("--fail-bind-once", type=Path)
+    parser.add_argument("--die-on-chat", type=int)
+    parser.add_argument("--die-after", type=int, default=1)
+    parser.add_argument("--chat-delay", type=float, default=0.0)
     args = parser.parse_args()
+    chats = [0]
 
     if args.fail_bind_once is not None and not args.fail_bind_once.exists():
         args.fail_bind_once.write_text("failed once")
@@ -69,6 +78,22 @@ def main() -> None:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            chats[0] += 1
+            if args.die_on_chat is not None and chats[0] >= args.die_after:
+                print(f"chat request {chats[0]}: dying with signal {args.die_on_chat}", flush=True)
+                os.kill(os.getpid(), args.die_on_chat)
+            time.sleep(args.chat_delay)
+            reply = json.dumps({"object": "chat.completion", "model": args.model, "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "The answer is 5."}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
 
         def log_message(self, format: str, *values: object) -> None:
             print(format % values, flush=True)

@@ -79,3 +79,15 @@ def test_language_detection_is_deterministic() -> None:
         detect_language.cache_clear()  # re-run the detector itself, not the cache
         answers.add(detect_language(text))
     assert len(answers) == 1
+
+
+@pytest.mark.parametrize("char", ["#", "!", "7", "?"])
+def test_letter_frequency_counts_the_named_non_letter_not_a_random_letter(char: str) -> None:
+    # Deliberate difference from the reference, which swaps a non-letter for a random letter
+    # (docs/benchmarks.md, "Scoring rules"): the character the instruction names is counted.
+    at_least_3 = {"letter": char, "let_frequency": 3, "let_relation": "at least"}
+    assert check("keywords:letter_frequency", at_least_3, f"a{char}b{char}c{char}") is True
+    assert check("keywords:letter_frequency", at_least_3, f"a{char}b{char} and many letters abcdefghijklmnopq") is False
+    less_than_2 = {"letter": char, "let_frequency": 2, "let_relation": "less than"}
+    assert check("keywords:letter_frequency", less_than_2, f"only one {char} here, lots of letters") is True
+    assert check("keywords:letter_frequency", less_than_2, f"{char}{char}") is False

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from pytest_llmeval.errors import ScorerTimeoutError
 from pytest_llmeval.scoring.math_equiv import (
     aime_answer,
     boxed_contents,
@@ -142,11 +143,49 @@ PATHOLOGICAL = ["10^{10^{10^{10}}}", "(10^{10})!", "9999999999!"]
 
 
 @pytest.mark.parametrize("expression", PATHOLOGICAL)
-def test_pathological_expression_returns_within_timeout(expression: str) -> None:
+def test_pathological_expression_is_a_scorer_timeout_within_the_limit(expression: str) -> None:
     assert math_equal("\\cos\\frac{\\pi}{3}", "\\frac{1}{2}")  # symbolic: imports math-verify first
     started = time.perf_counter()
-    assert math_equal(expression, "5", timeout_s=0.5) is False
+    with pytest.raises(ScorerTimeoutError) as info:
+        math_equal(expression, "5", timeout_s=0.5)
     assert time.perf_counter() - started < 1.5
+    assert info.value.kind == "scorer_timeout" and "not a wrong answer" in str(info.value)
+
+
+COLD_FIRST_CALL = r"""
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from pytest_llmeval.scoring.math_equiv import math_equal
+from pytest_llmeval.errors import ScorerTimeoutError
+verdicts = []
+def score_twice():  # the first call pays the warm-up (sympy import) outside the limit; then a re-score
+    for _ in range(2):
+        try:
+            verdicts.append(math_equal("\\cos\\frac{\\pi}{3}", "\\frac{1}{2}", timeout_s=float(sys.argv[2])))
+        except ScorerTimeoutError:
+            verdicts.append("timeout")
+if sys.argv[3] == "main":
+    score_twice()
+else:  # off the main thread: the helper process, whose start-up is not counted either
+    worker = threading.Thread(target=score_twice)
+    worker.start()
+    worker.join()
+print(verdicts)
+"""
+
+
+@pytest.mark.parametrize("thread", ["main", "worker"])
+def test_first_symbolic_call_in_a_fresh_process_excludes_warm_up(thread: str) -> None:
+    """Issue: cos(pi/3) == 1/2 scored False on a cold, loaded process (sympy's import ate the 2 s)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run([sys.executable, "-c", COLD_FIRST_CALL, root, "1.0", thread],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[True, True]"
 
 
 def test_symbolic_path_off_the_main_thread() -> None:
@@ -157,7 +196,10 @@ def test_symbolic_path_off_the_main_thread() -> None:
         # symbolic (trigonometry), so this first call starts the helper outside the measured call
         results["equal"] = math_equal("\\cos\\frac{\\pi}{3}", "\\frac{1}{2}", timeout_s=30)
         started = time.perf_counter()
-        results["slow"] = math_equal("10^{10^{10^{10}}}", "5", timeout_s=1.0)
+        try:
+            results["slow"] = math_equal("10^{10^{10^{10}}}", "5", timeout_s=1.0)
+        except ScorerTimeoutError:
+            results["slow"] = "timeout"
         results["elapsed"] = time.perf_counter() - started
         results["after-restart"] = math_equal("\\sin\\frac{\\pi}{2}", "1", timeout_s=30)
 
@@ -165,7 +207,7 @@ def test_symbolic_path_off_the_main_thread() -> None:
     thread.start()
     thread.join(120)
     assert results["equal"] is True
-    assert results["slow"] is False
+    assert results["slow"] == "timeout"
     assert isinstance(results["elapsed"], float) and results["elapsed"] < 3.0
     assert results["after-restart"] is True
 

@@ -18,6 +18,15 @@ from pytest_llmeval.scoring.sandbox import SandboxLimits, run_many, run_python
 FAST = SandboxLimits(cpu_time_s=1, wall_time_s=3)
 
 
+@pytest.fixture(autouse=True, params=["rlimits"])
+def rlimits_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """These tests pin the rlimits layer (used alone with LLMEVAL_SANDBOX=rlimits, and inside bubblewrap):
+    many observe the program through files it writes outside its directory, which isolation forbids.
+    tests/scoring/test_sandbox_isolation.py runs the limits and the escapes under bubblewrap."""
+    monkeypatch.setenv(sandbox.SANDBOX_ENV, request.param)
+    return str(request.param)
+
+
 def _recorded_pids(path: Path) -> set[int]:
     if not path.exists():
         return set()

@@ -1,0 +1,89 @@
+"""A server the plugin started that dies mid-run stops the run at once, with one message.
+
+Real processes: a server that kills itself with signal 4 (SIGILL, what a llama.cpp built for another
+CPU does on its first chat request) and a server that the test SIGKILLs while requests are in flight.
+The run must end with exit status 2 (interrupted), name the signal, the command and the log, and no
+item may report a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_jsonl
+
+MINI = Path(__file__).resolve().parents[1] / "endpoint" / "mini_model_server.py"
+ROWS = [{"question": f"What is {i} + 5?", "answer": f"#### {i + 5}"} for i in range(12)]
+
+
+def dying_server(signum: int, after: int = 1) -> str:
+    return f"{sys.executable} {MINI} --port {{port}} --model {{model}} --die-on-chat {signum} --die-after {after}"
+
+
+def assert_one_death_message(result: pytest.RunResult, *expected: str) -> str:
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED, output
+    for text in expected:
+        assert text in output, output
+    assert output.count("while requests were outstanding") == 1, output
+    assert "timed out" not in output and "no complete answer" not in output and "--llm-timeout" not in output
+    return output
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_server_killed_by_sigill_names_the_cpu_problem(pytester, tmp_path, workers):
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS)
+    began = time.monotonic()
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-serve", dying_server(4), "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
+        "--llm-timeout", "600", "-p", "no:randomly", *workers,
+    )
+    output = assert_one_death_message(
+        result, "was killed by SIGILL", "illegal instruction: llama.cpp was built for another CPU",
+        "reinstall with ./install.sh", str(MINI), "dying with signal 4",
+    )
+    assert time.monotonic() - began < 300  # never waits out the 600 s request timeout
+    assert "passed" not in output.splitlines()[-1]
+
+
+def test_server_that_exits_with_a_code_names_the_code(pytester, tmp_path):
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS)
+    command = (f"{sys.executable} -c \"import runpy, sys, threading, os; "
+               f"threading.Timer(3, lambda: (print('fatal: out of memory', flush=True), os._exit(7))).start(); "
+               f"sys.argv = ['mini'] + sys.argv[1:]; runpy.run_path({str(MINI)!r}, run_name='__main__')\" "
+               f"--port {{port}} --chat-delay 30")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
+        "-p", "no:randomly",
+    )
+    assert_one_death_message(result, "exited with code 7", "fatal: out of memory")
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_server_sigkilled_mid_run_stops_the_run(pytester, tmp_path, workers):
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS * 4)
+    pidfile = tmp_path / "server.pid"
+    command = f"sh -c 'echo $$ > {pidfile}; exec {sys.executable} {MINI} --port {{port}} --chat-delay 2'"
+
+    def kill_when_busy() -> None:
+        deadline = time.monotonic() + 240
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(4)  # ready, and requests in flight (each takes 2 s; the run would take 24 s)
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_busy, daemon=True)
+    killer.start()
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
+        "--llm-concurrency", "4", "-p", "no:randomly", *workers,
+    )
+    killer.join(timeout=60)
+    assert_one_death_message(result, "was killed by SIGKILL", str(MINI), "--chat-delay 2")
