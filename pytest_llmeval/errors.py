@@ -21,6 +21,7 @@ Hierarchy::
         ├── AuthenticationError
         ├── RequestTimeoutError
         ├── ServerError        HTTP status >= 400 that survived retries
+        │   └── EndpointNotFoundError   404: the URL is wrong (names the URL and the likely fix)
         ├── BadResponseError   200 but the body is not a usable chat completion
         └── MissingChoicesError fewer generations than `n` asked for (use --llm-repeats)
 """
@@ -125,6 +126,32 @@ class RequestTimeoutError(EndpointError):
 
 class ServerError(EndpointError):
     kind = "http_status"
+
+
+def base_url_hint(base_url: str) -> str:
+    """The likely fix for a base URL that answers 404: add `/v1` when no version segment is there."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(base_url).path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if not (last.startswith("v") and last[1:].isdigit()):
+        return f"did you mean --llm-base-url {base_url.rstrip('/')}/v1?"
+    return "check --llm-base-url: it is the URL that /chat/completions is appended to (e.g. http://localhost:8000/v1)"
+
+
+class EndpointNotFoundError(ServerError):
+    """A 404 from the start-up probe or the first chat request: the base URL (or the model name)
+    is wrong, and every other request would fail the same way, so the run stops."""
+
+    kind = "not_found"
+
+    def __init__(self, method: str, url: str, base_url: str, snippet: str | None = None) -> None:
+        hint = base_url_hint(base_url)
+        if method == "POST":  # the chat route: some servers answer 404 for an unknown model too
+            hint += " (or, if the server names an unknown model, check --llm-model)"
+        super().__init__(f"{method} {url} answered 404 Not Found; {hint}", snippet=snippet)
+        self.status = 404
+        self.url = url
 
 
 class BadResponseError(EndpointError):

@@ -34,7 +34,18 @@ from .items.selection import check_dataset_names, check_mark_names, check_subset
 from .report.aggregate import ResultsCollector
 from .report.models import RunResult, SampleRecord
 from .report.samples import SamplesWriter
-from .report.terminal import no_selection_lines, score_lines
+from .report.live import LiveProgress, live_wanted
+from .report.terminal import (
+    Progress,
+    SampleProblem,
+    condensed_lines,
+    count_samples,
+    no_selection_lines,
+    requests_line,
+    scope_line,
+    score_lines,
+    verdict_line,
+)
 from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
 from .thinking.aggregate import ThinkingCollector, table_lines
@@ -50,6 +61,14 @@ def incomplete_line(result: RunResult) -> str:
     return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
+
+
+def _failure_text(report: pytest.TestReport) -> str:
+    """A sample's failure message without the `[gw0] linux -- Python ...` line xdist puts first."""
+    lines = report.longreprtext.splitlines()
+    if lines and lines[0].startswith("[gw") and " -- Python " in lines[0]:
+        lines = lines[1:]
+    return "\n".join(lines)
 
 
 class EvaluationPlugin:
@@ -74,6 +93,11 @@ class EvaluationPlugin:
         self._media: MediaStore | None = None
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
+        self.live: LiveProgress | None = None
+        self.sample_counts: dict[str, dict[str, int]] = {}
+        self.problems: dict[str, list[SampleProblem]] = {"wrong": [], "error": []}
+        self.pending_announce: tuple[list[str], int] | None = None
+        self.session: pytest.Session | None = None
         self.resolve_selection()
 
     # -- configuration -----------------------------------------------------------------------
@@ -140,8 +164,12 @@ class EvaluationPlugin:
         for name, subsets in self.selection.items():
             for subset in subsets:
                 try:
-                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
-                                             self.runtime, selected=self.selection))
+                    built = build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
+                                        self.runtime, selected=self.selection)
+                    items.extend(built)
+                    # pytest counts collected items from collect reports: without this one the
+                    # header says "collected 0 items" and -k prints a negative "selected" count
+                    config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, built))
                 except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
                     raise pytest.UsageError(str(exc)) from None
                 except DatasetError as exc:
@@ -160,11 +188,15 @@ class EvaluationPlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not self.is_worker and not self.config.pluginmanager.get_plugin("dsession"):
             self.samples_planned = sum(isinstance(item, SampleItem) for item in session.items)
+            if not self.config.option.collectonly:
+                self.announce([item.nodeid for item in session.items if isinstance(item, SampleItem)], workers=1)
 
     def planned_by_worker(self, nodeids: list[str]) -> None:
-        """Under xdist: the controller learns the plan from the collection a worker reports."""
+        """Under xdist: the controller learns the plan from the collection a worker reports; the
+        scope line waits for the first item, when xdist's own status line is done."""
         if self.samples_planned is None:
             self.samples_planned = sum(is_sample_nodeid(nodeid, self.sample_names()) for nodeid in nodeids)
+            self.pending_announce = (nodeids, int(getattr(self.config.option, "numprocesses", None) or 1))
 
     def notify(self, message: str) -> None:
         """A one-line notice for the terminal (e.g. a damaged cache moved aside). From another thread
@@ -188,10 +220,25 @@ class EvaluationPlugin:
         while self._notices:
             self._write_notice(self._notices.pop(0))
 
+    def announce(self, nodeids: list[str], workers: int) -> None:
+        """After collection: the scope line, and the progress line's total (the selected samples)."""
+        self.sample_counts = count_samples(nodeids, self.is_sample)
+        total = sum(sum(subsets.values()) for subsets in self.sample_counts.values())
+        if not total:
+            return
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        verbosity = self.config.get_verbosity()
+        if terminal is not None and verbosity >= 0:
+            terminal.write_line(scope_line(self.sample_counts, self.settings.endpoint.concurrency * workers))
+        self.live = LiveProgress(terminal, Progress(total=total), live_wanted(terminal, verbosity))
+
+    def is_sample(self, nodeid: str) -> bool:
+        return is_sample_nodeid(nodeid, self.sample_names())
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Under xdist the controller checks the endpoint once, so that workers don't each fail.
-        if not self.is_worker and self.selection and self.config.pluginmanager.get_plugin("dsession"):
+        if not self.is_worker and (self.selection or self.collection is not None) and self.config.pluginmanager.get_plugin("dsession"):
             self.controller_preflight(session)
 
     def controller_preflight(self, session: pytest.Session) -> None:
@@ -257,6 +304,26 @@ class EvaluationPlugin:
             setattr(report, RECORD_ATTR, record.model_dump(mode="json"))
         return report
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        status = yield
+        # the live line shows samples' progress: no "." or "F" of their own beside it
+        if self.live is not None and self.live.enabled and status and self.is_sample(report.nodeid):
+            return status[0], "", ""
+        return status
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        if self.pending_announce is not None:
+            pending, self.pending_announce = self.pending_announce, None
+            self.announce(*pending)
+        if self.live is None:
+            return
+        if self.is_sample(nodeid):
+            self.live.starting(self.config.rootpath / nodeid.partition("::")[0])
+        else:
+            self.live.pause()
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
@@ -265,13 +332,16 @@ class EvaluationPlugin:
             self._flush_notices()
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
-            sample = is_sample_nodeid(report.nodeid, self.sample_names())
+            sample = self.is_sample(report.nodeid)
             if report.failed and not sample:
                 self.other_failures += 1
             elif sample and report.passed and report.when != "call":
                 self.forget_phase_report(report)
             return
         record = SampleRecord.model_validate(payload)
+        if self.live is not None:
+            self.live.progress.add(cached=record.cached, passed=record.passed, error=record.error is not None)
+            self.live.update()
         self.collector.add(record)
         if self.collection is not None:
             self.collection.add(record)
@@ -304,6 +374,9 @@ class EvaluationPlugin:
         self.runtime.close()
         if self.is_worker:
             return
+        if self.live is not None:
+            self.live.finish()
+        self.session = session
         if self.samples_writer is not None:
             self.samples_writer.close()
         self._flush_notices()
@@ -359,9 +432,48 @@ class EvaluationPlugin:
         result.passed = passed and all(vote is not False for vote in gate_votes)
         return result
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
         if self.is_worker:
-            return
+            return (yield)
+        # Wrong answers and endpoint errors of samples are condensed below instead of one block
+        # each in pytest's FAILURES/ERRORS sections and short summary; pytest's final counts still
+        # include them (the reports are put back before pytest writes its stats line).
+        taken = self.take_sample_reports(terminalreporter.stats)
+        try:
+            return (yield)
+        finally:
+            for key, reports in taken.items():
+                terminalreporter.stats.setdefault(key, []).extend(reports)
+            self.write_summary(terminalreporter)
+
+    def take_sample_reports(self, stats: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        taken: dict[str, list[Any]] = {}
+        for key, kind in (("failed", "wrong"), ("error", "error")):
+            reports = stats.get(key, [])
+            ours = [r for r in reports if isinstance(r, pytest.TestReport) and self.is_sample(r.nodeid)]
+            if ours:
+                stats[key] = [r for r in reports if not (isinstance(r, pytest.TestReport) and self.is_sample(r.nodeid))]
+                taken[key] = ours
+                self.problems[kind] = [SampleProblem(r.nodeid.partition("/")[0], r.nodeid, _failure_text(r)) for r in ours]
+        return taken
+
+    def show_failures(self) -> int | None:
+        """How many wrong answers (and errors) per benchmark the summary shows; None for all."""
+        chosen = self.settings.show_failures
+        if chosen is not None:
+            return None if chosen < 0 else chosen
+        return None if self.config.get_verbosity() > 0 else 3
+
+    def write_summary(self, terminalreporter: Any) -> None:
+        totals = {bench: sum(subsets.values()) for bench, subsets in self.sample_counts.items()}
+        terminalreporter.ensure_newline()
+        for kind, title in (("wrong", "wrong answers"), ("error", "endpoint errors")):
+            if self.problems[kind]:
+                terminalreporter.section(f"llmeval {title}", sep="-", red=True)
+                noun = "answered wrong" if kind == "wrong" else "errored"
+                for line in condensed_lines(noun, self.problems[kind], totals, self.show_failures()):
+                    terminalreporter.write_line(line)
         if self.result is not None and (self.result.benchmarks or self.result.thresholds or not self.result.complete):
             terminalreporter.section("llmeval results")
             if not self.result.complete:
@@ -374,9 +486,47 @@ class EvaluationPlugin:
                 terminalreporter.section("llmeval reasoning efficiency")
                 for line in table_lines(self.thinking.build()):
                     terminalreporter.write_line(line)
+            errors = sum(bench.errors for bench in self.result.benchmarks.values())
+            requests = self.result.requests
+            terminalreporter.write_line(requests_line(requests.sent + errors, requests.cached, errors))
+            if self.runtime.offline_note and not requests.sent and not errors:
+                terminalreporter.write_line(self.runtime.offline_note, yellow=True)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
         elif not self.selection and not self.perf_ran() and self.collection is None:
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)
+
+    def gate_failures(self) -> list[str]:
+        """Why the gates failed, in words, for the verdict line."""
+        assert self.result is not None
+        reasons = [
+            f"{o.expression} (actual {'missing' if o.value is None else f'{o.value:.4f}'})"
+            for o in self.result.thresholds if not o.passed
+        ]
+        errors = sum(bench.errors for bench in self.result.benchmarks.values())
+        if errors > self.settings.max_errors:
+            reasons.append(f"{errors} endpoint errors (--llm-max-errors {self.settings.max_errors})")
+        if self.other_failures:
+            reasons.append(f"{self.other_failures} other test{'s' if self.other_failures > 1 else ''} failed")
+        if not self.result.complete:
+            reasons.insert(0, "the run is incomplete")
+        if not reasons:
+            reasons.append("a plugin's gate (such as --llm-max-drop) failed")
+        return reasons
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # The verdict comes after pytest's own "N failed, M passed" line: it is the last line.
+        if self.is_worker or not self.gated or self.result is None or self.session is None:
+            return
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            return
+        status = int(self.session.exitstatus)
+        if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            return  # interrupted or a usage error: no gate decided
+        passed = status == pytest.ExitCode.OK
+        line = verdict_line(passed, [] if passed else self.gate_failures(), status)
+        terminal.write_sep("=", line, green=passed, red=not passed, bold=True)

@@ -88,6 +88,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "threshold", "gate, e.g. 'gsm8k.acc>=0.8' or 'iquiz.EQ.acc>0.5'; repeatable", kind="list", metavar="EXPR"
     ),
     OptionSpec("max_errors", "endpoint errors tolerated when thresholds decide the exit status (default 0)", kind="int", metavar="N"),
+    OptionSpec("show_failures", "wrong answers (and errors) shown per benchmark at the end (default 3, all with -v; -1 for all)",
+               kind="int", metavar="N"),
     OptionSpec("results", "write the results JSON here", metavar="PATH"),
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
@@ -308,6 +310,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             bench_args=parse_bench_args(opts.get("bench_arg")),
             thresholds=list(opts.get("threshold")),
             max_errors=opts.get("max_errors") or 0,
+            show_failures=opts.get("show_failures"),
             results_path=_path(opts.get("results")),
             samples_path=_path(opts.get("samples")),
             cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",

@@ -197,6 +197,7 @@ class RunSettings(BaseModel):
     bench_args: dict[str, dict[str, str]] = Field(default_factory=dict)
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)
+    show_failures: int | None = None  # wrong answers shown per benchmark; None: 3, or all with -v
     results_path: Path | None = None
     samples_path: Path | None = None
     cache_dir: Path | None = None

@@ -57,6 +57,28 @@ def parse_threshold(expression: str) -> ThresholdRule:
     )
 
 
+# Metrics that are fractions in [0, 1] (accuracy, pass@k, TruthfulQA's mc*, IFEval's levels, and
+# their per-group breakdowns `acc_<group>`). A benchmark may name its own in `fraction_metrics`.
+_FRACTION = re.compile(r"(acc|pass_at_\d+|mc\d\w*|(prompt|inst)_level_\w+)(_\w+)?")
+
+
+def is_fraction_metric(cls: type[Benchmark], metric: str) -> bool:
+    declared = getattr(cls, "fraction_metrics", None)
+    return metric in declared if declared is not None else bool(_FRACTION.fullmatch(metric))
+
+
+def check_scale(rule: ThresholdRule, cls: type[Benchmark]) -> None:
+    """A bound outside [0, 1] on a 0-1 metric can never (or always) hold: most likely a percentage."""
+    if not is_fraction_metric(cls, rule.metric) or 0.0 <= rule.value <= 1.0:
+        return
+    path = ".".join(part for part in (rule.benchmark, rule.subset, rule.metric) if part)
+    hint = f"; did you mean '{path}{rule.op}{rule.value / 100:g}'?" if 1.0 < rule.value <= 100.0 else ""
+    raise ThresholdError(
+        f"--llm-threshold {rule.expression!r}: {rule.benchmark}.{rule.metric} is a fraction between 0 and 1, "
+        f"not a percentage{hint}"
+    )
+
+
 def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], selected: set[str] | None) -> None:
     """Raise ThresholdError unless the rule names a known benchmark, subset and metric that the
     run will evaluate (`selected` is the set of benchmark names -m selects; None skips that check)."""
@@ -77,6 +99,7 @@ def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], s
             f"--llm-threshold {rule.expression!r}: {rule.benchmark} has no metric {rule.metric!r}; "
             f"metrics: {', '.join(cls.metrics)}"
         )
+    check_scale(rule, cls)
     if selected is not None and rule.benchmark not in selected:
         raise ThresholdError(
             f"--llm-threshold {rule.expression!r} gates {rule.benchmark!r}, which this run does not select; "

@@ -11,7 +11,7 @@ import pytest
 from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
 from ..endpoint.models import ChatResponse, Usage
-from ..errors import LLMEvalError, MissingChoicesError
+from ..errors import EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
 from ..media import summarise_messages
 from ..report.models import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
@@ -29,6 +29,8 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._answered = False  # a chat request has succeeded: a later 404 is that sample's own
+        self.offline_note: str | None = None  # set when the cache answered all and the endpoint is gone
         self._judge_lock = threading.Lock()  # the judge is first wanted on the dispatcher's thread
         self._thinking: Any = None
 
@@ -122,6 +124,12 @@ class EvalRuntime:
         repeats = range(self.settings.repeats)
         keys = (self._key_or_none(i, r) for i in samples for r in repeats)
         if cache is not None and not cache.missing(key for key in keys if key is not None):
+            try:  # not needed, but the summary should say when the answers only came from the cache
+                self.dispatcher.list_models()
+            except EndpointUnreachableError as exc:
+                self.offline_note = f"every answer came from the cache: the endpoint is unreachable ({exc})"
+            except LLMEvalError:
+                pass
             return
         self.preflight()
 
@@ -157,8 +165,15 @@ class EvalRuntime:
                     responses.append(self._plan.result(index + repeat))
             except BaseException as exc:  # consume every repeat's future before raising the first error
                 failure = failure or exc
+        if isinstance(failure, EndpointNotFoundError) and not self._answered:
+            # a wrong URL: every other request would fail the same way
+            if not hasattr(item.config, "workerinput"):
+                pytest.exit(f"llmeval: {failure}", returncode=pytest.ExitCode.USAGE_ERROR)
+            # an xdist worker cannot pytest.exit mid-item: this sample errors, the worker stops
+            item.session.shouldstop = f"llmeval: {failure}"
         if failure is not None:
             raise failure
+        self._answered = True
         asked = _asked_n(self.request_body(item))
         for response in responses:
             if len(response.choices) < asked:
