@@ -6,6 +6,7 @@ Hierarchy::
     ├── ConfigError            bad option / threshold / benchmark name (usage error, nothing was sent)
     │   ├── UnknownBenchmarkError
     │   ├── ThresholdError
+    │   ├── CollectionError    a collection schema or file that cannot be used
     │   └── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
     ├── ServerDiedError        a model server the plugin started exited or was killed mid-run (stops the run)
@@ -155,6 +156,10 @@ class EndpointNotFoundError(ServerError):
 
 class BadResponseError(EndpointError):
     kind = "bad_response"
+
+
+class CollectionError(ConfigError):
+    """A collection schema or collection file that cannot be used (bad field, unknown benchmark)."""
 
 
 class MissingChoicesError(EndpointError):

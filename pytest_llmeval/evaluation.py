@@ -22,6 +22,7 @@ from .benchmarks.base import Benchmark
 from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
+from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.budget import run_passed
 from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop
@@ -80,7 +81,8 @@ class EvaluationPlugin:
         self._notices: list[str] = []
         self.samples_planned: int | None = None  # sample items this run set out to run (after deselection)
         self.is_worker = hasattr(config, "workerinput")
-        self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
+        self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
+        self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.collector = ResultsCollector()
         self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
@@ -125,9 +127,11 @@ class EvaluationPlugin:
         for name, chosen in subsets_of.items():
             check_subset_list(self.benchmark_instances[name], chosen)
         check_mark_names(self.config.option.markexpr, benchmarks, registered_marks(self.config.getini("markers")))
-        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
+        # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
+        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
+        collected = self.collection.dataset_names if self.collection is not None else set()
         for rule in self.rules:
-            check_rule(rule, benchmarks, set(self.selection))
+            check_rule(rule, benchmarks, set(self.selection) | collected)
         needing = [name for name in self.selection if benchmarks[name].needs_judge]
         if needing and self.settings.judge is None:
             raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
@@ -179,6 +183,11 @@ class EvaluationPlugin:
                     config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
+        if self.collection is not None:
+            try:
+                items.extend(self.collection.build_items(session, self.benchmark_instances, self.runtime))
+            except LLMEvalError as exc:
+                raise pytest.UsageError(str(exc)) from None
         if self.settings.early_stop:
             self.start_early_stop(items)
 
@@ -205,7 +214,7 @@ class EvaluationPlugin:
         """Under xdist: the controller learns the plan from the collection a worker reports; the
         scope line waits for the first item, when xdist's own status line is done."""
         if self.samples_planned is None:
-            self.samples_planned = sum(is_sample_nodeid(nodeid, self.selection) for nodeid in nodeids)
+            self.samples_planned = sum(is_sample_nodeid(nodeid, self.sample_names()) for nodeid in nodeids)
             self.pending_announce = (nodeids, int(getattr(self.config.option, "numprocesses", None) or 1))
 
     def notify(self, message: str) -> None:
@@ -243,12 +252,12 @@ class EvaluationPlugin:
         self.live = LiveProgress(terminal, Progress(total=total), live_wanted(terminal, verbosity))
 
     def is_sample(self, nodeid: str) -> bool:
-        return is_sample_nodeid(nodeid, self.selection)
+        return is_sample_nodeid(nodeid, self.sample_names())
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Under xdist the controller checks the endpoint once, so that workers don't each fail.
-        if not self.is_worker and self.selection and self.config.pluginmanager.get_plugin("dsession"):
+        if not self.is_worker and (self.selection or self.collection is not None) and self.config.pluginmanager.get_plugin("dsession"):
             self.controller_preflight(session)
 
     def controller_preflight(self, session: pytest.Session) -> None:
@@ -282,7 +291,7 @@ class EvaluationPlugin:
         items: list[pytest.Item] = session.items
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
-            names = workerinput.get(BENCHMARKS_KEY, list(self.selection))
+            names = workerinput.get(BENCHMARKS_KEY, self.sample_names())
             items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"],
                                  workerinput.get(TAKEOVER_KEY))
         self.runtime.start(items, preflight=not self.is_worker)
@@ -358,6 +367,8 @@ class EvaluationPlugin:
         self.collector.add(record)
         if self.early_stop is not None:
             self.early_stop.observe(record)
+        if self.collection is not None:
+            self.collection.add(record)
         if self.thinking is not None:
             self.thinking.add(record.benchmark, record.subset, record.thinking)
         if self.settings.samples_path is not None:
@@ -366,6 +377,10 @@ class EvaluationPlugin:
             self.samples_writer.write(record)
         self.config.hook.pytest_llmeval_sample_record(record=record)
         setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+
+    def sample_names(self) -> list[str]:
+        """The first part of every sample item's node id: selected benchmarks, and `collection`."""
+        return [*self.selection, *([self.collection.nodeid_root] if self.collection is not None else [])]
 
     def forget_phase_report(self, report: pytest.TestReport) -> None:
         """The terminal reporter keeps every passed setup/teardown report and scans them all for
@@ -389,7 +404,8 @@ class EvaluationPlugin:
         if self.samples_writer is not None:
             self.samples_writer.close()
         self._flush_notices()
-        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned:
+        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned \
+                and not (self.collection and self.collection.rules):
             return
         self.result = result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
@@ -408,6 +424,10 @@ class EvaluationPlugin:
         outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
         if self.early_stop is not None:
             outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
+        collection: dict[str, Any] | None = None
+        if self.collection is not None:
+            collection, collection_outcomes = self.collection.build(all_benchmarks())
+            outcomes += collection_outcomes
         result = RunResult(
             model=self.settings.endpoint.model,
             base_url=self.settings.endpoint.base_url,
@@ -418,6 +438,7 @@ class EvaluationPlugin:
             thresholds=outcomes,
             requests=self.collector.requests,
             samples_path=str(self.settings.samples_path) if self.settings.samples_path is not None else None,
+            collection=collection,
             thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
         errors = sum(bench.errors for bench in benchmarks.values())
@@ -432,7 +453,7 @@ class EvaluationPlugin:
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
-        self.gated = bool(self.rules) or any(vote is not None for vote in gate_votes)
+        self.gated = bool(self.rules) or bool(self.collection and self.collection.rules) or any(vote is not None for vote in gate_votes)
         result.passed = run_passed(result, outcomes, max_errors=self.settings.max_errors,
                                    other_failures=self.other_failures, votes=gate_votes)
         return result
@@ -485,6 +506,8 @@ class EvaluationPlugin:
                 terminalreporter.write_line(incomplete_line(self.result), red=True, bold=True)
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
+            for line in collection_section(self.result.collection):
+                terminalreporter.write_line(line)
             if self.thinking:
                 terminalreporter.section("llmeval reasoning efficiency")
                 for line in table_lines(self.thinking.build()):
@@ -496,7 +519,7 @@ class EvaluationPlugin:
                 terminalreporter.write_line(self.runtime.offline_note, yellow=True)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
-        elif not self.selection and not self.perf_ran():
+        elif not self.selection and not self.perf_ran() and self.collection is None:
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)

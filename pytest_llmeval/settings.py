@@ -206,6 +206,8 @@ class RunSettings(BaseModel):
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    collection: str | None = None  # --llm-collection: a collection .jsonl (docs/collections.md)
+    collection_skip_unknown: bool = False
     think_eval: bool = False  # --llm-think-eval: reasoning-efficiency figures per sample
     thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
     tokenizer: Path | None = None

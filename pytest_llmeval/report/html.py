@@ -312,15 +312,12 @@ def charts_section(page: Page) -> dict[str, Any] | None:
 
 
 def collection_section(page: Page) -> dict[str, Any] | None:
-    """The `--llm-collection` table, drawn by the collection package's own autoescaped template."""
-    collection = _optional(page.result, "collection")
-    if not collection:
+    """The collection tables (`--llm-collection`, see collection/results.py)."""
+    if not page.result.collection:
         return None
-    try:
-        from ..collection.html import render_collection  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return {"html": Markup(render_collection(collection))}
+    from ..collection.results import CollectionResult
+
+    return {"collection": CollectionResult.model_validate(page.result.collection)}
 
 
 def thinking_section(page: Page) -> dict[str, Any] | None:
