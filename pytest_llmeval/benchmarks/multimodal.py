@@ -63,6 +63,8 @@ class MultimodalBenchmark(Benchmark):
         return out, error
 
     def messages(self, sample: Sample) -> list[Message]:
+        if "segments" not in sample.metadata:  # a collection record: its media are inline already
+            return super().messages(sample)
         error = sample.metadata.get("media_error")
         if error:
             raise MediaError(f"sample {sample.id}: {error}")

@@ -7,6 +7,7 @@ Data comes from the same loader as a benchmark run (`benchmarks.loading.DatasetL
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +39,6 @@ def leaf_benchmark(
         raise CollectionError(
             f"the schema names benchmark {leaf.name!r} (in {'/'.join(leaf.categories)}), which is not registered; "
             f"known: {', '.join(benchmarks)}"
-        )
-    from ..benchmarks.multimodal import MultimodalBenchmark
-
-    if issubclass(cls, MultimodalBenchmark):
-        raise CollectionError(
-            f"the schema names {leaf.name!r} (in {'/'.join(leaf.categories)}), a multimodal benchmark: images and "
-            "audio are not carried in collection files yet; run it as a plain benchmark (-m " + leaf.name + ")"
         )
     return cls({**(bench_args or {}).get(leaf.name, {}), **leaf.bench_args(cls.default_args)})
 
@@ -86,7 +80,7 @@ def build_collection(
             sample = pool[offset]
             records.append(CollectionRecord(
                 index=len(records),
-                prompt=sample.model_dump(mode="json"),
+                prompt=portable_prompt(bench, sample),
                 tags=leaf.tags,
                 categories=leaf.categories,
                 task_type=task_type,
@@ -96,6 +90,17 @@ def build_collection(
             ))
         report.append(DatasetCount(leaf.name, tuple(leaf.categories), leaf.share, len(pool), count))
     return records, report
+
+
+def portable_prompt(benchmark: Benchmark, sample: Sample) -> dict[str, Any]:
+    """The sample as a collection record's `prompt`. A multimodal sample's media are inlined as the
+    reference system's files carry them: its `input` becomes the chat messages with their content
+    parts (images as base64 data: URLs, audio as base64 `input_audio`), so the file stands alone."""
+    prompt = sample.model_dump(mode="json")
+    if "segments" in sample.metadata:
+        prompt["input"] = benchmark.messages(sample)
+        prompt["metadata"] = {k: v for k, v in sample.metadata.items() if k not in ("segments", "media_error")}
+    return prompt
 
 
 def write_collection(records: list[CollectionRecord], path: Path) -> None:

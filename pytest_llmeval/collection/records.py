@@ -77,10 +77,24 @@ def read_collection(path: Path) -> Iterator[tuple[CollectionRecord, str]]:
             yield record, where
 
 
+def _part(part: Any) -> Any:
+    """One content part in OpenAI's shape: the reference system writes images as
+    `{"type": "image", "image": "data:..."}` and audio as `{"type": "audio", "audio": "<base64>",
+    "format": "wav"}`; those become `image_url` / `input_audio` parts (others pass unchanged)."""
+    if isinstance(part, Mapping) and part.get("type") == "image" and isinstance(part.get("image"), str):
+        return {"type": "image_url", "image_url": {"url": part["image"]}}
+    if isinstance(part, Mapping) and part.get("type") == "audio" and isinstance(part.get("audio"), str):
+        return {"type": "input_audio", "input_audio": {"data": part["audio"], "format": str(part.get("format") or "wav")}}
+    return part
+
+
 def _text_of(content: Any) -> Any:
-    """Message content as text when it is a list of text parts (the reference system's shape)."""
+    """Message content as text when it is a list of text parts (the reference system's shape);
+    a list with media stays a list of OpenAI content parts."""
     if isinstance(content, list) and all(isinstance(p, Mapping) and p.get("type") == "text" for p in content):
         return "".join(str(p.get("text", "")) for p in content)
+    if isinstance(content, list):
+        return [_part(p) for p in content]
     return content
 
 

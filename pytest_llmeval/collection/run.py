@@ -66,17 +66,15 @@ class CollectionRun:
     def check_known(self, benchmarks: Mapping[str, type[Benchmark]], skip_unknown: bool) -> None:
         """Records of unregistered benchmarks: a CollectionError naming them, or (skip_unknown) dropped
         and counted in `skipped`."""
-        from ..benchmarks.multimodal import MultimodalBenchmark
-
         unknown: dict[str, int] = defaultdict(int)
-        runnable = {name for name, cls in benchmarks.items() if not issubclass(cls, MultimodalBenchmark)}
+        runnable = set(benchmarks)
         for record, _ in self.records:
             if record.dataset_name not in runnable:
                 unknown[record.dataset_name] += 1
         if not unknown:
             return
         names = ", ".join(
-            f"{name!r} ({count} records{', multimodal: not supported in collections yet' if name in benchmarks else ''})"
+            f"{name!r} ({count} records)"
             for name, count in sorted(unknown.items())
         )
         if not skip_unknown:

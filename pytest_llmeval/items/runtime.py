@@ -249,7 +249,9 @@ def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
     """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
     sample whose media could not be read keeps its text prompt."""
     if "segments" not in item.sample.metadata:
-        return item.benchmark.messages(item.sample)
+        messages = item.benchmark.messages(item.sample)
+        # media inline in the prompt (a collection record): stored as hash/size/format too
+        return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
     try:
         return summarise_messages(item.benchmark.messages(item.sample))
     except LLMEvalError:

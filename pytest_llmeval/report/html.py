@@ -259,7 +259,7 @@ def scores_section(page: Page) -> dict[str, Any] | None:
     if not page.result.benchmarks:
         return None
     rows = _score_rows(page)
-    return {"rows": rows, "compared": page.comparison is not None, "with_ci": any(r.ci for r in rows)}
+    return {"rows": rows, "compared": page.comparison is not None, "with_ci": any(r.interval for r in rows)}
 
 
 def thresholds_section(page: Page) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ import pytest
 
 from pytest_llmeval.benchmarks import Benchmark, RecordLoader, Sample, Score, register_benchmark, unregister_benchmark
 from pytest_llmeval.collection import Collection, Dataset, allot, build_collection, load_schema, write_collection
-from pytest_llmeval.errors import CollectionError, ConfigError
+from pytest_llmeval.errors import CollectionError, LLMEvalError, ConfigError
 from tests.conftest import GSM8K_ROWS, write_jsonl
 
 
@@ -197,6 +197,9 @@ def test_build_cli_usage_errors_exit_4(tmp_path):
     assert run.returncode == 4 and "does not exist" in run.stderr
 
 
-def test_a_multimodal_leaf_is_a_clear_builder_error():
-    with pytest.raises(CollectionError, match="'math_vista'.*multimodal"):
-        build_collection(Collection(name="VL", children=[Dataset(name="math_vista")]), 10)
+def test_a_multimodal_leaf_without_data_is_a_dataset_error_not_a_silent_skip(tmp_path):
+    # images are carried inline (tests/multimodal/test_collection_vl.py); with no data, one clear error
+    missing = tmp_path / "nowhere.jsonl"
+    with pytest.raises(LLMEvalError, match="nowhere"):
+        build_collection(Collection(name="VL", children=[Dataset(name="math_vista")]), 10,
+                         datasets={"math_vista": str(missing)})
