@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection
 from pydantic import BaseModel
 
 from ..errors import ThresholdError
-from ..report.models import ThresholdOutcome
+from ..results import ThresholdOutcome
 
 PREFIX = "collection."
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}

@@ -265,12 +265,7 @@ def scores_section(page: Page) -> dict[str, Any] | None:
 def thresholds_section(page: Page) -> dict[str, Any] | None:
     if not page.result.thresholds:
         return None
-    rows = []
-    for o in page.result.thresholds:
-        status = getattr(o, "status", None) or ("pass" if o.passed else "fail")
-        rows.append((o.expression, o.value, status.upper(), "lle-pass-text" if o.passed else "lle-fail-text",
-                     getattr(o, "reason", None) or ""))
-    return {"rows": rows, "with_reason": any(r[4] for r in rows)}
+    return {"outcomes": page.result.thresholds}
 
 
 def comparison_section(page: Page) -> dict[str, Any] | None:
