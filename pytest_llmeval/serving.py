@@ -14,6 +14,8 @@ also set ``session.shouldstop``, since ``pytest.exit`` inside a worker's item cr
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -135,8 +137,10 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSet
 
     model = settings.endpoint.model
     if settings.serve.command:
+        # a command with a fixed port ("ollama serve"): --llm-base-url says which port it listens on
+        fixed = urlsplit(settings.endpoint.base_url).port if settings.endpoint.base_url else None
         spec = ServerSpec(command=settings.serve.command, model=model, ready_timeout_s=settings.serve.timeout_s,
-                          log_path=_log_path(settings))
+                          log_path=_log_path(settings), port=fixed)
     elif settings.endpoint.base_url is None and is_local_model_name(model):
         local = resolve_local_model(model)
         model = local.served_name

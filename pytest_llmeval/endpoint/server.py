@@ -265,7 +265,8 @@ class ManagedServer:
             if self.spec.port is None and not self.spec.has_port_placeholder():
                 raise ServerCommandError(
                     "the server command has no {port} placeholder, so it cannot be told which port to "
-                    "use; add e.g. '--port {port}' to the command or set an explicit port"
+                    "use; add e.g. '--port {port}' to the command, or give the port it listens on with "
+                    "--llm-base-url http://127.0.0.1:PORT/v1"
                 )
             attempts = _PORT_RETRIES if self.spec.port is None else 1
             self._stopping = False

@@ -79,3 +79,21 @@ def test_llm_server_fixture(pytester, tmp_path):
     """)
     result = pytester.runpytest_subprocess("--llm-model", "served-model", "--llm-serve", serve_command(tmp_path))
     result.assert_outcomes(passed=1)
+
+
+def test_a_command_with_a_fixed_port_is_told_apart_by_the_base_url(pytester, gsm8k_file, tmp_path):
+    """`ollama serve` listens on its own port: --llm-base-url names it, and the plugin starts the
+    command, waits on that port and stops it; without the base URL it is one clear usage error."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = serve_command(tmp_path).replace("{port}", str(port))
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "served-model", "--llm-serve", command, "--llm-base-url", f"http://127.0.0.1:{port}/v1",
+        "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result.assert_outcomes(passed=3, failed=1)
+    assert not port_open(f"http://127.0.0.1:{port}/v1")
+    refused = pytester.runpytest_subprocess(
+        "--llm-model", "served-model", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*give the port it listens on with --llm-base-url http://127.0.0.1:PORT/v1*"])
