@@ -7,7 +7,7 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
     │   ├── UnknownBenchmarkError    a benchmark name nobody registered
     │   ├── ThresholdError           an --llm-threshold expression that does not parse or names nothing known
     │   ├── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
-    │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError)
+    │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError; a sample error)
     │   └── LocalModelError          a --llm-model that cannot be served locally, or no local backend
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
     │   └── MediaError               (kind ``media``) an image/audio of one sample unreadable or over a limit
@@ -214,7 +214,7 @@ class BadResponseError(EndpointError):
 
 
 class JudgeError(EndpointError):
-    """The judge model gave no usable verdict (neither CORRECT nor INCORRECT, or its request failed)."""
+    """The judge model answered neither CORRECT nor INCORRECT (a failed judge request is a transport error)."""
 
     kind = "judge"
 
