@@ -27,6 +27,14 @@ else  # other flags, other cache: a wheel is only ever reused with the flags it 
   cache="${XDG_CACHE_HOME:-$HOME/.cache}/pytest-llmeval/pip-$(printf '%s' "$CMAKE_ARGS" | sha256sum | cut -c1-12)"
 fi
 
+# Outside a virtual environment, install into ./.venv (made here) rather than the system's Python.
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CONDA_PREFIX:-}" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  . .venv/bin/activate
+  python -m pip install -q --upgrade pip
+  echo "install.sh: installing into $(pwd)/.venv; activate it with: . .venv/bin/activate"
+fi
+
 if [[ ",$extras," == *",local,"* ]] && [ -z "${LLMEVAL_CMAKE_ARGS:-}" ] \
    && ! python pytest_llmeval/endpoint/llama_build.py; then
   version="$(python -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"

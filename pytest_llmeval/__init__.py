@@ -22,17 +22,19 @@ _EXPORTS = {
     "register_benchmark": "benchmarks",
     "ChatResponse": "endpoint.models",
     "Usage": "endpoint.models",
-    "RunResult": "report.models",
-    "SampleRecord": "report.models",
+    "RunResult": "results",
+    "SampleRecord": "results",
     "EndpointSettings": "settings",
     "AuthenticationError": "errors",
     "BadResponseError": "errors",
+    "CollectionError": "errors",
     "ConfigError": "errors",
     "ConnectionRefusedEndpointError": "errors",
     "ConnectionResetEndpointError": "errors",
     "DNSResolutionError": "errors",
     "DatasetError": "errors",
     "EndpointError": "errors",
+    "EndpointNotFoundError": "errors",
     "EndpointUnreachableError": "errors",
     "FakeServerError": "errors",
     "InstructionSpecError": "errors",
@@ -77,12 +79,14 @@ if TYPE_CHECKING:
     from .errors import (
         AuthenticationError,
         BadResponseError,
+        CollectionError,
         ConfigError,
         ConnectionRefusedEndpointError,
         ConnectionResetEndpointError,
         DNSResolutionError,
         DatasetError,
         EndpointError,
+        EndpointNotFoundError,
         EndpointUnreachableError,
         FakeServerError,
         InstructionSpecError,
@@ -109,7 +113,7 @@ if TYPE_CHECKING:
         UnknownBenchmarkError,
         WrongAnswer,
     )
-    from .report.models import RunResult, SampleRecord
+    from .results import RunResult, SampleRecord
     from .settings import EndpointSettings
 
 

@@ -7,6 +7,7 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
     │   ├── UnknownBenchmarkError    a benchmark name nobody registered
     │   ├── ThresholdError           an --llm-threshold expression that does not parse or names nothing known
     │   ├── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
+    │   ├── CollectionError          a collection schema or file that cannot be used
     │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError; a sample error)
     │   └── LocalModelError          a --llm-model that cannot be served locally, or no local backend
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
@@ -31,6 +32,7 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
         ├── AuthenticationError  (``auth``) 401/403: set --llm-api-key or OPENAI_API_KEY
         ├── RequestTimeoutError  (``timeout``) no complete answer within --llm-timeout
         ├── ServerError          (``http_status``) HTTP status >= 400 that survived retries; ``retry_after``
+        │   └── EndpointNotFoundError  (``not_found``) 404: the URL is wrong (names the URL and the fix)
         ├── BadResponseError     (``bad_response``) 200 but the body is not a usable chat completion
         ├── JudgeError           (``judge``) the judge model gave no usable verdict
         └── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
@@ -39,7 +41,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
 
 Internal control-flow exceptions that never reach a user stay next to their code, each saying why:
 ``_GiveUp``/``_Timeout`` (scoring/math_equiv.py), ``LoadTimeout`` (the code sandbox's child),
-``RequestFailed`` (perf/backend.py) and ``HttpError`` (testing/_http.py).
+``RequestFailed`` (perf/backend.py), ``RequestSkipped`` (endpoint/dispatcher.py) and ``HttpError``
+(testing/_http.py).
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ from pathlib import Path
 __all__ = [
     "AuthenticationError",
     "BadResponseError",
+    "CollectionError",
     "ConfigError",
     "ConnectionRefusedEndpointError",
     "ConnectionResetEndpointError",
     "DNSResolutionError",
     "DatasetError",
     "EndpointError",
+    "EndpointNotFoundError",
     "EndpointUnreachableError",
     "FakeServerError",
     "InstructionSpecError",
@@ -209,6 +214,32 @@ class ServerError(EndpointError):
     kind = "http_status"
 
 
+def base_url_hint(base_url: str) -> str:
+    """The likely fix for a base URL that answers 404: add `/v1` when no version segment is there."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(base_url).path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if not (last.startswith("v") and last[1:].isdigit()):
+        return f"did you mean --llm-base-url {base_url.rstrip('/')}/v1?"
+    return "check --llm-base-url: it is the URL that /chat/completions is appended to (e.g. http://localhost:8000/v1)"
+
+
+class EndpointNotFoundError(ServerError):
+    """A 404 from the start-up probe or the first chat request: the base URL (or the model name)
+    is wrong, and every other request would fail the same way, so the run stops."""
+
+    kind = "not_found"
+
+    def __init__(self, method: str, url: str, base_url: str, snippet: str | None = None) -> None:
+        hint = base_url_hint(base_url)
+        if method == "POST":  # the chat route: some servers answer 404 for an unknown model too
+            hint += " (or, if the server names an unknown model, check --llm-model)"
+        super().__init__(f"{method} {url} answered 404 Not Found; {hint}", snippet=snippet)
+        self.status = 404
+        self.url = url
+
+
 class BadResponseError(EndpointError):
     kind = "bad_response"
 
@@ -217,6 +248,10 @@ class JudgeError(EndpointError):
     """The judge model answered neither CORRECT nor INCORRECT (a failed judge request is a transport error)."""
 
     kind = "judge"
+
+
+class CollectionError(ConfigError):
+    """A collection schema or collection file that cannot be used (bad field, unknown benchmark)."""
 
 
 class MissingChoicesError(EndpointError):

@@ -22,7 +22,10 @@ from .benchmarks.base import Benchmark
 from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
+from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError
+from .gating.budget import run_passed
+from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
@@ -31,9 +34,20 @@ from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY
 from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
-from .report.models import RunResult, SampleRecord
+from .results import RunResult, SampleRecord
 from .report.samples import SamplesWriter
-from .report.terminal import no_selection_lines, score_lines
+from .report.live import LiveProgress, live_wanted
+from .report.terminal import (
+    Progress,
+    SampleProblem,
+    condensed_lines,
+    count_samples,
+    no_selection_lines,
+    requests_line,
+    scope_line,
+    score_lines,
+    verdict_line,
+)
 from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
 from .thinking.aggregate import ThinkingCollector, table_lines
@@ -51,6 +65,14 @@ def incomplete_line(result: RunResult) -> str:
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 
 
+def _failure_text(report: pytest.TestReport) -> str:
+    """A sample's failure message without the `[gw0] linux -- Python ...` line xdist puts first."""
+    lines = report.longreprtext.splitlines()
+    if lines and lines[0].startswith("[gw") and " -- Python " in lines[0]:
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
 class EvaluationPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
@@ -59,7 +81,8 @@ class EvaluationPlugin:
         self._notices: list[str] = []
         self.samples_planned: int | None = None  # sample items this run set out to run (after deselection)
         self.is_worker = hasattr(config, "workerinput")
-        self.rules: list[ThresholdRule] = [parse_threshold(text) for text in settings.thresholds]
+        self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
+        self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.collector = ResultsCollector()
         self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
@@ -72,6 +95,14 @@ class EvaluationPlugin:
         self._media: MediaStore | None = None
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
+        self.live: LiveProgress | None = None
+        self.sample_counts: dict[str, dict[str, int]] = {}
+        self.problems: dict[str, list[SampleProblem]] = {"wrong": [], "error": []}
+        self.pending_announce: tuple[list[str], int] | None = None
+        self.session: pytest.Session | None = None
+        self.early_stop: EarlyStopMonitor | None = None
+        if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
+            raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
         self.resolve_selection()
 
     # -- configuration -----------------------------------------------------------------------
@@ -96,9 +127,11 @@ class EvaluationPlugin:
         for name, chosen in subsets_of.items():
             check_subset_list(self.benchmark_instances[name], chosen)
         check_mark_names(self.config.option.markexpr, benchmarks, registered_marks(self.config.getini("markers")))
-        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of)
+        # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
+        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
+        collected = self.collection.dataset_names if self.collection is not None else set()
         for rule in self.rules:
-            check_rule(rule, benchmarks, set(self.selection))
+            check_rule(rule, benchmarks, set(self.selection) | collected)
         needing = [name for name in self.selection if benchmarks[name].needs_judge]
         if needing and self.settings.judge is None:
             raise ConfigError(f"benchmark {needing[0]!r} is graded by a judge model: pass --llm-judge-model NAME "
@@ -136,8 +169,12 @@ class EvaluationPlugin:
         for name, subsets in self.selection.items():
             for subset in subsets:
                 try:
-                    items.extend(build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
-                                             self.runtime, selected=self.selection))
+                    built = build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
+                                        self.runtime, selected=self.selection)
+                    items.extend(built)
+                    # pytest counts collected items from collect reports: without this one the
+                    # header says "collected 0 items" and -k prints a negative "selected" count
+                    config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, built))
                 except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
                     raise pytest.UsageError(str(exc)) from None
                 except DatasetError as exc:
@@ -146,16 +183,39 @@ class EvaluationPlugin:
                     config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
+        if self.collection is not None:
+            try:
+                items.extend(self.collection.build_items(session, self.benchmark_instances, self.runtime))
+            except LLMEvalError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        if self.settings.early_stop:
+            self.start_early_stop(items)
+
+    def start_early_stop(self, items: list[pytest.Item]) -> None:
+        """Seeded random order per benchmark, and the monitor the dispatcher asks before each request."""
+        shuffle_for_early_stop(items, lambda i: i.benchmark.name if isinstance(i, SampleItem) else None, self.settings.seed)
+        populations: dict[tuple[str, str], int] = {}
+        for item in items:
+            if isinstance(item, SampleItem):
+                key = (item.benchmark.name, item.sample.subset)
+                populations[key] = populations.get(key, 0) + 1
+        pooled = {name: dict(bench.pooled_metrics) for name, bench in self.benchmark_instances.items()}
+        monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, pooled)
+        self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not self.is_worker and not self.config.pluginmanager.get_plugin("dsession"):
             self.samples_planned = sum(isinstance(item, SampleItem) for item in session.items)
+            if not self.config.option.collectonly:
+                self.announce([item.nodeid for item in session.items if isinstance(item, SampleItem)], workers=1)
 
     def planned_by_worker(self, nodeids: list[str]) -> None:
-        """Under xdist: the controller learns the plan from the collection a worker reports."""
+        """Under xdist: the controller learns the plan from the collection a worker reports; the
+        scope line waits for the first item, when xdist's own status line is done."""
         if self.samples_planned is None:
-            self.samples_planned = sum(is_sample_nodeid(nodeid, self.selection) for nodeid in nodeids)
+            self.samples_planned = sum(is_sample_nodeid(nodeid, self.sample_names()) for nodeid in nodeids)
+            self.pending_announce = (nodeids, int(getattr(self.config.option, "numprocesses", None) or 1))
 
     def notify(self, message: str) -> None:
         """A one-line notice for the terminal (e.g. a damaged cache moved aside). From another thread
@@ -179,10 +239,25 @@ class EvaluationPlugin:
         while self._notices:
             self._write_notice(self._notices.pop(0))
 
+    def announce(self, nodeids: list[str], workers: int) -> None:
+        """After collection: the scope line, and the progress line's total (the selected samples)."""
+        self.sample_counts = count_samples(nodeids, self.is_sample)
+        total = sum(sum(subsets.values()) for subsets in self.sample_counts.values())
+        if not total:
+            return
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        verbosity = self.config.get_verbosity()
+        if terminal is not None and verbosity >= 0:
+            terminal.write_line(scope_line(self.sample_counts, self.settings.endpoint.concurrency * workers))
+        self.live = LiveProgress(terminal, Progress(total=total), live_wanted(terminal, verbosity))
+
+    def is_sample(self, nodeid: str) -> bool:
+        return is_sample_nodeid(nodeid, self.sample_names())
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Under xdist the controller checks the endpoint once, so that workers don't each fail.
-        if not self.is_worker and self.selection and self.config.pluginmanager.get_plugin("dsession"):
+        if not self.is_worker and (self.selection or self.collection is not None) and self.config.pluginmanager.get_plugin("dsession"):
             self.controller_preflight(session)
 
     def controller_preflight(self, session: pytest.Session) -> None:
@@ -216,7 +291,7 @@ class EvaluationPlugin:
         items: list[pytest.Item] = session.items
         if self.is_worker:
             workerinput: dict[str, Any] = self.config.workerinput  # type: ignore[attr-defined]
-            names = workerinput.get(BENCHMARKS_KEY, list(self.selection))
+            names = workerinput.get(BENCHMARKS_KEY, self.sample_names())
             items = worker_share(items, names, workerinput["workerid"], workerinput["workercount"],
                                  workerinput.get(TAKEOVER_KEY))
         self.runtime.start(items, preflight=not self.is_worker)
@@ -230,7 +305,10 @@ class EvaluationPlugin:
             return report
         record: SampleRecord | None = None
         error = call.excinfo.value if call.excinfo is not None else None
-        if call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
+        if call.when == "setup" and getattr(item, "skipped_early", False) and self.early_stop is not None:
+            self.collector.skip(item.benchmark.name, item.sample.subset)
+            self.early_stop.note_skipped(item.benchmark.name)
+        elif call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception):  # type: ignore[union-attr]
             record = self.runtime.error_record(item, error)
             if isinstance(error, LLMEvalError):
                 report.longrepr = f"llmeval error: {error}"
@@ -248,6 +326,26 @@ class EvaluationPlugin:
             setattr(report, RECORD_ATTR, record.model_dump(mode="json"))
         return report
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        status = yield
+        # the live line shows samples' progress: no "." or "F" of their own beside it
+        if self.live is not None and self.live.enabled and status and self.is_sample(report.nodeid):
+            return status[0], "", ""
+        return status
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        if self.pending_announce is not None:
+            pending, self.pending_announce = self.pending_announce, None
+            self.announce(*pending)
+        if self.live is None:
+            return
+        if self.is_sample(nodeid):
+            self.live.starting(self.config.rootpath / nodeid.partition("::")[0])
+        else:
+            self.live.pause()
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
@@ -256,14 +354,21 @@ class EvaluationPlugin:
             self._flush_notices()
         payload = getattr(report, RECORD_ATTR, None)
         if payload is None:
-            sample = is_sample_nodeid(report.nodeid, self.selection)
+            sample = self.is_sample(report.nodeid)
             if report.failed and not sample:
                 self.other_failures += 1
             elif sample and report.passed and report.when != "call":
                 self.forget_phase_report(report)
             return
         record = SampleRecord.model_validate(payload)
+        if self.live is not None:
+            self.live.progress.add(cached=record.cached, passed=record.passed, error=record.error is not None)
+            self.live.update()
         self.collector.add(record)
+        if self.early_stop is not None:
+            self.early_stop.observe(record)
+        if self.collection is not None:
+            self.collection.add(record)
         if self.thinking is not None:
             self.thinking.add(record.benchmark, record.subset, record.thinking)
         if self.settings.samples_path is not None:
@@ -272,6 +377,10 @@ class EvaluationPlugin:
             self.samples_writer.write(record)
         self.config.hook.pytest_llmeval_sample_record(record=record)
         setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+
+    def sample_names(self) -> list[str]:
+        """The first part of every sample item's node id: selected benchmarks, and `collection`."""
+        return [*self.selection, *([self.collection.nodeid_root] if self.collection is not None else [])]
 
     def forget_phase_report(self, report: pytest.TestReport) -> None:
         """The terminal reporter keeps every passed setup/teardown report and scans them all for
@@ -289,10 +398,14 @@ class EvaluationPlugin:
         self.runtime.close()
         if self.is_worker:
             return
+        if self.live is not None:
+            self.live.finish()
+        self.session = session
         if self.samples_writer is not None:
             self.samples_writer.close()
         self._flush_notices()
-        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned:
+        if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned \
+                and not (self.collection and self.collection.rules):
             return
         self.result = result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
@@ -308,8 +421,13 @@ class EvaluationPlugin:
 
     def build_result(self, interrupted: bool = False) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
-        outcomes = [evaluate_rule(rule, benchmarks) for rule in self.rules]
-        errors = sum(bench.errors for bench in benchmarks.values())
+        outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
+        if self.early_stop is not None:
+            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
+        collection: dict[str, Any] | None = None
+        if self.collection is not None:
+            collection, collection_outcomes = self.collection.build(all_benchmarks())
+            outcomes += collection_outcomes
         result = RunResult(
             model=self.settings.endpoint.model,
             base_url=self.settings.endpoint.base_url,
@@ -319,41 +437,122 @@ class EvaluationPlugin:
             benchmarks=benchmarks,
             thresholds=outcomes,
             requests=self.collector.requests,
+            samples_path=str(self.settings.samples_path) if self.settings.samples_path is not None else None,
+            collection=collection,
             thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
+        errors = sum(bench.errors for bench in benchmarks.values())
         result.samples_scored = sum(bench.count for bench in benchmarks.values())
         result.samples_errored = errors
         result.samples_planned = self.samples_planned
         result.interrupted = interrupted
-        # An incomplete run is never passed: cut short, or samples planned that left no record.
-        result.complete = not interrupted and (
-            self.samples_planned is None or result.samples_scored + result.samples_errored >= self.samples_planned
-        )
-        passed = all(o.passed for o in outcomes) and errors <= self.settings.max_errors and self.other_failures == 0
-        passed = passed and result.complete
+        # An incomplete run is never passed: cut short, or samples planned that left no record
+        # (samples --llm-early-stop left unrequested were decided without: they count as done).
+        done = result.samples_scored + result.samples_errored + result.requests.skipped_early_stop
+        result.complete = not interrupted and (self.samples_planned is None or done >= self.samples_planned)
         gate_votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
-        self.gated = bool(self.rules) or any(vote is not None for vote in gate_votes)
-        result.passed = passed and all(vote is not False for vote in gate_votes)
+        self.gated = bool(self.rules) or bool(self.collection and self.collection.rules) or any(vote is not None for vote in gate_votes)
+        result.passed = run_passed(result, outcomes, max_errors=self.settings.max_errors,
+                                   other_failures=self.other_failures, votes=gate_votes)
         return result
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
         if self.is_worker:
-            return
+            return (yield)
+        # Wrong answers and endpoint errors of samples are condensed below instead of one block
+        # each in pytest's FAILURES/ERRORS sections and short summary; pytest's final counts still
+        # include them (the reports are put back before pytest writes its stats line).
+        taken = self.take_sample_reports(terminalreporter.stats)
+        try:
+            return (yield)
+        finally:
+            for key, reports in taken.items():
+                terminalreporter.stats.setdefault(key, []).extend(reports)
+            self.write_summary(terminalreporter)
+
+    def take_sample_reports(self, stats: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        taken: dict[str, list[Any]] = {}
+        for key, kind in (("failed", "wrong"), ("error", "error")):
+            reports = stats.get(key, [])
+            ours = [r for r in reports if isinstance(r, pytest.TestReport) and self.is_sample(r.nodeid)]
+            if ours:
+                stats[key] = [r for r in reports if not (isinstance(r, pytest.TestReport) and self.is_sample(r.nodeid))]
+                taken[key] = ours
+                self.problems[kind] = [SampleProblem(r.nodeid.partition("/")[0], r.nodeid, _failure_text(r)) for r in ours]
+        return taken
+
+    def show_failures(self) -> int | None:
+        """How many wrong answers (and errors) per benchmark the summary shows; None for all."""
+        chosen = self.settings.show_failures
+        if chosen is not None:
+            return None if chosen < 0 else chosen
+        return None if self.config.get_verbosity() > 0 else 3
+
+    def write_summary(self, terminalreporter: Any) -> None:
+        totals = {bench: sum(subsets.values()) for bench, subsets in self.sample_counts.items()}
+        terminalreporter.ensure_newline()
+        for kind, title in (("wrong", "wrong answers"), ("error", "endpoint errors")):
+            if self.problems[kind]:
+                terminalreporter.section(f"llmeval {title}", sep="-", red=True)
+                noun = "answered wrong" if kind == "wrong" else "errored"
+                for line in condensed_lines(noun, self.problems[kind], totals, self.show_failures()):
+                    terminalreporter.write_line(line)
         if self.result is not None and (self.result.benchmarks or self.result.thresholds or not self.result.complete):
             terminalreporter.section("llmeval results")
             if not self.result.complete:
                 terminalreporter.write_line(incomplete_line(self.result), red=True, bold=True)
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
+            for line in collection_section(self.result.collection):
+                terminalreporter.write_line(line)
             if self.thinking:
                 terminalreporter.section("llmeval reasoning efficiency")
                 for line in table_lines(self.thinking.build()):
                     terminalreporter.write_line(line)
+            errors = sum(bench.errors for bench in self.result.benchmarks.values())
+            requests = self.result.requests
+            terminalreporter.write_line(requests_line(requests.sent + errors, requests.cached, errors))
+            if self.runtime.offline_note and not requests.sent and not errors:
+                terminalreporter.write_line(self.runtime.offline_note, yellow=True)
             if self.settings.results_path is not None:
                 terminalreporter.write_line(f"results written to {self.settings.results_path}")
-        elif not self.selection and not self.perf_ran():
+        elif not self.selection and not self.perf_ran() and self.collection is None:
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)
+
+    def gate_failures(self) -> list[str]:
+        """Why the gates failed, in words, for the verdict line."""
+        assert self.result is not None
+        reasons = [
+            f"{o.expression} (actual {'missing' if o.value is None else f'{o.value:.4f}'})"
+            for o in self.result.thresholds if not o.passed
+        ]
+        errors = sum(bench.errors for bench in self.result.benchmarks.values())
+        if errors > self.settings.max_errors:
+            reasons.append(f"{errors} endpoint errors (--llm-max-errors {self.settings.max_errors})")
+        if self.other_failures:
+            reasons.append(f"{self.other_failures} other test{'s' if self.other_failures > 1 else ''} failed")
+        if not self.result.complete:
+            reasons.insert(0, "the run is incomplete")
+        if not reasons:
+            reasons.append("a plugin's gate (such as --llm-max-drop) failed")
+        return reasons
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # The verdict comes after pytest's own "N failed, M passed" line: it is the last line.
+        if self.is_worker or not self.gated or self.result is None or self.session is None:
+            return
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            return
+        status = int(self.session.exitstatus)
+        if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            return  # interrupted or a usage error: no gate decided
+        passed = status == pytest.ExitCode.OK
+        line = verdict_line(passed, [] if passed else self.gate_failures(), status)
+        terminal.write_sep("=", line, green=passed, red=not passed, bold=True)

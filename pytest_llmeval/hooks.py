@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .report.models import RunResult, SampleRecord
+    from .results import RunResult, SampleRecord
 
 
 @pytest.hookspec

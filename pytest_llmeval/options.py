@@ -87,7 +87,22 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "threshold", "gate, e.g. 'gsm8k.acc>=0.8' or 'iquiz.EQ.acc>0.5'; repeatable", kind="list", metavar="EXPR"
     ),
+    OptionSpec(
+        "threshold_mode",
+        "point (default): gate on the score; ci: pass when the 95% interval is above the threshold, fail when below, "
+        "undecided (fails) in between",
+        metavar="point|ci",
+    ),
+    OptionSpec(
+        "early_stop",
+        "with --llm-threshold: draw samples in a seeded random order and stop requesting a benchmark's samples "
+        "once an anytime-valid test decides all its thresholds",
+        kind="flag",
+    ),
+    OptionSpec("early_stop_alpha", "error level of each --llm-early-stop decision (default 0.05)", kind="float", metavar="ALPHA"),
     OptionSpec("max_errors", "endpoint errors tolerated when thresholds decide the exit status (default 0)", kind="int", metavar="N"),
+    OptionSpec("show_failures", "wrong answers (and errors) shown per benchmark at the end (default 3, all with -v; -1 for all)",
+               kind="int", metavar="N"),
     OptionSpec("results", "write the results JSON here", metavar="PATH"),
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
@@ -116,6 +131,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
+    OptionSpec("collection", "run a collection file: one item per record, scored by its own benchmark (docs/collections.md)",
+               metavar="SUITE.jsonl"),
+    OptionSpec("collection_skip_unknown", "skip (and count) collection records of benchmarks this plugin does not have",
+               kind="flag"),
     OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
     OptionSpec(
         "perf",
@@ -126,6 +145,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, token counts for --llm-think-eval)", metavar="PATH"),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
     OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X"),
+    OptionSpec(
+        "significance",
+        "with --llm-max-drop: count a drop only when it is also significant at this level, e.g. 0.05",
+        kind="float",
+        metavar="ALPHA",
+    ),
     OptionSpec("serve", "start this server command for the run; {port} and {model} are filled in", metavar="CMD"),
     OptionSpec("serve_timeout", "seconds to wait for the started server to answer (default 600)", kind="float", metavar="S"),
 )
@@ -304,11 +329,17 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             bench_args=parse_bench_args(opts.get("bench_arg")),
             thresholds=list(opts.get("threshold")),
             max_errors=opts.get("max_errors") or 0,
+            show_failures=opts.get("show_failures"),
+            threshold_mode=_threshold_mode(opts.get("threshold_mode")),
+            early_stop=_early_stop(opts.get("early_stop"), opts.get("threshold")),
+            early_stop_alpha=_alpha("--llm-early-stop-alpha", opts.get("early_stop_alpha"), 0.05),
             results_path=_path(opts.get("results")),
             samples_path=_path(opts.get("samples")),
             cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
             use_cache=not opts.get("no_cache"),
             keep_thinking=opts.get("keep_thinking"),
+            collection=opts.get("collection"),
+            collection_skip_unknown=opts.get("collection_skip_unknown"),
             think_eval=opts.get("think_eval"),
             thought_markers=list(opts.get("thought_markers")) or None,
             tokenizer=_path(opts.get("tokenizer")),
@@ -319,6 +350,27 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
+
+
+def _threshold_mode(value: str | None) -> str:
+    mode = (value or "point").strip().lower()
+    if mode not in ("point", "ci"):
+        raise ConfigError(f"--llm-threshold-mode must be 'point' or 'ci', got {value!r}")
+    return mode
+
+
+def _early_stop(enabled: bool, thresholds: list[str]) -> bool:
+    if enabled and not thresholds:
+        raise ConfigError("--llm-early-stop needs at least one --llm-threshold: it stops once the thresholds are decided")
+    return bool(enabled)
+
+
+def _alpha(flag: str, value: float | None, default: float) -> float:
+    if value is None:
+        return default
+    if not 0 < value < 1:
+        raise ConfigError(f"{flag} must be a level between 0 and 1 (e.g. 0.05), got {value:g}")
+    return value
 
 
 def _default(value: Any, default: Any) -> Any:

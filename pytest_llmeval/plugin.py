@@ -35,12 +35,32 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
+ASYNCIO_SCOPE_KEY = "asyncio_default_fixture_loop_scope"
+
+
+def default_asyncio_loop_scope(config: pytest.Config) -> None:
+    """pytest-asyncio warns on every run whose ini file leaves `asyncio_default_fixture_loop_scope`
+    unset; an evaluation run sets it to "function" (pytest-asyncio's announced default) so users
+    never see that warning. A value the user set is kept. pytest offers no public setter for an
+    ini value, so the value goes into the config's ini cache, which `getini` reads first."""
+    try:
+        if config.getini(ASYNCIO_SCOPE_KEY):
+            return
+    except ValueError:  # pytest-asyncio is not installed
+        return
+    cache = getattr(config, "_inicache", None)
+    if isinstance(cache, dict):
+        cache[ASYNCIO_SCOPE_KEY] = "function"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-asyncio's pytest_configure reads the scope
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "perf(**load): load-test the endpoint (see docs/perf.md)")
     try:
         settings = resolve_settings(config)
         if settings is None:
             return
+        default_asyncio_loop_scope(config)
         from .evaluation import EvaluationPlugin
         from .serving import ServingPlugin, serve_if_asked
 
@@ -59,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
             from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks
 
             def workerinput() -> dict[str, object]:
-                return {BENCHMARKS_KEY: list(evaluation.selection), **serving.workerinput()}
+                return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput()}
 
             config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -197,11 +197,17 @@ class RunSettings(BaseModel):
     bench_args: dict[str, dict[str, str]] = Field(default_factory=dict)
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)
+    show_failures: int | None = None  # wrong answers shown per benchmark; None: 3, or all with -v
+    threshold_mode: Literal["point", "ci"] = "point"
+    early_stop: bool = False
+    early_stop_alpha: float = Field(default=0.05, gt=0, lt=1)
     results_path: Path | None = None
     samples_path: Path | None = None
     cache_dir: Path | None = None
     use_cache: bool = True
     keep_thinking: bool = False
+    collection: str | None = None  # --llm-collection: a collection .jsonl (docs/collections.md)
+    collection_skip_unknown: bool = False
     think_eval: bool = False  # --llm-think-eval: reasoning-efficiency figures per sample
     thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
     tokenizer: Path | None = None

@@ -1,14 +1,18 @@
-"""Three user-defined benchmarks.
+"""Three user-defined benchmarks. Run from this folder (`cd conftest_examples/custom_benchmarks`):
 
     pytest --llm-model MODEL --llm-base-url URL -m "capitals or policy or tone"
     pytest --llm-model MODEL --llm-base-url URL -m policy --llm-threshold "policy.acc>=0.9"
+    pytest --llm-model smollm2-135m -m capitals          # the embedded model, no server needed
 """
 
 from __future__ import annotations
 
 from pytest_llmeval import Benchmark, Sample, Score, file_benchmark, register_benchmark
 
-# Question/answer pairs: the generic QA scorer compares the text after "Answer:" with the answer.
+# Question/answer pairs, scored by the generic QA rule: take the text after the last "Answer:" (or
+# "answer is"), else the last line; lower-case it and drop articles and punctuation; it passes when
+# it equals the answer, equals it as a number (1,000 = 1000), or ends in "is <answer>" —
+# "The capital of France is Paris." passes for "Paris", "It is Lyon, not Paris." does not.
 register_benchmark(file_benchmark("capitals", "data/capitals.jsonl", kind="qa", tags=["geography"]))
 
 # Multiple choice from a CSV with one column per option (A, B, C, D) and a letter answer.

@@ -1,6 +1,8 @@
-"""Ordinary tests that talk to the configured model through fixtures.
+"""Ordinary tests that talk to the configured model through fixtures. Run from this folder
+(`cd conftest_examples/hand_written_tests`):
 
-    pytest --llm-model MODEL --llm-base-url URL conftest_examples/hand_written_tests
+    pytest --llm-model MODEL --llm-base-url URL
+    pytest --llm-model smollm2-135m                      # the embedded model, no server needed
 """
 
 from __future__ import annotations

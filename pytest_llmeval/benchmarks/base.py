@@ -72,6 +72,9 @@ class Benchmark:
     default_args: ClassVar[Mapping[str, str]] = {}
     generation: ClassVar[Mapping[str, Any]] = {}  # request defaults; --llm-gen overrides them
     needs_judge: ClassVar[bool] = False  # selecting it without --llm-judge-model is a usage error
+    # metric -> per-sample metric holding the sample's item count, for metrics `aggregate` pools over
+    # items grouped in samples (sum(metric_i * count_i) / sum(count_i)); their error is clustered by sample
+    pooled_metrics: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         unknown = set(args or {}) - set(self.default_args) - {"subset_list"}

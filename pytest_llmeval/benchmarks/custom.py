@@ -171,8 +171,10 @@ def match_short_answer(output: str, target: str) -> tuple[str | None, bool]:
     """Generic question-answer check.
 
     The candidate answer is the text after the last `Answer:` / `answer is`, else the last
-    non-empty line. It matches when, after lower-casing and dropping articles and punctuation, it
-    equals the target, or both are numbers that are equal (`1,000` = `1000`).
+    non-empty line. After lower-casing and dropping articles and punctuation it matches when it
+    equals the target, when both are numbers that are equal (`1,000` = `1000`), or when it is a
+    sentence ending in `is|are|was|were <target>`: "The capital of France is Paris." matches
+    "Paris", "It is Lyon, not Paris." does not.
     """
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     if not lines:
@@ -184,7 +186,7 @@ def match_short_answer(output: str, target: str) -> tuple[str | None, bool]:
             candidate = found.group(1)
             break
     normalized, expected = _normalize(candidate), _normalize(target)
-    if normalized == expected:
+    if normalized == expected or (expected and re.search(rf"(?:^|\s)(?:is|are|was|were)\s+{re.escape(expected)}$", normalized)):
         return candidate.strip(), True
     try:
         return candidate.strip(), numbers_equal(normalized.replace(" ", ""), expected.replace(" ", ""))

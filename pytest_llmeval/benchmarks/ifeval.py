@@ -62,6 +62,8 @@ class IFEval(Benchmark):
             metadata={"instruction_id_list": instructions, "kwargs": [dict(k) if k else None for k in kwargs]},
         )
 
+    pooled_metrics = {"inst_level_strict": "_inst_count", "inst_level_loose": "_inst_count"}
+
     def score(self, sample: Sample, output: str) -> Score:
         # imported here: the checkers load language tools, which a run without ifeval never needs
         from ..scoring.ifeval.evaluate import evaluate_response

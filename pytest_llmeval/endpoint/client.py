@@ -29,9 +29,11 @@ from ..errors import (
     AuthenticationError,
     BadResponseError,
     EndpointError,
+    EndpointNotFoundError,
     EndpointUnreachableError,
     RequestTimeoutError,
     ServerError,
+    base_url_hint,
 )
 from ..redact import active as redaction_active
 from ..redact import redact, redact_optional, register_secret
@@ -71,8 +73,9 @@ class ChatClient:
     async def list_models(self) -> list[str]:
         """GET /models once, without retries: the preflight check that the endpoint is there.
 
-        Raises EndpointUnreachableError or AuthenticationError; other statuses (some servers have no
-        /models route) are not fatal and return an empty list.
+        Raises EndpointUnreachableError or AuthenticationError, and EndpointNotFoundError for a 404
+        when the base URL has no version segment (`http://host:8011` instead of `.../v1`); other
+        statuses (some servers have no /models route) are not fatal and return an empty list.
         """
         url = self.settings.models_url
         started = time.monotonic()
@@ -84,6 +87,8 @@ class ChatClient:
             raise type(error)(f"cannot reach {self.settings.public_models_url}: {error}{fix}") from None
         if response.status_code in (401, 403):
             raise AuthenticationError(self.settings.require_base_url(), response.status_code)
+        if response.status_code == 404 and base_url_hint(self.settings.require_base_url()).startswith("did you mean"):
+            raise EndpointNotFoundError("GET", self.settings.public_models_url, self.settings.require_base_url())
         if response.status_code != 200:
             return []
         try:
@@ -275,6 +280,8 @@ def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> N
         return
     if status in (401, 403):
         raise AuthenticationError(settings.require_base_url(), status)
+    if status == 404:
+        raise EndpointNotFoundError("POST", settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response))
     raise ServerError(
         f"server answered {status} {response.reason_phrase}",
         status=status,

@@ -27,6 +27,11 @@ BodyBuilder = Callable[[], dict[str, Any]]
 ResponseHook = Callable[[int, ChatResponse], None]
 
 
+class RequestSkipped(Exception):
+    """The plan's `skip` predicate said this request is no longer needed (`--llm-early-stop`); internal
+    control flow (the item is skipped), so not in errors.py."""
+
+
 class PrefetchPlan:
     """The requests of the items this process will run, in run order, built lazily."""
 
@@ -40,6 +45,8 @@ class PrefetchPlan:
         self._wake_at: int | None = None
         self._advanced: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # asked just before request `index` is issued; True leaves it unsent (RequestSkipped)
+        self.skip: Callable[[int], bool] | None = None
 
     def _future(self, index: int) -> concurrent.futures.Future[ChatResponse]:
         with self._lock:
@@ -125,9 +132,11 @@ class Dispatcher:
     # -- prefetching -------------------------------------------------------------------------
 
     def prefetch(
-        self, builders: Sequence[BodyBuilder], window: int | None = None, on_response: ResponseHook | None = None
+        self, builders: Sequence[BodyBuilder], window: int | None = None, on_response: ResponseHook | None = None,
+        skip: Callable[[int], bool] | None = None,
     ) -> PrefetchPlan:
         plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64), on_response)
+        plan.skip = skip
         plan._loop = self._loop
         self._loop.call_soon_threadsafe(self._start_producer, plan)
         return plan
@@ -143,6 +152,9 @@ class Dispatcher:
                 await plan._wait_for_room(index)
             future = plan._future(index)
             if future.done():
+                continue
+            if plan.skip is not None and plan.skip(index):
+                future.set_exception(RequestSkipped(index))
                 continue
             try:
                 body = build()

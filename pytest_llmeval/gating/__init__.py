@@ -1,5 +1,18 @@
-"""Gating: threshold rules that decide the exit status."""
+"""Gating: every vote that decides the exit status - threshold rules (`thresholds`), the regression
+gate (`max_drop`), the error budget and the final verdict (`budget`), and early stopping
+(`early_stop`)."""
 
+from .budget import run_passed, within_error_budget
+from .max_drop import drop_vote, mark_drops
 from .thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 
-__all__ = ["ThresholdRule", "check_rule", "evaluate_rule", "parse_threshold"]
+__all__ = [
+    "ThresholdRule",
+    "check_rule",
+    "drop_vote",
+    "evaluate_rule",
+    "mark_drops",
+    "parse_threshold",
+    "run_passed",
+    "within_error_budget",
+]

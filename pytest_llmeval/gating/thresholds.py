@@ -3,6 +3,11 @@
 Rules are parsed and checked against the registry when pytest starts, so a typo is a usage error
 before any request is sent. A rule whose metric has no value at the end (every sample errored, or
 the subset was limited away) fails: a gate never passes on missing data.
+
+`--llm-threshold-mode point` (default) compares the estimate; `ci` compares its 95% interval: a
+rule holds when the whole interval is on the right side, fails when the whole interval is on the
+wrong side, and is `undecided` (which fails the run, with the reason) when it straddles the
+threshold or the metric has no interval.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 from pydantic import BaseModel
 
 from ..benchmarks.base import Benchmark
 from ..errors import ThresholdError
-from ..report.models import BenchmarkResult, ThresholdOutcome
+from ..results import BenchmarkResult, GroupResult, ThresholdOutcome
+
+ThresholdMode = Literal["point", "ci"]
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -57,6 +65,28 @@ def parse_threshold(expression: str) -> ThresholdRule:
     )
 
 
+# Metrics that are fractions in [0, 1] (accuracy, pass@k, TruthfulQA's mc*, IFEval's levels, and
+# their per-group breakdowns `acc_<group>`). A benchmark may name its own in `fraction_metrics`.
+_FRACTION = re.compile(r"(acc|pass_at_\d+|mc\d\w*|(prompt|inst)_level_\w+)(_\w+)?")
+
+
+def is_fraction_metric(cls: type[Benchmark], metric: str) -> bool:
+    declared = getattr(cls, "fraction_metrics", None)
+    return metric in declared if declared is not None else bool(_FRACTION.fullmatch(metric))
+
+
+def check_scale(rule: ThresholdRule, cls: type[Benchmark]) -> None:
+    """A bound outside [0, 1] on a 0-1 metric can never (or always) hold: most likely a percentage."""
+    if not is_fraction_metric(cls, rule.metric) or 0.0 <= rule.value <= 1.0:
+        return
+    path = ".".join(part for part in (rule.benchmark, rule.subset, rule.metric) if part)
+    hint = f"; did you mean '{path}{rule.op}{rule.value / 100:g}'?" if 1.0 < rule.value <= 100.0 else ""
+    raise ThresholdError(
+        f"--llm-threshold {rule.expression!r}: {rule.benchmark}.{rule.metric} is a fraction between 0 and 1, "
+        f"not a percentage{hint}"
+    )
+
+
 def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], selected: set[str] | None) -> None:
     """Raise ThresholdError unless the rule names a known benchmark, subset and metric that the
     run will evaluate (`selected` is the set of benchmark names -m selects; None skips that check)."""
@@ -77,6 +107,7 @@ def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], s
             f"--llm-threshold {rule.expression!r}: {rule.benchmark} has no metric {rule.metric!r}; "
             f"metrics: {', '.join(cls.metrics)}"
         )
+    check_scale(rule, cls)
     if selected is not None and rule.benchmark not in selected:
         raise ThresholdError(
             f"--llm-threshold {rule.expression!r} gates {rule.benchmark!r}, which this run does not select; "
@@ -84,8 +115,46 @@ def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], s
         )
 
 
-def evaluate_rule(rule: ThresholdRule, results: Mapping[str, BenchmarkResult]) -> ThresholdOutcome:
+def rule_group(rule: ThresholdRule, results: Mapping[str, BenchmarkResult]) -> GroupResult | None:
+    """The benchmark (or subset) result a rule gates, if the run produced it."""
     bench = results.get(rule.benchmark)
-    group = bench if rule.subset is None or bench is None else bench.subsets.get(rule.subset)
+    return bench if rule.subset is None or bench is None else bench.subsets.get(rule.subset)
+
+
+def evaluate_rule(
+    rule: ThresholdRule, results: Mapping[str, BenchmarkResult], mode: ThresholdMode = "point"
+) -> ThresholdOutcome:
+    """The rule's verdict on `results`: by the point estimate, or (`mode="ci"`) by its interval."""
+    group = rule_group(rule, results)
     value = group.metrics.get(rule.metric) if group is not None else None
-    return ThresholdOutcome(expression=rule.expression, value=value, passed=value is not None and rule.holds(value))
+    uncertainty = group.uncertainty.get(rule.metric) if group is not None else None
+    low = uncertainty.ci_low if uncertainty is not None else None
+    high = uncertainty.ci_high if uncertainty is not None else None
+    if mode == "point":  # the estimate alone: the outcome reads as it always did
+        return ThresholdOutcome(expression=rule.expression, value=value, passed=value is not None and rule.holds(value))
+    outcome = ThresholdOutcome(expression=rule.expression, value=value, passed=False, status="fail",
+                               mode=mode, ci_low=low, ci_high=high)
+    if value is None:
+        outcome.reason = "no value: no sample of it was scored"
+        return outcome
+    if low is None or high is None:
+        outcome.status = "undecided"
+        method = uncertainty.method if uncertainty is not None else "none"
+        outcome.reason = (f"no confidence interval for {rule.metric} (method {method}, n={uncertainty.n if uncertainty else 0}); "
+                          "use --llm-threshold-mode point for it")
+        return outcome
+    upper_side = rule.op in (">=", ">")
+    # the interval lies wholly on the passing side / wholly on the failing side
+    passes = rule.holds(low) if upper_side else rule.holds(high)
+    fails = not rule.holds(high) if upper_side else not rule.holds(low)
+    level = f"{uncertainty.level:.0%}" if uncertainty is not None else "95%"
+    interval = f"[{low:.4f}, {high:.4f}]"
+    if passes:
+        outcome.passed, outcome.status = True, "pass"
+    elif fails:
+        outcome.reason = f"the whole {level} interval {interval} is on the failing side of {rule.value:g}"
+    else:
+        outcome.status = "undecided"
+        outcome.reason = (f"the {level} interval {interval} contains {rule.value:g}: more samples are needed "
+                          "to tell (an undecided gate fails)")
+    return outcome

@@ -82,6 +82,7 @@ class SampleItem(pytest.Item):
         self.runtime = runtime
         self.response: ChatResponse | None = None
         self.record: Any = None  # SampleRecord once the item ran (or errored)
+        self.skipped_early = False  # --llm-early-stop left its request unsent
 
     @classmethod
     def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> "SampleItem":

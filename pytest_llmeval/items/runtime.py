@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
-from ..endpoint.dispatcher import Dispatcher, PrefetchPlan
+from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
 from ..endpoint.models import ChatResponse, Usage
-from ..errors import LLMEvalError, MissingChoicesError
+from ..errors import EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
 from ..media import summarise_messages
-from ..report.models import SampleRecord
+from ..results import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from .nodes import SampleItem
@@ -29,8 +29,12 @@ class EvalRuntime:
         self._plan: PrefetchPlan | None = None
         self._plan_index: dict[str, int] = {}
         self._judge: Any = None
+        self._answered = False  # a chat request has succeeded: a later 404 is that sample's own
+        self.offline_note: str | None = None  # set when the cache answered all and the endpoint is gone
         self._judge_lock = threading.Lock()  # the judge is first wanted on the dispatcher's thread
         self._thinking: Any = None
+        # --llm-early-stop: asked before a sample's request is sent; True skips the sample
+        self.skip_sample: Callable[[SampleItem], bool] | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -95,10 +99,12 @@ class EvalRuntime:
         repeats = self.settings.repeats
         self._plan_index = {item.nodeid: index * repeats for index, item in enumerate(samples)}
         judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
+        skip = self.skip_sample
         self._plan = self.dispatcher.prefetch(
             [lambda item=item, r=r: self.request_body(item, r) for item in samples for r in range(repeats)],
             on_response=(lambda index, response: self.prefetch_judge(samples[index // repeats], response))
             if judged else None,
+            skip=(lambda index: skip(samples[index // repeats])) if skip is not None else None,
         )
 
     def prefetch_judge(self, item: SampleItem, response: ChatResponse) -> None:
@@ -122,6 +128,12 @@ class EvalRuntime:
         repeats = range(self.settings.repeats)
         keys = (self._key_or_none(i, r) for i in samples for r in repeats)
         if cache is not None and not cache.missing(key for key in keys if key is not None):
+            try:  # not needed, but the summary should say when the answers only came from the cache
+                self.dispatcher.list_models()
+            except EndpointUnreachableError as exc:
+                self.offline_note = f"every answer came from the cache: the endpoint is unreachable ({exc})"
+            except LLMEvalError:
+                pass
             return
         self.preflight()
 
@@ -144,10 +156,14 @@ class EvalRuntime:
     def response_for(self, item: SampleItem) -> ChatResponse:
         """The sample's response: with `--llm-repeats K`, the K responses merged into one with
         K x n generations. Raises `MissingChoicesError` when a response has fewer generations than
-        the request's `n` (a server that ignores `n` must not be scored as if it had not)."""
+        the request's `n` (a server that ignores `n` must not be scored as if it had not), and
+        pytest.skip when --llm-early-stop left its requests unsent."""
         index = self._plan_index.get(item.nodeid)
+        if (self._plan is None or index is None) and self.skip_sample is not None and self.skip_sample(item):
+            self._skip_early(item)
         responses: list[ChatResponse] = []
         failure: BaseException | None = None
+        skipped = False
         for repeat in range(self.settings.repeats):
             try:
                 if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
@@ -155,15 +171,31 @@ class EvalRuntime:
                     responses.append(self.dispatcher.call(body, use_cache=self.settings.use_cache))
                 else:
                     responses.append(self._plan.result(index + repeat))
+            except RequestSkipped:
+                skipped = True
             except BaseException as exc:  # consume every repeat's future before raising the first error
                 failure = failure or exc
+        if isinstance(failure, EndpointNotFoundError) and not self._answered:
+            # a wrong URL: every other request would fail the same way
+            if not hasattr(item.config, "workerinput"):
+                pytest.exit(f"llmeval: {failure}", returncode=pytest.ExitCode.USAGE_ERROR)
+            # an xdist worker cannot pytest.exit mid-item: this sample errors, the worker stops
+            item.session.shouldstop = f"llmeval: {failure}"
+        if skipped:  # a sample is whole or skipped: answers of some of its repeats are dropped
+            self._skip_early(item)
         if failure is not None:
             raise failure
+        self._answered = True
         asked = _asked_n(self.request_body(item))
         for response in responses:
             if len(response.choices) < asked:
                 raise MissingChoicesError(asked, len(response.choices))
         return responses[0] if len(responses) == 1 else merge_responses(responses)
+
+    @staticmethod
+    def _skip_early(item: SampleItem) -> None:
+        item.skipped_early = True
+        pytest.skip(f"skipped by --llm-early-stop: the thresholds on {item.benchmark.name} are already decided")
 
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         answers = answers_of(response, self.settings.keep_thinking)

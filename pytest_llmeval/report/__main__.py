@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from ..errors import RebuildError
 from .html import render_compare, render_page
-from .models import RunResult, SampleRecord
+from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
 from .side_by_side import LoadedRun, label_runs
 

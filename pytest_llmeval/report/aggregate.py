@@ -1,23 +1,44 @@
-"""Folds sample records into benchmark/subset metrics, on the process that sees every report
-(the xdist controller, or the only process): the same records give the same numbers either way."""
+"""Folds sample records into benchmark/subset metrics and their uncertainty, on the process that
+sees every report (the xdist controller, or the only process): the same records give the same
+numbers either way. The standard errors and intervals come from `stats.metric_uncertainty`."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 from ..benchmarks.base import Benchmark
-from .models import BenchmarkResult, GroupResult, RequestStats, SampleRecord
+from ..results import BenchmarkResult, GroupResult, RequestStats, SampleRecord
+from ..stats import metric_uncertainty
 
 
 class ResultsCollector:
-    """Keeps only what aggregation needs per sample (its metrics), never the texts."""
+    """Keeps only what aggregation needs per sample (its id, metrics and generation count), never the texts."""
 
     def __init__(self) -> None:
         self._metrics: dict[str, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
+        self._generations: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self._ids: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._skipped: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._truncated: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.requests = RequestStats()
+
+    def skip(self, benchmark: str, subset: str) -> None:
+        """A sample left unrequested by `--llm-early-stop`."""
+        self._skipped[benchmark][subset] += 1
+        self._metrics[benchmark][subset]
+        self.requests.skipped_early_stop += 1
+
+    def per_sample(self, benchmark: str, subset: str | None = None) -> dict[str, dict[str, float]]:
+        """{sample id: metrics} of the scored samples of a benchmark (or one subset), for pairing."""
+        subsets = [subset] if subset is not None else sorted(self._metrics.get(benchmark, {}))
+        return {
+            sample_id: metrics
+            for name in subsets
+            for sample_id, metrics in zip(self._ids[benchmark][name], self._metrics[benchmark][name])
+        }
 
     def add(self, record: SampleRecord) -> None:
         if record.error is not None:
@@ -26,6 +47,8 @@ class ResultsCollector:
             self._metrics[record.benchmark][record.subset]
         else:
             self._metrics[record.benchmark][record.subset].append(record.metrics)
+            self._generations[record.benchmark][record.subset].append(len(record.outputs) if record.outputs else 1)
+            self._ids[record.benchmark][record.subset].append(f"{record.subset}/{record.id}")
             if record.truncated:
                 self._truncated[record.benchmark][record.subset] += 1
         if record.cached:
@@ -42,24 +65,39 @@ class ResultsCollector:
     def build(self, benchmarks: Mapping[str, type[Benchmark]]) -> dict[str, BenchmarkResult]:
         results: dict[str, BenchmarkResult] = {}
         for name in sorted(self._metrics):
-            aggregator = (benchmarks.get(name) or Benchmark).aggregate
+            cls = benchmarks.get(name) or Benchmark
             per_subset = self._metrics[name]
             subsets: dict[str, GroupResult] = {}
             everything: list[dict[str, float]] = []
+            generations: list[int] = []
             for subset in sorted(per_subset):
                 values = per_subset[subset]
                 everything.extend(values)
+                generations.extend(self._generations[name][subset])
                 subsets[subset] = GroupResult(
                     count=len(values),
                     errors=self._errors[name][subset],
                     truncated=self._truncated[name][subset],
-                    metrics=aggregator(values),
+                    skipped=self._skipped[name][subset],
+                    **_scored(cls, values, self._generations[name][subset]),
                 )
             results[name] = BenchmarkResult(
                 count=len(everything),
                 errors=sum(self._errors[name].values()),
+                skipped=sum(self._skipped[name].values()),
                 truncated=sum(self._truncated[name].values()),
-                metrics=aggregator(everything),
                 subsets=subsets,
+                **_scored(cls, everything, generations),
             )
         return results
+
+
+def _scored(cls: type[Benchmark], values: list[dict[str, float]], generations: list[int]) -> dict[str, Any]:
+    """`metrics` (the benchmark's own aggregate) and each metric's `uncertainty`."""
+    metrics = cls.aggregate(values)
+    pooled = getattr(cls, "pooled_metrics", {})
+    uncertainty = {
+        metric: metric_uncertainty(metric, value, values, generations, weight=pooled.get(metric))
+        for metric, value in metrics.items()
+    }
+    return {"metrics": metrics, "uncertainty": uncertainty}

@@ -1,78 +1,44 @@
-"""Old run versus new run: score deltas (`--llm-compare OLD.json`) and regression gating (`--llm-max-drop X`).
+"""Old run versus new run: score deltas with their uncertainty (`--llm-compare OLD.json`); the
+regression gate's vote (`--llm-max-drop X`, `--llm-significance ALPHA`) is `gating.max_drop`.
 
 Every metric of every benchmark is compared twice: over the whole benchmark (subset `None`, shown as
 "(all)") and per subset. Edge cases users ask about:
 
 - A metric present in only one of the runs is reported with status `new` or `missing`, never as a
   drop: a benchmark you stopped running (or started running) does not fail the gate.
-- A metric *drops* when `old - new > max_drop` (strictly more; a drop equal to `max_drop` passes).
-  Subset metrics are gated too: a small subset can move a lot when one sample flips, so pick
-  `max_drop` with your subset sizes in mind, or compare on benchmarks with one subset.
+- Paired or not: when the old results JSON names its samples JSONL (`samples_path`, written by
+  `--llm-samples`) and that file is readable, samples are paired by (subset, id) and each metric
+  that is a plain mean of per-sample values gets the paired standard error, interval and p-value
+  (McNemar's exact test for 0/1 scores, the paired t-test otherwise; `stats.paired`). Otherwise
+  the comparison is *unpaired* (a z-test on the two standard errors) and says so.
+- `delta` is always new - old of the two aggregates; the paired interval is that of the mean
+  difference over the samples present in both runs (the same number when both ran the same samples).
 - Scores are compared as stored; the two runs are not checked for using the same model, samples,
   `--llm-limit` or generation parameters (the header shows both models so a mix-up is visible).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .models import GroupResult, RunResult
+from ..gating.max_drop import EPSILON, large_but_not_significant, mark_drops
+from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupResult, RunResult, SampleRecord
+from ..stats import paired_difference, unpaired_difference
 from .terminal import format_table
 
+__all__ = [
+    "ALL", "Baseline", "Comparison", "ComparisonRow", "PerSample", "baseline_samples", "compare_results",
+    "comparison_lines", "format_delta", "format_score", "load_baseline", "read_comparison",
+]
+
 ALL = "(all)"
-# Differences below this are float noise from aggregation, not score changes.
-EPSILON = 1e-9
-
-Status = Literal["up", "down", "same", "new", "missing"]
-
-
-class ComparisonRow(BaseModel):
-    benchmark: str
-    subset: str | None = None  # None: over the whole benchmark
-    metric: str
-    old: float | None = None
-    new: float | None = None
-    delta: float | None = None  # new - old, when both exist
-    status: Status
-    dropped: bool = False  # delta below -max_drop
-
-    @property
-    def label(self) -> str:
-        """`gsm8k.acc` or `iquiz.EQ.acc`: the same spelling as --llm-threshold."""
-        middle = f".{self.subset}" if self.subset is not None else ""
-        return f"{self.benchmark}{middle}.{self.metric}"
-
-
-class Baseline(BaseModel):
-    path: str
-    model: str
-    started: str
-
-
-class Comparison(BaseModel):
-    """What `result.extra["compare"]` holds (as JSON)."""
-
-    baseline: Baseline
-    max_drop: float | None = None
-    rows: list[ComparisonRow] = Field(default_factory=list)
-
-    @property
-    def dropped(self) -> list[ComparisonRow]:
-        return [row for row in self.rows if row.dropped]
-
-    @property
-    def passed(self) -> bool:
-        return not self.dropped
-
-    def find(self, benchmark: str, subset: str | None, metric: str) -> ComparisonRow | None:
-        for row in self.rows:
-            if (row.benchmark, row.subset, row.metric) == (benchmark, subset, metric):
-                return row
-        return None
+Status = CompareStatus
+# benchmark -> "subset/id" -> that sample's metrics
+PerSample = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 
 def load_baseline(path: Path) -> RunResult:
@@ -90,6 +56,35 @@ def load_baseline(path: Path) -> RunResult:
         raise ConfigError(f"--llm-compare {path} {kind}; pass a file written with --llm-results PATH") from None
 
 
+def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | None, dict[str, dict[str, dict[str, float]]]]:
+    """The old run's per-sample metrics for pairing, from the samples JSONL its results name
+    (a relative name is tried beside the results file, then from the working directory).
+    Returns (None, {}) when it names none or the file is gone: the comparison is then unpaired.
+    A file that is there but broken is a ConfigError naming it."""
+    if not baseline.samples_path:
+        return None, {}
+    named = Path(baseline.samples_path)
+    candidates = [named] if named.is_absolute() else [results_path.parent / named, named]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        return None, {}
+    per_sample: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                record = SampleRecord.model_validate_json(line)
+                if record.error is None:
+                    per_sample.setdefault(record.benchmark, {})[f"{record.subset}/{record.id}"] = record.metrics
+    except (ValidationError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"--llm-compare: the samples file {path} named by {results_path} is damaged at line {number} "
+            f"({type(exc).__name__}); re-run the old run with --llm-samples, or remove samples_path from its results"
+        ) from None
+    return path, per_sample
+
+
 def _groups(result: RunResult) -> dict[tuple[str, str | None], GroupResult]:
     groups: dict[tuple[str, str | None], GroupResult] = {}
     for name, bench in result.benchmarks.items():
@@ -99,34 +94,84 @@ def _groups(result: RunResult) -> dict[tuple[str, str | None], GroupResult]:
     return groups
 
 
-def compare_results(old: RunResult, new: RunResult, *, max_drop: float | None = None, old_path: str = "") -> Comparison:
+def compare_results(
+    old: RunResult,
+    new: RunResult,
+    *,
+    max_drop: float | None = None,
+    old_path: str = "",
+    significance: float | None = None,
+    old_samples: PerSample | None = None,
+    new_samples: PerSample | None = None,
+    old_samples_path: str | None = None,
+) -> Comparison:
     """Pair every (benchmark, subset, metric) of both runs, in a stable order: benchmarks and
-    subsets sorted by name, the whole benchmark before its subsets."""
+    subsets sorted by name, the whole benchmark before its subsets. With `old_samples` and
+    `new_samples` the differences are paired by sample (see the module docstring)."""
     old_groups, new_groups = _groups(old), _groups(new)
     keys = sorted(set(old_groups) | set(new_groups), key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+    paired = bool(old_samples) and new_samples is not None
     rows: list[ComparisonRow] = []
     for key in keys:
-        old_metrics = old_groups[key].metrics if key in old_groups else {}
-        new_metrics = new_groups[key].metrics if key in new_groups else {}
+        old_group, new_group = old_groups.get(key), new_groups.get(key)
+        old_metrics = old_group.metrics if old_group is not None else {}
+        new_metrics = new_group.metrics if new_group is not None else {}
         for metric in [*new_metrics, *(m for m in old_metrics if m not in new_metrics)]:
-            rows.append(_row(key, metric, old_metrics.get(metric), new_metrics.get(metric), max_drop))
-    return Comparison(
-        baseline=Baseline(path=old_path, model=old.model, started=old.started), max_drop=max_drop, rows=rows
+            row = _row(key, metric, old_metrics.get(metric), new_metrics.get(metric))
+            if row.delta is not None:
+                _add_uncertainty(row, old_group, new_group, old_samples if paired else None, new_samples if paired else None)
+            rows.append(row)
+    comparison = Comparison(
+        baseline=Baseline(path=old_path, model=old.model, started=old.started, samples_path=old_samples_path),
+        paired=paired, rows=rows,
     )
+    return mark_drops(comparison, max_drop, significance)
 
 
-def _row(key: tuple[str, str | None], metric: str, old: float | None, new: float | None, max_drop: float | None) -> ComparisonRow:
+def _row(key: tuple[str, str | None], metric: str, old: float | None, new: float | None) -> ComparisonRow:
     benchmark, subset = key
     if old is None or new is None:
         status: Status = "new" if old is None else "missing"
         return ComparisonRow(benchmark=benchmark, subset=subset, metric=metric, old=old, new=new, status=status)
     delta = new - old
     status = "same" if abs(delta) <= EPSILON else ("up" if delta > 0 else "down")
-    dropped = max_drop is not None and -delta > max_drop + EPSILON
     return ComparisonRow(
         benchmark=benchmark, subset=subset, metric=metric, old=old, new=new,
-        delta=0.0 if status == "same" else delta, status=status, dropped=dropped,
+        delta=0.0 if status == "same" else delta, status=status,
     )
+
+
+def _pairs(row: ComparisonRow, old_samples: PerSample, new_samples: PerSample) -> tuple[list[float], list[float]] | None:
+    """Per-sample (old, new) values of the row's metric, or None when the metric is not a plain
+    mean of per-sample values (then pairing would compare something else than the score)."""
+    prefix = f"{row.subset}/" if row.subset is not None else ""
+    old_bench, new_bench = old_samples.get(row.benchmark, {}), new_samples.get(row.benchmark, {})
+    new_values = [m[row.metric] for sid, m in new_bench.items() if sid.startswith(prefix) and row.metric in m]
+    if not new_values or row.new is None or abs(sum(new_values) / len(new_values) - row.new) > 1e-9:
+        return None
+    olds: list[float] = []
+    news: list[float] = []
+    for sample_id, metrics in new_bench.items():
+        before = old_bench.get(sample_id)
+        if sample_id.startswith(prefix) and row.metric in metrics and before is not None and row.metric in before:
+            olds.append(before[row.metric])
+            news.append(metrics[row.metric])
+    return (olds, news) if olds else None
+
+
+def _add_uncertainty(row: ComparisonRow, old_group: GroupResult | None, new_group: GroupResult | None,
+                     old_samples: PerSample | None, new_samples: PerSample | None) -> None:
+    assert row.old is not None and row.new is not None
+    pairs = _pairs(row, old_samples, new_samples) if old_samples is not None and new_samples is not None else None
+    if pairs is not None:
+        diff = paired_difference(*pairs)
+        row.paired = True
+    else:
+        old_u = old_group.uncertainty.get(row.metric) if old_group is not None else None
+        new_u = new_group.uncertainty.get(row.metric) if new_group is not None else None
+        diff = unpaired_difference(row.old, old_u.se if old_u else None, row.new, new_u.se if new_u else None)
+    row.n, row.se, row.ci_low, row.ci_high = diff.n, diff.se, diff.ci_low, diff.ci_high
+    row.p_value, row.test, row.discordant = diff.p_value, diff.test, diff.discordant
 
 
 def format_score(value: float | None) -> str:
@@ -142,26 +187,49 @@ def format_delta(row: ComparisonRow) -> str:
     return f"{row.delta:+.4f}"
 
 
+def format_interval(row: ComparisonRow) -> str:
+    if row.ci_low is None or row.ci_high is None:
+        return "-"
+    return f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]"
+
+
+def format_p(row: ComparisonRow) -> str:
+    if row.p_value is None:
+        return "-"
+    return f"{row.p_value:.3g}" + {"mcnemar-exact": " (McNemar)", "paired-t": " (paired t)", "unpaired-z": " (unpaired z)"}.get(row.test or "", "")
+
+
 def comparison_lines(comparison: Comparison) -> list[str]:
-    """The terminal section: a table of old vs new and, under it, one line per dropped metric."""
+    """The terminal section: a table of old vs new (with the 95% interval of the difference and
+    its p-value) and, under it, one line per dropped metric."""
     base = comparison.baseline
-    lines = [f"compared with {base.path or 'earlier run'} (model {base.model}, started {base.started})"]
+    how = (f"paired by sample id with {base.samples_path}" if comparison.paired
+           else "unpaired (no samples JSONL of the old run: pass --llm-samples to both runs to pair them)")
+    lines = [f"compared with {base.path or 'earlier run'} (model {base.model}, started {base.started})", how]
     rows = [
         [row.benchmark, row.subset or ALL, row.metric, format_score(row.old), format_score(row.new),
-         format_delta(row) + ("  DROP" if row.dropped else "")]
+         format_delta(row) + ("  DROP" if row.dropped else ""), format_interval(row), format_p(row)]
         for row in comparison.rows
     ]
-    lines += format_table(["benchmark", "subset", "metric", "old", "new", "delta"], rows)
+    lines += format_table(["benchmark", "subset", "metric", "old", "new", "delta", "95% CI of delta", "p"], rows)
     if comparison.max_drop is not None:
         lines.append("")
+        significance = f" at significance {comparison.significance:g}" if comparison.significance is not None else ""
         if comparison.dropped:
             for row in comparison.dropped:
+                why = "" if comparison.significance is None else (
+                    f", p={row.p_value:.3g}" if row.p_value is not None else ", significance unknown: the old run has no standard errors")
                 lines.append(
                     f"FAIL  {row.label} dropped {format_score(row.old)} -> {format_score(row.new)} "
-                    f"({format_delta(row)}, more than --llm-max-drop {comparison.max_drop:g})"
+                    f"({format_delta(row)}, more than --llm-max-drop {comparison.max_drop:g}{why})"
                 )
         else:
-            lines.append(f"PASS  no metric dropped more than --llm-max-drop {comparison.max_drop:g}")
+            lines.append(f"PASS  no metric dropped more than --llm-max-drop {comparison.max_drop:g}{significance}")
+        for row in large_but_not_significant(comparison):
+            lines.append(
+                f"note  {row.label} fell {format_delta(row)} but p={format_p(row)} is not below {comparison.significance:g}: "
+                "not counted as a drop"
+            )
     return lines
 
 
@@ -175,4 +243,3 @@ def read_comparison(extra: dict[str, object]) -> Comparison | None:
         return Comparison.model_validate(raw)
     except ValidationError:
         return None
-

@@ -40,9 +40,10 @@ from ..errors import ThresholdError
 from ..gating.thresholds import ThresholdRule, parse_threshold
 from .charts import Bar, bar_chart
 from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score, read_comparison
-from .models import RunResult, SampleRecord
+from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
+from .terminal import interval_text
 from .thinking_view import thinking_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
@@ -188,21 +189,17 @@ class ScoreRow:
     gates: list[tuple[bool, str, float]]
     compare: ComparisonRow | None = None
     has_compare: bool = False
-    ci: str = ""  # standard error and 95% interval, when the results carry them
+    interval: str = ""  # standard error and 95% interval (docs/statistics.md), empty when none
 
     @property
-    def delta_title(self) -> str:
-        """The difference's 95% interval and p-value, when the comparison carries them."""
-        row = self.compare
-        if row is None:
-            return ""
-        parts = []
-        low, high, p = (getattr(row, name, None) for name in ("ci_low", "ci_high", "p_value"))
-        if low is not None and high is not None:
-            parts.append(f"95% CI [{low:+.4f}, {high:+.4f}]")
-        if p is not None:
-            parts.append(f"p={p:.3g} ({getattr(row, 'test', '')})")
-        return "; ".join(parts)
+    def delta_detail(self) -> str:
+        """The difference's 95% interval and p-value (the delta cell's tooltip), or empty."""
+        row, detail = self.compare, []
+        if row is not None and row.ci_low is not None and row.ci_high is not None:
+            detail.append(f"95% CI [{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
+        if row is not None and row.p_value is not None:
+            detail.append(f"p={row.p_value:.3g} ({row.test})")
+        return "; ".join(detail)
 
     @property
     def delta_text(self) -> str:
@@ -246,21 +243,16 @@ def _score_rows(page: Page) -> list[ScoreRow]:
                  if (rule.benchmark, rule.subset, rule.metric) == (bench, subset, metric)]
         rows.append(ScoreRow(bench, subset, metric, value, count, errors, gates,
                              comparison.find(bench, subset, metric) if comparison else None, comparison is not None,
-                             ci=interval(result, bench, subset, metric)))
+                             _interval(result, bench, subset, metric)))
     return rows
 
 
-def interval(result: RunResult, bench: str, subset: str | None, metric: str) -> str:
-    """`±se [low, high]` of a metric when the results carry its uncertainty (`uncertainty` of a
-    group, docs/statistics.md), else empty."""
+def _interval(result: RunResult, bench: str, subset: str | None, metric: str) -> str:
     group: Any = result.benchmarks.get(bench)
     if group is not None and subset is not None:
         group = group.subsets.get(subset)
-    found = (getattr(group, "uncertainty", None) or {}).get(metric) if group is not None else None
-    low, high, se = (getattr(found, name, None) for name in ("ci_low", "ci_high", "se"))
-    if low is None or high is None or se is None:
-        return ""
-    return f"\u00b1{se:.4f} [{low:.4f}, {high:.4f}]"
+    text = interval_text(group, metric) if group is not None else "-"
+    return "" if text == "-" else text
 
 
 def scores_section(page: Page) -> dict[str, Any] | None:
@@ -286,13 +278,10 @@ def comparison_section(page: Page) -> dict[str, Any] | None:
     if comparison is None:
         return None
     base = comparison.baseline
-    text = f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})."
-    paired = getattr(comparison, "paired", None)
-    if paired is not None:
-        text += (f" Samples paired by id with {getattr(base, 'samples_path', '')}: deltas carry a paired 95% interval and p-value."
-                 if paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
+    how = (f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value (hover the delta)."
+           if comparison.paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
     return {
-        "text": text,
+        "text": f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})." + how,
         "comparison": comparison,
         "drops": [(r.label, format_score(r.old), format_score(r.new), format_delta(r)) for r in comparison.dropped],
     }
@@ -323,15 +312,12 @@ def charts_section(page: Page) -> dict[str, Any] | None:
 
 
 def collection_section(page: Page) -> dict[str, Any] | None:
-    """The `--llm-collection` table, drawn by the collection package's own autoescaped template."""
-    collection = _optional(page.result, "collection")
-    if not collection:
+    """The collection tables (`--llm-collection`, see collection/results.py)."""
+    if not page.result.collection:
         return None
-    try:
-        from ..collection.html import render_collection  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return {"html": Markup(render_collection(collection))}
+    from ..collection.results import CollectionResult
+
+    return {"collection": CollectionResult.model_validate(page.result.collection)}
 
 
 def thinking_section(page: Page) -> dict[str, Any] | None:

@@ -9,6 +9,10 @@ Names: `llmeval.benchmark`, `llmeval.subset`, `llmeval.id`, `llmeval.passed` (`t
 when the metric name collides with one of the fixed names), `llmeval.extracted`, `llmeval.target`
 (at most 200 characters each), `llmeval.latency_s`, `llmeval.completion_tokens`, and
 `llmeval.error_kind` for errors.
+
+Suite-level properties (`suite_properties`, on the `<testsuite>`): per aggregated metric
+`llmeval.<bench>[.<subset>].<metric>` (the score) and `...<metric>.se`, `.ci_low`, `.ci_high`,
+`.ci_method`; per threshold `llmeval.threshold.<expression>` = pass/fail/undecided.
 """
 
 from __future__ import annotations
@@ -51,3 +55,28 @@ def junit_properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     if error:
         props.append(("error_kind", str(record.get("error_kind") or "error")))
     return [(PREFIX + name, value) for name, value in props]
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def suite_properties(result: Any) -> list[tuple[str, str]]:
+    """(name, value) per aggregated metric, its standard error and 95% interval, and per threshold
+    (`result` is a `RunResult`)."""
+    props: list[tuple[str, str]] = []
+    for bench_name, bench in result.benchmarks.items():
+        groups = [(bench_name, bench)] + [(f"{bench_name}.{s}", g) for s, g in bench.subsets.items()]
+        for label, group in groups:
+            for metric, value in group.metrics.items():
+                base = f"{PREFIX}{label}.{metric}"
+                props.append((base, _number(value)))
+                u = group.uncertainty.get(metric)
+                if u is not None and u.se is not None:
+                    props += [(f"{base}.se", _number(u.se)), (f"{base}.ci_low", _number(u.ci_low)),
+                              (f"{base}.ci_high", _number(u.ci_high))]
+                if u is not None:
+                    props.append((f"{base}.ci_method", u.method))
+    for outcome in result.thresholds:
+        props.append((f"{PREFIX}threshold.{outcome.expression}", outcome.status or ("pass" if outcome.passed else "fail")))
+    return props

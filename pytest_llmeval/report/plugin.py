@@ -27,13 +27,18 @@ import pytest
 from ..errors import ConfigError
 from ..options import OptionReader
 from ..settings import RunSettings
-from .compare import Comparison, compare_results, comparison_lines, load_baseline
+from .compare import Comparison, baseline_samples, compare_results, comparison_lines, load_baseline
 from .html import render, render_overview, render_samples
-from .junit import PREFIX, junit_properties
-from .models import RunResult, SampleRecord
+from .junit import PREFIX, junit_properties, suite_properties
+from ..results import RunResult, SampleRecord
 from .sample_table import CELL_CHARS, SampleTable, as_text, row_anchor
 
 RECORD_ATTR = "llmeval"  # the attribute EvaluationPlugin sets on reports
+
+try:  # pytest's own junitxml plugin object, to add suite-level properties
+    from _pytest.junitxml import xml_key as junit_xml_key
+except ImportError:  # pragma: no cover - a pytest without it: no suite properties
+    junit_xml_key = None
 
 
 class ReportPlugin:
@@ -44,18 +49,28 @@ class ReportPlugin:
         try:
             reader = OptionReader(config)
             compare, max_drop = reader.get("compare"), reader.get("max_drop")
+            significance = reader.get("significance")
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if significance is not None and max_drop is None:
+            raise pytest.UsageError("--llm-significance needs --llm-max-drop X: it says when a drop larger than X counts")
+        if significance is not None and not 0 < significance < 1:
+            raise pytest.UsageError(f"--llm-significance must be a level between 0 and 1 (e.g. 0.05), got {significance:g}")
         if max_drop is not None and not compare:
             raise pytest.UsageError("--llm-max-drop needs --llm-compare OLD_RESULTS.json: the run to compare against")
         if max_drop is not None and max_drop < 0:
             raise pytest.UsageError(f"--llm-max-drop must be 0 or more (a score difference such as 0.02), got {max_drop:g}")
         self.compare_path: Path | None = Path(compare) if compare else None
         self.max_drop: float | None = max_drop
+        self.significance: float | None = significance
         self.baseline: RunResult | None = None
+        self.baseline_samples_path: Path | None = None
+        self.old_samples: dict[str, dict[str, dict[str, float]]] = {}
+        self.new_samples: dict[str, dict[str, dict[str, float]]] = {}  # kept only when comparing
         if self.compare_path is not None and not self.is_worker:
             try:
                 self.baseline = load_baseline(self.compare_path)  # before any request is sent
+                self.baseline_samples_path, self.old_samples = baseline_samples(self.compare_path, self.baseline)
             except ConfigError as exc:
                 raise pytest.UsageError(str(exc)) from None
         self.html_enabled = bool(config.getoption("htmlpath", None)) and not self.is_worker
@@ -85,11 +100,15 @@ class ReportPlugin:
     def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
         if self.table is not None:
             self.table.add(record)
+        if self.baseline is not None and record.error is None:
+            self.new_samples.setdefault(record.benchmark, {})[f"{record.subset}/{record.id}"] = record.metrics
 
     def _compare(self, result: RunResult) -> Comparison | None:
         if self.baseline is not None and self.comparison is None:
             self.comparison = compare_results(
-                self.baseline, result, max_drop=self.max_drop, old_path=str(self.compare_path)
+                self.baseline, result, max_drop=self.max_drop, old_path=str(self.compare_path),
+                significance=self.significance, old_samples=self.old_samples, new_samples=self.new_samples,
+                old_samples_path=str(self.baseline_samples_path) if self.baseline_samples_path else None,
             )
         return self.comparison
 
@@ -104,6 +123,10 @@ class ReportPlugin:
         comparison = self._compare(result)
         if comparison is not None:
             result.extra["compare"] = comparison.model_dump(mode="json")
+        xml = self.config.stash.get(junit_xml_key, None) if junit_xml_key is not None else None
+        if xml is not None:  # --junitxml: aggregated scores with their error bars as suite properties
+            for name, value in suite_properties(result):
+                xml.add_global_property(name, value)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..media.preview import previews
-from .models import SampleRecord
+from ..results import SampleRecord
 
 CELL_CHARS = 160
 QUEUE_SHOWN_S = 0.005

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from .models import SampleRecord
+from ..results import SampleRecord
 
 
 class SamplesWriter:

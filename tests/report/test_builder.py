@@ -31,7 +31,7 @@ from pytest_llmeval.report.html import (
     render_page,
 )
 from pytest_llmeval.report.junit import junit_properties
-from pytest_llmeval.report.models import (
+from pytest_llmeval.results import (
     BenchmarkResult,
     GroupResult,
     RunResult,

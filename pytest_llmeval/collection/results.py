@@ -1,0 +1,190 @@
+"""Collection results: the guide's table plus per-group, per-task-type and per-tag rows.
+
+Definitions (one number per sample: its benchmark's *primary* metric, the first of the benchmark's
+`metrics`, e.g. `acc`, or IFEval's `prompt_level_strict`):
+
+* `average_score` of a dataset row: the benchmark's own aggregate of that metric over the
+  collection's records of the dataset (the mean, for every built-in benchmark);
+* `micro` of a group: mean of the per-sample scores over every scored sample in the group
+  (= total correct / total for 0/1 metrics);
+* `macro` of a group: unweighted mean, over the datasets in the group, of each dataset's mean score
+  on the group's samples (every dataset counts the same, however many samples it has).
+
+Samples the endpoint failed on are counted in `errors` and left out of every average (an error is
+never a wrong answer), as in the benchmark results.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..benchmarks.base import Benchmark
+from ..results import SampleRecord
+
+RowKind = Literal["all", "group", "task_type", "tag", "dataset"]
+
+
+class DatasetRow(BaseModel):
+    """A row of the guide's table: task_type | metric | dataset_name | average_score | count."""
+
+    task_type: str
+    metric: str
+    dataset_name: str
+    average_score: float | None
+    count: int
+    errors: int = 0
+
+
+class GroupRow(BaseModel):
+    """Micro and macro averages over the samples of one group, task type, tag or dataset."""
+
+    kind: RowKind
+    name: str  # group path joined with "/", the task type, the tag or the dataset
+    count: int
+    errors: int = 0
+    datasets: int
+    micro: float | None
+    macro: float | None
+
+
+class CollectionResult(BaseModel):
+    """The `collection` section of the results JSON (see docs/results.md)."""
+
+    source: str
+    records: int  # records in the file that were run (after --llm-limit and -m)
+    skipped_unknown: dict[str, int] = Field(default_factory=dict)  # with --llm-collection-skip-unknown
+    table: list[DatasetRow] = Field(default_factory=list)
+    groups: list[GroupRow] = Field(default_factory=list)
+
+    def row(self, kind: RowKind, name: str) -> GroupRow | None:
+        return next((r for r in self.groups if r.kind == kind and r.name == name), None)
+
+
+class RecordMeta(BaseModel):
+    """What aggregation needs of one collection record."""
+
+    dataset: str
+    task_type: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+def primary_metric(cls: type[Benchmark] | None) -> str:
+    return cls.metrics[0] if cls is not None and cls.metrics else "acc"
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+class CollectionCollector:
+    """Collects the scored records of collection items (node ids `collection/...::INDEX`)."""
+
+    PREFIX = "collection/"
+
+    def __init__(self, meta: Mapping[int, RecordMeta], source: str, skipped: Mapping[str, int] | None = None) -> None:
+        self.meta = dict(meta)
+        self.source = source
+        self.skipped = dict(skipped or {})
+        self._scores: dict[int, Mapping[str, float] | None] = {}  # index -> metrics, None on error
+        self._passed: dict[int, bool] = {}
+
+    @classmethod
+    def index_of(cls, nodeid: str) -> int | None:
+        if not nodeid.startswith(cls.PREFIX):
+            return None
+        tail = nodeid.rpartition("::")[2]
+        return int(tail) if tail.isdigit() else None
+
+    def add(self, record: SampleRecord) -> None:
+        index = self.index_of(record.nodeid)
+        if index is None or index not in self.meta:
+            return
+        self._scores[index] = None if record.error is not None else dict(record.metrics)
+        self._passed[index] = bool(record.passed)
+
+    def __bool__(self) -> bool:
+        return bool(self._scores)
+
+    def build(self, benchmarks: Mapping[str, type[Benchmark]]) -> CollectionResult:
+        per_dataset: dict[str, list[Mapping[str, float]]] = defaultdict(list)
+        errors: dict[str, int] = defaultdict(int)
+        score_of: dict[int, float] = {}
+        for index, metrics in self._scores.items():
+            meta = self.meta[index]
+            if metrics is None:
+                errors[meta.dataset] += 1
+                continue
+            per_dataset[meta.dataset].append(metrics)
+            primary = primary_metric(benchmarks.get(meta.dataset))
+            score_of[index] = float(metrics.get(primary, float(self._passed[index])))
+        table: list[DatasetRow] = []
+        task_of: dict[str, str] = {}
+        for index in self._scores:
+            task_of.setdefault(self.meta[index].dataset, self.meta[index].task_type)
+        for dataset in sorted(set(per_dataset) | set(errors), key=lambda d: (task_of[d], d)):
+            cls = benchmarks.get(dataset) or Benchmark
+            metric = primary_metric(benchmarks.get(dataset))
+            values = per_dataset.get(dataset, [])
+            aggregated = cls.aggregate(values).get(metric) if values else None
+            table.append(DatasetRow(
+                task_type=task_of[dataset], metric=metric, dataset_name=dataset,
+                average_score=aggregated, count=len(values), errors=errors.get(dataset, 0),
+            ))
+        groups: list[GroupRow] = [self._row("all", "(all)", list(self._scores), score_of)]
+        keys: dict[tuple[RowKind, str], list[int]] = defaultdict(list)
+        for index in self._scores:
+            meta = self.meta[index]
+            for depth in range(1, len(meta.categories) + 1):
+                keys[("group", "/".join(meta.categories[:depth]))].append(index)
+            keys[("task_type", meta.task_type)].append(index)
+            for tag in dict.fromkeys(meta.tags):
+                keys[("tag", tag)].append(index)
+            keys[("dataset", meta.dataset)].append(index)
+        order = {"group": 0, "task_type": 1, "tag": 2, "dataset": 3}
+        for (kind, name), indices in sorted(keys.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+            groups.append(self._row(kind, name, indices, score_of))
+        return CollectionResult(
+            source=self.source, records=len(self._scores), skipped_unknown=self.skipped, table=table, groups=groups
+        )
+
+    def _row(self, kind: RowKind, name: str, indices: Iterable[int], score_of: Mapping[int, float]) -> GroupRow:
+        indices = list(indices)
+        scored = [i for i in indices if i in score_of]
+        by_dataset: dict[str, list[float]] = defaultdict(list)
+        for i in scored:
+            by_dataset[self.meta[i].dataset].append(score_of[i])
+        means = [m for m in (_mean(v) for v in by_dataset.values()) if m is not None]
+        return GroupRow(
+            kind=kind, name=name, count=len(scored), errors=len(indices) - len(scored),
+            datasets=len({self.meta[i].dataset for i in indices}),
+            micro=_mean([score_of[i] for i in scored]), macro=_mean(means),
+        )
+
+
+def collection_lines(result: CollectionResult) -> list[str]:
+    """The terminal section: the guide's table, then the group/task type/tag rows."""
+    from ..report.terminal import format_table
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    lines = ["", f"collection {result.source}: {result.records} records"]
+    if result.skipped_unknown:
+        skipped = ", ".join(f"{name} ({count})" for name, count in sorted(result.skipped_unknown.items()))
+        lines.append(f"skipped records of unknown benchmarks: {skipped}")
+    lines.extend(format_table(
+        ["task_type", "metric", "dataset_name", "average_score", "count", "errors"],
+        [[r.task_type, r.metric, r.dataset_name, fmt(r.average_score), str(r.count), str(r.errors)] for r in result.table],
+    ))
+    lines.append("")
+    lines.extend(format_table(
+        ["level", "name", "micro_avg (samples)", "macro_avg (datasets)", "count", "datasets", "errors"],
+        [[r.kind, r.name, fmt(r.micro), fmt(r.macro), str(r.count), str(r.datasets), str(r.errors)]
+         for r in result.groups if r.kind != "dataset"],
+    ))
+    return lines

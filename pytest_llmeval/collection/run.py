@@ -1,0 +1,180 @@
+"""Running a collection file (`--llm-collection PATH`): one pytest item per record.
+
+Each record becomes a `SampleItem` of its own benchmark (that benchmark's request defaults and
+scorer), with node id `collection/<dataset>/<subset>::<index>` and the marks `collection`, each group
+of its path, its task type, its tags and its dataset (all as mark names: non-word characters become
+`_`, so the group `Math&Science` is the mark `Math_Science`). `--llm-shuffle`/`--llm-limit` apply per
+dataset and subset, as for plain benchmarks. The records also count in their benchmark's result.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ..benchmarks.base import Benchmark
+from ..errors import CollectionError
+from ..items.selection import mark_name
+from ..settings import RunSettings
+from .records import CollectionRecord, read_collection, record_sample
+from .results import CollectionCollector, RecordMeta
+
+if TYPE_CHECKING:
+    from ..items.nodes import SampleItem
+    from ..items.runtime import EvalRuntime
+
+MARK = "collection"
+
+
+def collection_mark(text: str) -> str | None:
+    """A group, task type, tag or dataset as a mark name (pytest refuses a leading `_`); None if nothing is left."""
+    return mark_name(text).strip("_") or None
+
+
+class CollectionRun:
+    """The records of one collection file and what the run needs to know about them."""
+
+    def __init__(self, source: str, records: list[tuple[CollectionRecord, str]]) -> None:
+        self.source = source
+        self.records = records
+        self.skipped: dict[str, int] = {}
+
+    @classmethod
+    def load(cls, raw: str, base_dir: Path) -> "CollectionRun":
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = base_dir / path
+        if not path.exists() and raw.count("/") == 1 and not raw.endswith((".jsonl", ".json")):
+            raise CollectionError(
+                f"--llm-collection {raw!r} is not a file here; loading a collection by hub id is not available "
+                "in this version: download the collection .jsonl (e.g. with huggingface-cli or modelscope download) "
+                "and pass its path"
+            )
+        return cls(raw, list(read_collection(path)))
+
+    # -- before items exist ------------------------------------------------------------------
+
+    @property
+    def dataset_names(self) -> list[str]:
+        return sorted({record.dataset_name for record, _ in self.records})
+
+    def check_known(self, benchmarks: Mapping[str, type[Benchmark]], skip_unknown: bool) -> None:
+        """Records of unregistered benchmarks: a CollectionError naming them, or (skip_unknown) dropped
+        and counted in `skipped`."""
+        from ..benchmarks.multimodal import MultimodalBenchmark
+
+        unknown: dict[str, int] = defaultdict(int)
+        runnable = {name for name, cls in benchmarks.items() if not issubclass(cls, MultimodalBenchmark)}
+        for record, _ in self.records:
+            if record.dataset_name not in runnable:
+                unknown[record.dataset_name] += 1
+        if not unknown:
+            return
+        names = ", ".join(
+            f"{name!r} ({count} records{', multimodal: not supported in collections yet' if name in benchmarks else ''})"
+            for name, count in sorted(unknown.items())
+        )
+        if not skip_unknown:
+            raise CollectionError(
+                f"collection {self.source} has records of benchmarks this plugin does not have: {names}. "
+                "Register them (see docs/benchmarks.md), or pass --llm-collection-skip-unknown to skip those "
+                "records (they are counted in the report)"
+            )
+        self.skipped = dict(unknown)
+        self.records = [(record, where) for record, where in self.records if record.dataset_name in runnable]
+
+    def marks(self) -> dict[str, str]:
+        """mark name -> what it is, for the markers ini (so --strict-markers accepts them)."""
+        marks = {MARK: "every item of --llm-collection"}
+        named: dict[tuple[str, str], None] = {}
+        for record, _ in self.records:
+            named.update(dict.fromkeys([
+                *((g, "collection group") for g in record.categories), (record.task_type or "general", "collection task type"),
+                *((t, "collection tag") for t in record.tags), (record.dataset_name, "collection dataset")]))
+        for text, what in named:
+            mark = collection_mark(text)
+            if mark is not None:
+                marks.setdefault(mark, what)
+        return marks
+
+    def groups(self) -> set[tuple[str, str]]:
+        """(kind, name) of every row the report will have: for checking threshold rules up front."""
+        keys: set[tuple[str, str]] = {("all", "(all)")}
+        for record, _ in self.records:
+            for depth in range(1, len(record.categories) + 1):
+                keys.add(("group", "/".join(record.categories[:depth])))
+            keys.add(("task_type", record.task_type or "general"))
+            keys.update(("tag", tag) for tag in record.tags)
+            keys.add(("dataset", record.dataset_name))
+        return keys
+
+    # -- items -------------------------------------------------------------------------------
+
+    def chosen(self, settings: RunSettings) -> list[tuple[CollectionRecord, str]]:
+        """The records to run after --llm-shuffle and --llm-limit (per dataset and subset), in file order."""
+        if not settings.limit:
+            return list(self.records)
+        by_part: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for position, (record, _) in enumerate(self.records):
+            by_part[(record.dataset_name, record.subset_name)].append(position)
+        keep: set[int] = set()
+        for (dataset, subset), positions in by_part.items():
+            if settings.shuffle:
+                positions = list(positions)
+                random.Random(f"{settings.seed}:collection:{dataset}:{subset}").shuffle(positions)
+            keep.update(positions[: settings.limit])
+        return [entry for position, entry in enumerate(self.records) if position in keep]
+
+    def build_items(
+        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], settings: RunSettings, runtime: "EvalRuntime"
+    ) -> list["SampleItem"]:
+        from ..items.nodes import SampleItem
+
+        items: list[SampleItem] = []
+        marks_of: dict[tuple[str, ...], list[pytest.MarkDecorator]] = {}  # 10k records share a few mark sets
+        paths: dict[tuple[str, str], Path] = {}
+        root = Path(session.config.rootpath) / MARK
+        for record, where in self.chosen(settings):
+            benchmark = benchmarks[record.dataset_name]
+            try:
+                sample = record_sample(record, benchmark)
+            except (ValueError, TypeError) as exc:
+                raise CollectionError(f"{where}: record {record.index} cannot become a {record.dataset_name!r} sample: {exc}") from None
+            subset = mark_name(sample.subset)
+            item = SampleItem.from_parent(
+                session,
+                name=sample.id,
+                nodeid=f"{MARK}/{record.dataset_name}/{subset}::{record.index}",
+                path=paths.setdefault((record.dataset_name, subset), root / record.dataset_name / subset),
+                benchmark=benchmark,
+                sample=sample,
+                runtime=runtime,
+            )
+            texts = (*record.categories, record.task_type or "general", "", *record.tags, record.dataset_name)
+            marks = marks_of.get(texts)
+            if marks is None:
+                names = dict.fromkeys([MARK, *(collection_mark(t) for t in texts if t)])
+                marks = marks_of[texts] = [getattr(pytest.mark, name) for name in names if name is not None]
+            for mark in marks:
+                item.add_marker(mark)
+            items.append(item)
+        return items
+
+    def collector(self) -> CollectionCollector:
+        meta = {
+            record.index: RecordMeta(
+                dataset=record.dataset_name, task_type=record.task_type or "general",
+                categories=tuple(record.categories), tags=tuple(dict.fromkeys(record.tags)),
+            )
+            for record, _ in self.records
+        }
+        return CollectionCollector(meta, self.source, self.skipped)
+
+    def release(self) -> None:
+        """Drop the prompts once items exist (meta for aggregation is kept by the collector)."""
+        self.records = []

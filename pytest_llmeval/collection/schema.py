@@ -1,0 +1,177 @@
+"""The collection schema: a tree of weighted groups whose leaves name registered benchmarks.
+
+In Python::
+
+    from pytest_llmeval.collection import Collection, Dataset
+
+    schema = Collection(name="Qwen3", children=[
+        Collection(name="English", children=[
+            Dataset(name="mmlu_pro", task_type="exam", tags=["en"]),
+            Dataset(name="ifeval", task_type="instruction", tags=["en"]),
+        ]),
+        Collection(name="Code", children=[
+            Dataset(name="live_code_bench", task_type="code", tags=["en"],
+                    args={"subset_list": ["v5_v6"], "start_date": "2025-01-01", "end_date": "2025-04-30"}),
+        ]),
+    ])
+
+In YAML or JSON the same tree is a mapping with `name`, optional `weight` (default 1) and `children`
+(the reference system's key `datasets` is accepted too); an entry without children is a leaf
+(`name` is the benchmark, plus `weight`, `task_type`, `tags`, `args`). Unknown keys are errors.
+
+Shares (`flatten`): a leaf's share of the whole collection is the product, along its path from the
+root, of each node's weight divided by the sum of its siblings' weights. Worked example::
+
+    root ── A (weight 1) ── a1 (1), a2 (3)
+         └─ B (weight 3) ── b1 (1)
+
+    A gets 1/4, B gets 3/4;  a1 = 1/4 * 1/4 = 1/16,  a2 = 1/4 * 3/4 = 3/16,  b1 = 3/4 * 1 = 12/16.
+
+Leaf `args` become the benchmark's arguments (the same as `--llm-bench-arg BENCH.KEY=VALUE`):
+lists are joined with commas (`subset_list: [a, b]` -> `"a,b"`), other values are written as text,
+and the reference system's nested `extra_params` mapping is merged in. `few_shot_num: 0` is accepted
+(and dropped) for benchmarks that are zero-shot anyway.
+
+Errors: `CollectionError` (a `ConfigError`, exit status 4) naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+
+from ..errors import CollectionError
+
+
+class Dataset(BaseModel):
+    """A leaf: one registered benchmark with its weight among its siblings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+    task_type: str | None = None  # default: the benchmark's own task_type
+    tags: list[str] = Field(default_factory=list)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "group" if ("children" in value or "datasets" in value) else "dataset"
+    return "group" if isinstance(value, Collection) else "dataset"
+
+
+class Collection(BaseModel):
+    """A group: a name, its weight among its siblings, and its children (groups or datasets)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+    children: list[
+        Annotated[Union[Annotated["Collection", Tag("group")], Annotated[Dataset, Tag("dataset")]], Discriminator(_kind)]
+    ] = Field(min_length=1)
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: str = "schema") -> "Collection":
+        """Validate a parsed YAML/JSON mapping (`datasets` is read as `children`)."""
+        try:
+            return cls.model_validate(_rename_datasets(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"] if p not in ("group", "dataset"))
+            raise CollectionError(
+                f"{source}: invalid collection schema at {where or '(top)'}: {first['msg']} "
+                "(a group has name, weight, children; a dataset has name, weight, task_type, tags, args)"
+            ) from None
+
+    def flatten(self) -> list["FlatDataset"]:
+        """The leaves in tree order, each with its share of the whole (shares sum to 1)."""
+        return list(_flatten(self, 1.0, ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+Collection.model_rebuild()
+
+
+def _rename_datasets(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        out = {k: _rename_datasets(v) for k, v in data.items() if k != "datasets"}
+        if "datasets" in data and "children" not in data:
+            out["children"] = _rename_datasets(data["datasets"])
+        return out
+    if isinstance(data, list):
+        return [_rename_datasets(v) for v in data]
+    return data
+
+
+class FlatDataset(BaseModel):
+    """A leaf after `flatten`: its share of the collection and the names of its groups, root first."""
+
+    name: str
+    share: float
+    categories: list[str]
+    task_type: str | None
+    tags: list[str]
+    args: dict[str, Any]
+
+    def bench_args(self, default_args: Mapping[str, str]) -> dict[str, str]:
+        """The leaf's args as benchmark arguments (text values), see the module docstring."""
+        flat: dict[str, Any] = {}
+        for key, value in self.args.items():
+            if key == "extra_params" and isinstance(value, Mapping):
+                flat.update(value)
+            else:
+                flat[key] = value
+        out: dict[str, str] = {}
+        for key, value in flat.items():
+            if key == "few_shot_num" and key not in default_args and str(value) in ("0", "None", ""):
+                continue  # zero-shot benchmark; the reference schemas pass few_shot_num 0 everywhere
+            if isinstance(value, (list, tuple)):
+                text = ",".join(str(v) for v in value)
+            elif isinstance(value, (dict, bool)) or value is None:
+                text = json.dumps(value)
+            else:
+                text = str(value)
+            out[str(key)] = text
+        return out
+
+
+def _flatten(node: Collection, share: float, path: tuple[str, ...]) -> Iterator[FlatDataset]:
+    path = (*path, node.name)
+    total = sum(child.weight for child in node.children)
+    for child in node.children:
+        part = share * child.weight / total
+        if isinstance(child, Collection):
+            yield from _flatten(child, part, path)
+        else:
+            yield FlatDataset(
+                name=child.name, share=part, categories=list(path), task_type=child.task_type,
+                tags=list(child.tags), args=dict(child.args),
+            )
+
+
+def load_schema(path: str | Path) -> Collection:
+    """Read a schema from a `.yaml`/`.yml` or `.json` file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CollectionError(f"collection schema {str(path)!r} does not exist; pass a .yaml or .json file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError: both are a malformed file
+        raise CollectionError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise CollectionError(f"{path}: a collection schema is a mapping with name and children")
+    return Collection.from_mapping(data, source=str(path))

@@ -1,0 +1,99 @@
+"""Confidence intervals for one aggregated metric.
+
+- `wilson_interval`: Wilson score interval for a proportion (Wilson 1927; recommended by Brown,
+  Cai & DasGupta, "Interval Estimation for a Binomial Proportion", Statist. Sci. 2001). It stays
+  inside [0, 1] and is not degenerate at 0 or n successes, unlike the Wald interval.
+- `mean_interval`: the CLT interval of a mean, `mean +- z * s / sqrt(n)` with the sample standard
+  deviation `s` (ddof=1).
+- `clustered_ratio`: the cluster-robust standard error of a ratio of sums
+  `R = sum(y_i) / sum(w_i)` over independent clusters i (Miller, "Adding Error Bars to Evals: A
+  Statistical Approach to Language Model Evaluations", arXiv:2411.00640, 2024, section 2.2; the
+  linearised ratio estimator of survey sampling, Cochran, Sampling Techniques, 1977, 6.3).
+
+These are closed-form and vectorised with numpy, so the coverage simulation in the tests runs
+10,000 intervals at once; scipy's `binomtest(...).proportion_ci(method="wilson")` computes the same
+interval one at a time, and the tests check that both agree.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+LEVEL = 0.95
+
+
+def z_value(level: float = LEVEL) -> float:
+    """The two-sided standard normal quantile for `level` (1.959964 for 0.95)."""
+    if not 0 < level < 1:
+        raise ValueError(f"confidence level must be between 0 and 1, got {level}")
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson_interval(
+    successes: ArrayLike, n: ArrayLike, level: float = LEVEL
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Wilson score interval (low, high) for `successes` out of `n` trials; arrays broadcast.
+
+    Raises ValueError when n < 1 or successes is outside 0..n.
+    """
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    if np.any(m < 1) or np.any(k < 0) or np.any(k > m):
+        raise ValueError("wilson_interval needs n >= 1 and 0 <= successes <= n")
+    z = z_value(level)
+    p = k / m
+    denominator = 1 + z * z / m
+    center = (p + z * z / (2 * m)) / denominator
+    half = z / denominator * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
+    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+
+
+def mean_interval(values: ArrayLike, level: float = LEVEL) -> tuple[float, float, float, float]:
+    """(mean, se, low, high) of the mean of `values` by the CLT; se = s / sqrt(n), s with ddof=1.
+
+    With one value the standard error is undefined and returned as nan (bounds nan too).
+    Raises ValueError for no values.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("mean_interval needs at least one value")
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, float("nan"), float("nan"), float("nan")
+    se = float(x.std(ddof=1) / np.sqrt(x.size))
+    z = z_value(level)
+    return mean, se, mean - z * se, mean + z * se
+
+
+def clustered_ratio(
+    numerators: ArrayLike, denominators: ArrayLike, level: float = LEVEL
+) -> tuple[float, float, float, float]:
+    """(ratio, se, low, high) of R = sum(y) / sum(w) over independent clusters.
+
+    `numerators[i]` (y_i) and `denominators[i]` (w_i) are cluster i's sums, e.g. the instructions
+    followed and the instructions given in IFEval prompt i, or the passing generations and the
+    generations of sample i. The clustered standard error is
+
+        se(R) = sqrt( C / (C - 1) * sum_i (y_i - R * w_i)^2 ) / sum_i w_i       (C clusters)
+
+    which for equal cluster sizes equals the plain standard error of the cluster means.
+    se is nan with a single cluster. Raises ValueError when sum(w) <= 0 or shapes differ.
+    """
+    y = np.asarray(numerators, dtype=float)
+    w = np.asarray(denominators, dtype=float)
+    if y.shape != w.shape or y.ndim != 1:
+        raise ValueError("clustered_ratio needs two 1-d arrays of the same length")
+    total = float(w.sum())
+    if total <= 0:
+        raise ValueError("clustered_ratio needs a positive sum of cluster sizes")
+    ratio = float(y.sum() / total)
+    clusters = y.size
+    if clusters < 2:
+        return ratio, float("nan"), float("nan"), float("nan")
+    residual = y - ratio * w
+    se = float(np.sqrt(clusters / (clusters - 1) * np.sum(residual**2)) / total)
+    z = z_value(level)
+    return ratio, se, ratio - z * se, ratio + z * se
