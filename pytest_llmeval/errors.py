@@ -1,32 +1,91 @@
 """Every error a user can see, in one place, so each reads the same way: what went wrong, then the fix.
 
-Hierarchy::
+Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs/errors.md)::
 
     LLMEvalError
-    ├── ConfigError            bad option / threshold / benchmark name (usage error, nothing was sent)
-    │   ├── UnknownBenchmarkError
-    │   ├── ThresholdError
-    │   ├── CollectionError    a collection schema or file that cannot be used
-    │   └── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
+    ├── ConfigError            bad option / threshold / benchmark name (usage error, exit 4, nothing was sent)
+    │   ├── UnknownBenchmarkError    a benchmark name nobody registered
+    │   ├── ThresholdError           an --llm-threshold expression that does not parse or names nothing known
+    │   ├── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
+    │   ├── CollectionError          a collection schema or file that cannot be used
+    │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError; a sample error)
+    │   └── LocalModelError          a --llm-model that cannot be served locally, or no local backend
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
-    ├── ServerDiedError        a model server the plugin started exited or was killed mid-run (stops the run)
-    ├── ScorerTimeoutError     a scorer ran out of its time limit (an error outcome ``scorer_timeout``, never wrong)
-    └── EndpointError          the model endpoint did not give a usable answer (an *error* outcome, never a wrong answer)
+    │   └── MediaError               (kind ``media``) an image/audio of one sample unreadable or over a limit
+    ├── ServerDiedError        (kind ``server_died``) a server the plugin started died mid-run (stops the run)
+    ├── ScorerTimeoutError     (kind ``scorer_timeout``) a scorer ran out of time (an error, never wrong)
+    ├── ServerStartError       the managed model server could not be started (usage error, exit 4)
+    │   ├── ServerCommandError       empty command, executable not found, or no way to pass the port
+    │   ├── PortInUseError           the asked-for port is taken
+    │   ├── ServerExitedError        the server exited before it was ready
+    │   └── ServerReadyTimeoutError  the server was not ready within --llm-serve-timeout
+    ├── PerfRunError           a perf run produced no usable figure
+    ├── RebuildError           bad input files of ``python -m pytest_llmeval.report`` (exit 2)
+    ├── FakeServerError        the fake test server failed (also a RuntimeError)
+    └── EndpointError          (kind ``endpoint``) no usable answer from the model: an *error*, never a wrong answer
         ├── EndpointUnreachableError           (kind ``unreachable``; the subclasses name the cause)
         │   ├── ConnectionRefusedEndpointError (``connection_refused``: nothing listens on the port)
         │   ├── ConnectionResetEndpointError   (``connection_reset``: the peer reset the TCP connection)
         │   ├── ServerDisconnectedError        (``disconnected``: closed before the response was complete)
         │   ├── DNSResolutionError             (``dns``: the host name does not resolve)
         │   └── TLSEndpointError               (``tls``: handshake or certificate failure)
-        ├── AuthenticationError
-        ├── RequestTimeoutError
-        ├── ServerError        HTTP status >= 400 that survived retries
-        │   └── EndpointNotFoundError   404: the URL is wrong (names the URL and the likely fix)
-        ├── BadResponseError   200 but the body is not a usable chat completion
-        └── MissingChoicesError fewer generations than `n` asked for (use --llm-repeats)
+        ├── AuthenticationError  (``auth``) 401/403: set --llm-api-key or OPENAI_API_KEY
+        ├── RequestTimeoutError  (``timeout``) no complete answer within --llm-timeout
+        ├── ServerError          (``http_status``) HTTP status >= 400 that survived retries; ``retry_after``
+        │   └── EndpointNotFoundError  (``not_found``) 404: the URL is wrong (names the URL and the fix)
+        ├── BadResponseError     (``bad_response``) 200 but the body is not a usable chat completion
+        ├── JudgeError           (``judge``) the judge model gave no usable verdict
+        └── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
+
+    WrongAnswer (AssertionError, not an LLMEvalError): the answer was scored wrong, a test *failure*.
+
+Internal control-flow exceptions that never reach a user stay next to their code, each saying why:
+``_GiveUp``/``_Timeout`` (scoring/math_equiv.py), ``LoadTimeout`` (the code sandbox's child),
+``RequestFailed`` (perf/backend.py), ``RequestSkipped`` (endpoint/dispatcher.py) and ``HttpError``
+(testing/_http.py).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "AuthenticationError",
+    "BadResponseError",
+    "CollectionError",
+    "ConfigError",
+    "ConnectionRefusedEndpointError",
+    "ConnectionResetEndpointError",
+    "DNSResolutionError",
+    "DatasetError",
+    "EndpointError",
+    "EndpointNotFoundError",
+    "EndpointUnreachableError",
+    "FakeServerError",
+    "InstructionSpecError",
+    "JudgeError",
+    "LLMEvalError",
+    "LocalModelError",
+    "MediaError",
+    "MissingChoicesError",
+    "PerfRunError",
+    "PortInUseError",
+    "RebuildError",
+    "RequestTimeoutError",
+    "SandboxUnavailableError",
+    "ScorerTimeoutError",
+    "ServerCommandError",
+    "ServerDiedError",
+    "ServerDisconnectedError",
+    "ServerError",
+    "ServerExitedError",
+    "ServerReadyTimeoutError",
+    "ServerStartError",
+    "TLSEndpointError",
+    "ThresholdError",
+    "UnknownBenchmarkError",
+    "WrongAnswer",
+]
 
 
 class LLMEvalError(Exception):
@@ -55,6 +114,14 @@ class ThresholdError(ConfigError):
     """A --llm-threshold expression that cannot be parsed or names nothing known."""
 
 
+class InstructionSpecError(ConfigError, ValueError):
+    """An instruction id nobody knows, or arguments that do not fit the instruction (IFEval)."""
+
+
+class LocalModelError(ConfigError):
+    """A ``--llm-model`` value that cannot be served locally, or a missing local backend."""
+
+
 class DatasetError(LLMEvalError):
     """A dataset that cannot be read, or a row in it that cannot become a sample."""
 
@@ -68,13 +135,28 @@ class DatasetError(LLMEvalError):
         self.hub_unreachable = hub_unreachable  # then every other subset would fail the same way
 
 
+class MediaError(DatasetError):
+    """A medium of one sample could not be read or is over a limit: an error of that sample."""
+
+    kind = "media"
+
+
 class EndpointError(LLMEvalError):
     """The endpoint failed to answer; surfaces as a pytest *error*, counted apart from wrong answers."""
 
     kind = "endpoint"
-    retry_after: float | None = None  # seconds the server asked to wait (Retry-After), when it did
+    #: Seconds the server asked to wait before a retry (its ``Retry-After`` header, RFC 9110 §10.2.3),
+    #: or None when it sent none; the client's retry waits this long instead of its jittered backoff.
+    retry_after: float | None = None
 
-    def __init__(self, message: str, *, status: int | None = None, snippet: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        snippet: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         details = message
         if status is not None:
             details += f" (HTTP {status})"
@@ -83,6 +165,7 @@ class EndpointError(LLMEvalError):
         super().__init__(details)
         self.status = status
         self.snippet = snippet
+        self.retry_after = retry_after
 
 
 class EndpointUnreachableError(EndpointError):
@@ -125,6 +208,9 @@ class RequestTimeoutError(EndpointError):
 
 
 class ServerError(EndpointError):
+    """HTTP status >= 400 (other than 401/403) that survived the retries; ``status`` holds it and
+    ``retry_after`` the server's ``Retry-After`` in seconds, if it sent one."""
+
     kind = "http_status"
 
 
@@ -156,6 +242,12 @@ class EndpointNotFoundError(ServerError):
 
 class BadResponseError(EndpointError):
     kind = "bad_response"
+
+
+class JudgeError(EndpointError):
+    """The judge model answered neither CORRECT nor INCORRECT (a failed judge request is a transport error)."""
+
+    kind = "judge"
 
 
 class CollectionError(ConfigError):
@@ -240,3 +332,77 @@ class ScorerTimeoutError(LLMEvalError):
             "an error (scorer_timeout), not a wrong answer"
         )
         self.timeout_s = timeout_s
+
+
+class ServerStartError(LLMEvalError):
+    """The managed model server could not be started (base class of the errors below)."""
+
+
+class ServerCommandError(ServerStartError):
+    """The command cannot be run: empty, executable not found, or no way to tell it its port."""
+
+
+class PortInUseError(ServerStartError):
+    """The port asked for is taken. Attributes: ``host``, ``port``."""
+
+    def __init__(self, host: str, port: int, log_path: Path | None = None) -> None:
+        where = f" (server log: {log_path})" if log_path else ""
+        super().__init__(
+            f"port {port} on {host} is already in use{where}; stop the process listening there, "
+            "choose another port, or leave the port unset to pick a free one"
+        )
+        self.host = host
+        self.port = port
+
+
+class ServerExitedError(ServerStartError):
+    """The server process ended before it answered ``/v1/models``. Attributes: ``returncode``
+    (``Popen`` convention), ``log_tail``, ``log_path``."""
+
+    def __init__(self, command: list[str], returncode: int, log_tail: str, log_path: Path) -> None:
+        import shlex
+
+        how = describe_exit(returncode)
+        super().__init__(
+            f"model server {how} before it was ready: {shlex.join(command)}\n"
+            f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
+        )
+        self.returncode = returncode
+        self.log_tail = log_tail
+        self.log_path = log_path
+
+
+class ServerReadyTimeoutError(ServerStartError):
+    """The server did not answer ready within ``timeout_s`` seconds and was stopped. Attributes:
+    ``timeout_s``, ``log_tail``, ``log_path``."""
+
+    def __init__(self, url: str, timeout_s: float, log_tail: str, log_path: Path) -> None:
+        super().__init__(
+            f"model server did not answer GET {url} with 200 within {timeout_s:g} s and was stopped; "
+            f"raise --llm-serve-timeout if it needs longer to load\n"
+            f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
+        )
+        self.timeout_s = timeout_s
+        self.log_tail = log_tail
+        self.log_path = log_path
+
+
+class PerfRunError(LLMEvalError):
+    """A perf run that produced no usable figure (every request failed, or the worker died)."""
+
+
+class RebuildError(LLMEvalError):
+    """A problem with the input files of ``python -m pytest_llmeval.report``: the message names the
+    file, the line and the fix (the command prints it and exits with status 2)."""
+
+
+class FakeServerError(LLMEvalError, RuntimeError):
+    """The fake server (``pytest_llmeval.testing``) could not start, died, or its control endpoints
+    failed. Also a ``RuntimeError``, as it was before it moved here."""
+
+
+class WrongAnswer(AssertionError):
+    """The model answered, and the answer was scored as wrong (a pytest *failure*, not an error).
+
+    Deliberately not an ``LLMEvalError``: it is an ``AssertionError`` so pytest reports a failed
+    test rather than an error (a wrong answer is never an error, and an error never a wrong answer)."""

@@ -251,9 +251,8 @@ def _retryable(exc: BaseException) -> bool:
 def _retry_wait(state: RetryCallState) -> float:
     """Seconds before the next attempt: the server's Retry-After if it sent one, else full jitter."""
     error = state.outcome.exception() if state.outcome is not None else None
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        return float(min(max(retry_after, 0.0), MAX_BACKOFF_S))
+    if isinstance(error, EndpointError) and error.retry_after is not None:
+        return float(min(max(error.retry_after, 0.0), MAX_BACKOFF_S))
     return float(_full_jitter(state))
 
 
@@ -283,9 +282,12 @@ def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> N
         raise AuthenticationError(settings.require_base_url(), status)
     if status == 404:
         raise EndpointNotFoundError("POST", settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response))
-    error = ServerError(f"server answered {status} {response.reason_phrase}", status=status, snippet=_error_text(response))
-    error.retry_after = parse_retry_after(response.headers.get("retry-after"))
-    raise error
+    raise ServerError(
+        f"server answered {status} {response.reason_phrase}",
+        status=status,
+        snippet=_error_text(response),
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -28,7 +28,8 @@ ResponseHook = Callable[[int, ChatResponse], None]
 
 
 class RequestSkipped(Exception):
-    """The plan's `skip` predicate said this request is no longer needed (`--llm-early-stop`)."""
+    """The plan's `skip` predicate said this request is no longer needed (`--llm-early-stop`); internal
+    control flow (the item is skipped), so not in errors.py."""
 
 
 class PrefetchPlan:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import ConfigError
+from ..errors import ConfigError, LocalModelError
 
 INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmeval[local]'"
 
@@ -56,10 +56,6 @@ _SERVER_MODULES: dict[str, str] = {
     "starlette_context": "starlette-context",
     "pydantic_settings": "pydantic-settings",
 }
-
-
-class LocalModelError(ConfigError):
-    """A ``--llm-model`` value that cannot be served locally, or a missing local backend."""
 
 
 class LocalModel(BaseModel):

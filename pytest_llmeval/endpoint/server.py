@@ -54,7 +54,15 @@ import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import LLMEvalError, ServerDiedError, describe_exit
+from ..errors import (
+    PortInUseError,
+    ServerCommandError,
+    ServerDiedError,
+    ServerExitedError,
+    ServerReadyTimeoutError,
+    ServerStartError,
+    describe_exit,
+)
 from ..processes import Watchdog, stop_group
 
 if TYPE_CHECKING:
@@ -67,51 +75,6 @@ _PORT_RETRIES = 3
 # end in a misleading timeout. 503 ("loading model", llama.cpp's llama-server) keeps waiting.
 _READY_STATUSES = frozenset({200, 401, 403})
 _ADDRESS_IN_USE_MARKERS = ("address already in use", "eaddrinuse", "errno 98", "errno 48")
-
-class ServerStartError(LLMEvalError):
-    """The managed model server could not be started (base class of the errors below)."""
-
-
-class ServerCommandError(ServerStartError):
-    """The command cannot be run: empty, executable not found, or no way to tell it its port."""
-
-
-class PortInUseError(ServerStartError):
-    def __init__(self, host: str, port: int, log_path: Path | None = None) -> None:
-        where = f" (server log: {log_path})" if log_path else ""
-        super().__init__(
-            f"port {port} on {host} is already in use{where}; stop the process listening there, "
-            "choose another port, or leave the port unset to pick a free one"
-        )
-        self.host = host
-        self.port = port
-
-
-class ServerExitedError(ServerStartError):
-    """The server process ended before it answered ``/v1/models``."""
-
-    def __init__(self, command: list[str], returncode: int, log_tail: str, log_path: Path) -> None:
-        how = describe_exit(returncode)
-        super().__init__(
-            f"model server {how} before it was ready: {shlex.join(command)}\n"
-            f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
-        )
-        self.returncode = returncode
-        self.log_tail = log_tail
-        self.log_path = log_path
-
-
-class ServerReadyTimeoutError(ServerStartError):
-    def __init__(self, url: str, timeout_s: float, log_tail: str, log_path: Path) -> None:
-        super().__init__(
-            f"model server did not answer GET {url} with 200 within {timeout_s:g} s and was stopped; "
-            f"raise --llm-serve-timeout if it needs longer to load\n"
-            f"last lines of {log_path}:\n{log_tail or '(log is empty)'}"
-        )
-        self.timeout_s = timeout_s
-        self.log_tail = log_tail
-        self.log_path = log_path
-
 
 class ServerSpec(BaseModel):
     """What to run and how to know it is ready. See the module docstring for placeholder rules."""

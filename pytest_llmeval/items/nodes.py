@@ -16,7 +16,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark, Sample
 from ..endpoint.models import ChatResponse
-from ..errors import LLMEvalError
+from ..errors import LLMEvalError, WrongAnswer
 
 
 
@@ -49,10 +49,6 @@ def node_name(sample_id: str) -> str:
     digest = hashlib.sha256(sample_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
     safe = _UNSAFE.sub("_", sample_id).strip("_.-")[:NAME_CHARS]
     return f"{safe}-{digest}" if safe else f"id-{digest}"
-
-
-class WrongAnswer(AssertionError):
-    """The model answered, and the answer was scored as wrong."""
 
 
 def _excerpt(text: str | None, limit: int = 200) -> str:

@@ -22,17 +22,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..errors import DatasetError
+from ..errors import DatasetError, MediaError
 
 ImageFormat = Literal["keep", "png", "jpeg", "webp"]
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
         "wav": "audio/wav", "mp3": "audio/mpeg"}
-
-
-class MediaError(DatasetError):
-    """A medium of one sample could not be read or is over a limit: an error of that sample."""
-
-    kind = "media"
 
 
 class MediaOptions(BaseModel):

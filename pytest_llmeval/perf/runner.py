@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..errors import ConfigError, DatasetError, LLMEvalError
+from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import PerfSpec
@@ -36,10 +36,6 @@ from .tokenizer import HFTokenizer, load_tokenizer
 
 DURATION_POOL = 2048  # distinct prompts for levels bounded by duration only
 OPEN_LOOP_CONNECTIONS = 4096
-
-
-class PerfRunError(LLMEvalError):
-    """A perf run that produced no usable figure (every request failed, or the worker died)."""
 
 
 class PerfJob(BaseModel):

@@ -21,14 +21,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..errors import RebuildError
 from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
 from .side_by_side import LoadedRun, label_runs
-
-
-class RebuildError(Exception):
-    """A problem with the input files: the message names the file, the line and the fix."""
 
 
 def read_results(path: Path) -> RunResult:

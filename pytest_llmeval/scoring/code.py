@@ -275,7 +275,7 @@ WALL_S = {wall_s!r}
 CPU_S = {cpu_s!r}
 
 class LoadTimeout(BaseException):
-    pass
+    '''Lives in the sandboxed child only (reported as a JSON line), so not in errors.py.'''
 
 def on_alarm(signum, frame):
     raise LoadTimeout()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ..errors import EndpointError
+from ..errors import EndpointError, JudgeError
 
 if TYPE_CHECKING:
     from ..endpoint.dispatcher import Dispatcher
@@ -55,10 +55,6 @@ length and reasoning; judge only the final answer. First give one short sentence
 then a last line that is exactly CORRECT or INCORRECT."""
 
 _VERDICT = re.compile(r"\b(INCORRECT|CORRECT)\b")
-
-
-class JudgeError(EndpointError):
-    kind = "judge"
 
 
 class JudgeVerdict(BaseModel):

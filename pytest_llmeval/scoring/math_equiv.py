@@ -187,7 +187,7 @@ _PROBES = ({"x": 0.6180339887, "y": 1.3247179572, "z": -0.7548776662},
 
 
 class _GiveUp(Exception):
-    pass
+    """Internal control flow (this comparison cannot decide); caught in this module, so not in errors.py."""
 
 
 class _Evaluator:
@@ -416,7 +416,7 @@ def _fast_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -> b
 
 
 class _Timeout(BaseException):
-    """Raised from the SIGALRM handler. BaseException so that library `except Exception` blocks
+    """Internal (caught here, becomes ScorerTimeoutError), so not in errors.py. Raised from the SIGALRM handler. BaseException so that library `except Exception` blocks
     cannot swallow it and keep computing."""
 
 

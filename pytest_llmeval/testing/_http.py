@@ -38,7 +38,8 @@ LAST_CHUNK = b"0\r\n\r\n"
 
 
 class HttpError(Exception):
-    """A request that cannot be parsed; the connection is answered with ``status`` then closed."""
+    """A request that cannot be parsed; the connection is answered with ``status`` then closed.
+    Internal to the test server (becomes an HTTP reply), so not in errors.py."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

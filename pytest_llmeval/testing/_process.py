@@ -18,16 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..errors import FakeServerError
 from ..processes import spawn_module
 from ._config import FakeServerConfig
 
 _URL_RE = re.compile(r"^http://([^\s/]+):(\d+)/v1$", re.MULTILINE)
 _START_TIMEOUT_S = 15.0
 _STOP_GRACE_S = 3.0
-
-
-class FakeServerError(RuntimeError):
-    """The fake server could not start, died, or its control endpoints failed."""
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

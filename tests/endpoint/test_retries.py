@@ -31,10 +31,9 @@ def test_waits_are_full_jitter_between_zero_and_the_exponential_cap() -> None:
 
 
 def test_retry_after_replaces_the_jitter_and_is_capped() -> None:
-    error = ServerError("server answered 429", status=429)
-    error.retry_after = 1.5
+    error = ServerError("server answered 429", status=429, retry_after=1.5)
     assert _retry_wait(state_after(1, error)) == 1.5
-    error.retry_after = 3600.0
+    error = ServerError("server answered 429", status=429, retry_after=3600.0)
     assert _retry_wait(state_after(1, error)) == client_module.MAX_BACKOFF_S
 
 

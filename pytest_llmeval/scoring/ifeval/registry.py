@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from ...errors import ConfigError
+from ...errors import ConfigError, InstructionSpecError
 from . import detectable, keywords, length, style
 from .params import (
     BulletListsParams,
@@ -36,10 +36,6 @@ from .params import (
 __all__ = ["INSTRUCTION_IDS", "BoundCheck", "InstructionSpecError", "bind_instruction"]
 
 P = TypeVar("P", bound=InstructionParams)
-
-
-class InstructionSpecError(ConfigError, ValueError):
-    """An instruction id nobody knows, or arguments that do not fit the instruction."""
 
 
 @dataclass(frozen=True)
