@@ -41,7 +41,8 @@ def write_math_vista(folder: Path, count: int, side: int) -> Path:
 
 
 def args_for(server: FakeOpenAIServer, bench: str, data: Path, work: Path) -> list[str]:
-    return ["--llm-model", "vl", "--llm-base-url", server.base_url, "-m", bench, "--llm-dataset", f"{bench}={data}",
+    subset = ["--llm-bench-arg", "math_vista.subset_list=free_form"] if bench == "math_vista" else []
+    return ["--llm-model", "vl", "--llm-base-url", server.base_url, "-m", bench, "--llm-dataset", f"{bench}={data}", *subset,
             "--llm-concurrency", "32", "--llm-cache-dir", str(work / "cache"), "-q", "-p", "no:cacheprovider"]
 
 

@@ -24,13 +24,13 @@ for the row's `metadata.task` (`acc_figure_question_answering`, `acc_math_word_p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..scoring import choice_letters, find_choice, find_final_number, format_choices, match_choice_text
+from ..scoring import choice_letters, find_final_number, format_choices
 from ..scoring.cues import final_boxed
 from .base import DatasetSource, RecordLoader, Sample, Score
-from .breakdown import mean_over_carriers, with_breakdown
+from .breakdown import with_breakdown
 from .multimodal import MultimodalBenchmark
 from .registry import register_benchmark
 from .rows import safe_sample_id
@@ -130,10 +130,7 @@ class MathVista(MultimodalBenchmark):
 
     def score(self, sample: Sample, output: str) -> Score:
         if sample.metadata["question_type"] == "multi_choice":
-            choices = sample.choices or []
-            letters = choice_letters(len(choices))
-            answer = find_choice(output, letters)
-            extracted, explicit = answer.letter or match_choice_text(output, choices, letters), answer.explicit
+            extracted, explicit = self.choice_answer(sample, output)
             passed = extracted == sample.target
         else:
             boxed = final_boxed(output)  # an empty box (an echoed prompt) falls back to the number
@@ -145,7 +142,3 @@ class MathVista(MultimodalBenchmark):
         return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
                      explanation=None if extracted is not None else "no answer found (expected \\boxed{} or a letter)",
                      explicit=explicit)
-
-    @classmethod
-    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
-        return mean_over_carriers(per_sample)

@@ -17,8 +17,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from collections.abc import Mapping
+
 from ..media import MediaError, MediaRef, MediaStore, content_parts
-from .base import Benchmark, Message, RecordLoader, Sample
+from ..scoring import choice_letters, find_choice, match_choice_text
+from .base import Benchmark, Message, RecordLoader, Sample, Score
+from .breakdown import mean_over_carriers, with_breakdown
 from .rows import local_path
 
 
@@ -61,6 +65,25 @@ class MultimodalBenchmark(Benchmark):
                 continue
             out.append(ref.model_dump())
         return out, error
+
+    def choice_answer(self, sample: Sample, output: str) -> tuple[str | None, bool]:
+        """(the letter chosen, whether an explicit answer cue gave it): the shared multiple-choice
+        extractor, or the option's text when the model wrote that instead of its letter."""
+        choices = sample.choices or []
+        letters = choice_letters(len(choices))
+        answer = find_choice(output, letters)
+        return answer.letter or match_choice_text(output, choices, letters), answer.explicit
+
+    def score(self, sample: Sample, output: str) -> Score:
+        """Multiple choice by letter (MMMU-Pro, OmniBench); `acc` plus the sample's breakdown."""
+        extracted, explicit = self.choice_answer(sample, output)
+        passed = extracted == sample.target
+        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
+                     explanation=None if extracted else "no option letter found", explicit=explicit)
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return mean_over_carriers(per_sample)
 
     def messages(self, sample: Sample) -> list[Message]:
         if "segments" not in sample.metadata:  # a collection record: its media are inline already

@@ -17,13 +17,12 @@ type>` and `acc_audio_<audio type>` for the breakdowns the dataset defines.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from ..scoring import choice_letters, find_choice, format_choices, match_choice_text
-from .base import DatasetSource, Sample, Score
-from .breakdown import mean_over_carriers, with_breakdown
+from ..scoring import choice_letters, format_choices
+from .base import DatasetSource, Sample
 from .multimodal import MultimodalBenchmark
 from .registry import register_benchmark
 from .rows import safe_sample_id
@@ -90,16 +89,3 @@ class OmniBench(MultimodalBenchmark):
             metadata["media_error"] = error
         return Sample(id=safe_sample_id(record.get("index"), index), subset=subset, input=text,
                       target=letters[options.index(answer)], choices=options, metadata=metadata)
-
-    def score(self, sample: Sample, output: str) -> Score:
-        choices = sample.choices or []
-        letters = choice_letters(len(choices))
-        answer = find_choice(output, letters)
-        extracted = answer.letter or match_choice_text(output, choices, letters)
-        passed = extracted == sample.target
-        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
-                     explanation=None if extracted else "no option letter found", explicit=answer.explicit)
-
-    @classmethod
-    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
-        return mean_over_carriers(per_sample)
