@@ -45,16 +45,15 @@ class CollectionRun:
         self.skipped: dict[str, int] = {}
 
     @classmethod
-    def load(cls, raw: str, base_dir: Path) -> "CollectionRun":
+    def load(cls, raw: str, base_dir: Path, hub: str = "auto") -> "CollectionRun":
+        """A collection file, or a hub id (`org/name`: the reference system publishes its
+        collections on ModelScope, the default for `--llm-hub auto`; `--llm-hub huggingface` reads
+        a Hugging Face dataset repository). A hub repository must hold one `.jsonl` file."""
         path = Path(raw).expanduser()
         if not path.is_absolute():
             path = base_dir / path
         if not path.exists() and raw.count("/") == 1 and not raw.endswith((".jsonl", ".json")):
-            raise CollectionError(
-                f"--llm-collection {raw!r} is not a file here; loading a collection by hub id is not available "
-                "in this version: download the collection .jsonl (e.g. with huggingface-cli or modelscope download) "
-                "and pass its path"
-            )
+            path = collection_from_hub(raw, hub)
         return cls(raw, list(read_collection(path)))
 
     # -- before items exist ------------------------------------------------------------------
@@ -176,3 +175,39 @@ class CollectionRun:
     def release(self) -> None:
         """Drop the prompts once items exist (meta for aggregation is kept by the collector)."""
         self.records = []
+
+
+def collection_from_hub(repo_id: str, hub: str) -> Path:
+    """The collection `.jsonl` of a hub dataset repository, downloaded into the hub client's cache
+    (a second run asks nothing). Raises CollectionError (no single `.jsonl` in it) or DatasetError
+    (hub unreachable, client missing), each naming `--llm-collection PATH` as the way round."""
+    from ..errors import DatasetError
+
+    fix = "download the collection .jsonl where the hub is reachable and pass its path: --llm-collection PATH"
+    try:
+        if hub == "huggingface":
+            folder = _huggingface_snapshot(repo_id, fix)
+        else:
+            from ..benchmarks.hubs import modelscope_snapshot
+
+            folder = modelscope_snapshot(repo_id, fix)
+    except DatasetError as exc:  # found before any item exists: a usage error of the run
+        raise CollectionError(f"--llm-collection {repo_id!r}: {exc}") from None
+    files = sorted(p for p in folder.rglob("*.jsonl") if p.is_file())
+    if len(files) != 1:
+        found = ", ".join(str(p.relative_to(folder)) for p in files) or "no .jsonl file"
+        raise CollectionError(f"--llm-collection {repo_id!r}: the hub repository holds {found}; a collection is one "
+                              f".jsonl file: download it and pass its path (--llm-collection PATH)")
+    return files[0]
+
+
+def _huggingface_snapshot(repo_id: str, fix: str) -> Path:
+    from ..errors import DatasetError
+
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=["*.jsonl", "**/*.jsonl"]))
+    except Exception as exc:  # offline, unknown repo, no access: one clear error
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DatasetError(f"cannot download collection {repo_id} from the Hugging Face hub ({detail}); {fix}") from None

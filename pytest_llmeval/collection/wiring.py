@@ -47,7 +47,7 @@ class CollectionPart:
             if texts:
                 raise ThresholdError(f"--llm-threshold {texts[0]!r} gates a collection: pass --llm-collection SUITE.jsonl")
             return None
-        run = CollectionRun.load(settings.collection, Path(config.invocation_params.dir))
+        run = CollectionRun.load(settings.collection, Path(config.invocation_params.dir), settings.hub)
         run.check_known(benchmarks, settings.collection_skip_unknown)
         rows = run.groups()
         rules = [resolve_group(parse_collection_rule(t), rows) for t in texts]

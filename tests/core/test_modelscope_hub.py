@@ -129,3 +129,22 @@ def test_unreachable_hugging_face_hub_is_found_fast_and_reported_once(pytester, 
     assert out.count("the Hugging Face hub is not reachable") == 1  # one error for arc, not one per subset
     assert "Retrying in" not in out + result.stderr.str()  # the client's retry loop never ran
     assert "--llm-dataset arc=PATH" in out and "ModelScope" in out
+
+
+def test_a_collection_by_its_modelscope_id_is_downloaded_once(pytester, start_server, ms_env):
+    """`--llm-collection evalscope/NAME`: the reference system publishes its collections on
+    ModelScope; the file is fetched into the client's cache and a second run asks the hub nothing."""
+    records = [{"index": i, "prompt": {"input": row["question"], "target": row["answer"].split("####")[-1].strip()},
+                "tags": ["en"], "categories": ["Suite", "Math"], "task_type": "math", "weight": 0.5,
+                "dataset_name": "gsm8k", "subset_name": "main"} for i, row in enumerate(GSM8K_ROWS[:2])]
+    repo = {"evalscope/Mini-Collection": {"README.md": b"# mini", "mini.jsonl": jsonl(records)}}
+    server = start_server(rules=[{"contains": "apples", "reply": "\\boxed{5}"}, {"contains": "pens", "reply": "\\boxed{1000}"}])
+    with ModelScopeStandIn(repo) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        first = run(pytester, server, "--llm-collection", "evalscope/Mini-Collection", "--llm-no-cache")
+        first.assert_outcomes(passed=2)
+        assert any("mini.jsonl" in r for r in hub.requests)
+        before = len(hub.requests)
+        second = run(pytester, server, "--llm-collection", "evalscope/Mini-Collection", "--llm-no-cache")
+        second.assert_outcomes(passed=2)
+        assert hub.requests[before:] == []
