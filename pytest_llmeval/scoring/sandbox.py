@@ -614,6 +614,7 @@ def bwrap_argv(workdir: str, env: dict[str, str]) -> list[str]:
         "--dev", "/dev",
         "--proc", "/proc",
         "--tmpfs", "/tmp",
+        *_interpreter_binds(),
         "--bind", workdir, workdir,
         "--unshare-all",
         "--die-with-parent",
@@ -623,6 +624,18 @@ def bwrap_argv(workdir: str, env: dict[str, str]) -> list[str]:
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return argv + ["--chdir", workdir, "--"]
+
+
+def _interpreter_binds() -> list[str]:
+    """Read-only binds of what the sandboxed interpreter needs that the private ``/tmp`` would hide:
+    a virtualenv or a checkout of this package that lives under ``/tmp`` (CI clones, tox)."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(os.path.realpath(sys.executable)).parents[1]),
+              package_root}
+    binds: list[str] = []
+    for path in sorted(p for p in needed if p == "/tmp" or p.startswith("/tmp/")):
+        binds += ["--ro-bind-try", path, path]
+    return binds
 
 
 def _bwrap_path() -> str | None:
