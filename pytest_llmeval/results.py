@@ -62,7 +62,7 @@ class MetricUncertainty(BaseModel):
     ci_high: float | None = None
     level: float = 0.95
     n: int = 0
-    method: Literal["wilson", "clt", "clustered", "none"] = "none"
+    method: Literal["wilson", "clt", "clustered", "macro", "none"] = "none"
 
 
 class GroupResult(BaseModel):

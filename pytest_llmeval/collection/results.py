@@ -16,6 +16,7 @@ never a wrong answer), as in the benchmark results.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Literal
@@ -23,7 +24,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..benchmarks.base import Benchmark
-from ..results import SampleRecord
+from ..results import MetricUncertainty, SampleRecord
+from ..stats.estimate import metric_uncertainty
+from ..stats.intervals import z_value
 
 RowKind = Literal["all", "group", "task_type", "tag", "dataset"]
 
@@ -49,6 +52,11 @@ class GroupRow(BaseModel):
     datasets: int
     micro: float | None
     macro: float | None
+    # 95% intervals (docs/statistics.md): micro by the metric's own rule over the group's samples
+    # (Wilson for 0/1 scores, else CLT); macro as a mean of independent dataset means, whose
+    # standard error is sqrt(sum of the datasets' squared standard errors) / number of datasets
+    micro_uncertainty: MetricUncertainty | None = None
+    macro_uncertainty: MetricUncertainty | None = None
 
 
 class CollectionResult(BaseModel):
@@ -159,11 +167,29 @@ class CollectionCollector:
         for i in scored:
             by_dataset[self.meta[i].dataset].append(score_of[i])
         means = [m for m in (_mean(v) for v in by_dataset.values()) if m is not None]
+        micro = _mean([score_of[i] for i in scored])
+        micro_u = metric_uncertainty("s", micro, [{"s": score_of[i]} for i in scored]) if micro is not None else None
         return GroupRow(
             kind=kind, name=name, count=len(scored), errors=len(indices) - len(scored),
             datasets=len({self.meta[i].dataset for i in indices}),
-            micro=_mean([score_of[i] for i in scored]), macro=_mean(means),
+            micro=micro, macro=_mean(means), micro_uncertainty=micro_u,
+            macro_uncertainty=_macro_uncertainty(by_dataset),
         )
+
+
+def _macro_uncertainty(by_dataset: Mapping[str, list[float]]) -> MetricUncertainty | None:
+    """SE of the unweighted mean of the datasets' means: the datasets are independent samples, so
+    Var(mean of k means) = sum(Var(mean_d)) / k**2 (each dataset's by its own rule, see `micro`)."""
+    parts = [metric_uncertainty("s", sum(v) / len(v), [{"s": x} for x in v]) for v in by_dataset.values() if v]
+    if not parts or any(p.se is None for p in parts):
+        return None
+    k = len(parts)
+    macro = sum(sum(v) / len(v) for v in by_dataset.values() if v) / k
+    se = math.sqrt(sum(p.se ** 2 for p in parts)) / k  # type: ignore[operator]
+    low, high = macro - z_value() * se, macro + z_value() * se
+    if all(0 <= x <= 1 for v in by_dataset.values() for x in v):
+        low, high = max(0.0, low), min(1.0, high)
+    return MetricUncertainty(se=se, ci_low=low, ci_high=high, n=sum(len(v) for v in by_dataset.values()), method="macro")
 
 
 def collection_lines(result: CollectionResult) -> list[str]:

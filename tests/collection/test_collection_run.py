@@ -97,8 +97,13 @@ def test_each_record_is_scored_by_its_own_benchmark_and_the_tables_add_up(pytest
     assert everything["micro"] == 0.75  # total correct / total = 3/4
     assert everything["macro"] == pytest.approx((2 / 3 + 1) / 2)  # mean of the dataset means
     assert row(collection, "group", "Suite/G1")["micro"] == pytest.approx(2 / 3)
-    assert row(collection, "tag", "zh") == {"kind": "tag", "name": "zh", "count": 1, "errors": 0, "datasets": 1,
-                                            "micro": 1.0, "macro": 1.0}
+    zh = row(collection, "tag", "zh")
+    assert {k: zh[k] for k in ("kind", "name", "count", "errors", "datasets", "micro", "macro")} == {
+        "kind": "tag", "name": "zh", "count": 1, "errors": 0, "datasets": 1, "micro": 1.0, "macro": 1.0}
+    # error bars: Wilson on the group's samples (micro), independent dataset means (macro)
+    assert everything["micro_uncertainty"]["method"] == "wilson"
+    assert everything["micro_uncertainty"]["ci_low"] < 0.75 < everything["micro_uncertainty"]["ci_high"]
+    assert everything["macro_uncertainty"]["method"] == "macro"
     assert row(collection, "tag", "en")["count"] == 4
     assert row(collection, "task_type", "mirror")["micro"] == 1.0
     # the records also count in their benchmarks' results
