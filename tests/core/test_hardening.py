@@ -294,7 +294,9 @@ def test_oversized_response_is_a_bad_response_with_bounded_memory(pytester, tmp_
     assert [r["error_kind"] for r in records] == ["bad_response", "bad_response"]
     assert json.loads(results.read_text())["benchmarks"]["gsm8k"]["errors"] == 2
     assert samples.stat().st_size < 20_000  # nothing of the body was kept
-    assert usage.ru_maxrss < 400 * 1024, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"  # kB; unbounded it grows by GBs
+    # kB. Unbounded, an endless body grows by GBs within seconds; the bound is generous because the
+    # figure also covers the run's helper processes (bench/response_cap_memory.py has the exact one)
+    assert usage.ru_maxrss < 1024 * 1024, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"
 
 
 def test_answer_under_the_cap_is_accepted(pytester, tmp_path):

@@ -28,7 +28,8 @@ def run(pytester: pytest.Pytester, server: Any, tmp_path: Path, *args: str) -> t
     results = tmp_path / "results.json"
     outcome = pytester.runpytest_subprocess(
         "--llm-model", "thinker", "--llm-base-url", server.base_url, "-p", "no:randomly", "--llm-stream",
-        "-m", "math_500", "--llm-dataset", f"math_500={path}", "--llm-results", str(results),
+        "-m", "math_500", "--llm-bench-arg", "math_500.subset_list=level2,level3",
+        "--llm-dataset", f"math_500={path}", "--llm-results", str(results),
         "--llm-samples", str(tmp_path / "samples.jsonl"), "--llm-think-eval", *args,
     )
     return outcome, json.loads(results.read_text())
@@ -107,7 +108,7 @@ def test_off_by_default(pytester: pytest.Pytester, thinker: Any, tmp_path: Path)
     rows = write_jsonl(pytester.path / "m.jsonl", data.MATH500_ROWS[:1])
     results = tmp_path / "r.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "thinker", "--llm-base-url", thinker.base_url, "-m", "math_500",
+        "--llm-model", "thinker", "--llm-base-url", thinker.base_url, "-m", "math_500 and level2",
         "--llm-dataset", f"math_500={rows}", "--llm-results", str(results))
     outcome.assert_outcomes(passed=1)
     assert json.loads(results.read_text())["thinking"] is None
