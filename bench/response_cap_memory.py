@@ -18,46 +18,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-CHUNK = ("data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "x" * 4000}}]}) + "\n\n").encode() * 16
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-class EndlessHandler(BaseHTTPRequestHandler):
-    endless = True
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._send(200, {"data": [{"id": "m"}]})
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        try:
-            if not self.endless:
-                chunk = {"choices": [{"index": 0, "delta": {"content": "\\boxed{1}"}, "finish_reason": "stop"}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
-                return
-            while True:
-                self.wfile.write(CHUNK)
-        except OSError:
-            pass
-        self.close_connection = True
+# The same hostile loopback server the response-cap tests use: "endless_sse" streams valid chunks forever.
+from tests.core.loopback import LoopbackChatServer
 
 
 def peak_rss_mb(port: int, data: Path, cwd: Path, *args: str) -> tuple[float, str]:
@@ -79,23 +45,16 @@ def main() -> None:
         cwd = Path(folder)
         data = cwd / "g.jsonl"
         data.write_text("".join(json.dumps({"question": f"q{i}", "answer": "#### 1"}) + "\n" for i in range(args.samples)))
-        healthy = type("Healthy", (EndlessHandler,), {"endless": False})
         figures = {}
-        for label, handler, extra in [
-            ("healthy run (baseline)", healthy, ()),
-            ("endless stream, default cap 16 MiB", EndlessHandler, ()),
-            ("endless stream, cap 1 MiB", EndlessHandler, ("--llm-max-response-bytes", str(2**20))),
-            (f"endless stream, no cap ({args.uncapped_timeout:g} s timeout)", EndlessHandler,
+        for label, mode, extra in [
+            ("healthy run (baseline)", "reply", ()),
+            ("endless stream, default cap 16 MiB", "endless_sse", ()),
+            ("endless stream, cap 1 MiB", "endless_sse", ("--llm-max-response-bytes", str(2**20))),
+            (f"endless stream, no cap ({args.uncapped_timeout:g} s timeout)", "endless_sse",
              ("--llm-max-response-bytes", str(10**12), "--llm-timeout", str(args.uncapped_timeout), "--llm-concurrency", "1")),
         ]:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            try:
-                figures[label], summary = peak_rss_mb(server.server_address[1], data, cwd, *extra)
-            finally:
-                server.shutdown()
-                server.server_close()
+            with LoopbackChatServer(mode=mode, reply="\\boxed{1}") as server:
+                figures[label], summary = peak_rss_mb(server.port, data, cwd, *extra)
             print(f"{label:<45} peak RSS {figures[label]:8.0f} MB  ({summary})")
         base = figures["healthy run (baseline)"]
         for label, value in figures.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,9 @@ from pytest_llmeval.benchmarks.math_500 import Math500
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
 from pytest_llmeval.scoring.thinking import split_thinking
 from pytest_llmeval.thinking import ThinkingAnalyser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.thinking.word_tokenizer import word_tokenizer
 
 FILLER = ("we expand the product and collect the terms carefully so that each power of x lines up with the "
           "previous line and nothing is lost along the way").split()
@@ -42,16 +46,6 @@ def trace(rng: random.Random, tokens: int, answer: int) -> str:
         if rng.random() < 0.15:
             words.append("\n\n")
     return " ".join(words)
-
-
-def word_tokenizer(folder: Path) -> Path:
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    path = folder / "tokenizer.json"
-    tokenizer.save(str(path))
-    return path
 
 
 def main() -> None:

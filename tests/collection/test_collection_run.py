@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.benchmarks import data
+from tests.collection import build_cli
 from tests.conftest import GSM8K_RULES, IQUIZ_RULES, write_jsonl
 
 CONFTEST = '''
@@ -285,11 +284,8 @@ def test_build_then_run_round_trip(pytester, start_server, gsm8k_file, iquiz_dir
         {"name": "Chinese", "weight": 1, "datasets": [{"name": "iquiz", "task_type": "exam", "tags": ["zh"]}]},
     ]}))
     suite = pytester.path / "suite.jsonl"
-    built = subprocess.run(
-        [sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "6", "--seed", "1", "-o", str(suite),
-         "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"iquiz={iquiz_dir}"],
-        capture_output=True, text=True,
-    )
+    built = build_cli(schema, "-n", "6", "--seed", "1", "-o", str(suite),
+                      "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"iquiz={iquiz_dir}")
     assert built.returncode == 0, built.stderr
     server = start_server(rules=GSM8K_RULES + IQUIZ_RULES)
     results = pytester.path / "results.json"
@@ -348,7 +344,10 @@ def test_collection_rules_parse(text, kind, name, average):
 
 def test_a_group_name_used_twice_must_be_given_by_path():
     from pytest_llmeval.errors import ThresholdError
-    from pytest_llmeval.gating.collection_rules import parse_collection_rule, resolve_group
+    from pytest_llmeval.gating.collection_rules import (
+        parse_collection_rule,
+        resolve_group,
+    )
 
     rows = {("group", "R"), ("group", "R/A/Math"), ("group", "R/B/Math"), ("group", "R/A")}
     with pytest.raises(ThresholdError, match="ambiguous.*R/A/Math, R/B/Math"):

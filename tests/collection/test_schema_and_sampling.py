@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.benchmarks import Benchmark, RecordLoader, Sample, Score, register_benchmark, unregister_benchmark
-from pytest_llmeval.collection import Collection, Dataset, allot, build_collection, load_schema, write_collection
-from pytest_llmeval.errors import CollectionError, LLMEvalError, ConfigError
-from tests.conftest import GSM8K_ROWS, write_jsonl
+from pytest_llmeval.benchmarks import (
+    Benchmark,
+    RecordLoader,
+    Sample,
+    Score,
+    register_benchmark,
+    unregister_benchmark,
+)
+from pytest_llmeval.collection import (
+    Collection,
+    Dataset,
+    allot,
+    build_collection,
+    load_schema,
+    write_collection,
+)
+from pytest_llmeval.errors import CollectionError, ConfigError, LLMEvalError
+from tests.collection import build_cli
+from tests.conftest import GSM8K_ROWS
 
 
 def sized_benchmark(name: str, size: int) -> type[Benchmark]:
@@ -169,11 +181,8 @@ def test_build_cli_offline_from_local_files(tmp_path, gsm8k_file, iquiz_dir):
     outputs = []
     for name in ("a", "b"):
         out = tmp_path / f"{name}.jsonl"
-        run = subprocess.run(
-            [sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "1000", "--seed", "42",
-             "-o", str(out), "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"iquiz={iquiz_dir}"],
-            capture_output=True, text=True, cwd=tmp_path,
-        )
+        run = build_cli(schema, "-n", "1000", "--seed", "42", "-o", str(out),
+                        "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"iquiz={iquiz_dir}", cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
@@ -189,11 +198,9 @@ def test_build_cli_offline_from_local_files(tmp_path, gsm8k_file, iquiz_dir):
 def test_build_cli_usage_errors_exit_4(tmp_path):
     schema = tmp_path / "s.json"
     schema.write_text(json.dumps({"name": "x", "children": [{"name": "nope"}]}))
-    run = subprocess.run([sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "5",
-                          "-o", str(tmp_path / "o.jsonl")], capture_output=True, text=True)
+    run = build_cli(schema, "-n", "5", "-o", str(tmp_path / "o.jsonl"))
     assert run.returncode == 4 and "'nope'" in run.stderr and "Traceback" not in run.stderr
-    run = subprocess.run([sys.executable, "-m", "pytest_llmeval.collection", "build", str(tmp_path / "missing.yaml"),
-                          "-n", "5", "-o", str(tmp_path / "o.jsonl")], capture_output=True, text=True)
+    run = build_cli(tmp_path / "missing.yaml", "-n", "5", "-o", str(tmp_path / "o.jsonl"))
     assert run.returncode == 4 and "does not exist" in run.stderr
 
 

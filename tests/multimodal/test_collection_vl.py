@@ -7,13 +7,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from tests.collection import build_cli
 from tests.conftest import GSM8K_RULES
 from tests.multimodal.data import math_vista_dir
 
@@ -26,10 +25,8 @@ def test_text_and_vision_collection_runs_end_to_end(pytester: pytest.Pytester, s
         {"name": "Vision", "weight": 2, "datasets": [{"name": "math_vista", "task_type": "math", "tags": ["en"]}]},
     ]}))
     suite = pytester.path / "suite.jsonl"
-    built = subprocess.run(
-        [sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "7", "--seed", "3", "-o", str(suite),
-         "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"math_vista={vista}"],
-        capture_output=True, text=True)
+    built = build_cli(schema, "-n", "7", "--seed", "3", "-o", str(suite),
+                      "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"math_vista={vista}")
     assert built.returncode == 0, built.stderr
     lines = [json.loads(line) for line in suite.read_text().splitlines()]
     assert {line["dataset_name"] for line in lines} == {"gsm8k", "math_vista"}

@@ -147,6 +147,17 @@ def test_program_cannot_write_into_the_project_or_outside_its_directory(mode: st
         assert created  # the attack is real
 
 
+def _survivors_after(marker: str, seconds: float) -> list[psutil.Process]:
+    """The processes still carrying `marker` once `seconds` have passed (killed, so none outlive the test)."""
+    deadline = time.monotonic() + seconds
+    while _marker_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = _marker_processes(marker)
+    for proc in survivors:
+        proc.kill()
+    return survivors
+
+
 def _marker_processes(marker: str) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter():
@@ -172,13 +183,7 @@ print("main done")
 """
     result = run_python(source, isolation="bwrap")
     assert result.stdout == "main done\n"
-    deadline = time.monotonic() + 5
-    while _marker_processes(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    survivors = _marker_processes(marker)
-    for proc in survivors:
-        proc.kill()
-    assert survivors == []
+    assert _survivors_after(marker, seconds=5) == []
 
 
 KILL_PARENT = """
@@ -219,13 +224,7 @@ def test_sandbox_dies_with_the_process_that_started_it() -> None:
     assert _marker_processes(marker), "the sandboxed program never started"
     runner.kill()
     runner.wait()
-    deadline = time.monotonic() + 10
-    while _marker_processes(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    survivors = _marker_processes(marker)
-    for proc in survivors:
-        proc.kill()
-    assert survivors == []
+    assert _survivors_after(marker, seconds=10) == []
 
 
 def test_limits_still_apply_inside_bubblewrap() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.benchmarks import data
 from tests.conftest import write_jsonl
+from tests.thinking.word_tokenizer import word_tokenizer
 
 # Level 2: right after one thought, then two more thoughts of checking.
 POLAR = ("The point is on the positive y axis. So r = 3 and theta = pi/2, the answer is (3, \\frac{\\pi}{2}).\n\n"
@@ -42,17 +43,6 @@ def thinker(start_server: Any) -> Any:
         {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
         {"contains": "divisors", "reasoning": DIVISORS, "reply": "\\boxed{24}"},
     ])
-
-
-def word_tokenizer(tmp_path: Path) -> Path:
-    """A real `tokenizers` tokenizer.json: whitespace pre-tokenizer, word-level vocabulary."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    path = tmp_path / "tokenizer.json"
-    tokenizer.save(str(path))
-    return path
 
 
 def test_streamed_reasoning_gives_figures_per_level(pytester: pytest.Pytester, thinker: Any, tmp_path: Path):
