@@ -38,6 +38,8 @@ class SampleRecord(BaseModel):
     queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     usage: Usage | None = None
     cached: bool = False
+    requests: int = 1  # chat requests behind the sample (--llm-repeats K: K)
+    requests_cached: int = 0  # of those, answered from the cache
     finish_reason: str | None = None  # of the first generation: "stop", "length" (cut at max_tokens), ...
     finish_reasons: list[str | None] | None = None  # every generation's, when there are several
     truncated: int = 0  # generations cut off at max_tokens (finish_reason "length")

@@ -38,7 +38,8 @@ class ChatResponse(BaseModel):
     """A completed chat request.
 
     `latency_s` is measured from sending the request to the last byte; `ttft_s` (time to first
-    token) only exists for streamed requests. `cached` tells that no request was sent this run.
+    token) only exists for streamed requests. `cached` tells that no request was sent this run;
+    `requests`/`requests_cached` count the requests a `--llm-repeats` merge stands for.
     """
 
     choices: list[Choice] = Field(default_factory=list)
@@ -48,6 +49,14 @@ class ChatResponse(BaseModel):
     ttft_s: float | None = None
     queued_s: float | None = None  # waited for a free request slot before sending (not in latency_s)
     cached: bool = False
+    # --llm-repeats merges several requests into one response: how many, and how many the cache answered
+    requests: int = 1
+    requests_cached: int | None = None  # None: one request, and `cached` says whether the cache answered it
+
+    @property
+    def cached_count(self) -> int:
+        """How many of the `requests` behind this response were answered from the cache."""
+        return self.requests_cached if self.requests_cached is not None else int(self.cached)
 
     @property
     def text(self) -> str:

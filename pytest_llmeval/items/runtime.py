@@ -217,6 +217,8 @@ class EvalRuntime:
             queued_s=response.queued_s,
             usage=response.usage,
             cached=response.cached,
+            requests=response.requests,
+            requests_cached=response.cached_count,
             thinking=thinking,
             finish_reason=reasons[0] if reasons else None,
             finish_reasons=reasons if len(reasons) > 1 else None,
@@ -283,4 +285,6 @@ def merge_responses(responses: Sequence[ChatResponse]) -> ChatResponse:
         latency_s=sum(r.latency_s for r in responses) / len(responses),
         ttft_s=sum(ttfts) / len(ttfts) if ttfts else None,
         cached=all(r.cached for r in responses),
+        requests=sum(r.requests for r in responses),
+        requests_cached=sum(r.cached_count for r in responses),
     )

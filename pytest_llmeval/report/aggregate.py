@@ -51,10 +51,11 @@ class ResultsCollector:
             self._ids[record.benchmark][record.subset].append(f"{record.subset}/{record.id}")
             if record.truncated:
                 self._truncated[record.benchmark][record.subset] += 1
-        if record.cached:
-            self.requests.cached += 1
-        elif record.error is None:
-            self.requests.sent += 1
+        if record.error is None:
+            # --llm-repeats: a sample stands for several requests, some perhaps answered from the cache
+            cached = record.requests_cached if record.requests > 1 else int(record.cached)
+            self.requests.cached += cached
+            self.requests.sent += record.requests - cached
         if record.usage is not None:
             self.requests.prompt_tokens += record.usage.prompt_tokens
             self.requests.completion_tokens += record.usage.completion_tokens

@@ -198,3 +198,18 @@ def test_repeat_index_is_in_the_cache_key_but_never_on_the_wire(tmp_path: Path):
         dispatcher.close()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_repeats_count_every_request_sent_and_every_answer_from_the_cache(pytester, start_server, gsm8k_file):
+    server = start_server(rules=GSM8K_RULES, ignore_n=True)
+    base = ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"]
+    first, data, _ = run(pytester, server, *base, "--llm-repeats", "2")
+    assert server.stats()["chat_requests"] == 8
+    first.stdout.fnmatch_lines(["requests: 8 sent, 0 answers from the cache"])
+    assert data["requests"]["sent"] == 8 and data["requests"]["cached"] == 0
+    # Two more repeats per sample: repeats 0 and 1 come from the cache, 2 and 3 are sent.
+    second, data, samples = run(pytester, server, *base, "--llm-repeats", "4")
+    assert server.stats()["chat_requests"] == 16
+    second.stdout.fnmatch_lines(["requests: 8 sent, 8 answers from the cache"])
+    assert data["requests"]["sent"] == 8 and data["requests"]["cached"] == 8
+    assert all(s["requests"] == 4 and s["requests_cached"] == 2 and not s["cached"] for s in samples.values())
