@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,27 @@ IQUIZ_RULES = [
     {"contains": "失恋", "reply": "应该陪伴。答案是：B"},
     {"contains": "功劳", "reply": "The answer is (B)"},
 ]
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A suite started in the background (`nohup`, `cmd &` in a script) inherits SIGINT ignored, and
+    # every child would too: the Ctrl-C tests could not interrupt anything. A handler (not "ignore")
+    # here resets to the default in each child at exec.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytester whose project has an ini file of its own (tox.ini, `[pytest]`; a test's own
+    makeini or a pyproject.toml with [tool.pytest.ini_options] takes its place). pytest's rootdir,
+    and with it the default response cache `.pytest_cache/llmeval`, is then the test's own folder
+    whatever the command line names: without it, an existing file outside the project (a results
+    file of an earlier run, a tokenizer in tmp_path) moves the rootdir up to a folder the tests of
+    one worker share, and a test is answered from another test's cache."""
+    pytester.makeini("[pytest]\n")
+    return pytester
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

@@ -336,8 +336,12 @@ def test_sigkill_of_the_owner_leaves_no_orphan(tmp_path: Path) -> None:
 
 def test_ctrl_c_of_the_owner_leaves_no_orphan(tmp_path: Path) -> None:
     owner, pids = run_owner(tmp_path, "time.sleep(3600)")
-    owner.send_signal(signal.SIGINT)  # KeyboardInterrupt -> interpreter exit -> atexit stop()
-    assert owner.wait(timeout=15) != 0
+    try:
+        owner.send_signal(signal.SIGINT)  # KeyboardInterrupt -> interpreter exit -> atexit stop()
+        assert owner.wait(timeout=15) != 0
+    finally:
+        if owner.poll() is None:  # a failed test leaves no owner behind (its watchdog then stops the server)
+            owner.kill()
     assert_all_gone(pids, timeout_s=3)
 
 
