@@ -13,6 +13,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
-from .items.xdist_hooks import BENCHMARKS_KEY
+from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY
 from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
 from .results import RunResult, SampleRecord
@@ -42,6 +44,7 @@ from .report.terminal import (
     SampleProblem,
     condensed_lines,
     count_samples,
+    deselection_lines,
     no_selection_lines,
     requests_line,
     scope_line,
@@ -80,6 +83,7 @@ class EvaluationPlugin:
         self.runtime = EvalRuntime(settings, notify=self.notify)
         self._notices: list[str] = []
         self.samples_planned: int | None = None  # sample items this run set out to run (after deselection)
+        self.deselected: Counter[str] = Counter()  # {benchmark: sample items -k/-m/--lf/--deselect removed}
         self.is_worker = hasattr(config, "workerinput")
         self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
         self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
@@ -202,6 +206,14 @@ class EvaluationPlugin:
         pooled = {name: dict(bench.pooled_metrics) for name, bench in self.benchmark_instances.items()}
         monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, pooled)
         self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        self.deselected.update(item.benchmark.name for item in items if isinstance(item, SampleItem))
+
+    def deselected_by_worker(self, counts: dict[str, int]) -> None:
+        """Under xdist: a worker's deselection counts (every worker collects and deselects alike)."""
+        for name, count in counts.items():
+            self.deselected[name] = max(self.deselected[name], count)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -397,6 +409,7 @@ class EvaluationPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.runtime.close()
         if self.is_worker:
+            self.config.workeroutput[DESELECTED_KEY] = dict(self.deselected)  # type: ignore[attr-defined]
             return
         if self.live is not None:
             self.live.finish()
@@ -445,6 +458,7 @@ class EvaluationPlugin:
         result.samples_scored = sum(bench.count for bench in benchmarks.values())
         result.samples_errored = errors
         result.samples_planned = self.samples_planned
+        result.samples_deselected = dict(sorted(self.deselected.items()))
         result.interrupted = interrupted
         # An incomplete run is never passed: cut short, or samples planned that left no record
         # (samples --llm-early-stop left unrequested were decided without: they count as done).
@@ -506,6 +520,8 @@ class EvaluationPlugin:
                 terminalreporter.write_line(incomplete_line(self.result), red=True, bold=True)
             for line in score_lines(self.result):
                 terminalreporter.write_line(line)
+            for line in deselection_lines(self.result):
+                terminalreporter.write_line(line, yellow=True)
             for line in collection_section(self.result.collection):
                 terminalreporter.write_line(line)
             if self.thinking:

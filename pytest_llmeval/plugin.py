@@ -81,6 +81,6 @@ def pytest_configure(config: pytest.Config) -> None:
             def workerinput() -> dict[str, object]:
                 return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput()}
 
-            config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker), PLUGIN_NAME + "-xdist")
+            config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker, evaluation.deselected_by_worker), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

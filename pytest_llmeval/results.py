@@ -138,6 +138,9 @@ class RunResult(BaseModel):
     samples_planned: int | None = None  # sample items selected for the run; None when unknown
     samples_scored: int = 0  # samples with a verdict
     samples_errored: int = 0  # samples the endpoint (or scorer) failed on
+    # {benchmark: samples collected but deselected (-k, -m, --lf, --deselect)}: the metrics describe
+    # the selection only. A deliberate selection is not an incomplete run.
+    samples_deselected: dict[str, int] = Field(default_factory=dict)
     collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult (docs/results.md)
     thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
     samples_path: str | None = None  # the --llm-samples JSONL of this run, for paired comparisons

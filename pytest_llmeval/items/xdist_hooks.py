@@ -10,15 +10,20 @@ import pytest
 from .distribution import TAKEOVER_KEY, StaticShareScheduling, is_sample_nodeid
 
 BENCHMARKS_KEY = "llmeval_benchmarks"
+DESELECTED_KEY = "llmeval_deselected"  # workeroutput: {benchmark: sample items deselected}
 
 
 class XdistHooks:
     def __init__(
-        self, workerinput: Callable[[], dict[str, Any]], on_collection: Callable[[list[str]], None] | None = None
+        self,
+        workerinput: Callable[[], dict[str, Any]],
+        on_collection: Callable[[list[str]], None] | None = None,
+        on_deselected: Callable[[dict[str, int]], None] | None = None,
     ) -> None:
         # A callable: the selection and the served URL are final only once the session starts.
         self._workerinput = workerinput
         self._on_collection = on_collection
+        self._on_deselected = on_deselected
         self._scheduler: StaticShareScheduling | None = None
         self._rescheduled: set[str] = set()
 
@@ -27,6 +32,12 @@ class XdistHooks:
         # The controller collects nothing itself: a worker's collection is the run's plan.
         if self._on_collection is not None:
             self._on_collection(list(ids))
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        # A worker reports at its end what -k/-m/--lf deselected; the controller collects nothing.
+        if self._on_deselected is not None:
+            self._on_deselected(getattr(node, "workeroutput", {}).get(DESELECTED_KEY) or {})
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:

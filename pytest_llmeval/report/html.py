@@ -43,7 +43,7 @@ from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score,
 from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
-from .terminal import interval_text
+from .terminal import interval_text, selection_notes, truncation_notes
 from .thinking_view import thinking_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
@@ -161,6 +161,10 @@ def meta_section(page: Page) -> dict[str, Any]:
         items.append(("generation", ", ".join(f"{k}={_compact(v)}" for k, v in result.generation.items())))
     errors = sum(b.errors for b in result.benchmarks.values())
     items.append(("errors", f"{errors} sample(s) without an answer" if errors else "none"))
+    if result.samples_deselected:
+        items.append(("selection", "; ".join(selection_notes(result))))
+    if any(bench.truncated for bench in result.benchmarks.values()):
+        items.append(("truncated", "; ".join(truncation_notes(result))))
     gated = bool(result.thresholds) or (comparison is not None and comparison.max_drop is not None)
     if _optional(result, "complete") is False or _optional(result, "interrupted"):
         # an incomplete run is never passed, whatever its scores (fields of the results, see docs/results.md)

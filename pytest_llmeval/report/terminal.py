@@ -94,15 +94,35 @@ def score_lines(result: RunResult, columns: Sequence[ScoreColumn] | None = None)
     return lines
 
 
-def truncation_lines(result: RunResult) -> list[str]:
-    """One line per benchmark with outputs cut off at max_tokens (finish_reason `length`), with
-    the fix; none when nothing was truncated."""
+def truncation_notes(result: RunResult) -> list[str]:
+    """Per benchmark with outputs cut off at max_tokens (finish_reason `length`): how many, and the
+    fix; none when nothing was truncated. Shared by the terminal summary and the HTML report."""
     return [
-        f"truncated: {name}: {bench.truncated} of {bench.count} outputs stopped at max_tokens "
+        f"{name}: {bench.truncated} of {bench.count} outputs stopped at max_tokens "
         "(finish_reason 'length'); raise it with --llm-gen max_tokens=N"
         for name, bench in result.benchmarks.items()
         if bench.truncated
     ]
+
+
+def selection_notes(result: RunResult) -> list[str]:
+    """Per benchmark some of whose samples -k, -m, --lf or --deselect removed: how many ran, since
+    its metrics describe those samples, not the benchmark; none when nothing was deselected."""
+    notes = []
+    for name, deselected in result.samples_deselected.items():
+        bench = result.benchmarks.get(name)
+        ran = bench.count + bench.errors if bench is not None else 0
+        notes.append(f"{name}: {ran} of {ran + deselected} samples ran, {deselected} deselected "
+                     "(-k, -m, --lf or --deselect); its metrics describe these samples, not the benchmark")
+    return notes
+
+
+def truncation_lines(result: RunResult) -> list[str]:
+    return [f"truncated: {note}" for note in truncation_notes(result)]
+
+
+def deselection_lines(result: RunResult) -> list[str]:
+    return [f"selection: {note}" for note in selection_notes(result)]
 
 
 def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]], width: int = 100) -> list[str]:

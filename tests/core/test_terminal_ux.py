@@ -3,6 +3,7 @@ tests read its screen. The live progress line needs a real terminal, so those ru
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -79,6 +80,32 @@ def test_keyword_deselection_counts_are_not_negative(pytester, model_server, gsm
     result.stdout.fnmatch_lines(["collected 4 items / 3 deselected / 1 selected",
                                  "llmeval: 1 sample from gsm8k (main), 16 requests in flight"])
     assert "-3 selected" not in result.stdout.str()
+
+
+
+SELECTION_NOTE = ("selection: gsm8k: {ran} of 4 samples ran, {deselected} deselected (-k, -m, --lf or --deselect); "
+                  "its metrics describe these samples, not the benchmark")
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_keyword_deselection_is_said_beside_the_metrics(pytester, model_server, gsm8k_args, workers):
+    results = pytester.path / "results.json"
+    result = run(pytester, model_server.base_url, *gsm8k_args, *workers, "-k", "0000 or 0002",
+                 "--llm-results", str(results))
+    result.stdout.fnmatch_lines(["*llmeval results*", SELECTION_NOTE.format(ran=2, deselected=2)])
+    saved = json.loads(results.read_text())
+    assert saved["samples_deselected"] == {"gsm8k": 2} and saved["complete"] is True
+    assert saved["benchmarks"]["gsm8k"]["count"] == 2
+
+
+def test_last_failed_rerun_says_its_metrics_cover_the_failures_only(pytester, model_server, gsm8k_args):
+    pytester.makeini("[pytest]\n")
+    first = run(pytester, model_server.base_url, *gsm8k_args, "-p", "cacheprovider")
+    first.assert_outcomes(passed=3, failed=1)
+    assert "selection:" not in first.stdout.str()
+    again = run(pytester, model_server.base_url, *gsm8k_args, "-p", "cacheprovider", "--lf")
+    again.assert_outcomes(failed=1, deselected=3)
+    again.stdout.fnmatch_lines([SELECTION_NOTE.format(ran=1, deselected=3)])
 
 
 def test_scope_lists_each_benchmark(pytester, model_server, gsm8k_file, iquiz_dir):

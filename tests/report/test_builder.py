@@ -144,6 +144,19 @@ def test_overview_escapes_names_from_results():
     assert "&lt;b&gt;bench&lt;/b&gt;" in html
 
 
+
+def test_overview_says_what_was_deselected_and_truncated_escaped():
+    result = run_result(g=0.5)
+    result.benchmarks["g"].truncated = 3
+    result.benchmarks["<b>x</b>"] = BenchmarkResult(count=2, errors=1, metrics={"acc": 1.0})
+    result.samples_deselected = {"<b>x</b>": 7}
+    html = render_overview(result)
+    assert "g: 3 of 10 outputs stopped at max_tokens" in html
+    assert "&lt;b&gt;x&lt;/b&gt;: 3 of 10 samples ran, 7 deselected" in html and "<b>x</b>" not in html
+    plain = render_overview(run_result(g=0.5))
+    assert "deselected" not in plain and "max_tokens" not in plain
+
+
 # -- samples ---------------------------------------------------------------------------------
 
 def test_sample_json_cannot_close_its_script_block():
