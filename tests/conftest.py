@@ -58,16 +58,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
-    """pytester whose project has an ini file of its own (tox.ini, `[pytest]`; a test's own
-    makeini or a pyproject.toml with [tool.pytest.ini_options] takes its place). pytest's rootdir,
-    and with it the default response cache `.pytest_cache/llmeval`, is then the test's own folder
-    whatever the command line names: without it, an existing file outside the project (a results
-    file of an earlier run, a tokenizer in tmp_path) moves the rootdir up to a folder the tests of
-    one worker share, and a test is answered from another test's cache."""
-    pytester.makeini("[pytest]\n")
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester whose runs have the test's own folder as pytest's rootdir (`--rootdir` through
+    PYTEST_ADDOPTS), and with it their own default response cache, `.pytest_cache/llmeval`. Without
+    it pytest takes the common ancestor of the folder and of every existing path on the command line
+    (a tokenizer in tmp_path, the results file of an earlier run): a folder the tests of one worker
+    share, where one test is answered from another test's cache."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"--rootdir={pytester.path}")
     return pytester
-
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -331,10 +331,12 @@ def test_no_asyncio_loop_scope_warning_and_a_users_value_is_kept(pytester, model
 # -- conftest_examples: run as the README says ------------------------------------------------
 
 
-def test_custom_benchmarks_example_from_its_folder_inside_a_project(pytester, start_server, tmp_path):
+def test_custom_benchmarks_example_from_its_folder_inside_a_project(pytester, start_server, tmp_path, monkeypatch):
     """`cd conftest_examples/custom_benchmarks` inside a project whose pyproject configures pytest:
     the docstring's command works there and the ids carry no `../../`."""
     import shutil
+
+    monkeypatch.delenv("PYTEST_ADDOPTS")  # pytest finds the rootdir itself here, as for a user
 
     from tests.core.test_examples import CUSTOM_RULES, EXAMPLES
 
