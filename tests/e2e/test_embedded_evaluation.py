@@ -95,3 +95,33 @@ def test_think_eval_against_the_real_server(pytester, tmp_path):
     assert overall["count"] == 4 and overall["reasoning_tokens"] > 0 and overall["thought_count"] >= 1
     assert all(s["thinking"][0]["trace"] == "output" and s["thinking"][0]["reasoning_tokens"] > 0 for s in samples)
     result.stdout.fnmatch_lines(["*llmeval reasoning efficiency*"])
+
+
+SERVER_ENV_TEST = """
+import psutil
+import pytest
+
+@pytest.mark.gsm8k  # selected by the same -m as the samples
+def test_server_environment():
+    servers = [p for p in psutil.Process().children(recursive=True) if "llama_cpp.server" in " ".join(p.cmdline())]
+    assert len(servers) == 1
+    print("OMP_WAIT_POLICY of the server:", servers[0].environ().get("OMP_WAIT_POLICY"))
+"""
+
+
+@pytest.mark.parametrize(("user_value", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_started_server_waits_passively_unless_the_user_says_otherwise(pytester, tmp_path, monkeypatch,
+                                                                       user_value, expected):
+    """OpenMP threads that spin at barriers starve each other on busy CPUs (docs/serving.md)."""
+    need("smollm2-135m")
+    if user_value is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", user_value)
+    pytester.makepyfile(test_env=SERVER_ENV_TEST)
+    gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:1])
+    result = pytester.runpytest_subprocess("--llm-model", "smollm2-135m", "-m", "gsm8k", "-s",
+                                           "--llm-dataset", f"gsm8k={gsm}", "--llm-gen", "max_tokens=8")
+    result.stdout.fnmatch_lines([f"*OMP_WAIT_POLICY of the server: {expected}*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 2 and "errors" not in outcomes

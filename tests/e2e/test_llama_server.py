@@ -23,6 +23,7 @@ from pytest_llmeval.endpoint.local_models import (
     LocalModelError,
     check_llama_server_installed,
     llama_server_command,
+    llama_server_env,
     resolve_local_model,
 )
 from pytest_llmeval.endpoint.server import ManagedServer, ServerSpec
@@ -39,7 +40,7 @@ def _start(name: str, log_path: Path, cache_dir: Path | None = None) -> tuple[Ma
     except LocalModelError as exc:
         skip_or_fail(str(exc))
     spec = ServerSpec(command=llama_server_command(model), model=model.served_name, log_path=log_path,
-                      ready_timeout_s=120)  # fmt: skip
+                      ready_timeout_s=120, env=llama_server_env())  # fmt: skip
     began = time.monotonic()
     server = ManagedServer(spec).start()
     return server, time.monotonic() - began
@@ -57,7 +58,7 @@ def smollm2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedServer]
 
 def chat(server: ManagedServer, model: str = "smollm2-135m", **extra: Any) -> dict[str, Any]:
     body = {"model": model, "messages": PROMPT, "temperature": 0, "max_tokens": 32, **extra}
-    reply = httpx.post(server.base_url + "/chat/completions", json=body, timeout=120, trust_env=False)
+    reply = httpx.post(server.base_url + "/chat/completions", json=body, timeout=300, trust_env=False)
     assert reply.status_code == 200, reply.text
     payload: dict[str, Any] = reply.json()
     return payload
@@ -67,7 +68,7 @@ def chat_stream(server: ManagedServer, **extra: Any) -> list[dict[str, Any]]:
     """Every SSE event of a streamed chat completion, up to ``[DONE]`` (which must arrive)."""
     body = {"model": "smollm2-135m", "messages": PROMPT, "temperature": 0, "max_tokens": 32, "stream": True, **extra}
     events: list[dict[str, Any]] = []
-    with httpx.stream("POST", server.base_url + "/chat/completions", json=body, timeout=120, trust_env=False) as reply:
+    with httpx.stream("POST", server.base_url + "/chat/completions", json=body, timeout=300, trust_env=False) as reply:
         assert reply.status_code == 200
         assert reply.headers["content-type"].startswith("text/event-stream")
         for line in reply.iter_lines():
@@ -132,13 +133,14 @@ def test_concurrent_streams_are_not_cut_short(smollm2: ManagedServer) -> None:
 
 
 def test_generation_speed(smollm2: ManagedServer) -> None:
-    """Reports tokens/s; asserts only a floor that any working CPU build clears."""
+    """Reports tokens/s and asserts a whole answer arrives. No speed floor: on CPUs shared with
+    other jobs the figure is not the build's (the bench/ scripts measure speed as ratios)."""
     began = time.monotonic()
     body = chat(smollm2, max_tokens=128, messages=[{"role": "user", "content": "Write a long story about a cat."}])
     elapsed = time.monotonic() - began
     tokens = body["usage"]["completion_tokens"]
     print(f"\nSmolLM2: {tokens} tokens in {elapsed:.2f} s = {tokens / elapsed:.1f} tokens/s (incl. prompt)")
-    assert tokens >= 16 and tokens / elapsed > 2
+    assert tokens >= 16
 
 
 def test_gemma_base_model_serves_chat(tmp_path: Path) -> None:
