@@ -132,7 +132,7 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSet
     if config.option.collectonly:
         return settings, None
 
-    from .endpoint.local_models import is_local_model_name, llama_server_command, llama_server_env, resolve_local_model
+    from .endpoint.local_models import is_local_model_name, llama_server_command, resolve_local_model
     from .endpoint.server import ManagedServer, ServerSpec
 
     model = settings.endpoint.model
@@ -145,7 +145,7 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSet
         local = resolve_local_model(model)
         model = local.served_name
         spec = ServerSpec(command=llama_server_command(local), model=model, ready_timeout_s=settings.serve.timeout_s,
-                          log_path=_log_path(settings), env=llama_server_env())
+                          log_path=_log_path(settings))
     elif settings.endpoint.base_url is None:
         raise ConfigError(
             f"no endpoint for --llm-model {model!r}: pass --llm-base-url (or set OPENAI_BASE_URL), "

@@ -203,19 +203,6 @@ def check_llama_server_installed() -> None:
         )
 
 
-def llama_server_env() -> dict[str, str]:
-    """Environment variables for a llama.cpp server the plugin starts: ``OMP_WAIT_POLICY=PASSIVE``
-    unless the environment already sets ``OMP_WAIT_POLICY`` (the user's choice wins).
-
-    llama-cpp-python's wheels are built with OpenMP, whose threads spin at each barrier by
-    default. On CPUs that are already busy (pytest -n workers, a second server, other jobs) a
-    spinning thread holds the core the thread it waits for needs: ``bench/llama_oversubscription.py``
-    measured generation 5.9x faster with PASSIVE (2 servers x 2 threads and one busy process on 2
-    CPUs), and no slower on an idle machine (docs/serving.md has the figures).
-    """
-    return {} if "OMP_WAIT_POLICY" in os.environ else {"OMP_WAIT_POLICY": "PASSIVE"}
-
-
 def llama_server_command(
     model: LocalModel,
     port: int | None = None,

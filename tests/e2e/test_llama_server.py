@@ -23,7 +23,6 @@ from pytest_llmeval.endpoint.local_models import (
     LocalModelError,
     check_llama_server_installed,
     llama_server_command,
-    llama_server_env,
     resolve_local_model,
 )
 from pytest_llmeval.endpoint.server import ManagedServer, ServerSpec
@@ -40,7 +39,7 @@ def _start(name: str, log_path: Path, cache_dir: Path | None = None) -> tuple[Ma
     except LocalModelError as exc:
         skip_or_fail(str(exc))
     spec = ServerSpec(command=llama_server_command(model), model=model.served_name, log_path=log_path,
-                      ready_timeout_s=120, env=llama_server_env())  # fmt: skip
+                      ready_timeout_s=120)  # fmt: skip
     began = time.monotonic()
     server = ManagedServer(spec).start()
     return server, time.monotonic() - began

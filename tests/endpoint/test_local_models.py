@@ -16,7 +16,6 @@ from pytest_llmeval.endpoint.local_models import (
     is_local_model_name,
     known_local_models,
     llama_server_command,
-    llama_server_env,
     resolve_local_model,
 )
 from pytest_llmeval.errors import ConfigError
@@ -129,9 +128,3 @@ def test_llama_server_command_without_llama_cpp(monkeypatch: pytest.MonkeyPatch,
         llama_server_command(model, port=8000)
     assert INSTALL_HINT in str(info.value)
 
-
-def test_llama_server_env_is_passive_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    assert llama_server_env() == {"OMP_WAIT_POLICY": "PASSIVE"}
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    assert llama_server_env() == {}  # merged over os.environ by ManagedServer: ACTIVE stays
