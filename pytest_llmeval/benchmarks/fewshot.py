@@ -8,7 +8,8 @@ few-shot rows of subset S (dataset name L) are looked up, first match wins:
    does), or a folder with `S.jsonl` / `L.jsonl` (`.json/.csv/.parquet`, or a `S/` folder);
 3. the evaluated data's own `--llm-dataset` path, when it is a `save_to_disk` DatasetDict holding
    SPLIT, or a folder with `S/SPLIT*.jsonl` beside `S/test*.jsonl` (the layout of a hub snapshot);
-4. the hub (only when the evaluated rows come from the hub too).
+4. the hub the evaluated rows come from (`--llm-hub`: Hugging Face or ModelScope), only when they
+   come from a hub too.
 
 Local evaluated data without any of 1-3 is an error that names the option to add, rather than a
 silent zero-shot run. The rows come in dataset order; fewer than asked are used when the split is
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..errors import ConfigError, DatasetError
 from .base import Benchmark, RecordLoader
-from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, load_hub_split, read_path
+from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
 from .rows import local_path
 
 Record = Mapping[str, Any]
@@ -67,7 +68,7 @@ def few_shot_records(
             f"evaluated rows are local: pass --llm-dataset {name}:{split}=PATH (a file or folder of that split), "
             f"or --llm-bench-arg {name}.few_shot_num=0"
         )
-    return list(islice(_hub_rows(benchmark, label, split), count))
+    return list(islice(_hub_rows(benchmark, label, split, getattr(loader, "hub", "auto")), count))
 
 
 def _matching(benchmark: Benchmark, rows: Iterator[tuple[Record, str]], label: str, subset: str) -> Iterator[Record]:
@@ -134,14 +135,18 @@ def _split_file(folder: Path, split: str) -> Path | None:
     return None
 
 
-def _hub_rows(benchmark: Benchmark, label: str, split: str) -> Iterator[Record]:
+def _hub_rows(benchmark: Benchmark, label: str, split: str, hub: str) -> Iterator[Record]:
+    """The few-shot split of subset `label` from the hub the evaluated rows come from (`--llm-hub`)."""
+    from .hubs import hub_rows
+
     source = benchmark.source
     assert source is not None
-    config = label if source.subset_mode == "config" else source.config
     fix = (f"pass --llm-dataset {benchmark.name}:{split}=PATH for the few-shot rows, "
            f"or use --llm-bench-arg {benchmark.name}.few_shot_num=0")
-    dataset = load_hub_split(source, config, split, fix)
-    for record in dataset:
-        if source.subset_mode == "field" and str(record.get(source.subset_field)) != label:
-            continue
-        yield record
+    rows, only_this_subset = hub_rows(benchmark, label, split, hub, fix)
+    records = (record for record, _where in rows)
+    if only_this_subset:
+        yield from records
+        return
+    field = source.subset_field
+    yield from (record for record in records if str(record.get(field)) == label)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -161,9 +161,10 @@ def _ms_endpoint() -> str:
     return endpoint if "://" in endpoint else f"https://{endpoint}"
 
 
-def modelscope_snapshot(dataset_id: str, fix: str) -> Path:
-    """The local snapshot folder of a ModelScope dataset's data files: from the client's cache
-    when it is there (no request), else downloaded into it."""
+def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DATA_PATTERNS) -> Path:
+    """The local snapshot folder of a ModelScope dataset's files matching `patterns` (default: every
+    data file): from the client's cache when it is there and holds every file `patterns` names without
+    a wildcard (no request), else downloaded into it."""
     try:
         from modelscope_hub.compat.snapshot_download import dataset_snapshot_download
     except ImportError:
@@ -181,8 +182,13 @@ def modelscope_snapshot(dataset_id: str, fix: str) -> Path:
             hub_unreachable=True,
         ) from None
     name = f"{dataset_id} (ModelScope)"
+    # The cached folder is returned as soon as it holds anything, so a named file (a pattern without
+    # wildcards) missing from it, e.g. another version of a release, means asking the hub.
+    named = [p for p in patterns if not any(c in p for c in "*?[")]
     try:
-        return Path(dataset_snapshot_download(dataset_id, allow_patterns=DATA_PATTERNS, local_files_only=True))
+        cached = Path(dataset_snapshot_download(dataset_id, allow_patterns=list(patterns), local_files_only=True))
+        if all((cached / name).is_file() for name in named):
+            return cached
     except Exception:
         pass  # not in the cache: ask the hub
     if _offline("MODELSCOPE_OFFLINE", "HF_HUB_OFFLINE"):
@@ -194,7 +200,7 @@ def modelscope_snapshot(dataset_id: str, fix: str) -> Path:
     if "modelscope" in _unreachable:
         raise _unreachable_error("modelscope", name, _unreachable["modelscope"], fix)
     try:
-        folder = Path(dataset_snapshot_download(dataset_id, allow_patterns=DATA_PATTERNS))
+        folder = Path(dataset_snapshot_download(dataset_id, allow_patterns=list(patterns)))
     except Exception as exc:
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         if isinstance(exc, (ConnectionError, OSError)) and "404" not in str(exc) and "403" not in str(exc):

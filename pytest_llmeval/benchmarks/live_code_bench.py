@@ -26,7 +26,9 @@ calls), stopping at the first failure; `pass_at_1` is 1 when all pass, also repo
 per test. Private tests stay compressed in memory until the sample is scored.
 
 Data: the hub repository is script-based, which `datasets` >= 4 no longer runs, so the release files
-are read directly (`hf://datasets/livecodebench/code_generation_lite/test5.jsonl`). Offline, pass a
+are read directly (`hf://datasets/livecodebench/code_generation_lite/test5.jsonl`); with
+`--llm-hub modelscope`, the selected version's files of `AI-ModelScope/code_generation_lite` are
+downloaded (only those) into the `modelscope` client's cache. Offline, pass a
 folder holding those files (a clone or `snapshot_download` of the repository) with
 `--llm-dataset live_code_bench=DIR`: each subset reads its version's files from it. A single file
 (`--llm-dataset live_code_bench=FILE`) is used whole for whichever subset is selected.
@@ -44,6 +46,7 @@ from ..errors import ConfigError, DatasetError
 from ..scoring.code import check_livecodebench, decode_lcb_private_tests, extract_code
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import breakdown_names, mean_over_carriers, with_breakdown
+from .hubs import hub_for, modelscope_snapshot
 from .humaneval import sandbox_limits
 from .loading import is_saved_dataset, read_path
 from .registry import register_benchmark
@@ -155,18 +158,14 @@ class LiveCodeBench(Benchmark):
             yield from loader.records(self, subset)
             return
         if self.name not in overrides:
-            yield from _hub_rows(self, subset)
+            if self.source is not None and hub_for(self.source, getattr(loader, "hub", "auto")) == "modelscope":
+                yield from _modelscope_rows(self, subset)
+            else:
+                yield from _hub_rows(self, subset)
             return
         path = local_path(loader, overrides[self.name])
         if path.is_dir() and not is_saved_dataset(path) and any((path / f).is_file() for f in VERSION_FILES.values()):
-            for name in version_files(subset):
-                if not (path / name).is_file():
-                    raise DatasetError(
-                        f"folder has no {name}, which subset {subset!r} needs; download it from {REPO} "
-                        "or choose another version with --llm-bench-arg live_code_bench.subset_list=...",
-                        source=str(path),
-                    )
-                yield from read_path(path / name)
+            yield from _version_rows(path, subset, REPO)
         elif path.is_file():
             yield from read_path(path, split=self.source.split if self.source else "test")
         else:
@@ -228,6 +227,29 @@ class LiveCodeBench(Benchmark):
 def _tests(raw: Any) -> list[dict[str, Any]]:
     """Public tests: a JSON string (as stored) or an already parsed list."""
     return decode_lcb_private_tests(raw if isinstance(raw, str) else json.dumps(raw))
+
+
+def _version_rows(folder: Path, subset: str, repo: str) -> Iterator[tuple[Mapping[str, Any], str]]:
+    """The rows of `subset`'s release files in a folder holding them (a clone or a snapshot)."""
+    for name in version_files(subset):
+        if not (folder / name).is_file():
+            raise DatasetError(
+                f"folder has no {name}, which subset {subset!r} needs; download it from {repo} "
+                "or choose another version with --llm-bench-arg live_code_bench.subset_list=...",
+                source=str(folder),
+            )
+        yield from read_path(folder / name)
+
+
+def _modelscope_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
+    """`subset`'s release files from the ModelScope copy (`--llm-hub modelscope`): only those files
+    are downloaded (each is hundreds of MB), into the client's cache."""
+    source = benchmark.source
+    assert source is not None and source.modelscope
+    fix = (f"pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl); "
+           f"or read it from Hugging Face ({REPO}) with --llm-hub huggingface")
+    folder = modelscope_snapshot(source.modelscope, fix, patterns=version_files(subset))
+    yield from _version_rows(folder, subset, source.modelscope)
 
 
 def _hub_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:

@@ -38,7 +38,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from ..errors import ConfigError, DatasetError
-from .base import Benchmark, DatasetSource, RecordLoader, Sample
+from .base import Benchmark, RecordLoader, Sample
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
@@ -273,14 +273,6 @@ class DatasetLoader(RecordLoader):
             yield from self._counted(rows, scan)
         else:
             yield from self.filter_subset(benchmark, subset, rows, scan)
-
-
-def load_hub_split(source: DatasetSource, config: str | None, split: str, fix: str) -> Any:
-    """One split from the Hugging Face hub (kept for callers that need a `datasets` object; see
-    `hubs.load_hf_split`)."""
-    from .hubs import load_hf_split
-
-    return load_hf_split(source, config, split, fix)
 
 
 def is_saved_dataset(path: Path) -> bool:

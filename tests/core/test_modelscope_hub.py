@@ -150,3 +150,102 @@ def test_a_collection_by_its_modelscope_id_is_downloaded_once(pytester, start_se
         second = run(pytester, server, "--llm-collection", "evalscope/Mini-Collection", "--llm-no-cache")
         second.assert_outcomes(passed=2)
         assert hub.requests[before:] == []
+
+
+# -- few-shot rows and LiveCodeBench's release files follow --llm-hub modelscope ----------------
+
+
+def _load_summaries(name: str, subset: str, args: dict[str, str]) -> list[dict]:
+    from pytest_llmeval.benchmarks import get_benchmark
+    from pytest_llmeval.benchmarks.loading import DatasetLoader
+
+    samples = get_benchmark(name)(args).load(subset, DatasetLoader({}, hub="modelscope"))
+    return [{"id": s.id, "input": str(s.input), "few_shot": s.metadata.get("few_shot")} for s in samples]
+
+
+def ms_load(name: str, subset: str, **args: str) -> list[dict]:
+    """The samples' id, prompt and few-shot count, loaded with `--llm-hub modelscope` in a fresh
+    process, as in a run: the `modelscope` client keeps its endpoint and cache for the process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_load_summaries, name, subset, args).result(timeout=120)
+
+
+def downloaded(hub: ModelScopeStandIn, since: int = 0) -> list[str]:
+    return sorted(r.split("FilePath=")[1].replace("%2F", "/") for r in hub.requests[since:] if "FilePath=" in r)
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def test_ceval_few_shot_rows_come_from_the_modelscope_snapshot(ms_env):
+    """The C-Eval release layout (`val/<subject>_val.csv`, `dev/<subject>_dev.csv`): the dev rows,
+    with their explanations, are the examples; before, few-shot rows came only from Hugging Face."""
+    from tests.benchmarks import data
+
+    repo = {"evalscope/ceval": {
+        **{f"val/{s}_val.csv": csv_bytes(rows) for s, rows in data.CEVAL_ROWS.items()},
+        **{f"dev/{s}_dev.csv": csv_bytes(rows) for s, rows in data.CEVAL_DEV_ROWS.items()},
+    }}
+    with ModelScopeStandIn(repo) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        samples = ms_load("ceval", "computer_network", few_shot_num="5")
+        prompt = samples[0]["input"]
+        assert "示例：" in prompt and "解析：1. IPv4地址由32位二进制数组成。\n答案：B" in prompt
+        assert samples[0]["few_shot"] == len(data.CEVAL_DEV_ROWS["computer_network"])
+        assert "dev/computer_network_dev.csv" in downloaded(hub)
+        zero = ms_load("ceval", "computer_network")  # the same snapshot, from the cache
+        assert "示例：" not in zero[0]["input"]
+
+
+def test_mmlu_pro_few_shot_rows_of_one_category_from_a_modelscope_parquet_snapshot(ms_env, tmp_path):
+    """MMLU-Pro's layout (`data/test-*.parquet`, `data/validation-*.parquet`, one file for all
+    categories): the validation rows are filtered on `category`."""
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from tests.benchmarks import data
+
+    def parquet(rows: list[dict]) -> bytes:
+        path = tmp_path / "rows.parquet"
+        pq.write_table(pyarrow.Table.from_pylist(rows), path)
+        return path.read_bytes()
+
+    repo = {"TIGER-Lab/MMLU-Pro": {
+        "data/test-00000-of-00001.parquet": parquet(data.MMLU_PRO_ROWS),
+        "data/validation-00000-of-00001.parquet": parquet(data.MMLU_PRO_VALIDATION_ROWS),
+    }}
+    with ModelScopeStandIn(repo) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        samples = ms_load("mmlu_pro", "computer_science", few_shot_num="5")
+    prompt = samples[0]["input"]
+    assert "Reasoning: Let's think step by step. A byte is defined as eight bits.\nAnswer: B" in prompt
+    assert "Profit" not in prompt  # the business example belongs to another category
+
+
+def test_live_code_bench_downloads_only_the_selected_versions_from_modelscope(ms_env):
+    from tests.benchmarks import data
+
+    files = {("test.jsonl" if n == 1 else f"test{n}.jsonl"): jsonl([data.lcb_row(f"q{n}", f"2025-0{n}-01T00:00:00",
+                                                                               functional=False)])
+             for n in range(1, 7)}
+    with ModelScopeStandIn({"AI-ModelScope/code_generation_lite": {"README.md": b"# lcb", **files}}) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        v5 = ms_load("live_code_bench", "v5")
+        assert [s["id"] for s in v5] == ["q5"] and downloaded(hub) == ["test5.jsonl"]
+        before = len(hub.requests)
+        v5_v6 = ms_load("live_code_bench", "v5_v6")  # the cached snapshot lacks test6.jsonl: ask the hub
+        assert [s["id"] for s in v5_v6] == ["q5", "q6"] and downloaded(hub, before) == ["test6.jsonl"]
+        before = len(hub.requests)
+        assert [s["id"] for s in ms_load("live_code_bench", "v6")] == ["q6"]
+        assert hub.requests[before:] == []  # everything it needs is in the cache
