@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -128,6 +128,19 @@ def load_hf_split(source: DatasetSource, config: str | None, split: str, fix: st
     """One split from the Hugging Face hub through `datasets` (its cache and offline mode apply).
     Any failure becomes one DatasetError that names the dataset and ends with `fix`."""
     name = source.path + (f" (config {config!r})" if config else "") + f" split {split!r}"
+
+    def load() -> Any:
+        import datasets
+
+        return datasets.load_dataset(source.path, name=config, split=split)
+
+    return hf_load(name, fix, load)
+
+
+def hf_load(name: str, fix: str, load: Callable[[], Any]) -> Any:
+    """`load()` (a `datasets` call that reads from the Hugging Face hub), after the reachability
+    probe: an unreachable hub turns `datasets` offline (its cache may still hold the data) instead of
+    waiting through its retries. Any failure becomes one DatasetError naming `name`, ending with `fix`."""
     offline = _offline("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
     if not offline and "huggingface" not in _unreachable:
         why = probe(_hf_endpoint())
@@ -137,9 +150,7 @@ def load_hf_split(source: DatasetSource, config: str | None, split: str, fix: st
         _go_offline_hf()  # the cache may still hold it; no retries against a dead host
         offline = True
     try:
-        import datasets
-
-        return datasets.load_dataset(source.path, name=config, split=split)
+        return load()
     except Exception as exc:  # network, auth, missing config: all end the same way for the user
         detail = f"{type(exc).__name__}: {str(exc)[:200]}"
         text = str(exc).lower()

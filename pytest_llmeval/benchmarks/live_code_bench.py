@@ -46,7 +46,7 @@ from ..errors import ConfigError, DatasetError
 from ..scoring.code import check_livecodebench, decode_lcb_private_tests, extract_code
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import breakdown_names, mean_over_carriers, with_breakdown
-from .hubs import hub_for, modelscope_snapshot
+from .hubs import hf_load, hub_for, modelscope_snapshot
 from .humaneval import sandbox_limits
 from .loading import is_saved_dataset, read_path
 from .registry import register_benchmark
@@ -253,16 +253,16 @@ def _modelscope_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mappin
 
 
 def _hub_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
-    files = [f"hf://datasets/{REPO}/{name}" for name in version_files(subset)]
-    try:
+    names = version_files(subset)
+    files = [f"hf://datasets/{REPO}/{name}" for name in names]
+
+    def load() -> Any:
         import datasets
 
-        dataset = datasets.load_dataset("json", data_files=files, split="train")
-    except Exception as exc:  # network, auth, missing file: all end the same way for the user
-        raise DatasetError(
-            f"cannot read {', '.join(Path(f).name for f in files)} of {REPO} from the Hugging Face hub "
-            f"({type(exc).__name__}: {str(exc)[:200]}). Download the repository's files where the hub is "
-            f"reachable and pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl)"
-        ) from None
+        return datasets.load_dataset("json", data_files=files, split="train")
+
+    fix = (f"pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl); or read it "
+           "from ModelScope (AI-ModelScope/code_generation_lite) with --llm-hub modelscope")
+    dataset = hf_load(f"{', '.join(names)} of {REPO}", fix, load)
     for index, record in enumerate(dataset):
         yield record, f"{REPO}[{subset}] row {index}"

@@ -249,3 +249,23 @@ def test_live_code_bench_downloads_only_the_selected_versions_from_modelscope(ms
         before = len(hub.requests)
         assert [s["id"] for s in ms_load("live_code_bench", "v6")] == ["q6"]
         assert hub.requests[before:] == []  # everything it needs is in the cache
+
+
+def test_unreachable_hugging_face_hub_for_live_code_bench_is_one_error_naming_both_hubs(
+    pytester, start_server, monkeypatch
+):
+    """LiveCodeBench reads its release files by `hf://` path, not by dataset id; it goes through the
+    same reachability probe as the other benchmarks (before: no probe, `datasets`' own retries)."""
+    server = start_server(rules=[])
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(pytester.path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run(pytester, server, "-m", "live_code_bench", "--llm-bench-arg", "live_code_bench.subset_list=v6")
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert out.count("ERROR collecting") == 1 and "the Hugging Face hub is not reachable" in out
+    assert "test6.jsonl of livecodebench/code_generation_lite" in out
+    assert "--llm-dataset live_code_bench=DIR" in out and "--llm-hub modelscope" in out
+    assert "Retrying in" not in out + result.stderr.str()
+    assert chat_requests(server) == 0
