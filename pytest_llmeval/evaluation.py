@@ -33,7 +33,7 @@ from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
-from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY
+from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY
 from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
 from .results import RunResult, SampleRecord
@@ -97,6 +97,7 @@ class EvaluationPlugin:
         self.gated = False
         self._markers: set[str] = set()
         self._media: MediaStore | None = None
+        self._media_tmp: tempfile.TemporaryDirectory[str] | None = None  # --llm-no-cache's media folder
         self.benchmark_instances: dict[str, Benchmark] = {}
         self.selection: dict[str, list[str]] = {}
         self.live: LiveProgress | None = None
@@ -144,14 +145,25 @@ class EvaluationPlugin:
 
     def media_store(self) -> MediaStore:
         """Images and audio of this run's samples, spooled once (content-addressed) beside the
-        response cache, or in a private temporary folder with --llm-no-cache."""
+        response cache, or, with --llm-no-cache, in a private temporary folder: the controller's,
+        shared by its xdist workers (so the report's thumbnails find the files), removed when the
+        run ends."""
         if self._media is None:
             if self.settings.use_cache and self.settings.cache_dir is not None:
                 root = self.settings.cache_dir / "media"
+            elif self.is_worker and self.config.workerinput.get(MEDIA_DIR_KEY):  # type: ignore[attr-defined]
+                root = Path(self.config.workerinput[MEDIA_DIR_KEY])  # type: ignore[attr-defined]
             else:
-                root = Path(tempfile.mkdtemp(prefix="llmeval-media-"))
+                self._media_tmp = tempfile.TemporaryDirectory(prefix="llmeval-media-")
+                root = Path(self._media_tmp.name)
             self._media = MediaStore(root, self.settings.media)
         return self._media
+
+    def media_workerinput(self) -> dict[str, str]:
+        """What xdist workers need to share the controller's temporary media folder (--llm-no-cache)."""
+        if self.settings.use_cache and self.settings.cache_dir is not None:
+            return {}
+        return {MEDIA_DIR_KEY: str(self.media_store().root)}
 
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
@@ -560,6 +572,9 @@ class EvaluationPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._media_tmp is not None:  # the report's previews were made as the results arrived
+            self._media_tmp.cleanup()
+            self._media_tmp = None
         # The verdict comes after pytest's own "N failed, M passed" line: it is the last line.
         if self.is_worker or not self.gated or self.result is None or self.session is None:
             return

@@ -79,7 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
             from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks
 
             def workerinput() -> dict[str, object]:
-                return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput()}
+                return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),
+                        **evaluation.media_workerinput()}
 
             config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker, evaluation.deselected_by_worker), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:

@@ -12,6 +12,8 @@ request would be built.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -32,8 +34,11 @@ class MultimodalBenchmark(Benchmark):
     media_store: MediaStore | None = None  # set by the plugin from --llm-image-* and the cache folder
 
     def store(self) -> MediaStore:
-        if self.media_store is None:  # used outside the plugin (tests, scripts): a private folder
-            self.media_store = MediaStore(Path(tempfile.mkdtemp(prefix="llmeval-media-")))
+        if self.media_store is None:  # used outside the plugin (tests, scripts): a private folder,
+            # removed when the process exits (the samples' refs may outlive this object)
+            root = tempfile.mkdtemp(prefix="llmeval-media-")
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
+            self.media_store = MediaStore(Path(root))
         return self.media_store
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:

@@ -4,8 +4,8 @@ and media).
 
 Size caps: thumbnails are at most `THUMB_SIDE` pixels on their longer side (JPEG, or PNG for
 images with transparency); audio is embedded only up to `MAX_AUDIO_PREVIEW_BYTES`, otherwise the
-preview says so. A medium whose spooled file is gone (another machine, `--llm-no-cache` under
-xdist) has no preview; the record's hash, size and format are shown all the same.
+preview says so. A medium whose spooled file is not at hand (a report rebuilt on another machine)
+has no preview; the record's hash, size and format are shown all the same.
 """
 
 from __future__ import annotations
