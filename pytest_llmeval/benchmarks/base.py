@@ -67,6 +67,9 @@ class Benchmark:
     subsets: ClassVar[Sequence[str]] = ("default",)
     tags: ClassVar[Sequence[str]] = ()
     metrics: ClassVar[Sequence[str]] = ("acc",)
+    # Prefixes of breakdown metrics whose labels come from the data, not from a list known in
+    # advance (MathVista's `acc_<task>`): a threshold may name any `<prefix><label>`.
+    breakdown_prefixes: ClassVar[Sequence[str]] = ()
     task_type: ClassVar[str] = "general"
     system_prompt: ClassVar[str | None] = None
     default_args: ClassVar[Mapping[str, str]] = {}
@@ -75,6 +78,18 @@ class Benchmark:
     # metric -> per-sample metric holding the sample's item count, for metrics `aggregate` pools over
     # items grouped in samples (sum(metric_i * count_i) / sum(count_i)); their error is clustered by sample
     pooled_metrics: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def metric_names(cls) -> list[str]:
+        """The declared metrics, then each data-defined breakdown as `<prefix><label>` (for listings)."""
+        return [*cls.metrics, *(f"{prefix}<label>" for prefix in cls.breakdown_prefixes)]
+
+    @classmethod
+    def has_metric(cls, metric: str) -> bool:
+        """Whether `metric` is declared or is a breakdown `<prefix><label>` of `breakdown_prefixes`."""
+        return metric in cls.metrics or any(
+            metric.startswith(prefix) and len(metric) > len(prefix) for prefix in cls.breakdown_prefixes
+        )
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         unknown = set(args or {}) - set(self.default_args) - {"subset_list"}

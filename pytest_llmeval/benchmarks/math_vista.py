@@ -85,6 +85,7 @@ class MathVista(MultimodalBenchmark):
     tags = ("math", "vision", "multimodal")
     task_type = "math"
     metrics = ("acc",)
+    breakdown_prefixes = ("acc_",)  # acc_<task>
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         index = 0

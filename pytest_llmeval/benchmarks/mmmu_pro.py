@@ -77,6 +77,7 @@ class MMMUPro(MultimodalBenchmark):
     tags = ("vision", "multimodal", "knowledge")
     task_type = "exam"
     metrics = ("acc",)
+    breakdown_prefixes = ("acc_",)  # acc_<subject>
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         # the hub's configurations are named "standard (4 options)" ...; local files may use either name

@@ -55,6 +55,7 @@ class OmniBench(MultimodalBenchmark):
     tags = ("vision", "audio", "multimodal", "omni")
     task_type = "multimodal"
     metrics = ("acc",)
+    breakdown_prefixes = ("acc_task_", "acc_audio_")
     default_args = {"use_image": "true", "use_audio": "true"}
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:

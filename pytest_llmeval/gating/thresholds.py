@@ -102,10 +102,10 @@ def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], s
             f"subsets: {', '.join(cls.subsets)}"
         )
     # pass_at_K exists for every benchmark when the run asks for n > 1 generations
-    if rule.metric not in cls.metrics and not re.fullmatch(r"pass_at_\d+", rule.metric):
+    if not cls.has_metric(rule.metric) and not re.fullmatch(r"pass_at_\d+", rule.metric):
         raise ThresholdError(
             f"--llm-threshold {rule.expression!r}: {rule.benchmark} has no metric {rule.metric!r}; "
-            f"metrics: {', '.join(cls.metrics)}"
+            f"metrics: {', '.join(cls.metric_names())}"
         )
     check_scale(rule, cls)
     if selected is not None and rule.benchmark not in selected:
@@ -131,11 +131,14 @@ def evaluate_rule(
     low = uncertainty.ci_low if uncertainty is not None else None
     high = uncertainty.ci_high if uncertainty is not None else None
     if mode == "point":  # the estimate alone: the outcome reads as it always did
-        return ThresholdOutcome(expression=rule.expression, value=value, passed=value is not None and rule.holds(value))
+        outcome = ThresholdOutcome(expression=rule.expression, value=value, passed=value is not None and rule.holds(value))
+        if value is None:
+            outcome.reason = _missing(rule, group)
+        return outcome
     outcome = ThresholdOutcome(expression=rule.expression, value=value, passed=False, status="fail",
                                mode=mode, ci_low=low, ci_high=high)
     if value is None:
-        outcome.reason = "no value: no sample of it was scored"
+        outcome.reason = _missing(rule, group)
         return outcome
     if low is None or high is None:
         outcome.status = "undecided"
@@ -158,3 +161,11 @@ def evaluate_rule(
         outcome.reason = (f"the {level} interval {interval} contains {rule.value:g}: more samples are needed "
                           "to tell (an undecided gate fails)")
     return outcome
+
+
+def _missing(rule: ThresholdRule, group: GroupResult | None) -> str:
+    """Why a rule has no value: nothing of it was scored, or (a breakdown label the data lacks, such
+    as a misspelt task) the metric was never reported, with the ones that were."""
+    if group is None or not group.metrics:
+        return "no value: no sample of it was scored"
+    return f"no value: no sample reported {rule.metric}; reported: {', '.join(sorted(group.metrics))}"

@@ -131,7 +131,7 @@ def benchmark_list_lines(benchmarks: Mapping[str, type[Benchmark]], width: int =
     for name, cls in benchmarks.items():
         tags = f"  [{', '.join(cls.tags)}]" if cls.tags else ""
         lines.append(f"{name}{tags}  {cls.description}".rstrip())
-        for label, values in (("subsets", list(cls.subsets)), ("metrics", list(cls.metrics))):
+        for label, values in (("subsets", list(cls.subsets)), ("metrics", cls.metric_names())):
             text = f"{label} ({len(values)}): " + ", ".join(values)
             lines.extend(textwrap.wrap(text, width, initial_indent="    ", subsequent_indent="        "))
     lines.append("")

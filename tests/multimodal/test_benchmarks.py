@@ -155,3 +155,44 @@ def test_bad_use_image_value_is_a_usage_error(pytester: pytest.Pytester, start_s
                      "--llm-bench-arg", "omni_bench.use_image=maybe")
     assert "omni_bench.use_image must be true or false" in outcome.stdout.str() + outcome.stderr.str()
     assert outcome.ret != 0
+
+
+def test_thresholds_gate_the_data_defined_breakdowns(pytester: pytest.Pytester, start_server: Any):
+    """`acc_<task>` (MathVista), `acc_<subject>` (MMMU-Pro), `acc_task_*` / `acc_audio_*` (OmniBench)
+    are reported by the data's labels, and a threshold may gate them; a label the data lacks (a typo)
+    fails with the metrics that were reported, never passes."""
+    data = math_vista_dir(pytester.path / "MathVista")
+    server = start_server(rules=[
+        {"contains": "red bar", "reply": "\\boxed{3.5}"},
+        {"contains": "How many squares", "reply": "\\boxed{8}"},
+        {"contains": "Which color", "reply": "Answer: C"},
+    ])
+    gates = ["--llm-threshold", "math_vista.acc_figure_question_answering>=0.9",
+             "--llm-threshold", "math_vista.acc_math_word_problem<0.5",
+             "--llm-threshold", "math_vista.acc_figure_question_answring>=0.5"]
+    outcome, _ = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}", *gates)
+    out = outcome.stdout.str()
+    assert "PASS  math_vista.acc_figure_question_answering>=0.9  (actual 1.0000)" in out
+    assert "PASS  math_vista.acc_math_word_problem<0.5  (actual 0.0000)" in out
+    assert ("FAIL  math_vista.acc_figure_question_answring>=0.5  (actual missing; no value: no sample reported "
+            "acc_figure_question_answring; reported: acc, acc_figure_question_answering, acc_math_word_problem)") in out
+    assert outcome.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("expression", ["omni_bench.acc_task_count_and_quantity>=0.5", "omni_bench.acc_audio_music>=0.5",
+                                        "mmmu_pro.acc_art_theory>=0.5", "math_vista.acc_geometry_problem_solving>=0.5"])
+def test_breakdown_thresholds_are_accepted(expression: str):
+    from pytest_llmeval.benchmarks import all_benchmarks
+    from pytest_llmeval.gating.thresholds import check_rule, parse_threshold
+
+    check_rule(parse_threshold(expression), all_benchmarks(), None)
+
+
+@pytest.mark.parametrize("expression", ["omni_bench.acc_music>=0.5", "omni_bench.acc_task_>=0.5", "math_vista.accuracy>=0.5"])
+def test_other_metric_names_are_still_refused(expression: str):
+    from pytest_llmeval.benchmarks import all_benchmarks
+    from pytest_llmeval.errors import ThresholdError
+    from pytest_llmeval.gating.thresholds import check_rule, parse_threshold
+
+    with pytest.raises(ThresholdError, match=r"has no metric .*metrics: acc, acc_"):
+        check_rule(parse_threshold(expression), all_benchmarks(), None)
