@@ -7,7 +7,7 @@ Failures are named by their cause (`endpoint/transport.py`), not by the transpor
 When a request to a server the plugin started fails, the server is checked first: a dead server is a
 :class:`~pytest_llmeval.errors.ServerDiedError` (never retried, never a per-item timeout).
 
-Retries (tenacity): ``--llm-retries`` more attempts on 408/409/425/429/5xx and transport errors,
+Retries (tenacity): ``--llm-retries`` more attempts on 408/409/425/429/500/502/503/504 and transport errors,
 waiting "full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): a uniform random
 time in ``[0, min(30 s, 0.5 s * 2**attempt)]``, so requests that failed together do not retry together.
 A ``Retry-After`` header (seconds or an HTTP date, RFC 9110 §10.2.3) replaces that wait, capped at 30 s.
