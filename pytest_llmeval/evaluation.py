@@ -154,7 +154,7 @@ class EvaluationPlugin:
             elif self.is_worker and self.config.workerinput.get(MEDIA_DIR_KEY):  # type: ignore[attr-defined]
                 root = Path(self.config.workerinput[MEDIA_DIR_KEY])  # type: ignore[attr-defined]
             else:
-                self._media_tmp = tempfile.TemporaryDirectory(prefix="llmeval-media-")
+                self._media_tmp = tempfile.TemporaryDirectory(prefix="llmeval-media-", ignore_cleanup_errors=True)
                 root = Path(self._media_tmp.name)
             self._media = MediaStore(root, self.settings.media)
         return self._media
@@ -215,8 +215,12 @@ class EvaluationPlugin:
             if isinstance(item, SampleItem):
                 key = (item.benchmark.name, item.sample.subset)
                 populations[key] = populations.get(key, 0) + 1
-        pooled = {name: dict(bench.pooled_metrics) for name, bench in self.benchmark_instances.items()}
-        monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, pooled)
+        # pooled metrics and breakdowns (carried by some samples only) are never decided early
+        undecidable = {
+            name: {*bench.pooled_metrics, *(r.metric for r in self.rules if r.benchmark == name and bench.is_partial_metric(r.metric))}
+            for name, bench in self.benchmark_instances.items()
+        }
+        monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, undecidable)
         self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:

@@ -90,8 +90,9 @@ class ThresholdOutcome(BaseModel):
 
     Under `--llm-threshold-mode ci` or `--llm-early-stop` it also says `status` (`pass`, `fail` or
     `undecided`: the interval straddles the threshold, which fails the run), `mode` (`ci` or
-    `early-stop`), the metric's 95% interval `ci_low`/`ci_high`, and `reason` in words. These keys
-    are left out of the JSON when unset, so a plain point-estimate gate reads as before."""
+    `early-stop`), the metric's 95% interval `ci_low`/`ci_high`, and `reason` in words. `reason`
+    is also set, in every mode, when there is no value (why not). These keys are left out of the
+    JSON when unset, so a plain point-estimate gate with a value reads as before."""
 
     expression: str
     value: float | None

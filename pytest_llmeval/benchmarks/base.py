@@ -70,6 +70,7 @@ class Benchmark:
     # Prefixes of breakdown metrics whose labels come from the data, not from a list known in
     # advance (MathVista's `acc_<task>`): a threshold may name any `<prefix><label>`.
     breakdown_prefixes: ClassVar[Sequence[str]] = ()
+    partial_metrics: ClassVar[Sequence[str]] = ()  # metrics only some samples carry (TruthfulQA's per-subset ones)
     task_type: ClassVar[str] = "general"
     system_prompt: ClassVar[str | None] = None
     default_args: ClassVar[Mapping[str, str]] = {}
@@ -89,6 +90,17 @@ class Benchmark:
         """Whether `metric` is declared or is a breakdown `<prefix><label>` of `breakdown_prefixes`."""
         return metric in cls.metrics or any(
             metric.startswith(prefix) and len(metric) > len(prefix) for prefix in cls.breakdown_prefixes
+        )
+
+    @classmethod
+    def is_partial_metric(cls, metric: str) -> bool:
+        """Whether `metric` is carried by only some samples: one of `partial_metrics`, or a
+        `<metric>_<label>` breakdown of another declared metric (`acc_stem` of `acc`) or of
+        `breakdown_prefixes`."""
+        return (
+            metric in cls.partial_metrics
+            or any(metric.startswith(prefix) and len(metric) > len(prefix) for prefix in cls.breakdown_prefixes)
+            or any(other != metric and metric.startswith(f"{other}_") for other in cls.metrics)
         )
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:

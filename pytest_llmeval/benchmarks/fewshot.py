@@ -143,7 +143,8 @@ def _hub_rows(benchmark: Benchmark, label: str, split: str, hub: str) -> Iterato
     assert source is not None
     fix = (f"pass --llm-dataset {benchmark.name}:{split}=PATH for the few-shot rows, "
            f"or use --llm-bench-arg {benchmark.name}.few_shot_num=0")
-    rows, only_this_subset = hub_rows(benchmark, label, split, hub, fix)
+    # strict: a snapshot without the few-shot split must not lend its test file as examples
+    rows, only_this_subset = hub_rows(benchmark, label, split, hub, fix, strict=True)
     records = (record for record, _where in rows)
     if only_this_subset:
         yield from records

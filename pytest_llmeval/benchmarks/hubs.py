@@ -48,16 +48,19 @@ def hub_for(source: DatasetSource, choice: str) -> Hub:
     return choice  # type: ignore[return-value]
 
 
-def hub_rows(benchmark: Benchmark, subset: str, split: str, choice: str, fix: str) -> tuple[Iterator[Located], bool]:
+def hub_rows(
+    benchmark: Benchmark, subset: str, split: str, choice: str, fix: str, *, strict: bool = False
+) -> tuple[Iterator[Located], bool]:
     """(rows of `subset`'s data, whether they already are only that subset's rows). When False the
-    caller filters them on the subset field."""
+    caller filters them on the subset field. `strict`: a ModelScope snapshot's file must name `split`
+    (see `loading.snapshot_files`)."""
     source = benchmark.source
     assert source is not None
     hub = hub_for(source, choice)
     config = subset if source.subset_mode == "config" else source.config
     other = _other_hub_hint(source, hub)
     if hub == "modelscope":
-        return modelscope_rows(benchmark, subset, config, split, fix + other)
+        return modelscope_rows(benchmark, subset, config, split, fix + other, strict=strict)
     dataset = load_hf_split(source, config, split, fix + other)
     label = f"{source.path}[{config or 'default'}/{split}]"
     rows = ((record, f"{label} row {index}") for index, record in enumerate(dataset))
@@ -225,7 +228,7 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
 
 
 def modelscope_rows(
-    benchmark: Benchmark, subset: str, config: str | None, split: str, fix: str
+    benchmark: Benchmark, subset: str, config: str | None, split: str, fix: str, *, strict: bool = False
 ) -> tuple[Iterator[Located], bool]:
     from .loading import _listing, read_paths, snapshot_files
 
@@ -233,10 +236,10 @@ def modelscope_rows(
     assert source is not None and source.modelscope
     folder = modelscope_snapshot(source.modelscope, fix)
     names = [n for n in (config, subset) if n]
-    files = snapshot_files(folder, split, names) if names else []
+    files = snapshot_files(folder, split, names, strict=strict) if names else []
     if files:
         return read_paths(files, split), True
-    whole = snapshot_files(folder, split, (), only_file=len(benchmark.subsets) == 1)
+    whole = snapshot_files(folder, split, (), only_file=len(benchmark.subsets) == 1, strict=strict)
     if not whole:
         raise DatasetError(
             f"the ModelScope snapshot of {source.modelscope} has no {split!r} file"

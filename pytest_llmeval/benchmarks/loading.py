@@ -291,7 +291,9 @@ def _data_files(folder: Path, pattern: str) -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if is_data_file(p))
 
 
-def snapshot_files(folder: Path, split: str, names: Sequence[str], *, only_file: bool = False) -> list[Path]:
+def snapshot_files(
+    folder: Path, split: str, names: Sequence[str], *, only_file: bool = False, strict: bool = False
+) -> list[Path]:
     """The data files of `split` in a folder laid out as a hub snapshot, for the first of `names`
     (a subset, a configuration) that has any; with no names, the split's files of a one-config
     snapshot. Empty when nothing matches. Patterns, in order, for a name N:
@@ -301,20 +303,22 @@ def snapshot_files(folder: Path, split: str, names: Sequence[str], *, only_file:
     `<split>/N.*` and `<split>/N_<split>.*` (the C-Eval and CMMLU releases), `N_<split>.*`, `N-<split>.*`,
     or `N/` holding exactly one data file or a `save_to_disk` folder. Without a name: `<split>.*`,
     `<split>-*`, `data/<split>-*`, `data/<split>.*`, `<split>/*`, then (`only_file`, for a benchmark
-    of one subset) the folder's only data file (`HumanEval.jsonl.gz`)."""
+    of one subset) the folder's only data file (`HumanEval.jsonl.gz`). `strict`: only paths that name
+    the split (never `N.*`, a lone file of `N/` or `only_file`), for a split that must not be confused
+    with the evaluated one (few-shot rows)."""
     for name in names:
         inner = folder / name
         if inner.is_dir() and is_saved_dataset(inner):
             return [inner]
         for pattern in (
-            f"{name}.*", f"{name}/{split}.*", f"{name}/{split}-*", f"{name}/{split}_*", f"{name}/data/{split}-*",
+            *(() if strict else (f"{name}.*",)), f"{name}/{split}.*", f"{name}/{split}-*", f"{name}/{split}_*", f"{name}/data/{split}-*",
             f"{name}/{split}/*", f"data/{name}/{split}*", f"data/{name}-{split}*", f"{split}/{name}.*",
             f"{split}/{name}_{split}.*", f"{name}_{split}.*", f"{name}-{split}.*",
         ):
             found = _data_files(folder, pattern)
             if found:
                 return found
-        if inner.is_dir():
+        if inner.is_dir() and not strict:
             found = _data_files(inner, "*")
             if len(found) == 1:
                 return found
@@ -324,7 +328,7 @@ def snapshot_files(folder: Path, split: str, names: Sequence[str], *, only_file:
         found = _data_files(folder, pattern)
         if found:
             return found
-    if not only_file:
+    if not only_file or strict:
         return []
     found = [p for p in folder.rglob("*") if is_data_file(p) and ".git" not in p.parts]
     return found if len(found) == 1 else []

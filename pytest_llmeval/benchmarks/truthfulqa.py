@@ -120,6 +120,7 @@ class TruthfulQA(Benchmark):
     subsets = ("mc1", "mc2_select")
     tags = ("truthfulness", "knowledge", "mcq")
     metrics = ("mc1", "mc2_select", "mc2_select_recall")
+    partial_metrics = metrics  # each is carried by its subset's samples only
     task_type = "mcq"
     default_args = {"seed": "0"}
 

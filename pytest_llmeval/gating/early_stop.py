@@ -17,7 +17,7 @@ sample of it leaves the rule (and so its benchmark) to run to the end.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ..results import SampleRecord, ThresholdOutcome
@@ -55,18 +55,20 @@ class _RuleTest:
 class EarlyStopMonitor:
     """Follows the thresholds of each benchmark while samples are scored (one process only).
 
-    `populations[(benchmark, subset)]` counts the samples collected for each subset."""
+    `populations[(benchmark, subset)]` counts the samples collected for each subset; `undecidable`
+    names, per benchmark, the metrics a rule cannot be decided early on (pooled metrics, breakdowns
+    carried by some samples only: their population is not the benchmark's)."""
 
     def __init__(
         self, rules: Sequence[ThresholdRule], populations: Mapping[tuple[str, str], int], alpha: float,
-        pooled: Mapping[str, Mapping[str, str]] | None = None,
+        undecidable: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.alpha = alpha
         self._tests: dict[str, list[_RuleTest]] = {}
         for rule in rules:
             size = sum(n for (bench, subset), n in populations.items()
                        if bench == rule.benchmark and rule.subset in (None, subset))
-            usable = rule.metric not in (pooled or {}).get(rule.benchmark, {})
+            usable = rule.metric not in (undecidable or {}).get(rule.benchmark, ())
             self._tests.setdefault(rule.benchmark, []).append(_RuleTest(rule, size, alpha, usable))
         self.skipped: dict[str, int] = {}
 

@@ -168,4 +168,5 @@ def _missing(rule: ThresholdRule, group: GroupResult | None) -> str:
     as a misspelt task) the metric was never reported, with the ones that were."""
     if group is None or not group.metrics:
         return "no value: no sample of it was scored"
-    return f"no value: no sample reported {rule.metric}; reported: {', '.join(sorted(group.metrics))}"
+    errors = f" ({group.errors} samples ended in errors, and may have been those)" if group.errors else ""
+    return f"no value: no sample reported {rule.metric}{errors}; reported: {', '.join(sorted(group.metrics))}"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import secrets
 import wave
 from pathlib import Path
 from typing import Any, Literal
@@ -78,9 +80,13 @@ class MediaStore:
         target = self.path_of(ref)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(target.suffix + ".part")
-            partial.write_bytes(data)
-            partial.replace(target)  # atomic: a concurrent reader never sees half a file
+            # xdist workers spool the same media at the same time: each writes its own partial file
+            partial = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+            try:
+                partial.write_bytes(data)
+                partial.replace(target)  # atomic: a concurrent reader never sees half a file
+            finally:
+                partial.unlink(missing_ok=True)
         return ref
 
     # -- raw bytes from whatever the dataset holds ---------------------------------------------

@@ -269,3 +269,16 @@ def test_unreachable_hugging_face_hub_for_live_code_bench_is_one_error_naming_bo
     assert "--llm-dataset live_code_bench=DIR" in out and "--llm-hub modelscope" in out
     assert "Retrying in" not in out + result.stderr.str()
     assert chat_requests(server) == 0
+
+
+def test_a_modelscope_snapshot_without_the_few_shot_split_is_an_error_not_its_test_rows(ms_env):
+    """Only `abstract_algebra/test.jsonl`: the few-shot lookup must not fall back on the one file of
+    the subject's folder (the evaluated rows) and show test questions as examples."""
+    from tests.benchmarks import data
+
+    rows = [r for r in data.MMLU_ROWS if r["subject"] == "abstract_algebra"]
+    with ModelScopeStandIn({"cais/mmlu": {"abstract_algebra/test.jsonl": jsonl(rows)}}) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        assert ms_load("mmlu", "abstract_algebra")[0]["few_shot"] in (None, 0)  # zero-shot reads it
+        with pytest.raises(Exception, match=r"has no 'dev' file for 'abstract_algebra'.*mmlu:dev=PATH"):
+            ms_load("mmlu", "abstract_algebra", few_shot_num="5")

@@ -32,3 +32,46 @@ def test_no_cache_media_feed_the_report_and_are_removed_at_the_end(
     assert html.count("data:image/jpeg;base64,") >= len(images), outcome.stdout.str()[-2000:]
     assert not any(tmp.glob("llmeval-media-*")), sorted(p.name for p in tmp.iterdir())
     assert not any(Path(pytester.path).glob(".pytest_cache/llmeval/media"))  # no cache folder either
+
+
+def _spool_at_once(root: str, data: bytes, barrier: Any, results: Any) -> None:
+    from pytest_llmeval.media.store import MediaStore
+
+    store = MediaStore(Path(root))
+    barrier.wait()  # every process writes the same medium at the same moment, as xdist workers do
+    try:
+        ref = store.audio(data, "audio")
+        results.put(("ok", ref.sha256))
+    except Exception as exc:  # noqa: BLE001 (the test reports whatever escaped)
+        results.put((type(exc).__name__, str(exc)))
+
+
+def test_processes_spooling_the_same_medium_at_once_all_succeed(tmp_path: Path):
+    """Several processes, one shared media folder (xdist workers under `--llm-no-cache`): each
+    writer has its own partial file, so none fails on another's rename, and the file is whole."""
+    import hashlib
+    import io
+    import multiprocessing
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:  # 8 MB of 16-bit mono PCM: a write takes long enough to overlap
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(range(256)) * (8 * 1024 * 4))
+    data = buffer.getvalue()
+    context = multiprocessing.get_context("fork")
+    for trial in range(5):
+        root = tmp_path / f"media{trial}"
+        barrier, results = context.Barrier(4), context.Queue()
+        workers = [context.Process(target=_spool_at_once, args=(str(root), data, barrier, results)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(60)
+        assert all(kind == "ok" for kind, _ in outcomes), outcomes
+        files = [p for p in root.rglob("*") if p.is_file()]
+        assert [p.name for p in files] == [f"{hashlib.sha256(data).hexdigest()}.wav"]  # no partial file left
+        assert files[0].read_bytes() == data

@@ -115,3 +115,33 @@ def test_early_stop_skips_unsent_requests(pytester: pytest.Pytester, server: Fak
     assert outcome["passed"] and outcome["mode"] == "early-stop" and "anytime-valid" in outcome["reason"]
     assert "samples not requested" in result.stdout.str()
     assert run(pytester, server, "--llm-early-stop").ret == 4  # needs a threshold
+
+
+def test_early_stop_never_decides_a_breakdown_rule(pytester: pytest.Pytester, start_server):
+    """A breakdown (`math_500.acc_algebra`) is carried by some samples only, so its test's population
+    is not the benchmark's: the rule runs to the end, even when (as here) every sample happens to
+    carry it and the verdict is clear. Before, it stopped the benchmark after a handful of samples."""
+    rows = [{"problem": f"Compute {i} + 1 for algebra.", "answer": str(i + 1), "level": 1, "subject": "Algebra",
+             "unique_id": f"test/algebra/{i}.json"} for i in range(60)]
+    (pytester.path / "math.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    server = start_server(rules=[{"contains": f"Compute {i} + 1", "reply": f"\\boxed{{{i + 1}}}"} for i in range(60)])
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "math_500 and level1", "-q",
+        "--llm-dataset", "math_500=math.jsonl", "--llm-threshold", "math_500.acc_algebra>=0.5", "--llm-early-stop",
+        "--llm-concurrency", "2", "--llm-results", "r.json", "--llm-no-cache")
+    assert result.ret == 0, result.stdout.str()
+    data = json.loads((pytester.path / "r.json").read_text())
+    assert data["requests"]["skipped_early_stop"] == 0 and data["benchmarks"]["math_500"]["count"] == 60
+    assert server.stats()["chat_requests"] == 60
+    assert data["thresholds"][0]["passed"] and data["thresholds"][0]["value"] == 1.0
+
+
+def test_which_metrics_only_some_samples_carry():
+    from pytest_llmeval.benchmarks import all_benchmarks
+
+    benchmarks = all_benchmarks()
+    partial = {("math_500", "acc_algebra"), ("ceval", "acc_stem"), ("live_code_bench", "pass_at_1_hard"),
+               ("math_vista", "acc_geometry_problem_solving"), ("omni_bench", "acc_audio_music"), ("truthfulqa", "mc1")}
+    whole = {("gsm8k", "acc"), ("math_500", "acc"), ("ifeval", "prompt_level_strict"), ("humaneval", "pass_at_1")}
+    assert all(benchmarks[name].is_partial_metric(metric) for name, metric in partial)
+    assert not any(benchmarks[name].is_partial_metric(metric) for name, metric in whole)
