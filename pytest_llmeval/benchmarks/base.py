@@ -86,20 +86,22 @@ class Benchmark:
         return [*cls.metrics, *(f"{prefix}<label>" for prefix in cls.breakdown_prefixes)]
 
     @classmethod
+    def is_data_breakdown(cls, metric: str) -> bool:
+        """Whether `metric` is `<prefix><label>` for one of `breakdown_prefixes` (a label from the data)."""
+        return any(metric.startswith(prefix) and len(metric) > len(prefix) for prefix in cls.breakdown_prefixes)
+
+    @classmethod
     def has_metric(cls, metric: str) -> bool:
-        """Whether `metric` is declared or is a breakdown `<prefix><label>` of `breakdown_prefixes`."""
-        return metric in cls.metrics or any(
-            metric.startswith(prefix) and len(metric) > len(prefix) for prefix in cls.breakdown_prefixes
-        )
+        """Whether `metric` is declared or is a data-defined breakdown (`is_data_breakdown`)."""
+        return metric in cls.metrics or cls.is_data_breakdown(metric)
 
     @classmethod
     def is_partial_metric(cls, metric: str) -> bool:
-        """Whether `metric` is carried by only some samples: one of `partial_metrics`, or a
-        `<metric>_<label>` breakdown of another declared metric (`acc_stem` of `acc`) or of
-        `breakdown_prefixes`."""
+        """Whether `metric` is carried by only some samples: one of `partial_metrics`, a data-defined
+        breakdown, or a `<metric>_<label>` breakdown of another declared metric (`acc_stem` of `acc`)."""
         return (
             metric in cls.partial_metrics
-            or any(metric.startswith(prefix) and len(metric) > len(prefix) for prefix in cls.breakdown_prefixes)
+            or cls.is_data_breakdown(metric)
             or any(other != metric and metric.startswith(f"{other}_") for other in cls.metrics)
         )
 
