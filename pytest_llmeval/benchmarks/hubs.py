@@ -14,7 +14,9 @@ Offline: before the first request of a run the hub's host is probed with one TCP
 timeout), so an unreachable hub fails in about a second instead of after ~25 s of the clients' own
 retries; `HF_HUB_OFFLINE=1` / `MODELSCOPE_OFFLINE=1` skip even that and use the caches only. After a
 hub was found unreachable, later loads in the same run fail at once, and the plugin reports one error
-per benchmark (`DatasetError.hub_unreachable`), naming both hubs and `--llm-dataset`.
+per benchmark (`DatasetError.hub_unreachable`), naming both hubs and `--llm-dataset`. Hugging Face found
+unreachable turns `datasets` offline for the run (its cache may still serve), never ModelScope: a
+network that lets only ModelScope through still serves it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ DATA_PATTERNS = ["*.jsonl", "*.json", "*.csv", "*.tsv", "*.parquet", "*.gz", "*.
                  "**/*.jsonl", "**/*.json", "**/*.csv", "**/*.tsv", "**/*.parquet", "**/*.gz", "**/*.bz2", "**/*.xz"]
 PROBE_TIMEOUT_S = 3.0
 _unreachable: dict[str, str] = {}  # hub -> why, once found out of reach in this process
+_forced_offline: set[str] = set()  # offline variables this process set itself (HF found unreachable)
 
 Located = tuple[Any, str]
 
@@ -79,6 +82,12 @@ def _offline(*names: str) -> bool:
     return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in names)
 
 
+def _user_offline(*names: str) -> bool:
+    """`_offline`, counting only variables the user set: Hugging Face found unreachable in this
+    run turns `datasets` offline, which must not also refuse a reachable ModelScope."""
+    return _offline(*(name for name in names if name not in _forced_offline))
+
+
 def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
     """None when a TCP connection to the URL's host opens within `timeout` seconds, else why not."""
     parts = urlsplit(url)
@@ -109,8 +118,10 @@ def _hf_endpoint() -> str:
 
 def _go_offline_hf() -> None:
     """Make `datasets` use its cache without network retries (as HF_HUB_OFFLINE=1 would)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if not _offline(name):
+            _forced_offline.add(name)
+            os.environ[name] = "1"
     try:
         import huggingface_hub.constants as hub_constants
 
@@ -205,7 +216,7 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
             return cached
     except Exception:
         pass  # not in the cache: ask the hub
-    if _offline("MODELSCOPE_OFFLINE", "HF_HUB_OFFLINE"):
+    if _user_offline("MODELSCOPE_OFFLINE", "HF_HUB_OFFLINE"):
         raise _unreachable_error("modelscope", name, "offline mode is set (MODELSCOPE_OFFLINE / HF_HUB_OFFLINE)", fix)
     if "modelscope" not in _unreachable:
         why = probe(_ms_endpoint())
@@ -253,3 +264,4 @@ def modelscope_rows(
 def reset_for_tests() -> None:
     """Forget hubs found unreachable (tests that change the environment between runs in one process)."""
     _unreachable.clear()
+    _forced_offline.clear()

@@ -157,6 +157,8 @@ def test_lcb_hub_reads_the_release_files_of_the_version(monkeypatch: pytest.Monk
         return [data.lcb_row("abc380_a", "2024-11-16T00:00:00", functional=False)]
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    # offline: no reachability probe, and no process-wide offline switch left behind by this test
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     samples = samples_of(get_benchmark("live_code_bench")(), "v5_v6", {})
     assert [s.id for s in samples] == ["abc380_a"]
     assert calls == [{

@@ -39,6 +39,8 @@ def ms_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms-cache"))
     monkeypatch.delenv("MODELSCOPE_OFFLINE", raising=False)
     monkeypatch.delenv("MODELSCOPE_DOMAIN", raising=False)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):  # ModelScope counts the user's HF_HUB_OFFLINE too
+        monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 
@@ -282,3 +284,18 @@ def test_a_modelscope_snapshot_without_the_few_shot_split_is_an_error_not_its_te
         assert ms_load("mmlu", "abstract_algebra")[0]["few_shot"] in (None, 0)  # zero-shot reads it
         with pytest.raises(Exception, match=r"has no 'dev' file for 'abstract_algebra'.*mmlu:dev=PATH"):
             ms_load("mmlu", "abstract_algebra", few_shot_num="5")
+
+
+def test_an_unreachable_hugging_face_hub_does_not_switch_modelscope_offline(pytester, start_server, ms_env):
+    """One run, gsm8k from Hugging Face (blocked) and IQuiz from ModelScope (reachable), as behind a
+    firewall that lets only ModelScope through: HF being found unreachable turns `datasets` offline,
+    and (before) that also refused ModelScope as "offline mode is set"."""
+    server = start_server(rules=IQUIZ_RULES)
+    ms_env.setenv("HF_HOME", str(pytester.path / "hf"))
+    ms_env.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    with ModelScopeStandIn(IQUIZ_REPO) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        result = run(pytester, server, "-m", "gsm8k or iquiz", "--llm-no-cache")
+    out = result.stdout.str()
+    assert "the Hugging Face hub is not reachable" in out and "offline mode is set" not in out
+    assert any("FilePath=" in r for r in hub.requests)  # IQuiz was downloaded
