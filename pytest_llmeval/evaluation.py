@@ -27,7 +27,7 @@ from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError
 from .gating.budget import run_passed
-from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop
+from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop, undecidable_metrics
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
@@ -215,11 +215,7 @@ class EvaluationPlugin:
             if isinstance(item, SampleItem):
                 key = (item.benchmark.name, item.sample.subset)
                 populations[key] = populations.get(key, 0) + 1
-        # pooled metrics and breakdowns (carried by some samples only) are never decided early
-        undecidable = {
-            name: {*bench.pooled_metrics, *(r.metric for r in self.rules if r.benchmark == name and bench.is_partial_metric(r.metric))}
-            for name, bench in self.benchmark_instances.items()
-        }
+        undecidable = undecidable_metrics(self.rules, self.benchmark_instances)
         monitor = self.early_stop = EarlyStopMonitor(self.rules, populations, self.settings.early_stop_alpha, undecidable)
         self.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 

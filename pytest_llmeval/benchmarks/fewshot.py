@@ -145,9 +145,7 @@ def _hub_rows(benchmark: Benchmark, label: str, split: str, hub: str) -> Iterato
            f"or use --llm-bench-arg {benchmark.name}.few_shot_num=0")
     # strict: a snapshot without the few-shot split must not lend its test file as examples
     rows, only_this_subset = hub_rows(benchmark, label, split, hub, fix, strict=True)
-    records = (record for record, _where in rows)
     if only_this_subset:
-        yield from records
-        return
-    field = source.subset_field
-    yield from (record for record in records if str(record.get(field)) == label)
+        yield from (record for record, _where in rows)
+    else:
+        yield from _matching(benchmark, rows, label, label)

@@ -20,9 +20,20 @@ import random
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from ..benchmarks.base import Benchmark
 from ..results import SampleRecord, ThresholdOutcome
 from ..stats.sequential import ThresholdTest
 from .thresholds import ThresholdRule
+
+
+def undecidable_metrics(rules: Sequence[ThresholdRule], benchmarks: Mapping[str, Benchmark]) -> dict[str, set[str]]:
+    """Per benchmark, the metrics no rule may be decided early on: pooled metrics, and metrics only
+    some samples carry (`Benchmark.is_partial_metric`: breakdowns, per-subset metrics), whose
+    population is not the benchmark's."""
+    return {
+        name: {*bench.pooled_metrics, *(r.metric for r in rules if r.benchmark == name and bench.is_partial_metric(r.metric))}
+        for name, bench in benchmarks.items()
+    }
 
 
 class _RuleTest:
