@@ -111,7 +111,7 @@ def file_benchmark(
                 return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
                              explanation=verdict.explanation)
             if kind == "mcq":
-                answer = find_choice(output, choice_letters(len(sample.choices or [])))
+                answer = find_choice(output, choice_letters(len(sample.choices or [])), sample.choices)
                 passed = answer.letter == sample.target
                 return Score(passed=passed, metrics={"acc": float(passed)}, extracted=answer.letter,
                              explicit=answer.explicit)

@@ -52,7 +52,7 @@ class IQuiz(Benchmark):
 
     def score(self, sample: Sample, output: str) -> Score:
         letters = choice_letters(len(sample.choices or []))
-        answer = find_choice(output, letters)
+        answer = find_choice(output, letters, sample.choices)
         passed = answer.letter == sample.target
         return Score(
             passed=passed,

@@ -12,10 +12,12 @@ Prompts and scoring (after EvalScope's MathVista adapter, which follows the pape
   `Answer: X`); the gold letter is the position of `answer` among `choices`; scored by letter, or
   by the option's text when the model wrote that instead.
 * `free_form`: "{question} Please reason step by step, and put your final answer within \\boxed{}
-  without units." The prediction is the last `\\boxed{}`, else the last number. Unit-free: trailing
-  words after the number are dropped. `integer`: the numbers are equal as integers; `float`: equal
-  after rounding both to the row's `precision` decimals (2 when absent); `list`: the same numbers
-  in the same order; `text`: equal ignoring case, spaces and a trailing period.
+  without units." The prediction is the last `\\boxed{}`, else the last number. It is read as a
+  whole, normalised as the math benchmarks do (`scoring.math_equiv.numeric_value`): `\\frac{3}{4}`
+  is 0.75 (never its first number, 3), `9{,}500` is 9500, `x = 12` and `12 \\text{ cm}` are 12.
+  `integer`: the numbers are equal as integers; `float`: equal after rounding both to the row's
+  `precision` decimals (2 when absent); `list`: the same numbers in the same order; `text`: equal
+  ignoring case, spaces, `$`, `\\text{}` and a trailing period (`\\text{Yes}` is Yes).
 
 Subsets: `multi_choice` and `free_form` (`-m free_form`). Per-sample metrics: `acc`, plus `acc_<task>`
 for the row's `metadata.task` (`acc_figure_question_answering`, `acc_math_word_problem`, ...).
@@ -29,6 +31,8 @@ from typing import Any
 
 from ..scoring import choice_letters, find_final_number, format_choices
 from ..scoring.cues import final_boxed
+from ..scoring.math_equiv import numeric_value
+from ..scoring.normalize import normalize_numbers
 from .base import DatasetSource, RecordLoader, Sample, Score
 from .breakdown import with_breakdown
 from .multimodal import MultimodalBenchmark
@@ -44,29 +48,35 @@ MCQ_PROMPT = (
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
-def _number(text: str) -> float | None:
-    match = _NUMBER.search(text.replace("−", "-"))
-    if match is None:
-        return None
-    try:
-        return float(match.group().replace(",", ""))
-    except ValueError:
-        return None
-
-
 def _numbers(text: str) -> list[float]:
-    return [float(m.replace(",", "")) for m in _NUMBER.findall(text.replace("−", "-"))]
+    return [float(m.replace(",", "")) for m in _NUMBER.findall(normalize_numbers(text).replace("{,}", ""))]
+
+
+def _value(text: str) -> float | None:
+    """The number a free-form prediction states: the whole answer read as a closed form
+    (`\\frac{3}{4}` is 0.75, `9{,}500` is 9500, `x = 12` is 12, `12 \\text{ cm}` is 12), else
+    the number of an answer of one number and some words ("about 12 apples"). None otherwise:
+    an expression is never read as its first number (`\\frac{3}{4}` is not 3)."""
+    value = numeric_value(text)
+    if value is not None:
+        return value
+    numbers = _numbers(text)
+    return numbers[0] if len(numbers) == 1 and "\\" not in text else None
+
+
+def _text(text: str) -> str:
+    """A text answer compared ignoring case, spaces, `$`, `\\text{}` and a trailing period."""
+    text = re.sub(r"\\(?:text|textbf|textrm|mathrm|mbox)\s*\{([^{}]*)\}", r"\1", normalize_numbers(text))
+    return " ".join(text.replace("$", "").lower().strip().rstrip(".").split())
 
 
 def free_form_equal(prediction: str, answer: str, answer_type: str, precision: Any) -> bool:
     """MathVista's free-form rule for one prediction (see the module docstring)."""
     if answer_type == "text":
-        def norm(s: str) -> str:
-            return " ".join(s.lower().strip().rstrip(".").split())
-        return norm(prediction) == norm(answer)
+        return _text(prediction) == _text(answer)
     if answer_type == "list":
         return _numbers(prediction) == _numbers(answer) and bool(_numbers(answer))
-    got, gold = _number(prediction), _number(answer)
+    got, gold = _value(prediction), _value(answer)
     if got is None or gold is None:
         return False
     if answer_type == "integer":

@@ -2,7 +2,10 @@
 
 * `BoxedMathBenchmark` (MATH-500, competition_math): the prediction is the content of the LAST
   `\\boxed{}` (or `\\fbox{}`) of the model's answer (a new `Problem:` turn the model invents after
-  a box is ignored, `scoring.cues`); an output without one fails ("no \\boxed{} answer").
+  a box is ignored, `scoring.cues`); without a box, what follows the last "the answer is" / "Final
+  answer:", else the last `$...$` expression, as the reference system reads it
+  (`scoring.math_equiv.final_math_answer`; that last fallback is not explicit, so it does not count
+  on an output cut off at max_tokens). An output with none of them fails ("no answer").
   Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
   equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
   kept), at most 2 s per comparison (a timeout is a `scorer_timeout` error, never wrong).
@@ -18,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from ..scoring.boxed import last_boxed
 from ..scoring.cues import final_boxed
 from ..scoring.efficiency import stated_answer
-from ..scoring.math_equiv import aime_answer, math_equal
+from ..scoring.math_equiv import aime_answer, final_math_answer, math_equal
 from ..scoring.numeric import find_final_number
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
@@ -41,16 +44,17 @@ class BoxedMathBenchmark(Benchmark):
     task_type = "math"
 
     def score(self, sample: Sample, output: str) -> Score:
-        extracted = final_boxed(output)
+        extracted, cue = final_math_answer(output)
         if extracted is None:
             return Score(
                 passed=False,
                 metrics=with_breakdown({"acc": 0.0}, sample),
                 extracted=None,
-                explanation="no \\boxed{} answer in the output",
+                explanation="no answer in the output (no \\boxed{}, no \"the answer is\", no $...$ expression)",
             )
         passed = math_equal(extracted, str(sample.target))
-        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted)
+        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
+                     explicit=cue != "last expression")
 
     def reasoning_answer(self, sample: Sample, text: str) -> str | None:
         """Thinking traces rarely box intermediate answers: the last `\\boxed{}` of the text, else

@@ -188,7 +188,7 @@ class MultipleChoiceBenchmark(Benchmark):
     def score(self, sample: Sample, output: str) -> Score:
         choices = sample.choices or []
         letters = choice_letters(len(choices))
-        answer = find_choice(output, letters)
+        answer = find_choice(output, letters, choices)
         extracted = answer.letter or match_choice_text(output, choices, letters)
         targets = [sample.target] if isinstance(sample.target, str) else sample.target
         passed = extracted is not None and extracted in targets

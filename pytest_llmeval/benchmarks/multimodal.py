@@ -76,7 +76,7 @@ class MultimodalBenchmark(Benchmark):
         extractor, or the option's text when the model wrote that instead of its letter."""
         choices = sample.choices or []
         letters = choice_letters(len(choices))
-        answer = find_choice(output, letters)
+        answer = find_choice(output, letters, choices)
         return answer.letter or match_choice_text(output, choices, letters), answer.explicit
 
     def score(self, sample: Sample, output: str) -> Score:

@@ -58,7 +58,7 @@ class Smoke(Benchmark):
 
     def score(self, sample: Sample, output: str) -> Score:
         if sample.choices:
-            answer = find_choice(output, choice_letters(len(sample.choices)))
+            answer = find_choice(output, choice_letters(len(sample.choices)), sample.choices)
             extracted, explicit = answer.letter, answer.explicit
             passed = extracted == sample.target
         else:

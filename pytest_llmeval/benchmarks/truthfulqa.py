@@ -160,7 +160,7 @@ class TruthfulQA(Benchmark):
         choices = sample.choices or []
         letters = choice_letters(len(choices))
         if sample.subset == "mc1":
-            answer = find_choice(output, letters)
+            answer = find_choice(output, letters, choices)
             extracted = answer.letter or match_choice_text(output, choices, letters)
             passed = extracted == sample.target
             return Score(

@@ -13,8 +13,14 @@ every tier above it found nothing:
    So `Answer: B` followed by "option A is correct only if …" or "a common mistake is to select
    D" stays B;
 3. a last line that is only an answer: `B`, `B.`, `B)`, `(B)`, `**B**`, `Option B`, or
-   `B. <option text>` (unless that line ends a printed list of options);
+   `B. <option text>` (unless that line belongs to a printed list of options);
 4. the last stand-alone answer elsewhere: a line that is only `(B)`/`**B**`/`B.`, or inline `**B**`.
+
+A line of tiers 3-4 that sits in a re-printed option list - a run of option lines with letters in
+order, `A.` / `B. 5` / `C. 6` - is part of the list, not an answer, wherever the list stands.
+When the benchmark passes the option texts (`choices`), an answer line that writes an option out is
+read as that option even when its text starts with a letter-word: "Answer: I and III only" is the
+option `I and III only`, "Answer: A cat meowing" the option `A cat meowing`.
 
 Negated mentions never count, in any tier: `not A`, `not option (A)`, `isn't A`, `rather than A`,
 `instead of A`, `except A`, `不是A`, `不选A`, `A is not correct`, `A is incorrect/wrong`.
@@ -138,15 +144,40 @@ def _pronoun(text: str, end: int) -> bool:
     return re.match(r"\s+(?:" + _PRONOUN_VERBS + r")\b", text[end:], re.IGNORECASE) is not None
 
 
-def _last_statement(text: str, patterns: list[re.Pattern[str]], letters: str, boxes: bool) -> str | None:
+def _option_by_text(text: str, start: int, choices: Sequence[str], letters: str) -> str | None:
+    """When the "letter" at `text[start]` is the first word of an option's text that the model wrote
+    out ("Answer: I and III only", "Answer: A decrease in pressure", "Answer: A cat meowing"), the
+    letter of that option; None when the letter is followed by no words or no option matches."""
+    line_end = text.find("\n", start)
+    rest = text[start : len(text) if line_end < 0 else line_end]
+    if not re.match(r"[A-Za-z][ \t]+[\w(]", rest):  # "A." / "A)" / "A" alone: a letter, not text
+        return None
+    wanted = _normalize_option(rest)
+    options = [(letter, _normalize_option(str(choice))) for letter, choice in zip(letters, choices, strict=False)]
+    first_word = wanted.split(" ", 1)[0]
+    options = [(letter, option) for letter, option in options if option and option.split(" ", 1)[0] == first_word]
+    exact = [letter for letter, option in options if wanted == option or wanted.startswith(option + " ")]
+    if exact:  # the longest option the answer begins with ("I and III only" over "I")
+        return max(exact, key=lambda letter: len(dict(options)[letter]))
+    shortened = [letter for letter, option in options if option.startswith(wanted + " ")]
+    return shortened[0] if len(shortened) == 1 else None
+
+
+def _last_statement(
+    text: str, patterns: list[re.Pattern[str]], letters: str, boxes: bool, choices: Sequence[str] | None = None
+) -> str | None:
     """The letter of the last match of any of `patterns` (and of a box holding just a letter when
-    `boxes`) that is not lowercase prose, the pronoun `I`, or negated."""
+    `boxes`) that is not lowercase prose, the pronoun `I`, or negated. With the option texts
+    (`choices`), a "letter" that begins a written-out option text stands for that option."""
     best: tuple[int, str] | None = None
     for pattern in patterns:
         for match in pattern.finditer(text):
             letter = match.group("letter")
             start, end = match.span("letter")
             if best is not None and end <= best[0]:
+                continue
+            if choices and (by_text := _option_by_text(text, start, choices, letters)) is not None:
+                best = (end, by_text)
                 continue
             if letter.islower() and not _lowercase_ok(text, end):
                 continue
@@ -176,6 +207,33 @@ def _is_option_list(lines: list[str], echo_line: re.Pattern[str]) -> bool:
     return len(tail) >= 2 and len(set(tail)) == len(tail)
 
 
+def _in_option_list(lines: list[str], index: int, bare_line: re.Pattern[str], echo_line: re.Pattern[str]) -> bool:
+    """Whether `lines[index]` (a bare `A.` or an `A. text` line) belongs to a printed option list: a
+    run of two or more option-shaped lines whose letters follow each other (`A.`, `B. 5`, `C. 6`).
+    A bare `A.` there is an option the model re-printed with its text left out, not its answer."""
+
+    def letter_of(line: str) -> str | None:
+        found = bare_line.fullmatch(line) or echo_line.fullmatch(line)
+        return found.group("letter").upper() if found else None
+
+    own = letter_of(lines[index])
+    if own is None:
+        return False
+    run, previous = 1, own
+    for line in reversed(lines[:index]):  # upwards: B., A., ...
+        letter = letter_of(line)
+        if letter is None or ord(letter) != ord(previous) - 1:
+            break
+        run, previous = run + 1, letter
+    following = own
+    for line in lines[index + 1 :]:  # downwards: ..., C., D.
+        letter = letter_of(line)
+        if letter is None or ord(letter) != ord(following) + 1:
+            break
+        run, following = run + 1, letter
+    return run >= 2
+
+
 ChoiceCue = Literal["answer line", "statement", "last line", "stand-alone"]
 
 
@@ -193,36 +251,45 @@ class ChoiceAnswer:
         return self.cue in ("answer line", "statement")
 
 
-def find_choice(text: str, letters: str = "ABCD") -> ChoiceAnswer:
+def find_choice(text: str, letters: str = "ABCD", choices: Sequence[str] | None = None) -> ChoiceAnswer:
     """The option letter (uppercase) the model chose and the tier it came from; see the module
     docstring for the accepted forms and their ranking. `letters` is the set of valid options,
-    e.g. `choice_letters(10)` for MMLU-Pro. Full-width forms (`Ｂ`, `（B）`, `答案：C`) are read too."""
+    e.g. `choice_letters(10)` for MMLU-Pro. Full-width forms (`Ｂ`, `（B）`, `答案：C`) are read too.
+
+    `choices` (the option texts, in letter order) lets an answer that writes an option out be read
+    as that option even when its text begins with a letter-word: with option C `I and III only`,
+    "Answer: I and III only" is C, not I; with option B `A decrease in pressure`, "Answer: A
+    decrease in pressure" is B, not A. Without `choices` such a line reads as its first letter."""
     text = unicodedata.normalize("NFKC", text)
     valid = letters.upper()
     answer_lines, weaker, bare_line, echo_line, inline_bold = _patterns(valid)
     if "\n" in text:
         text = cut_continuation(
             text,
-            lambda prefix: _last_statement(prefix, answer_lines, valid, True) is not None
-            or _last_statement(prefix, weaker, valid, False) is not None,
+            lambda prefix: _last_statement(prefix, answer_lines, valid, True, choices) is not None
+            or _last_statement(prefix, weaker, valid, False, choices) is not None,
         )
-    if (chosen := _last_statement(text, answer_lines, valid, True)) is not None:
+    if (chosen := _last_statement(text, answer_lines, valid, True, choices)) is not None:
         return ChoiceAnswer(chosen, "answer line")
-    if (chosen := _last_statement(text, weaker, valid, False)) is not None:
+    if (chosen := _last_statement(text, weaker, valid, False, choices)) is not None:
         return ChoiceAnswer(chosen, "statement")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return ChoiceAnswer(None, None)
     last = lines[-1]
-    if (found := bare_line.fullmatch(last)) is not None:
+    if (found := bare_line.fullmatch(last)) is not None and not _in_option_list(
+        lines, len(lines) - 1, bare_line, echo_line
+    ):
         return ChoiceAnswer(found.group("letter").upper(), "last line")
     if (found := echo_line.fullmatch(last)) is not None and not _is_option_list(lines, echo_line):
         return ChoiceAnswer(found.group("letter").upper(), "last line")
     best: tuple[int, str] | None = None
     offset = 0
-    for line in lines:
+    for index, line in enumerate(lines):
         offset = text.find(line, offset)
-        if (found := bare_line.fullmatch(line)) is not None:
+        if (found := bare_line.fullmatch(line)) is not None and not _in_option_list(
+            lines, index, bare_line, echo_line
+        ):
             best = (offset, found.group("letter"))
         for bold in inline_bold.finditer(line):
             if not is_negated(text, offset + bold.start("letter"), offset + bold.end()):
@@ -230,10 +297,10 @@ def find_choice(text: str, letters: str = "ABCD") -> ChoiceAnswer:
     return ChoiceAnswer(best[1], "stand-alone") if best else ChoiceAnswer(None, None)
 
 
-def extract_choice(text: str, letters: str = "ABCD") -> str | None:
+def extract_choice(text: str, letters: str = "ABCD", choices: Sequence[str] | None = None) -> str | None:
     """The option letter (uppercase) the model chose, or None when it gave none: the letter of
     `find_choice`, which documents the accepted forms and their ranking."""
-    return find_choice(text, letters).letter
+    return find_choice(text, letters, choices).letter
 
 
 def choice_letters(n: int) -> str:

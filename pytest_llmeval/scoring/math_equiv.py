@@ -29,22 +29,24 @@ import sys
 import threading
 from fractions import Fraction
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from ..errors import ScorerTimeoutError
 from ..processes import spawn_module
 from .boxed import boxed_contents, iter_boxed, last_boxed
-from .cues import final_boxed
+from .cues import cut_continuation, final_boxed
 from .normalize import normalize_numbers
 from .numeric import find_final_number, to_fraction
 
 __all__ = [
     "aime_answer",
     "boxed_contents",
+    "final_math_answer",
     "iter_boxed",
     "last_boxed",
     "math_equal",
     "normalize_answer",
+    "numeric_value",
     "symbolic_calls",
 ]
 
@@ -52,7 +54,10 @@ __all__ = [
 # -- normalisation --------------------------------------------------------------------------------
 
 _TEXT_CMD = r"\\(?:text|textrm|textbf|textit|mbox|mathrm|mathbf|operatorname)"
-_UNIT_WORD = r"[A-Za-z][A-Za-z .^{}0-9]*"
+# A unit inside one pair of braces: `\text{ cm}`, `\mbox{m^2}`, `\text{cm^{2}}`. Never a brace of its own
+# (it must not run past the closing brace: `\frac{1}{\mathrm{e}}`), never a lone `e`/`i` (`5\mathrm{e}`
+# is 5e, Euler's number, not 5 of a unit "e").
+_UNIT_WORD = r"(?![ei]\s*\})[A-Za-z][A-Za-z .0-9]*(?:\^\s*(?:\{-?\d+\}|-?\d))?[A-Za-z .]*"
 _TRAILING_UNIT = re.compile(r"(?<=\S)\s*" + _TEXT_CMD + r"\s*\{\s*" + _UNIT_WORD + r"\}(?:\s*\^\s*\{?\d\}?)?\s*$")
 _TRAILING_WORDS = re.compile(r"^([-+]?[\d.,/]*\d)(?:\s+[A-Za-z]{2,}\.?)+\s*$")  # "18 dollars", not "2xy"
 _UNWRAP_TEXT = re.compile(_TEXT_CMD + r"\s*\{([^{}]*)\}")
@@ -147,11 +152,16 @@ def _as_number(s: str) -> tuple[Fraction, bool] | None:
 
 
 def _numbers_match(pred: Fraction, target: Fraction, decimal: bool) -> bool:
-    # Same rule as math-verify: a decimal on either side compares after rounding both to 6 places
-    # (so 0.333333 == 1/3), exact values must be equal exactly.
+    # As math-verify: a decimal on either side compares after rounding both to 6 places (so
+    # 0.333333 == 1/3); exact values must be equal exactly. Unlike math-verify, the two must also
+    # agree relatively (to 5e-6 of the larger), so 0.0000001 != 0.0000002 although both round to 0.
     if decimal:
-        return round(pred, 6) == round(target, 6)
+        return round(pred, 6) == round(target, 6) and _relatively_close(pred, target)
     return pred == target
+
+
+def _relatively_close(a: Fraction | float, b: Fraction | float, rel: float = 5e-6) -> bool:
+    return a == b or abs(a - b) <= Fraction(rel) * max(abs(a), abs(b))
 
 
 def _numeric_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -> bool | None:
@@ -175,7 +185,7 @@ def _numeric_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -
 
 _TOKEN = re.compile(r"\d+\.\d*|\.\d+|\d+|\\[A-Za-z]+|\\[{}]|[A-Za-z]|[-+*/^(){}\[\],]|\S")
 _SKIP_LETTERS = frozenset("eEiIjJ")  # Euler's number / imaginary unit / function names: ambiguous
-_MAX_EXPONENT = 64.0
+_MAX_EXPONENT = 1024.0  # float range; larger powers overflow and go to math-verify
 _MAX_TOKENS = 200
 _IMPLICIT = ("\\frac", "\\sqrt", "\\pi")  # commands that may follow a factor with no operator
 _EXACT_LIMIT = 1e7  # above this a relative tolerance could hide an off-by-one integer
@@ -303,6 +313,68 @@ class _Evaluator:
         raise _GiveUp
 
 
+_EXACT_MAX_BITS = 4096  # an exact power larger than this goes to the float / symbolic paths
+
+
+class _ExactEvaluator(_Evaluator):
+    """The same grammar evaluated with `Fraction`s: numbers, + - * /, `\\frac`, braces, parentheses
+    and integer powers. Anything irrational (`\\sqrt`, `\\pi`, a variable, a fractional power)
+    gives up. So `\\frac{1}{2^{99}}` and `\\frac{1}{2^{98}}` are compared exactly, where floats or
+    an absolute tolerance would call two tiny values equal."""
+
+    def power(self) -> Any:
+        base = self.atom()
+        if self.peek() != "^":
+            return base
+        self.take()
+        if self.peek() == "{":
+            exponent = self.group()
+        else:
+            token = self.take()
+            if not (token.isdigit() and len(token) == 1):
+                raise _GiveUp
+            exponent = Fraction(token)
+        if exponent.denominator != 1 or (base == 0 and exponent < 0):
+            raise _GiveUp
+        bits = max(abs(base.numerator).bit_length(), base.denominator.bit_length())
+        if bits * abs(exponent.numerator) > _EXACT_MAX_BITS:
+            raise _GiveUp
+        return base ** int(exponent)
+
+    def atom(self) -> Any:
+        token = self.peek()
+        if token is not None and (token[0].isdigit() or token[0] == "."):
+            self.take()
+            return Fraction(token)
+        if token in ("\\pi", "\\sqrt") or (token is not None and len(token) == 1 and token.isalpha()):
+            raise _GiveUp
+        return super().atom()
+
+
+def _exact_value(expression: str) -> Fraction | None:
+    tokens = _TOKEN.findall(expression)
+    if len(tokens) > _MAX_TOKENS or len(expression) > _MAX_DIGITS:
+        return None
+    try:
+        evaluator = _ExactEvaluator(tokens, {})
+        value = evaluator.expression()
+    except (_GiveUp, ZeroDivisionError, ValueError, OverflowError, RecursionError):
+        return None
+    return value if evaluator.pos == len(tokens) and isinstance(value, Fraction) else None
+
+
+def _exact_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -> bool | None:
+    """True/False when both answers are rational closed forms (`2^{-70}`, `\\frac{1}{2^{99}}`,
+    `\\frac{3}{4}+1`): equal exactly, or by the decimal rule of `_numbers_match` when either is
+    written as a decimal. None otherwise."""
+    if pred_pct or target_pct:
+        return None
+    p, t = _exact_value(pred), _exact_value(target)
+    if p is None or t is None:
+        return None
+    return _numbers_match(p, t, "." in pred or "." in target)
+
+
 def _variables_of(tokens: list[str]) -> frozenset[str]:
     return frozenset(t for t in tokens if len(t) == 1 and t.isalpha())
 
@@ -355,12 +427,18 @@ def _compare(a: float, b: float, decimal: bool) -> bool | None:
     dominates)."""
     if math.isinf(a) or math.isinf(b):
         return a == b
-    if decimal:  # a decimal answer is compared at 6 places, as math-verify does
-        return round(a, 6) == round(b, 6)
+    if decimal:  # a decimal answer is compared at 6 places, as math-verify does (and relatively)
+        return round(a, 6) == round(b, 6) and math.isclose(a, b, rel_tol=5e-6)
     if a == b:
         return True
-    if max(abs(a), abs(b)) > _EXACT_LIMIT or min(abs(a), abs(b)) < 1e-9:
+    if max(abs(a), abs(b)) > _EXACT_LIMIT:
         return None
+    if min(abs(a), abs(b)) < 1e-9:
+        # near zero rounding noise of a cancellation (`\\sqrt{2}^2-2`) could pass for a value, but
+        # two values far apart relative to their size are different answers (2^{-70} vs 2^{-71})
+        if a == 0 or b == 0 or (a < 0) != (b < 0) or min(abs(a), abs(b)) < 1e-250:
+            return None
+        return None if math.isclose(a, b, rel_tol=1e-6) else False
     return math.isclose(a, b, rel_tol=1e-11)
 
 
@@ -648,10 +726,82 @@ def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
         return pred.casefold() == gold.casefold()
     verdict = _numeric_verdict(pred, pred_pct, gold, gold_pct)
     if verdict is None:
+        verdict = _exact_verdict(pred, pred_pct, gold, gold_pct)
+    if verdict is None:
         verdict = _fast_verdict(pred, pred_pct, gold, gold_pct)
     if verdict is not None:
         return verdict
     return _symbolic_equal(pred, gold, timeout_s)
+
+
+def numeric_value(expression: str) -> float | None:
+    """The value of a closed-form answer after `normalize_answer` (box, `$`, units, `\\text{}`,
+    `9{,}500`, `x =` dropped): `\\frac{3}{4}` -> 0.75, `2\\sqrt{2}` -> 2.828..., `9{,}500` -> 9500.0,
+    `50\\%` -> 50.0. None when it is not a number the evaluator understands (text, variables)."""
+    normalized = _normalize(expression)[0]
+    exact = _exact_value(normalized)
+    if exact is not None:
+        try:
+            return float(exact)
+        except OverflowError:
+            return None
+    return _evaluate(_TOKEN.findall(normalized), {}) if len(normalized) <= _MAX_DIGITS else None
+
+
+# -- the final answer of a MATH-style output -------------------------------------------------------
+
+# Inline or display math: $$...$$, \\[...\\], \\(...\\), $...$ (an escaped \\$ is a dollar, not math)
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$([^$\n]+?)(?<!\\)\$", re.DOTALL)
+_FINAL_PHRASE = re.compile(
+    r"\b(?:final\s+answer|answer)\b\s*(?:\*\*)?\s*(?:is|:|=)\s*(?:\*\*)?[ \t]*|答案\s*(?:是|为|[:：])\s*",
+    re.IGNORECASE,
+)
+_PHRASE_END = re.compile(r"\n|[.。!?;](?:\s|$)|,\s")  # a sentence ends; "1,000" is not an end
+
+MathCue = Literal["boxed", "answer phrase", "last expression"]
+
+
+def _phrase_answer(text: str) -> str | None:
+    """What follows the last "answer is" / "final answer:" / "答案是": a math span right after it, else
+    the words up to the end of the sentence (a trailing full stop, `**` and `$` dropped)."""
+    for phrase in reversed(list(_FINAL_PHRASE.finditer(text))):
+        rest = text[phrase.end() :]
+        span = _MATH_SPAN.match(rest)
+        if span is not None:
+            inner = next(group for group in span.groups() if group is not None).strip()
+            if inner:
+                return inner
+            continue
+        stop = _PHRASE_END.search(rest)
+        candidate = (rest[: stop.start()] if stop else rest).strip().strip("*").strip().rstrip(".")
+        if candidate and len(candidate) <= 80:  # a statement, not a paragraph of prose
+            return candidate
+    return None
+
+
+def final_math_answer(text: str) -> tuple[str | None, MathCue | None]:
+    """The final answer of a competition-math output and where it came from, for outputs that do
+    not all box their answer:
+
+    1. the content of the last `\\boxed{}` (`cues.final_boxed`: text the model invents after it,
+       a new `Problem:` turn, is ignored);
+    2. else what follows the last answer phrase: "so the answer is $\\frac{1}{2}$." -> `\\frac{1}{2}`,
+       "Final answer: 12" -> `12`, "答案是 $x=3$" -> `x=3`;
+    3. else the last math expression of the output (`$...$`, `\\(...\\)`, `\\[...\\]`, `$$...$$`), as
+       the reference system (EvalScope, through math-verify's extraction) takes it.
+
+    Cues 1-2 are explicit; 3 is a fallback, so a generation cut off at max_tokens does not pass on
+    it (`Score.explicit`). `(None, None)` when the output has none of them."""
+    boxed = final_boxed(text)
+    if boxed is not None:
+        return boxed, "boxed"
+    if "\n" in text:
+        text = cut_continuation(text, lambda prefix: _phrase_answer(prefix) is not None)
+    if (stated := _phrase_answer(text)) is not None:
+        return stated, "answer phrase"
+    spans = [next(g for g in m.groups() if g is not None).strip() for m in _MATH_SPAN.finditer(text)]
+    spans = [span for span in spans if span]
+    return (spans[-1], "last expression") if spans else (None, None)
 
 
 # -- AIME -----------------------------------------------------------------------------------------

@@ -104,7 +104,8 @@ def _boxed_number(content: str) -> str | None:
     if "=" in s:
         s = s.rsplit("=", 1)[1]
     s = re.sub(r"^[A-Za-z\s:]*(?=[-\d\\.])", "", s)  # leading label ("Total: 18")
-    s = re.sub(r"(?<=[\d}])\s*[A-Za-z][A-Za-z\s.]*$", "", s).strip()  # trailing units ("18 dollars")
+    # trailing units ("18 dollars"), but not a lone e / i (`5\\mathrm{e}` is 5e, not 5)
+    s = re.sub(r"(?<=[\d}])\s*(?![ei]\.?\s*$)[A-Za-z][A-Za-z\s.]*$", "", s).strip()
     value = _fraction(s)
     return None if value is None else _format(value, s)
 
