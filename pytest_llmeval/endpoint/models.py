@@ -17,12 +17,16 @@ class Usage(BaseModel):
     def from_openai(cls, data: dict[str, Any] | None) -> "Usage":
         if not data:
             return cls()
-        details = data.get("completion_tokens_details") or {}
+        details = data.get("completion_tokens_details")
+        # OpenAI and vLLM: completion_tokens_details.reasoning_tokens; SGLang: usage.reasoning_tokens
+        reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+        if reasoning is None:
+            reasoning = data.get("reasoning_tokens")
         return cls(
             prompt_tokens=data.get("prompt_tokens") or 0,
             completion_tokens=data.get("completion_tokens") or 0,
             total_tokens=data.get("total_tokens") or 0,
-            reasoning_tokens=details.get("reasoning_tokens"),
+            reasoning_tokens=reasoning if isinstance(reasoning, int) and not isinstance(reasoning, bool) else None,
         )
 
 

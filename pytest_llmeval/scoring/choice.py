@@ -150,7 +150,7 @@ def _option_by_text(text: str, start: int, choices: Sequence[str], letters: str)
     letter of that option; None when the letter is followed by no words or no option matches."""
     line_end = text.find("\n", start)
     rest = text[start : len(text) if line_end < 0 else line_end]
-    if not re.match(r"[A-Za-z][ \t]+[\w(]", rest):  # "A." / "A)" / "A" alone: a letter, not text
+    if not re.match(r"[A-Za-z](?:[ \t]+|,[ \t]*)[\w(]", rest):  # "A." / "A)" / "A" alone: a letter, not text
         return None
     wanted = _normalize_option(rest)
     options = [(letter, _normalize_option(str(choice))) for letter, choice in zip(letters, choices, strict=False)]

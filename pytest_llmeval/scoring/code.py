@@ -102,7 +102,11 @@ def _fenced_blocks(text: str) -> list[tuple[str, str]]:
     return blocks
 
 
-def extract_code(text: str, language: str = "python") -> str:
+def _defines(code: str, name: str) -> bool:
+    return re.search(rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b", code, re.MULTILINE) is not None
+
+
+def extract_code(text: str, language: str = "python", entry_point: str | None = None) -> str:
     """The program in a model reply: the *last* fenced block tagged ``language``, else the last fenced block of
     any language, else the whole reply unchanged.
 
@@ -110,26 +114,42 @@ def extract_code(text: str, language: str = "python") -> str:
     LiveCodeBench grades the last block too. Python tags ``python``, ``py``, ``python3``, ``py3`` all count.
     Fences are ```` ``` ```` or ``~~~`` (three or more); a reply cut off inside a fence still yields that code.
     Surrounding blank lines are dropped; indentation is kept (HumanEval bodies need it).
+
+    ``entry_point`` (HumanEval's function name): the last block that defines it (``def``/``class``) wins over
+    later blocks that only use it - an "Example usage" block (``print(add(2, 3))``) or tests after the solution
+    are not the solution. Without such a block the rule above applies.
     """
     blocks = _fenced_blocks(text)
     if not blocks:
         return text
     wanted = _PYTHON_TAGS if language.lower() in _PYTHON_TAGS else {language.lower()}
     tagged = [code for tag, code in blocks if tag in wanted]
-    code = tagged[-1] if tagged else blocks[-1][1]
+    candidates = tagged or [code for _, code in blocks]
+    defining = [code for code in candidates if entry_point and _defines(code, entry_point)]
+    code = defining[-1] if defining else candidates[-1]
     return code.strip("\r\n")
 
 
 # ------------------------------------------------------------------------------------------ output comparison
 
 
-def _tokens_equal(got: str, expected: str) -> bool:
+def _tokens_equal(got: str, expected: str, tolerance: float | None = None) -> bool:
     if got == expected:
         return True
     try:
-        return Decimal(got) == Decimal(expected)
+        g, e = Decimal(got), Decimal(expected)
     except (InvalidOperation, ValueError):
         return False
+    if g == e:
+        return True
+    if tolerance is None or not (g.is_finite() and e.is_finite()) or (_is_integer_token(got) and _is_integer_token(expected)):
+        return False
+    # the judges' "absolute or relative error at most 1e-6": |got - expected| <= tol * max(1, |expected|)
+    return abs(g - e) <= Decimal(repr(tolerance)) * max(Decimal(1), abs(e))
+
+
+def _is_integer_token(token: str) -> bool:
+    return re.fullmatch(r"[-+]?\d+", token) is not None
 
 
 def _significant_lines(text: str) -> list[str]:
@@ -141,13 +161,17 @@ def _significant_lines(text: str) -> list[str]:
     return lines
 
 
-def outputs_match(got: str, expected: str) -> bool:
+def outputs_match(got: str, expected: str, tolerance: float | None = None) -> bool:
     """Whether a program's stdout answers ``expected``, the way competitive-programming judges compare.
 
     Line by line after dropping trailing whitespace on each line and blank lines at the start and end; within a
     line, whitespace-separated tokens must be equal, either as strings or as exact decimal numbers (``1.50`` equals
     ``1.5``, ``3`` equals ``3.0``; no tolerance: ``0.333`` does not equal ``0.3333``). Line breaks matter: ``1 2``
     does not equal ``1\\n2``.
+
+    ``tolerance`` (None: exact, as LiveCodeBench itself compares): two numbers, not both integers, also match
+    when their absolute or relative error is at most ``tolerance`` (``0.333333`` for ``0.3333333333`` at 1e-6),
+    for statements that accept an error ("answers within 1e-6 are accepted"). Integers stay exact.
     """
     got_lines, expected_lines = _significant_lines(got), _significant_lines(expected)
     if len(got_lines) != len(expected_lines):
@@ -156,7 +180,7 @@ def outputs_match(got: str, expected: str) -> bool:
         got_tokens, expected_tokens = got_line.split(), expected_line.split()
         if len(got_tokens) != len(expected_tokens):
             return False
-        if not all(_tokens_equal(g, e) for g, e in zip(got_tokens, expected_tokens)):
+        if not all(_tokens_equal(g, e, tolerance) for g, e in zip(got_tokens, expected_tokens)):
             return False
     return True
 
@@ -206,10 +230,12 @@ def check_stdio_program(
     limits: SandboxLimits = DEFAULT_LIMITS,
     *,
     python: str = sys.executable,
+    tolerance: float | None = None,
 ) -> CodeVerdict:
     """Run ``code`` once per ``(stdin, expected stdout)`` test, in order, stopping at the first failure.
 
-    A test passes when the run ends ``ok`` (exit code 0 within limits) and :func:`outputs_match`. ``limits`` apply
+    A test passes when the run ends ``ok`` (exit code 0 within limits) and :func:`outputs_match` (with
+    ``tolerance`` for numbers, None: exact). ``limits`` apply
     to each run; ``max_output_bytes`` is raised per test to twice the expected output when that is larger, so a
     correct program with a big answer is not cut off.
     """
@@ -219,7 +245,7 @@ def check_stdio_program(
         if 2 * len(expected) > limits.max_output_bytes:
             run_limits = limits.model_copy(update={"max_output_bytes": 2 * len(expected)})
         result = run_python(code, test_input, run_limits, python)
-        if result.status != "ok" or not outputs_match(result.stdout, expected):
+        if result.status != "ok" or not outputs_match(result.stdout, expected, tolerance):
             return CodeVerdict(
                 passed=False,
                 n_passed=index,
@@ -473,12 +499,13 @@ def check_functional(
 def build_humaneval_program(completion: str, prompt: str, test: str, entry_point: str) -> str:
     """The program HumanEval runs: prompt + completion + the dataset's test code + ``check(entry_point)``.
 
-    The completion is first reduced with :func:`extract_code` (chat models fence it). If it defines
+    The completion is first reduced with :func:`extract_code` (chat models fence it; the block that defines
+    ``entry_point`` wins over a later usage or test block). If it defines
     ``entry_point`` itself (the model repeated the signature), it is used whole, dedented, *after* the prompt,
     so the prompt's imports and helper functions stay available and the new definition wins. Otherwise it is
     the function body continuing the prompt; a body whose first line is not indented gets four spaces.
     """
-    code = extract_code(completion)
+    code = extract_code(completion, entry_point=entry_point)
     if re.search(rf"^[ \t]*def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE):
         program = prompt.rstrip("\n") + "\n\n" + textwrap.dedent(code)
     else:
@@ -602,14 +629,18 @@ def check_livecodebench(
     limits: SandboxLimits = DEFAULT_LIMITS,
     *,
     python: str = sys.executable,
+    tolerance: float | None = None,
 ) -> CodeVerdict:
     """Judge ``code`` on LiveCodeBench test dicts (public then private, as decoded above). All tests of a
-    problem share one ``testtype``: ``stdin`` goes to :func:`check_stdio_program`, ``functional`` to
-    :func:`check_functional`, which needs ``func_name`` (the row's ``metadata["func_name"]``)."""
+    problem share one ``testtype``: ``stdin`` goes to :func:`check_stdio_program` (numbers compared exactly, or
+    within ``tolerance``), ``functional`` to :func:`check_functional`, which needs ``func_name`` (the row's
+    ``metadata["func_name"]``)."""
     _require_tests(tests)
     kinds = {t["testtype"] for t in tests}
     if kinds == {"stdin"}:
-        return check_stdio_program(code, [(t["input"], t["output"]) for t in tests], limits, python=python)
+        return check_stdio_program(
+            code, [(t["input"], t["output"]) for t in tests], limits, python=python, tolerance=tolerance
+        )
     if kinds == {"functional"}:
         if not func_name:
             raise DatasetError("LiveCodeBench functional tests need func_name (from the row's metadata)")

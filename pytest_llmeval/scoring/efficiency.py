@@ -202,15 +202,33 @@ class ProportionalTokenCounter:
         return self.total, [round(self.total * min(offset, size) / size) for offset in offsets]
 
 
+_MAX_CHARS_PER_TOKEN = 24  # no tokenizer in use packs more characters of text into one token
+
+
+def plausible_reasoning_tokens(reported: int, reasoning: str, completion_tokens: int) -> bool:
+    """Whether a server's reasoning-token count can describe `reasoning`: at least one token per
+    `_MAX_CHARS_PER_TOKEN` characters of it (0 beside 84 words of reasoning is a server that does
+    not count), and not more than the generation's `completion_tokens` when that is known."""
+    text = reasoning.strip()
+    if reported < 0 or (completion_tokens > 0 and reported > completion_tokens):
+        return False
+    return reported >= -(-len(text) // _MAX_CHARS_PER_TOKEN)
+
+
 def usage_counter(reasoning: str, answer: str, completion_tokens: int, reasoning_tokens: int | None) -> ProportionalTokenCounter:
-    """The server's count of reasoning tokens when it reports one
-    (`usage.completion_tokens_details.reasoning_tokens`); otherwise `completion_tokens` split
-    between reasoning and answer in proportion to their characters."""
+    """The server's count of reasoning tokens when it reports a plausible one
+    (`usage.completion_tokens_details.reasoning_tokens`, or SGLang's `usage.reasoning_tokens`;
+    see `plausible_reasoning_tokens`); otherwise `completion_tokens` split between reasoning and
+    answer in proportion to their characters. The counter's `source` says which, and why a
+    reported count was not used."""
+    note = ""
     if reasoning_tokens is not None:
-        return ProportionalTokenCounter(reasoning_tokens, "usage.reasoning_tokens")
+        if plausible_reasoning_tokens(reasoning_tokens, reasoning, completion_tokens):
+            return ProportionalTokenCounter(reasoning_tokens, "usage.reasoning_tokens")
+        note = " (the reported usage.reasoning_tokens was implausible)"  # one label, so sources stay few
     total_chars = len(reasoning) + len(answer)
     share = round(completion_tokens * len(reasoning) / total_chars) if total_chars else 0
-    return ProportionalTokenCounter(share, "usage.completion_tokens split by characters")
+    return ProportionalTokenCounter(share, "usage.completion_tokens split by characters" + note)
 
 
 _END = r"\s*\$?\s*(?:[.。](?:\s|$)|$|\n)"
