@@ -8,7 +8,14 @@ Definitions (one number per sample: its benchmark's *primary* metric, the first 
 * `micro` of a group: mean of the per-sample scores over every scored sample in the group
   (= total correct / total for 0/1 metrics);
 * `macro` of a group: unweighted mean, over the datasets in the group, of each dataset's mean score
-  on the group's samples (every dataset counts the same, however many samples it has).
+  on the group's samples (every dataset counts the same, however many samples it has);
+* `macro_subsets` of a group: unweighted mean, over the (dataset, subset) pairs in the group, of
+  each pair's mean score (every subset counts the same);
+* `weighted` of a group: the reference system's (EvalScope's) weighted average, Σ score·weight /
+  Σ weight over the group's scored records, with each record's `weight` from the collection file
+  (None when the records carry no weight).
+
+`DEFINITIONS` holds these texts; the results JSON repeats them under `collection.definitions`.
 
 Samples the endpoint failed on are counted in `errors` and left out of every average (an error is
 never a wrong answer), as in the benchmark results.
@@ -29,6 +36,14 @@ from ..stats.estimate import metric_uncertainty
 from ..stats.intervals import z_value
 
 RowKind = Literal["all", "group", "task_type", "tag", "dataset"]
+
+DEFINITIONS: dict[str, str] = {
+    "micro": "mean of the per-sample scores (total correct / total for 0/1 metrics)",
+    "macro": "unweighted mean over datasets of each dataset's mean score",
+    "macro_subsets": "unweighted mean over (dataset, subset) pairs of each pair's mean score",
+    "weighted": "sum of score*weight / sum of weight over records (the reference system's weighted average; "
+                "weight from the collection file)",
+}
 
 
 class DatasetRow(BaseModel):
@@ -52,6 +67,9 @@ class GroupRow(BaseModel):
     datasets: int
     micro: float | None
     macro: float | None
+    subsets: int = 0  # (dataset, subset) pairs
+    macro_subsets: float | None = None
+    weighted: float | None = None
     # 95% intervals (docs/statistics.md): micro by the metric's own rule over the group's samples
     # (Wilson for 0/1 scores, else CLT); macro as a mean of independent dataset means, whose
     # standard error is sqrt(sum of the datasets' squared standard errors) / number of datasets
@@ -67,6 +85,7 @@ class CollectionResult(BaseModel):
     skipped_unknown: dict[str, int] = Field(default_factory=dict)  # with --llm-collection-skip-unknown
     table: list[DatasetRow] = Field(default_factory=list)
     groups: list[GroupRow] = Field(default_factory=list)
+    definitions: dict[str, str] = Field(default_factory=lambda: dict(DEFINITIONS))
 
     def row(self, kind: RowKind, name: str) -> GroupRow | None:
         return next((r for r in self.groups if r.kind == kind and r.name == name), None)
@@ -79,6 +98,8 @@ class RecordMeta(BaseModel):
     task_type: str
     categories: tuple[str, ...]
     tags: tuple[str, ...]
+    subset: str = "default"
+    weight: float = 0.0
 
 
 def primary_metric(cls: type[Benchmark] | None) -> str:
@@ -167,12 +188,22 @@ class CollectionCollector:
         for i in scored:
             by_dataset[self.meta[i].dataset].append(score_of[i])
         means = [m for m in (_mean(v) for v in by_dataset.values()) if m is not None]
+        by_subset: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for i in scored:
+            by_subset[(self.meta[i].dataset, self.meta[i].subset)].append(score_of[i])
+        subset_means = [m for m in (_mean(v) for v in by_subset.values()) if m is not None]
+        total_weight = sum(max(self.meta[i].weight, 0.0) for i in scored)
+        weighted = (
+            sum(score_of[i] * max(self.meta[i].weight, 0.0) for i in scored) / total_weight if total_weight > 0 else None
+        )
         micro = _mean([score_of[i] for i in scored])
         micro_u = metric_uncertainty("s", micro, [{"s": score_of[i]} for i in scored]) if micro is not None else None
         return GroupRow(
             kind=kind, name=name, count=len(scored), errors=len(indices) - len(scored),
             datasets=len({self.meta[i].dataset for i in indices}),
             micro=micro, macro=_mean(means), micro_uncertainty=micro_u,
+            subsets=len({(self.meta[i].dataset, self.meta[i].subset) for i in indices}),
+            macro_subsets=_mean(subset_means), weighted=weighted,
             macro_uncertainty=_macro_uncertainty(by_dataset),
         )
 
@@ -209,8 +240,11 @@ def collection_lines(result: CollectionResult) -> list[str]:
     ))
     lines.append("")
     lines.extend(format_table(
-        ["level", "name", "micro_avg (samples)", "macro_avg (datasets)", "count", "datasets", "errors"],
-        [[r.kind, r.name, fmt(r.micro), fmt(r.macro), str(r.count), str(r.datasets), str(r.errors)]
+        ["level", "name", "micro_avg (samples)", "macro_avg (datasets)", "macro_avg (dataset, subset)",
+         "weighted_avg (sum s*w / sum w)", "count", "datasets", "subsets", "errors"],
+        [[r.kind, r.name, fmt(r.micro), fmt(r.macro), fmt(r.macro_subsets), fmt(r.weighted), str(r.count),
+          str(r.datasets), str(r.subsets), str(r.errors)]
          for r in result.groups if r.kind != "dataset"],
     ))
+    lines.extend(f"  {name}: {text}" for name, text in result.definitions.items())
     return lines

@@ -167,6 +167,7 @@ class CollectionRun:
             record.index: RecordMeta(
                 dataset=record.dataset_name, task_type=record.task_type or "general",
                 categories=tuple(record.categories), tags=tuple(dict.fromkeys(record.tags)),
+                subset=record.subset_name or "default", weight=record.weight,
             )
             for record, _ in self.records
         }

@@ -45,7 +45,7 @@ def test_math500_levels_are_subsets_and_subjects_are_metadata(math500: Benchmark
         (1, "(513-487)(513+487) = 26 * 1000 = \\boxed{26,000}", True, "26,000"),
         (1, "First guess \\boxed{25000}. Correcting: \\boxed{26000}", True, "26000"),
         (2, "Let me simplify: \\boxed{\\sqrt{2}}", False, "\\sqrt{2}"),
-        (2, "The answer is 26000.", False, None),
+        (2, "The answer is 26000.", False, "26000"),  # read without a box since issue 25; still wrong
     ],
 )
 def test_math500_scoring_uses_the_last_box_and_math_equal(

@@ -22,3 +22,49 @@ def test_macro_standard_error_combines_independent_dataset_means():
     macro = (0.75 + mean_b) / 2
     assert u.ci_low == pytest.approx(max(0.0, macro - 1.959964 * u.se), abs=1e-6)
     assert u.ci_high == pytest.approx(min(1.0, macro + 1.959964 * u.se), abs=1e-6)
+
+
+def _collector_with(records: list[tuple[str, str, float, float]]):
+    """(dataset, subset, weight, score) per record, all in group Root."""
+    from pytest_llmeval.collection.results import CollectionCollector, RecordMeta
+    from pytest_llmeval.results import SampleRecord
+
+    meta = {
+        i: RecordMeta(dataset=d, task_type="exam", categories=("Root",), tags=(), subset=s, weight=w)
+        for i, (d, s, w, _) in enumerate(records)
+    }
+    collector = CollectionCollector(meta, "suite.jsonl")
+    for i, (d, s, _, score) in enumerate(records):
+        collector.add(SampleRecord(nodeid=f"collection/{d}/{s}::{i}", benchmark=d, subset=s, id=str(i),
+                                   passed=score == 1.0, metrics={"acc": score}))
+    return collector
+
+
+def test_reference_weighted_average_and_macro_over_subsets_next_to_micro_and_macro():
+    # gsm8k: one subset, 3 records of weight 0.1 (2 right); mmlu: subset a (1 record, weight 0.5,
+    # right) and subset b (2 records, weight 0.05, both wrong)
+    collector = _collector_with([
+        ("gsm8k", "main", 0.1, 1.0), ("gsm8k", "main", 0.1, 1.0), ("gsm8k", "main", 0.1, 0.0),
+        ("mmlu", "a", 0.5, 1.0), ("mmlu", "b", 0.05, 0.0), ("mmlu", "b", 0.05, 0.0),
+    ])
+    result = collector.build({})
+    row = result.row("all", "(all)")
+    assert row is not None
+    assert row.micro == pytest.approx(3 / 6)
+    assert row.macro == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert row.macro_subsets == pytest.approx((2 / 3 + 1.0 + 0.0) / 3) and row.subsets == 3
+    assert row.weighted == pytest.approx((0.1 + 0.1 + 0.5) / (0.3 + 0.5 + 0.1))
+    assert result.row("group", "Root").weighted == pytest.approx(row.weighted)
+    assert set(result.definitions) == {"micro", "macro", "macro_subsets", "weighted"}
+    assert "sum of score*weight / sum of weight" in result.definitions["weighted"]
+    from pytest_llmeval.collection.results import collection_lines
+
+    text = "\n".join(collection_lines(result))
+    assert "weighted_avg (sum s*w / sum w)" in text and "macro_avg (dataset, subset)" in text
+    assert "0.7778" in text  # 0.7 / 0.9
+
+
+def test_records_without_weights_have_no_weighted_average():
+    result = _collector_with([("gsm8k", "main", 0.0, 1.0), ("gsm8k", "main", 0.0, 0.0)]).build({})
+    row = result.row("all", "(all)")
+    assert row is not None and row.weighted is None and row.micro == 0.5
