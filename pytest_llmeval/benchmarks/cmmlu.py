@@ -11,11 +11,17 @@ reported as `acc_<group>` (see `breakdown.py`; `subset_list` may name a group).
 The hub repository is script-based, which `datasets` >= 4 no longer runs: download its CSV files
 and pass `--llm-dataset cmmlu=DIR` with `DIR/<subject>.csv`, `DIR/<subject>/test.csv` or the
 release's own `DIR/test/<subject>.csv` (few-shot rows: `--llm-dataset cmmlu:dev=DIR/dev`), or read
-ModelScope's copy (`evalscope/cmmlu`) with `--llm-hub modelscope`.
+ModelScope's copy (`evalscope/cmmlu`, the rows the reference system EvalScope evaluates) with
+`--llm-hub modelscope`. That copy is one `test` table of all 11,582 questions with other fields:
+`id`, `question`, `category` (the subject, which selects the subset), `choices` (`["(A) 农业生产工具",
+"(B) 土地", ...]`, labels dropped) and `answer` (`"(B) 土地"`; the letter is the gold). Both
+layouts are read, also from a local copy (`--llm-dataset cmmlu=test.jsonl`); the copy has no `dev`
+rows, so few-shot prompts need the release's `dev` files.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +66,7 @@ class CMMLU(GroupedSubsets, MultipleChoiceBenchmark):
     description = "Chinese knowledge MCQ, 67 subjects in 5 groups, 0-shot CoT; acc and acc per group."
     source = DatasetSource(
         path="haonan-li/cmmlu", split="test", few_shot_split="dev", subset_mode="config", modelscope="evalscope/cmmlu",
+        subset_field="category",  # the ModelScope copy is one table; a row's subject is its `category`
     )
     subsets = tuple(sorted(s for members in CMMLU_GROUPS.values() for s in members))
     groups = CMMLU_GROUPS
@@ -70,9 +77,37 @@ class CMMLU(GroupedSubsets, MultipleChoiceBenchmark):
     max_few_shot = 5
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
+        if "Question" not in record and "choices" in record:
+            return _modelscope_row(record)
         return MCQRow(
             question=str(record["Question"]),
             choices=[str(record[letter]) for letter in "ABCD"],
             answer=answer_letter(record["Answer"], 4),
             id=record.get("id"),
         )
+
+
+_LABEL = re.compile(r"\s*[(（]\s*([A-Da-d])\s*[)）]\s*")
+
+
+def _modelscope_row(record: Mapping[str, Any]) -> MCQRow:
+    """A row of the ModelScope copy (`evalscope/cmmlu`, the rows the reference system reads):
+    `question`, `choices` = `["(A) 农业生产工具", "(B) 土地", ...]`, `answer` = `"(B) 土地"` (or `"(B)"`,
+    `"B"`), `category` = the subject. The `(X)` labels must run A-D in order."""
+    raw = record["choices"]
+    if not isinstance(raw, (list, tuple)) or len(raw) != 4:
+        raise ValueError(f"choices must be a list of 4 labelled options like '(A) ...', got {str(raw)[:120]!r}")
+    choices = []
+    for letter, option in zip("ABCD", raw):
+        label = _LABEL.match(str(option))
+        if label is None or label.group(1).upper() != letter:
+            raise ValueError(f"option {letter} must start with '({letter}) ', got {str(option)[:80]!r}")
+        choices.append(str(option)[label.end() :].strip())
+    answer = str(record["answer"])
+    label = _LABEL.match(answer)
+    return MCQRow(
+        question=str(record["question"]),
+        choices=choices,
+        answer=label.group(1).upper() if label else answer_letter(answer, 4),
+        id=record.get("id"),
+    )

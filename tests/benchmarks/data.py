@@ -98,6 +98,17 @@ CMMLU_ROWS: list[dict[str, Any]] = [
     {"": "1", "Question": "下列哪种作物属于豆科？", "A": "水稻", "B": "小麦", "C": "大豆", "D": "玉米", "Answer": "C"},
 ]
 
+# The ModelScope copy the reference system (EvalScope) reads, `evalscope/cmmlu`: one table of every
+# subject, labelled options, the answer as "(B) 土地", the subject in `category`
+CMMLU_MODELSCOPE_ROWS: list[dict[str, Any]] = [
+    {"id": "test_1", "question": "在农业生产中被当作极其重要的劳动对象发挥作用，最主要的不可替代的基本生产资料是",
+     "category": "agronomy", "choices": ["(A) 农业生产工具", "(B) 土地", "(C) 劳动力", "(D) 资金"], "answer": "(B) 土地"},
+    {"id": "test_2", "question": "下列哪种作物属于豆科？", "category": "agronomy",
+     "choices": ["(A) 水稻", "(B) 小麦", "(C) 大豆", "(D) 玉米"], "answer": "(C) 大豆"},
+    {"id": "test_3", "question": "人体最大的器官是？", "category": "anatomy",
+     "choices": ["(A) 肝脏", "(B) 皮肤", "(C) 肺", "(D) 心脏"], "answer": "(B) 皮肤"},
+]
+
 ARC_ROWS: dict[str, list[dict[str, Any]]] = {
     "ARC-Challenge": [
         {"id": "Mercury_SC_415702", "question": "George wants to warm his hands quickly by rubbing them. Which skin "

@@ -240,6 +240,35 @@ def test_cmmlu_reads_the_released_csv_layout(tmp_path: Path):
     assert len(get_benchmark("cmmlu").subsets) == 67
 
 
+def test_cmmlu_reads_the_reference_systems_modelscope_rows(tmp_path: Path):
+    """The rows EvalScope evaluates (`evalscope/cmmlu`): one table, `category` selects the subject,
+    `(X)` labels are dropped and the gold letter comes from `"(B) 土地"`."""
+    path = write_jsonl(tmp_path / "test.jsonl", data.CMMLU_MODELSCOPE_ROWS)
+    benchmark = bench("cmmlu")
+    agronomy = list(benchmark.load("agronomy", DatasetLoader({"cmmlu": str(path)})))
+    assert [s.target for s in agronomy] == ["B", "C"] and [s.id for s in agronomy] == ["test_1", "test_2"]
+    assert agronomy[1].choices == ["水稻", "小麦", "大豆", "玉米"] and "(A)" not in str(agronomy[1].input)
+    assert agronomy[0].metadata["breakdown"] == ["other"]
+    assert benchmark.score(agronomy[1], "大豆属于豆科植物。\n答案：C").passed
+    anatomy = list(benchmark.load("anatomy", DatasetLoader({"cmmlu": str(tmp_path)})))  # the folder, too
+    assert [(s.target, s.choices[1]) for s in anatomy] == [("B", "皮肤")]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"choices": ["(A) 水稻", "(B) 小麦", "(C) 大豆"]}, "choices must be a list of 4 labelled options"),
+        ({"choices": ["(A) 水稻", "(C) 小麦", "(B) 大豆", "(D) 玉米"]}, "option B must start with '\\(B\\) '"),
+        ({"answer": "(E) 其他"}, "not one of the 4 option letters"),
+    ],
+)
+def test_a_bad_modelscope_cmmlu_row_names_file_and_line(tmp_path: Path, change: dict, message: str):
+    rows = [data.CMMLU_MODELSCOPE_ROWS[0], {**data.CMMLU_MODELSCOPE_ROWS[1], **change}]
+    path = write_jsonl(tmp_path / "test.jsonl", rows)
+    with pytest.raises(DatasetError, match=rf"test.jsonl:2: .*{message}"):
+        load("cmmlu", "agronomy", {"cmmlu": path})
+
+
 # -- ARC -----------------------------------------------------------------------------------------
 
 

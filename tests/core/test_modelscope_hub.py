@@ -235,6 +235,28 @@ def test_mmlu_pro_few_shot_rows_of_one_category_from_a_modelscope_parquet_snapsh
     assert "Profit" not in prompt  # the business example belongs to another category
 
 
+@pytest.mark.parametrize("layout", ["data/test-00000-of-00001.parquet", "default/test-00000-of-00001.parquet",
+                                    "test.jsonl"])
+def test_cmmlu_reads_the_reference_systems_modelscope_copy(ms_env, tmp_path, layout):
+    """`evalscope/cmmlu`, the copy EvalScope loads: one `test` table of every subject (`category`),
+    labelled `choices`, `answer` = "(B) 土地"; the subset's rows are picked by `category`."""
+    from tests.benchmarks import data
+
+    if layout.endswith(".parquet"):
+        pyarrow = pytest.importorskip("pyarrow")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pyarrow.Table.from_pylist(data.CMMLU_MODELSCOPE_ROWS), tmp_path / "rows.parquet")
+        content = (tmp_path / "rows.parquet").read_bytes()
+    else:
+        content = jsonl(data.CMMLU_MODELSCOPE_ROWS)
+    with ModelScopeStandIn({"evalscope/cmmlu": {layout: content}}) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        samples = ms_load("cmmlu", "agronomy")
+    assert [s["id"] for s in samples] == ["test_1", "test_2"]
+    assert "B. 土地" in samples[0]["input"] and "(B)" not in samples[0]["input"]
+
+
 def test_live_code_bench_downloads_only_the_selected_versions_from_modelscope(ms_env):
     from tests.benchmarks import data
 
