@@ -302,10 +302,11 @@ def snapshot_files(
     `N/<split>_*`, `N/data/<split>-*`, `N/<split>/*`, `data/N/<split>*`, `data/N-<split>*`,
     `<split>/N.*` and `<split>/N_<split>.*` (the C-Eval and CMMLU releases), `N_<split>.*`, `N-<split>.*`,
     or `N/` holding exactly one data file or a `save_to_disk` folder. Without a name: `<split>.*`,
-    `<split>-*`, `data/<split>-*`, `data/<split>.*`, `<split>/*`, `default/<split>-*`, `default/<split>.*`, then (`only_file`, for a benchmark
-    of one subset) the folder's only data file (`HumanEval.jsonl.gz`). `strict`: only paths that name
-    the split (never `N.*`, a lone file of `N/` or `only_file`), for a split that must not be confused
-    with the evaluated one (few-shot rows)."""
+    `<split>-*`, `data/<split>-*`, `data/<split>.*`, `<split>/*`, `default/<split>-*`,
+    `default/<split>.*`, then (`only_file`, for a benchmark of one subset) the folder's only data
+    file (`HumanEval.jsonl.gz`). `strict`: only paths that name the split (never `N.*`, a lone file
+    of `N/` or `only_file`), for a split that must not be confused with the evaluated one (few-shot
+    rows)."""
     for name in names:
         inner = folder / name
         if inner.is_dir() and is_saved_dataset(inner):

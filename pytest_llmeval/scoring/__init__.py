@@ -17,7 +17,7 @@ from .math_equiv import aime_answer, math_equal
 from .normalize import normalize_numbers
 from .numeric import extract_final_number, extract_gsm8k_target, find_final_number, numbers_equal
 from .passk import majority_passed, mean_pass_at_1, pass_at_k
-from .thinking import split_thinking
+from .thinking import add_thinking_delimiters, split_thinking
 
 __all__ = [
     "aime_answer",
@@ -37,4 +37,5 @@ __all__ = [
     "numbers_equal",
     "pass_at_k",
     "split_thinking",
+    "add_thinking_delimiters",
 ]

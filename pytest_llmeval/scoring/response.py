@@ -38,7 +38,8 @@ class Scorer(Protocol):
 
 
 def answers_of(response: HasChoices, keep_thinking: bool) -> list[tuple[str, str | None]]:
-    """(answer text, reasoning) per generation. By default everything up to the last `</think>`
+    """(answer text, reasoning) per generation. By default everything up to the last closing
+    thinking delimiter (`</think>`, `[/THINK]`, `◁/think▷`, ...: `thinking.THINKING_DELIMITERS`)
     moves to the reasoning, as does the server's separate `reasoning_content`."""
     if keep_thinking:
         return [(choice.text, choice.reasoning) for choice in response.choices]
