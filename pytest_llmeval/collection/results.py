@@ -193,9 +193,8 @@ class CollectionCollector:
             by_subset[(self.meta[i].dataset, self.meta[i].subset)].append(score_of[i])
         subset_means = [m for m in (_mean(v) for v in by_subset.values()) if m is not None]
         total_weight = sum(max(self.meta[i].weight, 0.0) for i in scored)
-        weighted = (
-            sum(score_of[i] * max(self.meta[i].weight, 0.0) for i in scored) / total_weight if total_weight > 0 else None
-        )
+        weighted_sum = sum(score_of[i] * max(self.meta[i].weight, 0.0) for i in scored)
+        weighted = weighted_sum / total_weight if total_weight > 0 else None
         micro = _mean([score_of[i] for i in scored])
         micro_u = metric_uncertainty("s", micro, [{"s": score_of[i]} for i in scored]) if micro is not None else None
         return GroupRow(

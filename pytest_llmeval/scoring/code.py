@@ -142,7 +142,9 @@ def _tokens_equal(got: str, expected: str, tolerance: float | None = None) -> bo
         return False
     if g == e:
         return True
-    if tolerance is None or not (g.is_finite() and e.is_finite()) or (_is_integer_token(got) and _is_integer_token(expected)):
+    if tolerance is None or not (g.is_finite() and e.is_finite()):
+        return False
+    if _is_integer_token(got) and _is_integer_token(expected):
         return False
     # the judges' "absolute or relative error at most 1e-6": |got - expected| <= tol * max(1, |expected|)
     return abs(g - e) <= Decimal(repr(tolerance)) * max(Decimal(1), abs(e))

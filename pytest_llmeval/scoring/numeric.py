@@ -35,7 +35,11 @@ _MAX_DIGITS = 4000  # Python refuses int() of longer strings; such "numbers" are
 
 # A number in running text: not glued to a letter/digit/dot before it (so not "H2O", "x2", "COVID19");
 # a minus sign counts only when nothing number-like precedes it ("5-3" yields 3, " -3" yields -3).
-_NUMBER = r"(?<![A-Za-z0-9_.])(?:-(?=\d))?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# Not a number either: one times Euler's number or the imaginary unit (`5e`, `5\\mathrm{e}`, `2i`).
+_NUMBER = (
+    r"(?<![A-Za-z0-9_.])(?:-(?=\d))?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+    r"(?!\d)(?!\.\d)(?![ei](?![A-Za-z]))(?!\s*\\(?:mathrm|text|mathit)\s*\{\s*[ei]\s*\})"
+)
 _LATEX_FRAC = r"-?\\[dt]?frac\s*\{\s*-?\d+\s*\}\s*\{\s*\d+\s*\}"
 _SLASH_FRAC = r"(?<![A-Za-z0-9_.])-?\d+\s*/\s*\d+(?![\d.])"
 _TEXT_NUMBER = re.compile(_NUMBER)

@@ -17,8 +17,14 @@ from pytest_llmeval.benchmarks.math_vista import free_form_equal
 from pytest_llmeval.endpoint.models import Usage
 from pytest_llmeval.errors import ConfigError
 from pytest_llmeval.scoring.choice import choice_letters, find_choice
-from pytest_llmeval.scoring.code import build_humaneval_program, check_humaneval, check_stdio_program, extract_code, outputs_match
-from pytest_llmeval.scoring.efficiency import ThoughtSplitter, analyse, usage_counter, DEFAULT_THOUGHT_MARKERS
+from pytest_llmeval.scoring.code import (
+    build_humaneval_program,
+    check_humaneval,
+    check_stdio_program,
+    extract_code,
+    outputs_match,
+)
+from pytest_llmeval.scoring.efficiency import DEFAULT_THOUGHT_MARKERS, ThoughtSplitter, analyse, usage_counter
 from pytest_llmeval.scoring.math_equiv import final_math_answer, math_equal
 from pytest_llmeval.scoring.numeric import find_final_number
 from pytest_llmeval.scoring.sandbox import SandboxLimits
@@ -64,9 +70,13 @@ def test_mathrm_constants_are_not_units(prediction: str, target: str, equal: boo
     assert math_equal(prediction, target) is equal
 
 
-def test_a_boxed_number_times_e_is_not_that_number():
-    assert find_final_number("\\boxed{5\\mathrm{e}}").cue != "boxed"
-    assert find_final_number("\\boxed{18 \\text{ dollars}}").value == "18"
+@pytest.mark.parametrize(
+    "output", ["\\boxed{5\\mathrm{e}}", "The answer is 5e.", "so it is $5 \\mathrm{e}$", "\\boxed{5i}"]
+)
+def test_a_number_times_e_or_i_is_not_that_number(output: str):
+    assert find_final_number(output).value is None
+    assert find_final_number(output.replace("5", "18 \\text{ dollars} ", 1)).value == "18"  # units still drop
+
 
 
 # -- 3. every model's thinking delimiters ---------------------------------------------------------
