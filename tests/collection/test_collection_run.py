@@ -310,6 +310,8 @@ def test_html_report_has_the_collection_tables_with_names_escaped(pytester, two_
     overview = cut_section(report.read_text(encoding="utf-8"), OVERVIEW_START, OVERVIEW_END)
     assert overview is not None and "<h3>Collection</h3>" in overview
     assert "average_score" in overview and "macro average (over datasets)" in overview
+    assert "weighted average (reference)" in overview and "macro average (over dataset, subset)" in overview
+    assert "sum of score*weight / sum of weight over records" in overview  # each average with its definition
     assert "<b id='x'>" not in overview and "<img src=x" not in overview
     assert "&lt;b id=&#39;x&#39;&gt;Suite&lt;/b&gt;/G&amp;1" in overview
     assert "&lt;img src=x onerror=alert(1)&gt;" in overview
