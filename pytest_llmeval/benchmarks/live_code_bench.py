@@ -19,11 +19,12 @@ Only `release_latest` runs by default; choose with `--llm-bench-arg live_code_be
 `start_date` / `end_date` (`YYYY-MM-DD`, inclusive, on `contest_date`) keep problems of a window,
 e.g. `--llm-bench-arg live_code_bench.start_date=2025-01-01` (the usual guard against contamination).
 
-Scoring: the last fenced Python block of the reply runs against the public then the private tests
-in the sandbox (`scoring.code.check_livecodebench`: stdin/stdout programs, or `Solution().<func_name>`
-calls), stopping at the first failure; `pass_at_1` is 1 when all pass, also reported per difficulty
-(`pass_at_1_easy`, `pass_at_1_medium`, `pass_at_1_hard`). `timeout_s` (default 6) is the CPU limit
-per test. Private tests stay compressed in memory until the sample is scored.
+Scoring: the last fenced Python block of the reply (for a functional problem, the last one that
+defines its `func_name`: a usage block after the solution is not the solution) runs against the
+public then the private tests in the sandbox (`scoring.code.check_livecodebench`: stdin/stdout
+programs, or `Solution().<func_name>` calls), stopping at the first failure; `pass_at_1` is 1 when
+all pass, also reported per difficulty (`pass_at_1_easy`, `pass_at_1_medium`, `pass_at_1_hard`).
+`timeout_s` (default 6) is the CPU limit per test. Private tests stay compressed in memory until the sample is scored.
 
 Numbers in stdout are compared exactly (`0.333333` is not `0.3333333333`), as LiveCodeBench's own
 grader does, so scores stay comparable with the published ones. Many statements accept an error
@@ -229,9 +230,9 @@ class LiveCodeBench(Benchmark):
     def score(self, sample: Sample, output: str) -> Score:
         meta = sample.metadata
         tests = list(meta["public_tests"]) + decode_lcb_private_tests(meta["private_tests"])
-        verdict = check_livecodebench(
-            extract_code(output), tests, meta.get("func_name"), self.limits, tolerance=self.float_tolerance
-        )
+        # a functional problem's solution is the block defining its method; a later usage block is not
+        code = extract_code(output, entry_point=meta.get("func_name") or None)
+        verdict = check_livecodebench(code, tests, meta.get("func_name"), self.limits, tolerance=self.float_tolerance)
         failure = verdict.first_failure
         explanation = None
         if failure is not None:

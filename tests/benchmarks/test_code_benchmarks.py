@@ -133,6 +133,9 @@ def test_lcb_bad_arguments_are_usage_errors(args: dict[str, str], message: str):
         (0, data.LCB_STDIN_WRONG, False, "0/3 tests passed"),
         (1, data.LCB_FUNCTIONAL_RIGHT, True, "3/3 tests passed"),
         (1, data.LCB_FUNCTIONAL_WRONG, False, "1/3 tests passed"),  # the public test passes, a private one not
+        # a usage block after the solution is not the solution (issue 25)
+        (1, data.LCB_FUNCTIONAL_RIGHT + "\nExample usage:\n```python\nprint(Solution().twoSum([2, 7], 9))\n```\n",
+         True, "3/3 tests passed"),
     ],
 )
 def test_lcb_runs_public_and_private_tests(lcb_dir: Path, index: int, output: str, passed: bool, extracted: str):
