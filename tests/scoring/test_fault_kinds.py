@@ -45,6 +45,10 @@ from pytest_llmeval.scoring.thinking import THINKING_DELIMITERS, add_thinking_de
         ("\\frac{1}{2^{99}}", "2^{-99}", True),
         ("\\frac{1}{3}", "0.333333", True),  # the decimal rule still holds
         ("2^{30}", "1073741825", False),
+        ("e^{-100}", "e^{-101}", False),  # transcendental: math-verify decides, then a relative check
+        ("\\ln(2)\\cdot 10^{-30}", "\\ln(2)\\cdot 10^{-31}", False),
+        ("e^{-100}", "\\frac{1}{e^{100}}", True),
+        ("\\cos\\frac{\\pi}{2}", "0", True),  # evaluation noise (6e-154) is still zero
     ],
 )
 def test_tiny_values_are_compared_relatively_and_rationals_exactly(prediction: str, target: str, equal: bool):
