@@ -720,7 +720,9 @@ def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
        as case-insensitive text;
     2. two plain numbers (`12`, `-0.5`, `7/8`, `\\frac{1}{2}`) are compared exactly, or after rounding
        to 6 decimals when either is written as a decimal: `1/2 == 0.5`, `1/3 == 0.333333`,
-       `0.5 != 0.50001`. `50\\%` may match `50` or `0.5`;
+       `0.5 != 0.50001` (and relatively: `0.0000001 != 0.0000002`). `50\\%` may match `50` or `0.5`.
+       Rational closed forms (`2^{-70}`, `\\frac{1}{2^{99}}`, `\\frac{3}{4}+1`) are evaluated exactly
+       and compared the same way, so tiny values are never equal just for being tiny;
     3. simple closed forms (numbers, `+ - * /`, `^`, `\\frac`, `\\sqrt`, `\\pi`, up to three
        one-letter variables), and same-shaped tuples, intervals and sets of them, are evaluated with
        floats (variables at three fixed probe points) - e.g. `\\sqrt{8} == 2\\sqrt{2}`,
@@ -728,7 +730,8 @@ def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
        the evaluator does not fully understand, or where floats cannot tell (magnitudes above 1e7,
        values near 0), is left to step 4;
     4. math-verify (`parse` + `verify`) decides the rest: matrices, unions, trigonometry, logs,
-       equations, and so on.
+       equations, and so on. Its numeric check rounds to fixed decimals, so when it calls two
+       constants below 1e-6 equal they must also agree relatively (`e^{-100} != e^{-101}`).
 
     Steps 1-3 agree with math-verify on everything they decide (tested on a differential corpus)
     and are ~100x faster; `symbolic_calls()` counts how often step 4 ran.
