@@ -83,7 +83,8 @@ class CollectionPart:
         outcomes = []
         for rule in self.rules:
             row = result.row(rule.kind, rule.name)  # type: ignore[arg-type]
-            outcomes.append(evaluate_collection_rule(rule, row.micro if row else None, row.macro if row else None))
+            others = {"weighted": row.weighted, "macro_subsets": row.macro_subsets} if row else None
+            outcomes.append(evaluate_collection_rule(rule, row.micro if row else None, row.macro if row else None, others))
         return result.model_dump(mode="json"), outcomes
 
 

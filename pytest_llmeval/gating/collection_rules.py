@@ -7,7 +7,8 @@ SELECTOR names one row of the collection report (`collection.results.CollectionR
 * nothing (`collection.acc>=0.7`): the whole collection.
 
 METRIC is `acc`, `score` or `micro` for the micro average (over samples), `macro` or `acc_macro` for
-the macro average (over datasets). Examples: `collection.Math&Science.acc>=0.6`,
+the macro average (over datasets), `macro_subsets` for the macro average over (dataset, subset) and
+`weighted` for the reference system's weighted average (Σ score·weight / Σ weight). Examples: `collection.Math&Science.acc>=0.6`,
 `collection.task_type:math.acc>=0.6`, `collection.tag:zh.macro>0.5`.
 
 A rule naming a row the collection does not have is a usage error before anything is sent; a rule
@@ -33,6 +34,7 @@ _RULE = re.compile(
 )
 MICRO = {"acc", "score", "micro", "acc_micro"}
 MACRO = {"macro", "acc_macro", "score_macro"}
+OTHER_AVERAGES = {"weighted", "acc_weighted", "macro_subsets"}  # see collection.results.DEFINITIONS
 KINDS = ("task_type", "tag", "dataset")
 
 
@@ -40,7 +42,7 @@ class CollectionRule(BaseModel):
     expression: str
     kind: str  # all | group | task_type | tag | dataset
     name: str
-    average: str  # micro | macro
+    average: str  # micro | macro | weighted | macro_subsets
     op: str
     value: float
 
@@ -57,10 +59,10 @@ def parse_collection_rule(expression: str) -> CollectionRule:
             "e.g. 'collection.Math&Science.acc>=0.6'"
         )
     metric = match["metric"]
-    if metric not in MICRO | MACRO:
+    if metric not in MICRO | MACRO | OTHER_AVERAGES:
         raise ThresholdError(
-            f"bad --llm-threshold {expression!r}: a collection rule's metric is acc/micro (over samples) "
-            f"or macro (over datasets), got {metric!r}"
+            f"bad --llm-threshold {expression!r}: a collection rule's metric is acc/micro (over samples), "
+            f"macro (over datasets), macro_subsets (over dataset, subset) or weighted, got {metric!r}"
         )
     selector = (match["selector"] or "").strip()
     kind, sep, name = selector.partition(":")
@@ -70,7 +72,8 @@ def parse_collection_rule(expression: str) -> CollectionRule:
         kind, name = "group", selector
     return CollectionRule(
         expression=expression.strip(), kind=kind, name=name.strip(),
-        average="macro" if metric in MACRO else "micro", op=match["op"], value=float(match["value"]),
+        average="macro" if metric in MACRO else metric.removeprefix("acc_") if metric in OTHER_AVERAGES else "micro",
+        op=match["op"], value=float(match["value"]),
     )
 
 
@@ -92,8 +95,11 @@ def resolve_group(rule: CollectionRule, rows: Collection[tuple[str, str]]) -> Co
     )
 
 
-def evaluate_collection_rule(rule: CollectionRule, micro: float | None, macro: float | None) -> ThresholdOutcome:
-    value = micro if rule.average == "micro" else macro
+def evaluate_collection_rule(
+    rule: CollectionRule, micro: float | None, macro: float | None, others: dict[str, float | None] | None = None
+) -> ThresholdOutcome:
+    """The rule's outcome on its row's averages; `others` holds `weighted` and `macro_subsets`."""
+    value = micro if rule.average == "micro" else macro if rule.average == "macro" else (others or {}).get(rule.average)
     return ThresholdOutcome(
         expression=rule.expression, value=value, passed=value is not None and _OPERATORS[rule.op](value, rule.value)
     )
