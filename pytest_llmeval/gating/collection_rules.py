@@ -61,8 +61,8 @@ def parse_collection_rule(expression: str) -> CollectionRule:
     metric = match["metric"]
     if metric not in MICRO | MACRO | OTHER_AVERAGES:
         raise ThresholdError(
-            f"bad --llm-threshold {expression!r}: a collection rule's metric is acc/micro (over samples), "
-            f"macro (over datasets), macro_subsets (over dataset, subset) or weighted, got {metric!r}"
+            f"bad --llm-threshold {expression!r}: a collection rule's metric is acc/micro (over samples), weighted, "
+            f"macro_subsets (over dataset, subset) or macro (over datasets), got {metric!r}"
         )
     selector = (match["selector"] or "").strip()
     kind, sep, name = selector.partition(":")
