@@ -1,10 +1,12 @@
-"""The sandbox bootstrap: ``python -I -S -B _sandbox_boot.py CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD ARGV...``
+"""The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD VERDICT_FD ARGV...``
 
-Run by path by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available). Standard library
-only, as it runs without site-packages. It forks the program, applies the rlimits in the child before
-``exec``, reaps every orphan (it is a child subreaper), kills whatever the program left running, writes
-the program's raw wait status to ``STATUS_FD`` (when >= 0), and finally exits the way the program did
-(same exit code, or the same signal) so the parent can classify the run.
+Run from its source by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available, which does
+not show this package). Standard library only, as it runs without site-packages. It makes itself
+non-dumpable (so the program cannot open ``/proc/<bootstrap>/fd/STATUS_FD`` to fake its exit status), forks
+the program, applies the rlimits in the child before ``exec``, reaps every orphan (it is a child subreaper),
+kills whatever the program left running, writes the program's raw wait status to ``STATUS_FD`` (when >= 0),
+and finally exits the way the program did (same exit code, or the same signal) so the parent can classify
+the run. ``VERDICT_FD`` (when >= 0) is handed to the program (a trusted checker) and closed here.
 """
 
 import os, resource, signal, sys
@@ -37,8 +39,10 @@ def user_process_count():
                 pass
     return n
 
-def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, argv):
+def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, verdict_fd, argv):
     try:
+        if verdict_fd >= 0:
+            os.set_inheritable(verdict_fd, True)  # the checker's private channel, and nobody else's
         os.setpgid(0, 0)  # its own group: killpg() hits the program, never the bootstrap
         limits = [
             (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),  # SIGXCPU at soft, SIGKILL one second later
@@ -59,18 +63,21 @@ def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, argv):
     os._exit(127)
 
 def main():
-    cpu_s, as_bytes, fsize_bytes, max_procs, status_fd = (int(a) for a in sys.argv[1:6])
+    cpu_s, as_bytes, fsize_bytes, max_procs, status_fd, verdict_fd = (int(a) for a in sys.argv[1:7])
     if status_fd >= 0:
         os.set_inheritable(status_fd, False)  # closed when the program is exec'd: only we write the status
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us, not to init
-    except Exception:
-        pass
+    import ctypes
+    libc = ctypes.CDLL(None)
+    if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0: our /proc/<pid>/fd and memory are closed to the program
+        os.write(2, b"sandbox: cannot make the bootstrap non-dumpable\n")
+        os._exit(126)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us, not to init
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     pid = os.fork()
     if pid == 0:
-        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, sys.argv[6:])
+        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, verdict_fd, sys.argv[7:])
+    if verdict_fd >= 0:
+        os.close(verdict_fd)
     # Let go of the pipes so the parent sees EOF when the program's processes close them.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
