@@ -1,4 +1,4 @@
-"""The verdict process of a checked run: ``python -I -S -B -c SOURCE MODE NAME CPU_S PRELUDE VERDICT_FD``.
+"""The verdict process of a checked run: ``python -I -S -B -c SOURCE MODE NAME CPU_S PRELUDE VERDICT_FD PAYLOAD_FD``.
 
 Started by the sandbox bootstrap in place of the model's program (:func:`~.sandbox.run_python` with
 ``checker=``). Standard library only; :mod:`.code` appends the comparison function and the call of
@@ -6,11 +6,11 @@ Started by the sandbox bootstrap in place of the model's program (:func:`~.sandb
 
 * this one, the **checker** (trusted): it makes itself non-dumpable (a process of the same user can then
   neither read its memory nor open ``/proc/<pid>/fd/*``), forks the candidate *before* it reads its tests
-  from stdin (so the candidate's memory never held them), calls the candidate through a pipe with plain data
+  from ``PAYLOAD_FD`` (so the candidate's memory never held them), calls the candidate through a pipe with plain data
   and judges the plain data that comes back, decoded by itself into builtin values. It alone holds
   ``VERDICT_FD``, where it writes one JSON line per result and last ``{"done": NONCE}`` (the nonce came with
   the tests: whoever writes it has read them);
-* the **candidate**: the fork closes the checker's stdin and ``VERDICT_FD``, loads ``main.py`` (the model's
+* the **candidate**: the fork closes ``PAYLOAD_FD`` and ``VERDICT_FD``, loads ``main.py`` (the model's
   code) and answers calls. Whatever the model's code does there (exit, patch builtins or ``__main__``,
   override ``__eq__``, print the checker's lines, fork, install signal or atexit handlers), the checker sees
   either a well-formed answer, or an error, or the end of the pipe, which is a failure.
@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import builtins, json, math, os, select, signal, sys, time, traceback
 
-MODE, NAME, CPU_S, PRELUDE, VERDICT_FD = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+MODE, NAME, CPU_S, PRELUDE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+VERDICT_FD, PAYLOAD_FD = int(sys.argv[5]), int(sys.argv[6])
 TRACE_CHARS = 1500
 
 
@@ -201,9 +202,12 @@ def candidate_main(req_r, resp_w):
     if MODE == "functional":
         os.dup2(null, 1)  # what a solution prints is not its answer
     sys.stdin = open(os.devnull)
+    builtins.exit = builtins.quit = sys.exit  # normally added by `site`, which -S skips
     try:
         function = load_candidate()
         ready = {"loaded": True}
+    except SystemExit:
+        raise
     except BaseException as exc:
         function, ready = None, error_reply(-1, exc)
     write_all(resp_w, line(ready))
@@ -256,7 +260,7 @@ class Channel:
             self.kill()
             raise CandidateFailure("output_exceeded", "the answer is larger than %d bytes" % self.cap) from None
         except EOFError:
-            raise CandidateFailure("runtime_error", self.ended()) from None
+            raise CandidateFailure(*self.ended()) from None
         try:
             reply = json.loads(data)
         except (ValueError, RecursionError):
@@ -276,7 +280,7 @@ class Channel:
             self.kill()
             raise CandidateFailure("timeout", "the program did not read its call within the time limit") from None
         except OSError:
-            self.failure = CandidateFailure("runtime_error", self.ended())
+            self.failure = CandidateFailure(*self.ended())
             raise self.failure from None
         reply = self.receive(deadline)
         if reply.get("n") != n:
@@ -285,20 +289,29 @@ class Channel:
         return reply
 
     def ended(self):
-        """Why the pipe closed: the candidate exited (an early exit is a failure) or was killed."""
-        status = None
+        """(status, message) of a closed pipe: the candidate exited (an early exit is a failure) or died."""
+        status = usage = None
         give_up = time.monotonic() + 0.5
         while status is None and time.monotonic() < give_up:
-            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            try:
+                pid, st, usage = os.wait4(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                break
             if pid:
                 status = st
             else:
                 time.sleep(0.01)
         if status is None:
-            return "the program closed its channel before answering"
+            return "runtime_error", "the program closed its channel before answering"
         if os.WIFSIGNALED(status):
-            return "the program's process was killed by signal %d before answering" % os.WTERMSIG(status)
-        return ("the program exited (code %d) before answering: an early exit is a failure"
+            sig = os.WTERMSIG(status)
+            cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= CPU_S):
+                return "timeout", "the program used up its CPU time (%s s) before answering" % CPU_S
+            if sig == signal.SIGXFSZ:
+                return "output_exceeded", "the program wrote a file larger than its limit"
+            return "runtime_error", "the program's process was killed by signal %d before answering" % sig
+        return ("runtime_error", "the program exited (code %d) before answering: an early exit is a failure"
                 % os.waitstatus_to_exitcode(status))
 
     def kill(self):
@@ -311,6 +324,8 @@ class Channel:
 
 def failure_of(reply):
     """(status, message) of a candidate's error reply."""
+    if "error" not in reply:
+        return "runtime_error", "the program's process answered something unexpected"
     status = "memory_exceeded" if reply.get("error") == "MemoryError" else "runtime_error"
     return status, str(reply.get("trace") or "%s: %s" % (reply.get("error"), reply.get("message")))
 
@@ -411,23 +426,32 @@ def main():
     if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0, before the candidate exists
         raise SystemExit("checker: cannot make itself non-dumpable")
     os.set_inheritable(VERDICT_FD, False)
+    os.set_inheritable(PAYLOAD_FD, False)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
+        code = 0
         try:
             os.close(VERDICT_FD)
+            os.close(PAYLOAD_FD)
             os.close(req_w)
             os.close(resp_r)
             candidate_main(req_r, resp_w)
+        except SystemExit as exc:  # exit() while loading: the checker reports the early exit
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:
-            pass
-        os._exit(0)
+            code = 1
+        os._exit(code & 0xFF)
     os.close(req_r)
     os.close(resp_w)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a candidate that closed its end is a failure, not our death
-    payload = json.loads(sys.stdin.buffer.read())  # only now: the candidate never had the tests in its memory
+    chunks = []  # only now: the candidate never had the tests in its memory
+    while chunk := os.pread(PAYLOAD_FD, 1 << 20, sum(map(len, chunks))):
+        chunks.append(chunk)
+    os.close(PAYLOAD_FD)
+    payload = json.loads(b"".join(chunks))
     channel = Channel(pid, req_w, resp_r, payload["max_reply_bytes"])
 
     def report(record):

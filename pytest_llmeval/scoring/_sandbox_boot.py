@@ -1,4 +1,4 @@
-"""The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD VERDICT_FD ARGV...``
+"""The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
 
 Run from its source by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available, which does
 not show this package). Standard library only, as it runs without site-packages. It makes itself
@@ -6,7 +6,8 @@ non-dumpable (so the program cannot open ``/proc/<bootstrap>/fd/STATUS_FD`` to f
 the program, applies the rlimits in the child before ``exec``, reaps every orphan (it is a child subreaper),
 kills whatever the program left running, writes the program's raw wait status to ``STATUS_FD`` (when >= 0),
 and finally exits the way the program did (same exit code, or the same signal) so the parent can classify
-the run. ``VERDICT_FD`` (when >= 0) is handed to the program (a trusted checker) and closed here.
+the run. ``HANDED_FDS`` (comma-separated, or ``-``) are handed to the program (a trusted checker: its
+verdict and payload descriptors) and closed here.
 """
 
 import os, resource, signal, sys
@@ -39,10 +40,10 @@ def user_process_count():
                 pass
     return n
 
-def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, verdict_fd, argv):
+def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, handed, argv):
     try:
-        if verdict_fd >= 0:
-            os.set_inheritable(verdict_fd, True)  # the checker's private channel, and nobody else's
+        for fd in handed:
+            os.set_inheritable(fd, True)  # the checker's private channels, and nobody else's
         os.setpgid(0, 0)  # its own group: killpg() hits the program, never the bootstrap
         limits = [
             (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),  # SIGXCPU at soft, SIGKILL one second later
@@ -63,7 +64,10 @@ def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, verdict_fd, argv):
     os._exit(127)
 
 def main():
-    cpu_s, as_bytes, fsize_bytes, max_procs, status_fd, verdict_fd = (int(a) for a in sys.argv[1:7])
+    cpu_s, as_bytes, fsize_bytes, max_procs, status_fd = (int(a) for a in sys.argv[1:6])
+    handed = [int(fd) for fd in sys.argv[6].split(",") if fd != "-"]
+    for fd in handed:
+        os.set_inheritable(fd, False)
     if status_fd >= 0:
         os.set_inheritable(status_fd, False)  # closed when the program is exec'd: only we write the status
     import ctypes
@@ -75,9 +79,9 @@ def main():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     pid = os.fork()
     if pid == 0:
-        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, verdict_fd, sys.argv[7:])
-    if verdict_fd >= 0:
-        os.close(verdict_fd)
+        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, handed, sys.argv[7:])
+    for fd in handed:
+        os.close(fd)
     # Let go of the pipes so the parent sees EOF when the program's processes close them.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

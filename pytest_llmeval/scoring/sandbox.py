@@ -521,9 +521,10 @@ def run_python(
     :func:`isolation_mode` (``LLMEVAL_SANDBOX``, default ``bwrap``). The rlimits apply in both modes.
 
     ``checker``: arguments after ``python -I -S -B`` of a trusted program run *instead of* ``main.py`` (e.g.
-    ``["-c", SOURCE, ...]``; the private verdict descriptor's number is appended). It gets ``stdin``, starts
-    ``main.py`` itself and writes its verdict on that descriptor, which lands in :attr:`SandboxResult.verdict`
-    (see ``scoring/_checker_boot.py``).
+    ``["-c", SOURCE, ...]``), with two descriptor numbers appended: where it writes its verdict (which lands in
+    :attr:`SandboxResult.verdict`) and where it reads ``stdin`` (an in-memory file). The sandbox's own stdin is
+    then empty: bubblewrap's init process keeps descriptors 0-2 open, where the program could read them. The
+    checker starts ``main.py`` itself (see ``scoring/_checker_boot.py``).
 
     Blocks the calling thread until the program and everything it started are gone; safe to call from many
     threads at once (see :func:`run_many`), and from asyncio through ``asyncio.to_thread``. Raises
@@ -540,15 +541,21 @@ def run_python(
     workdir: str | None = None
     fds: list[int] = []  # every descriptor opened here, closed at the end
     try:
-        stdin_fd = _memfd("stdin", stdin.encode("utf-8"))  # never a file the program could find
-        fds.append(stdin_fd)
+        # An in-memory file, never a path the program could find; a checker's goes to the checker alone.
+        payload_fd = _memfd("stdin", stdin.encode("utf-8"))
+        fds.append(payload_fd)
+        stdin_fd = payload_fd if checker is None else _memfd("empty", b"")
+        if stdin_fd != payload_fd:
+            fds.append(stdin_fd)
         status_r = status_w = verdict_r = verdict_w = -1
         if mode == "bwrap":
             status_r, status_w = os.pipe()
             fds += [status_r, status_w]
+        handed: list[int] = []  # descriptors for the checker only
         if checker is not None:
             verdict_r, verdict_w = os.pipe()
             fds += [verdict_r, verdict_w]
+            handed = [verdict_w, payload_fd]
         if mode == "bwrap":
             program_fd = _memfd("main.py", source.encode("utf-8"))
             fds.append(program_fd)
@@ -561,7 +568,7 @@ def run_python(
                 f.write(source)
             inner_python, cwd = python, workdir
             env = _minimal_env(workdir)
-        program = ([inner_python, "-I", "-S", "-B", *checker, str(verdict_w)] if checker is not None
+        program = ([inner_python, "-I", "-S", "-B", *checker, *map(str, handed)] if checker is not None
                    else [inner_python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py"])
         argv = [
             inner_python, "-I", "-S", "-B", "-c", _BOOTSTRAP_SOURCE,
@@ -570,10 +577,10 @@ def run_python(
             str(limits.file_size_mb * 1024 * 1024),
             str(limits.max_processes),
             str(status_w),
-            str(verdict_w),
+            ",".join(map(str, handed)) or "-",
             *program,
         ]  # fmt: skip
-        passed = [fd for fd in (status_w, verdict_w) if fd >= 0]
+        passed = [fd for fd in (status_w, *handed) if fd >= 0]
         if mode == "bwrap":
             argv = bwrap_argv(env, limits, python, program_fd) + argv
             passed.append(program_fd)
@@ -589,9 +596,10 @@ def run_python(
             close_fds=True,
             pass_fds=tuple(passed),
         )
-        for fd in passed:  # the children hold them now; EOF on the read ends comes when they are done
-            os.close(fd)
-            fds.remove(fd)
+        for fd in (status_w, verdict_w):  # the children hold them now: EOF on the read ends when they are done
+            if fd >= 0:
+                os.close(fd)
+                fds.remove(fd)
         assert proc.stdout is not None and proc.stderr is not None
         overhead = _BWRAP_PROCESSES if mode == "bwrap" else 0
         try:
