@@ -139,8 +139,9 @@ def test_humaneval_right_function_still_passes_after_trying_the_doors(humaneval_
 LCB_TRICKS = {
     "patch __main__.json_values_equal": "import __main__\n__main__.json_values_equal = lambda *a: True\n",
     "patch builtins": "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\n",
-    "print ok lines then exit": "import os\nfor k in range(50):\n    os.write(1, b'{\"i\": %d, \"status\": \"ok\"}\\n' % k)\n"
-                                "    os.write(2, b'{\"i\": %d, \"status\": \"ok\"}\\n' % k)\n" + EXIT_0,
+    # the checker's own result lines on stdout, stderr and every descriptor the program has
+    "print ok lines then exit": "import os\nlines = b''.join(b'{\"i\": %d, \"status\": \"ok\"}\\n' % k for k in range(50))\n"
+                                "for fd in range(1, 64):\n    try: os.write(fd, lines)\n    except OSError: pass\n" + EXIT_0,
     "exit at load": "exit()\n",
     "fork, parent exits 0": "import os\nif os.fork():\n    os._exit(0)\n",
     "kill the checker": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
