@@ -327,6 +327,8 @@ def failure_of(reply):
     if "error" not in reply:
         return "runtime_error", "the program's process answered something unexpected"
     status = "memory_exceeded" if reply.get("error") == "MemoryError" else "runtime_error"
+    if reply.get("error") == "OSError" and str(reply.get("message", "")).startswith(("[Errno 27]", "[Errno 28]")):
+        status = "output_exceeded"  # a file past file_size_mb, or the private /tmp full
     return status, str(reply.get("trace") or "%s: %s" % (reply.get("error"), reply.get("message")))
 
 

@@ -36,7 +36,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pytest_llmeval.errors import DatasetError
-from pytest_llmeval.scoring.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxResult, run_python
+from pytest_llmeval.scoring.sandbox import (
+    DEFAULT_LIMITS,
+    SandboxLimits,
+    SandboxResult,
+    disk_full_reason,
+    run_python,
+)
 
 FailureStatus = Literal["wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
 
@@ -194,8 +200,13 @@ def _failure_from_run(index: int, test_input: str, expected: str, result: Sandbo
         input_excerpt=_excerpt(test_input),
         expected=_excerpt(expected),
         got=_excerpt(result.stdout),
-        stderr_tail=_tail(result.stderr),
+        stderr_tail=_tail(_stderr_with_reason(result)),
     )
+
+
+def _stderr_with_reason(result: SandboxResult) -> str:
+    """The program's stderr, after the limit that stopped it (when one did), so a report says why."""
+    return f"sandbox: {result.reason}\n{result.stderr}" if result.reason else result.stderr
 
 
 def _require_tests(tests: Sequence[Any]) -> None:
@@ -304,7 +315,7 @@ def _checked_run(mode: str, name: str, program: str, payload: dict[str, Any], li
 def _unfinished(result: SandboxResult) -> tuple[FailureStatus, str]:
     """The failure of a run whose checker never said it was done: the run's own fate, else a plain error."""
     if result.status != "ok":
-        return result.status, result.stderr
+        return result.status, _stderr_with_reason(result)
     return "runtime_error", "the checker did not finish (it was killed or its process was ended)\n" + result.stderr
 
 
@@ -445,6 +456,10 @@ def check_humaneval(
     if status not in _STATUSES or status == "ok":
         status = "runtime_error"
     last_line = next((line for line in reversed(error.splitlines()) if line.strip()), "")
+    if "[Errno 28]" in last_line:
+        last_line = f"{disk_full_reason(limits)}: {last_line}"
+    elif result.reason and not finished:
+        last_line = result.reason
     stderr = error if not result.stderr else f"{error}\n--- the program's stderr ---\n{result.stderr}"
     return CodeVerdict(
         passed=False,

@@ -92,6 +92,8 @@ class SandboxLimits(BaseModel):
     * ``file_size_mb``: largest file the program may write (``RLIMIT_FSIZE``); 0 forbids writing files.
     * ``disk_mb``: size of the private ``/tmp`` (the program's working directory, a tmpfs under bubblewrap):
       writes beyond it fail with ``ENOSPC``; ``/dev/shm`` gets 1 MB, every other path is read-only.
+    * ``max_files``: files and folders in that ``/tmp`` (tmpfs bounds bytes, not inodes, and each costs kernel
+      memory); the watchdog kills the run (``output_exceeded``) beyond it. Bubblewrap mode only.
     * ``total_memory_mb``: resident memory of all the run's processes together; the watchdog kills the run
       (``memory_exceeded``) when the sum passes it (``memory_mb`` alone allows that much per process).
     """
@@ -105,6 +107,7 @@ class SandboxLimits(BaseModel):
     max_output_bytes: int = Field(default=1_000_000, gt=0)
     file_size_mb: int = Field(default=16, ge=0)
     disk_mb: int = Field(default=64, ge=1)
+    max_files: int = Field(default=10_000, ge=1)
     total_memory_mb: int = Field(default=1024, ge=1)
 
 
@@ -122,7 +125,8 @@ class SandboxResult(BaseModel):
     * ``killed``: the sandbox killed it for running more than ``max_processes`` processes, or it died of a signal
       no limit explains (e.g. SIGKILL from the kernel's OOM killer).
 
-    ``verdict`` is what a *checker* (see :func:`run_python`) wrote on its private channel, or None without one;
+    ``reason`` says in words which limit stopped the run (``"stdout passed 1000000 bytes"``, ``"no space
+    left in /tmp (disk_mb=64)"``...), or None. ``verdict`` is what a *checker* (see :func:`run_python`) wrote on its private channel, or None without one;
     the program cannot write there (docs/security.md). ``exit_code`` is the program's code as :class:`subprocess.Popen` reports it (negative = killed by that signal),
     or ``None`` when the sandbox itself killed the run (timeout, output, process limit). ``stdout``/``stderr`` are
     decoded as UTF-8 with replacement characters and hold at most ``max_output_bytes`` each. ``cpu_time_s`` is the
@@ -138,6 +142,7 @@ class SandboxResult(BaseModel):
     wall_time_s: float
     cpu_time_s: float | None = None
     verdict: str | None = None
+    reason: str | None = None
 
 
 DEFAULT_LIMITS = SandboxLimits()
@@ -281,6 +286,7 @@ class _Outcome(NamedTuple):
     stderr: bytes
     wall_time_s: float
     verdict: bytes | None = None
+    message: str | None = None  # why the sandbox stopped the run, when it did
 
 
 class _Supervisor:
@@ -310,6 +316,8 @@ class _Supervisor:
         except (AttributeError, OSError):
             self.pidfd = None
         self.reason: SandboxStatus | None = None
+        self.message: str | None = None
+        self.count_files = overhead > 0  # isolated: /tmp is the run's own tmpfs
         self.returncode: int | None = None
         self.cpu_time_s: float | None = None
         self.ended_at: float | None = None
@@ -329,6 +337,7 @@ class _Supervisor:
             bytes(self.buffers[self.stderr_fd]),
             end - self.started,
             bytes(self.buffers[self.verdict_fd]) if self.verdict_fd >= 0 else None,
+            self.message,
         )
 
     def _loop(self) -> None:
@@ -337,7 +346,7 @@ class _Supervisor:
         while True:
             now = time.monotonic()
             if self.reason is None and self.returncode is None and now >= deadline:
-                self._stop("timeout")
+                self._stop("timeout", f"wall time of {self.limits.wall_time_s:g} s reached")
             if self.returncode is not None and not self.open_fds:
                 return
             if self.returncode is not None and self.give_up_at is None:
@@ -364,14 +373,31 @@ class _Supervisor:
             if watching and self.reason is None and self.returncode is None and now >= next_scan:
                 live = _live_descendants(self.pid)
                 if len(live) - self.overhead > self.limits.max_processes:
-                    self._stop("killed")
+                    self._stop("killed", f"more than {self.limits.max_processes} processes at once")
                 elif sum(p.rss_pages for p in live) * _PAGE_BYTES > self.limits.total_memory_mb * 1024 * 1024:
-                    self._stop("memory_exceeded")
+                    self._stop("memory_exceeded",
+                               f"the processes together held more than {self.limits.total_memory_mb} MB of memory")
+                elif self.count_files and self._files_in_tmp(live) > self.limits.max_files:
+                    self._stop("output_exceeded", f"more than {self.limits.max_files} files and folders in /tmp")
                 next_scan = now + _SCAN_EVERY_S
 
-    def _stop(self, reason: SandboxStatus) -> None:
+    def _files_in_tmp(self, live: list[_Proc]) -> int:
+        """Inodes used in the private /tmp, seen through a process of the run (its mount namespace): tmpfs
+        limits bytes (``--size``) but not the number of files, each of which costs kernel memory."""
+        for proc in live:
+            try:
+                stat = os.statvfs(f"/proc/{proc.pid}/root{_SANDBOX_DIR}")
+            except OSError:
+                continue
+            # Only our tmpfs has exactly disk_mb (early on, a process may still see the host's /tmp).
+            if stat.f_blocks * stat.f_frsize == self.limits.disk_mb * 1024 * 1024:
+                return stat.f_files - stat.f_ffree
+        return 0
+
+    def _stop(self, reason: SandboxStatus, message: str) -> None:
         if self.reason is None:
             self.reason = reason
+            self.message = message
         _kill_run(self.pid, bootstrap_alive=self.returncode is None)
         if self.give_up_at is None:
             self.give_up_at = time.monotonic() + _STOP_GRACE_S
@@ -389,7 +415,8 @@ class _Supervisor:
         buffer += data[:room]
         if len(data) > room:
             self._close_stream(fd)  # stop reading: the writers are killed next
-            self._stop("output_exceeded")
+            name = {self.stdout_fd: "stdout", self.stderr_fd: "stderr"}.get(fd, "the checker's report")
+            self._stop("output_exceeded", f"{name} passed {self.caps[fd]} bytes")
 
     def _close_stream(self, fd: int) -> None:
         if fd in self.open_fds:
@@ -438,30 +465,39 @@ class _Supervisor:
         self.selector.close()
 
 
-def _classify(outcome: _Outcome, limits: SandboxLimits) -> tuple[SandboxStatus, int | None]:
+def _classify(outcome: _Outcome, limits: SandboxLimits) -> tuple[SandboxStatus, int | None, str | None]:
+    """``(status, exit code, reason)``: the reason names the limit that ended the run, when one did."""
     if outcome.reason is not None:
-        return outcome.reason, None
+        return outcome.reason, None, outcome.message
     code = outcome.returncode
     if code == 0:
-        return "ok", 0
+        return "ok", 0, None
     if code is None:
-        return "killed", None
+        return "killed", None, None
+    cpu = f"CPU time of {_cpu_rlimit(limits)} s used up"
+    file_size = f"a file passed file_size_mb={limits.file_size_mb}"
     if code < 0:
         sig = -code
         if sig == signal.SIGXCPU:
-            return "timeout", code
+            return "timeout", code, cpu
         if sig == signal.SIGXFSZ:
-            return "output_exceeded", code
+            return "output_exceeded", code, file_size
         if sig == signal.SIGKILL and outcome.cpu_time_s is not None and outcome.cpu_time_s >= _cpu_rlimit(limits):
-            return "timeout", code  # the hard CPU limit, reached by a program that ignored SIGXCPU
+            return "timeout", code, cpu  # the hard CPU limit, reached by a program that ignored SIGXCPU
     tail = outcome.stderr[-4000:].decode("utf-8", "replace")
     if _MEMORY_ERROR.search(tail):
-        return "memory_exceeded", code
-    if _FILE_TOO_LARGE.search(tail) or _DISK_FULL.search(tail):
-        return "output_exceeded", code
+        return "memory_exceeded", code, f"a process passed memory_mb={limits.memory_mb} of address space"
+    if _FILE_TOO_LARGE.search(tail):
+        return "output_exceeded", code, file_size
+    if _DISK_FULL.search(tail):
+        return "output_exceeded", code, disk_full_reason(limits)
     if code < 0 and -code not in _CRASH_SIGNALS:
-        return "killed", code
-    return "runtime_error", code
+        return "killed", code, f"killed by signal {-code}"
+    return "runtime_error", code, None
+
+
+def disk_full_reason(limits: SandboxLimits) -> str:
+    return f"no space left in /tmp (disk_mb={limits.disk_mb}) or /dev/shm (1 MB)"
 
 
 def _cpu_rlimit(limits: SandboxLimits) -> int:
@@ -616,10 +652,11 @@ def run_python(
             os.close(fd)
         if workdir is not None:
             _remove_workdir(workdir)
-    status, exit_code = _classify(outcome, limits)
+    status, exit_code, reason = _classify(outcome, limits)
     return SandboxResult(
         status=status,
         exit_code=exit_code,
+        reason=reason,
         stdout=redact(outcome.stdout.decode("utf-8", "replace")),
         stderr=redact(outcome.stderr.decode("utf-8", "replace")),
         wall_time_s=round(outcome.wall_time_s, 4),
