@@ -367,6 +367,10 @@ def check_humaneval(channel, payload, report):
         exc.candidate_reply = reply
         raise exc
 
+    # A few tests call the function by its name (HumanEval/33 compares candidate(x) with sort_third(x)): that
+    # name is the candidate too. The prompt's helpers (poly, encode_cyclic...) stay the dataset's own, so a
+    # program cannot pass by redefining the helper a test checks it against.
+    namespace[NAME] = candidate
     try:
         loaded(channel)
         namespace["check"](candidate)
