@@ -1,7 +1,8 @@
-"""The verdict process of a checked run: ``python -I -S -B -c SOURCE MODE NAME CPU_S PRELUDE VERDICT_FD PAYLOAD_FD``.
+"""The verdict process of a checked run: this source with ``sys.argv = ["-c", MODE, NAME, CPU_S, PRELUDE,
+VERDICT_FD, PAYLOAD_FD]``.
 
-Started by the sandbox bootstrap in place of the model's program (:func:`~.sandbox.run_python` with
-``checker=``). Standard library only; :mod:`.code` appends the comparison function and the call of
+Run by the sandbox bootstrap, in its fork, in place of the model's program (:func:`~.sandbox.run_python`
+with ``checker=``). Standard library only; :mod:`.code` appends the comparison function and the call of
 ``main()`` to this source. Two processes inside the sandbox:
 
 * this one, the **checker** (trusted): it makes itself non-dumpable (a process of the same user can then
@@ -428,7 +429,7 @@ def check_functional(channel, payload, report):
 
 
 def main():
-    import ctypes
+    import ctypes  # already loaded by the bootstrap, whose fork this is (and which is non-dumpable already)
     if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0, before the candidate exists
         raise SystemExit("checker: cannot make itself non-dumpable")
     os.set_inheritable(VERDICT_FD, False)

@@ -292,7 +292,7 @@ def _checked_run(mode: str, name: str, program: str, payload: dict[str, Any], li
     decides nothing.
     """
     nonce = secrets.token_hex(16)
-    checker = ["-c", _checker_source(), mode, name, str(max(1, math.ceil(limits.cpu_time_s))), _SOLUTION_PRELUDE]
+    checker = (_checker_source(), [mode, name, str(max(1, math.ceil(limits.cpu_time_s))), _SOLUTION_PRELUDE])
     result = run_python(program, json.dumps({**payload, "nonce": nonce}), limits, python, checker=checker)
     records: list[dict[str, Any]] = []
     finished = False

@@ -155,6 +155,7 @@ _PRELUDE = (
 
 # The bootstrap: a real module, but run with `-c` from its source, so the sandbox needs no view of this package.
 _BOOTSTRAP_SOURCE = Path(__file__).resolve().with_name("_sandbox_boot.py").read_text(encoding="utf-8")
+_IN_PROCESS = "--in-process"  # the bootstrap runs the checker's source in its fork (see _sandbox_boot.py)
 _VERDICT_CAP = 16 * 1024 * 1024  # a checker's reports (functional results carry the returned values)
 _SHM_BYTES = 1024 * 1024
 
@@ -546,7 +547,7 @@ def run_python(
     python: str = sys.executable,
     isolation: IsolationMode | None = None,
     *,
-    checker: Sequence[str] | None = None,
+    checker: tuple[str, Sequence[str]] | None = None,
 ) -> SandboxResult:
     """Run ``source`` as ``main.py`` in a fresh process under ``limits``, feeding ``stdin``; never raises for
     anything the program does (its fate is in :attr:`SandboxResult.status`).
@@ -556,8 +557,8 @@ def run_python(
     environment, dies with its parent), ``"rlimits"`` (the limits only, no boundary), or None for
     :func:`isolation_mode` (``LLMEVAL_SANDBOX``, default ``bwrap``). The rlimits apply in both modes.
 
-    ``checker``: arguments after ``python -I -S -B`` of a trusted program run *instead of* ``main.py`` (e.g.
-    ``["-c", SOURCE, ...]``), with two descriptor numbers appended: where it writes its verdict (which lands in
+    ``checker``: ``(source, args)`` of a trusted Python program run *instead of* ``main.py``, in a fork of the
+    bootstrap (no interpreter start-up of its own) with ``sys.argv = ["-c", *args, VERDICT_FD, PAYLOAD_FD]``: where it writes its verdict (which lands in
     :attr:`SandboxResult.verdict`) and where it reads ``stdin`` (an in-memory file). The sandbox's own stdin is
     then empty: bubblewrap's init process keeps descriptors 0-2 open, where the program could read them. The
     checker starts ``main.py`` itself (see ``scoring/_checker_boot.py``).
@@ -604,7 +605,7 @@ def run_python(
                 f.write(source)
             inner_python, cwd = python, workdir
             env = _minimal_env(workdir)
-        program = ([inner_python, "-I", "-S", "-B", *checker, *map(str, handed)] if checker is not None
+        program = ([_IN_PROCESS, checker[0], *checker[1], *map(str, handed)] if checker is not None
                    else [inner_python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py"])
         argv = [
             inner_python, "-I", "-S", "-B", "-c", _BOOTSTRAP_SOURCE,
