@@ -4,9 +4,13 @@ Three test styles:
 
 * stdin/stdout programs (LiveCodeBench ``testtype == "stdin"``): :func:`check_stdio_program`, one sandboxed run
   per test, output compared with :func:`outputs_match`;
-* LeetCode-style functions (LiveCodeBench ``testtype == "functional"``): :func:`check_functional`, one sandboxed
-  harness that loads the solution once and calls ``Solution().<func_name>(*args)`` in a fresh fork per test;
-* HumanEval: :func:`check_humaneval`, prompt + completion + the dataset's ``check(candidate)``.
+* LeetCode-style functions (LiveCodeBench ``testtype == "functional"``): :func:`check_functional`, the solution
+  loaded once and ``Solution().<func_name>(*args)`` called in a fresh fork per test;
+* HumanEval: :func:`check_humaneval`, prompt + completion, called by the dataset's ``check(candidate)``.
+
+The last two run under a *checker* (``_checker_boot.py``): the verdict comes from a process apart from the
+model's code, over a descriptor the program never holds, ending with a per-run nonce (docs/security.md), so an
+early exit, a patched comparison or a fake result line cannot pass.
 
 Every checker stops at the first failing test and returns a :class:`CodeVerdict`; Pass@1 of a sample is
 ``verdict.passed``. :func:`decode_lcb_private_tests` reads LiveCodeBench's compressed private tests without
@@ -333,11 +337,12 @@ def check_functional(
     """Call ``Solution().<func_name>(*args)`` (or a top-level function ``func_name`` when there is no such class)
     for each ``(args, expected)`` test, in order, stopping at the first failure.
 
-    The solution is loaded once in one sandboxed process, with LeetCode's usual names already imported
+    The solution is loaded once in the candidate process, with LeetCode's usual names already imported
     (``List``, ``Optional``, ``deque``, ``Counter``, ``lru_cache``, ``heapq``...). Each test runs in a fresh fork
-    of it: ``limits.wall_time_s`` and ``limits.cpu_time_s`` apply per test, mutations do not leak between tests,
-    and what the solution prints is discarded. The return value must be JSON-serialisable (tuples become lists)
-    and equal to ``expected`` by :func:`json_values_equal`. Use :func:`parse_functional_test` for LiveCodeBench rows.
+    of it: ``limits.wall_time_s`` (kept by the checker) and ``limits.cpu_time_s`` apply per test, mutations do not
+    leak between tests, and what the solution prints is discarded. The return value must be JSON-serialisable
+    (tuples become lists) and equal to ``expected`` by :func:`json_values_equal`, as judged by the checker and
+    again here. Use :func:`parse_functional_test` for LiveCodeBench rows.
     """
     _require_tests(tests)
     largest = max(len(json.dumps(expected)) for _, expected in tests)

@@ -6,8 +6,9 @@ What a run looks like::
                                          └──(own process group, rlimits)──> python -I -S -B main.py
                                                                                └── whatever it forks
 
-* One fresh temporary working directory per run (removed afterwards), the program saved there as ``main.py``;
-  stdin is fed from a file, stdout/stderr are read through pipes with a size cap.
+* The program is saved as ``main.py`` in the run's working directory (under bubblewrap: copied from an
+  in-memory file into the run's private tmpfs; with rlimits only: a fresh temporary folder, removed afterwards);
+  stdin is an in-memory file, stdout/stderr are read through pipes with a size cap.
 * Environment: only ``PATH``, ``LANG``/``LC_ALL``, ``HOME``/``TMPDIR`` (the work dir) and ``MALLOC_ARENA_MAX``.
   Nothing else is inherited, so secrets such as ``OPENAI_API_KEY`` are not visible through ``os.environ``.
 * Interpreter flags ``-I -S -B``: isolated mode (ignores ``PYTHON*`` variables, no user site, no current directory
@@ -31,17 +32,24 @@ What a run looks like::
   main process exits, the bootstrap kills whatever it left running.
 
 Isolation (``LLMEVAL_SANDBOX``, default ``bwrap``): the bootstrap runs inside bubblewrap (``bwrap``, Debian
-package ``bubblewrap``, unprivileged user namespaces): the root filesystem read-only, a private ``/tmp`` that
-holds only the run's directory (writable), fresh ``/dev`` and ``/proc``, every namespace unshared (no network:
-only a loopback interface that is down; a new PID namespace: no other process is visible or reachable, so
-neither ``/proc/<pid>/environ`` of pytest nor ``kill`` of it works), a new session, an empty environment but
-the variables above, and ``--die-with-parent`` (when this process dies the whole namespace dies with it). The
-rlimits and the watchdog work inside it unchanged (the watchdog allows for bubblewrap's own two processes).
-When bubblewrap cannot run, :class:`~pytest_llmeval.errors.SandboxUnavailableError` names the fix, unless
-``LLMEVAL_SANDBOX=rlimits`` accepts the risk: then the program runs as the same user as pytest with the same
-filesystem and network (it could read other processes' ``/proc/<pid>/environ``, write files anywhere, connect
-anywhere), which an :class:`UnisolatedCodeWarning` says once per process. Configured API keys are redacted
-from what a program prints (:mod:`pytest_llmeval.redact`). docs/security.md lists what is promised and tested.
+package ``bubblewrap`` >= 0.5, unprivileged user namespaces; :func:`bwrap_argv`): only ``/usr``, ``/bin``,
+``/lib*``, the dynamic linker's files of ``/etc`` and the interpreter with its standard library are visible,
+read-only (nothing of ``$HOME``, the project, its ``.env``, the caches or the host's ``/tmp``); a private tmpfs
+``/tmp`` of ``disk_mb`` is the only writable place besides a 1 MB ``/dev/shm``; fresh ``/dev`` and ``/proc``,
+every namespace unshared (no network: only a loopback interface that is down; a new PID namespace: no other
+process is visible or reachable, so neither ``/proc/<pid>/environ`` of pytest nor ``kill`` of it works), no
+capabilities, a new session, an empty environment but the variables above, and ``--die-with-parent`` (when
+this process dies the whole namespace dies with it). The rlimits and the watchdog work inside it unchanged
+(the watchdog allows for bubblewrap's own two processes). When bubblewrap cannot run,
+:class:`~pytest_llmeval.errors.SandboxUnavailableError` names the fix, unless ``LLMEVAL_SANDBOX=rlimits``
+accepts the risk: then the program runs as the same user as pytest with the same filesystem and network (it
+could read other processes' ``/proc/<pid>/environ``, write files anywhere, connect anywhere), which an
+:class:`UnisolatedCodeWarning` says once per process. Configured API keys (and their encoded forms) are
+redacted from what a program prints (:mod:`pytest_llmeval.redact`).
+
+Verdicts: a *checker* (``checker=`` of :func:`run_python`, ``_checker_boot.py``) runs in place of the program,
+in a fork of the non-dumpable bootstrap, starts the program itself and reports on a descriptor the program
+never holds. docs/security.md lists what is promised and tested.
 
 Process walking stays our own (``/proc/<pid>/task/<tid>/children``) instead of psutil
 (:mod:`pytest_llmeval.processes`): measured on this 2-core machine with ~190 processes, psutil's
