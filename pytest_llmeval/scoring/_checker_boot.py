@@ -24,7 +24,7 @@ child's CPU clock counts that test alone), with a wall-clock deadline per test k
 
 from __future__ import annotations
 
-import builtins, json, math, os, select, signal, sys, time, traceback
+import builtins, json, math, os, select, signal, sys, time, traceback  # noqa: F401 - math: json_values_equal, appended
 
 MODE, NAME, CPU_S, PRELUDE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 VERDICT_FD, PAYLOAD_FD = int(sys.argv[5]), int(sys.argv[6])
