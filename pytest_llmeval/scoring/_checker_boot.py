@@ -405,7 +405,8 @@ def check_functional(channel, payload, report):
         try:
             reply = channel.call({"args": args}, time.monotonic() + wall)
         except CandidateFailure as failure:
-            report({"i": i, "status": failure.status, "error": str(failure)})
+            message = "the test took longer than %ss" % wall if failure.status == "timeout" else str(failure)
+            report({"i": i, "status": failure.status, "error": message})
             return
         if "value" in reply:
             got = reply["value"]

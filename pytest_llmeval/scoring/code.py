@@ -55,7 +55,8 @@ _STDERR_TAIL_CHARS = 1500
 
 
 class FailureDetail(BaseModel):
-    """The first failing test: its 0-based index, why it failed, and short excerpts to show in a report."""
+    """The first failing test: its 0-based index, why it failed, and short excerpts to show in a report;
+    ``reason`` names the sandbox limit that stopped the run, when one did (``"wall time of 10 s reached"``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -65,6 +66,7 @@ class FailureDetail(BaseModel):
     expected: str
     got: str
     stderr_tail: str = ""
+    reason: str = ""
 
 
 class CodeVerdict(BaseModel):
@@ -205,6 +207,7 @@ def _failure_from_run(index: int, test_input: str, expected: str, result: Sandbo
         expected=_excerpt(expected),
         got=_excerpt(result.stdout),
         stderr_tail=_tail(_stderr_with_reason(result)),
+        reason=result.reason or "",
     )
 
 
@@ -362,6 +365,7 @@ def check_functional(
     records, finished, result = _checked_run("functional", func_name, code, payload, run_limits, python)
     n_ok = 0
     failing: dict[str, Any] | None = None
+    reason = ""
     for index, record in enumerate(records[: len(tests)]):
         if record.get("i") != index:
             break
@@ -380,9 +384,11 @@ def check_functional(
         status = "wrong_answer" if status == "ok" else status
         got = failing.get("got_repr") or (_excerpt(json.dumps(failing["got"])) if "got" in failing else "")
         stderr = str(failing.get("error") or "") or result.stderr
+        if status in ("timeout", "memory_exceeded", "output_exceeded"):  # the checker's words for the limit
+            reason = _excerpt(next(iter(stderr.strip().splitlines()[-1:]), ""))
     else:  # the checker was stopped before it judged this test: the run's fate is the test's
         status, stderr = _unfinished(result)
-        got = ""
+        got, reason = "", result.reason or ""
     if status not in _STATUSES:
         status = "runtime_error"
     return CodeVerdict(
@@ -396,6 +402,7 @@ def check_functional(
             expected=_excerpt(json.dumps(expected)),
             got=got,
             stderr_tail=_tail(stderr),
+            reason=reason,
         ),
     )
 

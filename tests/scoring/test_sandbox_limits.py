@@ -89,3 +89,14 @@ def test_a_humaneval_answer_that_fills_the_disk_fails_saying_so(tmp_path: Path):
     assert score.explanation == (
         "output_exceeded: no space left in /tmp (disk_mb=64) or /dev/shm (1 MB): "
         "OSError: [Errno 28] No space left on device")
+
+
+def test_a_livecodebench_answer_that_floods_stdout_fails_saying_so(tmp_path: Path):
+    folder = tmp_path / "code_generation_lite"
+    write_jsonl(folder / "test5.jsonl", [data.lcb_row("abc380_a", "2024-11-16T00:00:00", functional=False)])
+    benchmark = get_benchmark("live_code_bench")()
+    sample = list(benchmark.load("v5", DatasetLoader({"live_code_bench": str(folder)})))[0]
+    score = benchmark.score(sample, "```python\nwhile True:\n    print('7' * 4096)\n```")
+    assert not score.passed
+    assert (score.explanation or "").startswith("test 1/3 output_exceeded: expected '7\\n'")
+    assert (score.explanation or "").endswith("(stdout passed 1000000 bytes)")
