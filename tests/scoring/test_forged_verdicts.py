@@ -21,7 +21,7 @@ def need_bwrap() -> None:
         pytest.skip(problem)
 
 
-# Tries every door to the verdict: reads every /proc/<pid>/{fd/*,environ,cmdline,mem} it can for the checker's
+# Tries every door to the verdict: reads every /proc/<pid>/{fd/*,environ,cmdline,maps+mem} it can for the checker's
 # nonce, then writes fake verdict lines (with the nonce when found) into every pipe and descriptor it can open.
 PROC_ATTACK = r'''
 import os, re
@@ -49,6 +49,16 @@ def steal():
                     data = b""
             os.close(fd)
             found.update(re.findall(rb'"nonce": "([0-9a-f]+)"', data))
+        try:  # the checker's memory itself: every readable, writable mapping
+            with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+                for entry in maps:
+                    span, perms = entry.split()[:2]
+                    start, end = (int(x, 16) for x in span.split("-"))
+                    if perms.startswith("rw") and end - start < 1 << 28:
+                        mem.seek(start)
+                        found.update(re.findall(rb'"nonce": "([0-9a-f]+)"', mem.read(end - start)))
+        except (OSError, ValueError, OverflowError):
+            pass
     return found
 def forge(nonces):
     lines = b"".join(b'{"i": %d, "status": "ok", "got": [0, 1]}\n' % k for k in range(50))
