@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import builtins, json, math, os, select, signal, sys, time, traceback  # noqa: F401 - math: json_values_equal, appended
 
-MODE, NAME, CPU_S, PRELUDE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-VERDICT_FD, PAYLOAD_FD = int(sys.argv[5]), int(sys.argv[6])
+MODE = NAME = PRELUDE = ""  # set from sys.argv by main(): importing this module runs nothing
+CPU_S = VERDICT_FD = PAYLOAD_FD = -1
 TRACE_CHARS = 1500
 
 
@@ -430,6 +430,9 @@ def check_functional(channel, payload, report):
 
 
 def main():
+    global MODE, NAME, CPU_S, PRELUDE, VERDICT_FD, PAYLOAD_FD
+    MODE, NAME, CPU_S, PRELUDE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    VERDICT_FD, PAYLOAD_FD = int(sys.argv[5]), int(sys.argv[6])
     import ctypes  # already loaded by the bootstrap, whose fork this is (and which is non-dumpable already)
     if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0, before the candidate exists
         raise SystemExit("checker: cannot make itself non-dumpable")
