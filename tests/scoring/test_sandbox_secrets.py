@@ -88,3 +88,21 @@ def test_program_finds_no_secret_and_no_encoded_key_is_written(pytester, start_s
     assert "ValueError: found nothing" in samples["HumanEval-0"]["explanation"]
     # The answer that knew the key shows where it was, redacted in every encoding.
     assert samples["HumanEval-2"]["explanation"].count("[REDACTED]") == len(encodings(KEY))
+
+
+@pytest.mark.parametrize("encode", [
+    lambda k: base64.b64encode(b"x" + k.encode() + b"y").decode(),
+    lambda k: base64.urlsafe_b64encode(b"xy" + k.encode()).decode(),
+    lambda k: base64.b64encode(k.encode()).decode().rstrip("="),
+    lambda k: k.encode().hex().upper(),
+    lambda k: quote(k + "&", safe=""),
+], ids=["base64+1", "urlsafe+2", "base64 unpadded", "HEX", "url"])
+def test_an_encoded_key_is_redacted(encode):
+    from pytest_llmeval.redact import redact, register_secret
+
+    key = "sk-ant-9f/Zq+Tw==Lm_08"  # characters that base64, URL-encoding and the safe alphabet treat differently
+    register_secret(key)
+    text = f"before {encode(key)} after"
+    redacted = redact(text)
+    assert "[REDACTED]" in redacted and key not in redacted
+    assert not any(part in redacted for part in (encode(key)[4:-4], key[3:15]))
