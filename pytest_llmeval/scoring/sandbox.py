@@ -752,13 +752,13 @@ def bwrap_argv(env: dict[str, str], limits: SandboxLimits = DEFAULT_LIMITS, pyth
             argv += ["--ro-bind", path, path]
     for path in _ETC_FILES:
         argv += ["--ro-bind-try", path, path]
-    argv += _interpreter(python).binds
     argv += [
         "--dev", "/dev",
         "--size", str(_SHM_BYTES), "--tmpfs", "/dev/shm",
         "--proc", "/proc",
         "--size", str(limits.disk_mb * 1024 * 1024), "--tmpfs", _SANDBOX_DIR,
     ]  # fmt: skip
+    argv += _interpreter(python).binds  # after the private /tmp: a virtualenv may live under /tmp (CI, tox)
     if program_fd is not None:
         argv += ["--file", str(program_fd), f"{_SANDBOX_DIR}/main.py"]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
@@ -796,7 +796,10 @@ def _interpreter(python: str) -> _Interpreter:
             raise ConfigError(f"sandbox interpreter {python!r} cannot describe itself ({exc}); pass python= "
                               "the path of a CPython 3 interpreter") from None
         binds: list[str] = []
-        for path in dict.fromkeys([executable, shared, stdlib, platstdlib]):
+        # A virtualenv made with --copies has a real interpreter in it, which finds the standard library
+        # through the pyvenv.cfg beside its bin/ (a few paths, no secret).
+        venv_cfg = os.path.join(os.path.dirname(os.path.dirname(executable)), "pyvenv.cfg")
+        for path in dict.fromkeys([executable, shared, stdlib, platstdlib, venv_cfg]):
             if path and os.path.exists(path) and not _under(path, "/usr"):
                 binds += ["--ro-bind", path, path]
         for path in dict.fromkeys([stdlib, platstdlib]):

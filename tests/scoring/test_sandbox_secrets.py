@@ -106,3 +106,23 @@ def test_an_encoded_key_is_redacted(encode):
     redacted = redact(text)
     assert "[REDACTED]" in redacted and key not in redacted
     assert not any(part in redacted for part in (encode(key)[4:-4], key[3:15]))
+
+
+@pytest.mark.skipif(sandbox.bwrap_problem() is not None, reason="bubblewrap cannot run here")
+@pytest.mark.parametrize("copies", [False, True], ids=["symlinked", "copied"])
+def test_virtualenv_under_tmp_runs_and_its_packages_stay_hidden(tmp_path: Path, copies: bool):
+    """CI and tox keep virtualenvs under /tmp, which the sandbox replaces by its own: the interpreter is
+    mounted back, its site-packages (where a package could keep credentials) is not."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", *(["--copies"] if copies else []), str(venv)],
+                   check=True)
+    packages = next(venv.glob("lib/python*/site-packages"))
+    (packages / "credentials.txt").write_text(KEY)
+    probe = ("import json, os, sys\ntry:\n    print(open(%r).read())\nexcept OSError as e:\n    print('refused', e.errno)\n"
+             "print(json.dumps(sorted(os.listdir('/tmp'))))\n" % str(packages / "credentials.txt"))
+    result = sandbox.run_python(probe, python=str(venv / "bin" / "python"))
+    assert result.status == "ok", result.stderr
+    assert result.stdout.startswith("refused") and KEY not in result.stdout
