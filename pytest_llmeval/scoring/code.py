@@ -284,7 +284,10 @@ _CHECKER_FILE = Path(__file__).resolve().with_name("_checker_boot.py")
 
 @functools.cache
 def _checker_source() -> str:
-    """The verdict process's source (``_checker_boot.py``) with the comparison function and the call of main."""
+    """The verdict process's source (``_checker_boot.py``) with the comparison function and the call of main.
+
+    So :func:`json_values_equal` must stay self-contained: builtins and ``math`` only (a helper it called would
+    be missing in the checker, and every functional test would fail with a NameError)."""
     return (f"{_CHECKER_FILE.read_text(encoding='utf-8')}\n\n{inspect.getsource(json_values_equal)}\n\n"
             "main()\n")
 
