@@ -36,6 +36,7 @@ from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY
 from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
 from .report.aggregate import ResultsCollector
+from .redact import redact
 from .results import RunResult, SampleRecord
 from .report.samples import SamplesWriter
 from .report.live import LiveProgress, live_wanted
@@ -436,7 +437,7 @@ class EvaluationPlugin:
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
         if self.settings.results_path is not None:
             self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
-            self.settings.results_path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+            self.settings.results_path.write_text(redact(result.model_dump_json(indent=2)), encoding="utf-8")
         if self.gated and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.OK if result.passed else pytest.ExitCode.TESTS_FAILED
 

@@ -239,6 +239,7 @@ class LiveCodeBench(Benchmark):
             explanation = (
                 f"test {failure.test_index + 1}/{verdict.n_total} {failure.status}: "
                 f"expected {failure.expected!r}, got {failure.got!r}"
+                + (f" ({failure.reason})" if failure.reason else "")
             )
         return Score(
             passed=verdict.passed,

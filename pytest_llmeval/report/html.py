@@ -37,6 +37,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..errors import ThresholdError
+from ..redact import redact
 from ..gating.thresholds import ThresholdRule, parse_threshold
 from .charts import Bar, bar_chart
 from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score, read_comparison
@@ -74,7 +75,7 @@ def environment() -> Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context)
+    return redact(environment().get_template(template).render(**context))
 
 
 def content_security_policy() -> Markup:

@@ -21,13 +21,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..redact import redact
+
 PREFIX = "llmeval."
 VALUE_CHARS = 200
 FIXED = {"benchmark", "subset", "id", "passed", "extracted", "target", "latency_s", "completion_tokens", "error_kind"}
 
 
 def _text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = redact(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))  # before the cut
     return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "\u2026"
 
 

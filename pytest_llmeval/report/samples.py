@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
+from ..redact import redact
 from ..results import SampleRecord
 
 
@@ -15,7 +16,7 @@ class SamplesWriter:
         self._handle: TextIO = path.open("w", encoding="utf-8")
 
     def write(self, record: SampleRecord) -> None:
-        self._handle.write(record.model_dump_json() + "\n")
+        self._handle.write(redact(record.model_dump_json()) + "\n")
         self._handle.flush()
 
     def close(self) -> None:

@@ -1,10 +1,14 @@
-"""The sandbox bootstrap: ``python -I -S -B _sandbox_boot.py CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD ARGV...``
+"""The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
 
-Run by path by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available). Standard library
-only, as it runs without site-packages. It forks the program, applies the rlimits in the child before
-``exec``, reaps every orphan (it is a child subreaper), kills whatever the program left running, writes
-the program's raw wait status to ``STATUS_FD`` (when >= 0), and finally exits the way the program did
-(same exit code, or the same signal) so the parent can classify the run.
+Run from its source by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available, which does
+not show this package). Standard library only, as it runs without site-packages. It makes itself
+non-dumpable (so the program cannot open ``/proc/<bootstrap>/fd/STATUS_FD`` to fake its exit status), forks
+the program, applies the rlimits in the child before ``exec``, reaps every orphan (it is a child subreaper),
+kills whatever the program left running, writes the program's raw wait status to ``STATUS_FD`` (when >= 0),
+and finally exits the way the program did (same exit code, or the same signal) so the parent can classify
+the run. ``HANDED_FDS`` (comma-separated, or ``-``) are handed to the program (a trusted checker: its
+verdict and payload descriptors) and closed here. ``ARGV`` = ``--in-process SOURCE ARGS...`` runs a
+trusted checker's source in the fork itself instead of ``exec``-ing a new interpreter.
 """
 
 import os, resource, signal, sys
@@ -37,8 +41,12 @@ def user_process_count():
                 pass
     return n
 
-def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, argv):
+def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, status_fd, handed, argv):
     try:
+        if status_fd >= 0:
+            os.close(status_fd)  # an in-process checker would otherwise hand it to the program it forks
+        for fd in handed:
+            os.set_inheritable(fd, True)  # the checker's private channels, and nobody else's
         os.setpgid(0, 0)  # its own group: killpg() hits the program, never the bootstrap
         limits = [
             (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),  # SIGXCPU at soft, SIGKILL one second later
@@ -53,24 +61,51 @@ def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, argv):
             limits.append((resource.RLIMIT_NPROC, nproc, nproc))
         for res, soft, hard in limits:
             resource.setrlimit(res, (soft, hard))
+        if argv[0] == IN_PROCESS:
+            run_in_process(argv[1], argv[2:])
         os.execv(argv[0], argv)
     except BaseException as exc:
         os.write(2, f"sandbox: cannot start the program: {exc}\n".encode())
     os._exit(127)
 
+IN_PROCESS = "--in-process"
+
+
+def run_in_process(source, args):
+    """Run a trusted checker's source in this fork (no new interpreter: one start-up less per run, and the
+    fork is already non-dumpable), with ``sys.argv = ["-c", *args]``; exit as it does."""
+    sys.argv = ["-c", *args]
+    code = 0
+    try:
+        exec(compile(source, "<checker>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        code = 1
+    os._exit(code & 0xFF)
+
+
 def main():
     cpu_s, as_bytes, fsize_bytes, max_procs, status_fd = (int(a) for a in sys.argv[1:6])
+    handed = [int(fd) for fd in sys.argv[6].split(",") if fd != "-"]
+    for fd in handed:
+        os.set_inheritable(fd, False)
     if status_fd >= 0:
         os.set_inheritable(status_fd, False)  # closed when the program is exec'd: only we write the status
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us, not to init
-    except Exception:
-        pass
+    import ctypes
+    libc = ctypes.CDLL(None)
+    if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0: our /proc/<pid>/fd and memory are closed to the program
+        os.write(2, b"sandbox: cannot make the bootstrap non-dumpable\n")
+        os._exit(126)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us, not to init
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     pid = os.fork()
     if pid == 0:
-        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, sys.argv[6:])
+        run_program(cpu_s, as_bytes, fsize_bytes, max_procs, status_fd, handed, sys.argv[7:])
+    for fd in handed:
+        os.close(fd)
     # Let go of the pipes so the parent sees EOF when the program's processes close them.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

@@ -4,9 +4,13 @@ Three test styles:
 
 * stdin/stdout programs (LiveCodeBench ``testtype == "stdin"``): :func:`check_stdio_program`, one sandboxed run
   per test, output compared with :func:`outputs_match`;
-* LeetCode-style functions (LiveCodeBench ``testtype == "functional"``): :func:`check_functional`, one sandboxed
-  harness that loads the solution once and calls ``Solution().<func_name>(*args)`` in a fresh fork per test;
-* HumanEval: :func:`check_humaneval`, prompt + completion + the dataset's ``check(candidate)``.
+* LeetCode-style functions (LiveCodeBench ``testtype == "functional"``): :func:`check_functional`, the solution
+  loaded once and ``Solution().<func_name>(*args)`` called in a fresh fork per test;
+* HumanEval: :func:`check_humaneval`, prompt + completion, called by the dataset's ``check(candidate)``.
+
+The last two run under a *checker* (``_checker_boot.py``): the verdict comes from a process apart from the
+model's code, over a descriptor the program never holds, ending with a per-run nonce (docs/security.md), so an
+early exit, a patched comparison or a fake result line cannot pass.
 
 Every checker stops at the first failing test and returns a :class:`CodeVerdict`; Pass@1 of a sample is
 ``verdict.passed``. :func:`decode_lcb_private_tests` reads LiveCodeBench's compressed private tests without
@@ -17,23 +21,32 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import inspect
 import io
 import json
 import math
 import pickle
 import re
+import secrets
 import sys
 import textwrap
 import zlib
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pytest_llmeval.errors import DatasetError
-from pytest_llmeval.scoring.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxResult, run_python
+from pytest_llmeval.scoring.sandbox import (
+    DEFAULT_LIMITS,
+    SandboxLimits,
+    SandboxResult,
+    disk_full_reason,
+    run_python,
+)
 
 FailureStatus = Literal["wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
 
@@ -42,7 +55,8 @@ _STDERR_TAIL_CHARS = 1500
 
 
 class FailureDetail(BaseModel):
-    """The first failing test: its 0-based index, why it failed, and short excerpts to show in a report."""
+    """The first failing test: its 0-based index, why it failed, and short excerpts to show in a report;
+    ``reason`` names the sandbox limit that stopped the run, when one did (``"wall time of 10 s reached"``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -52,6 +66,7 @@ class FailureDetail(BaseModel):
     expected: str
     got: str
     stderr_tail: str = ""
+    reason: str = ""
 
 
 class CodeVerdict(BaseModel):
@@ -217,8 +232,14 @@ def _failure_from_run(index: int, test_input: str, expected: str, result: Sandbo
         input_excerpt=_excerpt(test_input),
         expected=_excerpt(expected),
         got=_excerpt(result.stdout),
-        stderr_tail=_tail(result.stderr),
+        stderr_tail=_tail(_stderr_with_reason(result)),
+        reason=result.reason or "",
     )
+
+
+def _stderr_with_reason(result: SandboxResult) -> str:
+    """The program's stderr, after the limit that stopped it (when one did), so a report says why."""
+    return f"sandbox: {result.reason}\n{result.stderr}" if result.reason else result.stderr
 
 
 def _require_tests(tests: Sequence[Any]) -> None:
@@ -286,147 +307,57 @@ from math import inf, gcd, sqrt, isqrt, ceil, floor, log, log2, comb, factorial
 import bisect, collections, functools, heapq, itertools, math, operator, re, string, sys
 """
 
-# Runs inside the sandbox. Reads the tests, [[args, expected], ...], as JSON on stdin, loads the solution once (its
-# prints and reads go to /dev/null), then runs each test in a forked child: a per-test timeout can then kill even a
-# stuck C loop, and the child's own RLIMIT_CPU counts that test alone. One JSON line per test on the real stdout;
-# stops at the first failure.
-_HARNESS = r"""
-from __future__ import annotations
-import io, json, math, os, resource, select, signal, sys, time, traceback
+_CHECKER_FILE = Path(__file__).resolve().with_name("_checker_boot.py")
 
-{equal_source}
 
-SOLUTION = {solution!r}
-PRELUDE = {prelude!r}
-FUNC = {func_name!r}
-WALL_S = {wall_s!r}
-CPU_S = {cpu_s!r}
+@functools.cache
+def _checker_source() -> str:
+    """The verdict process's source (``_checker_boot.py``) with the comparison function and the call of main.
 
-class LoadTimeout(BaseException):
-    '''Lives in the sandboxed child only (reported as a JSON line), so not in errors.py.'''
+    So :func:`json_values_equal` must stay self-contained: builtins and ``math`` only (a helper it called would
+    be missing in the checker, and every functional test would fail with a NameError)."""
+    return (f"{_CHECKER_FILE.read_text(encoding='utf-8')}\n\n{inspect.getsource(json_values_equal)}\n\n"
+            "main()\n")
 
-def on_alarm(signum, frame):
-    raise LoadTimeout()
 
-def excerpt(text, limit={excerpt_chars}):
-    return text if len(text) <= limit else text[:limit] + "... [%d chars]" % len(text)
+def _checked_run(mode: str, name: str, program: str, payload: dict[str, Any], limits: SandboxLimits,
+                 python: str) -> tuple[list[dict[str, Any]], bool, SandboxResult]:
+    """Run ``program`` under the checker (``_checker_boot.py``): ``(records, finished, result)``.
 
-def emit(out, record):
-    os.write(out, (json.dumps(record) + "\n").encode())
-
-def load():
-    namespace = {{"__name__": "solution", "__builtins__": __builtins__}}
-    exec(PRELUDE, namespace)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, WALL_S)
-    try:
-        exec(compile(SOLUTION, "solution.py", "exec"), namespace)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    cls = namespace.get("Solution")
-    if isinstance(cls, type) and callable(getattr(cls, FUNC, None)):
-        return lambda args: getattr(cls(), FUNC)(*args)  # a fresh instance per test, as LeetCode does
-    function = namespace.get(FUNC)
-    if callable(function):
-        return lambda args: function(*args)
-    raise LookupError("the program defines neither class Solution with a method %r nor a function %r" % (FUNC, FUNC))
-
-def run_one(call, args, pipe_w):
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S + 1))  # a new process: its CPU clock starts at zero
-    try:
-        got = call(args)
+    ``records`` are what the checker wrote on its private descriptor, which the program cannot reach;
+    ``finished`` is true only when the last line is the checker's ``{"done": nonce}``, with the nonce that
+    travelled only inside the checker's stdin. Anything the program prints is in ``result.stdout`` and
+    decides nothing.
+    """
+    nonce = secrets.token_hex(16)
+    checker = (_checker_source(), [mode, name, str(max(1, math.ceil(limits.cpu_time_s))), _SOLUTION_PRELUDE])
+    result = run_python(program, json.dumps({**payload, "nonce": nonce}), limits, python, checker=checker)
+    records: list[dict[str, Any]] = []
+    finished = False
+    for line in (result.verdict or "").splitlines():
         try:
-            record = {{"status": "ok", "got": json.loads(json.dumps(got))}}
-        except (TypeError, ValueError):
-            record = {{"status": "not_json", "got_repr": excerpt(repr(got))}}
-    except MemoryError:
-        record = {{"status": "memory_exceeded", "error": traceback.format_exc()[-1500:]}}
-    except BaseException:
-        record = {{"status": "runtime_error", "error": traceback.format_exc()[-1500:]}}
-    with os.fdopen(pipe_w, "w") as w:
-        w.write(json.dumps(record))
-
-def wait_result(pid, pipe_r):
-    deadline = time.monotonic() + WALL_S
-    chunks = []
-    with os.fdopen(pipe_r, "rb") as r:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return {{"status": "timeout"}}
-            chunk = os.read(r.fileno(), 1 << 16)
-            if not chunk:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            break
+        if not isinstance(record, dict) or finished:
+            break
+        if "done" in record:
+            finished = record["done"] == nonce
+            if not finished:
                 break
-            chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    try:
-        return json.loads(b"".join(chunks))
-    except ValueError:  # no result, or one cut short by the child's death
-        pass
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
-        return {{"status": "timeout"}}
-    return {{"status": "runtime_error", "error": "the test process died without a result (status %d)" % status}}
-
-def main():
-    tests = json.loads(sys.stdin.buffer.read())
-    out = os.dup(1)  # results go here; the solution's own prints and reads get /dev/null
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(null, 1)
-    sys.stdin = io.StringIO("")
-    sys.stdout = open(os.devnull, "w")
-    try:
-        call = load()
-    except LoadTimeout:
-        emit(out, {{"i": 0, "status": "timeout", "error": "loading the solution took longer than %ss" % WALL_S}})
-        return
-    except MemoryError:
-        emit(out, {{"i": 0, "status": "memory_exceeded", "error": traceback.format_exc()[-1500:]}})
-        return
-    except BaseException:
-        emit(out, {{"i": 0, "status": "runtime_error", "error": traceback.format_exc()[-1500:]}})
-        return
-    for i, (args, expected) in enumerate(tests):
-        pipe_r, pipe_w = os.pipe()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            os.close(pipe_r)
-            try:
-                run_one(call, args, pipe_w)
-            finally:
-                os._exit(0)
-        os.close(pipe_w)
-        record = wait_result(pid, pipe_r)
-        if record["status"] == "ok" and not json_values_equal(record["got"], expected):
-            record["status"] = "wrong_answer"
-        elif record["status"] == "not_json":
-            record["status"] = "wrong_answer"
-        if record["status"] == "ok":
-            emit(out, {{"i": i, "status": "ok"}})
             continue
-        if "got" in record:
-            record["got_repr"] = excerpt(json.dumps(record.pop("got")))
-        record["i"] = i
-        emit(out, record)
-        return
-
-main()
-"""
+        records.append(record)
+    return records, finished, result
 
 
-def _harness_source(code: str, func_name: str, limits: SandboxLimits) -> str:
-    return _HARNESS.format(
-        equal_source=inspect.getsource(json_values_equal),
-        solution=code,
-        prelude=_SOLUTION_PRELUDE,
-        func_name=func_name,
-        wall_s=float(limits.wall_time_s),
-        cpu_s=max(1, math.ceil(limits.cpu_time_s)),
-        excerpt_chars=_EXCERPT_CHARS,
-    )
+def _unfinished(result: SandboxResult) -> tuple[FailureStatus, str]:
+    """The failure of a run whose checker never said it was done: the run's own fate, else a plain error."""
+    if result.status != "ok":
+        return result.status, _stderr_with_reason(result)
+    return "runtime_error", "the checker did not finish (it was killed or its process was ended)\n" + result.stderr
+
+
+_STATUSES = ("wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed")
 
 
 def check_functional(
@@ -440,45 +371,56 @@ def check_functional(
     """Call ``Solution().<func_name>(*args)`` (or a top-level function ``func_name`` when there is no such class)
     for each ``(args, expected)`` test, in order, stopping at the first failure.
 
-    The solution is loaded once in one sandboxed process, with LeetCode's usual names already imported
+    The solution is loaded once in the candidate process, with LeetCode's usual names already imported
     (``List``, ``Optional``, ``deque``, ``Counter``, ``lru_cache``, ``heapq``...). Each test runs in a fresh fork
-    of it: ``limits.wall_time_s`` and ``limits.cpu_time_s`` apply per test, mutations do not leak between tests,
-    and what the solution prints is discarded. The return value must be JSON-serialisable (tuples become lists)
-    and equal to ``expected`` by :func:`json_values_equal`. Use :func:`parse_functional_test` for LiveCodeBench rows.
+    of it: ``limits.wall_time_s`` (kept by the checker) and ``limits.cpu_time_s`` apply per test, mutations do not
+    leak between tests, and what the solution prints is discarded. The return value must be JSON-serialisable
+    (tuples become lists) and equal to ``expected`` by :func:`json_values_equal`, as judged by the checker and
+    again here. Use :func:`parse_functional_test` for LiveCodeBench rows.
     """
     _require_tests(tests)
-    payload = [[list(args), expected] for args, expected in tests]
-    # The per-test limits are enforced by the harness; the run as a whole only needs a backstop.
+    largest = max(len(json.dumps(expected)) for _, expected in tests)
+    payload = {
+        "tests": [[list(args), expected] for args, expected in tests],
+        "wall_s": float(limits.wall_time_s),
+        "max_reply_bytes": max(limits.max_output_bytes, 2 * largest + 1024),
+    }
+    # The per-test limits are kept by the checker; the run as a whole only needs a backstop.
     run_limits = limits.model_copy(
         update={
             "cpu_time_s": limits.cpu_time_s * (len(tests) + 1),
             "wall_time_s": limits.wall_time_s * (len(tests) + 1) + 5,
-            "max_processes": limits.max_processes + 1,
+            "max_processes": limits.max_processes + 2,  # the checker and the fork of each test
         }
     )
-    result = run_python(_harness_source(code, func_name, limits), json.dumps(payload), run_limits, python)
-    records: list[dict[str, Any]] = []
-    for line in result.stdout.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+    records, finished, result = _checked_run("functional", func_name, code, payload, run_limits, python)
+    n_ok = 0
+    failing: dict[str, Any] | None = None
+    reason = ""
+    for index, record in enumerate(records[: len(tests)]):
+        if record.get("i") != index:
+            break
+        # The checker compared already; the verdict is ours: compare again here, outside the sandbox.
+        if record.get("status") == "ok" and json_values_equal(record.get("got"), tests[index][1]):
+            n_ok += 1
             continue
-        if isinstance(record, dict) and record.get("i") == len(records):
-            records.append(record)
-    n_ok = sum(1 for r in records if r.get("status") == "ok")
-    if n_ok == len(tests):
+        failing = record
+        break
+    if finished and n_ok == len(tests):
         return CodeVerdict(passed=True, n_passed=n_ok, n_total=len(tests))
-    failing = records[n_ok] if n_ok < len(records) else None
-    index = n_ok
+    index = min(n_ok, len(tests) - 1)
     args, expected = tests[index]
     if failing is not None:
-        status = failing["status"]
-        got = failing.get("got_repr", "")
-        stderr = failing.get("error", "") or result.stderr
-    else:  # the harness itself died or was stopped: the run's fate is the test's
-        status = "wrong_answer" if result.status == "ok" else result.status
-        got, stderr = "", result.stderr
-    if status not in ("wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"):
+        status = failing.get("status")
+        status = "wrong_answer" if status == "ok" else status
+        got = failing.get("got_repr") or (_excerpt(json.dumps(failing["got"])) if "got" in failing else "")
+        stderr = str(failing.get("error") or "") or result.stderr
+        if status in ("timeout", "memory_exceeded", "output_exceeded"):  # the checker's words for the limit
+            reason = _excerpt(next(iter(stderr.strip().splitlines()[-1:]), ""))
+    else:  # the checker was stopped before it judged this test: the run's fate is the test's
+        status, stderr = _unfinished(result)
+        got, reason = "", result.reason or ""
+    if status not in _STATUSES:
         status = "runtime_error"
     return CodeVerdict(
         passed=False,
@@ -491,6 +433,7 @@ def check_functional(
             expected=_excerpt(json.dumps(expected)),
             got=got,
             stderr_tail=_tail(stderr),
+            reason=reason,
         ),
     )
 
@@ -498,8 +441,8 @@ def check_functional(
 # ------------------------------------------------------------------------------------------------- HumanEval
 
 
-def build_humaneval_program(completion: str, prompt: str, test: str, entry_point: str) -> str:
-    """The program HumanEval runs: prompt + completion + the dataset's test code + ``check(entry_point)``.
+def humaneval_solution(completion: str, prompt: str, entry_point: str) -> str:
+    """The model's side of a HumanEval program: prompt + completion, without the tests.
 
     The completion is first reduced with :func:`extract_code` (chat models fence it; the block that defines
     ``entry_point`` wins over a later usage or test block). If it defines
@@ -509,13 +452,18 @@ def build_humaneval_program(completion: str, prompt: str, test: str, entry_point
     """
     code = extract_code(completion, entry_point=entry_point)
     if re.search(rf"^[ \t]*def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE):
-        program = prompt.rstrip("\n") + "\n\n" + textwrap.dedent(code)
-    else:
-        first = next((line for line in code.splitlines() if line.strip()), "")
-        if first and not first[0].isspace():
-            code = textwrap.indent(code, "    ")
-        program = prompt + code
-    return f"{program}\n\n{test}\n\ncheck({entry_point})\n"
+        return prompt.rstrip("\n") + "\n\n" + textwrap.dedent(code) + "\n"
+    first = next((line for line in code.splitlines() if line.strip()), "")
+    if first and not first[0].isspace():
+        code = textwrap.indent(code, "    ")
+    return prompt + code + "\n"
+
+
+def build_humaneval_program(completion: str, prompt: str, test: str, entry_point: str) -> str:
+    """The single program HumanEval's reference harness runs: :func:`humaneval_solution` + the dataset's test
+    code + ``check(entry_point)``. Not how this plugin judges (see :func:`check_humaneval`: in one process the
+    model's code could exit early or patch the test); kept for ``bench/`` and for reading."""
+    return f"{humaneval_solution(completion, prompt, entry_point)}\n{test}\n\ncheck({entry_point})\n"
 
 
 def check_humaneval(
@@ -527,15 +475,36 @@ def check_humaneval(
     *,
     python: str = sys.executable,
 ) -> CodeVerdict:
-    """Run :func:`build_humaneval_program`; pass when it exits ``ok``. One test (the ``check`` function), so
-    ``n_total`` is 1. A failing ``assert`` is ``wrong_answer``; any other exception ``runtime_error``."""
-    result = run_python(build_humaneval_program(completion, prompt, test, entry_point), "", limits, python)
-    if result.status == "ok":
+    """Judge a HumanEval completion; one test (the ``check`` function), so ``n_total`` is 1.
+
+    Two processes in one sandbox (``_checker_boot.py``): the model's program (:func:`humaneval_solution`)
+    runs in one and answers calls; the dataset's prompt, ``test`` code and ``check(candidate)`` run in the
+    other, where ``candidate`` forwards each call and gets back plain data (numbers, strings, lists, tuples,
+    dicts, sets, bytes, None) decoded there. Only that process writes the verdict, on a descriptor the program
+    does not have. So an early ``exit()``, a patched ``assert`` or builtin, or a returned object whose
+    ``__eq__`` is always true cannot pass. A failing ``assert`` is ``wrong_answer``; an exception, a value that
+    is not plain data, or a program that ends before answering is ``runtime_error``.
+    """
+    program = humaneval_solution(completion, prompt, entry_point)
+    payload = {"prompt": prompt, "test": test, "max_reply_bytes": max(limits.max_output_bytes, 1 << 20)}
+    run_limits = limits.model_copy(update={"max_processes": limits.max_processes + 1})  # + the checker
+    records, finished, result = _checked_run("humaneval", entry_point, program, payload, run_limits, python)
+    record = records[0] if records else None
+    if finished and record is not None and record.get("status") == "ok":
         return CodeVerdict(passed=True, n_passed=1, n_total=1)
-    status: FailureStatus = result.status
-    last_line = next((line for line in reversed(result.stderr.splitlines()) if line.strip()), "")
-    if status == "runtime_error" and last_line.startswith("AssertionError"):
-        status = "wrong_answer"
+    if finished and record is not None:
+        status = record.get("status")
+        error = str(record.get("error") or "")
+    else:
+        status, error = _unfinished(result)
+    if status not in _STATUSES or status == "ok":
+        status = "runtime_error"
+    last_line = next((line for line in reversed(error.splitlines()) if line.strip()), "")
+    if "[Errno 28]" in last_line:
+        last_line = f"{disk_full_reason(limits)}: {last_line}"
+    elif result.reason and not finished:
+        last_line = result.reason
+    stderr = error if not result.stderr else f"{error}\n--- the program's stderr ---\n{result.stderr}"
     return CodeVerdict(
         passed=False,
         n_passed=0,
@@ -546,7 +515,7 @@ def check_humaneval(
             input_excerpt=f"check({entry_point})",
             expected="check() returns without an exception",
             got=_excerpt(last_line or f"exit code {result.exit_code}"),
-            stderr_tail=_tail(result.stderr),
+            stderr_tail=_tail(stderr),
         ),
     )
 

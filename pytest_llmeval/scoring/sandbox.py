@@ -6,8 +6,9 @@ What a run looks like::
                                          └──(own process group, rlimits)──> python -I -S -B main.py
                                                                                └── whatever it forks
 
-* One fresh temporary working directory per run (removed afterwards), the program saved there as ``main.py``;
-  stdin is fed from a file, stdout/stderr are read through pipes with a size cap.
+* The program is saved as ``main.py`` in the run's working directory (under bubblewrap: copied from an
+  in-memory file into the run's private tmpfs; with rlimits only: a fresh temporary folder, removed afterwards);
+  stdin is an in-memory file, stdout/stderr are read through pipes with a size cap.
 * Environment: only ``PATH``, ``LANG``/``LC_ALL``, ``HOME``/``TMPDIR`` (the work dir) and ``MALLOC_ARENA_MAX``.
   Nothing else is inherited, so secrets such as ``OPENAI_API_KEY`` are not visible through ``os.environ``.
 * Interpreter flags ``-I -S -B``: isolated mode (ignores ``PYTHON*`` variables, no user site, no current directory
@@ -31,17 +32,24 @@ What a run looks like::
   main process exits, the bootstrap kills whatever it left running.
 
 Isolation (``LLMEVAL_SANDBOX``, default ``bwrap``): the bootstrap runs inside bubblewrap (``bwrap``, Debian
-package ``bubblewrap``, unprivileged user namespaces): the root filesystem read-only, a private ``/tmp`` that
-holds only the run's directory (writable), fresh ``/dev`` and ``/proc``, every namespace unshared (no network:
-only a loopback interface that is down; a new PID namespace: no other process is visible or reachable, so
-neither ``/proc/<pid>/environ`` of pytest nor ``kill`` of it works), a new session, an empty environment but
-the variables above, and ``--die-with-parent`` (when this process dies the whole namespace dies with it). The
-rlimits and the watchdog work inside it unchanged (the watchdog allows for bubblewrap's own two processes).
-When bubblewrap cannot run, :class:`~pytest_llmeval.errors.SandboxUnavailableError` names the fix, unless
-``LLMEVAL_SANDBOX=rlimits`` accepts the risk: then the program runs as the same user as pytest with the same
-filesystem and network (it could read other processes' ``/proc/<pid>/environ``, write files anywhere, connect
-anywhere), which an :class:`UnisolatedCodeWarning` says once per process. Configured API keys are redacted
-from what a program prints (:mod:`pytest_llmeval.redact`). docs/security.md lists what is promised and tested.
+package ``bubblewrap`` >= 0.5, unprivileged user namespaces; :func:`bwrap_argv`): only ``/usr``, ``/bin``,
+``/lib*``, the dynamic linker's files of ``/etc`` and the interpreter with its standard library are visible,
+read-only (nothing of ``$HOME``, the project, its ``.env``, the caches or the host's ``/tmp``); a private tmpfs
+``/tmp`` of ``disk_mb`` is the only writable place besides a 1 MB ``/dev/shm``; fresh ``/dev`` and ``/proc``,
+every namespace unshared (no network: only a loopback interface that is down; a new PID namespace: no other
+process is visible or reachable, so neither ``/proc/<pid>/environ`` of pytest nor ``kill`` of it works), no
+capabilities, a new session, an empty environment but the variables above, and ``--die-with-parent`` (when
+this process dies the whole namespace dies with it). The rlimits and the watchdog work inside it unchanged
+(the watchdog allows for bubblewrap's own two processes). When bubblewrap cannot run,
+:class:`~pytest_llmeval.errors.SandboxUnavailableError` names the fix, unless ``LLMEVAL_SANDBOX=rlimits``
+accepts the risk: then the program runs as the same user as pytest with the same filesystem and network (it
+could read other processes' ``/proc/<pid>/environ``, write files anywhere, connect anywhere), which an
+:class:`UnisolatedCodeWarning` says once per process. Configured API keys (and their encoded forms) are
+redacted from what a program prints (:mod:`pytest_llmeval.redact`).
+
+Verdicts: a *checker* (``checker=`` of :func:`run_python`, ``_checker_boot.py``) runs in place of the program,
+in a fork of the non-dumpable bootstrap, starts the program itself and reports on a descriptor the program
+never holds. docs/security.md lists what is promised and tested.
 
 Process walking stays our own (``/proc/<pid>/task/<tid>/children``) instead of psutil
 (:mod:`pytest_llmeval.processes`): measured on this 2-core machine with ~190 processes, psutil's
@@ -54,6 +62,7 @@ Linux only (``/proc``, ``prctl``); other platforms get a clear :class:`~pytest_l
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -89,6 +98,12 @@ class SandboxLimits(BaseModel):
       checks every few milliseconds, so a fast fork loop may briefly overshoot before it is killed.
     * ``max_output_bytes``: cap on stdout and on stderr, each; output beyond it is discarded and the run killed.
     * ``file_size_mb``: largest file the program may write (``RLIMIT_FSIZE``); 0 forbids writing files.
+    * ``disk_mb``: size of the private ``/tmp`` (the program's working directory, a tmpfs under bubblewrap):
+      writes beyond it fail with ``ENOSPC``; ``/dev/shm`` gets 1 MB, every other path is read-only.
+    * ``max_files``: files and folders in that ``/tmp`` (tmpfs bounds bytes, not inodes, and each costs kernel
+      memory); the watchdog kills the run (``output_exceeded``) beyond it. Bubblewrap mode only.
+    * ``total_memory_mb``: resident memory of all the run's processes together; the watchdog kills the run
+      (``memory_exceeded``) when the sum passes it (``memory_mb`` alone allows that much per process).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -99,6 +114,9 @@ class SandboxLimits(BaseModel):
     max_processes: int = Field(default=32, ge=1)
     max_output_bytes: int = Field(default=1_000_000, gt=0)
     file_size_mb: int = Field(default=16, ge=0)
+    disk_mb: int = Field(default=64, ge=1)
+    max_files: int = Field(default=10_000, ge=1)
+    total_memory_mb: int = Field(default=1024, ge=1)
 
 
 class SandboxResult(BaseModel):
@@ -115,7 +133,9 @@ class SandboxResult(BaseModel):
     * ``killed``: the sandbox killed it for running more than ``max_processes`` processes, or it died of a signal
       no limit explains (e.g. SIGKILL from the kernel's OOM killer).
 
-    ``exit_code`` is the program's code as :class:`subprocess.Popen` reports it (negative = killed by that signal),
+    ``reason`` says in words which limit stopped the run (``"stdout passed 1000000 bytes"``, ``"no space
+    left in /tmp (disk_mb=64)"``...), or None. ``verdict`` is what a *checker* (see :func:`run_python`) wrote on its private channel, or None without one;
+    the program cannot write there (docs/security.md). ``exit_code`` is the program's code as :class:`subprocess.Popen` reports it (negative = killed by that signal),
     or ``None`` when the sandbox itself killed the run (timeout, output, process limit). ``stdout``/``stderr`` are
     decoded as UTF-8 with replacement characters and hold at most ``max_output_bytes`` each. ``cpu_time_s`` is the
     CPU time used by the program and the processes it waited for, when known.
@@ -129,6 +149,8 @@ class SandboxResult(BaseModel):
     stderr: str
     wall_time_s: float
     cpu_time_s: float | None = None
+    verdict: str | None = None
+    reason: str | None = None
 
 
 DEFAULT_LIMITS = SandboxLimits()
@@ -139,8 +161,11 @@ _PRELUDE = (
     "del sys, builtins; exec(compile(open(__file__, 'rb').read(), __file__, 'exec'))"
 )
 
-# The bootstrap (a real module, run by path: it needs only the standard library and runs without `site`).
-_BOOTSTRAP = str(Path(__file__).resolve().with_name("_sandbox_boot.py"))
+# The bootstrap: a real module, but run with `-c` from its source, so the sandbox needs no view of this package.
+_BOOTSTRAP_SOURCE = Path(__file__).resolve().with_name("_sandbox_boot.py").read_text(encoding="utf-8")
+_IN_PROCESS = "--in-process"  # the bootstrap runs the checker's source in its fork (see _sandbox_boot.py)
+_VERDICT_CAP = 16 * 1024 * 1024  # a checker's reports (functional results carry the returned values)
+_SHM_BYTES = 1024 * 1024
 
 _MIN_ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
 _POLL_WITHOUT_PIDFD_S = 0.01
@@ -152,6 +177,7 @@ _READ_CHUNK = 65536
 _CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL})
 _MEMORY_ERROR = re.compile(r"(?m)^[\w.]*MemoryError\b|\[Errno 12\]")
 _FILE_TOO_LARGE = re.compile(r"\[Errno 27\]|File too large")
+_DISK_FULL = re.compile(r"\[Errno 28\]|No space left on device")
 
 
 class _Proc(NamedTuple):
@@ -160,6 +186,7 @@ class _Proc(NamedTuple):
     ppid: int
     pgrp: int
     session: int
+    rss_pages: int = 0
 
 
 def _read_stat(pid: int) -> _Proc | None:
@@ -168,7 +195,7 @@ def _read_stat(pid: int) -> _Proc | None:
             data = f.read()
         # The command name is in parentheses and may itself contain spaces or ')': split after the last one.
         fields = data.rpartition(b")")[2].split()
-        return _Proc(pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3]))
+        return _Proc(pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3]), int(fields[21]))
     except (OSError, ValueError, IndexError):
         return None
 
@@ -186,6 +213,7 @@ def _has_children_files() -> bool:
     return os.path.exists(f"/proc/{me}/task/{me}/children")
 
 
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _CHILDREN_FILES = sys.platform.startswith("linux") and _has_children_files()
 # How often the watchdog counts processes: walking the tree through children files costs microseconds for a
 # normal program, so it can run often enough to catch a fork loop early; a full /proc scan costs milliseconds.
@@ -266,20 +294,27 @@ class _Outcome(NamedTuple):
     stdout: bytes
     stderr: bytes
     wall_time_s: float
+    verdict: bytes | None = None
+    message: str | None = None  # why the sandbox stopped the run, when it did
 
 
 class _Supervisor:
     """Reads the pipes, enforces wall time, output and process limits, and reaps the bootstrap."""
 
     def __init__(self, pid: int, stdout_fd: int, stderr_fd: int, limits: SandboxLimits, started: float,
-                 overhead: int = 0) -> None:
+                 overhead: int = 0, verdict_fd: int = -1) -> None:
         self.pid = pid
         self.overhead = overhead  # processes of the isolation layer (bubblewrap) between pid and the bootstrap
         self.limits = limits
         self.started = started
         self.buffers = {stdout_fd: bytearray(), stderr_fd: bytearray()}
-        self.stdout_fd, self.stderr_fd = stdout_fd, stderr_fd
+        self.caps = {stdout_fd: limits.max_output_bytes, stderr_fd: limits.max_output_bytes}
+        self.stdout_fd, self.stderr_fd, self.verdict_fd = stdout_fd, stderr_fd, verdict_fd
         self.open_fds = {stdout_fd, stderr_fd}
+        if verdict_fd >= 0:
+            self.buffers[verdict_fd] = bytearray()
+            self.caps[verdict_fd] = _VERDICT_CAP
+            self.open_fds.add(verdict_fd)
         self.selector = selectors.DefaultSelector()
         for fd in self.open_fds:
             self.selector.register(fd, selectors.EVENT_READ)
@@ -290,6 +325,8 @@ class _Supervisor:
         except (AttributeError, OSError):
             self.pidfd = None
         self.reason: SandboxStatus | None = None
+        self.message: str | None = None
+        self.count_files = overhead > 0  # isolated: /tmp is the run's own tmpfs
         self.returncode: int | None = None
         self.cpu_time_s: float | None = None
         self.ended_at: float | None = None
@@ -308,6 +345,8 @@ class _Supervisor:
             bytes(self.buffers[self.stdout_fd]),
             bytes(self.buffers[self.stderr_fd]),
             end - self.started,
+            bytes(self.buffers[self.verdict_fd]) if self.verdict_fd >= 0 else None,
+            self.message,
         )
 
     def _loop(self) -> None:
@@ -316,7 +355,7 @@ class _Supervisor:
         while True:
             now = time.monotonic()
             if self.reason is None and self.returncode is None and now >= deadline:
-                self._stop("timeout")
+                self._stop("timeout", f"wall time of {self.limits.wall_time_s:g} s reached")
             if self.returncode is not None and not self.open_fds:
                 return
             if self.returncode is not None and self.give_up_at is None:
@@ -341,13 +380,33 @@ class _Supervisor:
                 self._reap(block=False)
             now = time.monotonic()
             if watching and self.reason is None and self.returncode is None and now >= next_scan:
-                if len(_live_descendants(self.pid)) - self.overhead > self.limits.max_processes:
-                    self._stop("killed")
+                live = _live_descendants(self.pid)
+                if len(live) - self.overhead > self.limits.max_processes:
+                    self._stop("killed", f"more than {self.limits.max_processes} processes at once")
+                elif sum(p.rss_pages for p in live) * _PAGE_BYTES > self.limits.total_memory_mb * 1024 * 1024:
+                    self._stop("memory_exceeded",
+                               f"the processes together held more than {self.limits.total_memory_mb} MB of memory")
+                elif self.count_files and self._files_in_tmp(live) > self.limits.max_files:
+                    self._stop("output_exceeded", f"more than {self.limits.max_files} files and folders in /tmp")
                 next_scan = now + _SCAN_EVERY_S
 
-    def _stop(self, reason: SandboxStatus) -> None:
+    def _files_in_tmp(self, live: list[_Proc]) -> int:
+        """Inodes used in the private /tmp, seen through a process of the run (its mount namespace): tmpfs
+        limits bytes (``--size``) but not the number of files, each of which costs kernel memory."""
+        for proc in live:
+            try:
+                stat = os.statvfs(f"/proc/{proc.pid}/root{_SANDBOX_DIR}")
+            except OSError:
+                continue
+            # Only our tmpfs has exactly disk_mb (early on, a process may still see the host's /tmp).
+            if stat.f_blocks * stat.f_frsize == self.limits.disk_mb * 1024 * 1024:
+                return stat.f_files - stat.f_ffree
+        return 0
+
+    def _stop(self, reason: SandboxStatus, message: str) -> None:
         if self.reason is None:
             self.reason = reason
+            self.message = message
         _kill_run(self.pid, bootstrap_alive=self.returncode is None)
         if self.give_up_at is None:
             self.give_up_at = time.monotonic() + _STOP_GRACE_S
@@ -361,11 +420,12 @@ class _Supervisor:
             self._close_stream(fd)
             return
         buffer = self.buffers[fd]
-        room = self.limits.max_output_bytes - len(buffer)
+        room = self.caps[fd] - len(buffer)
         buffer += data[:room]
         if len(data) > room:
             self._close_stream(fd)  # stop reading: the writers are killed next
-            self._stop("output_exceeded")
+            name = {self.stdout_fd: "stdout", self.stderr_fd: "stderr"}.get(fd, "the checker's report")
+            self._stop("output_exceeded", f"{name} passed {self.caps[fd]} bytes")
 
     def _close_stream(self, fd: int) -> None:
         if fd in self.open_fds:
@@ -414,30 +474,39 @@ class _Supervisor:
         self.selector.close()
 
 
-def _classify(outcome: _Outcome, limits: SandboxLimits) -> tuple[SandboxStatus, int | None]:
+def _classify(outcome: _Outcome, limits: SandboxLimits) -> tuple[SandboxStatus, int | None, str | None]:
+    """``(status, exit code, reason)``: the reason names the limit that ended the run, when one did."""
     if outcome.reason is not None:
-        return outcome.reason, None
+        return outcome.reason, None, outcome.message
     code = outcome.returncode
     if code == 0:
-        return "ok", 0
+        return "ok", 0, None
     if code is None:
-        return "killed", None
+        return "killed", None, None
+    cpu = f"CPU time of {_cpu_rlimit(limits)} s used up"
+    file_size = f"a file passed file_size_mb={limits.file_size_mb}"
     if code < 0:
         sig = -code
         if sig == signal.SIGXCPU:
-            return "timeout", code
+            return "timeout", code, cpu
         if sig == signal.SIGXFSZ:
-            return "output_exceeded", code
+            return "output_exceeded", code, file_size
         if sig == signal.SIGKILL and outcome.cpu_time_s is not None and outcome.cpu_time_s >= _cpu_rlimit(limits):
-            return "timeout", code  # the hard CPU limit, reached by a program that ignored SIGXCPU
+            return "timeout", code, cpu  # the hard CPU limit, reached by a program that ignored SIGXCPU
     tail = outcome.stderr[-4000:].decode("utf-8", "replace")
     if _MEMORY_ERROR.search(tail):
-        return "memory_exceeded", code
+        return "memory_exceeded", code, f"a process passed memory_mb={limits.memory_mb} of address space"
     if _FILE_TOO_LARGE.search(tail):
-        return "output_exceeded", code
+        return "output_exceeded", code, file_size
+    if _DISK_FULL.search(tail):
+        return "output_exceeded", code, disk_full_reason(limits)
     if code < 0 and -code not in _CRASH_SIGNALS:
-        return "killed", code
-    return "runtime_error", code
+        return "killed", code, f"killed by signal {-code}"
+    return "runtime_error", code, None
+
+
+def disk_full_reason(limits: SandboxLimits) -> str:
+    return f"no space left in /tmp (disk_mb={limits.disk_mb}) or /dev/shm (1 MB)"
 
 
 def _cpu_rlimit(limits: SandboxLimits) -> int:
@@ -485,13 +554,22 @@ def run_python(
     limits: SandboxLimits = DEFAULT_LIMITS,
     python: str = sys.executable,
     isolation: IsolationMode | None = None,
+    *,
+    checker: tuple[str, Sequence[str]] | None = None,
 ) -> SandboxResult:
     """Run ``source`` as ``main.py`` in a fresh process under ``limits``, feeding ``stdin``; never raises for
     anything the program does (its fate is in :attr:`SandboxResult.status`).
 
-    ``isolation``: ``"bwrap"`` (bubblewrap: read-only root, private ``/tmp``, no network, own PID namespace,
-    empty environment, dies with its parent), ``"rlimits"`` (today's limits only, no boundary), or None for
+    ``isolation``: ``"bwrap"`` (bubblewrap: only the interpreter and system libraries visible, read-only; a
+    size-limited private ``/tmp`` as working directory; no network, own PID namespace, no capabilities, empty
+    environment, dies with its parent), ``"rlimits"`` (the limits only, no boundary), or None for
     :func:`isolation_mode` (``LLMEVAL_SANDBOX``, default ``bwrap``). The rlimits apply in both modes.
+
+    ``checker``: ``(source, args)`` of a trusted Python program run *instead of* ``main.py``, in a fork of the
+    bootstrap (no interpreter start-up of its own) with ``sys.argv = ["-c", *args, VERDICT_FD, PAYLOAD_FD]``: where it writes its verdict (which lands in
+    :attr:`SandboxResult.verdict`) and where it reads ``stdin`` (an in-memory file). The sandbox's own stdin is
+    then empty: bubblewrap's init process keeps descriptors 0-2 open, where the program could read them. The
+    checker starts ``main.py`` itself (see ``scoring/_checker_boot.py``).
 
     Blocks the calling thread until the program and everything it started are gone; safe to call from many
     threads at once (see :func:`run_many`), and from asyncio through ``asyncio.to_thread``. Raises
@@ -505,50 +583,73 @@ def run_python(
         require_bwrap()
     else:
         _warn_unisolated_once()
-    workdir = tempfile.mkdtemp(prefix="llmeval-sandbox-")
-    status_r = status_w = -1
+    workdir: str | None = None
+    fds: list[int] = []  # every descriptor opened here, closed at the end
     try:
-        with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as f:
-            f.write(source)
-        stdin_path = os.path.join(workdir, ".stdin")
-        with open(stdin_path, "wb") as f:
-            f.write(stdin.encode("utf-8"))
-        with open(stdin_path, "rb") as stdin_file:
-            os.unlink(stdin_path)  # the program gets a read-only descriptor, not a file it can find
-            if mode == "bwrap":
-                status_r, status_w = os.pipe()
-            argv = [
-                python, "-I", "-S", "-B", _BOOTSTRAP,
-                str(_cpu_rlimit(limits)),
-                str(limits.memory_mb * 1024 * 1024),
-                str(limits.file_size_mb * 1024 * 1024),
-                str(limits.max_processes),
-                str(status_w),
-                python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py",
-            ]  # fmt: skip
+        # An in-memory file, never a path the program could find; a checker's goes to the checker alone.
+        payload_fd = _memfd("stdin", stdin.encode("utf-8"))
+        fds.append(payload_fd)
+        stdin_fd = payload_fd if checker is None else _memfd("empty", b"")
+        if stdin_fd != payload_fd:
+            fds.append(stdin_fd)
+        status_r = status_w = verdict_r = verdict_w = -1
+        if mode == "bwrap":
+            status_r, status_w = os.pipe()
+            fds += [status_r, status_w]
+        handed: list[int] = []  # descriptors for the checker only
+        if checker is not None:
+            verdict_r, verdict_w = os.pipe()
+            fds += [verdict_r, verdict_w]
+            handed = [verdict_w, payload_fd]
+        if mode == "bwrap":
+            program_fd = _memfd("main.py", source.encode("utf-8"))
+            fds.append(program_fd)
+            inner_python = _interpreter(python).executable
+            cwd = _SANDBOX_DIR
+            env = _minimal_env(cwd)
+        else:
+            workdir = tempfile.mkdtemp(prefix="llmeval-sandbox-")
+            with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as f:
+                f.write(source)
+            inner_python, cwd = python, workdir
             env = _minimal_env(workdir)
-            if mode == "bwrap":
-                argv = bwrap_argv(workdir, env) + argv
-            started = time.monotonic()
-            proc = subprocess.Popen(
-                argv,
-                stdin=stdin_file,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=workdir,
-                env={} if mode == "bwrap" else env,
-                start_new_session=True,
-                close_fds=True,
-                pass_fds=(status_w,) if status_w >= 0 else (),
-            )
-            if status_w >= 0:
-                os.close(status_w)
-                status_w = -1
+        program = ([_IN_PROCESS, checker[0], *checker[1], *map(str, handed)] if checker is not None
+                   else [inner_python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py"])
+        argv = [
+            inner_python, "-I", "-S", "-B", "-c", _BOOTSTRAP_SOURCE,
+            str(_cpu_rlimit(limits)),
+            str(limits.memory_mb * 1024 * 1024),
+            str(limits.file_size_mb * 1024 * 1024),
+            str(limits.max_processes),
+            str(status_w),
+            ",".join(map(str, handed)) or "-",
+            *program,
+        ]  # fmt: skip
+        passed = [fd for fd in (status_w, *handed) if fd >= 0]
+        if mode == "bwrap":
+            argv = bwrap_argv(env, limits, python, program_fd) + argv
+            passed.append(program_fd)
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin_fd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd if mode != "bwrap" else None,
+            env={} if mode == "bwrap" else env,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=tuple(passed),
+        )
+        for fd in (status_w, verdict_w):  # the children hold them now: EOF on the read ends when they are done
+            if fd >= 0:
+                os.close(fd)
+                fds.remove(fd)
         assert proc.stdout is not None and proc.stderr is not None
         overhead = _BWRAP_PROCESSES if mode == "bwrap" else 0
         try:
             outcome = _Supervisor(proc.pid, proc.stdout.fileno(), proc.stderr.fileno(), limits, started,
-                                  overhead).run()
+                                  overhead, verdict_r).run()
             if status_r >= 0:
                 outcome = _with_program_status(outcome, status_r)
             proc.returncode = outcome.returncode  # reaped by us (os.wait4, for the CPU time)
@@ -556,19 +657,35 @@ def run_python(
             proc.stdout.close()
             proc.stderr.close()
     finally:
-        for fd in (status_r, status_w):
-            if fd >= 0:
-                os.close(fd)
-        _remove_workdir(workdir)
-    status, exit_code = _classify(outcome, limits)
+        for fd in fds:
+            os.close(fd)
+        if workdir is not None:
+            _remove_workdir(workdir)
+    status, exit_code, reason = _classify(outcome, limits)
     return SandboxResult(
         status=status,
         exit_code=exit_code,
+        reason=reason,
         stdout=redact(outcome.stdout.decode("utf-8", "replace")),
         stderr=redact(outcome.stderr.decode("utf-8", "replace")),
         wall_time_s=round(outcome.wall_time_s, 4),
         cpu_time_s=None if outcome.cpu_time_s is None else round(outcome.cpu_time_s, 4),
+        verdict=None if outcome.verdict is None else redact(outcome.verdict.decode("utf-8", "replace")),
     )
+
+
+def _memfd(name: str, data: bytes) -> int:
+    """An anonymous in-memory file holding ``data``, positioned at its start (no path on any disk)."""
+    fd = os.memfd_create(f"llmeval-{name}", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _with_program_status(outcome: _Outcome, status_fd: int) -> _Outcome:
@@ -604,38 +721,97 @@ def isolation_mode() -> IsolationMode:
     return value  # type: ignore[return-value]
 
 
-def bwrap_argv(workdir: str, env: dict[str, str]) -> list[str]:
-    """The bubblewrap prefix: read-only root, a private ``/tmp`` holding only ``workdir`` (writable), fresh
-    ``/dev`` and ``/proc``, every namespace unshared (network, PID, IPC, UTS, user, cgroup), a new session,
-    an empty environment but ``env``, and death with the parent."""
+_SANDBOX_DIR = "/tmp"  # inside bubblewrap: the private, size-limited tmpfs; the program's cwd, HOME and TMPDIR
+# System files the interpreter and its C extensions may read: the dynamic linker's cache and the time zone.
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
+_TOP_LEVEL_LIBS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def bwrap_argv(env: dict[str, str], limits: SandboxLimits = DEFAULT_LIMITS, python: str = sys.executable,
+               program_fd: int | None = None) -> list[str]:
+    """The bubblewrap prefix. Visible, read-only: ``/usr``, ``/bin``, ``/lib*`` (or their symlinks), a few
+    files of ``/etc`` (dynamic linker cache, time zone) and the interpreter (its executable, shared library
+    and standard library; its ``site-packages`` is hidden). Nothing of ``$HOME``, the project, the caches or
+    the host's ``/tmp``. Writable: a private tmpfs ``/tmp`` of ``limits.disk_mb`` (``main.py`` is copied there
+    from ``program_fd``) and a 1 MB ``/dev/shm``; the root and ``/dev`` themselves are read-only. Every
+    namespace unshared (network, PID, IPC, UTS, user, cgroup), all capabilities dropped, a new session, an
+    empty environment but ``env``, and death with the parent."""
     argv = [
         _bwrap_path() or "bwrap",
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        *_interpreter_binds(),
-        "--bind", workdir, workdir,
         "--unshare-all",
         "--die-with-parent",
         "--new-session",
+        "--cap-drop", "ALL",
         "--clearenv",
+        "--ro-bind", "/usr", "/usr",
     ]  # fmt: skip
+    for path in _TOP_LEVEL_LIBS:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    for path in _ETC_FILES:
+        argv += ["--ro-bind-try", path, path]
+    argv += [
+        "--dev", "/dev",
+        "--size", str(_SHM_BYTES), "--tmpfs", "/dev/shm",
+        "--proc", "/proc",
+        "--size", str(limits.disk_mb * 1024 * 1024), "--tmpfs", _SANDBOX_DIR,
+    ]  # fmt: skip
+    argv += _interpreter(python).binds  # after the private /tmp: a virtualenv may live under /tmp (CI, tox)
+    if program_fd is not None:
+        argv += ["--file", str(program_fd), f"{_SANDBOX_DIR}/main.py"]
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    return argv + ["--chdir", workdir, "--"]
+    return argv + ["--chdir", _SANDBOX_DIR, "--"]
 
 
-def _interpreter_binds() -> list[str]:
-    """Read-only binds of what the sandboxed interpreter needs that the private ``/tmp`` would hide:
-    a virtualenv or a checkout of this package that lives under ``/tmp`` (CI clones, tox)."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(os.path.realpath(sys.executable)).parents[1]),
-              package_root}
-    binds: list[str] = []
-    for path in sorted(p for p in needed if p == "/tmp" or p.startswith("/tmp/")):
-        binds += ["--ro-bind-try", path, path]
-    return binds
+class _Interpreter(NamedTuple):
+    executable: str  # the real file (a virtualenv's python is a symlink into a directory not mounted)
+    binds: list[str]
+
+
+_INTERPRETERS: dict[str, _Interpreter] = {}
+# Asked of the interpreter itself (once per path): where it and its standard library really are.
+_PROBE = (
+    "import json, os, sys, sysconfig\n"
+    "v = sysconfig.get_config_var\n"
+    "lib = os.path.join(v('LIBDIR') or '', v('INSTSONAME') or '') if v('Py_ENABLE_SHARED') else ''\n"
+    "print(json.dumps([os.path.realpath(sys.executable), sysconfig.get_path('stdlib'),"
+    " sysconfig.get_path('platstdlib'), lib]))"
+)
+
+
+def _interpreter(python: str) -> _Interpreter:
+    """The read-only binds the sandboxed interpreter needs outside ``/usr``: its executable, shared library,
+    standard library (with ``site-packages`` covered by an empty read-only tmpfs)."""
+    found = _INTERPRETERS.get(python)
+    if found is None:
+        try:
+            probe = subprocess.run([python, "-I", "-S", "-c", _PROBE], capture_output=True, text=True, timeout=60,
+                                   env={"PATH": _MIN_ENV_PATH})
+            executable, stdlib, platstdlib, shared = json.loads(probe.stdout)
+        except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+            raise ConfigError(f"sandbox interpreter {python!r} cannot describe itself ({exc}); pass python= "
+                              "the path of a CPython 3 interpreter") from None
+        binds: list[str] = []
+        # A virtualenv made with --copies has a real interpreter in it, which finds the standard library
+        # through the pyvenv.cfg beside its bin/ (a few paths, no secret).
+        venv_cfg = os.path.join(os.path.dirname(os.path.dirname(executable)), "pyvenv.cfg")
+        for path in dict.fromkeys([executable, shared, stdlib, platstdlib, venv_cfg]):
+            if path and os.path.exists(path) and not _under(path, "/usr"):
+                binds += ["--ro-bind", path, path]
+        for path in dict.fromkeys([stdlib, platstdlib]):
+            packages = os.path.join(path, "site-packages")
+            if os.path.isdir(packages):
+                binds += ["--tmpfs", packages, "--remount-ro", packages]
+        found = _INTERPRETERS[python] = _Interpreter(executable, binds)
+    return found
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
 
 
 def _bwrap_path() -> str | None:
@@ -652,15 +828,14 @@ def bwrap_problem() -> str | None:
         if path is None:
             problem: str | None = "bubblewrap (bwrap) is not installed"
         else:
-            workdir = tempfile.mkdtemp(prefix="llmeval-bwrap-check-")
             try:
-                probe = subprocess.run(bwrap_argv(workdir, {}) + ["/bin/true"], capture_output=True, text=True,
+                probe = subprocess.run(bwrap_argv({}) + ["/bin/true"], capture_output=True, text=True,
                                        timeout=30, env={})
                 problem = None if probe.returncode == 0 else f"bwrap cannot run here: {probe.stderr.strip()[:300]}"
+                if problem and "--size" in problem:
+                    problem += " (a size-limited /tmp needs bubblewrap 0.5 or newer)"
             except (OSError, subprocess.TimeoutExpired) as exc:
                 problem = f"bwrap cannot run here: {exc}"
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
         _BWRAP_STATE["problem"] = problem
     return _BWRAP_STATE["problem"]
 
