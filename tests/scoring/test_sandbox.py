@@ -77,7 +77,8 @@ def test_infinite_loop_is_stopped_within_its_limit() -> None:
 
     assert result.status == "timeout"
     # The CPU limit (1 s) fires first on an idle core; on a busy machine the wall limit (3 s) does.
-    assert elapsed < FAST.wall_time_s + 0.5
+    # The margin covers a loaded machine's start-up; an unstopped loop would run for ever.
+    assert elapsed < FAST.wall_time_s + 10
 
 
 def test_sleeping_program_is_killed_at_wall_time() -> None:
@@ -88,7 +89,7 @@ def test_sleeping_program_is_killed_at_wall_time() -> None:
 
     assert result.status == "timeout" and result.exit_code is None
     assert result.stdout == "started\n", "output printed before the kill is kept"
-    assert 1.0 <= elapsed < 1.5
+    assert 1.0 <= elapsed < 10, "killed at its 1 s wall limit, not after its 100 s sleep"
 
 
 def test_program_ignoring_sigxcpu_is_still_stopped() -> None:
@@ -292,7 +293,7 @@ def test_run_many_runs_in_parallel_and_keeps_order() -> None:
 
     assert [r.stdout for r in results] == ["0\n", "1\n", "2\n", "3\n"]
     # Serial would take 4 s; two at a time 2 s plus start-up. Not fewer than 2 s: only two run at once.
-    assert 2.0 <= elapsed < 3.3
+    assert 2.0 <= elapsed < 3.9
 
 
 def test_run_many_with_no_jobs_returns_nothing() -> None:
