@@ -85,3 +85,12 @@ def test_a_report_preview_of_a_bomb_is_left_out(tmp_path: Path):
 
     assert _thumbnail(png_bomb()) is None
     assert _thumbnail(cmyk_jpeg()).startswith("data:image/jpeg;base64,")
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path: Path):
+    """120 M pixels: under Pillow's own error threshold (179 M), so only its header check stops it
+    before 360 MB are decoded."""
+    from pytest_llmeval.media import MediaError, MediaStore
+
+    with pytest.raises(MediaError, match=r"12,000 x 10,000 pixels is over the 89,478,485-pixel limit"):
+        MediaStore(tmp_path).image(png_bomb(12_000, 10_000), "image")
