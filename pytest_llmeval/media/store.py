@@ -124,7 +124,7 @@ class MediaStore:
     def image(self, value: Any, field: str) -> MediaRef:
         """Normalise and spool one image (see the module docstring)."""
         try:
-            from PIL import Image, UnidentifiedImageError
+            from PIL import Image
         except ImportError:  # pragma: no cover - Pillow is a dependency
             raise MediaError("reading images needs Pillow: pip install pillow") from None
         if isinstance(value, Image.Image):
@@ -138,8 +138,10 @@ class MediaStore:
                     image = Image.open(io.BytesIO(raw))
                     _check_pixels(image.size, field)  # from the header, before any pixel is decoded
                     image.load()
-            except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-                    SyntaxError, struct.error) as exc:  # what Pillow's decoders raise on hostile bytes
+            except MediaError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - hostile bytes in C decoders raise many types
+                # (UnidentifiedImageError, DecompressionBombError, OSError, SyntaxError, struct.error, EOFError...)
                 raise MediaError(f"image field {field!r}: not a readable image ({exc})") from None
             source_format = (image.format or "png").lower()
         target = source_format if self.options.image_format == "keep" else self.options.image_format
@@ -182,7 +184,7 @@ MAX_IMAGE_PIXELS = 89_478_485
 # Sampling rates an audio array may give (WAV stores the rate in 32 bits; real audio is 8-384 kHz).
 MAX_SAMPLING_RATE = 768_000
 # Modes each target format can store; any other mode (CMYK, I;16, YCbCr...) is converted first.
-_SAVABLE_MODES = {"png": {"1", "L", "LA", "I", "P", "RGB", "RGBA"}, "jpeg": {"L", "RGB"},
+_SAVABLE_MODES = {"png": {"1", "L", "LA", "P", "RGB", "RGBA"}, "jpeg": {"L", "RGB"},
                   "webp": {"RGB", "RGBA"}, "gif": {"L", "P"}, "bmp": {"1", "L", "P", "RGB"}}
 
 
@@ -196,12 +198,12 @@ def _check_pixels(size: tuple[int, int], field: str) -> None:
 def _encode(image: Any, target: str, field: str) -> bytes:
     """The image re-encoded as `target`, converting a mode the format cannot store (a CMYK JPEG
     to PNG becomes RGB; anything with transparency keeps it where the format can)."""
-    if image.mode not in _SAVABLE_MODES[target]:
-        alpha = "A" in image.getbands() or "transparency" in image.info
-        rgb = "RGBA" if alpha and "RGBA" in _SAVABLE_MODES[target] else "RGB"
-        image = image.convert(rgb if rgb in _SAVABLE_MODES[target] else "P")
     buffer = io.BytesIO()
     try:
+        if image.mode not in _SAVABLE_MODES[target]:
+            alpha = "A" in image.getbands() or "transparency" in image.info
+            rgb = "RGBA" if alpha and "RGBA" in _SAVABLE_MODES[target] else "RGB"
+            image = image.convert(rgb if rgb in _SAVABLE_MODES[target] else "P")
         image.save(buffer, format=target.upper())
     except (OSError, ValueError, KeyError) as exc:
         raise MediaError(f"image field {field!r}: cannot be written as {target} ({exc})") from None
@@ -247,5 +249,5 @@ def _wav_duration(data: bytes) -> float | None:
     try:
         with wave.open(io.BytesIO(data)) as clip:
             return clip.getnframes() / clip.getframerate()
-    except (wave.Error, EOFError, ZeroDivisionError):
+    except (wave.Error, EOFError, ZeroDivisionError, struct.error, ValueError):
         return None
