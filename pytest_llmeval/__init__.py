@@ -26,6 +26,7 @@ _EXPORTS = {
     "SampleRecord": "results",
     "EndpointSettings": "settings",
     "AuthenticationError": "errors",
+    "BadRecordError": "errors",
     "BadResponseError": "errors",
     "CollectionError": "errors",
     "ConfigError": "errors",
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from .endpoint.models import ChatResponse, Usage
     from .errors import (
         AuthenticationError,
+        BadRecordError,
         BadResponseError,
         CollectionError,
         ConfigError,

@@ -11,7 +11,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
     │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError; a sample error)
     │   └── LocalModelError          a --llm-model that cannot be served locally, or no local backend
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
-    │   └── MediaError               (kind ``media``) an image/audio of one sample unreadable or over a limit
+    │   ├── MediaError               (kind ``media``) an image/audio of one sample unreadable or over a limit
+    │   └── BadRecordError           (kind ``bad_record``) a collection record whose prompt cannot be sent
     ├── ServerDiedError        (kind ``server_died``) a server the plugin started died mid-run (stops the run)
     ├── ScorerTimeoutError     (kind ``scorer_timeout``) a scorer ran out of time (an error, never wrong)
     ├── ServerStartError       the managed model server could not be started (usage error, exit 4)
@@ -51,6 +52,7 @@ from pathlib import Path
 
 __all__ = [
     "AuthenticationError",
+    "BadRecordError",
     "BadResponseError",
     "CollectionError",
     "ConfigError",
@@ -139,6 +141,13 @@ class MediaError(DatasetError):
     """A medium of one sample could not be read or is over a limit: an error of that sample."""
 
     kind = "media"
+
+
+class BadRecordError(DatasetError):
+    """A collection record whose prompt cannot become a request (a malformed content part, media that
+    are not base64): an error of that sample alone."""
+
+    kind = "bad_record"
 
 
 class EndpointError(LLMEvalError):

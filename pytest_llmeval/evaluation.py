@@ -38,6 +38,7 @@ from .items.selection import check_dataset_names, check_mark_names, check_subset
 from .report.aggregate import ResultsCollector
 from .redact import redact
 from .results import RunResult, SampleRecord
+from .report.outputs import check_output_paths, write_text_or_fallback
 from .report.samples import SamplesWriter
 from .report.live import LiveProgress, live_wanted
 from .report.terminal import (
@@ -107,6 +108,10 @@ class EvaluationPlugin:
         self.pending_announce: tuple[list[str], int] | None = None
         self.session: pytest.Session | None = None
         self.early_stop: EarlyStopMonitor | None = None
+        self.results_written: Path | None = None  # where the results JSON went (a fallback when its path failed)
+        self.output_problems: list[str] = []  # outputs not written where asked, said in the summary
+        if not self.is_worker:  # before any request: two outputs on one file, or one that cannot be written
+            check_output_paths({"--llm-results": settings.results_path, "--llm-samples": settings.samples_path})
         if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
             raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
         self.resolve_selection()
@@ -169,7 +174,7 @@ class EvaluationPlugin:
     def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
             groups = {tag for subset in cls.subsets for tag in cls.subset_tags(subset)}
-            for mark, what in [(name, "benchmark"), *((mark_name(s), f"subset of {name}") for s in cls.subsets),
+            for mark, what in [(mark_name(name), "benchmark"), *((mark_name(s), f"subset of {name}") for s in cls.subsets),
                                *((mark_name(t), "benchmark tag") for t in (*cls.tags, *sorted(groups)))]:
                 if mark not in self._markers:
                     self._markers.add(mark)
@@ -429,17 +434,28 @@ class EvaluationPlugin:
         self.session = session
         if self.samples_writer is not None:
             self.samples_writer.close()
+            if self.samples_writer.summary() is not None:
+                self.output_problems.append(self.samples_writer.summary())  # type: ignore[arg-type]
         self._flush_notices()
         if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned \
                 and not (self.collection and self.collection.rules):
             return
         self.result = result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
-        if self.settings.results_path is not None:
-            self.settings.results_path.parent.mkdir(parents=True, exist_ok=True)
-            self.settings.results_path.write_text(redact(result.model_dump_json(indent=2)), encoding="utf-8")
+        if self.settings.results_path is not None:  # a failed write goes to a fallback file, named in the summary
+            self.results_written, problem = write_text_or_fallback(
+                self.settings.results_path, redact(result.model_dump_json(indent=2)), "results")
+            if problem is not None:
+                where = f"written to {self.results_written} instead" if self.results_written else "not written anywhere"
+                self.output_problems.append(f"--llm-results: {problem}; the results are {where}")
         if self.gated and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.OK if result.passed else pytest.ExitCode.TESTS_FAILED
+
+    def samples_file(self) -> str | None:
+        """The samples JSONL the results name: where its records really are (a fallback after a failed write)."""
+        if self.samples_writer is not None:
+            return str(self.samples_writer.path) if self.samples_writer.path is not None else None
+        return str(self.settings.samples_path) if self.settings.samples_path is not None else None
 
     def perf_ran(self) -> bool:
         perf = self.config.pluginmanager.get_plugin("llmeval-perf")
@@ -463,7 +479,7 @@ class EvaluationPlugin:
             benchmarks=benchmarks,
             thresholds=outcomes,
             requests=self.collector.requests,
-            samples_path=str(self.settings.samples_path) if self.settings.samples_path is not None else None,
+            samples_path=self.samples_file(),
             collection=collection,
             thinking=self.thinking.build().model_dump(mode="json") if self.thinking else None,
         )
@@ -546,12 +562,14 @@ class EvaluationPlugin:
             terminalreporter.write_line(requests_line(requests.sent + errors, requests.cached, errors))
             if self.runtime.offline_note and not requests.sent and not errors:
                 terminalreporter.write_line(self.runtime.offline_note, yellow=True)
-            if self.settings.results_path is not None:
-                terminalreporter.write_line(f"results written to {self.settings.results_path}")
+            if self.results_written is not None:
+                terminalreporter.write_line(f"results written to {self.results_written}")
         elif not self.selection and not self.perf_ran() and self.collection is None:
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)
+        for line in self.output_problems:  # outputs not where asked: the summary's last lines say where they are
+            terminalreporter.write_line(line, red=True, bold=True)
 
     def gate_failures(self) -> list[str]:
         """Why the gates failed, in words, for the verdict line."""

@@ -6,6 +6,7 @@ Data comes from the same loader as a benchmark run (`benchmarks.loading.DatasetL
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ def build_collection(
     DatasetError when a dataset cannot be read."""
     benchmarks = all_benchmarks()
     leaves = schema.flatten()
+    shares = [leaf.share for leaf in leaves]
+    if not all(math.isfinite(share) and share >= 0 for share in shares) or not math.isclose(sum(shares), 1.0, rel_tol=1e-6):
+        raise CollectionError(f"the schema's weights give shares that do not add up to 1 ({sum(shares)!r}); "
+                              "give every group and dataset a finite weight > 0")
     loader = DatasetLoader(datasets, base_dir=base_dir, hub=hub)
     instances = [leaf_benchmark(leaf, benchmarks, bench_args) for leaf in leaves]  # every name checked before any load
     pools = [load_leaf(bench, loader) for bench in instances]

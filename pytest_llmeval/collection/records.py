@@ -16,19 +16,40 @@ question and the `metadata` its scorer reads (IFEval's `instruction_id_list` and
 publishes have the same fields; their `prompt.input` is usually a list of chat messages whose
 `content` may be a list of parts (`{"type": "text", "text": ...}`), and `prompt` carries no
 `subset` (the line's `subset_name` is used). Both are read by `read_collection`.
+
+Checked when the file is read (one usage error naming `file:line`, the field and the fix): `index` is a
+whole number >= 0, unique in the file (every record counts in the averages, so none may hide under a
+malformed id); `weight` a finite number >= 0; each name of `categories` non-empty and without `/`
+(the group path separator: `["A/B"]` and `["A", "B"]` would be one row of the report); the file UTF-8.
+A record whose `prompt` cannot become a sample (a malformed content part, media that are not valid
+base64) fails alone: its item is an error of kind `bad_record`, and the rest of the run goes on.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from ..benchmarks.base import Benchmark, Message, Sample
 from ..errors import CollectionError
+
+
+def _group_name(name: str) -> str:
+    if not name.strip():
+        raise ValueError("a group name is empty; give every group a name")
+    if "/" in name:
+        raise ValueError(f"group name {name!r} contains '/', which separates the groups of a path: "
+                         "list the path's groups one by one (categories: [A, B]) or rename the group")
+    return name
+
+
+GroupName = Annotated[str, AfterValidator(_group_name)]
 
 
 class CollectionRecord(BaseModel):
@@ -36,12 +57,12 @@ class CollectionRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    index: int
+    index: int = Field(ge=0)
     prompt: dict[str, Any]
     tags: list[str] = Field(default_factory=list)
-    categories: list[str] = Field(default_factory=list)
+    categories: list[GroupName] = Field(default_factory=list)
     task_type: str = ""
-    weight: float = 0.0
+    weight: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     dataset_name: str = Field(min_length=1)
     subset_name: str = "default"
 
@@ -57,19 +78,24 @@ def read_collection(path: Path) -> Iterator[tuple[CollectionRecord, str]]:
         raise CollectionError(f"--llm-collection {str(path)!r} is not a file; pass a collection .jsonl "
                               "(python -m pytest_llmeval.collection build ... writes one)")
     seen: set[int] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, data in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CollectionError(f"{where}: not UTF-8 text (byte {exc.start + 1} of the line); "
+                                      "save the collection file as UTF-8") from None
             if not raw.strip():
                 continue
-            where = f"{path}:{number}"
             try:
                 record = CollectionRecord.model_validate_json(raw)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 field = ".".join(str(p) for p in first["loc"]) or "(line)"
                 raise CollectionError(
-                    f"{where}: not a collection record ({field}: {first['msg']}); each line needs index, "
-                    "prompt, dataset_name (and tags, categories, task_type, weight, subset_name)"
+                    f"{where}: not a collection record ({field}: {first['msg']}); each line needs index (a whole "
+                    "number >= 0), prompt, dataset_name (and tags, categories, task_type, weight >= 0, subset_name)"
                 ) from None
             if record.index in seen:
                 raise CollectionError(f"{where}: index {record.index} appears twice; each record needs its own index")
@@ -77,25 +103,69 @@ def read_collection(path: Path) -> Iterator[tuple[CollectionRecord, str]]:
             yield record, where
 
 
-def _part(part: Any) -> Any:
+def _base64(payload: str, what: str) -> None:
+    """ValueError unless `payload` is non-empty standard base64 (what the endpoint will decode)."""
+    compact = "".join(payload.split())
+    if not compact:
+        raise ValueError(f"{what} is empty")
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{what} is not valid base64") from None
+
+
+def _image_url(url: str) -> str:
+    if url.startswith("data:"):
+        header, sep, payload = url.partition(",")
+        if not sep or not header.endswith(";base64"):
+            raise ValueError("an image data: URL must be data:<mime>;base64,<payload>")
+        _base64(payload, "the image's base64 payload")
+    elif not url.startswith(("http://", "https://")):
+        raise ValueError(f"an image is a data: URL or an http(s) URL, got {url[:40]!r}")
+    return url
+
+
+def _part(part: Any) -> dict[str, Any]:
     """One content part in OpenAI's shape: the reference system writes images as
     `{"type": "image", "image": "data:..."}` and audio as `{"type": "audio", "audio": "<base64>",
-    "format": "wav"}`; those become `image_url` / `input_audio` parts (others pass unchanged)."""
-    if isinstance(part, Mapping) and part.get("type") == "image" and isinstance(part.get("image"), str):
-        return {"type": "image_url", "image_url": {"url": part["image"]}}
-    if isinstance(part, Mapping) and part.get("type") == "audio" and isinstance(part.get("audio"), str):
-        return {"type": "input_audio", "input_audio": {"data": part["audio"], "format": str(part.get("format") or "wav")}}
-    return part
+    "format": "wav"}`; those become `image_url` / `input_audio` parts. Known part types are checked
+    (a text part has text, media are base64 or an http(s) image URL); a part of another type passes
+    unchanged. ValueError names what is wrong."""
+    if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+        raise ValueError(f"a content part must be an object with a 'type', got {type(part).__name__}")
+    kind = part["type"]
+    if kind == "text":
+        if not isinstance(part.get("text"), str):
+            raise ValueError("a text part needs a 'text' string")
+        return dict(part)
+    if kind == "image" or kind == "image_url":
+        info = part.get("image_url")
+        url = part.get("image") if kind == "image" else (info.get("url") if isinstance(info, Mapping) else None)
+        if not isinstance(url, str):
+            raise ValueError(f"an {kind} part needs {'an image' if kind == 'image' else 'image_url.url'} string")
+        return {"type": "image_url", "image_url": {**(info if isinstance(info, Mapping) else {}), "url": _image_url(url)}}
+    if kind == "audio" or kind == "input_audio":
+        info = part.get("input_audio")
+        data = part.get("audio") if kind == "audio" else (info.get("data") if isinstance(info, Mapping) else None)
+        fmt = part.get("format") if kind == "audio" else (info.get("format") if isinstance(info, Mapping) else None)
+        if not isinstance(data, str):
+            raise ValueError(f"an {kind} part needs {'an audio' if kind == 'audio' else 'input_audio.data'} base64 string")
+        _base64(data, "the audio's base64 payload")
+        return {"type": "input_audio", "input_audio": {"data": data, "format": str(fmt or "wav")}}
+    return dict(part)
 
 
 def _text_of(content: Any) -> Any:
     """Message content as text when it is a list of text parts (the reference system's shape);
-    a list with media stays a list of OpenAI content parts."""
-    if isinstance(content, list) and all(isinstance(p, Mapping) and p.get("type") == "text" for p in content):
-        return "".join(str(p.get("text", "")) for p in content)
-    if isinstance(content, list):
-        return [_part(p) for p in content]
-    return content
+    a list with media stays a list of OpenAI content parts. ValueError on content of another shape."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise ValueError(f"a message's content must be text or a list of content parts, got {type(content).__name__}")
+    parts = [_part(p) for p in content]
+    if all(p["type"] == "text" for p in parts):
+        return "".join(p["text"] for p in parts)
+    return parts
 
 
 def _messages(value: Any) -> str | list[Message]:

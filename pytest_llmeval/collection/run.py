@@ -3,23 +3,27 @@
 Each record becomes a `SampleItem` of its own benchmark (that benchmark's request defaults and
 scorer), with node id `collection/<dataset>/<subset>::<index>` and the marks `collection`, each group
 of its path, its task type, its tags and its dataset (all as mark names: non-word characters become
-`_`, so the group `Math&Science` is the mark `Math_Science`). `--llm-shuffle`/`--llm-limit` apply per
-dataset and subset, as for plain benchmarks. The records also count in their benchmark's result.
+`_`, so the group `Math&Science` is the mark `Math_Science`; a name pytest or another plugin acts on,
+such as `skip`, `xfail` or `timeout`, gets the prefix `llm_`: see `items.selection.mark_name`).
+`--llm-shuffle`/`--llm-limit` apply per dataset and subset, as for plain benchmarks. The records also
+count in their benchmark's result.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from ..benchmarks.base import Benchmark
+from ..benchmarks.base import Benchmark, Sample
 from ..errors import CollectionError
-from ..items.selection import mark_name
+from ..items.selection import foreign_marks, ini_marker_lines, mark_name
 from ..settings import RunSettings
 from .records import CollectionRecord, read_collection, record_sample
 from .results import CollectionCollector, RecordMeta
@@ -31,9 +35,11 @@ if TYPE_CHECKING:
 MARK = "collection"
 
 
-def collection_mark(text: str) -> str | None:
-    """A group, task type, tag or dataset as a mark name (pytest refuses a leading `_`); None if nothing is left."""
-    return mark_name(text).strip("_") or None
+def collection_mark(text: str, reserved: AbstractSet[str] = frozenset()) -> str | None:
+    """A group, task type, tag or dataset as a mark name (pytest refuses a leading `_`; a reserved
+    name gets the prefix `llm_`); None if nothing is left."""
+    base = re.sub(r"\W", "_", text.strip()).strip("_")
+    return mark_name(base, reserved) if base else None
 
 
 class CollectionRun:
@@ -43,6 +49,7 @@ class CollectionRun:
         self.source = source
         self.records = records
         self.skipped: dict[str, int] = {}
+        self._registered: set[str] = set()
 
     @classmethod
     def load(cls, raw: str, base_dir: Path, hub: str = "auto") -> "CollectionRun":
@@ -97,6 +104,7 @@ class CollectionRun:
             mark = collection_mark(text)
             if mark is not None:
                 marks.setdefault(mark, what)
+        self._registered.update(marks)
         return marks
 
     def groups(self) -> set[tuple[str, str]]:
@@ -130,18 +138,23 @@ class CollectionRun:
     def build_items(
         self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], settings: RunSettings, runtime: "EvalRuntime"
     ) -> list["SampleItem"]:
-        from ..items.nodes import SampleItem
+        from ..items.nodes import RECORD_ERROR, SampleItem
 
         items: list[SampleItem] = []
         marks_of: dict[tuple[str, ...], list[pytest.MarkDecorator]] = {}  # 10k records share a few mark sets
         paths: dict[tuple[str, str], Path] = {}
         root = Path(session.config.rootpath) / MARK
+        # every plugin has registered its marks by now: none of them may come from the data
+        config = session.config
+        reserved = foreign_marks(config.getini("markers"), ini_marker_lines(config))
         for record, where in self.chosen(settings):
             benchmark = benchmarks[record.dataset_name]
             try:
                 sample = record_sample(record, benchmark)
-            except (ValueError, TypeError) as exc:
-                raise CollectionError(f"{where}: record {record.index} cannot become a {record.dataset_name!r} sample: {exc}") from None
+            except (ValueError, TypeError) as exc:  # this record fails alone (items.runtime.request_body)
+                sample = Sample(id=str(record.index), subset=record.subset_name or "default", input="", target="",
+                                metadata={RECORD_ERROR: f"{where}: record {record.index} cannot become a "
+                                                        f"{record.dataset_name!r} sample: {exc}"})
             subset = mark_name(sample.subset)
             item = SampleItem.from_parent(
                 session,
@@ -155,8 +168,12 @@ class CollectionRun:
             texts = (*record.categories, record.task_type or "general", "", *record.tags, record.dataset_name)
             marks = marks_of.get(texts)
             if marks is None:
-                names = dict.fromkeys([MARK, *(collection_mark(t) for t in texts if t)])
-                marks = marks_of[texts] = [getattr(pytest.mark, name) for name in names if name is not None]
+                names = [name for name in dict.fromkeys([MARK, *(collection_mark(t, reserved) for t in texts if t)]) if name]
+                for name in names:
+                    if name.startswith("llm_") and name not in self._registered:
+                        self._registered.add(name)  # renamed only now (a plugin's mark): --strict-markers
+                        config.addinivalue_line("markers", f"{name}: llmeval collection name")
+                marks = marks_of[texts] = [getattr(pytest.mark, name) for name in names]
             for mark in marks:
                 item.add_marker(mark)
             items.append(item)

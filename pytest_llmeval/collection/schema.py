@@ -19,7 +19,8 @@ In YAML or JSON the same tree is a mapping with `name`, optional `weight` (defau
 (the reference system's key `datasets` is accepted too); an entry without children is a leaf
 (`name` is the benchmark, plus `weight`, `task_type`, `tags`, `args`). Unknown keys are errors.
 
-Shares (`flatten`): a leaf's share of the whole collection is the product, along its path from the
+Weights are finite numbers > 0 (`.inf`, `.nan`, 0 and negative weights are refused); group names
+are non-empty and hold no `/` (it joins the names of a group path). Shares (`flatten`): a leaf's share of the whole collection is the product, along its path from the
 root, of each node's weight divided by the sum of its siblings' weights. Worked example::
 
     root ── A (weight 1) ── a1 (1), a2 (3)
@@ -42,7 +43,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from ..errors import CollectionError
 
@@ -53,10 +54,20 @@ class Dataset(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     task_type: str | None = None  # default: the benchmark's own task_type
     tags: list[str] = Field(default_factory=list)
     args: dict[str, Any] = Field(default_factory=dict)
+
+
+def _group_name(name: str) -> str:
+    """A group's name is one step of a path (`Qwen3/Math`): `/` inside it would merge two groups."""
+    if not name.strip():
+        raise ValueError("a group needs a name")
+    if "/" in name:
+        raise ValueError(f"group name {name!r} contains '/', which separates the groups of a path; nest the "
+                         "groups instead, or rename it")
+    return name
 
 
 def _kind(value: Any) -> str:
@@ -70,8 +81,8 @@ class Collection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
-    weight: float = Field(default=1.0, gt=0)
+    name: Annotated[str, AfterValidator(_group_name)]
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     children: list[
         Annotated[Union[Annotated["Collection", Tag("group")], Annotated[Dataset, Tag("dataset")]], Discriminator(_kind)]
     ] = Field(min_length=1)
@@ -145,9 +156,11 @@ class FlatDataset(BaseModel):
 
 def _flatten(node: Collection, share: float, path: tuple[str, ...]) -> Iterator[FlatDataset]:
     path = (*path, node.name)
-    total = sum(child.weight for child in node.children)
+    # weights relative to the largest sibling first: finite weights near 1e308 would overflow the sum
+    largest = max(child.weight for child in node.children)
+    total = sum(child.weight / largest for child in node.children)
     for child in node.children:
-        part = share * child.weight / total
+        part = share * (child.weight / largest) / total
         if isinstance(child, Collection):
             yield from _flatten(child, part, path)
         else:

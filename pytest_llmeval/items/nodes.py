@@ -19,6 +19,10 @@ from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError, WrongAnswer
 
 
+# A sample's metadata key saying why its record cannot become a request (a malformed collection
+# record): the item then errors alone, kind `bad_record`, and nothing is sent for it.
+RECORD_ERROR = "record_error"
+
 
 class SampleRuntime(Protocol):
     """What an item needs from the per-process runtime (`items.runtime.EvalRuntime`).

@@ -11,12 +11,12 @@ import pytest
 from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
 from ..endpoint.models import ChatResponse, Usage
-from ..errors import EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
+from ..errors import BadRecordError, EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
 from ..media import summarise_messages
 from ..results import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
-from .nodes import SampleItem
+from .nodes import RECORD_ERROR, SampleItem
 
 
 class EvalRuntime:
@@ -78,6 +78,8 @@ class EvalRuntime:
         """The chat request of one sample; `repeat` > 0 (`--llm-repeats`) marks the repeat in the
         cache key only (`endpoint.cache.REPEAT_FIELD`), so each repeat is its own cached answer."""
         endpoint = self.settings.endpoint
+        if item.sample.metadata.get(RECORD_ERROR):  # a collection record that cannot be sent: this sample's error
+            raise BadRecordError(str(item.sample.metadata[RECORD_ERROR]))
         body: dict[str, Any] = {"model": endpoint.model, "messages": item.benchmark.messages(item.sample)}
         body.update(item.benchmark.generation_defaults())
         body.update(endpoint.gen)
@@ -250,14 +252,12 @@ class EvalRuntime:
 def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
     """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
     sample whose media could not be read keeps its text prompt."""
-    if "segments" not in item.sample.metadata:
-        messages = item.benchmark.messages(item.sample)
-        # media inline in the prompt (a collection record): stored as hash/size/format too
-        return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
     try:
-        return summarise_messages(item.benchmark.messages(item.sample))
-    except LLMEvalError:
-        return [{"role": "user", "content": item.sample.input}]
+        messages = item.benchmark.messages(item.sample)
+        # media (spooled, or inline in a collection record): stored as hash/size/format
+        return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
+    except Exception:  # noqa: BLE001 - the sample's own error is reported; its record must still be written
+        return [{"role": "user", "content": item.sample.input if isinstance(item.sample.input, str) else "(unreadable prompt)"}]
 
 
 def _asked_n(body: dict[str, Any]) -> int:

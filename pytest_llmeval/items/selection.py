@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any
 
 from _pytest.mark.expression import Expression
 
@@ -17,14 +19,63 @@ from ..benchmarks.base import Benchmark
 from ..errors import ConfigError
 
 
-def mark_name(text: str) -> str:
-    """A subset or tag as a mark name: word characters only (`-m` and the markers ini need that)."""
-    return re.sub(r"\W", "_", text.strip()) or "_"
+# Marks pytest acts on (they skip, expect failure, parametrize, filter warnings...), and marks that
+# widely used plugins act on. A name that comes from a benchmark or from data (a collection's groups,
+# task types, tags, datasets) never becomes one of them: a collection tagged `xfail` would otherwise
+# turn its wrong answers into an exit status of 0, and `skipif` would crash the run.
+PYTEST_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"})
+PLUGIN_MARKS = frozenset({
+    "asyncio", "anyio", "trio", "timeout", "flaky", "order", "run", "first", "last", "dependency", "depends",
+    "xdist_group", "forked", "repeat", "rerun", "django_db", "urls", "ignore_template_errors", "no_cover",
+    "benchmark", "randomly_dont_reorganize", "enable_socket", "disable_socket", "allow_hosts", "block_network",
+    "vcr", "default_cassette", "httpx_mock", "freeze_time", "subtests", "perf",
+})
+RESERVED_PREFIX = "llm_"
+OUR_MARKER_DESCRIPTION = "llmeval "  # the markers ini lines this plugin adds: "NAME: llmeval ..."
+
+
+def mark_name(text: str, reserved: AbstractSet[str] = frozenset()) -> str:
+    """A benchmark, subset or tag as a mark name: word characters only (`-m` and the markers ini
+    need that). A name pytest or a plugin acts on (`PYTEST_MARKS`, `PLUGIN_MARKS`, or `reserved`:
+    marks another plugin registered) gets the prefix `llm_` (`skip` -> `llm_skip`), so data never
+    chooses what pytest does with an item."""
+    name = re.sub(r"\W", "_", text.strip()) or "_"
+    while name in PYTEST_MARKS or name in PLUGIN_MARKS or name in reserved:
+        name = RESERVED_PREFIX + name
+    return name
+
+
+def foreign_marks(marker_lines: Iterable[str], ini_lines: Iterable[str] = ()) -> set[str]:
+    """Marks registered by pytest or another plugin (or a conftest), which may act on them: the
+    `markers` lines not added by this plugin and not written in the ini file by the user (who may
+    register our benchmark names there for --strict-markers)."""
+    ours_or_users = {_marker(line) for line in ini_lines}
+    return {
+        _marker(line) for line in marker_lines
+        if line.strip() and not line.partition(":")[2].strip().startswith(OUR_MARKER_DESCRIPTION.strip())
+    } - ours_or_users
+
+
+def _marker(line: str) -> str:
+    return re.split(r"[:(]", line, maxsplit=1)[0].strip()
+
+
+def ini_marker_lines(config: Any) -> list[str]:
+    """The `markers` lines of the user's ini file (pyproject gives a list, ini files one string)."""
+    try:
+        values = getattr(config, "_inicfg", None)  # pytest 9 (its public `inicfg` is deprecated there)
+        if values is None:
+            values = config.inicfg  # pytest 8: a plain dict
+        raw = values.get("markers", "")
+        raw = getattr(raw, "value", raw)  # pytest 9 wraps each value
+    except Exception:  # noqa: BLE001 - an ini layout this code does not know: every marker counts as foreign
+        return []
+    return [str(line) for line in raw] if isinstance(raw, (list, tuple)) else str(raw).splitlines()
 
 
 def sample_marks(cls: type[Benchmark], subset: str) -> list[str]:
     tags = [*cls.tags, *cls.subset_tags(subset)]
-    return list(dict.fromkeys([cls.name, mark_name(subset), *(mark_name(t) for t in tags)]))
+    return list(dict.fromkeys([mark_name(cls.name), mark_name(subset), *(mark_name(t) for t in tags)]))
 
 
 def select(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], subsets_of: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -107,7 +158,7 @@ def check_subset_list(benchmark: Benchmark, chosen: list[str]) -> None:
 
 def registered_marks(lines: Iterable[str]) -> set[str]:
     """Mark names of the `markers` ini lines (`"slow: ..."`, `"perf(**load): ..."`)."""
-    return {re.split(r"[:(]", line, maxsplit=1)[0].strip() for line in lines if line.strip()}
+    return {_marker(line) for line in lines if line.strip()}
 
 
 def check_dataset_names(

@@ -39,7 +39,11 @@ def content_parts(segments: Sequence[Segment], store: MediaStore) -> list[dict[s
 
 
 def _summary(payload: str, fmt: str) -> dict[str, Any]:
-    raw = base64.b64decode(payload, validate=False)
+    try:
+        raw = base64.b64decode(payload, validate=False)
+    except ValueError:  # binascii.Error: not base64 (a hostile record); summarised as the text it is
+        raw = payload.encode("utf-8", errors="surrogatepass")
+        fmt = "invalid-base64"
     return {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw), "format": fmt}
 
 
@@ -53,17 +57,20 @@ def summarise_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         parts: list[dict[str, Any]] = []
         for part in content:
+            if not isinstance(part, dict):  # never raises on a malformed part: the record must still be written
+                parts.append({"type": "invalid", "text": str(part)[:200]})
+                continue
             kind = part.get("type")
-            if kind == "image_url":
-                url = str((part.get("image_url") or {}).get("url", ""))
+            if kind == "image_url" and isinstance(part.get("image_url"), dict):
+                url = str(part["image_url"].get("url", ""))
                 if url.startswith("data:"):
                     header, _, payload = url.partition(",")
                     fmt = header.removeprefix("data:").split(";")[0].split("/")[-1]
                     parts.append({"type": "image_url", "image_url": _summary(payload, fmt)})
                 else:
                     parts.append(part)
-            elif kind == "input_audio":
-                audio = part.get("input_audio") or {}
+            elif kind == "input_audio" and isinstance(part.get("input_audio"), dict):
+                audio = part["input_audio"]
                 parts.append({"type": "input_audio", "input_audio": _summary(str(audio.get("data", "")), str(audio.get("format")))})
             else:
                 parts.append(part)

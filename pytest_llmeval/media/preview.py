@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from .store import MIME, MediaStore
+from .store import MAX_IMAGE_PIXELS, MIME, MediaStore
 
 THUMB_SIDE = 192
 MAX_AUDIO_PREVIEW_BYTES = 1024 * 1024
@@ -24,18 +26,22 @@ MAX_AUDIO_PREVIEW_BYTES = 1024 * 1024
 def _thumbnail(data: bytes) -> str | None:
     from PIL import Image, UnidentifiedImageError
 
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
     buffer = io.BytesIO()
-    if image.mode in ("RGBA", "LA", "P"):
-        image.save(buffer, format="PNG")
-        mime = "image/png"
-    else:
-        image.convert("RGB").save(buffer, format="JPEG", quality=80)
-        mime = "image/jpeg"
+    try:  # a preview never ends a run: a file Pillow cannot take has none
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.size[0] * image.size[1] > MAX_IMAGE_PIXELS:
+                return None
+            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            if image.mode in ("RGBA", "LA", "P"):
+                image.convert("RGBA").save(buffer, format="PNG")
+                mime = "image/png"
+            else:
+                image.convert("RGB").save(buffer, format="JPEG", quality=80)
+                mime = "image/jpeg"
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, struct.error):
+        return None
     return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
 
 

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import numbers
 import os
 import secrets
+import struct
+import warnings
 import wave
 from pathlib import Path
 from typing import Any, Literal
@@ -79,12 +82,14 @@ class MediaStore:
         ref = MediaRef(sha256=digest, bytes=len(data), **ref_fields)
         target = self.path_of(ref)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
             # xdist workers spool the same media at the same time: each writes its own partial file
             partial = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 partial.write_bytes(data)
                 partial.replace(target)  # atomic: a concurrent reader never sees half a file
+            except OSError as exc:  # a full disk fails this sample, not the run
+                raise MediaError(f"{ref.kind} field {ref.field!r}: cannot spool it to {self.root} ({exc.strerror})") from None
             finally:
                 partial.unlink(missing_ok=True)
         return ref
@@ -119,17 +124,24 @@ class MediaStore:
     def image(self, value: Any, field: str) -> MediaRef:
         """Normalise and spool one image (see the module docstring)."""
         try:
-            from PIL import Image, UnidentifiedImageError
+            from PIL import Image
         except ImportError:  # pragma: no cover - Pillow is a dependency
             raise MediaError("reading images needs Pillow: pip install pillow") from None
         if isinstance(value, Image.Image):
             image, source_format = value, (value.format or "png").lower()
+            _check_pixels(image.size, field)
         else:
             raw, _ = self._raw(value, field, "image")
             try:
-                image = Image.open(io.BytesIO(raw))
-                image.load()
-            except (UnidentifiedImageError, OSError, ValueError) as exc:
+                with warnings.catch_warnings():  # a DecompressionBombWarning under -W error is no crash either
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                    image = Image.open(io.BytesIO(raw))
+                    _check_pixels(image.size, field)  # from the header, before any pixel is decoded
+                    image.load()
+            except MediaError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - hostile bytes in C decoders raise many types
+                # (UnidentifiedImageError, DecompressionBombError, OSError, SyntaxError, struct.error, EOFError...)
                 raise MediaError(f"image field {field!r}: not a readable image ({exc})") from None
             source_format = (image.format or "png").lower()
         target = source_format if self.options.image_format == "keep" else self.options.image_format
@@ -143,11 +155,7 @@ class MediaStore:
             if needs_resize:
                 image = image.copy()
                 image.thumbnail((max_side, max_side))  # keeps the aspect ratio
-            if target == "jpeg" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            buffer = io.BytesIO()
-            image.save(buffer, format=target.upper())
-            data = buffer.getvalue()
+            data = _encode(image, target, field)
         if len(data) > self.options.max_image_bytes:
             raise MediaError(f"image field {field!r}: {len(data):,} bytes is over the {self.options.max_image_bytes:,}-byte "
                              "limit (use --llm-image-max-side to downscale)")
@@ -170,12 +178,49 @@ class MediaStore:
         return self._put(data, {"kind": "audio", "format": fmt, "duration_s": duration, "field": field})
 
 
+# The pixel count an image may declare (Pillow's own decompression-bomb threshold, 89.5 M pixels):
+# a 100,000 x 100,000 PNG of a few KB is refused from its header, before 40 GB are decoded.
+MAX_IMAGE_PIXELS = 89_478_485
+# Sampling rates an audio array may give (WAV stores the rate in 32 bits; real audio is 8-384 kHz).
+MAX_SAMPLING_RATE = 768_000
+# Modes each target format can store; any other mode (CMYK, I;16, YCbCr...) is converted first.
+_SAVABLE_MODES = {"png": {"1", "L", "LA", "P", "RGB", "RGBA"}, "jpeg": {"L", "RGB"},
+                  "webp": {"RGB", "RGBA"}, "gif": {"L", "P"}, "bmp": {"1", "L", "P", "RGB"}}
+
+
+def _check_pixels(size: tuple[int, int], field: str) -> None:
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise MediaError(f"image field {field!r}: {width:,} x {height:,} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel "
+                         "limit (a decompression bomb, or an image too large to send)")
+
+
+def _encode(image: Any, target: str, field: str) -> bytes:
+    """The image re-encoded as `target`, converting a mode the format cannot store (a CMYK JPEG
+    to PNG becomes RGB; anything with transparency keeps it where the format can)."""
+    buffer = io.BytesIO()
+    try:
+        if image.mode not in _SAVABLE_MODES[target]:
+            alpha = "A" in image.getbands() or "transparency" in image.info
+            rgb = "RGBA" if alpha and "RGBA" in _SAVABLE_MODES[target] else "RGB"
+            image = image.convert(rgb if rgb in _SAVABLE_MODES[target] else "P")
+        image.save(buffer, format=target.upper())
+    except (OSError, ValueError, KeyError) as exc:
+        raise MediaError(f"image field {field!r}: cannot be written as {target} ({exc})") from None
+    return buffer.getvalue()
+
+
 def _wav_from_array(array: Any, rate: Any, field: str) -> tuple[bytes, float]:
     import numpy as np
 
-    if not isinstance(rate, int) or rate <= 0:
-        raise MediaError(f"audio field {field!r}: an audio array needs a positive integer sampling_rate, got {rate!r}")
-    samples = np.asarray(array, dtype=np.float64)
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or not 0 < rate <= MAX_SAMPLING_RATE:
+        raise MediaError(f"audio field {field!r}: an audio array needs a whole sampling_rate from 1 to "
+                         f"{MAX_SAMPLING_RATE:,} Hz, got {rate!r}")
+    rate = int(rate)
+    try:
+        samples = np.asarray(array, dtype=np.float64)
+    except (ValueError, TypeError) as exc:  # ragged lists, text: not audio
+        raise MediaError(f"audio field {field!r}: the array is not numbers ({exc})") from None
     if samples.ndim == 2:  # (frames, channels) as soundfile gives; mix down
         samples = samples.mean(axis=1)
     if samples.ndim != 1 or samples.size == 0:
@@ -204,5 +249,5 @@ def _wav_duration(data: bytes) -> float | None:
     try:
         with wave.open(io.BytesIO(data)) as clip:
             return clip.getnframes() / clip.getframerate()
-    except (wave.Error, EOFError, ZeroDivisionError):
+    except (wave.Error, EOFError, ZeroDivisionError, struct.error, ValueError):
         return None

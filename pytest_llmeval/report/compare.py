@@ -19,6 +19,7 @@ Every metric of every benchmark is compared twice: over the whole benchmark (sub
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,12 +49,41 @@ def load_baseline(path: Path) -> RunResult:
             f"--llm-compare {path}: no such file; pass the results JSON of an earlier run (written with --llm-results PATH)"
         )
     try:
-        return RunResult.model_validate_json(path.read_bytes())
+        result = RunResult.model_validate_json(path.read_bytes())
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the file"
         kind = "is not valid JSON" if first["type"] == "json_invalid" else f"is not a pytest-llmeval results JSON ({where}: {first['msg']})"
         raise ConfigError(f"--llm-compare {path} {kind}; pass a file written with --llm-results PATH") from None
+    problem = baseline_problem(result)
+    if problem is not None:
+        raise ConfigError(f"--llm-compare {path}: {problem}, which no run writes; the file is damaged or was edited: "
+                          "pass the results JSON of a real run (re-run the baseline with --llm-results PATH)")
+    return result
+
+
+def baseline_problem(result: RunResult) -> str | None:
+    """The first number of a baseline that no run can have written, in words (None when all are
+    sound): a metric that is not finite, a standard error that is negative, not finite, or that a
+    regression gate would read as "no evidence" (a negative or NaN one made every drop look not
+    significant), an interval whose bounds are reversed, a negative count."""
+    for (name, subset), group in _groups(result).items():
+        where = f"benchmarks.{name}" + (f".subsets.{subset}" if subset is not None else "")
+        for metric, value in group.metrics.items():
+            if not math.isfinite(value):
+                return f"{where}.metrics.{metric} is {value!r}"
+        for metric, u in group.uncertainty.items():
+            for field in ("se", "ci_low", "ci_high"):
+                value = getattr(u, field)
+                if value is not None and (not math.isfinite(value) or (field == "se" and value < 0)):
+                    return f"{where}.uncertainty.{metric}.{field} is {value!r} (a standard error is a finite number >= 0)"
+            if u.ci_low is not None and u.ci_high is not None and u.ci_low > u.ci_high:
+                return f"{where}.uncertainty.{metric} has ci_low {u.ci_low!r} above ci_high {u.ci_high!r}"
+            if u.n < 0:
+                return f"{where}.uncertainty.{metric}.n is {u.n}"
+        if group.count < 0 or group.errors < 0:
+            return f"{where} has a negative count"
+    return None
 
 
 def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | None, dict[str, dict[str, dict[str, float]]]]:

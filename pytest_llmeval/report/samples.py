@@ -1,26 +1,100 @@
-"""`--llm-samples` JSONL: one line per sample, appended and flushed as each result arrives."""
+"""`--llm-samples` JSONL: one line per sample, appended and flushed as each result arrives.
+
+A write that fails (a full disk, the file's folder removed during the run) never ends the run: the
+whole records written so far are copied to a fallback file (`report.outputs.fallback_paths`: the
+temporary folder, else the working directory), the run goes on writing there, and `problem` says
+what happened for the terminal summary; `path` is where the complete file is. When no fallback can be
+written either, later records are dropped (`lost` counts them) and the run still finishes.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from ..redact import redact
 from ..results import SampleRecord
+from .outputs import fallback_paths
 
 
 class SamplesWriter:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._handle: TextIO = path.open("w", encoding="utf-8")
+        self.requested = path
+        self.path: Path | None = path
+        self.problem: str | None = None
+        self.written = 0  # records in the file at `path`
+        self.lost = 0  # records no file could take
+        self._good = 0  # bytes of whole records at `path` (a failed write may leave part of a line)
+        self._handle: BinaryIO | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = path.open("wb")
+        except OSError as exc:
+            self._switch(exc, b"")
 
     def write(self, record: SampleRecord) -> None:
-        self._handle.write(redact(record.model_dump_json()) + "\n")
-        self._handle.flush()
+        line = (redact(record.model_dump_json()) + "\n").encode("utf-8")
+        if self._handle is None:
+            self.lost += 1
+            return
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+        except OSError as exc:
+            self._switch(exc, line)
+            return
+        self._good += len(line)
+        self.written += 1
+
+    def _switch(self, exc: OSError, pending: bytes) -> None:
+        """Move to a fallback file: the whole records so far, then `pending`."""
+        failed = self.path
+        self._close_quietly()
+        self.problem = f"writing {failed} failed after {self.written:,} records ({exc.strerror or exc})"
+        kept = b""
+        if failed is not None and self._good:
+            try:
+                with failed.open("rb") as handle:
+                    kept = handle.read(self._good)
+            except OSError:
+                self.problem += "; they could not be copied and stay there"
+                self.written = 0
+            try:
+                os.truncate(failed, self._good)  # no half line is left behind
+            except OSError:
+                pass
+        for candidate in fallback_paths("samples", ".jsonl"):
+            try:
+                handle = candidate.open("wb")
+                handle.write(kept + pending)
+                handle.flush()
+            except OSError:
+                continue
+            self._handle, self.path, self._good = handle, candidate, len(kept) + len(pending)
+            self.written += 1 if pending else 0
+            return
+        self._handle, self.path = None, None
+        self.lost += 1 if pending else 0
+
+    def _close_quietly(self) -> None:
+        if self._handle is not None:
+            try:
+                self._handle.close()
+            except OSError:  # the buffer could not be flushed (the disk is full): the file is closed all the same
+                pass
+            self._handle = None
 
     def close(self) -> None:
-        self._handle.close()
+        self._close_quietly()
+
+    def summary(self) -> str | None:
+        """A line for the terminal when the samples are not (all) at the requested path."""
+        if self.problem is None:
+            return None
+        if self.path is None:
+            return f"--llm-samples: {self.problem}; no fallback file could be written: {self.lost:,} records are lost"
+        return f"--llm-samples: {self.problem}; all {self.written:,} records are in {self.path}"
 
 
 def read_samples(path: Path) -> list[SampleRecord]:
