@@ -12,6 +12,7 @@ import re
 __all__ = ["boxed_contents", "iter_boxed", "last_boxed"]
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BRACE = re.compile(r"\\[{}]|[{}]")  # an escaped brace is one match, and skipped
 
 
 def _closing_braces(text: str) -> dict[int, int]:
@@ -29,7 +30,6 @@ def _closing_braces(text: str) -> dict[int, int]:
     return closing
 
 
-_BRACE = re.compile(r"\\[{}]|[{}]")  # an escaped brace is one match, and skipped
 _TOKEN = re.compile(r"\s*([^\s${}]+)")
 
 

@@ -25,7 +25,7 @@ first step that states a correct answer, the cut is refined to sentence ends, so
 appears mid-thought is found at the sentence that states it, not at the thought's end. Every step
 and every sentence is read on its own, once, so the analysis is linear in the reasoning's length
 (a 1 MB trace that is one paragraph takes about as long per byte as a short one; see
-bench/think_eval_speed.py --linearity). Markers
+bench/think_eval_long.py). Markers
 count only when they open a sentence or line (after `. ! ? ; 。 ！ ？ ；`, a newline or the start:
 "Hmm, wait, …" is one switch),
 case-insensitively, and English ones only as whole words: "or" inside "或者说" mid-sentence, or
