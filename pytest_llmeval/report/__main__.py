@@ -25,11 +25,8 @@ from ..errors import RebuildError
 from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
-from .samples import MAX_LINE_BYTES, SamplesLineError, iter_lines
+from .samples import MAX_LINE_BYTES, MAX_RESULTS_BYTES, SamplesLineError, iter_lines
 from .side_by_side import LoadedRun, label_runs
-
-
-MAX_RESULTS_BYTES = 256 * 1024 * 1024  # a results JSON holds aggregates: megabytes, not gigabytes
 
 
 def _check_file(path: Path, fix: str) -> None:

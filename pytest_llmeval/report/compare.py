@@ -28,7 +28,7 @@ from ..errors import ConfigError
 from ..gating.max_drop import EPSILON, large_but_not_significant, mark_drops
 from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupResult, RunResult, SampleRecord
 from ..stats import paired_difference, unpaired_difference
-from .samples import SamplesLineError, iter_lines
+from .samples import MAX_RESULTS_BYTES, SamplesLineError, iter_lines
 from .terminal import format_table
 
 __all__ = [
@@ -49,7 +49,15 @@ def load_baseline(path: Path) -> RunResult:
             f"--llm-compare {path}: no such file; pass the results JSON of an earlier run (written with --llm-results PATH)"
         )
     try:
-        return RunResult.model_validate_json(path.read_bytes())
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RESULTS_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"--llm-compare {path} cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_RESULTS_BYTES:
+        raise ConfigError(f"--llm-compare {path} is larger than {MAX_RESULTS_BYTES:,} bytes, so it is no results JSON; "
+                          "pass a file written with --llm-results PATH")
+    try:
+        return RunResult.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the file"

@@ -24,6 +24,7 @@ class SamplesWriter:
 
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # four times the default response cap: room for a record, not for a bomb
+MAX_RESULTS_BYTES = 256 * 1024 * 1024  # a results JSON read back holds aggregates: megabytes, not gigabytes
 
 
 class SamplesLineError(ValueError):

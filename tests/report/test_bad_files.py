@@ -122,3 +122,13 @@ def test_rebuild_cli_output_folder_is_one_clear_error(tmp_path):
     status, out, _ = bounded_run(["-m", "pytest_llmeval.report", "r.json", "-o", "out"], tmp_path)
     assert status == 2 and "Traceback" not in out, out[-3000:]
     assert out.startswith("error: -o out is a folder; pass the page to write"), out
+
+
+def test_compare_with_a_one_gigabyte_results_file_is_one_usage_error(tmp_path):
+    old = one_gigabyte_line(tmp_path / "old.json")
+    status, out, peak_mb = bounded_run(
+        ["-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "--llm-model", "m",
+         "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-compare", str(old)], tmp_path)
+    assert status == pytest.ExitCode.USAGE_ERROR, out[-3000:]
+    assert f"--llm-compare {old} is larger than 268,435,456 bytes" in out and "Traceback" not in out
+    assert peak_mb < 600, f"peak RSS {peak_mb:.0f} MB"
