@@ -48,13 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.n < 0:
             raise ConfigError(f"-n must be 0 or more, got {args.n}")
+        if args.output.is_dir():  # checked before the (possibly long) build
+            raise ConfigError(f"-o {args.output} is a folder; pass the collection file to write, e.g. -o {args.output / 'collection.jsonl'}")
         datasets = dict(split_pair(item, "--llm-dataset") for item in args.llm_dataset)
         schema = load_schema(args.schema)
         records, counts = build_collection(
             schema, args.n, seed=args.seed, sampler=args.sampler, datasets=datasets, base_dir=Path.cwd(),
             bench_args=parse_bench_args(args.llm_bench_arg), hub=check_hub(args.llm_hub),
         )
-        write_collection(records, args.output)
+        try:
+            write_collection(records, args.output)
+        except OSError as exc:
+            raise ConfigError(f"cannot write -o {args.output}: {exc.strerror or exc}") from None
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR

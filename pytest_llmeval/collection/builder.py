@@ -16,6 +16,7 @@ from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..benchmarks.registry import all_benchmarks
 from ..errors import CollectionError
+from ..items.selection import check_subset_list
 from .records import CollectionRecord
 from .sampler import allot, choose, sampler_weights
 from .schema import Collection, FlatDataset
@@ -41,7 +42,9 @@ def leaf_benchmark(
             f"the schema names benchmark {leaf.name!r} (in {'/'.join(leaf.categories)}), which is not registered; "
             f"known: {', '.join(benchmarks)}"
         )
-    return cls({**(bench_args or {}).get(leaf.name, {}), **leaf.bench_args(cls.default_args)})
+    benchmark = cls({**(bench_args or {}).get(leaf.name, {}), **leaf.bench_args(cls.default_args)})
+    check_subset_list(benchmark, benchmark.selected_subsets())  # the plugin's own check: `mian` is no subset
+    return benchmark
 
 
 def load_leaf(benchmark: Benchmark, loader: DatasetLoader) -> list[Sample]:

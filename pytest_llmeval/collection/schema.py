@@ -170,21 +170,94 @@ def _flatten(node: Collection, share: float, path: tuple[str, ...]) -> Iterator[
             )
 
 
+MAX_SCHEMA_BYTES = 1024 * 1024  # a schema is a few KB; a bigger file is not one
+MAX_SCHEMA_DEPTH = 64  # nested mappings and lists; a group is two levels (its mapping and its children list)
+
+
+def _yaml_loader(source: str) -> type:
+    """A safe YAML loader that refuses aliases and deep nesting while the document is composed.
+
+    Aliases (`*name`) are how a "billion laughs" file of a few hundred bytes expands into gigabytes
+    (every reference is copied when the tree is validated), and how a schema refers to itself; a
+    schema never needs them. Depth is bounded before PyYAML's recursive composer can overflow."""
+    import yaml
+    from yaml.events import AliasEvent
+
+    class SchemaLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(AliasEvent):
+                mark = self.peek_event().start_mark
+                raise CollectionError(
+                    f"{source}, line {mark.line + 1}: YAML aliases (*name) are not allowed in a collection schema "
+                    "(they can expand a small file without bound); write the repeated part out"
+                )
+            self.depth += 1
+            if self.depth > MAX_SCHEMA_DEPTH:
+                mark = self.peek_event().start_mark
+                raise CollectionError(_too_deep(source, f"line {mark.line + 1}"))
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return SchemaLoader
+
+
+def _too_deep(source: str, where: str) -> str:
+    return (f"{source}: the schema nests deeper than {MAX_SCHEMA_DEPTH} levels ({where}); "
+            "a collection needs only a few levels of groups")
+
+
+def _check_depth(data: Any, source: str) -> None:
+    """Refuse nesting deeper than MAX_SCHEMA_DEPTH (validation and flattening recurse over it)."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_SCHEMA_DEPTH:
+            raise CollectionError(_too_deep(source, f"at {where.lstrip('.')}"))
+        if isinstance(node, Mapping):
+            stack.extend((value, depth + 1, f"{where}.{key}") for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1, f"{where}.{index}") for index, value in enumerate(node))
+
+
 def load_schema(path: str | Path) -> Collection:
-    """Read a schema from a `.yaml`/`.yml` or `.json` file."""
+    """Read a schema from a `.yaml`/`.yml` or `.json` file. Every problem is one CollectionError
+    naming the file: missing, a folder, larger than MAX_SCHEMA_BYTES, not UTF-8, malformed, YAML
+    aliases, nesting deeper than MAX_SCHEMA_DEPTH, or fields that are no schema."""
     path = Path(path)
+    if path.is_dir():
+        raise CollectionError(f"collection schema {str(path)!r} is a folder; pass a .yaml or .json file")
     if not path.is_file():
         raise CollectionError(f"collection schema {str(path)!r} does not exist; pass a .yaml or .json file")
-    text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix in (".yaml", ".yml"):
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SCHEMA_BYTES + 1)
+    except OSError as exc:
+        raise CollectionError(f"cannot read collection schema {str(path)!r}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SCHEMA_BYTES:
+        raise CollectionError(f"{path}: larger than {MAX_SCHEMA_BYTES:,} bytes; a collection schema is a small YAML or JSON file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CollectionError(f"{path}: not UTF-8 text (byte {exc.start}); save the schema as UTF-8") from None
+    is_yaml = path.suffix in (".yaml", ".yml")
+    try:
+        if is_yaml:
             import yaml
 
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_yaml_loader(str(path)))  # noqa: S506 - a SafeLoader subclass
         else:
             data = json.loads(text)
+    except CollectionError:
+        raise
+    except RecursionError:
+        raise CollectionError(_too_deep(str(path), "the parser ran out of stack")) from None
     except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError: both are a malformed file
-        raise CollectionError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}") from None
+        raise CollectionError(f"{path}: not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from None
     if not isinstance(data, Mapping):
         raise CollectionError(f"{path}: a collection schema is a mapping with name and children")
+    _check_depth(data, str(path))
     return Collection.from_mapping(data, source=str(path))

@@ -39,6 +39,7 @@ from ..redact import active as redaction_active
 from ..redact import redact, redact_optional, register_secret
 from ..settings import EndpointSettings
 from .models import ChatResponse, Choice, Usage
+from .response_cap import ResponseBudget, ResponseTooLarge, too_large_message
 from .server import server_death, watched
 from .transport import transport_error
 
@@ -199,22 +200,22 @@ _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encod
 
 
 def _too_large(limit: int, status: int) -> BadResponseError:
-    return BadResponseError(f"response body is larger than {limit:,} bytes (--llm-max-response-bytes)", status=status)
+    return BadResponseError(too_large_message(limit), status=status)
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
-    """The whole body of a streamed `response`, read while counting: past `limit` bytes it stops
-    reading and raises BadResponseError, so memory stays bounded whatever the server sends."""
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise _too_large(limit, response.status_code)
+    """The whole body of a streamed `response`, read while counting (`endpoint/response_cap.py`):
+    past `limit` bytes it stops reading and raises BadResponseError, so memory stays bounded
+    whatever the server sends."""
+    budget = ResponseBudget(limit)
     parts: list[bytes] = []
-    size = 0
-    async for part in response.aiter_bytes():
-        size += len(part)
-        if size > limit:
-            raise _too_large(limit, response.status_code)
-        parts.append(part)
+    try:
+        budget.declared(response.headers.get("content-length"))
+        async for part in response.aiter_bytes():
+            budget.add(len(part))
+            parts.append(part)
+    except ResponseTooLarge:
+        raise _too_large(limit, response.status_code) from None
     # The parts are decoded already: the new response must not decode them again.
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
     return httpx.Response(response.status_code, headers=headers, content=b"".join(parts), request=response.request)
@@ -223,12 +224,13 @@ async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
 async def _capped_lines(response: httpx.Response, limit: int) -> Any:
     """`response.aiter_lines()` with at most `limit` bytes read in total (a line that never ends
     included), as UTF-8 text lines without their line ending."""
-    size = 0
+    budget = ResponseBudget(limit)
     pending = bytearray()
     async for part in response.aiter_bytes():
-        size += len(part)
-        if size > limit:
-            raise _too_large(limit, response.status_code)
+        try:
+            budget.add(len(part))
+        except ResponseTooLarge:
+            raise _too_large(limit, response.status_code) from None
         pending += part
         end = pending.rfind(b"\n")
         if end < 0:
@@ -238,8 +240,6 @@ async def _capped_lines(response: httpx.Response, limit: int) -> Any:
         del pending[: end + 1]
     if pending:
         yield pending.rstrip(b"\r").decode("utf-8", errors="replace")
-
-
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -18,7 +18,10 @@ stamp a read only when the reading coroutine gets its turn on the event loop.
 Error kinds: `http_<status>`, `timeout`, `connection_reset` (the server closed or reset the
 connection before the response was complete), `connection_error` (could not connect),
 `bad_response` (not JSON / not a completion), `stream_error` (an error event inside the stream),
-`incomplete_stream` (the stream ended cleanly but without `[DONE]` or a finish reason).
+`incomplete_stream` (the stream ended cleanly but without `[DONE]` or a finish reason),
+`response_too_large` (the response passed `--llm-max-response-bytes`, default 16 MiB, counted after
+decompression: an endless stream or a gzip bomb; the rule of `endpoint/response_cap.py`, shared
+with the eval client, so reading stops there and memory stays bounded).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from collections.abc import AsyncIterator, Callable
 from time import perf_counter
 from typing import Any
 
+from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES, ERROR_KIND, ResponseBudget, ResponseTooLarge
 from .metrics import RequestRecord
 
 _loads: Callable[[bytes], Any]
@@ -68,21 +72,24 @@ class SSEParser:
     `feed(data, now)`: bytes in arrival order, each with the time its read returned; an event gets
     the time of the read that completed it. `close(now)` checks the stream ended properly."""
 
-    __slots__ = ("record", "buffer", "done", "finished")
+    __slots__ = ("record", "pending", "done", "finished")
 
     def __init__(self, record: RequestRecord) -> None:
         self.record = record
-        self.buffer = b""
+        self.pending: list[bytes] = []  # reads of a line not ended yet, joined once it ends
         self.done = False
         self.finished = False
 
     def feed(self, data: bytes, now: float) -> None:
-        buffer = self.buffer + data if self.buffer else data
         if b"\n" not in data:
-            self.buffer = buffer
+            self.pending.append(data)  # not `buffer + data`: re-copying a long line per read is quadratic
             return
-        lines = buffer.split(b"\n")
-        self.buffer = lines.pop()
+        if self.pending:
+            self.pending.append(data)
+            data = b"".join(self.pending)
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        self.pending = [tail] if tail else []
         record = self.record
         loads = _loads
         for line in lines:
@@ -124,7 +131,7 @@ class SSEParser:
                 record.completion_tokens = usage.get("completion_tokens")
 
     def close(self, now: float) -> None:
-        if self.buffer.strip():
+        if any(part.strip() for part in self.pending):
             self.feed(b"\n", now)
         if not self.done:
             self.record.end = now
@@ -134,12 +141,24 @@ class SSEParser:
             raise RequestFailed("no_output", NO_OUTPUT)
 
 
-async def read_stream(chunks: AsyncIterator[bytes], record: RequestRecord) -> None:
-    """Consume an SSE body from an async byte iterator, stamping each read as it returns."""
+async def read_stream(chunks: AsyncIterator[bytes], record: RequestRecord, budget: ResponseBudget) -> None:
+    """Consume an SSE body from an async byte iterator, stamping each read as it returns; past the
+    budget's cap it stops with ResponseTooLarge."""
     parser = SSEParser(record)
     async for data in chunks:
-        parser.feed(data, perf_counter())
+        now = perf_counter()
+        budget.add(len(data))
+        parser.feed(data, now)
     parser.close(perf_counter())
+
+
+async def read_body(chunks: AsyncIterator[bytes], budget: ResponseBudget) -> bytes:
+    """A whole (decompressed) body, counted against the budget as it arrives."""
+    parts: list[bytes] = []
+    async for data in chunks:
+        budget.add(len(data))
+        parts.append(data)
+    return b"".join(parts)
 
 
 NO_OUTPUT = (
@@ -170,6 +189,8 @@ def classify(exc: BaseException) -> tuple[str, str]:
     text = str(exc) or name
     if isinstance(exc, RequestFailed):
         return exc.kind, str(exc)
+    if isinstance(exc, ResponseTooLarge):
+        return ERROR_KIND, str(exc)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", "timed out"
     if isinstance(exc, ConnectionRefusedError) or name in ("ClientConnectorError", "ConnectError", "ConnectTimeout"):
@@ -183,10 +204,13 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 
 class Backend:
-    """An HTTP client bound to one chat URL, for one event loop. Use `async with`."""
+    """An HTTP client bound to one chat URL, for one event loop. Use `async with`. A response longer
+    than `max_response_bytes` fails as `response_too_large` (see the module docstring)."""
 
-    def __init__(self, url: str, headers: dict[str, str], connections: int, timeout: float, transport: str = "aiohttp") -> None:
+    def __init__(self, url: str, headers: dict[str, str], connections: int, timeout: float, transport: str = "aiohttp",
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.url = url
+        self.max_response_bytes = max_response_bytes
         self.headers = {**headers, "Content-Type": "application/json"}
         self.connections = max(connections, 1)
         self.timeout = timeout
@@ -226,12 +250,13 @@ class Backend:
 
         async def one() -> None:
             try:
+                budget = ResponseBudget(self.max_response_bytes)
                 if self.transport == "aiohttp":
                     async with self._session.get(url, headers=self.headers) as response:
-                        await response.read()
+                        await read_body(response.content.iter_any(), budget)
                 else:
-                    response = await self._session.get(url, headers=self.headers)
-                    await response.aread()
+                    async with self._session.stream("GET", url, headers=self.headers) as response:
+                        await read_body(response.aiter_bytes(), budget)
             except Exception:  # noqa: BLE001 - a warm-up must never fail the run
                 pass
 
@@ -274,23 +299,30 @@ class Backend:
             await self._send_httpx(body, stream, record)
 
     async def _send_aiohttp(self, body: bytes, stream: bool, record: RequestRecord) -> None:
+        budget = ResponseBudget(self.max_response_bytes)
         async with self._session.post(self.url, data=body, headers=self.headers) as response:
+            budget.declared(response.headers.get("Content-Length"))
+            # iter_any() yields the body decompressed, so a gzip bomb is counted as what it inflates to
             if response.status >= 400:
-                raise RequestFailed(f"http_{response.status}", _error_message(response.status, await response.read()))
+                raise RequestFailed(f"http_{response.status}",
+                                    _error_message(response.status, await read_body(response.content.iter_any(), budget)))
             if stream:
-                await read_stream(response.content.iter_any(), record)
+                await read_stream(response.content.iter_any(), record, budget)
             else:
-                data = await response.read()
+                data = await read_body(response.content.iter_any(), budget)
                 record.end = perf_counter()
                 parse_completion(data, record)
 
     async def _send_httpx(self, body: bytes, stream: bool, record: RequestRecord) -> None:
+        budget = ResponseBudget(self.max_response_bytes)
         async with self._session.stream("POST", self.url, content=body, headers=self.headers) as response:
+            budget.declared(response.headers.get("Content-Length"))
             if response.status_code >= 400:
-                raise RequestFailed(f"http_{response.status_code}", _error_message(response.status_code, await response.aread()))
+                raise RequestFailed(f"http_{response.status_code}",
+                                    _error_message(response.status_code, await read_body(response.aiter_bytes(), budget)))
             if stream:
-                await read_stream(response.aiter_raw(), record)
+                await read_stream(response.aiter_bytes(), record, budget)
             else:
-                data = await response.aread()
+                data = await read_body(response.aiter_bytes(), budget)
                 record.end = perf_counter()
                 parse_completion(data, record)

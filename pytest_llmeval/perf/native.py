@@ -13,7 +13,12 @@ grow by the burst's processing time; requests are also written later than their 
 
 Supported: http and https (TLS via asyncio), `Content-Length`, `chunked` and read-until-close
 bodies, `Connection: close`, 1xx interim responses. Not supported: proxies, HTTP/2, compression
-(the request sends no Accept-Encoding, so servers answer uncompressed).
+(the request sends no Accept-Encoding, so servers answer uncompressed; a compressed body is not
+inflated, so it is never a decompression bomb here).
+
+Size: every byte a response sends (head, framing and body) counts against `max_response_bytes`
+(`endpoint/response_cap.py`, the eval client's rule); past it the connection is dropped at once and
+the request fails as `response_too_large`, so an endless stream costs at most the cap in memory.
 """
 
 from __future__ import annotations
@@ -24,20 +29,23 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES, ERROR_KIND, ResponseBudget, ResponseTooLarge
 from .backend import Backend, RequestFailed, SSEParser, _error_message, parse_completion
 from .metrics import RequestRecord
 
 _HEAD_END = b"\r\n\r\n"
+MAX_HEAD_BYTES = 65536  # a head (or a chunk-size line) longer than this is no HTTP response
 
 
 class _Response:
     """Incremental HTTP/1.1 response framing. Body bytes are kept with the time of their read."""
 
     __slots__ = ("future", "head", "status", "keep_alive", "chunked", "remaining", "until_close",
-                 "buffer", "body", "complete", "chunk_left", "trailer")
+                 "buffer", "body", "complete", "chunk_left", "trailer", "budget")
 
-    def __init__(self, future: asyncio.Future[None]) -> None:
+    def __init__(self, future: asyncio.Future[None], max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.future = future
+        self.budget = ResponseBudget(max_bytes)
         self.head = True
         self.status = 0
         self.keep_alive = True
@@ -51,10 +59,20 @@ class _Response:
         self.trailer = False
 
     def feed(self, data: bytes, now: float) -> None:
+        """Raises RequestFailed for a malformed or oversized response."""
+        try:
+            self.budget.add(len(data))
+        except ResponseTooLarge as exc:
+            raise RequestFailed(ERROR_KIND, str(exc)) from None
+        self._feed(data, now)
+
+    def _feed(self, data: bytes, now: float) -> None:
         if self.head:
             data = self.buffer + data if self.buffer else data
             end = data.find(_HEAD_END)
             if end < 0:
+                if len(data) > MAX_HEAD_BYTES:
+                    raise RequestFailed("bad_response", f"the response head is longer than {MAX_HEAD_BYTES:,} bytes")
                 self.buffer = data
                 return
             self.buffer = b""
@@ -62,7 +80,7 @@ class _Response:
             data = data[end + 4:]
             if self.head:  # a 1xx interim response: the real head follows
                 if data:
-                    self.feed(data, now)
+                    self._feed(data, now)
                 return
         if self.chunked:
             self._feed_chunked(data, now)
@@ -92,7 +110,12 @@ class _Response:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
-                length = int(value.strip())
+                try:
+                    length = int(value.strip())
+                except ValueError:
+                    raise RequestFailed("bad_response", f"bad Content-Length {value.strip()[:40]!r}") from None
+                if length > self.budget.limit:
+                    raise RequestFailed(ERROR_KIND, str(ResponseTooLarge(self.budget.limit)))
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 self.chunked = True
             elif name == b"connection":
@@ -140,6 +163,8 @@ class _Response:
                 continue
             end = data.find(b"\r\n", pos)
             if end < 0:
+                if size - pos > MAX_HEAD_BYTES:
+                    raise RequestFailed("bad_response", f"a chunk-size line is longer than {MAX_HEAD_BYTES:,} bytes")
                 self.buffer = data[pos:]
                 return
             try:
@@ -208,8 +233,9 @@ class _Connection(asyncio.Protocol):
 class NativeBackend(Backend):
     """Same interface and error kinds as Backend; see the module docstring."""
 
-    def __init__(self, url: str, headers: dict[str, str], connections: int, timeout: float, transport: str = "native") -> None:
-        super().__init__(url, headers, connections, timeout, transport)
+    def __init__(self, url: str, headers: dict[str, str], connections: int, timeout: float, transport: str = "native",
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+        super().__init__(url, headers, connections, timeout, transport, max_response_bytes)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise RequestFailed("connection_error", f"cannot send to {url!r}: not an http(s) URL")
@@ -281,7 +307,7 @@ class NativeBackend(Backend):
         assert self._slots is not None
         async with self._slots:
             conn = await self._acquire()
-            response = _Response(asyncio.get_running_loop().create_future())
+            response = _Response(asyncio.get_running_loop().create_future(), self.max_response_bytes)
             conn.response = response
             reuse = False
             try:
@@ -309,8 +335,10 @@ class NativeBackend(Backend):
         parser.close(last)
 
 
-def make_backend(url: str, headers: dict[str, str], connections: int, timeout: float, transport: str) -> Any:
-    """The Backend for `transport` (native, aiohttp, httpx-aiohttp, httpx)."""
+def make_backend(url: str, headers: dict[str, str], connections: int, timeout: float, transport: str,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> Any:
+    """The Backend for `transport` (native, aiohttp, httpx-aiohttp, httpx); every one stops reading
+    a response at `max_response_bytes` (`endpoint/response_cap.py`)."""
     if transport == "native":
-        return NativeBackend(url, headers, connections, timeout)
-    return Backend(url, headers, connections, timeout, transport)
+        return NativeBackend(url, headers, connections, timeout, max_response_bytes=max_response_bytes)
+    return Backend(url, headers, connections, timeout, transport, max_response_bytes)

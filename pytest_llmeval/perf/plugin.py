@@ -117,6 +117,7 @@ class PerfPlugin:
             headers=endpoint.headers(),
             gen=dict(endpoint.gen),
             timeout=endpoint.timeout_s,
+            max_response_bytes=endpoint.max_response_bytes,
             tokenizer=workload.tokenizer or self.tokenizer,
             messages=messages,
         )

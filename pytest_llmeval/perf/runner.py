@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
@@ -48,6 +49,7 @@ class PerfJob(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     gen: dict[str, Any] = Field(default_factory=dict)
     timeout: float = 600.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # --llm-max-response-bytes
     tokenizer: str | None = None
     messages: list[list[dict[str, Any]]] | None = None  # prebuilt prompts (benchmark datasets)
 
@@ -115,7 +117,8 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
         bodies = [request_body(job, p) for p in measured]
         warm_bodies = [request_body(job, p) for p in warm]
         connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
-        async with make_backend(job.chat_url, job.headers, connections, timeout, workload.transport) as backend:
+        async with make_backend(job.chat_url, job.headers, connections, timeout, workload.transport,
+                                job.max_response_bytes) as backend:
             await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
             await run_warmup(backend, warm_bodies, workload.stream, level.parallel or 1)
             gc.collect()

@@ -25,37 +25,58 @@ from ..errors import RebuildError
 from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
+from .samples import MAX_LINE_BYTES, MAX_RESULTS_BYTES, SamplesLineError, iter_lines
 from .side_by_side import LoadedRun, label_runs
 
 
-def read_results(path: Path) -> RunResult:
+def _check_file(path: Path, fix: str) -> None:
+    if path.is_dir():
+        raise RebuildError(f"{path} is a folder; {fix}")
     if not path.is_file():
-        raise RebuildError(f"{path}: no such file; pass the results JSON written with --llm-results PATH")
+        raise RebuildError(f"{path}: no such file; {fix}")
+
+
+def read_results(path: Path) -> RunResult:
+    fix = "pass the results JSON written with --llm-results PATH"
+    _check_file(path, fix)
     try:
-        return RunResult.model_validate_json(path.read_bytes())
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RESULTS_BYTES + 1)
+    except OSError as exc:
+        raise RebuildError(f"{path}: cannot be read ({exc.strerror or exc}); {fix}") from None
+    if len(raw) > MAX_RESULTS_BYTES:
+        raise RebuildError(f"{path} is larger than {MAX_RESULTS_BYTES:,} bytes, so it is no results JSON; {fix}")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RebuildError(f"{path} is not UTF-8 text (byte {exc.start}), so it is no results JSON; {fix}") from None
+    try:
+        return RunResult.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise RebuildError(f"{path} is not valid JSON ({first['msg']}); {fix}") from None
         where = ".".join(str(p) for p in first["loc"])
         raise RebuildError(
-            f"{path} is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']}); "
-            "pass the file written with --llm-results PATH"
+            f"{path} is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']}); {fix}"
         ) from None
 
 
 def read_records(path: Path) -> Iterator[SampleRecord]:
-    if not path.is_file():
-        raise RebuildError(f"{path}: no such file; pass the samples JSONL written with --llm-samples PATH")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield SampleRecord.model_validate_json(line)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                raise RebuildError(
-                    f"{path}:{number}: not a sample record ({first['msg']}); pass the file written with --llm-samples PATH"
-                ) from None
+    """The records of a samples JSONL, read streaming with a bound on each line (`report.samples`)."""
+    fix = "pass the file written with --llm-samples PATH"
+    _check_file(path, fix)
+    number = 0
+    try:
+        for number, line in iter_lines(path):
+            yield SampleRecord.model_validate_json(line)
+    except SamplesLineError as exc:
+        raise RebuildError(f"{path}:{exc.number}: the line {exc.problem}; {fix}") from None
+    except OSError as exc:
+        raise RebuildError(f"{path}: cannot be read ({exc.strerror or exc}); {fix}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise RebuildError(f"{path}:{number}: not a sample record ({first['msg']}); {fix}") from None
 
 
 def build(results: Path, samples: Path | None, output: Path) -> tuple[int, int]:
@@ -66,9 +87,19 @@ def build(results: Path, samples: Path | None, output: Path) -> tuple[int, int]:
         for record in read_records(samples):
             table.add(record)
     page = render_page(result, table).encode("utf-8")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(page)
+    write_page(output, page)
     return len(table), len(page)
+
+
+def write_page(output: Path, page: bytes) -> None:
+    """Write the page; a folder or an unwritable place is a RebuildError naming `-o`."""
+    if output.is_dir():
+        raise RebuildError(f"-o {output} is a folder; pass the page to write, e.g. -o {output / 'report.html'}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(page)
+    except OSError as exc:
+        raise RebuildError(f"cannot write -o {output}: {exc.strerror or exc}") from None
 
 
 def is_samples_file(path: Path) -> bool:
@@ -76,10 +107,10 @@ def is_samples_file(path: Path) -> bool:
     if path.suffix.lower() == ".jsonl":
         return True
     try:
-        with path.open(encoding="utf-8") as handle:
-            first = handle.readline()
+        with path.open("rb") as handle:
+            first = handle.readline(MAX_LINE_BYTES)
         return isinstance(value := json.loads(first), dict) and "nodeid" in value
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
         return False
 
 
@@ -106,8 +137,7 @@ def build_compare(pairs: Sequence[tuple[Path, Path | None]], output: Path) -> tu
             for results, samples in pairs]
     label_runs(runs)
     page = render_compare(runs).encode("utf-8")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(page)
+    write_page(output, page)
     return len(runs), len(page)
 
 

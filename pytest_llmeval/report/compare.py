@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..gating.max_drop import EPSILON, large_but_not_significant, mark_drops
 from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupResult, RunResult, SampleRecord
 from ..stats import paired_difference, unpaired_difference
+from .samples import MAX_RESULTS_BYTES, SamplesLineError, iter_lines
 from .terminal import format_table
 
 __all__ = [
@@ -49,7 +50,15 @@ def load_baseline(path: Path) -> RunResult:
             f"--llm-compare {path}: no such file; pass the results JSON of an earlier run (written with --llm-results PATH)"
         )
     try:
-        result = RunResult.model_validate_json(path.read_bytes())
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RESULTS_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"--llm-compare {path} cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_RESULTS_BYTES:
+        raise ConfigError(f"--llm-compare {path} is larger than {MAX_RESULTS_BYTES:,} bytes, so it is no results JSON; "
+                          "pass a file written with --llm-results PATH")
+    try:
+        result = RunResult.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the file"
@@ -99,18 +108,22 @@ def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | No
     if path is None:
         return None, {}
     per_sample: dict[str, dict[str, dict[str, float]]] = {}
+    number = 0
     try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                record = SampleRecord.model_validate_json(line)
-                if record.error is None:
-                    per_sample.setdefault(record.benchmark, {})[f"{record.subset}/{record.id}"] = record.metrics
-    except (ValidationError, UnicodeDecodeError) as exc:
+        for number, line in iter_lines(path):
+            record = SampleRecord.model_validate_json(line)
+            if record.error is None:
+                per_sample.setdefault(record.benchmark, {})[f"{record.subset}/{record.id}"] = record.metrics
+    except (ValidationError, SamplesLineError, OSError) as exc:
+        if isinstance(exc, SamplesLineError):
+            problem = str(exc)
+        elif isinstance(exc, OSError):
+            problem = f"cannot be read ({exc.strerror or exc})"
+        else:
+            problem = f"line {number} is not a sample record ({exc.errors()[0]['msg']})"
         raise ConfigError(
-            f"--llm-compare: the samples file {path} named by {results_path} is damaged at line {number} "
-            f"({type(exc).__name__}); re-run the old run with --llm-samples, or remove samples_path from its results"
+            f"--llm-compare: the samples file {path} named by {results_path} is damaged: {problem}; "
+            "re-run the old run with --llm-samples, or remove samples_path from its results"
         ) from None
     return path, per_sample
 

@@ -10,6 +10,7 @@ written either, later records are dropped (`lost` counts them) and the run still
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -97,6 +98,37 @@ class SamplesWriter:
         return f"--llm-samples: {self.problem}; all {self.written:,} records are in {self.path}"
 
 
+MAX_LINE_BYTES = 64 * 1024 * 1024  # four times the default response cap: room for a record, not for a bomb
+MAX_RESULTS_BYTES = 256 * 1024 * 1024  # a results JSON read back holds aggregates: megabytes, not gigabytes
+
+
+class SamplesLineError(ValueError):
+    """A line of a samples JSONL that cannot be read: too long, or not UTF-8 (`number` is 1-based);
+    each reader turns it into its own error naming the file."""
+
+    def __init__(self, number: int, problem: str) -> None:
+        super().__init__(f"line {number} {problem}")
+        self.number = number
+        self.problem = problem
+
+
+def iter_lines(path: Path, max_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line, read streaming: at most `max_bytes` of a line
+    are ever held, so a file with one 1 GB line costs `max_bytes` of memory, not gigabytes.
+    Raises SamplesLineError for a longer line or one that is not UTF-8; OSError as open() does."""
+    with path.open("rb") as handle:
+        number = 0
+        while raw := handle.readline(max_bytes + 1):
+            number += 1
+            if len(raw) > max_bytes and not raw.endswith(b"\n"):
+                raise SamplesLineError(number, f"is longer than {max_bytes:,} bytes (no sample record is that long)")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SamplesLineError(number, f"is not UTF-8 text (byte {exc.start} of the line)") from None
+            if text.strip():
+                yield number, text
+
+
 def read_samples(path: Path) -> list[SampleRecord]:
-    with path.open(encoding="utf-8") as handle:
-        return [SampleRecord.model_validate_json(line) for line in handle if line.strip()]
+    return [SampleRecord.model_validate_json(line) for _, line in iter_lines(path)]

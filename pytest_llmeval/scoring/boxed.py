@@ -12,48 +12,51 @@ import re
 __all__ = ["boxed_contents", "iter_boxed", "last_boxed"]
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BRACE = re.compile(r"\\[{}]|[{}]")  # an escaped brace is one match, and skipped
 
 
-def _balanced(text: str, start: int) -> int | None:
-    """Index just past the `}` matching the `{` at `start`; escaped `\\{`/`\\}` are skipped.
-    None when the braces never close (a truncated output)."""
-    depth = 0
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
-            i += 2
-            continue
+def _closing_braces(text: str) -> dict[int, int]:
+    """For every `{` whose braces close, the index just past its matching `}` (escaped `\\{`/`\\}`
+    are skipped). One pass over the text: matching each box on its own would re-read the rest of
+    the text per unclosed brace, quadratic for a trace of many `\\boxed{` that never close."""
+    closing: dict[int, int] = {}
+    opened: list[int] = []
+    for brace in _BRACE.finditer(text):
+        char = brace.group()
         if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
+            opened.append(brace.start())
+        elif char == "}" and opened:
+            closing[opened.pop()] = brace.end()
+    return closing
+
+
+_TOKEN = re.compile(r"\s*([^\s${}]+)")
 
 
 def iter_boxed(text: str) -> list[tuple[int, int, str]]:
     """`(start, end, content)` of every `\\boxed{...}` / `\\fbox{...}` in order, with balanced
     braces, plus the brace-less form `\\boxed 5` (the next token, trailing `.`/`,` dropped). A box
-    whose braces never close (output cut off) is skipped. Nested boxes count once, as the outer one."""
+    whose braces never close (output cut off) is skipped. Nested boxes count once, as the outer one.
+    Linear in the text's length."""
     found: list[tuple[int, int, str]] = []
+    closing: dict[int, int] | None = None
     pos = 0
     while (match := _BOXED.search(text, pos)) is not None:
         i = match.end()
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
-            end = _balanced(text, i)
+            if closing is None:
+                closing = _closing_braces(text)
+            end = closing.get(i)
             if end is None:
                 pos = i + 1
                 continue
             found.append((match.start(), end, text[i + 1 : end - 1].strip()))
             pos = end
         else:
-            token = re.match(r"\s*([^\s${}]+)", text[match.end() :])
-            pos = match.end() + (token.end() if token else 0)
+            token = _TOKEN.match(text, match.end())
+            pos = token.end() if token else match.end()
             if token and token.group(1).rstrip(".,;"):
                 found.append((match.start(), pos, token.group(1).rstrip(".,;")))
     return found

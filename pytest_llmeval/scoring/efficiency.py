@@ -21,8 +21,11 @@ own table instead counts a wrong sample as efficiency 0; `Figures` carries both 
 for correct samples, and the per-sample value that the aggregate `token_efficiency_all` averages).
 
 Steps: the reasoning is cut at thought markers and at paragraph breaks (a blank line); inside the
-first step whose prefix is correct, the cut is refined to sentence ends, so an answer that
-appears mid-thought is found at the sentence that states it, not at the thought's end. Markers
+first step that states a correct answer, the cut is refined to sentence ends, so an answer that
+appears mid-thought is found at the sentence that states it, not at the thought's end. Every step
+and every sentence is read on its own, once, so the analysis is linear in the reasoning's length
+(a 1 MB trace that is one paragraph takes about as long per byte as a short one; see
+bench/think_eval_long.py). Markers
 count only when they open a sentence or line (after `. ! ? ; 。 ！ ？ ；`, a newline or the start:
 "Hmm, wait, …" is one switch),
 case-insensitively, and English ones only as whole words: "or" inside "或者说" mid-sentence, or
@@ -139,9 +142,13 @@ def first_correct_offset(
 
     `extract(text)` is the benchmark's extractor: the last answer a piece of text states, or None.
     The answer after a step is the last one stated so far (a step that states none keeps the
-    previous, already judged), so each step's text is read once (linear in the reasoning); `check(answer)` is the benchmark's comparison with the gold
-    answer, asked once per distinct answer. Steps are read in order: correctness is not monotone
-    (an answer can be found, then abandoned), and the first correct point counts.
+    previous, already judged), so each step's text is read once; inside the first correct step the
+    same rule holds per sentence. Every character is therefore read a bounded number of times: the
+    time is linear in the reasoning (reading growing prefixes instead was quadratic: 51 s for a 60 KB
+    paragraph). An answer that only a run of several sentences states together is found at the
+    step's end. `check(answer)` is the benchmark's comparison with the gold answer, asked once per
+    distinct answer. Steps are read in order: correctness is not monotone (an answer can be found,
+    then abandoned), and the first correct point counts.
     """
     verdicts: dict[str, bool] = {}
 
@@ -159,9 +166,13 @@ def first_correct_offset(
         found = extract(reasoning[previous:end])
         # a step that states nothing keeps the answer so far, which was already judged wrong
         if found is not None and correct(found):
+            start = previous
             for inner in sentence_ends(reasoning, previous, end):
-                if inner < end and correct(extract(reasoning[previous:inner])):
+                if inner >= end:
+                    break
+                if correct(extract(reasoning[start:inner])):
                     return inner
+                start = inner
             return end
         previous = end
     return None
@@ -231,30 +242,79 @@ def usage_counter(reasoning: str, answer: str, completion_tokens: int, reasoning
     return ProportionalTokenCounter(share, "usage.completion_tokens split by characters" + note)
 
 
-_END = r"\s*\$?\s*(?:[.。](?:\s|$)|$|\n)"
-# Each anchored at a cue found with str.rfind, so a long trace is not scanned by the regex engine.
-_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("answer", re.compile(r"answer\s*(?:is|:|=)\s*\$?\s*([^\n$]+?)" + _END, re.IGNORECASE)),
-    ("答案", re.compile(r"答案\s*(?:是|为|：|:)\s*\$?\s*([^\n$]+?)" + _END)),
-    ("=", re.compile(r"=\s*\$?\s*([^=\n$]+?)" + _END)),
+# A stated answer is at most this many characters. With the hand-written scan below it keeps every
+# candidate's cost bounded: the regex this replaces (`answer is\s*\$?\s*(.+?)\s*\$?\s*[.]`) took
+# minutes on a trace of thousands of "answer is" without a full stop, or one long run of spaces.
+MAX_STATED_ANSWER = 300
+_SPACE = re.compile(r"\s*")
+# (cue found with str.rfind, the cue's own pattern anchored there, characters an answer never holds)
+_CUES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("answer", re.compile(r"answer\s*(?:is|:|=)", re.IGNORECASE), "\n$"),
+    ("答案", re.compile(r"答案\s*(?:是|为|：|:)"), "\n$"),
+    ("=", re.compile(r"="), "\n$="),
 )
+_STOPS = {excluded: re.compile("[.。" + re.escape(excluded) + "]") for _, _, excluded in _CUES}
+
+
+def _ends_at(text: str, j: int) -> bool:
+    """Whether a stated answer may end at `j`: optional spaces and a closing `$`, then a full stop
+    followed by a space (or the end), a newline, or the end of the text."""
+    k = _SPACE.match(text, j).end()  # type: ignore[union-attr]
+    if text.find("\n", j, k) >= 0:
+        return True
+    if k < len(text) and text[k] == "$":
+        j, k = k + 1, _SPACE.match(text, k + 1).end()  # type: ignore[union-attr]
+        if text.find("\n", j, k) >= 0:
+            return True
+    if k >= len(text):
+        return True
+    return text[k] in ".。" and (k + 1 >= len(text) or text[k + 1].isspace())
+
+
+def _answer_after(text: str, cue_end: int, excluded: str, stops: re.Pattern[str]) -> tuple[int, str] | None:
+    """The shortest answer after a cue (spaces and an opening `$` skipped) that reaches an end
+    (`_ends_at`), as (start offset, stripped text); None when none ends within MAX_STATED_ANSWER.
+    Only the characters `stops` finds can end an answer, so the window is searched, not walked."""
+    start = _SPACE.match(text, cue_end).end()  # type: ignore[union-attr]
+    if start < len(text) and text[start] == "$":
+        start = _SPACE.match(text, start + 1).end()  # type: ignore[union-attr]
+    if start < len(text) and text[start] in excluded:
+        return None
+    window_end = min(len(text), start + MAX_STATED_ANSWER)
+    position = start + 1  # an answer holds at least one character
+    while True:
+        hit = stops.search(text, position, window_end)
+        if hit is None and window_end < len(text):
+            return None
+        stop = hit.start() if hit is not None else len(text)
+        end = stop
+        while end > start + 1 and text[end - 1].isspace():
+            end -= 1
+        if _ends_at(text, end):
+            answer = text[start:end].strip()
+            return (start, answer) if answer else None
+        if hit is None or text[stop] in excluded:
+            return None
+        position = stop + 1
 
 
 def stated_answer(text: str) -> str | None:
     """The last answer a text states outright, for math traces that box only the final answer:
     "the answer is X", "answer: X", "答案是 X", or "= X" ending a sentence or line (of these,
-    the candidate that starts last wins). None when there is none."""
+    the candidate that starts last wins; X is at most MAX_STATED_ANSWER characters). None when
+    there is none. Linear in the text: each cue is tried once, over a bounded window."""
     lowered = text.lower()
     best: tuple[int, str] | None = None
-    for needle, pattern in _CUES:
+    for needle, cue, excluded in _CUES:
         position = len(text)
         while (position := lowered.rfind(needle, 0, position)) >= 0:
             if best is not None and position < best[0]:
                 break
-            match = pattern.match(text, position)
-            if match and match.group(1).strip():
-                if best is None or match.start(1) > best[0]:
-                    best = (match.start(1), match.group(1).strip())
+            match = cue.match(text, position)
+            found = _answer_after(text, match.end(), excluded, _STOPS[excluded]) if match else None
+            if found is not None:
+                if best is None or found[0] > best[0]:
+                    best = found
                 break
     return best[1] if best else None
 

@@ -6,19 +6,37 @@ Modes of the chat route:
   * "endless_sse": 200 and `data:` chunks of valid content forever;
   * "endless_line": 200 and one line without a newline, forever;
   * "endless_body": a non-streamed 200 whose body never ends (no Content-Length);
-  * "huge": a complete, valid chat completion of `huge_bytes` bytes with a Content-Length.
+  * "huge": a complete, valid chat completion of `huge_bytes` bytes with a Content-Length;
+  * "gzip_bomb": 200, `Content-Encoding: gzip`, a body of about 0.5 MB that inflates to 512 MiB.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import struct
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 CHUNK = b"x" * 65536
+
+
+@functools.lru_cache(maxsize=1)
+def gzip_bomb(inflated_mib: int = 512) -> bytes:
+    """A valid gzip body of about 0.5 MB that inflates to `inflated_mib` MiB of spaces. Built in half
+    a second: after a full flush deflate restarts from nothing, so one compressed MiB is repeated."""
+    block = b" " * 2**20
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate; the gzip header and trailer are ours
+    one = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(inflated_mib):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + one * inflated_mib + packer.flush(zlib.Z_FINISH) + struct.pack("<II", crc, (inflated_mib << 20) & 0xFFFFFFFF)
 
 
 class LoopbackChatServer:
@@ -106,6 +124,19 @@ class LoopbackChatServer:
                     self._json(404, {"error": {"message": "no such route"}})
                     return
                 mode = server.mode
+                if mode == "gzip_bomb":
+                    bomb = gzip_bomb()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream" if body.get("stream") else "application/json")
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(bomb)))
+                    self.end_headers()
+                    try:
+                        self.wfile.write(bomb)
+                        server.bytes_sent += len(bomb)
+                    except OSError:
+                        pass  # the client hung up
+                    return
                 if mode == "huge":
                     padding = "y" * server.huge_bytes
                     self._json(200, {"choices": [{"message": {"content": padding}, "finish_reason": "stop"}]})
