@@ -30,9 +30,11 @@ from ..scoring.choice import (
     format_choices,
     match_choice_text,
 )
+from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, RecordLoader, Sample, Score
 from .breakdown import with_breakdown
 from .fewshot import few_shot_num, few_shot_records
+from .protocols import Fields, Protocol
 from .rows import records_for_label, safe_sample_id
 
 Language = Literal["en", "zh"]
@@ -112,6 +114,18 @@ def render_prompt(row: MCQRow, examples: Sequence[MCQRow] = (), language: Langua
     return "\n\n".join(parts)
 
 
+def native_protocol(language: Language) -> Protocol:
+    """This plugin's own MCQ prompt (`render_prompt`) as the `native` protocol."""
+
+    def render(fields: Fields, examples: Sequence[Fields]) -> str:
+        return render_prompt(fields["row"], [example["row"] for example in examples], language)
+
+    return Protocol(name="native", renderer=render, source="pytest-llmeval")
+
+
+NATIVE = {"en": native_protocol("en"), "zh": native_protocol("zh")}
+
+
 class MultipleChoiceBenchmark(Benchmark):
     """Base of the MCQ benchmarks. Subclasses implement `mcq_row` (`index` is the row's position among
     the subset's kept rows, or among the few-shot rows) and may override `subset_label`,
@@ -141,6 +155,18 @@ class MultipleChoiceBenchmark(Benchmark):
 
     def breakdown_of(self, subset: str, row: MCQRow) -> list[str]:
         return []
+
+    def prompt_fields(self, row: MCQRow, subset: str) -> dict[str, Any]:
+        """The fields the protocols' templates may use for `row` (override to add some)."""
+        gold = row.answer if isinstance(row.answer, str) else "".join(sorted(row.answer))
+        return {"row": row, "question": row.question, "options": row.choices, "answer": gold,
+                "reasoning": row.reasoning or ""}
+
+    def render(self, row: MCQRow, examples: Sequence[MCQRow], subset: str) -> str:
+        """The user message of `row` under the benchmark's protocol."""
+        if self.protocol is None:
+            return render_prompt(row, examples, self.language)
+        return self.protocol.render(self.prompt_fields(row, subset), [self.prompt_fields(e, subset) for e in examples])
 
     # -- Benchmark ---------------------------------------------------------------------------
 
@@ -179,7 +205,7 @@ class MultipleChoiceBenchmark(Benchmark):
         return Sample(
             id=safe_sample_id(row.id, index),
             subset=subset,
-            input=render_prompt(row, examples, self.language),
+            input=self.render(row, examples, subset),
             target=targets[0] if len(targets) == 1 else targets,
             choices=row.choices,
             metadata=metadata,
@@ -188,8 +214,14 @@ class MultipleChoiceBenchmark(Benchmark):
     def score(self, sample: Sample, output: str) -> Score:
         choices = sample.choices or []
         letters = choice_letters(len(choices))
+        if self.answer_parser == "evalscope":  # the reference parser, for reproducing its numbers
+            picked = reference_choice(output, letters, chinese=self.language == "zh")
+            return self._verdict(sample, "".join(sorted(picked)) or None, letters, explicit=True)
         answer = find_choice(output, letters)
         extracted = answer.letter or match_choice_text(output, choices, letters)
+        return self._verdict(sample, extracted, letters, explicit=answer.explicit)
+
+    def _verdict(self, sample: Sample, extracted: str | None, letters: str, explicit: bool) -> Score:
         targets = [sample.target] if isinstance(sample.target, str) else sample.target
         passed = extracted is not None and extracted in targets
         explanation = None
@@ -200,5 +232,5 @@ class MultipleChoiceBenchmark(Benchmark):
             metrics=with_breakdown({"acc": float(passed)}, sample),
             extracted=extracted,
             explanation=explanation,
-            explicit=answer.explicit,
+            explicit=explicit,
         )

@@ -17,7 +17,8 @@ from typing import Any
 
 from .base import DatasetSource
 from .breakdown import GroupedSubsets, breakdown_names
-from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark, answer_letter
+from .reference_prompts import MC_SINGLE_COT, mc_protocol
 from .registry import register_benchmark
 
 MMLU_GROUPS: dict[str, tuple[str, ...]] = {
@@ -70,8 +71,9 @@ class MMLU(GroupedSubsets, MultipleChoiceBenchmark):
     groups = MMLU_GROUPS
     tags = ("knowledge", "mcq")
     metrics = ("acc", *breakdown_names("acc", MMLU_GROUPS))
-    default_args = {"few_shot_num": "0"}
+    default_args = {"few_shot_num": "0"}  # the protocol's count unless given (evalscope: 5)
     max_few_shot = 5
+    protocols = {"evalscope": mc_protocol(MC_SINGLE_COT, few_shot_num=5), "native": NATIVE["en"]}
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         return mmlu_row(record)

@@ -1,0 +1,84 @@
+"""Prompt protocols: under `evalscope` (the default) the messages sent for a row are byte for byte
+those EvalScope 1.14.1 sends for it, compared with request bodies recorded from EvalScope itself
+(`tools/record_evalscope_prompts.py`, data in `data/evalscope/`); `native` keeps this plugin's prompts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmeval.benchmarks import DatasetLoader, get_benchmark
+from pytest_llmeval.benchmarks.protocols import protocol_args
+from pytest_llmeval.errors import ConfigError
+from tests.conftest import write_jsonl
+
+DATA = Path(__file__).parent / "data" / "evalscope"
+ROWS: dict[str, dict[str, Any]] = json.loads((DATA / "rows.json").read_text(encoding="utf-8"))
+BODIES: dict[str, list[dict[str, Any]]] = json.loads((DATA / "bodies.json").read_text(encoding="utf-8"))
+
+
+def load_messages(name: str, tmp_path: Path, **args: str) -> list[list[dict[str, Any]]]:
+    """The messages the plugin sends for each row of the fixture, under the benchmark's arguments."""
+    spec = ROWS[name]
+    bench = get_benchmark(name)(args)
+    subset = spec["our_subset"]
+    overrides = {f"{name}.{subset}": str(write_jsonl(tmp_path / f"{name}.jsonl", spec["rows"]))}
+    if spec.get("few_shot_rows"):
+        split = bench.source.few_shot_split  # type: ignore[union-attr]
+        overrides[f"{name}.{subset}:{split}"] = str(write_jsonl(tmp_path / f"{name}_{split}.jsonl", spec["few_shot_rows"]))
+    samples = list(bench.load(subset, DatasetLoader(overrides)))
+    return [bench.messages(sample) for sample in samples]
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_default_messages_are_the_recorded_evalscope_ones(name: str, tmp_path: Path):
+    recorded = BODIES[name]
+    sent = load_messages(name, tmp_path)
+    assert len(sent) == len(recorded)
+    for ours, theirs in zip(sent, recorded, strict=True):
+        assert ours == theirs["messages"]  # byte for byte: roles, order, every character of the content
+
+
+def test_the_recorded_few_shot_counts_are_the_defaults():
+    for name, recorded in BODIES.items():
+        bench = get_benchmark(name)()
+        if "few_shot_num" in bench.args:
+            assert int(bench.args["few_shot_num"]) == recorded[0]["few_shot_num"], name
+
+
+@pytest.mark.parametrize("name", ["mmlu", "gsm8k", "ceval", "math_500", "gpqa_diamond", "hellaswag", "iquiz"])
+def test_native_protocol_keeps_the_plugins_own_prompt(name: str, tmp_path: Path):
+    native = load_messages(name, tmp_path, protocol="native")
+    assert native != [body["messages"] for body in BODIES[name]]
+    assert all(len(messages) == 1 and messages[0]["role"] == "user" for messages in native)
+
+
+def test_native_mcq_prompt_asks_for_an_answer_line_and_is_zero_shot(tmp_path: Path):
+    (messages,) = load_messages("mmlu", tmp_path, protocol="native")
+    text = messages[0]["content"]
+    assert 'as "Answer: X"' in text and "Dev question" not in text and "ANSWER: [LETTER]" not in text
+
+
+def test_few_shot_num_overrides_the_protocols_count(tmp_path: Path):
+    messages = load_messages("gsm8k", tmp_path, few_shot_num="1")[0]
+    text = messages[0]["content"]
+    assert text.count("Reasoning:") == 1 and text.startswith("Here are some examples")
+
+
+def test_unknown_protocol_is_a_usage_error_naming_the_known_ones():
+    with pytest.raises(ConfigError, match=r"no protocol 'harness'; known: evalscope, native"):
+        get_benchmark("mmlu")({"protocol": "harness"})
+
+
+def test_a_benchmark_with_one_prompt_refuses_a_named_protocol_but_ignores_the_run_wide_one():
+    smoke = get_benchmark("smoke")
+    with pytest.raises(ConfigError, match="has only its own prompt"):
+        smoke({"protocol": "evalscope"})
+    assert protocol_args("smoke", smoke.protocols, {}, "evalscope", None) == {}
+    mmlu = get_benchmark("mmlu")
+    assert protocol_args("mmlu", mmlu.protocols, {}, "native", "evalscope") == {"protocol": "native",
+                                                                                 "answer_parser": "evalscope"}
+    assert protocol_args("mmlu", mmlu.protocols, {"protocol": "evalscope"}, "native", None) == {"protocol": "evalscope"}
