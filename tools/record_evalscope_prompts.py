@@ -14,6 +14,10 @@ shuffles), the few-shot rows through `sample_to_fewshot` and the adapter's few-s
 `process_sample_str_input` / `process_sample_messages_input` (system prompt, user message) and
 `openai_chat_messages` (the wire format of its OpenAI-compatible client). Only dataset reading is
 bypassed: the rows come from the JSON file instead of the hub.
+
+It also records EvalScope's multiple-choice parse of the outputs in
+`tests/scoring/data/reference_choice_cases.json` (the `evalscope` field), which pins
+`scoring/reference_choice.py` (`--llm-answer-parser evalscope`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "benchmarks" / "data" / "evalscope"
+PARSE_CASES = Path(__file__).resolve().parent.parent / "tests" / "scoring" / "data" / "reference_choice_cases.json"
 
 # our benchmark name -> EvalScope's
 NAMES = {"gpqa_diamond": "gpqa_diamond", "truthfulqa": "truthful_qa"}
@@ -36,7 +41,8 @@ def record(name: str, spec: dict) -> list[dict]:
     from evalscope.config import TaskConfig
     from evalscope.models.utils.openai import openai_chat_messages
 
-    evs_name = NAMES.get(name, name)
+    ours = spec.get("benchmark", name)  # one of our benchmarks may be recorded in two EvalScope configurations
+    evs_name = NAMES.get(ours, ours)
     config = TaskConfig(
         model="dummy", datasets=[evs_name], eval_type="mock_llm",
         dataset_args={evs_name: spec.get("evalscope_args", {})},  # a default changed on purpose (see its "note")
@@ -66,11 +72,31 @@ def record(name: str, spec: dict) -> list[dict]:
     return bodies
 
 
+def record_parses() -> int:
+    """Fill the `evalscope` field of each case of `tests/scoring/data/reference_choice_cases.json` with
+    the letters EvalScope's multiple-choice parser reads from its `output`."""
+    from evalscope.api.evaluator import Choices
+    from evalscope.utils.multi_choices import parse_answers, parse_answers_zh
+
+    class State:  # the one attribute the parser reads besides the completion
+        def __init__(self, count: int) -> None:
+            self.choices = Choices([str(i) for i in range(count)])
+
+    cases = json.loads(PARSE_CASES.read_text(encoding="utf-8"))
+    for case in cases:
+        parse = parse_answers_zh if case.get("chinese") else parse_answers
+        letters = parse(State(case["n"]), multiple_correct=case.get("multiple", False), completion=case["output"])
+        case["evalscope"] = "".join(sorted(letters))
+    PARSE_CASES.write_text(json.dumps(cases, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(cases)
+
+
 def main() -> int:
     rows = json.loads((DATA / "rows.json").read_text(encoding="utf-8"))
     out = {name: record(name, spec) for name, spec in rows.items()}
     (DATA / "bodies.json").write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"recorded {sum(len(v) for v in out.values())} request bodies of {len(out)} benchmarks")
+    print(f"recorded EvalScope's parse of {record_parses()} multiple-choice outputs")
     return 0
 
 

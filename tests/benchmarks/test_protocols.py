@@ -23,6 +23,7 @@ BODIES: dict[str, list[dict[str, Any]]] = json.loads((DATA / "bodies.json").read
 def load_messages(name: str, tmp_path: Path, **args: str) -> list[list[dict[str, Any]]]:
     """The messages the plugin sends for each row of the fixture, under the benchmark's arguments."""
     spec = ROWS[name]
+    name = spec.get("benchmark", name)  # `truthfulqa_mc2`: the mc2_select subset of truthfulqa
     bench = get_benchmark(name)(args)
     subset = spec["our_subset"]
     overrides = {f"{name}.{subset}": str(write_jsonl(tmp_path / f"{name}.jsonl", spec["rows"]))}
@@ -44,7 +45,7 @@ def test_default_messages_are_the_recorded_evalscope_ones(name: str, tmp_path: P
 
 def test_the_recorded_few_shot_counts_are_the_defaults():
     for name, recorded in BODIES.items():
-        bench = get_benchmark(name)()
+        bench = get_benchmark(ROWS[name].get("benchmark", name))()
         if "few_shot_num" in bench.args:
             assert int(bench.args["few_shot_num"]) == recorded[0]["few_shot_num"], name
 
