@@ -119,8 +119,12 @@ class Benchmark:
             raise ConfigError(f"benchmark {self.name!r} has no argument {sorted(unknown)[0]!r}; known: {known}")
         self.args: dict[str, str] = {**self.default_args, **(args or {})}
         self.protocol: Protocol | None = choose_protocol(self.name, self.protocols, self.args.get("protocol"))
-        if self.protocol is not None and "few_shot_num" in self.default_args and "few_shot_num" not in (args or {}):
-            self.args["few_shot_num"] = str(self.protocol.few_shot_num)  # the protocol's default count
+        # the protocol's default count, unless given: then local data without a few-shot split is zero-shot
+        # with a warning (`fewshot.few_shot_records`), where an explicit count is an error
+        self.few_shot_from_protocol = (self.protocol is not None and "few_shot_num" in self.default_args
+                                       and "few_shot_num" not in (args or {}))
+        if self.few_shot_from_protocol:
+            self.args["few_shot_num"] = str(self.protocol.few_shot_num)  # type: ignore[union-attr]
         from ..scoring.reference_choice import check_answer_parser
 
         self.answer_parser: str = check_answer_parser(self.name, self.args.get("answer_parser"))

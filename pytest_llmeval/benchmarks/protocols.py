@@ -27,12 +27,16 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["DEFAULT_PROTOCOL", "PROTOCOL_NAMES", "Protocol", "choose_protocol", "protocol_args"]
+__all__ = ["DEFAULT_PROTOCOL", "PROTOCOL_NAMES", "Protocol", "ProtocolWarning", "choose_protocol", "protocol_args"]
 
 DEFAULT_PROTOCOL = "evalscope"
 PROTOCOL_NAMES = ("evalscope", "native")
 
 Fields = Mapping[str, Any]
+
+
+class ProtocolWarning(UserWarning):
+    """A run cannot send the protocol's messages exactly (its few-shot split is missing from local data)."""
 
 
 def option_letter(index: int) -> str:

@@ -123,3 +123,21 @@ TRUTHFULQA_QA = (
     "A: The 1992 Olympics were held in Barcelona, Spain.\n\nQ: {question}\nA:"
 )
 REFERENCE_SEED = 42  # the reference system's default run seed, which seeds its option shuffles
+
+# -- LiveCodeBench: a system prompt, then the problem and a format block -----------------------------
+
+LCB_SYSTEM = (
+    "You are an expert Python programmer. You will be given a question (problem specification) and will "
+    "generate a correct Python program that matches the specification and passes all tests. You will NOT "
+    "return anything except for the program."
+)
+LCB_USER = "### Question:\n{question}\n\n{format_block} ### Answer: (use the provided format with backticks)\n\n"
+LCB_FORMAT_STARTER = (
+    "### Format: You will use the following starter code to write the solution to the problem and enclose "
+    "your code within delimiters.\n```python\n{starter}\n```\n\n"
+)
+LCB_FORMAT_STDIN = (
+    "### Format: Read the inputs from stdin solve the problem and write the answer to stdout (do not directly "
+    "test on the sample inputs). Enclose your code within delimiters as follows.\n```python\n# YOUR CODE HERE\n"
+    "```\n\n"
+)

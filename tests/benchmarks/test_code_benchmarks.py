@@ -28,10 +28,14 @@ def humaneval_samples(tmp_path: Path) -> list[Sample]:
     return samples_of(get_benchmark("humaneval")(), "default", {"humaneval": path})
 
 
-def test_humaneval_prompt_and_ids(humaneval_samples: list[Sample]):
+def test_humaneval_prompt_and_ids(humaneval_samples: list[Sample], tmp_path: Path):
     assert [s.id for s in humaneval_samples] == ["HumanEval-0", "HumanEval-2"]
-    assert "```python\nfrom typing import List" in str(humaneval_samples[0].input)
+    # default (evalscope): the dataset's prompt, unchanged, after a one-line instruction
+    assert str(humaneval_samples[0].input).endswith("\n" + data.HUMANEVAL_ROWS[0]["prompt"])
     assert humaneval_samples[0].metadata["entry_point"] == "has_close_elements"
+    path = write_jsonl(tmp_path / "native.jsonl", data.HUMANEVAL_ROWS)
+    native = samples_of(get_benchmark("humaneval")({"protocol": "native"}), "default", {"humaneval": path})
+    assert "```python\nfrom typing import List" in str(native[0].input)
 
 
 def test_humaneval_right_and_wrong_programs(humaneval_samples: list[Sample]):
