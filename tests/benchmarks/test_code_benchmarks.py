@@ -93,7 +93,8 @@ def test_lcb_reads_the_versions_files_from_a_repository_folder(lcb_dir: Path):
     assert [s.id for s in v5_v6] == ["abc380_a", "3600", "abc400_a"]
     assert [s.id for s in samples_of(benchmark, "v1", {"live_code_bench": lcb_dir})] == ["abc001_a"]
     stdin, functional = v5_v6[0], v5_v6[1]
-    assert "standard input" in str(stdin.input) and "class Solution" not in str(stdin.input)
+    # the format block of each kind of problem (default protocol: EvalScope's wording)
+    assert "Read the inputs from stdin" in str(stdin.input) and "class Solution" not in str(stdin.input)
     assert "class Solution:\n    def twoSum" in str(functional.input)
     assert functional.metadata["func_name"] == "twoSum" and functional.metadata["breakdown"] == ["hard"]
     assert stdin.metadata["public_tests"] == [{"input": "3 4\n", "output": "7\n", "testtype": "stdin"}]
