@@ -83,3 +83,22 @@ def test_a_benchmark_with_one_prompt_refuses_a_named_protocol_but_ignores_the_ru
     assert protocol_args("mmlu", mmlu.protocols, {}, "native", "evalscope") == {"protocol": "native",
                                                                                  "answer_parser": "evalscope"}
     assert protocol_args("mmlu", mmlu.protocols, {"protocol": "evalscope"}, "native", None) == {"protocol": "evalscope"}
+
+
+def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(pytester: pytest.Pytester, start_server,
+                                                                         tmp_path: Path):
+    """End to end: the bodies the loopback server receives hold EvalScope's messages (5-shot MMLU, 4-shot GSM8K)."""
+    server = start_server(default_reply="ANSWER: B", keep_chat_bodies=10)
+    args = []
+    for name, split in (("mmlu", "dev"), ("gsm8k", "train")):
+        spec, subset = ROWS[name], ROWS[name]["our_subset"]
+        args += ["--llm-dataset", f"{name}.{subset}={write_jsonl(tmp_path / f'{name}.jsonl', spec['rows'])}",
+                 "--llm-dataset", f"{name}.{subset}:{split}={write_jsonl(tmp_path / f'{name}_{split}.jsonl', spec['few_shot_rows'])}"]
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "mmlu or gsm8k",
+        "--llm-bench-arg", "mmlu.subset_list=abstract_algebra", *args,
+    )
+    assert result.ret in (0, 1), result.stdout.str()  # graded (gsm8k's answers are wrong), not a usage error
+    sent = sorted((body["messages"] for body in server.stats()["chat_bodies"]), key=json.dumps)
+    recorded = sorted((body["messages"] for name in ("mmlu", "gsm8k") for body in BODIES[name]), key=json.dumps)
+    assert sent == recorded
