@@ -88,7 +88,7 @@ def test_a_benchmark_with_one_prompt_refuses_a_named_protocol_but_ignores_the_ru
 def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(pytester: pytest.Pytester, start_server,
                                                                          tmp_path: Path):
     """End to end: the bodies the loopback server receives hold EvalScope's messages (5-shot MMLU, 4-shot GSM8K)."""
-    server = start_server(default_reply="ANSWER: B", keep_chat_bodies=10)
+    server = start_server(responder="fixed", fixed_reply="ANSWER: B", keep_chat_bodies=10)
     args = []
     for name, split in (("mmlu", "dev"), ("gsm8k", "train")):
         spec, subset = ROWS[name], ROWS[name]["our_subset"]
@@ -102,3 +102,27 @@ def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(pytester
     sent = sorted((body["messages"] for body in server.stats()["chat_bodies"]), key=json.dumps)
     recorded = sorted((body["messages"] for name in ("mmlu", "gsm8k") for body in BODIES[name]), key=json.dumps)
     assert sent == recorded
+
+
+def test_protocol_and_answer_parser_options_reach_the_benchmarks(pytester: pytest.Pytester, start_server,
+                                                                   tmp_path: Path):
+    """--llm-protocol native for the run, mmlu=evalscope for one benchmark; --llm-answer-parser evalscope
+    credits a reply whose only capital is the gold letter's (the reference fallback), which strict does not."""
+    server = start_server(responder="fixed", fixed_reply="the degree is four. Biology aside",
+                          keep_chat_bodies=10)
+    mmlu, gsm8k = ROWS["mmlu"], ROWS["gsm8k"]
+    base = ["--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "mmlu or gsm8k",
+            "--llm-bench-arg", "mmlu.subset_list=abstract_algebra",
+            "--llm-dataset", f"mmlu.abstract_algebra={write_jsonl(tmp_path / 'mmlu.jsonl', mmlu['rows'])}",
+            "--llm-dataset", f"mmlu.abstract_algebra:dev={write_jsonl(tmp_path / 'dev.jsonl', mmlu['few_shot_rows'])}",
+            "--llm-dataset", f"gsm8k={write_jsonl(tmp_path / 'gsm8k.jsonl', gsm8k['rows'])}",
+            "--llm-protocol", "native", "--llm-protocol", "mmlu=evalscope", "--llm-no-cache"]
+    result = pytester.runpytest_subprocess(*base, "--llm-answer-parser", "evalscope")
+    result.assert_outcomes(passed=1, failed=2)  # mmlu's gold is B; gsm8k's answers are numbers
+    bodies = server.stats()["chat_bodies"]
+    mmlu_sent = [b["messages"] for b in bodies if "Find the degree" in json.dumps(b)]
+    gsm8k_sent = [b["messages"][0]["content"] for b in bodies if "Natalia" in json.dumps(b)]
+    assert mmlu_sent == [BODIES["mmlu"][0]["messages"]]
+    assert gsm8k_sent and not any(text.startswith("Here are some examples") for text in gsm8k_sent)  # native: 0-shot
+    strict = pytester.runpytest_subprocess(*base)
+    strict.assert_outcomes(failed=3)
