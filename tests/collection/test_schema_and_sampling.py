@@ -27,7 +27,7 @@ from pytest_llmeval.collection import (
 )
 from pytest_llmeval.errors import CollectionError, ConfigError, LLMEvalError
 from tests.collection import build_cli
-from tests.conftest import GSM8K_ROWS, IQUIZ_ROWS
+from tests.conftest import IQUIZ_ROWS
 
 
 def sized_benchmark(name: str, size: int) -> type[Benchmark]:
