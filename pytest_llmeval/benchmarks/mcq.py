@@ -1,11 +1,14 @@
 """The shared shape of every multiple-choice benchmark: prompt, few-shot block, scoring.
 
 A subclass turns a dataset row into an `MCQRow` (question, option texts, gold letter or letters);
-this base writes the prompt, adds few-shot examples, and scores with the one shared extractor
-(`scoring.choice.find_choice`, then `match_choice_text` when the model wrote the option's text
-instead of its letter). The prompt asks for step-by-step reasoning and a last line `Answer: X`
-(English) or `答案：X` (Chinese); that answer line wins over weaker cues anywhere else in the output
-("option A is correct", "select D"), and negated mentions ("not A") never count.
+this base writes the prompt under the benchmark's protocol (`protocols.py`: `evalscope`, the
+reference system's templates, by default; `native`, `render_prompt` below), adds few-shot examples,
+and scores with the one shared extractor (`scoring.choice.find_choice`, then `match_choice_text` when
+the model wrote the option's text instead of its letter), or with the reference parser when
+`answer_parser=evalscope`. The native prompt asks for step-by-step reasoning and a last line
+`Answer: X` (English) or `答案：X` (Chinese); an answer line (`ANSWER: X` too) wins over weaker cues
+anywhere else in the output ("option A is correct", "select D"), and negated mentions ("not A") never
+count.
 
 Edge cases users ask about:
 

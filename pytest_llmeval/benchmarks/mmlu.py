@@ -2,8 +2,9 @@
 
 Rows have `question`, `subject`, `choices` (4 texts) and `answer` (the gold index 0-3). Each subject
 is a dataset configuration and a subset; a single local file holding several subjects (like the
-`all` configuration) is split on its `subject` field. Zero-shot chain-of-thought by default;
-`--llm-bench-arg mmlu.few_shot_num=5` prepends the subject's `dev` rows as solved examples.
+`all` configuration) is split on its `subject` field. Under the `evalscope` protocol (the default)
+the prompt is EvalScope 1.14.1's, with the subject's 5 `dev` rows as solved examples; under `native`
+zero-shot chain-of-thought. `--llm-bench-arg mmlu.few_shot_num=N` sets the count.
 
 The subjects fall into the four groups of the MMLU paper (`stem`, `humanities`, `social_science`,
 `other`): each sample also reports `acc_<group>`, so results carry per-group accuracy, and

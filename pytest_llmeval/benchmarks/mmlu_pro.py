@@ -6,9 +6,10 @@ makes the subsets; their names are made mark-friendly, the only change being
 `computer science` -> `computer_science` (`-m computer_science`). A local file keeps the real
 category values; a folder of per-subset files may use either name (`computer_science.jsonl`).
 
-Zero-shot chain-of-thought by default, asking for `Answer: X` with X among as many letters as the
-question has options. `--llm-bench-arg mmlu_pro.few_shot_num=5` prepends the category's rows of the
-`validation` split with their worked solutions (`cot_content`), like the paper's 5-shot CoT.
+Under the `evalscope` protocol (the default) the prompt is EvalScope 1.14.1's: the category's 5 rows of
+the `validation` split with their worked solutions (`cot_content`, "The answer is (X)" as "ANSWER: X"),
+then the question. Under `native`: zero-shot chain-of-thought, asking for `Answer: X` with X among as
+many letters as the question has options; `few_shot_num=5` adds the worked examples in its own format.
 """
 
 from __future__ import annotations
