@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from .benchmarks.base import Benchmark
+from .benchmarks.protocols import protocol_args
 from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
@@ -129,7 +130,9 @@ class EvaluationPlugin:
             raise ConfigError(f"--llm-bench-arg names unknown benchmark {sorted(unknown)[0]!r}; known: {', '.join(benchmarks)}")
         for name, cls in benchmarks.items():
             if name not in self.benchmark_instances:
-                instance = self.benchmark_instances[name] = cls(self.settings.bench_args.get(name))
+                args = protocol_args(name, cls.protocols, self.settings.bench_args.get(name),
+                                     self.settings.protocol, self.settings.answer_parser)
+                instance = self.benchmark_instances[name] = cls(args)
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
                 if isinstance(instance, MultimodalBenchmark):

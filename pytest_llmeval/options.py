@@ -85,6 +85,19 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="BENCH.KEY=VALUE",
     ),
     OptionSpec(
+        "protocol",
+        "prompt protocol: evalscope (default: EvalScope 1.14.1's prompts and few-shot counts) or native (this "
+        "plugin's own); BENCH=NAME for one benchmark; repeatable",
+        kind="list",
+        metavar="NAME|BENCH=NAME",
+    ),
+    OptionSpec(
+        "answer_parser",
+        "multiple-choice answer parser: strict (default: explicit answer cues only) or evalscope (the reference "
+        "system's, with its last-capital-letter fallback) to reproduce its numbers",
+        metavar="strict|evalscope",
+    ),
+    OptionSpec(
         "threshold", "gate, e.g. 'gsm8k.acc>=0.8' or 'iquiz.EQ.acc>0.5'; repeatable", kind="list", metavar="EXPR"
     ),
     OptionSpec(
@@ -281,6 +294,35 @@ def parse_bench_args(items: list[str]) -> dict[str, dict[str, str]]:
     return args
 
 
+def parse_protocols(items: list[str], bench_args: dict[str, dict[str, str]]) -> str | None:
+    """`--llm-protocol NAME` (the run's protocol, returned) and `BENCH=NAME` (put in BENCH's arguments)."""
+    from .benchmarks.protocols import PROTOCOL_NAMES
+
+    run_wide = None
+    for item in items:
+        bench, sep, name = item.rpartition("=")
+        name = name.strip().lower()
+        if name not in PROTOCOL_NAMES:
+            raise ConfigError(f"--llm-protocol expects NAME or BENCH=NAME with NAME one of "
+                              f"{', '.join(PROTOCOL_NAMES)}, got {item!r}")
+        if sep:
+            bench_args.setdefault(bench.strip(), {}).setdefault("protocol", name)
+        else:
+            run_wide = name
+    return run_wide
+
+
+def _answer_parser(value: str | None) -> str | None:
+    from .scoring.reference_choice import ANSWER_PARSERS
+
+    if value is None:
+        return None
+    if value.strip().lower() not in ANSWER_PARSERS:
+        raise ConfigError(f"--llm-answer-parser (ini llm_answer_parser) must be one of {', '.join(ANSWER_PARSERS)}, "
+                          f"got {value!r}")
+    return value.strip().lower()
+
+
 def resolve_settings(config: pytest.Config) -> RunSettings | None:
     """The run's settings, or None when no --llm-model is given (the plugin then stays out of the way)."""
     opts = OptionReader(config)
@@ -317,6 +359,8 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             if judge_model
             else None
         )
+        bench_args = parse_bench_args(opts.get("bench_arg"))
+        run_protocol = parse_protocols(list(opts.get("protocol")), bench_args)
         return RunSettings(
             endpoint=endpoint,
             judge=judge,
@@ -326,7 +370,9 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             seed=42 if opts.get("seed") is None else opts.get("seed"),
             datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
             hub=check_hub(opts.get("hub")),
-            bench_args=parse_bench_args(opts.get("bench_arg")),
+            bench_args=bench_args,
+            protocol=run_protocol,
+            answer_parser=_answer_parser(opts.get("answer_parser")),
             thresholds=list(opts.get("threshold")),
             max_errors=opts.get("max_errors") or 0,
             show_failures=opts.get("show_failures"),

@@ -195,6 +195,8 @@ class RunSettings(BaseModel):
     datasets: dict[str, str] = Field(default_factory=dict)
     hub: str = "auto"  # --llm-hub: auto | huggingface | modelscope
     bench_args: dict[str, dict[str, str]] = Field(default_factory=dict)
+    protocol: str | None = None  # --llm-protocol NAME: every benchmark that has it (benchmarks/protocols.py)
+    answer_parser: str | None = None  # --llm-answer-parser: strict (default) | evalscope
     thresholds: list[str] = Field(default_factory=list)
     max_errors: int = Field(default=0, ge=0)
     show_failures: int | None = None  # wrong answers shown per benchmark; None: 3, or all with -v

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import DatasetSource, Sample
-from .mathqa import MATH_PROMPT, AIMEBenchmark, aime_target
+from .mathqa import AIMEBenchmark, aime_target
 from .registry import register_benchmark
 from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, required_text, safe_sample_id
 
@@ -26,11 +26,12 @@ class AIME24(AIMEBenchmark):
     subsets = ("default",)
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        problem = str(first_field(record, QUESTION_FIELDS)).strip()  # mirrors use question/problem/Problem
+        raw = str(first_field(record, QUESTION_FIELDS))  # mirrors use question/problem/Problem
+        problem = raw.strip()
         return Sample(
             id=safe_sample_id(record.get("id", record.get("ID")), index),
             subset=subset,
-            input=MATH_PROMPT.format(problem=problem),
+            input=self.protocol.render({"question": raw, "problem": problem}),  # type: ignore[union-attr]
             target=aime_target(required_text(record, ANSWER_FIELDS)),
             metadata={"question": problem, "url": record.get("url")},
         )

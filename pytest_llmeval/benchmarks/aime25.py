@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .base import DatasetSource, RecordLoader, Sample
-from .mathqa import MATH_PROMPT, AIMEBenchmark, aime_target
+from .mathqa import AIMEBenchmark, aime_target
 from .registry import register_benchmark
 from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, records_for_label, required_text, safe_sample_id
 
@@ -34,11 +34,12 @@ class AIME25(AIMEBenchmark):
             yield loader.to_sample(self, record, index, subset, where)
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        problem = str(first_field(record, QUESTION_FIELDS)).strip()  # mirrors use question/problem/Problem
+        raw = str(first_field(record, QUESTION_FIELDS))  # mirrors use question/problem/Problem
+        problem = raw.strip()
         return Sample(
             id=safe_sample_id(record.get("id", record.get("ID")), index),
             subset=subset,
-            input=MATH_PROMPT.format(problem=problem),
+            input=self.protocol.render({"question": raw, "problem": problem}),  # type: ignore[union-attr]
             target=aime_target(required_text(record, ANSWER_FIELDS)),
             metadata={"question": problem},
         )

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..scoring.choice import choice_letters
 from .base import DatasetSource
-from .mcq import MCQRow, MultipleChoiceBenchmark
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark
+from .reference_prompts import MC_SINGLE, mc_protocol
 from .registry import register_benchmark
 
 CONFIGS = {"arc_easy": "ARC-Easy", "arc_challenge": "ARC-Challenge"}
@@ -27,6 +28,7 @@ class ARC(MultipleChoiceBenchmark):
     source = DatasetSource(path="allenai/ai2_arc", split="test", subset_mode="config", modelscope="allenai/ai2_arc")
     subsets = tuple(CONFIGS)
     tags = ("reasoning", "mcq")
+    protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}
 
     def subset_label(self, subset: str) -> str:
         return CONFIGS.get(subset, subset)

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from ..scoring.verdict import Score
+from .protocols import Protocol, choose_protocol
 
 __all__ = ["Benchmark", "DatasetSource", "Message", "RecordLoader", "Sample", "Score"]
 
@@ -73,6 +74,9 @@ class Benchmark:
     partial_metrics: ClassVar[Sequence[str]] = ()  # metrics only some samples carry (TruthfulQA's per-subset ones)
     task_type: ClassVar[str] = "general"
     system_prompt: ClassVar[str | None] = None
+    # named prompt conventions (`benchmarks/protocols.py`): `evalscope` (the default) and `native`;
+    # empty for a benchmark with one prompt of its own (its `messages` / `system_prompt`)
+    protocols: ClassVar[Mapping[str, Protocol]] = {}
     default_args: ClassVar[Mapping[str, str]] = {}
     generation: ClassVar[Mapping[str, Any]] = {}  # request defaults; --llm-gen overrides them
     needs_judge: ClassVar[bool] = False  # selecting it without --llm-judge-model is a usage error
@@ -106,13 +110,24 @@ class Benchmark:
         )
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
-        unknown = set(args or {}) - set(self.default_args) - {"subset_list"}
+        universal = {"subset_list", "protocol", "answer_parser"}  # arguments every benchmark takes
+        unknown = set(args or {}) - set(self.default_args) - universal
         if unknown:
             from ..errors import ConfigError
 
-            known = ", ".join(sorted({*self.default_args, "subset_list"}))
+            known = ", ".join(sorted({*self.default_args, *universal}))
             raise ConfigError(f"benchmark {self.name!r} has no argument {sorted(unknown)[0]!r}; known: {known}")
         self.args: dict[str, str] = {**self.default_args, **(args or {})}
+        self.protocol: Protocol | None = choose_protocol(self.name, self.protocols, self.args.get("protocol"))
+        # the protocol's default count, unless given: then local data without a few-shot split is zero-shot
+        # with a warning (`fewshot.few_shot_records`), where an explicit count is an error
+        self.few_shot_from_protocol = (self.protocol is not None and "few_shot_num" in self.default_args
+                                       and "few_shot_num" not in (args or {}))
+        if self.few_shot_from_protocol:
+            self.args["few_shot_num"] = str(self.protocol.few_shot_num)  # type: ignore[union-attr]
+        from ..scoring.reference_choice import check_answer_parser
+
+        self.answer_parser: str = check_answer_parser(self.name, self.args.get("answer_parser"))
         self.judge_factory: Callable[[], Any] | None = None  # set by the plugin when a judge is configured
 
     def require_judge(self) -> Any:
@@ -159,6 +174,8 @@ class Benchmark:
     def messages(self, sample: Sample) -> list[Message]:
         if isinstance(sample.input, list):
             return list(sample.input)
+        if self.protocol is not None:
+            return self.protocol.messages(sample.input)
         messages: list[Message] = []
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})

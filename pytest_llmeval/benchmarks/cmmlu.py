@@ -27,7 +27,8 @@ from typing import Any
 
 from .base import DatasetSource
 from .breakdown import GroupedSubsets, breakdown_names
-from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark, answer_letter
+from .reference_prompts import zh_protocol
 from .registry import register_benchmark
 
 CMMLU_GROUPS: dict[str, tuple[str, ...]] = {
@@ -75,6 +76,7 @@ class CMMLU(GroupedSubsets, MultipleChoiceBenchmark):
     language = "zh"
     default_args = {"few_shot_num": "0"}
     max_few_shot = 5
+    protocols = {"evalscope": zh_protocol(), "native": NATIVE["zh"]}  # evalscope: 0-shot, like the reference
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         if "Question" not in record and "choices" in record:

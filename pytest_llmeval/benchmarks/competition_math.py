@@ -22,6 +22,8 @@ from .breakdown import breakdown_names
 from .loading import read_path
 from .math_500 import MATH_SUBJECTS
 from .mathqa import MATH_PROMPT, BoxedMathBenchmark, breakdown_label
+from .protocols import Protocol
+from .reference_prompts import COMPETITION_MATH, SOURCE
 from .registry import register_benchmark
 from .rows import QUESTION_FIELDS, first_field, local_path, split_of
 
@@ -37,6 +39,11 @@ class CompetitionMath(BoxedMathBenchmark):
     subsets = tuple(breakdown_label(s) for s in MATH_SUBJECTS)
     tags = ("math", "reasoning")
     metrics = ("acc", *breakdown_names("acc", (f"level{n}" for n in range(1, 6))))
+    # evalscope: its zero-shot template (its default adds 4 solved train rows of the same level)
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=COMPETITION_MATH, source=SOURCE),
+        "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmeval"),
+    }
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         overrides: Mapping[str, str] = getattr(loader, "overrides", {})
@@ -56,10 +63,11 @@ class CompetitionMath(BoxedMathBenchmark):
         if not answer:
             raise ValueError("the solution has no \\boxed{} answer")
         level = breakdown_label(str(record.get("level") or ""))
+        question = str(first_field(record, QUESTION_FIELDS))
         return Sample(
             id=f"{index:04d}",
             subset=subset,
-            input=MATH_PROMPT.format(problem=str(first_field(record, QUESTION_FIELDS)).strip()),
+            input=self.protocol.render({"question": question, "problem": question.strip()}),  # type: ignore[union-attr]
             target=answer,
             metadata={
                 "question": str(first_field(record, QUESTION_FIELDS)),

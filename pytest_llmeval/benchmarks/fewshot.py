@@ -12,18 +12,22 @@ few-shot rows of subset S (dataset name L) are looked up, first match wins:
    come from a hub too.
 
 Local evaluated data without any of 1-3 is an error that names the option to add, rather than a
-silent zero-shot run. The rows come in dataset order; fewer than asked are used when the split is
+silent zero-shot run, when `few_shot_num` was given. When the count is the protocol's default (the
+`evalscope` protocol's 4-shot GSM8K, 5-shot MMLU...), the run goes on zero-shot with a
+`ProtocolWarning` that says its prompts are not the protocol's and how to fix it. The rows come in dataset order; fewer than asked are used when the split is
 short (MMLU and C-Eval have exactly 5 per subject).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+import warnings
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DatasetError
+from .protocols import ProtocolWarning
 from .base import Benchmark, RecordLoader
 from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
 from .rows import local_path
@@ -62,6 +66,17 @@ def few_shot_records(
     if local is not None:
         return list(islice(local, count))
     name = benchmark.name
+    if (name in overrides or f"{name}.{subset}" in overrides) and getattr(benchmark, "few_shot_from_protocol", False):
+        protocol = getattr(benchmark, "protocol", None)
+        warnings.warn(
+            f"{name} subset {subset!r}: the {protocol.name if protocol else ''} protocol sends {count} solved examples "
+            f"from the {split!r} split, and the local data has none, so these prompts are zero-shot (not the "
+            f"protocol's). Pass --llm-dataset {name}:{split}=PATH for the examples, or --llm-protocol {name}=native "
+            f"or --llm-bench-arg {name}.few_shot_num=0 to ask for zero-shot.",
+            ProtocolWarning,
+            stacklevel=2,
+        )
+        return []
     if name in overrides or f"{name}.{subset}" in overrides:
         raise DatasetError(
             f"{name}.few_shot_num={count} needs rows of the {split!r} split for subset {subset!r}, and the "

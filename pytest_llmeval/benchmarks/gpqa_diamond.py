@@ -9,18 +9,23 @@ places in an order drawn from `random.Random("<seed>:<Record ID>")`. So the arra
 a given file and seed (runs are comparable and cacheable), and the gold letters are exactly
 balanced: over the 198 rows, A/B/C/D are gold 50/50/49/49 times, so a model that always answers "A"
 scores 25%, not 100%. `--llm-bench-arg gpqa_diamond.seed=N` gives another arrangement.
-Zero-shot chain-of-thought; acc.
+That is the `native` protocol's order. Under `evalscope` (the default) the options are arranged as
+EvalScope 1.14.1 does, so the prompts are its own: the three wrong answers then the right one,
+shuffled by `random.Random` seeded with the first 8 bytes (big-endian) of the SHA-256 of the stripped
+question (fixed per question, but the gold letters are not balanced). Zero-shot chain-of-thought; acc.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Mapping
 from typing import Any
 
 from ..scoring.choice import choice_letters
 from .base import DatasetSource
-from .mcq import MCQRow, MultipleChoiceBenchmark
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark
+from .reference_prompts import MC_SINGLE_COT, mc_protocol
 from .registry import register_benchmark
 
 
@@ -33,6 +38,14 @@ def arrange_options(correct: str, incorrect: list[str], index: int, seed: int, k
     return options, choice_letters(len(options))[position]
 
 
+def question_hash_order(question: str, correct: str, incorrect: list[str]) -> tuple[list[str], str]:
+    """(options, gold letter) in the reference system's order; see the module docstring."""
+    options = [*incorrect, correct]
+    seed = int.from_bytes(hashlib.sha256(question.strip().encode("utf-8")).digest()[:8], "big")
+    random.Random(seed).shuffle(options)
+    return options, choice_letters(len(options))[options.index(correct)]
+
+
 @register_benchmark
 class GPQADiamond(MultipleChoiceBenchmark):
     name = "gpqa_diamond"
@@ -43,6 +56,7 @@ class GPQADiamond(MultipleChoiceBenchmark):
     subsets = ("diamond",)
     tags = ("knowledge", "reasoning", "science", "mcq")
     default_args = {"seed": "0"}
+    protocols = {"evalscope": mc_protocol(MC_SINGLE_COT, extra={"option_order": "question_hash"}), "native": NATIVE["en"]}
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
@@ -52,7 +66,10 @@ class GPQADiamond(MultipleChoiceBenchmark):
         correct = str(record["Correct Answer"]).strip()
         incorrect = [str(record[f"Incorrect Answer {n}"]).strip() for n in (1, 2, 3)]
         key = str(record.get("Record ID") or index)
-        options, gold = arrange_options(correct, incorrect, index, self.seed, key)
+        if self.protocol is not None and self.protocol.extra.get("option_order") == "question_hash":
+            options, gold = question_hash_order(str(record["Question"]), correct, incorrect)
+        else:
+            options, gold = arrange_options(correct, incorrect, index, self.seed, key)
         return MCQRow(
             question=str(record["Question"]),
             choices=options,

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import DatasetSource
-from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark, answer_letter
+from .reference_prompts import MC_SINGLE, mc_protocol
 from .registry import register_benchmark
 
 _TAG = re.compile(r"\[[^\]]*\]")
 _SPACES = re.compile(r"  +")
+_TAG_LAZY = re.compile(r"\[.*?\]")
 
 QUESTION = "Which ending continues this description most plausibly?\n\nActivity: {activity}\nText: {context} ..."
 
@@ -28,6 +30,13 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", _TAG.sub("", text)).strip()
 
 
+def reference_clean(text: str) -> str:
+    """The reference system's cleaning (`evalscope` protocol): as `clean`, but one pass over double
+    spaces and no final strip, so its prompts are reproduced exactly."""
+    text = _TAG_LAZY.sub("", text.strip().replace(" [title]", ". "))
+    return text.replace("  ", " ")
+
+
 @register_benchmark
 class HellaSwag(MultipleChoiceBenchmark):
     name = "hellaswag"
@@ -35,16 +44,23 @@ class HellaSwag(MultipleChoiceBenchmark):
     source = DatasetSource(path="Rowan/hellaswag", split="validation", modelscope="evalscope/hellaswag")
     subsets = ("default",)
     tags = ("reasoning", "commonsense", "mcq")
+    # evalscope: the context alone (`ctx_a` + capitalised `ctx_b`) under the non-CoT template
+    protocols = {"evalscope": mc_protocol(MC_SINGLE, extra={"question": "context"}), "native": NATIVE["en"]}
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
-        endings = [clean(str(e)) for e in record["endings"]]
         label = record["label"]
         if label in (None, ""):
             raise ValueError("the row has no label (HellaSwag's test split is unlabelled; use validation)")
-        context = clean(str(record.get("ctx") or f"{record.get('ctx_a', '')} {record.get('ctx_b', '')}"))
-        activity = clean(str(record.get("activity_label") or "")) or "unspecified"
+        if self.protocol is not None and self.protocol.extra.get("question") == "context":
+            endings = [reference_clean(str(e)) for e in record["endings"]]
+            question = reference_clean(f"{record.get('ctx_a', '')} {str(record.get('ctx_b', '')).capitalize()}")
+        else:
+            endings = [clean(str(e)) for e in record["endings"]]
+            context = clean(str(record.get("ctx") or f"{record.get('ctx_a', '')} {record.get('ctx_b', '')}"))
+            activity = clean(str(record.get("activity_label") or "")) or "unspecified"
+            question = QUESTION.format(activity=activity, context=context)
         return MCQRow(
-            question=QUESTION.format(activity=activity, context=context),
+            question=question,
             choices=endings,
             answer=answer_letter(label, len(endings)),
             id=record.get("ind"),

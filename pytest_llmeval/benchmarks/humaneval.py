@@ -22,6 +22,8 @@ from ..errors import ConfigError
 from ..scoring.code import check_humaneval
 from ..scoring.sandbox import SandboxLimits
 from .base import Benchmark, DatasetSource, Sample, Score
+from .protocols import Protocol
+from .reference_prompts import HUMANEVAL, SOURCE
 from .registry import register_benchmark
 from .rows import safe_sample_id
 
@@ -54,6 +56,11 @@ class HumanEval(Benchmark):
     task_type = "code"
     default_args = {"timeout_s": "6"}
     generation = {"temperature": 0.0, "max_tokens": 4096}
+    # evalscope: the dataset's prompt after a one-line instruction, no code fence asked for
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=HUMANEVAL, source=SOURCE),
+        "native": Protocol(name="native", template=PROMPT, source="pytest-llmeval"),
+    }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
@@ -67,7 +74,7 @@ class HumanEval(Benchmark):
         return Sample(
             id=safe_sample_id(str(record.get("task_id") or "").replace("/", "-"), index),
             subset=subset,
-            input=PROMPT.format(prompt=prompt.rstrip()),
+            input=self.protocol.render({"question": prompt, "prompt": prompt.rstrip()}),  # type: ignore[union-attr]
             target=entry_point,
             metadata={
                 "question": f"{record.get('task_id', '')} {entry_point}".strip(),

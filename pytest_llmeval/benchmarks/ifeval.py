@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .base import Benchmark, DatasetSource, Sample, Score
+from .protocols import Protocol
+from .reference_prompts import SOURCE
 from .registry import register_benchmark
 from .rows import safe_sample_id
 
@@ -44,6 +46,11 @@ class IFEval(Benchmark):
     tags = ("instruction_following",)
     metrics = ("prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose")
     task_type = "instruction_following"
+    # both send the dataset's prompt unchanged as the only message
+    protocols = {
+        "evalscope": Protocol(name="evalscope", source=SOURCE),
+        "native": Protocol(name="native", source="pytest-llmeval"),
+    }
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         instructions = [str(i) for i in record["instruction_id_list"]]
@@ -57,7 +64,7 @@ class IFEval(Benchmark):
         return Sample(
             id=safe_sample_id(record.get("key"), index),
             subset=subset,
-            input=prompt,
+            input=self.protocol.render({"question": prompt}),  # type: ignore[union-attr]
             target=instructions,
             metadata={"instruction_id_list": instructions, "kwargs": [dict(k) if k else None for k in kwargs]},
         )

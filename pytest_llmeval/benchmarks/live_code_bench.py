@@ -56,6 +56,8 @@ from .breakdown import breakdown_names, mean_over_carriers, with_breakdown
 from .hubs import hf_load, hub_for, modelscope_snapshot
 from .humaneval import sandbox_limits
 from .loading import is_saved_dataset, read_path
+from .protocols import Protocol
+from .reference_prompts import LCB_FORMAT_STARTER, LCB_FORMAT_STDIN, LCB_SYSTEM, LCB_USER, SOURCE
 from .registry import register_benchmark
 from .rows import local_path, safe_sample_id
 
@@ -85,7 +87,7 @@ SUBSETS: tuple[str, ...] = (
 
 PROMPT = (
     "Solve the following programming problem with a correct and efficient Python 3 solution.\n\n"
-    "### Problem\n{question}\n\n### Your answer\n{format}"
+    "### Problem\n{problem}\n\n### Your answer\n{format}"
 )
 FORMAT_STDIN = (
     "Write a complete program that reads the input from standard input and prints the answer to standard "
@@ -136,6 +138,11 @@ class LiveCodeBench(Benchmark):
         "subset_list": "release_latest", "start_date": "", "end_date": "", "timeout_s": "6", "float_tolerance": "",
     }
     generation = {"temperature": 0.0, "max_tokens": 8192}
+    # evalscope: its system prompt, then the problem with its format block (starter code or stdin/stdout)
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=LCB_USER, system_prompt=LCB_SYSTEM, source=SOURCE),
+        "native": Protocol(name="native", template=PROMPT, source="pytest-llmeval"),
+    }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
@@ -211,7 +218,12 @@ class LiveCodeBench(Benchmark):
         return Sample(
             id=safe_sample_id(record.get("question_id"), index),
             subset=subset,
-            input=PROMPT.format(question=str(record["question_content"]).strip(), format=answer_format),
+            input=self.protocol.render({  # type: ignore[union-attr]
+                "question": str(record["question_content"]), "problem": str(record["question_content"]).strip(),
+                "format": answer_format,
+                "format_block": LCB_FORMAT_STARTER.format(starter=record["starter_code"]) if record.get("starter_code")
+                else LCB_FORMAT_STDIN,
+            }),
             target="passes all tests",
             metadata={
                 "question": f"{title} ({record.get('platform', '')}, {str(record.get('contest_date', ''))[:10]})",

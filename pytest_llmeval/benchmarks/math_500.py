@@ -19,6 +19,8 @@ from typing import Any
 from .base import DatasetSource, RecordLoader, Sample
 from .breakdown import breakdown_names
 from .mathqa import MATH_PROMPT, BoxedMathBenchmark, breakdown_label
+from .protocols import Protocol
+from .reference_prompts import BOXED_SUFFIX, SOURCE
 from .registry import register_benchmark
 from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, records_for_label, required_text, safe_sample_id
 
@@ -39,6 +41,10 @@ class Math500(BoxedMathBenchmark):
     subsets = tuple(f"level{n}" for n in range(1, 6))
     tags = ("math", "reasoning")
     metrics = ("acc", *breakdown_names("acc", (breakdown_label(s) for s in MATH_SUBJECTS)))
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=BOXED_SUFFIX, source=SOURCE),
+        "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmeval"),
+    }
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         label = subset.removeprefix("level")  # the dataset's level field holds 1..5
@@ -52,7 +58,7 @@ class Math500(BoxedMathBenchmark):
         return Sample(
             id=safe_sample_id(record.get("unique_id"), index),
             subset=subset,
-            input=MATH_PROMPT.format(problem=problem.strip()),
+            input=self.protocol.render({"question": problem, "problem": problem.strip()}),  # type: ignore[union-attr]
             target=answer,
             metadata={
                 "question": problem,

@@ -25,11 +25,17 @@ from ..scoring.math_equiv import aime_answer, final_math_answer, math_equal
 from ..scoring.numeric import find_final_number
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
+from .protocols import Protocol
+from .reference_prompts import AIME, SOURCE
 
 MATH_PROMPT = (
     "Solve the following math problem. Work through it step by step, then write the final answer "
     "inside \\boxed{{}}.\n\n{problem}"
 )
+AIME_PROTOCOLS = {
+    "evalscope": Protocol(name="evalscope", template=AIME, source=SOURCE),
+    "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmeval"),
+}
 
 
 def breakdown_label(text: str) -> str:
@@ -83,6 +89,7 @@ def aime_target(value: object) -> str:
 class AIMEBenchmark(Benchmark):
     task_type = "math"
     tags = ("math", "reasoning", "competition")
+    protocols = AIME_PROTOCOLS
 
     def score(self, sample: Sample, output: str) -> Score:
         value = aime_answer(output)

@@ -1,11 +1,14 @@
 """The shared shape of every multiple-choice benchmark: prompt, few-shot block, scoring.
 
 A subclass turns a dataset row into an `MCQRow` (question, option texts, gold letter or letters);
-this base writes the prompt, adds few-shot examples, and scores with the one shared extractor
-(`scoring.choice.find_choice`, then `match_choice_text` when the model wrote the option's text
-instead of its letter). The prompt asks for step-by-step reasoning and a last line `Answer: X`
-(English) or `答案：X` (Chinese); that answer line wins over weaker cues anywhere else in the output
-("option A is correct", "select D"), and negated mentions ("not A") never count.
+this base writes the prompt under the benchmark's protocol (`protocols.py`: `evalscope`, the
+reference system's templates, by default; `native`, `render_prompt` below), adds few-shot examples,
+and scores with the one shared extractor (`scoring.choice.find_choice`, then `match_choice_text` when
+the model wrote the option's text instead of its letter), or with the reference parser when
+`answer_parser=evalscope`. The native prompt asks for step-by-step reasoning and a last line
+`Answer: X` (English) or `答案：X` (Chinese); an answer line (`ANSWER: X` too) wins over weaker cues
+anywhere else in the output ("option A is correct", "select D"), and negated mentions ("not A") never
+count.
 
 Edge cases users ask about:
 
@@ -30,9 +33,11 @@ from ..scoring.choice import (
     format_choices,
     match_choice_text,
 )
+from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, RecordLoader, Sample, Score
 from .breakdown import with_breakdown
 from .fewshot import few_shot_num, few_shot_records
+from .protocols import Fields, Protocol
 from .rows import records_for_label, safe_sample_id
 
 Language = Literal["en", "zh"]
@@ -112,6 +117,18 @@ def render_prompt(row: MCQRow, examples: Sequence[MCQRow] = (), language: Langua
     return "\n\n".join(parts)
 
 
+def native_protocol(language: Language) -> Protocol:
+    """This plugin's own MCQ prompt (`render_prompt`) as the `native` protocol."""
+
+    def render(fields: Fields, examples: Sequence[Fields]) -> str:
+        return render_prompt(fields["row"], [example["row"] for example in examples], language)
+
+    return Protocol(name="native", renderer=render, source="pytest-llmeval")
+
+
+NATIVE = {"en": native_protocol("en"), "zh": native_protocol("zh")}
+
+
 class MultipleChoiceBenchmark(Benchmark):
     """Base of the MCQ benchmarks. Subclasses implement `mcq_row` (`index` is the row's position among
     the subset's kept rows, or among the few-shot rows) and may override `subset_label`,
@@ -141,6 +158,18 @@ class MultipleChoiceBenchmark(Benchmark):
 
     def breakdown_of(self, subset: str, row: MCQRow) -> list[str]:
         return []
+
+    def prompt_fields(self, row: MCQRow, subset: str) -> dict[str, Any]:
+        """The fields the protocols' templates may use for `row` (override to add some)."""
+        gold = row.answer if isinstance(row.answer, str) else "".join(sorted(row.answer))
+        return {"row": row, "question": row.question, "options": row.choices, "answer": gold,
+                "reasoning": row.reasoning or ""}
+
+    def render(self, row: MCQRow, examples: Sequence[MCQRow], subset: str) -> str:
+        """The user message of `row` under the benchmark's protocol."""
+        if self.protocol is None:
+            return render_prompt(row, examples, self.language)
+        return self.protocol.render(self.prompt_fields(row, subset), [self.prompt_fields(e, subset) for e in examples])
 
     # -- Benchmark ---------------------------------------------------------------------------
 
@@ -179,7 +208,7 @@ class MultipleChoiceBenchmark(Benchmark):
         return Sample(
             id=safe_sample_id(row.id, index),
             subset=subset,
-            input=render_prompt(row, examples, self.language),
+            input=self.render(row, examples, subset),
             target=targets[0] if len(targets) == 1 else targets,
             choices=row.choices,
             metadata=metadata,
@@ -188,8 +217,14 @@ class MultipleChoiceBenchmark(Benchmark):
     def score(self, sample: Sample, output: str) -> Score:
         choices = sample.choices or []
         letters = choice_letters(len(choices))
+        if self.answer_parser == "evalscope":  # the reference parser, for reproducing its numbers
+            picked = reference_choice(output, letters, chinese=self.language == "zh")
+            return self._verdict(sample, "".join(sorted(picked)) or None, letters, explicit=True)
         answer = find_choice(output, letters, choices)
         extracted = answer.letter or match_choice_text(output, choices, letters)
+        return self._verdict(sample, extracted, letters, explicit=answer.explicit)
+
+    def _verdict(self, sample: Sample, extracted: str | None, letters: str, explicit: bool) -> Score:
         targets = [sample.target] if isinstance(sample.target, str) else sample.target
         passed = extracted is not None and extracted in targets
         explanation = None
@@ -200,5 +235,5 @@ class MultipleChoiceBenchmark(Benchmark):
             metrics=with_breakdown({"acc": float(passed)}, sample),
             extracted=extracted,
             explanation=explanation,
-            explicit=answer.explicit,
+            explicit=explicit,
         )

@@ -2,8 +2,9 @@
 
 Rows have `question`, `subject`, `choices` (4 texts) and `answer` (the gold index 0-3). Each subject
 is a dataset configuration and a subset; a single local file holding several subjects (like the
-`all` configuration) is split on its `subject` field. Zero-shot chain-of-thought by default;
-`--llm-bench-arg mmlu.few_shot_num=5` prepends the subject's `dev` rows as solved examples.
+`all` configuration) is split on its `subject` field. Under the `evalscope` protocol (the default)
+the prompt is EvalScope 1.14.1's, with the subject's 5 `dev` rows as solved examples; under `native`
+zero-shot chain-of-thought. `--llm-bench-arg mmlu.few_shot_num=N` sets the count.
 
 The subjects fall into the four groups of the MMLU paper (`stem`, `humanities`, `social_science`,
 `other`): each sample also reports `acc_<group>`, so results carry per-group accuracy, and
@@ -17,7 +18,8 @@ from typing import Any
 
 from .base import DatasetSource
 from .breakdown import GroupedSubsets, breakdown_names
-from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark, answer_letter
+from .reference_prompts import MC_SINGLE_COT, mc_protocol
 from .registry import register_benchmark
 
 MMLU_GROUPS: dict[str, tuple[str, ...]] = {
@@ -70,8 +72,9 @@ class MMLU(GroupedSubsets, MultipleChoiceBenchmark):
     groups = MMLU_GROUPS
     tags = ("knowledge", "mcq")
     metrics = ("acc", *breakdown_names("acc", MMLU_GROUPS))
-    default_args = {"few_shot_num": "0"}
+    default_args = {"few_shot_num": "0"}  # the protocol's count unless given (evalscope: 5)
     max_few_shot = 5
+    protocols = {"evalscope": mc_protocol(MC_SINGLE_COT, few_shot_num=5), "native": NATIVE["en"]}
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         return mmlu_row(record)

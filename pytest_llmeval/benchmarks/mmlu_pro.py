@@ -6,9 +6,10 @@ makes the subsets; their names are made mark-friendly, the only change being
 `computer science` -> `computer_science` (`-m computer_science`). A local file keeps the real
 category values; a folder of per-subset files may use either name (`computer_science.jsonl`).
 
-Zero-shot chain-of-thought by default, asking for `Answer: X` with X among as many letters as the
-question has options. `--llm-bench-arg mmlu_pro.few_shot_num=5` prepends the category's rows of the
-`validation` split with their worked solutions (`cot_content`), like the paper's 5-shot CoT.
+Under the `evalscope` protocol (the default) the prompt is EvalScope 1.14.1's: the category's 5 rows of
+the `validation` split with their worked solutions (`cot_content`, "The answer is (X)" as "ANSWER: X"),
+then the question. Under `native`: zero-shot chain-of-thought, asking for `Answer: X` with X among as
+many letters as the question has options; `few_shot_num=5` adds the worked examples in its own format.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import DatasetSource
-from .mcq import MCQRow, MultipleChoiceBenchmark, answer_letter
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark, answer_letter
+from .protocols import Protocol
+from .reference_prompts import MMLU_PRO_EXAMPLE, MMLU_PRO_EXAMPLES, MMLU_PRO_USER, SOURCE, mmlu_pro_cot
 from .registry import register_benchmark
 
 # subset (mark name) -> the dataset's category value
@@ -53,8 +56,16 @@ class MMLUPro(MultipleChoiceBenchmark):
     )
     subsets = tuple(CATEGORIES)
     tags = ("knowledge", "reasoning", "mcq")
-    default_args = {"few_shot_num": "0"}
+    default_args = {"few_shot_num": "0"}  # the protocol's count unless given (evalscope: 5)
     max_few_shot = 5
+    protocols = {
+        "evalscope": Protocol(
+            name="evalscope", template=MMLU_PRO_USER, source=SOURCE, few_shot_num=5,
+            few_shot_template=MMLU_PRO_EXAMPLES + "\n" + MMLU_PRO_USER, example_template=MMLU_PRO_EXAMPLE,
+            example_choice_template="{letter} {text}",
+        ),
+        "native": NATIVE["en"],
+    }
 
     def subset_label(self, subset: str) -> str:
         return CATEGORIES.get(subset, subset)
@@ -72,5 +83,11 @@ class MMLUPro(MultipleChoiceBenchmark):
             answer=answer_letter(answer, len(options)),
             id=record.get("question_id"),
             reasoning=reasoning,
-            metadata={"category": record.get("category"), "src": record.get("src")},
+            metadata={"category": record.get("category"), "src": record.get("src"), "cot_content": cot},
         )
+
+    def prompt_fields(self, row: MCQRow, subset: str) -> dict[str, Any]:
+        """Adds `subject` (the category in lower case) and `cot` (the worked solution, reference style)."""
+        subject = str(row.metadata.get("category") or self.subset_label(subset)).lower()
+        return {**super().prompt_fields(row, subset), "subject": subject,
+                "cot": mmlu_pro_cot(str(row.metadata.get("cot_content") or ""))}

@@ -31,7 +31,8 @@ from ..errors import ConfigError
 from ..scoring.choice import choice_letters
 from .base import DatasetSource
 from .breakdown import GroupedSubsets, breakdown_names
-from .mcq import MCQRow, MultipleChoiceBenchmark
+from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark
+from .reference_prompts import MC_SINGLE_COT, mc_protocol
 from .mmlu import MMLU_GROUPS, MMLU_SUBJECTS, mmlu_row
 from .registry import register_benchmark
 
@@ -69,6 +70,7 @@ class MMLURedux(GroupedSubsets, MultipleChoiceBenchmark):
     tags = ("knowledge", "mcq")
     metrics = ("acc", *breakdown_names("acc", MMLU_GROUPS))
     default_args = {"label_errors": "skip"}
+    protocols = {"evalscope": mc_protocol(MC_SINGLE_COT), "native": NATIVE["en"]}
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)

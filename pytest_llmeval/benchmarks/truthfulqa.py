@@ -21,10 +21,17 @@ such scores, so both are asked as questions, one request per question and subset
   option is true.
 
 `aggregate` averages each metric over the samples that report it, so `mc1` is over mc1 samples only.
+
+Protocols: under `evalscope` (the default) the question is asked as EvalScope 1.14.1 asks it: after
+its six example QA pairs (`Q: …` / `A: …`), with its single-answer template (mc1) or multiple-answer
+template (mc2_select), and the options in its order: shuffled by `random.Random` seeded with the first
+8 bytes (big-endian) of the SHA-256 of `"42\0<question text>\0<the options, sorted>"`. Under `native`
+the plugin's own prompts and the `seed` argument's shuffle are used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -42,6 +49,9 @@ from ..scoring.choice import (
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers
 from .mcq import MCQRow, letters_phrase, render_prompt
+from ..scoring.reference_choice import reference_choice
+from .protocols import Protocol
+from .reference_prompts import MC_MULTIPLE, MC_SINGLE, REFERENCE_SEED, TRUTHFULQA_QA, mc_protocol
 from .registry import register_benchmark
 from .rows import shared_records
 
@@ -85,6 +95,14 @@ def shuffled(choices: Sequence[str], labels: Sequence[int], key: str) -> tuple[l
     return [str(choices[i]) for i in order], [int(labels[i]) for i in order]
 
 
+def reference_shuffled(choices: Sequence[str], labels: Sequence[int], text: str) -> tuple[list[str], list[int]]:
+    """The options in the reference system's order for the question text `text` (module docstring)."""
+    material = "\x00".join([str(REFERENCE_SEED), text, *sorted(str(c) for c in choices)])
+    order = list(range(len(choices)))
+    random.Random(int.from_bytes(hashlib.sha256(material.encode("utf-8")).digest()[:8], "big")).shuffle(order)
+    return [str(choices[i]) for i in order], [int(labels[i]) for i in order]
+
+
 def target_lists(targets: Any, field: str) -> tuple[list[str], list[int]]:
     """(option texts, 0/1 labels) of an `mc1_targets`/`mc2_targets` field in either shape real copies
     have: the Hugging Face `{"choices": [...], "labels": [...]}` or the original release's
@@ -123,6 +141,11 @@ class TruthfulQA(Benchmark):
     partial_metrics = metrics  # each is carried by its subset's samples only
     task_type = "mcq"
     default_args = {"seed": "0"}
+    # evalscope: per subset, the template of EvalScope's MC1 (single answer) and MC2 (multiple answers)
+    protocols = {
+        "evalscope": mc_protocol(MC_SINGLE, extra={"mc2_select": MC_MULTIPLE}),
+        "native": Protocol(name="native", source="pytest-llmeval"),
+    }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
@@ -136,14 +159,23 @@ class TruthfulQA(Benchmark):
         question = str(record["question"]).strip()
         field = "mc1_targets" if subset == "mc1" else "mc2_targets"
         options, truth = target_lists(record[field], field)
-        choices, labels = shuffled(options, truth, f"{self.seed}:{question}")
+        reference = self.protocol is not None and self.protocol.name == "evalscope"
+        if reference:
+            asked = TRUTHFULQA_QA.format(question=str(record["question"]))
+            choices, labels = reference_shuffled(options, truth, asked)
+        else:
+            choices, labels = shuffled(options, truth, f"{self.seed}:{question}")
         if len(choices) != len(labels) or not any(labels):
             raise ValueError(f"{field} needs as many labels as choices and at least one true answer")
         letters = choice_letters(len(choices))
         gold = [letter for letter, label in zip(letters, labels) if label]
-        if subset == "mc1":
-            if len(gold) != 1:
-                raise ValueError(f"mc1_targets must have exactly one true answer, got {len(gold)}")
+        if subset == "mc1" and len(gold) != 1:
+            raise ValueError(f"mc1_targets must have exactly one true answer, got {len(gold)}")
+        if reference:
+            template = self.protocol.extra.get(subset, self.protocol.template)  # type: ignore[union-attr]
+            text = template.format(question=asked, choices="\n".join(
+                f"{letter}) {choice}" for letter, choice in zip(letters, choices, strict=True)), letters=",".join(letters))
+        elif subset == "mc1":
             text = render_prompt(MCQRow(question=question, choices=choices, answer=gold[0]))
         else:
             text = SELECT_PROMPT.format(question=question, choices=format_choices(choices))
@@ -159,9 +191,12 @@ class TruthfulQA(Benchmark):
     def score(self, sample: Sample, output: str) -> Score:
         choices = sample.choices or []
         letters = choice_letters(len(choices))
+        reference = self.answer_parser == "evalscope"  # the reference parser, for reproducing its numbers
         if sample.subset == "mc1":
             answer = find_choice(output, letters, choices)
             extracted = answer.letter or match_choice_text(output, choices, letters)
+            if reference:
+                extracted = "".join(sorted(reference_choice(output, letters))) or None
             passed = extracted == sample.target
             return Score(
                 passed=passed,
@@ -171,7 +206,7 @@ class TruthfulQA(Benchmark):
                 explicit=answer.explicit,
             )
         gold = set(sample.target)
-        chosen = selected_letters(output, letters)
+        chosen = sorted(reference_choice(output, letters, multiple=True)) if reference else selected_letters(output, letters)
         if not chosen:
             return Score(
                 passed=False,

@@ -28,10 +28,14 @@ def humaneval_samples(tmp_path: Path) -> list[Sample]:
     return samples_of(get_benchmark("humaneval")(), "default", {"humaneval": path})
 
 
-def test_humaneval_prompt_and_ids(humaneval_samples: list[Sample]):
+def test_humaneval_prompt_and_ids(humaneval_samples: list[Sample], tmp_path: Path):
     assert [s.id for s in humaneval_samples] == ["HumanEval-0", "HumanEval-2"]
-    assert "```python\nfrom typing import List" in str(humaneval_samples[0].input)
+    # default (evalscope): the dataset's prompt, unchanged, after a one-line instruction
+    assert str(humaneval_samples[0].input).endswith("\n" + data.HUMANEVAL_ROWS[0]["prompt"])
     assert humaneval_samples[0].metadata["entry_point"] == "has_close_elements"
+    path = write_jsonl(tmp_path / "native.jsonl", data.HUMANEVAL_ROWS)
+    native = samples_of(get_benchmark("humaneval")({"protocol": "native"}), "default", {"humaneval": path})
+    assert "```python\nfrom typing import List" in str(native[0].input)
 
 
 def test_humaneval_right_and_wrong_programs(humaneval_samples: list[Sample]):
@@ -89,7 +93,8 @@ def test_lcb_reads_the_versions_files_from_a_repository_folder(lcb_dir: Path):
     assert [s.id for s in v5_v6] == ["abc380_a", "3600", "abc400_a"]
     assert [s.id for s in samples_of(benchmark, "v1", {"live_code_bench": lcb_dir})] == ["abc001_a"]
     stdin, functional = v5_v6[0], v5_v6[1]
-    assert "standard input" in str(stdin.input) and "class Solution" not in str(stdin.input)
+    # the format block of each kind of problem (default protocol: EvalScope's wording)
+    assert "Read the inputs from stdin" in str(stdin.input) and "class Solution" not in str(stdin.input)
     assert "class Solution:\n    def twoSum" in str(functional.input)
     assert functional.metadata["func_name"] == "twoSum" and functional.metadata["breakdown"] == ["hard"]
     assert stdin.metadata["public_tests"] == [{"input": "3 4\n", "output": "7\n", "testtype": "stdin"}]

@@ -32,7 +32,7 @@ def mmlu_file(tmp_path: Path) -> Path:
 
 
 def test_mmlu_single_file_is_split_on_subject(mmlu_file: Path):
-    samples = load("mmlu", "anatomy", {"mmlu": mmlu_file})
+    samples = load("mmlu", "anatomy", {"mmlu": mmlu_file}, protocol="native")
     assert [s.metadata["question"] for s in samples] == [data.MMLU_ROWS[1]["question"]]
     sample = samples[0]
     assert sample.target == "B" and sample.choices == ["Abdominal", "Cranial", "Pleural", "Spinal"]
@@ -63,7 +63,7 @@ def test_mmlu_scoring_of_realistic_outputs(mmlu_file: Path, output: str, passed:
 
 def test_mmlu_few_shot_rows_come_from_the_dev_file(mmlu_file: Path, tmp_path: Path):
     dev = write_jsonl(tmp_path / "dev.jsonl", data.MMLU_DEV_ROWS)
-    samples = load("mmlu", "abstract_algebra", {"mmlu": mmlu_file, "mmlu:dev": dev}, few_shot_num="5")
+    samples = load("mmlu", "abstract_algebra", {"mmlu": mmlu_file, "mmlu:dev": dev}, few_shot_num="5", protocol="native")
     prompt = str(samples[0].input)
     assert prompt.count("Answer: ") == 3  # instruction mentions it once, two solved examples
     assert "x^3 + 2x + 2 in Z_7" in prompt and "Answer: C" in prompt and "Answer: B" in prompt
@@ -95,11 +95,11 @@ def test_bad_few_shot_num_is_a_usage_error(value: str):
 def test_mmlu_pro_category_with_a_space_is_a_mark_friendly_subset(tmp_path: Path):
     assert "computer_science" in get_benchmark("mmlu_pro").subsets
     path = write_jsonl(tmp_path / "mmlu_pro.jsonl", data.MMLU_PRO_ROWS)
-    samples = load("mmlu_pro", "computer_science", {"mmlu_pro": path})
+    samples = load("mmlu_pro", "computer_science", {"mmlu_pro": path}, protocol="native")
     assert [s.id for s in samples] == ["10356", "11"]
     assert samples[0].target == "B" and len(samples[0].choices or []) == 10
     assert "J. Paged out" in str(samples[0].input) and "(A, B, C, D, E, F, G, H, I or J)" in str(samples[0].input)
-    business = load("mmlu_pro", "business", {"mmlu_pro": path})
+    business = load("mmlu_pro", "business", {"mmlu_pro": path}, protocol="native")
     assert len(business) == 1 and "(A, B, C, D, E, F, G or H)" in str(business[0].input)  # 8 options
 
 
@@ -122,7 +122,7 @@ def test_mmlu_pro_few_shot_shows_the_worked_solutions(tmp_path: Path):
     path = write_jsonl(tmp_path / "mmlu_pro.jsonl", data.MMLU_PRO_ROWS)
     validation = write_jsonl(tmp_path / "validation.jsonl", data.MMLU_PRO_VALIDATION_ROWS)
     samples = load("mmlu_pro", "computer_science", {"mmlu_pro": path, "mmlu_pro:validation": validation},
-                   few_shot_num="5")
+                   few_shot_num="5", protocol="native")
     prompt = str(samples[0].input)
     assert "Reasoning: Let's think step by step. A byte is defined as eight bits.\nAnswer: B" in prompt
     assert "Profit" not in prompt  # the business example belongs to another category
@@ -184,7 +184,7 @@ def test_ceval_has_52_subjects_in_four_groups():
 
 
 def test_ceval_chinese_prompt_and_scoring(ceval_dir: Path):
-    benchmark = bench("ceval")
+    benchmark = bench("ceval", protocol="native")
     sample = list(benchmark.load("computer_network", DatasetLoader({"ceval": str(ceval_dir)})))[1]
     assert sample.id == "1" and sample.target == "B"
     assert "答案：X" in str(sample.input) and "问题：TCP协议" in str(sample.input) and "B. 传输层" in str(sample.input)
@@ -193,7 +193,7 @@ def test_ceval_chinese_prompt_and_scoring(ceval_dir: Path):
 
 
 def test_ceval_group_accuracy_is_over_the_groups_samples(ceval_dir: Path):
-    benchmark = bench("ceval")
+    benchmark = bench("ceval", protocol="native")
     loader = DatasetLoader({"ceval": str(ceval_dir)})
     outputs = {"computer_network": ["答案：C", "答案：A"], "law": ["答案：C"], "physician": ["答案：B"]}
     per_sample = []
@@ -215,7 +215,7 @@ def test_ceval_few_shot_examples_include_explanations(ceval_dir: Path, tmp_path:
     for subject, rows in data.CEVAL_DEV_ROWS.items():
         write_jsonl(tmp_path / "ceval_dev" / f"{subject}.jsonl", rows)
     samples = load("ceval", "computer_network", {"ceval": ceval_dir, "ceval:dev": tmp_path / "ceval_dev"},
-                   few_shot_num="5")
+                   few_shot_num="5", protocol="native")
     assert "示例：" in str(samples[0].input)
     assert "解析：1. IPv4地址由32位二进制数组成。\n答案：B" in str(samples[0].input)
 
@@ -275,7 +275,7 @@ def test_a_bad_modelscope_cmmlu_row_names_file_and_line(tmp_path: Path, change: 
 def test_arc_subsets_map_to_configurations_and_relabel_numeric_options(tmp_path: Path):
     write_jsonl(tmp_path / "arc" / "ARC-Challenge.jsonl", data.ARC_ROWS["ARC-Challenge"])  # the dataset's name
     write_jsonl(tmp_path / "arc" / "arc_easy.jsonl", data.ARC_ROWS["ARC-Easy"])  # the mark name
-    benchmark = bench("arc")
+    benchmark = bench("arc", protocol="native")
     loader = DatasetLoader({"arc": str(tmp_path / "arc")})
     challenge = list(benchmark.load("arc_challenge", loader))
     assert [s.target for s in challenge] == ["A", "C"]
@@ -289,7 +289,7 @@ def test_arc_subsets_map_to_configurations_and_relabel_numeric_options(tmp_path:
 
 def test_hellaswag_cleans_wikihow_markup_and_reads_string_labels(tmp_path: Path):
     path = write_jsonl(tmp_path / "hellaswag.jsonl", data.HELLASWAG_ROWS)
-    samples = load("hellaswag", "default", {"hellaswag": path})
+    samples = load("hellaswag", "default", {"hellaswag": path}, protocol="native")
     assert [s.target for s in samples] == ["D", "D"] and [s.id for s in samples] == ["24", "92"]
     assert "[header]" not in str(samples[1].input) and "[title]" not in str(samples[1].input)
     assert "Activity: Clean and jerk" in str(samples[1].input)
@@ -301,15 +301,15 @@ def test_hellaswag_cleans_wikihow_markup_and_reads_string_labels(tmp_path: Path)
 
 def test_gpqa_gold_letters_are_balanced_and_stable(tmp_path: Path):
     path = write_jsonl(tmp_path / "gpqa.jsonl", data.gpqa_rows(8))
-    first = load("gpqa_diamond", "diamond", {"gpqa_diamond": path})
-    again = load("gpqa_diamond", "diamond", {"gpqa_diamond": path})
+    first = load("gpqa_diamond", "diamond", {"gpqa_diamond": path}, protocol="native")
+    again = load("gpqa_diamond", "diamond", {"gpqa_diamond": path}, protocol="native")
     assert Counter(s.target for s in first) == {"A": 2, "B": 2, "C": 2, "D": 2}
     assert [s.input for s in first] == [s.input for s in again]
     for index, sample in enumerate(first):
         gold = "ABCD".index(str(sample.target))
         assert (sample.choices or [])[gold] == f"right {index}"
         assert sorted(sample.choices or []) == sorted([f"right {index}", *(f"wrong {index}{x}" for x in "abc")])
-    reseeded = load("gpqa_diamond", "diamond", {"gpqa_diamond": path}, seed="1")
+    reseeded = load("gpqa_diamond", "diamond", {"gpqa_diamond": path}, seed="1", protocol="native")
     assert [s.target for s in reseeded] != [s.target for s in first]
 
 
@@ -344,7 +344,7 @@ def test_truthfulqa_mc1_is_a_shuffled_single_answer_question(truthfulqa_file: Pa
 
 
 def test_truthfulqa_mc2_select_scores_the_share_of_selected_options_that_are_true(truthfulqa_file: Path):
-    benchmark = bench("truthfulqa")
+    benchmark = bench("truthfulqa", protocol="native")
     sample = next(iter(benchmark.load("mc2_select", DatasetLoader({"truthfulqa": str(truthfulqa_file)}))))
     gold = sorted(sample.target)
     assert len(gold) == 2 and "ALL the true answers" in str(sample.input)

@@ -27,7 +27,7 @@ from pytest_llmeval.collection import (
 )
 from pytest_llmeval.errors import CollectionError, ConfigError, LLMEvalError
 from tests.collection import build_cli
-from tests.conftest import GSM8K_ROWS
+from tests.conftest import IQUIZ_ROWS
 
 
 def sized_benchmark(name: str, size: int) -> type[Benchmark]:
@@ -158,13 +158,14 @@ def test_unknown_benchmark_and_bad_fields_are_collection_errors(tmp_path):
         load_schema(bad)
 
 
-def test_a_few_shot_count_on_a_zero_shot_benchmark_is_an_error_unless_zero(gsm8k_file):
-    leaf = Collection(name="x", children=[Dataset(name="gsm8k", args={"few_shot_num": 3})])
+def test_a_few_shot_count_on_a_zero_shot_benchmark_is_an_error_unless_zero(iquiz_dir):
+    # iquiz has no few-shot split (gsm8k has one since its evalscope protocol is 4-shot)
+    leaf = Collection(name="x", children=[Dataset(name="iquiz", args={"few_shot_num": 3})])
     with pytest.raises(ConfigError, match="few_shot_num"):
-        build_collection(leaf, 10, datasets={"gsm8k": str(gsm8k_file)})
-    leaf = Collection(name="x", children=[Dataset(name="gsm8k", args={"few_shot_num": 0})])
-    records, _ = build_collection(leaf, 10, datasets={"gsm8k": str(gsm8k_file)})
-    assert len(records) == len(GSM8K_ROWS)
+        build_collection(leaf, 10, datasets={"iquiz": str(iquiz_dir)})
+    leaf = Collection(name="x", children=[Dataset(name="iquiz", args={"few_shot_num": 0})])
+    records, _ = build_collection(leaf, 10, datasets={"iquiz": str(iquiz_dir)})
+    assert len(records) == sum(len(rows) for rows in IQUIZ_ROWS.values())
 
 
 def test_build_cli_offline_from_local_files(tmp_path, gsm8k_file, iquiz_dir):

@@ -51,7 +51,7 @@ def test_folder_with_a_file_per_subset(tmp_path):
         write_jsonl(tmp_path / "iq" / f"{subset}.jsonl", rows)
     eq = samples("iquiz", "EQ", {"iquiz": str(tmp_path / "iq")})
     assert [s.target for s in eq] == ["B", "B"] and eq[0].choices[1] == "陪伴倾听"
-    assert "B. 陪伴倾听" in eq[0].input
+    assert "B) 陪伴倾听" in eq[0].input  # the option, lettered as the default (evalscope) protocol letters it
 
 
 def test_single_file_with_subset_field(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from pytest_llmeval.errors import ConfigError, ThresholdError
 from pytest_llmeval.gating import parse_threshold
-from pytest_llmeval.options import parse_bench_args, parse_gen, read_dotenv
+from pytest_llmeval.options import parse_bench_args, parse_gen, parse_protocols, read_dotenv
 from pytest_llmeval.settings import EndpointSettings, normalize_base_url
 
 
@@ -51,6 +51,21 @@ def test_bench_args_group_by_benchmark():
     }
     with pytest.raises(ConfigError):
         parse_bench_args(["start_date=2025"])
+
+
+def test_protocol_option_sets_the_run_wide_protocol_and_per_benchmark_ones():
+    bench_args = {"mmlu": {"few_shot_num": "0"}, "gsm8k": {"protocol": "evalscope"}}
+    run_wide = parse_protocols(["native", "mmlu=evalscope", "gsm8k=native", "ceval=NATIVE"], bench_args)
+    assert run_wide == "native"
+    # BENCH=NAME lands in that benchmark's arguments; --llm-bench-arg BENCH.protocol, given too, wins
+    assert bench_args == {"mmlu": {"few_shot_num": "0", "protocol": "evalscope"}, "gsm8k": {"protocol": "evalscope"},
+                          "ceval": {"protocol": "native"}}
+
+
+@pytest.mark.parametrize("bad", ["harness", "mmlu=", "mmlu=lm_eval"])
+def test_unknown_protocol_names_the_known_ones(bad):
+    with pytest.raises(ConfigError, match=r"--llm-protocol expects NAME or BENCH=NAME with NAME one of evalscope, native"):
+        parse_protocols([bad], {})
 
 
 def test_dotenv_reader(tmp_path):
