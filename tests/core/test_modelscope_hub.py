@@ -65,7 +65,8 @@ def test_hub_option_chooses_modelscope_for_a_hugging_face_benchmark(pytester, st
     repo = {"AI-ModelScope/gsm8k": {"main/test.jsonl": jsonl(GSM8K_ROWS[:2])}}
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
-        result = run(pytester, server, "-m", "gsm8k", "--llm-hub", "modelscope")
+        result = run(pytester, server, "-m", "gsm8k", "--llm-hub", "modelscope",
+                     "--llm-bench-arg", "gsm8k.few_shot_num=0")
         result.assert_outcomes(failed=2)
         assert any("AI-ModelScope/gsm8k/repo/tree" in r for r in hub.requests)
 
@@ -201,12 +202,12 @@ def test_ceval_few_shot_rows_come_from_the_modelscope_snapshot(ms_env):
     }}
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
-        samples = ms_load("ceval", "computer_network", few_shot_num="5")
+        samples = ms_load("ceval", "computer_network", few_shot_num="5", protocol="native")
         prompt = samples[0]["input"]
         assert "示例：" in prompt and "解析：1. IPv4地址由32位二进制数组成。\n答案：B" in prompt
         assert samples[0]["few_shot"] == len(data.CEVAL_DEV_ROWS["computer_network"])
         assert "dev/computer_network_dev.csv" in downloaded(hub)
-        zero = ms_load("ceval", "computer_network")  # the same snapshot, from the cache
+        zero = ms_load("ceval", "computer_network", few_shot_num="0", protocol="native")  # the same snapshot, from the cache
         assert "示例：" not in zero[0]["input"]
 
 
@@ -229,7 +230,7 @@ def test_mmlu_pro_few_shot_rows_of_one_category_from_a_modelscope_parquet_snapsh
     }}
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
-        samples = ms_load("mmlu_pro", "computer_science", few_shot_num="5")
+        samples = ms_load("mmlu_pro", "computer_science", few_shot_num="5", protocol="native")
     prompt = samples[0]["input"]
     assert "Reasoning: Let's think step by step. A byte is defined as eight bits.\nAnswer: B" in prompt
     assert "Profit" not in prompt  # the business example belongs to another category
@@ -252,7 +253,7 @@ def test_cmmlu_reads_the_reference_systems_modelscope_copy(ms_env, tmp_path, lay
         content = jsonl(data.CMMLU_MODELSCOPE_ROWS)
     with ModelScopeStandIn({"evalscope/cmmlu": {layout: content}}) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
-        samples = ms_load("cmmlu", "agronomy")
+        samples = ms_load("cmmlu", "agronomy", protocol="native")
     assert [s["id"] for s in samples] == ["test_1", "test_2"]
     assert "B. 土地" in samples[0]["input"] and "(B)" not in samples[0]["input"]
 
@@ -303,7 +304,7 @@ def test_a_modelscope_snapshot_without_the_few_shot_split_is_an_error_not_its_te
     rows = [r for r in data.MMLU_ROWS if r["subject"] == "abstract_algebra"]
     with ModelScopeStandIn({"cais/mmlu": {"abstract_algebra/test.jsonl": jsonl(rows)}}) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
-        assert ms_load("mmlu", "abstract_algebra")[0]["few_shot"] in (None, 0)  # zero-shot reads it
+        assert ms_load("mmlu", "abstract_algebra", few_shot_num="0")[0]["few_shot"] in (None, 0)  # zero-shot reads it
         with pytest.raises(Exception, match=r"has no 'dev' file for 'abstract_algebra'.*mmlu:dev=PATH"):
             ms_load("mmlu", "abstract_algebra", few_shot_num="5")
 
