@@ -64,8 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from .evaluation import EvaluationPlugin
         from .serving import ServingPlugin, serve_if_asked
 
-        settings, server = serve_if_asked(config, settings)
-        serving = ServingPlugin(settings, server)
+        served = serve_if_asked(config, settings)
+        settings = served.settings
+        serving = ServingPlugin(settings, served.server, deferred=served.deferred, note=served.note)
         config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = EvaluationPlugin(config, settings)
         config.pluginmanager.register(evaluation, PLUGIN_NAME)

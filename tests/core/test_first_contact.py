@@ -1,0 +1,192 @@
+"""What a new user meets in the first hour (issue 32): `pytest --help`, the README's and the guides'
+commands, a local file of some subsets, the Quickstart run inside the checkout, `--collect-only`, a
+wrong base URL, the labels of the score table and the verdict, and the truncation advice. Every run
+is a real pytest process against the loopback server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks import data
+from tests.conftest import GSM8K_RULES, write_jsonl
+
+ROOT = Path(__file__).parents[2]
+DOC_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def pytest_process(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m pytest ARGS` as a user types it (no PYTEST_ADDOPTS of the suite running this)."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, env=environ, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def run(pytester: pytest.Pytester, base_url: str, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("--llm-model", "fake-model", "--llm-base-url", base_url, "-p", "no:randomly", *args)
+
+
+# -- item 1: `pytest --help` and every documented command -------------------------------------------
+
+
+def test_pytest_help_works_with_the_plugin_installed(tmp_path):
+    result = pytest_process("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    text = " ".join(result.stdout.split())  # argparse wraps the help texts
+    assert "--llm-threshold-mode" in text and "95% interval" in text
+
+
+def test_llm_list_runs_in_a_fresh_process(tmp_path):
+    result = pytest_process("--llm-list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "smoke" in result.stdout and "aime2025_i" in result.stdout and "Traceback" not in result.stderr
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """(page, command) for each `pytest ...` line of a fenced block in README.md and docs/*.md,
+    continuation lines joined and shell comments dropped."""
+    found = []
+    for page in DOC_PAGES:
+        for block in re.findall(r"```[a-z]*\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.strip().removeprefix("$ ")
+                if re.match(r"(python -m )?pytest(\s|$)", line):
+                    found.append((page.name, line))
+    return found
+
+
+DOCUMENTED = documented_commands()
+
+
+def named_paths(words: list[str]) -> list[str]:
+    """The files a command names (`suite.jsonl`, `data/gsm8k.jsonl`, `./qwen-tokenizer`). A usage
+    error naming one this empty folder lacks is the folder's fault, not the command's; any other
+    usage error (an unknown option, a bad value) is a documentation bug."""
+    values = [w.partition("=")[2] or w for w in words if not w.startswith("-")]
+    return [v.removeprefix("./") for v in values if re.search(r"\.(jsonl?|csv|parquet|html)$|/", v) and "://" not in v]
+
+
+def test_the_docs_show_commands_to_check():
+    assert len(DOCUMENTED) >= 15 and any(page == "README.md" for page, _ in DOCUMENTED)
+
+
+@pytest.mark.parametrize("page,command", DOCUMENTED, ids=[f"{p}:{c[:60]}" for p, c in DOCUMENTED])
+def test_every_documented_command_parses(page, command, tmp_path):
+    """Each command runs with `--collect-only` in an empty folder with the hubs out of reach: it
+    must start, parse every option and fail (if at all) only on what this folder lacks."""
+    words = [w for w in shlex.split(command, comments=True) if w != "..."]
+    if words[:3] == ["python", "-m", "pytest"]:
+        words = words[3:]
+    else:
+        words = words[1:]
+    words = ["http://127.0.0.1:9/v1" if w == "URL" else w for w in words]
+    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9",
+               "MODELSCOPE_DOMAIN": "127.0.0.1:9", "OPENAI_BASE_URL": ""}
+    result = pytest_process(*words, "--collect-only", "-q", "-p", "no:cacheprovider", cwd=tmp_path, env=offline)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    assert "unrecognized arguments" not in output and "error: argument" not in output, output
+    if result.returncode == pytest.ExitCode.USAGE_ERROR:
+        missing = [p for p in named_paths(words) if not (tmp_path / p).exists() and p in result.stderr]
+        assert missing, f"{page}: {command}\n{result.stderr}"
+    else:
+        assert result.returncode in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                     pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED), output
+
+
+# -- item 2: a local file of some subsets runs those subsets ----------------------------------------
+
+MMLU_PRO_RULES = [{"contains": "stack-based", "reply": "Answer: B"}, {"contains": "binary search", "reply": "Answer: A"},
+                  {"contains": "adverts", "reply": "Answer: A"}]
+
+
+def test_a_file_of_some_subsets_runs_them_and_names_the_others_in_one_line(pytester, start_server, tmp_path):
+    server = start_server(rules=MMLU_PRO_RULES)
+    physics_like = [row for row in data.MMLU_PRO_ROWS if row["category"] == "computer science"]
+    path = write_jsonl(tmp_path / "cs.jsonl", physics_like)
+    result = run(pytester, server.base_url, "-m", "mmlu_pro", "--llm-dataset", f"mmlu_pro={path}")
+    output = result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "yielded no samples" not in output and "error" not in result.parseoutcomes()
+    lines = [line for line in output.splitlines() if "have no rows" in line]
+    assert len(lines) == 1, output
+    assert "13 of 14 selected subsets have no rows in" in lines[0] and "biology" in lines[0] and "physics" in lines[0]
+    assert "computer_science" not in lines[0].partition("run:")[2]
+
+
+def test_a_file_by_subset_field_of_some_levels_runs_them(pytester, start_server, tmp_path):
+    server = start_server(rules=[{"contains": "513^2", "reply": "\\boxed{26000}"}])
+    path = write_jsonl(tmp_path / "math500.jsonl", data.MATH500_ROWS)  # levels 2 and 3 only
+    result = run(pytester, server.base_url, "-m", "math_500", "--llm-dataset", f"math_500={path}")
+    result.assert_outcomes(passed=1, failed=3)
+    lines = [line for line in (result.stdout.str() + result.stderr.str()).splitlines() if "have no rows" in line]
+    assert len(lines) == 1 and "3 of 5 selected subsets" in lines[0] and "level1, level4, level5" in lines[0]
+
+
+def test_a_file_with_no_row_of_any_selected_subset_is_still_an_error(pytester, start_server, tmp_path):
+    server = start_server(rules=MMLU_PRO_RULES)
+    path = write_jsonl(tmp_path / "cs.jsonl", data.MMLU_PRO_ROWS)
+    result = run(pytester, server.base_url, "-m", "biology or physics", "--llm-dataset", f"mmlu_pro={path}")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # collection errors: nothing runs, nothing passes
+    output = result.stdout.str()
+    assert output.count("yielded no samples") >= 2 and "have no rows" not in output
+
+
+def test_rows_without_the_subset_field_are_still_an_error(pytester, start_server, tmp_path):
+    server = start_server(rules=MMLU_PRO_RULES)
+    rows = [{k: v for k, v in row.items() if k != "category"} for row in data.MMLU_PRO_ROWS]
+    path = write_jsonl(tmp_path / "nofield.jsonl", rows)
+    result = run(pytester, server.base_url, "-m", "mmlu_pro", "--llm-dataset", f"mmlu_pro={path}")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert "has no 'category' field" in result.stdout.str()
+
+
+# -- item 7: numbers labelled right -------------------------------------------------------------------
+
+
+def test_count_of_a_breakdown_metric_is_the_samples_it_covers(pytester, start_server, tmp_path):
+    server = start_server(rules=[{"contains": "polar coordinates", "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
+                                 {"contains": "513^2", "reply": "\\boxed{26000}"}, {"contains": "sqrt{8}", "reply": "\\boxed{4}"}])
+    path = write_jsonl(tmp_path / "math500.jsonl", data.MATH500_ROWS)
+    result = run(pytester, server.base_url, "-m", "level2", "--llm-dataset", f"math_500={path}")
+    rows = {line.split()[3]: line.split() for line in result.stdout.lines if line.startswith("fake-model  math_500")}
+    assert rows["acc"][-2] == "3"  # count, errors are the last two columns
+    assert rows["acc_precalculus"][-2] == "1" and rows["acc_algebra"][-2] == "1"
+
+
+def test_ci_mode_says_undecided_when_the_interval_straddles_the_threshold(pytester, model_server, gsm8k_file):
+    result = run(pytester, model_server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+                 "--llm-threshold", "gsm8k.acc>=0.5", "--llm-threshold-mode", "ci")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # undecided fails the run
+    last = [line for line in result.stdout.lines if line.strip()][-1]
+    assert "llmeval: UNDECIDED: gsm8k.acc>=0.5 (actual 0.7500, 95% CI [" in last, last
+
+
+def test_ci_mode_still_says_fail_when_the_interval_is_below(pytester, model_server, gsm8k_file):
+    result = run(pytester, model_server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+                 "--llm-threshold", "gsm8k.acc>=0.99", "--llm-threshold-mode", "ci")
+    last = [line for line in result.stdout.lines if line.strip()][-1]
+    assert "llmeval: FAIL: gsm8k.acc>=0.99" in last, last
+
+
+# -- item 11: the truncation advice once per run -------------------------------------------------------
+
+
+def test_the_truncation_fix_is_said_once_per_run(pytester, start_server, gsm8k_file):
+    long = "Let me think about this step by step before I answer the question"
+    server = start_server(rules=[{"contains": word, "reply": long} for word in ("apples", "pens", "pages", "bus")])
+    result = run(pytester, server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "max_tokens=4")
+    output = result.stdout.str()
+    result.assert_outcomes(failed=4)
+    assert output.count("max_tokens=N") == 1, output
+    assert "truncated: gsm8k: 4 of 4 outputs stopped at max_tokens" in output
