@@ -33,8 +33,10 @@ from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
-from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY
-from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
+from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
+from .items.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
+                              registered_marks, select)
+from .options import OptionReader
 from .report.aggregate import ResultsCollector
 from .results import RunResult, SampleRecord
 from .report.samples import SamplesWriter
@@ -109,8 +111,26 @@ class EvaluationPlugin:
         if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
             raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
         self.resolve_selection()
+        self.samples_only = self.decide_samples_only()
 
     # -- configuration -----------------------------------------------------------------------
+
+    def decide_samples_only(self) -> bool:
+        """True when the run collects no test files, only the plugin's items: no path was given
+        and the job is named by the plugin's options (`--llm-collection`, `--llm-perf`, or an `-m`
+        that no test without a benchmark mark can match, see `plain_tests_can_match`). The
+        Quickstart typed inside a project then shows the benchmark alone; a path (`pytest tests/
+        ...`) or an `-m` that a plain test can match collects test files as usual."""
+        if self.is_worker:
+            return bool(self.config.workerinput.get(SAMPLES_ONLY_KEY))  # type: ignore[attr-defined]
+        if self.config.args_source == pytest.Config.ArgsSource.ARGS:
+            return False
+        if self.collection is not None or OptionReader(self.config).get("perf"):
+            return True
+        return bool(self.selection) and not plain_tests_can_match(self.config.option.markexpr, all_benchmarks())
+
+    def samples_only_workerinput(self) -> dict[str, bool]:
+        return {SAMPLES_ONLY_KEY: self.samples_only}
 
     def resolve_selection(self, final: bool = False) -> None:
         """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
@@ -177,6 +197,13 @@ class EvaluationPlugin:
     # -- collection --------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool | None:
+        if not self.samples_only or self.config.pluginmanager.get_plugin("dsession"):
+            return None  # (an xdist controller collects nothing itself)
+        session.perform_collect([])  # no test files; pytest_collection_modifyitems adds the samples
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         try:
             self.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
@@ -206,9 +233,12 @@ class EvaluationPlugin:
                 self.report_absent_subsets(config, name, len(subsets), absent)
         if self.collection is not None:
             try:
-                items.extend(self.collection.build_items(session, self.benchmark_instances, self.runtime))
+                built = self.collection.build_items(session, self.benchmark_instances, self.runtime)
             except LLMEvalError as exc:
                 raise pytest.UsageError(str(exc)) from None
+            items.extend(built)
+            # counted in the header ("collected N items") like the benchmark subsets above
+            config.hook.pytest_collectreport(report=pytest.CollectReport(self.collection.nodeid_root, "passed", None, built))
         if self.settings.early_stop:
             self.start_early_stop(items)
 

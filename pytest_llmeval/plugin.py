@@ -81,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
             def workerinput() -> dict[str, object]:
                 return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),
-                        **evaluation.media_workerinput()}
+                        **evaluation.media_workerinput(), **evaluation.samples_only_workerinput()}
 
             config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker, evaluation.deselected_by_worker), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:

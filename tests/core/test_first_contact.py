@@ -190,3 +190,59 @@ def test_the_truncation_fix_is_said_once_per_run(pytester, start_server, gsm8k_f
     result.assert_outcomes(failed=4)
     assert output.count("max_tokens=N") == 1, output
     assert "truncated: gsm8k: 4 of 4 outputs stopped at max_tokens" in output
+
+
+# -- item 3: the Quickstart inside a project shows only the benchmark ----------------------------------
+
+PROJECT_TEST = """
+import pytest
+
+def test_plain():
+    assert True
+
+@pytest.mark.slow
+def test_asks_the_model(llm):
+    assert "5" in llm.chat("2 + 3 apples").text
+"""
+
+
+@pytest.fixture
+def project(pytester):
+    """A project with testpaths and tests of its own, the Quickstart typed at its root."""
+    pytester.makeini("[pytest]\ntestpaths = tests\nmarkers =\n    slow: a slow test\n")
+    tests = pytester.mkdir("tests")
+    (tests / "test_own.py").write_text(PROJECT_TEST)
+    (tests / "test_broken.py").write_text("raise RuntimeError('a test file that must not be imported')\n")
+    return pytester
+
+
+def test_the_quickstart_inside_a_project_collects_only_the_samples(project, model_server, gsm8k_file):
+    result = run(project, model_server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    output = result.stdout.str()
+    assert "collected 4 items" in output and "deselected" not in output, output
+    assert "must not be imported" not in output
+    result.assert_outcomes(passed=3, failed=1)
+
+
+def test_a_path_or_a_plain_mark_still_collects_the_projects_tests(project, model_server, gsm8k_file):
+    (project.path / "tests" / "test_broken.py").unlink()
+    with_path = run(project, model_server.base_url, "tests", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    with_path.stdout.fnmatch_lines(["collected 6 items / 2 deselected / 4 selected"])
+    own = run(project, model_server.base_url, "-m", "gsm8k or slow", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    own.assert_outcomes(passed=4, failed=1, deselected=1)  # the llm fixture test runs beside the samples
+    plain = run(project, model_server.base_url)  # no -m: the project's tests, with the llm fixture
+    plain.assert_outcomes(passed=2)
+
+
+def test_a_collection_run_counts_its_items_in_the_header(project, model_server, gsm8k_file, tmp_path):
+    rows = [json.loads(line) for line in gsm8k_file.read_text().splitlines()]
+    suite = write_jsonl(tmp_path / "suite.jsonl", [
+        {"index": i, "prompt": {"id": f"g{i}", "subset": "main", "input": row["question"],
+                                "target": row["answer"].split("####")[-1].strip(), "choices": None, "metadata": {}},
+         "tags": ["en"], "categories": ["Suite", "Math"], "task_type": "math", "weight": 0.25,
+         "dataset_name": "gsm8k", "subset_name": "main"}
+        for i, row in enumerate(rows)
+    ])
+    result = run(project, model_server.base_url, "--llm-collection", str(suite))
+    output = result.stdout.str()
+    assert "collected 4 items" in output and "must not be imported" not in output, output
