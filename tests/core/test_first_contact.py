@@ -246,3 +246,63 @@ def test_a_collection_run_counts_its_items_in_the_header(project, model_server, 
     result = run(project, model_server.base_url, "--llm-collection", str(suite))
     output = result.stdout.str()
     assert "collected 4 items" in output and "must not be imported" not in output, output
+
+
+# -- item 5: --collect-only is free and quiet; a cached run starts no server ----------------------------
+
+
+def counting_serve_command(tmp_path: Path, starts: Path) -> str:
+    """An --llm-serve command that notes each start in `starts`, then runs the loopback server."""
+    config = tmp_path / "server.json"
+    config.write_text(json.dumps({"rules": GSM8K_RULES}))
+    serve = f"{sys.executable} -m pytest_llmeval.testing.server --port {{port}} --model {{model}} --config {config}"
+    return f"sh -c 'echo started >> {starts}; exec {serve}'"
+
+
+def test_collect_only_starts_no_server_and_prints_no_result(pytester, gsm8k_file, tmp_path):
+    starts = tmp_path / "starts.txt"
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "served-model", "--llm-serve", counting_serve_command(tmp_path, starts), "-m", "gsm8k",
+        "--llm-dataset", f"gsm8k={gsm8k_file}", "--collect-only")
+    assert result.ret == pytest.ExitCode.OK
+    output = result.stdout.str()
+    assert "4 tests collected" in output or "collected 4 items" in output
+    assert "INCOMPLETE" not in output and "llmeval results" not in output and "requests:" not in output
+    assert not starts.exists()
+
+
+def test_a_run_whose_every_answer_is_cached_starts_no_server(pytester, gsm8k_file, tmp_path):
+    starts = tmp_path / "starts.txt"
+    args = ("--llm-model", "served-model", "--llm-serve", counting_serve_command(tmp_path, starts), "-m", "gsm8k",
+            "--llm-dataset", f"gsm8k={gsm8k_file}")
+    first = pytester.runpytest_subprocess(*args)
+    first.assert_outcomes(passed=3, failed=1)
+    second = pytester.runpytest_subprocess(*args)
+    second.assert_outcomes(passed=3, failed=1)
+    assert starts.read_text().splitlines() == ["started"]  # only the first run started it
+    output = second.stdout.str()
+    assert "every answer is in the cache; served-model is not served" in output
+    assert "4 answers from the cache" in output and "unreachable" not in output
+
+
+# -- item 6: a wrong base URL shows its fix first ---------------------------------------------------------
+
+
+def test_ollama_style_api_path_suggests_the_url_that_answers(pytester, model_server, gsm8k_file):
+    root = model_server.base_url.removesuffix("/v1")
+    result = run(pytester, f"{root}/api", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert f"did you mean --llm-base-url {root}/v1?" in result.stderr.str()
+    assert f"{root}/api/v1" not in output
+    assert "INCOMPLETE" not in output and "llmeval results" not in output and "_pytest.outcomes.Exit" not in output
+    assert model_server.stats()["chat_requests"] == 0
+
+
+def test_a_404_on_the_first_chat_request_is_a_plain_usage_error(pytester, model_server, gsm8k_file):
+    wrong = model_server.base_url.removesuffix("/v1") + "/v2"  # has a version, so /models 404 is tolerated
+    result = run(pytester, wrong, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-concurrency", "1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert f"ERROR: llmeval: POST {wrong}/chat/completions answered 404 Not Found" in result.stderr.str()
+    assert "_pytest.outcomes.Exit" not in output and "INCOMPLETE" not in output and "llmeval results" not in output
