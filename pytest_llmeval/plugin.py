@@ -62,13 +62,16 @@ def pytest_configure(config: pytest.Config) -> None:
             return
         default_asyncio_loop_scope(config)
         from .evaluation import EvaluationPlugin
-        from .serving import ServingPlugin, serve_if_asked
+        from .serving import ServingPlugin, check_text_only, serve_if_asked
 
         served = serve_if_asked(config, settings)
         settings = served.settings
         serving = ServingPlugin(settings, served.server, deferred=served.deferred, note=served.note)
         config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = EvaluationPlugin(config, settings)
+        if served.text_only:
+            check_text_only(settings.endpoint.model, [*evaluation.selection, *(
+                evaluation.collection.dataset_names if evaluation.collection is not None else ())])
         config.pluginmanager.register(evaluation, PLUGIN_NAME)
         from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
         from .perf.plugin import PerfPlugin

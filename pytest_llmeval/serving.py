@@ -14,7 +14,7 @@ also set ``session.shouldstop``, since ``pytest.exit`` inside a worker's item cr
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -179,6 +179,24 @@ class Serving:
     server: Any = None
     deferred: bool = False
     note: str | None = None
+    text_only: bool = False  # the embedded llama.cpp models read no images or audio
+
+
+def check_text_only(model: str, names: Iterable[str]) -> None:
+    """One usage error, before any request, when a run would send images or audio (the benchmarks
+    or collection datasets `names`) to a text-only model the plugin serves: the server would answer
+    each with an HTTP 500 that says nothing of the cause."""
+    from .benchmarks.multimodal import MultimodalBenchmark
+    from .benchmarks.registry import all_benchmarks
+
+    benchmarks = all_benchmarks()
+    media = sorted({n for n in names if n in benchmarks and issubclass(benchmarks[n], MultimodalBenchmark)})
+    if media:
+        raise ConfigError(
+            f"{', '.join(media)} send{'s' if len(media) == 1 else ''} images (or audio) with each question, but "
+            f"{model} (served by the plugin with llama.cpp) reads text only; evaluate a vision model behind "
+            f"--llm-base-url (e.g. vLLM or SGLang serving Qwen3-VL), or leave {media[0]} out of -m"
+        )
 
 
 def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
@@ -205,6 +223,7 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
 
     model = settings.endpoint.model
     note = None
+    text_only = False
     if settings.serve.command:
         # a command with a fixed port ("ollama serve"): --llm-base-url says which port it listens on
         fixed = urlsplit(settings.endpoint.base_url).port if settings.endpoint.base_url else None
@@ -215,6 +234,7 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
         model = local.served_name
         spec = ServerSpec(command=llama_server_command(local), model=model, ready_timeout_s=settings.serve.timeout_s,
                           log_path=_log_path(settings))
+        text_only = True
         if settings.endpoint.concurrency > EMBEDDED_SLOTS:
             settings = settings.model_copy(update={"endpoint": settings.endpoint.model_copy(update={"concurrency": EMBEDDED_SLOTS})})
             note = (f"{EMBEDDED_SLOTS} request in flight per process: llama-cpp-python's server answers one at a time "
@@ -231,12 +251,13 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
         if spec.port is None:  # chosen now, so that every plugin holds the right URL before the start
             spec = spec.model_copy(update={"port": free_port(spec.host)})
         server = ManagedServer(spec)
-        return Serving(_pointing_at(settings, server_url(spec.host, spec.port), model), server, deferred=True, note=note)
+        return Serving(_pointing_at(settings, server_url(spec.host, spec.port), model), server, deferred=True, note=note,
+                       text_only=text_only)
     try:
         server = ManagedServer(spec).start()
     except LLMEvalError as exc:
         raise ConfigError(f"could not start the model server: {exc}") from None
-    return Serving(_pointing_at(settings, server.base_url, model), server, note=note)
+    return Serving(_pointing_at(settings, server.base_url, model), server, note=note, text_only=text_only)
 
 
 def _pointing_at(settings: RunSettings, base_url: str, model: str) -> RunSettings:
