@@ -180,7 +180,7 @@ def scope_line(counts: Mapping[str, Mapping[str, int]], in_flight: int, max_part
     else:
         parts = [f"{bench} {sum(subsets.values())}" for bench, subsets in counts.items()]
         source = ", ".join(parts[:max_parts]) + (f", +{len(parts) - max_parts} more" if len(parts) > max_parts else "")
-    return f"llmeval: {total} {noun} from {source}, {in_flight} requests in flight"
+    return f"llmeval: {total} {noun} from {source}, {in_flight} request{'' if in_flight == 1 else 's'} in flight"
 
 
 def _clock(seconds: float) -> str:

@@ -306,3 +306,38 @@ def test_a_404_on_the_first_chat_request_is_a_plain_usage_error(pytester, model_
     output = result.stdout.str() + result.stderr.str()
     assert f"ERROR: llmeval: POST {wrong}/chat/completions answered 404 Not Found" in result.stderr.str()
     assert "_pytest.outcomes.Exit" not in output and "INCOMPLETE" not in output and "llmeval results" not in output
+
+
+# -- item 10: two commands from the checkout's root, nothing to activate -------------------------------
+
+
+def script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A root script as a newcomer runs it, with this environment standing for the one install.sh
+    made (VIRTUAL_ENV), so that nothing is installed here."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    environ["VIRTUAL_ENV"] = sys.prefix
+    return subprocess.run([f"./{name}", *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=600,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_quickstart_script_runs_the_main_job(tmp_path):
+    result = script("quickstart.sh", "--collect-only", "-q", "-p", "no:cacheprovider", "--llm-cache-dir", str(tmp_path),
+                    cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "20 tests collected" in result.stdout and "smoke/math::" in result.stdout
+    assert "setting up" not in result.stdout  # the environment is complete: nothing installed
+
+
+def test_run_tests_script_runs_the_suite_with_two_workers():
+    result = script("run-tests.sh", "tests/core/test_docs.py::test_architecture_page_names_every_package",
+                    "-p", "no:cacheprovider", "-p", "no:randomly", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created: 2/2 workers" in result.stdout and "1 passed" in result.stdout
+
+
+def test_the_readme_and_ci_use_the_two_commands():
+    blocks = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", (ROOT / "README.md").read_text(), re.S))
+    assert "./quickstart.sh" in blocks and "./run-tests.sh" in blocks
+    assert ". .venv/bin/activate" not in blocks  # no activation step to miss
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if not line.strip().startswith("#")]
+    assert "./run-tests.sh" in ci and not any(line.startswith("python -m pytest") for line in ci)
