@@ -270,7 +270,8 @@ class DatasetLoader(RecordLoader):
                 f"benchmark {benchmark.name!r} has no hub source; pass --llm-dataset {benchmark.name}=PATH"
             )
         fix = f"pass --llm-dataset {benchmark.name}=PATH" + (
-            f" (or --llm-dataset {benchmark.name}.{subset}=PATH for this subset)" if len(benchmark.subsets) > 1 else ""
+            f" (or --llm-dataset {benchmark.name}.{subset_name(benchmark, subset)}=PATH for this subset)"
+            if len(benchmark.subsets) > 1 else ""
         )
         rows, by_config = hub_rows(benchmark, subset, source.split, self.hub, fix)
         scan.source = HUB_SOURCE
@@ -278,6 +279,17 @@ class DatasetLoader(RecordLoader):
             yield from self._counted(rows, scan)
         else:
             yield from self.filter_subset(benchmark, subset, rows, scan)
+
+
+def subset_name(benchmark: Benchmark, label: str) -> str:
+    """The subset as `--llm-list` and `-m` name it (`aime2025_i`, `level2`) for the dataset's own
+    label (`AIME2025-I`, `2`), so that a suggested `--llm-dataset NAME.SUBSET=PATH` uses that name."""
+    if label in benchmark.subsets:
+        return label
+    for subset in benchmark.subsets:
+        if normalized(subset) == normalized(label) or subset.endswith(label) and subset[: -len(label)].isalpha():
+            return subset
+    return label
 
 
 def is_saved_dataset(path: Path) -> bool:

@@ -341,3 +341,29 @@ def test_the_readme_and_ci_use_the_two_commands():
     assert ". .venv/bin/activate" not in blocks  # no activation step to miss
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if not line.strip().startswith("#")]
     assert "./run-tests.sh" in ci and not any(line.startswith("python -m pytest") for line in ci)
+
+
+# -- item 9: offline errors that help once ------------------------------------------------------------
+
+
+def test_collection_build_reports_every_leaf_it_cannot_load_in_one_run(tmp_path):
+    bad = tmp_path / "gsm8k.jsonl"
+    bad.write_text('{"question": "1 + 1?", "answer": "#### 2"}\n{not json\n')
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"name": "Suite", "children": [
+        {"name": "Math", "children": [{"name": "gsm8k"}, {"name": "aime25"}]},
+        {"name": "Chinese", "children": [{"name": "iquiz"}]},
+    ]}))
+    offline = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "MODELSCOPE_OFFLINE": "1",
+               "HF_ENDPOINT": "http://127.0.0.1:9", "MODELSCOPE_DOMAIN": "127.0.0.1:9"}
+    run = subprocess.run([sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "5",
+                          "-o", str(tmp_path / "out.jsonl"), "--llm-dataset", f"gsm8k={bad}"],
+                         capture_output=True, text=True, cwd=tmp_path, env=offline, timeout=300)
+    error = run.stderr
+    assert run.returncode != 0 and "Traceback" not in error
+    assert "3 of the schema's datasets cannot be loaded" in error, error
+    lines = {line.strip().split(" ")[0]: line for line in error.splitlines() if line.startswith("  ")}
+    assert {"gsm8k", "aime25", "iquiz"} <= set(lines), error
+    assert "malformed JSON" in lines["gsm8k"]
+    assert "aime25.aime2025_i=PATH" in lines["aime25"] and "AIME2025-I=PATH" not in error
+    assert "ModelScope hub" in lines["iquiz"] and "Hugging Face" not in lines["iquiz"]
