@@ -95,6 +95,7 @@ def test_every_documented_command_parses(page, command, tmp_path):
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "INTERNALERROR" not in output, output
     assert "unrecognized arguments" not in output and "error: argument" not in output, output
+    assert "INCOMPLETE RUN" not in output and "llmeval results" not in output, output  # a dry run is quiet
     if result.returncode == pytest.ExitCode.USAGE_ERROR:
         missing = [p for p in named_paths(words) if not (tmp_path / p).exists() and p in result.stderr]
         assert missing, f"{page}: {command}\n{result.stderr}"
