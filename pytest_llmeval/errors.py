@@ -137,6 +137,17 @@ class DatasetError(LLMEvalError):
         self.hub_unreachable = hub_unreachable  # then every other subset would fail the same way
 
 
+class SubsetAbsentError(DatasetError):
+    """A selected subset has no row in a local file whose rows do name their subset (a file of
+    some subsets, e.g. MMLU-Pro's physics rows): the benchmark runs the subsets that are there and
+    says which had no rows; only a benchmark that yields nothing at all is an error."""
+
+    def __init__(self, message: str, *, subset: str, source: str | None = None) -> None:
+        super().__init__(message)
+        self.subset = subset
+        self.source = source
+
+
 class MediaError(DatasetError):
     """A medium of one sample could not be read or is over a limit: an error of that sample."""
 
@@ -223,10 +234,13 @@ class ServerError(EndpointError):
     kind = "http_status"
 
 
-def base_url_hint(base_url: str) -> str:
-    """The likely fix for a base URL that answers 404: add `/v1` when no version segment is there."""
+def base_url_hint(base_url: str, suggestion: str | None = None) -> str:
+    """The likely fix for a base URL that answers 404: `suggestion` (a base URL found to answer),
+    else `/v1` added when no version segment is there."""
     from urllib.parse import urlsplit
 
+    if suggestion is not None:
+        return f"did you mean --llm-base-url {suggestion}? (its /models answers)"
     path = urlsplit(base_url).path.rstrip("/")
     last = path.rsplit("/", 1)[-1]
     if not (last.startswith("v") and last[1:].isdigit()):
@@ -240,8 +254,8 @@ class EndpointNotFoundError(ServerError):
 
     kind = "not_found"
 
-    def __init__(self, method: str, url: str, base_url: str, snippet: str | None = None) -> None:
-        hint = base_url_hint(base_url)
+    def __init__(self, method: str, url: str, base_url: str, snippet: str | None = None, suggestion: str | None = None) -> None:
+        hint = base_url_hint(base_url, suggestion)
         if method == "POST":  # the chat route: some servers answer 404 for an unknown model too
             hint += " (or, if the server names an unknown model, check --llm-model)"
         super().__init__(f"{method} {url} answered 404 Not Found; {hint}", snippet=snippet)

@@ -26,7 +26,7 @@ from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
 from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
-from .errors import ConfigError, DatasetError, LLMEvalError
+from .errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
 from .gating.budget import run_passed
 from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop, undecidable_metrics
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
@@ -34,8 +34,10 @@ from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
-from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY
-from .items.selection import check_dataset_names, check_mark_names, check_subset_list, mark_name, registered_marks, select
+from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
+from .items.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
+                              registered_marks, select)
+from .options import OptionReader
 from .report.aggregate import ResultsCollector
 from .redact import redact
 from .results import RunResult, SampleRecord
@@ -116,8 +118,26 @@ class EvaluationPlugin:
         if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
             raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
         self.resolve_selection()
+        self.samples_only = self.decide_samples_only()
 
     # -- configuration -----------------------------------------------------------------------
+
+    def decide_samples_only(self) -> bool:
+        """True when the run collects no test files, only the plugin's items: no path was given
+        and the job is named by the plugin's options (`--llm-collection`, `--llm-perf`, or an `-m`
+        that no test without a benchmark mark can match, see `plain_tests_can_match`). The
+        Quickstart typed inside a project then shows the benchmark alone; a path (`pytest tests/
+        ...`) or an `-m` that a plain test can match collects test files as usual."""
+        if self.is_worker:
+            return bool(self.config.workerinput.get(SAMPLES_ONLY_KEY))  # type: ignore[attr-defined]
+        if self.config.args_source == pytest.Config.ArgsSource.ARGS:
+            return False
+        if self.collection is not None or OptionReader(self.config).get("perf"):
+            return True
+        return bool(self.selection) and not plain_tests_can_match(self.config.option.markexpr, all_benchmarks())
+
+    def samples_only_workerinput(self) -> dict[str, bool]:
+        return {SAMPLES_ONLY_KEY: self.samples_only}
 
     def resolve_selection(self, final: bool = False) -> None:
         """Instantiate the benchmarks with their arguments, decide what -m selects, check gates."""
@@ -186,12 +206,20 @@ class EvaluationPlugin:
     # -- collection --------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool | None:
+        if not self.samples_only or self.config.pluginmanager.get_plugin("dsession"):
+            return None  # (an xdist controller collects nothing itself)
+        session.perform_collect([])  # no test files; pytest_collection_modifyitems adds the samples
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         try:
             self.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in self.selection.items():
+            absent: list[SubsetAbsentError] = []  # subsets a local file of some subsets has no rows for
             for subset in subsets:
                 try:
                     built = build_items(session, self.benchmark_instances, {name: [subset]}, self.settings,
@@ -202,19 +230,39 @@ class EvaluationPlugin:
                     config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, built))
                 except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
                     raise pytest.UsageError(str(exc)) from None
+                except SubsetAbsentError as exc:
+                    absent.append(exc)
                 except DatasetError as exc:
                     where = name if exc.hub_unreachable else f"{name}/{subset}"
                     report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])
                     config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
+            if absent:
+                self.report_absent_subsets(config, name, len(subsets), absent)
         if self.collection is not None:
             try:
-                items.extend(self.collection.build_items(session, self.benchmark_instances, self.runtime))
+                built = self.collection.build_items(session, self.benchmark_instances, self.runtime)
             except LLMEvalError as exc:
                 raise pytest.UsageError(str(exc)) from None
+            items.extend(built)
+            # counted in the header ("collected N items") like the benchmark subsets above
+            config.hook.pytest_collectreport(report=pytest.CollectReport(self.collection.nodeid_root, "passed", None, built))
         if self.settings.early_stop:
             self.start_early_stop(items)
+
+    def report_absent_subsets(self, config: pytest.Config, name: str, selected: int, absent: list[SubsetAbsentError]) -> None:
+        """A local file that covers some of the selected subsets runs those: one line names the
+        subsets it has no rows for. When it covers none, each subset's error stands (never an
+        empty run)."""
+        if len(absent) == selected:
+            for exc in absent:
+                config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{exc.subset}", "failed", f"llmeval: {exc}", []))
+            return
+        names = [exc.subset for exc in absent]
+        shown = ", ".join(names[:16]) + (f", +{len(names) - 16} more" if len(names) > 16 else "")
+        self.notify(f"llmeval: {name}: {len(names)} of {selected} selected subsets have no rows in {absent[0].source}, "
+                    f"so they do not run: {shown}")
 
     def start_early_stop(self, items: list[pytest.Item]) -> None:
         """Seeded random order per benchmark, and the monitor the dispatcher asks before each request."""
@@ -301,7 +349,7 @@ class EvaluationPlugin:
             self.runtime.dispatcher.list_models()
         except LLMEvalError as exc:
             if not self._all_cached(session):
-                pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+                raise pytest.UsageError(f"llmeval: {exc}") from None
 
     def _all_cached(self, session: pytest.Session) -> bool:
         from .endpoint.cache import request_key
@@ -315,8 +363,19 @@ class EvaluationPlugin:
         except Exception:  # a dataset that cannot be read here is reported by the workers
             return False
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        self.start_requests(session)
+        try:
+            return (yield)
+        except pytest.exit.Exception as exc:
+            # An item that stopped the run for a usage error (a wrong URL seen on the first chat
+            # request, no sandbox): pytest's own error line, not `! _pytest.outcomes.Exit: ... !`.
+            if exc.returncode == pytest.ExitCode.USAGE_ERROR and str(exc.msg).startswith("llmeval:"):
+                raise pytest.UsageError(exc.msg) from None
+            raise
+
+    def start_requests(self, session: pytest.Session) -> None:
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             return  # pytest stops for collection errors; send nothing
         if session.config.option.collectonly:
@@ -440,6 +499,10 @@ class EvaluationPlugin:
             if self.samples_writer.summary() is not None:
                 self.output_problems.append(self.samples_writer.summary())  # type: ignore[arg-type]
         self._flush_notices()
+        if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
+            # nothing ran (a usage error such as a wrong base URL stops before the first request):
+            # no result, no empty table, no verdict; the error itself is pytest's last line
+            return
         if not self.collector and not self.rules and not self.perf_ran() and not self.samples_planned \
                 and not (self.collection and self.collection.rules):
             return
@@ -577,10 +640,7 @@ class EvaluationPlugin:
     def gate_failures(self) -> list[str]:
         """Why the gates failed, in words, for the verdict line."""
         assert self.result is not None
-        reasons = [
-            f"{o.expression} (actual {'missing' if o.value is None else f'{o.value:.4f}'})"
-            for o in self.result.thresholds if not o.passed
-        ]
+        reasons = [self._gate_reason(o) for o in self.result.thresholds if not o.passed]
         errors = sum(bench.errors for bench in self.result.benchmarks.values())
         if errors > self.settings.max_errors:
             reasons.append(f"{errors} endpoint errors (--llm-max-errors {self.settings.max_errors})")
@@ -591,6 +651,23 @@ class EvaluationPlugin:
         if not reasons:
             reasons.append("a plugin's gate (such as --llm-max-drop) failed")
         return reasons
+
+    @staticmethod
+    def _gate_reason(outcome: Any) -> str:
+        actual = "missing" if outcome.value is None else f"{outcome.value:.4f}"
+        if outcome.status == "undecided" and outcome.ci_low is not None and outcome.ci_high is not None:
+            # the interval straddles the threshold: the data cannot say pass or fail
+            return f"{outcome.expression} (actual {actual}, 95% CI [{outcome.ci_low:.4f}, {outcome.ci_high:.4f}])"
+        return f"{outcome.expression} (actual {actual})"
+
+    def undecided_only(self) -> bool:
+        """True when the run failed only because `--llm-threshold-mode ci` (or early stop) left
+        thresholds undecided: the verdict then says UNDECIDED, not FAIL."""
+        assert self.result is not None
+        failing = [o for o in self.result.thresholds if not o.passed]
+        errors = sum(bench.errors for bench in self.result.benchmarks.values())
+        return (bool(failing) and all(o.status == "undecided" for o in failing) and self.result.complete
+                and errors <= self.settings.max_errors and not self.other_failures)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -607,5 +684,6 @@ class EvaluationPlugin:
         if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return  # interrupted or a usage error: no gate decided
         passed = status == pytest.ExitCode.OK
-        line = verdict_line(passed, [] if passed else self.gate_failures(), status)
+        line = verdict_line(passed, [] if passed else self.gate_failures(), status,
+                            undecided=not passed and self.undecided_only())
         terminal.write_sep("=", line, green=passed, red=not passed, bold=True)

@@ -171,20 +171,27 @@ OPTIONS: tuple[OptionSpec, ...] = (
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
 
 
+def argparse_help(text: str) -> str:
+    """`text` as argparse help: argparse %-formats every help string (`%(default)s`), so a literal
+    `%` ("95% interval") must be doubled or `pytest --help` dies with "TypeError: %i format"."""
+    return text.replace("%", "%%")
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
     for spec in OPTIONS:
+        help_text = argparse_help(spec.help)  # the ini help is printed as it is
         if spec.kind == "flag":
-            group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=spec.help)
+            group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=help_text)
             parser.addini(spec.dest, spec.help, type="bool", default=None)
         elif spec.kind == "words":
-            group.addoption(spec.flag, action="extend", nargs="+", default=None, dest=spec.dest, metavar=spec.metavar, help=spec.help)
+            group.addoption(spec.flag, action="extend", nargs="+", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
             parser.addini(spec.dest, spec.help, type="linelist", default=None)
         elif spec.kind == "list":
-            group.addoption(spec.flag, action="append", default=None, dest=spec.dest, metavar=spec.metavar, help=spec.help)
+            group.addoption(spec.flag, action="append", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
             parser.addini(spec.dest, spec.help, type="linelist", default=None)
         else:
-            group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=spec.metavar, help=spec.help)
+            group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
             parser.addini(spec.dest, spec.help, type="string", default=None)
 
 

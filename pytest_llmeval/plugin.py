@@ -62,12 +62,16 @@ def pytest_configure(config: pytest.Config) -> None:
             return
         default_asyncio_loop_scope(config)
         from .evaluation import EvaluationPlugin
-        from .serving import ServingPlugin, serve_if_asked
+        from .serving import ServingPlugin, check_text_only, serve_if_asked
 
-        settings, server = serve_if_asked(config, settings)
-        serving = ServingPlugin(settings, server)
+        served = serve_if_asked(config, settings)
+        settings = served.settings
+        serving = ServingPlugin(settings, served.server, deferred=served.deferred, note=served.note)
         config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = EvaluationPlugin(config, settings)
+        if served.text_only:
+            check_text_only(settings.endpoint.model, [*evaluation.selection, *(
+                evaluation.collection.dataset_names if evaluation.collection is not None else ())])
         config.pluginmanager.register(evaluation, PLUGIN_NAME)
         from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
         from .perf.plugin import PerfPlugin
@@ -80,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
             def workerinput() -> dict[str, object]:
                 return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),
-                        **evaluation.media_workerinput()}
+                        **evaluation.media_workerinput(), **evaluation.samples_only_workerinput()}
 
             config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker, evaluation.deselected_by_worker), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:

@@ -14,9 +14,10 @@ also set ``session.shouldstop``, since ``pytest.exit`` inside a worker's item cr
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,18 @@ class ServerInfo(BaseModel):
 
 
 class ServingPlugin:
-    """Holds the started server for the session (registered as "llmeval-serving")."""
+    """Holds the started server for the session (registered as "llmeval-serving").
 
-    def __init__(self, settings: RunSettings, server: Any = None) -> None:
+    Without xdist the server starts just before the first test runs, and only when something needs
+    it: a run whose every answer is in the cache (a re-score) and `--collect-only` never start it.
+    Its port is chosen at configure time, so the endpoint URL every plugin holds is right from the
+    start."""
+
+    def __init__(self, settings: RunSettings, server: Any = None, *, deferred: bool = False, note: str | None = None) -> None:
         self.settings = settings
         self.server = server
+        self.deferred = deferred and server is not None  # not started yet: start_if_needed does it
+        self.note = note  # said beside the "serving" line, e.g. why one request is in flight
         self.config: pytest.Config | None = None
         self.stopped_for: ServerDiedError | None = None
         if server is not None:
@@ -54,6 +62,44 @@ class ServingPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        if self.deferred and not session.config.option.collectonly and not session.testsfailed:
+            self.start_if_needed(session)
+        return (yield)
+
+    def start_if_needed(self, session: pytest.Session) -> None:
+        """Start the deferred server unless every item is a sample whose answers are all cached."""
+        from .items.nodes import SampleItem
+
+        self.deferred = False
+        evaluation = session.config.pluginmanager.get_plugin("llmeval-evaluation")
+        samples = [item for item in session.items if isinstance(item, SampleItem)]
+        if evaluation is not None and samples and len(samples) == len(session.items) \
+                and not evaluation.runtime.answers_missing(samples):
+            self._say(f"llmeval: every answer is in the cache; {self.settings.endpoint.model} is not served")
+            evaluation.runtime.endpoint_unstarted = True
+            self.server.on_death.clear()
+            self.server = None
+            return
+        try:
+            self.server.start()
+        except LLMEvalError as exc:
+            self.server = None
+            raise pytest.UsageError(f"llmeval: could not start the model server: {exc}") from None
+        self._say(self.serving_line())
+
+    def _say(self, line: str) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter") if self.config is not None else None
+        if terminal is not None and self.config is not None and self.config.get_verbosity() >= 0:
+            terminal.ensure_newline()
+            terminal.write_line(line)
+
+    def serving_line(self) -> str:
+        assert self.server is not None
+        note = f"; {self.note}" if self.note else ""
+        return f"llmeval: serving {self.settings.endpoint.model} at {self.settings.endpoint.base_url} (log: {self.server.log_path}){note}"
 
     def _server_died(self, death: ServerDiedError) -> None:
         """Monitor thread: under xdist, make the controller stop scheduling and end the run."""
@@ -99,9 +145,9 @@ class ServingPlugin:
         )
 
     def pytest_report_header(self, config: pytest.Config) -> str | None:
-        if self.server is None:
-            return None
-        return f"llmeval: serving {self.settings.endpoint.model} at {self.settings.endpoint.base_url} (log: {self.server.log_path})"
+        if self.server is None or self.deferred:
+            return None  # a deferred server says so when it starts
+        return self.serving_line()
 
     def workerinput(self) -> dict[str, Any]:
         """What xdist workers need to use this endpoint instead of starting their own."""
@@ -118,8 +164,48 @@ class ServingPlugin:
             self.server = None
 
 
-def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSettings, Any]:
-    """Settings pointing at the right endpoint, and the ManagedServer we started (or None)."""
+# llama-cpp-python's server answers one request at a time (one llama.cpp context behind a lock):
+# more in flight only wait inside the server, where their wait would count as request time.
+EMBEDDED_SLOTS = 1
+
+
+@dataclass
+class Serving:
+    """What `serve_if_asked` decided: the settings pointing at the endpoint, the server (None when
+    the user runs it), whether its start waits for the first test (`deferred`), and a note for the
+    header."""
+
+    settings: RunSettings
+    server: Any = None
+    deferred: bool = False
+    note: str | None = None
+    text_only: bool = False  # the embedded llama.cpp models read no images or audio
+
+
+def check_text_only(model: str, names: Iterable[str]) -> None:
+    """One usage error, before any request, when a run would send images or audio (the benchmarks
+    or collection datasets `names`) to a text-only model the plugin serves: the server would answer
+    each with an HTTP 500 that says nothing of the cause."""
+    from .benchmarks.multimodal import MultimodalBenchmark
+    from .benchmarks.registry import all_benchmarks
+
+    benchmarks = all_benchmarks()
+    media = sorted({n for n in names if n in benchmarks and issubclass(benchmarks[n], MultimodalBenchmark)})
+    if media:
+        raise ConfigError(
+            f"{', '.join(media)} send{'s' if len(media) == 1 else ''} images (or audio) with each question, but "
+            f"{model} (served by the plugin with llama.cpp) reads text only; evaluate a vision model behind "
+            f"--llm-base-url (e.g. vLLM or SGLang serving Qwen3-VL), or leave {media[0]} out of -m"
+        )
+
+
+def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
+    """Settings pointing at the right endpoint, and the ManagedServer we start (or None).
+
+    Without xdist the server is created with a port chosen now and started later, by
+    `ServingPlugin.start_if_needed`; under xdist the controller starts it now, since the workers
+    send requests as soon as they have collected. The embedded llama.cpp server has one slot, so
+    the requests in flight are capped to it (said in the header)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(WORKER_URL_KEY):
         managed = workerinput.get(WORKER_SERVER_KEY)
@@ -128,14 +214,16 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSet
 
             watch_remote_server(workerinput[WORKER_URL_KEY], RemoteServerWatch(
                 int(managed["pid"]), Path(managed["exit_path"]), list(managed["command"]), Path(managed["log_path"])))
-        return _pointing_at(settings, workerinput[WORKER_URL_KEY], workerinput[WORKER_MODEL_KEY]), None
+        return Serving(_pointing_at(settings, workerinput[WORKER_URL_KEY], workerinput[WORKER_MODEL_KEY]))
     if config.option.collectonly:
-        return settings, None
+        return Serving(settings)
 
     from .endpoint.local_models import is_local_model_name, llama_server_command, resolve_local_model
-    from .endpoint.server import ManagedServer, ServerSpec
+    from .endpoint.server import ManagedServer, ServerSpec, free_port, server_url
 
     model = settings.endpoint.model
+    note = None
+    text_only = False
     if settings.serve.command:
         # a command with a fixed port ("ollama serve"): --llm-base-url says which port it listens on
         fixed = urlsplit(settings.endpoint.base_url).port if settings.endpoint.base_url else None
@@ -146,18 +234,30 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> tuple[RunSet
         model = local.served_name
         spec = ServerSpec(command=llama_server_command(local), model=model, ready_timeout_s=settings.serve.timeout_s,
                           log_path=_log_path(settings))
+        text_only = True
+        if settings.endpoint.concurrency > EMBEDDED_SLOTS:
+            settings = settings.model_copy(update={"endpoint": settings.endpoint.model_copy(update={"concurrency": EMBEDDED_SLOTS})})
+            note = (f"{EMBEDDED_SLOTS} request in flight per process: llama-cpp-python's server answers one at a time "
+                    "(more would only queue inside it)")
     elif settings.endpoint.base_url is None:
         raise ConfigError(
             f"no endpoint for --llm-model {model!r}: pass --llm-base-url (or set OPENAI_BASE_URL), "
             "--llm-serve CMD to start a server, or a local model name (smollm2-135m, gemma3-270m, a .gguf path)"
         )
     else:
-        return settings, None
+        return Serving(settings)
+    xdist = bool(config.getoption("numprocesses", None)) or getattr(config.option, "dist", "no") != "no"
+    if not xdist and (spec.port is not None or spec.has_port_placeholder()):  # else start() says what is wrong
+        if spec.port is None:  # chosen now, so that every plugin holds the right URL before the start
+            spec = spec.model_copy(update={"port": free_port(spec.host)})
+        server = ManagedServer(spec)
+        return Serving(_pointing_at(settings, server_url(spec.host, spec.port), model), server, deferred=True, note=note,
+                       text_only=text_only)
     try:
         server = ManagedServer(spec).start()
     except LLMEvalError as exc:
         raise ConfigError(f"could not start the model server: {exc}") from None
-    return _pointing_at(settings, server.base_url, model), server
+    return Serving(_pointing_at(settings, server.base_url, model), server, note=note, text_only=text_only)
 
 
 def _pointing_at(settings: RunSettings, base_url: str, model: str) -> RunSettings:

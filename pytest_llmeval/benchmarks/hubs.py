@@ -101,10 +101,13 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
 
 
 def _unreachable_error(hub: Hub, name: str, why: str, fix: str) -> DatasetError:
+    # The other hub is offered only when the dataset is there too: `fix` then ends with the
+    # `--llm-hub` hint of `_other_hub_hint` (iquiz lives on ModelScope alone).
     other = "ModelScope hub" if hub == "huggingface" else "Hugging Face hub"
+    where = f"the {HUB_NAMES[hub]} or the {other}" if "--llm-hub" in fix else f"the {HUB_NAMES[hub]}"
     return DatasetError(
         f"cannot load {name}: the {HUB_NAMES[hub]} is not reachable ({why}) and the dataset is not in its cache. "
-        f"Download it where a hub is reachable (the {HUB_NAMES[hub]} or the {other}) and {fix}",
+        f"Download it where {where} is reachable and {fix}",
         hub_unreachable=True,
     )
 

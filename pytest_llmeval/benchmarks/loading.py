@@ -37,7 +37,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError, DatasetError, SubsetAbsentError
 from .base import Benchmark, RecordLoader, Sample
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
@@ -45,6 +45,7 @@ COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # `path.suffix` of every file read_path accepts (the compressed ones end in .gz/.bz2/.xz)
 FILE_SUFFIXES = (*DATA_SUFFIXES, *COMPRESSIONS)
 Located = tuple[Mapping[str, Any], str]
+HUB_SOURCE = "the hub"  # SubsetScan.source of rows from a hub (else a local path)
 
 
 def data_kind(path: Path) -> tuple[str, str | None] | None:
@@ -155,10 +156,14 @@ class DatasetLoader(RecordLoader):
             )
         else:
             detail = f"{scan.rows} rows were read and the benchmark kept none of them (fields: {', '.join(scan.fields)})"
-        return DatasetError(
+        message = (
             f"subset {subset!r} of {benchmark.name!r} yielded no samples{where}: {detail}. Pass rows of this "
             f"subset (--llm-dataset {benchmark.name}.{subset}=PATH takes every row of PATH), or deselect it with -m"
         )
+        if scan.field is not None and scan.rows and not scan.matched and scan.source and scan.source != HUB_SOURCE:
+            # a local file whose rows name their subsets, none this one: the file covers other subsets
+            return SubsetAbsentError(message, subset=subset, source=scan.source)
+        return DatasetError(message)
 
     # -- local files -------------------------------------------------------------------------
 
@@ -265,14 +270,26 @@ class DatasetLoader(RecordLoader):
                 f"benchmark {benchmark.name!r} has no hub source; pass --llm-dataset {benchmark.name}=PATH"
             )
         fix = f"pass --llm-dataset {benchmark.name}=PATH" + (
-            f" (or --llm-dataset {benchmark.name}.{subset}=PATH for this subset)" if len(benchmark.subsets) > 1 else ""
+            f" (or --llm-dataset {benchmark.name}.{subset_name(benchmark, subset)}=PATH for this subset)"
+            if len(benchmark.subsets) > 1 else ""
         )
         rows, by_config = hub_rows(benchmark, subset, source.split, self.hub, fix)
-        scan.source = "the hub"
+        scan.source = HUB_SOURCE
         if by_config:
             yield from self._counted(rows, scan)
         else:
             yield from self.filter_subset(benchmark, subset, rows, scan)
+
+
+def subset_name(benchmark: Benchmark, label: str) -> str:
+    """The subset as `--llm-list` and `-m` name it (`aime2025_i`, `level2`) for the dataset's own
+    label (`AIME2025-I`, `2`), so that a suggested `--llm-dataset NAME.SUBSET=PATH` uses that name."""
+    if label in benchmark.subsets:
+        return label
+    for subset in benchmark.subsets:
+        if normalized(subset) == normalized(label) or subset.endswith(label) and subset[: -len(label)].isalpha():
+            return subset
+    return label
 
 
 def is_saved_dataset(path: Path) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..benchmarks.registry import all_benchmarks
-from ..errors import CollectionError
+from ..errors import CollectionError, DatasetError
 from ..items.selection import check_subset_list
 from .records import CollectionRecord
 from .sampler import allot, choose, sampler_weights
@@ -54,6 +54,28 @@ def load_leaf(benchmark: Benchmark, loader: DatasetLoader) -> list[Sample]:
     return samples
 
 
+def load_leaves(leaves: list[FlatDataset], instances: list[Benchmark], loader: DatasetLoader) -> list[list[Sample]]:
+    """Every leaf's samples. A leaf that cannot be loaded does not stop the others: one error names
+    all of them, so that one build run shows everything to fix (one hub error per benchmark)."""
+    pools: list[list[Sample]] = []
+    failures: dict[str, tuple[str, DatasetError]] = {}
+    for leaf, bench in zip(leaves, instances):
+        if leaf.name in failures:  # the same benchmark again (another group): the same error
+            pools.append([])
+            continue
+        try:
+            pools.append(load_leaf(bench, loader))
+        except DatasetError as exc:
+            failures[leaf.name] = (f"{leaf.name} ({'/'.join(leaf.categories)}): {exc}", exc)
+            pools.append([])
+    if len(failures) == 1:
+        raise next(iter(failures.values()))[1]
+    if failures:
+        lines = "\n  ".join(text for text, _ in failures.values())
+        raise DatasetError(f"{len(failures)} of the schema's datasets cannot be loaded (fix them all, then build again):\n  {lines}")
+    return pools
+
+
 def build_collection(
     schema: Collection,
     n: int,
@@ -77,7 +99,7 @@ def build_collection(
                               "give every group and dataset a finite weight > 0")
     loader = DatasetLoader(datasets, base_dir=base_dir, hub=hub)
     instances = [leaf_benchmark(leaf, benchmarks, bench_args) for leaf in leaves]  # every name checked before any load
-    pools = [load_leaf(bench, loader) for bench in instances]
+    pools = load_leaves(leaves, instances, loader)
     sizes = [len(pool) for pool in pools]
     counts = allot(n, sampler_weights(sampler, [leaf.share for leaf in leaves], sizes), sizes)
     records: list[CollectionRecord] = []

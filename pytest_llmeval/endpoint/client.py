@@ -21,6 +21,7 @@ import json
 import time
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -59,6 +60,17 @@ def make_http_client(settings: EndpointSettings, connections: int) -> httpx.Asyn
     return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), limits=limits, timeout=timeout)
 
 
+def base_url_candidates(base_url: str) -> list[str]:
+    """Base URLs to try when `base_url` (with no version segment) has no `/models`: `base_url/v1`
+    (`http://host:8000` -> `http://host:8000/v1`), then the server root's `/v1` when `base_url` has
+    a path (`http://host:11434/api` -> `http://host:11434/v1`, ollama's OpenAI routes)."""
+    parts = urlsplit(base_url.rstrip("/"))
+    candidates = [f"{base_url.rstrip('/')}/v1"]
+    if parts.path.strip("/"):
+        candidates.append(urlunsplit((parts.scheme, parts.netloc, "/v1", "", "")))
+    return candidates
+
+
 class ChatClient:
     """Sends chat requests to one endpoint. Create and use it inside one event loop."""
 
@@ -89,13 +101,28 @@ class ChatClient:
         if response.status_code in (401, 403):
             raise AuthenticationError(self.settings.require_base_url(), response.status_code)
         if response.status_code == 404 and base_url_hint(self.settings.require_base_url()).startswith("did you mean"):
-            raise EndpointNotFoundError("GET", self.settings.public_models_url, self.settings.require_base_url())
+            found = await self._answering_base_url(self.settings.require_base_url())
+            raise EndpointNotFoundError("GET", self.settings.public_models_url, self.settings.require_base_url(), suggestion=found)
         if response.status_code != 200:
             return []
         try:
             return [m.get("id", "") for m in response.json().get("data", [])]
         except (ValueError, AttributeError):
             return []
+
+    async def _answering_base_url(self, base_url: str) -> str | None:
+        """After a 404 from `base_url/models`: the first of `base_url_candidates` whose `/models`
+        answers (200, or 401/403 from a keyed server), so that the suggested fix is one that works
+        (ollama's `/api` is its own API, its OpenAI routes are at `/v1`; OpenRouter's are at
+        `/api/v1`). None when none answers."""
+        for candidate in base_url_candidates(base_url):
+            try:
+                response = await self._http.get(f"{candidate}/models", headers=self._headers, timeout=5.0)
+            except httpx.HTTPError:
+                continue
+            if response.status_code in (200, 401, 403):
+                return candidate
+        return None
 
     async def chat(self, body: dict[str, Any]) -> ChatResponse:
         """One chat completion with retries on 429/5xx/transport errors (full-jitter backoff,

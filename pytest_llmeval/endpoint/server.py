@@ -138,6 +138,11 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def server_url(host: str, port: int) -> str:
+    """The OpenAI base URL of a server on ``host:port``: ``http://host:port/v1``."""
+    return f"http://{_url_host(host)}:{port}/v1"
+
+
 def _read_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     try:
         with path.open("rb") as handle:
@@ -179,7 +184,7 @@ class ManagedServer:
     @property
     def base_url(self) -> str:
         """``http://host:port/v1``, the value for ``--llm-base-url``."""
-        return f"http://{_url_host(self.spec.host)}:{self.port}/v1"
+        return server_url(self.spec.host, self.port)
 
     @property
     def log_path(self) -> Path:

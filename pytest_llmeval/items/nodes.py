@@ -124,9 +124,9 @@ class SampleItem(pytest.Item):
         ]
         if record.explanation:
             lines.append(f"  why:      {_excerpt(record.explanation)}")
-        if getattr(record, "truncated", 0):
-            lines.append("  note:     the output stopped at max_tokens (finish_reason 'length'); "
-                         "raise it with --llm-gen max_tokens=N")
+        if getattr(record, "truncated", 0) and "max_tokens" not in (record.explanation or ""):
+            # the fact, once per sample; the fix is said once per run (the summary's `truncated:` line)
+            lines.append("  note:     the output stopped at max_tokens (finish_reason 'length')")
         return "\n".join(lines)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:

@@ -31,6 +31,7 @@ class EvalRuntime:
         self._judge: Any = None
         self._answered = False  # a chat request has succeeded: a later 404 is that sample's own
         self.offline_note: str | None = None  # set when the cache answered all and the endpoint is gone
+        self.endpoint_unstarted = False  # a server of ours left unstarted (every answer cached): no probe
         self._judge_lock = threading.Lock()  # the judge is first wanted on the dispatcher's thread
         self._thinking: Any = None
         # --llm-early-stop: asked before a sample's request is sent; True skips the sample
@@ -126,10 +127,9 @@ class EvalRuntime:
     def preflight_if_needed(self, samples: Sequence[SampleItem]) -> None:
         """One clear error up front when the endpoint is missing, instead of one per item; skipped
         when the cache already holds every response (an offline re-score needs no server)."""
-        cache = self.dispatcher.cache
-        repeats = range(self.settings.repeats)
-        keys = (self._key_or_none(i, r) for i in samples for r in repeats)
-        if cache is not None and not cache.missing(key for key in keys if key is not None):
+        if not self.answers_missing(samples):
+            if self.endpoint_unstarted:
+                return
             try:  # not needed, but the summary should say when the answers only came from the cache
                 self.dispatcher.list_models()
             except EndpointUnreachableError as exc:
@@ -138,6 +138,16 @@ class EvalRuntime:
                 pass
             return
         self.preflight()
+
+    def answers_missing(self, samples: Sequence[SampleItem]) -> bool:
+        """True unless the cache holds the answer of every request of `samples` (a sample that
+        cannot become a request is left out: it errors alone when its turn comes)."""
+        cache = self.dispatcher.cache
+        if cache is None:
+            return True
+        repeats = range(self.settings.repeats)
+        keys = (self._key_or_none(i, r) for i in samples for r in repeats)
+        return bool(cache.missing(key for key in keys if key is not None))
 
     def _key_or_none(self, item: SampleItem, repeat: int = 0) -> str | None:
         """The cache key of an item's request; None when the sample cannot become a request (it
@@ -151,7 +161,9 @@ class EvalRuntime:
         try:
             self.dispatcher.list_models()
         except LLMEvalError as exc:
-            pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            # a usage error: pytest prints it alone ("ERROR: llmeval: ... did you mean ...?"), with
+            # no score table before it and no `_pytest.outcomes.Exit` wrapping (pytest.exit's)
+            raise pytest.UsageError(f"llmeval: {exc}") from None
 
     # -- per item ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ close to one of ours but matching nothing is a usage error with a suggestion (`c
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -193,3 +194,24 @@ def _is_dataset_label(cls: type[Benchmark], label: str) -> bool:
     module = sys.modules.get(cls.__module__)
     known = {*getattr(module, "CONFIGS", {}).values(), *getattr(module, "CATEGORIES", {}).values()}
     return label in known or label.isdigit()
+
+
+def plain_tests_can_match(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]]) -> bool:
+    """Whether `-m` can select a test that carries none of the plugin's marks: with every benchmark,
+    subset and tag name false, does some choice of the other names (`slow`, `e2e`) make it true?
+    `-m smoke` or `-m "gsm8k and not main"` cannot; `-m "smoke or slow"`, `-m "not gsm8k"` and no
+    `-m` at all can. An evaluation run given no path collects test files only when this is true."""
+    if not markexpr:
+        return True
+    if re.search(r"\([^()]*=", markexpr):  # keyword matching (`perf(level=1)`): not worked out here
+        return True
+    ours = llmeval_names(benchmarks)
+    others = [name for name in expression_names(markexpr) if name not in ours]
+    if len(others) > 10:
+        return True
+    expression = Expression.compile(markexpr)
+    for values in itertools.product((False, True), repeat=len(others)):
+        truth = dict(zip(others, values))
+        if expression.evaluate(lambda mark, /, **kwargs: not kwargs and truth.get(mark, False)):
+            return True
+    return False

@@ -12,6 +12,7 @@ from .distribution import TAKEOVER_KEY, StaticShareScheduling, is_sample_nodeid
 BENCHMARKS_KEY = "llmeval_benchmarks"
 DESELECTED_KEY = "llmeval_deselected"  # workeroutput: {benchmark: sample items deselected}
 MEDIA_DIR_KEY = "llmeval_media_dir"  # workerinput: the controller's media folder under --llm-no-cache
+SAMPLES_ONLY_KEY = "llmeval_samples_only"  # workerinput: the controller decided not to collect test files
 
 
 class XdistHooks:

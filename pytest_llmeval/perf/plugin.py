@@ -144,9 +144,11 @@ class PerfPlugin:
             except ConfigError as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
         if self.sweep is not None:
-            items.append(PerfSweepItem.from_parent(session, name="sweep", nodeid=SWEEP_NODEID,
-                                                   path=Path(config.rootpath) / "llmeval-perf",
-                                                   plugin=self, spec=self.sweep))
+            sweep = PerfSweepItem.from_parent(session, name="sweep", nodeid=SWEEP_NODEID,
+                                              path=Path(config.rootpath) / "llmeval-perf", plugin=self, spec=self.sweep)
+            items.append(sweep)
+            # counted in the header ("collected N items"), which counts collect reports
+            config.hook.pytest_collectreport(report=pytest.CollectReport(SWEEP_NODEID, "passed", None, [sweep]))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

@@ -44,7 +44,7 @@ from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score,
 from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
-from .terminal import interval_text, selection_notes, truncation_notes
+from .terminal import covered, interval_text, selection_notes, truncation_notes
 from .thinking_view import thinking_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
@@ -227,13 +227,13 @@ def _score_rows(page: Page) -> list[ScoreRow]:
     raw: list[tuple[str, str | None, str, float | None, str, str]] = []
     for name, bench in result.benchmarks.items():
         for metric, value in bench.metrics.items():
-            raw.append((name, None, metric, value, str(bench.count), str(bench.errors)))
+            raw.append((name, None, metric, value, str(covered(bench, metric)), str(bench.errors)))
         if not bench.metrics:
             raw.append((name, None, "-", None, str(bench.count), str(bench.errors)))
         if len(bench.subsets) > 1:
             for subset, group in bench.subsets.items():
                 for metric, value in group.metrics.items():
-                    raw.append((name, subset, metric, value, str(group.count), str(group.errors)))
+                    raw.append((name, subset, metric, value, str(covered(group, metric)), str(group.errors)))
                 if not group.metrics:
                     raw.append((name, subset, "-", None, str(group.count), str(group.errors)))
     if comparison is not None:

@@ -42,6 +42,13 @@ class ScoreRow:
     group: GroupResult
 
 
+def covered(group: GroupResult, metric: str | None) -> int:
+    """The samples `metric` covers in `group`: a breakdown metric (`acc_precalculus`) or any metric
+    only some samples have counts those (its `uncertainty.n`), not every sample of the group."""
+    u = group.uncertainty.get(metric) if metric is not None else None
+    return u.n if u is not None and 0 < u.n <= group.count else group.count
+
+
 @dataclass(frozen=True)
 class ScoreColumn:
     """A column of the score table: its header and how a row fills it. Append to SCORE_COLUMNS
@@ -58,7 +65,7 @@ SCORE_COLUMNS: list[ScoreColumn] = [
     ScoreColumn("metric", lambda r: r.metric or "-"),
     ScoreColumn("score", lambda r: "-" if r.metric is None else f"{r.group.metrics[r.metric]:.4f}"),
     ScoreColumn("se [95% CI]", lambda r: "-" if r.metric is None else interval_text(r.group, r.metric)),
-    ScoreColumn("count", lambda r: str(r.group.count)),
+    ScoreColumn("count", lambda r: str(covered(r.group, r.metric))),
     ScoreColumn("errors", lambda r: str(r.group.errors)),
 ]
 
@@ -173,7 +180,7 @@ def scope_line(counts: Mapping[str, Mapping[str, int]], in_flight: int, max_part
     else:
         parts = [f"{bench} {sum(subsets.values())}" for bench, subsets in counts.items()]
         source = ", ".join(parts[:max_parts]) + (f", +{len(parts) - max_parts} more" if len(parts) > max_parts else "")
-    return f"llmeval: {total} {noun} from {source}, {in_flight} requests in flight"
+    return f"llmeval: {total} {noun} from {source}, {in_flight} request{'' if in_flight == 1 else 's'} in flight"
 
 
 def _clock(seconds: float) -> str:
@@ -277,9 +284,12 @@ def requests_line(sent: int, cached: int, failed: int) -> str:
     return f"requests: {sent} sent{failures}, {cached} answer{'' if cached == 1 else 's'} from the cache"
 
 
-def verdict_line(passed: bool, reasons: Sequence[str], exit_status: int) -> str:
-    """The run's last line when a gate decides: `llmeval: PASS (exit status 0)` or
-    `llmeval: FAIL: gsm8k.acc>=0.8 (actual 0.7500) (exit status 1)`."""
+def verdict_line(passed: bool, reasons: Sequence[str], exit_status: int, undecided: bool = False) -> str:
+    """The run's last line when a gate decides: `llmeval: PASS (exit status 0)`,
+    `llmeval: FAIL: gsm8k.acc>=0.8 (actual 0.7500) (exit status 1)`, or, when the only failures are
+    thresholds whose interval straddles the value (`--llm-threshold-mode ci`), `llmeval: UNDECIDED:
+    ...` (the run still fails: more samples would decide)."""
     if passed:
         return f"llmeval: PASS, every gate holds (exit status {exit_status})"
-    return f"llmeval: FAIL: {'; '.join(reasons) or 'a gate failed'} (exit status {exit_status})"
+    word = "UNDECIDED" if undecided else "FAIL"
+    return f"llmeval: {word}: {'; '.join(reasons) or 'a gate failed'} (exit status {exit_status})"

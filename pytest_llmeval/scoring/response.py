@@ -59,8 +59,7 @@ def truncated_verdict(score: Score) -> Score:
         explanation=(
             f"output truncated at max_tokens (finish_reason {TRUNCATED!r}) before an explicit answer"
             + (f"; the fallback read {score.extracted!r}, not counted" if score.extracted is not None else "")
-            + "; raise max_tokens (--llm-gen max_tokens=N)"
-        ),
+        ),  # the fix (--llm-gen max_tokens=N) is said once per run, in the summary's `truncated:` line
         explicit=False,
     )
 

@@ -47,18 +47,19 @@ def test_serve_under_xdist_starts_one_server_for_all_workers(pytester, gsm8k_fil
     assert starts.read_text().splitlines() == ["started"]
 
 
-def test_server_that_exits_reports_its_exit_code_and_log(pytester):
+def test_server_that_exits_reports_its_exit_code_and_log(pytester, gsm8k_file):
     command = f"{sys.executable} -c \"import sys; print('model file not found'); sys.exit(3)\" {{port}}"
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-serve", command, "-m", "gsm8k")
+    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-serve", command, "-m", "gsm8k",
+                                           "--llm-dataset", f"gsm8k={gsm8k_file}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     error = result.stderr.str()
     assert "could not start the model server" in error and "3" in error and "model file not found" in error
 
 
-def test_server_that_never_gets_ready_is_killed_at_the_timeout(pytester):
+def test_server_that_never_gets_ready_is_killed_at_the_timeout(pytester, gsm8k_file):
     command = f"{sys.executable} -c \"import time; time.sleep(60)\" {{port}}"
     result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-serve", command, "--llm-serve-timeout", "1",
-                                           "-m", "gsm8k")
+                                           "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--llm-serve-timeout" in result.stderr.str()
 

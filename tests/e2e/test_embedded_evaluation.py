@@ -119,7 +119,8 @@ def test_started_server_inherits_the_users_openmp_wait_policy(pytester, tmp_path
         monkeypatch.setenv("OMP_WAIT_POLICY", user_value)
     pytester.makepyfile(test_env=SERVER_ENV_TEST)
     gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:1])
-    result = pytester.runpytest_subprocess("--llm-model", "smollm2-135m", "-m", "gsm8k", "-s",
+    # the path: with no path, `-m gsm8k` collects the benchmark's samples only (docs/options.md)
+    result = pytester.runpytest_subprocess("test_env.py", "--llm-model", "smollm2-135m", "-m", "gsm8k", "-s",
                                            "--llm-dataset", f"gsm8k={gsm}", "--llm-gen", "max_tokens=8")
     result.stdout.fnmatch_lines([f"*OMP_WAIT_POLICY of the server: {expected}*"])
     outcomes = result.parseoutcomes()

@@ -63,7 +63,8 @@ def test_llm_perf_fixture_and_results_json(perf_pytester: pytest.Pytester, start
         """
     )
     # one smoke sample makes the core write the results JSON (it writes only when benchmarks ran)
-    result = perf_pytester.runpytest_subprocess(*_args(server, "-m", "smoke", "--llm-limit", "1",
+    # the test file's path: with no path, `-m smoke` collects the samples only (docs/options.md)
+    result = perf_pytester.runpytest_subprocess(*_args(server, "test_fixture.py", "-m", "smoke", "--llm-limit", "1",
                                                        "--llm-results", "out.json"))
     result.assert_outcomes(passed=1, failed=2)  # the fake model gets both smoke samples wrong
     result.stdout.fnmatch_lines(["*llmeval perf*", "*test_fixture.py::test_one_level (fake-model)*"])
@@ -194,7 +195,7 @@ def test_under_xdist_results_reach_the_controller(perf_pytester: pytest.Pytester
             assert perf.result().ok == 6
         """
     )
-    result = perf_pytester.runpytest_subprocess(*_args(server, "-n", "2", "-m", "smoke", "--llm-limit", "1",
+    result = perf_pytester.runpytest_subprocess(*_args(server, "test_x.py", "-n", "2", "-m", "smoke", "--llm-limit", "1",
                                                        "--llm-results", "out.json"))
     result.stdout.fnmatch_lines(["*llmeval perf*", "*test_x.py::test_first*", "*test_x.py::test_second*"])
     runs = json.loads((perf_pytester.path / "out.json").read_text())["extra"]["perf"]["runs"]
