@@ -21,6 +21,7 @@ network that lets only ModelScope through still serves it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 from ..errors import DatasetError
 from .base import Benchmark, DatasetSource
+from .hub_limits import HubBudget, HubLimitError, HubLimits, hf_budget, modelscope_client_limits, safe_repo_path
 
 Hub = Literal["huggingface", "modelscope"]
 HUB_NAMES = {"huggingface": "Hugging Face hub", "modelscope": "ModelScope hub"}
@@ -164,7 +166,10 @@ def hf_load(name: str, fix: str, load: Callable[[], Any]) -> Any:
         _go_offline_hf()  # the cache may still hold it; no retries against a dead host
         offline = True
     try:
-        return load()
+        with hf_budget(name, fix):  # the hub limits: time, size, requests (hub_limits.py)
+            return load()
+    except DatasetError:
+        raise
     except Exception as exc:  # network, auth, missing config: all end the same way for the user
         detail = f"{type(exc).__name__}: {str(exc)[:200]}"
         text = str(exc).lower()
@@ -189,7 +194,9 @@ def _ms_endpoint() -> str:
 def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DATA_PATTERNS) -> Path:
     """The local snapshot folder of a ModelScope dataset's files matching `patterns` (default: every
     data file): from the client's cache when it is there and holds every file `patterns` names without
-    a wildcard (no request), else downloaded into it."""
+    a wildcard (no request), else downloaded into it under the hub limits (`hub_limits`): the
+    listing is read and every path and size in it checked before the client downloads the files."""
+    modelscope_client_limits()  # before the client is first imported: it reads them then
     try:
         from modelscope_hub.compat.snapshot_download import dataset_snapshot_download
     except ImportError:
@@ -213,7 +220,9 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
     try:
         cached = Path(dataset_snapshot_download(dataset_id, allow_patterns=list(patterns), local_files_only=True))
         if all((cached / name).is_file() for name in named):
-            return cached
+            return _inside_only(cached, name, fix)
+    except DatasetError:
+        raise
     except Exception:
         pass  # not in the cache: ask the hub
     if _user_offline("MODELSCOPE_OFFLINE", "HF_HUB_OFFLINE"):
@@ -224,9 +233,22 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
             _unreachable["modelscope"] = why
     if "modelscope" in _unreachable:
         raise _unreachable_error("modelscope", name, _unreachable["modelscope"], fix)
+    budget = HubBudget(HubLimits.from_env(), "ModelScope hub", name, fix)
     try:
-        folder = Path(dataset_snapshot_download(dataset_id, allow_patterns=list(patterns)))
+        from modelscope_hub.api import HubApi
+
+        endpoint = _ms_endpoint() if _ms_endpoint_set() else HubApi().resolve_endpoint_for_read(
+            dataset_id, repo_type="dataset")
+        chosen = _checked_entries(_modelscope_listing(endpoint, dataset_id, budget, fix), patterns, dataset_id, budget, fix)
+        # exactly the checked files: the client lists nothing itself and refuses a file over its listed size
+        folder = Path(HubApi(endpoint=endpoint).download_repo(
+            dataset_id, "dataset", allow_patterns=list(patterns), file_list=chosen))
+    except DatasetError:
+        raise
     except Exception as exc:
+        stopped = _modelscope_limit(exc, budget)
+        if stopped is not None:
+            raise stopped from None
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         if isinstance(exc, (ConnectionError, OSError)) and "404" not in str(exc) and "403" not in str(exc):
             _unreachable["modelscope"] = detail
@@ -235,6 +257,102 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
             f"cannot download {name} from the ModelScope hub ({detail}). Download it where the hub is reachable "
             f"and {fix}"
         ) from None
+    return _inside_only(folder, name, fix)
+
+
+MS_PAGE_SIZE = 200
+
+
+def _ms_endpoint_set() -> bool:
+    return bool(os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN"))
+
+
+def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: str) -> list[dict[str, Any]]:
+    """Every entry of the dataset repository's file tree (the route the `modelscope` client pages
+    through), read under `budget`: a page that trickles, a page that never ends or pages without end
+    stop at a limit instead of hanging."""
+    import httpx
+
+    url = f"{endpoint.rstrip('/')}/api/v1/datasets/{dataset_id}/repo/tree"
+    token = os.environ.get("MODELSCOPE_API_TOKEN")
+    entries: list[dict[str, Any]] = []
+    with httpx.Client(follow_redirects=True, cookies={"m_session_id": token} if token else None) as client:
+        for page in range(1, budget.limits.max_requests + 2):
+            budget.request()
+            params = {"Revision": "master", "Recursive": "True", "PageNumber": page, "PageSize": MS_PAGE_SIZE}
+            body = bytearray()
+            try:
+                with client.stream("GET", url, params=params, timeout=budget.read_timeout()) as response:
+                    for chunk in response.iter_bytes():
+                        budget.receive(len(chunk))
+                        body += chunk
+            except httpx.TimeoutException:
+                raise budget.stalled() from None
+            if response.status_code == 404:
+                raise DatasetError(f"cannot download {dataset_id} from the ModelScope hub: it has no such dataset "
+                                   f"(404 at {url}). Check the id, or {fix}")
+            response.raise_for_status()
+            try:
+                data = json.loads(bytes(body)).get("Data")
+            except (ValueError, AttributeError):
+                data = None
+            files = data if isinstance(data, list) else (data or {}).get("Files") if isinstance(data, dict) else None
+            if not isinstance(files, list):
+                raise DatasetError(f"the ModelScope hub answered the listing of {dataset_id} with something that is not "
+                                   f"a file list (HTTP {response.status_code}); {fix}")
+            entries.extend(f for f in files if isinstance(f, dict))
+            if len(files) < MS_PAGE_SIZE:
+                return entries
+    raise AssertionError("unreachable: budget.request() stops the loop")  # pragma: no cover
+
+
+def _checked_entries(
+    entries: list[dict[str, Any]], patterns: Sequence[str], dataset_id: str, budget: HubBudget, fix: str
+) -> list[dict[str, Any]]:
+    """The listed files that `patterns` select, after every listed path was checked
+    (`safe_repo_path`) and the selected files' sizes, which the client enforces, fit the budget."""
+    from fnmatch import fnmatch
+
+    chosen: list[dict[str, Any]] = []
+    for entry in entries:
+        if (entry.get("Type") or entry.get("type") or "blob") == "tree":
+            continue
+        path = safe_repo_path(entry.get("Path") or entry.get("path"), "ModelScope hub", dataset_id, fix)
+        if not any(fnmatch(path, pattern) for pattern in patterns):
+            continue
+        size = entry.get("Size", entry.get("size"))
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise DatasetError(f"the ModelScope listing of {dataset_id} gives no size for {path!r} (got {size!r}), so "
+                               f"its download could not be bounded; {fix}")
+        chosen.append({**entry, "Path": path, "Size": size})
+    budget.declared(sum(entry["Size"] for entry in chosen))
+    return chosen
+
+
+def _modelscope_limit(exc: BaseException, budget: HubBudget) -> DatasetError | None:
+    """The error naming the limit that stopped a `modelscope` client download, or None."""
+    failures = list((getattr(exc, "failed_files", None) or {}).values()) or [exc]
+    for failure in failures:
+        kind = type(failure).__name__
+        if kind == "FileSizeMismatchError":
+            return HubLimitError(f"the download of {budget.what} was stopped: the hub sent a file of another size than "
+                                 f"its listing announced ({str(failure).splitlines()[0][:200]}); {budget.fix}")
+        if "Deadline" in kind or "Timeout" in kind or "TooSlow" in kind:
+            return budget.stalled() if "TooSlow" in kind else HubLimitError(
+                f"the download of {budget.what} from the ModelScope hub was stopped: a file took longer than "
+                f"{budget.limits.timeout_s:g} s (LLMEVAL_HUB_TIMEOUT, or MODELSCOPE_DOWNLOAD_TOTAL_TIMEOUT when set). "
+                f"Raise it for a slow network, or {budget.fix}")
+    return None
+
+
+def _inside_only(folder: Path, name: str, fix: str) -> Path:
+    """`folder` when no file in it is a link to somewhere outside it (what a hub wrote, or a cache
+    someone else wrote into, is read only from inside the snapshot)."""
+    root = folder.resolve()
+    for path in folder.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise DatasetError(f"the snapshot of {name} holds {path.relative_to(folder)!s}, a link to "
+                               f"{path.resolve()!s} outside it; remove the snapshot folder {folder} and {fix}")
     return folder
 
 

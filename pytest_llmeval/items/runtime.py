@@ -251,7 +251,11 @@ def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
     """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
     sample whose media could not be read keeps its text prompt."""
     if "segments" not in item.sample.metadata:
-        messages = item.benchmark.messages(item.sample)
+        try:
+            messages = item.benchmark.messages(item.sample)
+        except LLMEvalError:  # a refused medium: the sample's prompt as it stands, placeholders and all
+            messages = item.sample.input if isinstance(item.sample.input, list) else [
+                {"role": "user", "content": item.sample.input}]
         # media inline in the prompt (a collection record): stored as hash/size/format too
         return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
     try:
