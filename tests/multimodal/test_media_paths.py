@@ -40,10 +40,14 @@ def everything_sent(server: Any) -> str:
     return json.dumps(server.stats()["chat_bodies"])
 
 
-def assert_secret_absent(text: str, secret: Path) -> None:
+def assert_secret_absent(text: str, secret: Path, *, name_too: bool = False) -> None:
+    """The private bytes are not in `text`, nor a hash label of them (they were never spooled);
+    `name_too`: nor the file's name (what the endpoint receives; the error in the samples file and
+    the report names the refused path, which is the row's own text)."""
     assert base64.b64encode(SECRET).decode() not in text
-    assert SECRET_SHA[:12] not in text  # no hash label of it either: it was never spooled
-    assert str(secret) not in text and "secret.png" not in text
+    assert SECRET_SHA[:12] not in text
+    if name_too:
+        assert str(secret) not in text and "secret.png" not in text
 
 
 def test_rows_naming_files_outside_their_folder_fail_alone_and_leak_nothing(
@@ -67,14 +71,14 @@ def test_rows_naming_files_outside_their_folder_fail_alone_and_leak_nothing(
     dataset = write_jsonl(data / "testmini.jsonl", rows)
     server = start_server(keep_chat_bodies=20, rules=[{"contains": "Which color", "reply": "Answer: C"}])
     report = pytester.path / "report.html"
-    outcome, records = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={dataset}",
+    outcome, records = run(pytester, server, "-m", "multi_choice", "--llm-dataset", f"math_vista={dataset}",
                            "--llm-no-cache", "--html", str(report), "--self-contained-html")
     outcome.assert_outcomes(passed=1, errors=6)
     out = outcome.stdout.str()
     assert out.count("leaves the dataset folder") >= 4 and "is a URL" in out, out[-3000:]
     assert len(server.stats()["chat_bodies"]) == 1  # only the good sample was asked
     assert "Attack" not in everything_sent(server)
-    assert_secret_absent(everything_sent(server), secret)
+    assert_secret_absent(everything_sent(server), secret, name_too=True)
     assert {r["id"]: r.get("error_kind") for r in records if r["id"] != "1"} == dict.fromkeys("234567", "media")
     assert_secret_absent((pytester.path / "samples.jsonl").read_text(), secret)
     assert_secret_absent(report.read_text(), secret)
@@ -106,7 +110,9 @@ def test_collection_records_naming_local_files_fail_alone_and_leak_nothing(
     def record(index: int, question: str, part: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict:
         content = [{"type": "text", "text": question}, part]
         return {"index": index, "prompt": {"input": [{"role": "user", "content": content}], "target": "C",
-                                           "choices": ["red", "green", "blue"], "metadata": metadata or {}},
+                                           "choices": ["red", "green", "blue"],
+                                           "metadata": {"question_type": "multi_choice", "answer_type": "text",
+                                                        **(metadata or {})}},
                 "tags": ["en"], "categories": ["Vision"], "task_type": "math", "weight": 1.0,
                 "dataset_name": "math_vista", "subset_name": "multi_choice"}
 
@@ -128,5 +134,5 @@ def test_collection_records_naming_local_files_fail_alone_and_leak_nothing(
     assert "collection carries its media inline" in outcome.stdout.str()
     sent = everything_sent(server)
     assert "Attack" not in sent
-    assert_secret_absent(sent, secret)
+    assert_secret_absent(sent, secret, name_too=True)
     assert_secret_absent(samples.read_text(), secret)
