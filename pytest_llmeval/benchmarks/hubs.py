@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -240,15 +241,10 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
         endpoint = _ms_endpoint() if _ms_endpoint_set() else HubApi().resolve_endpoint_for_read(
             dataset_id, repo_type="dataset")
         chosen = _checked_entries(_modelscope_listing(endpoint, dataset_id, budget, fix), patterns, dataset_id, budget, fix)
-        # exactly the checked files: the client lists nothing itself and refuses a file over its listed size
-        folder = Path(HubApi(endpoint=endpoint).download_repo(
-            dataset_id, "dataset", allow_patterns=list(patterns), file_list=chosen))
+        folder = _modelscope_download(endpoint, dataset_id, patterns, chosen, budget)
     except DatasetError:
         raise
     except Exception as exc:
-        stopped = _modelscope_limit(exc, budget)
-        if stopped is not None:
-            raise stopped from None
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         if isinstance(exc, (ConnectionError, OSError)) and "404" not in str(exc) and "403" not in str(exc):
             _unreachable["modelscope"] = detail
@@ -329,20 +325,51 @@ def _checked_entries(
     return chosen
 
 
-def _modelscope_limit(exc: BaseException, budget: HubBudget) -> DatasetError | None:
-    """The error naming the limit that stopped a `modelscope` client download, or None."""
-    failures = list((getattr(exc, "failed_files", None) or {}).values()) or [exc]
-    for failure in failures:
-        kind = type(failure).__name__
+def _modelscope_download(
+    endpoint: str, dataset_id: str, patterns: Sequence[str], files: list[dict[str, Any]], budget: HubBudget
+) -> Path:
+    """The `modelscope` client downloads exactly the checked `files` (it lists nothing itself and
+    refuses a file over its listed size) in a child process (`_ms_download`), killed when the
+    budget's deadline passes: the client alone would hold a trickling file for many minutes."""
+    import subprocess
+
+    from ..processes import spawn_module, stop_group
+
+    request = json.dumps({"endpoint": endpoint, "dataset_id": dataset_id, "patterns": list(patterns), "files": files})
+    proc = spawn_module("pytest_llmeval.benchmarks._ms_download", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        start_new_session=True)  # its progress bars go to our stderr, as before
+    try:
+        out, _ = proc.communicate(request.encode(), timeout=max(0.001, budget.deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        stop_group(proc, grace_s=1.0)
+        raise HubLimitError(
+            f"the download of {budget.what} from the ModelScope hub was stopped: it took longer than "
+            f"{budget.limits.timeout_s:g} s (LLMEVAL_HUB_TIMEOUT). Raise LLMEVAL_HUB_TIMEOUT for a slow network, or "
+            f"download the dataset where the hub is trusted and {budget.fix}"
+        ) from None
+    finally:
+        if proc.poll() is None:
+            stop_group(proc, grace_s=1.0)
+    try:
+        answer = json.loads(out.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise DatasetError(f"cannot download {budget.what}: the download process ended without an answer "
+                           f"(exit status {proc.returncode}); {budget.fix}") from None
+    if "folder" in answer:
+        return Path(answer["folder"])
+    failures: dict[str, str] = answer.get("failures") or {"": str(answer.get("error"))}
+    for path, kind in failures.items():
+        what = f" ({path})" if path else ""
         if kind == "FileSizeMismatchError":
-            return HubLimitError(f"the download of {budget.what} was stopped: the hub sent a file of another size than "
-                                 f"its listing announced ({str(failure).splitlines()[0][:200]}); {budget.fix}")
-        if "Deadline" in kind or "Timeout" in kind or "TooSlow" in kind:
-            return budget.stalled() if "TooSlow" in kind else HubLimitError(
-                f"the download of {budget.what} from the ModelScope hub was stopped: a file took longer than "
-                f"{budget.limits.timeout_s:g} s (LLMEVAL_HUB_TIMEOUT, or MODELSCOPE_DOWNLOAD_TOTAL_TIMEOUT when set). "
-                f"Raise it for a slow network, or {budget.fix}")
-    return None
+            raise HubLimitError(f"the download of {budget.what} was stopped: the hub sent a file{what} of another size "
+                                f"than its listing announced; {budget.fix}")
+        if "TooSlow" in kind or "Timeout" in kind or "Deadline" in kind:
+            raise budget.stalled()
+    kind, message = str(answer.get("error")), str(answer.get("message", ""))
+    if kind in ("NetworkError", "ConnectionError"):
+        raise ConnectionError(message)  # the caller's "unreachable" path
+    raise DatasetError(f"cannot download {budget.what} from the ModelScope hub ({kind}: {message[:200]}). Download "
+                       f"it where the hub is reachable and {budget.fix}")
 
 
 def _inside_only(folder: Path, name: str, fix: str) -> Path:
