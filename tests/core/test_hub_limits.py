@@ -40,24 +40,26 @@ def ms_env(monkeypatch, tmp_path):
     return monkeypatch
 
 
-def _load(name: str, subset: str, queue: Any) -> None:
+def _load(name: str, subset: str, hub: str, queue: Any) -> None:
+    import datasets  # noqa: F401 (imported before the download's clock starts, as in a warm run)
+
     from pytest_llmeval.benchmarks import get_benchmark
     from pytest_llmeval.benchmarks.loading import DatasetLoader
 
     try:
-        samples = list(get_benchmark(name)({}).load(subset, DatasetLoader({}, hub="modelscope")))
+        samples = list(get_benchmark(name)({}).load(subset, DatasetLoader({}, hub=hub)))
         queue.put(("ok", len(samples)))
     except Exception as exc:  # noqa: BLE001 (the test reads what the user would see)
         queue.put((type(exc).__name__, str(exc)))
 
 
-def load_in_child(name: str, subset: str, timeout: float = 180) -> tuple[str, Any]:
-    """Load one subset with `--llm-hub modelscope` in a fresh process (the `modelscope` client
-    reads its settings when first imported), as a run would; a child still busy after `timeout`
-    is killed and reported as hanging."""
+def load_in_child(name: str, subset: str, timeout: float = 180, hub: str = "modelscope") -> tuple[str, Any]:
+    """Load one subset from `hub` in a fresh process (the hub clients read their settings when
+    first imported), as a run would; a child still busy after `timeout` is killed and reported as
+    hanging."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_load, args=(name, subset, queue))
+    child = context.Process(target=_load, args=(name, subset, hub, queue))
     child.start()
     try:
         return queue.get(timeout=timeout)
@@ -166,3 +168,72 @@ def test_a_bad_limit_value_names_the_variable(monkeypatch, name, value, message)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=f"{name}=.*{message}"):
         HubLimits.from_env()
+
+
+# -- the Hugging Face hub: `datasets` and `huggingface_hub` against a hostile stand-in ------------
+
+GSM8K_CARD = b"""---
+configs:
+- config_name: main
+  data_files:
+  - split: test
+    path: main/test*
+---
+"""
+
+
+def gsm8k_repo(test: bytes | None = None) -> dict[str, dict[str, bytes]]:
+    from tests.conftest import GSM8K_ROWS
+
+    return {"openai/gsm8k": {"README.md": GSM8K_CARD, "main/test.jsonl": test or jsonl(GSM8K_ROWS[:2])}}
+
+
+@pytest.fixture
+def hf_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_XET"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_hugging_face_stand_in_serves_a_normal_load(hf_env):
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    with HuggingFaceStandIn(gsm8k_repo()) as hub:
+        hf_env.setenv("HF_ENDPOINT", hub.url)
+        assert load_in_child("gsm8k", "main", hub="huggingface") == ("ok", 2)
+
+
+def test_a_trickling_hugging_face_file_is_stopped_by_the_deadline(hf_env):
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    with HuggingFaceStandIn(gsm8k_repo(), trickle={"main/test.jsonl"}) as hub:
+        hf_env.setenv("HF_ENDPOINT", hub.url)
+        hf_env.setenv("LLMEVAL_HUB_TIMEOUT", "8")  # long enough for the few requests before the file
+        kind, message = load_in_child("gsm8k", "main", hub="huggingface")
+        assert hub.trickled > 0  # the attack ran: bytes were arriving when the deadline hit
+    assert kind == "HubLimitError" and "took longer than 8 s (LLMEVAL_HUB_TIMEOUT)" in message, (kind, message)
+
+
+def test_an_endless_hugging_face_listing_is_stopped_by_the_request_limit(hf_env):
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    with HuggingFaceStandIn(gsm8k_repo(), endless_listing=True) as hub:
+        hf_env.setenv("HF_ENDPOINT", hub.url)
+        hf_env.setenv("LLMEVAL_HUB_MAX_REQUESTS", "40")
+        kind, message = load_in_child("gsm8k", "main", hub="huggingface")
+        pages = [r for r in hub.requests if "/tree/" in r]
+    assert kind == "HubLimitError" and "more than 40 requests" in message, (kind, message)
+    assert len(pages) < 40
+
+
+def test_an_oversized_hugging_face_file_is_stopped_by_the_size_limit(hf_env, tmp_path):
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    big = jsonl([{"question": "x" * 1000, "answer": "#### 1"}] * 3000)  # about 3 MB
+    with HuggingFaceStandIn(gsm8k_repo(big)) as hub:
+        hf_env.setenv("HF_ENDPOINT", hub.url)
+        hf_env.setenv("LLMEVAL_HUB_MAX_BYTES", "1M")
+        kind, message = load_in_child("gsm8k", "main", hub="huggingface")
+    assert kind == "HubLimitError" and "sent more than 1M (LLMEVAL_HUB_MAX_BYTES)" in message, (kind, message)
+    assert not any(p.stat().st_size > 1024 * 1024 for p in (tmp_path / "hf").rglob("*") if p.is_file())
