@@ -188,7 +188,8 @@ class HubBudget:
             self.requests += 1
             if self.requests > self.limits.max_requests:
                 raise self._trip(f"it needed more than {self.limits.max_requests:,} requests (an endless listing?)",
-                                 "LLMEVAL_HUB_MAX_REQUESTS", "Raise LLMEVAL_HUB_MAX_REQUESTS for a dataset of many files")
+                                 "LLMEVAL_HUB_MAX_REQUESTS",
+                                 "Raise LLMEVAL_HUB_MAX_REQUESTS for a dataset of many files")
 
     def receive(self, count: int) -> None:
         with self._lock:

@@ -240,13 +240,15 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
 
         endpoint = _ms_endpoint() if _ms_endpoint_set() else HubApi().resolve_endpoint_for_read(
             dataset_id, repo_type="dataset")
-        chosen = _checked_entries(_modelscope_listing(endpoint, dataset_id, budget, fix), patterns, dataset_id, budget, fix)
+        listing = _modelscope_listing(endpoint, dataset_id, budget, fix)
+        chosen = _checked_entries(listing, patterns, dataset_id, budget, fix)
         folder = _modelscope_download(endpoint, dataset_id, patterns, chosen, budget)
     except DatasetError:
         raise
     except Exception as exc:
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-        if isinstance(exc, (ConnectionError, OSError)) and "404" not in str(exc) and "403" not in str(exc):
+        lost = isinstance(exc, (ConnectionError, OSError)) or type(exc).__name__ in ("ConnectError", "ReadError")
+        if lost and "404" not in str(exc) and "403" not in str(exc):
             _unreachable["modelscope"] = detail
             raise _unreachable_error("modelscope", name, detail, fix) from None
         raise DatasetError(
@@ -294,8 +296,8 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
                 data = None
             files = data if isinstance(data, list) else (data or {}).get("Files") if isinstance(data, dict) else None
             if not isinstance(files, list):
-                raise DatasetError(f"the ModelScope hub answered the listing of {dataset_id} with something that is not "
-                                   f"a file list (HTTP {response.status_code}); {fix}")
+                raise DatasetError(f"the ModelScope hub answered the listing of {dataset_id} with something that is "
+                                   f"not a file list (HTTP {response.status_code}); {fix}")
             entries.extend(f for f in files if isinstance(f, dict))
             if len(files) < MS_PAGE_SIZE:
                 return entries
