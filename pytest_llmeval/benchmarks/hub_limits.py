@@ -179,8 +179,11 @@ class HubBudget:
         if self.tripped is not None:
             raise self.tripped
         if time.monotonic() > self.deadline:
-            raise self._trip(f"it took longer than {self.limits.timeout_s:g} s", "LLMEVAL_HUB_TIMEOUT",
-                             "Raise LLMEVAL_HUB_TIMEOUT for a slow network")
+            raise self.timed_out()
+
+    def timed_out(self) -> HubLimitError:
+        return self._trip(f"it took longer than {self.limits.timeout_s:g} s", "LLMEVAL_HUB_TIMEOUT",
+                          "Raise LLMEVAL_HUB_TIMEOUT for a slow network")
 
     def request(self) -> None:
         with self._lock:

@@ -344,11 +344,7 @@ def _modelscope_download(
         out, _ = proc.communicate(request.encode(), timeout=max(0.001, budget.deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         stop_group(proc, grace_s=1.0)
-        raise HubLimitError(
-            f"the download of {budget.what} from the ModelScope hub was stopped: it took longer than "
-            f"{budget.limits.timeout_s:g} s (LLMEVAL_HUB_TIMEOUT). Raise LLMEVAL_HUB_TIMEOUT for a slow network, or "
-            f"download the dataset where the hub is trusted and {budget.fix}"
-        ) from None
+        raise budget.timed_out() from None
     finally:
         if proc.poll() is None:
             stop_group(proc, grace_s=1.0)
@@ -365,7 +361,9 @@ def _modelscope_download(
         if kind == "FileSizeMismatchError":
             raise HubLimitError(f"the download of {budget.what} was stopped: the hub sent a file{what} of another size "
                                 f"than its listing announced; {budget.fix}")
-        if "TooSlow" in kind or "Timeout" in kind or "Deadline" in kind:
+        if "Deadline" in kind:  # the client's per-file limit, which defaults to ours
+            raise budget.timed_out()
+        if "TooSlow" in kind or "Timeout" in kind:
             raise budget.stalled()
     kind, message = str(answer.get("error")), str(answer.get("message", ""))
     if kind in ("NetworkError", "ConnectionError"):
