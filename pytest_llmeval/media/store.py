@@ -177,6 +177,7 @@ class MediaStore:
 
 _temporary_roots: set[str] = set()  # media folders of this process to remove if it is terminated
 _previous_sigterm: Any = None
+_sigterm_installed = False
 _sigterm_lock = threading.Lock()
 
 
@@ -192,13 +193,14 @@ def temporary_media_folder() -> "tempfile.TemporaryDirectory[str]":
 
 
 def _install_sigterm_cleanup() -> None:
-    global _previous_sigterm
-    if _previous_sigterm is not None:
+    global _previous_sigterm, _sigterm_installed
+    if _sigterm_installed:
         return
     try:
         _previous_sigterm = signal.signal(signal.SIGTERM, _remove_on_sigterm)
+        _sigterm_installed = True
     except (ValueError, OSError):  # not the main thread: the folder is still removed at the normal end
-        _previous_sigterm = None
+        pass
 
 
 def _remove_on_sigterm(signum: int, frame: Any) -> None:
