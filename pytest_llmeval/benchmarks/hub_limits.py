@@ -16,6 +16,8 @@ may send. A hub is untrusted input like any dataset row (docs/security.md, "Data
   LLMEVAL_HUB_TIMEOUT         3600 (s)   it takes longer, however slowly bytes trickle
   LLMEVAL_HUB_STALL_TIMEOUT   60 (s)     no byte arrives for that long
   LLMEVAL_HUB_MAX_BYTES       8G         the hub sends more (listings and files together)
+  LLMEVAL_HUB_MAX_LISTING     256M       its JSON answers (listings, info) hold more: they
+                                         are kept in memory, files are not
   LLMEVAL_HUB_MAX_REQUESTS    20000      it needs more requests (an endless listing)
   ==========================  =========  ===============================================
 
@@ -51,6 +53,7 @@ DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_STALL_S = 60.0
 DEFAULT_MAX_BYTES = 8 * 1024**3
 DEFAULT_MAX_REQUESTS = 20_000
+DEFAULT_MAX_LISTING = 256 * 1024**2
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -62,6 +65,7 @@ class HubLimits:
     stall_s: float = DEFAULT_STALL_S
     max_bytes: int = DEFAULT_MAX_BYTES
     max_requests: int = DEFAULT_MAX_REQUESTS
+    max_listing: int = DEFAULT_MAX_LISTING
 
     @classmethod
     def from_env(cls) -> "HubLimits":
@@ -70,6 +74,7 @@ class HubLimits:
             stall_s=_seconds("LLMEVAL_HUB_STALL_TIMEOUT", DEFAULT_STALL_S),
             max_bytes=_size("LLMEVAL_HUB_MAX_BYTES", DEFAULT_MAX_BYTES),
             max_requests=int(_size("LLMEVAL_HUB_MAX_REQUESTS", DEFAULT_MAX_REQUESTS)),
+            max_listing=_size("LLMEVAL_HUB_MAX_LISTING", DEFAULT_MAX_LISTING),
         )
 
 
@@ -162,6 +167,7 @@ class HubBudget:
         self.started = time.monotonic()
         self.deadline = self.started + limits.timeout_s
         self.received = 0
+        self.listed = 0  # bytes of JSON answers, which the clients hold in memory
         self.requests = 0
         self.tripped: HubLimitError | None = None
         self._lock = threading.Lock()
@@ -194,9 +200,14 @@ class HubBudget:
                                  "LLMEVAL_HUB_MAX_REQUESTS",
                                  "Raise LLMEVAL_HUB_MAX_REQUESTS for a dataset of many files")
 
-    def receive(self, count: int) -> None:
+    def receive(self, count: int, listing: bool = False) -> None:
         with self._lock:
             self.received += count
+            self.listed += count if listing else 0
+            if self.listed > self.limits.max_listing:
+                raise self._trip(f"its listings and other JSON answers passed {_human(self.limits.max_listing)}",
+                                 "LLMEVAL_HUB_MAX_LISTING", "Raise LLMEVAL_HUB_MAX_LISTING for a repository of "
+                                 "very many files")
             if self.received > self.limits.max_bytes:
                 raise self._trip(f"the hub sent more than {_human(self.limits.max_bytes)}", "LLMEVAL_HUB_MAX_BYTES",
                                  "Raise LLMEVAL_HUB_MAX_BYTES (e.g. 16G) for a larger dataset")
@@ -277,13 +288,13 @@ def _limited_transport(httpx_module: Any) -> Any:
     """An `httpx`-style transport checking each request and chunk against the active budget."""
 
     class CountingStream(httpx_module.SyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any, budget: HubBudget) -> None:
-            self.inner, self.budget = inner, budget
+        def __init__(self, inner: Any, budget: HubBudget, listing: bool) -> None:
+            self.inner, self.budget, self.listing = inner, budget, listing
 
         def __iter__(self) -> Iterator[bytes]:
             try:
                 for chunk in self.inner:
-                    self.budget.receive(len(chunk))
+                    self.budget.receive(len(chunk), self.listing)
                     yield chunk
             except httpx_module.TimeoutException:
                 raise self.budget.stalled() from None
@@ -309,7 +320,8 @@ def _limited_transport(httpx_module: Any) -> Any:
                 response = self.inner.handle_request(request)
             except httpx_module.TimeoutException:
                 raise budget.stalled() from None
-            response.stream = CountingStream(response.stream, budget)
+            listing = "json" in response.headers.get("content-type", "")
+            response.stream = CountingStream(response.stream, budget, listing)
             return response
 
         def close(self) -> None:

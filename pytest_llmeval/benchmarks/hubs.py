@@ -282,7 +282,7 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
             try:
                 with client.stream("GET", url, params=params, timeout=budget.read_timeout()) as response:
                     for chunk in response.iter_bytes():
-                        budget.receive(len(chunk))
+                        budget.receive(len(chunk), listing=True)
                         body += chunk
             except httpx.TimeoutException:
                 raise budget.stalled() from None

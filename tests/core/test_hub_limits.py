@@ -139,6 +139,14 @@ def test_an_endless_listing_is_stopped_by_the_request_limit(ms_env):
     assert len(pages) == 25
 
 
+def test_a_modelscope_listing_too_large_for_memory_is_stopped_by_the_listing_limit(ms_env):
+    with ModelScopeStandIn(iquiz(), endless_listing=True) as hub:
+        ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
+        ms_env.setenv("LLMEVAL_HUB_MAX_LISTING", "64K")
+        kind, message = load_in_child("iquiz", "IQ")
+    assert kind == "HubLimitError" and "passed 64K (LLMEVAL_HUB_MAX_LISTING)" in message, (kind, message)
+
+
 def test_a_listing_announcing_too_many_bytes_is_refused_before_the_download(ms_env, tmp_path):
     with ModelScopeStandIn(iquiz(), sizes={"IQ/test.jsonl": 3 * 1024**3}) as hub:  # "3 GB"
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
@@ -238,3 +246,15 @@ def test_an_oversized_hugging_face_file_is_stopped_by_the_size_limit(hf_env, tmp
         kind, message = load_in_child("gsm8k", "main", hub="huggingface")
     assert kind == "HubLimitError" and "sent more than 1M (LLMEVAL_HUB_MAX_BYTES)" in message, (kind, message)
     assert not any(p.stat().st_size > 1024 * 1024 for p in (tmp_path / "hf").rglob("*") if p.is_file())
+
+
+def test_a_hugging_face_listing_too_large_for_memory_is_stopped_by_the_listing_limit(hf_env):
+    """Listings are held in memory by the clients (files are streamed to disk): an endless one is
+    stopped by its own, smaller limit long before the size limit of the download."""
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    with HuggingFaceStandIn(gsm8k_repo(), endless_listing=True) as hub:
+        hf_env.setenv("HF_ENDPOINT", hub.url)
+        hf_env.setenv("LLMEVAL_HUB_MAX_LISTING", "64K")
+        kind, message = load_in_child("gsm8k", "main", hub="huggingface")
+    assert kind == "HubLimitError" and "passed 64K (LLMEVAL_HUB_MAX_LISTING)" in message, (kind, message)
