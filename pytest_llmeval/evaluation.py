@@ -24,6 +24,7 @@ from .benchmarks.base import Benchmark
 from .benchmarks.protocols import protocol_args
 from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
+from .media.store import temporary_media_folder
 from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
@@ -183,7 +184,7 @@ class EvaluationPlugin:
             elif self.is_worker and self.config.workerinput.get(MEDIA_DIR_KEY):  # type: ignore[attr-defined]
                 root = Path(self.config.workerinput[MEDIA_DIR_KEY])  # type: ignore[attr-defined]
             else:
-                self._media_tmp = tempfile.TemporaryDirectory(prefix="llmeval-media-", ignore_cleanup_errors=True)
+                self._media_tmp = temporary_media_folder()  # removed at the end, and on SIGTERM
                 root = Path(self._media_tmp.name)
             self._media = MediaStore(root, self.settings.media)
         return self._media

@@ -172,6 +172,11 @@ class Benchmark:
     # -- prompting ---------------------------------------------------------------------------
 
     def messages(self, sample: Sample) -> list[Message]:
+        error = sample.metadata.get("media_error")
+        if error:  # e.g. a collection record naming a local file: that sample fails alone, nothing is sent
+            from ..errors import MediaError
+
+            raise MediaError(f"sample {sample.id}: {error}")
         if isinstance(sample.input, list):
             return list(sample.input)
         if self.protocol is not None:

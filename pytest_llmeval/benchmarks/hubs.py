@@ -21,8 +21,10 @@ network that lets only ModelScope through still serves it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +32,7 @@ from urllib.parse import urlsplit
 
 from ..errors import DatasetError
 from .base import Benchmark, DatasetSource
+from .hub_limits import HubBudget, HubLimitError, HubLimits, hf_budget, modelscope_client_limits, safe_repo_path
 
 Hub = Literal["huggingface", "modelscope"]
 HUB_NAMES = {"huggingface": "Hugging Face hub", "modelscope": "ModelScope hub"}
@@ -167,7 +170,10 @@ def hf_load(name: str, fix: str, load: Callable[[], Any]) -> Any:
         _go_offline_hf()  # the cache may still hold it; no retries against a dead host
         offline = True
     try:
-        return load()
+        with hf_budget(name, fix):  # the hub limits: time, size, requests (hub_limits.py)
+            return load()
+    except DatasetError:
+        raise
     except Exception as exc:  # network, auth, missing config: all end the same way for the user
         detail = f"{type(exc).__name__}: {str(exc)[:200]}"
         text = str(exc).lower()
@@ -192,7 +198,9 @@ def _ms_endpoint() -> str:
 def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DATA_PATTERNS) -> Path:
     """The local snapshot folder of a ModelScope dataset's files matching `patterns` (default: every
     data file): from the client's cache when it is there and holds every file `patterns` names without
-    a wildcard (no request), else downloaded into it."""
+    a wildcard (no request), else downloaded into it under the hub limits (`hub_limits`): the
+    listing is read and every path and size in it checked before the client downloads the files."""
+    modelscope_client_limits()  # before the client is first imported: it reads them then
     try:
         from modelscope_hub.compat.snapshot_download import dataset_snapshot_download
     except ImportError:
@@ -216,7 +224,9 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
     try:
         cached = Path(dataset_snapshot_download(dataset_id, allow_patterns=list(patterns), local_files_only=True))
         if all((cached / name).is_file() for name in named):
-            return cached
+            return _inside_only(cached, name, fix)
+    except DatasetError:
+        raise
     except Exception:
         pass  # not in the cache: ask the hub
     if _user_offline("MODELSCOPE_OFFLINE", "HF_HUB_OFFLINE"):
@@ -227,17 +237,152 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
             _unreachable["modelscope"] = why
     if "modelscope" in _unreachable:
         raise _unreachable_error("modelscope", name, _unreachable["modelscope"], fix)
+    budget = HubBudget(HubLimits.from_env(), "ModelScope hub", name, fix)
     try:
-        folder = Path(dataset_snapshot_download(dataset_id, allow_patterns=list(patterns)))
+        from modelscope_hub.api import HubApi
+
+        endpoint = _ms_endpoint() if _ms_endpoint_set() else HubApi().resolve_endpoint_for_read(
+            dataset_id, repo_type="dataset")
+        listing = _modelscope_listing(endpoint, dataset_id, budget, fix)
+        chosen = _checked_entries(listing, patterns, dataset_id, budget, fix)
+        folder = _modelscope_download(endpoint, dataset_id, patterns, chosen, budget)
+    except DatasetError:
+        raise
     except Exception as exc:
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-        if isinstance(exc, (ConnectionError, OSError)) and "404" not in str(exc) and "403" not in str(exc):
+        lost = isinstance(exc, (ConnectionError, OSError)) or type(exc).__name__ in ("ConnectError", "ReadError")
+        if lost and "404" not in str(exc) and "403" not in str(exc):
             _unreachable["modelscope"] = detail
             raise _unreachable_error("modelscope", name, detail, fix) from None
         raise DatasetError(
             f"cannot download {name} from the ModelScope hub ({detail}). Download it where the hub is reachable "
             f"and {fix}"
         ) from None
+    return _inside_only(folder, name, fix)
+
+
+MS_PAGE_SIZE = 200
+
+
+def _ms_endpoint_set() -> bool:
+    return bool(os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN"))
+
+
+def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: str) -> list[dict[str, Any]]:
+    """Every entry of the dataset repository's file tree (the route the `modelscope` client pages
+    through), read under `budget`: a page that trickles, a page that never ends or pages without end
+    stop at a limit instead of hanging."""
+    import httpx
+
+    url = f"{endpoint.rstrip('/')}/api/v1/datasets/{dataset_id}/repo/tree"
+    token = os.environ.get("MODELSCOPE_API_TOKEN")
+    entries: list[dict[str, Any]] = []
+    with httpx.Client(follow_redirects=True, cookies={"m_session_id": token} if token else None) as client:
+        for page in range(1, budget.limits.max_requests + 2):
+            budget.request()
+            params = {"Revision": "master", "Recursive": "True", "PageNumber": page, "PageSize": MS_PAGE_SIZE}
+            body = bytearray()
+            try:
+                with client.stream("GET", url, params=params, timeout=budget.read_timeout()) as response:
+                    for chunk in response.iter_bytes():
+                        budget.receive(len(chunk), listing=True)
+                        body += chunk
+            except httpx.TimeoutException:
+                raise budget.stalled() from None
+            if response.status_code == 404:
+                raise DatasetError(f"cannot download {dataset_id} from the ModelScope hub: it has no such dataset "
+                                   f"(404 at {url}). Check the id, or {fix}")
+            response.raise_for_status()
+            try:
+                data = json.loads(bytes(body)).get("Data")
+            except (ValueError, AttributeError):
+                data = None
+            files = data if isinstance(data, list) else (data or {}).get("Files") if isinstance(data, dict) else None
+            if not isinstance(files, list):
+                raise DatasetError(f"the ModelScope hub answered the listing of {dataset_id} with something that is "
+                                   f"not a file list (HTTP {response.status_code}); {fix}")
+            entries.extend(f for f in files if isinstance(f, dict))
+            if len(files) < MS_PAGE_SIZE:
+                return entries
+    raise AssertionError("unreachable: budget.request() stops the loop")  # pragma: no cover
+
+
+def _checked_entries(
+    entries: list[dict[str, Any]], patterns: Sequence[str], dataset_id: str, budget: HubBudget, fix: str
+) -> list[dict[str, Any]]:
+    """The listed files that `patterns` select, after every listed path was checked
+    (`safe_repo_path`) and the selected files' sizes, which the client enforces, fit the budget."""
+    from fnmatch import fnmatch
+
+    chosen: list[dict[str, Any]] = []
+    for entry in entries:
+        if (entry.get("Type") or entry.get("type") or "blob") == "tree":
+            continue
+        path = safe_repo_path(entry.get("Path") or entry.get("path"), "ModelScope hub", dataset_id, fix)
+        if not any(fnmatch(path, pattern) for pattern in patterns):
+            continue
+        size = entry.get("Size", entry.get("size"))
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise DatasetError(f"the ModelScope listing of {dataset_id} gives no size for {path!r} (got {size!r}), so "
+                               f"its download could not be bounded; {fix}")
+        chosen.append({**entry, "Path": path, "Size": size})
+    budget.declared(sum(entry["Size"] for entry in chosen))
+    return chosen
+
+
+def _modelscope_download(
+    endpoint: str, dataset_id: str, patterns: Sequence[str], files: list[dict[str, Any]], budget: HubBudget
+) -> Path:
+    """The `modelscope` client downloads exactly the checked `files` (it lists nothing itself and
+    refuses a file over its listed size) in a child process (`_ms_download`), killed when the
+    budget's deadline passes: the client alone would hold a trickling file for many minutes."""
+    import subprocess
+
+    from ..processes import spawn_module, stop_group
+
+    request = json.dumps({"endpoint": endpoint, "dataset_id": dataset_id, "patterns": list(patterns), "files": files})
+    proc = spawn_module("pytest_llmeval.benchmarks._ms_download", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        start_new_session=True)  # its progress bars go to our stderr, as before
+    try:
+        out, _ = proc.communicate(request.encode(), timeout=max(0.001, budget.deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        stop_group(proc, grace_s=1.0)
+        raise budget.timed_out() from None
+    finally:
+        if proc.poll() is None:
+            stop_group(proc, grace_s=1.0)
+    try:
+        answer = json.loads(out.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise DatasetError(f"cannot download {budget.what}: the download process ended without an answer "
+                           f"(exit status {proc.returncode}); {budget.fix}") from None
+    if "folder" in answer:
+        return Path(answer["folder"])
+    failures: dict[str, str] = answer.get("failures") or {"": str(answer.get("error"))}
+    for path, kind in failures.items():
+        what = f" ({path})" if path else ""
+        if kind == "FileSizeMismatchError":
+            raise HubLimitError(f"the download of {budget.what} was stopped: the hub sent a file{what} of another size "
+                                f"than its listing announced; {budget.fix}")
+        if "Deadline" in kind:  # the client's per-file limit, which defaults to ours
+            raise budget.timed_out()
+        if "TooSlow" in kind or "Timeout" in kind:
+            raise budget.stalled()
+    kind, message = str(answer.get("error")), str(answer.get("message", ""))
+    if kind in ("NetworkError", "ConnectionError"):
+        raise ConnectionError(message)  # the caller's "unreachable" path
+    raise DatasetError(f"cannot download {budget.what} from the ModelScope hub ({kind}: {message[:200]}). Download "
+                       f"it where the hub is reachable and {budget.fix}")
+
+
+def _inside_only(folder: Path, name: str, fix: str) -> Path:
+    """`folder` when no file in it is a link to somewhere outside it (what a hub wrote, or a cache
+    someone else wrote into, is read only from inside the snapshot)."""
+    root = folder.resolve()
+    for path in folder.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise DatasetError(f"the snapshot of {name} holds {path.relative_to(folder)!s}, a link to "
+                               f"{path.resolve()!s} outside it; remove the snapshot folder {folder} and {fix}")
     return folder
 
 

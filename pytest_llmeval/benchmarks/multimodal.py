@@ -13,8 +13,6 @@ request would be built.
 from __future__ import annotations
 
 import atexit
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from ..media import MediaError, MediaRef, MediaStore, content_parts
+from ..media.store import temporary_media_folder
 from ..scoring import choice_letters, find_choice, match_choice_text
 from .base import Benchmark, Message, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
@@ -32,21 +31,23 @@ class MultimodalBenchmark(Benchmark):
     """Base of benchmarks whose samples carry images or audio."""
 
     media_store: MediaStore | None = None  # set by the plugin from --llm-image-* and the cache folder
+    data_folder: Path | None = None  # the local dataset's folder: the only place a row's file paths may name
 
     def store(self) -> MediaStore:
         if self.media_store is None:  # used outside the plugin (tests, scripts): a private folder,
             # removed when the process exits (the samples' refs may outlive this object)
-            root = tempfile.mkdtemp(prefix="llmeval-media-")
-            atexit.register(shutil.rmtree, root, ignore_errors=True)
-            self.media_store = MediaStore(Path(root))
+            folder = temporary_media_folder()
+            atexit.register(folder.cleanup)
+            self.media_store = MediaStore(Path(folder.name))
         return self.media_store
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         overrides = getattr(loader, "overrides", {})
         raw = overrides.get(f"{self.name}.{subset}") or overrides.get(self.name)
-        if raw:  # media paths in local rows are relative to the dataset's folder
-            path = local_path(loader, raw)
-            self.store().base_dir = path if path.is_dir() else path.parent
+        # media paths in local rows name files of the dataset's folder; rows from a hub name none
+        # (kept per benchmark: the store is shared by every benchmark of the run)
+        path = local_path(loader, raw) if raw else None
+        self.data_folder = None if path is None else path if path.is_dir() else path.parent
         yield from self.load_rows(subset, loader)
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
@@ -64,7 +65,8 @@ class MultimodalBenchmark(Benchmark):
                 continue
             kind, field, value = piece
             try:
-                ref = self.store().image(value, field) if kind == "image" else self.store().audio(value, field)
+                spool = self.store().image if kind == "image" else self.store().audio
+                ref = spool(value, field, folder=self.data_folder)
             except MediaError as exc:
                 error = error or str(exc)
                 continue

@@ -155,6 +155,35 @@ def _part(part: Any) -> dict[str, Any]:
     return dict(part)
 
 
+#: Media URLs a record may carry: inline bytes, or a web address the endpoint fetches itself.
+_SENDABLE = ("data:", "http://", "https://")
+REFUSED_URL = "(refused: not inline media)"
+
+
+def _refuse_local_media(messages: list[Message]) -> str | None:
+    """Replace every media URL part (`image_url`, `audio_url`, `video_url`, ...) whose URL is not
+    `data:` or `http(s)://` (a `file://` URL, a local path) by a placeholder, so that no local file
+    name reaches the endpoint (servers such as vLLM read `file://` URLs from their own disk) or the
+    results; the reason, or None when every URL was inline or on the web."""
+    problem: str | None = None
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for index, part in enumerate(content):
+            kind = str(part.get("type", "")) if isinstance(part, Mapping) else ""
+            inner = part.get(kind) if kind.endswith("_url") else None
+            url = inner.get("url") if isinstance(inner, Mapping) else inner
+            if not kind.endswith("_url") or (isinstance(url, str) and url.strip().lower().startswith(_SENDABLE)):
+                continue
+            shown = str(url)[:120]
+            problem = problem or (f"a {kind} part names {shown!r}: a collection carries its media inline (data: URLs) "
+                                  "or as http(s) URLs, never local files; rebuild the collection with "
+                                  "`python -m pytest_llmeval.collection build`")
+            content[index] = {"type": "text", "text": REFUSED_URL}
+    return problem
+
+
 def _text_of(content: Any) -> Any:
     """Message content as text when it is a list of text parts (the reference system's shape);
     a list with media stays a list of OpenAI content parts. ValueError on content of another shape."""
@@ -205,11 +234,18 @@ def record_sample(record: CollectionRecord, benchmark: Benchmark) -> Sample:
     metadata = prompt.get("metadata") or {}
     if not isinstance(metadata, Mapping):
         raise ValueError("prompt.metadata must be an object")
+    # `segments` (refs to files of the media folder) and `media_error` are the plugin's own: a
+    # record's media are its inline parts, never names of spooled files
+    metadata = {k: v for k, v in metadata.items() if k not in ("segments", "media_error")}
+    messages = _messages(prompt["input"])
+    refused = _refuse_local_media(messages) if isinstance(messages, list) else None
+    if refused:  # that sample fails alone (kind media) when its request would be built
+        metadata["media_error"] = refused
     return Sample(
         id=str(record.index),
         subset=str(prompt.get("subset") or record.subset_name or "default"),
-        input=_messages(prompt["input"]),
+        input=messages,
         target=target,
         choices=choices,
-        metadata=dict(metadata),
+        metadata=metadata,
     )

@@ -225,7 +225,12 @@ def _huggingface_snapshot(repo_id: str, fix: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=["*.jsonl", "**/*.jsonl"]))
+        from ..benchmarks.hub_limits import hf_budget
+
+        with hf_budget(f"collection {repo_id}", fix):  # the hub limits: time, size, requests
+            return Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=["*.jsonl", "**/*.jsonl"]))
+    except DatasetError:
+        raise
     except Exception as exc:  # offline, unknown repo, no access: one clear error
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise DatasetError(f"cannot download collection {repo_id} from the Hugging Face hub ({detail}); {fix}") from None

@@ -265,7 +265,14 @@ def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
     """The messages as the samples JSONL keeps them: media as hash/size/format, never bytes; a
     sample whose media could not be read keeps its text prompt."""
     try:
-        messages = item.benchmark.messages(item.sample)
+        try:
+            messages = item.benchmark.messages(item.sample)
+        except LLMEvalError:
+            if "segments" in item.sample.metadata:
+                raise
+            # a refused medium inline in a collection record: the prompt as it stands, placeholders and all
+            messages = item.sample.input if isinstance(item.sample.input, list) else [
+                {"role": "user", "content": item.sample.input}]
         # media (spooled, or inline in a collection record): stored as hash/size/format
         return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
     except Exception:  # noqa: BLE001 - the sample's own error is reported; its record must still be written

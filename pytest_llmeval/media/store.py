@@ -1,11 +1,14 @@
 """Where a sample's media live between collection and request: content-addressed files.
 
 `MediaStore.image(value, field)` / `.audio(value, field)` accept what `datasets` and local files
-give (a PIL image, a `{"bytes", "path"}` dict, a path relative to the dataset's folder, raw bytes,
+give (a PIL image, a `{"bytes", "path"}` dict, a path inside the dataset's folder, raw bytes,
 an `{"array", "sampling_rate"}` audio dict), normalise the medium once (images: optional downscale
 to `max_side` and re-encode to `format`; audio arrays: 16-bit PCM WAV), write the bytes to
 `<root>/<sha256[:2]>/<sha256>.<ext>`, and return a small `MediaRef` (hash, format, size, pixel size
 or duration). Samples keep only the refs; the bytes are read back when the request body is built.
+
+Paths: `dataset_file` is the one rule for a file a row names: inside the dataset's folder only
+(docs/security.md).
 
 Limits: an image over `max_image_bytes` after encoding, or audio over `max_audio_bytes`, an
 unreadable file or undecodable bytes raise `MediaError` naming the field and the reason — the
@@ -18,8 +21,13 @@ import hashlib
 import io
 import numbers
 import os
+import re
 import secrets
+import shutil
+import signal
 import struct
+import tempfile
+import threading
 import warnings
 import wave
 from pathlib import Path
@@ -47,8 +55,9 @@ class MediaRef(BaseModel):
     """One medium of a sample, as the samples JSONL records it (never its bytes)."""
 
     kind: Literal["image", "audio"]
-    sha256: str
-    format: str
+    # checked: the spooled file's name is made of these (a forged ref must not name another file)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    format: str = Field(pattern=r"^[a-z0-9]{1,10}$")
     bytes: int
     width: int | None = None
     height: int | None = None
@@ -96,33 +105,28 @@ class MediaStore:
 
     # -- raw bytes from whatever the dataset holds ---------------------------------------------
 
-    def _raw(self, value: Any, field: str, kind: str) -> tuple[bytes, str | None]:
-        """(bytes, file name hint) of a `{"bytes", "path"}` dict, a path, or bytes."""
+    def _raw(self, value: Any, field: str, kind: str, folder: Path | None) -> tuple[bytes, str | None]:
+        """(bytes, file name hint) of a `{"bytes", "path"}` dict, a path, or bytes. A path is read
+        only when it names a file inside `folder` (`dataset_file`)."""
         if isinstance(value, (bytes, bytearray)):
             return bytes(value), None
         if isinstance(value, dict) and value.get("bytes"):
             return bytes(value["bytes"]), value.get("path")
         path_value = value.get("path") if isinstance(value, dict) else value
         if isinstance(path_value, (str, Path)) and str(path_value):
-            path = Path(path_value)
-            relative = not path.is_absolute() and self.base_dir is not None
-            if relative:
-                path = self.base_dir / path  # type: ignore[operator]
-            resolved = path.resolve()
-            # a dataset's row names its own files: "../" out of its folder is refused
-            if relative and self.base_dir.resolve() not in resolved.parents:  # type: ignore[union-attr]
-                raise MediaError(f"{kind} field {field!r}: path {str(path_value)!r} leaves the dataset folder")
+            path = dataset_file(path_value, folder, f"{kind} field {field!r}")
             try:
-                return resolved.read_bytes(), resolved.name
+                return path.read_bytes(), path.name
             except OSError as exc:
-                raise MediaError(f"{kind} field {field!r}: cannot read {str(path)!r} ({exc.strerror})") from None
+                raise MediaError(f"{kind} field {field!r}: cannot read {str(path_value)!r} ({exc.strerror})") from None
         raise MediaError(f"{kind} field {field!r}: expected a {kind}, a {{bytes, path}} dict or a file path, "
                          f"got {type(value).__name__}")
 
     # -- images --------------------------------------------------------------------------------
 
-    def image(self, value: Any, field: str) -> MediaRef:
-        """Normalise and spool one image (see the module docstring)."""
+    def image(self, value: Any, field: str, *, folder: Path | None = None) -> MediaRef:
+        """Normalise and spool one image (see the module docstring). A path names a file inside
+        `folder` (default: the store's `base_dir`), the folder of the dataset the row came from."""
         try:
             from PIL import Image
         except ImportError:  # pragma: no cover - Pillow is a dependency
@@ -131,7 +135,7 @@ class MediaStore:
             image, source_format = value, (value.format or "png").lower()
             _check_pixels(image.size, field)
         else:
-            raw, _ = self._raw(value, field, "image")
+            raw, _ = self._raw(value, field, "image", folder or self.base_dir)
             try:
                 with warnings.catch_warnings():  # a DecompressionBombWarning under -W error is no crash either
                     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -164,13 +168,14 @@ class MediaStore:
 
     # -- audio ---------------------------------------------------------------------------------
 
-    def audio(self, value: Any, field: str) -> MediaRef:
-        """Spool one audio clip: arrays become 16-bit PCM WAV; files and bytes keep their format."""
+    def audio(self, value: Any, field: str, *, folder: Path | None = None) -> MediaRef:
+        """Spool one audio clip: arrays become 16-bit PCM WAV; files and bytes keep their format. A
+        path names a file inside `folder` (default: the store's `base_dir`)."""
         if isinstance(value, dict) and value.get("array") is not None:
             data, duration = _wav_from_array(value["array"], value.get("sampling_rate"), field)
             fmt = "wav"
         else:
-            data, name = self._raw(value, field, "audio")
+            data, name = self._raw(value, field, "audio", folder or self.base_dir)
             fmt = _audio_format(data, name, field)
             duration = _wav_duration(data) if fmt == "wav" else None
         if len(data) > self.options.max_audio_bytes:
@@ -208,6 +213,81 @@ def _encode(image: Any, target: str, field: str) -> bytes:
     except (OSError, ValueError, KeyError) as exc:
         raise MediaError(f"image field {field!r}: cannot be written as {target} ({exc})") from None
     return buffer.getvalue()
+
+
+_temporary_roots: set[str] = set()  # media folders of this process to remove if it is terminated
+_previous_sigterm: Any = None
+_sigterm_installed = False
+_sigterm_lock = threading.Lock()
+
+
+def temporary_media_folder() -> "tempfile.TemporaryDirectory[str]":
+    """A private `llmeval-media-*` folder (`--llm-no-cache`), removed by its `cleanup()`, when the
+    object is collected, and also when the process receives SIGTERM (Python's default action for it
+    ends the process without running any cleanup, which left the folders behind)."""
+    folder = tempfile.TemporaryDirectory(prefix="llmeval-media-", ignore_cleanup_errors=True)
+    with _sigterm_lock:
+        _temporary_roots.add(folder.name)
+        _install_sigterm_cleanup()
+    return folder
+
+
+def _install_sigterm_cleanup() -> None:
+    global _previous_sigterm, _sigterm_installed
+    if _sigterm_installed:
+        return
+    try:
+        _previous_sigterm = signal.signal(signal.SIGTERM, _remove_on_sigterm)
+        _sigterm_installed = True
+    except (ValueError, OSError):  # not the main thread: the folder is still removed at the normal end
+        pass
+
+
+def _remove_on_sigterm(signum: int, frame: Any) -> None:
+    """Remove this process's temporary media folders, then do what SIGTERM did before (the previous
+    handler, or the default action: the process ends killed by SIGTERM, as without this handler)."""
+    for root in list(_temporary_roots):
+        shutil.rmtree(root, ignore_errors=True)
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def dataset_file(value: str | Path, folder: Path | None, what: str) -> Path:
+    """The file a row names (`image: "images/1.png"`, `decoded_image.path`, `audio_path`, ...), as a
+    resolved path inside `folder`, the dataset's own folder; MediaError otherwise.
+
+    The one rule for every file a row names: a row is untrusted data, so it may name files of its
+    dataset's folder only. Refused: a path leaving it (`../`, an absolute path elsewhere, a symlink
+    whose target is elsewhere: the check is on the resolved path), URLs (`file://`, `http://`), NUL
+    bytes, and any path at all when the rows have no folder (they came from a hub: their media must
+    be embedded bytes). `~` is never expanded (`~/x` is a folder named `~` inside the dataset)."""
+    text = str(value)
+    if "\0" in text:
+        raise MediaError(f"{what}: the path holds a NUL byte; a row names a file of its dataset's folder")
+    if _URL.match(text):
+        raise MediaError(f"{what}: {text[:200]!r} is a URL; a row's media are embedded bytes or a file of its "
+                         "dataset's folder, never a URL")
+    if folder is None:
+        raise MediaError(f"{what}: the row names the file {text[:200]!r}, but its rows come from a hub (no dataset "
+                         "folder); only media embedded in the rows are read. Pass the dataset with --llm-dataset "
+                         "NAME=PATH to read files of its folder")
+    root = folder.resolve()
+    path = Path(text)
+    try:
+        resolved = (path if path.is_absolute() else root / path).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, an unreadable name
+        raise MediaError(f"{what}: cannot resolve {text[:200]!r} ({exc})") from None
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise MediaError(f"{what}: path {text[:200]!r} leaves the dataset folder {str(root)!r}; a row may name "
+                         "files inside its dataset's folder only")
+    return resolved
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^(file|data):", re.IGNORECASE)
 
 
 def _wav_from_array(array: Any, rate: Any, field: str) -> tuple[bytes, float]:

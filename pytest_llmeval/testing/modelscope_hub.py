@@ -11,6 +11,15 @@ Anything else answers 404 with the hub's JSON error shape. Every request is reco
 `requests` (method and path), so a test can assert that a cached run sent none. Point the client at
 it with `MODELSCOPE_ENDPOINT=<server.url>`.
 
+Hostile behaviours, for the attacks of a hub that is not trustworthy (docs/security.md):
+
+* `sizes`: {path: the size the listing announces} instead of the file's real size;
+* `trickle`: paths (or `"/tree"` for the listing) answered one byte every `trickle_s`, forever;
+* `endless_listing`: every listing page is full (`PageSize` entries), so pages never end.
+
+A file whose name the listing gives but `repos` does not hold (`/tmp/x.jsonl`, `../x.jsonl`) is
+served all the same: the listing's names are the attack, the bytes are its payload.
+
 Usage::
 
     with ModelScopeStandIn({"AI-ModelScope/IQuiz": {"IQ/test.jsonl": b"..."}}) as hub:
@@ -23,18 +32,34 @@ import hashlib
 import http.server
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _PREFIX = "/api/v1/datasets/"
+TRICKLE = b"<trickle>"  # the body marker of an answer sent one byte at a time, forever
+TRICKLE_SIZE = 1 << 30  # what the listing announces for a trickling file (a large, plausible file)
 
 
 class ModelScopeStandIn:
     """`repos`: dataset id (`owner/name`) -> {path inside the repo: file bytes}."""
 
-    def __init__(self, repos: Mapping[str, Mapping[str, bytes]]) -> None:
+    def __init__(
+        self,
+        repos: Mapping[str, Mapping[str, bytes]],
+        *,
+        sizes: Mapping[str, int] | None = None,
+        trickle: Collection[str] = (),
+        trickle_s: float = 0.05,
+        endless_listing: bool = False,
+    ) -> None:
         self.repos = {repo: dict(files) for repo, files in repos.items()}
+        self.sizes = dict(sizes or {})
+        self.trickle = set(trickle)
+        self.trickle_s = trickle_s
+        self.endless_listing = endless_listing
+        self.trickled = 0  # bytes sent by trickling answers
+        self._stop = threading.Event()
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -50,10 +75,12 @@ class ModelScopeStandIn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # ends trickling answers
         self._server.shutdown()
         self._server.server_close()
 
     def answer(self, method: str, raw_path: str) -> tuple[int, str, bytes]:
+        """(status, content type, body); a body of None with status 200 means "trickle"."""
         with self._lock:
             self.requests.append(f"{method} {raw_path}")
         parts = urlsplit(raw_path)
@@ -63,20 +90,41 @@ class ModelScopeStandIn:
             rest = path[len(_PREFIX):]
             for repo, files in self.repos.items():
                 if rest == f"{repo}/repo/tree":
+                    if "/tree" in self.trickle:
+                        return 200, "application/json", TRICKLE
                     page = int(query.get("PageNumber", "1"))
+                    size = int(query.get("PageSize", "100"))
                     root = query.get("Root", "/").strip("/")
                     entries = [] if page > 1 else [
-                        {"Path": name, "Name": name.rsplit("/", 1)[-1], "Type": "blob", "Size": len(data),
+                        {"Path": name, "Name": name.rsplit("/", 1)[-1], "Type": "blob",
+                         "Size": self.sizes.get(name, TRICKLE_SIZE if name in self.trickle else len(data)),
                          "Sha256": hashlib.sha256(data).hexdigest(), "Revision": "master"}
                         for name, data in sorted(files.items())
                         if not root or name.startswith(root + "/")
                     ]
+                    if self.endless_listing:
+                        entries = [{"Path": f"page{page}/f{i}.txt", "Name": f"f{i}.txt", "Type": "blob", "Size": 1,
+                                    "Sha256": "0" * 64, "Revision": "master"} for i in range(size)]
                     return self._json(200, {"Code": 200, "Success": True, "Data": {"Files": entries}})
                 if rest == f"{repo}/repo":
-                    name = query.get("FilePath", "").lstrip("/")
-                    if name in files:
-                        return 200, "application/octet-stream", files[name]
+                    name = query.get("FilePath", "")
+                    if name in self.trickle:
+                        return 200, "application/octet-stream", TRICKLE
+                    for key in (name, name.lstrip("/")):
+                        if key in files:
+                            return 200, "application/octet-stream", files[key]
         return self._json(404, {"Code": 404, "Success": False, "Message": f"not found: {path}"})
+
+    def _trickle(self, wfile: Any) -> None:
+        """One byte every `trickle_s` until the client goes away or the stand-in stops."""
+        while not self._stop.wait(self.trickle_s):
+            try:
+                wfile.write(b" ")
+                wfile.flush()
+            except OSError:
+                return
+            with self._lock:
+                self.trickled += 1
 
     @staticmethod
     def _json(status: int, body: Any) -> tuple[int, str, bytes]:
@@ -90,6 +138,11 @@ class ModelScopeStandIn:
                 status, kind, body = stand_in.answer(self.command, self.path)
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
+                if body is TRICKLE:  # no length: the body ends when the connection does, i.e. never
+                    self.end_headers()
+                    if not head_only:
+                        stand_in._trickle(self.wfile)
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if not head_only:

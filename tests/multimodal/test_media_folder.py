@@ -75,3 +75,38 @@ def test_processes_spooling_the_same_medium_at_once_all_succeed(tmp_path: Path):
         files = [p for p in root.rglob("*") if p.is_file()]
         assert [p.name for p in files] == [f"{hashlib.sha256(data).hexdigest()}.wav"]  # no partial file left
         assert files[0].read_bytes() == data
+
+
+def test_sigterm_during_a_run_removes_its_media_folder(pytester: pytest.Pytester, start_server: Any):
+    """A run terminated by SIGTERM (a CI job cancelled, `timeout`, a container stopped) while it waits
+    for the endpoint: Python's default action ends the process without any cleanup, and its
+    `llmeval-media-*` folder (every image of the run) stayed in TMPDIR. It is removed now, and the
+    process still ends as killed by SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = math_vista_dir(pytester.path / "MathVista")
+    tmp = pytester.path / "tmp"
+    tmp.mkdir()
+    server = start_server(hang=["Which color", "red bar", "How many squares"])  # every request waits forever
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "--llm-model", "vl",
+         "--llm-base-url", server.base_url, "-m", "math_vista", "--llm-dataset", f"math_vista={data}",
+         "--llm-no-cache", "--basetemp", str(pytester.path / "bt")],
+        cwd=pytester.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        # mid-run: the images are spooled and a request is waiting on the endpoint
+        while server.stats()["faults"].get("hang", 0) == 0 or not list(tmp.glob("llmeval-media-*/*/*.png")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never reached the endpoint"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not list(tmp.glob("llmeval-media-*")), sorted(p.name for p in tmp.iterdir())
