@@ -187,6 +187,8 @@ configs:
   data_files:
   - split: test
     path: main/test*
+  - split: train
+    path: main/train*
 ---
 """
 
@@ -194,7 +196,9 @@ configs:
 def gsm8k_repo(test: bytes | None = None) -> dict[str, dict[str, bytes]]:
     from tests.conftest import GSM8K_ROWS
 
-    return {"openai/gsm8k": {"README.md": GSM8K_CARD, "main/test.jsonl": test or jsonl(GSM8K_ROWS[:2])}}
+    # the train rows are the default protocol's 4 few-shot examples
+    return {"openai/gsm8k": {"README.md": GSM8K_CARD, "main/test.jsonl": test or jsonl(GSM8K_ROWS[:2]),
+                             "main/train.jsonl": jsonl(GSM8K_ROWS)}}
 
 
 @pytest.fixture

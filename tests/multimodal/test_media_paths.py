@@ -131,7 +131,7 @@ def test_collection_records_naming_local_files_fail_alone_and_leak_nothing(
         "--llm-model", "vl", "--llm-base-url", server.base_url, "--llm-collection", str(suite), "-p", "no:randomly",
         "--llm-samples", str(samples), "--llm-no-cache")
     outcome.assert_outcomes(passed=2, errors=2)
-    assert "collection carries its media inline" in outcome.stdout.str()
+    assert "an image is a data: URL or an http(s) URL" in outcome.stdout.str()
     sent = everything_sent(server)
     assert "Attack" not in sent
     assert_secret_absent(sent, secret, name_too=True)
