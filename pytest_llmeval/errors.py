@@ -406,3 +406,19 @@ class WrongAnswer(AssertionError):
 
     Deliberately not an ``LLMEvalError``: it is an ``AssertionError`` so pytest reports a failed
     test rather than an error (a wrong answer is never an error, and an error never a wrong answer)."""
+
+
+class NoPromptLogprobsError(EndpointError):
+    """A completions server that returned no log-probabilities for the echoed prompt: log-likelihood
+    scoring cannot work there, and scoring on nothing would be a silent chance-level result."""
+
+    kind = "no_prompt_logprobs"
+
+    def __init__(self, server: str, lacks: str) -> None:
+        super().__init__(
+            f"{server} returned {lacks}; log-likelihood scoring needs the log-probabilities of the echoed "
+            f"prompt (POST /v1/completions with echo=true, logprobs=1): use a server that returns them "
+            f"(vLLM, SGLang, llama-cpp-python's server, which --llm-serve starts) or the generative form"
+        )
+        self.server = server
+        self.lacks = lacks
