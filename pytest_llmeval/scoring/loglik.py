@@ -53,17 +53,15 @@ class ContinuationScore:
 
 
 def continuation_logprob(
-    response: Mapping[str, Any], context: str, continuation: str, server: str = "the server"
+    logprobs: Mapping[str, Any] | None, context: str, continuation: str, server: str = "the server"
 ) -> ContinuationScore:
-    """Sum the log-probabilities of the continuation's tokens in one echoed completions response.
+    """Sum the log-probabilities of the continuation's tokens, from the ``logprobs`` object of one echoed
+    completions choice (``choices[0].logprobs``: ``tokens``, ``text_offset``, ``token_logprobs``).
 
     A token counts when it carries continuation text: it ends after the boundary (a token that starts
     in the context and runs into the continuation is counted, since its probability covers that text).
     Raises NoPromptLogprobsError when the response has no prompt log-probabilities to sum.
     """
-    choices = response.get("choices") if isinstance(response, Mapping) else None
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], Mapping) else {}
-    logprobs = first.get("logprobs")
     if not isinstance(logprobs, Mapping):
         raise NoPromptLogprobsError(server, "no logprobs for the prompt (the response has no choices[0].logprobs)")
     offsets = logprobs.get("text_offset")

@@ -5,13 +5,17 @@ The loopback test server returns known prompt log-probabilities; the expected su
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from pytest_llmeval.endpoint.cache import ResponseCache
+from pytest_llmeval.endpoint.dispatcher import Dispatcher
 from pytest_llmeval.errors import NoPromptLogprobsError
 from pytest_llmeval.scoring.loglik import completion_body, continuation_logprob, score_multiple_choice
+from pytest_llmeval.settings import EndpointSettings
 from pytest_llmeval.testing import FakeOpenAIServer
 
 KNOWN = {"The": -9.0, "cat": -9.0, "sat": -9.0, "on": -9.0, "the": -9.0}
@@ -20,11 +24,11 @@ CONTEXT = "The cat sat on the"
 CHOICES = [" mat", " big red mat", " moon", " floor"]
 
 
-def _ask(server: FakeOpenAIServer, context: str, continuation: str) -> dict[str, Any]:
+def _ask(server: FakeOpenAIServer, context: str, continuation: str) -> dict[str, Any] | None:
     body = completion_body("fake-model", context, continuation)
     response = httpx.post(f"{server.base_url}/completions", json=body, timeout=30)
     response.raise_for_status()
-    return response.json()
+    return response.json()["choices"][0]["logprobs"]
 
 
 def test_acc_and_acc_norm_on_a_four_choice_sample_computed_by_hand() -> None:
@@ -51,15 +55,9 @@ def test_boundary_when_an_emoji_is_two_byte_tokens_sharing_one_offset() -> None:
     # llama-cpp-python's shape: a token holding part of a UTF-8 character decodes to "" and its
     # offset is the length of the complete characters before it, so both halves of 🐱 start at 2.
     response = {
-        "choices": [
-            {
-                "logprobs": {
-                    "tokens": ["a", "b", "", "🐱", "!"],
-                    "text_offset": [0, 1, 2, 2, 3],
-                    "token_logprobs": [None, -5.0, -0.125, -0.25, -1.0],
-                }
-            }
-        ]
+        "tokens": ["a", "b", "", "🐱", "!"],
+        "text_offset": [0, 1, 2, 2, 3],
+        "token_logprobs": [None, -5.0, -0.125, -0.25, -1.0],
     }
     score = continuation_logprob(response, "ab", "🐱")
     assert score.logprob == -0.375
@@ -81,3 +79,25 @@ def test_acc_norm_divides_by_characters_like_lm_eval() -> None:
     # by bytes it would be -2/4 = -0.5 -> choice 0.
     verdict = score_multiple_choice([-2.0, -2.9], ["éé", "abc"], gold=1)
     assert (verdict.pred, verdict.pred_norm) == (0, 1)
+
+
+def _score_through_dispatcher(server: FakeOpenAIServer, cache_dir: Path) -> tuple[list[float], int]:
+    dispatcher = Dispatcher(EndpointSettings(model="fake-model", base_url=server.base_url), ResponseCache(cache_dir))
+    try:
+        futures = [dispatcher.submit(completion_body("fake-model", CONTEXT, c)) for c in CHOICES]
+        sums = [
+            continuation_logprob(f.result(timeout=60).choices[0].logprobs, CONTEXT, c).logprob
+            for f, c in zip(futures, CHOICES)
+        ]
+        return sums, dispatcher.requests_sent
+    finally:
+        dispatcher.close()
+
+
+def test_the_k_choices_go_through_the_dispatcher_and_a_cached_rerun_sends_nothing(tmp_path: Path) -> None:
+    with FakeOpenAIServer(token_logprobs=KNOWN) as server:
+        first, sent = _score_through_dispatcher(server, tmp_path / "cache")
+        again, sent_again = _score_through_dispatcher(server, tmp_path / "cache")
+        generation_requests = server.stats()["generation_requests"]
+    assert first == again == [-2.0, -3.0, -2.5, -3.0]
+    assert (sent, sent_again, generation_requests) == (4, 0, 4)
