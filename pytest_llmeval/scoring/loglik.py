@@ -24,6 +24,7 @@ Ties go to the first choice (numpy's argmax).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,7 @@ def continuation_logprob(
     if continuation and not picked:
         raise NoPromptLogprobsError(server, "no token of the echoed prompt covering the continuation")
     found = [values[i] for i in picked]
-    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in found):
+    if any(not isinstance(v, numbers.Real) or isinstance(v, bool) for v in found):  # numpy floats in-process
         raise NoPromptLogprobsError(server, "null log-probabilities for the continuation's prompt tokens")
     names = tuple(str(tokens[i]) if i < len(tokens) else "" for i in picked)
     return ContinuationScore(float(sum(found)), names, tuple(float(v) for v in found))
