@@ -35,7 +35,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
         │   └── EndpointNotFoundError  (``not_found``) 404: the URL is wrong (names the URL and the fix)
         ├── BadResponseError     (``bad_response``) 200 but the body is not a usable chat completion
         ├── JudgeError           (``judge``) the judge model gave no usable verdict
-        └── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
+        ├── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
+        └── NoPromptLogprobsError  (``no_prompt_logprobs``) log-likelihood scoring on a server without prompt logprobs
 
     WrongAnswer (AssertionError, not an LLMEvalError): the answer was scored wrong, a test *failure*.
 
@@ -68,6 +69,7 @@ __all__ = [
     "LocalModelError",
     "MediaError",
     "MissingChoicesError",
+    "NoPromptLogprobsError",
     "PerfRunError",
     "PortInUseError",
     "RebuildError",
