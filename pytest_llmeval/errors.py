@@ -36,7 +36,7 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
         ├── BadResponseError     (``bad_response``) 200 but the body is not a usable chat completion
         ├── JudgeError           (``judge``) the judge model gave no usable verdict
         ├── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
-        └── NoPromptLogprobsError  (``no_prompt_logprobs``) log-likelihood scoring on a server without prompt logprobs
+        └── NoPromptLogprobsError  (``no_prompt_logprobs``) the server returns no prompt logprobs
 
     WrongAnswer (AssertionError, not an LLMEvalError): the answer was scored wrong, a test *failure*.
 

@@ -321,9 +321,9 @@ def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
         choices = []
         for raw in raw_choices:
             if "message" not in raw and "text" in raw:  # /v1/completions
-                logprobs = raw.get("logprobs")
-                logprobs = logprobs if isinstance(logprobs, dict) else None
-                choices.append(Choice(text=raw["text"] or "", finish_reason=raw.get("finish_reason"), logprobs=logprobs))
+                logprobs = raw.get("logprobs") if isinstance(raw.get("logprobs"), dict) else None
+                finish = raw.get("finish_reason")
+                choices.append(Choice(text=raw["text"] or "", finish_reason=finish, logprobs=logprobs))
                 continue
             message = raw.get("message") or {}
             choices.append(
