@@ -36,7 +36,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
         │   └── EndpointNotFoundError  (``not_found``) 404: the URL is wrong (names the URL and the fix)
         ├── BadResponseError     (``bad_response``) 200 but the body is not a usable chat completion
         ├── JudgeError           (``judge``) the judge model gave no usable verdict
-        └── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
+        ├── MissingChoicesError  (``missing_choices``) fewer generations than `n` asked for (use --llm-repeats)
+        └── NoPromptLogprobsError  (``no_prompt_logprobs``) the server returns no prompt logprobs
 
     WrongAnswer (AssertionError, not an LLMEvalError): the answer was scored wrong, a test *failure*.
 
@@ -70,6 +71,7 @@ __all__ = [
     "LocalModelError",
     "MediaError",
     "MissingChoicesError",
+    "NoPromptLogprobsError",
     "PerfRunError",
     "PortInUseError",
     "RebuildError",
@@ -429,3 +431,19 @@ class WrongAnswer(AssertionError):
 
     Deliberately not an ``LLMEvalError``: it is an ``AssertionError`` so pytest reports a failed
     test rather than an error (a wrong answer is never an error, and an error never a wrong answer)."""
+
+
+class NoPromptLogprobsError(EndpointError):
+    """A completions server that returned no log-probabilities for the echoed prompt: log-likelihood
+    scoring cannot work there, and scoring on nothing would be a silent chance-level result."""
+
+    kind = "no_prompt_logprobs"
+
+    def __init__(self, server: str, lacks: str) -> None:
+        super().__init__(
+            f"{server} returned {lacks}; log-likelihood scoring needs the log-probabilities of the echoed "
+            f"prompt (POST /v1/completions with echo=true, logprobs=1): use a server that returns them "
+            f"(vLLM, SGLang, llama-cpp-python's server, which --llm-serve starts) or the generative form"
+        )
+        self.server = server
+        self.lacks = lacks

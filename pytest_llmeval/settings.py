@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .media.store import MediaOptions
 
 CHAT_SUFFIX = "/chat/completions"
+COMPLETIONS_SUFFIX = "/completions"
 MODELS_SUFFIX = "/models"
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # --llm-max-response-bytes
 
@@ -135,6 +136,11 @@ class EndpointSettings(BaseModel):
     def chat_url(self) -> str:
         """Where chat requests are sent (may hold a query secret: print `public_chat_url`)."""
         return self.url_parts.url(CHAT_SUFFIX)
+
+    @property
+    def completions_url(self) -> str:
+        """Where text-completion requests (log-likelihood scoring) are sent."""
+        return self.url_parts.url(COMPLETIONS_SUFFIX)
 
     @property
     def models_url(self) -> str:

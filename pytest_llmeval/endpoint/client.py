@@ -158,7 +158,9 @@ class ChatClient:
         started = time.perf_counter()
         if body.get("stream"):
             return await self._stream(body, started)
-        async with self._http.stream("POST", self.settings.chat_url, json=body, headers=self._headers) as streamed:
+        # A body with a `prompt` is a text completion (log-likelihood scoring), one with `messages` a chat.
+        url = self.settings.completions_url if "prompt" in body else self.settings.chat_url
+        async with self._http.stream("POST", url, json=body, headers=self._headers) as streamed:
             response = await _read_capped(streamed, self.settings.max_response_bytes)
         _raise_for_status(response, self.settings)
         return _parse_completion(response, time.perf_counter() - started)
@@ -345,6 +347,11 @@ def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
         raw_choices = payload["choices"]
         choices = []
         for raw in raw_choices:
+            if "message" not in raw and "text" in raw:  # /v1/completions
+                logprobs = raw.get("logprobs") if isinstance(raw.get("logprobs"), dict) else None
+                finish = raw.get("finish_reason")
+                choices.append(Choice(text=raw["text"] or "", finish_reason=finish, logprobs=logprobs))
+                continue
             message = raw.get("message") or {}
             choices.append(
                 Choice(

@@ -36,6 +36,9 @@ class Choice(BaseModel):
     text: str = ""
     reasoning: str | None = None
     finish_reason: str | None = None
+    # /v1/completions only: the legacy `logprobs` object (tokens, text_offset, token_logprobs) that
+    # log-likelihood scoring reads; kept in the cache with the text.
+    logprobs: dict[str, Any] | None = None
 
 
 class ChatResponse(BaseModel):

@@ -116,6 +116,16 @@ class FakeServerConfig(BaseModel):
         default=0, ge=0, description="keep the last N chat request bodies for GET /_stats (`chat_bodies`)"
     )
 
+    prompt_logprobs: Literal["chars", "bytes", "generated_only", "none"] = Field(
+        default="chars",
+        description="/v1/completions with echo+logprobs: prompt log-probabilities with text_offset in characters "
+        "(llama-cpp-python, vLLM) or UTF-8 bytes; 'generated_only'/'none' play a server without them",
+    )
+    token_logprobs: dict[str, float] = Field(
+        default_factory=dict,
+        description="known log-probability of a prompt token (its text without leading whitespace); others -1.0",
+    )
+
     use_uvloop: bool = Field(
         default=False,
         description="use uvloop when installed: more requests/s, but its timers have 1 ms resolution",

@@ -7,6 +7,7 @@ the piece plus string concatenation: the server streams thousands of tokens per 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ._responder import OutputPlan
@@ -210,3 +211,36 @@ class StreamScript:
                 parts.append(chunks.usage(self._usage))
             parts.append(DONE_EVENT)
         return "".join(parts)
+
+
+# A prompt token for echoed log-probabilities: a run of ASCII letters/digits or one other character
+# (so a Chinese character or an emoji is one token), with its leading whitespace.
+_PROMPT_TOKEN = re.compile(r"\s*(?:[A-Za-z0-9]+|\S)|\s+")
+
+
+def prompt_logprobs(prompt: str, generated: str, mode: str, known: dict[str, float]) -> dict[str, Any] | None:
+    """The ``logprobs`` object of an echoed completion (legacy OpenAI shape), or None for ``mode='none'``.
+
+    The first token's log-probability is null, as in the OpenAI API; a token's value is ``known`` by its
+    text without leading whitespace, else -1.0. ``mode='bytes'`` counts offsets in UTF-8 bytes;
+    ``'generated_only'`` returns only the generated token's entry, as servers without prompt scoring do.
+    """
+    if mode == "none":
+        return None
+    pieces = _PROMPT_TOKEN.findall(prompt)
+    tokens: list[str] = []
+    offsets: list[int] = []
+    values: list[float | None] = []
+    at = 0
+    for i, piece in enumerate(pieces):
+        tokens.append(piece)
+        offsets.append(len(prompt[:at].encode("utf-8")) if mode == "bytes" else at)
+        values.append(None if i == 0 else known.get(piece.strip(), -1.0))
+        at += len(piece)
+    end = len(prompt.encode("utf-8")) if mode == "bytes" else len(prompt)
+    if mode == "generated_only":
+        tokens, offsets, values = [], [], []
+    tokens.append(generated)
+    offsets.append(end)
+    values.append(-1.0)
+    return {"tokens": tokens, "text_offset": offsets, "token_logprobs": values, "top_logprobs": None}

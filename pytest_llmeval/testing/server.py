@@ -50,6 +50,7 @@ from ._payloads import (
     error_body,
     loads,
     models_body,
+    prompt_logprobs,
     text_completion_body,
     usage,
 )
@@ -423,9 +424,34 @@ class FakeServerApp:
             completion_tokens = sum(p.completion_tokens for p in choice_plans)
             usage_obj = usage(joined.prompt_tokens, completion_tokens) if include_usage else None
             self._stream(conn, req, StreamScript(chunks, choice_plans, usage_obj), fault)
+        elif body.get("echo") and body.get("logprobs") is not None:
+            data = self._echoed(cid, created, prompts, plans, joined.prompt_tokens)
+            self._respond_later(conn, req, data, fault)
         else:
             data = text_completion_body(cid, created, self.config.model, plans, n, joined.prompt_tokens)
             self._respond_later(conn, req, data, fault)
+
+    def _echoed(
+        self, cid: str, created: int, prompts: list[str], plans: list[OutputPlan], prompt_tokens: int
+    ) -> bytes:
+        """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's
+        known log-probabilities (``prompt_logprobs`` / ``token_logprobs`` in the config)."""
+        choices = []
+        for prompt, plan in zip(prompts, plans):
+            generated = plan.content[0] if plan.content else ""
+            logprobs = prompt_logprobs(prompt, generated, self.config.prompt_logprobs, self.config.token_logprobs)
+            text = prompt + generated
+            choices.append({"index": len(choices), "text": text, "logprobs": logprobs, "finish_reason": "length"})
+        return dumps(
+            {
+                "id": cid,
+                "object": "text_completion",
+                "created": created,
+                "model": self.config.model,
+                "choices": choices,
+                "usage": usage(prompt_tokens, len(choices)),
+            }
+        )
 
     # faults ---------------------------------------------------------------------------------
     def _fault(self, conn: _Connection, req: HttpRequest, prompt: Prompt) -> str | None:
