@@ -11,6 +11,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
     │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError; a sample error)
     │   └── LocalModelError          a --llm-model that cannot be served locally, or no local backend
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
+    │   ├── SubsetAbsentError        a selected subset has no row in a file of some subsets (said once, not an error)
+    │   ├── HubLimitError            a hub download stopped by a time, size or request limit (names the variable)
     │   ├── MediaError               (kind ``media``) an image/audio of one sample unreadable or over a limit
     │   └── BadRecordError           (kind ``bad_record``) a collection record whose prompt cannot be sent
     ├── ServerDiedError        (kind ``server_died``) a server the plugin started died mid-run (stops the run)
@@ -65,6 +67,7 @@ __all__ = [
     "EndpointNotFoundError",
     "EndpointUnreachableError",
     "FakeServerError",
+    "HubLimitError",
     "InstructionSpecError",
     "JudgeError",
     "LLMEvalError",
@@ -85,6 +88,7 @@ __all__ = [
     "ServerExitedError",
     "ServerReadyTimeoutError",
     "ServerStartError",
+    "SubsetAbsentError",
     "TLSEndpointError",
     "ThresholdError",
     "UnknownBenchmarkError",
@@ -148,6 +152,11 @@ class SubsetAbsentError(DatasetError):
         super().__init__(message)
         self.subset = subset
         self.source = source
+
+
+class HubLimitError(DatasetError):
+    """A hub download stopped by one of its limits (benchmarks/hub_limits.py); the message names it
+    and its environment variable."""
 
 
 class MediaError(DatasetError):

@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError, DatasetError, HubLimitError
 
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_STALL_S = 60.0
@@ -151,10 +151,6 @@ def _path_problem(name: Any) -> str | None:
 
 
 # -- time, size and requests ---------------------------------------------------------------------
-
-
-class HubLimitError(DatasetError):
-    """A hub download stopped by one of its limits; the message names it and its variable."""
 
 
 class HubBudget:
