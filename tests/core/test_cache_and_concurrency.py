@@ -66,7 +66,7 @@ def test_partly_cached_run_with_server_stopped_is_one_usage_error_under_xdist(py
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "cannot reach" in output and "refused" in output
-    assert result.stdout.str().count("cannot reach") == 1 and "gsm8k/main::" not in output  # no item ran
+    assert (result.stdout.str() + result.stderr.str()).count("cannot reach") == 1 and "gsm8k/main::" not in output  # no item ran
 
 
 def test_no_cache_asks_again(pytester, model_server, gsm8k_file):

@@ -271,7 +271,7 @@ def test_code_benchmark_without_bubblewrap_stops_the_run_once(pytester, start_se
     result = run(pytester, server, "-m", "humaneval", "--llm-dataset", f"humaneval={data}")
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == pytest.ExitCode.USAGE_ERROR, output
-    assert result.stdout.str().count("generated code cannot be isolated") == 1
+    assert (result.stdout.str() + result.stderr.str()).count("generated code cannot be isolated") == 1
     assert "apt-get install bubblewrap" in output and "LLMEVAL_SANDBOX=rlimits" in output
 
     monkeypatch.setenv(sandbox.SANDBOX_ENV, "rlimits")  # the explicit opt-in: runs, and says so
