@@ -362,7 +362,9 @@ def check_humaneval(channel, payload, report):
             raise CandidateFailure("runtime_error", "the program's process answered something unexpected")
         # Re-raise as the same builtin exception, so a test that expects one (pytest.raises-style) still works.
         kind = getattr(builtins, reply["error"], None) if isinstance(reply["error"], str) else None
-        if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        # StopIteration ends the test's own iteration (`all(map(candidate, xs))` becomes `all([])`): never re-raised.
+        if not (isinstance(kind, type) and issubclass(kind, Exception)) or issubclass(kind, (StopIteration,
+                                                                                             StopAsyncIteration)):
             kind = RuntimeError
         exc = kind(str(reply.get("message", "")))
         exc.candidate_reply = reply

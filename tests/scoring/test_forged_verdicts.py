@@ -182,3 +182,18 @@ def test_lcb_wrong_solution_with_a_trick_fails(lcb_sample: Sample, trick: str):
 def test_lcb_right_solution_still_passes(lcb_sample: Sample):
     score = get_benchmark("live_code_bench")().score(lcb_sample, data.LCB_FUNCTIONAL_RIGHT)
     assert score.passed and score.extracted == "3/3 tests passed"
+
+
+# A test that calls the candidate inside an iteration (`all(map(...))`, a generator): a StopIteration
+# raised there ends the iteration instead of failing, so `all([])` is True. The program raises it on
+# purpose; the checker must never hand an iteration-ending exception back to the test.
+@pytest.mark.parametrize("raised", ["StopIteration", "StopAsyncIteration", "GeneratorExit"])
+def test_humaneval_exception_that_ends_an_iteration_cannot_pass_a_wrong_function(humaneval_sample: Sample,
+                                                                                  raised: str):
+    meta = dict(humaneval_sample.metadata)
+    meta["test"] = ("def check(candidate):\n"
+                    "    assert all(map(lambda x: candidate(x) == x - int(x), [3.5, 1.25]))\n")
+    sample = humaneval_sample.model_copy(update={"metadata": meta})
+    reply = f"```python\ndef truncate_number(number: float) -> float:\n    raise {raised}\n```"
+    score = get_benchmark("humaneval")().score(sample, reply)
+    assert not score.passed, score
