@@ -172,8 +172,12 @@ def test_protocol_and_answer_parser_options_reach_the_benchmarks(pytester: pytes
             "--llm-dataset", f"mmlu.abstract_algebra:dev={write_jsonl(tmp_path / 'dev.jsonl', mmlu['few_shot_rows'])}",
             "--llm-dataset", f"gsm8k={write_jsonl(tmp_path / 'gsm8k.jsonl', gsm8k['rows'])}",
             "--llm-protocol", "native", "--llm-protocol", "mmlu=evalscope", "--llm-no-cache"]
-    result = pytester.runpytest_subprocess(*base, "--llm-answer-parser", "evalscope")
+    results = tmp_path / "results.json"
+    result = pytester.runpytest_subprocess(*base, "--llm-answer-parser", "evalscope", "--llm-results", str(results))
     result.assert_outcomes(passed=1, failed=2)  # mmlu's gold is B; gsm8k's answers are numbers
+    written = json.loads(results.read_text(encoding="utf-8"))["benchmarks"]  # each says how it asked and read
+    assert {name: (written[name]["protocol"], written[name]["answer_parser"]) for name in written} == {
+        "mmlu": ("evalscope", "evalscope"), "gsm8k": ("native", "evalscope")}
     bodies = server.stats()["chat_bodies"]
     mmlu_sent = [b["messages"] for b in bodies if "Find the degree" in json.dumps(b)]
     gsm8k_sent = [b["messages"][0]["content"] for b in bodies if "Natalia" in json.dumps(b)]
