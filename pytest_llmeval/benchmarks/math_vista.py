@@ -107,7 +107,8 @@ class MathVista(MultimodalBenchmark):
     protocols = {
         "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE,
                               extra={"free_form": MATH_VISTA_OPEN}),
-        "native": Protocol(name="native", template=MCQ_PROMPT, source="pytest-llmeval", extra={"free_form": OPEN_PROMPT}),
+        "native": Protocol(name="native", template=MCQ_PROMPT, source="pytest-llmeval",
+                           extra={"free_form": OPEN_PROMPT}),
     }
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
@@ -148,7 +149,7 @@ class MathVista(MultimodalBenchmark):
             target = letters[choices.index(answer)]
         else:
             choices = None
-            text = (MATH_VISTA_OPEN if reference else OPEN_PROMPT).format(question=raw_question if reference else question)
+            text = MATH_VISTA_OPEN.format(question=raw_question) if reference else OPEN_PROMPT.format(question=question)
             target = str(record["answer"])
         segments, error = self.segments([text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)])
         metadata["segments"] = segments

@@ -106,7 +106,8 @@ class MMMUPro(MultimodalBenchmark):
     breakdown_prefixes = ("acc_",)  # acc_<subject>
     # the standard template; `extra["vision"]` the vision one (the benchmark lays out the parts)
     protocols = {
-        "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE, extra={"vision": MMMU_PRO_VISION}),
+        "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE,
+                              extra={"vision": MMMU_PRO_VISION}),
         "native": Protocol(name="native", template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
                            source="pytest-llmeval", letters_separator=", ", extra={"vision": VISION_INSTRUCTION}),
     }
@@ -134,15 +135,15 @@ class MMMUPro(MultimodalBenchmark):
             metadata["question"] = "(question in the image)"
         else:
             question = str(record["question"]).strip()
+            cells = {n: record.get(f"image_{n}") for n in range(1, MAX_IMAGES + 1)}
             if reference:  # the question as released (EvalScope does not strip it)
-                text = self.protocol.render({"question": str(record["question"]), "options": options})  # type: ignore[union-attr]
-                images = {n: record[f"image_{n}"] for n in range(1, MAX_IMAGES + 1) if record.get(f"image_{n}") not in (None, "")}
-                pieces = interleave_reference(text, images)
+                fields = {"question": str(record["question"]), "options": options}
+                text = self.protocol.render(fields)  # type: ignore[union-attr]
+                pieces = interleave_reference(text, {n: cell for n, cell in cells.items() if cell not in (None, "")})
             else:
                 text = (f"{INSTRUCTION.format(letters=', '.join(letters))}\n\nQuestion: {question}\n\n"
                         f"{format_choices(options)}")
-                images = {n: record[f"image_{n}"] for n in range(1, MAX_IMAGES + 1) if record.get(f"image_{n}") is not None}
-                pieces = interleave(text, images)
+                pieces = interleave(text, {n: cell for n, cell in cells.items() if cell is not None})
             metadata["question"] = question
         segments, error = self.segments(pieces)
         metadata["segments"] = segments

@@ -119,8 +119,8 @@ class MultimodalBenchmark(Benchmark):
             messages.append({"role": "system", "content": self.system_prompt})
         parts = content_parts(segments, self.store())
         if self.reference_protocol:  # EvalScope's client writes the (default) detail level out
-            parts = [{**part, "image_url": {**part["image_url"], "detail": "auto"}} if part["type"] == "image_url" else part
-                     for part in parts]
+            parts = [{**part, "image_url": {**part["image_url"], "detail": "auto"}}
+                     if part["type"] == "image_url" else part for part in parts]
         messages.append({"role": "user", "content": parts})
         return messages
 

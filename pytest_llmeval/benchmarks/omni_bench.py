@@ -101,7 +101,8 @@ class OmniBench(MultimodalBenchmark):
                          use_audio: bool) -> list[Any]:
         """EvalScope's parts: the text (the question as released), then the image or its description,
         then the audio or its description."""
-        pieces: list[Any] = [self.protocol.render({"question": str(record["question"]), "options": options})]  # type: ignore[union-attr]
+        fields = {"question": str(record["question"]), "options": options}
+        pieces: list[Any] = [self.protocol.render(fields)]  # type: ignore[union-attr]
         if use_image:
             image = record.get("image") or record.get("image_path")
             pieces.append(("image", "image" if record.get("image") else "image_path", image))
