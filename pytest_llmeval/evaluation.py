@@ -530,6 +530,11 @@ class EvaluationPlugin:
 
     def build_result(self, interrupted: bool = False) -> RunResult:
         benchmarks = self.collector.build(all_benchmarks())
+        for name, bench in benchmarks.items():  # the protocol and parser each benchmark ran under
+            instance = self.benchmark_instances.get(name)
+            if instance is not None:
+                bench.protocol = instance.protocol.name if instance.protocol is not None else None
+                bench.answer_parser = instance.answer_parser
         outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
         if self.early_stop is not None:
             outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]

@@ -83,6 +83,10 @@ class GroupResult(BaseModel):
 
 class BenchmarkResult(GroupResult):
     subsets: dict[str, GroupResult] = Field(default_factory=dict)
+    # how the benchmark asked and read: its prompt protocol (`evalscope`, `native`; None for a benchmark
+    # with one prompt of its own) and answer parser, so two results say whether they compare like with like
+    protocol: str | None = None
+    answer_parser: str | None = None
 
 
 class ThresholdOutcome(BaseModel):

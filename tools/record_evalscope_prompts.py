@@ -13,7 +13,9 @@ The script drives EvalScope's own adapter code for each row: `record_to_sample` 
 shuffles), the few-shot rows through `sample_to_fewshot` and the adapter's few-shot template, then
 `process_sample_str_input` / `process_sample_messages_input` (system prompt, user message) and
 `openai_chat_messages` (the wire format of its OpenAI-compatible client). Only dataset reading is
-bypassed: the rows come from the JSON file instead of the hub.
+bypassed: the rows come from the JSON file instead of the hub. The multimodal rows (MathVista,
+MMMU-Pro, OmniBench) name small generated files under `media/`; EvalScope gets their bytes as the
+`{"bytes": ...}` cells its loader would give it.
 
 It also records EvalScope's multiple-choice parse of the outputs in
 `tests/scoring/data/reference_choice_cases.json` (the `evalscope` field), which pins
@@ -33,6 +35,21 @@ PARSE_CASES = Path(__file__).resolve().parent.parent / "tests" / "scoring" / "da
 NAMES = {"gpqa_diamond": "gpqa_diamond", "truthfulqa": "truthful_qa"}
 
 
+def evalscope_row(row: dict, spec: dict) -> dict:
+    """A row as EvalScope's loader gives it: a media file of the fixture (`media/...`, which this
+    plugin reads as a path inside the dataset's folder) becomes the `{"bytes": ...}` cell of a Hugging
+    Face image/audio column; `evalscope_media` copies one into a field of EvalScope's name."""
+    def cell(value: object) -> object:
+        if isinstance(value, str) and value.startswith("media/"):
+            return {"bytes": (DATA / value).read_bytes(), "path": None}
+        return value
+
+    out = {key: cell(value) for key, value in row.items()}
+    for field, source in spec.get("evalscope_media", {}).items():
+        out[field] = cell(row[source])
+    return out
+
+
 def record(name: str, spec: dict) -> list[dict]:
     import evalscope
     from evalscope.api.dataset.dataset import MemoryDataset
@@ -49,7 +66,7 @@ def record(name: str, spec: dict) -> list[dict]:
     )
     adapter = get_benchmark(evs_name, config)
     subset = spec["subset"]
-    rows = spec.get("evalscope_rows", spec["rows"])
+    rows = [evalscope_row(row, spec) for row in spec.get("evalscope_rows", spec["rows"])]
     with adapter._temporary_attribute("current_subset_name", subset):
         samples = MemoryDataset([adapter.record_to_sample(dict(row)) for row in rows])
         shots = MemoryDataset([adapter.record_to_sample(dict(row)) for row in spec.get("few_shot_rows", [])])

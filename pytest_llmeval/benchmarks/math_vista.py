@@ -6,13 +6,18 @@ Rows (the Hugging Face release): `pid`, `question`, `image` (a path such as `ima
 and `metadata` (`category`, `task`, `source`, `skills`, ...). The image comes from `decoded_image`
 when present, else from `image` relative to the dataset's folder.
 
-Prompts and scoring (after EvalScope's MathVista adapter, which follows the paper's answer rules):
+Prompts (the `protocol` argument): a text part, then the image. `evalscope` (the default) is
+EvalScope 1.14.1's, byte for byte: multiple choice is its chain-of-thought template over the row's
+question as released ("... 'ANSWER: [LETTER]' ... where [LETTER] is one of A,B,C,D. Think step by
+step ...", options as `A) text`); free form is "{question}\\nPlease reason step by step, and put your
+final answer within \\boxed{} without units." `native` asks multiple choice for a last line
+`Answer: X` (options lettered A, B, ...) and strips the question; its free-form text is the same.
 
-* `multi_choice`: the shared multiple-choice prompt (options lettered A, B, ...; last line
-  `Answer: X`); the gold letter is the position of `answer` among `choices`; scored by letter, or
-  by the option's text when the model wrote that instead.
-* `free_form`: "{question} Please reason step by step, and put your final answer within \\boxed{}
-  without units." The prediction is the last `\\boxed{}`, else the last number. It is read as a
+Scoring (after EvalScope's MathVista adapter, which follows the paper's answer rules):
+
+* `multi_choice`: the gold letter is the position of `answer` among `choices`; scored by letter, or
+  by the option's text when the model wrote that instead (`answer_parser=evalscope`: its parser).
+* `free_form`: the prediction is the last `\\boxed{}`, else the last number. It is read as a
   whole, normalised as the math benchmarks do (`scoring.math_equiv.numeric_value`): `\\frac{3}{4}`
   is 0.75 (never its first number, 3), `9{,}500` is 9500, `x = 12` and `12 \\text{ cm}` are 12.
   `integer`: the numbers are equal as integers; `float`: equal after rounding both to the row's
@@ -36,6 +41,8 @@ from ..scoring.normalize import normalize_numbers
 from .base import DatasetSource, RecordLoader, Sample, Score
 from .breakdown import with_breakdown
 from .multimodal import MultimodalBenchmark
+from .protocols import Protocol
+from .reference_prompts import MATH_VISTA_OPEN, MC_SINGLE_COT, SOURCE
 from .registry import register_benchmark
 from .rows import safe_sample_id
 
@@ -96,6 +103,13 @@ class MathVista(MultimodalBenchmark):
     task_type = "math"
     metrics = ("acc",)
     breakdown_prefixes = ("acc_",)  # acc_<task>
+    # the multiple-choice template; `extra["free_form"]` the free-form one (the benchmark renders them)
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE,
+                              extra={"free_form": MATH_VISTA_OPEN}),
+        "native": Protocol(name="native", template=MCQ_PROMPT, source="pytest-llmeval",
+                           extra={"free_form": OPEN_PROMPT}),
+    }
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         index = 0
@@ -106,7 +120,9 @@ class MathVista(MultimodalBenchmark):
             index += 1
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        question = str(record["question"]).strip()
+        reference = self.reference_protocol
+        raw_question = str(record["question"])
+        question = raw_question.strip()
         image = record.get("decoded_image") or record.get("image")
         metadata: dict[str, Any] = {
             "question": question,
@@ -126,11 +142,14 @@ class MathVista(MultimodalBenchmark):
             if answer not in choices:
                 raise ValueError(f"answer {answer!r} is not one of the choices {choices!r}")
             letters = choice_letters(len(choices))
-            text = MCQ_PROMPT.format(letters=", ".join(letters), question=question, options=format_choices(choices))
+            if reference:  # the question as released (EvalScope does not strip it)
+                text = self.protocol.render({"question": raw_question, "options": choices})  # type: ignore[union-attr]
+            else:
+                text = MCQ_PROMPT.format(letters=", ".join(letters), question=question, options=format_choices(choices))
             target = letters[choices.index(answer)]
         else:
             choices = None
-            text = OPEN_PROMPT.format(question=question)
+            text = MATH_VISTA_OPEN.format(question=raw_question) if reference else OPEN_PROMPT.format(question=question)
             target = str(record["answer"])
         segments, error = self.segments([text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)])
         metadata["segments"] = segments

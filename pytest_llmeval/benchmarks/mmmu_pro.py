@@ -6,12 +6,20 @@ Configurations are the subsets: `standard (4 options)` → `standard_4`, `standa
 `subject`, `img_type`, `topic_difficulty` and `image_1` .. `image_7`; vision rows have `id`,
 `image`, `options`, `answer`, `subject`.
 
-Prompt: the text with every `<image N>` placeholder replaced by image N itself, in place (the
-content parts interleave text and images in the order they are referenced; images that are not
-referenced follow the text, in number order); the options lettered A, B, ...; last line
-`Answer: X` (the shared multiple-choice instruction, as in the MMMU-Pro paper's direct setting
-with reasoning). Vision: the image and "Answer the multiple-choice question shown in the image."
-with the letters offered. Scored by letter (or the option's text). Metrics: `acc` and
+Prompts (the `protocol` argument); in both, every `<image N>` placeholder of the text (question and
+options) is replaced by image N itself, in place, so the content parts interleave text and images:
+
+* `evalscope` (the default): EvalScope 1.14.1's, byte for byte. Its chain-of-thought multiple-choice
+  template ("... 'ANSWER: [LETTER]' ... one of A,B,C,D. Think step by step ...") over the question as
+  released, options as `A) text`; a placeholder without its image (or `<audio N>`, `<image_N>`) is
+  dropped, and an image no placeholder names is not sent, as there. Vision: its instruction text,
+  then the image.
+* `native`: the shared instruction with a last line `Answer: X`, `Question: ...` and the options;
+  images no placeholder names follow the text in number order (none is lost), a placeholder without
+  its image stays as text. Vision: the image, then "Answer the multiple-choice question shown in the
+  image." with the letters offered.
+
+Scored by letter (or the option's text; `answer_parser=evalscope`: its parser). Metrics: `acc` and
 `acc_<subject>`.
 """
 
@@ -26,6 +34,8 @@ from ..scoring import choice_letters, format_choices
 from .base import DatasetSource, RecordLoader, Sample
 from .mcq import answer_letter
 from .multimodal import MultimodalBenchmark
+from .protocols import Protocol
+from .reference_prompts import MC_SINGLE_COT, MMMU_PRO_VISION, SOURCE
 from .registry import register_benchmark
 from .rows import records_for_label, safe_sample_id
 
@@ -35,6 +45,7 @@ VISION_INSTRUCTION = ("Answer the multiple-choice question shown in the image. R
                       "final answer on the last line as \"Answer: X\", where X is the letter of one option ({letters}).")
 CONFIGS = {"standard_4": "standard (4 options)", "standard_10": "standard (10 options)", "vision": "vision"}
 PLACEHOLDER = re.compile(r"<image (\d+)>")
+REFERENCE_PLACEHOLDER = re.compile(r"<(image|video|audio)[_ ](\d+)>")  # the placeholders EvalScope replaces
 MAX_IMAGES = 7
 
 
@@ -68,6 +79,21 @@ def interleave(text: str, images: Mapping[int, Any]) -> list[str | tuple[str, st
     return pieces
 
 
+def interleave_reference(text: str, images: Mapping[int, Any]) -> list[str | tuple[str, str, Any]]:
+    """EvalScope's layout: text split at each placeholder, image N in place of `<image N>`; a
+    placeholder without its medium is dropped; images no placeholder names are not sent."""
+    pieces: list[str | tuple[str, str, Any]] = []
+    position = 0
+    for match in REFERENCE_PLACEHOLDER.finditer(text):
+        pieces.append(text[position:match.start()])  # whitespace-only text is no part (content_parts)
+        number = int(match.group(2))
+        if match.group(1) == "image" and number in images:
+            pieces.append(("image", f"image_{number}", images[number]))
+        position = match.end()
+    pieces.append(text[position:])
+    return pieces
+
+
 @register_benchmark
 class MMMUPro(MultimodalBenchmark):
     name = "mmmu_pro"
@@ -78,6 +104,13 @@ class MMMUPro(MultimodalBenchmark):
     task_type = "exam"
     metrics = ("acc",)
     breakdown_prefixes = ("acc_",)  # acc_<subject>
+    # the standard template; `extra["vision"]` the vision one (the benchmark lays out the parts)
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE,
+                              extra={"vision": MMMU_PRO_VISION}),
+        "native": Protocol(name="native", template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
+                           source="pytest-llmeval", letters_separator=", ", extra={"vision": VISION_INSTRUCTION}),
+    }
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         # the hub's configurations are named "standard (4 options)" ...; local files may use either name
@@ -91,16 +124,26 @@ class MMMUPro(MultimodalBenchmark):
         subject = str(record.get("subject") or "").strip()
         metadata: dict[str, Any] = {"subject": subject,
                                     "breakdown": [re.sub(r"\W+", "_", subject.lower()).strip("_")] if subject else []}
+        reference = self.reference_protocol
         if subset == "vision":
-            text = VISION_INSTRUCTION.format(letters=", ".join(letters))
-            pieces: list[Any] = [("image", "image", record["image"]), text]
+            if reference:
+                text = MMMU_PRO_VISION.format(letters=",".join(letters))
+                pieces: list[Any] = [text, ("image", "image", record["image"])]
+            else:
+                text = VISION_INSTRUCTION.format(letters=", ".join(letters))
+                pieces = [("image", "image", record["image"]), text]
             metadata["question"] = "(question in the image)"
         else:
             question = str(record["question"]).strip()
-            text = (f"{INSTRUCTION.format(letters=', '.join(letters))}\n\nQuestion: {question}\n\n"
-                    f"{format_choices(options)}")
-            images = {n: record[f"image_{n}"] for n in range(1, MAX_IMAGES + 1) if record.get(f"image_{n}") is not None}
-            pieces = interleave(text, images)
+            cells = {n: record.get(f"image_{n}") for n in range(1, MAX_IMAGES + 1)}
+            if reference:  # the question as released (EvalScope does not strip it)
+                fields = {"question": str(record["question"]), "options": options}
+                text = self.protocol.render(fields)  # type: ignore[union-attr]
+                pieces = interleave_reference(text, {n: cell for n, cell in cells.items() if cell not in (None, "")})
+            else:
+                text = (f"{INSTRUCTION.format(letters=', '.join(letters))}\n\nQuestion: {question}\n\n"
+                        f"{format_choices(options)}")
+                pieces = interleave(text, {n: cell for n, cell in cells.items() if cell is not None})
             metadata["question"] = question
         segments, error = self.segments(pieces)
         metadata["segments"] = segments

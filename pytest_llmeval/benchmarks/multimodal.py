@@ -8,6 +8,12 @@ request body is built, so memory stays flat however many image samples a run has
 A medium that cannot be read or is over a limit does not stop collection: the sample records the
 reason (`metadata["media_error"]`) and fails alone with that message (error kind `media`) when its
 request would be built.
+
+Protocols (`protocols.py`): under `evalscope` (the default) each benchmark lays out its content parts
+as EvalScope 1.14.1 does (text parts, their order and every character; image parts carry
+`"detail": "auto"` as its client writes them); `native` keeps this plugin's own prompts.
+`--llm-answer-parser evalscope` reads the letter with EvalScope's multiple-choice parser, the one
+its adapters of these three benchmarks use.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Mapping
 from ..media import MediaError, MediaRef, MediaStore, content_parts
 from ..media.store import temporary_media_folder
 from ..scoring import choice_letters, find_choice, match_choice_text
+from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, Message, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 from .rows import local_path
@@ -73,11 +80,19 @@ class MultimodalBenchmark(Benchmark):
             out.append(ref.model_dump())
         return out, error
 
+    @property
+    def reference_protocol(self) -> bool:
+        """Whether the run sends EvalScope's messages (the `evalscope` protocol)."""
+        return self.protocol is not None and self.protocol.name == "evalscope"
+
     def choice_answer(self, sample: Sample, output: str) -> tuple[str | None, bool]:
         """(the letter chosen, whether an explicit answer cue gave it): the shared multiple-choice
-        extractor, or the option's text when the model wrote that instead of its letter."""
+        extractor, or the option's text when the model wrote that instead of its letter; under
+        `answer_parser=evalscope` the reference system's parser (its last-capital fallback included)."""
         choices = sample.choices or []
         letters = choice_letters(len(choices))
+        if self.answer_parser == "evalscope":
+            return "".join(sorted(reference_choice(output, letters))) or None, True
         answer = find_choice(output, letters, choices)
         return answer.letter or match_choice_text(output, choices, letters), answer.explicit
 
@@ -102,7 +117,11 @@ class MultimodalBenchmark(Benchmark):
         messages: list[Message] = []
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})
-        messages.append({"role": "user", "content": content_parts(segments, self.store())})
+        parts = content_parts(segments, self.store())
+        if self.reference_protocol:  # EvalScope's client writes the (default) detail level out
+            parts = [{**part, "image_url": {**part["image_url"], "detail": "auto"}}
+                     if part["type"] == "image_url" else part for part in parts]
+        messages.append({"role": "user", "content": parts})
         return messages
 
 

@@ -9,8 +9,14 @@ Benchmark arguments (as EvalScope's adapter has them): `use_image` and `use_audi
 `true`. When one is `false`, that medium is not sent and its text description is given instead
 ("Image content: …", "Audio content: …"), which measures how much a model needs the medium.
 
-Prompt: the image, the audio, then the question with options lettered A-D and the shared last
-line `Answer: X`. Scored by letter (or the option's text). Metrics: `acc`, plus `acc_task_<task
+Prompts (the `protocol` argument): `evalscope` (the default) is EvalScope 1.14.1's, byte for byte:
+its chain-of-thought multiple-choice text ("... based on the image and audio content ... 'ANSWER:
+[LETTER]' ... Think step by step ...", the question as released, options as `A) text`), then the
+image, then the audio; a medium turned off is a text part of its own in that place
+("[Image Alternative Text]: …", "[Audio Alternative Text]: …"). `native`: the image, the audio, then
+one text part (the descriptions of media turned off, the question with options lettered A-D and the
+shared last line `Answer: X`). Scored by letter (or the option's text; `answer_parser=evalscope`:
+its parser). Metrics: `acc`, plus `acc_task_<task
 type>` and `acc_audio_<audio type>` for the breakdowns the dataset defines.
 """
 
@@ -24,6 +30,8 @@ from ..errors import ConfigError
 from ..scoring import choice_letters, format_choices
 from .base import DatasetSource, Sample
 from .multimodal import MultimodalBenchmark
+from .protocols import Protocol
+from .reference_prompts import OMNI_AUDIO_TEXT, OMNI_BENCH, OMNI_IMAGE_TEXT, SOURCE
 from .registry import register_benchmark
 from .rows import safe_sample_id
 
@@ -57,6 +65,13 @@ class OmniBench(MultimodalBenchmark):
     metrics = ("acc",)
     breakdown_prefixes = ("acc_task_", "acc_audio_")
     default_args = {"use_image": "true", "use_audio": "true"}
+    protocols = {
+        "evalscope": Protocol(name="evalscope", template=OMNI_BENCH, source=SOURCE,
+                              extra={"image_text": OMNI_IMAGE_TEXT, "audio_text": OMNI_AUDIO_TEXT}),
+        "native": Protocol(name="native", template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
+                           source="pytest-llmeval", letters_separator=", ",
+                           extra={"image_text": "Image content: {text}", "audio_text": "Audio content: {text}"}),
+    }
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         use_image, use_audio = _flag(self.args["use_image"], "use_image"), _flag(self.args["use_audio"], "use_audio")
@@ -68,6 +83,42 @@ class OmniBench(MultimodalBenchmark):
             raise ValueError(f"answer {answer!r} is not one of the options {options!r}")
         letters = choice_letters(len(options))
         question = str(record["question"]).strip()
+        if self.reference_protocol:
+            pieces = self.reference_pieces(record, options, use_image, use_audio)
+        else:
+            pieces = self.native_pieces(record, question, options, use_image, use_audio)
+        segments, error = self.segments(pieces)
+        labels = [label for label in (_label("task", record.get("task type")), _label("audio", record.get("audio type"))) if label]
+        metadata: dict[str, Any] = {"question": question, "segments": segments, "breakdown": labels,
+                                    "task_type": record.get("task type"), "audio_type": record.get("audio type")}
+        if error:
+            metadata["media_error"] = error
+        text = "\n\n".join(piece for piece in pieces if isinstance(piece, str))
+        return Sample(id=safe_sample_id(record.get("index"), index), subset=subset, input=text,
+                      target=letters[options.index(answer)], choices=options, metadata=metadata)
+
+    def reference_pieces(self, record: Mapping[str, Any], options: list[str], use_image: bool,
+                         use_audio: bool) -> list[Any]:
+        """EvalScope's parts: the text (the question as released), then the image or its description,
+        then the audio or its description."""
+        fields = {"question": str(record["question"]), "options": options}
+        pieces: list[Any] = [self.protocol.render(fields)]  # type: ignore[union-attr]
+        if use_image:
+            image = record.get("image") or record.get("image_path")
+            pieces.append(("image", "image" if record.get("image") else "image_path", image))
+        else:
+            pieces.append(OMNI_IMAGE_TEXT.format(text=record["image content"]))
+        if use_audio:
+            audio = record.get("audio") or record.get("audio_path")
+            pieces.append(("audio", "audio" if record.get("audio") else "audio_path", audio))
+        else:
+            pieces.append(OMNI_AUDIO_TEXT.format(text=record["audio content"]))
+        return pieces
+
+    def native_pieces(self, record: Mapping[str, Any], question: str, options: list[str], use_image: bool,
+                      use_audio: bool) -> list[Any]:
+        """This plugin's parts: the media, then one text part (descriptions, instruction, question, options)."""
+        letters = choice_letters(len(options))
         pieces: list[Any] = []
         described: list[str] = []
         if use_image:
@@ -82,11 +133,4 @@ class OmniBench(MultimodalBenchmark):
             described.append(f"Audio content: {str(record['audio content']).strip()}")
         text = "\n\n".join([*described, INSTRUCTION.format(letters=", ".join(letters)),
                             f"Question: {question}", format_choices(options)])
-        segments, error = self.segments([*pieces, text])
-        labels = [label for label in (_label("task", record.get("task type")), _label("audio", record.get("audio type"))) if label]
-        metadata: dict[str, Any] = {"question": question, "segments": segments, "breakdown": labels,
-                                    "task_type": record.get("task type"), "audio_type": record.get("audio type")}
-        if error:
-            metadata["media_error"] = error
-        return Sample(id=safe_sample_id(record.get("index"), index), subset=subset, input=text,
-                      target=letters[options.index(answer)], choices=options, metadata=metadata)
+        return [*pieces, text]

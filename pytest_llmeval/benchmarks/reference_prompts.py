@@ -141,3 +141,22 @@ LCB_FORMAT_STDIN = (
     "test on the sample inputs). Enclose your code within delimiters as follows.\n```python\n# YOUR CODE HERE\n"
     "```\n\n"
 )
+
+# -- multimodal: the text parts (images and audio are separate content parts) ------------------------
+
+# MathVista: the text part comes first, then the image; multiple choice is MC_SINGLE_COT over the raw question
+MATH_VISTA_OPEN = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}} without units."
+# MMMU-Pro `vision`: the question and options are inside the image, which follows this text
+MMMU_PRO_VISION = (
+    "Answer the following multiple choice question in image. The last line of your response should be of the "
+    "following format: 'ANSWER: [LETTER]' (without quotes) where [LETTER] is one of {letters}. Think step by step "
+    "before answering."
+)
+# OmniBench: this text, then the image, then the audio (or their descriptions as two more text parts)
+OMNI_BENCH = (
+    "Answer the following multiple choice question based on the image and audio content. The last line of your "
+    "response should be of the following format: 'ANSWER: [LETTER]' (without quotes) where [LETTER] is one of "
+    "{letters}. Think step by step before answering.\n\n{question}\n\n{choices}"
+)
+OMNI_IMAGE_TEXT = "[Image Alternative Text]: {text}"
+OMNI_AUDIO_TEXT = "[Audio Alternative Text]: {text}"

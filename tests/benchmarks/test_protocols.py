@@ -5,6 +5,8 @@ those EvalScope 1.14.1 sends for it, compared with request bodies recorded from 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ def load_messages(name: str, tmp_path: Path, **args: str) -> list[list[dict[str,
     """The messages the plugin sends for each row of the fixture, under the benchmark's arguments."""
     spec = ROWS[name]
     name = spec.get("benchmark", name)  # `truthfulqa_mc2`: the mc2_select subset of truthfulqa
-    bench = get_benchmark(name)(args)
+    bench = get_benchmark(name)({**spec.get("args", {}), **args})
+    if (DATA / "media").is_dir():  # the multimodal rows name their media files relative to the dataset's folder
+        shutil.copytree(DATA / "media", tmp_path / "media", dirs_exist_ok=True)
     subset = spec["our_subset"]
     overrides = {f"{name}.{subset}": str(write_jsonl(tmp_path / f"{name}.jsonl", spec["rows"]))}
     if spec.get("few_shot_rows"):
@@ -34,13 +38,34 @@ def load_messages(name: str, tmp_path: Path, **args: str) -> list[list[dict[str,
     return [bench.messages(sample) for sample in samples]
 
 
+# The media labels EvalScope writes without looking at the bytes: MathVista's images are all
+# `data:image/jpg`, OmniBench's audio all `mp3`. This plugin names the format the bytes have (the
+# fixture's images are PNG, its audio WAV), so for these the label is not compared; the payload is.
+MISLABELLED = {"math_vista": "image", "math_vista_free_form": "image", "omni_bench": "audio"}
+
+
+def comparable(name: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages with the one media label EvalScope hard-codes for `name` blanked (see MISLABELLED);
+    everything else (roles, part order and types, text, media bytes) is kept for comparison."""
+    label = MISLABELLED.get(name)
+    out = json.loads(json.dumps(messages))
+    for message in out:
+        for part in message["content"] if isinstance(message["content"], list) else ():
+            if label == "image" and part["type"] == "image_url":
+                part["image_url"]["url"] = re.sub(r"^data:image/[a-z]+;", "data:image/*;", part["image_url"]["url"])
+            if label == "audio" and part["type"] == "input_audio":
+                part["input_audio"]["format"] = "*"
+    return out
+
+
 @pytest.mark.parametrize("name", sorted(BODIES))
 def test_default_messages_are_the_recorded_evalscope_ones(name: str, tmp_path: Path):
     recorded = BODIES[name]
     sent = load_messages(name, tmp_path)
     assert len(sent) == len(recorded)
     for ours, theirs in zip(sent, recorded, strict=True):
-        assert ours == theirs["messages"]  # byte for byte: roles, order, every character of the content
+        # byte for byte: roles, order, every character of the content (and each medium's bytes)
+        assert comparable(name, ours) == comparable(name, theirs["messages"])
 
 
 def test_the_recorded_few_shot_counts_are_the_defaults():
@@ -50,7 +75,8 @@ def test_the_recorded_few_shot_counts_are_the_defaults():
             assert int(bench.args["few_shot_num"]) == recorded[0]["few_shot_num"], name
 
 
-@pytest.mark.parametrize("name", ["mmlu", "gsm8k", "ceval", "math_500", "gpqa_diamond", "hellaswag", "iquiz"])
+@pytest.mark.parametrize("name", ["mmlu", "gsm8k", "ceval", "math_500", "gpqa_diamond", "hellaswag", "iquiz",
+                                  "math_vista", "mmmu_pro", "mmmu_pro_vision", "omni_bench", "omni_bench_text"])
 def test_native_protocol_keeps_the_plugins_own_prompt(name: str, tmp_path: Path):
     native = load_messages(name, tmp_path, protocol="native")
     assert native != [body["messages"] for body in BODIES[name]]
@@ -61,6 +87,35 @@ def test_native_mcq_prompt_asks_for_an_answer_line_and_is_zero_shot(tmp_path: Pa
     (messages,) = load_messages("mmlu", tmp_path, protocol="native")
     text = messages[0]["content"]
     assert 'as "Answer: X"' in text and "Dev question" not in text and "ANSWER: [LETTER]" not in text
+
+
+def test_native_multimodal_prompts_keep_their_layout(tmp_path: Path):
+    """`native` keeps what `evalscope` changes: OmniBench's media before the text, MMMU-Pro's image no
+    placeholder names (sent after the text), the `Answer: X` line."""
+    (omni,) = load_messages("omni_bench", tmp_path, protocol="native")
+    assert [part["type"] for part in omni[0]["content"]] == ["image_url", "input_audio", "text"]
+    first, second = load_messages("mmmu_pro", tmp_path, protocol="native")
+    assert [part["type"] for part in second[0]["content"]].count("image_url") == 3  # image_3 too
+    assert 'as "Answer: X"' in first[0]["content"][0]["text"]
+    (reference,) = BODIES["omni_bench"]
+    assert [part["type"] for part in reference["messages"][0]["content"]] == ["text", "image_url", "input_audio"]
+
+
+@pytest.mark.parametrize(("name", "reply"), [("math_vista", "hard to tell from the picture. Bye"),
+                                             ("mmmu_pro", "hard to tell. Done"),
+                                             ("omni_bench", "no idea, sorry. A")])
+def test_multimodal_choice_scoring_takes_the_reference_parser(name: str, reply: str, tmp_path: Path):
+    """answer_parser=evalscope reads the last capital letter as EvalScope's parser does (the gold one
+    here); the strict default finds no answer in these replies."""
+    spec = ROWS[name]
+    overrides = {f"{name}.{spec['our_subset']}": str(write_jsonl(tmp_path / f"{name}.jsonl", spec["rows"]))}
+    shutil.copytree(DATA / "media", tmp_path / "media", dirs_exist_ok=True)
+    for parser, passed in (("evalscope", True), ("strict", False)):
+        bench = get_benchmark(name)({"answer_parser": parser})
+        sample = next(iter(bench.load(spec["our_subset"], DatasetLoader(overrides))))
+        score = bench.score(sample, reply)
+        assert score.passed is passed, (parser, score)
+        assert score.extracted == (sample.target if passed else None)
 
 
 def test_few_shot_num_overrides_the_protocols_count(tmp_path: Path):
@@ -117,8 +172,12 @@ def test_protocol_and_answer_parser_options_reach_the_benchmarks(pytester: pytes
             "--llm-dataset", f"mmlu.abstract_algebra:dev={write_jsonl(tmp_path / 'dev.jsonl', mmlu['few_shot_rows'])}",
             "--llm-dataset", f"gsm8k={write_jsonl(tmp_path / 'gsm8k.jsonl', gsm8k['rows'])}",
             "--llm-protocol", "native", "--llm-protocol", "mmlu=evalscope", "--llm-no-cache"]
-    result = pytester.runpytest_subprocess(*base, "--llm-answer-parser", "evalscope")
+    results = tmp_path / "results.json"
+    result = pytester.runpytest_subprocess(*base, "--llm-answer-parser", "evalscope", "--llm-results", str(results))
     result.assert_outcomes(passed=1, failed=2)  # mmlu's gold is B; gsm8k's answers are numbers
+    written = json.loads(results.read_text(encoding="utf-8"))["benchmarks"]  # each says how it asked and read
+    assert {name: (written[name]["protocol"], written[name]["answer_parser"]) for name in written} == {
+        "mmlu": ("evalscope", "evalscope"), "gsm8k": ("native", "evalscope")}
     bodies = server.stats()["chat_bodies"]
     mmlu_sent = [b["messages"] for b in bodies if "Find the degree" in json.dumps(b)]
     gsm8k_sent = [b["messages"][0]["content"] for b in bodies if "Natalia" in json.dumps(b)]
