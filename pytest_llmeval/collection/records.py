@@ -38,18 +38,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ..benchmarks.base import Benchmark, Message, Sample
 from ..errors import CollectionError
+from .schema import group_name
 
-
-def _group_name(name: str) -> str:
-    if not name.strip():
-        raise ValueError("a group name is empty; give every group a name")
-    if "/" in name:
-        raise ValueError(f"group name {name!r} contains '/', which separates the groups of a path: "
-                         "list the path's groups one by one (categories: [A, B]) or rename the group")
-    return name
-
-
-GroupName = Annotated[str, AfterValidator(_group_name)]
+GroupName = Annotated[str, AfterValidator(group_name)]
 
 
 class CollectionRecord(BaseModel):

@@ -60,13 +60,14 @@ class Dataset(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-def _group_name(name: str) -> str:
-    """A group's name is one step of a path (`Qwen3/Math`): `/` inside it would merge two groups."""
+def group_name(name: str) -> str:
+    """A group's name is one step of a path (`Qwen3/Math`): `/` inside it would merge two groups.
+    The one rule for schema groups and collection records' `categories`."""
     if not name.strip():
-        raise ValueError("a group needs a name")
+        raise ValueError("a group name is empty; give every group a name")
     if "/" in name:
-        raise ValueError(f"group name {name!r} contains '/', which separates the groups of a path; nest the "
-                         "groups instead, or rename it")
+        raise ValueError(f"group name {name!r} contains '/', which separates the groups of a path: "
+                         "nest the groups (in a record: categories: [A, B]) or rename it")
     return name
 
 
@@ -81,7 +82,7 @@ class Collection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, AfterValidator(_group_name)]
+    name: Annotated[str, AfterValidator(group_name)]
     weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     children: list[
         Annotated[Union[Annotated["Collection", Tag("group")], Annotated[Dataset, Tag("dataset")]], Discriminator(_kind)]
