@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from .text import shorten
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..perf.metrics import PerfResult
 
@@ -61,10 +63,6 @@ def fmt_tick(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def nice_max(value: float) -> float:

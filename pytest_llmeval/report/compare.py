@@ -30,6 +30,7 @@ from ..gating.max_drop import EPSILON, large_but_not_significant, mark_drops
 from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupResult, RunResult, SampleRecord
 from ..stats import paired_difference, unpaired_difference
 from .samples import MAX_RESULTS_BYTES, SamplesLineError, iter_lines
+from .scores import ALL, format_delta, format_score, score_groups
 from .terminal import format_table
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "comparison_lines", "format_delta", "format_score", "load_baseline", "read_comparison",
 ]
 
-ALL = "(all)"
 Status = CompareStatus
 # benchmark -> "subset/id" -> that sample's metrics
 PerSample = Mapping[str, Mapping[str, Mapping[str, float]]]
@@ -129,12 +129,7 @@ def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | No
 
 
 def _groups(result: RunResult) -> dict[tuple[str, str | None], GroupResult]:
-    groups: dict[tuple[str, str | None], GroupResult] = {}
-    for name, bench in result.benchmarks.items():
-        groups[(name, None)] = bench
-        for subset, group in bench.subsets.items():
-            groups[(name, subset)] = group
-    return groups
+    return {(name, subset): group for name, subset, group in score_groups(result, every_subset=True)}
 
 
 def compare_results(
@@ -215,19 +210,6 @@ def _add_uncertainty(row: ComparisonRow, old_group: GroupResult | None, new_grou
         diff = unpaired_difference(row.old, old_u.se if old_u else None, row.new, new_u.se if new_u else None)
     row.n, row.se, row.ci_low, row.ci_high = diff.n, diff.se, diff.ci_low, diff.ci_high
     row.p_value, row.test, row.discordant = diff.p_value, diff.test, diff.discordant
-
-
-def format_score(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
-def format_delta(row: ComparisonRow) -> str:
-    if row.status == "new":
-        return "new"
-    if row.status == "missing":
-        return "missing"
-    assert row.delta is not None
-    return f"{row.delta:+.4f}"
 
 
 def format_interval(row: ComparisonRow) -> str:

@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -40,11 +38,13 @@ from ..errors import ThresholdError
 from ..redact import redact
 from ..gating.thresholds import ThresholdRule, parse_threshold
 from .charts import Bar, bar_chart
-from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score, read_comparison
+from .compare import Comparison, read_comparison
 from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
-from .terminal import covered, interval_text, selection_notes, truncation_notes
+from .scores import ALL, format_delta, format_score, score_rows
+from .terminal import selection_notes, truncation_notes
+from .text import as_text, public_url
 from .thinking_view import thinking_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
@@ -86,17 +86,6 @@ def content_security_policy() -> Markup:
     return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; media-src data:")
 
 
-def public_url(url: str | None) -> str:
-    """The endpoint as it may be shown: no user info (`user:key@`), no query (`?api-key=...`)."""
-    if not url:
-        return "-"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
 def fmt_duration(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(int(minutes), 60)
@@ -105,10 +94,6 @@ def fmt_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes} min {secs:04.1f} s"
     return f"{secs:.1f} s"
-
-
-def _compact(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 # -- the overview's sections ------------------------------------------------------------------
@@ -159,7 +144,7 @@ def meta_section(page: Page) -> dict[str, Any]:
         ("tokens", f"{req.prompt_tokens} prompt, {req.completion_tokens} completion"),
     ]
     if result.generation:
-        items.append(("generation", ", ".join(f"{k}={_compact(v)}" for k, v in result.generation.items())))
+        items.append(("generation", ", ".join(f"{k}={as_text(v, none='null')}" for k, v in result.generation.items())))
     errors = sum(b.errors for b in result.benchmarks.values())
     items.append(("errors", f"{errors} sample(s) without an answer" if errors else "none"))
     if result.samples_deselected:
@@ -183,87 +168,11 @@ def meta_section(page: Page) -> dict[str, Any]:
     return {"items": items, "verdict": verdict, "tone": tone, "note": note}
 
 
-@dataclass
-class ScoreRow:
-    benchmark: str
-    subset: str | None
-    metric: str
-    value: float | None
-    count: str
-    errors: str
-    gates: list[tuple[bool, str, float]]
-    compare: ComparisonRow | None = None
-    has_compare: bool = False
-    interval: str = ""  # standard error and 95% interval (docs/statistics.md), empty when none
-
-    @property
-    def delta_detail(self) -> str:
-        """The difference's 95% interval and p-value (the delta cell's tooltip), or empty."""
-        row, detail = self.compare, []
-        if row is not None and row.ci_low is not None and row.ci_high is not None:
-            detail.append(f"95% CI [{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
-        if row is not None and row.p_value is not None:
-            detail.append(f"p={row.p_value:.3g} ({row.test})")
-        return "; ".join(detail)
-
-    @property
-    def delta_text(self) -> str:
-        row = self.compare
-        if row is None:
-            return ""
-        text = {"new": "new (not in old run)", "missing": "missing in this run"}.get(row.status, format_delta(row))
-        return text + (" DROP" if row.dropped else "")
-
-    @property
-    def delta_tone(self) -> str:
-        row = self.compare
-        return "" if row is None else f"lle-{row.status}" + (" lle-dropped" if row.dropped else "")
-
-
-def _score_rows(page: Page) -> list[ScoreRow]:
-    """Rows per benchmark, metric and (when a benchmark has several) subset, like the terminal
-    table. Metrics only the old run had are appended with value None."""
-    result, comparison = page.result, page.comparison
-    raw: list[tuple[str, str | None, str, float | None, str, str]] = []
-    for name, bench in result.benchmarks.items():
-        for metric, value in bench.metrics.items():
-            raw.append((name, None, metric, value, str(covered(bench, metric)), str(bench.errors)))
-        if not bench.metrics:
-            raw.append((name, None, "-", None, str(bench.count), str(bench.errors)))
-        if len(bench.subsets) > 1:
-            for subset, group in bench.subsets.items():
-                for metric, value in group.metrics.items():
-                    raw.append((name, subset, metric, value, str(covered(group, metric)), str(group.errors)))
-                if not group.metrics:
-                    raw.append((name, subset, "-", None, str(group.count), str(group.errors)))
-    if comparison is not None:
-        for row in comparison.rows:
-            bench = result.benchmarks.get(row.benchmark)
-            shown = row.subset is None or bench is None or len(bench.subsets) > 1
-            if row.status == "missing" and shown:
-                raw.append((row.benchmark, row.subset, row.metric, None, "", ""))
-    rows = []
-    for bench, subset, metric, value, count, errors in raw:
-        gates = [(ok, rule.op, rule.value) for rule, ok in page.rules
-                 if (rule.benchmark, rule.subset, rule.metric) == (bench, subset, metric)]
-        rows.append(ScoreRow(bench, subset, metric, value, count, errors, gates,
-                             comparison.find(bench, subset, metric) if comparison else None, comparison is not None,
-                             _interval(result, bench, subset, metric)))
-    return rows
-
-
-def _interval(result: RunResult, bench: str, subset: str | None, metric: str) -> str:
-    group: Any = result.benchmarks.get(bench)
-    if group is not None and subset is not None:
-        group = group.subsets.get(subset)
-    text = interval_text(group, metric) if group is not None else "-"
-    return "" if text == "-" else text
-
-
 def scores_section(page: Page) -> dict[str, Any] | None:
     if not page.result.benchmarks:
         return None
-    rows = _score_rows(page)
+    rules = [(rule.benchmark, rule.subset, rule.metric, (ok, rule.op, rule.value)) for rule, ok in page.rules]
+    rows = score_rows(page.result, page.comparison, rules)
     return {"rows": rows, "compared": page.comparison is not None, "with_ci": any(r.interval for r in rows)}
 
 

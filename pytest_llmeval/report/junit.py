@@ -17,11 +17,12 @@ Suite-level properties (`suite_properties`, on the `<testsuite>`): per aggregate
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..redact import redact
+from .scores import score_groups
+from .text import as_text, shorten
 
 PREFIX = "llmeval."
 VALUE_CHARS = 200
@@ -29,8 +30,7 @@ FIXED = {"benchmark", "subset", "id", "passed", "extracted", "target", "latency_
 
 
 def _text(value: Any) -> str:
-    text = redact(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))  # before the cut
-    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "\u2026"
+    return shorten(redact(as_text(value)), VALUE_CHARS)  # redacted before the cut: no half key survives
 
 
 def junit_properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -67,18 +67,17 @@ def suite_properties(result: Any) -> list[tuple[str, str]]:
     """(name, value) per aggregated metric, its standard error and 95% interval, and per threshold
     (`result` is a `RunResult`)."""
     props: list[tuple[str, str]] = []
-    for bench_name, bench in result.benchmarks.items():
-        groups = [(bench_name, bench)] + [(f"{bench_name}.{s}", g) for s, g in bench.subsets.items()]
-        for label, group in groups:
-            for metric, value in group.metrics.items():
-                base = f"{PREFIX}{label}.{metric}"
-                props.append((base, _number(value)))
-                u = group.uncertainty.get(metric)
-                if u is not None and u.se is not None:
-                    props += [(f"{base}.se", _number(u.se)), (f"{base}.ci_low", _number(u.ci_low)),
-                              (f"{base}.ci_high", _number(u.ci_high))]
-                if u is not None:
-                    props.append((f"{base}.ci_method", u.method))
+    for bench_name, subset, group in score_groups(result, every_subset=True):
+        label = bench_name if subset is None else f"{bench_name}.{subset}"
+        for metric, value in group.metrics.items():
+            base = f"{PREFIX}{label}.{metric}"
+            props.append((base, _number(value)))
+            u = group.uncertainty.get(metric)
+            if u is not None and u.se is not None:
+                props += [(f"{base}.se", _number(u.se)), (f"{base}.ci_low", _number(u.ci_low)),
+                          (f"{base}.ci_high", _number(u.ci_high))]
+            if u is not None:
+                props.append((f"{base}.ci_method", u.method))
     for outcome in result.thresholds:
         props.append((f"{PREFIX}threshold.{outcome.expression}", outcome.status or ("pass" if outcome.passed else "fail")))
     return props

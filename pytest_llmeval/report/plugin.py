@@ -31,7 +31,8 @@ from .compare import Comparison, baseline_samples, compare_results, comparison_l
 from .html import render, render_overview, render_samples
 from .junit import PREFIX, junit_properties, suite_properties
 from ..results import RunResult, SampleRecord
-from .sample_table import CELL_CHARS, SampleTable, as_text, row_anchor
+from .sample_table import CELL_CHARS, SampleTable, row_anchor
+from .text import as_text, shorten
 
 RECORD_ATTR = "llmeval"  # the attribute EvaluationPlugin sets on reports
 
@@ -163,7 +164,7 @@ class ReportPlugin:
             text = f"error: {payload.get('error_kind') or 'error'}"
         else:
             extracted, target = as_text(payload.get("extracted")), as_text(payload.get("target"))
-            text = f"{_short(extracted) or '(nothing extracted)'} vs {_short(target)}"
+            text = f"{shorten(extracted, CELL_CHARS // 2) or '(nothing extracted)'} vs {shorten(target, CELL_CHARS // 2)}"
         cells.append(render("pytest_html.html.j2", part="cell", text=text, anchor=row_anchor(report.nodeid)))
 
     @pytest.hookimpl(optionalhook=True)
@@ -175,11 +176,6 @@ class ReportPlugin:
         if not isinstance(payload, dict) or report.when != "call" or self.table is None:
             return
         data[:] = []
-
-
-def _short(text: str) -> str:
-    limit = CELL_CHARS // 2
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _run_media_store(config: pytest.Config) -> Any:

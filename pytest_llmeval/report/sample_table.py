@@ -20,7 +20,6 @@ sample.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from markupsafe import Markup
 
 from ..media.preview import previews
 from ..results import SampleRecord
+from .text import as_text, script_json, shorten
 
 CELL_CHARS = 160
 QUEUE_SHOWN_S = 0.005
@@ -52,12 +52,6 @@ def verdict_of(record: SampleRecord) -> str:
     return "passed" if record.passed else "failed"
 
 
-def as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 def content_text(content: Any) -> str:
     """A message's content as text: content parts become their text, media a short marker."""
     if not isinstance(content, list):
@@ -77,16 +71,6 @@ def content_text(content: Any) -> str:
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(text) if p)
-
-
-def shorten(text: str, limit: int = CELL_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def script_json(data: Any) -> Markup:
-    """JSON that is safe inside <script>: no '<', '>' or '&' survive, so '</script>' cannot end it."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def named_metrics(metrics: dict[str, float]) -> dict[str, float]:
@@ -194,12 +178,6 @@ class SampleTable:
             with_ttft=any(r.ttft for r in shown),
         )
 
-    def render(self) -> str:
-        """The samples section (same as `html.render_samples(table)`)."""
-        from .html import render_samples
-
-        return render_samples(self)
-
 
 def _detail(record: SampleRecord, messages: list[list[Any]], media: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     extracted, target = as_text(record.extracted), as_text(record.target)
@@ -240,8 +218,8 @@ def _row(index: int, record: SampleRecord) -> SampleRow:
         verdict=verdict,
         shown_verdict=f"error: {record.error_kind}" if verdict == "error" and record.error_kind else verdict,
         record=record,
-        extracted=shorten(as_text(record.extracted)),
-        expected=shorten(as_text(record.target)),
+        extracted=shorten(as_text(record.extracted), CELL_CHARS),
+        expected=shorten(as_text(record.target), CELL_CHARS),
         finish=as_text(optional_field(record, "finish_reason")),
         latency=_seconds(record.latency_s),
         queued=_seconds(optional_field(record, "queued_s")),

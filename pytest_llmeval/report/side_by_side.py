@@ -18,9 +18,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .compare import ALL, format_score
-from .models import GroupResult, RunResult, SampleRecord
-from .sample_table import as_text, natural_key, script_json, shorten, verdict_of
+from ..results import RunResult, SampleRecord
+from .scores import ALL, format_score, score_rows
+from .sample_table import natural_key, verdict_of
+from .text import as_text, script_json, shorten
 from .thinking_view import ThinkingView, thinking_view
 
 PROMPT_CHARS = 20_000
@@ -79,28 +80,16 @@ class CompareView:
     thinking: ThinkingView | None = None  # reasoning-efficiency charts, one line per run
 
 
-def _groups(result: RunResult) -> dict[tuple[str, str], GroupResult]:
-    groups: dict[tuple[str, str], GroupResult] = {}
-    for name, bench in result.benchmarks.items():
-        groups[(name, ALL)] = bench
-        if len(bench.subsets) > 1:
-            for subset, group in bench.subsets.items():
-                groups[(name, subset)] = group
-    return groups
-
-
 def _score_lines(runs: Sequence[LoadedRun]) -> list[ScoreLine]:
-    per_run = [_groups(r.result) for r in runs]
-    keys: list[tuple[str, str, str]] = []
-    for groups in per_run:
-        for (bench, subset), group in groups.items():
-            for metric in group.metrics:
-                if (bench, subset, metric) not in keys:
-                    keys.append((bench, subset, metric))
+    """The score table's rows (`report/scores.py`) of every run, matched by benchmark, subset and
+    metric; rows without a metric are left out (a run without a score shows `-` in its column)."""
+    per_run = [{(r.benchmark, r.subset_label, r.metric): r.value for r in score_rows(run.result) if r.metric is not None}
+               for run in runs]
+    keys = list(dict.fromkeys(key for values in per_run for key in values))
     keys.sort(key=lambda k: (k[0], k[1] != ALL, k[1]))
     lines = []
     for bench, subset, metric in keys:
-        values = [g[(bench, subset)].metrics.get(metric) if (bench, subset) in g else None for g in per_run]
+        values = [scores.get((bench, subset, metric)) for scores in per_run]
         deltas = []
         for value in values[1:]:
             if value is None or values[0] is None:
@@ -114,7 +103,7 @@ def _score_lines(runs: Sequence[LoadedRun]) -> list[ScoreLine]:
 
 def _prompt(record: SampleRecord) -> str:
     text = "\n\n".join(f"[{m.get('role', '')}] {as_text(m.get('content'))}" for m in record.messages)
-    return text if len(text) <= PROMPT_CHARS else text[: PROMPT_CHARS - 1] + "\u2026"
+    return shorten(text, PROMPT_CHARS)
 
 
 def compare_view(runs: Sequence[LoadedRun]) -> CompareView:

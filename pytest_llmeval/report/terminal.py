@@ -3,7 +3,7 @@ progress line, the condensed wrong answers, the score table, the request counts,
 and `--llm-list`.
 
 Everything here is text in, lines out (no pytest objects), so the hooks in `evaluation.py` stay thin
-and the lines are easy to test and extend: the score table is a list of `ScoreColumn`s.
+and the lines are easy to test and extend: the score table is a list of `ScoreColumn`s over the rows of `report/scores.py`.
 """
 
 from __future__ import annotations
@@ -14,39 +14,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..benchmarks.base import Benchmark
-from ..results import GroupResult, RunResult
+from ..results import RunResult
+from .scores import ScoreRow, covered, format_score, interval_text, score_rows  # noqa: F401 - importable here too
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
-
-
-def interval_text(group: GroupResult, metric: str) -> str:
-    """`±0.0123 [0.8012, 0.8503]` (standard error, 95% interval), or `-` when there is none."""
-    u = group.uncertainty.get(metric)
-    if u is None or u.se is None or u.ci_low is None or u.ci_high is None:
-        return "-"
-    return f"\u00b1{u.se:.4f} [{u.ci_low:.4f}, {u.ci_high:.4f}]"
-
-
-@dataclass(frozen=True)
-class ScoreRow:
-    """One row of the score table: a metric of a benchmark (subset "(all)") or of one subset."""
-
-    model: str
-    benchmark: str
-    subset: str
-    metric: str | None
-    group: GroupResult
-
-
-def covered(group: GroupResult, metric: str | None) -> int:
-    """The samples `metric` covers in `group`: a breakdown metric (`acc_precalculus`) or any metric
-    only some samples have counts those (its `uncertainty.n`), not every sample of the group."""
-    u = group.uncertainty.get(metric) if metric is not None else None
-    return u.n if u is not None and 0 < u.n <= group.count else group.count
 
 
 @dataclass(frozen=True)
@@ -61,25 +36,13 @@ class ScoreColumn:
 SCORE_COLUMNS: list[ScoreColumn] = [
     ScoreColumn("model", lambda r: r.model),
     ScoreColumn("benchmark", lambda r: r.benchmark),
-    ScoreColumn("subset", lambda r: r.subset),
-    ScoreColumn("metric", lambda r: r.metric or "-"),
-    ScoreColumn("score", lambda r: "-" if r.metric is None else f"{r.group.metrics[r.metric]:.4f}"),
-    ScoreColumn("se [95% CI]", lambda r: "-" if r.metric is None else interval_text(r.group, r.metric)),
-    ScoreColumn("count", lambda r: str(covered(r.group, r.metric))),
-    ScoreColumn("errors", lambda r: str(r.group.errors)),
+    ScoreColumn("subset", lambda r: r.subset_label),
+    ScoreColumn("metric", lambda r: r.metric_label),
+    ScoreColumn("score", lambda r: format_score(r.value)),
+    ScoreColumn("se [95% CI]", lambda r: r.interval or "-"),
+    ScoreColumn("count", lambda r: str(r.count)),
+    ScoreColumn("errors", lambda r: str(r.errors)),
 ]
-
-
-def score_rows(result: RunResult) -> list[ScoreRow]:
-    rows: list[ScoreRow] = []
-    for name, bench in result.benchmarks.items():
-        rows.extend(ScoreRow(result.model, name, "(all)", metric, bench) for metric in bench.metrics)
-        if not bench.metrics:
-            rows.append(ScoreRow(result.model, name, "(all)", None, bench))
-        if len(bench.subsets) > 1:
-            for subset, group in bench.subsets.items():
-                rows.extend(ScoreRow(result.model, name, subset, metric, group) for metric in group.metrics)
-    return rows
 
 
 def score_lines(result: RunResult, columns: Sequence[ScoreColumn] | None = None) -> list[str]:

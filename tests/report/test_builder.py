@@ -29,6 +29,7 @@ from pytest_llmeval.report.html import (
     environment,
     render_overview,
     render_page,
+    render_samples,
 )
 from pytest_llmeval.report.junit import junit_properties
 from pytest_llmeval.results import (
@@ -171,7 +172,7 @@ def test_sample_rows_sorted_escaped_and_truncated():
     table.add(record(10, extracted=long_output, output="<script>alert(1)</script>"))
     table.add(record(9, passed=False, extracted="</td><td>"))
     table.add(record(2, passed=None, error="timed out after 600 s", error_kind="timeout", metrics={}))
-    html = table.render()
+    html = render_samples(table)
     ids = [html.index(f">{i:04d}<") for i in (2, 9, 10)]
     assert ids == sorted(ids)  # natural order of ids
     assert "&lt;/td&gt;&lt;td&gt;" in html
