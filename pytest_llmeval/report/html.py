@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,6 +41,7 @@ from ..gating.thresholds import ThresholdRule, parse_threshold
 from .charts import Bar, bar_chart
 from .compare import Comparison, read_comparison
 from ..results import RunResult, SampleRecord
+from .payload import KEYS, KEYS_PLACEHOLDER
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
 from .scores import ALL, format_delta, format_score, score_rows
@@ -58,6 +60,16 @@ def asset(name: str) -> str:
 
 
 @cache
+def script_text() -> str:
+    """report.js with the payload's key table (`payload.KEYS`) written in: the script inlined in
+    every page, and what the standalone page's policy allows by hash."""
+    source = asset("report.js")
+    if source.count(KEYS_PLACEHOLDER) != 1:
+        raise RuntimeError(f"report.js must hold {KEYS_PLACEHOLDER} once: the payload key table goes there")
+    return source.replace(KEYS_PLACEHOLDER, json.dumps(KEYS, separators=(",", ":")))
+
+
+@cache
 def environment() -> Environment:
     """The one Jinja2 environment of the report: autoescape on for every template."""
     env = Environment(
@@ -68,7 +80,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.globals.update(css=lambda: Markup(asset("report.css")), script=lambda: Markup(asset("report.js")),
+    env.globals.update(css=lambda: Markup(asset("report.css")), script=lambda: Markup(script_text()),
                        ALL=ALL)
     env.filters.update(score=format_score)
     return env
@@ -82,7 +94,7 @@ def content_security_policy() -> Markup:
     """The standalone page's policy: only our own inline script (by hash) runs, nothing is loaded.
     Defence in depth: even if some text escaped escaping, it could neither run nor call out.
     (Markup: a constant of ours whose only variable part is base64, so it has no '"' or '<'.)"""
-    digest = base64.b64encode(hashlib.sha256(asset("report.js").encode("utf-8")).digest()).decode("ascii")
+    digest = base64.b64encode(hashlib.sha256(script_text().encode("utf-8")).digest()).decode("ascii")
     return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; media-src data:")
 
 

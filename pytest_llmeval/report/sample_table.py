@@ -30,7 +30,8 @@ from markupsafe import Markup
 
 from ..media.preview import previews
 from ..results import SampleRecord
-from .text import as_text, script_json, shorten
+from .payload import SampleDetail, SamplesPayload, payload_json
+from .text import as_text, shorten
 
 CELL_CHARS = 160
 QUEUE_SHOWN_S = 0.005
@@ -156,10 +157,10 @@ class SampleTable:
     def view(self) -> SamplesView:
         rows = sorted(self.rows, key=lambda r: r.key)
         chunk_index: dict[str, int] = {}
-        detail: list[dict[str, Any]] = []
+        detail: list[SampleDetail] = []
         shown: list[SampleRow] = []
         for index, row in enumerate(rows):
-            messages = [[role, [chunk_index.setdefault(c, len(chunk_index)) for c in chunks]] for role, chunks in row.messages]
+            messages = [(role, [chunk_index.setdefault(c, len(chunk_index)) for c in chunks]) for role, chunks in row.messages]
             detail.append(_detail(row.record, messages, self._previews.get(row.record.nodeid)))
             shown.append(_row(index, row.record))
         verdicts = Counter(verdict_of(r.record) for r in rows)
@@ -171,7 +172,7 @@ class SampleTable:
         ]
         return SamplesView(
             rows=shown, counts=_counts(len(rows), verdicts, kinds), filters=filters,
-            payload=script_json({"chunks": list(chunk_index), "samples": detail}),
+            payload=payload_json(SamplesPayload(chunks=list(chunk_index), samples=detail)),
             with_finish=any(r.finish for r in shown),
             # the wait column only when somebody waited: at least QUEUE_SHOWN_S for a free slot
             with_queue=any((optional_field(r.record, "queued_s") or 0.0) >= QUEUE_SHOWN_S for r in shown),
@@ -179,30 +180,29 @@ class SampleTable:
         )
 
 
-def _detail(record: SampleRecord, messages: list[list[Any]], media: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _detail(record: SampleRecord, messages: list[tuple[str, list[int]]], media: list[dict[str, Any]] | None = None) -> SampleDetail:
     extracted, target = as_text(record.extracted), as_text(record.target)
     usage = record.usage.model_dump(exclude_none=True) if record.usage is not None else None
-    values = {
-        "n": record.nodeid,
-        "m": messages,
-        "md": media or None,
-        "o": record.output,
-        "os": record.outputs if record.outputs and len(record.outputs) > 1 else None,
-        "r": record.reasoning,
-        "x": record.explanation,
-        "e": record.error,
-        "k": record.error_kind,
-        "s": named_metrics(record.metrics) or None,
-        "u": usage or None,
-        "l": record.latency_s,
-        "q": optional_field(record, "queued_s"),
-        "t": record.ttft_s,
-        "f": optional_field(record, "finish_reason"),
-        "c": record.cached or None,
-        "xf": extracted if len(extracted) > CELL_CHARS else None,
-        "tf": target if len(target) > CELL_CHARS else None,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+    return SampleDetail(
+        nodeid=record.nodeid,
+        messages=messages,
+        media=media or None,
+        output=record.output,
+        outputs=record.outputs if record.outputs and len(record.outputs) > 1 else None,
+        reasoning=record.reasoning,
+        explanation=record.explanation,
+        error=record.error,
+        error_kind=record.error_kind,
+        metrics=named_metrics(record.metrics) or None,
+        usage=usage or None,
+        latency_s=record.latency_s,
+        queued_s=optional_field(record, "queued_s"),
+        ttft_s=record.ttft_s,
+        finish_reason=optional_field(record, "finish_reason"),
+        cached=record.cached or None,
+        extracted_full=extracted if len(extracted) > CELL_CHARS else None,
+        target_full=target if len(target) > CELL_CHARS else None,
+    )
 
 
 def _seconds(value: float | None, digits: int = 2) -> str:

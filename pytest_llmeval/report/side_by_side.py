@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup
 
 from ..results import RunResult, SampleRecord
 from .scores import ALL, format_score, score_rows
 from .sample_table import natural_key, verdict_of
-from .text import as_text, script_json, shorten
+from .payload import CompareDetail, ComparePayload, payload_json
+from .text import as_text, shorten
 from .thinking_view import ThinkingView, thinking_view
 
 PROMPT_CHARS = 20_000
@@ -119,7 +119,7 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         for record in run.records or []:
             slot = table.setdefault((record.benchmark, record.subset, record.id), [None] * len(runs))
             slot[index] = record
-    details: list[dict[str, Any]] = []
+    details: list[CompareDetail] = []
     differing = 0
     for index, key in enumerate(sorted(table, key=lambda k: (k[0], k[1], natural_key(k[2])))):
         records = table[key]
@@ -136,20 +136,20 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         differing += differs
         first = present[0]
         view.samples.append(SampleLine(index, key[0], key[1], key[2], shorten(as_text(first.target), 80), cells, differs))
-        details.append({
-            "n": first.nodeid,
-            "p": _prompt(first),
-            "tf": as_text(first.target),
-            "ro": [r.output if r is not None else None for r in records],
-            "rr": [r.reasoning if r is not None else None for r in records],
-            "re": [r.error if r is not None else None for r in records],
-            "rx": [r.explanation if r is not None else None for r in records],
-        })
+        details.append(CompareDetail(
+            nodeid=first.nodeid,
+            prompt=_prompt(first),
+            target_full=as_text(first.target),
+            run_outputs=[r.output if r is not None else None for r in records],
+            run_reasonings=[r.reasoning if r is not None else None for r in records],
+            run_errors=[r.error if r is not None else None for r in records],
+            run_explanations=[r.explanation if r is not None else None for r in records],
+        ))
     view.filters = [
         ("benchmark", sorted({s.benchmark for s in view.samples})),
         ("subset", sorted({s.subset for s in view.samples})),
         ("agreement", ["differs", "same"]),
     ]
     view.counts = f"{len(view.samples)} samples, {differing} with verdicts that differ between runs."
-    view.payload = script_json({"runs": [r.label for r in runs], "chunks": [], "samples": details})
+    view.payload = payload_json(ComparePayload(runs=[r.label for r in runs], samples=details))
     return view

@@ -40,7 +40,8 @@ from pytest_llmeval.results import (
     ThresholdOutcome,
 )
 from pytest_llmeval.report.perf_view import perf_view, read_perf
-from pytest_llmeval.report.sample_table import SampleTable, script_json
+from pytest_llmeval.report.sample_table import SampleTable
+from pytest_llmeval.report.text import script_json
 
 
 def run_result(**scores: float) -> RunResult:

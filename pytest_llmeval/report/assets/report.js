@@ -9,6 +9,10 @@
 
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
 
+  /* The payload's keys: readable field name -> short key on the page. Written in by the report
+   * builder from report/payload.py (KEYS), so the builders and this script share one table. */
+  var K = {/*LLMEVAL_PAYLOAD_KEYS*/};
+
   /* ---- sortable tables: a header click sorts by that column, a second click reverses ---- */
   var NUMBER = /^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?$/i;
   function sortValue(cell) {
@@ -114,9 +118,11 @@
     }
     function fullText(s) {
       var parts = [];
-      (s.m || []).forEach(function (m) { parts.push(joinChunks(m[1])); });
-      ['o', 'r', 'x', 'e', 'xf', 'tf', 'n', 'p'].forEach(function (k) { if (s[k]) { parts.push(String(s[k])); } });
-      (s.os || []).concat(s.ro || []).forEach(function (t) { if (t) { parts.push(String(t)); } });
+      (s[K.messages] || []).forEach(function (m) { parts.push(joinChunks(m[1])); });
+      [K.output, K.reasoning, K.explanation, K.error, K.extracted_full, K.target_full, K.nodeid, K.prompt].forEach(function (k) {
+        if (s[k]) { parts.push(String(s[k])); }
+      });
+      (s[K.outputs] || []).concat(s[K.run_outputs] || []).forEach(function (t) { if (t) { parts.push(String(t)); } });
       return parts.join('\n');
     }
     function haystack(i) {
@@ -174,28 +180,31 @@
       td.appendChild(box);
     }
     function sampleDetail(td, s) {
-      block(td, 'error' + (s.k ? ' (' + s.k + ')' : ''), s.e);
-      var usage = s.u || {};
-      var pairs = [['node id', s.n]];
-      Object.keys(s.s || {}).forEach(function (k) { pairs.push([k, number(s.s[k])]); });
-      pairs.push(['request time', seconds(s.l)], ['queued before sending', seconds(s.q)], ['time to first token', seconds(s.t)],
+      var kind = s[K.error_kind];
+      block(td, 'error' + (kind ? ' (' + kind + ')' : ''), s[K.error]);
+      var usage = s[K.usage] || {};
+      var metrics = s[K.metrics] || {};
+      var pairs = [['node id', s[K.nodeid]]];
+      Object.keys(metrics).forEach(function (k) { pairs.push([k, number(metrics[k])]); });
+      pairs.push(['request time', seconds(s[K.latency_s])], ['queued before sending', seconds(s[K.queued_s])],
+        ['time to first token', seconds(s[K.ttft_s])],
         ['prompt tokens', usage.prompt_tokens], ['completion tokens', usage.completion_tokens],
-        ['reasoning tokens', usage.reasoning_tokens], ['finish reason', s.f],
-        ['answer from the response cache', s.c ? 'yes' : null]);
+        ['reasoning tokens', usage.reasoning_tokens], ['finish reason', s[K.finish_reason]],
+        ['answer from the response cache', s[K.cached] ? 'yes' : null]);
       facts(td, 'sample', pairs);
-      (s.m || []).forEach(function (m, i) { block(td, 'message ' + (i + 1) + ': ' + m[0], joinChunks(m[1])); });
-      media(td, s.md);
-      block(td, 'reasoning', s.r);
-      block(td, 'raw output', s.o);
-      (s.os || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });
-      block(td, 'extracted (full)', s.xf);
-      block(td, 'expected (full)', s.tf);
-      block(td, 'explanation', s.x);
+      (s[K.messages] || []).forEach(function (m, i) { block(td, 'message ' + (i + 1) + ': ' + m[0], joinChunks(m[1])); });
+      media(td, s[K.media]);
+      block(td, 'reasoning', s[K.reasoning]);
+      block(td, 'raw output', s[K.output]);
+      (s[K.outputs] || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });
+      block(td, 'extracted (full)', s[K.extracted_full]);
+      block(td, 'expected (full)', s[K.target_full]);
+      block(td, 'explanation', s[K.explanation]);
     }
     function compareDetail(td, s) {
       var runs = details().runs || [];
-      block(td, 'prompt', s.p);
-      block(td, 'expected', s.tf);
+      block(td, 'prompt', s[K.prompt]);
+      block(td, 'expected', s[K.target_full]);
       var grid = document.createElement('div');
       grid.className = 'lle-side';
       runs.forEach(function (name, r) {
@@ -205,12 +214,12 @@
         h.className = 'lle-side-title';
         h.textContent = name;
         col.appendChild(h);
-        var one = (s.ro || [])[r];
+        var one = (s[K.run_outputs] || [])[r];
         if (one === undefined || one === null) { block(col, 'not in this run', '-'); } else {
-          block(col, 'error', (s.re || [])[r]);
-          block(col, 'reasoning', (s.rr || [])[r]);
+          block(col, 'error', (s[K.run_errors] || [])[r]);
+          block(col, 'reasoning', (s[K.run_reasonings] || [])[r]);
           block(col, 'output', one);
-          block(col, 'explanation', (s.rx || [])[r]);
+          block(col, 'explanation', (s[K.run_explanations] || [])[r]);
         }
         grid.appendChild(col);
       });
