@@ -46,6 +46,7 @@ from typing import Annotated, Any, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from ..errors import CollectionError
+from ..files import FileProblem, decode_utf8, read_bounded
 
 
 class Dataset(BaseModel):
@@ -229,21 +230,12 @@ def load_schema(path: str | Path) -> Collection:
     naming the file: missing, a folder, larger than MAX_SCHEMA_BYTES, not UTF-8, malformed, YAML
     aliases, nesting deeper than MAX_SCHEMA_DEPTH, or fields that are no schema."""
     path = Path(path)
-    if path.is_dir():
-        raise CollectionError(f"collection schema {str(path)!r} is a folder; pass a .yaml or .json file")
-    if not path.is_file():
-        raise CollectionError(f"collection schema {str(path)!r} does not exist; pass a .yaml or .json file")
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SCHEMA_BYTES + 1)
-    except OSError as exc:
-        raise CollectionError(f"cannot read collection schema {str(path)!r}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SCHEMA_BYTES:
-        raise CollectionError(f"{path}: larger than {MAX_SCHEMA_BYTES:,} bytes; a collection schema is a small YAML or JSON file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CollectionError(f"{path}: not UTF-8 text (byte {exc.start}); save the schema as UTF-8") from None
+        text = decode_utf8(read_bounded(path, MAX_SCHEMA_BYTES))
+    except FileProblem as problem:
+        fix = {"too_large": "a collection schema is a small YAML or JSON file",
+               "not_utf8": "save the schema as UTF-8"}.get(problem.kind, "pass a .yaml or .json file")
+        raise CollectionError(f"collection schema {problem.after(repr(str(path)))}; {fix}") from None
     is_yaml = path.suffix in (".yaml", ".yml")
     try:
         if is_yaml:

@@ -22,50 +22,28 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import RebuildError
+from ..files import FileProblem, check_file
 from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
 from .sample_table import SampleTable
-from .samples import MAX_LINE_BYTES, MAX_RESULTS_BYTES, SamplesLineError, iter_lines
+from .samples import MAX_LINE_BYTES, SamplesLineError, iter_lines, read_run_result
 from .side_by_side import LoadedRun, label_runs
 
 
-def _check_file(path: Path, fix: str) -> None:
-    if path.is_dir():
-        raise RebuildError(f"{path} is a folder; {fix}")
-    if not path.is_file():
-        raise RebuildError(f"{path}: no such file; {fix}")
-
-
 def read_results(path: Path) -> RunResult:
-    fix = "pass the results JSON written with --llm-results PATH"
-    _check_file(path, fix)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_RESULTS_BYTES + 1)
-    except OSError as exc:
-        raise RebuildError(f"{path}: cannot be read ({exc.strerror or exc}); {fix}") from None
-    if len(raw) > MAX_RESULTS_BYTES:
-        raise RebuildError(f"{path} is larger than {MAX_RESULTS_BYTES:,} bytes, so it is no results JSON; {fix}")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RebuildError(f"{path} is not UTF-8 text (byte {exc.start}), so it is no results JSON; {fix}") from None
-    try:
-        return RunResult.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            raise RebuildError(f"{path} is not valid JSON ({first['msg']}); {fix}") from None
-        where = ".".join(str(p) for p in first["loc"])
-        raise RebuildError(
-            f"{path} is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']}); {fix}"
-        ) from None
+        return read_run_result(path)
+    except FileProblem as problem:
+        raise RebuildError(f"{problem.after(path)}; pass the results JSON written with --llm-results PATH") from None
 
 
 def read_records(path: Path) -> Iterator[SampleRecord]:
     """The records of a samples JSONL, read streaming with a bound on each line (`report.samples`)."""
     fix = "pass the file written with --llm-samples PATH"
-    _check_file(path, fix)
+    try:
+        check_file(path)
+    except FileProblem as problem:
+        raise RebuildError(f"{problem.after(path)}; {fix}") from None
     number = 0
     try:
         for number, line in iter_lines(path):

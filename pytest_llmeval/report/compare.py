@@ -26,10 +26,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import ConfigError
+from ..files import FileProblem
 from ..gating.max_drop import EPSILON, large_but_not_significant, mark_drops
 from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupResult, RunResult, SampleRecord
 from ..stats import paired_difference, unpaired_difference
-from .samples import MAX_RESULTS_BYTES, SamplesLineError, iter_lines
+from .samples import SamplesLineError, iter_lines, read_run_result
 from .scores import ALL, format_delta, format_score, score_groups
 from .terminal import format_table
 
@@ -45,25 +46,12 @@ PerSample = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 def load_baseline(path: Path) -> RunResult:
     """Read an earlier `--llm-results` file; any problem is a ConfigError naming the file and the fix."""
-    if not path.is_file():
-        raise ConfigError(
-            f"--llm-compare {path}: no such file; pass the results JSON of an earlier run (written with --llm-results PATH)"
-        )
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_RESULTS_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"--llm-compare {path} cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_RESULTS_BYTES:
-        raise ConfigError(f"--llm-compare {path} is larger than {MAX_RESULTS_BYTES:,} bytes, so it is no results JSON; "
-                          "pass a file written with --llm-results PATH")
-    try:
-        result = RunResult.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the file"
-        kind = "is not valid JSON" if first["type"] == "json_invalid" else f"is not a pytest-llmeval results JSON ({where}: {first['msg']})"
-        raise ConfigError(f"--llm-compare {path} {kind}; pass a file written with --llm-results PATH") from None
+        result = read_run_result(path)
+    except FileProblem as problem:
+        fix = ("pass the results JSON of an earlier run (written with --llm-results PATH)" if problem.kind in ("missing", "folder")
+               else "pass a file written with --llm-results PATH")
+        raise ConfigError(f"--llm-compare {problem.after(path)}; {fix}") from None
     problem = baseline_problem(result)
     if problem is not None:
         raise ConfigError(f"--llm-compare {path}: {problem}, which no run writes; the file is damaged or was edited: "

@@ -1,4 +1,6 @@
-"""`--llm-samples` JSONL: one line per sample, appended and flushed as each result arrives.
+"""`--llm-samples` JSONL: one line per sample, appended and flushed as each result arrives; and
+the bounded readers of a run's files (`iter_lines` for a samples JSONL, `read_run_result` for a
+results JSON), which the rebuild CLI and `--llm-compare` share.
 
 A write that fails (a full disk, the file's folder removed during the run) never ends the run: the
 whole records written so far are copied to a fallback file (`report.outputs.fallback_paths`: the
@@ -14,8 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from pydantic import ValidationError
+
+from ..files import FileProblem, decode_utf8, read_bounded
 from ..redact import redact
-from ..results import SampleRecord
+from ..results import RunResult, SampleRecord
 from .outputs import fallback_paths
 
 
@@ -128,6 +133,27 @@ def iter_lines(path: Path, max_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[in
                 raise SamplesLineError(number, f"is not UTF-8 text (byte {exc.start} of the line)") from None
             if text.strip():
                 yield number, text
+
+
+def read_run_result(path: Path) -> RunResult:
+    """A results JSON (`--llm-results`) read back, at most MAX_RESULTS_BYTES. Everything that makes
+    it no results JSON is a FileProblem whose words follow the file's name (`files.FileProblem`):
+    a folder, missing, unreadable, too large, not UTF-8, not JSON, or the first field that is wrong."""
+    try:
+        raw = read_bounded(path, MAX_RESULTS_BYTES)
+        decode_utf8(raw)
+    except FileProblem as problem:
+        if problem.kind in ("too_large", "not_utf8"):
+            raise FileProblem(problem.kind, f"{problem.text}, so it is no results JSON") from None
+        raise
+    try:
+        return RunResult.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise FileProblem("invalid", f"is not valid JSON ({first['msg']})") from None
+        where = ".".join(str(p) for p in first["loc"])
+        raise FileProblem("invalid", f"is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']})") from None
 
 
 def read_samples(path: Path) -> list[SampleRecord]:

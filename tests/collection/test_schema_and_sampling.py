@@ -202,7 +202,7 @@ def test_build_cli_usage_errors_exit_4(tmp_path):
     run = build_cli(schema, "-n", "5", "-o", str(tmp_path / "o.jsonl"))
     assert run.returncode == 4 and "'nope'" in run.stderr and "Traceback" not in run.stderr
     run = build_cli(tmp_path / "missing.yaml", "-n", "5", "-o", str(tmp_path / "o.jsonl"))
-    assert run.returncode == 4 and "does not exist" in run.stderr
+    assert run.returncode == 4 and "missing.yaml': no such file; pass a .yaml or .json file" in run.stderr
 
 
 def test_a_multimodal_leaf_without_data_is_a_dataset_error_not_a_silent_skip(tmp_path):

@@ -132,3 +132,41 @@ def test_compare_with_a_one_gigabyte_results_file_is_one_usage_error(tmp_path):
     assert status == pytest.ExitCode.USAGE_ERROR, out[-3000:]
     assert f"--llm-compare {old} is larger than 268,435,456 bytes" in out and "Traceback" not in out
     assert peak_mb < 600, f"peak RSS {peak_mb:.0f} MB"
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda path: path.mkdir(), "{name} is a folder"),
+        (lambda path: None, "{name}: no such file"),
+        (lambda path: path.write_bytes(b'{"model": "caf\xe9"}'), "{name} is not UTF-8 text (byte 14)"),
+    ],
+    ids=["folder", "missing", "latin-1"],
+)
+def test_a_bad_file_reads_the_same_for_rebuild_compare_and_collection_schema(tmp_path, make, words):
+    """One bounded reader (pytest_llmeval.files) for the results JSON of the rebuild CLI and of
+    --llm-compare, and for a collection schema: the same problem, the same words after the name.
+    (--llm-compare used to call a folder "no such file" and Latin-1 bytes "not valid JSON".)"""
+    from pytest_llmeval.collection.schema import load_schema
+    from pytest_llmeval.errors import CollectionError, ConfigError, RebuildError
+    from pytest_llmeval.report.__main__ import read_results
+    from pytest_llmeval.report.compare import load_baseline
+
+    path = tmp_path / "f.json"
+    make(path)
+    for read, error, prefix in ((read_results, RebuildError, ""), (load_baseline, ConfigError, "--llm-compare "),
+                                (load_schema, CollectionError, "collection schema ")):
+        name = repr(str(path)) if read is load_schema else str(path)
+        with pytest.raises(error) as caught:
+            read(path)
+        assert str(caught.value).startswith(prefix + words.format(name=name)), str(caught.value)
+
+
+def test_a_collection_schema_over_its_bound_names_the_bound(tmp_path):
+    from pytest_llmeval.collection.schema import MAX_SCHEMA_BYTES, load_schema
+    from pytest_llmeval.errors import CollectionError
+
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b" " * (MAX_SCHEMA_BYTES + 1))
+    with pytest.raises(CollectionError, match=r"big.yaml' is larger than 1,048,576 bytes; a collection schema is a small"):
+        load_schema(path)
