@@ -48,10 +48,10 @@ def load_baseline(path: Path) -> RunResult:
     """Read an earlier `--llm-results` file; any problem is a ConfigError naming the file and the fix."""
     try:
         result = read_run_result(path)
-    except FileProblem as problem:
-        fix = ("pass the results JSON of an earlier run (written with --llm-results PATH)" if problem.kind in ("missing", "folder")
+    except FileProblem as unread:
+        fix = ("pass the results JSON of an earlier run (written with --llm-results PATH)" if unread.kind in ("missing", "folder")
                else "pass a file written with --llm-results PATH")
-        raise ConfigError(f"--llm-compare {problem.after(path)}; {fix}") from None
+        raise ConfigError(f"--llm-compare {unread.after(path)}; {fix}") from None
     problem = baseline_problem(result)
     if problem is not None:
         raise ConfigError(f"--llm-compare {path}: {problem}, which no run writes; the file is damaged or was edited: "

@@ -74,8 +74,9 @@ def suite_properties(result: Any) -> list[tuple[str, str]]:
             props.append((base, _number(value)))
             u = group.uncertainty.get(metric)
             if u is not None and u.se is not None:
-                props += [(f"{base}.se", _number(u.se)), (f"{base}.ci_low", _number(u.ci_low)),
-                          (f"{base}.ci_high", _number(u.ci_high))]
+                props.append((f"{base}.se", _number(u.se)))
+                if u.ci_low is not None and u.ci_high is not None:  # a standard error without bounds: se only
+                    props += [(f"{base}.ci_low", _number(u.ci_low)), (f"{base}.ci_high", _number(u.ci_high))]
             if u is not None:
                 props.append((f"{base}.ci_method", u.method))
     for outcome in result.thresholds:

@@ -72,12 +72,12 @@ class SamplesWriter:
                 pass
         for candidate in fallback_paths("samples", ".jsonl"):
             try:
-                handle = candidate.open("wb")
-                handle.write(kept + pending)
-                handle.flush()
+                fallback = candidate.open("wb")
+                fallback.write(kept + pending)
+                fallback.flush()
             except OSError:
                 continue
-            self._handle, self.path, self._good = handle, candidate, len(kept) + len(pending)
+            self._handle, self.path, self._good = fallback, candidate, len(kept) + len(pending)
             self.written += 1 if pending else 0
             return
         self._handle, self.path = None, None

@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from ..results import Comparison, ComparisonRow, GroupResult, RunResult
 
 ALL = "(all)"  # how the whole benchmark is named in the subset column
-Gate = tuple[
-    bool, str, float
-]  # (passed, operator, threshold value) of a rule on the row's metric
+Gate = tuple[bool, str, float]  # (passed, operator, threshold value) of a rule on the row's metric
 
 
 def format_score(value: float | None) -> str:
@@ -116,24 +114,16 @@ class ScoreRow:
         row = self.compare
         if row is None:
             return ""
-        text = {"new": "new (not in old run)", "missing": "missing in this run"}.get(
-            row.status, format_delta(row)
-        )
+        text = {"new": "new (not in old run)", "missing": "missing in this run"}.get(row.status, format_delta(row))
         return text + (" DROP" if row.dropped else "")
 
     @property
     def delta_tone(self) -> str:
         row = self.compare
-        return (
-            ""
-            if row is None
-            else f"lle-{row.status}" + (" lle-dropped" if row.dropped else "")
-        )
+        return "" if row is None else f"lle-{row.status}" + (" lle-dropped" if row.dropped else "")
 
 
-def score_groups(
-    result: RunResult, every_subset: bool = False
-) -> list[tuple[str, str | None, GroupResult]]:
+def score_groups(result: RunResult, every_subset: bool = False) -> list[tuple[str, str | None, GroupResult]]:
     """(benchmark, subset or None, group) in table order: each benchmark, then its subsets when it
     has more than one (`every_subset`: also a benchmark's only subset, as the comparison and the
     JUnit suite properties list them)."""
@@ -141,9 +131,7 @@ def score_groups(
     for name, bench in result.benchmarks.items():
         groups.append((name, None, bench))
         if every_subset or len(bench.subsets) > 1:
-            groups.extend(
-                (name, subset, group) for subset, group in bench.subsets.items()
-            )
+            groups.extend((name, subset, group) for subset, group in bench.subsets.items())
     return groups
 
 
@@ -166,24 +154,13 @@ def score_rows(
             if row.status == "missing" and shown:
                 keys.append((row.benchmark, row.subset, row.metric, None))
     gates: dict[tuple[str, str | None, str], list[Gate]] = {}
-    for bench_name, subset, metric, gate in rules:
-        gates.setdefault((bench_name, subset, metric), []).append(gate)
+    for rule_bench, rule_subset, rule_metric, gate in rules:
+        gates.setdefault((rule_bench, rule_subset, rule_metric), []).append(gate)
     rows = []
-    for bench_name, subset, metric, group in keys:
-        found = (
-            comparison.find(bench_name, subset, metric)
-            if comparison is not None and metric is not None
-            else None
-        )
-        rows.append(
-            ScoreRow(
-                result.model,
-                bench_name,
-                subset,
-                metric,
-                group,
-                found,
-                tuple(gates.get((bench_name, subset, metric or "-"), ())),
-            )
-        )
+    for key_bench, key_subset, key_metric, key_group in keys:
+        found = None
+        if comparison is not None and key_metric is not None:
+            found = comparison.find(key_bench, key_subset, key_metric)
+        named = tuple(gates.get((key_bench, key_subset, key_metric or "-"), ()))
+        rows.append(ScoreRow(result.model, key_bench, key_subset, key_metric, key_group, found, named))
     return rows

@@ -43,9 +43,7 @@ def shorten(text: str, limit: int) -> str:
 def script_json(data: Any) -> Markup:
     """JSON that is safe inside <script>: no '<', '>' or '&' survive, so '</script>' cannot end it."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Markup(
-        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    )
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def public_url(url: str | None) -> str:
@@ -55,7 +53,5 @@ def public_url(url: str | None) -> str:
         return "-"
     try:
         return split_base_url(url).public
-    except (
-        ConfigError
-    ):  # not an http(s) URL (a results file edited by hand): mask, never raise
+    except ConfigError:  # not an http(s) URL (a results file edited by hand): mask, never raise
         return redact_url(url)

@@ -15,13 +15,7 @@ from pytest_llmeval.report.payload import (
 )
 from pytest_llmeval.results import BenchmarkResult, RunResult, SampleRecord
 
-SCRIPT = (
-    Path(__file__).resolve().parents[2]
-    / "pytest_llmeval"
-    / "report"
-    / "assets"
-    / "report.js"
-)
+SCRIPT = Path(__file__).resolve().parents[2] / "pytest_llmeval" / "report" / "assets" / "report.js"
 
 
 def test_the_script_reads_only_declared_keys_and_every_declared_key():
@@ -34,10 +28,7 @@ def test_the_script_reads_only_declared_keys_and_every_declared_key():
 
 
 def test_the_page_carries_the_key_table_and_the_keys_it_names():
-    assert (
-        json.dumps(KEYS, separators=(",", ":")) in script_text()
-        and KEYS_PLACEHOLDER not in script_text()
-    )
+    assert json.dumps(KEYS, separators=(",", ":")) in script_text() and KEYS_PLACEHOLDER not in script_text()
     record = SampleRecord(
         nodeid="b/main::1",
         benchmark="b",
@@ -60,9 +51,7 @@ def test_the_page_carries_the_key_table_and_the_keys_it_names():
     )
     page = render_page(result, [record])
     data = json.loads(page.split('id="llmeval-samples-data">')[1].split("</script>")[0])
-    detail = SampleDetail.model_validate(
-        data["samples"][0]
-    )  # the page's keys are the declared ones
+    detail = SampleDetail.model_validate(data["samples"][0])  # the page's keys are the declared ones
     assert (detail.output, detail.reasoning, detail.latency_s, detail.cached) == (
         "out",
         "why",
@@ -70,15 +59,11 @@ def test_the_page_carries_the_key_table_and_the_keys_it_names():
         True,
     )
     assert detail.metrics == {"acc": 1.0}  # internal `_...` counters are left out
-    assert (
-        data["samples"][0]["o"] == "out" and "x" not in data["samples"][0]
-    )  # short keys, None left out
+    assert data["samples"][0]["o"] == "out" and "x" not in data["samples"][0]  # short keys, None left out
 
 
 def test_detail_models_refuse_undeclared_keys():
-    assert (
-        CompareDetail.model_fields["run_outputs"].alias == KEYS["run_outputs"] == "ro"
-    )
+    assert CompareDetail.model_fields["run_outputs"].serialization_alias == KEYS["run_outputs"] == "ro"
     try:
         SampleDetail.model_validate({"n": "x", "zz": 1})
     except ValueError as exc:

@@ -60,9 +60,7 @@ def test_terminal_and_html_list_the_same_rows_including_a_subset_without_scores(
         ("iquiz", "ZZ", "-"),
         ("dead", "(all)", "-"),
     ]
-    assert [
-        (r.benchmark, r.subset_label, r.metric_label) for r in score_rows(result)
-    ] == expected
+    assert [(r.benchmark, r.subset_label, r.metric_label) for r in score_rows(result)] == expected
     assert html_rows(render_overview(result)) == expected
     table = [line.split() for line in score_lines(result)[2:]]
     assert [(cells[1], cells[2], cells[3]) for cells in table] == expected
@@ -88,14 +86,8 @@ def test_one_score_row_class_and_one_shortener_in_the_report():
     classes, cutters = [], []
     for path in sorted(REPORT.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        classes += [
-            path.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ClassDef) and node.name == "ScoreRow"
-        ]
-        if "\\u2026" in path.read_text(encoding="utf-8") or "\u2026" in path.read_text(
-            encoding="utf-8"
-        ):
+        classes += [path.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name == "ScoreRow"]
+        if "\\u2026" in path.read_text(encoding="utf-8") or "\u2026" in path.read_text(encoding="utf-8"):
             cutters.append(path.name)
     assert classes == ["scores.py"]
     assert cutters == ["text.py"]
@@ -121,18 +113,10 @@ def test_shorten_keeps_the_limit_and_shows_the_cut():
 def test_endpoint_is_shown_without_secrets_and_with_its_ipv6_brackets():
     # The report's own URL helper dropped the brackets of an IPv6 host (`http://::1:8000/v1/`, not
     # a URL); it now shows the form the settings store and print.
-    assert (
-        public_url("http://user:sk-key@[::1]:8000/v1/?api-key=s")
-        == "http://[::1]:8000/v1"
-    )
-    assert (
-        public_url("https://user:sk-key@api.example.com:8443/v1?api-key=s")
-        == "https://api.example.com:8443/v1"
-    )
+    assert public_url("http://user:sk-key@[::1]:8000/v1/?api-key=s") == "http://[::1]:8000/v1"
+    assert public_url("https://user:sk-key@api.example.com:8443/v1?api-key=s") == "https://api.example.com:8443/v1"
     assert public_url(None) == "-" and public_url("") == "-"
-    masked = public_url(
-        "ftp://user:sk-key@host/x?api-key=s"
-    )  # no http(s) URL: masked, never an error
+    masked = public_url("ftp://user:sk-key@host/x?api-key=s")  # no http(s) URL: masked, never an error
     assert "sk-key" not in masked and "api-key=s" not in masked and "host/x" in masked
     result = result_with_a_failed_subset()
     result.base_url = "http://user:sk-key@[::1]:8000/v1?api-key=s"
