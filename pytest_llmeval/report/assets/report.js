@@ -61,25 +61,25 @@
   });
 
   /* ---- sample tables: search, filters, expandable rows ---- */
-  function block(parent, title, text) {
-    if (text === undefined || text === null || text === '') { return; }
+  /* a titled block of the expanded row: <div class="lle-block"><h4>title</h4>content</div> */
+  function titled(parent, title, content) {
     var div = document.createElement('div');
     div.className = 'lle-block';
     var h = document.createElement('h4');
     h.textContent = title;
+    div.appendChild(h);
+    div.appendChild(content);
+    parent.appendChild(div);
+  }
+  function block(parent, title, text) {
+    if (text === undefined || text === null || text === '') { return; }
     var pre = document.createElement('pre');
     pre.textContent = String(text);
-    div.appendChild(h);
-    div.appendChild(pre);
-    parent.appendChild(div);
+    titled(parent, title, pre);
   }
   function facts(parent, title, pairs) {
     pairs = pairs.filter(function (p) { return p[1] !== undefined && p[1] !== null && p[1] !== ''; });
     if (!pairs.length) { return; }
-    var div = document.createElement('div');
-    div.className = 'lle-block';
-    var h = document.createElement('h4');
-    h.textContent = title;
     var dl = document.createElement('dl');
     dl.className = 'lle-facts';
     pairs.forEach(function (p) {
@@ -90,9 +90,7 @@
       dl.appendChild(dt);
       dl.appendChild(dd);
     });
-    div.appendChild(h);
-    div.appendChild(dl);
-    parent.appendChild(div);
+    titled(parent, title, dl);
   }
   function seconds(v) { return v === undefined || v === null ? null : (Math.round(v * 1000) / 1000) + ' s'; }
   function number(v) { return typeof v === 'number' ? String(Math.round(v * 10000) / 10000) : v; }
