@@ -122,3 +122,25 @@ def test_endpoint_is_shown_without_secrets_and_with_its_ipv6_brackets():
     result.base_url = "http://user:sk-key@[::1]:8000/v1?api-key=s"
     html = render_overview(result)
     assert "<dd>http://[::1]:8000/v1</dd>" in html and "sk-key" not in html
+
+
+def test_no_import_circle_inside_report():
+    """html.py imports the view builders (sample_table, side_by_side), never the reverse: an import
+    inside a function counts too (it was how html <-> sample_table <-> side_by_side closed a circle)."""
+    edges: dict[str, set[str]] = {}
+    for path in REPORT.glob("*.py"):
+        module = path.stem
+        targets = edges.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [alias.name for alias in node.names]
+                targets.update(name.split(".")[0] for name in names if (REPORT / f"{name.split('.')[0]}.py").exists())
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for target in edges.get(start, ()):
+            if target == goal or (target not in seen and not seen.add(target) and reaches(target, goal, seen)):
+                return True
+        return False
+
+    circles = sorted(module for module in edges if reaches(module, module, set()))
+    assert circles == [], f"modules of report/ on an import circle: {circles}"
