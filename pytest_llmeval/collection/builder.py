@@ -142,7 +142,7 @@ def write_collection(records: list[CollectionRecord], path: Path) -> None:
 
 def count_lines(counts: list[DatasetCount], sampler: str) -> list[str]:
     """The per-dataset table the CLI prints."""
-    from ..report.terminal import format_table
+    from ..texttable import format_table
 
     rows = [
         ["/".join(c.categories), c.name, f"{c.share:.4f}", str(c.available), str(c.taken)]

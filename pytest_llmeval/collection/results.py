@@ -224,7 +224,7 @@ def _macro_uncertainty(by_dataset: Mapping[str, list[float]]) -> MetricUncertain
 
 def collection_lines(result: CollectionResult) -> list[str]:
     """The terminal section: the guide's table, then the group/task type/tag rows."""
-    from ..report.terminal import format_table
+    from ..texttable import format_table
 
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.4f}"

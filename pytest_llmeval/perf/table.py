@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..report.terminal import format_table
+from ..texttable import format_table
 from .metrics import LatencyStats, PerfResult
 
 _STATS = ("mean", "p50", "p90", "p95", "p99", "max")

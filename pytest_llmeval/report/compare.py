@@ -32,7 +32,7 @@ from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupR
 from ..stats import paired_difference, unpaired_difference
 from .samples import SamplesLineError, iter_lines, read_run_result
 from .scores import ALL, format_delta, format_score, score_groups
-from .terminal import format_table
+from ..texttable import format_table
 
 __all__ = [
     "ALL", "Baseline", "Comparison", "ComparisonRow", "PerSample", "baseline_samples", "compare_results",

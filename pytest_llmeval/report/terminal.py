@@ -15,13 +15,8 @@ from dataclasses import dataclass, field
 
 from ..benchmarks.base import Benchmark
 from ..results import RunResult
+from ..texttable import format_table  # noqa: F401 - importable here too
 from .scores import ScoreRow, covered, format_score, interval_text, score_rows  # noqa: F401 - importable here too
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
 
 
 @dataclass(frozen=True)
