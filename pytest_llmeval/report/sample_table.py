@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from ..media.preview import previews
 from ..results import SampleRecord
-from .payload import SampleDetail, SamplesPayload, payload_json
+from .payload import SampleDetail, samples_payload
 from .text import as_text, shorten
 
 CELL_CHARS = 160
@@ -172,7 +172,7 @@ class SampleTable:
         ]
         return SamplesView(
             rows=shown, counts=_counts(len(rows), verdicts, kinds), filters=filters,
-            payload=payload_json(SamplesPayload(chunks=list(chunk_index), samples=detail)),
+            payload=samples_payload(list(chunk_index), detail),
             with_finish=any(r.finish for r in shown),
             # the wait column only when somebody waited: at least QUEUE_SHOWN_S for a free slot
             with_queue=any((optional_field(r.record, "queued_s") or 0.0) >= QUEUE_SHOWN_S for r in shown),

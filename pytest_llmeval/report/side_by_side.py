@@ -20,7 +20,7 @@ from markupsafe import Markup
 from ..results import RunResult, SampleRecord
 from .scores import ALL, format_score, score_rows
 from .sample_table import natural_key, verdict_of
-from .payload import CompareDetail, ComparePayload, payload_json
+from .payload import CompareDetail, compare_payload
 from .text import as_text, shorten
 from .thinking_view import ThinkingView, thinking_view
 
@@ -151,5 +151,5 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         ("agreement", ["differs", "same"]),
     ]
     view.counts = f"{len(view.samples)} samples, {differing} with verdicts that differ between runs."
-    view.payload = payload_json(ComparePayload(runs=[r.label for r in runs], samples=details))
+    view.payload = compare_payload([r.label for r in runs], details)
     return view
