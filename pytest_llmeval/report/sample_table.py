@@ -80,11 +80,6 @@ def named_metrics(metrics: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if not k.startswith("_")}
 
 
-def optional_field(record: SampleRecord, name: str) -> Any:
-    """A record field other parts of the project may add (None while it does not exist)."""
-    return getattr(record, name, None)
-
-
 @dataclass
 class _Row:
     key: tuple[Any, ...]
@@ -175,7 +170,7 @@ class SampleTable:
             payload=samples_payload(list(chunk_index), detail),
             with_finish=any(r.finish for r in shown),
             # the wait column only when somebody waited: at least QUEUE_SHOWN_S for a free slot
-            with_queue=any((optional_field(r.record, "queued_s") or 0.0) >= QUEUE_SHOWN_S for r in shown),
+            with_queue=any((r.record.queued_s or 0.0) >= QUEUE_SHOWN_S for r in shown),
             with_ttft=any(r.ttft for r in shown),
         )
 
@@ -196,9 +191,9 @@ def _detail(record: SampleRecord, messages: list[tuple[str, list[int]]], media: 
         metrics=named_metrics(record.metrics) or None,
         usage=usage or None,
         latency_s=record.latency_s,
-        queued_s=optional_field(record, "queued_s"),
+        queued_s=record.queued_s,
         ttft_s=record.ttft_s,
-        finish_reason=optional_field(record, "finish_reason"),
+        finish_reason=record.finish_reason,
         cached=record.cached or None,
         extracted_full=extracted if len(extracted) > CELL_CHARS else None,
         target_full=target if len(target) > CELL_CHARS else None,
@@ -220,9 +215,9 @@ def _row(index: int, record: SampleRecord) -> SampleRow:
         record=record,
         extracted=shorten(as_text(record.extracted), CELL_CHARS),
         expected=shorten(as_text(record.target), CELL_CHARS),
-        finish=as_text(optional_field(record, "finish_reason")),
+        finish=as_text(record.finish_reason),
         latency=_seconds(record.latency_s),
-        queued=_seconds(optional_field(record, "queued_s")),
+        queued=_seconds(record.queued_s),
         ttft=_seconds(record.ttft_s, 3),
         prompt_tokens=str(usage.prompt_tokens) if usage is not None and usage.prompt_tokens is not None else "",
         completion_tokens=str(usage.completion_tokens) if usage is not None and usage.completion_tokens is not None else "",

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from ..results import RunResult, SampleRecord
 from .scores import ALL, format_score, score_rows
-from .sample_table import natural_key, verdict_of
+from .sample_table import content_text, natural_key, verdict_of
 from .payload import CompareDetail, compare_payload
 from .text import as_text, shorten
 from .thinking_view import ThinkingView, thinking_view
@@ -102,7 +102,7 @@ def _score_lines(runs: Sequence[LoadedRun]) -> list[ScoreLine]:
 
 
 def _prompt(record: SampleRecord) -> str:
-    text = "\n\n".join(f"[{m.get('role', '')}] {as_text(m.get('content'))}" for m in record.messages)
+    text = "\n\n".join(f"[{m.get('role', '')}] {content_text(m.get('content'))}" for m in record.messages)
     return shorten(text, PROMPT_CHARS)
 
 

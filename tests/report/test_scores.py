@@ -144,3 +144,34 @@ def test_no_import_circle_inside_report():
 
     circles = sorted(module for module in edges if reaches(module, module, set()))
     assert circles == [], f"modules of report/ on an import circle: {circles}"
+
+
+def test_side_by_side_prompt_shows_message_content_as_the_samples_table_does():
+    # The side-by-side page printed a multimodal message's content parts as raw JSON; it now reads
+    # them as the samples table does: the text, and a short marker per image or audio.
+    import json
+
+    from pytest_llmeval.results import SampleRecord
+
+    content = [
+        {"type": "text", "text": "What is shown?"},
+        {"type": "image_url", "image_url": {"sha256": "abcdef1234567890", "format": "png", "bytes": 10}},
+    ]
+    record = SampleRecord(
+        nodeid="b/main::1",
+        benchmark="b",
+        subset="main",
+        id="1",
+        output="a cat",
+        passed=True,
+        metrics={"acc": 1.0},
+        messages=[{"role": "user", "content": content}],
+    )
+    runs = [
+        LoadedRun(Path("a.json"), result_with_a_failed_subset(), [record]),
+        LoadedRun(Path("b.json"), result_with_a_failed_subset(), [record]),
+    ]
+    label_runs(runs)
+    html = render_compare(runs)
+    prompt = json.loads(html.split('id="llmeval-compare-data">')[1].split("</script>")[0])["samples"][0]["p"]
+    assert prompt == "[user] What is shown?\n[image abcdef123456]"
