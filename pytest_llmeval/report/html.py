@@ -130,16 +130,6 @@ def _rules(result: RunResult) -> list[tuple[ThresholdRule, bool]]:
     return rules
 
 
-def _optional(obj: Any, *names: str) -> Any:
-    """A field another part of the project may add to the results (None while it does not exist)."""
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is None and isinstance(getattr(obj, "extra", None), dict):
-            value = obj.extra.get(name)
-        if value is not None:
-            return value
-    return None
-
 
 def meta_section(page: Page) -> dict[str, Any]:
     result, comparison = page.result, page.comparison
@@ -164,11 +154,11 @@ def meta_section(page: Page) -> dict[str, Any]:
     if any(bench.truncated for bench in result.benchmarks.values()):
         items.append(("truncated", "; ".join(truncation_notes(result))))
     gated = bool(result.thresholds) or (comparison is not None and comparison.max_drop is not None)
-    if _optional(result, "complete") is False or _optional(result, "interrupted"):
+    if not result.complete or result.interrupted:
         # an incomplete run is never passed, whatever its scores (fields of the results, see docs/results.md)
-        done = (_optional(result, "samples_scored") or 0) + (_optional(result, "samples_errored") or 0)
-        planned = _optional(result, "samples_planned")
-        why = "interrupted" if _optional(result, "interrupted") else "samples without a result"
+        done = result.samples_scored + result.samples_errored
+        planned = result.samples_planned
+        why = "interrupted" if result.interrupted else "samples without a result"
         verdict, tone, note = "INCOMPLETE", "lle-fail", f"{why}: {done} of {'?' if planned is None else planned} samples finished"
     elif not result.passed:
         verdict, tone, note = "FAILED", "lle-fail", ""
