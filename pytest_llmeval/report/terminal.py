@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from ..benchmarks.base import Benchmark
 from ..results import RunResult
-from ..texttable import format_table  # noqa: F401 - importable here too
-from .scores import ScoreRow, covered, format_score, interval_text, score_rows  # noqa: F401 - importable here too
+from ..texttable import format_table
+from .scores import ScoreRow, format_score, score_rows
 
 
 @dataclass(frozen=True)
