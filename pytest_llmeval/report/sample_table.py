@@ -11,7 +11,7 @@ that wait when some sample waited QUEUE_SHOWN_S or more), time to first token (s
 
 Size: the table cells hold at most `CELL_CHARS` characters of the extracted and expected answers;
 the full texts (messages, reasoning, raw output) travel once, as JSON in a non-executing
-`<script type="application/json">` block, and are turned into DOM text only when a row is opened
+`<script type="application/json">` block (its shape: `report/payload.py`), and are turned into DOM text only when a row is opened
 (or searched). Prompts are split into paragraphs and each distinct paragraph is stored once, so
 few-shot examples and system prompts that every sample repeats cost their size once, not once per
 sample.
