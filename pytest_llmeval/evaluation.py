@@ -38,7 +38,6 @@ from .items.runtime import EvalRuntime
 from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
 from .items.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
                               registered_marks, select)
-from .options import OptionReader
 from .report.aggregate import ResultsCollector
 from .redact import redact
 from .results import RunResult, SampleRecord
@@ -133,7 +132,7 @@ class EvaluationPlugin:
             return bool(self.config.workerinput.get(SAMPLES_ONLY_KEY))  # type: ignore[attr-defined]
         if self.config.args_source == pytest.Config.ArgsSource.ARGS:
             return False
-        if self.collection is not None or OptionReader(self.config).get("perf"):
+        if self.collection is not None or self.settings.perf_words:
             return True
         return bool(self.selection) and not plain_tests_can_match(self.config.option.markexpr, all_benchmarks())
 
@@ -601,10 +600,7 @@ class EvaluationPlugin:
 
     def show_failures(self) -> int | None:
         """How many wrong answers (and errors) per benchmark the summary shows; None for all."""
-        chosen = self.settings.show_failures
-        if chosen is not None:
-            return None if chosen < 0 else chosen
-        return None if self.config.get_verbosity() > 0 else 3
+        return self.settings.failures_shown(self.config.get_verbosity())
 
     def write_summary(self, terminalreporter: Any) -> None:
         totals = {bench: sum(subsets.values()) for bench, subsets in self.sample_counts.items()}

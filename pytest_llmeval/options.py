@@ -17,7 +17,7 @@ from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
 from .media.store import MediaOptions
-from .settings import DEFAULT_MAX_RESPONSE_BYTES, EndpointSettings, RunSettings, ServeSettings
+from .settings import SHOWN_FAILURES, EndpointSettings, RunSettings, field_default
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class OptionSpec:
     kind: str = "str"  # str | int | float | flag | list (repeatable) | words (one or more after the flag)
     env: str | None = None
     metavar: str | None = None
+    field: str | None = None  # dotted path in RunSettings ("endpoint.concurrency"): its default fills "{default}"
 
     @property
     def flag(self) -> str:
@@ -35,6 +36,15 @@ class OptionSpec:
     @property
     def dest(self) -> str:
         return "llm_" + self.name
+
+    @property
+    def text(self) -> str:
+        """The help text, `{default}` filled in from the settings model (the one place defaults live)."""
+        return self.help.format(default=field_default(self.field)) if self.field else self.help
+
+    def describe(self) -> str:
+        """How an error names this option: `--llm-concurrency (ini llm_concurrency)`."""
+        return f"{self.flag} (ini {self.dest}{', env ' + self.env if self.env else ''})"
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -52,19 +62,20 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="list",
         metavar="KEY=VALUE",
     ),
-    OptionSpec("concurrency", "requests in flight per process (default 16)", kind="int", metavar="N"),
-    OptionSpec("timeout", "seconds before one request times out (default 600)", kind="float", metavar="S"),
-    OptionSpec("retries", "retries on 429/5xx/connection errors, full-jitter backoff, Retry-After honoured (default 3)", kind="int", metavar="N"),
+    OptionSpec("concurrency", "requests in flight per process (default {default})", kind="int", metavar="N", field="endpoint.concurrency"),
+    OptionSpec("timeout", "seconds before one request times out (default {default:g})", kind="float", metavar="S", field="endpoint.timeout_s"),
+    OptionSpec("retries", "retries on 429/5xx/connection errors, full-jitter backoff, Retry-After honoured (default {default})", kind="int", metavar="N", field="endpoint.retries"),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
     OptionSpec(
         "max_response_bytes",
-        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default 16777216 = 16 MiB)",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default {default} = 16 MiB)",
         kind="int",
         metavar="N",
+        field="endpoint.max_response_bytes",
     ),
-    OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N"),
+    OptionSpec("limit", "first N samples of each benchmark subset", kind="int", metavar="N", field="limit"),
     OptionSpec("shuffle", "shuffle samples (with --llm-seed) before --llm-limit", kind="flag"),
-    OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
+    OptionSpec("seed", "seed for --llm-shuffle (default {default})", kind="int", metavar="N", field="seed"),
     OptionSpec(
         "dataset",
         "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder instead of the hub; repeatable",
@@ -112,9 +123,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "once an anytime-valid test decides all its thresholds",
         kind="flag",
     ),
-    OptionSpec("early_stop_alpha", "error level of each --llm-early-stop decision (default 0.05)", kind="float", metavar="ALPHA"),
-    OptionSpec("max_errors", "endpoint errors tolerated when thresholds decide the exit status (default 0)", kind="int", metavar="N"),
-    OptionSpec("show_failures", "wrong answers (and errors) shown per benchmark at the end (default 3, all with -v; -1 for all)",
+    OptionSpec("early_stop_alpha", "error level of each --llm-early-stop decision (default {default})", kind="float", metavar="ALPHA", field="early_stop_alpha"),
+    OptionSpec("max_errors", "endpoint errors tolerated when thresholds decide the exit status (default {default})", kind="int", metavar="N", field="max_errors"),
+    OptionSpec("show_failures", f"wrong answers (and errors) shown per benchmark at the end (default {SHOWN_FAILURES}, all with -v; -1 for all)",
                kind="int", metavar="N"),
     OptionSpec("results", "write the results JSON here", metavar="PATH"),
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
@@ -123,9 +134,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "repeats",
         "K separate requests per sample (own cache entries), scored like n=K generations: pass@k and "
-        "AveragePass@1 from any server, also those ignoring n (default 1)",
+        "AveragePass@1 from any server, also those ignoring n (default {default})",
         kind="int",
         metavar="K",
+        field="repeats",
     ),
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
     OptionSpec(
@@ -157,15 +169,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, token counts for --llm-think-eval)", metavar="PATH"),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
-    OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X"),
+    OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X", field="compare.max_drop"),
     OptionSpec(
         "significance",
         "with --llm-max-drop: count a drop only when it is also significant at this level, e.g. 0.05",
         kind="float",
         metavar="ALPHA",
+        field="compare.significance",
     ),
     OptionSpec("serve", "start this server command for the run; {port} and {model} are filled in", metavar="CMD"),
-    OptionSpec("serve_timeout", "seconds to wait for the started server to answer (default 600)", kind="float", metavar="S"),
+    OptionSpec("serve_timeout", "seconds to wait for the started server to answer (default {default:g})", kind="float", metavar="S", field="serve.timeout_s"),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -180,19 +193,19 @@ def argparse_help(text: str) -> str:
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
     for spec in OPTIONS:
-        help_text = argparse_help(spec.help)  # the ini help is printed as it is
+        help_text = argparse_help(spec.text)  # the ini help is printed as it is
         if spec.kind == "flag":
             group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=help_text)
-            parser.addini(spec.dest, spec.help, type="bool", default=None)
+            parser.addini(spec.dest, spec.text, type="bool", default=None)
         elif spec.kind == "words":
             group.addoption(spec.flag, action="extend", nargs="+", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
-            parser.addini(spec.dest, spec.help, type="linelist", default=None)
+            parser.addini(spec.dest, spec.text, type="linelist", default=None)
         elif spec.kind == "list":
             group.addoption(spec.flag, action="append", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
-            parser.addini(spec.dest, spec.help, type="linelist", default=None)
+            parser.addini(spec.dest, spec.text, type="linelist", default=None)
         else:
             group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
-            parser.addini(spec.dest, spec.help, type="string", default=None)
+            parser.addini(spec.dest, spec.text, type="string", default=None)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -260,17 +273,6 @@ def check_hub(value: str | None) -> str:
     return hub
 
 
-def positive(value: Any, name: str, default: Any) -> Any:
-    """An option that must be above zero: None -> the default; 0 or less -> a usage error (0 never
-    silently means "the default")."""
-    if value is None:
-        return default
-    if value <= 0:
-        spec = _BY_NAME[name]
-        raise ConfigError(f"{spec.flag} (ini {spec.dest}) must be greater than 0, got {value!r}; omit it for the default ({default})")
-    return value
-
-
 def parse_json_value(text: str) -> Any:
     """`0.7` -> 0.7, `["\\n"]` -> list, `{"enable_thinking": false}` -> dict; anything else stays a string."""
     try:
@@ -331,61 +333,59 @@ def _answer_parser(value: str | None) -> str | None:
 
 
 def resolve_settings(config: pytest.Config) -> RunSettings | None:
-    """The run's settings, or None when no --llm-model is given (the plugin then stays out of the way)."""
+    """The run's settings, or None when no --llm-model is given (the plugin then stays out of the way).
+
+    This function only reads and parses: an option left unset is left out, so the model's default
+    applies, and the range checks are the models' (`settings.py`); a value they refuse becomes one
+    usage error naming the option, its ini key and its default. Raises ConfigError."""
     opts = OptionReader(config)
     model = opts.get("model")
     if not model:
         return None
-    api_key = opts.get("api_key")
+    api_key, judge_model, judge_key = opts.get("api_key"), opts.get("judge_model"), opts.get("judge_api_key")
     try:
-        endpoint = EndpointSettings(
+        endpoint = _endpoint(**_present(
             model=model,
             base_url=opts.get("base_url"),
             api_key=SecretStr(api_key) if api_key else None,
-            timeout_s=positive(opts.get("timeout"), "timeout", 600.0),
-            retries=3 if opts.get("retries") is None else opts.get("retries"),
-            concurrency=positive(opts.get("concurrency"), "concurrency", 16),
+            timeout_s=opts.get("timeout"),
+            retries=opts.get("retries"),
+            concurrency=opts.get("concurrency"),
             stream=opts.get("stream"),
-            max_response_bytes=_default(opts.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
+            max_response_bytes=opts.get("max_response_bytes"),
             gen=parse_gen(opts.get("gen")),
-        )
-        cache_dir = opts.get("cache_dir")
-        judge_model = opts.get("judge_model")
-        judge_key = opts.get("judge_api_key")
-        judge = (
-            EndpointSettings(
-                model=judge_model,
-                base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
-                api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
-                timeout_s=endpoint.timeout_s,
-                retries=endpoint.retries,
-                concurrency=endpoint.concurrency,
-                max_response_bytes=endpoint.max_response_bytes,
-                gen={"temperature": 0},
-            )
-            if judge_model
-            else None
-        )
+        ))
+        judge = EndpointSettings(
+            model=judge_model,
+            base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
+            api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
+            timeout_s=endpoint.timeout_s,
+            retries=endpoint.retries,
+            concurrency=endpoint.concurrency,
+            max_response_bytes=endpoint.max_response_bytes,
+            gen={"temperature": 0},
+        ) if judge_model else None
         bench_args = parse_bench_args(opts.get("bench_arg"))
         run_protocol = parse_protocols(list(opts.get("protocol")), bench_args)
-        return RunSettings(
+        cache_dir = opts.get("cache_dir")
+        return RunSettings(**_present(
             endpoint=endpoint,
             judge=judge,
-            serve=ServeSettings(command=opts.get("serve"), timeout_s=positive(opts.get("serve_timeout"), "serve_timeout", 600.0)),
+            serve=_present(command=opts.get("serve"), timeout_s=opts.get("serve_timeout")),
             limit=opts.get("limit"),
             shuffle=opts.get("shuffle"),
-            seed=42 if opts.get("seed") is None else opts.get("seed"),
+            seed=opts.get("seed"),
             datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
             hub=check_hub(opts.get("hub")),
             bench_args=bench_args,
             protocol=run_protocol,
             answer_parser=_answer_parser(opts.get("answer_parser")),
             thresholds=list(opts.get("threshold")),
-            max_errors=opts.get("max_errors") or 0,
+            max_errors=opts.get("max_errors"),
             show_failures=opts.get("show_failures"),
             threshold_mode=_threshold_mode(opts.get("threshold_mode")),
             early_stop=_early_stop(opts.get("early_stop"), opts.get("threshold")),
-            early_stop_alpha=_alpha("--llm-early-stop-alpha", opts.get("early_stop_alpha"), 0.05),
+            early_stop_alpha=opts.get("early_stop_alpha"),
             results_path=_path(opts.get("results")),
             samples_path=_path(opts.get("samples")),
             cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
@@ -395,14 +395,76 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             collection_skip_unknown=opts.get("collection_skip_unknown"),
             think_eval=opts.get("think_eval"),
             thought_markers=list(opts.get("thought_markers")) or None,
-            tokenizer=_path(opts.get("tokenizer")),
+            tokenizer=_tokenizer(opts.get("tokenizer"), Path(config.invocation_params.dir)),
+            perf_words=list(opts.get("perf")),
+            compare=_present(path=_path(opts.get("compare")), max_drop=opts.get("max_drop"),
+                             significance=opts.get("significance")),
             media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
-            repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
-        )
+            repeats=opts.get("repeats"),
+        ))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
+        raise ConfigError(_validation_message(exc)) from None
+
+
+def _endpoint(**values: Any) -> EndpointSettings:
+    """The model's endpoint settings; a refused value is named like any option (`endpoint.<field>`)."""
+    try:
+        return EndpointSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc, prefix="endpoint.")) from None
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    """The values that were given: an unset option (None) is left out, so the model's default applies."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+_BY_FIELD = {spec.field: spec for spec in OPTIONS if spec.field}
+_BY_FIELD.update({"endpoint.stream": _BY_NAME["stream"], "serve.command": _BY_NAME["serve"],
+                  "compare.path": _BY_NAME["compare"]})
+
+
+_LEVELS = ("early_stop_alpha", "compare.significance")  # error levels of statistical tests
+
+
+def _validation_message(exc: ValidationError, prefix: str = "") -> str:
+    """The first refused value as a usage error naming the option, its ini key and its default."""
+    error = exc.errors()[0]
+    field = prefix + ".".join(str(part) for part in error["loc"])
+    spec = _BY_FIELD.get(field)
+    if spec is None:
+        return f"invalid llm option {field}: {error['msg']}"
+    ctx, value = {k: _shown(v) for k, v in error.get("ctx", {}).items()}, _shown(error.get("input"))
+    default = field_default(field)
+    omit = f"; omit it for the default ({_shown(default)})" if default is not None else ""
+    if field in _LEVELS and error["type"] in ("greater_than", "less_than"):
+        return f"{spec.describe()} must be a level between 0 and 1 (e.g. 0.05), got {value}"
+    if error["type"] == "greater_than":
+        return f"{spec.describe()} must be greater than {ctx['gt']}, got {value}{omit}"
+    if error["type"] == "greater_than_equal":
+        return f"{spec.describe()} must be {ctx['ge']} or more, got {value}{omit}"
+    if error["type"] in ("less_than", "less_than_equal"):
+        bound = ctx.get("lt", ctx.get("le"))
+        return f"{spec.describe()} must be {'below' if error['type'] == 'less_than' else 'at most'} {bound}, got {value}{omit}"
+    return f"{spec.describe()}: {error['msg']}, got {value}"
+
+
+def _shown(value: Any) -> str:
+    """A number as a user writes it (`0`, `0.5`, `600`), anything else as its repr."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f"{value:g}" if is_number else repr(value)
+
+
+def _tokenizer(value: str | None, invocation_dir: Path) -> Path | None:
+    """`--llm-tokenizer` as an absolute path (relative to where pytest was started), checked once for
+    every reader (perf prompts, --llm-think-eval token counts)."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else invocation_dir / path
+    if not path.exists():
+        raise ConfigError(f"--llm-tokenizer {value!r} does not exist; pass a local tokenizer folder or tokenizer.json")
+    return path
 
 
 def _threshold_mode(value: str | None) -> str:
@@ -416,18 +478,6 @@ def _early_stop(enabled: bool, thresholds: list[str]) -> bool:
     if enabled and not thresholds:
         raise ConfigError("--llm-early-stop needs at least one --llm-threshold: it stops once the thresholds are decided")
     return bool(enabled)
-
-
-def _alpha(flag: str, value: float | None, default: float) -> float:
-    if value is None:
-        return default
-    if not 0 < value < 1:
-        raise ConfigError(f"{flag} must be a level between 0 and 1 (e.g. 0.05), got {value:g}")
-    return value
-
-
-def _default(value: Any, default: Any) -> Any:
-    return default if value is None else value
 
 
 def _path(value: str | None) -> Path | None:

@@ -21,6 +21,7 @@ CHAT_SUFFIX = "/chat/completions"
 COMPLETIONS_SUFFIX = "/completions"
 MODELS_SUFFIX = "/models"
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # --llm-max-response-bytes
+SHOWN_FAILURES = 3  # wrong answers per benchmark in the summary when --llm-show-failures is unset (and no -v)
 
 
 class BaseURL(BaseModel):
@@ -109,7 +110,7 @@ class EndpointSettings(BaseModel):
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=600.0, gt=0)
     retries: int = Field(default=3, ge=0)
-    concurrency: int = Field(default=16, ge=1)
+    concurrency: int = Field(default=16, gt=0)
     stream: bool = False
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # a longer body is a bad_response
     gen: dict[str, Any] = Field(default_factory=dict)
@@ -186,7 +187,25 @@ class ServeSettings(BaseModel):
     """A server the plugin starts itself (`--llm-serve`, or a local model name without a base URL)."""
 
     command: str | None = None
-    timeout_s: float = 600.0
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
+class CompareSettings(BaseModel):
+    """`--llm-compare OLD.json` with its gates: `--llm-max-drop X` fails the run when a metric fell by
+    more than X (a score difference); `--llm-significance ALPHA` counts such a drop only when a paired
+    test also finds it significant at level ALPHA (report/compare.py)."""
+
+    path: Path | None = None
+    max_drop: float | None = Field(default=None, ge=0)
+    significance: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _needs(self) -> CompareSettings:
+        if self.significance is not None and self.max_drop is None:
+            raise ConfigError("--llm-significance needs --llm-max-drop X: it says when a drop larger than X counts")
+        if self.max_drop is not None and self.path is None:
+            raise ConfigError("--llm-max-drop needs --llm-compare OLD_RESULTS.json: the run to compare against")
+        return self
 
 
 class RunSettings(BaseModel):
@@ -204,8 +223,8 @@ class RunSettings(BaseModel):
     protocol: str | None = None  # --llm-protocol NAME: every benchmark that has it (benchmarks/protocols.py)
     answer_parser: str | None = None  # --llm-answer-parser: strict (default) | evalscope
     thresholds: list[str] = Field(default_factory=list)
-    max_errors: int = Field(default=0, ge=0)
-    show_failures: int | None = None  # wrong answers shown per benchmark; None: 3, or all with -v
+    max_errors: int = Field(default=0, ge=0)  # endpoint errors tolerated when gates decide
+    show_failures: int | None = None  # wrong answers shown per benchmark: see failures_shown
     threshold_mode: Literal["point", "ci"] = "point"
     early_stop: bool = False
     early_stop_alpha: float = Field(default=0.05, gt=0, lt=1)
@@ -218,6 +237,28 @@ class RunSettings(BaseModel):
     collection_skip_unknown: bool = False
     think_eval: bool = False  # --llm-think-eval: reasoning-efficiency figures per sample
     thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
-    tokenizer: Path | None = None
+    tokenizer: Path | None = None  # --llm-tokenizer, absolute and checked to exist (perf and --llm-think-eval)
+    perf_words: list[str] = Field(default_factory=list)  # --llm-perf KEY=VALUE words (perf/load.py parses them)
+    compare: CompareSettings = Field(default_factory=CompareSettings)
     media: MediaOptions = Field(default_factory=MediaOptions)  # --llm-image-max-side / --llm-image-format
     repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample
+
+    def failures_shown(self, verbosity: int) -> int | None:
+        """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,
+        or all with -v; a negative --llm-show-failures: all."""
+        if self.show_failures is not None:
+            return None if self.show_failures < 0 else self.show_failures
+        return None if verbosity > 0 else SHOWN_FAILURES
+
+
+def field_default(path: str) -> Any:
+    """The default of a settings field named by its dotted path from `RunSettings`
+    (`"endpoint.concurrency"` -> 16): the one place defaults are written is the models above."""
+    model: type[BaseModel] = RunSettings
+    *parents, name = path.split(".")
+    for parent in parents:
+        annotation = model.model_fields[parent].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            raise KeyError(path)
+        model = annotation
+    return model.model_fields[name].get_default(call_default_factory=True)

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError, LLMEvalError
-from ..options import OptionReader
 from ..settings import RunSettings
 from . import runner
 from .datasets import benchmark_messages
@@ -59,12 +58,8 @@ class PerfPlugin:
         self.settings = settings
         self.is_worker = hasattr(config, "workerinput")
         self.base_dir = Path(config.invocation_params.dir)
-        reader = OptionReader(config)
-        tokenizer = reader.get("tokenizer")
-        self.tokenizer: str | None = self.resolve_path(tokenizer) if tokenizer else None
-        if self.tokenizer is not None and not Path(self.tokenizer).exists():
-            raise ConfigError(f"--llm-tokenizer {tokenizer!r} does not exist; pass a local tokenizer folder or tokenizer.json")
-        words = reader.get("perf")
+        self.tokenizer: str | None = str(settings.tokenizer) if settings.tokenizer else None
+        words = settings.perf_words
         self.sweep: PerfSpec | None = self.validate(make_spec(parse_words(words))) if words else None
         self.runs: list[dict[str, Any]] = []  # {"nodeid", "results": [...]} in the order they arrived
 

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError
-from ..options import OptionReader
 from ..settings import RunSettings
 from .compare import Comparison, baseline_samples, compare_results, comparison_lines, load_baseline
 from .html import render, render_overview, render_samples
@@ -47,23 +46,9 @@ class ReportPlugin:
         self.config = config
         self.settings = settings
         self.is_worker = hasattr(config, "workerinput")
-        try:
-            reader = OptionReader(config)
-            compare, max_drop = reader.get("compare"), reader.get("max_drop")
-            significance = reader.get("significance")
-        except ConfigError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        if significance is not None and max_drop is None:
-            raise pytest.UsageError("--llm-significance needs --llm-max-drop X: it says when a drop larger than X counts")
-        if significance is not None and not 0 < significance < 1:
-            raise pytest.UsageError(f"--llm-significance must be a level between 0 and 1 (e.g. 0.05), got {significance:g}")
-        if max_drop is not None and not compare:
-            raise pytest.UsageError("--llm-max-drop needs --llm-compare OLD_RESULTS.json: the run to compare against")
-        if max_drop is not None and max_drop < 0:
-            raise pytest.UsageError(f"--llm-max-drop must be 0 or more (a score difference such as 0.02), got {max_drop:g}")
-        self.compare_path: Path | None = Path(compare) if compare else None
-        self.max_drop: float | None = max_drop
-        self.significance: float | None = significance
+        self.compare_path: Path | None = settings.compare.path
+        self.max_drop: float | None = settings.compare.max_drop
+        self.significance: float | None = settings.compare.significance
         self.baseline: RunResult | None = None
         self.baseline_samples_path: Path | None = None
         self.old_samples: dict[str, dict[str, dict[str, float]]] = {}

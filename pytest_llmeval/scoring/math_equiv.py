@@ -256,12 +256,16 @@ class _Evaluator:
             return base
         self.take()
         if self.peek() == "{":
-            exponent = self.group()
-        else:
-            token = self.take()
-            if not (token.isdigit() and len(token) == 1) and not (token.isalpha() and len(token) == 1):
-                raise _GiveUp  # `x^23` means x^2*3 in LaTeX; leave such cases to math-verify
-            exponent = float(token) if token.isdigit() else self.variable(token)
+            return self.raised(base, self.group())
+        token = self.take()
+        if not (token.isdigit() and len(token) == 1) and not (token.isalpha() and len(token) == 1):
+            raise _GiveUp  # `x^23` means x^2*3 in LaTeX; leave such cases to math-verify
+        return self.raised(base, self.number(token) if token.isdigit() else self.variable(token))
+
+    def number(self, token: str) -> Any:
+        return float(token)
+
+    def raised(self, base: Any, exponent: Any) -> Any:
         if abs(exponent) > _MAX_EXPONENT or (base < 0 and exponent != int(exponent)) or (base == 0 and exponent < 0):
             raise _GiveUp
         return float(base**exponent)
@@ -322,18 +326,13 @@ class _ExactEvaluator(_Evaluator):
     gives up. So `\\frac{1}{2^{99}}` and `\\frac{1}{2^{98}}` are compared exactly, where floats or
     an absolute tolerance would call two tiny values equal."""
 
-    def power(self) -> Any:
-        base = self.atom()
-        if self.peek() != "^":
-            return base
-        self.take()
-        if self.peek() == "{":
-            exponent = self.group()
-        else:
-            token = self.take()
-            if not (token.isdigit() and len(token) == 1):
-                raise _GiveUp
-            exponent = Fraction(token)
+    def number(self, token: str) -> Any:
+        return Fraction(token)
+
+    def variable(self, name: str) -> float:
+        raise _GiveUp  # irrational or unknown: the float and symbolic paths decide
+
+    def raised(self, base: Any, exponent: Any) -> Any:
         if exponent.denominator != 1 or (base == 0 and exponent < 0):
             raise _GiveUp
         bits = max(abs(base.numerator).bit_length(), base.denominator.bit_length())
@@ -344,8 +343,7 @@ class _ExactEvaluator(_Evaluator):
     def atom(self) -> Any:
         token = self.peek()
         if token is not None and (token[0].isdigit() or token[0] == "."):
-            self.take()
-            return Fraction(token)
+            return self.number(self.take())
         if token in ("\\pi", "\\sqrt") or (token is not None and len(token) == 1 and token.isalpha()):
             raise _GiveUp
         return super().atom()

@@ -29,19 +29,16 @@ Usage::
 from __future__ import annotations
 
 import hashlib
-import http.server
-import json
-import threading
 from collections.abc import Collection, Mapping
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ._hub_stand_in import TRICKLE, Answer, HubStandIn
+
 _PREFIX = "/api/v1/datasets/"
-TRICKLE = b"<trickle>"  # the body marker of an answer sent one byte at a time, forever
 TRICKLE_SIZE = 1 << 30  # what the listing announces for a trickling file (a large, plausible file)
 
 
-class ModelScopeStandIn:
+class ModelScopeStandIn(HubStandIn):
     """`repos`: dataset id (`owner/name`) -> {path inside the repo: file bytes}."""
 
     def __init__(
@@ -53,36 +50,14 @@ class ModelScopeStandIn:
         trickle_s: float = 0.05,
         endless_listing: bool = False,
     ) -> None:
-        self.repos = {repo: dict(files) for repo, files in repos.items()}
         self.sizes = dict(sizes or {})
         self.trickle = set(trickle)
-        self.trickle_s = trickle_s
         self.endless_listing = endless_listing
-        self.trickled = 0  # bytes sent by trickling answers
-        self._stop = threading.Event()
-        self.requests: list[str] = []
-        self._lock = threading.Lock()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(repos, trickle_s=trickle_s)
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "ModelScopeStandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()  # ends trickling answers
-        self._server.shutdown()
-        self._server.server_close()
-
-    def answer(self, method: str, raw_path: str) -> tuple[int, str, bytes]:
-        """(status, content type, body); a body of None with status 200 means "trickle"."""
-        with self._lock:
-            self.requests.append(f"{method} {raw_path}")
+    def answer(self, method: str, raw_path: str, body: bytes = b"") -> Answer:
+        """(status, headers, body); a body of TRICKLE means one byte at a time, forever."""
+        self.record(method, raw_path)
         parts = urlsplit(raw_path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         path = unquote(parts.path)
@@ -91,7 +66,7 @@ class ModelScopeStandIn:
             for repo, files in self.repos.items():
                 if rest == f"{repo}/repo/tree":
                     if "/tree" in self.trickle:
-                        return 200, "application/json", TRICKLE
+                        return 200, {"Content-Type": "application/json"}, TRICKLE
                     page = int(query.get("PageNumber", "1"))
                     size = int(query.get("PageSize", "100"))
                     root = query.get("Root", "/").strip("/")
@@ -105,56 +80,12 @@ class ModelScopeStandIn:
                     if self.endless_listing:
                         entries = [{"Path": f"page{page}/f{i}.txt", "Name": f"f{i}.txt", "Type": "blob", "Size": 1,
                                     "Sha256": "0" * 64, "Revision": "master"} for i in range(size)]
-                    return self._json(200, {"Code": 200, "Success": True, "Data": {"Files": entries}})
+                    return self.json_answer(200, {"Code": 200, "Success": True, "Data": {"Files": entries}})
                 if rest == f"{repo}/repo":
                     name = query.get("FilePath", "")
                     if name in self.trickle:
-                        return 200, "application/octet-stream", TRICKLE
+                        return 200, {"Content-Type": "application/octet-stream"}, TRICKLE
                     for key in (name, name.lstrip("/")):
                         if key in files:
-                            return 200, "application/octet-stream", files[key]
-        return self._json(404, {"Code": 404, "Success": False, "Message": f"not found: {path}"})
-
-    def _trickle(self, wfile: Any) -> None:
-        """One byte every `trickle_s` until the client goes away or the stand-in stops."""
-        while not self._stop.wait(self.trickle_s):
-            try:
-                wfile.write(b" ")
-                wfile.flush()
-            except OSError:
-                return
-            with self._lock:
-                self.trickled += 1
-
-    @staticmethod
-    def _json(status: int, body: Any) -> tuple[int, str, bytes]:
-        return status, "application/json", json.dumps(body).encode()
-
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _reply(self, head_only: bool) -> None:
-                status, kind, body = stand_in.answer(self.command, self.path)
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                if body is TRICKLE:  # no length: the body ends when the connection does, i.e. never
-                    self.end_headers()
-                    if not head_only:
-                        stand_in._trickle(self.wfile)
-                    return
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if not head_only:
-                    self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                self._reply(head_only=False)
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                self._reply(head_only=True)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
-        return Handler
+                            return 200, {"Content-Type": "application/octet-stream"}, files[key]
+        return self.json_answer(404, {"Code": 404, "Success": False, "Message": f"not found: {path}"})

@@ -112,7 +112,7 @@ def test_subset_with_no_rows_is_a_collection_error(pytester, server, tmp_path):
 def test_zero_limit_is_a_usage_error(pytester, server, gsm8k_file):
     result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "invalid llm option limit" in result.stderr.str()
+    assert "--llm-limit (ini llm_limit) must be 1 or more, got 0" in result.stderr.str()
 
 
 def test_a_name_close_to_nothing_in_dataset_option_is_still_a_usage_error(pytester, server, gsm8k_file):

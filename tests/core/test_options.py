@@ -100,3 +100,68 @@ def test_threshold_parsing(text, bench, subset, metric, op, value):
 def test_bad_threshold_expressions(bad):
     with pytest.raises(ThresholdError, match="bad --llm-threshold"):
         parse_threshold(bad)
+
+
+# -- one place for configuration: defaults and range checks live in the settings models --------
+
+def test_no_option_help_writes_a_default_of_its_own():
+    """A default written in a help text drifts from the one the code uses: every "(default N)" is
+    filled in from the settings model the value ends up in."""
+    import re
+
+    from pytest_llmeval.options import OPTIONS
+    from pytest_llmeval.settings import field_default
+
+    from pytest_llmeval.settings import SHOWN_FAILURES
+
+    for spec in OPTIONS:
+        help_text = spec.help.replace(f"default {SHOWN_FAILURES},", "default SHOWN_FAILURES,")
+        assert not re.search(r"default \d", help_text), spec.flag
+        default = field_default(spec.field) if spec.field else None
+        if default is not None:
+            assert "{default" in spec.help, spec.flag
+            assert (f"{default:g}" if isinstance(default, float) else str(default)) in spec.text, spec.flag
+
+
+def test_help_shows_the_models_defaults(pytester):
+    result = pytester.runpytest("--help")
+    text = " ".join(result.stdout.str().split())
+    for needle in ("in flight per process (default 16)", "one request times out (default 600)",
+                   "--llm-shuffle (default 42)", "each --llm-early-stop decision (default 0.05)"):
+        assert needle in text
+
+
+@pytest.mark.parametrize(("ini", "message"), [
+    ("llm_early_stop_alpha = 1.5\nllm_threshold = gsm8k.acc>=0.5\nllm_early_stop = true",
+     "--llm-early-stop-alpha (ini llm_early_stop_alpha) must be a level between 0 and 1 (e.g. 0.05), got 1.5"),
+    ("llm_concurrency = 0", "--llm-concurrency (ini llm_concurrency) must be greater than 0, got 0; "
+                            "omit it for the default (16)"),
+    ("llm_repeats = 2000", "--llm-repeats (ini llm_repeats) must be at most 1024, got 2000; omit it for the default (1)"),
+    ("llm_significance = 0.05", "--llm-significance needs --llm-max-drop X"),
+])
+def test_a_refused_ini_value_names_its_option_ini_key_and_default(pytester, ini, message):
+    pytester.makeini(f"[pytest]\nllm_model = m\nllm_base_url = http://127.0.0.1:9/v1\n{ini}\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+def test_only_the_option_layer_reads_llm_options():
+    """Every plugin reads `RunSettings`; only options.py (and plugin.py's `--llm-list`, before any
+    settings exist) read the raw options."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).parents[2] / "pytest_llmeval"
+    readers = []
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+            if name == "OptionReader" or (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("getoption", "getini")
+                and node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("llm_")
+            ):
+                readers.append(path.relative_to(package).as_posix())
+    assert set(readers) <= {"options.py", "plugin.py"}, sorted(set(readers))

@@ -155,7 +155,7 @@ def test_compare_without_max_drop_only_reports(pytester, xss_project, xss_server
         (["--llm-compare", "broken.json"], "--llm-compare broken.json is not valid JSON (*); pass a file written with --llm-results PATH"),
         (["--llm-compare", "other.json"], "--llm-compare other.json is not a pytest-llmeval results JSON (model: Field required)*"),
         (["--llm-max-drop", "0.1"], "*--llm-max-drop needs --llm-compare OLD_RESULTS.json*"),
-        (["--llm-compare", "other.json", "--llm-max-drop", "-1"], "*--llm-max-drop must be 0 or more*"),
+        (["--llm-compare", "other.json", "--llm-max-drop", "-1"], "*--llm-max-drop (ini llm_max_drop) must be 0 or more*"),
         (["--llm-compare", "other.json", "--llm-max-drop", "lots"], "*--llm-max-drop (ini llm_max_drop) expects a number, got 'lots'*"),
     ],
 )
