@@ -27,7 +27,7 @@ CHILD = r"""
 import json, sys, time
 from pytest_llmeval.benchmarks.registry import get_benchmark
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
-from pytest_llmeval.thinking import ThinkingAnalyser
+from pytest_llmeval.efficiency import ThinkingAnalyser
 
 kind, size = sys.argv[1], int(sys.argv[2])
 bench_name, unit, closing = {

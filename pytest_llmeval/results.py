@@ -1,6 +1,6 @@
 """Result models: one `SampleRecord` per item, aggregated into a `RunResult` (the results JSON).
 
-A neutral module: `report/`, `gating/`, `items/` and the hooks all import these models, and this
+A neutral module: `report/`, `gating/`, `engine/` and the hooks all import these models, and this
 module imports none of them (only `endpoint.models` for token usage), so the layers point one way.
 """
 

@@ -21,7 +21,7 @@ e.g. `--llm-bench-arg live_code_bench.start_date=2025-01-01` (the usual guard ag
 
 Scoring: the last fenced Python block of the reply (for a functional problem, the last one that
 defines its `func_name`: a usage block after the solution is not the solution) runs against the
-public then the private tests in the sandbox (`scoring.code.check_livecodebench`: stdin/stdout
+public then the private tests in the sandbox (`execution.code.check_livecodebench`: stdin/stdout
 programs, or `Solution().<func_name>` calls), stopping at the first failure; `pass_at_1` is 1 when
 all pass, also reported per difficulty (`pass_at_1_easy`, `pass_at_1_medium`, `pass_at_1_hard`).
 `timeout_s` (default 6) is the CPU limit per test. Private tests stay compressed in memory until the sample is scored.
@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DatasetError
-from ..scoring.code import check_livecodebench, decode_lcb_private_tests, extract_code
+from ..execution.code import check_livecodebench, decode_lcb_private_tests, extract_code
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import breakdown_names, mean_over_carriers, with_breakdown
 from .hubs import hf_load, hub_for, modelscope_snapshot

@@ -45,7 +45,7 @@ from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
 from .terminal import covered, interval_text, selection_notes, truncation_notes
-from .thinking_view import thinking_view
+from .efficiency_view import thinking_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
 SAMPLES_START, SAMPLES_END = "<!-- llmeval:samples -->", "<!-- /llmeval:samples -->"

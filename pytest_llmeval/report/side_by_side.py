@@ -21,7 +21,7 @@ from markupsafe import Markup
 from .compare import ALL, format_score
 from .models import GroupResult, RunResult, SampleRecord
 from .sample_table import as_text, natural_key, script_json, shorten, verdict_of
-from .thinking_view import ThinkingView, thinking_view
+from .efficiency_view import ThinkingView, thinking_view
 
 PROMPT_CHARS = 20_000
 

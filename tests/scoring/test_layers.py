@@ -12,7 +12,7 @@ import pytest
 import pytest_llmeval
 
 PACKAGE = Path(pytest_llmeval.__file__).parent
-FORBIDDEN = ("benchmarks", "items", "report", "gating", "endpoint")
+FORBIDDEN = ("benchmarks", "engine", "report", "gating", "endpoint")
 
 
 def _runtime_imports(path: Path, root: Path = PACKAGE.parent) -> list[tuple[int, str]]:
@@ -66,14 +66,14 @@ def test_the_walker_sees_relative_absolute_and_local_imports(tmp_path: Path) -> 
         "from typing import TYPE_CHECKING\n"
         "from ..benchmarks.base import Score\n"
         "import pytest_llmeval.report.models\n"
-        "def f():\n    from pytest_llmeval.items import nodes\n"
+        "def f():\n    from pytest_llmeval.engine import nodes\n"
         "if TYPE_CHECKING:\n    from ..endpoint.dispatcher import Dispatcher\n",
         encoding="utf-8",
     )
     probe = _violations(scoring, root=tmp_path)
     assert any("pytest_llmeval.benchmarks.base" in v for v in probe)
     assert any("pytest_llmeval.report.models" in v for v in probe)
-    assert any("pytest_llmeval.items" in v for v in probe)
+    assert any("pytest_llmeval.engine" in v for v in probe)
     assert not any("endpoint" in v for v in probe)  # TYPE_CHECKING only
 
 

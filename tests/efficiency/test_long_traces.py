@@ -64,7 +64,7 @@ CHILD = r"""
 import json, sys
 from pytest_llmeval.benchmarks.registry import get_benchmark
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
-from pytest_llmeval.thinking import ThinkingAnalyser
+from pytest_llmeval.efficiency import ThinkingAnalyser
 
 bench_name, unit = sys.argv[1], sys.argv[2]
 bench = get_benchmark(bench_name)()

@@ -40,7 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pytest_llmeval.errors import DatasetError
-from pytest_llmeval.scoring.sandbox import (
+from pytest_llmeval.execution.sandbox import (
     DEFAULT_LIMITS,
     SandboxLimits,
     SandboxResult,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_llmeval.errors import DatasetError
-from pytest_llmeval.scoring.code import (
+from pytest_llmeval.execution.code import (
     build_humaneval_program,
     check_functional,
     check_humaneval,
@@ -25,7 +25,7 @@ from pytest_llmeval.scoring.code import (
     outputs_match,
     parse_functional_test,
 )
-from pytest_llmeval.scoring.sandbox import SandboxLimits
+from pytest_llmeval.execution.sandbox import SandboxLimits
 
 FAST = SandboxLimits(cpu_time_s=1, wall_time_s=2)
 
