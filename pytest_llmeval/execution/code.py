@@ -3,7 +3,7 @@
 Three test styles:
 
 * stdin/stdout programs (LiveCodeBench ``testtype == "stdin"``): :func:`check_stdio_program`, one sandboxed run
-  per test, output compared with :func:`outputs_match`;
+  per test, output compared with :func:`~pytest_llmeval.scoring.code.outputs_match`;
 * LeetCode-style functions (LiveCodeBench ``testtype == "functional"``): :func:`check_functional`, the solution
   loaded once and ``Solution().<func_name>(*args)`` called in a fresh fork per test;
 * HumanEval: :func:`check_humaneval`, prompt + completion, called by the dataset's ``check(candidate)``.
@@ -13,31 +13,24 @@ model's code, over a descriptor the program never holds, ending with a per-run n
 early exit, a patched comparison or a fake result line cannot pass.
 
 Every checker stops at the first failing test and returns a :class:`CodeVerdict`; Pass@1 of a sample is
-``verdict.passed``. :func:`decode_lcb_private_tests` reads LiveCodeBench's compressed private tests without
-unpickling anything but a string.
+``verdict.passed``. The text side (the code in a reply, the HumanEval program, comparing outputs) is pure and
+lives in :mod:`pytest_llmeval.scoring.code`; LiveCodeBench's compressed private tests are decoded by
+:mod:`pytest_llmeval.benchmarks.live_code_bench`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import inspect
-import io
 import json
 import math
-import pickle
-import re
 import secrets
 import sys
-import textwrap
-import zlib
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from pytest_llmeval.errors import DatasetError
 from pytest_llmeval.execution.sandbox import (
@@ -47,10 +40,16 @@ from pytest_llmeval.execution.sandbox import (
     disk_full_reason,
     run_python,
 )
+from pytest_llmeval.scoring.code import (
+    excerpt,
+    humaneval_solution,
+    json_values_equal,
+    outputs_match,
+    parse_functional_test,
+)
 
 FailureStatus = Literal["wrong_answer", "runtime_error", "timeout", "memory_exceeded", "output_exceeded", "killed"]
 
-_EXCERPT_CHARS = 300
 _STDERR_TAIL_CHARS = 1500
 
 
@@ -81,145 +80,8 @@ class CodeVerdict(BaseModel):
     first_failure: FailureDetail | None = None
 
 
-def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} chars]"
-
-
 def _tail(text: str, limit: int = _STDERR_TAIL_CHARS) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
-
-
-# --------------------------------------------------------------------------------------------- code extraction
-
-_PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "python 3"})
-_FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^`\n]*?)[ \t]*$")
-
-
-def _fenced_blocks(text: str) -> list[tuple[str, str]]:
-    """``(language tag, code)`` of every fenced block; an unclosed last fence (truncated reply) runs to the end."""
-    blocks: list[tuple[str, str]] = []
-    fence: str | None = None
-    tag, body = "", list[str]()
-    for line in text.splitlines(keepends=True):
-        if fence is None:
-            match = _FENCE_OPEN.match(line.rstrip("\r\n"))
-            if match:
-                fence, tag, body = match.group(1), match.group(2).split(" ")[0].lower() if match.group(2) else "", []
-            continue
-        stripped = line.strip()
-        if stripped.startswith(fence) and not stripped.strip(fence[0]):
-            blocks.append((tag, "".join(body)))
-            fence = None
-        else:
-            body.append(line)
-    if fence is not None:
-        blocks.append((tag, "".join(body)))
-    return blocks
-
-
-def _defines(code: str, name: str) -> bool:
-    return re.search(rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b", code, re.MULTILINE) is not None
-
-
-def extract_code(text: str, language: str = "python", entry_point: str | None = None) -> str:
-    """The program in a model reply: the *last* fenced block tagged ``language``, else the last fenced block of
-    any language, else the whole reply unchanged.
-
-    Why the last: replies often quote the sample input or a first attempt before the final program, and
-    LiveCodeBench grades the last block too. Python tags ``python``, ``py``, ``python3``, ``py3`` all count.
-    Fences are ```` ``` ```` or ``~~~`` (three or more); a reply cut off inside a fence still yields that code.
-    Surrounding blank lines are dropped; indentation is kept (HumanEval bodies need it).
-
-    ``entry_point`` (HumanEval's function name): the last block that defines it (``def``/``class``) wins over
-    later blocks that only use it - an "Example usage" block (``print(add(2, 3))``) or tests after the solution
-    are not the solution. Without such a block the rule above applies.
-    """
-    blocks = _fenced_blocks(text)
-    if not blocks:
-        return text
-    wanted = _PYTHON_TAGS if language.lower() in _PYTHON_TAGS else {language.lower()}
-    tagged = [code for tag, code in blocks if tag in wanted]
-    candidates = tagged or [code for _, code in blocks]
-    defining = [code for code in candidates if entry_point and _defines(code, entry_point)]
-    code = defining[-1] if defining else candidates[-1]
-    return code.strip("\r\n")
-
-
-# ------------------------------------------------------------------------------------------ output comparison
-
-
-def _tokens_equal(got: str, expected: str, tolerance: float | None = None) -> bool:
-    if got == expected:
-        return True
-    try:
-        g, e = Decimal(got), Decimal(expected)
-    except (InvalidOperation, ValueError):
-        return False
-    if g == e:
-        return True
-    if tolerance is None or not (g.is_finite() and e.is_finite()):
-        return False
-    if _is_integer_token(got) and _is_integer_token(expected):
-        return False
-    # the judges' "absolute or relative error at most 1e-6": |got - expected| <= tol * max(1, |expected|)
-    return abs(g - e) <= Decimal(repr(tolerance)) * max(Decimal(1), abs(e))
-
-
-def _is_integer_token(token: str) -> bool:
-    return re.fullmatch(r"[-+]?\d+", token) is not None
-
-
-def _significant_lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    return lines
-
-
-def outputs_match(got: str, expected: str, tolerance: float | None = None) -> bool:
-    """Whether a program's stdout answers ``expected``, the way competitive-programming judges compare.
-
-    Line by line after dropping trailing whitespace on each line and blank lines at the start and end; within a
-    line, whitespace-separated tokens must be equal, either as strings or as exact decimal numbers (``1.50`` equals
-    ``1.5``, ``3`` equals ``3.0``; no tolerance: ``0.333`` does not equal ``0.3333``). Line breaks matter: ``1 2``
-    does not equal ``1\\n2``.
-
-    ``tolerance`` (None: exact, as LiveCodeBench itself compares): two numbers, not both integers, also match
-    when their absolute or relative error is at most ``tolerance`` (``0.333333`` for ``0.3333333333`` at 1e-6),
-    for statements that accept an error ("answers within 1e-6 are accepted"). Integers stay exact.
-    """
-    got_lines, expected_lines = _significant_lines(got), _significant_lines(expected)
-    if len(got_lines) != len(expected_lines):
-        return False
-    for got_line, expected_line in zip(got_lines, expected_lines):
-        got_tokens, expected_tokens = got_line.split(), expected_line.split()
-        if len(got_tokens) != len(expected_tokens):
-            return False
-        if not all(_tokens_equal(g, e, tolerance) for g, e in zip(got_tokens, expected_tokens)):
-            return False
-    return True
-
-
-def json_values_equal(got: Any, expected: Any) -> bool:
-    """Equality of two JSON values for functional tests (the harness applies it inside the sandbox as well).
-
-    Booleans only equal booleans (``1`` is not ``true``); two integers must be equal; a float matches a number
-    within 1e-6 relative or absolute (LeetCode accepts answers within 1e-5); lists compare element-wise in order
-    (tuples arrive as lists), objects key by key; anything else with ``==``.
-    """
-    if isinstance(got, bool) or isinstance(expected, bool):
-        return isinstance(got, bool) and isinstance(expected, bool) and got == expected
-    if isinstance(got, (int, float)) and isinstance(expected, (int, float)):
-        if isinstance(got, int) and isinstance(expected, int):
-            return got == expected
-        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-6)
-    if isinstance(got, list) and isinstance(expected, list):
-        return len(got) == len(expected) and all(json_values_equal(g, e) for g, e in zip(got, expected))
-    if isinstance(got, dict) and isinstance(expected, dict):
-        return got.keys() == expected.keys() and all(json_values_equal(got[k], expected[k]) for k in got)
-    return bool(got == expected)
 
 
 # ------------------------------------------------------------------------------------------- stdin programs
@@ -229,9 +91,9 @@ def _failure_from_run(index: int, test_input: str, expected: str, result: Sandbo
     return FailureDetail(
         test_index=index,
         status="wrong_answer" if result.status == "ok" else result.status,
-        input_excerpt=_excerpt(test_input),
-        expected=_excerpt(expected),
-        got=_excerpt(result.stdout),
+        input_excerpt=excerpt(test_input),
+        expected=excerpt(expected),
+        got=excerpt(result.stdout),
         stderr_tail=_tail(_stderr_with_reason(result)),
         reason=result.reason or "",
     )
@@ -279,20 +141,6 @@ def check_stdio_program(
 
 
 # --------------------------------------------------------------------------------------- functional (LeetCode)
-
-
-def parse_functional_test(test_input: str, test_output: str) -> tuple[list[Any], Any]:
-    """LiveCodeBench functional test -> ``(args, expected)``: the input holds one JSON value per line (one per
-    argument, blank lines ignored), the output one JSON value."""
-    try:
-        args = [json.loads(line) for line in test_input.split("\n") if line.strip()]
-        expected = json.loads(test_output)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(
-            f"functional test is not JSON ({exc}); expected one JSON value per input line and a JSON output: "
-            f"input={_excerpt(test_input, 80)!r} output={_excerpt(test_output, 80)!r}"
-        ) from None
-    return args, expected
 
 
 # Names LeetCode's Python judge has in scope before the solution runs (solutions use List, deque... unimported).
@@ -413,10 +261,10 @@ def check_functional(
     if failing is not None:
         status = failing.get("status")
         status = "wrong_answer" if status == "ok" else status
-        got = failing.get("got_repr") or (_excerpt(json.dumps(failing["got"])) if "got" in failing else "")
+        got = failing.get("got_repr") or (excerpt(json.dumps(failing["got"])) if "got" in failing else "")
         stderr = str(failing.get("error") or "") or result.stderr
         if status in ("timeout", "memory_exceeded", "output_exceeded"):  # the checker's words for the limit
-            reason = _excerpt(next(iter(stderr.strip().splitlines()[-1:]), ""))
+            reason = excerpt(next(iter(stderr.strip().splitlines()[-1:]), ""))
     else:  # the checker was stopped before it judged this test: the run's fate is the test's
         status, stderr = _unfinished(result)
         got, reason = "", result.reason or ""
@@ -429,8 +277,8 @@ def check_functional(
         first_failure=FailureDetail(
             test_index=index,
             status=status,
-            input_excerpt=_excerpt("\n".join(json.dumps(a) for a in args)),
-            expected=_excerpt(json.dumps(expected)),
+            input_excerpt=excerpt("\n".join(json.dumps(a) for a in args)),
+            expected=excerpt(json.dumps(expected)),
             got=got,
             stderr_tail=_tail(stderr),
             reason=reason,
@@ -439,31 +287,6 @@ def check_functional(
 
 
 # ------------------------------------------------------------------------------------------------- HumanEval
-
-
-def humaneval_solution(completion: str, prompt: str, entry_point: str) -> str:
-    """The model's side of a HumanEval program: prompt + completion, without the tests.
-
-    The completion is first reduced with :func:`extract_code` (chat models fence it; the block that defines
-    ``entry_point`` wins over a later usage or test block). If it defines
-    ``entry_point`` itself (the model repeated the signature), it is used whole, dedented, *after* the prompt,
-    so the prompt's imports and helper functions stay available and the new definition wins. Otherwise it is
-    the function body continuing the prompt; a body whose first line is not indented gets four spaces.
-    """
-    code = extract_code(completion, entry_point=entry_point)
-    if re.search(rf"^[ \t]*def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE):
-        return prompt.rstrip("\n") + "\n\n" + textwrap.dedent(code) + "\n"
-    first = next((line for line in code.splitlines() if line.strip()), "")
-    if first and not first[0].isspace():
-        code = textwrap.indent(code, "    ")
-    return prompt + code + "\n"
-
-
-def build_humaneval_program(completion: str, prompt: str, test: str, entry_point: str) -> str:
-    """The single program HumanEval's reference harness runs: :func:`humaneval_solution` + the dataset's test
-    code + ``check(entry_point)``. Not how this plugin judges (see :func:`check_humaneval`: in one process the
-    model's code could exit early or patch the test); kept for ``bench/`` and for reading."""
-    return f"{humaneval_solution(completion, prompt, entry_point)}\n{test}\n\ncheck({entry_point})\n"
 
 
 def check_humaneval(
@@ -514,83 +337,10 @@ def check_humaneval(
             status=status,
             input_excerpt=f"check({entry_point})",
             expected="check() returns without an exception",
-            got=_excerpt(last_line or f"exit code {result.exit_code}"),
+            got=excerpt(last_line or f"exit code {result.exit_code}"),
             stderr_tail=_tail(stderr),
         ),
     )
-
-
-# ------------------------------------------------------------------------------------------ LiveCodeBench rows
-
-
-class _LCBTest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    input: str
-    output: str
-    testtype: Literal["stdin", "functional"]
-
-
-class _OnlyStrUnpickler(pickle.Unpickler):
-    """Unpickles plain data only: any class or function reference (the way pickles run code) is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only a pickled str is accepted")
-
-
-def decode_lcb_private_tests(s: str, *, max_bytes: int = 1 << 30) -> list[dict[str, Any]]:
-    """LiveCodeBench ``private_test_cases`` -> ``[{"input", "output", "testtype"}, ...]``.
-
-    Accepts the plain JSON list (as ``public_test_cases`` is stored) and the compressed form: base64 of zlib of a
-    pickle of that JSON string. The pickle is read with an unpickler that refuses every global, so it can only
-    produce plain data (never run code), and the result must be a ``str``. Decompression stops at ``max_bytes``
-    (a guard against decompression bombs). Raises :class:`~pytest_llmeval.errors.DatasetError` naming what is
-    wrong with the field.
-    """
-    text = s.strip()
-    if text.startswith("["):
-        try:
-            return _validate_lcb_tests(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"LiveCodeBench tests look like JSON but do not parse: {exc}") from None
-    try:
-        compressed = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise DatasetError(
-            "LiveCodeBench tests are neither a JSON list nor base64 (expected base64(zlib(pickle(json))))"
-        ) from None
-    inflater = zlib.decompressobj()
-    try:
-        raw = inflater.decompress(compressed, max_bytes)
-    except zlib.error as exc:
-        raise DatasetError(f"LiveCodeBench tests: base64 decoded but is not zlib data ({exc})") from None
-    if inflater.unconsumed_tail:
-        raise DatasetError(f"LiveCodeBench tests inflate to more than max_bytes={max_bytes}; raise max_bytes")
-    if raw.lstrip().startswith(b"["):
-        payload: Any = raw.decode("utf-8")
-    else:
-        try:
-            payload = _OnlyStrUnpickler(io.BytesIO(raw)).load()
-        except Exception as exc:  # noqa: BLE001 - crafted bytes can make the unpickler raise almost anything
-            raise DatasetError(f"LiveCodeBench tests: the decompressed pickle is not a plain string ({exc})") from None
-    if not isinstance(payload, str):
-        raise DatasetError(f"LiveCodeBench tests: expected a pickled JSON string, got {type(payload).__name__}")
-    try:
-        return _validate_lcb_tests(json.loads(payload))
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"LiveCodeBench tests: the unpickled string is not JSON ({exc})") from None
-
-
-def _validate_lcb_tests(value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise DatasetError(f"LiveCodeBench tests: expected a JSON list of tests, got {type(value).__name__}")
-    try:
-        return [_LCBTest.model_validate(item).model_dump() for item in value]
-    except ValidationError as exc:
-        raise DatasetError(
-            "LiveCodeBench tests: each test needs string 'input' and 'output' and testtype 'stdin' or "
-            f"'functional' ({exc.errors()[0]['loc']}: {exc.errors()[0]['msg']})"
-        ) from None
 
 
 def check_livecodebench(
@@ -602,8 +352,9 @@ def check_livecodebench(
     python: str = sys.executable,
     tolerance: float | None = None,
 ) -> CodeVerdict:
-    """Judge ``code`` on LiveCodeBench test dicts (public then private, as decoded above). All tests of a
-    problem share one ``testtype``: ``stdin`` goes to :func:`check_stdio_program` (numbers compared exactly, or
+    """Judge ``code`` on LiveCodeBench test dicts (public then private, as
+    ``benchmarks.live_code_bench.decode_lcb_private_tests`` decodes them). All tests of a problem share one
+    ``testtype``: ``stdin`` goes to :func:`check_stdio_program` (numbers compared exactly, or
     within ``tolerance``), ``functional`` to :func:`check_functional`, which needs ``func_name`` (the row's
     ``metadata["func_name"]``)."""
     _require_tests(tests)
