@@ -59,7 +59,7 @@ from .report.terminal import (
 )
 from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
-from .efficiency.aggregate import ThinkingCollector, table_lines
+from .efficiency.aggregate import EfficiencyCollector, table_lines
 
 RECORD_ATTR = "llmeval"
 
@@ -94,7 +94,7 @@ class EvaluationPlugin:
         self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
         self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.collector = ResultsCollector()
-        self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
+        self.thinking = EfficiencyCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
         self.other_failures = 0
         self.started_wall = dt.datetime.now(dt.timezone.utc)

@@ -147,7 +147,7 @@ class RunResult(BaseModel):
     # the selection only. A deliberate selection is not an incomplete run.
     samples_deselected: dict[str, int] = Field(default_factory=dict)
     collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult (docs/results.md)
-    thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
+    thinking: dict[str, Any] | None = None  # --llm-think-eval (efficiency.EfficiencyResult, docs/results.md)
     samples_path: str | None = None  # the --llm-samples JSONL of this run, for paired comparisons
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
 

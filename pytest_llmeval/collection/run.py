@@ -26,7 +26,7 @@ from ..errors import CollectionError
 from ..engine.selection import foreign_marks, ini_marker_lines, mark_name
 from ..settings import RunSettings
 from .records import CollectionRecord, read_collection, record_sample
-from .results import CollectionCollector, RecordMeta
+from .results import CollectionTally, RecordMeta
 
 if TYPE_CHECKING:
     from ..engine.nodes import SampleItem
@@ -179,7 +179,7 @@ class CollectionRun:
             items.append(item)
         return items
 
-    def collector(self) -> CollectionCollector:
+    def collector(self) -> CollectionTally:
         meta = {
             record.index: RecordMeta(
                 dataset=record.dataset_name, task_type=record.task_type or "general",
@@ -188,7 +188,7 @@ class CollectionRun:
             )
             for record, _ in self.records
         }
-        return CollectionCollector(meta, self.source, self.skipped)
+        return CollectionTally(meta, self.source, self.skipped)
 
     def release(self) -> None:
         """Drop the prompts once items exist (meta for aggregation is kept by the collector)."""

@@ -4,7 +4,7 @@ model, aggregated per benchmark, subset and difficulty level (see docs/thinking.
 Figures about the reasoning, not the reasoning text itself: separating a model's thinking from its answer is
 `scoring.thinking`; the pure per-sample figures are `scoring.efficiency`, bound to a benchmark here."""
 
-from .aggregate import ThinkingCollector, ThinkingGroup, ThinkingResult
-from .analyser import ThinkingAnalyser
+from .aggregate import EfficiencyCollector, EfficiencyGroup, EfficiencyResult
+from .analyser import EfficiencyAnalyser
 
-__all__ = ["ThinkingAnalyser", "ThinkingCollector", "ThinkingGroup", "ThinkingResult"]
+__all__ = ["EfficiencyAnalyser", "EfficiencyCollector", "EfficiencyGroup", "EfficiencyResult"]

@@ -45,7 +45,7 @@ from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
 from .terminal import covered, interval_text, selection_notes, truncation_notes
-from .efficiency_view import thinking_view
+from .efficiency_view import efficiency_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
 SAMPLES_START, SAMPLES_END = "<!-- llmeval:samples -->", "<!-- /llmeval:samples -->"
@@ -321,7 +321,7 @@ def collection_section(page: Page) -> dict[str, Any] | None:
 
 
 def thinking_section(page: Page) -> dict[str, Any] | None:
-    view = thinking_view([(page.result.model, page.result.thinking)])
+    view = efficiency_view([(page.result.model, page.result.thinking)])
     return {"thinking": view} if view is not None else None
 
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from .compare import ALL, format_score
 from .models import GroupResult, RunResult, SampleRecord
 from .sample_table import as_text, natural_key, script_json, shorten, verdict_of
-from .efficiency_view import ThinkingView, thinking_view
+from .efficiency_view import EfficiencyView, efficiency_view
 
 PROMPT_CHARS = 20_000
 
@@ -76,7 +76,7 @@ class CompareView:
     filters: list[tuple[str, list[str]]] = field(default_factory=list)
     counts: str = ""
     payload: Markup = Markup("{}")
-    thinking: ThinkingView | None = None  # reasoning-efficiency charts, one line per run
+    thinking: EfficiencyView | None = None  # reasoning-efficiency charts, one line per run
 
 
 def _groups(result: RunResult) -> dict[tuple[str, str], GroupResult]:
@@ -120,7 +120,7 @@ def _prompt(record: SampleRecord) -> str:
 def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
     runs = list(runs)
     view = CompareView(runs=runs, scores=_score_lines(runs),
-                       thinking=thinking_view([(r.label, r.result.thinking) for r in runs]))
+                       thinking=efficiency_view([(r.label, r.result.thinking) for r in runs]))
     with_records = [r for r in runs if r.records is not None]
     if not with_records:
         return view
