@@ -24,8 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmeval.scoring.code import build_humaneval_program, check_humaneval  # noqa: E402
-from pytest_llmeval.scoring.sandbox import (  # noqa: E402
+from pytest_llmeval.execution.code import check_humaneval  # noqa: E402
+from pytest_llmeval.scoring.code import build_humaneval_program  # noqa: E402
+from pytest_llmeval.execution.sandbox import (  # noqa: E402
     SANDBOX_ENV,
     UnisolatedCodeWarning,
     bwrap_problem,

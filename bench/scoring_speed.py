@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 
 from pytest_llmeval.scoring.choice import extract_choice
-from pytest_llmeval.scoring.math_equiv import last_boxed, math_equal, symbolic_calls
+from pytest_llmeval.execution.symbolic import math_equal, symbolic_calls
+from pytest_llmeval.scoring.math_equiv import last_boxed
 from pytest_llmeval.scoring.numeric import extract_final_number, numbers_equal
 
 FILLER = [

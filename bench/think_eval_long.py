@@ -27,7 +27,7 @@ CHILD = r"""
 import json, sys, time
 from pytest_llmeval.benchmarks.registry import get_benchmark
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
-from pytest_llmeval.thinking import ThinkingAnalyser
+from pytest_llmeval.efficiency import EfficiencyAnalyser
 
 kind, size = sys.argv[1], int(sys.argv[2])
 bench_name, unit, closing = {
@@ -43,7 +43,7 @@ sample = bench.record_to_sample(record, 0, bench.subsets[0])
 reasoning = unit * (size // len(unit)) + closing
 answer = "The answer is \\boxed{42}."
 response = ChatResponse(choices=[Choice(text=answer, reasoning=reasoning)], usage=Usage(completion_tokens=size // 4))
-analyser = ThinkingAnalyser()
+analyser = EfficiencyAnalyser()
 started = time.perf_counter()
 figures = analyser.analyse(bench, sample, response, [(answer, reasoning)])[0]
 print(json.dumps({"seconds": time.perf_counter() - started, "efficiency": figures["efficiency"]}))

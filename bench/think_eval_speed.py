@@ -20,10 +20,10 @@ from pathlib import Path
 from pytest_llmeval.benchmarks.math_500 import Math500
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
 from pytest_llmeval.scoring.thinking import split_thinking
-from pytest_llmeval.thinking import ThinkingAnalyser
+from pytest_llmeval.efficiency import EfficiencyAnalyser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.thinking.word_tokenizer import word_tokenizer
+from tests.efficiency.word_tokenizer import word_tokenizer
 
 FILLER = ("we expand the product and collect the terms carefully so that each power of x lines up with the "
           "previous line and nothing is lost along the way").split()
@@ -77,8 +77,8 @@ def main() -> None:
 
     bench.reasoning_answer_correct = counted  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory() as folder:
-        for label, analyser in [("tokenizer offsets", ThinkingAnalyser(tokenizer=word_tokenizer(Path(folder)))),
-                                ("server usage", ThinkingAnalyser())]:
+        for label, analyser in [("tokenizer offsets", EfficiencyAnalyser(tokenizer=word_tokenizer(Path(folder)))),
+                                ("server usage", EfficiencyAnalyser())]:
             calls = 0
             start = time.perf_counter()
             efficiencies = []

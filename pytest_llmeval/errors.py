@@ -44,7 +44,7 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
     WrongAnswer (AssertionError, not an LLMEvalError): the answer was scored wrong, a test *failure*.
 
 Internal control-flow exceptions that never reach a user stay next to their code, each saying why:
-``_GiveUp``/``_Timeout`` (scoring/math_equiv.py), ``LoadTimeout`` (the code sandbox's child),
+``_GiveUp`` (scoring/math_equiv.py), ``_Timeout`` (execution/symbolic.py), ``LoadTimeout`` (the code sandbox's child),
 ``RequestFailed`` (perf/backend.py), ``RequestSkipped`` (endpoint/dispatcher.py) and ``HttpError``
 (testing/_http.py).
 """

@@ -1,7 +1,7 @@
 """The hooks of an evaluation run (registered only when --llm-model is given).
 
-Each hook is thin and hands off: selection (`items.selection`), item creation (`items.build`),
-requests (`items.runtime` -> `endpoint.dispatcher`), aggregation (`report.aggregate`), gating
+Each hook is thin and hands off: selection (`engine.selection`), item creation (`engine.build`),
+requests (`engine.runtime` -> `endpoint.dispatcher`), aggregation (`report.aggregate`), gating
 (`gating.thresholds`) and output (`report.*`). Under xdist the workers run items and the controller
 aggregates the records that travel on the test reports.
 """
@@ -31,12 +31,12 @@ from .errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
 from .gating.budget import run_passed
 from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop, undecidable_metrics
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
-from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
-from .items.build import build_items
-from .items.nodes import SampleItem, WrongAnswer
-from .items.runtime import EvalRuntime
-from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
-from .items.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
+from .engine.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
+from .engine.build import build_items
+from .engine.nodes import SampleItem, WrongAnswer
+from .engine.runtime import EvalRuntime
+from .engine.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
+from .engine.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
                               registered_marks, select)
 from .report.aggregate import ResultsCollector
 from .redact import redact
@@ -58,7 +58,7 @@ from .report.terminal import (
 )
 from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
-from .thinking.aggregate import ThinkingCollector, table_lines
+from .efficiency.aggregate import EfficiencyCollector, table_lines
 
 RECORD_ATTR = "llmeval"
 
@@ -93,7 +93,7 @@ class EvaluationPlugin:
         self.rules: list[ThresholdRule] = [parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)]
         self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.collector = ResultsCollector()
-        self.thinking = ThinkingCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
+        self.thinking = EfficiencyCollector(settings.thought_markers or DEFAULT_THOUGHT_MARKERS) if settings.think_eval else None
         self.samples_writer: SamplesWriter | None = None
         self.other_failures = 0
         self.started_wall = dt.datetime.now(dt.timezone.utc)

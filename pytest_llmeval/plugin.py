@@ -80,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
         config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
         if config.pluginmanager.hasplugin("xdist"):
-            from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks
+            from .engine.xdist_hooks import BENCHMARKS_KEY, XdistHooks
 
             def workerinput() -> dict[str, object]:
                 return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),

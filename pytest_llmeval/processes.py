@@ -3,7 +3,7 @@ and a parent-death watchdog.
 
 Used by every part of the plugin that starts a process: the managed model server
 (``endpoint/server.py``), the fake OpenAI server launcher (``testing/_process.py``), the code sandbox
-(``scoring/sandbox.py``), the math-verify helper (``scoring/math_equiv.py``) and the perf runner
+(``execution/sandbox.py``), the math-verify helper (``execution/symbolic.py``) and the perf runner
 (``perf/runner.py``).
 
 * :func:`spawn_module` / :func:`run_module`: ``python -m pytest_llmeval.<module>`` with this package

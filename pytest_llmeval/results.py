@@ -1,6 +1,6 @@
 """Result models: one `SampleRecord` per item, aggregated into a `RunResult` (the results JSON).
 
-A neutral module: `report/`, `gating/`, `items/` and the hooks all import these models, and this
+A neutral module: `report/`, `gating/`, `engine/` and the hooks all import these models, and this
 module imports none of them (only `endpoint.models` for token usage), so the layers point one way.
 """
 
@@ -147,7 +147,7 @@ class RunResult(BaseModel):
     # the selection only. A deliberate selection is not an incomplete run.
     samples_deselected: dict[str, int] = Field(default_factory=dict)
     collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult (docs/results.md)
-    thinking: dict[str, Any] | None = None  # --llm-think-eval (thinking.ThinkingResult, docs/results.md)
+    thinking: dict[str, Any] | None = None  # --llm-think-eval (efficiency.EfficiencyResult, docs/results.md)
     samples_path: str | None = None  # the --llm-samples JSONL of this run, for paired comparisons
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
 

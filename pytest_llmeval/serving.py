@@ -71,7 +71,7 @@ class ServingPlugin:
 
     def start_if_needed(self, session: pytest.Session) -> None:
         """Start the deferred server unless every item is a sample whose answers are all cached."""
-        from .items.nodes import SampleItem
+        from .engine.nodes import SampleItem
 
         self.deferred = False
         evaluation = session.config.pluginmanager.get_plugin("llmeval-evaluation")

@@ -131,7 +131,7 @@ class Benchmark:
         self.judge_factory: Callable[[], Any] | None = None  # set by the plugin when a judge is configured
 
     def require_judge(self) -> Any:
-        """The run's LLM judge (`scoring.judge.Judge`); a usage error when none is configured."""
+        """The run's LLM judge (`endpoint.judge.Judge`); a usage error when none is configured."""
         if self.judge_factory is None:
             from ..errors import ConfigError
 

@@ -4,12 +4,12 @@
 Rows have `task_id` (`HumanEval/0`, the sample id `HumanEval-0`), `prompt` (signature + docstring),
 `canonical_solution`, `test` (a `check(candidate)` function) and `entry_point`. The model is asked
 for the complete function in a fenced Python block; the program run is prompt + the model's code +
-the dataset's tests + `check(entry_point)` in the sandbox (`scoring.code.check_humaneval`: the last
+the dataset's tests + `check(entry_point)` in the sandbox (`execution.code.check_humaneval`: the last
 fenced block; a reply that repeats the signature replaces the prompt's stub, a bare body continues
 it). Pass@1 is the share of problems whose program exits cleanly (`pass_at_1`); with several
 generations (`--llm-gen n=5 --llm-gen temperature=0.8`) it is the mean over generations.
 
-Limits per program (`scoring.sandbox.SandboxLimits`): `--llm-bench-arg humaneval.timeout_s=10` sets
+Limits per program (`execution.sandbox.SandboxLimits`): `--llm-bench-arg humaneval.timeout_s=10` sets
 the CPU seconds (wall time = CPU + 4 s). The sandbox isolates the program with bubblewrap (docs/security.md).
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from ..scoring.code import check_humaneval
-from ..scoring.sandbox import SandboxLimits
+from ..execution.code import check_humaneval
+from ..execution.sandbox import SandboxLimits
 from .base import Benchmark, DatasetSource, Sample, Score
 from .protocols import Protocol
 from .reference_prompts import HUMANEVAL, SOURCE

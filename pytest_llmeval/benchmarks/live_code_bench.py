@@ -21,7 +21,7 @@ e.g. `--llm-bench-arg live_code_bench.start_date=2025-01-01` (the usual guard ag
 
 Scoring: the last fenced Python block of the reply (for a functional problem, the last one that
 defines its `func_name`: a usage block after the solution is not the solution) runs against the
-public then the private tests in the sandbox (`scoring.code.check_livecodebench`: stdin/stdout
+public then the private tests in the sandbox (`execution.code.check_livecodebench`: stdin/stdout
 programs, or `Solution().<func_name>` calls), stopping at the first failure; `pass_at_1` is 1 when
 all pass, also reported per difficulty (`pass_at_1_easy`, `pass_at_1_medium`, `pass_at_1_hard`).
 `timeout_s` (default 6) is the CPU limit per test. Private tests stay compressed in memory until the sample is scored.
@@ -43,14 +43,22 @@ folder holding those files (a clone or `snapshot_download` of the repository) wi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import io
 import json
+import pickle
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import ConfigError, DatasetError
-from ..scoring.code import check_livecodebench, decode_lcb_private_tests, extract_code
+from ..execution.code import check_livecodebench
+from ..scoring.code import extract_code
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import breakdown_names, mean_over_carriers, with_breakdown
 from .hubs import hf_load, hub_for, modelscope_snapshot
@@ -307,3 +315,76 @@ def _hub_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, 
     dataset = hf_load(f"{', '.join(names)} of {REPO}", fix, load)
     for index, record in enumerate(dataset):
         yield record, f"{REPO}[{subset}] row {index}"
+
+
+# -- the tests' storage format (decoded here, the only place that reads it) ----------------------------
+
+
+class _LCBTest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input: str
+    output: str
+    testtype: Literal["stdin", "functional"]
+
+
+class _OnlyStrUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: any class or function reference (the way pickles run code) is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only a pickled str is accepted")
+
+
+def decode_lcb_private_tests(s: str, *, max_bytes: int = 1 << 30) -> list[dict[str, Any]]:
+    """LiveCodeBench ``private_test_cases`` -> ``[{"input", "output", "testtype"}, ...]``.
+
+    Accepts the plain JSON list (as ``public_test_cases`` is stored) and the compressed form: base64 of zlib of a
+    pickle of that JSON string. The pickle is read with an unpickler that refuses every global, so it can only
+    produce plain data (never run code), and the result must be a ``str``. Decompression stops at ``max_bytes``
+    (a guard against decompression bombs). Raises :class:`~pytest_llmeval.errors.DatasetError` naming what is
+    wrong with the field.
+    """
+    text = s.strip()
+    if text.startswith("["):
+        try:
+            return _validate_lcb_tests(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"LiveCodeBench tests look like JSON but do not parse: {exc}") from None
+    try:
+        compressed = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DatasetError(
+            "LiveCodeBench tests are neither a JSON list nor base64 (expected base64(zlib(pickle(json))))"
+        ) from None
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(compressed, max_bytes)
+    except zlib.error as exc:
+        raise DatasetError(f"LiveCodeBench tests: base64 decoded but is not zlib data ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise DatasetError(f"LiveCodeBench tests inflate to more than max_bytes={max_bytes}; raise max_bytes")
+    if raw.lstrip().startswith(b"["):
+        payload: Any = raw.decode("utf-8")
+    else:
+        try:
+            payload = _OnlyStrUnpickler(io.BytesIO(raw)).load()
+        except Exception as exc:  # noqa: BLE001 - crafted bytes can make the unpickler raise almost anything
+            raise DatasetError(f"LiveCodeBench tests: the decompressed pickle is not a plain string ({exc})") from None
+    if not isinstance(payload, str):
+        raise DatasetError(f"LiveCodeBench tests: expected a pickled JSON string, got {type(payload).__name__}")
+    try:
+        return _validate_lcb_tests(json.loads(payload))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"LiveCodeBench tests: the unpickled string is not JSON ({exc})") from None
+
+
+def _validate_lcb_tests(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise DatasetError(f"LiveCodeBench tests: expected a JSON list of tests, got {type(value).__name__}")
+    try:
+        return [_LCBTest.model_validate(item).model_dump() for item in value]
+    except ValidationError as exc:
+        raise DatasetError(
+            "LiveCodeBench tests: each test needs string 'input' and 'output' and testtype 'stdin' or "
+            f"'functional' ({exc.errors()[0]['loc']}: {exc.errors()[0]['msg']})"
+        ) from None

@@ -6,7 +6,7 @@
   answer:", else the last `$...$` expression, as the reference system reads it
   (`scoring.math_equiv.final_math_answer`; that last fallback is not explicit, so it does not count
   on an output cut off at max_tokens). An output with none of them fails ("no answer").
-  Equality is `scoring.math_equiv.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
+  Equality is `execution.symbolic.math_equal`: exact numbers (`1/2` = `0.5`), then symbolic
   equivalence through math-verify (`\\sqrt{8}` = `2\\sqrt{2}`, set order ignored, interval ends
   kept), at most 2 s per comparison (a timeout is a `scorer_timeout` error, never wrong).
 * `AIMEBenchmark` (AIME 2024/2025): the answer is an integer 0-999, read by
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..execution.symbolic import math_equal
 from ..scoring.boxed import last_boxed
 from ..scoring.cues import final_boxed
 from ..scoring.efficiency import stated_answer
-from ..scoring.math_equiv import aime_answer, final_math_answer, math_equal
+from ..scoring.math_equiv import aime_answer, final_math_answer
 from ..scoring.numeric import find_final_number
 from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown

@@ -16,7 +16,7 @@ from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..benchmarks.registry import all_benchmarks
 from ..errors import CollectionError, DatasetError
-from ..items.selection import check_subset_list
+from ..engine.selection import check_subset_list
 from .records import CollectionRecord
 from .sampler import allot, choose, sampler_weights
 from .schema import Collection, FlatDataset

@@ -110,8 +110,8 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-class CollectionCollector:
-    """Collects the scored records of collection items (node ids `collection/...::INDEX`)."""
+class CollectionTally:
+    """Tallies the scored records of collection items (node ids `collection/...::INDEX`)."""
 
     PREFIX = "collection/"
 

@@ -4,7 +4,7 @@ Each record becomes a `SampleItem` of its own benchmark (that benchmark's reques
 scorer), with node id `collection/<dataset>/<subset>::<index>` and the marks `collection`, each group
 of its path, its task type, its tags and its dataset (all as mark names: non-word characters become
 `_`, so the group `Math&Science` is the mark `Math_Science`; a name pytest or another plugin acts on,
-such as `skip`, `xfail` or `timeout`, gets the prefix `llm_`: see `items.selection.mark_name`).
+such as `skip`, `xfail` or `timeout`, gets the prefix `llm_`: see `engine.selection.mark_name`).
 `--llm-shuffle`/`--llm-limit` apply per dataset and subset, as for plain benchmarks. The records also
 count in their benchmark's result.
 """
@@ -23,14 +23,14 @@ import pytest
 
 from ..benchmarks.base import Benchmark, Sample
 from ..errors import CollectionError
-from ..items.selection import foreign_marks, ini_marker_lines, mark_name
+from ..engine.selection import foreign_marks, ini_marker_lines, mark_name
 from ..settings import RunSettings
 from .records import CollectionRecord, read_collection, record_sample
-from .results import CollectionCollector, RecordMeta
+from .results import CollectionTally, RecordMeta
 
 if TYPE_CHECKING:
-    from ..items.nodes import SampleItem
-    from ..items.runtime import EvalRuntime
+    from ..engine.nodes import SampleItem
+    from ..engine.runtime import EvalRuntime
 
 MARK = "collection"
 
@@ -138,7 +138,7 @@ class CollectionRun:
     def build_items(
         self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], settings: RunSettings, runtime: "EvalRuntime"
     ) -> list["SampleItem"]:
-        from ..items.nodes import RECORD_ERROR, SampleItem
+        from ..engine.nodes import RECORD_ERROR, SampleItem
 
         items: list[SampleItem] = []
         marks_of: dict[tuple[str, ...], list[pytest.MarkDecorator]] = {}  # 10k records share a few mark sets
@@ -151,7 +151,7 @@ class CollectionRun:
             benchmark = benchmarks[record.dataset_name]
             try:
                 sample = record_sample(record, benchmark)
-            except (ValueError, TypeError) as exc:  # this record fails alone (items.runtime.request_body)
+            except (ValueError, TypeError) as exc:  # this record fails alone (engine.runtime.request_body)
                 sample = Sample(id=str(record.index), subset=record.subset_name or "default", input="", target="",
                                 metadata={RECORD_ERROR: f"{where}: record {record.index} cannot become a "
                                                         f"{record.dataset_name!r} sample: {exc}"})
@@ -179,7 +179,7 @@ class CollectionRun:
             items.append(item)
         return items
 
-    def collector(self) -> CollectionCollector:
+    def collector(self) -> CollectionTally:
         meta = {
             record.index: RecordMeta(
                 dataset=record.dataset_name, task_type=record.task_type or "general",
@@ -188,7 +188,7 @@ class CollectionRun:
             )
             for record, _ in self.records
         }
-        return CollectionCollector(meta, self.source, self.skipped)
+        return CollectionTally(meta, self.source, self.skipped)
 
     def release(self) -> None:
         """Drop the prompts once items exist (meta for aggregation is kept by the collector)."""

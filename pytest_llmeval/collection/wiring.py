@@ -29,8 +29,8 @@ from .results import CollectionResult
 from .run import MARK, CollectionRun
 
 if TYPE_CHECKING:
-    from ..items.nodes import SampleItem
-    from ..items.runtime import EvalRuntime
+    from ..engine.nodes import SampleItem
+    from ..engine.runtime import EvalRuntime
 
 
 class CollectionPart:

@@ -47,7 +47,7 @@ from .sample_table import SampleTable
 from .scores import ALL, format_delta, format_score, score_rows
 from .terminal import selection_notes, truncation_notes
 from .text import as_text, public_url
-from .thinking_view import thinking_view
+from .efficiency_view import efficiency_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
 SAMPLES_START, SAMPLES_END = "<!-- llmeval:samples -->", "<!-- /llmeval:samples -->"
@@ -232,7 +232,7 @@ def collection_section(page: Page) -> dict[str, Any] | None:
 
 
 def thinking_section(page: Page) -> dict[str, Any] | None:
-    view = thinking_view([(page.result.model, page.result.thinking)])
+    view = efficiency_view([(page.result.model, page.result.thinking)])
     return {"thinking": view} if view is not None else None
 
 

@@ -22,7 +22,7 @@ from .scores import ALL, format_score, score_rows
 from .sample_table import content_text, natural_key, verdict_of
 from .payload import CompareDetail, compare_payload
 from .text import as_text, shorten
-from .thinking_view import ThinkingView, thinking_view
+from .efficiency_view import EfficiencyView, efficiency_view
 
 PROMPT_CHARS = 20_000
 
@@ -77,7 +77,7 @@ class CompareView:
     filters: list[tuple[str, list[str]]] = field(default_factory=list)
     counts: str = ""
     payload: Markup = Markup("{}")
-    thinking: ThinkingView | None = None  # reasoning-efficiency charts, one line per run
+    thinking: EfficiencyView | None = None  # reasoning-efficiency charts, one line per run
 
 
 def _score_lines(runs: Sequence[LoadedRun]) -> list[ScoreLine]:
@@ -109,7 +109,7 @@ def _prompt(record: SampleRecord) -> str:
 def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
     runs = list(runs)
     view = CompareView(runs=runs, scores=_score_lines(runs),
-                       thinking=thinking_view([(r.label, r.result.thinking) for r in runs]))
+                       thinking=efficiency_view([(r.label, r.result.thinking) for r in runs]))
     with_records = [r for r in runs if r.records is not None]
     if not with_records:
         return view

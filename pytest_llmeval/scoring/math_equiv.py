@@ -1,38 +1,24 @@
 """Competition-math answers (MATH-500, AIME, competition_math): boxed extraction and equivalence.
 
-`math_equal` normalises both sides (units, degrees, `\\left`, `\\dfrac`, `x=`, thousands commas,
+`math_verdict` normalises both sides (units, degrees, `\\left`, `\\dfrac`, `x=`, thousands commas,
 `\\sqrt2`, ...), decides identical strings, plain numbers and simple closed forms itself (exact
-fractions, or a small float evaluator), and only sends the rest to the symbolic checker of the
-`math-verify` library, under a hard per-call time limit.
-
-Time limits: in the main thread the symbolic check runs in-process under `SIGALRM`
-(`signal.setitimer`, so fractions of a second work). Off the main thread, without `SIGALRM`, or when
-another tool already has an alarm armed (e.g. pytest-timeout's signal method), it runs in a helper
-process that is killed and restarted on timeout. Either way a pathological answer such as
-`10^{10^{10^{10}}}` costs at most `timeout_s` and raises `ScorerTimeoutError`: the sample is an
-error of kind `scorer_timeout`, never a wrong answer (a verdict that depends on machine load would
-change on a re-score). The limit excludes the one-time warm-up (importing math-verify/sympy and a
-first parse and verify, which take seconds on a loaded machine): it runs before the alarm is armed,
-and in the helper before it reports ready.
+fractions, or a small float evaluator), and returns the rest as `Undecided`: those go to the symbolic
+checker of the `math-verify` library (`symbolic_equal`). Pure: text in, a verdict out; no signals,
+no processes. The symbolic check can take unbounded time on a pathological answer
+(`10^{10^{10^{10}}}`), so the scorer benchmarks call, `math_equal`, lives in
+`pytest_llmeval.execution.symbolic`, which runs that step under a hard time limit.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from ..errors import ScorerTimeoutError
-from ..processes import spawn_module
 from .boxed import boxed_contents, iter_boxed, last_boxed
 from .cues import cut_continuation, final_boxed
 from .normalize import normalize_numbers
@@ -44,10 +30,11 @@ __all__ = [
     "final_math_answer",
     "iter_boxed",
     "last_boxed",
-    "math_equal",
+    "math_verdict",
     "normalize_answer",
     "numeric_value",
-    "symbolic_calls",
+    "symbolic_equal",
+    "Undecided",
 ]
 
 
@@ -488,12 +475,7 @@ def _fast_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -> b
     return False if len(p_items) == 2 else None
 
 
-# -- symbolic check (math-verify) under a time limit -------------------------------------------------
-
-
-class _Timeout(BaseException):
-    """Internal (caught here, becomes ScorerTimeoutError), so not in errors.py. Raised from the SIGALRM handler. BaseException so that library `except Exception` blocks
-    cannot swallow it and keep computing."""
+# -- symbolic check (math-verify), unbounded: execution.symbolic bounds it -------------------------
 
 
 class _DropTimeoutDisabledWarning(logging.Filter):
@@ -505,7 +487,8 @@ class _DropTimeoutDisabledWarning(logging.Filter):
 _MATH_VERIFY_LOADED = False
 
 
-def _load_math_verify() -> Any:
+def load_math_verify() -> Any:
+    """The math-verify module, imported on first use (0.5 s), with its int-second alarm warnings muted."""
     global _MATH_VERIFY_LOADED
     import math_verify  # 0.5 s import, so only when an answer needs it
 
@@ -520,7 +503,7 @@ def _load_math_verify() -> Any:
 def _parse(expression: str) -> tuple[Any, ...]:
     """math-verify parse of one normalised answer, cached: targets repeat across generations and
     runs, and sympy objects are immutable so sharing them is safe."""
-    mv = _load_math_verify()
+    mv = load_math_verify()
     return tuple(mv.parse(f"${expression}$", parsing_timeout=None))
 
 
@@ -550,8 +533,10 @@ def _tiny_values_differ(gold: Any, guess: Any) -> bool:
     return abs(a - b) > 1e-9 * max(abs(a), abs(b))
 
 
-def _symbolic_equal_unbounded(pred: str, target: str) -> bool:
-    mv = _load_math_verify()
+def symbolic_equal(pred: str, target: str) -> bool:
+    """math-verify's verdict on two normalised answers (step 4 of `math_verdict`), with no time limit:
+    a pathological answer can take minutes, so callers bound it (`execution.symbolic.math_equal`)."""
+    mv = load_math_verify()
     gold, guess = _parse(target), _parse(pred)
     if not gold or not guess:
         return False
@@ -560,156 +545,19 @@ def _symbolic_equal_unbounded(pred: str, target: str) -> bool:
     return not _tiny_values_differ(gold[0], guess[0])
 
 
-def _alarm_usable() -> bool:
-    return (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL)[0] == 0.0  # nobody else's alarm is pending
-    )
-
-
-_WARM = False
-
-
-def _warm_up() -> None:
-    """Import math-verify and run one parse + verify, once per process, outside any time limit."""
-    global _WARM
-    if not _WARM:
-        _load_math_verify()
-        _symbolic_equal_unbounded("\\frac{1}{2}", "0.5")
-        _WARM = True
-
-
-def _symbolic_equal_with_alarm(pred: str, target: str, timeout_s: float) -> bool | None:
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise _Timeout()
-
-    _warm_up()  # never let the alarm interrupt an import (that would break sympy for good), nor count it
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
-        try:
-            return _symbolic_equal_unbounded(pred, target)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Timeout:
-        return None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _worker_loop() -> None:
-    """Helper-process loop: one JSON `[pred, target]` per stdin line, one JSON bool per stdout line."""
-    out = sys.stdout
-    sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
-    _warm_up()
-    out.write("ready\n")
-    out.flush()
-    for line in sys.stdin:
-        pred, target = json.loads(line)
-        try:
-            result = _symbolic_equal_unbounded(pred, target)
-        except Exception:
-            result = False
-        out.write(json.dumps(result) + "\n")
-        out.flush()
-
-
-class _HelperProcess:
-    """One lazily started helper interpreter, killed and replaced when a comparison overruns.
-
-    A plain subprocess rather than `multiprocessing`: spawn would re-import the user's `__main__`
-    (a script without an `if __name__ == "__main__"` guard would run twice), and fork is unsafe
-    with the dispatcher's live threads."""
-
-    _STARTUP_TIMEOUT_S = 120.0  # importing sympy on a busy 2-core machine; not counted per call
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[str] | None = None
-        self._lines: queue.Queue[str | None] = queue.Queue()
-
-    def _start(self) -> subprocess.Popen[str]:
-        process = spawn_module(
-            "pytest_llmeval.scoring.math_equiv",
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def pump(stream: IO[str]) -> None:  # a thread, so waiting with a timeout works everywhere
-            for line in stream:
-                lines.put(line)
-            lines.put(None)
-
-        assert process.stdout is not None
-        threading.Thread(target=pump, args=(process.stdout,), daemon=True, name="llmeval-math-verify").start()
-        try:
-            ready = lines.get(timeout=self._STARTUP_TIMEOUT_S)
-        except queue.Empty:
-            ready = None
-        if ready != "ready\n":
-            process.kill()
-            raise RuntimeError(
-                "llmeval: the math-verify helper process did not start; "
-                f"run `{sys.executable} -c 'import math_verify'` to see why"
-            )
-        self._process, self._lines = process, lines
-        return process
-
-    def _stop(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            # Reaping can take seconds when the helper had allocated a huge integer; do not wait.
-            threading.Thread(target=self._process.wait, daemon=True).start()
-        self._process = None
-
-    def equal(self, pred: str, target: str, timeout_s: float) -> bool | None:
-        """The verdict, or None when it took longer than `timeout_s` (the helper is then killed)."""
-        with self._lock:
-            process = self._process if self._process is not None and self._process.poll() is None else self._start()
-            assert process.stdin is not None
-            try:
-                process.stdin.write(json.dumps([pred, target]) + "\n")
-                process.stdin.flush()
-                line = self._lines.get(timeout=timeout_s)
-            except (OSError, queue.Empty):
-                line = None
-            if line is None:
-                self._stop()
-                return None
-            return bool(json.loads(line))
-
-
-_HELPER = _HelperProcess()
-_SLOW_CALLS = 0
-
-
-def symbolic_calls() -> int:
-    """How many `math_equal` calls in this process needed the symbolic (slow) path so far."""
-    return _SLOW_CALLS
-
-
-def _symbolic_equal(pred: str, target: str, timeout_s: float) -> bool:
-    global _SLOW_CALLS
-    _SLOW_CALLS += 1
-    try:
-        verdict = _symbolic_equal_with_alarm(pred, target, timeout_s) if _alarm_usable() else _HELPER.equal(
-            pred, target, timeout_s)
-    except RecursionError:  # sympy on deeply nested input; math-verify catches the rest itself
-        return False
-    if verdict is None:
-        raise ScorerTimeoutError(f"the symbolic comparison of {pred[:80]!r} with {target[:80]!r}", timeout_s)
-    return bool(verdict)
-
-
 # -- public comparison ----------------------------------------------------------------------------
 
 
-def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
-    """Whether a model's final answer equals the reference answer mathematically.
+@dataclass(frozen=True)
+class Undecided:
+    """Steps 1-3 of `math_verdict` could not tell: the normalised pair math-verify must compare (step 4)."""
+
+    prediction: str
+    target: str
+
+
+def math_verdict(prediction: str, target: str) -> bool | Undecided:
+    """Whether a model's final answer equals the reference answer mathematically, when steps 1-3 can tell.
 
     `prediction` is the final answer (e.g. `last_boxed(output)`); if it still contains a `\\boxed{}`
     the last box is used. Both sides go through `normalize_answer`, then:
@@ -732,15 +580,12 @@ def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
        constants below 1e-6 equal they must also agree relatively (`e^{-100} != e^{-101}`).
 
     Steps 1-3 agree with math-verify on everything they decide (tested on a differential corpus)
-    and are ~100x faster; `symbolic_calls()` counts how often step 4 ran.
+    and are ~100x faster. Step 4 is not run here: it can take unbounded time, so the normalised pair
+    comes back as `Undecided` and `execution.symbolic.math_equal` runs it under a time limit
+    (`symbolic_equal` is the check itself).
     Variable names left of `=` are not compared (`x=5`, `y=5` and `5` are all equal), as the MATH
-    convention is to accept `x=5` for `5`. At most `timeout_s` seconds (must be > 0) are spent in
-    step 4, not counting the one-time warm-up (see the module docstring); running out raises
-    `pytest_llmeval.errors.ScorerTimeoutError` (kind `scorer_timeout`), never a verdict. An empty
-    prediction is never equal.
+    convention is to accept `x=5` for `5`. An empty prediction is never equal.
     """
-    if timeout_s <= 0:
-        raise ValueError(f"math_equal: timeout_s must be > 0 seconds, got {timeout_s}")
     if not prediction or not prediction.strip():
         return False
     pred, pred_pct = _normalize(prediction)
@@ -760,7 +605,7 @@ def math_equal(prediction: str, target: str, timeout_s: float = 2.0) -> bool:
         verdict = _fast_verdict(pred, pred_pct, gold, gold_pct)
     if verdict is not None:
         return verdict
-    return _symbolic_equal(pred, gold, timeout_s)
+    return Undecided(pred, gold)
 
 
 def numeric_value(expression: str) -> float | None:
@@ -854,7 +699,3 @@ def aime_answer(text: str) -> int | None:
     if value is None or value.denominator != 1 or not 0 <= value <= 999:
         return None
     return int(value)
-
-
-if __name__ == "__main__":  # the helper process (see _HelperProcess): python -m pytest_llmeval.scoring.math_equiv
-    _worker_loop()

@@ -1,7 +1,7 @@
 """Turns a chat response into a verdict: strip the thinking, score every generation, combine.
 
 Pure: it reads responses and calls the benchmark's scorer through two small protocols
-(`HasChoices`, `Scorer`), so `scoring/` imports nothing from `benchmarks/`, `endpoint/`, `items/`.
+(`HasChoices`, `Scorer`), so `scoring/` imports nothing from `benchmarks/`, `endpoint/`, `engine/`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pytest_llmeval.items.selection import PYTEST_MARKS, mark_name
+from pytest_llmeval.engine.selection import PYTEST_MARKS, mark_name
 
 CONFTEST = '''
 from pytest_llmeval import file_benchmark, register_benchmark

@@ -26,14 +26,14 @@ def test_macro_standard_error_combines_independent_dataset_means():
 
 def _collector_with(records: list[tuple[str, str, float, float]]):
     """(dataset, subset, weight, score) per record, all in group Root."""
-    from pytest_llmeval.collection.results import CollectionCollector, RecordMeta
+    from pytest_llmeval.collection.results import CollectionTally, RecordMeta
     from pytest_llmeval.results import SampleRecord
 
     meta = {
         i: RecordMeta(dataset=d, task_type="exam", categories=("Root",), tags=(), subset=s, weight=w)
         for i, (d, s, w, _) in enumerate(records)
     }
-    collector = CollectionCollector(meta, "suite.jsonl")
+    collector = CollectionTally(meta, "suite.jsonl")
     for i, (d, s, _, score) in enumerate(records):
         collector.add(SampleRecord(nodeid=f"collection/{d}/{s}::{i}", benchmark=d, subset=s, id=str(i),
                                    passed=score == 1.0, metrics={"acc": score}))

@@ -47,7 +47,7 @@ def test_every_llmeval_error_is_defined_in_errors_module() -> None:
 
 
 def test_wrong_answer_is_an_assertion_error_in_errors_module() -> None:
-    from pytest_llmeval.items.nodes import WrongAnswer
+    from pytest_llmeval.engine.nodes import WrongAnswer
 
     assert WrongAnswer is errors.WrongAnswer
     assert WrongAnswer.__module__ == "pytest_llmeval.errors"
@@ -72,7 +72,7 @@ def test_old_import_paths_still_give_the_same_class() -> None:
     from pytest_llmeval.media import store
     from pytest_llmeval.perf import runner
     from pytest_llmeval.report import __main__ as rebuild
-    from pytest_llmeval.scoring import judge
+    from pytest_llmeval.endpoint import judge
     from pytest_llmeval.scoring.ifeval import registry
     from pytest_llmeval.testing import FakeServerError
 

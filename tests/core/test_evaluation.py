@@ -211,7 +211,7 @@ def test_subject_group_is_a_mark(pytester):
                                            "-m", "ceval and stem", "--markers")
     result.stdout.fnmatch_lines(["*@pytest.mark.stem: llmeval benchmark tag*"])
     from pytest_llmeval.benchmarks import get_benchmark
-    from pytest_llmeval.items.selection import select
+    from pytest_llmeval.engine.selection import select
 
     ceval = get_benchmark("ceval")
     chosen = select("ceval and stem", {"ceval": ceval}, {"ceval": list(ceval.subsets)})

@@ -86,7 +86,7 @@ def test_killed_xdist_worker_is_replaced_and_every_sample_is_scored(pytester, st
 
 
 def test_replacement_share_is_what_the_dead_worker_left():
-    from pytest_llmeval.items.distribution import worker_share
+    from pytest_llmeval.engine.distribution import worker_share
 
     class Item:
         def __init__(self, nodeid: str) -> None:

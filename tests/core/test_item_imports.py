@@ -1,4 +1,4 @@
-"""The modules of `pytest_llmeval.items` import each other in one direction only (no cycles,
+"""The modules of `pytest_llmeval.engine` import each other in one direction only (no cycles,
 not even under TYPE_CHECKING): found by walking the real import statements of the source files."""
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_items_modules_have_no_import_cycle():
-    graph = import_graph(PACKAGE / "items")
-    assert "pytest_llmeval.items.nodes" in graph["pytest_llmeval.items.runtime"]  # the walker sees imports
+    graph = import_graph(PACKAGE / "engine")
+    assert "pytest_llmeval.engine.nodes" in graph["pytest_llmeval.engine.runtime"]  # the walker sees imports
     assert cycles(graph) == []
 
 
 def test_nodes_does_not_import_runtime():
-    assert not any("runtime" in name for name in internal_imports(PACKAGE / "items" / "nodes.py"))
+    assert not any("runtime" in name for name in internal_imports(PACKAGE / "engine" / "nodes.py"))
 
 
 def test_the_walker_finds_a_cycle():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pytest_llmeval.scoring.judge import parse_verdict
+from pytest_llmeval.endpoint.judge import parse_verdict
 
 ROWS = [
     {"id": "q1", "question": "Why is the sky blue?", "answer": "Rayleigh scattering of sunlight"},

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval.items.nodes import node_name
+from pytest_llmeval.engine.nodes import node_name
 
 from .test_browser import assert_not_pwned, browser  # noqa: F401  (the browser fixture)
 

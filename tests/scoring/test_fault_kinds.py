@@ -17,17 +17,13 @@ from pytest_llmeval.benchmarks.math_vista import free_form_equal
 from pytest_llmeval.endpoint.models import Usage
 from pytest_llmeval.errors import ConfigError
 from pytest_llmeval.scoring.choice import choice_letters, find_choice
-from pytest_llmeval.scoring.code import (
-    build_humaneval_program,
-    check_humaneval,
-    check_stdio_program,
-    extract_code,
-    outputs_match,
-)
+from pytest_llmeval.execution.code import check_humaneval, check_stdio_program
+from pytest_llmeval.scoring.code import build_humaneval_program, extract_code, outputs_match
 from pytest_llmeval.scoring.efficiency import DEFAULT_THOUGHT_MARKERS, ThoughtSplitter, analyse, usage_counter
-from pytest_llmeval.scoring.math_equiv import final_math_answer, math_equal
+from pytest_llmeval.execution.symbolic import math_equal
+from pytest_llmeval.scoring.math_equiv import final_math_answer
 from pytest_llmeval.scoring.numeric import find_final_number
-from pytest_llmeval.scoring.sandbox import SandboxLimits
+from pytest_llmeval.execution.sandbox import SandboxLimits
 from pytest_llmeval.scoring.thinking import THINKING_DELIMITERS, add_thinking_delimiters, split_thinking
 
 # -- 1. very small values ------------------------------------------------------------------------

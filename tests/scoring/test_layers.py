@@ -1,5 +1,6 @@
-"""Scoring is pure: no module of `pytest_llmeval.scoring` imports benchmarks, items, report, gating
-or endpoint (issue 10 item 3). Imports are read from the source (AST), including relative and
+"""Scoring is pure: no module of `pytest_llmeval.scoring` imports benchmarks, engine, execution, report,
+gating or endpoint (issue 10 item 3), nor starts processes, arms signals or opens connections (issue 24
+item 3: those live in `execution/` and `endpoint/`). Imports are read from the source (AST), including relative and
 function-local ones; only `if TYPE_CHECKING:` blocks are exempt, since they never run."""
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import pytest
 import pytest_llmeval
 
 PACKAGE = Path(pytest_llmeval.__file__).parent
-FORBIDDEN = ("benchmarks", "items", "report", "gating", "endpoint")
+FORBIDDEN = ("benchmarks", "engine", "execution", "report", "gating", "endpoint", "processes")
+# What a pure scorer never needs: child processes, signals, sockets, event loops, HTTP, worker pools.
+SIDE_EFFECTS = ("subprocess", "signal", "socket", "selectors", "multiprocessing", "asyncio", "concurrent",
+                "http", "urllib", "httpx", "requests")
 
 
 def _runtime_imports(path: Path, root: Path = PACKAGE.parent) -> list[tuple[int, str]]:
@@ -54,8 +58,23 @@ def _violations(folder: Path, root: Path = PACKAGE.parent) -> list[str]:
     return bad
 
 
-def test_scoring_imports_no_benchmarks_items_report_gating_or_endpoint() -> None:
+def test_scoring_imports_no_benchmarks_engine_execution_report_gating_or_endpoint() -> None:
     assert _violations(PACKAGE / "scoring") == []
+
+
+def test_scoring_starts_no_process_arms_no_signal_and_opens_no_connection() -> None:
+    bad = []
+    for path in sorted((PACKAGE / "scoring").rglob("*.py")):
+        for line, name in _runtime_imports(path):
+            if name.split(".")[0] in SIDE_EFFECTS:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
+    assert bad == []
+
+
+def test_the_code_runners_and_the_judge_live_outside_scoring() -> None:
+    names = {p.name for p in (PACKAGE / "scoring").iterdir()}
+    assert not names & {"sandbox.py", "_sandbox_boot.py", "_checker_boot.py", "judge.py"}
+    assert (PACKAGE / "execution" / "sandbox.py").is_file() and (PACKAGE / "endpoint" / "judge.py").is_file()
 
 
 def test_the_walker_sees_relative_absolute_and_local_imports(tmp_path: Path) -> None:
@@ -66,14 +85,14 @@ def test_the_walker_sees_relative_absolute_and_local_imports(tmp_path: Path) -> 
         "from typing import TYPE_CHECKING\n"
         "from ..benchmarks.base import Score\n"
         "import pytest_llmeval.report.models\n"
-        "def f():\n    from pytest_llmeval.items import nodes\n"
+        "def f():\n    from pytest_llmeval.engine import nodes\n"
         "if TYPE_CHECKING:\n    from ..endpoint.dispatcher import Dispatcher\n",
         encoding="utf-8",
     )
     probe = _violations(scoring, root=tmp_path)
     assert any("pytest_llmeval.benchmarks.base" in v for v in probe)
     assert any("pytest_llmeval.report.models" in v for v in probe)
-    assert any("pytest_llmeval.items" in v for v in probe)
+    assert any("pytest_llmeval.engine" in v for v in probe)
     assert not any("endpoint" in v for v in probe)  # TYPE_CHECKING only
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_llmeval.benchmarks.custom import match_short_answer
-from pytest_llmeval.scoring.math_equiv import aime_answer, math_equal, normalize_answer
+from pytest_llmeval.execution.symbolic import math_equal
+from pytest_llmeval.scoring.math_equiv import aime_answer, normalize_answer
 from pytest_llmeval.scoring.normalize import normalize_numbers
 from pytest_llmeval.scoring.numeric import extract_final_number, extract_gsm8k_target, numbers_equal
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pytest_llmeval.benchmarks import DatasetLoader, get_benchmark
-from pytest_llmeval.scoring import sandbox
-from pytest_llmeval.scoring.sandbox import SandboxLimits, run_python
+from pytest_llmeval.execution import sandbox
+from pytest_llmeval.execution.sandbox import SandboxLimits, run_python
 from tests.benchmarks import data
 from tests.conftest import write_jsonl
 

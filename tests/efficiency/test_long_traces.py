@@ -64,7 +64,7 @@ CHILD = r"""
 import json, sys
 from pytest_llmeval.benchmarks.registry import get_benchmark
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
-from pytest_llmeval.thinking import ThinkingAnalyser
+from pytest_llmeval.efficiency import EfficiencyAnalyser
 
 bench_name, unit = sys.argv[1], sys.argv[2]
 bench = get_benchmark(bench_name)()
@@ -74,7 +74,7 @@ sample = bench.record_to_sample(record, 0, bench.subsets[0])
 reasoning = unit * (1_000_000 // len(unit)) + "so the answer is 42. Let me check: yes."
 answer = "The answer is \\boxed{42}."
 response = ChatResponse(choices=[Choice(text=answer, reasoning=reasoning)], usage=Usage(completion_tokens=len(reasoning)))
-figures = ThinkingAnalyser().analyse(bench, sample, response, [(answer, reasoning)])[0]
+figures = EfficiencyAnalyser().analyse(bench, sample, response, [(answer, reasoning)])[0]
 print(json.dumps(figures))
 """
 

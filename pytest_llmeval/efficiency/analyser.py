@@ -21,7 +21,7 @@ from ..scoring.efficiency import (
 )
 
 
-class ThinkingAnalyser:
+class EfficiencyAnalyser:
     """One per process. `tokenizer` is a local Hugging Face tokenizer (`--llm-tokenizer`); without
     one, counts come from each response's usage (see `scoring.efficiency.usage_counter`)."""
 

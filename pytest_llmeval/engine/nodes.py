@@ -25,7 +25,7 @@ RECORD_ERROR = "record_error"
 
 
 class SampleRuntime(Protocol):
-    """What an item needs from the per-process runtime (`items.runtime.EvalRuntime`).
+    """What an item needs from the per-process runtime (`engine.runtime.EvalRuntime`).
 
     A protocol, so that this module does not import the runtime: the runtime imports the items.
     """

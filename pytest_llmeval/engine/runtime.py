@@ -51,7 +51,7 @@ class EvalRuntime:
 
     def _make_judge(self) -> Any:
         if self._judge is None:
-            from ..scoring.judge import Judge
+            from ..endpoint.judge import Judge
 
             settings = self.settings.judge
             assert settings is not None
@@ -70,9 +70,9 @@ class EvalRuntime:
     def thinking_analyser(self) -> Any:
         """`--llm-think-eval`: the reasoning-efficiency analyser, built on first use."""
         if self._thinking is None:
-            from ..thinking import ThinkingAnalyser
+            from ..efficiency import EfficiencyAnalyser
 
-            self._thinking = ThinkingAnalyser(self.settings.thought_markers, self.settings.tokenizer)
+            self._thinking = EfficiencyAnalyser(self.settings.thought_markers, self.settings.tokenizer)
         return self._thinking
 
     def request_body(self, item: SampleItem, repeat: int = 0) -> dict[str, Any]:

@@ -22,13 +22,13 @@ import psutil
 import pytest
 
 from pytest_llmeval.errors import SandboxUnavailableError
-from pytest_llmeval.scoring import sandbox
-from pytest_llmeval.scoring.sandbox import SandboxLimits, run_python
+from pytest_llmeval.execution import sandbox
+from pytest_llmeval.execution.sandbox import SandboxLimits, run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = """
 import json, sys
-from pytest_llmeval.scoring.sandbox import run_python
+from pytest_llmeval.execution.sandbox import run_python
 result = run_python(sys.stdin.read(), isolation=sys.argv[1])
 print(json.dumps(result.model_dump()))
 """

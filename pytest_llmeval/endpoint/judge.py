@@ -35,8 +35,8 @@ from pydantic import BaseModel
 from ..errors import EndpointError, JudgeError
 
 if TYPE_CHECKING:
-    from ..endpoint.dispatcher import Dispatcher
-    from ..endpoint.models import ChatResponse
+    from .dispatcher import Dispatcher
+    from .models import ChatResponse
     from ..settings import EndpointSettings
 
 JUDGE_PROMPT = """You grade answers to questions against a reference answer.

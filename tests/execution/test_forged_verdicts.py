@@ -10,7 +10,7 @@ import pytest
 
 from pytest_llmeval.benchmarks import DatasetLoader, get_benchmark
 from pytest_llmeval.benchmarks.base import Sample
-from pytest_llmeval.scoring import sandbox
+from pytest_llmeval.execution import sandbox
 from tests.benchmarks import data
 from tests.conftest import write_jsonl
 

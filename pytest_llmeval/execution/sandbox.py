@@ -569,7 +569,7 @@ def run_python(
     bootstrap (no interpreter start-up of its own) with ``sys.argv = ["-c", *args, VERDICT_FD, PAYLOAD_FD]``: where it writes its verdict (which lands in
     :attr:`SandboxResult.verdict`) and where it reads ``stdin`` (an in-memory file). The sandbox's own stdin is
     then empty: bubblewrap's init process keeps descriptors 0-2 open, where the program could read them. The
-    checker starts ``main.py`` itself (see ``scoring/_checker_boot.py``).
+    checker starts ``main.py`` itself (see ``execution/_checker_boot.py``).
 
     Blocks the calling thread until the program and everything it started are gone; safe to call from many
     threads at once (see :func:`run_many`), and from asyncio through ``asyncio.to_thread``. Raises

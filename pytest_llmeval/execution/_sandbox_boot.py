@@ -1,6 +1,6 @@
 """The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
 
-Run from its source by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available, which does
+Run from its source by :mod:`pytest_llmeval.execution.sandbox` (inside bubblewrap when available, which does
 not show this package). Standard library only, as it runs without site-packages. It makes itself
 non-dumpable (so the program cannot open ``/proc/<bootstrap>/fd/STATUS_FD`` to fake its exit status), forks
 the program, applies the rlimits in the child before ``exec``, reaps every orphan (it is a child subreaper),

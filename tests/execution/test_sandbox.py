@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_llmeval.errors import ConfigError
-from pytest_llmeval.scoring import sandbox
-from pytest_llmeval.scoring.sandbox import SandboxLimits, run_many, run_python
+from pytest_llmeval.execution import sandbox
+from pytest_llmeval.execution.sandbox import SandboxLimits, run_many, run_python
 
 FAST = SandboxLimits(cpu_time_s=1, wall_time_s=3)
 
@@ -22,7 +22,7 @@ FAST = SandboxLimits(cpu_time_s=1, wall_time_s=3)
 def rlimits_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """These tests pin the rlimits layer (used alone with LLMEVAL_SANDBOX=rlimits, and inside bubblewrap):
     many observe the program through files it writes outside its directory, which isolation forbids.
-    tests/scoring/test_sandbox_isolation.py runs the limits and the escapes under bubblewrap."""
+    tests/execution/test_sandbox_isolation.py runs the limits and the escapes under bubblewrap."""
     monkeypatch.setenv(sandbox.SANDBOX_ENV, request.param)
     return str(request.param)
 
@@ -320,7 +320,7 @@ def test_sandbox_uses_the_given_interpreter() -> None:
 
 INTERRUPTED_CALLER = """
 import os, signal, threading, time
-from pytest_llmeval.scoring.sandbox import run_python
+from pytest_llmeval.execution.sandbox import run_python
 source = '''
 import os, time
 for _ in range(5):

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from pytest_llmeval.scoring import sandbox
+from pytest_llmeval.execution import sandbox
 from tests.benchmarks.data import HUMANEVAL_ROWS
 from tests.conftest import write_jsonl
 from tests.core.test_evaluation import run

@@ -15,7 +15,7 @@ from typing import Any
 
 from .charts import LineChart, line_chart
 
-# (figure key in a ThinkingGroup, chart title, y label, digits)
+# (figure key in a EfficiencyGroup, chart title, y label, digits)
 FIGURES: tuple[tuple[str, str, str, int], ...] = (
     ("accuracy", "Accuracy", "accuracy", 3),
     ("reasoning_tokens", "Reasoning tokens", "tokens", 0),
@@ -34,7 +34,7 @@ class ThinkingTable:
 
 
 @dataclass
-class ThinkingView:
+class EfficiencyView:
     tables: list[ThinkingTable] = field(default_factory=list)
     charts: list[tuple[str, list[LineChart]]] = field(default_factory=list)  # (benchmark, charts)
     sources: list[str] = field(default_factory=list)
@@ -53,13 +53,13 @@ def _x(labels: Sequence[str]) -> list[float]:
         return [float(i + 1) for i in range(len(labels))]
 
 
-def thinking_view(runs: Sequence[tuple[str, dict[str, Any] | None]]) -> ThinkingView | None:
+def efficiency_view(runs: Sequence[tuple[str, dict[str, Any] | None]]) -> EfficiencyView | None:
     """`runs`: (label, the results JSON's `thinking` value) per run, in order. None when no run
     has reasoning-efficiency figures."""
     present = [(label, thinking) for label, thinking in runs if thinking and thinking.get("benchmarks")]
     if not present:
         return None
-    view = ThinkingView(sources=sorted({s for _, t in present for s in t.get("token_sources", [])}))
+    view = EfficiencyView(sources=sorted({s for _, t in present for s in t.get("token_sources", [])}))
     names = sorted({name for _, t in present for name in t["benchmarks"]})
     for name in names:
         per_run = [(label, t["benchmarks"][name]) for label, t in present if name in t["benchmarks"]]

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
-class ThinkingGroup(BaseModel):
+class EfficiencyGroup(BaseModel):
     """Figures of one group of generations. Token figures are mean tokens per generation."""
 
     count: int
@@ -30,12 +30,12 @@ class ThinkingGroup(BaseModel):
 
 
 class ThinkingBenchmark(BaseModel):
-    overall: ThinkingGroup
-    subsets: dict[str, ThinkingGroup] = Field(default_factory=dict)
-    levels: dict[str, ThinkingGroup] = Field(default_factory=dict)
+    overall: EfficiencyGroup
+    subsets: dict[str, EfficiencyGroup] = Field(default_factory=dict)
+    levels: dict[str, EfficiencyGroup] = Field(default_factory=dict)
 
 
-class ThinkingResult(BaseModel):
+class EfficiencyResult(BaseModel):
     """The results JSON's `"thinking"` key (docs/results.md)."""
 
     token_sources: list[str] = Field(default_factory=list)
@@ -47,12 +47,12 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def summarise(figures: Iterable[Mapping[str, Any]]) -> ThinkingGroup:
+def summarise(figures: Iterable[Mapping[str, Any]]) -> EfficiencyGroup:
     rows = list(figures)
     correct = [row for row in rows if row["status"] == "correct"]
     efficiencies = [row["efficiency"] for row in correct if row.get("efficiency") is not None]
     with_trace = [row for row in rows if row["status"] != "no_reasoning"]
-    return ThinkingGroup(
+    return EfficiencyGroup(
         count=len(rows),
         accuracy=sum(bool(row["correct"]) for row in rows) / len(rows) if rows else 0.0,
         reasoning_tokens=_mean([row["reasoning_tokens"] for row in rows]) or 0.0,
@@ -68,7 +68,7 @@ def summarise(figures: Iterable[Mapping[str, Any]]) -> ThinkingGroup:
     )
 
 
-class ThinkingCollector:
+class EfficiencyCollector:
     """Gathers the `thinking` figures of sample records where every report arrives."""
 
     def __init__(self, markers: Iterable[str] = ()) -> None:
@@ -82,8 +82,8 @@ class ThinkingCollector:
     def __bool__(self) -> bool:
         return bool(self._rows)
 
-    def build(self) -> ThinkingResult:
-        result = ThinkingResult(markers=self.markers)
+    def build(self) -> EfficiencyResult:
+        result = EfficiencyResult(markers=self.markers)
         sources: set[str] = set()
         for name in sorted(self._rows):
             per_subset = self._rows[name]
@@ -109,7 +109,7 @@ def _level_key(level: str) -> tuple[int, float | str]:
         return 1, level
 
 
-def table_lines(result: ThinkingResult) -> list[str]:
+def table_lines(result: EfficiencyResult) -> list[str]:
     """The terminal table: one row per difficulty level (or subset, when samples carry no level)."""
     header = f"{'benchmark':<16} {'group':<12} {'n':>5} {'acc':>6} {'T':>8} {'T^':>8} {'reflect':>8} {'eff':>6} {'thoughts':>8}"
     lines = [header, "-" * len(header)]

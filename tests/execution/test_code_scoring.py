@@ -1,91 +1,22 @@
-"""Code scorers: extraction, output comparison, and real sandboxed runs of right and wrong programs."""
+"""Code checkers: real sandboxed runs of right and wrong programs (the text side: tests/scoring/test_code_text.py)."""
 
 from __future__ import annotations
 
-import base64
-import json
-import os
-import pickle
 import time
-import zlib
-from pathlib import Path
 
 import pytest
 
 from pytest_llmeval.errors import DatasetError
-from pytest_llmeval.scoring.code import (
-    build_humaneval_program,
+from pytest_llmeval.execution.code import (
     check_functional,
     check_humaneval,
     check_livecodebench,
     check_stdio_program,
-    decode_lcb_private_tests,
-    extract_code,
-    json_values_equal,
-    outputs_match,
-    parse_functional_test,
 )
-from pytest_llmeval.scoring.sandbox import SandboxLimits
+from pytest_llmeval.scoring.code import build_humaneval_program, parse_functional_test
+from pytest_llmeval.execution.sandbox import SandboxLimits
 
 FAST = SandboxLimits(cpu_time_s=1, wall_time_s=2)
-
-# ------------------------------------------------------------------------------------------------ extraction
-
-
-def test_extract_code_takes_the_last_python_block() -> None:
-    reply = "Sample:\n```\n3\n1 2 3\n```\nDraft:\n```python\nprint(0)\n```\nFinal:\n```py\nprint(6)\n```\nDone."
-
-    assert extract_code(reply) == "print(6)"
-
-
-def test_extract_code_prefers_python_over_a_later_block_of_another_language() -> None:
-    reply = "```python\nprint(1)\n```\nOutput:\n```text\n1\n```"
-
-    assert extract_code(reply) == "print(1)"
-
-
-def test_extract_code_falls_back_to_the_last_block_of_any_language() -> None:
-    assert extract_code("```\nprint(2)\n```\n~~~\nprint(3)\n~~~") == "print(3)"
-
-
-def test_extract_code_returns_raw_text_without_fences() -> None:
-    assert extract_code("    return x + 1\n") == "    return x + 1\n"
-
-
-def test_extract_code_keeps_a_truncated_last_block_and_indentation() -> None:
-    assert extract_code("Here:\n```python\n    if x:\n        return 1") == "    if x:\n        return 1"
-
-
-def test_extract_code_ignores_inline_triple_backticks() -> None:
-    assert extract_code("Use ```print(1)``` like this") == "Use ```print(1)``` like this"
-
-
-# ------------------------------------------------------------------------------------------------ comparison
-
-
-@pytest.mark.parametrize(
-    ("got", "expected"),
-    [("3\n", "3"), ("1 2  \n3\n\n", "1 2\n3"), ("1  2", "1 2"), ("1.50", "1.5"), ("3", "3.0"), ("\n\nYes", "Yes")],
-)
-def test_outputs_that_match(got: str, expected: str) -> None:
-    assert outputs_match(got, expected)
-
-
-@pytest.mark.parametrize(
-    ("got", "expected"),
-    [("4", "3"), ("1 2", "1\n2"), ("0.333", "0.3333"), ("yes", "Yes"), ("1 2 3", "1 2"), ("", "0")],
-)
-def test_outputs_that_differ(got: str, expected: str) -> None:
-    assert not outputs_match(got, expected)
-
-
-def test_json_values_equal_rules() -> None:
-    assert json_values_equal([1, [2.0000000001, "a"]], [1, [2, "a"]])
-    assert not json_values_equal(1, True)
-    assert not json_values_equal([1, 2], [2, 1])
-    assert json_values_equal({"a": 1}, {"a": 1.0})
-    assert not json_values_equal(0.5, 0.51)
-
 
 # ------------------------------------------------------------------------------------------------ stdio
 
@@ -162,12 +93,6 @@ TWO_SUM_TESTS = [
     parse_functional_test("[3,2,4]\n6", "[1,2]"),
     parse_functional_test("[3,3]\n6", "[0,1]"),
 ]
-
-
-def test_parse_functional_test_reads_one_json_value_per_line() -> None:
-    assert parse_functional_test('[1, 2]\n"ab"\n\n3\n', "true") == ([[1, 2], "ab", 3], True)
-    with pytest.raises(DatasetError, match="not JSON"):
-        parse_functional_test("[1, 2", "1")
 
 
 def test_correct_solution_class_passes() -> None:
@@ -332,48 +257,6 @@ LCB_TESTS = [
     {"input": "3\n1 2 3\n", "output": "6\n", "testtype": "stdin"},
     {"input": "1\n5\n", "output": "5\n", "testtype": "stdin"},
 ]
-
-
-def _compress(payload: object) -> str:
-    return base64.b64encode(zlib.compress(pickle.dumps(payload))).decode()
-
-
-def test_decode_plain_json_tests() -> None:
-    assert decode_lcb_private_tests(json.dumps(LCB_TESTS)) == LCB_TESTS
-
-
-def test_decode_compressed_pickled_tests() -> None:
-    assert decode_lcb_private_tests(_compress(json.dumps(LCB_TESTS))) == LCB_TESTS
-
-
-class _Exploit:
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.mkdir, (self.marker,))
-
-
-def test_decode_refuses_a_pickle_that_would_run_code(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-
-    with pytest.raises(DatasetError, match="not a plain string"):
-        decode_lcb_private_tests(_compress(_Exploit(str(marker))))
-    assert not marker.exists()
-
-
-def test_decode_rejects_garbage_and_malformed_tests() -> None:
-    with pytest.raises(DatasetError, match="neither a JSON list nor base64"):
-        decode_lcb_private_tests("not base64 at all!")
-    with pytest.raises(DatasetError, match="expected a pickled JSON string"):
-        decode_lcb_private_tests(_compress([1, 2]))
-    with pytest.raises(DatasetError, match="testtype"):
-        decode_lcb_private_tests(json.dumps([{"input": "1", "output": "1", "testtype": "interactive"}]))
-
-
-def test_decode_stops_at_max_bytes() -> None:
-    with pytest.raises(DatasetError, match="max_bytes"):
-        decode_lcb_private_tests(_compress(json.dumps(LCB_TESTS * 100)), max_bytes=100)
 
 
 def test_check_livecodebench_dispatches_stdin_and_functional() -> None:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.thinking.test_think_eval_run import run
+from tests.efficiency.test_think_eval_run import run
 
 
 @pytest.fixture
 def two_runs(pytester: pytest.Pytester, start_server: Any) -> tuple[Path, Path]:
-    from tests.thinking.test_think_eval_run import DIVISORS, POLAR, SQUARES
+    from tests.efficiency.test_think_eval_run import DIVISORS, POLAR, SQUARES
 
     paths = []
     for model, divisors_reply in (("model-a", "\\boxed{24}"), ("model-b", "\\boxed{30}")):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.benchmarks import data
 from tests.conftest import write_jsonl
-from tests.thinking.word_tokenizer import word_tokenizer
+from tests.efficiency.word_tokenizer import word_tokenizer
 
 # Level 2: right after one thought, then two more thoughts of checking.
 POLAR = ("The point is on the positive y axis. So r = 3 and theta = pi/2, the answer is (3, \\frac{\\pi}{2}).\n\n"
