@@ -43,7 +43,9 @@ from .response_cap import DEFAULT_MAX_RESPONSE_BYTES, ResponseBudget, ResponseTo
 from .transport import ServerClosedConnection, TransportFailure
 
 _HEAD_END = b"\r\n\r\n"
-MAX_HEAD_BYTES = 65536  # a head (or a chunk-size line) longer than this is no HTTP response
+MAX_HEAD_BYTES = (
+    65536  # a head (or a chunk-size line) longer than this is no HTTP response
+)
 USER_AGENT = "pytest-llmeval"
 
 # Called with (body bytes, time of their read) for each piece of the body as it arrives; may raise
@@ -68,13 +70,28 @@ def target(url: str) -> Target:
         raise ValueError(f"cannot send to {url!r}: not an http(s) URL")
     tls = parts.scheme == "https"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.hostname, parts.port or (443 if tls else 80), tls, path, parts.netloc.rpartition("@")[2])
+    return Target(
+        parts.hostname,
+        parts.port or (443 if tls else 80),
+        tls,
+        path,
+        parts.netloc.rpartition("@")[2],
+    )
 
 
 def request_head(method: str, where: Target, headers: dict[str, str]) -> bytes:
     """The request head up to the Content-Length value: append ``b"<length>\\r\\n\\r\\n" + body``."""
-    lines = [f"{method} {where.path} HTTP/1.1", f"Host: {where.host_header}", "Accept: */*", f"User-Agent: {USER_AGENT}"]
-    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
+    lines = [
+        f"{method} {where.path} HTTP/1.1",
+        f"Host: {where.host_header}",
+        "Accept: */*",
+        f"User-Agent: {USER_AGENT}",
+    ]
+    lines += [
+        f"{k}: {v}"
+        for k, v in headers.items()
+        if k.lower() not in ("host", "content-length")
+    ]
     return ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
 
 
@@ -82,12 +99,36 @@ class Response:
     """Incremental HTTP/1.1 response framing. Body bytes are kept with the time of their read,
     or handed to `sink` as they arrive."""
 
-    __slots__ = ("future", "head", "status", "reason", "keep_alive", "chunked", "remaining", "until_close",
-                 "buffer", "body", "complete", "chunk_left", "trailer", "budget", "raw_head", "sink", "sent_at",
-                 "inflate", "inflater", "inflated")
+    __slots__ = (
+        "body",
+        "budget",
+        "buffer",
+        "chunk_left",
+        "chunked",
+        "complete",
+        "future",
+        "head",
+        "inflate",
+        "inflated",
+        "inflater",
+        "keep_alive",
+        "raw_head",
+        "reason",
+        "remaining",
+        "sent_at",
+        "sink",
+        "status",
+        "trailer",
+        "until_close",
+    )
 
-    def __init__(self, future: asyncio.Future[None], max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 sink: BodySink | None = None, inflate: bool = False) -> None:
+    def __init__(
+        self,
+        future: asyncio.Future[None],
+        max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        sink: BodySink | None = None,
+        inflate: bool = False,
+    ) -> None:
         self.future = future
         self.budget = ResponseBudget(max_bytes)
         self.head = True
@@ -131,7 +172,9 @@ class Response:
             data = self._inflate(data)
             if not data:
                 return
-        if self.sink is None or self.status >= 400:  # an error reply's body is kept for its message
+        if (
+            self.sink is None or self.status >= 400
+        ):  # an error reply's body is kept for its message
             self.body.append((now, data))
         else:
             self.sink(data, now)
@@ -142,12 +185,15 @@ class Response:
             end = data.find(_HEAD_END)
             if end < 0:
                 if len(data) > MAX_HEAD_BYTES:
-                    raise TransportFailure("bad_response", f"the response head is longer than {MAX_HEAD_BYTES:,} bytes")
+                    raise TransportFailure(
+                        "bad_response",
+                        f"the response head is longer than {MAX_HEAD_BYTES:,} bytes",
+                    )
                 self.buffer = data
                 return
             self.buffer = b""
             self._parse_head(data[:end])
-            data = data[end + 4:]
+            data = data[end + 4 :]
             if self.head:  # a 1xx interim response: the real head follows
                 if data:
                     self._feed(data, now)
@@ -167,7 +213,9 @@ class Response:
     def _inflate(self, data: bytes) -> bytes:
         assert self.inflater is not None
         room = self.budget.limit - self.inflated
-        out = self.inflater.decompress(data, room + 1)  # never more than one byte past the cap
+        out = self.inflater.decompress(
+            data, room + 1
+        )  # never more than one byte past the cap
         self.inflated += len(out)
         if self.inflated > self.budget.limit or self.inflater.unconsumed_tail:
             raise ResponseTooLarge(self.budget.limit)
@@ -181,7 +229,9 @@ class Response:
                 raise ValueError
             self.status = int(status_line[9:12])
         except ValueError:
-            raise TransportFailure("bad_response", f"not an HTTP response: {status_line[:100]!r}") from None
+            raise TransportFailure(
+                "bad_response", f"not an HTTP response: {status_line[:100]!r}"
+            ) from None
         if 100 <= self.status < 200:
             return  # stay in head mode
         self.head = False
@@ -196,7 +246,9 @@ class Response:
                 try:
                     length = int(value.strip())
                 except ValueError:
-                    raise TransportFailure("bad_response", f"bad Content-Length {value.strip()[:40]!r}") from None
+                    raise TransportFailure(
+                        "bad_response", f"bad Content-Length {value.strip()[:40]!r}"
+                    ) from None
                 if length > self.budget.limit:
                     raise ResponseTooLarge(self.budget.limit)
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
@@ -210,9 +262,13 @@ class Response:
             elif name == b"content-encoding" and self.inflate:
                 coding = value.strip().lower()
                 if coding in (b"gzip", b"x-gzip", b"deflate"):
-                    self.inflater = zlib.decompressobj(47 if coding != b"deflate" else 15)
+                    self.inflater = zlib.decompressobj(
+                        47 if coding != b"deflate" else 15
+                    )
                 elif coding not in (b"", b"identity"):
-                    raise TransportFailure("bad_response", f"unsupported Content-Encoding {coding[:40]!r}")
+                    raise TransportFailure(
+                        "bad_response", f"unsupported Content-Encoding {coding[:40]!r}"
+                    )
         if not self.chunked:
             if length is None:
                 self.until_close = True
@@ -253,13 +309,18 @@ class Response:
             end = data.find(b"\r\n", pos)
             if end < 0:
                 if size - pos > MAX_HEAD_BYTES:
-                    raise TransportFailure("bad_response", f"a chunk-size line is longer than {MAX_HEAD_BYTES:,} bytes")
+                    raise TransportFailure(
+                        "bad_response",
+                        f"a chunk-size line is longer than {MAX_HEAD_BYTES:,} bytes",
+                    )
                 self.buffer = data[pos:]
                 return
             try:
                 length = int(data[pos:end].split(b";", 1)[0], 16)
             except ValueError:
-                raise TransportFailure("bad_response", f"bad chunk size line {data[pos:end][:40]!r}") from None
+                raise TransportFailure(
+                    "bad_response", f"bad chunk size line {data[pos:end][:40]!r}"
+                ) from None
             pos = end + 2
             if length == 0:
                 self.trailer = True
@@ -277,7 +338,7 @@ class Response:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("transport", "response", "closed")
+    __slots__ = ("closed", "response", "transport")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -291,7 +352,9 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = perf_counter()  # first: the read's time, before any processing
         response = self.response
-        if response is None:  # bytes nobody asked for: this connection can't be trusted again
+        if (
+            response is None
+        ):  # bytes nobody asked for: this connection can't be trusted again
             self.abort()
             return
         try:
@@ -312,7 +375,9 @@ class _Connection(asyncio.Protocol):
             elif isinstance(exc, OSError):
                 response.fail(exc)  # a reset: ConnectionResetError, named by its cause
             else:
-                failure = ServerClosedConnection("the server closed the connection before the response was complete")
+                failure = ServerClosedConnection(
+                    "the server closed the connection before the response was complete"
+                )
                 if exc is not None:
                     failure.__cause__ = exc
                 response.fail(failure)
@@ -327,9 +392,14 @@ class HttpPool:
     """Keep-alive connections to any number of hosts, at most `connections` requests at once.
     Create and use it inside one event loop; `aclose()` at the end."""
 
-    def __init__(self, connections: int, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 connect_timeout: float | None = None, inflate: bool = False,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        connections: int,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_timeout: float | None = None,
+        inflate: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.connections = max(connections, 1)
         self.inflate = inflate
         self.max_response_bytes = max_response_bytes
@@ -350,8 +420,13 @@ class HttpPool:
         loop = asyncio.get_running_loop()
         if where.tls and self._ssl is None:
             self._ssl = ssl.create_default_context()
-        connecting = loop.create_connection(_Connection, where.host, where.port, ssl=self._ssl if where.tls else None,
-                                            server_hostname=where.host if where.tls else None)
+        connecting = loop.create_connection(
+            _Connection,
+            where.host,
+            where.port,
+            ssl=self._ssl if where.tls else None,
+            server_hostname=where.host if where.tls else None,
+        )
         if self.connect_timeout is None:
             _, conn = await connecting
         else:
@@ -371,7 +446,9 @@ class HttpPool:
             except (OSError, asyncio.TimeoutError):
                 pass
 
-        await asyncio.wait_for(asyncio.gather(*(one() for _ in range(max(wanted, 0)))), 30)
+        await asyncio.wait_for(
+            asyncio.gather(*(one() for _ in range(max(wanted, 0)))), 30
+        )
 
     async def _acquire(self, where: Target) -> _Connection:
         idle = self._idle.get((where.host, where.port, where.tls))
@@ -393,9 +470,20 @@ class HttpPool:
     def new_response(self, sink: BodySink | None = None) -> Response:
         """A response to pass to `request`, for a caller that wants its status even when it fails.
         `sink` receives the body of a reply with status < 400 as it arrives (not kept then)."""
-        return Response(asyncio.get_running_loop().create_future(), self.max_response_bytes, sink, self.inflate)
+        return Response(
+            asyncio.get_running_loop().create_future(),
+            self.max_response_bytes,
+            sink,
+            self.inflate,
+        )
 
-    async def request(self, where: Target, head: bytes, body: bytes = b"", response: Response | None = None) -> Response:
+    async def request(
+        self,
+        where: Target,
+        head: bytes,
+        body: bytes = b"",
+        response: Response | None = None,
+    ) -> Response:
         """Send one request (`head` from `request_head`) and wait for its complete response.
         Raises what happened (see the module docstring); an HTTP error status is a Response."""
         if self._slots is None:

@@ -41,7 +41,9 @@ Loads = Callable[[bytes], Any]
 
 class WireError(TransportFailure):
     def __init__(self, kind: str, reason: str, snippet: str | None = None) -> None:
-        super().__init__(kind, reason if snippet is None else f"{reason}: {snippet[:SNIPPET]}")
+        super().__init__(
+            kind, reason if snippet is None else f"{reason}: {snippet[:SNIPPET]}"
+        )
         self.reason = reason
         self.snippet = snippet
 
@@ -59,7 +61,10 @@ def with_stream(body: dict[str, Any], stream: bool) -> dict[str, Any]:
     body = dict(body)
     if stream:
         body["stream"] = True
-        body["stream_options"] = {"include_usage": True, **(body.get("stream_options") or {})}
+        body["stream_options"] = {
+            "include_usage": True,
+            **(body.get("stream_options") or {}),
+        }
     else:
         body["stream"] = False
         body.pop("stream_options", None)
@@ -72,7 +77,9 @@ def is_completion(body: dict[str, Any]) -> bool:
 
 
 def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return json.dumps(
+        body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
 
 
 # -- non-streaming replies ------------------------------------------------------------------------
@@ -98,17 +105,32 @@ def read_completion(body: bytes, loads: Loads = json.loads) -> Completion:
         choices = []
         for raw in payload["choices"]:
             if "message" not in raw and "text" in raw:  # /v1/completions
-                logprobs = raw.get("logprobs") if isinstance(raw.get("logprobs"), dict) else None
-                choices.append(ChoiceParts(raw["text"] or "", None, raw.get("finish_reason"), logprobs))
+                logprobs = (
+                    raw.get("logprobs")
+                    if isinstance(raw.get("logprobs"), dict)
+                    else None
+                )
+                choices.append(
+                    ChoiceParts(
+                        raw["text"] or "", None, raw.get("finish_reason"), logprobs
+                    )
+                )
                 continue
             message = raw.get("message") or {}
-            choices.append(ChoiceParts(message.get("content") or "",
-                                       message.get("reasoning_content") or message.get("reasoning"),
-                                       raw.get("finish_reason"), None))
+            choices.append(
+                ChoiceParts(
+                    message.get("content") or "",
+                    message.get("reasoning_content") or message.get("reasoning"),
+                    raw.get("finish_reason"),
+                    None,
+                )
+            )
         usage = payload.get("usage")
         model = payload.get("model")
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise WireError("bad_response", "response is not a chat completion", _snippet(body)) from None
+        raise WireError(
+            "bad_response", "response is not a chat completion", _snippet(body)
+        ) from None
     if not choices:
         raise WireError("bad_response", "response has no choices", _snippet(body))
     return Completion(choices, usage if isinstance(usage, dict) else None, model)
@@ -137,11 +159,15 @@ class SSELines:
     __slots__ = ("pending",)
 
     def __init__(self) -> None:
-        self.pending: list[bytes] = []  # reads of a line not ended yet, joined once it ends
+        self.pending: list[
+            bytes
+        ] = []  # reads of a line not ended yet, joined once it ends
 
     def feed(self, data: bytes) -> list[bytes]:
         if b"\n" not in data:
-            self.pending.append(data)  # not `buffer + data`: re-copying a long line per read is quadratic
+            self.pending.append(
+                data
+            )  # not `buffer + data`: re-copying a long line per read is quadratic
             return []
         if self.pending:
             self.pending.append(data)
@@ -166,25 +192,40 @@ def read_event(payload: bytes, loads: Loads = json.loads) -> Any:
     except ValueError:
         if payload.strip() == b"[DONE]":
             return DONE
-        raise WireError("bad_response", "stream chunk is not JSON", _snippet(payload.strip())) from None
+        raise WireError(
+            "bad_response", "stream chunk is not JSON", _snippet(payload.strip())
+        ) from None
     if event.__class__ is not dict:
-        raise WireError("bad_response", "stream chunk is not a JSON object", _snippet(payload.strip()))
+        raise WireError(
+            "bad_response",
+            "stream chunk is not a JSON object",
+            _snippet(payload.strip()),
+        )
     if "error" in event:
-        raise WireError("stream_error", "server sent an error mid-stream", _snippet(payload.strip()))
+        raise WireError(
+            "stream_error", "server sent an error mid-stream", _snippet(payload.strip())
+        )
     return event
 
 
-def deltas(event: dict[str, Any]) -> list[tuple[int, str | None, str | None, str | None]]:
+def deltas(
+    event: dict[str, Any],
+) -> list[tuple[int, str | None, str | None, str | None]]:
     """(choice index, content, reasoning, finish reason) of each choice in a stream event. Content is
     the chat delta's, or a text completion's `text`; reasoning is `reasoning_content` or `reasoning`."""
     pieces = []
     for choice in event.get("choices") or ():
         delta = choice.get("delta")
         if delta is not None:
-            content, reasoning = delta.get("content"), delta.get("reasoning_content") or delta.get("reasoning")
+            content, reasoning = (
+                delta.get("content"),
+                delta.get("reasoning_content") or delta.get("reasoning"),
+            )
         else:
             content, reasoning = choice.get("text"), None
-        pieces.append((choice.get("index", 0), content, reasoning, choice.get("finish_reason")))
+        pieces.append(
+            (choice.get("index", 0), content, reasoning, choice.get("finish_reason"))
+        )
     return pieces
 
 
@@ -193,7 +234,17 @@ class StreamState:
     usage object, the model, the time of the first content or reasoning piece (`first_at`, in the
     caller's clock) and the number of content pieces (the token count when a server sends no usage)."""
 
-    __slots__ = ("texts", "reasonings", "finish", "usage", "model", "first_at", "pieces", "done", "lines")
+    __slots__ = (
+        "done",
+        "finish",
+        "first_at",
+        "lines",
+        "model",
+        "pieces",
+        "reasonings",
+        "texts",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self.texts: dict[int, list[str]] = {}
@@ -240,9 +291,15 @@ class StreamState:
             self._event(payload.strip(), now)
         if not self.done and not self.finish:
             raise WireError("incomplete_stream", "stream ended before [DONE]")
-        indices = sorted(set(self.texts) | set(self.reasonings) | set(self.finish)) or [0]
+        indices = sorted(set(self.texts) | set(self.reasonings) | set(self.finish)) or [
+            0
+        ]
         return [
-            ChoiceParts("".join(self.texts.get(i, [])),
-                        "".join(self.reasonings[i]) if i in self.reasonings else None, self.finish.get(i), None)
+            ChoiceParts(
+                "".join(self.texts.get(i, [])),
+                "".join(self.reasonings[i]) if i in self.reasonings else None,
+                self.finish.get(i),
+                None,
+            )
             for i in indices
         ]

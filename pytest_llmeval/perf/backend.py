@@ -32,6 +32,7 @@ with the eval client, so reading stops there and memory stays bounded).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from time import perf_counter
 from typing import Any
@@ -45,7 +46,7 @@ _loads: Callable[[bytes], Any]
 try:  # orjson parses SSE events ~3x faster; json is the fallback
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - depends on the environment
-    from json import loads as _loads
+    _loads = json.loads
 
 ERROR_SNIPPET = wire.SNIPPET
 
@@ -65,7 +66,7 @@ class SSEParser:
     `feed(data, now)`: bytes in arrival order, each with the time its read returned; an event gets
     the time of the read that completed it. `close(now)` checks the stream ended properly."""
 
-    __slots__ = ("record", "lines", "done", "finished")
+    __slots__ = ("done", "finished", "lines", "record")
 
     def __init__(self, record: RequestRecord) -> None:
         self.record = record
