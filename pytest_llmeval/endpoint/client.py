@@ -68,9 +68,10 @@ _full_jitter = wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOF
 
 def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
     return native.HttpPool(connections, settings.max_response_bytes, connect_timeout=min(settings.timeout_s, 30.0),
-                           inflate=True, ssl_context=_ssl_context())
+                           inflate=True, ssl_context=_ssl_context(), keepalive_expiry=KEEPALIVE_EXPIRY_S)
 
 
+KEEPALIVE_EXPIRY_S = 5.0  # idle connections older than this are not reused (httpx's default, as before)
 _SSL_CONTEXT: Any = None
 
 

@@ -338,12 +338,13 @@ class Response:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("closed", "response", "transport")
+    __slots__ = ("closed", "idle_since", "response", "transport")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.response: Response | None = None
         self.closed = False
+        self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -399,8 +400,13 @@ class HttpPool:
         connect_timeout: float | None = None,
         inflate: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        keepalive_expiry: float | None = None,
     ) -> None:
         self.connections = max(connections, 1)
+        # An idle connection older than this is closed rather than reused: servers close idle
+        # connections after a few seconds (uvicorn: 5 s), and a request written into a closing
+        # one fails. None: keep them (perf, whose connections are never idle long).
+        self.keepalive_expiry = keepalive_expiry
         self.inflate = inflate
         self.max_response_bytes = max_response_bytes
         self.connect_timeout = connect_timeout
@@ -454,14 +460,18 @@ class HttpPool:
         idle = self._idle.get((where.host, where.port, where.tls))
         while idle:
             conn = idle.pop()
-            if not conn.closed:
+            if not conn.closed and (
+                self.keepalive_expiry is None or perf_counter() - conn.idle_since < self.keepalive_expiry
+            ):
                 return conn
+            conn.abort()
             self._open.discard(conn)
         return await self._connect(where)
 
     def _release(self, where: Target, conn: _Connection, reuse: bool) -> None:
         conn.response = None
         if reuse and not conn.closed:
+            conn.idle_since = perf_counter()
             self._idle.setdefault((where.host, where.port, where.tls), []).append(conn)
         else:
             conn.abort()

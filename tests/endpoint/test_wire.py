@@ -285,3 +285,66 @@ def test_every_kind_of_the_table_has_its_eval_error_and_perf_kind() -> None:
     assert (
         perf_failure(ValueError("a bug of ours"))[0] == "error"
     )  # not a network failure: not hidden as one
+
+
+def keep_alive_server(conn: socket.socket) -> None:
+    """Answers every request on the connection until the client closes it."""
+    conn.settimeout(10)
+    data = b""
+    completion = json.dumps(
+        {"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}
+    ).encode()
+    while True:
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, data = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(data) < length:
+            data += conn.recv(65536)
+        data = data[length:]
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % len(completion)
+            + completion
+        )
+
+
+def requests_over(base_url: str, pause_s: float) -> None:
+    settings = EndpointSettings(model="m", base_url=base_url, retries=0)
+
+    async def go() -> None:
+        client = ChatClient(settings)
+        try:
+            for _ in range(3):
+                assert (await client.chat(BODY)).text == "ok"
+                await asyncio.sleep(pause_s)
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+
+
+def test_one_connection_serves_requests_one_after_another(
+    raw_server, monkeypatch
+) -> None:
+    from pytest_llmeval.endpoint import client
+
+    monkeypatch.setattr(client, "KEEPALIVE_EXPIRY_S", 600.0)
+    server = raw_server(keep_alive_server)
+    requests_over(f"http://127.0.0.1:{server.port}/v1", 0.0)
+    assert server.connections == 1
+
+
+def test_an_idle_connection_past_the_keepalive_expiry_is_not_reused(
+    raw_server, monkeypatch
+) -> None:
+    # a server closes idle connections after a few seconds; writing into one it is closing fails
+    from pytest_llmeval.endpoint import client
+
+    monkeypatch.setattr(client, "KEEPALIVE_EXPIRY_S", 0.05)
+    server = raw_server(keep_alive_server)
+    requests_over(f"http://127.0.0.1:{server.port}/v1", 0.2)
+    assert server.connections == 3
