@@ -1,11 +1,20 @@
 """Async client for OpenAI-compatible chat endpoints: retries, streaming timings, typed responses.
 
-It speaks httpx; the transport is aiohttp's (through `httpx-aiohttp`) because the stock httpx pool
-costs several times more CPU per request under high concurrency (see bench/eval_throughput.py).
+Every request goes through the native HTTP/1.1 client of `endpoint/native.py`, the one the perf
+load generator uses: 141 µs of CPU per request against 448 µs for the httpx-over-aiohttp client it
+replaced (issue 31: a third of a zero-latency evaluation's CPU was that client). What the old client
+gave is kept: keep-alive connections (at most ``--llm-concurrency``), http and https (TLS with
+httpx's SSL context: certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), gzip/deflate
+replies inflated under the response cap. Proxies are not used, as before (httpx ignores the proxy
+variables when given a transport, and the aiohttp session it used did not read them either).
 
-Failures are named by their cause (`endpoint/transport.py`), not by the transport's exception class.
-When a request to a server the plugin started fails, the server is checked first: a dead server is a
-:class:`~pytest_llmeval.errors.ServerDiedError` (never retried, never a per-item timeout).
+Requests and replies are read and written by `endpoint/wire.py` (the OpenAI wire format); failures
+are named by their cause (`endpoint/transport.py`, one table), not by the transport's exception
+class. When a request to a server the plugin started fails, the server is checked first: a dead
+server is a :class:`~pytest_llmeval.errors.ServerDiedError` (never retried, never a per-item timeout).
+
+Timeouts: connecting may take at most ``min(--llm-timeout, 30 s)``; the whole request (connect,
+send, every byte of the answer) at most ``--llm-timeout``.
 
 Retries (tenacity): ``--llm-retries`` more attempts on 408/409/425/429/500/502/503/504 and transport errors,
 waiting "full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): a uniform random
@@ -18,13 +27,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import sys
 import time
+from collections.abc import Awaitable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from ..errors import (
     AuthenticationError,
@@ -39,10 +56,11 @@ from ..errors import (
 from ..redact import active as redaction_active
 from ..redact import redact, redact_optional, register_secret
 from ..settings import EndpointSettings
+from . import native, wire
 from .models import ChatResponse, Choice, Usage
-from .response_cap import ResponseBudget, ResponseTooLarge, too_large_message
+from .response_cap import ResponseTooLarge, too_large_message
 from .server import server_death, watched
-from .transport import transport_error
+from .transport import ServerClosedConnection, TransportFailure, transport_error
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 30.0
@@ -50,14 +68,33 @@ BACKOFF_BASE_S = 0.5
 _full_jitter = wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)
 
 
-def make_http_client(settings: EndpointSettings, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    timeout = httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 30.0))
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:  # the stock transport still works, only slower
-        return httpx.AsyncClient(limits=limits, timeout=timeout)
-    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), limits=limits, timeout=timeout)
+def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
+    return native.HttpPool(connections, settings.max_response_bytes, connect_timeout=min(settings.timeout_s, 30.0),
+                           inflate=True, ssl_context=_ssl_context(), keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
+
+KEEPALIVE_EXPIRY_S = 5.0  # idle connections older than this are not reused (httpx's default, as before)
+_SSL_CONTEXT: Any = None
+
+
+def _ssl_context() -> Any:
+    """httpx's default SSL context (certifi, SSL_CERT_FILE/SSL_CERT_DIR), made once: loading the
+    CA bundle takes tens of milliseconds."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
+
+
+# What a request can raise below the client, for `transport_error` to name.
+_TRANSPORT_ERRORS = (OSError, asyncio.TimeoutError, ServerClosedConnection, TransportFailure)
+
+
+class _Reply(NamedTuple):
+    status: int
+    reason: str
+    retry_after: str | None
+    body: bytes  # the whole body; empty for a successful stream handed to its sink
 
 
 def base_url_candidates(base_url: str) -> list[str]:
@@ -76,12 +113,32 @@ class ChatClient:
 
     def __init__(self, settings: EndpointSettings, connections: int | None = None) -> None:
         self.settings = settings
-        self._http = make_http_client(settings, connections or settings.concurrency)
+        self._pool = make_pool(settings, connections or settings.concurrency)
         self._headers = settings.headers()
+        self._heads: dict[tuple[str, str], tuple[native.Target, bytes]] = {}
         register_secret(settings.api_key.get_secret_value() if settings.api_key is not None else None)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pool.aclose()
+
+    async def _exchange(self, method: str, url: str, body: bytes = b"",
+                        sink: native.BodySink | None = None) -> _Reply:
+        """One request and its whole reply, read under the response cap (BadResponseError past it).
+        `sink` gets the body of a reply with status < 400 as it arrives, with each read's time."""
+        head = self._heads.get((method, url))
+        if head is None:
+            try:
+                where = native.target(url)
+            except ValueError:  # settings accept only http(s) URLs: a request built elsewhere
+                raise EndpointUnreachableError(redact(f"cannot send to {url}: not an http(s) URL")) from None
+            head = self._heads[(method, url)] = (where, native.request_head(method, where, self._headers))
+        response = self._pool.new_response(sink)
+        try:
+            await self._pool.request(head[0], head[1], body, response)
+        except ResponseTooLarge:
+            raise _too_large(self.settings.max_response_bytes, response.status or None) from None
+        return _Reply(response.status, native.reason_phrase(response), response.header("retry-after"),
+                      response.content())
 
     async def list_models(self) -> list[str]:
         """GET /models once, without retries: the preflight check that the endpoint is there.
@@ -93,20 +150,22 @@ class ChatClient:
         url = self.settings.models_url
         started = time.monotonic()
         try:
-            response = await self._http.get(url, headers=self._headers, timeout=10.0)
-        except httpx.HTTPError as exc:
+            response = await asyncio.wait_for(self._exchange("GET", url), 10.0)
+        except BadResponseError:
+            return []
+        except _TRANSPORT_ERRORS as exc:
             error = transport_error(exc, self.settings.public_models_url, time.monotonic() - started, 10.0)
             fix = "" if "check --llm-base-url" in str(error) else "; check --llm-base-url and that the server is running"
             raise type(error)(f"cannot reach {self.settings.public_models_url}: {error}{fix}") from None
-        if response.status_code in (401, 403):
-            raise AuthenticationError(self.settings.require_base_url(), response.status_code)
-        if response.status_code == 404 and base_url_hint(self.settings.require_base_url()).startswith("did you mean"):
+        if response.status in (401, 403):
+            raise AuthenticationError(self.settings.require_base_url(), response.status)
+        if response.status == 404 and base_url_hint(self.settings.require_base_url()).startswith("did you mean"):
             found = await self._answering_base_url(self.settings.require_base_url())
             raise EndpointNotFoundError("GET", self.settings.public_models_url, self.settings.require_base_url(), suggestion=found)
-        if response.status_code != 200:
+        if response.status != 200:
             return []
         try:
-            return [m.get("id", "") for m in response.json().get("data", [])]
+            return [m.get("id", "") for m in json.loads(response.body).get("data", [])]
         except (ValueError, AttributeError):
             return []
 
@@ -117,10 +176,10 @@ class ChatClient:
         `/api/v1`). None when none answers."""
         for candidate in base_url_candidates(base_url):
             try:
-                response = await self._http.get(f"{candidate}/models", headers=self._headers, timeout=5.0)
-            except httpx.HTTPError:
+                response = await asyncio.wait_for(self._exchange("GET", f"{candidate}/models"), 5.0)
+            except (BadResponseError, *_TRANSPORT_ERRORS):
                 continue
-            if response.status_code in (200, 401, 403):
+            if response.status in (200, 401, 403):
                 return candidate
         return None
 
@@ -143,8 +202,9 @@ class ChatClient:
         started = time.monotonic()
         try:
             try:
-                return _redacted(await asyncio.wait_for(self._send(body), self.settings.timeout_s))
-            except (asyncio.TimeoutError, httpx.HTTPError) as exc:
+                # the whole request, every byte included
+                return _redacted(await _within(self._send(body), self.settings.timeout_s))
+            except _TRANSPORT_ERRORS as exc:
                 raise transport_error(exc, self.settings.public_chat_url, time.monotonic() - started,
                                       self.settings.timeout_s) from None
         except (EndpointUnreachableError, RequestTimeoutError, ServerError, BadResponseError):
@@ -158,117 +218,59 @@ class ChatClient:
         started = time.perf_counter()
         if body.get("stream"):
             return await self._stream(body, started)
-        # A body with a `prompt` is a text completion (log-likelihood scoring), one with `messages` a chat.
-        url = self.settings.completions_url if "prompt" in body else self.settings.chat_url
-        async with self._http.stream("POST", url, json=body, headers=self._headers) as streamed:
-            response = await _read_capped(streamed, self.settings.max_response_bytes)
-        _raise_for_status(response, self.settings)
-        return _parse_completion(response, time.perf_counter() - started)
+        url = self.settings.completions_url if wire.is_completion(body) else self.settings.chat_url
+        reply = await self._exchange("POST", url, wire.encode(body))
+        _raise_for_status(reply, self.settings)
+        latency = time.perf_counter() - started
+        try:
+            parsed = wire.read_completion(reply.body)
+        except wire.WireError as exc:
+            raise _wire_error(exc, reply.status) from None
+        return ChatResponse(
+            choices=[Choice(text=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason, logprobs=c.logprobs)
+                     for c in parsed.choices],
+            usage=Usage.from_openai(parsed.usage), model=parsed.model, latency_s=latency,
+        )
 
     async def _stream(self, body: dict[str, Any], started: float) -> ChatResponse:
-        body = {**body, "stream_options": {"include_usage": True, **(body.get("stream_options") or {})}}
-        texts: dict[int, list[str]] = {}
-        reasonings: dict[int, list[str]] = {}
-        finish: dict[int, str | None] = {}
-        usage: dict[str, Any] | None = None
-        model: str | None = None
-        ttft: float | None = None
-        chunks = 0  # content chunks: the token count when the server sends no usage (llama.cpp)
-        async with self._http.stream("POST", self.settings.chat_url, json=body, headers=self._headers) as response:
-            if response.status_code >= 400:
-                _raise_for_status(await _read_capped(response, self.settings.max_response_bytes), self.settings)
-            done = False
-            async for line in _capped_lines(response, self.settings.max_response_bytes):
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    done = True
-                    break
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    raise BadResponseError("stream chunk is not JSON", status=response.status_code,
-                                           snippet=redact(data)) from None
-                if "error" in chunk:
-                    raise ServerError("server sent an error mid-stream", status=response.status_code, snippet=redact(data))
-                model = chunk.get("model", model)
-                usage = chunk.get("usage") or usage
-                for choice in chunk.get("choices") or []:
-                    index = choice.get("index", 0)
-                    delta = choice.get("delta") or {}
-                    content = delta.get("content")
-                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                    if (content or reasoning) and ttft is None:
-                        ttft = time.perf_counter() - started
-                    if content:
-                        texts.setdefault(index, []).append(content)
-                        chunks += 1
-                    if reasoning:
-                        reasonings.setdefault(index, []).append(reasoning)
-                    if choice.get("finish_reason"):
-                        finish[index] = choice["finish_reason"]
-            if not done and not finish:
-                raise BadResponseError("stream ended before [DONE]", status=response.status_code)
-        indices = sorted(set(texts) | set(reasonings) | set(finish)) or [0]
-        choices = [
-            Choice(
-                text="".join(texts.get(i, [])),
-                reasoning="".join(reasonings[i]) if i in reasonings else None,
-                finish_reason=finish.get(i),
-            )
-            for i in indices
-        ]
+        state = wire.StreamState()
+        try:
+            reply = await self._exchange("POST", self.settings.chat_url, wire.encode(wire.with_stream(body, True)),
+                                         state.feed)
+        except wire.WireError as exc:  # raised by the stream's reader as the bytes arrived
+            raise _wire_error(exc, 200) from None
+        _raise_for_status(reply, self.settings)
+        try:
+            choices = state.close(time.perf_counter())
+        except wire.WireError as exc:
+            raise _wire_error(exc, reply.status) from None
         return ChatResponse(
-            choices=choices, usage=Usage.from_openai(usage) if usage else Usage(completion_tokens=chunks),
-            model=model, latency_s=time.perf_counter() - started, ttft_s=ttft,
+            choices=[Choice(text=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason) for c in choices],
+            usage=Usage.from_openai(state.usage) if state.usage else Usage(completion_tokens=state.pieces),
+            model=state.model, latency_s=time.perf_counter() - started,
+            ttft_s=state.first_at - started if state.first_at is not None else None,
         )
 
 
-_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+async def _within(awaitable: Awaitable[ChatResponse], seconds: float) -> ChatResponse:
+    """`awaitable`, or TimeoutError after `seconds`: `asyncio.timeout` on Python >= 3.11 (no extra
+    task per request), `asyncio.wait_for` before."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
 
 
-def _too_large(limit: int, status: int) -> BadResponseError:
+def _wire_error(exc: wire.WireError, status: int) -> EndpointError:
+    """The eval error for a reply that breaks the wire format; the snippet redacted before it is cut."""
+    snippet = redact(exc.snippet)[:300] if exc.snippet is not None else None
+    if exc.kind == "stream_error":
+        return ServerError(exc.reason, status=status, snippet=snippet)
+    return BadResponseError(exc.reason, status=status, snippet=snippet)
+
+
+def _too_large(limit: int, status: int | None) -> BadResponseError:
     return BadResponseError(too_large_message(limit), status=status)
-
-
-async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
-    """The whole body of a streamed `response`, read while counting (`endpoint/response_cap.py`):
-    past `limit` bytes it stops reading and raises BadResponseError, so memory stays bounded
-    whatever the server sends."""
-    budget = ResponseBudget(limit)
-    parts: list[bytes] = []
-    try:
-        budget.declared(response.headers.get("content-length"))
-        async for part in response.aiter_bytes():
-            budget.add(len(part))
-            parts.append(part)
-    except ResponseTooLarge:
-        raise _too_large(limit, response.status_code) from None
-    # The parts are decoded already: the new response must not decode them again.
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
-    return httpx.Response(response.status_code, headers=headers, content=b"".join(parts), request=response.request)
-
-
-async def _capped_lines(response: httpx.Response, limit: int) -> Any:
-    """`response.aiter_lines()` with at most `limit` bytes read in total (a line that never ends
-    included), as UTF-8 text lines without their line ending."""
-    budget = ResponseBudget(limit)
-    pending = bytearray()
-    async for part in response.aiter_bytes():
-        try:
-            budget.add(len(part))
-        except ResponseTooLarge:
-            raise _too_large(limit, response.status_code) from None
-        pending += part
-        end = pending.rfind(b"\n")
-        if end < 0:
-            continue
-        for line in bytes(pending[:end]).split(b"\n"):
-            yield line.rstrip(b"\r").decode("utf-8", errors="replace")
-        del pending[: end + 1]
-    if pending:
-        yield pending.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -303,8 +305,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
 
 
-def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> None:
-    status = response.status_code
+def _raise_for_status(response: _Reply, settings: EndpointSettings) -> None:
+    status = response.status
     if status < 400:
         return
     if status in (401, 403):
@@ -312,22 +314,22 @@ def _raise_for_status(response: httpx.Response, settings: EndpointSettings) -> N
     if status == 404:
         raise EndpointNotFoundError("POST", settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response))
     raise ServerError(
-        f"server answered {status} {response.reason_phrase}",
+        f"server answered {status} {response.reason}",
         status=status,
         snippet=_error_text(response),
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        retry_after=parse_retry_after(response.retry_after),
     )
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: _Reply) -> str:
     """The error body, secrets redacted *before* it is cut to 300 characters (a cut key would survive)."""
     try:
-        payload = response.json()
+        payload = json.loads(response.body)
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
             return redact(str(payload["error"].get("message", payload["error"])))
         return redact(json.dumps(payload))[:300]
     except ValueError:
-        return redact(response.text)[:300]
+        return redact(response.body.decode("utf-8", "replace"))[:300]
 
 
 def _redacted(response: ChatResponse) -> ChatResponse:
@@ -339,33 +341,3 @@ def _redacted(response: ChatResponse) -> ChatResponse:
         for choice in response.choices
     ]
     return response.model_copy(update={"choices": choices})
-
-
-def _parse_completion(response: httpx.Response, latency: float) -> ChatResponse:
-    try:
-        payload = response.json()
-        raw_choices = payload["choices"]
-        choices = []
-        for raw in raw_choices:
-            if "message" not in raw and "text" in raw:  # /v1/completions
-                logprobs = raw.get("logprobs") if isinstance(raw.get("logprobs"), dict) else None
-                finish = raw.get("finish_reason")
-                choices.append(Choice(text=raw["text"] or "", finish_reason=finish, logprobs=logprobs))
-                continue
-            message = raw.get("message") or {}
-            choices.append(
-                Choice(
-                    text=message.get("content") or "",
-                    reasoning=message.get("reasoning_content") or message.get("reasoning"),
-                    finish_reason=raw.get("finish_reason"),
-                )
-            )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise BadResponseError(
-            "response is not a chat completion", status=response.status_code, snippet=redact(response.text)[:300]
-        ) from None
-    if not choices:
-        raise BadResponseError("response has no choices", status=response.status_code, snippet=redact(response.text)[:300])
-    return ChatResponse(
-        choices=choices, usage=Usage.from_openai(payload.get("usage")), model=payload.get("model"), latency_s=latency
-    )

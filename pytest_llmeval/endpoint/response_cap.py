@@ -6,8 +6,8 @@ they arrive, after decompression, and stops reading the moment the count passes
 `--llm-max-response-bytes` (default 16 MiB), so memory stays bounded by the cap whatever is sent.
 
 Users of the rule: the eval client (`endpoint/client.py`: a `bad_response` error of the sample)
-and the perf load generator (`perf/backend.py`, `perf/native.py`: a request counted under the
-error kind `response_too_large`). Both report `too_large_message`, which names the option.
+and the perf load generator (`perf/backend.py`, and `endpoint/native.py`, the HTTP client both use: a
+request counted under the error kind `response_too_large`). Both report `too_large_message`, which names the option.
 """
 
 from __future__ import annotations

@@ -15,8 +15,13 @@ see bench/perf_accuracy.py and bench/perf_capacity.py), and for comparison the c
 `aiohttp`, `httpx-aiohttp` (httpx API on aiohttp's transport) and `httpx` (stock pool), which
 stamp a read only when the reading coroutine gets its turn on the event loop.
 
+The wire format (SSE and JSON replies) is read by `endpoint/wire.py` and transport failures are
+named by the table of `endpoint/transport.py`, both shared with the eval client; this module only
+adds the clock around them.
+
 Error kinds: `http_<status>`, `timeout`, `connection_reset` (the server closed or reset the
-connection before the response was complete), `connection_error` (could not connect),
+connection before the response was complete), `connection_error` (could not connect: refused,
+DNS, TLS),
 `bad_response` (not JSON / not a completion), `stream_error` (an error event inside the stream),
 `incomplete_stream` (the stream ended cleanly but without `[DONE]` or a finish reason),
 `response_too_large` (the response passed `--llm-max-response-bytes`, default 16 MiB, counted after
@@ -27,13 +32,14 @@ with the eval client, so reading stops there and memory stays bounded).
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 from collections.abc import AsyncIterator, Callable
 from time import perf_counter
 from typing import Any
 
-from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES, ERROR_KIND, ResponseBudget, ResponseTooLarge
+from ..endpoint import wire
+from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES, ResponseBudget
+from ..endpoint.transport import TransportFailure, perf_failure
 from .metrics import RequestRecord
 
 _loads: Callable[[bytes], Any]
@@ -42,97 +48,62 @@ try:  # orjson parses SSE events ~3x faster; json is the fallback
 except ImportError:  # pragma: no cover - depends on the environment
     _loads = json.loads
 
-ERROR_SNIPPET = 300
+ERROR_SNIPPET = wire.SNIPPET
 
-
-class RequestFailed(Exception):
-    """Internal: one failed perf request, counted by ``kind`` in the level's figures; never reaches a user, so not in errors.py."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+# One failed perf request, counted by ``kind`` in the level's figures; never reaches a user, so not
+# in errors.py. The same class the shared HTTP client and wire reader raise.
+RequestFailed = TransportFailure
 
 
 def _error_message(status: int, body: bytes) -> str:
-    text = body[:2000].decode("utf-8", "replace")
-    try:
-        payload = json.loads(text)
-        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            text = str(payload["error"].get("message", payload["error"]))
-        elif isinstance(payload, dict) and "message" in payload:
-            text = str(payload["message"])
-    except ValueError:
-        pass
-    return f"HTTP {status}: {text[:ERROR_SNIPPET]}"
+    return f"HTTP {status}: {wire.error_message(body)[:ERROR_SNIPPET]}"
 
 
 class SSEParser:
-    """Server-sent events of one chat stream -> the record's content-chunk times, text and usage.
+    """Server-sent events of one chat stream -> the record's content-chunk times, text and usage
+    (the first choice; a reasoning piece counts as output like a content piece).
 
     `feed(data, now)`: bytes in arrival order, each with the time its read returned; an event gets
     the time of the read that completed it. `close(now)` checks the stream ended properly."""
 
-    __slots__ = ("record", "pending", "done", "finished")
+    __slots__ = ("done", "finished", "lines", "record")
 
     def __init__(self, record: RequestRecord) -> None:
         self.record = record
-        self.pending: list[bytes] = []  # reads of a line not ended yet, joined once it ends
+        self.lines = wire.SSELines()
         self.done = False
         self.finished = False
 
     def feed(self, data: bytes, now: float) -> None:
-        if b"\n" not in data:
-            self.pending.append(data)  # not `buffer + data`: re-copying a long line per read is quadratic
-            return
-        if self.pending:
-            self.pending.append(data)
-            data = b"".join(self.pending)
-        lines = data.split(b"\n")
-        tail = lines.pop()
-        self.pending = [tail] if tail else []
+        for payload in self.lines.feed(data):
+            self._event(payload, now)
+
+    def _event(self, payload: bytes, now: float) -> None:
+        event = wire.read_event(payload, _loads)
         record = self.record
-        loads = _loads
-        for line in lines:
-            if line[:5] != b"data:":
-                continue
-            payload = line[5:]
-            try:
-                event = loads(payload)
-            except ValueError:
-                if payload.strip() == b"[DONE]":
-                    self.done = True
-                    record.end = now
-                    continue
-                raise RequestFailed("bad_response", f"stream event is not JSON: {payload[:ERROR_SNIPPET]!r}") from None
-            if event.__class__ is not dict:
-                raise RequestFailed("bad_response", f"stream event is not a JSON object: {payload[:ERROR_SNIPPET]!r}")
-            choices = event.get("choices")
-            if choices:
-                choice = choices[0]
-                delta = choice.get("delta")
-                if delta is not None:
-                    text = delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning")
-                else:
-                    text = choice.get("text")
-                if text:
-                    if record.first_token is None:
-                        record.first_token = now
-                    record.chunk_times.append(now)
-                    record.pieces.append(text)
-                if choice.get("finish_reason"):
-                    self.finished = True
-            elif "error" in event:
-                error = event["error"]
-                message = error.get("message", error) if isinstance(error, dict) else error
-                raise RequestFailed("stream_error", f"error event in the stream: {str(message)[:ERROR_SNIPPET]}")
-            usage = event.get("usage")
-            if usage:
-                record.prompt_tokens = usage.get("prompt_tokens")
-                record.completion_tokens = usage.get("completion_tokens")
+        if event is wire.DONE:
+            self.done = True
+            record.end = now
+            return
+        pieces = wire.deltas(event)
+        if pieces:
+            _, content, reasoning, finish = pieces[0]
+            text = content or reasoning
+            if text:
+                if record.first_token is None:
+                    record.first_token = now
+                record.chunk_times.append(now)
+                record.pieces.append(text)
+            if finish:
+                self.finished = True
+        usage = event.get("usage")
+        if usage:
+            record.prompt_tokens = usage.get("prompt_tokens")
+            record.completion_tokens = usage.get("completion_tokens")
 
     def close(self, now: float) -> None:
-        if any(part.strip() for part in self.pending):
-            self.feed(b"\n", now)
+        for payload in self.lines.close():
+            self._event(payload, now)
         if not self.done:
             self.record.end = now
             if not self.finished:
@@ -168,14 +139,11 @@ NO_OUTPUT = (
 
 
 def parse_completion(body: bytes, record: RequestRecord) -> None:
-    try:
-        payload = _loads(body)
-        choice = payload["choices"][0]
-        message = choice.get("message") or {}
-        text = message.get("content") or message.get("reasoning_content") or choice.get("text") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        raise RequestFailed("bad_response", f"not a chat completion: {body[:ERROR_SNIPPET]!r}") from None
-    usage = payload.get("usage") or {}
+    """A whole reply: its first choice's content (or reasoning) and usage into `record`."""
+    completion = wire.read_completion(body, _loads)
+    first = completion.choices[0]
+    text = first.text or first.reasoning or ""
+    usage = completion.usage or {}
     if not text:
         raise RequestFailed("no_output", NO_OUTPUT)
     record.pieces.append(text)
@@ -184,23 +152,8 @@ def parse_completion(body: bytes, record: RequestRecord) -> None:
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
-    """(kind, message) of a transport exception from aiohttp or httpx."""
-    name = type(exc).__name__
-    text = str(exc) or name
-    if isinstance(exc, RequestFailed):
-        return exc.kind, str(exc)
-    if isinstance(exc, ResponseTooLarge):
-        return ERROR_KIND, str(exc)
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return "timeout", "timed out"
-    if isinstance(exc, ConnectionRefusedError) or name in ("ClientConnectorError", "ConnectError", "ConnectTimeout"):
-        return "connection_error", f"cannot connect: {text}"
-    if isinstance(exc, ConnectionResetError) or getattr(exc, "errno", None) in (errno.ECONNRESET, errno.EPIPE):
-        return "connection_reset", f"connection reset: {text}"
-    if name in ("ServerDisconnectedError", "ClientPayloadError", "RemoteProtocolError", "ReadError",
-                "ClientOSError", "IncompleteRead", "TransferEncodingError", "ContentLengthError"):
-        return "connection_reset", f"connection closed by the server: {text}"
-    return "error", f"{name}: {text}"
+    """(kind, message) of any exception a request raised: `endpoint/transport.py`'s table."""
+    return perf_failure(exc)
 
 
 class Backend:

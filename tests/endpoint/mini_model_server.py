@@ -85,6 +85,9 @@ def main() -> None:
             if args.die_on_chat is not None and chats[0] >= args.die_after:
                 print(f"chat request {chats[0]}: dying with signal {args.die_on_chat}", flush=True)
                 os.kill(os.getpid(), args.die_on_chat)
+                # The signal may be handled by another thread a moment later: never answer meanwhile
+                # (a fast client would otherwise get this reply from a server that is dying).
+                time.sleep(60)
             time.sleep(args.chat_delay)
             reply = json.dumps({"object": "chat.completion", "model": args.model, "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "The answer is 5."}, "finish_reason": "stop"}],

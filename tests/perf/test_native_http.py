@@ -8,7 +8,7 @@ import pytest
 
 from pytest_llmeval.perf.backend import RequestFailed, SSEParser
 from pytest_llmeval.perf.metrics import RequestRecord
-from pytest_llmeval.perf.native import _Response
+from pytest_llmeval.endpoint.native import Response as _Response
 
 EVENTS = (
     b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'

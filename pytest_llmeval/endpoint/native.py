@@ -1,0 +1,525 @@
+"""The fast HTTP client: HTTP/1.1 keep-alive connections on asyncio Protocols, for eval and perf.
+
+Used by the eval client (`endpoint/client.py`) for every plain-``http://`` endpoint without a proxy,
+and by the perf load generator (`perf/native.py`, transport ``native``) for every endpoint.
+
+Why it exists: a coroutine-based client (httpx over aiohttp) costs about 3x more CPU per request
+(measured with `bench/eval_throughput.py`: 448 µs against 141 µs per request on the dispatcher
+thread) and stamps a read only when its coroutine gets its turn on the event loop. Here:
+
+  * `Response.sent_at` is taken immediately before the request bytes are handed to the socket
+    (one write);
+  * `data_received` stamps `time.perf_counter()` first, then only de-chunks the body: SSE and JSON
+    parsing happen outside this module (`endpoint/wire.py`), after the response or in a `sink`;
+  * no per-request objects beyond the response state.
+
+Supported: http and https (TLS via asyncio, with the caller's SSL context or the default one), `Content-Length`, `chunked` and
+read-until-close bodies, `Connection: close`, 1xx interim responses, a connect timeout. Not
+supported: proxies, HTTP/2, decompression (requests send no Accept-Encoding; a body the server
+compresses anyway arrives as sent, and `Response.header("content-encoding")` says so).
+
+Size: every byte a response sends (head, framing and body) counts against `max_response_bytes`
+(`endpoint/response_cap.py`); past it the connection is dropped at once and the request fails
+with `ResponseTooLarge`, so an endless stream costs at most the cap in memory.
+
+Failures are raised as what happened, for `endpoint/transport.py` to name: the OSError of a failed
+connect (refused, DNS, TLS), `ConnectionResetError` for a reset, `ServerClosedConnection` for a
+clean close before the response was complete, `TimeoutError` for a connect timeout,
+`TransportFailure("bad_response")` for bytes that are not an HTTP response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import ssl
+import zlib
+from collections.abc import Callable
+from time import perf_counter
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from .response_cap import DEFAULT_MAX_RESPONSE_BYTES, ResponseBudget, ResponseTooLarge
+from .transport import ServerClosedConnection, TransportFailure
+
+_HEAD_END = b"\r\n\r\n"
+MAX_HEAD_BYTES = (
+    65536  # a head (or a chunk-size line) longer than this is no HTTP response
+)
+USER_AGENT = "pytest-llmeval"
+
+# Called with (body bytes, time of their read) for each piece of the body as it arrives; may raise
+# to fail the request (the connection is then dropped).
+BodySink = Callable[[bytes, float], None]
+
+
+class Target(NamedTuple):
+    """Where a URL's requests go. `path` includes the query; `host_header` excludes user info."""
+
+    host: str
+    port: int
+    tls: bool
+    path: str
+    host_header: str
+
+
+def target(url: str) -> Target:
+    """Raises ValueError for a URL that is not http(s) with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"cannot send to {url!r}: not an http(s) URL")
+    tls = parts.scheme == "https"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(
+        parts.hostname,
+        parts.port or (443 if tls else 80),
+        tls,
+        path,
+        parts.netloc.rpartition("@")[2],
+    )
+
+
+def request_head(method: str, where: Target, headers: dict[str, str]) -> bytes:
+    """The request head up to the Content-Length value: append ``b"<length>\\r\\n\\r\\n" + body``."""
+    lines = [
+        f"{method} {where.path} HTTP/1.1",
+        f"Host: {where.host_header}",
+        "Accept: */*",
+        f"User-Agent: {USER_AGENT}",
+    ]
+    lines += [
+        f"{k}: {v}"
+        for k, v in headers.items()
+        if k.lower() not in ("host", "content-length")
+    ]
+    return ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+
+
+class Response:
+    """Incremental HTTP/1.1 response framing. Body bytes are kept with the time of their read,
+    or handed to `sink` as they arrive."""
+
+    __slots__ = (
+        "body",
+        "budget",
+        "buffer",
+        "chunk_left",
+        "chunked",
+        "complete",
+        "future",
+        "head",
+        "inflate",
+        "inflated",
+        "inflater",
+        "keep_alive",
+        "raw_head",
+        "reason",
+        "remaining",
+        "sent_at",
+        "sink",
+        "status",
+        "trailer",
+        "until_close",
+    )
+
+    def __init__(
+        self,
+        future: asyncio.Future[None],
+        max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        sink: BodySink | None = None,
+        inflate: bool = False,
+    ) -> None:
+        self.future = future
+        self.budget = ResponseBudget(max_bytes)
+        self.head = True
+        self.status = 0
+        self.reason = ""
+        self.raw_head = b""
+        self.keep_alive = True
+        self.chunked = False
+        self.remaining = -1  # Content-Length bytes still due
+        self.until_close = False
+        self.buffer = b""
+        self.body: list[tuple[float, bytes]] = []
+        self.sink = sink
+        self.complete = False
+        self.chunk_left = 0  # bytes of the current chunk still due (+2 for its CRLF)
+        self.trailer = False
+        self.sent_at = 0.0
+        self.inflate = inflate
+        self.inflater: zlib._Decompress | None = None
+        self.inflated = 0
+
+    def header(self, name: str) -> str | None:
+        """The first header `name` (case-insensitive) of the final head, or None."""
+        wanted = name.lower().encode("latin-1")
+        for line in self.raw_head.split(b"\r\n")[1:]:
+            key, _, value = line.partition(b":")
+            if key.strip().lower() == wanted:
+                return value.strip().decode("latin-1")
+        return None
+
+    def content(self) -> bytes:
+        return b"".join(d for _, d in self.body)
+
+    def feed(self, data: bytes, now: float) -> None:
+        """Raises ResponseTooLarge past the cap, TransportFailure for a malformed response."""
+        self.budget.add(len(data))
+        self._feed(data, now)
+
+    def _body(self, now: float, data: bytes) -> None:
+        if self.inflater is not None:
+            data = self._inflate(data)
+            if not data:
+                return
+        if (
+            self.sink is None or self.status >= 400
+        ):  # an error reply's body is kept for its message
+            self.body.append((now, data))
+        else:
+            self.sink(data, now)
+
+    def _feed(self, data: bytes, now: float) -> None:
+        if self.head:
+            data = self.buffer + data if self.buffer else data
+            end = data.find(_HEAD_END)
+            if end < 0:
+                if len(data) > MAX_HEAD_BYTES:
+                    raise TransportFailure(
+                        "bad_response",
+                        f"the response head is longer than {MAX_HEAD_BYTES:,} bytes",
+                    )
+                self.buffer = data
+                return
+            self.buffer = b""
+            self._parse_head(data[:end])
+            data = data[end + 4 :]
+            if self.head:  # a 1xx interim response: the real head follows
+                if data:
+                    self._feed(data, now)
+                return
+        if self.chunked:
+            self._feed_chunked(data, now)
+        elif self.until_close:
+            if data:
+                self._body(now, data)
+        else:
+            if data:
+                self._body(now, data[: self.remaining])
+                self.remaining -= len(data)
+            if self.remaining <= 0:
+                self._finish()
+
+    def _inflate(self, data: bytes) -> bytes:
+        assert self.inflater is not None
+        room = self.budget.limit - self.inflated
+        out = self.inflater.decompress(
+            data, room + 1
+        )  # never more than one byte past the cap
+        self.inflated += len(out)
+        if self.inflated > self.budget.limit or self.inflater.unconsumed_tail:
+            raise ResponseTooLarge(self.budget.limit)
+        return out
+
+    def _parse_head(self, head: bytes) -> None:
+        lines = head.split(b"\r\n")
+        status_line = lines[0]
+        try:
+            if not status_line.startswith(b"HTTP/"):
+                raise ValueError
+            self.status = int(status_line[9:12])
+        except ValueError:
+            raise TransportFailure(
+                "bad_response", f"not an HTTP response: {status_line[:100]!r}"
+            ) from None
+        if 100 <= self.status < 200:
+            return  # stay in head mode
+        self.head = False
+        self.raw_head = head
+        self.reason = status_line[13:].decode("latin-1").strip()
+        self.keep_alive = not status_line.startswith(b"HTTP/1.0")
+        length = None
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                try:
+                    length = int(value.strip())
+                except ValueError:
+                    raise TransportFailure(
+                        "bad_response", f"bad Content-Length {value.strip()[:40]!r}"
+                    ) from None
+                if length > self.budget.limit:
+                    raise ResponseTooLarge(self.budget.limit)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                self.chunked = True
+            elif name == b"connection":
+                lowered = value.strip().lower()
+                if lowered == b"close":
+                    self.keep_alive = False
+                elif lowered == b"keep-alive":
+                    self.keep_alive = True
+            elif name == b"content-encoding" and self.inflate:
+                coding = value.strip().lower()
+                if coding in (b"gzip", b"x-gzip", b"deflate"):
+                    self.inflater = zlib.decompressobj(
+                        47 if coding != b"deflate" else 15
+                    )
+                elif coding not in (b"", b"identity"):
+                    raise TransportFailure(
+                        "bad_response", f"unsupported Content-Encoding {coding[:40]!r}"
+                    )
+        if not self.chunked:
+            if length is None:
+                self.until_close = True
+                self.keep_alive = False
+            else:
+                self.remaining = length
+                if length == 0:
+                    self._finish()
+
+    def _feed_chunked(self, data: bytes, now: float) -> None:
+        if self.buffer:
+            data = self.buffer + data
+            self.buffer = b""
+        pos = 0
+        size = len(data)
+        while pos < size:
+            if self.trailer:
+                # after the last chunk: optional trailer lines, then an empty line
+                end = data.find(b"\r\n", pos)
+                if end < 0:
+                    self.buffer = data[pos:]
+                    return
+                if end == pos:
+                    self._finish()
+                    return
+                pos = end + 2
+                continue
+            if self.chunk_left:
+                take = min(self.chunk_left, size - pos)
+                payload_end = pos + take
+                # the last two bytes of a chunk are its CRLF, not payload
+                useful = min(payload_end, pos + max(self.chunk_left - 2, 0))
+                if useful > pos:
+                    self._body(now, data[pos:useful])
+                self.chunk_left -= take
+                pos = payload_end
+                continue
+            end = data.find(b"\r\n", pos)
+            if end < 0:
+                if size - pos > MAX_HEAD_BYTES:
+                    raise TransportFailure(
+                        "bad_response",
+                        f"a chunk-size line is longer than {MAX_HEAD_BYTES:,} bytes",
+                    )
+                self.buffer = data[pos:]
+                return
+            try:
+                length = int(data[pos:end].split(b";", 1)[0], 16)
+            except ValueError:
+                raise TransportFailure(
+                    "bad_response", f"bad chunk size line {data[pos:end][:40]!r}"
+                ) from None
+            pos = end + 2
+            if length == 0:
+                self.trailer = True
+            else:
+                self.chunk_left = length + 2
+
+    def _finish(self) -> None:
+        self.complete = True
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = ("closed", "idle_since", "response", "transport")
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.response: Response | None = None
+        self.closed = False
+        self.idle_since = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        now = perf_counter()  # first: the read's time, before any processing
+        response = self.response
+        if (
+            response is None
+        ):  # bytes nobody asked for: this connection can't be trusted again
+            self.abort()
+            return
+        try:
+            response.feed(data, now)
+        except Exception as exc:  # noqa: BLE001 - framing, the cap or the sink: the request fails with it
+            response.fail(exc)
+            self.abort()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        response = self.response
+        if response is not None and not response.complete:
+            if response.until_close and not response.head:
+                response._finish()
+            elif isinstance(exc, OSError):
+                response.fail(exc)  # a reset: ConnectionResetError, named by its cause
+            else:
+                failure = ServerClosedConnection(
+                    "the server closed the connection before the response was complete"
+                )
+                if exc is not None:
+                    failure.__cause__ = exc
+                response.fail(failure)
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class HttpPool:
+    """Keep-alive connections to any number of hosts, at most `connections` requests at once.
+    Create and use it inside one event loop; `aclose()` at the end."""
+
+    def __init__(
+        self,
+        connections: int,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_timeout: float | None = None,
+        inflate: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        keepalive_expiry: float | None = None,
+    ) -> None:
+        self.connections = max(connections, 1)
+        # An idle connection older than this is closed rather than reused: servers close idle
+        # connections after a few seconds (uvicorn: 5 s), and a request written into a closing
+        # one fails. None: keep them (perf, whose connections are never idle long).
+        self.keepalive_expiry = keepalive_expiry
+        self.inflate = inflate
+        self.max_response_bytes = max_response_bytes
+        self.connect_timeout = connect_timeout
+        self._idle: dict[tuple[str, int, bool], list[_Connection]] = {}
+        self._open: set[_Connection] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._ssl = ssl_context  # None: asyncio's default context, made on the first https connection
+
+    async def aclose(self) -> None:
+        for conn in list(self._open):
+            if conn.transport is not None:
+                conn.transport.close()
+        self._open.clear()
+        self._idle.clear()
+
+    async def _connect(self, where: Target) -> _Connection:
+        loop = asyncio.get_running_loop()
+        if where.tls and self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        connecting = loop.create_connection(
+            _Connection,
+            where.host,
+            where.port,
+            ssl=self._ssl if where.tls else None,
+            server_hostname=where.host if where.tls else None,
+        )
+        if self.connect_timeout is None:
+            _, conn = await connecting
+        else:
+            _, conn = await asyncio.wait_for(connecting, self.connect_timeout)
+        self._open.add(conn)
+        return conn
+
+    async def preconnect(self, where: Target, count: int) -> None:
+        """Open up to `count` idle keep-alive connections to `where` (no request is sent); failures
+        are left for the requests to report."""
+        idle = self._idle.setdefault((where.host, where.port, where.tls), [])
+        wanted = min(count, self.connections) - len(idle)
+
+        async def one() -> None:
+            try:
+                idle.append(await self._connect(where))
+            except (OSError, asyncio.TimeoutError):
+                pass
+
+        await asyncio.wait_for(
+            asyncio.gather(*(one() for _ in range(max(wanted, 0)))), 30
+        )
+
+    async def _acquire(self, where: Target) -> _Connection:
+        idle = self._idle.get((where.host, where.port, where.tls))
+        while idle:
+            conn = idle.pop()
+            if not conn.closed and (
+                self.keepalive_expiry is None or perf_counter() - conn.idle_since < self.keepalive_expiry
+            ):
+                return conn
+            conn.abort()
+            self._open.discard(conn)
+        return await self._connect(where)
+
+    def _release(self, where: Target, conn: _Connection, reuse: bool) -> None:
+        conn.response = None
+        if reuse and not conn.closed:
+            conn.idle_since = perf_counter()
+            self._idle.setdefault((where.host, where.port, where.tls), []).append(conn)
+        else:
+            conn.abort()
+            self._open.discard(conn)
+
+    def new_response(self, sink: BodySink | None = None) -> Response:
+        """A response to pass to `request`, for a caller that wants its status even when it fails.
+        `sink` receives the body of a reply with status < 400 as it arrives (not kept then)."""
+        return Response(
+            asyncio.get_running_loop().create_future(),
+            self.max_response_bytes,
+            sink,
+            self.inflate,
+        )
+
+    async def request(
+        self,
+        where: Target,
+        head: bytes,
+        body: bytes = b"",
+        response: Response | None = None,
+    ) -> Response:
+        """Send one request (`head` from `request_head`) and wait for its complete response.
+        Raises what happened (see the module docstring); an HTTP error status is a Response."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.connections)
+        async with self._slots:
+            conn = await self._acquire(where)
+            if response is None:
+                response = self.new_response()
+            conn.response = response
+            reuse = False
+            try:
+                assert conn.transport is not None
+                response.sent_at = perf_counter()
+                conn.transport.write(head + str(len(body)).encode() + _HEAD_END + body)
+                await response.future
+                reuse = response.keep_alive
+            finally:
+                self._release(where, conn, reuse)
+        return response
+
+
+def reason_phrase(response: Response) -> str:
+    """The server's reason phrase, or the standard one for the status."""
+    if response.reason:
+        return response.reason
+    try:
+        return http.HTTPStatus(response.status).phrase
+    except ValueError:
+        return ""
