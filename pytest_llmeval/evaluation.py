@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,7 @@ class EvaluationPlugin:
             return {}
         return {MEDIA_DIR_KEY: str(self.media_store().root)}
 
-    def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
+    def register_markers(self, benchmarks: Mapping[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
             groups = {tag for subset in cls.subsets for tag in cls.subset_tags(subset)}
             for mark, what in [(mark_name(name), "benchmark"), *((mark_name(s), f"subset of {name}") for s in cls.subsets),
@@ -228,7 +228,7 @@ class EvaluationPlugin:
                     items.extend(built)
                     # pytest counts collected items from collect reports: without this one the
                     # header says "collected 0 items" and -k prints a negative "selected" count
-                    config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, built))
+                    config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, [*built]))
                 except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
                     raise pytest.UsageError(str(exc)) from None
                 except SubsetAbsentError as exc:
@@ -248,7 +248,7 @@ class EvaluationPlugin:
                 raise pytest.UsageError(str(exc)) from None
             items.extend(built)
             # counted in the header ("collected N items") like the benchmark subsets above
-            config.hook.pytest_collectreport(report=pytest.CollectReport(self.collection.nodeid_root, "passed", None, built))
+            config.hook.pytest_collectreport(report=pytest.CollectReport(self.collection.nodeid_root, "passed", None, [*built]))
         if self.settings.early_stop:
             self.start_early_stop(items)
 

@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -396,7 +396,9 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             think_eval=opts.get("think_eval"),
             thought_markers=list(opts.get("thought_markers")) or None,
             tokenizer=_path(opts.get("tokenizer")),
-            media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
+            media=MediaOptions.model_validate(  # pydantic checks the format name
+                {"image_max_side": opts.get("image_max_side"), "image_format": (opts.get("image_format") or "keep").lower()}
+            ),
             repeats=1 if opts.get("repeats") is None else opts.get("repeats"),
         )
     except ValidationError as exc:
@@ -405,11 +407,13 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         raise ConfigError(f"invalid llm option {field}: {first['msg']}") from None
 
 
-def _threshold_mode(value: str | None) -> str:
+def _threshold_mode(value: str | None) -> Literal["point", "ci"]:
     mode = (value or "point").strip().lower()
-    if mode not in ("point", "ci"):
-        raise ConfigError(f"--llm-threshold-mode must be 'point' or 'ci', got {value!r}")
-    return mode
+    if mode == "point":
+        return "point"
+    if mode == "ci":
+        return "ci"
+    raise ConfigError(f"--llm-threshold-mode must be 'point' or 'ci', got {value!r}")
 
 
 def _early_stop(enabled: bool, thresholds: list[str]) -> bool:

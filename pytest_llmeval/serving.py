@@ -248,10 +248,12 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
         return Serving(settings)
     xdist = bool(config.getoption("numprocesses", None)) or getattr(config.option, "dist", "no") != "no"
     if not xdist and (spec.port is not None or spec.has_port_placeholder()):  # else start() says what is wrong
-        if spec.port is None:  # chosen now, so that every plugin holds the right URL before the start
-            spec = spec.model_copy(update={"port": free_port(spec.host)})
+        port = spec.port
+        if port is None:  # chosen now, so that every plugin holds the right URL before the start
+            port = free_port(spec.host)
+            spec = spec.model_copy(update={"port": port})
         server = ManagedServer(spec)
-        return Serving(_pointing_at(settings, server_url(spec.host, spec.port), model), server, deferred=True, note=note,
+        return Serving(_pointing_at(settings, server_url(spec.host, port), model), server, deferred=True, note=note,
                        text_only=text_only)
     try:
         server = ManagedServer(spec).start()

@@ -487,7 +487,7 @@ def _read_csv(path: Path) -> Iterator[Located]:
     for record in reader:
         if None in record:  # more cells than header columns
             raise DatasetError(
-                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",  # type: ignore[index]
+                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
                 source=str(path),
                 line=reader.line_num,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -172,7 +173,7 @@ class Dispatcher:
             task = self._loop.create_task(
                 self._shared_request(key, body, holds_permit=True, queued_s=time.perf_counter() - waited)
             )
-            task.add_done_callback(lambda t, f=future, i=index: _settle(f, t, plan, i))
+            task.add_done_callback(functools.partial(_settle, future, plan=plan, index=index))
             self._track(task)
 
     # -- the request path --------------------------------------------------------------------
@@ -272,7 +273,7 @@ def _settle(
     if task.cancelled():
         future.cancel()
     elif task.exception() is not None:
-        future.set_exception(task.exception())  # type: ignore[arg-type]
+        future.set_exception(task.exception())
     else:
         _notify(plan, index, task.result())
         future.set_result(task.result())

@@ -89,7 +89,7 @@ class EarlyStopMonitor:
 
     def stopped(self, benchmark: str) -> bool:
         """True once every threshold on `benchmark` is decided: its unsent samples are not needed."""
-        tests = self._tests.get(benchmark)
+        tests = self._tests.get(benchmark, [])
         return bool(tests) and all(test.decided for test in tests)
 
     def should_skip(self, benchmark: str) -> bool:

@@ -303,7 +303,7 @@ class NativeBackend(Backend):
             conn.abort()
             self._open.discard(conn)
 
-    async def _send(self, body: bytes, stream: bool, record: RequestRecord) -> None:  # type: ignore[override]
+    async def _send(self, body: bytes, stream: bool, record: RequestRecord) -> None:
         assert self._slots is not None
         async with self._slots:
             conn = await self._acquire()

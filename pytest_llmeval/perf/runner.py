@@ -213,7 +213,7 @@ def run_in_thread(job: PerfJob) -> list[PerfResult]:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["results"]  # type: ignore[no-any-return]
+    return box["results"]
 
 
 _ERRORS: dict[str, type[LLMEvalError]] = {"ConfigError": ConfigError, "DatasetError": DatasetError, "PerfRunError": PerfRunError}

@@ -46,7 +46,7 @@ class HFTokenizer:
 
     def encode_offsets(self, text: str) -> list[tuple[int, int]]:
         """Each token's (start, end) character span in `text`, in order (no special tokens)."""
-        return [tuple(span) for span in self._tok.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+        return [tuple(span) for span in self._tok.encode(text, add_special_tokens=False).offsets]
 
     def decode(self, ids: list[int]) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=True))
@@ -88,7 +88,7 @@ class TransformersTokenizer(HFTokenizer):
 
     def encode_offsets(self, text: str) -> list[tuple[int, int]]:
         encoded = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
-        return [tuple(span) for span in encoded["offset_mapping"]]  # type: ignore[misc]
+        return [tuple(span) for span in encoded["offset_mapping"]]
 
     def decode(self, ids: list[int]) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=True))

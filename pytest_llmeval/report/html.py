@@ -54,7 +54,7 @@ MAX_SUBSET_CHART_METRICS = 3
 
 @cache
 def asset(name: str) -> str:
-    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 @cache
@@ -238,17 +238,17 @@ def _score_rows(page: Page) -> list[ScoreRow]:
                     raw.append((name, subset, "-", None, str(group.count), str(group.errors)))
     if comparison is not None:
         for row in comparison.rows:
-            bench = result.benchmarks.get(row.benchmark)
-            shown = row.subset is None or bench is None or len(bench.subsets) > 1
+            listed = result.benchmarks.get(row.benchmark)
+            shown = row.subset is None or listed is None or len(listed.subsets) > 1
             if row.status == "missing" and shown:
                 raw.append((row.benchmark, row.subset, row.metric, None, "", ""))
     rows = []
-    for bench, subset, metric, value, count, errors in raw:
+    for bench_name, subset_name, metric_name, row_value, count, errors in raw:
         gates = [(ok, rule.op, rule.value) for rule, ok in page.rules
-                 if (rule.benchmark, rule.subset, rule.metric) == (bench, subset, metric)]
-        rows.append(ScoreRow(bench, subset, metric, value, count, errors, gates,
-                             comparison.find(bench, subset, metric) if comparison else None, comparison is not None,
-                             _interval(result, bench, subset, metric)))
+                 if (rule.benchmark, rule.subset, rule.metric) == (bench_name, subset_name, metric_name)]
+        rows.append(ScoreRow(bench_name, subset_name, metric_name, row_value, count, errors, gates,
+                             comparison.find(bench_name, subset_name, metric_name) if comparison else None,
+                             comparison is not None, _interval(result, bench_name, subset_name, metric_name)))
     return rows
 
 

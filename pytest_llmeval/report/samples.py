@@ -67,12 +67,12 @@ class SamplesWriter:
                 pass
         for candidate in fallback_paths("samples", ".jsonl"):
             try:
-                handle = candidate.open("wb")
-                handle.write(kept + pending)
-                handle.flush()
+                out = candidate.open("wb")
+                out.write(kept + pending)
+                out.flush()
             except OSError:
                 continue
-            self._handle, self.path, self._good = handle, candidate, len(kept) + len(pending)
+            self._handle, self.path, self._good = out, candidate, len(kept) + len(pending)
             self.written += 1 if pending else 0
             return
         self._handle, self.path = None, None

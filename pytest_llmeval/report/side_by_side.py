@@ -136,13 +136,13 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         records = table[key]
         present = [r for r in records if r is not None]
         cells = []
-        for run, record in zip(runs, records):
-            if record is None:
+        for run, cell in zip(runs, records):
+            if cell is None:
                 cells.append(("missing", "missing" if run.records is not None else "no samples file", ""))
             else:
-                verdict = verdict_of(record)
-                shown = f"error: {record.error_kind}" if verdict == "error" and record.error_kind else verdict
-                cells.append((verdict, shown, shorten(as_text(record.extracted), 80)))
+                verdict = verdict_of(cell)
+                shown = f"error: {cell.error_kind}" if verdict == "error" and cell.error_kind else verdict
+                cells.append((verdict, shown, shorten(as_text(cell.extracted), 80)))
         differs = len({verdict_of(r) for r in present}) > 1
         differing += differs
         first = present[0]

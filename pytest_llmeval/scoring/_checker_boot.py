@@ -203,7 +203,7 @@ def candidate_main(req_r, resp_w):
     if MODE == "functional":
         os.dup2(null, 1)  # what a solution prints is not its answer
     sys.stdin = open(os.devnull)
-    builtins.exit = builtins.quit = sys.exit  # normally added by `site`, which -S skips
+    builtins.exit = builtins.quit = sys.exit  # type: ignore[assignment]  # normally added by `site`, which -S skips
     try:
         function = load_candidate()
         ready = {"loaded": True}
@@ -341,7 +341,7 @@ def loaded(channel, deadline=None):
 
 
 def check_humaneval(channel, payload, report):
-    namespace = {"__name__": "__check__"}
+    namespace: dict = {"__name__": "__check__"}  # exec() fills it: any value
     exec(compile(payload["prompt"], "prompt.py", "exec"), namespace)
     exec(compile(payload["test"], "test.py", "exec"), namespace)
 
@@ -366,9 +366,9 @@ def check_humaneval(channel, payload, report):
         if not (isinstance(kind, type) and issubclass(kind, Exception)) or issubclass(kind, (StopIteration,
                                                                                              StopAsyncIteration)):
             kind = RuntimeError
-        exc = kind(str(reply.get("message", "")))
-        exc.candidate_reply = reply
-        raise exc
+        error = kind(str(reply.get("message", "")))
+        error.candidate_reply = reply  # type: ignore[attr-defined]  # read back by failure_of()
+        raise error
 
     # A few tests call the function by its name (HumanEval/33 compares candidate(x) with sort_third(x)): that
     # name is the candidate too. The prompt's helpers (poly, encode_cyclic...) stay the dataset's own, so a
@@ -412,7 +412,7 @@ def check_functional(channel, payload, report):
             return
         if "value" in reply:
             got = reply["value"]
-            ok = json_values_equal(got, expected)  # noqa: F821 - appended to this source by scoring/code.py
+            ok = json_values_equal(got, expected)  # type: ignore[name-defined]  # noqa: F821 - appended by scoring/code.py
             report({"i": i, "status": "ok" if ok else "wrong_answer", "got": got})
             if not ok:
                 return
@@ -460,7 +460,7 @@ def main():
     os.close(req_r)
     os.close(resp_w)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a candidate that closed its end is a failure, not our death
-    chunks = []  # only now: the candidate never had the tests in its memory
+    chunks: list[bytes] = []  # only now: the candidate never had the tests in its memory
     while chunk := os.pread(PAYLOAD_FD, 1 << 20, sum(map(len, chunks))):
         chunks.append(chunk)
     os.close(PAYLOAD_FD)

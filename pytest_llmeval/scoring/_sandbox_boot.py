@@ -134,13 +134,13 @@ def main():
         except OSError:
             pass
     if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+        signum = os.WTERMSIG(status)
         try:
-            signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signum, signal.SIG_DFL)
         except (OSError, ValueError):
             pass
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
+        os.kill(os.getpid(), signum)
+        os._exit(128 + signum)
     os._exit(os.waitstatus_to_exitcode(status))
 
 

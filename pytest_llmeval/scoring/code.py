@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -428,7 +428,7 @@ def check_functional(
         n_total=len(tests),
         first_failure=FailureDetail(
             test_index=index,
-            status=status,
+            status=cast(FailureStatus, status),  # checked against _STATUSES above
             input_excerpt=_excerpt("\n".join(json.dumps(a) for a in args)),
             expected=_excerpt(json.dumps(expected)),
             got=got,
@@ -511,7 +511,7 @@ def check_humaneval(
         n_total=1,
         first_failure=FailureDetail(
             test_index=0,
-            status=status,
+            status=cast(FailureStatus, status),  # checked against _STATUSES above
             input_excerpt=f"check({entry_point})",
             expected="check() returns without an exception",
             got=_excerpt(last_line or f"exit code {result.exit_code}"),

@@ -161,7 +161,11 @@ def _numbers_match(pred: Fraction, target: Fraction, decimal: bool) -> bool:
 
 
 def _relatively_close(a: Fraction | float, b: Fraction | float, rel: float = 5e-6) -> bool:
-    return a == b or abs(a - b) <= Fraction(rel) * max(abs(a), abs(b))
+    return a == b or _magnitude(a - b) <= Fraction(rel) * max(_magnitude(a), _magnitude(b))
+
+
+def _magnitude(x: Fraction | float) -> Fraction | float:
+    return -x if x < 0 else x  # abs() of this union types as object
 
 
 def _numeric_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -> bool | None:
@@ -328,7 +332,7 @@ class _ExactEvaluator(_Evaluator):
             return base
         self.take()
         if self.peek() == "{":
-            exponent = self.group()
+            exponent: Any = self.group()  # a Fraction here: group() runs this class's expression()
         else:
             token = self.take()
             if not (token.isdigit() and len(token) == 1):

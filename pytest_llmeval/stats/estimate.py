@@ -60,9 +60,9 @@ def metric_uncertainty(
     several = any(r[1] > 1 for r in rows)
     if not several and bool(np.all((x == 0) | (x == 1))):
         successes, n = int(x.sum()), len(rows)
-        low, high = wilson_interval(successes, n, level)
+        w_low, w_high = wilson_interval(successes, n, level)  # 0-d arrays
         p = successes / n
-        return _result(math.sqrt(p * (1 - p) / n), float(low), float(high), n, "wilson", level, True)
+        return _result(math.sqrt(p * (1 - p) / n), float(w_low), float(w_high), n, "wilson", level, True)
     _, se, low, high = mean_interval(x, level)
     return _result(se, low, high, len(rows), "clustered" if several else "clt", level, bounded)
 

@@ -59,8 +59,7 @@ class HuggingFaceStandIn:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def __enter__(self) -> "HuggingFaceStandIn":
         self._thread.start()

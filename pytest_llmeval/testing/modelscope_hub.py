@@ -67,8 +67,7 @@ class ModelScopeStandIn:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def __enter__(self) -> "ModelScopeStandIn":
         self._thread.start()

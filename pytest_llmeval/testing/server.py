@@ -436,7 +436,7 @@ class FakeServerApp:
     ) -> bytes:
         """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's
         known log-probabilities (``prompt_logprobs`` / ``token_logprobs`` in the config)."""
-        choices = []
+        choices: list[dict[str, Any]] = []
         for prompt, plan in zip(prompts, plans):
             generated = plan.content[0] if plan.content else ""
             logprobs = prompt_logprobs(prompt, generated, self.config.prompt_logprobs, self.config.token_logprobs)
@@ -557,7 +557,7 @@ def _new_loop(config: FakeServerConfig) -> asyncio.AbstractEventLoop:
         except ImportError:
             pass
         else:
-            return uvloop.new_event_loop()  # type: ignore[no-any-return]
+            return uvloop.new_event_loop()
     if hasattr(selectors, "EpollSelector"):
         return asyncio.SelectorEventLoop(_PreciseEpollSelector())
     return asyncio.new_event_loop()
