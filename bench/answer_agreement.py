@@ -31,8 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytest_llmeval.scoring.choice import choice_letters, find_choice, match_choice_text  # noqa: E402
-from pytest_llmeval.scoring.reference_choice import reference_choice  # noqa: E402
+from pytest_llmeval.scoring.choice import choice_letters, find_choice, match_choice_text
+from pytest_llmeval.scoring.reference_choice import reference_choice
 
 # run in the EvalScope interpreter: its parser's letters for each record read from stdin
 EVALSCOPE_PARSE = """

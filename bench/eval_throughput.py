@@ -80,7 +80,7 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
     data = write_gsm8k(work / "overhead.jsonl", count)
     bare_file = work / "test_bare.py"
     bare_file.write_text(
-        "import pytest\n\n@pytest.mark.parametrize('i', range(%d))\ndef test_item(i):\n    assert i >= 0\n" % count
+        f"import pytest\n\n@pytest.mark.parametrize('i', range({count}))\ndef test_item(i):\n    assert i >= 0\n"
     )
     run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)  # warm-up: bytecode caches
     bare, _, _ = run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)

@@ -24,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmeval.scoring.code import build_humaneval_program, check_humaneval  # noqa: E402
-from pytest_llmeval.scoring.sandbox import (  # noqa: E402
+from pytest_llmeval.scoring.code import build_humaneval_program, check_humaneval
+from pytest_llmeval.scoring.sandbox import (
     SANDBOX_ENV,
     UnisolatedCodeWarning,
     bwrap_problem,
     run_many,
     run_python,
 )
-from tests.benchmarks.data import HUMANEVAL_ROWS  # noqa: E402
+from tests.benchmarks.data import HUMANEVAL_ROWS
 
 
 def programs(kind: str, count: int) -> list[tuple[str, str]]:

@@ -21,30 +21,36 @@ from typing import Any
 import pytest
 
 from .benchmarks.base import Benchmark
-from .benchmarks.protocols import protocol_args
 from .benchmarks.multimodal import MultimodalBenchmark
-from .media import MediaStore
-from .media.store import temporary_media_folder
+from .benchmarks.protocols import protocol_args
 from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
 from .gating.budget import run_passed
 from .gating.early_stop import EarlyStopMonitor, shuffle_for_early_stop, undecidable_metrics
 from .gating.thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
-from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.build import build_items
+from .items.distribution import TAKEOVER_KEY, is_sample_nodeid, worker_share
 from .items.nodes import SampleItem, WrongAnswer
 from .items.runtime import EvalRuntime
+from .items.selection import (
+    check_dataset_names,
+    check_mark_names,
+    check_subset_list,
+    mark_name,
+    plain_tests_can_match,
+    registered_marks,
+    select,
+)
 from .items.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
-from .items.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
-                              registered_marks, select)
+from .media import MediaStore
+from .media.store import temporary_media_folder
 from .options import OptionReader
-from .report.aggregate import ResultsCollector
 from .redact import redact
-from .results import RunResult, SampleRecord
+from .report.aggregate import ResultsCollector
+from .report.live import LiveProgress, live_wanted
 from .report.outputs import check_output_paths, write_text_or_fallback
 from .report.samples import SamplesWriter
-from .report.live import LiveProgress, live_wanted
 from .report.terminal import (
     Progress,
     SampleProblem,
@@ -57,6 +63,7 @@ from .report.terminal import (
     score_lines,
     verdict_line,
 )
+from .results import RunResult, SampleRecord
 from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
 from .thinking.aggregate import ThinkingCollector, table_lines
@@ -537,7 +544,7 @@ class EvaluationPlugin:
                 bench.answer_parser = instance.answer_parser
         outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
         if self.early_stop is not None:
-            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
+            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes, strict=True)]
         collection: dict[str, Any] | None = None
         if self.collection is not None:
             collection, collection_outcomes = self.collection.build(all_benchmarks())

@@ -20,16 +20,16 @@ short (MMLU and C-Eval have exactly 5 per subject).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import warnings
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DatasetError
-from .protocols import ProtocolWarning
 from .base import Benchmark, RecordLoader
 from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
+from .protocols import ProtocolWarning
 from .rows import local_path
 
 Record = Mapping[str, Any]

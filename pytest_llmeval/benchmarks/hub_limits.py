@@ -68,7 +68,7 @@ class HubLimits:
     max_listing: int = DEFAULT_MAX_LISTING
 
     @classmethod
-    def from_env(cls) -> "HubLimits":
+    def from_env(cls) -> HubLimits:
         return cls(
             timeout_s=_seconds("LLMEVAL_HUB_TIMEOUT", DEFAULT_TIMEOUT_S),
             stall_s=_seconds("LLMEVAL_HUB_STALL_TIMEOUT", DEFAULT_STALL_S),

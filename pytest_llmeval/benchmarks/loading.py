@@ -287,7 +287,7 @@ def subset_name(benchmark: Benchmark, label: str) -> str:
     if label in benchmark.subsets:
         return label
     for subset in benchmark.subsets:
-        if normalized(subset) == normalized(label) or subset.endswith(label) and subset[: -len(label)].isalpha():
+        if normalized(subset) == normalized(label) or (subset.endswith(label) and subset[: -len(label)].isalpha()):
             return subset
     return label
 
@@ -380,7 +380,7 @@ def read_path(path: Path, split: str = "test") -> Iterator[Located]:
                 ".gz, .bz2 or .xz) or a save_to_disk folder",
                 source=str(path),
             )
-        suffix, compression = kind
+        suffix, _compression = kind
         readers = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".tsv": _read_csv, ".parquet": _read_parquet}
         reader = readers[suffix](path)
     for located in reader:

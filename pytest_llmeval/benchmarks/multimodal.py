@@ -19,11 +19,9 @@ its adapters of these three benchmarks use.
 from __future__ import annotations
 
 import atexit
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Mapping
 
 from ..media import MediaError, MediaRef, MediaStore, content_parts
 from ..media.store import temporary_media_folder

@@ -52,7 +52,7 @@ class CollectionRun:
         self._registered: set[str] = set()
 
     @classmethod
-    def load(cls, raw: str, base_dir: Path, hub: str = "auto") -> "CollectionRun":
+    def load(cls, raw: str, base_dir: Path, hub: str = "auto") -> CollectionRun:
         """A collection file, or a hub id (`org/name`: the reference system publishes its
         collections on ModelScope, the default for `--llm-hub auto`; `--llm-hub huggingface` reads
         a Hugging Face dataset repository). A hub repository must hold one `.jsonl` file."""
@@ -136,8 +136,8 @@ class CollectionRun:
         return [entry for position, entry in enumerate(self.records) if position in keep]
 
     def build_items(
-        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], settings: RunSettings, runtime: "EvalRuntime"
-    ) -> list["SampleItem"]:
+        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], settings: RunSettings, runtime: EvalRuntime
+    ) -> list[SampleItem]:
         from ..items.nodes import RECORD_ERROR, SampleItem
 
         items: list[SampleItem] = []

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
@@ -85,11 +85,11 @@ class Collection(BaseModel):
     name: Annotated[str, AfterValidator(group_name)]
     weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     children: list[
-        Annotated[Union[Annotated["Collection", Tag("group")], Annotated[Dataset, Tag("dataset")]], Discriminator(_kind)]
+        Annotated[Annotated[Collection, Tag("group")] | Annotated[Dataset, Tag("dataset")], Discriminator(_kind)]
     ] = Field(min_length=1)
 
     @classmethod
-    def from_mapping(cls, data: Any, source: str = "schema") -> "Collection":
+    def from_mapping(cls, data: Any, source: str = "schema") -> Collection:
         """Validate a parsed YAML/JSON mapping (`datasets` is read as `children`)."""
         try:
             return cls.model_validate(_rename_datasets(data))
@@ -101,7 +101,7 @@ class Collection(BaseModel):
                 "(a group has name, weight, children; a dataset has name, weight, task_type, tags, args)"
             ) from None
 
-    def flatten(self) -> list["FlatDataset"]:
+    def flatten(self) -> list[FlatDataset]:
         """The leaves in tree order, each with its share of the whole (shares sum to 1)."""
         return list(_flatten(self, 1.0, ()))
 
@@ -249,7 +249,7 @@ def load_schema(path: str | Path) -> Collection:
         if is_yaml:
             import yaml
 
-            data = yaml.load(text, Loader=_yaml_loader(str(path)))  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_yaml_loader(str(path)))  # safe: _yaml_loader is a SafeLoader subclass
         else:
             data = json.loads(text)
     except CollectionError:

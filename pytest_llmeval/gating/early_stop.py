@@ -125,5 +125,5 @@ def shuffle_for_early_stop(items: list[Any], benchmark_of: Any, seed: int) -> No
     for name, where in positions.items():
         chosen = [items[i] for i in where]
         random.Random(f"{seed}:{name}").shuffle(chosen)
-        for index, item in zip(where, chosen):
+        for index, item in zip(where, chosen, strict=False):
             items[index] = item

@@ -276,7 +276,7 @@ def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
                 {"role": "user", "content": item.sample.input}]
         # media (spooled, or inline in a collection record): stored as hash/size/format
         return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
-    except Exception:  # noqa: BLE001 - the sample's own error is reported; its record must still be written
+    except Exception:
         return [{"role": "user", "content": item.sample.input if isinstance(item.sample.input, str) else "(unreadable prompt)"}]
 
 

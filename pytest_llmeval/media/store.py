@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..errors import DatasetError, MediaError
+from ..errors import MediaError
 
 ImageFormat = Literal["keep", "png", "jpeg", "webp"]
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
@@ -144,7 +144,7 @@ class MediaStore:
                     image.load()
             except MediaError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - hostile bytes in C decoders raise many types
+            except Exception as exc:
                 # (UnidentifiedImageError, DecompressionBombError, OSError, SyntaxError, struct.error, EOFError...)
                 raise MediaError(f"image field {field!r}: not a readable image ({exc})") from None
             source_format = (image.format or "png").lower()
@@ -222,7 +222,7 @@ _sigterm_installed = False
 _sigterm_lock = threading.Lock()
 
 
-def temporary_media_folder() -> "tempfile.TemporaryDirectory[str]":
+def temporary_media_folder() -> tempfile.TemporaryDirectory[str]:
     """A private `llmeval-media-*` folder (`--llm-no-cache`), removed by its `cleanup()`, when the
     object is collected, and also when the process receives SIGTERM (Python's default action for it
     ends the process without running any cleanup, which left the folders behind)."""

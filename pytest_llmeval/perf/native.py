@@ -40,8 +40,21 @@ MAX_HEAD_BYTES = 65536  # a head (or a chunk-size line) longer than this is no H
 class _Response:
     """Incremental HTTP/1.1 response framing. Body bytes are kept with the time of their read."""
 
-    __slots__ = ("future", "head", "status", "keep_alive", "chunked", "remaining", "until_close",
-                 "buffer", "body", "complete", "chunk_left", "trailer", "budget")
+    __slots__ = (
+        "body",
+        "budget",
+        "buffer",
+        "chunk_left",
+        "chunked",
+        "complete",
+        "future",
+        "head",
+        "keep_alive",
+        "remaining",
+        "status",
+        "trailer",
+        "until_close",
+    )
 
     def __init__(self, future: asyncio.Future[None], max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.future = future
@@ -188,7 +201,7 @@ class _Response:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("transport", "response", "closed")
+    __slots__ = ("closed", "response", "transport")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None

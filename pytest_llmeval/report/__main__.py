@@ -22,8 +22,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import RebuildError
-from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
+from .html import render_compare, render_page
 from .sample_table import SampleTable
 from .samples import MAX_LINE_BYTES, MAX_RESULTS_BYTES, SamplesLineError, iter_lines
 from .side_by_side import LoadedRun, label_runs
@@ -68,7 +68,7 @@ def read_records(path: Path) -> Iterator[SampleRecord]:
     _check_file(path, fix)
     number = 0
     try:
-        for number, line in iter_lines(path):
+        for number, line in iter_lines(path):  # noqa: B007 - `number` is read by the except clause
             yield SampleRecord.model_validate_json(line)
     except SamplesLineError as exc:
         raise RebuildError(f"{path}:{exc.number}: the line {exc.problem}; {fix}") from None

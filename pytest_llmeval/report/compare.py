@@ -110,7 +110,7 @@ def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | No
     per_sample: dict[str, dict[str, dict[str, float]]] = {}
     number = 0
     try:
-        for number, line in iter_lines(path):
+        for number, line in iter_lines(path):  # noqa: B007 - `number` is read by the except clause
             record = SampleRecord.model_validate_json(line)
             if record.error is None:
                 per_sample.setdefault(record.benchmark, {})[f"{record.subset}/{record.id}"] = record.metrics

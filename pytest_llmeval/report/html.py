@@ -37,11 +37,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..errors import ThresholdError
-from ..redact import redact
 from ..gating.thresholds import ThresholdRule, parse_threshold
+from ..redact import redact
+from ..results import RunResult, SampleRecord
 from .charts import Bar, bar_chart
 from .compare import ALL, Comparison, ComparisonRow, format_delta, format_score, read_comparison
-from ..results import RunResult, SampleRecord
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
 from .terminal import covered, interval_text, selection_notes, truncation_notes

@@ -26,11 +26,11 @@ import pytest
 
 from ..errors import ConfigError
 from ..options import OptionReader
+from ..results import RunResult, SampleRecord
 from ..settings import RunSettings
 from .compare import Comparison, baseline_samples, compare_results, comparison_lines, load_baseline
 from .html import render, render_overview, render_samples
 from .junit import PREFIX, junit_properties, suite_properties
-from ..results import RunResult, SampleRecord
 from .sample_table import CELL_CHARS, SampleTable, as_text, row_anchor
 
 RECORD_ATTR = "llmeval"  # the attribute EvaluationPlugin sets on reports

@@ -75,7 +75,7 @@ class CompareView:
     with_samples: bool = False
     filters: list[tuple[str, list[str]]] = field(default_factory=list)
     counts: str = ""
-    payload: Markup = Markup("{}")
+    payload: Markup = field(default_factory=lambda: Markup("{}"))
     thinking: ThinkingView | None = None  # reasoning-efficiency charts, one line per run
 
 
@@ -136,7 +136,7 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         records = table[key]
         present = [r for r in records if r is not None]
         cells = []
-        for run, cell in zip(runs, records):
+        for run, cell in zip(runs, records, strict=True):
             if cell is None:
                 cells.append(("missing", "missing" if run.records is not None else "no samples file", ""))
             else:

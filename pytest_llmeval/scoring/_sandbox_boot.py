@@ -11,7 +11,11 @@ verdict and payload descriptors) and closed here. ``ARGV`` = ``--in-process SOUR
 trusted checker's source in the fork itself instead of ``exec``-ing a new interpreter.
 """
 
-import os, resource, signal, sys
+import os
+import resource
+import signal
+import sys
+
 
 def children():
     me = os.getpid()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ..errors import EndpointError, JudgeError
+from ..errors import JudgeError
 
 if TYPE_CHECKING:
     from ..endpoint.dispatcher import Dispatcher
@@ -73,7 +73,7 @@ def parse_verdict(text: str) -> bool | None:
 class Judge:
     """Grades (question, reference, answer) triples with the judge model."""
 
-    def __init__(self, settings: "EndpointSettings", dispatcher: "Dispatcher") -> None:
+    def __init__(self, settings: EndpointSettings, dispatcher: Dispatcher) -> None:
         self.settings = settings
         self._dispatcher = dispatcher
         self._pending: dict[str, concurrent.futures.Future[ChatResponse]] = {}

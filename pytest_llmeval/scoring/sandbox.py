@@ -764,7 +764,7 @@ def bwrap_argv(env: dict[str, str], limits: SandboxLimits = DEFAULT_LIMITS, pyth
     argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    return argv + ["--chdir", _SANDBOX_DIR, "--"]
+    return [*argv, "--chdir", _SANDBOX_DIR, "--"]
 
 
 class _Interpreter(NamedTuple):
@@ -829,7 +829,7 @@ def bwrap_problem() -> str | None:
             problem: str | None = "bubblewrap (bwrap) is not installed"
         else:
             try:
-                probe = subprocess.run(bwrap_argv({}) + ["/bin/true"], capture_output=True, text=True,
+                probe = subprocess.run([*bwrap_argv({}), "/bin/true"], capture_output=True, text=True,
                                        timeout=30, env={})
                 problem = None if probe.returncode == 0 else f"bwrap cannot run here: {probe.stderr.strip()[:300]}"
                 if problem and "--size" in problem:

@@ -61,7 +61,7 @@ class HuggingFaceStandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}"
 
-    def __enter__(self) -> "HuggingFaceStandIn":
+    def __enter__(self) -> HuggingFaceStandIn:
         self._thread.start()
         return self
 
@@ -174,13 +174,13 @@ class HuggingFaceStandIn:
                 if not head_only:
                     self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 self._reply(head_only=False)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._reply(head_only=True)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._reply(head_only=False)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet

@@ -69,7 +69,7 @@ class ModelScopeStandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}"
 
-    def __enter__(self) -> "ModelScopeStandIn":
+    def __enter__(self) -> ModelScopeStandIn:
         self._thread.start()
         return self
 
@@ -147,10 +147,10 @@ class ModelScopeStandIn:
                 if not head_only:
                     self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 self._reply(head_only=False)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._reply(head_only=True)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet

@@ -437,7 +437,7 @@ class FakeServerApp:
         """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's
         known log-probabilities (``prompt_logprobs`` / ``token_logprobs`` in the config)."""
         choices: list[dict[str, Any]] = []
-        for prompt, plan in zip(prompts, plans):
+        for prompt, plan in zip(prompts, plans, strict=False):
             generated = plan.content[0] if plan.content else ""
             logprobs = prompt_logprobs(prompt, generated, self.config.prompt_logprobs, self.config.token_logprobs)
             text = prompt + generated
@@ -626,7 +626,7 @@ def config_from_args(args: argparse.Namespace) -> FakeServerConfig:
         if args.config_json:
             data.update(json.loads(args.config_json))
     except (OSError, ValueError) as err:
-        raise SystemExit(f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields")
+        raise SystemExit(f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields") from None
     for field in (
         "host",
         "port",

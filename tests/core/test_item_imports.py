@@ -42,9 +42,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(node: str, trail: list[str]) -> None:
         for nxt in sorted(graph[node]):
             if nxt in trail:
-                found.append(trail[trail.index(nxt):] + [nxt])
+                found.append([*trail[trail.index(nxt):], nxt])
             elif len(trail) < len(graph):
-                visit(nxt, trail + [nxt])
+                visit(nxt, [*trail, nxt])
 
     for start in graph:
         visit(start, [start])

@@ -31,6 +31,8 @@ from pytest_llmeval.report.html import (
     render_page,
 )
 from pytest_llmeval.report.junit import junit_properties
+from pytest_llmeval.report.perf_view import perf_view, read_perf
+from pytest_llmeval.report.sample_table import SampleTable, script_json
 from pytest_llmeval.results import (
     BenchmarkResult,
     GroupResult,
@@ -38,8 +40,6 @@ from pytest_llmeval.results import (
     SampleRecord,
     ThresholdOutcome,
 )
-from pytest_llmeval.report.perf_view import perf_view, read_perf
-from pytest_llmeval.report.sample_table import SampleTable, script_json
 
 
 def run_result(**scores: float) -> RunResult:

@@ -168,7 +168,7 @@ def lcb_sample(tmp_path: Path) -> Sample:
     folder = tmp_path / "code_generation_lite"
     write_jsonl(folder / "test5.jsonl", [data.lcb_row("3600", "2025-01-04T00:00:00", functional=True)])
     loader = DatasetLoader({"live_code_bench": str(folder)})
-    return list(get_benchmark("live_code_bench")().load("v5", loader))[0]
+    return next(iter(get_benchmark("live_code_bench")().load("v5", loader)))
 
 
 @pytest.mark.parametrize("trick", sorted(LCB_TRICKS))
