@@ -55,7 +55,6 @@ class ServingPlugin:
         self.deferred = deferred and server is not None  # not started yet: start_if_needed does it
         self.note = note  # said beside the "serving" line, e.g. why one request is in flight
         self.config: pytest.Config | None = None
-        self.stopped_for: ServerDiedError | None = None
         if server is not None:
             server.on_death.append(self._server_died)
 
@@ -102,7 +101,6 @@ class ServingPlugin:
 
     def _server_died(self, death: ServerDiedError) -> None:
         """Monitor thread: under xdist, make the controller stop scheduling and end the run."""
-        self.stopped_for = death
         dsession = self.config.pluginmanager.get_plugin("dsession") if self.config is not None else None
         if dsession is not None and not getattr(dsession, "shouldstop", False):
             dsession.shouldstop = f"llmeval: {death}"

@@ -408,8 +408,3 @@ def modelscope_rows(
         )
     return read_paths(whole, split), len(benchmark.subsets) == 1
 
-
-def reset_for_tests() -> None:
-    """Forget hubs found unreachable (tests that change the environment between runs in one process)."""
-    _unreachable.clear()
-    _forced_offline.clear()

@@ -122,7 +122,3 @@ class MultimodalBenchmark(Benchmark):
         messages.append({"role": "user", "content": parts})
         return messages
 
-
-def media_summary(segments: Sequence[Any]) -> list[dict[str, Any]]:
-    """The media refs of a sample's segments (hash, format, size) for display."""
-    return [s for s in segments if isinstance(s, dict)]

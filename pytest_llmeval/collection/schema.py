@@ -105,9 +105,6 @@ class Collection(BaseModel):
         """The leaves in tree order, each with its share of the whole (shares sum to 1)."""
         return list(_flatten(self, 1.0, ()))
 
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
-
 
 Collection.model_rebuild()
 

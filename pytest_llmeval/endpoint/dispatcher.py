@@ -93,7 +93,6 @@ class Dispatcher:
         self.settings = settings
         self.cache = cache
         self.requests_sent = 0
-        self.cache_hits = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-dispatcher", daemon=True)
         self._thread.start()
@@ -181,10 +180,7 @@ class Dispatcher:
     def _cached(self, key: str) -> ChatResponse | None:
         if self.cache is None:
             return None
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.cache_hits += 1
-        return hit
+        return self.cache.get(key)
 
     async def _fetch(self, body: dict[str, Any], use_cache: bool) -> ChatResponse:
         key = request_key(body)

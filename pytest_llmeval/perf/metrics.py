@@ -146,8 +146,6 @@ class RequestRecord:
     completion_tokens: int | None = None  # from usage
     error_kind: str | None = None
     error: str | None = None
-    input_estimate: int = 0  # the dataset's own count of the prompt (exact with a tokenizer)
-    input_estimate_exact: bool = False
 
     @property
     def ok(self) -> bool:

@@ -129,6 +129,3 @@ def iter_lines(path: Path, max_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[in
             if text.strip():
                 yield number, text
 
-
-def read_samples(path: Path) -> list[SampleRecord]:
-    return [SampleRecord.model_validate_json(line) for _, line in iter_lines(path)]
