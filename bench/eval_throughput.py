@@ -88,7 +88,8 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
         ours, code, _ = run_pytest(eval_args(server, data, concurrency, work / "overhead.json"), work)
     print(f"2. zero-latency overhead: N={count}, exit {code}")
     print(f"   bare pytest, trivial items  {bare:7.2f} s  {bare / count * 1e6:8.0f} us/item")
-    print(f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample   ratio {ours / bare:4.2f}x (target <= 2x)")
+    print(f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
+          f"   ratio {ours / bare:4.2f}x (target <= 2x)")
 
 
 def memory(work: Path, count: int, concurrency: int) -> None:

@@ -76,7 +76,10 @@ def incomplete_line(result: RunResult) -> str:
     why = "interrupted" if result.interrupted else "samples without a result"
     done = result.samples_scored + result.samples_errored
     planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
-    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
+    return (
+        f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); "
+        "the run is not passed"
+    )
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 

@@ -58,7 +58,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
     OptionSpec(
         "max_response_bytes",
-        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default 16777216 = 16 MiB)",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample "
+        "(default 16777216 = 16 MiB)",
         kind="int",
         metavar="N",
     ),
@@ -67,7 +68,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("seed", "seed for --llm-shuffle (default 42)", kind="int", metavar="N"),
     OptionSpec(
         "dataset",
-        "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder instead of the hub; repeatable",
+        "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder "
+        "instead of the hub; repeatable",
         kind="list",
         metavar="NAME=PATH",
     ),
@@ -130,7 +132,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
     OptionSpec(
         "think_eval",
-        "reasoning efficiency per sample and level: reasoning tokens, tokens to the first correct answer, token efficiency, thought count (docs/thinking.md)",
+        "reasoning efficiency per sample and level: reasoning tokens, tokens to the first correct answer, "
+        "token efficiency, thought count (docs/thinking.md)",
         kind="flag",
     ),
     OptionSpec(
@@ -151,11 +154,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
     OptionSpec(
         "perf",
-        "run a load sweep without writing a test: KEY=VALUE words, e.g. parallel=1,8,32 number=8,64,256 (see docs/perf.md)",
+        "run a load sweep without writing a test: KEY=VALUE words, e.g. parallel=1,8,32 number=8,64,256 "
+        "(see docs/perf.md)",
         kind="words",
         metavar="KEY=VALUE",
     ),
-    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, token counts for --llm-think-eval)", metavar="PATH"),
+    OptionSpec(
+        "tokenizer",
+        "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, "
+        "token counts for --llm-think-eval)",
+        metavar="PATH",
+    ),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
     OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X"),
     OptionSpec(

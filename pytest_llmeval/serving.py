@@ -97,7 +97,8 @@ class ServingPlugin:
     def serving_line(self) -> str:
         assert self.server is not None
         note = f"; {self.note}" if self.note else ""
-        return f"llmeval: serving {self.settings.endpoint.model} at {self.settings.endpoint.base_url} (log: {self.server.log_path}){note}"
+        endpoint = self.settings.endpoint
+        return f"llmeval: serving {endpoint.model} at {endpoint.base_url} (log: {self.server.log_path}){note}"
 
     def _server_died(self, death: ServerDiedError) -> None:
         """Monitor thread: under xdist, make the controller stop scheduling and end the run."""

@@ -252,7 +252,8 @@ class DatasetLoader(RecordLoader):
                 raise DatasetError(
                     f"benchmark {benchmark.name!r} has several subsets and this row has no {names[0]!r} field "
                     f"(fields: {', '.join(map(str, record)) or 'none'}); add it, pass one file per subset with "
-                    f"--llm-dataset {benchmark.name}.SUBSET=PATH, or select only one subset with -m to use the file whole",
+                    f"--llm-dataset {benchmark.name}.SUBSET=PATH, or select only one subset with -m "
+                    "to use the file whole",
                     source=where,
                 )
             elif str(value) in wanted or normalized(value) in wanted_norm:

@@ -20,8 +20,9 @@ In YAML or JSON the same tree is a mapping with `name`, optional `weight` (defau
 (`name` is the benchmark, plus `weight`, `task_type`, `tags`, `args`). Unknown keys are errors.
 
 Weights are finite numbers > 0 (`.inf`, `.nan`, 0 and negative weights are refused); group names
-are non-empty and hold no `/` (it joins the names of a group path). Shares (`flatten`): a leaf's share of the whole collection is the product, along its path from the
-root, of each node's weight divided by the sum of its siblings' weights. Worked example::
+are non-empty and hold no `/` (it joins the names of a group path). Shares (`flatten`): a leaf's share
+of the whole collection is the product, along its path from the root, of each node's weight divided
+by the sum of its siblings' weights. Worked example::
 
     root ── A (weight 1) ── a1 (1), a2 (3)
          └─ B (weight 3) ── b1 (1)

@@ -47,7 +47,8 @@ ERROR_SNIPPET = 300
 
 
 class RequestFailed(Exception):
-    """Internal: one failed perf request, counted by ``kind`` in the level's figures; never reaches a user, so not in errors.py."""
+    """Internal: one failed perf request, counted by ``kind`` in the level's figures; never reaches a
+    user, so not in errors.py."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)

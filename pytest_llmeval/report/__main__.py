@@ -148,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "with several results JSONs, a page comparing the runs side by side.",
     )
     parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
-                        help="results JSON (--llm-results) of each run, each followed by its samples JSONL (--llm-samples) if you have it")
+                        help="results JSON (--llm-results) of each run, each followed by its samples JSONL "
+                        "(--llm-samples) if you have it")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="where to write the page (default: report.html)")
     args = parser.parse_args(argv)
     try:

@@ -47,7 +47,8 @@ def load_baseline(path: Path) -> RunResult:
     """Read an earlier `--llm-results` file; any problem is a ConfigError naming the file and the fix."""
     if not path.is_file():
         raise ConfigError(
-            f"--llm-compare {path}: no such file; pass the results JSON of an earlier run (written with --llm-results PATH)"
+            f"--llm-compare {path}: no such file; pass the results JSON of an earlier run "
+            "(written with --llm-results PATH)"
         )
     try:
         with path.open("rb") as handle:
@@ -270,7 +271,8 @@ def comparison_lines(comparison: Comparison) -> list[str]:
             lines.append(f"PASS  no metric dropped more than --llm-max-drop {comparison.max_drop:g}{significance}")
         for row in large_but_not_significant(comparison):
             lines.append(
-                f"note  {row.label} fell {format_delta(row)} but p={format_p(row)} is not below {comparison.significance:g}: "
+                f"note  {row.label} fell {format_delta(row)} but p={format_p(row)} "
+                f"is not below {comparison.significance:g}: "
                 "not counted as a drop"
             )
     return lines

@@ -278,7 +278,8 @@ def comparison_section(page: Page) -> dict[str, Any] | None:
     if comparison is None:
         return None
     base = comparison.baseline
-    how = (f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value (hover the delta)."
+    how = (f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value"
+           " (hover the delta)."
            if comparison.paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
     return {
         "text": f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})." + how,

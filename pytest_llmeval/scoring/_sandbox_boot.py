@@ -1,4 +1,5 @@
-"""The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
+"""The sandbox bootstrap:
+``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
 
 Run from its source by :mod:`pytest_llmeval.scoring.sandbox` (inside bubblewrap when available, which does
 not show this package). Standard library only, as it runs without site-packages. It makes itself

@@ -498,8 +498,8 @@ def _fast_verdict(pred: str, pred_pct: bool, target: str, target_pct: bool) -> b
 
 
 class _Timeout(BaseException):
-    """Internal (caught here, becomes ScorerTimeoutError), so not in errors.py. Raised from the SIGALRM handler. BaseException so that library `except Exception` blocks
-    cannot swallow it and keep computing."""
+    """Internal (caught here, becomes ScorerTimeoutError), so not in errors.py. Raised from the SIGALRM
+    handler. BaseException so that library `except Exception` blocks cannot swallow it and keep computing."""
 
 
 class _DropTimeoutDisabledWarning(logging.Filter):

@@ -33,7 +33,8 @@ def test_spawned_module_imports_this_package_from_any_directory(tmp_path) -> Non
 
 def test_stop_group_reaches_a_grandchild_that_ignores_sigterm() -> None:
     code = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)']); "
+            "subprocess.Popen([sys.executable, '-c', "
+            "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)']); "
             "time.sleep(120)")
     leader = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     assert wait_until(lambda: len(processes.live_descendants(leader.pid)) == 1)

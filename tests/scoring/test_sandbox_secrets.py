@@ -121,7 +121,8 @@ def test_virtualenv_under_tmp_runs_and_its_packages_stay_hidden(tmp_path: Path, 
                    check=True)
     packages = next(venv.glob("lib/python*/site-packages"))
     (packages / "credentials.txt").write_text(KEY)
-    probe = ("import json, os, sys\ntry:\n    print(open({!r}).read())\nexcept OSError as e:\n    print('refused', e.errno)\n"
+    probe = ("import json, os, sys\ntry:\n    print(open({!r}).read())\n"
+             "except OSError as e:\n    print('refused', e.errno)\n"
              "print(json.dumps(sorted(os.listdir('/tmp'))))\n".format(str(packages / "credentials.txt")))
     result = sandbox.run_python(probe, python=str(venv / "bin" / "python"))
     assert result.status == "ok", result.stderr

@@ -73,7 +73,9 @@ record = {"question": "q", "problem": "p", "answer": "#### 42" if bench_name == 
 sample = bench.record_to_sample(record, 0, bench.subsets[0])
 reasoning = unit * (1_000_000 // len(unit)) + "so the answer is 42. Let me check: yes."
 answer = "The answer is \\boxed{42}."
-response = ChatResponse(choices=[Choice(text=answer, reasoning=reasoning)], usage=Usage(completion_tokens=len(reasoning)))
+response = ChatResponse(
+    choices=[Choice(text=answer, reasoning=reasoning)], usage=Usage(completion_tokens=len(reasoning))
+)
 figures = ThinkingAnalyser().analyse(bench, sample, response, [(answer, reasoning)])[0]
 print(json.dumps(figures))
 """
