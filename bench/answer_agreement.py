@@ -31,8 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytest_llmeval.scoring.choice import choice_letters, find_choice, match_choice_text  # noqa: E402
-from pytest_llmeval.scoring.reference_choice import reference_choice  # noqa: E402
+from pytest_llmeval.scoring.choice import choice_letters, find_choice, match_choice_text
+from pytest_llmeval.scoring.reference_choice import reference_choice
 
 # run in the EvalScope interpreter: its parser's letters for each record read from stdin
 EVALSCOPE_PARSE = """
@@ -95,8 +95,9 @@ def main() -> int:
         strict_agree = sum(s == e for s, _, e, _ in items) / count
         ref_agree = sum(r == e for _, r, e, _ in items) / count
         graded = [(s, e, t) for s, _, e, t in items if t]
-        acc = (f"{sum(s == t for s, _, t in graded) / len(graded):>12.3f}{sum(e == t for _, e, t in graded) / len(graded):>15.3f}"
-               if graded else f"{'-':>12}{'-':>15}")
+        n_graded = len(graded) or 1
+        ours, reference = sum(s == t for s, _, t in graded) / n_graded, sum(e == t for _, e, t in graded) / n_graded
+        acc = f"{ours:>12.3f}{reference:>15.3f}" if graded else f"{'-':>12}{'-':>15}"
         print(f"{name:<14}{count:>8}{strict_agree:>18.3f}{ref_agree:>21.3f}{acc}")
     return 0
 

@@ -80,7 +80,7 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
     data = write_gsm8k(work / "overhead.jsonl", count)
     bare_file = work / "test_bare.py"
     bare_file.write_text(
-        "import pytest\n\n@pytest.mark.parametrize('i', range(%d))\ndef test_item(i):\n    assert i >= 0\n" % count
+        f"import pytest\n\n@pytest.mark.parametrize('i', range({count}))\ndef test_item(i):\n    assert i >= 0\n"
     )
     run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)  # warm-up: bytecode caches
     bare, _, _ = run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)
@@ -88,7 +88,8 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
         ours, code, _ = run_pytest(eval_args(server, data, concurrency, work / "overhead.json"), work)
     print(f"2. zero-latency overhead: N={count}, exit {code}")
     print(f"   bare pytest, trivial items  {bare:7.2f} s  {bare / count * 1e6:8.0f} us/item")
-    print(f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample   ratio {ours / bare:4.2f}x (target <= 2x)")
+    print(f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
+          f"   ratio {ours / bare:4.2f}x (target <= 2x)")
 
 
 def memory(work: Path, count: int, concurrency: int) -> None:

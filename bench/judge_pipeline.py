@@ -51,7 +51,8 @@ def main() -> None:
             sent = server.stats()["chat_requests"]
         session = json.loads(results.read_text())["duration_s"]
     ideal = 2 * args.n * args.latency / args.concurrency
-    print(f"judge-graded run: N={args.n} C={args.concurrency} L={args.latency * 1000:.0f} ms, {sent} requests, exit {code}")
+    print(f"judge-graded run: N={args.n} C={args.concurrency} L={args.latency * 1000:.0f} ms, "
+          f"{sent} requests, exit {code}")
     print(f"   ideal 2*N*L/C        {ideal:8.2f} s")
     print(f"   session (results)    {session:8.2f} s   ratio {session / ideal:5.2f}x  (target <= 1.3x)")
     print(f"   whole process        {wall:8.2f} s")

@@ -67,7 +67,8 @@ def main() -> None:
         if args.memory_n:
             big = write_math_vista(work / "big", args.memory_n, args.side)
             wall, code, rss = run_pytest(args_for(server, "math_vista", big, work / "b"), work)
-            print(f"2. memory: {args.memory_n} image samples, exit {code}, {wall:.1f} s, peak RSS {rss} MB (target < 1024 MB)")
+            print(f"2. memory: {args.memory_n} image samples, exit {code}, {wall:.1f} s, "
+                  f"peak RSS {rss} MB (target < 1024 MB)")
 
 
 if __name__ == "__main__":

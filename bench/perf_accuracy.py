@@ -52,7 +52,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=32, help="output tokens per request (default 32)")
     parser.add_argument("--max", type=int, default=1024, help="highest concurrency tried beyond 128")
     args = parser.parse_args()
-    print(f"injected TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {args.tokens} tokens per request; errors of the p50s")
+    print(f"injected TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {args.tokens} tokens per request; "
+          "errors of the p50s")
     print("  conc   TTFT p50   err vs injected / realised    ITL p50   err vs injected / realised   client CPU   chunks/s")
     best = 0
     with FakeOpenAIServer(FakeServerConfig(ttft_s=TTFT, itl_s=ITL)) as server:
@@ -60,7 +61,8 @@ def main() -> None:
             m = measure(server, concurrency, args.tokens)
             ttft_err, itl_err = m["ttft"] - m["real_ttft"], m["itl"] - m["real_itl"]
             within = abs(ttft_err) < TTFT_BOUND and abs(itl_err) < ITL_BOUND
-            print(f"  {concurrency:4d}  {m['ttft'] * 1000:8.2f} ms   {(m['ttft'] - TTFT) * 1000:+7.2f} / {ttft_err * 1000:+6.2f} ms"
+            print(f"  {concurrency:4d}  {m['ttft'] * 1000:8.2f} ms   {(m['ttft'] - TTFT) * 1000:+7.2f}"
+                  f" / {ttft_err * 1000:+6.2f} ms"
                   f"          {m['itl'] * 1000:6.2f} ms   {(m['itl'] - ITL) * 1000:+6.2f} / {itl_err * 1000:+6.2f} ms"
                   f"              {m['cpu']:5.0%}   {m['chunks']:8.0f}  {'ok' if within else 'OVER'}")
             if within and concurrency > best:

@@ -5,7 +5,8 @@
 
 Against our zero-latency loopback server streaming 16 tokens per request, at parallel 64:
   1. our rate with each transport (native = our asyncio-Protocol client, the default; aiohttp;
-     httpx + aiohttp transport; stock httpx) and client CPU per request (the worker process's CPU time during the level / requests);
+     httpx + aiohttp transport; stock httpx) and client CPU per request (the worker process's CPU time
+     during the level / requests);
   2. when `evalscope` is found (on PATH, or --evalscope), `evalscope perf` on the same server with
      the same prompts, same parallel and number, its rate, and the ratio ours / EvalScope
      (target >= 2.5x). Rounds alternate the two tools; the best round of each is compared (the
@@ -90,7 +91,8 @@ def main() -> None:
                 number = args.number if transport != "httpx" else max(PARALLEL * 4, args.number // 10)
                 r = ours(server, prompts, number, transport)
                 assert r.client_cpu_s is not None
-                print(f"   {transport:14s} {r.request_throughput:8.0f} req/s   client CPU {r.client_cpu_s / r.number * 1e6:6.0f} us/request"
+                print(f"   {transport:14s} {r.request_throughput:8.0f} req/s"
+                      f"   client CPU {r.client_cpu_s / r.number * 1e6:6.0f} us/request"
                       f"   ({number} requests)")
         print(f"2. ours (native, the default) vs EvalScope, {args.rounds} alternating rounds"
               + ("" if binary else ": evalscope not found (pip install 'evalscope[perf]' or pass --evalscope), ours only"))
@@ -102,7 +104,8 @@ def main() -> None:
             assert r.client_cpu_s is not None
             our_rates.append(r.request_throughput)
             our_cpu.append(r.client_cpu_s / r.number)
-            line = f"   round {round_no}: ours {r.request_throughput:7.0f} req/s ({r.client_cpu_s / r.number * 1e6:.0f} us CPU/request)"
+            cpu_us = r.client_cpu_s / r.number * 1e6
+            line = f"   round {round_no}: ours {r.request_throughput:7.0f} req/s ({cpu_us:.0f} us CPU/request)"
             if binary:
                 e = evalscope(binary, server, prompts, args.number, work)
                 their.append(e)

@@ -33,7 +33,7 @@ from pytest_llmeval.execution.sandbox import (  # noqa: E402
     run_many,
     run_python,
 )
-from tests.benchmarks.data import HUMANEVAL_ROWS  # noqa: E402
+from tests.benchmarks.data import HUMANEVAL_ROWS
 
 
 def programs(kind: str, count: int) -> list[tuple[str, str]]:

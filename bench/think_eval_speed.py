@@ -87,8 +87,10 @@ def main() -> None:
                 figures = analyser.analyse(bench, sample, response, answers)[0]
                 efficiencies.append(figures["efficiency"])
             elapsed = time.perf_counter() - start
-            print(f"{label:<18} {args.samples} samples x {args.tokens} tokens: {elapsed / args.samples * 1000:.2f} ms/sample, "
-                  f"{calls / args.samples:.1f} answer checks/sample, mean efficiency {sum(efficiencies) / len(efficiencies):.3f}")
+            mean_efficiency = sum(efficiencies) / len(efficiencies)
+            print(f"{label:<18} {args.samples} samples x {args.tokens} tokens: "
+                  f"{elapsed / args.samples * 1000:.2f} ms/sample, {calls / args.samples:.1f} answer checks/sample, "
+                  f"mean efficiency {mean_efficiency:.3f}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
     │   ├── ThresholdError           an --llm-threshold expression that does not parse or names nothing known
     │   ├── SandboxUnavailableError  generated code must be isolated (bubblewrap) and cannot be here
     │   ├── CollectionError          a collection schema or file that cannot be used
-    │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong (also a ValueError; a sample error)
+    │   ├── InstructionSpecError     an IFEval instruction id or its arguments are wrong
+    │   │                            (also a ValueError; a sample error)
     │   └── LocalModelError          a --llm-model that cannot be served locally, or no local backend
     ├── DatasetError           a dataset could not be loaded or a row is malformed (names file:line)
     │   ├── SubsetAbsentError        a selected subset has no row in a file of some subsets (said once, not an error)

@@ -14,17 +14,15 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .benchmarks.base import Benchmark
-from .benchmarks.protocols import protocol_args
 from .benchmarks.multimodal import MultimodalBenchmark
-from .media import MediaStore
-from .media.store import temporary_media_folder
+from .benchmarks.protocols import protocol_args
 from .benchmarks.registry import all_benchmarks
 from .collection.wiring import CollectionPart, collection_section
 from .errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
@@ -40,10 +38,10 @@ from .engine.selection import (check_dataset_names, check_mark_names, check_subs
                               registered_marks, select)
 from .report.aggregate import ResultsCollector
 from .redact import redact
-from .results import RunResult, SampleRecord
+from .report.aggregate import ResultsCollector
+from .report.live import LiveProgress, live_wanted
 from .report.outputs import check_output_paths, write_text_or_fallback
 from .report.samples import SamplesWriter
-from .report.live import LiveProgress, live_wanted
 from .report.terminal import (
     Progress,
     SampleProblem,
@@ -56,6 +54,7 @@ from .report.terminal import (
     score_lines,
     verdict_line,
 )
+from .results import RunResult, SampleRecord
 from .scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 from .settings import RunSettings
 from .efficiency.aggregate import EfficiencyCollector, table_lines
@@ -68,7 +67,10 @@ def incomplete_line(result: RunResult) -> str:
     why = "interrupted" if result.interrupted else "samples without a result"
     done = result.samples_scored + result.samples_errored
     planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
-    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
+    return (
+        f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); "
+        "the run is not passed"
+    )
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
 SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
 
@@ -194,7 +196,7 @@ class EvaluationPlugin:
             return {}
         return {MEDIA_DIR_KEY: str(self.media_store().root)}
 
-    def register_markers(self, benchmarks: dict[str, type[Benchmark]]) -> None:
+    def register_markers(self, benchmarks: Mapping[str, type[Benchmark]]) -> None:
         for name, cls in benchmarks.items():
             groups = {tag for subset in cls.subsets for tag in cls.subset_tags(subset)}
             for mark, what in [(mark_name(name), "benchmark"), *((mark_name(s), f"subset of {name}") for s in cls.subsets),
@@ -227,7 +229,7 @@ class EvaluationPlugin:
                     items.extend(built)
                     # pytest counts collected items from collect reports: without this one the
                     # header says "collected 0 items" and -k prints a negative "selected" count
-                    config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, built))
+                    config.hook.pytest_collectreport(report=pytest.CollectReport(f"{name}/{subset}", "passed", None, [*built]))
                 except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
                     raise pytest.UsageError(str(exc)) from None
                 except SubsetAbsentError as exc:
@@ -247,7 +249,7 @@ class EvaluationPlugin:
                 raise pytest.UsageError(str(exc)) from None
             items.extend(built)
             # counted in the header ("collected N items") like the benchmark subsets above
-            config.hook.pytest_collectreport(report=pytest.CollectReport(self.collection.nodeid_root, "passed", None, built))
+            config.hook.pytest_collectreport(report=pytest.CollectReport(self.collection.nodeid_root, "passed", None, [*built]))
         if self.settings.early_stop:
             self.start_early_stop(items)
 
@@ -536,7 +538,7 @@ class EvaluationPlugin:
                 bench.answer_parser = instance.answer_parser
         outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
         if self.early_stop is not None:
-            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
+            outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes, strict=True)]
         collection: dict[str, Any] | None = None
         if self.collection is not None:
             collection, collection_outcomes = self.collection.build(all_benchmarks())

@@ -71,4 +71,6 @@ def llm_server(pytestconfig: pytest.Config) -> Any:
     """Where the model is served (`base_url`, `model`, `log_path`) and whether the plugin started it
     (`managed`: --llm-serve or a local model name without --llm-base-url)."""
     _plugin(pytestconfig)
-    return pytestconfig.pluginmanager.get_plugin("llmeval-serving").info
+    serving = pytestconfig.pluginmanager.get_plugin("llmeval-serving")
+    assert serving is not None, "plugin.py registers llmeval-serving before llmeval-evaluation"
+    return serving.info

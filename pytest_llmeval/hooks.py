@@ -11,15 +11,15 @@ if TYPE_CHECKING:
 
 
 @pytest.hookspec
-def pytest_llmeval_sample_record(record: "SampleRecord") -> None:
+def pytest_llmeval_sample_record(record: SampleRecord) -> None:
     """Called once per sample on the process that aggregates (the xdist controller or the only one)."""
 
 
 @pytest.hookspec
-def pytest_llmeval_results(result: "RunResult", config: pytest.Config) -> None:
+def pytest_llmeval_results(result: RunResult, config: pytest.Config) -> None:
     """Called with the final results before they are written; may add to `result.extra`."""
 
 
 @pytest.hookspec
-def pytest_llmeval_gate(result: "RunResult", config: pytest.Config) -> Any:
+def pytest_llmeval_gate(result: RunResult, config: pytest.Config) -> Any:
     """Return False to fail the run (exit status 1) after thresholds were checked; None to abstain."""

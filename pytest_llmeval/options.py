@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -78,7 +78,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("seed", "seed for --llm-shuffle (default {default})", kind="int", metavar="N", field="seed"),
     OptionSpec(
         "dataset",
-        "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder instead of the hub; repeatable",
+        "NAME=PATH or NAME.SUBSET=PATH: read a local jsonl/json/csv/parquet file or save_to_disk folder "
+        "instead of the hub; repeatable",
         kind="list",
         metavar="NAME=PATH",
     ),
@@ -142,7 +143,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("keep_thinking", "score the raw output, without removing text up to </think>", kind="flag"),
     OptionSpec(
         "think_eval",
-        "reasoning efficiency per sample and level: reasoning tokens, tokens to the first correct answer, token efficiency, thought count (docs/thinking.md)",
+        "reasoning efficiency per sample and level: reasoning tokens, tokens to the first correct answer, "
+        "token efficiency, thought count (docs/thinking.md)",
         kind="flag",
     ),
     OptionSpec(
@@ -163,11 +165,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
     OptionSpec(
         "perf",
-        "run a load sweep without writing a test: KEY=VALUE words, e.g. parallel=1,8,32 number=8,64,256 (see docs/perf.md)",
+        "run a load sweep without writing a test: KEY=VALUE words, e.g. parallel=1,8,32 number=8,64,256 "
+        "(see docs/perf.md)",
         kind="words",
         metavar="KEY=VALUE",
     ),
-    OptionSpec("tokenizer", "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, token counts for --llm-think-eval)", metavar="PATH"),
+    OptionSpec(
+        "tokenizer",
+        "local Hugging Face tokenizer folder or tokenizer.json (exact prompt lengths for perf, "
+        "token counts for --llm-think-eval)",
+        metavar="PATH",
+    ),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
     OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X", field="compare.max_drop"),
     OptionSpec(
@@ -467,11 +475,13 @@ def _tokenizer(value: str | None, invocation_dir: Path) -> Path | None:
     return path
 
 
-def _threshold_mode(value: str | None) -> str:
+def _threshold_mode(value: str | None) -> Literal["point", "ci"]:
     mode = (value or "point").strip().lower()
-    if mode not in ("point", "ci"):
-        raise ConfigError(f"--llm-threshold-mode must be 'point' or 'ci', got {value!r}")
-    return mode
+    if mode == "point":
+        return "point"
+    if mode == "ci":
+        return "ci"
+    raise ConfigError(f"--llm-threshold-mode must be 'point' or 'ci', got {value!r}")
 
 
 def _early_stop(enabled: bool, thresholds: list[str]) -> bool:

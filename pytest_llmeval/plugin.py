@@ -10,8 +10,8 @@ import pytest
 from . import hooks
 from .errors import ConfigError
 from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are found on the plugin module)
-from .perf.fixtures import llm_perf, perf  # noqa: F401
 from .options import OptionReader, add_options, resolve_settings
+from .perf.fixtures import llm_perf, perf  # noqa: F401
 
 PLUGIN_NAME = "llmeval-evaluation"
 

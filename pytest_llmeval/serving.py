@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import BaseModel
@@ -56,7 +55,6 @@ class ServingPlugin:
         self.deferred = deferred and server is not None  # not started yet: start_if_needed does it
         self.note = note  # said beside the "serving" line, e.g. why one request is in flight
         self.config: pytest.Config | None = None
-        self.stopped_for: ServerDiedError | None = None
         if server is not None:
             server.on_death.append(self._server_died)
 
@@ -99,11 +97,11 @@ class ServingPlugin:
     def serving_line(self) -> str:
         assert self.server is not None
         note = f"; {self.note}" if self.note else ""
-        return f"llmeval: serving {self.settings.endpoint.model} at {self.settings.endpoint.base_url} (log: {self.server.log_path}){note}"
+        endpoint = self.settings.endpoint
+        return f"llmeval: serving {endpoint.model} at {endpoint.base_url} (log: {self.server.log_path}){note}"
 
     def _server_died(self, death: ServerDiedError) -> None:
         """Monitor thread: under xdist, make the controller stop scheduling and end the run."""
-        self.stopped_for = death
         dsession = self.config.pluginmanager.get_plugin("dsession") if self.config is not None else None
         if dsession is not None and not getattr(dsession, "shouldstop", False):
             dsession.shouldstop = f"llmeval: {death}"
@@ -248,10 +246,12 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
         return Serving(settings)
     xdist = bool(config.getoption("numprocesses", None)) or getattr(config.option, "dist", "no") != "no"
     if not xdist and (spec.port is not None or spec.has_port_placeholder()):  # else start() says what is wrong
-        if spec.port is None:  # chosen now, so that every plugin holds the right URL before the start
-            spec = spec.model_copy(update={"port": free_port(spec.host)})
+        port = spec.port
+        if port is None:  # chosen now, so that every plugin holds the right URL before the start
+            port = free_port(spec.host)
+            spec = spec.model_copy(update={"port": port})
         server = ManagedServer(spec)
-        return Serving(_pointing_at(settings, server_url(spec.host, spec.port), model), server, deferred=True, note=note,
+        return Serving(_pointing_at(settings, server_url(spec.host, port), model), server, deferred=True, note=note,
                        text_only=text_only)
     try:
         server = ManagedServer(spec).start()

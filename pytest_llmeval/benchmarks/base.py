@@ -164,7 +164,7 @@ class Benchmark:
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         raise NotImplementedError(f"{type(self).__name__}.record_to_sample")
 
-    def load(self, subset: str, loader: "RecordLoader") -> Iterator[Sample]:
+    def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         """Samples of one subset. Override for benchmarks whose rows need joining or filtering."""
         for index, (record, where) in enumerate(loader.records(self, subset)):
             yield loader.to_sample(self, record, index, subset, where)

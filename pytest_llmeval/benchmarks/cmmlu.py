@@ -100,7 +100,7 @@ def _modelscope_row(record: Mapping[str, Any]) -> MCQRow:
     if not isinstance(raw, (list, tuple)) or len(raw) != 4:
         raise ValueError(f"choices must be a list of 4 labelled options like '(A) ...', got {str(raw)[:120]!r}")
     choices = []
-    for letter, option in zip("ABCD", raw):
+    for letter, option in zip("ABCD", raw, strict=False):
         label = _LABEL.match(str(option))
         if label is None or label.group(1).upper() != letter:
             raise ValueError(f"option {letter} must start with '({letter}) ', got {str(option)[:80]!r}")

@@ -29,7 +29,10 @@ from .loading import read_path
 
 UserScorer = Callable[[Sample, str], "Score | bool | float"]
 
-MCQ_PROMPT = "Answer the following multiple-choice question. Think briefly, then finish with a line of the form 'Answer: X' where X is the letter of the correct option.\n\n{question}\n\n{choices}"
+MCQ_PROMPT = (
+    "Answer the following multiple-choice question. Think briefly, then finish with a line of the form "
+    "'Answer: X' where X is the letter of the correct option.\n\n{question}\n\n{choices}"
+)
 QA_PROMPT = "{question}\n\nFinish with a line of the form 'Answer: ...' giving only the final answer."
 
 

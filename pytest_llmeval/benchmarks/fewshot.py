@@ -14,22 +14,22 @@ few-shot rows of subset S (dataset name L) are looked up, first match wins:
 Local evaluated data without any of 1-3 is an error that names the option to add, rather than a
 silent zero-shot run, when `few_shot_num` was given. When the count is the protocol's default (the
 `evalscope` protocol's 4-shot GSM8K, 5-shot MMLU...), the run goes on zero-shot with a
-`ProtocolWarning` that says its prompts are not the protocol's and how to fix it. The rows come in dataset order; fewer than asked are used when the split is
-short (MMLU and C-Eval have exactly 5 per subject).
+`ProtocolWarning` that says its prompts are not the protocol's and how to fix it. The rows come in
+dataset order; fewer than asked are used when the split is short (MMLU and C-Eval have exactly 5 per subject).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import warnings
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DatasetError
-from .protocols import ProtocolWarning
 from .base import Benchmark, RecordLoader
 from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
+from .protocols import ProtocolWarning
 from .rows import local_path
 
 Record = Mapping[str, Any]

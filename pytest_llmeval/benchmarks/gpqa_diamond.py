@@ -34,7 +34,7 @@ def arrange_options(correct: str, incorrect: list[str], index: int, seed: int, k
     wrong = list(incorrect)
     random.Random(f"{seed}:{key}").shuffle(wrong)
     position = (index + seed) % (len(wrong) + 1)
-    options = wrong[:position] + [correct] + wrong[position:]
+    options = [*wrong[:position], correct, *wrong[position:]]
     return options, choice_letters(len(options))[position]
 
 

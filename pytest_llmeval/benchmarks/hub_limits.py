@@ -68,7 +68,7 @@ class HubLimits:
     max_listing: int = DEFAULT_MAX_LISTING
 
     @classmethod
-    def from_env(cls) -> "HubLimits":
+    def from_env(cls) -> HubLimits:
         return cls(
             timeout_s=_seconds("LLMEVAL_HUB_TIMEOUT", DEFAULT_TIMEOUT_S),
             stall_s=_seconds("LLMEVAL_HUB_STALL_TIMEOUT", DEFAULT_STALL_S),
@@ -283,7 +283,7 @@ def _install_hf_transport() -> None:
 def _limited_transport(httpx_module: Any) -> Any:
     """An `httpx`-style transport checking each request and chunk against the active budget."""
 
-    class CountingStream(httpx_module.SyncByteStream):  # type: ignore[misc, name-defined]
+    class CountingStream(httpx_module.SyncByteStream):
         def __init__(self, inner: Any, budget: HubBudget, listing: bool) -> None:
             self.inner, self.budget, self.listing = inner, budget, listing
 
@@ -298,7 +298,7 @@ def _limited_transport(httpx_module: Any) -> Any:
         def close(self) -> None:
             self.inner.close()
 
-    class LimitedTransport(httpx_module.BaseTransport):  # type: ignore[misc, name-defined]
+    class LimitedTransport(httpx_module.BaseTransport):
         def __init__(self) -> None:
             self.inner = httpx_module.HTTPTransport()
 

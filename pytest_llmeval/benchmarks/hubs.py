@@ -137,9 +137,9 @@ def _go_offline_hf() -> None:
     try:
         import datasets.config as datasets_config
 
-        datasets_config.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        datasets_config.HF_HUB_OFFLINE = True
         if hasattr(datasets_config, "HF_DATASETS_OFFLINE"):
-            datasets_config.HF_DATASETS_OFFLINE = True  # type: ignore[attr-defined]
+            datasets_config.HF_DATASETS_OFFLINE = True
     except ImportError:
         pass
 
@@ -280,7 +280,7 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
     with httpx.Client(follow_redirects=True, cookies={"m_session_id": token} if token else None) as client:
         for page in range(1, budget.limits.max_requests + 2):
             budget.request()
-            params = {"Revision": "master", "Recursive": "True", "PageNumber": page, "PageSize": MS_PAGE_SIZE}
+            params: dict[str, str | int] = {"Revision": "master", "Recursive": "True", "PageNumber": page, "PageSize": MS_PAGE_SIZE}
             body = bytearray()
             try:
                 with client.stream("GET", url, params=params, timeout=budget.read_timeout()) as response:
@@ -408,8 +408,3 @@ def modelscope_rows(
         )
     return read_paths(whole, split), len(benchmark.subsets) == 1
 
-
-def reset_for_tests() -> None:
-    """Forget hubs found unreachable (tests that change the environment between runs in one process)."""
-    _unreachable.clear()
-    _forced_offline.clear()

@@ -223,10 +223,11 @@ class LiveCodeBench(Benchmark):
         answer_format = FORMAT_STARTER.format(starter=starter) if starter.strip() else FORMAT_STDIN
         difficulty = str(record.get("difficulty") or "").strip().lower()
         title = str(record.get("question_title") or "")
+        assert self.protocol is not None  # LiveCodeBench declares its protocols: one is always chosen
         return Sample(
             id=safe_sample_id(record.get("question_id"), index),
             subset=subset,
-            input=self.protocol.render({  # type: ignore[union-attr]
+            input=self.protocol.render({
                 "question": str(record["question_content"]), "problem": str(record["question_content"]).strip(),
                 "format": answer_format,
                 "format_block": LCB_FORMAT_STARTER.format(starter=record["starter_code"]) if record.get("starter_code")

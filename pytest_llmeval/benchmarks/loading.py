@@ -252,7 +252,8 @@ class DatasetLoader(RecordLoader):
                 raise DatasetError(
                     f"benchmark {benchmark.name!r} has several subsets and this row has no {names[0]!r} field "
                     f"(fields: {', '.join(map(str, record)) or 'none'}); add it, pass one file per subset with "
-                    f"--llm-dataset {benchmark.name}.SUBSET=PATH, or select only one subset with -m to use the file whole",
+                    f"--llm-dataset {benchmark.name}.SUBSET=PATH, or select only one subset with -m "
+                    "to use the file whole",
                     source=where,
                 )
             elif str(value) in wanted or normalized(value) in wanted_norm:
@@ -287,7 +288,7 @@ def subset_name(benchmark: Benchmark, label: str) -> str:
     if label in benchmark.subsets:
         return label
     for subset in benchmark.subsets:
-        if normalized(subset) == normalized(label) or subset.endswith(label) and subset[: -len(label)].isalpha():
+        if normalized(subset) == normalized(label) or (subset.endswith(label) and subset[: -len(label)].isalpha()):
             return subset
     return label
 
@@ -380,7 +381,7 @@ def read_path(path: Path, split: str = "test") -> Iterator[Located]:
                 ".gz, .bz2 or .xz) or a save_to_disk folder",
                 source=str(path),
             )
-        suffix, compression = kind
+        suffix, _compression = kind
         readers = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".tsv": _read_csv, ".parquet": _read_parquet}
         reader = readers[suffix](path)
     for located in reader:
@@ -487,7 +488,7 @@ def _read_csv(path: Path) -> Iterator[Located]:
     for record in reader:
         if None in record:  # more cells than header columns
             raise DatasetError(
-                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",  # type: ignore[index]
+                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
                 source=str(path),
                 line=reader.line_num,
             )

@@ -87,7 +87,7 @@ def free_form_equal(prediction: str, answer: str, answer_type: str, precision: A
     if got is None or gold is None:
         return False
     if answer_type == "integer":
-        return got.is_integer() and int(got) == int(round(gold))
+        return got.is_integer() and int(got) == round(gold)
     digits = int(float(precision)) if precision not in (None, "") else 2
     return round(got, digits) == round(gold, digits)
 

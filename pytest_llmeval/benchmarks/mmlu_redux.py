@@ -32,8 +32,8 @@ from ..scoring.choice import choice_letters
 from .base import DatasetSource
 from .breakdown import GroupedSubsets, breakdown_names
 from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark
-from .reference_prompts import MC_SINGLE_COT, mc_protocol
 from .mmlu import MMLU_GROUPS, MMLU_SUBJECTS, mmlu_row
+from .reference_prompts import MC_SINGLE_COT, mc_protocol
 from .registry import register_benchmark
 
 WRONG_LABEL = frozenset({"wrong_groundtruth", "no_correct_answer", "multiple_correct_answers"})

@@ -19,11 +19,9 @@ its adapters of these three benchmarks use.
 from __future__ import annotations
 
 import atexit
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Mapping
 
 from ..media import MediaError, MediaRef, MediaStore, content_parts
 from ..media.store import temporary_media_folder
@@ -124,7 +122,3 @@ class MultimodalBenchmark(Benchmark):
         messages.append({"role": "user", "content": parts})
         return messages
 
-
-def media_summary(segments: Sequence[Any]) -> list[dict[str, Any]]:
-    """The media refs of a sample's segments (hash, format, size) for display."""
-    return [s for s in segments if isinstance(s, dict)]

@@ -66,8 +66,6 @@ AIME = (
     "Remember to put your answer inside \\boxed{{}}."
 )
 COMPETITION_MATH = "Problem:\n{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}.\n"
-COMPETITION_MATH_FEW_SHOT = "Here are some examples of how to solve similar problems:\n\n{fewshot}\n"
-COMPETITION_MATH_EXAMPLE = "Problem:\n{question}\nSolution:\n{answer}"
 
 # -- code -----------------------------------------------------------------------------------------
 

@@ -46,10 +46,10 @@ from ..scoring.choice import (
     is_negated,
     match_choice_text,
 )
+from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers
 from .mcq import MCQRow, letters_phrase, render_prompt
-from ..scoring.reference_choice import reference_choice
 from .protocols import Protocol
 from .reference_prompts import MC_MULTIPLE, MC_SINGLE, REFERENCE_SEED, TRUTHFULQA_QA, mc_protocol
 from .registry import register_benchmark
@@ -168,7 +168,7 @@ class TruthfulQA(Benchmark):
         if len(choices) != len(labels) or not any(labels):
             raise ValueError(f"{field} needs as many labels as choices and at least one true answer")
         letters = choice_letters(len(choices))
-        gold = [letter for letter, label in zip(letters, labels) if label]
+        gold = [letter for letter, label in zip(letters, labels, strict=False) if label]
         if subset == "mc1" and len(gold) != 1:
             raise ValueError(f"mc1_targets must have exactly one true answer, got {len(gold)}")
         if reference:

@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.n < 0:
             raise ConfigError(f"-n must be 0 or more, got {args.n}")
         if args.output.is_dir():  # checked before the (possibly long) build
-            raise ConfigError(f"-o {args.output} is a folder; pass the collection file to write, e.g. -o {args.output / 'collection.jsonl'}")
+            raise ConfigError(
+                f"-o {args.output} is a folder; pass the collection file to write, "
+                f"e.g. -o {args.output / 'collection.jsonl'}"
+            )
         datasets = dict(split_pair(item, "--llm-dataset") for item in args.llm_dataset)
         schema = load_schema(args.schema)
         records, counts = build_collection(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
@@ -59,7 +59,7 @@ def load_leaves(leaves: list[FlatDataset], instances: list[Benchmark], loader: D
     all of them, so that one build run shows everything to fix (one hub error per benchmark)."""
     pools: list[list[Sample]] = []
     failures: dict[str, tuple[str, DatasetError]] = {}
-    for leaf, bench in zip(leaves, instances):
+    for leaf, bench in zip(leaves, instances, strict=True):
         if leaf.name in failures:  # the same benchmark again (another group): the same error
             pools.append([])
             continue
@@ -104,7 +104,7 @@ def build_collection(
     counts = allot(n, sampler_weights(sampler, [leaf.share for leaf in leaves], sizes), sizes)
     records: list[CollectionRecord] = []
     report: list[DatasetCount] = []
-    for position, (leaf, bench, pool, count) in enumerate(zip(leaves, instances, pools, counts)):
+    for position, (leaf, bench, pool, count) in enumerate(zip(leaves, instances, pools, counts, strict=True)):
         task_type = leaf.task_type or type(bench).task_type
         for offset in choose(len(pool), count, seed, position, leaf.name):
             sample = pool[offset]
@@ -145,8 +145,7 @@ def count_lines(counts: list[DatasetCount], sampler: str) -> list[str]:
     from ..texttable import format_table
 
     rows = [
-        ["/".join(c.categories), c.name, f"{c.share:.4f}", str(c.available), str(c.taken)]
-        + (["all" if c.taken == c.available else ""])
+        ["/".join(c.categories), c.name, f"{c.share:.4f}", str(c.available), str(c.taken), "all" if c.taken == c.available else ""]
         for c in counts
     ]
     total = sum(c.taken for c in counts)

@@ -215,7 +215,7 @@ def _macro_uncertainty(by_dataset: Mapping[str, list[float]]) -> MetricUncertain
         return None
     k = len(parts)
     macro = sum(sum(v) / len(v) for v in by_dataset.values() if v) / k
-    se = math.sqrt(sum(p.se ** 2 for p in parts)) / k  # type: ignore[operator]
+    se = math.sqrt(sum(p.se**2 for p in parts if p.se is not None)) / k  # all are set (checked above)
     low, high = macro - z_value() * se, macro + z_value() * se
     if all(0 <= x <= 1 for v in by_dataset.values() for x in v):
         low, high = max(0.0, low), min(1.0, high)

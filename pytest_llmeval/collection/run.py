@@ -52,7 +52,7 @@ class CollectionRun:
         self._registered: set[str] = set()
 
     @classmethod
-    def load(cls, raw: str, base_dir: Path, hub: str = "auto") -> "CollectionRun":
+    def load(cls, raw: str, base_dir: Path, hub: str = "auto") -> CollectionRun:
         """A collection file, or a hub id (`org/name`: the reference system publishes its
         collections on ModelScope, the default for `--llm-hub auto`; `--llm-hub huggingface` reads
         a Hugging Face dataset repository). A hub repository must hold one `.jsonl` file."""

@@ -21,9 +21,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from typing import Literal
 
-SamplerName = Literal["weighted", "stratified", "uniform"]
 SAMPLERS: tuple[str, ...] = ("weighted", "stratified", "uniform")
 
 

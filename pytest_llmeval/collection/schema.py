@@ -20,8 +20,9 @@ In YAML or JSON the same tree is a mapping with `name`, optional `weight` (defau
 (`name` is the benchmark, plus `weight`, `task_type`, `tags`, `args`). Unknown keys are errors.
 
 Weights are finite numbers > 0 (`.inf`, `.nan`, 0 and negative weights are refused); group names
-are non-empty and hold no `/` (it joins the names of a group path). Shares (`flatten`): a leaf's share of the whole collection is the product, along its path from the
-root, of each node's weight divided by the sum of its siblings' weights. Worked example::
+are non-empty and hold no `/` (it joins the names of a group path). Shares (`flatten`): a leaf's share
+of the whole collection is the product, along its path from the root, of each node's weight divided
+by the sum of its siblings' weights. Worked example::
 
     root ── A (weight 1) ── a1 (1), a2 (3)
          └─ B (weight 3) ── b1 (1)
@@ -41,7 +42,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
@@ -86,11 +87,11 @@ class Collection(BaseModel):
     name: Annotated[str, AfterValidator(group_name)]
     weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     children: list[
-        Annotated[Union[Annotated["Collection", Tag("group")], Annotated[Dataset, Tag("dataset")]], Discriminator(_kind)]
+        Annotated[Annotated[Collection, Tag("group")] | Annotated[Dataset, Tag("dataset")], Discriminator(_kind)]
     ] = Field(min_length=1)
 
     @classmethod
-    def from_mapping(cls, data: Any, source: str = "schema") -> "Collection":
+    def from_mapping(cls, data: Any, source: str = "schema") -> Collection:
         """Validate a parsed YAML/JSON mapping (`datasets` is read as `children`)."""
         try:
             return cls.model_validate(_rename_datasets(data))
@@ -102,12 +103,9 @@ class Collection(BaseModel):
                 "(a group has name, weight, children; a dataset has name, weight, task_type, tags, args)"
             ) from None
 
-    def flatten(self) -> list["FlatDataset"]:
+    def flatten(self) -> list[FlatDataset]:
         """The leaves in tree order, each with its share of the whole (shares sum to 1)."""
         return list(_flatten(self, 1.0, ()))
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
 
 
 Collection.model_rebuild()
@@ -241,7 +239,7 @@ def load_schema(path: str | Path) -> Collection:
         if is_yaml:
             import yaml
 
-            data = yaml.load(text, Loader=_yaml_loader(str(path)))  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_yaml_loader(str(path)))  # safe: _yaml_loader is a SafeLoader subclass
         else:
             data = json.loads(text)
     except CollectionError:

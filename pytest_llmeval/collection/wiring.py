@@ -41,7 +41,7 @@ class CollectionPart:
         self.collector = run.collector()
 
     @classmethod
-    def create(cls, config: pytest.Config, settings: RunSettings, benchmarks: Mapping[str, type[Benchmark]]) -> "CollectionPart | None":
+    def create(cls, config: pytest.Config, settings: RunSettings, benchmarks: Mapping[str, type[Benchmark]]) -> CollectionPart | None:
         texts = [t for t in settings.thresholds if is_collection_rule(t)]
         if settings.collection is None:
             if texts:
@@ -69,8 +69,8 @@ class CollectionPart:
         return MARK  # node ids are collection/<dataset>/<subset>::<index>
 
     def build_items(
-        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], runtime: "EvalRuntime"
-    ) -> list["SampleItem"]:
+        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], runtime: EvalRuntime
+    ) -> list[SampleItem]:
         items = self.run.build_items(session, benchmarks, self.settings, runtime)
         self.run.release()
         return items

@@ -111,7 +111,10 @@ def _level_key(level: str) -> tuple[int, float | str]:
 
 def table_lines(result: EfficiencyResult) -> list[str]:
     """The terminal table: one row per difficulty level (or subset, when samples carry no level)."""
-    header = f"{'benchmark':<16} {'group':<12} {'n':>5} {'acc':>6} {'T':>8} {'T^':>8} {'reflect':>8} {'eff':>6} {'thoughts':>8}"
+    header = (
+        f"{'benchmark':<16} {'group':<12} {'n':>5} {'acc':>6} {'T':>8} {'T^':>8} {'reflect':>8} {'eff':>6}"
+        f" {'thoughts':>8}"
+    )
     lines = [header, "-" * len(header)]
 
     def cell(value: float | None, width: int, digits: int = 0) -> str:
@@ -121,12 +124,14 @@ def table_lines(result: EfficiencyResult) -> list[str]:
         groups = bench.levels or bench.subsets
         for label, group in [*groups.items(), ("all", bench.overall)]:
             lines.append(
-                f"{name:<16.16} {label:<12.12} {group.count:>5} {group.accuracy:>6.3f} {cell(group.reasoning_tokens, 8)}"
+                f"{name:<16.16} {label:<12.12} {group.count:>5} {group.accuracy:>6.3f}"
+                f" {cell(group.reasoning_tokens, 8)}"
                 f" {cell(group.first_correct_tokens, 8)} {cell(group.reflection_tokens, 8)}"
                 f" {cell(group.token_efficiency, 6, 3)} {cell(group.thought_count, 8, 2)}"
             )
     lines.append(
-        "T: reasoning tokens, T^: tokens to the first correct answer, reflect: T - T^, eff: T^/T (correct samples only); "
+        "T: reasoning tokens, T^: tokens to the first correct answer, reflect: T - T^, "
+        "eff: T^/T (correct samples only); "
         f"tokens from {', '.join(result.token_sources) or 'n/a'}"
     )
     return lines

@@ -21,9 +21,9 @@ import json
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -75,7 +75,8 @@ class ResponseCache:
                 moved = self._move_aside()
                 self.notify(
                     f"llmeval: the response cache {self.path} is damaged ({exc}); moved it to {moved} and started "
-                    "a fresh cache (delete that file when you no longer need it, or pass --llm-no-cache to run without a cache)"
+                    "a fresh cache (delete that file when you no longer need it, or pass --llm-no-cache to run "
+                    "without a cache)"
                 )
                 self._db = self._open()
             finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -92,7 +93,6 @@ class Dispatcher:
         self.settings = settings
         self.cache = cache
         self.requests_sent = 0
-        self.cache_hits = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-dispatcher", daemon=True)
         self._thread.start()
@@ -172,7 +172,7 @@ class Dispatcher:
             task = self._loop.create_task(
                 self._shared_request(key, body, holds_permit=True, queued_s=time.perf_counter() - waited)
             )
-            task.add_done_callback(lambda t, f=future, i=index: _settle(f, t, plan, i))
+            task.add_done_callback(functools.partial(_settle, future, plan=plan, index=index))
             self._track(task)
 
     # -- the request path --------------------------------------------------------------------
@@ -180,10 +180,7 @@ class Dispatcher:
     def _cached(self, key: str) -> ChatResponse | None:
         if self.cache is None:
             return None
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.cache_hits += 1
-        return hit
+        return self.cache.get(key)
 
     async def _fetch(self, body: dict[str, Any], use_cache: bool) -> ChatResponse:
         key = request_key(body)
@@ -272,7 +269,7 @@ def _settle(
     if task.cancelled():
         future.cancel()
     elif task.exception() is not None:
-        future.set_exception(task.exception())  # type: ignore[arg-type]
+        future.set_exception(task.exception())
     else:
         _notify(plan, index, task.result())
         future.set_result(task.result())

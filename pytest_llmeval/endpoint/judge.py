@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ..errors import EndpointError, JudgeError
+from ..errors import JudgeError
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
@@ -73,12 +73,11 @@ def parse_verdict(text: str) -> bool | None:
 class Judge:
     """Grades (question, reference, answer) triples with the judge model."""
 
-    def __init__(self, settings: "EndpointSettings", dispatcher: "Dispatcher") -> None:
+    def __init__(self, settings: EndpointSettings, dispatcher: Dispatcher) -> None:
         self.settings = settings
         self._dispatcher = dispatcher
         self._pending: dict[str, concurrent.futures.Future[ChatResponse]] = {}
         self._lock = threading.Lock()
-        self.prefetched = 0  # grades that found their judge request already issued
 
     def prefetch(self, question: str, reference: str, answer: str) -> None:
         """Issue the judge request for this triple now, without waiting (thread-safe)."""
@@ -96,11 +95,7 @@ class Judge:
         body = self.body(question, reference, answer)
         with self._lock:
             pending = self._pending.pop(self._dispatcher.request_key(body), None)
-        if pending is not None:
-            self.prefetched += 1
-            reply = pending.result().text
-        else:
-            reply = self._dispatcher.call(body).text
+        reply = pending.result().text if pending is not None else self._dispatcher.call(body).text
         verdict = parse_verdict(reply)
         if verdict is None:
             raise JudgeError(f"the judge {self.settings.model!r} answered neither CORRECT nor INCORRECT", snippet=reply)

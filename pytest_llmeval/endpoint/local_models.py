@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import ConfigError, LocalModelError
+from ..errors import LocalModelError
 
 INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmeval[local]'"
 

@@ -14,7 +14,7 @@ class Usage(BaseModel):
     reasoning_tokens: int | None = None
 
     @classmethod
-    def from_openai(cls, data: dict[str, Any] | None) -> "Usage":
+    def from_openai(cls, data: dict[str, Any] | None) -> Usage:
         if not data:
             return cls()
         details = data.get("completion_tokens_details")

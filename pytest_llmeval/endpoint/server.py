@@ -45,8 +45,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -60,8 +60,7 @@ from ..errors import (
     ServerDiedError,
     ServerExitedError,
     ServerReadyTimeoutError,
-    ServerStartError,
-    describe_exit,
+    ServerStartError,  # noqa: F401 - re-exported: callers catch endpoint.server.ServerStartError
 )
 from ..processes import Watchdog, stop_group
 

@@ -68,8 +68,12 @@ def worker_share(
 class StaticShareScheduling(LoadScheduling):
     """LoadScheduling whose distribution is the fixed share described above."""
 
+    # set by LoadScheduling (xdist ships no type information)
+    collection: list[str] | None
+    maxschedchunk: int | None
+
     def __init__(self, config: pytest.Config, log: object = None, benchmark_names: Collection[str] = ()) -> None:
-        super().__init__(config, log)  # type: ignore[arg-type]
+        super().__init__(config, log)
         self.benchmark_names = set(benchmark_names)
 
     def pending_nodeids(self) -> list[str]:

@@ -18,7 +18,6 @@ from ..benchmarks.base import Benchmark, Sample
 from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError, WrongAnswer
 
-
 # A sample's metadata key saying why its record cannot become a request (a malformed collection
 # record): the item then errors alone, kind `bad_record`, and nothing is sent for it.
 RECORD_ERROR = "record_error"
@@ -30,9 +29,9 @@ class SampleRuntime(Protocol):
     A protocol, so that this module does not import the runtime: the runtime imports the items.
     """
 
-    def response_for(self, item: "SampleItem") -> ChatResponse: ...
+    def response_for(self, item: SampleItem) -> ChatResponse: ...
 
-    def score(self, item: "SampleItem", response: ChatResponse) -> Any: ...
+    def score(self, item: SampleItem, response: ChatResponse) -> Any: ...
 
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -89,7 +88,7 @@ class SampleItem(pytest.Item):
         self.skipped_early = False  # --llm-early-stop left its request unsent
 
     @classmethod
-    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> "SampleItem":
+    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> SampleItem:
         subset, name = sample.subset, node_name(sample.id)
         return cls.from_parent(
             parent,

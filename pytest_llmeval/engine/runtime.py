@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -104,7 +105,7 @@ class EvalRuntime:
         judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         skip = self.skip_sample
         self._plan = self.dispatcher.prefetch(
-            [lambda item=item, r=r: self.request_body(item, r) for item in samples for r in range(repeats)],
+            [functools.partial(self.request_body, item, r) for item in samples for r in range(repeats)],
             on_response=(lambda index, response: self.prefetch_judge(samples[index // repeats], response))
             if judged else None,
             skip=(lambda index: skip(samples[index // repeats])) if skip is not None else None,
@@ -275,7 +276,7 @@ def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
                 {"role": "user", "content": item.sample.input}]
         # media (spooled, or inline in a collection record): stored as hash/size/format
         return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
-    except Exception:  # noqa: BLE001 - the sample's own error is reported; its record must still be written
+    except Exception:
         return [{"role": "user", "content": item.sample.input if isinstance(item.sample.input, str) else "(unreadable prompt)"}]
 
 

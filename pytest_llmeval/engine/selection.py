@@ -19,7 +19,6 @@ from _pytest.mark.expression import Expression
 from ..benchmarks.base import Benchmark
 from ..errors import ConfigError
 
-
 # Marks pytest acts on (they skip, expect failure, parametrize, filter warnings...), and marks that
 # widely used plugins act on. A name that comes from a benchmark or from data (a collection's groups,
 # task types, tags, datasets) never becomes one of them: a collection tagged `xfail` would otherwise
@@ -69,7 +68,7 @@ def ini_marker_lines(config: Any) -> list[str]:
             values = config.inicfg  # pytest 8: a plain dict
         raw = values.get("markers", "")
         raw = getattr(raw, "value", raw)  # pytest 9 wraps each value
-    except Exception:  # noqa: BLE001 - an ini layout this code does not know: every marker counts as foreign
+    except Exception:
         return []
     return [str(line) for line in raw] if isinstance(raw, (list, tuple)) else str(raw).splitlines()
 
@@ -92,7 +91,7 @@ def select(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], subs
     for name, cls in benchmarks.items():
         for subset in subsets_of[name]:
             marks = set(sample_marks(cls, subset))
-            if expression.evaluate(lambda mark, /, **kwargs: not kwargs and mark in marks):
+            if expression.evaluate(lambda mark, /, **kwargs: not kwargs and mark in marks):  # noqa: B023 - called here
                 chosen.setdefault(name, []).append(subset)
     return chosen
 
@@ -169,7 +168,7 @@ def check_dataset_names(
     known benchmark; anything else is a usage error (it would be ignored and the hub tried).
     `only_close`: an unknown name is an error only when it is close to a known one."""
     for key in datasets:
-        head, _, split = key.partition(":")
+        head = key.partition(":")[0]
         name, dot, subset = head.partition(".")
         if name not in benchmarks:
             close = did_you_mean(name, benchmarks)
@@ -211,7 +210,7 @@ def plain_tests_can_match(markexpr: str | None, benchmarks: Mapping[str, type[Be
         return True
     expression = Expression.compile(markexpr)
     for values in itertools.product((False, True), repeat=len(others)):
-        truth = dict(zip(others, values))
-        if expression.evaluate(lambda mark, /, **kwargs: not kwargs and truth.get(mark, False)):
+        truth = dict(zip(others, values, strict=True))
+        if expression.evaluate(lambda mark, /, **kwargs: not kwargs and truth.get(mark, False)):  # noqa: B023 - called here
             return True
     return False

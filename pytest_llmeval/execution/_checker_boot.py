@@ -24,7 +24,15 @@ child's CPU clock counts that test alone), with a wall-clock deadline per test k
 
 from __future__ import annotations
 
-import builtins, json, math, os, select, signal, sys, time, traceback  # noqa: F401 - math: json_values_equal, appended
+import builtins
+import json
+import math  # noqa: F401 - used by json_values_equal, which scoring/code.py appends to this source
+import os
+import select
+import signal
+import sys
+import time
+import traceback
 
 MODE = NAME = PRELUDE = ""  # set from sys.argv by main(): importing this module runs nothing
 CPU_S = VERDICT_FD = PAYLOAD_FD = -1
@@ -51,8 +59,7 @@ def encode(value):
         return {"bytes": value.hex()}
     if kind is complex:
         return {"complex": [value.real, value.imag]}
-    raise TypeError("a %s is not plain data (None, bool, int, float, str, bytes, complex, list, tuple, dict, set)"
-                    % kind.__name__)
+    raise TypeError(f"a {kind.__name__} is not plain data (None, bool, int, float, str, bytes, complex, list, tuple, dict, set)")
 
 
 def decode(value):
@@ -131,7 +138,7 @@ def load_candidate():
             exec(compile(f.read(), "main.py", "exec"), module.__dict__)
         function = module.__dict__.get(NAME)
         if not callable(function):
-            raise LookupError("the program does not define the function %r" % NAME)
+            raise LookupError(f"the program does not define the function {NAME!r}")
         return function
     namespace = {"__name__": "solution", "__builtins__": __builtins__}
     exec(PRELUDE, namespace)
@@ -143,7 +150,7 @@ def load_candidate():
     function = namespace.get(NAME)
     if callable(function):
         return function
-    raise LookupError("the program defines neither class Solution with a method %r nor a function %r" % (NAME, NAME))
+    raise LookupError(f"the program defines neither class Solution with a method {NAME!r} nor a function {NAME!r}")
 
 
 def error_reply(n, exc):
@@ -202,8 +209,8 @@ def candidate_main(req_r, resp_w):
     os.dup2(null, 0)
     if MODE == "functional":
         os.dup2(null, 1)  # what a solution prints is not its answer
-    sys.stdin = open(os.devnull)
-    builtins.exit = builtins.quit = sys.exit  # normally added by `site`, which -S skips
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - stdin for the rest of the process's life
+    builtins.exit = builtins.quit = sys.exit  # type: ignore[assignment]  # normally added by `site`, which -S skips
     try:
         function = load_candidate()
         ready = {"loaded": True}
@@ -259,7 +266,7 @@ class Channel:
             raise CandidateFailure("timeout", "no answer within the time limit") from None
         except OverflowError:
             self.kill()
-            raise CandidateFailure("output_exceeded", "the answer is larger than %d bytes" % self.cap) from None
+            raise CandidateFailure("output_exceeded", f"the answer is larger than {self.cap} bytes") from None
         except EOFError:
             raise CandidateFailure(*self.ended()) from None
         try:
@@ -308,12 +315,12 @@ class Channel:
             sig = os.WTERMSIG(status)
             cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= CPU_S):
-                return "timeout", "the program used up its CPU time (%s s) before answering" % CPU_S
+                return "timeout", f"the program used up its CPU time ({CPU_S} s) before answering"
             if sig == signal.SIGXFSZ:
                 return "output_exceeded", "the program wrote a file larger than its limit"
-            return "runtime_error", "the program's process was killed by signal %d before answering" % sig
-        return ("runtime_error", "the program exited (code %d) before answering: an early exit is a failure"
-                % os.waitstatus_to_exitcode(status))
+            return "runtime_error", f"the program's process was killed by signal {sig} before answering"
+        return ("runtime_error", f"the program exited (code {os.waitstatus_to_exitcode(status)}) before answering: "
+                "an early exit is a failure")
 
     def kill(self):
         for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
@@ -330,7 +337,7 @@ def failure_of(reply):
     status = "memory_exceeded" if reply.get("error") == "MemoryError" else "runtime_error"
     if reply.get("error") == "OSError" and str(reply.get("message", "")).startswith(("[Errno 27]", "[Errno 28]")):
         status = "output_exceeded"  # a file past file_size_mb, or the private /tmp full
-    return status, str(reply.get("trace") or "%s: %s" % (reply.get("error"), reply.get("message")))
+    return status, str(reply.get("trace") or "{}: {}".format(reply.get("error"), reply.get("message")))
 
 
 def loaded(channel, deadline=None):
@@ -341,7 +348,7 @@ def loaded(channel, deadline=None):
 
 
 def check_humaneval(channel, payload, report):
-    namespace = {"__name__": "__check__"}
+    namespace: dict = {"__name__": "__check__"}  # exec() fills it: any value
     exec(compile(payload["prompt"], "prompt.py", "exec"), namespace)
     exec(compile(payload["test"], "test.py", "exec"), namespace)
 
@@ -349,7 +356,7 @@ def check_humaneval(channel, payload, report):
         try:
             request = {"args": [encode(a) for a in args], "kwargs": {k: encode(v) for k, v in kwargs.items()}}
         except TypeError as exc:
-            raise CandidateFailure("runtime_error", "the test passes %s to the candidate" % exc) from None
+            raise CandidateFailure("runtime_error", f"the test passes {exc} to the candidate") from None
         reply = channel.call(request)
         if "value" in reply:
             try:
@@ -357,7 +364,7 @@ def check_humaneval(channel, payload, report):
             except (ValueError, TypeError, RecursionError):
                 raise CandidateFailure("runtime_error", "the program answered something that is not plain data") from None
         if "not_plain" in reply:
-            raise CandidateFailure("runtime_error", "%s() returned %s" % (NAME, reply["not_plain"]))
+            raise CandidateFailure("runtime_error", "{}() returned {}".format(NAME, reply["not_plain"]))
         if "error" not in reply:
             raise CandidateFailure("runtime_error", "the program's process answered something unexpected")
         # Re-raise as the same builtin exception, so a test that expects one (pytest.raises-style) still works.
@@ -366,9 +373,9 @@ def check_humaneval(channel, payload, report):
         if not (isinstance(kind, type) and issubclass(kind, Exception)) or issubclass(kind, (StopIteration,
                                                                                              StopAsyncIteration)):
             kind = RuntimeError
-        exc = kind(str(reply.get("message", "")))
-        exc.candidate_reply = reply
-        raise exc
+        error = kind(str(reply.get("message", "")))
+        error.candidate_reply = reply  # type: ignore[attr-defined]  # read back by failure_of()
+        raise error
 
     # A few tests call the function by its name (HumanEval/33 compares candidate(x) with sort_third(x)): that
     # name is the candidate too. The prompt's helpers (poly, encode_cyclic...) stay the dataset's own, so a
@@ -400,14 +407,14 @@ def check_functional(channel, payload, report):
     try:
         loaded(channel, time.monotonic() + wall)
     except CandidateFailure as failure:
-        message = "loading the solution took longer than %ss" % wall if failure.status == "timeout" else str(failure)
+        message = f"loading the solution took longer than {wall}s" if failure.status == "timeout" else str(failure)
         report({"i": 0, "status": failure.status, "error": message})
         return
     for i, (args, expected) in enumerate(payload["tests"]):
         try:
             reply = channel.call({"args": args}, time.monotonic() + wall)
         except CandidateFailure as failure:
-            message = "the test took longer than %ss" % wall if failure.status == "timeout" else str(failure)
+            message = f"the test took longer than {wall}s" if failure.status == "timeout" else str(failure)
             report({"i": i, "status": failure.status, "error": message})
             return
         if "value" in reply:
@@ -423,7 +430,7 @@ def check_functional(channel, payload, report):
             status = reply["died"] if type(reply["died"]) is int else 0
             timed_out = os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)
             record = {"i": i, "status": "timeout" if timed_out else "runtime_error",
-                      "error": "the test process died without a result (status %d)" % status}
+                      "error": f"the test process died without a result (status {status})"}
         else:
             status, message = failure_of(reply)
             record = {"i": i, "status": status, "error": message}
@@ -460,7 +467,7 @@ def main():
     os.close(req_r)
     os.close(resp_w)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a candidate that closed its end is a failure, not our death
-    chunks = []  # only now: the candidate never had the tests in its memory
+    chunks: list[bytes] = []  # only now: the candidate never had the tests in its memory
     while chunk := os.pread(PAYLOAD_FD, 1 << 20, sum(map(len, chunks))):
         chunks.append(chunk)
     os.close(PAYLOAD_FD)

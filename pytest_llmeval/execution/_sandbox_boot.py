@@ -1,4 +1,5 @@
-"""The sandbox bootstrap: ``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
+"""The sandbox bootstrap:
+``python -I -S -B -c SOURCE CPU_S AS_BYTES FSIZE_BYTES MAX_PROCS STATUS_FD HANDED_FDS ARGV...``
 
 Run from its source by :mod:`pytest_llmeval.execution.sandbox` (inside bubblewrap when available, which does
 not show this package). Standard library only, as it runs without site-packages. It makes itself
@@ -11,7 +12,11 @@ verdict and payload descriptors) and closed here. ``ARGV`` = ``--in-process SOUR
 trusted checker's source in the fork itself instead of ``exec``-ing a new interpreter.
 """
 
-import os, resource, signal, sys
+import os
+import resource
+import signal
+import sys
+
 
 def children():
     me = os.getpid()
@@ -134,13 +139,13 @@ def main():
         except OSError:
             pass
     if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+        signum = os.WTERMSIG(status)
         try:
-            signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signum, signal.SIG_DFL)
         except (OSError, ValueError):
             pass
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
+        os.kill(os.getpid(), signum)
+        os._exit(128 + signum)
     os._exit(os.waitstatus_to_exitcode(status))
 
 

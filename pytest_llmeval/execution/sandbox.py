@@ -134,11 +134,13 @@ class SandboxResult(BaseModel):
       no limit explains (e.g. SIGKILL from the kernel's OOM killer).
 
     ``reason`` says in words which limit stopped the run (``"stdout passed 1000000 bytes"``, ``"no space
-    left in /tmp (disk_mb=64)"``...), or None. ``verdict`` is what a *checker* (see :func:`run_python`) wrote on its private channel, or None without one;
-    the program cannot write there (docs/security.md). ``exit_code`` is the program's code as :class:`subprocess.Popen` reports it (negative = killed by that signal),
-    or ``None`` when the sandbox itself killed the run (timeout, output, process limit). ``stdout``/``stderr`` are
-    decoded as UTF-8 with replacement characters and hold at most ``max_output_bytes`` each. ``cpu_time_s`` is the
-    CPU time used by the program and the processes it waited for, when known.
+    left in /tmp (disk_mb=64)"``...), or None. ``verdict`` is what a *checker* (see :func:`run_python`)
+    wrote on its private channel, or None without one; the program cannot write there (docs/security.md).
+    ``exit_code`` is the program's code as :class:`subprocess.Popen` reports it (negative = killed by that
+    signal), or ``None`` when the sandbox itself killed the run (timeout, output, process limit).
+    ``stdout``/``stderr`` are decoded as UTF-8 with replacement characters and hold at most
+    ``max_output_bytes`` each. ``cpu_time_s`` is the CPU time used by the program and the processes it
+    waited for, when known.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -566,7 +568,8 @@ def run_python(
     :func:`isolation_mode` (``LLMEVAL_SANDBOX``, default ``bwrap``). The rlimits apply in both modes.
 
     ``checker``: ``(source, args)`` of a trusted Python program run *instead of* ``main.py``, in a fork of the
-    bootstrap (no interpreter start-up of its own) with ``sys.argv = ["-c", *args, VERDICT_FD, PAYLOAD_FD]``: where it writes its verdict (which lands in
+    bootstrap (no interpreter start-up of its own) with ``sys.argv = ["-c", *args, VERDICT_FD, PAYLOAD_FD]``:
+    where it writes its verdict (which lands in
     :attr:`SandboxResult.verdict`) and where it reads ``stdin`` (an in-memory file). The sandbox's own stdin is
     then empty: bubblewrap's init process keeps descriptors 0-2 open, where the program could read them. The
     checker starts ``main.py`` itself (see ``execution/_checker_boot.py``).
@@ -764,7 +767,7 @@ def bwrap_argv(env: dict[str, str], limits: SandboxLimits = DEFAULT_LIMITS, pyth
     argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    return argv + ["--chdir", _SANDBOX_DIR, "--"]
+    return [*argv, "--chdir", _SANDBOX_DIR, "--"]
 
 
 class _Interpreter(NamedTuple):
@@ -829,7 +832,7 @@ def bwrap_problem() -> str | None:
             problem: str | None = "bubblewrap (bwrap) is not installed"
         else:
             try:
-                probe = subprocess.run(bwrap_argv({}) + ["/bin/true"], capture_output=True, text=True,
+                probe = subprocess.run([*bwrap_argv({}), "/bin/true"], capture_output=True, text=True,
                                        timeout=30, env={})
                 problem = None if probe.returncode == 0 else f"bwrap cannot run here: {probe.stderr.strip()[:300]}"
                 if problem and "--size" in problem:

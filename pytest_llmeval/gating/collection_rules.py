@@ -8,8 +8,8 @@ SELECTOR names one row of the collection report (`collection.results.CollectionR
 
 METRIC is `acc`, `score` or `micro` for the micro average (over samples), `macro` or `acc_macro` for
 the macro average (over datasets), `macro_subsets` for the macro average over (dataset, subset) and
-`weighted` for the reference system's weighted average (Σ score·weight / Σ weight). Examples: `collection.Math&Science.acc>=0.6`,
-`collection.task_type:math.acc>=0.6`, `collection.tag:zh.macro>0.5`.
+`weighted` for the reference system's weighted average (Σ score·weight / Σ weight). Examples:
+`collection.Math&Science.acc>=0.6`, `collection.task_type:math.acc>=0.6`, `collection.tag:zh.macro>0.5`.
 
 A rule naming a row the collection does not have is a usage error before anything is sent; a rule
 whose row has no value at the end (every sample errored) fails.
@@ -55,7 +55,8 @@ def parse_collection_rule(expression: str) -> CollectionRule:
     match = _RULE.match(expression)
     if not match:
         raise ThresholdError(
-            f"bad --llm-threshold {expression!r}: expected collection.[GROUP|task_type:X|tag:X|dataset:X.]METRIC OP NUMBER, "
+            f"bad --llm-threshold {expression!r}: expected "
+            "collection.[GROUP|task_type:X|tag:X|dataset:X.]METRIC OP NUMBER, "
             "e.g. 'collection.Math&Science.acc>=0.6'"
         )
     metric = match["metric"]

@@ -41,7 +41,6 @@ class _RuleTest:
         self.rule = rule
         self.test = ThresholdTest(rule.value, max(population, 1), alpha)
         self.usable = usable and population > 0
-        self.why_not = "" if self.usable else "its metric cannot be decided early"
 
     @property
     def decided(self) -> bool:
@@ -52,8 +51,7 @@ class _RuleTest:
             return
         value = None if record.error is not None else record.metrics.get(self.rule.metric)
         if value is None or not 0 <= value <= 1:
-            self.usable = False
-            self.why_not = "a sample errored or lacked a [0, 1] value of the metric"
+            self.usable = False  # a sample errored or lacked a [0, 1] value of the metric
             return
         if self.test.verdict is None and self.test.t < self.test.population:
             self.test.update(value)
@@ -89,7 +87,7 @@ class EarlyStopMonitor:
 
     def stopped(self, benchmark: str) -> bool:
         """True once every threshold on `benchmark` is decided: its unsent samples are not needed."""
-        tests = self._tests.get(benchmark)
+        tests = self._tests.get(benchmark, [])
         return bool(tests) and all(test.decided for test in tests)
 
     def should_skip(self, benchmark: str) -> bool:
@@ -125,5 +123,5 @@ def shuffle_for_early_stop(items: list[Any], benchmark_of: Any, seed: int) -> No
     for name, where in positions.items():
         chosen = [items[i] for i in where]
         random.Random(f"{seed}:{name}").shuffle(chosen)
-        for index, item in zip(where, chosen):
+        for index, item in zip(where, chosen, strict=False):
             items[index] = item

@@ -65,7 +65,8 @@ def previews(messages: Iterable[dict[str, Any]], store: MediaStore | None) -> li
                 if kind == "image":
                     entry["url"] = _thumbnail(path.read_bytes())
                 elif size <= MAX_AUDIO_PREVIEW_BYTES:
-                    entry["url"] = f"data:{MIME.get(fmt, 'audio/wav')};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+                    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+                    entry["url"] = f"data:{MIME.get(fmt, 'audio/wav')};base64,{encoded}"
                 else:
                     entry["label"] += " (too large to embed)"
             out.append(entry)

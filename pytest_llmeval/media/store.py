@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..errors import DatasetError, MediaError
+from ..errors import MediaError
 
 ImageFormat = Literal["keep", "png", "jpeg", "webp"]
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
@@ -144,7 +144,7 @@ class MediaStore:
                     image.load()
             except MediaError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - hostile bytes in C decoders raise many types
+            except Exception as exc:
                 # (UnidentifiedImageError, DecompressionBombError, OSError, SyntaxError, struct.error, EOFError...)
                 raise MediaError(f"image field {field!r}: not a readable image ({exc})") from None
             source_format = (image.format or "png").lower()
@@ -156,7 +156,7 @@ class MediaStore:
         if not needs_resize and target == source_format and not isinstance(value, Image.Image):
             data = raw
         else:
-            if needs_resize:
+            if max_side is not None and needs_resize:
                 image = image.copy()
                 image.thumbnail((max_side, max_side))  # keeps the aspect ratio
             data = _encode(image, target, field)
@@ -172,7 +172,8 @@ class MediaStore:
         """Spool one audio clip: arrays become 16-bit PCM WAV; files and bytes keep their format. A
         path names a file inside `folder` (default: the store's `base_dir`)."""
         if isinstance(value, dict) and value.get("array") is not None:
-            data, duration = _wav_from_array(value["array"], value.get("sampling_rate"), field)
+            data, duration_s = _wav_from_array(value["array"], value.get("sampling_rate"), field)
+            duration: float | None = duration_s
             fmt = "wav"
         else:
             data, name = self._raw(value, field, "audio", folder or self.base_dir)
@@ -221,7 +222,7 @@ _sigterm_installed = False
 _sigterm_lock = threading.Lock()
 
 
-def temporary_media_folder() -> "tempfile.TemporaryDirectory[str]":
+def temporary_media_folder() -> tempfile.TemporaryDirectory[str]:
     """A private `llmeval-media-*` folder (`--llm-no-cache`), removed by its `cleanup()`, when the
     object is collected, and also when the process receives SIGTERM (Python's default action for it
     ends the process without running any cleanup, which left the folders behind)."""
@@ -293,7 +294,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^(file|data):", re.IGNORECASE)
 def _wav_from_array(array: Any, rate: Any, field: str) -> tuple[bytes, float]:
     import numpy as np
 
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or not 0 < rate <= MAX_SAMPLING_RATE:
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or not 0 < int(rate) <= MAX_SAMPLING_RATE:
         raise MediaError(f"audio field {field!r}: an audio array needs a whole sampling_rate from 1 to "
                          f"{MAX_SAMPLING_RATE:,} Hz, got {rate!r}")
     rate = int(rate)

@@ -137,14 +137,6 @@ class Workload(BaseModel):
     def random(self) -> bool:
         return self.dataset in ("random", "random_vl")
 
-    @property
-    def prompt_min(self) -> int:
-        return self.prompt_tokens[0]
-
-    @property
-    def prompt_max(self) -> int:
-        return self.prompt_tokens[1]
-
 
 class PerfSpec(BaseModel):
     """A whole run: one workload, one or more levels (run in order, one after another)."""

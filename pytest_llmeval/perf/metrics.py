@@ -25,6 +25,7 @@ Definitions (all times in seconds, measured by the client with `time.perf_counte
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -145,8 +146,6 @@ class RequestRecord:
     completion_tokens: int | None = None  # from usage
     error_kind: str | None = None
     error: str | None = None
-    input_estimate: int = 0  # the dataset's own count of the prompt (exact with a tokenizer)
-    input_estimate_exact: bool = False
 
     @property
     def ok(self) -> bool:
@@ -171,7 +170,7 @@ def request_tpot(latency: float, ttft: float, output_tokens: int) -> float | Non
 
 def request_itls(chunk_times: Sequence[float]) -> list[float]:
     """Every gap between consecutive content chunks of one request."""
-    return [b - a for a, b in zip(chunk_times, chunk_times[1:])]
+    return [b - a for a, b in itertools.pairwise(chunk_times)]
 
 
 def weakest(sources: Iterable[str]) -> TokenSource:
@@ -189,7 +188,7 @@ def summarize(
 ) -> PerfResult:
     """Figures of one level from its measured requests; `counts[i]` belongs to `records[i]` (None
     for failed requests). Load fields (parallel, rate, label...) are left for the caller."""
-    ok = [(r, c) for r, c in zip(records, counts) if r.ok and c is not None]
+    ok = [(r, c) for r, c in zip(records, counts, strict=False) if r.ok and c is not None]
     failed = [r for r in records if not r.ok]
     errors: dict[str, int] = {}
     for record in failed:
@@ -253,7 +252,8 @@ def meets_slo(record: RequestRecord, counted: Counted, slo: dict[str, float]) ->
             tpot = request_tpot(latency, record.first_token - record.start, counted.output_tokens)
             if tpot is not None and tpot > limit:
                 return False
-        elif key == "itl":
-            if record.first_token is None or any(gap > limit for gap in request_itls(record.chunk_times)):
-                return False
+        elif key == "itl" and (
+            record.first_token is None or any(gap > limit for gap in request_itls(record.chunk_times))
+        ):
+            return False
     return True

@@ -89,7 +89,10 @@ class PerfPlugin:
         if workload.tokenizer:
             updates["tokenizer"] = self.resolve_path(workload.tokenizer)
             if not Path(updates["tokenizer"]).exists():
-                raise ConfigError(f"perf: tokenizer {workload.tokenizer!r} does not exist; pass a local tokenizer folder or tokenizer.json")
+                raise ConfigError(
+                    f"perf: tokenizer {workload.tokenizer!r} does not exist; "
+                    "pass a local tokenizer folder or tokenizer.json"
+                )
         if workload.exact_lengths and workload.random and not (workload.tokenizer or self.tokenizer):
             raise ConfigError("perf: exact_lengths=True needs a tokenizer: pass --llm-tokenizer PATH or tokenizer=PATH")
         if updates:

@@ -133,7 +133,7 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
                 gc.unfreeze()
         counts = [
             count_tokens(r, measured[i % len(measured)], tokenizer, workload.stream) if r.ok else None
-            for r, i in zip(run.records, run.indices)
+            for r, i in zip(run.records, run.indices, strict=False)
         ]
         result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
         result.label = level.label
@@ -149,7 +149,7 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
             result.notes.append(APPROXIMATE_NOTE)
         if result.token_source != "usage" and result.ok:
             result.notes.append(
-                f"token counts from the {result.token_source == 'tokenizer' and 'tokenizer' or 'approximation'}: "
+                f"token counts from the {(result.token_source == 'tokenizer' and 'tokenizer') or 'approximation'}: "
                 "the server sent no usage (stream_options.include_usage was requested)"
             )
         if run.aborted:
@@ -205,7 +205,7 @@ def run_in_thread(job: PerfJob) -> list[PerfResult]:
     def target() -> None:
         try:
             box["results"] = run_blocking(job)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="llmeval-perf", daemon=True)
@@ -213,7 +213,7 @@ def run_in_thread(job: PerfJob) -> list[PerfResult]:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["results"]  # type: ignore[no-any-return]
+    return box["results"]
 
 
 _ERRORS: dict[str, type[LLMEvalError]] = {"ConfigError": ConfigError, "DatasetError": DatasetError, "PerfRunError": PerfRunError}

@@ -46,7 +46,7 @@ class HFTokenizer:
 
     def encode_offsets(self, text: str) -> list[tuple[int, int]]:
         """Each token's (start, end) character span in `text`, in order (no special tokens)."""
-        return [tuple(span) for span in self._tok.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+        return [tuple(span) for span in self._tok.encode(text, add_special_tokens=False).offsets]
 
     def decode(self, ids: list[int]) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=True))
@@ -62,9 +62,9 @@ class HFTokenizer:
             if len(ids) > MAX_CANDIDATES:
                 ids = sorted(rng.sample(ids, MAX_CANDIDATES))
             texts = [self._tok.decode([i], skip_special_tokens=True) for i in ids]
-            encoded = self._tok.encode_batch([t for t in texts], add_special_tokens=False)
+            encoded = self._tok.encode_batch(texts, add_special_tokens=False)
             chosen = [
-                i for i, text, enc in zip(ids, texts, encoded)
+                i for i, text, enc in zip(ids, texts, encoded, strict=True)
                 if text.strip() and text.isprintable() and list(enc.ids) == [i]
             ]
             self._candidates = chosen or ids
@@ -88,7 +88,7 @@ class TransformersTokenizer(HFTokenizer):
 
     def encode_offsets(self, text: str) -> list[tuple[int, int]]:
         encoded = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
-        return [tuple(span) for span in encoded["offset_mapping"]]  # type: ignore[misc]
+        return [tuple(span) for span in encoded["offset_mapping"]]
 
     def decode(self, ids: list[int]) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=True))
@@ -157,8 +157,5 @@ def exact_prompt(tokenizer: Tokenizer, length: int, rng: random.Random, prefix_i
             return text, length
         if best[1] < 0 or abs(len(encoded) - length) < abs(best[1] - length):
             best = (text, len(encoded))
-        if len(encoded) > length:
-            ids = encoded[:length]
-        else:
-            ids = encoded + rng.choices(candidates, k=length - len(encoded))
+        ids = encoded[:length] if len(encoded) > length else encoded + rng.choices(candidates, k=length - len(encoded))
     return best

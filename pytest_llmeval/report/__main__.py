@@ -25,6 +25,7 @@ from ..errors import RebuildError
 from ..files import FileProblem, check_file
 from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
+from .html import render_compare, render_page
 from .sample_table import SampleTable
 from .samples import MAX_LINE_BYTES, SamplesLineError, iter_lines, read_run_result
 from .side_by_side import LoadedRun, label_runs
@@ -46,7 +47,7 @@ def read_records(path: Path) -> Iterator[SampleRecord]:
         raise RebuildError(f"{problem.after(path)}; {fix}") from None
     number = 0
     try:
-        for number, line in iter_lines(path):
+        for number, line in iter_lines(path):  # noqa: B007 - `number` is read by the except clause
             yield SampleRecord.model_validate_json(line)
     except SamplesLineError as exc:
         raise RebuildError(f"{path}:{exc.number}: the line {exc.problem}; {fix}") from None
@@ -126,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "with several results JSONs, a page comparing the runs side by side.",
     )
     parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
-                        help="results JSON (--llm-results) of each run, each followed by its samples JSONL (--llm-samples) if you have it")
+                        help="results JSON (--llm-results) of each run, each followed by its samples JSONL "
+                        "(--llm-samples) if you have it")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="where to write the page (default: report.html)")
     args = parser.parse_args(argv)
     try:

@@ -37,7 +37,7 @@ class ResultsCollector:
         return {
             sample_id: metrics
             for name in subsets
-            for sample_id, metrics in zip(self._ids[benchmark][name], self._metrics[benchmark][name])
+            for sample_id, metrics in zip(self._ids[benchmark][name], self._metrics[benchmark][name], strict=False)
         }
 
     def add(self, record: SampleRecord) -> None:

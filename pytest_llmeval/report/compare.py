@@ -98,7 +98,7 @@ def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | No
     per_sample: dict[str, dict[str, dict[str, float]]] = {}
     number = 0
     try:
-        for number, line in iter_lines(path):
+        for number, line in iter_lines(path):  # noqa: B007 - `number` is read by the except clause
             record = SampleRecord.model_validate_json(line)
             if record.error is None:
                 per_sample.setdefault(record.benchmark, {})[f"{record.subset}/{record.id}"] = record.metrics
@@ -240,7 +240,8 @@ def comparison_lines(comparison: Comparison) -> list[str]:
             lines.append(f"PASS  no metric dropped more than --llm-max-drop {comparison.max_drop:g}{significance}")
         for row in large_but_not_significant(comparison):
             lines.append(
-                f"note  {row.label} fell {format_delta(row)} but p={format_p(row)} is not below {comparison.significance:g}: "
+                f"note  {row.label} fell {format_delta(row)} but p={format_p(row)} "
+                f"is not below {comparison.significance:g}: "
                 "not counted as a drop"
             )
     return lines

@@ -36,8 +36,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..errors import ThresholdError
-from ..redact import redact
 from ..gating.thresholds import ThresholdRule, parse_threshold
+from ..redact import redact
+from ..results import RunResult, SampleRecord
 from .charts import Bar, bar_chart
 from .compare import Comparison, read_comparison
 from ..results import RunResult, SampleRecord
@@ -56,7 +57,7 @@ MAX_SUBSET_CHART_METRICS = 3
 
 @cache
 def asset(name: str) -> str:
-    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 @cache
@@ -189,7 +190,8 @@ def comparison_section(page: Page) -> dict[str, Any] | None:
     if comparison is None:
         return None
     base = comparison.baseline
-    how = (f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value (hover the delta)."
+    how = (f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value"
+           " (hover the delta)."
            if comparison.paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
     return {
         "text": f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})." + how,

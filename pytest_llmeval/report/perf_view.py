@@ -132,7 +132,10 @@ def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
         view.rows.append((level.test, cells))
         if level.failed:
             kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(level.errors.items()))
-            view.notes.append(f"{short_test(level.test)} {level.label}: {level.failed} failed ({kinds}); first error: {level.first_error}")
+            view.notes.append(
+                f"{short_test(level.test)} {level.label}: {level.failed} failed ({kinds}); "
+                f"first error: {level.first_error}"
+            )
         view.notes += [n for n in level.notes if n not in view.notes]
     for name, levels in by_test.items():
         test = PerfTest(name, levels)

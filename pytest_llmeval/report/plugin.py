@@ -36,7 +36,9 @@ from .text import as_text, shorten
 RECORD_ATTR = "llmeval"  # the attribute EvaluationPlugin sets on reports
 
 try:  # pytest's own junitxml plugin object, to add suite-level properties
-    from _pytest.junitxml import xml_key as junit_xml_key
+    from _pytest.junitxml import xml_key
+
+    junit_xml_key: pytest.StashKey[Any] | None = xml_key
 except ImportError:  # pragma: no cover - a pytest without it: no suite properties
     junit_xml_key = None
 

@@ -7,7 +7,8 @@ the rebuild CLI (records read from the samples JSONL), so both give byte-identic
 Columns: benchmark, subset, id, verdict, extracted answer, expected answer, finish reason (when the
 records carry one), request time in seconds (from sending the request to its last byte, taken
 after a free request slot was found: time spent waiting for a slot is not in it; "queued s" shows
-that wait when some sample waited QUEUE_SHOWN_S or more), time to first token (streamed requests), prompt tokens, completion tokens.
+that wait when some sample waited QUEUE_SHOWN_S or more), time to first token (streamed requests),
+prompt tokens, completion tokens.
 
 Size: the table cells hold at most `CELL_CHARS` characters of the extracted and expected answers;
 the full texts (messages, reasoning, raw output) travel once, as JSON in a non-executing

@@ -21,6 +21,7 @@ from .passk import majority_passed, mean_pass_at_1, pass_at_k
 from .thinking import add_thinking_delimiters, split_thinking
 
 __all__ = [
+    "add_thinking_delimiters",
     "aime_answer",
     "choice_letters",
     "extract_choice",
@@ -38,5 +39,4 @@ __all__ = [
     "numbers_equal",
     "pass_at_k",
     "split_thinking",
-    "add_thinking_delimiters",
 ]

@@ -143,11 +143,11 @@ def outputs_match(got: str, expected: str, tolerance: float | None = None) -> bo
     got_lines, expected_lines = _significant_lines(got), _significant_lines(expected)
     if len(got_lines) != len(expected_lines):
         return False
-    for got_line, expected_line in zip(got_lines, expected_lines):
+    for got_line, expected_line in zip(got_lines, expected_lines, strict=False):
         got_tokens, expected_tokens = got_line.split(), expected_line.split()
         if len(got_tokens) != len(expected_tokens):
             return False
-        if not all(_tokens_equal(g, e, tolerance) for g, e in zip(got_tokens, expected_tokens)):
+        if not all(_tokens_equal(g, e, tolerance) for g, e in zip(got_tokens, expected_tokens, strict=False)):
             return False
     return True
 
@@ -166,7 +166,7 @@ def json_values_equal(got: Any, expected: Any) -> bool:
             return got == expected
         return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-6)
     if isinstance(got, list) and isinstance(expected, list):
-        return len(got) == len(expected) and all(json_values_equal(g, e) for g, e in zip(got, expected))
+        return len(got) == len(expected) and all(json_values_equal(g, e) for g, e in zip(got, expected, strict=True))
     if isinstance(got, dict) and isinstance(expected, dict):
         return got.keys() == expected.keys() and all(json_values_equal(got[k], expected[k]) for k in got)
     return bool(got == expected)

@@ -123,5 +123,5 @@ def score_multiple_choice(logprobs: Sequence[float], choices: Sequence[str], gol
     if not 0 <= gold < len(choices):
         raise ValueError(f"gold index {gold} outside the {len(choices)} choices")
     # An empty choice has length 0: lm-eval would divide by zero; count it as one character instead.
-    normed = [lp / max(len(text), 1) for lp, text in zip(logprobs, choices)]
+    normed = [lp / max(len(text), 1) for lp, text in zip(logprobs, choices, strict=False)]
     return MultipleChoiceVerdict(tuple(float(v) for v in logprobs), _argmax(logprobs), _argmax(normed), gold)

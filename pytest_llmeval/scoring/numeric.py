@@ -12,10 +12,9 @@ through `normalize.normalize_numbers`, so `−3` (U+2212), `9{,}500`, `10,\\!000
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
-
-from dataclasses import dataclass
 from typing import Literal
 
 from .boxed import iter_boxed

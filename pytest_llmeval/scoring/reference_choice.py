@@ -105,10 +105,7 @@ def reference_choice(output: str, letters: str, *, chinese: bool = False, multip
     marked = marked.strip().rstrip("。." if chinese else ".")
     if not multiple:
         return {marked} if marked in allowed else set()
-    if chinese:
-        joined = marked.replace(" 和 ", "").replace(" ", "")
-    else:
-        joined = _CONNECTORS.sub(",", marked).replace(" ", "")
+    joined = marked.replace(" 和 ", "").replace(" ", "") if chinese else _CONNECTORS.sub(",", marked).replace(" ", "")
     joined = joined.replace("，", ",").replace("、", ",").replace("/", ",")
     if chinese:
         picked = set(joined.split(",")) if "," in joined else set(joined)

@@ -54,7 +54,7 @@ def truncated_verdict(score: Score) -> Score:
         return score
     return Score(
         passed=False,
-        metrics={metric: 0.0 for metric in score.metrics},
+        metrics=dict.fromkeys(score.metrics, 0.0),
         extracted=None,
         explanation=(
             f"output truncated at max_tokens (finish_reason {TRUNCATED!r}) before an explicit answer"

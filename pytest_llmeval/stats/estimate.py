@@ -43,7 +43,7 @@ def metric_uncertainty(
     `sum(metric_i * weight_i) / sum(weight_i)` (see the module docstring).
     """
     gens = list(generations) if generations is not None else [1] * len(per_sample)
-    rows = [(s[metric], g, s.get(weight, float("nan")) if weight else 1.0) for s, g in zip(per_sample, gens) if metric in s]
+    rows = [(s[metric], g, s.get(weight, float("nan")) if weight else 1.0) for s, g in zip(per_sample, gens, strict=False) if metric in s]
     if not rows:
         return MetricUncertainty(level=level)
     x = np.array([r[0] for r in rows], dtype=float)
@@ -60,9 +60,9 @@ def metric_uncertainty(
     several = any(r[1] > 1 for r in rows)
     if not several and bool(np.all((x == 0) | (x == 1))):
         successes, n = int(x.sum()), len(rows)
-        low, high = wilson_interval(successes, n, level)
+        w_low, w_high = wilson_interval(successes, n, level)  # 0-d arrays
         p = successes / n
-        return _result(math.sqrt(p * (1 - p) / n), float(low), float(high), n, "wilson", level, True)
+        return _result(math.sqrt(p * (1 - p) / n), float(w_low), float(w_high), n, "wilson", level, True)
     _, se, low, high = mean_interval(x, level)
     return _result(se, low, high, len(rows), "clustered" if several else "clt", level, bounded)
 

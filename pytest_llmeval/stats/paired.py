@@ -105,8 +105,9 @@ def unpaired_difference(
     return Difference(delta=delta, se=se, ci_low=delta - z * se, ci_high=delta + z * se, p_value=p, test="unpaired-z", level=level)
 
 
-def _difference(delta: float, se: float, low: float, high: float, p: float, test: str, n: int,
+def _difference(delta: float, se: float, low: float, high: float, p: float,
+                test: Literal["mcnemar-exact", "paired-t", "unpaired-z"], n: int,
                 discordant: tuple[int, int] | None, level: float) -> Difference:
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
     return Difference(delta=delta, se=clean(se), ci_low=clean(low), ci_high=clean(high), p_value=clean(p),
-                      test=test, n=n, discordant=discordant, level=level)  # type: ignore[arg-type]
+                      test=test, n=n, discordant=discordant, level=level)

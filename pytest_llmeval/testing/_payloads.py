@@ -22,9 +22,10 @@ _ERROR_TYPES = {
 }
 
 
-_orjson: Any
 try:  # optional: ~10x faster than the stdlib for response bodies; same JSON semantics
-    import orjson as _orjson
+    import orjson
+
+    _orjson: Any = orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 

@@ -162,7 +162,7 @@ class FakeOpenAIServer:
             self._log_path = None
         self.port = 0
 
-    def __enter__(self) -> FakeOpenAIServer:  # noqa: PYI034 - Self needs 3.11
+    def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
     def __exit__(

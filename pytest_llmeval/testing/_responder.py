@@ -50,7 +50,7 @@ class Prompt:
 def chat_prompt(messages: list[dict[str, Any]]) -> Prompt:
     texts = [message_text(m.get("content")) for m in messages]
     last_user = ""
-    for message, text in zip(reversed(messages), reversed(texts)):
+    for message, text in zip(reversed(messages), reversed(texts), strict=False):
         if message.get("role") == "user":
             last_user = text
             break

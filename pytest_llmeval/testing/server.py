@@ -436,8 +436,8 @@ class FakeServerApp:
     ) -> bytes:
         """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's
         known log-probabilities (``prompt_logprobs`` / ``token_logprobs`` in the config)."""
-        choices = []
-        for prompt, plan in zip(prompts, plans):
+        choices: list[dict[str, Any]] = []
+        for prompt, plan in zip(prompts, plans, strict=False):
             generated = plan.content[0] if plan.content else ""
             logprobs = prompt_logprobs(prompt, generated, self.config.prompt_logprobs, self.config.token_logprobs)
             text = prompt + generated
@@ -557,7 +557,7 @@ def _new_loop(config: FakeServerConfig) -> asyncio.AbstractEventLoop:
         except ImportError:
             pass
         else:
-            return uvloop.new_event_loop()  # type: ignore[no-any-return]
+            return uvloop.new_event_loop()
     if hasattr(selectors, "EpollSelector"):
         return asyncio.SelectorEventLoop(_PreciseEpollSelector())
     return asyncio.new_event_loop()
@@ -626,7 +626,7 @@ def config_from_args(args: argparse.Namespace) -> FakeServerConfig:
         if args.config_json:
             data.update(json.loads(args.config_json))
     except (OSError, ValueError) as err:
-        raise SystemExit(f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields")
+        raise SystemExit(f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields") from None
     for field in (
         "host",
         "port",

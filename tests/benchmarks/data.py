@@ -71,7 +71,8 @@ REDUX_ROWS: list[dict[str, Any]] = [
 
 CEVAL_ROWS: dict[str, list[dict[str, Any]]] = {
     "computer_network": [
-        {"id": 0, "question": "使用位填充方法，以01111110为位首flag，数据为011011111111111111110010，求问传送时要添加几个0____",
+        {"id": 0, "question": "使用位填充方法，以01111110为位首flag，"
+                              "数据为011011111111111111110010，求问传送时要添加几个0____",
          "A": "1", "B": "2", "C": "3", "D": "4", "answer": "C", "explanation": ""},
         {"id": 1, "question": "TCP协议工作在OSI参考模型的哪一层____", "A": "网络层", "B": "传输层", "C": "会话层",
          "D": "应用层", "answer": "B", "explanation": ""},
@@ -135,7 +136,8 @@ HELLASWAG_ROWS: list[dict[str, Any]] = [
      "source_id": "activitynet~v_-JhWjGDPHMY", "split": "val", "split_type": "indomain", "label": "3"},
     {"ind": 92, "activity_label": "Clean and jerk",
      "ctx_a": "A lady walks to a barbell. She bends down and grabs the pole.", "ctx_b": "the lady",
-     "ctx": "[header] How to lift weights [title] A lady walks to a barbell. She bends down and grabs the pole. the lady",
+     "ctx": "[header] How to lift weights [title] A lady walks to a barbell. "
+            "She bends down and grabs the pole. the lady",
      "endings": ["swings and lands in her arms.", "pulls the barbell forward.", "pulls a rope attached to the barbell.",
                  "stands and lifts the weight over her head."],
      "source_id": "activitynet~v_-lJS58hyo1c", "split": "val", "split_type": "zeroshot", "label": "3"},
@@ -219,7 +221,8 @@ AIME25_ROWS: dict[str, list[dict[str, Any]]] = {
 
 HUMANEVAL_ROWS: list[dict[str, Any]] = [
     {"task_id": "HumanEval/0",
-     "prompt": "from typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+     "prompt": "from typing import List\n\n\n"
+               "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
                "    \"\"\" Check if in given list of numbers, are any two numbers closer to each other than\n"
                "    given threshold.\n    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)\n    False\n    \"\"\"\n",
      "canonical_solution": "    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
@@ -262,7 +265,8 @@ def lcb_row(question_id: str, date: str, *, functional: bool, difficulty: str = 
             "question_title": "two-sum", "question_content": "Given an array of integers nums and an integer target, "
             "return indices of the two numbers such that they add up to target.", "platform": "leetcode",
             "question_id": question_id, "contest_id": "weekly-contest-1", "contest_date": date,
-            "starter_code": "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n        ",
+            "starter_code": "class Solution:\n"
+                            "    def twoSum(self, nums: List[int], target: int) -> List[int]:\n        ",
             "difficulty": difficulty, "public_test_cases": json.dumps(public),
             "private_test_cases": encode_private_tests(private), "metadata": json.dumps({"func_name": "twoSum"}),
         }

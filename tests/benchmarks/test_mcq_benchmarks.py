@@ -85,7 +85,7 @@ def test_mmlu_few_shot_without_local_dev_rows_names_the_option(mmlu_file: Path):
 
 @pytest.mark.parametrize("value", ["6", "-1", "five"])
 def test_bad_few_shot_num_is_a_usage_error(value: str):
-    with pytest.raises(ConfigError, match="mmlu.few_shot_num"):
+    with pytest.raises(ConfigError, match=r"mmlu.few_shot_num"):
         bench("mmlu", few_shot_num=value)
 
 
@@ -198,7 +198,7 @@ def test_ceval_group_accuracy_is_over_the_groups_samples(ceval_dir: Path):
     outputs = {"computer_network": ["答案：C", "答案：A"], "law": ["答案：C"], "physician": ["答案：B"]}
     per_sample = []
     for subject, replies in outputs.items():
-        for sample, reply in zip(benchmark.load(subject, loader), replies):
+        for sample, reply in zip(benchmark.load(subject, loader), replies, strict=False):
             per_sample.append(benchmark.score(sample, reply).metrics)
     metrics = type(benchmark).aggregate(per_sample)
     assert metrics == {"acc": 0.75, "acc_stem": 0.5, "acc_humanities": 1.0, "acc_other": 1.0}
@@ -333,7 +333,7 @@ def truthfulqa_file(tmp_path: Path) -> Path:
 def test_truthfulqa_mc1_is_a_shuffled_single_answer_question(truthfulqa_file: Path):
     benchmark = bench("truthfulqa")
     samples = list(benchmark.load("mc1", DatasetLoader({"truthfulqa": str(truthfulqa_file)})))
-    for sample, row in zip(samples, data.TRUTHFULQA_ROWS):
+    for sample, row in zip(samples, data.TRUTHFULQA_ROWS, strict=False):
         truth = row["mc1_targets"]["choices"][0]
         assert (sample.choices or [])["ABCDE".index(str(sample.target))] == truth
     assert [s.target for s in samples] != ["A", "A"]  # the dataset lists the truth first; shuffled it is not

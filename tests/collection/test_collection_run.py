@@ -353,7 +353,7 @@ def test_a_group_name_used_twice_must_be_given_by_path():
     )
 
     rows = {("group", "R"), ("group", "R/A/Math"), ("group", "R/B/Math"), ("group", "R/A")}
-    with pytest.raises(ThresholdError, match="ambiguous.*R/A/Math, R/B/Math"):
+    with pytest.raises(ThresholdError, match=r"ambiguous.*R/A/Math, R/B/Math"):
         resolve_group(parse_collection_rule("collection.Math.acc>=0.5"), rows)
     assert resolve_group(parse_collection_rule("collection.A.acc>=0.5"), rows).name == "R/A"
 

@@ -61,7 +61,7 @@ class LoopbackChatServer:
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "LoopbackChatServer":
+    def __enter__(self) -> LoopbackChatServer:
         self._thread.start()
         return self
 
@@ -85,10 +85,9 @@ class LoopbackChatServer:
                     if self.headers.get("Authorization") != f"Basic {token}":
                         self._json(401, {"error": {"message": "bad credentials"}})
                         return False
-                if server.require_query is not None:
-                    if {k: v[-1] for k, v in query.items()} != server.require_query:
-                        self._json(403, {"error": {"message": "bad query"}})
-                        return False
+                if server.require_query is not None and {k: v[-1] for k, v in query.items()} != server.require_query:
+                    self._json(403, {"error": {"message": "bad query"}})
+                    return False
                 return True
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
@@ -108,7 +107,7 @@ class LoopbackChatServer:
                     pass  # the client hung up: what it should do
                 self.close_connection = True
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if not self._checked():
                     return
                 if urlsplit(self.path).path == "/v1/models":
@@ -116,7 +115,7 @@ class LoopbackChatServer:
                 else:
                     self._json(404, {"error": {"message": "no such route"}})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if not self._checked():
                     return

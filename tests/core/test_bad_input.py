@@ -54,7 +54,7 @@ def test_unknown_subset_name_in_dataset_option(pytester, server, gsm8k_file):
     assert "names no subset 'IQQ' of iquiz; did you mean 'IQ'?" in result.stderr.str()
 
 
-@pytest.mark.parametrize("answer, problem", [(None, "null"), ("about five", "is not a number"), ("", "empty")])
+@pytest.mark.parametrize(("answer", "problem"), [(None, "null"), ("about five", "is not a number"), ("", "empty")])
 def test_null_or_non_numeric_gold_answer_is_a_row_error(pytester, server, tmp_path, answer, problem):
     data = write_jsonl(tmp_path / "g.jsonl", [GSM8K_ROWS[0], {"question": "q?", "answer": answer}])
     result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
@@ -78,7 +78,7 @@ def test_unknown_subset_in_subset_list(pytester, server, gsm8k_file):
     assert "gsm8k.subset_list names 'mian', which is no subset of gsm8k; did you mean 'main'?" in result.stderr.str()
 
 
-@pytest.mark.parametrize("expr, typo, fix", [("gsm8kk", "gsm8kk", "gsm8k"), ("gsm8k or ifevl", "ifevl", "ifeval"),
+@pytest.mark.parametrize(("expr", "typo", "fix"), [("gsm8kk", "gsm8kk", "gsm8k"), ("gsm8k or ifevl", "ifevl", "ifeval"),
                                              ("iquiz and not EQQ", "EQQ", "EQ")])
 def test_mark_expression_typo_gets_did_you_mean(pytester, server, gsm8k_file, expr, typo, fix):
     result = run(pytester, server, "-m", expr, "--llm-dataset", f"gsm8k={gsm8k_file}")

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GSM8K_ROWS
-
 
 def run(pytester: pytest.Pytester, server, *args: str, model: str = "fake-model"):
     return pytester.runpytest_subprocess(

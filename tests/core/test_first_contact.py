@@ -79,15 +79,12 @@ def test_the_docs_show_commands_to_check():
     assert len(DOCUMENTED) >= 15 and any(page == "README.md" for page, _ in DOCUMENTED)
 
 
-@pytest.mark.parametrize("page,command", DOCUMENTED, ids=[f"{p}:{c[:60]}" for p, c in DOCUMENTED])
+@pytest.mark.parametrize(("page", "command"), DOCUMENTED, ids=[f"{p}:{c[:60]}" for p, c in DOCUMENTED])
 def test_every_documented_command_parses(page, command, tmp_path):
     """Each command runs with `--collect-only` in an empty folder with the hubs out of reach: it
     must start, parse every option and fail (if at all) only on what this folder lacks."""
     words = [w for w in shlex.split(command, comments=True) if w != "..."]
-    if words[:3] == ["python", "-m", "pytest"]:
-        words = words[3:]
-    else:
-        words = words[1:]
+    words = words[3:] if words[:3] == ["python", "-m", "pytest"] else words[1:]
     words = ["http://127.0.0.1:9/v1" if w == "URL" else w for w in words]
     offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9",
                "MODELSCOPE_DOMAIN": "127.0.0.1:9", "OPENAI_BASE_URL": ""}

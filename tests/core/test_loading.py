@@ -92,5 +92,5 @@ def test_large_jsonl_streams_lazily(tmp_path):
     iterator = get_benchmark("gsm8k")().load("main", loader)
     first = [next(iterator) for _ in range(10)]  # reading the first rows never touches the bad line
     assert len(first) == 10
-    with pytest.raises(DatasetError, match="big.jsonl:11"):
+    with pytest.raises(DatasetError, match=r"big.jsonl:11"):
         next(iterator)

@@ -33,7 +33,8 @@ def test_spawned_module_imports_this_package_from_any_directory(tmp_path) -> Non
 
 def test_stop_group_reaches_a_grandchild_that_ignores_sigterm() -> None:
     code = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            f"subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)']); "
+            "subprocess.Popen([sys.executable, '-c', "
+            "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)']); "
             "time.sleep(120)")
     leader = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     assert wait_until(lambda: len(processes.live_descendants(leader.pid)) == 1)
@@ -82,7 +83,7 @@ def test_watchdog_released_leaves_the_group_alone() -> None:
         dog = processes.Watchdog(server.pid, grace_s=1)
         watchdog_pid = dog.pid
         dog.release()
-        assert watchdog_pid is not None and not psutil.pid_exists(watchdog_pid) or \
+        assert (watchdog_pid is not None and not psutil.pid_exists(watchdog_pid)) or \
             psutil.Process(watchdog_pid).status() == psutil.STATUS_ZOMBIE
         time.sleep(0.5)
         assert server.poll() is None

@@ -35,7 +35,7 @@ HUMANEVAL_ROWS = [
 ]
 
 
-@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2"), (lzma.open, ".xz")])
+@pytest.mark.parametrize(("opener", "suffix"), [(gzip.open, ".gz"), (bz2.open, ".bz2"), (lzma.open, ".xz")])
 def test_compressed_jsonl_as_shipped(tmp_path, opener, suffix):
     path = tmp_path / f"HumanEval.jsonl{suffix}"
     with opener(path, "wb") as handle:
@@ -68,7 +68,7 @@ def test_truncated_gzip_is_a_clear_error(tmp_path):
     path = tmp_path / "g.jsonl.gz"
     blob = gzip.compress(jsonl_bytes(GSM8K_ROWS * 50))
     path.write_bytes(blob[: len(blob) // 2])
-    with pytest.raises(DatasetError, match="compressed file is damaged.*download it again"):
+    with pytest.raises(DatasetError, match=r"compressed file is damaged.*download it again"):
         load("gsm8k", "main", {"gsm8k": path})
 
 
@@ -150,7 +150,7 @@ def test_a_one_config_file_is_used_whole_when_only_its_subset_is_selected(tmp_pa
     path = write_jsonl(tmp_path / "ARC-Challenge-Test.jsonl", [row, dict(row, id="c2")])
     samples = load("arc", "arc_challenge", {"arc": path}, selected={"arc": ["arc_challenge"]})
     assert [s.id for s in samples] == ["c1", "c2"]
-    with pytest.raises(DatasetError, match="has no 'subset' field.*select only one subset with -m"):
+    with pytest.raises(DatasetError, match=r"has no 'subset' field.*select only one subset with -m"):
         load("arc", "arc_challenge", {"arc": path}, selected={"arc": ["arc_easy", "arc_challenge"]})
 
 

@@ -315,7 +315,7 @@ def test_threshold_scale_applies_only_to_fractions():
     with pytest.raises(ThresholdError):
         check_rule(parse_threshold("words_bench.acc>=60"), {"words_bench": Words}, None)
     ifeval = get_benchmark("ifeval")
-    with pytest.raises(ThresholdError, match="prompt_level_strict>=0.7"):
+    with pytest.raises(ThresholdError, match=r"prompt_level_strict>=0.7"):
         check_rule(parse_threshold("ifeval.prompt_level_strict>=70"), {"ifeval": ifeval}, None)
 
 

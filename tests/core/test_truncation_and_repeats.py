@@ -170,7 +170,7 @@ def test_repeat_index_is_in_the_cache_key_but_never_on_the_wire(tmp_path: Path):
     received: list[dict] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             reply = json.dumps({"choices": [{"message": {"content": f"answer {len(received)}"},
                                              "finish_reason": "stop"}]}).encode()

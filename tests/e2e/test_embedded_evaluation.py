@@ -11,10 +11,9 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import skip_or_fail
-
 from pytest_llmeval.endpoint.local_models import LocalModelError, check_llama_server_installed, resolve_local_model
 from tests.conftest import write_jsonl
+from tests.e2e.conftest import skip_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +74,7 @@ def test_embedded_smollm2_evaluates_and_second_run_is_cached(pytester, tmp_path)
 def test_embedded_gemma_streams_real_tokens(pytester, tmp_path):
     need("gemma3-270m")
     gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:4])
-    result, results, samples = evaluate(pytester, "gemma3-270m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"],
+    _result, results, samples = evaluate(pytester, "gemma3-270m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"],
                                         "--llm-stream", "--llm-no-cache")
     assert results["benchmarks"]["gsm8k"]["count"] == 4 and results["benchmarks"]["gsm8k"]["errors"] == 0
     assert all(line["ttft_s"] is not None and 0 < line["ttft_s"] <= line["latency_s"] for line in samples)

@@ -17,8 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import skip_or_fail
-
 from pytest_llmeval.endpoint.local_models import (
     LocalModelError,
     check_llama_server_installed,
@@ -26,6 +24,7 @@ from pytest_llmeval.endpoint.local_models import (
     resolve_local_model,
 )
 from pytest_llmeval.endpoint.server import ManagedServer, ServerSpec
+from tests.e2e.conftest import skip_or_fail
 
 pytestmark = pytest.mark.e2e
 

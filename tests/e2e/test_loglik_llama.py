@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import skip_or_fail
-
 from pytest_llmeval.endpoint.dispatcher import Dispatcher
 from pytest_llmeval.endpoint.local_models import (
     LocalModelError,
@@ -23,6 +21,7 @@ from pytest_llmeval.endpoint.local_models import (
 from pytest_llmeval.endpoint.server import ManagedServer, ServerSpec
 from pytest_llmeval.scoring.loglik import completion_body, continuation_logprob
 from pytest_llmeval.settings import EndpointSettings
+from tests.e2e.conftest import skip_or_fail
 
 pytestmark = pytest.mark.e2e
 

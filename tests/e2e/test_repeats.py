@@ -27,7 +27,7 @@ def evaluate(pytester, data, *extra):
 def test_repeats_give_distinct_generations_and_pass_at_k(pytester, tmp_path):
     need("smollm2-135m")
     data = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:2])
-    outcome, results, samples = evaluate(pytester, data, "--llm-repeats", "8", "--llm-gen", "temperature=1.0")
+    _outcome, results, samples = evaluate(pytester, data, "--llm-repeats", "8", "--llm-gen", "temperature=1.0")
     assert len(samples) == 2 and all(line["error"] is None for line in samples)
     assert results["requests"]["sent"] == 16  # one request per repeat, each sent
     for line in samples:

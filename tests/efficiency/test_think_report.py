@@ -25,7 +25,7 @@ def two_runs(pytester: pytest.Pytester, start_server: Any) -> tuple[Path, Path]:
             {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
             {"contains": "divisors", "reasoning": DIVISORS, "reply": divisors_reply},
         ])
-        outcome, _ = run(pytester, server, pytester.path, "--html", str(pytester.path / f"{model}.html"),
+        _outcome, _ = run(pytester, server, pytester.path, "--html", str(pytester.path / f"{model}.html"),
                          "--self-contained-html", "--llm-cache-dir", str(pytester.path / f"cache-{model}"))
         results = pytester.path / f"{model}.json"
         (pytester.path / "results.json").rename(results)

@@ -17,7 +17,10 @@ import pytest
 from pytest_llmeval.endpoint import llama_build
 
 SCRIPT = Path(llama_build.__file__)
-PORTABLE = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | "
+PORTABLE = (
+    "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | "
+    "REPACK = 1 | "
+)
 
 
 def fake_llama(tmp_path: Path, body: str) -> Path:

@@ -102,7 +102,7 @@ def test_llama_server_command(tmp_path: Path) -> None:
     model = LocalModel(alias="g", path=tmp_path / "g.gguf", served_name="g-served", chat_format="gemma")
     command = llama_server_command(model, port=8123, n_ctx=2048, n_threads=3)
     assert command[:3] == [sys.executable, "-m", "llama_cpp.server"]
-    pairs = dict(zip(command[3::2], command[4::2]))
+    pairs = dict(zip(command[3::2], command[4::2], strict=False))
     assert pairs == {
         "--model": str(tmp_path / "g.gguf"),
         "--model_alias": "g-served",

@@ -93,7 +93,8 @@ HUMANEVAL_TRICKS = {
     "fork, parent exits 0": "import os\nif os.fork():\n    os._exit(0)\n",
     "SIGALRM exit": "import os, signal\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(0))\nsignal.setitimer("
                     "signal.ITIMER_REAL, 0.001)\nimport time\ntime.sleep(1)\n",
-    "patched builtins": "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.AssertionError = type('A', (Exception,), {})"
+    "patched builtins": "import builtins\nbuiltins.abs = lambda x: 0\n"
+                        "builtins.AssertionError = type('A', (Exception,), {})"
                         "\nbuiltins.isinstance = lambda *a: True\n",
     "kill the checker": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)\n",
     "proc doors": PROC_ATTACK + EXIT_0,
@@ -102,7 +103,8 @@ HUMANEVAL_TRICKS = {
 }
 WRONG_HUMANEVAL = "def truncate_number(number: float) -> float:\n    return 0.0\n\n"
 ALWAYS_EQUAL = (
-    "class Yes(float):\n    __eq__ = lambda s, o: True\n    __ne__ = lambda s, o: False\n    __lt__ = lambda s, o: True\n"
+    "class Yes(float):\n    __eq__ = lambda s, o: True\n    __ne__ = lambda s, o: False\n"
+    "    __lt__ = lambda s, o: True\n"
     "    __sub__ = lambda s, o: Yes()\n    __abs__ = lambda s: Yes()\n    __bool__ = lambda s: True\n\n"
     "def truncate_number(number: float) -> float:\n    return Yes()\n"
 )
@@ -150,7 +152,8 @@ LCB_TRICKS = {
     "patch __main__.json_values_equal": "import __main__\n__main__.json_values_equal = lambda *a: True\n",
     "patch builtins": "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\n",
     # the checker's own result lines on stdout, stderr and every descriptor the program has
-    "print ok lines then exit": "import os\nlines = b''.join(b'{\"i\": %d, \"status\": \"ok\"}\\n' % k for k in range(50))\n"
+    "print ok lines then exit": "import os\n"
+                                "lines = b''.join(b'{\"i\": %d, \"status\": \"ok\"}\\n' % k for k in range(50))\n"
                                 "for fd in range(1, 64):\n    try: os.write(fd, lines)\n    except OSError: pass\n" + EXIT_0,
     "exit at load": "exit()\n",
     "fork, parent exits 0": "import os\nif os.fork():\n    os._exit(0)\n",
@@ -168,7 +171,7 @@ def lcb_sample(tmp_path: Path) -> Sample:
     folder = tmp_path / "code_generation_lite"
     write_jsonl(folder / "test5.jsonl", [data.lcb_row("3600", "2025-01-04T00:00:00", functional=True)])
     loader = DatasetLoader({"live_code_bench": str(folder)})
-    return list(get_benchmark("live_code_bench")().load("v5", loader))[0]
+    return next(iter(get_benchmark("live_code_bench")().load("v5", loader)))
 
 
 @pytest.mark.parametrize("trick", sorted(LCB_TRICKS))

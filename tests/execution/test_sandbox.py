@@ -306,9 +306,9 @@ def test_missing_interpreter_is_a_clear_config_error(tmp_path: Path) -> None:
 
 
 def test_limits_reject_nonsense() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="wall_time_s"):
         SandboxLimits(wall_time_s=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_processes"):
         SandboxLimits(max_processes=0)
 
 

@@ -95,7 +95,7 @@ def test_a_livecodebench_answer_that_floods_stdout_fails_saying_so(tmp_path: Pat
     folder = tmp_path / "code_generation_lite"
     write_jsonl(folder / "test5.jsonl", [data.lcb_row("abc380_a", "2024-11-16T00:00:00", functional=False)])
     benchmark = get_benchmark("live_code_bench")()
-    sample = list(benchmark.load("v5", DatasetLoader({"live_code_bench": str(folder)})))[0]
+    sample = next(iter(benchmark.load("v5", DatasetLoader({"live_code_bench": str(folder)}))))
     score = benchmark.score(sample, "```python\nwhile True:\n    print('7' * 4096)\n```")
     assert not score.passed
     assert (score.explanation or "").startswith("test 1/3 output_exceeded: expected '7\\n'")

@@ -66,7 +66,7 @@ def planted() -> Path:
 @pytest.mark.skipif(sandbox.bwrap_problem() is not None, reason="bubblewrap cannot run here")
 def test_program_finds_no_secret_and_no_encoded_key_is_written(pytester, start_server, tmp_path, planted, monkeypatch):
     search = SEARCH.replace("PLANTED", repr([str(planted)]))
-    knows_key = "def truncate_number(number):\n    raise ValueError(%r)\n" % " ".join(encodings(KEY))
+    knows_key = "def truncate_number(number):\n    raise ValueError({!r})\n".format(" ".join(encodings(KEY)))
     server = start_server(rules=[
         {"contains": "has_close_elements", "reply": f"```python\n{search}```"},
         {"contains": "truncate_number", "reply": f"```python\n{knows_key}```"},
@@ -121,8 +121,9 @@ def test_virtualenv_under_tmp_runs_and_its_packages_stay_hidden(tmp_path: Path, 
                    check=True)
     packages = next(venv.glob("lib/python*/site-packages"))
     (packages / "credentials.txt").write_text(KEY)
-    probe = ("import json, os, sys\ntry:\n    print(open(%r).read())\nexcept OSError as e:\n    print('refused', e.errno)\n"
-             "print(json.dumps(sorted(os.listdir('/tmp'))))\n" % str(packages / "credentials.txt"))
+    probe = ("import json, os, sys\ntry:\n    print(open({!r}).read())\n"
+             "except OSError as e:\n    print('refused', e.errno)\n"
+             "print(json.dumps(sorted(os.listdir('/tmp'))))\n".format(str(packages / "credentials.txt")))
     result = sandbox.run_python(probe, python=str(venv / "bin" / "python"))
     assert result.status == "ok", result.stderr
     assert result.stdout.startswith("refused") and KEY not in result.stdout

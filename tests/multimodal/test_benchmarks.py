@@ -96,7 +96,7 @@ def test_mmmu_pro_placeholders_map_images_in_order(pytester: pytest.Pytester, st
         {"contains": "shown in the image", "reply": "Answer: A"},
     ])
     # the native layout (unreferenced images follow); `evalscope`'s is checked in tests/benchmarks/test_protocols.py
-    outcome, records = run(pytester, server, "-m", "mmmu_pro", "--llm-dataset", f"mmmu_pro={folder}",
+    outcome, _records = run(pytester, server, "-m", "mmmu_pro", "--llm-dataset", f"mmmu_pro={folder}",
                            "--llm-bench-arg", "mmmu_pro.subset_list=standard_4,vision", "--llm-protocol", "native")
     outcome.assert_outcomes(passed=1, failed=1)
     body = body_with(server, "Which is brighter")
@@ -136,7 +136,7 @@ def test_omni_bench_media_switches(pytester: pytest.Pytester, start_server: Any,
                                    described):
     data = omni_rows(pytester.path / "omni")
     server = start_server(keep_chat_bodies=5, rules=[{"contains": "man in the picture", "reply": "He cooks.\nAnswer: A"}])
-    outcome, records = run(pytester, server, "-m", "omni_bench", "--llm-dataset", f"omni_bench={data}",
+    outcome, _records = run(pytester, server, "-m", "omni_bench", "--llm-dataset", f"omni_bench={data}",
                            "--llm-bench-arg", f"omni_bench.use_image={use_image}",
                            "--llm-bench-arg", f"omni_bench.use_audio={use_audio}", "--llm-protocol", protocol)
     outcome.assert_outcomes(passed=1)

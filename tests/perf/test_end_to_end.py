@@ -12,7 +12,6 @@ import pytest
 from pytest_llmeval.testing import FakeOpenAIServer
 
 
-
 def _args(server: FakeOpenAIServer, *extra: str) -> list[str]:
     return ["--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:cacheprovider", *extra]
 

@@ -25,7 +25,7 @@ def test_percentile_interpolates_linearly_between_closest_ranks() -> None:
     # rank = 3 * 0.9 = 2.7 -> 3 + 0.7 * (4 - 3)
     assert percentile(values, 90) == pytest.approx(3.7)
     assert percentile([5.0], 99) == 5.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty"):
         percentile([], 50)
 
 

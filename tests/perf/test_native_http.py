@@ -41,7 +41,8 @@ def feed_all(raw: bytes, step: int) -> _Response:
 @pytest.mark.parametrize("step", [1, 2, 7, 64, 10_000])
 @pytest.mark.parametrize("chunk", [5, 33, 4096])
 def test_chunked_sse_reassembles_exactly(step: int, chunk: int) -> None:
-    head = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
     response = feed_all(head + chunked(EVENTS, chunk), step)
     assert response.complete and response.status == 200 and response.keep_alive
     assert b"".join(d for _, d in response.body) == EVENTS

@@ -23,7 +23,8 @@ XSS_ROWS = [
 XSS_RULES = [
     {"contains": "France", "reply": "Answer: Paris"},
     {"contains": "inject script",
-     "reply": "Sure <script>window.__pwned = 1</script>\nAnswer: <script>window.__pwned = 2; alert('pwned')</script>"},
+     "reply": "Sure <script>window.__pwned = 1</script>\n"
+              "Answer: <script>window.__pwned = 2; alert('pwned')</script>"},
     {"contains": "inject img", "reply": "Answer: <img src=x onerror=\"window.__pwned = 3; alert('img')\"></td></tr></table>"},
     {"contains": "two plus", "reply": "Answer: 4", "reasoning": "2 + 2 = 4, <think>trivially</think>"},
     {"contains": "three plus", "reply": "Answer: 6"},

@@ -32,6 +32,8 @@ from pytest_llmeval.report.html import (
     render_samples,
 )
 from pytest_llmeval.report.junit import junit_properties
+from pytest_llmeval.report.perf_view import perf_view, read_perf
+from pytest_llmeval.report.sample_table import SampleTable, script_json
 from pytest_llmeval.results import (
     BenchmarkResult,
     GroupResult,
@@ -125,7 +127,10 @@ def test_overview_scores_thresholds_and_hidden_credentials():
     html = render_overview(result)
     assert "sk-secret" not in html and "sk-other" not in html and "user" not in html
     assert "https://api.example.com:8443/v1" in html
-    assert 'data-subset="(all)" data-metric="acc"><td>g</td><td>(all)</td><td>acc</td><td class="lle-num lle-score">0.7500</td>' in html
+    assert (
+        'data-subset="(all)" data-metric="acc"><td>g</td><td>(all)</td><td>acc</td>'
+        '<td class="lle-num lle-score">0.7500</td>'
+    ) in html
     assert 'data-subset="y" data-metric="acc"' in html
     assert '<span class="lle-fail-text">FAIL</span> &gt;= 0.8' in html
     assert ">FAILED</span>" in html

@@ -172,7 +172,7 @@ def test_request_time_excludes_the_wait_for_a_free_slot(pytester, xss_project, s
     """With one request in flight and a server that takes 0.2 s, later samples wait for the slot:
     that wait is recorded apart (queued_s) and shown in its own column, not added to request time."""
     server = start_server(rules=XSS_RULES, latency_s=0.2)
-    results, samples, report = outputs(xss_project)
+    _results, samples, report = outputs(xss_project)
     run_eval(pytester, server, "--llm-concurrency", "1", "--llm-samples", str(samples), f"--html={report}",
              "--self-contained-html")
     records = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]

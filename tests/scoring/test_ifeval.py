@@ -3,6 +3,7 @@ scoring and the benchmark metrics. Tricky per-family cases live in test_ifeval_<
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -141,7 +142,7 @@ def test_every_instruction_has_a_pass_and_a_fail_case() -> None:
 
 
 def test_unknown_instruction_id_is_a_value_error_listing_known_ids() -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="keywords:existance") as info:
         check_instruction("keywords:existance", {"keywords": ["x"]}, "x", PROMPT)
     message = str(info.value)
     assert "'keywords:existance'" in message
@@ -163,7 +164,7 @@ def test_unknown_instruction_id_is_a_value_error_listing_known_ids() -> None:
 def test_bad_kwargs_raise_value_error_naming_the_instruction_and_key(
     instruction_id: str, kwargs: dict[str, Any], fragment: str
 ) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=re.escape(instruction_id)) as info:
         check_instruction(instruction_id, kwargs, "some response", PROMPT)
     assert instruction_id in str(info.value)
     assert fragment in str(info.value)

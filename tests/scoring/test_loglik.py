@@ -87,7 +87,7 @@ def _score_through_dispatcher(server: FakeOpenAIServer, cache_dir: Path) -> tupl
         futures = [dispatcher.submit(completion_body("fake-model", CONTEXT, c)) for c in CHOICES]
         sums = [
             continuation_logprob(f.result(timeout=60).choices[0].logprobs, CONTEXT, c).logprob
-            for f, c in zip(futures, CHOICES)
+            for f, c in zip(futures, CHOICES, strict=False)
         ]
         return sums, dispatcher.requests_sent
     finally:

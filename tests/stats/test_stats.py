@@ -54,7 +54,7 @@ def test_wilson_matches_scipy_and_behaves_at_the_edges():
         assert float(low) == pytest.approx(ref.low, abs=1e-9) and float(high) == pytest.approx(ref.high, abs=1e-9)
     low, high = wilson_interval(0, 20)
     assert float(low) == 0.0 and 0.1 < float(high) < 0.2  # not the degenerate [0, 0] of the Wald interval
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="wilson_interval needs"):
         wilson_interval(5, 3)
 
 
@@ -76,7 +76,7 @@ def test_clustered_se_hand_computed():
     # three prompts with 2, 3 and 1 instructions; followed 2, 1, 0 -> R = 3/6 = 0.5
     # residuals y - R w: 2 - 1 = 1, 1 - 1.5 = -0.5, 0 - 0.5 = -0.5; sum of squares 1.5
     # se = sqrt(3/2 * 1.5) / 6 = 1.5 / 6 = 0.25
-    ratio, se, low, high = clustered_ratio([2, 1, 0], [2, 3, 1])
+    ratio, se, _low, _high = clustered_ratio([2, 1, 0], [2, 3, 1])
     assert ratio == 0.5 and se == pytest.approx(0.25)
     # equal cluster sizes: the clustered se is the se of the cluster means
     means = np.array([1.0, 0.25, 0.5, 0.75])
@@ -156,11 +156,11 @@ def test_online_test_matches_the_vectorised_one():
     rng = np.random.default_rng(9)
     values = (rng.random((20, 300)) < 0.88).astype(float)
     used, verdict = simulate_stops(values, 0.8)
-    for row, n, v in zip(values, used, verdict):
+    for row, n, v in zip(values, used, verdict, strict=False):
         test = ThresholdTest(0.8, 300)
-        for t, x in enumerate(row, 1):
+        for t, x in enumerate(row, 1):  # noqa: B007 - `t` is checked after the loop
             if test.update(float(x)) is not None:
                 break
         assert t == n and {"above": 1, "below": -1, None: 0}[test.verdict] == v
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"per-sample values in \[0, 1\]"):
         ThresholdTest(0.8, 10).update(1.5)

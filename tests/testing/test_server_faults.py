@@ -97,7 +97,7 @@ def test_truncate_non_stream_closes_mid_body(http: httpx.Client) -> None:
 def test_truncate_stream_closes_mid_stream_without_done(faulty: FakeOpenAIServer) -> None:
     events: list[str] = []
     url = faulty.base_url + "/chat/completions"
-    with (
+    with (  # noqa: PT012 - the stream opens fine (asserted) and breaks while it is read
         pytest.raises(httpx.RemoteProtocolError),
         httpx.stream("POST", url, json=chat("TRUNCATE", stream=True)) as response,
     ):

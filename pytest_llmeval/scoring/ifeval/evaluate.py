@@ -83,12 +83,12 @@ def evaluate_response(
             f"IFEval row has {len(instruction_id_list)} instruction ids but {len(kwargs_list)} kwargs entries; "
             "give one kwargs dict (or null) per instruction"
         )
-    checks = [bind_instruction(iid, kwargs, prompt) for iid, kwargs in zip(instruction_id_list, kwargs_list)]
+    checks = [bind_instruction(iid, kwargs, prompt) for iid, kwargs in zip(instruction_id_list, kwargs_list, strict=False)]
     # Variants beyond the response itself, de-duplicated (checks are pure, so order is all that matters).
     variants = [text for text in dict.fromkeys(loose_variants(response)[1:]) if text.strip() and text != response]
     strict_ok = bool(response.strip())
     items: list[InstructionResult] = []
-    for instruction_id, check in zip(instruction_id_list, checks):
+    for instruction_id, check in zip(instruction_id_list, checks, strict=False):
         strict = strict_ok and check(response)
         # The unmodified response is the first loose variant, so the strict verdict is reused.
         loose = strict or any(check(text) for text in variants)

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from ...errors import ConfigError, InstructionSpecError
+from ...errors import InstructionSpecError
 from . import detectable, keywords, length, style
 from .params import (
     BulletListsParams,
