@@ -36,7 +36,8 @@ from .engine.runtime import EvalRuntime
 from .engine.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
 from .engine.selection import (check_dataset_names, check_mark_names, check_subset_list, mark_name, plain_tests_can_match,
                               registered_marks, select)
-from .report.aggregate import ResultsCollector
+from .media import MediaStore
+from .media.store import temporary_media_folder
 from .redact import redact
 from .report.aggregate import ResultsCollector
 from .report.live import LiveProgress, live_wanted

@@ -16,7 +16,6 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
-from .media.store import MediaOptions
 from .settings import SHOWN_FAILURES, EndpointSettings, RunSettings, field_default
 
 
@@ -407,7 +406,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
             perf_words=list(opts.get("perf")),
             compare=_present(path=_path(opts.get("compare")), max_drop=opts.get("max_drop"),
                              significance=opts.get("significance")),
-            media=MediaOptions(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
+            media=_present(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
             repeats=opts.get("repeats"),
         ))
     except ValidationError as exc:

@@ -419,7 +419,7 @@ def check_functional(channel, payload, report):
             return
         if "value" in reply:
             got = reply["value"]
-            ok = json_values_equal(got, expected)  # noqa: F821 - appended to this source by execution/code.py
+            ok = json_values_equal(got, expected)  # type: ignore[name-defined]  # noqa: F821 - appended to this source by execution/code.py
             report({"i": i, "status": "ok" if ok else "wrong_answer", "got": got})
             if not ok:
                 return

@@ -28,7 +28,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import cast, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -276,7 +276,7 @@ def check_functional(
         n_total=len(tests),
         first_failure=FailureDetail(
             test_index=index,
-            status=status,
+            status=cast(FailureStatus, status),
             input_excerpt=excerpt("\n".join(json.dumps(a) for a in args)),
             expected=excerpt(json.dumps(expected)),
             got=got,
@@ -334,7 +334,7 @@ def check_humaneval(
         n_total=1,
         first_failure=FailureDetail(
             test_index=0,
-            status=status,
+            status=cast(FailureStatus, status),
             input_excerpt=f"check({entry_point})",
             expected="check() returns without an exception",
             got=excerpt(last_line or f"exit code {result.exit_code}"),

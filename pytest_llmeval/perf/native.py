@@ -52,7 +52,7 @@ class NativeBackend(Backend):
         assert self._pool is not None
         await self._pool.preconnect(self.where, count)
 
-    async def _send(self, body: bytes, stream: bool, record: RequestRecord) -> None:  # type: ignore[override]
+    async def _send(self, body: bytes, stream: bool, record: RequestRecord) -> None:
         assert self._pool is not None
         response = await self._pool.request(self.where, self._head, body)
         record.start = response.sent_at

@@ -25,7 +25,6 @@ from ..errors import RebuildError
 from ..files import FileProblem, check_file
 from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
-from .html import render_compare, render_page
 from .sample_table import SampleTable
 from .samples import MAX_LINE_BYTES, SamplesLineError, iter_lines, read_run_result
 from .side_by_side import LoadedRun, label_runs

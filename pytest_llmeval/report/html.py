@@ -41,7 +41,6 @@ from ..redact import redact
 from ..results import RunResult, SampleRecord
 from .charts import Bar, bar_chart
 from .compare import Comparison, read_comparison
-from ..results import RunResult, SampleRecord
 from .payload import KEYS, KEYS_PLACEHOLDER
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable

@@ -33,7 +33,7 @@ from pytest_llmeval.report.html import (
 )
 from pytest_llmeval.report.junit import junit_properties
 from pytest_llmeval.report.perf_view import perf_view, read_perf
-from pytest_llmeval.report.sample_table import SampleTable, script_json
+from pytest_llmeval.report.sample_table import SampleTable
 from pytest_llmeval.results import (
     BenchmarkResult,
     GroupResult,
@@ -41,8 +41,6 @@ from pytest_llmeval.results import (
     SampleRecord,
     ThresholdOutcome,
 )
-from pytest_llmeval.report.perf_view import perf_view, read_perf
-from pytest_llmeval.report.sample_table import SampleTable
 from pytest_llmeval.report.text import script_json
 
 
