@@ -13,8 +13,6 @@ from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are
 from .perf.fixtures import llm_perf, perf  # noqa: F401
 from .options import OptionReader, add_options, resolve_settings
 
-PLUGIN_NAME = "llmeval-evaluation"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
@@ -61,31 +59,35 @@ def pytest_configure(config: pytest.Config) -> None:
         if settings is None:
             return
         default_asyncio_loop_scope(config)
-        from .evaluation import EvaluationPlugin
+        from .run import PLUGIN_NAME, register
         from .serving import ServingPlugin, check_text_only, serve_if_asked
 
         served = serve_if_asked(config, settings)
         settings = served.settings
         serving = ServingPlugin(settings, served.server, deferred=served.deferred, note=served.note)
         config.pluginmanager.register(serving, "llmeval-serving")
-        evaluation = EvaluationPlugin(config, settings)
+        evaluation, controller = register(config, settings)
         if served.text_only:
             check_text_only(settings.endpoint.model, [*evaluation.selection, *(
                 evaluation.collection.dataset_names if evaluation.collection is not None else ())])
-        config.pluginmanager.register(evaluation, PLUGIN_NAME)
         from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
         from .perf.plugin import PerfPlugin
         from .report.plugin import ReportPlugin
 
         config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
         config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
-        if config.pluginmanager.hasplugin("xdist"):
-            from .items.xdist_hooks import BENCHMARKS_KEY, XdistHooks
+        if controller is not None and config.pluginmanager.hasplugin("xdist"):
+            from .items.xdist_hooks import BENCHMARKS_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY, XdistHooks
+            from .run.controller import DistController
 
             def workerinput() -> dict[str, object]:
+                media = evaluation.shared_media_root()
                 return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),
-                        **evaluation.media_workerinput(), **evaluation.samples_only_workerinput()}
+                        **({MEDIA_DIR_KEY: str(media)} if media is not None else {}),
+                        SAMPLES_ONLY_KEY: evaluation.samples_only}
 
-            config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker, evaluation.deselected_by_worker), PLUGIN_NAME + "-xdist")
+            dist = controller if isinstance(controller, DistController) else None
+            config.pluginmanager.register(XdistHooks(workerinput, dist.planned_by_worker if dist else None,
+                                                     dist.deselected_by_worker if dist else None), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
