@@ -19,19 +19,19 @@ if TYPE_CHECKING:
 
 
 @pytest.hookspec
-def pytest_llmeval_collected(items: "list[pytest.Item]", config: pytest.Config) -> None:
+def pytest_llmeval_collected(items: list[pytest.Item], config: pytest.Config) -> None:
     """Called on every process that collects, once the sample items were added to `items` (before
     -k/-m deselect them); may reorder `items` in place."""
 
 
 @pytest.hookspec
-def pytest_llmeval_plan(nodeids: "list[str]", workers: int) -> None:
+def pytest_llmeval_plan(nodeids: list[str], workers: int) -> None:
     """Called once on the process that aggregates with the node ids this run will run (after
     collection, or from the first xdist worker's collection) and how many processes run them."""
 
 
 @pytest.hookspec
-def pytest_llmeval_sample_record(record: "SampleRecord") -> None:
+def pytest_llmeval_sample_record(record: SampleRecord) -> None:
     """Called once per sample on the process that aggregates (the xdist controller or the only one)."""
 
 
@@ -41,16 +41,16 @@ def pytest_llmeval_sample_skipped(benchmark: str, subset: str) -> None:
 
 
 @pytest.hookspec
-def pytest_llmeval_assemble(result: "RunResult", config: pytest.Config) -> None:
+def pytest_llmeval_assemble(result: RunResult, config: pytest.Config) -> None:
     """Called while the run's result is assembled, before any gate votes: fill in your part
     (scores, a table, threshold outcomes). `result.passed` is not decided yet."""
 
 
 @pytest.hookspec
-def pytest_llmeval_results(result: "RunResult", config: pytest.Config) -> None:
+def pytest_llmeval_results(result: RunResult, config: pytest.Config) -> None:
     """Called with the final results before they are written; may add to `result.extra`."""
 
 
 @pytest.hookspec
-def pytest_llmeval_gate(result: "RunResult", config: pytest.Config) -> Any:
+def pytest_llmeval_gate(result: RunResult, config: pytest.Config) -> Any:
     """Return False to fail the run (exit status 1) after thresholds were checked; None to abstain."""

@@ -45,7 +45,9 @@ from .worker import WorkerRunner, print_notice
 PLUGIN_NAME = "llmeval-evaluation"
 
 
-def register(config: pytest.Config, settings: RunSettings) -> tuple[Evaluation, Controller | None]:
+def register(
+    config: pytest.Config, settings: RunSettings
+) -> tuple[Evaluation, Controller | None]:
     """Register the plugins of this process's role; returns the shared `Evaluation` and, where
     records are aggregated, the controller."""
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
@@ -54,9 +56,13 @@ def register(config: pytest.Config, settings: RunSettings) -> tuple[Evaluation, 
     return register_controller(config, settings)
 
 
-def register_worker(config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]) -> Evaluation:
+def register_worker(
+    config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]
+) -> Evaluation:
     media = workerinput.get(MEDIA_DIR_KEY)
-    evaluation = Evaluation(config, settings, notify=print_notice, media_root=Path(media) if media else None)
+    evaluation = Evaluation(
+        config, settings, notify=print_notice, media_root=Path(media) if media else None
+    )
     evaluation.samples_only = bool(workerinput.get(SAMPLES_ONLY_KEY))
     plugins = config.pluginmanager
     plugins.register(evaluation, PLUGIN_NAME)
@@ -65,12 +71,21 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     return evaluation
 
 
-def register_controller(config: pytest.Config, settings: RunSettings) -> tuple[Evaluation, Controller]:
+def register_controller(
+    config: pytest.Config, settings: RunSettings
+) -> tuple[Evaluation, Controller]:
     # before any request: two outputs on one file, or one that cannot be written
-    check_output_paths({"--llm-results": settings.results_path, "--llm-samples": settings.samples_path})
+    check_output_paths(
+        {"--llm-results": settings.results_path, "--llm-samples": settings.samples_path}
+    )
     distributed = is_xdist_controller(config)
-    if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
-        raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
+    if settings.early_stop and (
+        config.getoption("numprocesses", None)
+        or getattr(config.option, "dist", "no") != "no"
+    ):
+        raise ConfigError(
+            "--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it"
+        )
     notices = Notices(config)
     evaluation = Evaluation(config, settings, notify=notices.notify)
     evaluation.samples_only = decide_samples_only(config, evaluation)
@@ -92,7 +107,9 @@ def register_controller(config: pytest.Config, settings: RunSettings) -> tuple[E
         "terminal": TerminalSummary(evaluation, outcome),
     }
     if evaluation.rules:
-        features["thresholds"] = ThresholdGate(evaluation.rules, settings.threshold_mode)
+        features["thresholds"] = ThresholdGate(
+            evaluation.rules, settings.threshold_mode
+        )
     if settings.early_stop:
         features["early-stop"] = EarlyStop(evaluation)
     if evaluation.collection is not None:
@@ -100,7 +117,9 @@ def register_controller(config: pytest.Config, settings: RunSettings) -> tuple[E
     if settings.think_eval:
         from ..scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 
-        features["efficiency"] = EfficiencyFigures(settings.thought_markers or DEFAULT_THOUGHT_MARKERS)
+        features["efficiency"] = EfficiencyFigures(
+            settings.thought_markers or DEFAULT_THOUGHT_MARKERS
+        )
     if settings.samples_path is not None:
         features["samples"] = SamplesFile(settings.samples_path, outcome)
     if settings.results_path is not None:
@@ -114,8 +133,12 @@ def is_xdist_controller(config: pytest.Config) -> bool:
     """True when pytest-xdist will run this session as its controller (DSession). xdist registers
     DSession in its own trylast `pytest_configure`, after ours; this is its own test (`--dist` set
     by `-n`, transports given, not --collect-only), made before."""
-    return (config.pluginmanager.hasplugin("xdist") and not config.getvalue("collectonly")
-            and getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None)))
+    return (
+        config.pluginmanager.hasplugin("xdist")
+        and not config.getvalue("collectonly")
+        and getattr(config.option, "dist", "no") != "no"
+        and bool(getattr(config.option, "tx", None))
+    )
 
 
 def decide_samples_only(config: pytest.Config, evaluation: Evaluation) -> bool:
@@ -130,4 +153,6 @@ def decide_samples_only(config: pytest.Config, evaluation: Evaluation) -> bool:
         return False
     if evaluation.collection is not None or OptionReader(config).get("perf"):
         return True
-    return bool(evaluation.selection) and not plain_tests_can_match(config.option.markexpr, all_benchmarks())
+    return bool(evaluation.selection) and not plain_tests_can_match(
+        config.option.markexpr, all_benchmarks()
+    )

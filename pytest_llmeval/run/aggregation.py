@@ -29,8 +29,15 @@ class Aggregation:
     def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
         result.benchmarks = self.collector.build(all_benchmarks())
         result.requests = self.collector.requests
-        for name, bench in result.benchmarks.items():  # the protocol and parser each benchmark ran under
+        for (
+            name,
+            bench,
+        ) in (
+            result.benchmarks.items()
+        ):  # the protocol and parser each benchmark ran under
             instance = self.evaluation.benchmark_instances.get(name)
             if instance is not None:
-                bench.protocol = instance.protocol.name if instance.protocol is not None else None
+                bench.protocol = (
+                    instance.protocol.name if instance.protocol is not None else None
+                )
                 bench.answer_parser = instance.answer_parser

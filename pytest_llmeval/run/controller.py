@@ -29,7 +29,18 @@ from .runner import RECORD_ATTR, usage_error_from_exit
 from .scope import Evaluation
 
 # What stays on a report after the record was consumed: enough for summaries, not the texts.
-SLIM_FIELDS = {"benchmark", "subset", "id", "passed", "metrics", "extracted", "target", "latency_s", "error", "error_kind"}
+SLIM_FIELDS = {
+    "benchmark",
+    "subset",
+    "id",
+    "passed",
+    "metrics",
+    "extracted",
+    "target",
+    "latency_s",
+    "error",
+    "error_kind",
+}
 
 
 class Controller:
@@ -55,8 +66,12 @@ class Controller:
                 self.forget_phase_report(report)
             return
         self.samples_seen += 1
-        self.config.hook.pytest_llmeval_sample_record(record=SampleRecord.model_validate(payload))
-        setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+        self.config.hook.pytest_llmeval_sample_record(
+            record=SampleRecord.model_validate(payload)
+        )
+        setattr(
+            report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS}
+        )
 
     def pytest_llmeval_sample_skipped(self, benchmark: str, subset: str) -> None:
         self.samples_seen += 1
@@ -80,36 +95,63 @@ class Controller:
             # no result, no empty table, no verdict; the error itself is pytest's last line
             return
         collection = self.evaluation.collection
-        if not self.samples_seen and not self.evaluation.rules and not perf_ran(self.config) \
-                and not self.outcome.samples_planned and not (collection and collection.rules):
+        if (
+            not self.samples_seen
+            and not self.evaluation.rules
+            and not perf_ran(self.config)
+            and not self.outcome.samples_planned
+            and not (collection and collection.rules)
+        ):
             return
-        result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
+        result = self.build_result(
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED
+            or bool(session.shouldstop)
+        )
         self.outcome.result = result
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
         verdict = self.outcome.verdict
-        if verdict is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            session.exitstatus = pytest.ExitCode.OK if verdict.passed else pytest.ExitCode.TESTS_FAILED
+        if verdict is not None and exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+        ):
+            session.exitstatus = (
+                pytest.ExitCode.OK if verdict.passed else pytest.ExitCode.TESTS_FAILED
+            )
             self.outcome.exit_status = int(session.exitstatus)
 
     def build_result(self, interrupted: bool = False) -> RunResult:
         endpoint = self.settings.endpoint
-        result = RunResult(model=endpoint.model, base_url=endpoint.base_url,
-                           started=self.started_wall.isoformat(timespec="seconds"),
-                           duration_s=round(time.perf_counter() - self.started, 3), generation=dict(endpoint.gen))
+        result = RunResult(
+            model=endpoint.model,
+            base_url=endpoint.base_url,
+            started=self.started_wall.isoformat(timespec="seconds"),
+            duration_s=round(time.perf_counter() - self.started, 3),
+            generation=dict(endpoint.gen),
+        )
         self.config.hook.pytest_llmeval_assemble(result=result, config=self.config)
         planned = self.outcome.samples_planned
         result.samples_scored = sum(bench.count for bench in result.benchmarks.values())
-        result.samples_errored = sum(bench.errors for bench in result.benchmarks.values())
+        result.samples_errored = sum(
+            bench.errors for bench in result.benchmarks.values()
+        )
         result.samples_planned = planned
         result.samples_deselected = dict(sorted(self.evaluation.deselected.items()))
         result.interrupted = interrupted
         # An incomplete run is never passed: cut short, or samples planned that left no record
         # (samples --llm-early-stop left unrequested were decided without: they count as done).
-        done = result.samples_scored + result.samples_errored + result.requests.skipped_early_stop
+        done = (
+            result.samples_scored
+            + result.samples_errored
+            + result.requests.skipped_early_stop
+        )
         result.complete = not interrupted and (planned is None or done >= planned)
         votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
-        verdict = decide(result, max_errors=self.settings.max_errors, other_failures=self.outcome.other_failures,
-                         votes=votes)
+        verdict = decide(
+            result,
+            max_errors=self.settings.max_errors,
+            other_failures=self.outcome.other_failures,
+            votes=votes,
+        )
         result.passed = verdict.passed
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
@@ -123,7 +165,9 @@ class LocalController(Controller):
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        samples = [item.nodeid for item in session.items if isinstance(item, SampleItem)]
+        samples = [
+            item.nodeid for item in session.items if isinstance(item, SampleItem)
+        ]
         self.outcome.samples_planned = len(samples)
         if not self.config.option.collectonly:
             self.config.hook.pytest_llmeval_plan(nodeids=samples, workers=1)
@@ -134,7 +178,9 @@ class DistController(Controller):
 
     def __init__(self, evaluation: Evaluation, outcome: RunOutcome) -> None:
         super().__init__(evaluation, outcome)
-        self.pending_plan: list[str] | None = None  # announced at the first item, after xdist's status line
+        self.pending_plan: list[str] | None = (
+            None  # announced at the first item, after xdist's status line
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -149,22 +195,37 @@ class DistController(Controller):
         try:
             runtime.dispatcher.list_models()
         except LLMEvalError as exc:
-            samples = self.build_samples(session, exc) if runtime.dispatcher.cache is not None else []
+            samples = (
+                self.build_samples(session, exc)
+                if runtime.dispatcher.cache is not None
+                else []
+            )
             if not samples or runtime.answers_missing(samples):
                 raise pytest.UsageError(f"llmeval: {exc}") from None
 
-    def build_samples(self, session: pytest.Session, endpoint_error: LLMEvalError) -> list[SampleItem]:
+    def build_samples(
+        self, session: pytest.Session, endpoint_error: LLMEvalError
+    ) -> list[SampleItem]:
         """Every sample item the workers will build (benchmarks and `--llm-collection`, every
         repeat is asked for by `answers_missing`); a dataset that cannot be read here makes the
         endpoint's error a usage error that also names the dataset's."""
         evaluation = self.evaluation
         try:
-            samples = build_items(session, evaluation.benchmark_instances, evaluation.selection, evaluation.settings,
-                                  evaluation.runtime)
+            samples = build_items(
+                session,
+                evaluation.benchmark_instances,
+                evaluation.selection,
+                evaluation.settings,
+                evaluation.runtime,
+            )
             if evaluation.collection is not None:
-                samples += evaluation.collection.build_items(session, evaluation.benchmark_instances, evaluation.runtime)
+                samples += evaluation.collection.build_items(
+                    session, evaluation.benchmark_instances, evaluation.runtime
+                )
         except LLMEvalError as exc:
-            raise pytest.UsageError(f"llmeval: {endpoint_error} (and the answers in the cache could not be checked: {exc})") from None
+            raise pytest.UsageError(
+                f"llmeval: {endpoint_error} (and the answers in the cache could not be checked: {exc})"
+            ) from None
         return samples
 
     @pytest.hookimpl(wrapper=True)
@@ -174,17 +235,25 @@ class DistController(Controller):
     def planned_by_worker(self, nodeids: list[str]) -> None:
         """The plan, from the collection a worker reports (every worker collects alike)."""
         if self.outcome.samples_planned is None:
-            self.outcome.samples_planned = sum(self.evaluation.is_sample(nodeid) for nodeid in nodeids)
+            self.outcome.samples_planned = sum(
+                self.evaluation.is_sample(nodeid) for nodeid in nodeids
+            )
             self.pending_plan = nodeids
 
     def deselected_by_worker(self, counts: dict[str, int]) -> None:
         """A worker's deselection counts (every worker collects and deselects alike)."""
         for name, count in counts.items():
-            self.evaluation.deselected[name] = max(self.evaluation.deselected[name], count)
+            self.evaluation.deselected[name] = max(
+                self.evaluation.deselected[name], count
+            )
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> Generator[None, Any, Any]:
-        if self.pending_plan is not None:  # before the progress plugin sees its first item
+    def pytest_runtest_logstart(
+        self, nodeid: str, location: tuple[str, int | None, str]
+    ) -> Generator[None, Any, Any]:
+        if (
+            self.pending_plan is not None
+        ):  # before the progress plugin sees its first item
             nodeids, self.pending_plan = self.pending_plan, None
             workers = int(getattr(self.config.option, "numprocesses", None) or 1)
             self.config.hook.pytest_llmeval_plan(nodeids=nodeids, workers=workers)

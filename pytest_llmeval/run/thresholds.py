@@ -18,4 +18,6 @@ class ThresholdGate:
         self.mode = mode
 
     def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
-        result.thresholds[0:0] = [evaluate_rule(rule, result.benchmarks, self.mode) for rule in self.rules]
+        result.thresholds[0:0] = [
+            evaluate_rule(rule, result.benchmarks, self.mode) for rule in self.rules
+        ]

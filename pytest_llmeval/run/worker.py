@@ -33,8 +33,13 @@ class WorkerRunner(ItemRunner):
 
     def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
         names = self.workerinput.get(BENCHMARKS_KEY, self.evaluation.sample_names())
-        return worker_share(items, names, self.workerinput["workerid"], self.workerinput["workercount"],
-                            self.workerinput.get(TAKEOVER_KEY))
+        return worker_share(
+            items,
+            names,
+            self.workerinput["workerid"],
+            self.workerinput["workercount"],
+            self.workerinput.get(TAKEOVER_KEY),
+        )
 
     def finish(self, session: pytest.Session) -> None:
         session.config.workeroutput[DESELECTED_KEY] = dict(self.evaluation.deselected)  # type: ignore[attr-defined]
