@@ -41,7 +41,6 @@ class _RuleTest:
         self.rule = rule
         self.test = ThresholdTest(rule.value, max(population, 1), alpha)
         self.usable = usable and population > 0
-        self.why_not = "" if self.usable else "its metric cannot be decided early"
 
     @property
     def decided(self) -> bool:
@@ -52,8 +51,7 @@ class _RuleTest:
             return
         value = None if record.error is not None else record.metrics.get(self.rule.metric)
         if value is None or not 0 <= value <= 1:
-            self.usable = False
-            self.why_not = "a sample errored or lacked a [0, 1] value of the metric"
+            self.usable = False  # a sample errored or lacked a [0, 1] value of the metric
             return
         if self.test.verdict is None and self.test.t < self.test.population:
             self.test.update(value)
