@@ -59,14 +59,14 @@ def pytest_configure(config: pytest.Config) -> None:
         if settings is None:
             return
         default_asyncio_loop_scope(config)
-        from .run import PLUGIN_NAME, register
+        from .run import register
         from .serving import ServingPlugin, check_text_only, serve_if_asked
 
         served = serve_if_asked(config, settings)
         settings = served.settings
         serving = ServingPlugin(settings, served.server, deferred=served.deferred, note=served.note)
         config.pluginmanager.register(serving, "llmeval-serving")
-        evaluation, controller = register(config, settings)
+        evaluation = register(config, settings, serving.workerinput)
         if served.text_only:
             check_text_only(settings.endpoint.model, [*evaluation.selection, *(
                 evaluation.collection.dataset_names if evaluation.collection is not None else ())])
@@ -76,18 +76,5 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
         config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
-        if controller is not None and config.pluginmanager.hasplugin("xdist"):
-            from .items.xdist_hooks import BENCHMARKS_KEY, MEDIA_DIR_KEY, SAMPLES_ONLY_KEY, XdistHooks
-            from .run.controller import DistController
-
-            def workerinput() -> dict[str, object]:
-                media = evaluation.shared_media_root()
-                return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),
-                        **({MEDIA_DIR_KEY: str(media)} if media is not None else {}),
-                        SAMPLES_ONLY_KEY: evaluation.samples_only}
-
-            dist = controller if isinstance(controller, DistController) else None
-            config.pluginmanager.register(XdistHooks(workerinput, dist.planned_by_worker if dist else None,
-                                                     dist.deselected_by_worker if dist else None), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

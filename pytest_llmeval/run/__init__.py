@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,12 @@ import pytest
 
 from ..errors import ConfigError
 from ..items.selection import plain_tests_can_match
-from ..items.xdist_hooks import MEDIA_DIR_KEY, SAMPLES_ONLY_KEY
+from ..items.xdist_hooks import (
+    BENCHMARKS_KEY,
+    MEDIA_DIR_KEY,
+    SAMPLES_ONLY_KEY,
+    XdistHooks,
+)
 from ..options import OptionReader
 from ..report.outputs import check_output_paths
 from ..settings import RunSettings
@@ -46,14 +52,16 @@ PLUGIN_NAME = "llmeval-evaluation"
 
 
 def register(
-    config: pytest.Config, settings: RunSettings
-) -> tuple[Evaluation, Controller | None]:
-    """Register the plugins of this process's role; returns the shared `Evaluation` and, where
-    records are aggregated, the controller."""
+    config: pytest.Config,
+    settings: RunSettings,
+    serving_input: Callable[[], dict[str, Any]],
+) -> Evaluation:
+    """Register the plugins of this process's role; returns the shared `Evaluation`.
+    `serving_input` is what workers need of the served model (`ServingPlugin.workerinput`)."""
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
-        return register_worker(config, settings, workerinput), None
-    return register_controller(config, settings)
+        return register_worker(config, settings, workerinput)
+    return register_controller(config, settings, serving_input)
 
 
 def register_worker(
@@ -72,8 +80,10 @@ def register_worker(
 
 
 def register_controller(
-    config: pytest.Config, settings: RunSettings
-) -> tuple[Evaluation, Controller]:
+    config: pytest.Config,
+    settings: RunSettings,
+    serving_input: Callable[[], dict[str, Any]],
+) -> Evaluation:
     # before any request: two outputs on one file, or one that cannot be written
     check_output_paths(
         {"--llm-results": settings.results_path, "--llm-samples": settings.samples_path}
@@ -95,6 +105,7 @@ def register_controller(
     controller: Controller
     if distributed:
         controller = DistController(evaluation, outcome)
+        register_xdist_hooks(config, evaluation, controller, serving_input)
     else:
         plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
         plugins.register(ItemRunner(evaluation), PLUGIN_NAME + "-runner")
@@ -126,7 +137,32 @@ def register_controller(
         features["results"] = ResultsFile(settings.results_path, outcome)
     for name, feature in features.items():
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
-    return evaluation, controller
+    return evaluation
+
+
+def register_xdist_hooks(
+    config: pytest.Config,
+    evaluation: Evaluation,
+    controller: DistController,
+    serving_input: Callable[[], dict[str, Any]],
+) -> None:
+    """The xdist controller's scheduling hooks (`items/xdist_hooks.py`) and what workers get."""
+
+    def workerinput() -> dict[
+        str, object
+    ]:  # called per worker: the selection is final by then
+        media = evaluation.shared_media_root()
+        return {
+            BENCHMARKS_KEY: evaluation.sample_names(),
+            **serving_input(),
+            **({MEDIA_DIR_KEY: str(media)} if media is not None else {}),
+            SAMPLES_ONLY_KEY: evaluation.samples_only,
+        }
+
+    hooks = XdistHooks(
+        workerinput, controller.planned_by_worker, controller.deselected_by_worker
+    )
+    config.pluginmanager.register(hooks, PLUGIN_NAME + "-xdist")
 
 
 def is_xdist_controller(config: pytest.Config) -> bool:

@@ -78,8 +78,8 @@ class ItemRunner:
         elif (
             call.when == "setup"
             and error is not None
-            and not call.excinfo.errisinstance(pytest.skip.Exception)
-        ):  # type: ignore[union-attr]
+            and not call.excinfo.errisinstance(pytest.skip.Exception)  # type: ignore[union-attr]
+        ):
             record = self.runtime.error_record(item, error)
             if isinstance(error, LLMEvalError):
                 report.longrepr = f"llmeval error: {error}"
