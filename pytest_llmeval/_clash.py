@@ -19,7 +19,7 @@ from .errors import ConfigError
 OURS = "pytest-llmbench"
 # Files only this project ships: a distribution that installs `pytest_llmeval/plugin.py` without
 # them is another project (an editable install of ours lists neither: it installs a path hook).
-_OUR_MARK = "pytest_llmeval/evaluation.py"
+_OUR_MARK = "pytest_llmeval/run/controller.py"
 _SHARED = "pytest_llmeval/plugin.py"
 
 

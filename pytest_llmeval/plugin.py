@@ -13,8 +13,6 @@ from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are
 from .options import OptionReader, add_options, resolve_settings
 from .perf.fixtures import llm_perf, perf  # noqa: F401
 
-PLUGIN_NAME = "llmeval-evaluation"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
@@ -61,31 +59,22 @@ def pytest_configure(config: pytest.Config) -> None:
         if settings is None:
             return
         default_asyncio_loop_scope(config)
-        from .evaluation import EvaluationPlugin
+        from .run import register
         from .serving import ServingPlugin, check_text_only, serve_if_asked
 
         served = serve_if_asked(config, settings)
         settings = served.settings
         serving = ServingPlugin(settings, served.server, deferred=served.deferred, note=served.note)
         config.pluginmanager.register(serving, "llmeval-serving")
-        evaluation = EvaluationPlugin(config, settings)
+        evaluation = register(config, settings, serving.workerinput)
         if served.text_only:
             check_text_only(settings.endpoint.model, [*evaluation.selection, *(
                 evaluation.collection.dataset_names if evaluation.collection is not None else ())])
-        config.pluginmanager.register(evaluation, PLUGIN_NAME)
         from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
         from .perf.plugin import PerfPlugin
         from .report.plugin import ReportPlugin
 
         config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
         config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
-        if config.pluginmanager.hasplugin("xdist"):
-            from .engine.xdist_hooks import BENCHMARKS_KEY, XdistHooks
-
-            def workerinput() -> dict[str, object]:
-                return {BENCHMARKS_KEY: evaluation.sample_names(), **serving.workerinput(),
-                        **evaluation.media_workerinput(), **evaluation.samples_only_workerinput()}
-
-            config.pluginmanager.register(XdistHooks(workerinput, evaluation.planned_by_worker, evaluation.deselected_by_worker), PLUGIN_NAME + "-xdist")
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

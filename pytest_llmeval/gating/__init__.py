@@ -1,18 +1,18 @@
 """Gating: every vote that decides the exit status - threshold rules (`thresholds`), the regression
-gate (`max_drop`), the error budget and the final verdict (`budget`), and early stopping
+gate (`max_drop`), the error budget and the one verdict (`budget.decide`), and early stopping
 (`early_stop`)."""
 
-from .budget import run_passed, within_error_budget
+from .budget import Verdict, decide
 from .max_drop import drop_vote, mark_drops
 from .thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 
 __all__ = [
+    "Verdict",
     "ThresholdRule",
     "check_rule",
+    "decide",
     "drop_vote",
     "evaluate_rule",
     "mark_drops",
     "parse_threshold",
-    "run_passed",
-    "within_error_budget",
 ]

@@ -1,6 +1,6 @@
 """Reporting hooks of an evaluation run: HTML report sections, JUnit properties, old-vs-new comparison.
 
-Registered next to the EvaluationPlugin when --llm-model is given. What it does:
+Registered next to the run plugins (`run/`) when --llm-model is given. What it does:
 
 - `--html` (pytest-html): the overview (run facts, scores, thresholds, deltas, charts, perf) goes
   into the summary's prefix, the filterable per-sample table into its postfix, and pytest-html's
@@ -12,7 +12,7 @@ Registered next to the EvaluationPlugin when --llm-model is given. What it does:
   alone no longer fail the run.
 
 Per-sample texts are taken from `pytest_llmeval_sample_record` (full records, on the process that
-aggregates) rather than from the reports: the EvaluationPlugin slims `report.llmeval` once it has
+aggregates) rather than from the reports: the run controller slims `report.llmeval` once it has
 consumed it, and under xdist the full texts should not travel twice. Records are only kept when an
 HTML report is being written.
 """
@@ -33,7 +33,7 @@ from ..results import RunResult, SampleRecord
 from .sample_table import CELL_CHARS, SampleTable, row_anchor
 from .text import as_text, shorten
 
-RECORD_ATTR = "llmeval"  # the attribute EvaluationPlugin sets on reports
+RECORD_ATTR = "llmeval"  # the attribute the run plugins set on reports
 
 try:  # pytest's own junitxml plugin object, to add suite-level properties
     from _pytest.junitxml import xml_key
@@ -72,7 +72,7 @@ class ReportPlugin:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-        # Outermost wrapper: the EvaluationPlugin's wrapper has set the record when we resume.
+        # Outermost wrapper: the runner's wrapper has set the record when we resume.
         report = yield
         payload = getattr(report, RECORD_ATTR, None)
         if isinstance(payload, dict):

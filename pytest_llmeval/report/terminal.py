@@ -2,7 +2,7 @@
 progress line, the condensed wrong answers, the score table, the request counts, the verdict line,
 and `--llm-list`.
 
-Everything here is text in, lines out (no pytest objects), so the hooks in `evaluation.py` stay thin
+Everything here is text in, lines out (no pytest objects), so the hooks in `run/` stay thin
 and the lines are easy to test and extend: the score table is a list of `ScoreColumn`s over the rows of `report/scores.py`.
 """
 

@@ -1,0 +1,193 @@
+"""An evaluation run's plugins, registered by role (`register`), in the way of pytest-xdist.
+
+- `scope.Evaluation` (registered as `llmeval-evaluation`): the settings, runtime and selection
+  every process shares.
+- Roles: `runner.ItemRunner` runs the samples of a single-process run, `worker.WorkerRunner` an
+  xdist worker's share; `controller.LocalController` / `controller.DistController` aggregate (the
+  only process, or the xdist controller) and own the exit status. `collect.SampleCollection`
+  builds the items wherever items are collected.
+- Features, one plugin each, fed by the record stream (`pytest_llmeval_*` hooks, `hooks.py`) and
+  registered only when their option is on: `aggregation` (always), `thresholds`, `early_stop`,
+  `collection_tables`, `efficiency`, `samples_file`, `results_file`; `progress` (scope and live
+  line), `notices`, and `terminal` (the summary and the verdict line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..errors import ConfigError
+from ..engine.selection import plain_tests_can_match
+from ..engine.xdist_hooks import (
+    BENCHMARKS_KEY,
+    MEDIA_DIR_KEY,
+    SAMPLES_ONLY_KEY,
+    XdistHooks,
+)
+from ..report.outputs import check_output_paths
+from ..settings import RunSettings
+from .aggregation import Aggregation
+from .collect import SampleCollection
+from .collection_tables import CollectionTables
+from .controller import Controller, DistController, LocalController
+from .early_stop import EarlyStop
+from .efficiency import EfficiencyFigures
+from .notices import Notices
+from .outcome import RunOutcome
+from .progress import Progress
+from .results_file import ResultsFile
+from .runner import ItemRunner
+from .samples_file import SamplesFile
+from .scope import Evaluation
+from .terminal import TerminalSummary
+from .thresholds import ThresholdGate
+from .worker import WorkerRunner, print_notice
+
+PLUGIN_NAME = "llmeval-evaluation"
+
+
+def register(
+    config: pytest.Config,
+    settings: RunSettings,
+    serving_input: Callable[[], dict[str, Any]],
+) -> Evaluation:
+    """Register the plugins of this process's role; returns the shared `Evaluation`.
+    `serving_input` is what workers need of the served model (`ServingPlugin.workerinput`)."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return register_worker(config, settings, workerinput)
+    return register_controller(config, settings, serving_input)
+
+
+def register_worker(
+    config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]
+) -> Evaluation:
+    media = workerinput.get(MEDIA_DIR_KEY)
+    evaluation = Evaluation(
+        config, settings, notify=print_notice, media_root=Path(media) if media else None
+    )
+    evaluation.samples_only = bool(workerinput.get(SAMPLES_ONLY_KEY))
+    plugins = config.pluginmanager
+    plugins.register(evaluation, PLUGIN_NAME)
+    plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
+    plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
+    return evaluation
+
+
+def register_controller(
+    config: pytest.Config,
+    settings: RunSettings,
+    serving_input: Callable[[], dict[str, Any]],
+) -> Evaluation:
+    # before any request: two outputs on one file, or one that cannot be written
+    check_output_paths(
+        {"--llm-results": settings.results_path, "--llm-samples": settings.samples_path}
+    )
+    distributed = is_xdist_controller(config)
+    if settings.early_stop and (
+        config.getoption("numprocesses", None)
+        or getattr(config.option, "dist", "no") != "no"
+    ):
+        raise ConfigError(
+            "--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it"
+        )
+    notices = Notices(config)
+    evaluation = Evaluation(config, settings, notify=notices.notify)
+    evaluation.samples_only = decide_samples_only(config, evaluation)
+    outcome = RunOutcome()
+    plugins = config.pluginmanager
+    plugins.register(evaluation, PLUGIN_NAME)
+    controller: Controller
+    if distributed:
+        controller = DistController(evaluation, outcome)
+        register_xdist_hooks(config, evaluation, controller, serving_input)
+    else:
+        plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
+        plugins.register(ItemRunner(evaluation), PLUGIN_NAME + "-runner")
+        controller = LocalController(evaluation, outcome)
+    plugins.register(controller, PLUGIN_NAME + "-controller")
+    features: dict[str, object] = {
+        "aggregation": Aggregation(evaluation),
+        "notices": notices,  # at the end after the live line's last update (later registered: called first)
+        "progress": Progress(evaluation),
+        "terminal": TerminalSummary(evaluation, outcome),
+    }
+    if evaluation.rules:
+        features["thresholds"] = ThresholdGate(
+            evaluation.rules, settings.threshold_mode
+        )
+    if settings.early_stop:
+        features["early-stop"] = EarlyStop(evaluation)
+    if evaluation.collection is not None:
+        features["collection"] = CollectionTables(evaluation.collection)
+    if settings.think_eval:
+        from ..scoring.efficiency import DEFAULT_THOUGHT_MARKERS
+
+        features["efficiency"] = EfficiencyFigures(
+            settings.thought_markers or DEFAULT_THOUGHT_MARKERS
+        )
+    if settings.samples_path is not None:
+        features["samples"] = SamplesFile(settings.samples_path, outcome)
+    if settings.results_path is not None:
+        features["results"] = ResultsFile(settings.results_path, outcome)
+    for name, feature in features.items():
+        plugins.register(feature, f"{PLUGIN_NAME}-{name}")
+    return evaluation
+
+
+def register_xdist_hooks(
+    config: pytest.Config,
+    evaluation: Evaluation,
+    controller: DistController,
+    serving_input: Callable[[], dict[str, Any]],
+) -> None:
+    """The xdist controller's scheduling hooks (`items/xdist_hooks.py`) and what workers get."""
+
+    def workerinput() -> dict[
+        str, object
+    ]:  # called per worker: the selection is final by then
+        media = evaluation.shared_media_root()
+        return {
+            BENCHMARKS_KEY: evaluation.sample_names(),
+            **serving_input(),
+            **({MEDIA_DIR_KEY: str(media)} if media is not None else {}),
+            SAMPLES_ONLY_KEY: evaluation.samples_only,
+        }
+
+    hooks = XdistHooks(
+        workerinput, controller.planned_by_worker, controller.deselected_by_worker
+    )
+    config.pluginmanager.register(hooks, PLUGIN_NAME + "-xdist")
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    """True when pytest-xdist will run this session as its controller (DSession). xdist registers
+    DSession in its own trylast `pytest_configure`, after ours; this is its own test (`--dist` set
+    by `-n`, transports given, not --collect-only), made before."""
+    return (
+        config.pluginmanager.hasplugin("xdist")
+        and not config.getvalue("collectonly")
+        and getattr(config.option, "dist", "no") != "no"
+        and bool(getattr(config.option, "tx", None))
+    )
+
+
+def decide_samples_only(config: pytest.Config, evaluation: Evaluation) -> bool:
+    """True when the run collects no test files, only the plugin's items: no path was given and
+    the job is named by the plugin's options (`--llm-collection`, `--llm-perf`, or an `-m` that no
+    test without a benchmark mark can match, see `plain_tests_can_match`). The Quickstart typed
+    inside a project then shows the benchmark alone; a path (`pytest tests/ ...`) or an `-m` that
+    a plain test can match collects test files as usual."""
+    from ..benchmarks.registry import all_benchmarks
+
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return False
+    if evaluation.collection is not None or evaluation.settings.perf_words:
+        return True
+    return bool(evaluation.selection) and not plain_tests_can_match(
+        config.option.markexpr, all_benchmarks()
+    )

@@ -1,0 +1,43 @@
+"""Scores per benchmark and subset, from the record stream (always on where records arrive).
+
+`Aggregation` keeps each record's metrics (never its texts) and fills `result.benchmarks` and
+`result.requests` first when the result is assembled (the threshold gates read them).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ..benchmarks.registry import all_benchmarks
+from ..report.aggregate import ResultsCollector
+from ..results import RunResult, SampleRecord
+from .scope import Evaluation
+
+
+class Aggregation:
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+        self.collector = ResultsCollector()
+
+    def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
+        self.collector.add(record)
+
+    def pytest_llmeval_sample_skipped(self, benchmark: str, subset: str) -> None:
+        self.collector.skip(benchmark, subset)
+
+    @pytest.hookimpl(tryfirst=True)  # before anything that reads the scores
+    def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
+        result.benchmarks = self.collector.build(all_benchmarks())
+        result.requests = self.collector.requests
+        for (
+            name,
+            bench,
+        ) in (
+            result.benchmarks.items()
+        ):  # the protocol and parser each benchmark ran under
+            instance = self.evaluation.benchmark_instances.get(name)
+            if instance is not None:
+                bench.protocol = (
+                    instance.protocol.name if instance.protocol is not None else None
+                )
+                bench.answer_parser = instance.answer_parser

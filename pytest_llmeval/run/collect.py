@@ -1,0 +1,137 @@
+"""Collection of the sample items, on every process that collects (the only one, or each xdist worker).
+
+`SampleCollection` builds one item per sample of each selected benchmark subset (and of
+`--llm-collection`), reports subsets a local file has no rows for, offers the built items to
+`pytest_llmeval_collected` (early stop reorders them there) and counts what -k/-m deselected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from ..errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
+from ..engine.build import build_items
+from ..engine.nodes import SampleItem
+from .scope import Evaluation
+
+
+class SampleCollection:
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool | None:
+        if not self.evaluation.samples_only:
+            return None
+        session.perform_collect(
+            []
+        )  # no test files; pytest_collection_modifyitems adds the samples
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        evaluation = self.evaluation
+        try:
+            evaluation.resolve_selection(
+                final=True
+            )  # conftests below the rootdir may have registered benchmarks
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        for name, subsets in evaluation.selection.items():
+            absent: list[
+                SubsetAbsentError
+            ] = []  # subsets a local file of some subsets has no rows for
+            for subset in subsets:
+                try:
+                    built = build_items(
+                        session,
+                        evaluation.benchmark_instances,
+                        {name: [subset]},
+                        evaluation.settings,
+                        evaluation.runtime,
+                        selected=evaluation.selection,
+                    )
+                    items.extend(built)
+                    # pytest counts collected items from collect reports: without this one the
+                    # header says "collected 0 items" and -k prints a negative "selected" count
+                    config.hook.pytest_collectreport(
+                        report=pytest.CollectReport(
+                            f"{name}/{subset}",
+                            "passed",
+                            None,
+                            list[pytest.Item | pytest.Collector](built),
+                        )
+                    )
+                except (
+                    ConfigError
+                ) as exc:  # a missing --llm-dataset path and the like: a usage error
+                    raise pytest.UsageError(str(exc)) from None
+                except SubsetAbsentError as exc:
+                    absent.append(exc)
+                except DatasetError as exc:
+                    where = name if exc.hub_unreachable else f"{name}/{subset}"
+                    report = pytest.CollectReport(
+                        where, "failed", f"llmeval: {exc}", []
+                    )
+                    config.hook.pytest_collectreport(report=report)
+                    if (
+                        exc.hub_unreachable
+                    ):  # one error per benchmark, not one per subset
+                        break
+            if absent:
+                self.report_absent_subsets(config, name, len(subsets), absent)
+        if evaluation.collection is not None:
+            try:
+                built = evaluation.collection.build_items(
+                    session, evaluation.benchmark_instances, evaluation.runtime
+                )
+            except LLMEvalError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            items.extend(built)
+            # counted in the header ("collected N items") like the benchmark subsets above
+            config.hook.pytest_collectreport(
+                report=pytest.CollectReport(
+                    evaluation.collection.nodeid_root,
+                    "passed",
+                    None,
+                    list[pytest.Item | pytest.Collector](built),
+                )
+            )
+        config.hook.pytest_llmeval_collected(items=items, config=config)
+
+    def report_absent_subsets(
+        self,
+        config: pytest.Config,
+        name: str,
+        selected: int,
+        absent: list[SubsetAbsentError],
+    ) -> None:
+        """A local file that covers some of the selected subsets runs those: one line names the
+        subsets it has no rows for. When it covers none, each subset's error stands (never an
+        empty run)."""
+        if len(absent) == selected:
+            for exc in absent:
+                config.hook.pytest_collectreport(
+                    report=pytest.CollectReport(
+                        f"{name}/{exc.subset}", "failed", f"llmeval: {exc}", []
+                    )
+                )
+            return
+        names = [exc.subset for exc in absent]
+        shown = ", ".join(names[:16]) + (
+            f", +{len(names) - 16} more" if len(names) > 16 else ""
+        )
+        assert self.evaluation.runtime.notify is not None
+        self.evaluation.runtime.notify(
+            f"llmeval: {name}: {len(names)} of {selected} selected subsets have no rows in "
+            f"{absent[0].source}, so they do not run: {shown}"
+        )
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        self.evaluation.deselected.update(
+            item.benchmark.name for item in items if isinstance(item, SampleItem)
+        )

@@ -1,0 +1,46 @@
+"""One-line notices for the terminal (a damaged cache moved aside, subsets a file has no rows for).
+
+`Notices.notify` writes at once on pytest's thread; from another thread (the dispatcher's) the
+notice is kept and written at the next test report or at the end, on pytest's thread. Without a
+terminal reporter notices go to stderr. (An xdist worker writes its notices to stderr:
+`run/worker.print_notice`.)
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+
+class Notices:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.pending: list[str] = []
+
+    def notify(self, message: str) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.write(message)
+        else:
+            self.pending.append(message)
+
+    def write(self, message: str) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            print(message, file=sys.stderr, flush=True)
+            return
+        terminal.ensure_newline()
+        terminal.write_line(message, yellow=True)
+
+    def flush(self) -> None:
+        while self.pending:
+            self.write(self.pending.pop(0))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.flush()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.flush()

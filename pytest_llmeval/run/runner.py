@@ -1,0 +1,109 @@
+"""Running the sample items, on every process that runs them (the only one, or each xdist worker).
+
+`ItemRunner` starts the requests of this process's share before the first item, turns each
+sample's outcome into a `SampleRecord` carried on its test report (`report.llmeval`, which the
+aggregating process consumes), and closes the runtime at the end. `WorkerRunner`
+(`run/worker.py`) is the same for an xdist worker, with the worker's share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from ..errors import LLMEvalError
+from ..engine.nodes import SampleItem, WrongAnswer
+from ..results import SampleRecord
+from .scope import Evaluation
+
+RECORD_ATTR = (
+    "llmeval"  # the report attribute a sample's record travels in (a JSON dict)
+)
+
+
+def usage_error_from_exit() -> Generator[None, Any, Any]:
+    """A `pytest_runtestloop` wrapper body: an item that stopped the run for a usage error (a wrong
+    URL seen on the first chat request, no sandbox) ends it with pytest's own error line, not
+    `! _pytest.outcomes.Exit: ... !`."""
+    try:
+        return (yield)
+    except pytest.exit.Exception as exc:
+        if exc.returncode == pytest.ExitCode.USAGE_ERROR and str(exc.msg).startswith(
+            "llmeval:"
+        ):
+            raise pytest.UsageError(exc.msg) from None
+        raise
+
+
+class ItemRunner:
+    """Runs every collected sample of a single-process run; checks the endpoint once first."""
+
+    preflight = True  # one clear error up front when the endpoint is missing (or the answers cached)
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+        self.runtime = evaluation.runtime
+
+    def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        """The items whose requests this process sends."""
+        return items
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        if (
+            not (
+                session.testsfailed
+                and not session.config.option.continue_on_collection_errors
+            )
+            and not session.config.option.collectonly
+        ):  # pytest stops for collection errors; send nothing
+            self.runtime.start(self.share(session.items), preflight=self.preflight)
+        return (yield from usage_error_from_exit())
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Any:
+        report = yield
+        if not isinstance(item, SampleItem):
+            return report
+        record: SampleRecord | None = None
+        error = call.excinfo.value if call.excinfo is not None else None
+        if call.when == "setup" and getattr(item, "skipped_early", False):
+            item.config.hook.pytest_llmeval_sample_skipped(
+                benchmark=item.benchmark.name, subset=item.sample.subset
+            )
+        elif (
+            call.when == "setup"
+            and error is not None
+            and not call.excinfo.errisinstance(pytest.skip.Exception)  # type: ignore[union-attr]
+        ):
+            record = self.runtime.error_record(item, error)
+            if isinstance(error, LLMEvalError):
+                report.longrepr = f"llmeval error: {error}"
+        elif call.when == "call":
+            if error is not None and not isinstance(error, WrongAnswer):
+                record = self.runtime.error_record(
+                    item, error
+                )  # a scorer crash (or judge failure) is no verdict
+                if isinstance(error, LLMEvalError):
+                    report.longrepr = f"llmeval error: {error}"
+                else:
+                    record.error_kind = "scorer_error"
+            else:
+                record = item.record
+            item.record = None
+        if record is not None:
+            setattr(report, RECORD_ATTR, record.model_dump(mode="json"))
+        return report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
+        self.runtime.close()  # before anything reads what the run produced
+        self.finish(session)
+        return (yield)
+
+    def finish(self, session: pytest.Session) -> None:
+        """What this process hands on when its items are done (nothing: it aggregates itself)."""

@@ -1,0 +1,45 @@
+"""The xdist worker's side of a run (pytest-xdist's `WorkerInteractor` counterpart).
+
+A worker collects like a single process, runs its share of the samples (dealt out by the
+controller's list of benchmark names; a replacement worker takes over what was pending), checks no
+endpoint itself (the controller did), writes notices to stderr, and hands what -k/-m deselected
+back to the controller in `workeroutput`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from ..engine.distribution import TAKEOVER_KEY, worker_share
+from ..engine.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY
+from .runner import ItemRunner
+from .scope import Evaluation
+
+
+def print_notice(message: str) -> None:
+    """A worker's notice: its stderr, which xdist shows on the controller."""
+    print(message, file=sys.stderr, flush=True)
+
+
+class WorkerRunner(ItemRunner):
+    preflight = False  # the controller checked the endpoint once for every worker
+
+    def __init__(self, evaluation: Evaluation, workerinput: dict[str, Any]) -> None:
+        super().__init__(evaluation)
+        self.workerinput = workerinput
+
+    def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        names = self.workerinput.get(BENCHMARKS_KEY, self.evaluation.sample_names())
+        return worker_share(
+            items,
+            names,
+            self.workerinput["workerid"],
+            self.workerinput["workercount"],
+            self.workerinput.get(TAKEOVER_KEY),
+        )
+
+    def finish(self, session: pytest.Session) -> None:
+        session.config.workeroutput[DESELECTED_KEY] = dict(self.evaluation.deselected)  # type: ignore[attr-defined]
