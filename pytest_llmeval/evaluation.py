@@ -9,6 +9,7 @@ aggregates the records that travel on the test reports.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sys
 import tempfile
 import threading
@@ -287,6 +288,10 @@ class EvaluationPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if any(isinstance(item, SampleItem) for item in session.items):
+            # The items live until exit: keep the cyclic GC from rescanning them on every full
+            # collection during the run and at interpreter exit (seconds after a 50k-sample run).
+            gc.freeze()
         if not self.is_worker and not self.config.pluginmanager.get_plugin("dsession"):
             self.samples_planned = sum(isinstance(item, SampleItem) for item in session.items)
             if not self.config.option.collectonly:
