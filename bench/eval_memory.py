@@ -1,0 +1,218 @@
+"""What a large evaluation run costs in memory, collection time and exit time, alone and under `-n 2`.
+
+    python bench/eval_memory.py                  # 10k and 50k samples, -n 2 at 50k, 100k alone
+    python bench/eval_memory.py --quick          # 2k and 10k samples, -n 2 at 10k, no 100k run
+
+Every run is `pytest -m gsm8k` over a generated GSM8K file against one zero-latency loopback server
+(every answer wrong: each item fails with its short message, the terminal's worst case), cache off.
+A probe plugin (`-p`, loaded by the controller and by every xdist worker) writes, per process: the
+collection time, the time of its last hook (`pytest_unconfigure`) and its peak RSS. Prints:
+
+  1. bytes per sample: (peak RSS at the large N - peak RSS at the small N) / (difference in N);
+  2. collection microseconds per item at the small and the large N, and their ratio (1.0 = linear);
+  3. exit time: from the last hook of the large run to the end of the process;
+  4. peak RSS summed over all processes under `-n 2` (controller + 2 workers) against the
+     single-process run at the same N (goal <= 1.2x);
+  5. peak RSS of a 100,000-sample single-process run (goal < 400 MB).
+
+Figures of one run are compared with each other only (ratios), never with another machine's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
+
+PROBE = """
+import json, os, resource, time
+import pytest
+
+_started = {}
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection(session):
+    _started["collect"] = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        _started["collected"] = time.perf_counter() - _started["collect"]
+        _started["items"] = len(session.items)
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    out = {"role": worker, "collect_s": _started.get("collected"), "items": _started.get("items"),
+           "last_hook": time.time(), "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    folder = os.environ["LLMEVAL_PROBE_DIR"]
+    with open(os.path.join(folder, f"probe-{os.getpid()}.json"), "w") as handle:
+        json.dump(out, handle)
+"""
+
+
+@dataclass
+class Run:
+    count: int
+    workers: int
+    wall_s: float
+    exit_code: int
+    end: float  # time.time() when the process was reaped
+    probes: list[dict]
+
+    @property
+    def main(self) -> dict:
+        return next(p for p in self.probes if p["role"] == "main")
+
+    @property
+    def rss_sum_mb(self) -> float:
+        return sum(p["peak_rss_kb"] for p in self.probes) / 1024
+
+    @property
+    def collect_us_per_item(self) -> float:
+        """Collection time per item of the process that collected (a worker under xdist)."""
+        collected = [p for p in self.probes if p["items"]]
+        probe = collected[0]
+        return probe["collect_s"] / probe["items"] * 1e6
+
+    @property
+    def exit_s(self) -> float:
+        return self.end - self.main["last_hook"]
+
+
+def write_gsm8k(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(count):
+            question = f"Natalia sold clips to {i} of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?"
+            handle.write(
+                json.dumps(
+                    {
+                        "question": question,
+                        "answer": f"She sold {i} and {i}/2.\n#### {i}",
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def run(work: Path, server: FakeOpenAIServer, count: int, workers: int = 0) -> Run:
+    data = work / f"gsm8k-{count}.jsonl"
+    if not data.exists():
+        write_gsm8k(data, count)
+    probes = Path(tempfile.mkdtemp(dir=work))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["LLMEVAL_PROBE_DIR"] = str(probes)
+    env["PYTHONPATH"] = os.pathsep.join([str(work), env.get("PYTHONPATH", "")])
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "llmeval_memprobe",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-concurrency",
+        "64",
+        "--llm-no-cache",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    if workers:
+        args += ["-n", str(workers)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    _, status, _ = os.wait4(process.pid, 0)
+    end = time.time()
+    wall = time.perf_counter() - started
+    found = [json.loads(path.read_text()) for path in probes.glob("probe-*.json")]
+    return Run(count, workers, wall, os.waitstatus_to_exitcode(status), end, found)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=50_000)
+    parser.add_argument("--huge", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="2k/10k, no 100k run")
+    args = parser.parse_args()
+    if args.quick:
+        args.small, args.large, args.huge = 2_000, 10_000, 0
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{-1}")) as server,
+    ):
+        work = Path(tmp)
+        load_start = os.getloadavg()[0]
+        (work / "pytest.ini").write_text("[pytest]\n")
+        (work / "llmeval_memprobe.py").write_text(PROBE)
+        run(work, server, 200)  # warm-up: bytecode caches
+        small = run(work, server, args.small)
+        large = run(work, server, args.large)
+        parallel = run(work, server, args.large, workers=2)
+        sent = server.stats()["chat_requests"]
+        expected = 200 + args.small + 2 * args.large
+        per_sample = (
+            (large.main["peak_rss_kb"] - small.main["peak_rss_kb"])
+            * 1024
+            / (args.large - args.small)
+        )
+        print(f"load average at start: {load_start:.2f}")
+        print(
+            f"requests sent {sent} (expected {expected}: one per sample), exit codes "
+            f"{small.exit_code}/{large.exit_code}/{parallel.exit_code} (1 = wrong answers, as meant)"
+        )
+        print(
+            f"1. memory per sample          {per_sample:8.0f} bytes   "
+            f"(peak RSS {small.main['peak_rss_kb'] // 1024} MB at {args.small}, {large.main['peak_rss_kb'] // 1024} MB at {args.large})"
+        )
+        ratio = large.collect_us_per_item / small.collect_us_per_item
+        print(
+            f"2. collection                 {small.collect_us_per_item:8.1f} us/item at {args.small}, "
+            f"{large.collect_us_per_item:.1f} us/item at {args.large}   ratio {ratio:.2f} (1.0 = linear)"
+        )
+        print(
+            f"3. exit after last hook       {large.exit_s:8.2f} s at {args.large} (wall {large.wall_s:.1f} s)"
+        )
+        if (
+            len(parallel.probes) < 3
+        ):  # seen at 10k: the workers' probe files were missing (not yet explained)
+            print(
+                f"   warning: only {len(parallel.probes)} of 3 processes wrote a probe; figure 4 is incomplete"
+            )
+        roles = ", ".join(
+            f"{p['role']} {p['peak_rss_kb'] // 1024} MB"
+            for p in sorted(parallel.probes, key=lambda p: p["role"])
+        )
+        print(
+            f"4. -n 2 peak RSS, all procs   {parallel.rss_sum_mb:8.0f} MB vs {large.rss_sum_mb:.0f} MB alone   "
+            f"ratio {parallel.rss_sum_mb / large.rss_sum_mb:.2f}x (goal <= 1.2x; {roles}); "
+            f"wall {parallel.wall_s:.1f} s vs {large.wall_s:.1f} s"
+        )
+        if args.huge:
+            huge = run(work, server, args.huge)
+            print(
+                f"5. {args.huge} samples, 1 proc  {huge.main['peak_rss_kb'] / 1024:8.0f} MB peak RSS (goal < 400 MB), "
+                f"exit after last hook {huge.exit_s:.2f} s, wall {huge.wall_s:.1f} s, exit code {huge.exit_code}"
+            )
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
