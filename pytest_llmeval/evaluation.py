@@ -22,6 +22,7 @@ import pytest
 
 from .benchmarks.base import Benchmark
 from .benchmarks.protocols import protocol_args
+from .benchmarks.output_types import check_selected, output_type_args
 from .benchmarks.multimodal import MultimodalBenchmark
 from .media import MediaStore
 from .media.store import temporary_media_folder
@@ -153,6 +154,7 @@ class EvaluationPlugin:
             if name not in self.benchmark_instances:
                 args = protocol_args(name, cls.protocols, self.settings.bench_args.get(name),
                                      self.settings.protocol, self.settings.answer_parser)
+                args = output_type_args(args, self.settings.output_type, cls.loglik_form)
                 instance = self.benchmark_instances[name] = cls(args)
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
@@ -164,6 +166,7 @@ class EvaluationPlugin:
         check_mark_names(self.config.option.markexpr, benchmarks, registered_marks(self.config.getini("markers")))
         # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
+        check_selected(list(self.selection), benchmarks, self.settings.output_type)
         collected = self.collection.dataset_names if self.collection is not None else set()
         for rule in self.rules:
             check_rule(rule, benchmarks, set(self.selection) | collected)
@@ -360,7 +363,8 @@ class EvaluationPlugin:
             return False
         try:
             samples = build_items(session, self.benchmark_instances, self.selection, self.settings, self.runtime)
-            return bool(samples) and not cache.missing(request_key(self.runtime.request_body(i)) for i in samples)
+            return bool(samples) and not cache.missing(
+                request_key(body) for i in samples for body in self.runtime.request_bodies(i))
         except Exception:  # a dataset that cannot be read here is reported by the workers
             return False
 
@@ -533,8 +537,10 @@ class EvaluationPlugin:
         for name, bench in benchmarks.items():  # the protocol and parser each benchmark ran under
             instance = self.benchmark_instances.get(name)
             if instance is not None:
-                bench.protocol = instance.protocol.name if instance.protocol is not None else None
+                # a log-likelihood run sends its own cloze prompt: no chat protocol applies
+                bench.protocol = instance.protocol.name if instance.protocol is not None and not instance.loglik else None
                 bench.answer_parser = instance.answer_parser
+                bench.output_type = instance.output_type
         outcomes = [evaluate_rule(rule, benchmarks, self.settings.threshold_mode) for rule in self.rules]
         if self.early_stop is not None:
             outcomes = [self.early_stop.outcome(rule, o) for rule, o in zip(self.rules, outcomes)]
