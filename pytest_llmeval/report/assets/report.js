@@ -190,6 +190,7 @@
       (s.os || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });
       block(td, 'extracted (full)', s.xf);
       block(td, 'expected (full)', s.tf);
+      block(td, 'choice log-probabilities (summed over the continuation)', s.cl);
       block(td, 'explanation', s.x);
     }
     function compareDetail(td, s) {
