@@ -51,14 +51,12 @@ def labelled_release_rows(rows: Path, labels: Path) -> Iterator[tuple[Mapping[st
     count = 0
     for count, (record, where) in enumerate(read_path(rows, split="validation"), start=1):
         if count > len(values):
-            break
+            raise DatasetError(f"{labels.name} has {len(values)} labels but {rows.name} has more rows (row {count} "
+                               "has no label); pass the labels file of the same release", source=str(labels))
         yield {**record, "label": values[count - 1]}, where
-    if count != len(values):
-        raise DatasetError(
-            f"{labels.name} has {len(values)} labels but {rows.name} has {'more than ' if count > len(values) else ''}"
-            f"{count} rows; pass the labels file of the same release",
-            source=str(labels),
-        )
+    if count < len(values):
+        raise DatasetError(f"{labels.name} has {len(values)} labels but {rows.name} has {count} rows; pass the "
+                           "labels file of the same release", source=str(labels))
 
 
 @register_benchmark
