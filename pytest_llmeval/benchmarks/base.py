@@ -135,7 +135,11 @@ class Benchmark:
         from ..scoring.reference_choice import check_answer_parser
 
         self.answer_parser: str = check_answer_parser(self.name, self.args.get("answer_parser"))
-        from .output_types import MULTIPLE_CHOICE, check_chat_template, check_output_type
+        from .output_types import (
+            MULTIPLE_CHOICE,
+            check_chat_template,
+            check_output_type,
+        )
 
         # generate_until (chat, the default) or multiple_choice (log-likelihood through /v1/completions)
         self.output_type: str = check_output_type(self.name, self.args.get("output_type"), self.loglik_form)

@@ -32,7 +32,11 @@ def release_files(path: Path) -> tuple[Path, Path] | None:
     """(rows, labels) of PIQA's release layout at `path` (a `.jsonl` file or a folder holding
     `valid.jsonl`), or None when `path` is not in that layout (a hub snapshot with `label` fields)."""
     if path.is_dir():
-        candidates = [path / "valid.jsonl", path / "validation.jsonl", path / "dev.jsonl"]
+        candidates = [
+            path / "valid.jsonl",
+            path / "validation.jsonl",
+            path / "dev.jsonl",
+        ]
         rows = next((c for c in candidates if c.is_file()), None)
         if rows is None:
             return None
@@ -44,26 +48,42 @@ def release_files(path: Path) -> tuple[Path, Path] | None:
     return (rows, labels) if labels.is_file() else None
 
 
-def labelled_release_rows(rows: Path, labels: Path) -> Iterator[tuple[Mapping[str, Any], str]]:
+def labelled_release_rows(
+    rows: Path, labels: Path
+) -> Iterator[tuple[Mapping[str, Any], str]]:
     """The rows of `valid.jsonl` with the label of the same line of `valid-labels.lst` added; a count
     mismatch is a dataset error naming both files."""
-    values = [line.strip() for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+    values = [
+        line.strip()
+        for line in labels.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     count = 0
-    for count, (record, where) in enumerate(read_path(rows, split="validation"), start=1):
+    for count, (record, where) in enumerate(
+        read_path(rows, split="validation"), start=1
+    ):
         if count > len(values):
-            raise DatasetError(f"{labels.name} has {len(values)} labels but {rows.name} has more rows (row {count} "
-                               "has no label); pass the labels file of the same release", source=str(labels))
+            raise DatasetError(
+                f"{labels.name} has {len(values)} labels but {rows.name} has more rows (row {count} "
+                "has no label); pass the labels file of the same release",
+                source=str(labels),
+            )
         yield {**record, "label": values[count - 1]}, where
     if count < len(values):
-        raise DatasetError(f"{labels.name} has {len(values)} labels but {rows.name} has {count} rows; pass the "
-                           "labels file of the same release", source=str(labels))
+        raise DatasetError(
+            f"{labels.name} has {len(values)} labels but {rows.name} has {count} rows; pass the "
+            "labels file of the same release",
+            source=str(labels),
+        )
 
 
 @register_benchmark
 class PIQA(MultipleChoiceBenchmark):
     name = "piqa"
     description = "Physical commonsense: the better of two solutions (validation split); acc (acc_norm log-likelihood)."
-    source = DatasetSource(path="ybisk/piqa", split="validation", modelscope="extraordinarylab/piqa")
+    source = DatasetSource(
+        path="ybisk/piqa", split="validation", modelscope="extraordinarylab/piqa"
+    )
     subsets = ("default",)
     tags = ("reasoning", "commonsense", "mcq")
     protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}

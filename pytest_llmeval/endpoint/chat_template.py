@@ -33,7 +33,10 @@ def render_context(template: str, context: str) -> str:
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.globals["raise_exception"] = raise_exception
     return env.from_string(template).render(
-        messages=[{"role": "user", "content": context}], add_generation_prompt=True, bos_token="", eos_token=""
+        messages=[{"role": "user", "content": context}],
+        add_generation_prompt=True,
+        bos_token="",
+        eos_token="",
     )
 
 
@@ -53,7 +56,9 @@ def find_template(settings: Any) -> str:
         try:
             return Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"--llm-chat-template-file {path}: cannot read it ({exc.strerror})") from None
+            raise ConfigError(
+                f"--llm-chat-template-file {path}: cannot read it ({exc.strerror})"
+            ) from None
     from .local_models import LocalModelError, is_local_model_name, resolve_local_model
 
     model = settings.endpoint.model
@@ -61,7 +66,9 @@ def find_template(settings: Any) -> str:
         try:
             found = gguf_chat_template(resolve_local_model(model).path)
         except (LocalModelError, ImportError, ValueError) as exc:
-            raise ConfigError(f"chat_template=on: cannot read the chat template of {model!r} ({exc})") from None
+            raise ConfigError(
+                f"chat_template=on: cannot read the chat template of {model!r} ({exc})"
+            ) from None
         if found:
             return found
     raise ConfigError(

@@ -46,10 +46,14 @@ def prompt_tokens(llm: Any, prompt: str | list[int]) -> list[int]:
         return list(prompt)
     bos = llm.token_bos()
     head = [bos] if llm._model.add_bos_token() and bos != -1 else []
-    return head + (llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True) if prompt else [])
+    return head + (
+        llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if prompt
+        else []
+    )
 
 
-def correct_echo(llm: Any, prompt: str | list[int], completion: dict[str, Any], top: int) -> dict[str, Any]:
+def correct_echo(llm: Any, prompt: str | list[int], completion: Any, top: int) -> Any:
     """`completion` with the echoed prompt tokens' log-probabilities recomputed (see the module doc)."""
     tokens = prompt_tokens(llm, prompt)
     bos = llm.token_bos()
@@ -78,9 +82,13 @@ def correct_echo(llm: Any, prompt: str | list[int], completion: dict[str, Any], 
         values[entry] = float(row[token])
         if isinstance(tops, list) and entry < len(tops):
             best = row.argsort()[::-1][:top]
-            text = llm.detokenize([token], prev_tokens=tokens[:idx]).decode("utf-8", errors="ignore")
+            text = llm.detokenize([token], prev_tokens=tokens[:idx]).decode(
+                "utf-8", errors="ignore"
+            )
             entry_top = {
-                llm.detokenize([int(i)], prev_tokens=tokens[:idx]).decode("utf-8", errors="ignore"): float(row[i])
+                llm.detokenize([int(i)], prev_tokens=tokens[:idx]).decode(
+                    "utf-8", errors="ignore"
+                ): float(row[i])
                 for i in best
             }
             entry_top[text] = float(row[token])
@@ -102,11 +110,18 @@ def install() -> None:
         bound.apply_defaults()
         call = bound.arguments
         chunks = original(self, *args, **kwargs)
-        if not call["echo"] or call["logprobs"] is None or call["stream"] or call["suffix"] is not None:
+        if (
+            not call["echo"]
+            or call["logprobs"] is None
+            or call["stream"]
+            or call["suffix"] is not None
+        ):
             yield from chunks
             return
         for chunk in chunks:
-            yield correct_echo(self, call["prompt"], chunk, max(int(call["logprobs"]), 1))
+            yield correct_echo(
+                self, call["prompt"], chunk, max(int(call["logprobs"]), 1)
+            )
 
     setattr(fixed, _MARK, True)
     Llama._create_completion = fixed  # type: ignore[method-assign]
@@ -114,7 +129,9 @@ def install() -> None:
 
 def main() -> None:
     if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m pytest_llmeval.endpoint.llama_serve llama_cpp.server [server args...]")
+        raise SystemExit(
+            "usage: python -m pytest_llmeval.endpoint.llama_serve llama_cpp.server [server args...]"
+        )
     module = sys.argv.pop(1)
     install()
     runpy.run_module(module, run_name="__main__", alter_sys=True)

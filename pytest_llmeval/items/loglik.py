@@ -22,7 +22,13 @@ from typing import Any
 from ..benchmarks.base import Sample
 from ..benchmarks.output_types import LOGLIK_KEY
 from ..endpoint.models import ChatResponse
-from ..scoring.loglik import ContinuationScore, MultipleChoiceVerdict, completion_body, continuation_logprob, score_multiple_choice
+from ..scoring.loglik import (
+    ContinuationScore,
+    MultipleChoiceVerdict,
+    completion_body,
+    continuation_logprob,
+    score_multiple_choice,
+)
 
 ContextWrapper = Callable[[str], str]
 
@@ -38,15 +44,20 @@ def pairs(sample: Sample, wrap: ContextWrapper | None = None) -> list[tuple[str,
     return list(zip(contexts, spec["continuations"]))
 
 
-def bodies(model: str, sample: Sample, wrap: ContextWrapper | None = None) -> list[dict[str, Any]]:
+def bodies(
+    model: str, sample: Sample, wrap: ContextWrapper | None = None
+) -> list[dict[str, Any]]:
     """The k completion requests of one sample (deterministic: the cache keys on them)."""
-    return [completion_body(model, context, continuation) for context, continuation in pairs(sample, wrap)]
+    return [
+        completion_body(model, context, continuation)
+        for context, continuation in pairs(sample, wrap)
+    ]
 
 
 def norm_text(continuation: str) -> str:
     """The text acc_norm divides by: the continuation without lm-eval's target delimiter (one leading
     space), i.e. lm-eval's choice string. (lighteval keeps the space in the choice it counts.)"""
-    return continuation[1:] if continuation.startswith(" ") else continuation
+    return continuation.removeprefix(" ")
 
 
 @dataclass(frozen=True)
@@ -56,17 +67,26 @@ class LoglikResult:
 
 
 def evaluate(
-    sample: Sample, responses: Sequence[ChatResponse], server: str, wrap: ContextWrapper | None = None
+    sample: Sample,
+    responses: Sequence[ChatResponse],
+    server: str,
+    wrap: ContextWrapper | None = None,
 ) -> LoglikResult:
     """Sum each choice's continuation log-probability and score the sample. Raises
     NoPromptLogprobsError (naming `server`) when a response lacks the echoed prompt's log-probabilities."""
     scores = []
-    for (context, continuation), response in zip(pairs(sample, wrap), responses, strict=True):
+    for (context, continuation), response in zip(
+        pairs(sample, wrap), responses, strict=True
+    ):
         logprobs = response.choices[0].logprobs if response.choices else None
-        scores.append(continuation_logprob(logprobs, context, continuation, server=server))
+        scores.append(
+            continuation_logprob(logprobs, context, continuation, server=server)
+        )
     continuations = [c for _, c in pairs(sample)]
     verdict = score_multiple_choice(
-        [s.logprob for s in scores], [norm_text(c) for c in continuations], sample.metadata[LOGLIK_KEY]["gold"]
+        [s.logprob for s in scores],
+        [norm_text(c) for c in continuations],
+        sample.metadata[LOGLIK_KEY]["gold"],
     )
     return LoglikResult(tuple(scores), verdict)
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import write_jsonl
-
 from pytest_llmeval.benchmarks.output_types import LOGLIK_KEY
 from pytest_llmeval.benchmarks.registry import get_benchmark
 from pytest_llmeval.errors import ConfigError
 from pytest_llmeval.testing import FakeOpenAIServer
+from tests.conftest import write_jsonl
 
 KNOWN = {"eats": -2.0, "slices": -0.5, "it": -0.25, "into": -0.25, "thin": -0.5, "rings": -1.0,
          "flies": -3.0, "sings": -2.0, "loudly": -2.0}  # fmt: skip
@@ -31,7 +30,9 @@ def hellaswag_row(ind: int, label: str) -> dict[str, Any]:
             "endings": ENDINGS, "label": label}  # fmt: skip
 
 
-def run(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
+def run(
+    pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str
+) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
         "--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly",
         "--llm-dataset", "hellaswag=hs.jsonl", "-m", "hellaswag", "--llm-results", "r.json", "--llm-samples", "s.jsonl",
@@ -44,7 +45,10 @@ def results(pytester: pytest.Pytester) -> dict[str, Any]:
 
 
 def records(pytester: pytest.Pytester) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (pytester.path / "s.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)
+        for line in (pytester.path / "s.jsonl").read_text().splitlines()
+    ]
 
 
 def test_acc_and_acc_norm_of_a_four_choice_sample_worked_by_hand(
@@ -57,15 +61,27 @@ def test_acc_and_acc_norm_of_a_four_choice_sample_worked_by_hand(
     result = run(pytester, server, "--llm-output-type", "hellaswag=multiple_choice")
     result.assert_outcomes(failed=1)  # acc decides the item's verdict
     data = results(pytester)
-    assert data["metrics"] == {"acc": 0.0, "acc_norm": 1.0} and data["output_type"] == "multiple_choice"
-    assert data["uncertainty"]["acc_norm"]["method"] == "wilson" and data["uncertainty"]["acc_norm"]["n"] == 1
+    assert (
+        data["metrics"] == {"acc": 0.0, "acc_norm": 1.0}
+        and data["output_type"] == "multiple_choice"
+    )
+    assert (
+        data["uncertainty"]["acc_norm"]["method"] == "wilson"
+        and data["uncertainty"]["acc_norm"]["n"] == 1
+    )
     assert data["protocol"] is None  # the cloze prompt, no chat protocol
     (record,) = records(pytester)
     assert [c["logprob"] for c in record["choice_logprobs"]] == [-2.0, -2.5, -3.0, -4.0]
     assert [c["tokens"] for c in record["choice_logprobs"]] == [1, 5, 1, 2]
-    assert record["extracted"] == "A" and record["target"] == "B" and record["requests"] == 4
+    assert (
+        record["extracted"] == "A"
+        and record["target"] == "B"
+        and record["requests"] == 4
+    )
     # lm-eval's hellaswag context: "<activity>: <ctx_a> <Ctx_b>"
-    assert record["messages"] == [{"role": "user", "content": "Cooking: A man stands at a counter. He"}]
+    assert record["messages"] == [
+        {"role": "user", "content": "Cooking: A man stands at a counter. He"}
+    ]
     assert "highest log-likelihood: A (-2.000); gold B (-2.500)" in result.stdout.str()
 
 
@@ -73,14 +89,19 @@ def test_cached_rerun_sends_nothing_and_two_workers_give_the_same_numbers(
     pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
 ) -> None:
     server = start_server(token_logprobs=KNOWN)
-    write_jsonl(pytester.path / "hs.jsonl", [hellaswag_row(i, str(i % 4)) for i in range(8)])
+    write_jsonl(
+        pytester.path / "hs.jsonl", [hellaswag_row(i, str(i % 4)) for i in range(8)]
+    )
     run(pytester, server, "--llm-output-type", "multiple_choice", "-n", "2")
     first, first_records = results(pytester), records(pytester)
     # the 8 samples share their 4 bodies: identical requests are one call and one cache entry
     assert server.stats()["generation_requests"] == 4
     assert first["count"] == 8 and first["metrics"] == {"acc": 0.25, "acc_norm": 0.25}
     again = run(pytester, server, "--llm-output-type", "multiple_choice")
-    assert "4 sent" not in again.stdout.str() and server.stats()["generation_requests"] == 4
+    assert (
+        "4 sent" not in again.stdout.str()
+        and server.stats()["generation_requests"] == 4
+    )
     assert results(pytester)["metrics"] == first["metrics"]
     by_id = {r["id"]: r["choice_logprobs"] for r in first_records}
     assert {r["id"]: r["choice_logprobs"] for r in records(pytester)} == by_id
@@ -96,58 +117,93 @@ def test_a_server_without_prompt_logprobs_is_an_error_naming_it_never_a_wrong_an
     result.assert_outcomes(errors=1)
     (record,) = records(pytester)
     assert record["error_kind"] == "no_prompt_logprobs" and record["passed"] is None
-    assert server.base_url in record["error"] and "generated tokens only" in record["error"]
+    assert (
+        server.base_url in record["error"]
+        and "generated tokens only" in record["error"]
+    )
     assert results(pytester)["metrics"] == {}
 
 
-def test_generative_stays_the_default(pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_generative_stays_the_default(
+    pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server(rules=[{"contains": "counter", "reply": "Answer: B"}])
     write_jsonl(pytester.path / "hs.jsonl", [hellaswag_row(1, "1")])
     run(pytester, server).assert_outcomes(passed=1)
-    assert results(pytester)["output_type"] == "generate_until" and "acc_norm" not in results(pytester)["metrics"]
+    assert (
+        results(pytester)["output_type"] == "generate_until"
+        and "acc_norm" not in results(pytester)["metrics"]
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["-m", "gsm8k", "--llm-output-type", "gsm8k=multiple_choice"], "'gsm8k' has no log-likelihood form"),
-        (["-m", "gsm8k or hellaswag", "--llm-output-type", "multiple_choice"], "'gsm8k' has no log-likelihood form"),
-        (["-m", "hellaswag", "--llm-output-type", "loglik"], "--llm-output-type expects NAME or BENCH=NAME"),
+        (
+            ["-m", "gsm8k", "--llm-output-type", "gsm8k=multiple_choice"],
+            "'gsm8k' has no log-likelihood form",
+        ),
+        (
+            ["-m", "gsm8k or hellaswag", "--llm-output-type", "multiple_choice"],
+            "'gsm8k' has no log-likelihood form",
+        ),
+        (
+            ["-m", "hellaswag", "--llm-output-type", "loglik"],
+            "--llm-output-type expects NAME or BENCH=NAME",
+        ),
     ],
 )
 def test_a_benchmark_without_a_loglik_form_is_one_usage_error(
-    pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer], args: list[str], expected: str
+    pytester: pytest.Pytester,
+    start_server: Callable[..., FakeOpenAIServer],
+    args: list[str],
+    expected: str,
 ) -> None:
     server = start_server()
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", server.base_url, *args)
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", server.base_url, *args
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = result.stdout.str() + result.stderr.str()
     assert expected in text and "Traceback" not in text
     if "no log-likelihood form" in expected:
-        assert "hellaswag" in text and "piqa" in text and "winogrande" in text  # the ones that have it
+        assert (
+            "hellaswag" in text and "piqa" in text and "winogrande" in text
+        )  # the ones that have it
 
 
 # -- the benchmarks' log-likelihood forms ------------------------------------------------------
 
 
-def sample_of(name: str, record: dict[str, Any], subset: str = "default", **args: str) -> Any:
+def sample_of(
+    name: str, record: dict[str, Any], subset: str = "default", **args: str
+) -> Any:
     bench = get_benchmark(name)({"output_type": "multiple_choice", **args})
     return bench.record_to_sample(record, 0, subset)
 
 
-def test_winogrande_partial_scoring_varies_the_context_and_fixes_the_continuation() -> None:
+def test_winogrande_partial_scoring_varies_the_context_and_fixes_the_continuation() -> (
+    None
+):
     row = {"qID": "q1", "sentence": "The trophy does not fit in the suitcase because the _ is too big.",
            "option1": "trophy", "option2": "suitcase", "answer": "1"}  # fmt: skip
     spec = sample_of("winogrande", row).metadata[LOGLIK_KEY]
     assert spec["contexts"] == ["The trophy does not fit in the suitcase because the trophy",
                                 "The trophy does not fit in the suitcase because the suitcase"]  # fmt: skip
-    assert spec["continuations"] == [" is too big.", " is too big."] and spec["gold"] == 0
+    assert (
+        spec["continuations"] == [" is too big.", " is too big."] and spec["gold"] == 0
+    )
 
 
 def test_arc_piqa_and_mmlu_cloze_score_the_answer_text_after_question_answer() -> None:
     arc = {"id": "a1", "question": "What melts ice?", "choices": {"text": ["heat", "cold"], "label": ["A", "B"]},
            "answerKey": "A"}  # fmt: skip
-    piqa = {"goal": "Open a jar", "sol1": "twist the lid", "sol2": "eat the lid", "label": 0}
+    piqa = {
+        "goal": "Open a jar",
+        "sol1": "twist the lid",
+        "sol2": "eat the lid",
+        "label": 0,
+    }
     mmlu = {"question": "2+2?", "choices": ["3", "4", "5", "6"], "answer": 1}
     for name, row, subset, conts, gold in [
         ("arc", arc, "arc_easy", [" heat", " cold"], 0),
@@ -156,11 +212,18 @@ def test_arc_piqa_and_mmlu_cloze_score_the_answer_text_after_question_answer() -
     ]:
         spec = sample_of(name, row, subset).metadata[LOGLIK_KEY]
         assert spec["continuations"] == conts and spec["gold"] == gold
-        assert set(spec["contexts"]) == {f"Question: {row.get('question') or row.get('goal')}\nAnswer:"}
+        assert set(spec["contexts"]) == {
+            f"Question: {row.get('question') or row.get('goal')}\nAnswer:"
+        }
 
 
 def test_mmlu_cloze_is_zero_shot_and_an_explicit_few_shot_count_is_refused() -> None:
-    assert sample_of("mmlu", {"question": "q", "choices": ["a", "b"], "answer": 0}, "anatomy").metadata.get("few_shot") is None
+    assert (
+        sample_of(
+            "mmlu", {"question": "q", "choices": ["a", "b"], "answer": 0}, "anatomy"
+        ).metadata.get("few_shot")
+        is None
+    )
     with pytest.raises(ConfigError, match="zero-shot"):
         get_benchmark("mmlu")({"output_type": "multiple_choice", "few_shot_num": "5"})
 
@@ -168,7 +231,9 @@ def test_mmlu_cloze_is_zero_shot_and_an_explicit_few_shot_count_is_refused() -> 
 def test_piqa_reads_the_release_files_as_published(
     pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
 ) -> None:
-    server = start_server(token_logprobs={"twist": -0.5, "eat": -3.0, "boil": -4.0, "pour": -0.5})
+    server = start_server(
+        token_logprobs={"twist": -0.5, "eat": -3.0, "boil": -4.0, "pour": -0.5}
+    )
     folder = pytester.path / "piqa"
     write_jsonl(folder / "valid.jsonl", [{"goal": "Open a jar", "sol1": "twist", "sol2": "eat"},
                                          {"goal": "Fill a cup", "sol1": "boil", "sol2": "pour"}])  # fmt: skip
@@ -178,15 +243,25 @@ def test_piqa_reads_the_release_files_as_published(
         "--llm-output-type", "piqa=multiple_choice", "--llm-results", "r.json",
     )  # fmt: skip
     result.assert_outcomes(passed=2)
-    assert json.loads((pytester.path / "r.json").read_text())["benchmarks"]["piqa"]["metrics"]["acc"] == 1.0
+    assert (
+        json.loads((pytester.path / "r.json").read_text())["benchmarks"]["piqa"][
+            "metrics"
+        ]["acc"]
+        == 1.0
+    )
     (folder / "valid-labels.lst").write_text("0\n", encoding="utf-8")
     result = pytester.runpytest_subprocess(
         "--llm-model", "m", "--llm-base-url", server.base_url, "--llm-dataset", "piqa=piqa/valid.jsonl", "-m", "piqa",
     )  # fmt: skip
-    assert "valid-labels.lst has 1 labels but valid.jsonl has more rows (row 2 has no label)" in result.stdout.str()
+    assert (
+        "valid-labels.lst has 1 labels but valid.jsonl has more rows (row 2 has no label)"
+        in result.stdout.str()
+    )
 
 
-def test_chat_template_on_wraps_the_context_from_a_template_file(tmp_path: Path) -> None:
+def test_chat_template_on_wraps_the_context_from_a_template_file(
+    tmp_path: Path,
+) -> None:
     from pytest_llmeval.endpoint.chat_template import context_wrapper
     from pytest_llmeval.items.loglik import bodies
     from pytest_llmeval.settings import EndpointSettings, RunSettings
@@ -197,8 +272,15 @@ def test_chat_template_on_wraps_the_context_from_a_template_file(tmp_path: Path)
         "{% if add_generation_prompt %}<|assistant|>{% endif %}",
         encoding="utf-8",
     )
-    settings = RunSettings(endpoint=EndpointSettings(model="m", base_url="http://x/v1"), chat_template_file=template)
-    sample = sample_of("piqa", {"goal": "Open a jar", "sol1": "twist", "sol2": "eat", "label": 0}, chat_template="on")
+    settings = RunSettings(
+        endpoint=EndpointSettings(model="m", base_url="http://x/v1"),
+        chat_template_file=template,
+    )
+    sample = sample_of(
+        "piqa",
+        {"goal": "Open a jar", "sol1": "twist", "sol2": "eat", "label": 0},
+        chat_template="on",
+    )
     prompts = [b["prompt"] for b in bodies("m", sample, context_wrapper(settings))]
     assert prompts == ["<|user|>Question: Open a jar\nAnswer:<|end|><|assistant|> twist",
                        "<|user|>Question: Open a jar\nAnswer:<|end|><|assistant|> eat"]  # fmt: skip

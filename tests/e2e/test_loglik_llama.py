@@ -35,7 +35,9 @@ ENDINGS = [" Paris.", " a purple elephant."]
 
 
 @pytest.fixture(scope="module")
-def model_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, ManagedServer]]:
+def model_and_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, ManagedServer]]:
     try:
         check_llama_server_installed()
         model = resolve_local_model("smollm2-135m")
@@ -53,7 +55,9 @@ def model_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 def direct_logprob(llm: object, context: str, continuation: str) -> float:
     """Sum of log p(token | tokens before) over the continuation's tokens, from the model's logits."""
-    tokens = llm.tokenize((context + continuation).encode(), add_bos=False, special=True)  # type: ignore[attr-defined]
+    tokens = llm.tokenize(
+        (context + continuation).encode(), add_bos=False, special=True
+    )  # type: ignore[attr-defined]
     start = len(llm.tokenize(context.encode(), add_bos=False, special=True))  # type: ignore[attr-defined]
     llm.reset()  # type: ignore[attr-defined]
     llm.eval(tokens)  # type: ignore[attr-defined]
@@ -65,15 +69,23 @@ def direct_logprob(llm: object, context: str, continuation: str) -> float:
     return total
 
 
-def test_summed_logprob_equals_the_models_own_logits(model_and_server: tuple[Path, ManagedServer]) -> None:
+def test_summed_logprob_equals_the_models_own_logits(
+    model_and_server: tuple[Path, ManagedServer],
+) -> None:
     from llama_cpp import Llama
 
     path, server = model_and_server
-    dispatcher = Dispatcher(EndpointSettings(model="smollm2-135m", base_url=server.base_url), None)
+    dispatcher = Dispatcher(
+        EndpointSettings(model="smollm2-135m", base_url=server.base_url), None
+    )
     try:
         ours = [
             continuation_logprob(
-                dispatcher.call(completion_body("smollm2-135m", CONTEXT, e)).choices[0].logprobs, CONTEXT, e
+                dispatcher.call(completion_body("smollm2-135m", CONTEXT, e))
+                .choices[0]
+                .logprobs,
+                CONTEXT,
+                e,
             ).logprob
             for e in ENDINGS
         ]
@@ -100,7 +112,9 @@ def test_hellaswag_rows_through_the_plugin_prefer_the_right_ending(
     pytester: pytest.Pytester, model_and_server: tuple[Path, ManagedServer]
 ) -> None:
     _, server = model_and_server
-    (pytester.path / "hs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
+    (pytester.path / "hs.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8"
+    )
     result = pytester.runpytest_subprocess(
         "--llm-model", "smollm2-135m", "--llm-base-url", server.base_url, "-p", "no:randomly",
         "--llm-dataset", "hellaswag=hs.jsonl", "-m", "hellaswag", "--llm-output-type", "hellaswag:multiple_choice",
@@ -108,6 +122,12 @@ def test_hellaswag_rows_through_the_plugin_prefer_the_right_ending(
     )  # fmt: skip
     result.assert_outcomes(passed=2)
     data = json.loads((pytester.path / "r.json").read_text())["benchmarks"]["hellaswag"]
-    assert data["metrics"] == {"acc": 1.0, "acc_norm": 1.0} and data["output_type"] == "multiple_choice"
-    records = [json.loads(line) for line in (pytester.path / "s.jsonl").read_text().splitlines()]
+    assert (
+        data["metrics"] == {"acc": 1.0, "acc_norm": 1.0}
+        and data["output_type"] == "multiple_choice"
+    )
+    records = [
+        json.loads(line)
+        for line in (pytester.path / "s.jsonl").read_text().splitlines()
+    ]
     assert all(len(r["choice_logprobs"]) == 2 and r["requests"] == 2 for r in records)
