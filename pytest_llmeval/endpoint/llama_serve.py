@@ -11,13 +11,15 @@ token is a BOS it drops from the echo (Gemma); without one every value is shifte
 -0.2644 (``bench/loglik_echo_shift.py`` prints both). Log-likelihood scoring summed over such values
 is noise, silently.
 
-The fix, applied only where the library is wrong (echo with logprobs, not streamed, no suffix, the
-evaluated prompt's first token not the BOS): each echoed prompt token's ``token_logprobs`` entry (and
-its ``top_logprobs``) is recomputed from the logits row before it, the log-softmax of the model's
-scores, as llama.cpp's own perplexity tool reads them. The first token keeps its null (nothing
-predicts it). Generated tokens' entries are left as the library gives them (log-likelihood scoring
-reads only the echoed prompt). ``text_offset`` and ``tokens`` are untouched: the plugin takes the
-boundary from them.
+The fix: for an echoed request with ``logprobs`` (not streamed, no suffix) the wrapper asks the
+library for the completion *without* logprobs and builds the legacy ``logprobs`` object itself from
+the model's scores: entry *i* is the log-softmax of the logits row before prompt token *i* at that
+token (as llama.cpp's perplexity tool reads them), the first token's is null (nothing predicts it),
+``tokens`` and ``text_offset`` (characters of the detokenized prefix) follow the library's own rules,
+and ``top_logprobs`` holds the N best of the same row. This is right with or without a BOS token, and
+about 3x faster than the library's path, which sorts the whole vocabulary in Python for every echoed
+token (measured: 2.2 s of 3.2 s for a 31-token prompt with SmolLM2 on this CPU). Generated tokens
+(re-tokenized from the generated text) get a value where their logits row was evaluated, else null.
 """
 
 from __future__ import annotations
@@ -29,14 +31,6 @@ from collections.abc import Iterator
 from typing import Any
 
 _MARK = "_llmeval_echo_fixed"
-
-
-def _log_softmax(row: Any) -> Any:
-    import numpy as np
-
-    values = np.asarray(row, dtype=np.float64)
-    shifted = values - values.max()
-    return shifted - np.log(np.exp(shifted).sum())
 
 
 def prompt_tokens(llm: Any, prompt: str | list[int]) -> list[int]:
@@ -53,47 +47,82 @@ def prompt_tokens(llm: Any, prompt: str | list[int]) -> list[int]:
     )
 
 
-def correct_echo(llm: Any, prompt: str | list[int], completion: Any, top: int) -> Any:
-    """`completion` with the echoed prompt tokens' log-probabilities recomputed (see the module doc)."""
+def echo_logprobs(
+    llm: Any, prompt: str | list[int], generated: str, top: int
+) -> dict[str, Any]:
+    """The legacy ``logprobs`` object of an echoed completion, computed from the model's scores."""
+    import numpy as np
+
     tokens = prompt_tokens(llm, prompt)
     bos = llm.token_bos()
-    if not tokens or tokens[0] == bos:
-        return completion  # the library's alignment is right
     if list(llm.input_ids[: len(tokens)]) != tokens or llm.n_tokens < len(tokens):
-        return completion  # not the evaluation we can read back: leave it
-    logprobs = (completion.get("choices") or [{}])[0].get("logprobs")
-    if not isinstance(logprobs, dict):
-        return completion
-    values = logprobs.get("token_logprobs")
-    tops = logprobs.get("top_logprobs")
-    if not isinstance(values, list):
-        return completion
-    scores = llm.scores
-    entry = -1
-    for idx, token in enumerate(tokens):
-        if token == bos:  # the library skips BOS tokens in the echo
-            continue
-        entry += 1
-        if entry >= len(values):
-            break
-        if idx == 0:
-            continue  # nothing predicts the first token: it stays null
-        row = _log_softmax(scores[idx - 1])
-        values[entry] = float(row[token])
-        if isinstance(tops, list) and entry < len(tops):
-            best = row.argsort()[::-1][:top]
-            text = llm.detokenize([token], prev_tokens=tokens[:idx]).decode(
+        raise RuntimeError(
+            "the evaluated tokens are not the prompt's: cannot read its log-probabilities back"
+        )
+    extra = (
+        llm.tokenize(generated.encode("utf-8"), add_bos=False, special=True)
+        if generated
+        else []
+    )
+    sequence = tokens + extra
+    positions = [
+        p for p, token in enumerate(sequence) if token != bos
+    ]  # the library drops BOS tokens
+    # the echo starts after a leading BOS: offsets count the text of the tokens after it
+    shown = sequence[1:] if tokens and tokens[0] == bos else sequence
+    skip = len(sequence) - len(shown)
+    rows = [p - 1 for p in positions if 1 <= p and p - 1 < llm.n_tokens]
+    scores = (
+        np.asarray(llm.scores[rows], dtype=np.float64) if rows else np.zeros((0, 1))
+    )
+    norms = scores.max(axis=1, keepdims=True) if rows else scores
+    logsum = (
+        np.log(np.exp(scores - norms).sum(axis=1, keepdims=True)) + norms
+        if rows
+        else scores
+    )
+    by_row = {row: i for i, row in enumerate(rows)}
+    out: dict[str, list[Any]] = {
+        "tokens": [],
+        "text_offset": [],
+        "token_logprobs": [],
+        "top_logprobs": [],
+    }
+    for p in positions:
+        at = p - skip
+        out["tokens"].append(
+            llm.detokenize([sequence[p]], prev_tokens=shown[:at]).decode(
                 "utf-8", errors="ignore"
             )
-            entry_top = {
-                llm.detokenize([int(i)], prev_tokens=tokens[:idx]).decode(
-                    "utf-8", errors="ignore"
-                ): float(row[i])
-                for i in best
-            }
-            entry_top[text] = float(row[token])
-            tops[entry] = entry_top
-    return completion
+        )
+        out["text_offset"].append(
+            len(llm.detokenize(shown[:at]).decode("utf-8", errors="ignore"))
+        )
+        i = by_row.get(p - 1)
+        if p == 0 or i is None:
+            out["token_logprobs"].append(None)
+            out["top_logprobs"].append(None)
+            continue
+        row = scores[i] - logsum[i]
+        value = float(row[sequence[p]])
+        best = (
+            np.argpartition(-row, top - 1)[:top]
+            if top < row.size
+            else np.arange(row.size)
+        )
+        entry = {
+            llm.detokenize([int(t)], prev_tokens=shown[:at]).decode(
+                "utf-8", errors="ignore"
+            ): float(row[t])
+            for t in best
+        }
+        entry[out["tokens"][-1]] = value
+        out["token_logprobs"].append(value)
+        out["top_logprobs"].append(entry)
+    if out["token_logprobs"]:  # OpenAI's convention: the first echoed token has none
+        out["token_logprobs"][0] = None
+        out["top_logprobs"][0] = None
+    return out
 
 
 def install() -> None:
@@ -109,19 +138,34 @@ def install() -> None:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         call = bound.arguments
-        chunks = original(self, *args, **kwargs)
         if (
             not call["echo"]
             or call["logprobs"] is None
             or call["stream"]
             or call["suffix"] is not None
         ):
-            yield from chunks
+            yield from original(self, *args, **kwargs)
             return
-        for chunk in chunks:
-            yield correct_echo(
-                self, call["prompt"], chunk, max(int(call["logprobs"]), 1)
+        top = max(int(call["logprobs"]), 1)
+        call["logprobs"] = (
+            None  # the library's own (shifted, slow) computation is skipped
+        )
+        call.pop("self", None)
+        for chunk in original(self, **call):
+            choice = chunk["choices"][0]
+            prompt = call["prompt"]
+            prompt_text = (
+                prompt
+                if isinstance(prompt, str)
+                else self.detokenize(prompt).decode("utf-8", errors="ignore")
             )
+            generated = (
+                choice["text"][len(prompt_text) :]
+                if choice["text"].startswith(prompt_text)
+                else ""
+            )
+            choice["logprobs"] = echo_logprobs(self, prompt, generated, top)
+            yield chunk
 
     setattr(fixed, _MARK, True)
     Llama._create_completion = fixed  # type: ignore[method-assign]
