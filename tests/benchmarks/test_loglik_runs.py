@@ -287,3 +287,50 @@ def test_chat_template_on_wraps_the_context_from_a_template_file(
     assert get_benchmark("piqa")({"chat_template": "on"}).chat_template is True
     with pytest.raises(ConfigError, match="chat_template must be on or off"):
         get_benchmark("piqa")({"chat_template": "maybe"})
+
+
+def test_the_html_sample_detail_lists_each_choices_log_probability() -> None:
+    from pytest_llmeval.report.sample_table import _detail
+    from pytest_llmeval.results import SampleRecord
+
+    record = SampleRecord(
+        nodeid="hellaswag/default::7", benchmark="hellaswag", subset="default", id="7", extracted="A", target="B",
+        choice_logprobs=[{"continuation": " eats", "logprob": -2.0, "tokens": 1},
+                         {"continuation": " slices it", "logprob": -2.5, "tokens": 2}],
+    )  # fmt: skip
+    lines = _detail(record, []).get("cl", "").splitlines()
+    assert lines == [
+        "A  -2.0000  (1 tokens)  ' eats' <- chosen",
+        "B  -2.5000  (2 tokens)  ' slices it'",
+    ]
+    plain = SampleRecord(nodeid="q::1", benchmark="q", subset="s", id="1")
+    assert "cl" not in _detail(plain, [])
+
+
+@pytest.mark.parametrize("offsets", ["chars", "bytes"])
+def test_multibyte_continuations_split_at_the_servers_offsets(
+    pytester: pytest.Pytester,
+    start_server: Callable[..., FakeOpenAIServer],
+    offsets: str,
+) -> None:
+    server = start_server(
+        token_logprobs={"猫": -0.25, "🐱": -0.5, "狗": -3.0, "答": -9.0},
+        prompt_logprobs=offsets,
+    )
+    write_jsonl(
+        pytester.path / "p.jsonl",
+        [{"goal": "答案是", "sol1": "猫🐱", "sol2": "狗", "label": 0}],
+    )
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", server.base_url, "--llm-dataset", "piqa=p.jsonl", "-m", "piqa",
+        "--llm-output-type", "piqa=multiple_choice", "--llm-samples", "s.jsonl",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    (record,) = [
+        json.loads(line)
+        for line in (pytester.path / "s.jsonl").read_text().splitlines()
+    ]
+    assert [(c["logprob"], c["tokens"]) for c in record["choice_logprobs"]] == [
+        (-0.75, 2),
+        (-3.0, 1),
+    ]
