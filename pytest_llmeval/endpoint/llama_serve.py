@@ -152,7 +152,7 @@ def install() -> None:
         )
         call.pop("self", None)
         for chunk in original(self, **call):
-            choice = chunk["choices"][0]
+            choice: Any = chunk["choices"][0]
             prompt = call["prompt"]
             prompt_text = (
                 prompt
