@@ -15,7 +15,9 @@ The fix: for an echoed request with ``logprobs`` (not streamed, no suffix) the w
 library for the completion *without* logprobs and builds the legacy ``logprobs`` object itself from
 the model's scores: entry *i* is the log-softmax of the logits row before prompt token *i* at that
 token (as llama.cpp's perplexity tool reads them), the first token's is null (nothing predicts it),
-``tokens`` and ``text_offset`` (characters of the detokenized prefix) follow the library's own rules,
+``tokens`` and ``text_offset`` are characters of the detokenized prefix *with* special tokens, so
+they index the prompt text as sent (the library renders none and drops every BOS id: the offsets of a
+chat-templated prompt then fall short of its text and a boundary read from them is wrong),
 and ``top_logprobs`` holds the N best of the same row. This is right with or without a BOS token, and
 about 3x faster than the library's path, which sorts the whole vocabulary in Python for every echoed
 token (measured: 2.2 s of 3.2 s for a 31-token prompt with SmolLM2 on this CPU). Generated tokens
@@ -55,6 +57,8 @@ def echo_logprobs(
 
     tokens = prompt_tokens(llm, prompt)
     bos = llm.token_bos()
+    # a BOS the library put before a text prompt is not prompt text: the echo starts after it
+    added = 1 if isinstance(prompt, str) and tokens and tokens[0] == bos and llm._model.add_bos_token() else 0
     if list(llm.input_ids[: len(tokens)]) != tokens or llm.n_tokens < len(tokens):
         raise RuntimeError(
             "the evaluated tokens are not the prompt's: cannot read its log-probabilities back"
@@ -65,12 +69,13 @@ def echo_logprobs(
         else []
     )
     sequence = tokens + extra
-    positions = [
-        p for p, token in enumerate(sequence) if token != bos
-    ]  # the library drops BOS tokens
-    # the echo starts after a leading BOS: offsets count the text of the tokens after it
-    shown = sequence[1:] if tokens and tokens[0] == bos else sequence
-    skip = len(sequence) - len(shown)
+    # Special tokens of the prompt text (a chat template's `<|im_start|>`, which is SmolLM2's BOS id)
+    # are echoed and counted in the offsets like any text. The library drops every BOS id from the
+    # echo and detokenizes without special tokens, so its offsets of a templated prompt fall short
+    # of the prompt's text (" heat" at 49 of an 83-character context): measured, not followed here.
+    positions = list(range(added, len(sequence)))
+    shown = sequence[added:]
+    skip = added
     rows = [p - 1 for p in positions if 1 <= p and p - 1 < llm.n_tokens]
     scores = (
         np.asarray(llm.scores[rows], dtype=np.float64) if rows else np.zeros((0, 1))
@@ -91,12 +96,12 @@ def echo_logprobs(
     for p in positions:
         at = p - skip
         out["tokens"].append(
-            llm.detokenize([sequence[p]], prev_tokens=shown[:at]).decode(
+            llm.detokenize([sequence[p]], prev_tokens=shown[:at], special=True).decode(
                 "utf-8", errors="ignore"
             )
         )
         out["text_offset"].append(
-            len(llm.detokenize(shown[:at]).decode("utf-8", errors="ignore"))
+            len(llm.detokenize(shown[:at], special=True).decode("utf-8", errors="ignore"))
         )
         i = by_row.get(p - 1)
         if p == 0 or i is None:
@@ -111,7 +116,7 @@ def echo_logprobs(
             else np.arange(row.size)
         )
         entry = {
-            llm.detokenize([int(t)], prev_tokens=shown[:at]).decode(
+            llm.detokenize([int(t)], prev_tokens=shown[:at], special=True).decode(
                 "utf-8", errors="ignore"
             ): float(row[t])
             for t in best

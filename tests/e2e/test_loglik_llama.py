@@ -98,6 +98,27 @@ def test_summed_logprob_equals_the_models_own_logits(
     assert ours[0] > ours[1]  # the right ending beats nonsense
 
 
+
+def test_a_chat_templated_context_keeps_its_special_tokens_in_the_offsets(
+    model_and_server: tuple[Path, ManagedServer],
+) -> None:
+    # `<|im_start|>` is SmolLM2's BOS id: llama-cpp-python drops it from the echo and renders no special
+    # token, so its offsets fell short of the prompt text and the sum covered the wrong tokens
+    from llama_cpp import Llama
+
+    path, server = model_and_server
+    context = "<|im_start|>user\nQuestion: What melts ice?\nAnswer:<|im_end|>\n<|im_start|>assistant\n"
+    dispatcher = Dispatcher(EndpointSettings(model="smollm2-135m", base_url=server.base_url), None)
+    try:
+        logprobs = dispatcher.call(completion_body("smollm2-135m", context, " heat")).choices[0].logprobs
+    finally:
+        dispatcher.close()
+    ours = continuation_logprob(logprobs, context, " heat")
+    llm = Llama(model_path=str(path), n_ctx=512, logits_all=True, verbose=False)
+    assert ours.tokens == (" heat",)
+    assert ours.logprob == pytest.approx(direct_logprob(llm, context, " heat"), abs=1e-4)
+
+
 ROWS = [
     {"ind": 1, "activity_label": "Baking cookies", "ctx_a": "A woman mixes flour, sugar and butter in a bowl.",
      "ctx_b": "she", "endings": ["puts the dough on a tray and bakes it in the oven.",
