@@ -25,8 +25,8 @@ KNOWN = {"eats": -2.0, "slices": -0.5, "it": -0.25, "into": -0.25, "thin": -0.5,
 ENDINGS = ["eats", "slices it into thin rings", "flies", "sings loudly"]
 
 
-def hellaswag_row(ind: int, label: str) -> dict[str, Any]:
-    return {"ind": ind, "activity_label": "Cooking", "ctx_a": "A man stands at a counter.", "ctx_b": "he",
+def hellaswag_row(ind: int, label: str, ctx_a: str = "A man stands at a counter.") -> dict[str, Any]:
+    return {"ind": ind, "activity_label": "Cooking", "ctx_a": ctx_a, "ctx_b": "he",
             "endings": ENDINGS, "label": label}  # fmt: skip
 
 
@@ -90,17 +90,17 @@ def test_cached_rerun_sends_nothing_and_two_workers_give_the_same_numbers(
 ) -> None:
     server = start_server(token_logprobs=KNOWN)
     write_jsonl(
-        pytester.path / "hs.jsonl", [hellaswag_row(i, str(i % 4)) for i in range(8)]
+        pytester.path / "hs.jsonl", [hellaswag_row(i, str(i % 4), f"Scene {i}.") for i in range(8)]
     )
     run(pytester, server, "--llm-output-type", "multiple_choice", "-n", "2")
     first, first_records = results(pytester), records(pytester)
-    # the 8 samples share their 4 bodies: identical requests are one call and one cache entry
-    assert server.stats()["generation_requests"] == 4
+    # 8 samples x 4 choices, each context its own: 32 distinct requests, whichever worker sends them
+    assert server.stats()["generation_requests"] == 32
     assert first["count"] == 8 and first["metrics"] == {"acc": 0.25, "acc_norm": 0.25}
     again = run(pytester, server, "--llm-output-type", "multiple_choice")
     assert (
-        "4 sent" not in again.stdout.str()
-        and server.stats()["generation_requests"] == 4
+        "0 sent, 32 answers from the cache" in again.stdout.str()
+        and server.stats()["generation_requests"] == 32
     )
     assert results(pytester)["metrics"] == first["metrics"]
     by_id = {r["id"]: r["choice_logprobs"] for r in first_records}
