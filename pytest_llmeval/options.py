@@ -103,6 +103,20 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="NAME|BENCH=NAME",
     ),
     OptionSpec(
+        "output_type",
+        "generate_until (default: the model writes its answer) or multiple_choice (log-likelihood of each choice "
+        "through /v1/completions, lm-eval's output_type; acc and acc_norm); BENCH=NAME or BENCH:NAME for one "
+        "benchmark; repeatable",
+        kind="list",
+        metavar="NAME|BENCH=NAME",
+    ),
+    OptionSpec(
+        "chat_template_file",
+        "Jinja chat template wrapping log-likelihood contexts of benchmarks with chat_template=on "
+        "(--llm-bench-arg BENCH.chat_template=on; default: the served GGUF's own template)",
+        metavar="PATH",
+    ),
+    OptionSpec(
         "answer_parser",
         "multiple-choice answer parser: strict (default: explicit answer cues only) or evalscope (the reference "
         "system's, with its last-capital-letter fallback) to reproduce its numbers",
@@ -374,6 +388,9 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         ) if judge_model else None
         bench_args = parse_bench_args(opts.get("bench_arg"))
         run_protocol = parse_protocols(list(opts.get("protocol")), bench_args)
+        from .benchmarks.output_types import parse_output_types
+
+        run_output_type = parse_output_types(list(opts.get("output_type")), bench_args)
         cache_dir = opts.get("cache_dir")
         return RunSettings(**_present(
             endpoint=endpoint,
@@ -408,6 +425,8 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                              significance=opts.get("significance")),
             media=_present(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
             repeats=opts.get("repeats"),
+            output_type=run_output_type,
+            chat_template_file=_path(opts.get("chat_template_file")),
         ))
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc)) from None

@@ -46,6 +46,8 @@ class SampleRecord(BaseModel):
     error: str | None = None
     error_kind: str | None = None
     thinking: list[dict[str, Any]] | None = None  # --llm-think-eval figures, one per generation
+    # output_type=multiple_choice: per choice {continuation, logprob (summed), tokens (how many summed)}
+    choice_logprobs: list[dict[str, Any]] | None = None
 
 
 class MetricUncertainty(BaseModel):
@@ -87,6 +89,7 @@ class BenchmarkResult(GroupResult):
     # with one prompt of its own) and answer parser, so two results say whether they compare like with like
     protocol: str | None = None
     answer_parser: str | None = None
+    output_type: str | None = None  # generate_until | multiple_choice (log-likelihood), benchmarks/output_types.py
 
 
 class ThresholdOutcome(BaseModel):

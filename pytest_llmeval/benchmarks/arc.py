@@ -29,6 +29,8 @@ class ARC(MultipleChoiceBenchmark):
     subsets = tuple(CONFIGS)
     tags = ("reasoning", "mcq")
     protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}
+    # log-likelihood form (output_type=multiple_choice): `Question: ...\nAnswer:` + ` <choice>` (lm-eval's arc_*)
+    loglik_form = True
 
     def subset_label(self, subset: str) -> str:
         return CONFIGS.get(subset, subset)

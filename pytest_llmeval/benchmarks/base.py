@@ -83,11 +83,15 @@ class Benchmark:
     # metric -> per-sample metric holding the sample's item count, for metrics `aggregate` pools over
     # items grouped in samples (sum(metric_i * count_i) / sum(count_i)); their error is clustered by sample
     pooled_metrics: ClassVar[Mapping[str, str]] = {}
+    # a log-likelihood form (`output_type=multiple_choice`, benchmarks/output_types.py) and its metrics
+    loglik_form: ClassVar[bool] = False
+    loglik_metrics: ClassVar[Sequence[str]] = ("acc", "acc_norm")
 
     @classmethod
     def metric_names(cls) -> list[str]:
         """The declared metrics, then each data-defined breakdown as `<prefix><label>` (for listings)."""
-        return [*cls.metrics, *(f"{prefix}<label>" for prefix in cls.breakdown_prefixes)]
+        extra = [m for m in cls.loglik_metrics if m not in cls.metrics] if cls.loglik_form else []
+        return [*cls.metrics, *extra, *(f"{prefix}<label>" for prefix in cls.breakdown_prefixes)]
 
     @classmethod
     def is_data_breakdown(cls, metric: str) -> bool:
@@ -97,6 +101,8 @@ class Benchmark:
     @classmethod
     def has_metric(cls, metric: str) -> bool:
         """Whether `metric` is declared or is a data-defined breakdown (`is_data_breakdown`)."""
+        if cls.loglik_form and metric in cls.loglik_metrics:
+            return True
         return metric in cls.metrics or cls.is_data_breakdown(metric)
 
     @classmethod
@@ -110,7 +116,8 @@ class Benchmark:
         )
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
-        universal = {"subset_list", "protocol", "answer_parser"}  # arguments every benchmark takes
+        # arguments every benchmark takes
+        universal = {"subset_list", "protocol", "answer_parser", "output_type", "chat_template"}
         unknown = set(args or {}) - set(self.default_args) - universal
         if unknown:
             from ..errors import ConfigError
@@ -128,6 +135,17 @@ class Benchmark:
         from ..scoring.reference_choice import check_answer_parser
 
         self.answer_parser: str = check_answer_parser(self.name, self.args.get("answer_parser"))
+        from .output_types import (
+            MULTIPLE_CHOICE,
+            check_chat_template,
+            check_output_type,
+        )
+
+        # generate_until (chat, the default) or multiple_choice (log-likelihood through /v1/completions)
+        self.output_type: str = check_output_type(self.name, self.args.get("output_type"), self.loglik_form)
+        self.loglik: bool = self.output_type == MULTIPLE_CHOICE
+        # log-likelihood contexts wrapped in the model's chat template (on) or sent as plain text (off)
+        self.chat_template: bool = check_chat_template(self.name, self.args.get("chat_template"))
         self.judge_factory: Callable[[], Any] | None = None  # set by the plugin when a judge is configured
 
     def require_judge(self) -> Any:

@@ -46,6 +46,14 @@ class HellaSwag(MultipleChoiceBenchmark):
     tags = ("reasoning", "commonsense", "mcq")
     # evalscope: the context alone (`ctx_a` + capitalised `ctx_b`) under the non-CoT template
     protocols = {"evalscope": mc_protocol(MC_SINGLE, extra={"question": "context"}), "native": NATIVE["en"]}
+    loglik_form = True
+
+    def loglik_pairs(self, record: Mapping[str, Any], row: MCQRow, subset: str) -> tuple[list[str], list[str]]:
+        """lm-eval's `hellaswag` task: context `<activity_label>: <ctx_a> <Ctx_b>`, continuations
+        ` <ending>`, both cleaned as its `preprocess` does (`reference_clean`, the same steps)."""
+        ctx = f"{record.get('ctx_a', '')} {str(record.get('ctx_b', '')).capitalize()}"
+        context = reference_clean(f"{record.get('activity_label', '')}: {ctx}")
+        return [context] * len(row.choices), [" " + reference_clean(str(e)) for e in record["endings"]]
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         label = record["label"]

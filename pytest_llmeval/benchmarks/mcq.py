@@ -37,6 +37,7 @@ from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, RecordLoader, Sample, Score
 from .breakdown import with_breakdown
 from .fewshot import few_shot_num, few_shot_records
+from .output_types import LOGLIK_KEY, loglik_metadata
 from .protocols import Fields, Protocol
 from .rows import records_for_label, safe_sample_id
 
@@ -143,6 +144,12 @@ class MultipleChoiceBenchmark(Benchmark):
         self._examples: dict[str, list[MCQRow]] = {}
         if "few_shot_num" in self.default_args:
             few_shot_num(self, self.max_few_shot)  # a bad value is a usage error before any data is read
+        if self.loglik and "few_shot_num" in self.args and not self.few_shot_from_protocol \
+                and self.args["few_shot_num"].strip() not in ("", "0"):
+            from ..errors import ConfigError
+
+            raise ConfigError(f"benchmark {self.name!r}: output type multiple_choice is zero-shot here; "
+                              f"drop few_shot_num={self.args['few_shot_num']} or use the generative form")
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
@@ -158,6 +165,13 @@ class MultipleChoiceBenchmark(Benchmark):
 
     def breakdown_of(self, subset: str, row: MCQRow) -> list[str]:
         return []
+
+    def loglik_pairs(self, record: Mapping[str, Any], row: MCQRow, subset: str) -> tuple[list[str], list[str]]:
+        """The log-likelihood form of a row (`output_type=multiple_choice`): one context and one
+        continuation per choice. Default: the cloze prompt lm-eval's ARC/PIQA/MMLU-continuation tasks
+        and lighteval's `*_cloze` prompts use, `Question: <question>\nAnswer:` and ` <choice text>`."""
+        context = f"Question: {row.question.strip()}\nAnswer:"
+        return [context] * len(row.choices), [f" {choice}" for choice in row.choices]
 
     def prompt_fields(self, row: MCQRow, subset: str) -> dict[str, Any]:
         """The fields the protocols' templates may use for `row` (override to add some)."""
@@ -175,7 +189,7 @@ class MultipleChoiceBenchmark(Benchmark):
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         label = self.subset_label(subset)
-        count = few_shot_num(self, self.max_few_shot) if "few_shot_num" in self.args else 0
+        count = few_shot_num(self, self.max_few_shot) if "few_shot_num" in self.args and not self.loglik else 0
         self._examples[subset] = []
         for index, record in enumerate(few_shot_records(self, subset, loader, count, label=label)):
             try:
@@ -205,6 +219,12 @@ class MultipleChoiceBenchmark(Benchmark):
             metadata["breakdown"] = breakdown
         if examples:
             metadata["few_shot"] = len(examples)
+        if self.loglik:  # contexts and continuations, one request per choice (benchmarks/output_types.py)
+            contexts, continuations = self.loglik_pairs(record, row, subset)
+            gold = letters.index(targets[0])
+            metadata[LOGLIK_KEY] = loglik_metadata(contexts, continuations, gold)
+            return Sample(id=safe_sample_id(row.id, index), subset=subset, input=contexts[gold],
+                          target=targets[0], choices=row.choices, metadata=metadata)
         return Sample(
             id=safe_sample_id(row.id, index),
             subset=subset,

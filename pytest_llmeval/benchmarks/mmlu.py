@@ -75,6 +75,9 @@ class MMLU(GroupedSubsets, MultipleChoiceBenchmark):
     default_args = {"few_shot_num": "0"}  # the protocol's count unless given (evalscope: 5)
     max_few_shot = 5
     protocols = {"evalscope": mc_protocol(MC_SINGLE_COT, few_shot_num=5), "native": NATIVE["en"]}
+    # MMLU cloze (output_type=multiple_choice): the answer text as continuation of `Question: ...\nAnswer:`,
+    # zero-shot (lighteval's mmlu_cloze prompt, used by SmolLM2's card)
+    loglik_form = True
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         return mmlu_row(record)

@@ -224,7 +224,9 @@ def llama_server_command(
     check_llama_server_installed()
     threads = n_threads if n_threads is not None else _available_cpus()
     command = [
-        sys.executable, "-m", "llama_cpp.server",
+        # llama_cpp.server through our launcher: it puts right the echoed prompt log-probabilities of
+        # BOS-less models (SmolLM2), which llama-cpp-python shifts by one token (llama_serve.py)
+        sys.executable, "-m", "pytest_llmeval.endpoint.llama_serve", "llama_cpp.server",
         "--model", str(model.path),
         "--model_alias", model.served_name,
         "--host", host,

@@ -17,6 +17,7 @@ from ..media import summarise_messages
 from ..results import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
+from . import loglik
 from .nodes import RECORD_ERROR, SampleItem
 
 
@@ -37,6 +38,7 @@ class EvalRuntime:
         self._thinking: Any = None
         # --llm-early-stop: asked before a sample's request is sent; True skips the sample
         self.skip_sample: Callable[[SampleItem], bool] | None = None
+        self._wrapper: Any = None  # the chat template of log-likelihood contexts, loaded on first use
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -91,6 +93,27 @@ class EvalRuntime:
             body[REPEAT_FIELD] = repeat
         return body
 
+    def request_bodies(self, item: SampleItem, repeat: int = 0) -> list[dict[str, Any]]:
+        """Every request of one sample: its chat request, or for a log-likelihood sample
+        (`output_type=multiple_choice`) one completion request per choice (repeats do not apply)."""
+        if loglik.is_loglik(item.sample):
+            return loglik.bodies(self.settings.endpoint.model, item.sample, self.context_wrapper(item))
+        return [self.request_body(item, repeat)]
+
+    def _request_count(self, item: SampleItem) -> int:
+        return len(item.sample.metadata[loglik.LOGLIK_KEY]["contexts"]) if loglik.is_loglik(item.sample) else self.settings.repeats
+
+    def context_wrapper(self, item: SampleItem) -> loglik.ContextWrapper | None:
+        """The chat template applied to log-likelihood contexts when the benchmark asks for it
+        (`chat_template=on`); None (plain text) otherwise."""
+        if not getattr(item.benchmark, "chat_template", False):
+            return None
+        if self._wrapper is None:
+            from ..endpoint.chat_template import context_wrapper
+
+            self._wrapper = context_wrapper(self.settings)
+        return self._wrapper
+
     # -- before the first item ---------------------------------------------------------------
 
     def start(self, items: Sequence[pytest.Item], preflight: bool = True) -> None:
@@ -100,16 +123,25 @@ class EvalRuntime:
             return
         if preflight:
             self.preflight_if_needed(samples)
-        repeats = self.settings.repeats
-        self._plan_index = {item.nodeid: index * repeats for index, item in enumerate(samples)}
+        # one slot per request: (item, repeat or choice); a log-likelihood sample has one per choice
+        slots: list[tuple[SampleItem, int]] = []
+        self._plan_index = {}
+        for item in samples:
+            self._plan_index[item.nodeid] = len(slots)
+            slots.extend((item, r) for r in range(self._request_count(item)))
         judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         skip = self.skip_sample
         self._plan = self.dispatcher.prefetch(
-            [functools.partial(self.request_body, item, r) for item in samples for r in range(repeats)],
-            on_response=(lambda index, response: self.prefetch_judge(samples[index // repeats], response))
+            [functools.partial(self._slot_body, item, r) for item, r in slots],
+            on_response=(lambda index, response: self.prefetch_judge(slots[index][0], response))
             if judged else None,
-            skip=(lambda index: skip(samples[index // repeats])) if skip is not None else None,
+            skip=(lambda index: skip(slots[index][0])) if skip is not None else None,
         )
+
+    def _slot_body(self, item: SampleItem, r: int) -> dict[str, Any]:
+        if loglik.is_loglik(item.sample):
+            return self.request_bodies(item)[r]
+        return self.request_body(item, r)
 
     def prefetch_judge(self, item: SampleItem, response: ChatResponse) -> None:
         """Issue the judge requests that will grade this answer, the moment it arrives (runs on the
@@ -147,16 +179,18 @@ class EvalRuntime:
         if cache is None:
             return True
         repeats = range(self.settings.repeats)
-        keys = (self._key_or_none(i, r) for i in samples for r in repeats)
+        keys = (key for i in samples for r in repeats for key in self._keys_or_none(i, r))
         return bool(cache.missing(key for key in keys if key is not None))
 
-    def _key_or_none(self, item: SampleItem, repeat: int = 0) -> str | None:
-        """The cache key of an item's request; None when the sample cannot become a request (it
+    def _keys_or_none(self, item: SampleItem, repeat: int = 0) -> list[str | None]:
+        """The cache keys of an item's requests; [None] when the sample cannot become a request (it
         errors alone when its turn comes, e.g. an unreadable image)."""
+        if loglik.is_loglik(item.sample) and repeat:
+            return []
         try:
-            return request_key(self.request_body(item, repeat))
+            return [request_key(body) for body in self.request_bodies(item, repeat)]
         except LLMEvalError:
-            return None
+            return [None]
 
     def preflight(self) -> None:
         try:
@@ -179,10 +213,10 @@ class EvalRuntime:
         responses: list[ChatResponse] = []
         failure: BaseException | None = None
         skipped = False
-        for repeat in range(self.settings.repeats):
+        for repeat in range(self._request_count(item)):
             try:
                 if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
-                    body = self.request_body(item, repeat)
+                    body = self._slot_body(item, repeat)
                     responses.append(self.dispatcher.call(body, use_cache=self.settings.use_cache))
                 else:
                     responses.append(self._plan.result(index + repeat))
@@ -201,6 +235,10 @@ class EvalRuntime:
         if failure is not None:
             raise failure
         self._answered = True
+        if loglik.is_loglik(item.sample):
+            # no prompt log-probabilities is the endpoint's failure: an error at setup, never a wrong answer
+            loglik.evaluate(item.sample, responses, self._server_name(), self.context_wrapper(item))
+            return merge_responses(responses)
         asked = _asked_n(self.request_body(item))
         for response in responses:
             if len(response.choices) < asked:
@@ -212,7 +250,27 @@ class EvalRuntime:
         item.skipped_early = True
         pytest.skip(f"skipped by --llm-early-stop: the thresholds on {item.benchmark.name} are already decided")
 
+    def _server_name(self) -> str:
+        endpoint = self.settings.endpoint
+        return f"the server at {endpoint.require_base_url()}" if endpoint.base_url else "the server"
+
+    def _score_loglik(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
+        # the merged response holds one choice per request, in choice order
+        per_choice = [ChatResponse(choices=[choice], model=response.model) for choice in response.choices]
+        result = loglik.evaluate(item.sample, per_choice, self._server_name(), self.context_wrapper(item))
+        return self._record(
+            item,
+            **loglik.record_fields(item.sample, result),
+            latency_s=response.latency_s,
+            usage=response.usage,
+            cached=response.cached,
+            requests=response.requests,
+            requests_cached=response.cached_count,
+        )
+
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
+        if loglik.is_loglik(item.sample):
+            return self._score_loglik(item, response)
         answers = answers_of(response, self.settings.keep_thinking)
         reasons = [choice.finish_reason for choice in response.choices]
         verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers], reasons)

@@ -52,6 +52,7 @@ class SampleDetail(TypedDict, total=False):
     cached: bool | None  # True, or left out
     extracted_full: str | None  # only when the table cell cut it
     target_full: str | None  # only when the table cell cut it
+    choice_logprobs: str | None  # log-likelihood samples: a line per choice (letter, summed log-probability)
 
 
 class CompareDetail(TypedDict):
@@ -86,6 +87,7 @@ KEYS: dict[str, str] = {
     "cached": "c",
     "extracted_full": "xf",
     "target_full": "tf",
+    "choice_logprobs": "cl",
     "prompt": "p",
     "run_outputs": "ro",
     "run_reasonings": "rr",

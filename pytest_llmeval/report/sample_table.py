@@ -198,7 +198,22 @@ def _detail(record: SampleRecord, messages: list[tuple[str, list[int]]], media: 
         cached=record.cached or None,
         extracted_full=extracted if len(extracted) > CELL_CHARS else None,
         target_full=target if len(target) > CELL_CHARS else None,
+        choice_logprobs=_choice_logprobs(record),
     )
+
+
+def _choice_logprobs(record: SampleRecord) -> str | None:
+    """A log-likelihood sample's choices, one line each: letter, summed log-probability, token count
+    and the continuation (output_type=multiple_choice); None for other samples."""
+    choices = getattr(record, "choice_logprobs", None)
+    if not choices:
+        return None
+    lines = []
+    for i, choice in enumerate(choices):
+        mark = " <- chosen" if record.extracted == chr(ord("A") + i) else ""
+        lines.append(f"{chr(ord('A') + i)}  {choice.get('logprob', float('nan')):.4f}  ({choice.get('tokens')} tokens)  "
+                     f"{choice.get('continuation')!r}{mark}")
+    return "\n".join(lines)
 
 
 def _seconds(value: float | None, digits: int = 2) -> str:

@@ -37,7 +37,8 @@ class Aggregation:
         ):  # the protocol and parser each benchmark ran under
             instance = self.evaluation.benchmark_instances.get(name)
             if instance is not None:
-                bench.protocol = (
-                    instance.protocol.name if instance.protocol is not None else None
-                )
+                # a log-likelihood run sends its own cloze prompt: no chat protocol applies
+                protocol = instance.protocol
+                bench.protocol = protocol.name if protocol is not None and not instance.loglik else None
                 bench.answer_parser = instance.answer_parser
+                bench.output_type = instance.output_type

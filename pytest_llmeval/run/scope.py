@@ -17,6 +17,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark
 from ..benchmarks.multimodal import MultimodalBenchmark
+from ..benchmarks.output_types import check_selected, output_type_args
 from ..benchmarks.protocols import protocol_args
 from ..benchmarks.registry import all_benchmarks
 from ..collection.wiring import CollectionPart
@@ -98,6 +99,7 @@ class Evaluation:
                     self.settings.protocol,
                     self.settings.answer_parser,
                 )
+                args = output_type_args(args, self.settings.output_type, cls.loglik_form)
                 instance = self.benchmark_instances[name] = cls(args)
                 if self.settings.judge is not None:
                     instance.judge_factory = self.runtime.judge
@@ -120,6 +122,7 @@ class Evaluation:
             if self.collection is None
             else {}
         )
+        check_selected(list(self.selection), benchmarks, self.settings.output_type)
         collected = (
             self.collection.dataset_names if self.collection is not None else set()
         )

@@ -81,5 +81,5 @@ def test_few_shot_on_a_benchmark_without_a_few_shot_split_is_a_usage_error():
 
 
 def test_unknown_benchmark_argument_lists_the_known_ones():
-    with pytest.raises(ConfigError, match=r"gpqa_diamond.*no argument 'few_shot_num'; known: answer_parser, protocol, seed, subset_list"):
+    with pytest.raises(ConfigError, match=r"gpqa_diamond.*no argument 'few_shot_num'; known: answer_parser, chat_template, output_type, protocol, seed, subset_list"):
         get_benchmark("gpqa_diamond")({"few_shot_num": "5"})

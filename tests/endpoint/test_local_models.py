@@ -101,8 +101,8 @@ def test_missing_model_package_names_the_install_command(
 def test_llama_server_command(tmp_path: Path) -> None:
     model = LocalModel(alias="g", path=tmp_path / "g.gguf", served_name="g-served", chat_format="gemma")
     command = llama_server_command(model, port=8123, n_ctx=2048, n_threads=3)
-    assert command[:3] == [sys.executable, "-m", "llama_cpp.server"]
-    pairs = dict(zip(command[3::2], command[4::2], strict=False))
+    assert command[:4] == [sys.executable, "-m", "pytest_llmeval.endpoint.llama_serve", "llama_cpp.server"]
+    pairs = dict(zip(command[4::2], command[5::2], strict=False))
     assert pairs == {
         "--model": str(tmp_path / "g.gguf"),
         "--model_alias": "g-served",

@@ -197,6 +197,7 @@
       (s[K.outputs] || []).forEach(function (text, i) { block(td, 'generation ' + (i + 1), text); });
       block(td, 'extracted (full)', s[K.extracted_full]);
       block(td, 'expected (full)', s[K.target_full]);
+      block(td, 'choice log-probabilities (summed over the continuation)', s[K.choice_logprobs]);
       block(td, 'explanation', s[K.explanation]);
     }
     function compareDetail(td, s) {
