@@ -38,7 +38,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from ..errors import ConfigError, DatasetError, SubsetAbsentError
-from .base import Benchmark, RecordLoader, Sample
+from .base import Benchmark, Override, RecordLoader, Sample
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
@@ -111,20 +111,32 @@ class DatasetLoader(RecordLoader):
 
     # -- RecordLoader ------------------------------------------------------------------------
 
+    def override(self, name: str, subset: str | None = None, *, split: str | None = None) -> Override | None:
+        tail = f":{split}" if split else ""
+        keys = ((f"{name}.{subset}{tail}", True),) if subset is not None else ()
+        for key, per_subset in (*keys, (f"{name}{tail}", False)):
+            raw = self.overrides.get(key)
+            if raw is not None:
+                return Override(key=key, raw=raw, path=self.resolve_path(raw), per_subset=per_subset)
+        return None
+
+    def resolve_path(self, raw: str) -> Path:
+        """An `--llm-dataset` path as given (`~` expanded; relative to the base folder, the invocation's)."""
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
     def records(self, benchmark: Benchmark, subset: str) -> Iterator[Located]:
-        name = benchmark.name
-        scan = self.last_scan[name] = SubsetScan()
-        if f"{name}.{subset}" in self.overrides:
-            path = self._path(self.overrides[f"{name}.{subset}"])
-            scan.source = str(path)
+        scan = self.last_scan[benchmark.name] = SubsetScan()
+        local = self.override(benchmark.name, subset)
+        if local is None:
+            yield from self._from_hub(benchmark, subset, scan)
+            return
+        path = self._existing(local)
+        scan.source = str(path)
+        if local.per_subset:
             yield from self._counted(read_path(path, split=self._split(benchmark)), scan)
-            return
-        if name in self.overrides:
-            path = self._path(self.overrides[name])
-            scan.source = str(path)
+        else:
             yield from self._from_override(benchmark, subset, path, scan)
-            return
-        yield from self._from_hub(benchmark, subset, scan)
 
     def to_sample(
         self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str
@@ -167,13 +179,11 @@ class DatasetLoader(RecordLoader):
 
     # -- local files -------------------------------------------------------------------------
 
-    def _path(self, raw: str) -> Path:
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = self.base_dir / path
-        if not path.exists():
-            raise ConfigError(f"--llm-dataset path {raw!r} does not exist (looked at {path}); fix the path")
-        return path
+    @staticmethod
+    def _existing(local: Override) -> Path:
+        if not local.path.exists():
+            raise ConfigError(f"--llm-dataset path {local.raw!r} does not exist (looked at {local.path}); fix the path")
+        return local.path
 
     @staticmethod
     def _split(benchmark: Benchmark) -> str:
