@@ -68,6 +68,9 @@ class Benchmark:
     description: ClassVar[str] = ""
     source: ClassVar[DatasetSource | None] = None
     subsets: ClassVar[Sequence[str]] = ("default",)
+    # subset -> the dataset's own name when it is no mark name (`arc_easy` -> `ARC-Easy`): such a
+    # label is accepted too in `--llm-dataset NAME.LABEL=PATH`
+    subset_labels: ClassVar[Mapping[str, str]] = {}
     tags: ClassVar[Sequence[str]] = ()
     metrics: ClassVar[Sequence[str]] = ("acc",)
     # Prefixes of breakdown metrics whose labels come from the data, not from a list known in
