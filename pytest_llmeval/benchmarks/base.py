@@ -17,7 +17,7 @@ Aggregation (`aggregate`) defaults to the mean of every per-sample metric.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -275,6 +275,12 @@ class RecordLoader:
         `split`, the few-shot keys `NAME.SUBSET:SPLIT` then `NAME:SPLIT`); None when the rows come
         from the hub. A relative path is resolved against the loader's base folder."""
         return None
+
+    def filter_subset(
+        self, benchmark: Benchmark, subset: str, rows: Iterable[tuple[Mapping[str, Any], str]], scan: Any = None
+    ) -> Iterator[tuple[Mapping[str, Any], str]]:
+        """The rows of a file of several subsets that belong to `subset` (the loader's one rule)."""
+        raise NotImplementedError
 
     def records(self, benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
         raise NotImplementedError

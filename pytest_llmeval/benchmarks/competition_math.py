@@ -50,7 +50,7 @@ class CompetitionMath(BoxedMathBenchmark):
         rows: Iterator[tuple[Mapping[str, Any], str]]
         if local is not None and not local.per_subset and (path := local.path).is_file():
             # one file of every subject: its `type` field holds the display name ("Number Theory")
-            rows = loader.filter_subset(self, subset, read_path(path, split=split_of(self)))  # type: ignore[attr-defined]
+            rows = loader.filter_subset(self, subset, read_path(path, split=split_of(self)))
         else:
             rows = loader.records(self, subset)
         for index, (record, where) in enumerate(rows):
