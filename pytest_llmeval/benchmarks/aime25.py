@@ -28,6 +28,7 @@ class AIME25(AIMEBenchmark):
         path="opencompass/AIME2025", split="test", subset_mode="config", modelscope="opencompass/AIME2025"
     )
     subsets = tuple(CONFIGS)
+    subset_labels = CONFIGS
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         for index, (record, where) in enumerate(records_for_label(self, subset, CONFIGS.get(subset, subset), loader)):

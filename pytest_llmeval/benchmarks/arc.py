@@ -27,6 +27,7 @@ class ARC(MultipleChoiceBenchmark):
     description = "AI2 science MCQ, Easy and Challenge sets, 0-shot CoT; acc."
     source = DatasetSource(path="allenai/ai2_arc", split="test", subset_mode="config", modelscope="allenai/ai2_arc")
     subsets = tuple(CONFIGS)
+    subset_labels = CONFIGS
     tags = ("reasoning", "mcq")
     protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}
     # log-likelihood form (output_type=multiple_choice): `Question: ...\nAnswer:` + ` <choice>` (lm-eval's arc_*)

@@ -17,7 +17,9 @@ Aggregation (`aggregate`) defaults to the mean of every per-sample metric.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -25,7 +27,7 @@ from pydantic import BaseModel, Field
 from ..scoring.verdict import Score
 from .protocols import Protocol, choose_protocol
 
-__all__ = ["Benchmark", "DatasetSource", "Message", "RecordLoader", "Sample", "Score"]
+__all__ = ["Benchmark", "DatasetSource", "Message", "Override", "RecordLoader", "Sample", "Score"]
 
 Message = dict[str, Any]
 
@@ -66,6 +68,9 @@ class Benchmark:
     description: ClassVar[str] = ""
     source: ClassVar[DatasetSource | None] = None
     subsets: ClassVar[Sequence[str]] = ("default",)
+    # subset -> the dataset's own name when it is no mark name (`arc_easy` -> `ARC-Easy`): such a
+    # label is accepted too in `--llm-dataset NAME.LABEL=PATH`
+    subset_labels: ClassVar[Mapping[str, str]] = {}
     tags: ClassVar[Sequence[str]] = ()
     metrics: ClassVar[Sequence[str]] = ("acc",)
     # Prefixes of breakdown metrics whose labels come from the data, not from a list known in
@@ -260,8 +265,40 @@ class Benchmark:
         return {metric: total / count for metric, total in totals.items()} if count else {}
 
 
+@dataclass(frozen=True)
+class Override:
+    """One `--llm-dataset KEY=PATH` that applies to a benchmark (see `RecordLoader.override`).
+
+    `key`: the option's key as given (`gsm8k`, `mmlu.anatomy`, `mmlu.anatomy:dev`); `raw`: its path
+    as given; `path`: that path resolved against the loader's base folder (not checked to exist);
+    `per_subset`: the key names the subset (every row of `path` belongs to it)."""
+
+    key: str
+    raw: str
+    path: Path
+    per_subset: bool
+
+
 class RecordLoader:
-    """Interface of the dataset loader handed to `Benchmark.load` (see `benchmarks/loading.py`)."""
+    """Interface of the dataset loader handed to `Benchmark.load` (see `benchmarks/loading.py`).
+
+    Benchmarks ask it, never its attributes, where their rows come from: `override` (a local
+    `--llm-dataset` path, one precedence rule) and `hub` (the `--llm-hub` choice, for `hubs.hub_for`).
+    This base has no overrides and the `auto` hub."""
+
+    hub: str = "auto"  # `auto` (each benchmark's canonical home), `huggingface` or `modelscope`
+
+    def override(self, name: str, subset: str | None = None, *, split: str | None = None) -> Override | None:
+        """The local path for benchmark `name`, most specific first: `NAME.SUBSET` then `NAME` (with
+        `split`, the few-shot keys `NAME.SUBSET:SPLIT` then `NAME:SPLIT`); None when the rows come
+        from the hub. A relative path is resolved against the loader's base folder."""
+        return None
+
+    def filter_subset(
+        self, benchmark: Benchmark, subset: str, rows: Iterable[tuple[Mapping[str, Any], str]], scan: Any = None
+    ) -> Iterator[tuple[Mapping[str, Any], str]]:
+        """The rows of a file of several subsets that belong to `subset` (the loader's one rule)."""
+        raise NotImplementedError
 
     def records(self, benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
         raise NotImplementedError

@@ -25,7 +25,7 @@ from .mathqa import MATH_PROMPT, BoxedMathBenchmark, breakdown_label
 from .protocols import Protocol
 from .reference_prompts import COMPETITION_MATH, SOURCE
 from .registry import register_benchmark
-from .rows import QUESTION_FIELDS, first_field, local_path, split_of
+from .rows import QUESTION_FIELDS, first_field, split_of
 
 
 @register_benchmark
@@ -46,12 +46,11 @@ class CompetitionMath(BoxedMathBenchmark):
     }
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
-        overrides: Mapping[str, str] = getattr(loader, "overrides", {})
-        path = local_path(loader, overrides[self.name]) if self.name in overrides else None
+        local = loader.override(self.name, subset)
         rows: Iterator[tuple[Mapping[str, Any], str]]
-        if f"{self.name}.{subset}" not in overrides and path is not None and path.is_file():
+        if local is not None and not local.per_subset and (path := local.path).is_file():
             # one file of every subject: its `type` field holds the display name ("Number Theory")
-            rows = loader.filter_subset(self, subset, read_path(path, split=split_of(self)))  # type: ignore[attr-defined]
+            rows = loader.filter_subset(self, subset, read_path(path, split=split_of(self)))
         else:
             rows = loader.records(self, subset)
         for index, (record, where) in enumerate(rows):

@@ -89,8 +89,7 @@ def file_benchmark(
             )
 
         def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
-            overridden = getattr(loader, "overrides", {})
-            if name in overridden or f"{name}.{subset}" in overridden:
+            if loader.override(name, subset) is not None:
                 yield from super().load(subset, loader)
                 return
             if not data_path.exists():

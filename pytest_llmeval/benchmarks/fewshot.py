@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DatasetError
-from .base import Benchmark, RecordLoader
-from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
 from .protocols import ProtocolWarning
-from .rows import local_path
+from .base import Benchmark, Override, RecordLoader
+from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
 
 Record = Mapping[str, Any]
 
@@ -61,12 +60,12 @@ def few_shot_records(
             f"benchmark {benchmark.name!r} has no few-shot split; use --llm-bench-arg {benchmark.name}.few_shot_num=0"
         )
     label = label or subset
-    overrides: Mapping[str, str] = getattr(loader, "overrides", {})
-    local = _local_rows(benchmark, subset, label, split, loader, overrides)
+    local = _local_rows(benchmark, subset, label, split, loader)
     if local is not None:
         return list(islice(local, count))
     name = benchmark.name
-    if (name in overrides or f"{name}.{subset}" in overrides) and getattr(benchmark, "few_shot_from_protocol", False):
+    evaluated_local = loader.override(name, subset) is not None
+    if evaluated_local and getattr(benchmark, "few_shot_from_protocol", False):
         protocol = getattr(benchmark, "protocol", None)
         warnings.warn(
             f"{name} subset {subset!r}: the {protocol.name if protocol else ''} protocol sends {count} solved examples "
@@ -77,13 +76,13 @@ def few_shot_records(
             stacklevel=2,
         )
         return []
-    if name in overrides or f"{name}.{subset}" in overrides:
+    if evaluated_local:
         raise DatasetError(
             f"{name}.few_shot_num={count} needs rows of the {split!r} split for subset {subset!r}, and the "
             f"evaluated rows are local: pass --llm-dataset {name}:{split}=PATH (a file or folder of that split), "
             f"or --llm-bench-arg {name}.few_shot_num=0"
         )
-    return list(islice(_hub_rows(benchmark, label, split, getattr(loader, "hub", "auto")), count))
+    return list(islice(_hub_rows(benchmark, label, split, loader.hub), count))
 
 
 def _matching(benchmark: Benchmark, rows: Iterator[tuple[Record, str]], label: str, subset: str) -> Iterator[Record]:
@@ -97,15 +96,18 @@ def _matching(benchmark: Benchmark, rows: Iterator[tuple[Record, str]], label: s
 
 
 def _local_rows(
-    benchmark: Benchmark, subset: str, label: str, split: str, loader: RecordLoader, overrides: Mapping[str, str]
+    benchmark: Benchmark, subset: str, label: str, split: str, loader: RecordLoader
 ) -> Iterator[Record] | None:
+    """Few-shot rows from `--llm-dataset` (None when none is given): `NAME.SUBSET:SPLIT` (or
+    `NAME.LABEL:SPLIT`), then `NAME:SPLIT`, then the split inside the evaluated rows' own
+    `NAME.SUBSET` / `NAME` (a `save_to_disk` DatasetDict, or `DIR/SUBSET/<split>*`)."""
     name = benchmark.name
-    for key in (f"{name}.{subset}:{split}", f"{name}.{label}:{split}"):
-        if key in overrides:
-            return (record for record, _ in read_path(_existing(loader, overrides[key], key), split=split))
-    key = f"{name}:{split}"
-    if key in overrides:
-        path = _existing(loader, overrides[key], key)
+    for own in (loader.override(name, subset, split=split), loader.override(name, label, split=split)):
+        if own is not None and own.per_subset:
+            return (record for record, _ in read_path(_existing(own), split=split))
+    shared = loader.override(name, split=split)
+    if shared is not None:
+        path = _existing(shared)
         if path.is_dir() and not is_saved_dataset(path):
             found = find_subset_file(path, subset, split) or find_subset_file(path, label, split)
             if found is None:
@@ -116,13 +118,14 @@ def _local_rows(
                 )
             return (record for record, _ in read_path(found, split=split))
         return _matching(benchmark, read_path(path, split=split), label, subset)
-    for key in (f"{name}.{subset}", name):
-        if key not in overrides:
+    own, whole = loader.override(name, subset), loader.override(name)
+    for local in (own, whole) if own != whole else (whole,):
+        if local is None:
             continue
-        path = local_path(loader, overrides[key])
+        path = local.path
         if is_saved_dataset(path) and _saved_has_split(path, split):
             return _matching(benchmark, read_path(path, split=split), label, subset)
-        if path.is_dir() and key == name:
+        if path.is_dir() and not local.per_subset:
             for folder in (path / subset, path / label):
                 found = _split_file(folder, split)
                 if found is not None:
@@ -130,11 +133,10 @@ def _local_rows(
     return None
 
 
-def _existing(loader: RecordLoader, raw: str, key: str) -> Path:
-    path = local_path(loader, raw)
-    if not path.exists():
-        raise ConfigError(f"--llm-dataset {key} path {raw!r} does not exist (looked at {path})")
-    return path
+def _existing(local: Override) -> Path:
+    if not local.path.exists():
+        raise ConfigError(f"--llm-dataset {local.key} path {local.raw!r} does not exist (looked at {local.path})")
+    return local.path
 
 
 def _saved_has_split(path: Path, split: str) -> bool:

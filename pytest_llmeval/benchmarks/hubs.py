@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from ..errors import DatasetError
 from .base import Benchmark, DatasetSource
+from .files import _listing, read_paths, snapshot_files
 from .hub_limits import HubBudget, HubLimitError, HubLimits, hf_budget, modelscope_client_limits, safe_repo_path
 
 Hub = Literal["huggingface", "modelscope"]
@@ -59,7 +60,7 @@ def hub_rows(
 ) -> tuple[Iterator[Located], bool]:
     """(rows of `subset`'s data, whether they already are only that subset's rows). When False the
     caller filters them on the subset field. `strict`: a ModelScope snapshot's file must name `split`
-    (see `loading.snapshot_files`)."""
+    (see `files.snapshot_files`)."""
     source = benchmark.source
     assert source is not None
     hub = hub_for(source, choice)
@@ -389,8 +390,6 @@ def _inside_only(folder: Path, name: str, fix: str) -> Path:
 def modelscope_rows(
     benchmark: Benchmark, subset: str, config: str | None, split: str, fix: str, *, strict: bool = False
 ) -> tuple[Iterator[Located], bool]:
-    from .loading import _listing, read_paths, snapshot_files
-
     source = benchmark.source
     assert source is not None and source.modelscope
     folder = modelscope_snapshot(source.modelscope, fix)

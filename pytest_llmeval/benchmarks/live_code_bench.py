@@ -67,7 +67,7 @@ from .loading import is_saved_dataset, read_path
 from .protocols import Protocol
 from .reference_prompts import LCB_FORMAT_STARTER, LCB_FORMAT_STDIN, LCB_SYSTEM, LCB_USER, SOURCE
 from .registry import register_benchmark
-from .rows import local_path, safe_sample_id
+from .rows import safe_sample_id
 
 REPO = "livecodebench/code_generation_lite"
 VERSION_FILES = {f"v{n}": "test.jsonl" if n == 1 else f"test{n}.jsonl" for n in range(1, 7)}
@@ -194,17 +194,17 @@ class LiveCodeBench(Benchmark):
         return (self.start_date is None or day >= self.start_date) and (self.end_date is None or day <= self.end_date)
 
     def _rows(self, subset: str, loader: RecordLoader) -> Iterator[tuple[Mapping[str, Any], str]]:
-        overrides: Mapping[str, str] = getattr(loader, "overrides", {})
-        if f"{self.name}.{subset}" in overrides:
+        local = loader.override(self.name, subset)
+        if local is not None and local.per_subset:
             yield from loader.records(self, subset)
             return
-        if self.name not in overrides:
-            if self.source is not None and hub_for(self.source, getattr(loader, "hub", "auto")) == "modelscope":
+        if local is None:
+            if self.source is not None and hub_for(self.source, loader.hub) == "modelscope":
                 yield from _modelscope_rows(self, subset)
             else:
                 yield from _hub_rows(self, subset)
             return
-        path = local_path(loader, overrides[self.name])
+        path = local.path
         if path.is_dir() and not is_saved_dataset(path) and any((path / f).is_file() for f in VERSION_FILES.values()):
             yield from _version_rows(path, subset, REPO)
         elif path.is_file():

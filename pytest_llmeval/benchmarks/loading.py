@@ -12,7 +12,7 @@ Local overrides, most specific first:
   hub (`snapshot_download`): `DIR/<config>/<split>-*.parquet`, `DIR/data/<split>-*.parquet`,
   `DIR/<split>.jsonl`, `DIR/<split>/<config>.csv`, `DIR/<name>.csv` (see `snapshot_files`).
 
-Files: `.jsonl`, `.json`, `.csv`, `.tsv`, `.parquet`, each also compressed as shipped (`.gz`,
+Files (read by `files.py`): `.jsonl`, `.json`, `.csv`, `.tsv`, `.parquet`, each also compressed as shipped (`.gz`,
 `.bz2`, `.xz`: HumanEval ships as `HumanEval.jsonl.gz`). JSONL and CSV are parsed here, not by
 `datasets`, so a malformed row (or a byte that is not UTF-8) is reported as `file:line` and rows
 stream one at a time (a 100k-row file is never held whole in memory). A file without any row is an
@@ -23,44 +23,41 @@ Hubs: see `hubs.py` (Hugging Face through `datasets`, ModelScope through the `mo
 
 from __future__ import annotations
 
-import bz2
-import csv
-import gzip
-import json
-import lzma
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import ConfigError, DatasetError, SubsetAbsentError
-from .base import Benchmark, RecordLoader, Sample
+from .base import Benchmark, Override, RecordLoader, Sample
+from .files import (
+    COMPRESSIONS,
+    DATA_SUFFIXES,
+    FILE_SUFFIXES,
+    Located,
+    _listing,
+    data_kind,
+    find_subset_file,
+    is_data_file,
+    is_saved_dataset,
+    read_path,
+    read_paths,
+    snapshot_files,
+)
 
-DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
-COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-# `path.suffix` of every file read_path accepts (the compressed ones end in .gz/.bz2/.xz)
-FILE_SUFFIXES = (*DATA_SUFFIXES, *COMPRESSIONS)
-Located = tuple[Mapping[str, Any], str]
+# the file readers live in `files.py` (shared with `hubs.py` without an import circle); named here too
+# because benchmarks and tests import them from the loader
+__all__ = [
+    "COMPRESSIONS", "DATA_SUFFIXES", "FILE_SUFFIXES", "HUB_SOURCE", "DatasetLoader", "Located", "SubsetScan",
+    "data_kind", "find_subset_file", "is_data_file", "is_saved_dataset", "normalized", "read_path", "read_paths",
+    "snapshot_files", "subset_name",
+]
+
 HUB_SOURCE = "the hub"  # SubsetScan.source of rows from a hub (else a local path)
-
-
-def data_kind(path: Path) -> tuple[str, str | None] | None:
-    """(`.jsonl`|`.json`|`.csv`|`.tsv`|`.parquet`, compression suffix or None) of a file name; None
-    when it is no data file (`README.md`, `.gitattributes`)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    compression = suffixes[-1] if suffixes and suffixes[-1] in COMPRESSIONS else None
-    inner = suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes and not compression else None)
-    if inner in DATA_SUFFIXES and not (compression and inner == ".parquet"):
-        return inner, compression
-    return None
-
-
-def is_data_file(path: Path) -> bool:
-    return path.is_file() and data_kind(path) is not None
 
 
 def normalized(value: Any) -> str:
@@ -111,20 +108,32 @@ class DatasetLoader(RecordLoader):
 
     # -- RecordLoader ------------------------------------------------------------------------
 
+    def override(self, name: str, subset: str | None = None, *, split: str | None = None) -> Override | None:
+        tail = f":{split}" if split else ""
+        keys = ((f"{name}.{subset}{tail}", True),) if subset is not None else ()
+        for key, per_subset in (*keys, (f"{name}{tail}", False)):
+            raw = self.overrides.get(key)
+            if raw is not None:
+                return Override(key=key, raw=raw, path=self.resolve_path(raw), per_subset=per_subset)
+        return None
+
+    def resolve_path(self, raw: str) -> Path:
+        """An `--llm-dataset` path as given (`~` expanded; relative to the base folder, the invocation's)."""
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
     def records(self, benchmark: Benchmark, subset: str) -> Iterator[Located]:
-        name = benchmark.name
-        scan = self.last_scan[name] = SubsetScan()
-        if f"{name}.{subset}" in self.overrides:
-            path = self._path(self.overrides[f"{name}.{subset}"])
-            scan.source = str(path)
+        scan = self.last_scan[benchmark.name] = SubsetScan()
+        local = self.override(benchmark.name, subset)
+        if local is None:
+            yield from self._from_hub(benchmark, subset, scan)
+            return
+        path = self._existing(local)
+        scan.source = str(path)
+        if local.per_subset:
             yield from self._counted(read_path(path, split=self._split(benchmark)), scan)
-            return
-        if name in self.overrides:
-            path = self._path(self.overrides[name])
-            scan.source = str(path)
+        else:
             yield from self._from_override(benchmark, subset, path, scan)
-            return
-        yield from self._from_hub(benchmark, subset, scan)
 
     def to_sample(
         self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str
@@ -167,13 +176,11 @@ class DatasetLoader(RecordLoader):
 
     # -- local files -------------------------------------------------------------------------
 
-    def _path(self, raw: str) -> Path:
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = self.base_dir / path
-        if not path.exists():
-            raise ConfigError(f"--llm-dataset path {raw!r} does not exist (looked at {path}); fix the path")
-        return path
+    @staticmethod
+    def _existing(local: Override) -> Path:
+        if not local.path.exists():
+            raise ConfigError(f"--llm-dataset path {local.raw!r} does not exist (looked at {local.path}); fix the path")
+        return local.path
 
     @staticmethod
     def _split(benchmark: Benchmark) -> str:
@@ -291,235 +298,3 @@ def subset_name(benchmark: Benchmark, label: str) -> str:
         if normalized(subset) == normalized(label) or (subset.endswith(label) and subset[: -len(label)].isalpha()):
             return subset
     return label
-
-
-def is_saved_dataset(path: Path) -> bool:
-    return path.is_dir() and (
-        (path / "dataset_dict.json").exists() or (path / "state.json").exists() or (path / "dataset_info.json").exists()
-    )
-
-
-def _listing(folder: Path, limit: int = 12) -> str:
-    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts)
-    shown = ", ".join(names[:limit]) + (f", ... ({len(names)} files)" if len(names) > limit else "")
-    return shown or "no files"
-
-
-def _data_files(folder: Path, pattern: str) -> list[Path]:
-    return sorted(p for p in folder.glob(pattern) if is_data_file(p))
-
-
-def snapshot_files(
-    folder: Path, split: str, names: Sequence[str], *, only_file: bool = False, strict: bool = False
-) -> list[Path]:
-    """The data files of `split` in a folder laid out as a hub snapshot, for the first of `names`
-    (a subset, a configuration) that has any; with no names, the split's files of a one-config
-    snapshot. Empty when nothing matches. Patterns, in order, for a name N:
-
-    `N.jsonl` (any data suffix, optionally compressed), `N/<split>.*`, `N/<split>-*.parquet` (shards),
-    `N/<split>_*`, `N/data/<split>-*`, `N/<split>/*`, `data/N/<split>*`, `data/N-<split>*`,
-    `<split>/N.*` and `<split>/N_<split>.*` (the C-Eval and CMMLU releases), `N_<split>.*`, `N-<split>.*`,
-    or `N/` holding exactly one data file or a `save_to_disk` folder. Without a name: `<split>.*`,
-    `<split>-*`, `data/<split>-*`, `data/<split>.*`, `<split>/*`, `default/<split>-*`,
-    `default/<split>.*`, then (`only_file`, for a benchmark of one subset) the folder's only data
-    file (`HumanEval.jsonl.gz`). `strict`: only paths that name the split (never `N.*`, a lone file
-    of `N/` or `only_file`), for a split that must not be confused with the evaluated one (few-shot
-    rows)."""
-    for name in names:
-        inner = folder / name
-        if inner.is_dir() and is_saved_dataset(inner):
-            return [inner]
-        for pattern in (
-            *(() if strict else (f"{name}.*",)), f"{name}/{split}.*", f"{name}/{split}-*", f"{name}/{split}_*", f"{name}/data/{split}-*",
-            f"{name}/{split}/*", f"data/{name}/{split}*", f"data/{name}-{split}*", f"{split}/{name}.*",
-            f"{split}/{name}_{split}.*", f"{name}_{split}.*", f"{name}-{split}.*",
-        ):
-            found = _data_files(folder, pattern)
-            if found:
-                return found
-        if inner.is_dir() and not strict:
-            found = _data_files(inner, "*")
-            if len(found) == 1:
-                return found
-    if names:
-        return []
-    for pattern in (
-        f"{split}.*", f"{split}-*", f"data/{split}-*", f"data/{split}.*", f"{split}/*",
-        f"default/{split}-*", f"default/{split}.*",  # a ModelScope dataset's one `default` subset
-    ):
-        found = _data_files(folder, pattern)
-        if found:
-            return found
-    if not only_file or strict:
-        return []
-    found = [p for p in folder.rglob("*") if is_data_file(p) and ".git" not in p.parts]
-    return found if len(found) == 1 else []
-
-
-def find_subset_file(folder: Path, subset: str, split: str) -> Path | None:
-    """The first file of `subset` in a folder of per-subset files or a hub snapshot (see `snapshot_files`)."""
-    found = snapshot_files(folder, split, (subset,))
-    return found[0] if found else None
-
-
-def read_paths(paths: Sequence[Path], split: str = "test") -> Iterator[Located]:
-    for path in paths:
-        yield from read_path(path, split=split)
-
-
-def read_path(path: Path, split: str = "test") -> Iterator[Located]:
-    """Rows of one file or save_to_disk folder, each with where it came from (`file:line`). A file
-    without any row is a DatasetError."""
-    rows = 0
-    if path.is_dir():
-        reader: Iterator[Located] = _read_saved(path, split)
-    else:
-        kind = data_kind(path)
-        if kind is None:
-            raise DatasetError(
-                "unsupported dataset file type; use .jsonl, .json, .csv, .tsv or .parquet (optionally compressed "
-                ".gz, .bz2 or .xz) or a save_to_disk folder",
-                source=str(path),
-            )
-        suffix, _compression = kind
-        readers = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".tsv": _read_csv, ".parquet": _read_parquet}
-        reader = readers[suffix](path)
-    for located in reader:
-        rows += 1
-        yield located
-    if rows == 0:
-        raise DatasetError(
-            "the file holds no rows (empty, blank lines only, or a header without data); pass a file with data",
-            source=str(path),
-        )
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    kind = data_kind(path)
-    opener = COMPRESSIONS.get(kind[1]) if kind and kind[1] else None
-    try:
-        return opener(path, "rb") if opener else path.open("rb")  # type: ignore[operator]
-    except OSError as exc:
-        raise DatasetError(f"cannot open the file ({exc.strerror or exc})", source=str(path)) from None
-
-
-def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each line, decoded here so that a byte that is not UTF-8 (or a damaged
-    compressed stream) names its line."""
-    number = 0
-    with _open_binary(path) as handle:
-        try:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    raise DatasetError(
-                        f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); re-save the file "
-                        "as UTF-8, e.g. `iconv -f GB18030 -t UTF-8 FILE > FILE.utf8`",
-                        source=str(path),
-                        line=number,
-                    ) from None
-                yield number, text
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise DatasetError(
-                f"the compressed file is damaged after line {number} ({exc}); download it again", source=str(path)
-            ) from None
-
-
-def _read_jsonl(path: Path) -> Iterator[Located]:
-    for number, line in _text_lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"malformed JSON ({exc.msg})", source=str(path), line=number) from None
-        if not isinstance(record, dict):
-            raise DatasetError(f"expected a JSON object, got {type(record).__name__}", source=str(path), line=number)
-        yield record, f"{path}:{number}"
-
-
-def _read_json(path: Path) -> Iterator[Located]:
-    with _open_binary(path) as handle:
-        try:
-            raw = handle.read()
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise DatasetError(f"the compressed file is damaged ({exc}); download it again", source=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8",
-            source=str(path),
-            line=raw[: exc.start].count(b"\n") + 1,
-        ) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        raise DatasetError(f"malformed JSON ({getattr(exc, 'msg', exc)})", source=str(path), line=line) from None
-    if isinstance(data, dict):
-        data = next((v for v in data.values() if isinstance(v, list)), None)
-    if not isinstance(data, list):
-        raise DatasetError("expected a JSON list of objects (or an object holding one)", source=str(path))
-    for index, record in enumerate(data):
-        if not isinstance(record, dict):
-            raise DatasetError(f"item {index} is not an object", source=str(path))
-        yield record, f"{path}[{index}]"
-
-
-def _read_csv(path: Path) -> Iterator[Located]:
-    kind = data_kind(path)
-    delimiter = "\t" if kind and kind[0] == ".tsv" else ","
-    lines = _text_lines(path)
-    reader = csv.DictReader((text for _number, text in lines), delimiter=delimiter)
-    header = reader.fieldnames or []
-    if len(header) == 1:
-        cell = header[0]
-        guess = next((d for d in (";", "\t", "|") if d in cell), None)
-        if guess is not None:
-            name = {";": "';'", "\t": "a tab", "|": "'|'"}[guess]
-            raise DatasetError(
-                f"the header has one column {cell[:80]!r}: the file looks separated by {name}, not commas; "
-                f"save it comma-separated" + (" or name it .tsv" if guess == "\t" else ""),
-                source=str(path),
-                line=1,
-            )
-    for record in reader:
-        if None in record:  # more cells than header columns
-            raise DatasetError(
-                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
-                source=str(path),
-                line=reader.line_num,
-            )
-        yield record, f"{path}:{reader.line_num}"
-
-
-def _read_parquet(path: Path) -> Iterator[Located]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise DatasetError(f"not a readable parquet file ({exc}); download it again", source=str(path)) from None
-    index = 0
-    for batch in table.iter_batches(batch_size=1024):
-        for record in batch.to_pylist():
-            yield record, f"{path}[row {index}]"
-            index += 1
-
-
-def _read_saved(path: Path, split: str) -> Iterator[Located]:
-    import datasets
-
-    try:
-        loaded = datasets.load_from_disk(str(path))
-    except Exception as exc:
-        raise DatasetError(f"not a readable save_to_disk folder ({exc})", source=str(path)) from None
-    if isinstance(loaded, datasets.DatasetDict):
-        if split not in loaded:
-            raise DatasetError(f"saved DatasetDict has no split {split!r} (has {', '.join(loaded)})", source=str(path))
-        loaded = loaded[split]
-    for index, record in enumerate(loaded):
-        yield record, f"{path}[row {index}]"

@@ -55,6 +55,7 @@ class MMLUPro(MultipleChoiceBenchmark):
         subset_field="category", modelscope="TIGER-Lab/MMLU-Pro",
     )
     subsets = tuple(CATEGORIES)
+    subset_labels = CATEGORIES
     tags = ("knowledge", "reasoning", "mcq")
     default_args = {"few_shot_num": "0"}  # the protocol's count unless given (evalscope: 5)
     max_few_shot = 5

@@ -100,6 +100,7 @@ class MMMUPro(MultimodalBenchmark):
     description = "MMMU-Pro: multimodal multiple choice (4 or 10 options, or the question inside the image); acc."
     source = DatasetSource(path="MMMU/MMMU_Pro", split="test", subset_mode="config", modelscope="AI-ModelScope/MMMU_Pro")
     subsets = tuple(CONFIGS)
+    subset_labels = CONFIGS
     tags = ("vision", "multimodal", "knowledge")
     task_type = "exam"
     metrics = ("acc",)

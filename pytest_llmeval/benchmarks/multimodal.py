@@ -29,7 +29,6 @@ from ..scoring import choice_letters, find_choice, match_choice_text
 from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, Message, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
-from .rows import local_path
 
 
 class MultimodalBenchmark(Benchmark):
@@ -47,11 +46,10 @@ class MultimodalBenchmark(Benchmark):
         return self.media_store
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
-        overrides = getattr(loader, "overrides", {})
-        raw = overrides.get(f"{self.name}.{subset}") or overrides.get(self.name)
+        local = loader.override(self.name, subset)
         # media paths in local rows name files of the dataset's folder; rows from a hub name none
         # (kept per benchmark: the store is shared by every benchmark of the run)
-        path = local_path(loader, raw) if raw else None
+        path = local.path if local is not None else None
         self.data_folder = None if path is None else path if path.is_dir() else path.parent
         yield from self.load_rows(subset, loader)
 

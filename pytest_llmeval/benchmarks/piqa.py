@@ -23,7 +23,6 @@ from .loading import read_path
 from .mcq import NATIVE, MCQRow, MultipleChoiceBenchmark, answer_letter
 from .reference_prompts import MC_SINGLE, mc_protocol
 from .registry import register_benchmark
-from .rows import local_path
 
 LABELS_SUFFIX = "-labels.lst"
 
@@ -90,9 +89,8 @@ class PIQA(MultipleChoiceBenchmark):
     loglik_form = True
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
-        overrides: Mapping[str, str] = getattr(loader, "overrides", {})
-        raw = overrides.get(f"{self.name}.{subset}") or overrides.get(self.name)
-        found = release_files(local_path(loader, raw)) if raw else None
+        override = loader.override(self.name, subset)
+        found = release_files(override.path) if override is not None else None
         if found is None:
             yield from super().load(subset, loader)
             return

@@ -21,13 +21,6 @@ from .loading import find_subset_file, is_saved_dataset, read_path
 Located = tuple[Mapping[str, Any], str]
 
 
-def local_path(loader: RecordLoader, raw: str) -> Path:
-    """An `--llm-dataset` path as the loader resolves it (relative to the invocation folder)."""
-    path = Path(raw).expanduser()
-    base = getattr(loader, "base_dir", None) or Path.cwd()
-    return path if path.is_absolute() else Path(base) / path
-
-
 def split_of(benchmark: Benchmark) -> str:
     return benchmark.source.split if benchmark.source else "test"
 
@@ -48,15 +41,19 @@ def records_for_label(benchmark: Benchmark, subset: str, label: str, loader: Rec
     if label == subset:
         yield from loader.records(benchmark, subset)
         return
-    overrides: Mapping[str, str] = getattr(loader, "overrides", {})
     name = benchmark.name
     wanted = label
-    if f"{name}.{subset}" in overrides:
+    own = loader.override(name, subset)
+    whole = loader.override(name, label)
+    if own is not None and own.per_subset:
         wanted = subset
-    elif f"{name}.{label}" not in overrides and name in overrides:
-        path = local_path(loader, overrides[name])
-        if _is_subset_folder(path) and find_subset_file(path, subset, split_of(benchmark)) is not None:
-            wanted = subset
+    elif (  # NAME=DIR and no NAME.LABEL: DIR may hold a file named after the subset
+        whole is not None
+        and not whole.per_subset
+        and _is_subset_folder(whole.path)
+        and find_subset_file(whole.path, subset, split_of(benchmark)) is not None
+    ):
+        wanted = subset
     yield from loader.records(benchmark, wanted)
 
 
@@ -66,12 +63,12 @@ def shared_records(benchmark: Benchmark, subset: str, loader: RecordLoader) -> I
     A local file passed as `--llm-dataset NAME=FILE` is read whole for every subset (its rows need no
     subset field); `NAME.SUBSET=PATH` and a folder with `SUBSET.jsonl` still give a subset its own rows.
     """
-    overrides: Mapping[str, str] = getattr(loader, "overrides", {})
     name = benchmark.name
-    if f"{name}.{subset}" in overrides or name not in overrides:
+    local = loader.override(name, subset)
+    if local is None or local.per_subset:
         yield from loader.records(benchmark, subset)
         return
-    path = local_path(loader, overrides[name])
+    path = local.path
     if not path.exists():
         yield from loader.records(benchmark, subset)  # the loader raises its usual "does not exist" error
         return

@@ -36,7 +36,7 @@ class Smoke(Benchmark):
     task_type = "smoke"
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
-        if self.name in getattr(loader, "overrides", {}) or f"{self.name}.{subset}" in getattr(loader, "overrides", {}):
+        if loader.override(self.name, subset) is not None:
             yield from super().load(subset, loader)
             return
         index = 0

@@ -187,12 +187,8 @@ def check_dataset_names(
 
 def _is_dataset_label(cls: type[Benchmark], label: str) -> bool:
     """The dataset's own name of a subset (`arc.ARC-Easy`, `aime25.AIME2025-I`, `mmlu_pro.computer science`,
-    `math_500.5`), from the benchmark module's `CONFIGS` / `CATEGORIES` tables."""
-    import sys
-
-    module = sys.modules.get(cls.__module__)
-    known = {*getattr(module, "CONFIGS", {}).values(), *getattr(module, "CATEGORIES", {}).values()}
-    return label in known or label.isdigit()
+    `math_500.5`), as the benchmark declares them (`subset_labels`)."""
+    return label in cls.subset_labels.values() or label.isdigit()
 
 
 def plain_tests_can_match(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]]) -> bool:

@@ -94,3 +94,34 @@ def test_large_jsonl_streams_lazily(tmp_path):
     assert len(first) == 10
     with pytest.raises(DatasetError, match=r"big.jsonl:11"):
         next(iterator)
+
+
+def test_override_is_the_one_rule_for_local_rows(tmp_path):
+    """`DatasetLoader.override`, which every benchmark asks instead of reading the loader's options:
+    NAME.SUBSET before NAME, NAME.SUBSET:SPLIT before NAME:SPLIT, relative paths against the base folder."""
+    from pytest_llmeval.benchmarks.base import RecordLoader
+
+    loader = DatasetLoader(
+        {"mmlu": "all.jsonl", "mmlu.anatomy": "/abs/anatomy.jsonl", "mmlu:dev": "dev", "mmlu.law:dev": "~/law"},
+        base_dir=tmp_path,
+    )
+    whole = loader.override("mmlu", "virology")
+    assert whole is not None and whole.key == "mmlu" and not whole.per_subset
+    assert whole.path == tmp_path / "all.jsonl"  # relative to the base folder, not the process's cwd
+    own = loader.override("mmlu", "anatomy")
+    assert own is not None and own.per_subset and own.path.as_posix() == "/abs/anatomy.jsonl"
+    assert loader.override("mmlu") == whole
+    few = loader.override("mmlu", "anatomy", split="dev")
+    assert few is not None and few.key == "mmlu:dev" and few.path == tmp_path / "dev" and not few.per_subset
+    law = loader.override("mmlu", "law", split="dev")
+    assert law is not None and law.per_subset and not str(law.path).startswith("~")
+    assert loader.override("gsm8k", "main") is None and loader.override("gsm8k", split="train") is None
+    assert RecordLoader().override("mmlu", "anatomy") is None and RecordLoader().hub == "auto"
+
+
+def test_relative_override_is_read_from_the_base_folder(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "g.jsonl", GSM8K_ROWS)
+    monkeypatch.chdir(tmp_path / "data")  # the process's cwd is elsewhere: the base folder decides
+    loaded = list(get_benchmark("gsm8k")().load("main", DatasetLoader({"gsm8k": "data/g.jsonl"}, base_dir=tmp_path)))
+    assert [s.target for s in loaded] == ["5", "1000", "36", "33"]
