@@ -17,9 +17,10 @@ import pytest
 from .errors import ConfigError
 
 OURS = "pytest-llmbench"
-# Files only this project ships: a distribution that installs `pytest_llmeval/plugin.py` without
-# them is another project (an editable install of ours lists neither: it installs a path hook).
-_OUR_MARK = "pytest_llmeval/run/controller.py"
+# Files every version of this project ships and the other one never did: a distribution that installs
+# `pytest_llmeval/plugin.py` without any of them is another project (an editable install of ours lists
+# neither: it installs a path hook; an old build of ours under the old name lists them).
+_OUR_MARKS = frozenset({"pytest_llmeval/options.py", "pytest_llmeval/settings.py", "pytest_llmeval/errors.py"})
 _SHARED = "pytest_llmeval/plugin.py"
 
 
@@ -35,7 +36,7 @@ def foreign_distributions() -> list[str]:
             continue
         files = {str(path).replace("\\", "/") for path in dist.files or ()}
         label = f"{dist.metadata['Name']} {dist.version}"
-        if _SHARED in files and _OUR_MARK not in files and label not in found:
+        if _SHARED in files and not files & _OUR_MARKS and label not in found:
             found.append(label)
     return found
 
