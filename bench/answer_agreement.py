@@ -62,8 +62,14 @@ def evalscope_letters(records: list[dict[str, Any]], python: str | None) -> list
         return [str(r["evalscope"]) for r in records]
     if not python:
         raise SystemExit("the input has no recorded `evalscope` verdicts: pass --evalscope-python PATH")
-    done = subprocess.run([python, "-c", EVALSCOPE_PARSE], input=json.dumps(records), capture_output=True,
-                          text=True, check=True, timeout=600)
+    done = subprocess.run(
+        [python, "-c", EVALSCOPE_PARSE],
+        input=json.dumps(records),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -85,11 +91,21 @@ def main() -> int:
     rows: dict[str, list[tuple[str, str, str, str | None]]] = defaultdict(list)
     for record, evs in zip(records, theirs, strict=True):
         letters = choice_letters(record["n"])
-        ref = "".join(sorted(reference_choice(record["output"], letters, chinese=record.get("chinese", False),
-                                              multiple=record.get("multiple", False))))
+        ref = "".join(
+            sorted(
+                reference_choice(
+                    record["output"],
+                    letters,
+                    chinese=record.get("chinese", False),
+                    multiple=record.get("multiple", False),
+                )
+            )
+        )
         rows[record.get("benchmark", "all")].append((strict_letters(record), ref, evs, record.get("target")))
-    print(f"{'benchmark':<14}{'outputs':>8}{'strict~evalscope':>18}{'reference~evalscope':>21}"
-          f"{'acc strict':>12}{'acc evalscope':>15}")
+    print(
+        f"{'benchmark':<14}{'outputs':>8}{'strict~evalscope':>18}{'reference~evalscope':>21}"
+        f"{'acc strict':>12}{'acc evalscope':>15}"
+    )
     for name, items in sorted(rows.items()):
         count = len(items)
         strict_agree = sum(s == e for s, _, e, _ in items) / count

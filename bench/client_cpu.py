@@ -26,9 +26,7 @@ from pytest_llmeval.settings import EndpointSettings
 def serve(queue: Any, stop: Any) -> None:
     from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
-    with FakeOpenAIServer(
-        FakeServerConfig(fixed_reply="The answer is \\boxed{42}.")
-    ) as server:
+    with FakeOpenAIServer(FakeServerConfig(fixed_reply="The answer is \\boxed{42}.")) as server:
         queue.put(server.base_url)
         stop.wait()
 
@@ -38,12 +36,8 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run(
-    base_url: str, count: int, concurrency: int, stream: bool
-) -> tuple[float, float]:
-    settings = EndpointSettings(
-        model="fake-model", base_url=base_url, concurrency=concurrency, retries=0
-    )
+async def run(base_url: str, count: int, concurrency: int, stream: bool) -> tuple[float, float]:
+    settings = EndpointSettings(model="fake-model", base_url=base_url, concurrency=concurrency, retries=0)
     client = ChatClient(settings)
     slots = asyncio.Semaphore(concurrency)
 

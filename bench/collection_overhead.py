@@ -43,17 +43,25 @@ def write_data(work: Path, rows: int) -> None:
     for name in BENCHMARKS:
         with (work / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for i in range(rows):
-                handle.write(json.dumps({"id": f"{i:05d}", "question": f"{name}: what is {i} times zero plus one?", "answer": "1"}) + "\n")
+                handle.write(
+                    json.dumps(
+                        {"id": f"{i:05d}", "question": f"{name}: what is {i} times zero plus one?", "answer": "1"}
+                    )
+                    + "\n"
+                )
     (work / "conftest.py").write_text(CONFTEST, encoding="utf-8")
 
 
 def build_suite(work: Path, rows: int) -> Path:
     for name in BENCHMARKS:
         register_benchmark(file_benchmark(name, work / f"{name}.jsonl", kind="qa"))
-    schema = Collection(name="bench", children=[
-        Collection(name="first", children=[Dataset(name=n, task_type="qa", tags=["en"]) for n in BENCHMARKS[:5]]),
-        Collection(name="second", children=[Dataset(name=n, task_type="qa", tags=["zh"]) for n in BENCHMARKS[5:]]),
-    ])
+    schema = Collection(
+        name="bench",
+        children=[
+            Collection(name="first", children=[Dataset(name=n, task_type="qa", tags=["en"]) for n in BENCHMARKS[:5]]),
+            Collection(name="second", children=[Dataset(name=n, task_type="qa", tags=["zh"]) for n in BENCHMARKS[5:]]),
+        ],
+    )
     records, counts = build_collection(schema, 10 * rows, seed=42)
     assert sum(c.taken for c in counts) == 10 * rows
     suite = work / "suite.jsonl"
@@ -64,8 +72,9 @@ def build_suite(work: Path, rows: int) -> Path:
 def run_pytest(args: list[str], cwd: Path) -> tuple[float, int]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
-    code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, env=env).returncode
+    code = subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    ).returncode
     return time.perf_counter() - started, code
 
 
@@ -80,10 +89,24 @@ def main() -> None:
         work = Path(tmp)
         write_data(work, options.rows)
         suite = build_suite(work, options.rows)
-        config = FakeServerConfig(latency_s=options.latency, fixed_reply="Zero times anything is zero, plus one.\nAnswer: 1")
+        config = FakeServerConfig(
+            latency_s=options.latency, fixed_reply="Zero times anything is zero, plus one.\nAnswer: 1"
+        )
         with FakeOpenAIServer(config) as server:
-            common = ["--llm-model", "fake-model", "--llm-base-url", server.base_url, "--llm-no-cache", "-q",
-                      "-p", "no:cacheprovider", "-p", "no:randomly", "--llm-concurrency", str(options.concurrency)]
+            common = [
+                "--llm-model",
+                "fake-model",
+                "--llm-base-url",
+                server.base_url,
+                "--llm-no-cache",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:randomly",
+                "--llm-concurrency",
+                str(options.concurrency),
+            ]
             plain_args = [*common, "-m", " or ".join(BENCHMARKS), "--llm-results", str(work / "plain.json")]
             coll_args = [*common, "--llm-collection", str(suite), "--llm-results", str(work / "coll.json")]
             plain_times, coll_times = [], []
@@ -102,8 +125,10 @@ def main() -> None:
     assert coll["collection"]["records"] == records
     ideal = records * options.latency / options.concurrency
     best_plain, best_coll = min(plain_times), min(coll_times)
-    print(f"10 benchmarks, {records} records, L={options.latency * 1000:.0f} ms, C={options.concurrency}, "
-          f"{sent} requests in {2 * options.repeat} runs; ideal N*L/C = {ideal:.2f} s")
+    print(
+        f"10 benchmarks, {records} records, L={options.latency * 1000:.0f} ms, C={options.concurrency}, "
+        f"{sent} requests in {2 * options.repeat} runs; ideal N*L/C = {ideal:.2f} s"
+    )
     print(f"plain benchmarks  best {best_plain:7.2f} s   (runs: {', '.join(f'{t:.2f}' for t in plain_times)})")
     print(f"collection        best {best_coll:7.2f} s   (runs: {', '.join(f'{t:.2f}' for t in coll_times)})")
     print(f"ratio collection / plain = {best_coll / best_plain:.3f}x  (target <= 1.2x)")

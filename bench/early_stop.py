@@ -34,8 +34,7 @@ def rules(count: int, accuracy: float, seed: int) -> list[dict[str, str]]:
     """Right on round(accuracy * count) questions chosen at random, wrong on the rest."""
     right = set(random.Random(seed).sample(range(count), round(accuracy * count)))
     return [
-        {"contains": f"What is {i} + 1?", "reply": f"\\boxed{{{i + 1 if i in right else i + 2}}}"}
-        for i in range(count)
+        {"contains": f"What is {i} + 1?", "reply": f"\\boxed{{{i + 1 if i in right else i + 2}}}"} for i in range(count)
     ]
 
 
@@ -44,17 +43,49 @@ def run(count: int, accuracy: float, concurrency: int, workdir: Path) -> dict[st
     results = workdir / f"results-{accuracy}.json"
     with FakeOpenAIServer(FakeServerConfig(rules=rules(count, accuracy, seed=int(accuracy * 1000)))) as server:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-             "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-             "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", str(concurrency), "--llm-no-cache",
-             "--llm-threshold", "gsm8k.acc>=0.8", "--llm-early-stop", "--llm-results", str(results)],
-            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:randomly",
+                "-p",
+                "no:cacheprovider",
+                "--llm-model",
+                "fake-model",
+                "--llm-base-url",
+                server.base_url,
+                "-m",
+                "gsm8k",
+                "--llm-dataset",
+                f"gsm8k={data}",
+                "--llm-concurrency",
+                str(concurrency),
+                "--llm-no-cache",
+                "--llm-threshold",
+                "gsm8k.acc>=0.8",
+                "--llm-early-stop",
+                "--llm-results",
+                str(results),
+            ],
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
         )
         sent = server.stats()["chat_requests"]
     data_out = json.loads(results.read_text()) if results.exists() else {}
     outcome = (data_out.get("thresholds") or [{}])[0]
-    return {"accuracy": accuracy, "exit": proc.returncode, "sent": sent, "fraction": sent / count,
-            "status": outcome.get("status"), "mode": outcome.get("mode"), "score": outcome.get("value")}
+    return {
+        "accuracy": accuracy,
+        "exit": proc.returncode,
+        "sent": sent,
+        "fraction": sent / count,
+        "status": outcome.get("status"),
+        "mode": outcome.get("mode"),
+        "score": outcome.get("value"),
+    }
 
 
 def main() -> None:
@@ -68,8 +99,10 @@ def main() -> None:
     for accuracy in args.accuracies:
         with tempfile.TemporaryDirectory() as tmp:
             row = run(args.count, accuracy, args.concurrency, Path(tmp))
-        print(f"{row['accuracy']:>8.2f}  {row['sent']:>13}  {row['fraction']:>8.1%}  "
-              f"{row['status']} by {row['mode']} (exit {row['exit']}, score on the samples run {row['score']})")
+        print(
+            f"{row['accuracy']:>8.2f}  {row['sent']:>13}  {row['fraction']:>8.1%}  "
+            f"{row['status']} by {row['mode']} (exit {row['exit']}, score on the samples run {row['score']})"
+        )
 
 
 if __name__ == "__main__":

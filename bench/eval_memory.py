@@ -90,7 +90,10 @@ class Run:
 def write_gsm8k(path: Path, count: int) -> Path:
     with path.open("w", encoding="utf-8") as handle:
         for i in range(count):
-            question = f"Natalia sold clips to {i} of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?"
+            question = (
+                f"Natalia sold clips to {i} of her friends in April, and then she sold half as many clips "
+                "in May. How many clips did Natalia sell altogether in April and May?"
+            )
             handle.write(
                 json.dumps(
                     {
@@ -135,9 +138,7 @@ def run(work: Path, server: FakeOpenAIServer, count: int, workers: int = 0) -> R
     if workers:
         args += ["-n", str(workers)]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-    )
+    process = subprocess.Popen(args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, _ = os.wait4(process.pid, 0)
     end = time.time()
     wall = time.perf_counter() - started
@@ -168,11 +169,7 @@ def main() -> None:
         parallel = run(work, server, args.large, workers=2)
         sent = server.stats()["chat_requests"]
         expected = 200 + args.small + 2 * args.large
-        per_sample = (
-            (large.main["peak_rss_kb"] - small.main["peak_rss_kb"])
-            * 1024
-            / (args.large - args.small)
-        )
+        per_sample = (large.main["peak_rss_kb"] - small.main["peak_rss_kb"]) * 1024 / (args.large - args.small)
         print(f"load average at start: {load_start:.2f}")
         print(
             f"requests sent {sent} (expected {expected}: one per sample), exit codes "
@@ -180,25 +177,19 @@ def main() -> None:
         )
         print(
             f"1. memory per sample          {per_sample:8.0f} bytes   "
-            f"(peak RSS {small.main['peak_rss_kb'] // 1024} MB at {args.small}, {large.main['peak_rss_kb'] // 1024} MB at {args.large})"
+            f"(peak RSS {small.main['peak_rss_kb'] // 1024} MB at {args.small}, "
+            f"{large.main['peak_rss_kb'] // 1024} MB at {args.large})"
         )
         ratio = large.collect_us_per_item / small.collect_us_per_item
         print(
             f"2. collection                 {small.collect_us_per_item:8.1f} us/item at {args.small}, "
             f"{large.collect_us_per_item:.1f} us/item at {args.large}   ratio {ratio:.2f} (1.0 = linear)"
         )
-        print(
-            f"3. exit after last hook       {large.exit_s:8.2f} s at {args.large} (wall {large.wall_s:.1f} s)"
-        )
-        if (
-            len(parallel.probes) < 3
-        ):  # seen at 10k: the workers' probe files were missing (not yet explained)
-            print(
-                f"   warning: only {len(parallel.probes)} of 3 processes wrote a probe; figure 4 is incomplete"
-            )
+        print(f"3. exit after last hook       {large.exit_s:8.2f} s at {args.large} (wall {large.wall_s:.1f} s)")
+        if len(parallel.probes) < 3:  # seen at 10k: the workers' probe files were missing (not yet explained)
+            print(f"   warning: only {len(parallel.probes)} of 3 processes wrote a probe; figure 4 is incomplete")
         roles = ", ".join(
-            f"{p['role']} {p['peak_rss_kb'] // 1024} MB"
-            for p in sorted(parallel.probes, key=lambda p: p["role"])
+            f"{p['role']} {p['peak_rss_kb'] // 1024} MB" for p in sorted(parallel.probes, key=lambda p: p["role"])
         )
         print(
             f"4. -n 2 peak RSS, all procs   {parallel.rss_sum_mb:8.0f} MB vs {large.rss_sum_mb:.0f} MB alone   "

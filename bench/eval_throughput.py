@@ -51,9 +51,22 @@ def run_pytest(args: list[str], cwd: Path) -> tuple[float, int, int]:
 
 def eval_args(server: FakeOpenAIServer, data: Path, concurrency: int, results: Path) -> list[str]:
     return [
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", str(concurrency), "--llm-no-cache",
-        "--llm-results", str(results), "-q", "-p", "no:cacheprovider",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-concurrency",
+        str(concurrency),
+        "--llm-no-cache",
+        "--llm-results",
+        str(results),
+        "-q",
+        "-p",
+        "no:cacheprovider",
     ]
 
 
@@ -88,8 +101,10 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
         ours, code, _ = run_pytest(eval_args(server, data, concurrency, work / "overhead.json"), work)
     print(f"2. zero-latency overhead: N={count}, exit {code}")
     print(f"   bare pytest, trivial items  {bare:7.2f} s  {bare / count * 1e6:8.0f} us/item")
-    print(f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
-          f"   ratio {ours / bare:4.2f}x (target <= 2x)")
+    print(
+        f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
+        f"   ratio {ours / bare:4.2f}x (target <= 2x)"
+    )
 
 
 def memory(work: Path, count: int, concurrency: int) -> None:

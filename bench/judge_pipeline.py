@@ -43,16 +43,34 @@ def main() -> None:
         config = FakeServerConfig(latency_s=args.latency, rules=rules, default_reply="an answer")
         with FakeOpenAIServer(config) as server:
             results = work / "results.json"
-            wall, code, _ = run_pytest([
-                "--llm-model", "fake-model", "--llm-base-url", server.base_url, "--llm-judge-model", "fake-model",
-                "-m", "essay", "--llm-concurrency", str(args.concurrency), "--llm-no-cache",
-                "--llm-results", str(results), "-q", "-p", "no:cacheprovider",
-            ], work)
+            wall, code, _ = run_pytest(
+                [
+                    "--llm-model",
+                    "fake-model",
+                    "--llm-base-url",
+                    server.base_url,
+                    "--llm-judge-model",
+                    "fake-model",
+                    "-m",
+                    "essay",
+                    "--llm-concurrency",
+                    str(args.concurrency),
+                    "--llm-no-cache",
+                    "--llm-results",
+                    str(results),
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                ],
+                work,
+            )
             sent = server.stats()["chat_requests"]
         session = json.loads(results.read_text())["duration_s"]
     ideal = 2 * args.n * args.latency / args.concurrency
-    print(f"judge-graded run: N={args.n} C={args.concurrency} L={args.latency * 1000:.0f} ms, "
-          f"{sent} requests, exit {code}")
+    print(
+        f"judge-graded run: N={args.n} C={args.concurrency} L={args.latency * 1000:.0f} ms, "
+        f"{sent} requests, exit {code}"
+    )
     print(f"   ideal 2*N*L/C        {ideal:8.2f} s")
     print(f"   session (results)    {session:8.2f} s   ratio {session / ideal:5.2f}x  (target <= 1.3x)")
     print(f"   whole process        {wall:8.2f} s")

@@ -45,8 +45,16 @@ def round_of(model: str, copies: int, hogs: int, tokens: int, passive: bool) -> 
     env.pop("OMP_WAIT_POLICY", None)
     if passive:
         env["OMP_WAIT_POLICY"] = "PASSIVE"
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, model, str(tokens)], env=env, text=True,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(copies)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, model, str(tokens)],
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(copies)
+    ]
     for child in children:  # load the model first: only generation is timed
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
     busy = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
@@ -55,7 +63,9 @@ def round_of(model: str, copies: int, hogs: int, tokens: int, passive: bool) -> 
             assert child.stdin is not None
             child.stdin.write("go\n")
             child.stdin.flush()
-        return [float(json.loads(child.communicate(timeout=900)[0].strip().splitlines()[-1])["tg"]) for child in children]
+        return [
+            float(json.loads(child.communicate(timeout=900)[0].strip().splitlines()[-1])["tg"]) for child in children
+        ]
     finally:
         for hog in busy:
             hog.kill()
@@ -77,11 +87,15 @@ def main() -> None:
     for _ in range(args.rounds):
         figures["default"] += round_of(model, args.copies, args.hogs, args.tokens, passive=False)
         figures["PASSIVE"] += round_of(model, args.copies, args.hogs, args.tokens, passive=True)
-    print(f"{args.copies} generation copies x {len(os.sched_getaffinity(0))} threads, {args.hogs} busy loops, "
-          f"{os.cpu_count()} CPUs, {args.tokens} tokens, {args.rounds} rounds")
+    print(
+        f"{args.copies} generation copies x {len(os.sched_getaffinity(0))} threads, {args.hogs} busy loops, "
+        f"{os.cpu_count()} CPUs, {args.tokens} tokens, {args.rounds} rounds"
+    )
     for policy, values in figures.items():
-        print(f"OMP_WAIT_POLICY {policy:8} tg per copy: median {statistics.median(values):7.2f} tok/s "
-              f"(min {min(values):.2f}, max {max(values):.2f})")
+        print(
+            f"OMP_WAIT_POLICY {policy:8} tg per copy: median {statistics.median(values):7.2f} tok/s "
+            f"(min {min(values):.2f}, max {max(values):.2f})"
+        )
     print(f"PASSIVE/default: {statistics.median(figures['PASSIVE']) / statistics.median(figures['default']):.2f}x")
 
 

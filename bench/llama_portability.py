@@ -56,8 +56,21 @@ def native_python(path: Path, version: str) -> str:
         venv.create(path, with_pip=True)
     print(f"building llama-cpp-python {version} natively into {path} (several minutes) ...", flush=True)
     env = {**os.environ, "CMAKE_ARGS": "-DGGML_NATIVE=ON"}
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-cache-dir", "--no-binary", "llama-cpp-python",
-                    f"llama-cpp-python=={version}"], env=env, check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-cache-dir",
+            "--no-binary",
+            "llama-cpp-python",
+            f"llama-cpp-python=={version}",
+        ],
+        env=env,
+        check=True,
+    )
     return str(python)
 
 
@@ -96,8 +109,9 @@ def main() -> None:
             print(f"{name:9} failed: {results[0]['error']}")
             continue
         medians[name] = {key: statistics.median(float(r[key]) for r in good) for key in ("pp", "tg")}  # type: ignore[arg-type]
-        print(f"{name:9} pp {medians[name]['pp']:8.1f} tok/s   tg {medians[name]['tg']:7.1f} tok/s   "
-              f"({good[0]['info']})")
+        print(
+            f"{name:9} pp {medians[name]['pp']:8.1f} tok/s   tg {medians[name]['tg']:7.1f} tok/s   ({good[0]['info']})"
+        )
     if "native" in medians and "portable" in medians:
         for key in ("pp", "tg"):
             print(f"native/portable {key}: {medians['native'][key] / medians['portable'][key]:.2f}x")

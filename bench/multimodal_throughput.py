@@ -31,19 +31,49 @@ def write_math_vista(folder: Path, count: int, side: int) -> Path:
         for i in range(count):
             buffer = io.BytesIO()
             # noise, so no two images compress alike or share a hash
-            Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(buffer, format="PNG", compress_level=1)
+            Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(
+                buffer, format="PNG", compress_level=1
+            )
             (folder / "images" / f"{i}.png").write_bytes(buffer.getvalue())
-            rows.write(json.dumps({"pid": str(i), "question": f"What is {i} + 1?", "image": f"images/{i}.png",
-                                   "choices": None, "precision": None, "answer": str(i + 1),
-                                   "question_type": "free_form", "answer_type": "integer",
-                                   "metadata": {"task": "math word problem"}}) + "\n")
+            rows.write(
+                json.dumps(
+                    {
+                        "pid": str(i),
+                        "question": f"What is {i} + 1?",
+                        "image": f"images/{i}.png",
+                        "choices": None,
+                        "precision": None,
+                        "answer": str(i + 1),
+                        "question_type": "free_form",
+                        "answer_type": "integer",
+                        "metadata": {"task": "math word problem"},
+                    }
+                )
+                + "\n"
+            )
     return folder / "testmini.jsonl"
 
 
 def args_for(server: FakeOpenAIServer, bench: str, data: Path, work: Path) -> list[str]:
     subset = ["--llm-bench-arg", "math_vista.subset_list=free_form"] if bench == "math_vista" else []
-    return ["--llm-model", "vl", "--llm-base-url", server.base_url, "-m", bench, "--llm-dataset", f"{bench}={data}", *subset,
-            "--llm-concurrency", "32", "--llm-cache-dir", str(work / "cache"), "-q", "-p", "no:cacheprovider"]
+    return [
+        "--llm-model",
+        "vl",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        bench,
+        "--llm-dataset",
+        f"{bench}={data}",
+        *subset,
+        "--llm-concurrency",
+        "32",
+        "--llm-cache-dir",
+        str(work / "cache"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
 
 
 def main() -> None:
@@ -62,13 +92,17 @@ def main() -> None:
         image_kb = sum(p.stat().st_size for p in (work / "vista" / "images").iterdir()) / args.n / 1024
         print(f"1. N={args.n} samples, {args.side}x{args.side} PNG images (~{image_kb:.0f} KB each), exit {code}")
         print(f"   text-only gsm8k   {wall_text:7.2f} s  {args.n / wall_text:7.1f} samples/s  peak RSS {rss_text} MB")
-        print(f"   math_vista images {wall_img:7.2f} s  {args.n / wall_img:7.1f} samples/s  peak RSS {rss_img} MB"
-              f"  ratio {wall_img / wall_text:4.2f}x")
+        print(
+            f"   math_vista images {wall_img:7.2f} s  {args.n / wall_img:7.1f} samples/s  peak RSS {rss_img} MB"
+            f"  ratio {wall_img / wall_text:4.2f}x"
+        )
         if args.memory_n:
             big = write_math_vista(work / "big", args.memory_n, args.side)
             wall, code, rss = run_pytest(args_for(server, "math_vista", big, work / "b"), work)
-            print(f"2. memory: {args.memory_n} image samples, exit {code}, {wall:.1f} s, "
-                  f"peak RSS {rss} MB (target < 1024 MB)")
+            print(
+                f"2. memory: {args.memory_n} image samples, exit {code}, {wall:.1f} s, "
+                f"peak RSS {rss} MB (target < 1024 MB)"
+            )
 
 
 if __name__ == "__main__":

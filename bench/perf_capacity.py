@@ -35,15 +35,30 @@ TOKENS = 16
 
 
 def write_prompts(path: Path, count: int) -> Path:
-    path.write_text("".join(f"question number {i}: what is the answer to this small question please\n" for i in range(count)))
+    path.write_text(
+        "".join(f"question number {i}: what is the answer to this small question please\n" for i in range(count))
+    )
     return path
 
 
 def ours(server: FakeOpenAIServer, prompts: Path, number: int, transport: str) -> PerfResult:
-    spec = make_spec({"parallel": PARALLEL, "number": number, "dataset": "line_by_line", "dataset_path": str(prompts),
-                      "output_tokens": TOKENS, "transport": transport, "warmup": PARALLEL * 2})
-    job = PerfJob(spec=spec, model="fake-model", chat_url=server.base_url + "/chat/completions",
-                  models_url=server.base_url + "/models")
+    spec = make_spec(
+        {
+            "parallel": PARALLEL,
+            "number": number,
+            "dataset": "line_by_line",
+            "dataset_path": str(prompts),
+            "output_tokens": TOKENS,
+            "transport": transport,
+            "warmup": PARALLEL * 2,
+        }
+    )
+    job = PerfJob(
+        spec=spec,
+        model="fake-model",
+        chat_url=server.base_url + "/chat/completions",
+        models_url=server.base_url + "/models",
+    )
     result = run(job, "process")[0]
     assert result.ok == number, result.errors
     return result
@@ -51,9 +66,29 @@ def ours(server: FakeOpenAIServer, prompts: Path, number: int, transport: str) -
 
 def evalscope(binary: str, server: FakeOpenAIServer, prompts: Path, number: int, work: Path) -> dict[str, float]:
     out = work / f"evalscope-{time.monotonic_ns()}"
-    cmd = [binary, "perf", "--model", "fake-model", "--url", server.base_url + "/chat/completions", "--api", "openai",
-           "--parallel", str(PARALLEL), "--number", str(number), "--dataset", "line_by_line",
-           "--dataset-path", str(prompts), "--max-tokens", str(TOKENS), "--stream", "--outputs-dir", str(out)]
+    cmd = [
+        binary,
+        "perf",
+        "--model",
+        "fake-model",
+        "--url",
+        server.base_url + "/chat/completions",
+        "--api",
+        "openai",
+        "--parallel",
+        str(PARALLEL),
+        "--number",
+        str(number),
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompts),
+        "--max-tokens",
+        str(TOKENS),
+        "--stream",
+        "--outputs-dir",
+        str(out),
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work)
     _, stderr = process.communicate()
@@ -82,8 +117,10 @@ def main() -> None:
     prompts = write_prompts(work / "prompts.txt", args.number + PARALLEL * 2)
     binary = find_evalscope(args.evalscope)
     config = FakeServerConfig(output_tokens=TOKENS, use_uvloop=True)  # a faster server when uvloop is installed
-    print(f"zero-latency loopback server, {TOKENS} streamed tokens per request, parallel {PARALLEL}, "
-          f"{args.number} requests per round, {os.cpu_count()} CPUs")
+    print(
+        f"zero-latency loopback server, {TOKENS} streamed tokens per request, parallel {PARALLEL}, "
+        f"{args.number} requests per round, {os.cpu_count()} CPUs"
+    )
     with FakeOpenAIServer(config) as server:
         if not args.skip_transports:
             print("1. transports (one round each; stock httpx with fewer requests: it is slow)")
@@ -91,11 +128,15 @@ def main() -> None:
                 number = args.number if transport != "httpx" else max(PARALLEL * 4, args.number // 10)
                 r = ours(server, prompts, number, transport)
                 assert r.client_cpu_s is not None
-                print(f"   {transport:14s} {r.request_throughput:8.0f} req/s"
-                      f"   client CPU {r.client_cpu_s / r.number * 1e6:6.0f} us/request"
-                      f"   ({number} requests)")
-        print(f"2. ours (native, the default) vs EvalScope, {args.rounds} alternating rounds"
-              + ("" if binary else ": evalscope not found (pip install 'evalscope[perf]' or pass --evalscope), ours only"))
+                print(
+                    f"   {transport:14s} {r.request_throughput:8.0f} req/s"
+                    f"   client CPU {r.client_cpu_s / r.number * 1e6:6.0f} us/request"
+                    f"   ({number} requests)"
+                )
+        print(
+            f"2. ours (native, the default) vs EvalScope, {args.rounds} alternating rounds"
+            + ("" if binary else ": evalscope not found (pip install 'evalscope[perf]' or pass --evalscope), ours only")
+        )
         our_rates: list[float] = []
         our_cpu: list[float] = []
         their: list[dict[str, float]] = []
@@ -112,16 +153,20 @@ def main() -> None:
                 line += f"   evalscope {e['rate']:7.0f} req/s ({int(e['ok'])} ok, {e['wall']:.1f} s wall with start-up)"
             print(line)
         best = max(our_rates)
-        print(f"   ours:      best {best:7.0f} req/s, median {statistics.median(our_rates):7.0f} req/s, "
-              f"client CPU {min(our_cpu) * 1e6:.0f} us/request")
+        print(
+            f"   ours:      best {best:7.0f} req/s, median {statistics.median(our_rates):7.0f} req/s, "
+            f"client CPU {min(our_cpu) * 1e6:.0f} us/request"
+        )
         if their:
             their_best = max(e["rate"] for e in their)
             their_median = statistics.median(e["rate"] for e in their)
             print(f"   evalscope: best {their_best:7.0f} req/s, median {their_median:7.0f} req/s")
             ratio = best / their_best
-            print(f"   ratio ours / evalscope: {ratio:.2f}x best-to-best, "
-                  f"{statistics.median(our_rates) / their_median:.2f}x median-to-median (target >= 2.5x) "
-                  f"{'PASS' if ratio >= 2.5 else 'FAIL'}")
+            print(
+                f"   ratio ours / evalscope: {ratio:.2f}x best-to-best, "
+                f"{statistics.median(our_rates) / their_median:.2f}x median-to-median (target >= 2.5x) "
+                f"{'PASS' if ratio >= 2.5 else 'FAIL'}"
+            )
     shutil.rmtree(work, ignore_errors=True)
 
 

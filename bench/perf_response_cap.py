@@ -74,11 +74,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--limit-mb", type=int, default=1024)
     args = parser.parse_args()
-    print(f"up to {args.requests} streamed requests per run (a level stops once its first wave all failed), "
-          f"each child under RLIMIT_AS {args.limit_mb} MB")
+    print(
+        f"up to {args.requests} streamed requests per run (a level stops once its first wave all failed), "
+        f"each child under RLIMIT_AS {args.limit_mb} MB"
+    )
     with LoopbackChatServer(mode="endless_sse") as server:
         for cap, parallel in [(16 * 2**20, 1), (16 * 2**20, 4), (16 * 2**20, 16), (2**20, 16), (10**12, 4)]:
-            label = f"cap {cap / 2**20:g} MiB, {parallel:2} in flight" if cap < 10**12 else f"no cap,    {parallel:2} in flight"
+            label = (
+                f"cap {cap / 2**20:g} MiB, {parallel:2} in flight"
+                if cap < 10**12
+                else f"no cap,    {parallel:2} in flight"
+            )
             started = time.perf_counter()
             samples, _, note = run(server.port, args.requests, parallel, cap, args.limit_mb)
             elapsed = time.perf_counter() - started
@@ -87,8 +93,10 @@ def main() -> None:
                 continue
             half = len(samples) // 2
             bound = f"parallel x cap = {parallel * cap / 2**20:5.0f} MB" if cap < 10**12 else "unbounded"
-            print(f"{label:<26} RSS at half time {samples[half]:6.0f} MB, at the end {samples[-1]:6.0f} MB, "
-                  f"peak {max(samples):6.0f} MB ({bound}) over {elapsed:5.1f} s; {note}")
+            print(
+                f"{label:<26} RSS at half time {samples[half]:6.0f} MB, at the end {samples[-1]:6.0f} MB, "
+                f"peak {max(samples):6.0f} MB ({bound}) over {elapsed:5.1f} s; {note}"
+            )
 
 
 if __name__ == "__main__":

@@ -41,11 +41,7 @@ METRIC = "acc_norm"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -60,9 +56,7 @@ def sample(rows: list[Any], n: int, rng: random.Random) -> list[Any]:
     return rng.sample(rows, min(n, len(rows)))
 
 
-def prepare(
-    data: Path, work: Path, n: int, seed: int, hellaswag: Path | None
-) -> tuple[list[str], list[str]]:
+def prepare(data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[list[str], list[str]]:
     """Subset files in `work`; returns (--llm-dataset args, --llm-bench-arg args)."""
     rng = random.Random(seed)
     datasets: list[str] = []
@@ -76,22 +70,15 @@ def prepare(
     # PIQA as released: rows and labels in two files, line by line
     rows = read_jsonl(data / "piqa_valid.jsonl")
     labels = (data / "piqa_valid-labels.lst").read_text(encoding="utf-8").split()
-    picked = sample(list(zip(rows, labels)), n, rng)
+    picked = sample(list(zip(rows, labels, strict=False)), n, rng)
     write_jsonl(work / "piqa" / "valid.jsonl", [r for r, _ in picked])
-    (work / "piqa" / "valid-labels.lst").write_text(
-        "".join(f"{label}\n" for _, label in picked), encoding="utf-8"
-    )
+    (work / "piqa" / "valid-labels.lst").write_text("".join(f"{label}\n" for _, label in picked), encoding="utf-8")
     datasets.append(f"piqa={work / 'piqa'}")
-    mmlu = [
-        {**r, "subject": r.get("subject") or r.get("type")}
-        for r in read_jsonl(data / "mmlu_stem_test.jsonl")
-    ]
+    mmlu = [{**r, "subject": r.get("subject") or r.get("type")} for r in read_jsonl(data / "mmlu_stem_test.jsonl")]
     picked_mmlu = sample(mmlu, n, rng)
     write_jsonl(work / "mmlu.jsonl", picked_mmlu)
     datasets.append(f"mmlu={work / 'mmlu.jsonl'}")
-    bench_args.append(
-        "mmlu.subset_list=" + ",".join(sorted({r["subject"] for r in picked_mmlu}))
-    )
+    bench_args.append("mmlu.subset_list=" + ",".join(sorted({r["subject"] for r in picked_mmlu})))
     if hellaswag is not None:
         write_jsonl(work / "hellaswag.jsonl", sample(read_jsonl(hellaswag), n, rng))
         datasets.append(f"hellaswag={work / 'hellaswag.jsonl'}")
@@ -118,13 +105,9 @@ def run(
         for bench in marks.split(" or "):
             command += ["--llm-bench-arg", f"{bench}.chat_template=on"]
     started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=work, capture_output=True, text=True, check=False
-    )
+    done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
     if not results.exists():
-        raise SystemExit(
-            f"the run failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
+        raise SystemExit(f"the run failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     data: dict[str, Any] = json.loads(results.read_text())
     data["_seconds"] = time.perf_counter() - started
     return data
@@ -139,7 +122,7 @@ def row(name: str, bench: dict[str, Any]) -> tuple[float, float, float, int]:
 def arc_mean(bench: dict[str, Any]) -> tuple[float, float, float, int]:
     subsets = [bench["subsets"][s] for s in ("arc_easy", "arc_challenge")]
     values = [s["metrics"][METRIC] for s in subsets]
-    ses = [math.sqrt(v * (1 - v) / s["count"]) for v, s in zip(values, subsets)]
+    ses = [math.sqrt(v * (1 - v) / s["count"]) for v, s in zip(values, subsets, strict=False)]
     mean, se = sum(values) / 2, math.sqrt(ses[0] ** 2 + ses[1] ** 2) / 2
     return (
         mean * 100,
@@ -175,9 +158,7 @@ def table(label: str, data: dict[str, Any], published: dict[str, float]) -> list
                 )
     for name in ("piqa", "mmlu", "hellaswag"):
         if name in benches:
-            lines.append(
-                f"|   {name} acc | | {benches[name]['metrics']['acc'] * 100:.1f} | | | |"
-            )
+            lines.append(f"|   {name} acc | | {benches[name]['metrics']['acc'] * 100:.1f} | | | |")
     return lines
 
 
@@ -196,24 +177,16 @@ def main() -> None:
         help="rows per benchmark subset (seeded random sample)",
     )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--hellaswag", type=Path, help="hellaswag_val.jsonl (not in ../shared/data)"
-    )
-    parser.add_argument(
-        "--chat-template", choices=("on", "off", "both"), default="both"
-    )
+    parser.add_argument("--hellaswag", type=Path, help="hellaswag_val.jsonl (not in ../shared/data)")
+    parser.add_argument("--chat-template", choices=("on", "off", "both"), default="both")
     parser.add_argument("--model", choices=tuple(PUBLISHED), default="smollm2-135m")
     args = parser.parse_args()
     wanted = ["arc", "piqa", "mmlu"] if args.model == "smollm2-135m" else ["arc", "piqa"]
     marks = " or ".join(wanted + (["hellaswag"] if args.hellaswag else []))
     with tempfile.TemporaryDirectory(prefix="smollm2-repro-") as tmp:
         work = Path(tmp)
-        datasets, bench_args = prepare(
-            args.data, work, args.n, args.seed, args.hellaswag
-        )
-        settings = {"on": [True], "off": [False], "both": [True, False]}[
-            args.chat_template
-        ]
+        datasets, bench_args = prepare(args.data, work, args.n, args.seed, args.hellaswag)
+        settings = {"on": [True], "off": [False], "both": [True, False]}[args.chat_template]
         for chat in settings:
             data = run(work, datasets, bench_args, marks, chat, args.model)
             label = f"{args.model}, chat template {'on' if chat else 'off'}, n={args.n}, seed={args.seed}"

@@ -27,9 +27,29 @@ from tests.core.loopback import LoopbackChatServer
 
 
 def peak_rss_mb(port: int, data: Path, cwd: Path, *args: str) -> tuple[float, str]:
-    command = [sys.executable, "-m", "pytest", "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{port}/v1",
-               "-p", "no:randomly", "-p", "no:cacheprovider", "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
-               "--llm-stream", "--llm-retries", "0", "--llm-no-cache", "-q", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-stream",
+        "--llm-retries",
+        "0",
+        "--llm-no-cache",
+        "-q",
+        *args,
+    ]
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = process.stdout.read().decode()  # type: ignore[union-attr]
     _, _, usage = os.wait4(process.pid, 0)
@@ -44,14 +64,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
         data = cwd / "g.jsonl"
-        data.write_text("".join(json.dumps({"question": f"q{i}", "answer": "#### 1"}) + "\n" for i in range(args.samples)))
+        data.write_text(
+            "".join(json.dumps({"question": f"q{i}", "answer": "#### 1"}) + "\n" for i in range(args.samples))
+        )
         figures = {}
         for label, mode, extra in [
             ("healthy run (baseline)", "reply", ()),
             ("endless stream, default cap 16 MiB", "endless_sse", ()),
             ("endless stream, cap 1 MiB", "endless_sse", ("--llm-max-response-bytes", str(2**20))),
-            (f"endless stream, no cap ({args.uncapped_timeout:g} s timeout)", "endless_sse",
-             ("--llm-max-response-bytes", str(10**12), "--llm-timeout", str(args.uncapped_timeout), "--llm-concurrency", "1")),
+            (
+                f"endless stream, no cap ({args.uncapped_timeout:g} s timeout)",
+                "endless_sse",
+                (
+                    "--llm-max-response-bytes",
+                    str(10**12),
+                    "--llm-timeout",
+                    str(args.uncapped_timeout),
+                    "--llm-concurrency",
+                    "1",
+                ),
+            ),
         ]:
             with LoopbackChatServer(mode=mode, reply="\\boxed{1}") as server:
                 figures[label], summary = peak_rss_mb(server.port, data, cwd, *extra)

@@ -24,23 +24,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmeval.execution.code import check_humaneval  # noqa: E402
-from pytest_llmeval.scoring.code import build_humaneval_program  # noqa: E402
-from pytest_llmeval.execution.sandbox import (  # noqa: E402
+from pytest_llmeval.execution.code import check_humaneval
+from pytest_llmeval.execution.sandbox import (
     SANDBOX_ENV,
     UnisolatedCodeWarning,
     bwrap_problem,
     run_many,
     run_python,
 )
+from pytest_llmeval.scoring.code import build_humaneval_program
 from tests.benchmarks.data import HUMANEVAL_ROWS
 
 
 def programs(kind: str, count: int) -> list[tuple[str, str]]:
     if kind == "trivial":
         return [(f"print({i} * 2)", "") for i in range(count)]
-    rows = [build_humaneval_program(row["canonical_solution"], row["prompt"], row["test"], row["entry_point"])
-            for row in HUMANEVAL_ROWS]
+    rows = [
+        build_humaneval_program(row["canonical_solution"], row["prompt"], row["test"], row["entry_point"])
+        for row in HUMANEVAL_ROWS
+    ]
     return [(rows[i % len(rows)], "") for i in range(count)]
 
 
@@ -50,8 +52,9 @@ def judged(count: int, workers: int, mode: str) -> float:
     os.environ[SANDBOX_ENV] = mode
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        verdicts = list(pool.map(lambda r: check_humaneval(r["canonical_solution"], r["prompt"], r["test"],
-                                                           r["entry_point"]), rows))
+        verdicts = list(
+            pool.map(lambda r: check_humaneval(r["canonical_solution"], r["prompt"], r["test"], r["entry_point"]), rows)
+        )
     elapsed = time.perf_counter() - started
     if not all(v.passed for v in verdicts):
         raise SystemExit(f"a canonical solution failed under {mode}: {verdicts[0]}")

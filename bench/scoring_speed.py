@@ -19,8 +19,8 @@ import random
 import time
 from collections.abc import Callable
 
-from pytest_llmeval.scoring.choice import extract_choice
 from pytest_llmeval.execution.symbolic import math_equal, symbolic_calls
+from pytest_llmeval.scoring.choice import extract_choice
 from pytest_llmeval.scoring.math_equiv import last_boxed
 from pytest_llmeval.scoring.numeric import extract_final_number, numbers_equal
 
@@ -99,8 +99,23 @@ def math_answer(rng: random.Random) -> tuple[str, str, str]:
     """(target, the same value written another way, a wrong answer of the same kind)."""
     a, b, c = rng.randint(2, 60), rng.randint(2, 60), rng.randint(2, 30)
     kind = rng.choices(
-        ["int", "frac", "decimal", "sqrt", "pi", "interval", "tuple", "set", "units", "degrees", "poly",
-         "matrix", "union", "trig", "text"],
+        [
+            "int",
+            "frac",
+            "decimal",
+            "sqrt",
+            "pi",
+            "interval",
+            "tuple",
+            "set",
+            "units",
+            "degrees",
+            "poly",
+            "matrix",
+            "union",
+            "trig",
+            "text",
+        ],
         weights=[40, 12, 5, 10, 5, 5, 5, 3, 6, 4, 5, 2, 2, 2, 2],
     )[0]
     if kind == "int":
@@ -129,8 +144,11 @@ def math_answer(rng: random.Random) -> tuple[str, str, str]:
         m = f"\\begin{{pmatrix}} {a} \\\\ {-b} \\end{{pmatrix}}"
         return m, m.replace(" ", ""), m.replace(str(a), str(a + 1), 1)
     if kind == "union":
-        return (f"(-\\infty, {a}) \\cup ({a + b}, \\infty)", f"(-\\infty,{a})\\cup({a + b},\\infty)",
-                f"(-\\infty, {a}] \\cup ({a + b}, \\infty)")
+        return (
+            f"(-\\infty, {a}) \\cup ({a + b}, \\infty)",
+            f"(-\\infty,{a})\\cup({a + b},\\infty)",
+            f"(-\\infty, {a}] \\cup ({a + b}, \\infty)",
+        )
     if kind == "trig":
         return "\\frac{1}{2}", "\\cos\\frac{\\pi}{3}", f"\\sin\\frac{{\\pi}}{{{c + 2}}}"
     day = rng.choice(["Monday", "Tuesday", "Friday"])

@@ -57,8 +57,13 @@ def measure(kind: str, size: int, limit_mb: int) -> tuple[float, float, str]:
         resource.setrlimit(resource.RLIMIT_AS, (limit_mb * 2**20, limit_mb * 2**20))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-c", CHILD, kind, str(size)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, preexec_fn=bound, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHILD, kind, str(size)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=bound,
+        env=env,
+    )
     out = process.stdout.read().decode()  # type: ignore[union-attr]
     _, status, usage = os.wait4(process.pid, 0)
     peak = usage.ru_maxrss / 1024
@@ -81,8 +86,10 @@ def main() -> None:
             times.append(seconds)
             print(f"{kind:<16} {size / 1e6:5.2f} MB of reasoning: {seconds:6.2f} s, peak RSS {peak:5.0f} MB ({note})")
         if len(times) >= 2 and times[0] > 0:
-            print(f"{kind:<16} time({sizes[-1] / 1e6:g} MB) / time({sizes[0] / 1e6:g} MB) = {times[-1] / times[0]:.1f} "
-                  f"(linear: {sizes[-1] / sizes[0]:.0f}, quadratic: {(sizes[-1] / sizes[0]) ** 2:.0f})")
+            print(
+                f"{kind:<16} time({sizes[-1] / 1e6:g} MB) / time({sizes[0] / 1e6:g} MB) = {times[-1] / times[0]:.1f} "
+                f"(linear: {sizes[-1] / sizes[0]:.0f}, quadratic: {(sizes[-1] / sizes[0]) ** 2:.0f})"
+            )
 
 
 if __name__ == "__main__":

@@ -18,15 +18,17 @@ import time
 from pathlib import Path
 
 from pytest_llmeval.benchmarks.math_500 import Math500
+from pytest_llmeval.efficiency import EfficiencyAnalyser
 from pytest_llmeval.endpoint.models import ChatResponse, Choice, Usage
 from pytest_llmeval.scoring.thinking import split_thinking
-from pytest_llmeval.efficiency import EfficiencyAnalyser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.efficiency.word_tokenizer import word_tokenizer
 
-FILLER = ("we expand the product and collect the terms carefully so that each power of x lines up with the "
-          "previous line and nothing is lost along the way").split()
+FILLER = (
+    "we expand the product and collect the terms carefully so that each power of x lines up with the "
+    "previous line and nothing is lost along the way"
+).split()
 MARKERS = ["But wait,", "Alternatively,", "Hmm,", "Let me reconsider.", "Wait,"]
 
 
@@ -59,8 +61,16 @@ def main() -> None:
     for index in range(args.samples):
         gold = rng.randint(10, 999)
         sample = bench.record_to_sample(
-            {"problem": f"Problem {index}", "answer": str(gold), "subject": "Algebra", "level": index % 5 + 1,
-             "unique_id": f"test/algebra/{index}.json"}, index, f"level{index % 5 + 1}")
+            {
+                "problem": f"Problem {index}",
+                "answer": str(gold),
+                "subject": "Algebra",
+                "level": index % 5 + 1,
+                "unique_id": f"test/algebra/{index}.json",
+            },
+            index,
+            f"level{index % 5 + 1}",
+        )
         reasoning = trace(rng, args.tokens, gold)
         response = ChatResponse(
             choices=[Choice(text=f"<think>{reasoning}</think>The answer is \\boxed{{{gold}}}.")],
@@ -77,8 +87,10 @@ def main() -> None:
 
     bench.reasoning_answer_correct = counted  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory() as folder:
-        for label, analyser in [("tokenizer offsets", EfficiencyAnalyser(tokenizer=word_tokenizer(Path(folder)))),
-                                ("server usage", EfficiencyAnalyser())]:
+        for label, analyser in [
+            ("tokenizer offsets", EfficiencyAnalyser(tokenizer=word_tokenizer(Path(folder)))),
+            ("server usage", EfficiencyAnalyser()),
+        ]:
             calls = 0
             start = time.perf_counter()
             efficiencies = []
@@ -88,9 +100,11 @@ def main() -> None:
                 efficiencies.append(figures["efficiency"])
             elapsed = time.perf_counter() - start
             mean_efficiency = sum(efficiencies) / len(efficiencies)
-            print(f"{label:<18} {args.samples} samples x {args.tokens} tokens: "
-                  f"{elapsed / args.samples * 1000:.2f} ms/sample, {calls / args.samples:.1f} answer checks/sample, "
-                  f"mean efficiency {mean_efficiency:.3f}")
+            print(
+                f"{label:<18} {args.samples} samples x {args.tokens} tokens: "
+                f"{elapsed / args.samples * 1000:.2f} ms/sample, {calls / args.samples:.1f} answer checks/sample, "
+                f"mean efficiency {mean_efficiency:.3f}"
+            )
 
 
 if __name__ == "__main__":

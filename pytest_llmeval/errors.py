@@ -230,9 +230,7 @@ class AuthenticationError(EndpointError):
     kind = "auth"
 
     def __init__(self, base_url: str, status: int | None = 401) -> None:
-        super().__init__(
-            f"authentication failed at {base_url}, set --llm-api-key or OPENAI_API_KEY", status=status
-        )
+        super().__init__(f"authentication failed at {base_url}, set --llm-api-key or OPENAI_API_KEY", status=status)
 
 
 class RequestTimeoutError(EndpointError):
@@ -266,7 +264,9 @@ class EndpointNotFoundError(ServerError):
 
     kind = "not_found"
 
-    def __init__(self, method: str, url: str, base_url: str, snippet: str | None = None, suggestion: str | None = None) -> None:
+    def __init__(
+        self, method: str, url: str, base_url: str, snippet: str | None = None, suggestion: str | None = None
+    ) -> None:
         hint = base_url_hint(base_url, suggestion)
         if method == "POST":  # the chat route: some servers answer 404 for an unknown model too
             hint += " (or, if the server names an unknown model, check --llm-model)"

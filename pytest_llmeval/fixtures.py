@@ -42,9 +42,13 @@ class LLM:
         key = self.settings.api_key.get_secret_value() if self.settings.api_key else "EMPTY"
         query = self.settings.base_url_query.get_secret_value() if self.settings.base_url_query else ""
         auth = {k: v for k, v in self.settings.headers().items() if k == "Authorization" and v.startswith("Basic ")}
-        return openai.OpenAI(base_url=self.settings.require_base_url(), api_key=key, timeout=self.settings.timeout_s,
-                             default_query=dict(parse_qsl(query, keep_blank_values=True)) or None,
-                             default_headers=auth or None)
+        return openai.OpenAI(
+            base_url=self.settings.require_base_url(),
+            api_key=key,
+            timeout=self.settings.timeout_s,
+            default_query=dict(parse_qsl(query, keep_blank_values=True)) or None,
+            default_headers=auth or None,
+        )
 
 
 def _plugin(config: pytest.Config) -> Any:

@@ -61,13 +61,32 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="list",
         metavar="KEY=VALUE",
     ),
-    OptionSpec("concurrency", "requests in flight per process (default {default})", kind="int", metavar="N", field="endpoint.concurrency"),
-    OptionSpec("timeout", "seconds before one request times out (default {default:g})", kind="float", metavar="S", field="endpoint.timeout_s"),
-    OptionSpec("retries", "retries on 429/5xx/connection errors, full-jitter backoff, Retry-After honoured (default {default})", kind="int", metavar="N", field="endpoint.retries"),
+    OptionSpec(
+        "concurrency",
+        "requests in flight per process (default {default})",
+        kind="int",
+        metavar="N",
+        field="endpoint.concurrency",
+    ),
+    OptionSpec(
+        "timeout",
+        "seconds before one request times out (default {default:g})",
+        kind="float",
+        metavar="S",
+        field="endpoint.timeout_s",
+    ),
+    OptionSpec(
+        "retries",
+        "retries on 429/5xx/connection errors, full-jitter backoff, Retry-After honoured (default {default})",
+        kind="int",
+        metavar="N",
+        field="endpoint.retries",
+    ),
     OptionSpec("stream", "stream responses (gives time to first token)", kind="flag"),
     OptionSpec(
         "max_response_bytes",
-        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample (default {default} = 16 MiB)",
+        "largest response body accepted, in bytes; a longer one is a bad_response error of its sample "
+        "(default {default} = 16 MiB)",
         kind="int",
         metavar="N",
         field="endpoint.max_response_bytes",
@@ -137,10 +156,27 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "once an anytime-valid test decides all its thresholds",
         kind="flag",
     ),
-    OptionSpec("early_stop_alpha", "error level of each --llm-early-stop decision (default {default})", kind="float", metavar="ALPHA", field="early_stop_alpha"),
-    OptionSpec("max_errors", "endpoint errors tolerated when thresholds decide the exit status (default {default})", kind="int", metavar="N", field="max_errors"),
-    OptionSpec("show_failures", f"wrong answers (and errors) shown per benchmark at the end (default {SHOWN_FAILURES}, all with -v; -1 for all)",
-               kind="int", metavar="N"),
+    OptionSpec(
+        "early_stop_alpha",
+        "error level of each --llm-early-stop decision (default {default})",
+        kind="float",
+        metavar="ALPHA",
+        field="early_stop_alpha",
+    ),
+    OptionSpec(
+        "max_errors",
+        "endpoint errors tolerated when thresholds decide the exit status (default {default})",
+        kind="int",
+        metavar="N",
+        field="max_errors",
+    ),
+    OptionSpec(
+        "show_failures",
+        f"wrong answers (and errors) shown per benchmark at the end "
+        f"(default {SHOWN_FAILURES}, all with -v; -1 for all)",
+        kind="int",
+        metavar="N",
+    ),
     OptionSpec("results", "write the results JSON here", metavar="PATH"),
     OptionSpec("samples", "write one JSON line per sample here", metavar="PATH"),
     OptionSpec("cache_dir", "response cache folder (default: .pytest_cache/llmeval)", metavar="DIR"),
@@ -166,15 +202,31 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="list",
         metavar="PHRASE",
     ),
-    OptionSpec("image_max_side", "downscale images so that their longer side is at most N pixels before sending (default: as they are)", kind="int", metavar="N"),
+    OptionSpec(
+        "image_max_side",
+        "downscale images so that their longer side is at most N pixels before sending (default: as they are)",
+        kind="int",
+        metavar="N",
+    ),
     OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
-    OptionSpec("judge_api_key", "API key of the judge endpoint (default: --llm-api-key)", env="LLM_JUDGE_API_KEY", metavar="KEY"),
-    OptionSpec("collection", "run a collection file: one item per record, scored by its own benchmark (docs/collections.md)",
-               metavar="SUITE.jsonl"),
-    OptionSpec("collection_skip_unknown", "skip (and count) collection records of benchmarks this plugin does not have",
-               kind="flag"),
+    OptionSpec(
+        "judge_api_key",
+        "API key of the judge endpoint (default: --llm-api-key)",
+        env="LLM_JUDGE_API_KEY",
+        metavar="KEY",
+    ),
+    OptionSpec(
+        "collection",
+        "run a collection file: one item per record, scored by its own benchmark (docs/collections.md)",
+        metavar="SUITE.jsonl",
+    ),
+    OptionSpec(
+        "collection_skip_unknown",
+        "skip (and count) collection records of benchmarks this plugin does not have",
+        kind="flag",
+    ),
     OptionSpec("list", "list the available benchmarks with subsets and metrics, then exit", kind="flag"),
     OptionSpec(
         "perf",
@@ -190,7 +242,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="PATH",
     ),
     OptionSpec("compare", "previous results JSON: show score deltas against it", metavar="OLD_RESULTS.json"),
-    OptionSpec("max_drop", "fail the run when any metric dropped more than this versus --llm-compare", kind="float", metavar="X", field="compare.max_drop"),
+    OptionSpec(
+        "max_drop",
+        "fail the run when any metric dropped more than this versus --llm-compare",
+        kind="float",
+        metavar="X",
+        field="compare.max_drop",
+    ),
     OptionSpec(
         "significance",
         "with --llm-max-drop: count a drop only when it is also significant at this level, e.g. 0.05",
@@ -199,7 +257,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         field="compare.significance",
     ),
     OptionSpec("serve", "start this server command for the run; {port} and {model} are filled in", metavar="CMD"),
-    OptionSpec("serve_timeout", "seconds to wait for the started server to answer (default {default:g})", kind="float", metavar="S", field="serve.timeout_s"),
+    OptionSpec(
+        "serve_timeout",
+        "seconds to wait for the started server to answer (default {default:g})",
+        kind="float",
+        metavar="S",
+        field="serve.timeout_s",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -219,13 +283,25 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=help_text)
             parser.addini(spec.dest, spec.text, type="bool", default=None)
         elif spec.kind == "words":
-            group.addoption(spec.flag, action="extend", nargs="+", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
+            group.addoption(
+                spec.flag,
+                action="extend",
+                nargs="+",
+                default=None,
+                dest=spec.dest,
+                metavar=spec.metavar,
+                help=help_text,
+            )
             parser.addini(spec.dest, spec.text, type="linelist", default=None)
         elif spec.kind == "list":
-            group.addoption(spec.flag, action="append", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
+            group.addoption(
+                spec.flag, action="append", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text
+            )
             parser.addini(spec.dest, spec.text, type="linelist", default=None)
         else:
-            group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text)
+            group.addoption(
+                spec.flag, action="store", default=None, dest=spec.dest, metavar=spec.metavar, help=help_text
+            )
             parser.addini(spec.dest, spec.text, type="string", default=None)
 
 
@@ -290,7 +366,9 @@ def check_hub(value: str | None) -> str:
     hub = (value or "auto").strip().lower()
     hub = {"hf": "huggingface", "hugging_face": "huggingface", "ms": "modelscope"}.get(hub, hub)
     if hub not in HUB_CHOICES:
-        raise ConfigError(f"--llm-hub (ini llm_hub, env LLM_HUB) must be one of {', '.join(HUB_CHOICES)}, got {value!r}")
+        raise ConfigError(
+            f"--llm-hub (ini llm_hub, env LLM_HUB) must be one of {', '.join(HUB_CHOICES)}, got {value!r}"
+        )
     return hub
 
 
@@ -333,8 +411,9 @@ def parse_protocols(items: list[str], bench_args: dict[str, dict[str, str]]) -> 
         bench, sep, name = item.rpartition("=")
         name = name.strip().lower()
         if name not in PROTOCOL_NAMES:
-            raise ConfigError(f"--llm-protocol expects NAME or BENCH=NAME with NAME one of "
-                              f"{', '.join(PROTOCOL_NAMES)}, got {item!r}")
+            raise ConfigError(
+                f"--llm-protocol expects NAME or BENCH=NAME with NAME one of {', '.join(PROTOCOL_NAMES)}, got {item!r}"
+            )
         if sep:
             bench_args.setdefault(bench.strip(), {}).setdefault("protocol", name)
         else:
@@ -348,8 +427,9 @@ def _answer_parser(value: str | None) -> str | None:
     if value is None:
         return None
     if value.strip().lower() not in ANSWER_PARSERS:
-        raise ConfigError(f"--llm-answer-parser (ini llm_answer_parser) must be one of {', '.join(ANSWER_PARSERS)}, "
-                          f"got {value!r}")
+        raise ConfigError(
+            f"--llm-answer-parser (ini llm_answer_parser) must be one of {', '.join(ANSWER_PARSERS)}, got {value!r}"
+        )
     return value.strip().lower()
 
 
@@ -365,69 +445,82 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         return None
     api_key, judge_model, judge_key = opts.get("api_key"), opts.get("judge_model"), opts.get("judge_api_key")
     try:
-        endpoint = _endpoint(**_present(
-            model=model,
-            base_url=opts.get("base_url"),
-            api_key=SecretStr(api_key) if api_key else None,
-            timeout_s=opts.get("timeout"),
-            retries=opts.get("retries"),
-            concurrency=opts.get("concurrency"),
-            stream=opts.get("stream"),
-            max_response_bytes=opts.get("max_response_bytes"),
-            gen=parse_gen(opts.get("gen")),
-        ))
-        judge = EndpointSettings(
-            model=judge_model,
-            base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
-            api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
-            timeout_s=endpoint.timeout_s,
-            retries=endpoint.retries,
-            concurrency=endpoint.concurrency,
-            max_response_bytes=endpoint.max_response_bytes,
-            gen={"temperature": 0},
-        ) if judge_model else None
+        endpoint = _endpoint(
+            **_present(
+                model=model,
+                base_url=opts.get("base_url"),
+                api_key=SecretStr(api_key) if api_key else None,
+                timeout_s=opts.get("timeout"),
+                retries=opts.get("retries"),
+                concurrency=opts.get("concurrency"),
+                stream=opts.get("stream"),
+                max_response_bytes=opts.get("max_response_bytes"),
+                gen=parse_gen(opts.get("gen")),
+            )
+        )
+        judge = (
+            EndpointSettings(
+                model=judge_model,
+                base_url=opts.get("judge_base_url") or endpoint.full_base_url(),
+                api_key=SecretStr(judge_key) if judge_key else endpoint.api_key,
+                timeout_s=endpoint.timeout_s,
+                retries=endpoint.retries,
+                concurrency=endpoint.concurrency,
+                max_response_bytes=endpoint.max_response_bytes,
+                gen={"temperature": 0},
+            )
+            if judge_model
+            else None
+        )
         bench_args = parse_bench_args(opts.get("bench_arg"))
         run_protocol = parse_protocols(list(opts.get("protocol")), bench_args)
         from .benchmarks.output_types import parse_output_types
 
         run_output_type = parse_output_types(list(opts.get("output_type")), bench_args)
         cache_dir = opts.get("cache_dir")
-        return RunSettings(**_present(
-            endpoint=endpoint,
-            judge=judge,
-            serve=_present(command=opts.get("serve"), timeout_s=opts.get("serve_timeout")),
-            limit=opts.get("limit"),
-            shuffle=opts.get("shuffle"),
-            seed=opts.get("seed"),
-            datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
-            hub=check_hub(opts.get("hub")),
-            bench_args=bench_args,
-            protocol=run_protocol,
-            answer_parser=_answer_parser(opts.get("answer_parser")),
-            thresholds=list(opts.get("threshold")),
-            max_errors=opts.get("max_errors"),
-            show_failures=opts.get("show_failures"),
-            threshold_mode=_threshold_mode(opts.get("threshold_mode")),
-            early_stop=_early_stop(opts.get("early_stop"), opts.get("threshold")),
-            early_stop_alpha=opts.get("early_stop_alpha"),
-            results_path=_path(opts.get("results")),
-            samples_path=_path(opts.get("samples")),
-            cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
-            use_cache=not opts.get("no_cache"),
-            keep_thinking=opts.get("keep_thinking"),
-            collection=opts.get("collection"),
-            collection_skip_unknown=opts.get("collection_skip_unknown"),
-            think_eval=opts.get("think_eval"),
-            thought_markers=list(opts.get("thought_markers")) or None,
-            tokenizer=_tokenizer(opts.get("tokenizer"), Path(config.invocation_params.dir)),
-            perf_words=list(opts.get("perf")),
-            compare=_present(path=_path(opts.get("compare")), max_drop=opts.get("max_drop"),
-                             significance=opts.get("significance")),
-            media=_present(image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()),
-            repeats=opts.get("repeats"),
-            output_type=run_output_type,
-            chat_template_file=_path(opts.get("chat_template_file")),
-        ))
+        return RunSettings(
+            **_present(
+                endpoint=endpoint,
+                judge=judge,
+                serve=_present(command=opts.get("serve"), timeout_s=opts.get("serve_timeout")),
+                limit=opts.get("limit"),
+                shuffle=opts.get("shuffle"),
+                seed=opts.get("seed"),
+                datasets=dict(split_pair(i, "--llm-dataset") for i in opts.get("dataset")),
+                hub=check_hub(opts.get("hub")),
+                bench_args=bench_args,
+                protocol=run_protocol,
+                answer_parser=_answer_parser(opts.get("answer_parser")),
+                thresholds=list(opts.get("threshold")),
+                max_errors=opts.get("max_errors"),
+                show_failures=opts.get("show_failures"),
+                threshold_mode=_threshold_mode(opts.get("threshold_mode")),
+                early_stop=_early_stop(opts.get("early_stop"), opts.get("threshold")),
+                early_stop_alpha=opts.get("early_stop_alpha"),
+                results_path=_path(opts.get("results")),
+                samples_path=_path(opts.get("samples")),
+                cache_dir=Path(cache_dir) if cache_dir else Path(config.rootpath) / ".pytest_cache" / "llmeval",
+                use_cache=not opts.get("no_cache"),
+                keep_thinking=opts.get("keep_thinking"),
+                collection=opts.get("collection"),
+                collection_skip_unknown=opts.get("collection_skip_unknown"),
+                think_eval=opts.get("think_eval"),
+                thought_markers=list(opts.get("thought_markers")) or None,
+                tokenizer=_tokenizer(opts.get("tokenizer"), Path(config.invocation_params.dir)),
+                perf_words=list(opts.get("perf")),
+                compare=_present(
+                    path=_path(opts.get("compare")),
+                    max_drop=opts.get("max_drop"),
+                    significance=opts.get("significance"),
+                ),
+                media=_present(
+                    image_max_side=opts.get("image_max_side"), image_format=(opts.get("image_format") or "keep").lower()
+                ),
+                repeats=opts.get("repeats"),
+                output_type=run_output_type,
+                chat_template_file=_path(opts.get("chat_template_file")),
+            )
+        )
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc)) from None
 
@@ -446,8 +539,9 @@ def _present(**values: Any) -> dict[str, Any]:
 
 
 _BY_FIELD = {spec.field: spec for spec in OPTIONS if spec.field}
-_BY_FIELD.update({"endpoint.stream": _BY_NAME["stream"], "serve.command": _BY_NAME["serve"],
-                  "compare.path": _BY_NAME["compare"]})
+_BY_FIELD.update(
+    {"endpoint.stream": _BY_NAME["stream"], "serve.command": _BY_NAME["serve"], "compare.path": _BY_NAME["compare"]}
+)
 
 
 _LEVELS = ("early_stop_alpha", "compare.significance")  # error levels of statistical tests
@@ -471,7 +565,8 @@ def _validation_message(exc: ValidationError, prefix: str = "") -> str:
         return f"{spec.describe()} must be {ctx['ge']} or more, got {value}{omit}"
     if error["type"] in ("less_than", "less_than_equal"):
         bound = ctx.get("lt", ctx.get("le"))
-        return f"{spec.describe()} must be {'below' if error['type'] == 'less_than' else 'at most'} {bound}, got {value}{omit}"
+        relation = "below" if error["type"] == "less_than" else "at most"
+        return f"{spec.describe()} must be {relation} {bound}, got {value}{omit}"
     return f"{spec.describe()}: {error['msg']}, got {value}"
 
 
@@ -504,7 +599,9 @@ def _threshold_mode(value: str | None) -> Literal["point", "ci"]:
 
 def _early_stop(enabled: bool, thresholds: list[str]) -> bool:
     if enabled and not thresholds:
-        raise ConfigError("--llm-early-stop needs at least one --llm-threshold: it stops once the thresholds are decided")
+        raise ConfigError(
+            "--llm-early-stop needs at least one --llm-threshold: it stops once the thresholds are decided"
+        )
     return bool(enabled)
 
 

@@ -68,8 +68,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving, "llmeval-serving")
         evaluation = register(config, settings, serving.workerinput)
         if served.text_only:
-            check_text_only(settings.endpoint.model, [*evaluation.selection, *(
-                evaluation.collection.dataset_names if evaluation.collection is not None else ())])
+            check_text_only(
+                settings.endpoint.model,
+                [
+                    *evaluation.selection,
+                    *(evaluation.collection.dataset_names if evaluation.collection is not None else ()),
+                ],
+            )
         from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
         from .perf.plugin import PerfPlugin
         from .report.plugin import ReportPlugin

@@ -55,14 +55,16 @@ def module_argv(module: str, args: Sequence[str] = ()) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def spawn_module(module: str, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
-                 **popen: Any) -> subprocess.Popen[Any]:
+def spawn_module(
+    module: str, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[Any]:
     """Start ``python -m module args`` (a module of this package) with :func:`package_env`."""
     return subprocess.Popen(module_argv(module, args), env=package_env(env), **popen)
 
 
-def run_module(module: str, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
-               **run: Any) -> subprocess.CompletedProcess[Any]:
+def run_module(
+    module: str, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None, **run: Any
+) -> subprocess.CompletedProcess[Any]:
     """Run ``python -m module args`` to completion (``subprocess.run`` keywords apply)."""
     return subprocess.run(module_argv(module, args), env=package_env(env), **run)
 

@@ -49,7 +49,9 @@ class ServingPlugin:
     Its port is chosen at configure time, so the endpoint URL every plugin holds is right from the
     start."""
 
-    def __init__(self, settings: RunSettings, server: Any = None, *, deferred: bool = False, note: str | None = None) -> None:
+    def __init__(
+        self, settings: RunSettings, server: Any = None, *, deferred: bool = False, note: str | None = None
+    ) -> None:
         self.settings = settings
         self.server = server
         self.deferred = deferred and server is not None  # not started yet: start_if_needed does it
@@ -74,8 +76,12 @@ class ServingPlugin:
         self.deferred = False
         evaluation = session.config.pluginmanager.get_plugin("llmeval-evaluation")
         samples = [item for item in session.items if isinstance(item, SampleItem)]
-        if evaluation is not None and samples and len(samples) == len(session.items) \
-                and not evaluation.runtime.answers_missing(samples):
+        if (
+            evaluation is not None
+            and samples
+            and len(samples) == len(session.items)
+            and not evaluation.runtime.answers_missing(samples)
+        ):
             self._say(f"llmeval: every answer is in the cache; {self.settings.endpoint.model} is not served")
             evaluation.runtime.endpoint_unstarted = True
             self.server.on_death.clear()
@@ -149,10 +155,17 @@ class ServingPlugin:
 
     def workerinput(self) -> dict[str, Any]:
         """What xdist workers need to use this endpoint instead of starting their own."""
-        info: dict[str, Any] = {WORKER_URL_KEY: self.settings.endpoint.base_url, WORKER_MODEL_KEY: self.settings.endpoint.model}
+        info: dict[str, Any] = {
+            WORKER_URL_KEY: self.settings.endpoint.base_url,
+            WORKER_MODEL_KEY: self.settings.endpoint.model,
+        }
         if self.server is not None:
-            info[WORKER_SERVER_KEY] = {"pid": self.server.pid, "exit_path": str(self.server.exit_path),
-                                       "command": self.server.command, "log_path": str(self.server.log_path)}
+            info[WORKER_SERVER_KEY] = {
+                "pid": self.server.pid,
+                "exit_path": str(self.server.exit_path),
+                "command": self.server.command,
+                "log_path": str(self.server.log_path),
+            }
         return info
 
     @pytest.hookimpl(trylast=True)
@@ -210,8 +223,12 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
         if managed:
             from .endpoint.server import RemoteServerWatch, watch_remote_server
 
-            watch_remote_server(workerinput[WORKER_URL_KEY], RemoteServerWatch(
-                int(managed["pid"]), Path(managed["exit_path"]), list(managed["command"]), Path(managed["log_path"])))
+            watch_remote_server(
+                workerinput[WORKER_URL_KEY],
+                RemoteServerWatch(
+                    int(managed["pid"]), Path(managed["exit_path"]), list(managed["command"]), Path(managed["log_path"])
+                ),
+            )
         return Serving(_pointing_at(settings, workerinput[WORKER_URL_KEY], workerinput[WORKER_MODEL_KEY]))
     if config.option.collectonly:
         return Serving(settings)
@@ -225,18 +242,31 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
     if settings.serve.command:
         # a command with a fixed port ("ollama serve"): --llm-base-url says which port it listens on
         fixed = urlsplit(settings.endpoint.base_url).port if settings.endpoint.base_url else None
-        spec = ServerSpec(command=settings.serve.command, model=model, ready_timeout_s=settings.serve.timeout_s,
-                          log_path=_log_path(settings), port=fixed)
+        spec = ServerSpec(
+            command=settings.serve.command,
+            model=model,
+            ready_timeout_s=settings.serve.timeout_s,
+            log_path=_log_path(settings),
+            port=fixed,
+        )
     elif settings.endpoint.base_url is None and is_local_model_name(model):
         local = resolve_local_model(model)
         model = local.served_name
-        spec = ServerSpec(command=llama_server_command(local), model=model, ready_timeout_s=settings.serve.timeout_s,
-                          log_path=_log_path(settings))
+        spec = ServerSpec(
+            command=llama_server_command(local),
+            model=model,
+            ready_timeout_s=settings.serve.timeout_s,
+            log_path=_log_path(settings),
+        )
         text_only = True
         if settings.endpoint.concurrency > EMBEDDED_SLOTS:
-            settings = settings.model_copy(update={"endpoint": settings.endpoint.model_copy(update={"concurrency": EMBEDDED_SLOTS})})
-            note = (f"{EMBEDDED_SLOTS} request in flight per process: llama-cpp-python's server answers one at a time "
-                    "(more would only queue inside it)")
+            settings = settings.model_copy(
+                update={"endpoint": settings.endpoint.model_copy(update={"concurrency": EMBEDDED_SLOTS})}
+            )
+            note = (
+                f"{EMBEDDED_SLOTS} request in flight per process: llama-cpp-python's server answers one at a time "
+                "(more would only queue inside it)"
+            )
     elif settings.endpoint.base_url is None:
         raise ConfigError(
             f"no endpoint for --llm-model {model!r}: pass --llm-base-url (or set OPENAI_BASE_URL), "
@@ -251,8 +281,13 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
             port = free_port(spec.host)
             spec = spec.model_copy(update={"port": port})
         server = ManagedServer(spec)
-        return Serving(_pointing_at(settings, server_url(spec.host, port), model), server, deferred=True, note=note,
-                       text_only=text_only)
+        return Serving(
+            _pointing_at(settings, server_url(spec.host, port), model),
+            server,
+            deferred=True,
+            note=note,
+            text_only=text_only,
+        )
     try:
         server = ManagedServer(spec).start()
     except LLMEvalError as exc:

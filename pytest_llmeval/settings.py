@@ -242,7 +242,9 @@ class RunSettings(BaseModel):
     compare: CompareSettings = Field(default_factory=CompareSettings)
     media: MediaOptions = Field(default_factory=MediaOptions)  # --llm-image-max-side / --llm-image-format
     repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample
-    output_type: str | None = None  # --llm-output-type NAME: generate_until | multiple_choice (benchmarks/output_types.py)
+    output_type: str | None = (
+        None  # --llm-output-type NAME: generate_until | multiple_choice (benchmarks/output_types.py)
+    )
     chat_template_file: Path | None = None  # --llm-chat-template-file: Jinja template of log-likelihood contexts
 
     def failures_shown(self, verbosity: int) -> int | None:

@@ -12,6 +12,6 @@ from collections.abc import Sequence
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """The header, a line of dashes and one line per row; columns left-aligned to their widest
     cell, two spaces apart, trailing blanks stripped."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
     return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]

@@ -35,8 +35,18 @@ IQUIZ_ROWS = {
         {"question": "哪个图形与众不同？", "choices": ["圆", "正方形", "三角形", "苹果"], "answer": "D", "level": 2},
     ],
     "EQ": [
-        {"question": "朋友失恋了，你应该怎么做？", "choices": ["嘲笑他", "陪伴倾听", "不理他", "讲大道理"], "answer": "B", "level": 1},
-        {"question": "同事抢了你的功劳，最好的做法是？", "choices": ["当众争吵", "私下沟通", "报复", "辞职"], "answer": "B", "level": 2},
+        {
+            "question": "朋友失恋了，你应该怎么做？",
+            "choices": ["嘲笑他", "陪伴倾听", "不理他", "讲大道理"],
+            "answer": "B",
+            "level": 1,
+        },
+        {
+            "question": "同事抢了你的功劳，最好的做法是？",
+            "choices": ["当众争吵", "私下沟通", "报复", "辞职"],
+            "answer": "B",
+            "level": 2,
+        },
     ],
 }
 
@@ -46,7 +56,6 @@ IQUIZ_RULES = [
     {"contains": "失恋", "reply": "应该陪伴。答案是：B"},
     {"contains": "功劳", "reply": "The answer is (B)"},
 ]
-
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,6 +75,7 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     share, where one test is answered from another test's cache."""
     monkeypatch.setenv("PYTEST_ADDOPTS", f"--rootdir={pytester.path}")
     return pytester
+
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

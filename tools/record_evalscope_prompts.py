@@ -39,6 +39,7 @@ def evalscope_row(row: dict, spec: dict) -> dict:
     """A row as EvalScope's loader gives it: a media file of the fixture (`media/...`, which this
     plugin reads as a path inside the dataset's folder) becomes the `{"bytes": ...}` cell of a Hugging
     Face image/audio column; `evalscope_media` copies one into a field of EvalScope's name."""
+
     def cell(value: object) -> object:
         if isinstance(value, str) and value.startswith("media/"):
             return {"bytes": (DATA / value).read_bytes(), "path": None}
@@ -61,7 +62,9 @@ def record(name: str, spec: dict) -> list[dict]:
     ours = spec.get("benchmark", name)  # one of our benchmarks may be recorded in two EvalScope configurations
     evs_name = NAMES.get(ours, ours)
     config = TaskConfig(
-        model="dummy", datasets=[evs_name], eval_type="mock_llm",
+        model="dummy",
+        datasets=[evs_name],
+        eval_type="mock_llm",
         dataset_args={evs_name: spec.get("evalscope_args", {})},  # a default changed on purpose (see its "note")
     )
     adapter = get_benchmark(evs_name, config)
@@ -80,12 +83,14 @@ def record(name: str, spec: dict) -> list[dict]:
             messages = adapter.process_sample_str_input(sample, subset)
         else:
             messages = adapter.process_sample_messages_input(sample, subset)
-        bodies.append({
-            "row": index,
-            "few_shot_num": adapter.few_shot_num,
-            "messages": openai_chat_messages(messages),
-            "evalscope": evalscope.__version__,
-        })
+        bodies.append(
+            {
+                "row": index,
+                "few_shot_num": adapter.few_shot_num,
+                "messages": openai_chat_messages(messages),
+                "evalscope": evalscope.__version__,
+            }
+        )
     return bodies
 
 

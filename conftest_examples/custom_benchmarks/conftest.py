@@ -1,8 +1,8 @@
 """Three user-defined benchmarks. Run from this folder (`cd conftest_examples/custom_benchmarks`):
 
-    pytest --llm-model MODEL --llm-base-url URL -m "capitals or policy or tone"
-    pytest --llm-model MODEL --llm-base-url URL -m policy --llm-threshold "policy.acc>=0.9"
-    pytest --llm-model smollm2-135m -m capitals          # the embedded model, no server needed
+pytest --llm-model MODEL --llm-base-url URL -m "capitals or policy or tone"
+pytest --llm-model MODEL --llm-base-url URL -m policy --llm-threshold "policy.acc>=0.9"
+pytest --llm-model smollm2-135m -m capitals          # the embedded model, no server needed
 """
 
 from __future__ import annotations
@@ -40,5 +40,8 @@ class Tone(Benchmark):
         words = len(output.split())
         polite = any(word in output.lower() for word in ("sorry", "apolog"))
         passed = polite and words < 60
-        return Score(passed=passed, metrics={"acc": float(passed), "words": float(words)},
-                     explanation=f"polite={polite}, {words} words")
+        return Score(
+            passed=passed,
+            metrics={"acc": float(passed), "words": float(words)},
+            explanation=f"polite={polite}, {words} words",
+        )

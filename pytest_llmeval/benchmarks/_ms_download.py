@@ -23,12 +23,16 @@ def main() -> int:
         from modelscope_hub.api import HubApi
 
         folder = HubApi(endpoint=request["endpoint"]).download_repo(
-            request["dataset_id"], "dataset", allow_patterns=request["patterns"], file_list=request["files"])
+            request["dataset_id"], "dataset", allow_patterns=request["patterns"], file_list=request["files"]
+        )
         answer: dict[str, object] = {"folder": str(folder)}
     except Exception as exc:  # every failure goes back to the parent, which words it for the user
         failures = getattr(exc, "failed_files", None) or {}
-        answer = {"error": type(exc).__name__, "message": (str(exc).splitlines() or [""])[0][:300],
-                  "failures": {str(path): type(error).__name__ for path, error in failures.items()}}
+        answer = {
+            "error": type(exc).__name__,
+            "message": (str(exc).splitlines() or [""])[0][:300],
+            "failures": {str(path): type(error).__name__ for path, error in failures.items()},
+        }
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
     return 0

@@ -133,8 +133,9 @@ class Benchmark:
         self.protocol: Protocol | None = choose_protocol(self.name, self.protocols, self.args.get("protocol"))
         # the protocol's default count, unless given: then local data without a few-shot split is zero-shot
         # with a warning (`fewshot.few_shot_records`), where an explicit count is an error
-        self.few_shot_from_protocol = (self.protocol is not None and "few_shot_num" in self.default_args
-                                       and "few_shot_num" not in (args or {}))
+        self.few_shot_from_protocol = (
+            self.protocol is not None and "few_shot_num" in self.default_args and "few_shot_num" not in (args or {})
+        )
         if self.few_shot_from_protocol:
             self.args["few_shot_num"] = str(self.protocol.few_shot_num)  # type: ignore[union-attr]
         from ..scoring.reference_choice import check_answer_parser
@@ -303,7 +304,5 @@ class RecordLoader:
     def records(self, benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:
         raise NotImplementedError
 
-    def to_sample(
-        self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str
-    ) -> Sample:
+    def to_sample(self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str) -> Sample:
         raise NotImplementedError

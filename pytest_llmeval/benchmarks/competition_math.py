@@ -33,7 +33,10 @@ class CompetitionMath(BoxedMathBenchmark):
     name = "competition_math"
     description = "MATH test set (5,000), subsets by subject; boxed answer, math_equal; acc (+ per level)."
     source = DatasetSource(
-        path="EleutherAI/hendrycks_math", split="test", subset_mode="config", subset_field="type",
+        path="EleutherAI/hendrycks_math",
+        split="test",
+        subset_mode="config",
+        subset_field="type",
         modelscope="evalscope/competition_math",
     )
     subsets = tuple(breakdown_label(s) for s in MATH_SUBJECTS)

@@ -84,8 +84,11 @@ def file_benchmark(
                 text = template.format(question=question, choices=format_choices(choices))
                 return Sample(id=sample_id, subset=subset, input=text, target=answer, choices=choices)
             return Sample(
-                id=sample_id, subset=subset, input=template.format(question=question),
-                target=str(record[answer_field]), metadata={"question": question},
+                id=sample_id,
+                subset=subset,
+                input=template.format(question=question),
+                target=str(record[answer_field]),
+                metadata={"question": question},
             )
 
         def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
@@ -110,13 +113,15 @@ def file_benchmark(
             inputs = self.judge_inputs(sample, output)
             if inputs is not None:
                 verdict = self.require_judge().grade(*inputs)
-                return Score(passed=verdict.passed, metrics={"acc": float(verdict.passed)},
-                             explanation=verdict.explanation)
+                return Score(
+                    passed=verdict.passed, metrics={"acc": float(verdict.passed)}, explanation=verdict.explanation
+                )
             if kind == "mcq":
                 answer = find_choice(output, choice_letters(len(sample.choices or [])), sample.choices)
                 passed = answer.letter == sample.target
-                return Score(passed=passed, metrics={"acc": float(passed)}, extracted=answer.letter,
-                             explicit=answer.explicit)
+                return Score(
+                    passed=passed, metrics={"acc": float(passed)}, extracted=answer.letter, explicit=answer.explicit
+                )
             extracted, passed = match_short_answer(output, str(sample.target))
             return Score(passed=passed, metrics={"acc": float(passed)}, extracted=extracted)
 
@@ -188,7 +193,9 @@ def match_short_answer(output: str, target: str) -> tuple[str | None, bool]:
             candidate = found.group(1)
             break
     normalized, expected = _normalize(candidate), _normalize(target)
-    if normalized == expected or (expected and re.search(rf"(?:^|\s)(?:is|are|was|were)\s+{re.escape(expected)}$", normalized)):
+    if normalized == expected or (
+        expected and re.search(rf"(?:^|\s)(?:is|are|was|were)\s+{re.escape(expected)}$", normalized)
+    ):
         return candidate.strip(), True
     try:
         return candidate.strip(), numbers_equal(normalized.replace(" ", ""), expected.replace(" ", ""))

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DatasetError
-from .protocols import ProtocolWarning
 from .base import Benchmark, Override, RecordLoader
 from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
+from .protocols import ProtocolWarning
 
 Record = Mapping[str, Any]
 
@@ -158,8 +158,10 @@ def _hub_rows(benchmark: Benchmark, label: str, split: str, hub: str) -> Iterato
 
     source = benchmark.source
     assert source is not None
-    fix = (f"pass --llm-dataset {benchmark.name}:{split}=PATH for the few-shot rows, "
-           f"or use --llm-bench-arg {benchmark.name}.few_shot_num=0")
+    fix = (
+        f"pass --llm-dataset {benchmark.name}:{split}=PATH for the few-shot rows, "
+        f"or use --llm-bench-arg {benchmark.name}.few_shot_num=0"
+    )
     # strict: a snapshot without the few-shot split must not lend its test file as examples
     rows, only_this_subset = hub_rows(benchmark, label, split, hub, fix, strict=True)
     if only_this_subset:

@@ -36,9 +36,7 @@ def data_kind(path: Path) -> tuple[str, str | None] | None:
     suffixes = [s.lower() for s in path.suffixes]
     compression = suffixes[-1] if suffixes and suffixes[-1] in COMPRESSIONS else None
     inner = (
-        suffixes[-2]
-        if compression and len(suffixes) >= 2
-        else (suffixes[-1] if suffixes and not compression else None)
+        suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes and not compression else None)
     )
     if inner in DATA_SUFFIXES and not (compression and inner == ".parquet"):
         return inner, compression
@@ -51,21 +49,13 @@ def is_data_file(path: Path) -> bool:
 
 def is_saved_dataset(path: Path) -> bool:
     return path.is_dir() and (
-        (path / "dataset_dict.json").exists()
-        or (path / "state.json").exists()
-        or (path / "dataset_info.json").exists()
+        (path / "dataset_dict.json").exists() or (path / "state.json").exists() or (path / "dataset_info.json").exists()
     )
 
 
 def _listing(folder: Path, limit: int = 12) -> str:
-    names = sorted(
-        str(p.relative_to(folder))
-        for p in folder.rglob("*")
-        if p.is_file() and ".git" not in p.parts
-    )
-    shown = ", ".join(names[:limit]) + (
-        f", ... ({len(names)} files)" if len(names) > limit else ""
-    )
+    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts)
+    shown = ", ".join(names[:limit]) + (f", ... ({len(names)} files)" if len(names) > limit else "")
     return shown or "no files"
 
 
@@ -189,9 +179,7 @@ def _open_binary(path: Path) -> IO[bytes]:
     try:
         return opener(path, "rb") if opener else path.open("rb")  # type: ignore[operator]
     except OSError as exc:
-        raise DatasetError(
-            f"cannot open the file ({exc.strerror or exc})", source=str(path)
-        ) from None
+        raise DatasetError(f"cannot open the file ({exc.strerror or exc})", source=str(path)) from None
 
 
 def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -225,9 +213,7 @@ def _read_jsonl(path: Path) -> Iterator[Located]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(
-                f"malformed JSON ({exc.msg})", source=str(path), line=number
-            ) from None
+            raise DatasetError(f"malformed JSON ({exc.msg})", source=str(path), line=number) from None
         if not isinstance(record, dict):
             raise DatasetError(
                 f"expected a JSON object, got {type(record).__name__}",
@@ -258,9 +244,7 @@ def _read_json(path: Path) -> Iterator[Located]:
         data = json.loads(text)
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
-        raise DatasetError(
-            f"malformed JSON ({getattr(exc, 'msg', exc)})", source=str(path), line=line
-        ) from None
+        raise DatasetError(f"malformed JSON ({getattr(exc, 'msg', exc)})", source=str(path), line=line) from None
     if isinstance(data, dict):
         data = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(data, list):
@@ -287,8 +271,7 @@ def _read_csv(path: Path) -> Iterator[Located]:
             name = {";": "';'", "\t": "a tab", "|": "'|'"}[guess]
             raise DatasetError(
                 f"the header has one column {cell[:80]!r}: the file looks separated by {name}, not commas; "
-                f"save it comma-separated"
-                + (" or name it .tsv" if guess == "\t" else ""),
+                f"save it comma-separated" + (" or name it .tsv" if guess == "\t" else ""),
                 source=str(path),
                 line=1,
             )
@@ -309,9 +292,7 @@ def _read_parquet(path: Path) -> Iterator[Located]:
     try:
         table = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
-        raise DatasetError(
-            f"not a readable parquet file ({exc}); download it again", source=str(path)
-        ) from None
+        raise DatasetError(f"not a readable parquet file ({exc}); download it again", source=str(path)) from None
     index = 0
     for batch in table.iter_batches(batch_size=1024):
         for record in batch.to_pylist():
@@ -325,9 +306,7 @@ def _read_saved(path: Path, split: str) -> Iterator[Located]:
     try:
         loaded = datasets.load_from_disk(str(path))
     except Exception as exc:
-        raise DatasetError(
-            f"not a readable save_to_disk folder ({exc})", source=str(path)
-        ) from None
+        raise DatasetError(f"not a readable save_to_disk folder ({exc})", source=str(path)) from None
     if isinstance(loaded, datasets.DatasetDict):
         if split not in loaded:
             raise DatasetError(

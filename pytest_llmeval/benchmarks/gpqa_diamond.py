@@ -56,7 +56,10 @@ class GPQADiamond(MultipleChoiceBenchmark):
     subsets = ("diamond",)
     tags = ("knowledge", "reasoning", "science", "mcq")
     default_args = {"seed": "0"}
-    protocols = {"evalscope": mc_protocol(MC_SINGLE_COT, extra={"option_order": "question_hash"}), "native": NATIVE["en"]}
+    protocols = {
+        "evalscope": mc_protocol(MC_SINGLE_COT, extra={"option_order": "question_hash"}),
+        "native": NATIVE["en"],
+    }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)

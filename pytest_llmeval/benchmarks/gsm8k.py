@@ -31,8 +31,12 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:/\d+)?")
 PROMPT = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 PROTOCOLS = {
     "evalscope": Protocol(
-        name="evalscope", template=BOXED_SUFFIX, source=SOURCE, few_shot_num=4,
-        few_shot_template=MATH_FEW_SHOT + BOXED_SUFFIX, example_template=GSM8K_EXAMPLE,
+        name="evalscope",
+        template=BOXED_SUFFIX,
+        source=SOURCE,
+        few_shot_num=4,
+        few_shot_template=MATH_FEW_SHOT + BOXED_SUFFIX,
+        example_template=GSM8K_EXAMPLE,
     ),
     "native": Protocol(name="native", template=PROMPT, source="pytest-llmeval"),
 }
@@ -44,8 +48,7 @@ def prompt_fields(record: Mapping[str, Any]) -> dict[str, str]:
     question = str(first_field(record, QUESTION_FIELDS))
     answer = str(first_field(record, ANSWER_FIELDS) or "")
     reasoning, _, final = answer.rpartition("####")
-    return {"question": question, "problem": question.strip(), "reasoning": reasoning.strip(),
-            "answer": final.strip()}
+    return {"question": question, "problem": question.strip(), "reasoning": reasoning.strip(), "answer": final.strip()}
 
 
 @register_benchmark
@@ -77,7 +80,9 @@ class GSM8K(Benchmark):
         answer = required_text(record, ANSWER_FIELDS)
         target = extract_gsm8k_target(answer) if "####" in answer else answer
         if not _NUMBER.fullmatch(target.replace(",", "")):
-            raise ValueError(f"the gold answer {target[-80:]!r} is not a number (GSM8K answers end with '#### <number>')")
+            raise ValueError(
+                f"the gold answer {target[-80:]!r} is not a number (GSM8K answers end with '#### <number>')"
+            )
         fields = prompt_fields(record)
         examples = self._examples.get(subset, [])
         metadata: dict[str, Any] = {"question": fields["question"]}

@@ -184,40 +184,56 @@ class HubBudget:
             raise self.timed_out()
 
     def timed_out(self) -> HubLimitError:
-        return self._trip(f"it took longer than {self.limits.timeout_s:g} s", "LLMEVAL_HUB_TIMEOUT",
-                          "Raise LLMEVAL_HUB_TIMEOUT for a slow network")
+        return self._trip(
+            f"it took longer than {self.limits.timeout_s:g} s",
+            "LLMEVAL_HUB_TIMEOUT",
+            "Raise LLMEVAL_HUB_TIMEOUT for a slow network",
+        )
 
     def request(self) -> None:
         with self._lock:
             self.check()
             self.requests += 1
             if self.requests > self.limits.max_requests:
-                raise self._trip(f"it needed more than {self.limits.max_requests:,} requests (an endless listing?)",
-                                 "LLMEVAL_HUB_MAX_REQUESTS",
-                                 "Raise LLMEVAL_HUB_MAX_REQUESTS for a dataset of many files")
+                raise self._trip(
+                    f"it needed more than {self.limits.max_requests:,} requests (an endless listing?)",
+                    "LLMEVAL_HUB_MAX_REQUESTS",
+                    "Raise LLMEVAL_HUB_MAX_REQUESTS for a dataset of many files",
+                )
 
     def receive(self, count: int, listing: bool = False) -> None:
         with self._lock:
             self.received += count
             self.listed += count if listing else 0
             if self.listed > self.limits.max_listing:
-                raise self._trip(f"its listings and other JSON answers passed {_human(self.limits.max_listing)}",
-                                 "LLMEVAL_HUB_MAX_LISTING", "Raise LLMEVAL_HUB_MAX_LISTING for a repository of "
-                                 "very many files")
+                raise self._trip(
+                    f"its listings and other JSON answers passed {_human(self.limits.max_listing)}",
+                    "LLMEVAL_HUB_MAX_LISTING",
+                    "Raise LLMEVAL_HUB_MAX_LISTING for a repository of very many files",
+                )
             if self.received > self.limits.max_bytes:
-                raise self._trip(f"the hub sent more than {_human(self.limits.max_bytes)}", "LLMEVAL_HUB_MAX_BYTES",
-                                 "Raise LLMEVAL_HUB_MAX_BYTES (e.g. 16G) for a larger dataset")
+                raise self._trip(
+                    f"the hub sent more than {_human(self.limits.max_bytes)}",
+                    "LLMEVAL_HUB_MAX_BYTES",
+                    "Raise LLMEVAL_HUB_MAX_BYTES (e.g. 16G) for a larger dataset",
+                )
         self.check()
 
     def declared(self, total: int) -> None:
         """A listing announcing `total` bytes of files: refused up front when over the size limit."""
         if total > self.limits.max_bytes:
-            raise self._trip(f"its listing announces {total:,} bytes, over {_human(self.limits.max_bytes)}",
-                             "LLMEVAL_HUB_MAX_BYTES", "Raise LLMEVAL_HUB_MAX_BYTES (e.g. 16G) for a larger dataset")
+            raise self._trip(
+                f"its listing announces {total:,} bytes, over {_human(self.limits.max_bytes)}",
+                "LLMEVAL_HUB_MAX_BYTES",
+                "Raise LLMEVAL_HUB_MAX_BYTES (e.g. 16G) for a larger dataset",
+            )
 
     def stalled(self) -> HubLimitError:
-        return self._trip(f"no byte arrived for {self.limits.stall_s:g} s", "LLMEVAL_HUB_STALL_TIMEOUT",
-                          "Raise LLMEVAL_HUB_STALL_TIMEOUT for a slow network")
+        return self._trip(
+            f"no byte arrived for {self.limits.stall_s:g} s",
+            "LLMEVAL_HUB_STALL_TIMEOUT",
+            "Raise LLMEVAL_HUB_STALL_TIMEOUT for a slow network",
+        )
 
     def read_timeout(self) -> float:
         """How long one network read may wait: the stall limit, never past the deadline."""
@@ -270,7 +286,9 @@ def _install_hf_transport() -> None:
         client = default_factory()
         module = __import__(type(client).__module__.split(".")[0])
         return type(client)(
-            event_hooks=client.event_hooks, follow_redirects=client.follow_redirects, timeout=client.timeout,
+            event_hooks=client.event_hooks,
+            follow_redirects=client.follow_redirects,
+            timeout=client.timeout,
             transport=_limited_transport(module),
         )
 

@@ -37,8 +37,24 @@ from .hub_limits import HubBudget, HubLimitError, HubLimits, hf_budget, modelsco
 
 Hub = Literal["huggingface", "modelscope"]
 HUB_NAMES = {"huggingface": "Hugging Face hub", "modelscope": "ModelScope hub"}
-DATA_PATTERNS = ["*.jsonl", "*.json", "*.csv", "*.tsv", "*.parquet", "*.gz", "*.bz2", "*.xz",
-                 "**/*.jsonl", "**/*.json", "**/*.csv", "**/*.tsv", "**/*.parquet", "**/*.gz", "**/*.bz2", "**/*.xz"]
+DATA_PATTERNS = [
+    "*.jsonl",
+    "*.json",
+    "*.csv",
+    "*.tsv",
+    "*.parquet",
+    "*.gz",
+    "*.bz2",
+    "*.xz",
+    "**/*.jsonl",
+    "**/*.json",
+    "**/*.csv",
+    "**/*.tsv",
+    "**/*.parquet",
+    "**/*.gz",
+    "**/*.bz2",
+    "**/*.xz",
+]
 PROBE_TIMEOUT_S = 3.0
 _unreachable: dict[str, str] = {}  # hub -> why, once found out of reach in this process
 _forced_offline: set[str] = set()  # offline variables this process set itself (HF found unreachable)
@@ -192,7 +208,9 @@ def hf_load(name: str, fix: str, load: Callable[[], Any]) -> Any:
 
 
 def _ms_endpoint() -> str:
-    endpoint = os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN") or "https://www.modelscope.cn"
+    endpoint = (
+        os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN") or "https://www.modelscope.cn"
+    )
     return endpoint if "://" in endpoint else f"https://{endpoint}"
 
 
@@ -210,7 +228,8 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
         except ImportError:
             raise DatasetError(
                 f"{dataset_id} lives on the ModelScope hub and the `modelscope` client is not installed: "
-                "pip install 'pytest-llmeval[modelscope]'" f"; or {fix}",
+                "pip install 'pytest-llmeval[modelscope]'"
+                f"; or {fix}",
                 hub_unreachable=True,  # the same for every subset: one error per benchmark
             ) from None
         raise DatasetError(
@@ -242,8 +261,11 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
     try:
         from modelscope_hub.api import HubApi
 
-        endpoint = _ms_endpoint() if _ms_endpoint_set() else HubApi().resolve_endpoint_for_read(
-            dataset_id, repo_type="dataset")
+        endpoint = (
+            _ms_endpoint()
+            if _ms_endpoint_set()
+            else HubApi().resolve_endpoint_for_read(dataset_id, repo_type="dataset")
+        )
         listing = _modelscope_listing(endpoint, dataset_id, budget, fix)
         chosen = _checked_entries(listing, patterns, dataset_id, budget, fix)
         folder = _modelscope_download(endpoint, dataset_id, patterns, chosen, budget)
@@ -281,7 +303,12 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
     with httpx.Client(follow_redirects=True, cookies={"m_session_id": token} if token else None) as client:
         for page in range(1, budget.limits.max_requests + 2):
             budget.request()
-            params: dict[str, str | int] = {"Revision": "master", "Recursive": "True", "PageNumber": page, "PageSize": MS_PAGE_SIZE}
+            params: dict[str, str | int] = {
+                "Revision": "master",
+                "Recursive": "True",
+                "PageNumber": page,
+                "PageSize": MS_PAGE_SIZE,
+            }
             body = bytearray()
             try:
                 with client.stream("GET", url, params=params, timeout=budget.read_timeout()) as response:
@@ -291,8 +318,10 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
             except httpx.TimeoutException:
                 raise budget.stalled() from None
             if response.status_code == 404:
-                raise DatasetError(f"cannot download {dataset_id} from the ModelScope hub: it has no such dataset "
-                                   f"(404 at {url}). Check the id, or {fix}")
+                raise DatasetError(
+                    f"cannot download {dataset_id} from the ModelScope hub: it has no such dataset "
+                    f"(404 at {url}). Check the id, or {fix}"
+                )
             response.raise_for_status()
             try:
                 data = json.loads(bytes(body)).get("Data")
@@ -300,8 +329,10 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
                 data = None
             files = data if isinstance(data, list) else (data or {}).get("Files") if isinstance(data, dict) else None
             if not isinstance(files, list):
-                raise DatasetError(f"the ModelScope hub answered the listing of {dataset_id} with something that is "
-                                   f"not a file list (HTTP {response.status_code}); {fix}")
+                raise DatasetError(
+                    f"the ModelScope hub answered the listing of {dataset_id} with something that is "
+                    f"not a file list (HTTP {response.status_code}); {fix}"
+                )
             entries.extend(f for f in files if isinstance(f, dict))
             if len(files) < MS_PAGE_SIZE:
                 return entries
@@ -324,8 +355,10 @@ def _checked_entries(
             continue
         size = entry.get("Size", entry.get("size"))
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise DatasetError(f"the ModelScope listing of {dataset_id} gives no size for {path!r} (got {size!r}), so "
-                               f"its download could not be bounded; {fix}")
+            raise DatasetError(
+                f"the ModelScope listing of {dataset_id} gives no size for {path!r} (got {size!r}), so "
+                f"its download could not be bounded; {fix}"
+            )
         chosen.append({**entry, "Path": path, "Size": size})
     budget.declared(sum(entry["Size"] for entry in chosen))
     return chosen
@@ -342,8 +375,9 @@ def _modelscope_download(
     from ..processes import spawn_module, stop_group
 
     request = json.dumps({"endpoint": endpoint, "dataset_id": dataset_id, "patterns": list(patterns), "files": files})
-    proc = spawn_module("pytest_llmeval.benchmarks._ms_download", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                        start_new_session=True)  # its progress bars go to our stderr, as before
+    proc = spawn_module(
+        "pytest_llmeval.benchmarks._ms_download", stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+    )  # its progress bars go to our stderr, as before
     try:
         out, _ = proc.communicate(request.encode(), timeout=max(0.001, budget.deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
@@ -355,16 +389,20 @@ def _modelscope_download(
     try:
         answer = json.loads(out.decode("utf-8", "replace").strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise DatasetError(f"cannot download {budget.what}: the download process ended without an answer "
-                           f"(exit status {proc.returncode}); {budget.fix}") from None
+        raise DatasetError(
+            f"cannot download {budget.what}: the download process ended without an answer "
+            f"(exit status {proc.returncode}); {budget.fix}"
+        ) from None
     if "folder" in answer:
         return Path(answer["folder"])
     failures: dict[str, str] = answer.get("failures") or {"": str(answer.get("error"))}
     for path, kind in failures.items():
         what = f" ({path})" if path else ""
         if kind == "FileSizeMismatchError":
-            raise HubLimitError(f"the download of {budget.what} was stopped: the hub sent a file{what} of another size "
-                                f"than its listing announced; {budget.fix}")
+            raise HubLimitError(
+                f"the download of {budget.what} was stopped: the hub sent a file{what} of another size "
+                f"than its listing announced; {budget.fix}"
+            )
         if "Deadline" in kind:  # the client's per-file limit, which defaults to ours
             raise budget.timed_out()
         if "TooSlow" in kind or "Timeout" in kind:
@@ -372,8 +410,10 @@ def _modelscope_download(
     kind, message = str(answer.get("error")), str(answer.get("message", ""))
     if kind in ("NetworkError", "ConnectionError"):
         raise ConnectionError(message)  # the caller's "unreachable" path
-    raise DatasetError(f"cannot download {budget.what} from the ModelScope hub ({kind}: {message[:200]}). Download "
-                       f"it where the hub is reachable and {budget.fix}")
+    raise DatasetError(
+        f"cannot download {budget.what} from the ModelScope hub ({kind}: {message[:200]}). Download "
+        f"it where the hub is reachable and {budget.fix}"
+    )
 
 
 def _inside_only(folder: Path, name: str, fix: str) -> Path:
@@ -382,8 +422,10 @@ def _inside_only(folder: Path, name: str, fix: str) -> Path:
     root = folder.resolve()
     for path in folder.rglob("*"):
         if path.is_symlink() and not path.resolve().is_relative_to(root):
-            raise DatasetError(f"the snapshot of {name} holds {path.relative_to(folder)!s}, a link to "
-                               f"{path.resolve()!s} outside it; remove the snapshot folder {folder} and {fix}")
+            raise DatasetError(
+                f"the snapshot of {name} holds {path.relative_to(folder)!s}, a link to "
+                f"{path.resolve()!s} outside it; remove the snapshot folder {folder} and {fix}"
+            )
     return folder
 
 
@@ -406,4 +448,3 @@ def modelscope_rows(
             source=str(folder),
         )
     return read_paths(whole, split), len(benchmark.subsets) == 1
-

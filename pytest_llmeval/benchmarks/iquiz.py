@@ -37,14 +37,20 @@ class IQuiz(Benchmark):
     name = "iquiz"
     description = "Chinese IQ and EQ multiple-choice questions, chain-of-thought prompt."
     source = DatasetSource(
-        path="AI-ModelScope/IQuiz", split="test", subset_mode="config", modelscope="AI-ModelScope/IQuiz",
+        path="AI-ModelScope/IQuiz",
+        split="test",
+        subset_mode="config",
+        modelscope="AI-ModelScope/IQuiz",
         home="modelscope",
     )
     subsets = ("IQ", "EQ")
     tags = ("knowledge", "chinese", "mcq")
     metrics = ("acc",)
     task_type = "mcq"
-    protocols = {"evalscope": zh_protocol(), "native": Protocol(name="native", renderer=_native, source="pytest-llmeval")}
+    protocols = {
+        "evalscope": zh_protocol(),
+        "native": Protocol(name="native", renderer=_native, source="pytest-llmeval"),
+    }
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         choices = [str(c) for c in record["choices"]]
@@ -67,8 +73,12 @@ class IQuiz(Benchmark):
         if self.answer_parser == "evalscope":  # the reference parser, for reproducing its numbers
             picked = "".join(sorted(reference_choice(output, letters, chinese=True))) or None
             passed = picked == sample.target
-            return Score(passed=passed, metrics={"acc": float(passed)}, extracted=picked,
-                         explanation=None if picked else f"no option letter ({', '.join(letters)}) found in the output")
+            return Score(
+                passed=passed,
+                metrics={"acc": float(passed)},
+                extracted=picked,
+                explanation=None if picked else f"no option letter ({', '.join(letters)}) found in the output",
+            )
         answer = find_choice(output, letters, sample.choices)
         passed = answer.letter == sample.target
         return Score(

@@ -143,7 +143,11 @@ class LiveCodeBench(Benchmark):
     metrics = ("pass_at_1", *breakdown_names("pass_at_1", ("easy", "medium", "hard")))
     task_type = "code"
     default_args = {
-        "subset_list": "release_latest", "start_date": "", "end_date": "", "timeout_s": "6", "float_tolerance": "",
+        "subset_list": "release_latest",
+        "start_date": "",
+        "end_date": "",
+        "timeout_s": "6",
+        "float_tolerance": "",
     }
     generation = {"temperature": 0.0, "max_tokens": 8192}
     # evalscope: its system prompt, then the problem with its format block (starter code or stdin/stdout)
@@ -227,12 +231,16 @@ class LiveCodeBench(Benchmark):
         return Sample(
             id=safe_sample_id(record.get("question_id"), index),
             subset=subset,
-            input=self.protocol.render({
-                "question": str(record["question_content"]), "problem": str(record["question_content"]).strip(),
-                "format": answer_format,
-                "format_block": LCB_FORMAT_STARTER.format(starter=record["starter_code"]) if record.get("starter_code")
-                else LCB_FORMAT_STDIN,
-            }),
+            input=self.protocol.render(
+                {
+                    "question": str(record["question_content"]),
+                    "problem": str(record["question_content"]).strip(),
+                    "format": answer_format,
+                    "format_block": LCB_FORMAT_STARTER.format(starter=record["starter_code"])
+                    if record.get("starter_code")
+                    else LCB_FORMAT_STDIN,
+                }
+            ),
             target="passes all tests",
             metadata={
                 "question": f"{title} ({record.get('platform', '')}, {str(record.get('contest_date', ''))[:10]})",
@@ -296,8 +304,10 @@ def _modelscope_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mappin
     are downloaded (each is hundreds of MB), into the client's cache."""
     source = benchmark.source
     assert source is not None and source.modelscope
-    fix = (f"pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl); "
-           f"or read it from Hugging Face ({REPO}) with --llm-hub huggingface")
+    fix = (
+        f"pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl); "
+        f"or read it from Hugging Face ({REPO}) with --llm-hub huggingface"
+    )
     folder = modelscope_snapshot(source.modelscope, fix, patterns=version_files(subset))
     yield from _version_rows(folder, subset, source.modelscope)
 
@@ -311,8 +321,10 @@ def _hub_rows(benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, 
 
         return datasets.load_dataset("json", data_files=files, split="train")
 
-    fix = (f"pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl); or read it "
-           "from ModelScope (AI-ModelScope/code_generation_lite) with --llm-hub modelscope")
+    fix = (
+        f"pass --llm-dataset {benchmark.name}=DIR (the folder holding test.jsonl ... test6.jsonl); or read it "
+        "from ModelScope (AI-ModelScope/code_generation_lite) with --llm-hub modelscope"
+    )
     dataset = hf_load(f"{', '.join(names)} of {REPO}", fix, load)
     for index, record in enumerate(dataset):
         yield record, f"{REPO}[{subset}] row {index}"
@@ -369,7 +381,7 @@ def decode_lcb_private_tests(s: str, *, max_bytes: int = 1 << 30) -> list[dict[s
     else:
         try:
             payload = _OnlyStrUnpickler(io.BytesIO(raw)).load()
-        except Exception as exc:  # noqa: BLE001 - crafted bytes can make the unpickler raise almost anything
+        except Exception as exc:
             raise DatasetError(f"LiveCodeBench tests: the decompressed pickle is not a plain string ({exc})") from None
     if not isinstance(payload, str):
         raise DatasetError(f"LiveCodeBench tests: expected a pickled JSON string, got {type(payload).__name__}")

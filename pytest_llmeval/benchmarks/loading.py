@@ -52,9 +52,22 @@ from .files import (
 # the file readers live in `files.py` (shared with `hubs.py` without an import circle); named here too
 # because benchmarks and tests import them from the loader
 __all__ = [
-    "COMPRESSIONS", "DATA_SUFFIXES", "FILE_SUFFIXES", "HUB_SOURCE", "DatasetLoader", "Located", "SubsetScan",
-    "data_kind", "find_subset_file", "is_data_file", "is_saved_dataset", "normalized", "read_path", "read_paths",
-    "snapshot_files", "subset_name",
+    "COMPRESSIONS",
+    "DATA_SUFFIXES",
+    "FILE_SUFFIXES",
+    "HUB_SOURCE",
+    "DatasetLoader",
+    "Located",
+    "SubsetScan",
+    "data_kind",
+    "find_subset_file",
+    "is_data_file",
+    "is_saved_dataset",
+    "normalized",
+    "read_path",
+    "read_paths",
+    "snapshot_files",
+    "subset_name",
 ]
 
 HUB_SOURCE = "the hub"  # SubsetScan.source of rows from a hub (else a local path)
@@ -135,9 +148,7 @@ class DatasetLoader(RecordLoader):
         else:
             yield from self._from_override(benchmark, subset, path, scan)
 
-    def to_sample(
-        self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str
-    ) -> Sample:
+    def to_sample(self, benchmark: Benchmark, record: Mapping[str, Any], index: int, subset: str, where: str) -> Sample:
         try:
             return benchmark.record_to_sample(record, index, subset)
         except KeyError as exc:
@@ -164,7 +175,9 @@ class DatasetLoader(RecordLoader):
                 f"values of {scan.field!r} seen: {seen}; the rows' fields: {', '.join(scan.fields) or 'none'}"
             )
         else:
-            detail = f"{scan.rows} rows were read and the benchmark kept none of them (fields: {', '.join(scan.fields)})"
+            detail = (
+                f"{scan.rows} rows were read and the benchmark kept none of them (fields: {', '.join(scan.fields)})"
+            )
         message = (
             f"subset {subset!r} of {benchmark.name!r} yielded no samples{where}: {detail}. Pass rows of this "
             f"subset (--llm-dataset {benchmark.name}.{subset}=PATH takes every row of PATH), or deselect it with -m"
@@ -279,7 +292,8 @@ class DatasetLoader(RecordLoader):
             )
         fix = f"pass --llm-dataset {benchmark.name}=PATH" + (
             f" (or --llm-dataset {benchmark.name}.{subset_name(benchmark, subset)}=PATH for this subset)"
-            if len(benchmark.subsets) > 1 else ""
+            if len(benchmark.subsets) > 1
+            else ""
         )
         rows, by_config = hub_rows(benchmark, subset, source.split, self.hub, fix)
         scan.source = HUB_SOURCE

@@ -25,7 +25,12 @@ from .registry import register_benchmark
 from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, records_for_label, required_text, safe_sample_id
 
 MATH_SUBJECTS = (
-    "Algebra", "Counting & Probability", "Geometry", "Intermediate Algebra", "Number Theory", "Prealgebra",
+    "Algebra",
+    "Counting & Probability",
+    "Geometry",
+    "Intermediate Algebra",
+    "Number Theory",
+    "Prealgebra",
     "Precalculus",
 )
 
@@ -35,7 +40,10 @@ class Math500(BoxedMathBenchmark):
     name = "math_500"
     description = "500 MATH competition problems, subsets by level 1-5; boxed answer, math_equal; acc (+ per subject)."
     source = DatasetSource(
-        path="HuggingFaceH4/MATH-500", split="test", subset_mode="field", subset_field="level",
+        path="HuggingFaceH4/MATH-500",
+        split="test",
+        subset_mode="field",
+        subset_field="level",
         modelscope="AI-ModelScope/MATH-500",
     )
     subsets = tuple(f"level{n}" for n in range(1, 6))

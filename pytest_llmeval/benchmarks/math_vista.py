@@ -49,7 +49,7 @@ from .rows import safe_sample_id
 OPEN_PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}} without units."
 MCQ_PROMPT = (
     "Answer the following multiple-choice question about the image. Reason step by step, then give your "
-    "final answer on the last line as \"Answer: X\", where X is the letter of one option ({letters}).\n\n"
+    'final answer on the last line as "Answer: X", where X is the letter of one option ({letters}).\n\n'
     "{question}\n\n{options}"
 )
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
@@ -95,9 +95,16 @@ def free_form_equal(prediction: str, answer: str, answer_type: str, precision: A
 @register_benchmark
 class MathVista(MultimodalBenchmark):
     name = "math_vista"
-    description = "MathVista testmini: math over images; multiple choice by letter, free-form by type and precision; acc."
-    source = DatasetSource(path="AI4Math/MathVista", split="testmini", subset_mode="field",
-                           subset_field="question_type", modelscope="evalscope/MathVista")
+    description = (
+        "MathVista testmini: math over images; multiple choice by letter, free-form by type and precision; acc."
+    )
+    source = DatasetSource(
+        path="AI4Math/MathVista",
+        split="testmini",
+        subset_mode="field",
+        subset_field="question_type",
+        modelscope="evalscope/MathVista",
+    )
     subsets = ("multi_choice", "free_form")
     tags = ("math", "vision", "multimodal")
     task_type = "math"
@@ -105,10 +112,12 @@ class MathVista(MultimodalBenchmark):
     breakdown_prefixes = ("acc_",)  # acc_<task>
     # the multiple-choice template; `extra["free_form"]` the free-form one (the benchmark renders them)
     protocols = {
-        "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE,
-                              extra={"free_form": MATH_VISTA_OPEN}),
-        "native": Protocol(name="native", template=MCQ_PROMPT, source="pytest-llmeval",
-                           extra={"free_form": OPEN_PROMPT}),
+        "evalscope": Protocol(
+            name="evalscope", template=MC_SINGLE_COT, source=SOURCE, extra={"free_form": MATH_VISTA_OPEN}
+        ),
+        "native": Protocol(
+            name="native", template=MCQ_PROMPT, source="pytest-llmeval", extra={"free_form": OPEN_PROMPT}
+        ),
     }
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
@@ -151,12 +160,20 @@ class MathVista(MultimodalBenchmark):
             choices = None
             text = MATH_VISTA_OPEN.format(question=raw_question) if reference else OPEN_PROMPT.format(question=question)
             target = str(record["answer"])
-        segments, error = self.segments([text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)])
+        segments, error = self.segments(
+            [text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)]
+        )
         metadata["segments"] = segments
         if error:
             metadata["media_error"] = error
-        return Sample(id=safe_sample_id(record.get("pid"), index), subset=subset, input=text, target=target,
-                      choices=choices, metadata=metadata)
+        return Sample(
+            id=safe_sample_id(record.get("pid"), index),
+            subset=subset,
+            input=text,
+            target=target,
+            choices=choices,
+            metadata=metadata,
+        )
 
     def score(self, sample: Sample, output: str) -> Score:
         if sample.metadata["question_type"] == "multi_choice":
@@ -168,7 +185,12 @@ class MathVista(MultimodalBenchmark):
             extracted = boxed if boxed else number.value if number else None
             explicit = bool(boxed) or (number is not None and number.explicit)
             passed = extracted is not None and free_form_equal(
-                extracted, str(sample.target), sample.metadata["answer_type"], sample.metadata.get("precision"))
-        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
-                     explanation=None if extracted is not None else "no answer found (expected \\boxed{} or a letter)",
-                     explicit=explicit)
+                extracted, str(sample.target), sample.metadata["answer_type"], sample.metadata.get("precision")
+            )
+        return Score(
+            passed=passed,
+            metrics=with_breakdown({"acc": float(passed)}, sample),
+            extracted=extracted,
+            explanation=None if extracted is not None else "no answer found (expected \\boxed{} or a letter)",
+            explicit=explicit,
+        )

@@ -57,11 +57,15 @@ class BoxedMathBenchmark(Benchmark):
                 passed=False,
                 metrics=with_breakdown({"acc": 0.0}, sample),
                 extracted=None,
-                explanation="no answer in the output (no \\boxed{}, no \"the answer is\", no $...$ expression)",
+                explanation='no answer in the output (no \\boxed{}, no "the answer is", no $...$ expression)',
             )
         passed = math_equal(extracted, str(sample.target))
-        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
-                     explicit=cue != "last expression")
+        return Score(
+            passed=passed,
+            metrics=with_breakdown({"acc": float(passed)}, sample),
+            extracted=extracted,
+            explicit=cue != "last expression",
+        )
 
     def reasoning_answer(self, sample: Sample, text: str) -> str | None:
         """Thinking traces rarely box intermediate answers: the last `\\boxed{}` of the text, else

@@ -46,18 +46,25 @@ Language = Literal["en", "zh"]
 INSTRUCTION = {
     "en": (
         "Answer the following multiple-choice question. Reason step by step, then give your final "
-        "answer on the last line as \"Answer: X\", where X is the letter of one option ({letters})."
+        'answer on the last line as "Answer: X", where X is the letter of one option ({letters}).'
     ),
-    "zh": (
-        "请回答下面的单项选择题。先逐步分析，最后一行按“答案：X”的格式写出答案，"
-        "X 是正确选项的字母（{letters}）。"
-    ),
+    "zh": ("请回答下面的单项选择题。先逐步分析，最后一行按“答案：X”的格式写出答案，X 是正确选项的字母（{letters}）。"),
 }
 WORDS = {
-    "en": {"examples": "Solved examples:", "question": "Question: ", "answer": "Answer: ", "reasoning": "Reasoning: ",
-           "now": "Now answer this question:"},
-    "zh": {"examples": "示例：", "question": "问题：", "answer": "答案：", "reasoning": "解析：",
-           "now": "请回答下面这道题："},
+    "en": {
+        "examples": "Solved examples:",
+        "question": "Question: ",
+        "answer": "Answer: ",
+        "reasoning": "Reasoning: ",
+        "now": "Now answer this question:",
+    },
+    "zh": {
+        "examples": "示例：",
+        "question": "问题：",
+        "answer": "答案：",
+        "reasoning": "解析：",
+        "now": "请回答下面这道题：",
+    },
 }
 
 
@@ -144,12 +151,18 @@ class MultipleChoiceBenchmark(Benchmark):
         self._examples: dict[str, list[MCQRow]] = {}
         if "few_shot_num" in self.default_args:
             few_shot_num(self, self.max_few_shot)  # a bad value is a usage error before any data is read
-        if self.loglik and "few_shot_num" in self.args and not self.few_shot_from_protocol \
-                and self.args["few_shot_num"].strip() not in ("", "0"):
+        if (
+            self.loglik
+            and "few_shot_num" in self.args
+            and not self.few_shot_from_protocol
+            and self.args["few_shot_num"].strip() not in ("", "0")
+        ):
             from ..errors import ConfigError
 
-            raise ConfigError(f"benchmark {self.name!r}: output type multiple_choice is zero-shot here; "
-                              f"drop few_shot_num={self.args['few_shot_num']} or use the generative form")
+            raise ConfigError(
+                f"benchmark {self.name!r}: output type multiple_choice is zero-shot here; "
+                f"drop few_shot_num={self.args['few_shot_num']} or use the generative form"
+            )
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
@@ -176,8 +189,13 @@ class MultipleChoiceBenchmark(Benchmark):
     def prompt_fields(self, row: MCQRow, subset: str) -> dict[str, Any]:
         """The fields the protocols' templates may use for `row` (override to add some)."""
         gold = row.answer if isinstance(row.answer, str) else "".join(sorted(row.answer))
-        return {"row": row, "question": row.question, "options": row.choices, "answer": gold,
-                "reasoning": row.reasoning or ""}
+        return {
+            "row": row,
+            "question": row.question,
+            "options": row.choices,
+            "answer": gold,
+            "reasoning": row.reasoning or "",
+        }
 
     def render(self, row: MCQRow, examples: Sequence[MCQRow], subset: str) -> str:
         """The user message of `row` under the benchmark's protocol."""
@@ -223,8 +241,14 @@ class MultipleChoiceBenchmark(Benchmark):
             contexts, continuations = self.loglik_pairs(record, row, subset)
             gold = letters.index(targets[0])
             metadata[LOGLIK_KEY] = loglik_metadata(contexts, continuations, gold)
-            return Sample(id=safe_sample_id(row.id, index), subset=subset, input=contexts[gold],
-                          target=targets[0], choices=row.choices, metadata=metadata)
+            return Sample(
+                id=safe_sample_id(row.id, index),
+                subset=subset,
+                input=contexts[gold],
+                target=targets[0],
+                choices=row.choices,
+                metadata=metadata,
+            )
         return Sample(
             id=safe_sample_id(row.id, index),
             subset=subset,

@@ -51,8 +51,12 @@ class MMLUPro(MultipleChoiceBenchmark):
     name = "mmlu_pro"
     description = "14-category MCQ with up to 10 options (A-J), 0-shot CoT; acc."
     source = DatasetSource(
-        path="TIGER-Lab/MMLU-Pro", split="test", few_shot_split="validation", subset_mode="field",
-        subset_field="category", modelscope="TIGER-Lab/MMLU-Pro",
+        path="TIGER-Lab/MMLU-Pro",
+        split="test",
+        few_shot_split="validation",
+        subset_mode="field",
+        subset_field="category",
+        modelscope="TIGER-Lab/MMLU-Pro",
     )
     subsets = tuple(CATEGORIES)
     subset_labels = CATEGORIES
@@ -61,8 +65,12 @@ class MMLUPro(MultipleChoiceBenchmark):
     max_few_shot = 5
     protocols = {
         "evalscope": Protocol(
-            name="evalscope", template=MMLU_PRO_USER, source=SOURCE, few_shot_num=5,
-            few_shot_template=MMLU_PRO_EXAMPLES + "\n" + MMLU_PRO_USER, example_template=MMLU_PRO_EXAMPLE,
+            name="evalscope",
+            template=MMLU_PRO_USER,
+            source=SOURCE,
+            few_shot_num=5,
+            few_shot_template=MMLU_PRO_EXAMPLES + "\n" + MMLU_PRO_USER,
+            example_template=MMLU_PRO_EXAMPLE,
             example_choice_template="{letter} {text}",
         ),
         "native": NATIVE["en"],
@@ -90,5 +98,8 @@ class MMLUPro(MultipleChoiceBenchmark):
     def prompt_fields(self, row: MCQRow, subset: str) -> dict[str, Any]:
         """Adds `subject` (the category in lower case) and `cot` (the worked solution, reference style)."""
         subject = str(row.metadata.get("category") or self.subset_label(subset)).lower()
-        return {**super().prompt_fields(row, subset), "subject": subject,
-                "cot": mmlu_pro_cot(str(row.metadata.get("cot_content") or ""))}
+        return {
+            **super().prompt_fields(row, subset),
+            "subject": subject,
+            "cot": mmlu_pro_cot(str(row.metadata.get("cot_content") or "")),
+        }

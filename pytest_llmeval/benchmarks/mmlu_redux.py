@@ -62,7 +62,10 @@ class MMLURedux(GroupedSubsets, MultipleChoiceBenchmark):
     name = "mmlu_redux"
     description = "MMLU re-annotated (57 x 100 items); items with a wrong key skipped by default; acc."
     source = DatasetSource(
-        path="edinburgh-dawg/mmlu-redux-2.0", split="test", subset_mode="config", subset_field="subject",
+        path="edinburgh-dawg/mmlu-redux-2.0",
+        split="test",
+        subset_mode="config",
+        subset_field="subject",
         modelscope="AI-ModelScope/mmlu-redux-2.0",
     )
     subsets = MMLU_SUBJECTS

@@ -39,10 +39,14 @@ from .reference_prompts import MC_SINGLE_COT, MMMU_PRO_VISION, SOURCE
 from .registry import register_benchmark
 from .rows import records_for_label, safe_sample_id
 
-INSTRUCTION = ("Answer the following multiple-choice question. Reason step by step, then give your final answer on "
-               "the last line as \"Answer: X\", where X is the letter of one option ({letters}).")
-VISION_INSTRUCTION = ("Answer the multiple-choice question shown in the image. Reason step by step, then give your "
-                      "final answer on the last line as \"Answer: X\", where X is the letter of one option ({letters}).")
+INSTRUCTION = (
+    "Answer the following multiple-choice question. Reason step by step, then give your final answer on "
+    'the last line as "Answer: X", where X is the letter of one option ({letters}).'
+)
+VISION_INSTRUCTION = (
+    "Answer the multiple-choice question shown in the image. Reason step by step, then give your "
+    'final answer on the last line as "Answer: X", where X is the letter of one option ({letters}).'
+)
 CONFIGS = {"standard_4": "standard (4 options)", "standard_10": "standard (10 options)", "vision": "vision"}
 PLACEHOLDER = re.compile(r"<image (\d+)>")
 REFERENCE_PLACEHOLDER = re.compile(r"<(image|video|audio)[_ ](\d+)>")  # the placeholders EvalScope replaces
@@ -70,7 +74,7 @@ def interleave(text: str, images: Mapping[int, Any]) -> list[str | tuple[str, st
         number = int(match.group(1))
         if number not in images:
             continue  # a placeholder without its image stays as text
-        pieces.append(text[position:match.start()])
+        pieces.append(text[position : match.start()])
         pieces.append(("image", f"image_{number}", images[number]))
         used.add(number)
         position = match.end()
@@ -85,7 +89,7 @@ def interleave_reference(text: str, images: Mapping[int, Any]) -> list[str | tup
     pieces: list[str | tuple[str, str, Any]] = []
     position = 0
     for match in REFERENCE_PLACEHOLDER.finditer(text):
-        pieces.append(text[position:match.start()])  # whitespace-only text is no part (content_parts)
+        pieces.append(text[position : match.start()])  # whitespace-only text is no part (content_parts)
         number = int(match.group(2))
         if match.group(1) == "image" and number in images:
             pieces.append(("image", f"image_{number}", images[number]))
@@ -98,7 +102,9 @@ def interleave_reference(text: str, images: Mapping[int, Any]) -> list[str | tup
 class MMMUPro(MultimodalBenchmark):
     name = "mmmu_pro"
     description = "MMMU-Pro: multimodal multiple choice (4 or 10 options, or the question inside the image); acc."
-    source = DatasetSource(path="MMMU/MMMU_Pro", split="test", subset_mode="config", modelscope="AI-ModelScope/MMMU_Pro")
+    source = DatasetSource(
+        path="MMMU/MMMU_Pro", split="test", subset_mode="config", modelscope="AI-ModelScope/MMMU_Pro"
+    )
     subsets = tuple(CONFIGS)
     subset_labels = CONFIGS
     tags = ("vision", "multimodal", "knowledge")
@@ -107,10 +113,16 @@ class MMMUPro(MultimodalBenchmark):
     breakdown_prefixes = ("acc_",)  # acc_<subject>
     # the standard template; `extra["vision"]` the vision one (the benchmark lays out the parts)
     protocols = {
-        "evalscope": Protocol(name="evalscope", template=MC_SINGLE_COT, source=SOURCE,
-                              extra={"vision": MMMU_PRO_VISION}),
-        "native": Protocol(name="native", template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
-                           source="pytest-llmeval", letters_separator=", ", extra={"vision": VISION_INSTRUCTION}),
+        "evalscope": Protocol(
+            name="evalscope", template=MC_SINGLE_COT, source=SOURCE, extra={"vision": MMMU_PRO_VISION}
+        ),
+        "native": Protocol(
+            name="native",
+            template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
+            source="pytest-llmeval",
+            letters_separator=", ",
+            extra={"vision": VISION_INSTRUCTION},
+        ),
     }
 
     def load_rows(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
@@ -123,8 +135,10 @@ class MMMUPro(MultimodalBenchmark):
         letters = choice_letters(len(options))
         target = answer_letter(record["answer"], len(options))
         subject = str(record.get("subject") or "").strip()
-        metadata: dict[str, Any] = {"subject": subject,
-                                    "breakdown": [re.sub(r"\W+", "_", subject.lower()).strip("_")] if subject else []}
+        metadata: dict[str, Any] = {
+            "subject": subject,
+            "breakdown": [re.sub(r"\W+", "_", subject.lower()).strip("_")] if subject else [],
+        }
         reference = self.reference_protocol
         if subset == "vision":
             if reference:
@@ -142,13 +156,21 @@ class MMMUPro(MultimodalBenchmark):
                 text = self.protocol.render(fields)  # type: ignore[union-attr]
                 pieces = interleave_reference(text, {n: cell for n, cell in cells.items() if cell not in (None, "")})
             else:
-                text = (f"{INSTRUCTION.format(letters=', '.join(letters))}\n\nQuestion: {question}\n\n"
-                        f"{format_choices(options)}")
+                text = (
+                    f"{INSTRUCTION.format(letters=', '.join(letters))}\n\nQuestion: {question}\n\n"
+                    f"{format_choices(options)}"
+                )
                 pieces = interleave(text, {n: cell for n, cell in cells.items() if cell is not None})
             metadata["question"] = question
         segments, error = self.segments(pieces)
         metadata["segments"] = segments
         if error:
             metadata["media_error"] = error
-        return Sample(id=safe_sample_id(record.get("id"), index), subset=subset, input=text, target=target,
-                      choices=options, metadata=metadata)
+        return Sample(
+            id=safe_sample_id(record.get("id"), index),
+            subset=subset,
+            input=text,
+            target=target,
+            choices=options,
+            metadata=metadata,
+        )

@@ -96,8 +96,13 @@ class MultimodalBenchmark(Benchmark):
         """Multiple choice by letter (MMMU-Pro, OmniBench); `acc` plus the sample's breakdown."""
         extracted, explicit = self.choice_answer(sample, output)
         passed = extracted == sample.target
-        return Score(passed=passed, metrics=with_breakdown({"acc": float(passed)}, sample), extracted=extracted,
-                     explanation=None if extracted else "no option letter found", explicit=explicit)
+        return Score(
+            passed=passed,
+            metrics=with_breakdown({"acc": float(passed)}, sample),
+            extracted=extracted,
+            explanation=None if extracted else "no option letter found",
+            explicit=explicit,
+        )
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
@@ -109,14 +114,17 @@ class MultimodalBenchmark(Benchmark):
         error = sample.metadata.get("media_error")
         if error:
             raise MediaError(f"sample {sample.id}: {error}")
-        segments = [MediaRef.model_validate(s) if isinstance(s, dict) else s for s in sample.metadata.get("segments", [])]
+        segments = [
+            MediaRef.model_validate(s) if isinstance(s, dict) else s for s in sample.metadata.get("segments", [])
+        ]
         messages: list[Message] = []
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})
         parts = content_parts(segments, self.store())
         if self.reference_protocol:  # EvalScope's client writes the (default) detail level out
-            parts = [{**part, "image_url": {**part["image_url"], "detail": "auto"}}
-                     if part["type"] == "image_url" else part for part in parts]
+            parts = [
+                {**part, "image_url": {**part["image_url"], "detail": "auto"}} if part["type"] == "image_url" else part
+                for part in parts
+            ]
         messages.append({"role": "user", "content": parts})
         return messages
-

@@ -35,9 +35,11 @@ from .reference_prompts import OMNI_AUDIO_TEXT, OMNI_BENCH, OMNI_IMAGE_TEXT, SOU
 from .registry import register_benchmark
 from .rows import safe_sample_id
 
-INSTRUCTION = ("Answer the following multiple-choice question about the image and the audio. Reason step by step, "
-               "then give your final answer on the last line as \"Answer: X\", where X is the letter of one option "
-               "({letters}).")
+INSTRUCTION = (
+    "Answer the following multiple-choice question about the image and the audio. Reason step by step, "
+    'then give your final answer on the last line as "Answer: X", where X is the letter of one option '
+    "({letters})."
+)
 
 
 def _label(prefix: str, text: Any) -> str | None:
@@ -57,7 +59,9 @@ def _flag(value: str, key: str) -> bool:
 @register_benchmark
 class OmniBench(MultimodalBenchmark):
     name = "omni_bench"
-    description = "OmniBench: image + audio + question, 4 options; use_image/use_audio swap a medium for its description; acc."
+    description = (
+        "OmniBench: image + audio + question, 4 options; use_image/use_audio swap a medium for its description; acc."
+    )
     source = DatasetSource(path="m-a-p/OmniBench", split="train", modelscope="m-a-p/OmniBench")
     subsets = ("default",)
     tags = ("vision", "audio", "multimodal", "omni")
@@ -66,11 +70,19 @@ class OmniBench(MultimodalBenchmark):
     breakdown_prefixes = ("acc_task_", "acc_audio_")
     default_args = {"use_image": "true", "use_audio": "true"}
     protocols = {
-        "evalscope": Protocol(name="evalscope", template=OMNI_BENCH, source=SOURCE,
-                              extra={"image_text": OMNI_IMAGE_TEXT, "audio_text": OMNI_AUDIO_TEXT}),
-        "native": Protocol(name="native", template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
-                           source="pytest-llmeval", letters_separator=", ",
-                           extra={"image_text": "Image content: {text}", "audio_text": "Audio content: {text}"}),
+        "evalscope": Protocol(
+            name="evalscope",
+            template=OMNI_BENCH,
+            source=SOURCE,
+            extra={"image_text": OMNI_IMAGE_TEXT, "audio_text": OMNI_AUDIO_TEXT},
+        ),
+        "native": Protocol(
+            name="native",
+            template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
+            source="pytest-llmeval",
+            letters_separator=", ",
+            extra={"image_text": "Image content: {text}", "audio_text": "Audio content: {text}"},
+        ),
     }
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
@@ -88,17 +100,33 @@ class OmniBench(MultimodalBenchmark):
         else:
             pieces = self.native_pieces(record, question, options, use_image, use_audio)
         segments, error = self.segments(pieces)
-        labels = [label for label in (_label("task", record.get("task type")), _label("audio", record.get("audio type"))) if label]
-        metadata: dict[str, Any] = {"question": question, "segments": segments, "breakdown": labels,
-                                    "task_type": record.get("task type"), "audio_type": record.get("audio type")}
+        labels = [
+            label
+            for label in (_label("task", record.get("task type")), _label("audio", record.get("audio type")))
+            if label
+        ]
+        metadata: dict[str, Any] = {
+            "question": question,
+            "segments": segments,
+            "breakdown": labels,
+            "task_type": record.get("task type"),
+            "audio_type": record.get("audio type"),
+        }
         if error:
             metadata["media_error"] = error
         text = "\n\n".join(piece for piece in pieces if isinstance(piece, str))
-        return Sample(id=safe_sample_id(record.get("index"), index), subset=subset, input=text,
-                      target=letters[options.index(answer)], choices=options, metadata=metadata)
+        return Sample(
+            id=safe_sample_id(record.get("index"), index),
+            subset=subset,
+            input=text,
+            target=letters[options.index(answer)],
+            choices=options,
+            metadata=metadata,
+        )
 
-    def reference_pieces(self, record: Mapping[str, Any], options: list[str], use_image: bool,
-                         use_audio: bool) -> list[Any]:
+    def reference_pieces(
+        self, record: Mapping[str, Any], options: list[str], use_image: bool, use_audio: bool
+    ) -> list[Any]:
         """EvalScope's parts: the text (the question as released), then the image or its description,
         then the audio or its description."""
         fields = {"question": str(record["question"]), "options": options}
@@ -115,8 +143,9 @@ class OmniBench(MultimodalBenchmark):
             pieces.append(OMNI_AUDIO_TEXT.format(text=record["audio content"]))
         return pieces
 
-    def native_pieces(self, record: Mapping[str, Any], question: str, options: list[str], use_image: bool,
-                      use_audio: bool) -> list[Any]:
+    def native_pieces(
+        self, record: Mapping[str, Any], question: str, options: list[str], use_image: bool, use_audio: bool
+    ) -> list[Any]:
         """This plugin's parts: the media, then one text part (descriptions, instruction, question, options)."""
         letters = choice_letters(len(options))
         pieces: list[Any] = []
@@ -131,6 +160,12 @@ class OmniBench(MultimodalBenchmark):
             pieces.append(("audio", "audio" if record.get("audio") else "audio_path", audio))
         else:
             described.append(f"Audio content: {str(record['audio content']).strip()}")
-        text = "\n\n".join([*described, INSTRUCTION.format(letters=", ".join(letters)),
-                            f"Question: {question}", format_choices(options)])
+        text = "\n\n".join(
+            [
+                *described,
+                INSTRUCTION.format(letters=", ".join(letters)),
+                f"Question: {question}",
+                format_choices(options),
+            ]
+        )
         return [*pieces, text]

@@ -54,7 +54,11 @@ def check_output_type(
             f"benchmark {benchmark_name!r}: output type {value!r} is not one of {', '.join(OUTPUT_TYPES)}"
         )
     if name == MULTIPLE_CHOICE and not has_loglik_form:
-        which = f"benchmarks that have one: {', '.join(having)}" if having else "`pytest --llm-list` names the benchmarks that have one"
+        which = (
+            f"benchmarks that have one: {', '.join(having)}"
+            if having
+            else "`pytest --llm-list` names the benchmarks that have one"
+        )
         raise ConfigError(
             f"benchmark {benchmark_name!r} has no log-likelihood form (output type {MULTIPLE_CHOICE}); "
             f"{which}. Drop --llm-output-type for it "
@@ -68,15 +72,11 @@ def check_chat_template(benchmark_name: str, value: str | None) -> bool:
     model's chat template (``--llm-chat-template-file``) before the continuation."""
     text = (value or "off").strip().lower()
     if text not in ("on", "off", "true", "false", "1", "0"):
-        raise ConfigError(
-            f"benchmark {benchmark_name!r}: chat_template must be on or off, got {value!r}"
-        )
+        raise ConfigError(f"benchmark {benchmark_name!r}: chat_template must be on or off, got {value!r}")
     return text in ("on", "true", "1")
 
 
-def parse_output_types(
-    items: Sequence[str], bench_args: dict[str, dict[str, str]]
-) -> str | None:
+def parse_output_types(items: Sequence[str], bench_args: dict[str, dict[str, str]]) -> str | None:
     """``--llm-output-type NAME`` (the run's, returned) and ``BENCH=NAME`` / ``BENCH:NAME`` (put in
     BENCH's arguments, where an explicit ``--llm-bench-arg BENCH.output_type`` wins)."""
     run_wide = None
@@ -95,24 +95,16 @@ def parse_output_types(
     return run_wide
 
 
-def output_type_args(
-    args: Mapping[str, str] | None, run_output_type: str | None, has_form: bool
-) -> dict[str, str]:
+def output_type_args(args: Mapping[str, str] | None, run_output_type: str | None, has_form: bool) -> dict[str, str]:
     """A benchmark's arguments with the run-wide output type folded in where the benchmark has that
     form (a selected benchmark without it is checked after selection: ``check_selected``)."""
     out = dict(args or {})
-    if (
-        run_output_type
-        and (has_form or run_output_type == GENERATE_UNTIL)
-        and "output_type" not in out
-    ):
+    if run_output_type and (has_form or run_output_type == GENERATE_UNTIL) and "output_type" not in out:
         out["output_type"] = run_output_type
     return out
 
 
-def check_selected(
-    selected: Sequence[str], classes: Mapping[str, Any], run_output_type: str | None
-) -> None:
+def check_selected(selected: Sequence[str], classes: Mapping[str, Any], run_output_type: str | None) -> None:
     """A run-wide ``--llm-output-type multiple_choice`` with a selected benchmark that has no
     log-likelihood form: one usage error naming it (never a silent generative run beside the others)."""
     if run_output_type != MULTIPLE_CHOICE:
@@ -122,14 +114,10 @@ def check_selected(
         check_output_type(name, run_output_type, bool(getattr(classes[name], "loglik_form", False)), having)
 
 
-def loglik_metadata(
-    contexts: Sequence[str], continuations: Sequence[str], gold: int
-) -> dict[str, Any]:
+def loglik_metadata(contexts: Sequence[str], continuations: Sequence[str], gold: int) -> dict[str, Any]:
     """The ``Sample.metadata[LOGLIK_KEY]`` of one sample (checked: one context per continuation)."""
     if len(contexts) != len(continuations) or not continuations:
-        raise ValueError(
-            f"{len(contexts)} contexts for {len(continuations)} continuations"
-        )
+        raise ValueError(f"{len(contexts)} contexts for {len(continuations)} continuations")
     if not 0 <= gold < len(continuations):
         raise ValueError(f"gold index {gold} outside the {len(continuations)} choices")
     return {

@@ -47,20 +47,12 @@ def release_files(path: Path) -> tuple[Path, Path] | None:
     return (rows, labels) if labels.is_file() else None
 
 
-def labelled_release_rows(
-    rows: Path, labels: Path
-) -> Iterator[tuple[Mapping[str, Any], str]]:
+def labelled_release_rows(rows: Path, labels: Path) -> Iterator[tuple[Mapping[str, Any], str]]:
     """The rows of `valid.jsonl` with the label of the same line of `valid-labels.lst` added; a count
     mismatch is a dataset error naming both files."""
-    values = [
-        line.strip()
-        for line in labels.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    values = [line.strip() for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
     count = 0
-    for count, (record, where) in enumerate(
-        read_path(rows, split="validation"), start=1
-    ):
+    for count, (record, where) in enumerate(read_path(rows, split="validation"), start=1):
         if count > len(values):
             raise DatasetError(
                 f"{labels.name} has {len(values)} labels but {rows.name} has more rows (row {count} "
@@ -80,9 +72,7 @@ def labelled_release_rows(
 class PIQA(MultipleChoiceBenchmark):
     name = "piqa"
     description = "Physical commonsense: the better of two solutions (validation split); acc (acc_norm log-likelihood)."
-    source = DatasetSource(
-        path="ybisk/piqa", split="validation", modelscope="extraordinarylab/piqa"
-    )
+    source = DatasetSource(path="ybisk/piqa", split="validation", modelscope="extraordinarylab/piqa")
     subsets = ("default",)
     tags = ("reasoning", "commonsense", "mcq")
     protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}

@@ -67,8 +67,9 @@ class Protocol:
         out = dict(fields)
         if options is not None:
             letters = [option_letter(i) for i in range(len(options))]
-            out["choices"] = "\n".join(choice_template.format(letter=letter, text=text)
-                                       for letter, text in zip(letters, options, strict=True))
+            out["choices"] = "\n".join(
+                choice_template.format(letter=letter, text=text) for letter, text in zip(letters, options, strict=True)
+            )
             out.setdefault("letters", self.letters_separator.join(letters))
         return out
 
@@ -99,12 +100,16 @@ def choose_protocol(benchmark_name: str, protocols: Mapping[str, Protocol], want
     A benchmark with no protocols has one implicit prompt: only `native` (or nothing) is accepted."""
     if not protocols:
         if wanted not in (None, "", "native"):
-            raise ConfigError(f"benchmark {benchmark_name!r} has only its own prompt; protocol {wanted!r} "
-                              f"does not apply to it (use --llm-protocol {benchmark_name}=native or drop it)")
+            raise ConfigError(
+                f"benchmark {benchmark_name!r} has only its own prompt; protocol {wanted!r} "
+                f"does not apply to it (use --llm-protocol {benchmark_name}=native or drop it)"
+            )
         return None
     name = wanted or (DEFAULT_PROTOCOL if DEFAULT_PROTOCOL in protocols else "native")
     if name not in protocols:
-        raise ConfigError(f"benchmark {benchmark_name!r} has no protocol {name!r}; known: {', '.join(sorted(protocols))}")
+        raise ConfigError(
+            f"benchmark {benchmark_name!r} has no protocol {name!r}; known: {', '.join(sorted(protocols))}"
+        )
     return protocols[name]
 
 

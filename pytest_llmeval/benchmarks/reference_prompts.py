@@ -35,7 +35,7 @@ MC_EXAMPLE = "{question}\n{choices}\nANSWER: {answer}"
 
 ZH_FEW_SHOT = "以下是一些示例问题：\n\n{fewshot}\n\n"
 ZH_SINGLE_COT = (
-    "回答下面的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式：\"答案：[LETTER]\"（不带引号），"
+    '回答下面的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式："答案：[LETTER]"（不带引号），'
     "其中 [LETTER] 是 {letters} 中的一个。请在回答前进行一步步思考。\n\n问题：{question}\n选项：\n{choices}\n"
 )
 
@@ -43,16 +43,25 @@ ZH_SINGLE_COT = (
 def mc_protocol(template: str, *, few_shot_num: int = 0, **kwargs: object) -> Protocol:
     """An EvalScope multiple-choice protocol: `template`, its generic few-shot block and example."""
     return Protocol(
-        name="evalscope", template=template, source=SOURCE, few_shot_num=few_shot_num,
-        few_shot_template=MC_FEW_SHOT + template, example_template=MC_EXAMPLE, **kwargs,  # type: ignore[arg-type]
+        name="evalscope",
+        template=template,
+        source=SOURCE,
+        few_shot_num=few_shot_num,
+        few_shot_template=MC_FEW_SHOT + template,
+        example_template=MC_EXAMPLE,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
 def zh_protocol(**kwargs: object) -> Protocol:
     """EvalScope's Chinese single-answer chain-of-thought protocol (CMMLU, IQuiz)."""
     return Protocol(
-        name="evalscope", template=ZH_SINGLE_COT, source=SOURCE, few_shot_template=ZH_FEW_SHOT + ZH_SINGLE_COT,
-        example_template="问题：{question}\n选项：\n{choices}\n答案：{answer}", **kwargs,  # type: ignore[arg-type]
+        name="evalscope",
+        template=ZH_SINGLE_COT,
+        source=SOURCE,
+        few_shot_template=ZH_FEW_SHOT + ZH_SINGLE_COT,
+        example_template="问题：{question}\n选项：\n{choices}\n答案：{answer}",
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -91,7 +100,7 @@ MMLU_PRO_EXAMPLE = "Question:\n{question}\nOptions:\n{choices}\n{cot}"
 # -- C-Eval and CMMLU (Chinese) ---------------------------------------------------------------------
 
 CEVAL_USER = (
-    "以下是中国关于{subject}的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式：\"答案：[LETTER]\""
+    '以下是中国关于{subject}的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式："答案：[LETTER]"'
     "（不带引号），其中 [LETTER] 是 A、B、C、D 中的一个。\n\n问题：{question}\n选项：\n{choices}\n"
 )
 CEVAL_EXAMPLE = "问题：{question}\n选项：\n{choices}\n解析：{explanation}\n答案：{answer}"
@@ -103,6 +112,7 @@ def mmlu_pro_cot(cot: str) -> str:
     text = cot.replace("The answer is", "ANSWER:")
     letter = text.split("ANSWER:")[-1].split(".")[0].strip().strip("(").strip(")")
     return text.replace(f"ANSWER: ({letter})", f"ANSWER: {letter}")
+
 
 # -- TruthfulQA: six QA pairs before the question, options shuffled per question (seed 42) -------
 

@@ -10,10 +10,30 @@ from .base import Benchmark
 
 # One module per built-in benchmark; importing it registers it.
 BUILTIN_MODULES: tuple[str, ...] = (
-    "iquiz", "gsm8k", "smoke",
-    "mmlu", "mmlu_pro", "mmlu_redux", "cmmlu", "ceval", "arc", "hellaswag", "piqa", "winogrande", "gpqa_diamond", "truthfulqa",
-    "ifeval", "math_500", "competition_math", "aime24", "aime25", "humaneval", "live_code_bench",
-    "math_vista", "mmmu_pro", "omni_bench",
+    "iquiz",
+    "gsm8k",
+    "smoke",
+    "mmlu",
+    "mmlu_pro",
+    "mmlu_redux",
+    "cmmlu",
+    "ceval",
+    "arc",
+    "hellaswag",
+    "piqa",
+    "winogrande",
+    "gpqa_diamond",
+    "truthfulqa",
+    "ifeval",
+    "math_500",
+    "competition_math",
+    "aime24",
+    "aime25",
+    "humaneval",
+    "live_code_bench",
+    "math_vista",
+    "mmmu_pro",
+    "omni_bench",
 )
 
 _registry: dict[str, type[Benchmark]] = {}

@@ -45,9 +45,8 @@ def records_for_label(benchmark: Benchmark, subset: str, label: str, loader: Rec
     wanted = label
     own = loader.override(name, subset)
     whole = loader.override(name, label)
-    if own is not None and own.per_subset:
-        wanted = subset
-    elif (  # NAME=DIR and no NAME.LABEL: DIR may hold a file named after the subset
+    # NAME=DIR and no NAME.LABEL: DIR may hold a file named after the subset
+    if (own is not None and own.per_subset) or (
         whole is not None
         and not whole.per_subset
         and _is_subset_folder(whole.path)

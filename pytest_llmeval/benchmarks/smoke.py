@@ -51,10 +51,21 @@ class Smoke(Benchmark):
         if subset == "mcq":
             choices = [str(c) for c in record["choices"]]
             text = MCQ_PROMPT.format(question=question, choices=format_choices(choices))
-            return Sample(id=sample_id, subset=subset, input=text, target=str(record["answer"]), choices=choices,
-                          metadata={"question": question})
-        return Sample(id=sample_id, subset=subset, input=MATH_PROMPT.format(question=question),
-                      target=str(record["answer"]), metadata={"question": question})
+            return Sample(
+                id=sample_id,
+                subset=subset,
+                input=text,
+                target=str(record["answer"]),
+                choices=choices,
+                metadata={"question": question},
+            )
+        return Sample(
+            id=sample_id,
+            subset=subset,
+            input=MATH_PROMPT.format(question=question),
+            target=str(record["answer"]),
+            metadata={"question": question},
+        )
 
     def score(self, sample: Sample, output: str) -> Score:
         if sample.choices:

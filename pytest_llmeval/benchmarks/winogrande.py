@@ -27,9 +27,7 @@ QUESTION = "Which option fills the blank (_) best?\n\n{sentence}"
 def split_at_blank(sentence: str) -> tuple[str, str]:
     """(text before the `_`, text after it); a sentence without exactly one blank is a row error."""
     if sentence.count("_") != 1:
-        raise ValueError(
-            f"the sentence has {sentence.count('_')} blanks (`_`), expected one: {sentence!r}"
-        )
+        raise ValueError(f"the sentence has {sentence.count('_')} blanks (`_`), expected one: {sentence!r}")
     before, _, after = sentence.partition("_")
     return before, after
 
@@ -50,9 +48,7 @@ class Winogrande(MultipleChoiceBenchmark):
         split_at_blank(sentence)
         answer = record.get("answer")
         if answer in (None, ""):
-            raise ValueError(
-                "the row has no answer (Winogrande's test split is unlabelled; use dev/validation)"
-            )
+            raise ValueError("the row has no answer (Winogrande's test split is unlabelled; use dev/validation)")
         return MCQRow(
             question=QUESTION.format(sentence=sentence),
             choices=[str(record["option1"]), str(record["option2"])],
@@ -61,11 +57,7 @@ class Winogrande(MultipleChoiceBenchmark):
             metadata={"sentence": sentence},
         )
 
-    def loglik_pairs(
-        self, record: Mapping[str, Any], row: MCQRow, subset: str
-    ) -> tuple[list[str], list[str]]:
+    def loglik_pairs(self, record: Mapping[str, Any], row: MCQRow, subset: str) -> tuple[list[str], list[str]]:
         before, after = split_at_blank(str(record["sentence"]))
         continuation = " " + after.strip()
-        return [before + option for option in row.choices], [continuation] * len(
-            row.choices
-        )
+        return [before + option for option in row.choices], [continuation] * len(row.choices)

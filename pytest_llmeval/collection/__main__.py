@@ -27,14 +27,30 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("schema", type=Path, help="collection schema, .yaml/.yml or .json")
     build.add_argument("-n", type=int, required=True, help="number of samples (more than there are: take all, once)")
     build.add_argument("--seed", type=int, default=42, help="sampling seed (default 42)")
-    build.add_argument("--sampler", choices=SAMPLERS, default="weighted", help="how counts are split (default weighted)")
+    build.add_argument(
+        "--sampler", choices=SAMPLERS, default="weighted", help="how counts are split (default weighted)"
+    )
     build.add_argument("-o", "--output", type=Path, required=True, help="collection .jsonl to write")
-    build.add_argument("--llm-dataset", action="append", default=[], metavar="NAME=PATH",
-                       help="read a local jsonl/json/csv/parquet file or folder instead of the hub; repeatable")
-    build.add_argument("--llm-bench-arg", action="append", default=[], metavar="BENCH.KEY=VALUE",
-                       help="benchmark argument for every leaf of BENCH (a leaf's own args win); repeatable")
-    build.add_argument("--llm-hub", default=None, metavar="auto|huggingface|modelscope",
-                       help="dataset hub, as the plugin's option (default auto: each benchmark's home)")
+    build.add_argument(
+        "--llm-dataset",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="read a local jsonl/json/csv/parquet file or folder instead of the hub; repeatable",
+    )
+    build.add_argument(
+        "--llm-bench-arg",
+        action="append",
+        default=[],
+        metavar="BENCH.KEY=VALUE",
+        help="benchmark argument for every leaf of BENCH (a leaf's own args win); repeatable",
+    )
+    build.add_argument(
+        "--llm-hub",
+        default=None,
+        metavar="auto|huggingface|modelscope",
+        help="dataset hub, as the plugin's option (default auto: each benchmark's home)",
+    )
     return top
 
 
@@ -56,8 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         datasets = dict(split_pair(item, "--llm-dataset") for item in args.llm_dataset)
         schema = load_schema(args.schema)
         records, counts = build_collection(
-            schema, args.n, seed=args.seed, sampler=args.sampler, datasets=datasets, base_dir=Path.cwd(),
-            bench_args=parse_bench_args(args.llm_bench_arg), hub=check_hub(args.llm_hub),
+            schema,
+            args.n,
+            seed=args.seed,
+            sampler=args.sampler,
+            datasets=datasets,
+            base_dir=Path.cwd(),
+            bench_args=parse_bench_args(args.llm_bench_arg),
+            hub=check_hub(args.llm_hub),
         )
         try:
             write_collection(records, args.output)

@@ -15,8 +15,8 @@ from typing import Any
 from ..benchmarks.base import Benchmark, Sample
 from ..benchmarks.loading import DatasetLoader
 from ..benchmarks.registry import all_benchmarks
-from ..errors import CollectionError, DatasetError
 from ..engine.selection import check_subset_list
+from ..errors import CollectionError, DatasetError
 from .records import CollectionRecord
 from .sampler import allot, choose, sampler_weights
 from .schema import Collection, FlatDataset
@@ -34,7 +34,9 @@ class DatasetCount:
 
 
 def leaf_benchmark(
-    leaf: FlatDataset, benchmarks: Mapping[str, type[Benchmark]], bench_args: Mapping[str, Mapping[str, str]] | None = None
+    leaf: FlatDataset,
+    benchmarks: Mapping[str, type[Benchmark]],
+    bench_args: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Benchmark:
     cls = benchmarks.get(leaf.name)
     if cls is None:
@@ -72,7 +74,9 @@ def load_leaves(leaves: list[FlatDataset], instances: list[Benchmark], loader: D
         raise next(iter(failures.values()))[1]
     if failures:
         lines = "\n  ".join(text for text, _ in failures.values())
-        raise DatasetError(f"{len(failures)} of the schema's datasets cannot be loaded (fix them all, then build again):\n  {lines}")
+        raise DatasetError(
+            f"{len(failures)} of the schema's datasets cannot be loaded (fix them all, then build again):\n  {lines}"
+        )
     return pools
 
 
@@ -94,9 +98,13 @@ def build_collection(
     benchmarks = all_benchmarks()
     leaves = schema.flatten()
     shares = [leaf.share for leaf in leaves]
-    if not all(math.isfinite(share) and share >= 0 for share in shares) or not math.isclose(sum(shares), 1.0, rel_tol=1e-6):
-        raise CollectionError(f"the schema's weights give shares that do not add up to 1 ({sum(shares)!r}); "
-                              "give every group and dataset a finite weight > 0")
+    if not all(math.isfinite(share) and share >= 0 for share in shares) or not math.isclose(
+        sum(shares), 1.0, rel_tol=1e-6
+    ):
+        raise CollectionError(
+            f"the schema's weights give shares that do not add up to 1 ({sum(shares)!r}); "
+            "give every group and dataset a finite weight > 0"
+        )
     loader = DatasetLoader(datasets, base_dir=base_dir, hub=hub)
     instances = [leaf_benchmark(leaf, benchmarks, bench_args) for leaf in leaves]  # every name checked before any load
     pools = load_leaves(leaves, instances, loader)
@@ -108,16 +116,18 @@ def build_collection(
         task_type = leaf.task_type or type(bench).task_type
         for offset in choose(len(pool), count, seed, position, leaf.name):
             sample = pool[offset]
-            records.append(CollectionRecord(
-                index=len(records),
-                prompt=portable_prompt(bench, sample),
-                tags=leaf.tags,
-                categories=leaf.categories,
-                task_type=task_type,
-                weight=leaf.share / count,
-                dataset_name=leaf.name,
-                subset_name=sample.subset,
-            ))
+            records.append(
+                CollectionRecord(
+                    index=len(records),
+                    prompt=portable_prompt(bench, sample),
+                    tags=leaf.tags,
+                    categories=leaf.categories,
+                    task_type=task_type,
+                    weight=leaf.share / count,
+                    dataset_name=leaf.name,
+                    subset_name=sample.subset,
+                )
+            )
         report.append(DatasetCount(leaf.name, tuple(leaf.categories), leaf.share, len(pool), count))
     return records, report
 
@@ -145,7 +155,14 @@ def count_lines(counts: list[DatasetCount], sampler: str) -> list[str]:
     from ..texttable import format_table
 
     rows = [
-        ["/".join(c.categories), c.name, f"{c.share:.4f}", str(c.available), str(c.taken), "all" if c.taken == c.available else ""]
+        [
+            "/".join(c.categories),
+            c.name,
+            f"{c.share:.4f}",
+            str(c.available),
+            str(c.taken),
+            "all" if c.taken == c.available else "",
+        ]
         for c in counts
     ]
     total = sum(c.taken for c in counts)

@@ -66,8 +66,10 @@ def read_collection(path: Path) -> Iterator[tuple[CollectionRecord, str]]:
     """Records of a collection JSONL file, each with `file:line`. A malformed line, a missing field
     or a repeated `index` is a CollectionError naming the line."""
     if not path.is_file():
-        raise CollectionError(f"--llm-collection {str(path)!r} is not a file; pass a collection .jsonl "
-                              "(python -m pytest_llmeval.collection build ... writes one)")
+        raise CollectionError(
+            f"--llm-collection {str(path)!r} is not a file; pass a collection .jsonl "
+            "(python -m pytest_llmeval.collection build ... writes one)"
+        )
     seen: set[int] = set()
     with path.open("rb") as handle:
         for number, data in enumerate(handle, start=1):
@@ -75,8 +77,9 @@ def read_collection(path: Path) -> Iterator[tuple[CollectionRecord, str]]:
             try:
                 raw = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise CollectionError(f"{where}: not UTF-8 text (byte {exc.start + 1} of the line); "
-                                      "save the collection file as UTF-8") from None
+                raise CollectionError(
+                    f"{where}: not UTF-8 text (byte {exc.start + 1} of the line); save the collection file as UTF-8"
+                ) from None
             if not raw.strip():
                 continue
             try:
@@ -134,13 +137,18 @@ def _part(part: Any) -> dict[str, Any]:
         url = part.get("image") if kind == "image" else (info.get("url") if isinstance(info, Mapping) else None)
         if not isinstance(url, str):
             raise ValueError(f"an {kind} part needs {'an image' if kind == 'image' else 'image_url.url'} string")
-        return {"type": "image_url", "image_url": {**(info if isinstance(info, Mapping) else {}), "url": _image_url(url)}}
+        return {
+            "type": "image_url",
+            "image_url": {**(info if isinstance(info, Mapping) else {}), "url": _image_url(url)},
+        }
     if kind == "audio" or kind == "input_audio":
         info = part.get("input_audio")
         data = part.get("audio") if kind == "audio" else (info.get("data") if isinstance(info, Mapping) else None)
         fmt = part.get("format") if kind == "audio" else (info.get("format") if isinstance(info, Mapping) else None)
         if not isinstance(data, str):
-            raise ValueError(f"an {kind} part needs {'an audio' if kind == 'audio' else 'input_audio.data'} base64 string")
+            raise ValueError(
+                f"an {kind} part needs {'an audio' if kind == 'audio' else 'input_audio.data'} base64 string"
+            )
         _base64(data, "the audio's base64 payload")
         return {"type": "input_audio", "input_audio": {"data": data, "format": str(fmt or "wav")}}
     return dict(part)
@@ -168,9 +176,11 @@ def _refuse_local_media(messages: list[Message]) -> str | None:
             if not kind.endswith("_url") or (isinstance(url, str) and url.strip().lower().startswith(_SENDABLE)):
                 continue
             shown = str(url)[:120]
-            problem = problem or (f"a {kind} part names {shown!r}: a collection carries its media inline (data: URLs) "
-                                  "or as http(s) URLs, never local files; rebuild the collection with "
-                                  "`python -m pytest_llmeval.collection build`")
+            problem = problem or (
+                f"a {kind} part names {shown!r}: a collection carries its media inline (data: URLs) "
+                "or as http(s) URLs, never local files; rebuild the collection with "
+                "`python -m pytest_llmeval.collection build`"
+            )
             content[index] = {"type": "text", "text": REFUSED_URL}
     return problem
 

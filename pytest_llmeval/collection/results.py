@@ -42,7 +42,7 @@ DEFINITIONS: dict[str, str] = {
     "macro": "unweighted mean over datasets of each dataset's mean score",
     "macro_subsets": "unweighted mean over (dataset, subset) pairs of each pair's mean score",
     "weighted": "sum of score*weight / sum of weight over records (the reference system's weighted average; "
-                "weight from the collection file)",
+    "weight from the collection file)",
 }
 
 
@@ -160,10 +160,16 @@ class CollectionTally:
             metric = primary_metric(benchmarks.get(dataset))
             values = per_dataset.get(dataset, [])
             aggregated = cls.aggregate(values).get(metric) if values else None
-            table.append(DatasetRow(
-                task_type=task_of[dataset], metric=metric, dataset_name=dataset,
-                average_score=aggregated, count=len(values), errors=errors.get(dataset, 0),
-            ))
+            table.append(
+                DatasetRow(
+                    task_type=task_of[dataset],
+                    metric=metric,
+                    dataset_name=dataset,
+                    average_score=aggregated,
+                    count=len(values),
+                    errors=errors.get(dataset, 0),
+                )
+            )
         groups: list[GroupRow] = [self._row("all", "(all)", list(self._scores), score_of)]
         keys: dict[tuple[RowKind, str], list[int]] = defaultdict(list)
         for index in self._scores:
@@ -198,11 +204,17 @@ class CollectionTally:
         micro = _mean([score_of[i] for i in scored])
         micro_u = metric_uncertainty("s", micro, [{"s": score_of[i]} for i in scored]) if micro is not None else None
         return GroupRow(
-            kind=kind, name=name, count=len(scored), errors=len(indices) - len(scored),
+            kind=kind,
+            name=name,
+            count=len(scored),
+            errors=len(indices) - len(scored),
             datasets=len({self.meta[i].dataset for i in indices}),
-            micro=micro, macro=_mean(means), micro_uncertainty=micro_u,
+            micro=micro,
+            macro=_mean(means),
+            micro_uncertainty=micro_u,
             subsets=len({(self.meta[i].dataset, self.meta[i].subset) for i in indices}),
-            macro_subsets=_mean(subset_means), weighted=weighted,
+            macro_subsets=_mean(subset_means),
+            weighted=weighted,
             macro_uncertainty=_macro_uncertainty(by_dataset),
         )
 
@@ -219,7 +231,9 @@ def _macro_uncertainty(by_dataset: Mapping[str, list[float]]) -> MetricUncertain
     low, high = macro - z_value() * se, macro + z_value() * se
     if all(0 <= x <= 1 for v in by_dataset.values() for x in v):
         low, high = max(0.0, low), min(1.0, high)
-    return MetricUncertainty(se=se, ci_low=low, ci_high=high, n=sum(len(v) for v in by_dataset.values()), method="macro")
+    return MetricUncertainty(
+        se=se, ci_low=low, ci_high=high, n=sum(len(v) for v in by_dataset.values()), method="macro"
+    )
 
 
 def collection_lines(result: CollectionResult) -> list[str]:
@@ -233,17 +247,47 @@ def collection_lines(result: CollectionResult) -> list[str]:
     if result.skipped_unknown:
         skipped = ", ".join(f"{name} ({count})" for name, count in sorted(result.skipped_unknown.items()))
         lines.append(f"skipped records of unknown benchmarks: {skipped}")
-    lines.extend(format_table(
-        ["task_type", "metric", "dataset_name", "average_score", "count", "errors"],
-        [[r.task_type, r.metric, r.dataset_name, fmt(r.average_score), str(r.count), str(r.errors)] for r in result.table],
-    ))
+    lines.extend(
+        format_table(
+            ["task_type", "metric", "dataset_name", "average_score", "count", "errors"],
+            [
+                [r.task_type, r.metric, r.dataset_name, fmt(r.average_score), str(r.count), str(r.errors)]
+                for r in result.table
+            ],
+        )
+    )
     lines.append("")
-    lines.extend(format_table(
-        ["level", "name", "micro_avg (samples)", "macro_avg (datasets)", "macro_avg (dataset, subset)",
-         "weighted_avg (sum s*w / sum w)", "count", "datasets", "subsets", "errors"],
-        [[r.kind, r.name, fmt(r.micro), fmt(r.macro), fmt(r.macro_subsets), fmt(r.weighted), str(r.count),
-          str(r.datasets), str(r.subsets), str(r.errors)]
-         for r in result.groups if r.kind != "dataset"],
-    ))
+    lines.extend(
+        format_table(
+            [
+                "level",
+                "name",
+                "micro_avg (samples)",
+                "macro_avg (datasets)",
+                "macro_avg (dataset, subset)",
+                "weighted_avg (sum s*w / sum w)",
+                "count",
+                "datasets",
+                "subsets",
+                "errors",
+            ],
+            [
+                [
+                    r.kind,
+                    r.name,
+                    fmt(r.micro),
+                    fmt(r.macro),
+                    fmt(r.macro_subsets),
+                    fmt(r.weighted),
+                    str(r.count),
+                    str(r.datasets),
+                    str(r.subsets),
+                    str(r.errors),
+                ]
+                for r in result.groups
+                if r.kind != "dataset"
+            ],
+        )
+    )
     lines.extend(f"  {name}: {text}" for name, text in result.definitions.items())
     return lines

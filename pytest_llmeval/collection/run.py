@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..benchmarks.base import Benchmark, Sample
-from ..errors import CollectionError
 from ..engine.selection import foreign_marks, ini_marker_lines, mark_name
+from ..errors import CollectionError
 from ..settings import RunSettings
 from .records import CollectionRecord, read_collection, record_sample
 from .results import CollectionTally, RecordMeta
@@ -79,10 +79,7 @@ class CollectionRun:
                 unknown[record.dataset_name] += 1
         if not unknown:
             return
-        names = ", ".join(
-            f"{name!r} ({count} records)"
-            for name, count in sorted(unknown.items())
-        )
+        names = ", ".join(f"{name!r} ({count} records)" for name, count in sorted(unknown.items()))
         if not skip_unknown:
             raise CollectionError(
                 f"collection {self.source} has records of benchmarks this plugin does not have: {names}. "
@@ -97,9 +94,16 @@ class CollectionRun:
         marks = {MARK: "every item of --llm-collection"}
         named: dict[tuple[str, str], None] = {}
         for record, _ in self.records:
-            named.update(dict.fromkeys([
-                *((g, "collection group") for g in record.categories), (record.task_type or "general", "collection task type"),
-                *((t, "collection tag") for t in record.tags), (record.dataset_name, "collection dataset")]))
+            named.update(
+                dict.fromkeys(
+                    [
+                        *((g, "collection group") for g in record.categories),
+                        (record.task_type or "general", "collection task type"),
+                        *((t, "collection tag") for t in record.tags),
+                        (record.dataset_name, "collection dataset"),
+                    ]
+                )
+            )
         for text, what in named:
             mark = collection_mark(text)
             if mark is not None:
@@ -136,8 +140,12 @@ class CollectionRun:
         return [entry for position, entry in enumerate(self.records) if position in keep]
 
     def build_items(
-        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], settings: RunSettings, runtime: "EvalRuntime"
-    ) -> list["SampleItem"]:
+        self,
+        session: pytest.Session,
+        benchmarks: Mapping[str, Benchmark],
+        settings: RunSettings,
+        runtime: EvalRuntime,
+    ) -> list[SampleItem]:
         from ..engine.nodes import RECORD_ERROR, SampleItem
 
         items: list[SampleItem] = []
@@ -152,9 +160,16 @@ class CollectionRun:
             try:
                 sample = record_sample(record, benchmark)
             except (ValueError, TypeError) as exc:  # this record fails alone (engine.runtime.request_body)
-                sample = Sample(id=str(record.index), subset=record.subset_name or "default", input="", target="",
-                                metadata={RECORD_ERROR: f"{where}: record {record.index} cannot become a "
-                                                        f"{record.dataset_name!r} sample: {exc}"})
+                sample = Sample(
+                    id=str(record.index),
+                    subset=record.subset_name or "default",
+                    input="",
+                    target="",
+                    metadata={
+                        RECORD_ERROR: f"{where}: record {record.index} cannot become a "
+                        f"{record.dataset_name!r} sample: {exc}"
+                    },
+                )
             subset = mark_name(sample.subset)
             item = SampleItem.from_parent(
                 session,
@@ -168,7 +183,9 @@ class CollectionRun:
             texts = (*record.categories, record.task_type or "general", "", *record.tags, record.dataset_name)
             marks = marks_of.get(texts)
             if marks is None:
-                names = [name for name in dict.fromkeys([MARK, *(collection_mark(t, reserved) for t in texts if t)]) if name]
+                names = [
+                    name for name in dict.fromkeys([MARK, *(collection_mark(t, reserved) for t in texts if t)]) if name
+                ]
                 for name in names:
                     if name.startswith("llm_") and name not in self._registered:
                         self._registered.add(name)  # renamed only now (a plugin's mark): --strict-markers
@@ -182,9 +199,12 @@ class CollectionRun:
     def collector(self) -> CollectionTally:
         meta = {
             record.index: RecordMeta(
-                dataset=record.dataset_name, task_type=record.task_type or "general",
-                categories=tuple(record.categories), tags=tuple(dict.fromkeys(record.tags)),
-                subset=record.subset_name or "default", weight=record.weight,
+                dataset=record.dataset_name,
+                task_type=record.task_type or "general",
+                categories=tuple(record.categories),
+                tags=tuple(dict.fromkeys(record.tags)),
+                subset=record.subset_name or "default",
+                weight=record.weight,
             )
             for record, _ in self.records
         }
@@ -214,8 +234,10 @@ def collection_from_hub(repo_id: str, hub: str) -> Path:
     files = sorted(p for p in folder.rglob("*.jsonl") if p.is_file())
     if len(files) != 1:
         found = ", ".join(str(p.relative_to(folder)) for p in files) or "no .jsonl file"
-        raise CollectionError(f"--llm-collection {repo_id!r}: the hub repository holds {found}; a collection is one "
-                              f".jsonl file: download it and pass its path (--llm-collection PATH)")
+        raise CollectionError(
+            f"--llm-collection {repo_id!r}: the hub repository holds {found}; a collection is one "
+            f".jsonl file: download it and pass its path (--llm-collection PATH)"
+        )
     return files[0]
 
 
@@ -233,4 +255,6 @@ def _huggingface_snapshot(repo_id: str, fix: str) -> Path:
         raise
     except Exception as exc:  # offline, unknown repo, no access: one clear error
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise DatasetError(f"cannot download collection {repo_id} from the Hugging Face hub ({detail}); {fix}") from None
+        raise DatasetError(
+            f"cannot download collection {repo_id} from the Hugging Face hub ({detail}); {fix}"
+        ) from None

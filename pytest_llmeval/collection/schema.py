@@ -68,8 +68,10 @@ def group_name(name: str) -> str:
     if not name.strip():
         raise ValueError("a group name is empty; give every group a name")
     if "/" in name:
-        raise ValueError(f"group name {name!r} contains '/', which separates the groups of a path: "
-                         "nest the groups (in a record: categories: [A, B]) or rename it")
+        raise ValueError(
+            f"group name {name!r} contains '/', which separates the groups of a path: "
+            "nest the groups (in a record: categories: [A, B]) or rename it"
+        )
     return name
 
 
@@ -165,8 +167,12 @@ def _flatten(node: Collection, share: float, path: tuple[str, ...]) -> Iterator[
             yield from _flatten(child, part, path)
         else:
             yield FlatDataset(
-                name=child.name, share=part, categories=list(path), task_type=child.task_type,
-                tags=list(child.tags), args=dict(child.args),
+                name=child.name,
+                share=part,
+                categories=list(path),
+                task_type=child.task_type,
+                tags=list(child.tags),
+                args=dict(child.args),
             )
 
 
@@ -206,8 +212,10 @@ def _yaml_loader(source: str) -> type:
 
 
 def _too_deep(source: str, where: str) -> str:
-    return (f"{source}: the schema nests deeper than {MAX_SCHEMA_DEPTH} levels ({where}); "
-            "a collection needs only a few levels of groups")
+    return (
+        f"{source}: the schema nests deeper than {MAX_SCHEMA_DEPTH} levels ({where}); "
+        "a collection needs only a few levels of groups"
+    )
 
 
 def _check_depth(data: Any, source: str) -> None:
@@ -231,8 +239,10 @@ def load_schema(path: str | Path) -> Collection:
     try:
         text = decode_utf8(read_bounded(path, MAX_SCHEMA_BYTES))
     except FileProblem as problem:
-        fix = {"too_large": "a collection schema is a small YAML or JSON file",
-               "not_utf8": "save the schema as UTF-8"}.get(problem.kind, "pass a .yaml or .json file")
+        fix = {
+            "too_large": "a collection schema is a small YAML or JSON file",
+            "not_utf8": "save the schema as UTF-8",
+        }.get(problem.kind, "pass a .yaml or .json file")
         raise CollectionError(f"collection schema {problem.after(repr(str(path)))}; {fix}") from None
     is_yaml = path.suffix in (".yaml", ".yml")
     try:

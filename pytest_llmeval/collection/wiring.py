@@ -41,11 +41,15 @@ class CollectionPart:
         self.collector = run.collector()
 
     @classmethod
-    def create(cls, config: pytest.Config, settings: RunSettings, benchmarks: Mapping[str, type[Benchmark]]) -> CollectionPart | None:
+    def create(
+        cls, config: pytest.Config, settings: RunSettings, benchmarks: Mapping[str, type[Benchmark]]
+    ) -> CollectionPart | None:
         texts = [t for t in settings.thresholds if is_collection_rule(t)]
         if settings.collection is None:
             if texts:
-                raise ThresholdError(f"--llm-threshold {texts[0]!r} gates a collection: pass --llm-collection SUITE.jsonl")
+                raise ThresholdError(
+                    f"--llm-threshold {texts[0]!r} gates a collection: pass --llm-collection SUITE.jsonl"
+                )
             return None
         run = CollectionRun.load(settings.collection, Path(config.invocation_params.dir), settings.hub)
         run.check_known(benchmarks, settings.collection_skip_unknown)
@@ -84,7 +88,9 @@ class CollectionPart:
         for rule in self.rules:
             row = result.row(rule.kind, rule.name)  # type: ignore[arg-type]
             others = {"weighted": row.weighted, "macro_subsets": row.macro_subsets} if row else None
-            outcomes.append(evaluate_collection_rule(rule, row.micro if row else None, row.macro if row else None, others))
+            outcomes.append(
+                evaluate_collection_rule(rule, row.micro if row else None, row.macro if row else None, others)
+            )
         return result.model_dump(mode="json"), outcomes
 
 

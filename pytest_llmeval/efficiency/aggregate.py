@@ -57,12 +57,16 @@ def summarise(figures: Iterable[Mapping[str, Any]]) -> EfficiencyGroup:
         accuracy=sum(bool(row["correct"]) for row in rows) / len(rows) if rows else 0.0,
         reasoning_tokens=_mean([row["reasoning_tokens"] for row in rows]) or 0.0,
         thought_count=_mean([row["thought_count"] for row in rows]) or 0.0,
-        first_correct_tokens=_mean([row["first_correct_tokens"] for row in correct if row.get("first_correct_tokens") is not None]),
-        reflection_tokens=_mean([row["reflection_tokens"] for row in correct if row.get("reflection_tokens") is not None]),
+        first_correct_tokens=_mean(
+            [row["first_correct_tokens"] for row in correct if row.get("first_correct_tokens") is not None]
+        ),
+        reflection_tokens=_mean(
+            [row["reflection_tokens"] for row in correct if row.get("reflection_tokens") is not None]
+        ),
         token_efficiency=_mean(efficiencies),
-        token_efficiency_all=_mean([
-            (row.get("efficiency") or 0.0) if row["status"] == "correct" else 0.0 for row in with_trace
-        ]),
+        token_efficiency_all=_mean(
+            [(row.get("efficiency") or 0.0) if row["status"] == "correct" else 0.0 for row in with_trace]
+        ),
         excluded_wrong=sum(row["status"] == "wrong" for row in rows),
         no_reasoning=len(rows) - len(with_trace),
     )
@@ -96,7 +100,9 @@ class EfficiencyCollector:
             result.benchmarks[name] = ThinkingBenchmark(
                 overall=summarise(everything),
                 subsets={subset: summarise(rows) for subset, rows in sorted(per_subset.items())},
-                levels={level: summarise(rows) for level, rows in sorted(levels.items(), key=lambda kv: _level_key(kv[0]))},
+                levels={
+                    level: summarise(rows) for level, rows in sorted(levels.items(), key=lambda kv: _level_key(kv[0]))
+                },
             )
         result.token_sources = sorted(sources)
         return result

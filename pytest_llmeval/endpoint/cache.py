@@ -36,6 +36,7 @@ Notify = Callable[[str], None]
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
+
 _TRANSPORT_ONLY_FIELDS = ("stream", "stream_options")
 # `--llm-repeats`: the repeat index of a request. Part of the cache key (each repeat is its own
 # answer), never sent to the server (`wire_body`).
@@ -87,7 +88,9 @@ class ResponseCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT NOT NULL)"
+            )
             verdict = db.execute("PRAGMA quick_check(1)").fetchone()
             if verdict is None or verdict[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {verdict[0] if verdict else 'no answer'}")

@@ -56,9 +56,7 @@ def find_template(settings: Any) -> str:
         try:
             return Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(
-                f"--llm-chat-template-file {path}: cannot read it ({exc.strerror})"
-            ) from None
+            raise ConfigError(f"--llm-chat-template-file {path}: cannot read it ({exc.strerror})") from None
     from .local_models import LocalModelError, is_local_model_name, resolve_local_model
 
     model = settings.endpoint.model
@@ -66,9 +64,7 @@ def find_template(settings: Any) -> str:
         try:
             found = gguf_chat_template(resolve_local_model(model).path)
         except (LocalModelError, ImportError, ValueError) as exc:
-            raise ConfigError(
-                f"chat_template=on: cannot read the chat template of {model!r} ({exc})"
-            ) from None
+            raise ConfigError(f"chat_template=on: cannot read the chat template of {model!r} ({exc})") from None
         if found:
             return found
     raise ConfigError(

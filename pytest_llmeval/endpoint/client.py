@@ -69,8 +69,14 @@ _full_jitter = wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOF
 
 
 def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
-    return native.HttpPool(connections, settings.max_response_bytes, connect_timeout=min(settings.timeout_s, 30.0),
-                           inflate=True, ssl_context=_ssl_context(), keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    return native.HttpPool(
+        connections,
+        settings.max_response_bytes,
+        connect_timeout=min(settings.timeout_s, 30.0),
+        inflate=True,
+        ssl_context=_ssl_context(),
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
 
 
 KEEPALIVE_EXPIRY_S = 5.0  # idle connections older than this are not reused (httpx's default, as before)
@@ -121,8 +127,7 @@ class ChatClient:
     async def aclose(self) -> None:
         await self._pool.aclose()
 
-    async def _exchange(self, method: str, url: str, body: bytes = b"",
-                        sink: native.BodySink | None = None) -> _Reply:
+    async def _exchange(self, method: str, url: str, body: bytes = b"", sink: native.BodySink | None = None) -> _Reply:
         """One request and its whole reply, read under the response cap (BadResponseError past it).
         `sink` gets the body of a reply with status < 400 as it arrives, with each read's time."""
         head = self._heads.get((method, url))
@@ -137,8 +142,9 @@ class ChatClient:
             await self._pool.request(head[0], head[1], body, response)
         except ResponseTooLarge:
             raise _too_large(self.settings.max_response_bytes, response.status or None) from None
-        return _Reply(response.status, native.reason_phrase(response), response.header("retry-after"),
-                      response.content())
+        return _Reply(
+            response.status, native.reason_phrase(response), response.header("retry-after"), response.content()
+        )
 
     async def list_models(self) -> list[str]:
         """GET /models once, without retries: the preflight check that the endpoint is there.
@@ -155,13 +161,17 @@ class ChatClient:
             return []
         except _TRANSPORT_ERRORS as exc:
             error = transport_error(exc, self.settings.public_models_url, time.monotonic() - started, 10.0)
-            fix = "" if "check --llm-base-url" in str(error) else "; check --llm-base-url and that the server is running"
+            fix = (
+                "" if "check --llm-base-url" in str(error) else "; check --llm-base-url and that the server is running"
+            )
             raise type(error)(f"cannot reach {self.settings.public_models_url}: {error}{fix}") from None
         if response.status in (401, 403):
             raise AuthenticationError(self.settings.require_base_url(), response.status)
         if response.status == 404 and base_url_hint(self.settings.require_base_url()).startswith("did you mean"):
             found = await self._answering_base_url(self.settings.require_base_url())
-            raise EndpointNotFoundError("GET", self.settings.public_models_url, self.settings.require_base_url(), suggestion=found)
+            raise EndpointNotFoundError(
+                "GET", self.settings.public_models_url, self.settings.require_base_url(), suggestion=found
+            )
         if response.status != 200:
             return []
         try:
@@ -205,11 +215,16 @@ class ChatClient:
                 # the whole request, every byte included
                 return _redacted(await _within(self._send(body), self.settings.timeout_s))
             except _TRANSPORT_ERRORS as exc:
-                raise transport_error(exc, self.settings.public_chat_url, time.monotonic() - started,
-                                      self.settings.timeout_s) from None
+                raise transport_error(
+                    exc, self.settings.public_chat_url, time.monotonic() - started, self.settings.timeout_s
+                ) from None
         except (EndpointUnreachableError, RequestTimeoutError, ServerError, BadResponseError):
             # Whenever a request to a server we started fails, ask whether the server is still there.
-            death = await asyncio.to_thread(server_death, self.settings.base_url) if watched(self.settings.base_url) else None
+            death = (
+                await asyncio.to_thread(server_death, self.settings.base_url)
+                if watched(self.settings.base_url)
+                else None
+            )
             if death is not None:
                 raise death from None
             raise
@@ -227,16 +242,21 @@ class ChatClient:
         except wire.WireError as exc:
             raise _wire_error(exc, reply.status) from None
         return ChatResponse(
-            choices=[Choice(text=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason, logprobs=c.logprobs)
-                     for c in parsed.choices],
-            usage=Usage.from_openai(parsed.usage), model=parsed.model, latency_s=latency,
+            choices=[
+                Choice(text=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason, logprobs=c.logprobs)
+                for c in parsed.choices
+            ],
+            usage=Usage.from_openai(parsed.usage),
+            model=parsed.model,
+            latency_s=latency,
         )
 
     async def _stream(self, body: dict[str, Any], started: float) -> ChatResponse:
         state = wire.StreamState()
         try:
-            reply = await self._exchange("POST", self.settings.chat_url, wire.encode(wire.with_stream(body, True)),
-                                         state.feed)
+            reply = await self._exchange(
+                "POST", self.settings.chat_url, wire.encode(wire.with_stream(body, True)), state.feed
+            )
         except wire.WireError as exc:  # raised by the stream's reader as the bytes arrived
             raise _wire_error(exc, 200) from None
         _raise_for_status(reply, self.settings)
@@ -247,7 +267,8 @@ class ChatClient:
         return ChatResponse(
             choices=[Choice(text=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason) for c in choices],
             usage=Usage.from_openai(state.usage) if state.usage else Usage(completion_tokens=state.pieces),
-            model=state.model, latency_s=time.perf_counter() - started,
+            model=state.model,
+            latency_s=time.perf_counter() - started,
             ttft_s=state.first_at - started if state.first_at is not None else None,
         )
 
@@ -312,7 +333,9 @@ def _raise_for_status(response: _Reply, settings: EndpointSettings) -> None:
     if status in (401, 403):
         raise AuthenticationError(settings.require_base_url(), status)
     if status == 404:
-        raise EndpointNotFoundError("POST", settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response))
+        raise EndpointNotFoundError(
+            "POST", settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response)
+        )
     raise ServerError(
         f"server answered {status} {response.reason}",
         status=status,

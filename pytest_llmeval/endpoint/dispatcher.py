@@ -132,7 +132,10 @@ class Dispatcher:
     # -- prefetching -------------------------------------------------------------------------
 
     def prefetch(
-        self, builders: Sequence[BodyBuilder], window: int | None = None, on_response: ResponseHook | None = None,
+        self,
+        builders: Sequence[BodyBuilder],
+        window: int | None = None,
+        on_response: ResponseHook | None = None,
         skip: Callable[[int], bool] | None = None,
     ) -> PrefetchPlan:
         plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64), on_response)

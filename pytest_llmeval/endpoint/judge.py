@@ -35,9 +35,9 @@ from pydantic import BaseModel
 from ..errors import JudgeError
 
 if TYPE_CHECKING:
+    from ..settings import EndpointSettings
     from .dispatcher import Dispatcher
     from .models import ChatResponse
-    from ..settings import EndpointSettings
 
 JUDGE_PROMPT = """You grade answers to questions against a reference answer.
 

@@ -42,16 +42,10 @@ def prompt_tokens(llm: Any, prompt: str | list[int]) -> list[int]:
         return list(prompt)
     bos = llm.token_bos()
     head = [bos] if llm._model.add_bos_token() and bos != -1 else []
-    return head + (
-        llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        if prompt
-        else []
-    )
+    return head + (llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True) if prompt else [])
 
 
-def echo_logprobs(
-    llm: Any, prompt: str | list[int], generated: str, top: int
-) -> dict[str, Any]:
+def echo_logprobs(llm: Any, prompt: str | list[int], generated: str, top: int) -> dict[str, Any]:
     """The legacy ``logprobs`` object of an echoed completion, computed from the model's scores."""
     import numpy as np
 
@@ -60,14 +54,8 @@ def echo_logprobs(
     # a BOS the library put before a text prompt is not prompt text: the echo starts after it
     added = 1 if isinstance(prompt, str) and tokens and tokens[0] == bos and llm._model.add_bos_token() else 0
     if list(llm.input_ids[: len(tokens)]) != tokens or llm.n_tokens < len(tokens):
-        raise RuntimeError(
-            "the evaluated tokens are not the prompt's: cannot read its log-probabilities back"
-        )
-    extra = (
-        llm.tokenize(generated.encode("utf-8"), add_bos=False, special=True)
-        if generated
-        else []
-    )
+        raise RuntimeError("the evaluated tokens are not the prompt's: cannot read its log-probabilities back")
+    extra = llm.tokenize(generated.encode("utf-8"), add_bos=False, special=True) if generated else []
     sequence = tokens + extra
     # Special tokens of the prompt text (a chat template's `<|im_start|>`, which is SmolLM2's BOS id)
     # are echoed and counted in the offsets like any text. The library drops every BOS id from the
@@ -76,16 +64,10 @@ def echo_logprobs(
     positions = list(range(added, len(sequence)))
     shown = sequence[added:]
     skip = added
-    rows = [p - 1 for p in positions if 1 <= p and p - 1 < llm.n_tokens]
-    scores = (
-        np.asarray(llm.scores[rows], dtype=np.float64) if rows else np.zeros((0, 1))
-    )
+    rows = [p - 1 for p in positions if p >= 1 and p - 1 < llm.n_tokens]
+    scores = np.asarray(llm.scores[rows], dtype=np.float64) if rows else np.zeros((0, 1))
     norms = scores.max(axis=1, keepdims=True) if rows else scores
-    logsum = (
-        np.log(np.exp(scores - norms).sum(axis=1, keepdims=True)) + norms
-        if rows
-        else scores
-    )
+    logsum = np.log(np.exp(scores - norms).sum(axis=1, keepdims=True)) + norms if rows else scores
     by_row = {row: i for i, row in enumerate(rows)}
     out: dict[str, list[Any]] = {
         "tokens": [],
@@ -96,13 +78,9 @@ def echo_logprobs(
     for p in positions:
         at = p - skip
         out["tokens"].append(
-            llm.detokenize([sequence[p]], prev_tokens=shown[:at], special=True).decode(
-                "utf-8", errors="ignore"
-            )
+            llm.detokenize([sequence[p]], prev_tokens=shown[:at], special=True).decode("utf-8", errors="ignore")
         )
-        out["text_offset"].append(
-            len(llm.detokenize(shown[:at], special=True).decode("utf-8", errors="ignore"))
-        )
+        out["text_offset"].append(len(llm.detokenize(shown[:at], special=True).decode("utf-8", errors="ignore")))
         i = by_row.get(p - 1)
         if p == 0 or i is None:
             out["token_logprobs"].append(None)
@@ -110,15 +88,11 @@ def echo_logprobs(
             continue
         row = scores[i] - logsum[i]
         value = float(row[sequence[p]])
-        best = (
-            np.argpartition(-row, top - 1)[:top]
-            if top < row.size
-            else np.arange(row.size)
-        )
+        best = np.argpartition(-row, top - 1)[:top] if top < row.size else np.arange(row.size)
         entry = {
-            llm.detokenize([int(t)], prev_tokens=shown[:at], special=True).decode(
-                "utf-8", errors="ignore"
-            ): float(row[t])
+            llm.detokenize([int(t)], prev_tokens=shown[:at], special=True).decode("utf-8", errors="ignore"): float(
+                row[t]
+            )
             for t in best
         }
         entry[out["tokens"][-1]] = value
@@ -143,32 +117,19 @@ def install() -> None:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         call = bound.arguments
-        if (
-            not call["echo"]
-            or call["logprobs"] is None
-            or call["stream"]
-            or call["suffix"] is not None
-        ):
+        if not call["echo"] or call["logprobs"] is None or call["stream"] or call["suffix"] is not None:
             yield from original(self, *args, **kwargs)
             return
         top = max(int(call["logprobs"]), 1)
-        call["logprobs"] = (
-            None  # the library's own (shifted, slow) computation is skipped
-        )
+        call["logprobs"] = None  # the library's own (shifted, slow) computation is skipped
         call.pop("self", None)
         for chunk in original(self, **call):
             choice: Any = chunk["choices"][0]
             prompt = call["prompt"]
             prompt_text = (
-                prompt
-                if isinstance(prompt, str)
-                else self.detokenize(prompt).decode("utf-8", errors="ignore")
+                prompt if isinstance(prompt, str) else self.detokenize(prompt).decode("utf-8", errors="ignore")
             )
-            generated = (
-                choice["text"][len(prompt_text) :]
-                if choice["text"].startswith(prompt_text)
-                else ""
-            )
+            generated = choice["text"][len(prompt_text) :] if choice["text"].startswith(prompt_text) else ""
             choice["logprobs"] = echo_logprobs(self, prompt, generated, top)
             yield chunk
 
@@ -178,9 +139,7 @@ def install() -> None:
 
 def main() -> None:
     if len(sys.argv) < 2:
-        raise SystemExit(
-            "usage: python -m pytest_llmeval.endpoint.llama_serve llama_cpp.server [server args...]"
-        )
+        raise SystemExit("usage: python -m pytest_llmeval.endpoint.llama_serve llama_cpp.server [server args...]")
     module = sys.argv.pop(1)
     install()
     runpy.run_module(module, run_name="__main__", alter_sys=True)

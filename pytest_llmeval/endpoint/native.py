@@ -13,7 +13,8 @@ thread) and stamps a read only when its coroutine gets its turn on the event loo
     parsing happen outside this module (`endpoint/wire.py`), after the response or in a `sink`;
   * no per-request objects beyond the response state.
 
-Supported: http and https (TLS via asyncio, with the caller's SSL context or the default one), `Content-Length`, `chunked` and
+Supported: http and https (TLS via asyncio, with the caller's SSL context or the default one),
+`Content-Length`, `chunked` and
 read-until-close bodies, `Connection: close`, 1xx interim responses, a connect timeout. Not
 supported: proxies, HTTP/2, decompression (requests send no Accept-Encoding; a body the server
 compresses anyway arrives as sent, and `Response.header("content-encoding")` says so).
@@ -43,9 +44,7 @@ from .response_cap import DEFAULT_MAX_RESPONSE_BYTES, ResponseBudget, ResponseTo
 from .transport import ServerClosedConnection, TransportFailure
 
 _HEAD_END = b"\r\n\r\n"
-MAX_HEAD_BYTES = (
-    65536  # a head (or a chunk-size line) longer than this is no HTTP response
-)
+MAX_HEAD_BYTES = 65536  # a head (or a chunk-size line) longer than this is no HTTP response
 USER_AGENT = "pytest-llmeval"
 
 # Called with (body bytes, time of their read) for each piece of the body as it arrives; may raise
@@ -87,11 +86,7 @@ def request_head(method: str, where: Target, headers: dict[str, str]) -> bytes:
         "Accept: */*",
         f"User-Agent: {USER_AGENT}",
     ]
-    lines += [
-        f"{k}: {v}"
-        for k, v in headers.items()
-        if k.lower() not in ("host", "content-length")
-    ]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
     return ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
 
 
@@ -172,9 +167,7 @@ class Response:
             data = self._inflate(data)
             if not data:
                 return
-        if (
-            self.sink is None or self.status >= 400
-        ):  # an error reply's body is kept for its message
+        if self.sink is None or self.status >= 400:  # an error reply's body is kept for its message
             self.body.append((now, data))
         else:
             self.sink(data, now)
@@ -213,9 +206,7 @@ class Response:
     def _inflate(self, data: bytes) -> bytes:
         assert self.inflater is not None
         room = self.budget.limit - self.inflated
-        out = self.inflater.decompress(
-            data, room + 1
-        )  # never more than one byte past the cap
+        out = self.inflater.decompress(data, room + 1)  # never more than one byte past the cap
         self.inflated += len(out)
         if self.inflated > self.budget.limit or self.inflater.unconsumed_tail:
             raise ResponseTooLarge(self.budget.limit)
@@ -229,9 +220,7 @@ class Response:
                 raise ValueError
             self.status = int(status_line[9:12])
         except ValueError:
-            raise TransportFailure(
-                "bad_response", f"not an HTTP response: {status_line[:100]!r}"
-            ) from None
+            raise TransportFailure("bad_response", f"not an HTTP response: {status_line[:100]!r}") from None
         if 100 <= self.status < 200:
             return  # stay in head mode
         self.head = False
@@ -246,9 +235,7 @@ class Response:
                 try:
                     length = int(value.strip())
                 except ValueError:
-                    raise TransportFailure(
-                        "bad_response", f"bad Content-Length {value.strip()[:40]!r}"
-                    ) from None
+                    raise TransportFailure("bad_response", f"bad Content-Length {value.strip()[:40]!r}") from None
                 if length > self.budget.limit:
                     raise ResponseTooLarge(self.budget.limit)
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
@@ -262,13 +249,9 @@ class Response:
             elif name == b"content-encoding" and self.inflate:
                 coding = value.strip().lower()
                 if coding in (b"gzip", b"x-gzip", b"deflate"):
-                    self.inflater = zlib.decompressobj(
-                        47 if coding != b"deflate" else 15
-                    )
+                    self.inflater = zlib.decompressobj(47 if coding != b"deflate" else 15)
                 elif coding not in (b"", b"identity"):
-                    raise TransportFailure(
-                        "bad_response", f"unsupported Content-Encoding {coding[:40]!r}"
-                    )
+                    raise TransportFailure("bad_response", f"unsupported Content-Encoding {coding[:40]!r}")
         if not self.chunked:
             if length is None:
                 self.until_close = True
@@ -318,9 +301,7 @@ class Response:
             try:
                 length = int(data[pos:end].split(b";", 1)[0], 16)
             except ValueError:
-                raise TransportFailure(
-                    "bad_response", f"bad chunk size line {data[pos:end][:40]!r}"
-                ) from None
+                raise TransportFailure("bad_response", f"bad chunk size line {data[pos:end][:40]!r}") from None
             pos = end + 2
             if length == 0:
                 self.trailer = True
@@ -353,14 +334,12 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = perf_counter()  # first: the read's time, before any processing
         response = self.response
-        if (
-            response is None
-        ):  # bytes nobody asked for: this connection can't be trusted again
+        if response is None:  # bytes nobody asked for: this connection can't be trusted again
             self.abort()
             return
         try:
             response.feed(data, now)
-        except Exception as exc:  # noqa: BLE001 - framing, the cap or the sink: the request fails with it
+        except Exception as exc:
             response.fail(exc)
             self.abort()
 
@@ -376,9 +355,7 @@ class _Connection(asyncio.Protocol):
             elif isinstance(exc, OSError):
                 response.fail(exc)  # a reset: ConnectionResetError, named by its cause
             else:
-                failure = ServerClosedConnection(
-                    "the server closed the connection before the response was complete"
-                )
+                failure = ServerClosedConnection("the server closed the connection before the response was complete")
                 if exc is not None:
                     failure.__cause__ = exc
                 response.fail(failure)
@@ -452,9 +429,7 @@ class HttpPool:
             except (OSError, asyncio.TimeoutError):
                 pass
 
-        await asyncio.wait_for(
-            asyncio.gather(*(one() for _ in range(max(wanted, 0)))), 30
-        )
+        await asyncio.wait_for(asyncio.gather(*(one() for _ in range(max(wanted, 0)))), 30)
 
     async def _acquire(self, where: Target) -> _Connection:
         idle = self._idle.get((where.host, where.port, where.tls))

@@ -75,6 +75,7 @@ _PORT_RETRIES = 3
 _READY_STATUSES = frozenset({200, 401, 403})
 _ADDRESS_IN_USE_MARKERS = ("address already in use", "eaddrinuse", "errno 98", "errno 48")
 
+
 class ServerSpec(BaseModel):
     """What to run and how to know it is ready. See the module docstring for placeholder rules."""
 
@@ -417,8 +418,12 @@ class RemoteServerWatch:
                 except (OSError, ValueError):
                     record = None
                 if record is not None:
-                    return ServerDiedError(int(record["returncode"]), list(record["command"]),
-                                           _read_tail(self.log_path), str(self.log_path))
+                    return ServerDiedError(
+                        int(record["returncode"]),
+                        list(record["command"]),
+                        _read_tail(self.log_path),
+                        str(self.log_path),
+                    )
             # Alive and running: the failure was something else; do not wait out the whole window.
             if time.monotonic() >= deadline or not _dying(self.pid):
                 return None

@@ -100,9 +100,18 @@ CAUSES: tuple[Cause, ...] = (
     Cause("tls", (ssl.SSLError, *_aiohttp("ClientSSLError", "ServerFingerprintMismatch"))),
     Cause("dns", (socket.gaierror, *_aiohttp("ClientConnectorDNSError"))),
     Cause("connection_refused", (ConnectionRefusedError,), _errno_in(frozenset({errno.ECONNREFUSED}))),
-    Cause("connection_reset", (ConnectionResetError, BrokenPipeError, ConnectionAbortedError), _errno_in(_RESET_ERRNOS)),
-    Cause("disconnected", (ServerClosedConnection, httpx.RemoteProtocolError, asyncio.IncompleteReadError,
-                           *_aiohttp("ServerDisconnectedError", "ClientPayloadError"))),
+    Cause(
+        "connection_reset", (ConnectionResetError, BrokenPipeError, ConnectionAbortedError), _errno_in(_RESET_ERRNOS)
+    ),
+    Cause(
+        "disconnected",
+        (
+            ServerClosedConnection,
+            httpx.RemoteProtocolError,
+            asyncio.IncompleteReadError,
+            *_aiohttp("ServerDisconnectedError", "ClientPayloadError"),
+        ),
+    ),
     Cause("timeout", (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException, *_aiohttp("ServerTimeoutError"))),
     Cause("unreachable", (OSError, httpx.TransportError, *_aiohttp("ClientError"))),
 )
@@ -116,26 +125,48 @@ class Kind(NamedTuple):
 
 
 KINDS: dict[str, Kind] = {
-    "tls": Kind(TLSEndpointError, "TLS handshake with {url} failed ({detail}); check the certificate and https/http",
-                "connection_error", "cannot connect: {detail}"),
-    "dns": Kind(DNSResolutionError, "the host of {url} does not resolve ({detail}); check --llm-base-url",
-                "connection_error", "cannot connect: {detail}"),
+    "tls": Kind(
+        TLSEndpointError,
+        "TLS handshake with {url} failed ({detail}); check the certificate and https/http",
+        "connection_error",
+        "cannot connect: {detail}",
+    ),
+    "dns": Kind(
+        DNSResolutionError,
+        "the host of {url} does not resolve ({detail}); check --llm-base-url",
+        "connection_error",
+        "cannot connect: {detail}",
+    ),
     "connection_refused": Kind(
         ConnectionRefusedEndpointError,
         "connection to {url} refused: nothing listens there; check --llm-base-url and that the server is running",
-        "connection_error", "cannot connect: {detail}"),
-    "connection_reset": Kind(ConnectionResetEndpointError,
-                             "connection to {url} was reset by the server after {elapsed:.1f} s ({detail})",
-                             "connection_reset", "connection reset: {detail}"),
+        "connection_error",
+        "cannot connect: {detail}",
+    ),
+    "connection_reset": Kind(
+        ConnectionResetEndpointError,
+        "connection to {url} was reset by the server after {elapsed:.1f} s ({detail})",
+        "connection_reset",
+        "connection reset: {detail}",
+    ),
     "disconnected": Kind(
         ServerDisconnectedError,
         "the server closed the connection to {url} before the response was complete, after {elapsed:.1f} s ({detail})",
-        "connection_reset", "connection closed by the server: {detail}"),
-    "timeout": Kind(RequestTimeoutError,
-                    "no complete answer within {timeout:g} s (--llm-timeout): gave up after {elapsed:.1f} s "
-                    "waiting for {url}", "timeout", "timed out"),
-    "unreachable": Kind(EndpointUnreachableError, "connection to {url} failed ({detail})",
-                        "connection_error", "cannot connect: {detail}"),
+        "connection_reset",
+        "connection closed by the server: {detail}",
+    ),
+    "timeout": Kind(
+        RequestTimeoutError,
+        "no complete answer within {timeout:g} s (--llm-timeout): gave up after {elapsed:.1f} s waiting for {url}",
+        "timeout",
+        "timed out",
+    ),
+    "unreachable": Kind(
+        EndpointUnreachableError,
+        "connection to {url} failed ({detail})",
+        "connection_error",
+        "cannot connect: {detail}",
+    ),
 }
 
 

@@ -41,9 +41,7 @@ Loads = Callable[[bytes], Any]
 
 class WireError(TransportFailure):
     def __init__(self, kind: str, reason: str, snippet: str | None = None) -> None:
-        super().__init__(
-            kind, reason if snippet is None else f"{reason}: {snippet[:SNIPPET]}"
-        )
+        super().__init__(kind, reason if snippet is None else f"{reason}: {snippet[:SNIPPET]}")
         self.reason = reason
         self.snippet = snippet
 
@@ -77,9 +75,7 @@ def is_completion(body: dict[str, Any]) -> bool:
 
 
 def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(
-        body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 # -- non-streaming replies ------------------------------------------------------------------------
@@ -105,16 +101,8 @@ def read_completion(body: bytes, loads: Loads = json.loads) -> Completion:
         choices = []
         for raw in payload["choices"]:
             if "message" not in raw and "text" in raw:  # /v1/completions
-                logprobs = (
-                    raw.get("logprobs")
-                    if isinstance(raw.get("logprobs"), dict)
-                    else None
-                )
-                choices.append(
-                    ChoiceParts(
-                        raw["text"] or "", None, raw.get("finish_reason"), logprobs
-                    )
-                )
+                logprobs = raw.get("logprobs") if isinstance(raw.get("logprobs"), dict) else None
+                choices.append(ChoiceParts(raw["text"] or "", None, raw.get("finish_reason"), logprobs))
                 continue
             message = raw.get("message") or {}
             choices.append(
@@ -128,9 +116,7 @@ def read_completion(body: bytes, loads: Loads = json.loads) -> Completion:
         usage = payload.get("usage")
         model = payload.get("model")
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise WireError(
-            "bad_response", "response is not a chat completion", _snippet(body)
-        ) from None
+        raise WireError("bad_response", "response is not a chat completion", _snippet(body)) from None
     if not choices:
         raise WireError("bad_response", "response has no choices", _snippet(body))
     return Completion(choices, usage if isinstance(usage, dict) else None, model)
@@ -159,15 +145,11 @@ class SSELines:
     __slots__ = ("pending",)
 
     def __init__(self) -> None:
-        self.pending: list[
-            bytes
-        ] = []  # reads of a line not ended yet, joined once it ends
+        self.pending: list[bytes] = []  # reads of a line not ended yet, joined once it ends
 
     def feed(self, data: bytes) -> list[bytes]:
         if b"\n" not in data:
-            self.pending.append(
-                data
-            )  # not `buffer + data`: re-copying a long line per read is quadratic
+            self.pending.append(data)  # not `buffer + data`: re-copying a long line per read is quadratic
             return []
         if self.pending:
             self.pending.append(data)
@@ -192,9 +174,7 @@ def read_event(payload: bytes, loads: Loads = json.loads) -> Any:
     except ValueError:
         if payload.strip() == b"[DONE]":
             return DONE
-        raise WireError(
-            "bad_response", "stream chunk is not JSON", _snippet(payload.strip())
-        ) from None
+        raise WireError("bad_response", "stream chunk is not JSON", _snippet(payload.strip())) from None
     if event.__class__ is not dict:
         raise WireError(
             "bad_response",
@@ -202,9 +182,7 @@ def read_event(payload: bytes, loads: Loads = json.loads) -> Any:
             _snippet(payload.strip()),
         )
     if "error" in event:
-        raise WireError(
-            "stream_error", "server sent an error mid-stream", _snippet(payload.strip())
-        )
+        raise WireError("stream_error", "server sent an error mid-stream", _snippet(payload.strip()))
     return event
 
 
@@ -223,9 +201,7 @@ def deltas(
             )
         else:
             content, reasoning = choice.get("text"), None
-        pieces.append(
-            (choice.get("index", 0), content, reasoning, choice.get("finish_reason"))
-        )
+        pieces.append((choice.get("index", 0), content, reasoning, choice.get("finish_reason")))
     return pieces
 
 
@@ -291,9 +267,7 @@ class StreamState:
             self._event(payload.strip(), now)
         if not self.done and not self.finish:
             raise WireError("incomplete_stream", "stream ended before [DONE]")
-        indices = sorted(set(self.texts) | set(self.reasonings) | set(self.finish)) or [
-            0
-        ]
+        indices = sorted(set(self.texts) | set(self.reasonings) | set(self.finish)) or [0]
         return [
             ChoiceParts(
                 "".join(self.texts.get(i, [])),

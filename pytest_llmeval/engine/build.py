@@ -37,7 +37,9 @@ def build_items(
     """Items of `selection`; `selected` is the run's whole `-m` selection (a one-config file is used
     whole when it is the only subset selected). A subset that yields no sample is a DatasetError."""
     loader = DatasetLoader(
-        settings.datasets, base_dir=session.config.invocation_params.dir, hub=settings.hub,
+        settings.datasets,
+        base_dir=session.config.invocation_params.dir,
+        hub=settings.hub,
         selected=selected if selected is not None else selection,
     )
     items: list[SampleItem] = []

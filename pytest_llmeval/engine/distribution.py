@@ -61,7 +61,9 @@ def worker_share(
     if takeover is not None:
         by_id = {item.nodeid: item for item in items}
         return [by_id[nodeid] for nodeid in takeover if nodeid in by_id]
-    share = assign([item.nodeid for item in items], benchmark_names, worker_count)[worker_number(worker_id) % worker_count]
+    share = assign([item.nodeid for item in items], benchmark_names, worker_count)[
+        worker_number(worker_id) % worker_count
+    ]
     return [items[index] for index in share]
 
 

@@ -41,17 +41,12 @@ def pairs(sample: Sample, wrap: ContextWrapper | None = None) -> list[tuple[str,
     """(context as sent, continuation) of each choice; `wrap` applies the chat template."""
     spec = sample.metadata[LOGLIK_KEY]
     contexts = spec["contexts"] if wrap is None else [wrap(c) for c in spec["contexts"]]
-    return list(zip(contexts, spec["continuations"]))
+    return list(zip(contexts, spec["continuations"], strict=False))
 
 
-def bodies(
-    model: str, sample: Sample, wrap: ContextWrapper | None = None
-) -> list[dict[str, Any]]:
+def bodies(model: str, sample: Sample, wrap: ContextWrapper | None = None) -> list[dict[str, Any]]:
     """The k completion requests of one sample (deterministic: the cache keys on them)."""
-    return [
-        completion_body(model, context, continuation)
-        for context, continuation in pairs(sample, wrap)
-    ]
+    return [completion_body(model, context, continuation) for context, continuation in pairs(sample, wrap)]
 
 
 def norm_text(continuation: str) -> str:
@@ -75,13 +70,9 @@ def evaluate(
     """Sum each choice's continuation log-probability and score the sample. Raises
     NoPromptLogprobsError (naming `server`) when a response lacks the echoed prompt's log-probabilities."""
     scores = []
-    for (context, continuation), response in zip(
-        pairs(sample, wrap), responses, strict=True
-    ):
+    for (context, continuation), response in zip(pairs(sample, wrap), responses, strict=True):
         logprobs = response.choices[0].logprobs if response.choices else None
-        scores.append(
-            continuation_logprob(logprobs, context, continuation, server=server)
-        )
+        scores.append(continuation_logprob(logprobs, context, continuation, server=server))
     continuations = [c for _, c in pairs(sample)]
     verdict = score_multiple_choice(
         [s.logprob for s in scores],
@@ -116,6 +107,6 @@ def record_fields(sample: Sample, result: LoglikResult) -> dict[str, Any]:
         "explanation": explanation,
         "choice_logprobs": [
             {"continuation": c, "logprob": s.logprob, "tokens": len(s.tokens)}
-            for c, s in zip(continuations, result.scores)
+            for c, s in zip(continuations, result.scores, strict=False)
         ],
     }

@@ -60,8 +60,13 @@ class EvalRuntime:
             assert settings is not None
             if settings.base_url is None:
                 endpoint = self.settings.endpoint  # the same URL, its user info and query included
-                settings = settings.model_copy(update={"base_url": endpoint.base_url, "base_url_auth": endpoint.base_url_auth,
-                                                       "base_url_query": endpoint.base_url_query})
+                settings = settings.model_copy(
+                    update={
+                        "base_url": endpoint.base_url,
+                        "base_url_auth": endpoint.base_url_auth,
+                        "base_url_query": endpoint.base_url_query,
+                    }
+                )
             self._judge = Judge(settings, Dispatcher(settings, self._cache()))
         return self._judge
 
@@ -101,7 +106,11 @@ class EvalRuntime:
         return [self.request_body(item, repeat)]
 
     def _request_count(self, item: SampleItem) -> int:
-        return len(item.sample.metadata[loglik.LOGLIK_KEY]["contexts"]) if loglik.is_loglik(item.sample) else self.settings.repeats
+        return (
+            len(item.sample.metadata[loglik.LOGLIK_KEY]["contexts"])
+            if loglik.is_loglik(item.sample)
+            else self.settings.repeats
+        )
 
     def context_wrapper(self, item: SampleItem) -> loglik.ContextWrapper | None:
         """The chat template applied to log-likelihood contexts when the benchmark asks for it
@@ -133,8 +142,7 @@ class EvalRuntime:
         skip = self.skip_sample
         self._plan = self.dispatcher.prefetch(
             [functools.partial(self._slot_body, item, r) for item, r in slots],
-            on_response=(lambda index, response: self.prefetch_judge(slots[index][0], response))
-            if judged else None,
+            on_response=(lambda index, response: self.prefetch_judge(slots[index][0], response)) if judged else None,
             skip=(lambda index: skip(slots[index][0])) if skip is not None else None,
         )
 
@@ -275,7 +283,11 @@ class EvalRuntime:
         reasons = [choice.finish_reason for choice in response.choices]
         verdict = score_generations(item.benchmark, item.sample, [answer for answer, _ in answers], reasons)
         first_answer, first_reasoning = answers[0] if answers else ("", None)
-        thinking = self.thinking_analyser().analyse(item.benchmark, item.sample, response, answers) if self.settings.think_eval else None
+        thinking = (
+            self.thinking_analyser().analyse(item.benchmark, item.sample, response, answers)
+            if self.settings.think_eval
+            else None
+        )
         return self._record(
             item,
             output=first_answer,
@@ -330,12 +342,20 @@ def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:
             if "segments" in item.sample.metadata:
                 raise
             # a refused medium inline in a collection record: the prompt as it stands, placeholders and all
-            messages = item.sample.input if isinstance(item.sample.input, list) else [
-                {"role": "user", "content": item.sample.input}]
+            messages = (
+                item.sample.input
+                if isinstance(item.sample.input, list)
+                else [{"role": "user", "content": item.sample.input}]
+            )
         # media (spooled, or inline in a collection record): stored as hash/size/format
         return summarise_messages(messages) if any(isinstance(m.get("content"), list) for m in messages) else messages
     except Exception:
-        return [{"role": "user", "content": item.sample.input if isinstance(item.sample.input, str) else "(unreadable prompt)"}]
+        return [
+            {
+                "role": "user",
+                "content": item.sample.input if isinstance(item.sample.input, str) else "(unreadable prompt)",
+            }
+        ]
 
 
 def _asked_n(body: dict[str, Any]) -> int:

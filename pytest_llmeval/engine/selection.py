@@ -23,13 +23,44 @@ from ..errors import ConfigError
 # widely used plugins act on. A name that comes from a benchmark or from data (a collection's groups,
 # task types, tags, datasets) never becomes one of them: a collection tagged `xfail` would otherwise
 # turn its wrong answers into an exit status of 0, and `skipif` would crash the run.
-PYTEST_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"})
-PLUGIN_MARKS = frozenset({
-    "asyncio", "anyio", "trio", "timeout", "flaky", "order", "run", "first", "last", "dependency", "depends",
-    "xdist_group", "forked", "repeat", "rerun", "django_db", "urls", "ignore_template_errors", "no_cover",
-    "benchmark", "randomly_dont_reorganize", "enable_socket", "disable_socket", "allow_hosts", "block_network",
-    "vcr", "default_cassette", "httpx_mock", "freeze_time", "subtests", "perf",
-})
+PYTEST_MARKS = frozenset(
+    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
+)
+PLUGIN_MARKS = frozenset(
+    {
+        "asyncio",
+        "anyio",
+        "trio",
+        "timeout",
+        "flaky",
+        "order",
+        "run",
+        "first",
+        "last",
+        "dependency",
+        "depends",
+        "xdist_group",
+        "forked",
+        "repeat",
+        "rerun",
+        "django_db",
+        "urls",
+        "ignore_template_errors",
+        "no_cover",
+        "benchmark",
+        "randomly_dont_reorganize",
+        "enable_socket",
+        "disable_socket",
+        "allow_hosts",
+        "block_network",
+        "vcr",
+        "default_cassette",
+        "httpx_mock",
+        "freeze_time",
+        "subtests",
+        "perf",
+    }
+)
 RESERVED_PREFIX = "llm_"
 OUR_MARKER_DESCRIPTION = "llmeval "  # the markers ini lines this plugin adds: "NAME: llmeval ..."
 
@@ -51,7 +82,8 @@ def foreign_marks(marker_lines: Iterable[str], ini_lines: Iterable[str] = ()) ->
     register our benchmark names there for --strict-markers)."""
     ours_or_users = {_marker(line) for line in ini_lines}
     return {
-        _marker(line) for line in marker_lines
+        _marker(line)
+        for line in marker_lines
         if line.strip() and not line.partition(":")[2].strip().startswith(OUR_MARKER_DESCRIPTION.strip())
     } - ours_or_users
 
@@ -78,7 +110,9 @@ def sample_marks(cls: type[Benchmark], subset: str) -> list[str]:
     return list(dict.fromkeys([mark_name(cls.name), mark_name(subset), *(mark_name(t) for t in tags)]))
 
 
-def select(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], subsets_of: Mapping[str, list[str]]) -> dict[str, list[str]]:
+def select(
+    markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], subsets_of: Mapping[str, list[str]]
+) -> dict[str, list[str]]:
     """benchmark name -> the subsets `-m` can select; benchmarks it cannot select are absent.
 
     Without `-m` nothing is selected: benchmark items are opt-in, so an ordinary test run given
@@ -124,7 +158,9 @@ def did_you_mean(word: str, known: Iterable[str]) -> list[str]:
     return difflib.get_close_matches(word, sorted(known), n=3, cutoff=0.75)
 
 
-def check_mark_names(markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], known_marks: Iterable[str]) -> None:
+def check_mark_names(
+    markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], known_marks: Iterable[str]
+) -> None:
     """A usage error for a name in `-m` that is close to a benchmark, subset or tag but is none of
     them nor a registered mark (`-m gsm8kk`, `-m "gsm8k or ifevl"`), instead of a silently smaller
     or empty run. A name close to nothing of ours is left alone: it may be a mark of the user's own tests."""
@@ -152,8 +188,14 @@ def check_subset_list(benchmark: Benchmark, chosen: list[str]) -> None:
     for subset in chosen:
         if subset not in known:
             close = did_you_mean(subset, known)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f"; subsets: {', '.join(known[:20])}"
-            raise ConfigError(f"{benchmark.name}.subset_list names {subset!r}, which is no subset of {benchmark.name}{hint}")
+            hint = (
+                f"; did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else f"; subsets: {', '.join(known[:20])}"
+            )
+            raise ConfigError(
+                f"{benchmark.name}.subset_list names {subset!r}, which is no subset of {benchmark.name}{hint}"
+            )
 
 
 def registered_marks(lines: Iterable[str]) -> set[str]:
@@ -174,14 +216,20 @@ def check_dataset_names(
             close = did_you_mean(name, benchmarks)
             if only_close and not close:
                 continue
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "pytest --llm-list shows the names"
+            hint = (
+                f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "pytest --llm-list shows the names"
+            )
             raise ConfigError(f"--llm-dataset {key}=... names no benchmark {name!r}; {hint}")
         cls = benchmarks[name]
         if dot:
             labels = {*cls.subsets, *(mark_name(s) for s in cls.subsets)}
             if subset not in labels and not _is_dataset_label(cls, subset):
                 close = did_you_mean(subset, cls.subsets)
-                hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"subsets: {', '.join(list(cls.subsets)[:20])}"
+                hint = (
+                    f"did you mean {' or '.join(repr(c) for c in close)}?"
+                    if close
+                    else f"subsets: {', '.join(list(cls.subsets)[:20])}"
+                )
                 raise ConfigError(f"--llm-dataset {key}=... names no subset {subset!r} of {name}; {hint}")
 
 

@@ -41,6 +41,7 @@ TRACE_CHARS = 1500
 
 # -- plain data: what crosses between the two processes -------------------------------------------------------
 
+
 def encode(value):
     """Builtin values only, by exact type (a subclass could override __eq__): tuples, sets, bytes, complex and
     dicts are tagged so they come back as themselves."""
@@ -59,7 +60,9 @@ def encode(value):
         return {"bytes": value.hex()}
     if kind is complex:
         return {"complex": [value.real, value.imag]}
-    raise TypeError(f"a {kind.__name__} is not plain data (None, bool, int, float, str, bytes, complex, list, tuple, dict, set)")
+    raise TypeError(
+        f"a {kind.__name__} is not plain data (None, bool, int, float, str, bytes, complex, list, tuple, dict, set)"
+    )
 
 
 def decode(value):
@@ -70,7 +73,7 @@ def decode(value):
     if kind is list:
         return [decode(v) for v in value]
     if kind is dict and len(value) == 1:
-        (tag, inner), = value.items()
+        ((tag, inner),) = value.items()
         if tag == "tuple" and type(inner) is list:
             return tuple(decode(v) for v in inner)
         if tag == "dict" and type(inner) is list and all(type(p) is list and len(p) == 2 for p in inner):
@@ -95,7 +98,7 @@ def write_all(fd, data, deadline=None):
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([], [fd], [], left)[1]:
                 raise TimeoutError()
-        view = view[os.write(fd, view[:65536]):]
+        view = view[os.write(fd, view[:65536]) :]
 
 
 class Reader:
@@ -108,7 +111,7 @@ class Reader:
             end = self.buffer.find(b"\n")
             if end >= 0:
                 data = bytes(self.buffer[:end])
-                del self.buffer[:end + 1]
+                del self.buffer[: end + 1]
                 return data
             if len(self.buffer) > cap:
                 raise OverflowError()
@@ -128,9 +131,11 @@ def tail(text):
 
 # -- the candidate (runs the model's code; nothing here is trusted) ----------------------------------------------
 
+
 def load_candidate():
     if MODE == "humaneval":
         import types
+
         module = types.ModuleType("__main__")
         module.__file__ = "main.py"
         sys.modules["__main__"] = module
@@ -184,6 +189,7 @@ def answer_in_fork(n, function, request, resp_w):
         os.close(pipe_r)
         try:
             import resource
+
             resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S + 1))
             write_all(pipe_w, line(answer(n, function, request)))
         finally:
@@ -235,6 +241,7 @@ def candidate_main(req_r, resp_w):
 
 # -- the checker --------------------------------------------------------------------------------------------------
 
+
 class CandidateFailure(BaseException):
     """The candidate could not answer: it ended, answered garbage, or ran out of time. A BaseException, so a
     test's ``except Exception`` cannot swallow it (and the channel remembers it anyway)."""
@@ -272,7 +279,9 @@ class Channel:
         try:
             reply = json.loads(data)
         except (ValueError, RecursionError):
-            raise CandidateFailure("runtime_error", "the program's process answered something that is not JSON") from None
+            raise CandidateFailure(
+                "runtime_error", "the program's process answered something that is not JSON"
+            ) from None
         if type(reply) is not dict:
             raise CandidateFailure("runtime_error", "the program's process answered something that is not a record")
         return reply
@@ -319,8 +328,11 @@ class Channel:
             if sig == signal.SIGXFSZ:
                 return "output_exceeded", "the program wrote a file larger than its limit"
             return "runtime_error", f"the program's process was killed by signal {sig} before answering"
-        return ("runtime_error", f"the program exited (code {os.waitstatus_to_exitcode(status)}) before answering: "
-                "an early exit is a failure")
+        return (
+            "runtime_error",
+            f"the program exited (code {os.waitstatus_to_exitcode(status)}) before answering: "
+            "an early exit is a failure",
+        )
 
     def kill(self):
         for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
@@ -362,7 +374,9 @@ def check_humaneval(channel, payload, report):
             try:
                 return decode(reply["value"])
             except (ValueError, TypeError, RecursionError):
-                raise CandidateFailure("runtime_error", "the program answered something that is not plain data") from None
+                raise CandidateFailure(
+                    "runtime_error", "the program answered something that is not plain data"
+                ) from None
         if "not_plain" in reply:
             raise CandidateFailure("runtime_error", "{}() returned {}".format(NAME, reply["not_plain"]))
         if "error" not in reply:
@@ -370,8 +384,9 @@ def check_humaneval(channel, payload, report):
         # Re-raise as the same builtin exception, so a test that expects one (pytest.raises-style) still works.
         kind = getattr(builtins, reply["error"], None) if isinstance(reply["error"], str) else None
         # StopIteration ends the test's own iteration (`all(map(candidate, xs))` becomes `all([])`): never re-raised.
-        if not (isinstance(kind, type) and issubclass(kind, Exception)) or issubclass(kind, (StopIteration,
-                                                                                             StopAsyncIteration)):
+        if not (isinstance(kind, type) and issubclass(kind, Exception)) or issubclass(
+            kind, (StopIteration, StopAsyncIteration)
+        ):
             kind = RuntimeError
         error = kind(str(reply.get("message", "")))
         error.candidate_reply = reply  # type: ignore[attr-defined]  # read back by failure_of()
@@ -429,8 +444,11 @@ def check_functional(channel, payload, report):
         elif "died" in reply:
             status = reply["died"] if type(reply["died"]) is int else 0
             timed_out = os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)
-            record = {"i": i, "status": "timeout" if timed_out else "runtime_error",
-                      "error": f"the test process died without a result (status {status})"}
+            record = {
+                "i": i,
+                "status": "timeout" if timed_out else "runtime_error",
+                "error": f"the test process died without a result (status {status})",
+            }
         else:
             status, message = failure_of(reply)
             record = {"i": i, "status": status, "error": message}
@@ -443,6 +461,7 @@ def main():
     MODE, NAME, CPU_S, PRELUDE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     VERDICT_FD, PAYLOAD_FD = int(sys.argv[5]), int(sys.argv[6])
     import ctypes  # already loaded by the bootstrap, whose fork this is (and which is non-dumpable already)
+
     if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0, before the candidate exists
         raise SystemExit("checker: cannot make itself non-dumpable")
     os.set_inheritable(VERDICT_FD, False)

@@ -36,6 +36,7 @@ def children():
                 pass
         return found
 
+
 def user_process_count():
     uid, n = os.getuid(), 0
     for name in os.listdir("/proc"):
@@ -45,6 +46,7 @@ def user_process_count():
             except OSError:
                 pass
     return n
+
 
 def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, status_fd, handed, argv):
     try:
@@ -73,6 +75,7 @@ def run_program(cpu_s, as_bytes, fsize_bytes, max_procs, status_fd, handed, argv
         os.write(2, f"sandbox: cannot start the program: {exc}\n".encode())
     os._exit(127)
 
+
 IN_PROCESS = "--in-process"
 
 
@@ -87,6 +90,7 @@ def run_in_process(source, args):
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
         import traceback
+
         traceback.print_exc()
         code = 1
     os._exit(code & 0xFF)
@@ -100,6 +104,7 @@ def main():
     if status_fd >= 0:
         os.set_inheritable(status_fd, False)  # closed when the program is exec'd: only we write the status
     import ctypes
+
     libc = ctypes.CDLL(None)
     if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE 0: our /proc/<pid>/fd and memory are closed to the program
         os.write(2, b"sandbox: cannot make the bootstrap non-dumpable\n")
@@ -115,8 +120,18 @@ def main():
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
-                signal.SIGPIPE, signal.SIGALRM, signal.SIGXCPU, signal.SIGXFSZ):
+    for sig in (
+        signal.SIGHUP,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGTERM,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGPIPE,
+        signal.SIGALRM,
+        signal.SIGXCPU,
+        signal.SIGXFSZ,
+    ):
         signal.signal(sig, signal.SIG_IGN)
     status = None
     while status is None:
@@ -147,7 +162,6 @@ def main():
         os.kill(os.getpid(), signum)
         os._exit(128 + signum)
     os._exit(os.waitstatus_to_exitcode(status))
-
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast, Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -164,12 +164,12 @@ def _checker_source() -> str:
 
     So :func:`json_values_equal` must stay self-contained: builtins and ``math`` only (a helper it called would
     be missing in the checker, and every functional test would fail with a NameError)."""
-    return (f"{_CHECKER_FILE.read_text(encoding='utf-8')}\n\n{inspect.getsource(json_values_equal)}\n\n"
-            "main()\n")
+    return f"{_CHECKER_FILE.read_text(encoding='utf-8')}\n\n{inspect.getsource(json_values_equal)}\n\nmain()\n"
 
 
-def _checked_run(mode: str, name: str, program: str, payload: dict[str, Any], limits: SandboxLimits,
-                 python: str) -> tuple[list[dict[str, Any]], bool, SandboxResult]:
+def _checked_run(
+    mode: str, name: str, program: str, payload: dict[str, Any], limits: SandboxLimits, python: str
+) -> tuple[list[dict[str, Any]], bool, SandboxResult]:
     """Run ``program`` under the checker (``_checker_boot.py``): ``(records, finished, result)``.
 
     ``records`` are what the checker wrote on its private descriptor, which the program cannot reach;

@@ -303,8 +303,16 @@ class _Outcome(NamedTuple):
 class _Supervisor:
     """Reads the pipes, enforces wall time, output and process limits, and reaps the bootstrap."""
 
-    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int, limits: SandboxLimits, started: float,
-                 overhead: int = 0, verdict_fd: int = -1) -> None:
+    def __init__(
+        self,
+        pid: int,
+        stdout_fd: int,
+        stderr_fd: int,
+        limits: SandboxLimits,
+        started: float,
+        overhead: int = 0,
+        verdict_fd: int = -1,
+    ) -> None:
         self.pid = pid
         self.overhead = overhead  # processes of the isolation layer (bubblewrap) between pid and the bootstrap
         self.limits = limits
@@ -386,8 +394,10 @@ class _Supervisor:
                 if len(live) - self.overhead > self.limits.max_processes:
                     self._stop("killed", f"more than {self.limits.max_processes} processes at once")
                 elif sum(p.rss_pages for p in live) * _PAGE_BYTES > self.limits.total_memory_mb * 1024 * 1024:
-                    self._stop("memory_exceeded",
-                               f"the processes together held more than {self.limits.total_memory_mb} MB of memory")
+                    self._stop(
+                        "memory_exceeded",
+                        f"the processes together held more than {self.limits.total_memory_mb} MB of memory",
+                    )
                 elif self.count_files and self._files_in_tmp(live) > self.limits.max_files:
                     self._stop("output_exceeded", f"more than {self.limits.max_files} files and folders in /tmp")
                 next_scan = now + _SCAN_EVERY_S
@@ -616,8 +626,11 @@ def run_python(
                 f.write(source)
             inner_python, cwd = python, workdir
             env = _minimal_env(workdir)
-        program = ([_IN_PROCESS, checker[0], *checker[1], *map(str, handed)] if checker is not None
-                   else [inner_python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py"])
+        program = (
+            [_IN_PROCESS, checker[0], *checker[1], *map(str, handed)]
+            if checker is not None
+            else [inner_python, "-I", "-S", "-B", "-c", _PRELUDE, "main.py"]
+        )
         argv = [
             inner_python, "-I", "-S", "-B", "-c", _BOOTSTRAP_SOURCE,
             str(_cpu_rlimit(limits)),
@@ -651,8 +664,9 @@ def run_python(
         assert proc.stdout is not None and proc.stderr is not None
         overhead = _BWRAP_PROCESSES if mode == "bwrap" else 0
         try:
-            outcome = _Supervisor(proc.pid, proc.stdout.fileno(), proc.stderr.fileno(), limits, started,
-                                  overhead, verdict_r).run()
+            outcome = _Supervisor(
+                proc.pid, proc.stdout.fileno(), proc.stderr.fileno(), limits, started, overhead, verdict_r
+            ).run()
             if status_r >= 0:
                 outcome = _with_program_status(outcome, status_r)
             proc.returncode = outcome.returncode  # reaped by us (os.wait4, for the CPU time)
@@ -683,7 +697,7 @@ def _memfd(name: str, data: bytes) -> int:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.lseek(fd, 0, os.SEEK_SET)
     except BaseException:
         os.close(fd)
@@ -730,8 +744,12 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/
 _TOP_LEVEL_LIBS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
-def bwrap_argv(env: dict[str, str], limits: SandboxLimits = DEFAULT_LIMITS, python: str = sys.executable,
-               program_fd: int | None = None) -> list[str]:
+def bwrap_argv(
+    env: dict[str, str],
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    python: str = sys.executable,
+    program_fd: int | None = None,
+) -> list[str]:
     """The bubblewrap prefix. Visible, read-only: ``/usr``, ``/bin``, ``/lib*`` (or their symlinks), a few
     files of ``/etc`` (dynamic linker cache, time zone) and the interpreter (its executable, shared library
     and standard library; its ``site-packages`` is hidden). Nothing of ``$HOME``, the project, the caches or
@@ -792,12 +810,19 @@ def _interpreter(python: str) -> _Interpreter:
     found = _INTERPRETERS.get(python)
     if found is None:
         try:
-            probe = subprocess.run([python, "-I", "-S", "-c", _PROBE], capture_output=True, text=True, timeout=60,
-                                   env={"PATH": _MIN_ENV_PATH})
+            probe = subprocess.run(
+                [python, "-I", "-S", "-c", _PROBE],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={"PATH": _MIN_ENV_PATH},
+            )
             executable, stdlib, platstdlib, shared = json.loads(probe.stdout)
         except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
-            raise ConfigError(f"sandbox interpreter {python!r} cannot describe itself ({exc}); pass python= "
-                              "the path of a CPython 3 interpreter") from None
+            raise ConfigError(
+                f"sandbox interpreter {python!r} cannot describe itself ({exc}); pass python= "
+                "the path of a CPython 3 interpreter"
+            ) from None
         binds: list[str] = []
         # A virtualenv made with --copies has a real interpreter in it, which finds the standard library
         # through the pyvenv.cfg beside its bin/ (a few paths, no secret).
@@ -832,8 +857,9 @@ def bwrap_problem() -> str | None:
             problem: str | None = "bubblewrap (bwrap) is not installed"
         else:
             try:
-                probe = subprocess.run([*bwrap_argv({}), "/bin/true"], capture_output=True, text=True,
-                                       timeout=30, env={})
+                probe = subprocess.run(
+                    [*bwrap_argv({}), "/bin/true"], capture_output=True, text=True, timeout=30, env={}
+                )
                 problem = None if probe.returncode == 0 else f"bwrap cannot run here: {probe.stderr.strip()[:300]}"
                 if problem and "--size" in problem:
                     problem += " (a size-limited /tmp needs bubblewrap 0.5 or newer)"

@@ -178,8 +178,11 @@ def _symbolic_equal(pred: str, target: str, timeout_s: float) -> bool:
     global _SLOW_CALLS
     _SLOW_CALLS += 1
     try:
-        verdict = _symbolic_equal_with_alarm(pred, target, timeout_s) if _alarm_usable() else _HELPER.equal(
-            pred, target, timeout_s)
+        verdict = (
+            _symbolic_equal_with_alarm(pred, target, timeout_s)
+            if _alarm_usable()
+            else _HELPER.equal(pred, target, timeout_s)
+        )
     except RecursionError:  # sympy on deeply nested input; math-verify catches the rest itself
         return False
     if verdict is None:

@@ -7,8 +7,8 @@ from .max_drop import drop_vote, mark_drops
 from .thresholds import ThresholdRule, check_rule, evaluate_rule, parse_threshold
 
 __all__ = [
-    "Verdict",
     "ThresholdRule",
+    "Verdict",
     "check_rule",
     "decide",
     "drop_vote",

@@ -53,4 +53,3 @@ def decide(result: RunResult, *, max_errors: int, other_failures: int, votes: It
         reasons.append(PLUGIN_GATE_REASON)
     undecided = bool(failing) and len(reasons) == len(failing) and all(o.status == "undecided" for o in failing)
     return Verdict(passed=not reasons, reasons=reasons, undecided=undecided)
-

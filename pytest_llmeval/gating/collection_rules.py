@@ -27,7 +27,12 @@ from ..errors import ThresholdError
 from ..results import ThresholdOutcome
 
 PREFIX = "collection."
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
 _RULE = re.compile(
     r"^\s*collection\.(?:(?P<selector>.+)\.)?(?P<metric>\w+)\s*(?P<op>>=|<=|>|<)\s*"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
@@ -72,9 +77,12 @@ def parse_collection_rule(expression: str) -> CollectionRule:
     elif not (sep and kind in KINDS):
         kind, name = "group", selector
     return CollectionRule(
-        expression=expression.strip(), kind=kind, name=name.strip(),
+        expression=expression.strip(),
+        kind=kind,
+        name=name.strip(),
         average="macro" if metric in MACRO else metric.removeprefix("acc_") if metric in OTHER_AVERAGES else "micro",
-        op=match["op"], value=float(match["value"]),
+        op=match["op"],
+        value=float(match["value"]),
     )
 
 
@@ -87,8 +95,10 @@ def resolve_group(rule: CollectionRule, rows: Collection[tuple[str, str]]) -> Co
         if len(matches) == 1:
             return rule.model_copy(update={"name": matches[0]})
         if len(matches) > 1:
-            raise ThresholdError(f"--llm-threshold {rule.expression!r}: group {rule.name!r} is ambiguous, use its path: "
-                                 + ", ".join(matches))
+            raise ThresholdError(
+                f"--llm-threshold {rule.expression!r}: group {rule.name!r} is ambiguous, use its path: "
+                + ", ".join(matches)
+            )
     known = sorted(f"{kind}:{name}" if kind != "group" else name for kind, name in rows if kind == rule.kind)
     raise ThresholdError(
         f"--llm-threshold {rule.expression!r}: the collection has no {rule.kind.replace('_', ' ')} {rule.name!r}"

@@ -31,7 +31,10 @@ def undecidable_metrics(rules: Sequence[ThresholdRule], benchmarks: Mapping[str,
     some samples carry (`Benchmark.is_partial_metric`: breakdowns, per-subset metrics), whose
     population is not the benchmark's."""
     return {
-        name: {*bench.pooled_metrics, *(r.metric for r in rules if r.benchmark == name and bench.is_partial_metric(r.metric))}
+        name: {
+            *bench.pooled_metrics,
+            *(r.metric for r in rules if r.benchmark == name and bench.is_partial_metric(r.metric)),
+        }
         for name, bench in benchmarks.items()
     }
 
@@ -69,14 +72,20 @@ class EarlyStopMonitor:
     carried by some samples only: their population is not the benchmark's)."""
 
     def __init__(
-        self, rules: Sequence[ThresholdRule], populations: Mapping[tuple[str, str], int], alpha: float,
+        self,
+        rules: Sequence[ThresholdRule],
+        populations: Mapping[tuple[str, str], int],
+        alpha: float,
         undecidable: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.alpha = alpha
         self._tests: dict[str, list[_RuleTest]] = {}
         for rule in rules:
-            size = sum(n for (bench, subset), n in populations.items()
-                       if bench == rule.benchmark and rule.subset in (None, subset))
+            size = sum(
+                n
+                for (bench, subset), n in populations.items()
+                if bench == rule.benchmark and rule.subset in (None, subset)
+            )
             usable = rule.metric not in (undecidable or {}).get(rule.benchmark, ())
             self._tests.setdefault(rule.benchmark, []).append(_RuleTest(rule, size, alpha, usable))
         self.skipped: dict[str, int] = {}
@@ -105,11 +114,17 @@ class EarlyStopMonitor:
             return outcome
         passed = test.passed()
         side = "above" if test.test.verdict == "above" else "below"
-        return outcome.model_copy(update={
-            "passed": passed, "status": "pass" if passed else "fail", "mode": "early-stop",
-            "reason": (f"decided after {test.test.t} of {test.test.population} samples: the score over all samples is "
-                       f"{side} {rule.value:g} (anytime-valid test, error level {self.alpha:g})"),
-        })
+        return outcome.model_copy(
+            update={
+                "passed": passed,
+                "status": "pass" if passed else "fail",
+                "mode": "early-stop",
+                "reason": (
+                    f"decided after {test.test.t} of {test.test.population} samples: the score over all samples is "
+                    f"{side} {rule.value:g} (anytime-valid test, error level {self.alpha:g})"
+                ),
+            }
+        )
 
 
 def shuffle_for_early_stop(items: list[Any], benchmark_of: Any, seed: int) -> None:

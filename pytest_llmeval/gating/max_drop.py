@@ -39,6 +39,7 @@ def large_but_not_significant(comparison: Comparison) -> list[ComparisonRow]:
     if comparison.max_drop is None or comparison.significance is None:
         return []
     return [
-        row for row in comparison.rows
+        row
+        for row in comparison.rows
         if not row.dropped and row.delta is not None and -row.delta > comparison.max_drop + EPSILON
     ]

@@ -31,7 +31,9 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     "<": operator.lt,
 }
-_RULE = re.compile(r"^\s*(?P<path>[\w.\-]+?)\s*(?P<op>>=|<=|>|<)\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_RULE = re.compile(
+    r"^\s*(?P<path>[\w.\-]+?)\s*(?P<op>>=|<=|>|<)\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
 
 
 class ThresholdRule(BaseModel):
@@ -60,8 +62,12 @@ def parse_threshold(expression: str) -> ThresholdRule:
         )
     benchmark, subset, metric = (parts[0], None, parts[1]) if len(parts) == 2 else parts
     return ThresholdRule(
-        expression=expression.strip(), benchmark=benchmark, subset=subset, metric=metric,
-        op=match["op"], value=float(match["value"]),
+        expression=expression.strip(),
+        benchmark=benchmark,
+        subset=subset,
+        metric=metric,
+        op=match["op"],
+        value=float(match["value"]),
     )
 
 
@@ -131,20 +137,25 @@ def evaluate_rule(
     low = uncertainty.ci_low if uncertainty is not None else None
     high = uncertainty.ci_high if uncertainty is not None else None
     if mode == "point":  # the estimate alone: the outcome reads as it always did
-        outcome = ThresholdOutcome(expression=rule.expression, value=value, passed=value is not None and rule.holds(value))
+        outcome = ThresholdOutcome(
+            expression=rule.expression, value=value, passed=value is not None and rule.holds(value)
+        )
         if value is None:
             outcome.reason = _missing(rule, group)
         return outcome
-    outcome = ThresholdOutcome(expression=rule.expression, value=value, passed=False, status="fail",
-                               mode=mode, ci_low=low, ci_high=high)
+    outcome = ThresholdOutcome(
+        expression=rule.expression, value=value, passed=False, status="fail", mode=mode, ci_low=low, ci_high=high
+    )
     if value is None:
         outcome.reason = _missing(rule, group)
         return outcome
     if low is None or high is None:
         outcome.status = "undecided"
         method = uncertainty.method if uncertainty is not None else "none"
-        outcome.reason = (f"no confidence interval for {rule.metric} (method {method}, n={uncertainty.n if uncertainty else 0}); "
-                          "use --llm-threshold-mode point for it")
+        outcome.reason = (
+            f"no confidence interval for {rule.metric} (method {method}, n={uncertainty.n if uncertainty else 0}); "
+            "use --llm-threshold-mode point for it"
+        )
         return outcome
     upper_side = rule.op in (">=", ">")
     # the interval lies wholly on the passing side / wholly on the failing side
@@ -158,8 +169,10 @@ def evaluate_rule(
         outcome.reason = f"the whole {level} interval {interval} is on the failing side of {rule.value:g}"
     else:
         outcome.status = "undecided"
-        outcome.reason = (f"the {level} interval {interval} contains {rule.value:g}: more samples are needed "
-                          "to tell (an undecided gate fails)")
+        outcome.reason = (
+            f"the {level} interval {interval} contains {rule.value:g}: more samples are needed "
+            "to tell (an undecided gate fails)"
+        )
     return outcome
 
 

@@ -71,7 +71,12 @@ def summarise_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     parts.append(part)
             elif kind == "input_audio" and isinstance(part.get("input_audio"), dict):
                 audio = part["input_audio"]
-                parts.append({"type": "input_audio", "input_audio": _summary(str(audio.get("data", "")), str(audio.get("format")))})
+                parts.append(
+                    {
+                        "type": "input_audio",
+                        "input_audio": _summary(str(audio.get("data", "")), str(audio.get("format"))),
+                    }
+                )
             else:
                 parts.append(part)
         out.append({**message, "content": parts})

@@ -60,7 +60,9 @@ def previews(messages: Iterable[dict[str, Any]], store: MediaStore | None) -> li
                 continue
             sha, fmt, size = str(info["sha256"]), str(info.get("format", "")), int(info.get("bytes") or 0)
             entry: dict[str, Any] = {"kind": kind, "label": f"{kind} {sha[:12]} · {size:,} bytes · {fmt}"}
-            path = store.root / sha[:2] / f"{sha}.{fmt}" if store is not None and sha.isalnum() and fmt.isalnum() else None
+            path = (
+                store.root / sha[:2] / f"{sha}.{fmt}" if store is not None and sha.isalnum() and fmt.isalnum() else None
+            )
             if path is not None and path.is_file():
                 if kind == "image":
                     entry["url"] = _thumbnail(path.read_bytes())

@@ -38,8 +38,15 @@ from pydantic import BaseModel, Field
 from ..errors import MediaError
 
 ImageFormat = Literal["keep", "png", "jpeg", "webp"]
-MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
-        "wav": "audio/wav", "mp3": "audio/mpeg"}
+MIME = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+}
 
 
 class MediaOptions(BaseModel):
@@ -84,7 +91,9 @@ class MediaStore:
         try:
             return self.path_of(ref).read_bytes()
         except OSError as exc:
-            raise MediaError(f"{ref.kind} {ref.field or ref.sha256[:12]}: spooled file is gone ({exc.strerror})") from None
+            raise MediaError(
+                f"{ref.kind} {ref.field or ref.sha256[:12]}: spooled file is gone ({exc.strerror})"
+            ) from None
 
     def _put(self, data: bytes, ref_fields: dict[str, Any]) -> MediaRef:
         digest = hashlib.sha256(data).hexdigest()
@@ -98,7 +107,9 @@ class MediaStore:
                 partial.write_bytes(data)
                 partial.replace(target)  # atomic: a concurrent reader never sees half a file
             except OSError as exc:  # a full disk fails this sample, not the run
-                raise MediaError(f"{ref.kind} field {ref.field!r}: cannot spool it to {self.root} ({exc.strerror})") from None
+                raise MediaError(
+                    f"{ref.kind} field {ref.field!r}: cannot spool it to {self.root} ({exc.strerror})"
+                ) from None
             finally:
                 partial.unlink(missing_ok=True)
         return ref
@@ -119,8 +130,10 @@ class MediaStore:
                 return path.read_bytes(), path.name
             except OSError as exc:
                 raise MediaError(f"{kind} field {field!r}: cannot read {str(path_value)!r} ({exc.strerror})") from None
-        raise MediaError(f"{kind} field {field!r}: expected a {kind}, a {{bytes, path}} dict or a file path, "
-                         f"got {type(value).__name__}")
+        raise MediaError(
+            f"{kind} field {field!r}: expected a {kind}, a {{bytes, path}} dict or a file path, "
+            f"got {type(value).__name__}"
+        )
 
     # -- images --------------------------------------------------------------------------------
 
@@ -161,10 +174,13 @@ class MediaStore:
                 image.thumbnail((max_side, max_side))  # keeps the aspect ratio
             data = _encode(image, target, field)
         if len(data) > self.options.max_image_bytes:
-            raise MediaError(f"image field {field!r}: {len(data):,} bytes is over the {self.options.max_image_bytes:,}-byte "
-                             "limit (use --llm-image-max-side to downscale)")
-        return self._put(data, {"kind": "image", "format": target, "width": image.size[0], "height": image.size[1],
-                                "field": field})
+            raise MediaError(
+                f"image field {field!r}: {len(data):,} bytes is over the {self.options.max_image_bytes:,}-byte "
+                "limit (use --llm-image-max-side to downscale)"
+            )
+        return self._put(
+            data, {"kind": "image", "format": target, "width": image.size[0], "height": image.size[1], "field": field}
+        )
 
     # -- audio ---------------------------------------------------------------------------------
 
@@ -180,7 +196,9 @@ class MediaStore:
             fmt = _audio_format(data, name, field)
             duration = _wav_duration(data) if fmt == "wav" else None
         if len(data) > self.options.max_audio_bytes:
-            raise MediaError(f"audio field {field!r}: {len(data):,} bytes is over the {self.options.max_audio_bytes:,}-byte limit")
+            raise MediaError(
+                f"audio field {field!r}: {len(data):,} bytes is over the {self.options.max_audio_bytes:,}-byte limit"
+            )
         return self._put(data, {"kind": "audio", "format": fmt, "duration_s": duration, "field": field})
 
 
@@ -190,15 +208,22 @@ MAX_IMAGE_PIXELS = 89_478_485
 # Sampling rates an audio array may give (WAV stores the rate in 32 bits; real audio is 8-384 kHz).
 MAX_SAMPLING_RATE = 768_000
 # Modes each target format can store; any other mode (CMYK, I;16, YCbCr...) is converted first.
-_SAVABLE_MODES = {"png": {"1", "L", "LA", "P", "RGB", "RGBA"}, "jpeg": {"L", "RGB"},
-                  "webp": {"RGB", "RGBA"}, "gif": {"L", "P"}, "bmp": {"1", "L", "P", "RGB"}}
+_SAVABLE_MODES = {
+    "png": {"1", "L", "LA", "P", "RGB", "RGBA"},
+    "jpeg": {"L", "RGB"},
+    "webp": {"RGB", "RGBA"},
+    "gif": {"L", "P"},
+    "bmp": {"1", "L", "P", "RGB"},
+}
 
 
 def _check_pixels(size: tuple[int, int], field: str) -> None:
     width, height = size
     if width * height > MAX_IMAGE_PIXELS:
-        raise MediaError(f"image field {field!r}: {width:,} x {height:,} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel "
-                         "limit (a decompression bomb, or an image too large to send)")
+        raise MediaError(
+            f"image field {field!r}: {width:,} x {height:,} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel "
+            "limit (a decompression bomb, or an image too large to send)"
+        )
 
 
 def _encode(image: Any, target: str, field: str) -> bytes:
@@ -270,12 +295,16 @@ def dataset_file(value: str | Path, folder: Path | None, what: str) -> Path:
     if "\0" in text:
         raise MediaError(f"{what}: the path holds a NUL byte; a row names a file of its dataset's folder")
     if _URL.match(text):
-        raise MediaError(f"{what}: {text[:200]!r} is a URL; a row's media are embedded bytes or a file of its "
-                         "dataset's folder, never a URL")
+        raise MediaError(
+            f"{what}: {text[:200]!r} is a URL; a row's media are embedded bytes or a file of its "
+            "dataset's folder, never a URL"
+        )
     if folder is None:
-        raise MediaError(f"{what}: the row names the file {text[:200]!r}, but its rows come from a hub (no dataset "
-                         "folder); only media embedded in the rows are read. Pass the dataset with --llm-dataset "
-                         "NAME=PATH to read files of its folder")
+        raise MediaError(
+            f"{what}: the row names the file {text[:200]!r}, but its rows come from a hub (no dataset "
+            "folder); only media embedded in the rows are read. Pass the dataset with --llm-dataset "
+            "NAME=PATH to read files of its folder"
+        )
     root = folder.resolve()
     path = Path(text)
     try:
@@ -283,8 +312,10 @@ def dataset_file(value: str | Path, folder: Path | None, what: str) -> Path:
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, an unreadable name
         raise MediaError(f"{what}: cannot resolve {text[:200]!r} ({exc})") from None
     if not resolved.is_relative_to(root) or resolved == root:
-        raise MediaError(f"{what}: path {text[:200]!r} leaves the dataset folder {str(root)!r}; a row may name "
-                         "files inside its dataset's folder only")
+        raise MediaError(
+            f"{what}: path {text[:200]!r} leaves the dataset folder {str(root)!r}; a row may name "
+            "files inside its dataset's folder only"
+        )
     return resolved
 
 
@@ -295,8 +326,10 @@ def _wav_from_array(array: Any, rate: Any, field: str) -> tuple[bytes, float]:
     import numpy as np
 
     if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or not 0 < int(rate) <= MAX_SAMPLING_RATE:
-        raise MediaError(f"audio field {field!r}: an audio array needs a whole sampling_rate from 1 to "
-                         f"{MAX_SAMPLING_RATE:,} Hz, got {rate!r}")
+        raise MediaError(
+            f"audio field {field!r}: an audio array needs a whole sampling_rate from 1 to "
+            f"{MAX_SAMPLING_RATE:,} Hz, got {rate!r}"
+        )
     rate = int(rate)
     try:
         samples = np.asarray(array, dtype=np.float64)
@@ -322,8 +355,10 @@ def _audio_format(data: bytes, name: str | None, field: str) -> str:
     if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
         return "mp3"
     hint = (name or "").rsplit(".", 1)[-1].lower()
-    raise MediaError(f"audio field {field!r}: only WAV and MP3 can be sent as input_audio"
-                     + (f" (got a .{hint} file)" if hint else " (unrecognised bytes)"))
+    raise MediaError(
+        f"audio field {field!r}: only WAV and MP3 can be sent as input_audio"
+        + (f" (got a .{hint} file)" if hint else " (unrecognised bytes)")
+    )
 
 
 def _wav_duration(data: bytes) -> float | None:

@@ -161,8 +161,15 @@ class Backend:
     """An HTTP client bound to one chat URL, for one event loop. Use `async with`. A response longer
     than `max_response_bytes` fails as `response_too_large` (see the module docstring)."""
 
-    def __init__(self, url: str, headers: dict[str, str], connections: int, timeout: float, transport: str = "aiohttp",
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        connections: int,
+        timeout: float,
+        transport: str = "aiohttp",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         self.url = url
         self.max_response_bytes = max_response_bytes
         self.headers = {**headers, "Content-Type": "application/json"}
@@ -180,12 +187,15 @@ class Backend:
         else:
             import httpx
 
-            limits = httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections,
-                                  keepalive_expiry=120)
+            limits = httpx.Limits(
+                max_connections=self.connections, max_keepalive_connections=self.connections, keepalive_expiry=120
+            )
             if self.transport == "httpx-aiohttp":
                 from httpx_aiohttp import AiohttpTransport
 
-                self._session = httpx.AsyncClient(transport=AiohttpTransport(limits=limits), limits=limits, timeout=None)
+                self._session = httpx.AsyncClient(
+                    transport=AiohttpTransport(limits=limits), limits=limits, timeout=None
+                )
             else:
                 self._session = httpx.AsyncClient(limits=limits, timeout=None)
         return self
@@ -258,8 +268,10 @@ class Backend:
             budget.declared(response.headers.get("Content-Length"))
             # iter_any() yields the body decompressed, so a gzip bomb is counted as what it inflates to
             if response.status >= 400:
-                raise RequestFailed(f"http_{response.status}",
-                                    _error_message(response.status, await read_body(response.content.iter_any(), budget)))
+                raise RequestFailed(
+                    f"http_{response.status}",
+                    _error_message(response.status, await read_body(response.content.iter_any(), budget)),
+                )
             if stream:
                 await read_stream(response.content.iter_any(), record, budget)
             else:
@@ -272,8 +284,10 @@ class Backend:
         async with self._session.stream("POST", self.url, content=body, headers=self.headers) as response:
             budget.declared(response.headers.get("Content-Length"))
             if response.status_code >= 400:
-                raise RequestFailed(f"http_{response.status_code}",
-                                    _error_message(response.status_code, await read_body(response.aiter_bytes(), budget)))
+                raise RequestFailed(
+                    f"http_{response.status_code}",
+                    _error_message(response.status_code, await read_body(response.aiter_bytes(), budget)),
+                )
             if stream:
                 await read_stream(response.aiter_bytes(), record, budget)
             else:

@@ -59,7 +59,9 @@ class Prompt:
     exact: bool
 
 
-def _random_texts(workload: Workload, count: int, tokenizer: HFTokenizer | None, rng: random.Random) -> Iterator[tuple[str, int, bool]]:
+def _random_texts(
+    workload: Workload, count: int, tokenizer: HFTokenizer | None, rng: random.Random
+) -> Iterator[tuple[str, int, bool]]:
     low, high = workload.prompt_tokens
     prefix = workload.prefix_length
     if tokenizer is not None:
@@ -105,8 +107,11 @@ def _file_texts(workload: Workload) -> list[dict[str, Any] | str]:
             else:
                 text = next((row[k] for k in ("prompt", "question", "text") if isinstance(row.get(k), str)), None)
                 if text is None:
-                    raise DatasetError("jsonl lines need 'messages' or a 'prompt'/'question'/'text' string",
-                                       source=str(path), line=number)
+                    raise DatasetError(
+                        "jsonl lines need 'messages' or a 'prompt'/'question'/'text' string",
+                        source=str(path),
+                        line=number,
+                    )
                 items.append(text)
     if not items:
         raise DatasetError("the file holds no prompts", source=str(path))
@@ -150,8 +155,12 @@ def build_prompts(
             content: str | list[dict[str, Any]] = text
             if workload.dataset == "random_vl":
                 content = [{"type": "text", "text": text}] + [
-                    {"type": "image_url", "image_url": {"url": data_url(workload.image_width, workload.image_height,
-                                                                        workload.image_format, rng)}}
+                    {
+                        "type": "image_url",
+                        "image_url": {
+                            "url": data_url(workload.image_width, workload.image_height, workload.image_format, rng)
+                        },
+                    }
                     for _ in range(workload.image_num)
                 ]
             prompts.append(Prompt([{"role": "user", "content": content}], text, tokens, exact))

@@ -84,7 +84,9 @@ class PerfRunner:
         """One level (`parallel=8, number=64, ...` or `rate=5, duration=30, ...`) -> PerfResult."""
         for key in ("parallel", "number", "rate"):
             if isinstance(load.get(key), (list, tuple)) and len(load[key]) > 1:
-                raise pytest.UsageError(f"llm_perf.run runs one level; {key} has several values: use llm_perf.sweep(...)")
+                raise pytest.UsageError(
+                    f"llm_perf.run runs one level; {key} has several values: use llm_perf.sweep(...)"
+                )
         return self.sweep(isolation=isolation, check=check, **load).results[0]
 
 
@@ -101,8 +103,11 @@ def perf(request: pytest.FixtureRequest) -> PerfSweep:
     plugin = _plugin(request.config)
     mark = request.node.get_closest_marker("perf")
     if mark is None:
-        pytest.fail("the perf fixture needs @pytest.mark.perf(...) on the test, e.g. "
-                    "@pytest.mark.perf(parallel=[1, 8], number=[8, 64])", pytrace=False)
+        pytest.fail(
+            "the perf fixture needs @pytest.mark.perf(...) on the test, e.g. "
+            "@pytest.mark.perf(parallel=[1, 8], number=[8, 64])",
+            pytrace=False,
+        )
     try:
         results = plugin.execute(make_spec(mark.kwargs), request.node)
         check_results(results)

@@ -21,7 +21,7 @@ def _png(width: int, height: int, rgb: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     stride = width * 3
-    rows = b"".join(b"\x00" + rgb[y * stride:(y + 1) * stride] for y in range(height))  # filter 0 per row
+    rows = b"".join(b"\x00" + rgb[y * stride : (y + 1) * stride] for y in range(height))  # filter 0 per row
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return b"\x89PNG\r\n\x1a\n" + block(b"IHDR", header) + block(b"IDAT", zlib.compress(rows, 1)) + block(b"IEND", b"")
 
@@ -30,7 +30,7 @@ def _bmp(width: int, height: int, rgb: bytes) -> bytes:
     stride = width * 3
     padding = (4 - stride % 4) % 4
     # BMP rows are bottom-up and BGR; noise has no orientation, so only the padding matters.
-    pixels = b"".join(rgb[y * stride:(y + 1) * stride] + b"\x00" * padding for y in range(height))
+    pixels = b"".join(rgb[y * stride : (y + 1) * stride] + b"\x00" * padding for y in range(height))
     info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
     head = struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
     return head + info + pixels

@@ -202,16 +202,24 @@ def build_levels(parallel: Any, number: Any, rate: Any, duration: Any) -> list[L
             raise ConfigError(f"perf: rate must be a positive number of requests per second, got {r:g}")
     if rates:
         if len(parallels) > 1:
-            raise ConfigError("perf: sweep either parallel (closed loop) or rate (open loop), not both; "
-                              "with rate, parallel is one value that caps requests in flight")
+            raise ConfigError(
+                "perf: sweep either parallel (closed loop) or rate (open loop), not both; "
+                "with rate, parallel is one value that caps requests in flight"
+            )
         if not numbers and run_for is None:
-            raise ConfigError("perf: an open-loop run (rate=...) needs number=N or duration=SECONDS to know when to stop")
+            raise ConfigError(
+                "perf: an open-loop run (rate=...) needs number=N or duration=SECONDS to know when to stop"
+            )
         if len(numbers) > 1 and len(numbers) != len(rates):
             raise ConfigError(f"perf: {len(numbers)} numbers for {len(rates)} rates; give one number or one per rate")
         cap = parallels[0] if parallels else None
         return [
-            Level(parallel=cap, rate=r, number=(numbers[i] if len(numbers) > 1 else (numbers[0] if numbers else None)),
-                  duration=run_for)
+            Level(
+                parallel=cap,
+                rate=r,
+                number=(numbers[i] if len(numbers) > 1 else (numbers[0] if numbers else None)),
+                duration=run_for,
+            )
             for i, r in enumerate(rates)
         ]
     if not parallels:
@@ -247,7 +255,9 @@ def make_spec(load: Mapping[str, Any]) -> PerfSpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "argument"
-        raise ConfigError(f"perf: invalid {field}: {first['msg'].removeprefix('Value error, ')} (got {first.get('input')!r})") from None
+        raise ConfigError(
+            f"perf: invalid {field}: {first['msg'].removeprefix('Value error, ')} (got {first.get('input')!r})"
+        ) from None
     if workload.dataset in ("openqa", "line_by_line", "jsonl") and not workload.dataset_path:
         raise ConfigError(
             f"perf: dataset={workload.dataset} needs dataset_path=FILE (nothing is downloaded); "
@@ -259,8 +269,10 @@ def make_spec(load: Mapping[str, Any]) -> PerfSpec:
         try:
             import PIL  # noqa: F401
         except ImportError:
-            raise ConfigError(f"perf: image_format={workload.image_format} needs Pillow (pip install pillow); "
-                              "png and bmp need nothing") from None
+            raise ConfigError(
+                f"perf: image_format={workload.image_format} needs Pillow (pip install pillow); "
+                "png and bmp need nothing"
+            ) from None
     return PerfSpec(workload=workload, levels=levels)
 
 
@@ -292,7 +304,9 @@ def parse_words(words: Sequence[str]) -> dict[str, Any]:
             try:
                 load[key] = json.loads(value)
             except ValueError:
-                raise ConfigError(f"--llm-perf {key} expects a JSON object such as {key}='{{\"ignore_eos\": true}}', got {value!r}") from None
+                raise ConfigError(
+                    f"--llm-perf {key} expects a JSON object such as {key}='{{\"ignore_eos\": true}}', got {value!r}"
+                ) from None
             if not isinstance(load[key], dict):
                 raise ConfigError(f"--llm-perf {key} expects a JSON object, got {value!r}")
         elif key in _BOOL_KEYS:

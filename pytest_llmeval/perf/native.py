@@ -29,8 +29,15 @@ from .metrics import RequestRecord
 class NativeBackend(Backend):
     """Same interface and error kinds as Backend; see the module docstring."""
 
-    def __init__(self, url: str, headers: dict[str, str], connections: int, timeout: float, transport: str = "native",
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        connections: int,
+        timeout: float,
+        transport: str = "native",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         super().__init__(url, headers, connections, timeout, transport, max_response_bytes)
         try:
             self.where = native.target(url)
@@ -73,8 +80,14 @@ class NativeBackend(Backend):
         parser.close(last)
 
 
-def make_backend(url: str, headers: dict[str, str], connections: int, timeout: float, transport: str,
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> Any:
+def make_backend(
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    timeout: float,
+    transport: str,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+) -> Any:
     """The Backend for `transport` (native, aiohttp, httpx-aiohttp, httpx); every one stops reading
     a response at `max_response_bytes` (`endpoint/response_cap.py`)."""
     if transport == "native":

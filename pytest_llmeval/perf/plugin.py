@@ -105,8 +105,14 @@ class PerfPlugin:
         messages = None
         if workload.dataset not in DATASETS:
             count = spec.total_requests + workload.warmup if spec.total_requests else runner.DURATION_POOL
-            messages = benchmark_messages(workload.dataset, workload.subset, count, self.settings.datasets,
-                                          self.settings.bench_args, self.base_dir)
+            messages = benchmark_messages(
+                workload.dataset,
+                workload.subset,
+                count,
+                self.settings.datasets,
+                self.settings.bench_args,
+                self.base_dir,
+            )
         return runner.PerfJob(
             spec=spec,
             model=endpoint.model,
@@ -130,20 +136,30 @@ class PerfPlugin:
     # -- hooks ---------------------------------------------------------------------------------
 
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         for item in items:
             mark = item.get_closest_marker("perf")
             if mark is None or isinstance(item, PerfSweepItem):
                 continue
             try:
                 if mark.args:
-                    raise ConfigError("perf: @pytest.mark.perf takes keyword arguments only, e.g. perf(parallel=[1, 8])")
+                    raise ConfigError(
+                        "perf: @pytest.mark.perf takes keyword arguments only, e.g. perf(parallel=[1, 8])"
+                    )
                 self.validate(make_spec(mark.kwargs))
             except ConfigError as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
         if self.sweep is not None:
-            sweep = PerfSweepItem.from_parent(session, name="sweep", nodeid=SWEEP_NODEID,
-                                              path=Path(config.rootpath) / "llmeval-perf", plugin=self, spec=self.sweep)
+            sweep = PerfSweepItem.from_parent(
+                session,
+                name="sweep",
+                nodeid=SWEEP_NODEID,
+                path=Path(config.rootpath) / "llmeval-perf",
+                plugin=self,
+                spec=self.sweep,
+            )
             items.append(sweep)
             # counted in the header ("collected N items"), which counts collect reports
             config.hook.pytest_collectreport(report=pytest.CollectReport(SWEEP_NODEID, "passed", None, [sweep]))
@@ -153,7 +169,9 @@ class PerfPlugin:
         report = yield
         pending = item.stash.get(RESULTS_KEY, None)
         if pending:
-            setattr(report, REPORT_ATTR, {"nodeid": item.nodeid, "results": [r.model_dump(mode="json") for r in pending]})
+            setattr(
+                report, REPORT_ATTR, {"nodeid": item.nodeid, "results": [r.model_dump(mode="json") for r in pending]}
+            )
             item.stash[RESULTS_KEY] = []
         return report
 

@@ -110,15 +110,18 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
     timeout = workload.timeout or job.timeout
     results: list[PerfResult] = []
     for index, level in enumerate(spec.levels):
-        needed = level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
+        needed = (
+            level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
+        )
         seed = workload.seed * 1000 + index  # fresh prompts per level: no cross-level prefix-cache hits
         prompts = build_prompts(workload, needed + workload.warmup, tokenizer, seed, job.messages)
         measured, warm = prompts[:needed], prompts[needed:]
         bodies = [request_body(job, p) for p in measured]
         warm_bodies = [request_body(job, p) for p in warm]
         connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
-        async with make_backend(job.chat_url, job.headers, connections, timeout, workload.transport,
-                                job.max_response_bytes) as backend:
+        async with make_backend(
+            job.chat_url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
+        ) as backend:
             await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
             await run_warmup(backend, warm_bodies, workload.stream, level.parallel or 1)
             gc.collect()
@@ -216,7 +219,11 @@ def run_in_thread(job: PerfJob) -> list[PerfResult]:
     return box["results"]
 
 
-_ERRORS: dict[str, type[LLMEvalError]] = {"ConfigError": ConfigError, "DatasetError": DatasetError, "PerfRunError": PerfRunError}
+_ERRORS: dict[str, type[LLMEvalError]] = {
+    "ConfigError": ConfigError,
+    "DatasetError": DatasetError,
+    "PerfRunError": PerfRunError,
+}
 
 
 def run_in_process(job: PerfJob) -> list[PerfResult]:
@@ -234,7 +241,9 @@ def run_in_process(job: PerfJob) -> list[PerfResult]:
         answer = json.loads(last)
     except ValueError:
         tail = process.stderr.decode("utf-8", "replace")[-2000:]
-        raise PerfRunError(f"the perf worker process failed (exit {process.returncode}): {tail or 'no output'}") from None
+        raise PerfRunError(
+            f"the perf worker process failed (exit {process.returncode}): {tail or 'no output'}"
+        ) from None
     if "error" in answer:
         error_type = _ERRORS.get(answer["error"]["type"], PerfRunError)
         raise error_type(answer["error"]["message"])

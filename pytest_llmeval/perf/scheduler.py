@@ -75,8 +75,9 @@ def arrival_offsets(rate: float, arrival: str, seed: int) -> Callable[[], float]
     return step
 
 
-async def run_closed(backend: Backend, bodies: Sequence[bytes], stream: bool, parallel: int,
-                     number: int | None, duration: float | None) -> LevelRun:
+async def run_closed(
+    backend: Backend, bodies: Sequence[bytes], stream: bool, parallel: int, number: int | None, duration: float | None
+) -> LevelRun:
     run = LevelRun()
     abort = _Abort(min(number or ABORT_AFTER_MIN, max(parallel, ABORT_AFTER_MIN)))
     sent = 0
@@ -104,8 +105,17 @@ async def run_closed(backend: Backend, bodies: Sequence[bytes], stream: bool, pa
     return run
 
 
-async def run_open(backend: Backend, bodies: Sequence[bytes], stream: bool, rate: float, arrival: str,
-                   seed: int, parallel: int | None, number: int | None, duration: float | None) -> LevelRun:
+async def run_open(
+    backend: Backend,
+    bodies: Sequence[bytes],
+    stream: bool,
+    rate: float,
+    arrival: str,
+    seed: int,
+    parallel: int | None,
+    number: int | None,
+    duration: float | None,
+) -> LevelRun:
     run = LevelRun()
     abort = _Abort(min(number or ABORT_AFTER_MIN, max(parallel or 0, ABORT_AFTER_MIN)))
     slots = asyncio.Semaphore(parallel) if parallel else None
@@ -148,11 +158,15 @@ async def run_open(backend: Backend, bodies: Sequence[bytes], stream: bool, rate
     return run
 
 
-async def run_level(backend: Backend, bodies: Sequence[bytes], stream: bool, level: Level, arrival: str, seed: int) -> LevelRun:
+async def run_level(
+    backend: Backend, bodies: Sequence[bytes], stream: bool, level: Level, arrival: str, seed: int
+) -> LevelRun:
     if level.closed:
         return await run_closed(backend, bodies, stream, level.parallel or 1, level.number, level.duration)
     assert level.rate is not None
-    return await run_open(backend, bodies, stream, level.rate, arrival, seed, level.parallel, level.number, level.duration)
+    return await run_open(
+        backend, bodies, stream, level.rate, arrival, seed, level.parallel, level.number, level.duration
+    )
 
 
 async def run_warmup(backend: Backend, bodies: Sequence[bytes], stream: bool, parallel: int) -> None:

@@ -38,9 +38,16 @@ def perf_lines(results: Sequence[PerfResult], title: str | None = None) -> list[
     rows = []
     for r in results:
         row = [
-            _level(r), f"{r.rate:g}" if r.rate is not None else "-", str(r.number), str(r.ok), str(r.failed),
-            _num(r.duration_s), _num(r.request_throughput), _num(r.input_throughput, digits=1),
-            _num(r.output_throughput, digits=1), _num(r.total_throughput, digits=1),
+            _level(r),
+            f"{r.rate:g}" if r.rate is not None else "-",
+            str(r.number),
+            str(r.ok),
+            str(r.failed),
+            _num(r.duration_s),
+            _num(r.request_throughput),
+            _num(r.input_throughput, digits=1),
+            _num(r.output_throughput, digits=1),
+            _num(r.total_throughput, digits=1),
         ]
         if with_goodput:
             row.append(f"{r.goodput.ratio:.1%}" if r.goodput is not None else "-")

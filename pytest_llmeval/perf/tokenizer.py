@@ -64,7 +64,8 @@ class HFTokenizer:
             texts = [self._tok.decode([i], skip_special_tokens=True) for i in ids]
             encoded = self._tok.encode_batch(texts, add_special_tokens=False)
             chosen = [
-                i for i, text, enc in zip(ids, texts, encoded, strict=True)
+                i
+                for i, text, enc in zip(ids, texts, encoded, strict=True)
                 if text.strip() and text.isprintable() and list(enc.ids) == [i]
             ]
             self._candidates = chosen or ids
@@ -122,7 +123,9 @@ def load_tokenizer(path: str | Path) -> HFTokenizer:
         try:
             from tokenizers import Tokenizer as RustTokenizer
         except ImportError:
-            raise ConfigError("reading a tokenizer.json needs the 'tokenizers' package: pip install tokenizers") from None
+            raise ConfigError(
+                "reading a tokenizer.json needs the 'tokenizers' package: pip install tokenizers"
+            ) from None
         try:
             return HFTokenizer(RustTokenizer.from_file(str(file)), str(file))
         except Exception as exc:  # the Rust side raises plain Exception subclasses
@@ -143,7 +146,9 @@ def load_tokenizer(path: str | Path) -> HFTokenizer:
     raise ConfigError(f"tokenizer {str(path)!r} is neither a tokenizer.json file nor a folder holding one")
 
 
-def exact_prompt(tokenizer: Tokenizer, length: int, rng: random.Random, prefix_ids: list[int] | None = None) -> tuple[str, int]:
+def exact_prompt(
+    tokenizer: Tokenizer, length: int, rng: random.Random, prefix_ids: list[int] | None = None
+) -> tuple[str, int]:
     """A text of `length` tokens (prefix included) and its real token count (equal to `length`
     unless the tokenizer cannot produce that count at all, which no real tokenizer does)."""
     candidates = tokenizer.candidate_ids()

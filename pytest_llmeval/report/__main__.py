@@ -23,8 +23,8 @@ from pydantic import ValidationError
 
 from ..errors import RebuildError
 from ..files import FileProblem, check_file
-from .html import render_compare, render_page
 from ..results import RunResult, SampleRecord
+from .html import render_compare, render_page
 from .sample_table import SampleTable
 from .samples import MAX_LINE_BYTES, SamplesLineError, iter_lines, read_run_result
 from .side_by_side import LoadedRun, label_runs
@@ -98,9 +98,13 @@ def pair_files(paths: Sequence[Path]) -> list[tuple[Path, Path | None]]:
     for path in paths:
         if is_samples_file(path):
             if not runs:
-                raise RebuildError(f"{path}: a samples JSONL must follow the results JSON of its run (a.json a.jsonl b.json ...)")
+                raise RebuildError(
+                    f"{path}: a samples JSONL must follow the results JSON of its run (a.json a.jsonl b.json ...)"
+                )
             if runs[-1][1] is not None:
-                raise RebuildError(f"{path}: {runs[-1][0]} already has the samples file {runs[-1][1]}; give one JSONL per results JSON")
+                raise RebuildError(
+                    f"{path}: {runs[-1][0]} already has the samples file {runs[-1][1]}; give one JSONL per results JSON"
+                )
             runs[-1] = (runs[-1][0], path)
         else:
             runs.append((path, None))
@@ -111,8 +115,10 @@ def pair_files(paths: Sequence[Path]) -> list[tuple[Path, Path | None]]:
 
 def build_compare(pairs: Sequence[tuple[Path, Path | None]], output: Path) -> tuple[int, int]:
     """Write the side-by-side page of several runs; return (number of runs, bytes written)."""
-    runs = [LoadedRun(results, read_results(results), list(read_records(samples)) if samples else None)
-            for results, samples in pairs]
+    runs = [
+        LoadedRun(results, read_results(results), list(read_records(samples)) if samples else None)
+        for results, samples in pairs
+    ]
     label_runs(runs)
     page = render_compare(runs).encode("utf-8")
     write_page(output, page)
@@ -125,10 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Build the pytest-llmeval HTML report from a results JSON and, optionally, a samples JSONL; "
         "with several results JSONs, a page comparing the runs side by side.",
     )
-    parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
-                        help="results JSON (--llm-results) of each run, each followed by its samples JSONL "
-                        "(--llm-samples) if you have it")
-    parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="where to write the page (default: report.html)")
+    parser.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="results JSON (--llm-results) of each run, each followed by its samples JSONL "
+        "(--llm-samples) if you have it",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path("report.html"), help="where to write the page (default: report.html)"
+    )
     args = parser.parse_args(argv)
     try:
         pairs = pair_files(args.files)

@@ -36,8 +36,12 @@ if TYPE_CHECKING:  # pragma: no cover
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 TONES = {"neutral": PALETTE[0], "good": "#3b8f4f", "bad": "#c8453a"}
 # name, attribute, scale to the unit shown, unit: the terminal table's units (perf/table.py)
-LATENCY_METRICS = (("Latency", "latency", 1.0, "s"), ("TTFT", "ttft", 1000.0, "ms"),
-                   ("TPOT", "tpot", 1000.0, "ms"), ("ITL", "itl", 1000.0, "ms"))
+LATENCY_METRICS = (
+    ("Latency", "latency", 1.0, "s"),
+    ("TTFT", "ttft", 1000.0, "ms"),
+    ("TPOT", "tpot", 1000.0, "ms"),
+    ("ITL", "itl", 1000.0, "ms"),
+)
 THROUGHPUTS = (("output_throughput", "output tokens/s"), ("request_throughput", "requests/s"))
 PERCENTILES = ("p50", "p90", "p99")
 LOG_SPAN = 16.0  # x values spanning this ratio or more get a log2 axis
@@ -77,6 +81,7 @@ def nice_max(value: float) -> float:
 
 
 # -- bars ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -121,14 +126,28 @@ def bar_chart(title: str, bars: Sequence[Bar], *, scale_max: float | None = None
     for index, bar in enumerate(bars):
         value, reference = finite(bar.value), finite(bar.reference)
         length = max(0.0, min(1.0, value / top_value)) * bar_w if value is not None and top_value > 0 else 0.0
-        ref_x = label_w + max(0.0, min(1.0, reference / top_value)) * bar_w if reference is not None and top_value > 0 else None
-        rows.append(BarRow(bar.label, shorten(bar.label, 30), top + index * row_h, round(length, 1),
-                           TONES.get(bar.tone, PALETTE[0]), None if ref_x is None else round(ref_x, 1),
-                           fmt(bar.value, digits), f"{bar.label}: {fmt(bar.value, 4)}"))
+        ref_x = (
+            label_w + max(0.0, min(1.0, reference / top_value)) * bar_w
+            if reference is not None and top_value > 0
+            else None
+        )
+        rows.append(
+            BarRow(
+                bar.label,
+                shorten(bar.label, 30),
+                top + index * row_h,
+                round(length, 1),
+                TONES.get(bar.tone, PALETTE[0]),
+                None if ref_x is None else round(ref_x, 1),
+                fmt(bar.value, digits),
+                f"{bar.label}: {fmt(bar.value, 4)}",
+            )
+        )
     return BarChart(title, label_w + bar_w + value_w, top + row_h * max(len(bars), 1) + 6, label_w, bar_w, row_h, rows)
 
 
 # -- lines over a numeric axis -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Tick:
@@ -196,8 +215,13 @@ def _x_scale(xs: Sequence[float], left: int, plot_w: int) -> tuple[list[float], 
 
 
 def line_chart(
-    title: str, xs: Sequence[float], series: Mapping[str, Sequence[float | None]], *,
-    x_label: str = "", y_label: str = "", digits: int = 4,
+    title: str,
+    xs: Sequence[float],
+    series: Mapping[str, Sequence[float | None]],
+    *,
+    x_label: str = "",
+    y_label: str = "",
+    digits: int = 4,
 ) -> LineChart:
     """Lines over numeric x values (load levels; need not be sorted or distinct). `series[name][i]`
     is the value at `xs[i]`; None (or NaN) breaks the line. Points are joined in ascending x."""
@@ -223,7 +247,9 @@ def line_chart(
                 run = []
                 continue
             y = round(top + plot_h - max(0.0, value) / y_max * plot_h, 1)
-            line.points.append(Point(positions[i], y, f"{name} at {x_label or 'x'} {fmt_tick(xs[i])}: {fmt(value, digits)}"))
+            line.points.append(
+                Point(positions[i], y, f"{name} at {x_label or 'x'} {fmt_tick(xs[i])}: {fmt(value, digits)}")
+            )
             run.append(f"{positions[i]:.1f},{y:.1f}")
         if len(run) > 1:
             line.segments.append(" ".join(run))
@@ -234,8 +260,10 @@ def line_chart(
         height += top_shift
         for line in drawn:
             line.points = [Point(pt.x, round(pt.y + top_shift, 1), pt.tooltip) for pt in line.points]
-            line.segments = [" ".join(f"{x},{float(y) + top_shift:.1f}" for x, y in (xy.split(",") for xy in seg.split()))
-                             for seg in line.segments]
+            line.segments = [
+                " ".join(f"{x},{float(y) + top_shift:.1f}" for x, y in (xy.split(",") for xy in seg.split()))
+                for seg in line.segments
+            ]
         y_ticks = [Tick(round(t.pos + top_shift, 1), t.text) for t in y_ticks]
     axis = x_label + (" (log scale)" if log else "")
     return LineChart(title, width, height, left, top, plot_w, plot_h, axis, y_label, x_ticks, y_ticks, drawn, log)
@@ -262,6 +290,7 @@ def _place_legend(series: Sequence[Series], left: int, plot_w: int, top: int) ->
 
 # -- perf ------------------------------------------------------------------------------------
 
+
 def level_axis(levels: Sequence[PerfResult]) -> tuple[str, list[float]] | None:
     """("rate (requests/s)", rates) for open-loop levels, ("concurrency", parallels) for closed-loop
     ones; None when some level has neither (nothing numeric to plot against)."""
@@ -287,8 +316,10 @@ def perf_charts(levels: Sequence[PerfResult], test: str = "") -> list[LineChart]
     for name, attr, scale, unit in LATENCY_METRICS:
         if attr != "latency" and not streamed:
             continue
-        series = {p: [(v * scale if (v := getattr(getattr(r, attr), p)) is not None else None) for r in levels]
-                  for p in PERCENTILES}
+        series = {
+            p: [(v * scale if (v := getattr(getattr(r, attr), p)) is not None else None) for r in levels]
+            for p in PERCENTILES
+        }
         if not any(v is not None for vals in series.values() for v in vals):
             continue
         chart = line_chart(f"{name} percentiles ({unit})", xs, series, x_label=x_label, y_label=f"{name} ({unit})")

@@ -30,13 +30,23 @@ from ..files import FileProblem
 from ..gating.max_drop import EPSILON, large_but_not_significant, mark_drops
 from ..results import Baseline, CompareStatus, Comparison, ComparisonRow, GroupResult, RunResult, SampleRecord
 from ..stats import paired_difference, unpaired_difference
+from ..texttable import format_table
 from .samples import SamplesLineError, iter_lines, read_run_result
 from .scores import ALL, format_delta, format_score, score_groups
-from ..texttable import format_table
 
 __all__ = [
-    "ALL", "Baseline", "Comparison", "ComparisonRow", "PerSample", "baseline_samples", "compare_results",
-    "comparison_lines", "format_delta", "format_score", "load_baseline", "read_comparison",
+    "ALL",
+    "Baseline",
+    "Comparison",
+    "ComparisonRow",
+    "PerSample",
+    "baseline_samples",
+    "compare_results",
+    "comparison_lines",
+    "format_delta",
+    "format_score",
+    "load_baseline",
+    "read_comparison",
 ]
 
 Status = CompareStatus
@@ -49,13 +59,18 @@ def load_baseline(path: Path) -> RunResult:
     try:
         result = read_run_result(path)
     except FileProblem as unread:
-        fix = ("pass the results JSON of an earlier run (written with --llm-results PATH)" if unread.kind in ("missing", "folder")
-               else "pass a file written with --llm-results PATH")
+        fix = (
+            "pass the results JSON of an earlier run (written with --llm-results PATH)"
+            if unread.kind in ("missing", "folder")
+            else "pass a file written with --llm-results PATH"
+        )
         raise ConfigError(f"--llm-compare {unread.after(path)}; {fix}") from None
     problem = baseline_problem(result)
     if problem is not None:
-        raise ConfigError(f"--llm-compare {path}: {problem}, which no run writes; the file is damaged or was edited: "
-                          "pass the results JSON of a real run (re-run the baseline with --llm-results PATH)")
+        raise ConfigError(
+            f"--llm-compare {path}: {problem}, which no run writes; the file is damaged or was edited: "
+            "pass the results JSON of a real run (re-run the baseline with --llm-results PATH)"
+        )
     return result
 
 
@@ -73,7 +88,9 @@ def baseline_problem(result: RunResult) -> str | None:
             for field in ("se", "ci_low", "ci_high"):
                 value = getattr(u, field)
                 if value is not None and (not math.isfinite(value) or (field == "se" and value < 0)):
-                    return f"{where}.uncertainty.{metric}.{field} is {value!r} (a standard error is a finite number >= 0)"
+                    return (
+                        f"{where}.uncertainty.{metric}.{field} is {value!r} (a standard error is a finite number >= 0)"
+                    )
             if u.ci_low is not None and u.ci_high is not None and u.ci_low > u.ci_high:
                 return f"{where}.uncertainty.{metric} has ci_low {u.ci_low!r} above ci_high {u.ci_high!r}"
             if u.n < 0:
@@ -83,7 +100,9 @@ def baseline_problem(result: RunResult) -> str | None:
     return None
 
 
-def baseline_samples(results_path: Path, baseline: RunResult) -> tuple[Path | None, dict[str, dict[str, dict[str, float]]]]:
+def baseline_samples(
+    results_path: Path, baseline: RunResult
+) -> tuple[Path | None, dict[str, dict[str, dict[str, float]]]]:
     """The old run's per-sample metrics for pairing, from the samples JSONL its results name
     (a relative name is tried beside the results file, then from the working directory).
     Returns (None, {}) when it names none or the file is gone: the comparison is then unpaired.
@@ -145,11 +164,14 @@ def compare_results(
         for metric in [*new_metrics, *(m for m in old_metrics if m not in new_metrics)]:
             row = _row(key, metric, old_metrics.get(metric), new_metrics.get(metric))
             if row.delta is not None:
-                _add_uncertainty(row, old_group, new_group, old_samples if paired else None, new_samples if paired else None)
+                _add_uncertainty(
+                    row, old_group, new_group, old_samples if paired else None, new_samples if paired else None
+                )
             rows.append(row)
     comparison = Comparison(
         baseline=Baseline(path=old_path, model=old.model, started=old.started, samples_path=old_samples_path),
-        paired=paired, rows=rows,
+        paired=paired,
+        rows=rows,
     )
     return mark_drops(comparison, max_drop, significance)
 
@@ -162,12 +184,19 @@ def _row(key: tuple[str, str | None], metric: str, old: float | None, new: float
     delta = new - old
     status = "same" if abs(delta) <= EPSILON else ("up" if delta > 0 else "down")
     return ComparisonRow(
-        benchmark=benchmark, subset=subset, metric=metric, old=old, new=new,
-        delta=0.0 if status == "same" else delta, status=status,
+        benchmark=benchmark,
+        subset=subset,
+        metric=metric,
+        old=old,
+        new=new,
+        delta=0.0 if status == "same" else delta,
+        status=status,
     )
 
 
-def _pairs(row: ComparisonRow, old_samples: PerSample, new_samples: PerSample) -> tuple[list[float], list[float]] | None:
+def _pairs(
+    row: ComparisonRow, old_samples: PerSample, new_samples: PerSample
+) -> tuple[list[float], list[float]] | None:
     """Per-sample (old, new) values of the row's metric, or None when the metric is not a plain
     mean of per-sample values (then pairing would compare something else than the score)."""
     prefix = f"{row.subset}/" if row.subset is not None else ""
@@ -185,8 +214,13 @@ def _pairs(row: ComparisonRow, old_samples: PerSample, new_samples: PerSample) -
     return (olds, news) if olds else None
 
 
-def _add_uncertainty(row: ComparisonRow, old_group: GroupResult | None, new_group: GroupResult | None,
-                     old_samples: PerSample | None, new_samples: PerSample | None) -> None:
+def _add_uncertainty(
+    row: ComparisonRow,
+    old_group: GroupResult | None,
+    new_group: GroupResult | None,
+    old_samples: PerSample | None,
+    new_samples: PerSample | None,
+) -> None:
     assert row.old is not None and row.new is not None
     pairs = _pairs(row, old_samples, new_samples) if old_samples is not None and new_samples is not None else None
     if pairs is not None:
@@ -209,19 +243,34 @@ def format_interval(row: ComparisonRow) -> str:
 def format_p(row: ComparisonRow) -> str:
     if row.p_value is None:
         return "-"
-    return f"{row.p_value:.3g}" + {"mcnemar-exact": " (McNemar)", "paired-t": " (paired t)", "unpaired-z": " (unpaired z)"}.get(row.test or "", "")
+    return f"{row.p_value:.3g}" + {
+        "mcnemar-exact": " (McNemar)",
+        "paired-t": " (paired t)",
+        "unpaired-z": " (unpaired z)",
+    }.get(row.test or "", "")
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The terminal section: a table of old vs new (with the 95% interval of the difference and
     its p-value) and, under it, one line per dropped metric."""
     base = comparison.baseline
-    how = (f"paired by sample id with {base.samples_path}" if comparison.paired
-           else "unpaired (no samples JSONL of the old run: pass --llm-samples to both runs to pair them)")
+    how = (
+        f"paired by sample id with {base.samples_path}"
+        if comparison.paired
+        else "unpaired (no samples JSONL of the old run: pass --llm-samples to both runs to pair them)"
+    )
     lines = [f"compared with {base.path or 'earlier run'} (model {base.model}, started {base.started})", how]
     rows = [
-        [row.benchmark, row.subset or ALL, row.metric, format_score(row.old), format_score(row.new),
-         format_delta(row) + ("  DROP" if row.dropped else ""), format_interval(row), format_p(row)]
+        [
+            row.benchmark,
+            row.subset or ALL,
+            row.metric,
+            format_score(row.old),
+            format_score(row.new),
+            format_delta(row) + ("  DROP" if row.dropped else ""),
+            format_interval(row),
+            format_p(row),
+        ]
         for row in comparison.rows
     ]
     lines += format_table(["benchmark", "subset", "metric", "old", "new", "delta", "95% CI of delta", "p"], rows)
@@ -230,8 +279,15 @@ def comparison_lines(comparison: Comparison) -> list[str]:
         significance = f" at significance {comparison.significance:g}" if comparison.significance is not None else ""
         if comparison.dropped:
             for row in comparison.dropped:
-                why = "" if comparison.significance is None else (
-                    f", p={row.p_value:.3g}" if row.p_value is not None else ", significance unknown: the old run has no standard errors")
+                why = (
+                    ""
+                    if comparison.significance is None
+                    else (
+                        f", p={row.p_value:.3g}"
+                        if row.p_value is not None
+                        else ", significance unknown: the old run has no standard errors"
+                    )
+                )
                 lines.append(
                     f"FAIL  {row.label} dropped {format_score(row.old)} -> {format_score(row.new)} "
                     f"({format_delta(row)}, more than --llm-max-drop {comparison.max_drop:g}{why})"

@@ -76,8 +76,12 @@ def efficiency_view(runs: Sequence[tuple[str, dict[str, Any] | None]]) -> Effici
         xs = _x(all_labels)
         charts = []
         for key, title, y_label, digits in FIGURES:
-            series = {label: [(_groups(bench)[1].get(level) or {}).get(key) for level in all_labels]
-                      for label, bench in per_run}
-            charts.append(line_chart(f"{name}: {title}", xs, series, x_label=label_kind, y_label=y_label, digits=digits))
+            series = {
+                label: [(_groups(bench)[1].get(level) or {}).get(key) for level in all_labels]
+                for label, bench in per_run
+            }
+            charts.append(
+                line_chart(f"{name}: {title}", xs, series, x_label=label_kind, y_label=y_label, digits=digits)
+            )
         view.charts.append((name, charts))
     return view

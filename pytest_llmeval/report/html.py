@@ -41,13 +41,13 @@ from ..redact import redact
 from ..results import RunResult, SampleRecord
 from .charts import Bar, bar_chart
 from .compare import Comparison, read_comparison
+from .efficiency_view import efficiency_view
 from .payload import KEYS, KEYS_PLACEHOLDER
 from .perf_view import PerfView, perf_view
 from .sample_table import SampleTable
 from .scores import ALL, format_delta, format_score, score_rows
 from .terminal import selection_notes, truncation_notes
 from .text import as_text, public_url
-from .efficiency_view import efficiency_view
 
 OVERVIEW_START, OVERVIEW_END = "<!-- llmeval:overview -->", "<!-- /llmeval:overview -->"
 SAMPLES_START, SAMPLES_END = "<!-- llmeval:samples -->", "<!-- /llmeval:samples -->"
@@ -80,8 +80,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.globals.update(css=lambda: Markup(asset("report.css")), script=lambda: Markup(script_text()),
-                       ALL=ALL)
+    env.globals.update(css=lambda: Markup(asset("report.css")), script=lambda: Markup(script_text()), ALL=ALL)
     env.filters.update(score=format_score)
     return env
 
@@ -95,7 +94,9 @@ def content_security_policy() -> Markup:
     Defence in depth: even if some text escaped escaping, it could neither run nor call out.
     (Markup: a constant of ours whose only variable part is base64, so it has no '"' or '<'.)"""
     digest = base64.b64encode(hashlib.sha256(script_text().encode("utf-8")).digest()).decode("ascii")
-    return Markup(f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; media-src data:")
+    return Markup(
+        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; media-src data:"
+    )
 
 
 def fmt_duration(seconds: float) -> str:
@@ -109,6 +110,7 @@ def fmt_duration(seconds: float) -> str:
 
 
 # -- the overview's sections ------------------------------------------------------------------
+
 
 @dataclass
 class Page:
@@ -128,7 +130,6 @@ def _rules(result: RunResult) -> list[tuple[ThresholdRule, bool]]:
         except ThresholdError:
             continue  # a results file written by another version: the thresholds table still shows it
     return rules
-
 
 
 def meta_section(page: Page) -> dict[str, Any]:
@@ -159,14 +160,22 @@ def meta_section(page: Page) -> dict[str, Any]:
         done = result.samples_scored + result.samples_errored
         planned = result.samples_planned
         why = "interrupted" if result.interrupted else "samples without a result"
-        verdict, tone, note = "INCOMPLETE", "lle-fail", f"{why}: {done} of {'?' if planned is None else planned} samples finished"
+        verdict, tone, note = (
+            "INCOMPLETE",
+            "lle-fail",
+            f"{why}: {done} of {'?' if planned is None else planned} samples finished",
+        )
     elif not result.passed:
         verdict, tone, note = "FAILED", "lle-fail", ""
     elif gated:
         verdict, tone, note = "PASSED", "lle-pass", ""
     else:
         # Without gates the items decide: each wrong answer is a failed test.
-        verdict, tone, note = "NO GATES", "lle-none", "no --llm-threshold or --llm-max-drop: each wrong answer fails its test"
+        verdict, tone, note = (
+            "NO GATES",
+            "lle-none",
+            "no --llm-threshold or --llm-max-drop: each wrong answer fails its test",
+        )
     return {"items": items, "verdict": verdict, "tone": tone, "note": note}
 
 
@@ -189,9 +198,12 @@ def comparison_section(page: Page) -> dict[str, Any] | None:
     if comparison is None:
         return None
     base = comparison.baseline
-    how = (f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value"
-           " (hover the delta)."
-           if comparison.paired else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired.")
+    how = (
+        f" Samples paired by id with {base.samples_path}: each delta has a paired 95% interval and p-value"
+        " (hover the delta)."
+        if comparison.paired
+        else " Unpaired: the old run's samples were not available, so intervals and p-values are unpaired."
+    )
     return {
         "text": f"Compared with {base.path or 'an earlier run'} (model {base.model}, started {base.started})." + how,
         "comparison": comparison,
@@ -210,15 +222,21 @@ def charts_section(page: Page) -> dict[str, Any] | None:
         tone = "bad" if key in failed or key in dropped else ("good" if key in passed else "neutral")
         return Bar(label, value, reference=old.old if old else None, tone=tone)
 
-    overall = [bar(f"{name} {metric}", (name, None, metric), value)
-               for name, b in result.benchmarks.items() for metric, value in b.metrics.items()]
+    overall = [
+        bar(f"{name} {metric}", (name, None, metric), value)
+        for name, b in result.benchmarks.items()
+        for metric, value in b.metrics.items()
+    ]
     charts = [bar_chart("Scores" + (" (black mark: old run)" if comparison else ""), overall)] if overall else []
     for name, bench in result.benchmarks.items():
         if len(bench.subsets) < 2:
             continue
         for metric in list(bench.metrics)[:MAX_SUBSET_CHART_METRICS]:
-            bars = [bar(subset, (name, subset, metric), group.metrics[metric])
-                    for subset, group in bench.subsets.items() if metric in group.metrics]
+            bars = [
+                bar(subset, (name, subset, metric), group.metrics[metric])
+                for subset, group in bench.subsets.items()
+                if metric in group.metrics
+            ]
             charts.append(bar_chart(f"{name} {metric} by subset", bars))
     return {"charts": charts} if charts else None
 
@@ -267,29 +285,42 @@ def overview_sections(result: RunResult) -> list[tuple[str, dict[str, Any]]]:
 
 def render_overview(result: RunResult) -> str:
     """The summary section: run facts, scores with thresholds and deltas, charts, perf."""
-    return render("overview.html.j2", sections=overview_sections(result), start=Markup(OVERVIEW_START),
-                  end=Markup(OVERVIEW_END))
+    return render(
+        "overview.html.j2", sections=overview_sections(result), start=Markup(OVERVIEW_START), end=Markup(OVERVIEW_END)
+    )
 
 
 def render_samples(table: SampleTable) -> str:
     """The per-sample section with its search/filter/sort/expand script (empty table: a short note)."""
-    return render("samples.html.j2", table=table.view() if len(table) else None,
-                  start=Markup(SAMPLES_START), end=Markup(SAMPLES_END))
+    return render(
+        "samples.html.j2",
+        table=table.view() if len(table) else None,
+        start=Markup(SAMPLES_START),
+        end=Markup(SAMPLES_END),
+    )
 
 
 def render_page(result: RunResult, records: Iterable[SampleRecord] | SampleTable) -> str:
     """A standalone, self-contained page with both sections (what the rebuild CLI writes)."""
     table = records if isinstance(records, SampleTable) else SampleTable.of(records)
-    return render("page.html.j2", title=f"pytest-llmeval report: {result.model}", csp=content_security_policy(),
-                  body=[Markup(render_overview(result)), Markup(render_samples(table))])
+    return render(
+        "page.html.j2",
+        title=f"pytest-llmeval report: {result.model}",
+        csp=content_security_policy(),
+        body=[Markup(render_overview(result)), Markup(render_samples(table))],
+    )
 
 
 def render_compare(runs: Sequence[Any]) -> str:
     """The side-by-side page of several runs (see `report/side_by_side.py`)."""
     from .side_by_side import compare_view
 
-    return render("page.html.j2", title="pytest-llmeval: " + " vs ".join(r.label for r in runs),
-                  csp=content_security_policy(), body=[Markup(render("compare.html.j2", view=compare_view(runs)))])
+    return render(
+        "page.html.j2",
+        title="pytest-llmeval: " + " vs ".join(r.label for r in runs),
+        csp=content_security_policy(),
+        body=[Markup(render("compare.html.j2", view=compare_view(runs)))],
+    )
 
 
 def cut_section(page: str, start: str, end: str) -> str | None:

@@ -44,7 +44,12 @@ def junit_properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("passed", "error" if error else ("" if passed is None else str(bool(passed)).lower())),
     ]
     for metric, value in (record.get("metrics") or {}).items():
-        props.append((f"metric.{metric}" if metric in FIXED else metric, f"{value:g}" if isinstance(value, float) else str(value)))
+        props.append(
+            (
+                f"metric.{metric}" if metric in FIXED else metric,
+                f"{value:g}" if isinstance(value, float) else str(value),
+            )
+        )
     if record.get("extracted") is not None:
         props.append(("extracted", _text(record["extracted"])))
     if record.get("target") is not None:
@@ -80,5 +85,7 @@ def suite_properties(result: Any) -> list[tuple[str, str]]:
             if u is not None:
                 props.append((f"{base}.ci_method", u.method))
     for outcome in result.thresholds:
-        props.append((f"{PREFIX}threshold.{outcome.expression}", outcome.status or ("pass" if outcome.passed else "fail")))
+        props.append(
+            (f"{PREFIX}threshold.{outcome.expression}", outcome.status or ("pass" if outcome.passed else "fail"))
+        )
     return props

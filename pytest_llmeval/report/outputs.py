@@ -67,8 +67,10 @@ def check_output_paths(outputs: Mapping[str, Path | None]) -> None:
         key = path.expanduser().resolve()
         for other_key, other in seen.items():
             if key == other_key or _same_file(key, other_key):
-                raise ConfigError(f"{other} and {option} name the same file ({path}): the second would overwrite "
-                                  "the first; give each its own path")
+                raise ConfigError(
+                    f"{other} and {option} name the same file ({path}): the second would overwrite "
+                    "the first; give each its own path"
+                )
         seen[key] = option
         _check_writable(option, path.expanduser())
 
@@ -92,5 +94,6 @@ def _check_writable(option: str, path: Path) -> None:
             with path.open("a", encoding="utf-8"):  # appending writes nothing: the file is kept as it is
                 pass
     except OSError as exc:
-        raise ConfigError(f"{option} {path}: cannot write there ({exc.strerror or exc}); pass a path in a "
-                          "writable folder") from None
+        raise ConfigError(
+            f"{option} {path}: cannot write there ({exc.strerror or exc}); pass a path in a writable folder"
+        ) from None

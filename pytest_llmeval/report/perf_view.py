@@ -27,8 +27,12 @@ from .charts import LineChart, perf_charts
 
 PERCENTILES = ("p50", "p90", "p99")
 # header, attribute, scale, digits
-LATENCY_GROUPS = (("Latency (s)", "latency", 1.0, 3), ("TTFT (ms)", "ttft", 1000.0, 1),
-                  ("TPOT (ms)", "tpot", 1000.0, 2), ("ITL (ms)", "itl", 1000.0, 2))
+LATENCY_GROUPS = (
+    ("Latency (s)", "latency", 1.0, 3),
+    ("TTFT (ms)", "ttft", 1000.0, 1),
+    ("TPOT (ms)", "tpot", 1000.0, 2),
+    ("ITL (ms)", "itl", 1000.0, 2),
+)
 
 
 class PerfLevel(PerfResult):
@@ -105,8 +109,10 @@ def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
     if section is None:
         return None
     if isinstance(section, str):
-        return PerfView(error=f'the "perf" results in this file are not the perf module\'s ({section}); '
-                              "rebuild with a results JSON written by this version")
+        return PerfView(
+            error=f'the "perf" results in this file are not the perf module\'s ({section}); '
+            "rebuild with a results JSON written by this version"
+        )
     if not section.runs:
         return None
     view = PerfView()
@@ -121,9 +127,12 @@ def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
             Cell(short_test(level.test)),
             Cell(str(level.parallel), level.parallel) if level.parallel is not None else Cell("-"),
             Cell(f"{level.rate:g}", level.rate) if level.rate is not None else Cell("-"),
-            Cell(str(level.ok), level.ok), Cell(str(level.failed), level.failed),
-            _num(level.duration_s), _num(level.request_throughput),
-            _num(level.output_throughput, digits=1), _num(level.total_throughput, digits=1),
+            Cell(str(level.ok), level.ok),
+            Cell(str(level.failed), level.failed),
+            _num(level.duration_s),
+            _num(level.request_throughput),
+            _num(level.output_throughput, digits=1),
+            _num(level.total_throughput, digits=1),
         ]
         for header, attr, scale, digits in LATENCY_GROUPS:
             if header in view.groups:

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError
+from ..results import RunResult, SampleRecord
 from ..settings import RunSettings
 from .compare import Comparison, baseline_samples, compare_results, comparison_lines, load_baseline
 from .html import render, render_overview, render_samples
 from .junit import PREFIX, junit_properties, suite_properties
-from ..results import RunResult, SampleRecord
 from .sample_table import CELL_CHARS, SampleTable, row_anchor
 from .text import as_text, shorten
 
@@ -94,8 +94,13 @@ class ReportPlugin:
     def _compare(self, result: RunResult) -> Comparison | None:
         if self.baseline is not None and self.comparison is None:
             self.comparison = compare_results(
-                self.baseline, result, max_drop=self.max_drop, old_path=str(self.compare_path),
-                significance=self.significance, old_samples=self.old_samples, new_samples=self.new_samples,
+                self.baseline,
+                result,
+                max_drop=self.max_drop,
+                old_path=str(self.compare_path),
+                significance=self.significance,
+                old_samples=self.old_samples,
+                new_samples=self.new_samples,
                 old_samples_path=str(self.baseline_samples_path) if self.baseline_samples_path else None,
             )
         return self.comparison
@@ -131,7 +136,9 @@ class ReportPlugin:
         report.title = f"LLM evaluation: {self.settings.endpoint.model}"
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
         if self.result is None:
             return
         prefix.append(render_overview(self.result))
@@ -151,7 +158,9 @@ class ReportPlugin:
             text = f"error: {payload.get('error_kind') or 'error'}"
         else:
             extracted, target = as_text(payload.get("extracted")), as_text(payload.get("target"))
-            text = f"{shorten(extracted, CELL_CHARS // 2) or '(nothing extracted)'} vs {shorten(target, CELL_CHARS // 2)}"
+            text = (
+                f"{shorten(extracted, CELL_CHARS // 2) or '(nothing extracted)'} vs {shorten(target, CELL_CHARS // 2)}"
+            )
         cells.append(render("pytest_html.html.j2", part="cell", text=text, anchor=row_anchor(report.nodeid)))
 
     @pytest.hookimpl(optionalhook=True)

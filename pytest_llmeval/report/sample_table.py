@@ -12,7 +12,8 @@ prompt tokens, completion tokens.
 
 Size: the table cells hold at most `CELL_CHARS` characters of the extracted and expected answers;
 the full texts (messages, reasoning, raw output) travel once, as JSON in a non-executing
-`<script type="application/json">` block (its shape: `report/payload.py`), and are turned into DOM text only when a row is opened
+`<script type="application/json">` block (its shape: `report/payload.py`), and are turned into DOM text only
+when a row is opened
 (or searched). Prompts are split into paragraphs and each distinct paragraph is stored once, so
 few-shot examples and system prompts that every sample repeats cost their size once, not once per
 sample.
@@ -65,7 +66,9 @@ def content_text(content: Any) -> str:
             pieces.append(str(part.get("text", "")))
         elif kind in ("image_url", "input_audio"):
             info = part.get(kind) or {}
-            pieces.append(f"[{'image' if kind == 'image_url' else 'audio'} {str(info.get('sha256') or info.get('url', ''))[:12]}]")
+            pieces.append(
+                f"[{'image' if kind == 'image_url' else 'audio'} {str(info.get('sha256') or info.get('url', ''))[:12]}]"
+            )
         else:
             pieces.append(as_text(part))
     return "\n".join(pieces)
@@ -156,7 +159,9 @@ class SampleTable:
         detail: list[SampleDetail] = []
         shown: list[SampleRow] = []
         for index, row in enumerate(rows):
-            messages = [(role, [chunk_index.setdefault(c, len(chunk_index)) for c in chunks]) for role, chunks in row.messages]
+            messages = [
+                (role, [chunk_index.setdefault(c, len(chunk_index)) for c in chunks]) for role, chunks in row.messages
+            ]
             detail.append(_detail(row.record, messages, self._previews.get(row.record.nodeid)))
             shown.append(_row(index, row.record))
         verdicts = Counter(verdict_of(r.record) for r in rows)
@@ -167,7 +172,9 @@ class SampleTable:
             ("verdict", [v for v in VERDICTS if verdicts[v]]),
         ]
         return SamplesView(
-            rows=shown, counts=_counts(len(rows), verdicts, kinds), filters=filters,
+            rows=shown,
+            counts=_counts(len(rows), verdicts, kinds),
+            filters=filters,
             payload=samples_payload(list(chunk_index), detail),
             with_finish=any(r.finish for r in shown),
             # the wait column only when somebody waited: at least QUEUE_SHOWN_S for a free slot
@@ -176,7 +183,9 @@ class SampleTable:
         )
 
 
-def _detail(record: SampleRecord, messages: list[tuple[str, list[int]]], media: list[dict[str, Any]] | None = None) -> SampleDetail:
+def _detail(
+    record: SampleRecord, messages: list[tuple[str, list[int]]], media: list[dict[str, Any]] | None = None
+) -> SampleDetail:
     extracted, target = as_text(record.extracted), as_text(record.target)
     usage = record.usage.model_dump(exclude_none=True) if record.usage is not None else None
     return SampleDetail(
@@ -211,8 +220,10 @@ def _choice_logprobs(record: SampleRecord) -> str | None:
     lines = []
     for i, choice in enumerate(choices):
         mark = " <- chosen" if record.extracted == chr(ord("A") + i) else ""
-        lines.append(f"{chr(ord('A') + i)}  {choice.get('logprob', float('nan')):.4f}  ({choice.get('tokens')} tokens)  "
-                     f"{choice.get('continuation')!r}{mark}")
+        lines.append(
+            f"{chr(ord('A') + i)}  {choice.get('logprob', float('nan')):.4f}  ({choice.get('tokens')} tokens)  "
+            f"{choice.get('continuation')!r}{mark}"
+        )
     return "\n".join(lines)
 
 
@@ -236,7 +247,9 @@ def _row(index: int, record: SampleRecord) -> SampleRow:
         queued=_seconds(record.queued_s),
         ttft=_seconds(record.ttft_s, 3),
         prompt_tokens=str(usage.prompt_tokens) if usage is not None and usage.prompt_tokens is not None else "",
-        completion_tokens=str(usage.completion_tokens) if usage is not None and usage.completion_tokens is not None else "",
+        completion_tokens=str(usage.completion_tokens)
+        if usage is not None and usage.completion_tokens is not None
+        else "",
     )
 
 

@@ -153,7 +153,9 @@ def read_run_result(path: Path) -> RunResult:
         if first["type"] == "json_invalid":
             raise FileProblem("invalid", f"is not valid JSON ({first['msg']})") from None
         where = ".".join(str(p) for p in first["loc"])
-        raise FileProblem("invalid", f"is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']})") from None
+        raise FileProblem(
+            "invalid", f"is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']})"
+        ) from None
 
 
 def read_samples(path: Path) -> list[SampleRecord]:

@@ -18,11 +18,11 @@ from pathlib import Path
 from markupsafe import Markup
 
 from ..results import RunResult, SampleRecord
-from .scores import ALL, format_score, score_rows
-from .sample_table import content_text, natural_key, verdict_of
-from .payload import CompareDetail, compare_payload
-from .text import as_text, shorten
 from .efficiency_view import EfficiencyView, efficiency_view
+from .payload import CompareDetail, compare_payload
+from .sample_table import content_text, natural_key, verdict_of
+from .scores import ALL, format_score, score_rows
+from .text import as_text, shorten
 
 PROMPT_CHARS = 20_000
 
@@ -76,15 +76,17 @@ class CompareView:
     with_samples: bool = False
     filters: list[tuple[str, list[str]]] = field(default_factory=list)
     counts: str = ""
-    payload: Markup = Markup("{}")
+    payload: Markup = field(default_factory=lambda: Markup("{}"))
     thinking: EfficiencyView | None = None  # reasoning-efficiency charts, one line per run
 
 
 def _score_lines(runs: Sequence[LoadedRun]) -> list[ScoreLine]:
     """The score table's rows (`report/scores.py`) of every run, matched by benchmark, subset and
     metric; rows without a metric are left out (a run without a score shows `-` in its column)."""
-    per_run = [{(r.benchmark, r.subset_label, r.metric): r.value for r in score_rows(run.result) if r.metric is not None}
-               for run in runs]
+    per_run = [
+        {(r.benchmark, r.subset_label, r.metric): r.value for r in score_rows(run.result) if r.metric is not None}
+        for run in runs
+    ]
     keys = list(dict.fromkeys(key for values in per_run for key in values))
     keys.sort(key=lambda k: (k[0], k[1] != ALL, k[1]))
     lines = []
@@ -108,8 +110,9 @@ def _prompt(record: SampleRecord) -> str:
 
 def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
     runs = list(runs)
-    view = CompareView(runs=runs, scores=_score_lines(runs),
-                       thinking=efficiency_view([(r.label, r.result.thinking) for r in runs]))
+    view = CompareView(
+        runs=runs, scores=_score_lines(runs), thinking=efficiency_view([(r.label, r.result.thinking) for r in runs])
+    )
     with_records = [r for r in runs if r.records is not None]
     if not with_records:
         return view
@@ -125,7 +128,7 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         records = table[key]
         present = [r for r in records if r is not None]
         cells = []
-        for run, found in zip(runs, records):
+        for run, found in zip(runs, records, strict=False):
             if found is None:
                 cells.append(("missing", "missing" if run.records is not None else "no samples file", ""))
             else:
@@ -135,16 +138,20 @@ def compare_view(runs: Sequence[LoadedRun]) -> CompareView:
         differs = len({verdict_of(r) for r in present}) > 1
         differing += differs
         first = present[0]
-        view.samples.append(SampleLine(index, key[0], key[1], key[2], shorten(as_text(first.target), 80), cells, differs))
-        details.append(CompareDetail(
-            nodeid=first.nodeid,
-            prompt=_prompt(first),
-            target_full=as_text(first.target),
-            run_outputs=[r.output if r is not None else None for r in records],
-            run_reasonings=[r.reasoning if r is not None else None for r in records],
-            run_errors=[r.error if r is not None else None for r in records],
-            run_explanations=[r.explanation if r is not None else None for r in records],
-        ))
+        view.samples.append(
+            SampleLine(index, key[0], key[1], key[2], shorten(as_text(first.target), 80), cells, differs)
+        )
+        details.append(
+            CompareDetail(
+                nodeid=first.nodeid,
+                prompt=_prompt(first),
+                target_full=as_text(first.target),
+                run_outputs=[r.output if r is not None else None for r in records],
+                run_reasonings=[r.reasoning if r is not None else None for r in records],
+                run_errors=[r.error if r is not None else None for r in records],
+                run_explanations=[r.explanation if r is not None else None for r in records],
+            )
+        )
     view.filters = [
         ("benchmark", sorted({s.benchmark for s in view.samples})),
         ("subset", sorted({s.subset for s in view.samples})),

@@ -3,7 +3,8 @@ progress line, the condensed wrong answers, the score table, the request counts,
 and `--llm-list`.
 
 Everything here is text in, lines out (no pytest objects), so the hooks in `run/` stay thin
-and the lines are easy to test and extend: the score table is a list of `ScoreColumn`s over the rows of `report/scores.py`.
+and the lines are easy to test and extend: the score table is a list of `ScoreColumn`s over the rows of
+`report/scores.py`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def score_lines(result: RunResult, columns: Sequence[ScoreColumn] | None = None)
     skipped = result.requests.skipped_early_stop
     if skipped:
         total = skipped + sum(bench.count + bench.errors for bench in result.benchmarks.values())
-        lines.append(f"early stop: {skipped} of {total} samples not requested ({skipped / total:.0%} of the requests saved)")
+        lines.append(
+            f"early stop: {skipped} of {total} samples not requested ({skipped / total:.0%} of the requests saved)"
+        )
     return lines
 
 
@@ -77,8 +80,10 @@ def selection_notes(result: RunResult) -> list[str]:
     for name, deselected in result.samples_deselected.items():
         bench = result.benchmarks.get(name)
         ran = bench.count + bench.errors if bench is not None else 0
-        notes.append(f"{name}: {ran} of {ran + deselected} samples ran, {deselected} deselected "
-                     "(-k, -m, --lf or --deselect); its metrics describe these samples, not the benchmark")
+        notes.append(
+            f"{name}: {ran} of {ran + deselected} samples ran, {deselected} deselected "
+            "(-k, -m, --lf or --deselect); its metrics describe these samples, not the benchmark"
+        )
     return notes
 
 
@@ -132,8 +137,10 @@ def scope_line(counts: Mapping[str, Mapping[str, int]], in_flight: int, max_part
     total = sum(sum(subsets.values()) for subsets in counts.values())
     noun = "sample" if total == 1 else "samples"
     if len(counts) == 1:
-        (bench, subsets), = counts.items()
-        names = ", ".join(list(subsets)[:max_parts]) + (f", +{len(subsets) - max_parts} more" if len(subsets) > max_parts else "")
+        ((bench, subsets),) = counts.items()
+        names = ", ".join(list(subsets)[:max_parts]) + (
+            f", +{len(subsets) - max_parts} more" if len(subsets) > max_parts else ""
+        )
         source = f"{bench} ({names})"
     else:
         parts = [f"{bench} {sum(subsets.values())}" for bench, subsets in counts.items()]
@@ -214,7 +221,9 @@ class SampleProblem:
     text: str
 
 
-def condensed_lines(title: str, problems: Sequence[SampleProblem], totals: Mapping[str, int], show: int | None) -> list[str]:
+def condensed_lines(
+    title: str, problems: Sequence[SampleProblem], totals: Mapping[str, int], show: int | None
+) -> list[str]:
     """Per benchmark: how many of its samples had the problem, then the first `show` of them
     (all when `show` is None), and a note on how to see the rest."""
     lines: list[str] = []

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from ..errors import ConfigError
 from ..engine.selection import plain_tests_can_match
 from ..engine.xdist_hooks import (
     BENCHMARKS_KEY,
@@ -28,6 +27,7 @@ from ..engine.xdist_hooks import (
     SAMPLES_ONLY_KEY,
     XdistHooks,
 )
+from ..errors import ConfigError
 from ..report.outputs import check_output_paths
 from ..settings import RunSettings
 from .aggregation import Aggregation
@@ -63,13 +63,9 @@ def register(
     return register_controller(config, settings, serving_input)
 
 
-def register_worker(
-    config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]
-) -> Evaluation:
+def register_worker(config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]) -> Evaluation:
     media = workerinput.get(MEDIA_DIR_KEY)
-    evaluation = Evaluation(
-        config, settings, notify=print_notice, media_root=Path(media) if media else None
-    )
+    evaluation = Evaluation(config, settings, notify=print_notice, media_root=Path(media) if media else None)
     evaluation.samples_only = bool(workerinput.get(SAMPLES_ONLY_KEY))
     plugins = config.pluginmanager
     plugins.register(evaluation, PLUGIN_NAME)
@@ -84,17 +80,10 @@ def register_controller(
     serving_input: Callable[[], dict[str, Any]],
 ) -> Evaluation:
     # before any request: two outputs on one file, or one that cannot be written
-    check_output_paths(
-        {"--llm-results": settings.results_path, "--llm-samples": settings.samples_path}
-    )
+    check_output_paths({"--llm-results": settings.results_path, "--llm-samples": settings.samples_path})
     distributed = is_xdist_controller(config)
-    if settings.early_stop and (
-        config.getoption("numprocesses", None)
-        or getattr(config.option, "dist", "no") != "no"
-    ):
-        raise ConfigError(
-            "--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it"
-        )
+    if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
+        raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
     notices = Notices(config)
     evaluation = Evaluation(config, settings, notify=notices.notify)
     evaluation.samples_only = decide_samples_only(config, evaluation)
@@ -117,9 +106,7 @@ def register_controller(
         "terminal": TerminalSummary(evaluation, outcome),
     }
     if evaluation.rules:
-        features["thresholds"] = ThresholdGate(
-            evaluation.rules, settings.threshold_mode
-        )
+        features["thresholds"] = ThresholdGate(evaluation.rules, settings.threshold_mode)
     if settings.early_stop:
         features["early-stop"] = EarlyStop(evaluation)
     if evaluation.collection is not None:
@@ -127,9 +114,7 @@ def register_controller(
     if settings.think_eval:
         from ..scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 
-        features["efficiency"] = EfficiencyFigures(
-            settings.thought_markers or DEFAULT_THOUGHT_MARKERS
-        )
+        features["efficiency"] = EfficiencyFigures(settings.thought_markers or DEFAULT_THOUGHT_MARKERS)
     if settings.samples_path is not None:
         features["samples"] = SamplesFile(settings.samples_path, outcome)
     if settings.results_path is not None:
@@ -147,9 +132,7 @@ def register_xdist_hooks(
 ) -> None:
     """The xdist controller's scheduling hooks (`items/xdist_hooks.py`) and what workers get."""
 
-    def workerinput() -> dict[
-        str, object
-    ]:  # called per worker: the selection is final by then
+    def workerinput() -> dict[str, object]:  # called per worker: the selection is final by then
         media = evaluation.shared_media_root()
         return {
             BENCHMARKS_KEY: evaluation.sample_names(),
@@ -158,9 +141,7 @@ def register_xdist_hooks(
             SAMPLES_ONLY_KEY: evaluation.samples_only,
         }
 
-    hooks = XdistHooks(
-        workerinput, controller.planned_by_worker, controller.deselected_by_worker
-    )
+    hooks = XdistHooks(workerinput, controller.planned_by_worker, controller.deselected_by_worker)
     config.pluginmanager.register(hooks, PLUGIN_NAME + "-xdist")
 
 
@@ -188,6 +169,4 @@ def decide_samples_only(config: pytest.Config, evaluation: Evaluation) -> bool:
         return False
     if evaluation.collection is not None or evaluation.settings.perf_words:
         return True
-    return bool(evaluation.selection) and not plain_tests_can_match(
-        config.option.markexpr, all_benchmarks()
-    )
+    return bool(evaluation.selection) and not plain_tests_can_match(config.option.markexpr, all_benchmarks())

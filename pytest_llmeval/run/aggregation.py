@@ -32,9 +32,7 @@ class Aggregation:
         for (
             name,
             bench,
-        ) in (
-            result.benchmarks.items()
-        ):  # the protocol and parser each benchmark ran under
+        ) in result.benchmarks.items():  # the protocol and parser each benchmark ran under
             instance = self.evaluation.benchmark_instances.get(name)
             if instance is not None:
                 # a log-likelihood run sends its own cloze prompt: no chat protocol applies

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from ..errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
 from ..engine.build import build_items
 from ..engine.nodes import SampleItem
+from ..errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
 from .scope import Evaluation
 
 
@@ -26,9 +26,7 @@ class SampleCollection:
     def pytest_collection(self, session: pytest.Session) -> bool | None:
         if not self.evaluation.samples_only:
             return None
-        session.perform_collect(
-            []
-        )  # no test files; pytest_collection_modifyitems adds the samples
+        session.perform_collect([])  # no test files; pytest_collection_modifyitems adds the samples
         return True
 
     @pytest.hookimpl(trylast=True)
@@ -44,15 +42,11 @@ class SampleCollection:
     ) -> None:
         evaluation = self.evaluation
         try:
-            evaluation.resolve_selection(
-                final=True
-            )  # conftests below the rootdir may have registered benchmarks
+            evaluation.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in evaluation.selection.items():
-            absent: list[
-                SubsetAbsentError
-            ] = []  # subsets a local file of some subsets has no rows for
+            absent: list[SubsetAbsentError] = []  # subsets a local file of some subsets has no rows for
             for subset in subsets:
                 try:
                     built = build_items(
@@ -74,29 +68,21 @@ class SampleCollection:
                             list[pytest.Item | pytest.Collector](built),
                         )
                     )
-                except (
-                    ConfigError
-                ) as exc:  # a missing --llm-dataset path and the like: a usage error
+                except ConfigError as exc:  # a missing --llm-dataset path and the like: a usage error
                     raise pytest.UsageError(str(exc)) from None
                 except SubsetAbsentError as exc:
                     absent.append(exc)
                 except DatasetError as exc:
                     where = name if exc.hub_unreachable else f"{name}/{subset}"
-                    report = pytest.CollectReport(
-                        where, "failed", f"llmeval: {exc}", []
-                    )
+                    report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])
                     config.hook.pytest_collectreport(report=report)
-                    if (
-                        exc.hub_unreachable
-                    ):  # one error per benchmark, not one per subset
+                    if exc.hub_unreachable:  # one error per benchmark, not one per subset
                         break
             if absent:
                 self.report_absent_subsets(config, name, len(subsets), absent)
         if evaluation.collection is not None:
             try:
-                built = evaluation.collection.build_items(
-                    session, evaluation.benchmark_instances, evaluation.runtime
-                )
+                built = evaluation.collection.build_items(session, evaluation.benchmark_instances, evaluation.runtime)
             except LLMEvalError as exc:
                 raise pytest.UsageError(str(exc)) from None
             items.extend(built)
@@ -124,15 +110,11 @@ class SampleCollection:
         if len(absent) == selected:
             for exc in absent:
                 config.hook.pytest_collectreport(
-                    report=pytest.CollectReport(
-                        f"{name}/{exc.subset}", "failed", f"llmeval: {exc}", []
-                    )
+                    report=pytest.CollectReport(f"{name}/{exc.subset}", "failed", f"llmeval: {exc}", [])
                 )
             return
         names = [exc.subset for exc in absent]
-        shown = ", ".join(names[:16]) + (
-            f", +{len(names) - 16} more" if len(names) > 16 else ""
-        )
+        shown = ", ".join(names[:16]) + (f", +{len(names) - 16} more" if len(names) > 16 else "")
         assert self.evaluation.runtime.notify is not None
         self.evaluation.runtime.notify(
             f"llmeval: {name}: {len(names)} of {selected} selected subsets have no rows in "
@@ -140,6 +122,4 @@ class SampleCollection:
         )
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
-        self.evaluation.deselected.update(
-            item.benchmark.name for item in items if isinstance(item, SampleItem)
-        )
+        self.evaluation.deselected.update(item.benchmark.name for item in items if isinstance(item, SampleItem))

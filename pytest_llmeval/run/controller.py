@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from ..errors import LLMEvalError
-from ..gating.budget import decide
 from ..engine.build import build_items
 from ..engine.nodes import SampleItem
+from ..errors import LLMEvalError
+from ..gating.budget import decide
 from ..results import RunResult, SampleRecord
 from .outcome import RunOutcome, perf_ran
 from .runner import RECORD_ATTR, usage_error_from_exit
@@ -66,12 +66,8 @@ class Controller:
                 self.forget_phase_report(report)
             return
         self.samples_seen += 1
-        self.config.hook.pytest_llmeval_sample_record(
-            record=SampleRecord.model_validate(payload)
-        )
-        setattr(
-            report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS}
-        )
+        self.config.hook.pytest_llmeval_sample_record(record=SampleRecord.model_validate(payload))
+        setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
 
     def pytest_llmeval_sample_skipped(self, benchmark: str, subset: str) -> None:
         self.samples_seen += 1
@@ -103,10 +99,7 @@ class Controller:
             and not (collection and collection.rules)
         ):
             return
-        result = self.build_result(
-            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED
-            or bool(session.shouldstop)
-        )
+        result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))
         self.outcome.result = result
         self.config.hook.pytest_llmeval_results(result=result, config=self.config)
         verdict = self.outcome.verdict
@@ -114,9 +107,7 @@ class Controller:
             pytest.ExitCode.OK,
             pytest.ExitCode.TESTS_FAILED,
         ):
-            session.exitstatus = (
-                pytest.ExitCode.OK if verdict.passed else pytest.ExitCode.TESTS_FAILED
-            )
+            session.exitstatus = pytest.ExitCode.OK if verdict.passed else pytest.ExitCode.TESTS_FAILED
             self.outcome.exit_status = int(session.exitstatus)
 
     def build_result(self, interrupted: bool = False) -> RunResult:
@@ -131,19 +122,13 @@ class Controller:
         self.config.hook.pytest_llmeval_assemble(result=result, config=self.config)
         planned = self.outcome.samples_planned
         result.samples_scored = sum(bench.count for bench in result.benchmarks.values())
-        result.samples_errored = sum(
-            bench.errors for bench in result.benchmarks.values()
-        )
+        result.samples_errored = sum(bench.errors for bench in result.benchmarks.values())
         result.samples_planned = planned
         result.samples_deselected = dict(sorted(self.evaluation.deselected.items()))
         result.interrupted = interrupted
         # An incomplete run is never passed: cut short, or samples planned that left no record
         # (samples --llm-early-stop left unrequested were decided without: they count as done).
-        done = (
-            result.samples_scored
-            + result.samples_errored
-            + result.requests.skipped_early_stop
-        )
+        done = result.samples_scored + result.samples_errored + result.requests.skipped_early_stop
         result.complete = not interrupted and (planned is None or done >= planned)
         votes = self.config.hook.pytest_llmeval_gate(result=result, config=self.config)
         verdict = decide(
@@ -165,9 +150,7 @@ class LocalController(Controller):
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        samples = [
-            item.nodeid for item in session.items if isinstance(item, SampleItem)
-        ]
+        samples = [item.nodeid for item in session.items if isinstance(item, SampleItem)]
         self.outcome.samples_planned = len(samples)
         if not self.config.option.collectonly:
             self.config.hook.pytest_llmeval_plan(nodeids=samples, workers=1)
@@ -178,9 +161,7 @@ class DistController(Controller):
 
     def __init__(self, evaluation: Evaluation, outcome: RunOutcome) -> None:
         super().__init__(evaluation, outcome)
-        self.pending_plan: list[str] | None = (
-            None  # announced at the first item, after xdist's status line
-        )
+        self.pending_plan: list[str] | None = None  # announced at the first item, after xdist's status line
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -195,17 +176,11 @@ class DistController(Controller):
         try:
             runtime.dispatcher.list_models()
         except LLMEvalError as exc:
-            samples = (
-                self.build_samples(session, exc)
-                if runtime.dispatcher.cache is not None
-                else []
-            )
+            samples = self.build_samples(session, exc) if runtime.dispatcher.cache is not None else []
             if not samples or runtime.answers_missing(samples):
                 raise pytest.UsageError(f"llmeval: {exc}") from None
 
-    def build_samples(
-        self, session: pytest.Session, endpoint_error: LLMEvalError
-    ) -> list[SampleItem]:
+    def build_samples(self, session: pytest.Session, endpoint_error: LLMEvalError) -> list[SampleItem]:
         """Every sample item the workers will build (benchmarks and `--llm-collection`, every
         repeat is asked for by `answers_missing`); a dataset that cannot be read here makes the
         endpoint's error a usage error that also names the dataset's."""
@@ -235,25 +210,17 @@ class DistController(Controller):
     def planned_by_worker(self, nodeids: list[str]) -> None:
         """The plan, from the collection a worker reports (every worker collects alike)."""
         if self.outcome.samples_planned is None:
-            self.outcome.samples_planned = sum(
-                self.evaluation.is_sample(nodeid) for nodeid in nodeids
-            )
+            self.outcome.samples_planned = sum(self.evaluation.is_sample(nodeid) for nodeid in nodeids)
             self.pending_plan = nodeids
 
     def deselected_by_worker(self, counts: dict[str, int]) -> None:
         """A worker's deselection counts (every worker collects and deselects alike)."""
         for name, count in counts.items():
-            self.evaluation.deselected[name] = max(
-                self.evaluation.deselected[name], count
-            )
+            self.evaluation.deselected[name] = max(self.evaluation.deselected[name], count)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_logstart(
-        self, nodeid: str, location: tuple[str, int | None, str]
-    ) -> Generator[None, Any, Any]:
-        if (
-            self.pending_plan is not None
-        ):  # before the progress plugin sees its first item
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> Generator[None, Any, Any]:
+        if self.pending_plan is not None:  # before the progress plugin sees its first item
             nodeids, self.pending_plan = self.pending_plan, None
             workers = int(getattr(self.config.option, "numprocesses", None) or 1)
             self.config.hook.pytest_llmeval_plan(nodeids=nodeids, workers=workers)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 
+from ..engine.nodes import SampleItem
 from ..gating.early_stop import (
     EarlyStopMonitor,
     shuffle_for_early_stop,
     undecidable_metrics,
 )
-from ..engine.nodes import SampleItem
 from ..results import RunResult, SampleRecord
 from .scope import Evaluation
 
@@ -25,9 +25,7 @@ class EarlyStop:
         self.evaluation = evaluation
         self.monitor: EarlyStopMonitor | None = None
 
-    def pytest_llmeval_collected(
-        self, items: list[pytest.Item], config: pytest.Config
-    ) -> None:
+    def pytest_llmeval_collected(self, items: list[pytest.Item], config: pytest.Config) -> None:
         """Seeded random order per benchmark, and the monitor the dispatcher asks before each request."""
         evaluation = self.evaluation
         shuffle_for_early_stop(
@@ -40,18 +38,14 @@ class EarlyStop:
             if isinstance(item, SampleItem):
                 key = (item.benchmark.name, item.sample.subset)
                 populations[key] = populations.get(key, 0) + 1
-        undecidable = undecidable_metrics(
-            evaluation.rules, evaluation.benchmark_instances
-        )
+        undecidable = undecidable_metrics(evaluation.rules, evaluation.benchmark_instances)
         monitor = self.monitor = EarlyStopMonitor(
             evaluation.rules,
             populations,
             evaluation.settings.early_stop_alpha,
             undecidable,
         )
-        evaluation.runtime.skip_sample = lambda item: monitor.should_skip(
-            item.benchmark.name
-        )
+        evaluation.runtime.skip_sample = lambda item: monitor.should_skip(item.benchmark.name)
 
     def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
         if self.monitor is not None:
@@ -61,13 +55,9 @@ class EarlyStop:
         if self.monitor is not None:
             self.monitor.note_skipped(benchmark)
 
-    @pytest.hookimpl(
-        trylast=True
-    )  # after the threshold gate put the rules' outcomes first
+    @pytest.hookimpl(trylast=True)  # after the threshold gate put the rules' outcomes first
     def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
         if self.monitor is None:
             return
         for index, rule in enumerate(self.evaluation.rules):
-            result.thresholds[index] = self.monitor.outcome(
-                rule, result.thresholds[index]
-            )
+            result.thresholds[index] = self.monitor.outcome(rule, result.thresholds[index])

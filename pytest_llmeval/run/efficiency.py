@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from ..results import RunResult, SampleRecord
 from ..efficiency.aggregate import EfficiencyCollector
+from ..results import RunResult, SampleRecord
 
 
 class EfficiencyFigures:

@@ -18,22 +18,12 @@ from ..results import RunResult
 @dataclass
 class RunOutcome:
     result: RunResult | None = None
-    verdict: Verdict | None = (
-        None  # set when a gate (threshold, or a plugin's vote) decided the exit status
-    )
-    exit_status: int | None = (
-        None  # the session's exit status the verdict is printed with
-    )
-    samples_planned: int | None = (
-        None  # sample items this run set out to run (after deselection)
-    )
+    verdict: Verdict | None = None  # set when a gate (threshold, or a plugin's vote) decided the exit status
+    exit_status: int | None = None  # the session's exit status the verdict is printed with
+    samples_planned: int | None = None  # sample items this run set out to run (after deselection)
     other_failures: int = 0  # failed tests that are not samples
-    results_written: Path | None = (
-        None  # where the results JSON went (a fallback when its path failed)
-    )
-    output_problems: list[str] = field(
-        default_factory=list
-    )  # outputs not written where asked
+    results_written: Path | None = None  # where the results JSON went (a fallback when its path failed)
+    output_problems: list[str] = field(default_factory=list)  # outputs not written where asked
 
 
 def perf_ran(config: pytest.Config) -> bool:

@@ -33,14 +33,8 @@ class Progress:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         verbosity = self.config.get_verbosity()
         if terminal is not None and verbosity >= 0:
-            terminal.write_line(
-                scope_line(
-                    counts, self.evaluation.settings.endpoint.concurrency * workers
-                )
-            )
-        self.live = LiveProgress(
-            terminal, ProgressCounts(total=total), live_wanted(terminal, verbosity)
-        )
+            terminal.write_line(scope_line(counts, self.evaluation.settings.endpoint.concurrency * workers))
+        self.live = LiveProgress(terminal, ProgressCounts(total=total), live_wanted(terminal, verbosity))
 
     def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
         if self.live is not None:
@@ -52,24 +46,15 @@ class Progress:
             self.live.update()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_report_teststatus(
-        self, report: pytest.TestReport, config: pytest.Config
-    ) -> Any:
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
         status = yield
         # the live line shows samples' progress: no "." or "F" of their own beside it
-        if (
-            self.live is not None
-            and self.live.enabled
-            and status
-            and self.evaluation.is_sample(report.nodeid)
-        ):
+        if self.live is not None and self.live.enabled and status and self.evaluation.is_sample(report.nodeid):
             return status[0], "", ""
         return status
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logstart(
-        self, nodeid: str, location: tuple[str, int | None, str]
-    ) -> None:
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         if self.live is None:
             return
         if self.evaluation.is_sample(nodeid):

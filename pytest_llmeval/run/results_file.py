@@ -23,14 +23,8 @@ class ResultsFile:
 
     @pytest.hookimpl(trylast=True)  # after the other plugins added to result.extra
     def pytest_llmeval_results(self, result: RunResult, config: pytest.Config) -> None:
-        written, problem = write_text_or_fallback(
-            self.path, redact(result.model_dump_json(indent=2)), "results"
-        )
+        written, problem = write_text_or_fallback(self.path, redact(result.model_dump_json(indent=2)), "results")
         self.outcome.results_written = written
         if problem is not None:
-            where = (
-                f"written to {written} instead" if written else "not written anywhere"
-            )
-            self.outcome.output_problems.append(
-                f"--llm-results: {problem}; the results are {where}"
-            )
+            where = f"written to {written} instead" if written else "not written anywhere"
+            self.outcome.output_problems.append(f"--llm-results: {problem}; the results are {where}")

@@ -13,14 +13,12 @@ from typing import Any
 
 import pytest
 
-from ..errors import LLMEvalError
 from ..engine.nodes import SampleItem, WrongAnswer
+from ..errors import LLMEvalError
 from ..results import SampleRecord
 from .scope import Evaluation
 
-RECORD_ATTR = (
-    "llmeval"  # the report attribute a sample's record travels in (a JSON dict)
-)
+RECORD_ATTR = "llmeval"  # the report attribute a sample's record travels in (a JSON dict)
 
 
 def usage_error_from_exit() -> Generator[None, Any, Any]:
@@ -30,9 +28,7 @@ def usage_error_from_exit() -> Generator[None, Any, Any]:
     try:
         return (yield)
     except pytest.exit.Exception as exc:
-        if exc.returncode == pytest.ExitCode.USAGE_ERROR and str(exc.msg).startswith(
-            "llmeval:"
-        ):
+        if exc.returncode == pytest.ExitCode.USAGE_ERROR and str(exc.msg).startswith("llmeval:"):
             raise pytest.UsageError(exc.msg) from None
         raise
 
@@ -53,41 +49,30 @@ class ItemRunner:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
         if (
-            not (
-                session.testsfailed
-                and not session.config.option.continue_on_collection_errors
-            )
+            not (session.testsfailed and not session.config.option.continue_on_collection_errors)
             and not session.config.option.collectonly
         ):  # pytest stops for collection errors; send nothing
             self.runtime.start(self.share(session.items), preflight=self.preflight)
         return (yield from usage_error_from_exit())
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Any:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if not isinstance(item, SampleItem):
             return report
         record: SampleRecord | None = None
         error = call.excinfo.value if call.excinfo is not None else None
         if call.when == "setup" and getattr(item, "skipped_early", False):
-            item.config.hook.pytest_llmeval_sample_skipped(
-                benchmark=item.benchmark.name, subset=item.sample.subset
-            )
+            item.config.hook.pytest_llmeval_sample_skipped(benchmark=item.benchmark.name, subset=item.sample.subset)
         elif (
-            call.when == "setup"
-            and error is not None
-            and not call.excinfo.errisinstance(pytest.skip.Exception)  # type: ignore[union-attr]
+            call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception)  # type: ignore[union-attr]
         ):
             record = self.runtime.error_record(item, error)
             if isinstance(error, LLMEvalError):
                 report.longrepr = f"llmeval error: {error}"
         elif call.when == "call":
             if error is not None and not isinstance(error, WrongAnswer):
-                record = self.runtime.error_record(
-                    item, error
-                )  # a scorer crash (or judge failure) is no verdict
+                record = self.runtime.error_record(item, error)  # a scorer crash (or judge failure) is no verdict
                 if isinstance(error, LLMEvalError):
                     report.longrepr = f"llmeval error: {error}"
                 else:

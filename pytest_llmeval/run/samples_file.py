@@ -33,9 +33,7 @@ class SamplesFile:
         if self.writer is None:
             result.samples_path = str(self.requested)
         else:
-            result.samples_path = (
-                str(self.writer.path) if self.writer.path is not None else None
-            )
+            result.samples_path = str(self.writer.path) if self.writer.path is not None else None
 
     @pytest.hookimpl(trylast=True)  # a run that built no result still closes its file
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

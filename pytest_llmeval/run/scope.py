@@ -21,8 +21,6 @@ from ..benchmarks.output_types import check_selected, output_type_args
 from ..benchmarks.protocols import protocol_args
 from ..benchmarks.registry import all_benchmarks
 from ..collection.wiring import CollectionPart
-from ..errors import ConfigError
-from ..gating.thresholds import ThresholdRule, check_rule, parse_threshold
 from ..engine.distribution import is_sample_nodeid
 from ..engine.runtime import EvalRuntime
 from ..engine.selection import (
@@ -33,6 +31,8 @@ from ..engine.selection import (
     registered_marks,
     select,
 )
+from ..errors import ConfigError
+from ..gating.thresholds import ThresholdRule, check_rule, parse_threshold
 from ..media import MediaStore
 from ..media.store import temporary_media_folder
 from ..settings import RunSettings
@@ -55,27 +55,16 @@ class Evaluation:
         self.settings = settings
         self.runtime = EvalRuntime(settings, notify=notify)
         self.rules: list[ThresholdRule] = [
-            parse_threshold(t)
-            for t in CollectionPart.plain_thresholds(settings.thresholds)
+            parse_threshold(t) for t in CollectionPart.plain_thresholds(settings.thresholds)
         ]
-        self.collection = CollectionPart.create(
-            config, settings, all_benchmarks()
-        )  # --llm-collection
+        self.collection = CollectionPart.create(config, settings, all_benchmarks())  # --llm-collection
         self.benchmark_instances: dict[str, Benchmark] = {}
-        self.selection: dict[
-            str, list[str]
-        ] = {}  # {benchmark: [subset, ...]} that -m selects
-        self.deselected: Counter[str] = (
-            Counter()
-        )  # {benchmark: sample items -k/-m/--lf/--deselect removed}
-        self.samples_only = (
-            False  # collect no test files, only the samples (decided by the role)
-        )
+        self.selection: dict[str, list[str]] = {}  # {benchmark: [subset, ...]} that -m selects
+        self.deselected: Counter[str] = Counter()  # {benchmark: sample items -k/-m/--lf/--deselect removed}
+        self.samples_only = False  # collect no test files, only the samples (decided by the role)
         self._media_root = media_root
         self._media: MediaStore | None = None
-        self._media_tmp: tempfile.TemporaryDirectory[str] | None = (
-            None  # --llm-no-cache's media folder
-        )
+        self._media_tmp: tempfile.TemporaryDirectory[str] | None = None  # --llm-no-cache's media folder
         self._markers: set[str] = set()
         self.resolve_selection()
 
@@ -105,10 +94,7 @@ class Evaluation:
                     instance.judge_factory = self.runtime.judge
                 if isinstance(instance, MultimodalBenchmark):
                     instance.media_store = self.media_store()
-        subsets_of = {
-            name: bench.selected_subsets()
-            for name, bench in self.benchmark_instances.items()
-        }
+        subsets_of = {name: bench.selected_subsets() for name, bench in self.benchmark_instances.items()}
         for name, chosen in subsets_of.items():
             check_subset_list(self.benchmark_instances[name], chosen)
         check_mark_names(
@@ -117,15 +103,9 @@ class Evaluation:
             registered_marks(self.config.getini("markers")),
         )
         # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
-        self.selection = (
-            select(self.config.option.markexpr, benchmarks, subsets_of)
-            if self.collection is None
-            else {}
-        )
+        self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
         check_selected(list(self.selection), benchmarks, self.settings.output_type)
-        collected = (
-            self.collection.dataset_names if self.collection is not None else set()
-        )
+        collected = self.collection.dataset_names if self.collection is not None else set()
         for rule in self.rules:
             check_rule(rule, benchmarks, set(self.selection) | collected)
         needing = [name for name in self.selection if benchmarks[name].needs_judge]
@@ -142,10 +122,7 @@ class Evaluation:
             for mark, what in [
                 (mark_name(name), "benchmark"),
                 *((mark_name(s), f"subset of {name}") for s in cls.subsets),
-                *(
-                    (mark_name(t), "benchmark tag")
-                    for t in (*cls.tags, *sorted(groups))
-                ),
+                *((mark_name(t), "benchmark tag") for t in (*cls.tags, *sorted(groups))),
             ]:
                 if mark not in self._markers:
                     self._markers.add(mark)
@@ -162,9 +139,7 @@ class Evaluation:
             elif self._media_root is not None:
                 root = self._media_root
             else:
-                self._media_tmp = (
-                    temporary_media_folder()
-                )  # removed at the end, and on SIGTERM
+                self._media_tmp = temporary_media_folder()  # removed at the end, and on SIGTERM
                 root = Path(self._media_tmp.name)
             self._media = MediaStore(root, self.settings.media)
         return self._media
@@ -187,8 +162,6 @@ class Evaluation:
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if (
-            self._media_tmp is not None
-        ):  # the report's previews were made as the results arrived
+        if self._media_tmp is not None:  # the report's previews were made as the results arrived
             self._media_tmp.cleanup()
             self._media_tmp = None

@@ -14,6 +14,7 @@ import pytest
 
 from ..benchmarks.registry import all_benchmarks
 from ..collection.wiring import collection_section
+from ..efficiency.aggregate import EfficiencyResult, table_lines
 from ..report.terminal import (
     SampleProblem,
     condensed_lines,
@@ -25,7 +26,6 @@ from ..report.terminal import (
     verdict_line,
 )
 from ..results import RunResult
-from ..efficiency.aggregate import EfficiencyResult, table_lines
 from .outcome import RunOutcome, perf_ran
 from .scope import Evaluation
 
@@ -35,7 +35,8 @@ def incomplete_line(result: RunResult) -> str:
     why = "interrupted" if result.interrupted else "samples without a result"
     done = result.samples_scored + result.samples_errored
     planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
-    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({result.samples_errored:,} errors); the run is not passed"
+    errors = f"{result.samples_errored:,} errors"
+    return f"INCOMPLETE RUN ({why}): {done:,} of {planned} samples finished ({errors}); the run is not passed"
 
 
 def failure_text(report: pytest.TestReport) -> str:
@@ -56,9 +57,7 @@ class TerminalSummary:
 
     def pytest_llmeval_plan(self, nodeids: list[str], workers: int) -> None:
         counts = count_samples(nodeids, self.evaluation.is_sample)
-        self.totals = {
-            bench: sum(subsets.values()) for bench, subsets in counts.items()
-        }
+        self.totals = {bench: sum(subsets.values()) for bench, subsets in counts.items()}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
@@ -77,21 +76,12 @@ class TerminalSummary:
         is_sample = self.evaluation.is_sample
         for key, kind in (("failed", "wrong"), ("error", "error")):
             reports = stats.get(key, [])
-            ours = [
-                r
-                for r in reports
-                if isinstance(r, pytest.TestReport) and is_sample(r.nodeid)
-            ]
+            ours = [r for r in reports if isinstance(r, pytest.TestReport) and is_sample(r.nodeid)]
             if ours:
-                stats[key] = [
-                    r
-                    for r in reports
-                    if not (isinstance(r, pytest.TestReport) and is_sample(r.nodeid))
-                ]
+                stats[key] = [r for r in reports if not (isinstance(r, pytest.TestReport) and is_sample(r.nodeid))]
                 taken[key] = ours
                 self.problems[kind] = [
-                    SampleProblem(r.nodeid.partition("/")[0], r.nodeid, failure_text(r))
-                    for r in ours
+                    SampleProblem(r.nodeid.partition("/")[0], r.nodeid, failure_text(r)) for r in ours
                 ]
         return taken
 
@@ -105,26 +95,18 @@ class TerminalSummary:
             if self.problems[kind]:
                 terminalreporter.section(f"llmeval {title}", sep="-", red=True)
                 noun = "answered wrong" if kind == "wrong" else "errored"
-                for line in condensed_lines(
-                    noun, self.problems[kind], self.totals, self.show_failures()
-                ):
+                for line in condensed_lines(noun, self.problems[kind], self.totals, self.show_failures()):
                     terminalreporter.write_line(line)
         result = self.outcome.result
-        if result is not None and (
-            result.benchmarks or result.thresholds or not result.complete
-        ):
+        if result is not None and (result.benchmarks or result.thresholds or not result.complete):
             self.write_results(terminalreporter, result)
-        elif (
-            not self.evaluation.selection
-            and not perf_ran(self.config)
-            and self.evaluation.collection is None
-        ):
+        elif not self.evaluation.selection and not perf_ran(self.config) and self.evaluation.collection is None:
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)
-        for line in (
-            self.outcome.output_problems
-        ):  # outputs not where asked: the summary's last lines say where they are
+        for (
+            line
+        ) in self.outcome.output_problems:  # outputs not where asked: the summary's last lines say where they are
             terminalreporter.write_line(line, red=True, bold=True)
 
     def write_results(self, terminalreporter: Any, result: RunResult) -> None:
@@ -137,27 +119,19 @@ class TerminalSummary:
             terminalreporter.write_line(line, yellow=True)
         for line in collection_section(result.collection):
             terminalreporter.write_line(line)
-        thinking = (
-            EfficiencyResult.model_validate(result.thinking)
-            if result.thinking is not None
-            else None
-        )
+        thinking = EfficiencyResult.model_validate(result.thinking) if result.thinking is not None else None
         if thinking is not None and thinking.benchmarks:
             terminalreporter.section("llmeval reasoning efficiency")
             for line in table_lines(thinking):
                 terminalreporter.write_line(line)
         errors = sum(bench.errors for bench in result.benchmarks.values())
         requests = result.requests
-        terminalreporter.write_line(
-            requests_line(requests.sent + errors, requests.cached, errors)
-        )
+        terminalreporter.write_line(requests_line(requests.sent + errors, requests.cached, errors))
         offline_note = self.evaluation.runtime.offline_note
         if offline_note and not requests.sent and not errors:
             terminalreporter.write_line(offline_note, yellow=True)
         if self.outcome.results_written is not None:
-            terminalreporter.write_line(
-                f"results written to {self.outcome.results_written}"
-            )
+            terminalreporter.write_line(f"results written to {self.outcome.results_written}")
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -166,9 +140,5 @@ class TerminalSummary:
         terminal = config.pluginmanager.get_plugin("terminalreporter")
         if verdict is None or status is None or terminal is None:
             return  # no gate decided (or interrupted, or a usage error)
-        line = verdict_line(
-            verdict.passed, verdict.reasons, status, undecided=verdict.undecided
-        )
-        terminal.write_sep(
-            "=", line, green=verdict.passed, red=not verdict.passed, bold=True
-        )
+        line = verdict_line(verdict.passed, verdict.reasons, status, undecided=verdict.undecided)
+        terminal.write_sep("=", line, green=verdict.passed, red=not verdict.passed, bold=True)

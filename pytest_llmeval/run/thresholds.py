@@ -18,6 +18,4 @@ class ThresholdGate:
         self.mode = mode
 
     def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
-        result.thresholds[0:0] = [
-            evaluate_rule(rule, result.benchmarks, self.mode) for rule in self.rules
-        ]
+        result.thresholds[0:0] = [evaluate_rule(rule, result.benchmarks, self.mode) for rule in self.rules]

@@ -266,8 +266,10 @@ def find_choice(text: str, letters: str = "ABCD", choices: Sequence[str] | None 
     if "\n" in text:
         text = cut_continuation(
             text,
-            lambda prefix: _last_statement(prefix, answer_lines, valid, True, choices) is not None
-            or _last_statement(prefix, weaker, valid, False, choices) is not None,
+            lambda prefix: (
+                _last_statement(prefix, answer_lines, valid, True, choices) is not None
+                or _last_statement(prefix, weaker, valid, False, choices) is not None
+            ),
         )
     if (chosen := _last_statement(text, answer_lines, valid, True, choices)) is not None:
         return ChoiceAnswer(chosen, "answer line")
@@ -287,9 +289,7 @@ def find_choice(text: str, letters: str = "ABCD", choices: Sequence[str] | None 
     offset = 0
     for index, line in enumerate(lines):
         offset = text.find(line, offset)
-        if (found := bare_line.fullmatch(line)) is not None and not _in_option_list(
-            lines, index, bare_line, echo_line
-        ):
+        if (found := bare_line.fullmatch(line)) is not None and not _in_option_list(lines, index, bare_line, echo_line):
             best = (offset, found.group("letter"))
         for bold in inline_bold.finditer(line):
             if not is_negated(text, offset + bold.start("letter"), offset + bold.end()):

@@ -88,7 +88,13 @@ class ThoughtSplitter:
 
     def _opens_sentence(self, lowered: str, start: int, needle: str) -> bool:
         end = start + len(needle)
-        if needle[-1].isascii() and needle[-1].isalnum() and end < len(lowered) and lowered[end].isascii() and lowered[end].isalnum():
+        if (
+            needle[-1].isascii()
+            and needle[-1].isalnum()
+            and end < len(lowered)
+            and lowered[end].isascii()
+            and lowered[end].isalnum()
+        ):
             return False  # whole words only: "hmm" is not "hmmm"
         before = start - 1
         while before >= 0 and lowered[before] in " \t":
@@ -226,7 +232,9 @@ def plausible_reasoning_tokens(reported: int, reasoning: str, completion_tokens:
     return reported >= -(-len(text) // _MAX_CHARS_PER_TOKEN)
 
 
-def usage_counter(reasoning: str, answer: str, completion_tokens: int, reasoning_tokens: int | None) -> ProportionalTokenCounter:
+def usage_counter(
+    reasoning: str, answer: str, completion_tokens: int, reasoning_tokens: int | None
+) -> ProportionalTokenCounter:
     """The server's count of reasoning tokens when it reports a plausible one
     (`usage.completion_tokens_details.reasoning_tokens`, or SGLang's `usage.reasoning_tokens`;
     see `plausible_reasoning_tokens`); otherwise `completion_tokens` split between reasoning and
@@ -350,14 +358,26 @@ def analyse(
     reasoning states on the way (see `first_correct_offset`)."""
     text = text or ""
     if not text.strip():
-        return Figures(reasoning_tokens=0, thought_count=0, correct=correct, token_source=counter.source,
-                       trace=trace, status="no_reasoning")
+        return Figures(
+            reasoning_tokens=0,
+            thought_count=0,
+            correct=correct,
+            token_source=counter.source,
+            trace=trace,
+            status="no_reasoning",
+        )
     switches = splitter.switches(text)
     thoughts = splitter.thought_count(text, switches)
     if not correct:
         total, _ = counter(text, [])
-        return Figures(reasoning_tokens=total, thought_count=thoughts, correct=False, token_source=counter.source,
-                       trace=trace, status="wrong")
+        return Figures(
+            reasoning_tokens=total,
+            thought_count=thoughts,
+            correct=False,
+            token_source=counter.source,
+            trace=trace,
+            status="wrong",
+        )
     offset = first_correct_offset(text, splitter.step_ends(text, switches), extract, check)
     total, (first,) = counter(text, [len(text) if offset is None else offset])
     first = min(first, total)

@@ -25,6 +25,7 @@ from .normalize import normalize_numbers
 from .numeric import find_final_number, to_fraction
 
 __all__ = [
+    "Undecided",
     "aime_answer",
     "boxed_contents",
     "final_math_answer",
@@ -34,7 +35,6 @@ __all__ = [
     "normalize_answer",
     "numeric_value",
     "symbolic_equal",
-    "Undecided",
 ]
 
 
@@ -182,9 +182,11 @@ _IMPLICIT = ("\\frac", "\\sqrt", "\\pi")  # commands that may follow a factor wi
 _EXACT_LIMIT = 1e7  # above this a relative tolerance could hide an off-by-one integer
 # Probe points for answers with variables: two identical expressions agree at every point, two
 # different polynomials/rational functions almost surely differ at one of these.
-_PROBES = ({"x": 0.6180339887, "y": 1.3247179572, "z": -0.7548776662},
-           {"x": -1.4142135624, "y": 0.4142135624, "z": 2.2360679775},
-           {"x": 2.7182818284, "y": -0.3183098862, "z": 0.5772156649})
+_PROBES = (
+    {"x": 0.6180339887, "y": 1.3247179572, "z": -0.7548776662},
+    {"x": -1.4142135624, "y": 0.4142135624, "z": 2.2360679775},
+    {"x": 2.7182818284, "y": -0.3183098862, "z": 0.5772156649},
+)
 
 
 class _GiveUp(Exception):

@@ -48,7 +48,9 @@ _ANSWER_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _GSM8K_MARKER = re.compile(r"####[ \t]*(?P<rest>[^\n]*)")
-_MARKER_LINE = re.compile(f"(?P<number>{_LATEX_FRAC}|{_SLASH_FRAC}|{_NUMBER})" + r"(?:\s*[A-Za-z]+(?:\s+[A-Za-z]+)*)?\s*[.。]?\s*")  # no nested quantifier: no backtracking blow-up
+_MARKER_LINE = re.compile(
+    f"(?P<number>{_LATEX_FRAC}|{_SLASH_FRAC}|{_NUMBER})" + r"(?:\s*[A-Za-z]+(?:\s+[A-Za-z]+)*)?\s*[.。]?\s*"
+)  # no nested quantifier: no backtracking blow-up
 _SENTENCE_END = re.compile(r"\n|[.。!?！？](?:\s|$)")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _NOISE = re.compile(r"\\[$%,;!: ]|[$%~]|\{,\}|\\q?quad|\\left|\\right")

@@ -65,8 +65,12 @@ def _leading_labels(capture: str, allowed: set[str]) -> str:
         if _is_labels(word, allowed):
             end = token.end()
             continue
-        joins_two = (end > 0 and position + 1 < len(tokens) and word.lower() in _CONNECTOR_WORDS
-                     and _is_labels(tokens[position + 1].group(0), allowed))
+        joins_two = (
+            end > 0
+            and position + 1 < len(tokens)
+            and word.lower() in _CONNECTOR_WORDS
+            and _is_labels(tokens[position + 1].group(0), allowed)
+        )
         if not joins_two:
             break
     return capture[:end]
@@ -75,8 +79,8 @@ def _leading_labels(capture: str, allowed: set[str]) -> str:
 def _marked_labels(text: str, marker: re.Pattern[str], allowed: set[str]) -> str | None:
     """The labels after the last marker that has any (earlier markers may hold an echoed placeholder)."""
     for found in reversed(list(marker.finditer(text))):
-        tail = text[found.end():]
-        tail = tail[_TYPESET_OPENERS.match(tail).end():]  # type: ignore[union-attr]  # always matches
+        tail = text[found.end() :]
+        tail = tail[_TYPESET_OPENERS.match(tail).end() :]  # type: ignore[union-attr]  # always matches
         for pattern in (_BRACKETED, _PLAIN):
             label = pattern.match(tail)
             if label is not None:

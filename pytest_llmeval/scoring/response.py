@@ -85,8 +85,7 @@ def score_generations(
     if len(scores) == 1:
         return scores[0]
     metrics = {
-        metric: sum(score.metrics.get(metric, 0.0) for score in scores) / len(scores)
-        for metric in scores[0].metrics
+        metric: sum(score.metrics.get(metric, 0.0) for score in scores) / len(scores) for metric in scores[0].metrics
     }
     passing = sum(score.passed for score in scores)
     for k in pass_k_values(len(scores)):

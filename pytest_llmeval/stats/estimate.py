@@ -43,7 +43,11 @@ def metric_uncertainty(
     `sum(metric_i * weight_i) / sum(weight_i)` (see the module docstring).
     """
     gens = list(generations) if generations is not None else [1] * len(per_sample)
-    rows = [(s[metric], g, s.get(weight, float("nan")) if weight else 1.0) for s, g in zip(per_sample, gens, strict=False) if metric in s]
+    rows = [
+        (s[metric], g, s.get(weight, float("nan")) if weight else 1.0)
+        for s, g in zip(per_sample, gens, strict=False)
+        if metric in s
+    ]
     if not rows:
         return MetricUncertainty(level=level)
     x = np.array([r[0] for r in rows], dtype=float)

@@ -52,7 +52,9 @@ def mcnemar_exact(b: int, c: int) -> float:
     return float(min(1.0, binomtest(min(b, c), b + c, 0.5).pvalue))
 
 
-def paired_difference(old: ArrayLike, new: ArrayLike, *, binary: bool | None = None, level: float = LEVEL) -> Difference:
+def paired_difference(
+    old: ArrayLike, new: ArrayLike, *, binary: bool | None = None, level: float = LEVEL
+) -> Difference:
     """Paired difference of `new` and `old`, per-sample values of the same samples in the same order.
 
     `binary` (default: inferred, every value 0 or 1) selects McNemar's exact test over the paired t-test.
@@ -102,12 +104,31 @@ def unpaired_difference(
         from statistics import NormalDist
 
         p = 2 * (1 - NormalDist().cdf(abs(delta) / se))
-    return Difference(delta=delta, se=se, ci_low=delta - z * se, ci_high=delta + z * se, p_value=p, test="unpaired-z", level=level)
+    return Difference(
+        delta=delta, se=se, ci_low=delta - z * se, ci_high=delta + z * se, p_value=p, test="unpaired-z", level=level
+    )
 
 
-def _difference(delta: float, se: float, low: float, high: float, p: float,
-                test: Literal["mcnemar-exact", "paired-t", "unpaired-z"], n: int,
-                discordant: tuple[int, int] | None, level: float) -> Difference:
+def _difference(
+    delta: float,
+    se: float,
+    low: float,
+    high: float,
+    p: float,
+    test: Literal["mcnemar-exact", "paired-t", "unpaired-z"],
+    n: int,
+    discordant: tuple[int, int] | None,
+    level: float,
+) -> Difference:
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
-    return Difference(delta=delta, se=clean(se), ci_low=clean(low), ci_high=clean(high), p_value=clean(p),
-                      test=test, n=n, discordant=discordant, level=level)
+    return Difference(
+        delta=delta,
+        se=clean(se),
+        ci_low=clean(low),
+        ci_high=clean(high),
+        p_value=clean(p),
+        test=test,
+        n=n,
+        discordant=discordant,
+        level=level,
+    )

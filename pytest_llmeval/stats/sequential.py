@@ -129,7 +129,9 @@ def simulate_stops(
     seen = before + x
     after_left = population - t
     with np.errstate(divide="ignore", invalid="ignore"):
-        needed = np.where(after_left > 0, (population * threshold - seen) / np.where(after_left > 0, after_left, 1), np.nan)
+        needed = np.where(
+            after_left > 0, (population * threshold - seen) / np.where(after_left > 0, after_left, 1), np.nan
+        )
     final = seen[:, -1:] / population
     above = (log_up >= np.log(1 / alpha)) | (needed < 0)
     below = (log_down >= np.log(1 / alpha)) | (needed > 1)

@@ -21,32 +21,22 @@ class HubStandIn:
     manager; `url` is its root, `requests` lists `"METHOD /path?query"` in arrival order, `trickled`
     counts the bytes sent by trickling answers."""
 
-    protocol_version = (
-        "HTTP/1.0"  # a subclass may speak HTTP/1.1 (keep-alive) like its real hub
-    )
+    protocol_version = "HTTP/1.0"  # a subclass may speak HTTP/1.1 (keep-alive) like its real hub
 
-    def __init__(
-        self, repos: Mapping[str, Mapping[str, bytes]], *, trickle_s: float
-    ) -> None:
+    def __init__(self, repos: Mapping[str, Mapping[str, bytes]], *, trickle_s: float) -> None:
         self.repos = {repo: dict(files) for repo, files in repos.items()}
         self.trickle_s = trickle_s
         self.trickled = 0
         self.requests: list[str] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), self._handler()
-        )
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return (
-            f"http://{host!s}:{port}"
-            if isinstance(host, str)
-            else f"http://{host.decode()}:{port}"
-        )
+        return f"http://{host!s}:{port}" if isinstance(host, str) else f"http://{host.decode()}:{port}"
 
     def __enter__(self: _Self) -> _Self:
         self._thread.start()
@@ -65,9 +55,7 @@ class HubStandIn:
             self.requests.append(f"{method} {raw_path}")
 
     @staticmethod
-    def json_answer(
-        status: int, body: Any, headers: dict[str, str] | None = None
-    ) -> Answer:
+    def json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
         return (
             status,
             {"Content-Type": "application/json", **(headers or {})},
@@ -98,9 +86,7 @@ class HubStandIn:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                if (
-                    data is TRICKLE
-                ):  # no length: the body ends when the connection does, i.e. never
+                if data is TRICKLE:  # no length: the body ends when the connection does, i.e. never
                     self.send_header("Connection", "close")
                     self.end_headers()
                     if not head_only:
@@ -112,13 +98,13 @@ class HubStandIn:
                 if not head_only:
                     self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 self._reply(head_only=False)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._reply(head_only=True)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._reply(head_only=False)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet

@@ -94,8 +94,14 @@ class FakeOpenAIServer:
         config_path.write_text(self.config.model_dump_json(), encoding="utf-8")
         args = ["--config", str(config_path), "--parent-pid", str(os.getpid())]
         with os.fdopen(fd, "wb") as log:
-            self._proc = spawn_module("pytest_llmeval.testing.server", args, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            self._proc = spawn_module(
+                "pytest_llmeval.testing.server",
+                args,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._finalizer = weakref.finalize(self, _kill, self._proc)
         deadline = time.monotonic() + timeout
         try:

@@ -54,8 +54,12 @@ class HuggingFaceStandIn(HubStandIn):
     # -- answers -----------------------------------------------------------------------------------
 
     def _entry(self, name: str, data: bytes) -> dict[str, Any]:
-        return {"type": "file", "path": name, "size": self.sizes.get(name, len(data)),
-                "oid": hashlib.sha1(data).hexdigest()}
+        return {
+            "type": "file",
+            "path": name,
+            "size": self.sizes.get(name, len(data)),
+            "oid": hashlib.sha1(data).hexdigest(),
+        }
 
     def answer(self, method: str, raw_path: str, body: bytes) -> Answer:
         self.record(method, raw_path)
@@ -65,29 +69,44 @@ class HuggingFaceStandIn(HubStandIn):
         for repo, files in self.repos.items():
             api = f"/api/datasets/{repo}"
             if path in (api, f"{api}/revision/main", f"{api}/revision/{SHA}"):
-                info = {"id": repo, "sha": SHA, "private": False, "disabled": False, "gated": False,
-                        "siblings": [{"rfilename": name} for name in sorted(files)], "cardData": {}, "tags": []}
+                info = {
+                    "id": repo,
+                    "sha": SHA,
+                    "private": False,
+                    "disabled": False,
+                    "gated": False,
+                    "siblings": [{"rfilename": name} for name in sorted(files)],
+                    "cardData": {},
+                    "tags": [],
+                }
                 return self.json_answer(200, info)
             for rev in ("main", SHA):
                 tree = f"{api}/tree/{rev}"
                 if path == tree or path.startswith(tree + "/"):
                     if "/tree" in self.trickle:
                         return 200, {"Content-Type": "application/json"}, TRICKLE
-                    root = path[len(tree):].strip("/")
+                    root = path[len(tree) :].strip("/")
                     page = int(query.get("cursor", "0"))
-                    inside = {n[len(root) + 1:] if root else n: d for n, d in files.items()
-                              if not root or n.startswith(root + "/")}
+                    inside = {
+                        n[len(root) + 1 :] if root else n: d
+                        for n, d in files.items()
+                        if not root or n.startswith(root + "/")
+                    }
                     prefix = f"{root}/" if root else ""
                     if query.get("recursive", "false").lower() == "true":
                         entries = [self._entry(prefix + n, d) for n, d in sorted(inside.items())]
                     else:  # this folder's files, and its subfolders as directory entries
                         entries = [self._entry(prefix + n, d) for n, d in sorted(inside.items()) if "/" not in n]
-                        entries += [{"type": "directory", "path": prefix + d, "oid": "0" * 40}
-                                    for d in sorted({n.split("/")[0] for n in inside if "/" in n})]
+                        entries += [
+                            {"type": "directory", "path": prefix + d, "oid": "0" * 40}
+                            for d in sorted({n.split("/")[0] for n in inside if "/" in n})
+                        ]
                     headers = {}
                     if self.endless_listing:
-                        entries = [{"type": "file", "path": f"page{page}/f{i}.txt", "size": 1, "oid": "0" * 40}
-                                   for i in range(50)]
+                        entries = [
+                            {"type": "file", "path": f"page{page}/f{i}.txt", "size": 1, "oid": "0" * 40}
+                            for i in range(50)
+                        ]
                         headers["Link"] = f'<{self.url}{tree}?recursive=true&cursor={page + 1}>; rel="next"'
                     return self.json_answer(200, entries, headers)
                 if path == f"{api}/paths-info/{rev}":
@@ -98,18 +117,24 @@ class HuggingFaceStandIn(HubStandIn):
                         except ValueError:
                             asked = []
                     found = [self._entry(n, files[n]) for n in asked if n in files]
-                    found += [{"type": "directory", "path": n, "oid": "0" * 40} for n in asked
-                              if n not in files and any(f.startswith(n.rstrip("/") + "/") for f in files)]
+                    found += [
+                        {"type": "directory", "path": n, "oid": "0" * 40}
+                        for n in asked
+                        if n not in files and any(f.startswith(n.rstrip("/") + "/") for f in files)
+                    ]
                     return self.json_answer(200, found)
             for rev in ("main", SHA):
                 resolve = f"/datasets/{repo}/resolve/{rev}/"
                 if path.startswith(resolve):
-                    name = path[len(resolve):]
+                    name = path[len(resolve) :]
                     if name not in files:
                         return self.json_answer(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
                     data = files[name]
-                    headers = {"X-Repo-Commit": SHA, "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
-                               "Content-Type": "application/octet-stream"}
+                    headers = {
+                        "X-Repo-Commit": SHA,
+                        "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
+                        "Content-Type": "application/octet-stream",
+                    }
                     if name in self.trickle:
                         return 200, headers, TRICKLE
                     return 200, headers, data

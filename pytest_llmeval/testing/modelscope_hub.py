@@ -62,7 +62,7 @@ class ModelScopeStandIn(HubStandIn):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         path = unquote(parts.path)
         if path.startswith(_PREFIX):
-            rest = path[len(_PREFIX):]
+            rest = path[len(_PREFIX) :]
             for repo, files in self.repos.items():
                 if rest == f"{repo}/repo/tree":
                     if "/tree" in self.trickle:
@@ -70,16 +70,34 @@ class ModelScopeStandIn(HubStandIn):
                     page = int(query.get("PageNumber", "1"))
                     size = int(query.get("PageSize", "100"))
                     root = query.get("Root", "/").strip("/")
-                    entries = [] if page > 1 else [
-                        {"Path": name, "Name": name.rsplit("/", 1)[-1], "Type": "blob",
-                         "Size": self.sizes.get(name, TRICKLE_SIZE if name in self.trickle else len(data)),
-                         "Sha256": hashlib.sha256(data).hexdigest(), "Revision": "master"}
-                        for name, data in sorted(files.items())
-                        if not root or name.startswith(root + "/")
-                    ]
+                    entries = (
+                        []
+                        if page > 1
+                        else [
+                            {
+                                "Path": name,
+                                "Name": name.rsplit("/", 1)[-1],
+                                "Type": "blob",
+                                "Size": self.sizes.get(name, TRICKLE_SIZE if name in self.trickle else len(data)),
+                                "Sha256": hashlib.sha256(data).hexdigest(),
+                                "Revision": "master",
+                            }
+                            for name, data in sorted(files.items())
+                            if not root or name.startswith(root + "/")
+                        ]
+                    )
                     if self.endless_listing:
-                        entries = [{"Path": f"page{page}/f{i}.txt", "Name": f"f{i}.txt", "Type": "blob", "Size": 1,
-                                    "Sha256": "0" * 64, "Revision": "master"} for i in range(size)]
+                        entries = [
+                            {
+                                "Path": f"page{page}/f{i}.txt",
+                                "Name": f"f{i}.txt",
+                                "Type": "blob",
+                                "Size": 1,
+                                "Sha256": "0" * 64,
+                                "Revision": "master",
+                            }
+                            for i in range(size)
+                        ]
                     return self.json_answer(200, {"Code": 200, "Success": True, "Data": {"Files": entries}})
                 if rest == f"{repo}/repo":
                     name = query.get("FilePath", "")

@@ -431,9 +431,7 @@ class FakeServerApp:
             data = text_completion_body(cid, created, self.config.model, plans, n, joined.prompt_tokens)
             self._respond_later(conn, req, data, fault)
 
-    def _echoed(
-        self, cid: str, created: int, prompts: list[str], plans: list[OutputPlan], prompt_tokens: int
-    ) -> bytes:
+    def _echoed(self, cid: str, created: int, prompts: list[str], plans: list[OutputPlan], prompt_tokens: int) -> bytes:
         """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's
         known log-probabilities (``prompt_logprobs`` / ``token_logprobs`` in the config)."""
         choices: list[dict[str, Any]] = []
@@ -626,7 +624,9 @@ def config_from_args(args: argparse.Namespace) -> FakeServerConfig:
         if args.config_json:
             data.update(json.loads(args.config_json))
     except (OSError, ValueError) as err:
-        raise SystemExit(f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields") from None
+        raise SystemExit(
+            f"fake server: cannot read the config ({err}); pass a JSON object of FakeServerConfig fields"
+        ) from None
     for field in (
         "host",
         "port",

@@ -79,10 +79,13 @@ def test_lcb_version_subsets_map_to_release_files():
 def lcb_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "code_generation_lite"
     write_jsonl(folder / "test.jsonl", [data.lcb_row("abc001_a", "2023-05-06T00:00:00", functional=False)])
-    write_jsonl(folder / "test5.jsonl", [
-        data.lcb_row("abc380_a", "2024-11-16T00:00:00", functional=False, difficulty="medium"),
-        data.lcb_row("3600", "2025-01-04T00:00:00", functional=True, difficulty="hard"),
-    ])
+    write_jsonl(
+        folder / "test5.jsonl",
+        [
+            data.lcb_row("abc380_a", "2024-11-16T00:00:00", functional=False, difficulty="medium"),
+            data.lcb_row("3600", "2025-01-04T00:00:00", functional=True, difficulty="hard"),
+        ],
+    )
     write_jsonl(folder / "test6.jsonl", [data.lcb_row("abc400_a", "2025-04-05T00:00:00", functional=False)])
     return folder
 
@@ -139,8 +142,12 @@ def test_lcb_bad_arguments_are_usage_errors(args: dict[str, str], message: str):
         (1, data.LCB_FUNCTIONAL_RIGHT, True, "3/3 tests passed"),
         (1, data.LCB_FUNCTIONAL_WRONG, False, "1/3 tests passed"),  # the public test passes, a private one not
         # a usage block after the solution is not the solution (issue 25)
-        (1, data.LCB_FUNCTIONAL_RIGHT + "\nExample usage:\n```python\nprint(Solution().twoSum([2, 7], 9))\n```\n",
-         True, "3/3 tests passed"),
+        (
+            1,
+            data.LCB_FUNCTIONAL_RIGHT + "\nExample usage:\n```python\nprint(Solution().twoSum([2, 7], 9))\n```\n",
+            True,
+            "3/3 tests passed",
+        ),
     ],
 )
 def test_lcb_runs_public_and_private_tests(lcb_dir: Path, index: int, output: str, passed: bool, extracted: str):
@@ -169,9 +176,13 @@ def test_lcb_hub_reads_the_release_files_of_the_version(monkeypatch: pytest.Monk
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     samples = samples_of(get_benchmark("live_code_bench")(), "v5_v6", {})
     assert [s.id for s in samples] == ["abc380_a"]
-    assert calls == [{
-        "path": "json",
-        "data_files": ["hf://datasets/livecodebench/code_generation_lite/test5.jsonl",
-                       "hf://datasets/livecodebench/code_generation_lite/test6.jsonl"],
-        "split": "train",
-    }]
+    assert calls == [
+        {
+            "path": "json",
+            "data_files": [
+                "hf://datasets/livecodebench/code_generation_lite/test5.jsonl",
+                "hf://datasets/livecodebench/code_generation_lite/test6.jsonl",
+            ],
+            "split": "train",
+        }
+    ]

@@ -25,8 +25,14 @@ def test_mean_over_carriers_averages_each_metric_over_the_samples_reporting_it()
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("test/precalculus/807.json", "test_precalculus_807"), ("HumanEval-0", "HumanEval-0"), (1000, "1000"),
-     (None, "0007"), ("", "0007"), ("recA b/c", "recA_b_c")],
+    [
+        ("test/precalculus/807.json", "test_precalculus_807"),
+        ("HumanEval-0", "HumanEval-0"),
+        (1000, "1000"),
+        (None, "0007"),
+        ("", "0007"),
+        ("recA b/c", "recA_b_c"),
+    ],
 )
 def test_safe_sample_id(raw: object, expected: str):
     assert safe_sample_id(raw, 7) == expected
@@ -45,8 +51,16 @@ def test_answer_letter_rejects_values_outside_the_options(value: object):
 
 @pytest.mark.parametrize(
     ("raw", "letters"),
-    [("C", ["C"]), ("2", ["C"]), ("(A) and (C)", ["A", "C"]), ("0, 3", ["A", "D"]), ("A or B", ["A", "B"]),
-     ("Poseidonia", []), ("7", []), (None, [])],
+    [
+        ("C", ["C"]),
+        ("2", ["C"]),
+        ("(A) and (C)", ["A", "C"]),
+        ("0, 3", ["A", "D"]),
+        ("A or B", ["A", "B"]),
+        ("Poseidonia", []),
+        ("7", []),
+        (None, []),
+    ],
 )
 def test_redux_corrections_are_read_only_when_they_name_options(raw: object, letters: list[str]):
     assert corrected_letters(raw, 4) == letters
@@ -63,10 +77,12 @@ def test_few_shot_rows_from_a_save_to_disk_dataset_dict(tmp_path: Path):
     import datasets
 
     folder = tmp_path / "mmlu_saved"
-    datasets.DatasetDict({
-        "test": datasets.Dataset.from_list(data.MMLU_ROWS),
-        "dev": datasets.Dataset.from_list(data.MMLU_DEV_ROWS),
-    }).save_to_disk(str(folder))
+    datasets.DatasetDict(
+        {
+            "test": datasets.Dataset.from_list(data.MMLU_ROWS),
+            "dev": datasets.Dataset.from_list(data.MMLU_DEV_ROWS),
+        }
+    ).save_to_disk(str(folder))
     mmlu = get_benchmark("mmlu")({"few_shot_num": "5"})
     loader = DatasetLoader({"mmlu": str(folder)})
     rows = few_shot_records(mmlu, "abstract_algebra", loader, 5)
@@ -81,5 +97,9 @@ def test_few_shot_on_a_benchmark_without_a_few_shot_split_is_a_usage_error():
 
 
 def test_unknown_benchmark_argument_lists_the_known_ones():
-    with pytest.raises(ConfigError, match=r"gpqa_diamond.*no argument 'few_shot_num'; known: answer_parser, chat_template, output_type, protocol, seed, subset_list"):
+    with pytest.raises(
+        ConfigError,
+        match=r"gpqa_diamond.*no argument 'few_shot_num'; "
+        r"known: answer_parser, chat_template, output_type, protocol, seed, subset_list",
+    ):
         get_benchmark("gpqa_diamond")({"few_shot_num": "5"})

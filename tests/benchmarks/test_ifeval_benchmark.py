@@ -35,7 +35,10 @@ def samples(ifeval: Benchmark, tmp_path: Path) -> list[Sample]:
 def test_prompt_is_sent_unchanged(samples: list[Sample], ifeval: Benchmark):
     assert [s.id for s in samples] == ["1000", "1001"]
     assert ifeval.messages(samples[1]) == [{"role": "user", "content": data.IFEVAL_ROWS[1]["prompt"]}]
-    assert samples[0].metadata["instruction_id_list"] == ["change_case:english_capital", "detectable_format:multiple_sections"]
+    assert samples[0].metadata["instruction_id_list"] == [
+        "change_case:english_capital",
+        "detectable_format:multiple_sections",
+    ]
 
 
 def test_all_instructions_followed(samples: list[Sample], ifeval: Benchmark):

@@ -55,9 +55,7 @@ def test_decode_rejects_garbage_and_malformed_tests() -> None:
     with pytest.raises(DatasetError, match="expected a pickled JSON string"):
         decode_lcb_private_tests(_compress([1, 2]))
     with pytest.raises(DatasetError, match="testtype"):
-        decode_lcb_private_tests(
-            json.dumps([{"input": "1", "output": "1", "testtype": "interactive"}])
-        )
+        decode_lcb_private_tests(json.dumps([{"input": "1", "output": "1", "testtype": "interactive"}]))
 
 
 def test_decode_stops_at_max_bytes() -> None:

@@ -30,9 +30,7 @@ def hellaswag_row(ind: int, label: str, ctx_a: str = "A man stands at a counter.
             "endings": ENDINGS, "label": label}  # fmt: skip
 
 
-def run(
-    pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str
-) -> pytest.RunResult:
+def run(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
         "--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly",
         "--llm-dataset", "hellaswag=hs.jsonl", "-m", "hellaswag", "--llm-results", "r.json", "--llm-samples", "s.jsonl",
@@ -45,10 +43,7 @@ def results(pytester: pytest.Pytester) -> dict[str, Any]:
 
 
 def records(pytester: pytest.Pytester) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for line in (pytester.path / "s.jsonl").read_text().splitlines()
-    ]
+    return [json.loads(line) for line in (pytester.path / "s.jsonl").read_text().splitlines()]
 
 
 def test_acc_and_acc_norm_of_a_four_choice_sample_worked_by_hand(
@@ -61,27 +56,15 @@ def test_acc_and_acc_norm_of_a_four_choice_sample_worked_by_hand(
     result = run(pytester, server, "--llm-output-type", "hellaswag=multiple_choice")
     result.assert_outcomes(failed=1)  # acc decides the item's verdict
     data = results(pytester)
-    assert (
-        data["metrics"] == {"acc": 0.0, "acc_norm": 1.0}
-        and data["output_type"] == "multiple_choice"
-    )
-    assert (
-        data["uncertainty"]["acc_norm"]["method"] == "wilson"
-        and data["uncertainty"]["acc_norm"]["n"] == 1
-    )
+    assert data["metrics"] == {"acc": 0.0, "acc_norm": 1.0} and data["output_type"] == "multiple_choice"
+    assert data["uncertainty"]["acc_norm"]["method"] == "wilson" and data["uncertainty"]["acc_norm"]["n"] == 1
     assert data["protocol"] is None  # the cloze prompt, no chat protocol
     (record,) = records(pytester)
     assert [c["logprob"] for c in record["choice_logprobs"]] == [-2.0, -2.5, -3.0, -4.0]
     assert [c["tokens"] for c in record["choice_logprobs"]] == [1, 5, 1, 2]
-    assert (
-        record["extracted"] == "A"
-        and record["target"] == "B"
-        and record["requests"] == 4
-    )
+    assert record["extracted"] == "A" and record["target"] == "B" and record["requests"] == 4
     # lm-eval's hellaswag context: "<activity>: <ctx_a> <Ctx_b>"
-    assert record["messages"] == [
-        {"role": "user", "content": "Cooking: A man stands at a counter. He"}
-    ]
+    assert record["messages"] == [{"role": "user", "content": "Cooking: A man stands at a counter. He"}]
     assert "highest log-likelihood: A (-2.000); gold B (-2.500)" in result.stdout.str()
 
 
@@ -89,19 +72,14 @@ def test_cached_rerun_sends_nothing_and_two_workers_give_the_same_numbers(
     pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
 ) -> None:
     server = start_server(token_logprobs=KNOWN)
-    write_jsonl(
-        pytester.path / "hs.jsonl", [hellaswag_row(i, str(i % 4), f"Scene {i}.") for i in range(8)]
-    )
+    write_jsonl(pytester.path / "hs.jsonl", [hellaswag_row(i, str(i % 4), f"Scene {i}.") for i in range(8)])
     run(pytester, server, "--llm-output-type", "multiple_choice", "-n", "2")
     first, first_records = results(pytester), records(pytester)
     # 8 samples x 4 choices, each context its own: 32 distinct requests, whichever worker sends them
     assert server.stats()["generation_requests"] == 32
     assert first["count"] == 8 and first["metrics"] == {"acc": 0.25, "acc_norm": 0.25}
     again = run(pytester, server, "--llm-output-type", "multiple_choice")
-    assert (
-        "0 sent, 32 answers from the cache" in again.stdout.str()
-        and server.stats()["generation_requests"] == 32
-    )
+    assert "0 sent, 32 answers from the cache" in again.stdout.str() and server.stats()["generation_requests"] == 32
     assert results(pytester)["metrics"] == first["metrics"]
     by_id = {r["id"]: r["choice_logprobs"] for r in first_records}
     assert {r["id"]: r["choice_logprobs"] for r in records(pytester)} == by_id
@@ -117,23 +95,15 @@ def test_a_server_without_prompt_logprobs_is_an_error_naming_it_never_a_wrong_an
     result.assert_outcomes(errors=1)
     (record,) = records(pytester)
     assert record["error_kind"] == "no_prompt_logprobs" and record["passed"] is None
-    assert (
-        server.base_url in record["error"]
-        and "generated tokens only" in record["error"]
-    )
+    assert server.base_url in record["error"] and "generated tokens only" in record["error"]
     assert results(pytester)["metrics"] == {}
 
 
-def test_generative_stays_the_default(
-    pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
-) -> None:
+def test_generative_stays_the_default(pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
     server = start_server(rules=[{"contains": "counter", "reply": "Answer: B"}])
     write_jsonl(pytester.path / "hs.jsonl", [hellaswag_row(1, "1")])
     run(pytester, server).assert_outcomes(passed=1)
-    assert (
-        results(pytester)["output_type"] == "generate_until"
-        and "acc_norm" not in results(pytester)["metrics"]
-    )
+    assert results(pytester)["output_type"] == "generate_until" and "acc_norm" not in results(pytester)["metrics"]
 
 
 @pytest.mark.parametrize(
@@ -160,39 +130,29 @@ def test_a_benchmark_without_a_loglik_form_is_one_usage_error(
     expected: str,
 ) -> None:
     server = start_server()
-    result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-base-url", server.base_url, *args
-    )
+    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", server.base_url, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = result.stdout.str() + result.stderr.str()
     assert expected in text and "Traceback" not in text
     if "no log-likelihood form" in expected:
-        assert (
-            "hellaswag" in text and "piqa" in text and "winogrande" in text
-        )  # the ones that have it
+        assert "hellaswag" in text and "piqa" in text and "winogrande" in text  # the ones that have it
 
 
 # -- the benchmarks' log-likelihood forms ------------------------------------------------------
 
 
-def sample_of(
-    name: str, record: dict[str, Any], subset: str = "default", **args: str
-) -> Any:
+def sample_of(name: str, record: dict[str, Any], subset: str = "default", **args: str) -> Any:
     bench = get_benchmark(name)({"output_type": "multiple_choice", **args})
     return bench.record_to_sample(record, 0, subset)
 
 
-def test_winogrande_partial_scoring_varies_the_context_and_fixes_the_continuation() -> (
-    None
-):
+def test_winogrande_partial_scoring_varies_the_context_and_fixes_the_continuation() -> None:
     row = {"qID": "q1", "sentence": "The trophy does not fit in the suitcase because the _ is too big.",
            "option1": "trophy", "option2": "suitcase", "answer": "1"}  # fmt: skip
     spec = sample_of("winogrande", row).metadata[LOGLIK_KEY]
     assert spec["contexts"] == ["The trophy does not fit in the suitcase because the trophy",
                                 "The trophy does not fit in the suitcase because the suitcase"]  # fmt: skip
-    assert (
-        spec["continuations"] == [" is too big.", " is too big."] and spec["gold"] == 0
-    )
+    assert spec["continuations"] == [" is too big.", " is too big."] and spec["gold"] == 0
 
 
 def test_arc_piqa_and_mmlu_cloze_score_the_answer_text_after_question_answer() -> None:
@@ -212,16 +172,12 @@ def test_arc_piqa_and_mmlu_cloze_score_the_answer_text_after_question_answer() -
     ]:
         spec = sample_of(name, row, subset).metadata[LOGLIK_KEY]
         assert spec["continuations"] == conts and spec["gold"] == gold
-        assert set(spec["contexts"]) == {
-            f"Question: {row.get('question') or row.get('goal')}\nAnswer:"
-        }
+        assert set(spec["contexts"]) == {f"Question: {row.get('question') or row.get('goal')}\nAnswer:"}
 
 
 def test_mmlu_cloze_is_zero_shot_and_an_explicit_few_shot_count_is_refused() -> None:
     assert (
-        sample_of(
-            "mmlu", {"question": "q", "choices": ["a", "b"], "answer": 0}, "anatomy"
-        ).metadata.get("few_shot")
+        sample_of("mmlu", {"question": "q", "choices": ["a", "b"], "answer": 0}, "anatomy").metadata.get("few_shot")
         is None
     )
     with pytest.raises(ConfigError, match="zero-shot"):
@@ -231,9 +187,7 @@ def test_mmlu_cloze_is_zero_shot_and_an_explicit_few_shot_count_is_refused() -> 
 def test_piqa_reads_the_release_files_as_published(
     pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
 ) -> None:
-    server = start_server(
-        token_logprobs={"twist": -0.5, "eat": -3.0, "boil": -4.0, "pour": -0.5}
-    )
+    server = start_server(token_logprobs={"twist": -0.5, "eat": -3.0, "boil": -4.0, "pour": -0.5})
     folder = pytester.path / "piqa"
     write_jsonl(folder / "valid.jsonl", [{"goal": "Open a jar", "sol1": "twist", "sol2": "eat"},
                                          {"goal": "Fill a cup", "sol1": "boil", "sol2": "pour"}])  # fmt: skip
@@ -243,20 +197,12 @@ def test_piqa_reads_the_release_files_as_published(
         "--llm-output-type", "piqa=multiple_choice", "--llm-results", "r.json",
     )  # fmt: skip
     result.assert_outcomes(passed=2)
-    assert (
-        json.loads((pytester.path / "r.json").read_text())["benchmarks"]["piqa"][
-            "metrics"
-        ]["acc"]
-        == 1.0
-    )
+    assert json.loads((pytester.path / "r.json").read_text())["benchmarks"]["piqa"]["metrics"]["acc"] == 1.0
     (folder / "valid-labels.lst").write_text("0\n", encoding="utf-8")
     result = pytester.runpytest_subprocess(
         "--llm-model", "m", "--llm-base-url", server.base_url, "--llm-dataset", "piqa=piqa/valid.jsonl", "-m", "piqa",
     )  # fmt: skip
-    assert (
-        "valid-labels.lst has 1 labels but valid.jsonl has more rows (row 2 has no label)"
-        in result.stdout.str()
-    )
+    assert "valid-labels.lst has 1 labels but valid.jsonl has more rows (row 2 has no label)" in result.stdout.str()
 
 
 def test_chat_template_on_wraps_the_context_from_a_template_file(
@@ -326,10 +272,7 @@ def test_multibyte_continuations_split_at_the_servers_offsets(
         "--llm-output-type", "piqa=multiple_choice", "--llm-samples", "s.jsonl",
     )  # fmt: skip
     result.assert_outcomes(passed=1)
-    (record,) = [
-        json.loads(line)
-        for line in (pytester.path / "s.jsonl").read_text().splitlines()
-    ]
+    (record,) = [json.loads(line) for line in (pytester.path / "s.jsonl").read_text().splitlines()]
     assert [(c["logprob"], c["tokens"]) for c in record["choice_logprobs"]] == [
         (-0.75, 2),
         (-3.0, 1),

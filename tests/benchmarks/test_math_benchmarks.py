@@ -66,7 +66,8 @@ def test_math500_symbolically_equal_answers_pass(math500: Benchmark, math500_fil
 def test_math500_per_subject_accuracy_is_over_that_subjects_samples():
     per_sample = [{"acc": 1.0, "acc_algebra": 1.0}, {"acc": 0.0, "acc_algebra": 0.0}, {"acc": 1.0, "acc_geometry": 1.0}]
     assert get_benchmark("math_500").aggregate(per_sample) == pytest.approx(
-        {"acc": 2 / 3, "acc_algebra": 0.5, "acc_geometry": 1.0})
+        {"acc": 2 / 3, "acc_algebra": 0.5, "acc_geometry": 1.0}
+    )
 
 
 def test_competition_math_single_file_splits_on_type_and_takes_the_boxed_solution(tmp_path: Path):

@@ -63,7 +63,9 @@ def test_mmlu_scoring_of_realistic_outputs(mmlu_file: Path, output: str, passed:
 
 def test_mmlu_few_shot_rows_come_from_the_dev_file(mmlu_file: Path, tmp_path: Path):
     dev = write_jsonl(tmp_path / "dev.jsonl", data.MMLU_DEV_ROWS)
-    samples = load("mmlu", "abstract_algebra", {"mmlu": mmlu_file, "mmlu:dev": dev}, few_shot_num="5", protocol="native")
+    samples = load(
+        "mmlu", "abstract_algebra", {"mmlu": mmlu_file, "mmlu:dev": dev}, few_shot_num="5", protocol="native"
+    )
     prompt = str(samples[0].input)
     assert prompt.count("Answer: ") == 3  # instruction mentions it once, two solved examples
     assert "x^3 + 2x + 2 in Z_7" in prompt and "Answer: C" in prompt and "Answer: B" in prompt
@@ -121,8 +123,13 @@ def test_mmlu_pro_accepts_letters_beyond_d(tmp_path: Path):
 def test_mmlu_pro_few_shot_shows_the_worked_solutions(tmp_path: Path):
     path = write_jsonl(tmp_path / "mmlu_pro.jsonl", data.MMLU_PRO_ROWS)
     validation = write_jsonl(tmp_path / "validation.jsonl", data.MMLU_PRO_VALIDATION_ROWS)
-    samples = load("mmlu_pro", "computer_science", {"mmlu_pro": path, "mmlu_pro:validation": validation},
-                   few_shot_num="5", protocol="native")
+    samples = load(
+        "mmlu_pro",
+        "computer_science",
+        {"mmlu_pro": path, "mmlu_pro:validation": validation},
+        few_shot_num="5",
+        protocol="native",
+    )
     prompt = str(samples[0].input)
     assert "Reasoning: Let's think step by step. A byte is defined as eight bits.\nAnswer: B" in prompt
     assert "Profit" not in prompt  # the business example belongs to another category
@@ -147,7 +154,9 @@ def test_mmlu_redux_fix_uses_the_annotators_answer(redux_file: Path):
     samples = list(benchmark.load("abstract_algebra", DatasetLoader({"mmlu_redux": str(redux_file)})))
     by_type = {s.metadata["error_type"]: s for s in samples}
     assert set(by_type) == {"ok", "wrong_groundtruth", "multiple_correct_answers", "bad_question_clarity"}
-    assert by_type["wrong_groundtruth"].target == "C" and by_type["wrong_groundtruth"].metadata["original_answer"] == "B"
+    assert (
+        by_type["wrong_groundtruth"].target == "C" and by_type["wrong_groundtruth"].metadata["original_answer"] == "B"
+    )
     assert by_type["multiple_correct_answers"].target == ["A", "C"]
     assert benchmark.score(by_type["multiple_correct_answers"], "4 is even.\nAnswer: C").passed
     assert benchmark.score(by_type["multiple_correct_answers"], "Answer: A").passed
@@ -178,7 +187,12 @@ def ceval_dir(tmp_path: Path) -> Path:
 def test_ceval_has_52_subjects_in_four_groups():
     cls = get_benchmark("ceval")
     assert len(cls.subsets) == 52 and len(set(cls.subsets)) == 52
-    assert {g: len(m) for g, m in cls.groups.items()} == {"stem": 20, "social_science": 10, "humanities": 11, "other": 11}
+    assert {g: len(m) for g, m in cls.groups.items()} == {
+        "stem": 20,
+        "social_science": 10,
+        "humanities": 11,
+        "other": 11,
+    }
     assert cls.subset_tags("computer_network") == ("stem",) and cls.subset_tags("law") == ("humanities",)
     assert {"acc_stem", "acc_social_science", "acc_humanities", "acc_other"} <= set(cls.metrics)
 
@@ -206,7 +220,9 @@ def test_ceval_group_accuracy_is_over_the_groups_samples(ceval_dir: Path):
 
 def test_ceval_subset_list_may_name_a_group():
     assert bench("ceval", subset_list="humanities,physician").selected_subsets() == [
-        *get_benchmark("ceval").groups["humanities"], "physician"]
+        *get_benchmark("ceval").groups["humanities"],
+        "physician",
+    ]
     with pytest.raises(ConfigError, match="neither a subset nor a group of ceval; groups: stem"):
         bench("ceval", subset_list="engineering").selected_subsets()
 
@@ -214,8 +230,13 @@ def test_ceval_subset_list_may_name_a_group():
 def test_ceval_few_shot_examples_include_explanations(ceval_dir: Path, tmp_path: Path):
     for subject, rows in data.CEVAL_DEV_ROWS.items():
         write_jsonl(tmp_path / "ceval_dev" / f"{subject}.jsonl", rows)
-    samples = load("ceval", "computer_network", {"ceval": ceval_dir, "ceval:dev": tmp_path / "ceval_dev"},
-                   few_shot_num="5", protocol="native")
+    samples = load(
+        "ceval",
+        "computer_network",
+        {"ceval": ceval_dir, "ceval:dev": tmp_path / "ceval_dev"},
+        few_shot_num="5",
+        protocol="native",
+    )
     assert "示例：" in str(samples[0].input)
     assert "解析：1. IPv4地址由32位二进制数组成。\n答案：B" in str(samples[0].input)
 
@@ -361,4 +382,8 @@ def test_truthfulqa_mc2_select_scores_the_share_of_selected_options_that_are_tru
 
 def test_truthfulqa_aggregate_keeps_mc1_and_mc2_apart():
     per_sample = [{"mc1": 1.0}, {"mc1": 0.0}, {"mc2_select": 0.5, "mc2_select_recall": 1.0}]
-    assert get_benchmark("truthfulqa").aggregate(per_sample) == {"mc1": 0.5, "mc2_select": 0.5, "mc2_select_recall": 1.0}
+    assert get_benchmark("truthfulqa").aggregate(per_sample) == {
+        "mc1": 0.5,
+        "mc2_select": 0.5,
+        "mc2_select_recall": 1.0,
+    }

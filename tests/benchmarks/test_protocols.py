@@ -33,7 +33,9 @@ def load_messages(name: str, tmp_path: Path, **args: str) -> list[list[dict[str,
     overrides = {f"{name}.{subset}": str(write_jsonl(tmp_path / f"{name}.jsonl", spec["rows"]))}
     if spec.get("few_shot_rows"):
         split = bench.source.few_shot_split  # type: ignore[union-attr]
-        overrides[f"{name}.{subset}:{split}"] = str(write_jsonl(tmp_path / f"{name}_{split}.jsonl", spec["few_shot_rows"]))
+        overrides[f"{name}.{subset}:{split}"] = str(
+            write_jsonl(tmp_path / f"{name}_{split}.jsonl", spec["few_shot_rows"])
+        )
     samples = list(bench.load(subset, DatasetLoader(overrides)))
     return [bench.messages(sample) for sample in samples]
 
@@ -75,8 +77,23 @@ def test_the_recorded_few_shot_counts_are_the_defaults():
             assert int(bench.args["few_shot_num"]) == recorded[0]["few_shot_num"], name
 
 
-@pytest.mark.parametrize("name", ["mmlu", "gsm8k", "ceval", "math_500", "gpqa_diamond", "hellaswag", "iquiz",
-                                  "math_vista", "mmmu_pro", "mmmu_pro_vision", "omni_bench", "omni_bench_text"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mmlu",
+        "gsm8k",
+        "ceval",
+        "math_500",
+        "gpqa_diamond",
+        "hellaswag",
+        "iquiz",
+        "math_vista",
+        "mmmu_pro",
+        "mmmu_pro_vision",
+        "omni_bench",
+        "omni_bench_text",
+    ],
+)
 def test_native_protocol_keeps_the_plugins_own_prompt(name: str, tmp_path: Path):
     native = load_messages(name, tmp_path, protocol="native")
     assert native != [body["messages"] for body in BODIES[name]]
@@ -101,9 +118,14 @@ def test_native_multimodal_prompts_keep_their_layout(tmp_path: Path):
     assert [part["type"] for part in reference["messages"][0]["content"]] == ["text", "image_url", "input_audio"]
 
 
-@pytest.mark.parametrize(("name", "reply"), [("math_vista", "hard to tell from the picture. Bye"),
-                                             ("mmmu_pro", "hard to tell. Done"),
-                                             ("omni_bench", "no idea, sorry. A")])
+@pytest.mark.parametrize(
+    ("name", "reply"),
+    [
+        ("math_vista", "hard to tell from the picture. Bye"),
+        ("mmmu_pro", "hard to tell. Done"),
+        ("omni_bench", "no idea, sorry. A"),
+    ],
+)
 def test_multimodal_choice_scoring_takes_the_reference_parser(name: str, reply: str, tmp_path: Path):
     """answer_parser=evalscope reads the last capital letter as EvalScope's parser does (the gold one
     here); the strict default finds no answer in these replies."""
@@ -135,23 +157,39 @@ def test_a_benchmark_with_one_prompt_refuses_a_named_protocol_but_ignores_the_ru
         smoke({"protocol": "evalscope"})
     assert protocol_args("smoke", smoke.protocols, {}, "evalscope", None) == {}
     mmlu = get_benchmark("mmlu")
-    assert protocol_args("mmlu", mmlu.protocols, {}, "native", "evalscope") == {"protocol": "native",
-                                                                                 "answer_parser": "evalscope"}
+    assert protocol_args("mmlu", mmlu.protocols, {}, "native", "evalscope") == {
+        "protocol": "native",
+        "answer_parser": "evalscope",
+    }
     assert protocol_args("mmlu", mmlu.protocols, {"protocol": "evalscope"}, "native", None) == {"protocol": "evalscope"}
 
 
-def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(pytester: pytest.Pytester, start_server,
-                                                                         tmp_path: Path):
+def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(
+    pytester: pytest.Pytester, start_server, tmp_path: Path
+):
     """End to end: the bodies the loopback server receives hold EvalScope's messages (5-shot MMLU, 4-shot GSM8K)."""
     server = start_server(responder="fixed", fixed_reply="ANSWER: B", keep_chat_bodies=10)
     args = []
     for name, split in (("mmlu", "dev"), ("gsm8k", "train")):
         spec, subset = ROWS[name], ROWS[name]["our_subset"]
-        args += ["--llm-dataset", f"{name}.{subset}={write_jsonl(tmp_path / f'{name}.jsonl', spec['rows'])}",
-                 "--llm-dataset", f"{name}.{subset}:{split}={write_jsonl(tmp_path / f'{name}_{split}.jsonl', spec['few_shot_rows'])}"]
+        args += [
+            "--llm-dataset",
+            f"{name}.{subset}={write_jsonl(tmp_path / f'{name}.jsonl', spec['rows'])}",
+            "--llm-dataset",
+            f"{name}.{subset}:{split}={write_jsonl(tmp_path / f'{name}_{split}.jsonl', spec['few_shot_rows'])}",
+        ]
     result = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "mmlu or gsm8k",
-        "--llm-bench-arg", "mmlu.subset_list=abstract_algebra", *args,
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "mmlu or gsm8k",
+        "--llm-bench-arg",
+        "mmlu.subset_list=abstract_algebra",
+        *args,
     )
     assert result.ret in (0, 1), result.stdout.str()  # graded (gsm8k's answers are wrong), not a usage error
     sent = sorted((body["messages"] for body in server.stats()["chat_bodies"]), key=json.dumps)
@@ -159,25 +197,44 @@ def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(pytester
     assert sent == recorded
 
 
-def test_protocol_and_answer_parser_options_reach_the_benchmarks(pytester: pytest.Pytester, start_server,
-                                                                   tmp_path: Path):
+def test_protocol_and_answer_parser_options_reach_the_benchmarks(
+    pytester: pytest.Pytester, start_server, tmp_path: Path
+):
     """--llm-protocol native for the run, mmlu=evalscope for one benchmark; --llm-answer-parser evalscope
     credits a reply whose only capital is the gold letter's (the reference fallback), which strict does not."""
-    server = start_server(responder="fixed", fixed_reply="the degree is four. Biology aside",
-                          keep_chat_bodies=10)
+    server = start_server(responder="fixed", fixed_reply="the degree is four. Biology aside", keep_chat_bodies=10)
     mmlu, gsm8k = ROWS["mmlu"], ROWS["gsm8k"]
-    base = ["--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "mmlu or gsm8k",
-            "--llm-bench-arg", "mmlu.subset_list=abstract_algebra",
-            "--llm-dataset", f"mmlu.abstract_algebra={write_jsonl(tmp_path / 'mmlu.jsonl', mmlu['rows'])}",
-            "--llm-dataset", f"mmlu.abstract_algebra:dev={write_jsonl(tmp_path / 'dev.jsonl', mmlu['few_shot_rows'])}",
-            "--llm-dataset", f"gsm8k={write_jsonl(tmp_path / 'gsm8k.jsonl', gsm8k['rows'])}",
-            "--llm-protocol", "native", "--llm-protocol", "mmlu=evalscope", "--llm-no-cache"]
+    base = [
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "mmlu or gsm8k",
+        "--llm-bench-arg",
+        "mmlu.subset_list=abstract_algebra",
+        "--llm-dataset",
+        f"mmlu.abstract_algebra={write_jsonl(tmp_path / 'mmlu.jsonl', mmlu['rows'])}",
+        "--llm-dataset",
+        f"mmlu.abstract_algebra:dev={write_jsonl(tmp_path / 'dev.jsonl', mmlu['few_shot_rows'])}",
+        "--llm-dataset",
+        f"gsm8k={write_jsonl(tmp_path / 'gsm8k.jsonl', gsm8k['rows'])}",
+        "--llm-protocol",
+        "native",
+        "--llm-protocol",
+        "mmlu=evalscope",
+        "--llm-no-cache",
+    ]
     results = tmp_path / "results.json"
     result = pytester.runpytest_subprocess(*base, "--llm-answer-parser", "evalscope", "--llm-results", str(results))
     result.assert_outcomes(passed=1, failed=2)  # mmlu's gold is B; gsm8k's answers are numbers
     written = json.loads(results.read_text(encoding="utf-8"))["benchmarks"]  # each says how it asked and read
     assert {name: (written[name]["protocol"], written[name]["answer_parser"]) for name in written} == {
-        "mmlu": ("evalscope", "evalscope"), "gsm8k": ("native", "evalscope")}
+        "mmlu": ("evalscope", "evalscope"),
+        "gsm8k": ("native", "evalscope"),
+    }
     bodies = server.stats()["chat_bodies"]
     mmlu_sent = [b["messages"] for b in bodies if "Find the degree" in json.dumps(b)]
     gsm8k_sent = [b["messages"][0]["content"] for b in bodies if "Natalia" in json.dumps(b)]

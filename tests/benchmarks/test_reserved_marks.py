@@ -9,11 +9,11 @@ import pytest
 
 from pytest_llmeval.engine.selection import PYTEST_MARKS, mark_name
 
-CONFTEST = '''
+CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("quiz", "quiz.jsonl", kind="qa", tags=["xfail", "skipif"]))
-'''
+"""
 
 
 def test_a_benchmark_tagged_xfail_still_fails_on_wrong_answers(pytester: pytest.Pytester, start_server):
@@ -21,8 +21,18 @@ def test_a_benchmark_tagged_xfail_still_fails_on_wrong_answers(pytester: pytest.
     rows = [{"id": f"q{i}", "question": f"question {i}", "answer": "yes"} for i in range(3)]
     (pytester.path / "quiz.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     server = start_server(rules=[{"contains": "question", "reply": "Answer: no"}])
-    outcome = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly",
-                                            "-m", "llm_xfail", "--strict-markers", "--llm-no-cache")
+    outcome = pytester.runpytest_subprocess(
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "llm_xfail",
+        "--strict-markers",
+        "--llm-no-cache",
+    )
     outcome.assert_outcomes(failed=3)
     assert outcome.ret == 1
 

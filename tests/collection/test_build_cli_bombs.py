@@ -32,7 +32,9 @@ def build(schema: Path, *args: str, cwd: Path) -> tuple[int, str, float]:
 
     command = [sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "5", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=bound, env=env)
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=bound, env=env
+    )
     out = process.stdout.read().decode("utf-8", "replace")  # type: ignore[union-attr]
     _, status, usage = os.wait4(process.pid, 0)
     return os.waitstatus_to_exitcode(status), out, usage.ru_maxrss / 1024
@@ -48,7 +50,11 @@ def deep_json(levels: int) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("laughs.yaml", LAUGHS + "name: x\nchildren: [{name: gsm8k, tags: *i}]\n", "YAML aliases (*name) are not allowed"),
+        (
+            "laughs.yaml",
+            LAUGHS + "name: x\nchildren: [{name: gsm8k, tags: *i}]\n",
+            "YAML aliases (*name) are not allowed",
+        ),
         ("self.yaml", "&top {name: x, children: [*top]}\n", "YAML aliases (*name) are not allowed"),
         ("deep.json", json.dumps(deep_json(400)), "nests deeper than 64 levels"),
         ("deep.yaml", json.dumps(deep_json(400)), "nests deeper than 64 levels"),  # JSON is YAML too

@@ -35,18 +35,32 @@ def _collector_with(records: list[tuple[str, str, float, float]]):
     }
     collector = CollectionTally(meta, "suite.jsonl")
     for i, (d, s, _, score) in enumerate(records):
-        collector.add(SampleRecord(nodeid=f"collection/{d}/{s}::{i}", benchmark=d, subset=s, id=str(i),
-                                   passed=score == 1.0, metrics={"acc": score}))
+        collector.add(
+            SampleRecord(
+                nodeid=f"collection/{d}/{s}::{i}",
+                benchmark=d,
+                subset=s,
+                id=str(i),
+                passed=score == 1.0,
+                metrics={"acc": score},
+            )
+        )
     return collector
 
 
 def test_reference_weighted_average_and_macro_over_subsets_next_to_micro_and_macro():
     # gsm8k: one subset, 3 records of weight 0.1 (2 right); mmlu: subset a (1 record, weight 0.5,
     # right) and subset b (2 records, weight 0.05, both wrong)
-    collector = _collector_with([
-        ("gsm8k", "main", 0.1, 1.0), ("gsm8k", "main", 0.1, 1.0), ("gsm8k", "main", 0.1, 0.0),
-        ("mmlu", "a", 0.5, 1.0), ("mmlu", "b", 0.05, 0.0), ("mmlu", "b", 0.05, 0.0),
-    ])
+    collector = _collector_with(
+        [
+            ("gsm8k", "main", 0.1, 1.0),
+            ("gsm8k", "main", 0.1, 1.0),
+            ("gsm8k", "main", 0.1, 0.0),
+            ("mmlu", "a", 0.5, 1.0),
+            ("mmlu", "b", 0.05, 0.0),
+            ("mmlu", "b", 0.05, 0.0),
+        ]
+    )
     result = collector.build({})
     row = result.row("all", "(all)")
     assert row is not None
@@ -70,20 +84,33 @@ def test_records_without_weights_have_no_weighted_average():
     assert row is not None and row.weighted is None and row.micro == 0.5
 
 
-@pytest.mark.parametrize(("text", "average", "passed"), [
-    ("collection.weighted>=0.75", "weighted", True),  # 0.7 / 0.9 = 0.778
-    ("collection.acc_weighted>=0.8", "weighted", False),
-    ("collection.macro_subsets<0.6", "macro_subsets", True),  # (2/3 + 1 + 0) / 3 = 0.556
-])
+@pytest.mark.parametrize(
+    ("text", "average", "passed"),
+    [
+        ("collection.weighted>=0.75", "weighted", True),  # 0.7 / 0.9 = 0.778
+        ("collection.acc_weighted>=0.8", "weighted", False),
+        ("collection.macro_subsets<0.6", "macro_subsets", True),  # (2/3 + 1 + 0) / 3 = 0.556
+    ],
+)
 def test_thresholds_gate_the_weighted_and_per_subset_averages(text: str, average: str, passed: bool):
     from pytest_llmeval.gating.collection_rules import evaluate_collection_rule, parse_collection_rule
 
     rule = parse_collection_rule(text)
     assert rule.average == average
-    row = _collector_with([
-        ("gsm8k", "main", 0.1, 1.0), ("gsm8k", "main", 0.1, 1.0), ("gsm8k", "main", 0.1, 0.0),
-        ("mmlu", "a", 0.5, 1.0), ("mmlu", "b", 0.05, 0.0), ("mmlu", "b", 0.05, 0.0),
-    ]).build({}).row("all", "(all)")
+    row = (
+        _collector_with(
+            [
+                ("gsm8k", "main", 0.1, 1.0),
+                ("gsm8k", "main", 0.1, 1.0),
+                ("gsm8k", "main", 0.1, 0.0),
+                ("mmlu", "a", 0.5, 1.0),
+                ("mmlu", "b", 0.05, 0.0),
+                ("mmlu", "b", 0.05, 0.0),
+            ]
+        )
+        .build({})
+        .row("all", "(all)")
+    )
     assert row is not None
     others = {"weighted": row.weighted, "macro_subsets": row.macro_subsets}
     assert evaluate_collection_rule(rule, row.micro, row.macro, others).passed is passed

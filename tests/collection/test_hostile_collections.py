@@ -16,7 +16,7 @@ from tests.conftest import write_jsonl
 WRONG = [{"contains": "say", "reply": "wrong"}, {"contains": "reverse", "reply": "wrong"}]
 
 # a plugin of the user's that acts on its own mark, registered in code (not in the ini file)
-ACTING_PLUGIN = '''
+ACTING_PLUGIN = """
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "quarantine: skipped on this machine")
@@ -27,13 +27,19 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("quarantine"):
             item.add_marker(pytest.mark.skip(reason="quarantined"))
-'''
+"""
 
 
-@pytest.mark.parametrize(("field", "value", "mark"), [
-    ("tags", ["xfail"], "llm_xfail"), ("tags", ["skip"], "llm_skip"), ("categories", ["Suite", "skipif"], "llm_skipif"),
-    ("task_type", "filterwarnings", "llm_filterwarnings"), ("tags", ["quarantine"], "llm_quarantine"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "mark"),
+    [
+        ("tags", ["xfail"], "llm_xfail"),
+        ("tags", ["skip"], "llm_skip"),
+        ("categories", ["Suite", "skipif"], "llm_skipif"),
+        ("task_type", "filterwarnings", "llm_filterwarnings"),
+        ("tags", ["quarantine"], "llm_quarantine"),
+    ],
+)
 def test_data_never_chooses_a_mark_pytest_or_a_plugin_acts_on(pytester, start_server, field, value, mark):
     pytester.makeconftest(CONFTEST + ACTING_PLUGIN)
     suite = write_jsonl(pytester.path / "suite.jsonl", [dict(r, **{field: value}) for r in TWO_BENCH_RECORDS])
@@ -56,17 +62,24 @@ def test_a_negative_index_cannot_hide_wrong_answers_from_the_average(pytester, s
     server = start_server(rules=[{"contains": "say abc", "reply": "abc"}, {"contains": "say nothing", "reply": "no"}])
     outcome = run(pytester, server, "--llm-collection", str(suite), "--llm-threshold", "collection.acc>=0.9")
     assert outcome.ret == 4
-    outcome.stderr.fnmatch_lines([f"*{suite}:2: not a collection record (index: Input should be greater than or equal to 0)*"])
+    outcome.stderr.fnmatch_lines(
+        [f"*{suite}:2: not a collection record (index: Input should be greater than or equal to 0)*"]
+    )
     assert server.stats()["chat_requests"] == 0
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"weight": float("inf")}, "weight: Input should be a finite number"),
-    ({"weight": -1}, "weight: Input should be greater than or equal to 0"),
-    ({"categories": ["Suite", "A/B"]}, "categories.1: Value error, group name 'A/B' contains '/'"),
-    ({"categories": ["Suite", " "]}, "categories.1: Value error, a group name is empty"),
-])
-def test_impossible_numbers_and_ambiguous_group_paths_in_a_record_are_one_usage_error(pytester, start_server, change, message):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"weight": float("inf")}, "weight: Input should be a finite number"),
+        ({"weight": -1}, "weight: Input should be greater than or equal to 0"),
+        ({"categories": ["Suite", "A/B"]}, "categories.1: Value error, group name 'A/B' contains '/'"),
+        ({"categories": ["Suite", " "]}, "categories.1: Value error, a group name is empty"),
+    ],
+)
+def test_impossible_numbers_and_ambiguous_group_paths_in_a_record_are_one_usage_error(
+    pytester, start_server, change, message
+):
     """`["A/B"]` and `["A", "B"]` would be one row of the report; an infinite weight no builder writes."""
     pytester.makeconftest(CONFTEST)
     rows = [*TWO_BENCH_RECORDS, dict(record(4, "forward", "say abc", "abc", ["Suite", "A", "B"], [], "echo"), **change)]
@@ -77,15 +90,20 @@ def test_impossible_numbers_and_ambiguous_group_paths_in_a_record_are_one_usage_
     assert "Traceback" not in outcome.stderr.str()
 
 
-@pytest.mark.parametrize(("weights", "fails"), [
-    ([".inf", "1"], "weight: Input should be a finite number"),
-    ([".nan", "1"], "weight: Input should be a finite number"),
-    (["1e308", "1e308"], None),  # finite, but their sum overflows: the shares are still 1/2 each
-])
+@pytest.mark.parametrize(
+    ("weights", "fails"),
+    [
+        ([".inf", "1"], "weight: Input should be a finite number"),
+        ([".nan", "1"], "weight: Input should be a finite number"),
+        (["1e308", "1e308"], None),  # finite, but their sum overflows: the shares are still 1/2 each
+    ],
+)
 def test_schema_weights_are_finite_and_never_overflow(tmp_path, gsm8k_file, weights, fails):
     schema = tmp_path / "schema.yaml"
-    schema.write_text(f"name: R\nchildren:\n  - {{name: A, weight: {weights[0]}, children: [{{name: gsm8k}}]}}\n"
-                      f"  - {{name: B, weight: {weights[1]}, children: [{{name: gsm8k}}]}}\n")
+    schema.write_text(
+        f"name: R\nchildren:\n  - {{name: A, weight: {weights[0]}, children: [{{name: gsm8k}}]}}\n"
+        f"  - {{name: B, weight: {weights[1]}, children: [{{name: gsm8k}}]}}\n"
+    )
     out = tmp_path / "out.jsonl"
     done = build_cli(schema, "-n", "4", "--llm-dataset", f"gsm8k={gsm8k_file}", "-o", str(out))
     if fails:
@@ -100,31 +118,51 @@ def test_schema_weights_are_finite_and_never_overflow(tmp_path, gsm8k_file, weig
 
 def test_a_schema_group_name_with_a_slash_is_refused(tmp_path, gsm8k_file):
     schema = tmp_path / "schema.yaml"
-    schema.write_text("name: R\nchildren:\n  - {name: A/B, children: [{name: gsm8k}]}\n"
-                      "  - {name: A, children: [{name: B, children: [{name: gsm8k}]}]}\n")
+    schema.write_text(
+        "name: R\nchildren:\n  - {name: A/B, children: [{name: gsm8k}]}\n"
+        "  - {name: A, children: [{name: B, children: [{name: gsm8k}]}]}\n"
+    )
     done = build_cli(schema, "-n", "4", "--llm-dataset", f"gsm8k={gsm8k_file}", "-o", str(tmp_path / "o.jsonl"))
     assert done.returncode == 4
     assert "children.0.name: Value error, group name 'A/B' contains '/'" in done.stderr
 
 
 def image_record(index: int, part: Any) -> dict[str, Any]:
-    return {"index": index, "prompt": {"input": [{"role": "user", "content": [{"type": "text", "text": "say abc"}, part]}],
-                                       "target": "abc"},
-            "tags": [], "categories": ["Suite", "Vision"], "task_type": "echo", "weight": 1.0,
-            "dataset_name": "forward", "subset_name": "default"}
+    return {
+        "index": index,
+        "prompt": {
+            "input": [{"role": "user", "content": [{"type": "text", "text": "say abc"}, part]}],
+            "target": "abc",
+        },
+        "tags": [],
+        "categories": ["Suite", "Vision"],
+        "task_type": "echo",
+        "weight": 1.0,
+        "dataset_name": "forward",
+        "subset_name": "default",
+    }
 
 
-@pytest.mark.parametrize("part", [
-    {"type": "image", "image": "data:image/png;base64,@@not base64@@"},
-    {"type": "audio", "audio": "%%%", "format": "wav"},
-    "a bare string where a part should be",
-    {"type": "image_url", "image_url": "data:image/png;base64,AAAA"},
-    {"type": "image", "image": "file:///etc/passwd"},
-])
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "image", "image": "data:image/png;base64,@@not base64@@"},
+        {"type": "audio", "audio": "%%%", "format": "wav"},
+        "a bare string where a part should be",
+        {"type": "image_url", "image_url": "data:image/png;base64,AAAA"},
+        {"type": "image", "image": "file:///etc/passwd"},
+    ],
+)
 def test_a_malformed_content_part_fails_its_record_alone(pytester, start_server, part):
     pytester.makeconftest(CONFTEST)
-    server = start_server(rules=[{"contains": "say abc", "reply": "abc"}, {"contains": "say def", "reply": "def"},
-                                 {"contains": "say xyz", "reply": "xyz"}, {"contains": "reverse abc", "reply": "abc"}])
+    server = start_server(
+        rules=[
+            {"contains": "say abc", "reply": "abc"},
+            {"contains": "say def", "reply": "def"},
+            {"contains": "say xyz", "reply": "xyz"},
+            {"contains": "reverse abc", "reply": "abc"},
+        ]
+    )
     suite = write_jsonl(pytester.path / "suite.jsonl", [*TWO_BENCH_RECORDS, image_record(4, part)])
     samples = pytester.path / "samples.jsonl"
     outcome = run(pytester, server, "--llm-collection", str(suite), "--llm-samples", str(samples), "--llm-no-cache")

@@ -42,7 +42,9 @@ def sized_benchmark(name: str, size: int) -> type[Benchmark]:
                 yield Sample(id=f"{name}-{i}", subset=subset, input=f"{name} question {i}", target=str(i))
 
         def score(self, sample: Sample, output: str) -> Score:
-            return Score(passed=output.strip() == sample.target, metrics={"acc": float(output.strip() == sample.target)})
+            return Score(
+                passed=output.strip() == sample.target, metrics={"acc": float(output.strip() == sample.target)}
+            )
 
     Sized.name = name
     Sized.__qualname__ = f"Sized_{name}"
@@ -62,14 +64,22 @@ def toy_benchmarks() -> Iterator[dict[str, int]]:
 THREE_LEVELS = {
     "name": "root",
     "children": [
-        {"name": "A", "weight": 1, "children": [
-            {"name": "A.x", "weight": 1, "children": [{"name": "toy_a1", "weight": 1}]},
-            {"name": "A.y", "weight": 3, "children": [{"name": "toy_a2", "weight": 1}]},
-        ]},
-        {"name": "B", "weight": 2, "datasets": [  # the reference system's key for children
-            {"name": "toy_b1", "weight": 1, "task_type": "math", "tags": ["en"]},
-            {"name": "toy_c1", "weight": 1, "args": {"few_shot_num": 0}},
-        ]},
+        {
+            "name": "A",
+            "weight": 1,
+            "children": [
+                {"name": "A.x", "weight": 1, "children": [{"name": "toy_a1", "weight": 1}]},
+                {"name": "A.y", "weight": 3, "children": [{"name": "toy_a2", "weight": 1}]},
+            ],
+        },
+        {
+            "name": "B",
+            "weight": 2,
+            "datasets": [  # the reference system's key for children
+                {"name": "toy_b1", "weight": 1, "task_type": "math", "tags": ["en"]},
+                {"name": "toy_c1", "weight": 1, "args": {"few_shot_num": 0}},
+            ],
+        },
     ],
 }
 
@@ -77,16 +87,21 @@ THREE_LEVELS = {
 def test_shares_multiply_normalised_weights_down_the_tree():
     leaves = Collection.from_mapping(THREE_LEVELS).flatten()
     shares = {leaf.name: leaf.share for leaf in leaves}
-    assert shares == pytest.approx({"toy_a1": 1 / 3 * 1 / 4, "toy_a2": 1 / 3 * 3 / 4, "toy_b1": 2 / 3 / 2, "toy_c1": 2 / 3 / 2})
+    assert shares == pytest.approx(
+        {"toy_a1": 1 / 3 * 1 / 4, "toy_a2": 1 / 3 * 3 / 4, "toy_b1": 2 / 3 / 2, "toy_c1": 2 / 3 / 2}
+    )
     assert math.isclose(sum(shares.values()), 1.0)
     assert [leaf.categories for leaf in leaves][:2] == [["root", "A", "A.x"], ["root", "A", "A.y"]]
 
 
 def test_docs_worked_example_shares():
-    schema = Collection(name="root", children=[
-        Collection(name="A", weight=1, children=[Dataset(name="a1", weight=1), Dataset(name="a2", weight=3)]),
-        Collection(name="B", weight=3, children=[Dataset(name="b1")]),
-    ])
+    schema = Collection(
+        name="root",
+        children=[
+            Collection(name="A", weight=1, children=[Dataset(name="a1", weight=1), Dataset(name="a2", weight=3)]),
+            Collection(name="B", weight=3, children=[Dataset(name="b1")]),
+        ],
+    )
     assert [leaf.share for leaf in schema.flatten()] == pytest.approx([1 / 16, 3 / 16, 12 / 16])
 
 
@@ -182,8 +197,20 @@ def test_build_cli_offline_from_local_files(tmp_path, gsm8k_file, iquiz_dir):
     outputs = []
     for name in ("a", "b"):
         out = tmp_path / f"{name}.jsonl"
-        run = build_cli(schema, "-n", "1000", "--seed", "42", "-o", str(out),
-                        "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"iquiz={iquiz_dir}", cwd=tmp_path)
+        run = build_cli(
+            schema,
+            "-n",
+            "1000",
+            "--seed",
+            "42",
+            "-o",
+            str(out),
+            "--llm-dataset",
+            f"gsm8k={gsm8k_file}",
+            "--llm-dataset",
+            f"iquiz={iquiz_dir}",
+            cwd=tmp_path,
+        )
         assert run.returncode == 0, run.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
@@ -209,5 +236,6 @@ def test_a_multimodal_leaf_without_data_is_a_dataset_error_not_a_silent_skip(tmp
     # images are carried inline (tests/multimodal/test_collection_vl.py); with no data, one clear error
     missing = tmp_path / "nowhere.jsonl"
     with pytest.raises(LLMEvalError, match="nowhere"):
-        build_collection(Collection(name="VL", children=[Dataset(name="math_vista")]), 10,
-                         datasets={"math_vista": str(missing)})
+        build_collection(
+            Collection(name="VL", children=[Dataset(name="math_vista")]), 10, datasets={"math_vista": str(missing)}
+        )

@@ -36,7 +36,12 @@ def gzip_bomb(inflated_mib: int = 512) -> bytes:
     for _ in range(inflated_mib):
         crc = zlib.crc32(block, crc)
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
-    return header + one * inflated_mib + packer.flush(zlib.Z_FINISH) + struct.pack("<II", crc, (inflated_mib << 20) & 0xFFFFFFFF)
+    return (
+        header
+        + one * inflated_mib
+        + packer.flush(zlib.Z_FINISH)
+        + struct.pack("<II", crc, (inflated_mib << 20) & 0xFFFFFFFF)
+    )
 
 
 class LoopbackChatServer:
@@ -141,8 +146,13 @@ class LoopbackChatServer:
                     self._json(200, {"choices": [{"message": {"content": padding}, "finish_reason": "stop"}]})
                     return
                 if mode == "reply" and not body.get("stream"):
-                    self._json(200, {"choices": [{"message": {"content": server.reply}, "finish_reason": "stop"}],
-                                     "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
+                    self._json(
+                        200,
+                        {
+                            "choices": [{"message": {"content": server.reply}, "finish_reason": "stop"}],
+                            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+                        },
+                    )
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream" if body.get("stream") else "application/json")

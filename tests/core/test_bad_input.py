@@ -72,18 +72,31 @@ def test_zero_or_negative_concurrency_and_timeout_are_rejected(pytester, server,
 
 
 def test_unknown_subset_in_subset_list(pytester, server, gsm8k_file):
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-bench-arg", "gsm8k.subset_list=mian")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-bench-arg",
+        "gsm8k.subset_list=mian",
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "gsm8k.subset_list names 'mian', which is no subset of gsm8k; did you mean 'main'?" in result.stderr.str()
 
 
-@pytest.mark.parametrize(("expr", "typo", "fix"), [("gsm8kk", "gsm8kk", "gsm8k"), ("gsm8k or ifevl", "ifevl", "ifeval"),
-                                             ("iquiz and not EQQ", "EQQ", "EQ")])
+@pytest.mark.parametrize(
+    ("expr", "typo", "fix"),
+    [("gsm8kk", "gsm8kk", "gsm8k"), ("gsm8k or ifevl", "ifevl", "ifeval"), ("iquiz and not EQQ", "EQQ", "EQ")],
+)
 def test_mark_expression_typo_gets_did_you_mean(pytester, server, gsm8k_file, expr, typo, fix):
     result = run(pytester, server, "-m", expr, "--llm-dataset", f"gsm8k={gsm8k_file}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert f"-m names {typo!r}, which is no benchmark, subset, tag or registered mark; did you mean {fix!r}" in result.stderr.str()
+    assert (
+        f"-m names {typo!r}, which is no benchmark, subset, tag or registered mark; did you mean {fix!r}"
+        in result.stderr.str()
+    )
     assert chat_requests(server) == 0
 
 
@@ -116,7 +129,8 @@ def test_zero_limit_is_a_usage_error(pytester, server, gsm8k_file):
 
 
 def test_a_name_close_to_nothing_in_dataset_option_is_still_a_usage_error(pytester, server, gsm8k_file):
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-dataset", f"zzqqxx={gsm8k_file}")
+    result = run(
+        pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"zzqqxx={gsm8k_file}"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "names no benchmark 'zzqqxx'; pytest --llm-list shows the names" in result.stderr.str()

@@ -32,8 +32,16 @@ def test_second_run_is_served_from_cache(pytester, model_server, gsm8k_file, tmp
 
 def test_rescoring_from_cache_needs_no_server(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES)
-    args = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={gsm8k_file}")
+    args = (
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+    )
     pytester.runpytest_subprocess(*args)
     server.stop()
     result = pytester.runpytest_subprocess(*args, "--llm-threshold", "gsm8k.acc>=0.75")
@@ -43,8 +51,18 @@ def test_rescoring_from_cache_needs_no_server(pytester, start_server, gsm8k_file
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_rescoring_from_cache_under_xdist_needs_no_server(pytester, start_server, gsm8k_file, workers):
     server = start_server(rules=GSM8K_RULES)
-    args = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={gsm8k_file}", "-n", workers)
+    args = (
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "-n",
+        workers,
+    )
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=3, failed=1)
     server.stop()
     results = pytester.path / "again.json"
@@ -53,19 +71,25 @@ def test_rescoring_from_cache_under_xdist_needs_no_server(pytester, start_server
     assert json.loads(results.read_text())["requests"]["cached"] == 4
 
 
-def test_partly_cached_run_with_server_stopped_is_one_usage_error_under_xdist(pytester, start_server, gsm8k_file,
-                                                                             tmp_path):
+def test_partly_cached_run_with_server_stopped_is_one_usage_error_under_xdist(
+    pytester, start_server, gsm8k_file, tmp_path
+):
     server = start_server(rules=GSM8K_RULES)
     base = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k", "-n", "2")
     pytester.runpytest_subprocess(*base, "--llm-dataset", f"gsm8k={gsm8k_file}")
     server.stop()
-    more = write_jsonl(tmp_path / "more.jsonl", [json.loads(line) for line in gsm8k_file.read_text().splitlines()]
-                       + [{"question": "What is 1 + 1? (apples)", "answer": "#### 2"}])
+    more = write_jsonl(
+        tmp_path / "more.jsonl",
+        [json.loads(line) for line in gsm8k_file.read_text().splitlines()]
+        + [{"question": "What is 1 + 1? (apples)", "answer": "#### 2"}],
+    )
     result = pytester.runpytest_subprocess(*base, "--llm-dataset", f"gsm8k={more}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "cannot reach" in output and "refused" in output
-    assert (result.stdout.str() + result.stderr.str()).count("cannot reach") == 1 and "gsm8k/main::" not in output  # no item ran
+    assert (result.stdout.str() + result.stderr.str()).count(
+        "cannot reach"
+    ) == 1 and "gsm8k/main::" not in output  # no item ran
 
 
 def test_no_cache_asks_again(pytester, model_server, gsm8k_file):
@@ -79,8 +103,18 @@ def test_requests_overlap_up_to_concurrency(pytester, start_server, tmp_path):
     server = start_server(fixed_reply="\\boxed{0}", latency_s=0.2)
     data = write_jsonl(tmp_path / "g.jsonl", many_rows(40))
     results = tmp_path / "r.json"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", "20",
-                 "--llm-results", str(results))
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-concurrency",
+        "20",
+        "--llm-results",
+        str(results),
+    )
     assert result.ret in (0, 1)
     assert server.stats()["max_in_flight"] == 20
     # one after another the server alone would take 40 x 0.2 = 8 s; 20 at a time about 0.4 s
@@ -90,8 +124,22 @@ def test_requests_overlap_up_to_concurrency(pytester, start_server, tmp_path):
 def test_killed_run_resumes_without_asking_again(pytester, start_server, tmp_path):
     server = start_server(fixed_reply="\\boxed{1}", latency_s=0.05)
     data = write_jsonl(tmp_path / "g.jsonl", many_rows(60))
-    args = [sys.executable, "-m", "pytest", "--llm-model", "fake-model", "--llm-base-url", server.base_url,
-            "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-concurrency", "2", "-q"]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-concurrency",
+        "2",
+        "-q",
+    ]
     process = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while chat_requests(server) < 20 and time.monotonic() < deadline:
@@ -112,13 +160,23 @@ def test_killed_run_resumes_without_asking_again(pytester, start_server, tmp_pat
 @pytest.mark.parametrize("workers", ["2"])
 def test_xdist_gives_the_same_results_and_sends_each_request_once(pytester, start_server, tmp_path, workers):
     rows = many_rows(30)
-    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i if i % 3 else i + 1}}}"}
-                                 for i in range(30)])
+    server = start_server(
+        rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i if i % 3 else i + 1}}}"} for i in range(30)]
+    )
     data = write_jsonl(tmp_path / "g.jsonl", rows)
     plain, distributed = tmp_path / "plain.json", tmp_path / "xdist.json"
     base = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
-    run(pytester, server, *base, "--llm-results", str(distributed), "--llm-cache-dir", str(tmp_path / "c1"),
-        "-n", workers)
+    run(
+        pytester,
+        server,
+        *base,
+        "--llm-results",
+        str(distributed),
+        "--llm-cache-dir",
+        str(tmp_path / "c1"),
+        "-n",
+        workers,
+    )
     by_body = server.stats()["chat_by_body_sha256"]
     assert len(by_body) == 30 and set(by_body.values()) == {1}
     run(pytester, server, *base, "--llm-results", str(plain), "--llm-cache-dir", str(tmp_path / "c2"))

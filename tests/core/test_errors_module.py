@@ -36,13 +36,27 @@ def test_every_llmeval_error_is_defined_in_errors_module() -> None:
     importlib.import_module("pytest_llmeval.report.__main__")  # RebuildError's user; runnable modules were skipped
     assert len(skipped) < 5, f"too many modules could not be imported: {skipped}"
     subclasses = _subclasses(errors.LLMEvalError)
-    elsewhere = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in subclasses
-                       if cls.__module__ != "pytest_llmeval.errors" and cls.__module__.startswith("pytest_llmeval"))
+    elsewhere = sorted(
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in subclasses
+        if cls.__module__ != "pytest_llmeval.errors" and cls.__module__.startswith("pytest_llmeval")
+    )
     assert not elsewhere, f"user-facing errors defined outside pytest_llmeval/errors.py: {elsewhere}"
     # the classes the issue names, each now in the one module
-    for name in ("RebuildError", "MediaError", "InstructionSpecError", "JudgeError", "LocalModelError",
-                 "ServerStartError", "ServerCommandError", "PortInUseError", "ServerExitedError",
-                 "ServerReadyTimeoutError", "PerfRunError", "FakeServerError"):
+    for name in (
+        "RebuildError",
+        "MediaError",
+        "InstructionSpecError",
+        "JudgeError",
+        "LocalModelError",
+        "ServerStartError",
+        "ServerCommandError",
+        "PortInUseError",
+        "ServerExitedError",
+        "ServerReadyTimeoutError",
+        "PerfRunError",
+        "FakeServerError",
+    ):
         assert getattr(errors, name) in subclasses, name
 
 
@@ -62,17 +76,19 @@ def test_each_error_is_exported_from_the_package(name: str) -> None:
 
 
 def test_all_lists_every_exception_class_of_errors_module() -> None:
-    classes = {name for name, value in vars(errors).items()
-               if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == errors.__name__}
+    classes = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == errors.__name__
+    }
     assert classes == set(errors.__all__) - {"describe_exit"}
 
 
 def test_old_import_paths_still_give_the_same_class() -> None:
-    from pytest_llmeval.endpoint import local_models, server
+    from pytest_llmeval.endpoint import judge, local_models, server
     from pytest_llmeval.media import store
     from pytest_llmeval.perf import runner
     from pytest_llmeval.report import __main__ as rebuild
-    from pytest_llmeval.endpoint import judge
     from pytest_llmeval.scoring.ifeval import registry
     from pytest_llmeval.testing import FakeServerError
 

@@ -32,8 +32,18 @@ def test_wrong_answer_fails_with_short_message(pytester, model_server, gsm8k_fil
 
 def test_results_json_and_samples_jsonl(pytester, model_server, gsm8k_file, tmp_path: Path):
     results, samples = tmp_path / "results.json", tmp_path / "samples.jsonl"
-    run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-        "--llm-results", str(results), "--llm-samples", str(samples))
+    run(
+        pytester,
+        model_server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+    )
     data = json.loads(results.read_text())
     assert data["model"] == "fake-model"
     assert data["base_url"] == model_server.base_url
@@ -57,8 +67,9 @@ def test_results_json_and_samples_jsonl(pytester, model_server, gsm8k_file, tmp_
     [("gsm8k.acc>=0.7", 0), ("gsm8k.acc>=0.8", 1), ("gsm8k.main.acc>0.5", 0), ("gsm8k.acc<0.5", 1)],
 )
 def test_thresholds_decide_exit_status(pytester, model_server, gsm8k_file, threshold, exit_code):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-threshold", threshold)
+    result = run(
+        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-threshold", threshold
+    )
     assert result.ret == exit_code
     result.stdout.fnmatch_lines([f"{'PASS' if exit_code == 0 else 'FAIL'}  {threshold}  (actual 0.7500)"])
 
@@ -78,8 +89,9 @@ def test_without_thresholds_wrong_answers_fail_the_run(pytester, model_server, g
     ],
 )
 def test_bad_threshold_is_a_usage_error_before_any_request(pytester, model_server, gsm8k_file, threshold, message):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-threshold", threshold)
+    result = run(
+        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-threshold", threshold
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
     assert chat_requests(model_server) == 0
@@ -87,16 +99,26 @@ def test_bad_threshold_is_a_usage_error_before_any_request(pytester, model_serve
 
 def test_mark_expression_loads_only_selected_subsets(pytester, model_server, iquiz_dir, tmp_path):
     # only EQ has a data file: loading IQ would be a collection error
-    result = run(pytester, model_server, "-m", "iquiz and EQ", "--llm-dataset",
-                 f"iquiz.EQ={iquiz_dir / 'EQ.jsonl'}", "-v")
+    result = run(
+        pytester, model_server, "-m", "iquiz and EQ", "--llm-dataset", f"iquiz.EQ={iquiz_dir / 'EQ.jsonl'}", "-v"
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*iquiz/EQ::0000 PASSED*"])
 
 
 def test_subsets_from_folder_and_per_subset_metrics(pytester, model_server, iquiz_dir, tmp_path):
     results = tmp_path / "r.json"
-    result = run(pytester, model_server, "-m", "iquiz", "--llm-dataset", f"iquiz={iquiz_dir}",
-                 "--llm-results", str(results), "--strict-markers")
+    result = run(
+        pytester,
+        model_server,
+        "-m",
+        "iquiz",
+        "--llm-dataset",
+        f"iquiz={iquiz_dir}",
+        "--llm-results",
+        str(results),
+        "--strict-markers",
+    )
     result.assert_outcomes(passed=3, failed=1)
     data = json.loads(results.read_text())["benchmarks"]["iquiz"]
     assert data["subsets"]["IQ"]["metrics"]["acc"] == pytest.approx(0.5)
@@ -141,16 +163,34 @@ def test_without_llm_model_the_plugin_changes_nothing(pytester):
 def test_llm_list_prints_benchmarks(pytester):
     result = pytester.runpytest_subprocess("--llm-list")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["gsm8k  [[]math, reasoning]*", "    subsets (1): main", "    metrics (1): acc",
-                                 "iquiz  *", "    subsets (2): IQ, EQ"])
+    result.stdout.fnmatch_lines(
+        [
+            "gsm8k  [[]math, reasoning]*",
+            "    subsets (1): main",
+            "    metrics (1): acc",
+            "iquiz  *",
+            "    subsets (2): IQ, EQ",
+        ]
+    )
 
 
 def test_thinking_is_removed_before_scoring(pytester, start_server, gsm8k_file, tmp_path):
-    server = start_server(rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}"}],
-                          think="Let me think. It could be 99.")
+    server = start_server(
+        rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}"}], think="Let me think. It could be 99."
+    )
     samples = tmp_path / "s.jsonl"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "1",
-                 "--llm-samples", str(samples))
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-limit",
+        "1",
+        "--llm-samples",
+        str(samples),
+    )
     result.assert_outcomes(passed=1)
     line = json.loads(samples.read_text())
     assert "99" in line["reasoning"] and "<think>" not in line["output"]
@@ -161,8 +201,17 @@ def test_streaming_records_time_to_first_token(pytester, start_server, gsm8k_fil
 
     server = start_server(rules=GSM8K_RULES, ttft_s=0.05, itl_s=0.001)
     samples = tmp_path / "s.jsonl"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-stream",
-                 "--llm-samples", str(samples))
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-stream",
+        "--llm-samples",
+        str(samples),
+    )
     result.assert_outcomes(passed=3, failed=1)
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     assert all(0.04 < line["ttft_s"] < 1.0 for line in lines)
@@ -172,8 +221,22 @@ def test_streaming_records_time_to_first_token(pytester, start_server, gsm8k_fil
 def test_generation_parameters_reach_the_request(pytester, start_server, gsm8k_file, tmp_path):
     server = start_server(output_tokens=4)
     samples = tmp_path / "s.jsonl"
-    run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "1",
-        "--llm-gen", "max_tokens=2", "--llm-gen", "temperature=0", "--llm-samples", str(samples))
+    run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-limit",
+        "1",
+        "--llm-gen",
+        "max_tokens=2",
+        "--llm-gen",
+        "temperature=0",
+        "--llm-samples",
+        str(samples),
+    )
     line = json.loads(samples.read_text())
     assert line["usage"]["completion_tokens"] == 2  # max_tokens truncated the echo reply
 
@@ -183,19 +246,38 @@ def test_n_generations_average_and_majority(pytester, start_server, gsm8k_file, 
 
     server = start_server(rules=GSM8K_RULES)
     samples = tmp_path / "s.jsonl"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "n=3",
-                 "--llm-samples", str(samples))
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-gen",
+        "n=3",
+        "--llm-samples",
+        str(samples),
+    )
     result.assert_outcomes(passed=3, failed=1)
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     assert all(len(line["outputs"]) == 3 for line in lines)
     # the fake server gives every generation the same text: all pass or all fail
-    assert {line["id"]: line["metrics"]["pass_at_3"] for line in lines} == {"0000": 1.0, "0001": 1.0, "0002": 1.0, "0003": 0.0}
+    assert {line["id"]: line["metrics"]["pass_at_3"] for line in lines} == {
+        "0000": 1.0,
+        "0001": 1.0,
+        "0002": 1.0,
+        "0003": 0.0,
+    }
     assert set(lines[0]["metrics"]) == {"acc", "pass_at_1", "pass_at_2", "pass_at_3"}
 
 
 def test_builtin_smoke_benchmark_needs_no_download(pytester, start_server, tmp_path):
-    server = start_server(rules=[{"contains": "Anna has 3 apples", "reply": "3 + 4 = 7. \\boxed{7}"},
-                                 {"contains": "capital of France", "reply": "Paris.\nAnswer: A"}])
+    server = start_server(
+        rules=[
+            {"contains": "Anna has 3 apples", "reply": "3 + 4 = 7. \\boxed{7}"},
+            {"contains": "capital of France", "reply": "Paris.\nAnswer: A"},
+        ]
+    )
     results = tmp_path / "r.json"
     result = run(pytester, server, "-m", "smoke", "--llm-results", str(results))
     result.assert_outcomes(passed=2, failed=18)
@@ -205,8 +287,9 @@ def test_builtin_smoke_benchmark_needs_no_download(pytester, start_server, tmp_p
 
 
 def test_subject_group_is_a_mark(pytester):
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", "http://127.0.0.1:9/v1",
-                                           "-m", "ceval and stem", "--markers")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", "http://127.0.0.1:9/v1", "-m", "ceval and stem", "--markers"
+    )
     result.stdout.fnmatch_lines(["*@pytest.mark.stem: llmeval benchmark tag*"])
     from pytest_llmeval.benchmarks import get_benchmark
     from pytest_llmeval.engine.selection import select

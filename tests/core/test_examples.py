@@ -59,18 +59,28 @@ def custom_server(start_server: Callable[..., FakeOpenAIServer]) -> FakeOpenAISe
 def test_custom_benchmarks_example_scores_each_benchmark(pytester, custom_server, tmp_path):
     copy_example(pytester, "custom_benchmarks")
     results = tmp_path / "results.json"
-    result = run(pytester, custom_server, "-m", "capitals or policy or tone", "--llm-results", str(results),
-                 "-v", "--strict-markers")
+    result = run(
+        pytester,
+        custom_server,
+        "-m",
+        "capitals or policy or tone",
+        "--llm-results",
+        str(results),
+        "-v",
+        "--strict-markers",
+    )
     result.assert_outcomes(passed=4, failed=3)
-    result.stdout.fnmatch_lines_random([
-        "*capitals/default::fr PASSED*",
-        "*capitals/default::jp FAILED*",
-        "*capitals/default::au PASSED*",
-        "*policy/default::p1 PASSED*",
-        "*policy/default::p2 FAILED*",
-        "*tone/default::00 PASSED*",
-        "*tone/default::01 FAILED*",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            "*capitals/default::fr PASSED*",
+            "*capitals/default::jp FAILED*",
+            "*capitals/default::au PASSED*",
+            "*policy/default::p1 PASSED*",
+            "*policy/default::p2 FAILED*",
+            "*tone/default::00 PASSED*",
+            "*tone/default::01 FAILED*",
+        ]
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # no threshold: wrong answers fail the run
     assert custom_server.stats()["chat_requests"] == 7
 
@@ -108,8 +118,16 @@ def test_custom_benchmarks_tags_select_benchmarks(pytester, custom_server):
 def test_custom_benchmarks_threshold_gates_the_exit_status(pytester, custom_server, tmp_path, threshold, exit_code):
     copy_example(pytester, "custom_benchmarks")
     results = tmp_path / "results.json"
-    result = run(pytester, custom_server, "-m", "capitals or policy or tone", "--llm-threshold", threshold,
-                 "--llm-results", str(results))
+    result = run(
+        pytester,
+        custom_server,
+        "-m",
+        "capitals or policy or tone",
+        "--llm-threshold",
+        threshold,
+        "--llm-results",
+        str(results),
+    )
     result.assert_outcomes(passed=4, failed=3)
     assert result.ret == exit_code
     data = json.loads(results.read_text())
@@ -122,11 +140,13 @@ def test_hand_written_tests_example_passes_with_right_answers(pytester, start_se
     server = start_server(rules=HAND_WRITTEN_RULES)
     result = run(pytester, server, "-v")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines_random([
-        "*test_model_answers_in_french_when_asked PASSED*",
-        "*test_two_questions_concurrently PASSED*",
-        "*test_endpoint_settings_are_visible PASSED*",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_model_answers_in_french_when_asked PASSED*",
+            "*test_two_questions_concurrently PASSED*",
+            "*test_endpoint_settings_are_visible PASSED*",
+        ]
+    )
     assert server.stats()["chat_requests"] == 3
 
 
@@ -136,12 +156,14 @@ def test_hand_written_tests_example_fails_on_wrong_answers(pytester, start_serve
     result = run(pytester, server)
     # real assertion failures in the test bodies, not fixture errors or skips
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines_random([
-        "*assert 'paris' in *",
-        "*assert ('tokyo' in *",
-        "FAILED test_chat.py::test_model_answers_in_french_when_asked*",
-        "FAILED test_chat.py::test_two_questions_concurrently*",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            "*assert 'paris' in *",
+            "*assert ('tokyo' in *",
+            "FAILED test_chat.py::test_model_answers_in_french_when_asked*",
+            "FAILED test_chat.py::test_two_questions_concurrently*",
+        ]
+    )
     assert server.stats()["chat_requests"] == 3
 
 
@@ -161,8 +183,15 @@ def test_examples_run_from_the_parent_directory(pytester, start_server, custom_s
 
     # data paths in file_benchmark resolve against the conftest's folder, not the working directory
     results = tmp_path / "results.json"
-    result = run(pytester, custom_server, "conftest_examples/custom_benchmarks", "-m", "capitals or policy",
-                 "--llm-results", str(results))
+    result = run(
+        pytester,
+        custom_server,
+        "conftest_examples/custom_benchmarks",
+        "-m",
+        "capitals or policy",
+        "--llm-results",
+        str(results),
+    )
     result.assert_outcomes(passed=3, failed=2)
     benchmarks = json.loads(results.read_text())["benchmarks"]
     assert {name: bench["count"] for name, bench in benchmarks.items()} == {"capitals": 3, "policy": 2}
@@ -171,8 +200,18 @@ def test_examples_run_from_the_parent_directory(pytester, start_server, custom_s
 def test_custom_benchmarks_example_under_xdist(pytester, custom_server, tmp_path):
     copy_example(pytester, "custom_benchmarks")
     results = tmp_path / "results.json"
-    result = run(pytester, custom_server, "-p", "xdist", "-n", "2", "-m", "capitals or policy or tone",
-                 "--llm-results", str(results))
+    result = run(
+        pytester,
+        custom_server,
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        "-m",
+        "capitals or policy or tone",
+        "--llm-results",
+        str(results),
+    )
     result.assert_outcomes(passed=4, failed=3)
     benchmarks = json.loads(results.read_text())["benchmarks"]
     assert {name: bench["count"] for name, bench in benchmarks.items()} == {"capitals": 3, "policy": 2, "tone": 2}

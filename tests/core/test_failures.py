@@ -19,8 +19,9 @@ def free_port() -> int:
 
 def test_unreachable_server_is_one_clear_error(pytester, gsm8k_file):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k",
-                                           "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert output.count("cannot reach") == 1
@@ -46,8 +47,19 @@ def test_api_key_from_environment_and_never_written(pytester, start_server, gsm8
     server = start_server(require_api_key="sk-secret-123", rules=GSM8K_RULES)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-123")
     results, samples = tmp_path / "r.json", tmp_path / "s.jsonl"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-results", str(results), "--llm-samples", str(samples), "-v")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+        "-v",
+    )
     result.assert_outcomes(passed=3, failed=1)
     written = [results.read_text(), samples.read_text(), result.stdout.str(), result.stderr.str()]
     cache_dir = pytester.path / ".pytest_cache" / "llmeval"
@@ -58,16 +70,29 @@ def test_api_key_from_environment_and_never_written(pytester, start_server, gsm8
 def test_dotenv_supplies_endpoint(pytester, start_server, gsm8k_file):
     server = start_server(require_api_key="sk-dotenv", rules=GSM8K_RULES)
     pytester.path.joinpath(".env").write_text(f"OPENAI_BASE_URL={server.base_url}\nOPENAI_API_KEY='sk-dotenv'\n")
-    result = pytester.runpytest_subprocess("--llm-model", "fake-model", "-m", "gsm8k",
-                                           "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
+    )
     result.assert_outcomes(passed=3, failed=1)
 
 
 def test_transport_failure_is_an_error_not_a_wrong_answer(pytester, start_server, gsm8k_file, tmp_path):
     server = start_server(rules=GSM8K_RULES, fail_rules=[{"contains": "pens", "status": 500}])
     results = tmp_path / "r.json"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-retries", "1",
-                 "--llm-results", str(results), "--llm-threshold", "gsm8k.acc>=0.6")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-retries",
+        "1",
+        "--llm-results",
+        str(results),
+        "--llm-threshold",
+        "gsm8k.acc>=0.6",
+    )
     result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*llmeval error: server answered 500*"])
     data = json.loads(results.read_text())["benchmarks"]["gsm8k"]
@@ -78,8 +103,20 @@ def test_transport_failure_is_an_error_not_a_wrong_answer(pytester, start_server
 
 def test_max_errors_tolerates_errors(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, fail_rules=[{"contains": "pens", "status": 503}])
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-retries", "0",
-                 "--llm-threshold", "gsm8k.acc>=0.6", "--llm-max-errors", "1")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-retries",
+        "0",
+        "--llm-threshold",
+        "gsm8k.acc>=0.6",
+        "--llm-max-errors",
+        "1",
+    )
     assert result.ret == 0
 
 
@@ -131,8 +168,18 @@ def test_unknown_bench_arg_is_a_usage_error(pytester, model_server):
 
 def test_timeout_is_an_error(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, hang=["apples"])
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-timeout", "0.5",
-                 "--llm-retries", "0")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-timeout",
+        "0.5",
+        "--llm-retries",
+        "0",
+    )
     result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*llmeval error: no complete answer within 0.5 s (--llm-timeout)*"])
 

@@ -22,16 +22,27 @@ ROOT = Path(__file__).parents[2]
 DOC_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def pytest_process(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def pytest_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """`python -m pytest ARGS` as a user types it (no PYTEST_ADDOPTS of the suite running this)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     environ.update(env or {})
-    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, env=environ, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def run(pytester: pytest.Pytester, base_url: str, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--llm-model", "fake-model", "--llm-base-url", base_url, "-p", "no:randomly", *args)
+    return pytester.runpytest_subprocess(
+        "--llm-model", "fake-model", "--llm-base-url", base_url, "-p", "no:randomly", *args
+    )
 
 
 # -- item 1: `pytest --help` and every documented command -------------------------------------------
@@ -86,8 +97,13 @@ def test_every_documented_command_parses(page, command, tmp_path):
     words = [w for w in shlex.split(command, comments=True) if w != "..."]
     words = words[3:] if words[:3] == ["python", "-m", "pytest"] else words[1:]
     words = ["http://127.0.0.1:9/v1" if w == "URL" else w for w in words]
-    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9",
-               "MODELSCOPE_DOMAIN": "127.0.0.1:9", "OPENAI_BASE_URL": ""}
+    offline = {
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "MODELSCOPE_DOMAIN": "127.0.0.1:9",
+        "OPENAI_BASE_URL": "",
+    }
     result = pytest_process(*words, "--collect-only", "-q", "-p", "no:cacheprovider", cwd=tmp_path, env=offline)
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "INTERNALERROR" not in output, output
@@ -97,14 +113,21 @@ def test_every_documented_command_parses(page, command, tmp_path):
         missing = [p for p in named_paths(words) if not (tmp_path / p).exists() and p in result.stderr]
         assert missing, f"{page}: {command}\n{result.stderr}"
     else:
-        assert result.returncode in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
-                                     pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED), output
+        assert result.returncode in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.INTERRUPTED,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ), output
 
 
 # -- item 2: a local file of some subsets runs those subsets ----------------------------------------
 
-MMLU_PRO_RULES = [{"contains": "stack-based", "reply": "Answer: B"}, {"contains": "binary search", "reply": "Answer: A"},
-                  {"contains": "adverts", "reply": "Answer: A"}]
+MMLU_PRO_RULES = [
+    {"contains": "stack-based", "reply": "Answer: B"},
+    {"contains": "binary search", "reply": "Answer: A"},
+    {"contains": "adverts", "reply": "Answer: A"},
+]
 
 
 def test_a_file_of_some_subsets_runs_them_and_names_the_others_in_one_line(pytester, start_server, tmp_path):
@@ -153,8 +176,13 @@ def test_rows_without_the_subset_field_are_still_an_error(pytester, start_server
 
 
 def test_count_of_a_breakdown_metric_is_the_samples_it_covers(pytester, start_server, tmp_path):
-    server = start_server(rules=[{"contains": "polar coordinates", "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
-                                 {"contains": "513^2", "reply": "\\boxed{26000}"}, {"contains": "sqrt{8}", "reply": "\\boxed{4}"}])
+    server = start_server(
+        rules=[
+            {"contains": "polar coordinates", "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
+            {"contains": "513^2", "reply": "\\boxed{26000}"},
+            {"contains": "sqrt{8}", "reply": "\\boxed{4}"},
+        ]
+    )
     path = write_jsonl(tmp_path / "math500.jsonl", data.MATH500_ROWS)
     result = run(pytester, server.base_url, "-m", "level2", "--llm-dataset", f"math_500={path}")
     rows = {line.split()[3]: line.split() for line in result.stdout.lines if line.startswith("fake-model  math_500")}
@@ -163,16 +191,36 @@ def test_count_of_a_breakdown_metric_is_the_samples_it_covers(pytester, start_se
 
 
 def test_ci_mode_says_undecided_when_the_interval_straddles_the_threshold(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-threshold", "gsm8k.acc>=0.5", "--llm-threshold-mode", "ci")
+    result = run(
+        pytester,
+        model_server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-threshold",
+        "gsm8k.acc>=0.5",
+        "--llm-threshold-mode",
+        "ci",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # undecided fails the run
     last = [line for line in result.stdout.lines if line.strip()][-1]
     assert "llmeval: UNDECIDED: gsm8k.acc>=0.5 (actual 0.7500, 95% CI [" in last, last
 
 
 def test_ci_mode_still_says_fail_when_the_interval_is_below(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-threshold", "gsm8k.acc>=0.99", "--llm-threshold-mode", "ci")
+    result = run(
+        pytester,
+        model_server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-threshold",
+        "gsm8k.acc>=0.99",
+        "--llm-threshold-mode",
+        "ci",
+    )
     last = [line for line in result.stdout.lines if line.strip()][-1]
     assert "llmeval: FAIL: gsm8k.acc>=0.99" in last, last
 
@@ -183,7 +231,9 @@ def test_ci_mode_still_says_fail_when_the_interval_is_below(pytester, model_serv
 def test_the_truncation_fix_is_said_once_per_run(pytester, start_server, gsm8k_file):
     long = "Let me think about this step by step before I answer the question"
     server = start_server(rules=[{"contains": word, "reply": long} for word in ("apples", "pens", "pages", "bus")])
-    result = run(pytester, server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "max_tokens=4")
+    result = run(
+        pytester, server.base_url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "max_tokens=4"
+    )
     output = result.stdout.str()
     result.assert_outcomes(failed=4)
     assert output.count("max_tokens=N") == 1, output
@@ -234,13 +284,29 @@ def test_a_path_or_a_plain_mark_still_collects_the_projects_tests(project, model
 
 def test_a_collection_run_counts_its_items_in_the_header(project, model_server, gsm8k_file, tmp_path):
     rows = [json.loads(line) for line in gsm8k_file.read_text().splitlines()]
-    suite = write_jsonl(tmp_path / "suite.jsonl", [
-        {"index": i, "prompt": {"id": f"g{i}", "subset": "main", "input": row["question"],
-                                "target": row["answer"].split("####")[-1].strip(), "choices": None, "metadata": {}},
-         "tags": ["en"], "categories": ["Suite", "Math"], "task_type": "math", "weight": 0.25,
-         "dataset_name": "gsm8k", "subset_name": "main"}
-        for i, row in enumerate(rows)
-    ])
+    suite = write_jsonl(
+        tmp_path / "suite.jsonl",
+        [
+            {
+                "index": i,
+                "prompt": {
+                    "id": f"g{i}",
+                    "subset": "main",
+                    "input": row["question"],
+                    "target": row["answer"].split("####")[-1].strip(),
+                    "choices": None,
+                    "metadata": {},
+                },
+                "tags": ["en"],
+                "categories": ["Suite", "Math"],
+                "task_type": "math",
+                "weight": 0.25,
+                "dataset_name": "gsm8k",
+                "subset_name": "main",
+            }
+            for i, row in enumerate(rows)
+        ],
+    )
     result = run(project, model_server.base_url, "--llm-collection", str(suite))
     output = result.stdout.str()
     assert "collected 4 items" in output and "must not be imported" not in output, output
@@ -260,8 +326,16 @@ def counting_serve_command(tmp_path: Path, starts: Path) -> str:
 def test_collect_only_starts_no_server_and_prints_no_result(pytester, gsm8k_file, tmp_path):
     starts = tmp_path / "starts.txt"
     result = pytester.runpytest_subprocess(
-        "--llm-model", "served-model", "--llm-serve", counting_serve_command(tmp_path, starts), "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={gsm8k_file}", "--collect-only")
+        "--llm-model",
+        "served-model",
+        "--llm-serve",
+        counting_serve_command(tmp_path, starts),
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--collect-only",
+    )
     assert result.ret == pytest.ExitCode.OK
     output = result.stdout.str()
     assert "4 tests collected" in output or "collected 4 items" in output
@@ -271,8 +345,16 @@ def test_collect_only_starts_no_server_and_prints_no_result(pytester, gsm8k_file
 
 def test_a_run_whose_every_answer_is_cached_starts_no_server(pytester, gsm8k_file, tmp_path):
     starts = tmp_path / "starts.txt"
-    args = ("--llm-model", "served-model", "--llm-serve", counting_serve_command(tmp_path, starts), "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={gsm8k_file}")
+    args = (
+        "--llm-model",
+        "served-model",
+        "--llm-serve",
+        counting_serve_command(tmp_path, starts),
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+    )
     first = pytester.runpytest_subprocess(*args)
     first.assert_outcomes(passed=3, failed=1)
     second = pytester.runpytest_subprocess(*args)
@@ -314,21 +396,36 @@ def script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
     made (VIRTUAL_ENV), so that nothing is installed here."""
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     environ["VIRTUAL_ENV"] = sys.prefix
-    return subprocess.run([f"./{name}", *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [f"./{name}", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_quickstart_script_runs_the_main_job(tmp_path):
-    result = script("quickstart.sh", "--collect-only", "-q", "-p", "no:cacheprovider", "--llm-cache-dir", str(tmp_path),
-                    cwd=ROOT)
+    result = script(
+        "quickstart.sh", "--collect-only", "-q", "-p", "no:cacheprovider", "--llm-cache-dir", str(tmp_path), cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "20 tests collected" in result.stdout and "smoke/math::" in result.stdout
     assert "setting up" not in result.stdout  # the environment is complete: nothing installed
 
 
 def test_run_tests_script_runs_the_suite_with_two_workers():
-    result = script("run-tests.sh", "tests/core/test_docs.py::test_architecture_page_names_every_package",
-                    "-p", "no:cacheprovider", "-p", "no:randomly", cwd=ROOT)
+    result = script(
+        "run-tests.sh",
+        "tests/core/test_docs.py::test_architecture_page_names_every_package",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "created: 2/2 workers" in result.stdout and "1 passed" in result.stdout
 
@@ -348,15 +445,45 @@ def test_collection_build_reports_every_leaf_it_cannot_load_in_one_run(tmp_path)
     bad = tmp_path / "gsm8k.jsonl"
     bad.write_text('{"question": "1 + 1?", "answer": "#### 2"}\n{not json\n')
     schema = tmp_path / "schema.json"
-    schema.write_text(json.dumps({"name": "Suite", "children": [
-        {"name": "Math", "children": [{"name": "gsm8k"}, {"name": "aime25"}]},
-        {"name": "Chinese", "children": [{"name": "iquiz"}]},
-    ]}))
-    offline = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "MODELSCOPE_OFFLINE": "1",
-               "HF_ENDPOINT": "http://127.0.0.1:9", "MODELSCOPE_DOMAIN": "127.0.0.1:9"}
-    run = subprocess.run([sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "5",
-                          "-o", str(tmp_path / "out.jsonl"), "--llm-dataset", f"gsm8k={bad}"],
-                         capture_output=True, text=True, cwd=tmp_path, env=offline, timeout=300)
+    schema.write_text(
+        json.dumps(
+            {
+                "name": "Suite",
+                "children": [
+                    {"name": "Math", "children": [{"name": "gsm8k"}, {"name": "aime25"}]},
+                    {"name": "Chinese", "children": [{"name": "iquiz"}]},
+                ],
+            }
+        )
+    )
+    offline = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "MODELSCOPE_OFFLINE": "1",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "MODELSCOPE_DOMAIN": "127.0.0.1:9",
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_llmeval.collection",
+            "build",
+            str(schema),
+            "-n",
+            "5",
+            "-o",
+            str(tmp_path / "out.jsonl"),
+            "--llm-dataset",
+            f"gsm8k={bad}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=offline,
+        timeout=300,
+    )
     error = run.stderr
     assert run.returncode != 0 and "Traceback" not in error
     assert "3 of the schema's datasets cannot be loaded" in error, error

@@ -49,8 +49,22 @@ def wait_for(condition, timeout: float = 120.0) -> None:
 
 
 def pytest_command(server, data: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "--llm-model", "fake-model", "--llm-base-url", server.base_url,
-            "-p", "no:randomly", "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", *args]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        *args,
+    ]
 
 
 # -- item 1: a dead xdist worker -------------------------------------------------------------
@@ -109,8 +123,17 @@ def test_interrupted_run_is_incomplete_and_not_passed(pytester, start_server, tm
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(count))
     results = tmp_path / "r.json"
     extra = ("-n", workers) if workers else ()
-    command = pytest_command(server, data, *extra, "--llm-concurrency", "2", "--llm-results", str(results),
-                             "--llm-threshold", "gsm8k.acc>=0.5")
+    command = pytest_command(
+        server,
+        data,
+        *extra,
+        "--llm-concurrency",
+        "2",
+        "--llm-results",
+        str(results),
+        "--llm-threshold",
+        "gsm8k.acc>=0.5",
+    )
     process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(lambda: chat_requests(server) >= 20)
@@ -132,8 +155,18 @@ def test_complete_run_says_so(pytester, start_server, tmp_path):
     server = start_server(rules=echo_rules(5))
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(5))
     results = tmp_path / "r.json"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-results", str(results),
-                 "-k", "not 0004")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-results",
+        str(results),
+        "-k",
+        "not 0004",
+    )
     result.assert_outcomes(passed=4, deselected=1)
     data = json.loads(results.read_text())
     assert (data["complete"], data["samples_planned"], data["samples_scored"]) == (True, 4, 4)
@@ -211,13 +244,21 @@ def test_unreadable_rows_are_cache_misses(pytester, start_server, tmp_path):
 def test_url_secrets_are_sent_and_never_shown():
     from pytest_llmeval.settings import EndpointSettings
 
-    endpoint = EndpointSettings(model="m", base_url="https://alice:s%3Aqq7z@Host.example:8443/v1/chat/completions?api-key=QSECRET&v=2")
+    endpoint = EndpointSettings(
+        model="m", base_url="https://alice:s%3Aqq7z@Host.example:8443/v1/chat/completions?api-key=QSECRET&v=2"
+    )
     assert endpoint.base_url == "https://host.example:8443/v1"
     assert endpoint.chat_url == "https://host.example:8443/v1/chat/completions?api-key=QSECRET&v=2"
     assert endpoint.models_url == "https://host.example:8443/v1/models?api-key=QSECRET&v=2"
     assert endpoint.headers()["Authorization"] == "Basic YWxpY2U6czpxcTd6"  # alice:s:qq7z
-    shown = [endpoint.public_chat_url, endpoint.public_models_url, repr(endpoint), str(endpoint),
-             json.dumps(endpoint.public_dict()), endpoint.model_dump_json()]
+    shown = [
+        endpoint.public_chat_url,
+        endpoint.public_models_url,
+        repr(endpoint),
+        str(endpoint),
+        json.dumps(endpoint.public_dict()),
+        endpoint.model_dump_json(),
+    ]
     for text in shown:
         assert "QSECRET" not in text and "qq7z" not in text and "alice" not in text, text
     assert EndpointSettings(model="m", base_url=endpoint.full_base_url()).chat_url == endpoint.chat_url
@@ -241,11 +282,25 @@ def test_run_against_an_url_with_credentials_and_query(pytester, tmp_path):
     count = 3
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(count))
     results, samples = tmp_path / "r.json", tmp_path / "s.jsonl"
-    with LoopbackChatServer(reply="\\boxed{1}", require_auth=("alice", "pa:ss"), require_query={"api-key": "QSECRET"}) as server:
+    with LoopbackChatServer(
+        reply="\\boxed{1}", require_auth=("alice", "pa:ss"), require_query={"api-key": "QSECRET"}
+    ) as server:
         url = f"http://alice:pa%3Ass@127.0.0.1:{server.port}/v1?api-key=QSECRET"
         result = pytester.runpytest_subprocess(
-            "--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
-            "--llm-results", str(results), "--llm-samples", str(samples), "-v")
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            url,
+            "-m",
+            "gsm8k",
+            "--llm-dataset",
+            f"gsm8k={data}",
+            "--llm-results",
+            str(results),
+            "--llm-samples",
+            str(samples),
+            "-v",
+        )
         result.assert_outcomes(passed=1, failed=2)
         paths = {(method, path) for method, path, _ in server.requests}
         assert paths == {("GET", "/v1/models"), ("POST", "/v1/chat/completions")}
@@ -261,8 +316,9 @@ def test_unreachable_url_with_credentials_is_shown_without_them(pytester, tmp_pa
 
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(2))
     url = f"http://alice:pw123@127.0.0.1:{free_port()}/v1?api-key=QSECRET"
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k",
-                                           "--llm-dataset", f"gsm8k={data}")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "cannot reach http://127.0.0.1:" in output
@@ -272,8 +328,10 @@ def test_unreachable_url_with_credentials_is_shown_without_them(pytester, tmp_pa
 # -- item 4: a response that never ends ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("mode", "stream"), [("endless_sse", True), ("endless_line", True),
-                                              ("endless_body", False), ("huge", False), ("huge", True)])
+@pytest.mark.parametrize(
+    ("mode", "stream"),
+    [("endless_sse", True), ("endless_line", True), ("endless_body", False), ("huge", False), ("huge", True)],
+)
 def test_oversized_response_is_a_bad_response_with_bounded_memory(pytester, tmp_path, mode, stream):
     from tests.core.loopback import LoopbackChatServer
 
@@ -281,10 +339,32 @@ def test_oversized_response_is_a_bad_response_with_bounded_memory(pytester, tmp_
     results, samples = tmp_path / "r.json", tmp_path / "s.jsonl"
     cap = 2_000_000
     with LoopbackChatServer(mode=mode, huge_bytes=5_000_000) as server:
-        command = [sys.executable, "-m", "pytest", "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{server.port}/v1",
-                   "-p", "no:randomly", "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-timeout", "300",
-                   "--llm-retries", "0", "--llm-max-response-bytes", str(cap), "--llm-results", str(results),
-                   "--llm-samples", str(samples), *(["--llm-stream"] if stream else [])]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            f"http://127.0.0.1:{server.port}/v1",
+            "-p",
+            "no:randomly",
+            "-m",
+            "gsm8k",
+            "--llm-dataset",
+            f"gsm8k={data}",
+            "--llm-timeout",
+            "300",
+            "--llm-retries",
+            "0",
+            "--llm-max-response-bytes",
+            str(cap),
+            "--llm-results",
+            str(results),
+            "--llm-samples",
+            str(samples),
+            *(["--llm-stream"] if stream else []),
+        ]
         process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         out = process.stdout.read().decode()  # type: ignore[union-attr]
         _, status, usage = os.wait4(process.pid, 0)
@@ -305,21 +385,32 @@ def test_answer_under_the_cap_is_accepted(pytester, tmp_path):
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(1))
     with LoopbackChatServer(mode="huge", huge_bytes=1_000_000) as server:
         result = pytester.runpytest_subprocess(
-            "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{server.port}/v1", "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={data}", "--llm-max-response-bytes", "2000000")
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            f"http://127.0.0.1:{server.port}/v1",
+            "-m",
+            "gsm8k",
+            "--llm-dataset",
+            f"gsm8k={data}",
+            "--llm-max-response-bytes",
+            "2000000",
+        )
     result.assert_outcomes(failed=1)  # a (wrong) answer, not an error
 
 
 def test_openai_client_of_the_llm_fixture_sends_url_credentials_and_query(pytester):
     from tests.core.loopback import LoopbackChatServer
 
-    pytester.makepyfile(test_sdk="""
+    pytester.makepyfile(
+        test_sdk="""
         def test_sdk(llm):
             client = llm.openai_client()
             reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
             assert reply.choices[0].message.content == "hello"
             assert "QSECRET" not in str(client.base_url) and "pw9" not in str(client.base_url)
-        """)
+        """
+    )
     with LoopbackChatServer(reply="hello", require_auth=("bob", "pw9"), require_query={"api-key": "QSECRET"}) as server:
         url = f"http://bob:pw9@127.0.0.1:{server.port}/v1?api-key=QSECRET"
         result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", url, "-p", "no:randomly")

@@ -34,8 +34,14 @@ def iquiz(**extra: bytes) -> dict[str, dict[str, bytes]]:
 @pytest.fixture
 def ms_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms-cache"))
-    for name in ("MODELSCOPE_OFFLINE", "MODELSCOPE_DOMAIN", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
-                 "MODELSCOPE_DOWNLOAD_TOTAL_TIMEOUT", "MODELSCOPE_DOWNLOAD_TIMEOUT"):
+    for name in (
+        "MODELSCOPE_OFFLINE",
+        "MODELSCOPE_DOMAIN",
+        "HF_HUB_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "MODELSCOPE_DOWNLOAD_TOTAL_TIMEOUT",
+        "MODELSCOPE_DOWNLOAD_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -74,15 +80,19 @@ def cache_files(tmp_path: Path) -> list[str]:
     return sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "ms-cache").rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("name", [
-    "{abs}",  # the reported attack: an absolute path in a listing entry
-    "../escaped.jsonl",
-    "IQ/../../../escaped.jsonl",
-    "..\\..\\escaped.jsonl",  # a Windows traversal
-    "IQ/a\x00b.jsonl",
-    "\uff0e\uff0e/escaped.jsonl",  # fullwidth dots: '../escaped.jsonl' after NFKC normalisation
-    "C:/escaped.jsonl",
-], ids=["absolute", "dotdot", "inner-dotdot", "backslash", "nul", "fullwidth", "drive"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "{abs}",  # the reported attack: an absolute path in a listing entry
+        "../escaped.jsonl",
+        "IQ/../../../escaped.jsonl",
+        "..\\..\\escaped.jsonl",  # a Windows traversal
+        "IQ/a\x00b.jsonl",
+        "\uff0e\uff0e/escaped.jsonl",  # fullwidth dots: '../escaped.jsonl' after NFKC normalisation
+        "C:/escaped.jsonl",
+    ],
+    ids=["absolute", "dotdot", "inner-dotdot", "backslash", "nul", "fullwidth", "drive"],
+)
 def test_a_listing_naming_a_file_outside_the_dataset_is_refused_before_any_write(ms_env, tmp_path, name):
     target = tmp_path / "outside" / "escaped.jsonl"
     target.parent.mkdir()
@@ -166,10 +176,13 @@ def test_a_file_larger_than_its_listing_says_is_refused(ms_env, tmp_path):
     assert not any(p.stat().st_size > 1024 * 1024 for p in (tmp_path / "ms-cache").rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("LLMEVAL_HUB_TIMEOUT", "soon", "positive number of seconds"),
-    ("LLMEVAL_HUB_MAX_BYTES", "-3", "positive whole number"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LLMEVAL_HUB_TIMEOUT", "soon", "positive number of seconds"),
+        ("LLMEVAL_HUB_MAX_BYTES", "-3", "positive whole number"),
+    ],
+)
 def test_a_bad_limit_value_names_the_variable(monkeypatch, name, value, message):
     from pytest_llmeval.benchmarks.hub_limits import HubLimits
     from pytest_llmeval.errors import ConfigError
@@ -197,8 +210,13 @@ def gsm8k_repo(test: bytes | None = None) -> dict[str, dict[str, bytes]]:
     from tests.conftest import GSM8K_ROWS
 
     # the train rows are the default protocol's 4 few-shot examples
-    return {"openai/gsm8k": {"README.md": GSM8K_CARD, "main/test.jsonl": test or jsonl(GSM8K_ROWS[:2]),
-                             "main/train.jsonl": jsonl(GSM8K_ROWS)}}
+    return {
+        "openai/gsm8k": {
+            "README.md": GSM8K_CARD,
+            "main/test.jsonl": test or jsonl(GSM8K_ROWS[:2]),
+            "main/train.jsonl": jsonl(GSM8K_ROWS),
+        }
+    }
 
 
 @pytest.fixture

@@ -24,15 +24,24 @@ MODEL_RULES = [
 ]
 JUDGE_RULES = [
     {"contains": "Candidate answer:\nBecause air", "reply": "Same physics, different words.\nCORRECT"},
-    {"contains": "Candidate answer:\nIt was Christopher", "reply": "Marlowe is not Shakespeare; the correct author differs.\nINCORRECT"},
+    {
+        "contains": "Candidate answer:\nIt was Christopher",
+        "reply": "Marlowe is not Shakespeare; the correct author differs.\nINCORRECT",
+    },
     {"contains": "Candidate answer:\nAnswer: water", "reply": "I cannot decide."},
 ]
 
 
 @pytest.mark.parametrize(
     ("reply", "verdict"),
-    [("CORRECT", True), ("INCORRECT", False), ("It is correct.\nINCORRECT", False),
-     ("The answer is incorrect... no wait.\nCORRECT", True), ("maybe", None), ("**CORRECT**", True)],
+    [
+        ("CORRECT", True),
+        ("INCORRECT", False),
+        ("It is correct.\nINCORRECT", False),
+        ("The answer is incorrect... no wait.\nCORRECT", True),
+        ("maybe", None),
+        ("**CORRECT**", True),
+    ],
 )
 def test_verdict_parsing(reply, verdict):
     assert parse_verdict(reply) is verdict
@@ -49,12 +58,28 @@ def test_judge_grades_free_form_answers_and_is_cached(pytester, start_server):
     # inside the project: an existing file outside it, named on the command line, would move
     # pytest's rootdir (and with it the default cache folder) on the second run
     samples = pytester.path / "s.jsonl"
-    args = ("--llm-model", "fake-model", "--llm-base-url", model.base_url, "--llm-judge-model", "judge-model",
-            "--llm-judge-base-url", judge.base_url, "-m", "essay", "--llm-samples", str(samples))
+    args = (
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        model.base_url,
+        "--llm-judge-model",
+        "judge-model",
+        "--llm-judge-base-url",
+        judge.base_url,
+        "-m",
+        "essay",
+        "--llm-samples",
+        str(samples),
+    )
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines(["*why:      judge: Marlowe is not Shakespeare*",
-                                 "*llmeval error: the judge 'judge-model' answered neither CORRECT nor INCORRECT*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*why:      judge: Marlowe is not Shakespeare*",
+            "*llmeval error: the judge 'judge-model' answered neither CORRECT nor INCORRECT*",
+        ]
+    )
     by_id = {line["id"]: line for line in map(json.loads, samples.read_text().splitlines())}
     assert by_id["q1"]["passed"] is True and by_id["q2"]["passed"] is False
     assert by_id["q3"]["error_kind"] == "judge"  # an unreadable verdict is not a wrong answer
@@ -65,8 +90,9 @@ def test_judge_grades_free_form_answers_and_is_cached(pytester, start_server):
 
 def test_judge_benchmark_without_judge_is_a_usage_error(pytester, model_server):
     project(pytester)
-    result = pytester.runpytest_subprocess("--llm-model", "fake-model", "--llm-base-url", model_server.base_url,
-                                           "-m", "essay")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "fake-model", "--llm-base-url", model_server.base_url, "-m", "essay"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "pass --llm-judge-model" in result.stderr.str()
 
@@ -80,8 +106,21 @@ def test_judge_requests_ride_the_prefetch_pipeline(pytester, start_server):
     model = start_server(responder="fixed", fixed_reply="my answer")
     judge = start_server(responder="fixed", fixed_reply="Fine.\nCORRECT", model="judge-model", latency_s=0.3)
     result = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", model.base_url, "--llm-judge-model", "judge-model",
-        "--llm-judge-base-url", judge.base_url, "-m", "essay", "--llm-concurrency", "6", "-p", "no:randomly")
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        model.base_url,
+        "--llm-judge-model",
+        "judge-model",
+        "--llm-judge-base-url",
+        judge.base_url,
+        "-m",
+        "essay",
+        "--llm-concurrency",
+        "6",
+        "-p",
+        "no:randomly",
+    )
     result.assert_outcomes(passed=12)
     stats = judge.stats()
     assert stats["chat_requests"] == 12

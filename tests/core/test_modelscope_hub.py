@@ -65,16 +65,21 @@ def test_hub_option_chooses_modelscope_for_a_hugging_face_benchmark(pytester, st
     repo = {"AI-ModelScope/gsm8k": {"main/test.jsonl": jsonl(GSM8K_ROWS[:2])}}
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
-        result = run(pytester, server, "-m", "gsm8k", "--llm-hub", "modelscope",
-                     "--llm-bench-arg", "gsm8k.few_shot_num=0")
+        result = run(
+            pytester, server, "-m", "gsm8k", "--llm-hub", "modelscope", "--llm-bench-arg", "gsm8k.few_shot_num=0"
+        )
         result.assert_outcomes(failed=2)
         assert any("AI-ModelScope/gsm8k/repo/tree" in r for r in hub.requests)
 
 
 def test_a_bad_row_downloaded_from_modelscope_names_file_and_line(pytester, start_server, ms_env):
     server = start_server(rules=IQUIZ_RULES)
-    repo = {"AI-ModelScope/IQuiz": {"IQ/test.jsonl": jsonl(IQUIZ_ROWS["IQ"]) + b'{"question": \n',
-                                    "EQ/test.jsonl": jsonl(IQUIZ_ROWS["EQ"])}}
+    repo = {
+        "AI-ModelScope/IQuiz": {
+            "IQ/test.jsonl": jsonl(IQUIZ_ROWS["IQ"]) + b'{"question": \n',
+            "EQ/test.jsonl": jsonl(IQUIZ_ROWS["EQ"]),
+        }
+    }
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
         result = run(pytester, server, "-m", "IQ")
@@ -140,11 +145,23 @@ def test_unreachable_hugging_face_hub_is_found_fast_and_reported_once(pytester, 
 def test_a_collection_by_its_modelscope_id_is_downloaded_once(pytester, start_server, ms_env):
     """`--llm-collection evalscope/NAME`: the reference system publishes its collections on
     ModelScope; the file is fetched into the client's cache and a second run asks the hub nothing."""
-    records = [{"index": i, "prompt": {"input": row["question"], "target": row["answer"].split("####")[-1].strip()},
-                "tags": ["en"], "categories": ["Suite", "Math"], "task_type": "math", "weight": 0.5,
-                "dataset_name": "gsm8k", "subset_name": "main"} for i, row in enumerate(GSM8K_ROWS[:2])]
+    records = [
+        {
+            "index": i,
+            "prompt": {"input": row["question"], "target": row["answer"].split("####")[-1].strip()},
+            "tags": ["en"],
+            "categories": ["Suite", "Math"],
+            "task_type": "math",
+            "weight": 0.5,
+            "dataset_name": "gsm8k",
+            "subset_name": "main",
+        }
+        for i, row in enumerate(GSM8K_ROWS[:2])
+    ]
     repo = {"evalscope/Mini-Collection": {"README.md": b"# mini", "mini.jsonl": jsonl(records)}}
-    server = start_server(rules=[{"contains": "apples", "reply": "\\boxed{5}"}, {"contains": "pens", "reply": "\\boxed{1000}"}])
+    server = start_server(
+        rules=[{"contains": "apples", "reply": "\\boxed{5}"}, {"contains": "pens", "reply": "\\boxed{1000}"}]
+    )
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
         first = run(pytester, server, "--llm-collection", "evalscope/Mini-Collection", "--llm-no-cache")
@@ -197,10 +214,12 @@ def test_ceval_few_shot_rows_come_from_the_modelscope_snapshot(ms_env):
     with their explanations, are the examples; before, few-shot rows came only from Hugging Face."""
     from tests.benchmarks import data
 
-    repo = {"evalscope/ceval": {
-        **{f"val/{s}_val.csv": csv_bytes(rows) for s, rows in data.CEVAL_ROWS.items()},
-        **{f"dev/{s}_dev.csv": csv_bytes(rows) for s, rows in data.CEVAL_DEV_ROWS.items()},
-    }}
+    repo = {
+        "evalscope/ceval": {
+            **{f"val/{s}_val.csv": csv_bytes(rows) for s, rows in data.CEVAL_ROWS.items()},
+            **{f"dev/{s}_dev.csv": csv_bytes(rows) for s, rows in data.CEVAL_DEV_ROWS.items()},
+        }
+    }
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
         samples = ms_load("ceval", "computer_network", few_shot_num="5", protocol="native")
@@ -208,7 +227,9 @@ def test_ceval_few_shot_rows_come_from_the_modelscope_snapshot(ms_env):
         assert "示例：" in prompt and "解析：1. IPv4地址由32位二进制数组成。\n答案：B" in prompt
         assert samples[0]["few_shot"] == len(data.CEVAL_DEV_ROWS["computer_network"])
         assert "dev/computer_network_dev.csv" in downloaded(hub)
-        zero = ms_load("ceval", "computer_network", few_shot_num="0", protocol="native")  # the same snapshot, from the cache
+        zero = ms_load(
+            "ceval", "computer_network", few_shot_num="0", protocol="native"
+        )  # the same snapshot, from the cache
         assert "示例：" not in zero[0]["input"]
 
 
@@ -225,10 +246,12 @@ def test_mmlu_pro_few_shot_rows_of_one_category_from_a_modelscope_parquet_snapsh
         pq.write_table(pyarrow.Table.from_pylist(rows), path)
         return path.read_bytes()
 
-    repo = {"TIGER-Lab/MMLU-Pro": {
-        "data/test-00000-of-00001.parquet": parquet(data.MMLU_PRO_ROWS),
-        "data/validation-00000-of-00001.parquet": parquet(data.MMLU_PRO_VALIDATION_ROWS),
-    }}
+    repo = {
+        "TIGER-Lab/MMLU-Pro": {
+            "data/test-00000-of-00001.parquet": parquet(data.MMLU_PRO_ROWS),
+            "data/validation-00000-of-00001.parquet": parquet(data.MMLU_PRO_VALIDATION_ROWS),
+        }
+    }
     with ModelScopeStandIn(repo) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
         samples = ms_load("mmlu_pro", "computer_science", few_shot_num="5", protocol="native")
@@ -237,8 +260,9 @@ def test_mmlu_pro_few_shot_rows_of_one_category_from_a_modelscope_parquet_snapsh
     assert "Profit" not in prompt  # the business example belongs to another category
 
 
-@pytest.mark.parametrize("layout", ["data/test-00000-of-00001.parquet", "default/test-00000-of-00001.parquet",
-                                    "test.jsonl"])
+@pytest.mark.parametrize(
+    "layout", ["data/test-00000-of-00001.parquet", "default/test-00000-of-00001.parquet", "test.jsonl"]
+)
 def test_cmmlu_reads_the_reference_systems_modelscope_copy(ms_env, tmp_path, layout):
     """`evalscope/cmmlu`, the copy EvalScope loads: one `test` table of every subject (`category`),
     labelled `choices`, `answer` = "(B) 土地"; the subset's rows are picked by `category`."""
@@ -262,9 +286,12 @@ def test_cmmlu_reads_the_reference_systems_modelscope_copy(ms_env, tmp_path, lay
 def test_live_code_bench_downloads_only_the_selected_versions_from_modelscope(ms_env):
     from tests.benchmarks import data
 
-    files = {("test.jsonl" if n == 1 else f"test{n}.jsonl"): jsonl([data.lcb_row(f"q{n}", f"2025-0{n}-01T00:00:00",
-                                                                               functional=False)])
-             for n in range(1, 7)}
+    files = {
+        ("test.jsonl" if n == 1 else f"test{n}.jsonl"): jsonl(
+            [data.lcb_row(f"q{n}", f"2025-0{n}-01T00:00:00", functional=False)]
+        )
+        for n in range(1, 7)
+    }
     with ModelScopeStandIn({"AI-ModelScope/code_generation_lite": {"README.md": b"# lcb", **files}}) as hub:
         ms_env.setenv("MODELSCOPE_ENDPOINT", hub.url)
         v5 = ms_load("live_code_bench", "v5")

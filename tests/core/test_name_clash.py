@@ -20,8 +20,10 @@ def install_other_plugins_metadata(site: Path) -> None:
     """kevinschaul/pytest-llmeval 0.0.0's wheel metadata, in the layout pip leaves in site-packages."""
     info = site / "pytest_llmeval-0.0.0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.4\nName: pytest-llmeval\nVersion: 0.0.0\n"
-                                   "Summary: A pytest plugin to evaluate/benchmark LLM prompts\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.4\nName: pytest-llmeval\nVersion: 0.0.0\n"
+        "Summary: A pytest plugin to evaluate/benchmark LLM prompts\n"
+    )
     (info / "RECORD").write_text(OTHER_RECORD)
     (info / "top_level.txt").write_text("pytest_llmeval\n")
     (info / "entry_points.txt").write_text("[pytest11]\nllmeval = pytest_llmeval.plugin\n")

@@ -36,21 +36,23 @@ def gsm8k_server(start_server: Callable[..., FakeOpenAIServer]) -> FakeOpenAISer
 
 def test_every_option_can_come_from_the_ini_file(pytester, gsm8k_server, gsm8k_file, tmp_path):
     results = tmp_path / "results.json"
-    pytester.makeini(ini(
-        "llm_model = ini-model",
-        f"llm_base_url = {gsm8k_server.base_url}",
-        "llm_dataset =",
-        f"    gsm8k={gsm8k_file}",
-        "llm_threshold =",
-        "    gsm8k.acc>=0.9",
-        "    gsm8k.main.acc>0.5",
-        "llm_gen =",
-        "    temperature=0",
-        "    max_tokens=64",
-        "    stop=[\"\\n\\n\\n\"]",
-        "llm_limit = 3",
-        f"llm_results = {results}",
-    ))
+    pytester.makeini(
+        ini(
+            "llm_model = ini-model",
+            f"llm_base_url = {gsm8k_server.base_url}",
+            "llm_dataset =",
+            f"    gsm8k={gsm8k_file}",
+            "llm_threshold =",
+            "    gsm8k.acc>=0.9",
+            "    gsm8k.main.acc>0.5",
+            "llm_gen =",
+            "    temperature=0",
+            "    max_tokens=64",
+            '    stop=["\\n\\n\\n"]',
+            "llm_limit = 3",
+            f"llm_results = {results}",
+        )
+    )
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-m", "gsm8k")
     result.assert_outcomes(passed=3)
     assert result.ret == pytest.ExitCode.OK
@@ -69,12 +71,14 @@ def test_every_option_can_come_from_the_ini_file(pytester, gsm8k_server, gsm8k_f
 
 
 def test_ini_threshold_fails_the_run(pytester, gsm8k_server, gsm8k_file):
-    pytester.makeini(ini(
-        "llm_model = fake-model",
-        f"llm_base_url = {gsm8k_server.base_url}",
-        f"llm_dataset = gsm8k={gsm8k_file}",
-        "llm_threshold = gsm8k.acc>=0.8",
-    ))
+    pytester.makeini(
+        ini(
+            "llm_model = fake-model",
+            f"llm_base_url = {gsm8k_server.base_url}",
+            f"llm_dataset = gsm8k={gsm8k_file}",
+            "llm_threshold = gsm8k.acc>=0.8",
+        )
+    )
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-m", "gsm8k")
     result.assert_outcomes(passed=3, failed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -83,18 +87,32 @@ def test_ini_threshold_fails_the_run(pytester, gsm8k_server, gsm8k_file):
 
 def test_command_line_beats_the_ini_file(pytester, gsm8k_server, gsm8k_file, tmp_path):
     ini_results, cli_results = tmp_path / "ini.json", tmp_path / "cli.json"
-    pytester.makeini(ini(
-        "llm_model = ini-model",
-        f"llm_base_url = {gsm8k_server.base_url}",
-        f"llm_dataset = gsm8k={gsm8k_file}",
-        "llm_limit = 3",
-        "llm_gen = temperature=0.5",
-        "llm_threshold = gsm8k.acc>=0.99",
-        f"llm_results = {ini_results}",
-    ))
+    pytester.makeini(
+        ini(
+            "llm_model = ini-model",
+            f"llm_base_url = {gsm8k_server.base_url}",
+            f"llm_dataset = gsm8k={gsm8k_file}",
+            "llm_limit = 3",
+            "llm_gen = temperature=0.5",
+            "llm_threshold = gsm8k.acc>=0.99",
+            f"llm_results = {ini_results}",
+        )
+    )
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "-m", "gsm8k", "--llm-model", "cli-model", "--llm-limit", "1",
-        "--llm-gen", "temperature=0", "--llm-threshold", "gsm8k.acc>=0.5", "--llm-results", str(cli_results),
+        "-p",
+        "no:randomly",
+        "-m",
+        "gsm8k",
+        "--llm-model",
+        "cli-model",
+        "--llm-limit",
+        "1",
+        "--llm-gen",
+        "temperature=0",
+        "--llm-threshold",
+        "gsm8k.acc>=0.5",
+        "--llm-results",
+        str(cli_results),
     )
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK
@@ -114,8 +132,16 @@ def test_endpoint_and_key_from_the_environment(pytester, start_server, gsm8k_fil
     pytester.makeini(ini())
     results = tmp_path / "r.json"
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-        "--llm-results", str(results),
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-results",
+        str(results),
     )
     result.assert_outcomes(passed=3, failed=1)
     data = json.loads(results.read_text())
@@ -130,7 +156,14 @@ def test_without_the_key_the_server_rejects_the_run(pytester, start_server, gsm8
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     pytester.makeini(ini())
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "authentication failed" in result.stdout.str() + result.stderr.str()
@@ -142,11 +175,18 @@ def test_dotenv_supplies_missing_values(pytester, start_server, gsm8k_file, monk
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     pytester.makeini(ini())
     (pytester.path / ".env").write_text(
-        f"# endpoint for local runs\nOPENAI_BASE_URL={server.base_url}\nexport OPENAI_API_KEY=\"sk-dotenv\"\n",
+        f'# endpoint for local runs\nOPENAI_BASE_URL={server.base_url}\nexport OPENAI_API_KEY="sk-dotenv"\n',
         encoding="utf-8",
     )
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
     )
     result.assert_outcomes(passed=3, failed=1)
 
@@ -157,10 +197,18 @@ def test_real_environment_beats_dotenv(pytester, start_server, gsm8k_file, monke
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real")
     pytester.makeini(ini())
     # both .env values are wrong: a dead port and a rejected key
-    (pytester.path / ".env").write_text("OPENAI_BASE_URL=http://127.0.0.1:9/v1\nOPENAI_API_KEY=sk-stale\n",
-                                        encoding="utf-8")
+    (pytester.path / ".env").write_text(
+        "OPENAI_BASE_URL=http://127.0.0.1:9/v1\nOPENAI_API_KEY=sk-stale\n", encoding="utf-8"
+    )
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
     )
     result.assert_outcomes(passed=3, failed=1)
     assert server.stats()["chat_requests"] == 4
@@ -171,7 +219,14 @@ def test_ini_beats_environment(pytester, start_server, gsm8k_file, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     pytester.makeini(ini(f"llm_base_url = {server.base_url}"))
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
     )
     result.assert_outcomes(passed=3, failed=1)
 
@@ -186,11 +241,25 @@ def fifty_rows(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "data" / "fifty.jsonl", SHUFFLE_ROWS)
 
 
-def run_selection(pytester: pytest.Pytester, server: FakeOpenAIServer, data: Path, samples: Path,
-                  *args: str) -> list[str]:
+def run_selection(
+    pytester: pytest.Pytester, server: FakeOpenAIServer, data: Path, samples: Path, *args: str
+) -> list[str]:
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={data}", "--llm-limit", "5", "--llm-samples", str(samples), *args,
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-limit",
+        "5",
+        "--llm-samples",
+        str(samples),
+        *args,
     )
     result.assert_outcomes(failed=5)  # the server never gives a right answer
     return sample_ids(samples)
@@ -224,12 +293,27 @@ def test_shuffle_default_seed_is_stable(pytester, start_server, fifty_rows, tmp_
 
 # --- thinking ---------------------------------------------------------------------------------
 
+
 def test_keep_thinking_scores_the_raw_output(pytester, start_server, gsm8k_file, tmp_path):
-    server = start_server(rules=[{"contains": "apples", "reply": "2 + 3 = 5. The answer is \\boxed{5}"}],
-                          think="Let me think. It is 99 apples, or maybe not.")
+    server = start_server(
+        rules=[{"contains": "apples", "reply": "2 + 3 = 5. The answer is \\boxed{5}"}],
+        think="Let me think. It is 99 apples, or maybe not.",
+    )
     pytester.makeini(ini())
-    args = ("-p", "no:randomly", "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "1")
+    args = (
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-limit",
+        "1",
+    )
     stripped, raw = tmp_path / "stripped.jsonl", tmp_path / "raw.jsonl"
 
     result = pytester.runpytest_subprocess(*args, "--llm-samples", str(stripped))
@@ -250,14 +334,26 @@ def test_keep_thinking_scores_the_raw_output(pytester, start_server, gsm8k_file,
 
 
 def test_keep_thinking_without_cache(pytester, start_server, gsm8k_file, tmp_path):
-    server = start_server(rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}"}],
-                          think="It is 99.")
+    server = start_server(rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}"}], think="It is 99.")
     pytester.makeini(ini())
     samples = tmp_path / "s.jsonl"
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "1", "--llm-keep-thinking", "--llm-no-cache",
-        "--llm-samples", str(samples),
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-limit",
+        "1",
+        "--llm-keep-thinking",
+        "--llm-no-cache",
+        "--llm-samples",
+        str(samples),
     )
     result.assert_outcomes(passed=1)
     assert "<think>" in read_jsonl(samples)[0]["output"]
@@ -265,13 +361,28 @@ def test_keep_thinking_without_cache(pytester, start_server, gsm8k_file, tmp_pat
 
 # --- streaming with several generations -------------------------------------------------------
 
+
 def test_stream_with_two_generations(pytester, gsm8k_server, gsm8k_file, tmp_path):
     pytester.makeini(ini())
     samples, results = tmp_path / "s.jsonl", tmp_path / "r.json"
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "--llm-base-url", gsm8k_server.base_url, "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-stream", "--llm-gen", "n=2",
-        "--llm-samples", str(samples), "--llm-results", str(results),
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        gsm8k_server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-stream",
+        "--llm-gen",
+        "n=2",
+        "--llm-samples",
+        str(samples),
+        "--llm-results",
+        str(results),
     )
     result.assert_outcomes(passed=3, failed=1)
     lines = {line["id"]: line for line in read_jsonl(samples)}
@@ -291,21 +402,24 @@ def test_stream_with_two_generations(pytester, gsm8k_server, gsm8k_file, tmp_pat
 
 # --- flags and environment-only settings ------------------------------------------------------
 
+
 def test_flags_from_the_ini_file_match_the_command_line(pytester, start_server, fifty_rows, tmp_path):
     server = start_server(fixed_reply="\\boxed{-1}", think="hmm")
     from_ini, from_cli = tmp_path / "ini.jsonl", tmp_path / "cli.jsonl"
-    pytester.makeini(ini(
-        "llm_model = fake-model",
-        f"llm_base_url = {server.base_url}",
-        f"llm_dataset = gsm8k={fifty_rows}",
-        "llm_limit = 5",
-        "llm_shuffle = true",
-        "llm_seed = 7",
-        "llm_stream = true",
-        "llm_keep_thinking = true",
-        "llm_no_cache = true",
-        f"llm_samples = {from_ini}",
-    ))
+    pytester.makeini(
+        ini(
+            "llm_model = fake-model",
+            f"llm_base_url = {server.base_url}",
+            f"llm_dataset = gsm8k={fifty_rows}",
+            "llm_limit = 5",
+            "llm_shuffle = true",
+            "llm_seed = 7",
+            "llm_stream = true",
+            "llm_keep_thinking = true",
+            "llm_no_cache = true",
+            f"llm_samples = {from_ini}",
+        )
+    )
     pytester.runpytest_subprocess("-p", "no:randomly", "-m", "gsm8k").assert_outcomes(failed=5)
     lines = read_jsonl(from_ini)
     assert all(line["ttft_s"] is not None for line in lines)  # streamed
@@ -322,8 +436,9 @@ def test_shuffled_selection_is_the_same_under_xdist(pytester, start_server, fift
     server = start_server(fixed_reply="\\boxed{-1}")
     pytester.makeini(ini())
     single = run_selection(pytester, server, fifty_rows, tmp_path / "a.jsonl", "--llm-shuffle", "--llm-seed", "3")
-    workers = run_selection(pytester, server, fifty_rows, tmp_path / "b.jsonl", "--llm-shuffle", "--llm-seed", "3",
-                            "-p", "xdist", "-n", "2")
+    workers = run_selection(
+        pytester, server, fifty_rows, tmp_path / "b.jsonl", "--llm-shuffle", "--llm-seed", "3", "-p", "xdist", "-n", "2"
+    )
     assert workers == single
 
 
@@ -332,33 +447,51 @@ def test_model_from_the_environment_enables_the_plugin(pytester, gsm8k_server, g
     monkeypatch.setenv("OPENAI_BASE_URL", gsm8k_server.base_url)
     pytester.makeini(ini())
     results = tmp_path / "r.json"
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                                           "--llm-results", str(results))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-results", str(results)
+    )
     result.assert_outcomes(passed=3, failed=1)
     assert json.loads(results.read_text())["model"] == "env-model"
 
 
 def test_relative_dataset_and_results_paths_in_the_ini_file(pytester, gsm8k_server):
     write_jsonl(pytester.path / "data" / "gsm8k.jsonl", GSM8K_ROWS)
-    pytester.makeini(ini(
-        "llm_model = fake-model",
-        f"llm_base_url = {gsm8k_server.base_url}",
-        "llm_dataset = gsm8k=data/gsm8k.jsonl",
-        "llm_results = out/results.json",
-    ))
+    pytester.makeini(
+        ini(
+            "llm_model = fake-model",
+            f"llm_base_url = {gsm8k_server.base_url}",
+            "llm_dataset = gsm8k=data/gsm8k.jsonl",
+            "llm_results = out/results.json",
+        )
+    )
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-m", "gsm8k")
     result.assert_outcomes(passed=3, failed=1)
     assert json.loads((pytester.path / "out" / "results.json").read_text())["benchmarks"]["gsm8k"]["count"] == 4
 
 
 def test_streamed_thinking_is_removed_too(pytester, start_server, gsm8k_file, tmp_path):
-    server = start_server(rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}", "reasoning": "server side 7"}],
-                          think="It is 99.")
+    server = start_server(
+        rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}", "reasoning": "server side 7"}],
+        think="It is 99.",
+    )
     pytester.makeini(ini())
     samples = tmp_path / "s.jsonl"
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "1", "--llm-stream", "--llm-samples", str(samples),
+        "-p",
+        "no:randomly",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-limit",
+        "1",
+        "--llm-stream",
+        "--llm-samples",
+        str(samples),
     )
     result.assert_outcomes(passed=1)
     line = read_jsonl(samples)[0]

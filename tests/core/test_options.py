@@ -30,13 +30,23 @@ def test_bad_base_url_names_the_expected_form(bad):
 
 
 def test_gen_values_are_json_when_they_parse():
-    gen = parse_gen([
-        "temperature=0.7", "max_tokens=256", "stop=[\"\\n\\n\"]", "seed=1",
-        'chat_template_kwargs={"enable_thinking": false}', "reasoning_effort=low",
-    ])
+    gen = parse_gen(
+        [
+            "temperature=0.7",
+            "max_tokens=256",
+            'stop=["\\n\\n"]',
+            "seed=1",
+            'chat_template_kwargs={"enable_thinking": false}',
+            "reasoning_effort=low",
+        ]
+    )
     assert gen == {
-        "temperature": 0.7, "max_tokens": 256, "stop": ["\n\n"], "seed": 1,
-        "chat_template_kwargs": {"enable_thinking": False}, "reasoning_effort": "low",
+        "temperature": 0.7,
+        "max_tokens": 256,
+        "stop": ["\n\n"],
+        "seed": 1,
+        "chat_template_kwargs": {"enable_thinking": False},
+        "reasoning_effort": "low",
     }
 
 
@@ -47,7 +57,8 @@ def test_gen_without_equals_is_an_error():
 
 def test_bench_args_group_by_benchmark():
     assert parse_bench_args(["live_code_bench.start_date=2025-01-01", "iquiz.subset_list=EQ"]) == {
-        "live_code_bench": {"start_date": "2025-01-01"}, "iquiz": {"subset_list": "EQ"},
+        "live_code_bench": {"start_date": "2025-01-01"},
+        "iquiz": {"subset_list": "EQ"},
     }
     with pytest.raises(ConfigError):
         parse_bench_args(["start_date=2025"])
@@ -58,13 +69,18 @@ def test_protocol_option_sets_the_run_wide_protocol_and_per_benchmark_ones():
     run_wide = parse_protocols(["native", "mmlu=evalscope", "gsm8k=native", "ceval=NATIVE"], bench_args)
     assert run_wide == "native"
     # BENCH=NAME lands in that benchmark's arguments; --llm-bench-arg BENCH.protocol, given too, wins
-    assert bench_args == {"mmlu": {"few_shot_num": "0", "protocol": "evalscope"}, "gsm8k": {"protocol": "evalscope"},
-                          "ceval": {"protocol": "native"}}
+    assert bench_args == {
+        "mmlu": {"few_shot_num": "0", "protocol": "evalscope"},
+        "gsm8k": {"protocol": "evalscope"},
+        "ceval": {"protocol": "native"},
+    }
 
 
 @pytest.mark.parametrize("bad", ["harness", "mmlu=", "mmlu=lm_eval"])
 def test_unknown_protocol_names_the_known_ones(bad):
-    with pytest.raises(ConfigError, match=r"--llm-protocol expects NAME or BENCH=NAME with NAME one of evalscope, native"):
+    with pytest.raises(
+        ConfigError, match=r"--llm-protocol expects NAME or BENCH=NAME with NAME one of evalscope, native"
+    ):
         parse_protocols([bad], {})
 
 
@@ -104,15 +120,14 @@ def test_bad_threshold_expressions(bad):
 
 # -- one place for configuration: defaults and range checks live in the settings models --------
 
+
 def test_no_option_help_writes_a_default_of_its_own():
     """A default written in a help text drifts from the one the code uses: every "(default N)" is
     filled in from the settings model the value ends up in."""
     import re
 
     from pytest_llmeval.options import OPTIONS
-    from pytest_llmeval.settings import field_default
-
-    from pytest_llmeval.settings import SHOWN_FAILURES
+    from pytest_llmeval.settings import SHOWN_FAILURES, field_default
 
     for spec in OPTIONS:
         help_text = spec.help.replace(f"default {SHOWN_FAILURES},", "default SHOWN_FAILURES,")
@@ -126,19 +141,33 @@ def test_no_option_help_writes_a_default_of_its_own():
 def test_help_shows_the_models_defaults(pytester):
     result = pytester.runpytest("--help")
     text = " ".join(result.stdout.str().split())
-    for needle in ("in flight per process (default 16)", "one request times out (default 600)",
-                   "--llm-shuffle (default 42)", "each --llm-early-stop decision (default 0.05)"):
+    for needle in (
+        "in flight per process (default 16)",
+        "one request times out (default 600)",
+        "--llm-shuffle (default 42)",
+        "each --llm-early-stop decision (default 0.05)",
+    ):
         assert needle in text
 
 
-@pytest.mark.parametrize(("ini", "message"), [
-    ("llm_early_stop_alpha = 1.5\nllm_threshold = gsm8k.acc>=0.5\nllm_early_stop = true",
-     "--llm-early-stop-alpha (ini llm_early_stop_alpha) must be a level between 0 and 1 (e.g. 0.05), got 1.5"),
-    ("llm_concurrency = 0", "--llm-concurrency (ini llm_concurrency) must be greater than 0, got 0; "
-                            "omit it for the default (16)"),
-    ("llm_repeats = 2000", "--llm-repeats (ini llm_repeats) must be at most 1024, got 2000; omit it for the default (1)"),
-    ("llm_significance = 0.05", "--llm-significance needs --llm-max-drop X"),
-])
+@pytest.mark.parametrize(
+    ("ini", "message"),
+    [
+        (
+            "llm_early_stop_alpha = 1.5\nllm_threshold = gsm8k.acc>=0.5\nllm_early_stop = true",
+            "--llm-early-stop-alpha (ini llm_early_stop_alpha) must be a level between 0 and 1 (e.g. 0.05), got 1.5",
+        ),
+        (
+            "llm_concurrency = 0",
+            "--llm-concurrency (ini llm_concurrency) must be greater than 0, got 0; omit it for the default (16)",
+        ),
+        (
+            "llm_repeats = 2000",
+            "--llm-repeats (ini llm_repeats) must be at most 1024, got 2000; omit it for the default (1)",
+        ),
+        ("llm_significance = 0.05", "--llm-significance needs --llm-max-drop X"),
+    ],
+)
 def test_a_refused_ini_value_names_its_option_ini_key_and_default(pytester, ini, message):
     pytester.makeini(f"[pytest]\nllm_model = m\nllm_base_url = http://127.0.0.1:9/v1\n{ini}\n")
     pytester.makepyfile("def test_x(): pass")
@@ -160,8 +189,12 @@ def test_only_the_option_layer_reads_llm_options():
         for node in ast.walk(tree):
             name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
             if name == "OptionReader" or (
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("getoption", "getini")
-                and node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("llm_")
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("getoption", "getini")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and str(node.args[0].value).startswith("llm_")
             ):
                 readers.append(path.relative_to(package).as_posix())
     assert set(readers) <= {"options.py", "plugin.py"}, sorted(set(readers))

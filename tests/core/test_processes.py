@@ -26,16 +26,24 @@ def wait_until(check, seconds: float = 20.0) -> bool:
 
 
 def test_spawned_module_imports_this_package_from_any_directory(tmp_path) -> None:
-    result = processes.run_module("pytest_llmeval.endpoint.llama_build", ["--help"], cwd=tmp_path,
-                                  env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True)
+    result = processes.run_module(
+        "pytest_llmeval.endpoint.llama_build",
+        ["--help"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and "portable" in result.stdout
 
 
 def test_stop_group_reaches_a_grandchild_that_ignores_sigterm() -> None:
-    code = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "subprocess.Popen([sys.executable, '-c', "
-            "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)']); "
-            "time.sleep(120)")
+    code = (
+        "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "subprocess.Popen([sys.executable, '-c', "
+        "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)']); "
+        "time.sleep(120)"
+    )
     leader = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     assert wait_until(lambda: len(processes.live_descendants(leader.pid)) == 1)
     grandchild = processes.live_descendants(leader.pid)[0]
@@ -48,8 +56,13 @@ def test_stop_group_reaches_a_grandchild_that_ignores_sigterm() -> None:
 
 
 def test_kill_tree_kills_descendants() -> None:
-    parent = subprocess.Popen([sys.executable, "-c",
-                               f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]); time.sleep(120)"])
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]); time.sleep(120)",
+        ]
+    )
     assert wait_until(lambda: len(processes.live_descendants(parent.pid)) == 1)
     child = processes.live_descendants(parent.pid)[0]
     processes.kill_tree(parent.pid)
@@ -67,8 +80,7 @@ Watchdog(server.pid, grace_s=1)
 open({str(pidfile)!r}, "w").write(str(server.pid))
 time.sleep(120)
 """
-    owner = subprocess.Popen(
-        [sys.executable, "-c", owner_code], env=processes.package_env())
+    owner = subprocess.Popen([sys.executable, "-c", owner_code], env=processes.package_env())
     assert wait_until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
     server = psutil.Process(int(pidfile.read_text()))
     assert server.is_running()
@@ -83,8 +95,9 @@ def test_watchdog_released_leaves_the_group_alone() -> None:
         dog = processes.Watchdog(server.pid, grace_s=1)
         watchdog_pid = dog.pid
         dog.release()
-        assert (watchdog_pid is not None and not psutil.pid_exists(watchdog_pid)) or \
-            psutil.Process(watchdog_pid).status() == psutil.STATUS_ZOMBIE
+        assert (watchdog_pid is not None and not psutil.pid_exists(watchdog_pid)) or psutil.Process(
+            watchdog_pid
+        ).status() == psutil.STATUS_ZOMBIE
         time.sleep(0.5)
         assert server.poll() is None
     finally:

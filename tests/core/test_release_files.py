@@ -28,9 +28,13 @@ def jsonl_bytes(rows: list[dict]) -> bytes:
 
 
 HUMANEVAL_ROWS = [
-    {"task_id": f"HumanEval/{i}", "prompt": f"def f{i}(x):\n    \"\"\"Return x + {i}.\"\"\"\n",
-     "canonical_solution": f"    return x + {i}\n", "test": f"def check(c):\n    assert c(1) == {1 + i}\n",
-     "entry_point": f"f{i}"}
+    {
+        "task_id": f"HumanEval/{i}",
+        "prompt": f'def f{i}(x):\n    """Return x + {i}."""\n',
+        "canonical_solution": f"    return x + {i}\n",
+        "test": f"def check(c):\n    assert c(1) == {1 + i}\n",
+        "entry_point": f"f{i}",
+    }
     for i in range(3)
 ]
 
@@ -81,8 +85,12 @@ def parquet(path: Path, rows: list[dict]) -> Path:
 def test_hugging_face_snapshot_config_folders_with_parquet_shards(tmp_path):
     # allenai/ai2_arc as snapshot_download leaves it: ARC-Easy/test-00000-of-00001.parquet ...
     snap = tmp_path / "ai2_arc"
-    row = {"id": "x", "question": "Which is a metal?", "choices": {"text": ["wood", "iron"], "label": ["A", "B"]},
-           "answerKey": "B"}
+    row = {
+        "id": "x",
+        "question": "Which is a metal?",
+        "choices": {"text": ["wood", "iron"], "label": ["A", "B"]},
+        "answerKey": "B",
+    }
     parquet(snap / "ARC-Easy" / "test-00000-of-00002.parquet", [row, dict(row, id="y")])
     parquet(snap / "ARC-Easy" / "test-00001-of-00002.parquet", [dict(row, id="z")])
     parquet(snap / "ARC-Easy" / "train-00000-of-00001.parquet", [dict(row, id="t")])
@@ -96,10 +104,23 @@ def test_hugging_face_snapshot_config_folders_with_parquet_shards(tmp_path):
 def test_hugging_face_snapshot_with_a_data_folder_split_by_field(tmp_path):
     # TIGER-Lab/MMLU-Pro: data/test-00000-of-00001.parquet, the category field makes the subsets
     snap = tmp_path / "mmlu_pro"
-    base = {"question_id": 1, "question": "q", "options": ["a", "b", "c"], "answer": "B", "answer_index": 1,
-            "cot_content": "", "src": "s"}
-    parquet(snap / "data" / "test-00000-of-00001.parquet",
-            [dict(base, category="math"), dict(base, question_id=2, category="computer science"), dict(base, category="law")])
+    base = {
+        "question_id": 1,
+        "question": "q",
+        "options": ["a", "b", "c"],
+        "answer": "B",
+        "answer_index": 1,
+        "cot_content": "",
+        "src": "s",
+    }
+    parquet(
+        snap / "data" / "test-00000-of-00001.parquet",
+        [
+            dict(base, category="math"),
+            dict(base, question_id=2, category="computer science"),
+            dict(base, category="law"),
+        ],
+    )
     parquet(snap / "data" / "validation-00000-of-00001.parquet", [dict(base, category="math")])
     assert len(load("mmlu_pro", "math", {"mmlu_pro": snap})) == 1
     assert [s.id for s in load("mmlu_pro", "computer_science", {"mmlu_pro": snap})] == ["2"]
@@ -107,8 +128,17 @@ def test_hugging_face_snapshot_with_a_data_folder_split_by_field(tmp_path):
 
 def test_snapshot_with_split_file_at_the_root(tmp_path):
     # HuggingFaceH4/MATH-500: test.jsonl at the root, subsets by the level field
-    rows = [{"problem": f"p{i}", "solution": "s", "answer": str(i), "subject": "Algebra", "level": 1 + i % 2,
-             "unique_id": f"test/algebra/{i}.json"} for i in range(4)]
+    rows = [
+        {
+            "problem": f"p{i}",
+            "solution": "s",
+            "answer": str(i),
+            "subject": "Algebra",
+            "level": 1 + i % 2,
+            "unique_id": f"test/algebra/{i}.json",
+        }
+        for i in range(4)
+    ]
     snap = tmp_path / "MATH-500"
     write_jsonl(snap / "test.jsonl", rows)
     (snap / "README.md").write_text("# card")
@@ -128,7 +158,8 @@ def test_release_folder_split_then_subject_csv(tmp_path):
     # the CMMLU release: test/<subject>.csv and dev/<subject>.csv, with an unnamed index column
     (tmp_path / "cmmlu" / "test").mkdir(parents=True)
     (tmp_path / "cmmlu" / "test" / "agronomy.csv").write_text(
-        ",Question,A,B,C,D,Answer\n0,问题一,甲,乙,丙,丁,C\n1,问题二,甲,乙,丙,丁,A\n", encoding="utf-8")
+        ",Question,A,B,C,D,Answer\n0,问题一,甲,乙,丙,丁,C\n1,问题二,甲,乙,丙,丁,A\n", encoding="utf-8"
+    )
     samples = load("cmmlu", "agronomy", {"cmmlu": tmp_path / "cmmlu"})
     assert [s.target for s in samples] == ["C", "A"]
 
@@ -154,11 +185,14 @@ def test_a_one_config_file_is_used_whole_when_only_its_subset_is_selected(tmp_pa
         load("arc", "arc_challenge", {"arc": path}, selected={"arc": ["arc_easy", "arc_challenge"]})
 
 
-@pytest.mark.parametrize("fields", [
-    {"problem": "What is 2+2?", "answer": "4"},
-    {"question": "What is 2+2?", "answer": 4},
-    {"Problem": "What is 2+2?", "Answer": "4"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"problem": "What is 2+2?", "answer": "4"},
+        {"question": "What is 2+2?", "answer": 4},
+        {"Problem": "What is 2+2?", "Answer": "4"},
+    ],
+)
 def test_aime_field_aliases(tmp_path, fields):
     for name in ("aime24", "aime25"):
         path = write_jsonl(tmp_path / f"{name}.jsonl", [dict(fields, id="1")])
@@ -176,8 +210,11 @@ def test_gsm8k_and_math_500_aliases(tmp_path):
 
 
 def test_truthfulqa_accepts_both_target_shapes(tmp_path):
-    hf = {"question": "Q?", "mc1_targets": {"choices": ["yes", "no"], "labels": [1, 0]},
-          "mc2_targets": {"choices": ["yes", "no", "maybe"], "labels": [1, 0, 1]}}
+    hf = {
+        "question": "Q?",
+        "mc1_targets": {"choices": ["yes", "no"], "labels": [1, 0]},
+        "mc2_targets": {"choices": ["yes", "no", "maybe"], "labels": [1, 0, 1]},
+    }
     original = {"question": "Q?", "mc1_targets": {"yes": 1, "no": 0}, "mc2_targets": {"yes": 1, "no": 0, "maybe": 1}}
     a = load("truthfulqa", "mc1", {"truthfulqa": write_jsonl(tmp_path / "hf.jsonl", [hf])})
     b = load("truthfulqa", "mc1", {"truthfulqa": write_jsonl(tmp_path / "orig.jsonl", [original])})
@@ -209,9 +246,15 @@ def test_math_500_rows_under_competition_math_are_an_error_not_an_empty_run(tmp_
     # MATH-500 rows have `subject`, not `type`: with several subjects selected the split field is missing
     rows = [{"problem": "p", "solution": "\\boxed{1}", "answer": "1", "subject": "Algebra", "level": 1}]
     path = write_jsonl(tmp_path / "math500.jsonl", rows)
-    with pytest.raises(DatasetError, match=r"math500\.jsonl:1:.*no 'type' field \(fields: problem, solution, answer, subject, level\)"):
-        load("competition_math", "algebra", {"competition_math": path},
-             selected={"competition_math": ["algebra", "geometry"]})
+    with pytest.raises(
+        DatasetError, match=r"math500\.jsonl:1:.*no 'type' field \(fields: problem, solution, answer, subject, level\)"
+    ):
+        load(
+            "competition_math",
+            "algebra",
+            {"competition_math": path},
+            selected={"competition_math": ["algebra", "geometry"]},
+        )
 
 
 def test_a_subset_matching_no_row_names_the_field_and_the_values_seen(tmp_path):

@@ -42,12 +42,27 @@ def test_server_killed_by_sigill_names_the_cpu_problem(pytester, tmp_path, worke
     data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS)
     began = time.monotonic()
     result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-serve", dying_server(4), "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
-        "--llm-timeout", "600", "-p", "no:randomly", *workers,
+        "--llm-model",
+        "m",
+        "--llm-serve",
+        dying_server(4),
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-timeout",
+        "600",
+        "-p",
+        "no:randomly",
+        *workers,
     )
     output = assert_one_death_message(
-        result, "was killed by SIGILL", "illegal instruction: llama.cpp was built for another CPU",
-        "reinstall with ./install.sh", str(MINI), "dying with signal 4",
+        result,
+        "was killed by SIGILL",
+        "illegal instruction: llama.cpp was built for another CPU",
+        "reinstall with ./install.sh",
+        str(MINI),
+        "dying with signal 4",
     )
     assert time.monotonic() - began < 300  # never waits out the 600 s request timeout
     assert "passed" not in output.splitlines()[-1]
@@ -55,13 +70,23 @@ def test_server_killed_by_sigill_names_the_cpu_problem(pytester, tmp_path, worke
 
 def test_server_that_exits_with_a_code_names_the_code(pytester, tmp_path):
     data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS)
-    command = (f"{sys.executable} -c \"import runpy, sys, threading, os; "
-               f"threading.Timer(3, lambda: (print('fatal: out of memory', flush=True), os._exit(7))).start(); "
-               f"sys.argv = ['mini'] + sys.argv[1:]; runpy.run_path({str(MINI)!r}, run_name='__main__')\" "
-               f"--port {{port}} --chat-delay 30")
+    command = (
+        f'{sys.executable} -c "import runpy, sys, threading, os; '
+        f"threading.Timer(3, lambda: (print('fatal: out of memory', flush=True), os._exit(7))).start(); "
+        f"sys.argv = ['mini'] + sys.argv[1:]; runpy.run_path({str(MINI)!r}, run_name='__main__')\" "
+        f"--port {{port}} --chat-delay 30"
+    )
     result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
-        "-p", "no:randomly",
+        "--llm-model",
+        "m",
+        "--llm-serve",
+        command,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "-p",
+        "no:randomly",
     )
     assert_one_death_message(result, "exited with code 7", "fatal: out of memory")
 
@@ -82,8 +107,19 @@ def test_server_sigkilled_mid_run_stops_the_run(pytester, tmp_path, workers):
     killer = threading.Thread(target=kill_when_busy, daemon=True)
     killer.start()
     result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}",
-        "--llm-concurrency", "4", "-p", "no:randomly", *workers,
+        "--llm-model",
+        "m",
+        "--llm-serve",
+        command,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-concurrency",
+        "4",
+        "-p",
+        "no:randomly",
+        *workers,
     )
     killer.join(timeout=60)
     assert_one_death_message(result, "was killed by SIGKILL", str(MINI), "--chat-delay 2")

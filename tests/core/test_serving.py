@@ -26,8 +26,16 @@ def port_open(url: str) -> bool:
 def test_serve_command_runs_the_evaluation_and_is_stopped(pytester, gsm8k_file, tmp_path):
     results = tmp_path / "r.json"
     result = pytester.runpytest_subprocess(
-        "--llm-model", "served-model", "--llm-serve", serve_command(tmp_path), "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-results", str(results),
+        "--llm-model",
+        "served-model",
+        "--llm-serve",
+        serve_command(tmp_path),
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-results",
+        str(results),
     )
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["llmeval: serving served-model at http://127.0.0.1:*/v1 (log: *server.log)"])
@@ -40,8 +48,16 @@ def test_serve_under_xdist_starts_one_server_for_all_workers(pytester, gsm8k_fil
     starts = tmp_path / "starts.txt"
     command = f"sh -c 'echo started >> {starts}; exec {serve_command(tmp_path)}'"
     result = pytester.runpytest_subprocess(
-        "--llm-model", "served-model", "--llm-serve", command, "-m", "gsm8k",
-        "--llm-dataset", f"gsm8k={gsm8k_file}", "-n", "2",
+        "--llm-model",
+        "served-model",
+        "--llm-serve",
+        command,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "-n",
+        "2",
     )
     result.assert_outcomes(passed=3, failed=1)
     assert starts.read_text().splitlines() == ["started"]
@@ -49,17 +65,28 @@ def test_serve_under_xdist_starts_one_server_for_all_workers(pytester, gsm8k_fil
 
 def test_server_that_exits_reports_its_exit_code_and_log(pytester, gsm8k_file):
     command = f"{sys.executable} -c \"import sys; print('model file not found'); sys.exit(3)\" {{port}}"
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-serve", command, "-m", "gsm8k",
-                                           "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     error = result.stderr.str()
     assert "could not start the model server" in error and "3" in error and "model file not found" in error
 
 
 def test_server_that_never_gets_ready_is_killed_at_the_timeout(pytester, gsm8k_file):
-    command = f"{sys.executable} -c \"import time; time.sleep(60)\" {{port}}"
-    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-serve", command, "--llm-serve-timeout", "1",
-                                           "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    command = f'{sys.executable} -c "import time; time.sleep(60)" {{port}}'
+    result = pytester.runpytest_subprocess(
+        "--llm-model",
+        "m",
+        "--llm-serve",
+        command,
+        "--llm-serve-timeout",
+        "1",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--llm-serve-timeout" in result.stderr.str()
 
@@ -72,12 +99,14 @@ def test_no_endpoint_at_all_says_what_to_pass(pytester, monkeypatch):
 
 
 def test_llm_server_fixture(pytester, tmp_path):
-    pytester.makepyfile(test_srv="""
+    pytester.makepyfile(
+        test_srv="""
         def test_info(llm_server, llm):
             assert llm_server.managed and llm_server.base_url.startswith("http://127.0.0.1:")
             assert llm_server.log_path.name == "server.log"
             assert "boxed{5}" in llm.chat("apples").text
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("--llm-model", "served-model", "--llm-serve", serve_command(tmp_path))
     result.assert_outcomes(passed=1)
 
@@ -90,11 +119,21 @@ def test_a_command_with_a_fixed_port_is_told_apart_by_the_base_url(pytester, gsm
         port = sock.getsockname()[1]
     command = serve_command(tmp_path).replace("{port}", str(port))
     result = pytester.runpytest_subprocess(
-        "--llm-model", "served-model", "--llm-serve", command, "--llm-base-url", f"http://127.0.0.1:{port}/v1",
-        "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+        "--llm-model",
+        "served-model",
+        "--llm-serve",
+        command,
+        "--llm-base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+    )
     result.assert_outcomes(passed=3, failed=1)
     assert not port_open(f"http://127.0.0.1:{port}/v1")
     refused = pytester.runpytest_subprocess(
-        "--llm-model", "served-model", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+        "--llm-model", "served-model", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
+    )
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines(["*give the port it listens on with --llm-base-url http://127.0.0.1:PORT/v1*"])

@@ -43,6 +43,4 @@ def test_a_declared_label_is_accepted():
 
 def test_a_module_global_is_no_declaration():
     with pytest.raises(ConfigError, match="names no subset 'Part-A' of undeclared"):
-        check_dataset_names(
-            {"undeclared.Part-A": "x.jsonl"}, {"undeclared": Undeclared}
-        )
+        check_dataset_names({"undeclared.Part-A": "x.jsonl"}, {"undeclared": Undeclared})

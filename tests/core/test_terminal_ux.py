@@ -22,18 +22,35 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def run(pytester: pytest.Pytester, base_url: str, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--llm-model", "fake-model", "--llm-base-url", base_url, "-p", "no:randomly", *args)
+    return pytester.runpytest_subprocess(
+        "--llm-model", "fake-model", "--llm-base-url", base_url, "-p", "no:randomly", *args
+    )
 
 
-def run_in_terminal(pytester: pytest.Pytester, base_url: str, *args: str, env: dict[str, str] | None = None,
-                    timeout: float = 240) -> tuple[int, str]:
+def run_in_terminal(
+    pytester: pytest.Pytester, base_url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 240
+) -> tuple[int, str]:
     """pytest in a pseudo-terminal, as a user at a shell runs it: (exit status, screen text)."""
     master, slave = pty.openpty()
     environ = {k: v for k, v in os.environ.items() if k not in ("CI", "BUILD_NUMBER", "PYTEST_ADDOPTS")}
     environ.update(env or {}, COLUMNS="120")
-    command = [sys.executable, "-m", "pytest", "--llm-model", "fake-model", "--llm-base-url", base_url,
-               "-p", "no:randomly", "-p", "no:cacheprovider", *args]
-    process = subprocess.Popen(command, cwd=pytester.path, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=environ)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        base_url,
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    ]
+    process = subprocess.Popen(
+        command, cwd=pytester.path, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=environ
+    )
     os.close(slave)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
@@ -77,21 +94,24 @@ def test_header_counts_the_samples_and_names_the_scope(pytester, model_server, g
 
 def test_keyword_deselection_counts_are_not_negative(pytester, model_server, gsm8k_args):
     result = run(pytester, model_server.base_url, *gsm8k_args, "-k", "0002")
-    result.stdout.fnmatch_lines(["collected 4 items / 3 deselected / 1 selected",
-                                 "llmeval: 1 sample from gsm8k (main), 16 requests in flight"])
+    result.stdout.fnmatch_lines(
+        ["collected 4 items / 3 deselected / 1 selected", "llmeval: 1 sample from gsm8k (main), 16 requests in flight"]
+    )
     assert "-3 selected" not in result.stdout.str()
 
 
-
-SELECTION_NOTE = ("selection: gsm8k: {ran} of 4 samples ran, {deselected} deselected (-k, -m, --lf or --deselect); "
-                  "its metrics describe these samples, not the benchmark")
+SELECTION_NOTE = (
+    "selection: gsm8k: {ran} of 4 samples ran, {deselected} deselected (-k, -m, --lf or --deselect); "
+    "its metrics describe these samples, not the benchmark"
+)
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_keyword_deselection_is_said_beside_the_metrics(pytester, model_server, gsm8k_args, workers):
     results = pytester.path / "results.json"
-    result = run(pytester, model_server.base_url, *gsm8k_args, *workers, "-k", "0000 or 0002",
-                 "--llm-results", str(results))
+    result = run(
+        pytester, model_server.base_url, *gsm8k_args, *workers, "-k", "0000 or 0002", "--llm-results", str(results)
+    )
     result.stdout.fnmatch_lines(["*llmeval results*", SELECTION_NOTE.format(ran=2, deselected=2)])
     saved = json.loads(results.read_text())
     assert saved["samples_deselected"] == {"gsm8k": 2} and saved["complete"] is True
@@ -109,9 +129,19 @@ def test_last_failed_rerun_says_its_metrics_cover_the_failures_only(pytester, mo
 
 
 def test_scope_lists_each_benchmark(pytester, model_server, gsm8k_file, iquiz_dir):
-    result = run(pytester, model_server.base_url, "-m", "gsm8k or iquiz", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                 "--llm-dataset", f"iquiz={iquiz_dir}")
-    result.stdout.fnmatch_lines(["collected 8 items", "llmeval: 8 samples from gsm8k 4, iquiz 4, 16 requests in flight"])
+    result = run(
+        pytester,
+        model_server.base_url,
+        "-m",
+        "gsm8k or iquiz",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-dataset",
+        f"iquiz={iquiz_dir}",
+    )
+    result.stdout.fnmatch_lines(
+        ["collected 8 items", "llmeval: 8 samples from gsm8k 4, iquiz 4, 16 requests in flight"]
+    )
 
 
 def test_live_progress_line_in_a_terminal(pytester, model_server, gsm8k_args):
@@ -126,8 +156,9 @@ def test_live_progress_line_in_a_terminal(pytester, model_server, gsm8k_args):
     assert "llmeval 4/4 [100%]  sent 0  cached 4  wrong 1" in screen
 
 
-@pytest.mark.parametrize(("args", "env"), [(("-q",), {}), ((), {"CI": "true"}), (("-v",), {})],
-                         ids=["quiet", "ci", "verbose"])
+@pytest.mark.parametrize(
+    ("args", "env"), [(("-q",), {}), ((), {"CI": "true"}), (("-v",), {})], ids=["quiet", "ci", "verbose"]
+)
 def test_no_live_line_under_quiet_ci_or_verbose(pytester, model_server, gsm8k_args, args, env):
     status, screen = run_in_terminal(pytester, model_server.base_url, *gsm8k_args, *args, env=env)
     assert status == 1
@@ -142,8 +173,9 @@ def test_no_live_line_when_output_is_not_a_terminal(pytester, model_server, gsm8
 
 
 def test_xdist_controller_shows_scope_and_workers_stay_quiet(pytester, model_server, gsm8k_args):
-    status, screen = run_in_terminal(pytester, model_server.base_url, *gsm8k_args, "-p", "xdist", "-n", "2",
-                                     "--llm-concurrency", "3")
+    status, screen = run_in_terminal(
+        pytester, model_server.base_url, *gsm8k_args, "-p", "xdist", "-n", "2", "--llm-concurrency", "3"
+    )
     assert status == 1
     assert "llmeval: 4 samples from gsm8k (main), 6 requests in flight" in screen
     assert screen.count("llmeval: 4 samples") == 1  # once, from the controller
@@ -213,8 +245,12 @@ def test_summary_counts_requests_sent_and_answers_from_the_cache(pytester, start
     server.stop()
     offline = run(pytester, url, *args)
     offline.assert_outcomes(passed=3, failed=1)
-    offline.stdout.fnmatch_lines(["requests: 0 sent, 4 answers from the cache",
-                                  "every answer came from the cache: the endpoint is unreachable (cannot reach*"])
+    offline.stdout.fnmatch_lines(
+        [
+            "requests: 0 sent, 4 answers from the cache",
+            "every answer came from the cache: the endpoint is unreachable (cannot reach*",
+        ]
+    )
 
 
 # -- item 4: condensed wrong answers, then the table, then the verdict --------------------------
@@ -232,25 +268,28 @@ def test_wrong_answers_are_condensed_before_the_score_table(pytester, start_serv
     result.assert_outcomes(failed=10)  # pytest's own counts are unchanged
     text = result.stdout.str()
     assert "= FAILURES =" not in text and "FAILED gsm8k/main" not in text
-    result.stdout.fnmatch_lines([
-        "*llmeval wrong answers*",
-        "gsm8k: 10 of 10 samples answered wrong",
-        "  gsm8k/main::0000: wrong answer: expected '0', extracted '99'",
-        "*question: Question 0*",
-        "*",
-        "*",
-        "  gsm8k/main::0002: *",
-        "*",
-        "*",
-        "  ... 7 more (-v or --llm-show-failures N shows more)",
-        "*llmeval results*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval wrong answers*",
+            "gsm8k: 10 of 10 samples answered wrong",
+            "  gsm8k/main::0000: wrong answer: expected '0', extracted '99'",
+            "*question: Question 0*",
+            "*",
+            "*",
+            "  gsm8k/main::0002: *",
+            "*",
+            "*",
+            "  ... 7 more (-v or --llm-show-failures N shows more)",
+            "*llmeval results*",
+        ]
+    )
     assert text.count("wrong answer: expected") == 3
     assert last_line(text).startswith("=") and "10 failed" in last_line(text)  # no gate: pytest's line is last
 
 
-@pytest.mark.parametrize(("args", "shown"), [(("--llm-show-failures", "5"), 5), (("-v",), 10),
-                                             (("--llm-show-failures", "0"), 0)])
+@pytest.mark.parametrize(
+    ("args", "shown"), [(("--llm-show-failures", "5"), 5), (("-v",), 10), (("--llm-show-failures", "0"), 0)]
+)
 def test_more_wrong_answers_on_request(pytester, start_server, ten_wrong, args, shown):
     server = start_server(fixed_reply="\\boxed{99}")
     result = run(pytester, server.base_url, *ten_wrong, *args)
@@ -258,42 +297,57 @@ def test_more_wrong_answers_on_request(pytester, start_server, ten_wrong, args, 
     result.stdout.fnmatch_lines(["gsm8k: 10 of 10 samples answered wrong"])
 
 
-@pytest.mark.parametrize(("threshold", "status", "verdict"), [
-    ("gsm8k.acc>=0.7", 0, "llmeval: PASS, every gate holds (exit status 0)"),
-    ("gsm8k.acc>=0.8", 1, "llmeval: FAIL: gsm8k.acc>=0.8 (actual 0.7500) (exit status 1)"),
-])
-def test_verdict_is_the_last_line_and_agrees_with_the_exit_status(pytester, model_server, gsm8k_args, threshold,
-                                                                  status, verdict):
+@pytest.mark.parametrize(
+    ("threshold", "status", "verdict"),
+    [
+        ("gsm8k.acc>=0.7", 0, "llmeval: PASS, every gate holds (exit status 0)"),
+        ("gsm8k.acc>=0.8", 1, "llmeval: FAIL: gsm8k.acc>=0.8 (actual 0.7500) (exit status 1)"),
+    ],
+)
+def test_verdict_is_the_last_line_and_agrees_with_the_exit_status(
+    pytester, model_server, gsm8k_args, threshold, status, verdict
+):
     result = run(pytester, model_server.base_url, *gsm8k_args, "--llm-threshold", threshold)
     assert result.ret == status
     assert verdict in last_line(result.stdout.str())
     result.assert_outcomes(passed=3, failed=1)
     lines = result.stdout.lines
-    order = [next(i for i, line in enumerate(lines) if marker in line)
-             for marker in ("llmeval wrong answers", "llmeval results", "requests: 4 sent", "1 failed, 3 passed", verdict)]
+    order = [
+        next(i for i, line in enumerate(lines) if marker in line)
+        for marker in ("llmeval wrong answers", "llmeval results", "requests: 4 sent", "1 failed, 3 passed", verdict)
+    ]
     assert order == sorted(order)
 
 
 def test_verdict_names_endpoint_errors_over_the_budget(pytester, start_server, gsm8k_args):
-    server = start_server(rules=GSM8K_RULES, fail_rules=[{"contains": "pens", "status": 400},
-                                                         {"contains": "bus", "status": 400}])
+    server = start_server(
+        rules=GSM8K_RULES, fail_rules=[{"contains": "pens", "status": 400}, {"contains": "bus", "status": 400}]
+    )
     result = run(pytester, server.base_url, *gsm8k_args, "--llm-threshold", "gsm8k.acc>=0.0", "--llm-retries", "0")
     assert result.ret == 1
     line = last_line(result.stdout.str())
     assert "llmeval: FAIL:" in line and "endpoint errors (--llm-max-errors 0)" in line
     assert "2 endpoint errors (--llm-max-errors 0)" in line
-    result.stdout.fnmatch_lines(["*llmeval endpoint errors*", "gsm8k: 2 of 4 samples errored",
-                                 "requests: 4 sent (2 failed), 0 answers from the cache"])
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval endpoint errors*",
+            "gsm8k: 2 of 4 samples errored",
+            "requests: 4 sent (2 failed), 0 answers from the cache",
+        ]
+    )
 
 
 # -- item 10: small things in the first five minutes ----------------------------------------
 
 
-@pytest.mark.parametrize(("threshold", "hint"), [
-    ("gsm8k.acc>=80", "did you mean 'gsm8k.acc>=0.8'?"),
-    ("gsm8k.main.acc>92.5", "did you mean 'gsm8k.main.acc>0.925'?"),
-    ("gsm8k.acc>=150", "not a percentage"),
-])
+@pytest.mark.parametrize(
+    ("threshold", "hint"),
+    [
+        ("gsm8k.acc>=80", "did you mean 'gsm8k.acc>=0.8'?"),
+        ("gsm8k.main.acc>92.5", "did you mean 'gsm8k.main.acc>0.925'?"),
+        ("gsm8k.acc>=150", "not a percentage"),
+    ],
+)
 def test_percentage_threshold_on_a_fraction_is_a_usage_error(pytester, model_server, gsm8k_args, threshold, hint):
     result = run(pytester, model_server.base_url, *gsm8k_args, "--llm-threshold", threshold)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -349,23 +403,31 @@ def test_custom_benchmarks_example_from_its_folder_inside_a_project(pytester, st
     command = [part.strip('"') for part in command]
     command[command.index("MODEL")] = "fake-model"
     command[command.index("URL")] = server.base_url
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-v", *command], cwd=folder,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-v", *command],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "policy/default::p1 PASSED" in done.stdout
     assert "../" not in done.stdout
     assert done.returncode == 1  # policy.acc is 0.5 < 0.9: the docstring's gate fails, as it should
     assert "llmeval: FAIL: policy.acc>=0.9 (actual 0.5000)" in last_line(done.stdout)
 
 
-@pytest.mark.parametrize(("output", "gold", "passed"), [
-    ("The capital of France is Paris.", "Paris", True),
-    ("It is Paris", "Paris", True),
-    ("Answer: the Paris", "Paris", True),
-    ("I think it is Lyon, not Paris.", "Paris", False),
-    ("Paris is lovely, but the capital is Lyon.", "Paris", False),
-    ("The answer is 1,000", "1000", True),
-    ("The capital of Australia is Sydney.", "Canberra", False),
-])
+@pytest.mark.parametrize(
+    ("output", "gold", "passed"),
+    [
+        ("The capital of France is Paris.", "Paris", True),
+        ("It is Paris", "Paris", True),
+        ("Answer: the Paris", "Paris", True),
+        ("I think it is Lyon, not Paris.", "Paris", False),
+        ("Paris is lovely, but the capital is Lyon.", "Paris", False),
+        ("The answer is 1,000", "1000", True),
+        ("The capital of Australia is Sydney.", "Canberra", False),
+    ],
+)
 def test_generic_qa_rule(output, gold, passed):
     from pytest_llmeval.benchmarks.custom import match_short_answer
 

@@ -17,8 +17,17 @@ from tests.conftest import GSM8K_RULES
 def run(pytester: pytest.Pytester, server, *args: str):
     results, samples = pytester.path / "results.json", pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly",
-        "--llm-results", str(results), "--llm-samples", str(samples), *args,
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+        *args,
     )
     lines = [json.loads(line) for line in samples.read_text().splitlines()] if samples.exists() else []
     data = json.loads(results.read_text()) if results.exists() else None
@@ -31,8 +40,9 @@ def run(pytester: pytest.Pytester, server, *args: str):
 def test_truncated_output_without_explicit_cue_is_no_answer(pytester, model_server, gsm8k_file):
     # "12 * 3 = 36, so the final answer is 36" (10 tokens) cut at 9 ends "... so the final answer is":
     # its last number (36) would pass by luck. The other replies fit in 9 tokens.
-    outcome, data, samples = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                                 "--llm-gen", "max_tokens=9")
+    outcome, data, samples = run(
+        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "max_tokens=9"
+    )
     pages = samples["0002"]
     assert pages["finish_reason"] == "length" and pages["truncated"] == 1
     assert pages["passed"] is False and pages["extracted"] is None
@@ -50,10 +60,21 @@ def test_truncated_output_without_explicit_cue_is_no_answer(pytester, model_serv
 
 
 def test_truncated_output_with_an_explicit_cue_keeps_its_verdict(pytester, start_server, gsm8k_file):
-    server = start_server(rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}. Let me also check that"},
-                                 *GSM8K_RULES[1:]])
-    _, data, samples = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                           "--llm-gen", "max_tokens=6", "-k", "0000")
+    server = start_server(
+        rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}. Let me also check that"}, *GSM8K_RULES[1:]]
+    )
+    _, data, samples = run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-gen",
+        "max_tokens=6",
+        "-k",
+        "0000",
+    )
     assert samples["0000"]["finish_reason"] == "length" and samples["0000"]["passed"] is True
     assert data["benchmarks"]["gsm8k"]["truncated"] == 1
 
@@ -67,8 +88,12 @@ def test_untruncated_run_counts_zero_and_prints_no_truncation_line(pytester, mod
 
 def test_failure_text_shows_the_end_of_a_long_output(pytester, start_server, gsm8k_file):
     filler = " ".join(f"step{i} checks a detail." for i in range(60))
-    server = start_server(rules=[{"contains": "bus", "reply": f"Opening words. {filler} So the taken seats are \\boxed{{47}}."},
-                                 *GSM8K_RULES[:3]])
+    server = start_server(
+        rules=[
+            {"contains": "bus", "reply": f"Opening words. {filler} So the taken seats are \\boxed{{47}}."},
+            *GSM8K_RULES[:3],
+        ]
+    )
     outcome, _, _ = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "-k", "0003")
     text = outcome.stdout.str()
     assert "wrong answer: expected '33', extracted '47'" in text
@@ -83,15 +108,21 @@ def test_failure_headline_in_each_kind_s_own_terms():
     gsm8k = get_benchmark("gsm8k")()
     assert gsm8k.failure_headline("33", "47", None) == "wrong answer: expected '33', extracted '47'"
     ifeval = get_benchmark("ifeval")()
-    line = ifeval.failure_headline(["punctuation:no_comma", "length_constraints:number_words"], None,
-                                   "not followed (strict): punctuation:no_comma")
+    line = ifeval.failure_headline(
+        ["punctuation:no_comma", "length_constraints:number_words"], None, "not followed (strict): punctuation:no_comma"
+    )
     assert line == "instructions not followed: 1 of 2 (strict): punctuation:no_comma"
     lcb = get_benchmark("live_code_bench")()
     assert lcb.failure_headline("", "3/10 tests passed", "test 4/10 failed").startswith("test cases failed: 3/10")
     humaneval = get_benchmark("humaneval")()
-    assert humaneval.failure_headline("", None, "failed: AssertionError") == "test cases failed (failed: AssertionError)"
+    assert (
+        humaneval.failure_headline("", None, "failed: AssertionError") == "test cases failed (failed: AssertionError)"
+    )
     judged = type("Judged", (type(gsm8k),), {"name": "judged_probe", "needs_judge": True})()
-    assert judged.failure_headline("Paris", None, "judge: wrong city") == "judge verdict: INCORRECT (reference answer 'Paris')"
+    assert (
+        judged.failure_headline("Paris", None, "judge: wrong city")
+        == "judge verdict: INCORRECT (reference answer 'Paris')"
+    )
     for bench in (ifeval, lcb, humaneval, judged):
         assert "extracted None" not in bench.failure_headline("x", None, "why")
 
@@ -117,8 +148,9 @@ def test_truncated_verdict_rules():
 
 def test_n_ignored_by_the_server_is_an_error_naming_the_fix(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, ignore_n=True)
-    outcome, data, samples = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                                 "--llm-gen", "n=4")
+    outcome, data, samples = run(
+        pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "n=4"
+    )
     assert outcome.ret != 0
     assert outcome.parseoutcomes().get("errors") == 4 and "passed" not in outcome.parseoutcomes()
     assert all(s["error_kind"] == "missing_choices" for s in samples.values())
@@ -129,8 +161,9 @@ def test_n_ignored_by_the_server_is_an_error_naming_the_fix(pytester, start_serv
 
 
 def test_n_honoured_by_the_server_still_scores(pytester, model_server, gsm8k_file):
-    _, data, samples = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                           "--llm-gen", "n=2")
+    _, data, samples = run(
+        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "n=2"
+    )
     assert data["benchmarks"]["gsm8k"]["errors"] == 0
     assert all(len(s["outputs"]) == 2 for s in samples.values())
 
@@ -152,8 +185,9 @@ def test_repeats_send_k_requests_per_sample_and_feed_pass_at_k(pytester, start_s
 
 
 def test_repeats_is_a_usage_error_below_one(pytester, model_server, gsm8k_file):
-    outcome, _, _ = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}",
-                        "--llm-repeats", "0")
+    outcome, _, _ = run(
+        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-repeats", "0"
+    )
     assert outcome.ret == pytest.ExitCode.USAGE_ERROR
     assert "repeats" in outcome.stderr.str() + outcome.stdout.str()
 
@@ -172,8 +206,9 @@ def test_repeat_index_is_in_the_cache_key_but_never_on_the_wire(tmp_path: Path):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            reply = json.dumps({"choices": [{"message": {"content": f"answer {len(received)}"},
-                                             "finish_reason": "stop"}]}).encode()
+            reply = json.dumps(
+                {"choices": [{"message": {"content": f"answer {len(received)}"}, "finish_reason": "stop"}]}
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))

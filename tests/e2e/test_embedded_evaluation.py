@@ -19,8 +19,14 @@ pytestmark = pytest.mark.e2e
 
 GSM8K = [
     {"question": q, "answer": f"#### {a}"}
-    for q, a in [("What is 2 + 3?", 5), ("What is 10 - 4?", 6), ("What is 3 * 3?", 9), ("What is 8 / 2?", 4),
-                 ("Tom has 3 cats and gets 2 more. How many cats?", 5), ("What is 7 + 6?", 13)]
+    for q, a in [
+        ("What is 2 + 3?", 5),
+        ("What is 10 - 4?", 6),
+        ("What is 3 * 3?", 9),
+        ("What is 8 / 2?", 4),
+        ("Tom has 3 cats and gets 2 more. How many cats?", 5),
+        ("What is 7 + 6?", 13),
+    ]
 ]
 MCQ = [
     {"question": "What color is the sky on a clear day?", "choices": ["Green", "Blue", "Red", "Black"], "answer": "B"},
@@ -41,8 +47,20 @@ def need(model: str) -> None:
 def evaluate(pytester, model, data_args, *extra):
     results, samples = pytester.path / "results.json", pytester.path / "samples.jsonl"
     result = pytester.runpytest_subprocess(
-        "--llm-model", model, *data_args, "--llm-gen", "temperature=0", "--llm-gen", "max_tokens=48",
-        "--llm-results", str(results), "--llm-samples", str(samples), "--llm-timeout", "300", *extra,
+        "--llm-model",
+        model,
+        *data_args,
+        "--llm-gen",
+        "temperature=0",
+        "--llm-gen",
+        "max_tokens=48",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+        "--llm-timeout",
+        "300",
+        *extra,
     )
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     return result, json.loads(results.read_text()), lines
@@ -74,8 +92,9 @@ def test_embedded_smollm2_evaluates_and_second_run_is_cached(pytester, tmp_path)
 def test_embedded_gemma_streams_real_tokens(pytester, tmp_path):
     need("gemma3-270m")
     gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:4])
-    _result, results, samples = evaluate(pytester, "gemma3-270m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"],
-                                        "--llm-stream", "--llm-no-cache")
+    _result, results, samples = evaluate(
+        pytester, "gemma3-270m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"], "--llm-stream", "--llm-no-cache"
+    )
     assert results["benchmarks"]["gsm8k"]["count"] == 4 and results["benchmarks"]["gsm8k"]["errors"] == 0
     assert all(line["ttft_s"] is not None and 0 < line["ttft_s"] <= line["latency_s"] for line in samples)
     assert all(line["usage"]["completion_tokens"] > 1 for line in samples)
@@ -86,8 +105,9 @@ def test_think_eval_against_the_real_server(pytester, tmp_path):
     server's usage, and every sample has them."""
     need("smollm2-135m")
     gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:4])
-    result, results, samples = evaluate(pytester, "smollm2-135m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"],
-                                        "--llm-think-eval")
+    result, results, samples = evaluate(
+        pytester, "smollm2-135m", ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm}"], "--llm-think-eval"
+    )
     thinking = results["thinking"]
     assert thinking["token_sources"] == ["usage.completion_tokens split by characters"]
     overall = thinking["benchmarks"]["gsm8k"]["overall"]
@@ -119,8 +139,18 @@ def test_started_server_inherits_the_users_openmp_wait_policy(pytester, tmp_path
     pytester.makepyfile(test_env=SERVER_ENV_TEST)
     gsm = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K[:1])
     # the path: with no path, `-m gsm8k` collects the benchmark's samples only (docs/options.md)
-    result = pytester.runpytest_subprocess("test_env.py", "--llm-model", "smollm2-135m", "-m", "gsm8k", "-s",
-                                           "--llm-dataset", f"gsm8k={gsm}", "--llm-gen", "max_tokens=8")
+    result = pytester.runpytest_subprocess(
+        "test_env.py",
+        "--llm-model",
+        "smollm2-135m",
+        "-m",
+        "gsm8k",
+        "-s",
+        "--llm-dataset",
+        f"gsm8k={gsm}",
+        "--llm-gen",
+        "max_tokens=8",
+    )
     result.stdout.fnmatch_lines([f"*OMP_WAIT_POLICY of the server: {expected}*"])
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 2 and "errors" not in outcomes

@@ -21,15 +21,42 @@ ROOT = Path(__file__).parents[2]
 
 def main_job(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
-    return subprocess.run([sys.executable, "-m", "pytest", "--llm-model", "smollm2-135m", *args, "-p", "no:cacheprovider",
-                           "-p", "no:randomly"], cwd=cwd, env=environ, capture_output=True, text=True, timeout=900,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--llm-model",
+            "smollm2-135m",
+            *args,
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+        ],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_readme_main_job_inside_the_checkout_shows_the_samples_alone(tmp_path):
     need("smollm2-135m")
-    args = ("-m", "smoke", "--llm-limit", "1", "--llm-gen", "max_tokens=4", "--llm-gen", "temperature=0",
-            "--llm-cache-dir", str(tmp_path / "cache"))
+    args = (
+        "-m",
+        "smoke",
+        "--llm-limit",
+        "1",
+        "--llm-gen",
+        "max_tokens=4",
+        "--llm-gen",
+        "temperature=0",
+        "--llm-cache-dir",
+        str(tmp_path / "cache"),
+    )
     first = main_job(*args, cwd=ROOT)
     out = first.stdout
     assert first.returncode in (0, 1), out + first.stderr
@@ -45,8 +72,9 @@ def test_readme_main_job_inside_the_checkout_shows_the_samples_alone(tmp_path):
 def test_an_image_benchmark_on_a_text_only_embedded_model_is_one_usage_error(tmp_path):
     need("smollm2-135m")
     path = math_vista_dir(tmp_path / "mathvista")
-    result = main_job("-m", "math_vista", "--llm-dataset", f"math_vista={path}", "--llm-cache-dir", str(tmp_path / "c"),
-                      cwd=tmp_path)
+    result = main_job(
+        "-m", "math_vista", "--llm-dataset", f"math_vista={path}", "--llm-cache-dir", str(tmp_path / "c"), cwd=tmp_path
+    )
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "math_vista sends images (or audio) with each question, but smollm2-135m" in result.stderr
     assert "reads text only" in result.stderr and "HTTP 500" not in result.stdout + result.stderr

@@ -54,9 +54,7 @@ def model_and_server(
 
 def direct_logprob(llm: object, context: str, continuation: str) -> float:
     """Sum of log p(token | tokens before) over the continuation's tokens, from the model's logits."""
-    tokens = llm.tokenize(
-        (context + continuation).encode(), add_bos=False, special=True
-    )  # type: ignore[attr-defined]
+    tokens = llm.tokenize((context + continuation).encode(), add_bos=False, special=True)  # type: ignore[attr-defined]
     start = len(llm.tokenize(context.encode(), add_bos=False, special=True))  # type: ignore[attr-defined]
     llm.reset()  # type: ignore[attr-defined]
     llm.eval(tokens)  # type: ignore[attr-defined]
@@ -74,15 +72,11 @@ def test_summed_logprob_equals_the_models_own_logits(
     from llama_cpp import Llama
 
     path, server = model_and_server
-    dispatcher = Dispatcher(
-        EndpointSettings(model="smollm2-135m", base_url=server.base_url), None
-    )
+    dispatcher = Dispatcher(EndpointSettings(model="smollm2-135m", base_url=server.base_url), None)
     try:
         ours = [
             continuation_logprob(
-                dispatcher.call(completion_body("smollm2-135m", CONTEXT, e))
-                .choices[0]
-                .logprobs,
+                dispatcher.call(completion_body("smollm2-135m", CONTEXT, e)).choices[0].logprobs,
                 CONTEXT,
                 e,
             ).logprob
@@ -95,7 +89,6 @@ def test_summed_logprob_equals_the_models_own_logits(
     direct = [direct_logprob(llm, CONTEXT, e) for e in ENDINGS]
     assert ours == pytest.approx(direct, abs=1e-4)
     assert ours[0] > ours[1]  # the right ending beats nonsense
-
 
 
 def test_a_chat_templated_context_keeps_its_special_tokens_in_the_offsets(
@@ -132,9 +125,7 @@ def test_hellaswag_rows_through_the_plugin_prefer_the_right_ending(
     pytester: pytest.Pytester, model_and_server: tuple[Path, ManagedServer]
 ) -> None:
     _, server = model_and_server
-    (pytester.path / "hs.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8"
-    )
+    (pytester.path / "hs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
     result = pytester.runpytest_subprocess(
         "--llm-model", "smollm2-135m", "--llm-base-url", server.base_url, "-p", "no:randomly",
         "--llm-dataset", "hellaswag=hs.jsonl", "-m", "hellaswag", "--llm-output-type", "hellaswag:multiple_choice",
@@ -142,12 +133,6 @@ def test_hellaswag_rows_through_the_plugin_prefer_the_right_ending(
     )  # fmt: skip
     result.assert_outcomes(passed=2)
     data = json.loads((pytester.path / "r.json").read_text())["benchmarks"]["hellaswag"]
-    assert (
-        data["metrics"] == {"acc": 1.0, "acc_norm": 1.0}
-        and data["output_type"] == "multiple_choice"
-    )
-    records = [
-        json.loads(line)
-        for line in (pytester.path / "s.jsonl").read_text().splitlines()
-    ]
+    assert data["metrics"] == {"acc": 1.0, "acc_norm": 1.0} and data["output_type"] == "multiple_choice"
+    records = [json.loads(line) for line in (pytester.path / "s.jsonl").read_text().splitlines()]
     assert all(len(r["choice_logprobs"]) == 2 and r["requests"] == 2 for r in records)

@@ -17,8 +17,21 @@ pytestmark = pytest.mark.e2e
 def evaluate(pytester, data, *extra):
     results, samples = pytester.path / "results.json", pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "smollm2-135m", "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-gen", "max_tokens=24",
-        "--llm-results", str(results), "--llm-samples", str(samples), "--llm-timeout", "300", *extra,
+        "--llm-model",
+        "smollm2-135m",
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-gen",
+        "max_tokens=24",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+        "--llm-timeout",
+        "300",
+        *extra,
     )
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     return outcome, json.loads(results.read_text()), lines

@@ -63,10 +63,32 @@ def test_real_llama_server_killed_mid_run_stops_the_run_with_one_message(pyteste
             time.sleep(0.1)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "--llm-model", "smollm2-135m", "-m", "gsm8k",
-         "--llm-dataset", f"gsm8k={data}", "--llm-gen", "max_tokens=200", "--llm-gen", "temperature=0",
-         "--llm-cache-dir", str(tmp_path / "cache"), "--llm-concurrency", "4", "--llm-timeout", "600"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=pytester.path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:randomly",
+            "--llm-model",
+            "smollm2-135m",
+            "-m",
+            "gsm8k",
+            "--llm-dataset",
+            f"gsm8k={data}",
+            "--llm-gen",
+            "max_tokens=200",
+            "--llm-gen",
+            "temperature=0",
+            "--llm-cache-dir",
+            str(tmp_path / "cache"),
+            "--llm-concurrency",
+            "4",
+            "--llm-timeout",
+            "600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=pytester.path,
     )
     killer = threading.Thread(target=kill_when_answering, args=(psutil.Process(proc.pid),), daemon=True)
     killer.start()

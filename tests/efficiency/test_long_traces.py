@@ -73,7 +73,9 @@ record = {"question": "q", "problem": "p", "answer": "#### 42" if bench_name == 
 sample = bench.record_to_sample(record, 0, bench.subsets[0])
 reasoning = unit * (1_000_000 // len(unit)) + "so the answer is 42. Let me check: yes."
 answer = "The answer is \\boxed{42}."
-response = ChatResponse(choices=[Choice(text=answer, reasoning=reasoning)], usage=Usage(completion_tokens=len(reasoning)))
+response = ChatResponse(
+    choices=[Choice(text=answer, reasoning=reasoning)], usage=Usage(completion_tokens=len(reasoning))
+)
 figures = EfficiencyAnalyser().analyse(bench, sample, response, [(answer, reasoning)])[0]
 print(json.dumps(figures))
 """
@@ -92,9 +94,17 @@ def _bounded() -> None:
 def test_one_megabyte_paragraph_is_analysed_within_bounds(benchmark, unit):
     # The default extractor hands every piece to the benchmark's scorer and remembers each verdict:
     # with growing prefixes that memory alone was quadratic (250 MB at 60 KB, 3.9 GB at 240 KB).
-    process = subprocess.run([sys.executable, "-c", CHILD, benchmark, unit], capture_output=True, text=True,
-                             preexec_fn=_bounded, cwd=ROOT, timeout=1800)
-    assert process.returncode == 0, f"killed or failed under 1 GiB / 120 s CPU: {process.returncode} {process.stderr[-500:]}"
+    process = subprocess.run(
+        [sys.executable, "-c", CHILD, benchmark, unit],
+        capture_output=True,
+        text=True,
+        preexec_fn=_bounded,
+        cwd=ROOT,
+        timeout=1800,
+    )
+    assert process.returncode == 0, (
+        f"killed or failed under 1 GiB / 120 s CPU: {process.returncode} {process.stderr[-500:]}"
+    )
     figures = json.loads(process.stdout.strip().splitlines()[-1])
     assert figures["status"] == "correct"
     # found at the sentence that states it, before "Let me check: yes."

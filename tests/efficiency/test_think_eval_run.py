@@ -14,10 +14,12 @@ from tests.conftest import write_jsonl
 from tests.efficiency.word_tokenizer import word_tokenizer
 
 # Level 2: right after one thought, then two more thoughts of checking.
-POLAR = ("The point is on the positive y axis. So r = 3 and theta = pi/2, the answer is (3, \\frac{\\pi}{2}).\n\n"
-         "But wait, let me verify the angle once more. Alternatively use atan. It holds.")
+POLAR = (
+    "The point is on the positive y axis. So r = 3 and theta = pi/2, the answer is (3, \\frac{\\pi}{2}).\n\n"
+    "But wait, let me verify the angle once more. Alternatively use atan. It holds."
+)
 # Level 2: wrong first, corrected in the second thought.
-SQUARES = ("513^2 - 487^2 = 25000.\n\nHmm, that is off. Difference of squares: 26 * 1000 = 26000.\n\nDone.")
+SQUARES = "513^2 - 487^2 = 25000.\n\nHmm, that is off. Difference of squares: 26 * 1000 = 26000.\n\nDone."
 # Level 3: a wrong final answer.
 DIVISORS = "6! = 720 = 2^4 3^2 5, so it has 5 * 3 * 2 = 30 divisors. Wait, I will say 24."
 
@@ -28,21 +30,38 @@ def run(pytester: pytest.Pytester, server: Any, tmp_path: Path, *args: str) -> t
     path = write_jsonl(pytester.path / "math500.jsonl", rows)
     results = tmp_path / "results.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "thinker", "--llm-base-url", server.base_url, "-p", "no:randomly", "--llm-stream",
-        "-m", "math_500", "--llm-bench-arg", "math_500.subset_list=level2,level3",
-        "--llm-dataset", f"math_500={path}", "--llm-results", str(results),
-        "--llm-samples", str(tmp_path / "samples.jsonl"), "--llm-think-eval", *args,
+        "--llm-model",
+        "thinker",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "--llm-stream",
+        "-m",
+        "math_500",
+        "--llm-bench-arg",
+        "math_500.subset_list=level2,level3",
+        "--llm-dataset",
+        f"math_500={path}",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(tmp_path / "samples.jsonl"),
+        "--llm-think-eval",
+        *args,
     )
     return outcome, json.loads(results.read_text())
 
 
 @pytest.fixture
 def thinker(start_server: Any) -> Any:
-    return start_server(rules=[
-        {"contains": "polar coordinates", "reasoning": POLAR, "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
-        {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
-        {"contains": "divisors", "reasoning": DIVISORS, "reply": "\\boxed{24}"},
-    ])
+    return start_server(
+        rules=[
+            {"contains": "polar coordinates", "reasoning": POLAR, "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
+            {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
+            {"contains": "divisors", "reasoning": DIVISORS, "reply": "\\boxed{24}"},
+        ]
+    )
 
 
 def test_streamed_reasoning_gives_figures_per_level(pytester: pytest.Pytester, thinker: Any, tmp_path: Path):
@@ -80,12 +99,16 @@ def test_without_tokenizer_counts_come_from_the_servers_usage(pytester: pytest.P
     assert 0 < level2["token_efficiency"] < 1
 
 
-def test_inline_think_tags_are_analysed_like_reasoning_content(pytester: pytest.Pytester, start_server: Any, tmp_path: Path):
-    server = start_server(rules=[
-        {"contains": "polar coordinates", "reply": f"<think>{POLAR}</think>\\boxed{{(3, \\frac{{\\pi}}{{2}})}}"},
-        {"contains": "513^2", "reply": f"<think>{SQUARES}</think>\\boxed{{26000}}"},
-        {"contains": "divisors", "reply": "<think>" + DIVISORS + " and I stop here without closing"},
-    ])
+def test_inline_think_tags_are_analysed_like_reasoning_content(
+    pytester: pytest.Pytester, start_server: Any, tmp_path: Path
+):
+    server = start_server(
+        rules=[
+            {"contains": "polar coordinates", "reply": f"<think>{POLAR}</think>\\boxed{{(3, \\frac{{\\pi}}{{2}})}}"},
+            {"contains": "513^2", "reply": f"<think>{SQUARES}</think>\\boxed{{26000}}"},
+            {"contains": "divisors", "reply": "<think>" + DIVISORS + " and I stop here without closing"},
+        ]
+    )
     outcome, result = run(pytester, server, tmp_path, "--llm-tokenizer", str(word_tokenizer(tmp_path)))
     outcome.assert_outcomes(passed=2, failed=1)
     level2 = result["thinking"]["benchmarks"]["math_500"]["levels"]["2"]
@@ -98,8 +121,17 @@ def test_off_by_default(pytester: pytest.Pytester, thinker: Any, tmp_path: Path)
     rows = write_jsonl(pytester.path / "m.jsonl", data.MATH500_ROWS[:1])
     results = tmp_path / "r.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "thinker", "--llm-base-url", thinker.base_url, "-m", "math_500 and level2",
-        "--llm-dataset", f"math_500={rows}", "--llm-results", str(results))
+        "--llm-model",
+        "thinker",
+        "--llm-base-url",
+        thinker.base_url,
+        "-m",
+        "math_500 and level2",
+        "--llm-dataset",
+        f"math_500={rows}",
+        "--llm-results",
+        str(results),
+    )
     outcome.assert_outcomes(passed=1)
     assert json.loads(results.read_text())["thinking"] is None
     assert "reasoning efficiency" not in outcome.stdout.str()
@@ -119,16 +151,34 @@ def test_judge_decides_each_step_for_judge_graded_benchmarks(pytester: pytest.Py
     pytester.path.joinpath("capitals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     reasoning = "I recall it is Lyon.\n\nBut wait, the government sits in Paris.\n\nSo I will answer that."
     model = start_server(fixed_reply="Paris", reasoning=reasoning)
-    judge = start_server(model="judge", latency_s=0.2, keep_chat_bodies=50, rules=[
-        {"contains": "Candidate answer:\nBut wait, the government sits in Paris", "reply": "Same city.\nCORRECT"},
-        {"contains": "Candidate answer:\nParis", "reply": "Same city.\nCORRECT"},
-        {"contains": "Candidate answer:", "reply": "Different.\nINCORRECT"},
-    ])
+    judge = start_server(
+        model="judge",
+        latency_s=0.2,
+        keep_chat_bodies=50,
+        rules=[
+            {"contains": "Candidate answer:\nBut wait, the government sits in Paris", "reply": "Same city.\nCORRECT"},
+            {"contains": "Candidate answer:\nParis", "reply": "Same city.\nCORRECT"},
+            {"contains": "Candidate answer:", "reply": "Different.\nINCORRECT"},
+        ],
+    )
     results = pytester.path / "results.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-base-url", model.base_url, "--llm-judge-model", "judge",
-        "--llm-judge-base-url", judge.base_url, "-m", "capitals", "--llm-think-eval", "--llm-results", str(results),
-        "-p", "no:randomly")
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        model.base_url,
+        "--llm-judge-model",
+        "judge",
+        "--llm-judge-base-url",
+        judge.base_url,
+        "-m",
+        "capitals",
+        "--llm-think-eval",
+        "--llm-results",
+        str(results),
+        "-p",
+        "no:randomly",
+    )
     outcome.assert_outcomes(passed=4)
     overall = json.loads(results.read_text())["thinking"]["benchmarks"]["capitals"]["overall"]
     assert 0 < overall["first_correct_tokens"] < overall["reasoning_tokens"]

@@ -20,13 +20,23 @@ def two_runs(pytester: pytest.Pytester, start_server: Any) -> tuple[Path, Path]:
 
     paths = []
     for model, divisors_reply in (("model-a", "\\boxed{24}"), ("model-b", "\\boxed{30}")):
-        server = start_server(rules=[
-            {"contains": "polar coordinates", "reasoning": POLAR, "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
-            {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
-            {"contains": "divisors", "reasoning": DIVISORS, "reply": divisors_reply},
-        ])
-        _outcome, _ = run(pytester, server, pytester.path, "--html", str(pytester.path / f"{model}.html"),
-                         "--self-contained-html", "--llm-cache-dir", str(pytester.path / f"cache-{model}"))
+        server = start_server(
+            rules=[
+                {"contains": "polar coordinates", "reasoning": POLAR, "reply": "\\boxed{(3, \\frac{\\pi}{2})}"},
+                {"contains": "513^2", "reasoning": SQUARES, "reply": "\\boxed{26000}"},
+                {"contains": "divisors", "reasoning": DIVISORS, "reply": divisors_reply},
+            ]
+        )
+        _outcome, _ = run(
+            pytester,
+            server,
+            pytester.path,
+            "--html",
+            str(pytester.path / f"{model}.html"),
+            "--self-contained-html",
+            "--llm-cache-dir",
+            str(pytester.path / f"cache-{model}"),
+        )
         results = pytester.path / f"{model}.json"
         (pytester.path / "results.json").rename(results)
         paths.append(results)
@@ -34,14 +44,14 @@ def two_runs(pytester: pytest.Pytester, start_server: Any) -> tuple[Path, Path]:
 
 
 def charts_in(html: str) -> list[str]:
-    section = html[html.index('id="llmeval-thinking"'):]
+    section = html[html.index('id="llmeval-thinking"') :]
     return re.findall(r'<svg[^>]*aria-label="([^"]*)"', section)
 
 
 def test_one_run_report_has_the_table_and_six_charts(two_runs: tuple[Path, Path]):
     html = (two_runs[0].parent / "model-a.html").read_text()
     assert "Reasoning efficiency" in html
-    table = html[html.index('class="lle-table lle-sortable lle-thinking"'):]
+    table = html[html.index('class="lle-table lle-sortable lle-thinking"') :]
     table = table[: table.index("</table>")]
     assert table.count("<tr>") == 1 + 3  # header, levels 2 and 3, all
     titles = charts_in(html)
@@ -50,11 +60,14 @@ def test_one_run_report_has_the_table_and_six_charts(two_runs: tuple[Path, Path]
 
 def test_side_by_side_draws_one_line_per_run(two_runs: tuple[Path, Path], tmp_path: Path):
     out = tmp_path / "think.html"
-    subprocess.run([sys.executable, "-m", "pytest_llmeval.report", str(two_runs[0]), str(two_runs[1]), "-o", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest_llmeval.report", str(two_runs[0]), str(two_runs[1]), "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
     html = out.read_text()
-    section = html[html.index('id="llmeval-thinking"'):]
-    first_chart = section[section.index("<svg"): section.index("</svg>")]
+    section = html[html.index('id="llmeval-thinking"') :]
+    first_chart = section[section.index("<svg") : section.index("</svg>")]
     assert "model-a.json" in first_chart and "model-b.json" in first_chart
     # model-b got level 3 right: its accuracy line reaches 1.0 at level 3, model-a's stays at 0
     assert re.search(r"model-b\.json\) at level 3: 1\.0", first_chart)

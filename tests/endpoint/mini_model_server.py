@@ -89,9 +89,20 @@ def main() -> None:
                 # (a fast client would otherwise get this reply from a server that is dying).
                 time.sleep(60)
             time.sleep(args.chat_delay)
-            reply = json.dumps({"object": "chat.completion", "model": args.model, "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "The answer is 5."}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}}).encode()
+            reply = json.dumps(
+                {
+                    "object": "chat.completion",
+                    "model": args.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "The answer is 5."},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))

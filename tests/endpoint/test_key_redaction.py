@@ -19,23 +19,49 @@ def echoing_server() -> RawServer:
             if not head:
                 return
             headers, _, body = head.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in headers.split(b"\r\n")
-                           if line.lower().startswith(b"content-length")), 0)
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in headers.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
             while len(body) < length:
                 body += conn.recv(65536)
-            auth = next((line.split(b":", 1)[1].strip().decode() for line in headers.split(b"\r\n")
-                         if line.lower().startswith(b"authorization")), "")
+            auth = next(
+                (
+                    line.split(b":", 1)[1].strip().decode()
+                    for line in headers.split(b"\r\n")
+                    if line.lower().startswith(b"authorization")
+                ),
+                "",
+            )
             if headers.startswith(b"GET"):
                 payload, status = {"object": "list", "data": [{"id": "m"}]}, "200 OK"
             elif b"apples" in body:  # a 400 whose body quotes the header, as some proxies do
-                payload, status = {"error": {"message": f"bad request; got header Authorization: {auth}"}}, "400 Bad Request"
+                payload, status = (
+                    {"error": {"message": f"bad request; got header Authorization: {auth}"}},
+                    "400 Bad Request",
+                )
             else:  # a model that repeats the key it was shown
-                payload = {"object": "chat.completion", "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
-                           "message": {"role": "assistant", "content": f"Your key is {auth}. The answer is 36."}}]}
+                payload = {
+                    "object": "chat.completion",
+                    "model": "m",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": f"Your key is {auth}. The answer is 36."},
+                        }
+                    ],
+                }
                 status = "200 OK"
             data = json.dumps(payload).encode()
-            conn.sendall(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
-                         .encode() + data)
+            conn.sendall(
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                + data
+            )
 
     return RawServer(handle)
 
@@ -43,15 +69,33 @@ def echoing_server() -> RawServer:
 def test_key_echoed_by_the_server_is_redacted_everywhere(pytester, tmp_path, monkeypatch):
     server = echoing_server()
     try:
-        rows = [{"question": "Tom has 2 apples and buys 3 more. How many apples?", "answer": "#### 5"},
-                {"question": "Sara reads 12 pages a day for 3 days. How many pages?", "answer": "#### 36"}]
+        rows = [
+            {"question": "Tom has 2 apples and buys 3 more. How many apples?", "answer": "#### 5"},
+            {"question": "Sara reads 12 pages a day for 3 days. How many pages?", "answer": "#### 36"},
+        ]
         data = write_jsonl(tmp_path / "gsm8k.jsonl", rows)
         results, samples, html = tmp_path / "r.json", tmp_path / "s.jsonl", tmp_path / "report.html"
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         result = pytester.runpytest_subprocess(
-            "--llm-model", "m", "--llm-base-url", f"http://127.0.0.1:{server.port}/v1", "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={data}", "--llm-results", str(results), "--llm-samples", str(samples),
-            "--llm-retries", "0", "-v", "-p", "no:randomly", "--html", str(html),
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            f"http://127.0.0.1:{server.port}/v1",
+            "-m",
+            "gsm8k",
+            "--llm-dataset",
+            f"gsm8k={data}",
+            "--llm-results",
+            str(results),
+            "--llm-samples",
+            str(samples),
+            "--llm-retries",
+            "0",
+            "-v",
+            "-p",
+            "no:randomly",
+            "--html",
+            str(html),
         )
     finally:
         server.close()

@@ -32,14 +32,21 @@ def fake_llama(tmp_path: Path, body: str) -> Path:
 
 def run_check(path: Path | None) -> subprocess.CompletedProcess[str]:
     env_path = str(path) if path else ""
-    return subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": env_path})
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": env_path},
+    )
 
 
 @pytest.mark.parametrize(
     ("info", "features"),
-    [(PORTABLE + "AVX512 = 1 | AVX512_VNNI = 1 | ", ["AVX512", "AVX512_VNNI"]),
-     (PORTABLE.replace("BMI2 = 1", "BMI2 = 1 | AMX_INT8 = 1 | AVX_VNNI = 1"), ["AMX_INT8", "AVX_VNNI"])],
+    [
+        (PORTABLE + "AVX512 = 1 | AVX512_VNNI = 1 | ", ["AVX512", "AVX512_VNNI"]),
+        (PORTABLE.replace("BMI2 = 1", "BMI2 = 1 | AMX_INT8 = 1 | AVX_VNNI = 1"), ["AMX_INT8", "AVX_VNNI"]),
+    ],
 )
 def test_build_with_more_than_the_baseline_must_be_rebuilt(tmp_path: Path, info: str, features: list[str]) -> None:
     path = fake_llama(tmp_path, f"def llama_print_system_info():\n    return {info.encode()!r}\n")

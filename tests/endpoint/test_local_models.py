@@ -127,4 +127,3 @@ def test_llama_server_command_without_llama_cpp(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(LocalModelError, match="llama-cpp-python") as info:
         llama_server_command(model, port=8000)
     assert INSTALL_HINT in str(info.value)
-

@@ -130,7 +130,7 @@ def test_server_closing_before_answering_is_a_disconnect(raw_server) -> None:
 def test_server_closing_mid_body_is_a_disconnect(raw_server) -> None:
     def half_answer(conn: socket.socket) -> None:
         read_request(conn)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"choi")
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"choi')
         time.sleep(0.1)
         conn.close()
 
@@ -216,8 +216,15 @@ def test_connection_errors_are_retried_then_named(raw_server) -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("3", 3.0), ("0.5", 0.5), ("-2", 0.0), ("soon", None), ("", None), (None, None),
-     ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0)],
+    [
+        ("3", 3.0),
+        ("0.5", 0.5),
+        ("-2", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+    ],
 )
 def test_retry_after_seconds_and_http_dates(header: str | None, expected: float | None) -> None:
     from datetime import datetime, timezone

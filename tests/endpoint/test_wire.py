@@ -63,9 +63,7 @@ def replying(head: bytes, body: bytes) -> Callable[[socket.socket], None]:
 
 def eval_chat(base_url: str, body: dict | None = None, max_bytes: int | None = None):
     extra = {} if max_bytes is None else {"max_response_bytes": max_bytes}
-    settings = EndpointSettings(
-        model="m", base_url=base_url, retries=0, timeout_s=20, **extra
-    )
+    settings = EndpointSettings(model="m", base_url=base_url, retries=0, timeout_s=20, **extra)
 
     async def go():
         client = ChatClient(settings)
@@ -83,9 +81,7 @@ def perf_request(url: str, stream: bool) -> RequestRecord:
     async def go() -> RequestRecord:
         record = RequestRecord()
         async with NativeBackend(url, {}, 1, 20.0) as backend:
-            await backend.request(
-                json.dumps({**BODY, "stream": stream}).encode(), stream, record
-            )
+            await backend.request(json.dumps({**BODY, "stream": stream}).encode(), stream, record)
         return record
 
     return asyncio.run(go())
@@ -118,9 +114,7 @@ def test_a_stream_read_in_any_pieces_gives_the_same_text_to_eval_and_perf(
         "Hel",
         "lo",
     ]  # perf counts reasoning as output, as vLLM's benchmark does
-    assert (
-        state.first_at == record.first_token
-    )  # the read that completed the first piece, for both
+    assert state.first_at == record.first_token  # the read that completed the first piece, for both
 
 
 def test_reasoning_only_reply_is_output_for_perf_in_either_field_name() -> None:
@@ -128,18 +122,12 @@ def test_reasoning_only_reply_is_output_for_perf_in_either_field_name() -> None:
     for field in ("reasoning_content", "reasoning"):
         record = RequestRecord()
         parse_completion(
-            json.dumps(
-                {"choices": [{"message": {"content": None, field: "hmm"}}]}
-            ).encode(),
+            json.dumps({"choices": [{"message": {"content": None, field: "hmm"}}]}).encode(),
             record,
         )
         assert record.pieces == ["hmm"]
         assert (
-            wire.read_completion(
-                json.dumps({"choices": [{"message": {field: "hmm"}}]}).encode()
-            )
-            .choices[0]
-            .reasoning
+            wire.read_completion(json.dumps({"choices": [{"message": {field: "hmm"}}]}).encode()).choices[0].reasoning
             == "hmm"
         )
 
@@ -156,9 +144,7 @@ def test_reasoning_only_reply_is_output_for_perf_in_either_field_name() -> None:
         ),
     ],
 )
-def test_a_broken_stream_is_one_error_for_both(
-    payload: bytes, kind: str, reason: str
-) -> None:
+def test_a_broken_stream_is_one_error_for_both(payload: bytes, kind: str, reason: str) -> None:
     with pytest.raises(wire.WireError) as failed:
         wire.StreamState().feed(payload, 0.0)
     assert (failed.value.kind, failed.value.reason) == (kind, reason)
@@ -182,39 +168,25 @@ def test_stream_without_done_or_finish_is_incomplete_for_both() -> None:
         (b'{"choices": []}', "response has no choices"),
     ],
 )
-def test_a_reply_that_is_no_completion_is_a_bad_response_for_both(
-    raw_server, body: bytes, reason: str
-) -> None:
-    server = raw_server(
-        replying(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", body)
-    )
+def test_a_reply_that_is_no_completion_is_a_bad_response_for_both(raw_server, body: bytes, reason: str) -> None:
+    server = raw_server(replying(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", body))
     error = eval_chat(f"http://127.0.0.1:{server.port}/v1")
-    assert type(error) is BadResponseError and str(error).startswith(
-        f"{reason} (HTTP 200)"
-    )
-    record = perf_request(
-        f"http://127.0.0.1:{server.port}/v1/chat/completions", stream=False
-    )
+    assert type(error) is BadResponseError and str(error).startswith(f"{reason} (HTTP 200)")
+    record = perf_request(f"http://127.0.0.1:{server.port}/v1/chat/completions", stream=False)
     assert record.error_kind == "bad_response" and record.error.startswith(reason)
 
 
 def test_an_error_event_mid_stream_is_a_server_error_for_eval(raw_server) -> None:
     event = b'data: {"error": {"message": "out of memory"}}\n\n'
-    server = raw_server(
-        replying(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n", event)
-    )
+    server = raw_server(replying(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n", event))
     error = eval_chat(f"http://127.0.0.1:{server.port}/v1", {**BODY, "stream": True})
     assert (
-        type(error) is ServerError
-        and "server sent an error mid-stream" in str(error)
-        and "out of memory" in str(error)
+        type(error) is ServerError and "server sent an error mid-stream" in str(error) and "out of memory" in str(error)
     )
 
 
 def test_a_gzip_reply_the_client_did_not_ask_for_is_inflated(raw_server) -> None:
-    completion = json.dumps(
-        {"choices": [{"message": {"content": "zipped"}, "finish_reason": "stop"}]}
-    ).encode()
+    completion = json.dumps({"choices": [{"message": {"content": "zipped"}, "finish_reason": "stop"}]}).encode()
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
     server = raw_server(replying(head, gzip.compress(completion)))
     response = eval_chat(f"http://127.0.0.1:{server.port}/v1")
@@ -222,16 +194,11 @@ def test_a_gzip_reply_the_client_did_not_ask_for_is_inflated(raw_server) -> None
 
 
 def test_a_gzip_bomb_stops_at_the_cap_for_eval(raw_server) -> None:
-    bomb = gzip.compress(
-        b" " * 50_000_000, compresslevel=9
-    )  # 50 MB inflated from about 50 kB
+    bomb = gzip.compress(b" " * 50_000_000, compresslevel=9)  # 50 MB inflated from about 50 kB
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
     server = raw_server(replying(head, bomb))
     error = eval_chat(f"http://127.0.0.1:{server.port}/v1", max_bytes=1_000_000)
-    assert (
-        type(error) is BadResponseError
-        and "larger than 1,000,000 bytes (--llm-max-response-bytes)" in str(error)
-    )
+    assert type(error) is BadResponseError and "larger than 1,000,000 bytes (--llm-max-response-bytes)" in str(error)
 
 
 def _refused(raw_server) -> str:
@@ -259,9 +226,7 @@ def _closed(raw_server) -> str:
         (_closed, "disconnected"),
     ],
 )
-def test_the_same_failure_is_named_from_the_same_row_by_eval_and_perf(
-    raw_server, make, kind: str
-) -> None:
+def test_the_same_failure_is_named_from_the_same_row_by_eval_and_perf(raw_server, make, kind: str) -> None:
     base_url = make(raw_server)
     error = eval_chat(base_url)
     assert error.kind == kind
@@ -274,26 +239,19 @@ def test_every_kind_of_the_table_has_its_eval_error_and_perf_kind() -> None:
         assert entry.error.kind == kind
         assert entry.perf_kind in ("connection_error", "connection_reset", "timeout")
     refused = ConnectionRefusedError(111, "Connection refused")
-    assert (
-        transport_error(refused, "http://h/v1/chat/completions", 1.0, 2.0).kind
-        == "connection_refused"
-    )
+    assert transport_error(refused, "http://h/v1/chat/completions", 1.0, 2.0).kind == "connection_refused"
     assert perf_failure(refused) == (
         "connection_error",
         "cannot connect: ConnectionRefusedError: [Errno 111] Connection refused",
     )
-    assert (
-        perf_failure(ValueError("a bug of ours"))[0] == "error"
-    )  # not a network failure: not hidden as one
+    assert perf_failure(ValueError("a bug of ours"))[0] == "error"  # not a network failure: not hidden as one
 
 
 def keep_alive_server(conn: socket.socket) -> None:
     """Answers every request on the connection until the client closes it."""
     conn.settimeout(10)
     data = b""
-    completion = json.dumps(
-        {"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}
-    ).encode()
+    completion = json.dumps({"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}).encode()
     while True:
         while b"\r\n\r\n" not in data:
             chunk = conn.recv(65536)
@@ -306,8 +264,7 @@ def keep_alive_server(conn: socket.socket) -> None:
             data += conn.recv(65536)
         data = data[length:]
         conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            % len(completion)
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(completion)
             + completion
         )
 
@@ -327,9 +284,7 @@ def requests_over(base_url: str, pause_s: float) -> None:
     asyncio.run(go())
 
 
-def test_one_connection_serves_requests_one_after_another(
-    raw_server, monkeypatch
-) -> None:
+def test_one_connection_serves_requests_one_after_another(raw_server, monkeypatch) -> None:
     from pytest_llmeval.endpoint import client
 
     monkeypatch.setattr(client, "KEEPALIVE_EXPIRY_S", 600.0)
@@ -338,9 +293,7 @@ def test_one_connection_serves_requests_one_after_another(
     assert server.connections == 1
 
 
-def test_an_idle_connection_past_the_keepalive_expiry_is_not_reused(
-    raw_server, monkeypatch
-) -> None:
+def test_an_idle_connection_past_the_keepalive_expiry_is_not_reused(raw_server, monkeypatch) -> None:
     # a server closes idle connections after a few seconds; writing into one it is closing fails
     from pytest_llmeval.endpoint import client
 

@@ -13,8 +13,8 @@ from pytest_llmeval.execution.code import (
     check_livecodebench,
     check_stdio_program,
 )
-from pytest_llmeval.scoring.code import build_humaneval_program, parse_functional_test
 from pytest_llmeval.execution.sandbox import SandboxLimits
+from pytest_llmeval.scoring.code import build_humaneval_program, parse_functional_test
 
 FAST = SandboxLimits(cpu_time_s=1, wall_time_s=2)
 

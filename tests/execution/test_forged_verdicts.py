@@ -23,7 +23,7 @@ def need_bwrap() -> None:
 
 # Tries every door to the verdict: reads every /proc/<pid>/{fd/*,environ,cmdline,maps+mem} it can for the checker's
 # nonce, then writes fake verdict lines (with the nonce when found) into every pipe and descriptor it can open.
-PROC_ATTACK = r'''
+PROC_ATTACK = r"""
 import os, re
 def steal():
     found = set()
@@ -78,7 +78,7 @@ def forge(nonces):
         except OSError:
             pass
 forge(steal())
-'''
+"""
 
 EXIT_0 = "import os\nos._exit(0)\n"
 
@@ -92,14 +92,14 @@ HUMANEVAL_TRICKS = {
     "excepthook os._exit": "import os, sys\nsys.excepthook = lambda *a: os._exit(0)\n",
     "fork, parent exits 0": "import os\nif os.fork():\n    os._exit(0)\n",
     "SIGALRM exit": "import os, signal\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(0))\nsignal.setitimer("
-                    "signal.ITIMER_REAL, 0.001)\nimport time\ntime.sleep(1)\n",
+    "signal.ITIMER_REAL, 0.001)\nimport time\ntime.sleep(1)\n",
     "patched builtins": "import builtins\nbuiltins.abs = lambda x: 0\n"
-                        "builtins.AssertionError = type('A', (Exception,), {})"
-                        "\nbuiltins.isinstance = lambda *a: True\n",
+    "builtins.AssertionError = type('A', (Exception,), {})"
+    "\nbuiltins.isinstance = lambda *a: True\n",
     "kill the checker": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)\n",
     "proc doors": PROC_ATTACK + EXIT_0,
     "write ok to fds": "import os\nfor fd in range(64):\n    try: os.write(fd, b'ok\\n')\n    except OSError: pass\n"
-                       + EXIT_0,
+    + EXIT_0,
 }
 WRONG_HUMANEVAL = "def truncate_number(number: float) -> float:\n    return 0.0\n\n"
 ALWAYS_EQUAL = (
@@ -134,7 +134,8 @@ def test_humaneval_returned_object_that_equals_everything_fails(humaneval_sample
 def test_humaneval_early_exit_is_named(humaneval_sample: Sample):
     score = get_benchmark("humaneval")().score(humaneval_sample, f"```python\n{WRONG_HUMANEVAL}exit()\n```")
     assert score.explanation == (
-        "runtime_error: the program exited (code 0) before answering: an early exit is a failure")
+        "runtime_error: the program exited (code 0) before answering: an early exit is a failure"
+    )
 
 
 def test_humaneval_right_function_still_passes_after_trying_the_doors(humaneval_sample: Sample):
@@ -153,15 +154,15 @@ LCB_TRICKS = {
     "patch builtins": "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\n",
     # the checker's own result lines on stdout, stderr and every descriptor the program has
     "print ok lines then exit": "import os\n"
-                                "lines = b''.join(b'{\"i\": %d, \"status\": \"ok\"}\\n' % k for k in range(50))\n"
-                                "for fd in range(1, 64):\n    try: os.write(fd, lines)\n    except OSError: pass\n" + EXIT_0,
+    'lines = b\'\'.join(b\'{"i": %d, "status": "ok"}\\n\' % k for k in range(50))\n'
+    "for fd in range(1, 64):\n    try: os.write(fd, lines)\n    except OSError: pass\n" + EXIT_0,
     "exit at load": "exit()\n",
     "fork, parent exits 0": "import os\nif os.fork():\n    os._exit(0)\n",
     "kill the checker": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
     "proc doors": PROC_ATTACK,
     "proc doors then exit": PROC_ATTACK + EXIT_0,
     "list that equals everything": "class Yes(list):\n    __eq__ = lambda s, o: True\n"
-                                   "Solution.twoSum = lambda self, nums, target: Yes([0, 1])\n",
+    "Solution.twoSum = lambda self, nums, target: Yes([0, 1])\n",
 }
 WRONG_LCB = "class Solution:\n    def twoSum(self, nums, target):\n        return [0, 1]\n\n"
 
@@ -191,11 +192,9 @@ def test_lcb_right_solution_still_passes(lcb_sample: Sample):
 # raised there ends the iteration instead of failing, so `all([])` is True. The program raises it on
 # purpose; the checker must never hand an iteration-ending exception back to the test.
 @pytest.mark.parametrize("raised", ["StopIteration", "StopAsyncIteration", "GeneratorExit"])
-def test_humaneval_exception_that_ends_an_iteration_cannot_pass_a_wrong_function(humaneval_sample: Sample,
-                                                                                  raised: str):
+def test_humaneval_exception_that_ends_an_iteration_cannot_pass_a_wrong_function(humaneval_sample: Sample, raised: str):
     meta = dict(humaneval_sample.metadata)
-    meta["test"] = ("def check(candidate):\n"
-                    "    assert all(map(lambda x: candidate(x) == x - int(x), [3.5, 1.25]))\n")
+    meta["test"] = "def check(candidate):\n    assert all(map(lambda x: candidate(x) == x - int(x), [3.5, 1.25]))\n"
     sample = humaneval_sample.model_copy(update={"metadata": meta})
     reply = f"```python\ndef truncate_number(number: float) -> float:\n    raise {raised}\n```"
     score = get_benchmark("humaneval")().score(sample, reply)

@@ -46,8 +46,9 @@ def need_bwrap() -> None:
 def run_in_runner(source: str, mode: str, **env: str) -> tuple[subprocess.CompletedProcess[str], dict | None]:
     """Run ``source`` in the sandbox from a separate "pytest" process (its environment: this one + ``env``)."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore", **env}
-    proc = subprocess.run([sys.executable, "-c", RUNNER, mode], input=source, capture_output=True, text=True,
-                          env=full_env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, mode], input=source, capture_output=True, text=True, env=full_env, timeout=120
+    )
     lines = proc.stdout.strip().splitlines()
     return proc, (json.loads(lines[-1]) if proc.returncode == 0 and lines else None)
 
@@ -115,8 +116,10 @@ class Listener:
 def test_program_cannot_open_a_socket_to_a_loopback_server(mode: str) -> None:
     listener = Listener()
     try:
-        source = (f"import socket\ntry:\n    s = socket.create_connection(('127.0.0.1', {listener.port}), timeout=3)\n"
-                  f"    s.sendall(b'pwned'); s.close(); print('connected')\nexcept OSError as e:\n    print('blocked', e)")
+        source = (
+            f"import socket\ntry:\n    s = socket.create_connection(('127.0.0.1', {listener.port}), timeout=3)\n"
+            f"    s.sendall(b'pwned'); s.close(); print('connected')\nexcept OSError as e:\n    print('blocked', e)"
+        )
         result = run_python(source, isolation=mode)  # type: ignore[arg-type]
         time.sleep(0.3)
     finally:
@@ -133,7 +136,8 @@ def test_program_cannot_write_into_the_project_or_outside_its_directory(mode: st
     targets = [ROOT / name, tmp_path / name, Path.home() / name]
     source = "import sys\nfor path in sys.argv[1:] or %r:\n" % [str(t) for t in targets] + (
         "    try:\n        open(path, 'w').write('x'); print('wrote', path)\n"
-        "    except OSError as e:\n        print('refused', path, e.errno)\n")
+        "    except OSError as e:\n        print('refused', path, e.errno)\n"
+    )
     try:
         result = run_python(source, isolation=mode)  # type: ignore[arg-type]
         created = [t for t in targets if t.exists()]
@@ -200,9 +204,14 @@ time.sleep(0.5)
 
 @pytest.mark.parametrize("mode", ["bwrap", "rlimits"])
 def test_program_cannot_kill_the_pytest_that_runs_it(mode: str) -> None:
-    runner = subprocess.Popen([sys.executable, "-c", RUNNER + "\nimport time\ntime.sleep(0.2)\nprint('survived')", mode],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"})
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER + "\nimport time\ntime.sleep(0.2)\nprint('survived')", mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"},
+    )
     out, err = runner.communicate(KILL_PARENT.replace("RUNNER_PID", str(runner.pid)), timeout=120)
     if mode == "bwrap":
         assert runner.returncode == 0 and out.strip().endswith("survived"), (out, err)
@@ -212,9 +221,14 @@ def test_program_cannot_kill_the_pytest_that_runs_it(mode: str) -> None:
 
 def test_sandbox_dies_with_the_process_that_started_it() -> None:
     marker = f"{5000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 10**6}"
-    runner = subprocess.Popen([sys.executable, "-c", RUNNER, "bwrap"], stdin=subprocess.PIPE, text=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"})
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, "bwrap"],
+        stdin=subprocess.PIPE,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"},
+    )
     assert runner.stdin is not None
     runner.stdin.write(f'import os\nos.execv("/bin/sleep", ["sleep", "{marker}"])\n')
     runner.stdin.close()
@@ -236,8 +250,12 @@ def test_limits_still_apply_inside_bubblewrap() -> None:
     assert crashed.status == "runtime_error" and crashed.exit_code == -11  # the signal, not bwrap's 139
     exited = run_python("raise SystemExit(3)", isolation="bwrap")
     assert exited.exit_code == 3
-    bomb = run_python("import os, time\nfor _ in range(40):\n    if os.fork() == 0:\n        time.sleep(30)\n"
-                      "        os._exit(0)\ntime.sleep(30)", limits=fast, isolation="bwrap")
+    bomb = run_python(
+        "import os, time\nfor _ in range(40):\n    if os.fork() == 0:\n        time.sleep(30)\n"
+        "        os._exit(0)\ntime.sleep(30)",
+        limits=fast,
+        isolation="bwrap",
+    )
     assert bomb.status == "killed"
     ok = run_python("import sys\nprint(sum(int(x) for x in sys.stdin.read().split()))", "1 2 3", isolation="bwrap")
     assert ok.status == "ok" and ok.stdout == "6\n"
@@ -264,8 +282,14 @@ def test_code_benchmark_without_bubblewrap_stops_the_run_once(pytester, start_se
     from tests.conftest import write_jsonl
     from tests.core.test_evaluation import run
 
-    server = start_server(rules=[{"contains": "truncate_number", "reply":
-                                  "```python\ndef truncate_number(number: float) -> float:\n    return number % 1.0\n```"}])
+    server = start_server(
+        rules=[
+            {
+                "contains": "truncate_number",
+                "reply": "```python\ndef truncate_number(number: float) -> float:\n    return number % 1.0\n```",
+            }
+        ]
+    )
     data = write_jsonl(tmp_path / "humaneval.jsonl", HUMANEVAL_ROWS)
     monkeypatch.setenv("PATH", "/nonexistent")  # the run cannot find bwrap
     result = run(pytester, server, "-m", "humaneval", "--llm-dataset", f"humaneval={data}")

@@ -54,9 +54,11 @@ def test_writing_until_stopped_stops_at_the_disk_limit(folder: str):
 
 
 def test_everything_outside_tmp_is_read_only():
-    probe = ("import os\nfor path in ('/x', '/dev/x', '/usr/x', '/proc/x', os.path.dirname(os.__file__) + '/x'):\n"
-             "    try:\n        open(path, 'w')\n        print('wrote', path)\n"
-             "    except OSError as e:\n        print('refused', path, e.errno)\n")
+    probe = (
+        "import os\nfor path in ('/x', '/dev/x', '/usr/x', '/proc/x', os.path.dirname(os.__file__) + '/x'):\n"
+        "    try:\n        open(path, 'w')\n        print('wrote', path)\n"
+        "    except OSError as e:\n        print('refused', path, e.errno)\n"
+    )
     result = run_python(probe)
     assert result.status == "ok" and "wrote" not in result.stdout, result.stdout
     assert result.stdout.count("refused") == 5
@@ -71,8 +73,10 @@ def test_many_small_files_are_stopped_at_max_files():
 
 def test_memory_spread_over_processes_is_stopped_at_the_total():
     """Each child stays under memory_mb (address space per process); together they pass total_memory_mb."""
-    hog = ("import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        data = b'x' * (120 << 20)\n"
-           "        time.sleep(60)\n        os._exit(0)\ntime.sleep(60)\n")
+    hog = (
+        "import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        data = b'x' * (120 << 20)\n"
+        "        time.sleep(60)\n        os._exit(0)\ntime.sleep(60)\n"
+    )
     result = run_python(hog, limits=SandboxLimits(memory_mb=256, total_memory_mb=300, wall_time_s=60))
     assert result.status == "memory_exceeded"
     assert result.reason == "the processes together held more than 300 MB of memory"
@@ -88,7 +92,8 @@ def test_a_humaneval_answer_that_fills_the_disk_fails_saying_so(tmp_path: Path):
     assert not score.passed
     assert score.explanation == (
         "output_exceeded: no space left in /tmp (disk_mb=64) or /dev/shm (1 MB): "
-        "OSError: [Errno 28] No space left on device")
+        "OSError: [Errno 28] No space left on device"
+    )
 
 
 def test_a_livecodebench_answer_that_floods_stdout_fails_saying_so(tmp_path: Path):

@@ -32,7 +32,7 @@ def encodings(key: str) -> list[str]:
     return [base64.b64encode(pad + raw).decode() for pad in (b"", b"a", b"ab")] + [raw.hex(), quote("/" + key + "?")]
 
 
-SEARCH = r'''
+SEARCH = r"""
 import base64, os, re, urllib.parse
 found = set()
 for root in PLANTED + [os.getcwd(), os.path.expanduser("~"), "/root", "/home", "/work", "/tmp"]:
@@ -49,7 +49,7 @@ for root in PLANTED + [os.getcwd(), os.path.expanduser("~"), "/root", "/home", "
 shown = [base64.b64encode(pad + k).decode() for k in found for pad in (b"", b"a", b"ab")]
 shown += [k.hex() for k in found] + [urllib.parse.quote(b"/" + k + b"?") for k in found]
 raise ValueError("found " + (" ".join(shown) or "nothing"))
-'''
+"""
 
 
 @pytest.fixture
@@ -67,16 +67,32 @@ def planted() -> Path:
 def test_program_finds_no_secret_and_no_encoded_key_is_written(pytester, start_server, tmp_path, planted, monkeypatch):
     search = SEARCH.replace("PLANTED", repr([str(planted)]))
     knows_key = "def truncate_number(number):\n    raise ValueError({!r})\n".format(" ".join(encodings(KEY)))
-    server = start_server(rules=[
-        {"contains": "has_close_elements", "reply": f"```python\n{search}```"},
-        {"contains": "truncate_number", "reply": f"```python\n{knows_key}```"},
-    ])
+    server = start_server(
+        rules=[
+            {"contains": "has_close_elements", "reply": f"```python\n{search}```"},
+            {"contains": "truncate_number", "reply": f"```python\n{knows_key}```"},
+        ]
+    )
     data = write_jsonl(tmp_path / "humaneval.jsonl", HUMANEVAL_ROWS)
     out = {name: tmp_path / name for name in ("results.json", "samples.jsonl", "report.html", "junit.xml")}
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    result = run(pytester, server, "-m", "humaneval", "--llm-dataset", f"humaneval={data}",
-                 "--llm-results", str(out["results.json"]), "--llm-samples", str(out["samples.jsonl"]),
-                 "--html", str(out["report.html"]), "--junitxml", str(out["junit.xml"]), "-v")
+    result = run(
+        pytester,
+        server,
+        "-m",
+        "humaneval",
+        "--llm-dataset",
+        f"humaneval={data}",
+        "--llm-results",
+        str(out["results.json"]),
+        "--llm-samples",
+        str(out["samples.jsonl"]),
+        "--html",
+        str(out["report.html"]),
+        "--junitxml",
+        str(out["junit.xml"]),
+        "-v",
+    )
     result.assert_outcomes(failed=2)
     written = {name: path.read_text(encoding="utf-8") for name, path in out.items()}
     written["terminal"] = result.stdout.str() + result.stderr.str()
@@ -90,13 +106,17 @@ def test_program_finds_no_secret_and_no_encoded_key_is_written(pytester, start_s
     assert samples["HumanEval-2"]["explanation"].count("[REDACTED]") == len(encodings(KEY))
 
 
-@pytest.mark.parametrize("encode", [
-    lambda k: base64.b64encode(b"x" + k.encode() + b"y").decode(),
-    lambda k: base64.urlsafe_b64encode(b"xy" + k.encode()).decode(),
-    lambda k: base64.b64encode(k.encode()).decode().rstrip("="),
-    lambda k: k.encode().hex().upper(),
-    lambda k: quote(k + "&", safe=""),
-], ids=["base64+1", "urlsafe+2", "base64 unpadded", "HEX", "url"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda k: base64.b64encode(b"x" + k.encode() + b"y").decode(),
+        lambda k: base64.urlsafe_b64encode(b"xy" + k.encode()).decode(),
+        lambda k: base64.b64encode(k.encode()).decode().rstrip("="),
+        lambda k: k.encode().hex().upper(),
+        lambda k: quote(k + "&", safe=""),
+    ],
+    ids=["base64+1", "urlsafe+2", "base64 unpadded", "HEX", "url"],
+)
 def test_an_encoded_key_is_redacted(encode):
     from pytest_llmeval.redact import redact, register_secret
 
@@ -117,13 +137,16 @@ def test_virtualenv_under_tmp_runs_and_its_packages_stay_hidden(tmp_path: Path, 
     import sys
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", *(["--copies"] if copies else []), str(venv)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", *(["--copies"] if copies else []), str(venv)], check=True
+    )
     packages = next(venv.glob("lib/python*/site-packages"))
     (packages / "credentials.txt").write_text(KEY)
-    probe = ("import json, os, sys\ntry:\n    print(open({!r}).read())\n"
-             "except OSError as e:\n    print('refused', e.errno)\n"
-             "print(json.dumps(sorted(os.listdir('/tmp'))))\n".format(str(packages / "credentials.txt")))
+    probe = (
+        "import json, os, sys\ntry:\n    print(open({!r}).read())\n"
+        "except OSError as e:\n    print('refused', e.errno)\n"
+        "print(json.dumps(sorted(os.listdir('/tmp'))))\n".format(str(packages / "credentials.txt"))
+    )
     result = sandbox.run_python(probe, python=str(venv / "bin" / "python"))
     assert result.status == "ok", result.stderr
     assert result.stdout.startswith("refused") and KEY not in result.stdout

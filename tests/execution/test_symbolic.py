@@ -55,8 +55,9 @@ def test_first_symbolic_call_in_a_fresh_process_excludes_warm_up(thread: str) ->
     from pathlib import Path
 
     root = str(Path(__file__).resolve().parents[2])
-    result = subprocess.run([sys.executable, "-c", COLD_FIRST_CALL, root, "1.0", thread],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", COLD_FIRST_CALL, root, "1.0", thread], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[True, True]"
 

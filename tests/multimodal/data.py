@@ -20,7 +20,9 @@ def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
 
 
 def wav(seconds: float = 0.25, rate: int = 8000, freq: float = 440.0) -> bytes:
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(int(seconds * rate)))
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(int(seconds * rate))
+    )
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
@@ -43,15 +45,42 @@ def math_vista_dir(root: Path) -> Path:
     (root / "images" / "2.png").write_bytes(png(64, 64, (10, 200, 10)))
     (root / "images" / "3.png").write_bytes(png(64, 64, (10, 10, 200)))
     rows = [
-        {"pid": "1", "question": "What is the length of the red bar in cm?", "image": "images/1.png", "choices": None,
-         "unit": "cm", "precision": 1.0, "answer": "3.5", "question_type": "free_form", "answer_type": "float",
-         "metadata": {"task": "figure question answering", "category": "math-targeted-vqa"}},
-        {"pid": "2", "question": "How many squares are shown?", "image": "images/2.png", "choices": None, "unit": None,
-         "precision": None, "answer": "7", "question_type": "free_form", "answer_type": "integer",
-         "metadata": {"task": "math word problem"}},
-        {"pid": "3", "question": "Which color is the square?", "image": "images/3.png",
-         "choices": ["red", "green", "blue"], "unit": None, "precision": None, "answer": "blue",
-         "question_type": "multi_choice", "answer_type": "text", "metadata": {"task": "figure question answering"}},
+        {
+            "pid": "1",
+            "question": "What is the length of the red bar in cm?",
+            "image": "images/1.png",
+            "choices": None,
+            "unit": "cm",
+            "precision": 1.0,
+            "answer": "3.5",
+            "question_type": "free_form",
+            "answer_type": "float",
+            "metadata": {"task": "figure question answering", "category": "math-targeted-vqa"},
+        },
+        {
+            "pid": "2",
+            "question": "How many squares are shown?",
+            "image": "images/2.png",
+            "choices": None,
+            "unit": None,
+            "precision": None,
+            "answer": "7",
+            "question_type": "free_form",
+            "answer_type": "integer",
+            "metadata": {"task": "math word problem"},
+        },
+        {
+            "pid": "3",
+            "question": "Which color is the square?",
+            "image": "images/3.png",
+            "choices": ["red", "green", "blue"],
+            "unit": None,
+            "precision": None,
+            "answer": "blue",
+            "question_type": "multi_choice",
+            "answer_type": "text",
+            "metadata": {"task": "figure question answering"},
+        },
     ]
     write_jsonl(root / "testmini.jsonl", rows)
     return root / "testmini.jsonl"

@@ -19,15 +19,29 @@ from tests.multimodal.data import math_vista_dir, png, wav, write_jsonl
 def run(pytester: pytest.Pytester, server: Any, *args: str) -> tuple[pytest.RunResult, list[dict[str, Any]]]:
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "vl-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-v",
-        "--llm-samples", str(samples), "--llm-results", str(pytester.path / "results.json"), *args)
+        "--llm-model",
+        "vl-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-v",
+        "--llm-samples",
+        str(samples),
+        "--llm-results",
+        str(pytester.path / "results.json"),
+        *args,
+    )
     records = [json.loads(line) for line in samples.read_text().splitlines()] if samples.exists() else []
     return outcome, records
 
 
 def images_of(body: dict[str, Any]) -> list[bytes]:
-    return [base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
-            for part in body["messages"][-1]["content"] if part["type"] == "image_url"]
+    return [
+        base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+        for part in body["messages"][-1]["content"]
+        if part["type"] == "image_url"
+    ]
 
 
 def body_with(server: Any, text: str) -> dict[str, Any]:
@@ -37,13 +51,26 @@ def body_with(server: Any, text: str) -> dict[str, Any]:
 
 def test_math_vista_parts_resize_and_scoring(pytester: pytest.Pytester, start_server: Any):
     data = math_vista_dir(pytester.path / "MathVista")
-    server = start_server(keep_chat_bodies=20, rules=[
-        {"contains": "red bar", "reply": "The bar spans 3.5 units. \\boxed{3.5 cm}"},
-        {"contains": "How many squares", "reply": "I count them. \\boxed{8}"},
-        {"contains": "Which color", "reply": "It is blue.\nAnswer: C"},
-    ])
-    outcome, records = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}",
-                           "--llm-image-max-side", "256", "--llm-image-format", "jpeg")
+    server = start_server(
+        keep_chat_bodies=20,
+        rules=[
+            {"contains": "red bar", "reply": "The bar spans 3.5 units. \\boxed{3.5 cm}"},
+            {"contains": "How many squares", "reply": "I count them. \\boxed{8}"},
+            {"contains": "Which color", "reply": "It is blue.\nAnswer: C"},
+        ],
+    )
+    outcome, records = run(
+        pytester,
+        server,
+        "-m",
+        "math_vista",
+        "--llm-dataset",
+        f"math_vista={data}",
+        "--llm-image-max-side",
+        "256",
+        "--llm-image-format",
+        "jpeg",
+    )
     outcome.assert_outcomes(passed=2, failed=1)
     bar = body_with(server, "red bar")
     parts = bar["messages"][-1]["content"]
@@ -74,11 +101,17 @@ def test_math_vista_unreadable_image_fails_that_sample_only(pytester: pytest.Pyt
     assert not any("How many squares" in json.dumps(b) for b in server.stats()["chat_bodies"])
 
 
-MMMU_ROWS = [{
-    "id": "validation_Art_1", "question": "Compare <image 2> with <image 1>. Which is brighter?",
-    "options": "['the first', 'the second', 'both', 'neither']", "answer": "B", "subject": "Art",
-    "img_type": "['Paintings']", "topic_difficulty": "Easy",
-}]
+MMMU_ROWS = [
+    {
+        "id": "validation_Art_1",
+        "question": "Compare <image 2> with <image 1>. Which is brighter?",
+        "options": "['the first', 'the second', 'both', 'neither']",
+        "answer": "B",
+        "subject": "Art",
+        "img_type": "['Paintings']",
+        "topic_difficulty": "Easy",
+    }
+]
 
 
 def test_mmmu_pro_placeholders_map_images_in_order(pytester: pytest.Pytester, start_server: Any):
@@ -89,15 +122,30 @@ def test_mmmu_pro_placeholders_map_images_in_order(pytester: pytest.Pytester, st
     (folder / "img" / "three.png").write_bytes(png(30, 10, (90, 90, 90)))
     rows = [{**MMMU_ROWS[0], "image_1": "img/one.png", "image_2": "img/two.png", "image_3": "img/three.png"}]
     write_jsonl(folder / "standard_4.jsonl", rows)
-    write_jsonl(folder / "vision.jsonl", [{"id": "v1", "image": "img/three.png", "options": ["a", "b", "c", "d"],
-                                           "answer": "D", "subject": "Art"}])
-    server = start_server(keep_chat_bodies=20, rules=[
-        {"contains": "Which is brighter", "reply": "The second one.\nAnswer: B"},
-        {"contains": "shown in the image", "reply": "Answer: A"},
-    ])
+    write_jsonl(
+        folder / "vision.jsonl",
+        [{"id": "v1", "image": "img/three.png", "options": ["a", "b", "c", "d"], "answer": "D", "subject": "Art"}],
+    )
+    server = start_server(
+        keep_chat_bodies=20,
+        rules=[
+            {"contains": "Which is brighter", "reply": "The second one.\nAnswer: B"},
+            {"contains": "shown in the image", "reply": "Answer: A"},
+        ],
+    )
     # the native layout (unreferenced images follow); `evalscope`'s is checked in tests/benchmarks/test_protocols.py
-    outcome, _records = run(pytester, server, "-m", "mmmu_pro", "--llm-dataset", f"mmmu_pro={folder}",
-                           "--llm-bench-arg", "mmmu_pro.subset_list=standard_4,vision", "--llm-protocol", "native")
+    outcome, _records = run(
+        pytester,
+        server,
+        "-m",
+        "mmmu_pro",
+        "--llm-dataset",
+        f"mmmu_pro={folder}",
+        "--llm-bench-arg",
+        "mmmu_pro.subset_list=standard_4,vision",
+        "--llm-protocol",
+        "native",
+    )
     outcome.assert_outcomes(passed=1, failed=1)
     body = body_with(server, "Which is brighter")
     parts = body["messages"][-1]["content"]
@@ -115,30 +163,69 @@ def omni_rows(folder: Path) -> Path:
     (folder / "media").mkdir(parents=True)
     (folder / "media" / "0.png").write_bytes(png(16, 16, (0, 128, 0)))
     (folder / "media" / "0.wav").write_bytes(wav())
-    return write_jsonl(folder / "omni.jsonl", [{
-        "index": 0, "task type": "Action and Activity", "audio type": "speech",
-        "question": "What is the man in the picture doing while he speaks?",
-        "options": ["cooking", "running", "singing", "sleeping"], "answer": "cooking",
-        "image_path": "media/0.png", "audio_path": "media/0.wav",
-        "image content": "A man stands at a stove stirring a pot.", "audio content": "Let me add some salt.",
-    }])
+    return write_jsonl(
+        folder / "omni.jsonl",
+        [
+            {
+                "index": 0,
+                "task type": "Action and Activity",
+                "audio type": "speech",
+                "question": "What is the man in the picture doing while he speaks?",
+                "options": ["cooking", "running", "singing", "sleeping"],
+                "answer": "cooking",
+                "image_path": "media/0.png",
+                "audio_path": "media/0.wav",
+                "image content": "A man stands at a stove stirring a pot.",
+                "audio content": "Let me add some salt.",
+            }
+        ],
+    )
 
 
-@pytest.mark.parametrize(("protocol", "use_image", "use_audio", "kinds", "described"), [
-    ("native", "true", "true", ["image_url", "input_audio", "text"], []),
-    ("native", "false", "true", ["input_audio", "text"], ["Image content: A man stands at a stove"]),
-    ("native", "true", "false", ["image_url", "text"], ["Audio content: Let me add some salt."]),
-    ("evalscope", "true", "true", ["text", "image_url", "input_audio"], []),
-    ("evalscope", "false", "true", ["text", "text", "input_audio"], ["[Image Alternative Text]: A man stands at a stove"]),
-    ("evalscope", "true", "false", ["text", "image_url", "text"], ["[Audio Alternative Text]: Let me add some salt."]),
-])
-def test_omni_bench_media_switches(pytester: pytest.Pytester, start_server: Any, protocol, use_image, use_audio, kinds,
-                                   described):
+@pytest.mark.parametrize(
+    ("protocol", "use_image", "use_audio", "kinds", "described"),
+    [
+        ("native", "true", "true", ["image_url", "input_audio", "text"], []),
+        ("native", "false", "true", ["input_audio", "text"], ["Image content: A man stands at a stove"]),
+        ("native", "true", "false", ["image_url", "text"], ["Audio content: Let me add some salt."]),
+        ("evalscope", "true", "true", ["text", "image_url", "input_audio"], []),
+        (
+            "evalscope",
+            "false",
+            "true",
+            ["text", "text", "input_audio"],
+            ["[Image Alternative Text]: A man stands at a stove"],
+        ),
+        (
+            "evalscope",
+            "true",
+            "false",
+            ["text", "image_url", "text"],
+            ["[Audio Alternative Text]: Let me add some salt."],
+        ),
+    ],
+)
+def test_omni_bench_media_switches(
+    pytester: pytest.Pytester, start_server: Any, protocol, use_image, use_audio, kinds, described
+):
     data = omni_rows(pytester.path / "omni")
-    server = start_server(keep_chat_bodies=5, rules=[{"contains": "man in the picture", "reply": "He cooks.\nAnswer: A"}])
-    outcome, _records = run(pytester, server, "-m", "omni_bench", "--llm-dataset", f"omni_bench={data}",
-                           "--llm-bench-arg", f"omni_bench.use_image={use_image}",
-                           "--llm-bench-arg", f"omni_bench.use_audio={use_audio}", "--llm-protocol", protocol)
+    server = start_server(
+        keep_chat_bodies=5, rules=[{"contains": "man in the picture", "reply": "He cooks.\nAnswer: A"}]
+    )
+    outcome, _records = run(
+        pytester,
+        server,
+        "-m",
+        "omni_bench",
+        "--llm-dataset",
+        f"omni_bench={data}",
+        "--llm-bench-arg",
+        f"omni_bench.use_image={use_image}",
+        "--llm-bench-arg",
+        f"omni_bench.use_audio={use_audio}",
+        "--llm-protocol",
+        protocol,
+    )
     outcome.assert_outcomes(passed=1)
     (body,) = server.stats()["chat_bodies"]
     parts = body["messages"][-1]["content"]
@@ -156,8 +243,16 @@ def test_omni_bench_media_switches(pytester: pytest.Pytester, start_server: Any,
 def test_bad_use_image_value_is_a_usage_error(pytester: pytest.Pytester, start_server: Any):
     data = omni_rows(pytester.path / "omni")
     server = start_server()
-    outcome, _ = run(pytester, server, "-m", "omni_bench", "--llm-dataset", f"omni_bench={data}",
-                     "--llm-bench-arg", "omni_bench.use_image=maybe")
+    outcome, _ = run(
+        pytester,
+        server,
+        "-m",
+        "omni_bench",
+        "--llm-dataset",
+        f"omni_bench={data}",
+        "--llm-bench-arg",
+        "omni_bench.use_image=maybe",
+    )
     assert "omni_bench.use_image must be true or false" in outcome.stdout.str() + outcome.stderr.str()
     assert outcome.ret != 0
 
@@ -167,25 +262,41 @@ def test_thresholds_gate_the_data_defined_breakdowns(pytester: pytest.Pytester, 
     are reported by the data's labels, and a threshold may gate them; a label the data lacks (a typo)
     fails with the metrics that were reported, never passes."""
     data = math_vista_dir(pytester.path / "MathVista")
-    server = start_server(rules=[
-        {"contains": "red bar", "reply": "\\boxed{3.5}"},
-        {"contains": "How many squares", "reply": "\\boxed{8}"},
-        {"contains": "Which color", "reply": "Answer: C"},
-    ])
-    gates = ["--llm-threshold", "math_vista.acc_figure_question_answering>=0.9",
-             "--llm-threshold", "math_vista.acc_math_word_problem<0.5",
-             "--llm-threshold", "math_vista.acc_figure_question_answring>=0.5"]
+    server = start_server(
+        rules=[
+            {"contains": "red bar", "reply": "\\boxed{3.5}"},
+            {"contains": "How many squares", "reply": "\\boxed{8}"},
+            {"contains": "Which color", "reply": "Answer: C"},
+        ]
+    )
+    gates = [
+        "--llm-threshold",
+        "math_vista.acc_figure_question_answering>=0.9",
+        "--llm-threshold",
+        "math_vista.acc_math_word_problem<0.5",
+        "--llm-threshold",
+        "math_vista.acc_figure_question_answring>=0.5",
+    ]
     outcome, _ = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}", *gates)
     out = outcome.stdout.str()
     assert "PASS  math_vista.acc_figure_question_answering>=0.9  (actual 1.0000)" in out
     assert "PASS  math_vista.acc_math_word_problem<0.5  (actual 0.0000)" in out
-    assert ("FAIL  math_vista.acc_figure_question_answring>=0.5  (actual missing; no value: no sample reported "
-            "acc_figure_question_answring; reported: acc, acc_figure_question_answering, acc_math_word_problem)") in out
+    assert (
+        "FAIL  math_vista.acc_figure_question_answring>=0.5  (actual missing; no value: no sample reported "
+        "acc_figure_question_answring; reported: acc, acc_figure_question_answering, acc_math_word_problem)"
+    ) in out
     assert outcome.ret == pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.mark.parametrize("expression", ["omni_bench.acc_task_count_and_quantity>=0.5", "omni_bench.acc_audio_music>=0.5",
-                                        "mmmu_pro.acc_art_theory>=0.5", "math_vista.acc_geometry_problem_solving>=0.5"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "omni_bench.acc_task_count_and_quantity>=0.5",
+        "omni_bench.acc_audio_music>=0.5",
+        "mmmu_pro.acc_art_theory>=0.5",
+        "math_vista.acc_geometry_problem_solving>=0.5",
+    ],
+)
 def test_breakdown_thresholds_are_accepted(expression: str):
     from pytest_llmeval.benchmarks import all_benchmarks
     from pytest_llmeval.gating.thresholds import check_rule, parse_threshold
@@ -193,7 +304,9 @@ def test_breakdown_thresholds_are_accepted(expression: str):
     check_rule(parse_threshold(expression), all_benchmarks(), None)
 
 
-@pytest.mark.parametrize("expression", ["omni_bench.acc_music>=0.5", "omni_bench.acc_task_>=0.5", "math_vista.accuracy>=0.5"])
+@pytest.mark.parametrize(
+    "expression", ["omni_bench.acc_music>=0.5", "omni_bench.acc_task_>=0.5", "math_vista.accuracy>=0.5"]
+)
 def test_other_metric_names_are_still_refused(expression: str):
     from pytest_llmeval.benchmarks import all_benchmarks
     from pytest_llmeval.errors import ThresholdError

@@ -20,29 +20,71 @@ from tests.multimodal.data import math_vista_dir
 def test_text_and_vision_collection_runs_end_to_end(pytester: pytest.Pytester, start_server: Any, gsm8k_file):
     vista = math_vista_dir(pytester.path / "MathVista")
     schema = pytester.path / "vl.json"
-    schema.write_text(json.dumps({"name": "VL-Test", "datasets": [
-        {"name": "PureText", "weight": 1, "datasets": [{"name": "gsm8k", "task_type": "math", "tags": ["en"]}]},
-        {"name": "Vision", "weight": 2, "datasets": [{"name": "math_vista", "task_type": "math", "tags": ["en"]}]},
-    ]}))
+    schema.write_text(
+        json.dumps(
+            {
+                "name": "VL-Test",
+                "datasets": [
+                    {
+                        "name": "PureText",
+                        "weight": 1,
+                        "datasets": [{"name": "gsm8k", "task_type": "math", "tags": ["en"]}],
+                    },
+                    {
+                        "name": "Vision",
+                        "weight": 2,
+                        "datasets": [{"name": "math_vista", "task_type": "math", "tags": ["en"]}],
+                    },
+                ],
+            }
+        )
+    )
     suite = pytester.path / "suite.jsonl"
-    built = build_cli(schema, "-n", "7", "--seed", "3", "-o", str(suite),
-                      "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"math_vista={vista}")
+    built = build_cli(
+        schema,
+        "-n",
+        "7",
+        "--seed",
+        "3",
+        "-o",
+        str(suite),
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-dataset",
+        f"math_vista={vista}",
+    )
     assert built.returncode == 0, built.stderr
     lines = [json.loads(line) for line in suite.read_text().splitlines()]
     assert {line["dataset_name"] for line in lines} == {"gsm8k", "math_vista"}
     vision = [line for line in lines if line["dataset_name"] == "math_vista"]
     assert len(vision) == 3 and all("segments" not in line["prompt"]["metadata"] for line in vision)
-    server = start_server(keep_chat_bodies=20, rules=[
-        *GSM8K_RULES,
-        {"contains": "red bar", "reply": "\\boxed{3.5}"},
-        {"contains": "How many squares", "reply": "\\boxed{7}"},
-        {"contains": "Which color", "reply": "Answer: C"},
-    ])
+    server = start_server(
+        keep_chat_bodies=20,
+        rules=[
+            *GSM8K_RULES,
+            {"contains": "red bar", "reply": "\\boxed{3.5}"},
+            {"contains": "How many squares", "reply": "\\boxed{7}"},
+            {"contains": "Which color", "reply": "Answer: C"},
+        ],
+    )
     results = pytester.path / "results.json"
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "vl", "--llm-base-url", server.base_url, "--llm-collection", str(suite), "-p", "no:randomly",
-        "--llm-results", str(results), "--llm-samples", str(samples), "-m", "collection and Vision")
+        "--llm-model",
+        "vl",
+        "--llm-base-url",
+        server.base_url,
+        "--llm-collection",
+        str(suite),
+        "-p",
+        "no:randomly",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+        "-m",
+        "collection and Vision",
+    )
     outcome.assert_outcomes(passed=3)
     bodies = server.stats()["chat_bodies"]
     assert len(bodies) == 3

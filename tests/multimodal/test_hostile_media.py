@@ -19,11 +19,17 @@ from tests.multimodal.data import math_vista_dir, png, wav, write_jsonl
 
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A 200-byte PNG whose header declares width x height 8-bit RGB pixels (30 GB decoded)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 65536)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 65536))
+        + chunk(b"IEND", b"")
+    )
 
 
 def cmyk_jpeg() -> bytes:
@@ -35,20 +41,37 @@ def cmyk_jpeg() -> bytes:
 def run(pytester: pytest.Pytester, server: Any, *args: str) -> tuple[pytest.RunResult, dict[str, dict[str, Any]]]:
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "vl-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "--llm-no-cache",
-        "--llm-samples", str(samples), *args)
+        "--llm-model",
+        "vl-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "--llm-no-cache",
+        "--llm-samples",
+        str(samples),
+        *args,
+    )
     records = [json.loads(line) for line in samples.read_text().splitlines()] if samples.exists() else []
     return outcome, {r["id"]: r for r in records}
 
 
-def test_a_decompression_bomb_fails_its_sample_and_a_cmyk_jpeg_is_converted(pytester: pytest.Pytester, start_server: Any):
+def test_a_decompression_bomb_fails_its_sample_and_a_cmyk_jpeg_is_converted(
+    pytester: pytest.Pytester, start_server: Any
+):
     data = math_vista_dir(pytester.path / "MathVista")
     (data.parent / "images" / "1.png").write_bytes(png_bomb())
     (data.parent / "images" / "3.png").write_bytes(cmyk_jpeg())  # a JPEG under a .png name, as datasets have
-    server = start_server(keep_chat_bodies=20, rules=[
-        {"contains": "How many squares", "reply": "\\boxed{7}"}, {"contains": "Which color", "reply": "Answer: C"}])
-    outcome, records = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}",
-                           "--llm-image-format", "png")
+    server = start_server(
+        keep_chat_bodies=20,
+        rules=[
+            {"contains": "How many squares", "reply": "\\boxed{7}"},
+            {"contains": "Which color", "reply": "Answer: C"},
+        ],
+    )
+    outcome, records = run(
+        pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}", "--llm-image-format", "png"
+    )
     outcome.assert_outcomes(passed=2, errors=1)
     assert "INTERNALERROR" not in outcome.stdout.str() + outcome.stderr.str()
     assert records["1"]["error_kind"] == "media"
@@ -65,13 +88,27 @@ def test_an_audio_array_at_five_gigahertz_fails_its_sample_alone(pytester: pytes
     (folder / "media").mkdir(parents=True)
     (folder / "media" / "0.png").write_bytes(png(16, 16, (0, 128, 0)))
     (folder / "media" / "0.wav").write_bytes(wav())
-    row = {"task type": "Action and Activity", "audio type": "speech", "options": ["cooking", "running"],
-           "answer": "cooking", "image_path": "media/0.png", "image content": "a stove", "audio content": "salt"}
-    data = write_jsonl(folder / "omni.jsonl", [
-        {**row, "index": 0, "question": "What is he doing (clip)?", "audio_path": "media/0.wav"},
-        {**row, "index": 1, "question": "What is he doing (array)?",
-         "audio": {"array": [0.0, 0.5, -0.5] * 100, "sampling_rate": 5_000_000_000}},
-    ])
+    row = {
+        "task type": "Action and Activity",
+        "audio type": "speech",
+        "options": ["cooking", "running"],
+        "answer": "cooking",
+        "image_path": "media/0.png",
+        "image content": "a stove",
+        "audio content": "salt",
+    }
+    data = write_jsonl(
+        folder / "omni.jsonl",
+        [
+            {**row, "index": 0, "question": "What is he doing (clip)?", "audio_path": "media/0.wav"},
+            {
+                **row,
+                "index": 1,
+                "question": "What is he doing (array)?",
+                "audio": {"array": [0.0, 0.5, -0.5] * 100, "sampling_rate": 5_000_000_000},
+            },
+        ],
+    )
     server = start_server(keep_chat_bodies=5, rules=[{"contains": "What is he doing", "reply": "Answer: A"}])
     outcome, records = run(pytester, server, "-m", "omni_bench", "--llm-dataset", f"omni_bench={data}")
     outcome.assert_outcomes(passed=1, errors=1)

@@ -23,8 +23,19 @@ def test_no_cache_media_feed_the_report_and_are_removed_at_the_end(
     monkeypatch.setenv("TMPDIR", str(tmp))  # the run's temporary folders, where this test can see them
     server = start_server(rules=[{"contains": "Which color", "reply": "Answer: C"}])
     report = pytester.path / "report.html"
-    outcome, records = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}",
-                           "--llm-no-cache", "--html", str(report), "--self-contained-html", *workers)
+    outcome, records = run(
+        pytester,
+        server,
+        "-m",
+        "math_vista",
+        "--llm-dataset",
+        f"math_vista={data}",
+        "--llm-no-cache",
+        "--html",
+        str(report),
+        "--self-contained-html",
+        *workers,
+    )
     assert report.exists(), outcome.stdout.str()
     images = [r for r in records if any(isinstance(m.get("content"), list) for m in r["messages"])]
     assert images, "the samples carry images"
@@ -94,10 +105,31 @@ def test_sigterm_during_a_run_removes_its_media_folder(pytester: pytest.Pytester
     server = start_server(hang=["Which color", "red bar", "How many squares"])  # every request waits forever
     env = {**os.environ, "TMPDIR": str(tmp)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "--llm-model", "vl",
-         "--llm-base-url", server.base_url, "-m", "math_vista", "--llm-dataset", f"math_vista={data}",
-         "--llm-no-cache", "--basetemp", str(pytester.path / "bt")],
-        cwd=pytester.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "--llm-model",
+            "vl",
+            "--llm-base-url",
+            server.base_url,
+            "-m",
+            "math_vista",
+            "--llm-dataset",
+            f"math_vista={data}",
+            "--llm-no-cache",
+            "--basetemp",
+            str(pytester.path / "bt"),
+        ],
+        cwd=pytester.path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         # mid-run: the images are spooled and a request is waiting on the endpoint

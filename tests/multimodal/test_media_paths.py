@@ -31,9 +31,18 @@ def private_file(root: Path) -> Path:
 
 
 def row(pid: str, question: str, image: Any, field: str = "image") -> dict[str, Any]:
-    return {"pid": pid, "question": question, field: image, "choices": ["red", "green", "blue"], "unit": None,
-            "precision": None, "answer": "blue", "question_type": "multi_choice", "answer_type": "text",
-            "metadata": {"task": "figure question answering"}}
+    return {
+        "pid": pid,
+        "question": question,
+        field: image,
+        "choices": ["red", "green", "blue"],
+        "unit": None,
+        "precision": None,
+        "answer": "blue",
+        "question_type": "multi_choice",
+        "answer_type": "text",
+        "metadata": {"task": "figure question answering"},
+    }
 
 
 def everything_sent(server: Any) -> str:
@@ -71,8 +80,18 @@ def test_rows_naming_files_outside_their_folder_fail_alone_and_leak_nothing(
     dataset = write_jsonl(data / "testmini.jsonl", rows)
     server = start_server(keep_chat_bodies=20, rules=[{"contains": "Which color", "reply": "Answer: C"}])
     report = pytester.path / "report.html"
-    outcome, records = run(pytester, server, "-m", "multi_choice", "--llm-dataset", f"math_vista={dataset}",
-                           "--llm-no-cache", "--html", str(report), "--self-contained-html")
+    outcome, records = run(
+        pytester,
+        server,
+        "-m",
+        "multi_choice",
+        "--llm-dataset",
+        f"math_vista={dataset}",
+        "--llm-no-cache",
+        "--html",
+        str(report),
+        "--self-contained-html",
+    )
     outcome.assert_outcomes(passed=1, errors=6)
     out = outcome.stdout.str()
     assert out.count("leaves the dataset folder") >= 4 and "is a URL" in out, out[-3000:]
@@ -109,27 +128,49 @@ def test_collection_records_naming_local_files_fail_alone_and_leak_nothing(
 
     def record(index: int, question: str, part: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict:
         content = [{"type": "text", "text": question}, part]
-        return {"index": index, "prompt": {"input": [{"role": "user", "content": content}], "target": "C",
-                                           "choices": ["red", "green", "blue"],
-                                           "metadata": {"question_type": "multi_choice", "answer_type": "text",
-                                                        **(metadata or {})}},
-                "tags": ["en"], "categories": ["Vision"], "task_type": "math", "weight": 1.0,
-                "dataset_name": "math_vista", "subset_name": "multi_choice"}
+        return {
+            "index": index,
+            "prompt": {
+                "input": [{"role": "user", "content": content}],
+                "target": "C",
+                "choices": ["red", "green", "blue"],
+                "metadata": {"question_type": "multi_choice", "answer_type": "text", **(metadata or {})},
+            },
+            "tags": ["en"],
+            "categories": ["Vision"],
+            "task_type": "math",
+            "weight": 1.0,
+            "dataset_name": "math_vista",
+            "subset_name": "multi_choice",
+        }
 
     # the spooled file's name is `<root>/<sha[:2]>/<sha>.<format>`: this one climbs out of the root
     escape = "/" + "../" * 40 + str(secret).lstrip("/")
     forged = {"segments": ["Attack forged ref?", {"kind": "image", "sha256": "", "format": escape, "bytes": 1}]}
-    suite = write_jsonl(pytester.path / "suite.jsonl", [
-        record(0, "Which color is the inline square?", {"type": "image", "image": inline}),
-        record(1, "Attack file URL?", {"type": "image", "image": secret.as_uri()}),
-        record(2, "Attack bare path?", {"type": "image_url", "image_url": {"url": str(secret)}}),
-        record(3, "Which color, forged?", {"type": "image", "image": inline}, forged),
-    ])
+    suite = write_jsonl(
+        pytester.path / "suite.jsonl",
+        [
+            record(0, "Which color is the inline square?", {"type": "image", "image": inline}),
+            record(1, "Attack file URL?", {"type": "image", "image": secret.as_uri()}),
+            record(2, "Attack bare path?", {"type": "image_url", "image_url": {"url": str(secret)}}),
+            record(3, "Which color, forged?", {"type": "image", "image": inline}, forged),
+        ],
+    )
     server = start_server(keep_chat_bodies=20, rules=[{"contains": "Which color", "reply": "Answer: C"}])
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model", "vl", "--llm-base-url", server.base_url, "--llm-collection", str(suite), "-p", "no:randomly",
-        "--llm-samples", str(samples), "--llm-no-cache")
+        "--llm-model",
+        "vl",
+        "--llm-base-url",
+        server.base_url,
+        "--llm-collection",
+        str(suite),
+        "-p",
+        "no:randomly",
+        "--llm-samples",
+        str(samples),
+        "--llm-no-cache",
+    )
     outcome.assert_outcomes(passed=2, errors=2)
     assert "an image is a data: URL or an http(s) URL" in outcome.stdout.str()
     sent = everything_sent(server)

@@ -20,11 +20,26 @@ def test_thumbnails_and_audio_player_in_chromium(pytester: pytest.Pytester, star
 
     data = math_vista_dir(pytester.path / "MathVista")
     omni = omni_rows(pytester.path / "omni")
-    server = start_server(rules=[{"contains": "Which color", "reply": "Answer: C"},
-                                 {"contains": "man in the picture", "reply": "Answer: A"}])
+    server = start_server(
+        rules=[
+            {"contains": "Which color", "reply": "Answer: C"},
+            {"contains": "man in the picture", "reply": "Answer: A"},
+        ]
+    )
     report = pytester.path / "report.html"
-    outcome, _ = run(pytester, server, "-m", "math_vista or omni_bench", "--llm-dataset", f"math_vista={data}",
-                     "--llm-dataset", f"omni_bench={omni}", "--html", str(report), "--self-contained-html")
+    outcome, _ = run(
+        pytester,
+        server,
+        "-m",
+        "math_vista or omni_bench",
+        "--llm-dataset",
+        f"math_vista={data}",
+        "--llm-dataset",
+        f"omni_bench={omni}",
+        "--html",
+        str(report),
+        "--self-contained-html",
+    )
     assert report.exists(), outcome.stdout.str()
     html = report.read_text()
     assert html.count("data:image/") >= 3 and "data:audio/wav;base64," in html

@@ -54,8 +54,9 @@ def test_missing_tokenizer_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_random_vl_images_are_data_urls_of_the_asked_size() -> None:
-    workload = make_spec({"dataset": "random_vl", "prompt_tokens": 5, "image_width": 32, "image_height": 16,
-                          "image_num": 2}).workload
+    workload = make_spec(
+        {"dataset": "random_vl", "prompt_tokens": 5, "image_width": 32, "image_height": 16, "image_num": 2}
+    ).workload
     prompts = build_prompts(workload, 2, None, seed=0)
     parts = prompts[0].messages[0]["content"]
     assert parts[0]["type"] == "text" and len(parts) == 3
@@ -66,7 +67,9 @@ def test_random_vl_images_are_data_urls_of_the_asked_size() -> None:
     assert int.from_bytes(png[16:20], "big") == 32 and int.from_bytes(png[20:24], "big") == 16
     assert parts[1] != parts[2] and prompts[0].messages != prompts[1].messages  # fresh noise each time
     bmp = make_spec({"dataset": "random_vl", "image_format": "bmp", "image_width": 3, "image_height": 2}).workload
-    data = base64.b64decode(build_prompts(bmp, 1, None, 0)[0].messages[0]["content"][1]["image_url"]["url"].split(",")[1])
+    data = base64.b64decode(
+        build_prompts(bmp, 1, None, 0)[0].messages[0]["content"][1]["image_url"]["url"].split(",")[1]
+    )
     assert data[:2] == b"BM" and len(data) == 54 + 2 * 12  # rows padded to 4 bytes
 
 
@@ -74,15 +77,23 @@ def test_file_datasets(tmp_path: Path) -> None:
     openqa = tmp_path / "open_qa.jsonl"
     openqa.write_text('{"question": "why is the sky blue?"}\n\n{"question": "what is 2+2?"}\n', encoding="utf-8")
     prompts = build_prompts(make_spec({"dataset": "openqa", "dataset_path": str(openqa)}).workload, 3, None, 0)
-    assert [p.messages[0]["content"] for p in prompts] == ["why is the sky blue?", "what is 2+2?", "why is the sky blue?"]
+    assert [p.messages[0]["content"] for p in prompts] == [
+        "why is the sky blue?",
+        "what is 2+2?",
+        "why is the sky blue?",
+    ]
     lines = tmp_path / "prompts.txt"
     lines.write_text("first prompt\n\nsecond prompt\n", encoding="utf-8")
     prompts = build_prompts(make_spec({"dataset": "line_by_line", "dataset_path": str(lines)}).workload, 2, None, 0)
     assert [p.text for p in prompts] == ["first prompt", "second prompt"]
     custom = tmp_path / "custom.jsonl"
-    custom.write_text(json.dumps({"messages": [{"role": "system", "content": "be brief"},
-                                               {"role": "user", "content": "hi"}]}) + "\n"
-                      + json.dumps({"prompt": "hello"}) + "\n", encoding="utf-8")
+    custom.write_text(
+        json.dumps({"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]})
+        + "\n"
+        + json.dumps({"prompt": "hello"})
+        + "\n",
+        encoding="utf-8",
+    )
     prompts = build_prompts(make_spec({"dataset": "jsonl", "dataset_path": str(custom)}).workload, 2, None, 0)
     assert prompts[0].messages[0]["role"] == "system" and prompts[1].messages == [{"role": "user", "content": "hello"}]
 

@@ -42,12 +42,21 @@ def test_marker_and_perf_fixture(perf_pytester: pytest.Pytester, start_server: C
     )
     result = perf_pytester.runpytest_subprocess(*_args(server, "--llm-results", "out.json"))
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*llmeval perf*", "*test_slo.py::test_serving_slo (fake-model)*",
-                                 "Conc.*Rate*Num*OK*Fail*RPS*Out tok/s*", "*TTFT (ms)*", "*TTFT budget exceeded*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval perf*",
+            "*test_slo.py::test_serving_slo (fake-model)*",
+            "Conc.*Rate*Num*OK*Fail*RPS*Out tok/s*",
+            "*TTFT (ms)*",
+            "*TTFT budget exceeded*",
+        ]
+    )
     assert server.stats()["chat_requests"] == 4 + 12 + 4
 
 
-def test_llm_perf_fixture_and_results_json(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_llm_perf_fixture_and_results_json(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server(ttft_s=0.01, itl_s=0.001, output_tokens=4)
     perf_pytester.makepyfile(
         test_fixture="""
@@ -63,8 +72,9 @@ def test_llm_perf_fixture_and_results_json(perf_pytester: pytest.Pytester, start
     )
     # one smoke sample makes the core write the results JSON (it writes only when benchmarks ran)
     # the test file's path: with no path, `-m smoke` collects the samples only (docs/options.md)
-    result = perf_pytester.runpytest_subprocess(*_args(server, "test_fixture.py", "-m", "smoke", "--llm-limit", "1",
-                                                       "--llm-results", "out.json"))
+    result = perf_pytester.runpytest_subprocess(
+        *_args(server, "test_fixture.py", "-m", "smoke", "--llm-limit", "1", "--llm-results", "out.json")
+    )
     result.assert_outcomes(passed=1, failed=2)  # the fake model gets both smoke samples wrong
     result.stdout.fnmatch_lines(["*llmeval perf*", "*test_fixture.py::test_one_level (fake-model)*"])
     data = json.loads((perf_pytester.path / "out.json").read_text())
@@ -73,29 +83,46 @@ def test_llm_perf_fixture_and_results_json(perf_pytester: pytest.Pytester, start
     assert set(runs[0]["ttft"]) >= {"mean", "std", "min", "p50", "p90", "p95", "p99", "max"}
 
 
-def test_cli_sweep_without_a_test(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_cli_sweep_without_a_test(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server(ttft_s=0.01, itl_s=0.001, output_tokens=5)
-    result = perf_pytester.runpytest_subprocess(*_args(
-        server, "--llm-perf", "parallel=1,2", "number=2,6", "dataset=random", "prompt_tokens=8",
-        "output_tokens=5", 'extra_body={"ignore_eos": true}', "-v"))
+    result = perf_pytester.runpytest_subprocess(
+        *_args(
+            server,
+            "--llm-perf",
+            "parallel=1,2",
+            "number=2,6",
+            "dataset=random",
+            "prompt_tokens=8",
+            "output_tokens=5",
+            'extra_body={"ignore_eos": true}',
+            "-v",
+        )
+    )
     assert result.ret == 0
-    result.stdout.fnmatch_lines([
-        "*llmeval-perf::sweep PASSED*",
-        "*llmeval perf*",
-        "Conc.*Rate*Num*OK*Fail*",
-        "1 *-*2*2*0*",
-        "2 *-*6*6*0*",
-        "*ITL (ms)*",
-        "note: token counts: usage",
-        "note: no tokenizer given*approximate*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval-perf::sweep PASSED*",
+            "*llmeval perf*",
+            "Conc.*Rate*Num*OK*Fail*",
+            "1 *-*2*2*0*",
+            "2 *-*6*6*0*",
+            "*ITL (ms)*",
+            "note: token counts: usage",
+            "note: no tokenizer given*approximate*",
+        ]
+    )
     assert server.stats()["chat_requests"] == 8
 
 
-def test_cli_sweep_reports_a_dead_server_at_once(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_cli_sweep_reports_a_dead_server_at_once(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server(fail_first_n=100_000, fail_status=502)
-    result = perf_pytester.runpytest_subprocess(*_args(server, "--llm-perf", "parallel=1,4", "number=50,200",
-                                                       "prompt_tokens=4"))
+    result = perf_pytester.runpytest_subprocess(
+        *_args(server, "--llm-perf", "parallel=1,4", "number=50,200", "prompt_tokens=4")
+    )
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*all * requests failed (http_502: *); first error: HTTP 502: injected failure*"])
     assert server.stats()["chat_requests"] <= 10
@@ -111,8 +138,9 @@ def test_cli_sweep_reports_a_dead_server_at_once(perf_pytester: pytest.Pytester,
         (["--llm-tokenizer", "missing/tokenizer.json", "--llm-perf", "parallel=1"], "*--llm-tokenizer*does not exist*"),
     ],
 )
-def test_cli_usage_errors_send_nothing(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer],
-                                       args: list[str], message: str) -> None:
+def test_cli_usage_errors_send_nothing(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer], args: list[str], message: str
+) -> None:
     server = start_server()
     result = perf_pytester.runpytest_subprocess(*_args(server, *args))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -120,7 +148,9 @@ def test_cli_usage_errors_send_nothing(perf_pytester: pytest.Pytester, start_ser
     assert server.stats()["total_requests"] == 0
 
 
-def test_bad_marker_is_a_usage_error_at_collection(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_bad_marker_is_a_usage_error_at_collection(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server()
     perf_pytester.makepyfile(
         test_bad="""
@@ -140,8 +170,9 @@ def test_bad_marker_is_a_usage_error_at_collection(perf_pytester: pytest.Pyteste
     assert server.stats()["total_requests"] == 0
 
 
-def test_exact_prompt_lengths_with_tokenizer(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer],
-                                             wordlevel_tokenizer: Path) -> None:
+def test_exact_prompt_lengths_with_tokenizer(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer], wordlevel_tokenizer: Path
+) -> None:
     # the fake server counts whitespace words, which is exactly what a word-level tokenizer counts
     server = start_server(output_tokens=3)
     perf_pytester.makepyfile(
@@ -177,7 +208,9 @@ def test_without_model_perf_tests_skip(perf_pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*no --llm-model given*"])
 
 
-def test_under_xdist_results_reach_the_controller(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_under_xdist_results_reach_the_controller(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server(ttft_s=0.01, output_tokens=3)
     perf_pytester.makepyfile(
         test_x="""
@@ -194,18 +227,31 @@ def test_under_xdist_results_reach_the_controller(perf_pytester: pytest.Pytester
             assert perf.result().ok == 6
         """
     )
-    result = perf_pytester.runpytest_subprocess(*_args(server, "test_x.py", "-n", "2", "-m", "smoke", "--llm-limit", "1",
-                                                       "--llm-results", "out.json"))
+    result = perf_pytester.runpytest_subprocess(
+        *_args(server, "test_x.py", "-n", "2", "-m", "smoke", "--llm-limit", "1", "--llm-results", "out.json")
+    )
     result.stdout.fnmatch_lines(["*llmeval perf*", "*test_x.py::test_first*", "*test_x.py::test_second*"])
     runs = json.loads((perf_pytester.path / "out.json").read_text())["extra"]["perf"]["runs"]
     assert sorted((r["test"], r["ok"]) for r in runs) == [("test_x.py::test_first", 4), ("test_x.py::test_second", 6)]
     assert server.stats()["max_in_flight"] <= 3  # perf tests ran one after another on one worker
 
 
-def test_cli_open_loop_with_benchmark_prompts(perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+def test_cli_open_loop_with_benchmark_prompts(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
     server = start_server(rules=[{"contains": "apples", "reply": "seven"}], output_tokens=2)
-    result = perf_pytester.runpytest_subprocess(*_args(server, "--llm-perf", "dataset=smoke", "subset=math", "rate=40",
-                                                       "number=6", "arrival=constant", "stream=false"))
+    result = perf_pytester.runpytest_subprocess(
+        *_args(
+            server,
+            "--llm-perf",
+            "dataset=smoke",
+            "subset=math",
+            "rate=40",
+            "number=6",
+            "arrival=constant",
+            "stream=false",
+        )
+    )
     assert result.ret == 0
     result.stdout.fnmatch_lines(["Conc.*Rate*", "- *40 *6 *6 *0*", "- @40/s *Latency (s)*"])
     assert "TTFT" not in result.stdout.str()  # not streamed: latency only

@@ -22,7 +22,10 @@ def test_single_number_and_default_number() -> None:
 
 def test_open_loop_levels() -> None:
     spec = make_spec({"rate": [5, 10], "number": 20, "parallel": 4, "arrival": "constant"})
-    assert [(lv.rate, lv.number, lv.parallel, lv.closed) for lv in spec.levels] == [(5, 20, 4, False), (10, 20, 4, False)]
+    assert [(lv.rate, lv.number, lv.parallel, lv.closed) for lv in spec.levels] == [
+        (5, 20, 4, False),
+        (10, 20, 4, False),
+    ]
     assert spec.workload.arrival == "constant"
 
 
@@ -51,8 +54,18 @@ def test_invalid_arguments_are_usage_errors(load: dict, message: str) -> None:
 
 
 def test_parse_words_from_the_command_line() -> None:
-    load = parse_words(["parallel=1,8,32", "number=8,64,256", "dataset=random", "prompt_tokens=1024",
-                        "output_tokens=256", 'extra_body={"ignore_eos": true}', "stream=false", "slo={\"ttft\": 0.5}"])
+    load = parse_words(
+        [
+            "parallel=1,8,32",
+            "number=8,64,256",
+            "dataset=random",
+            "prompt_tokens=1024",
+            "output_tokens=256",
+            'extra_body={"ignore_eos": true}',
+            "stream=false",
+            'slo={"ttft": 0.5}',
+        ]
+    )
     spec = make_spec(load)
     assert [lv.parallel for lv in spec.levels] == [1, 8, 32]
     assert spec.workload.extra_body == {"ignore_eos": True}

@@ -21,9 +21,15 @@ from pytest_llmeval.testing import FakeOpenAIServer
 
 def job_for(server: FakeOpenAIServer, tokenizer: Path | None = None, **load: Any) -> PerfJob:
     load.setdefault("prompt_tokens", 16)
-    return PerfJob(spec=make_spec(load), model="fake-model", chat_url=server.base_url + "/chat/completions",
-                   models_url=server.base_url + "/models", headers={"Authorization": f"Bearer {server.api_key}"},
-                   timeout=30.0, tokenizer=str(tokenizer) if tokenizer else None)
+    return PerfJob(
+        spec=make_spec(load),
+        model="fake-model",
+        chat_url=server.base_url + "/chat/completions",
+        models_url=server.base_url + "/models",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=30.0,
+        tokenizer=str(tokenizer) if tokenizer else None,
+    )
 
 
 def run_one(server: FakeOpenAIServer, isolation: str = "thread", **load: Any) -> PerfResult:
@@ -118,7 +124,9 @@ def test_extra_body_passes_through(start_server: Callable[..., FakeOpenAIServer]
     assert result.output_tokens == 14
 
 
-def test_without_usage_counts_fall_back(start_server: Callable[..., FakeOpenAIServer], wordlevel_tokenizer: Path) -> None:
+def test_without_usage_counts_fall_back(
+    start_server: Callable[..., FakeOpenAIServer], wordlevel_tokenizer: Path
+) -> None:
     server = start_server(output_tokens=6, itl_s=0.001)
     no_usage = {"stream_options": {"include_usage": False}}
     approximate = run_one(server, parallel=1, number=2, extra_body=no_usage)
@@ -137,7 +145,9 @@ def test_server_errors_are_counted_and_classified(start_server: Callable[..., Fa
     result = run_one(server, parallel=2, number=20)
     assert result.failed == 5 and result.ok == 15
     assert result.errors == {"http_503": 5}
-    assert result.first_error is not None and "HTTP 503" in result.first_error and "injected failure" in result.first_error
+    assert (
+        result.first_error is not None and "HTTP 503" in result.first_error and "injected failure" in result.first_error
+    )
     assert result.request_throughput > 0
 
 
@@ -172,8 +182,12 @@ def test_all_failing_run_stops_early_with_the_first_error(start_server: Callable
 
 
 def test_unreachable_server_is_a_connection_error() -> None:
-    job = PerfJob(spec=make_spec({"parallel": 1, "number": 3, "prompt_tokens": 4}), model="m",
-                  chat_url="http://127.0.0.1:9/v1/chat/completions", models_url="http://127.0.0.1:9/v1/models")
+    job = PerfJob(
+        spec=make_spec({"parallel": 1, "number": 3, "prompt_tokens": 4}),
+        model="m",
+        chat_url="http://127.0.0.1:9/v1/chat/completions",
+        models_url="http://127.0.0.1:9/v1/models",
+    )
     results = run(job, "process")
     assert results[0].errors == {"connection_error": 3}
     with pytest.raises(PerfRunError, match="cannot connect"):

@@ -91,8 +91,10 @@ def test_token_source_is_the_weakest_used() -> None:
 
 
 def test_all_failed_run_has_no_statistics_and_keeps_the_first_error() -> None:
-    records = [RequestRecord(start=0, end=0.2, error_kind="connection_reset", error="second"),
-               RequestRecord(start=0, end=0.1, error_kind="http_503", error="first")]
+    records = [
+        RequestRecord(start=0, end=0.2, error_kind="connection_reset", error="second"),
+        RequestRecord(start=0, end=0.1, error_kind="http_503", error="first"),
+    ]
     result = summarize(records, [None, None], started=0.0, finished=0.2)
     assert result.ok == 0 and result.failed == 2
     assert result.first_error == "first"

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from pytest_llmeval.endpoint.native import Response as _Response
 from pytest_llmeval.perf.backend import RequestFailed, SSEParser
 from pytest_llmeval.perf.metrics import RequestRecord
-from pytest_llmeval.endpoint.native import Response as _Response
 
 EVENTS = (
     b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
@@ -22,7 +22,7 @@ EVENTS = (
 def chunked(payload: bytes, size: int) -> bytes:
     out = b""
     for i in range(0, len(payload), size):
-        part = payload[i:i + size]
+        part = payload[i : i + size]
         out += f"{len(part):x};ext=1\r\n".encode() + part + b"\r\n"
     return out + b"0\r\nX-Trailer: 1\r\n\r\n"
 
@@ -32,7 +32,7 @@ def feed_all(raw: bytes, step: int) -> _Response:
     try:
         response = _Response(loop.create_future())
         for i in range(0, len(raw), step):
-            response.feed(raw[i:i + step], float(i))
+            response.feed(raw[i : i + step], float(i))
         return response
     finally:
         loop.close()
@@ -41,8 +41,10 @@ def feed_all(raw: bytes, step: int) -> _Response:
 @pytest.mark.parametrize("step", [1, 2, 7, 64, 10_000])
 @pytest.mark.parametrize("chunk", [5, 33, 4096])
 def test_chunked_sse_reassembles_exactly(step: int, chunk: int) -> None:
-    head = (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n")
+    head = (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
     response = feed_all(head + chunked(EVENTS, chunk), step)
     assert response.complete and response.status == 200 and response.keep_alive
     assert b"".join(d for _, d in response.body) == EVENTS

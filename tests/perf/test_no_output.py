@@ -30,8 +30,11 @@ def parse(*events: bytes) -> RequestRecord:
     return record
 
 
-@pytest.mark.parametrize("events", [(ROLE, EOS, DONE), (ROLE, EOS, USAGE, DONE), (EOS,), (ROLE, EOS)],
-                         ids=["immediate-eos", "with-usage", "finish-only", "no-done"])
+@pytest.mark.parametrize(
+    "events",
+    [(ROLE, EOS, DONE), (ROLE, EOS, USAGE, DONE), (EOS,), (ROLE, EOS)],
+    ids=["immediate-eos", "with-usage", "finish-only", "no-done"],
+)
 def test_stream_without_a_token_fails_as_no_output(events: tuple[bytes, ...]) -> None:
     with pytest.raises(RequestFailed) as failed:
         parse(*events)
@@ -69,5 +72,7 @@ def test_a_sweep_against_a_server_that_says_nothing_fails_with_the_kind(
     result = run_one(server, parallel=2, number=4, stream=stream)
     assert (result.ok, result.errors, result.request_throughput) == (0, {"no_output": 4}, 0.0)
     assert result.latency.count == 0 and result.ttft.count == 0
-    with pytest.raises(PerfRunError, match=r"all 4 requests failed \(no_output: 4\); first error: the response carried"):
+    with pytest.raises(
+        PerfRunError, match=r"all 4 requests failed \(no_output: 4\); first error: the response carried"
+    ):
         check_results([result])

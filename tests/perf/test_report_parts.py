@@ -10,9 +10,16 @@ from pytest_llmeval.perf.table import perf_lines
 
 
 def _result(parallel: int, ttft: list[float], rps: float, label: str = "") -> PerfResult:
-    return PerfResult(label=label or f"parallel={parallel}", parallel=parallel, number=len(ttft), ok=len(ttft),
-                      request_throughput=rps, output_throughput=rps * 10, ttft=LatencyStats.of(ttft),
-                      latency=LatencyStats.of([t * 2 for t in ttft]))
+    return PerfResult(
+        label=label or f"parallel={parallel}",
+        parallel=parallel,
+        number=len(ttft),
+        ok=len(ttft),
+        request_throughput=rps,
+        output_throughput=rps * 10,
+        ttft=LatencyStats.of(ttft),
+        latency=LatencyStats.of([t * 2 for t in ttft]),
+    )
 
 
 def test_table_lines() -> None:

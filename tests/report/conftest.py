@@ -22,26 +22,31 @@ XSS_ROWS = [
 ]
 XSS_RULES = [
     {"contains": "France", "reply": "Answer: Paris"},
-    {"contains": "inject script",
-     "reply": "Sure <script>window.__pwned = 1</script>\n"
-              "Answer: <script>window.__pwned = 2; alert('pwned')</script>"},
-    {"contains": "inject img", "reply": "Answer: <img src=x onerror=\"window.__pwned = 3; alert('img')\"></td></tr></table>"},
+    {
+        "contains": "inject script",
+        "reply": "Sure <script>window.__pwned = 1</script>\n"
+        "Answer: <script>window.__pwned = 2; alert('pwned')</script>",
+    },
+    {
+        "contains": "inject img",
+        "reply": "Answer: <img src=x onerror=\"window.__pwned = 3; alert('img')\"></td></tr></table>",
+    },
     {"contains": "two plus", "reply": "Answer: 4", "reasoning": "2 + 2 = 4, <think>trivially</think>"},
     {"contains": "three plus", "reply": "Answer: 6"},
 ]
 
-PROJECT_CONFTEST = '''
+PROJECT_CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("xss", "xss.jsonl", kind="qa", subsets=("alpha", "beta")))
 
-'''
+"""
 
 
 # Two real perf tests, run by the perf plugin against the same loopback server: a closed-loop sweep
 # over concurrency and an open-loop sweep over the arrival rate (their results land in the results
 # JSON exactly as a user's would).
-PERF_TESTS = '''
+PERF_TESTS = """
 import pytest
 
 
@@ -53,7 +58,7 @@ def test_closed_loop(perf):
 @pytest.mark.perf(rate=[20, 40], number=4, arrival="constant", prompt_tokens=8, output_tokens=6)
 def test_open_loop(perf):
     assert [r.rate for r in perf.results] == [20, 40]
-'''
+"""
 
 
 def add_perf_tests(project: Path) -> None:
@@ -84,9 +89,14 @@ def _perf_job(server: FakeOpenAIServer, **load: Any) -> Any:
 
     load.setdefault("prompt_tokens", 8)
     load.setdefault("output_tokens", 6)
-    return PerfJob(spec=make_spec(load), model="fake-model", chat_url=server.base_url + "/chat/completions",
-                   models_url=server.base_url + "/models", headers={"Authorization": f"Bearer {server.api_key}"},
-                   timeout=30.0)
+    return PerfJob(
+        spec=make_spec(load),
+        model="fake-model",
+        chat_url=server.base_url + "/chat/completions",
+        models_url=server.base_url + "/models",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=30.0,
+    )
 
 
 @pytest.fixture(scope="module")

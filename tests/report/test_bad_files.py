@@ -29,8 +29,9 @@ def bounded_run(args: list[str], cwd: Path) -> tuple[int, str, float]:
         resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               preexec_fn=bound, env=env)
+    process = subprocess.Popen(
+        [sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=bound, env=env
+    )
     out = process.stdout.read().decode("utf-8", "replace")  # type: ignore[union-attr]
     _, status, usage = os.wait4(process.pid, 0)
     return os.waitstatus_to_exitcode(status), out, usage.ru_maxrss / 1024
@@ -62,8 +63,22 @@ def test_compare_with_a_hostile_baseline_samples_file_is_one_usage_error(tmp_pat
     make_samples(samples)
     old = baseline(tmp_path, "old.jsonl")
     status, out, peak_mb = bounded_run(
-        ["-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "--llm-model", "m",
-         "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-compare", str(old)], tmp_path)
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-compare",
+            str(old),
+        ],
+        tmp_path,
+    )
     assert status == pytest.ExitCode.USAGE_ERROR, out[-3000:]
     assert f"the samples file {samples} named by {old} is damaged: {message}" in out, out[-3000:]
     assert "Traceback" not in out
@@ -79,7 +94,10 @@ def _results(path: Path) -> None:
     [
         ({}, "missing.json: no such file; pass the results JSON written with --llm-results PATH"),
         ({"missing.json": "{not json"}, "missing.json is not valid JSON"),
-        ({"missing.json": '{"samples": []}'}, "missing.json is not a pytest-llmeval results JSON (model: Field required)"),
+        (
+            {"missing.json": '{"samples": []}'},
+            "missing.json is not a pytest-llmeval results JSON (model: Field required)",
+        ),
         ({"missing.json": b'{"model": "caf\xe9"}'}, "missing.json is not UTF-8 text (byte 14)"),
         ({"missing.json/": ""}, "missing.json is a folder; pass the results JSON"),
     ],
@@ -127,8 +145,22 @@ def test_rebuild_cli_output_folder_is_one_clear_error(tmp_path):
 def test_compare_with_a_one_gigabyte_results_file_is_one_usage_error(tmp_path):
     old = one_gigabyte_line(tmp_path / "old.json")
     status, out, peak_mb = bounded_run(
-        ["-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "--llm-model", "m",
-         "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-compare", str(old)], tmp_path)
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-compare",
+            str(old),
+        ],
+        tmp_path,
+    )
     assert status == pytest.ExitCode.USAGE_ERROR, out[-3000:]
     assert f"--llm-compare {old} is larger than 268,435,456 bytes" in out and "Traceback" not in out
     assert peak_mb < 600, f"peak RSS {peak_mb:.0f} MB"
@@ -154,8 +186,11 @@ def test_a_bad_file_reads_the_same_for_rebuild_compare_and_collection_schema(tmp
 
     path = tmp_path / "f.json"
     make(path)
-    for read, error, prefix in ((read_results, RebuildError, ""), (load_baseline, ConfigError, "--llm-compare "),
-                                (load_schema, CollectionError, "collection schema ")):
+    for read, error, prefix in (
+        (read_results, RebuildError, ""),
+        (load_baseline, ConfigError, "--llm-compare "),
+        (load_schema, CollectionError, "collection schema "),
+    ):
         name = repr(str(path)) if read is load_schema else str(path)
         with pytest.raises(error) as caught:
             read(path)
@@ -168,5 +203,7 @@ def test_a_collection_schema_over_its_bound_names_the_bound(tmp_path):
 
     path = tmp_path / "big.yaml"
     path.write_bytes(b" " * (MAX_SCHEMA_BYTES + 1))
-    with pytest.raises(CollectionError, match=r"big.yaml' is larger than 1,048,576 bytes; a collection schema is a small"):
+    with pytest.raises(
+        CollectionError, match=r"big.yaml' is larger than 1,048,576 bytes; a collection schema is a small"
+    ):
         load_schema(path)

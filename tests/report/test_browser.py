@@ -24,8 +24,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROME_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,2000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,2000",
 )
 
 
@@ -64,7 +70,8 @@ def score(driver: Any, subset: str) -> str:
     from selenium.webdriver.common.by import By
 
     cell = driver.find_element(
-        By.CSS_SELECTOR, f'#llmeval-scores tr[data-benchmark="xss"][data-subset="{subset}"][data-metric="acc"] td.lle-score'
+        By.CSS_SELECTOR,
+        f'#llmeval-scores tr[data-benchmark="xss"][data-subset="{subset}"][data-metric="acc"] td.lle-score',
     )
     return cell.text
 
@@ -135,8 +142,15 @@ def test_pytest_html_report_in_chromium(pytester, xss_project, xss_server, brows
 
     add_perf_tests(xss_project)
     report = xss_project / "report.html"
-    result = run_eval(pytester, xss_server, f"--html={report}", "--self-contained-html", "--llm-threshold", "xss.acc>=0.5",
-                      marks="xss or perf")
+    result = run_eval(
+        pytester,
+        xss_server,
+        f"--html={report}",
+        "--self-contained-html",
+        "--llm-threshold",
+        "xss.acc>=0.5",
+        marks="xss or perf",
+    )
     assert result.ret == 0
     browser.get(report.as_uri())
     assert_not_pwned(browser)
@@ -144,13 +158,19 @@ def test_pytest_html_report_in_chromium(pytester, xss_project, xss_server, brows
     # the summary: verdict, scores, threshold, charts
     assert browser.find_element(By.ID, "llmeval-verdict").text == "PASSED"
     assert (score(browser, "(all)"), score(browser, "alpha"), score(browser, "beta")) == ("0.6000", "0.5000", "0.6667")
-    assert "PASS >= 0.5" in browser.find_element(By.CSS_SELECTOR, '#llmeval-scores tr[data-subset="(all)"] td.lle-gate').text
+    assert (
+        "PASS >= 0.5"
+        in browser.find_element(By.CSS_SELECTOR, '#llmeval-scores tr[data-subset="(all)"] td.lle-gate').text
+    )
     assert len(browser.find_elements(By.CSS_SELECTOR, "#llmeval-overview svg.lle-chart")) >= 4  # scores, subsets, perf
     folder = shots_dir(tmp_path)
     shoot(browser, folder, "overview.png", "llmeval-overview")
 
     # model output shows as text, markup and all
-    assert row(browser, "a2").find_element(By.CSS_SELECTOR, "td.lle-extracted").text == "<script>window.__pwned = 2; alert('pwned')</script>"
+    assert (
+        row(browser, "a2").find_element(By.CSS_SELECTOR, "td.lle-extracted").text
+        == "<script>window.__pwned = 2; alert('pwned')</script>"
+    )
     assert "</td><b id='pwned-bold'>bold</b>" in row(browser, "b1").text
 
     # filters
@@ -174,7 +194,9 @@ def test_pytest_html_report_in_chromium(pytester, xss_project, xss_server, brows
     assert_not_pwned(browser)
 
     # pytest-html's own row links to the sample row and opens it
-    link = browser.find_element(By.XPATH, '//table[@id="results-table"]//tr[td[contains(., "xss/beta::b1")]]//a[text()="details"]')
+    link = browser.find_element(
+        By.XPATH, '//table[@id="results-table"]//tr[td[contains(., "xss/beta::b1")]]//a[text()="details"]'
+    )
     link.click()
     assert "RAW OUTPUT" in detail_text(browser, "b1")
     # ... and its failure is not repeated there: the sample's row has no expanded extras row
@@ -194,8 +216,11 @@ def perf_points(driver: Any, test: str, title_part: str) -> list[tuple[float, st
     chart = next(c for c in charts if title_part in c.get_attribute("aria-label"))
     points = chart.find_elements(By.CSS_SELECTOR, "circle.lle-point")
     first = points[0].find_element(By.TAG_NAME, "title").get_attribute("textContent").split(" at ")[0]
-    return [(float(p.get_attribute("cx")), p.find_element(By.TAG_NAME, "title").get_attribute("textContent"))
-            for p in points if p.find_element(By.TAG_NAME, "title").get_attribute("textContent").startswith(first + " at")]
+    return [
+        (float(p.get_attribute("cx")), p.find_element(By.TAG_NAME, "title").get_attribute("textContent"))
+        for p in points
+        if p.find_element(By.TAG_NAME, "title").get_attribute("textContent").startswith(first + " at")
+    ]
 
 
 def test_report_browses_like_a_viewer(pytester, xss_project, xss_server, browser, tmp_path: Path):
@@ -206,12 +231,17 @@ def test_report_browses_like_a_viewer(pytester, xss_project, xss_server, browser
     results, samples = xss_project / "results.json", xss_project / "samples.jsonl"
     run_eval(pytester, xss_server, "--llm-results", str(results), "--llm-samples", str(samples), marks="xss or perf")
     page = tmp_path / "page.html"
-    subprocess.run([sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(page)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(page)], check=True
+    )
     browser.get(page.as_uri())
     assert_not_pwned(browser)
 
     # labelled columns
-    headers = [th.text.strip(" \u2195\u25b2\u25bc") for th in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples thead th")]
+    headers = [
+        th.text.strip(" \u2195\u25b2\u25bc")
+        for th in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples thead th")
+    ]
     assert headers[:6] == ["benchmark", "subset", "id", "verdict", "extracted answer", "expected answer"]
     assert "prompt tok" in headers and "completion tok" in headers and "request s" in headers
 
@@ -238,10 +268,16 @@ def test_report_browses_like_a_viewer(pytester, xss_project, xss_server, browser
     assert visible_ids(browser) == ["b3", "b2", "b1", "a2", "a1"]
     assert "2 + 2 = 4" in detail_text(browser, "b2")
     sort_by(browser, "verdict")
-    verdicts = [r.find_elements(By.TAG_NAME, "td")[3].text for r in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row")]
+    verdicts = [
+        r.find_elements(By.TAG_NAME, "td")[3].text
+        for r in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row")
+    ]
     assert verdicts == sorted(verdicts)
     sort_by(browser, "completion tok")
-    tokens = [int(r.find_elements(By.TAG_NAME, "td")[-1].text) for r in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row")]
+    tokens = [
+        int(r.find_elements(By.TAG_NAME, "td")[-1].text)
+        for r in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row")
+    ]
     assert tokens == sorted(tokens)
 
     # metrics as named values in the detail
@@ -251,7 +287,8 @@ def test_report_browses_like_a_viewer(pytester, xss_project, xss_server, browser
     # perf: a column naming the test, numeric level axes
     perf_rows = browser.find_elements(By.CSS_SELECTOR, "#llmeval-perf-table tbody tr")
     assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in perf_rows] == (
-        ["test_perf_xss.py::test_closed_loop"] * 3 + ["test_perf_xss.py::test_open_loop"] * 2)
+        ["test_perf_xss.py::test_closed_loop"] * 3 + ["test_perf_xss.py::test_open_loop"] * 2
+    )
     closed = perf_points(browser, "test_closed_loop", "requests/s")
     assert [t.split(" at concurrency ")[1].split(":")[0] for _, t in closed] == ["1", "2", "8"]
     (x1, _), (x2, _), (x8, _) = closed
@@ -271,25 +308,56 @@ def test_runs_side_by_side_in_chromium(pytester, xss_project, xss_server, start_
 
     first_results, first_samples = xss_project / "a.json", xss_project / "a.jsonl"
     run_eval(pytester, xss_server, "--llm-results", str(first_results), "--llm-samples", str(first_samples))
-    better = start_server(rules=[{"contains": "inject script", "reply": "Answer: safe"}, *XSS_RULES[:1], *XSS_RULES[2:]])
+    better = start_server(
+        rules=[{"contains": "inject script", "reply": "Answer: safe"}, *XSS_RULES[:1], *XSS_RULES[2:]]
+    )
     second_results, second_samples = xss_project / "b.json", xss_project / "b.jsonl"
-    run_eval(pytester, better, "--llm-no-cache", "--llm-results", str(second_results), "--llm-samples", str(second_samples))
+    run_eval(
+        pytester, better, "--llm-no-cache", "--llm-results", str(second_results), "--llm-samples", str(second_samples)
+    )
     page = tmp_path / "compare.html"
-    done = subprocess.run([sys.executable, "-m", "pytest_llmeval.report", str(first_results), str(first_samples),
-                           str(second_results), str(second_samples), "-o", str(page)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_llmeval.report",
+            str(first_results),
+            str(first_samples),
+            str(second_results),
+            str(second_samples),
+            "-o",
+            str(page),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "2 runs side by side" in done.stdout
     browser.get(page.as_uri())
     assert_not_pwned(browser)
 
-    head = [th.text.strip(" \u2195\u25b2\u25bc") for th in browser.find_elements(By.CSS_SELECTOR, "#llmeval-compare-scores thead th")]
-    assert head == ["benchmark", "subset", "metric", "fake-model (a.json)", "fake-model (b.json)", "\u0394 fake-model (b.json)"]
-    overall = browser.find_element(By.CSS_SELECTOR, '#llmeval-compare-scores tr[data-subset="(all)"][data-metric="acc"]')
+    head = [
+        th.text.strip(" \u2195\u25b2\u25bc")
+        for th in browser.find_elements(By.CSS_SELECTOR, "#llmeval-compare-scores thead th")
+    ]
+    assert head == [
+        "benchmark",
+        "subset",
+        "metric",
+        "fake-model (a.json)",
+        "fake-model (b.json)",
+        "\u0394 fake-model (b.json)",
+    ]
+    overall = browser.find_element(
+        By.CSS_SELECTOR, '#llmeval-compare-scores tr[data-subset="(all)"][data-metric="acc"]'
+    )
     assert [td.text for td in overall.find_elements(By.TAG_NAME, "td")[3:]] == ["0.6000", "0.8000", "+0.2000"]
 
     choose(browser, "agreement", "differs")
     assert visible_ids(browser.find_element(By.ID, "llmeval-compare")) == ["a2"]
-    a2 = browser.find_element(By.XPATH, '//*[@id="llmeval-compare"]//tr[contains(@class, "lle-row")][td[3][text()="a2"]]')
+    a2 = browser.find_element(
+        By.XPATH, '//*[@id="llmeval-compare"]//tr[contains(@class, "lle-row")][td[3][text()="a2"]]'
+    )
     cells = [td.text for td in a2.find_elements(By.TAG_NAME, "td")]
     assert cells[4] == "failed" and cells[6] == "passed"
     a2.click()
@@ -312,11 +380,23 @@ def test_rebuilt_page_with_comparison_in_chromium(pytester, xss_project, xss_ser
     old = json.loads(results.read_text())
     old["benchmarks"]["xss"]["metrics"]["acc"] = 0.8
     (xss_project / "old.json").write_text(json.dumps(old))
-    result = run_eval(pytester, xss_server, "--llm-compare", "old.json", "--llm-max-drop", "0.05",
-                      "--llm-results", str(results), "--llm-samples", str(samples))
+    result = run_eval(
+        pytester,
+        xss_server,
+        "--llm-compare",
+        "old.json",
+        "--llm-max-drop",
+        "0.05",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+    )
     assert result.ret == 1
     page = tmp_path / "rebuilt.html"
-    subprocess.run([sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(page)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(page)], check=True
+    )
 
     browser.get(page.as_uri())
     assert_not_pwned(browser)

@@ -18,12 +18,16 @@ from .test_browser import assert_not_pwned, browser  # noqa: F401  (the browser 
 pytestmark = pytest.mark.browser
 
 ID_IMG = "<img src=x onerror=\"window.__pwned=11;alert('id')\">"
-ID_SCRIPT = "\"><script>window.__pwned=12</script>"
+ID_SCRIPT = '"><script>window.__pwned=12</script>'
 ID_BOLD = "</td><b id='pwned-bold'>bold</b>"
 ROWS = [
     {"id": ID_IMG, "question": "<script>window.__pwned=13</script>capital of France?", "answer": "Paris"},
-    {"id": ID_SCRIPT, "question": "two plus two <img src=y onerror=\"window.__pwned=14\">", "answer": "<img src=z onerror=\"window.__pwned=15\">"},
-    {"id": ID_BOLD, "question": "three plus three", "answer": "<svg onload=\"window.__pwned=16\"></svg>"},
+    {
+        "id": ID_SCRIPT,
+        "question": 'two plus two <img src=y onerror="window.__pwned=14">',
+        "answer": '<img src=z onerror="window.__pwned=15">',
+    },
+    {"id": ID_BOLD, "question": "three plus three", "answer": '<svg onload="window.__pwned=16"></svg>'},
     {"id": "plain-1", "question": "one plus one", "answer": "2"},
 ]
 RULES = [
@@ -32,11 +36,11 @@ RULES = [
     {"contains": "three plus", "reply": "Answer: 6"},
     {"contains": "one plus", "reply": "Answer: 2"},
 ]
-CONFTEST = '''
+CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("idxss", "idxss.jsonl", kind="qa"))
-'''
+"""
 
 
 def test_node_names_are_safe_stable_and_distinct():
@@ -57,8 +61,20 @@ def test_id_payloads_stay_inert_in_the_html_report(pytester, start_server, brows
     server = start_server(rules=RULES)
     report, samples = pytester.path / "report.html", pytester.path / "samples.jsonl"
     result = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "idxss", "-v",
-        f"--html={report}", "--self-contained-html", "--llm-samples", str(samples))
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "idxss",
+        "-v",
+        f"--html={report}",
+        "--self-contained-html",
+        "--llm-samples",
+        str(samples),
+    )
     result.assert_outcomes(passed=2, failed=2)
     out = result.stdout.str()
     assert f"idxss/default::{node_name(ID_IMG)} PASSED" in out
@@ -75,17 +91,23 @@ def test_id_payloads_stay_inert_in_the_html_report(pytester, start_server, brows
     test_ids = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#results-table td.col-testId")]
     assert sorted(test_ids) == sorted(f"idxss/default::{node_name(row['id'])}" for row in ROWS)
     # our sample table shows the original ids as text
-    shown = [row.find_elements(By.TAG_NAME, "td")[2].text for row in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row")]
+    shown = [
+        row.find_elements(By.TAG_NAME, "td")[2].text
+        for row in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row")
+    ]
     assert sorted(shown) == sorted(row["id"] for row in ROWS)
     # opening every row puts question, answer and id into the page as text, never as markup
     for row in browser.find_elements(By.CSS_SELECTOR, "#llmeval-samples tr.lle-row"):
         row.click()
     page = browser.find_element(By.ID, "llmeval-samples").text
     assert "<script>window.__pwned=13</script>capital of France?" in page
-    assert "<svg onload=\"window.__pwned=16\"></svg>" in page
+    assert '<svg onload="window.__pwned=16"></svg>' in page
     # pytest-html's own rows: expanded, and their "sample" cell (our hook) shows the answer payloads as text
     browser.find_element(By.ID, "show_all_details").click()
-    cells = " ".join(cell.get_attribute("textContent") for cell in browser.find_elements(By.CSS_SELECTOR, "#results-table td.col-llmeval"))
+    cells = " ".join(
+        cell.get_attribute("textContent")
+        for cell in browser.find_elements(By.CSS_SELECTOR, "#results-table td.col-llmeval")
+    )
     assert '6 vs <svg onload="window.__pwned=16"></svg>' in cells
     assert_not_pwned(browser)
     assert browser.execute_script("return typeof window.__pwned") == "undefined"

@@ -34,6 +34,7 @@ from pytest_llmeval.report.html import (
 from pytest_llmeval.report.junit import junit_properties
 from pytest_llmeval.report.perf_view import perf_view, read_perf
 from pytest_llmeval.report.sample_table import SampleTable
+from pytest_llmeval.report.text import script_json
 from pytest_llmeval.results import (
     BenchmarkResult,
     GroupResult,
@@ -41,7 +42,6 @@ from pytest_llmeval.results import (
     SampleRecord,
     ThresholdOutcome,
 )
-from pytest_llmeval.report.text import script_json
 
 
 def run_result(**scores: float) -> RunResult:
@@ -54,21 +54,34 @@ def run_result(**scores: float) -> RunResult:
             entry.subsets[subset] = GroupResult(count=5, metrics={"acc": value})
         else:
             entry.metrics["acc"] = value
-    return RunResult(model="m", base_url="http://localhost:8000/v1", started="2026-01-01T00:00:00+00:00",
-                     duration_s=12.5, benchmarks=benchmarks)
+    return RunResult(
+        model="m",
+        base_url="http://localhost:8000/v1",
+        started="2026-01-01T00:00:00+00:00",
+        duration_s=12.5,
+        benchmarks=benchmarks,
+    )
 
 
 def record(i: int, **fields: Any) -> SampleRecord:
     values: dict[str, Any] = {
-        "nodeid": f"b/s::{i:04d}", "benchmark": "b", "subset": "s", "id": f"{i:04d}", "passed": True,
-        "metrics": {"acc": 1.0}, "messages": [{"role": "user", "content": f"question {i}"}],
-        "output": f"answer {i}", "extracted": str(i), "target": str(i),
+        "nodeid": f"b/s::{i:04d}",
+        "benchmark": "b",
+        "subset": "s",
+        "id": f"{i:04d}",
+        "passed": True,
+        "metrics": {"acc": 1.0},
+        "messages": [{"role": "user", "content": f"question {i}"}],
+        "output": f"answer {i}",
+        "extracted": str(i),
+        "target": str(i),
     }
     values.update(fields)
     return SampleRecord(**values)
 
 
 # -- comparison ------------------------------------------------------------------------------
+
 
 def test_compare_statuses_and_drops():
     old = run_result(g=0.80, g__x=0.9, g__y=0.7, gone=0.5)
@@ -117,6 +130,7 @@ def test_load_baseline_errors(tmp_path: Path):
 
 # -- overview --------------------------------------------------------------------------------
 
+
 def test_overview_scores_thresholds_and_hidden_credentials():
     result = run_result(g=0.75, g__x=0.5, g__y=1.0)
     result.base_url = "https://user:sk-secret@api.example.com:8443/v1?api-key=sk-other"
@@ -149,7 +163,6 @@ def test_overview_escapes_names_from_results():
     assert "&lt;b&gt;bench&lt;/b&gt;" in html
 
 
-
 def test_overview_says_what_was_deselected_and_truncated_escaped():
     result = run_result(g=0.5)
     result.benchmarks["g"].truncated = 3
@@ -163,6 +176,7 @@ def test_overview_says_what_was_deselected_and_truncated_escaped():
 
 
 # -- samples ---------------------------------------------------------------------------------
+
 
 def test_sample_json_cannot_close_its_script_block():
     payload = script_json({"o": "</script><script>alert(1)</script> & <!--"})
@@ -181,7 +195,9 @@ def test_sample_rows_sorted_escaped_and_truncated():
     assert ids == sorted(ids)  # natural order of ids
     assert "&lt;/td&gt;&lt;td&gt;" in html
     assert "x" * 200 not in html.split('id="llmeval-samples-data"')[0]  # table cell truncated ...
-    assert "x" * 500 in json.loads(html.split('id="llmeval-samples-data">')[1].split("</script>")[0])["samples"][2]["xf"]  # ... full text kept
+    assert (
+        "x" * 500 in json.loads(html.split('id="llmeval-samples-data">')[1].split("</script>")[0])["samples"][2]["xf"]
+    )  # ... full text kept
     assert 'data-verdict="error"' in html and "error: timeout" in html
     assert "1 passed, 1 failed, 1 error" in html and "errors by kind: timeout 1" in html
 
@@ -190,8 +206,15 @@ def test_shared_prompt_paragraphs_are_stored_once():
     shots = "\n\n".join(f"Example {i}: " + "y" * 2000 for i in range(5))  # 10 KB of few-shot examples
     table = SampleTable()
     for i in range(200):
-        table.add(record(i, messages=[{"role": "system", "content": "Be brief."},
-                                      {"role": "user", "content": f"{shots}\n\nQuestion {i}?"}]))
+        table.add(
+            record(
+                i,
+                messages=[
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": f"{shots}\n\nQuestion {i}?"},
+                ],
+            )
+        )
     page = render_page(run_result(b=1.0), table)
     assert len(page) < 200 * 10_000 / 10  # 2 MB of prompts became far less
     data = json.loads(page.split('id="llmeval-samples-data">')[1].split("</script>")[0])
@@ -212,6 +235,7 @@ def test_empty_samples_section_explains_itself():
 
 
 # -- charts and perf ---------------------------------------------------------------------------
+
 
 def svg(chart) -> ET.Element:
     """A chart drawn by the template, parsed as XML (fails on malformed or unescaped markup)."""
@@ -246,7 +270,14 @@ def test_line_chart_x_axis_is_numeric_not_categorical():
     assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.2)  # 1 -> 8 and 8 -> 64 are both x8
     assert xs[3] - xs[2] == pytest.approx((xs[1] - xs[0]) * 2 / 3, abs=0.2)  # 64 -> 256 is x4
     # y ticks are round numbers (no 0.00625)
-    assert [t.text for t in line_chart("t", [1, 2], {"y": [0.021, 0.01]}).y_ticks] == ["0", "0.005", "0.01", "0.015", "0.02", "0.025"]
+    assert [t.text for t in line_chart("t", [1, 2], {"y": [0.021, 0.01]}).y_ticks] == [
+        "0",
+        "0.005",
+        "0.01",
+        "0.015",
+        "0.02",
+        "0.025",
+    ]
     unsorted = line_chart("t", [8, 1, 4], {"y": [3.0, 1.0, 2.0]})
     assert unsorted.series[0].segments[0].split(" ")[0].startswith(f"{_x_of(unsorted)[0]:.1f}")  # joined in x order
 
@@ -255,8 +286,12 @@ def test_perf_section_from_real_perf_runs(perf_extra):
     section = read_perf({"perf": perf_extra})
     assert not isinstance(section, str) and section is not None
     assert [(r.test.rsplit("::", 1)[1], r.parallel, r.rate) for r in section.runs] == [
-        ("test_closed", 1, None), ("test_closed", 2, None), ("test_closed", 8, None),
-        ("test_open", None, 20.0), ("test_open", None, 40.0)]
+        ("test_closed", 1, None),
+        ("test_closed", 2, None),
+        ("test_closed", 8, None),
+        ("test_open", None, 20.0),
+        ("test_open", None, 40.0),
+    ]
     view = perf_view({"perf": perf_extra})
     assert view is not None and view.requests == 2 + 4 + 8 + 4 + 4 and view.failed == 0
     assert view.groups == ["Latency (s)", "TTFT (ms)", "TPOT (ms)", "ITL (ms)"]
@@ -267,8 +302,10 @@ def test_perf_section_from_real_perf_runs(perf_extra):
     assert closed_heading == "test_x.py::test_closed" and open_heading == "test_x.py::test_open \u2014 open loop"
     assert {c.x_label for c in closed_charts} == {"concurrency"}
     assert {c.x_label for c in open_charts} == {"rate (requests/s)"}
-    assert [c.label for c in closed_charts][:2] == ["test_x.py::test_closed: Latency percentiles (s)",
-                                                    "test_x.py::test_closed: TTFT percentiles (ms)"]
+    assert [c.label for c in closed_charts][:2] == [
+        "test_x.py::test_closed: Latency percentiles (s)",
+        "test_x.py::test_closed: TTFT percentiles (ms)",
+    ]
     html = render_overview(RunResult(model="m", base_url=None, started="s", duration_s=1.0, extra={"perf": perf_extra}))
     assert html.count('<tr data-test="tests/perf/test_x.py::test_closed">') == 3
     assert 'colspan="3" class="lle-group">TTFT (ms)</th>' in html
@@ -283,8 +320,15 @@ def test_perf_section_from_real_perf_runs(perf_extra):
 def test_perf_results_of_another_shape_are_named_not_guessed():
     view = perf_view({"perf": [{"parallel": 4, "latency": {"p50": 1.0}}]})
     assert view is not None and view.error and "not the perf module's" in view.error
-    html = render_overview(RunResult(model="m", base_url=None, started="s", duration_s=1.0,
-                                     extra={"perf": {"runs": [{"test": "<b>x</b>", "parallel": "many"}]}}))
+    html = render_overview(
+        RunResult(
+            model="m",
+            base_url=None,
+            started="s",
+            duration_s=1.0,
+            extra={"perf": {"runs": [{"test": "<b>x</b>", "parallel": "many"}]}},
+        )
+    )
     assert 'id="llmeval-perf-error"' in html and "runs.0.parallel" in html and "<b>x" not in html
     assert perf_view({}) is None
 
@@ -310,9 +354,18 @@ def test_no_fstring_html_or_manual_escape_left_in_the_builders():
 
 # -- junit -------------------------------------------------------------------------------------
 
+
 def test_junit_properties_from_a_record():
-    props = dict(junit_properties(record(3, metrics={"acc": 1.0, "passed": 0.5}, latency_s=0.1234,
-                                         usage={"prompt_tokens": 5, "completion_tokens": 7}).model_dump(mode="json")))
+    props = dict(
+        junit_properties(
+            record(
+                3,
+                metrics={"acc": 1.0, "passed": 0.5},
+                latency_s=0.1234,
+                usage={"prompt_tokens": 5, "completion_tokens": 7},
+            ).model_dump(mode="json")
+        )
+    )
     assert props["llmeval.passed"] == "true" and props["llmeval.acc"] == "1"
     assert props["llmeval.metric.passed"] == "0.5"  # a metric named like a fixed property keeps its own name
     assert props["llmeval.latency_s"] == "0.123" and props["llmeval.completion_tokens"] == "7"
@@ -323,13 +376,14 @@ def test_junit_properties_from_a_record():
 
 # -- rebuild CLI errors --------------------------------------------------------------------------
 
+
 def test_rebuild_cli_errors_name_the_file(tmp_path: Path, capsys):
     assert rebuild_main([str(tmp_path / "none.json"), "-o", str(tmp_path / "r.html")]) == 2
     assert "none.json: no such file; pass the results JSON written with --llm-results PATH" in capsys.readouterr().err
     results = tmp_path / "results.json"
     results.write_text(run_result(b=1.0).model_dump_json())
     samples = tmp_path / "samples.jsonl"
-    samples.write_text(record(1).model_dump_json() + "\n\n{\"id\": 1}\n")
+    samples.write_text(record(1).model_dump_json() + '\n\n{"id": 1}\n')
     assert rebuild_main([str(results), str(samples), "-o", str(tmp_path / "r.html")]) == 2
     assert f"{samples}:3: not a sample record" in capsys.readouterr().err
     samples.write_text(record(1).model_dump_json() + "\n")
@@ -339,16 +393,22 @@ def test_rebuild_cli_errors_name_the_file(tmp_path: Path, capsys):
 
 # -- several runs side by side -------------------------------------------------------------------
 
+
 def test_side_by_side_cli_pairs_files_and_names_mistakes(tmp_path: Path, capsys):
     first, second = run_result(b=0.5, b__x=1.0, b__y=0.0), run_result(b=0.75, b__x=1.0, b__y=0.5)
     second.model = "other <model>"
     (tmp_path / "a.json").write_text(first.model_dump_json())
     (tmp_path / "b.json").write_text(second.model_dump_json())
     (tmp_path / "a.jsonl").write_text("".join(record(i, passed=i % 2 == 0).model_dump_json() + "\n" for i in range(4)))
-    (tmp_path / "b-samples.txt").write_text("".join(record(i, passed=True).model_dump_json() + "\n" for i in range(1, 5)))
+    (tmp_path / "b-samples.txt").write_text(
+        "".join(record(i, passed=True).model_dump_json() + "\n" for i in range(1, 5))
+    )
     out = tmp_path / "cmp.html"
     # a samples file is recognised by its name or by its first line, and belongs to the run before it
-    assert rebuild_main([str(tmp_path / n) for n in ("a.json", "a.jsonl", "b.json", "b-samples.txt")] + ["-o", str(out)]) == 0
+    assert (
+        rebuild_main([str(tmp_path / n) for n in ("a.json", "a.jsonl", "b.json", "b-samples.txt")] + ["-o", str(out)])
+        == 0
+    )
     assert "2 runs side by side" in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
     assert "other &lt;model&gt;" in page and "other <model>" not in page
@@ -368,8 +428,11 @@ def test_side_by_side_cli_pairs_files_and_names_mistakes(tmp_path: Path, capsys)
 def test_side_by_side_runs_of_one_model_are_told_apart():
     from pytest_llmeval.report.side_by_side import LoadedRun, label_runs
 
-    runs = [LoadedRun(Path("x/a.json"), run_result(b=1.0)), LoadedRun(Path("y/a.json"), run_result(b=1.0)),
-            LoadedRun(Path("c.json"), run_result(b=1.0).model_copy(update={"model": "n"}))]
+    runs = [
+        LoadedRun(Path("x/a.json"), run_result(b=1.0)),
+        LoadedRun(Path("y/a.json"), run_result(b=1.0)),
+        LoadedRun(Path("c.json"), run_result(b=1.0).model_copy(update={"model": "n"})),
+    ]
     label_runs(runs)
     assert [r.label for r in runs] == ["m (a.json) #1", "m (a.json) #2", "n"]
 
@@ -378,7 +441,9 @@ def test_incomplete_run_is_never_shown_as_passed():
     """The complete/interrupted fields of the results win over scores."""
     result = run_result(g=1.0)
     result.thresholds = [ThresholdOutcome(expression="g.acc>=0.5", value=1.0, passed=True)]
-    result = result.model_copy(update={"complete": False, "samples_planned": 10, "samples_scored": 4, "samples_errored": 1})
+    result = result.model_copy(
+        update={"complete": False, "samples_planned": 10, "samples_scored": 4, "samples_errored": 1}
+    )
     html = render_overview(result)
     assert ">INCOMPLETE</span>" in html and "samples without a result: 5 of 10 samples finished" in html
     assert ">PASSED</span>" not in html

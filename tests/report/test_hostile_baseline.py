@@ -13,22 +13,35 @@ import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer
 
-CONFTEST = '''
+CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("quiz", "quiz.jsonl", kind="qa"))
-'''
+"""
 
 
 def write_quiz(pytester: pytest.Pytester, right: int, wrong: int) -> None:
-    rows = [{"id": f"q{i}", "question": f"question {i} is {'right' if i < right else 'wrong'}", "answer": "yes"}
-            for i in range(right + wrong)]
+    rows = [
+        {"id": f"q{i}", "question": f"question {i} is {'right' if i < right else 'wrong'}", "answer": "yes"}
+        for i in range(right + wrong)
+    ]
     (pytester.path / "quiz.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
 def run(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly",
-                                         "-m", "quiz", "-q", "--llm-no-cache", *args)
+    return pytester.runpytest_subprocess(
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "quiz",
+        "-q",
+        "--llm-no-cache",
+        *args,
+    )
 
 
 def edit_errors(node: Any, change: Callable[[dict[str, Any]], None]) -> None:
@@ -44,7 +57,9 @@ def edit_errors(node: Any, change: Callable[[dict[str, Any]], None]) -> None:
 
 def test_a_baseline_with_impossible_standard_errors_cannot_hide_a_drop(pytester: pytest.Pytester, start_server):
     pytester.makeconftest(CONFTEST)
-    server = start_server(rules=[{"contains": "right", "reply": "Answer: yes"}, {"contains": "wrong", "reply": "Answer: no"}])
+    server = start_server(
+        rules=[{"contains": "right", "reply": "Answer: yes"}, {"contains": "wrong", "reply": "Answer: no"}]
+    )
     write_quiz(pytester, right=19, wrong=1)  # acc 0.95
     run(pytester, server, "--llm-results", "old.json")
     genuine = json.loads((pytester.path / "old.json").read_text())
@@ -56,7 +71,10 @@ def test_a_baseline_with_impossible_standard_errors_cannot_hide_a_drop(pytester:
         (pytester.path / "edited.json").write_text(json.dumps(edited), encoding="utf-8")  # NaN as JSON's NaN
         outcome = run(pytester, server, *gate)
         assert outcome.ret == 4, outcome.stdout.str()
-        assert f"uncertainty.acc.{label} is" in outcome.stderr.str() and "a standard error is a finite number >= 0" in outcome.stderr.str()
+        assert (
+            f"uncertainty.acc.{label} is" in outcome.stderr.str()
+            and "a standard error is a finite number >= 0" in outcome.stderr.str()
+        )
         assert "Traceback" not in outcome.stderr.str()
         assert server.stats()["chat_requests"] == 20  # refused before any request (20: the baseline run)
     missing = json.loads(json.dumps(genuine))

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-CONFTEST = '''
+CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("quiz", "quiz.jsonl", kind="qa"))
-'''
+"""
 # every answer is right and 3 KB long: 40 records are far more than 64 KB
 RULES = [{"contains": "question", "reply": "Let me think. " + "step " * 600 + "Answer: yes"}]
 
@@ -28,13 +28,26 @@ def quiz(pytester: pytest.Pytester, count: int) -> None:
 
 
 def run(pytester: pytest.Pytester, server, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly",
-                                         "-m", "quiz", "-q", "--llm-no-cache", *args)
+    return pytester.runpytest_subprocess(
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "quiz",
+        "-q",
+        "--llm-no-cache",
+        *args,
+    )
 
 
 def mount_tmpfs(folder: Path, options: str) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, check=False
+    )
     return done.returncode == 0
 
 
@@ -48,7 +61,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path | None]:
         subprocess.run(["umount", str(folder)], check=False)
 
 
-def test_a_full_disk_neither_ends_the_run_nor_loses_its_samples_and_results(pytester, start_server, small_disk, monkeypatch):
+def test_a_full_disk_neither_ends_the_run_nor_loses_its_samples_and_results(
+    pytester, start_server, small_disk, monkeypatch
+):
     quiz(pytester, 40)
     fallback_dir = pytester.path / "tmp"
     fallback_dir.mkdir()
@@ -64,16 +79,24 @@ def test_a_full_disk_neither_ends_the_run_nor_loses_its_samples_and_results(pyte
     text = outcome.stdout.str() + outcome.stderr.str()
     assert "INTERNALERROR" not in text and "Traceback" not in text
     (moved,) = fallback_dir.glob("llmeval-samples-*.jsonl")
-    outcome.stdout.fnmatch_lines([f"--llm-samples: writing {samples} failed after * records (No space left on device); "
-                                  f"all 40 records are in {moved}"])
+    outcome.stdout.fnmatch_lines(
+        [
+            f"--llm-samples: writing {samples} failed after * records (No space left on device); "
+            f"all 40 records are in {moved}"
+        ]
+    )
     records = [json.loads(line) for line in moved.read_text().splitlines()]
     assert sorted(r["id"] for r in records) == sorted(f"q{i}" for i in range(40))
     if small_disk is not None:  # what stayed on the full disk is whole records only
         kept = samples.read_text().splitlines()
         assert all(json.loads(line)["id"] for line in kept) and len(kept) < 40
         (written,) = fallback_dir.glob("llmeval-results-*.json")
-        outcome.stdout.fnmatch_lines([f"--llm-results: cannot write {results} (No space left on device); "
-                                      f"the results are written to {written} instead"])
+        outcome.stdout.fnmatch_lines(
+            [
+                f"--llm-results: cannot write {results} (No space left on device); "
+                f"the results are written to {written} instead"
+            ]
+        )
         assert outcome.stdout.lines[-1].startswith("--llm-results: ") or "--llm-results: " in outcome.stdout.lines[-2]
     else:
         written = results

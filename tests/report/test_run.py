@@ -28,8 +28,16 @@ def outputs(path: Path) -> tuple[Path, Path, Path]:
 
 def test_html_report_has_our_sections_with_everything_escaped(pytester, xss_project, xss_server):
     results, samples, report = outputs(xss_project)
-    result = run_eval(pytester, xss_server, f"--html={report}", "--self-contained-html",
-                      "--llm-results", str(results), "--llm-samples", str(samples))
+    result = run_eval(
+        pytester,
+        xss_server,
+        f"--html={report}",
+        "--self-contained-html",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+    )
     result.assert_outcomes(passed=3, failed=2)
     page = report.read_text(encoding="utf-8")
     overview = cut_section(page, OVERVIEW_START, OVERVIEW_END)
@@ -49,12 +57,23 @@ def test_html_report_has_our_sections_with_everything_escaped(pytester, xss_proj
 def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, xss_server, tmp_path: Path):
     add_perf_tests(xss_project)
     results, samples, report = outputs(xss_project)
-    run_eval(pytester, xss_server, f"--html={report}", "--self-contained-html",
-             "--llm-results", str(results), "--llm-samples", str(samples), marks="xss or perf")
+    run_eval(
+        pytester,
+        xss_server,
+        f"--html={report}",
+        "--self-contained-html",
+        "--llm-results",
+        str(results),
+        "--llm-samples",
+        str(samples),
+        marks="xss or perf",
+    )
     rebuilt = tmp_path / "rebuilt.html"
     done = subprocess.run(
         [sys.executable, "-m", "pytest_llmeval.report", str(results), str(samples), "-o", str(rebuilt)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "5 samples" in done.stdout
@@ -107,17 +126,28 @@ def test_compare_shows_deltas_and_max_drop_fails_the_run(pytester, xss_project, 
     run_eval(pytester, xss_server, "--llm-results", str(results))
     old = _baseline(xss_project / "old.json", results, xss=0.75, xss__beta=0.5)  # new: 0.6 overall, 0.6667 beta
 
-    result = run_eval(pytester, xss_server, "--llm-compare", str(old), "--llm-max-drop", "0.02",
-                      "--llm-results", str(results), f"--html={report}")
+    result = run_eval(
+        pytester,
+        xss_server,
+        "--llm-compare",
+        str(old),
+        "--llm-max-drop",
+        "0.02",
+        "--llm-results",
+        str(results),
+        f"--html={report}",
+    )
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "*llmeval compare*",
-        "*retired*(all)*acc*0.9000*-*missing*",
-        "*xss*(all)*acc*0.7500*0.6000*-0.1500  DROP*",
-        "*xss*alpha*acc*0.5000*0.5000*+0.0000*",
-        "*xss*beta*acc*0.5000*0.6667*+0.1667*",
-        "FAIL  xss.acc dropped 0.7500 -> 0.6000 (-0.1500, more than --llm-max-drop 0.02)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval compare*",
+            "*retired*(all)*acc*0.9000*-*missing*",
+            "*xss*(all)*acc*0.7500*0.6000*-0.1500  DROP*",
+            "*xss*alpha*acc*0.5000*0.5000*+0.0000*",
+            "*xss*beta*acc*0.5000*0.6667*+0.1667*",
+            "FAIL  xss.acc dropped 0.7500 -> 0.6000 (-0.1500, more than --llm-max-drop 0.02)",
+        ]
+    )
     assert "retired.acc dropped" not in result.stdout.str()  # gone metrics are not drops
     data = json.loads(results.read_text())
     assert data["passed"] is False
@@ -151,12 +181,27 @@ def test_compare_without_max_drop_only_reports(pytester, xss_project, xss_server
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--llm-compare", "nope.json"], "--llm-compare nope.json: no such file; pass the results JSON of an earlier run*"),
-        (["--llm-compare", "broken.json"], "--llm-compare broken.json is not valid JSON (*); pass a file written with --llm-results PATH"),
-        (["--llm-compare", "other.json"], "--llm-compare other.json is not a pytest-llmeval results JSON (model: Field required)*"),
+        (
+            ["--llm-compare", "nope.json"],
+            "--llm-compare nope.json: no such file; pass the results JSON of an earlier run*",
+        ),
+        (
+            ["--llm-compare", "broken.json"],
+            "--llm-compare broken.json is not valid JSON (*); pass a file written with --llm-results PATH",
+        ),
+        (
+            ["--llm-compare", "other.json"],
+            "--llm-compare other.json is not a pytest-llmeval results JSON (model: Field required)*",
+        ),
         (["--llm-max-drop", "0.1"], "*--llm-max-drop needs --llm-compare OLD_RESULTS.json*"),
-        (["--llm-compare", "other.json", "--llm-max-drop", "-1"], "*--llm-max-drop (ini llm_max_drop) must be 0 or more*"),
-        (["--llm-compare", "other.json", "--llm-max-drop", "lots"], "*--llm-max-drop (ini llm_max_drop) expects a number, got 'lots'*"),
+        (
+            ["--llm-compare", "other.json", "--llm-max-drop", "-1"],
+            "*--llm-max-drop (ini llm_max_drop) must be 0 or more*",
+        ),
+        (
+            ["--llm-compare", "other.json", "--llm-max-drop", "lots"],
+            "*--llm-max-drop (ini llm_max_drop) expects a number, got 'lots'*",
+        ),
     ],
 )
 def test_bad_compare_options_are_usage_errors_before_any_request(pytester, xss_project, xss_server, args, message):
@@ -173,8 +218,16 @@ def test_request_time_excludes_the_wait_for_a_free_slot(pytester, xss_project, s
     that wait is recorded apart (queued_s) and shown in its own column, not added to request time."""
     server = start_server(rules=XSS_RULES, latency_s=0.2)
     _results, samples, report = outputs(xss_project)
-    run_eval(pytester, server, "--llm-concurrency", "1", "--llm-samples", str(samples), f"--html={report}",
-             "--self-contained-html")
+    run_eval(
+        pytester,
+        server,
+        "--llm-concurrency",
+        "1",
+        "--llm-samples",
+        str(samples),
+        f"--html={report}",
+        "--self-contained-html",
+    )
     records = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 5
     assert all(r["latency_s"] >= 0.2 for r in records)  # the server's own time is in the request time

@@ -110,8 +110,6 @@ MATCH_CASES: list[tuple[str, str, list[str], str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "choices", "expected"), [c[1:] for c in MATCH_CASES], ids=[c[0] for c in MATCH_CASES]
-)
+@pytest.mark.parametrize(("text", "choices", "expected"), [c[1:] for c in MATCH_CASES], ids=[c[0] for c in MATCH_CASES])
 def test_match_choice_text(text: str, choices: list[str], expected: str | None) -> None:
     assert match_choice_text(text, choices) == expected

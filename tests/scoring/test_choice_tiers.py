@@ -20,7 +20,11 @@ ANSWER_LINE_WINS = [
     ("therefore-is-weaker", "Answer: B\nOther texts say otherwise.\nTherefore, C.", "B"),
     ("letter-is-correct-is-weaker", "The correct answer is A.\n\nIn the 1990s, C is the correct choice.", "A"),
     ("boxed-is-an-answer-line", "$\\boxed{C}$\n\nI choose A only when x < 0.", "C"),
-    ("revision-between-answer-lines", "Answer: A\nHmm, I misread the question.\nAnswer: C\nOption D is correct otherwise.", "C"),
+    (
+        "revision-between-answer-lines",
+        "Answer: A\nHmm, I misread the question.\nAnswer: C\nOption D is correct otherwise.",
+        "C",
+    ),
     ("invented-next-question", "Answer: B\n\nQuestion: What is 2+2?\nA. 3\nB. 4\nAnswer: A", "B"),
 ]
 

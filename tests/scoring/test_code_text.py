@@ -37,16 +37,11 @@ def test_extract_code_returns_raw_text_without_fences() -> None:
 
 
 def test_extract_code_keeps_a_truncated_last_block_and_indentation() -> None:
-    assert (
-        extract_code("Here:\n```python\n    if x:\n        return 1")
-        == "    if x:\n        return 1"
-    )
+    assert extract_code("Here:\n```python\n    if x:\n        return 1") == "    if x:\n        return 1"
 
 
 def test_extract_code_ignores_inline_triple_backticks() -> None:
-    assert (
-        extract_code("Use ```print(1)``` like this") == "Use ```print(1)``` like this"
-    )
+    assert extract_code("Use ```print(1)``` like this") == "Use ```print(1)``` like this"
 
 
 # ------------------------------------------------------------------------------------------------ comparison

@@ -16,14 +16,14 @@ from pytest_llmeval.benchmarks.base import Sample
 from pytest_llmeval.benchmarks.math_vista import free_form_equal
 from pytest_llmeval.endpoint.models import Usage
 from pytest_llmeval.errors import ConfigError
-from pytest_llmeval.scoring.choice import choice_letters, find_choice
 from pytest_llmeval.execution.code import check_humaneval, check_stdio_program
+from pytest_llmeval.execution.sandbox import SandboxLimits
+from pytest_llmeval.execution.symbolic import math_equal
+from pytest_llmeval.scoring.choice import choice_letters, find_choice
 from pytest_llmeval.scoring.code import build_humaneval_program, extract_code, outputs_match
 from pytest_llmeval.scoring.efficiency import DEFAULT_THOUGHT_MARKERS, ThoughtSplitter, analyse, usage_counter
-from pytest_llmeval.execution.symbolic import math_equal
 from pytest_llmeval.scoring.math_equiv import final_math_answer
 from pytest_llmeval.scoring.numeric import find_final_number
-from pytest_llmeval.execution.sandbox import SandboxLimits
 from pytest_llmeval.scoring.thinking import THINKING_DELIMITERS, add_thinking_delimiters, split_thinking
 
 # -- 1. very small values ------------------------------------------------------------------------
@@ -78,7 +78,6 @@ def test_a_number_times_e_or_i_is_not_that_number(output: str):
     assert find_final_number(output.replace("5", "18 \\text{ dollars} ", 1)).value == "18"  # units still drop
 
 
-
 # -- 3. every model's thinking delimiters ---------------------------------------------------------
 
 
@@ -100,8 +99,13 @@ def test_thinking_of_other_models_is_not_graded(text: str, answer: str, thought:
 
 def test_ifeval_lowercase_is_judged_on_the_answer_not_on_magistral_thinking():
     ifeval = get_benchmark("ifeval")()
-    sample = Sample(id="1", subset="default", input="Answer in lowercase only.", target="",
-                    metadata={"instruction_id_list": ["change_case:english_lowercase"], "kwargs": [{}]})
+    sample = Sample(
+        id="1",
+        subset="default",
+        input="Answer in lowercase only.",
+        target="",
+        metadata={"instruction_id_list": ["change_case:english_lowercase"], "kwargs": [{}]},
+    )
     answer, _ = split_thinking("[THINK]The User asks For Lowercase.[/THINK]all lowercase here.")
     assert ifeval.score(sample, answer).passed
 
@@ -120,8 +124,18 @@ def test_thinking_delimiters_can_be_extended():
 
 # -- 4. option texts that begin with a letter-word ------------------------------------------------
 
-ROMAN = ["I only", "II only", "I and III only", "I, II and III", "II and III only", "III only",
-         "None of them", "I and II only", "All of them", "Neither"]
+ROMAN = [
+    "I only",
+    "II only",
+    "I and III only",
+    "I, II and III",
+    "II and III only",
+    "III only",
+    "None of them",
+    "I and II only",
+    "All of them",
+    "Neither",
+]
 PRESSURE = ["An increase in pressure", "A decrease in pressure", "No change", "It cannot be told"]
 SOUNDS = ["A dog barking", "A cat meowing", "A bird singing", "Rain falling"]
 
@@ -175,8 +189,13 @@ def test_math_vista_free_form_normalises_instead_of_reading_the_first_number(
 
 def test_math_vista_scores_a_boxed_fraction():
     vista = get_benchmark("math_vista")()
-    sample = Sample(id="1", subset="free_form", input="?", target="0.75",
-                    metadata={"question_type": "free_form", "answer_type": "float", "precision": 2})
+    sample = Sample(
+        id="1",
+        subset="free_form",
+        input="?",
+        target="0.75",
+        metadata={"question_type": "free_form", "answer_type": "float", "precision": 2},
+    )
     assert vista.score(sample, "The ratio is \\boxed{\\frac{3}{4}}").passed
 
 
@@ -187,7 +206,8 @@ SOLUTION = "```python\ndef add(a, b):\n    return a + b\n```\n"
 REPLIES = [
     SOLUTION + "Example usage:\n```python\nprint(add(2, 3))\n```",
     SOLUTION + "Tests:\n```python\nassert add(1, 1) == 2\nassert add(0, 0) == 0\n```\n",
-    "First try:\n```python\ndef add(a, b):\n    return a - b\n```\nFixed:\n" + SOLUTION
+    "First try:\n```python\ndef add(a, b):\n    return a - b\n```\nFixed:\n"
+    + SOLUTION
     + "```python\nif __name__ == '__main__':\n    print(add(1, 2))\n```",
 ]
 
@@ -200,8 +220,13 @@ def test_a_usage_block_after_the_solution_is_not_the_solution(reply: str):
 
 
 def test_humaneval_passes_with_an_example_usage_block():
-    verdict = check_humaneval(REPLIES[0], PROMPT, "def check(f):\n    assert f(2, 3) == 5\n", "add",
-                              SandboxLimits(cpu_time_s=2, wall_time_s=20))
+    verdict = check_humaneval(
+        REPLIES[0],
+        PROMPT,
+        "def check(f):\n    assert f(2, 3) == 5\n",
+        "add",
+        SandboxLimits(cpu_time_s=2, wall_time_s=20),
+    )
     assert verdict.passed
 
 
@@ -252,8 +277,14 @@ def test_sglang_top_level_reasoning_tokens_are_read():
 def test_implausible_reasoning_token_counts_fall_back_to_the_split(reported: int):
     counter = usage_counter(REASONING, "The answer is 5.", completion_tokens=120, reasoning_tokens=reported)
     assert "split by characters" in counter.source and counter.total > 90
-    figures = analyse(REASONING + " So 5.", True, ThoughtSplitter(DEFAULT_THOUGHT_MARKERS), counter,
-                      lambda text: "5" if "5" in text else None, lambda answer: answer == "5")
+    figures = analyse(
+        REASONING + " So 5.",
+        True,
+        ThoughtSplitter(DEFAULT_THOUGHT_MARKERS),
+        counter,
+        lambda text: "5" if "5" in text else None,
+        lambda answer: answer == "5",
+    )
     assert figures.reasoning_tokens > 0 and figures.efficiency is not None
 
 

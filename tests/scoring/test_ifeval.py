@@ -30,7 +30,12 @@ CASES: list[tuple[str, dict[str, Any] | None, str, bool]] = [
     ("keywords:frequency", {"keyword": "wave", "frequency": 2, "relation": "at least"}, "One wave only.", False),
     ("keywords:forbidden_words", {"forbidden_words": ["blue"]}, "The sea is grey today.", True),
     ("keywords:forbidden_words", {"forbidden_words": ["blue"]}, "The sea is BLUE today.", False),
-    ("keywords:letter_frequency", {"letter": "z", "let_frequency": 2, "let_relation": "at least"}, "Zebras zoom.", True),
+    (
+        "keywords:letter_frequency",
+        {"letter": "z", "let_frequency": 2, "let_relation": "at least"},
+        "Zebras zoom.",
+        True,
+    ),
     ("keywords:letter_frequency", {"letter": "z", "let_frequency": 2, "let_relation": "at least"}, "A zebra.", False),
     (
         "language:response_language",
@@ -113,8 +118,18 @@ CASES: list[tuple[str, dict[str, Any] | None, str, bool]] = [
     ),
     ("change_case:english_capital", None, "THE SEA IS CALM AND THE BOATS ARE RETURNING TO THE HARBOUR TONIGHT.", True),
     ("change_case:english_capital", None, "THE SEA IS CALM AND THE BOATS ARE returning TO THE HARBOUR TONIGHT.", False),
-    ("change_case:english_lowercase", None, "the sea is calm and the boats are returning to the harbour tonight.", True),
-    ("change_case:english_lowercase", None, "The sea is calm and the boats are returning to the harbour tonight.", False),
+    (
+        "change_case:english_lowercase",
+        None,
+        "the sea is calm and the boats are returning to the harbour tonight.",
+        True,
+    ),
+    (
+        "change_case:english_lowercase",
+        None,
+        "The sea is calm and the boats are returning to the harbour tonight.",
+        False,
+    ),
     ("punctuation:no_comma", None, "The sea is calm and grey.", True),
     ("punctuation:no_comma", None, "The sea is calm, and grey.", False),
     ("startend:quotation", None, '"The sea is calm."', True),
@@ -127,7 +142,9 @@ CASES: list[tuple[str, dict[str, Any] | None, str, bool]] = [
     CASES,
     ids=[f"{case[0]}-{'pass' if case[3] else 'fail'}" for case in CASES],
 )
-def test_instruction_strict_verdict(instruction_id: str, kwargs: dict[str, Any] | None, response: str, expected: bool) -> None:
+def test_instruction_strict_verdict(
+    instruction_id: str, kwargs: dict[str, Any] | None, response: str, expected: bool
+) -> None:
     assert check_instruction(instruction_id, kwargs, response, PROMPT) is expected
 
 

@@ -25,8 +25,14 @@ def test_existence_keywords_are_literal_not_regex() -> None:
 
 @pytest.mark.parametrize(
     ("count", "relation", "expected"),
-    [(2, "less than", True), (3, "less than", False), (4, "less than", False),
-     (2, "at least", False), (3, "at least", True), (4, "at least", True)],
+    [
+        (2, "less than", True),
+        (3, "less than", False),
+        (4, "less than", False),
+        (2, "at least", False),
+        (3, "at least", True),
+        (4, "at least", True),
+    ],
 )
 def test_frequency_relation_boundaries(count: int, relation: str, expected: bool) -> None:
     response = " ".join(["wave"] * count) + " and the sea."

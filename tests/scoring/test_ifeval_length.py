@@ -29,8 +29,15 @@ def test_sentence_counting(text: str, sentences: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("The sea, calm.", 3), ("don't", 2), ("state-of-the-art", 4), ("3.14 km", 3), ("", 0), ("!!! ---", 0),
-     ("mer très calme", 3)],
+    [
+        ("The sea, calm.", 3),
+        ("don't", 2),
+        ("state-of-the-art", 4),
+        ("3.14 km", 3),
+        ("", 0),
+        ("!!! ---", 0),
+        ("mer très calme", 3),
+    ],
 )
 def test_word_counting_is_regex_w_plus(text: str, words: int) -> None:
     assert count_words(text) == words
@@ -38,11 +45,19 @@ def test_word_counting_is_regex_w_plus(text: str, words: int) -> None:
 
 @pytest.mark.parametrize(
     ("relation", "sentences", "expected"),
-    [("less than", 2, True), ("less than", 3, False), ("at least", 2, False), ("at least", 3, True), ("at least", 4, True)],
+    [
+        ("less than", 2, True),
+        ("less than", 3, False),
+        ("at least", 2, False),
+        ("at least", 3, True),
+        ("at least", 4, True),
+    ],
 )
 def test_number_sentences_boundaries(relation: str, sentences: int, expected: bool) -> None:
     response = " ".join(["The sea is calm."] * sentences)
-    assert check("length_constraints:number_sentences", {"num_sentences": 3, "relation": relation}, response) is expected
+    assert (
+        check("length_constraints:number_sentences", {"num_sentences": 3, "relation": relation}, response) is expected
+    )
 
 
 @pytest.mark.parametrize(

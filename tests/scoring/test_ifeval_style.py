@@ -64,7 +64,13 @@ def test_end_checker_exact_final_phrase(response: str, expected: bool) -> None:
 
 def test_capital_words_definition() -> None:
     assert capital_words("I DON'T KNOW, the WELL-KNOWN U.S. team in 2024 Was OK") == [
-        "I", "DON", "'T", "KNOW", "WELL-KNOWN", "U.S", "OK"
+        "I",
+        "DON",
+        "'T",
+        "KNOW",
+        "WELL-KNOWN",
+        "U.S",
+        "OK",
     ]
 
 
@@ -86,7 +92,10 @@ def test_english_capital_requires_all_caps_and_english() -> None:
 
 def test_english_lowercase_requires_lowercase_and_english() -> None:
     assert check("change_case:english_lowercase", None, "the sea is calm tonight: 3 boats, 12 nets!") is True
-    assert check("change_case:english_lowercase", None, "la mer est calme et les bateaux rentrent au port ce soir.") is False
+    assert (
+        check("change_case:english_lowercase", None, "la mer est calme et les bateaux rentrent au port ce soir.")
+        is False
+    )
     assert check("change_case:english_lowercase", None, "the sea is calm near Dover tonight.") is False
 
 

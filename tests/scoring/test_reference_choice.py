@@ -16,15 +16,17 @@ from pytest_llmeval.errors import ConfigError
 from pytest_llmeval.scoring.choice import choice_letters, find_choice
 from pytest_llmeval.scoring.reference_choice import reference_choice
 
-CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "data" / "reference_choice_cases.json").read_text(
-    encoding="utf-8"))
+CASES: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent / "data" / "reference_choice_cases.json").read_text(encoding="utf-8")
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["output"][:30] for c in CASES])
 def test_reference_parser_reads_what_evalscope_reads(case: dict[str, Any]):
     letters = choice_letters(case["n"])
-    got = reference_choice(case["output"], letters, chinese=case.get("chinese", False),
-                           multiple=case.get("multiple", False))
+    got = reference_choice(
+        case["output"], letters, chinese=case.get("chinese", False), multiple=case.get("multiple", False)
+    )
     assert "".join(sorted(got)) == case["evalscope"]
 
 
@@ -43,7 +45,9 @@ def test_the_strict_default_does_not_credit_the_last_capital_letter(output: str,
 
 
 def mcq_sample(target: str) -> Sample:
-    return Sample(id="0", subset="anatomy", input="q", target=target, choices=["Abdominal", "Cranial", "Pleural", "Spinal"])
+    return Sample(
+        id="0", subset="anatomy", input="q", target=target, choices=["Abdominal", "Cranial", "Pleural", "Spinal"]
+    )
 
 
 def test_benchmark_scores_with_the_reference_parser_only_when_asked():
@@ -58,8 +62,12 @@ def test_chinese_benchmarks_read_the_chinese_marker_with_the_reference_parser():
     sample = Sample(id="0", subset="IQ", input="q", target="B", choices=["1", "2", "3", "4"])
     assert get_benchmark("iquiz")({"answer_parser": "evalscope"}).score(sample, "分析\n答案：B").passed
     ceval = get_benchmark("ceval")({"answer_parser": "evalscope", "few_shot_num": "0"})
-    assert ceval.score(Sample(id="0", subset="law", input="q", target="B", choices=["1", "2", "3", "4"]),
-                       "ANSWER: A\n答案：B").extracted == "B"
+    assert (
+        ceval.score(
+            Sample(id="0", subset="law", input="q", target="B", choices=["1", "2", "3", "4"]), "ANSWER: A\n答案：B"
+        ).extracted
+        == "B"
+    )
 
 
 def test_unknown_answer_parser_is_a_usage_error():

@@ -79,8 +79,15 @@ def test_mean_pass_at_1() -> None:
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [([True], True), ([False], False), ([True, False], False), ([True, True, False], True),
-     ([True, True, False, False], False), ([True, True, True, False], True), ([], False)],
+    [
+        ([True], True),
+        ([False], False),
+        ([True, False], False),
+        ([True, True, False], True),
+        ([True, True, False, False], False),
+        ([True, True, True, False], True),
+        ([], False),
+    ],
     ids=["one-pass", "one-fail", "tie-2", "2-of-3", "tie-4", "3-of-4", "empty"],
 )
 def test_majority_passed(flags: list[bool], expected: bool) -> None:

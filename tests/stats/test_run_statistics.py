@@ -11,11 +11,11 @@ import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer
 
-CONFTEST = '''
+CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
 register_benchmark(file_benchmark("quiz", "quiz.jsonl", kind="qa"))
-'''
+"""
 RULES = [{"contains": "right", "reply": "Answer: yes"}, {"contains": "wrong", "reply": "Answer: no"}]
 
 
@@ -61,14 +61,18 @@ def test_threshold_mode_ci_undecided_fails_with_reason(pytester: pytest.Pytester
     write_quiz(pytester.path, right=16, wrong=4)
     point = run(pytester, server, "--llm-threshold", "quiz.acc>=0.7", "--llm-results", "p.json")
     assert point.ret == 0  # 0.8 >= 0.7 by the point estimate
-    ci = run(pytester, server, "--llm-threshold", "quiz.acc>=0.7", "--llm-threshold-mode", "ci", "--llm-results", "c.json")
+    ci = run(
+        pytester, server, "--llm-threshold", "quiz.acc>=0.7", "--llm-threshold-mode", "ci", "--llm-results", "c.json"
+    )
     assert ci.ret == 1
     outcome = json.loads((pytester.path / "c.json").read_text())["thresholds"][0]
     assert outcome["status"] == "undecided" and outcome["mode"] == "ci" and "contains 0.7" in outcome["reason"]
     assert "UNDECIDED  quiz.acc>=0.7" in ci.stdout.str()
     low = run(pytester, server, "--llm-threshold", "quiz.acc>=0.5", "--llm-threshold-mode", "ci")
     assert low.ret == 0  # lower bound 0.584 >= 0.5
-    high = run(pytester, server, "--llm-threshold", "quiz.acc>=0.95", "--llm-threshold-mode", "ci", "--llm-results", "h.json")
+    high = run(
+        pytester, server, "--llm-threshold", "quiz.acc>=0.95", "--llm-threshold-mode", "ci", "--llm-results", "h.json"
+    )
     assert high.ret == 1
     assert json.loads((pytester.path / "h.json").read_text())["thresholds"][0]["status"] == "fail"
     bad = run(pytester, server, "--llm-threshold", "quiz.acc>=0.5", "--llm-threshold-mode", "interval")
@@ -88,8 +92,11 @@ def test_paired_compare_and_significance(pytester: pytest.Pytester, server: Fake
     assert lenient.ret == 0, lenient.stdout.str()  # ... but not significant
     out = lenient.stdout.str()
     assert "paired by sample id" in out and "(McNemar)" in out and "not counted as a drop" in out
-    row = next(r for r in json.loads((pytester.path / "new.json").read_text())["extra"]["compare"]["rows"]
-               if r["subset"] is None and r["metric"] == "acc")
+    row = next(
+        r
+        for r in json.loads((pytester.path / "new.json").read_text())["extra"]["compare"]["rows"]
+        if r["subset"] is None and r["metric"] == "acc"
+    )
     assert row["paired"] and row["test"] == "mcnemar-exact" and row["discordant"] == [3, 0]
     assert row["p_value"] == pytest.approx(0.25) and row["n"] == 40
     # without the old samples file the comparison is unpaired and says so
@@ -103,8 +110,18 @@ def test_paired_compare_and_significance(pytester: pytest.Pytester, server: Fake
 def test_early_stop_skips_unsent_requests(pytester: pytest.Pytester, server: FakeOpenAIServer):
     pytester.makeconftest(CONFTEST)
     write_quiz(pytester.path, right=285, wrong=15)  # true acc 0.95, threshold 0.5: a clear pass
-    result = run(pytester, server, "--llm-threshold", "quiz.acc>=0.5", "--llm-early-stop", "--llm-concurrency", "2",
-                 "--llm-results", "r.json", "--llm-no-cache")
+    result = run(
+        pytester,
+        server,
+        "--llm-threshold",
+        "quiz.acc>=0.5",
+        "--llm-early-stop",
+        "--llm-concurrency",
+        "2",
+        "--llm-results",
+        "r.json",
+        "--llm-no-cache",
+    )
     assert result.ret == 0, result.stdout.str()
     data = json.loads((pytester.path / "r.json").read_text())
     skipped = data["requests"]["skipped_early_stop"]
@@ -121,14 +138,39 @@ def test_early_stop_never_decides_a_breakdown_rule(pytester: pytest.Pytester, st
     """A breakdown (`math_500.acc_algebra`) is carried by some samples only, so its test's population
     is not the benchmark's: the rule runs to the end, even when (as here) every sample happens to
     carry it and the verdict is clear. Before, it stopped the benchmark after a handful of samples."""
-    rows = [{"problem": f"Compute {i} + 1 for algebra.", "answer": str(i + 1), "level": 1, "subject": "Algebra",
-             "unique_id": f"test/algebra/{i}.json"} for i in range(60)]
+    rows = [
+        {
+            "problem": f"Compute {i} + 1 for algebra.",
+            "answer": str(i + 1),
+            "level": 1,
+            "subject": "Algebra",
+            "unique_id": f"test/algebra/{i}.json",
+        }
+        for i in range(60)
+    ]
     (pytester.path / "math.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     server = start_server(rules=[{"contains": f"Compute {i} + 1", "reply": f"\\boxed{{{i + 1}}}"} for i in range(60)])
     result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "math_500 and level1", "-q",
-        "--llm-dataset", "math_500=math.jsonl", "--llm-threshold", "math_500.acc_algebra>=0.5", "--llm-early-stop",
-        "--llm-concurrency", "2", "--llm-results", "r.json", "--llm-no-cache")
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        server.base_url,
+        "-p",
+        "no:randomly",
+        "-m",
+        "math_500 and level1",
+        "-q",
+        "--llm-dataset",
+        "math_500=math.jsonl",
+        "--llm-threshold",
+        "math_500.acc_algebra>=0.5",
+        "--llm-early-stop",
+        "--llm-concurrency",
+        "2",
+        "--llm-results",
+        "r.json",
+        "--llm-no-cache",
+    )
     assert result.ret == 0, result.stdout.str()
     data = json.loads((pytester.path / "r.json").read_text())
     assert data["requests"]["skipped_early_stop"] == 0 and data["benchmarks"]["math_500"]["count"] == 60
@@ -140,8 +182,14 @@ def test_which_metrics_only_some_samples_carry():
     from pytest_llmeval.benchmarks import all_benchmarks
 
     benchmarks = all_benchmarks()
-    partial = {("math_500", "acc_algebra"), ("ceval", "acc_stem"), ("live_code_bench", "pass_at_1_hard"),
-               ("math_vista", "acc_geometry_problem_solving"), ("omni_bench", "acc_audio_music"), ("truthfulqa", "mc1")}
+    partial = {
+        ("math_500", "acc_algebra"),
+        ("ceval", "acc_stem"),
+        ("live_code_bench", "pass_at_1_hard"),
+        ("math_vista", "acc_geometry_problem_solving"),
+        ("omni_bench", "acc_audio_music"),
+        ("truthfulqa", "mc1"),
+    }
     whole = {("gsm8k", "acc"), ("math_500", "acc"), ("ifeval", "prompt_level_strict"), ("humaneval", "pass_at_1")}
     assert all(benchmarks[name].is_partial_metric(metric) for name, metric in partial)
     assert not any(benchmarks[name].is_partial_metric(metric) for name, metric in whole)

@@ -36,7 +36,9 @@ LATE_S = 0.100  # a loaded machine may deliver this much later; a broken schedul
 
 
 def on_schedule(measured: float, expected: float, what: str) -> None:
-    assert expected - EARLY_S <= measured <= expected + LATE_S, f"{what}: {measured * 1e3:.2f} ms, expected {expected * 1e3:.0f} ms"
+    assert expected - EARLY_S <= measured <= expected + LATE_S, (
+        f"{what}: {measured * 1e3:.2f} ms, expected {expected * 1e3:.0f} ms"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,9 @@ def check_number_highlighted_sections(response: str, params: HighlightsParams) -
     pair up: ``* a`` and ``* b`` on one line, i.e. ``* a * b``, contain the highlight ``* a *``.
     """
     count = sum(1 for match in _SINGLE_HIGHLIGHT.findall(response) if match.strip("*").strip())
-    count += sum(1 for match in _DOUBLE_HIGHLIGHT.findall(response) if match.removeprefix("**").removesuffix("**").strip())
+    count += sum(
+        1 for match in _DOUBLE_HIGHLIGHT.findall(response) if match.removeprefix("**").removesuffix("**").strip()
+    )
     return count >= params.num_highlights
 
 

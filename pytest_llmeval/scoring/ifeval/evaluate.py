@@ -83,7 +83,9 @@ def evaluate_response(
             f"IFEval row has {len(instruction_id_list)} instruction ids but {len(kwargs_list)} kwargs entries; "
             "give one kwargs dict (or null) per instruction"
         )
-    checks = [bind_instruction(iid, kwargs, prompt) for iid, kwargs in zip(instruction_id_list, kwargs_list, strict=False)]
+    checks = [
+        bind_instruction(iid, kwargs, prompt) for iid, kwargs in zip(instruction_id_list, kwargs_list, strict=False)
+    ]
     # Variants beyond the response itself, de-duplicated (checks are pure, so order is all that matters).
     variants = [text for text in dict.fromkeys(loose_variants(response)[1:]) if text.strip() and text != response]
     strict_ok = bool(response.strip())
