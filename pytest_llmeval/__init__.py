@@ -1,4 +1,4 @@
-"""pytest-llmeval: LLM benchmarks as pytest suites.
+"""pytest-llmbench: LLM benchmarks as pytest suites.
 
 The public API is small: define or register benchmarks, and read results. Names are imported on
 first use, so loading the plugin into an ordinary pytest run costs next to nothing.

@@ -1,4 +1,4 @@
-"""Hooks pytest-llmeval offers to conftests and other plugins (register nothing: just implement them).
+"""Hooks pytest-llmbench offers to conftests and other plugins (register nothing: just implement them).
 
 They are also the seam inside the plugin: every optional feature of a run (aggregation, the samples
 file, early stop, collection tables, efficiency figures, live progress) is a small plugin of its own

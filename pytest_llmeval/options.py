@@ -104,7 +104,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "hub",
         "dataset hub: auto (each benchmark's home: ModelScope for iquiz, Hugging Face for the others), "
-        "huggingface or modelscope (needs pytest-llmeval[modelscope])",
+        "huggingface or modelscope (needs pytest-llmbench[modelscope])",
         env="LLM_HUB",
         metavar="auto|huggingface|modelscope",
     ),
@@ -276,7 +276,7 @@ def argparse_help(text: str) -> str:
 
 
 def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
+    group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmbench)")
     for spec in OPTIONS:
         help_text = argparse_help(spec.text)  # the ini help is printed as it is
         if spec.kind == "flag":

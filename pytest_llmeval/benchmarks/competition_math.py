@@ -45,7 +45,7 @@ class CompetitionMath(BoxedMathBenchmark):
     # evalscope: its zero-shot template (its default adds 4 solved train rows of the same level)
     protocols = {
         "evalscope": Protocol(name="evalscope", template=COMPETITION_MATH, source=SOURCE),
-        "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmeval"),
+        "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmbench"),
     }
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:

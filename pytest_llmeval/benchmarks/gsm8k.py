@@ -38,7 +38,7 @@ PROTOCOLS = {
         few_shot_template=MATH_FEW_SHOT + BOXED_SUFFIX,
         example_template=GSM8K_EXAMPLE,
     ),
-    "native": Protocol(name="native", template=PROMPT, source="pytest-llmeval"),
+    "native": Protocol(name="native", template=PROMPT, source="pytest-llmbench"),
 }
 
 

@@ -1,7 +1,7 @@
 """Which dataset hub a benchmark's rows come from, and fetching them (`--llm-hub`).
 
 * `huggingface`: `datasets.load_dataset(path, config, split)` (its cache and `HF_HUB_OFFLINE` apply).
-* `modelscope`: the `modelscope` client (the optional extra `pytest-llmeval[modelscope]`) downloads
+* `modelscope`: the `modelscope` client (the optional extra `pytest-llmbench[modelscope]`) downloads
   the dataset repository's data files into its own cache (`MODELSCOPE_CACHE`, default
   `~/.cache/modelscope`); the files are then read by the plugin's own readers (`loading.py`), so a
   bad row is reported as `file:line` exactly as for a local file. A snapshot already in the cache is
@@ -228,13 +228,13 @@ def modelscope_snapshot(dataset_id: str, fix: str, patterns: Sequence[str] = DAT
         except ImportError:
             raise DatasetError(
                 f"{dataset_id} lives on the ModelScope hub and the `modelscope` client is not installed: "
-                "pip install 'pytest-llmeval[modelscope]'"
+                "pip install 'pytest-llmbench[modelscope]'"
                 f"; or {fix}",
                 hub_unreachable=True,  # the same for every subset: one error per benchmark
             ) from None
         raise DatasetError(
             f"the installed `modelscope` client is too old to download {dataset_id} "
-            "(needs modelscope >= 1.38): pip install -U 'pytest-llmeval[modelscope]'",
+            "(needs modelscope >= 1.38): pip install -U 'pytest-llmbench[modelscope]'",
             hub_unreachable=True,
         ) from None
     name = f"{dataset_id} (ModelScope)"

@@ -59,7 +59,7 @@ class HumanEval(Benchmark):
     # evalscope: the dataset's prompt after a one-line instruction, no code fence asked for
     protocols = {
         "evalscope": Protocol(name="evalscope", template=HUMANEVAL, source=SOURCE),
-        "native": Protocol(name="native", template=PROMPT, source="pytest-llmeval"),
+        "native": Protocol(name="native", template=PROMPT, source="pytest-llmbench"),
     }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:

@@ -49,7 +49,7 @@ class IFEval(Benchmark):
     # both send the dataset's prompt unchanged as the only message
     protocols = {
         "evalscope": Protocol(name="evalscope", source=SOURCE),
-        "native": Protocol(name="native", source="pytest-llmeval"),
+        "native": Protocol(name="native", source="pytest-llmbench"),
     }
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:

@@ -49,7 +49,7 @@ class IQuiz(Benchmark):
     task_type = "mcq"
     protocols = {
         "evalscope": zh_protocol(),
-        "native": Protocol(name="native", renderer=_native, source="pytest-llmeval"),
+        "native": Protocol(name="native", renderer=_native, source="pytest-llmbench"),
     }
 
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:

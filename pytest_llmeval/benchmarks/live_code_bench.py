@@ -153,7 +153,7 @@ class LiveCodeBench(Benchmark):
     # evalscope: its system prompt, then the problem with its format block (starter code or stdin/stdout)
     protocols = {
         "evalscope": Protocol(name="evalscope", template=LCB_USER, system_prompt=LCB_SYSTEM, source=SOURCE),
-        "native": Protocol(name="native", template=PROMPT, source="pytest-llmeval"),
+        "native": Protocol(name="native", template=PROMPT, source="pytest-llmbench"),
     }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:

@@ -51,7 +51,7 @@ class Math500(BoxedMathBenchmark):
     metrics = ("acc", *breakdown_names("acc", (breakdown_label(s) for s in MATH_SUBJECTS)))
     protocols = {
         "evalscope": Protocol(name="evalscope", template=BOXED_SUFFIX, source=SOURCE),
-        "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmeval"),
+        "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmbench"),
     }
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:

@@ -116,7 +116,7 @@ class MathVista(MultimodalBenchmark):
             name="evalscope", template=MC_SINGLE_COT, source=SOURCE, extra={"free_form": MATH_VISTA_OPEN}
         ),
         "native": Protocol(
-            name="native", template=MCQ_PROMPT, source="pytest-llmeval", extra={"free_form": OPEN_PROMPT}
+            name="native", template=MCQ_PROMPT, source="pytest-llmbench", extra={"free_form": OPEN_PROMPT}
         ),
     }
 

@@ -35,7 +35,7 @@ MATH_PROMPT = (
 )
 AIME_PROTOCOLS = {
     "evalscope": Protocol(name="evalscope", template=AIME, source=SOURCE),
-    "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmeval"),
+    "native": Protocol(name="native", template=MATH_PROMPT, source="pytest-llmbench"),
 }
 
 

@@ -131,7 +131,7 @@ def native_protocol(language: Language) -> Protocol:
     def render(fields: Fields, examples: Sequence[Fields]) -> str:
         return render_prompt(fields["row"], [example["row"] for example in examples], language)
 
-    return Protocol(name="native", renderer=render, source="pytest-llmeval")
+    return Protocol(name="native", renderer=render, source="pytest-llmbench")
 
 
 NATIVE = {"en": native_protocol("en"), "zh": native_protocol("zh")}

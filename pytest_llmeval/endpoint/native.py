@@ -45,7 +45,7 @@ from .transport import ServerClosedConnection, TransportFailure
 
 _HEAD_END = b"\r\n\r\n"
 MAX_HEAD_BYTES = 65536  # a head (or a chunk-size line) longer than this is no HTTP response
-USER_AGENT = "pytest-llmeval"
+USER_AGENT = "pytest-llmbench"
 
 # Called with (body bytes, time of their read) for each piece of the body as it arrives; may raise
 # to fail the request (the connection is then dropped).

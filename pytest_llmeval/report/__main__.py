@@ -128,7 +128,7 @@ def build_compare(pairs: Sequence[tuple[Path, Path | None]], output: Path) -> tu
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_llmeval.report",
-        description="Build the pytest-llmeval HTML report from a results JSON and, optionally, a samples JSONL; "
+        description="Build the pytest-llmbench HTML report from a results JSON and, optionally, a samples JSONL; "
         "with several results JSONs, a page comparing the runs side by side.",
     )
     parser.add_argument(

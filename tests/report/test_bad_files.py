@@ -96,7 +96,7 @@ def _results(path: Path) -> None:
         ({"missing.json": "{not json"}, "missing.json is not valid JSON"),
         (
             {"missing.json": '{"samples": []}'},
-            "missing.json is not a pytest-llmeval results JSON (model: Field required)",
+            "missing.json is not a pytest-llmbench results JSON (model: Field required)",
         ),
         ({"missing.json": b'{"model": "caf\xe9"}'}, "missing.json is not UTF-8 text (byte 14)"),
         ({"missing.json/": ""}, "missing.json is a folder; pass the results JSON"),

@@ -121,7 +121,7 @@ def test_load_baseline_errors(tmp_path: Path):
     with pytest.raises(ConfigError, match="no such file"):
         load_baseline(tmp_path / "missing.json")
     (tmp_path / "list.json").write_text("[1, 2]")
-    with pytest.raises(ConfigError, match="is not a pytest-llmeval results JSON"):
+    with pytest.raises(ConfigError, match="is not a pytest-llmbench results JSON"):
         load_baseline(tmp_path / "list.json")
     good = tmp_path / "good.json"
     good.write_text(run_result(g=0.5).model_dump_json())

@@ -191,7 +191,7 @@ def test_compare_without_max_drop_only_reports(pytester, xss_project, xss_server
         ),
         (
             ["--llm-compare", "other.json"],
-            "--llm-compare other.json is not a pytest-llmeval results JSON (model: Field required)*",
+            "--llm-compare other.json is not a pytest-llmbench results JSON (model: Field required)*",
         ),
         (["--llm-max-drop", "0.1"], "*--llm-max-drop needs --llm-compare OLD_RESULTS.json*"),
         (

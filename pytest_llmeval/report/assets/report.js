@@ -1,4 +1,4 @@
-/* pytest-llmeval report: sortable tables, and search, filters and row expansion for the sample tables
+/* pytest-llmbench report: sortable tables, and search, filters and row expansion for the sample tables
  * (the run's samples section and the side-by-side page of several runs).
  * Untrusted text (model output, prompts, targets) only ever reaches the page through textContent,
  * never innerHTML, so it renders as text whatever it contains. */
