@@ -76,10 +76,14 @@ def pytest_configure(config: pytest.Config) -> None:
                 ],
             )
         from .perf.plugin import PLUGIN_NAME as PERF_PLUGIN_NAME
-        from .perf.plugin import PerfPlugin
-        from .report.plugin import ReportPlugin
+        from .perf.plugin import REPORTER_NAME as PERF_REPORTER_NAME
+        from .perf.plugin import PerfPlugin, PerfReporter
+        from .report.plugin import JUnitProperties, ReportPlugin
 
         config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
-        config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
+        config.pluginmanager.register(JUnitProperties(), "llmeval-junit")
+        if not hasattr(config, "workerinput"):  # where reports arrive: the only process or the controller
+            config.pluginmanager.register(PerfReporter(settings), PERF_REPORTER_NAME)
+            config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

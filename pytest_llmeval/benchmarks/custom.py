@@ -7,7 +7,9 @@
     register_benchmark(file_benchmark("tone", "data/tone.jsonl", scorer=my_scorer))
 
 Row fields (names configurable): `question`, `answer`, optional `id`, `subset`, and for `mcq` either a
-`choices` list or one column per letter (`A`, `B`, `C`, ...). Relative paths resolve against the
+`choices` list or one column per letter (`A`, `B`, `C`, ...). With several `subsets`, a row belongs to
+the subset its `subset` field names, as written or as a mark-style name (`Counting & Probability` is
+`counting_and_probability`: `loading.in_subset`, the loader's rule). Relative paths resolve against the
 folder of the file that calls `file_benchmark` (your conftest), not the working directory.
 """
 
@@ -25,7 +27,7 @@ from ..scoring.choice import choice_letters, find_choice, format_choices
 from ..scoring.normalize import normalize_numbers
 from ..scoring.numeric import numbers_equal
 from .base import Benchmark, RecordLoader, Sample, Score
-from .loading import read_path
+from .loading import in_subset, read_path
 
 UserScorer = Callable[[Sample, str], "Score | bool | float"]
 
@@ -99,7 +101,8 @@ def file_benchmark(
                 raise ConfigError(f"benchmark {name!r}: data file {data_path} does not exist")
             index = 0
             for record, where in read_path(data_path):
-                if len(self.subsets) > 1 and str(record.get(subset_field)) != subset:
+                value = record.get(subset_field)
+                if len(self.subsets) > 1 and (value is None or not in_subset(value, subset)):
                     continue
                 yield loader.to_sample(self, record, index, subset, where)
                 index += 1

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import ConfigError, DatasetError
 from .base import Benchmark, Override, RecordLoader
-from .loading import FILE_SUFFIXES, find_subset_file, is_saved_dataset, read_path
+from .loading import FILE_SUFFIXES, find_subset_file, in_subset, is_saved_dataset, read_path
 from .protocols import ProtocolWarning
 
 Record = Mapping[str, Any]
@@ -91,7 +91,7 @@ def _matching(benchmark: Benchmark, rows: Iterator[tuple[Record, str]], label: s
     field = benchmark.source.subset_field if benchmark.source else "subset"
     for record, _where in rows:
         value = record.get(field)
-        if value is None or str(value) in (label, subset) or len(benchmark.subsets) == 1:
+        if value is None or len(benchmark.subsets) == 1 or in_subset(value, subset, label):
             yield record
 
 

@@ -79,6 +79,16 @@ def normalized(value: Any) -> str:
     return re.sub(r"\W+", "_", text).strip("_")
 
 
+def in_subset(value: Any, subset: str, label: str | None = None) -> bool:
+    """Whether a row whose subset field holds `value` belongs to `subset` (which the dataset may call
+    `label`): the value as written, or as a mark-style name (`Counting & Probability` ==
+    `counting_and_probability`). The one membership rule of evaluated rows (`filter_subset`),
+    few-shot rows (`fewshot.py`) and file benchmarks (`custom.py`); a missing field is each caller's
+    own case."""
+    wanted = {subset, label or subset}
+    return str(value) in wanted or normalized(value) in {normalized(w) for w in wanted}
+
+
 @dataclass
 class SubsetScan:
     """What the rows of one subset looked like, for the error when none matched."""
@@ -254,8 +264,6 @@ class DatasetLoader(RecordLoader):
         names = list(field_names or (primary,))
         scan.field = names[0]
         several = len(benchmark.subsets) > 1
-        wanted = {subset, label or subset}
-        wanted_norm = {normalized(w) for w in wanted}
         only_this = len(self.selected.get(benchmark.name, ())) == 1  # the subset being loaded is that one
         for record, where in rows:
             key = next((n for n in names if n in record), None)
@@ -276,7 +284,7 @@ class DatasetLoader(RecordLoader):
                     "to use the file whole",
                     source=where,
                 )
-            elif str(value) in wanted or normalized(value) in wanted_norm:
+            elif in_subset(value, subset, label):
                 scan.matched += 1
                 yield record, where
 

@@ -1,4 +1,5 @@
-"""The perf part of a run (registered as "llmeval-perf" when --llm-model is given).
+"""The perf part of a run: `PerfPlugin` ("llmeval-perf", every process) and `PerfReporter`
+("llmeval-perf-report", only where reports arrive), registered when --llm-model is given.
 
 * `--llm-perf KEY=VALUE ...` adds one item, `llmeval-perf::sweep`, that runs the sweep; it is added
   after `-m`/`-k` filtering, so it runs whatever else is selected (`-k llmeval-perf` runs it alone).
@@ -25,6 +26,7 @@ from .metrics import PerfResult
 from .table import perf_lines
 
 PLUGIN_NAME = "llmeval-perf"
+REPORTER_NAME = "llmeval-perf-report"  # PerfReporter, where reports arrive
 REPORT_ATTR = "llmeval_perf"
 SWEEP_NODEID = "llmeval-perf::sweep"
 RESULTS_KEY = pytest.StashKey[list[PerfResult]]()
@@ -56,12 +58,10 @@ class PerfPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
         self.settings = settings
-        self.is_worker = hasattr(config, "workerinput")
         self.base_dir = Path(config.invocation_params.dir)
         self.tokenizer: str | None = str(settings.tokenizer) if settings.tokenizer else None
         words = settings.perf_words
         self.sweep: PerfSpec | None = self.validate(make_spec(parse_words(words))) if words else None
-        self.runs: list[dict[str, Any]] = []  # {"nodeid", "results": [...]} in the order they arrived
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -175,9 +175,17 @@ class PerfPlugin:
             item.stash[RESULTS_KEY] = []
         return report
 
+
+class PerfReporter:
+    """The perf results of a run, registered only where reports arrive (the only process or the xdist
+    controller, as `llmeval-perf-report`): one table per test in the terminal and `extra.perf` in the
+    results JSON."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        self.runs: list[dict[str, Any]] = []  # {"nodeid", "results": [...]} in the order they arrived
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker:
-            return
         payload = getattr(report, REPORT_ATTR, None)
         if isinstance(payload, dict) and payload.get("results"):
             if self.runs and self.runs[-1]["nodeid"] == payload["nodeid"]:  # setup + call of one test
@@ -198,7 +206,7 @@ class PerfPlugin:
         return [(run["nodeid"], [PerfResult.model_validate(r) for r in run["results"]]) for run in self.runs]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or not self.runs:
+        if not self.runs:
             return
         terminalreporter.section("llmeval perf")
         for nodeid, results in self.results():

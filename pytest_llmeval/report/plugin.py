@@ -43,32 +43,9 @@ except ImportError:  # pragma: no cover - a pytest without it: no suite properti
     junit_xml_key = None
 
 
-class ReportPlugin:
-    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
-        self.config = config
-        self.settings = settings
-        self.is_worker = hasattr(config, "workerinput")
-        self.compare_path: Path | None = settings.compare.path
-        self.max_drop: float | None = settings.compare.max_drop
-        self.significance: float | None = settings.compare.significance
-        self.baseline: RunResult | None = None
-        self.baseline_samples_path: Path | None = None
-        self.old_samples: dict[str, dict[str, dict[str, float]]] = {}
-        self.new_samples: dict[str, dict[str, dict[str, float]]] = {}  # kept only when comparing
-        if self.compare_path is not None and not self.is_worker:
-            try:
-                self.baseline = load_baseline(self.compare_path)  # before any request is sent
-                self.baseline_samples_path, self.old_samples = baseline_samples(self.compare_path, self.baseline)
-            except ConfigError as exc:
-                raise pytest.UsageError(str(exc)) from None
-        self.html_enabled = bool(config.getoption("htmlpath", None)) and not self.is_worker
-        self.table: SampleTable | None = SampleTable() if self.html_enabled else None
-        if self.table is not None:
-            self.table.media = _run_media_store(config)
-        self.comparison: Comparison | None = None
-        self.result: RunResult | None = None
-
-    # -- per item: JUnit properties ----------------------------------------------------------
+class JUnitProperties:
+    """Per-item scores as JUnit properties (`--junitxml`), on every process that runs items (the
+    report carries them to the controller's XML)."""
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -82,6 +59,34 @@ class ReportPlugin:
             item.user_properties.extend(props)
             report.user_properties.extend(props)
         return report
+
+
+class ReportPlugin:
+    """The report side of a run, registered only where the records are aggregated (the only process
+    or the xdist controller): HTML sections, the comparison and its gate, suite properties."""
+
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.compare_path: Path | None = settings.compare.path
+        self.max_drop: float | None = settings.compare.max_drop
+        self.significance: float | None = settings.compare.significance
+        self.baseline: RunResult | None = None
+        self.baseline_samples_path: Path | None = None
+        self.old_samples: dict[str, dict[str, dict[str, float]]] = {}
+        self.new_samples: dict[str, dict[str, dict[str, float]]] = {}  # kept only when comparing
+        if self.compare_path is not None:
+            try:
+                self.baseline = load_baseline(self.compare_path)  # before any request is sent
+                self.baseline_samples_path, self.old_samples = baseline_samples(self.compare_path, self.baseline)
+            except ConfigError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        self.html_enabled = bool(config.getoption("htmlpath", None))
+        self.table: SampleTable | None = SampleTable() if self.html_enabled else None
+        if self.table is not None:
+            self.table.media = _run_media_store(config)
+        self.comparison: Comparison | None = None
+        self.result: RunResult | None = None
 
     # -- aggregation side --------------------------------------------------------------------
 
@@ -123,7 +128,7 @@ class ReportPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.comparison is None or self.is_worker:
+        if self.comparison is None:
             return
         terminalreporter.section("llmeval compare")
         for line in comparison_lines(self.comparison):

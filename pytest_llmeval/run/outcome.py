@@ -28,5 +28,5 @@ class RunOutcome:
 
 def perf_ran(config: pytest.Config) -> bool:
     """True when the perf plugin measured something this run (it then has a summary of its own)."""
-    perf = config.pluginmanager.get_plugin("llmeval-perf")
+    perf = config.pluginmanager.get_plugin("llmeval-perf-report")
     return bool(perf is not None and perf.runs)

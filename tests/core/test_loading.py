@@ -125,3 +125,37 @@ def test_relative_override_is_read_from_the_base_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "data")  # the process's cwd is elsewhere: the base folder decides
     loaded = list(get_benchmark("gsm8k")().load("main", DatasetLoader({"gsm8k": "data/g.jsonl"}, base_dir=tmp_path)))
     assert [s.target for s in loaded] == ["5", "1000", "36", "33"]
+
+
+# -- one membership rule: evaluated rows, few-shot rows and file benchmarks --------------------------
+
+
+def test_a_file_benchmark_matches_a_subset_written_out_like_the_loader_does(tmp_path):
+    """A row names its subset as the dataset writes it (`Counting & Probability`); the loader matches
+    it to the mark-style subset `counting_and_probability`, and a file benchmark now does the same
+    (it compared the raw text only, so such rows were silently dropped)."""
+    from pytest_llmeval.benchmarks.custom import file_benchmark
+
+    rows = [
+        {"question": "1+1?", "answer": "2", "subset": "Counting & Probability"},
+        {"question": "2+2?", "answer": "4", "subset": "Algebra"},
+        {"question": "3+3?", "answer": "6", "subset": "counting_and_probability"},
+    ]
+    data = write_jsonl(tmp_path / "rows.jsonl", rows)
+    cls = file_benchmark("mixed_demo", data, subsets=("counting_and_probability", "algebra"))
+    loader = DatasetLoader({}, tmp_path)
+    bench = cls()
+    counting = [s.input for s in bench.load("counting_and_probability", loader)]
+    algebra = [s.input for s in bench.load("algebra", loader)]
+    assert len(counting) == 2 and len(algebra) == 1
+
+
+def test_few_shot_rows_of_a_shared_file_follow_the_same_rule():
+    from pytest_llmeval.benchmarks.fewshot import _matching
+
+    bench = get_benchmark("competition_math")()
+    rows = iter(
+        [({"type": "Counting & Probability", "problem": "a"}, "f:1"), ({"type": "Algebra", "problem": "b"}, "f:2")]
+    )
+    kept = list(_matching(bench, rows, "counting_and_probability", "counting_and_probability"))
+    assert [r["problem"] for r in kept] == ["a"]
