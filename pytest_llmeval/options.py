@@ -402,23 +402,37 @@ def parse_bench_args(items: list[str]) -> dict[str, dict[str, str]]:
     return args
 
 
+def parse_per_benchmark(
+    items: list[str],
+    flag: str,
+    choices: tuple[str, ...],
+    arg: str,
+    bench_args: dict[str, dict[str, str]],
+    *,
+    colon: bool = False,
+) -> str | None:
+    """`FLAG NAME` (the run's choice, returned) and `BENCH=NAME` (`BENCH:NAME` too with `colon`), put in
+    BENCH's arguments under `arg`, where an explicit `--llm-bench-arg BENCH.ARG` wins. A name outside
+    `choices`, or `=NAME` without a benchmark, is a usage error naming the forms and the choices."""
+    run_wide = None
+    for item in items:
+        bench, sep, name = (item.replace(":", "=") if colon else item).rpartition("=")
+        name = name.strip().lower()
+        if name not in choices or (sep and not bench.strip()):
+            forms = "NAME or BENCH=NAME" + (" (BENCH:NAME)" if colon else "")
+            raise ConfigError(f"{flag} expects {forms} with NAME one of {', '.join(choices)}, got {item!r}")
+        if sep:
+            bench_args.setdefault(bench.strip(), {}).setdefault(arg, name)
+        else:
+            run_wide = name
+    return run_wide
+
+
 def parse_protocols(items: list[str], bench_args: dict[str, dict[str, str]]) -> str | None:
     """`--llm-protocol NAME` (the run's protocol, returned) and `BENCH=NAME` (put in BENCH's arguments)."""
     from .benchmarks.protocols import PROTOCOL_NAMES
 
-    run_wide = None
-    for item in items:
-        bench, sep, name = item.rpartition("=")
-        name = name.strip().lower()
-        if name not in PROTOCOL_NAMES:
-            raise ConfigError(
-                f"--llm-protocol expects NAME or BENCH=NAME with NAME one of {', '.join(PROTOCOL_NAMES)}, got {item!r}"
-            )
-        if sep:
-            bench_args.setdefault(bench.strip(), {}).setdefault("protocol", name)
-        else:
-            run_wide = name
-    return run_wide
+    return parse_per_benchmark(items, "--llm-protocol", tuple(PROTOCOL_NAMES), "protocol", bench_args)
 
 
 def _answer_parser(value: str | None) -> str | None:
@@ -474,9 +488,11 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         )
         bench_args = parse_bench_args(opts.get("bench_arg"))
         run_protocol = parse_protocols(list(opts.get("protocol")), bench_args)
-        from .benchmarks.output_types import parse_output_types
+        from .benchmarks.output_types import OUTPUT_TYPES
 
-        run_output_type = parse_output_types(list(opts.get("output_type")), bench_args)
+        run_output_type = parse_per_benchmark(
+            list(opts.get("output_type")), "--llm-output-type", OUTPUT_TYPES, "output_type", bench_args, colon=True
+        )
         cache_dir = opts.get("cache_dir")
         return RunSettings(
             **_present(

@@ -33,7 +33,6 @@ __all__ = [
     "check_selected",
     "loglik_metadata",
     "output_type_args",
-    "parse_output_types",
 ]
 
 GENERATE_UNTIL = "generate_until"
@@ -74,25 +73,6 @@ def check_chat_template(benchmark_name: str, value: str | None) -> bool:
     if text not in ("on", "off", "true", "false", "1", "0"):
         raise ConfigError(f"benchmark {benchmark_name!r}: chat_template must be on or off, got {value!r}")
     return text in ("on", "true", "1")
-
-
-def parse_output_types(items: Sequence[str], bench_args: dict[str, dict[str, str]]) -> str | None:
-    """``--llm-output-type NAME`` (the run's, returned) and ``BENCH=NAME`` / ``BENCH:NAME`` (put in
-    BENCH's arguments, where an explicit ``--llm-bench-arg BENCH.output_type`` wins)."""
-    run_wide = None
-    for item in items:
-        bench, sep, name = item.replace(":", "=").rpartition("=")
-        name = name.strip().lower()
-        if name not in OUTPUT_TYPES or (sep and not bench.strip()):
-            raise ConfigError(
-                f"--llm-output-type expects NAME or BENCH=NAME (BENCH:NAME) with NAME one of "
-                f"{', '.join(OUTPUT_TYPES)}, got {item!r}"
-            )
-        if sep:
-            bench_args.setdefault(bench.strip(), {}).setdefault("output_type", name)
-        else:
-            run_wide = name
-    return run_wide
 
 
 def output_type_args(args: Mapping[str, str] | None, run_output_type: str | None, has_form: bool) -> dict[str, str]:

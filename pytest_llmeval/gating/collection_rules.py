@@ -17,22 +17,16 @@ whose row has no value at the end (every sample errored) fails.
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from pydantic import BaseModel
 
 from ..errors import ThresholdError
 from ..results import ThresholdOutcome
+from .thresholds import OPERATORS
 
 PREFIX = "collection."
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-}
 _RULE = re.compile(
     r"^\s*collection\.(?:(?P<selector>.+)\.)?(?P<metric>\w+)\s*(?P<op>>=|<=|>|<)\s*"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
@@ -112,5 +106,5 @@ def evaluate_collection_rule(
     """The rule's outcome on its row's averages; `others` holds `weighted` and `macro_subsets`."""
     value = micro if rule.average == "micro" else macro if rule.average == "macro" else (others or {}).get(rule.average)
     return ThresholdOutcome(
-        expression=rule.expression, value=value, passed=value is not None and _OPERATORS[rule.op](value, rule.value)
+        expression=rule.expression, value=value, passed=value is not None and OPERATORS[rule.op](value, rule.value)
     )

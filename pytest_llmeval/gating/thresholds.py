@@ -25,7 +25,7 @@ from ..results import BenchmarkResult, GroupResult, ThresholdOutcome
 
 ThresholdMode = Literal["point", "ci"]
 
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,
     "<=": operator.le,
@@ -45,7 +45,7 @@ class ThresholdRule(BaseModel):
     value: float
 
     def holds(self, actual: float) -> bool:
-        return _OPERATORS[self.op](actual, self.value)
+        return OPERATORS[self.op](actual, self.value)
 
 
 def parse_threshold(expression: str) -> ThresholdRule:

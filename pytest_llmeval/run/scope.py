@@ -17,7 +17,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark
 from ..benchmarks.multimodal import MultimodalBenchmark
-from ..benchmarks.output_types import check_selected, output_type_args
+from ..benchmarks.output_types import check_output_type, check_selected, output_type_args
 from ..benchmarks.protocols import protocol_args
 from ..benchmarks.registry import all_benchmarks
 from ..collection.wiring import CollectionPart
@@ -79,6 +79,10 @@ class Evaluation:
             raise ConfigError(
                 f"--llm-bench-arg names unknown benchmark {min(unknown)!r}; known: {', '.join(benchmarks)}"
             )
+        having = sorted(name for name, cls in benchmarks.items() if cls.loglik_form)
+        for name, args in self.settings.bench_args.items():  # BENCH=multiple_choice on a benchmark without the form
+            if name in benchmarks and args.get("output_type"):
+                check_output_type(name, args["output_type"], benchmarks[name].loglik_form, having)
         for name, cls in benchmarks.items():
             if name not in self.benchmark_instances:
                 args = protocol_args(

@@ -209,7 +209,7 @@ def test_chat_template_on_wraps_the_context_from_a_template_file(
     tmp_path: Path,
 ) -> None:
     from pytest_llmeval.endpoint.chat_template import context_wrapper
-    from pytest_llmeval.items.loglik import bodies
+    from pytest_llmeval.engine.loglik import bodies
     from pytest_llmeval.settings import EndpointSettings, RunSettings
 
     template = tmp_path / "t.jinja"
@@ -244,13 +244,13 @@ def test_the_html_sample_detail_lists_each_choices_log_probability() -> None:
         choice_logprobs=[{"continuation": " eats", "logprob": -2.0, "tokens": 1},
                          {"continuation": " slices it", "logprob": -2.5, "tokens": 2}],
     )  # fmt: skip
-    lines = _detail(record, []).get("cl", "").splitlines()
+    lines = (_detail(record, []).get("choice_logprobs") or "").splitlines()
     assert lines == [
         "A  -2.0000  (1 tokens)  ' eats' <- chosen",
         "B  -2.5000  (2 tokens)  ' slices it'",
     ]
     plain = SampleRecord(nodeid="q::1", benchmark="q", subset="s", id="1")
-    assert "cl" not in _detail(plain, [])
+    assert _detail(plain, []).get("choice_logprobs") is None
 
 
 @pytest.mark.parametrize("offsets", ["chars", "bytes"])
