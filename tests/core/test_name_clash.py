@@ -3,6 +3,7 @@ package. With it in the environment, a run stops with one error naming the clash
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from pathlib import Path
 
@@ -33,7 +34,10 @@ def run_with_site(pytester: pytest.Pytester, site: Path, *args: str) -> pytest.R
     pytester.makepyfile("def test_ok(): pass")
     path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH", "")]))
     pytester._monkeypatch.setenv("PYTHONPATH", path)
-    return pytester.runpytest_subprocess("-p", "pytest_llmeval._clash", *args)
+    # The check is a pytest11 entry point of its own (`llmeval-clash`); an environment installed before
+    # it existed (an old editable install) gets it with -p, which an installed one refuses as a duplicate.
+    installed = any(ep.name == "llmeval-clash" for ep in importlib.metadata.entry_points(group="pytest11"))
+    return pytester.runpytest_subprocess(*(() if installed else ("-p", "pytest_llmeval._clash")), *args)
 
 
 def test_the_other_pytest_llmeval_is_named_with_the_fix(pytester, tmp_path):
