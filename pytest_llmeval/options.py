@@ -264,6 +264,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="S",
         field="serve.timeout_s",
     ),
+    OptionSpec(
+        "fixed_concurrency",
+        "keep --llm-concurrency requests in flight whatever the server answers (default: adaptive, the limit "
+        "halves on 429/503 and grows back while the server keeps up; see docs/rate-limits.md)",
+        kind="flag",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -470,6 +476,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 stream=opts.get("stream"),
                 max_response_bytes=opts.get("max_response_bytes"),
                 gen=parse_gen(opts.get("gen")),
+                adaptive_concurrency=False if opts.get("fixed_concurrency") else None,
             )
         )
         judge = (
@@ -482,6 +489,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 concurrency=endpoint.concurrency,
                 max_response_bytes=endpoint.max_response_bytes,
                 gen={"temperature": 0},
+                adaptive_concurrency=endpoint.adaptive_concurrency,
             )
             if judge_model
             else None

@@ -114,6 +114,8 @@ class EndpointSettings(BaseModel):
     stream: bool = False
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # a longer body is a bad_response
     gen: dict[str, Any] = Field(default_factory=dict)
+    # --llm-fixed-concurrency turns it off: the in-flight limit follows 429/503 answers (endpoint/adaptive.py)
+    adaptive_concurrency: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -19,7 +19,13 @@ send, every byte of the answer) at most ``--llm-timeout``.
 Retries (tenacity): ``--llm-retries`` more attempts on 408/409/425/429/500/502/503/504 and transport errors,
 waiting "full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): a uniform random
 time in ``[0, min(30 s, 0.5 s * 2**attempt)]``, so requests that failed together do not retry together.
-A ``Retry-After`` header (seconds or an HTTP date, RFC 9110 §10.2.3) replaces that wait, capped at 30 s.
+A ``Retry-After`` header (seconds or an HTTP date, RFC 9110 §10.2.3) replaces that wait, capped at 30 s;
+``retry-after-ms`` (milliseconds, sent by OpenAI and Azure OpenAI) is preferred when both are there.
+
+Adaptive concurrency (`endpoint/adaptive.py`, ``--llm-adaptive-concurrency``): given the dispatcher's
+`Permit`, each answer is reported to the in-flight gate (a success, or an overload answer: 429/503),
+a backoff is waited out without holding a slot, and overload answers do not use up ``--llm-retries``
+(a request gives up on them after ``--llm-timeout`` seconds in total).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import sys
 import time
 from collections.abc import Awaitable
@@ -57,6 +64,7 @@ from ..redact import active as redaction_active
 from ..redact import redact, redact_optional, register_secret
 from ..settings import EndpointSettings
 from . import native, wire
+from .adaptive import OVERLOAD_STATUSES, Permit
 from .models import ChatResponse, Choice, Usage
 from .response_cap import ResponseTooLarge, too_large_message
 from .server import server_death, watched
@@ -100,6 +108,7 @@ class _Reply(NamedTuple):
     status: int
     reason: str
     retry_after: str | None
+    retry_after_ms: str | None
     body: bytes  # the whole body; empty for a successful stream handed to its sink
 
 
@@ -143,7 +152,11 @@ class ChatClient:
         except ResponseTooLarge:
             raise _too_large(self.settings.max_response_bytes, response.status or None) from None
         return _Reply(
-            response.status, native.reason_phrase(response), response.header("retry-after"), response.content()
+            response.status,
+            native.reason_phrase(response),
+            response.header("retry-after"),
+            response.header("retry-after-ms"),
+            response.content(),
         )
 
     async def list_models(self) -> list[str]:
@@ -193,19 +206,33 @@ class ChatClient:
                 return candidate
         return None
 
-    async def chat(self, body: dict[str, Any]) -> ChatResponse:
+    async def chat(self, body: dict[str, Any], permit: Permit | None = None) -> ChatResponse:
         """One chat completion with retries on 429/5xx/transport errors (full-jitter backoff,
         `Retry-After` honoured). Anything still failing raises an EndpointError; a server the plugin
-        started that died raises ServerDiedError at once."""
+        started that died raises ServerDiedError at once. `permit`: the dispatcher's slot in its
+        in-flight gate, told of every answer (adaptive concurrency)."""
+        adaptive = permit is not None and permit.adaptive
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.retries + 1),
+            stop=_OverloadAwareStop(self.settings.retries, self.settings.timeout_s)
+            if adaptive
+            else stop_after_attempt(self.settings.retries + 1),
             wait=_retry_wait,
             retry=retry_if_exception(_retryable),
             reraise=True,
+            sleep=permit.pause if permit is not None else asyncio.sleep,
         )
         async for attempt in retrying:
             with attempt:
-                return await self._chat_once(body)
+                if permit is None:
+                    return await self._chat_once(body)
+                try:
+                    response = await self._chat_once(body)
+                except ServerError as exc:
+                    if exc.status in OVERLOAD_STATUSES:
+                        permit.overloaded(exc.status, exc.retry_after)
+                    raise
+                permit.succeeded()
+                return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _chat_once(self, body: dict[str, Any]) -> ChatResponse:
@@ -300,6 +327,28 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
+def _is_overload(exc: BaseException | None) -> bool:
+    return isinstance(exc, ServerError) and exc.status in OVERLOAD_STATUSES
+
+
+class _OverloadAwareStop:
+    """Adaptive concurrency's stop rule: `retries` more attempts for failures other than overload
+    answers (429/503); overload answers are retried until `timeout_s` seconds since the first attempt
+    (the gate lowers the limit meanwhile; a server that keeps refusing is then an error as before)."""
+
+    def __init__(self, retries: int, timeout_s: float) -> None:
+        self.retries = retries
+        self.timeout_s = timeout_s
+        self.failures = 0
+
+    def __call__(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if _is_overload(error):
+            return (state.seconds_since_start or 0.0) >= self.timeout_s
+        self.failures += 1
+        return self.failures > self.retries
+
+
 def _retry_wait(state: RetryCallState) -> float:
     """Seconds before the next attempt: the server's Retry-After if it sent one, else full jitter."""
     error = state.outcome.exception() if state.outcome is not None else None
@@ -326,6 +375,17 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
 
 
+def _retry_after_ms(value: str | None) -> float | None:
+    """``retry-after-ms`` in seconds (OpenAI's header: a finer Retry-After); None if absent/invalid."""
+    if not value:
+        return None
+    try:
+        milliseconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(milliseconds, 0.0) / 1000.0 if math.isfinite(milliseconds) else None
+
+
 def _raise_for_status(response: _Reply, settings: EndpointSettings) -> None:
     status = response.status
     if status < 400:
@@ -340,7 +400,7 @@ def _raise_for_status(response: _Reply, settings: EndpointSettings) -> None:
         f"server answered {status} {response.reason}",
         status=status,
         snippet=_error_text(response),
-        retry_after=parse_retry_after(response.retry_after),
+        retry_after=_retry_after_ms(response.retry_after_ms) or parse_retry_after(response.retry_after),
     )
 
 

@@ -5,6 +5,8 @@ daemon thread. Given the ordered list of requests this process will need (a `Pre
 up to `concurrency` of them in flight, no more than `window` items ahead of the item pytest is
 running (so memory stays flat for 100k samples), and each item only waits for its own response.
 Identical requests share one call, and every answer goes to the durable cache the moment it arrives.
+The in-flight bound is `endpoint/adaptive.py`'s gate: `concurrency` is its ceiling, lowered on 429/503
+answers and raised again while the server keeps up (off with `--llm-fixed-concurrency`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..settings import EndpointSettings
+from .adaptive import AimdController, ConcurrencyLimiter, Permit, ThrottleEvent, ThrottleSummary
 from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient
 from .models import ChatResponse
@@ -89,8 +92,14 @@ class Dispatcher:
 
     request_key = staticmethod(request_key)  # the cache key of a body, for callers outside endpoint/ (the judge)
 
-    def __init__(self, settings: EndpointSettings, cache: ResponseCache | None) -> None:
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        cache: ResponseCache | None,
+        on_throttle: Callable[[ThrottleEvent], None] | None = None,
+    ) -> None:
         self.settings = settings
+        self.on_throttle = on_throttle  # told on the loop thread each time the in-flight limit is lowered
         self.cache = cache
         self.requests_sent = 0
         self._loop = asyncio.new_event_loop()
@@ -99,12 +108,18 @@ class Dispatcher:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._inflight: dict[str, asyncio.Future[ChatResponse]] = {}
         self._client: ChatClient | None = None
-        self._semaphore: asyncio.Semaphore | None = None
+        self._semaphore: ConcurrencyLimiter | None = None
         self._run(self._setup())
 
     async def _setup(self) -> None:
         self._client = ChatClient(self.settings)
-        self._semaphore = asyncio.Semaphore(self.settings.concurrency)
+        controller = AimdController(self.settings.concurrency, adaptive=self.settings.adaptive_concurrency)
+        self._semaphore = ConcurrencyLimiter(controller, self.on_throttle)
+
+    def throttling(self) -> ThrottleSummary:
+        """What the in-flight gate did so far: overload answers, decreases, lowest and final limit."""
+        assert self._semaphore is not None
+        return self._semaphore.summary()
 
     def _run(self, coro: Any, timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -171,9 +186,9 @@ class Dispatcher:
                 future.set_result(cached)
                 continue
             waited = time.perf_counter()
-            await self._semaphore.acquire()
+            permit = await self._semaphore.acquire()
             task = self._loop.create_task(
-                self._shared_request(key, body, holds_permit=True, queued_s=time.perf_counter() - waited)
+                self._shared_request(key, body, permit=permit, queued_s=time.perf_counter() - waited)
             )
             task.add_done_callback(functools.partial(_settle, future, plan=plan, index=index))
             self._track(task)
@@ -193,13 +208,13 @@ class Dispatcher:
                 return cached
         assert self._semaphore is not None
         waited = time.perf_counter()
-        await self._semaphore.acquire()
+        permit = await self._semaphore.acquire()
         return await self._shared_request(
-            key, body, holds_permit=True, store=use_cache, queued_s=time.perf_counter() - waited
+            key, body, permit=permit, store=use_cache, queued_s=time.perf_counter() - waited
         )
 
     async def _shared_request(
-        self, key: str, body: dict[str, Any], *, holds_permit: bool, store: bool = True, queued_s: float | None = None
+        self, key: str, body: dict[str, Any], *, permit: Permit, store: bool = True, queued_s: float | None = None
     ) -> ChatResponse:
         """Identical requests in flight at once share one call. `queued_s`: how long the request
         waited for a free slot (the --llm-concurrency bound) before it was sent."""
@@ -212,7 +227,7 @@ class Dispatcher:
             try:
                 assert self._client is not None
                 self.requests_sent += 1
-                response = await self._client.chat(wire_body(body))
+                response = await self._client.chat(wire_body(body), permit)
                 if store and self.cache is not None:
                     self.cache.put(key, self.settings.model, response)
                 if queued_s is not None:  # after the cache: a cached answer never waited
@@ -226,8 +241,7 @@ class Dispatcher:
             finally:
                 self._inflight.pop(key, None)
         finally:
-            if holds_permit and self._semaphore is not None:
-                self._semaphore.release()
+            permit.release()
 
     def _track(self, task: asyncio.Future[Any]) -> None:
         self._tasks.add(task)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ..endpoint.adaptive import ThrottleEvent, ThrottleSummary
 from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
 from ..endpoint.models import ChatResponse, Usage
@@ -19,6 +20,8 @@ from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from . import loglik
 from .nodes import RECORD_ERROR, SampleItem
+
+THROTTLE_NOTICES = 3  # decreases of the in-flight limit announced as they happen
 
 
 class EvalRuntime:
@@ -43,8 +46,27 @@ class EvalRuntime:
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
-            self._dispatcher = Dispatcher(self.settings.endpoint, self._cache())
+            self._dispatcher = Dispatcher(self.settings.endpoint, self._cache(), on_throttle=self._throttled)
         return self._dispatcher
+
+    def throttling(self) -> ThrottleSummary | None:
+        """What adaptive concurrency did in this process (None when no request was ever sent)."""
+        return self._dispatcher.throttling() if self._dispatcher is not None else None
+
+    def _throttled(self, event: ThrottleEvent) -> None:
+        """A notice for the first decreases of the in-flight limit (the rest are in the summary)."""
+        if self.notify is None or event.limit_before == event.limit_after:
+            return
+        shown = self._throttle_notices = getattr(self, "_throttle_notices", 0) + 1
+        if shown > THROTTLE_NOTICES:
+            return
+        wait = f", Retry-After {event.retry_after_s:g} s" if event.retry_after_s else ""
+        more = "; further changes in the summary" if shown == THROTTLE_NOTICES else ""
+        self.notify(
+            f"llmeval: the server answered {event.status}{wait} at {event.at_s:.1f} s: requests in flight "
+            f"lowered {event.limit_before} -> {event.limit_after} (adaptive concurrency; "
+            f"--llm-fixed-concurrency keeps {self.settings.endpoint.concurrency}){more}"
+        )
 
     def judge(self) -> Any:
         """The LLM judge (`--llm-judge-model`), created on first use with its own dispatcher and

@@ -45,6 +45,7 @@ from .samples_file import SamplesFile
 from .scope import Evaluation
 from .terminal import TerminalSummary
 from .thresholds import ThresholdGate
+from .throttling import Throttling, WorkerThrottling
 from .worker import WorkerRunner, print_notice
 
 PLUGIN_NAME = "llmeval-evaluation"
@@ -71,6 +72,7 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     plugins.register(evaluation, PLUGIN_NAME)
     plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
     plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
+    plugins.register(WorkerThrottling(evaluation), PLUGIN_NAME + "-throttling")
     return evaluation
 
 
@@ -104,6 +106,7 @@ def register_controller(
         "notices": notices,  # at the end after the live line's last update (later registered: called first)
         "progress": Progress(evaluation),
         "terminal": TerminalSummary(evaluation, outcome),
+        "throttling": Throttling(evaluation),
     }
     if evaluation.rules:
         features["thresholds"] = ThresholdGate(evaluation.rules, settings.threshold_mode)

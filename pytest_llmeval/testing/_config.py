@@ -77,6 +77,15 @@ class FakeServerConfig(BaseModel):
       * ``drop_connection``: socket closed without any response.
       * ``hang``: never answered; the connection stays open until the client gives up.
     ``retry_after_s`` adds ``Retry-After`` (whole seconds, rounded up) and ``retry-after-ms``.
+
+    Load-dependent behaviour (adaptive concurrency and SLO capacity tests), both counting the
+    requests in flight when a generation request arrives, this one included (``in_flight`` of
+    ``GET /_stats``; every arrival's count is kept there as ``arrival_in_flight``):
+      * ``max_concurrency``: a hidden limit. A generation request arriving with more than this many
+        in flight is answered ``overload_status`` (429) at once, with ``retry_after_s`` if set
+        (checked before the other faults; counted as the ``overload`` fault).
+      * ``delay_per_in_flight_s``: ``k`` seconds added per request in flight to ``ttft_s`` (stream)
+        and ``latency_s`` (non-stream): at a steady concurrency ``c`` the TTFT is ``ttft_s + k*c``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -111,6 +120,10 @@ class FakeServerConfig(BaseModel):
     truncate: list[str] = Field(default_factory=list)
     drop_connection: list[str] = Field(default_factory=list)
     hang: list[str] = Field(default_factory=list)
+
+    max_concurrency: int | None = Field(default=None, ge=1)
+    overload_status: int = Field(default=429, ge=400, le=599)
+    delay_per_in_flight_s: float = Field(default=0.0, ge=0)
 
     keep_chat_bodies: int = Field(
         default=0, ge=0, description="keep the last N chat request bodies for GET /_stats (`chat_bodies`)"

@@ -49,6 +49,8 @@ class ServerStats:
         self.generation_requests = 0  # the counter fail_first_n / fail_every_k look at
         self.in_flight = in_flight
         self.max_in_flight = in_flight
+        # requests in flight when each generation request arrived (itself included), in arrival order
+        self.arrival_in_flight: deque[int] = deque(maxlen=_TIMING_SAMPLES)
         # realised timings, seconds: (ttft, mean itl, tokens written) per finished stream
         self.stream_timings: deque[tuple[float, float, int]] = deque(maxlen=_TIMING_SAMPLES)
         self.latencies: deque[float] = deque(maxlen=_TIMING_SAMPLES)
@@ -76,6 +78,7 @@ class ServerStats:
             "generation_requests": self.generation_requests,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "arrival_in_flight": list(self.arrival_in_flight),
             "chat_bodies": list(self.chat_bodies),
             "timings": {
                 "streams": [list(t) for t in self.stream_timings],

@@ -459,6 +459,10 @@ class FakeServerApp:
         stats = self.stats
         stats.generation_requests += 1
         index = stats.generation_requests
+        stats.arrival_in_flight.append(stats.in_flight)
+        if cfg.max_concurrency is not None and stats.in_flight > cfg.max_concurrency:
+            self._fail(conn, req, "overload", cfg.overload_status, cfg.retry_after_s)
+            return "answered"
         text = prompt.full_text
         if any(s in text for s in cfg.hang):
             self._count_fault("hang")
@@ -496,6 +500,10 @@ class FakeServerApp:
         self._error(conn, req, status, f"injected failure ({kind}): HTTP {status}", headers)
 
     # delivery -----------------------------------------------------------------------------------
+    def _load_delay(self) -> float:
+        """``delay_per_in_flight_s`` times the requests in flight now (this one included)."""
+        return self.config.delay_per_in_flight_s * self.stats.in_flight
+
     def _respond_later(self, conn: _Connection, req: HttpRequest, data: bytes, fault: str | None) -> None:
         self.count_status(200)
         truncated = fault == "truncate"
@@ -503,7 +511,8 @@ class FakeServerApp:
             data = _MALFORMED_BODY
         head = response_head(200, _JSON, content_length=len(data), close=not req.keep_alive or truncated)
         payload = head + (data[: len(data) // 2] if truncated else data)
-        conn.deliver_at(req.arrival + self.config.latency_s, payload, req.keep_alive, req.arrival, truncated)
+        delay = self.config.latency_s + self._load_delay()
+        conn.deliver_at(req.arrival + delay, payload, req.keep_alive, req.arrival, truncated)
 
     def _stream(self, conn: _Connection, req: HttpRequest, script: StreamScript, fault: str | None) -> None:
         self.count_status(200)
@@ -521,7 +530,7 @@ class FakeServerApp:
             else:
                 writes = script.writes
         conn.write(response_head(200, _SSE, close=not req.keep_alive or truncated))
-        start = req.arrival + cfg.ttft_s
+        start = req.arrival + cfg.ttft_s + self._load_delay()
         job = _StreamJob(conn, job_script, writes, start, cfg.itl_s, req.arrival, req.keep_alive, truncated)
         self.at(conn, start, job.step)
 

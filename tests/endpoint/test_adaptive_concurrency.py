@@ -1,0 +1,155 @@
+"""Adaptive concurrency (endpoint/adaptive.py): the AIMD rule, the gate, and a real run against a
+server that answers 429 above a hidden concurrency limit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from pytest_llmeval.endpoint.adaptive import AimdController, ConcurrencyLimiter, ThrottleSummary, merge_summaries
+from tests.conftest import write_jsonl
+
+
+def test_an_overload_halves_the_limit_once_per_window() -> None:
+    aimd = AimdController(16)
+    window = aimd.window
+    event = aimd.on_overload(window, 429, at_s=1.0, retry_after_s=0.5)
+    assert event is not None and (event.limit_before, event.limit_after) == (16, 8)
+    # eleven more rejections of requests sent before the decrease: one signal, not eleven halvings
+    for _ in range(11):
+        assert aimd.on_overload(window, 429, at_s=1.0) is None
+    assert aimd.allowed == 8 and aimd.overload_answers == 12 and aimd.decreases == 1
+    assert aimd.on_overload(aimd.window, 503, at_s=2.0) is not None
+    assert aimd.allowed == 4
+
+
+def test_successes_add_one_request_per_window_up_to_the_ceiling() -> None:
+    aimd = AimdController(8)
+    aimd.on_overload(aimd.window, 429, at_s=0.0)
+    assert aimd.allowed == 4
+    # +1/limit per success: about one more request per window of `limit` successes
+    assert sum(aimd.on_success() for _ in range(4)) == 0 and aimd.allowed == 4
+    assert aimd.on_success() and aimd.allowed == 5
+    for _ in range(1000):
+        aimd.on_success()
+    assert aimd.allowed == 8  # never above --llm-concurrency
+
+
+def test_the_limit_never_goes_below_the_floor() -> None:
+    aimd = AimdController(4)
+    for _ in range(10):
+        aimd.on_overload(aimd.window, 429, at_s=0.0)
+    assert aimd.allowed == 1 and aimd.summary().lowest_limit == 1
+
+
+def test_with_adaptation_off_the_limit_never_moves() -> None:
+    aimd = AimdController(16, adaptive=False)
+    assert aimd.on_overload(aimd.window, 429, at_s=0.0) is None
+    assert not aimd.on_success()
+    summary = aimd.summary()
+    assert aimd.allowed == 16 and summary.overload_answers == 1 and summary.decreases == 0
+    assert "off" in summary.describe()
+
+
+def test_summaries_of_several_processes_add_up() -> None:
+    a = AimdController(8)
+    b = AimdController(8)
+    a.on_overload(a.window, 429, at_s=1.0)
+    b.on_overload(b.window, 429, at_s=0.5)
+    merged = merge_summaries([a.summary(), b.summary()])
+    assert isinstance(merged, ThrottleSummary)
+    assert (merged.ceiling, merged.decreases, merged.final_limit) == (16, 2, 8)
+    assert [e.at_s for e in merged.events] == [0.5, 1.0]
+
+
+def test_the_gate_admits_the_lowered_limit_and_holds_new_requests_for_retry_after() -> None:
+    async def go() -> None:
+        gate = ConcurrencyLimiter(AimdController(4))
+        permits = [await gate.acquire() for _ in range(4)]
+        assert gate.in_flight == 4
+        permits[0].overloaded(429, retry_after_s=0.3)  # limit 4 -> 2, new requests held 0.3 s
+        for permit in permits:
+            permit.release()
+        began = time.monotonic()
+        first = await gate.acquire()
+        assert time.monotonic() - began >= 0.25
+        second = await gate.acquire()
+        third = asyncio.ensure_future(gate.acquire())
+        await asyncio.sleep(0.05)
+        assert not third.done() and gate.in_flight == 2  # the third waits for a slot
+        first.release()
+        await asyncio.wait_for(third, 5)
+        second.release()
+        (await third).release()
+        assert gate.in_flight == 0
+
+    asyncio.run(go())
+
+
+def test_a_paused_retry_gives_its_slot_back_while_it_waits() -> None:
+    async def go() -> None:
+        gate = ConcurrencyLimiter(AimdController(1))
+        permit = await gate.acquire()
+        pausing = asyncio.ensure_future(permit.pause(0.2))
+        await asyncio.sleep(0.05)
+        other = await asyncio.wait_for(gate.acquire(), 1)  # the slot is free during the backoff
+        other.release()
+        await pausing
+        assert permit.held and gate.in_flight == 1
+        permit.release()
+        permit.release()  # idempotent: the dispatcher releases whatever the client did
+        assert gate.in_flight == 0
+
+    asyncio.run(go())
+
+
+HIDDEN_LIMIT = 4
+
+
+def numbered_rows(count: int) -> list[dict[str, str]]:
+    return [{"question": f"What is {i} plus 0? (apples)", "answer": f"#### {i}"} for i in range(count)]
+
+
+def test_a_run_converges_to_the_servers_hidden_concurrency_and_loses_no_request(
+    pytester: pytest.Pytester, start_server, tmp_path
+) -> None:
+    samples = 200
+    server = start_server(max_concurrency=HIDDEN_LIMIT, retry_after_s=0.05, latency_s=0.05)
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", numbered_rows(samples))
+    results = tmp_path / "results.json"
+    result = pytester.runpytest_subprocess(
+        "--llm-model",
+        "fake-model",
+        "--llm-base-url",
+        server.base_url,
+        "-m",
+        "gsm8k",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-concurrency",
+        "16",
+        "--llm-results",
+        str(results),
+        "-p",
+        "no:randomly",
+    )
+    stats = server.stats()
+    report = json.loads(results.read_text())
+    assert report["samples_errored"] == 0 and report["samples_scored"] == samples, result.stdout.str()
+    # every sample answered once: each 429 was retried, never scored
+    assert len(stats["chat_by_body_sha256"]) == samples
+    assert stats["faults"]["overload"] >= 1
+    assert stats["chat_requests"] - stats["faults"]["overload"] == samples
+    arrivals = stats["arrival_in_flight"]
+    after_warm_up = arrivals[len(arrivals) // 2 :]
+    # a fixed --llm-concurrency 16 keeps 16 in flight; AIMD probes one above the limit, then halves
+    assert max(after_warm_up) <= HIDDEN_LIMIT + 3, after_warm_up
+    assert max(after_warm_up) >= HIDDEN_LIMIT  # and it does use what the server allows
+    throttling = report["extra"]["throttling"]
+    assert throttling["adaptive"] and throttling["ceiling"] == 16 and throttling["decreases"] >= 2
+    assert throttling["lowest_limit"] <= HIDDEN_LIMIT
+    assert "llmeval throttling: server answered 429/503" in result.stdout.str()
+    assert "requests in flight lowered 16 -> 8" in result.stdout.str()
