@@ -270,6 +270,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "halves on 429/503 and grows back while the server keeps up; see docs/rate-limits.md)",
         kind="flag",
     ),
+    OptionSpec(
+        "perf_slo",
+        "search the highest concurrency meeting this SLO, e.g. 'p99_ttft<=2s,tpot<=50ms' (doubling, then "
+        "bisection, 3 repeats per level); --llm-perf words give the workload and parallel=START,LIMIT "
+        "(see docs/perf.md)",
+        metavar="SLO",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -532,6 +539,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 thought_markers=list(opts.get("thought_markers")) or None,
                 tokenizer=_tokenizer(opts.get("tokenizer"), Path(config.invocation_params.dir)),
                 perf_words=list(opts.get("perf")),
+                perf_slo=opts.get("perf_slo"),
                 compare=_present(
                     path=_path(opts.get("compare")),
                     max_drop=opts.get("max_drop"),

@@ -11,7 +11,7 @@ from . import hooks
 from .errors import ConfigError
 from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are found on the plugin module)
 from .options import OptionReader, add_options, resolve_settings
-from .perf.fixtures import llm_perf, perf  # noqa: F401
+from .perf.fixtures import llm_capacity, llm_perf, perf  # noqa: F401
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -241,6 +241,7 @@ class RunSettings(BaseModel):
     thought_markers: list[str] | None = None  # None: scoring.efficiency.DEFAULT_THOUGHT_MARKERS
     tokenizer: Path | None = None  # --llm-tokenizer, absolute and checked to exist (perf and --llm-think-eval)
     perf_words: list[str] = Field(default_factory=list)  # --llm-perf KEY=VALUE words (perf/load.py parses them)
+    perf_slo: str | None = None  # --llm-perf-slo: search the capacity this SLO allows (perf/capacity.py)
     compare: CompareSettings = Field(default_factory=CompareSettings)
     media: MediaOptions = Field(default_factory=MediaOptions)  # --llm-image-max-side / --llm-image-format
     repeats: int = Field(default=1, ge=1, le=1024)  # --llm-repeats: requests per sample

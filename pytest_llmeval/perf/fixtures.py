@@ -9,6 +9,12 @@
         r = llm_perf.run(parallel=8, number=64, output_tokens=128)
         assert r.output_throughput > 500
 
+`llm_capacity` searches the highest load an SLO allows (perf/capacity.py, docs/perf.md):
+
+    def test_capacity(llm_capacity):
+        capacity = llm_capacity("p99_ttft<=2s,tpot<=50ms", parallel=(1, 256), output_tokens=128)
+        assert capacity.max_concurrency >= 32
+
 A perf run where every request of a level failed raises PerfRunError with the first error's text
 (the `perf` fixture reports it as a setup error); partial failures are counted in `failed` and
 `errors` and are for the test to judge.
@@ -22,6 +28,7 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError, LLMEvalError
+from .capacity import CapacityResult, make_search
 from .load import make_spec
 from .metrics import PerfResult
 from .runner import check_results
@@ -90,6 +97,38 @@ class PerfRunner:
         return self.sweep(isolation=isolation, check=check, **load).results[0]
 
 
+class CapacityRunner:
+    """`llm_capacity`: runs a capacity search against the configured endpoint from inside a test."""
+
+    def __init__(self, plugin: Any, item: pytest.Item) -> None:
+        self._plugin = plugin
+        self._item = item
+
+    def __call__(
+        self,
+        slo: str,
+        *,
+        parallel: Any = None,
+        rate: Any = None,
+        repeats: int = 3,
+        rule: str = "majority",
+        resolution: float | None = None,
+        number: int | None = None,
+        isolation: str = "process",
+        **load: Any,
+    ) -> CapacityResult:
+        """The highest concurrency (`parallel=(START, LIMIT)`, default (1, 256)) or request rate
+        (`rate=(START, LIMIT)` req/s) meeting `slo` (`"p99_ttft<=2s,tpot<=50ms"`); `load` is the
+        workload (the keys of `llm_perf.run` but parallel/rate/number/duration)."""
+        try:
+            search = make_search(
+                slo, parallel=parallel, rate=rate, repeats=repeats, rule=rule, resolution=resolution, number=number
+            )
+            return self._plugin.search_capacity(search, load, self._item, isolation)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
 def _plugin(config: pytest.Config) -> Any:
     plugin = config.pluginmanager.get_plugin("llmeval-perf")
     if plugin is None:
@@ -120,3 +159,9 @@ def perf(request: pytest.FixtureRequest) -> PerfSweep:
 def llm_perf(request: pytest.FixtureRequest) -> PerfRunner:
     """`llm_perf.run(parallel=8, number=64, ...)` -> PerfResult; `llm_perf.sweep(...)` -> PerfSweep."""
     return PerfRunner(_plugin(request.config), request.node)
+
+
+@pytest.fixture
+def llm_capacity(request: pytest.FixtureRequest) -> CapacityRunner:
+    """`llm_capacity("p99_ttft<=2s", parallel=(1, 256), ...)` -> CapacityResult (`.max_concurrency`)."""
+    return CapacityRunner(_plugin(request.config), request.node)

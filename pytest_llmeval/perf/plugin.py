@@ -5,6 +5,8 @@
   after `-m`/`-k` filtering, so it runs whatever else is selected (`-k llmeval-perf` runs it alone).
 * `@pytest.mark.perf(...)` arguments are validated at collection: a bad value is a usage error
   before any request is sent.
+* `--llm-perf-slo SLO` makes that item, `llmeval-perf::capacity`, a capacity search instead
+  (`perf/capacity.py`); the `llm_capacity` fixture runs one from a test.
 * Every perf result (sweep, `perf` and `llm_perf` fixtures) rides on its test report as
   `report.llmeval_perf` (plain JSON), so under xdist it reaches the controller, which prints one
   table per test at the end and puts all of them under `"perf"` in the `--llm-results` JSON.
@@ -19,7 +21,7 @@ import pytest
 
 from ..errors import ConfigError, LLMEvalError
 from ..settings import RunSettings
-from . import runner
+from . import capacity, runner
 from .datasets import benchmark_messages
 from .load import DATASETS, PerfSpec, make_spec, parse_words
 from .metrics import PerfResult
@@ -28,8 +30,11 @@ from .table import perf_lines
 PLUGIN_NAME = "llmeval-perf"
 REPORTER_NAME = "llmeval-perf-report"  # PerfReporter, where reports arrive
 REPORT_ATTR = "llmeval_perf"
+CAPACITY_ATTR = "llmeval_capacity"  # a CapacityResult as JSON, on the report of the test that searched
 SWEEP_NODEID = "llmeval-perf::sweep"
+CAPACITY_NODEID = "llmeval-perf::capacity"
 RESULTS_KEY = pytest.StashKey[list[PerfResult]]()
+CAPACITY_KEY = pytest.StashKey[list[capacity.CapacityResult]]()
 
 
 class PerfSweepItem(pytest.Item):
@@ -54,6 +59,29 @@ class PerfSweepItem(pytest.Item):
         return self.path, None, "llmeval perf sweep " + " ".join(level.label for level in self.spec.levels)
 
 
+class CapacitySearchItem(pytest.Item):
+    """The `--llm-perf-slo` capacity search as a test: it reports the answer (a capacity of 0 is an
+    answer too); it fails only when the search could not run."""
+
+    def __init__(self, *, plugin: PerfPlugin, search: capacity.CapacitySearch, load: dict[str, Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.plugin = plugin
+        self.search = search
+        self.load = load
+        self.add_marker(pytest.mark.perf)
+
+    def runtest(self) -> None:
+        self.plugin.search_capacity(self.search, self.load, self)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, LLMEvalError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"llmeval capacity search {self.search.slo_text}"
+
+
 class PerfPlugin:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
@@ -61,7 +89,16 @@ class PerfPlugin:
         self.base_dir = Path(config.invocation_params.dir)
         self.tokenizer: str | None = str(settings.tokenizer) if settings.tokenizer else None
         words = settings.perf_words
-        self.sweep: PerfSpec | None = self.validate(make_spec(parse_words(words))) if words else None
+        self.sweep: PerfSpec | None = None
+        self.capacity: tuple[capacity.CapacitySearch, dict[str, Any]] | None = None
+        if settings.perf_slo:
+            own, rest = capacity.search_words(words)
+            search_args, load = capacity.split_words({**parse_words(rest), **own})
+            search = capacity.make_search(settings.perf_slo, **search_args)
+            self.check_search(search, load)
+            self.capacity = (search, load)
+        elif words:
+            self.sweep = self.validate(make_spec(parse_words(words)))
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -126,6 +163,38 @@ class PerfPlugin:
             messages=messages,
         )
 
+    def check_search(self, search: capacity.CapacitySearch, load: dict[str, Any]) -> None:
+        """Usage errors of a capacity search, before any request: the workload (validated as the
+        first level would be) and an SLO on a streaming figure of an unstreamed workload."""
+        spec = self.validate(make_spec({**load, **capacity.level_load(search, search.start, search.requests(1), 1)}))
+        streamed = [c.label for c in search.slo if c.metric in ("ttft", "tpot", "itl")]
+        if streamed and not spec.workload.stream:
+            raise ConfigError(
+                f"capacity search: {', '.join(streamed)} needs a streamed workload (TTFT, TPOT and ITL are "
+                "measured on streams); drop stream=false or constrain latency instead"
+            )
+
+    def search_capacity(
+        self,
+        search: capacity.CapacitySearch,
+        load: dict[str, Any],
+        item: pytest.Item | None,
+        isolation: str = "process",
+    ) -> capacity.CapacityResult:
+        """Run a capacity search (each value: one perf job of `repeats` levels); the measured levels
+        and the answer are kept on `item` for its report."""
+        self.check_search(search, load)
+
+        def measure(value: float, number: int, repeats: int) -> list[PerfResult]:
+            spec = make_spec({**load, **capacity.level_load(search, value, number, repeats)})
+            return self.execute(spec, item, isolation)
+
+        result = capacity.search(search, measure)
+        if item is not None:
+            result.test = item.nodeid
+            item.stash.setdefault(CAPACITY_KEY, []).append(result)
+        return result
+
     def execute(self, spec: PerfSpec, item: pytest.Item | None, isolation: str = "process") -> list[PerfResult]:
         """Run every level of `spec` and keep the results on `item` for its report."""
         results = runner.run(self.job(self.validate(spec)), isolation)
@@ -163,6 +232,20 @@ class PerfPlugin:
             items.append(sweep)
             # counted in the header ("collected N items"), which counts collect reports
             config.hook.pytest_collectreport(report=pytest.CollectReport(SWEEP_NODEID, "passed", None, [sweep]))
+        if self.capacity is not None:
+            search_item = CapacitySearchItem.from_parent(
+                session,
+                name="capacity",
+                nodeid=CAPACITY_NODEID,
+                path=Path(config.rootpath) / "llmeval-perf",
+                plugin=self,
+                search=self.capacity[0],
+                load=self.capacity[1],
+            )
+            items.append(search_item)
+            config.hook.pytest_collectreport(
+                report=pytest.CollectReport(CAPACITY_NODEID, "passed", None, [search_item])
+            )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -173,6 +256,10 @@ class PerfPlugin:
                 report, REPORT_ATTR, {"nodeid": item.nodeid, "results": [r.model_dump(mode="json") for r in pending]}
             )
             item.stash[RESULTS_KEY] = []
+        searches = item.stash.get(CAPACITY_KEY, None)
+        if searches:
+            setattr(report, CAPACITY_ATTR, [s.model_dump(mode="json") for s in searches])
+            item.stash[CAPACITY_KEY] = []
         return report
 
 
@@ -184,8 +271,11 @@ class PerfReporter:
     def __init__(self, settings: RunSettings) -> None:
         self.settings = settings
         self.runs: list[dict[str, Any]] = []  # {"nodeid", "results": [...]} in the order they arrived
+        self.capacity: list[capacity.CapacityResult] = []  # capacity searches, in the order they ended
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for search in getattr(report, CAPACITY_ATTR, None) or []:
+            self.capacity.append(capacity.CapacityResult.model_validate(search))
         payload = getattr(report, REPORT_ATTR, None)
         if isinstance(payload, dict) and payload.get("results"):
             if self.runs and self.runs[-1]["nodeid"] == payload["nodeid"]:  # setup + call of one test
@@ -197,6 +287,10 @@ class PerfReporter:
     def pytest_llmeval_results(self, result: Any, config: pytest.Config) -> None:
         if self.runs:
             result.extra["perf"] = {"runs": self.flat_runs()}
+        if self.capacity:
+            result.extra.setdefault("perf", {"runs": []})["capacity"] = [
+                c.model_dump(mode="json") for c in self.capacity
+            ]
 
     def flat_runs(self) -> list[dict[str, Any]]:
         return [{"test": run["nodeid"], **level} for run in self.runs for level in run["results"]]
@@ -213,3 +307,8 @@ class PerfReporter:
             for line in perf_lines(results, title=f"{nodeid} ({self.settings.endpoint.model})"):
                 terminalreporter.write_line(line)
             terminalreporter.write_line("")
+        for search in self.capacity:
+            terminalreporter.section("llmeval capacity")
+            terminalreporter.write_line(f"{search.test} ({self.settings.endpoint.model})")
+            for line in capacity.lines(search):
+                terminalreporter.write_line(line)

@@ -170,6 +170,6 @@ def decide_samples_only(config: pytest.Config, evaluation: Evaluation) -> bool:
 
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         return False
-    if evaluation.collection is not None or evaluation.settings.perf_words:
+    if evaluation.collection is not None or evaluation.settings.perf_words or evaluation.settings.perf_slo:
         return True
     return bool(evaluation.selection) and not plain_tests_can_match(config.option.markexpr, all_benchmarks())
