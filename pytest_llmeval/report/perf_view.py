@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..perf.capacity import CapacityResult
 from ..perf.metrics import LatencyStats, PerfResult
 from .charts import LineChart, perf_charts
 
@@ -45,6 +46,7 @@ class PerfSection(BaseModel):
     """`result.extra["perf"]`: every level of every perf test, in the order they ran."""
 
     runs: list[PerfLevel]
+    capacity: list[CapacityResult] = []  # capacity searches (perf/capacity.py), when any ran
 
 
 @dataclass
@@ -61,6 +63,17 @@ class PerfTest:
 
 
 @dataclass
+class CapacityView:
+    """One capacity search: its answer line and a row per measured level (ascending)."""
+
+    test: str
+    answer: str
+    passed: bool  # a capacity above 0 was found
+    headers: list[str]
+    rows: list[tuple[bool, list[Cell]]]  # (level passed, cells)
+
+
+@dataclass
 class PerfView:
     """What `templates/sections/perf.html.j2` draws."""
 
@@ -71,6 +84,7 @@ class PerfView:
     failed: int = 0
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    capacity: list[CapacityView] = field(default_factory=list)
 
 
 def _num(value: float | None, scale: float = 1.0, digits: int = 2) -> Cell:
@@ -156,4 +170,28 @@ def perf_view(extra: Mapping[str, Any]) -> PerfView | None:
             if charts:
                 test.charts.append((heading, charts))
         view.tests.append(test)
+    view.capacity = [capacity_view(search) for search in section.capacity]
     return view
+
+
+def capacity_view(search: CapacityResult) -> CapacityView:
+    labels = list(search.levels[0].observed) if search.levels else []
+    rows: list[tuple[bool, list[Cell]]] = []
+    for level in sorted(search.levels, key=lambda lv: lv.value):
+        cells = [
+            Cell(f"{level.value:g}", level.value),
+            Cell(level.phase),
+            Cell("pass" if level.passed else "fail"),
+            Cell(f"{level.repeats_passed}/{level.repeats}", level.repeats_passed),
+        ]
+        for label in labels:
+            median = level.median(label)
+            if label.startswith("error_rate"):
+                cells.append(Cell(f"{median:.1%}", median) if median is not None else Cell("-"))
+            else:
+                cells.append(_num(median, 1000.0, 1))
+        rows.append((level.passed, cells))
+    variable = "concurrency" if search.variable == "parallel" else "rate /s"
+    headers = [variable, "phase", "verdict", "repeats passed", *(f"{label} (ms, median)" for label in labels)]
+    headers = [h.replace("(ms, median)", "(median)") if h.startswith("error_rate") else h for h in headers]
+    return CapacityView(short_test(search.test), search.describe(), search.value > 0, headers, rows)

@@ -183,3 +183,21 @@ def test_an_slo_on_ttft_of_an_unstreamed_workload_is_a_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*p99_ttft<=1s needs a streamed workload*"])
     assert server.stats()["chat_requests"] == 0
+
+
+def test_the_html_report_shows_the_answer_and_every_measured_level() -> None:
+    from pytest_llmeval.report.html import render_overview
+    from pytest_llmeval.results import RunResult
+
+    measure, _ = known_curve(0.02, 0.02)
+    result = search(make_search("p90_ttft<=210ms", parallel=(1, 64)), measure)
+    result.test = "tests/perf/test_x.py::test_<capacity>"
+    runs = [{"test": result.test, **level(0.05).model_dump(mode="json"), "parallel": 1}]
+    extra = {"perf": {"runs": runs, "capacity": [result.model_dump(mode="json")]}}
+    html = render_overview(RunResult(model="m", base_url=None, started="s", duration_s=1.0, extra=extra))
+    assert "Capacity search: test_x.py::test_&lt;capacity&gt;" in html  # escaped, like every test id
+    assert "max concurrency 9 meets p90_ttft&lt;=210ms" in html
+    table = html.split('class="lle-table lle-capacity"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 1 + len(result.levels)
+    assert table.count('class="lle-fail-text">fail</td>') == 3  # 10, 12 and 16 miss the SLO
+    assert ">200.0</td>" in table  # level 9: 20 ms + 9 x 20 ms, in ms
