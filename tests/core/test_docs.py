@@ -18,7 +18,7 @@ def test_every_option_is_in_the_options_reference(spec):
     assert f"`{spec.flag}" in text and f"`{spec.dest}`" in text
 
 
-@pytest.mark.parametrize("name", ["llm", "llm_endpoint", "llm_server", "perf", "llm_perf"])
+@pytest.mark.parametrize("name", ["llm", "llm_endpoint", "llm_server", "perf", "llm_perf", "llm_capacity"])
 def test_every_fixture_is_documented(name):
     text = (DOCS / "fixtures.md").read_text() + (DOCS / "serving.md").read_text()
     assert f"`{name}`" in text
