@@ -50,8 +50,11 @@ class EvalRuntime:
         return self._dispatcher
 
     def throttling(self) -> ThrottleSummary | None:
-        """What adaptive concurrency did in this process (None when no request was ever sent)."""
-        return self._dispatcher.throttling() if self._dispatcher is not None else None
+        """What adaptive concurrency did in this process (None when no chat request was sent: the
+        xdist controller's dispatcher only asked for the model list)."""
+        if self._dispatcher is None or not self._dispatcher.requests_sent:
+            return None
+        return self._dispatcher.throttling()
 
     def _throttled(self, event: ThrottleEvent) -> None:
         """A notice for the first decreases of the in-flight limit (the rest are in the summary)."""
