@@ -128,15 +128,12 @@ class AimdController:
         self.decrease = decrease
         self.increase = increase
         self.limit = float(ceiling)
+        self.allowed = ceiling  # what the gate admits: max(floor, int(limit)), kept in step with `limit`
         self.window = 0
         self.overload_answers = 0
         self.decreases = 0
         self.lowest = ceiling
         self.events: collections.deque[ThrottleEvent] = collections.deque(maxlen=MAX_EVENTS)
-
-    @property
-    def allowed(self) -> int:
-        return max(self.floor, int(self.limit))
 
     def on_success(self) -> bool:
         """A request was answered: the limit grows by increase/limit. True when `allowed` grew."""
@@ -144,6 +141,7 @@ class AimdController:
             return False
         before = self.allowed
         self.limit = min(float(self.ceiling), self.limit + self.increase / max(self.limit, 1.0))
+        self.allowed = max(self.floor, int(self.limit))
         return self.allowed > before
 
     def on_overload(
@@ -156,6 +154,7 @@ class AimdController:
             return None
         before = self.allowed
         self.limit = max(float(self.floor), math.floor(self.limit * self.decrease))
+        self.allowed = max(self.floor, int(self.limit))
         self.window += 1
         self.decreases += 1
         self.lowest = min(self.lowest, self.allowed)
@@ -242,11 +241,18 @@ class ConcurrencyLimiter:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._wake_timer: asyncio.TimerHandle | None = None
 
-    def _open(self) -> bool:
-        return self.in_flight < self.controller.allowed and self._clock() >= self._paused_until
+    def _paused(self) -> float:
+        """Seconds new requests must still wait (Retry-After of the last decrease); 0 when none."""
+        if not self._paused_until:
+            return 0.0
+        left = self._paused_until - self._clock()
+        if left <= 0:
+            self._paused_until = 0.0
+            return 0.0
+        return left
 
     async def acquire(self) -> Permit:
-        if not self._waiters and self._open():
+        if not self._waiters and self.in_flight < self.controller.allowed and not self._paused():
             self._take()
             return Permit(self, self.controller.window)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -257,7 +263,7 @@ class ConcurrencyLimiter:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():  # the slot was handed over: give it back
                 self._release()
-            else:
+            elif waiter in self._waiters:  # (a cancelled waiter may have been dropped by `_wake` already)
                 self._waiters.remove(waiter)
             raise
         return Permit(self, self.controller.window)
@@ -273,7 +279,7 @@ class ConcurrencyLimiter:
 
     def _wake(self) -> None:
         """Hand free slots to the waiters in order; while paused, once the pause is over."""
-        pause = self._paused_until - self._clock()
+        pause = self._paused()
         if pause > 0:
             if self._waiters and self._wake_timer is None:
                 self._wake_timer = asyncio.get_running_loop().call_later(pause, self._timer_wake)

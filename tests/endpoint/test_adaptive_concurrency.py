@@ -198,3 +198,21 @@ def test_fixed_concurrency_keeps_sending_what_was_asked(pytester: pytest.Pyteste
     assert sum(1 for n in later if n > HIDDEN_LIMIT) / len(later) > 0.5  # it keeps knocking
     throttling = report["extra"]["throttling"]
     assert not throttling["adaptive"] and throttling["decreases"] == 0 and throttling["overload_answers"] > 0
+
+
+def test_a_cancelled_waiter_leaves_the_gate_consistent() -> None:
+    async def go() -> None:
+        gate = ConcurrencyLimiter(AimdController(1))
+        held = await gate.acquire()
+        waiting = [asyncio.ensure_future(gate.acquire()) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        waiting[0].cancel()
+        waiting[1].cancel()
+        held.release()  # wakes the queue while the cancelled waiters are still in it
+        await asyncio.gather(*waiting[:2], return_exceptions=True)
+        last = await asyncio.wait_for(waiting[2], 1)
+        assert gate.in_flight == 1
+        last.release()
+        assert gate.in_flight == 0
+
+    asyncio.run(go())
