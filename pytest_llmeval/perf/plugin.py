@@ -168,6 +168,10 @@ class PerfPlugin:
         first level would be) and an SLO on a streaming figure of an unstreamed workload."""
         spec = self.validate(make_spec({**load, **capacity.level_load(search, search.start, search.requests(1), 1)}))
         streamed = [c.label for c in search.slo if c.metric in ("ttft", "tpot", "itl")]
+        if any(c.metric == "tpot" for c in search.slo) and spec.workload.output_tokens == 1:
+            raise ConfigError(
+                "capacity search: TPOT needs at least two output tokens per request; set output_tokens=2 or more"
+            )
         if streamed and not spec.workload.stream:
             raise ConfigError(
                 f"capacity search: {', '.join(streamed)} needs a streamed workload (TTFT, TPOT and ITL are "

@@ -172,16 +172,23 @@ def test_perf_slo_option_runs_a_capacity_search_item(
     assert search_result["test"] == "llmeval-perf::capacity"
 
 
-def test_an_slo_on_ttft_of_an_unstreamed_workload_is_a_usage_error(
-    pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+@pytest.mark.parametrize(
+    ("slo", "word", "message"),
+    [
+        ("p99_ttft<=1s", "stream=false", "*p99_ttft<=1s needs a streamed workload*"),
+        ("tpot<=50ms", "output_tokens=1", "*TPOT needs at least two output tokens*"),
+        ("p99_ttfb<=1s", "output_tokens=8", "*unknown metric 'ttfb'*"),
+    ],
+)
+def test_an_slo_the_workload_cannot_measure_is_a_usage_error_before_any_request(
+    pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer], slo: str, word: str, message: str
 ) -> None:
     server = start_server()
     result = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url,
-        "--llm-perf-slo", "p99_ttft<=1s", "--llm-perf", "stream=false",
-    )  # fmt: skip
+        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "--llm-perf-slo", slo, "--llm-perf", word
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*p99_ttft<=1s needs a streamed workload*"])
+    result.stderr.fnmatch_lines([message])
     assert server.stats()["chat_requests"] == 0
 
 
