@@ -53,3 +53,31 @@ def test_retry_after_from_a_real_429_is_waited_for() -> None:
         elapsed = asyncio.run(go())
         assert elapsed >= 1.2
         assert server.stats()["chat_requests"] == 2
+
+
+def test_retry_after_ms_is_preferred_to_the_whole_seconds_of_retry_after() -> None:
+    import pytest
+
+    from pytest_llmeval.endpoint.client import _raise_for_status, _Reply
+
+    settings = EndpointSettings(model="m", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ServerError) as caught:
+        _raise_for_status(_Reply(429, "Too Many Requests", "1", "100", b"{}"), settings)
+    assert caught.value.retry_after == 0.1  # OpenAI's retry-after-ms, not the rounded-up Retry-After
+    with pytest.raises(ServerError) as caught:
+        _raise_for_status(_Reply(429, "Too Many Requests", "2", "soon", b"{}"), settings)
+    assert caught.value.retry_after == 2.0  # an unreadable retry-after-ms falls back to Retry-After
+
+
+def test_while_adapting_429s_do_not_use_up_the_retries_but_other_failures_do() -> None:
+    from pytest_llmeval.endpoint.client import _OverloadAwareStop
+
+    stop = _OverloadAwareStop(retries=3, timeout_s=600.0)
+    overload = ServerError("server answered 429", status=429)
+    assert not any(stop(state_after(attempt, overload)) for attempt in range(1, 40))
+    broken = ServerError("server answered 500", status=500)
+    assert [stop(state_after(attempt, broken)) for attempt in range(40, 44)] == [False, False, False, True]
+    # and overload answers end once the request has spent --llm-timeout seconds in all
+    late = state_after(50, overload)
+    late.start_time -= 601.0
+    assert _OverloadAwareStop(retries=3, timeout_s=600.0)(late)
