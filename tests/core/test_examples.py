@@ -224,3 +224,13 @@ def test_hand_written_tests_example_under_xdist(pytester, start_server):
     server = start_server(rules=HAND_WRITTEN_RULES)
     result = run(pytester, server, "-p", "xdist", "-n", "2")
     result.assert_outcomes(passed=3)
+
+
+@pytest.mark.xdist_group("timing")
+def test_serving_capacity_example_finds_the_capacity_of_a_fast_server(pytester, start_server):
+    # TTFT 20 ms + 20 ms per request in flight: p90 TTFT <= 500 ms holds beyond the search limit of 16
+    server = start_server(ttft_s=0.02, delay_per_in_flight_s=0.02, itl_s=0.001, output_tokens=16)
+    copy_example(pytester, "serving_capacity")
+    result = run(pytester, server, "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*max concurrency 16 meets p90_ttft<=500ms,mean_tpot<=100ms*at least that*"])
