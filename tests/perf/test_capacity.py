@@ -113,9 +113,9 @@ def test_search_arguments_are_checked() -> None:
         make_search("ttft<=1s", rule="median")
 
 
-KNEE_BASE = 0.02
-KNEE_PER_REQUEST = 0.02  # the server's TTFT: 20 ms + 20 ms per request in flight
-KNEE = 5  # p90 TTFT <= 130 ms holds up to 5.5 requests in flight
+KNEE_BASE = 0.1
+KNEE_PER_REQUEST = 0.1  # the server's TTFT: 100 ms + 100 ms per request in flight
+KNEE = 5  # p90 TTFT <= 680 ms holds up to 5 in flight (600 ms: 80 ms for a loaded machine's lateness)
 
 
 @pytest.mark.xdist_group("timing")
@@ -126,8 +126,8 @@ def test_llm_capacity_finds_the_known_knee_of_a_loopback_server(
     pytester.makepyfile(
         test_capacity=f"""
         def test_capacity(llm_capacity):
-            capacity = llm_capacity("p90_ttft<=130ms", parallel=(1, 64), prompt_tokens=8, output_tokens=4,
-                                    isolation="thread")
+            capacity = llm_capacity("p90_ttft<=680ms", parallel=(1, 64), number=8, prompt_tokens=8,
+                                    output_tokens=4, isolation="thread")
             print("FOUND", capacity.max_concurrency, [lv.value for lv in capacity.levels])
             assert {KNEE - 1} <= capacity.max_concurrency <= {KNEE + 1}  # the knee, within one step
             assert capacity.bracketed and capacity.first_failing == capacity.max_concurrency + 1
@@ -138,7 +138,7 @@ def test_llm_capacity_finds_the_known_knee_of_a_loopback_server(
         "--llm-model", "fake-model", "--llm-base-url", server.base_url, "--llm-results", str(results), "-s"
     )
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*llmeval capacity*", "*max concurrency * meets p90_ttft<=130ms*"])
+    result.stdout.fnmatch_lines(["*llmeval capacity*", "*max concurrency * meets p90_ttft<=680ms*"])
     perf = json.loads(results.read_text())["extra"]["perf"]
     (search_result,) = perf["capacity"]
     assert search_result["test"].endswith("test_capacity.py::test_capacity")
