@@ -264,6 +264,27 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="S",
         field="serve.timeout_s",
     ),
+    OptionSpec(
+        "prices",
+        "price table (YAML, JSON or TOML): USD per million input/output/reasoning tokens per model; turns the "
+        "token counts into cost (docs/cost.md)",
+        metavar="FILE",
+    ),
+    OptionSpec(
+        "max_tokens_budget",
+        "send no request past N tokens (prompt + completion; each request reserves its bound first, needs "
+        "--llm-gen max_tokens=M); the rest of the run is left unrun and the run is incomplete (docs/cost.md)",
+        kind="int",
+        metavar="N",
+        field="max_tokens_budget",
+    ),
+    OptionSpec(
+        "max_cost",
+        "like --llm-max-tokens-budget, in USD priced by --llm-prices (docs/cost.md)",
+        kind="float",
+        metavar="USD",
+        field="max_cost",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -535,6 +556,9 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 repeats=opts.get("repeats"),
                 output_type=run_output_type,
                 chat_template_file=_path(opts.get("chat_template_file")),
+                prices=_path(opts.get("prices")),
+                max_tokens_budget=opts.get("max_tokens_budget"),
+                max_cost=opts.get("max_cost"),
             )
         )
     except ValidationError as exc:

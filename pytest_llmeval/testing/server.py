@@ -385,7 +385,11 @@ class FakeServerApp:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
             chunks = ChatChunks(cid, created, self.config.model, include_usage)
-            usage_obj = usage(prompt.prompt_tokens, plan.completion_tokens * n) if include_usage else None
+            usage_obj = (
+                usage(prompt.prompt_tokens, plan.completion_tokens * n, len(plan.reasoning) * n)
+                if include_usage
+                else None
+            )
             self._stream(conn, req, StreamScript(chunks, [plan] * n, usage_obj), fault)
         else:
             data = chat_completion_body(cid, created, self.config.model, plan, n, prompt.prompt_tokens)
