@@ -285,6 +285,30 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="USD",
         field="max_cost",
     ),
+    OptionSpec(
+        "mlflow",
+        "log the run to MLflow at this tracking URI (http://host:5000, file:./mlruns, databricks...): params, "
+        "metrics with interval bounds, the samples table, perf levels; needs pytest-llmbench[mlflow] "
+        "(docs/trackers.md)",
+        metavar="URI",
+    ),
+    OptionSpec(
+        "mlflow_experiment",
+        "MLflow experiment of --llm-mlflow, created when missing (default {default})",
+        metavar="NAME",
+        field="mlflow_experiment",
+    ),
+    OptionSpec(
+        "wandb",
+        "log the run to this Weights & Biases project (WANDB_MODE=offline works); needs pytest-llmbench[wandb] "
+        "(docs/trackers.md)",
+        metavar="PROJECT",
+    ),
+    OptionSpec(
+        "tracker_run_name",
+        "the run's name in MLflow and W&B (default: model and start time)",
+        metavar="NAME",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -559,6 +583,10 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 prices=_path(opts.get("prices")),
                 max_tokens_budget=opts.get("max_tokens_budget"),
                 max_cost=opts.get("max_cost"),
+                mlflow_uri=opts.get("mlflow"),
+                mlflow_experiment=opts.get("mlflow_experiment"),
+                wandb_project=opts.get("wandb"),
+                tracker_run_name=opts.get("tracker_run_name"),
             )
         )
     except ValidationError as exc:

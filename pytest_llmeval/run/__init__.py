@@ -129,6 +129,16 @@ def register_controller(
     if own_limit is not None:
         features["budget"] = BudgetGuard(evaluation, own_limit)
     features["spending"] = SpendingSummary(evaluation, prices, own_limit, settings.max_tokens_budget, settings.max_cost)
+    if settings.mlflow_uri is not None or settings.wandb_project is not None:
+        from ..trackers import TrackerPlugin
+
+        features["trackers"] = TrackerPlugin(
+            mlflow_uri=settings.mlflow_uri,
+            mlflow_experiment=settings.mlflow_experiment,
+            wandb_project=settings.wandb_project,
+            run_name=settings.tracker_run_name,
+            problems=outcome.output_problems,
+        )
     if settings.results_path is not None:
         features["results"] = ResultsFile(settings.results_path, outcome)
     for name, feature in features.items():

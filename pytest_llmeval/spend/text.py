@@ -29,30 +29,40 @@ def _row(name: str, tally: TokenTally, priced: bool) -> list[str]:
     return row
 
 
-def usage_lines(data: dict[str, Any] | None) -> list[str]:
-    """The table (benchmarks, collection groups, models when several, the run), the cached line and the
-    budget line; nothing when no answer reported usage and no budget was set."""
+def usage_table(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`{header, rows, notes}`: the table (benchmarks, collection groups, models when several, the run;
+    no rows when no answer reported usage), the cached line and the budget line as notes; None when
+    there is nothing to say. The terminal and the HTML report both draw it."""
     if data is None:
-        return []
+        return None
     summary = UsageSummary.model_validate(data)
     run = summary.run
-    lines: list[str] = []
+    header = ["tokens", "requests", "prompt", "completion", "reasoning"] + (["cost USD"] if summary.priced else [])
+    rows: list[list[str]] = []
     if run.requests or run.total_tokens:
-        header = ["tokens", "requests", "prompt", "completion", "reasoning"] + (["cost USD"] if summary.priced else [])
         rows = [_row(name, tally, summary.priced) for name, tally in summary.benchmarks.items()]
         rows += [_row(f"group {name}", tally, summary.priced) for name, tally in summary.groups.items()]
         if len(summary.models) > 1:
             rows += [_row(f"model {name}", tally, summary.priced) for name, tally in summary.models.items()]
         rows.append(_row("run", run, summary.priced))
-        lines += format_table(header, rows)
+    notes: list[str] = []
     if run.cached_requests:
         cached = run.cached_prompt_tokens + run.cached_completion_tokens
         noun = "answer" if run.cached_requests == 1 else "answers"
-        lines.append(f"cached: {run.cached_requests:,} {noun}, {cached:,} tokens, no cost (answered from the cache)")
-    budget = summary.budget
-    if budget:
-        lines.append(budget_line(budget))
-    return lines
+        notes.append(f"cached: {run.cached_requests:,} {noun}, {cached:,} tokens, no cost (answered from the cache)")
+    if summary.budget:
+        notes.append(budget_line(summary.budget))
+    if not rows and not notes:
+        return None
+    return {"header": header, "rows": rows, "notes": notes}
+
+
+def usage_lines(data: dict[str, Any] | None) -> list[str]:
+    """The terminal lines of `usage_table`."""
+    table = usage_table(data)
+    if table is None:
+        return []
+    return (format_table(table["header"], table["rows"]) if table["rows"] else []) + table["notes"]
 
 
 def budget_line(budget: dict[str, Any]) -> str:
