@@ -11,6 +11,7 @@ otherwise (an incomplete run is never FINISHED).
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 from .payload import PERF_COLUMNS, SAMPLE_COLUMNS, TrackerPayload
@@ -38,10 +39,12 @@ def log_to_mlflow(uri: str, experiment: str, payload: TrackerPayload, passed: bo
         metrics += [Metric(key, value, now, step) for key, value, step in payload.perf_metrics]
         for start in range(0, len(metrics), BATCH):
             client.log_batch(run_id, metrics=metrics[start : start + BATCH])
-        if payload.samples:
-            client.log_table(run_id, data=_columns(SAMPLE_COLUMNS, payload.samples), artifact_file="samples.json")
-        if payload.perf:
-            client.log_table(run_id, data=_columns(PERF_COLUMNS, payload.perf), artifact_file="perf.json")
+        with warnings.catch_warnings():  # pandas' deprecation notes about MLflow's own dtype checks
+            warnings.simplefilter("ignore")
+            if payload.samples:
+                client.log_table(run_id, data=_columns(SAMPLE_COLUMNS, payload.samples), artifact_file="samples.json")
+            if payload.perf:
+                client.log_table(run_id, data=_columns(PERF_COLUMNS, payload.perf), artifact_file="perf.json")
         client.log_dict(run_id, payload.results, "results.json")
         client.set_terminated(run_id, status="FINISHED" if passed else "FAILED")
     except BaseException:

@@ -119,11 +119,18 @@ def test_cost_budget_stops_by_price(pytester, usage_server, tmp_path):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"*": {"input": 1000.0, "output": 1000.0}}))  # 0.001 USD a token
     args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-gen", "max_tokens=40", "--llm-concurrency", "1")
-    result = run(pytester, usage_server, *args, "--llm-prices", str(prices), "--llm-max-cost", "0.28")
+    report = tmp_path / "report.html"
+    result = run(
+        pytester, usage_server, *args, "--llm-prices", str(prices), "--llm-max-cost", "0.28", f"--html={report}"
+    )
     sent = chat_requests(usage_server)
     assert 0 < sent < 6
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*budget: stopped sending (--llm-max-cost 0.28 USD reached*USD spent*"])
+    page = report.read_text()  # the HTML report: the tokens table with cost, the budget line, INCOMPLETE
+    assert 'id="llmeval-usage"' in page and "cost USD" in page
+    assert "budget: stopped sending (--llm-max-cost 0.28 USD reached" in page
+    assert "INCOMPLETE" in page
 
 
 def test_budget_under_xdist_splits_it_between_workers(pytester, usage_server, tmp_path):
@@ -179,3 +186,52 @@ def test_a_budget_that_cannot_be_kept_is_a_usage_error(pytester, usage_server, g
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
     assert chat_requests(usage_server) == 0
+
+
+def body(prompt: str, max_tokens: int = 10, n: int = 1) -> dict:
+    return {"model": "m", "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens, "n": n}
+
+
+def test_the_bound_is_prompt_bytes_plus_max_tokens_times_n():
+    messages = json.dumps([{"role": "user", "content": "héllo"}], ensure_ascii=False, separators=(",", ":"))
+    bound = request_bound(body("héllo", max_tokens=7, n=3))
+    assert bound is not None
+    assert (bound.prompt_tokens, bound.completion_tokens) == (len(messages.encode()), 21)
+    assert request_bound({"messages": []}) is None  # no max_tokens: no bound
+
+
+def test_requests_in_flight_hold_their_bound_and_a_refusal_is_final():
+    from pytest_llmeval.endpoint.models import Usage
+    from pytest_llmeval.spend import BudgetReached, SpendingLimit
+
+    one = request_bound(body("x")).tokens
+    limit = SpendingLimit(max_tokens=2 * one + 5)
+    first, second = limit.reserve(body("x")), limit.reserve(body("x"))  # two in flight: both bounds held
+    with pytest.raises(BudgetReached, match="--llm-max-tokens-budget"):
+        limit.reserve(body("x"))  # would fit after the answers, not while they are in flight
+    limit.settle(first, Usage(prompt_tokens=1, completion_tokens=1))
+    limit.settle(second, None)  # failed: releases, counts nothing
+    assert limit.spent_tokens == 2
+    with pytest.raises(BudgetReached):
+        limit.reserve(body("x"))  # once refused, the run sends nothing more
+    assert (limit.sent, limit.refused) == (2, 2)
+
+
+def test_an_answer_without_usage_counts_its_whole_bound():
+    from pytest_llmeval.endpoint.models import Usage
+    from pytest_llmeval.spend import SpendingLimit
+
+    limit = SpendingLimit(max_tokens=10_000)
+    held = limit.reserve(body("x"))
+    limit.settle(held, Usage())
+    assert limit.spent_tokens == held.tokens
+
+
+def test_cost_prices_reasoning_apart_and_bounds_at_the_dearer_price():
+    from pytest_llmeval.spend import ModelPrice, SpendingLimit
+
+    price = ModelPrice(input=1.0, output=2.0, reasoning=5.0)
+    assert price.cost(1_000_000, 3_000_000, 1_000_000) == pytest.approx(1.0 + 2 * 2.0 + 5.0)
+    limit = SpendingLimit(max_cost=1.0, price=price)
+    held = limit.reserve(body("x", max_tokens=100))
+    assert held.cost == pytest.approx((request_bound(body("x")).prompt_tokens * 1.0 + 100 * 5.0) / 1e6)
