@@ -235,3 +235,34 @@ def test_cost_prices_reasoning_apart_and_bounds_at_the_dearer_price():
     limit = SpendingLimit(max_cost=1.0, price=price)
     held = limit.reserve(body("x", max_tokens=100))
     assert held.cost == pytest.approx((request_bound(body("x")).prompt_tokens * 1.0 + 100 * 5.0) / 1e6)
+
+
+def test_tally_per_benchmark_subset_group_and_model_with_repeats_partly_cached():
+    from pytest_llmeval.endpoint.models import Usage
+    from pytest_llmeval.results import SampleRecord
+    from pytest_llmeval.spend import PriceTable, SpendCollector
+
+    def record(bench: str, subset: str, usage: Usage, **fields) -> SampleRecord:
+        return SampleRecord(
+            nodeid=f"{bench}/{subset}::0", benchmark=bench, subset=subset, id="0", usage=usage, **fields
+        )
+
+    prices = PriceTable.model_validate({"m": {"input": 1_000_000, "output": 1_000_000}})  # 1 USD a token
+    groups = {"a": "math", "b": "code"}
+    collector = SpendCollector("m", prices, group_of=lambda r: groups[r.benchmark])
+    collector.add(record("a", "x", Usage(prompt_tokens=10, completion_tokens=6, reasoning_tokens=2)))
+    # --llm-repeats 4, one of the four answered from the cache: a quarter of the tokens are free
+    collector.add(
+        record("b", "y", Usage(prompt_tokens=40, completion_tokens=20), requests=4, requests_cached=1, cached=False)
+    )
+    collector.add(record("b", "y", Usage(prompt_tokens=5, completion_tokens=5), cached=True))
+    summary = collector.build()
+    assert summary.benchmarks["a"].subsets["x"].reasoning_tokens == 2
+    b = summary.benchmarks["b"]
+    assert (b.requests, b.cached_requests) == (3, 2)
+    assert (b.prompt_tokens, b.completion_tokens) == (30, 15)
+    assert (b.cached_prompt_tokens, b.cached_completion_tokens) == (15, 10)
+    assert b.cost_usd == pytest.approx(45.0)  # cached tokens cost nothing
+    assert summary.groups["math"].cost_usd == pytest.approx(16.0)
+    assert summary.models["m"].total_tokens == summary.run.total_tokens == 61
+    assert summary.run.cost_usd == pytest.approx(61.0)
