@@ -77,7 +77,13 @@ def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0)
 
 
 def chat_completion_body(
-    completion_id: str, created: int, model: str, plan: OutputPlan, n: int, prompt_tokens: int
+    completion_id: str,
+    created: int,
+    model: str,
+    plan: OutputPlan,
+    n: int,
+    prompt_tokens: int,
+    reasoning_tokens: int = 0,
 ) -> bytes:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(plan.content)}
     if plan.reasoning:
@@ -92,7 +98,7 @@ def chat_completion_body(
             "created": created,
             "model": model,
             "choices": choices,
-            "usage": usage(prompt_tokens, plan.completion_tokens * n, len(plan.reasoning) * n),
+            "usage": usage(prompt_tokens, plan.completion_tokens * n, reasoning_tokens),
         }
     )
 

@@ -5,7 +5,9 @@ the metrics, the samples table and the perf levels are `wandb.Table`s (`samples`
 perf figure is also logged as a series over the levels (`perf/<test>/<figure>` against the step
 `perf/level`, the level's concurrency or rate). The run's mode is W&B's own: `WANDB_MODE=offline`
 writes it under `WANDB_DIR` (`wandb/offline-run-*/run-*.wandb`, uploaded later by `wandb sync`).
-The exit code W&B records is 0 for a passed run, 1 otherwise.
+The exit code W&B records is 0 for a passed run, 1 otherwise. W&B's own system metadata (command
+line, git state, installed packages, console output) is switched off: the command line can hold an
+API key, and the run is described by the payload alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def log_to_wandb(project: str, payload: TrackerPayload, passed: bool, mode: str 
         tags=[f"{key}={value}" for key, value in payload.tags.items()],
         mode=mode,  # type: ignore[arg-type]
         reinit="create_new",
+        # W&B's own metadata records the command line (sys.argv: an --llm-api-key given there), the
+        # environment's packages, git state and the console: none of it is sent, only the payload
+        settings=wandb.Settings(
+            x_disable_meta=True, disable_code=True, disable_git=True, console="off", x_save_requirements=False
+        ),
     )
     try:
         run.summary.update(dict(payload.metrics))

@@ -25,7 +25,7 @@ def reply_of(question: str) -> str:
 
 @pytest.fixture
 def usage_server(start_server):
-    return start_server(rules=GSM8K_RULES, reasoning=REASONING, keep_chat_bodies=100)
+    return start_server(rules=GSM8K_RULES, reasoning=REASONING, reasoning_tokens_in_usage=True, keep_chat_bodies=100)
 
 
 def test_tokens_per_benchmark_and_run_match_the_server_usage(pytester, usage_server, gsm8k_file, tmp_path):
