@@ -10,6 +10,7 @@ otherwise (an incomplete run is never FINISHED).
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from typing import Any
@@ -46,11 +47,26 @@ def log_to_mlflow(uri: str, experiment: str, payload: TrackerPayload, passed: bo
             if payload.perf:
                 client.log_table(run_id, data=_columns(PERF_COLUMNS, payload.perf), artifact_file="perf.json")
         client.log_dict(run_id, payload.results, "results.json")
-        client.set_terminated(run_id, status="FINISHED" if passed else "FAILED")
+        _terminate(client, run_id, "FINISHED" if passed else "FAILED")
     except BaseException:
-        client.set_terminated(run_id, status="FAILED")
+        _terminate(client, run_id, "FAILED")
         raise
     return run_id
+
+
+def _terminate(client: Any, run_id: str, status: str) -> None:
+    """End the run without MLflow writing its "View run" link into pytest's progress line (the
+    terminal summary names the run instead)."""
+    key = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+    before = os.environ.get(key)
+    os.environ[key] = "true"
+    try:
+        client.set_terminated(run_id, status=status)
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
 
 
 def _columns(names: list[str], rows: list[list[Any]]) -> dict[str, list[Any]]:

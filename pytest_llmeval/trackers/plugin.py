@@ -18,6 +18,7 @@ import pytest
 from ..errors import ConfigError
 from ..redact import redact
 from ..results import RunResult, SampleRecord
+from ..settings import redact_url
 from .payload import build_payload, sample_row
 
 EXTRAS = {"mlflow": ("--llm-mlflow", "mlflow"), "wandb": ("--llm-wandb", "wandb")}  # extra: (option, module)
@@ -69,6 +70,13 @@ class TrackerPlugin:
             self._send("wandb", "W&B", self.wandb_project, lambda: self._wandb(payload, result.passed))
         result.extra["trackers"] = dict(self.logged)  # the run ids, for finding the run again
 
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """One line per tracker the run went to, with its run id (where to find it)."""
+        where = {"mlflow": f"MLflow ({self.mlflow_uri}, experiment {self.mlflow_experiment})", "wandb": "W&B"}
+        for key, run_id in self.logged.items():
+            project = f" project {self.wandb_project}" if key == "wandb" else ""
+            terminalreporter.write_line(redact_url(f"llmeval: logged to {where[key]}{project}: run {run_id}"))
+
     def _mlflow(self, payload: Any, passed: bool) -> str:
         from .mlflow_tracker import log_to_mlflow
 
@@ -86,4 +94,6 @@ class TrackerPlugin:
             self.logged[key] = send()
         except Exception as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.problems.append(redact(f"llmeval: the run was not logged to {name} ({where}): {text[:300]}"))
+            self.problems.append(
+                redact(redact_url(f"llmeval: the run was not logged to {name} ({where}): {text[:300]}"))
+            )

@@ -128,6 +128,10 @@ def test_mlflow_run_params_metrics_and_samples_table_read_back(
     tracked = runs[0]
     results = json.loads((tmp_path / "r.json").read_text())
     assert results["extra"]["trackers"]["mlflow"] == tracked.info.run_id
+    result.stdout.fnmatch_lines(
+        [f"llmeval: logged to MLflow ({mlflow_server}, experiment tracked): run {tracked.info.run_id}"]
+    )
+    assert "View run" not in result.stdout.str()  # MLflow's own link would land in pytest's progress line
     assert tracked.info.run_name == "first run"
     assert tracked.info.status == "FINISHED"  # no gate failed (`passed` in the results JSON)
     params = tracked.data.params
