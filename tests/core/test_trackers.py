@@ -248,6 +248,23 @@ def test_wandb_offline_run_files_hold_config_summary_and_tables(pytester, model_
     assert API_KEY.encode() not in b"".join(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
 
 
+def test_wandb_perf_levels_are_a_series_over_concurrency(pytester, start_server, tmp_path):
+    pytest.importorskip("wandb", reason="needs the wandb extra: pip install 'pytest-llmbench[wandb]'")
+    server = start_server(output_tokens=4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WANDB_MODE", "offline")
+        patch.setenv("WANDB_DIR", str(tmp_path))
+        patch.setenv("WANDB_SILENT", "true")
+        result = run(pytester, server, "--llm-perf", "parallel=1,2", "number=2,4", "--llm-wandb", "perf-project")
+    assert result.ret == 0, result.stdout.str()
+    (path,) = (tmp_path / "wandb").glob("offline-run-*/*.wandb")
+    records = read_wandb_run(path)
+    levels = [row for row in records["history"] if "perf/level" in row]
+    assert [row["perf/level"] for row in levels] == [1, 2]
+    assert all(any(key.endswith("/request_throughput") for key in row) for row in levels)
+    assert records["summary"]["perf.nrows"] == 2  # the perf table: one row per level
+
+
 def wandb_log_records(path: Path) -> list[bytes]:
     """The records of a W&B run file (`run-<id>.wandb`). wandb 0.31 no longer ships a Python reader
     (its `wandb.sdk.internal.datastore` went with the Go core), so this reads the format it documents:
@@ -289,7 +306,7 @@ def read_wandb_run(path: Path) -> dict[str, Any]:
     def items(updates: Any) -> dict[str, Any]:
         return {(item.key or ".".join(item.nested_key)): json.loads(item.value_json) for item in updates}
 
-    found: dict[str, Any] = {"run": {}, "summary": {}, "exit": []}
+    found: dict[str, Any] = {"run": {}, "summary": {}, "history": [], "exit": []}
     for raw in wandb_log_records(path):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(raw)
@@ -298,6 +315,8 @@ def read_wandb_run(path: Path) -> dict[str, Any]:
             found["run"] = {"config": items(record.run.config.update), "name": record.run.display_name}
         elif kind == "summary":
             found["summary"].update(items(record.summary.update))
+        elif kind == "history":
+            found["history"].append(items(record.history.item))
         elif kind == "exit":
             found["exit"].append(record.exit.exit_code)
     return found
