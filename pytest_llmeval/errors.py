@@ -46,7 +46,8 @@ Hierarchy (``kind`` is the ``error_kind`` a sample gets in the results; see docs
 
 Internal control-flow exceptions that never reach a user stay next to their code, each saying why:
 ``_GiveUp`` (scoring/math_equiv.py), ``_Timeout`` (execution/symbolic.py), ``LoadTimeout`` (the code sandbox's child),
-``RequestFailed`` (perf/backend.py), ``RequestSkipped`` (endpoint/dispatcher.py) and ``HttpError``
+``RequestFailed`` (perf/backend.py), ``RequestSkipped`` (endpoint/dispatcher.py), ``BudgetReached``
+(spend/limit.py: a request the budget refuses, its sample left unsent) and ``HttpError``
 (testing/_http.py).
 """
 

@@ -276,6 +276,49 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "bisection, 3 repeats per level); --llm-perf words give the workload and parallel=START,LIMIT "
         "(see docs/perf.md)",
         metavar="SLO",
+        "prices",
+        "price table (YAML, JSON or TOML): USD per million input/output/reasoning tokens per model; turns the "
+        "token counts into cost (docs/cost.md)",
+        metavar="FILE",
+    ),
+    OptionSpec(
+        "max_tokens_budget",
+        "send no request past N tokens (prompt + completion; each request reserves its bound first, needs "
+        "--llm-gen max_tokens=M); the rest of the run is left unrun and the run is incomplete (docs/cost.md)",
+        kind="int",
+        metavar="N",
+        field="max_tokens_budget",
+    ),
+    OptionSpec(
+        "max_cost",
+        "like --llm-max-tokens-budget, in USD priced by --llm-prices (docs/cost.md)",
+        kind="float",
+        metavar="USD",
+        field="max_cost",
+    ),
+    OptionSpec(
+        "mlflow",
+        "log the run to MLflow at this tracking URI (http://host:5000, file:./mlruns, databricks...): params, "
+        "metrics with interval bounds, the samples table, perf levels; needs pytest-llmbench[mlflow] "
+        "(docs/trackers.md)",
+        metavar="URI",
+    ),
+    OptionSpec(
+        "mlflow_experiment",
+        "MLflow experiment of --llm-mlflow, created when missing (default {default})",
+        metavar="NAME",
+        field="mlflow_experiment",
+    ),
+    OptionSpec(
+        "wandb",
+        "log the run to this Weights & Biases project (WANDB_MODE=offline works); needs pytest-llmbench[wandb] "
+        "(docs/trackers.md)",
+        metavar="PROJECT",
+    ),
+    OptionSpec(
+        "tracker_run_name",
+        "the run's name in MLflow and W&B (default: model and start time)",
+        metavar="NAME",
     ),
 )
 
@@ -551,6 +594,13 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 repeats=opts.get("repeats"),
                 output_type=run_output_type,
                 chat_template_file=_path(opts.get("chat_template_file")),
+                prices=_path(opts.get("prices")),
+                max_tokens_budget=opts.get("max_tokens_budget"),
+                max_cost=opts.get("max_cost"),
+                mlflow_uri=opts.get("mlflow"),
+                mlflow_experiment=opts.get("mlflow_experiment"),
+                wandb_project=opts.get("wandb"),
+                tracker_run_name=opts.get("tracker_run_name"),
             )
         )
     except ValidationError as exc:

@@ -152,6 +152,10 @@ class RunResult(BaseModel):
     collection: dict[str, Any] | None = None  # --llm-collection: collection.results.CollectionResult (docs/results.md)
     thinking: dict[str, Any] | None = None  # --llm-think-eval (efficiency.EfficiencyResult, docs/results.md)
     samples_path: str | None = None  # the --llm-samples JSONL of this run, for paired comparisons
+    # tokens and cost per run, model, benchmark, subset and collection group (spend.tally.UsageSummary, docs/cost.md)
+    usage: dict[str, Any] | None = None
+    # why the run stopped sending before the end (--llm-max-tokens-budget / --llm-max-cost); never passed then
+    stopped_by: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)  # room for perf results and other sections
 
 

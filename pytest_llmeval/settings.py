@@ -249,6 +249,13 @@ class RunSettings(BaseModel):
         None  # --llm-output-type NAME: generate_until | multiple_choice (benchmarks/output_types.py)
     )
     chat_template_file: Path | None = None  # --llm-chat-template-file: Jinja template of log-likelihood contexts
+    prices: Path | None = None  # --llm-prices: the price table file (spend/prices.py)
+    max_tokens_budget: int | None = Field(default=None, ge=1)  # --llm-max-tokens-budget (spend/limit.py)
+    max_cost: float | None = Field(default=None, gt=0)  # --llm-max-cost, USD
+    mlflow_uri: str | None = None  # --llm-mlflow: tracking URI (trackers/mlflow_tracker.py)
+    mlflow_experiment: str = "pytest-llmbench"  # --llm-mlflow-experiment
+    wandb_project: str | None = None  # --llm-wandb: W&B project (trackers/wandb_tracker.py)
+    tracker_run_name: str | None = None  # --llm-tracker-run-name
 
     def failures_shown(self, verbosity: int) -> int | None:
         """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,

@@ -17,18 +17,28 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..settings import EndpointSettings
 from .adaptive import AimdController, ConcurrencyLimiter, Permit, ThrottleEvent, ThrottleSummary
 from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient
-from .models import ChatResponse
+from .models import ChatResponse, Usage
 
 BodyBuilder = Callable[[], dict[str, Any]]
 # Called on the dispatcher's loop thread as soon as item `index`'s response is there (fresh or
 # cached), e.g. to issue the judge requests that grade it while the item still waits its turn.
 ResponseHook = Callable[[int, ChatResponse], None]
+
+
+class SpendingGate(Protocol):
+    """A budget asked just before a request goes on the wire (`spend.SpendingLimit`): `reserve` holds
+    the request's bound or raises (the request is not sent; the exception is its result), `settle`
+    releases the hold with the usage the answer reported (None when the request failed)."""
+
+    def reserve(self, body: dict[str, Any]) -> Any: ...
+
+    def settle(self, reservation: Any, usage: Usage | None) -> None: ...
 
 
 class RequestSkipped(Exception):
@@ -109,6 +119,7 @@ class Dispatcher:
         self._inflight: dict[str, asyncio.Future[ChatResponse]] = {}
         self._client: ChatClient | None = None
         self._semaphore: ConcurrencyLimiter | None = None
+        self.spending: SpendingGate | None = None  # --llm-max-tokens-budget / --llm-max-cost
         self._run(self._setup())
 
     async def _setup(self) -> None:
@@ -226,8 +237,16 @@ class Dispatcher:
             self._inflight[key] = own
             try:
                 assert self._client is not None
+                reservation = self.spending.reserve(body) if self.spending is not None else None
                 self.requests_sent += 1
-                response = await self._client.chat(wire_body(body), permit)
+                try:
+                    response = await self._client.chat(wire_body(body), permit)
+                except BaseException:
+                    if self.spending is not None:
+                        self.spending.settle(reservation, None)
+                    raise
+                if self.spending is not None:
+                    self.spending.settle(reservation, response.usage)
                 if store and self.cache is not None:
                     self.cache.put(key, self.settings.model, response)
                 if queued_s is not None:  # after the cache: a cached answer never waited

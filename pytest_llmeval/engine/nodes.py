@@ -86,6 +86,7 @@ class SampleItem(pytest.Item):
         self.response: ChatResponse | None = None
         self.record: Any = None  # SampleRecord once the item ran (or errored)
         self.skipped_early = False  # --llm-early-stop left its request unsent
+        self.skipped_budget: str | None = None  # why --llm-max-tokens-budget / --llm-max-cost left it unsent
 
     @classmethod
     def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> SampleItem:

@@ -18,6 +18,7 @@ from ..media import summarise_messages
 from ..results import SampleRecord
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
+from ..spend.limit import BudgetReached, SpendingLimit
 from . import loglik
 from .nodes import RECORD_ERROR, SampleItem
 
@@ -42,11 +43,14 @@ class EvalRuntime:
         # --llm-early-stop: asked before a sample's request is sent; True skips the sample
         self.skip_sample: Callable[[SampleItem], bool] | None = None
         self._wrapper: Any = None  # the chat template of log-likelihood contexts, loaded on first use
+        # --llm-max-tokens-budget / --llm-max-cost: asked before each request of the model under test
+        self.spending_limit: SpendingLimit | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
             self._dispatcher = Dispatcher(self.settings.endpoint, self._cache(), on_throttle=self._throttled)
+            self._dispatcher.spending = self.spending_limit
         return self._dispatcher
 
     def throttling(self) -> ThrottleSummary | None:
@@ -246,6 +250,7 @@ class EvalRuntime:
         responses: list[ChatResponse] = []
         failure: BaseException | None = None
         skipped = False
+        unsent: BudgetReached | None = None
         for repeat in range(self._request_count(item)):
             try:
                 if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
@@ -255,6 +260,8 @@ class EvalRuntime:
                     responses.append(self._plan.result(index + repeat))
             except RequestSkipped:
                 skipped = True
+            except BudgetReached as exc:
+                unsent = unsent or exc
             except BaseException as exc:  # consume every repeat's future before raising the first error
                 failure = failure or exc
         if isinstance(failure, EndpointNotFoundError) and not self._answered:
@@ -265,6 +272,9 @@ class EvalRuntime:
             item.session.shouldstop = f"llmeval: {failure}"
         if skipped:  # a sample is whole or skipped: answers of some of its repeats are dropped
             self._skip_early(item)
+        if unsent is not None:  # the budget stopped the run: unrun (incomplete), not an error nor wrong
+            item.skipped_budget = unsent.reason
+            pytest.skip(f"not sent: {unsent.reason}")
         if failure is not None:
             raise failure
         self._answered = True

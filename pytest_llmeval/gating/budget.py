@@ -44,7 +44,7 @@ def decide(result: RunResult, *, max_errors: int, other_failures: int, votes: It
     vetoes = sum(vote is False for vote in votes)
     reasons = [threshold_reason(o) for o in failing]
     if not result.complete:
-        reasons.insert(0, "the run is incomplete")
+        reasons.insert(0, "the run is incomplete" + (f" ({result.stopped_by})" if result.stopped_by else ""))
     if errors > max_errors:
         reasons.append(f"{errors} endpoint errors (--llm-max-errors {max_errors})")
     if other_failures:

@@ -159,7 +159,7 @@ def meta_section(page: Page) -> dict[str, Any]:
         # an incomplete run is never passed, whatever its scores (fields of the results, see docs/results.md)
         done = result.samples_scored + result.samples_errored
         planned = result.samples_planned
-        why = "interrupted" if result.interrupted else "samples without a result"
+        why = "interrupted" if result.interrupted else (result.stopped_by or "samples without a result")
         verdict, tone, note = (
             "INCOMPLETE",
             "lle-fail",
@@ -259,6 +259,14 @@ def perf_section(page: Page) -> dict[str, Any] | None:
     return {"perf": page.perf} if page.perf is not None else None
 
 
+def usage_section(page: Page) -> dict[str, Any] | None:
+    """Tokens and cost per benchmark, group, model and run, the cached answers and the budget (docs/cost.md)."""
+    from ..spend.text import usage_table
+
+    table = usage_table(page.result.usage)
+    return {"usage": table} if table is not None else None
+
+
 SectionBuilder = Callable[[Page], "dict[str, Any] | None"]
 # (name, builder): drawn in this order by templates/sections/<name>.html.j2
 OVERVIEW_SECTIONS: list[tuple[str, SectionBuilder]] = [
@@ -270,6 +278,7 @@ OVERVIEW_SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("charts", charts_section),
     ("thinking", thinking_section),
     ("perf", perf_section),
+    ("usage", usage_section),
 ]
 
 

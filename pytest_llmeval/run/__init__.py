@@ -9,7 +9,8 @@
 - Features, one plugin each, fed by the record stream (`pytest_llmeval_*` hooks, `hooks.py`) and
   registered only when their option is on: `aggregation` (always), `thresholds`, `early_stop`,
   `collection_tables`, `efficiency`, `samples_file`, `results_file`; `progress` (scope and live
-  line), `notices`, and `terminal` (the summary and the verdict line).
+  line), `notices`, and `terminal` (the summary and the verdict line); `spending` (tokens and cost,
+  always; the budget guard where items run when a budget is set).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .results_file import ResultsFile
 from .runner import ItemRunner
 from .samples_file import SamplesFile
 from .scope import Evaluation
+from .spending import BudgetGuard, SpendingSummary, price_table, spending_limit
 from .terminal import TerminalSummary
 from .thresholds import ThresholdGate
 from .throttling import Throttling, WorkerThrottling
@@ -73,6 +75,9 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
     plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
     plugins.register(WorkerThrottling(evaluation), PLUGIN_NAME + "-throttling")
+    limit = spending_limit(settings, price_table(settings), int(workerinput.get("workercount", 1)))
+    if limit is not None:
+        plugins.register(BudgetGuard(evaluation, limit), PLUGIN_NAME + "-budget")
     return evaluation
 
 
@@ -86,6 +91,9 @@ def register_controller(
     distributed = is_xdist_controller(config)
     if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
         raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
+    prices = price_table(settings)  # --llm-prices: a bad file is a usage error before any request
+    workers = int(getattr(config.option, "numprocesses", None) or 1) if distributed else 1
+    limit = spending_limit(settings, prices, workers)  # checked here also when the workers keep it
     notices = Notices(config)
     evaluation = Evaluation(config, settings, notify=notices.notify)
     evaluation.samples_only = decide_samples_only(config, evaluation)
@@ -120,6 +128,20 @@ def register_controller(
         features["efficiency"] = EfficiencyFigures(settings.thought_markers or DEFAULT_THOUGHT_MARKERS)
     if settings.samples_path is not None:
         features["samples"] = SamplesFile(settings.samples_path, outcome)
+    own_limit = None if distributed else limit  # under xdist each worker keeps its share
+    if own_limit is not None:
+        features["budget"] = BudgetGuard(evaluation, own_limit)
+    features["spending"] = SpendingSummary(evaluation, prices, own_limit, settings.max_tokens_budget, settings.max_cost)
+    if settings.mlflow_uri is not None or settings.wandb_project is not None:
+        from ..trackers import TrackerPlugin
+
+        features["trackers"] = TrackerPlugin(
+            mlflow_uri=settings.mlflow_uri,
+            mlflow_experiment=settings.mlflow_experiment,
+            wandb_project=settings.wandb_project,
+            run_name=settings.tracker_run_name,
+            problems=outcome.output_problems,
+        )
     if settings.results_path is not None:
         features["results"] = ResultsFile(settings.results_path, outcome)
     for name, feature in features.items():

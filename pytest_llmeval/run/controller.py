@@ -140,7 +140,8 @@ class Controller:
         result.passed = verdict.passed
         # Gates (thresholds, or a plugin's vote such as --llm-max-drop) decide the exit status;
         # without any, pytest's usual rule applies and every wrong answer fails the run.
-        if result.thresholds or any(vote is not None for vote in votes):
+        # A run a budget stopped (result.stopped_by) is incomplete: its verdict decides too (never passed).
+        if result.thresholds or result.stopped_by or any(vote is not None for vote in votes):
             self.outcome.verdict = verdict
         return result
 

@@ -26,13 +26,14 @@ from ..report.terminal import (
     verdict_line,
 )
 from ..results import RunResult
+from ..spend.text import usage_lines
 from .outcome import RunOutcome, perf_ran
 from .scope import Evaluation
 
 
 def incomplete_line(result: RunResult) -> str:
     """The banner of a run that did not finish: it is not passed, whatever its scores say."""
-    why = "interrupted" if result.interrupted else "samples without a result"
+    why = "interrupted" if result.interrupted else (result.stopped_by or "samples without a result")
     done = result.samples_scored + result.samples_errored
     planned = "?" if result.samples_planned is None else f"{result.samples_planned:,}"
     errors = f"{result.samples_errored:,} errors"
@@ -127,6 +128,8 @@ class TerminalSummary:
         errors = sum(bench.errors for bench in result.benchmarks.values())
         requests = result.requests
         terminalreporter.write_line(requests_line(requests.sent + errors, requests.cached, errors))
+        for line in usage_lines(result.usage):
+            terminalreporter.write_line(line)
         offline_note = self.evaluation.runtime.offline_note
         if offline_note and not requests.sent and not errors:
             terminalreporter.write_line(offline_note, yellow=True)

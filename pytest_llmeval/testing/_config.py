@@ -110,6 +110,10 @@ class FakeServerConfig(BaseModel):
     reasoning: str | None = Field(default=None, description="reasoning_content for every reply without its own")
     think: str | None = Field(default=None, description="content becomes '<think>\\n{think}\\n</think>\\n\\n' + reply")
 
+    reasoning_tokens_in_usage: bool = Field(
+        default=False,
+        description="report the reasoning tokens in usage.completion_tokens_details.reasoning_tokens (OpenAI, vLLM)",
+    )
     ignore_n: bool = Field(default=False, description="answer one choice whatever n asks, as llama.cpp's server does")
     fail_first_n: int = Field(default=0, ge=0)
     fail_every_k: int = Field(default=0, ge=0)

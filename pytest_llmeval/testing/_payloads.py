@@ -63,16 +63,27 @@ def models_body(model: str, created: int) -> bytes:
     return dumps({"object": "list", "data": [{"id": model, "object": "model", "created": created, "owned_by": "fake"}]})
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
+def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0) -> dict[str, Any]:
+    """OpenAI's usage object; reasoning tokens (counted inside completion_tokens) in
+    `completion_tokens_details`, as OpenAI and vLLM report them, when there are any."""
+    data: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+    if reasoning_tokens:
+        data["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+    return data
 
 
 def chat_completion_body(
-    completion_id: str, created: int, model: str, plan: OutputPlan, n: int, prompt_tokens: int
+    completion_id: str,
+    created: int,
+    model: str,
+    plan: OutputPlan,
+    n: int,
+    prompt_tokens: int,
+    reasoning_tokens: int = 0,
 ) -> bytes:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(plan.content)}
     if plan.reasoning:
@@ -87,7 +98,7 @@ def chat_completion_body(
             "created": created,
             "model": model,
             "choices": choices,
-            "usage": usage(prompt_tokens, plan.completion_tokens * n),
+            "usage": usage(prompt_tokens, plan.completion_tokens * n, reasoning_tokens),
         }
     )
 
@@ -146,7 +157,7 @@ class ChatChunks:
             f'{self._prefix}{{"index":{index},"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
         )
 
-    def usage(self, usage_obj: dict[str, int]) -> str:
+    def usage(self, usage_obj: dict[str, Any]) -> str:
         return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
 
 
@@ -173,7 +184,7 @@ class TextChunks:
     def finish(self, index: int, reason: str) -> str:
         return f'{self._prefix}{{"index":{index},"text":"","logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
 
-    def usage(self, usage_obj: dict[str, int]) -> str:
+    def usage(self, usage_obj: dict[str, Any]) -> str:
         return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
 
 
@@ -190,7 +201,7 @@ class StreamScript:
     __slots__ = ("_chunks", "_plans", "_usage", "writes")
 
     def __init__(
-        self, chunks: ChatChunks | TextChunks, plans: list[OutputPlan], usage_obj: dict[str, int] | None
+        self, chunks: ChatChunks | TextChunks, plans: list[OutputPlan], usage_obj: dict[str, Any] | None
     ) -> None:
         self._chunks = chunks
         self._plans = plans

@@ -380,15 +380,16 @@ class FakeServerApp:
         if fault == "answered":
             return
         plan = plan_output(self.config, prompt, limits)
+        reasoning = len(plan.reasoning) * n if self.config.reasoning_tokens_in_usage else 0
         cid, created = f"chatcmpl-{next(self._ids):x}", int(time.time())
         if body.get("stream"):
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
             chunks = ChatChunks(cid, created, self.config.model, include_usage)
-            usage_obj = usage(prompt.prompt_tokens, plan.completion_tokens * n) if include_usage else None
+            usage_obj = usage(prompt.prompt_tokens, plan.completion_tokens * n, reasoning) if include_usage else None
             self._stream(conn, req, StreamScript(chunks, [plan] * n, usage_obj), fault)
         else:
-            data = chat_completion_body(cid, created, self.config.model, plan, n, prompt.prompt_tokens)
+            data = chat_completion_body(cid, created, self.config.model, plan, n, prompt.prompt_tokens, reasoning)
             self._respond_later(conn, req, data, fault)
 
     def _completions(self, conn: _Connection, req: HttpRequest) -> None:

@@ -1,0 +1,122 @@
+"""Token counts and cost of a run, folded from the sample records (`SampleRecord.usage`).
+
+Units: tokens as the server reports them in `usage` (`prompt_tokens`, `completion_tokens`, and
+`reasoning_tokens` from `completion_tokens_details`, which OpenAI counts inside `completion_tokens`);
+money in US dollars from the price table (`prices.py`), None when the model has no price.
+
+A record answered from the response cache cost nothing this run: its tokens are counted apart
+(`cached_*`) and never priced. With `--llm-repeats K` a record stands for K requests, some perhaps
+cached: its tokens are split in proportion (fresh requests / K).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..results import SampleRecord
+from .prices import PriceTable
+
+
+class TokenTally(BaseModel):
+    """Tokens of a group of requests. The plain counts are those sent this run; `cached_*` those of
+    answers the cache gave (free). `cost_usd`: the sent tokens priced, None without a price."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_requests: int = 0
+    cached_prompt_tokens: int = 0
+    cached_completion_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: TokenTally) -> None:
+        for name in (
+            "requests",
+            "prompt_tokens",
+            "completion_tokens",
+            "reasoning_tokens",
+            "cached_requests",
+            "cached_prompt_tokens",
+            "cached_completion_tokens",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+
+
+class BenchmarkTally(TokenTally):
+    subsets: dict[str, TokenTally] = Field(default_factory=dict)
+
+
+class UsageSummary(BaseModel):
+    """The `usage` section of the results JSON (docs/results.md, docs/cost.md)."""
+
+    run: TokenTally = Field(default_factory=TokenTally)
+    models: dict[str, TokenTally] = Field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkTally] = Field(default_factory=dict)
+    groups: dict[str, TokenTally] = Field(default_factory=dict)  # --llm-collection: per top-level group
+    priced: bool = False  # a price table was given and priced the model
+    budget: dict[str, Any] | None = None  # --llm-max-tokens-budget / --llm-max-cost: the limit and what it did
+
+
+def record_tally(record: SampleRecord, prices: PriceTable | None, model: str) -> TokenTally:
+    """One record's tokens (and cost when `prices` prices `model`)."""
+    usage = record.usage
+    tally = TokenTally()
+    if usage is None:
+        return tally
+    requests = max(record.requests, 1)
+    cached = record.requests_cached if record.requests > 1 else int(record.cached)
+    cached = min(max(cached, 0), requests)
+    fresh = requests - cached
+    share = fresh / requests
+    prompt = round(usage.prompt_tokens * share)
+    completion = round(usage.completion_tokens * share)
+    reasoning = round((usage.reasoning_tokens or 0) * share)
+    tally.requests, tally.cached_requests = fresh, cached
+    tally.prompt_tokens, tally.completion_tokens, tally.reasoning_tokens = prompt, completion, reasoning
+    tally.cached_prompt_tokens = usage.prompt_tokens - prompt
+    tally.cached_completion_tokens = usage.completion_tokens - completion
+    price = prices.price_of(model) if prices is not None else None
+    if price is not None:
+        tally.cost_usd = price.cost(prompt, completion, reasoning)
+    return tally
+
+
+class SpendCollector:
+    """Sums record tallies per benchmark, subset, collection group and model."""
+
+    def __init__(self, model: str, prices: PriceTable | None, group_of: Any = None) -> None:
+        self.model = model
+        self.prices = prices
+        self.group_of = group_of  # record -> collection group name or None
+        self.summary = UsageSummary(priced=prices is not None and prices.price_of(model) is not None)
+        self._benchmarks: dict[str, BenchmarkTally] = defaultdict(BenchmarkTally)
+
+    def add(self, record: SampleRecord) -> None:
+        if record.usage is None:
+            return
+        tally = record_tally(record, self.prices, self.model)
+        summary = self.summary
+        summary.run.add(tally)
+        summary.models.setdefault(self.model, TokenTally()).add(tally)
+        bench = self._benchmarks[record.benchmark]
+        bench.add(tally)
+        bench.subsets.setdefault(record.subset, TokenTally()).add(tally)
+        group = self.group_of(record) if self.group_of is not None else None
+        if group is not None:
+            summary.groups.setdefault(group, TokenTally()).add(tally)
+
+    def build(self) -> UsageSummary:
+        self.summary.benchmarks = {name: self._benchmarks[name] for name in sorted(self._benchmarks)}
+        if self.summary.priced and self.summary.run.cost_usd is None:
+            self.summary.run.cost_usd = 0.0
+        return self.summary
