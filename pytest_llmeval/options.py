@@ -276,6 +276,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "bisection, 3 repeats per level); --llm-perf words give the workload and parallel=START,LIMIT "
         "(see docs/perf.md)",
         metavar="SLO",
+    ),
+    OptionSpec(
         "prices",
         "price table (YAML, JSON or TOML): USD per million input/output/reasoning tokens per model; turns the "
         "token counts into cost (docs/cost.md)",
