@@ -131,8 +131,8 @@ def read_embeddings(data: bytes, texts: list[str], dimensions: int | None = None
     matrix = np.vstack(vectors)
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise BadReply(f"{where}: the vector of input {row} ({texts[row][:60]!r}) holds NaN or infinity")
+        at = int(np.flatnonzero(bad)[0])
+        raise BadReply(f"{where}: the vector of input {at} ({texts[at][:60]!r}) holds NaN or infinity")
     tokens = (reply.usage.prompt_tokens or reply.usage.total_tokens or 0) if reply.usage else 0
     return Embeddings(vectors=matrix, model=reply.model, prompt_tokens=tokens)
 
