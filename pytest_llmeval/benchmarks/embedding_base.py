@@ -17,7 +17,8 @@ instead of chat (`api = "vectors"`: the engine hands its items to `retrieval.run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..errors import ConfigError
@@ -78,6 +79,18 @@ class EmbeddingTask(Benchmark):
         if path.startswith("root:"):
             return "/" + path.removeprefix("root:").lstrip("/"), True
         return "/" + path.lstrip("/"), False
+
+    @classmethod
+    def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        """The mean of each per-sample metric over the samples that carry it, summed exactly
+        (`math.fsum`): records arrive in another order under xdist, and `-n 2` must give the same
+        digits as one process."""
+        names = dict.fromkeys(metric for values in per_sample for metric in values)
+        out: dict[str, float] = {}
+        for metric in names:
+            carried = [values[metric] for values in per_sample if metric in values]
+            out[metric] = math.fsum(carried) / len(carried)
+        return out
 
     def messages(self, sample: Sample) -> list[Message]:
         # what the samples JSONL and the report show as the prompt: the query (or the pair)

@@ -47,14 +47,15 @@ class STSTask(EmbeddingTask):
 
     @classmethod
     def aggregate(cls, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
-        pairs = [(s["cosine"], s["gold"]) for s in per_sample if "cosine" in s and "gold" in s]
+        # sorted: the records' order differs under xdist, the digits must not
+        pairs = sorted((s["cosine"], s["gold"]) for s in per_sample if "cosine" in s and "gold" in s)
         if not pairs:
             return {}
         predicted, gold = [p for p, _ in pairs], [g for _, g in pairs]
         return {
             "cosine_spearman": spearman(predicted, gold),
             "cosine_pearson": pearson(predicted, gold),
-            "cosine": sum(predicted) / len(predicted),
+            "cosine": math.fsum(predicted) / len(predicted),
         }
 
 

@@ -1,0 +1,182 @@
+"""Whole runs of the embedding tasks through the loopback test server (pytester subprocesses)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from pytest_llmeval.scoring.retrieval import rank_scores, reranking_metrics, retrieval_metrics
+from pytest_llmeval.testing._vectors import bag_of_words
+from tests.conftest import write_jsonl
+from tests.retrieval.conftest import DOCS, QRELS, QUERIES, write_beir
+
+
+def _run(pytester: pytest.Pytester, server: Any, *args: str) -> tuple[Any, dict[str, Any]]:
+    results = pytester.path / f"results-{len(list(pytester.path.glob('results-*')))}.json"
+    url = server if isinstance(server, str) else server.base_url
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "emb", "--llm-base-url", url, "--llm-results", str(results), "-p", "no:randomly", *args
+    )
+    data = json.loads(results.read_text()) if results.exists() else {}
+    return result, data
+
+
+def _expected_retrieval() -> dict[str, float]:
+    texts = [f"{t} {x}".strip() for t, x in DOCS.values()]
+    corpus = np.array([bag_of_words(t, 64) for t in texts])
+    ids = list(DOCS)
+    judged: dict[str, dict[str, int]] = {}
+    for qid, doc, grade in QRELS:
+        judged.setdefault(qid, {})[doc] = grade
+    per_query = []
+    for qid, qrels in judged.items():
+        scores = corpus @ bag_of_words(QUERIES[qid], 64)
+        ranked = rank_scores({doc: float(np.float32(s)) for doc, s in zip(ids, scores, strict=True)})
+        per_query.append(retrieval_metrics(ranked, qrels))
+    return {m: float(np.mean([q[m] for q in per_query])) for m in per_query[0]}
+
+
+def test_a_beir_folder_runs_one_item_per_judged_query_with_trec_metrics(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    result, data = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={beir_dir}", "-v")
+    result.assert_outcomes(passed=3, failed=1)
+    out = result.stdout.str()
+    assert "beir/default::q4 FAILED" in out and "q5" not in out
+    assert "no relevant document in the top 10" in out
+    bench = data["benchmarks"]["beir"]
+    assert bench["count"] == 4
+    expected = _expected_retrieval()
+    for metric in ("ndcg_at_10", "map_at_100", "recall_at_10", "precision_at_1", "mrr_at_10"):
+        assert bench["metrics"][metric] == pytest.approx(expected[metric], abs=1e-6), metric
+    assert bench["uncertainty"]["ndcg_at_10"]["se"] > 0  # a standard error over queries
+
+
+def test_threshold_gate_passes_and_fails_on_ndcg_at_10(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    base = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    low, _ = _run(pytester, server, *base, "--llm-threshold", "beir.ndcg_at_10>=0.5")
+    assert low.ret == 0
+    high, _ = _run(pytester, server, *base, "--llm-threshold", "beir.ndcg_at_10>=0.95")
+    assert high.ret == 1
+    assert "FAIL  beir.ndcg_at_10>=0.95" in high.stdout.str()
+
+
+def test_rerun_is_answered_from_the_vector_cache_without_a_server(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    args = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    _, first = _run(pytester, server, *args)
+    assert server.stats()["endpoints"]["POST /v1/embeddings"] == 2  # the corpus (17 texts), the queries (4)
+    url = server.base_url
+    server.stop()
+    again, second = _run(pytester, url, *args)
+    again.assert_outcomes(passed=3, failed=1)
+    assert second["benchmarks"]["beir"]["metrics"] == first["benchmarks"]["beir"]["metrics"]
+    assert second["requests"]["cached"] == 4
+
+
+def test_two_workers_give_identical_results(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    args = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}", "--llm-no-cache")
+    _, one = _run(pytester, server, *args)
+    two_run, two = _run(pytester, server, *args, "-n", "2")
+    two_run.assert_outcomes(passed=3, failed=1)
+    assert two["benchmarks"]["beir"]["metrics"] == one["benchmarks"]["beir"]["metrics"]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"qrels": [*QRELS, ("q1", "nope", 1)]}, "qrels/test.tsv:7: qrels row names document 'nope', which is not in"),
+        ({"queries": {**QUERIES, "q2": "   "}}, "queries.jsonl:2: query 'q2' has an empty text"),
+    ],
+)
+def test_bad_beir_rows_are_one_error_naming_the_row(pytester, start_server, tmp_path, change, says) -> None:
+    server = start_server()
+    folder = write_beir(tmp_path / "bad", **change)
+    result, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={folder}")
+    assert result.ret != 0
+    out = result.stdout.str()
+    assert says in out and out.count(says) == 1
+    assert server.stats()["endpoints"].get("POST /v1/embeddings", 0) == 0  # nothing scored
+
+
+def test_sts_spearman_equals_scipy_over_the_pairs(pytester, start_server, tmp_path) -> None:
+    server = start_server()
+    rows = [
+        {"sentence1": "a cat sat on a mat", "sentence2": "the cat sat on the mat", "score": 5.0},
+        {"sentence1": "dogs bark loudly", "sentence2": "dogs bark at night", "score": 3.2},
+        {"sentence1": "electric cars", "sentence2": "cars that are electric", "score": 4.1},
+        {"sentence1": "the sun is hot", "sentence2": "pasta with tomato sauce", "score": 0.2},
+        {"sentence1": "birds fly south", "sentence2": "birds migrate south in winter", "score": 3.9},
+    ]
+    data_file = write_jsonl(tmp_path / "sts.jsonl", rows)
+    result, data = _run(pytester, server, "-m", "stsbenchmark", "--llm-dataset", f"stsbenchmark={data_file}")
+    result.assert_outcomes(passed=5)
+    cosines = [float(bag_of_words(r["sentence1"], 64) @ bag_of_words(r["sentence2"], 64)) for r in rows]
+    expected = spearmanr(cosines, [r["score"] for r in rows]).statistic
+    assert data["benchmarks"]["stsbenchmark"]["metrics"]["cosine_spearman"] == pytest.approx(expected, abs=1e-6)
+
+
+RERANK_ROWS = [
+    {"query": "cat on the mat", "positive": ["the cat sat on the mat"], "negative": ["dogs bark", "fish swim"]},
+    {"query": "why dogs bark", "positive": ["fish swim in water"], "negative": ["dogs bark at night", "cats"]},
+]
+
+
+@pytest.mark.parametrize("reranker", ["none", "endpoint"])
+def test_reranking_map_and_mrr_with_the_embedding_model_or_the_rerank_endpoint(
+    pytester, start_server, tmp_path, reranker
+) -> None:
+    server = start_server()
+    data_file = write_jsonl(tmp_path / "rr.jsonl", RERANK_ROWS)
+    result, data = _run(
+        pytester,
+        server,
+        "-m",
+        "askubuntudupquestions",
+        "--llm-dataset",
+        f"askubuntudupquestions={data_file}",
+        "--llm-bench-arg",
+        f"askubuntudupquestions.reranker={reranker}",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    per_query = []
+    for row in RERANK_ROWS:
+        cands = row["positive"] + row["negative"]
+        q = bag_of_words(row["query"], 64)
+        scores = [float(q @ bag_of_words(c, 64)) for c in cands]
+        order = sorted(range(len(cands)), key=lambda j: -scores[j])
+        per_query.append(reranking_metrics([j < len(row["positive"]) for j in order]))
+    metrics = data["benchmarks"]["askubuntudupquestions"]["metrics"]
+    assert metrics["map"] == pytest.approx(np.mean([q["map"] for q in per_query]))
+    assert metrics["mrr_at_10"] == pytest.approx(np.mean([q["mrr_at_10"] for q in per_query]))
+    stats = server.stats()["endpoints"]
+    assert ("POST /v1/rerank" in stats) == (reranker == "endpoint")
+
+
+def test_reranker_on_a_bm25_first_stage_reports_ndcg_before_and_after(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    result, data = _run(
+        pytester,
+        server,
+        "-m",
+        "beir",
+        "--llm-dataset",
+        f"beir={beir_dir}",
+        "--llm-bench-arg",
+        "beir.first_stage=bm25",
+        "--llm-bench-arg",
+        "beir.reranker=endpoint",
+        "--llm-bench-arg",
+        "beir.rerank_path=root:/rerank",
+    )
+    metrics = data["benchmarks"]["beir"]["metrics"]
+    assert "ndcg_at_10_first_stage" in metrics and "ndcg_at_10" in metrics
+    stats = server.stats()["endpoints"]
+    assert stats.get("POST /rerank") == 4 and "POST /v1/embeddings" not in stats  # BM25 needs no embeddings
+    result.assert_outcomes(passed=3, failed=1)
