@@ -179,3 +179,81 @@ def test_reranker_on_a_bm25_first_stage_reports_ndcg_before_and_after(pytester, 
     stats = server.stats()["endpoints"]
     assert stats.get("POST /rerank") == 4 and "POST /v1/embeddings" not in stats  # BM25 needs no embeddings
     result.assert_outcomes(passed=3, failed=1)
+
+
+def test_the_html_report_shows_each_querys_ranking_escaped(pytester, start_server, tmp_path) -> None:
+    server = start_server()
+    docs = {**DOCS, "evil": ("<script>alert(1)</script>", "cat mat <b>bold</b>")}
+    folder = write_beir(tmp_path / "evil", docs=docs)
+    report = pytester.path / "report.html"
+    result, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={folder}", "--html", str(report))
+    result.assert_outcomes(passed=3, failed=1)
+    page = report.read_text()
+    assert "<script>alert(1)</script>" not in page and "<b>bold</b>" not in page
+    assert "rank  relevant  score    document" in page  # the ranking block's header, in the sample details
+    assert "yes (2)" in page and "d2: Dogs dogs bark" in page  # q2's relevant document with its grade
+
+
+def test_compare_pairs_the_queries_of_two_runs(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    base = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    baseline = pytester.path / "base.json"
+    pytester.runpytest_subprocess(
+        "--llm-model",
+        "emb",
+        "--llm-base-url",
+        server.base_url,
+        *base,
+        "--llm-results",
+        str(baseline),
+        "--llm-samples",
+        str(pytester.path / "base.jsonl"),
+    )
+    result, _ = _run(pytester, server, *base, "--llm-bench-arg", "beir.dimensions=8", "--llm-compare", str(baseline))
+    out = result.stdout.str()
+    assert "paired by sample id" in out
+    line = next(row for row in out.splitlines() if "ndcg_at_10 " in row and "paired t" in row)
+    assert f"{_expected_retrieval()['ndcg_at_10']:.4f}" in line  # the baseline's nDCG@10 beside the new one
+
+
+SCIFACT_CARD = b"""---
+configs:
+- config_name: default
+  data_files:
+  - split: test
+    path: qrels/test.jsonl
+- config_name: corpus
+  data_files:
+  - split: corpus
+    path: corpus.jsonl
+- config_name: queries
+  data_files:
+  - split: queries
+    path: queries.jsonl
+---
+"""
+
+
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def test_scifact_loads_by_name_from_the_mteb_copy_on_the_hub(pytester, start_server, monkeypatch, tmp_path) -> None:
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    repo = {
+        "README.md": SCIFACT_CARD,
+        "corpus.jsonl": _jsonl([{"_id": d, "title": t, "text": x} for d, (t, x) in DOCS.items()]),
+        "queries.jsonl": _jsonl([{"_id": q, "text": x} for q, x in QUERIES.items()]),
+        "qrels/test.jsonl": _jsonl([{"query-id": q, "corpus-id": d, "score": g} for q, d, g in QRELS]),
+    }
+    server = start_server()
+    with HuggingFaceStandIn({"mteb/scifact": repo}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        result, data = _run(pytester, server, "-m", "scifact", "--llm-threshold", "scifact.ndcg_at_10>=0.6")
+    result.assert_outcomes(passed=3, failed=1)
+    assert result.ret == 0
+    assert data["benchmarks"]["scifact"]["metrics"]["ndcg_at_10"] == pytest.approx(_expected_retrieval()["ndcg_at_10"])
