@@ -4,6 +4,8 @@ A task here is a `Benchmark` whose items are answered through ``/v1/embeddings``
 instead of chat (`api = "vectors"`: the engine hands its items to `retrieval.runtime`). Its arguments
 (``--llm-bench-arg NAME.KEY=VALUE``):
 
+* ``model`` (the run's ``--llm-model``): the embedding model, so one run can evaluate a chat model
+  and the embedding model of the same RAG stack (same base URL and key);
 * ``batch_size`` (32): texts per ``/v1/embeddings`` request;
 * ``encoding_format`` (``float``): ``float`` or ``base64`` (little-endian float32, OpenAI's encoding);
 * ``dimensions`` (none): sent as ``dimensions`` (Matryoshka models); the reply must have it;
@@ -28,6 +30,7 @@ from .files import Located
 RowSource = Callable[[], Iterator[Located]]
 
 VECTOR_ARGS: dict[str, str] = {
+    "model": "",
     "batch_size": "32",
     "encoding_format": "float",
     "dimensions": "",

@@ -147,7 +147,7 @@ class VectorRuntime:
         return VectorClient(endpoint, self._cache, options)
 
     def _answer(self, task: EmbeddingTask, items: Sequence[Any]) -> dict[str, VectorAnswer]:
-        client = self._client(task)
+        client = self._client(task, task.args["model"] or None)
         if task.kind == "retrieval":
             assert isinstance(task, RetrievalTask)
             answers = self._retrieval(task, items, client)

@@ -257,3 +257,32 @@ def test_scifact_loads_by_name_from_the_mteb_copy_on_the_hub(pytester, start_ser
     result.assert_outcomes(passed=3, failed=1)
     assert result.ret == 0
     assert data["benchmarks"]["scifact"]["metrics"]["ndcg_at_10"] == pytest.approx(_expected_retrieval()["ndcg_at_10"])
+
+
+def test_one_run_gates_a_chat_benchmark_and_a_retrieval_task_of_one_rag_stack(
+    pytester, start_server, beir_dir, gsm8k_file
+) -> None:
+    from tests.conftest import GSM8K_RULES
+
+    server = start_server(rules=GSM8K_RULES)
+    result, data = _run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k or beir",
+        "--llm-dataset",
+        f"gsm8k={gsm8k_file}",
+        "--llm-dataset",
+        f"beir={beir_dir}",
+        "--llm-bench-arg",
+        "beir.model=my-embedder",
+        "--llm-threshold",
+        "gsm8k.acc>=0.5",
+        "--llm-threshold",
+        "beir.ndcg_at_10>=0.6",
+    )
+    assert result.ret == 0
+    assert set(data["benchmarks"]) == {"gsm8k", "beir"}
+    assert [t["passed"] for t in data["thresholds"]] == [True, True]
+    endpoints = server.stats()["endpoints"]
+    assert endpoints["POST /v1/chat/completions"] >= 1 and endpoints["POST /v1/embeddings"] == 2
