@@ -88,6 +88,11 @@ class RetrievalTask(EmbeddingTask):
         local = loader.override(self.name, subset)
         if local is not None:
             folder = local.path
+            if not folder.exists():
+                raise ConfigError(
+                    f"--llm-dataset path {local.raw!r} does not exist (looked at {folder}); pass a BEIR folder "
+                    f"(corpus.jsonl, queries.jsonl, qrels/{split}.tsv)"
+                )
             if not folder.is_dir():
                 raise ConfigError(
                     f"--llm-dataset {local.key}={local.raw}: a retrieval task reads a BEIR folder (corpus.jsonl, "
