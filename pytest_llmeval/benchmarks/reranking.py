@@ -36,6 +36,9 @@ class RerankingTask(EmbeddingTask):
     task_type = "reranking"
     metrics = ("map", "mrr_at_10")
 
+    def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
+        return f"a negative candidate is ranked first ({extracted})"
+
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
         query = str(record["query"] or "").strip()
         if not query:

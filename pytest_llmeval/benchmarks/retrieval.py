@@ -168,6 +168,11 @@ class RetrievalTask(EmbeddingTask):
                 "or whose text is missing; fix the qrels or the queries"
             )
 
+    def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
+        relevant = target if isinstance(target, list) else [target]
+        shown = ", ".join(map(repr, relevant[:5])) + (f" (+{len(relevant) - 5} more)" if len(relevant) > 5 else "")
+        return f"no relevant document in the top 10: relevant {shown}, ranked first {extracted!r}"
+
     def _hub_rows(self, split: str, hub: str) -> tuple[RowSource, Iterator[Located], Iterator[Located]]:
         from .hubs import load_hf_split
 

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pytest
 
 from ..benchmarks.embedding_base import EmbeddingTask
 from ..benchmarks.retrieval import RetrievalTask
 from ..endpoint.models import Usage
-from ..errors import DatasetError, LLMEvalError
+from ..errors import AuthenticationError, DatasetError, EndpointNotFoundError, EndpointUnreachableError, LLMEvalError
 from ..results import SampleRecord
 from ..scoring import retrieval as metrics
 from ..settings import RunSettings
@@ -40,6 +41,8 @@ from .cache import VectorCache
 from .client import EmbeddingOptions, VectorClient
 from .search import normalized, top_k
 
+# failures that say the endpoint is wrong, not this task: the run stops with one usage error
+_WHOLE_RUN = (EndpointUnreachableError, EndpointNotFoundError, AuthenticationError)
 CORPUS_CHUNK = 4096
 SNIPPET = 200
 SHOWN = 10  # documents of a query's ranking kept in its record (then every relevant one ranked lower)
@@ -106,6 +109,10 @@ class VectorRuntime:
         except LLMEvalError as exc:
             if batch is planned:
                 self._failed[group] = exc
+            if isinstance(exc, _WHOLE_RUN):  # every other request would fail the same way: one error
+                if not hasattr(item.config, "workerinput"):
+                    pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+                item.session.shouldstop = f"llmeval: {exc}"  # an xdist worker cannot exit mid-item
             raise
         self._answers.update(answers)
         return self._answers.pop(item.nodeid)

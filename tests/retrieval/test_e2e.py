@@ -286,3 +286,19 @@ def test_one_run_gates_a_chat_benchmark_and_a_retrieval_task_of_one_rag_stack(
     assert [t["passed"] for t in data["thresholds"]] == [True, True]
     endpoints = server.stats()["endpoints"]
     assert endpoints["POST /v1/chat/completions"] >= 1 and endpoints["POST /v1/embeddings"] == 2
+
+
+def test_an_unreachable_endpoint_is_one_usage_error_not_one_per_query(pytester, beir_dir) -> None:
+    result, _ = _run(pytester, "http://127.0.0.1:9/v1", "-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert output.count("cannot reach") + output.count("refused") >= 1
+    assert "passed" not in result.stdout.str().splitlines()[-1]
+
+
+def test_a_failed_query_names_its_relevant_documents_and_the_best_rank(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    result, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    out = result.stdout.str()
+    assert "no relevant document in the top 10: relevant 'd3', ranked first" in out
+    assert "the best-ranked relevant one is at rank" in out
