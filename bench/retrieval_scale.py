@@ -60,7 +60,8 @@ if chunk:
     flush()
 elapsed = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"n": n, "seconds": elapsed, "peak_kb": peak, "start_kb": before, "requests": client.counters.requests}))
+requests = client.counters.requests
+print(json.dumps({"n": n, "seconds": elapsed, "peak_kb": peak, "start_kb": before, "requests": requests}))
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -302,3 +303,15 @@ def test_a_failed_query_names_its_relevant_documents_and_the_best_rank(pytester,
     out = result.stdout.str()
     assert "no relevant document in the top 10: relevant 'd3', ranked first" in out
     assert "the best-ranked relevant one is at rank" in out
+
+
+def test_the_retrieval_example_project_runs_and_gates(pytester, start_server) -> None:
+    import shutil
+
+    example = Path(__file__).resolve().parents[2] / "conftest_examples" / "retrieval"
+    shutil.copytree(example, pytester.path, dirs_exist_ok=True)
+    server = start_server()
+    result, data = _run(pytester, server, "-m", "support_docs", "-v")
+    result.assert_outcomes(passed=4)
+    assert result.ret == 0 and "PASS  support_docs.ndcg_at_10>=0.6" in result.stdout.str()
+    assert data["benchmarks"]["support_docs"]["metrics"]["ndcg_at_10"] == pytest.approx(1.0)
