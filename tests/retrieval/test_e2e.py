@@ -315,3 +315,36 @@ def test_the_retrieval_example_project_runs_and_gates(pytester, start_server) ->
     result.assert_outcomes(passed=4)
     assert result.ret == 0 and "PASS  support_docs.ndcg_at_10>=0.6" in result.stdout.str()
     assert data["benchmarks"]["support_docs"]["metrics"]["ndcg_at_10"] == pytest.approx(1.0)
+
+
+STS_CARD = b"""---
+configs:
+- config_name: default
+  data_files:
+  - split: test
+    path: test.jsonl
+---
+"""
+
+
+def test_stsbenchmark_loads_by_name_from_the_mteb_copy_on_the_hub(
+    pytester, start_server, monkeypatch, tmp_path
+) -> None:
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    rows = [
+        {"split": "test", "sentence1": "a cat sits", "sentence2": "a cat sits down", "score": 4.5},
+        {"split": "test", "sentence1": "a man plays guitar", "sentence2": "rain falls on roofs", "score": 0.4},
+        {"split": "test", "sentence1": "dogs run fast", "sentence2": "the dogs run", "score": 3.6},
+    ]
+    server = start_server()
+    with HuggingFaceStandIn({"mteb/stsbenchmark-sts": {"README.md": STS_CARD, "test.jsonl": _jsonl(rows)}}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        result, data = _run(pytester, server, "-m", "stsbenchmark")
+    result.assert_outcomes(passed=3)
+    cosines = [float(bag_of_words(r["sentence1"], 64) @ bag_of_words(r["sentence2"], 64)) for r in rows]
+    expected = spearmanr(cosines, [r["score"] for r in rows]).statistic
+    assert data["benchmarks"]["stsbenchmark"]["metrics"]["cosine_spearman"] == pytest.approx(expected)
