@@ -99,3 +99,12 @@ def test_a_server_without_the_route_is_endpoint_not_found(start_server: Callable
     server = start_server()
     with pytest.raises(EndpointNotFoundError, match="/v1/nowhere"):
         _client(server).rerank("q", ["a"], path="/nowhere")
+
+
+def test_batches_in_flight_stay_within_the_concurrency_bound(start_server: Callable[..., Any]) -> None:
+    server = start_server(latency_s=0.05)
+    client = _client(server, batch_size=2)  # concurrency 2 (see _client)
+    texts = [f"text number {i}" for i in range(40)]
+    vectors = client.embed(texts)
+    assert vectors.shape == (40, 64) and client.counters.requests == 20
+    assert server.stats()["max_in_flight"] <= 2
