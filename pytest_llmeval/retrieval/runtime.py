@@ -190,7 +190,8 @@ class VectorRuntime:
             if not chunk_texts:
                 return
             if embed:
-                block = normalized(client.embed([task.args["doc_prefix"] + t for t in chunk_texts]))
+                # a document without title or text is sent as one space: the embeddings API refuses ""
+                block = normalized(client.embed([(task.args["doc_prefix"] + t) or " " for t in chunk_texts]))
                 if vectors.size == 0:
                     vectors = np.empty((max(size, len(chunk_ids)), block.shape[1]), dtype=np.float32)
                 elif block.shape[1] != vectors.shape[1]:

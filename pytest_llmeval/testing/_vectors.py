@@ -47,6 +47,8 @@ def embeddings_reply(config: FakeServerConfig, body: dict[str, Any]) -> tuple[in
     texts = [raw] if isinstance(raw, str) else raw
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
         return 400, {"message": "'input' must be a string or a non-empty list of strings"}
+    if any(t == "" for t in texts):  # as OpenAI's API answers
+        return 400, {"message": "'input' cannot contain an empty string"}
     dim = body.get("dimensions") or config.embedding_dim
     if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 4096:
         return 400, {"message": f"'dimensions' must be an integer from 1 to 4096, got {dim!r}"}

@@ -348,3 +348,29 @@ def test_stsbenchmark_loads_by_name_from_the_mteb_copy_on_the_hub(
     cosines = [float(bag_of_words(r["sentence1"], 64) @ bag_of_words(r["sentence2"], 64)) for r in rows]
     expected = spearmanr(cosines, [r["score"] for r in rows]).statistic
     assert data["benchmarks"]["stsbenchmark"]["metrics"]["cosine_spearman"] == pytest.approx(expected)
+
+
+RERANKING_CARD = STS_CARD
+
+
+def test_a_reranking_task_loads_by_name_from_the_hub_and_an_empty_document_is_embedded(
+    pytester, start_server, monkeypatch, tmp_path
+) -> None:
+    from pytest_llmeval.testing.hf_hub import HuggingFaceStandIn
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    server = start_server()
+    repo = {"README.md": RERANKING_CARD, "test.jsonl": _jsonl(RERANK_ROWS)}
+    with HuggingFaceStandIn({"mteb/askubuntudupquestions-reranking": repo}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        result, data = _run(pytester, server, "-m", "askubuntudupquestions")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "a negative candidate is ranked first" in result.stdout.str()
+    assert set(data["benchmarks"]["askubuntudupquestions"]["metrics"]) == {"map", "mrr_at_10"}
+    # a corpus document without any text is embedded (as one space), not refused by the server
+    docs = {**DOCS, "empty": ("", "")}
+    folder = write_beir(tmp_path / "with-empty", docs=docs)
+    again, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={folder}")
+    again.assert_outcomes(passed=3, failed=1)
