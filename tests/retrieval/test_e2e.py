@@ -120,6 +120,10 @@ def test_sts_spearman_equals_scipy_over_the_pairs(pytester, start_server, tmp_pa
     cosines = [float(bag_of_words(r["sentence1"], 64) @ bag_of_words(r["sentence2"], 64)) for r in rows]
     expected = spearmanr(cosines, [r["score"] for r in rows]).statistic
     assert data["benchmarks"]["stsbenchmark"]["metrics"]["cosine_spearman"] == pytest.approx(expected, abs=1e-6)
+    # the same digits from two workers (the pairs reach the controller in another order)
+    two_run, two = _run(pytester, server, "-m", "stsbenchmark", "--llm-dataset", f"stsbenchmark={data_file}", "-n", "2")
+    two_run.assert_outcomes(passed=5)
+    assert two["benchmarks"]["stsbenchmark"]["metrics"] == data["benchmarks"]["stsbenchmark"]["metrics"]
 
 
 RERANK_ROWS = [
