@@ -67,7 +67,8 @@ class FakeServerConfig(BaseModel):
 
     Faults (substring rules match the text of *all* messages, joined by newlines; checked in the
     order hang, drop_connection, fail_rules, malformed, truncate, then fail_first_n, fail_every_k)
-    apply to the generation endpoints (chat + completions) and share one request counter that
+    apply to the generation endpoints (chat + completions, and embeddings + rerank, matching their
+    inputs) and share one request counter that
     ``POST /_reset`` rewinds:
       * ``fail_first_n``: generation requests 1..N get ``fail_status``.
       * ``fail_every_k``: requests k, 2k, 3k... get ``fail_status``.

@@ -447,8 +447,14 @@ class FakeServerApp:
         if status != 200:
             self._error(conn, req, status, payload["message"])
             return
+        # the fault rules apply here too, matching the inputs (or the query and documents) joined
+        raw = body.get("input", [body.get("query", ""), *(body.get("documents") or body.get("texts") or [])])
+        text = "\n".join(map(str, raw if isinstance(raw, list) else [raw]))
+        fault = self._fault(conn, req, Prompt(last_user=text, full_text=text, prompt_tokens=0))
+        if fault == "answered":
+            return
         # the stdlib writes NaN as NaN (the hostile mode's point), where orjson would write null
-        self._respond_later(conn, req, json.dumps(payload, separators=(",", ":")).encode(), None)
+        self._respond_later(conn, req, json.dumps(payload, separators=(",", ":")).encode(), fault)
 
     def _echoed(self, cid: str, created: int, prompts: list[str], plans: list[OutputPlan], prompt_tokens: int) -> bytes:
         """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's

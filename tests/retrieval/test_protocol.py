@@ -108,3 +108,17 @@ def test_batches_in_flight_stay_within_the_concurrency_bound(start_server: Calla
     vectors = client.embed(texts)
     assert vectors.shape == (40, 64) and client.counters.requests == 20
     assert server.stats()["max_in_flight"] <= 2
+
+
+def test_embeddings_are_retried_on_503_like_chat(start_server: Callable[..., Any]) -> None:
+    server = start_server(fail_first_n=2, fail_status=503)
+    settings = EndpointSettings(model="emb", base_url=server.base_url, retries=3, timeout_s=30)
+    client = VectorClient(settings, None, EmbeddingOptions())
+    assert client.embed(["a b"]).shape == (1, 64)
+    assert server.stats()["endpoints"]["POST /v1/embeddings"] == 3
+
+
+def test_a_reply_that_is_not_json_is_a_bad_response_naming_the_reply(start_server: Callable[..., Any]) -> None:
+    server = start_server(malformed="garbled")
+    with pytest.raises(BadResponseError, match=r"the /embeddings reply for 1 input\(s\) \(first: 'garbled text'\)"):
+        _client(server).embed(["garbled text"])
