@@ -48,6 +48,9 @@ class SampleRecord(BaseModel):
     thinking: list[dict[str, Any]] | None = None  # --llm-think-eval figures, one per generation
     # output_type=multiple_choice: per choice {continuation, logprob (summed), tokens (how many summed)}
     choice_logprobs: list[dict[str, Any]] | None = None
+    # embedding / reranker tasks (retrieval/runtime.py): the ranked documents of a query, each
+    # {rank, id, score, relevance, text}: the top 10, then every relevant one ranked lower (rank None: not retrieved)
+    ranking: list[dict[str, Any]] | None = None
 
 
 class MetricUncertainty(BaseModel):

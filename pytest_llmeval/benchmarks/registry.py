@@ -34,6 +34,9 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "math_vista",
     "mmmu_pro",
     "omni_bench",
+    "retrieval",
+    "sts",
+    "reranking",
 )
 
 _registry: dict[str, type[Benchmark]] = {}

@@ -38,7 +38,7 @@ import sys
 import time
 from collections.abc import Awaitable
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -70,6 +70,7 @@ from .response_cap import ResponseTooLarge, too_large_message
 from .server import server_death, watched
 from .transport import ServerClosedConnection, TransportFailure, transport_error
 
+_T = TypeVar("_T")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 30.0
 BACKOFF_BASE_S = 0.5
@@ -299,8 +300,49 @@ class ChatClient:
             ttft_s=state.first_at - started if state.first_at is not None else None,
         )
 
+    async def post_json(self, path: str, body: dict[str, Any], *, from_root: bool = False) -> tuple[bytes, float]:
+        """POST `body` to `path` (``/embeddings`` or ``/rerank`` under the base URL; with `from_root`,
+        under the server root: ``/rerank`` -> ``http://host:port/rerank``, TEI's route) with the
+        chat path's retries, timeout, error names and dead-server check. Returns the reply body
+        (status < 400) and its latency in seconds; the caller reads and validates the body."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=_retry_wait,
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        if from_root:
+            root = urlsplit(self.settings.require_base_url())
+            public = url = urlunsplit((root.scheme, root.netloc, path, "", ""))
+        else:
+            public = self.settings.require_base_url() + path
+            url = self.settings.url_parts.url(path)
+        async for attempt in retrying:
+            with attempt:
+                return await self._post_once(url, public, body)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-async def _within(awaitable: Awaitable[ChatResponse], seconds: float) -> ChatResponse:
+    async def _post_once(self, url: str, public: str, body: dict[str, Any]) -> tuple[bytes, float]:
+        started = time.monotonic()
+        try:
+            try:
+                reply = await _within(self._exchange("POST", url, wire.encode(body)), self.settings.timeout_s)
+            except _TRANSPORT_ERRORS as exc:
+                raise transport_error(exc, public, time.monotonic() - started, self.settings.timeout_s) from None
+            _raise_for_status(reply, self.settings, public)
+        except (EndpointUnreachableError, RequestTimeoutError, ServerError, BadResponseError):
+            death = (
+                await asyncio.to_thread(server_death, self.settings.base_url)
+                if watched(self.settings.base_url)
+                else None
+            )
+            if death is not None:
+                raise death from None
+            raise
+        return reply.body, time.monotonic() - started
+
+
+async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
     """`awaitable`, or TimeoutError after `seconds`: `asyncio.timeout` on Python >= 3.11 (no extra
     task per request), `asyncio.wait_for` before."""
     if sys.version_info >= (3, 11):
@@ -386,7 +428,7 @@ def _retry_after_ms(value: str | None) -> float | None:
     return max(milliseconds, 0.0) / 1000.0 if math.isfinite(milliseconds) else None
 
 
-def _raise_for_status(response: _Reply, settings: EndpointSettings) -> None:
+def _raise_for_status(response: _Reply, settings: EndpointSettings, public_url: str | None = None) -> None:
     status = response.status
     if status < 400:
         return
@@ -394,7 +436,7 @@ def _raise_for_status(response: _Reply, settings: EndpointSettings) -> None:
         raise AuthenticationError(settings.require_base_url(), status)
     if status == 404:
         raise EndpointNotFoundError(
-            "POST", settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response)
+            "POST", public_url or settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response)
         )
     raise ServerError(
         f"server answered {status} {response.reason}",

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 import pytest
 
 from ..benchmarks.base import Benchmark, Sample
-from ..endpoint.models import ChatResponse
 from ..errors import LLMEvalError, WrongAnswer
 
 # A sample's metadata key saying why its record cannot become a request (a malformed collection
@@ -29,9 +28,10 @@ class SampleRuntime(Protocol):
     A protocol, so that this module does not import the runtime: the runtime imports the items.
     """
 
-    def response_for(self, item: SampleItem) -> ChatResponse: ...
+    # a ChatResponse; for an embedding / reranker task's item, its `retrieval.runtime.VectorAnswer`
+    def response_for(self, item: SampleItem) -> Any: ...
 
-    def score(self, item: SampleItem, response: ChatResponse) -> Any: ...
+    def score(self, item: SampleItem, response: Any) -> Any: ...
 
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -83,7 +83,7 @@ class SampleItem(pytest.Item):
         self.benchmark = benchmark
         self.sample = sample
         self.runtime = runtime
-        self.response: ChatResponse | None = None
+        self.response: Any = None  # ChatResponse, or VectorAnswer (embedding tasks)
         self.record: Any = None  # SampleRecord once the item ran (or errored)
         self.skipped_early = False  # --llm-early-stop left its request unsent
         self.skipped_budget: str | None = None  # why --llm-max-tokens-budget / --llm-max-cost left it unsent

@@ -16,6 +16,7 @@ from ..endpoint.models import ChatResponse, Usage
 from ..errors import BadRecordError, EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
 from ..media import summarise_messages
 from ..results import SampleRecord
+from ..retrieval.runtime import VectorRuntime, is_vector_task
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from ..spend.limit import BudgetReached, SpendingLimit
@@ -45,6 +46,14 @@ class EvalRuntime:
         self._wrapper: Any = None  # the chat template of log-likelihood contexts, loaded on first use
         # --llm-max-tokens-budget / --llm-max-cost: asked before each request of the model under test
         self.spending_limit: SpendingLimit | None = None
+        self._vectors: VectorRuntime | None = None  # embedding / reranker tasks (retrieval/runtime.py)
+
+    @property
+    def vectors(self) -> VectorRuntime:
+        """The runtime of embedding and reranker tasks' items (`api = "vectors"`), made on first use."""
+        if self._vectors is None:
+            self._vectors = VectorRuntime(self.settings, self.notify or _stderr)
+        return self._vectors
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -157,6 +166,10 @@ class EvalRuntime:
     def start(self, items: Sequence[pytest.Item], preflight: bool = True) -> None:
         """Begin requesting the responses of `items` (this process's share, in run order)."""
         samples = [item for item in items if isinstance(item, SampleItem)]
+        vector_items = [item for item in samples if is_vector_task(item.benchmark)]
+        if vector_items:  # answered through /v1/embeddings and /v1/rerank, not chat
+            self.vectors.start(vector_items)
+            samples = [item for item in samples if not is_vector_task(item.benchmark)]
         if not samples:
             return
         if preflight:
@@ -212,6 +225,9 @@ class EvalRuntime:
     def answers_missing(self, samples: Sequence[SampleItem]) -> bool:
         """True unless the cache holds the answer of every request of `samples` (a sample that
         cannot become a request is left out: it errors alone when its turn comes)."""
+        samples = [item for item in samples if not is_vector_task(item.benchmark)]  # their cache is their own
+        if not samples:
+            return False
         cache = self.dispatcher.cache
         if cache is None:
             return True
@@ -239,11 +255,13 @@ class EvalRuntime:
 
     # -- per item ----------------------------------------------------------------------------
 
-    def response_for(self, item: SampleItem) -> ChatResponse:
+    def response_for(self, item: SampleItem) -> Any:
         """The sample's response: with `--llm-repeats K`, the K responses merged into one with
         K x n generations. Raises `MissingChoicesError` when a response has fewer generations than
         the request's `n` (a server that ignores `n` must not be scored as if it had not), and
         pytest.skip when --llm-early-stop left its requests unsent."""
+        if is_vector_task(item.benchmark):
+            return self.vectors.response_for(item)
         index = self._plan_index.get(item.nodeid)
         if (self._plan is None or index is None) and self.skip_sample is not None and self.skip_sample(item):
             self._skip_early(item)
@@ -311,7 +329,9 @@ class EvalRuntime:
             requests_cached=response.cached_count,
         )
 
-    def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
+    def score(self, item: SampleItem, response: Any) -> SampleRecord:
+        if is_vector_task(item.benchmark):
+            return self.vectors.score(item, response)
         if loglik.is_loglik(item.sample):
             return self._score_loglik(item, response)
         answers = answers_of(response, self.settings.keep_thinking)
@@ -361,10 +381,18 @@ class EvalRuntime:
         )
 
     def close(self) -> None:
+        if self._vectors is not None:
+            self._vectors.close()
         if self._judge is not None:
             self._judge.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
 
 
 def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:

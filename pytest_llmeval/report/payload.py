@@ -53,6 +53,7 @@ class SampleDetail(TypedDict, total=False):
     extracted_full: str | None  # only when the table cell cut it
     target_full: str | None  # only when the table cell cut it
     choice_logprobs: str | None  # log-likelihood samples: a line per choice (letter, summed log-probability)
+    ranking: str | None  # embedding tasks: a line per ranked document (rank, relevance, score, id, text)
 
 
 class CompareDetail(TypedDict):
@@ -88,6 +89,7 @@ KEYS: dict[str, str] = {
     "extracted_full": "xf",
     "target_full": "tf",
     "choice_logprobs": "cl",
+    "ranking": "rk",
     "prompt": "p",
     "run_outputs": "ro",
     "run_reasonings": "rr",

@@ -208,7 +208,30 @@ def _detail(
         extracted_full=extracted if len(extracted) > CELL_CHARS else None,
         target_full=target if len(target) > CELL_CHARS else None,
         choice_logprobs=_choice_logprobs(record),
+        ranking=_ranking(record),
     )
+
+
+def _ranking(record: SampleRecord) -> str | None:
+    """An embedding task's ranking (retrieval/runtime.py), one line per document: its rank (`-`: not
+    retrieved), whether it is relevant (its grade), its score, its id and the start of its text; the
+    top 10, then every relevant document ranked lower. None for other samples. Shown as text: the
+    page escapes it (dataset text)."""
+    ranking = getattr(record, "ranking", None)
+    if not ranking:
+        return None
+    lines = ["rank  relevant  score    document"]
+    for entry in ranking:
+        rank = entry.get("rank")
+        grade = entry.get("relevance") or 0
+        score = entry.get("score")
+        shown = f"{score:.4f}" if isinstance(score, (int, float)) else "-"
+        text = " ".join(str(entry.get("text") or "").split())[:120]
+        lines.append(
+            f"{rank if rank is not None else '-':>4}  {('yes (' + str(grade) + ')') if grade else 'no':<8}  "
+            f"{shown:<7}  {entry.get('id')}: {text}"
+        )
+    return "\n".join(lines)
 
 
 def _choice_logprobs(record: SampleRecord) -> str | None:

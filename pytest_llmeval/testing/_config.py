@@ -67,7 +67,8 @@ class FakeServerConfig(BaseModel):
 
     Faults (substring rules match the text of *all* messages, joined by newlines; checked in the
     order hang, drop_connection, fail_rules, malformed, truncate, then fail_first_n, fail_every_k)
-    apply to the generation endpoints (chat + completions) and share one request counter that
+    apply to the generation endpoints (chat + completions, and embeddings + rerank, matching their
+    inputs) and share one request counter that
     ``POST /_reset`` rewinds:
       * ``fail_first_n``: generation requests 1..N get ``fail_status``.
       * ``fail_every_k``: requests k, 2k, 3k... get ``fail_status``.
@@ -143,12 +144,30 @@ class FakeServerConfig(BaseModel):
         description="known log-probability of a prompt token (its text without leading whitespace); others -1.0",
     )
 
+    # /v1/embeddings and /v1/rerank (+ /rerank): testing/_vectors.py (hashed bag of words) and its hostile modes
+    embedding_dim: int = Field(default=64, ge=2, le=4096)
+    embedding_nan: list[str] = Field(default_factory=list)
+    embedding_varying_dim: list[str] = Field(default_factory=list)
+    embedding_wrong_count: list[str] = Field(default_factory=list)
+    rerank_bad_index: list[str] = Field(default_factory=list)
+    rerank_shape: Literal["results", "list", "data"] = "results"
+
     use_uvloop: bool = Field(
         default=False,
         description="use uvloop when installed: more requests/s, but its timers have 1 ms resolution",
     )
 
-    @field_validator("malformed", "truncate", "drop_connection", "hang", mode="before")
+    @field_validator(
+        "malformed",
+        "truncate",
+        "drop_connection",
+        "hang",
+        "embedding_nan",
+        "embedding_varying_dim",
+        "embedding_wrong_count",
+        "rerank_bad_index",
+        mode="before",
+    )
     @classmethod
     def _single_substring(cls, value: object) -> object:
         return _as_list(value)

@@ -19,6 +19,7 @@ Design notes (why it is fast and why its timings are trustworthy):
   * "Arrival" is when the server read the whole request: if the OS keeps the server off the CPU
     (a loaded machine), the whole schedule shifts by that delay. Compare medians, not maxima.
 Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/completions``,
+``POST /v1/embeddings``, ``POST /v1/rerank`` and ``POST /rerank`` (``_vectors.py``),
 ``GET /_stats``, ``POST /_reset`` (the two ``/_`` endpoints are never counted nor authenticated).
 """
 
@@ -260,6 +261,9 @@ class FakeServerApp:
             ("GET", "/v1/models"): self._list_models,
             ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/v1/completions"): self._completions,
+            ("POST", "/v1/embeddings"): self._vectors,
+            ("POST", "/v1/rerank"): self._vectors,
+            ("POST", "/rerank"): self._vectors,
             ("GET", "/_stats"): self._get_stats,
             ("POST", "/_reset"): self._reset,
         }
@@ -431,6 +435,27 @@ class FakeServerApp:
         else:
             data = text_completion_body(cid, created, self.config.model, plans, n, joined.prompt_tokens)
             self._respond_later(conn, req, data, fault)
+
+    def _vectors(self, conn: _Connection, req: HttpRequest) -> None:
+        """/v1/embeddings, /v1/rerank and /rerank (testing/_vectors.py); answered after `latency_s`."""
+        from ._vectors import embeddings_reply, rerank_reply
+
+        body = self._parse_body(conn, req)
+        if body is None:
+            return
+        reply = embeddings_reply if req.path.endswith("/embeddings") else rerank_reply
+        status, payload = reply(self.config, body)
+        if status != 200:
+            self._error(conn, req, status, payload["message"])
+            return
+        # the fault rules apply here too, matching the inputs (or the query and documents) joined
+        raw = body.get("input", [body.get("query", ""), *(body.get("documents") or body.get("texts") or [])])
+        text = "\n".join(map(str, raw if isinstance(raw, list) else [raw]))
+        fault = self._fault(conn, req, Prompt(last_user=text, full_text=text, prompt_tokens=0))
+        if fault == "answered":
+            return
+        # the stdlib writes NaN as NaN (the hostile mode's point), where orjson would write null
+        self._respond_later(conn, req, json.dumps(payload, separators=(",", ":")).encode(), fault)
 
     def _echoed(self, cid: str, created: int, prompts: list[str], plans: list[OutputPlan], prompt_tokens: int) -> bytes:
         """echo + logprobs: each choice's text is its prompt plus the reply's first token, with the prompt's

@@ -257,7 +257,7 @@ def test_invalid_requests_get_400_naming_the_problem(server: FakeOpenAIServer, p
 
 
 def test_unknown_route_404_and_wrong_method_405(server: FakeOpenAIServer) -> None:
-    missing = httpx.get(server.base_url + "/embeddings")
+    missing = httpx.get(server.base_url + "/audio/speech")  # (/embeddings is served: testing/_vectors.py)
     assert missing.status_code == 404
     assert "/v1/chat/completions" in missing.json()["error"]["message"]
     assert httpx.get(server.base_url + "/chat/completions").status_code == 405

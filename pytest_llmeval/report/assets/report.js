@@ -198,6 +198,7 @@
       block(td, 'extracted (full)', s[K.extracted_full]);
       block(td, 'expected (full)', s[K.target_full]);
       block(td, 'choice log-probabilities (summed over the continuation)', s[K.choice_logprobs]);
+      block(td, 'ranking (top 10, then every relevant document ranked lower)', s[K.ranking]);
       block(td, 'explanation', s[K.explanation]);
     }
     function compareDetail(td, s) {
