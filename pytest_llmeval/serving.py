@@ -270,7 +270,8 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
     elif settings.endpoint.base_url is None:
         raise ConfigError(
             f"no endpoint for --llm-model {model!r}: pass --llm-base-url (or set OPENAI_BASE_URL), "
-            "--llm-serve CMD to start a server, or a local model name (smollm2-135m, gemma3-270m, all-minilm-l6-v2, a .gguf path)"
+            "--llm-serve CMD to start a server, or a local model name "
+            "(smollm2-135m, gemma3-270m, all-minilm-l6-v2, a .gguf path)"
         )
     else:
         return Serving(settings)
