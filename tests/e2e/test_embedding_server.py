@@ -162,7 +162,8 @@ def test_pytest_llm_model_all_minilm_starts_the_embedding_server(pytester: pytes
 
         def test_served(llm_server):
             assert llm_server.managed and llm_server.model == "all-minilm-l6-v2"
-            reply = httpx.post(llm_server.base_url + "/embeddings", json={"input": ["a", "b"]}, trust_env=False)
+            reply = httpx.post(llm_server.base_url + "/embeddings", json={"input": ["a", "b"]}, trust_env=False,
+                                   timeout=300)
             vectors = [d["embedding"] for d in reply.json()["data"]]
             assert len(vectors) == 2 and len(vectors[0]) == 384
         """
