@@ -264,7 +264,7 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
                 update={"endpoint": settings.endpoint.model_copy(update={"concurrency": EMBEDDED_SLOTS})}
             )
             note = (
-                f"{EMBEDDED_SLOTS} request in flight per process: llama-cpp-python's server answers one at a time "
+                f"{EMBEDDED_SLOTS} request in flight per process: the embedded llama.cpp server answers one at a time "
                 "(more would only queue inside it)"
             )
     elif settings.endpoint.base_url is None:
