@@ -1,7 +1,7 @@
 """Embed a synthetic corpus through the embedded embedding server: documents/s and memory against corpus size.
 
     python bench/embed_corpus.py                      # 10,000 and 100,000 documents, batch 64
-    python bench/embed_corpus.py --sizes 1000,4000 --batch 32,64,128
+    python bench/embed_corpus.py --sizes 1000,4000 --batch 32,64,128 --encoding base64
 
 The server is the one `--llm-model all-minilm-l6-v2` starts (all-MiniLM-L6-v2 on llama.cpp,
 pytest_llmeval/endpoint/embed_serve.py) on a loopback port. Each corpus size runs in a child process of
@@ -44,8 +44,10 @@ def documents(count: int, seed: int) -> Iterator[str]:
         yield " ".join(rng.choices(WORDS, k=rng.randint(30, 120)))
 
 
-def child(base_url: str, count: int, batch: int, seed: int) -> dict[str, float]:
+def child(base_url: str, count: int, batch: int, seed: int, encoding: str) -> dict[str, float]:
     """Embed `count` documents; return the figures (runs in its own process)."""
+    import base64
+
     import httpx
     import numpy as np
 
@@ -59,11 +61,14 @@ def child(base_url: str, count: int, batch: int, seed: int) -> dict[str, float]:
 
     def send() -> None:
         nonlocal tokens, done
-        reply = client.post(base_url + "/embeddings", json={"input": pending})
+        reply = client.post(base_url + "/embeddings", json={"input": pending, "encoding_format": encoding})
         reply.raise_for_status()
         payload = reply.json()
         for item in payload["data"]:
-            vectors[done + item["index"]] = item["embedding"]
+            embedding = item["embedding"]
+            if encoding == "base64":
+                embedding = np.frombuffer(base64.b64decode(embedding), dtype="<f4")
+            vectors[done + item["index"]] = embedding
         tokens += payload["usage"]["prompt_tokens"]
         done += len(pending)
         pending.clear()
@@ -93,11 +98,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--batch", default="64")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--encoding", choices=("float", "base64"), default="float", help="encoding_format asked")
     parser.add_argument("--child", nargs=3, metavar=("URL", "COUNT", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         url, count, batch = args.child
-        print(json.dumps(child(url, int(count), int(batch), args.seed)))
+        print(json.dumps(child(url, int(count), int(batch), args.seed, args.encoding)))
         return
 
     import psutil
@@ -125,8 +131,8 @@ def main() -> None:
 
                 sampler = threading.Thread(target=sample, daemon=True)
                 sampler.start()
-                command = [sys.executable, __file__, "--seed", str(args.seed), "--child", server.base_url,
-                           str(size), str(batch)]  # fmt: skip
+                command = [sys.executable, __file__, "--seed", str(args.seed), "--encoding", args.encoding,
+                           "--child", server.base_url, str(size), str(batch)]  # fmt: skip
                 out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
                 stop.set()
                 sampler.join()
