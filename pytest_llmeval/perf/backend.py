@@ -177,6 +177,8 @@ class Backend:
         self.timeout = timeout
         self.transport = transport
         self._session: Any = None
+        # how a whole (non-streamed) reply is read: a chat completion, or perf/embedding.py's parsers
+        self.parse: Callable[[bytes, RequestRecord], None] = parse_completion
 
     async def __aenter__(self) -> Backend:
         if self.transport == "aiohttp":
@@ -277,7 +279,7 @@ class Backend:
             else:
                 data = await read_body(response.content.iter_any(), budget)
                 record.end = perf_counter()
-                parse_completion(data, record)
+                self.parse(data, record)
 
     async def _send_httpx(self, body: bytes, stream: bool, record: RequestRecord) -> None:
         budget = ResponseBudget(self.max_response_bytes)
@@ -293,4 +295,4 @@ class Backend:
             else:
                 data = await read_body(response.aiter_bytes(), budget)
                 record.end = perf_counter()
-                parse_completion(data, record)
+                self.parse(data, record)

@@ -47,17 +47,30 @@ class PerfSweep:
     def __len__(self) -> int:
         return len(self.results)
 
-    def result(self, parallel: int | None = None, rate: float | None = None) -> PerfResult:
-        """The level with this `parallel` (closed loop) or `rate` (open loop); with neither, the
-        only level. Raises KeyError naming the levels that exist."""
-        if parallel is None and rate is None:
+    def result(
+        self,
+        parallel: int | None = None,
+        rate: float | None = None,
+        batch_size: int | None = None,
+        input_tokens: int | None = None,
+    ) -> PerfResult:
+        """The level with this `parallel` (closed loop) or `rate` (open loop), and for embeddings /
+        rerank this `batch_size` and `input_tokens`; with none, the only level. Raises KeyError
+        naming the levels that exist."""
+        wanted_shape = {"batch_size": batch_size, "input_length": input_tokens}
+        if parallel is None and rate is None and batch_size is None and input_tokens is None:
             if len(self.results) == 1:
                 return self.results[0]
             raise KeyError(f"this run has {len(self.results)} levels ({self.levels()}): pass parallel= or rate=")
         for r in self.results:
-            if (parallel is None or r.parallel == parallel) and (rate is None or r.rate == rate):
+            if (
+                (parallel is None or r.parallel == parallel)
+                and (rate is None or r.rate == rate)
+                and all(v is None or getattr(r, k) == v for k, v in wanted_shape.items())
+            ):
                 return r
-        wanted = ", ".join(f"{k}={v}" for k, v in (("parallel", parallel), ("rate", rate)) if v is not None)
+        asked = (("parallel", parallel), ("rate", rate), ("batch_size", batch_size), ("input_tokens", input_tokens))
+        wanted = ", ".join(f"{k}={v}" for k, v in asked if v is not None)
         raise KeyError(f"no perf level with {wanted}; levels run: {self.levels()}")
 
     def levels(self) -> str:

@@ -9,6 +9,10 @@ Pairing rules of a sweep: `parallel=[1, 8, 32]` with `number=[8, 64, 256]` pairs
 single `number` applies to every level; without `number` a closed-loop level sends 5 x parallel
 requests (EvalScope's seed pairing). `rate=[1, 5]` sweeps the open loop; `parallel` then is one
 value (or none) and caps the requests in flight.
+
+Embeddings and rerank (`api="embeddings"` / `api="rerank"`, perf/embedding.py): `batch_size` (inputs
+per request; documents per rerank request) and `input_tokens` (tokens per input) are sweep dimensions
+too: every load level runs once per batch size and input length (their cross product, in that order).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Level(BaseModel):
     number: int | None = None
     rate: float | None = None
     duration: float | None = None
+    batch_size: int | None = None  # embeddings / rerank: inputs (documents) per request
+    input_tokens: int | None = None  # embeddings / rerank: tokens per input
 
     @property
     def closed(self) -> bool:
@@ -52,10 +58,13 @@ class Level(BaseModel):
 
     @property
     def label(self) -> str:
+        shape = "".join(
+            f" {key}={value}" for key, value in (("batch", self.batch_size), ("input", self.input_tokens)) if value
+        )
         if self.closed:
-            return f"parallel={self.parallel}"
+            return f"parallel={self.parallel}{shape}"
         cap = f" parallel={self.parallel}" if self.parallel else ""
-        return f"rate={self.rate:g}{cap}"
+        return f"rate={self.rate:g}{cap}{shape}"
 
 
 class Workload(BaseModel):
@@ -83,6 +92,8 @@ class Workload(BaseModel):
     warmup: int = Field(default=0, ge=0)
     seed: int = 0
     transport: str = "native"
+    api: Literal["chat", "embeddings", "rerank"] = "chat"  # which endpoint: /chat/completions, /embeddings, /rerank
+    encoding_format: Literal["float", "base64"] = "float"  # embeddings only
 
     @field_validator("prompt_tokens", mode="before")
     @classmethod
@@ -153,7 +164,8 @@ class PerfSpec(BaseModel):
 
 
 _LEVEL_KEYS = ("parallel", "number", "rate", "duration")
-KNOWN_KEYS = tuple(sorted({*_LEVEL_KEYS, *Workload.model_fields}))
+_SHAPE_KEYS = ("batch_size", "input_tokens")  # embeddings / rerank sweep dimensions
+KNOWN_KEYS = tuple(sorted({*_LEVEL_KEYS, *_SHAPE_KEYS, *Workload.model_fields}))
 
 
 def _as_list(key: str, value: Any, kind: type) -> list[Any]:
@@ -249,7 +261,7 @@ def make_spec(load: Mapping[str, Any]) -> PerfSpec:
     if unknown:
         raise ConfigError(f"perf: unknown argument {unknown[0]!r}; known: {', '.join(KNOWN_KEYS)}")
     levels = build_levels(*(load.get(key) for key in _LEVEL_KEYS))
-    workload_args = {k: v for k, v in load.items() if k not in _LEVEL_KEYS and v is not None}
+    workload_args = {k: v for k, v in load.items() if k not in (*_LEVEL_KEYS, *_SHAPE_KEYS) and v is not None}
     try:
         workload = Workload(**workload_args)
     except ValidationError as exc:
@@ -258,6 +270,9 @@ def make_spec(load: Mapping[str, Any]) -> PerfSpec:
         raise ConfigError(
             f"perf: invalid {field}: {first['msg'].removeprefix('Value error, ')} (got {first.get('input')!r})"
         ) from None
+    levels = shaped_levels(levels, workload, load.get("batch_size"), load.get("input_tokens"))
+    if workload.api != "chat":
+        workload = workload.model_copy(update={"stream": False})  # an embedding or rerank reply is one JSON body
     if workload.dataset in ("openqa", "line_by_line", "jsonl") and not workload.dataset_path:
         raise ConfigError(
             f"perf: dataset={workload.dataset} needs dataset_path=FILE (nothing is downloaded); "
@@ -274,6 +289,31 @@ def make_spec(load: Mapping[str, Any]) -> PerfSpec:
                 "png and bmp need nothing"
             ) from None
     return PerfSpec(workload=workload, levels=levels)
+
+
+def shaped_levels(levels: list[Level], workload: Workload, batch_size: Any, input_tokens: Any) -> list[Level]:
+    """Each level once per batch size and input length (embeddings / rerank); defaults: batch 1, inputs
+    of `prompt_tokens` tokens. Raises ConfigError for shapes on a chat run or for values below 1."""
+    batches = _as_list("batch_size", batch_size, int)
+    lengths = _as_list("input_tokens", input_tokens, int)
+    if workload.api == "chat":
+        if batches or lengths:
+            raise ConfigError(
+                "perf: batch_size and input_tokens apply to api=embeddings or api=rerank; a chat run sets its "
+                "prompt length with prompt_tokens"
+            )
+        return levels
+    if workload.dataset != "random":
+        raise ConfigError(f"perf: api={workload.api} sends random texts (dataset=random), not {workload.dataset!r}")
+    for key, values in (("batch_size", batches), ("input_tokens", lengths)):
+        if any(v < 1 for v in values):
+            raise ConfigError(f"perf: {key} must be 1 or more, got {min(values)}")
+    return [
+        level.model_copy(update={"batch_size": b, "input_tokens": n})
+        for level in levels
+        for b in batches or [1]
+        for n in lengths or [None]
+    ]
 
 
 _DATASET_HINTS = {

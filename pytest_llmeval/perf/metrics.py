@@ -126,6 +126,12 @@ class PerfResult(BaseModel):
     send_lag_max_s: float | None = None  # open loop: how late the latest arrival was sent
     client_cpu_s: float | None = None  # CPU seconds the load generator used during the run
     notes: list[str] = Field(default_factory=list)
+    # embeddings / rerank (perf/embedding.py): inputs = texts embedded (documents scored) by ok requests
+    api: str = "chat"
+    batch_size: int | None = None
+    input_length: int | None = None  # tokens per input asked for (None: prompt_tokens)
+    inputs: int = 0
+    inputs_throughput: float = 0.0  # inputs per second
 
     @property
     def success_rate(self) -> float:
@@ -144,6 +150,8 @@ class RequestRecord:
     pieces: list[str] = field(default_factory=list)  # generated text, only used without `usage`
     prompt_tokens: int | None = None  # from usage
     completion_tokens: int | None = None  # from usage
+    items: int | None = None  # embeddings / rerank: vectors or scores in the reply (perf/embedding.py)
+    max_index: int | None = None  # rerank: the largest document index the reply names
     error_kind: str | None = None
     error: str | None = None
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..endpoint import native
 from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES
-from .backend import Backend, RequestFailed, SSEParser, _error_message, parse_completion
+from .backend import Backend, RequestFailed, SSEParser, _error_message
 from .metrics import RequestRecord
 
 
@@ -72,7 +72,7 @@ class NativeBackend(Backend):
         last = response.body[-1][0] if response.body else perf_counter()
         if not stream:
             record.end = last
-            parse_completion(response.content(), record)
+            self.parse(response.content(), record)
             return
         parser = SSEParser(record)
         for now, data in response.body:

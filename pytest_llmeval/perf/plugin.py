@@ -161,6 +161,7 @@ class PerfPlugin:
             max_response_bytes=endpoint.max_response_bytes,
             tokenizer=workload.tokenizer or self.tokenizer,
             messages=messages,
+            api_url=api_url(endpoint.chat_url, workload.api),
         )
 
     def check_search(self, search: capacity.CapacitySearch, load: dict[str, Any]) -> None:
@@ -265,6 +266,15 @@ class PerfPlugin:
             setattr(report, CAPACITY_ATTR, [s.model_dump(mode="json") for s in searches])
             item.stash[CAPACITY_KEY] = []
         return report
+
+
+def api_url(chat_url: str, api: str) -> str | None:
+    """Where embeddings / rerank load goes: beside the chat path (`.../v1/embeddings`, `.../v1/rerank`),
+    the query string (a key some gateways want there) kept."""
+    if api == "chat":
+        return None
+    path, sep, query = chat_url.partition("?")
+    return path.removesuffix("/chat/completions") + "/" + api + sep + query
 
 
 class PerfReporter:

