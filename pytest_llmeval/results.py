@@ -48,6 +48,8 @@ class SampleRecord(BaseModel):
     thinking: list[dict[str, Any]] | None = None  # --llm-think-eval figures, one per generation
     # output_type=multiple_choice: per choice {continuation, logprob (summed), tokens (how many summed)}
     choice_logprobs: list[dict[str, Any]] | None = None
+    # an arena pair (pytest_llmeval/arena): both answers, the judge's two verdicts with rationale, the outcome
+    arena: dict[str, Any] | None = None
 
 
 class MetricUncertainty(BaseModel):
@@ -66,7 +68,7 @@ class MetricUncertainty(BaseModel):
     ci_high: float | None = None
     level: float = 0.95
     n: int = 0
-    method: Literal["wilson", "clt", "clustered", "macro", "none"] = "none"
+    method: Literal["wilson", "clt", "clustered", "macro", "bootstrap", "none"] = "none"
 
 
 class GroupResult(BaseModel):

@@ -208,6 +208,20 @@ class CompareSettings(BaseModel):
         return self
 
 
+class ArenaOptions(BaseModel):
+    """The arena options as given (`--llm-arena-*`); `arena.config.build_config` reads them (docs/arena.md)."""
+
+    models: list[str] = Field(default_factory=list)
+    baseline: str | None = None
+    judge: str | None = None
+    prompts: str | None = None
+    config_file: Path | None = None
+    judge_template: Path | None = None
+    scale: str | None = None
+    self_judge: bool = False
+    bootstrap: int | None = Field(default=None, ge=0)
+
+
 class RunSettings(BaseModel):
     """Everything one evaluation run needs, resolved once in `pytest_configure`."""
 
@@ -246,6 +260,7 @@ class RunSettings(BaseModel):
         None  # --llm-output-type NAME: generate_until | multiple_choice (benchmarks/output_types.py)
     )
     chat_template_file: Path | None = None  # --llm-chat-template-file: Jinja template of log-likelihood contexts
+    arena: ArenaOptions | None = None  # --llm-arena-model ...: models head to head (docs/arena.md)
 
     def failures_shown(self, verbosity: int) -> int | None:
         """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,

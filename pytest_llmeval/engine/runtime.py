@@ -127,7 +127,7 @@ class EvalRuntime:
 
     def start(self, items: Sequence[pytest.Item], preflight: bool = True) -> None:
         """Begin requesting the responses of `items` (this process's share, in run order)."""
-        samples = [item for item in items if isinstance(item, SampleItem)]
+        samples = [item for item in items if isinstance(item, SampleItem) and item.runtime is self]
         if not samples:
             return
         if preflight:
