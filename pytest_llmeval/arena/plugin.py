@@ -83,6 +83,14 @@ class ArenaPart:
         instances["arena"].item_runtime = self.runtime
         self.runtime.skip_sample = lambda item: bool(runtime.skip_sample is not None and runtime.skip_sample(item))
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """The xdist controller checks the arena's servers once, so that workers don't each fail."""
+        config = session.config
+        distributed = getattr(config.option, "dist", "no") != "no" and not config.option.collectonly
+        if distributed and not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("dsession"):
+            self.runtime.preflight()
+            self.runtime.close()
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:  # xdist: the workers reach the same servers
         node.workerinput[URLS_KEY] = dict(self.urls)
@@ -206,7 +214,11 @@ class ArenaResults:
             group.metrics["elo"] = row["elo"]
             low, high = row["winrate_ci"]
             group.uncertainty["winrate"] = MetricUncertainty(
-                ci_low=low, ci_high=high, n=row["pairs"], method="bootstrap" if low is not None else "none"
+                se=(high - low) / (2 * 1.959964) if low is not None and high is not None else None,  # shown as ±
+                ci_low=low,
+                ci_high=high,
+                n=row["pairs"],
+                method="bootstrap" if low is not None else "none",
             )
 
     @pytest.hookimpl(tryfirst=True)
@@ -240,6 +252,7 @@ def arena_lines(summary: dict[str, Any]) -> list[str]:
             str(row["inconsistent"]),
         ]
         for name, row in summary["candidates"].items()
+        if row["pairs"]  # a candidate -m left out has no row
     ]
     rows.append([f"{summary['baseline']} (baseline)", "", "50.0", "50.0", f"{summary['baseline_elo']:.0f}", ""])
     tokens = summary["judge_tokens"]
