@@ -128,15 +128,22 @@ def start_servers(arena: ArenaConfig, settings: RunSettings, servers: list[Any])
 class ArenaResults:
     """The arena figures, from the record stream (where every report arrives)."""
 
-    def __init__(self, part: ArenaPart) -> None:
+    def __init__(self, part: ArenaPart, html: bool = False) -> None:
         self.config = part.config
+        self.rows: list[dict[str, Any]] | None = [] if html else None  # the HTML report's pairs (--html)
         self.pairs: dict[str, dict[str, st.Pair]] = {}  # {prompt id: {candidate: Pair}}
         self.inconsistent: dict[str, int] = {}
         self.judge_tokens = {"prompt": 0, "completion": 0}
         self.summary: dict[str, Any] | None = None
 
     def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
-        if record.benchmark != "arena" or record.arena is None or record.error is not None:
+        if record.benchmark != "arena":
+            return
+        if self.rows is not None:
+            from .report import pair_row
+
+            self.rows.append(pair_row(record))
+        if record.arena is None or record.error is not None:
             return
         detail = record.arena
         self.pairs.setdefault(record.id, {})[record.subset] = st.Pair(
@@ -220,6 +227,16 @@ class ArenaResults:
                 n=row["pairs"],
                 method="bootstrap" if low is not None else "none",
             )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        if self.summary is None or self.rows is None:
+            return
+        from .report import render_arena
+
+        prefix.append(render_arena(self.summary, self.rows))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -129,7 +129,8 @@ def register_controller(
     for name, feature in features.items():
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
     if arena is not None:  # after the threshold gate: its assemble hook runs before the gate's
-        plugins.register(ArenaResults(arena), f"{PLUGIN_NAME}-arena")
+        html = bool(config.getoption("htmlpath", None))
+        plugins.register(ArenaResults(arena, html=html), f"{PLUGIN_NAME}-arena")
     return evaluation
 
 

@@ -149,3 +149,37 @@ def test_a_verdict_given_when_asked_again_counts_and_is_cached(pytester, start_s
     assert servers["judge"].stats()["chat_requests"] == 8
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=2)
     assert servers["judge"].stats()["chat_requests"] == 8  # the second ask came from the cache too
+
+
+def test_html_report_shows_both_answers_escaped_with_filters(pytester, start_server):
+    hostile = "<script>alert(1)</script>"
+    servers = start_arena(start_server)
+    servers["alpha"] = start_server(fixed_reply=f"alpha-says {hostile}", model="alpha")
+    servers["judge"] = start_server(fixed_reply=f"I like <b>{hostile}</b>\n[[A>B]]", model="judge")
+    prompts = write_prompts(pytester.path, count=3)
+    report = pytester.path / "report.html"
+    pytester.runpytest_subprocess(*arena_args(servers, prompts, "-m", "alpha", f"--html={report}"))
+    page = report.read_text()
+    assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'id="llmeval-arena"' in page and "base (baseline)" in page and "base-says-00" in page
+    assert 'id="lla-f-inconsistent"' in page and "swap-inconsistent (3)" in page  # the judge always prefers A
+
+
+def test_compare_two_arena_runs(pytester, start_server):
+    servers = start_arena(start_server)
+    prompts = write_prompts(pytester.path)
+    old = pytester.path / "old.json"
+    pytester.runpytest_subprocess(*arena_args(servers, prompts, "--llm-results", str(old)))
+    result = pytester.runpytest_subprocess(*arena_args(servers, prompts, "--llm-compare", str(old)))
+    result.stdout.fnmatch_lines(["*llmeval compare*", "*arena*alpha*winrate*"])
+
+
+def test_early_stop_leaves_decided_pairs_unjudged(pytester, start_server):
+    servers = start_arena(start_server, biased=True)  # every pair a tie: win rate 0.5
+    prompts = pytester.path / "many.jsonl"
+    prompts.write_text("".join(json.dumps({"id": i, "prompt": f"prompt {i}"}) + "\n" for i in range(200)))
+    gate = ("--llm-threshold", "arena.alpha.winrate<0.99", "--llm-early-stop", "--llm-concurrency", "2")
+    result = pytester.runpytest_subprocess(*arena_args(servers, prompts, "-m", "alpha", *gate))
+    skipped = result.parseoutcomes().get("skipped", 0)
+    assert result.ret == pytest.ExitCode.OK and skipped > 0  # pairs past the prefetch window are left out
+    assert servers["judge"].stats()["chat_requests"] <= 2 * (200 - skipped)  # none for a skipped pair
