@@ -6,6 +6,7 @@
   "output", "generator"}` (the reference `output` is not used: the baseline answers);
 * a user JSONL: one prompt a line, `{"id": ..., "prompt": "..."}` (or `"messages": [...]`,
   `"instruction"`, `"question"`); a missing id is the line number;
+* `hf:OWNER/NAME[:SPLIT]`: such rows from a Hugging Face dataset repository (`read_hub`);
 * `bench:NAME[.SUBSET]`: the prompts of a generative benchmark of the registry, as that
   benchmark sends them (its protocol and few-shot examples included).
 
@@ -111,7 +112,27 @@ def read_benchmark(spec: str, loader: Any) -> Iterator[ArenaPrompt]:
             )
 
 
+def read_hub(spec: str) -> Iterator[ArenaPrompt]:
+    """`hf:OWNER/NAME[:SPLIT]`: a Hugging Face dataset repository of prompt rows (ArenaHard's or
+    AlpacaEval's fields, or the user JSONL's), read by the project's hub loader (`benchmarks.hubs`:
+    its cache, offline mode and limits apply). SPLIT defaults to `train`, the split `datasets`
+    gives a repository of plain data files."""
+    from ..benchmarks.base import DatasetSource
+    from ..benchmarks.hubs import load_hf_split
+
+    repo, _, split = spec.partition(":")
+    split = split or "train"
+    fix = "pass the downloaded file with --llm-arena-prompts PATH"
+    dataset = load_hf_split(DatasetSource(path=repo, split=split), None, split, fix)
+    for index, row in enumerate(dataset):
+        prompt = _row_prompt(dict(row), f"{repo} split {split} row {index}")
+        yield prompt if prompt.id else prompt.model_copy(update={"id": str(index)})
+
+
 def read_prompts(spec: str, base_dir: Path, loader: Any) -> Iterator[ArenaPrompt]:
+    if spec.startswith("hf:"):
+        yield from read_hub(spec.removeprefix("hf:"))
+        return
     if spec.startswith("bench:"):
         yield from read_benchmark(spec.removeprefix("bench:"), loader)
         return
