@@ -59,7 +59,8 @@ class MetricUncertainty(BaseModel):
     interval at `level` (0.95). `n`: the number of independent units behind it (samples, or
     clusters). `method`: how it was computed - `wilson` (binary per-sample scores), `clt` (mean of
     non-binary scores), `clustered` (several generations per sample, or a ratio pooled over items
-    grouped in samples, e.g. IFEval instructions) or `none` (an aggregate the plugin cannot put an
+    grouped in samples, e.g. IFEval instructions), `bootstrap` (an arena win rate: percentile bootstrap over
+    prompts) or `none` (an aggregate the plugin cannot put an
     error on; `se` and the bounds are then null).
     """
 
