@@ -13,7 +13,6 @@ prints the arena table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from ..benchmarks.registry import register_benchmark, unregister_benchmark
 from ..errors import ConfigError, LLMEvalError
 from ..results import MetricUncertainty, RunResult, SampleRecord
 from ..settings import RunSettings
-from . import statistics as st
 from .config import ArenaConfig, build_config
 from .runtime import ArenaRuntime, arena_benchmark
 
@@ -131,7 +129,7 @@ class ArenaResults:
     def __init__(self, part: ArenaPart, html: bool = False) -> None:
         self.config = part.config
         self.rows: list[dict[str, Any]] | None = [] if html else None  # the HTML report's pairs (--html)
-        self.pairs: dict[str, dict[str, st.Pair]] = {}  # {prompt id: {candidate: Pair}}
+        self.pairs: dict[str, dict[str, Any]] = {}  # {prompt id: {candidate: statistics.Pair}}
         self.inconsistent: dict[str, int] = {}
         self.judge_tokens = {"prompt": 0, "completion": 0}
         self.summary: dict[str, Any] | None = None
@@ -145,6 +143,8 @@ class ArenaResults:
             self.rows.append(pair_row(record))
         if record.arena is None or record.error is not None:
             return
+        from . import statistics as st  # scipy: imported only when an arena reports
+
         detail = record.arena
         self.pairs.setdefault(record.id, {})[record.subset] = st.Pair(
             value=record.metrics["winrate"], candidate_len=detail["candidate_len"], baseline_len=detail["baseline_len"]
@@ -154,22 +154,16 @@ class ArenaResults:
             self.judge_tokens[key] += int(detail["judge_tokens"][key])
 
     def figures(self) -> dict[str, Any]:
+        from . import statistics as st
+
         config = self.config
-        by_candidate: dict[str, list[st.Pair]] = {}
+        by_candidate: dict[str, list[Any]] = {}
         for prompt in sorted(self.pairs):
             for candidate, pair in self.pairs[prompt].items():
                 by_candidate.setdefault(candidate, []).append(pair)
 
-        def statistic(sample: Mapping[str, Sequence[st.Pair]]) -> dict[str, float | None]:
-            out: dict[str, float | None] = {}
-            ratings = st.bradley_terry({c: [p.value for p in ps] for c, ps in sample.items()}, config.baseline)
-            for candidate, pairs in sample.items():
-                out[f"{candidate}.winrate"] = st.win_rate(pairs)
-                out[f"{candidate}.lc_winrate"] = st.length_controlled_win_rate(pairs)
-                out[f"{candidate}.elo"] = ratings.get(candidate)
-            return out
-
-        intervals = st.bootstrap(self.pairs, statistic, config.bootstrap, config.seed)
+        names = [m.name for m in config.candidates]
+        intervals = st.bootstrap(self.pairs, names, config.bootstrap, config.seed)
         ratings = st.bradley_terry({c: [p.value for p in ps] for c, ps in by_candidate.items()}, config.baseline)
         candidates: dict[str, Any] = {}
         for candidate in [m.name for m in config.candidates]:

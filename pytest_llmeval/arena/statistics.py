@@ -29,7 +29,7 @@ without duplicating rows, and these fits have two to a handful of parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,31 +111,83 @@ def length_controlled_win_rate(pairs: Sequence[Pair]) -> float | None:
     return float(expit(fit.x[0]))
 
 
+def _newton_logistic(
+    weights: np.ndarray, labels: np.ndarray, features: np.ndarray | None, penalty: float, iterations: int = 50
+) -> np.ndarray:
+    """Soft-label logistic fits of one batch, one per row of `weights` (how often each prompt was drawn):
+    logit p = theta (+ phi * features[row]), L2 `penalty` on the last coefficient. Newton's method,
+    vectorised over the rows; returns (rows, 1 or 2) coefficients (NaN for a row without pairs)."""
+    rows = weights.shape[0]
+    k = 1 if features is None else 2
+    beta = np.zeros((rows, k))
+    ridge = np.zeros(k)
+    ridge[-1] = penalty
+    for _ in range(iterations):
+        margin = beta[:, 0:1] + (beta[:, 1:2] * features if features is not None else 0.0)
+        p = expit(margin)
+        residual = weights * (p - labels)
+        curve = weights * p * (1 - p)
+        grad = np.stack([residual.sum(1), *([(residual * features).sum(1)] if features is not None else [])], 1)
+        grad += ridge * beta
+        if features is None:
+            step = grad / (curve.sum(1, keepdims=True) + ridge)
+        else:
+            h00 = curve.sum(1) + ridge[0]
+            h01 = (curve * features).sum(1)
+            h11 = (curve * features * features).sum(1) + ridge[1]
+            det = h00 * h11 - h01 * h01
+            step = np.stack(
+                [(h11 * grad[:, 0] - h01 * grad[:, 1]) / det, (h00 * grad[:, 1] - h01 * grad[:, 0]) / det], 1
+            )
+        beta = beta - np.clip(step, -5, 5)  # damped: a round of all wins walks out towards the ridge's bound
+        if np.nanmax(np.abs(step), initial=0.0) < 1e-9:
+            break
+    beta[weights.sum(1) == 0] = np.nan
+    return beta
+
+
 def bootstrap(
     per_prompt: Mapping[str, Mapping[str, Pair]],
-    statistic: Callable[[Mapping[str, Sequence[Pair]]], Mapping[str, float | None]],
+    candidates: Sequence[str],
     rounds: int,
     seed: int,
     level: float = LEVEL,
 ) -> dict[str, Interval]:
-    """Percentile intervals of `statistic` (named figures from {candidate: pairs}) over `rounds`
-    resamples of the prompts; `per_prompt` is {prompt id: {candidate: Pair}}."""
+    """Percentile intervals of each candidate's `winrate`, `lc_winrate` and `elo` over `rounds`
+    resamples of the prompts (keys `"<candidate>.<figure>"`); `per_prompt` is {prompt id:
+    {candidate: Pair}}. A resample is a row of draw counts over the prompts, shared by every
+    candidate. The fits are the same likelihoods as `bradley_terry` (separable per candidate, since
+    every battle is against the baseline) and `length_controlled_win_rate`, solved by Newton's method
+    for all resamples at once (numpy) instead of one optimiser call per resample."""
     prompts = sorted(per_prompt)
     if not prompts or rounds <= 0:
         return {}
     rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {}
-    for _ in range(rounds):
-        chosen = rng.integers(0, len(prompts), len(prompts))
-        sample: dict[str, list[Pair]] = {}
-        for i in chosen:
-            for candidate, pair in per_prompt[prompts[i]].items():
-                sample.setdefault(candidate, []).append(pair)
-        for name, value in statistic(sample).items():
-            if value is not None and math.isfinite(value):
-                draws.setdefault(name, []).append(value)
+    draws = rng.integers(0, len(prompts), (rounds, len(prompts)))
+    counts = np.zeros((rounds, len(prompts)))
+    np.add.at(counts, (np.repeat(np.arange(rounds), len(prompts)), draws.ravel()), 1.0)
     tail = (1 - level) / 2 * 100
-    return {
-        name: Interval(float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)))
-        for name, values in draws.items()
-    }
+    out: dict[str, Interval] = {}
+    for candidate in candidates:
+        has = np.array([candidate in per_prompt[p] for p in prompts])
+        if not has.any():
+            continue
+        pairs = [per_prompt[p][candidate] for p in prompts if candidate in per_prompt[p]]
+        w = counts[:, has]
+        y = np.array([pair.value for pair in pairs])[None, :]
+        delta = np.array([pair.candidate_len - pair.baseline_len for pair in pairs], dtype=float)[None, :]
+        total = w.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = (w * y).sum(1) / total
+            mean = (w * delta).sum(1, keepdims=True) / total[:, None]
+            spread = np.sqrt(np.maximum((w * (delta - mean) ** 2).sum(1, keepdims=True) / total[:, None], 0.0))
+            x = np.where(spread > 0, np.tanh(delta / np.where(spread > 0, spread, 1.0)), 0.0)
+        elo = ANCHOR + ELO_SCALE * _newton_logistic(w, y, None, RIDGE)[:, 0]
+        lc = expit(_newton_logistic(w, y, x, LENGTH_PENALTY)[:, 0])
+        for name, values in (("winrate", rate), ("lc_winrate", lc), ("elo", elo)):
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                out[f"{candidate}.{name}"] = Interval(
+                    float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))
+                )
+    return out

@@ -87,9 +87,31 @@ def test_lc_win_rate_discounts_wins_bought_with_length():
 
 def test_bootstrap_intervals_cover_the_true_win_rate_near_their_level():
     rng = np.random.default_rng(7)
-    truth, hits, runs = 0.6, 0, 150
+    truth, hits, runs = 0.6, 0, 300
     for run in range(runs):
         per_prompt = {f"p{i}": {"a": st.Pair(float(rng.random() < truth))} for i in range(80)}
-        interval = st.bootstrap(per_prompt, lambda s: {"w": st.win_rate(s["a"])}, rounds=300, seed=run)["w"]
+        interval = st.bootstrap(per_prompt, ["a"], rounds=500, seed=run)["a.winrate"]
         hits += interval.low <= truth <= interval.high
     assert 0.88 <= hits / runs <= 0.99
+
+
+def test_vectorised_bootstrap_equals_refitting_each_resample_with_scipy():
+    rng = np.random.default_rng(3)
+    per_prompt = {
+        f"p{i:02d}": {"a": st.Pair(float(rng.choice([0.0, 0.5, 1.0])), int(rng.integers(50, 400)), 200)}
+        for i in range(40)
+    }
+    rounds, seed = 60, 11
+    intervals = st.bootstrap(per_prompt, ["a"], rounds, seed)
+    prompts = sorted(per_prompt)
+    draws = np.random.default_rng(seed).integers(0, len(prompts), (rounds, len(prompts)))
+    refits: dict[str, list[float]] = {"winrate": [], "lc_winrate": [], "elo": []}
+    for row in draws:  # the same resamples, each fitted by the point estimators (scipy)
+        pairs = [per_prompt[prompts[i]]["a"] for i in row]
+        refits["winrate"].append(st.win_rate(pairs))
+        refits["lc_winrate"].append(st.length_controlled_win_rate(pairs))
+        refits["elo"].append(st.bradley_terry({"a": [p.value for p in pairs]}, "base")["a"])
+    for name, values in refits.items():
+        low, high = np.percentile(values, [2.5, 97.5])
+        got = intervals[f"a.{name}"]
+        assert (got.low, got.high) == (pytest.approx(low, rel=1e-5), pytest.approx(high, rel=1e-5)), name
