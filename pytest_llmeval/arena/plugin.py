@@ -21,7 +21,7 @@ import pytest
 from ..benchmarks.registry import register_benchmark, unregister_benchmark
 from ..errors import ConfigError, LLMEvalError
 from ..results import MetricUncertainty, RunResult, SampleRecord
-from ..settings import RunSettings
+from ..settings import RunSettings, split_base_url
 from .config import ArenaConfig, build_config
 from .runtime import ArenaRuntime, arena_benchmark
 
@@ -62,6 +62,7 @@ class ArenaPart:
         if not config.option.markexpr:  # the arena's items run without naming them in -m
             config.option.markexpr = "arena"
         arena = config_from_settings(settings, base_dir)
+        check_judge(arena, settings)
         unregister_benchmark("arena")
         register_benchmark(arena_benchmark(arena, base_dir))
         workerinput = getattr(config, "workerinput", None)
@@ -98,6 +99,29 @@ class ArenaPart:
         for server in self.servers:
             server.stop()
         unregister_benchmark("arena")
+
+
+def check_judge(arena: ArenaConfig, settings: RunSettings) -> None:
+    """An arena needs a judge: its own, or the run's `--llm-judge-model` (which, when it is a
+    contestant's model behind the same URL, needs `--llm-arena-self-judge` as an arena judge would)."""
+    if arena.judge is not None:
+        return
+    judge = settings.judge
+    if judge is None:
+        raise ConfigError(
+            "the arena has no judge: pass --llm-arena-judge NAME=URL (or an arena model's NAME), or --llm-judge-model"
+        )
+    if arena.self_judge:
+        return
+    for model in arena.models:
+        if model.base_url is not None and (split_base_url(model.base_url).public, model.model) == (
+            judge.base_url,
+            judge.model,
+        ):
+            raise ConfigError(
+                f"the judge --llm-judge-model {judge.model!r} is also the contestant {model.name!r}: a judge prefers "
+                "its own answers; use another judge, or pass --llm-arena-self-judge to accept that"
+            )
 
 
 def start_servers(arena: ArenaConfig, settings: RunSettings, servers: list[Any]) -> dict[str, str]:

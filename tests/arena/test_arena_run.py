@@ -183,3 +183,17 @@ def test_early_stop_leaves_decided_pairs_unjudged(pytester, start_server):
     skipped = result.parseoutcomes().get("skipped", 0)
     assert result.ret == pytest.ExitCode.OK and skipped > 0  # pairs past the prefetch window are left out
     assert servers["judge"].stats()["chat_requests"] <= 2 * (200 - skipped)  # none for a skipped pair
+
+
+def test_an_arena_without_a_judge_is_a_usage_error(pytester, start_server):
+    servers = start_arena(start_server)
+    prompts = write_prompts(pytester.path)
+    args = arena_args(servers, prompts)
+    at = args.index("--llm-arena-judge")
+    del args[at : at + 2]
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "the arena has no judge" in result.stderr.str()
+    result = pytester.runpytest_subprocess(
+        *args, "--llm-judge-model", "alpha", "--llm-judge-base-url", servers["alpha"].base_url
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "--llm-arena-self-judge" in result.stderr.str()
