@@ -19,7 +19,10 @@ pytestmark = pytest.mark.e2e
 
 PROMPTS = ["What is 2 + 2?", "Name a color of the sky."]
 # a short judge prompt: the default one is long for a 270M model on a shared CPU (minutes per verdict)
-TEMPLATE = "Question: {question}\nAnswer A: {answer_a}\nAnswer B: {answer_b}\nWhich answer is better? End with one of {labels}."
+TEMPLATE = (
+    "Question: {question}\nAnswer A: {answer_a}\nAnswer B: {answer_b}\n"
+    "Which answer is better? End with one of {labels}."
+)
 
 
 def test_embedded_models_head_to_head_with_a_flagged_judge(pytester):
