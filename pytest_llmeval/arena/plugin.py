@@ -59,8 +59,8 @@ class ArenaPart:
         if settings.arena is None:
             return None
         base_dir = Path(config.invocation_params.dir)
-        if not config.option.markexpr:  # the arena's items run without naming them in -m
-            config.option.markexpr = "arena"
+        if not config.option.markexpr and config.args_source != pytest.Config.ArgsSource.ARGS:
+            config.option.markexpr = "arena"  # no test paths given: the arena's items run without -m
         arena = config_from_settings(settings, base_dir)
         check_judge(arena, settings)
         unregister_benchmark("arena")
