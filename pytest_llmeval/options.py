@@ -292,7 +292,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "arena_self_judge", "accept a judge that is also a contestant (it favours its own answers)", kind="flag"
     ),
-    OptionSpec("arena_bootstrap", "bootstrap rounds of the arena's intervals (default 1000)", kind="int", metavar="N"),
+    OptionSpec(
+        "arena_bootstrap",
+        "bootstrap rounds of the arena's 95% intervals; 0: none (docs/arena.md)",
+        kind="int",
+        metavar="N",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}

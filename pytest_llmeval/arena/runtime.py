@@ -128,6 +128,7 @@ class ArenaRuntime:
         self._lock = threading.Lock()
         self._futures: dict[str, concurrent.futures.Future[PairResult]] = {}
         self._answers: dict[tuple[str, str], asyncio.Future[ChatResponse]] = {}
+        self._rooms: dict[str, asyncio.Semaphore] = {}  # the window slot each launched pair holds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.skip_sample: Callable[[SampleItem], bool] | None = None  # --llm-early-stop (the run's runtime)
@@ -191,9 +192,11 @@ class ArenaRuntime:
             return
         if preflight:
             self.preflight()
-        loop = self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=loop.run_forever, name="llmeval-arena", daemon=True)
-        self._thread.start()
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-arena", daemon=True)
+            self._thread.start()
+        loop = self._loop
         for item in mine:
             self._futures[item.nodeid] = concurrent.futures.Future()
         window = max(4 * self.settings.endpoint.concurrency, 64)
@@ -213,16 +216,18 @@ class ArenaRuntime:
                 raise pytest.UsageError(f"llmeval: arena model {name!r}: {exc}") from None
 
     async def _produce(self, items: list[SampleItem], window: int) -> None:
+        """Pairs in run order, at most `window` ahead of the item pytest runs (a slot is freed when
+        an item takes its result), so that `--llm-early-stop` can still leave the rest unsent."""
         room = asyncio.Semaphore(window)
         for item in items:
             await room.acquire()
             future = self._futures[item.nodeid]
+            self._rooms[item.nodeid] = room
             if self.skip_sample is not None and self.skip_sample(item):
                 future.set_result(None)  # type: ignore[arg-type]
-                room.release()
                 continue
             task = asyncio.ensure_future(self._pair(item))
-            task.add_done_callback(functools.partial(_settle, future, room))
+            task.add_done_callback(functools.partial(_settle, future))
 
     async def _answer(self, model: ArenaModel, sample: Sample) -> ChatResponse:
         key = (model.name, sample.id)
@@ -289,7 +294,12 @@ class ArenaRuntime:
                 self._skip(item)
             self.start([item], preflight=False)
             future = self._futures[item.nodeid]
-        result = future.result()
+        try:
+            result = future.result()
+        finally:
+            room = self._rooms.pop(item.nodeid, None)
+            if room is not None and self._loop is not None:
+                self._loop.call_soon_threadsafe(room.release)
         if result is None:
             self._skip(item)
         self._results[item.nodeid] = result
@@ -381,10 +391,7 @@ class ArenaRuntime:
         self._dispatchers.clear()
 
 
-def _settle(
-    future: concurrent.futures.Future[PairResult], room: asyncio.Semaphore, task: asyncio.Future[PairResult]
-) -> None:
-    room.release()
+def _settle(future: concurrent.futures.Future[PairResult], task: asyncio.Future[PairResult]) -> None:
     if future.done():
         return
     if task.cancelled():
