@@ -129,6 +129,7 @@ class ArenaRuntime:
         self._futures: dict[str, concurrent.futures.Future[PairResult]] = {}
         self._answers: dict[tuple[str, str], asyncio.Future[ChatResponse]] = {}
         self._rooms: dict[str, asyncio.Semaphore] = {}  # the window slot each launched pair holds
+        self._results: dict[str, PairResult] = {}  # between an item's setup and its call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.skip_sample: Callable[[SampleItem], bool] | None = None  # --llm-early-stop (the run's runtime)
@@ -310,12 +311,6 @@ class ArenaRuntime:
         item.skipped_early = True
         pytest.skip("skipped by --llm-early-stop: the thresholds on arena are already decided")
 
-    @property
-    def _results(self) -> dict[str, PairResult]:
-        if not hasattr(self, "_held"):
-            self._held: dict[str, PairResult] = {}
-        return self._held
-
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         result = self._results.pop(item.nodeid)
         config = self.config
@@ -368,16 +363,6 @@ class ArenaRuntime:
             requests_cached=int(result.candidate.cached) + int(result.baseline.cached) + result.cached,
             finish_reason=result.candidate.choices[0].finish_reason if result.candidate.choices else None,
             arena=detail,
-        )
-
-    def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
-        return SampleRecord(
-            nodeid=item.nodeid,
-            benchmark=item.benchmark.name,
-            subset=item.sample.subset,
-            id=item.sample.id,
-            error=str(error),
-            error_kind=getattr(error, "kind", type(error).__name__),
         )
 
     def close(self) -> None:
