@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
-from .settings import SHOWN_FAILURES, EndpointSettings, RunSettings, field_default
+from .settings import SHOWN_FAILURES, ArenaOptions, EndpointSettings, RunSettings, field_default
 
 
 @dataclass(frozen=True)
@@ -322,6 +322,40 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "the run's name in MLflow and W&B (default: model and start time)",
         metavar="NAME",
     ),
+    OptionSpec(
+        "arena_model",
+        "a model of an arena run: NAME=URL or NAME=smollm2-135m, then ,key=ENV ,model=ID ,GEN=VALUE; "
+        "repeatable, the first is the baseline unless --llm-arena-baseline says (docs/arena.md)",
+        kind="list",
+        metavar="NAME=URL[,...]",
+    ),
+    OptionSpec("arena_baseline", "the arena model the others are compared with (default: the first)", metavar="NAME"),
+    OptionSpec(
+        "arena_judge",
+        "the arena's judge: an arena model's NAME or NAME=URL[,...] (default: --llm-judge-model)",
+        metavar="NAME[=URL,...]",
+    ),
+    OptionSpec(
+        "arena_prompts",
+        "the arena's prompts: ArenaHard question.jsonl, AlpacaEval JSON, a JSONL of {id, prompt}, or bench:NAME",
+        metavar="SPEC",
+    ),
+    OptionSpec("arena_config", "a YAML file with the arena's models, baseline, judge and prompts", metavar="FILE.yaml"),
+    OptionSpec(
+        "arena_judge_template",
+        "a file replacing the judge prompt ({question}, {answer_a}, {answer_b}, {labels})",
+        metavar="FILE",
+    ),
+    OptionSpec("arena_scale", "verdict scale: five (A>>B .. B>>A, ArenaHard; default) or three", metavar="SCALE"),
+    OptionSpec(
+        "arena_self_judge", "accept a judge that is also a contestant (it favours its own answers)", kind="flag"
+    ),
+    OptionSpec(
+        "arena_bootstrap",
+        "bootstrap rounds of the arena's 95% intervals; 0: none (docs/arena.md)",
+        kind="int",
+        metavar="N",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -513,6 +547,14 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
     usage error naming the option, its ini key and its default. Raises ConfigError."""
     opts = OptionReader(config)
     model = opts.get("model")
+    arena = _arena_options(opts)
+    if arena is not None:
+        if model:
+            raise ConfigError(
+                "--llm-model and --llm-arena-model: an arena run names its models with --llm-arena-model; "
+                "drop --llm-model"
+            )
+        model = "arena"
     if not model:
         return None
     api_key, judge_model, judge_key = opts.get("api_key"), opts.get("judge_model"), opts.get("judge_api_key")
@@ -603,10 +645,31 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 mlflow_experiment=opts.get("mlflow_experiment"),
                 wandb_project=opts.get("wandb"),
                 tracker_run_name=opts.get("tracker_run_name"),
+                arena=arena,
             )
         )
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc)) from None
+
+
+def _arena_options(opts: OptionReader) -> ArenaOptions | None:
+    """The arena options when an arena is configured (`--llm-arena-model` or `--llm-arena-config`)."""
+    models, config_file = list(opts.get("arena_model")), opts.get("arena_config")
+    if not models and not config_file:
+        return None
+    return ArenaOptions(
+        **_present(
+            models=models,
+            baseline=opts.get("arena_baseline"),
+            judge=opts.get("arena_judge"),
+            prompts=opts.get("arena_prompts"),
+            config_file=_path(config_file),
+            judge_template=_path(opts.get("arena_judge_template")),
+            scale=opts.get("arena_scale"),
+            self_judge=opts.get("arena_self_judge"),
+            bootstrap=opts.get("arena_bootstrap"),
+        )
+    )
 
 
 def _endpoint(**values: Any) -> EndpointSettings:

@@ -51,6 +51,8 @@ class SampleRecord(BaseModel):
     # embedding / reranker tasks (retrieval/runtime.py): the ranked documents of a query, each
     # {rank, id, score, relevance, text}: the top 10, then every relevant one ranked lower (rank None: not retrieved)
     ranking: list[dict[str, Any]] | None = None
+    # an arena pair (pytest_llmeval/arena): both answers, the judge's two verdicts with rationale, the outcome
+    arena: dict[str, Any] | None = None
 
 
 class MetricUncertainty(BaseModel):
@@ -60,7 +62,8 @@ class MetricUncertainty(BaseModel):
     interval at `level` (0.95). `n`: the number of independent units behind it (samples, or
     clusters). `method`: how it was computed - `wilson` (binary per-sample scores), `clt` (mean of
     non-binary scores), `clustered` (several generations per sample, or a ratio pooled over items
-    grouped in samples, e.g. IFEval instructions) or `none` (an aggregate the plugin cannot put an
+    grouped in samples, e.g. IFEval instructions), `bootstrap` (an arena win rate: percentile bootstrap over
+    prompts) or `none` (an aggregate the plugin cannot put an
     error on; `se` and the bounds are then null).
     """
 
@@ -69,7 +72,7 @@ class MetricUncertainty(BaseModel):
     ci_high: float | None = None
     level: float = 0.95
     n: int = 0
-    method: Literal["wilson", "clt", "clustered", "macro", "none"] = "none"
+    method: Literal["wilson", "clt", "clustered", "macro", "bootstrap", "none"] = "none"
 
 
 class GroupResult(BaseModel):

@@ -236,6 +236,8 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
     from .endpoint.local_models import is_local_model_name, llama_server_command, resolve_local_model
     from .endpoint.server import ManagedServer, ServerSpec, free_port, server_url
 
+    if settings.arena is not None:  # the arena starts the models it names (arena/plugin.py)
+        return Serving(settings)
     model = settings.endpoint.model
     note = None
     text_only = False

@@ -210,6 +210,20 @@ class CompareSettings(BaseModel):
         return self
 
 
+class ArenaOptions(BaseModel):
+    """The arena options as given (`--llm-arena-*`); `arena.config.build_config` reads them (docs/arena.md)."""
+
+    models: list[str] = Field(default_factory=list)
+    baseline: str | None = None
+    judge: str | None = None
+    prompts: str | None = None
+    config_file: Path | None = None
+    judge_template: Path | None = None
+    scale: str | None = None
+    self_judge: bool = False
+    bootstrap: int | None = Field(default=None, ge=0)
+
+
 class RunSettings(BaseModel):
     """Everything one evaluation run needs, resolved once in `pytest_configure`."""
 
@@ -256,6 +270,7 @@ class RunSettings(BaseModel):
     mlflow_experiment: str = "pytest-llmbench"  # --llm-mlflow-experiment
     wandb_project: str | None = None  # --llm-wandb: W&B project (trackers/wandb_tracker.py)
     tracker_run_name: str | None = None  # --llm-tracker-run-name
+    arena: ArenaOptions | None = None  # --llm-arena-model ...: models head to head (docs/arena.md)
 
     def failures_shown(self, verbosity: int) -> int | None:
         """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,

@@ -45,6 +45,7 @@ def build_items(
     items: list[SampleItem] = []
     for name, subsets in selection.items():
         benchmark = benchmarks[name]
+        own_runtime = getattr(benchmark, "item_runtime", None)  # the arena's items run on their own runtime
         for subset in subsets:
             marks = [getattr(pytest.mark, mark) for mark in sample_marks(type(benchmark), subset)]
             seen: dict[str, int] = {}
@@ -54,7 +55,7 @@ def build_items(
                 count = seen[node_name(sample.id)] = seen.get(node_name(sample.id), 0) + 1
                 if count > 1:
                     sample = sample.model_copy(update={"id": f"{sample.id}-{count}"})
-                item = SampleItem.create(session, benchmark, sample, runtime)
+                item = SampleItem.create(session, benchmark, sample, own_runtime or runtime)
                 for mark in marks:
                     item.add_marker(mark)
                 items.append(item)

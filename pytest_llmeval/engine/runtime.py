@@ -165,7 +165,7 @@ class EvalRuntime:
 
     def start(self, items: Sequence[pytest.Item], preflight: bool = True) -> None:
         """Begin requesting the responses of `items` (this process's share, in run order)."""
-        samples = [item for item in items if isinstance(item, SampleItem)]
+        samples = [item for item in items if isinstance(item, SampleItem) and item.runtime is self]
         vector_items = [item for item in samples if is_vector_task(item.benchmark)]
         if vector_items:  # answered through /v1/embeddings and /v1/rerank, not chat
             self.vectors.start(vector_items)

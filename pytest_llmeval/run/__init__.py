@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from ..arena.plugin import ArenaPart, ArenaResults
 from ..engine.selection import plain_tests_can_match
 from ..engine.xdist_hooks import (
     BENCHMARKS_KEY,
@@ -68,7 +69,10 @@ def register(
 
 def register_worker(config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]) -> Evaluation:
     media = workerinput.get(MEDIA_DIR_KEY)
+    arena = ArenaPart.create(config, settings)  # before the Evaluation: it registers the `arena` benchmark
     evaluation = Evaluation(config, settings, notify=print_notice, media_root=Path(media) if media else None)
+    if arena is not None:
+        arena.attach(evaluation.benchmark_instances, evaluation.runtime)
     evaluation.samples_only = bool(workerinput.get(SAMPLES_ONLY_KEY))
     plugins = config.pluginmanager
     plugins.register(evaluation, PLUGIN_NAME)
@@ -95,7 +99,10 @@ def register_controller(
     workers = int(getattr(config.option, "numprocesses", None) or 1) if distributed else 1
     limit = spending_limit(settings, prices, workers)  # checked here also when the workers keep it
     notices = Notices(config)
+    arena = ArenaPart.create(config, settings)  # before the Evaluation: it registers the `arena` benchmark
     evaluation = Evaluation(config, settings, notify=notices.notify)
+    if arena is not None:
+        arena.attach(evaluation.benchmark_instances, evaluation.runtime)
     evaluation.samples_only = decide_samples_only(config, evaluation)
     outcome = RunOutcome()
     plugins = config.pluginmanager
@@ -146,6 +153,9 @@ def register_controller(
         features["results"] = ResultsFile(settings.results_path, outcome)
     for name, feature in features.items():
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
+    if arena is not None:  # after the threshold gate: its assemble hook runs before the gate's
+        html = bool(config.getoption("htmlpath", None))
+        plugins.register(ArenaResults(arena, html=html), f"{PLUGIN_NAME}-arena")
     return evaluation
 
 

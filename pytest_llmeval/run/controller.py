@@ -167,7 +167,7 @@ class DistController(Controller):
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # The controller checks the endpoint once, so that workers don't each fail.
-        if self.evaluation.sample_names():
+        if self.evaluation.sample_names() and self.evaluation.settings.arena is None:  # the arena checks its own
             self.preflight(session)
 
     def preflight(self, session: pytest.Session) -> None:

@@ -52,7 +52,10 @@ class ItemRunner:
             not (session.testsfailed and not session.config.option.continue_on_collection_errors)
             and not session.config.option.collectonly
         ):  # pytest stops for collection errors; send nothing
-            self.runtime.start(self.share(session.items), preflight=self.preflight)
+            share = self.share(session.items)
+            self.runtime.start(share, preflight=self.preflight)
+            for other in self.other_runtimes(share):  # the arena's items run on their own runtime
+                other.start(share, preflight=self.preflight)
         return (yield from usage_error_from_exit())
 
     @pytest.hookimpl(wrapper=True)
@@ -89,6 +92,15 @@ class ItemRunner:
         self.runtime.close()  # before anything reads what the run produced
         self.finish(session)
         return (yield)
+
+    def other_runtimes(self, items: list[pytest.Item]) -> list[Any]:
+        """Runtimes other than the run's that items of the share run on (the arena's)."""
+        found = {
+            id(item.runtime): item.runtime
+            for item in items
+            if isinstance(item, SampleItem) and item.runtime is not self.runtime
+        }
+        return list(found.values())
 
     def finish(self, session: pytest.Session) -> None:
         """What this process hands on when its items are done (nothing: it aggregates itself)."""

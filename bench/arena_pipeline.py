@@ -1,0 +1,89 @@
+"""An arena at full concurrency: answers and judgements pipelined.
+
+    python bench/arena_pipeline.py [--n 500] [--concurrency 64] [--latency 0.2]
+
+N prompts, two candidates and a baseline, each played by its own loopback server with fixed latency
+L, and a judge (a fourth server) that answers `[[A>B]]`. Every pair needs its two answers, then two
+judge requests; each model and the judge have their own `--llm-concurrency` C. The judge carries the
+most work (2 * 2 * N requests), so the ideal wall time is one answer's latency (before the first
+verdict can be asked) plus the judge's work at C in flight: L + 4*N*L/C. Prints the session time (the
+results JSON's `duration_s`) against it (target <= 1.3x). Answers first and verdicts after, without
+overlap, would take about ceil(N/C)*L + 4*N*L/C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+from pathlib import Path
+
+from eval_throughput import run_pytest  # type: ignore[import-not-found]  # bench/ is on sys.path
+
+from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds of the figures at the end")
+    args = parser.parse_args()
+    n, c, latency = args.n, args.concurrency, args.latency
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "pytest.ini").write_text("[pytest]\n")
+        prompts = work / "questions.jsonl"
+        prompts.write_text("".join(json.dumps({"uid": f"q{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(n)))
+        names = ("base", "alpha", "beta")
+        servers = {  # distinct answers, so that every judge request is a request of its own
+            name: FakeOpenAIServer(FakeServerConfig(latency_s=latency, model=name, fixed_reply=f"{name} answers."))
+            for name in names
+        }
+        servers["judge"] = FakeOpenAIServer(FakeServerConfig(latency_s=latency, fixed_reply="A reads better.\n[[A>B]]"))
+        for server in servers.values():
+            server.start()
+        try:
+            results = work / "results.json"
+            wall, code, rss = run_pytest(
+                [
+                    *(arg for name in names for arg in ("--llm-arena-model", f"{name}={servers[name].base_url}")),
+                    "--llm-arena-judge",
+                    f"judge={servers['judge'].base_url}",
+                    "--llm-arena-prompts",
+                    str(prompts),
+                    "--llm-concurrency",
+                    str(c),
+                    "--llm-arena-bootstrap",
+                    str(args.bootstrap),
+                    "--llm-no-cache",
+                    "--llm-results",
+                    str(results),
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                ],
+                work,
+            )
+            sent = {name: server.stats()["chat_requests"] for name, server in servers.items()}
+        finally:
+            for server in servers.values():
+                server.stop()
+        session = json.loads(results.read_text())["duration_s"]
+    ideal = latency + 4 * n * latency / c
+    serial = math.ceil(n / c) * latency + 4 * n * latency / c
+    print(
+        f"arena: N={n} prompts x 2 candidates + baseline, C={c}, L={latency * 1000:.0f} ms, "
+        f"exit {code}, peak RSS {rss} MB"
+    )
+    print(f"   requests             {sent}")
+    print(f"   ideal L + 4*N*L/C    {ideal:8.2f} s")
+    print(f"   answers then judge   {serial:8.2f} s   (no overlap)")
+    print(f"   session (results)    {session:8.2f} s   ratio {session / ideal:5.2f}x  (target <= 1.3x)")
+    print(f"   whole process        {wall:8.2f} s")
+
+
+if __name__ == "__main__":
+    main()

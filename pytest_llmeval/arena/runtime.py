@@ -1,0 +1,395 @@
+"""The arena's items and their runtime: answers of every contestant and the judge's two verdicts.
+
+`ArenaBenchmark` is the benchmark `arena` of an arena run (made per run by `arena_benchmark`, with
+the candidates as its subsets): one sample per (prompt, candidate), node id
+`arena/<candidate>::<prompt id>`, marks `arena` and the candidate's mark name.
+
+`ArenaRuntime` is the `SampleRuntime` of those items (`engine.nodes`). When the run starts it
+launches one pipeline per pair on an asyncio loop of its own, in run order and at most `window`
+pairs ahead of the item pytest runs: the candidate's and the baseline's answers (each model has its
+own `Dispatcher`, so its own `--llm-concurrency` bound, and the shared response cache; a baseline
+answer asked for by several candidates is one request), then, the moment both are there, the two
+judge requests (candidate as A, then baseline as A) on the judge's dispatcher. Answers and verdicts
+of different pairs overlap, so the wall time is about the longest chain, not the sum.
+
+A failed answer or judge request is the pair's *error* (pytest error, counted in `errors`); a
+judge reply without a verdict label is re-asked once (`judging.reask_messages`), then is the pair's
+`JudgeError`. A pair whose candidate loses fails its item with both verdicts in the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import pytest
+
+from ..benchmarks.base import Benchmark, RecordLoader, Sample
+from ..endpoint.cache import ResponseCache
+from ..endpoint.dispatcher import Dispatcher
+from ..endpoint.models import ChatResponse, Usage
+from ..engine.nodes import SampleItem
+from ..errors import JudgeError, LLMEvalError
+from ..results import SampleRecord
+from ..settings import EndpointSettings, RunSettings
+from .config import ArenaConfig, ArenaModel
+from .judging import JudgeTemplate, judge_messages, rationale, reask_messages
+from .prompts import read_prompts
+from .verdicts import combine, parse_label
+
+EMBEDDED_SLOTS = 1  # llama-cpp-python's server answers one request at a time
+ORDERS = ("candidate_first", "baseline_first")
+
+
+class ArenaBenchmark(Benchmark):
+    name = "arena"
+    description = "pairwise comparison of candidate models against a baseline, judged by a model"
+    metrics = ("winrate", "win", "tie", "loss", "inconsistent")
+    fraction_metrics: ClassVar[set[str]] = {"winrate", "win", "tie", "loss", "inconsistent"}
+    task_type = "arena"
+    arena: ClassVar[ArenaConfig]
+    base_dir: ClassVar[Any] = None
+
+    def __init__(self, args: Any = None) -> None:
+        super().__init__(args)
+        self.item_runtime: ArenaRuntime | None = None  # engine.build gives the items this runtime
+
+    def load(self, subset: str, loader: RecordLoader) -> Any:
+        spec = self.arena.prompts
+        if not spec:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "the arena has no prompts: pass --llm-arena-prompts FILE.jsonl (ArenaHard question.jsonl, "
+                "AlpacaEval's JSON, a JSONL of {id, prompt}) or bench:NAME for a benchmark's prompts"
+            )
+        for prompt in read_prompts(spec, self.base_dir, loader):
+            yield Sample(
+                id=prompt.id,
+                subset=subset,
+                input=prompt.messages,
+                metadata={"question": prompt.question, "category": prompt.category},
+            )
+
+    def failure_headline(self, target: Any, extracted: str | None, explanation: str | None) -> str:
+        return f"the judge preferred the baseline: {explanation or ''}".rstrip(": ")
+
+
+def arena_benchmark(config: ArenaConfig, base_dir: Any) -> type[ArenaBenchmark]:
+    """The run's `arena` benchmark class: its subsets are the candidates."""
+    return type(
+        "ArenaBenchmark",
+        (ArenaBenchmark,),
+        {
+            "subsets": tuple(m.name for m in config.candidates),
+            "arena": config,
+            "base_dir": base_dir,
+            "__qualname__": ArenaBenchmark.__qualname__,
+            "__module__": __name__,
+        },
+    )
+
+
+class PairResult:
+    """What one pair produced: both answers and the judge's replies in the two orders."""
+
+    def __init__(self, candidate: ChatResponse, baseline: ChatResponse) -> None:
+        self.candidate = candidate
+        self.baseline = baseline
+        self.judged: dict[str, dict[str, Any]] = {}
+        self.judge_usage = Usage()
+        self.requests = 0
+        self.cached = 0
+
+
+class ArenaRuntime:
+    """Runs the arena items of this process (the `SampleRuntime` of `ArenaBenchmark` items)."""
+
+    def __init__(
+        self,
+        config: ArenaConfig,
+        settings: RunSettings,
+        urls: dict[str, str],
+        judge_settings: EndpointSettings | None,
+    ) -> None:
+        """`urls`: the base URL of each embedded model (by its `local` name), served by the plugin;
+        `judge_settings`: the run's --llm-judge-model, when the arena names no judge."""
+        self.config = config
+        self.settings = settings
+        self.urls = urls
+        self.template = JudgeTemplate.load(config.judge_template)
+        self.judge_model = config.judge
+        self.fallback_judge = judge_settings
+        self._dispatchers: dict[str, Dispatcher] = {}
+        self._lock = threading.Lock()
+        self._futures: dict[str, concurrent.futures.Future[PairResult]] = {}
+        self._answers: dict[tuple[str, str], asyncio.Future[ChatResponse]] = {}
+        self._rooms: dict[str, asyncio.Semaphore] = {}  # the window slot each launched pair holds
+        self._results: dict[str, PairResult] = {}  # between an item's setup and its call
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.skip_sample: Callable[[SampleItem], bool] | None = None  # --llm-early-stop (the run's runtime)
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def endpoint(self, model: ArenaModel) -> EndpointSettings:
+        base = self.settings.endpoint
+        url = model.base_url or self.urls.get(model.local or "")
+        if url is None:
+            raise LLMEvalError(f"arena model {model.name!r}: its server {model.local!r} was not started")
+        return EndpointSettings(
+            model=model.model,
+            base_url=url,
+            api_key=model.api_key,
+            timeout_s=base.timeout_s,
+            retries=base.retries,
+            concurrency=EMBEDDED_SLOTS if model.local else base.concurrency,
+            stream=base.stream,
+            max_response_bytes=base.max_response_bytes,
+            gen={**base.gen, **model.gen},
+        )
+
+    def judge_endpoint(self) -> EndpointSettings:
+        if self.judge_model is not None:
+            settings = self.endpoint(self.judge_model)
+            return settings.model_copy(update={"gen": {"temperature": 0, **self.judge_model.gen}})
+        if self.fallback_judge is None:
+            raise LLMEvalError("the arena has no judge: pass --llm-arena-judge NAME=URL or --llm-judge-model")
+        return self.fallback_judge
+
+    def dispatcher(self, name: str, settings: Callable[[], EndpointSettings]) -> Dispatcher:
+        with self._lock:
+            if name not in self._dispatchers:
+                cache = (
+                    ResponseCache(self.settings.cache_dir)
+                    if self.settings.use_cache and self.settings.cache_dir
+                    else None
+                )
+                self._dispatchers[name] = Dispatcher(settings(), cache)
+            return self._dispatchers[name]
+
+    def model_dispatcher(self, model: ArenaModel) -> Dispatcher:
+        return self.dispatcher("model:" + model.name, lambda: self.endpoint(model))
+
+    def judge_dispatcher(self) -> Dispatcher:
+        return self.dispatcher("judge", self.judge_endpoint)
+
+    def answer_body(self, model: ArenaModel, sample: Sample) -> dict[str, Any]:
+        settings = self.endpoint(model)
+        body: dict[str, Any] = {"model": settings.model, "messages": list(sample.input), **settings.gen}
+        if settings.stream:
+            body["stream"] = True
+        return body
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def start(self, items: Sequence[pytest.Item], preflight: bool = True) -> None:
+        mine = [item for item in items if isinstance(item, SampleItem) and item.runtime is self]
+        if not mine:
+            return
+        if preflight:
+            self.preflight()
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-arena", daemon=True)
+            self._thread.start()
+        loop = self._loop
+        for item in mine:
+            self._futures[item.nodeid] = concurrent.futures.Future()
+        window = max(4 * self.settings.endpoint.concurrency, 64)
+        asyncio.run_coroutine_threadsafe(self._produce(mine, window), loop)
+
+    def preflight(self) -> None:
+        """One usage error up front when a contestant's or the judge's server does not answer."""
+        checks: list[tuple[str, Dispatcher]] = [(m.name, self.model_dispatcher(m)) for m in self.config.models]
+        try:
+            checks.append(("the judge", self.judge_dispatcher()))
+        except LLMEvalError as exc:
+            raise pytest.UsageError(f"llmeval: {exc}") from None
+        for name, dispatcher in checks:
+            try:
+                dispatcher.list_models()
+            except LLMEvalError as exc:
+                raise pytest.UsageError(f"llmeval: arena model {name!r}: {exc}") from None
+
+    async def _produce(self, items: list[SampleItem], window: int) -> None:
+        """Pairs in run order, at most `window` ahead of the item pytest runs (a slot is freed when
+        an item takes its result), so that `--llm-early-stop` can still leave the rest unsent."""
+        room = asyncio.Semaphore(window)
+        for item in items:
+            await room.acquire()
+            future = self._futures[item.nodeid]
+            self._rooms[item.nodeid] = room
+            if self.skip_sample is not None and self.skip_sample(item):
+                future.set_result(None)  # type: ignore[arg-type]
+                continue
+            task = asyncio.ensure_future(self._pair(item))
+            task.add_done_callback(functools.partial(_settle, future))
+
+    async def _answer(self, model: ArenaModel, sample: Sample) -> ChatResponse:
+        key = (model.name, sample.id)
+        shared = self._answers.get(key)
+        if shared is None:
+            body = self.answer_body(model, sample)
+            shared = self._answers[key] = asyncio.ensure_future(
+                asyncio.wrap_future(self.model_dispatcher(model).submit(body))
+            )
+        return await asyncio.shield(shared)
+
+    async def _pair(self, item: SampleItem) -> PairResult:
+        config = self.config
+        candidate = next(m for m in config.candidates if m.name == item.sample.subset)
+        cand, base = await asyncio.gather(
+            self._answer(candidate, item.sample), self._answer(config.baseline_model, item.sample)
+        )
+        result = PairResult(cand, base)
+        question = str(item.sample.metadata.get("question") or "")
+        orders = {"candidate_first": (cand.text, base.text), "baseline_first": (base.text, cand.text)}
+        verdicts = await asyncio.gather(*(self._judge(question, a, b) for a, b in orders.values()))
+        for order, (verdict, responses) in zip(ORDERS, verdicts, strict=True):
+            result.judged[order] = verdict
+            for response in responses:
+                result.judge_usage = _add(result.judge_usage, response.usage)
+                result.requests += 1
+                result.cached += int(response.cached)
+        return result
+
+    async def _judge(self, question: str, answer_a: str, answer_b: str) -> tuple[dict[str, Any], list[ChatResponse]]:
+        dispatcher = self.judge_dispatcher()
+        settings = dispatcher.settings
+        messages = judge_messages(self.template, self.config.scale, question, answer_a, answer_b)
+        body = {"model": settings.model, "messages": messages, **settings.gen}
+        first = await asyncio.wrap_future(dispatcher.submit(body))
+        label = parse_label(first.text, self.config.scale)
+        responses = [first]
+        reply = first.text
+        if label is None:  # asked once more in the same conversation (cached like any request)
+            again = {**body, "messages": reask_messages(messages, first.text, self.config.scale)}
+            second = await asyncio.wrap_future(dispatcher.submit(again))
+            responses.append(second)
+            label = parse_label(second.text, self.config.scale)
+            reply = f"{first.text}\n\n[asked again for the label]\n{second.text}"
+            if label is None:
+                raise JudgeError(
+                    f"the arena judge {settings.model!r} gave no verdict label ({', '.join(self._labels())}), "
+                    "also when asked again",
+                    snippet=second.text or first.text,
+                )
+        return {"label": label, "rationale": rationale(reply), "reasked": len(responses) > 1}, responses
+
+    def _labels(self) -> list[str]:
+        from .verdicts import SCALES
+
+        return [f"[[{label}]]" for label in SCALES[self.config.scale]]
+
+    # -- per item ----------------------------------------------------------------------------
+
+    def response_for(self, item: SampleItem) -> ChatResponse:
+        future = self._futures.get(item.nodeid)
+        if future is None:  # not planned (rescheduled after an xdist crash): run it now
+            if self.skip_sample is not None and self.skip_sample(item):
+                self._skip(item)
+            self.start([item], preflight=False)
+            future = self._futures[item.nodeid]
+        try:
+            result = future.result()
+        finally:
+            room = self._rooms.pop(item.nodeid, None)
+            if room is not None and self._loop is not None:
+                self._loop.call_soon_threadsafe(room.release)
+        if result is None:
+            self._skip(item)
+        self._results[item.nodeid] = result
+        return result.candidate
+
+    @staticmethod
+    def _skip(item: SampleItem) -> None:
+        item.skipped_early = True
+        pytest.skip("skipped by --llm-early-stop: the thresholds on arena are already decided")
+
+    def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
+        result = self._results.pop(item.nodeid)
+        config = self.config
+        first, second = result.judged["candidate_first"], result.judged["baseline_first"]
+        pair = combine(first["label"], second["label"], config.scale)
+        cand_text, base_text = result.candidate.text, result.baseline.text
+        detail = {
+            "candidate": item.sample.subset,
+            "baseline": config.baseline,
+            "question": item.sample.metadata.get("question"),
+            "category": item.sample.metadata.get("category"),
+            "candidate_answer": cand_text,
+            "baseline_answer": base_text,
+            "candidate_len": len(cand_text),
+            "baseline_len": len(base_text),
+            "verdicts": {order: {**result.judged[order]} for order in ORDERS},
+            "scores": {"candidate_first": pair.candidate_first, "baseline_first": pair.baseline_first},
+            "outcome": pair.outcome,
+            "inconsistent": pair.inconsistent,
+            "judge_tokens": {
+                "prompt": result.judge_usage.prompt_tokens,
+                "completion": result.judge_usage.completion_tokens,
+            },
+        }
+        explanation = f"{pair.outcome}; candidate as A: [[{first['label']}]], baseline as A: [[{second['label']}]]" + (
+            " (the orders disagree: counted as a tie)" if pair.inconsistent else ""
+        )
+        return SampleRecord(
+            nodeid=item.nodeid,
+            benchmark=item.benchmark.name,
+            subset=item.sample.subset,
+            id=item.sample.id,
+            messages=list(item.sample.input),  # type: ignore[arg-type]
+            output=cand_text,
+            extracted=pair.outcome,
+            target=f"baseline {config.baseline}",
+            passed=pair.outcome != "loss",
+            metrics={
+                "winrate": pair.value,
+                "win": float(pair.outcome == "win"),
+                "tie": float(pair.outcome == "tie"),
+                "loss": float(pair.outcome == "loss"),
+                "inconsistent": float(pair.inconsistent),
+            },
+            explanation=explanation,
+            latency_s=result.candidate.latency_s,
+            usage=result.candidate.usage,
+            cached=result.candidate.cached and result.baseline.cached and result.cached == result.requests,
+            requests=2 + result.requests,
+            requests_cached=int(result.candidate.cached) + int(result.baseline.cached) + result.cached,
+            finish_reason=result.candidate.choices[0].finish_reason if result.candidate.choices else None,
+            arena=detail,
+        )
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop = None
+        for dispatcher in self._dispatchers.values():
+            dispatcher.close()
+        self._dispatchers.clear()
+
+
+def _settle(future: concurrent.futures.Future[PairResult], task: asyncio.Future[PairResult]) -> None:
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def _add(total: Usage, usage: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=total.prompt_tokens + usage.prompt_tokens,
+        completion_tokens=total.completion_tokens + usage.completion_tokens,
+        total_tokens=total.total_tokens + usage.total_tokens,
+    )
