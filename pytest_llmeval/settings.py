@@ -114,6 +114,8 @@ class EndpointSettings(BaseModel):
     stream: bool = False
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)  # a longer body is a bad_response
     gen: dict[str, Any] = Field(default_factory=dict)
+    # several --llm-base-url: every replica of the one model (the first is `base_url`); () for one endpoint
+    replicas: tuple[BaseURL, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -180,7 +182,21 @@ class EndpointSettings(BaseModel):
 
     def public_dict(self) -> dict[str, Any]:
         """What may be written to results and reports: everything but the key and the URL secrets."""
-        return self.model_dump(exclude={"api_key", "base_url_auth", "base_url_query"})
+        data = self.model_dump(exclude={"api_key", "base_url_auth", "base_url_query", "replicas"})
+        if self.replicas:
+            data["replicas"] = [replica.public for replica in self.replicas]
+        return data
+
+    def replica_endpoints(self) -> list[EndpointSettings]:
+        """One endpoint per replica (the same model and settings, its own URL); [self] without replicas."""
+        if not self.replicas:
+            return [self]
+        return [
+            self.model_copy(
+                update={"base_url": r.public, "base_url_auth": r.auth, "base_url_query": r.query, "replicas": ()}
+            )
+            for r in self.replicas
+        ]
 
 
 class ServeSettings(BaseModel):
@@ -246,6 +262,7 @@ class RunSettings(BaseModel):
         None  # --llm-output-type NAME: generate_until | multiple_choice (benchmarks/output_types.py)
     )
     chat_template_file: Path | None = None  # --llm-chat-template-file: Jinja template of log-likelihood contexts
+    shard: tuple[int, int] | None = None  # --llm-shard I/N: (I, N), I from 1 (engine/sharding.py)
 
     def failures_shown(self, verbosity: int) -> int | None:
         """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,

@@ -8,7 +8,8 @@
   builds the items wherever items are collected.
 - Features, one plugin each, fed by the record stream (`pytest_llmeval_*` hooks, `hooks.py`) and
   registered only when their option is on: `aggregation` (always), `thresholds`, `early_stop`,
-  `collection_tables`, `efficiency`, `samples_file`, `results_file`; `progress` (scope and live
+  `collection_tables`, `efficiency`, `samples_file`, `results_file`, `shard` (`--llm-shard`'s
+  part of the results JSON; `merge` recomputes a sharded run from its shards); `progress` (scope and live
   line), `notices`, and `terminal` (the summary and the verdict line).
 """
 
@@ -43,6 +44,7 @@ from .results_file import ResultsFile
 from .runner import ItemRunner
 from .samples_file import SamplesFile
 from .scope import Evaluation
+from .shard import ShardRecord, ShardWorkerOutput, check_shard_settings
 from .terminal import TerminalSummary
 from .thresholds import ThresholdGate
 from .worker import WorkerRunner, print_notice
@@ -71,6 +73,8 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     plugins.register(evaluation, PLUGIN_NAME)
     plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
     plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
+    if evaluation.shard_plan is not None:
+        plugins.register(ShardWorkerOutput(evaluation), PLUGIN_NAME + "-shard")
     return evaluation
 
 
@@ -81,6 +85,7 @@ def register_controller(
 ) -> Evaluation:
     # before any request: two outputs on one file, or one that cannot be written
     check_output_paths({"--llm-results": settings.results_path, "--llm-samples": settings.samples_path})
+    check_shard_settings(settings)
     distributed = is_xdist_controller(config)
     if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
         raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
@@ -119,6 +124,8 @@ def register_controller(
         features["samples"] = SamplesFile(settings.samples_path, outcome)
     if settings.results_path is not None:
         features["results"] = ResultsFile(settings.results_path, outcome)
+    if settings.shard is not None:
+        features["shard"] = ShardRecord(evaluation, outcome)
     for name, feature in features.items():
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
     return evaluation
