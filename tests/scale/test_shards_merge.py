@@ -154,3 +154,72 @@ def test_the_split_is_the_same_under_xdist(
     shard_a = json.loads((pytester.path / "a.json").read_text())["extra"]["shard"]
     shard_b = json.loads((pytester.path / "b.json").read_text())["extra"]["shard"]
     assert shard_a["population_digest"] == shard_b["population_digest"] and shard_b["population"] == 60
+
+
+@pytest.fixture
+def two_shards(pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> list[Path]:
+    data = write_jsonl(pytester.path / "data" / "gsm8k.jsonl", gsm8k_rows(40))
+    server = start_server(rules=gsm8k_rules(40))
+    return run_sharded(pytester, server, ["-m", "gsm8k", "--llm-dataset", f"gsm8k={data}"], count=2)
+
+
+def edit_shard(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def refusal(paths: list[Path], tmp: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert merge(paths, tmp / "merged.json") == 2
+    assert not (tmp / "merged.json").exists()
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("model", "other-model", "model differ"),
+        ("generation config", {"temperature": 0.7}, "generation config differ"),
+        ("plugin version", "0.0.1", "plugin version differ"),
+        ("dataset", {"datasets": {"gsm8k": "elsewhere.jsonl"}}, "dataset differ"),
+    ],
+)
+def test_merge_refuses_shards_of_another_configuration(
+    two_shards: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any, named: str
+) -> None:
+    edit_shard(two_shards[1], lambda data: data["extra"]["shard"]["config"].__setitem__(key, value))
+    message = refusal(two_shards, tmp_path, capsys)
+    assert named in message and "shard 2/2" in message and "shard 1/2" in message
+
+
+def test_merge_refuses_shards_that_read_other_data(
+    two_shards: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_shard(two_shards[1], lambda data: data["extra"]["shard"].__setitem__("population_digest", "0" * 64))
+    assert "read different data" in refusal(two_shards, tmp_path, capsys)
+
+
+def test_merge_refuses_a_duplicated_and_a_missing_shard(
+    two_shards: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = refusal([two_shards[0], two_shards[0]], tmp_path, capsys)
+    assert "shard 1/2 is given twice" in message
+    message = refusal([two_shards[0]], tmp_path, capsys)
+    assert "shard 2/2 missing" in message
+
+
+def test_merge_refuses_a_plain_results_json_and_a_lost_samples_file(
+    two_shards: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_shard(two_shards[1], lambda data: data["extra"].pop("shard"))
+    assert "not a shard's results JSON" in refusal(two_shards, tmp_path, capsys)
+    (two_shards[0].parent / "samples.jsonl").unlink()
+    assert "its samples JSONL is not at" in refusal(two_shards[:1], tmp_path, capsys)
+
+
+def test_a_shard_needs_its_files(pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]) -> None:
+    server = start_server()
+    outcome = run(pytester, server, "-m", "gsm8k", "--llm-shard", "1/4")
+    outcome.stderr.fnmatch_lines(["*--llm-shard 1/4 needs --llm-results and --llm-samples PATH*"])
+    outcome = run(pytester, server, "-m", "gsm8k", "--llm-shard", "5/4")
+    outcome.stderr.fnmatch_lines(["*--llm-shard 5/4: I must be between 1 and N*"])
