@@ -40,6 +40,7 @@ from .efficiency import EfficiencyFigures
 from .notices import Notices
 from .outcome import RunOutcome
 from .progress import Progress
+from .replicas import ReplicaReport, ReplicaWorkerOutput
 from .results_file import ResultsFile
 from .runner import ItemRunner
 from .samples_file import SamplesFile
@@ -75,6 +76,8 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
     if evaluation.shard_plan is not None:
         plugins.register(ShardWorkerOutput(evaluation), PLUGIN_NAME + "-shard")
+    if settings.endpoint.replicas:
+        plugins.register(ReplicaWorkerOutput(evaluation), PLUGIN_NAME + "-replicas")
     return evaluation
 
 
@@ -126,6 +129,8 @@ def register_controller(
         features["results"] = ResultsFile(settings.results_path, outcome)
     if settings.shard is not None:
         features["shard"] = ShardRecord(evaluation, outcome)
+    if settings.endpoint.replicas:
+        features["replicas"] = ReplicaReport(evaluation)
     for name, feature in features.items():
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
     return evaluation
