@@ -16,7 +16,15 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
-from .settings import SHOWN_FAILURES, ArenaOptions, EndpointSettings, RunSettings, field_default
+from .settings import (
+    SHOWN_FAILURES,
+    ArenaOptions,
+    BaseURL,
+    EndpointSettings,
+    RunSettings,
+    field_default,
+    split_base_url,
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("model", "model name sent in each request; enables the plugin", env="LLM_MODEL", metavar="NAME"),
     OptionSpec(
         "base_url",
-        "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (the full .../chat/completions URL works too)",
+        "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (the full .../chat/completions URL works too); "
+        "repeat it (or list several in the ini) for replicas of one model: each request goes to the one with the "
+        "fewest requests in flight (docs/scaling.md)",
+        kind="list",
         env="OPENAI_BASE_URL",
         metavar="URL",
     ),
@@ -356,6 +367,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="int",
         metavar="N",
     ),
+    OptionSpec(
+        "shard",
+        "run shard I of N (1/4 ... 4/4): a deterministic 1/N of every benchmark subset and collection group, "
+        "merged afterwards with `python -m pytest_llmeval.report merge` (docs/scaling.md)",
+        metavar="I/N",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -438,6 +455,8 @@ class OptionReader:
         value = self.raw(name)
         if value is None:
             return [] if spec.kind in ("list", "words") else (False if spec.kind == "flag" else None)
+        if spec.kind == "list" and isinstance(value, str):  # from the environment: one value
+            return [value]
         try:
             if spec.kind == "int":
                 return int(value)
@@ -562,7 +581,8 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         endpoint = _endpoint(
             **_present(
                 model=model,
-                base_url=opts.get("base_url"),
+                base_url=(opts.get("base_url") or [None])[0],
+                replicas=_replicas(opts.get("base_url")),
                 api_key=SecretStr(api_key) if api_key else None,
                 timeout_s=opts.get("timeout"),
                 retries=opts.get("retries"),
@@ -646,6 +666,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 wandb_project=opts.get("wandb"),
                 tracker_run_name=opts.get("tracker_run_name"),
                 arena=arena,
+                shard=_shard(opts.get("shard")),
             )
         )
     except ValidationError as exc:
@@ -754,3 +775,17 @@ def _early_stop(enabled: bool, thresholds: list[str]) -> bool:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _replicas(urls: list[str]) -> tuple[BaseURL, ...] | None:
+    """Several --llm-base-url: every replica's URL parts (the first is also `base_url`)."""
+    return tuple(split_base_url(url) for url in urls) if len(urls) > 1 else None
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    from .engine.sharding import parse_shard
+
+    spec = parse_shard(str(value))
+    return (spec.index, spec.count)

@@ -116,6 +116,8 @@ class EndpointSettings(BaseModel):
     gen: dict[str, Any] = Field(default_factory=dict)
     # --llm-fixed-concurrency turns it off: the in-flight limit follows 429/503 answers (endpoint/adaptive.py)
     adaptive_concurrency: bool = True
+    # several --llm-base-url: every replica of the one model (the first is `base_url`); () for one endpoint
+    replicas: tuple[BaseURL, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -182,7 +184,21 @@ class EndpointSettings(BaseModel):
 
     def public_dict(self) -> dict[str, Any]:
         """What may be written to results and reports: everything but the key and the URL secrets."""
-        return self.model_dump(exclude={"api_key", "base_url_auth", "base_url_query"})
+        data = self.model_dump(exclude={"api_key", "base_url_auth", "base_url_query", "replicas"})
+        if self.replicas:
+            data["replicas"] = [replica.public for replica in self.replicas]
+        return data
+
+    def replica_endpoints(self) -> list[EndpointSettings]:
+        """One endpoint per replica (the same model and settings, its own URL); [self] without replicas."""
+        if not self.replicas:
+            return [self]
+        return [
+            self.model_copy(
+                update={"base_url": r.public, "base_url_auth": r.auth, "base_url_query": r.query, "replicas": ()}
+            )
+            for r in self.replicas
+        ]
 
 
 class ServeSettings(BaseModel):
@@ -271,6 +287,7 @@ class RunSettings(BaseModel):
     wandb_project: str | None = None  # --llm-wandb: W&B project (trackers/wandb_tracker.py)
     tracker_run_name: str | None = None  # --llm-tracker-run-name
     arena: ArenaOptions | None = None  # --llm-arena-model ...: models head to head (docs/arena.md)
+    shard: tuple[int, int] | None = None  # --llm-shard I/N: (I, N), I from 1 (engine/sharding.py)
 
     def failures_shown(self, verbosity: int) -> int | None:
         """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,

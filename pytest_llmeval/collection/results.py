@@ -107,7 +107,8 @@ def primary_metric(cls: type[Benchmark] | None) -> str:
 
 
 def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    # fsum: exactly rounded, so the mean does not depend on the order the records arrived in
+    return math.fsum(values) / len(values) if values else None
 
 
 class CollectionTally:
@@ -140,6 +141,8 @@ class CollectionTally:
         return bool(self._scores)
 
     def build(self, benchmarks: Mapping[str, type[Benchmark]]) -> CollectionResult:
+        # by record index, not by arrival: the same records give the same table in any order
+        self._scores = dict(sorted(self._scores.items()))
         per_dataset: dict[str, list[Mapping[str, float]]] = defaultdict(list)
         errors: dict[str, int] = defaultdict(int)
         score_of: dict[int, float] = {}

@@ -23,6 +23,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark, Sample
 from ..engine.selection import foreign_marks, ini_marker_lines, mark_name
+from ..engine.sharding import ShardPlan, content_key, shard_positions
 from ..errors import CollectionError
 from ..settings import RunSettings
 from .records import CollectionRecord, read_collection, record_sample
@@ -139,12 +140,26 @@ class CollectionRun:
             keep.update(positions[: settings.limit])
         return [entry for position, entry in enumerate(self.records) if position in keep]
 
+    @staticmethod
+    def shard_share(chosen: list[tuple[CollectionRecord, str]], plan: ShardPlan) -> list[tuple[CollectionRecord, str]]:
+        """`--llm-shard`: this shard's records, split per dataset and subset (engine/sharding.py), in file order."""
+        by_group: dict[str, list[int]] = defaultdict(list)
+        for position, (record, _) in enumerate(chosen):
+            by_group[f"{MARK}/{record.dataset_name}/{record.subset_name}"].append(position)
+        keep: set[int] = set()
+        for group, positions in by_group.items():
+            plan.add_group(group, (content_key(str(chosen[p][0].index), chosen[p][0]) for p in positions))
+            ids = [str(chosen[p][0].index) for p in positions]
+            keep.update(positions[i] for i in shard_positions(group, ids, plan.spec))
+        return [entry for position, entry in enumerate(chosen) if position in keep]
+
     def build_items(
         self,
         session: pytest.Session,
         benchmarks: Mapping[str, Benchmark],
         settings: RunSettings,
         runtime: EvalRuntime,
+        plan: ShardPlan | None = None,
     ) -> list[SampleItem]:
         from ..engine.nodes import RECORD_ERROR, SampleItem
 
@@ -155,7 +170,8 @@ class CollectionRun:
         # every plugin has registered its marks by now: none of them may come from the data
         config = session.config
         reserved = foreign_marks(config.getini("markers"), ini_marker_lines(config))
-        for record, where in self.chosen(settings):
+        chosen = self.chosen(settings)
+        for record, where in chosen if plan is None else self.shard_share(chosen, plan):
             benchmark = benchmarks[record.dataset_name]
             try:
                 sample = record_sample(record, benchmark)

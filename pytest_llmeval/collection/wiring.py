@@ -31,6 +31,7 @@ from .run import MARK, CollectionRun
 if TYPE_CHECKING:
     from ..engine.nodes import SampleItem
     from ..engine.runtime import EvalRuntime
+    from ..engine.sharding import ShardPlan
 
 
 class CollectionPart:
@@ -73,9 +74,13 @@ class CollectionPart:
         return MARK  # node ids are collection/<dataset>/<subset>::<index>
 
     def build_items(
-        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], runtime: EvalRuntime
+        self,
+        session: pytest.Session,
+        benchmarks: Mapping[str, Benchmark],
+        runtime: EvalRuntime,
+        plan: ShardPlan | None = None,
     ) -> list[SampleItem]:
-        items = self.run.build_items(session, benchmarks, self.settings, runtime)
+        items = self.run.build_items(session, benchmarks, self.settings, runtime, plan)
         self.run.release()
         return items
 

@@ -7,6 +7,7 @@ counts the others); `token_efficiency_all` is EvalScope's M_token, where a wrong
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -44,7 +45,8 @@ class EfficiencyResult(BaseModel):
 
 
 def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    # fsum: exactly rounded, so the mean does not depend on the order the records arrived in
+    return math.fsum(values) / len(values) if values else None
 
 
 def summarise(figures: Iterable[Mapping[str, Any]]) -> EfficiencyGroup:

@@ -24,6 +24,7 @@ from .adaptive import AimdController, ConcurrencyLimiter, Permit, ThrottleEvent,
 from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient
 from .models import ChatResponse, Usage
+from .replicas import ReplicaSet
 
 BodyBuilder = Callable[[], dict[str, Any]]
 # Called on the dispatcher's loop thread as soon as item `index`'s response is there (fresh or
@@ -117,13 +118,13 @@ class Dispatcher:
         self._thread.start()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._inflight: dict[str, asyncio.Future[ChatResponse]] = {}
-        self._client: ChatClient | None = None
+        self._client: ChatClient | ReplicaSet | None = None
         self._semaphore: ConcurrencyLimiter | None = None
         self.spending: SpendingGate | None = None  # --llm-max-tokens-budget / --llm-max-cost
         self._run(self._setup())
 
     async def _setup(self) -> None:
-        self._client = ChatClient(self.settings)
+        self._client = ReplicaSet(self.settings) if self.settings.replicas else ChatClient(self.settings)
         controller = AimdController(self.settings.concurrency, adaptive=self.settings.adaptive_concurrency)
         self._semaphore = ConcurrencyLimiter(controller, self.on_throttle)
 
@@ -134,6 +135,12 @@ class Dispatcher:
 
     def _run(self, coro: Any, timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def replica_stats(self) -> list[dict[str, Any]] | None:
+        """Requests, errors and latency per replica (several --llm-base-url); None for one endpoint.
+        Plain counters, read from any thread, also after `close`."""
+        client = self._client
+        return client.stats() if isinstance(client, ReplicaSet) else None
 
     # -- one-off calls (fixtures, preflight) -------------------------------------------------
 

@@ -13,6 +13,7 @@ from ..benchmarks.loading import DatasetLoader
 from ..settings import RunSettings
 from .nodes import SampleItem, SampleRuntime, node_name
 from .selection import sample_marks
+from .sharding import ShardPlan, content_key, shard_positions
 
 
 def subset_samples(benchmark: Benchmark, subset: str, loader: DatasetLoader, settings: RunSettings) -> Iterator[Sample]:
@@ -26,6 +27,40 @@ def subset_samples(benchmark: Benchmark, subset: str, loader: DatasetLoader, set
     return islice(samples, settings.limit) if settings.limit else samples
 
 
+def unique_samples(samples: Iterator[Sample]) -> Iterator[Sample]:
+    """`samples` with repeated ids made unique (`id`, `id-2`, ...): node ids must be unique for
+    --lf and xdist (names are sanitised ids, see node_name)."""
+    seen: dict[str, int] = {}
+    for sample in samples:
+        count = seen[node_name(sample.id)] = seen.get(node_name(sample.id), 0) + 1
+        yield sample if count == 1 else sample.model_copy(update={"id": f"{sample.id}-{count}"})
+
+
+def shard_samples(
+    benchmark: Benchmark, subset: str, loader: DatasetLoader, settings: RunSettings, plan: ShardPlan | None
+) -> Iterator[Sample]:
+    """The samples of one subset this process builds: all of them, or with `--llm-shard` its share
+    (engine/sharding.py). Sharded, the subset is read twice: once for the ids (a few bytes each,
+    never the samples), once keeping only this shard's samples, so a shard holds 1/N of the items."""
+    if plan is None:
+        yield from unique_samples(subset_samples(benchmark, subset, loader, settings))
+        return
+    group = f"{benchmark.name}/{subset}"
+    ids: list[str] = []
+
+    def keys() -> Iterator[str]:
+        for sample in unique_samples(subset_samples(benchmark, subset, loader, settings)):
+            ids.append(sample.id)
+            yield content_key(sample.id, sample.input, sample.target, sample.choices)
+
+    plan.add_group(group, keys())
+    mine = shard_positions(group, ids, plan.spec)
+    ids.clear()  # a few bytes per sample, but 100k of them
+    for position, sample in enumerate(unique_samples(subset_samples(benchmark, subset, loader, settings))):
+        if position in mine:
+            yield sample
+
+
 def build_items(
     session: pytest.Session,
     benchmarks: dict[str, Benchmark],
@@ -33,9 +68,11 @@ def build_items(
     settings: RunSettings,
     runtime: SampleRuntime,
     selected: dict[str, list[str]] | None = None,
+    plan: ShardPlan | None = None,
 ) -> list[SampleItem]:
     """Items of `selection`; `selected` is the run's whole `-m` selection (a one-config file is used
-    whole when it is the only subset selected). A subset that yields no sample is a DatasetError."""
+    whole when it is the only subset selected); `plan`: `--llm-shard`'s split, which it records
+    (a shard with no sample of a subset is fine). A subset that yields no sample is a DatasetError."""
     loader = DatasetLoader(
         settings.datasets,
         base_dir=session.config.invocation_params.dir,
@@ -48,17 +85,12 @@ def build_items(
         own_runtime = getattr(benchmark, "item_runtime", None)  # the arena's items run on their own runtime
         for subset in subsets:
             marks = [getattr(pytest.mark, mark) for mark in sample_marks(type(benchmark), subset)]
-            seen: dict[str, int] = {}
             before = len(items)
-            for sample in subset_samples(benchmark, subset, loader, settings):
-                # node ids must be unique for --lf and xdist (names are sanitised ids, see node_name)
-                count = seen[node_name(sample.id)] = seen.get(node_name(sample.id), 0) + 1
-                if count > 1:
-                    sample = sample.model_copy(update={"id": f"{sample.id}-{count}"})
+            for sample in shard_samples(benchmark, subset, loader, settings, plan):
                 item = SampleItem.create(session, benchmark, sample, own_runtime or runtime)
                 for mark in marks:
                     item.add_marker(mark)
                 items.append(item)
-            if len(items) == before:
+            if len(items) == before and (plan is None or not plan.groups[f"{name}/{subset}"][0]):
                 raise loader.empty_subset_error(benchmark, subset)
     return items

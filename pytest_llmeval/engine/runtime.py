@@ -380,6 +380,10 @@ class EvalRuntime:
             **fields,
         )
 
+    def replica_stats(self) -> list[dict[str, Any]] | None:
+        """Per-replica counters of this process's dispatcher (None: one endpoint, or none started)."""
+        return self._dispatcher.replica_stats() if self._dispatcher is not None else None
+
     def close(self) -> None:
         if self._vectors is not None:
             self._vectors.close()

@@ -2,6 +2,7 @@
 
     python -m pytest_llmeval.report results.json samples.jsonl -o report.html
     python -m pytest_llmeval.report a.json a.jsonl b.json b.jsonl c.json -o compare.html
+    python -m pytest_llmeval.report merge shard-*/results.json -o results.json   # run/merge.py
 
 `results.json` is the `--llm-results` file, `samples.jsonl` the `--llm-samples` file (optional:
 without it the page has the overview only). A file ending in `.jsonl` is a samples file and belongs
@@ -126,6 +127,11 @@ def build_compare(pairs: Sequence[tuple[Path, Path | None]], output: Path) -> tu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["merge"]:  # the shards of a --llm-shard run (run/merge.py)
+        from ..run.merge import main as merge_main
+
+        return merge_main(arguments[1:])
     parser = argparse.ArgumentParser(
         prog="python -m pytest_llmeval.report",
         description="Build the pytest-llmbench HTML report from a results JSON and, optionally, a samples JSONL; "
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("report.html"), help="where to write the page (default: report.html)"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         pairs = pair_files(args.files)
         if len(pairs) == 1:

@@ -72,15 +72,15 @@ class ResultsCollector:
             everything: list[dict[str, float]] = []
             generations: list[int] = []
             for subset in sorted(per_subset):
-                values = per_subset[subset]
+                values, counts = self._in_id_order(name, subset)
                 everything.extend(values)
-                generations.extend(self._generations[name][subset])
+                generations.extend(counts)
                 subsets[subset] = GroupResult(
                     count=len(values),
                     errors=self._errors[name][subset],
                     truncated=self._truncated[name][subset],
                     skipped=self._skipped[name][subset],
-                    **_scored(cls, values, self._generations[name][subset]),
+                    **_scored(cls, values, counts),
                 )
             results[name] = BenchmarkResult(
                 count=len(everything),
@@ -91,6 +91,16 @@ class ResultsCollector:
                 **_scored(cls, everything, generations),
             )
         return results
+
+    def _in_id_order(self, benchmark: str, subset: str) -> tuple[list[dict[str, float]], list[int]]:
+        """A subset's metrics and generation counts ordered by sample id, not by arrival: the
+        aggregates (float sums) are then bit-identical whatever order the records came in (-n 0,
+        -n 4, or the shards of a merged run)."""
+        values = self._metrics[benchmark][subset]
+        counts = self._generations[benchmark][subset]
+        ids = self._ids[benchmark][subset]
+        order = sorted(range(len(values)), key=ids.__getitem__)
+        return [values[i] for i in order], [counts[i] for i in order]
 
 
 def _scored(cls: type[Benchmark], values: list[dict[str, float]], generations: list[int]) -> dict[str, Any]:

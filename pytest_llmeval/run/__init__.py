@@ -8,7 +8,8 @@
   builds the items wherever items are collected.
 - Features, one plugin each, fed by the record stream (`pytest_llmeval_*` hooks, `hooks.py`) and
   registered only when their option is on: `aggregation` (always), `thresholds`, `early_stop`,
-  `collection_tables`, `efficiency`, `samples_file`, `results_file`; `progress` (scope and live
+  `collection_tables`, `efficiency`, `samples_file`, `results_file`, `shard` (`--llm-shard`'s
+  part of the results JSON; `merge` recomputes a sharded run from its shards); `progress` (scope and live
   line), `notices`, and `terminal` (the summary and the verdict line); `spending` (tokens and cost,
   always; the budget guard where items run when a budget is set).
 """
@@ -41,10 +42,12 @@ from .efficiency import EfficiencyFigures
 from .notices import Notices
 from .outcome import RunOutcome
 from .progress import Progress
+from .replicas import ReplicaReport, ReplicaWorkerOutput
 from .results_file import ResultsFile
 from .runner import ItemRunner
 from .samples_file import SamplesFile
 from .scope import Evaluation
+from .shard import ShardRecord, ShardWorkerOutput, check_shard_settings
 from .spending import BudgetGuard, SpendingSummary, price_table, spending_limit
 from .terminal import TerminalSummary
 from .thresholds import ThresholdGate
@@ -82,6 +85,10 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     limit = spending_limit(settings, price_table(settings), int(workerinput.get("workercount", 1)))
     if limit is not None:
         plugins.register(BudgetGuard(evaluation, limit), PLUGIN_NAME + "-budget")
+    if evaluation.shard_plan is not None:
+        plugins.register(ShardWorkerOutput(evaluation), PLUGIN_NAME + "-shard")
+    if settings.endpoint.replicas:
+        plugins.register(ReplicaWorkerOutput(evaluation), PLUGIN_NAME + "-replicas")
     return evaluation
 
 
@@ -92,6 +99,7 @@ def register_controller(
 ) -> Evaluation:
     # before any request: two outputs on one file, or one that cannot be written
     check_output_paths({"--llm-results": settings.results_path, "--llm-samples": settings.samples_path})
+    check_shard_settings(settings)
     distributed = is_xdist_controller(config)
     if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
         raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
@@ -151,6 +159,10 @@ def register_controller(
         )
     if settings.results_path is not None:
         features["results"] = ResultsFile(settings.results_path, outcome)
+    if settings.shard is not None:
+        features["shard"] = ShardRecord(evaluation, outcome)
+    if settings.endpoint.replicas:
+        features["replicas"] = ReplicaReport(evaluation)
     for name, feature in features.items():
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
     if arena is not None:  # after the threshold gate: its assemble hook runs before the gate's

@@ -6,16 +6,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 import pytest
 
+from ..benchmarks.base import Benchmark
 from ..benchmarks.registry import all_benchmarks
 from ..report.aggregate import ResultsCollector
 from ..results import RunResult, SampleRecord
-from .scope import Evaluation
+
+
+class BenchmarkScope(Protocol):
+    """Where the benchmark instances of the run are (`scope.Evaluation`; the merge passes none)."""
+
+    @property
+    def benchmark_instances(self) -> Mapping[str, Benchmark]: ...
 
 
 class Aggregation:
-    def __init__(self, evaluation: Evaluation) -> None:
+    def __init__(self, evaluation: BenchmarkScope) -> None:
         self.evaluation = evaluation
         self.collector = ResultsCollector()
 

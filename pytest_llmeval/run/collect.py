@@ -56,6 +56,7 @@ class SampleCollection:
                         evaluation.settings,
                         evaluation.runtime,
                         selected=evaluation.selection,
+                        plan=evaluation.shard_plan,
                     )
                     items.extend(built)
                     # pytest counts collected items from collect reports: without this one the
@@ -82,7 +83,9 @@ class SampleCollection:
                 self.report_absent_subsets(config, name, len(subsets), absent)
         if evaluation.collection is not None:
             try:
-                built = evaluation.collection.build_items(session, evaluation.benchmark_instances, evaluation.runtime)
+                built = evaluation.collection.build_items(
+                    session, evaluation.benchmark_instances, evaluation.runtime, evaluation.shard_plan
+                )
             except LLMEvalError as exc:
                 raise pytest.UsageError(str(exc)) from None
             items.extend(built)

@@ -31,6 +31,7 @@ from ..engine.selection import (
     registered_marks,
     select,
 )
+from ..engine.sharding import ShardPlan, ShardSpec
 from ..errors import ConfigError
 from ..gating.thresholds import ThresholdRule, check_rule, parse_threshold
 from ..media import MediaStore
@@ -66,6 +67,8 @@ class Evaluation:
         self._media: MediaStore | None = None
         self._media_tmp: tempfile.TemporaryDirectory[str] | None = None  # --llm-no-cache's media folder
         self._markers: set[str] = set()
+        # --llm-shard: this process's split, filled as items are built (engine/sharding.py)
+        self.shard_plan = ShardPlan(ShardSpec(*settings.shard)) if settings.shard else None
         self.resolve_selection()
 
     def resolve_selection(self, final: bool = False) -> None:
