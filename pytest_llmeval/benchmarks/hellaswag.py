@@ -41,12 +41,16 @@ def reference_clean(text: str) -> str:
 class HellaSwag(MultipleChoiceBenchmark):
     name = "hellaswag"
     description = "Commonsense sentence completion as a 4-option MCQ (validation split); acc."
-    source = DatasetSource(path="Rowan/hellaswag", split="validation", modelscope="evalscope/hellaswag")
+    source = DatasetSource(
+        path="Rowan/hellaswag", split="validation", few_shot_split="train", modelscope="evalscope/hellaswag"
+    )
     subsets = ("default",)
     tags = ("reasoning", "commonsense", "mcq")
     # evalscope: the context alone (`ctx_a` + capitalised `ctx_b`) under the non-CoT template
     protocols = {"evalscope": mc_protocol(MC_SINGLE, extra={"question": "context"}), "native": NATIVE["en"]}
     loglik_form = True
+    # solved examples from the train split (log-likelihood: Gemma 3's card reports HellaSwag 10-shot)
+    default_args = {"few_shot_num": "0"}
 
     def loglik_pairs(self, record: Mapping[str, Any], row: MCQRow, subset: str) -> tuple[list[str], list[str]]:
         """lm-eval's `hellaswag` task: context `<activity_label>: <ctx_a> <Ctx_b>`, continuations
