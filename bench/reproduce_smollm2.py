@@ -63,11 +63,13 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def sample(rows: list[Any], n: int, rng: random.Random) -> list[Any]:
-    """A seeded sample of n rows in file order (n <= 0 or past the length: every row)."""
+    """A seeded sample of n rows in file order (n <= 0 or past the length: every row). The first n of
+    one seeded permutation, so a larger n keeps the rows of a smaller one (and their cached answers)."""
     if n <= 0 or n >= len(rows):
         return list(rows)
-    picked = sorted(rng.sample(range(len(rows)), n))
-    return [rows[i] for i in picked]
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    return [rows[i] for i in sorted(order[:n])]
 
 
 def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[str, list[str]]:

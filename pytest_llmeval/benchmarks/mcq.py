@@ -194,6 +194,14 @@ class MultipleChoiceBenchmark(Benchmark):
 
     # -- Benchmark ---------------------------------------------------------------------------
 
+    def rows(self, subset: str, label: str, loader: RecordLoader) -> Iterator[tuple[Mapping[str, Any], str]]:
+        """The evaluated rows of `subset` with their `file:line` (override for a release layout)."""
+        return records_for_label(self, subset, label, loader)
+
+    def few_shot_rows(self, subset: str, loader: RecordLoader, count: int, label: str) -> list[Mapping[str, Any]]:
+        """Up to `count` rows of the few-shot split (`fewshot.few_shot_records`; override for a release layout)."""
+        return few_shot_records(self, subset, loader, count, label=label)
+
     def loglik_shot_count(self) -> int:
         """Solved examples before a log-likelihood context: `few_shot_num` when given explicitly, else
         0 (a protocol's default count is for its chat prompts; the cards' log-likelihood rows are
@@ -217,7 +225,7 @@ class MultipleChoiceBenchmark(Benchmark):
             count = few_shot_num(self, self.max_few_shot) if "few_shot_num" in self.args else 0
         self._examples[subset] = []
         shots: list[str] = []
-        for index, record in enumerate(few_shot_records(self, subset, loader, count, label=label)):
+        for index, record in enumerate(self.few_shot_rows(subset, loader, count, label)):
             try:
                 row = self.mcq_row(record, subset, index)
                 if self.loglik:
@@ -232,7 +240,7 @@ class MultipleChoiceBenchmark(Benchmark):
         # lm-eval's fewshot_delimiter: the examples joined with a blank line, one more before the context
         self._loglik_shots[subset] = ("".join(f"{shot}\n\n" for shot in shots), len(shots))
         index = 0
-        for record, where in records_for_label(self, subset, label, loader):
+        for record, where in self.rows(subset, label, loader):
             if not self.keep(record):
                 continue
             yield loader.to_sample(self, record, index, subset, where)
