@@ -63,13 +63,15 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def sample(rows: list[Any], n: int, rng: random.Random) -> list[Any]:
-    """A seeded sample of n rows in file order (n <= 0 or past the length: every row). The first n of
-    one seeded permutation, so a larger n keeps the rows of a smaller one (and their cached answers)."""
+    """A seeded sample of n rows (n <= 0 or past the length: every row): the first n of one seeded
+    permutation, in that order. A larger n keeps the rows of a smaller one, and the rows run in
+    permutation order, so the answers an interrupted run cached are those of a smaller n's rows: a
+    rerun with that n is answered from the cache."""
     if n <= 0 or n >= len(rows):
         return list(rows)
     order = list(range(len(rows)))
     rng.shuffle(order)
-    return [rows[i] for i in sorted(order[:n])]
+    return [rows[i] for i in order[:n]]
 
 
 def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[str, list[str]]:
