@@ -134,6 +134,24 @@ def run(work: Path, name: str, mark: str, args: list[str], chat_template: bool, 
     return data
 
 
+def lighteval_norm(samples: Path, subset: str | None) -> float | None:
+    """acc_norm as lighteval's `LogProbCharNorm()` counts it (the choice's leading space included; ours
+    and lm-eval's leave it out), recomputed from the samples file's per-choice sums, in points."""
+    if not samples.exists():
+        return None
+    hits = total = 0
+    for line in samples.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        choices = record.get("choice_logprobs")
+        if not choices or (subset and record.get("subset") != subset) or not isinstance(record.get("target"), str):
+            continue
+        scores = [c["logprob"] / max(len(c["continuation"]), 1) for c in choices]
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        hits += best == ord(record["target"]) - ord("A")
+        total += 1
+    return 100 * hits / total if total else None
+
+
 def figures(group: dict[str, Any]) -> tuple[float, float, float, int]:
     """(value, 95% low, high, rows) of METRIC, in points (Wilson, from the plugin)."""
     u = group["uncertainty"][METRIC]
@@ -149,18 +167,21 @@ def mean_of_two(groups: list[dict[str, Any]]) -> tuple[float, float, float, int]
 
 
 def line(name: str, published: float | None, value: tuple[float, float, float, int], acc: float | None,
-         seconds: float | None) -> str:  # fmt: skip
+         spaced: float | None, seconds: float | None) -> str:  # fmt: skip
     v, low, high, count = value
     ok = "" if published is None else ("yes" if low <= published <= high or abs(v - published) <= 2 else "no")
     speed = f"{count / seconds:.2f}" if seconds else ""
     shown = "" if published is None else f"{published:.1f}"
     acc_text = "" if acc is None else f"{acc * 100:.1f}"
-    return f"| {name} | {shown} | {v:.1f} | [{low:.1f}, {high:.1f}] | {acc_text} | {count} | {ok} | {speed} |"
+    spaced_text = "" if spaced is None else f"{spaced:.1f}"
+    return (f"| {name} | {shown} | {v:.1f} | [{low:.1f}, {high:.1f}] | {acc_text} | {spaced_text} | {count} | {ok} "
+            f"| {speed} |")  # fmt: skip
 
 
 HEADER = [
-    f"| row | published | ours ({METRIC}) | 95% interval | acc | rows | inside or within 2 points | samples/s |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    f"| row | published | ours ({METRIC}) | 95% interval | acc | acc_norm, space counted (lighteval) | rows "
+    "| inside or within 2 points | samples/s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ]
 
 
@@ -193,10 +214,13 @@ def main() -> None:
                 group = bench["subsets"][name] if mark == "arc" else bench
                 if mark == "arc":
                     arc[name] = group
-                print(line(name, published.get(name), figures(group), group["metrics"].get("acc"),
+                samples = work / f"samples-{args.model}-{name}-{'chat' if chat else 'plain'}.jsonl"
+                spaced = lighteval_norm(samples, name if mark == "arc" else None)
+                print(line(name, published.get(name), figures(group), group["metrics"].get("acc"), spaced,
                            data["_seconds"]), flush=True)  # fmt: skip
                 if mark == "arc" and len(arc) == 2 and "arc" in published:
-                    print(line("arc (mean)", published["arc"], mean_of_two(list(arc.values())), None, None), flush=True)
+                    mean = mean_of_two(list(arc.values()))
+                    print(line("arc (mean)", published["arc"], mean, None, None, None), flush=True)
             print(flush=True)
 
 
