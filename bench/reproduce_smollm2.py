@@ -134,9 +134,11 @@ def run(work: Path, name: str, mark: str, args: list[str], chat_template: bool, 
     return data
 
 
-def lighteval_norm(samples: Path, subset: str | None) -> float | None:
-    """acc_norm as lighteval's `LogProbCharNorm()` counts it (the choice's leading space included; ours
-    and lm-eval's leave it out), recomputed from the samples file's per-choice sums, in points."""
+def lighteval_norm(samples: Path, subset: str | None, per: str = "char") -> float | None:
+    """acc_norm as lighteval counts it, recomputed from the samples file's per-choice sums, in points:
+    `per="char"`: `LogProbCharNorm()` (the choice's leading space included; ours and lm-eval's leave it
+    out); `per="token"`: `LogProbTokenNorm()` (divided by the continuation's token count). SmolLM's
+    evaluation tasks report both."""
     if not samples.exists():
         return None
     hits = total = 0
@@ -145,7 +147,8 @@ def lighteval_norm(samples: Path, subset: str | None) -> float | None:
         choices = record.get("choice_logprobs")
         if not choices or (subset and record.get("subset") != subset) or not isinstance(record.get("target"), str):
             continue
-        scores = [c["logprob"] / max(len(c["continuation"]), 1) for c in choices]
+        sizes = [len(c["continuation"]) if per == "char" else c["tokens"] for c in choices]
+        scores = [c["logprob"] / max(size, 1) for c, size in zip(choices, sizes, strict=True)]
         best = max(range(len(scores)), key=lambda i: (scores[i], -i))
         hits += best == ord(record["target"]) - ord("A")
         total += 1
@@ -166,22 +169,20 @@ def mean_of_two(groups: list[dict[str, Any]]) -> tuple[float, float, float, int]
     return mean * 100, (mean - 1.96 * se) * 100, (mean + 1.96 * se) * 100, sum(g["count"] for g in groups)
 
 
-def line(name: str, published: float | None, value: tuple[float, float, float, int], acc: float | None,
-         spaced: float | None, seconds: float | None) -> str:  # fmt: skip
+def line(name: str, published: float | None, value: tuple[float, float, float, int],
+         others: tuple[float | None, ...], seconds: float | None) -> str:  # fmt: skip
     v, low, high, count = value
     ok = "" if published is None else ("yes" if low <= published <= high or abs(v - published) <= 2 else "no")
     speed = f"{count / seconds:.2f}" if seconds else ""
     shown = "" if published is None else f"{published:.1f}"
-    acc_text = "" if acc is None else f"{acc * 100:.1f}"
-    spaced_text = "" if spaced is None else f"{spaced:.1f}"
-    return (f"| {name} | {shown} | {v:.1f} | [{low:.1f}, {high:.1f}] | {acc_text} | {spaced_text} | {count} | {ok} "
-            f"| {speed} |")  # fmt: skip
+    texts = " | ".join("" if x is None else f"{x:.1f}" for x in others)
+    return f"| {name} | {shown} | {v:.1f} | [{low:.1f}, {high:.1f}] | {texts} | {count} | {ok} | {speed} |"
 
 
 HEADER = [
-    f"| row | published | ours ({METRIC}) | 95% interval | acc | acc_norm, space counted (lighteval) | rows "
-    "| inside or within 2 points | samples/s |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    f"| row | published | ours ({METRIC}) | 95% interval | acc | acc_norm, space counted (lighteval) "
+    "| acc_norm per token (lighteval) | rows | inside or within 2 points | samples/s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ]
 
 
@@ -215,12 +216,14 @@ def main() -> None:
                 if mark == "arc":
                     arc[name] = group
                 samples = work / f"samples-{args.model}-{name}-{'chat' if chat else 'plain'}.jsonl"
-                spaced = lighteval_norm(samples, name if mark == "arc" else None)
-                print(line(name, published.get(name), figures(group), group["metrics"].get("acc"), spaced,
-                           data["_seconds"]), flush=True)  # fmt: skip
+                subset = name if mark == "arc" else None
+                acc = group["metrics"].get("acc")
+                others = (None if acc is None else acc * 100, lighteval_norm(samples, subset),
+                          lighteval_norm(samples, subset, "token"))  # fmt: skip
+                print(line(name, published.get(name), figures(group), others, data["_seconds"]), flush=True)
                 if mark == "arc" and len(arc) == 2 and "arc" in published:
                     mean = mean_of_two(list(arc.values()))
-                    print(line("arc (mean)", published["arc"], mean, None, None, None), flush=True)
+                    print(line("arc (mean)", published["arc"], mean, (None, None, None), None), flush=True)
             print(flush=True)
 
 
