@@ -1,20 +1,28 @@
-"""Reproduce SmolLM2-135M-Instruct's model card (log-likelihood rows) with the embedded llama.cpp server.
+"""Reproduce a model card's log-likelihood rows (SmolLM2-135M-Instruct, Gemma 3 270M) with the embedded server.
 
-    python bench/reproduce_smollm2.py --data ../shared/data -n 150 [--seed 1] [--chat-template on|off|both]
-                                      [--hellaswag PATH/hellaswag_val.jsonl]
+    python bench/reproduce_smollm2.py --data ../shared/data [-n 500 | -n 0] [--seed 1]
+        [--model smollm2-135m|gemma3-270m] [--chat-template on|off|both]
+        [--benchmarks arc_easy,arc_challenge,piqa,winogrande,mmlu] [--hellaswag PATH/hellaswag_val.jsonl]
+        [--work DIR]
 
 Reads the public release files (paths as arguments; docs/reproducing.md says where to get them):
-ARC-Easy/Challenge test jsonl, PIQA `valid.jsonl` + `valid-labels.lst`, an MMLU test jsonl
-(`question`, `choices`, `answer`, subject in `subject` or `type`), and HellaSwag's `hellaswag_val.jsonl`
-when given. Draws a seeded random subset of N rows per benchmark/subset, writes them as the same
-release layouts into a temporary folder, and runs the plugin once per chat-template setting:
-`pytest -m "arc or piqa or mmlu [or hellaswag]" --llm-model smollm2-135m --llm-output-type multiple_choice`
-(the plugin serves the shipped Q4_1 GGUF itself). Prints published vs ours with 95% intervals
-(Wilson per benchmark; for the ARC mean of two independent subsets, the normal interval of the mean).
+ARC-Easy/Challenge test jsonl, PIQA `valid.jsonl` + `valid-labels.lst`, Winogrande `dev.jsonl`, an MMLU
+test jsonl (`question`, `choices`, `answer`, subject in `subject` or `type`), and HellaSwag's
+`hellaswag_val.jsonl` when given. Draws a seeded random subset of N rows per benchmark (`-n 0`: the
+whole split), writes it in the same release layout, and runs the plugin once per benchmark and
+chat-template setting: `pytest -m BENCH --llm-model MODEL --llm-output-type multiple_choice` (the
+plugin serves the shipped GGUF itself). One run per benchmark so a long table prints row by row, and
+with `--work DIR` the response cache stays in DIR: a rerun resumes where an interrupted one stopped.
 
-Published numbers: the model card of HuggingFaceTB/SmolLM2-135M-Instruct (lighteval, zero-shot):
-HellaSwag 40.9, ARC (mean of easy and challenge) 37.3, PIQA 66.3, MMLU cloze 29.3.
-Tests never run this; it needs the `[local]` extra and minutes of CPU.
+Prints published vs ours with 95% intervals: Wilson per benchmark (the plugin's own), and for ARC's
+mean of two independent subsets the normal interval of the mean. Each row also prints samples/s.
+
+Published numbers: HuggingFaceTB/SmolLM2-135M-Instruct's card (lighteval, zero-shot, chat template on):
+HellaSwag 40.9, ARC (mean of easy and challenge) 37.3, PIQA 66.3, MMLU cloze 29.3; google/gemma-3-270m's
+card (pre-trained): PIQA 67.7 and ARC-e 57.7 zero-shot, HellaSwag 40.9 10-shot (needs the HellaSwag
+release file and its train split for the shots: not run by this script). Winogrande has no zero-shot
+figure on either card; it is measured for the record.
+Tests never run this; it needs the `[local]` extra and minutes to hours of CPU.
 """
 
 from __future__ import annotations
@@ -33,10 +41,15 @@ from typing import Any
 PUBLISHED = {
     # HuggingFaceTB/SmolLM2-135M-Instruct's card (lighteval, zero-shot, chat template)
     "smollm2-135m": {"hellaswag": 40.9, "arc": 37.3, "piqa": 66.3, "mmlu": 29.3},
-    # google/gemma-3-270m's card (pre-trained model; HellaSwag there is 10-shot, not run here)
+    # google/gemma-3-270m's card (pre-trained model, zero-shot rows)
     "gemma3-270m": {"piqa": 67.7, "arc_easy": 57.7},
 }
-# which metric the card's lighteval tasks report (normalised log-likelihood for all four rows)
+DEFAULT_BENCHMARKS = {
+    "smollm2-135m": ("arc_easy", "arc_challenge", "piqa", "winogrande", "mmlu"),
+    "gemma3-270m": ("arc_easy", "piqa"),
+}
+# which metric the cards report: normalised log-likelihood (lighteval's and lm-eval's acc_norm);
+# Winogrande's partial scoring has one continuation, so acc_norm equals acc there
 METRIC = "acc_norm"
 
 
@@ -46,64 +59,72 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-        encoding="utf-8",
-    )
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
 def sample(rows: list[Any], n: int, rng: random.Random) -> list[Any]:
-    return rng.sample(rows, min(n, len(rows)))
+    """A seeded sample of n rows (n <= 0 or past the length: every row): the first n of one seeded
+    permutation, in that order. A larger n keeps the rows of a smaller one, and the rows run in
+    permutation order, so the answers an interrupted run cached are those of a smaller n's rows: a
+    rerun with that n is answered from the cache."""
+    if n <= 0 or n >= len(rows):
+        return list(rows)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    return [rows[i] for i in order[:n]]
 
 
-def prepare(data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[list[str], list[str]]:
-    """Subset files in `work`; returns (--llm-dataset args, --llm-bench-arg args)."""
-    rng = random.Random(seed)
-    datasets: list[str] = []
-    bench_args: list[str] = []
-    for subset in ("arc_easy", "arc_challenge"):
-        write_jsonl(
-            work / f"{subset}.jsonl",
-            sample(read_jsonl(data / f"{subset}_test.jsonl"), n, rng),
-        )
-        datasets.append(f"arc.{subset}={work / f'{subset}.jsonl'}")
-    # PIQA as released: rows and labels in two files, line by line
-    rows = read_jsonl(data / "piqa_valid.jsonl")
-    labels = (data / "piqa_valid-labels.lst").read_text(encoding="utf-8").split()
-    picked = sample(list(zip(rows, labels, strict=False)), n, rng)
-    write_jsonl(work / "piqa" / "valid.jsonl", [r for r, _ in picked])
-    (work / "piqa" / "valid-labels.lst").write_text("".join(f"{label}\n" for _, label in picked), encoding="utf-8")
-    datasets.append(f"piqa={work / 'piqa'}")
-    mmlu = [{**r, "subject": r.get("subject") or r.get("type")} for r in read_jsonl(data / "mmlu_stem_test.jsonl")]
-    picked_mmlu = sample(mmlu, n, rng)
-    write_jsonl(work / "mmlu.jsonl", picked_mmlu)
-    datasets.append(f"mmlu={work / 'mmlu.jsonl'}")
-    bench_args.append("mmlu.subset_list=" + ",".join(sorted({r["subject"] for r in picked_mmlu})))
-    if hellaswag is not None:
-        write_jsonl(work / "hellaswag.jsonl", sample(read_jsonl(hellaswag), n, rng))
-        datasets.append(f"hellaswag={work / 'hellaswag.jsonl'}")
-    return datasets, bench_args
+def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[str, list[str]]:
+    """The release-layout subset of one benchmark in `work`: (-m mark, --llm-dataset / --llm-bench-arg args)."""
+    rng = random.Random(f"{seed}:{name}")  # one stream per benchmark: adding one leaves the others' rows
+    folder = work / name
+    if name in ("arc_easy", "arc_challenge"):
+        write_jsonl(folder / "test.jsonl", sample(read_jsonl(data / f"{name}_test.jsonl"), n, rng))
+        return "arc", [
+            "--llm-dataset",
+            f"arc.{name}={folder / 'test.jsonl'}",
+            "--llm-bench-arg",
+            f"arc.subset_list={name}",
+        ]
+    if name == "piqa":  # as released: rows and labels in two files, line by line
+        rows = read_jsonl(data / "piqa_valid.jsonl")
+        labels = (data / "piqa_valid-labels.lst").read_text(encoding="utf-8").split()
+        picked = sample(list(zip(rows, labels, strict=True)), n, rng)
+        write_jsonl(folder / "valid.jsonl", [r for r, _ in picked])
+        (folder / "valid-labels.lst").write_text("".join(f"{label}\n" for _, label in picked), encoding="utf-8")
+        return "piqa", ["--llm-dataset", f"piqa={folder}"]
+    if name == "winogrande":
+        write_jsonl(folder / "dev.jsonl", sample(read_jsonl(data / "winogrande_dev.jsonl"), n, rng))
+        return "winogrande", ["--llm-dataset", f"winogrande={folder / 'dev.jsonl'}"]
+    if name == "mmlu":
+        rows = [{**r, "subject": r.get("subject") or r.get("type")} for r in read_jsonl(data / "mmlu_stem_test.jsonl")]
+        picked = sample(rows, n, rng)
+        write_jsonl(folder / "test.jsonl", picked)
+        subjects = ",".join(sorted({r["subject"] for r in picked}))
+        return "mmlu", [
+            "--llm-dataset",
+            f"mmlu={folder / 'test.jsonl'}",
+            "--llm-bench-arg",
+            f"mmlu.subset_list={subjects}",
+        ]
+    if name == "hellaswag":
+        if hellaswag is None:
+            raise SystemExit("hellaswag needs --hellaswag PATH/hellaswag_val.jsonl (the release file)")
+        write_jsonl(folder / "hellaswag_val.jsonl", sample(read_jsonl(hellaswag), n, rng))
+        return "hellaswag", ["--llm-dataset", f"hellaswag={folder / 'hellaswag_val.jsonl'}"]
+    raise SystemExit(f"unknown benchmark {name!r}")
 
 
-def run(
-    work: Path,
-    datasets: list[str],
-    bench_args: list[str],
-    marks: str,
-    chat_template: bool,
-    model: str,
-) -> dict[str, Any]:
-    results = work / f"results-{model}-{'chat' if chat_template else 'plain'}.json"
+def run(work: Path, name: str, mark: str, args: list[str], chat_template: bool, model: str) -> dict[str, Any]:
+    label = f"{model}-{name}-{'chat' if chat_template else 'plain'}"
+    results = work / f"results-{label}.json"
     command = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-q",
                "--rootdir", str(work), "--llm-model", model, "--llm-output-type", "multiple_choice",
-               "--llm-no-cache", "--llm-results", str(results), "-m", marks, "--llm-show-failures", "0"]  # fmt: skip
-    for item in datasets:
-        command += ["--llm-dataset", item]
-    for item in bench_args:
-        command += ["--llm-bench-arg", item]
+               "--llm-cache-dir", str(work / "cache"), "--llm-results", str(results),
+               "--llm-samples", str(work / f"samples-{label}.jsonl"), "-m", mark,
+               "--llm-show-failures", "0", *args]  # fmt: skip
     if chat_template:
-        for bench in marks.split(" or "):
-            command += ["--llm-bench-arg", f"{bench}.chat_template=on"]
+        command += ["--llm-bench-arg", f"{mark}.chat_template=on"]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
     if not results.exists():
@@ -113,84 +134,96 @@ def run(
     return data
 
 
-def row(name: str, bench: dict[str, Any]) -> tuple[float, float, float, int]:
-    value = bench["metrics"][METRIC] * 100
-    u = bench["uncertainty"][METRIC]
-    return value, u["ci_low"] * 100, u["ci_high"] * 100, bench["count"]
+def lighteval_norm(samples: Path, subset: str | None, per: str = "char") -> float | None:
+    """acc_norm as lighteval counts it, recomputed from the samples file's per-choice sums, in points:
+    `per="char"`: `LogProbCharNorm()` (the choice's leading space included; ours and lm-eval's leave it
+    out); `per="token"`: `LogProbTokenNorm()` (divided by the continuation's token count). SmolLM's
+    evaluation tasks report both."""
+    if not samples.exists():
+        return None
+    hits = total = 0
+    for line in samples.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        choices = record.get("choice_logprobs")
+        if not choices or (subset and record.get("subset") != subset) or not isinstance(record.get("target"), str):
+            continue
+        sizes = [len(c["continuation"]) if per == "char" else c["tokens"] for c in choices]
+        scores = [c["logprob"] / max(size, 1) for c, size in zip(choices, sizes, strict=True)]
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        hits += best == ord(record["target"]) - ord("A")
+        total += 1
+    return 100 * hits / total if total else None
 
 
-def arc_mean(bench: dict[str, Any]) -> tuple[float, float, float, int]:
-    subsets = [bench["subsets"][s] for s in ("arc_easy", "arc_challenge")]
-    values = [s["metrics"][METRIC] for s in subsets]
-    ses = [math.sqrt(v * (1 - v) / s["count"]) for v, s in zip(values, subsets, strict=False)]
+def figures(group: dict[str, Any]) -> tuple[float, float, float, int]:
+    """(value, 95% low, high, rows) of METRIC, in points (Wilson, from the plugin)."""
+    u = group["uncertainty"][METRIC]
+    return group["metrics"][METRIC] * 100, u["ci_low"] * 100, u["ci_high"] * 100, group["count"]
+
+
+def mean_of_two(groups: list[dict[str, Any]]) -> tuple[float, float, float, int]:
+    """ARC's published row: the mean of Easy and Challenge, normal interval of the mean."""
+    values = [g["metrics"][METRIC] for g in groups]
+    ses = [math.sqrt(v * (1 - v) / g["count"]) for v, g in zip(values, groups, strict=True)]
     mean, se = sum(values) / 2, math.sqrt(ses[0] ** 2 + ses[1] ** 2) / 2
-    return (
-        mean * 100,
-        (mean - 1.96 * se) * 100,
-        (mean + 1.96 * se) * 100,
-        sum(s["count"] for s in subsets),
-    )
+    return mean * 100, (mean - 1.96 * se) * 100, (mean + 1.96 * se) * 100, sum(g["count"] for g in groups)
 
 
-def table(label: str, data: dict[str, Any], published: dict[str, float]) -> list[str]:
-    lines = [f"{label} ({data['_seconds']:.0f} s)",
-             f"| benchmark | published | ours ({METRIC}) | 95% interval | rows | inside or within 2 points |",
-             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-    benches = data["benchmarks"]
-    for name in ("hellaswag", "arc", "arc_easy", "piqa", "mmlu"):
-        if name not in published:
-            continue
-        if name == "arc_easy" and "arc" in benches:
-            value, low, high, count = row(name, benches["arc"]["subsets"]["arc_easy"])
-        elif name in benches:
-            value, low, high, count = arc_mean(benches[name]) if name == "arc" else row(name, benches[name])
-        else:
-            continue
-        number = published[name]
-        ok = "yes" if low <= number <= high or abs(value - number) <= 2 else "no"
-        lines.append(f"| {name} | {number:.1f} | {value:.1f} | [{low:.1f}, {high:.1f}] | {count} | {ok} |")
-    for name in ("arc",):
-        if name in benches:
-            for subset, group in benches[name]["subsets"].items():
-                v = group["metrics"]
-                lines.append(
-                    f"|   {subset} | | {v[METRIC] * 100:.1f} (acc {v['acc'] * 100:.1f}) | | {group['count']} | |"
-                )
-    for name in ("piqa", "mmlu", "hellaswag"):
-        if name in benches:
-            lines.append(f"|   {name} acc | | {benches[name]['metrics']['acc'] * 100:.1f} | | | |")
-    return lines
+def line(name: str, published: float | None, value: tuple[float, float, float, int],
+         others: tuple[float | None, ...], seconds: float | None) -> str:  # fmt: skip
+    v, low, high, count = value
+    ok = "" if published is None else ("yes" if low <= published <= high or abs(v - published) <= 2 else "no")
+    speed = f"{count / seconds:.2f}" if seconds else ""
+    shown = "" if published is None else f"{published:.1f}"
+    texts = " | ".join("" if x is None else f"{x:.1f}" for x in others)
+    return f"| {name} | {shown} | {v:.1f} | [{low:.1f}, {high:.1f}] | {texts} | {count} | {ok} | {speed} |"
+
+
+HEADER = [
+    f"| row | published | ours ({METRIC}) | 95% interval | acc | acc_norm, space counted (lighteval) "
+    "| acc_norm per token (lighteval) | rows | inside or within 2 points | samples/s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        help="folder of the release files (see docs/reproducing.md)",
-    )
-    parser.add_argument(
-        "-n",
-        type=int,
-        default=150,
-        help="rows per benchmark subset (seeded random sample)",
-    )
+    parser.add_argument("--data", type=Path, required=True, help="folder of the release files (docs/reproducing.md)")
+    parser.add_argument("-n", type=int, default=150, help="rows per benchmark (seeded random sample; 0: all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hellaswag", type=Path, help="hellaswag_val.jsonl (not in ../shared/data)")
-    parser.add_argument("--chat-template", choices=("on", "off", "both"), default="both")
+    parser.add_argument("--chat-template", choices=("on", "off", "both"), default="off")
     parser.add_argument("--model", choices=tuple(PUBLISHED), default="smollm2-135m")
+    parser.add_argument("--benchmarks", help="comma-separated (default: the model's card rows)")
+    parser.add_argument("--work", type=Path, help="keep subsets, cache, results and samples here (resumable)")
     args = parser.parse_args()
-    wanted = ["arc", "piqa", "mmlu"] if args.model == "smollm2-135m" else ["arc", "piqa"]
-    marks = " or ".join(wanted + (["hellaswag"] if args.hellaswag else []))
-    with tempfile.TemporaryDirectory(prefix="smollm2-repro-") as tmp:
-        work = Path(tmp)
-        datasets, bench_args = prepare(args.data, work, args.n, args.seed, args.hellaswag)
-        settings = {"on": [True], "off": [False], "both": [True, False]}[args.chat_template]
-        for chat in settings:
-            data = run(work, datasets, bench_args, marks, chat, args.model)
-            label = f"{args.model}, chat template {'on' if chat else 'off'}, n={args.n}, seed={args.seed}"
-            print("\n".join(table(label, data, PUBLISHED[args.model])), flush=True)
+    names = args.benchmarks.split(",") if args.benchmarks else list(DEFAULT_BENCHMARKS[args.model])
+    if args.hellaswag is not None and "hellaswag" not in names:
+        names.append("hellaswag")
+    published = PUBLISHED[args.model]
+    with tempfile.TemporaryDirectory(prefix="repro-") as tmp:
+        work = (args.work or Path(tmp)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        for chat in {"on": [True], "off": [False], "both": [False, True]}[args.chat_template]:
+            print(f"{args.model}, chat template {'on' if chat else 'off'}, n={args.n or 'all'}, seed={args.seed}")
+            print("\n".join(HEADER), flush=True)
+            arc: dict[str, dict[str, Any]] = {}
+            for name in names:
+                mark, run_args = prepare(name, args.data, work, args.n, args.seed, args.hellaswag)
+                data = run(work, name, mark, run_args, chat, args.model)
+                bench = data["benchmarks"][mark]
+                group = bench["subsets"][name] if mark == "arc" else bench
+                if mark == "arc":
+                    arc[name] = group
+                samples = work / f"samples-{args.model}-{name}-{'chat' if chat else 'plain'}.jsonl"
+                subset = name if mark == "arc" else None
+                acc = group["metrics"].get("acc")
+                others = (None if acc is None else acc * 100, lighteval_norm(samples, subset),
+                          lighteval_norm(samples, subset, "token"))  # fmt: skip
+                print(line(name, published.get(name), figures(group), others, data["_seconds"]), flush=True)
+                if mark == "arc" and len(arc) == 2 and "arc" in published:
+                    mean = mean_of_two(list(arc.values()))
+                    print(line("arc (mean)", published["arc"], mean, (None, None, None), None), flush=True)
             print(flush=True)
 
 

@@ -25,13 +25,16 @@ CONFIGS = {"arc_easy": "ARC-Easy", "arc_challenge": "ARC-Challenge"}
 class ARC(MultipleChoiceBenchmark):
     name = "arc"
     description = "AI2 science MCQ, Easy and Challenge sets, 0-shot CoT; acc."
-    source = DatasetSource(path="allenai/ai2_arc", split="test", subset_mode="config", modelscope="allenai/ai2_arc")
+    source = DatasetSource(
+        path="allenai/ai2_arc", split="test", few_shot_split="train", subset_mode="config", modelscope="allenai/ai2_arc"
+    )
     subsets = tuple(CONFIGS)
     subset_labels = CONFIGS
     tags = ("reasoning", "mcq")
     protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}
     # log-likelihood form (output_type=multiple_choice): `Question: ...\nAnswer:` + ` <choice>` (lm-eval's arc_*)
     loglik_form = True
+    default_args = {"few_shot_num": "0"}  # solved examples from the train split (Gemma 3's ARC-c is 25-shot)
 
     def subset_label(self, subset: str) -> str:
         return CONFIGS.get(subset, subset)

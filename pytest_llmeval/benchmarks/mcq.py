@@ -149,20 +149,9 @@ class MultipleChoiceBenchmark(Benchmark):
     def __init__(self, args: Mapping[str, str] | None = None) -> None:
         super().__init__(args)
         self._examples: dict[str, list[MCQRow]] = {}
+        self._loglik_shots: dict[str, tuple[str, int]] = {}  # subset -> (the examples' text, how many)
         if "few_shot_num" in self.default_args:
             few_shot_num(self, self.max_few_shot)  # a bad value is a usage error before any data is read
-        if (
-            self.loglik
-            and "few_shot_num" in self.args
-            and not self.few_shot_from_protocol
-            and self.args["few_shot_num"].strip() not in ("", "0")
-        ):
-            from ..errors import ConfigError
-
-            raise ConfigError(
-                f"benchmark {self.name!r}: output type multiple_choice is zero-shot here; "
-                f"drop few_shot_num={self.args['few_shot_num']} or use the generative form"
-            )
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
@@ -205,20 +194,53 @@ class MultipleChoiceBenchmark(Benchmark):
 
     # -- Benchmark ---------------------------------------------------------------------------
 
+    def rows(self, subset: str, label: str, loader: RecordLoader) -> Iterator[tuple[Mapping[str, Any], str]]:
+        """The evaluated rows of `subset` with their `file:line` (override for a release layout)."""
+        return records_for_label(self, subset, label, loader)
+
+    def few_shot_rows(self, subset: str, loader: RecordLoader, count: int, label: str) -> list[Mapping[str, Any]]:
+        """Up to `count` rows of the few-shot split (`fewshot.few_shot_records`; override for a release layout)."""
+        return few_shot_records(self, subset, loader, count, label=label)
+
+    def loglik_shot_count(self) -> int:
+        """Solved examples before a log-likelihood context: `few_shot_num` when given explicitly, else
+        0 (a protocol's default count is for its chat prompts; the cards' log-likelihood rows are
+        zero-shot unless they say otherwise, e.g. Gemma 3's HellaSwag 10-shot)."""
+        if "few_shot_num" not in self.args or self.few_shot_from_protocol:
+            return 0
+        return few_shot_num(self, self.max_few_shot)
+
+    def loglik_shot(self, record: Mapping[str, Any], row: MCQRow, subset: str) -> str:
+        """One solved example of the log-likelihood form, as lm-eval writes it: the example's context
+        (for the gold choice) and its gold continuation (which begins with the target delimiter " ")."""
+        contexts, continuations = self.loglik_pairs(record, row, subset)
+        gold = choice_letters(len(row.choices)).index(row.answer if isinstance(row.answer, str) else row.answer[0])
+        return contexts[gold] + continuations[gold]
+
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         label = self.subset_label(subset)
-        count = few_shot_num(self, self.max_few_shot) if "few_shot_num" in self.args and not self.loglik else 0
+        if self.loglik:
+            count = self.loglik_shot_count()
+        else:
+            count = few_shot_num(self, self.max_few_shot) if "few_shot_num" in self.args else 0
         self._examples[subset] = []
-        for index, record in enumerate(few_shot_records(self, subset, loader, count, label=label)):
+        shots: list[str] = []
+        for index, record in enumerate(self.few_shot_rows(subset, loader, count, label)):
             try:
-                self._examples[subset].append(self.mcq_row(record, subset, index))
+                row = self.mcq_row(record, subset, index)
+                if self.loglik:
+                    shots.append(self.loglik_shot(record, row, subset))
+                else:
+                    self._examples[subset].append(row)
             except (KeyError, ValueError, TypeError) as exc:
                 raise DatasetError(
                     f"few-shot row {index} of {self.name!r} subset {subset!r} cannot be used: "
                     f"{type(exc).__name__}: {exc}"
                 ) from None
+        # lm-eval's fewshot_delimiter: the examples joined with a blank line, one more before the context
+        self._loglik_shots[subset] = ("".join(f"{shot}\n\n" for shot in shots), len(shots))
         index = 0
-        for record, where in records_for_label(self, subset, label, loader):
+        for record, where in self.rows(subset, label, loader):
             if not self.keep(record):
                 continue
             yield loader.to_sample(self, record, index, subset, where)
@@ -239,6 +261,10 @@ class MultipleChoiceBenchmark(Benchmark):
             metadata["few_shot"] = len(examples)
         if self.loglik:  # contexts and continuations, one request per choice (benchmarks/output_types.py)
             contexts, continuations = self.loglik_pairs(record, row, subset)
+            shots, shot_count = self._loglik_shots.get(subset, ("", 0))
+            if shot_count:
+                contexts = [shots + context for context in contexts]
+                metadata["few_shot"] = shot_count
             gold = letters.index(targets[0])
             metadata[LOGLIK_KEY] = loglik_metadata(contexts, continuations, gold)
             return Sample(

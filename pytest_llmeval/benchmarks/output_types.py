@@ -26,6 +26,7 @@ from ..errors import ConfigError
 __all__ = [
     "GENERATE_UNTIL",
     "LOGLIK_KEY",
+    "LOGLIK_SAMPLE_METRICS",
     "MULTIPLE_CHOICE",
     "OUTPUT_TYPES",
     "check_chat_template",
@@ -39,6 +40,8 @@ GENERATE_UNTIL = "generate_until"
 MULTIPLE_CHOICE = "multiple_choice"
 OUTPUT_TYPES = (GENERATE_UNTIL, MULTIPLE_CHOICE)
 LOGLIK_KEY = "loglik"
+# what a log-likelihood sample can report (`loglik_metadata`'s `metrics`; engine/loglik.py computes them)
+LOGLIK_SAMPLE_METRICS = ("acc", "acc_norm", "mc1", "mc2")
 
 
 def check_output_type(
@@ -94,14 +97,33 @@ def check_selected(selected: Sequence[str], classes: Mapping[str, Any], run_outp
         check_output_type(name, run_output_type, bool(getattr(classes[name], "loglik_form", False)), having)
 
 
-def loglik_metadata(contexts: Sequence[str], continuations: Sequence[str], gold: int) -> dict[str, Any]:
-    """The ``Sample.metadata[LOGLIK_KEY]`` of one sample (checked: one context per continuation)."""
+def loglik_metadata(
+    contexts: Sequence[str],
+    continuations: Sequence[str],
+    gold: int,
+    *,
+    metrics: Sequence[str] | None = None,
+    true: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """The ``Sample.metadata[LOGLIK_KEY]`` of one sample (checked: one context per continuation).
+
+    `metrics`: the metrics the sample reports, from ``acc``, ``acc_norm`` (the default pair), ``mc1``
+    (= acc, TruthfulQA's name) and ``mc2`` (the probability mass of the `true` choices, which the
+    sample then names: every true answer, `gold` one of them)."""
     if len(contexts) != len(continuations) or not continuations:
         raise ValueError(f"{len(contexts)} contexts for {len(continuations)} continuations")
     if not 0 <= gold < len(continuations):
         raise ValueError(f"gold index {gold} outside the {len(continuations)} choices")
-    return {
-        "contexts": list(contexts),
-        "continuations": list(continuations),
-        "gold": gold,
-    }
+    spec: dict[str, Any] = {"contexts": list(contexts), "continuations": list(continuations), "gold": gold}
+    if metrics is not None:
+        unknown = sorted(set(metrics) - set(LOGLIK_SAMPLE_METRICS))
+        if unknown or not metrics:
+            raise ValueError(f"log-likelihood metrics {list(metrics)}: each one of {', '.join(LOGLIK_SAMPLE_METRICS)}")
+        spec["metrics"] = list(metrics)
+    if true is not None:
+        if gold not in true or any(not 0 <= i < len(continuations) for i in true):
+            raise ValueError(f"true choices {list(true)} must hold the gold {gold} and name some of the choices")
+        spec["true"] = sorted(set(true))
+    if "mc2" in spec.get("metrics", ()) and "true" not in spec:
+        raise ValueError("the mc2 metric needs the true choices (`true`)")
+    return spec

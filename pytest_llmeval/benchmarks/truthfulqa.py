@@ -22,6 +22,13 @@ such scores, so both are asked as questions, one request per question and subset
 
 `aggregate` averages each metric over the samples that report it, so `mc1` is over mc1 samples only.
 
+Log-likelihood form (`--llm-output-type truthfulqa=multiple_choice`, lm-eval's `truthfulqa_mc1` and
+`truthfulqa_mc2`): subsets `mc1` and `mc2` (instead of `mc2_select`), zero-shot after the same six QA
+pairs, context `<the six pairs>\n\nQ: <question>\nA:`, each answer ` <answer>` as a continuation, in the
+dataset's order (no shuffle: a likelihood does not depend on position). `mc1` = acc over the mc1
+answers; `mc2` = the normalised probability mass of the true answers over the mc2 answers
+(`scoring.loglik.true_mass`), the reference MC2. An item passes when its likeliest answer is true.
+
 Protocols: under `evalscope` (the default) the question is asked as EvalScope 1.14.1 asks it: after
 its six example QA pairs (`Q: …` / `A: …`), with its single-answer template (mc1) or multiple-answer
 template (mc2_select), and the options in its order: shuffled by `random.Random` seeded with the first
@@ -50,6 +57,7 @@ from ..scoring.reference_choice import reference_choice
 from .base import Benchmark, DatasetSource, RecordLoader, Sample, Score
 from .breakdown import mean_over_carriers
 from .mcq import MCQRow, letters_phrase, render_prompt
+from .output_types import LOGLIK_KEY, loglik_metadata
 from .protocols import Protocol
 from .reference_prompts import MC_MULTIPLE, MC_SINGLE, REFERENCE_SEED, TRUTHFULQA_QA, mc_protocol
 from .registry import register_benchmark
@@ -131,14 +139,19 @@ def target_lists(targets: Any, field: str) -> tuple[list[str], list[int]]:
 @register_benchmark
 class TruthfulQA(Benchmark):
     name = "truthfulqa"
-    description = "Misconception-probing MCQ: mc1 (single answer) and mc2_select (select all true; not log-prob MC2)."
+    description = (
+        "Misconception-probing MCQ: mc1 (single answer) and mc2_select (select all true); "
+        "log-likelihood: mc1 and mc2 (lm-eval's)"
+    )
     source = DatasetSource(
         path="truthfulqa/truthful_qa", config="multiple_choice", split="validation", modelscope="evalscope/truthful_qa"
     )
-    subsets = ("mc1", "mc2_select")
+    subsets = ("mc1", "mc2_select", "mc2")  # mc2_select: generative form only; mc2: log-likelihood only
     tags = ("truthfulness", "knowledge", "mcq")
     metrics = ("mc1", "mc2_select", "mc2_select_recall")
-    partial_metrics = metrics  # each is carried by its subset's samples only
+    loglik_form = True
+    loglik_metrics = ("mc1", "mc2")
+    partial_metrics = (*metrics, "mc2")  # each is carried by its subset's samples only
     task_type = "mcq"
     default_args = {"seed": "0"}
     # evalscope: per subset, the template of EvalScope's MC1 (single answer) and MC2 (multiple answers)
@@ -151,11 +164,58 @@ class TruthfulQA(Benchmark):
         super().__init__(args)
         self.seed = self.int_arg("seed")
 
+    def selected_subsets(self) -> list[str]:
+        """`mc1` and `mc2_select` (generative) or `mc1` and `mc2` (log-likelihood); a subset of the
+        other form named in `subset_list` is a usage error."""
+        own = ("mc1", "mc2") if self.loglik else ("mc1", "mc2_select")
+        chosen = super().selected_subsets() if self.args.get("subset_list") else list(own)
+        for subset in chosen:
+            if subset in self.subsets and subset not in own:
+                from ..errors import ConfigError
+
+                form = "log-likelihood (output_type=multiple_choice)" if self.loglik else "generative"
+                raise ConfigError(
+                    f"truthfulqa subset {subset!r} is not part of its {form} form, whose subsets are "
+                    f"{', '.join(own)} (mc2_select asks for letters, mc2 needs log-likelihoods)"
+                )
+        return chosen
+
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         for index, (record, where) in enumerate(shared_records(self, subset, loader)):
             yield loader.to_sample(self, record, index, subset, where)
 
+    def loglik_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        """lm-eval's truthfulqa_mc1 / truthfulqa_mc2: the six QA pairs, `Q: <question>\nA:`, and each
+        answer (dataset order) as the continuation ` <answer>`."""
+        field = "mc1_targets" if subset == "mc1" else "mc2_targets"
+        options, truth = target_lists(record[field], field)
+        true = [i for i, label in enumerate(truth) if label]
+        if len(options) != len(truth) or not true:
+            raise ValueError(f"{field} needs as many labels as choices and at least one true answer")
+        if subset == "mc1" and len(true) != 1:
+            raise ValueError(f"mc1_targets must have exactly one true answer, got {len(true)}")
+        context = TRUTHFULQA_QA.format(question=str(record["question"]))
+        letters = choice_letters(len(options))
+        metadata: dict[str, Any] = {"question": str(record["question"]).strip()}
+        metadata[LOGLIK_KEY] = loglik_metadata(
+            [context] * len(options),
+            [f" {option}" for option in options],
+            true[0],
+            metrics=["mc1"] if subset == "mc1" else ["mc2"],
+            true=None if subset == "mc1" else true,
+        )
+        return Sample(
+            id=f"{index:04d}",
+            subset=subset,
+            input=context,
+            target=letters[true[0]] if subset == "mc1" else [letters[i] for i in true],
+            choices=options,
+            metadata=metadata,
+        )
+
     def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        if self.loglik:
+            return self.loglik_sample(record, index, subset)
         question = str(record["question"]).strip()
         field = "mc1_targets" if subset == "mc1" else "mc2_targets"
         options, truth = target_lists(record[field], field)

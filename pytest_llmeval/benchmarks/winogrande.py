@@ -37,11 +37,14 @@ class Winogrande(MultipleChoiceBenchmark):
     name = "winogrande"
     description = "Pronoun/blank resolution, two options (xl dev split); acc (partial log-likelihood scoring)."
     source = DatasetSource(path="allenai/winogrande", config="winogrande_xl", split="validation",
-                           modelscope="AI-ModelScope/winogrande_val")  # fmt: skip
+                           few_shot_split="train", modelscope="AI-ModelScope/winogrande_val")  # fmt: skip
     subsets = ("default",)
     tags = ("reasoning", "commonsense", "mcq")
     protocols = {"evalscope": mc_protocol(MC_SINGLE), "native": NATIVE["en"]}
     loglik_form = True
+    # solved examples from the train split (Gemma 3's card: 5-shot); in the log-likelihood form each is
+    # the whole sentence with the right option, as lm-eval writes them
+    default_args = {"few_shot_num": "0"}
 
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         sentence = str(record["sentence"])

@@ -6,7 +6,9 @@ choice (``Sample.metadata["loglik"]``, benchmarks/output_types.py). The runtime 
 request; this module sums each choice's continuation log-probability from its response
 (``scoring.loglik.continuation_logprob``, boundary from the server's ``text_offset``) and makes the
 sample's verdict: ``acc`` (argmax of the sums) and ``acc_norm`` (argmax of the sums per character of
-the choice text, as lm-eval's ``process_results``: ``scoring/loglik.py`` says why characters).
+the choice text, as lm-eval's ``process_results``: ``scoring/loglik.py`` says why characters), or
+the metrics the sample names (TruthfulQA: ``mc1`` = acc, ``mc2`` = the probability mass of its true
+answers, ``scoring.loglik.true_mass``; the item passes when the likeliest answer is a true one).
 
 With ``chat_template=on`` the context is first wrapped in the model's chat template (one user turn,
 generation prompt added), so the continuation is scored as the assistant's first words; the
@@ -28,6 +30,7 @@ from ..scoring.loglik import (
     completion_body,
     continuation_logprob,
     score_multiple_choice,
+    true_mass,
 )
 
 ContextWrapper = Callable[[str], str]
@@ -90,19 +93,29 @@ def record_fields(sample: Sample, result: LoglikResult) -> dict[str, Any]:
     verdict = result.verdict
     letters = choice_letters(len(result.scores))
     continuations = [c for _, c in pairs(sample)]
-    metrics = {"acc": verdict.acc, "acc_norm": verdict.acc_norm}
+    spec = sample.metadata[LOGLIK_KEY]
+    true = spec.get("true") or [verdict.gold]
+    values = {"acc": verdict.acc, "acc_norm": verdict.acc_norm, "mc1": verdict.acc}
+    if "true" in spec:
+        values["mc2"] = true_mass(verdict.logprobs, true)
+    metrics = {name: values[name] for name in spec.get("metrics") or ("acc", "acc_norm")}
     for label in sample.metadata.get("breakdown") or ():  # MMLU's acc_<group>
         metrics[f"acc_{label}"] = verdict.acc
+    passed = verdict.pred in true
     explanation = None
-    if verdict.pred != verdict.gold:
+    if not passed:
+        best = max(true, key=lambda i: verdict.logprobs[i])
         explanation = (
             f"highest log-likelihood: {letters[verdict.pred]} ({verdict.logprobs[verdict.pred]:.3f}); "
-            f"gold {letters[verdict.gold]} ({verdict.logprobs[verdict.gold]:.3f})"
+            f"{'gold' if len(true) == 1 else 'best true answer'} {letters[best]} ({verdict.logprobs[best]:.3f})"
         )
+    if "mc2" in metrics:
+        mass = f"probability mass on the {len(true)} true answers: {metrics['mc2']:.3f} (mc2)"
+        explanation = f"{explanation}; {mass}" if explanation else mass
     return {
         "output": continuations[verdict.pred],
         "extracted": letters[verdict.pred],
-        "passed": verdict.pred == verdict.gold,
+        "passed": passed,
         "metrics": metrics,
         "explanation": explanation,
         "choice_logprobs": [

@@ -20,10 +20,17 @@ Metrics, as lm-eval's ``ConfigurableTask.process_results`` computes them (lm_eva
 choice's text, ``float(len(choice))`` on a Python ``str``, i.e. **characters** (lm-eval's
 ``acc_bytes`` is the byte-normalised one; lighteval's ``LogProbCharNorm`` also uses characters).
 Ties go to the first choice (numpy's argmax).
+
+TruthfulQA (lm-eval's ``truthfulqa_mc1`` / ``truthfulqa_mc2``, lm_eval/tasks/truthfulqa/utils.py):
+MC1 is ``acc`` over the mc1 choices (one true answer). MC2 is the normalised probability mass of the
+true answers over the mc2 choices, ``sum(exp(ll_true)) / sum(exp(ll_all))`` (``true_mass``); lm-eval
+exponentiates the raw sums, which underflow to 0/0 for long answers of a weak model, so here the
+mass is computed relative to the largest log-likelihood (the same value wherever lm-eval's is finite).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -125,3 +132,13 @@ def score_multiple_choice(logprobs: Sequence[float], choices: Sequence[str], gol
     # An empty choice has length 0: lm-eval would divide by zero; count it as one character instead.
     normed = [lp / max(len(text), 1) for lp, text in zip(logprobs, choices, strict=False)]
     return MultipleChoiceVerdict(tuple(float(v) for v in logprobs), _argmax(logprobs), _argmax(normed), gold)
+
+
+def true_mass(logprobs: Sequence[float], true: Sequence[int]) -> float:
+    """MC2: the probability mass of the choices in `true` among all choices, each choice's mass being
+    exp(its summed log-likelihood); in [0, 1]."""
+    if not logprobs or not true or any(not 0 <= i < len(logprobs) for i in true):
+        raise ValueError(f"true indices {list(true)} do not name some of the {len(logprobs)} choices")
+    top = max(logprobs)
+    masses = [math.exp(lp - top) for lp in logprobs]
+    return sum(masses[i] for i in set(true)) / sum(masses)

@@ -175,13 +175,14 @@ def test_arc_piqa_and_mmlu_cloze_score_the_answer_text_after_question_answer() -
         assert set(spec["contexts"]) == {f"Question: {row.get('question') or row.get('goal')}\nAnswer:"}
 
 
-def test_mmlu_cloze_is_zero_shot_and_an_explicit_few_shot_count_is_refused() -> None:
+def test_mmlu_cloze_is_zero_shot_unless_a_few_shot_count_is_given() -> None:
     assert (
         sample_of("mmlu", {"question": "q", "choices": ["a", "b"], "answer": 0}, "anatomy").metadata.get("few_shot")
         is None
     )
-    with pytest.raises(ConfigError, match="zero-shot"):
-        get_benchmark("mmlu")({"output_type": "multiple_choice", "few_shot_num": "5"})
+    # the evalscope protocol's 5 examples are for its chat prompt; an explicit count is honoured
+    assert get_benchmark("mmlu")({"output_type": "multiple_choice"}).loglik_shot_count() == 0
+    assert get_benchmark("mmlu")({"output_type": "multiple_choice", "few_shot_num": "5"}).loglik_shot_count() == 5
 
 
 def test_piqa_reads_the_release_files_as_published(
