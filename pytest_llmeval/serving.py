@@ -72,6 +72,7 @@ class ServingPlugin:
     def start_if_needed(self, session: pytest.Session) -> None:
         """Start the deferred server unless every item is a sample whose answers are all cached."""
         from .engine.nodes import SampleItem
+        from .retrieval.runtime import is_vector_task
 
         self.deferred = False
         evaluation = session.config.pluginmanager.get_plugin("llmeval-evaluation")
@@ -80,6 +81,8 @@ class ServingPlugin:
             evaluation is not None
             and samples
             and len(samples) == len(session.items)
+            # an embedding task's vectors are known to be cached only once its corpus is read: serve
+            and not any(is_vector_task(item.benchmark) for item in samples)
             and not evaluation.runtime.answers_missing(samples)
         ):
             self._say(f"llmeval: every answer is in the cache; {self.settings.endpoint.model} is not served")

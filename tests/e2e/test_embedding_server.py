@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -171,3 +172,41 @@ def test_pytest_llm_model_all_minilm_starts_the_embedding_server(pytester: pytes
     result = pytester.runpytest_subprocess("--llm-model", "all-MiniLM-L6-v2", "-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
     assert "serving all-minilm-l6-v2 at http://127.0.0.1:" in result.stdout.str()
+
+
+def test_an_embedding_task_with_the_embedded_model_starts_it_and_retrieves(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """`--llm-model all-minilm-l6-v2 -m beir` with no base URL: the plugin serves the model and the
+    retrieval task is answered by it (not skipped as "every answer is in the cache")."""
+    need_model()
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    docs = {
+        "d1": "The cat sat on the warm windowsill all afternoon.",
+        "d2": "Quarterly revenue grew by twelve percent on strong cloud sales.",
+        "d3": "To reset your password, open settings and choose security.",
+    }
+    queries = {"q1": "Where did the cat sleep?", "q2": "How do I change my password?"}
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": d, "title": "", "text": t}) + "\n" for d, t in docs.items())
+    )
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items()))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    results = tmp_path / "results.json"
+    result = pytester.runpytest_subprocess(
+        "--llm-model",
+        "all-minilm-l6-v2",
+        "-m",
+        "beir",
+        "--llm-dataset",
+        f"beir={folder}",
+        "--llm-results",
+        str(results),
+        "-p",
+        "no:cacheprovider",
+    )
+    assert "serving all-minilm-l6-v2 at http://127.0.0.1:" in result.stdout.str()
+    result.assert_outcomes(passed=2)
+    metrics = json.loads(results.read_text())["benchmarks"]["beir"]["metrics"]
+    assert metrics["ndcg_at_10"] == pytest.approx(1.0)  # each query's one relevant document ranked first
