@@ -8,7 +8,7 @@ aggregating process and produces the `collection` results section with the rules
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,9 +73,13 @@ class CollectionPart:
         return MARK  # node ids are collection/<dataset>/<subset>::<index>
 
     def build_items(
-        self, session: pytest.Session, benchmarks: Mapping[str, Benchmark], runtime: EvalRuntime
+        self,
+        session: pytest.Session,
+        benchmarks: Mapping[str, Benchmark],
+        runtime: EvalRuntime,
+        keep: Callable[[str], bool] | None = None,
     ) -> list[SampleItem]:
-        items = self.run.build_items(session, benchmarks, self.settings, runtime)
+        items = self.run.build_items(session, benchmarks, self.settings, runtime, keep=keep)
         self.run.release()
         return items
 

@@ -27,12 +27,21 @@ class XdistHooks:
         self._on_collection = on_collection
         self._on_deselected = on_deselected
         self._scheduler: StaticShareScheduling | None = None
+        self._session: pytest.Session | None = None
         self._rescheduled: set[str] = set()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._session = session
+        if self._scheduler is not None:
+            self._scheduler.session = session
 
     @pytest.hookimpl
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        # The controller collects nothing itself: a worker's collection is the run's plan.
-        if self._on_collection is not None:
+        # The controller collects nothing itself: the first workers' collections (each its share)
+        # are the run's plan; a replacement worker's (what it takes over) adds nothing to it.
+        scheduled = self._scheduler is not None and self._scheduler.collection is not None
+        if self._on_collection is not None and not scheduled:
             self._on_collection(list(ids))
 
     @pytest.hookimpl
@@ -63,4 +72,5 @@ class XdistHooks:
     @pytest.hookimpl
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> StaticShareScheduling:
         self._scheduler = StaticShareScheduling(config, log, self._workerinput()[BENCHMARKS_KEY])
+        self._scheduler.session = self._session
         return self._scheduler

@@ -32,14 +32,13 @@ class WorkerRunner(ItemRunner):
         self.workerinput = workerinput
 
     def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        """This worker's sample items, in run order: it built only its share (`ShareFilter`), so
+        all it collected; a replacement's in the order of the items it takes over."""
+        takeover = self.workerinput.get(TAKEOVER_KEY)
+        if takeover is None:
+            return items
         names = self.workerinput.get(BENCHMARKS_KEY, self.evaluation.sample_names())
-        return worker_share(
-            items,
-            names,
-            self.workerinput["workerid"],
-            self.workerinput["workercount"],
-            self.workerinput.get(TAKEOVER_KEY),
-        )
+        return worker_share(items, names, self.workerinput["workerid"], self.workerinput["workercount"], takeover)
 
     def finish(self, session: pytest.Session) -> None:
         session.config.workeroutput[DESELECTED_KEY] = dict(self.evaluation.deselected)  # type: ignore[attr-defined]
