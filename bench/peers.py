@@ -238,7 +238,8 @@ def main() -> None:
                     print("  last lines of its output:\n  " + "\n  ".join(log.read_text().splitlines()[-15:]))
         load_end = os.getloadavg()
     median = {name: statistics.median(values) for name, values in walls.items()}
-    print(f"\nload average at start {load_start[0]:.2f} {load_start[1]:.2f}, at end {load_end[0]:.2f} {load_end[1]:.2f}")
+    start, end = f"{load_start[0]:.2f} {load_start[1]:.2f}", f"{load_end[0]:.2f} {load_end[1]:.2f}"
+    print(f"\nload average (1 and 5 min) at start {start}, at end {end}")
     print(f"{args.samples} GSM8K samples, concurrency {args.concurrency}, zero-latency server, median of {args.rounds}")
     for name in wanted:
         print(f"  {name:9s} {median[name]:7.2f} s")

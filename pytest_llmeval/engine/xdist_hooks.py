@@ -11,6 +11,7 @@ from .distribution import TAKEOVER_KEY, StaticShareScheduling, is_sample_nodeid
 
 BENCHMARKS_KEY = "llmeval_benchmarks"
 DESELECTED_KEY = "llmeval_deselected"  # workeroutput: {benchmark: sample items deselected}
+READ_KEY = "llmeval_samples_read"  # workeroutput: samples a worker read (every one, not only its share)
 MEDIA_DIR_KEY = "llmeval_media_dir"  # workerinput: the controller's media folder under --llm-no-cache
 SAMPLES_ONLY_KEY = "llmeval_samples_only"  # workerinput: the controller decided not to collect test files
 
@@ -20,7 +21,7 @@ class XdistHooks:
         self,
         workerinput: Callable[[], dict[str, Any]],
         on_collection: Callable[[list[str]], None] | None = None,
-        on_deselected: Callable[[dict[str, int]], None] | None = None,
+        on_deselected: Callable[[dict[str, int], int | None], None] | None = None,
     ) -> None:
         # A callable: the selection and the served URL are final only once the session starts.
         self._workerinput = workerinput
@@ -48,7 +49,8 @@ class XdistHooks:
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         # A worker reports at its end what -k/-m/--lf deselected; the controller collects nothing.
         if self._on_deselected is not None:
-            self._on_deselected(getattr(node, "workeroutput", {}).get(DESELECTED_KEY) or {})
+            output = getattr(node, "workeroutput", {})
+            self._on_deselected(output.get(DESELECTED_KEY) or {}, output.get(READ_KEY))
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:

@@ -72,7 +72,7 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     plugins.register(evaluation, PLUGIN_NAME)
     share = ShareFilter(workerinput["workerid"], workerinput["workercount"], workerinput.get(TAKEOVER_KEY))
     plugins.register(SampleCollection(evaluation, keep=share), PLUGIN_NAME + "-collect")
-    plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
+    plugins.register(WorkerRunner(evaluation, workerinput, share), PLUGIN_NAME + "-worker")
     return evaluation
 
 

@@ -166,6 +166,8 @@ class DistController(Controller):
         super().__init__(evaluation, outcome)
         self.pending_plan: list[str] | None = None  # announced at the first item, after xdist's status line
         self.plan_ids: dict[str, None] = {}  # the workers' collections, in order, each node id once
+        self.collections_heard = 0
+        self.samples_read: int | None = None  # what every worker read (from their outputs at the end)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -214,6 +216,7 @@ class DistController(Controller):
     def planned_by_worker(self, nodeids: list[str]) -> None:
         """A worker's collection: its share of the samples (`engine.distribution`) and the ordinary
         tests (every worker collects those alike); the plan is their union."""
+        self.collections_heard += 1
         plan = self.plan_ids
         for nodeid in nodeids:
             if nodeid not in plan:
@@ -223,10 +226,22 @@ class DistController(Controller):
         self.outcome.samples_planned = self.outcome.samples_planned or 0
         self.pending_plan = list(plan)
 
-    def deselected_by_worker(self, counts: dict[str, int]) -> None:
-        """A worker's deselection counts, of its own share: the run's are their sum."""
+    def deselected_by_worker(self, counts: dict[str, int], read: int | None = None) -> None:
+        """A worker's deselection counts, of its own share: the run's are their sum; `read`: the
+        samples it read (every worker reads all of them)."""
         for name, count in counts.items():
             self.evaluation.deselected[name] += count
+        if read is not None:
+            self.samples_read = max(self.samples_read or 0, read)
+
+    def build_result(self, interrupted: bool = False) -> RunResult:
+        # A run stopped before every worker reported its collection (Ctrl-C while one still
+        # collected) still plans every sample: what the workers read, less what they deselected.
+        workers = int(getattr(self.config.option, "numprocesses", None) or 1)
+        if self.collections_heard < workers and self.samples_read is not None:
+            planned = self.samples_read - sum(self.evaluation.deselected.values())
+            self.outcome.samples_planned = max(self.outcome.samples_planned or 0, planned)
+        return super().build_result(interrupted)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> Generator[None, Any, Any]:
