@@ -81,7 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
         from .report.plugin import JUnitProperties, ReportPlugin
 
         config.pluginmanager.register(PerfPlugin(config, settings), PERF_PLUGIN_NAME)
-        config.pluginmanager.register(JUnitProperties(), "llmeval-junit")
+        if getattr(config.option, "xmlpath", None):  # --junitxml (workers get the option too): 12 properties an item
+            config.pluginmanager.register(JUnitProperties(), "llmeval-junit")
         if not hasattr(config, "workerinput"):  # where reports arrive: the only process or the controller
             config.pluginmanager.register(PerfReporter(settings), PERF_REPORTER_NAME)
             config.pluginmanager.register(ReportPlugin(config, settings), "llmeval-report")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,8 +160,14 @@ class CollectionRun:
         settings: RunSettings,
         runtime: EvalRuntime,
         plan: ShardPlan | None = None,
+        keep: Callable[[str], bool] | None = None,
     ) -> list[SampleItem]:
+        """One item per chosen record; `keep(nodeid)` says which this process builds (an xdist
+        worker's share, `engine.distribution.ShareFilter`), None all."""
         from ..engine.nodes import RECORD_ERROR, SampleItem
+        from ..engine.store import SampleStore
+
+        store = SampleStore()
 
         items: list[SampleItem] = []
         marks_of: dict[tuple[str, ...], list[pytest.MarkDecorator]] = {}  # 10k records share a few mark sets
@@ -187,13 +193,17 @@ class CollectionRun:
                     },
                 )
             subset = mark_name(sample.subset)
+            nodeid = f"{MARK}/{record.dataset_name}/{subset}::{record.index}"
+            if keep is not None and not keep(nodeid):
+                continue
             item = SampleItem.from_parent(
                 session,
                 name=sample.id,
-                nodeid=f"{MARK}/{record.dataset_name}/{subset}::{record.index}",
+                nodeid=nodeid,
                 path=paths.setdefault((record.dataset_name, subset), root / record.dataset_name / subset),
                 benchmark=benchmark,
-                sample=sample,
+                store=store,
+                index=store.add(sample),
                 runtime=runtime,
             )
             texts = (*record.categories, record.task_type or "general", "", *record.tags, record.dataset_name)

@@ -8,7 +8,7 @@ aggregating process and produces the `collection` results section with the rules
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,8 +79,9 @@ class CollectionPart:
         benchmarks: Mapping[str, Benchmark],
         runtime: EvalRuntime,
         plan: ShardPlan | None = None,
+        keep: Callable[[str], bool] | None = None,
     ) -> list[SampleItem]:
-        items = self.run.build_items(session, benchmarks, self.settings, runtime, plan)
+        items = self.run.build_items(session, benchmarks, self.settings, runtime, plan, keep=keep)
         self.run.release()
         return items
 

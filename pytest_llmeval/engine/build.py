@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from ..settings import RunSettings
 from .nodes import SampleItem, SampleRuntime, node_name
 from .selection import sample_marks
 from .sharding import ShardPlan, content_key, shard_positions
+from .store import SampleStore
 
 
 def subset_samples(benchmark: Benchmark, subset: str, loader: DatasetLoader, settings: RunSettings) -> Iterator[Sample]:
@@ -69,10 +71,15 @@ def build_items(
     runtime: SampleRuntime,
     selected: dict[str, list[str]] | None = None,
     plan: ShardPlan | None = None,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[SampleItem]:
     """Items of `selection`; `selected` is the run's whole `-m` selection (a one-config file is used
     whole when it is the only subset selected); `plan`: `--llm-shard`'s split, which it records
-    (a shard with no sample of a subset is fine). A subset that yields no sample is a DatasetError."""
+    (a shard with no sample of a subset is fine). A subset that yields no sample is a DatasetError.
+
+    `keep(nodeid)`, asked once per sample in collection order, says whether this process builds
+    the sample's item (an xdist worker builds only its share, `engine.distribution.ShareFilter`);
+    every sample is still read, so node ids (duplicates renamed) are the same everywhere."""
     loader = DatasetLoader(
         settings.datasets,
         base_dir=session.config.invocation_params.dir,
@@ -80,17 +87,24 @@ def build_items(
         selected=selected if selected is not None else selection,
     )
     items: list[SampleItem] = []
+    root = Path(session.config.rootpath)
     for name, subsets in selection.items():
         benchmark = benchmarks[name]
         own_runtime = getattr(benchmark, "item_runtime", None)  # the arena's items run on their own runtime
         for subset in subsets:
             marks = [getattr(pytest.mark, mark) for mark in sample_marks(type(benchmark), subset)]
-            before = len(items)
+            store = SampleStore()  # the subset's samples, one compact row each (engine/store.py)
+            folders: dict[str, Path] = {}  # one path object per subset folder, shared by its items
+            read = 0
             for sample in shard_samples(benchmark, subset, loader, settings, plan):
-                item = SampleItem.create(session, benchmark, sample, own_runtime or runtime)
+                read += 1
+                if keep is not None and not keep(f"{name}/{sample.subset}::{node_name(sample.id)}"):
+                    continue
+                folder = folders.get(sample.subset) or folders.setdefault(sample.subset, root / name / sample.subset)
+                item = SampleItem.create(session, benchmark, sample, own_runtime or runtime, store, folder)
                 for mark in marks:
                     item.add_marker(mark)
                 items.append(item)
-            if len(items) == before and (plan is None or not plan.groups[f"{name}/{subset}"][0]):
+            if not read and (plan is None or not plan.groups[f"{name}/{subset}"][0]):
                 raise loader.empty_subset_error(benchmark, subset)
     return items

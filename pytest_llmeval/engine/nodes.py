@@ -16,6 +16,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark, Sample
 from ..errors import LLMEvalError, WrongAnswer
+from .store import SampleStore
 
 # A sample's metadata key saying why its record cannot become a request (a malformed collection
 # record): the item then errors alone, kind `bad_record`, and nothing is sent for it.
@@ -78,30 +79,68 @@ def _answer_excerpt(text: str | None, extracted: str | None, limit: int = 200) -
 
 
 class SampleItem(pytest.Item):
-    def __init__(self, *, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime, **kwargs: Any) -> None:
+    """One sample. It holds its sample by reference (`store` and row `index`, engine/store.py) and
+    decodes it when asked (`sample`); while it runs (setup to teardown) it keeps the decoded one."""
+
+    def __init__(
+        self,
+        *,
+        benchmark: Benchmark,
+        runtime: SampleRuntime,
+        sample: Sample | None = None,
+        store: SampleStore | None = None,
+        index: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        if store is None:  # a sample handed over as it is: stored like the others
+            assert sample is not None, "SampleItem needs a sample or a store and row index"
+            store = SampleStore()
+            index = store.add(sample)
         self.benchmark = benchmark
-        self.sample = sample
+        self.store = store
+        self.index = index
         self.runtime = runtime
         self.response: Any = None  # ChatResponse, or VectorAnswer (embedding tasks)
         self.record: Any = None  # SampleRecord once the item ran (or errored)
         self.skipped_early = False  # --llm-early-stop left its request unsent
         self.skipped_budget: str | None = None  # why --llm-max-tokens-budget / --llm-max-cost left it unsent
+        self._sample: Sample | None = None  # the decoded sample while the item runs
+        self.plan_index: int | None = None  # its first request's slot in this process's prefetch plan
+
+    @property
+    def sample(self) -> Sample:
+        """This item's sample: the one kept while it runs, else decoded from the store."""
+        held = self._sample
+        return held if held is not None else self.store.get(self.index)
 
     @classmethod
-    def create(cls, parent: pytest.Session, benchmark: Benchmark, sample: Sample, runtime: SampleRuntime) -> SampleItem:
+    def create(
+        cls,
+        parent: pytest.Session,
+        benchmark: Benchmark,
+        sample: Sample,
+        runtime: SampleRuntime,
+        store: SampleStore | None = None,
+        path: Path | None = None,
+    ) -> SampleItem:
+        """The item of `sample`, stored in `store` (a new store of its own when None); `path` is
+        the subset's folder, shared by the items of a subset (built from the rootdir when None)."""
         subset, name = sample.subset, node_name(sample.id)
+        store = store if store is not None else SampleStore()
         return cls.from_parent(
             parent,
             name=name,
             nodeid=f"{benchmark.name}/{subset}::{name}",
-            path=Path(parent.config.rootpath) / benchmark.name / subset,
+            path=path if path is not None else Path(parent.config.rootpath) / benchmark.name / subset,
             benchmark=benchmark,
-            sample=sample,
+            store=store,
+            index=store.add(sample),
             runtime=runtime,
         )
 
     def setup(self) -> None:
+        self._sample = self.store.get(self.index)
         self.response = self.runtime.response_for(self)
 
     def runtest(self) -> None:
@@ -112,6 +151,7 @@ class SampleItem(pytest.Item):
 
     def teardown(self) -> None:
         self.response = None  # keep memory flat over 100k items
+        self._sample = None
 
     def wrong_answer_message(self, record: Any) -> str:
         question = self.sample.metadata.get("question") or (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 from collections.abc import Callable, Sequence
@@ -34,7 +35,6 @@ class EvalRuntime:
         self.notify = notify  # one-line notices (a damaged cache moved aside); default stderr
         self._dispatcher: Dispatcher | None = None
         self._plan: PrefetchPlan | None = None
-        self._plan_index: dict[str, int] = {}
         self._judge: Any = None
         self._answered = False  # a chat request has succeeded: a later 404 is that sample's own
         self.offline_note: str | None = None  # set when the cache answered all and the endpoint is gone
@@ -144,11 +144,8 @@ class EvalRuntime:
         return [self.request_body(item, repeat)]
 
     def _request_count(self, item: SampleItem) -> int:
-        return (
-            len(item.sample.metadata[loglik.LOGLIK_KEY]["contexts"])
-            if loglik.is_loglik(item.sample)
-            else self.settings.repeats
-        )
+        choices = item.store.loglik_requests(item.index)  # known without decoding the sample
+        return choices if choices is not None else self.settings.repeats
 
     def context_wrapper(self, item: SampleItem) -> loglik.ContextWrapper | None:
         """The chat template applied to log-likelihood contexts when the benchmark asks for it
@@ -174,18 +171,22 @@ class EvalRuntime:
             return
         if preflight:
             self.preflight_if_needed(samples)
-        # one slot per request: (item, repeat or choice); a log-likelihood sample has one per choice
-        slots: list[tuple[SampleItem, int]] = []
-        self._plan_index = {}
+        # one slot per request (repeat, or choice of a log-likelihood sample); an item's first slot
+        # is its `plan_index`. The plan's builders are made on demand (`_Slots`): nothing per request
+        # is held for the whole run.
+        starts: list[int] = []
+        total = 0
         for item in samples:
-            self._plan_index[item.nodeid] = len(slots)
-            slots.extend((item, r) for r in range(self._request_count(item)))
+            item.plan_index = total
+            starts.append(total)
+            total += self._request_count(item)
+        slots = _Slots(self, samples, starts, total)
         judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         skip = self.skip_sample
         self._plan = self.dispatcher.prefetch(
-            [functools.partial(self._slot_body, item, r) for item, r in slots],
-            on_response=(lambda index, response: self.prefetch_judge(slots[index][0], response)) if judged else None,
-            skip=(lambda index: skip(slots[index][0])) if skip is not None else None,
+            slots,
+            on_response=(lambda index, response: self.prefetch_judge(slots.item(index), response)) if judged else None,
+            skip=(lambda index: skip(slots.item(index))) if skip is not None else None,
         )
 
     def _slot_body(self, item: SampleItem, r: int) -> dict[str, Any]:
@@ -262,7 +263,7 @@ class EvalRuntime:
         pytest.skip when --llm-early-stop left its requests unsent."""
         if is_vector_task(item.benchmark):
             return self.vectors.response_for(item)
-        index = self._plan_index.get(item.nodeid)
+        index = item.plan_index if self._plan is not None else None
         if (self._plan is None or index is None) and self.skip_sample is not None and self.skip_sample(item):
             self._skip_early(item)
         responses: list[ChatResponse] = []
@@ -397,6 +398,33 @@ def _stderr(message: str) -> None:
     import sys
 
     print(message, file=sys.stderr, flush=True)
+
+
+class _Slots(Sequence[Callable[[], dict[str, Any]]]):
+    """The prefetch plan's body builders, one per request slot, made when the dispatcher asks:
+    slot `i` is repeat (or choice) `i - start` of the item whose first slot `start` is the last
+    at or below `i`."""
+
+    def __init__(self, runtime: EvalRuntime, items: list[SampleItem], starts: list[int], total: int) -> None:
+        self.runtime = runtime
+        self.items = items
+        self.starts = starts
+        self.total = total
+        self.one_each = total == len(items)  # the usual case: slot i is item i's only request
+
+    def __len__(self) -> int:
+        return self.total
+
+    def item(self, index: int) -> SampleItem:
+        return self.items[index if self.one_each else bisect.bisect_right(self.starts, index) - 1]
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.total))]
+        if not 0 <= index < self.total:
+            raise IndexError(index)
+        item = self.item(index)
+        return functools.partial(self.runtime._slot_body, item, index - (item.plan_index or 0))
 
 
 def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:

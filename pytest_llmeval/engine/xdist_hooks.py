@@ -11,6 +11,7 @@ from .distribution import TAKEOVER_KEY, StaticShareScheduling, is_sample_nodeid
 
 BENCHMARKS_KEY = "llmeval_benchmarks"
 DESELECTED_KEY = "llmeval_deselected"  # workeroutput: {benchmark: sample items deselected}
+READ_KEY = "llmeval_samples_read"  # workeroutput: samples a worker read (every one, not only its share)
 MEDIA_DIR_KEY = "llmeval_media_dir"  # workerinput: the controller's media folder under --llm-no-cache
 SAMPLES_ONLY_KEY = "llmeval_samples_only"  # workerinput: the controller decided not to collect test files
 
@@ -20,26 +21,36 @@ class XdistHooks:
         self,
         workerinput: Callable[[], dict[str, Any]],
         on_collection: Callable[[list[str]], None] | None = None,
-        on_deselected: Callable[[dict[str, int]], None] | None = None,
+        on_deselected: Callable[[dict[str, int], int | None], None] | None = None,
     ) -> None:
         # A callable: the selection and the served URL are final only once the session starts.
         self._workerinput = workerinput
         self._on_collection = on_collection
         self._on_deselected = on_deselected
         self._scheduler: StaticShareScheduling | None = None
+        self._session: pytest.Session | None = None
         self._rescheduled: set[str] = set()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._session = session
+        if self._scheduler is not None:
+            self._scheduler.session = session
 
     @pytest.hookimpl
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        # The controller collects nothing itself: a worker's collection is the run's plan.
-        if self._on_collection is not None:
+        # The controller collects nothing itself: the first workers' collections (each its share)
+        # are the run's plan; a replacement worker's (what it takes over) adds nothing to it.
+        scheduled = self._scheduler is not None and self._scheduler.collection is not None
+        if self._on_collection is not None and not scheduled:
             self._on_collection(list(ids))
 
     @pytest.hookimpl
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         # A worker reports at its end what -k/-m/--lf deselected; the controller collects nothing.
         if self._on_deselected is not None:
-            self._on_deselected(getattr(node, "workeroutput", {}).get(DESELECTED_KEY) or {})
+            output = getattr(node, "workeroutput", {})
+            self._on_deselected(output.get(DESELECTED_KEY) or {}, output.get(READ_KEY))
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
@@ -63,4 +74,5 @@ class XdistHooks:
     @pytest.hookimpl
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> StaticShareScheduling:
         self._scheduler = StaticShareScheduling(config, log, self._workerinput()[BENCHMARKS_KEY])
+        self._scheduler.session = self._session
         return self._scheduler

@@ -12,7 +12,7 @@ Registered next to the run plugins (`run/`) when --llm-model is given. What it d
   alone no longer fail the run.
 
 Per-sample texts are taken from `pytest_llmeval_sample_record` (full records, on the process that
-aggregates) rather than from the reports: the run controller slims `report.llmeval` once it has
+aggregates) rather than from the reports: the run controller drops `report.llmeval` once it has
 consumed it, and under xdist the full texts should not travel twice. Records are only kept when an
 HTML report is being written.
 """

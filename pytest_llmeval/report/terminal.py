@@ -214,11 +214,15 @@ class Progress:
 
 @dataclass(frozen=True)
 class SampleProblem:
-    """A wrong answer or an error of one sample, as the terminal shows it."""
+    """A wrong answer or an error of one sample, as the terminal shows it. `text` may be a
+    function that makes it: only the shown ones are made (a 100k-sample run fails 100k times)."""
 
     benchmark: str
     nodeid: str
-    text: str
+    text: str | Callable[[], str]
+
+    def message(self) -> str:
+        return self.text() if callable(self.text) else self.text
 
 
 def condensed_lines(
@@ -236,7 +240,7 @@ def condensed_lines(
         lines.append(f"{bench}: {len(group)}{of} samples {title}")
         shown = group if show is None else group[:show]
         for problem in shown:
-            text = problem.text.strip().splitlines() or [""]
+            text = problem.message().strip().splitlines() or [""]
             lines.append(f"  {problem.nodeid}: {text[0]}")
             lines.extend(f"  {line}" for line in text[1:])
         hidden = len(group) - len(shown)

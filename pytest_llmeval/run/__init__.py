@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from ..arena.plugin import ArenaPart, ArenaResults
+from ..engine.distribution import TAKEOVER_KEY, ShareFilter
 from ..engine.selection import plain_tests_can_match
 from ..engine.xdist_hooks import (
     BENCHMARKS_KEY,
@@ -79,8 +80,9 @@ def register_worker(config: pytest.Config, settings: RunSettings, workerinput: d
     evaluation.samples_only = bool(workerinput.get(SAMPLES_ONLY_KEY))
     plugins = config.pluginmanager
     plugins.register(evaluation, PLUGIN_NAME)
-    plugins.register(SampleCollection(evaluation), PLUGIN_NAME + "-collect")
-    plugins.register(WorkerRunner(evaluation, workerinput), PLUGIN_NAME + "-worker")
+    share = ShareFilter(workerinput["workerid"], workerinput["workercount"], workerinput.get(TAKEOVER_KEY))
+    plugins.register(SampleCollection(evaluation, keep=share), PLUGIN_NAME + "-collect")
+    plugins.register(WorkerRunner(evaluation, workerinput, share), PLUGIN_NAME + "-worker")
     plugins.register(WorkerThrottling(evaluation), PLUGIN_NAME + "-throttling")
     limit = spending_limit(settings, price_table(settings), int(workerinput.get("workercount", 1)))
     if limit is not None:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -19,8 +19,11 @@ from .scope import Evaluation
 
 
 class SampleCollection:
-    def __init__(self, evaluation: Evaluation) -> None:
+    def __init__(self, evaluation: Evaluation, keep: Callable[[str], bool] | None = None) -> None:
+        """`keep(nodeid)`: whether this process builds a sample's item (an xdist worker's share,
+        `engine.distribution.ShareFilter`); None builds all."""
         self.evaluation = evaluation
+        self.keep = keep
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool | None:
@@ -57,6 +60,7 @@ class SampleCollection:
                         evaluation.runtime,
                         selected=evaluation.selection,
                         plan=evaluation.shard_plan,
+                        keep=self.keep,
                     )
                     items.extend(built)
                     # pytest counts collected items from collect reports: without this one the
@@ -84,7 +88,7 @@ class SampleCollection:
         if evaluation.collection is not None:
             try:
                 built = evaluation.collection.build_items(
-                    session, evaluation.benchmark_instances, evaluation.runtime, evaluation.shard_plan
+                    session, evaluation.benchmark_instances, evaluation.runtime, evaluation.shard_plan, keep=self.keep
                 )
             except LLMEvalError as exc:
                 raise pytest.UsageError(str(exc)) from None

@@ -28,19 +28,22 @@ from .outcome import RunOutcome, perf_ran
 from .runner import RECORD_ATTR, usage_error_from_exit
 from .scope import Evaluation
 
-# What stays on a report after the record was consumed: enough for summaries, not the texts.
-SLIM_FIELDS = {
-    "benchmark",
-    "subset",
-    "id",
-    "passed",
-    "metrics",
-    "extracted",
-    "target",
-    "latency_s",
-    "error",
-    "error_kind",
-}
+# What a sample's report keeps once its record was consumed: the terminal reporter holds every call
+# report until the end, so a 100,000-sample run holds 100,000 of them. The record leaves the report
+# (the record stream has it), and so do the keywords (pytest copies the item's marks into a dict per
+# report; every reader of them ran at logreport) and empty section lists (one shared empty tuple).
+_NOTHING: tuple[()] = ()
+_NO_KEYWORDS: dict[str, Any] = {}
+
+
+def slim_report(report: pytest.TestReport) -> None:
+    """Drop what a consumed sample report no longer needs (`_NOTHING`, `_NO_KEYWORDS` above)."""
+    setattr(report, RECORD_ATTR, None)  # kept as an attribute: the report's attribute table stays shared
+    report.keywords = _NO_KEYWORDS
+    if not report.sections:
+        report.sections = _NOTHING  # type: ignore[assignment]
+    if not report.user_properties:
+        report.user_properties = _NOTHING  # type: ignore[assignment]
 
 
 class Controller:
@@ -67,7 +70,7 @@ class Controller:
             return
         self.samples_seen += 1
         self.config.hook.pytest_llmeval_sample_record(record=SampleRecord.model_validate(payload))
-        setattr(report, RECORD_ATTR, {k: v for k, v in payload.items() if k in SLIM_FIELDS})
+        slim_report(report)
 
     def pytest_llmeval_sample_skipped(self, benchmark: str, subset: str) -> None:
         self.samples_seen += 1
@@ -163,6 +166,9 @@ class DistController(Controller):
     def __init__(self, evaluation: Evaluation, outcome: RunOutcome) -> None:
         super().__init__(evaluation, outcome)
         self.pending_plan: list[str] | None = None  # announced at the first item, after xdist's status line
+        self.plan_ids: dict[str, None] = {}  # the workers' collections, in order, each node id once
+        self.collections_heard = 0
+        self.samples_read: int | None = None  # what every worker read (from their outputs at the end)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -209,15 +215,34 @@ class DistController(Controller):
         return (yield from usage_error_from_exit())
 
     def planned_by_worker(self, nodeids: list[str]) -> None:
-        """The plan, from the collection a worker reports (every worker collects alike)."""
-        if self.outcome.samples_planned is None:
-            self.outcome.samples_planned = sum(self.evaluation.is_sample(nodeid) for nodeid in nodeids)
-            self.pending_plan = nodeids
+        """A worker's collection: its share of the samples (`engine.distribution`) and the ordinary
+        tests (every worker collects those alike); the plan is their union."""
+        self.collections_heard += 1
+        plan = self.plan_ids
+        for nodeid in nodeids:
+            if nodeid not in plan:
+                plan[nodeid] = None
+                if self.evaluation.is_sample(nodeid):
+                    self.outcome.samples_planned = (self.outcome.samples_planned or 0) + 1
+        self.outcome.samples_planned = self.outcome.samples_planned or 0
+        self.pending_plan = list(plan)
 
-    def deselected_by_worker(self, counts: dict[str, int]) -> None:
-        """A worker's deselection counts (every worker collects and deselects alike)."""
+    def deselected_by_worker(self, counts: dict[str, int], read: int | None = None) -> None:
+        """A worker's deselection counts, of its own share: the run's are their sum; `read`: the
+        samples it read (every worker reads all of them)."""
         for name, count in counts.items():
-            self.evaluation.deselected[name] = max(self.evaluation.deselected[name], count)
+            self.evaluation.deselected[name] += count
+        if read is not None:
+            self.samples_read = max(self.samples_read or 0, read)
+
+    def build_result(self, interrupted: bool = False) -> RunResult:
+        # A run stopped before every worker reported its collection (Ctrl-C while one still
+        # collected) still plans every sample: what the workers read, less what they deselected.
+        workers = int(getattr(self.config.option, "numprocesses", None) or 1)
+        if self.collections_heard < workers and self.samples_read is not None:
+            planned = self.samples_read - sum(self.evaluation.deselected.values())
+            self.outcome.samples_planned = max(self.outcome.samples_planned or 0, planned)
+        return super().build_result(interrupted)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> Generator[None, Any, Any]:

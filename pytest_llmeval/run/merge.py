@@ -169,8 +169,10 @@ def replay_features(info: ShardInfo) -> list[object]:
     if plain:
         mode: ThresholdMode = "ci" if replay.threshold_mode == "ci" else "point"
         features.append(ThresholdGate([parse_threshold(text) for text in plain], mode))
-    if replay.collection_path is not None:
-        features.append(collection_feature(info))
+    tables = collection_feature(info) if replay.collection_path is not None else None
+    if tables is not None:
+        features.append(tables)
+    features.append(usage_feature(info, tables.part if tables is not None else None))  # `usage`
     if replay.think_eval_markers is not None:
         from .efficiency import EfficiencyFigures
 
@@ -178,7 +180,22 @@ def replay_features(info: ShardInfo) -> list[object]:
     return features
 
 
-def collection_feature(info: ShardInfo) -> object:
+def usage_feature(info: ShardInfo, collection: object | None) -> object:
+    """`usage`: tokens (and cost, priced with the shards' --llm-prices file) of every shard's records."""
+    from ..spend import load_prices
+    from .spending import UsageReplay
+
+    path = info.replay.prices_path
+    try:
+        prices = load_prices(Path(path)) if path is not None else None
+    except LLMEvalError as exc:
+        raise RebuildError(
+            f"the shards were priced with --llm-prices {path}: {exc}; run the merge where that file is"
+        ) from None
+    return UsageReplay(str(info.config.get("model", "")), prices, collection)
+
+
+def collection_feature(info: ShardInfo) -> Any:
     """`--llm-collection`'s tables: the collection file is read again (the groups of each record)."""
     from ..collection.run import CollectionRun
     from ..collection.wiring import CollectionPart

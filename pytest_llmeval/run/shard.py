@@ -42,6 +42,7 @@ class ReplaySettings(BaseModel):
     collection_skip_unknown: bool = False
     other_failures: int = 0  # failed tests that are not samples (each fails the merged run, as it would one run)
     max_drop_voted: bool = False  # a plugin gate (such as --llm-max-drop) voted: the merge cannot replay it
+    prices_path: str | None = None  # --llm-prices, absolute: the merged `usage` is priced with it
 
 
 class ShardInfo(BaseModel):
@@ -151,6 +152,7 @@ class ShardRecord:
                 collection_skip_unknown=settings.collection_skip_unknown,
                 other_failures=self.outcome.other_failures,
                 max_drop_voted=settings.compare.max_drop is not None,
+                prices_path=str(Path(settings.prices).resolve()) if settings.prices is not None else None,
             ),
         )
         result.extra[SHARD_KEY] = info.model_dump(mode="json")

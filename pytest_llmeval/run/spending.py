@@ -134,6 +134,24 @@ class SpendingSummary:
             result.stopped_by = f"{self.stop_reason}; {sum(self.unsent.values()):,} samples not sent"
 
 
+class UsageReplay:
+    """`usage` of a merged sharded run (run/merge.py): the shards' records tallied as one run
+    tallies them. A budget is each shard's own and is not replayed."""
+
+    def __init__(self, model: str, prices: PriceTable | None, collection: Any | None) -> None:
+        self.collector = SpendCollector(
+            model,
+            prices,
+            group_of=(lambda record: _group_of(collection, record)) if collection is not None else None,
+        )
+
+    def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
+        self.collector.add(record)
+
+    def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
+        result.usage = self.collector.build().model_dump(mode="json")
+
+
 def _group_of(collection: Any, record: SampleRecord) -> str | None:
     """A collection record's top-level group (its first category, else its task type)."""
     index = CollectionTally.index_of(record.nodeid)

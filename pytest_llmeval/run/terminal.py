@@ -8,6 +8,7 @@ the run's `RunOutcome`, and, when a gate decided the exit status, the verdict as
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -48,6 +49,10 @@ def failure_text(report: pytest.TestReport) -> str:
     return "\n".join(lines)
 
 
+def _interned(strings: dict[str, str], text: str) -> str:
+    return strings.setdefault(text, text)
+
+
 class TerminalSummary:
     def __init__(self, evaluation: Evaluation, outcome: RunOutcome) -> None:
         self.evaluation = evaluation
@@ -81,8 +86,14 @@ class TerminalSummary:
             if ours:
                 stats[key] = [r for r in reports if not (isinstance(r, pytest.TestReport) and is_sample(r.nodeid))]
                 taken[key] = ours
+                benchmarks: dict[str, str] = {}  # one string per benchmark name, not one per sample
                 self.problems[kind] = [
-                    SampleProblem(r.nodeid.partition("/")[0], r.nodeid, failure_text(r)) for r in ours
+                    SampleProblem(
+                        _interned(benchmarks, r.nodeid.partition("/")[0]),
+                        r.nodeid,
+                        functools.partial(failure_text, r),
+                    )
+                    for r in ours
                 ]
         return taken
 

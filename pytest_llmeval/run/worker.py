@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ..engine.distribution import TAKEOVER_KEY, worker_share
-from ..engine.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY
+from ..engine.distribution import TAKEOVER_KEY, ShareFilter, worker_share
+from ..engine.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, READ_KEY
 from .runner import ItemRunner
 from .scope import Evaluation
 
@@ -27,19 +27,23 @@ def print_notice(message: str) -> None:
 class WorkerRunner(ItemRunner):
     preflight = False  # the controller checked the endpoint once for every worker
 
-    def __init__(self, evaluation: Evaluation, workerinput: dict[str, Any]) -> None:
+    def __init__(self, evaluation: Evaluation, workerinput: dict[str, Any], share: ShareFilter | None = None) -> None:
         super().__init__(evaluation)
         self.workerinput = workerinput
+        self.share_filter = share  # what this worker built of the samples it read
 
     def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        """This worker's sample items, in run order: it built only its share (`ShareFilter`), so
+        all it collected; a replacement's in the order of the items it takes over."""
+        takeover = self.workerinput.get(TAKEOVER_KEY)
+        if takeover is None:
+            return items
         names = self.workerinput.get(BENCHMARKS_KEY, self.evaluation.sample_names())
-        return worker_share(
-            items,
-            names,
-            self.workerinput["workerid"],
-            self.workerinput["workercount"],
-            self.workerinput.get(TAKEOVER_KEY),
-        )
+        return worker_share(items, names, self.workerinput["workerid"], self.workerinput["workercount"], takeover)
 
     def finish(self, session: pytest.Session) -> None:
-        session.config.workeroutput[DESELECTED_KEY] = dict(self.evaluation.deselected)  # type: ignore[attr-defined]
+        output = session.config.workeroutput  # type: ignore[attr-defined]
+        output[DESELECTED_KEY] = dict(self.evaluation.deselected)
+        if self.share_filter is not None and self.share_filter.takeover is None:
+            # every sample read: the run's plan when the controller has not heard every collection
+            output[READ_KEY] = self.share_filter.position

@@ -1,0 +1,70 @@
+"""Items cost little: an item holds its sample by reference, and an xdist worker builds only its share."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_llmeval.benchmarks.base import Sample
+from pytest_llmeval.benchmarks.output_types import LOGLIK_KEY
+from pytest_llmeval.engine.distribution import ShareFilter
+from pytest_llmeval.engine.store import SampleStore
+from tests.conftest import write_jsonl
+from tests.core.test_evaluation import run
+
+PROBE = """
+import json, os
+
+def pytest_collection_finish(session):
+    worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+    names = [item.nodeid for item in session.items]
+    held = sum(1 for item in session.items for value in vars(item).values() if type(value).__name__ == "Sample")
+    with open(os.path.join(os.environ["ITEM_PROBE_DIR"], worker + ".json"), "w") as out:
+        json.dump({"items": names, "samples_held": held}, out)
+"""
+
+
+def test_store_gives_back_equal_samples_and_keeps_no_object():
+    store = SampleStore()
+    plain = Sample(id="7", subset="main", input="What is 3+4?", target="7", metadata={"question": "What is 3+4?"})
+    chat = Sample(id="8", subset="main", input=[{"role": "user", "content": "hi"}], choices=["a", "b"])
+    loglik = Sample(id="9", subset="main", input="q", metadata={LOGLIK_KEY: {"contexts": ["a", "b", "c"]}})
+    rows = [store.add(sample) for sample in (plain, chat, loglik)]
+    assert [store.get(row) for row in rows] == [plain, chat, loglik]
+    assert store.get(rows[0]) is not store.get(rows[0])  # decoded each time: nothing held as an object
+    assert all(isinstance(row, bytes) for row in store._rows)
+    assert store.loglik_requests(rows[2]) == 3 and store.loglik_requests(rows[0]) is None
+
+
+def test_share_filter_deals_samples_by_position_and_takeover_by_node_id():
+    second = ShareFilter("gw1", 2)
+    assert [second(f"gsm8k/main::{i}") for i in range(6)] == [False, True, False, True, False, True]
+    replacement = ShareFilter("gw2", 2, takeover=["gsm8k/main::3"])
+    assert [replacement(f"gsm8k/main::{i}") for i in range(6)] == [False, False, False, True, False, False]
+
+
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_items_hold_no_sample_and_workers_build_only_their_share(
+    pytester, start_server, tmp_path, monkeypatch, workers
+):
+    count = 9
+    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.setenv("ITEM_PROBE_DIR", str(probes))
+    pytester.makeconftest(PROBE)
+    results = tmp_path / "r.json"
+    extra = ("-n", workers) if workers else ()
+    run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-results", str(results), *extra)
+    found = {path.stem: json.loads(path.read_text()) for path in probes.glob("*.json")}
+    assert all(probe["samples_held"] == 0 for probe in found.values())
+    collected = [nodeid for probe in found.values() for nodeid in probe["items"]]
+    assert sorted(collected) == sorted(f"gsm8k/main::{i:04d}" for i in range(count))  # each item built once
+    if workers:
+        assert sorted(found) == ["gw0", "gw1"] and sorted(len(p["items"]) for p in found.values()) == [4, 5]
+    result = json.loads(results.read_text())
+    assert result["samples_planned"] == count and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 1.0
+    assert sum(server.stats()["chat_by_body_sha256"].values()) == count
