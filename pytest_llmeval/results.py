@@ -60,7 +60,8 @@ class MetricUncertainty(BaseModel):
     interval at `level` (0.95). `n`: the number of independent units behind it (samples, or
     clusters). `method`: how it was computed - `wilson` (binary per-sample scores), `clt` (mean of
     non-binary scores), `clustered` (several generations per sample, or a ratio pooled over items
-    grouped in samples, e.g. IFEval instructions) or `none` (an aggregate the plugin cannot put an
+    grouped in samples, e.g. IFEval instructions), `fisher-z` (a correlation over the samples, STS) or
+    `none` (an aggregate the plugin cannot put an
     error on; `se` and the bounds are then null).
     """
 
@@ -69,7 +70,7 @@ class MetricUncertainty(BaseModel):
     ci_high: float | None = None
     level: float = 0.95
     n: int = 0
-    method: Literal["wilson", "clt", "clustered", "macro", "none"] = "none"
+    method: Literal["wilson", "clt", "clustered", "macro", "none", "fisher-z"] = "none"
 
 
 class GroupResult(BaseModel):
