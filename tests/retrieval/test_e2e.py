@@ -88,6 +88,19 @@ def test_two_workers_give_identical_results(pytester, start_server, beir_dir) ->
     assert two["benchmarks"]["beir"]["metrics"] == one["benchmarks"]["beir"]["metrics"]
 
 
+def test_two_workers_send_the_corpus_once_and_share_it_through_the_cache(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    args = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    two_run, two = _run(pytester, server, *args, "-n", "2")  # a fresh cache: one worker embeds the corpus
+    two_run.assert_outcomes(passed=3, failed=1)
+    with_two = server.stats()["endpoints"]["POST /v1/embeddings"]
+    _, one = _run(pytester, server, *args, "--llm-no-cache")  # one process, nothing cached: the reference
+    alone = server.stats()["endpoints"]["POST /v1/embeddings"] - with_two
+    assert two["benchmarks"]["beir"]["metrics"] == one["benchmarks"]["beir"]["metrics"]
+    # the corpus is one request; the second worker adds at most its own queries' request, not the corpus
+    assert with_two <= alone + 1, (with_two, alone)
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
