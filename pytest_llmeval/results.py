@@ -63,7 +63,7 @@ class MetricUncertainty(BaseModel):
     clusters). `method`: how it was computed - `wilson` (binary per-sample scores), `clt` (mean of
     non-binary scores), `clustered` (several generations per sample, or a ratio pooled over items
     grouped in samples, e.g. IFEval instructions), `bootstrap` (an arena win rate: percentile bootstrap over
-    prompts) or `none` (an aggregate the plugin cannot put an
+    prompts), `fisher-z` (a correlation over the samples, STS) or `none` (an aggregate the plugin cannot put an
     error on; `se` and the bounds are then null).
     """
 
@@ -72,7 +72,7 @@ class MetricUncertainty(BaseModel):
     ci_high: float | None = None
     level: float = 0.95
     n: int = 0
-    method: Literal["wilson", "clt", "clustered", "macro", "bootstrap", "none"] = "none"
+    method: Literal["wilson", "clt", "clustered", "macro", "bootstrap", "fisher-z", "none"] = "none"
 
 
 class GroupResult(BaseModel):

@@ -3,8 +3,11 @@
 Each pair is embedded (both sentences, batched with the other pairs) and its cosine similarity is
 the model's score; the task's metrics are MTEB's: ``cosine_spearman`` (main) and
 ``cosine_pearson``, the correlations between the cosines and the gold scores over every scored
-pair (scipy's ``spearmanr`` / ``pearsonr``). A correlation is not a mean over items, so it has no
-per-item standard error here (`method: none`); ``cosine`` (the mean similarity) is reported beside it.
+pair (scipy's ``spearmanr`` / ``pearsonr``). A correlation is not a mean over items, so its 95%
+interval is Fisher's z interval over the n scored pairs (`method: fisher-z`; Pearson: se_z =
+1/sqrt(n-3), Spearman: Bonett & Wright's sqrt((1 + r²/2)/(n-3)); ``stats.intervals.correlation_interval``,
+docs/statistics.md), so ``--llm-threshold-mode ci`` and ``--llm-compare`` decide on them; ``cosine``
+(the mean similarity, CLT interval) is reported beside it.
 
 Rows: ``sentence1``, ``sentence2``, ``score`` (MTEB's STS copies; gold scores 0-5 on STSBenchmark,
 any scale works: correlations ignore it). A local file: ``--llm-dataset NAME=FILE`` (.jsonl/.csv/...).
@@ -19,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..scoring.retrieval import pearson, spearman
+from ..stats.intervals import correlation_interval
 from .base import DatasetSource, Sample
 from .embedding_base import EmbeddingTask
 from .registry import register_benchmark
@@ -57,6 +61,25 @@ class STSTask(EmbeddingTask):
             "cosine_pearson": pearson(predicted, gold),
             "cosine": math.fsum(predicted) / len(predicted),
         }
+
+    @classmethod
+    def metric_uncertainties(
+        cls, metrics: Mapping[str, float], per_sample: Sequence[Mapping[str, float]]
+    ) -> dict[str, dict[str, Any]]:
+        """Fisher's z intervals of the two correlations over the n scored pairs (module docstring), as
+        ``MetricUncertainty`` fields (benchmarks sit below the result records' layer)."""
+        n = sum(1 for s in per_sample if "cosine" in s and "gold" in s)
+        out: dict[str, dict[str, Any]] = {}
+        for metric, kind in (("cosine_spearman", "spearman"), ("cosine_pearson", "pearson")):
+            if metric not in metrics:
+                continue
+            interval = correlation_interval(metrics[metric], n, kind)
+            if interval is None:  # fewer than 4 pairs, or an undefined (NaN) correlation
+                out[metric] = {"n": n, "method": "none"}
+            else:
+                se, low, high = interval
+                out[metric] = {"se": se, "ci_low": low, "ci_high": high, "n": n, "method": "fisher-z"}
+        return out
 
 
 @register_benchmark

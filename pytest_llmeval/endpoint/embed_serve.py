@@ -24,6 +24,20 @@ rerank route. Requests are answered one at a time (one llama.cpp context behind 
 worker thread so ``/v1/models`` still answers); a request's inputs are packed into llama.cpp batches of
 at most ``--batch-tokens`` tokens, one sequence per input.
 
+Speed (``bench/embed_throughput.py``, in-process, measured on this project's 2-core AVX2 machine shared
+with other jobs, load average 11-13, so read the docs per CPU-second and the ratios). An encoder attends
+over its whole micro-batch, other sequences masked out, so a token's attention cost grows with the
+batch: 512-token batches (the first version) spent 1.6-1.8x the CPU of 256-token batches with flash
+attention (the default now): with 1 thread, short sentences (19 tokens) 64 a call 64.8 -> 117.6
+docs/CPU-s (1.82x), 256-token documents 5.5 -> 8.6 (1.57x), one a call unchanged (80 and 7.5-8.3);
+with 2 threads and ``OMP_WAIT_POLICY=PASSIVE`` (load 8) short 64 a call 40.4 -> 71.0 docs/s wall
+(1.84x per CPU-second), 256-token 64 a call 2.8 -> 5.1 docs/s (1.64x).
+117 short docs/CPU-s is about 50 GFLOP/s of float32 on one core (21 MFLOP a token), near what AVX2
+sustains, so no other runtime (onnxruntime) was tried: it could not be several times faster per core.
+The measured 3-14 docs/s of before came from the machine, not the model: with 2 threads and
+OpenMP's default (spinning) wait policy on busy cores the same work costs 4-5x the CPU (short, 64 a
+call: 19 docs/CPU-s against 65-70 with 1 thread or with ``OMP_WAIT_POLICY=PASSIVE``).
+
 Errors are HTTP 400 with OpenAI's error body naming the field (``input[3] is empty``); a request whose
 inputs would exceed ``--max-inputs`` is refused rather than held in memory.
 """
@@ -77,7 +91,9 @@ class EmbeddingEngine:
     the Hugging Face tokenizer truncates); the pooled vectors (the GGUF's pooling type) are L2-normalised.
     Not thread-safe: callers hold ``lock``."""
 
-    def __init__(self, path: str, *, threads: int, batch_tokens: int = 512, max_tokens: int = 256) -> None:
+    def __init__(
+        self, path: str, *, threads: int, batch_tokens: int = 256, max_tokens: int = 256, flash_attn: bool = True
+    ) -> None:
         from llama_cpp import Llama
 
         if max_tokens > batch_tokens:
@@ -90,6 +106,10 @@ class EmbeddingEngine:
             n_ubatch=batch_tokens,
             n_threads=threads,
             n_threads_batch=threads,
+            # an encoder attends over the whole micro-batch (other sequences masked out): the cost per
+            # token grows with batch_tokens, and the fused (flash) kernel skips most of the mask's work;
+            # see "Speed" in the module docstring for the figures
+            flash_attn=flash_attn,
             verbose=False,
         )
         self.dim = self.llm.n_embd()
@@ -259,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--batch-tokens", type=int, default=512, help="tokens per llama.cpp batch")
+    parser.add_argument("--batch-tokens", type=int, default=256, help="tokens per llama.cpp batch")
     parser.add_argument("--max-tokens", type=int, default=256, help="an input is cut at this many tokens")
     args = parser.parse_args(argv)
     import uvicorn

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..benchmarks.base import Benchmark
-from ..results import BenchmarkResult, GroupResult, RequestStats, SampleRecord
+from ..results import BenchmarkResult, GroupResult, MetricUncertainty, RequestStats, SampleRecord
 from ..stats import metric_uncertainty
 
 
@@ -111,4 +111,8 @@ def _scored(cls: type[Benchmark], values: list[dict[str, float]], generations: l
         metric: metric_uncertainty(metric, value, values, generations, weight=pooled.get(metric))
         for metric, value in metrics.items()
     }
+    # a benchmark whose aggregate is not a mean (STS's correlations) may put its own interval on it
+    own = getattr(cls, "metric_uncertainties", None)
+    if own is not None:
+        uncertainty.update({m: MetricUncertainty.model_validate(u) for m, u in own(metrics, values).items()})
     return {"metrics": metrics, "uncertainty": uncertainty}

@@ -21,10 +21,13 @@ its setup like a chat item's transport error, never a wrong answer.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -176,6 +179,41 @@ class VectorRuntime:
         if key in self._corpora:
             return self._corpora[key]
         embed = task.args["first_stage"] == "embedding"
+        with self._corpus_lock(task, subset, embed):
+            corpus = self._read_corpus(task, subset, client, embed)
+        self._corpora[key] = corpus
+        return corpus
+
+    @contextlib.contextmanager
+    def _corpus_lock(self, task: RetrievalTask, subset: str, embed: bool) -> Iterator[None]:
+        """Under ``-n N`` one worker embeds a corpus while the others wait, then read it from the
+        shared vector cache instead of sending it again (each worker still holds its own matrix). An
+        exclusive ``flock`` on a file beside ``vectors.sqlite3``: the kernel releases it when its
+        holder exits, so a crashed worker cannot leave it held. Without the cache, or where there is
+        no ``fcntl`` (Windows), every worker embeds the corpus itself, as before."""
+        if not embed or self._cache is None or not self.settings.cache_dir:
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # not POSIX
+            yield
+            return
+        name = hashlib.sha256(f"{task.name}\0{subset}".encode()).hexdigest()[:16]
+        try:
+            Path(self.settings.cache_dir).mkdir(parents=True, exist_ok=True)
+            handle = open(Path(self.settings.cache_dir) / f"corpus-{name}.lock", "a")  # noqa: SIM115
+        except OSError:
+            yield  # an unwritable cache folder: the cache itself reports that
+            return
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _read_corpus(self, task: RetrievalTask, subset: str, client: VectorClient, embed: bool) -> Corpus:
         keep_texts = not embed or task.uses_reranker
         ids: list[str] = []
         snippets: list[str] = []
@@ -218,7 +256,6 @@ class VectorRuntime:
         corpus.index = {doc: i for i, doc in enumerate(ids)}
         if not embed:
             corpus.bm25 = _bm25_index(texts or [])
-        self._corpora[key] = corpus
         return corpus
 
     def _retrieval(self, task: RetrievalTask, items: Sequence[Any], client: VectorClient) -> dict[str, VectorAnswer]:

@@ -9,6 +9,8 @@
   `R = sum(y_i) / sum(w_i)` over independent clusters i (Miller, "Adding Error Bars to Evals: A
   Statistical Approach to Language Model Evaluations", arXiv:2411.00640, 2024, section 2.2; the
   linearised ratio estimator of survey sampling, Cochran, Sampling Techniques, 1977, 6.3).
+- `correlation_interval`: Fisher's z interval of a Pearson or Spearman correlation (Spearman with
+  Bonett & Wright's variance), for STS's ``cosine_pearson`` / ``cosine_spearman``.
 
 These are closed-form and vectorised with numpy, so the coverage simulation in the tests runs
 10,000 intervals at once; scipy's `binomtest(...).proportion_ci(method="wilson")` computes the same
@@ -17,6 +19,7 @@ interval one at a time, and the tests check that both agree.
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -97,3 +100,30 @@ def clustered_ratio(
     se = float(np.sqrt(clusters / (clusters - 1) * np.sum(residual**2)) / total)
     z = z_value(level)
     return ratio, se, ratio - z * se, ratio + z * se
+
+
+def correlation_interval(r: float, n: int, kind: str, level: float = LEVEL) -> tuple[float, float, float] | None:
+    """(se, low, high) of a Pearson or Spearman correlation ``r`` over ``n`` pairs; None when n < 4.
+
+    Fisher's z = atanh(r) is close to normal with standard error 1/sqrt(n - 3) for Pearson's r
+    (Fisher 1921; the interval scipy's ``pearsonr(...).confidence_interval()`` returns). For
+    Spearman's rank correlation the variance is wider: Bonett & Wright (Psychometrika 65(1), 2000,
+    "Sample size requirements for estimating Pearson, Kendall and Spearman correlations") use
+    (1 + r²/2)/(n - 3), which is Fieller, Hartley & Pearson's (Biometrika 44, 1957) 1.06/(n - 3) at
+    r ≈ 0.35 and wider above it. The interval is tanh(z ± z_crit·se_z), so it stays inside [-1, 1]
+    and is asymmetric around r; ``se`` is the delta-method standard error in r's units,
+    (1 - r²)·se_z, which ``--llm-compare`` combines across runs. |r| = 1 gives [r, r] and se 0.
+    """
+    if n < 4 or not math.isfinite(r):
+        return None
+    if kind == "pearson":
+        se_z = 1.0 / math.sqrt(n - 3)
+    elif kind == "spearman":
+        se_z = math.sqrt((1.0 + r * r / 2.0) / (n - 3))
+    else:
+        raise ValueError(f"unknown correlation kind {kind!r}: use 'pearson' or 'spearman'")
+    r = max(-1.0, min(1.0, r))
+    if abs(r) == 1.0:
+        return 0.0, r, r
+    z, half = math.atanh(r), z_value(level) * se_z
+    return (1.0 - r * r) * se_z, math.tanh(z - half), math.tanh(z + half)

@@ -88,6 +88,19 @@ def test_two_workers_give_identical_results(pytester, start_server, beir_dir) ->
     assert two["benchmarks"]["beir"]["metrics"] == one["benchmarks"]["beir"]["metrics"]
 
 
+def test_two_workers_send_the_corpus_once_and_share_it_through_the_cache(pytester, start_server, beir_dir) -> None:
+    server = start_server()
+    args = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    two_run, two = _run(pytester, server, *args, "-n", "2")  # a fresh cache: one worker embeds the corpus
+    two_run.assert_outcomes(passed=3, failed=1)
+    with_two = server.stats()["endpoints"]["POST /v1/embeddings"]
+    _, one = _run(pytester, server, *args, "--llm-no-cache")  # one process, nothing cached: the reference
+    alone = server.stats()["endpoints"]["POST /v1/embeddings"] - with_two
+    assert two["benchmarks"]["beir"]["metrics"] == one["benchmarks"]["beir"]["metrics"]
+    # the corpus is one request; the second worker adds at most its own queries' request, not the corpus
+    assert with_two <= alone + 1, (with_two, alone)
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
@@ -124,6 +137,43 @@ def test_sts_spearman_equals_scipy_over_the_pairs(pytester, start_server, tmp_pa
     two_run, two = _run(pytester, server, "-m", "stsbenchmark", "--llm-dataset", f"stsbenchmark={data_file}", "-n", "2")
     two_run.assert_outcomes(passed=5)
     assert two["benchmarks"]["stsbenchmark"]["metrics"] == data["benchmarks"]["stsbenchmark"]["metrics"]
+
+
+def test_sts_correlations_have_fisher_z_intervals_that_ci_thresholds_decide_on(
+    pytester, start_server, tmp_path
+) -> None:
+    from scipy.stats import pearsonr
+
+    server = start_server()
+    words = ["cat", "dog", "mat", "sun", "car", "tree", "river", "bird", "rain", "road", "city", "book"]
+    rows = [
+        {"sentence1": f"{words[i]} {words[(i + 1) % 12]} {words[(i + 3) % 12]}",
+         "sentence2": f"{words[i]} {words[(i + k) % 12]}", "score": float(5 - k)}
+        for i in range(12) for k in (1, 2, 4)
+    ]  # fmt: skip
+    data_file = write_jsonl(tmp_path / "sts.jsonl", rows)
+    cosines = [float(bag_of_words(r["sentence1"], 64) @ bag_of_words(r["sentence2"], 64)) for r in rows]
+    gold = [r["score"] for r in rows]
+    result, data = _run(pytester, server, "-m", "stsbenchmark", "--llm-dataset", f"stsbenchmark={data_file}")
+    result.assert_outcomes(passed=len(rows))
+    bench = data["benchmarks"]["stsbenchmark"]
+    pearson_u = bench["uncertainty"]["cosine_pearson"]
+    expected = pearsonr(cosines, gold).confidence_interval(0.95)  # scipy: Fisher's z interval
+    assert pearson_u["method"] == "fisher-z" and pearson_u["n"] == len(rows)
+    assert (pearson_u["ci_low"], pearson_u["ci_high"]) == pytest.approx((expected.low, expected.high), abs=1e-9)
+    spearman_u = bench["uncertainty"]["cosine_spearman"]
+    r = bench["metrics"]["cosine_spearman"]
+    assert spearman_u["method"] == "fisher-z" and spearman_u["ci_low"] < r < spearman_u["ci_high"]
+    assert spearman_u["se"] == pytest.approx((1 - r * r) * ((1 + r * r / 2) / (len(rows) - 3)) ** 0.5)
+    # ci mode decides on the interval: a bound inside it is undecided, one below it passes
+    inside = f"stsbenchmark.cosine_spearman>={(r + spearman_u['ci_high']) / 2:.4f}"
+    below = f"stsbenchmark.cosine_spearman>={spearman_u['ci_low'] - 0.05:.4f}"
+    for gate, status in ((inside, "undecided"), (below, "pass")):
+        run, gated = _run(
+            pytester, server, "-m", "stsbenchmark", "--llm-dataset", f"stsbenchmark={data_file}",
+            "--llm-threshold", gate, "--llm-threshold-mode", "ci",
+        )  # fmt: skip
+        assert [t["status"] for t in gated["thresholds"]] == [status], run.stdout.str()[-2000:]
 
 
 RERANK_ROWS = [

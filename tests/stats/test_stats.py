@@ -164,3 +164,46 @@ def test_online_test_matches_the_vectorised_one():
         assert t == n and {"above": 1, "below": -1, None: 0}[test.verdict] == v
     with pytest.raises(ValueError, match=r"per-sample values in \[0, 1\]"):
         ThresholdTest(0.8, 10).update(1.5)
+
+
+def test_pearson_interval_is_scipys_fisher_interval():
+    from scipy.stats import pearsonr
+
+    from pytest_llmeval.stats.intervals import correlation_interval
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    y = 0.6 * x + rng.normal(size=40)
+    fit = pearsonr(x, y)
+    expected = fit.confidence_interval(0.95)
+    se, low, high = correlation_interval(float(fit.statistic), 40, "pearson")
+    assert (low, high) == pytest.approx((expected.low, expected.high), abs=1e-12)
+    assert se == pytest.approx((1 - fit.statistic**2) / math.sqrt(37))
+    assert correlation_interval(0.5, 3, "pearson") is None  # n - 3 = 0: no interval
+    assert correlation_interval(1.0, 10, "spearman") == (0.0, 1.0, 1.0)
+
+
+def test_spearman_interval_covers_by_simulation():
+    """Bonett & Wright's variance: the interval covers the true rank correlation about 95% of the time,
+    and is wider than Pearson's 1/sqrt(n-3) (which would cover it less often)."""
+    from scipy.stats import rankdata
+
+    from pytest_llmeval.stats.intervals import correlation_interval
+
+    rho, n, runs = 0.7, 30, 4000
+    true_spearman = 6 / math.pi * math.asin(rho / 2)  # bivariate normal (Pearson 1907)
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(runs, n))
+    y = rho * x + math.sqrt(1 - rho**2) * rng.normal(size=(runs, n))
+    rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    r = (rx * ry).sum(axis=1) / np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
+    covered = {"spearman": 0, "pearson": 0}
+    for value in r:
+        for kind in covered:
+            interval = correlation_interval(float(value), n, kind)
+            assert interval is not None
+            covered[kind] += interval[1] <= true_spearman <= interval[2]
+    assert 0.935 <= covered["spearman"] / runs <= 0.975  # measured 0.9635
+    assert covered["pearson"] < covered["spearman"]
