@@ -678,6 +678,13 @@ def _arena_options(opts: OptionReader) -> ArenaOptions | None:
     models, config_file = list(opts.get("arena_model")), opts.get("arena_config")
     if not models and not config_file:
         return None
+    try:
+        return _make_arena_options(models, config_file, opts)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc, prefix="arena.")) from None
+
+
+def _make_arena_options(models: list[str], config_file: Any, opts: OptionReader) -> ArenaOptions:
     return ArenaOptions(
         **_present(
             models=models,
@@ -710,6 +717,7 @@ _BY_FIELD = {spec.field: spec for spec in OPTIONS if spec.field}
 _BY_FIELD.update(
     {"endpoint.stream": _BY_NAME["stream"], "serve.command": _BY_NAME["serve"], "compare.path": _BY_NAME["compare"]}
 )
+_BY_FIELD.update({"arena." + spec.name[len("arena_") :]: spec for spec in OPTIONS if spec.name.startswith("arena_")})
 
 
 _LEVELS = ("early_stop_alpha", "compare.significance")  # error levels of statistical tests
@@ -723,7 +731,10 @@ def _validation_message(exc: ValidationError, prefix: str = "") -> str:
     if spec is None:
         return f"invalid llm option {field}: {error['msg']}"
     ctx, value = {k: _shown(v) for k, v in error.get("ctx", {}).items()}, _shown(error.get("input"))
-    default = field_default(field)
+    try:
+        default = field_default(field)
+    except KeyError:  # a field under an optional section (arena.*): its default is documented, not computed
+        default = None
     omit = f"; omit it for the default ({_shown(default)})" if default is not None else ""
     if field in _LEVELS and error["type"] in ("greater_than", "less_than"):
         return f"{spec.describe()} must be a level between 0 and 1 (e.g. 0.05), got {value}"

@@ -184,7 +184,13 @@ def build_config(
 ) -> ArenaConfig:
     """The arena of the options (CLI/ini values given, the YAML file under them)."""
     data: dict[str, Any] = read_yaml(config_file) if config_file is not None else {}
-    specs: list[Any] = list(models) or list(data.get("models") or [])
+    file_models = data.get("models") or []
+    if not isinstance(file_models, list):
+        raise ConfigError(
+            f"--llm-arena-config {config_file}: `models` must be a list (one `- NAME=URL` line per model), "
+            f"got a {type(file_models).__name__}"
+        )
+    specs: list[Any] = list(models) or list(file_models)
     parsed = [parse_model(spec) for spec in specs]
     names = [m.name for m in parsed]
     if len(parsed) < 2:
@@ -224,7 +230,10 @@ def build_config(
             seed=seed,
         )
     except ValidationError as exc:
-        raise ConfigError(f"arena settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        where = f"--llm-arena-config {config_file}: key `{key}`" if key.split(".")[0] in data else f"arena `{key}`"
+        raise ConfigError(f"{where}: {error['msg']}, got {error.get('input')!r}") from None
     check_self_judge(config)
     return config
 
