@@ -104,6 +104,8 @@ class PairResult:
         self.judge_usage = Usage()
         self.requests = 0
         self.cached = 0
+        self.judge_id = ""
+        self.judge_responses: list[ChatResponse] = []
 
 
 class ArenaRuntime:
@@ -130,6 +132,7 @@ class ArenaRuntime:
         self._answers: dict[tuple[str, str], asyncio.Future[ChatResponse]] = {}
         self._rooms: dict[str, asyncio.Semaphore] = {}  # the window slot each launched pair holds
         self._results: dict[str, PairResult] = {}  # between an item's setup and its call
+        self._counted: set[str] = set()  # prompts whose shared baseline answer a record already counts
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.skip_sample: Callable[[SampleItem], bool] | None = None  # --llm-early-stop (the run's runtime)
@@ -250,8 +253,10 @@ class ArenaRuntime:
         question = str(item.sample.metadata.get("question") or "")
         orders = {"candidate_first": (cand.text, base.text), "baseline_first": (base.text, cand.text)}
         verdicts = await asyncio.gather(*(self._judge(question, a, b) for a, b in orders.values()))
+        result.judge_id = self.judge_dispatcher().settings.model
         for order, (verdict, responses) in zip(ORDERS, verdicts, strict=True):
             result.judged[order] = verdict
+            result.judge_responses.extend(responses)
             for response in responses:
                 result.judge_usage = _add(result.judge_usage, response.usage)
                 result.requests += 1
@@ -316,6 +321,16 @@ class ArenaRuntime:
         config = self.config
         first, second = result.judged["candidate_first"], result.judged["baseline_first"]
         pair = combine(first["label"], second["label"], config.scale)
+        # the baseline answer is asked once per prompt and shared by every candidate's pair: the first
+        # record of the prompt (in this process) counts it, so request and token counts are what was sent
+        baseline_counted = item.sample.id not in self._counted
+        self._counted.add(item.sample.id)
+        candidate_model = next(m for m in config.candidates if m.name == item.sample.subset)
+        spend = [_spent(candidate_model.model, [result.candidate])]
+        if baseline_counted:
+            spend.append(_spent(config.baseline_model.model, [result.baseline]))
+        if result.judge_responses:
+            spend.append(_spent(result.judge_id, result.judge_responses))
         cand_text, base_text = result.candidate.text, result.baseline.text
         detail = {
             "candidate": item.sample.subset,
@@ -334,6 +349,7 @@ class ArenaRuntime:
                 "prompt": result.judge_usage.prompt_tokens,
                 "completion": result.judge_usage.completion_tokens,
             },
+            "spend": spend,  # per model: the requests this record stands for (spend/tally.py)
         }
         explanation = f"{pair.outcome}; candidate as A: [[{first['label']}]], baseline as A: [[{second['label']}]]" + (
             " (the orders disagree: counted as a tie)" if pair.inconsistent else ""
@@ -357,10 +373,10 @@ class ArenaRuntime:
             },
             explanation=explanation,
             latency_s=result.candidate.latency_s,
-            usage=result.candidate.usage,
-            cached=result.candidate.cached and result.baseline.cached and result.cached == result.requests,
-            requests=2 + result.requests,
-            requests_cached=int(result.candidate.cached) + int(result.baseline.cached) + result.cached,
+            usage=_total_usage(spend),
+            cached=all(entry["cached"] == entry["requests"] for entry in spend),
+            requests=sum(entry["requests"] for entry in spend),
+            requests_cached=sum(entry["cached"] for entry in spend),
             finish_reason=result.candidate.choices[0].finish_reason if result.candidate.choices else None,
             arena=detail,
         )
@@ -393,3 +409,23 @@ def _add(total: Usage, usage: Usage) -> Usage:
         completion_tokens=total.completion_tokens + usage.completion_tokens,
         total_tokens=total.total_tokens + usage.total_tokens,
     )
+
+
+def _spent(model: str, responses: list[ChatResponse]) -> dict[str, Any]:
+    """One model's share of a record: requests (of which from the cache) and tokens."""
+    return {
+        "model": model,
+        "requests": len(responses),
+        "cached": sum(int(r.cached) for r in responses),
+        "cached_prompt_tokens": sum(r.usage.prompt_tokens for r in responses if r.cached),
+        "cached_completion_tokens": sum(r.usage.completion_tokens for r in responses if r.cached),
+        "prompt_tokens": sum(r.usage.prompt_tokens for r in responses if not r.cached),
+        "completion_tokens": sum(r.usage.completion_tokens for r in responses if not r.cached),
+        "reasoning_tokens": sum(r.usage.reasoning_tokens or 0 for r in responses if not r.cached),
+    }
+
+
+def _total_usage(spend: list[dict[str, Any]]) -> Usage:
+    prompt = sum(e["prompt_tokens"] + e["cached_prompt_tokens"] for e in spend)
+    completion = sum(e["completion_tokens"] + e["cached_completion_tokens"] for e in spend)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from .scripted import arena_args, write_prompts
+from .test_arena_run import start_arena
 
 URL = "http://127.0.0.1:9/v1"  # never contacted: the options are refused first
 
@@ -25,3 +30,18 @@ def test_yaml_errors_name_the_file_and_key(pytester):
     config.write_text(f"models: a={URL}\njudge: j={URL}\n")
     result = pytester.runpytest_subprocess("--llm-arena-config", str(config))
     assert result.ret == pytest.ExitCode.USAGE_ERROR and "`models` must be a list" in result.stderr.str()
+
+
+def test_requests_and_tokens_count_what_the_servers_got_per_model(pytester, start_server):
+    servers = start_arena(start_server)
+    results = pytester.path / "results.json"
+    result = pytester.runpytest_subprocess(
+        *arena_args(servers, write_prompts(pytester.path), "--llm-results", str(results))
+    )
+    sent = sum(server.stats()["chat_requests"] for server in servers.values())
+    usage = json.loads(results.read_text())["usage"]
+    assert usage["run"]["requests"] + usage["run"]["cached_requests"] == sent
+    assert usage["models"]["base"]["requests"] == servers["base"].stats()["chat_requests"]
+    assert usage["models"]["judge"]["requests"] == servers["judge"].stats()["chat_requests"]
+    assert usage["models"]["judge"]["prompt_tokens"] > 0
+    result.stdout.fnmatch_lines(["*model judge*"])
