@@ -45,3 +45,10 @@ def test_requests_and_tokens_count_what_the_servers_got_per_model(pytester, star
     assert usage["models"]["judge"]["requests"] == servers["judge"].stats()["chat_requests"]
     assert usage["models"]["judge"]["prompt_tokens"] > 0
     result.stdout.fnmatch_lines(["*model judge*"])
+
+
+def test_a_budget_with_an_arena_is_a_usage_error_until_supported(pytester):
+    args = ["--llm-arena-model", f"a={URL}", "--llm-arena-model", f"b={URL}", "--llm-arena-judge", f"j={URL}"]
+    result = pytester.runpytest_subprocess(*args, "--llm-max-tokens-budget", "1000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--llm-max-tokens-budget with an arena is not supported yet" in result.stderr.str()
