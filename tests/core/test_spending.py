@@ -266,3 +266,15 @@ def test_tally_per_benchmark_subset_group_and_model_with_repeats_partly_cached()
     assert summary.groups["math"].cost_usd == pytest.approx(16.0)
     assert summary.models["m"].total_tokens == summary.run.total_tokens == 61
     assert summary.run.cost_usd == pytest.approx(61.0)
+
+
+def test_the_stop_message_says_what_was_settled_and_what_is_in_flight():
+    from pytest_llmeval.spend import BudgetReached, ModelPrice, SpendingLimit
+
+    one = request_bound(body("x", max_tokens=100))
+    price = ModelPrice(input=1.0, output=2.0)
+    cost = (one.prompt_tokens * 1.0 + one.completion_tokens * 2.0) / 1e6
+    limit = SpendingLimit(max_cost=cost * 1.5, price=price)
+    limit.reserve(body("x", max_tokens=100))  # in flight, nothing settled yet
+    with pytest.raises(BudgetReached, match=r"0\.000000 USD spent \(settled\) plus up to .* held by 1 request"):
+        limit.reserve(body("x", max_tokens=100))
