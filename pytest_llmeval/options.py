@@ -450,6 +450,15 @@ class OptionReader:
             value = (os.environ[spec.env] if spec.env in os.environ else self.dotenv.get(spec.env)) or None
         return value
 
+    def origin(self, name: str) -> str:
+        """Where the option's value came from, as an error names it: `--llm-prices` or `ini llm_prices`."""
+        spec = _BY_NAME[name]
+        if self.config.getoption(spec.dest, default=None) is not None:
+            return spec.flag
+        if self.config.getini(spec.dest) not in (None, [], ""):
+            return f"ini {spec.dest} ({spec.flag})"
+        return f"env {spec.env} ({spec.flag})" if spec.env else spec.flag
+
     def get(self, name: str) -> Any:
         spec = _BY_NAME[name]
         value = self.raw(name)
@@ -665,6 +674,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 output_type=run_output_type,
                 chat_template_file=_path(opts.get("chat_template_file")),
                 prices=_path(opts.get("prices")),
+                prices_origin=opts.origin("prices"),
                 max_tokens_budget=opts.get("max_tokens_budget"),
                 max_cost=opts.get("max_cost"),
                 mlflow_uri=opts.get("mlflow"),
