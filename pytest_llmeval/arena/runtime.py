@@ -217,7 +217,12 @@ class ArenaRuntime:
             try:
                 dispatcher.list_models()
             except LLMEvalError as exc:
-                raise pytest.UsageError(f"llmeval: arena model {name!r}: {exc}") from None
+                who, flag = (
+                    (f"the arena judge {self._judge_name()!r}", "--llm-arena-judge")
+                    if name == "the judge"
+                    else (f"arena model {name!r}", "--llm-arena-model")
+                )
+                raise pytest.UsageError(f"llmeval: {_retarget(exc, who, flag)}") from None
 
     async def _produce(self, items: list[SampleItem], window: int) -> None:
         """Pairs in run order, at most `window` ahead of the item pytest runs (a slot is freed when
@@ -238,8 +243,9 @@ class ArenaRuntime:
         shared = self._answers.get(key)
         if shared is None:
             body = self.answer_body(model, sample)
+            dispatcher = self.model_dispatcher(model)
             shared = self._answers[key] = asyncio.ensure_future(
-                asyncio.wrap_future(self.model_dispatcher(model).submit(body))
+                _ask(dispatcher, body, f"arena model {model.name!r}", "--llm-arena-model")
             )
         return await asyncio.shield(shared)
 
@@ -268,23 +274,27 @@ class ArenaRuntime:
         settings = dispatcher.settings
         messages = judge_messages(self.template, self.config.scale, question, answer_a, answer_b)
         body = {"model": settings.model, "messages": messages, **settings.gen}
-        first = await asyncio.wrap_future(dispatcher.submit(body))
+        who = f"the arena judge {self._judge_name()!r}"
+        first = await _ask(dispatcher, body, who, "--llm-arena-judge")
         label = parse_label(first.text, self.config.scale)
         responses = [first]
         reply = first.text
         if label is None:  # asked once more in the same conversation (cached like any request)
             again = {**body, "messages": reask_messages(messages, first.text, self.config.scale)}
-            second = await asyncio.wrap_future(dispatcher.submit(again))
+            second = await _ask(dispatcher, again, who, "--llm-arena-judge")
             responses.append(second)
             label = parse_label(second.text, self.config.scale)
             reply = f"{first.text}\n\n[asked again for the label]\n{second.text}"
             if label is None:
                 raise JudgeError(
-                    f"the arena judge {settings.model!r} gave no verdict label ({', '.join(self._labels())}), "
+                    f"{who} (model {settings.model!r}) gave no verdict label ({', '.join(self._labels())}), "
                     "also when asked again",
                     snippet=second.text or first.text,
                 )
         return {"label": label, "rationale": rationale(reply), "reasked": len(responses) > 1}, responses
+
+    def _judge_name(self) -> str:
+        return self.judge_model.name if self.judge_model is not None else self.judge_dispatcher().settings.model
 
     def _labels(self) -> list[str]:
         from .verdicts import SCALES
@@ -429,3 +439,27 @@ def _total_usage(spend: list[dict[str, Any]]) -> Usage:
     prompt = sum(e["prompt_tokens"] + e["cached_prompt_tokens"] for e in spend)
     completion = sum(e["completion_tokens"] + e["cached_completion_tokens"] for e in spend)
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+async def _ask(dispatcher: Dispatcher, body: dict[str, Any], who: str, flag: str) -> ChatResponse:
+    """One request of a contestant or the judge; its error names the arena's own options."""
+    try:
+        return await asyncio.wrap_future(dispatcher.submit(body))
+    except LLMEvalError as exc:
+        raise _retarget(exc, who, flag) from None
+
+
+def _retarget(exc: LLMEvalError, who: str, flag: str) -> LLMEvalError:
+    """The endpoint's error, pointed at the arena's options: `--llm-api-key`/`--llm-base-url` do not
+    apply to arena models (their key is `key=ENV` in the spec, their URL the spec's)."""
+    text = str(exc)
+    text = text.replace(
+        "set --llm-api-key or OPENAI_API_KEY",
+        f"set key=ENV in {flag} NAME=URL,key=ENV (ENV: the name of the variable holding the API key)",
+    )
+    text = text.replace("did you mean --llm-base-url", f"did you mean, in {flag} NAME=URL, the URL")
+    text = text.replace("check --llm-base-url", f"check the URL of {who} ({flag} NAME=URL)")
+    if not text.startswith(who):
+        text = f"{who}: {text}"
+    exc.args = (text, *exc.args[1:])
+    return exc

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .scripted import arena_args, write_prompts
+from .scripted import arena_args, judge_rules, model_rules, write_prompts
 from .test_arena_run import start_arena
 
 URL = "http://127.0.0.1:9/v1"  # never contacted: the options are refused first
@@ -52,3 +52,22 @@ def test_a_budget_with_an_arena_is_a_usage_error_until_supported(pytester):
     result = pytester.runpytest_subprocess(*args, "--llm-max-tokens-budget", "1000")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--llm-max-tokens-budget with an arena is not supported yet" in result.stderr.str()
+
+
+def test_arena_errors_point_at_the_arena_options_and_never_echo_a_key(pytester, start_server):
+    base = start_server(rules=model_rules("base"), model="base")
+    alpha = start_server(rules=model_rules("alpha"), model="alpha")
+    judge = start_server(rules=judge_rules({}), model="judge-id", require_api_key="sk-right")
+    prompts = write_prompts(pytester.path)
+    args = ["--llm-arena-model", f"base={base.base_url}", "--llm-arena-model", f"alpha={alpha.base_url}"]
+    args += ["--llm-arena-prompts", str(prompts)]
+    result = pytester.runpytest_subprocess(*args, "--llm-arena-judge", f"referee={judge.base_url},model=judge-id")
+    err = result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "the arena judge 'referee'" in err and "key=ENV" in err and "--llm-api-key" not in err
+    result = pytester.runpytest_subprocess(
+        *args, "--llm-arena-judge", f"referee={judge.base_url},model=judge-id,key=sk-LITERAL999"
+    )
+    err = result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "expected the NAME of an environment variable" in err and "LITERAL999" not in err + result.stdout.str()
