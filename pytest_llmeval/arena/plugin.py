@@ -235,8 +235,11 @@ class ArenaResults:
             group = bench.subsets.get(candidate)
             if group is None or row["winrate"] is None:
                 continue
-            group.metrics["lc_winrate"] = row["lc_winrate"]
-            group.metrics["elo"] = row["elo"]
+            # with one candidate the benchmark's row is that candidate's: it carries the same figures
+            groups = [group, bench] if len(figures["candidates"]) == 1 else [group]
+            for target in groups:
+                target.metrics["lc_winrate"] = row["lc_winrate"]
+                target.metrics["elo"] = row["elo"]
             low, high = row["winrate_ci"]
             group.uncertainty["winrate"] = MetricUncertainty(
                 se=(high - low) / (2 * 1.959964) if low is not None and high is not None else None,  # shown as ±

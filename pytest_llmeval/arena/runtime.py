@@ -49,10 +49,20 @@ class ArenaBenchmark(Benchmark):
     name = "arena"
     description = "pairwise comparison of candidate models against a baseline, judged by a model"
     metrics = ("winrate", "win", "tie", "loss", "inconsistent")
-    fraction_metrics: ClassVar[set[str]] = {"winrate", "win", "tie", "loss", "inconsistent"}
+    fraction_metrics: ClassVar[set[str]] = {"winrate", "win", "tie", "loss", "inconsistent", "lc_winrate"}
+    # fitted over all pairs after the run (plugin.ArenaFigures), not per sample: gateable, not averaged
+    fitted_metrics = ("lc_winrate", "elo")
     task_type = "arena"
     arena: ClassVar[ArenaConfig]
     base_dir: ClassVar[Any] = None
+
+    @classmethod
+    def has_metric(cls, metric: str) -> bool:
+        return metric in cls.fitted_metrics or super().has_metric(metric)
+
+    @classmethod
+    def metric_names(cls) -> list[str]:
+        return [*super().metric_names(), *cls.fitted_metrics]
 
     def __init__(self, args: Any = None) -> None:
         super().__init__(args)

@@ -71,3 +71,18 @@ def test_arena_errors_point_at_the_arena_options_and_never_echo_a_key(pytester, 
     err = result.stderr.str()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "expected the NAME of an environment variable" in err and "LITERAL999" not in err + result.stdout.str()
+
+
+def test_one_candidate_has_the_same_rows_and_gates_on_elo_and_lc_winrate(pytester, start_server):
+    servers = start_arena(start_server)
+    del servers["beta"]
+    results = pytester.path / "results.json"
+    gates = ["--llm-threshold", "arena.alpha.elo>=900", "--llm-threshold", "arena.alpha.lc_winrate>=0.1"]
+    result = pytester.runpytest_subprocess(
+        *arena_args(servers, write_prompts(pytester.path), "--llm-results", str(results), *gates)
+    )
+    assert result.ret != pytest.ExitCode.USAGE_ERROR, result.stderr.str()
+    arena = json.loads(results.read_text())["benchmarks"]["arena"]
+    assert {"winrate", "lc_winrate", "elo"} <= set(arena["subsets"]["alpha"]["metrics"])
+    assert {"winrate", "lc_winrate", "elo"} <= set(arena["metrics"])  # the one candidate's row is the benchmark's
+    result.stdout.fnmatch_lines(["*elo*"])
