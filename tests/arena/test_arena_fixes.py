@@ -77,7 +77,14 @@ def test_one_candidate_has_the_same_rows_and_gates_on_elo_and_lc_winrate(pyteste
     servers = start_arena(start_server)
     del servers["beta"]
     results = pytester.path / "results.json"
-    gates = ["--llm-threshold", "arena.alpha.elo>=900", "--llm-threshold", "arena.alpha.lc_winrate>=0.1"]
+    gates = [
+        "--llm-threshold",
+        "arena.alpha.elo>=900",
+        "--llm-threshold",
+        "arena.alpha.lc_winrate>=0.1",
+        "--llm-threshold-mode",
+        "ci",
+    ]
     result = pytester.runpytest_subprocess(
         *arena_args(servers, write_prompts(pytester.path), "--llm-results", str(results), *gates)
     )
@@ -85,4 +92,5 @@ def test_one_candidate_has_the_same_rows_and_gates_on_elo_and_lc_winrate(pyteste
     arena = json.loads(results.read_text())["benchmarks"]["arena"]
     assert {"winrate", "lc_winrate", "elo"} <= set(arena["subsets"]["alpha"]["metrics"])
     assert {"winrate", "lc_winrate", "elo"} <= set(arena["metrics"])  # the one candidate's row is the benchmark's
+    assert "no confidence interval" not in result.stdout.str()  # ci mode reads their bootstrap intervals
     result.stdout.fnmatch_lines(["*elo*"])
