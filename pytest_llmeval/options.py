@@ -450,6 +450,15 @@ class OptionReader:
             value = (os.environ[spec.env] if spec.env in os.environ else self.dotenv.get(spec.env)) or None
         return value
 
+    def origin(self, name: str) -> str:
+        """Where the option's value came from, as an error names it: `--llm-prices` or `ini llm_prices`."""
+        spec = _BY_NAME[name]
+        if self.config.getoption(spec.dest, default=None) is not None:
+            return spec.flag
+        if self.config.getini(spec.dest) not in (None, [], ""):
+            return f"ini {spec.dest} ({spec.flag})"
+        return f"env {spec.env} ({spec.flag})" if spec.env else spec.flag
+
     def get(self, name: str) -> Any:
         spec = _BY_NAME[name]
         value = self.raw(name)
@@ -568,6 +577,12 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
     model = opts.get("model")
     arena = _arena_options(opts)
     if arena is not None:
+        budget = [_BY_NAME[n].flag for n in ("max_tokens_budget", "max_cost") if opts.get(n) is not None]
+        if budget:  # the arena's dispatchers (contestants, judge) do not reserve against the budget yet
+            raise ConfigError(
+                f"{' and '.join(budget)} with an arena is not supported yet: the arena's requests are counted and "
+                "priced per model (--llm-prices) but not held against a budget; drop the budget (docs/cost.md)"
+            )
         if model:
             raise ConfigError(
                 "--llm-model and --llm-arena-model: an arena run names its models with --llm-arena-model; "
@@ -659,6 +674,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 output_type=run_output_type,
                 chat_template_file=_path(opts.get("chat_template_file")),
                 prices=_path(opts.get("prices")),
+                prices_origin=opts.origin("prices"),
                 max_tokens_budget=opts.get("max_tokens_budget"),
                 max_cost=opts.get("max_cost"),
                 mlflow_uri=opts.get("mlflow"),
@@ -678,6 +694,13 @@ def _arena_options(opts: OptionReader) -> ArenaOptions | None:
     models, config_file = list(opts.get("arena_model")), opts.get("arena_config")
     if not models and not config_file:
         return None
+    try:
+        return _make_arena_options(models, config_file, opts)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc, prefix="arena.")) from None
+
+
+def _make_arena_options(models: list[str], config_file: Any, opts: OptionReader) -> ArenaOptions:
     return ArenaOptions(
         **_present(
             models=models,
@@ -710,6 +733,7 @@ _BY_FIELD = {spec.field: spec for spec in OPTIONS if spec.field}
 _BY_FIELD.update(
     {"endpoint.stream": _BY_NAME["stream"], "serve.command": _BY_NAME["serve"], "compare.path": _BY_NAME["compare"]}
 )
+_BY_FIELD.update({"arena." + spec.name[len("arena_") :]: spec for spec in OPTIONS if spec.name.startswith("arena_")})
 
 
 _LEVELS = ("early_stop_alpha", "compare.significance")  # error levels of statistical tests
@@ -723,7 +747,10 @@ def _validation_message(exc: ValidationError, prefix: str = "") -> str:
     if spec is None:
         return f"invalid llm option {field}: {error['msg']}"
     ctx, value = {k: _shown(v) for k, v in error.get("ctx", {}).items()}, _shown(error.get("input"))
-    default = field_default(field)
+    try:
+        default = field_default(field)
+    except KeyError:  # a field under an optional section (arena.*): its default is documented, not computed
+        default = None
     omit = f"; omit it for the default ({_shown(default)})" if default is not None else ""
     if field in _LEVELS and error["type"] in ("greater_than", "less_than"):
         return f"{spec.describe()} must be a level between 0 and 1 (e.g. 0.05), got {value}"

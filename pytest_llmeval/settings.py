@@ -280,6 +280,7 @@ class RunSettings(BaseModel):
     )
     chat_template_file: Path | None = None  # --llm-chat-template-file: Jinja template of log-likelihood contexts
     prices: Path | None = None  # --llm-prices: the price table file (spend/prices.py)
+    prices_origin: str = "--llm-prices"  # how errors name where the file was given (command line or ini)
     max_tokens_budget: int | None = Field(default=None, ge=1)  # --llm-max-tokens-budget (spend/limit.py)
     max_cost: float | None = Field(default=None, gt=0)  # --llm-max-cost, USD
     mlflow_uri: str | None = None  # --llm-mlflow: tracking URI (trackers/mlflow_tracker.py)

@@ -86,8 +86,20 @@ def _json(text: str) -> Any:
         return text
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_KEY_PART = re.compile(r"(?i)((?:^|,)\s*(?:key|api_key_env)\s*[=:]\s*)[^,}]*")
+
+
+def shown_spec(spec: str | dict[str, Any]) -> str:
+    """The spec as errors quote it: a `key=` value hidden (a user may have put the key itself there)."""
+    if isinstance(spec, dict):
+        return repr({k: ("<hidden>" if k == "api_key_env" else v) for k, v in spec.items()})
+    return repr(_KEY_PART.sub(r"\1<hidden>", spec))
+
+
 def parse_model(spec: str | dict[str, Any], flag: str = FLAG) -> ArenaModel:
     """One `NAME=TARGET[,...]` (or a YAML mapping with the keys name, base_url, model, api_key_env, gen)."""
+    shown = shown_spec(spec)
     if isinstance(spec, dict):
         fields = dict(spec)
         name = str(fields.pop("name", "") or "")
@@ -97,7 +109,7 @@ def parse_model(spec: str | dict[str, Any], flag: str = FLAG) -> ArenaModel:
         gen = dict(fields.pop("gen", {}) or {})
         if fields:
             raise ConfigError(
-                f"arena model {name or spec!r}: unknown key {sorted(fields)[0]!r}; "
+                f"arena model {name or shown}: unknown key {sorted(fields)[0]!r}; "
                 "known: name, base_url, model, api_key_env, gen"
             )
     else:
@@ -107,7 +119,7 @@ def parse_model(spec: str | dict[str, Any], flag: str = FLAG) -> ArenaModel:
         for part in rest:
             key, eq, value = (p.strip() for p in part.partition("="))
             if not eq or not key:
-                raise ConfigError(f"{flag} {spec!r}: expected KEY=VALUE after the first comma, got {part!r}")
+                raise ConfigError(f"{flag} {shown}: expected KEY=VALUE after the first comma, got {part!r}")
             if key == "key":
                 key_env = value
             elif key == "model":
@@ -118,15 +130,24 @@ def parse_model(spec: str | dict[str, Any], flag: str = FLAG) -> ArenaModel:
             target = name
     if not _NAME.match(name):
         raise ConfigError(
-            f"{flag} {spec!r}: the model needs a NAME of 1-64 letters, digits, '_', '.' or '-' "
+            f"{flag} {shown}: the model needs a NAME of 1-64 letters, digits, '_', '.' or '-' "
             "(e.g. --llm-arena-model new=http://localhost:8000/v1)"
         )
     if not target:
-        raise ConfigError(f"{flag} {spec!r}: name a base URL or a local model after '=' (NAME=URL)")
+        raise ConfigError(f"{flag} {shown}: name a base URL or a local model after '=' (NAME=URL)")
     api_key = None
     if key_env:
+        # the value is never printed: a user may have put the key itself where its variable's name goes
+        if not _ENV_NAME.match(str(key_env)):
+            raise ConfigError(
+                f"{flag} {name!r}: key= expected the NAME of an environment variable holding the API key "
+                "(e.g. key=OPENAI_API_KEY), not the key itself; the value given is not shown"
+            )
         if key_env not in os.environ:
-            raise ConfigError(f"{flag} {name!r}: the API key variable {key_env!r} is not set in the environment")
+            raise ConfigError(
+                f"{flag} {name!r}: the environment variable named in key= is not set; export it "
+                "(its name is not shown, in case it is the key itself)"
+            )
         api_key = SecretStr(os.environ[key_env])
     if target.startswith(("http://", "https://")):
         from ..settings import split_base_url
@@ -137,7 +158,7 @@ def parse_model(spec: str | dict[str, Any], flag: str = FLAG) -> ArenaModel:
         )
     if not _local_name(target):
         raise ConfigError(
-            f"{flag} {spec!r}: {target!r} is neither an http(s) URL nor a model the plugin serves "
+            f"{flag} {shown}: {target!r} is neither an http(s) URL nor a model the plugin serves "
             "(smollm2-135m, gemma3-270m, a .gguf path)"
         )
     return ArenaModel(name=name, local=target, model=model_id or target, gen=gen)
@@ -184,7 +205,13 @@ def build_config(
 ) -> ArenaConfig:
     """The arena of the options (CLI/ini values given, the YAML file under them)."""
     data: dict[str, Any] = read_yaml(config_file) if config_file is not None else {}
-    specs: list[Any] = list(models) or list(data.get("models") or [])
+    file_models = data.get("models") or []
+    if not isinstance(file_models, list):
+        raise ConfigError(
+            f"--llm-arena-config {config_file}: `models` must be a list (one `- NAME=URL` line per model), "
+            f"got a {type(file_models).__name__}"
+        )
+    specs: list[Any] = list(models) or list(file_models)
     parsed = [parse_model(spec) for spec in specs]
     names = [m.name for m in parsed]
     if len(parsed) < 2:
@@ -224,7 +251,10 @@ def build_config(
             seed=seed,
         )
     except ValidationError as exc:
-        raise ConfigError(f"arena settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        where = f"--llm-arena-config {config_file}: key `{key}`" if key.split(".")[0] in data else f"arena `{key}`"
+        raise ConfigError(f"{where}: {error['msg']}, got {error.get('input')!r}") from None
     check_self_judge(config)
     return config
 

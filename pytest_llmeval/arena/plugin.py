@@ -235,16 +235,22 @@ class ArenaResults:
             group = bench.subsets.get(candidate)
             if group is None or row["winrate"] is None:
                 continue
-            group.metrics["lc_winrate"] = row["lc_winrate"]
-            group.metrics["elo"] = row["elo"]
-            low, high = row["winrate_ci"]
-            group.uncertainty["winrate"] = MetricUncertainty(
-                se=(high - low) / (2 * 1.959964) if low is not None and high is not None else None,  # shown as ±
-                ci_low=low,
-                ci_high=high,
-                n=row["pairs"],
-                method="bootstrap" if low is not None else "none",
-            )
+            # with one candidate the benchmark's row is that candidate's: it carries the same figures
+            groups = [group, bench] if len(figures["candidates"]) == 1 else [group]
+            for target in groups:
+                target.metrics["lc_winrate"] = row["lc_winrate"]
+                target.metrics["elo"] = row["elo"]
+            for name in ("winrate", "lc_winrate", "elo"):
+                if name != "winrate" and row[f"{name}_ci"][0] is None:
+                    continue  # no bootstrap (--llm-arena-bootstrap 0): ci mode says there is no interval
+                low, high = row[f"{name}_ci"]
+                group.uncertainty[name] = MetricUncertainty(
+                    se=(high - low) / (2 * 1.959964) if low is not None and high is not None else None,  # shown ±
+                    ci_low=low,
+                    ci_high=high,
+                    n=row["pairs"],
+                    method="bootstrap" if low is not None else "none",
+                )
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(

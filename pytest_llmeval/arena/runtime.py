@@ -49,10 +49,20 @@ class ArenaBenchmark(Benchmark):
     name = "arena"
     description = "pairwise comparison of candidate models against a baseline, judged by a model"
     metrics = ("winrate", "win", "tie", "loss", "inconsistent")
-    fraction_metrics: ClassVar[set[str]] = {"winrate", "win", "tie", "loss", "inconsistent"}
+    fraction_metrics: ClassVar[set[str]] = {"winrate", "win", "tie", "loss", "inconsistent", "lc_winrate"}
+    # fitted over all pairs after the run (plugin.ArenaFigures), not per sample: gateable, not averaged
+    fitted_metrics = ("lc_winrate", "elo")
     task_type = "arena"
     arena: ClassVar[ArenaConfig]
     base_dir: ClassVar[Any] = None
+
+    @classmethod
+    def has_metric(cls, metric: str) -> bool:
+        return metric in cls.fitted_metrics or super().has_metric(metric)
+
+    @classmethod
+    def metric_names(cls) -> list[str]:
+        return [*super().metric_names(), *cls.fitted_metrics]
 
     def __init__(self, args: Any = None) -> None:
         super().__init__(args)
@@ -104,6 +114,8 @@ class PairResult:
         self.judge_usage = Usage()
         self.requests = 0
         self.cached = 0
+        self.judge_id = ""
+        self.judge_responses: list[ChatResponse] = []
 
 
 class ArenaRuntime:
@@ -130,6 +142,7 @@ class ArenaRuntime:
         self._answers: dict[tuple[str, str], asyncio.Future[ChatResponse]] = {}
         self._rooms: dict[str, asyncio.Semaphore] = {}  # the window slot each launched pair holds
         self._results: dict[str, PairResult] = {}  # between an item's setup and its call
+        self._counted: set[str] = set()  # prompts whose shared baseline answer a record already counts
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.skip_sample: Callable[[SampleItem], bool] | None = None  # --llm-early-stop (the run's runtime)
@@ -214,7 +227,12 @@ class ArenaRuntime:
             try:
                 dispatcher.list_models()
             except LLMEvalError as exc:
-                raise pytest.UsageError(f"llmeval: arena model {name!r}: {exc}") from None
+                who, flag = (
+                    (f"the arena judge {self._judge_name()!r}", "--llm-arena-judge")
+                    if name == "the judge"
+                    else (f"arena model {name!r}", "--llm-arena-model")
+                )
+                raise pytest.UsageError(f"llmeval: {_retarget(exc, who, flag)}") from None
 
     async def _produce(self, items: list[SampleItem], window: int) -> None:
         """Pairs in run order, at most `window` ahead of the item pytest runs (a slot is freed when
@@ -235,8 +253,9 @@ class ArenaRuntime:
         shared = self._answers.get(key)
         if shared is None:
             body = self.answer_body(model, sample)
+            dispatcher = self.model_dispatcher(model)
             shared = self._answers[key] = asyncio.ensure_future(
-                asyncio.wrap_future(self.model_dispatcher(model).submit(body))
+                _ask(dispatcher, body, f"arena model {model.name!r}", "--llm-arena-model")
             )
         return await asyncio.shield(shared)
 
@@ -250,8 +269,10 @@ class ArenaRuntime:
         question = str(item.sample.metadata.get("question") or "")
         orders = {"candidate_first": (cand.text, base.text), "baseline_first": (base.text, cand.text)}
         verdicts = await asyncio.gather(*(self._judge(question, a, b) for a, b in orders.values()))
+        result.judge_id = self.judge_dispatcher().settings.model
         for order, (verdict, responses) in zip(ORDERS, verdicts, strict=True):
             result.judged[order] = verdict
+            result.judge_responses.extend(responses)
             for response in responses:
                 result.judge_usage = _add(result.judge_usage, response.usage)
                 result.requests += 1
@@ -263,23 +284,27 @@ class ArenaRuntime:
         settings = dispatcher.settings
         messages = judge_messages(self.template, self.config.scale, question, answer_a, answer_b)
         body = {"model": settings.model, "messages": messages, **settings.gen}
-        first = await asyncio.wrap_future(dispatcher.submit(body))
+        who = f"the arena judge {self._judge_name()!r}"
+        first = await _ask(dispatcher, body, who, "--llm-arena-judge")
         label = parse_label(first.text, self.config.scale)
         responses = [first]
         reply = first.text
         if label is None:  # asked once more in the same conversation (cached like any request)
             again = {**body, "messages": reask_messages(messages, first.text, self.config.scale)}
-            second = await asyncio.wrap_future(dispatcher.submit(again))
+            second = await _ask(dispatcher, again, who, "--llm-arena-judge")
             responses.append(second)
             label = parse_label(second.text, self.config.scale)
             reply = f"{first.text}\n\n[asked again for the label]\n{second.text}"
             if label is None:
                 raise JudgeError(
-                    f"the arena judge {settings.model!r} gave no verdict label ({', '.join(self._labels())}), "
+                    f"{who} (model {settings.model!r}) gave no verdict label ({', '.join(self._labels())}), "
                     "also when asked again",
                     snippet=second.text or first.text,
                 )
         return {"label": label, "rationale": rationale(reply), "reasked": len(responses) > 1}, responses
+
+    def _judge_name(self) -> str:
+        return self.judge_model.name if self.judge_model is not None else self.judge_dispatcher().settings.model
 
     def _labels(self) -> list[str]:
         from .verdicts import SCALES
@@ -316,6 +341,16 @@ class ArenaRuntime:
         config = self.config
         first, second = result.judged["candidate_first"], result.judged["baseline_first"]
         pair = combine(first["label"], second["label"], config.scale)
+        # the baseline answer is asked once per prompt and shared by every candidate's pair: the first
+        # record of the prompt (in this process) counts it, so request and token counts are what was sent
+        baseline_counted = item.sample.id not in self._counted
+        self._counted.add(item.sample.id)
+        candidate_model = next(m for m in config.candidates if m.name == item.sample.subset)
+        spend = [_spent(candidate_model.model, [result.candidate])]
+        if baseline_counted:
+            spend.append(_spent(config.baseline_model.model, [result.baseline]))
+        if result.judge_responses:
+            spend.append(_spent(result.judge_id, result.judge_responses))
         cand_text, base_text = result.candidate.text, result.baseline.text
         detail = {
             "candidate": item.sample.subset,
@@ -334,6 +369,7 @@ class ArenaRuntime:
                 "prompt": result.judge_usage.prompt_tokens,
                 "completion": result.judge_usage.completion_tokens,
             },
+            "spend": spend,  # per model: the requests this record stands for (spend/tally.py)
         }
         explanation = f"{pair.outcome}; candidate as A: [[{first['label']}]], baseline as A: [[{second['label']}]]" + (
             " (the orders disagree: counted as a tie)" if pair.inconsistent else ""
@@ -357,10 +393,10 @@ class ArenaRuntime:
             },
             explanation=explanation,
             latency_s=result.candidate.latency_s,
-            usage=result.candidate.usage,
-            cached=result.candidate.cached and result.baseline.cached and result.cached == result.requests,
-            requests=2 + result.requests,
-            requests_cached=int(result.candidate.cached) + int(result.baseline.cached) + result.cached,
+            usage=_total_usage(spend),
+            cached=all(entry["cached"] == entry["requests"] for entry in spend),
+            requests=sum(entry["requests"] for entry in spend),
+            requests_cached=sum(entry["cached"] for entry in spend),
             finish_reason=result.candidate.choices[0].finish_reason if result.candidate.choices else None,
             arena=detail,
         )
@@ -393,3 +429,47 @@ def _add(total: Usage, usage: Usage) -> Usage:
         completion_tokens=total.completion_tokens + usage.completion_tokens,
         total_tokens=total.total_tokens + usage.total_tokens,
     )
+
+
+def _spent(model: str, responses: list[ChatResponse]) -> dict[str, Any]:
+    """One model's share of a record: requests (of which from the cache) and tokens."""
+    return {
+        "model": model,
+        "requests": len(responses),
+        "cached": sum(int(r.cached) for r in responses),
+        "cached_prompt_tokens": sum(r.usage.prompt_tokens for r in responses if r.cached),
+        "cached_completion_tokens": sum(r.usage.completion_tokens for r in responses if r.cached),
+        "prompt_tokens": sum(r.usage.prompt_tokens for r in responses if not r.cached),
+        "completion_tokens": sum(r.usage.completion_tokens for r in responses if not r.cached),
+        "reasoning_tokens": sum(r.usage.reasoning_tokens or 0 for r in responses if not r.cached),
+    }
+
+
+def _total_usage(spend: list[dict[str, Any]]) -> Usage:
+    prompt = sum(e["prompt_tokens"] + e["cached_prompt_tokens"] for e in spend)
+    completion = sum(e["completion_tokens"] + e["cached_completion_tokens"] for e in spend)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+async def _ask(dispatcher: Dispatcher, body: dict[str, Any], who: str, flag: str) -> ChatResponse:
+    """One request of a contestant or the judge; its error names the arena's own options."""
+    try:
+        return await asyncio.wrap_future(dispatcher.submit(body))
+    except LLMEvalError as exc:
+        raise _retarget(exc, who, flag) from None
+
+
+def _retarget(exc: LLMEvalError, who: str, flag: str) -> LLMEvalError:
+    """The endpoint's error, pointed at the arena's options: `--llm-api-key`/`--llm-base-url` do not
+    apply to arena models (their key is `key=ENV` in the spec, their URL the spec's)."""
+    text = str(exc)
+    text = text.replace(
+        "set --llm-api-key or OPENAI_API_KEY",
+        f"set key=ENV in {flag} NAME=URL,key=ENV (ENV: the name of the variable holding the API key)",
+    )
+    text = text.replace("did you mean --llm-base-url", f"did you mean, in {flag} NAME=URL, the URL")
+    text = text.replace("check --llm-base-url", f"check the URL of {who} ({flag} NAME=URL)")
+    if not text.startswith(who):
+        text = f"{who}: {text}"
+    exc.args = (text, *exc.args[1:])
+    return exc

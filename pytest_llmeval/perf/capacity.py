@@ -103,7 +103,13 @@ def parse_slo(text: str) -> list[SloConstraint]:
         if name == "error_rate":
             if unit in ("s", "ms"):
                 raise ConfigError(f"SLO clause {clause.strip()!r}: error_rate is a fraction (0.01) or a percent (1%)")
-            constraints.append(SloConstraint(metric="error_rate", limit=value / 100 if unit == "%" else value))
+            rate = value / 100 if unit == "%" else value
+            if rate > 1:  # a share of requests: above 100% it bounds nothing (always met)
+                raise ConfigError(
+                    f"SLO clause {clause.strip()!r}: error_rate is a share of requests, at most 1 (100%); "
+                    "e.g. error_rate<=0.01 or error_rate<=1%"
+                )
+            constraints.append(SloConstraint(metric="error_rate", limit=rate))
             continue
         stat, _, metric = name.rpartition("_")
         stat = stat or "mean"

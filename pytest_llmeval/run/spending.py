@@ -32,7 +32,7 @@ SPEND_KEY = "llmeval_spend"  # workeroutput: a worker's SpendingLimit.snapshot()
 
 
 def price_table(settings: RunSettings) -> PriceTable | None:
-    return load_prices(settings.prices) if settings.prices is not None else None
+    return load_prices(settings.prices, settings.prices_origin) if settings.prices is not None else None
 
 
 def spending_limit(settings: RunSettings, prices: PriceTable | None, workers: int = 1) -> SpendingLimit | None:

@@ -107,6 +107,7 @@ class SpendingLimit:
         self.stop_reason: str | None = None  # set by the first refusal
         self._held_tokens = 0
         self._held_cost = 0.0
+        self._flying = 0  # requests sent and not yet answered
         self._lock = threading.Lock()
 
     def reserve(self, body: dict[str, Any]) -> Reservation:
@@ -123,17 +124,27 @@ class SpendingLimit:
             if self.max_tokens is not None and self.spent_tokens + self._held_tokens + bound.tokens > self.max_tokens:
                 self._stop(
                     f"--llm-max-tokens-budget {self.max_tokens:,}{self.share} reached: "
-                    f"{self.spent_tokens:,} tokens spent, the next request may use up to {bound.tokens:,}"
+                    f"{self.spent_tokens:,} tokens spent{self._in_flight(f'{self._held_tokens:,} tokens')}, "
+                    f"the next request may use up to {bound.tokens:,}"
                 )
             if self.max_cost is not None and self.spent_cost + self._held_cost + cost > self.max_cost:
                 self._stop(
-                    f"--llm-max-cost {self.max_cost:g} USD{self.share} reached: {self.spent_cost:.6f} USD spent, "
+                    f"--llm-max-cost {self.max_cost:g} USD{self.share} reached: {self.spent_cost:.6f} USD spent"
+                    f"{self._in_flight(f'{self._held_cost:.6f} USD')}, "
                     f"the next request may cost up to {cost:.6f} USD"
                 )
             self._held_tokens += bound.tokens
             self._held_cost += cost
+            self._flying += 1
             self.sent += 1
             return Reservation(bound.tokens, cost)
+
+    def _in_flight(self, held: str) -> str:
+        """What the stop message adds to the settled spend: the answers still awaited (their use is
+        not known yet, so their bound is shown as an upper limit)."""
+        if not self._flying:
+            return " (settled; none in flight)"
+        return f" (settled) plus up to {held} held by {self._flying} request(s) in flight"
 
     def _stop(self, reason: str) -> None:
         self.stop_reason = reason
@@ -153,6 +164,7 @@ class SpendingLimit:
         with self._lock:
             self._held_tokens -= reservation.tokens
             self._held_cost -= reservation.cost
+            self._flying -= 1
             if usage is None:
                 return
             tokens = usage.prompt_tokens + usage.completion_tokens

@@ -31,6 +31,7 @@ from ..files import FileProblem, decode_utf8, read_bounded
 MAX_PRICE_FILE_BYTES = 1024 * 1024
 PER_TOKENS = 1_000_000  # prices are per million tokens
 ANY_MODEL = "*"
+MAX_PRICE = 1_000_000.0  # USD per million tokens (1 USD a token): far above any real price
 
 
 class ModelPrice(BaseModel):
@@ -38,9 +39,10 @@ class ModelPrice(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    reasoning: float | None = Field(default=None, ge=0)  # None: billed as output
+    # at most MAX_PRICE and finite: a larger price is a typo, and its cost would overflow to inf
+    input: float = Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)
+    output: float = Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)
+    reasoning: float | None = Field(default=None, ge=0, le=MAX_PRICE, allow_inf_nan=False)  # None: as output
 
     def cost(self, prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0) -> float:
         """USD for one answer's tokens; reasoning tokens are part of `completion_tokens` (OpenAI's usage)."""
@@ -66,9 +68,9 @@ class PriceTable(RootModel[dict[str, ModelPrice]]):
         return prices.get(ANY_MODEL)
 
 
-def load_prices(path: Path) -> PriceTable:
-    """Read and check a price table file. Raises ConfigError naming the file and the problem."""
-    flag = "--llm-prices (ini llm_prices)"
+def load_prices(path: Path, flag: str = "--llm-prices") -> PriceTable:
+    """Read and check a price table file. Raises ConfigError naming where it was given (`flag`), the
+    file and the problem."""
     try:
         text = decode_utf8(read_bounded(path, MAX_PRICE_FILE_BYTES))
     except FileProblem as problem:
@@ -118,4 +120,8 @@ def _first_problem(exc: ValidationError) -> str:
         return f"{where}: missing; every model needs input and output (USD per million tokens)"
     if error["type"] in ("model_type", "dict_type"):
         return f"{where}: expected input/output prices, got {value!r}"
+    if error["type"] == "less_than_equal":
+        return f"{where}: at most {MAX_PRICE:,.0f} USD per million tokens, got {value!r}; check the units"
+    if error["type"] == "finite_number":
+        return f"{where}: must be a finite number of USD per million tokens, got {value!r}"
     return f"{where}: {error['msg']}, got {value!r}"

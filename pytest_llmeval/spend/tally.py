@@ -91,6 +91,28 @@ def record_tally(record: SampleRecord, prices: PriceTable | None, model: str) ->
     return tally
 
 
+def model_tally(entry: dict[str, Any], prices: PriceTable | None) -> TokenTally:
+    """One model's share of an arena record (`arena.runtime._spent`), priced by that model's price."""
+    tally = TokenTally(
+        requests=entry["requests"] - entry["cached"],
+        cached_requests=entry["cached"],
+        **{
+            key: int(entry[key])
+            for key in (
+                "prompt_tokens",
+                "completion_tokens",
+                "reasoning_tokens",
+                "cached_prompt_tokens",
+                "cached_completion_tokens",
+            )
+        },
+    )
+    price = prices.price_of(entry["model"]) if prices is not None else None
+    if price is not None:
+        tally.cost_usd = price.cost(tally.prompt_tokens, tally.completion_tokens, tally.reasoning_tokens)
+    return tally
+
+
 class SpendCollector:
     """Sums record tallies per benchmark, subset, collection group and model."""
 
@@ -104,10 +126,19 @@ class SpendCollector:
     def add(self, record: SampleRecord) -> None:
         if record.usage is None:
             return
-        tally = record_tally(record, self.prices, self.model)
         summary = self.summary
+        per_model = (record.arena or {}).get("spend")
+        if per_model:  # an arena pair: candidate, baseline and judge requests, each its own model's
+            tally = TokenTally()
+            for entry in per_model:
+                part = model_tally(entry, self.prices)
+                summary.models.setdefault(entry["model"], TokenTally()).add(part)
+                summary.priced = summary.priced or part.cost_usd is not None
+                tally.add(part)
+        else:
+            tally = record_tally(record, self.prices, self.model)
+            summary.models.setdefault(self.model, TokenTally()).add(tally)
         summary.run.add(tally)
-        summary.models.setdefault(self.model, TokenTally()).add(tally)
         bench = self._benchmarks[record.benchmark]
         bench.add(tally)
         bench.subsets.setdefault(record.subset, TokenTally()).add(tally)

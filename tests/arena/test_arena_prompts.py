@@ -73,7 +73,7 @@ def test_prompts_from_a_hub_repository(monkeypatch, tmp_path):
         ("new", r"neither an http\(s\) URL nor a model the plugin serves"),
         ("bad name=http://h/v1", "needs a NAME"),
         ("x=http://h/v1,oops", "expected KEY=VALUE"),
-        ("x=http://h/v1,key=LLMEVAL_ARENA_UNSET_KEY", "is not set in the environment"),
+        ("x=http://h/v1,key=LLMEVAL_ARENA_UNSET_KEY", "named in key= is not set"),
     ],
 )
 def test_bad_model_specs_name_the_problem(spec, message):

@@ -155,15 +155,25 @@ def test_budget_under_xdist_splits_it_between_workers(pytester, usage_server, tm
         ("{not json", "p.json", "p.json is not valid JSON"),
         ('["a"]', "p.json", "must map model names to prices"),
         ("a = 1", "p.ini", "unknown format .ini"),
+        ('{"m": {"input": 1e308, "output": 1}}', "p.json", "m.input: at most 1,000,000 USD per million tokens"),
+        ('{"m": {"input": 1, "output": Infinity}}', "p.json", "m.output: must be a finite number"),
     ],
 )
 def test_a_bad_price_table_is_one_clear_usage_error(pytester, usage_server, gsm8k_file, text, name, message):
     (pytester.path / name).write_text(text)
     result = run(pytester, usage_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-prices", name)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*--llm-prices (ini llm_prices)*{message}*"])
+    result.stderr.fnmatch_lines([f"*--llm-prices: *{message}*"])  # given on the command line: named so
     assert "Traceback" not in result.stderr.str()
     assert chat_requests(usage_server) == 0
+
+
+def test_a_price_table_from_the_ini_is_named_so(pytester, usage_server, gsm8k_file):
+    (pytester.path / "p.json").write_text('{"m": {"input": 1e308, "output": 1}}')
+    pytester.makeini("[pytest]\nllm_prices = p.json\n")
+    result = run(pytester, usage_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini llm_prices (--llm-prices): *p.json*at most*"])
 
 
 def test_missing_price_table_file_names_the_file(tmp_path):
@@ -266,3 +276,15 @@ def test_tally_per_benchmark_subset_group_and_model_with_repeats_partly_cached()
     assert summary.groups["math"].cost_usd == pytest.approx(16.0)
     assert summary.models["m"].total_tokens == summary.run.total_tokens == 61
     assert summary.run.cost_usd == pytest.approx(61.0)
+
+
+def test_the_stop_message_says_what_was_settled_and_what_is_in_flight():
+    from pytest_llmeval.spend import BudgetReached, ModelPrice, SpendingLimit
+
+    one = request_bound(body("x", max_tokens=100))
+    price = ModelPrice(input=1.0, output=2.0)
+    cost = (one.prompt_tokens * 1.0 + one.completion_tokens * 2.0) / 1e6
+    limit = SpendingLimit(max_cost=cost * 1.5, price=price)
+    limit.reserve(body("x", max_tokens=100))  # in flight, nothing settled yet
+    with pytest.raises(BudgetReached, match=r"0\.000000 USD spent \(settled\) plus up to .* held by 1 request"):
+        limit.reserve(body("x", max_tokens=100))

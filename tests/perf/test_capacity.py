@@ -32,6 +32,8 @@ def test_slo_clauses_parse_with_units_and_statistics() -> None:
         ("ttft>=2s", "is not [STAT_]METRIC<=VALUE"),
         ("ttft<=0s", "positive number"),
         ("error_rate<=2ms", "error_rate is a fraction"),
+        ("error_rate<=150%", "at most 1 \\(100%\\)"),
+        ("error_rate<=1.5", "at most 1 \\(100%\\)"),
         ("", "at least one constraint"),
     ],
 )
