@@ -174,5 +174,13 @@ class SampleItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
+    def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        # pytest renders a *setup* error here, not through repr_failure: a full traceback, with the
+        # source of every frame parsed (the dispatcher's asyncio/tenacity/client frames too): ~0.4 s
+        # of CPU per errored sample, thrown away since its message is the whole report (run/runner.py).
+        if isinstance(excinfo.value, LLMEvalError):
+            return str(excinfo.value)
+        return super()._repr_failure_py(excinfo, style=style)
+
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.benchmark.name}[{self.sample.subset}] {self.name}"
