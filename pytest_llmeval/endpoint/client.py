@@ -373,19 +373,29 @@ def _is_overload(exc: BaseException | None) -> bool:
     return isinstance(exc, ServerError) and exc.status in OVERLOAD_STATUSES
 
 
+# overload answers (429/503) one request may get per --llm-retries while adapting: a rate limit that
+# clears is waited out, a prompt the server always refuses ends as an error instead of for --llm-timeout
+OVERLOAD_TRIES_PER_RETRY = 16
+
+
 class _OverloadAwareStop:
     """Adaptive concurrency's stop rule: `retries` more attempts for failures other than overload
-    answers (429/503); overload answers are retried until `timeout_s` seconds since the first attempt
-    (the gate lowers the limit meanwhile; a server that keeps refusing is then an error as before)."""
+    answers (429/503); overload answers are retried up to `retries * OVERLOAD_TRIES_PER_RETRY` times
+    and until `timeout_s` seconds since the first attempt (the gate lowers the limit meanwhile).
+    `retries` 0 means no retry of any kind."""
 
     def __init__(self, retries: int, timeout_s: float) -> None:
         self.retries = retries
         self.timeout_s = timeout_s
         self.failures = 0
+        self.overloads = 0
 
     def __call__(self, state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome is not None else None
         if _is_overload(error):
+            self.overloads += 1
+            if self.overloads > self.retries * OVERLOAD_TRIES_PER_RETRY:
+                return True
             return (state.seconds_since_start or 0.0) >= self.timeout_s
         self.failures += 1
         return self.failures > self.retries

@@ -81,3 +81,14 @@ def test_while_adapting_429s_do_not_use_up_the_retries_but_other_failures_do() -
     late = state_after(50, overload)
     late.start_time -= 601.0
     assert _OverloadAwareStop(retries=3, timeout_s=600.0)(late)
+
+
+def test_overload_retries_are_bounded_per_request_and_none_with_zero_retries() -> None:
+    """A prompt the server always answers 503 ends as its sample's error, not after --llm-timeout."""
+    from pytest_llmeval.endpoint.client import OVERLOAD_TRIES_PER_RETRY, _OverloadAwareStop
+
+    overload = ServerError("server answered 503", status=503)
+    assert _OverloadAwareStop(retries=0, timeout_s=600.0)(state_after(1, overload))  # --llm-retries 0: none
+    stop = _OverloadAwareStop(retries=2, timeout_s=600.0)
+    verdicts = [stop(state_after(attempt, overload)) for attempt in range(1, 2 * OVERLOAD_TRIES_PER_RETRY + 2)]
+    assert verdicts == [False] * (2 * OVERLOAD_TRIES_PER_RETRY) + [True]
