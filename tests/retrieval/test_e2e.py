@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,8 @@ def test_bad_beir_rows_are_one_error_naming_the_row(pytester, start_server, tmp_
     result, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={folder}")
     assert result.ret != 0
     out = result.stdout.str()
-    assert says in out and out.count(says) == 1
+    # one collection error (its message is printed again in the short summary, untruncated under CI=true)
+    assert says in out and re.search(r"\b1 error\b", out.splitlines()[-1])
     assert server.stats()["endpoints"].get("POST /v1/embeddings", 0) == 0  # nothing scored
 
 
