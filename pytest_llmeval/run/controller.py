@@ -70,7 +70,8 @@ class Controller:
             return
         self.samples_seen += 1
         self.config.hook.pytest_llmeval_sample_record(record=SampleRecord.model_validate(payload))
-        slim_report(report)
+        if not getattr(self.config.option, "htmlpath", None):  # pytest-html reads the record later, per row
+            slim_report(report)
 
     def pytest_llmeval_sample_skipped(self, benchmark: str, subset: str) -> None:
         self.samples_seen += 1
