@@ -10,14 +10,12 @@ machine when the cap regresses (an endless stream reached 4.7-11.7 GB in 15 s, a
 from __future__ import annotations
 
 import json
-import os
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bounded import run_bounded
 from tests.core.loopback import LoopbackChatServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,18 +35,12 @@ print(json.dumps({"errors": result.errors, "first_error": result.first_error, "o
 """
 
 
-def _bounded() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
-
-
 def run_perf_child(port: int, transport: str, stream: bool) -> tuple[dict[str, object], float]:
     """(the level's figures, peak RSS in MB) of a perf run in a child bounded to 1 GiB."""
     command = [sys.executable, "-c", CHILD, str(port), transport, "1" if stream else "0", str(CAP)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_bounded)
-    out = process.stdout.read().decode()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out[-2000:]
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+    status, out, peak_mb = run_bounded(command, ROOT)
+    assert status == 0, out[-2000:]
+    return json.loads(out.strip().splitlines()[-1]), peak_mb
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bounded import run_bounded
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = {"model": "m", "base_url": None, "started": "2026-12-01T00:00:00+00:00", "duration_s": 1.0}
@@ -24,17 +24,7 @@ RESULTS = {"model": "m", "base_url": None, "started": "2026-12-01T00:00:00+00:00
 
 def bounded_run(args: list[str], cwd: Path) -> tuple[int, str, float]:
     """(exit status, output, peak RSS in MB) of `python ARGS` in a child bounded to 1 GiB."""
-
-    def bound() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=bound, env=env
-    )
-    out = process.stdout.read().decode("utf-8", "replace")  # type: ignore[union-attr]
-    _, status, usage = os.wait4(process.pid, 0)
-    return os.waitstatus_to_exitcode(status), out, usage.ru_maxrss / 1024
+    return run_bounded([sys.executable, *args], cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def one_gigabyte_line(path: Path) -> Path:
