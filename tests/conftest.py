@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+# math-verify's parser picks its ANTLR grammar by reading the installed runtime's version from the
+# distribution metadata at import time; a later test in the same worker that changes what
+# importlib.metadata sees made that lookup fail in CI (ImportError "Unsupported ANTLR version ").
+# Import it once, first.
+try:
+    import math_verify  # noqa: F401
+except ImportError:
+    pass
+
 import json
 import signal
 from collections.abc import Callable, Iterator
