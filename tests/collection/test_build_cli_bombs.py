@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bounded import run_bounded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,18 +26,8 @@ LAUGHS = "".join(
 
 def build(schema: Path, *args: str, cwd: Path) -> tuple[int, str, float]:
     """(exit status, stderr + stdout, peak RSS in MB) of the build CLI in a child bounded to 1 GiB."""
-
-    def bound() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
-
     command = [sys.executable, "-m", "pytest_llmeval.collection", "build", str(schema), "-n", "5", *args]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=bound, env=env
-    )
-    out = process.stdout.read().decode("utf-8", "replace")  # type: ignore[union-attr]
-    _, status, usage = os.wait4(process.pid, 0)
-    return os.waitstatus_to_exitcode(status), out, usage.ru_maxrss / 1024
+    return run_bounded(command, cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def deep_json(levels: int) -> dict[str, object]:
