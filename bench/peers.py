@@ -21,7 +21,7 @@ What runs (the same work for each, one request per sample, checked on the server
 
 The peers live in their own virtual environments under `--cache` (default
 `~/.cache/pytest-llmbench/peers/<name>-<version>`), made on first use with `python -m venv` and
-`pip install evalscope==1.14.1` / `pip install lm-eval==0.4.13` from PyPI (about 1.5 GB together;
+`pip install evalscope==1.14.1` / `pip install 'lm-eval[api]==0.4.13'` from PyPI (about 1.5 GB together;
 neither needs torch for an API model). `--evalscope-python` / `--lmeval-python` use an existing
 environment instead. Wall time is from process start to exit (imports and data loading included:
 what a user waits for). Ratios within one run only; the load average is printed at start and end.
@@ -84,12 +84,14 @@ def peer_python(name: str, given: str | None, cache: Path) -> str:
     package, version = PEERS[name]
     venv = cache / f"{package}-{version}"
     python = venv / "bin" / "python"
-    module = "evalscope" if name == "evalscope" else "lm_eval"
-    if python.exists() and subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0:
+    # lm-eval's API models need its `api` extra (tenacity, aiohttp); a bare install fails at model creation
+    probe = "import evalscope" if name == "evalscope" else "import lm_eval, tenacity, aiohttp"
+    if python.exists() and subprocess.run([python, "-c", probe], capture_output=True).returncode == 0:
         return str(python)
     print(f"installing {package}=={version} into {venv} (first use; from PyPI)", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", f"{package}=={version}"], check=True)
+    extras = "[api]" if name == "lmeval" else ""
+    subprocess.run([python, "-m", "pip", "install", "-q", f"{package}{extras}=={version}"], check=True)
     return str(python)
 
 
