@@ -1,5 +1,6 @@
 """What the bench/ scripts share: a GSM8K-shaped data file, the arguments of a `pytest -m gsm8k`
-run against a loopback server, and one timed pytest process with its peak memory.
+run against a loopback server, one timed pytest process with its peak memory, and a child process
+read to its end with its peak memory.
 
 The scripts import it as `from _common import ...`: `python bench/NAME.py` puts bench/ on sys.path.
 """
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 QUIET = ["-q", "-p", "no:cacheprovider"]  # pytest's short output, and no .pytest_cache in the folder
 
@@ -68,3 +70,12 @@ def run_pytest(args: list[str], cwd: Path) -> tuple[float, int, int]:
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss // 1024
+
+
+def run_reading(command: list[str], **popen: Any) -> tuple[str, int, float]:
+    """(its output, stdout and stderr together; exit code; peak RSS in MB) of one child process,
+    read until it ends. `popen`: more `subprocess.Popen` arguments (cwd, env, preexec_fn...)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+    out = process.stdout.read().decode()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(process.pid, 0)
+    return out, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
