@@ -19,32 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _common import QUIET, bytecode_env, gsm8k_args, write_gsm8k  # type: ignore[import-not-found]
+
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
-
-
-def write_rows(path: Path, count: int) -> Path:
-    with path.open("w", encoding="utf-8") as handle:
-        for i in range(count):
-            handle.write(json.dumps({"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"}) + "\n")
-    return path
 
 
 def run(server: FakeOpenAIServer, data: Path, work: Path, name: str, *extra: str) -> dict[str, float]:
     server.reset()
     results = work / f"{name}.json"
-    args = [
-        *("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k"),
-        *("--llm-dataset", f"gsm8k={data}", "--llm-no-cache", "--llm-results", str(results)),
-        *("-q", "-p", "no:cacheprovider", *extra),
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([sys.executable, "-m", "pytest", *args], cwd=work, env=env, capture_output=True, check=False)
+    args = [*gsm8k_args(server.base_url, data), "--llm-results", str(results), *QUIET, *extra]
+    subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=work, env=bytecode_env(), capture_output=True, check=False
+    )
     report = json.loads(results.read_text())
     stats = server.stats()
     samples = report["samples_scored"] + report["samples_errored"]
@@ -67,7 +58,7 @@ def main() -> None:
     config = FakeServerConfig(max_concurrency=args.limit, retry_after_s=0.1, latency_s=args.latency)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(config) as server:
         work = Path(tmp)
-        data = write_rows(work / "gsm8k.jsonl", args.samples)
+        data = write_gsm8k(work / "gsm8k.jsonl", args.samples)
         c = str(args.concurrency)
         runs = {
             f"adaptive, C={c}": run(server, data, work, "adaptive", "--llm-concurrency", c),

@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tempfile
-from pathlib import Path
 
-from eval_throughput import run_pytest  # type: ignore[import-not-found]  # bench/ is on sys.path
+from _common import QUIET, run_pytest, work_folder  # type: ignore[import-not-found]
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
@@ -32,9 +30,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds of the figures at the end")
     args = parser.parse_args()
     n, c, latency = args.n, args.concurrency, args.latency
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "pytest.ini").write_text("[pytest]\n")
+    with work_folder() as work:
         prompts = work / "questions.jsonl"
         prompts.write_text("".join(json.dumps({"uid": f"q{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(n)))
         names = ("base", "alpha", "beta")
@@ -61,9 +57,7 @@ def main() -> None:
                     "--llm-no-cache",
                     "--llm-results",
                     str(results),
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
+                    *QUIET,
                 ],
                 work,
             )

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _common import QUIET, run_pytest  # type: ignore[import-not-found]
 
 from pytest_llmeval.benchmarks import file_benchmark, register_benchmark
 from pytest_llmeval.collection import Collection, Dataset, build_collection, write_collection
@@ -69,15 +67,6 @@ def build_suite(work: Path, rows: int) -> Path:
     return suite
 
 
-def run_pytest(args: list[str], cwd: Path) -> tuple[float, int]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    started = time.perf_counter()
-    code = subprocess.run(
-        [sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-    ).returncode
-    return time.perf_counter() - started, code
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1000, help="rows per benchmark (10 benchmarks)")
@@ -99,9 +88,7 @@ def main() -> None:
                 "--llm-base-url",
                 server.base_url,
                 "--llm-no-cache",
-                "-q",
-                "-p",
-                "no:cacheprovider",
+                *QUIET,
                 "-p",
                 "no:randomly",
                 "--llm-concurrency",
@@ -111,10 +98,10 @@ def main() -> None:
             coll_args = [*common, "--llm-collection", str(suite), "--llm-results", str(work / "coll.json")]
             plain_times, coll_times = [], []
             for _ in range(options.repeat):
-                wall, code = run_pytest(plain_args, work)
+                wall, code, _ = run_pytest(plain_args, work)
                 assert code == 0, f"plain run exit {code}"
                 plain_times.append(wall)
-                wall, code = run_pytest(coll_args, work)
+                wall, code, _ = run_pytest(coll_args, work)
                 assert code == 0, f"collection run exit {code}"
                 coll_times.append(wall)
             sent = server.stats()["chat_requests"]

@@ -15,19 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from _common import QUIET, gsm8k_args, run_pytest, write_gsm8k  # type: ignore[import-not-found]
+
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
-
-
-def write_gsm8k(path: Path, count: int) -> Path:
-    with path.open("w", encoding="utf-8") as handle:
-        for i in range(count):
-            handle.write(json.dumps({"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"}) + "\n")
-    return path
 
 
 def rules(count: int, accuracy: float, seed: int) -> list[dict[str, str]]:
@@ -42,44 +35,21 @@ def run(count: int, accuracy: float, concurrency: int, workdir: Path) -> dict[st
     data = write_gsm8k(workdir / "gsm8k.jsonl", count)
     results = workdir / f"results-{accuracy}.json"
     with FakeOpenAIServer(FakeServerConfig(rules=rules(count, accuracy, seed=int(accuracy * 1000)))) as server:
-        proc = subprocess.run(
+        _, code, _ = run_pytest(
             [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:randomly",
-                "-p",
-                "no:cacheprovider",
-                "--llm-model",
-                "fake-model",
-                "--llm-base-url",
-                server.base_url,
-                "-m",
-                "gsm8k",
-                "--llm-dataset",
-                f"gsm8k={data}",
-                "--llm-concurrency",
-                str(concurrency),
-                "--llm-no-cache",
-                "--llm-threshold",
-                "gsm8k.acc>=0.8",
-                "--llm-early-stop",
-                "--llm-results",
-                str(results),
+                *("-p", "no:randomly", *QUIET),
+                *gsm8k_args(server.base_url, data),
+                *("--llm-concurrency", str(concurrency), "--llm-threshold", "gsm8k.acc>=0.8", "--llm-early-stop"),
+                *("--llm-results", str(results)),
             ],
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
+            workdir,
         )
         sent = server.stats()["chat_requests"]
     data_out = json.loads(results.read_text()) if results.exists() else {}
     outcome = (data_out.get("thresholds") or [{}])[0]
     return {
         "accuracy": accuracy,
-        "exit": proc.returncode,
+        "exit": code,
         "sent": sent,
         "fraction": sent / count,
         "status": outcome.get("status"),

@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import QUIET, gsm8k_args  # type: ignore[import-not-found]
+
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
 
@@ -31,29 +33,8 @@ def session_seconds(folder: Path, base_url: str, samples: int, failing: int) -> 
     ]
     data = folder / f"g{failing}.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:cacheprovider",
-        "--rootdir",
-        str(folder),
-    ]
-    command += [
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
-    ]
-    command += ["--llm-retries", "0", "--llm-no-cache"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:randomly", *QUIET, "--rootdir", str(folder)]
+    command += [*gsm8k_args(base_url, data), "--llm-retries", "0"]
     out = subprocess.run(command, cwd=folder, capture_output=True, text=True).stdout
     found = re.search(r" in ([0-9.]+)s", out.splitlines()[-1] if out else "")
     if not found:

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from _common import QUIET, bytecode_env, gsm8k_args  # type: ignore[import-not-found]
+
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
 PROBE = """
@@ -120,30 +122,11 @@ def run(work: Path, server: FakeOpenAIServer, count: int, workers: int = 0) -> R
     if not data.exists():
         write_gsm8k(data, count)
     probes = Path(tempfile.mkdtemp(dir=work))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = bytecode_env()
     env["LLMEVAL_PROBE_DIR"] = str(probes)
     env["PYTHONPATH"] = os.pathsep.join([str(work), env.get("PYTHONPATH", "")])
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "llmeval_memprobe",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
-        "--llm-concurrency",
-        "64",
-        "--llm-no-cache",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
+    args = [sys.executable, "-m", "pytest", "-p", "llmeval_memprobe", *gsm8k_args(server.base_url, data)]
+    args += ["--llm-concurrency", "64", *QUIET]
     if workers:
         args += ["-n", str(workers)]
     started = time.perf_counter()

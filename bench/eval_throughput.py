@@ -18,55 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
+
+from _common import QUIET, gsm8k_args, run_pytest, work_folder, write_gsm8k  # type: ignore[import-not-found]
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
 
-def write_gsm8k(path: Path, count: int) -> Path:
-    with path.open("w", encoding="utf-8") as handle:
-        for i in range(count):
-            handle.write(json.dumps({"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"}) + "\n")
-    return path
-
-
-def run_pytest(args: list[str], cwd: Path) -> tuple[float, int, int]:
-    """(wall seconds, exit code, peak RSS in MB) of one pytest process."""
-    # Bytecode caching on, as on a user's machine (some sandboxes export PYTHONDONTWRITEBYTECODE,
-    # which would make every run recompile the plugin and its dependencies).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss // 1024
-
-
 def eval_args(server: FakeOpenAIServer, data: Path, concurrency: int, results: Path) -> list[str]:
     return [
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
-        "--llm-concurrency",
-        str(concurrency),
-        "--llm-no-cache",
-        "--llm-results",
-        str(results),
-        "-q",
-        "-p",
-        "no:cacheprovider",
+        *gsm8k_args(server.base_url, data),
+        *("--llm-concurrency", str(concurrency), "--llm-results", str(results)),
+        *QUIET,
     ]
 
 
@@ -95,8 +58,8 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
     bare_file.write_text(
         f"import pytest\n\n@pytest.mark.parametrize('i', range({count}))\ndef test_item(i):\n    assert i >= 0\n"
     )
-    run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)  # warm-up: bytecode caches
-    bare, _, _ = run_pytest([str(bare_file), "-q", "-p", "no:cacheprovider"], work)
+    run_pytest([str(bare_file), *QUIET], work)  # warm-up: bytecode caches
+    bare, _, _ = run_pytest([str(bare_file), *QUIET], work)
     with FakeOpenAIServer(FakeServerConfig(rules=right_answers(count))) as server:
         ours, code, _ = run_pytest(eval_args(server, data, concurrency, work / "overhead.json"), work)
     print(f"2. zero-latency overhead: N={count}, exit {code}")
@@ -123,9 +86,7 @@ def main() -> None:
     parser.add_argument("--memory-n", type=int, default=100_000)
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "pytest.ini").write_text("[pytest]\n")
+    with work_folder() as work:
         latency_bound(work, args.n, args.concurrency, args.latency)
         overhead(work, args.overhead_n, args.concurrency)
         if not args.skip_memory:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-from pathlib import Path
 
-from eval_throughput import run_pytest  # type: ignore[import-not-found]  # bench/ is on sys.path
+from _common import QUIET, run_pytest, work_folder  # type: ignore[import-not-found]
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
@@ -32,9 +30,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "pytest.ini").write_text("[pytest]\n")
+    with work_folder() as work:
         (work / "conftest.py").write_text(CONFTEST)
         with (work / "essay.jsonl").open("w") as handle:
             for i in range(args.n):
@@ -58,9 +54,7 @@ def main() -> None:
                     "--llm-no-cache",
                     "--llm-results",
                     str(results),
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
+                    *QUIET,
                 ],
                 work,
             )

@@ -15,10 +15,9 @@ import argparse
 import io
 import json
 import random
-import tempfile
 from pathlib import Path
 
-from eval_throughput import run_pytest, write_gsm8k  # type: ignore[import-not-found]  # bench/ is on sys.path
+from _common import QUIET, run_pytest, work_folder, write_gsm8k  # type: ignore[import-not-found]
 from PIL import Image
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
@@ -70,9 +69,7 @@ def args_for(server: FakeOpenAIServer, bench: str, data: Path, work: Path) -> li
         "32",
         "--llm-cache-dir",
         str(work / "cache"),
-        "-q",
-        "-p",
-        "no:cacheprovider",
+        *QUIET,
     ]
 
 
@@ -82,9 +79,7 @@ def main() -> None:
     parser.add_argument("--memory-n", type=int, default=10_000)
     parser.add_argument("--side", type=int, default=512)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{1}")) as server:
-        work = Path(tmp)
-        (work / "pytest.ini").write_text("[pytest]\n")
+    with work_folder() as work, FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{1}")) as server:
         vista = write_math_vista(work / "vista", args.n, args.side)
         text = write_gsm8k(work / "gsm8k.jsonl", args.n)
         wall_text, _, rss_text = run_pytest(args_for(server, "gsm8k", text, work / "t"), work)

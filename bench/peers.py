@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import QUIET, gsm8k_args  # type: ignore[import-not-found]
+
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
 PEERS = {"evalscope": ("evalscope", "1.14.1"), "lmeval": ("lm-eval", "0.4.13")}
@@ -111,25 +113,8 @@ def offline_env(home: Path) -> dict[str, str]:
 def run_plugin(work: Path, url: str, data: Path, args: argparse.Namespace) -> list[str]:
     (work / "pytest.ini").write_text("[pytest]\n")
     return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
-        "--llm-bench-arg",
-        f"gsm8k.few_shot_num={args.shots}",
-        "--llm-concurrency",
-        str(args.concurrency),
-        "--llm-no-cache",
+        *(sys.executable, "-m", "pytest", *QUIET, *gsm8k_args(url, data)),
+        *("--llm-bench-arg", f"gsm8k.few_shot_num={args.shots}", "--llm-concurrency", str(args.concurrency)),
     ]
 
 

@@ -17,9 +17,10 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _common import QUIET, gsm8k_args, work_folder, write_gsm8k  # type: ignore[import-not-found]
 
 from pytest_llmeval.endpoint.dispatcher import Dispatcher
 from pytest_llmeval.settings import EndpointSettings
@@ -57,21 +58,9 @@ def dispatcher_seconds(urls: list[str], concurrency: int, count: int) -> tuple[f
 
 def pytest_seconds(work: Path, data: Path, urls: list[str], concurrency: int, name: str) -> float:
     results = work / f"{name}.json"
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--llm-model",
-        "fake-model",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
-    ]
-    for url in urls:
-        args += ["--llm-base-url", url]
-    args += ["--llm-concurrency", str(concurrency), "--llm-no-cache", "--llm-results", str(results), "-q"]
-    subprocess.run([*args, "-p", "no:cacheprovider"], cwd=work, stdout=subprocess.DEVNULL, check=False)
+    args = [sys.executable, "-m", "pytest", *gsm8k_args(urls, data)]
+    args += ["--llm-concurrency", str(concurrency), "--llm-results", str(results), *QUIET]
+    subprocess.run(args, cwd=work, stdout=subprocess.DEVNULL, check=False)
     return float(json.loads(results.read_text())["duration_s"])
 
 
@@ -103,12 +92,8 @@ def main() -> None:
         bound = min(args.n / ideal_many, 1 / (many_cpu / args.n)) if many_cpu else args.n / ideal_many
         print(f"  client-bound ratio {bound / (args.n / one):.1f}x (requests/s one core can drive at C=256 vs C=16)")
         if args.pytest:
-            with tempfile.TemporaryDirectory() as tmp:
-                work = Path(tmp)
-                (work / "pytest.ini").write_text("[pytest]\n")
-                data = work / "gsm8k.jsonl"
-                rows = (json.dumps({"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"}) for i in range(args.n))
-                data.write_text("".join(row + "\n" for row in rows))
+            with work_folder() as work:
+                data = write_gsm8k(work / "gsm8k.jsonl", args.n)
                 one = pytest_seconds(work, data, urls[:1], 16, "one")
                 many = pytest_seconds(work, data, urls, 16 * args.replicas, "many")
             print(f"pytest runs (session time): 1 replica C=16 {one:.2f} s, {args.replicas} replicas {many:.2f} s")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _common import run_reading  # type: ignore[import-not-found]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,10 +50,8 @@ def peak_rss_mb(port: int, data: Path, cwd: Path, *args: str) -> tuple[float, st
         "-q",
         *args,
     ]
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = process.stdout.read().decode()  # type: ignore[union-attr]
-    _, _, usage = os.wait4(process.pid, 0)
-    return usage.ru_maxrss / 1024, out.strip().splitlines()[-1] if out.strip() else ""
+    out, _, peak = run_reading(command, cwd=cwd)
+    return peak, out.strip().splitlines()[-1] if out.strip() else ""
 
 
 def main() -> None:

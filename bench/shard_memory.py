@@ -9,20 +9,10 @@ Both are real `pytest` processes against a loopback server answering at once; pe
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+
+from _common import QUIET, gsm8k_args, run_pytest, work_folder, write_gsm8k  # type: ignore[import-not-found]
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
-
-
-def peak_rss_mb(args: list[str], cwd: Path) -> int:
-    process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.DEVNULL)
-    _, _, usage = os.wait4(process.pid, 0)
-    return usage.ru_maxrss // 1024
 
 
 def main() -> None:
@@ -30,22 +20,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--shards", type=int, default=8)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{1}")) as server:
-        work = Path(tmp)
-        (work / "pytest.ini").write_text("[pytest]\n")
-        data = work / "gsm8k.jsonl"
-        data.write_text(
-            "".join(
-                json.dumps({"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"}) + "\n" for i in range(args.n)
-            )
-        )
-        base = [
-            "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k",
-            "--llm-dataset", f"gsm8k={data}", "--llm-no-cache", "--llm-concurrency", "64",
-            "-q", "-p", "no:cacheprovider",
-        ]  # fmt: skip
-        whole = peak_rss_mb(base, work)
-        shard = peak_rss_mb(
+    with work_folder() as work, FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{1}")) as server:
+        data = write_gsm8k(work / "gsm8k.jsonl", args.n)
+        base = [*gsm8k_args(server.base_url, data), "--llm-concurrency", "64", *QUIET]
+        _, _, whole = run_pytest(base, work)
+        _, _, shard = run_pytest(
             [*base, "--llm-shard", f"1/{args.shards}", "--llm-results", "s.json", "--llm-samples", "s.jsonl"], work
         )
     print(f"N={args.n} samples: unsharded peak RSS {whole} MB; shard 1/{args.shards} peak RSS {shard} MB")

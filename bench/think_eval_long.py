@@ -17,9 +17,10 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 from pathlib import Path
+
+from _common import run_reading  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,17 +58,8 @@ def measure(kind: str, size: int, limit_mb: int) -> tuple[float, float, str]:
         resource.setrlimit(resource.RLIMIT_AS, (limit_mb * 2**20, limit_mb * 2**20))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, kind, str(size)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        preexec_fn=bound,
-        env=env,
-    )
-    out = process.stdout.read().decode()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(process.pid, 0)
-    peak = usage.ru_maxrss / 1024
-    if os.waitstatus_to_exitcode(status) != 0:
+    out, code, peak = run_reading([sys.executable, "-c", CHILD, kind, str(size)], preexec_fn=bound, env=env)
+    if code != 0:
         return float("nan"), peak, f"failed: {out[-200:].strip()}"
     answer = json.loads(out.strip().splitlines()[-1])
     return answer["seconds"], peak, f"efficiency {answer['efficiency']}"

@@ -9,13 +9,12 @@ the papers apart and it is the id EvalScope results refer to.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from .base import DatasetSource, RecordLoader, Sample
-from .mathqa import AIMEBenchmark, aime_target
+from .mathqa import AIMEBenchmark
 from .registry import register_benchmark
-from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, records_for_label, required_text, safe_sample_id
+from .rows import records_for_label
 
 CONFIGS = {"aime2025_i": "AIME2025-I", "aime2025_ii": "AIME2025-II"}
 
@@ -33,14 +32,3 @@ class AIME25(AIMEBenchmark):
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         for index, (record, where) in enumerate(records_for_label(self, subset, CONFIGS.get(subset, subset), loader)):
             yield loader.to_sample(self, record, index, subset, where)
-
-    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-        raw = str(first_field(record, QUESTION_FIELDS))  # mirrors use question/problem/Problem
-        problem = raw.strip()
-        return Sample(
-            id=safe_sample_id(record.get("id", record.get("ID")), index),
-            subset=subset,
-            input=self.protocol.render({"question": raw, "problem": problem}),  # type: ignore[union-attr]
-            target=aime_target(required_text(record, ANSWER_FIELDS)),
-            metadata={"question": problem},
-        )

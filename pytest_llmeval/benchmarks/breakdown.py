@@ -13,6 +13,7 @@ the group `stem`, and `subset_tags(subset)` names the group so that the core can
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
@@ -20,6 +21,13 @@ from ..errors import ConfigError
 from .base import Benchmark, Sample
 
 BREAKDOWN_KEY = "breakdown"  # Sample.metadata key: the group labels a sample belongs to
+
+
+def metric_label(text: object) -> str:
+    """A data value as a group label in metric names: lower case, each run of characters other than
+    letters, digits and `_` one `_`, none at the ends (`Figure Question Answering` ->
+    `figure_question_answering`, `Art & Design` -> `art_design`)."""
+    return re.sub(r"\W+", "_", str(text).lower()).strip("_")
 
 
 def breakdown_names(metric: str, labels: Iterable[str]) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ from ..scoring.cues import final_boxed
 from ..scoring.math_equiv import numeric_value
 from ..scoring.normalize import normalize_numbers
 from .base import DatasetSource, RecordLoader, Sample, Score
-from .breakdown import with_breakdown
+from .breakdown import metric_label, with_breakdown
 from .multimodal import MultimodalBenchmark
 from .protocols import Protocol
 from .reference_prompts import MATH_VISTA_OPEN, MC_SINGLE_COT, SOURCE
@@ -142,7 +142,7 @@ class MathVista(MultimodalBenchmark):
         }
         task = (record.get("metadata") or {}).get("task") if isinstance(record.get("metadata"), Mapping) else None
         if task:
-            metadata["breakdown"] = [re.sub(r"\W+", "_", str(task).lower()).strip("_")]
+            metadata["breakdown"] = [metric_label(task)]
         if record["question_type"] == "multi_choice":
             choices = [str(c) for c in record.get("choices") or []]
             if not choices:
@@ -160,12 +160,9 @@ class MathVista(MultimodalBenchmark):
             choices = None
             text = MATH_VISTA_OPEN.format(question=raw_question) if reference else OPEN_PROMPT.format(question=question)
             target = str(record["answer"])
-        segments, error = self.segments(
-            [text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)]
+        self.add_segments(
+            metadata, [text, ("image", "decoded_image" if record.get("decoded_image") else "image", image)]
         )
-        metadata["segments"] = segments
-        if error:
-            metadata["media_error"] = error
         return Sample(
             id=safe_sample_id(record.get("pid"), index),
             subset=subset,

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from ..execution.symbolic import math_equal
 from ..scoring.boxed import last_boxed
@@ -28,6 +29,7 @@ from .base import Benchmark, Sample, Score
 from .breakdown import mean_over_carriers, with_breakdown
 from .protocols import Protocol
 from .reference_prompts import AIME, SOURCE
+from .rows import ANSWER_FIELDS, QUESTION_FIELDS, first_field, required_text, safe_sample_id
 
 MATH_PROMPT = (
     "Solve the following math problem. Work through it step by step, then write the final answer "
@@ -95,6 +97,19 @@ class AIMEBenchmark(Benchmark):
     task_type = "math"
     tags = ("math", "reasoning", "competition")
     protocols = AIME_PROTOCOLS
+    # row fields kept in each sample's metadata beside the question (AIME 2024's `url`)
+    row_fields: ClassVar[tuple[str, ...]] = ()
+
+    def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
+        raw = str(first_field(record, QUESTION_FIELDS))  # mirrors use question/problem/Problem
+        problem = raw.strip()
+        return Sample(
+            id=safe_sample_id(record.get("id", record.get("ID")), index),
+            subset=subset,
+            input=self.protocol.render({"question": raw, "problem": problem}),  # type: ignore[union-attr]
+            target=aime_target(required_text(record, ANSWER_FIELDS)),
+            metadata={"question": problem, **{name: record.get(name) for name in self.row_fields}},
+        )
 
     def score(self, sample: Sample, output: str) -> Score:
         value = aime_answer(output)

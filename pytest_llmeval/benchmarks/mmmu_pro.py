@@ -32,6 +32,7 @@ from typing import Any
 
 from ..scoring import choice_letters, format_choices
 from .base import DatasetSource, RecordLoader, Sample
+from .breakdown import metric_label
 from .mcq import answer_letter
 from .multimodal import MultimodalBenchmark
 from .protocols import Protocol
@@ -137,7 +138,7 @@ class MMMUPro(MultimodalBenchmark):
         subject = str(record.get("subject") or "").strip()
         metadata: dict[str, Any] = {
             "subject": subject,
-            "breakdown": [re.sub(r"\W+", "_", subject.lower()).strip("_")] if subject else [],
+            "breakdown": [metric_label(subject)] if subject else [],
         }
         reference = self.reference_protocol
         if subset == "vision":
@@ -162,10 +163,7 @@ class MMMUPro(MultimodalBenchmark):
                 )
                 pieces = interleave(text, {n: cell for n, cell in cells.items() if cell is not None})
             metadata["question"] = question
-        segments, error = self.segments(pieces)
-        metadata["segments"] = segments
-        if error:
-            metadata["media_error"] = error
+        self.add_segments(metadata, pieces)
         return Sample(
             id=safe_sample_id(record.get("id"), index),
             subset=subset,

@@ -76,6 +76,14 @@ class MultimodalBenchmark(Benchmark):
             out.append(ref.model_dump())
         return out, error
 
+    def add_segments(self, metadata: dict[str, Any], pieces: Sequence[str | tuple[str, str, Any]]) -> None:
+        """Spool `pieces` (`segments`) into `metadata["segments"]`, and the first media error, if
+        any, into `metadata["media_error"]` (the sample then fails alone when its request is built)."""
+        segments, error = self.segments(pieces)
+        metadata["segments"] = segments
+        if error:
+            metadata["media_error"] = error
+
     @property
     def reference_protocol(self) -> bool:
         """Whether the run sends EvalScope's messages (the `evalscope` protocol)."""

@@ -22,13 +22,13 @@ type>` and `acc_audio_<audio type>` for the breakdowns the dataset defines.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
 from ..scoring import choice_letters, format_choices
 from .base import DatasetSource, Sample
+from .breakdown import metric_label
 from .multimodal import MultimodalBenchmark
 from .protocols import Protocol
 from .reference_prompts import OMNI_AUDIO_TEXT, OMNI_BENCH, OMNI_IMAGE_TEXT, SOURCE
@@ -43,7 +43,7 @@ INSTRUCTION = (
 
 
 def _label(prefix: str, text: Any) -> str | None:
-    word = re.sub(r"\W+", "_", str(text or "").strip().lower()).strip("_")
+    word = metric_label(text or "")
     return f"{prefix}_{word}" if word else None
 
 
@@ -99,7 +99,6 @@ class OmniBench(MultimodalBenchmark):
             pieces = self.reference_pieces(record, options, use_image, use_audio)
         else:
             pieces = self.native_pieces(record, question, options, use_image, use_audio)
-        segments, error = self.segments(pieces)
         labels = [
             label
             for label in (_label("task", record.get("task type")), _label("audio", record.get("audio type")))
@@ -107,13 +106,11 @@ class OmniBench(MultimodalBenchmark):
         ]
         metadata: dict[str, Any] = {
             "question": question,
-            "segments": segments,
             "breakdown": labels,
             "task_type": record.get("task type"),
             "audio_type": record.get("audio type"),
         }
-        if error:
-            metadata["media_error"] = error
+        self.add_segments(metadata, pieces)
         text = "\n\n".join(piece for piece in pieces if isinstance(piece, str))
         return Sample(
             id=safe_sample_id(record.get("index"), index),

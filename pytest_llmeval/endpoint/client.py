@@ -247,14 +247,7 @@ class ChatClient:
                     exc, self.settings.public_chat_url, time.monotonic() - started, self.settings.timeout_s
                 ) from None
         except (EndpointUnreachableError, RequestTimeoutError, ServerError, BadResponseError):
-            # Whenever a request to a server we started fails, ask whether the server is still there.
-            death = (
-                await asyncio.to_thread(server_death, self.settings.base_url)
-                if watched(self.settings.base_url)
-                else None
-            )
-            if death is not None:
-                raise death from None
+            await self._raise_if_server_died()
             raise
 
     async def _send(self, body: dict[str, Any]) -> ChatResponse:
@@ -331,15 +324,17 @@ class ChatClient:
                 raise transport_error(exc, public, time.monotonic() - started, self.settings.timeout_s) from None
             _raise_for_status(reply, self.settings, public)
         except (EndpointUnreachableError, RequestTimeoutError, ServerError, BadResponseError):
-            death = (
-                await asyncio.to_thread(server_death, self.settings.base_url)
-                if watched(self.settings.base_url)
-                else None
-            )
-            if death is not None:
-                raise death from None
+            await self._raise_if_server_died()
             raise
         return reply.body, time.monotonic() - started
+
+    async def _raise_if_server_died(self) -> None:
+        """Whenever a request to a server we started fails, ask whether the server is still there:
+        ServerDiedError (its exit, its log's tail) instead of the request's own error."""
+        if watched(self.settings.base_url):
+            death = await asyncio.to_thread(server_death, self.settings.base_url)
+            if death is not None:
+                raise death from None
 
 
 async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:

@@ -21,6 +21,7 @@ import select
 import selectors
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -32,7 +33,7 @@ from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
 from .native import make_backend
-from .scheduler import run_level, run_warmup
+from .scheduler import LevelRun, run_level, run_warmup
 from .tokenizer import HFTokenizer, load_tokenizer
 
 DURATION_POOL = 2048  # distinct prompts for levels bounded by duration only
@@ -116,44 +117,18 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
             if results[-1].ok == 0:
                 break
             continue
-        needed = (
-            level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
-        )
+        needed = _level_size(level)
         seed = workload.seed * 1000 + index  # fresh prompts per level: no cross-level prefix-cache hits
         prompts = build_prompts(workload, needed + workload.warmup, tokenizer, seed, job.messages)
         measured, warm = prompts[:needed], prompts[needed:]
         bodies = [request_body(job, p) for p in measured]
         warm_bodies = [request_body(job, p) for p in warm]
-        connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
-        async with make_backend(
-            job.chat_url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
-        ) as backend:
-            await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
-            await run_warmup(backend, warm_bodies, workload.stream, level.parallel or 1)
-            gc.collect()
-            gc.freeze()
-            gc.disable()  # a collection pause would show up as a latency outlier
-            cpu = time.process_time()
-            try:
-                run = await run_level(backend, bodies, workload.stream, level, workload.arrival, seed)
-            finally:
-                cpu = time.process_time() - cpu
-                gc.enable()
-                gc.unfreeze()
+        run, cpu = await _measure_level(job, job.chat_url, level, timeout, bodies, warm_bodies, workload.stream, seed)
         counts = [
             count_tokens(r, measured[i % len(measured)], tokenizer, workload.stream) if r.ok else None
             for r, i in zip(run.records, run.indices, strict=False)
         ]
-        result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
-        result.label = level.label
-        result.parallel = level.parallel
-        result.rate = level.rate
-        result.arrival = None if level.closed else workload.arrival
-        result.warmup = len(warm_bodies)
-        result.dataset = workload.dataset
-        result.stream = workload.stream
-        result.send_lag_max_s = run.send_lag_max
-        result.client_cpu_s = cpu
+        result = _level_result(run, counts, level, job, len(warm_bodies), workload.stream, cpu)
         if workload.random and tokenizer is None:
             result.notes.append(APPROXIMATE_NOTE)
         if result.token_source != "usage" and result.ok:
@@ -177,28 +152,22 @@ async def run_api_level(
     from . import embedding
 
     workload = job.spec.workload
-    needed = level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
+    needed = _level_size(level)
     seed = workload.seed * 1000 + index
     requests = embedding.build_requests(workload, level, job.model, needed + workload.warmup, tokenizer, seed)
     measured, warm = requests[:needed], requests[needed:]
-    connections = level.parallel or OPEN_LOOP_CONNECTIONS
-    url = job.api_url or job.chat_url
-    async with make_backend(
-        url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
-    ) as backend:
-        backend.parse = embedding.parse_rerank if workload.api == "rerank" else embedding.parse_embeddings
-        await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
-        await run_warmup(backend, [r.body for r in warm], False, level.parallel or 1)
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        cpu = time.process_time()
-        try:
-            run = await run_level(backend, [r.body for r in measured], False, level, workload.arrival, seed)
-        finally:
-            cpu = time.process_time() - cpu
-            gc.enable()
-            gc.unfreeze()
+    parse = embedding.parse_rerank if workload.api == "rerank" else embedding.parse_embeddings
+    run, cpu = await _measure_level(
+        job,
+        job.api_url or job.chat_url,
+        level,
+        timeout,
+        [r.body for r in measured],
+        [r.body for r in warm],
+        False,
+        seed,
+        parse,
+    )
     counts: list[Counted | None] = []
     inputs = 0
     for record, i in zip(run.records, run.indices, strict=False):
@@ -212,16 +181,7 @@ async def run_api_level(
             counts.append(Counted(int(record.prompt_tokens), 0, "usage"))
         else:
             counts.append(Counted(request.tokens, 0, "tokenizer" if request.exact else "approximate"))
-    result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
-    result.label = level.label
-    result.parallel = level.parallel
-    result.rate = level.rate
-    result.arrival = None if level.closed else workload.arrival
-    result.warmup = len(warm)
-    result.dataset = workload.dataset
-    result.stream = False
-    result.send_lag_max_s = run.send_lag_max
-    result.client_cpu_s = cpu
+    result = _level_result(run, counts, level, job, len(warm), False, cpu)
     result.api = workload.api
     result.batch_size = level.batch_size or 1
     result.input_length = level.input_tokens
@@ -231,6 +191,65 @@ async def run_api_level(
         result.notes.append(APPROXIMATE_NOTE)
     if run.aborted:
         result.notes.append(f"stopped early: the first {result.failed} requests all failed")
+    return result
+
+
+def _level_size(level: Level) -> int:
+    """Requests a level measures: its `number`, else a pool of prompts for its duration."""
+    return level.number if level.number is not None else _duration_pool(level.rate, level.duration, level.parallel)
+
+
+async def _measure_level(
+    job: PerfJob,
+    url: str,
+    level: Level,
+    timeout: float,
+    bodies: list[bytes],
+    warm_bodies: list[bytes],
+    stream: bool,
+    seed: int,
+    parse: Callable[[bytes, RequestRecord], None] | None = None,
+) -> tuple[LevelRun, float]:
+    """One level on its own connections: opened first, then the warm-up (dropped), then `bodies`
+    with the GC frozen and paused. Returns the run and this process's CPU seconds during it.
+    `parse`: how a whole reply is read, when not as a chat completion (perf/embedding.py)."""
+    workload = job.spec.workload
+    connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
+    async with make_backend(
+        url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
+    ) as backend:
+        if parse is not None:
+            backend.parse = parse
+        await backend.preconnect(level.parallel or min(len(bodies), 64), job.models_url)
+        await run_warmup(backend, warm_bodies, stream, level.parallel or 1)
+        gc.collect()
+        gc.freeze()
+        gc.disable()  # a collection pause would show up as a latency outlier
+        cpu = time.process_time()
+        try:
+            run = await run_level(backend, bodies, stream, level, workload.arrival, seed)
+        finally:
+            cpu = time.process_time() - cpu
+            gc.enable()
+            gc.unfreeze()
+    return run, cpu
+
+
+def _level_result(
+    run: LevelRun, counts: list[Counted | None], level: Level, job: PerfJob, warmup: int, stream: bool, cpu: float
+) -> PerfResult:
+    """The figures of one measured level, labelled with the level and the workload it ran."""
+    workload = job.spec.workload
+    result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
+    result.label = level.label
+    result.parallel = level.parallel
+    result.rate = level.rate
+    result.arrival = None if level.closed else workload.arrival
+    result.warmup = warmup
+    result.dataset = workload.dataset
+    result.stream = stream
+    result.send_lag_max_s = run.send_lag_max
+    result.client_cpu_s = cpu
     return result
 
 

@@ -20,14 +20,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ..errors import RebuildError
 from ..files import FileProblem, check_file
 from ..results import RunResult, SampleRecord
 from .html import render_compare, render_page
 from .sample_table import SampleTable
-from .samples import MAX_LINE_BYTES, SamplesLineError, iter_lines, read_run_result
+from .samples import MAX_LINE_BYTES, read_run_result
+from .samples import read_records as read_sample_records
 from .side_by_side import LoadedRun, label_runs
 
 
@@ -45,17 +44,7 @@ def read_records(path: Path) -> Iterator[SampleRecord]:
         check_file(path)
     except FileProblem as problem:
         raise RebuildError(f"{problem.after(path)}; {fix}") from None
-    number = 0
-    try:
-        for number, line in iter_lines(path):  # noqa: B007 - `number` is read by the except clause
-            yield SampleRecord.model_validate_json(line)
-    except SamplesLineError as exc:
-        raise RebuildError(f"{path}:{exc.number}: the line {exc.problem}; {fix}") from None
-    except OSError as exc:
-        raise RebuildError(f"{path}: cannot be read ({exc.strerror or exc}); {fix}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RebuildError(f"{path}:{number}: not a sample record ({first['msg']}); {fix}") from None
+    yield from read_sample_records(path, fix)
 
 
 def build(results: Path, samples: Path | None, output: Path) -> tuple[int, int]:

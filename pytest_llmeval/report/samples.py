@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
+from ..errors import RebuildError
 from ..files import FileProblem, decode_utf8, read_bounded
 from ..redact import redact
 from ..results import RunResult, SampleRecord
@@ -160,3 +161,20 @@ def read_run_result(path: Path) -> RunResult:
 
 def read_samples(path: Path) -> list[SampleRecord]:
     return [SampleRecord.model_validate_json(line) for _, line in iter_lines(path)]
+
+
+def read_records(path: Path, fix: str = "") -> Iterator[SampleRecord]:
+    """The records of a samples JSONL, read streaming with a bound on each line (`iter_lines`). A
+    line too long, not UTF-8 or no sample record, or a file that cannot be read, is a RebuildError
+    naming the file (and the line), with `fix` after it: the rebuild CLI's and `merge`'s reader."""
+    suffix = f"; {fix}" if fix else ""
+    number = 0
+    try:
+        for number, line in iter_lines(path):  # noqa: B007 - `number` is read by the except clause
+            yield SampleRecord.model_validate_json(line)
+    except SamplesLineError as exc:
+        raise RebuildError(f"{path}:{exc.number}: the line {exc.problem}{suffix}") from None
+    except OSError as exc:
+        raise RebuildError(f"{path}: cannot be read ({exc.strerror or exc}){suffix}") from None
+    except ValidationError as exc:
+        raise RebuildError(f"{path}:{number}: not a sample record ({exc.errors()[0]['msg']}){suffix}") from None

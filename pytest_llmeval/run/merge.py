@@ -26,7 +26,7 @@ without gates: any wrong answer or error fails, as pytest's exit status would), 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from ..errors import LLMEvalError, RebuildError
 from ..files import FileProblem
 from ..gating.budget import Verdict, decide
 from ..gating.thresholds import ThresholdMode, parse_threshold
-from ..report.samples import SamplesLineError, SamplesWriter, iter_lines, read_run_result
+from ..report.samples import SamplesWriter, read_records, read_run_result
 from ..results import RunResult, SampleRecord
 from .aggregation import Aggregation
 from .shard import SHARD_KEY, ShardInfo
@@ -133,19 +133,6 @@ def check_shards(shards: Sequence[Shard]) -> None:
 def short(value: Any, width: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def read_records(shard: Shard) -> Iterator[SampleRecord]:
-    number = 0
-    try:
-        for number, line in iter_lines(shard.samples):  # noqa: B007 - read by the except clause
-            yield SampleRecord.model_validate_json(line)
-    except SamplesLineError as exc:
-        raise RebuildError(f"{shard.samples}:{exc.number}: the line {exc.problem}") from None
-    except OSError as exc:
-        raise RebuildError(f"{shard.samples}: cannot be read ({exc.strerror or exc})") from None
-    except ValidationError as exc:
-        raise RebuildError(f"{shard.samples}:{number}: not a sample record ({exc.errors()[0]['msg']})") from None
 
 
 def natural_key(nodeid: str) -> list[Any]:
@@ -249,7 +236,7 @@ def merge(shards: Sequence[Shard], samples_out: Path | None = None) -> Merged:
         manager.register(feature)
     records: list[SampleRecord] = []
     for shard in shards:
-        own = list(read_records(shard))
+        own = list(read_records(shard.samples))
         expected = shard.result.samples_scored + shard.result.samples_errored
         if len(own) != expected:
             raise RebuildError(

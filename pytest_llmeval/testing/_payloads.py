@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from ._responder import OutputPlan
 
@@ -126,18 +126,30 @@ def text_completion_body(
     )
 
 
-class ChatChunks:
-    """SSE events of a ``chat.completion.chunk`` stream."""
+class _Chunks:
+    """What the SSE events of a stream share: every event's opening (id, object, created, model)
+    and ending (``"usage": null`` with include_usage), and the final usage event."""
 
     __slots__ = ("_prefix", "_suffix")
+    object_name: ClassVar[str]
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
         self._prefix = (
-            f'data: {{"id":{json.dumps(completion_id)},"object":"chat.completion.chunk",'
+            f'data: {{"id":{json.dumps(completion_id)},"object":"{self.object_name}",'
             f'"created":{created},"model":{json.dumps(model)},"choices":['
         )
         # with include_usage, OpenAI puts "usage": null on every chunk but the last
         self._suffix = ',"usage":null}\n\n' if include_usage else "}\n\n"
+
+    def usage(self, usage_obj: dict[str, Any]) -> str:
+        return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
+
+
+class ChatChunks(_Chunks):
+    """SSE events of a ``chat.completion.chunk`` stream."""
+
+    __slots__ = ()
+    object_name = "chat.completion.chunk"
 
     def opening(self, index: int) -> str:
         return (
@@ -157,21 +169,12 @@ class ChatChunks:
             f'{self._prefix}{{"index":{index},"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
         )
 
-    def usage(self, usage_obj: dict[str, Any]) -> str:
-        return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
 
-
-class TextChunks:
+class TextChunks(_Chunks):
     """SSE events of a ``text_completion`` stream (no role chunk, no reasoning)."""
 
-    __slots__ = ("_prefix", "_suffix")
-
-    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
-        self._prefix = (
-            f'data: {{"id":{json.dumps(completion_id)},"object":"text_completion",'
-            f'"created":{created},"model":{json.dumps(model)},"choices":['
-        )
-        self._suffix = ',"usage":null}\n\n' if include_usage else "}\n\n"
+    __slots__ = ()
+    object_name = "text_completion"
 
     def opening(self, index: int) -> str:
         return ""
@@ -183,9 +186,6 @@ class TextChunks:
 
     def finish(self, index: int, reason: str) -> str:
         return f'{self._prefix}{{"index":{index},"text":"","logprobs":null,"finish_reason":"{reason}"}}]{self._suffix}'
-
-    def usage(self, usage_obj: dict[str, Any]) -> str:
-        return f'{self._prefix}],"usage":{json.dumps(usage_obj, separators=(",", ":"))}}}\n\n'
 
 
 class StreamScript:
