@@ -45,3 +45,23 @@ def test_terminal_text_escapes_controls_and_keeps_ordinary_text():
     )
     assert printable("a\x1b[2Jb\x00\x7f\x9b\u202e\u2066") == "a\\x1b[2Jb\\x00\\x7f\\x9b\\u202e\\u2066"
     assert printable("\r") == "\\r"
+
+
+def test_collection_group_and_tag_names_reach_the_terminal_tables_escaped(pytester, start_server):
+    # a collection file (perhaps from a hub) names its groups and tags: they are cells of the
+    # collection and score tables
+    from tests.scale.test_shards_merge import collection_rows
+
+    rows = collection_rows(4)
+    for row in rows:
+        row["categories"] = ["Mini", "\x1b[2J\x1b[Hforged\tcell\nline"]
+        row["tags"] = ["t\x1b[31m"]
+    suite = pytester.path / "evil.jsonl"
+    suite.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    server = start_server()
+    result = run(pytester, server, "--llm-collection", str(suite), "--color=no", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = "\n".join(result.outlines + result.errlines)
+    assert "\x1b" not in output
+    assert any("Mini/\\x1b[2J\\x1b[Hforged\\tcell\\nline" in line for line in result.outlines)
+    assert any("t\\x1b[31m" in line for line in result.outlines)
