@@ -16,6 +16,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark, Sample
 from ..errors import LLMEvalError, WrongAnswer
+from ..terminal_text import printable
 from .store import SampleStore
 
 # A sample's metadata key saying why its record cannot become a request (a malformed collection
@@ -167,11 +168,12 @@ class SampleItem(pytest.Item):
         if getattr(record, "truncated", 0) and "max_tokens" not in (record.explanation or ""):
             # the fact, once per sample; the fix is said once per run (the summary's `truncated:` line)
             lines.append("  note:     the output stopped at max_tokens (finish_reason 'length')")
-        return "\n".join(lines)
+        # model output and dataset text: no control sequence reaches the terminal (terminal_text.py)
+        return printable("\n".join(lines))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, (WrongAnswer, LLMEvalError)):
-            return str(excinfo.value)
+            return printable(str(excinfo.value))
         return super().repr_failure(excinfo, style=style)
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
@@ -179,7 +181,7 @@ class SampleItem(pytest.Item):
         # source of every frame parsed (the dispatcher's asyncio/tenacity/client frames too): ~0.4 s
         # of CPU per errored sample, thrown away since its message is the whole report (run/runner.py).
         if isinstance(excinfo.value, LLMEvalError):
-            return str(excinfo.value)
+            return printable(str(excinfo.value))
         return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

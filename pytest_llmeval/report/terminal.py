@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..benchmarks.base import Benchmark
 from ..results import RunResult
+from ..terminal_text import printable
 from ..texttable import format_table
 from .scores import ScoreRow, format_score, score_rows
 
@@ -240,7 +241,7 @@ def condensed_lines(
         lines.append(f"{bench}: {len(group)}{of} samples {title}")
         shown = group if show is None else group[:show]
         for problem in shown:
-            text = problem.message().strip().splitlines() or [""]
+            text = printable(problem.message()).strip().splitlines() or [""]
             lines.append(f"  {problem.nodeid}: {text[0]}")
             lines.extend(f"  {line}" for line in text[1:])
         hidden = len(group) - len(shown)

@@ -101,6 +101,7 @@ class Controller:
             and not perf_ran(self.config)
             and not self.outcome.samples_planned
             and not (collection and collection.rules)
+            and self.evaluation.shard_plan is None  # a shard dealt no sample still writes what the merge reads
         ):
             return
         result = self.build_result(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop))

@@ -1,6 +1,7 @@
 """`--llm-samples PATH` (registered when it is given): every record as one JSONL line.
 
-`SamplesFile` writes each record as it arrives (the file is created with the first one), names the
+`SamplesFile` writes each record as it arrives (the file is created with the first one, or empty when
+the result is built without any: a shard dealt no sample, a run stopped before its first), names the
 file in the result (a fallback file when writing to PATH failed) and says in the summary when the
 records are not where asked.
 """
@@ -29,11 +30,10 @@ class SamplesFile:
         self.writer.write(record)
 
     def pytest_llmeval_assemble(self, result: RunResult, config: pytest.Config) -> None:
+        if self.writer is None:  # no record (a shard dealt none, a run stopped before its first):
+            self.writer = SamplesWriter(self.requested)  # an empty file, so the result names a file that exists
         self.close()  # the path is final once the file is closed
-        if self.writer is None:
-            result.samples_path = str(self.requested)
-        else:
-            result.samples_path = str(self.writer.path) if self.writer.path is not None else None
+        result.samples_path = str(self.writer.path) if self.writer.path is not None else None
 
     @pytest.hookimpl(trylast=True)  # a run that built no result still closes its file
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -165,7 +165,10 @@ class ShardRecord:
         result = self.outcome.result
         if result is None or not result.complete or self.outcome.other_failures:
             return
-        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and not self.plan.population:
+            return  # the whole run has no sample (not only this shard): pytest's "no tests ran" stands
+        # NO_TESTS_COLLECTED: a shard dealt no sample (3 samples over 4 shards) ran completely too
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.OK
             self.outcome.verdict = None  # no verdict line: the merge prints the run's
             self.outcome.exit_status = 0
