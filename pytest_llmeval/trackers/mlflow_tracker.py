@@ -21,6 +21,27 @@ DEFAULT_EXPERIMENT = "pytest-llmbench"
 BATCH = 900  # MLflow's log_batch takes at most 1,000 metrics and 100 params per call
 
 
+def check_local_store(uri: str) -> str | None:
+    """Why MLflow refuses a local filesystem tracking URI (a path or `file:`), or None.
+
+    Asked before any request, so a store MLflow 3 will not open (its filesystem backend is in
+    maintenance mode and raises unless `MLFLOW_ALLOW_FILE_STORE=true`) is a usage error, not a
+    note after a finished run. Other URIs (http, sqlite, databricks) are left to the end of the run:
+    opening them can mean a network round trip or a database migration."""
+    from urllib.parse import urlparse
+
+    scheme = urlparse(uri).scheme
+    if scheme not in ("", "file") and not (len(scheme) == 1 and os.name == "nt"):  # C:\ is a path
+        return None
+    from mlflow import MlflowClient
+
+    try:
+        MlflowClient(tracking_uri=uri)
+    except Exception as exc:  # MlflowException, or an OSError from the folder
+        return str(exc).strip() or type(exc).__name__
+    return None
+
+
 def log_to_mlflow(uri: str, experiment: str, payload: TrackerPayload, passed: bool) -> str:
     """Create the run and log everything; returns the run id. Raises what MLflow raises."""
     from mlflow import MlflowClient

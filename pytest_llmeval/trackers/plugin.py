@@ -48,6 +48,14 @@ class TrackerPlugin:
     ) -> None:
         if mlflow_uri is not None:
             require_extra("mlflow")
+            from .mlflow_tracker import check_local_store
+
+            refused = check_local_store(mlflow_uri)
+            if refused is not None:
+                raise ConfigError(
+                    f"--llm-mlflow {mlflow_uri}: MLflow refuses this tracking URI: {refused} "
+                    "Use a database store such as --llm-mlflow sqlite:///mlflow.db, or a tracking server URL."
+                )
         if wandb_project is not None:
             require_extra("wandb")
         self.mlflow_uri = mlflow_uri

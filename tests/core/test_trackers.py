@@ -335,3 +335,20 @@ def test_without_the_extra_the_option_names_the_extra_to_install(pytester, model
             stderr = result.stderr.str()
             assert f"{option} needs the {extra} package: pip install 'pytest-llmbench[{extra}]'" in stderr
             assert "Traceback" not in stderr
+
+
+def test_a_filesystem_store_mlflow_refuses_is_a_usage_error_before_any_request(pytester, model_server, gsm8k_file):
+    """MLflow 3 raises on a `file:` / plain-path tracking store: said at start, with the fix."""
+    pytest.importorskip("mlflow", reason="needs the mlflow extra: pip install 'pytest-llmbench[mlflow]'")
+    before = model_server.stats()["chat_requests"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+        for uri in ("file:./mlruns", "./mlruns"):
+            result = run(
+                pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-mlflow", uri
+            )
+            assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+            stderr = result.stderr.str()
+            assert f"--llm-mlflow {uri}: MLflow refuses this tracking URI" in stderr, stderr
+            assert "sqlite:///mlflow.db" in stderr and "Traceback" not in stderr
+    assert model_server.stats()["chat_requests"] == before
