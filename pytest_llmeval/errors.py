@@ -174,6 +174,10 @@ class BadRecordError(DatasetError):
     kind = "bad_record"
 
 
+#: `error_kind`s of a sample that failed before any request left the machine (its input was bad)
+BEFORE_REQUEST_KINDS = frozenset({MediaError.kind, BadRecordError.kind})
+
+
 class EndpointError(LLMEvalError):
     """The endpoint failed to answer; surfaces as a pytest *error*, counted apart from wrong answers."""
 

@@ -123,10 +123,15 @@ class ThresholdOutcome(BaseModel):
 
 
 class RequestStats(BaseModel):
-    """Requests of the run. `skipped_early_stop`: samples never requested because
-    `--llm-early-stop` had decided their benchmark (the requests saved)."""
+    """Requests of the run. `sent`: requests answered by the endpoint; `failed`: samples whose
+    request left the machine and failed (transport, status, bad reply); `not_sent`: samples that
+    failed before any request (a medium or record that could not become one: `media`,
+    `bad_record`); `skipped_early_stop`: samples never requested because `--llm-early-stop` had
+    decided their benchmark (the requests saved)."""
 
     sent: int = 0
+    failed: int = 0
+    not_sent: int = 0
     cached: int = 0
     skipped_early_stop: int = 0
     prompt_tokens: int = 0

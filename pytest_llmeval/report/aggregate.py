@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..benchmarks.base import Benchmark
+from ..errors import BEFORE_REQUEST_KINDS
 from ..results import BenchmarkResult, GroupResult, MetricUncertainty, RequestStats, SampleRecord
 from ..stats import metric_uncertainty
 
@@ -43,6 +44,10 @@ class ResultsCollector:
     def add(self, record: SampleRecord) -> None:
         if record.error is not None:
             self._errors[record.benchmark][record.subset] += 1
+            if record.error_kind in BEFORE_REQUEST_KINDS:
+                self.requests.not_sent += 1
+            else:
+                self.requests.failed += 1
             # make sure the subset exists in the results even if every sample errored
             self._metrics[record.benchmark][record.subset]
         else:

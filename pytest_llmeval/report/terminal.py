@@ -250,10 +250,14 @@ def condensed_lines(
     return lines
 
 
-def requests_line(sent: int, cached: int, failed: int) -> str:
-    """`requests: 180 sent (3 failed), 20 answers from the cache`."""
+def requests_line(sent: int, cached: int, failed: int, not_sent: int = 0) -> str:
+    """`requests: 180 sent (3 failed), 20 answers from the cache`, and `; 2 samples not sent (bad
+    input)` when samples failed before any request could be made of them."""
     failures = f" ({failed} failed)" if failed else ""
-    return f"requests: {sent} sent{failures}, {cached} answer{'' if cached == 1 else 's'} from the cache"
+    line = f"requests: {sent} sent{failures}, {cached} answer{'' if cached == 1 else 's'} from the cache"
+    if not_sent:
+        line += f"; {not_sent} sample{'' if not_sent == 1 else 's'} not sent (bad input)"
+    return line
 
 
 def verdict_line(passed: bool, reasons: Sequence[str], exit_status: int, undecided: bool = False) -> str:

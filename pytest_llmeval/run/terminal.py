@@ -138,7 +138,9 @@ class TerminalSummary:
                 terminalreporter.write_line(line)
         errors = sum(bench.errors for bench in result.benchmarks.values())
         requests = result.requests
-        terminalreporter.write_line(requests_line(requests.sent + errors, requests.cached, errors))
+        terminalreporter.write_line(
+            requests_line(requests.sent + requests.failed, requests.cached, requests.failed, requests.not_sent)
+        )
         for line in usage_lines(result.usage):
             terminalreporter.write_line(line)
         offline_note = self.evaluation.runtime.offline_note

@@ -96,6 +96,8 @@ def test_rows_naming_files_outside_their_folder_fail_alone_and_leak_nothing(
     out = outcome.stdout.str()
     assert out.count("leaves the dataset folder") >= 4 and "is a URL" in out, out[-3000:]
     assert len(server.stats()["chat_bodies"]) == 1  # only the good sample was asked
+    # the summary counts what left the machine: one request, six samples refused before any
+    assert "requests: 1 sent, 0 answers from the cache; 6 samples not sent (bad input)" in out, out[-3000:]
     assert "Attack" not in everything_sent(server)
     assert_secret_absent(everything_sent(server), secret, name_too=True)
     assert {r["id"]: r.get("error_kind") for r in records if r["id"] != "1"} == dict.fromkeys("234567", "media")
