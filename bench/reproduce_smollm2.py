@@ -65,13 +65,32 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def sample(rows: list[Any], n: int, rng: random.Random) -> list[Any]:
     """A seeded sample of n rows (n <= 0 or past the length: every row): the first n of one seeded
     permutation, in that order. A larger n keeps the rows of a smaller one, and the rows run in
-    permutation order, so the answers an interrupted run cached are those of a smaller n's rows: a
-    rerun with that n is answered from the cache."""
-    if n <= 0 or n >= len(rows):
-        return list(rows)
+    permutation order (the whole split too), so the answers an interrupted run cached are those of a
+    smaller n's rows: a rerun with that n is answered from the cache."""
     order = list(range(len(rows)))
     rng.shuffle(order)
-    return [rows[i] for i in order[:n]]
+    return [rows[i] for i in order[: n if 0 < n < len(rows) else len(rows)]]
+
+
+def stratified(rows: list[dict[str, Any]], key: str, n: int, rng: random.Random) -> list[dict[str, Any]]:
+    """A seeded sample of n rows stratified by `key` (MMLU's subject): each stratum gets its share of
+    n (largest remainder), drawn as the first rows of its own seeded permutation. MMLU needs it where
+    the other benchmarks take a plain permutation prefix: the plugin runs MMLU subject by subject, so
+    a prefix of an interrupted run would be the first subjects, not a sample of all."""
+    if n <= 0 or n >= len(rows):
+        return list(rows)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(str(row[key]), []).append(row)
+    names = sorted(groups)
+    exact = {g: n * len(groups[g]) / len(rows) for g in names}
+    quota = {g: int(exact[g]) for g in names}
+    for g in sorted(names, key=lambda g: (quota[g] - exact[g], g))[: n - sum(quota.values())]:
+        quota[g] += 1
+    picked: list[dict[str, Any]] = []
+    for g in names:
+        picked += sample(groups[g], quota[g], rng) if quota[g] else []
+    return picked
 
 
 def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[str, list[str]]:
@@ -98,7 +117,7 @@ def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Pat
         return "winogrande", ["--llm-dataset", f"winogrande={folder / 'dev.jsonl'}"]
     if name == "mmlu":
         rows = [{**r, "subject": r.get("subject") or r.get("type")} for r in read_jsonl(data / "mmlu_stem_test.jsonl")]
-        picked = sample(rows, n, rng)
+        picked = stratified(rows, "subject", n, rng)
         write_jsonl(folder / "test.jsonl", picked)
         subjects = ",".join(sorted({r["subject"] for r in picked}))
         return "mmlu", [
@@ -115,8 +134,32 @@ def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Pat
     raise SystemExit(f"unknown benchmark {name!r}")
 
 
-def run(work: Path, name: str, mark: str, args: list[str], chat_template: bool, model: str) -> dict[str, Any]:
-    label = f"{model}-{name}-{'chat' if chat_template else 'plain'}"
+def serve(model: str, threads: int) -> Any:
+    """Start the plugin's embedded llama.cpp server for `model` once, with `threads` threads (0: every
+    CPU, the plugin's default), for every benchmark of this run; the caller stops it.
+
+    Why not let each pytest run start it: the thread count. On a shared, oversubscribed CPU llama.cpp's
+    threads wait for each other at every operation, so two threads were 7x slower than one (measured:
+    ARC prompts, 2 cores, load average 26: 18.5 s wall and 3.6 s CPU per request with 2 threads, 2.5 s
+    and 0.5 s with 1). The scores do not depend on it (the model and prompts are the same)."""
+    from pytest_llmeval.endpoint.local_models import llama_server_command, resolve_local_model
+    from pytest_llmeval.endpoint.server import ManagedServer, ServerSpec, free_port
+
+    local = resolve_local_model(model)
+    command = llama_server_command(local, n_threads=threads or None)  # a {port} placeholder, filled at start
+    spec = ServerSpec(command=command, model=local.served_name, port=free_port(), ready_timeout_s=600)
+    return ManagedServer(spec).start()
+
+
+def label_of(model: str, name: str, chat_template: bool, extra: list[str]) -> str:
+    """The name of a run's results and samples files: model, benchmark, template, and any extra
+    `--bench-arg` of that benchmark (so runs that differ only in one keep their own files)."""
+    return "-".join([model, name, "chat" if chat_template else "plain", *(a.split(".", 1)[1] for a in extra)])
+
+
+def run(
+    work: Path, name: str, mark: str, args: list[str], chat_template: bool, model: str, label: str
+) -> dict[str, Any]:
     results = work / f"results-{label}.json"
     command = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-q",
                "--rootdir", str(work), "--llm-model", model, "--llm-output-type", "multiple_choice",
@@ -196,12 +239,16 @@ def main() -> None:
     parser.add_argument("--model", choices=tuple(PUBLISHED), default="smollm2-135m")
     parser.add_argument("--benchmarks", help="comma-separated (default: the model's card rows)")
     parser.add_argument("--work", type=Path, help="keep subsets, cache, results and samples here (resumable)")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads of the server (0: every CPU)")
+    parser.add_argument("--bench-arg", action="append", default=[], metavar="BENCH.KEY=VALUE",
+                        help="passed on as --llm-bench-arg (e.g. mmlu.cloze_subject=on); repeatable")  # fmt: skip
     args = parser.parse_args()
     names = args.benchmarks.split(",") if args.benchmarks else list(DEFAULT_BENCHMARKS[args.model])
     if args.hellaswag is not None and "hellaswag" not in names:
         names.append("hellaswag")
     published = PUBLISHED[args.model]
-    with tempfile.TemporaryDirectory(prefix="repro-") as tmp:
+    server = serve(args.model, args.threads)
+    with tempfile.TemporaryDirectory(prefix="repro-") as tmp, server:
         work = (args.work or Path(tmp)).resolve()
         work.mkdir(parents=True, exist_ok=True)
         for chat in {"on": [True], "off": [False], "both": [False, True]}[args.chat_template]:
@@ -210,12 +257,15 @@ def main() -> None:
             arc: dict[str, dict[str, Any]] = {}
             for name in names:
                 mark, run_args = prepare(name, args.data, work, args.n, args.seed, args.hellaswag)
-                data = run(work, name, mark, run_args, chat, args.model)
+                mine = [a for a in args.bench_arg if a.startswith(f"{mark}.")]
+                label = label_of(args.model, name, chat, mine)
+                run_args += [x for a in mine for x in ("--llm-bench-arg", a)]
+                data = run(work, name, mark, [*run_args, "--llm-base-url", server.base_url], chat, args.model, label)
                 bench = data["benchmarks"][mark]
                 group = bench["subsets"][name] if mark == "arc" else bench
                 if mark == "arc":
                     arc[name] = group
-                samples = work / f"samples-{args.model}-{name}-{'chat' if chat else 'plain'}.jsonl"
+                samples = work / f"samples-{label}.jsonl"
                 subset = name if mark == "arc" else None
                 acc = group["metrics"].get("acc")
                 others = (None if acc is None else acc * 100, lighteval_norm(samples, subset),
