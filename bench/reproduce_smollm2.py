@@ -1,27 +1,37 @@
 """Reproduce a model card's log-likelihood rows (SmolLM2-135M-Instruct, Gemma 3 270M) with the embedded server.
 
-    python bench/reproduce_smollm2.py --data ../shared/data [-n 500 | -n 0] [--seed 1]
+    python bench/reproduce_smollm2.py --data ../shared/data [-n 150 | -n 0] [--seed 1]
         [--model smollm2-135m|gemma3-270m] [--chat-template on|off|both]
         [--benchmarks arc_easy,arc_challenge,piqa,winogrande,mmlu] [--hellaswag PATH/hellaswag_val.jsonl]
-        [--work DIR]
+        [--bench-arg BENCH.KEY=VALUE ...] [--threads 1] [--work DIR]
 
 Reads the public release files (paths as arguments; docs/reproducing.md says where to get them):
 ARC-Easy/Challenge test jsonl, PIQA `valid.jsonl` + `valid-labels.lst`, Winogrande `dev.jsonl`, an MMLU
 test jsonl (`question`, `choices`, `answer`, subject in `subject` or `type`), and HellaSwag's
-`hellaswag_val.jsonl` when given. Draws a seeded random subset of N rows per benchmark (`-n 0`: the
-whole split), writes it in the same release layout, and runs the plugin once per benchmark and
-chat-template setting: `pytest -m BENCH --llm-model MODEL --llm-output-type multiple_choice` (the
-plugin serves the shipped GGUF itself). One run per benchmark so a long table prints row by row, and
-with `--work DIR` the response cache stays in DIR: a rerun resumes where an interrupted one stopped.
+`hellaswag_val.jsonl` when given. Draws a seeded sample of N rows per benchmark (`-n 0`: the whole
+split): the first N of one seeded permutation, except MMLU, stratified by subject (`stratified`).
+Writes it in the same release layout and runs the plugin once per benchmark and chat-template
+setting: `pytest -m BENCH --llm-model MODEL --llm-output-type multiple_choice --llm-base-url URL`,
+against one embedded llama.cpp server (the plugin's own launcher and GGUF) that this script starts
+with `--threads` threads (default 1: `serve` says why) and keeps for the whole run.
+
+Options beyond the rows: `--chat-template on` wraps each context in the model's chat template (the
+SmolLM2 card's setting), `both` runs each benchmark twice; `--bench-arg` is passed on as
+`--llm-bench-arg` (e.g. `mmlu.cloze_subject=on`, SmolLM's subject line) and names the output files;
+`--work DIR` keeps subsets, response cache, results and samples files in DIR. Rows run in
+permutation order and every response is cached there, so an interrupted run resumes, and a rerun
+with a smaller `-n` (the rows finished) is answered from the cache. `bench/compare_samples.py`
+compares two samples files of DIR row by row (paired).
 
 Prints published vs ours with 95% intervals: Wilson per benchmark (the plugin's own), and for ARC's
-mean of two independent subsets the normal interval of the mean. Each row also prints samples/s.
+mean of two independent subsets the normal interval of the mean; beside it `acc`, acc_norm with the
+leading space counted, acc_norm per token (recomputed from the samples file), rows and samples/s.
 
 Published numbers: HuggingFaceTB/SmolLM2-135M-Instruct's card (lighteval, zero-shot, chat template on):
 HellaSwag 40.9, ARC (mean of easy and challenge) 37.3, PIQA 66.3, MMLU cloze 29.3; google/gemma-3-270m's
 card (pre-trained): PIQA 67.7 and ARC-e 57.7 zero-shot, HellaSwag 40.9 10-shot (needs the HellaSwag
-release file and its train split for the shots: not run by this script). Winogrande has no zero-shot
-figure on either card; it is measured for the record.
+release file and its train split for the shots). Winogrande has no zero-shot figure on either card
+(Gemma's is 5-shot); it is measured for the record.
 Tests never run this; it needs the `[local]` extra and minutes to hours of CPU.
 """
 

@@ -9,6 +9,9 @@ zero-shot chain-of-thought. `--llm-bench-arg mmlu.few_shot_num=N` sets the count
 The subjects fall into the four groups of the MMLU paper (`stem`, `humanities`, `social_science`,
 `other`): each sample also reports `acc_<group>`, so results carry per-group accuracy, and
 `--llm-bench-arg mmlu.subset_list=stem` runs one group (see `breakdown.py`).
+
+Cloze form (`output_type=multiple_choice`): `Question: <question>\nAnswer:` and ` <choice text>`;
+`cloze_subject=on` puts SmolLM's subject line before it (`loglik_pairs`).
 """
 
 from __future__ import annotations
