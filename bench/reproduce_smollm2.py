@@ -3,7 +3,7 @@
     python bench/reproduce_smollm2.py --data ../shared/data [-n 150 | -n 0] [--seed 1]
         [--model smollm2-135m|gemma3-270m] [--chat-template on|off|both]
         [--benchmarks arc_easy,arc_challenge,piqa,winogrande,mmlu] [--hellaswag PATH/hellaswag_val.jsonl]
-        [--bench-arg BENCH.KEY=VALUE ...] [--threads 1] [--work DIR]
+        [--bench-arg BENCH.KEY=VALUE ...] [--gguf PATH] [--threads 1] [--work DIR]
 
 Reads the public release files (paths as arguments; docs/reproducing.md says where to get them):
 ARC-Easy/Challenge test jsonl, PIQA `valid.jsonl` + `valid-labels.lst`, Winogrande `dev.jsonl`, an MMLU
@@ -18,6 +18,7 @@ with `--threads` threads (default 1: `serve` says why) and keeps for the whole r
 Options beyond the rows: `--chat-template on` wraps each context in the model's chat template (the
 SmolLM2 card's setting), `both` runs each benchmark twice; `--bench-arg` is passed on as
 `--llm-bench-arg` (e.g. `mmlu.cloze_subject=on`, SmolLM's subject line) and names the output files;
+`--gguf PATH` serves another file of the same model (another quantisation; the card stays `--model`'s);
 `--work DIR` keeps subsets, response cache, results and samples files in DIR. Rows run in
 permutation order and every response is cached there, so an interrupted run resumes, and a rerun
 with a smaller `-n` (the rows finished) is answered from the cache. `bench/compare_samples.py`
@@ -249,6 +250,7 @@ def main() -> None:
     parser.add_argument("--model", choices=tuple(PUBLISHED), default="smollm2-135m")
     parser.add_argument("--benchmarks", help="comma-separated (default: the model's card rows)")
     parser.add_argument("--work", type=Path, help="keep subsets, cache, results and samples here (resumable)")
+    parser.add_argument("--gguf", type=Path, help="serve this GGUF instead of the model's shipped one (same card)")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads of the server (0: every CPU)")
     parser.add_argument("--bench-arg", action="append", default=[], metavar="BENCH.KEY=VALUE",
                         help="passed on as --llm-bench-arg (e.g. mmlu.cloze_subject=on); repeatable")  # fmt: skip
@@ -257,20 +259,22 @@ def main() -> None:
     if args.hellaswag is not None and "hellaswag" not in names:
         names.append("hellaswag")
     published = PUBLISHED[args.model]
-    server = serve(args.model, args.threads)
+    served = str(args.gguf.resolve()) if args.gguf else args.model  # --llm-model: an alias or a .gguf path
+    tag = args.gguf.stem if args.gguf else args.model
+    server = serve(served, args.threads)
     with tempfile.TemporaryDirectory(prefix="repro-") as tmp, server:
         work = (args.work or Path(tmp)).resolve()
         work.mkdir(parents=True, exist_ok=True)
         for chat in {"on": [True], "off": [False], "both": [False, True]}[args.chat_template]:
-            print(f"{args.model}, chat template {'on' if chat else 'off'}, n={args.n or 'all'}, seed={args.seed}")
+            print(f"{tag}, chat template {'on' if chat else 'off'}, n={args.n or 'all'}, seed={args.seed}")
             print("\n".join(HEADER), flush=True)
             arc: dict[str, dict[str, Any]] = {}
             for name in names:
                 mark, run_args = prepare(name, args.data, work, args.n, args.seed, args.hellaswag)
                 mine = [a for a in args.bench_arg if a.startswith(f"{mark}.")]
-                label = label_of(args.model, name, chat, mine)
+                label = label_of(tag, name, chat, mine)
                 run_args += [x for a in mine for x in ("--llm-bench-arg", a)]
-                data = run(work, name, mark, [*run_args, "--llm-base-url", server.base_url], chat, args.model, label)
+                data = run(work, name, mark, [*run_args, "--llm-base-url", server.base_url], chat, served, label)
                 bench = data["benchmarks"][mark]
                 group = bench["subsets"][name] if mark == "arc" else bench
                 if mark == "arc":
