@@ -1,27 +1,38 @@
 """Reproduce a model card's log-likelihood rows (SmolLM2-135M-Instruct, Gemma 3 270M) with the embedded server.
 
-    python bench/reproduce_smollm2.py --data ../shared/data [-n 500 | -n 0] [--seed 1]
+    python bench/reproduce_smollm2.py --data ../shared/data [-n 150 | -n 0] [--seed 1]
         [--model smollm2-135m|gemma3-270m] [--chat-template on|off|both]
         [--benchmarks arc_easy,arc_challenge,piqa,winogrande,mmlu] [--hellaswag PATH/hellaswag_val.jsonl]
-        [--work DIR]
+        [--bench-arg BENCH.KEY=VALUE ...] [--gguf PATH] [--threads 1] [--work DIR]
 
 Reads the public release files (paths as arguments; docs/reproducing.md says where to get them):
 ARC-Easy/Challenge test jsonl, PIQA `valid.jsonl` + `valid-labels.lst`, Winogrande `dev.jsonl`, an MMLU
 test jsonl (`question`, `choices`, `answer`, subject in `subject` or `type`), and HellaSwag's
-`hellaswag_val.jsonl` when given. Draws a seeded random subset of N rows per benchmark (`-n 0`: the
-whole split), writes it in the same release layout, and runs the plugin once per benchmark and
-chat-template setting: `pytest -m BENCH --llm-model MODEL --llm-output-type multiple_choice` (the
-plugin serves the shipped GGUF itself). One run per benchmark so a long table prints row by row, and
-with `--work DIR` the response cache stays in DIR: a rerun resumes where an interrupted one stopped.
+`hellaswag_val.jsonl` when given. Draws a seeded sample of N rows per benchmark (`-n 0`: the whole
+split): the first N of one seeded permutation, except MMLU, stratified by subject (`stratified`).
+Writes it in the same release layout and runs the plugin once per benchmark and chat-template
+setting: `pytest -m BENCH --llm-model MODEL --llm-output-type multiple_choice --llm-base-url URL`,
+against one embedded llama.cpp server (the plugin's own launcher and GGUF) that this script starts
+with `--threads` threads (default 1: `serve` says why) and keeps for the whole run.
+
+Options beyond the rows: `--chat-template on` wraps each context in the model's chat template (the
+SmolLM2 card's setting), `both` runs each benchmark twice; `--bench-arg` is passed on as
+`--llm-bench-arg` (e.g. `mmlu.cloze_subject=on`, SmolLM's subject line) and names the output files;
+`--gguf PATH` serves another file of the same model (another quantisation; the card stays `--model`'s);
+`--work DIR` keeps subsets, response cache, results and samples files in DIR. Rows run in
+permutation order and every response is cached there, so an interrupted run resumes, and a rerun
+with a smaller `-n` (the rows finished) is answered from the cache. `bench/compare_samples.py`
+compares two samples files of DIR row by row (paired).
 
 Prints published vs ours with 95% intervals: Wilson per benchmark (the plugin's own), and for ARC's
-mean of two independent subsets the normal interval of the mean. Each row also prints samples/s.
+mean of two independent subsets the normal interval of the mean; beside it `acc`, acc_norm with the
+leading space counted, acc_norm per token (recomputed from the samples file), rows and samples/s.
 
 Published numbers: HuggingFaceTB/SmolLM2-135M-Instruct's card (lighteval, zero-shot, chat template on):
 HellaSwag 40.9, ARC (mean of easy and challenge) 37.3, PIQA 66.3, MMLU cloze 29.3; google/gemma-3-270m's
 card (pre-trained): PIQA 67.7 and ARC-e 57.7 zero-shot, HellaSwag 40.9 10-shot (needs the HellaSwag
-release file and its train split for the shots: not run by this script). Winogrande has no zero-shot
-figure on either card; it is measured for the record.
+release file and its train split for the shots). Winogrande has no zero-shot figure on either card
+(Gemma's is 5-shot); it is measured for the record.
 Tests never run this; it needs the `[local]` extra and minutes to hours of CPU.
 """
 
@@ -65,13 +76,32 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def sample(rows: list[Any], n: int, rng: random.Random) -> list[Any]:
     """A seeded sample of n rows (n <= 0 or past the length: every row): the first n of one seeded
     permutation, in that order. A larger n keeps the rows of a smaller one, and the rows run in
-    permutation order, so the answers an interrupted run cached are those of a smaller n's rows: a
-    rerun with that n is answered from the cache."""
-    if n <= 0 or n >= len(rows):
-        return list(rows)
+    permutation order (the whole split too), so the answers an interrupted run cached are those of a
+    smaller n's rows: a rerun with that n is answered from the cache."""
     order = list(range(len(rows)))
     rng.shuffle(order)
-    return [rows[i] for i in order[:n]]
+    return [rows[i] for i in order[: n if 0 < n < len(rows) else len(rows)]]
+
+
+def stratified(rows: list[dict[str, Any]], key: str, n: int, rng: random.Random) -> list[dict[str, Any]]:
+    """A seeded sample of n rows stratified by `key` (MMLU's subject): each stratum gets its share of
+    n (largest remainder), drawn as the first rows of its own seeded permutation. MMLU needs it where
+    the other benchmarks take a plain permutation prefix: the plugin runs MMLU subject by subject, so
+    a prefix of an interrupted run would be the first subjects, not a sample of all."""
+    if n <= 0 or n >= len(rows):
+        return list(rows)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(str(row[key]), []).append(row)
+    names = sorted(groups)
+    exact = {g: n * len(groups[g]) / len(rows) for g in names}
+    quota = {g: int(exact[g]) for g in names}
+    for g in sorted(names, key=lambda g: (quota[g] - exact[g], g))[: n - sum(quota.values())]:
+        quota[g] += 1
+    picked: list[dict[str, Any]] = []
+    for g in names:
+        picked += sample(groups[g], quota[g], rng) if quota[g] else []
+    return picked
 
 
 def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Path | None) -> tuple[str, list[str]]:
@@ -98,7 +128,7 @@ def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Pat
         return "winogrande", ["--llm-dataset", f"winogrande={folder / 'dev.jsonl'}"]
     if name == "mmlu":
         rows = [{**r, "subject": r.get("subject") or r.get("type")} for r in read_jsonl(data / "mmlu_stem_test.jsonl")]
-        picked = sample(rows, n, rng)
+        picked = stratified(rows, "subject", n, rng)
         write_jsonl(folder / "test.jsonl", picked)
         subjects = ",".join(sorted({r["subject"] for r in picked}))
         return "mmlu", [
@@ -115,8 +145,32 @@ def prepare(name: str, data: Path, work: Path, n: int, seed: int, hellaswag: Pat
     raise SystemExit(f"unknown benchmark {name!r}")
 
 
-def run(work: Path, name: str, mark: str, args: list[str], chat_template: bool, model: str) -> dict[str, Any]:
-    label = f"{model}-{name}-{'chat' if chat_template else 'plain'}"
+def serve(model: str, threads: int) -> Any:
+    """Start the plugin's embedded llama.cpp server for `model` once, with `threads` threads (0: every
+    CPU, the plugin's default), for every benchmark of this run; the caller stops it.
+
+    Why not let each pytest run start it: the thread count. On a shared, oversubscribed CPU llama.cpp's
+    threads wait for each other at every operation, so two threads were 7x slower than one (measured:
+    ARC prompts, 2 cores, load average 26: 18.5 s wall and 3.6 s CPU per request with 2 threads, 2.5 s
+    and 0.5 s with 1). The scores do not depend on it (the model and prompts are the same)."""
+    from pytest_llmeval.endpoint.local_models import llama_server_command, resolve_local_model
+    from pytest_llmeval.endpoint.server import ManagedServer, ServerSpec, free_port
+
+    local = resolve_local_model(model)
+    command = llama_server_command(local, n_threads=threads or None)  # a {port} placeholder, filled at start
+    spec = ServerSpec(command=command, model=local.served_name, port=free_port(), ready_timeout_s=600)
+    return ManagedServer(spec).start()
+
+
+def label_of(model: str, name: str, chat_template: bool, extra: list[str]) -> str:
+    """The name of a run's results and samples files: model, benchmark, template, and any extra
+    `--bench-arg` of that benchmark (so runs that differ only in one keep their own files)."""
+    return "-".join([model, name, "chat" if chat_template else "plain", *(a.split(".", 1)[1] for a in extra)])
+
+
+def run(
+    work: Path, name: str, mark: str, args: list[str], chat_template: bool, model: str, label: str
+) -> dict[str, Any]:
     results = work / f"results-{label}.json"
     command = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-q",
                "--rootdir", str(work), "--llm-model", model, "--llm-output-type", "multiple_choice",
@@ -196,26 +250,36 @@ def main() -> None:
     parser.add_argument("--model", choices=tuple(PUBLISHED), default="smollm2-135m")
     parser.add_argument("--benchmarks", help="comma-separated (default: the model's card rows)")
     parser.add_argument("--work", type=Path, help="keep subsets, cache, results and samples here (resumable)")
+    parser.add_argument("--gguf", type=Path, help="serve this GGUF instead of the model's shipped one (same card)")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads of the server (0: every CPU)")
+    parser.add_argument("--bench-arg", action="append", default=[], metavar="BENCH.KEY=VALUE",
+                        help="passed on as --llm-bench-arg (e.g. mmlu.cloze_subject=on); repeatable")  # fmt: skip
     args = parser.parse_args()
     names = args.benchmarks.split(",") if args.benchmarks else list(DEFAULT_BENCHMARKS[args.model])
     if args.hellaswag is not None and "hellaswag" not in names:
         names.append("hellaswag")
     published = PUBLISHED[args.model]
-    with tempfile.TemporaryDirectory(prefix="repro-") as tmp:
+    served = str(args.gguf.resolve()) if args.gguf else args.model  # --llm-model: an alias or a .gguf path
+    tag = args.gguf.stem if args.gguf else args.model
+    server = serve(served, args.threads)
+    with tempfile.TemporaryDirectory(prefix="repro-") as tmp, server:
         work = (args.work or Path(tmp)).resolve()
         work.mkdir(parents=True, exist_ok=True)
         for chat in {"on": [True], "off": [False], "both": [False, True]}[args.chat_template]:
-            print(f"{args.model}, chat template {'on' if chat else 'off'}, n={args.n or 'all'}, seed={args.seed}")
+            print(f"{tag}, chat template {'on' if chat else 'off'}, n={args.n or 'all'}, seed={args.seed}")
             print("\n".join(HEADER), flush=True)
             arc: dict[str, dict[str, Any]] = {}
             for name in names:
                 mark, run_args = prepare(name, args.data, work, args.n, args.seed, args.hellaswag)
-                data = run(work, name, mark, run_args, chat, args.model)
+                mine = [a for a in args.bench_arg if a.startswith(f"{mark}.")]
+                label = label_of(tag, name, chat, mine)
+                run_args += [x for a in mine for x in ("--llm-bench-arg", a)]
+                data = run(work, name, mark, [*run_args, "--llm-base-url", server.base_url], chat, served, label)
                 bench = data["benchmarks"][mark]
                 group = bench["subsets"][name] if mark == "arc" else bench
                 if mark == "arc":
                     arc[name] = group
-                samples = work / f"samples-{args.model}-{name}-{'chat' if chat else 'plain'}.jsonl"
+                samples = work / f"samples-{label}.jsonl"
                 subset = name if mark == "arc" else None
                 acc = group["metrics"].get("acc")
                 others = (None if acc is None else acc * 100, lighteval_norm(samples, subset),

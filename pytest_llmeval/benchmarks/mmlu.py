@@ -9,6 +9,9 @@ zero-shot chain-of-thought. `--llm-bench-arg mmlu.few_shot_num=N` sets the count
 The subjects fall into the four groups of the MMLU paper (`stem`, `humanities`, `social_science`,
 `other`): each sample also reports `acc_<group>`, so results carry per-group accuracy, and
 `--llm-bench-arg mmlu.subset_list=stem` runs one group (see `breakdown.py`).
+
+Cloze form (`output_type=multiple_choice`): `Question: <question>\nAnswer:` and ` <choice text>`;
+`cloze_subject=on` puts SmolLM's subject line before it (`loglik_pairs`).
 """
 
 from __future__ import annotations
@@ -119,12 +122,32 @@ class MMLU(GroupedSubsets, MultipleChoiceBenchmark):
     groups = MMLU_GROUPS
     tags = ("knowledge", "mcq")
     metrics = ("acc", *breakdown_names("acc", MMLU_GROUPS))
-    default_args = {"few_shot_num": "0"}  # the protocol's count unless given (evalscope: 5)
+    # few_shot_num: the protocol's count unless given (evalscope: 5); cloze_subject: see loglik_pairs
+    default_args = {"few_shot_num": "0", "cloze_subject": "off"}
     max_few_shot = 5
     protocols = {"evalscope": mc_protocol(MC_SINGLE_COT, few_shot_num=5), "native": NATIVE["en"]}
     # MMLU cloze (output_type=multiple_choice): the answer text as continuation of `Question: ...\nAnswer:`,
     # zero-shot (lighteval's mmlu_cloze prompt, used by SmolLM2's card)
     loglik_form = True
 
+    def __init__(self, args: Mapping[str, str] | None = None) -> None:
+        super().__init__(args)
+        value = self.args["cloze_subject"].strip().lower()
+        if value not in ("on", "off"):  # a usage error before any data is read
+            from ..errors import ConfigError
+
+            raise ConfigError(f"benchmark 'mmlu': cloze_subject must be on or off, got {value!r}")
+        self.cloze_subject = value == "on"
+
     def mcq_row(self, record: Mapping[str, Any], subset: str, index: int) -> MCQRow:
         return mmlu_row(record)
+
+    def loglik_pairs(self, record: Mapping[str, Any], row: MCQRow, subset: str) -> tuple[list[str], list[str]]:
+        """The cloze form; with `cloze_subject=on` the context starts with the subject line of SmolLM's
+        own evaluation task (huggingface/smollm `text/evaluation/tasks.py`, `mmlu_cloze_prompt`, its
+        `mmlu_cf` task): `The following are questions about <subject, _ as space>.\nQuestion: ...`."""
+        contexts, continuations = super().loglik_pairs(record, row, subset)
+        if self.cloze_subject:
+            header = f"The following are questions about {subset.replace('_', ' ')}.\n"
+            contexts = [header + context for context in contexts]
+        return contexts, continuations

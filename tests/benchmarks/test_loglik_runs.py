@@ -175,6 +175,17 @@ def test_arc_piqa_and_mmlu_cloze_score_the_answer_text_after_question_answer() -
         assert set(spec["contexts"]) == {f"Question: {row.get('question') or row.get('goal')}\nAnswer:"}
 
 
+def test_mmlu_cloze_subject_line_is_smollms_own_prompt_when_asked() -> None:
+    row = {"question": "2+2?", "choices": ["3", "4", "5", "6"], "answer": 1}
+    plain = sample_of("mmlu", row, "abstract_algebra").metadata[LOGLIK_KEY]
+    headed = sample_of("mmlu", row, "abstract_algebra", cloze_subject="on").metadata[LOGLIK_KEY]
+    assert set(plain["contexts"]) == {"Question: 2+2?\nAnswer:"}  # the default is unchanged
+    assert set(headed["contexts"]) == {"The following are questions about abstract algebra.\nQuestion: 2+2?\nAnswer:"}
+    assert headed["continuations"] == plain["continuations"] and headed["gold"] == plain["gold"] == 1
+    with pytest.raises(ConfigError, match="cloze_subject must be on or off"):
+        sample_of("mmlu", row, "abstract_algebra", cloze_subject="yes please")
+
+
 def test_mmlu_cloze_is_zero_shot_unless_a_few_shot_count_is_given() -> None:
     assert (
         sample_of("mmlu", {"question": "q", "choices": ["a", "b"], "answer": 0}, "anatomy").metadata.get("few_shot")
