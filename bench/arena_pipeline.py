@@ -9,6 +9,11 @@ most work (2 * 2 * N requests), so the ideal wall time is one answer's latency (
 verdict can be asked) plus the judge's work at C in flight: L + 4*N*L/C. Prints the session time (the
 results JSON's `duration_s`) against it (target <= 1.3x). Answers first and verdicts after, without
 overlap, would take about ceil(N/C)*L + 4*N*L/C.
+
+Also printed, as what explains a ratio: the load average before the run (the machine is shared), the
+pytest process's CPU seconds (user + system; a process that needs about as much CPU as the wall time
+is CPU-bound, and a loaded machine stretches it), and per server the requests in flight when each
+request arrived (median and mean; the judge is kept busy when it stays near C).
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import resource
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -47,6 +55,8 @@ def main() -> None:
             server.start()
         try:
             results = work / "results.json"
+            load = os.getloadavg()[0]
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             wall, code, rss = run_pytest(
                 [
                     *(arg for name in names for arg in ("--llm-arena-model", f"{name}={servers[name].base_url}")),
@@ -67,7 +77,10 @@ def main() -> None:
                 ],
                 work,
             )
-            sent = {name: server.stats()["chat_requests"] for name, server in servers.items()}
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pytest process, reaped; servers still run
+            cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+            stats = {name: server.stats() for name, server in servers.items()}
+            sent = {name: stat["chat_requests"] for name, stat in stats.items()}
         finally:
             for server in servers.values():
                 server.stop()
@@ -79,6 +92,14 @@ def main() -> None:
         f"exit {code}, peak RSS {rss} MB"
     )
     print(f"   requests             {sent}")
+    print(f"   load average (1 min) {load:8.2f}      before the run, {os.cpu_count()} CPUs")
+    print(f"   pytest CPU           {cpu:8.2f} s   user + system")
+    for name, stat in stats.items():
+        arrivals = stat["arrival_in_flight"] or [0]
+        print(
+            f"   in flight at arrival {name:6s} median {statistics.median(arrivals):4.0f}  "
+            f"mean {statistics.fmean(arrivals):5.1f}  (C={c})"
+        )
     print(f"   ideal L + 4*N*L/C    {ideal:8.2f} s")
     print(f"   answers then judge   {serial:8.2f} s   (no overlap)")
     print(f"   session (results)    {session:8.2f} s   ratio {session / ideal:5.2f}x  (target <= 1.3x)")
