@@ -14,6 +14,15 @@ Also printed, as what explains a ratio: the load average before the run (the mac
 pytest process's CPU seconds (user + system; a process that needs about as much CPU as the wall time
 is CPU-bound, and a loaded machine stretches it), and per server the requests in flight when each
 request arrived (median and mean; the judge is kept busy when it stays near C).
+
+Measured on the shared 2-core test machine (2026-12-06), before -> after the arena's single event loop,
+the import-free records and the one-pass judge template (arena/runtime.py, docs/arena.md):
+  load 1-2:    session 8.20 s, 1.27x (before; the machine did not get that quiet again after)
+  load 23-29:  pytest CPU 7.8-8.6 s -> 6.2-7.3 s with one loop and no scipy (judge in flight at arrival,
+               median 16-19 -> 21-25 of 64); then with the one-pass template 6.2-7.9 s -> 4.0-4.7 s,
+               ratio 15.4x / 22.7x -> 9.8x / 11.9x, while bench/judge_pipeline.py gave 4.9x
+The run needs about 4 s of CPU for 6.45 s of ideal wall time, so on a loaded machine its ratio grows
+with the load much faster than the judge bench's (800 requests, far less CPU per second).
 """
 
 from __future__ import annotations

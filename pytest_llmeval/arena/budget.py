@@ -118,7 +118,10 @@ class PairBudget:
         """A request ended: its real usage counts (a cached answer or a failure counts nothing)."""
         if reservation is None:
             return
-        self.limit.settle(reservation, response.usage if response is not None and not response.cached else None)
+        if response is not None and response.cached:
+            self.limit.withdraw(reservation)  # never went on the wire
+            return
+        self.limit.settle(reservation, response.usage if response is not None else None)
 
     def release(self, reservation: Reservation | None) -> None:
         """A hold not used (a provision of a pair that failed before its judgement)."""

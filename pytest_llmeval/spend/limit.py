@@ -212,6 +212,12 @@ class SpendingLimit:
             if price is not None:
                 self.spent_cost += price.cost(usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens or 0)
 
+    def withdraw(self, reservation: Reservation) -> None:
+        """A request held but never sent (the cache answered it): released, and not counted as sent."""
+        with self._lock:
+            self._release(reservation)
+            self.sent -= int(reservation.request)
+
     def snapshot(self) -> dict[str, Any]:
         """What this process spent and refused, as JSON (travels from xdist workers to the controller)."""
         return {
