@@ -17,7 +17,9 @@ request arrived (median and mean; the judge is kept busy when it stays near C).
 
 Measured on the shared 2-core test machine (2026-12-06), before -> after the arena's single event loop,
 the import-free records and the one-pass judge template (arena/runtime.py, docs/arena.md):
-  load 1-2:    session 8.20 s, 1.27x (before; the machine did not get that quiet again after)
+  load 1-2:    session 8.20 s, 1.27x (before only; the machine did not get that quiet again)
+  load 7.5-8:  two interleaved rounds: session 7.12 / 7.59 s (1.10x / 1.18x) -> 7.15 / 7.55 s (1.11x /
+               1.17x), pytest CPU 5.8 / 6.1 s -> 4.3 / 4.7 s; bench/judge_pipeline.py 0.63x / 0.65x
   load 23-29:  pytest CPU 7.8-8.6 s -> 6.2-7.3 s with one loop and no scipy (judge in flight at arrival,
                median 16-19 -> 21-25 of 64); then with the one-pass template 6.2-7.9 s -> 4.0-4.7 s,
                ratio 15.4x / 22.7x -> 9.8x / 11.9x, while bench/judge_pipeline.py gave 4.9x
