@@ -577,12 +577,6 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
     model = opts.get("model")
     arena = _arena_options(opts)
     if arena is not None:
-        budget = [_BY_NAME[n].flag for n in ("max_tokens_budget", "max_cost") if opts.get(n) is not None]
-        if budget:  # the arena's dispatchers (contestants, judge) do not reserve against the budget yet
-            raise ConfigError(
-                f"{' and '.join(budget)} with an arena is not supported yet: the arena's requests are counted and "
-                "priced per model (--llm-prices) but not held against a budget; drop the budget (docs/cost.md)"
-            )
         if model:
             raise ConfigError(
                 "--llm-model and --llm-arena-model: an arena run names its models with --llm-arena-model; "

@@ -14,6 +14,7 @@ nothing. Still no label: the pair's error (`JudgeError`), never a tie.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ LABEL_MEANINGS = {
 }
 REASK = "Your reply has no verdict label. Reply with the label alone, one of: {labels}."
 FIELDS = ("question", "answer_a", "answer_b", "labels")
+_FIELD = re.compile("\\{(" + "|".join(FIELDS) + ")\\}")
 
 
 class JudgeTemplate:
@@ -82,19 +84,9 @@ def labels_text(scale: Scale) -> str:
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    # one pass, so an answer that contains "{answer_b}" is not filled again
-    out, i = [], 0
-    while i < len(text):
-        for field in FIELDS:
-            token = "{" + field + "}"
-            if text.startswith(token, i):
-                out.append(values[field])
-                i += len(token)
-                break
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    # one pass, so an answer that contains "{answer_b}" is not filled again (re.sub never rescans what it
+    # put in; a loop over the characters took a quarter of an arena run's CPU, bench/arena_pipeline.py)
+    return _FIELD.sub(lambda match: values[match.group(1)], text)
 
 
 def judge_messages(

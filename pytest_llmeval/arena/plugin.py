@@ -22,6 +22,8 @@ from ..benchmarks.registry import register_benchmark, unregister_benchmark
 from ..errors import ConfigError, LLMEvalError
 from ..results import MetricUncertainty, RunResult, SampleRecord
 from ..settings import RunSettings, split_base_url
+from ..spend import load_prices
+from .budget import check_budget
 from .config import ArenaConfig, build_config
 from .runtime import ArenaRuntime, arena_benchmark
 
@@ -63,6 +65,8 @@ class ArenaPart:
             config.option.markexpr = "arena"  # no test paths given: the arena's items run without -m
         arena = config_from_settings(settings, base_dir)
         check_judge(arena, settings)
+        prices = load_prices(settings.prices, settings.prices_origin) if settings.prices is not None else None
+        check_budget(arena, settings, prices)
         unregister_benchmark("arena")
         register_benchmark(arena_benchmark(arena, base_dir))
         workerinput = getattr(config, "workerinput", None)
@@ -74,6 +78,7 @@ class ArenaPart:
         else:
             urls = start_servers(arena, settings, servers)
         part = cls(arena, settings, urls, servers)
+        part.runtime.prices = prices
         config.pluginmanager.register(part, "llmeval-arena")
         return part
 
@@ -81,6 +86,7 @@ class ArenaPart:
         """Give the `arena` benchmark its runtime; early stop asks the run's runtime (`runtime`)."""
         instances["arena"].item_runtime = self.runtime
         self.runtime.skip_sample = lambda item: bool(runtime.skip_sample is not None and runtime.skip_sample(item))
+        self.runtime.spending_limit = lambda: runtime.spending_limit  # run.spending.BudgetGuard sets it
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """The xdist controller checks the arena's servers once, so that workers don't each fail."""
@@ -153,7 +159,9 @@ class ArenaResults:
     def __init__(self, part: ArenaPart, html: bool = False) -> None:
         self.config = part.config
         self.rows: list[dict[str, Any]] | None = [] if html else None  # the HTML report's pairs (--html)
-        self.pairs: dict[str, dict[str, Any]] = {}  # {prompt id: {candidate: statistics.Pair}}
+        # {prompt id: {candidate: (outcome value, candidate length, baseline length)}}: plain tuples,
+        # so a record costs no import (statistics pulls numpy; the first record would stall the run)
+        self.pairs: dict[str, dict[str, tuple[float, int, int]]] = {}
         self.inconsistent: dict[str, int] = {}
         self.judge_tokens = {"prompt": 0, "completion": 0}
         self.summary: dict[str, Any] | None = None
@@ -165,29 +173,34 @@ class ArenaResults:
             from .report import pair_row
 
             self.rows.append(pair_row(record))
-        if record.arena is None or record.error is not None:
+        if record.arena is None:
             return
-        from . import statistics as st  # scipy: imported only when an arena reports
-
         detail = record.arena
-        self.pairs.setdefault(record.id, {})[record.subset] = st.Pair(
-            value=record.metrics["winrate"], candidate_len=detail["candidate_len"], baseline_len=detail["baseline_len"]
+        for key in ("prompt", "completion"):  # an errored pair's judge replies too (a label-less one)
+            self.judge_tokens[key] += int(detail["judge_tokens"][key])
+        if record.error is not None:
+            return
+        self.pairs.setdefault(record.id, {})[record.subset] = (
+            record.metrics["winrate"],
+            detail["candidate_len"],
+            detail["baseline_len"],
         )
         self.inconsistent[record.subset] = self.inconsistent.get(record.subset, 0) + int(detail["inconsistent"])
-        for key in ("prompt", "completion"):
-            self.judge_tokens[key] += int(detail["judge_tokens"][key])
 
     def figures(self) -> dict[str, Any]:
         from . import statistics as st
 
         config = self.config
+        per_prompt = {
+            prompt: {candidate: st.Pair(*pair) for candidate, pair in by.items()} for prompt, by in self.pairs.items()
+        }
         by_candidate: dict[str, list[Any]] = {}
-        for prompt in sorted(self.pairs):
-            for candidate, pair in self.pairs[prompt].items():
+        for prompt in sorted(per_prompt):
+            for candidate, pair in per_prompt[prompt].items():
                 by_candidate.setdefault(candidate, []).append(pair)
 
         names = [m.name for m in config.candidates]
-        intervals = st.bootstrap(self.pairs, names, config.bootstrap, config.seed)
+        intervals = st.bootstrap(per_prompt, names, config.bootstrap, config.seed)
         ratings = st.bradley_terry({c: [p.value for p in ps] for c, ps in by_candidate.items()}, config.baseline)
         candidates: dict[str, Any] = {}
         for candidate in [m.name for m in config.candidates]:

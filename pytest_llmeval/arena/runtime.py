@@ -14,7 +14,10 @@ of different pairs overlap, so the wall time is about the longest chain, not the
 
 A failed answer or judge request is the pair's *error* (pytest error, counted in `errors`); a
 judge reply without a verdict label is re-asked once (`judging.reask_messages`), then is the pair's
-`JudgeError`. A pair whose candidate loses fails its item with both verdicts in the message.
+`JudgeError`. A pair whose candidate loses fails its item with both verdicts in the message. The
+replies a pair got count in the token tally also when it errors (`error_record`). With a spending
+budget each pair is admitted whole or not at all (arena/budget.py); one not admitted is skipped
+as unsent.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import json
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -30,12 +34,15 @@ import pytest
 
 from ..benchmarks.base import Benchmark, RecordLoader, Sample
 from ..endpoint.cache import ResponseCache
-from ..endpoint.dispatcher import Dispatcher
+from ..endpoint.dispatcher import Dispatcher, EventLoopThread
 from ..endpoint.models import ChatResponse, Usage
 from ..engine.nodes import SampleItem
 from ..errors import JudgeError, LLMEvalError
 from ..results import SampleRecord
 from ..settings import EndpointSettings, RunSettings
+from ..spend import BudgetReached, PriceTable, SpendingLimit
+from ..spend.limit import Reservation, completion_bound
+from .budget import PairBudget, judge_gen, judge_provision
 from .config import ArenaConfig, ArenaModel
 from .judging import JudgeTemplate, judge_messages, rationale, reask_messages
 from .prompts import read_prompts
@@ -105,17 +112,22 @@ def arena_benchmark(config: ArenaConfig, base_dir: Any) -> type[ArenaBenchmark]:
 
 
 class PairResult:
-    """What one pair produced: both answers and the judge's replies in the two orders."""
+    """What one pair produced: both answers and the judge's replies in the two orders. Filled in as
+    the replies arrive, so that a pair that errors still counts what it was sent (`error_record`)."""
 
-    def __init__(self, candidate: ChatResponse, baseline: ChatResponse) -> None:
-        self.candidate = candidate
-        self.baseline = baseline
+    def __init__(self) -> None:
+        self.candidate: ChatResponse | None = None
+        self.baseline: ChatResponse | None = None
         self.judged: dict[str, dict[str, Any]] = {}
-        self.judge_usage = Usage()
-        self.requests = 0
-        self.cached = 0
         self.judge_id = ""
-        self.judge_responses: list[ChatResponse] = []
+        self.judge_responses: list[ChatResponse] = []  # every judge reply, a label-less one included
+
+    @property
+    def judge_usage(self) -> Usage:
+        total = Usage()
+        for response in self.judge_responses:
+            total = _add(total, response.usage)
+        return total
 
 
 class ArenaRuntime:
@@ -141,11 +153,21 @@ class ArenaRuntime:
         self._futures: dict[str, concurrent.futures.Future[PairResult]] = {}
         self._answers: dict[tuple[str, str], asyncio.Future[ChatResponse]] = {}
         self._rooms: dict[str, asyncio.Semaphore] = {}  # the window slot each launched pair holds
-        self._results: dict[str, PairResult] = {}  # between an item's setup and its call
+        self._results: dict[str, PairResult] = {}  # from a pair's start to its item's record
         self._counted: set[str] = set()  # prompts whose shared baseline answer a record already counts
+        # one loop thread for the pipeline and every model's dispatcher: an answer's completion, the
+        # judge requests it starts and their replies never hop between threads (bench/arena_pipeline.py)
+        self._loop_thread: EventLoopThread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._producer: concurrent.futures.Future[None] | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()  # pairs and answers under way (cancelled at close)
         self.skip_sample: Callable[[SampleItem], bool] | None = None  # --llm-early-stop (the run's runtime)
+        # --llm-max-tokens-budget / --llm-max-cost: the process's limit (set by run.spending's BudgetGuard
+        # on the run's runtime, read when the pipeline starts) and the price table
+        self.spending_limit: Callable[[], SpendingLimit | None] = lambda: None
+        self.prices: PriceTable | None = None
+        self.budget: PairBudget | None = None
+        self._answer_holds: dict[tuple[str, str], Reservation] = {}  # admitted answers not yet asked
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -169,7 +191,7 @@ class ArenaRuntime:
     def judge_endpoint(self) -> EndpointSettings:
         if self.judge_model is not None:
             settings = self.endpoint(self.judge_model)
-            return settings.model_copy(update={"gen": {"temperature": 0, **self.judge_model.gen}})
+            return settings.model_copy(update={"gen": judge_gen(self.judge_model)})
         if self.fallback_judge is None:
             raise LLMEvalError("the arena has no judge: pass --llm-arena-judge NAME=URL or --llm-judge-model")
         return self.fallback_judge
@@ -182,8 +204,14 @@ class ArenaRuntime:
                     if self.settings.use_cache and self.settings.cache_dir
                     else None
                 )
-                self._dispatchers[name] = Dispatcher(settings(), cache)
+                self._dispatchers[name] = Dispatcher(settings(), cache, loop=self._shared_loop())
             return self._dispatchers[name]
+
+    def _shared_loop(self) -> EventLoopThread:
+        if self._loop_thread is None:
+            self._loop_thread = EventLoopThread("llmeval-arena")
+            self._loop = self._loop_thread.loop
+        return self._loop_thread
 
     def model_dispatcher(self, model: ArenaModel) -> Dispatcher:
         return self.dispatcher("model:" + model.name, lambda: self.endpoint(model))
@@ -206,15 +234,18 @@ class ArenaRuntime:
             return
         if preflight:
             self.preflight()
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-arena", daemon=True)
-            self._thread.start()
-        loop = self._loop
+        else:  # made here, on this thread: a dispatcher is never built on the loop it runs on
+            for model in self.config.models:
+                self.model_dispatcher(model)
+            self.judge_dispatcher()
+        limit = self.spending_limit()
+        if self.budget is None and limit is not None:
+            self.budget = PairBudget(limit, self.prices)
+        loop = self._shared_loop().loop
         for item in mine:
             self._futures[item.nodeid] = concurrent.futures.Future()
         window = max(4 * self.settings.endpoint.concurrency, 64)
-        asyncio.run_coroutine_threadsafe(self._produce(mine, window), loop)
+        self._producer = asyncio.run_coroutine_threadsafe(self._produce(mine, window), loop)
 
     def preflight(self) -> None:
         """One usage error up front when a contestant's or the judge's server does not answer."""
@@ -238,6 +269,7 @@ class ArenaRuntime:
         """Pairs in run order, at most `window` ahead of the item pytest runs (a slot is freed when
         an item takes its result), so that `--llm-early-stop` can still leave the rest unsent."""
         room = asyncio.Semaphore(window)
+        pairs = asyncio.Semaphore(self.settings.endpoint.concurrency)
         for item in items:
             await room.acquire()
             future = self._futures[item.nodeid]
@@ -245,8 +277,49 @@ class ArenaRuntime:
             if self.skip_sample is not None and self.skip_sample(item):
                 future.set_result(None)  # type: ignore[arg-type]
                 continue
-            task = asyncio.ensure_future(self._pair(item))
+            provision = None
+            if self.budget is not None:
+                await pairs.acquire()  # with a budget, at most C pairs hold reservations at a time
+                try:
+                    provision = self._admit(item)
+                except BudgetReached as exc:  # unsent, as every later pair (the limit refuses from now on)
+                    pairs.release()
+                    future.set_exception(exc)
+                    continue
+            task = self._spawn(self._pair(item, provision))
             task.add_done_callback(functools.partial(_settle, future))
+            if self.budget is not None:
+                task.add_done_callback(lambda _: pairs.release())
+
+    def _admit(self, item: SampleItem) -> Reservation:
+        """Hold the pair's answers not asked yet and its judge provision (arena/budget.py)."""
+        assert self.budget is not None
+        sample = item.sample
+        contestants = [self._candidate(item), self.config.baseline_model]
+        asked = [
+            m
+            for m in contestants
+            if (m.name, sample.id) not in self._answers and (m.name, sample.id) not in self._answer_holds
+        ]
+        bodies = {m.name: self.answer_body(m, sample) for m in contestants}
+        judge = self.judge_dispatcher().settings
+        empty = judge_messages(self.template, self.config.scale, self._question(item), "", "")
+        provision = judge_provision(
+            len(json.dumps(empty, ensure_ascii=False, separators=(",", ":")).encode("utf-8")),
+            [completion_bound(bodies[m.name]) or 0 for m in contestants],
+            completion_bound(judge.gen) or 0,
+        )
+        holds, judge_hold = self.budget.admit([(bodies[m.name], m.model) for m in asked], provision, judge.model)
+        for model, hold in zip(asked, holds, strict=True):
+            self._answer_holds[(model.name, sample.id)] = hold
+        return judge_hold
+
+    def _candidate(self, item: SampleItem) -> ArenaModel:
+        return next(m for m in self.config.candidates if m.name == item.sample.subset)
+
+    @staticmethod
+    def _question(item: SampleItem) -> str:
+        return str(item.sample.metadata.get("question") or "")
 
     async def _answer(self, model: ArenaModel, sample: Sample) -> ChatResponse:
         key = (model.name, sample.id)
@@ -254,45 +327,64 @@ class ArenaRuntime:
         if shared is None:
             body = self.answer_body(model, sample)
             dispatcher = self.model_dispatcher(model)
-            shared = self._answers[key] = asyncio.ensure_future(
-                _ask(dispatcher, body, f"arena model {model.name!r}", "--llm-arena-model")
+            hold = self._answer_holds.pop(key, None)
+            shared = self._answers[key] = self._spawn(
+                _ask(dispatcher, body, f"arena model {model.name!r}", "--llm-arena-model", self.budget, hold)
             )
         return await asyncio.shield(shared)
 
-    async def _pair(self, item: SampleItem) -> PairResult:
+    async def _pair(self, item: SampleItem, provision: Reservation | None = None) -> PairResult:
         config = self.config
-        candidate = next(m for m in config.candidates if m.name == item.sample.subset)
-        cand, base = await asyncio.gather(
-            self._answer(candidate, item.sample), self._answer(config.baseline_model, item.sample)
+        result = self._results[item.nodeid] = PairResult()
+        answers = await asyncio.gather(
+            self._answer(self._candidate(item), item.sample),
+            self._answer(config.baseline_model, item.sample),
+            return_exceptions=True,  # both are waited for, so that one that came is counted
         )
-        result = PairResult(cand, base)
-        question = str(item.sample.metadata.get("question") or "")
-        orders = {"candidate_first": (cand.text, base.text), "baseline_first": (base.text, cand.text)}
-        verdicts = await asyncio.gather(*(self._judge(question, a, b) for a, b in orders.values()))
-        result.judge_id = self.judge_dispatcher().settings.model
-        for order, (verdict, responses) in zip(ORDERS, verdicts, strict=True):
+        result.candidate, result.baseline = (a if isinstance(a, ChatResponse) else None for a in answers)
+        judge = self.judge_dispatcher().settings
+        result.judge_id = judge.model
+        if result.candidate is None or result.baseline is None:
+            if self.budget is not None:
+                self.budget.release(provision)
+            raise next(a for a in answers if isinstance(a, BaseException))
+        cand, base = result.candidate.text, result.baseline.text
+        question = self._question(item)
+        bodies = [
+            {"model": judge.model, "messages": judge_messages(self.template, config.scale, question, a, b), **judge.gen}
+            for a, b in ((cand, base), (base, cand))  # candidate as A, then the baseline as A
+        ]
+        holds: list[Reservation | None] = [None, None]
+        if self.budget is not None and provision is not None:
+            holds = list(self.budget.exchange(provision, bodies, judge.model))
+        verdicts = await asyncio.gather(
+            *(self._judge(body, hold, result.judge_responses) for body, hold in zip(bodies, holds, strict=True)),
+            return_exceptions=True,  # both orders finish, so that every reply is counted
+        )
+        for order, verdict in zip(ORDERS, verdicts, strict=True):
+            if isinstance(verdict, BaseException):
+                raise verdict
             result.judged[order] = verdict
-            result.judge_responses.extend(responses)
-            for response in responses:
-                result.judge_usage = _add(result.judge_usage, response.usage)
-                result.requests += 1
-                result.cached += int(response.cached)
         return result
 
-    async def _judge(self, question: str, answer_a: str, answer_b: str) -> tuple[dict[str, Any], list[ChatResponse]]:
+    async def _judge(
+        self, body: dict[str, Any], hold: Reservation | None, responses: list[ChatResponse]
+    ) -> dict[str, Any]:
+        """One order's verdict; every reply the judge gives is appended to `responses` as it arrives."""
         dispatcher = self.judge_dispatcher()
         settings = dispatcher.settings
-        messages = judge_messages(self.template, self.config.scale, question, answer_a, answer_b)
-        body = {"model": settings.model, "messages": messages, **settings.gen}
+        messages = body["messages"]
         who = f"the arena judge {self._judge_name()!r}"
-        first = await _ask(dispatcher, body, who, "--llm-arena-judge")
+        first = await _ask(dispatcher, body, who, "--llm-arena-judge", self.budget, hold)
+        responses.append(first)
         label = parse_label(first.text, self.config.scale)
-        responses = [first]
-        reply = first.text
+        reply, reasked = first.text, False
         if label is None:  # asked once more in the same conversation (cached like any request)
             again = {**body, "messages": reask_messages(messages, first.text, self.config.scale)}
-            second = await _ask(dispatcher, again, who, "--llm-arena-judge")
+            hold = self.budget.reserve(again, settings.model) if self.budget is not None else None
+            second = await _ask(dispatcher, again, who, "--llm-arena-judge", self.budget, hold)
             responses.append(second)
+            reasked = True
             label = parse_label(second.text, self.config.scale)
             reply = f"{first.text}\n\n[asked again for the label]\n{second.text}"
             if label is None:
@@ -301,7 +393,7 @@ class ArenaRuntime:
                     "also when asked again",
                     snippet=second.text or first.text,
                 )
-        return {"label": label, "rationale": rationale(reply), "reasked": len(responses) > 1}, responses
+        return {"label": label, "rationale": rationale(reply), "reasked": reasked}
 
     def _judge_name(self) -> str:
         return self.judge_model.name if self.judge_model is not None else self.judge_dispatcher().settings.model
@@ -322,6 +414,10 @@ class ArenaRuntime:
             future = self._futures[item.nodeid]
         try:
             result = future.result()
+        except BudgetReached as exc:  # not admitted (or its judgement refused): unsent, the run incomplete
+            self._results.pop(item.nodeid, None)
+            item.skipped_budget = exc.reason
+            pytest.skip(f"not sent: {exc.reason}")
         finally:
             room = self._rooms.pop(item.nodeid, None)
             if room is not None and self._loop is not None:
@@ -329,6 +425,7 @@ class ArenaRuntime:
         if result is None:
             self._skip(item)
         self._results[item.nodeid] = result
+        assert result.candidate is not None
         return result.candidate
 
     @staticmethod
@@ -336,22 +433,58 @@ class ArenaRuntime:
         item.skipped_early = True
         pytest.skip("skipped by --llm-early-stop: the thresholds on arena are already decided")
 
+    def _spend(self, item: SampleItem, result: PairResult) -> list[dict[str, Any]]:
+        """Per model, the requests a pair's record stands for (spend/tally.py). The baseline answer is
+        asked once per prompt and shared by every candidate's pair: the first record of the prompt (in
+        this process) counts it, so request and token counts are what was sent."""
+        spend = []
+        if result.candidate is not None:
+            spend.append(_spent(self._candidate(item).model, [result.candidate]))
+        if result.baseline is not None and item.sample.id not in self._counted:
+            self._counted.add(item.sample.id)
+            spend.append(_spent(self.config.baseline_model.model, [result.baseline]))
+        if result.judge_responses:
+            spend.append(_spent(result.judge_id, result.judge_responses))
+        return spend
+
+    def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
+        """A pair that errored: no verdict, but the replies it got count in the token tally (a judge
+        reply without a label, the other order's verdict, the answers)."""
+        result = self._results.pop(item.nodeid, None)
+        spend = self._spend(item, result) if result is not None else []
+        usage = result.judge_usage if result is not None else Usage()
+        return SampleRecord(
+            nodeid=item.nodeid,
+            benchmark=item.benchmark.name,
+            subset=item.sample.subset,
+            id=item.sample.id,
+            messages=list(item.sample.input),  # type: ignore[arg-type]
+            target=f"baseline {self.config.baseline}",
+            error=str(error),
+            error_kind=getattr(error, "kind", type(error).__name__),
+            usage=_total_usage(spend) if spend else None,
+            cached=bool(spend) and all(entry["cached"] == entry["requests"] for entry in spend),
+            requests=sum(entry["requests"] for entry in spend),
+            requests_cached=sum(entry["cached"] for entry in spend),
+            arena={
+                "candidate": item.sample.subset,
+                "baseline": self.config.baseline,
+                "judge_tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+                "spend": spend,
+            }
+            if spend
+            else None,
+        )
+
     def score(self, item: SampleItem, response: ChatResponse) -> SampleRecord:
         result = self._results.pop(item.nodeid)
         config = self.config
         first, second = result.judged["candidate_first"], result.judged["baseline_first"]
         pair = combine(first["label"], second["label"], config.scale)
-        # the baseline answer is asked once per prompt and shared by every candidate's pair: the first
-        # record of the prompt (in this process) counts it, so request and token counts are what was sent
-        baseline_counted = item.sample.id not in self._counted
-        self._counted.add(item.sample.id)
-        candidate_model = next(m for m in config.candidates if m.name == item.sample.subset)
-        spend = [_spent(candidate_model.model, [result.candidate])]
-        if baseline_counted:
-            spend.append(_spent(config.baseline_model.model, [result.baseline]))
-        if result.judge_responses:
-            spend.append(_spent(result.judge_id, result.judge_responses))
+        spend = self._spend(item, result)
+        assert result.candidate is not None and result.baseline is not None
         cand_text, base_text = result.candidate.text, result.baseline.text
+        judge_usage = result.judge_usage
         detail = {
             "candidate": item.sample.subset,
             "baseline": config.baseline,
@@ -365,10 +498,7 @@ class ArenaRuntime:
             "scores": {"candidate_first": pair.candidate_first, "baseline_first": pair.baseline_first},
             "outcome": pair.outcome,
             "inconsistent": pair.inconsistent,
-            "judge_tokens": {
-                "prompt": result.judge_usage.prompt_tokens,
-                "completion": result.judge_usage.completion_tokens,
-            },
+            "judge_tokens": {"prompt": judge_usage.prompt_tokens, "completion": judge_usage.completion_tokens},
             "spend": spend,  # per model: the requests this record stands for (spend/tally.py)
         }
         explanation = f"{pair.outcome}; candidate as A: [[{first['label']}]], baseline as A: [[{second['label']}]]" + (
@@ -401,15 +531,33 @@ class ArenaRuntime:
             arena=detail,
         )
 
+    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def close(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            if self._thread is not None:
-                self._thread.join(timeout=10)
-            self._loop = None
-        for dispatcher in self._dispatchers.values():
+        if self._producer is not None:
+            self._producer.cancel()
+            self._producer = None
+        if self._loop is not None and self._loop_thread is not None and self._loop_thread.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop).result(timeout=30)
+            except Exception:
+                pass
+        for dispatcher in self._dispatchers.values():  # cancels their requests in flight, on the shared loop
             dispatcher.close()
         self._dispatchers.clear()
+        if self._loop_thread is not None:
+            self._loop_thread.stop()
+            self._loop_thread = None
+            self._loop = None
 
 
 def _settle(future: concurrent.futures.Future[PairResult], task: asyncio.Future[PairResult]) -> None:
@@ -451,12 +599,27 @@ def _total_usage(spend: list[dict[str, Any]]) -> Usage:
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
-async def _ask(dispatcher: Dispatcher, body: dict[str, Any], who: str, flag: str) -> ChatResponse:
-    """One request of a contestant or the judge; its error names the arena's own options."""
+async def _ask(
+    dispatcher: Dispatcher,
+    body: dict[str, Any],
+    who: str,
+    flag: str,
+    budget: PairBudget | None = None,
+    hold: Reservation | None = None,
+) -> ChatResponse:
+    """One request of a contestant or the judge; its error names the arena's own options. `hold`: its
+    reservation in the budget, settled with what the answer used."""
     try:
-        return await asyncio.wrap_future(dispatcher.submit(body))
-    except LLMEvalError as exc:
-        raise _retarget(exc, who, flag) from None
+        response = await dispatcher.fetch(body)  # on the dispatcher's loop, which the arena shares
+    except BaseException as exc:
+        if budget is not None:
+            budget.settle(hold, None)
+        if isinstance(exc, LLMEvalError):
+            raise _retarget(exc, who, flag) from None
+        raise
+    if budget is not None:
+        budget.settle(hold, response)
+    return response
 
 
 def _retarget(exc: LLMEvalError, who: str, flag: str) -> LLMEvalError:

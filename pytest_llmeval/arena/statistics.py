@@ -1,4 +1,4 @@
-"""Arena figures from per-prompt outcomes (pure numbers: numpy and scipy, no I/O).
+"""Arena figures from per-prompt outcomes (pure numbers: numpy, no I/O).
 
 Input: for each candidate, {prompt id: `Pair`} with the pair's outcome value (win 1.0, tie 0.5,
 loss 0.0, `verdicts.combine`) and the character lengths of both answers. Definitions and sources,
@@ -15,8 +15,8 @@ also in docs/arena.md:
 * **Bradley-Terry ratings on an Elo scale** (Bradley & Terry 1952; the fit ArenaHard and Chatbot
   Arena use): P(i beats j) = 1 / (1 + 10 ** ((R_j - R_i) / 400)); every pair is a battle
   candidate-vs-baseline with the outcome value as a soft label; the ratings maximise the likelihood
-  (scipy.optimize L-BFGS, with ArenaHard's ridge of 1e-6 so that a candidate that wins every pair
-  still has a finite rating), anchored at the baseline = 1000.
+  (with ArenaHard's ridge of 1e-6 so that a candidate that wins every pair still has a finite
+  rating), anchored at the baseline = 1000.
 * **length-controlled win rate** (AlpacaEval 2, Dubois et al. 2024, "Length-Controlled AlpacaEval"):
   a logistic GLM of the outcome on theta + phi * tanh(delta / sd(delta)), delta = candidate length
   minus baseline length in characters; LC win rate = sigmoid(theta), the predicted preference at
@@ -24,8 +24,13 @@ also in docs/arena.md:
   many models on the same instructions and is left out; phi carries an L2 penalty of 1 (AlpacaEval
   also regularises the length term) so that a small set cannot separate on length alone.
 
-Why our own few lines around scipy: sklearn's LogisticRegression takes no soft (0.5) labels
-without duplicating rows, and these fits have two to a handful of parameters.
+Every fit is a logistic likelihood with one or two parameters per candidate (separable, since every
+battle is against the baseline), solved by the damped Newton steps of `_newton_logistic`, the point
+estimates as one row of weights 1, the bootstrap as all resamples at once. Why our own few lines:
+sklearn's LogisticRegression takes no soft (0.5) labels without duplicating rows, and scipy.optimize
+(which gave the same fits, tests/arena/test_arena_figures.py checks against it) took 1.5-4.7 s to
+import on the loaded 2-core test machine, inside the first arena record, which stalled the pipeline
+(bench/arena_pipeline.py).
 """
 
 from __future__ import annotations
@@ -35,8 +40,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit
 
 ELO_SCALE = 400.0 / math.log(10.0)  # Elo points per unit of log-odds
 ANCHOR = 1000.0  # the baseline's rating
@@ -70,47 +73,36 @@ def counts(pairs: Sequence[Pair]) -> dict[str, int]:
     }
 
 
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + e^-x), without overflow for large |x|."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
 def bradley_terry(values: Mapping[str, Sequence[float]], baseline: str) -> dict[str, float]:
     """Elo-scale ratings from candidate-vs-baseline battles: `values[candidate]` are the outcome
-    values (the candidate's side). The baseline is 1000; a candidate without battles is left out."""
-    names = [name for name, v in values.items() if len(v) and name != baseline]
-    if not names:
-        return {baseline: ANCHOR}
-    index = {name: i for i, name in enumerate(names)}
-    rows = np.array([index[name] for name in names for _ in values[name]], dtype=int)
-    labels = np.array([float(x) for name in names for x in values[name]])
-
-    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        margin = beta[rows]  # baseline's parameter is 0 (the anchor)
-        value = -float(np.sum(labels * log_expit(margin) + (1 - labels) * log_expit(-margin)))
-        value += 0.5 * RIDGE * float(beta @ beta)
-        residual = expit(margin) - labels
-        grad = np.bincount(rows, weights=residual, minlength=len(names)) + RIDGE * beta
-        return value, grad
-
-    fit = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B")
-    ratings = {name: ANCHOR + ELO_SCALE * float(fit.x[index[name]]) for name in names}
-    return {baseline: ANCHOR, **ratings}
+    values (the candidate's side). The baseline is 1000; a candidate without battles is left out.
+    The likelihood separates per candidate (each meets only the baseline, whose parameter is the
+    anchor 0), so each rating is a one-parameter ridge logistic fit."""
+    ratings = {baseline: ANCHOR}
+    for name, outcomes in values.items():
+        if not len(outcomes) or name == baseline:
+            continue
+        labels = np.array([[float(x) for x in outcomes]])
+        beta = _newton_logistic(np.ones_like(labels), labels, None, RIDGE)
+        ratings[name] = ANCHOR + ELO_SCALE * float(beta[0, 0])
+    return ratings
 
 
 def length_controlled_win_rate(pairs: Sequence[Pair]) -> float | None:
     """AlpacaEval 2's LC win rate without the instruction-difficulty term (module docstring)."""
     if not pairs:
         return None
-    y = np.array([p.value for p in pairs])
+    y = np.array([[p.value for p in pairs]])
     delta = np.array([p.candidate_len - p.baseline_len for p in pairs], dtype=float)
     spread = float(delta.std())
     x = np.tanh(delta / spread) if spread > 0 else np.zeros_like(delta)
-
-    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        theta, phi = params
-        margin = theta + phi * x
-        value = -float(np.sum(y * log_expit(margin) + (1 - y) * log_expit(-margin))) + 0.5 * LENGTH_PENALTY * phi**2
-        residual = expit(margin) - y
-        return value, np.array([residual.sum(), float(residual @ x) + LENGTH_PENALTY * phi])
-
-    fit = minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B")
-    return float(expit(fit.x[0]))
+    beta = _newton_logistic(np.ones_like(y), y, x[None, :], LENGTH_PENALTY)
+    return float(expit(beta[0, 0]))
 
 
 def _newton_logistic(
@@ -138,9 +130,12 @@ def _newton_logistic(
             h01 = (curve * features).sum(1)
             h11 = (curve * features * features).sum(1) + ridge[1]
             det = h00 * h11 - h01 * h01
-            step = np.stack(
-                [(h11 * grad[:, 0] - h01 * grad[:, 1]) / det, (h00 * grad[:, 1] - h01 * grad[:, 0]) / det], 1
-            )
+            with np.errstate(invalid="ignore", divide="ignore"):
+                step = np.stack(
+                    [(h11 * grad[:, 0] - h01 * grad[:, 1]) / det, (h00 * grad[:, 1] - h01 * grad[:, 0]) / det], 1
+                )
+        # a row whose curvature vanished (all wins and no ridge on theta: p == 1 in floating point) stays put
+        step = np.where(np.isfinite(step), step, 0.0)
         beta = beta - np.clip(step, -5, 5)  # damped: a round of all wins walks out towards the ridge's bound
         if np.nanmax(np.abs(step), initial=0.0) < 1e-9:
             break

@@ -98,6 +98,20 @@ class PrefetchPlan:
             await self._advanced.wait()
 
 
+class EventLoopThread:
+    """An asyncio loop running in a daemon thread: a dispatcher's own, or one several share."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+
 class Dispatcher:
     """One per process: a background event loop, an HTTP client, the cache and the in-flight bound."""
 
@@ -108,19 +122,25 @@ class Dispatcher:
         settings: EndpointSettings,
         cache: ResponseCache | None,
         on_throttle: Callable[[ThrottleEvent], None] | None = None,
+        loop: EventLoopThread | None = None,
     ) -> None:
+        """`loop`: run on this shared loop thread instead of one of its own (the arena's contestants
+        and judge share one, so that an answer's completion and the judge request it triggers do
+        not hop between threads); its owner stops it after `close`."""
         self.settings = settings
         self.on_throttle = on_throttle  # told on the loop thread each time the in-flight limit is lowered
         self.cache = cache
         self.requests_sent = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="llmeval-dispatcher", daemon=True)
-        self._thread.start()
+        self._own_thread = loop is None
+        self._loop_thread = loop if loop is not None else EventLoopThread("llmeval-dispatcher")
+        self._loop = self._loop_thread.loop
+        self._thread = self._loop_thread.thread
         self._tasks: set[asyncio.Future[Any]] = set()
         self._inflight: dict[str, asyncio.Future[ChatResponse]] = {}
         self._client: ChatClient | ReplicaSet | None = None
         self._semaphore: ConcurrencyLimiter | None = None
         self.spending: SpendingGate | None = None  # --llm-max-tokens-budget / --llm-max-cost
+        self._closed = False
         self._run(self._setup())
 
     async def _setup(self) -> None:
@@ -156,6 +176,10 @@ class Dispatcher:
         """Start a chat call on the shared loop, bound and cache without waiting for it; safe to call
         from any thread (another dispatcher's loop included)."""
         return asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
+
+    async def fetch(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
+        """A chat call awaited on the dispatcher's own loop (a caller that shares it: no thread hop)."""
+        return await self._fetch(body, use_cache)
 
     async def acall(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
         """Awaitable from any event loop (pytest-asyncio's included): runs on the dispatcher's loop."""
@@ -276,14 +300,15 @@ class Dispatcher:
     # -- shutdown ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        if not self._thread.is_alive():
+        if self._closed or not self._thread.is_alive():
             return
+        self._closed = True
         try:
             self._run(self._shutdown(), timeout=30)
         except Exception:
             pass
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        if self._own_thread:
+            self._loop_thread.stop()
         if self.cache is not None:
             self.cache.close()
 

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ..arena.report import pair_row, render_arena
 from ..errors import RebuildError
 from ..files import FileProblem, check_file
 from ..results import RunResult, SampleRecord
@@ -51,10 +52,15 @@ def build(results: Path, samples: Path | None, output: Path) -> tuple[int, int]:
     """Write the report; return (number of samples, bytes written)."""
     result = read_results(results)
     table = SampleTable()
+    arena = result.extra.get("arena") if isinstance(result.extra.get("arena"), dict) else None
+    pairs: list[dict[str, object]] = []  # an arena run's pairs, for its section as the run drew it
     if samples is not None:
         for record in read_records(samples):
             table.add(record)
-    page = render_page(result, table).encode("utf-8")
+            if arena is not None and record.benchmark == "arena":
+                pairs.append(pair_row(record))
+    sections = [render_arena(arena, pairs)] if arena is not None else []
+    page = render_page(result, table, sections).encode("utf-8")
     write_page(output, page)
     return len(table), len(page)
 

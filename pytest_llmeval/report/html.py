@@ -309,14 +309,15 @@ def render_samples(table: SampleTable) -> str:
     )
 
 
-def render_page(result: RunResult, records: Iterable[SampleRecord] | SampleTable) -> str:
-    """A standalone, self-contained page with both sections (what the rebuild CLI writes)."""
+def render_page(result: RunResult, records: Iterable[SampleRecord] | SampleTable, sections: Sequence[str] = ()) -> str:
+    """A standalone, self-contained page with both sections (what the rebuild CLI writes); `sections`:
+    rendered (escaped) sections a feature adds between them, as in the run's report (the arena's)."""
     table = records if isinstance(records, SampleTable) else SampleTable.of(records)
     return render(
         "page.html.j2",
         title=f"pytest-llmbench report: {result.model}",
         csp=content_security_policy(),
-        body=[Markup(render_overview(result)), Markup(render_samples(table))],
+        body=[Markup(render_overview(result)), *(Markup(s) for s in sections), Markup(render_samples(table))],
     )
 
 

@@ -70,12 +70,12 @@ class ItemRunner:
         elif (
             call.when == "setup" and error is not None and not call.excinfo.errisinstance(pytest.skip.Exception)  # type: ignore[union-attr]
         ):
-            record = self.runtime.error_record(item, error)
+            record = self.error_record(item, error)
             if isinstance(error, LLMEvalError):
                 report.longrepr = f"llmeval error: {error}"
         elif call.when == "call":
             if error is not None and not isinstance(error, WrongAnswer):
-                record = self.runtime.error_record(item, error)  # a scorer crash (or judge failure) is no verdict
+                record = self.error_record(item, error)  # a scorer crash (or judge failure) is no verdict
                 if isinstance(error, LLMEvalError):
                     report.longrepr = f"llmeval error: {error}"
                 else:
@@ -92,6 +92,13 @@ class ItemRunner:
         self.runtime.close()  # before anything reads what the run produced
         self.finish(session)
         return (yield)
+
+    def error_record(self, item: SampleItem, error: BaseException) -> SampleRecord:
+        """The item's own runtime words its error record when it can (the arena's counts the replies
+        an errored pair got)."""
+        own = getattr(item.runtime, "error_record", None)
+        record: SampleRecord = own(item, error) if own is not None else self.runtime.error_record(item, error)
+        return record
 
     def other_runtimes(self, items: list[pytest.Item]) -> list[Any]:
         """Runtimes other than the run's that items of the share run on (the arena's)."""

@@ -41,6 +41,14 @@ def spending_limit(settings: RunSettings, prices: PriceTable | None, workers: in
     max_tokens, max_cost = settings.max_tokens_budget, settings.max_cost
     if max_tokens is None and max_cost is None:
         return None
+    share = f" (this worker's 1/{workers})" if workers > 1 else ""
+    if settings.arena is not None:  # each arena request is bounded and priced by its own model (arena/budget.py)
+        return SpendingLimit(
+            max_tokens=max_tokens // workers if max_tokens is not None else None,
+            max_cost=max_cost / workers if max_cost is not None else None,
+            share=share,
+            per_request_prices=True,
+        )
     flag = "--llm-max-tokens-budget" if max_tokens is not None else "--llm-max-cost"
     gen = settings.endpoint.gen
     if not any(isinstance(gen.get(key), int) for key in ("max_tokens", "max_completion_tokens")):
@@ -52,7 +60,6 @@ def spending_limit(settings: RunSettings, prices: PriceTable | None, workers: in
         raise ConfigError(
             f"--llm-max-cost needs the price of {model!r}: {where}; pass --llm-prices FILE (docs/cost.md)"
         )
-    share = f" (this worker's 1/{workers})" if workers > 1 else ""
     return SpendingLimit(
         max_tokens=max_tokens // workers if max_tokens is not None else None,
         max_cost=max_cost / workers if max_cost is not None else None,

@@ -24,6 +24,10 @@ cost nothing.
 
 One `SpendingLimit` serves one process; under xdist (`-n N`) each worker gets `budget / N` (the sum
 never exceeds the budget; a worker that finishes early leaves its share unspent).
+
+An arena run (arena/budget.py) prices each request by its own model (`price=` of `reserve`), holds a
+pair's requests together (`reserve_all`: all fit or none is held) and swaps a provision for the
+exact bound once it is known (`release=`: released and reserved under one lock).
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ def request_bound(body: dict[str, Any]) -> Bound | None:
 class Reservation:
     tokens: int
     cost: float
+    price: ModelPrice | None = None  # the request's own price (an arena's models each have theirs)
+    request: bool = True  # False: a provision for requests not built yet (not counted as sent)
 
 
 class SpendingLimit:
@@ -93,8 +99,11 @@ class SpendingLimit:
         max_cost: float | None = None,
         price: ModelPrice | None = None,
         share: str = "",
+        per_request_prices: bool = False,
     ) -> None:
-        if max_cost is not None and price is None:
+        """`per_request_prices`: every `reserve` names its model's price (an arena run), so the
+        limit itself needs none."""
+        if max_cost is not None and price is None and not per_request_prices:
             raise ValueError("a cost budget needs the model's price")
         self.max_tokens = max_tokens
         self.max_cost = max_cost
@@ -110,34 +119,61 @@ class SpendingLimit:
         self._flying = 0  # requests sent and not yet answered
         self._lock = threading.Lock()
 
-    def reserve(self, body: dict[str, Any]) -> Reservation:
-        """Hold the request's bound, or raise BudgetReached (and refuse every later request)."""
-        bound = request_bound(body)
+    def reserve(self, body: dict[str, Any], price: ModelPrice | None = None) -> Reservation:
+        """Hold the request's bound, or raise BudgetReached (and refuse every later request).
+        `price`: the request's model's price when it is not the limit's own (an arena's models)."""
+        return self.reserve_all([(request_bound(body), price, True)])[0]
+
+    def reserve_all(
+        self,
+        wants: list[tuple[Bound | None, ModelPrice | None, bool]],
+        release: list[Reservation] | tuple[Reservation, ...] = (),
+        what: str = "request",
+        admitted: bool = False,
+    ) -> list[Reservation]:
+        """Hold every `(bound, price, is_request)` of `wants` or none of them (BudgetReached, and every
+        later reservation is refused too); `release` is let go first under the same lock (a provision
+        exchanged for the exact bounds). `what` names the wanted spend in the stop reason.
+        `admitted`: the rest of a unit already let through (an arena pair's judgement): held when it
+        fits, also after the budget stopped the run."""
         with self._lock:
-            if self.stop_reason is not None:
-                self.refused += 1
+            for held in release:
+                self._release(held)
+            if self.stop_reason is not None and not admitted:
+                self.refused += sum(request for _, _, request in wants) or 1
                 raise BudgetReached(self.stop_reason)
-            if bound is None:
+            if any(bound is None for bound, _, _ in wants):
                 self._stop("a request without max_tokens cannot be bounded (set --llm-gen max_tokens=N)")
-            assert bound is not None
-            cost = self._bound_cost(bound)
-            if self.max_tokens is not None and self.spent_tokens + self._held_tokens + bound.tokens > self.max_tokens:
+            bounds = [
+                (bound, self._bound_cost(bound, price), price, request) for bound, price, request in wants if bound
+            ]
+            tokens = sum(bound.tokens for bound, _, _, _ in bounds)
+            cost = sum(c for _, c, _, _ in bounds)
+            if self.max_tokens is not None and self.spent_tokens + self._held_tokens + tokens > self.max_tokens:
                 self._stop(
                     f"--llm-max-tokens-budget {self.max_tokens:,}{self.share} reached: "
                     f"{self.spent_tokens:,} tokens spent{self._in_flight(f'{self._held_tokens:,} tokens')}, "
-                    f"the next request may use up to {bound.tokens:,}"
+                    f"the next {what} may use up to {tokens:,}"
                 )
             if self.max_cost is not None and self.spent_cost + self._held_cost + cost > self.max_cost:
                 self._stop(
                     f"--llm-max-cost {self.max_cost:g} USD{self.share} reached: {self.spent_cost:.6f} USD spent"
                     f"{self._in_flight(f'{self._held_cost:.6f} USD')}, "
-                    f"the next request may cost up to {cost:.6f} USD"
+                    f"the next {what} may cost up to {cost:.6f} USD"
                 )
-            self._held_tokens += bound.tokens
-            self._held_cost += cost
-            self._flying += 1
-            self.sent += 1
-            return Reservation(bound.tokens, cost)
+            out = []
+            for bound, c, price, request in bounds:
+                self._held_tokens += bound.tokens
+                self._held_cost += c
+                self._flying += int(request)
+                self.sent += int(request)
+                out.append(Reservation(bound.tokens, c, price, request))
+            return out
+
+    def _release(self, reservation: Reservation) -> None:
+        self._held_tokens -= reservation.tokens
+        self._held_cost -= reservation.cost
+        self._flying -= int(reservation.request)
 
     def _in_flight(self, held: str) -> str:
         """What the stop message adds to the settled spend: the answers still awaited (their use is
@@ -151,20 +187,19 @@ class SpendingLimit:
         self.refused += 1
         raise BudgetReached(reason)
 
-    def _bound_cost(self, bound: Bound) -> float:
-        if self.price is None:
+    def _bound_cost(self, bound: Bound, price: ModelPrice | None = None) -> float:
+        price = price or self.price
+        if price is None:
             return 0.0
         return (
-            bound.prompt_tokens * self.price.input + bound.completion_tokens * self.price.most_per_completion_token
+            bound.prompt_tokens * price.input + bound.completion_tokens * price.most_per_completion_token
         ) / 1_000_000
 
     def settle(self, reservation: Reservation, usage: Usage | None) -> None:
         """The request ended: release its hold and count what it used (`usage`, or None when it failed).
         An answer that reports no usage counts its whole reservation."""
         with self._lock:
-            self._held_tokens -= reservation.tokens
-            self._held_cost -= reservation.cost
-            self._flying -= 1
+            self._release(reservation)
             if usage is None:
                 return
             tokens = usage.prompt_tokens + usage.completion_tokens
@@ -173,10 +208,15 @@ class SpendingLimit:
                 self.spent_cost += reservation.cost
                 return
             self.spent_tokens += tokens
-            if self.price is not None:
-                self.spent_cost += self.price.cost(
-                    usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens or 0
-                )
+            price = reservation.price or self.price
+            if price is not None:
+                self.spent_cost += price.cost(usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens or 0)
+
+    def withdraw(self, reservation: Reservation) -> None:
+        """A request held but never sent (the cache answered it): released, and not counted as sent."""
+        with self._lock:
+            self._release(reservation)
+            self.sent -= int(reservation.request)
 
     def snapshot(self) -> dict[str, Any]:
         """What this process spent and refused, as JSON (travels from xdist workers to the controller)."""

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import expit, log_expit
 
 from pytest_llmeval.arena import statistics as st
 from pytest_llmeval.arena.verdicts import combine, parse_label
@@ -63,8 +64,50 @@ def test_bradley_terry_matches_the_closed_form_and_a_direct_fit():
         assert ratings[name] == pytest.approx(direct, abs=0.05)
 
 
+def scipy_elo(outcomes):
+    """The Bradley-Terry rating of a candidate that only meets the baseline, fitted by scipy's L-BFGS
+    with the same ridge (an independent solver for the module's Newton steps)."""
+    y = np.array(outcomes, dtype=float)
+
+    def loss(beta):
+        value = -float(np.sum(y * log_expit(beta[0]) + (1 - y) * log_expit(-beta[0]))) + 0.5 * st.RIDGE * beta[0] ** 2
+        return value, np.array([float(np.sum(expit(beta[0]) - y)) + st.RIDGE * beta[0]])
+
+    fit = minimize(loss, np.zeros(1), jac=True, method="L-BFGS-B", options={"gtol": 1e-10, "ftol": 1e-14})
+    return st.ANCHOR + st.ELO_SCALE * float(fit.x[0])
+
+
+def scipy_lc_winrate(pairs):
+    y = np.array([p.value for p in pairs])
+    delta = np.array([p.candidate_len - p.baseline_len for p in pairs], dtype=float)
+    x = np.tanh(delta / delta.std()) if delta.std() > 0 else np.zeros_like(delta)
+
+    def loss(params):
+        margin = params[0] + params[1] * x
+        value = -float(np.sum(y * log_expit(margin) + (1 - y) * log_expit(-margin)))
+        residual = expit(margin) - y
+        penalty = st.LENGTH_PENALTY * params[1]
+        return value + 0.5 * penalty * params[1], np.array([residual.sum(), float(residual @ x) + penalty])
+
+    fit = minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B", options={"gtol": 1e-10, "ftol": 1e-14})
+    return float(expit(fit.x[0]))
+
+
+def test_point_fits_equal_scipy_lbfgs_fits():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        pairs = [
+            st.Pair(float(rng.choice([0.0, 0.5, 1.0], p=[0.3, 0.2, 0.5])), int(rng.integers(50, 600)), 250)
+            for _ in range(int(rng.integers(5, 60)))
+        ]
+        values = [p.value for p in pairs]
+        assert st.bradley_terry({"a": values}, "base")["a"] == pytest.approx(scipy_elo(values), abs=1e-3)
+        assert st.length_controlled_win_rate(pairs) == pytest.approx(scipy_lc_winrate(pairs), abs=1e-5)
+
+
 def test_a_candidate_that_wins_everything_has_a_finite_rating():
     assert math.isfinite(st.bradley_terry({"a": [1.0] * 10}, "base")["a"])
+    assert st.length_controlled_win_rate([st.Pair(1.0, 100, 100)] * 6) == pytest.approx(1.0)
 
 
 def test_lc_win_rate_equals_the_win_rate_without_length_differences():
@@ -96,6 +139,7 @@ def test_bootstrap_intervals_cover_the_true_win_rate_near_their_level():
 
 
 def test_vectorised_bootstrap_equals_refitting_each_resample_with_scipy():
+    # (the module's own point fits would share its solver; scipy is the independent one)
     rng = np.random.default_rng(3)
     per_prompt = {
         f"p{i:02d}": {"a": st.Pair(float(rng.choice([0.0, 0.5, 1.0])), int(rng.integers(50, 400)), 200)}
@@ -106,11 +150,11 @@ def test_vectorised_bootstrap_equals_refitting_each_resample_with_scipy():
     prompts = sorted(per_prompt)
     draws = np.random.default_rng(seed).integers(0, len(prompts), (rounds, len(prompts)))
     refits: dict[str, list[float]] = {"winrate": [], "lc_winrate": [], "elo": []}
-    for row in draws:  # the same resamples, each fitted by the point estimators (scipy)
+    for row in draws:  # the same resamples, each fitted on its own by scipy's L-BFGS
         pairs = [per_prompt[prompts[i]]["a"] for i in row]
         refits["winrate"].append(st.win_rate(pairs))
-        refits["lc_winrate"].append(st.length_controlled_win_rate(pairs))
-        refits["elo"].append(st.bradley_terry({"a": [p.value for p in pairs]}, "base")["a"])
+        refits["lc_winrate"].append(scipy_lc_winrate(pairs))
+        refits["elo"].append(scipy_elo([p.value for p in pairs]))
     for name, values in refits.items():
         low, high = np.percentile(values, [2.5, 97.5])
         got = intervals[f"a.{name}"]

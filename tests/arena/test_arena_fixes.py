@@ -47,13 +47,6 @@ def test_requests_and_tokens_count_what_the_servers_got_per_model(pytester, star
     result.stdout.fnmatch_lines(["*model judge*"])
 
 
-def test_a_budget_with_an_arena_is_a_usage_error_until_supported(pytester):
-    args = ["--llm-arena-model", f"a={URL}", "--llm-arena-model", f"b={URL}", "--llm-arena-judge", f"j={URL}"]
-    result = pytester.runpytest_subprocess(*args, "--llm-max-tokens-budget", "1000")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--llm-max-tokens-budget with an arena is not supported yet" in result.stderr.str()
-
-
 def test_arena_errors_point_at_the_arena_options_and_never_echo_a_key(pytester, start_server):
     base = start_server(rules=model_rules("base"), model="base")
     alpha = start_server(rules=model_rules("alpha"), model="alpha")
