@@ -32,6 +32,7 @@ from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
 from .native import make_backend
+from .replicas import ReplicaTarget, SpreadBackend, check_reachable, replica_figures
 from .scheduler import run_level, run_warmup
 from .tokenizer import HFTokenizer, load_tokenizer
 
@@ -53,6 +54,8 @@ class PerfJob(BaseModel):
     tokenizer: str | None = None
     messages: list[list[dict[str, Any]]] | None = None  # prebuilt prompts (benchmark datasets)
     api_url: str | None = None  # api=embeddings / rerank: where their requests go (else chat_url)
+    # several --llm-base-url: the level's load is spread over them (perf/replicas.py); [] for one endpoint
+    replicas: list[ReplicaTarget] = Field(default_factory=list)
 
 
 # -- request bodies -------------------------------------------------------------------------------
@@ -109,6 +112,8 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
     if workload.exact_lengths and workload.random and tokenizer is None:
         raise ConfigError("perf: exact_lengths=True needs a tokenizer: pass --llm-tokenizer PATH or tokenizer=PATH")
     timeout = workload.timeout or job.timeout
+    if job.replicas:
+        await check_reachable(job.replicas, min(timeout, 10.0))
     results: list[PerfResult] = []
     for index, level in enumerate(spec.levels):
         if workload.api != "chat":
@@ -125,9 +130,7 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
         bodies = [request_body(job, p) for p in measured]
         warm_bodies = [request_body(job, p) for p in warm]
         connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
-        async with make_backend(
-            job.chat_url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
-        ) as backend:
+        async with open_backend(job, connections, timeout) as backend:
             await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
             await run_warmup(backend, warm_bodies, workload.stream, level.parallel or 1)
             gc.collect()
@@ -145,6 +148,10 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
             for r, i in zip(run.records, run.indices, strict=False)
         ]
         result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
+        if job.replicas:
+            result.replicas = replica_figures(
+                run.records, counts, job.replicas, started=run.started, finished=run.finished
+            )
         result.label = level.label
         result.parallel = level.parallel
         result.rate = level.rate
@@ -182,10 +189,7 @@ async def run_api_level(
     requests = embedding.build_requests(workload, level, job.model, needed + workload.warmup, tokenizer, seed)
     measured, warm = requests[:needed], requests[needed:]
     connections = level.parallel or OPEN_LOOP_CONNECTIONS
-    url = job.api_url or job.chat_url
-    async with make_backend(
-        url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
-    ) as backend:
+    async with open_backend(job, connections, timeout, api=True) as backend:
         backend.parse = embedding.parse_rerank if workload.api == "rerank" else embedding.parse_embeddings
         await backend.preconnect(level.parallel or min(needed, 64), job.models_url)
         await run_warmup(backend, [r.body for r in warm], False, level.parallel or 1)
@@ -213,6 +217,8 @@ async def run_api_level(
         else:
             counts.append(Counted(request.tokens, 0, "tokenizer" if request.exact else "approximate"))
     result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
+    if job.replicas:
+        result.replicas = replica_figures(run.records, counts, job.replicas, started=run.started, finished=run.finished)
     result.label = level.label
     result.parallel = level.parallel
     result.rate = level.rate
@@ -232,6 +238,20 @@ async def run_api_level(
     if run.aborted:
         result.notes.append(f"stopped early: the first {result.failed} requests all failed")
     return result
+
+
+def open_backend(job: PerfJob, connections: int, timeout: float, *, api: bool = False) -> Any:
+    """The level's HTTP client: one endpoint's backend, or a `SpreadBackend` over one backend per
+    replica (perf/replicas.py). `api`: the embeddings / rerank URL instead of the chat URL."""
+    workload = job.spec.workload
+
+    def backend(chat_url: str, api_url: str | None, headers: dict[str, str]) -> Any:
+        url = (api_url or chat_url) if api else chat_url
+        return make_backend(url, headers, connections, timeout, workload.transport, job.max_response_bytes)
+
+    if not job.replicas:
+        return backend(job.chat_url, job.api_url, job.headers)
+    return SpreadBackend([backend(t.chat_url, t.api_url, t.headers) for t in job.replicas], job.replicas)
 
 
 def _duration_pool(rate: float | None, duration: float | None, parallel: int | None) -> int:
