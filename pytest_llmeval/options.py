@@ -373,6 +373,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "merged afterwards with `python -m pytest_llmeval.report merge` (docs/scaling.md)",
         metavar="I/N",
     ),
+    OptionSpec(
+        "embedding_model",
+        "the embedding model of every embedding / reranker task (their `model` argument; "
+        "--llm-bench-arg TASK.model wins), e.g. beside a chat model in one collection (docs/embeddings.md)",
+        metavar="NAME",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in OPTIONS}
@@ -677,6 +683,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 tracker_run_name=opts.get("tracker_run_name"),
                 arena=arena,
                 shard=_shard(opts.get("shard")),
+                embedding_model=opts.get("embedding_model") or None,
             )
         )
     except ValidationError as exc:

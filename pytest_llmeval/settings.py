@@ -289,6 +289,7 @@ class RunSettings(BaseModel):
     tracker_run_name: str | None = None  # --llm-tracker-run-name
     arena: ArenaOptions | None = None  # --llm-arena-model ...: models head to head (docs/arena.md)
     shard: tuple[int, int] | None = None  # --llm-shard I/N: (I, N), I from 1 (engine/sharding.py)
+    embedding_model: str | None = None  # --llm-embedding-model: every vector task's default `model`
 
     def failures_shown(self, verbosity: int) -> int | None:
         """Wrong answers (and errors) the summary shows per benchmark; None for all. Unset: SHOWN_FAILURES,

@@ -83,7 +83,9 @@ class RetrievalTask(EmbeddingTask):
 
     # -- data ----------------------------------------------------------------------------------
 
-    def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+    def _sources(self, subset: str, loader: RecordLoader) -> tuple[RowSource, RowSource, RowSource]:
+        """(corpus, queries, qrels) rows of a subset, each read when called: a local BEIR folder
+        (``--llm-dataset``) or the hub copy. Raises ConfigError / DatasetError naming the fix."""
         split = self.args["split"]
         local = loader.override(self.name, subset)
         if local is not None:
@@ -99,16 +101,21 @@ class RetrievalTask(EmbeddingTask):
                     f"queries.jsonl, qrels/{split}.tsv), and {folder} is not a folder"
                 )
             corpus, queries, qrels = (_beir_file(folder, name) for name in ("corpus", "queries", f"qrels/{split}"))
-            corpus_rows: RowSource = lambda: read_path(corpus)  # noqa: E731
-            query_rows: Iterator[Located] = read_path(queries)
-            qrel_rows: Iterator[Located] = read_path(qrels)
-        elif self.source is not None:
-            corpus_rows, query_rows, qrel_rows = self._hub_rows(split, getattr(loader, "hub", "auto"))
-        else:
-            raise DatasetError(
-                f"benchmark {self.name!r} reads a local BEIR folder: pass --llm-dataset {self.name}=DIR "
-                "(DIR holds corpus.jsonl, queries.jsonl and qrels/test.tsv)"
-            )
+            return (lambda: read_path(corpus)), (lambda: read_path(queries)), (lambda: read_path(qrels))
+        if self.source is not None:
+            return self._hub_rows(split, getattr(loader, "hub", "auto"))
+        raise DatasetError(
+            f"benchmark {self.name!r} reads a local BEIR folder: pass --llm-dataset {self.name}=DIR "
+            "(DIR holds corpus.jsonl, queries.jsonl and qrels/test.tsv)"
+        )
+
+    def attach_corpus(self, subset: str, loader: RecordLoader) -> set[str]:
+        """Read the subset's corpus ids and keep its row source for the runtime (`corpus`): what
+        `load` does first, and all a collection run needs (its records carry queries and qrels).
+        Returns the document ids."""
+        return self._attach(subset, self._sources(subset, loader)[0])
+
+    def _attach(self, subset: str, corpus_rows: RowSource) -> set[str]:
         ids: set[str] = set()
         for record, where in corpus_rows():
             try:
@@ -119,6 +126,13 @@ class RetrievalTask(EmbeddingTask):
             raise DatasetError(f"the corpus of {self.name!r} has no documents")
         self.corpus_rows[subset] = corpus_rows
         self.corpus_size[subset] = len(ids)
+        return ids
+
+    def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
+        corpus_rows, query_source, qrel_source = self._sources(subset, loader)
+        ids = self._attach(subset, corpus_rows)
+        query_rows: Iterator[Located] = query_source()
+        qrel_rows: Iterator[Located] = qrel_source()
         judged: dict[str, dict[str, int]] = {}
         for record, where in qrel_rows:
             try:
@@ -173,7 +187,7 @@ class RetrievalTask(EmbeddingTask):
         shown = ", ".join(map(repr, relevant[:5])) + (f" (+{len(relevant) - 5} more)" if len(relevant) > 5 else "")
         return f"no relevant document in the top 10: relevant {shown}, ranked first {extracted!r}"
 
-    def _hub_rows(self, split: str, hub: str) -> tuple[RowSource, Iterator[Located], Iterator[Located]]:
+    def _hub_rows(self, split: str, hub: str) -> tuple[RowSource, RowSource, RowSource]:
         from .hubs import load_hf_split
 
         assert self.source is not None
@@ -184,7 +198,11 @@ class RetrievalTask(EmbeddingTask):
             label = f"{self.source.path}[{config}/{part}]"  # type: ignore[union-attr]
             return ((record, f"{label} row {i}") for i, record in enumerate(dataset))
 
-        return (lambda: rows("corpus", "corpus")), rows("queries", "queries"), rows("default", split)
+        return (
+            (lambda: rows("corpus", "corpus")),
+            (lambda: rows("queries", "queries")),
+            (lambda: rows("default", split)),
+        )
 
     def corpus(self, subset: str) -> Iterator[tuple[str, str]]:
         """(doc id, text) of every corpus document, streamed in file order."""

@@ -1,7 +1,10 @@
 """Collection results: the guide's table plus per-group, per-task-type and per-tag rows.
 
 Definitions (one number per sample: its benchmark's *primary* metric, the first of the benchmark's
-`metrics`, e.g. `acc`, or IFEval's `prompt_level_strict`):
+`metrics`, e.g. `acc`, IFEval's `prompt_level_strict`, a retrieval query's `ndcg_at_10`; a metric
+that is a figure of the whole set, STS's `cosine_spearman`, is not carried by any record, so each
+record of that dataset scores the dataset's figure, and rows holding such records get no interval;
+see collection/vectors.py and docs/collections.md, "Embedding and reranker tasks"):
 
 * `average_score` of a dataset row: the benchmark's own aggregate of that metric over the
   collection's records of the dataset (the mean, for every built-in benchmark);
@@ -122,6 +125,7 @@ class CollectionTally:
         self.skipped = dict(skipped or {})
         self._scores: dict[int, Mapping[str, float] | None] = {}  # index -> metrics, None on error
         self._passed: dict[int, bool] = {}
+        self._set_level: set[int] = set()  # records scored with their dataset's figure (build)
 
     @classmethod
     def index_of(cls, nodeid: str) -> int | None:
@@ -152,8 +156,31 @@ class CollectionTally:
                 errors[meta.dataset] += 1
                 continue
             per_dataset[meta.dataset].append(metrics)
-            primary = primary_metric(benchmarks.get(meta.dataset))
-            score_of[index] = float(metrics.get(primary, float(self._passed[index])))
+        figures = {  # each dataset's own figure of its primary metric (a correlation for STS)
+            dataset: (benchmarks.get(dataset) or Benchmark)
+            .aggregate(values)
+            .get(primary_metric(benchmarks.get(dataset)))
+            for dataset, values in per_dataset.items()
+        }
+        self._set_level = set()
+        for index, metrics in self._scores.items():
+            if metrics is None:
+                continue
+            dataset = self.meta[index].dataset
+            primary = primary_metric(benchmarks.get(dataset))
+            if primary in metrics:  # a per-sample figure: acc, a query's nDCG@10, a list's AP
+                score_of[index] = float(metrics[primary])
+            elif figures.get(dataset) is not None:
+                # a figure of the whole set (STS's Spearman): every record scores its dataset's value
+                # (undefined - one pair, or constant scores: the records count as errors, never as a number)
+                figure = float(figures[dataset])  # type: ignore[arg-type]
+                if not math.isfinite(figure):
+                    errors[dataset] += 1
+                    continue
+                score_of[index] = figure
+                self._set_level.add(index)
+            else:  # a benchmark whose records carry no such metric: its verdict
+                score_of[index] = float(self._passed[index])
         table: list[DatasetRow] = []
         task_of: dict[str, str] = {}
         for index in self._scores:
@@ -163,13 +190,15 @@ class CollectionTally:
             metric = primary_metric(benchmarks.get(dataset))
             values = per_dataset.get(dataset, [])
             aggregated = cls.aggregate(values).get(metric) if values else None
+            if aggregated is not None and not math.isfinite(aggregated):
+                aggregated = None
             table.append(
                 DatasetRow(
                     task_type=task_of[dataset],
                     metric=metric,
                     dataset_name=dataset,
                     average_score=aggregated,
-                    count=len(values),
+                    count=sum(1 for i in score_of if self.meta[i].dataset == dataset),
                     errors=errors.get(dataset, 0),
                 )
             )
@@ -206,6 +235,8 @@ class CollectionTally:
         weighted = weighted_sum / total_weight if total_weight > 0 else None
         micro = _mean([score_of[i] for i in scored])
         micro_u = metric_uncertainty("s", micro, [{"s": score_of[i]} for i in scored]) if micro is not None else None
+        # a set-level figure repeated per record is not n independent scores: no interval from it
+        set_level = any(i in self._set_level for i in scored)
         return GroupRow(
             kind=kind,
             name=name,
@@ -214,11 +245,11 @@ class CollectionTally:
             datasets=len({self.meta[i].dataset for i in indices}),
             micro=micro,
             macro=_mean(means),
-            micro_uncertainty=micro_u,
+            micro_uncertainty=None if set_level else micro_u,
             subsets=len({(self.meta[i].dataset, self.meta[i].subset) for i in indices}),
             macro_subsets=_mean(subset_means),
             weighted=weighted,
-            macro_uncertainty=_macro_uncertainty(by_dataset),
+            macro_uncertainty=None if set_level else _macro_uncertainty(by_dataset),
         )
 
 

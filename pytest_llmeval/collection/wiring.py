@@ -27,6 +27,7 @@ from ..results import SampleRecord, ThresholdOutcome
 from ..settings import RunSettings
 from .results import CollectionResult
 from .run import MARK, CollectionRun
+from .vectors import attach_corpora, check_models
 
 if TYPE_CHECKING:
     from ..engine.nodes import SampleItem
@@ -54,6 +55,7 @@ class CollectionPart:
             return None
         run = CollectionRun.load(settings.collection, Path(config.invocation_params.dir), settings.hub)
         run.check_known(benchmarks, settings.collection_skip_unknown)
+        check_models(run.source, run.dataset_names, benchmarks, settings)  # embedding tasks beside chat ones
         rows = run.groups()
         rules = [resolve_group(parse_collection_rule(t), rows) for t in texts]
         for mark, what in run.marks().items():
@@ -81,6 +83,7 @@ class CollectionPart:
         plan: ShardPlan | None = None,
         keep: Callable[[str], bool] | None = None,
     ) -> list[SampleItem]:
+        attach_corpora(self.run.records, benchmarks, self.settings, Path(session.config.invocation_params.dir))
         items = self.run.build_items(session, benchmarks, self.settings, runtime, plan, keep=keep)
         self.run.release()
         return items

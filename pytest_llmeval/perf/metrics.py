@@ -95,6 +95,22 @@ class Goodput(BaseModel):
     rate: float  # good requests per second
 
 
+class ReplicaFigures(BaseModel):
+    """One replica's share of a level when the load is spread over replicas (perf/replicas.py):
+    the level's figures computed over the requests it answered, on the level's clock (so the
+    replicas' throughputs add up to the level's)."""
+
+    url: str  # the replica's base URL, public form (no user, password or query)
+    number: int = 0
+    ok: int = 0
+    failed: int = 0
+    errors: dict[str, int] = Field(default_factory=dict)
+    request_throughput: float = 0.0
+    output_throughput: float = 0.0
+    latency: LatencyStats = Field(default_factory=LatencyStats)
+    ttft: LatencyStats = Field(default_factory=LatencyStats)
+
+
 class PerfResult(BaseModel):
     """Figures of one load level (one `parallel` or one `rate`); see the module docstring."""
 
@@ -132,6 +148,8 @@ class PerfResult(BaseModel):
     input_length: int | None = None  # tokens per input asked for (None: prompt_tokens)
     inputs: int = 0
     inputs_throughput: float = 0.0  # inputs per second
+    # several --llm-base-url: each replica's share of this level (the fields above are the totals)
+    replicas: list[ReplicaFigures] = Field(default_factory=list)
 
     @property
     def success_rate(self) -> float:
@@ -154,6 +172,7 @@ class RequestRecord:
     max_index: int | None = None  # rerank: the largest document index the reply names
     error_kind: str | None = None
     error: str | None = None
+    replica: int | None = None  # which replica answered (perf/replicas.py), None for one endpoint
 
     @property
     def ok(self) -> bool:

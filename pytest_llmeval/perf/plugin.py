@@ -25,6 +25,7 @@ from . import capacity, runner
 from .datasets import benchmark_messages
 from .load import DATASETS, PerfSpec, make_spec, parse_words
 from .metrics import PerfResult
+from .replicas import ReplicaTarget
 from .table import perf_lines
 
 PLUGIN_NAME = "llmeval-perf"
@@ -162,6 +163,7 @@ class PerfPlugin:
             tokenizer=workload.tokenizer or self.tokenizer,
             messages=messages,
             api_url=api_url(endpoint.chat_url, workload.api),
+            replicas=replica_targets(endpoint, workload.api),
         )
 
     def check_search(self, search: capacity.CapacitySearch, load: dict[str, Any]) -> None:
@@ -266,6 +268,22 @@ class PerfPlugin:
             setattr(report, CAPACITY_ATTR, [s.model_dump(mode="json") for s in searches])
             item.stash[CAPACITY_KEY] = []
         return report
+
+
+def replica_targets(endpoint: Any, api: str) -> list[ReplicaTarget]:
+    """Several --llm-base-url: one target per replica, the load spread over them (perf/replicas.py)."""
+    if len(endpoint.replicas) < 2:
+        return []
+    return [
+        ReplicaTarget(
+            url=replica.require_base_url(),
+            chat_url=replica.chat_url,
+            models_url=replica.models_url,
+            api_url=api_url(replica.chat_url, api),
+            headers=replica.headers(),
+        )
+        for replica in endpoint.replica_endpoints()
+    ]
 
 
 def api_url(chat_url: str, api: str) -> str | None:

@@ -33,6 +33,7 @@ from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
 from .native import make_backend
+from .replicas import ReplicaTarget, SpreadBackend, check_reachable, replica_figures
 from .scheduler import LevelRun, run_level, run_warmup
 from .tokenizer import HFTokenizer, load_tokenizer
 
@@ -54,6 +55,8 @@ class PerfJob(BaseModel):
     tokenizer: str | None = None
     messages: list[list[dict[str, Any]]] | None = None  # prebuilt prompts (benchmark datasets)
     api_url: str | None = None  # api=embeddings / rerank: where their requests go (else chat_url)
+    # several --llm-base-url: the level's load is spread over them (perf/replicas.py); [] for one endpoint
+    replicas: list[ReplicaTarget] = Field(default_factory=list)
 
 
 # -- request bodies -------------------------------------------------------------------------------
@@ -110,6 +113,8 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
     if workload.exact_lengths and workload.random and tokenizer is None:
         raise ConfigError("perf: exact_lengths=True needs a tokenizer: pass --llm-tokenizer PATH or tokenizer=PATH")
     timeout = workload.timeout or job.timeout
+    if job.replicas:
+        await check_reachable(job.replicas, min(timeout, 10.0))
     results: list[PerfResult] = []
     for index, level in enumerate(spec.levels):
         if workload.api != "chat":
@@ -123,7 +128,7 @@ async def run_job(job: PerfJob) -> list[PerfResult]:
         measured, warm = prompts[:needed], prompts[needed:]
         bodies = [request_body(job, p) for p in measured]
         warm_bodies = [request_body(job, p) for p in warm]
-        run, cpu = await _measure_level(job, job.chat_url, level, timeout, bodies, warm_bodies, workload.stream, seed)
+        run, cpu = await _measure_level(job, level, timeout, bodies, warm_bodies, workload.stream, seed)
         counts = [
             count_tokens(r, measured[i % len(measured)], tokenizer, workload.stream) if r.ok else None
             for r, i in zip(run.records, run.indices, strict=False)
@@ -158,15 +163,7 @@ async def run_api_level(
     measured, warm = requests[:needed], requests[needed:]
     parse = embedding.parse_rerank if workload.api == "rerank" else embedding.parse_embeddings
     run, cpu = await _measure_level(
-        job,
-        job.api_url or job.chat_url,
-        level,
-        timeout,
-        [r.body for r in measured],
-        [r.body for r in warm],
-        False,
-        seed,
-        parse,
+        job, level, timeout, [r.body for r in measured], [r.body for r in warm], False, seed, parse, api=True
     )
     counts: list[Counted | None] = []
     inputs = 0
@@ -201,7 +198,6 @@ def _level_size(level: Level) -> int:
 
 async def _measure_level(
     job: PerfJob,
-    url: str,
     level: Level,
     timeout: float,
     bodies: list[bytes],
@@ -209,15 +205,16 @@ async def _measure_level(
     stream: bool,
     seed: int,
     parse: Callable[[bytes, RequestRecord], None] | None = None,
+    *,
+    api: bool = False,
 ) -> tuple[LevelRun, float]:
     """One level on its own connections: opened first, then the warm-up (dropped), then `bodies`
     with the GC frozen and paused. Returns the run and this process's CPU seconds during it.
-    `parse`: how a whole reply is read, when not as a chat completion (perf/embedding.py)."""
+    `parse`: how a whole reply is read, when not as a chat completion (perf/embedding.py); `api`:
+    the embeddings / rerank URL instead of the chat URL."""
     workload = job.spec.workload
     connections = level.parallel or OPEN_LOOP_CONNECTIONS  # open loop without a cap: practically unbounded
-    async with make_backend(
-        url, job.headers, connections, timeout, workload.transport, job.max_response_bytes
-    ) as backend:
+    async with open_backend(job, connections, timeout, api=api) as backend:
         if parse is not None:
             backend.parse = parse
         await backend.preconnect(level.parallel or min(len(bodies), 64), job.models_url)
@@ -241,6 +238,8 @@ def _level_result(
     """The figures of one measured level, labelled with the level and the workload it ran."""
     workload = job.spec.workload
     result = summarize(run.records, counts, started=run.started, finished=run.finished, slo=workload.slo or None)
+    if job.replicas:
+        result.replicas = replica_figures(run.records, counts, job.replicas, started=run.started, finished=run.finished)
     result.label = level.label
     result.parallel = level.parallel
     result.rate = level.rate
@@ -251,6 +250,20 @@ def _level_result(
     result.send_lag_max_s = run.send_lag_max
     result.client_cpu_s = cpu
     return result
+
+
+def open_backend(job: PerfJob, connections: int, timeout: float, *, api: bool = False) -> Any:
+    """The level's HTTP client: one endpoint's backend, or a `SpreadBackend` over one backend per
+    replica (perf/replicas.py). `api`: the embeddings / rerank URL instead of the chat URL."""
+    workload = job.spec.workload
+
+    def backend(chat_url: str, api_url: str | None, headers: dict[str, str]) -> Any:
+        url = (api_url or chat_url) if api else chat_url
+        return make_backend(url, headers, connections, timeout, workload.transport, job.max_response_bytes)
+
+    if not job.replicas:
+        return backend(job.chat_url, job.api_url, job.headers)
+    return SpreadBackend([backend(t.chat_url, t.api_url, t.headers) for t in job.replicas], job.replicas)
 
 
 def _duration_pool(rate: float | None, duration: float | None, parallel: int | None) -> int:

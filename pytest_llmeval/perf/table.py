@@ -71,8 +71,47 @@ def perf_lines(results: Sequence[PerfResult], title: str | None = None) -> list[
             stat_rows.append(_stat_row("", "TPOT (ms)", r.tpot, 1000.0, 2))
             stat_rows.append(_stat_row("", "ITL (ms)", r.itl, 1000.0, 2))
     lines += format_table(["Conc.", "Metric", *_STATS, "count"], stat_rows)
+    lines += replica_lines(results)
     lines += note_lines(results)
     return lines
+
+
+def replica_lines(results: Sequence[PerfResult]) -> list[str]:
+    """Each replica's share of each level, when the load was spread over replicas (perf/replicas.py)."""
+    rows = []
+    for r in results:
+        level = f"{_level(r)}" + (f" @{r.rate:g}/s" if r.rate is not None else "")
+        for part in r.replicas:
+            rows.append(
+                [
+                    level,
+                    part.url,
+                    str(part.number),
+                    str(part.ok),
+                    str(part.failed),
+                    _num(part.request_throughput),
+                    _num(part.output_throughput, digits=1),
+                    _num(part.latency.mean, digits=3),
+                    _num(part.latency.p99, digits=3),
+                    _num(part.ttft.p50, 1000.0),
+                ]
+            )
+            level = ""
+    if not rows:
+        return []
+    header = [
+        "Conc.",
+        "Replica",
+        "Num",
+        "OK",
+        "Fail",
+        "RPS",
+        "Out tok/s",
+        "Lat mean (s)",
+        "Lat p99 (s)",
+        "TTFT p50 (ms)",
+    ]
+    return ["", *format_table(header, rows)]
 
 
 def note_lines(results: Sequence[PerfResult]) -> list[str]:

@@ -267,6 +267,41 @@ def usage_section(page: Page) -> dict[str, Any] | None:
     return {"usage": table} if table is not None else None
 
 
+def throttling_section(page: Page) -> dict[str, Any] | None:
+    """What adaptive concurrency did (`extra.throttling`, endpoint/adaptive.py; docs/rate-limits.md):
+    the terminal's line, the counts, and each decrease of the in-flight limit."""
+    from pydantic import ValidationError
+
+    from ..endpoint.adaptive import ThrottleSummary
+
+    raw = page.result.extra.get("throttling")
+    if not raw:
+        return None
+    try:
+        summary = ThrottleSummary.model_validate(raw)
+    except ValidationError:
+        return None  # a results file of another version: the rest of the page still shows
+    facts = [
+        ("adaptive concurrency", "on (AIMD)" if summary.adaptive else "off (--llm-fixed-concurrency)"),
+        ("ceiling (--llm-concurrency)", str(summary.ceiling)),
+        ("429/503 answers", str(summary.overload_answers)),
+        ("decreases", str(summary.decreases)),
+        ("lowest limit", str(summary.lowest_limit)),
+        ("final limit", str(summary.final_limit)),
+    ]
+    events = [
+        (
+            f"{e.at_s:.3f}",
+            str(e.status),
+            f"{e.limit_before} -> {e.limit_after}",
+            "-" if e.retry_after_s is None else f"{e.retry_after_s:g}",
+        )
+        for e in summary.events
+    ]
+    omitted = max(0, summary.decreases - len(events)) if summary.adaptive else 0
+    return {"line": summary.describe(), "facts": facts, "events": events, "omitted": omitted}
+
+
 SectionBuilder = Callable[[Page], "dict[str, Any] | None"]
 # (name, builder): drawn in this order by templates/sections/<name>.html.j2
 OVERVIEW_SECTIONS: list[tuple[str, SectionBuilder]] = [
@@ -279,6 +314,7 @@ OVERVIEW_SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("thinking", thinking_section),
     ("perf", perf_section),
     ("usage", usage_section),
+    ("throttling", throttling_section),
 ]
 
 

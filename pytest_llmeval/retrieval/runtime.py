@@ -157,7 +157,8 @@ class VectorRuntime:
         return VectorClient(endpoint, self._cache, options)
 
     def _answer(self, task: EmbeddingTask, items: Sequence[Any]) -> dict[str, VectorAnswer]:
-        client = self._client(task, task.args["model"] or None)
+        # the task's own `model`, else --llm-embedding-model, else --llm-model
+        client = self._client(task, task.args["model"] or self.settings.embedding_model or None)
         if task.kind == "retrieval":
             assert isinstance(task, RetrievalTask)
             answers = self._retrieval(task, items, client)

@@ -55,6 +55,7 @@ class ServerStats:
         self.stream_timings: deque[tuple[float, float, int]] = deque(maxlen=_TIMING_SAMPLES)
         self.latencies: deque[float] = deque(maxlen=_TIMING_SAMPLES)
         self.chat_bodies: deque[dict[str, Any]] = deque(maxlen=self.keep_bodies)
+        self.vector_models: dict[str, int] = {}  # "model" of each embeddings / rerank request: how many
 
     def count_body(self, table: dict[str, int], raw: bytes, body: dict[str, Any]) -> None:
         # load tests repeat the same bodies: remember the hash of the exact bytes
@@ -80,6 +81,7 @@ class ServerStats:
             "max_in_flight": self.max_in_flight,
             "arrival_in_flight": list(self.arrival_in_flight),
             "chat_bodies": list(self.chat_bodies),
+            "vector_models": dict(self.vector_models),
             "timings": {
                 "streams": [list(t) for t in self.stream_timings],
                 "non_stream_latencies": list(self.latencies),

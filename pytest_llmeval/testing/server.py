@@ -444,6 +444,8 @@ class FakeServerApp:
         if body is None:
             return
         reply = embeddings_reply if req.path.endswith("/embeddings") else rerank_reply
+        model = str(body.get("model"))
+        self.stats.vector_models[model] = self.stats.vector_models.get(model, 0) + 1
         status, payload = reply(self.config, body)
         if status != 200:
             self._error(conn, req, status, payload["message"])

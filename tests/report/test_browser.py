@@ -413,3 +413,49 @@ def test_rebuilt_page_with_comparison_in_chromium(pytester, xss_project, xss_ser
     shot = tmp_path / "rebuilt.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     assert_not_pwned(browser)
+
+
+def test_throttling_shows_in_the_report_in_chromium(pytester, start_server, browser, tmp_path: Path):
+    """A server that answers 429 above 2 requests in flight: the page's throttling section says what
+    the terminal says, with one row per decrease of the in-flight limit (extra.throttling)."""
+    from selenium.webdriver.common.by import By
+
+    from tests.conftest import write_jsonl
+
+    server = start_server(max_concurrency=2, retry_after_s=0.05, latency_s=0.05)
+    rows = [{"question": f"What is {i} plus 0? (apples)", "answer": f"#### {i}"} for i in range(40)]
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", rows)
+    report, results = pytester.path / "report.html", pytester.path / "results.json"
+    result = run_eval(
+        pytester,
+        server,
+        *("--llm-dataset", f"gsm8k={data}", "--llm-concurrency", "8", "--llm-results", str(results)),
+        *(f"--html={report}", "--self-contained-html"),
+        marks="gsm8k",
+    )
+    throttling = json.loads(results.read_text())["extra"]["throttling"]
+    assert throttling["decreases"] >= 1, result.stdout.str()
+    terminal_line = next(line for line in result.stdout.lines if line.startswith("llmeval throttling: ")).removeprefix(
+        "llmeval throttling: "
+    )
+
+    browser.get(report.as_uri())
+    assert_not_pwned(browser)
+    section = browser.find_element(By.ID, "llmeval-throttling")
+    assert section.find_element(By.CSS_SELECTOR, ".lle-throttling-line").text == terminal_line
+    facts = dict(
+        zip(
+            [dt.text for dt in section.find_elements(By.TAG_NAME, "dt")],
+            [dd.text for dd in section.find_elements(By.TAG_NAME, "dd")],
+            strict=True,
+        )
+    )
+    assert facts["ceiling (--llm-concurrency)"] == "8" and facts["adaptive concurrency"] == "on (AIMD)"
+    assert facts["429/503 answers"] == str(throttling["overload_answers"])
+    assert facts["decreases"] == str(throttling["decreases"])
+    assert facts["lowest limit"] == str(throttling["lowest_limit"])
+    events = section.find_elements(By.CSS_SELECTOR, "table.lle-throttling-events tbody tr")
+    assert len(events) == len(throttling["events"]) == throttling["decreases"]
+    first = [td.text for td in events[0].find_elements(By.TAG_NAME, "td")]
+    assert first[1] == "429" and first[2] == "8 -> 4"
+    shoot(browser, shots_dir(tmp_path), "throttling.png", "llmeval-throttling")

@@ -447,3 +447,29 @@ def test_incomplete_run_is_never_shown_as_passed():
     html = render_overview(result)
     assert ">INCOMPLETE</span>" in html and "samples without a result: 5 of 10 samples finished" in html
     assert ">PASSED</span>" not in html
+
+
+def _throttled(extra_throttling: object) -> str:
+    return render_overview(
+        RunResult(model="m", base_url=None, started="s", duration_s=1.0, extra={"throttling": extra_throttling})
+    )
+
+
+def test_the_overview_shows_what_adaptive_concurrency_did() -> None:
+    from pytest_llmeval.endpoint.adaptive import AimdController
+
+    aimd = AimdController(16)
+    aimd.on_overload(aimd.window, 429, at_s=0.25, retry_after_s=1.5)
+    aimd.on_overload(aimd.window, 503, at_s=2.0)
+    summary = aimd.summary()
+    html = _throttled(summary.model_dump())
+    section = html[html.index('id="llmeval-throttling"') :]
+    assert summary.describe() in section
+    assert "16 -&gt; 8" in section and "8 -&gt; 4" in section  # one row per decrease, escaped
+    assert '<td class="lle-num">1.5</td>' in section and '<td class="lle-num">503</td>' in section
+
+
+def test_a_foreign_throttling_payload_leaves_the_section_out_and_runs_no_markup() -> None:
+    html = _throttled({"adaptive": True, "ceiling": "<script>alert(1)</script>", "lowest_limit": 1, "final_limit": 1})
+    assert "llmeval-throttling" not in html and "<script>alert" not in html
+    assert "llmeval-throttling" not in _throttled({})  # never throttled: no section
