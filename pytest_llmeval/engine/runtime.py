@@ -6,10 +6,11 @@ import bisect
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..benchmarks.base import is_vector_task
 from ..endpoint.adaptive import ThrottleEvent, ThrottleSummary
 from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
@@ -17,12 +18,14 @@ from ..endpoint.models import ChatResponse, Usage
 from ..errors import BadRecordError, EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
 from ..media import summarise_messages
 from ..results import SampleRecord
-from ..retrieval.runtime import VectorRuntime, is_vector_task
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from ..spend.limit import BudgetReached, SpendingLimit
 from . import loglik
 from .nodes import RECORD_ERROR, SampleItem
+
+if TYPE_CHECKING:  # numpy and the vector cache: imported when an embedding task runs (~13 MB)
+    from ..retrieval.runtime import VectorRuntime
 
 THROTTLE_NOTICES = 3  # decreases of the in-flight limit announced as they happen
 
@@ -52,6 +55,8 @@ class EvalRuntime:
     def vectors(self) -> VectorRuntime:
         """The runtime of embedding and reranker tasks' items (`api = "vectors"`), made on first use."""
         if self._vectors is None:
+            from ..retrieval.runtime import VectorRuntime
+
             self._vectors = VectorRuntime(self.settings, self.notify or _stderr)
         return self._vectors
 
