@@ -68,3 +68,47 @@ def test_items_hold_no_sample_and_workers_build_only_their_share(
     result = json.loads(results.read_text())
     assert result["samples_planned"] == count and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 1.0
     assert sum(server.stats()["chat_by_body_sha256"].values()) == count
+
+
+CONTAINERS_PROBE = """
+import json, os
+
+def pytest_sessionfinish(session):
+    from pytest_llmeval.engine.nodes import SampleItem
+
+    samples = [item for item in session.items if isinstance(item, SampleItem)]
+    kept = sorted({name for item in samples for name in ("stash", "extra_keyword_matches") if name in vars(item)})
+    stashed = sum(1 for item in samples if len(item.stash))  # a reader after the run gets an empty stash
+    with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
+        json.dump({"items": len(samples), "kept": kept, "stashed": stashed, "pid": os.getpid()}, out)
+"""
+
+
+def test_items_keep_no_per_item_containers_after_they_ran(pytester, start_server, tmp_path, monkeypatch):
+    """pytest gives every node an empty keyword set and a stash its plugins fill while the item runs
+    (logging, skipping, tmp_path): ~0.4 KB a sample for the whole run. A sample item makes them on
+    first use and drops the stash once its run protocol is over; -k still matches its keywords."""
+    count = 6
+    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
+    pytester.makeconftest(CONTAINERS_PROBE)
+    results = tmp_path / "r.json"
+    run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "-k",
+        "gsm8k and not 0003",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-results",
+        str(results),
+    )
+    found = json.loads(probe.read_text())
+    assert found["items"] == count - 1 and found["kept"] == [] and found["stashed"] == 0
+    result = json.loads(results.read_text())
+    assert result["samples_scored"] == count - 1 and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 1.0
