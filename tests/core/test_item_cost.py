@@ -112,3 +112,38 @@ def test_items_keep_no_per_item_containers_after_they_ran(pytester, start_server
     assert found["items"] == count - 1 and found["kept"] == [] and found["stashed"] == 0
     result = json.loads(results.read_text())
     assert result["samples_scored"] == count - 1 and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 1.0
+
+
+DECODES_PROBE = """
+import itertools, json, os
+from pytest_llmeval.engine.store import SampleStore
+
+calls = itertools.count()  # next() is atomic: bodies are built on the dispatcher's thread
+original = SampleStore.get
+
+def counting_get(self, index):
+    next(calls)
+    return original(self, index)
+
+SampleStore.get = counting_get
+
+def pytest_sessionfinish(session):
+    with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
+        json.dump({"decodes": next(calls)}, out)
+"""
+
+
+def test_a_sample_is_decoded_once_for_its_request_body(pytester, start_server, tmp_path, monkeypatch):
+    """Each `item.sample` outside the item's run decodes its stored row (~7 us): the request body
+    is built from one decode, then the item decodes once for pytest's location line and once to run."""
+    count = 4
+    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
+    pytester.makeconftest(DECODES_PROBE)
+    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-no-cache")
+    result.assert_outcomes(passed=count)
+    assert json.loads(probe.read_text())["decodes"] <= 3 * count  # 17 for 4 samples before
+    assert server.stats()["chat_requests"] == count
