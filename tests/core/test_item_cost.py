@@ -147,3 +147,41 @@ def test_a_sample_is_decoded_once_for_its_request_body(pytester, start_server, t
     result.assert_outcomes(passed=count)
     assert json.loads(probe.read_text())["decodes"] <= 3 * count  # 17 for 4 samples before
     assert server.stats()["chat_requests"] == count
+
+
+WORKER_REPORTS_PROBE = """
+import json, os, pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    role = getattr(session.config, "workerinput", {}).get("workerid", "main")
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    kept = sum(len(reports) for key, reports in terminal.stats.items() if key != "warnings")
+    with open(os.path.join(os.environ["ITEM_PROBE_DIR"], role + ".json"), "w") as out:
+        json.dump({"kept": kept}, out)
+"""
+
+
+def test_xdist_workers_keep_no_sample_reports(pytester, start_server, tmp_path, monkeypatch):
+    """A worker's terminal reporter is never shown but kept every report it sent, each sample's with
+    its record; the controller keeps what the terminal prints, and the results are unchanged."""
+    count = 6
+    server = start_server(
+        rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i % 2}}}"} for i in range(count)]
+    )
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.setenv("ITEM_PROBE_DIR", str(probes))
+    pytester.makeconftest(WORKER_REPORTS_PROBE)
+    results = tmp_path / "r.json"
+    outcome = run(
+        pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-results", str(results), "-n", "2"
+    )
+    outcome.assert_outcomes(passed=2, failed=4)  # 0 and 1 answered right
+    found = {path.stem: json.loads(path.read_text())["kept"] for path in probes.glob("*.json")}
+    assert found["gw0"] == 0 and found["gw1"] == 0 and found["main"] >= 4
+    result = json.loads(results.read_text())
+    assert result["samples_scored"] == count and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 2 / count
+    assert server.stats()["chat_requests"] == count
