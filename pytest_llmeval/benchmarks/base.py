@@ -61,6 +61,12 @@ class Sample(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+def is_vector_task(benchmark: Any) -> bool:
+    """True for an embedding / reranker task (`api = "vectors"`, benchmarks/embedding_base.py): its
+    items are answered by `retrieval.runtime.VectorRuntime`, never by chat requests."""
+    return getattr(benchmark, "api", "chat") == "vectors"
+
+
 class Benchmark:
     """Base class of every benchmark; see the module docstring for the recipe."""
 

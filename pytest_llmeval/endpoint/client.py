@@ -41,7 +41,6 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -83,9 +82,15 @@ def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
         settings.max_response_bytes,
         connect_timeout=min(settings.timeout_s, 30.0),
         inflate=True,
-        ssl_context=_ssl_context(),
+        # httpx's context only when this endpoint is https: it is all this client imports httpx for
+        ssl_context=_ssl_context() if _is_https(settings) else None,
         keepalive_expiry=KEEPALIVE_EXPIRY_S,
     )
+
+
+def _is_https(settings: EndpointSettings) -> bool:
+    urls = [settings.base_url or "", *(replica.public for replica in settings.replicas)]
+    return any(url.lower().startswith("https:") for url in urls)
 
 
 KEEPALIVE_EXPIRY_S = 5.0  # idle connections older than this are not reused (httpx's default, as before)
@@ -97,6 +102,8 @@ def _ssl_context() -> Any:
     CA bundle takes tens of milliseconds."""
     global _SSL_CONTEXT
     if _SSL_CONTEXT is None:
+        import httpx  # only for https: httpx costs ~7 MB in every process (see endpoint/transport.py)
+
         _SSL_CONTEXT = httpx.create_ssl_context()
     return _SSL_CONTEXT
 

@@ -50,7 +50,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -356,6 +355,8 @@ class ManagedServer:
         url = f"http://{_url_host(self.spec.host)}:{self.port}/v1/models"
         deadline = time.monotonic() + self.spec.ready_timeout_s
         delay = 0.05
+        import httpx  # here, not at import: a run that starts no server does not pay ~7 MB for it
+
         # trust_env=False: an HTTP(S)_PROXY in the environment must not intercept loopback polls.
         with httpx.Client(timeout=2.0, trust_env=False) as client:
             while True:

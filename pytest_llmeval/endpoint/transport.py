@@ -5,7 +5,7 @@ The exception class a transport raises is not trusted: ``httpx-aiohttp`` maps ev
 httpx's own transport calls a reset a ``ReadError``. What the operating system or the peer did is
 in the chain of ``__cause__`` / ``__context__`` below it (``ConnectionRefusedError``,
 ``ConnectionResetError``, ``socket.gaierror``, ``ssl.SSLError``, aiohttp's
-``ServerDisconnectedError`` ...). :func:`failure_kind` walks that chain against :data:`CAUSES`
+``ServerDisconnectedError`` ...). :func:`failure_kind` walks that chain against :func:`causes`
 (first row that matches wins, rows in this order); :data:`KINDS` then says what each kind is to a
 user of the eval client (an error of :mod:`pytest_llmeval.errors`, built by :func:`transport_error`)
 and to the perf load generator (a counted error kind, from :func:`perf_failure`):
@@ -38,10 +38,9 @@ import asyncio
 import errno
 import socket
 import ssl
+import sys
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
-
-import httpx
 
 from ..errors import (
     BadResponseError,
@@ -57,11 +56,6 @@ from ..errors import (
 from ..redact import redact
 from .response_cap import ERROR_KIND as TOO_LARGE_KIND
 from .response_cap import ResponseTooLarge
-
-try:  # aiohttp is a dependency of httpx-aiohttp; the stock httpx transport works without it
-    import aiohttp
-except ImportError:  # pragma: no cover
-    aiohttp = None  # type: ignore[assignment]
 
 
 class TransportFailure(Exception):
@@ -81,8 +75,24 @@ class ServerClosedConnection(Exception):
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 
 
+def _loaded(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes `names` of `module` when something in this process imported it, else ().
+
+    No exception of a library nobody imported can be in a cause chain, so the table never imports
+    one: httpx and aiohttp (with rich, through httpx) cost about 20 MB of memory in every process,
+    and the eval and perf clients do not use them (endpoint/native.py); the hub downloads and the
+    httpx-over-aiohttp perf backend do.
+    """
+    found = sys.modules.get(module)
+    return tuple(getattr(found, name) for name in names if hasattr(found, name)) if found is not None else ()
+
+
 def _aiohttp(*names: str) -> tuple[type[BaseException], ...]:
-    return tuple(getattr(aiohttp, name) for name in names if hasattr(aiohttp, name)) if aiohttp is not None else ()
+    return _loaded("aiohttp", *names)
+
+
+def _httpx(*names: str) -> tuple[type[BaseException], ...]:
+    return _loaded("httpx", *names)
 
 
 def _errno_in(codes: frozenset[int]) -> Callable[[BaseException], bool]:
@@ -95,26 +105,33 @@ class Cause(NamedTuple):
     test: Callable[[BaseException], bool] | None = None  # for what a class alone does not say
 
 
-# The table: first row with a match anywhere in the cause chain wins.
-CAUSES: tuple[Cause, ...] = (
-    Cause("tls", (ssl.SSLError, *_aiohttp("ClientSSLError", "ServerFingerprintMismatch"))),
-    Cause("dns", (socket.gaierror, *_aiohttp("ClientConnectorDNSError"))),
-    Cause("connection_refused", (ConnectionRefusedError,), _errno_in(frozenset({errno.ECONNREFUSED}))),
-    Cause(
-        "connection_reset", (ConnectionResetError, BrokenPipeError, ConnectionAbortedError), _errno_in(_RESET_ERRNOS)
-    ),
-    Cause(
-        "disconnected",
-        (
-            ServerClosedConnection,
-            httpx.RemoteProtocolError,
-            asyncio.IncompleteReadError,
-            *_aiohttp("ServerDisconnectedError", "ClientPayloadError"),
+def causes() -> tuple[Cause, ...]:
+    """The table: first row with a match anywhere in the cause chain wins. Built when a failure is
+    named (rarely), from the libraries loaded then (`_loaded`)."""
+    return (
+        Cause("tls", (ssl.SSLError, *_aiohttp("ClientSSLError", "ServerFingerprintMismatch"))),
+        Cause("dns", (socket.gaierror, *_aiohttp("ClientConnectorDNSError"))),
+        Cause("connection_refused", (ConnectionRefusedError,), _errno_in(frozenset({errno.ECONNREFUSED}))),
+        Cause(
+            "connection_reset",
+            (ConnectionResetError, BrokenPipeError, ConnectionAbortedError),
+            _errno_in(_RESET_ERRNOS),
         ),
-    ),
-    Cause("timeout", (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException, *_aiohttp("ServerTimeoutError"))),
-    Cause("unreachable", (OSError, httpx.TransportError, *_aiohttp("ClientError"))),
-)
+        Cause(
+            "disconnected",
+            (
+                ServerClosedConnection,
+                *_httpx("RemoteProtocolError"),
+                asyncio.IncompleteReadError,
+                *_aiohttp("ServerDisconnectedError", "ClientPayloadError"),
+            ),
+        ),
+        Cause(
+            "timeout",
+            (TimeoutError, asyncio.TimeoutError, *_httpx("TimeoutException"), *_aiohttp("ServerTimeoutError")),
+        ),
+        Cause("unreachable", (OSError, *_httpx("TransportError"), *_aiohttp("ClientError"))),
+    )
 
 
 class Kind(NamedTuple):
@@ -186,10 +203,10 @@ def cause_chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def failure_kind(exc: BaseException) -> str | None:
-    """The :data:`CAUSES` kind of a transport exception; None when nothing in its chain is a
+    """The :func:`causes` kind of a transport exception; None when nothing in its chain is a
     transport failure (a bug of ours, not the network's)."""
     chain = list(cause_chain(exc))
-    for cause in CAUSES:
+    for cause in causes():
         for below in chain:
             if isinstance(below, cause.classes) or (cause.test is not None and cause.test(below)):
                 return cause.kind

@@ -81,7 +81,15 @@ def _answer_excerpt(text: str | None, extracted: str | None, limit: int = 200) -
 
 class SampleItem(pytest.Item):
     """One sample. It holds its sample by reference (`store` and row `index`, engine/store.py) and
-    decodes it when asked (`sample`); while it runs (setup to teardown) it keeps the decoded one."""
+    decodes it when asked (`sample`); while it runs (setup to teardown) it keeps the decoded one.
+
+    Items live until the process exits, so two of pytest's per-node containers are made only when
+    something asks for them (`extra_keyword_matches`, an empty set of 216 bytes that almost nothing
+    fills; `stash`, which pytest's logging, skipping and tmp_path plugins fill while the item runs and
+    `release` drops once it ran): about 0.4 KB per sample (tracemalloc, bench/eval_memory.py).
+    """
+
+    __slots__ = ("_extra_keywords", "_stash")
 
     def __init__(
         self,
@@ -94,6 +102,7 @@ class SampleItem(pytest.Item):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        del self._extra_keywords, self._stash  # pytest's empty ones: made again when first asked for
         if store is None:  # a sample handed over as it is: stored like the others
             assert sample is not None, "SampleItem needs a sample or a store and row index"
             store = SampleStore()
@@ -108,6 +117,38 @@ class SampleItem(pytest.Item):
         self.skipped_budget: str | None = None  # why --llm-max-tokens-budget / --llm-max-cost left it unsent
         self._sample: Sample | None = None  # the decoded sample while the item runs
         self.plan_index: int | None = None  # its first request's slot in this process's prefetch plan
+
+    @property
+    def extra_keyword_matches(self) -> set[str]:
+        try:
+            return self._extra_keywords
+        except AttributeError:
+            self._extra_keywords: set[str] = set()
+            return self._extra_keywords
+
+    @extra_keyword_matches.setter
+    def extra_keyword_matches(self, value: set[str]) -> None:
+        self._extra_keywords = value
+
+    @property
+    def stash(self) -> pytest.Stash:
+        try:
+            return self._stash
+        except AttributeError:
+            self._stash: pytest.Stash = pytest.Stash()
+            return self._stash
+
+    @stash.setter
+    def stash(self, value: pytest.Stash) -> None:
+        self._stash = value
+
+    def release(self) -> None:
+        """Drop what pytest's plugins stored on this item while it ran (its run protocol is over:
+        `run/runner.py`); a later reader gets an empty stash."""
+        try:
+            del self._stash
+        except AttributeError:
+            pass
 
     @property
     def sample(self) -> Sample:

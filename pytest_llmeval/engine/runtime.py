@@ -6,10 +6,11 @@ import bisect
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..benchmarks.base import Sample, is_vector_task
 from ..endpoint.adaptive import ThrottleEvent, ThrottleSummary
 from ..endpoint.cache import REPEAT_FIELD, ResponseCache, request_key
 from ..endpoint.dispatcher import Dispatcher, PrefetchPlan, RequestSkipped
@@ -17,12 +18,14 @@ from ..endpoint.models import ChatResponse, Usage
 from ..errors import BadRecordError, EndpointNotFoundError, EndpointUnreachableError, LLMEvalError, MissingChoicesError
 from ..media import summarise_messages
 from ..results import SampleRecord
-from ..retrieval.runtime import VectorRuntime, is_vector_task
 from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from ..spend.limit import BudgetReached, SpendingLimit
 from . import loglik
 from .nodes import RECORD_ERROR, SampleItem
+
+if TYPE_CHECKING:  # numpy and the vector cache: imported when an embedding task runs (~13 MB)
+    from ..retrieval.runtime import VectorRuntime
 
 THROTTLE_NOTICES = 3  # decreases of the in-flight limit announced as they happen
 
@@ -52,6 +55,8 @@ class EvalRuntime:
     def vectors(self) -> VectorRuntime:
         """The runtime of embedding and reranker tasks' items (`api = "vectors"`), made on first use."""
         if self._vectors is None:
+            from ..retrieval.runtime import VectorRuntime
+
             self._vectors = VectorRuntime(self.settings, self.notify or _stderr)
         return self._vectors
 
@@ -121,13 +126,16 @@ class EvalRuntime:
             self._thinking = EfficiencyAnalyser(self.settings.thought_markers, self.settings.tokenizer)
         return self._thinking
 
-    def request_body(self, item: SampleItem, repeat: int = 0) -> dict[str, Any]:
+    def request_body(self, item: SampleItem, repeat: int = 0, sample: Sample | None = None) -> dict[str, Any]:
         """The chat request of one sample; `repeat` > 0 (`--llm-repeats`) marks the repeat in the
-        cache key only (`endpoint.cache.REPEAT_FIELD`), so each repeat is its own cached answer."""
+        cache key only (`endpoint.cache.REPEAT_FIELD`), so each repeat is its own cached answer.
+        `sample`: the item's sample when the caller decoded it already (each `item.sample` outside
+        the item's run decodes its stored row again)."""
         endpoint = self.settings.endpoint
-        if item.sample.metadata.get(RECORD_ERROR):  # a collection record that cannot be sent: this sample's error
-            raise BadRecordError(str(item.sample.metadata[RECORD_ERROR]))
-        body: dict[str, Any] = {"model": endpoint.model, "messages": item.benchmark.messages(item.sample)}
+        sample = sample if sample is not None else item.sample
+        if sample.metadata.get(RECORD_ERROR):  # a collection record that cannot be sent: this sample's error
+            raise BadRecordError(str(sample.metadata[RECORD_ERROR]))
+        body: dict[str, Any] = {"model": endpoint.model, "messages": item.benchmark.messages(sample)}
         body.update(item.benchmark.generation_defaults())
         body.update(endpoint.gen)
         if endpoint.stream:
@@ -136,12 +144,13 @@ class EvalRuntime:
             body[REPEAT_FIELD] = repeat
         return body
 
-    def request_bodies(self, item: SampleItem, repeat: int = 0) -> list[dict[str, Any]]:
+    def request_bodies(self, item: SampleItem, repeat: int = 0, sample: Sample | None = None) -> list[dict[str, Any]]:
         """Every request of one sample: its chat request, or for a log-likelihood sample
         (`output_type=multiple_choice`) one completion request per choice (repeats do not apply)."""
-        if loglik.is_loglik(item.sample):
-            return loglik.bodies(self.settings.endpoint.model, item.sample, self.context_wrapper(item))
-        return [self.request_body(item, repeat)]
+        sample = sample if sample is not None else item.sample
+        if loglik.is_loglik(sample):
+            return loglik.bodies(self.settings.endpoint.model, sample, self.context_wrapper(item))
+        return [self.request_body(item, repeat, sample)]
 
     def _request_count(self, item: SampleItem) -> int:
         choices = item.store.loglik_requests(item.index)  # known without decoding the sample
@@ -190,9 +199,10 @@ class EvalRuntime:
         )
 
     def _slot_body(self, item: SampleItem, r: int) -> dict[str, Any]:
-        if loglik.is_loglik(item.sample):
-            return self.request_bodies(item)[r]
-        return self.request_body(item, r)
+        sample = item.sample  # decoded once for the body (engine/store.py)
+        if loglik.is_loglik(sample):
+            return self.request_bodies(item, sample=sample)[r]
+        return self.request_body(item, r, sample)
 
     def prefetch_judge(self, item: SampleItem, response: ChatResponse) -> None:
         """Issue the judge requests that will grade this answer, the moment it arrives (runs on the
@@ -239,10 +249,11 @@ class EvalRuntime:
     def _keys_or_none(self, item: SampleItem, repeat: int = 0) -> list[str | None]:
         """The cache keys of an item's requests; [None] when the sample cannot become a request (it
         errors alone when its turn comes, e.g. an unreadable image)."""
-        if loglik.is_loglik(item.sample) and repeat:
+        sample = item.sample  # decoded once (engine/store.py)
+        if loglik.is_loglik(sample) and repeat:
             return []
         try:
-            return [request_key(body) for body in self.request_bodies(item, repeat)]
+            return [request_key(body) for body in self.request_bodies(item, repeat, sample)]
         except LLMEvalError:
             return [None]
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ..benchmarks.base import is_vector_task
 from ..benchmarks.embedding_base import EmbeddingTask
 from ..benchmarks.retrieval import RetrievalTask
 from ..endpoint.models import Usage
@@ -49,10 +50,6 @@ _WHOLE_RUN = (EndpointUnreachableError, EndpointNotFoundError, AuthenticationErr
 CORPUS_CHUNK = 4096
 SNIPPET = 200
 SHOWN = 10  # documents of a query's ranking kept in its record (then every relevant one ranked lower)
-
-
-def is_vector_task(benchmark: Any) -> bool:
-    return getattr(benchmark, "api", "chat") == "vectors"
 
 
 @dataclass

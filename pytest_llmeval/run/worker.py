@@ -41,6 +41,19 @@ class WorkerRunner(ItemRunner):
         names = self.workerinput.get(BENCHMARKS_KEY, self.evaluation.sample_names())
         return worker_share(items, names, self.workerinput["workerid"], self.workerinput["workercount"], takeover)
 
+    @pytest.hookimpl(trylast=True)  # after xdist sent the report to the controller
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A worker's terminal is never shown, yet its reporter keeps every report until the end, a
+        sample's with its record: ~2.5 KB a sample. The controller has the report; the worker lets a
+        sample's go (its run counts, `session.testsfailed`, are kept by pytest apart)."""
+        terminal = self.evaluation.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None or not self.evaluation.is_sample(report.nodeid):
+            return
+        for kept in terminal.stats.values():
+            if kept and kept[-1] is report:
+                kept.pop()
+                return
+
     def finish(self, session: pytest.Session) -> None:
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[DESELECTED_KEY] = dict(self.evaluation.deselected)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..results import MetricUncertainty
 from .intervals import LEVEL, clustered_ratio, mean_interval, wilson_interval
+
+if TYPE_CHECKING:
+    pass
 
 # aggregation rounding, not a different estimator
 TOLERANCE = 1e-9
@@ -42,6 +44,8 @@ def metric_uncertainty(
     `weight`: the per-sample metric holding sample i's number of pooled items, when `value` is
     `sum(metric_i * weight_i) / sum(weight_i)` (see the module docstring).
     """
+    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
+
     gens = list(generations) if generations is not None else [1] * len(per_sample)
     rows = [
         (s[metric], g, s.get(weight, float("nan")) if weight else 1.0)

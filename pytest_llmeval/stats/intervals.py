@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
 
 LEVEL = 0.95
 
@@ -42,6 +45,8 @@ def wilson_interval(
 
     Raises ValueError when n < 1 or successes is outside 0..n.
     """
+    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
+
     k = np.asarray(successes, dtype=float)
     m = np.asarray(n, dtype=float)
     if np.any(m < 1) or np.any(k < 0) or np.any(k > m):
@@ -60,6 +65,8 @@ def mean_interval(values: ArrayLike, level: float = LEVEL) -> tuple[float, float
     With one value the standard error is undefined and returned as nan (bounds nan too).
     Raises ValueError for no values.
     """
+    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
+
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         raise ValueError("mean_interval needs at least one value")
@@ -85,6 +92,8 @@ def clustered_ratio(
     which for equal cluster sizes equals the plain standard error of the cluster means.
     se is nan with a single cluster. Raises ValueError when sum(w) <= 0 or shapes differ.
     """
+    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
+
     y = np.asarray(numerators, dtype=float)
     w = np.asarray(denominators, dtype=float)
     if y.shape != w.shape or y.ndim != 1:

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-from numpy.typing import ArrayLike
 from pydantic import BaseModel
 
 from .intervals import LEVEL, z_value
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 class Difference(BaseModel):
@@ -59,6 +60,8 @@ def paired_difference(
 
     `binary` (default: inferred, every value 0 or 1) selects McNemar's exact test over the paired t-test.
     Raises ValueError when the arrays differ in length or are empty."""
+    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
+
     a = np.asarray(old, dtype=float)
     b = np.asarray(new, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:

@@ -28,10 +28,12 @@ updated in O(1) per sample (and vectorised for the simulations in the tests and 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 
 TRUNCATION = 0.75  # c above: bets never stake more than 3/4 of what the worst outcome could lose
 
@@ -112,6 +114,8 @@ def simulate_stops(
     """Vectorised `ThresholdTest` over many runs: `values` is (runs, N), each row one run's
     samples in the order drawn. Returns (samples used until decided, or N; verdict +1 above,
     -1 below, 0 undecided) per run. The same arithmetic as `ThresholdTest`, for simulations."""
+    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
+
     x = np.asarray(values, dtype=float)
     runs, population = x.shape
     before = np.cumsum(x, axis=1) - x  # sum of x_i for i < t

@@ -68,3 +68,120 @@ def test_items_hold_no_sample_and_workers_build_only_their_share(
     result = json.loads(results.read_text())
     assert result["samples_planned"] == count and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 1.0
     assert sum(server.stats()["chat_by_body_sha256"].values()) == count
+
+
+CONTAINERS_PROBE = """
+import json, os
+
+def pytest_sessionfinish(session):
+    from pytest_llmeval.engine.nodes import SampleItem
+
+    samples = [item for item in session.items if isinstance(item, SampleItem)]
+    kept = sorted({name for item in samples for name in ("stash", "extra_keyword_matches") if name in vars(item)})
+    stashed = sum(1 for item in samples if len(item.stash))  # a reader after the run gets an empty stash
+    with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
+        json.dump({"items": len(samples), "kept": kept, "stashed": stashed, "pid": os.getpid()}, out)
+"""
+
+
+def test_items_keep_no_per_item_containers_after_they_ran(pytester, start_server, tmp_path, monkeypatch):
+    """pytest gives every node an empty keyword set and a stash its plugins fill while the item runs
+    (logging, skipping, tmp_path): ~0.4 KB a sample for the whole run. A sample item makes them on
+    first use and drops the stash once its run protocol is over; -k still matches its keywords."""
+    count = 6
+    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
+    pytester.makeconftest(CONTAINERS_PROBE)
+    results = tmp_path / "r.json"
+    run(
+        pytester,
+        server,
+        "-m",
+        "gsm8k",
+        "-k",
+        "gsm8k and not 0003",
+        "--llm-dataset",
+        f"gsm8k={data}",
+        "--llm-results",
+        str(results),
+    )
+    found = json.loads(probe.read_text())
+    assert found["items"] == count - 1 and found["kept"] == [] and found["stashed"] == 0
+    result = json.loads(results.read_text())
+    assert result["samples_scored"] == count - 1 and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 1.0
+
+
+DECODES_PROBE = """
+import itertools, json, os
+from pytest_llmeval.engine.store import SampleStore
+
+calls = itertools.count()  # next() is atomic: bodies are built on the dispatcher's thread
+original = SampleStore.get
+
+def counting_get(self, index):
+    next(calls)
+    return original(self, index)
+
+SampleStore.get = counting_get
+
+def pytest_sessionfinish(session):
+    with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
+        json.dump({"decodes": next(calls)}, out)
+"""
+
+
+def test_a_sample_is_decoded_once_for_its_request_body(pytester, start_server, tmp_path, monkeypatch):
+    """Each `item.sample` outside the item's run decodes its stored row (~7 us): the request body
+    is built from one decode, then the item decodes once for pytest's location line and once to run."""
+    count = 4
+    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
+    pytester.makeconftest(DECODES_PROBE)
+    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-no-cache")
+    result.assert_outcomes(passed=count)
+    assert json.loads(probe.read_text())["decodes"] <= 3 * count  # 17 for 4 samples before
+    assert server.stats()["chat_requests"] == count
+
+
+WORKER_REPORTS_PROBE = """
+import json, os, pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    role = getattr(session.config, "workerinput", {}).get("workerid", "main")
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    kept = sum(len(reports) for key, reports in terminal.stats.items() if key != "warnings")
+    with open(os.path.join(os.environ["ITEM_PROBE_DIR"], role + ".json"), "w") as out:
+        json.dump({"kept": kept}, out)
+"""
+
+
+def test_xdist_workers_keep_no_sample_reports(pytester, start_server, tmp_path, monkeypatch):
+    """A worker's terminal reporter is never shown but kept every report it sent, each sample's with
+    its record; the controller keeps what the terminal prints, and the results are unchanged."""
+    count = 6
+    server = start_server(
+        rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i % 2}}}"} for i in range(count)]
+    )
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.setenv("ITEM_PROBE_DIR", str(probes))
+    pytester.makeconftest(WORKER_REPORTS_PROBE)
+    results = tmp_path / "r.json"
+    outcome = run(
+        pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-results", str(results), "-n", "2"
+    )
+    outcome.assert_outcomes(passed=2, failed=4)  # 0 and 1 answered right
+    found = {path.stem: json.loads(path.read_text())["kept"] for path in probes.glob("*.json")}
+    assert found["gw0"] == 0 and found["gw1"] == 0 and found["main"] >= 4
+    result = json.loads(results.read_text())
+    assert result["samples_scored"] == count and result["benchmarks"]["gsm8k"]["metrics"]["acc"] == 2 / count
+    assert server.stats()["chat_requests"] == count
