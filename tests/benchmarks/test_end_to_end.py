@@ -12,16 +12,12 @@ import pytest
 from tests.benchmarks import data
 from tests.benchmarks.test_ifeval_benchmark import CAPS_NO_SECTIONS, POEM
 from tests.conftest import write_jsonl
+from tests.runs import dataset, llm_args
 
 
 def run(pytester: pytest.Pytester, server: Any, results: Path, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url),
         "--llm-results",
         str(results),
         *args,
@@ -45,10 +41,7 @@ def test_ceval_group_metrics_and_group_thresholds(pytester: pytest.Pytester, sta
         pytester,
         server,
         results,
-        "-m",
-        "ceval",
-        "--llm-dataset",
-        f"ceval={tmp_path / 'ceval'}",
+        *dataset("ceval", tmp_path / "ceval"),
         *subsets,
         "--llm-threshold",
         "ceval.acc_humanities>=1.0",
@@ -116,10 +109,7 @@ def test_ifeval_reports_the_four_metrics_without_helper_counts(pytester: pytest.
         pytester,
         server,
         results,
-        "-m",
-        "ifeval",
-        "--llm-dataset",
-        f"ifeval={path}",
+        *dataset("ifeval", path),
         "--llm-samples",
         str(samples),
         "--llm-threshold",
@@ -188,10 +178,7 @@ def test_humaneval_in_the_sandbox(pytester: pytest.Pytester, start_server, tmp_p
         pytester,
         server,
         results,
-        "-m",
-        "humaneval",
-        "--llm-dataset",
-        f"humaneval={path}",
+        *dataset("humaneval", path),
         "--llm-threshold",
         "humaneval.pass_at_1>=0.5",
     )

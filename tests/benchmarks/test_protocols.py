@@ -16,6 +16,7 @@ from pytest_llmeval.benchmarks import DatasetLoader, get_benchmark
 from pytest_llmeval.benchmarks.protocols import protocol_args
 from pytest_llmeval.errors import ConfigError
 from tests.conftest import write_jsonl
+from tests.runs import llm_args
 
 DATA = Path(__file__).parent / "data" / "evalscope"
 ROWS: dict[str, dict[str, Any]] = json.loads((DATA / "rows.json").read_text(encoding="utf-8"))
@@ -179,12 +180,7 @@ def test_the_requests_a_run_sends_carry_the_recorded_evalscope_messages(
             f"{name}.{subset}:{split}={write_jsonl(tmp_path / f'{name}_{split}.jsonl', spec['few_shot_rows'])}",
         ]
     result = pytester.runpytest_subprocess(
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url),
         "-m",
         "mmlu or gsm8k",
         "--llm-bench-arg",
@@ -205,12 +201,7 @@ def test_protocol_and_answer_parser_options_reach_the_benchmarks(
     server = start_server(responder="fixed", fixed_reply="the degree is four. Biology aside", keep_chat_bodies=10)
     mmlu, gsm8k = ROWS["mmlu"], ROWS["gsm8k"]
     base = [
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url),
         "-m",
         "mmlu or gsm8k",
         "--llm-bench-arg",

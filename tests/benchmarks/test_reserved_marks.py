@@ -8,6 +8,7 @@ import json
 import pytest
 
 from pytest_llmeval.engine.selection import PYTEST_MARKS, mark_name
+from tests.runs import llm_args
 
 CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
@@ -22,12 +23,7 @@ def test_a_benchmark_tagged_xfail_still_fails_on_wrong_answers(pytester: pytest.
     (pytester.path / "quiz.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     server = start_server(rules=[{"contains": "question", "reply": "Answer: no"}])
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "m",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="m"),
         "-m",
         "llm_xfail",
         "--strict-markers",

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import GSM8K_ROWS, GSM8K_RULES, write_jsonl
-from tests.core.test_evaluation import chat_requests, run
+from tests.runs import chat_requests, dataset, run
 
 
 @pytest.fixture
@@ -20,14 +20,14 @@ def test_non_utf8_file_names_file_and_line(pytester, server, tmp_path):
     data = tmp_path / "gbk.jsonl"
     good = (json.dumps(GSM8K_ROWS[0]) + "\n").encode()
     data.write_bytes(good + '{"question": "几个苹果？", "answer": "#### 5"}\n'.encode("gbk"))
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    result = run(pytester, server, *dataset("gsm8k", data))
     result.stdout.fnmatch_lines([f"*{data}:2: not UTF-8 text (byte 0x*re-save the file as UTF-8*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     assert chat_requests(server) == 0
 
 
 def test_missing_dataset_path_is_a_usage_error(pytester, server, tmp_path):
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={tmp_path / 'nope.jsonl'}")
+    result = run(pytester, server, *dataset("gsm8k", tmp_path / "nope.jsonl"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--llm-dataset path" in result.stderr.str() and "does not exist" in result.stderr.str()
 
@@ -36,7 +36,7 @@ def test_missing_dataset_path_is_a_usage_error(pytester, server, tmp_path):
 def test_empty_data_file_is_an_error_not_an_empty_run(pytester, server, tmp_path, content):
     data = tmp_path / ("empty.csv" if "," in content else "empty.jsonl")
     data.write_text(content)
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    result = run(pytester, server, *dataset("gsm8k", data))
     assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, not exit 5 "no tests ran"
     result.stdout.fnmatch_lines([f"*{data}: the file holds no rows*pass a file with data*"])
 
@@ -57,7 +57,7 @@ def test_unknown_subset_name_in_dataset_option(pytester, server, gsm8k_file):
 @pytest.mark.parametrize(("answer", "problem"), [(None, "null"), ("about five", "is not a number"), ("", "empty")])
 def test_null_or_non_numeric_gold_answer_is_a_row_error(pytester, server, tmp_path, answer, problem):
     data = write_jsonl(tmp_path / "g.jsonl", [GSM8K_ROWS[0], {"question": "q?", "answer": answer}])
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    result = run(pytester, server, *dataset("gsm8k", data))
     result.stdout.fnmatch_lines([f"*{data}:2: row cannot become a 'gsm8k' sample*{problem}*"])
     assert "expected 'None'" not in result.stdout.str()
     assert chat_requests(server) == 0
@@ -66,7 +66,7 @@ def test_null_or_non_numeric_gold_answer_is_a_row_error(pytester, server, tmp_pa
 @pytest.mark.parametrize("option", ["--llm-concurrency", "--llm-timeout", "--llm-serve-timeout"])
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_zero_or_negative_concurrency_and_timeout_are_rejected(pytester, server, gsm8k_file, option, value):
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", option, value)
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), option, value)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert f"{option} (ini {option[2:].replace('-', '_')}) must be greater than 0, got" in result.stderr.str()
 
@@ -75,10 +75,7 @@ def test_unknown_subset_in_subset_list(pytester, server, gsm8k_file):
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-bench-arg",
         "gsm8k.subset_list=mian",
     )
@@ -115,7 +112,7 @@ def test_bad_hub_choice(pytester, server):
 def test_subset_with_no_rows_is_a_collection_error(pytester, server, tmp_path):
     rows = [{"problem": "p", "solution": "\\boxed{1}", "type": "Algebra", "level": "Level 1"}]
     data = write_jsonl(tmp_path / "algebra.jsonl", rows)
-    result = run(pytester, server, "-m", "competition_math", "--llm-dataset", f"competition_math={data}")
+    result = run(pytester, server, *dataset("competition_math", data))
     assert result.ret == pytest.ExitCode.INTERRUPTED
     out = result.stdout.str()
     assert "subset 'geometry' of 'competition_math' yielded no samples" in out
@@ -123,14 +120,12 @@ def test_subset_with_no_rows_is_a_collection_error(pytester, server, tmp_path):
 
 
 def test_zero_limit_is_a_usage_error(pytester, server, gsm8k_file):
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "0")
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-limit", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--llm-limit (ini llm_limit) must be 1 or more, got 0" in result.stderr.str()
 
 
 def test_a_name_close_to_nothing_in_dataset_option_is_still_a_usage_error(pytester, server, gsm8k_file):
-    result = run(
-        pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-dataset", f"zzqqxx={gsm8k_file}"
-    )
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-dataset", f"zzqqxx={gsm8k_file}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "names no benchmark 'zzqqxx'; pytest --llm-list shows the names" in result.stderr.str()

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import GSM8K_RULES, write_jsonl
-from tests.core.test_evaluation import chat_requests, run
+from tests.runs import chat_requests, dataset, llm_args, run
 
 
 def many_rows(count: int) -> list[dict[str, str]]:
@@ -20,7 +20,7 @@ def many_rows(count: int) -> list[dict[str, str]]:
 
 
 def test_second_run_is_served_from_cache(pytester, model_server, gsm8k_file, tmp_path):
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    args = dataset("gsm8k", gsm8k_file)
     run(pytester, model_server, *args)
     assert chat_requests(model_server) == 4
     results = tmp_path / "r.json"
@@ -32,16 +32,7 @@ def test_second_run_is_served_from_cache(pytester, model_server, gsm8k_file, tmp
 
 def test_rescoring_from_cache_needs_no_server(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES)
-    args = (
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-    )
+    args = llm_args(server.base_url, *dataset("gsm8k", gsm8k_file))
     pytester.runpytest_subprocess(*args)
     server.stop()
     result = pytester.runpytest_subprocess(*args, "--llm-threshold", "gsm8k.acc>=0.75")
@@ -51,18 +42,7 @@ def test_rescoring_from_cache_needs_no_server(pytester, start_server, gsm8k_file
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_rescoring_from_cache_under_xdist_needs_no_server(pytester, start_server, gsm8k_file, workers):
     server = start_server(rules=GSM8K_RULES)
-    args = (
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-        "-n",
-        workers,
-    )
+    args = llm_args(server.base_url, *dataset("gsm8k", gsm8k_file), "-n", workers)
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=3, failed=1)
     server.stop()
     results = pytester.path / "again.json"
@@ -75,7 +55,7 @@ def test_partly_cached_run_with_server_stopped_is_one_usage_error_under_xdist(
     pytester, start_server, gsm8k_file, tmp_path
 ):
     server = start_server(rules=GSM8K_RULES)
-    base = ("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k", "-n", "2")
+    base = (*llm_args(server.base_url), "-m", "gsm8k", "-n", "2")
     pytester.runpytest_subprocess(*base, "--llm-dataset", f"gsm8k={gsm8k_file}")
     server.stop()
     more = write_jsonl(
@@ -93,7 +73,7 @@ def test_partly_cached_run_with_server_stopped_is_one_usage_error_under_xdist(
 
 
 def test_no_cache_asks_again(pytester, model_server, gsm8k_file):
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-no-cache")
+    args = (*dataset("gsm8k", gsm8k_file), "--llm-no-cache")
     run(pytester, model_server, *args)
     run(pytester, model_server, *args)
     assert chat_requests(model_server) == 8
@@ -106,10 +86,7 @@ def test_requests_overlap_up_to_concurrency(pytester, start_server, tmp_path):
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *dataset("gsm8k", data),
         "--llm-concurrency",
         "20",
         "--llm-results",
@@ -128,14 +105,8 @@ def test_killed_run_resumes_without_asking_again(pytester, start_server, tmp_pat
         sys.executable,
         "-m",
         "pytest",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *llm_args(server.base_url),
+        *dataset("gsm8k", data),
         "--llm-concurrency",
         "2",
         "-q",
@@ -165,7 +136,7 @@ def test_xdist_gives_the_same_results_and_sends_each_request_once(pytester, star
     )
     data = write_jsonl(tmp_path / "g.jsonl", rows)
     plain, distributed = tmp_path / "plain.json", tmp_path / "xdist.json"
-    base = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    base = dataset("gsm8k", data)
     run(
         pytester,
         server,

@@ -7,25 +7,17 @@ from pathlib import Path
 
 import pytest
 
-
-def run(pytester: pytest.Pytester, server, *args: str, model: str = "fake-model"):
-    return pytester.runpytest_subprocess(
-        "--llm-model", model, "--llm-base-url", server.base_url, "-p", "no:randomly", *args
-    )
-
-
-def chat_requests(server) -> int:
-    return server.stats()["chat_requests"]
+from tests.runs import chat_requests, dataset, run, run_first_sample
 
 
 def test_one_item_per_sample_with_readable_ids(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "-v")
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "-v")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["*gsm8k/main::0000 PASSED*", "*gsm8k/main::0003 FAILED*"])
 
 
 def test_wrong_answer_fails_with_short_message(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file))
     result.stdout.fnmatch_lines(["*wrong answer: expected '33', extracted '47'*", "*question: A bus has 40 seats*"])
     assert "Traceback" not in result.stdout.str()
 
@@ -35,10 +27,7 @@ def test_results_json_and_samples_jsonl(pytester, model_server, gsm8k_file, tmp_
     run(
         pytester,
         model_server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-results",
         str(results),
         "--llm-samples",
@@ -67,15 +56,13 @@ def test_results_json_and_samples_jsonl(pytester, model_server, gsm8k_file, tmp_
     [("gsm8k.acc>=0.7", 0), ("gsm8k.acc>=0.8", 1), ("gsm8k.main.acc>0.5", 0), ("gsm8k.acc<0.5", 1)],
 )
 def test_thresholds_decide_exit_status(pytester, model_server, gsm8k_file, threshold, exit_code):
-    result = run(
-        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-threshold", threshold
-    )
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-threshold", threshold)
     assert result.ret == exit_code
     result.stdout.fnmatch_lines([f"{'PASS' if exit_code == 0 else 'FAIL'}  {threshold}  (actual 0.7500)"])
 
 
 def test_without_thresholds_wrong_answers_fail_the_run(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file))
     assert result.ret == 1
 
 
@@ -89,9 +76,7 @@ def test_without_thresholds_wrong_answers_fail_the_run(pytester, model_server, g
     ],
 )
 def test_bad_threshold_is_a_usage_error_before_any_request(pytester, model_server, gsm8k_file, threshold, message):
-    result = run(
-        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-threshold", threshold
-    )
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-threshold", threshold)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
     assert chat_requests(model_server) == 0
@@ -111,10 +96,7 @@ def test_subsets_from_folder_and_per_subset_metrics(pytester, model_server, iqui
     result = run(
         pytester,
         model_server,
-        "-m",
-        "iquiz",
-        "--llm-dataset",
-        f"iquiz={iquiz_dir}",
+        *dataset("iquiz", iquiz_dir),
         "--llm-results",
         str(results),
         "--strict-markers",
@@ -127,14 +109,14 @@ def test_subsets_from_folder_and_per_subset_metrics(pytester, model_server, iqui
 
 
 def test_keyword_selection_by_sample_id(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "-k", "0002")
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "-k", "0002")
     result.assert_outcomes(passed=1)
     assert chat_requests(model_server) == 1
 
 
 def test_last_failed_reruns_only_the_wrong_sample(pytester, model_server, gsm8k_file):
     pytester.makeini("[pytest]\n")
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "-p", "cacheprovider")
+    args = (*dataset("gsm8k", gsm8k_file), "-p", "cacheprovider")
     run(pytester, model_server, *args)
     result = run(pytester, model_server, *args, "--lf", "-v")
     result.assert_outcomes(failed=1)
@@ -142,7 +124,7 @@ def test_last_failed_reruns_only_the_wrong_sample(pytester, model_server, gsm8k_
 
 
 def test_limit_takes_first_samples(pytester, model_server, gsm8k_file):
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-limit", "2")
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-limit", "2")
     result.assert_outcomes(passed=2)
 
 
@@ -179,18 +161,7 @@ def test_thinking_is_removed_before_scoring(pytester, start_server, gsm8k_file, 
         rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}"}], think="Let me think. It could be 99."
     )
     samples = tmp_path / "s.jsonl"
-    result = run(
-        pytester,
-        server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-        "--llm-limit",
-        "1",
-        "--llm-samples",
-        str(samples),
-    )
+    result = run_first_sample(pytester, server, gsm8k_file, samples)
     result.assert_outcomes(passed=1)
     line = json.loads(samples.read_text())
     assert "99" in line["reasoning"] and "<think>" not in line["output"]
@@ -204,10 +175,7 @@ def test_streaming_records_time_to_first_token(pytester, start_server, gsm8k_fil
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-stream",
         "--llm-samples",
         str(samples),
@@ -224,10 +192,7 @@ def test_generation_parameters_reach_the_request(pytester, start_server, gsm8k_f
     run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-limit",
         "1",
         "--llm-gen",
@@ -249,10 +214,7 @@ def test_n_generations_average_and_majority(pytester, start_server, gsm8k_file, 
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-gen",
         "n=3",
         "--llm-samples",

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer
+from tests.runs import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "conftest_examples"
 
@@ -45,10 +46,7 @@ def copy_example(pytester: pytest.Pytester, name: str) -> Path:
     return pytester.path
 
 
-def run(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", *args
-    )
+ALL_THREE = ("-m", "capitals or policy or tone")  # the example's three benchmarks
 
 
 @pytest.fixture
@@ -59,16 +57,7 @@ def custom_server(start_server: Callable[..., FakeOpenAIServer]) -> FakeOpenAISe
 def test_custom_benchmarks_example_scores_each_benchmark(pytester, custom_server, tmp_path):
     copy_example(pytester, "custom_benchmarks")
     results = tmp_path / "results.json"
-    result = run(
-        pytester,
-        custom_server,
-        "-m",
-        "capitals or policy or tone",
-        "--llm-results",
-        str(results),
-        "-v",
-        "--strict-markers",
-    )
+    result = run(pytester, custom_server, *ALL_THREE, "--llm-results", str(results), "-v", "--strict-markers")
     result.assert_outcomes(passed=4, failed=3)
     result.stdout.fnmatch_lines_random(
         [
@@ -118,16 +107,7 @@ def test_custom_benchmarks_tags_select_benchmarks(pytester, custom_server):
 def test_custom_benchmarks_threshold_gates_the_exit_status(pytester, custom_server, tmp_path, threshold, exit_code):
     copy_example(pytester, "custom_benchmarks")
     results = tmp_path / "results.json"
-    result = run(
-        pytester,
-        custom_server,
-        "-m",
-        "capitals or policy or tone",
-        "--llm-threshold",
-        threshold,
-        "--llm-results",
-        str(results),
-    )
+    result = run(pytester, custom_server, *ALL_THREE, "--llm-threshold", threshold, "--llm-results", str(results))
     result.assert_outcomes(passed=4, failed=3)
     assert result.ret == exit_code
     data = json.loads(results.read_text())

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from tests.conftest import GSM8K_RULES
-from tests.core.test_evaluation import chat_requests, run
+from tests.runs import chat_requests, dataset, llm_args, run
 
 
 def free_port() -> int:
@@ -19,9 +19,7 @@ def free_port() -> int:
 
 def test_unreachable_server_is_one_clear_error(pytester, gsm8k_file):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
-    )
+    result = pytester.runpytest_subprocess(*llm_args(url, model="m"), *dataset("gsm8k", gsm8k_file))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert output.count("cannot reach") == 1
@@ -36,7 +34,7 @@ def test_bad_url_is_a_usage_error(pytester):
 
 def test_wrong_api_key_says_how_to_fix_it(pytester, start_server, gsm8k_file):
     server = start_server(require_api_key="sk-right", rules=GSM8K_RULES)
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-api-key", "sk-wrong")
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-api-key", "sk-wrong")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "authentication failed" in output and "set --llm-api-key or OPENAI_API_KEY" in output
@@ -50,10 +48,7 @@ def test_api_key_from_environment_and_never_written(pytester, start_server, gsm8
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-results",
         str(results),
         "--llm-samples",
@@ -70,9 +65,7 @@ def test_api_key_from_environment_and_never_written(pytester, start_server, gsm8
 def test_dotenv_supplies_endpoint(pytester, start_server, gsm8k_file):
     server = start_server(require_api_key="sk-dotenv", rules=GSM8K_RULES)
     pytester.path.joinpath(".env").write_text(f"OPENAI_BASE_URL={server.base_url}\nOPENAI_API_KEY='sk-dotenv'\n")
-    result = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
-    )
+    result = pytester.runpytest_subprocess("--llm-model", "fake-model", *dataset("gsm8k", gsm8k_file))
     result.assert_outcomes(passed=3, failed=1)
 
 
@@ -82,10 +75,7 @@ def test_transport_failure_is_an_error_not_a_wrong_answer(pytester, start_server
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-retries",
         "1",
         "--llm-results",
@@ -106,10 +96,7 @@ def test_max_errors_tolerates_errors(pytester, start_server, gsm8k_file):
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-retries",
         "0",
         "--llm-threshold",
@@ -122,14 +109,14 @@ def test_max_errors_tolerates_errors(pytester, start_server, gsm8k_file):
 
 def test_retries_recover_from_transient_failures(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, fail_first_n=2, fail_status=429)
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-retries", "3")
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-retries", "3")
     result.assert_outcomes(passed=3, failed=1)
     assert chat_requests(server) == 6
 
 
 def test_malformed_response_is_an_error_with_status_and_snippet(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, malformed=["apples"])
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file))
     result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*llmeval error: response is not a chat completion (HTTP 200): *"])
 
@@ -137,7 +124,7 @@ def test_malformed_response_is_an_error_with_status_and_snippet(pytester, start_
 def test_malformed_dataset_row_names_file_and_line(pytester, model_server, tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"question": "q1", "answer": "#### 1"}\n{"question": "q2", "answer": \n')
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    result = run(pytester, model_server, *dataset("gsm8k", data))
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines([f"*{data}:2: malformed JSON*"])
     assert chat_requests(model_server) == 0
@@ -146,7 +133,7 @@ def test_malformed_dataset_row_names_file_and_line(pytester, model_server, tmp_p
 def test_row_missing_a_field_names_file_line_and_field(pytester, model_server, tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"question": "q1", "answer": "#### 1"}\n{"query": "q2", "answer": "#### 2"}\n')
-    result = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    result = run(pytester, model_server, *dataset("gsm8k", data))
     result.stdout.fnmatch_lines([f"*{data}:2: row has no field 'question'*"])
 
 
@@ -171,10 +158,7 @@ def test_timeout_is_an_error(pytester, start_server, gsm8k_file):
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-timeout",
         "0.5",
         "--llm-retries",

@@ -16,7 +16,7 @@ import pytest
 
 from tests.bounded import run_bounded
 from tests.conftest import write_jsonl
-from tests.core.test_evaluation import chat_requests, run
+from tests.runs import chat_requests, dataset, llm_args, run
 
 
 def numbered_rows(count: int) -> list[dict[str, str]]:
@@ -54,16 +54,8 @@ def pytest_command(server, data: Path, *args: str) -> list[str]:
         sys.executable,
         "-m",
         "pytest",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *llm_args(server.base_url),
+        *dataset("gsm8k", data),
         *args,
     ]
 
@@ -159,10 +151,7 @@ def test_complete_run_says_so(pytester, start_server, tmp_path):
     result = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *dataset("gsm8k", data),
         "--llm-results",
         str(results),
         "-k",
@@ -178,7 +167,7 @@ def test_stopping_early_with_x_is_incomplete(pytester, start_server, tmp_path):
     server = start_server(rules=[{"contains": "What is 1 plus", "reply": "\\boxed{7}"}, *echo_rules(6)])
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(6))
     results = tmp_path / "r.json"
-    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-results", str(results), "-x")
+    result = run(pytester, server, *dataset("gsm8k", data), "--llm-results", str(results), "-x")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     data = json.loads(results.read_text())
     assert data["complete"] is False and data["passed"] is False
@@ -197,7 +186,7 @@ def test_damaged_cache_is_moved_aside_and_the_run_goes_on(pytester, start_server
     count = 40
     server = start_server(rules=echo_rules(count))
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(count))
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    args = dataset("gsm8k", data)
     run(pytester, server, *args).assert_outcomes(passed=count)
     path = cache_file(pytester)
     content = path.read_bytes()
@@ -225,7 +214,7 @@ def test_unreadable_rows_are_cache_misses(pytester, start_server, tmp_path):
     count = 10
     server = start_server(rules=echo_rules(count))
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(count))
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    args = dataset("gsm8k", data)
     run(pytester, server, *args).assert_outcomes(passed=count)
     with sqlite3.connect(cache_file(pytester)) as db:
         keys = [row[0] for row in db.execute("SELECT key FROM responses ORDER BY key LIMIT 3")]
@@ -288,14 +277,8 @@ def test_run_against_an_url_with_credentials_and_query(pytester, tmp_path):
     ) as server:
         url = f"http://alice:pa%3Ass@127.0.0.1:{server.port}/v1?api-key=QSECRET"
         result = pytester.runpytest_subprocess(
-            "--llm-model",
-            "m",
-            "--llm-base-url",
-            url,
-            "-m",
-            "gsm8k",
-            "--llm-dataset",
-            f"gsm8k={data}",
+            *llm_args(url, model="m"),
+            *dataset("gsm8k", data),
             "--llm-results",
             str(results),
             "--llm-samples",
@@ -317,9 +300,7 @@ def test_unreachable_url_with_credentials_is_shown_without_them(pytester, tmp_pa
 
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(2))
     url = f"http://alice:pw123@127.0.0.1:{free_port()}/v1?api-key=QSECRET"
-    result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-base-url", url, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}"
-    )
+    result = pytester.runpytest_subprocess(*llm_args(url, model="m"), *dataset("gsm8k", data))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "cannot reach http://127.0.0.1:" in output
@@ -344,16 +325,8 @@ def test_oversized_response_is_a_bad_response_with_bounded_memory(pytester, tmp_
             sys.executable,
             "-m",
             "pytest",
-            "--llm-model",
-            "m",
-            "--llm-base-url",
-            f"http://127.0.0.1:{server.port}/v1",
-            "-p",
-            "no:randomly",
-            "-m",
-            "gsm8k",
-            "--llm-dataset",
-            f"gsm8k={data}",
+            *llm_args(f"http://127.0.0.1:{server.port}/v1", model="m"),
+            *dataset("gsm8k", data),
             "--llm-timeout",
             "300",
             "--llm-retries",
@@ -384,14 +357,8 @@ def test_answer_under_the_cap_is_accepted(pytester, tmp_path):
     data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(1))
     with LoopbackChatServer(mode="huge", huge_bytes=1_000_000) as server:
         result = pytester.runpytest_subprocess(
-            "--llm-model",
-            "m",
-            "--llm-base-url",
-            f"http://127.0.0.1:{server.port}/v1",
-            "-m",
-            "gsm8k",
-            "--llm-dataset",
-            f"gsm8k={data}",
+            *llm_args(f"http://127.0.0.1:{server.port}/v1", model="m"),
+            *dataset("gsm8k", data),
             "--llm-max-response-bytes",
             "2000000",
         )
@@ -412,6 +379,6 @@ def test_openai_client_of_the_llm_fixture_sends_url_credentials_and_query(pytest
     )
     with LoopbackChatServer(reply="hello", require_auth=("bob", "pw9"), require_query={"api-key": "QSECRET"}) as server:
         url = f"http://bob:pw9@127.0.0.1:{server.port}/v1?api-key=QSECRET"
-        result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-base-url", url, "-p", "no:randomly")
+        result = pytester.runpytest_subprocess(*llm_args(url, model="m"))
         result.assert_outcomes(passed=1)
         assert ("POST", "/v1/chat/completions", {"api-key": ["QSECRET"]}) in server.requests

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pytest_llmeval.endpoint.judge import parse_verdict
+from tests.runs import llm_args
 
 ROWS = [
     {"id": "q1", "question": "Why is the sky blue?", "answer": "Rayleigh scattering of sunlight"},
@@ -59,10 +60,7 @@ def test_judge_grades_free_form_answers_and_is_cached(pytester, start_server):
     # pytest's rootdir (and with it the default cache folder) on the second run
     samples = pytester.path / "s.jsonl"
     args = (
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        model.base_url,
+        *llm_args(model.base_url),
         "--llm-judge-model",
         "judge-model",
         "--llm-judge-base-url",
@@ -90,9 +88,7 @@ def test_judge_grades_free_form_answers_and_is_cached(pytester, start_server):
 
 def test_judge_benchmark_without_judge_is_a_usage_error(pytester, model_server):
     project(pytester)
-    result = pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", model_server.base_url, "-m", "essay"
-    )
+    result = pytester.runpytest_subprocess(*llm_args(model_server.base_url), "-m", "essay")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "pass --llm-judge-model" in result.stderr.str()
 
@@ -106,10 +102,7 @@ def test_judge_requests_ride_the_prefetch_pipeline(pytester, start_server):
     model = start_server(responder="fixed", fixed_reply="my answer")
     judge = start_server(responder="fixed", fixed_reply="Fine.\nCORRECT", model="judge-model", latency_s=0.3)
     result = pytester.runpytest_subprocess(
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        model.base_url,
+        *llm_args(model.base_url),
         "--llm-judge-model",
         "judge-model",
         "--llm-judge-base-url",
@@ -118,8 +111,6 @@ def test_judge_requests_ride_the_prefetch_pipeline(pytester, start_server):
         "essay",
         "--llm-concurrency",
         "6",
-        "-p",
-        "no:randomly",
     )
     result.assert_outcomes(passed=12)
     stats = judge.stats()

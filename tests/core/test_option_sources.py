@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer
 from tests.conftest import GSM8K_ROWS, GSM8K_RULES, write_jsonl
+from tests.runs import NO_RANDOMLY, dataset, llm_args, read_jsonl, run, run_first_sample
 
 # gsm8k rows 0-2 are answered right, row 3 wrong (see tests/conftest.py)
 
@@ -21,8 +21,10 @@ def ini(*lines: str) -> str:
     return "\n".join(["[pytest]", *lines]) + "\n"
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def run_endpoint_from_environment(pytester: pytest.Pytester, data: Path, *args: str) -> pytest.RunResult:
+    """A gsm8k run that names the model but no base URL: the endpoint comes from the ini file,
+    the environment or `.env`."""
+    return pytester.runpytest_subprocess(*NO_RANDOMLY, "--llm-model", "fake-model", *dataset("gsm8k", data), *args)
 
 
 def sample_ids(path: Path) -> list[str]:
@@ -131,18 +133,7 @@ def test_endpoint_and_key_from_the_environment(pytester, start_server, gsm8k_fil
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key")
     pytester.makeini(ini())
     results = tmp_path / "r.json"
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-        "--llm-results",
-        str(results),
-    )
+    result = run_endpoint_from_environment(pytester, gsm8k_file, "--llm-results", str(results))
     result.assert_outcomes(passed=3, failed=1)
     data = json.loads(results.read_text())
     assert data["base_url"] == server.base_url
@@ -155,16 +146,7 @@ def test_without_the_key_the_server_rejects_the_run(pytester, start_server, gsm8
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     pytester.makeini(ini())
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-    )
+    result = run_endpoint_from_environment(pytester, gsm8k_file)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "authentication failed" in result.stdout.str() + result.stderr.str()
 
@@ -178,16 +160,7 @@ def test_dotenv_supplies_missing_values(pytester, start_server, gsm8k_file, monk
         f'# endpoint for local runs\nOPENAI_BASE_URL={server.base_url}\nexport OPENAI_API_KEY="sk-dotenv"\n',
         encoding="utf-8",
     )
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-    )
+    result = run_endpoint_from_environment(pytester, gsm8k_file)
     result.assert_outcomes(passed=3, failed=1)
 
 
@@ -200,16 +173,7 @@ def test_real_environment_beats_dotenv(pytester, start_server, gsm8k_file, monke
     (pytester.path / ".env").write_text(
         "OPENAI_BASE_URL=http://127.0.0.1:9/v1\nOPENAI_API_KEY=sk-stale\n", encoding="utf-8"
     )
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-    )
+    result = run_endpoint_from_environment(pytester, gsm8k_file)
     result.assert_outcomes(passed=3, failed=1)
     assert server.stats()["chat_requests"] == 4
 
@@ -218,16 +182,7 @@ def test_ini_beats_environment(pytester, start_server, gsm8k_file, monkeypatch):
     server = start_server(rules=GSM8K_RULES)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     pytester.makeini(ini(f"llm_base_url = {server.base_url}"))
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-    )
+    result = run_endpoint_from_environment(pytester, gsm8k_file)
     result.assert_outcomes(passed=3, failed=1)
 
 
@@ -244,23 +199,7 @@ def fifty_rows(tmp_path: Path) -> Path:
 def run_selection(
     pytester: pytest.Pytester, server: FakeOpenAIServer, data: Path, samples: Path, *args: str
 ) -> list[str]:
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
-        "--llm-limit",
-        "5",
-        "--llm-samples",
-        str(samples),
-        *args,
-    )
+    result = run(pytester, server, *dataset("gsm8k", data), "--llm-limit", "5", "--llm-samples", str(samples), *args)
     result.assert_outcomes(failed=5)  # the server never gives a right answer
     return sample_ids(samples)
 
@@ -300,20 +239,7 @@ def test_keep_thinking_scores_the_raw_output(pytester, start_server, gsm8k_file,
         think="Let me think. It is 99 apples, or maybe not.",
     )
     pytester.makeini(ini())
-    args = (
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-        "--llm-limit",
-        "1",
-    )
+    args = llm_args(server.base_url, *dataset("gsm8k", gsm8k_file), "--llm-limit", "1")
     stripped, raw = tmp_path / "stripped.jsonl", tmp_path / "raw.jsonl"
 
     result = pytester.runpytest_subprocess(*args, "--llm-samples", str(stripped))
@@ -337,24 +263,7 @@ def test_keep_thinking_without_cache(pytester, start_server, gsm8k_file, tmp_pat
     server = start_server(rules=[{"contains": "apples", "reply": "The answer is \\boxed{5}"}], think="It is 99.")
     pytester.makeini(ini())
     samples = tmp_path / "s.jsonl"
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-        "--llm-limit",
-        "1",
-        "--llm-keep-thinking",
-        "--llm-no-cache",
-        "--llm-samples",
-        str(samples),
-    )
+    result = run_first_sample(pytester, server, gsm8k_file, samples, "--llm-keep-thinking", "--llm-no-cache")
     result.assert_outcomes(passed=1)
     assert "<think>" in read_jsonl(samples)[0]["output"]
 
@@ -365,17 +274,10 @@ def test_keep_thinking_without_cache(pytester, start_server, gsm8k_file, tmp_pat
 def test_stream_with_two_generations(pytester, gsm8k_server, gsm8k_file, tmp_path):
     pytester.makeini(ini())
     samples, results = tmp_path / "s.jsonl", tmp_path / "r.json"
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        gsm8k_server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+    result = run(
+        pytester,
+        gsm8k_server,
+        *dataset("gsm8k", gsm8k_file),
         "--llm-stream",
         "--llm-gen",
         "n=2",
@@ -448,7 +350,7 @@ def test_model_from_the_environment_enables_the_plugin(pytester, gsm8k_server, g
     pytester.makeini(ini())
     results = tmp_path / "r.json"
     result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-results", str(results)
+        "-p", "no:randomly", *dataset("gsm8k", gsm8k_file), "--llm-results", str(results)
     )
     result.assert_outcomes(passed=3, failed=1)
     assert json.loads(results.read_text())["model"] == "env-model"
@@ -476,23 +378,7 @@ def test_streamed_thinking_is_removed_too(pytester, start_server, gsm8k_file, tm
     )
     pytester.makeini(ini())
     samples = tmp_path / "s.jsonl"
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:randomly",
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
-        "--llm-limit",
-        "1",
-        "--llm-stream",
-        "--llm-samples",
-        str(samples),
-    )
+    result = run_first_sample(pytester, server, gsm8k_file, samples, "--llm-stream")
     result.assert_outcomes(passed=1)
     line = read_jsonl(samples)[0]
     assert "<think>" not in line["output"] and line["ttft_s"] is not None

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_jsonl
+from tests.runs import dataset
 
 MINI = Path(__file__).resolve().parents[1] / "endpoint" / "mini_model_server.py"
 ROWS = [{"question": f"What is {i} + 5?", "answer": f"#### {i + 5}"} for i in range(12)]
@@ -46,10 +47,7 @@ def test_server_killed_by_sigill_names_the_cpu_problem(pytester, tmp_path, worke
         "m",
         "--llm-serve",
         dying_server(4),
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *dataset("gsm8k", data),
         "--llm-timeout",
         "600",
         "-p",
@@ -81,10 +79,7 @@ def test_server_that_exits_with_a_code_names_the_code(pytester, tmp_path):
         "m",
         "--llm-serve",
         command,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *dataset("gsm8k", data),
         "-p",
         "no:randomly",
     )
@@ -111,10 +106,7 @@ def test_server_sigkilled_mid_run_stops_the_run(pytester, tmp_path, workers):
         "m",
         "--llm-serve",
         command,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *dataset("gsm8k", data),
         "--llm-concurrency",
         "4",
         "-p",

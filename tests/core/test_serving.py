@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import GSM8K_RULES
+from tests.runs import dataset
 
 
 def serve_command(tmp_path, **config) -> str:
@@ -30,10 +31,7 @@ def test_serve_command_runs_the_evaluation_and_is_stopped(pytester, gsm8k_file, 
         "served-model",
         "--llm-serve",
         serve_command(tmp_path),
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-results",
         str(results),
     )
@@ -52,10 +50,7 @@ def test_serve_under_xdist_starts_one_server_for_all_workers(pytester, gsm8k_fil
         "served-model",
         "--llm-serve",
         command,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "-n",
         "2",
     )
@@ -65,9 +60,7 @@ def test_serve_under_xdist_starts_one_server_for_all_workers(pytester, gsm8k_fil
 
 def test_server_that_exits_reports_its_exit_code_and_log(pytester, gsm8k_file):
     command = f"{sys.executable} -c \"import sys; print('model file not found'); sys.exit(3)\" {{port}}"
-    result = pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
-    )
+    result = pytester.runpytest_subprocess("--llm-model", "m", "--llm-serve", command, *dataset("gsm8k", gsm8k_file))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     error = result.stderr.str()
     assert "could not start the model server" in error and "3" in error and "model file not found" in error
@@ -82,10 +75,7 @@ def test_server_that_never_gets_ready_is_killed_at_the_timeout(pytester, gsm8k_f
         command,
         "--llm-serve-timeout",
         "1",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--llm-serve-timeout" in result.stderr.str()
@@ -125,15 +115,12 @@ def test_a_command_with_a_fixed_port_is_told_apart_by_the_base_url(pytester, gsm
         command,
         "--llm-base-url",
         f"http://127.0.0.1:{port}/v1",
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
     )
     result.assert_outcomes(passed=3, failed=1)
     assert not port_open(f"http://127.0.0.1:{port}/v1")
     refused = pytester.runpytest_subprocess(
-        "--llm-model", "served-model", "--llm-serve", command, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"
+        "--llm-model", "served-model", "--llm-serve", command, *dataset("gsm8k", gsm8k_file)
     )
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines(["*give the port it listens on with --llm-base-url http://127.0.0.1:PORT/v1*"])

@@ -12,17 +12,13 @@ from pytest_llmeval.benchmarks import get_benchmark
 from pytest_llmeval.scoring.response import score_generations, truncated_verdict
 from pytest_llmeval.scoring.verdict import Score
 from tests.conftest import GSM8K_RULES
+from tests.runs import dataset, llm_args
 
 
 def run(pytester: pytest.Pytester, server, *args: str):
     results, samples = pytester.path / "results.json", pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url),
         "--llm-results",
         str(results),
         "--llm-samples",
@@ -40,9 +36,7 @@ def run(pytester: pytest.Pytester, server, *args: str):
 def test_truncated_output_without_explicit_cue_is_no_answer(pytester, model_server, gsm8k_file):
     # "12 * 3 = 36, so the final answer is 36" (10 tokens) cut at 9 ends "... so the final answer is":
     # its last number (36) would pass by luck. The other replies fit in 9 tokens.
-    outcome, data, samples = run(
-        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "max_tokens=9"
-    )
+    outcome, data, samples = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-gen", "max_tokens=9")
     pages = samples["0002"]
     assert pages["finish_reason"] == "length" and pages["truncated"] == 1
     assert pages["passed"] is False and pages["extracted"] is None
@@ -66,10 +60,7 @@ def test_truncated_output_with_an_explicit_cue_keeps_its_verdict(pytester, start
     _, data, samples = run(
         pytester,
         server,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *dataset("gsm8k", gsm8k_file),
         "--llm-gen",
         "max_tokens=6",
         "-k",
@@ -80,7 +71,7 @@ def test_truncated_output_with_an_explicit_cue_keeps_its_verdict(pytester, start
 
 
 def test_untruncated_run_counts_zero_and_prints_no_truncation_line(pytester, model_server, gsm8k_file):
-    outcome, data, samples = run(pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    outcome, data, samples = run(pytester, model_server, *dataset("gsm8k", gsm8k_file))
     assert data["benchmarks"]["gsm8k"]["truncated"] == 0
     assert all(s["finish_reason"] == "stop" and s["truncated"] == 0 for s in samples.values())
     assert "truncated:" not in outcome.stdout.str()
@@ -94,7 +85,7 @@ def test_failure_text_shows_the_end_of_a_long_output(pytester, start_server, gsm
             *GSM8K_RULES[:3],
         ]
     )
-    outcome, _, _ = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "-k", "0003")
+    outcome, _, _ = run(pytester, server, *dataset("gsm8k", gsm8k_file), "-k", "0003")
     text = outcome.stdout.str()
     assert "wrong answer: expected '33', extracted '47'" in text
     output_line = next(line for line in text.splitlines() if line.strip().startswith("output:"))
@@ -148,9 +139,7 @@ def test_truncated_verdict_rules():
 
 def test_n_ignored_by_the_server_is_an_error_naming_the_fix(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, ignore_n=True)
-    outcome, data, samples = run(
-        pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "n=4"
-    )
+    outcome, data, samples = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-gen", "n=4")
     assert outcome.ret != 0
     assert outcome.parseoutcomes().get("errors") == 4 and "passed" not in outcome.parseoutcomes()
     assert all(s["error_kind"] == "missing_choices" for s in samples.values())
@@ -161,16 +150,14 @@ def test_n_ignored_by_the_server_is_an_error_naming_the_fix(pytester, start_serv
 
 
 def test_n_honoured_by_the_server_still_scores(pytester, model_server, gsm8k_file):
-    _, data, samples = run(
-        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-gen", "n=2"
-    )
+    _, data, samples = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-gen", "n=2")
     assert data["benchmarks"]["gsm8k"]["errors"] == 0
     assert all(len(s["outputs"]) == 2 for s in samples.values())
 
 
 def test_repeats_send_k_requests_per_sample_and_feed_pass_at_k(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, ignore_n=True)
-    args = ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-repeats", "4"]
+    args = [*dataset("gsm8k", gsm8k_file), "--llm-repeats", "4"]
     outcome, data, samples = run(pytester, server, *args)
     assert server.stats()["chat_requests"] == 16  # 4 samples x 4 repeats, none merged as duplicates
     assert all(len(s["outputs"]) == 4 and s["error"] is None for s in samples.values())
@@ -185,9 +172,7 @@ def test_repeats_send_k_requests_per_sample_and_feed_pass_at_k(pytester, start_s
 
 
 def test_repeats_is_a_usage_error_below_one(pytester, model_server, gsm8k_file):
-    outcome, _, _ = run(
-        pytester, model_server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}", "--llm-repeats", "0"
-    )
+    outcome, _, _ = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-repeats", "0")
     assert outcome.ret == pytest.ExitCode.USAGE_ERROR
     assert "repeats" in outcome.stderr.str() + outcome.stdout.str()
 
@@ -238,7 +223,7 @@ def test_repeat_index_is_in_the_cache_key_but_never_on_the_wire(tmp_path: Path):
 
 def test_repeats_count_every_request_sent_and_every_answer_from_the_cache(pytester, start_server, gsm8k_file):
     server = start_server(rules=GSM8K_RULES, ignore_n=True)
-    base = ["-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}"]
+    base = [*dataset("gsm8k", gsm8k_file)]
     first, data, _ = run(pytester, server, *base, "--llm-repeats", "2")
     assert server.stats()["chat_requests"] == 8
     first.stdout.fnmatch_lines(["requests: 8 sent, 0 answers from the cache"])

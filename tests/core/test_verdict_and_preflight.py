@@ -11,7 +11,7 @@ import pytest
 from pytest_llmeval.gating.budget import PLUGIN_GATE_REASON, decide
 from pytest_llmeval.results import BenchmarkResult, RunResult, ThresholdOutcome
 from tests.conftest import GSM8K_RULES
-from tests.core.test_evaluation import chat_requests, run
+from tests.runs import chat_requests, dataset, llm_args, run
 
 
 def _last_line(result: pytest.RunResult) -> str:
@@ -28,7 +28,7 @@ def _baseline(results_path, path, acc: float):
 def test_undecided_threshold_with_a_failed_regression_gate_says_fail_and_names_both(
     pytester, model_server, gsm8k_file, tmp_path
 ):
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    args = dataset("gsm8k", gsm8k_file)
     first = tmp_path / "first.json"
     run(pytester, model_server, *args, "--llm-results", str(first))  # acc 0.75
     old = _baseline(first, tmp_path / "old.json", acc=1.0)
@@ -58,7 +58,7 @@ def test_undecided_threshold_with_a_failed_regression_gate_says_fail_and_names_b
 
 
 def test_failed_threshold_and_failed_regression_gate_are_both_reasons(pytester, model_server, gsm8k_file, tmp_path):
-    args = ("-m", "gsm8k", "--llm-dataset", f"gsm8k={gsm8k_file}")
+    args = dataset("gsm8k", gsm8k_file)
     first = tmp_path / "first.json"
     run(pytester, model_server, *args, "--llm-results", str(first))
     old = _baseline(first, tmp_path / "old.json", acc=1.0)
@@ -145,14 +145,8 @@ def test_verdict_passes_exactly_when_it_gives_no_reason(result, other, votes, pa
 def _cached_then_stopped(pytester, start_server, gsm8k_file, *first: str):
     server = start_server(rules=GSM8K_RULES)
     base = (
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={gsm8k_file}",
+        *llm_args(server.base_url),
+        *dataset("gsm8k", gsm8k_file),
         "-n",
         "2",
     )

@@ -12,6 +12,7 @@ import pytest
 from tests.benchmarks import data
 from tests.conftest import write_jsonl
 from tests.efficiency.word_tokenizer import word_tokenizer
+from tests.runs import llm_args
 
 # Level 2: right after one thought, then two more thoughts of checking.
 POLAR = (
@@ -30,12 +31,7 @@ def run(pytester: pytest.Pytester, server: Any, tmp_path: Path, *args: str) -> t
     path = write_jsonl(pytester.path / "math500.jsonl", rows)
     results = tmp_path / "results.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "thinker",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="thinker"),
         "--llm-stream",
         "-m",
         "math_500",
@@ -121,10 +117,7 @@ def test_off_by_default(pytester: pytest.Pytester, thinker: Any, tmp_path: Path)
     rows = write_jsonl(pytester.path / "m.jsonl", data.MATH500_ROWS[:1])
     results = tmp_path / "r.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "thinker",
-        "--llm-base-url",
-        thinker.base_url,
+        *llm_args(thinker.base_url, model="thinker"),
         "-m",
         "math_500 and level2",
         "--llm-dataset",
@@ -163,10 +156,7 @@ def test_judge_decides_each_step_for_judge_graded_benchmarks(pytester: pytest.Py
     )
     results = pytester.path / "results.json"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "m",
-        "--llm-base-url",
-        model.base_url,
+        *llm_args(model.base_url, model="m"),
         "--llm-judge-model",
         "judge",
         "--llm-judge-base-url",
@@ -176,8 +166,6 @@ def test_judge_decides_each_step_for_judge_graded_benchmarks(pytester: pytest.Py
         "--llm-think-eval",
         "--llm-results",
         str(results),
-        "-p",
-        "no:randomly",
     )
     outcome.assert_outcomes(passed=4)
     overall = json.loads(results.read_text())["thinking"]["benchmarks"]["capitals"]["overall"]

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_llmeval.endpoint.adaptive import AimdController, ConcurrencyLimiter, ThrottleSummary, merge_summaries
 from tests.conftest import write_jsonl
+from tests.runs import dataset, llm_args
 
 
 def test_an_overload_halves_the_limit_once_per_window() -> None:
@@ -121,20 +122,12 @@ def test_a_run_converges_to_the_servers_hidden_concurrency_and_loses_no_request(
     data = write_jsonl(tmp_path / "gsm8k.jsonl", numbered_rows(samples))
     results = tmp_path / "results.json"
     result = pytester.runpytest_subprocess(
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-m",
-        "gsm8k",
-        "--llm-dataset",
-        f"gsm8k={data}",
+        *llm_args(server.base_url),
+        *dataset("gsm8k", data),
         "--llm-concurrency",
         "16",
         "--llm-results",
         str(results),
-        "-p",
-        "no:randomly",
     )
     stats = server.stats()
     report = json.loads(results.read_text())
@@ -162,7 +155,7 @@ def test_a_run_converges_to_the_servers_hidden_concurrency_and_loses_no_request(
 
 def eval_args(server, data, results, *extra: str) -> list[str]:
     return [
-        *("--llm-model", "fake-model", "--llm-base-url", server.base_url, "-m", "gsm8k"),
+        *(*llm_args(server.base_url), "-m", "gsm8k"),
         *("--llm-dataset", f"gsm8k={data}", "--llm-results", str(results), "--llm-concurrency", "16", *extra),
     ]
 

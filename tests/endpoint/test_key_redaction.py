@@ -8,6 +8,7 @@ import socket
 
 from tests.conftest import write_jsonl
 from tests.endpoint.test_transport_errors import RawServer, read_request
+from tests.runs import dataset, llm_args
 
 KEY = "sk-live-0123456789abcdef-SECRET"
 
@@ -77,14 +78,8 @@ def test_key_echoed_by_the_server_is_redacted_everywhere(pytester, tmp_path, mon
         results, samples, html = tmp_path / "r.json", tmp_path / "s.jsonl", tmp_path / "report.html"
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         result = pytester.runpytest_subprocess(
-            "--llm-model",
-            "m",
-            "--llm-base-url",
-            f"http://127.0.0.1:{server.port}/v1",
-            "-m",
-            "gsm8k",
-            "--llm-dataset",
-            f"gsm8k={data}",
+            *llm_args(f"http://127.0.0.1:{server.port}/v1", model="m"),
+            *dataset("gsm8k", data),
             "--llm-results",
             str(results),
             "--llm-samples",
@@ -92,8 +87,6 @@ def test_key_echoed_by_the_server_is_redacted_everywhere(pytester, tmp_path, mon
             "--llm-retries",
             "0",
             "-v",
-            "-p",
-            "no:randomly",
             "--html",
             str(html),
         )

@@ -12,7 +12,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -83,19 +83,6 @@ def read_request(conn: socket.socket) -> bytes:
             break
         data += chunk
     return data
-
-
-@pytest.fixture
-def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServer]]:
-    servers: list[RawServer] = []
-
-    def start(handle: Callable[[socket.socket], None]) -> RawServer:
-        servers.append(RawServer(handle))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def chat(base_url: str, *, timeout_s: float = 20.0, retries: int = 0, stream: bool = False) -> EndpointError:

@@ -12,7 +12,7 @@ import gzip
 import json
 import socket
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -24,21 +24,7 @@ from pytest_llmeval.perf.backend import RequestFailed, SSEParser, parse_completi
 from pytest_llmeval.perf.metrics import RequestRecord
 from pytest_llmeval.perf.native import NativeBackend
 from pytest_llmeval.settings import EndpointSettings
-from tests.endpoint.test_transport_errors import RawServer, free_port, read_request
-
-
-@pytest.fixture
-def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServer]]:
-    servers: list[RawServer] = []
-
-    def start(handle: Callable[[socket.socket], None]) -> RawServer:
-        servers.append(RawServer(handle))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
+from tests.endpoint.test_transport_errors import free_port, read_request
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import math
 import struct
 import wave
@@ -11,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from tests.conftest import write_jsonl
+
+__all__ = ["color_choice_row", "math_vista_dir", "png", "wav", "write_jsonl"]
 
 
 def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
@@ -32,10 +35,21 @@ def wav(seconds: float = 0.25, rate: int = 8000, freq: float = 440.0) -> bytes:
     return buffer.getvalue()
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return path
+def color_choice_row(pid: str, question: str, image: Any, field: str = "image") -> dict[str, Any]:
+    """A MathVista multiple-choice row (red, green or blue; the answer is blue) whose image is `image`
+    in `field`: a path relative to the dataset folder, or a decoded-image dict."""
+    return {
+        "pid": pid,
+        "question": question,
+        field: image,
+        "choices": ["red", "green", "blue"],
+        "unit": None,
+        "precision": None,
+        "answer": "blue",
+        "question_type": "multi_choice",
+        "answer_type": "text",
+        "metadata": {"task": "figure question answering"},
+    }
 
 
 def math_vista_dir(root: Path) -> Path:
@@ -69,18 +83,7 @@ def math_vista_dir(root: Path) -> Path:
             "answer_type": "integer",
             "metadata": {"task": "math word problem"},
         },
-        {
-            "pid": "3",
-            "question": "Which color is the square?",
-            "image": "images/3.png",
-            "choices": ["red", "green", "blue"],
-            "unit": None,
-            "precision": None,
-            "answer": "blue",
-            "question_type": "multi_choice",
-            "answer_type": "text",
-            "metadata": {"task": "figure question answering"},
-        },
+        color_choice_row("3", "Which color is the square?", "images/3.png"),
     ]
     write_jsonl(root / "testmini.jsonl", rows)
     return root / "testmini.jsonl"

@@ -14,17 +14,13 @@ import pytest
 from PIL import Image
 
 from tests.multimodal.data import math_vista_dir, png, wav, write_jsonl
+from tests.runs import dataset, llm_args
 
 
 def run(pytester: pytest.Pytester, server: Any, *args: str) -> tuple[pytest.RunResult, list[dict[str, Any]]]:
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "vl-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="vl-model"),
         "-v",
         "--llm-samples",
         str(samples),
@@ -62,10 +58,7 @@ def test_math_vista_parts_resize_and_scoring(pytester: pytest.Pytester, start_se
     outcome, records = run(
         pytester,
         server,
-        "-m",
-        "math_vista",
-        "--llm-dataset",
-        f"math_vista={data}",
+        *dataset("math_vista", data),
         "--llm-image-max-side",
         "256",
         "--llm-image-format",
@@ -93,7 +86,7 @@ def test_math_vista_unreadable_image_fails_that_sample_only(pytester: pytest.Pyt
     data = math_vista_dir(pytester.path / "MathVista")
     (data.parent / "images" / "2.png").write_bytes(b"\x89PNG broken")
     server = start_server(keep_chat_bodies=20, rules=[{"contains": "Which color", "reply": "Answer: C"}])
-    outcome, records = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}")
+    outcome, records = run(pytester, server, *dataset("math_vista", data))
     outcome.assert_outcomes(passed=1, failed=1, errors=1)
     outcome.stdout.fnmatch_lines(["*image field 'image': not a readable image*"])
     errored = next(r for r in records if r["id"] == "2")
@@ -137,10 +130,7 @@ def test_mmmu_pro_placeholders_map_images_in_order(pytester: pytest.Pytester, st
     outcome, _records = run(
         pytester,
         server,
-        "-m",
-        "mmmu_pro",
-        "--llm-dataset",
-        f"mmmu_pro={folder}",
+        *dataset("mmmu_pro", folder),
         "--llm-bench-arg",
         "mmmu_pro.subset_list=standard_4,vision",
         "--llm-protocol",
@@ -215,10 +205,7 @@ def test_omni_bench_media_switches(
     outcome, _records = run(
         pytester,
         server,
-        "-m",
-        "omni_bench",
-        "--llm-dataset",
-        f"omni_bench={data}",
+        *dataset("omni_bench", data),
         "--llm-bench-arg",
         f"omni_bench.use_image={use_image}",
         "--llm-bench-arg",
@@ -246,10 +233,7 @@ def test_bad_use_image_value_is_a_usage_error(pytester: pytest.Pytester, start_s
     outcome, _ = run(
         pytester,
         server,
-        "-m",
-        "omni_bench",
-        "--llm-dataset",
-        f"omni_bench={data}",
+        *dataset("omni_bench", data),
         "--llm-bench-arg",
         "omni_bench.use_image=maybe",
     )
@@ -277,7 +261,7 @@ def test_thresholds_gate_the_data_defined_breakdowns(pytester: pytest.Pytester, 
         "--llm-threshold",
         "math_vista.acc_figure_question_answring>=0.5",
     ]
-    outcome, _ = run(pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}", *gates)
+    outcome, _ = run(pytester, server, *dataset("math_vista", data), *gates)
     out = outcome.stdout.str()
     assert "PASS  math_vista.acc_figure_question_answering>=0.9  (actual 1.0000)" in out
     assert "PASS  math_vista.acc_math_word_problem<0.5  (actual 0.0000)" in out

@@ -15,6 +15,7 @@ from PIL import Image
 from tests.collection import build_cli
 from tests.conftest import GSM8K_RULES
 from tests.multimodal.data import math_vista_dir
+from tests.runs import llm_args
 
 
 def test_text_and_vision_collection_runs_end_to_end(pytester: pytest.Pytester, start_server: Any, gsm8k_file):
@@ -70,14 +71,9 @@ def test_text_and_vision_collection_runs_end_to_end(pytester: pytest.Pytester, s
     results = pytester.path / "results.json"
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "vl",
-        "--llm-base-url",
-        server.base_url,
+        *llm_args(server.base_url, model="vl"),
         "--llm-collection",
         str(suite),
-        "-p",
-        "no:randomly",
         "--llm-results",
         str(results),
         "--llm-samples",

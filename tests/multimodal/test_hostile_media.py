@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.multimodal.data import math_vista_dir, png, wav, write_jsonl
+from tests.runs import dataset, llm_args
 
 
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
@@ -41,12 +42,7 @@ def cmyk_jpeg() -> bytes:
 def run(pytester: pytest.Pytester, server: Any, *args: str) -> tuple[pytest.RunResult, dict[str, dict[str, Any]]]:
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "vl-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="vl-model"),
         "--llm-no-cache",
         "--llm-samples",
         str(samples),
@@ -69,9 +65,7 @@ def test_a_decompression_bomb_fails_its_sample_and_a_cmyk_jpeg_is_converted(
             {"contains": "Which color", "reply": "Answer: C"},
         ],
     )
-    outcome, records = run(
-        pytester, server, "-m", "math_vista", "--llm-dataset", f"math_vista={data}", "--llm-image-format", "png"
-    )
+    outcome, records = run(pytester, server, *dataset("math_vista", data), "--llm-image-format", "png")
     outcome.assert_outcomes(passed=2, errors=1)
     assert "INTERNALERROR" not in outcome.stdout.str() + outcome.stderr.str()
     assert records["1"]["error_kind"] == "media"
@@ -110,7 +104,7 @@ def test_an_audio_array_at_five_gigahertz_fails_its_sample_alone(pytester: pytes
         ],
     )
     server = start_server(keep_chat_bodies=5, rules=[{"contains": "What is he doing", "reply": "Answer: A"}])
-    outcome, records = run(pytester, server, "-m", "omni_bench", "--llm-dataset", f"omni_bench={data}")
+    outcome, records = run(pytester, server, *dataset("omni_bench", data))
     outcome.assert_outcomes(passed=1, errors=1)
     assert records["1"]["error_kind"] == "media"
     assert "sampling_rate from 1 to 768,000 Hz, got 5000000000" in records["1"]["error"]

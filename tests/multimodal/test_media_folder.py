@@ -11,6 +11,7 @@ import pytest
 
 from tests.multimodal.data import math_vista_dir
 from tests.multimodal.test_benchmarks import run
+from tests.runs import dataset, llm_args
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
@@ -26,10 +27,7 @@ def test_no_cache_media_feed_the_report_and_are_removed_at_the_end(
     outcome, records = run(
         pytester,
         server,
-        "-m",
-        "math_vista",
-        "--llm-dataset",
-        f"math_vista={data}",
+        *dataset("math_vista", data),
         "--llm-no-cache",
         "--html",
         str(report),
@@ -113,14 +111,8 @@ def test_sigterm_during_a_run_removes_its_media_folder(pytester: pytest.Pytester
             "no:randomly",
             "-p",
             "no:cacheprovider",
-            "--llm-model",
-            "vl",
-            "--llm-base-url",
-            server.base_url,
-            "-m",
-            "math_vista",
-            "--llm-dataset",
-            f"math_vista={data}",
+            *llm_args(server.base_url, model="vl"),
+            *dataset("math_vista", data),
             "--llm-no-cache",
             "--basetemp",
             str(pytester.path / "bt"),

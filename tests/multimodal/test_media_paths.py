@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from tests.multimodal.data import color_choice_row as row
 from tests.multimodal.data import png, write_jsonl
 from tests.multimodal.test_benchmarks import run
+from tests.runs import llm_args
 
 # an unusual colour and size, so its bytes (and any thumbnail's label) are recognisable
 SECRET = png(37, 23, (1, 254, 3))
@@ -28,21 +30,6 @@ def private_file(root: Path) -> Path:
     folder.mkdir()
     (folder / "secret.png").write_bytes(SECRET)
     return folder / "secret.png"
-
-
-def row(pid: str, question: str, image: Any, field: str = "image") -> dict[str, Any]:
-    return {
-        "pid": pid,
-        "question": question,
-        field: image,
-        "choices": ["red", "green", "blue"],
-        "unit": None,
-        "precision": None,
-        "answer": "blue",
-        "question_type": "multi_choice",
-        "answer_type": "text",
-        "metadata": {"task": "figure question answering"},
-    }
 
 
 def everything_sent(server: Any) -> str:
@@ -161,14 +148,9 @@ def test_collection_records_naming_local_files_fail_alone_and_leak_nothing(
     server = start_server(keep_chat_bodies=20, rules=[{"contains": "Which color", "reply": "Answer: C"}])
     samples = pytester.path / "samples.jsonl"
     outcome = pytester.runpytest_subprocess(
-        "--llm-model",
-        "vl",
-        "--llm-base-url",
-        server.base_url,
+        *llm_args(server.base_url, model="vl"),
         "--llm-collection",
         str(suite),
-        "-p",
-        "no:randomly",
         "--llm-samples",
         str(samples),
         "--llm-no-cache",

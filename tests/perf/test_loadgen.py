@@ -17,19 +17,12 @@ from pytest_llmeval.perf.load import make_spec
 from pytest_llmeval.perf.metrics import PerfResult
 from pytest_llmeval.perf.runner import PerfJob, PerfRunError, check_results, run
 from pytest_llmeval.testing import FakeOpenAIServer
+from tests.runs import perf_job
 
 
 def job_for(server: FakeOpenAIServer, tokenizer: Path | None = None, **load: Any) -> PerfJob:
     load.setdefault("prompt_tokens", 16)
-    return PerfJob(
-        spec=make_spec(load),
-        model="fake-model",
-        chat_url=server.base_url + "/chat/completions",
-        models_url=server.base_url + "/models",
-        headers={"Authorization": f"Bearer {server.api_key}"},
-        timeout=30.0,
-        tokenizer=str(tokenizer) if tokenizer else None,
-    )
+    return perf_job(server, tokenizer, **load)
 
 
 def run_one(server: FakeOpenAIServer, isolation: str = "thread", **load: Any) -> PerfResult:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
+from tests.runs import llm_args, perf_job
 
 # Five samples in two subsets; the model is right on a1, b2 and b3 and "answers" a2 and b1 with
 # markup: acc is 0.6 overall, 0.5 on alpha, 0.6667 on beta.
@@ -78,25 +79,13 @@ def xss_project(pytester: pytest.Pytester) -> Path:
 
 
 def run_eval(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str, marks: str = "xss") -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "--llm-model", "fake-model", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", marks, *args
-    )
+    return pytester.runpytest_subprocess(*llm_args(server.base_url), "-m", marks, *args)
 
 
 def _perf_job(server: FakeOpenAIServer, **load: Any) -> Any:
-    from pytest_llmeval.perf.load import make_spec
-    from pytest_llmeval.perf.runner import PerfJob
-
     load.setdefault("prompt_tokens", 8)
     load.setdefault("output_tokens", 6)
-    return PerfJob(
-        spec=make_spec(load),
-        model="fake-model",
-        chat_url=server.base_url + "/chat/completions",
-        models_url=server.base_url + "/models",
-        headers={"Authorization": f"Bearer {server.api_key}"},
-        timeout=30.0,
-    )
+    return perf_job(server, **load)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,27 @@ def bounded_run(args: list[str], cwd: Path) -> tuple[int, str, float]:
     return run_bounded([sys.executable, *args], cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
+def bounded_compare(old: Path, cwd: Path) -> tuple[int, str, float]:
+    """`pytest --llm-compare OLD` (nothing selected, the endpoint a dead port) in a bounded child."""
+    return bounded_run(
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "--llm-model",
+            "m",
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-compare",
+            str(old),
+        ],
+        cwd,
+    )
+
+
 def one_gigabyte_line(path: Path) -> Path:
     with path.open("wb") as handle:
         handle.write(b'{"nodeid": "')
@@ -52,23 +73,7 @@ def test_compare_with_a_hostile_baseline_samples_file_is_one_usage_error(tmp_pat
     samples = tmp_path / "old.jsonl"
     make_samples(samples)
     old = baseline(tmp_path, "old.jsonl")
-    status, out, peak_mb = bounded_run(
-        [
-            "-m",
-            "pytest",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            "--llm-model",
-            "m",
-            "--llm-base-url",
-            "http://127.0.0.1:9/v1",
-            "--llm-compare",
-            str(old),
-        ],
-        tmp_path,
-    )
+    status, out, peak_mb = bounded_compare(old, tmp_path)
     assert status == pytest.ExitCode.USAGE_ERROR, out[-3000:]
     assert f"the samples file {samples} named by {old} is damaged: {message}" in out, out[-3000:]
     assert "Traceback" not in out
@@ -134,23 +139,7 @@ def test_rebuild_cli_output_folder_is_one_clear_error(tmp_path):
 
 def test_compare_with_a_one_gigabyte_results_file_is_one_usage_error(tmp_path):
     old = one_gigabyte_line(tmp_path / "old.json")
-    status, out, peak_mb = bounded_run(
-        [
-            "-m",
-            "pytest",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            "--llm-model",
-            "m",
-            "--llm-base-url",
-            "http://127.0.0.1:9/v1",
-            "--llm-compare",
-            str(old),
-        ],
-        tmp_path,
-    )
+    status, out, peak_mb = bounded_compare(old, tmp_path)
     assert status == pytest.ExitCode.USAGE_ERROR, out[-3000:]
     assert f"--llm-compare {old} is larger than 268,435,456 bytes" in out and "Traceback" not in out
     assert peak_mb < 600, f"peak RSS {peak_mb:.0f} MB"

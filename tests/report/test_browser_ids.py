@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.engine.nodes import node_name
+from tests.runs import llm_args
 
 from .test_browser import assert_not_pwned, browser  # noqa: F401  (the browser fixture)
 
@@ -61,12 +62,7 @@ def test_id_payloads_stay_inert_in_the_html_report(pytester, start_server, brows
     server = start_server(rules=RULES)
     report, samples = pytester.path / "report.html", pytester.path / "samples.jsonl"
     result = pytester.runpytest_subprocess(
-        "--llm-model",
-        "fake-model",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url),
         "-m",
         "idxss",
         "-v",

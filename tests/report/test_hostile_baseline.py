@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer
+from tests.runs import llm_args
 
 CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
@@ -30,12 +31,7 @@ def write_quiz(pytester: pytest.Pytester, right: int, wrong: int) -> None:
 
 def run(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "--llm-model",
-        "m",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="m"),
         "-m",
         "quiz",
         "-q",

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.runs import llm_args
+
 CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
 
@@ -29,12 +31,7 @@ def quiz(pytester: pytest.Pytester, count: int) -> None:
 
 def run(pytester: pytest.Pytester, server, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "--llm-model",
-        "m",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="m"),
         "-m",
         "quiz",
         "-q",

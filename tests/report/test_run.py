@@ -18,6 +18,7 @@ from pytest_llmeval.report.html import (
     SAMPLES_START,
     cut_section,
 )
+from tests.runs import output_args
 
 from .conftest import XSS_RULES, add_perf_tests, run_eval
 
@@ -28,16 +29,7 @@ def outputs(path: Path) -> tuple[Path, Path, Path]:
 
 def test_html_report_has_our_sections_with_everything_escaped(pytester, xss_project, xss_server):
     results, samples, report = outputs(xss_project)
-    result = run_eval(
-        pytester,
-        xss_server,
-        f"--html={report}",
-        "--self-contained-html",
-        "--llm-results",
-        str(results),
-        "--llm-samples",
-        str(samples),
-    )
+    result = run_eval(pytester, xss_server, *output_args(results=results, samples=samples, html=report))
     result.assert_outcomes(passed=3, failed=2)
     page = report.read_text(encoding="utf-8")
     overview = cut_section(page, OVERVIEW_START, OVERVIEW_END)
@@ -60,12 +52,7 @@ def test_rebuild_cli_gives_the_same_sections_as_the_run(pytester, xss_project, x
     run_eval(
         pytester,
         xss_server,
-        f"--html={report}",
-        "--self-contained-html",
-        "--llm-results",
-        str(results),
-        "--llm-samples",
-        str(samples),
+        *output_args(results=results, samples=samples, html=report),
         marks="xss or perf",
     )
     rebuilt = tmp_path / "rebuilt.html"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer
+from tests.runs import llm_args
 
 CONFTEST = """
 from pytest_llmeval import file_benchmark, register_benchmark
@@ -35,9 +36,7 @@ def server(start_server: Callable[..., FakeOpenAIServer]) -> FakeOpenAIServer:
 
 
 def run(pytester: pytest.Pytester, server: FakeOpenAIServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:randomly", "-m", "quiz", "-q", *args
-    )
+    return pytester.runpytest_subprocess(*llm_args(server.base_url, model="m"), "-m", "quiz", "-q", *args)
 
 
 def test_error_bars_in_json_terminal_and_junit(pytester: pytest.Pytester, server: FakeOpenAIServer):
@@ -107,21 +106,14 @@ def test_paired_compare_and_significance(pytester: pytest.Pytester, server: Fake
     assert lonely.ret == 4 and "--llm-significance needs --llm-max-drop" in lonely.stderr.str()
 
 
+# early stop with two requests in flight, uncached, the results in r.json
+EARLY_STOP_TO_R_JSON = ("--llm-early-stop", "--llm-concurrency", "2", "--llm-results", "r.json", "--llm-no-cache")
+
+
 def test_early_stop_skips_unsent_requests(pytester: pytest.Pytester, server: FakeOpenAIServer):
     pytester.makeconftest(CONFTEST)
     write_quiz(pytester.path, right=285, wrong=15)  # true acc 0.95, threshold 0.5: a clear pass
-    result = run(
-        pytester,
-        server,
-        "--llm-threshold",
-        "quiz.acc>=0.5",
-        "--llm-early-stop",
-        "--llm-concurrency",
-        "2",
-        "--llm-results",
-        "r.json",
-        "--llm-no-cache",
-    )
+    result = run(pytester, server, "--llm-threshold", "quiz.acc>=0.5", *EARLY_STOP_TO_R_JSON)
     assert result.ret == 0, result.stdout.str()
     data = json.loads((pytester.path / "r.json").read_text())
     skipped = data["requests"]["skipped_early_stop"]
@@ -151,12 +143,7 @@ def test_early_stop_never_decides_a_breakdown_rule(pytester: pytest.Pytester, st
     (pytester.path / "math.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     server = start_server(rules=[{"contains": f"Compute {i} + 1", "reply": f"\\boxed{{{i + 1}}}"} for i in range(60)])
     result = pytester.runpytest_subprocess(
-        "--llm-model",
-        "m",
-        "--llm-base-url",
-        server.base_url,
-        "-p",
-        "no:randomly",
+        *llm_args(server.base_url, model="m"),
         "-m",
         "math_500 and level1",
         "-q",
@@ -164,12 +151,7 @@ def test_early_stop_never_decides_a_breakdown_rule(pytester: pytest.Pytester, st
         "math_500=math.jsonl",
         "--llm-threshold",
         "math_500.acc_algebra>=0.5",
-        "--llm-early-stop",
-        "--llm-concurrency",
-        "2",
-        "--llm-results",
-        "r.json",
-        "--llm-no-cache",
+        *EARLY_STOP_TO_R_JSON,
     )
     assert result.ret == 0, result.stdout.str()
     data = json.loads((pytester.path / "r.json").read_text())
