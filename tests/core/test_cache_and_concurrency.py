@@ -93,13 +93,15 @@ def test_requests_overlap_up_to_concurrency(pytester, start_server, tmp_path):
         str(results),
     )
     assert result.ret in (0, 1)
+    # 20 requests were at the server at once: they overlapped (a wall-time bound would fail on a
+    # loaded machine; bench/eval_throughput.py measures the latency-bound ratio)
     assert server.stats()["max_in_flight"] == 20
-    # one after another the server alone would take 40 x 0.2 = 8 s; 20 at a time about 0.4 s
-    assert json.loads(results.read_text())["duration_s"] < 40 * 0.2 * 0.75
+    assert json.loads(results.read_text())["requests"]["sent"] == 40
 
 
 def test_killed_run_resumes_without_asking_again(pytester, start_server, tmp_path):
-    server = start_server(fixed_reply="\\boxed{1}", latency_s=0.05)
+    # 60 x 0.2 s at 2 in flight: 6 s of requests, so the kill lands mid-run even on a slow start
+    server = start_server(fixed_reply="\\boxed{1}", latency_s=0.2)
     data = write_jsonl(tmp_path / "g.jsonl", many_rows(60))
     args = [
         sys.executable,
@@ -112,7 +114,7 @@ def test_killed_run_resumes_without_asking_again(pytester, start_server, tmp_pat
         "-q",
     ]
     process = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 600  # start-up on a loaded machine; returns as soon as 20 arrived
     while chat_requests(server) < 20 and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
