@@ -34,7 +34,7 @@ import pytest
 
 from ..benchmarks.base import Benchmark, RecordLoader, Sample
 from ..endpoint.cache import ResponseCache
-from ..endpoint.dispatcher import Dispatcher, EventLoopThread
+from ..endpoint.dispatcher import Dispatcher, EventLoopThread, copy_outcome
 from ..endpoint.models import ChatResponse, Usage
 from ..engine.nodes import SampleItem
 from ..errors import JudgeError, LLMEvalError
@@ -287,7 +287,7 @@ class ArenaRuntime:
                     future.set_exception(exc)
                     continue
             task = self._spawn(self._pair(item, provision))
-            task.add_done_callback(functools.partial(_settle, future))
+            task.add_done_callback(functools.partial(copy_outcome, future))
             if self.budget is not None:
                 task.add_done_callback(lambda _: pairs.release())
 
@@ -558,17 +558,6 @@ class ArenaRuntime:
             self._loop_thread.stop()
             self._loop_thread = None
             self._loop = None
-
-
-def _settle(future: concurrent.futures.Future[PairResult], task: asyncio.Future[PairResult]) -> None:
-    if future.done():
-        return
-    if task.cancelled():
-        future.cancel()
-    elif task.exception() is not None:
-        future.set_exception(task.exception())
-    else:
-        future.set_result(task.result())
 
 
 def _add(total: Usage, usage: Usage) -> Usage:

@@ -329,9 +329,8 @@ def _notify(plan: PrefetchPlan, index: int, response: ChatResponse) -> None:
         pass
 
 
-def _settle(
-    future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse], plan: PrefetchPlan, index: int
-) -> None:
+def copy_outcome(future: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> None:
+    """Hand a finished task's result, exception or cancellation to the thread-side `future` (once)."""
     if future.done():
         return
     if task.cancelled():
@@ -339,5 +338,12 @@ def _settle(
     elif task.exception() is not None:
         future.set_exception(task.exception())
     else:
-        _notify(plan, index, task.result())
         future.set_result(task.result())
+
+
+def _settle(
+    future: concurrent.futures.Future[ChatResponse], task: asyncio.Task[ChatResponse], plan: PrefetchPlan, index: int
+) -> None:
+    if not future.done() and not task.cancelled() and task.exception() is None:
+        _notify(plan, index, task.result())  # before the item waiting on `future` can read it
+    copy_outcome(future, task)
