@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,13 +84,17 @@ class SampleItem(pytest.Item):
     """One sample. It holds its sample by reference (`store` and row `index`, engine/store.py) and
     decodes it when asked (`sample`); while it runs (setup to teardown) it keeps the decoded one.
 
-    Items live until the process exits, so two of pytest's per-node containers are made only when
-    something asks for them (`extra_keyword_matches`, an empty set of 216 bytes that almost nothing
-    fills; `stash`, which pytest's logging, skipping and tmp_path plugins fill while the item runs and
-    `release` drops once it ran): about 0.4 KB per sample (tracemalloc, bench/eval_memory.py).
+    Items live until the process exits, so pytest's per-node containers are made only when
+    something asks for them, and those its plugins fill while the item runs are dropped by
+    `release` once it ran: `extra_keyword_matches` (an empty set that almost nothing fills),
+    `stash` (logging, skipping and tmp_path fill it; also pytest's old alias `_store`), `keywords`
+    (asked for by each report; rebuilt from the item's name and marks when asked again; a keyword
+    a plugin added while the item ran is gone with it), `user_properties` and the captured-output
+    sections (copied into each report). About 0.8 KB per sample (tracemalloc at 10,000 samples,
+    bench/eval_memory.py; issue 31).
     """
 
-    __slots__ = ("_extra_keywords", "_stash")
+    __slots__ = ("_extra_keywords", "_keywords", "_properties", "_sections", "_stash")
 
     def __init__(
         self,
@@ -102,7 +107,8 @@ class SampleItem(pytest.Item):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        del self._extra_keywords, self._stash  # pytest's empty ones: made again when first asked for
+        # pytest's empty ones: made again when first asked for
+        del self._extra_keywords, self._stash, self._keywords, self._properties, self._sections
         if store is None:  # a sample handed over as it is: stored like the others
             assert sample is not None, "SampleItem needs a sample or a store and row index"
             store = SampleStore()
@@ -142,13 +148,72 @@ class SampleItem(pytest.Item):
     def stash(self, value: pytest.Stash) -> None:
         self._stash = value
 
-    def release(self) -> None:
-        """Drop what pytest's plugins stored on this item while it ran (its run protocol is over:
-        `run/runner.py`); a later reader gets an empty stash."""
+    @property
+    def _store(self) -> pytest.Stash:  # pytest's deprecated alias of `stash`, set by Node.__init__
+        return self.stash
+
+    @_store.setter
+    def _store(self, value: pytest.Stash) -> None:
+        pass  # always the stash itself: holding it here would keep every item's first stash
+
+    @property
+    def keywords(self) -> MutableMapping[str, Any]:
         try:
-            del self._stash
+            return self._keywords
         except AttributeError:
-            pass
+            node_keywords: Any = type(self.session.keywords)  # pytest's NodeKeywords, not exported
+            self._keywords: MutableMapping[str, Any] = node_keywords(self)
+            for mark in self.own_markers:
+                self._keywords[mark.name] = mark  # what pytest's add_marker puts there
+            return self._keywords
+
+    @keywords.setter
+    def keywords(self, value: MutableMapping[str, Any]) -> None:
+        self._keywords = value
+
+    def add_marker(self, marker: str | pytest.MarkDecorator, append: bool = True) -> None:
+        if hasattr(self, "_keywords"):
+            super().add_marker(marker, append)
+            return
+        # no keywords made yet: only the mark list (the keywords are built from it when asked for)
+        mark = (marker if isinstance(marker, pytest.MarkDecorator) else getattr(pytest.mark, marker)).mark
+        if append:
+            self.own_markers.append(mark)
+        else:
+            self.own_markers.insert(0, mark)
+
+    @property
+    def user_properties(self) -> list[tuple[str, object]]:
+        try:
+            return self._properties
+        except AttributeError:
+            self._properties: list[tuple[str, object]] = []
+            return self._properties
+
+    @user_properties.setter
+    def user_properties(self, value: list[tuple[str, object]]) -> None:
+        self._properties = value
+
+    @property
+    def _report_sections(self) -> list[tuple[str, str, str]]:
+        try:
+            return self._sections
+        except AttributeError:
+            self._sections: list[tuple[str, str, str]] = []
+            return self._sections
+
+    @_report_sections.setter
+    def _report_sections(self, value: list[tuple[str, str, str]]) -> None:
+        self._sections = value
+
+    def release(self) -> None:
+        """Drop what pytest and its plugins stored on this item while it ran (its run protocol is
+        over: `run/runner.py`; each report has its own copy); a later reader gets empty ones."""
+        for name in ("_stash", "_keywords", "_properties", "_sections"):
+            try:
+                delattr(self, name)
+            except AttributeError:
+                pass
 
     @property
     def sample(self) -> Sample:
@@ -226,4 +291,8 @@ class SampleItem(pytest.Item):
         return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.benchmark.name}[{self.sample.subset}] {self.name}"
+        # the subset from the node id (`benchmark/subset::name`, see `create`) rather than by decoding
+        # the sample (~7 us an item); a collection's items have node ids of their own
+        head, prefix = f"{self.benchmark.name}/", self.nodeid.rsplit("::", 1)[0]
+        subset = prefix[len(head) :] if prefix.startswith(head) else self.sample.subset
+        return self.path, None, f"{self.benchmark.name}[{subset}] {self.name}"

@@ -23,16 +23,15 @@ A perf run where every request of a level failed raises PerfRunError with the fi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..errors import ConfigError, LLMEvalError
-from .capacity import CapacityResult, make_search
-from .load import make_spec
-from .metrics import PerfResult
-from .runner import check_results
-from .table import perf_lines
+
+if TYPE_CHECKING:  # the load generator is imported by the fixtures that run it: an evaluation never needs it
+    from .capacity import CapacityResult
+    from .metrics import PerfResult
 
 
 class PerfSweep:
@@ -78,6 +77,8 @@ class PerfSweep:
 
     def table(self) -> str:
         """The terminal table of these levels."""
+        from .table import perf_lines
+
         return "\n".join(perf_lines(self.results))
 
 
@@ -91,6 +92,9 @@ class PerfRunner:
     def sweep(self, *, isolation: str = "process", check: bool = True, **load: Any) -> PerfSweep:
         """Every level of `load` (lists allowed, as in the marker). `isolation="thread"` runs in
         this process; `check=False` returns all-failed levels instead of raising PerfRunError."""
+        from .load import make_spec
+        from .runner import check_results
+
         try:
             spec = make_spec(load)
         except ConfigError as exc:
@@ -133,6 +137,8 @@ class CapacityRunner:
         """The highest concurrency (`parallel=(START, LIMIT)`, default (1, 256)) or request rate
         (`rate=(START, LIMIT)` req/s) meeting `slo` (`"p99_ttft<=2s,tpot<=50ms"`); `load` is the
         workload (the keys of `llm_perf.run` but parallel/rate/number/duration)."""
+        from .capacity import make_search
+
         try:
             search = make_search(
                 slo, parallel=parallel, rate=rate, repeats=repeats, rule=rule, resolution=resolution, number=number
@@ -152,6 +158,9 @@ def _plugin(config: pytest.Config) -> Any:
 @pytest.fixture
 def perf(request: pytest.FixtureRequest) -> PerfSweep:
     """Runs the test's `@pytest.mark.perf(...)` sweep once, before the test body."""
+    from .load import make_spec
+    from .runner import check_results
+
     plugin = _plugin(request.config)
     mark = request.node.get_closest_marker("perf")
     if mark is None:

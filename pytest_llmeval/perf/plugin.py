@@ -15,18 +15,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..errors import ConfigError, LLMEvalError
 from ..settings import RunSettings
-from . import capacity, runner
 from .datasets import benchmark_messages
 from .load import DATASETS, PerfSpec, make_spec, parse_words
 from .metrics import PerfResult
 from .replicas import ReplicaTarget
 from .table import perf_lines
+
+if TYPE_CHECKING:  # the load generator and the capacity search: imported by what runs them
+    from . import capacity, runner
 
 PLUGIN_NAME = "llmeval-perf"
 REPORTER_NAME = "llmeval-perf-report"  # PerfReporter, where reports arrive
@@ -35,7 +37,7 @@ CAPACITY_ATTR = "llmeval_capacity"  # a CapacityResult as JSON, on the report of
 SWEEP_NODEID = "llmeval-perf::sweep"
 CAPACITY_NODEID = "llmeval-perf::capacity"
 RESULTS_KEY = pytest.StashKey[list[PerfResult]]()
-CAPACITY_KEY = pytest.StashKey[list[capacity.CapacityResult]]()
+CAPACITY_KEY = pytest.StashKey["list[capacity.CapacityResult]"]()
 
 
 class PerfSweepItem(pytest.Item):
@@ -48,6 +50,8 @@ class PerfSweepItem(pytest.Item):
         self.add_marker(pytest.mark.perf)
 
     def runtest(self) -> None:
+        from . import runner
+
         results = self.plugin.execute(self.spec, self)
         runner.check_results(results)
 
@@ -93,6 +97,8 @@ class PerfPlugin:
         self.sweep: PerfSpec | None = None
         self.capacity: tuple[capacity.CapacitySearch, dict[str, Any]] | None = None
         if settings.perf_slo:
+            from . import capacity
+
             own, rest = capacity.search_words(words)
             search_args, load = capacity.split_words({**parse_words(rest), **own})
             search = capacity.make_search(settings.perf_slo, **search_args)
@@ -138,6 +144,8 @@ class PerfPlugin:
         return spec
 
     def job(self, spec: PerfSpec) -> runner.PerfJob:
+        from . import runner
+
         endpoint = self.settings.endpoint
         workload = spec.workload
         messages = None
@@ -169,6 +177,8 @@ class PerfPlugin:
     def check_search(self, search: capacity.CapacitySearch, load: dict[str, Any]) -> None:
         """Usage errors of a capacity search, before any request: the workload (validated as the
         first level would be) and an SLO on a streaming figure of an unstreamed workload."""
+        from . import capacity
+
         spec = self.validate(make_spec({**load, **capacity.level_load(search, search.start, search.requests(1), 1)}))
         streamed = [c.label for c in search.slo if c.metric in ("ttft", "tpot", "itl")]
         if any(c.metric == "tpot" for c in search.slo) and spec.workload.output_tokens == 1:
@@ -190,6 +200,8 @@ class PerfPlugin:
     ) -> capacity.CapacityResult:
         """Run a capacity search (each value: one perf job of `repeats` levels); the measured levels
         and the answer are kept on `item` for its report."""
+        from . import capacity
+
         self.check_search(search, load)
 
         def measure(value: float, number: int, repeats: int) -> list[PerfResult]:
@@ -204,6 +216,8 @@ class PerfPlugin:
 
     def execute(self, spec: PerfSpec, item: pytest.Item | None, isolation: str = "process") -> list[PerfResult]:
         """Run every level of `spec` and keep the results on `item` for its report."""
+        from . import runner
+
         results = runner.run(self.job(self.validate(spec)), isolation)
         if item is not None:
             item.stash.setdefault(RESULTS_KEY, []).extend(results)
@@ -307,6 +321,8 @@ class PerfReporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for search in getattr(report, CAPACITY_ATTR, None) or []:
+            from . import capacity
+
             self.capacity.append(capacity.CapacityResult.model_validate(search))
         payload = getattr(report, REPORT_ATTR, None)
         if isinstance(payload, dict) and payload.get("results"):
@@ -334,6 +350,8 @@ class PerfReporter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.runs:
             return
+        from . import capacity
+
         terminalreporter.section("llmeval perf")
         for nodeid, results in self.results():
             for line in perf_lines(results, title=f"{nodeid} ({self.settings.endpoint.model})"):

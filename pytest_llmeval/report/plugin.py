@@ -28,7 +28,6 @@ from ..errors import ConfigError
 from ..results import RunResult, SampleRecord
 from ..settings import RunSettings
 from .compare import Comparison, baseline_samples, compare_results, comparison_lines, load_baseline
-from .html import render, render_overview, render_samples
 from .junit import PREFIX, junit_properties, suite_properties
 from .sample_table import CELL_CHARS, SampleTable, row_anchor
 from .text import as_text, shorten
@@ -144,6 +143,9 @@ class ReportPlugin:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
+        # the HTML code (and the perf models it draws) is imported by pytest-html's hooks only
+        from .html import render_overview, render_samples
+
         if self.result is None:
             return
         prefix.append(render_overview(self.result))
@@ -151,10 +153,14 @@ class ReportPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        from .html import render
+
         cells.append(render("pytest_html.html.j2", part="header"))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        from .html import render
+
         payload = getattr(report, RECORD_ATTR, None)
         if not isinstance(payload, dict):
             cells.append(render("pytest_html.html.j2", part="empty"))

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..arena.plugin import ArenaPart, ArenaResults
 from ..engine.distribution import TAKEOVER_KEY, ShareFilter
 from ..engine.selection import plain_tests_can_match
 from ..engine.xdist_hooks import (
@@ -57,6 +56,9 @@ from .worker import WorkerRunner, print_notice
 
 PLUGIN_NAME = "llmeval-evaluation"
 
+if TYPE_CHECKING:
+    from ..arena.plugin import ArenaPart
+
 
 def register(
     config: pytest.Config,
@@ -71,9 +73,19 @@ def register(
     return register_controller(config, settings, serving_input)
 
 
+def arena_part(config: pytest.Config, settings: RunSettings) -> ArenaPart | None:
+    """The run's `arena.plugin.ArenaPart`, None without `--llm-arena` (the arena is imported only
+    then: ~30 ms of every run's start-up)."""
+    if settings.arena is None:
+        return None
+    from ..arena.plugin import ArenaPart
+
+    return ArenaPart.create(config, settings)
+
+
 def register_worker(config: pytest.Config, settings: RunSettings, workerinput: dict[str, Any]) -> Evaluation:
     media = workerinput.get(MEDIA_DIR_KEY)
-    arena = ArenaPart.create(config, settings)  # before the Evaluation: it registers the `arena` benchmark
+    arena = arena_part(config, settings)  # before the Evaluation: it registers the `arena` benchmark
     evaluation = Evaluation(config, settings, notify=print_notice, media_root=Path(media) if media else None)
     if arena is not None:
         arena.attach(evaluation.benchmark_instances, evaluation.runtime)
@@ -109,7 +121,7 @@ def register_controller(
     workers = int(getattr(config.option, "numprocesses", None) or 1) if distributed else 1
     limit = spending_limit(settings, prices, workers)  # checked here also when the workers keep it
     notices = Notices(config)
-    arena = ArenaPart.create(config, settings)  # before the Evaluation: it registers the `arena` benchmark
+    arena = arena_part(config, settings)  # before the Evaluation: it registers the `arena` benchmark
     evaluation = Evaluation(config, settings, notify=notices.notify)
     if arena is not None:
         arena.attach(evaluation.benchmark_instances, evaluation.runtime)
@@ -169,6 +181,8 @@ def register_controller(
         plugins.register(feature, f"{PLUGIN_NAME}-{name}")
     if arena is not None:  # after the threshold gate: its assemble hook runs before the gate's
         html = bool(config.getoption("htmlpath", None))
+        from ..arena.plugin import ArenaResults
+
         plugins.register(ArenaResults(arena, html=html), f"{PLUGIN_NAME}-arena")
     return evaluation
 

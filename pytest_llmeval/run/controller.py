@@ -44,6 +44,8 @@ def slim_report(report: pytest.TestReport) -> None:
         report.sections = _NOTHING  # type: ignore[assignment]
     if not report.user_properties:
         report.user_properties = _NOTHING  # type: ignore[assignment]
+    if getattr(report, "extras", None) == []:  # pytest-html gives every call report a list, --html or not
+        report.extras = _NOTHING  # type: ignore[attr-defined]
 
 
 class Controller:

@@ -54,6 +54,11 @@ _MARKER_LINE = re.compile(
 _SENTENCE_END = re.compile(r"\n|[.。!?！？](?:\s|$)")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _NOISE = re.compile(r"\\[$%,;!: ]|[$%~]|\{,\}|\\q?quad|\\left|\\right")
+_DECIMAL = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+_FRACTION_FORMS = (re.compile(r"([-+]?)\\frac\{([-+]?\d+)\}\{(\d+)\}"), re.compile(r"([-+]?)(\d+)/(\d+)"))
+_BOX_LABEL = re.compile(r"^[A-Za-z\s:]*(?=[-\d\\.])")  # leading label ("Total: 18")
+# trailing units ("18 dollars"), but not a lone e / i (`5\mathrm{e}` is 5e, not 5)
+_BOX_UNITS = re.compile(r"(?<=[\d}])\s*(?![ei]\.?\s*$)[A-Za-z][A-Za-z\s.]*$")
 
 
 def _plain(text: str) -> str:
@@ -74,9 +79,11 @@ def _fraction(value: str) -> Fraction | None:
     s = _plain(value).replace(",", "").replace(" ", "").rstrip(".")
     if not s or len(s) > _MAX_DIGITS:
         return None
-    if re.fullmatch(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)", s):
+    if s.isdigit() and s.isascii():
+        return Fraction(int(s))  # the common case, without Fraction's own string parser
+    if _DECIMAL.fullmatch(s):
         return Fraction(s)
-    match = re.fullmatch(r"([-+]?)\\frac\{([-+]?\d+)\}\{(\d+)\}", s) or re.fullmatch(r"([-+]?)(\d+)/(\d+)", s)
+    match = _FRACTION_FORMS[0].fullmatch(s) or _FRACTION_FORMS[1].fullmatch(s)
     if match and int(match.group(3)) != 0:
         fraction = Fraction(int(match.group(2)), int(match.group(3)))
         return -fraction if match.group(1) == "-" else fraction
@@ -108,9 +115,7 @@ def _boxed_number(content: str) -> str | None:
     s = _plain(content)
     if "=" in s:
         s = s.rsplit("=", 1)[1]
-    s = re.sub(r"^[A-Za-z\s:]*(?=[-\d\\.])", "", s)  # leading label ("Total: 18")
-    # trailing units ("18 dollars"), but not a lone e / i (`5\\mathrm{e}` is 5e, not 5)
-    s = re.sub(r"(?<=[\d}])\s*(?![ei]\.?\s*$)[A-Za-z][A-Za-z\s.]*$", "", s).strip()
+    s = _BOX_UNITS.sub("", _BOX_LABEL.sub("", s)).strip()
     value = _fraction(s)
     return None if value is None else _format(value, s)
 

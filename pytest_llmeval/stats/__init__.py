@@ -5,7 +5,7 @@ Pure functions of numbers; nothing here imports benchmarks, items, report or gat
 """
 
 from .estimate import metric_uncertainty
-from .intervals import LEVEL, clustered_ratio, mean_interval, wilson_interval, z_value
+from .intervals import LEVEL, clustered_ratio, mean_interval, wilson_bounds, wilson_interval, z_value
 from .paired import Difference, mcnemar_exact, paired_difference, unpaired_difference
 from .sequential import ThresholdTest
 
@@ -19,6 +19,7 @@ __all__ = [
     "metric_uncertainty",
     "paired_difference",
     "unpaired_difference",
+    "wilson_bounds",
     "wilson_interval",
     "z_value",
 ]

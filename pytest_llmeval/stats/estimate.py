@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from ..results import MetricUncertainty
-from .intervals import LEVEL, clustered_ratio, mean_interval, wilson_interval
-
-if TYPE_CHECKING:
-    pass
+from .intervals import LEVEL, clustered_ratio, mean_interval, wilson_bounds
 
 # aggregation rounding, not a different estimator
 TOLERANCE = 1e-9
@@ -44,8 +40,6 @@ def metric_uncertainty(
     `weight`: the per-sample metric holding sample i's number of pooled items, when `value` is
     `sum(metric_i * weight_i) / sum(weight_i)` (see the module docstring).
     """
-    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
-
     gens = list(generations) if generations is not None else [1] * len(per_sample)
     rows = [
         (s[metric], g, s.get(weight, float("nan")) if weight else 1.0)
@@ -54,23 +48,23 @@ def metric_uncertainty(
     ]
     if not rows:
         return MetricUncertainty(level=level)
-    x = np.array([r[0] for r in rows], dtype=float)
-    bounded = bool(np.all((x >= 0) & (x <= 1)))
+    x = [float(r[0]) for r in rows]
+    bounded = all(0 <= v <= 1 for v in x)
     if weight is not None:
-        w = np.array([r[2] for r in rows], dtype=float)
-        if np.all(np.isfinite(w)) and w.sum() > 0:
-            ratio, se, low, high = clustered_ratio(x * w, w, level)
+        w = [float(r[2]) for r in rows]
+        if all(math.isfinite(v) for v in w) and math.fsum(w) > 0:
+            ratio, se, low, high = clustered_ratio([v * c for v, c in zip(x, w, strict=True)], w, level)
             if abs(ratio - value) <= TOLERANCE:
                 return _result(se, low, high, len(rows), "clustered", level, bounded)
         return MetricUncertainty(level=level, n=len(rows))
-    if abs(float(x.mean()) - value) > TOLERANCE:
+    if abs(math.fsum(x) / len(x) - value) > TOLERANCE:
         return MetricUncertainty(level=level, n=len(rows))
     several = any(r[1] > 1 for r in rows)
-    if not several and bool(np.all((x == 0) | (x == 1))):
-        successes, n = int(x.sum()), len(rows)
-        w_low, w_high = wilson_interval(successes, n, level)  # 0-d arrays
+    if not several and all(v in (0.0, 1.0) for v in x):
+        successes, n = sum(1 for v in x if v == 1.0), len(rows)
+        w_low, w_high = wilson_bounds(successes, n, level)
         p = successes / n
-        return _result(math.sqrt(p * (1 - p) / n), float(w_low), float(w_high), n, "wilson", level, True)
+        return _result(math.sqrt(p * (1 - p) / n), w_low, w_high, n, "wilson", level, True)
     _, se, low, high = mean_interval(x, level)
     return _result(se, low, high, len(rows), "clustered" if several else "clt", level, bounded)
 

@@ -12,14 +12,18 @@
 - `correlation_interval`: Fisher's z interval of a Pearson or Spearman correlation (Spearman with
   Bonett & Wright's variance), for STS's ``cosine_pearson`` / ``cosine_spearman``.
 
-These are closed-form and vectorised with numpy, so the coverage simulation in the tests runs
-10,000 intervals at once; scipy's `binomtest(...).proportion_ci(method="wilson")` computes the same
-interval one at a time, and the tests check that both agree.
+These are closed-form. `wilson_interval` and `clustered_ratio` are vectorised with numpy, so the
+coverage simulation in the tests runs 10,000 intervals at once; scipy's
+`binomtest(...).proportion_ci(method="wilson")` computes the same interval one at a time, and the
+tests check that both agree. `wilson_bounds` (one proportion) and `mean_interval` are plain Python:
+the end of an ordinary run needs only them, and importing numpy there cost ~50 ms of wall time and
+~13 MB (bench/eval_throughput.py, issue 31).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
@@ -59,21 +63,35 @@ def wilson_interval(
     return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
-def mean_interval(values: ArrayLike, level: float = LEVEL) -> tuple[float, float, float, float]:
+def wilson_bounds(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """`wilson_interval` of one proportion, as two floats (no numpy).
+
+    Raises ValueError when n < 1 or successes is outside 0..n.
+    """
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError("wilson_interval needs n >= 1 and 0 <= successes <= n")
+    z = z_value(level)
+    p = successes / n
+    denominator = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(max(center - half, 0.0), 1.0), min(max(center + half, 0.0), 1.0)
+
+
+def mean_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, float, float, float]:
     """(mean, se, low, high) of the mean of `values` by the CLT; se = s / sqrt(n), s with ddof=1.
 
     With one value the standard error is undefined and returned as nan (bounds nan too).
-    Raises ValueError for no values.
+    Raises ValueError for no values. Sums are exactly rounded (`math.fsum`).
     """
-    import numpy as np  # here: numpy costs ~13 MB, and only the end of a run needs it
-
-    x = np.asarray(values, dtype=float)
-    if x.size == 0:
+    x = [float(v) for v in values]
+    if not x:
         raise ValueError("mean_interval needs at least one value")
-    mean = float(x.mean())
-    if x.size < 2:
+    mean = math.fsum(x) / len(x)
+    if len(x) < 2:
         return mean, float("nan"), float("nan"), float("nan")
-    se = float(x.std(ddof=1) / np.sqrt(x.size))
+    variance = math.fsum((v - mean) ** 2 for v in x) / (len(x) - 1)
+    se = math.sqrt(variance / len(x))
     z = z_value(level)
     return mean, se, mean - z * se, mean + z * se
 
