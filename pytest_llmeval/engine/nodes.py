@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import pluggy
 import pytest
 
 from ..benchmarks.base import Benchmark, Sample
@@ -147,6 +148,13 @@ class SampleItem(pytest.Item):
     @stash.setter
     def stash(self, value: pytest.Stash) -> None:
         self._stash = value
+
+    @property
+    def ihook(self) -> pluggy.HookRelay:
+        # The item's folder (rootdir/benchmark/subset) does not exist, so pytest knows no conftest.py
+        # for it and would hide every conftest's per-item hooks from it (pytest_runtest_setup,
+        # _makereport, _logreport...); a sample item sees those of the rootdir, as a test file there would.
+        return self.session.gethookproxy(self.config.rootpath)
 
     @property
     def _store(self) -> pytest.Stash:  # pytest's deprecated alias of `stash`, set by Node.__init__

@@ -34,6 +34,16 @@ from .text import as_text, shorten
 
 RECORD_ATTR = "llmeval"  # the attribute the run plugins set on reports
 
+
+def record_payload(report: Any) -> dict[str, Any] | None:
+    """A sample report's record as JSON: the runner's `SampleRecord` in the process that ran it,
+    already JSON on a report an xdist worker sent; None on other reports."""
+    payload = getattr(report, RECORD_ATTR, None)
+    if isinstance(payload, SampleRecord):
+        return payload.model_dump(mode="json")
+    return payload if isinstance(payload, dict) else None
+
+
 try:  # pytest's own junitxml plugin object, to add suite-level properties
     from _pytest.junitxml import xml_key
 
@@ -50,8 +60,8 @@ class JUnitProperties:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         # Outermost wrapper: the runner's wrapper has set the record when we resume.
         report = yield
-        payload = getattr(report, RECORD_ATTR, None)
-        if isinstance(payload, dict):
+        payload = record_payload(report)
+        if payload is not None:
             props = junit_properties(payload)
             # A rerun (pytest-rerunfailures) must not pile up a second set.
             item.user_properties[:] = [p for p in item.user_properties if not str(p[0]).startswith(PREFIX)]
@@ -161,8 +171,8 @@ class ReportPlugin:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         from .html import render
 
-        payload = getattr(report, RECORD_ATTR, None)
-        if not isinstance(payload, dict):
+        payload = record_payload(report)
+        if payload is None:
             cells.append(render("pytest_html.html.j2", part="empty"))
             return
         if payload.get("error") is not None:
@@ -179,8 +189,7 @@ class ReportPlugin:
         """A sample's row in pytest-html's table stays one line: its failure text (the same
         "expected ..., extracted ..." for every wrong answer, 27,000 px of table for 200 samples) is
         left out; the row's *sample* cell links to our sample table, which carries the full texts."""
-        payload = getattr(report, RECORD_ATTR, None)
-        if not isinstance(payload, dict) or report.when != "call" or self.table is None:
+        if getattr(report, RECORD_ATTR, None) is None or report.when != "call" or self.table is None:
             return
         data[:] = []
 

@@ -71,7 +71,9 @@ class Controller:
                 self.forget_phase_report(report)
             return
         self.samples_seen += 1
-        self.config.hook.pytest_llmeval_sample_record(record=SampleRecord.model_validate(payload))
+        # the runner's object in a single process; JSON from an xdist worker
+        record = payload if isinstance(payload, SampleRecord) else SampleRecord.model_validate(payload)
+        self.config.hook.pytest_llmeval_sample_record(record=record)
         if not getattr(self.config.option, "htmlpath", None):  # pytest-html reads the record later, per row
             slim_report(report)
 

@@ -18,7 +18,7 @@ from ..errors import LLMEvalError
 from ..results import SampleRecord
 from .scope import Evaluation
 
-RECORD_ATTR = "llmeval"  # the report attribute a sample's record travels in (a JSON dict)
+RECORD_ATTR = "llmeval"  # the report attribute a sample's record travels in (`SampleRecord`; JSON when serialized)
 
 
 def usage_error_from_exit() -> Generator[None, Any, Any]:
@@ -92,8 +92,18 @@ class ItemRunner:
                 record = item.record
             item.record = None
         if record is not None:
-            setattr(report, RECORD_ATTR, record.model_dump(mode="json"))
+            # the object itself: a single process consumes it as it is; it becomes JSON only when
+            # the report is serialized (to the xdist controller, pytest-reportlog), below
+            setattr(report, RECORD_ATTR, record)
         return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_to_serializable(self, config: pytest.Config, report: Any) -> Any:
+        data = yield
+        record = getattr(report, RECORD_ATTR, None)
+        if isinstance(data, dict) and isinstance(record, SampleRecord):
+            data[RECORD_ATTR] = record.model_dump(mode="json")
+        return data
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:

@@ -239,3 +239,46 @@ def test_an_ordinary_run_imports_no_numpy_arena_or_load_generator(pytester, star
     assert acc["method"] == "wilson" and acc["n"] == count
     # 3 of 5 right (0, 1, 2): the Wilson 95% interval, as scipy's binomtest gives it
     assert acc["ci_low"] == pytest.approx(0.2307, abs=1e-4) and acc["ci_high"] == pytest.approx(0.8824, abs=1e-4)
+
+
+SERIALIZE_PROBE = """
+import json, os, pytest
+
+seen = []
+configs = []
+
+
+def pytest_configure(config):
+    configs.append(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        config = configs[0]
+        data = config.hook.pytest_report_to_serializable(config=config, report=report)
+        seen.append(json.loads(json.dumps(data)).get("llmeval"))
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
+        json.dump(seen, out)
+"""
+
+
+def test_a_sample_report_serializes_its_record_as_json(pytester, start_server, tmp_path, monkeypatch):
+    """A single process hands the record object from the runner to the record stream (no JSON
+    round trip, ~30 us a sample); a serialized report (xdist, pytest-reportlog) still carries it
+    as JSON, with what the results file says of the sample. The probe is a rootdir conftest's
+    per-item hook: pytest hid those from sample items (their folder does not exist) before."""
+    server = start_server(rules=[{"contains": "What is 1 plus", "reply": "\\boxed{1}"}])
+    data = write_jsonl(tmp_path / "g.jsonl", [{"question": "What is 1 plus 0?", "answer": "#### 1"}])
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
+    pytester.makeconftest(SERIALIZE_PROBE)
+    samples = tmp_path / "s.jsonl"
+    run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--llm-samples", str(samples))
+    (serialized,) = json.loads(probe.read_text())
+    written = json.loads(samples.read_text().splitlines()[0])
+    assert serialized["id"] == written["id"] == "0000" and serialized["passed"] is True
+    assert serialized["extracted"] == written["extracted"] == "1" and serialized["metrics"] == written["metrics"]
