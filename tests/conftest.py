@@ -5,9 +5,14 @@ from __future__ import annotations
 # math-verify's parser picks its ANTLR grammar by reading the installed runtime's version from the
 # distribution metadata at import time; a later test in the same worker that changes what
 # importlib.metadata sees made that lookup fail in CI (ImportError "Unsupported ANTLR version ").
-# Import it once, first.
+# Import it once, first. httpx-aiohttp (the perf path's httpx-over-aiohttp backend) reads aiohttp's
+# version from the metadata at import time in the same way and failed there with StopIteration.
 try:
     import math_verify  # noqa: F401
+except ImportError:
+    pass
+try:
+    import httpx_aiohttp  # noqa: F401
 except ImportError:
     pass
 
