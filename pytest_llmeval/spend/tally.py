@@ -122,6 +122,14 @@ def model_tally(entry: dict[str, Any], prices: PriceTable | None) -> TokenTally:
     return tally
 
 
+def _entry(tallies: dict[str, TokenTally], key: str) -> TokenTally:
+    """`tallies[key]`, made on first use (`setdefault` would build a TokenTally per record)."""
+    found = tallies.get(key)
+    if found is None:
+        found = tallies[key] = TokenTally()
+    return found
+
+
 class SpendCollector:
     """Sums record tallies per benchmark, subset, collection group and model."""
 
@@ -146,14 +154,14 @@ class SpendCollector:
                 tally.add(part)
         else:
             tally = record_tally(record, self.prices, self.model)
-            summary.models.setdefault(self.model, TokenTally()).add(tally)
+            _entry(summary.models, self.model).add(tally)
         summary.run.add(tally)
         bench = self._benchmarks[record.benchmark]
         bench.add(tally)
-        bench.subsets.setdefault(record.subset, TokenTally()).add(tally)
+        _entry(bench.subsets, record.subset).add(tally)
         group = self.group_of(record) if self.group_of is not None else None
         if group is not None:
-            summary.groups.setdefault(group, TokenTally()).add(tally)
+            _entry(summary.groups, group).add(tally)
 
     def build(self) -> UsageSummary:
         self.summary.benchmarks = {name: self._benchmarks[name] for name in sorted(self._benchmarks)}
