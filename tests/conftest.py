@@ -2,20 +2,6 @@
 
 from __future__ import annotations
 
-# math-verify's parser picks its ANTLR grammar by reading the installed runtime's version from the
-# distribution metadata at import time; a later test in the same worker that changes what
-# importlib.metadata sees made that lookup fail in CI (ImportError "Unsupported ANTLR version ").
-# Import it once, first. httpx-aiohttp (the perf path's httpx-over-aiohttp backend) reads aiohttp's
-# version from the metadata at import time in the same way and failed there with StopIteration.
-try:
-    import math_verify  # noqa: F401
-except ImportError:
-    pass
-try:
-    import httpx_aiohttp  # noqa: F401
-except ImportError:
-    pass
-
 import json
 import signal
 from collections.abc import Callable, Iterator
@@ -25,6 +11,18 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
+
+# math-verify's parser picks its ANTLR grammar by reading the installed runtime's version from the
+# distribution metadata at import time; a later test in the same worker that changes what
+# importlib.metadata sees made that lookup fail in CI (ImportError "Unsupported ANTLR version ").
+# Import it once, when the tests load. httpx-aiohttp (the perf path's httpx-over-aiohttp backend) and httpcore2
+# (the openai client's transport) read versions from the metadata at import time in the same way
+# and failed there with PackageNotFoundError.
+for _reads_metadata in ("math_verify", "httpx_aiohttp", "httpcore2"):
+    try:
+        __import__(_reads_metadata)
+    except ImportError:
+        pass
 
 pytest_plugins = ["pytester"]
 
