@@ -23,9 +23,9 @@ the end of an ordinary run needs only them, and importing numpy there cost ~50 m
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,11 +55,7 @@ def wilson_interval(
     m = np.asarray(n, dtype=float)
     if np.any(m < 1) or np.any(k < 0) or np.any(k > m):
         raise ValueError("wilson_interval needs n >= 1 and 0 <= successes <= n")
-    z = z_value(level)
-    p = k / m
-    denominator = 1 + z * z / m
-    center = (p + z * z / (2 * m)) / denominator
-    half = z / denominator * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
+    center, half = _wilson_center_half(k, m, z_value(level), np.sqrt)
     return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
@@ -70,12 +66,16 @@ def wilson_bounds(successes: int, n: int, level: float = LEVEL) -> tuple[float, 
     """
     if n < 1 or not 0 <= successes <= n:
         raise ValueError("wilson_interval needs n >= 1 and 0 <= successes <= n")
-    z = z_value(level)
+    center, half = _wilson_center_half(successes, n, z_value(level), math.sqrt)
+    return min(max(center - half, 0.0), 1.0), min(max(center + half, 0.0), 1.0)
+
+
+def _wilson_center_half(successes: Any, n: Any, z: float, sqrt: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """The Wilson interval's center and half-width, for floats (`math.sqrt`) or arrays (`np.sqrt`)."""
     p = successes / n
     denominator = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denominator
-    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(max(center - half, 0.0), 1.0), min(max(center + half, 0.0), 1.0)
+    return center, z / denominator * sqrt(p * (1 - p) / n + z * z / (4 * n * n))
 
 
 def mean_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, float, float, float]:

@@ -13,6 +13,16 @@ from pytest_llmeval.engine.store import SampleStore
 from tests.conftest import write_jsonl
 from tests.core.test_evaluation import run
 
+
+def plus_zero(start_server, tmp_path, count, reply=lambda i: i):
+    """`count` GSM8K rows "What is i plus 0?" (answer i) and a server answering `reply(i)` in a box."""
+    server = start_server(
+        rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{reply(i)}}}"} for i in range(count)]
+    )
+    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
+    return server, write_jsonl(tmp_path / "g.jsonl", rows)
+
+
 PROBE = """
 import json, os
 
@@ -49,9 +59,7 @@ def test_items_hold_no_sample_and_workers_build_only_their_share(
     pytester, start_server, tmp_path, monkeypatch, workers
 ):
     count = 9
-    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
-    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
-    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    server, data = plus_zero(start_server, tmp_path, count)
     probes = tmp_path / "probes"
     probes.mkdir()
     monkeypatch.setenv("ITEM_PROBE_DIR", str(probes))
@@ -106,9 +114,7 @@ def test_items_keep_no_per_item_containers_after_they_ran(pytester, start_server
     (logging, skipping, tmp_path): ~0.4 KB a sample for the whole run. A sample item makes them on
     first use and drops the stash once its run protocol is over; -k still matches its keywords."""
     count = 6
-    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
-    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
-    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    server, data = plus_zero(start_server, tmp_path, count)
     probe = tmp_path / "probe.json"
     monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
     pytester.makeconftest(CONTAINERS_PROBE)
@@ -157,9 +163,7 @@ def test_a_sample_is_decoded_once_for_its_request_body(pytester, start_server, t
     is built from one decode, then the item decodes once to run (pytest's location line reads the
     subset from the node id)."""
     count = 4
-    server = start_server(rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i}}}"} for i in range(count)])
-    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
-    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    server, data = plus_zero(start_server, tmp_path, count)
     probe = tmp_path / "probe.json"
     monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
     pytester.makeconftest(DECODES_PROBE)
@@ -186,11 +190,7 @@ def test_xdist_workers_keep_no_sample_reports(pytester, start_server, tmp_path, 
     """A worker's terminal reporter is never shown but kept every report it sent, each sample's with
     its record; the controller keeps what the terminal prints, and the results are unchanged."""
     count = 6
-    server = start_server(
-        rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i % 2}}}"} for i in range(count)]
-    )
-    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
-    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i % 2)
     probes = tmp_path / "probes"
     probes.mkdir()
     monkeypatch.setenv("ITEM_PROBE_DIR", str(probes))
@@ -224,11 +224,7 @@ def test_an_ordinary_run_imports_no_numpy_arena_or_load_generator(pytester, star
     uses them: an accuracy run's error bars (Wilson, CLT) are computed without numpy, and its
     interval is the one numpy computed before (checked against scipy in tests/stats)."""
     count = 5
-    server = start_server(
-        rules=[{"contains": f"What is {i} plus", "reply": f"\\boxed{{{i % 3}}}"} for i in range(count)]
-    )
-    rows = [{"question": f"What is {i} plus 0?", "answer": f"#### {i}"} for i in range(count)]
-    data = write_jsonl(tmp_path / "g.jsonl", rows)
+    server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i % 3)
     probe = tmp_path / "probe.json"
     monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
     pytester.makeconftest(IMPORTS_PROBE)
