@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from ..engine.build import build_items
-from ..engine.nodes import SampleItem
+from ..engine.nodes import SampleItem, keep_rootdir_hooks
 from ..errors import ConfigError, DatasetError, LLMEvalError, SubsetAbsentError
 from .scope import Evaluation
 
@@ -35,6 +35,7 @@ class SampleCollection:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if any(isinstance(item, SampleItem) for item in session.items):
+            keep_rootdir_hooks(session)
             # The items live until exit: keep the cyclic GC from rescanning them on every full
             # collection during the run and at interpreter exit (seconds after a 50k-sample run).
             # Collected first: garbage cycles left by reading the dataset would be frozen with them
