@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import pluggy
 import pytest
@@ -46,6 +46,8 @@ def keep_rootdir_hooks(session: pytest.Session) -> None:
     (no conftest.py is loaded after it)."""
     session.stash[ROOTDIR_HOOKS] = session.gethookproxy(session.config.rootpath)
 
+
+T = TypeVar("T")
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 NAME_CHARS = 64
@@ -90,6 +92,31 @@ def _answer_excerpt(text: str | None, extracted: str | None, limit: int = 200) -
     return ("…" if start > 0 else "") + flat[start:end] + ("…" if end < len(flat) else "")
 
 
+class _MadeOnUse(Generic[T]):
+    """A per-item container pytest gives every node, kept in the item's slot `slot` and made by
+    `make(item)` only when something first reads it (assigning it sets the slot)."""
+
+    def __init__(self, slot: str, make: Callable[[Any], T]) -> None:
+        self.slot, self.make = slot, make
+
+    @overload
+    def __get__(self, item: None, owner: type) -> _MadeOnUse[T]: ...
+    @overload
+    def __get__(self, item: SampleItem, owner: type) -> T: ...
+    def __get__(self, item: SampleItem | None, owner: type) -> T | _MadeOnUse[T]:
+        if item is None:
+            return self
+        try:
+            value: T = getattr(item, self.slot)
+        except AttributeError:
+            value = self.make(item)
+            setattr(item, self.slot, value)
+        return value
+
+    def __set__(self, item: SampleItem, value: T) -> None:
+        setattr(item, self.slot, value)
+
+
 class SampleItem(pytest.Item):
     """One sample. It holds its sample by reference (`store` and row `index`, engine/store.py) and
     decodes it when asked (`sample`); while it runs (setup to teardown) it keeps the decoded one.
@@ -106,6 +133,12 @@ class SampleItem(pytest.Item):
 
     __slots__ = ("_extra_keywords", "_keywords", "_properties", "_sections", "_stash")
 
+    extra_keyword_matches: _MadeOnUse[set[str]] = _MadeOnUse("_extra_keywords", lambda item: set())
+    stash: _MadeOnUse[pytest.Stash] = _MadeOnUse("_stash", lambda item: pytest.Stash())
+    keywords: _MadeOnUse[MutableMapping[str, Any]] = _MadeOnUse("_keywords", lambda item: item.marked_keywords())
+    user_properties: _MadeOnUse[list[tuple[str, object]]] = _MadeOnUse("_properties", lambda item: [])
+    _report_sections: _MadeOnUse[list[tuple[str, str, str]]] = _MadeOnUse("_sections", lambda item: [])
+
     def __init__(
         self,
         *,
@@ -117,8 +150,8 @@ class SampleItem(pytest.Item):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # pytest's empty ones: made again when first asked for
-        del self._extra_keywords, self._stash, self._keywords, self._properties, self._sections
+        for slot in SampleItem.__slots__:  # pytest's empty ones: made again when first asked for
+            delattr(self, slot)
         if store is None:  # a sample handed over as it is: stored like the others
             assert sample is not None, "SampleItem needs a sample or a store and row index"
             store = SampleStore()
@@ -133,30 +166,6 @@ class SampleItem(pytest.Item):
         self.skipped_budget: str | None = None  # why --llm-max-tokens-budget / --llm-max-cost left it unsent
         self._sample: Sample | None = None  # the decoded sample while the item runs
         self.plan_index: int | None = None  # its first request's slot in this process's prefetch plan
-
-    @property
-    def extra_keyword_matches(self) -> set[str]:
-        try:
-            return self._extra_keywords
-        except AttributeError:
-            self._extra_keywords: set[str] = set()
-            return self._extra_keywords
-
-    @extra_keyword_matches.setter
-    def extra_keyword_matches(self, value: set[str]) -> None:
-        self._extra_keywords = value
-
-    @property
-    def stash(self) -> pytest.Stash:
-        try:
-            return self._stash
-        except AttributeError:
-            self._stash: pytest.Stash = pytest.Stash()
-            return self._stash
-
-    @stash.setter
-    def stash(self, value: pytest.Stash) -> None:
-        self._stash = value
 
     @property
     def ihook(self) -> pluggy.HookRelay:
@@ -176,20 +185,13 @@ class SampleItem(pytest.Item):
     def _store(self, value: pytest.Stash) -> None:
         pass  # always the stash itself: holding it here would keep every item's first stash
 
-    @property
-    def keywords(self) -> MutableMapping[str, Any]:
-        try:
-            return self._keywords
-        except AttributeError:
-            node_keywords: Any = type(self.session.keywords)  # pytest's NodeKeywords, not exported
-            self._keywords: MutableMapping[str, Any] = node_keywords(self)
-            for mark in self.own_markers:
-                self._keywords[mark.name] = mark  # what pytest's add_marker puts there
-            return self._keywords
-
-    @keywords.setter
-    def keywords(self, value: MutableMapping[str, Any]) -> None:
-        self._keywords = value
+    def marked_keywords(self) -> MutableMapping[str, Any]:
+        """pytest's keywords of this item, built from its name and marks."""
+        node_keywords: Any = type(self.session.keywords)  # pytest's NodeKeywords, not exported
+        keywords: MutableMapping[str, Any] = node_keywords(self)
+        for mark in self.own_markers:
+            keywords[mark.name] = mark  # what pytest's add_marker puts there
+        return keywords
 
     def add_marker(self, marker: str | pytest.MarkDecorator, append: bool = True) -> None:
         if hasattr(self, "_keywords"):
@@ -201,30 +203,6 @@ class SampleItem(pytest.Item):
             self.own_markers.append(mark)
         else:
             self.own_markers.insert(0, mark)
-
-    @property
-    def user_properties(self) -> list[tuple[str, object]]:
-        try:
-            return self._properties
-        except AttributeError:
-            self._properties: list[tuple[str, object]] = []
-            return self._properties
-
-    @user_properties.setter
-    def user_properties(self, value: list[tuple[str, object]]) -> None:
-        self._properties = value
-
-    @property
-    def _report_sections(self) -> list[tuple[str, str, str]]:
-        try:
-            return self._sections
-        except AttributeError:
-            self._sections: list[tuple[str, str, str]] = []
-            return self._sections
-
-    @_report_sections.setter
-    def _report_sections(self, value: list[tuple[str, str, str]]) -> None:
-        self._sections = value
 
     def release(self) -> None:
         """Drop what pytest and its plugins stored on this item while it ran (its run protocol is

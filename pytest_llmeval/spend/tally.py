@@ -149,7 +149,7 @@ class SpendCollector:
             tally = TokenTally()
             for entry in per_model:
                 part = model_tally(entry, self.prices)
-                summary.models.setdefault(entry["model"], TokenTally()).add(part)
+                _entry(summary.models, entry["model"]).add(part)
                 summary.priced = summary.priced or part.cost_usd is not None
                 tally.add(part)
         else:
