@@ -12,7 +12,8 @@ collection time, the time of its last hook (`pytest_unconfigure`) and its peak R
   2. collection microseconds per item at the small and the large N, and their ratio (1.0 = linear);
   3. exit time: from the last hook of the large run to the end of the process;
   4. peak RSS summed over all processes under `-n 2` (controller + 2 workers) against the
-     single-process run at the same N (goal <= 1.2x);
+     single-process run at the same N (goal <= 1.2x); then the same with each process's largest
+     child added (its HTTP client process, or a scorer's helper such as math-verify's);
   5. peak RSS of a 100,000-sample single-process run (goal < 400 MB).
 
 Figures of one run are compared with each other only (ratios), never with another machine's.
@@ -62,7 +63,9 @@ def pytest_unconfigure(config):
 def write(config):
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     out = {"role": worker, "collect_s": _started.get("collected"), "items": _started.get("items"),
-           "last_hook": time.time(), "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+           "last_hook": time.time(), "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           # the largest child reaped so far: the HTTP client's process (--llm-client-process)
+           "child_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
     folder = os.environ["LLMEVAL_PROBE_DIR"]
     with open(os.path.join(folder, f"probe-{os.getpid()}.json"), "w") as handle:
         json.dump(out, handle)
@@ -85,6 +88,14 @@ class Run:
     @property
     def rss_sum_mb(self) -> float:
         return sum(p["peak_rss_kb"] for p in self.probes) / 1024
+
+    def per_role(self, key: str) -> str:
+        """ "gw0 74 MB, gw1 74 MB, main 89 MB": a probe's figure `key` (kB) for each process."""
+        return ", ".join(f"{p['role']} {p[key] // 1024} MB" for p in sorted(self.probes, key=lambda p: p["role"]))
+
+    @property
+    def rss_sum_with_children_mb(self) -> float:
+        return sum(p["peak_rss_kb"] + p["child_peak_rss_kb"] for p in self.probes) / 1024
 
     @property
     def collect_us_per_item(self) -> float:
@@ -180,13 +191,18 @@ def main() -> None:
         print(f"3. exit after last hook       {large.exit_s:8.2f} s at {args.large} (wall {large.wall_s:.1f} s)")
         if len(parallel.probes) < 3:  # workers write at sessionfinish too (they may not reach unconfigure)
             print(f"   warning: only {len(parallel.probes)} of 3 processes wrote a probe; figure 4 is incomplete")
-        roles = ", ".join(
-            f"{p['role']} {p['peak_rss_kb'] // 1024} MB" for p in sorted(parallel.probes, key=lambda p: p["role"])
-        )
+        roles = parallel.per_role("peak_rss_kb")
         print(
             f"4. -n 2 peak RSS, all procs   {parallel.rss_sum_mb:8.0f} MB vs {large.rss_sum_mb:.0f} MB alone   "
             f"ratio {parallel.rss_sum_mb / large.rss_sum_mb:.2f}x (goal <= 1.2x; {roles}); "
             f"wall {parallel.wall_s:.1f} s vs {large.wall_s:.1f} s"
+        )
+        children = parallel.per_role("child_peak_rss_kb")
+        print(
+            f"   with their largest children {parallel.rss_sum_with_children_mb:5.0f} MB vs "
+            f"{large.rss_sum_with_children_mb:.0f} MB alone   ratio "
+            f"{parallel.rss_sum_with_children_mb / large.rss_sum_with_children_mb:.2f}x (children: {children}; "
+            f"alone {large.main['child_peak_rss_kb'] // 1024} MB)"
         )
         if args.huge:
             huge = run(work, server, args.huge)

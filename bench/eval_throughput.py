@@ -8,7 +8,8 @@ Prints, all measured in this one run on this machine:
   1. wall time of `pytest -m gsm8k` against a loopback server with fixed latency L, next to the
      ideal N*L/C (target <= 1.15x), both for the whole process and for the session (results JSON);
   2. with zero latency: seconds per sample for our run vs a bare pytest run of N trivial
-     parametrized items, with answers over HTTP and with every answer from the response cache
+     parametrized items, with answers over HTTP (the client in its child process, the default on
+     2 cores or more, then in pytest's process) and with every answer from the response cache
      (issue 31's goals: <= 1.3x and <= 1.2x bare);
   3. peak RSS of a 100k-sample run (target < 1 GB).
 Runs 1 and 2 use a fake model that answers every question right; run 3 one that is almost always
@@ -65,16 +66,22 @@ def overhead(work: Path, count: int, concurrency: int) -> None:
     with FakeOpenAIServer(FakeServerConfig(rules=right_answers(count))) as server:
         args = eval_args(server, data, concurrency, work / "overhead.json")
         ours, code, _ = run_pytest(args, work)
+        # the same with the HTTP client on the dispatcher's thread (no child process)
+        in_process, _, _ = run_pytest([*args, "--llm-client-process", "off"], work)
         # every answer from the response cache: the first run fills it (its time is not used)
         cached_args = [arg for arg in args if arg != "--llm-no-cache"] + ["--llm-cache-dir", str(work / "cache")]
         run_pytest(cached_args, work)
         cached, cached_code, _ = run_pytest(cached_args, work)
         sent = server.stats()["chat_requests"]
-    print(f"2. zero-latency overhead: N={count}, exit {code} / {cached_code}, {sent} requests (expected {2 * count})")
+    print(f"2. zero-latency overhead: N={count}, exit {code} / {cached_code}, {sent} requests (expected {3 * count})")
     print(f"   bare pytest, trivial items  {bare:7.2f} s  {bare / count * 1e6:8.0f} us/item")
     print(
         f"   answers over HTTP            {ours:7.2f} s  {ours / count * 1e6:8.0f} us/sample"
         f"   ratio {ours / bare:4.2f}x (issue 31 goal <= 1.3x)"
+    )
+    print(
+        f"   ... client in this process   {in_process:7.2f} s  {in_process / count * 1e6:8.0f} us/sample"
+        f"   ratio {in_process / bare:4.2f}x (--llm-client-process off)"
     )
     print(
         f"   every answer cached          {cached:7.2f} s  {cached / count * 1e6:8.0f} us/sample"

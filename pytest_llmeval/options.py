@@ -282,6 +282,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         kind="flag",
     ),
     OptionSpec(
+        "client_process",
+        "auto, on or off: make the evaluation's HTTP requests in a child process, so that they do not share "
+        "pytest's interpreter lock (default {default}: on when this process may use 2 CPUs or more; see "
+        "docs/speed.md)",
+        metavar="WHEN",
+        field="endpoint.client_process",
+    ),
+    OptionSpec(
         "perf_slo",
         "search the highest concurrency meeting this SLO, e.g. 'p99_ttft<=2s,tpot<=50ms' (doubling, then "
         "bisection, 3 repeats per level); --llm-perf words give the workload and parallel=START,LIMIT "
@@ -606,6 +614,7 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
                 max_response_bytes=opts.get("max_response_bytes"),
                 gen=parse_gen(opts.get("gen")),
                 adaptive_concurrency=False if opts.get("fixed_concurrency") else None,
+                client_process=opts.get("client_process"),
             )
         )
         judge = (

@@ -3,8 +3,8 @@ and a parent-death watchdog.
 
 Used by every part of the plugin that starts a process: the managed model server
 (``endpoint/server.py``), the fake OpenAI server launcher (``testing/_process.py``), the code sandbox
-(``execution/sandbox.py``), the math-verify helper (``execution/symbolic.py``) and the perf runner
-(``perf/runner.py``).
+(``execution/sandbox.py``), the math-verify helper (``execution/symbolic.py``), the perf runner
+(``perf/runner.py``) and the eval client's HTTP process (``endpoint/pool_process.py``).
 
 * :func:`spawn_module` / :func:`run_module`: ``python -m pytest_llmeval.<module>`` with this package
   importable (its parent directory first on ``PYTHONPATH``), whatever the caller's working directory.

@@ -7,6 +7,7 @@ else reads `config.getoption` directly.
 from __future__ import annotations
 
 import base64
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -118,6 +119,15 @@ class EndpointSettings(BaseModel):
     adaptive_concurrency: bool = True
     # several --llm-base-url: every replica of the one model (the first is `base_url`); () for one endpoint
     replicas: tuple[BaseURL, ...] = ()
+    # --llm-client-process: the eval requests' HTTP in a child process (endpoint/pool_process.py);
+    # auto: when this process may use 2 CPUs or more
+    client_process: Literal["auto", "on", "off"] = "auto"
+
+    def uses_client_process(self) -> bool:
+        """Whether the evaluation's chat requests go through a child process (`client_process`)."""
+        if self.client_process != "auto":
+            return self.client_process == "on"
+        return len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
 
     @model_validator(mode="before")
     @classmethod

@@ -36,7 +36,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -65,6 +65,7 @@ from ..settings import EndpointSettings
 from . import native, wire
 from .adaptive import OVERLOAD_STATUSES, Permit
 from .models import ChatResponse, Choice, Usage
+from .pool_process import ProcessPool
 from .response_cap import ResponseTooLarge, too_large_message
 from .server import server_death, watched
 from .transport import ServerClosedConnection, TransportFailure, transport_error
@@ -76,6 +77,20 @@ BACKOFF_BASE_S = 0.5
 _full_jitter = wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)
 
 
+def make_process_pool(settings: EndpointSettings, on_death: Callable[[str], None] | None = None) -> ProcessPool:
+    """The chat requests' connections in a child process (`endpoint/pool_process.py`), set up as
+    `make_pool`'s; `on_death` is told how the child ended if it ends before the run."""
+    return ProcessPool(
+        settings.concurrency,
+        settings.max_response_bytes,
+        connect_timeout=min(settings.timeout_s, 30.0),
+        inflate=True,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+        httpx_tls=_is_https(settings),
+        on_death=on_death,
+    )
+
+
 def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
     return native.HttpPool(
         connections,
@@ -83,7 +98,7 @@ def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
         connect_timeout=min(settings.timeout_s, 30.0),
         inflate=True,
         # httpx's context only when this endpoint is https: it is all this client imports httpx for
-        ssl_context=_ssl_context() if _is_https(settings) else None,
+        ssl_context=native.httpx_ssl_context() if _is_https(settings) else None,
         keepalive_expiry=KEEPALIVE_EXPIRY_S,
     )
 
@@ -94,18 +109,6 @@ def _is_https(settings: EndpointSettings) -> bool:
 
 
 KEEPALIVE_EXPIRY_S = 5.0  # idle connections older than this are not reused (httpx's default, as before)
-_SSL_CONTEXT: Any = None
-
-
-def _ssl_context() -> Any:
-    """httpx's default SSL context (certifi, SSL_CERT_FILE/SSL_CERT_DIR), made once: loading the
-    CA bundle takes tens of milliseconds."""
-    global _SSL_CONTEXT
-    if _SSL_CONTEXT is None:
-        import httpx  # only for https: httpx costs ~7 MB in every process (see endpoint/transport.py)
-
-        _SSL_CONTEXT = httpx.create_ssl_context()
-    return _SSL_CONTEXT
 
 
 # What a request can raise below the client, for `transport_error` to name.
@@ -134,19 +137,35 @@ def base_url_candidates(base_url: str) -> list[str]:
 class ChatClient:
     """Sends chat requests to one endpoint. Create and use it inside one event loop."""
 
-    def __init__(self, settings: EndpointSettings, connections: int | None = None) -> None:
+    def __init__(
+        self, settings: EndpointSettings, connections: int | None = None, chat_pool: ProcessPool | None = None
+    ) -> None:
+        """`chat_pool`: make the chat and completion requests through this pool (the dispatcher's
+        child process); the model list and other posts always go through the client's own."""
         self.settings = settings
         self._pool = make_pool(settings, connections or settings.concurrency)
+        self._chat_pool: native.HttpPool | ProcessPool = chat_pool if chat_pool is not None else self._pool
         self._headers = settings.headers()
         self._heads: dict[tuple[str, str], tuple[native.Target, bytes]] = {}
         register_secret(settings.api_key.get_secret_value() if settings.api_key is not None else None)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+        if self._chat_pool is not self._pool:
+            await self._chat_pool.aclose()
 
-    async def _exchange(self, method: str, url: str, body: bytes = b"", sink: native.BodySink | None = None) -> _Reply:
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        sink: native.BodySink | None = None,
+        pool: native.HttpPool | ProcessPool | None = None,
+    ) -> _Reply:
         """One request and its whole reply, read under the response cap (BadResponseError past it).
-        `sink` gets the body of a reply with status < 400 as it arrives, with each read's time."""
+        `sink` gets the body of a reply with status < 400 as it arrives, with each read's time.
+        `pool`: the connections to use (default: the client's own)."""
+        pool = pool or self._pool
         head = self._heads.get((method, url))
         if head is None:
             try:
@@ -154,16 +173,17 @@ class ChatClient:
             except ValueError:  # settings accept only http(s) URLs: a request built elsewhere
                 raise EndpointUnreachableError(redact(f"cannot send to {url}: not an http(s) URL")) from None
             head = self._heads[(method, url)] = (where, native.request_head(method, where, self._headers))
-        response = self._pool.new_response(sink)
+        response = pool.new_response(sink)
         try:
-            await self._pool.request(head[0], head[1], body, response)
+            await pool.request(head[0], head[1], body, response)
         except ResponseTooLarge:
             raise _too_large(self.settings.max_response_bytes, response.status or None) from None
+        failed = response.status >= 400  # only a failure's Retry-After is read: no head parsing per answer
         return _Reply(
             response.status,
             native.reason_phrase(response),
-            response.header("retry-after"),
-            response.header("retry-after-ms"),
+            response.header("retry-after") if failed else None,
+            response.header("retry-after-ms") if failed else None,
             response.content(),
         )
 
@@ -220,20 +240,20 @@ class ChatClient:
         started that died raises ServerDiedError at once. `permit`: the dispatcher's slot in its
         in-flight gate, told of every answer (adaptive concurrency)."""
         adaptive = permit is not None and permit.adaptive
-        failed_first: BaseException | None = None
-        if not adaptive:
-            # The first attempt outside tenacity: its per-call set-up took ~30 us of the client
-            # thread's CPU per request (bench/eval_throughput.py), and almost every request
-            # succeeds at once. A retryable failure is handed to tenacity below as its attempt 1,
-            # so waits and the attempt count are the same as when tenacity made every attempt.
-            try:
-                return await self._attempt(body, permit)
-            except Exception as exc:
-                if not _retryable(exc) or self.settings.retries == 0:
-                    raise
-                failed_first = exc
+        # The first attempt outside tenacity: its per-call set-up took ~30 us of the client
+        # thread's CPU per request (bench/eval_throughput.py), and almost every request
+        # succeeds at once. A retryable failure is handed to tenacity below as its attempt 1,
+        # so waits and the attempt count are the same as when tenacity made every attempt
+        # (the adaptive stop rule counts its time from `started`).
+        started = time.monotonic()
+        try:
+            return await self._attempt(body, permit)
+        except Exception as exc:
+            if not _retryable(exc) or self.settings.retries == 0:
+                raise
+            failed_first: BaseException | None = exc
         retrying = AsyncRetrying(
-            stop=_OverloadAwareStop(self.settings.retries, self.settings.timeout_s)
+            stop=_OverloadAwareStop(self.settings.retries, self.settings.timeout_s, started)
             if adaptive
             else stop_after_attempt(self.settings.retries + 1),
             wait=_retry_wait,
@@ -281,7 +301,7 @@ class ChatClient:
         if body.get("stream"):
             return await self._stream(body, started)
         url = self.settings.completions_url if wire.is_completion(body) else self.settings.chat_url
-        reply = await self._exchange("POST", url, wire.encode(body))
+        reply = await self._exchange("POST", url, wire.encode(body), pool=self._chat_pool)
         _raise_for_status(reply, self.settings)
         latency = time.perf_counter() - started
         try:
@@ -302,7 +322,7 @@ class ChatClient:
         state = wire.StreamState()
         try:
             reply = await self._exchange(
-                "POST", self.settings.chat_url, wire.encode(wire.with_stream(body, True)), state.feed
+                "POST", self.settings.chat_url, wire.encode(wire.with_stream(body, True)), state.feed, self._chat_pool
             )
         except wire.WireError as exc:  # raised by the stream's reader as the bytes arrived
             raise _wire_error(exc, 200) from None
@@ -405,9 +425,11 @@ class _OverloadAwareStop:
     and until `timeout_s` seconds since the first attempt (the gate lowers the limit meanwhile).
     `retries` 0 means no retry of any kind."""
 
-    def __init__(self, retries: int, timeout_s: float) -> None:
+    def __init__(self, retries: int, timeout_s: float, started: float) -> None:
+        """`started`: `time.monotonic()` of the first attempt."""
         self.retries = retries
         self.timeout_s = timeout_s
+        self.started = started
         self.failures = 0
         self.overloads = 0
 
@@ -417,7 +439,7 @@ class _OverloadAwareStop:
             self.overloads += 1
             if self.overloads > self.retries * OVERLOAD_TRIES_PER_RETRY:
                 return True
-            return (state.seconds_since_start or 0.0) >= self.timeout_s
+            return time.monotonic() - self.started >= self.timeout_s
         self.failures += 1
         return self.failures > self.retries
 

@@ -40,7 +40,7 @@ from time import perf_counter
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from .response_cap import DEFAULT_MAX_RESPONSE_BYTES, ResponseBudget, ResponseTooLarge
+from .response_cap import ResponseBudget, ResponseTooLarge
 from .transport import ServerClosedConnection, TransportFailure
 
 _HEAD_END = b"\r\n\r\n"
@@ -76,6 +76,21 @@ def target(url: str) -> Target:
         path,
         parts.netloc.rpartition("@")[2],
     )
+
+
+_HTTPX_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def httpx_ssl_context() -> ssl.SSLContext:
+    """httpx's default SSL context (certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``),
+    made once per process: loading the CA bundle takes tens of milliseconds, and httpx costs ~7 MB,
+    so it is imported only for an https endpoint."""
+    global _HTTPX_SSL_CONTEXT
+    if _HTTPX_SSL_CONTEXT is None:
+        import httpx
+
+        _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
+    return _HTTPX_SSL_CONTEXT
 
 
 def request_head(method: str, where: Target, headers: dict[str, str]) -> bytes:
@@ -120,7 +135,7 @@ class Response:
     def __init__(
         self,
         future: asyncio.Future[None],
-        max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_bytes: int,
         sink: BodySink | None = None,
         inflate: bool = False,
     ) -> None:
@@ -373,7 +388,7 @@ class HttpPool:
     def __init__(
         self,
         connections: int,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_response_bytes: int,
         connect_timeout: float | None = None,
         inflate: bool = False,
         ssl_context: ssl.SSLContext | None = None,

@@ -12,9 +12,7 @@ request counted under the error kind `response_too_large`). Both report `too_lar
 
 from __future__ import annotations
 
-from ..settings import DEFAULT_MAX_RESPONSE_BYTES
-
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ERROR_KIND", "ResponseBudget", "ResponseTooLarge", "too_large_message"]
+__all__ = ["ERROR_KIND", "ResponseBudget", "ResponseTooLarge", "too_large_message"]
 
 ERROR_KIND = "response_too_large"  # the perf error kind; the eval client files it under bad_response
 
@@ -31,6 +29,9 @@ class ResponseTooLarge(Exception):
         super().__init__(too_large_message(limit))
         self.limit = limit
 
+    def __reduce__(self) -> tuple[type[ResponseTooLarge], tuple[int]]:  # to cross a pipe (endpoint/pool_process.py)
+        return (type(self), (self.limit,))
+
 
 class ResponseBudget:
     """Counts the bytes of one response. `add(n)` after every read; `declared(length)` with a
@@ -38,7 +39,7 @@ class ResponseBudget:
 
     __slots__ = ("limit", "size")
 
-    def __init__(self, limit: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.size = 0
 

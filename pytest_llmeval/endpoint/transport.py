@@ -40,7 +40,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import (
     BadResponseError,
@@ -66,6 +66,9 @@ class TransportFailure(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+    def __reduce__(self) -> tuple[Any, ...]:  # to cross a pipe (endpoint/pool_process.py)
+        return (type(self), (self.kind, str(self)))
 
 
 class ServerClosedConnection(Exception):

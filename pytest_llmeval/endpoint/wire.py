@@ -45,6 +45,9 @@ class WireError(TransportFailure):
         self.reason = reason
         self.snippet = snippet
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.reason, self.snippet))
+
 
 def _snippet(data: bytes) -> str:
     # whole: a secret must be redacted before the text is cut (a cut key would survive)

@@ -50,6 +50,9 @@ class EvalRuntime:
         # --llm-max-tokens-budget / --llm-max-cost: asked before each request of the model under test
         self.spending_limit: SpendingLimit | None = None
         self._vectors: VectorRuntime | None = None  # embedding / reranker tasks (retrieval/runtime.py)
+        # False in the xdist controller: it only checks the endpoint, its workers send the requests
+        # (so its dispatcher starts no HTTP child process, --llm-client-process)
+        self.sends_requests = True
 
     @property
     def vectors(self) -> VectorRuntime:
@@ -63,9 +66,24 @@ class EvalRuntime:
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
-            self._dispatcher = Dispatcher(self.settings.endpoint, self._cache(), on_throttle=self._throttled)
+            endpoint = self.settings.endpoint
+            self._dispatcher = Dispatcher(
+                endpoint,
+                self._cache(),
+                on_throttle=self._throttled,
+                client_process=self.sends_requests and endpoint.uses_client_process(),
+            )
             self._dispatcher.spending = self.spending_limit
+            self._dispatcher.on_notice = self.notify or _stderr
         return self._dispatcher
+
+    def start_client_process_early(self) -> None:
+        """Make the dispatcher now when its chat requests go through a child process
+        (--llm-client-process): the child imports (~80 ms, on another core) while this process
+        reads the datasets and builds the items, instead of holding up the first request."""
+        wanted = self.sends_requests and self.settings.arena is None and self.settings.endpoint.uses_client_process()
+        if wanted and self._dispatcher is None:
+            self.dispatcher  # noqa: B018 - made for its side effect: the child starts
 
     def throttling(self) -> ThrottleSummary | None:
         """What adaptive concurrency did in this process (None when no chat request was sent: the

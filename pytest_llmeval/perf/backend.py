@@ -38,8 +38,9 @@ from time import perf_counter
 from typing import Any
 
 from ..endpoint import wire
-from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES, ResponseBudget
+from ..endpoint.response_cap import ResponseBudget
 from ..endpoint.transport import TransportFailure, perf_failure
+from ..settings import DEFAULT_MAX_RESPONSE_BYTES
 from .metrics import RequestRecord
 
 try:  # orjson parses SSE events ~3x faster; json is the fallback

@@ -21,7 +21,7 @@ from time import perf_counter
 from typing import Any
 
 from ..endpoint import native
-from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES
+from ..settings import DEFAULT_MAX_RESPONSE_BYTES
 from .backend import Backend, RequestFailed, SSEParser, _error_message
 from .metrics import RequestRecord
 

@@ -26,9 +26,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..endpoint.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
+from ..settings import DEFAULT_MAX_RESPONSE_BYTES
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize

@@ -52,6 +52,8 @@ class SampleCollection:
             evaluation.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if evaluation.selection and not config.option.collectonly:
+            evaluation.runtime.start_client_process_early()
         for name, subsets in evaluation.selection.items():
             absent: list[SubsetAbsentError] = []  # subsets a local file of some subsets has no rows for
             for subset in subsets:

@@ -171,6 +171,7 @@ class DistController(Controller):
 
     def __init__(self, evaluation: Evaluation, outcome: RunOutcome) -> None:
         super().__init__(evaluation, outcome)
+        evaluation.runtime.sends_requests = False  # the workers do: no HTTP child process here
         self.pending_plan: list[str] | None = None  # announced at the first item, after xdist's status line
         self.plan_ids: dict[str, None] = {}  # the workers' collections, in order, each node id once
         self.collections_heard = 0

@@ -72,15 +72,14 @@ def test_retry_after_ms_is_preferred_to_the_whole_seconds_of_retry_after() -> No
 def test_while_adapting_429s_do_not_use_up_the_retries_but_other_failures_do() -> None:
     from pytest_llmeval.endpoint.client import _OverloadAwareStop
 
-    stop = _OverloadAwareStop(retries=3, timeout_s=600.0)
+    stop = _OverloadAwareStop(retries=3, timeout_s=600.0, started=time.monotonic())
     overload = ServerError("server answered 429", status=429)
     assert not any(stop(state_after(attempt, overload)) for attempt in range(1, 40))
     broken = ServerError("server answered 500", status=500)
     assert [stop(state_after(attempt, broken)) for attempt in range(40, 44)] == [False, False, False, True]
     # and overload answers end once the request has spent --llm-timeout seconds in all
-    late = state_after(50, overload)
-    late.start_time -= 601.0
-    assert _OverloadAwareStop(retries=3, timeout_s=600.0)(late)
+    late = _OverloadAwareStop(retries=3, timeout_s=600.0, started=time.monotonic() - 601.0)
+    assert late(state_after(50, overload))
 
 
 def test_overload_retries_are_bounded_per_request_and_none_with_zero_retries() -> None:
@@ -88,7 +87,9 @@ def test_overload_retries_are_bounded_per_request_and_none_with_zero_retries() -
     from pytest_llmeval.endpoint.client import OVERLOAD_TRIES_PER_RETRY, _OverloadAwareStop
 
     overload = ServerError("server answered 503", status=503)
-    assert _OverloadAwareStop(retries=0, timeout_s=600.0)(state_after(1, overload))  # --llm-retries 0: none
-    stop = _OverloadAwareStop(retries=2, timeout_s=600.0)
+    assert _OverloadAwareStop(retries=0, timeout_s=600.0, started=time.monotonic())(
+        state_after(1, overload)
+    )  # --llm-retries 0: none
+    stop = _OverloadAwareStop(retries=2, timeout_s=600.0, started=time.monotonic())
     verdicts = [stop(state_after(attempt, overload)) for attempt in range(1, 2 * OVERLOAD_TRIES_PER_RETRY + 2)]
     assert verdicts == [False] * (2 * OVERLOAD_TRIES_PER_RETRY) + [True]

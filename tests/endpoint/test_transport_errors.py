@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_llmeval.endpoint.client import ChatClient, parse_retry_after
+from pytest_llmeval.endpoint.client import ChatClient, make_process_pool, parse_retry_after
 from pytest_llmeval.errors import (
     ConnectionRefusedEndpointError,
     ConnectionResetEndpointError,
@@ -85,11 +85,18 @@ def read_request(conn: socket.socket) -> bytes:
     return data
 
 
-def chat(base_url: str, *, timeout_s: float = 20.0, retries: int = 0, stream: bool = False) -> EndpointError:
+@pytest.fixture(params=["in_process", "child_process"])
+def via(request: pytest.FixtureRequest) -> str:
+    """Every failure is named the same whether the chat request's HTTP runs in this process or in
+    the dispatcher's child process (endpoint/pool_process.py: the exception crosses a pipe)."""
+    return str(request.param)
+
+
+def chat(via: str, base_url: str, *, timeout_s: float = 20.0, retries: int = 0, stream: bool = False) -> EndpointError:
     settings = EndpointSettings(model="m", base_url=base_url, timeout_s=timeout_s, retries=retries)
 
     async def go() -> EndpointError:
-        client = ChatClient(settings)
+        client = ChatClient(settings, chat_pool=make_process_pool(settings) if via == "child_process" else None)
         try:
             await client.chat({**BODY, "stream": stream} if stream else BODY)
         except EndpointError as exc:
@@ -101,20 +108,20 @@ def chat(base_url: str, *, timeout_s: float = 20.0, retries: int = 0, stream: bo
     return asyncio.run(go())
 
 
-def test_port_nobody_listens_on_is_connection_refused() -> None:
-    error = chat(f"http://127.0.0.1:{free_port()}/v1")
+def test_port_nobody_listens_on_is_connection_refused(via: str) -> None:
+    error = chat(via, f"http://127.0.0.1:{free_port()}/v1")
     assert type(error) is ConnectionRefusedEndpointError and error.kind == "connection_refused"
     assert "refused" in str(error) and "timed out" not in str(error) and "Timeout" not in str(error)
 
 
-def test_server_closing_before_answering_is_a_disconnect(raw_server) -> None:
+def test_server_closing_before_answering_is_a_disconnect(raw_server, via: str) -> None:
     server = raw_server(lambda conn: (read_request(conn), conn.close()))
-    error = chat(f"http://127.0.0.1:{server.port}/v1")
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1")
     assert type(error) is ServerDisconnectedError and error.kind == "disconnected"
     assert "closed the connection" in str(error)
 
 
-def test_server_closing_mid_body_is_a_disconnect(raw_server) -> None:
+def test_server_closing_mid_body_is_a_disconnect(raw_server, via: str) -> None:
     def half_answer(conn: socket.socket) -> None:
         read_request(conn)
         conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"choi')
@@ -122,11 +129,11 @@ def test_server_closing_mid_body_is_a_disconnect(raw_server) -> None:
         conn.close()
 
     server = raw_server(half_answer)
-    error = chat(f"http://127.0.0.1:{server.port}/v1")
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1")
     assert type(error) is ServerDisconnectedError, repr(error)
 
 
-def test_stream_cut_mid_response_is_a_disconnect(raw_server) -> None:
+def test_stream_cut_mid_response_is_a_disconnect(raw_server, via: str) -> None:
     def half_stream(conn: socket.socket) -> None:
         read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -136,11 +143,11 @@ def test_stream_cut_mid_response_is_a_disconnect(raw_server) -> None:
         conn.close()
 
     server = raw_server(half_stream)
-    error = chat(f"http://127.0.0.1:{server.port}/v1", stream=True)
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1", stream=True)
     assert type(error) is ServerDisconnectedError, repr(error)
 
 
-def test_reset_mid_body_is_a_reset_or_disconnect_never_a_timeout(raw_server) -> None:
+def test_reset_mid_body_is_a_reset_or_disconnect_never_a_timeout(raw_server, via: str) -> None:
     # aiohttp reports an RST after part of a Content-Length body as ContentLengthError (the reset
     # itself is not in the chain): then "closed before the response was complete" is what is known.
     def reset(conn: socket.socket) -> None:
@@ -151,29 +158,29 @@ def test_reset_mid_body_is_a_reset_or_disconnect_never_a_timeout(raw_server) -> 
         conn.close()
 
     server = raw_server(reset)
-    error = chat(f"http://127.0.0.1:{server.port}/v1")
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1")
     assert isinstance(error, (ConnectionResetEndpointError, ServerDisconnectedError)), repr(error)
     assert error.kind in ("connection_reset", "disconnected")
     assert not isinstance(error, RequestTimeoutError)
 
 
-def test_reset_before_any_byte_is_a_reset(raw_server) -> None:
+def test_reset_before_any_byte_is_a_reset(raw_server, via: str) -> None:
     def reset_now(conn: socket.socket) -> None:
         read_request(conn)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         conn.close()
 
     server = raw_server(reset_now)
-    error = chat(f"http://127.0.0.1:{server.port}/v1")
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1")
     assert type(error) is ConnectionResetEndpointError and error.kind == "connection_reset", repr(error)
     assert "reset by the server" in str(error)
 
 
-def test_server_that_never_answers_is_a_timeout_stating_the_elapsed_time(raw_server) -> None:
+def test_server_that_never_answers_is_a_timeout_stating_the_elapsed_time(raw_server, via: str) -> None:
     release = threading.Event()
     server = raw_server(lambda conn: (read_request(conn), release.wait(30)))
     began = time.monotonic()
-    error = chat(f"http://127.0.0.1:{server.port}/v1", timeout_s=1.0)
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1", timeout_s=1.0)
     elapsed = time.monotonic() - began
     release.set()
     assert type(error) is RequestTimeoutError and error.kind == "timeout"
@@ -182,21 +189,21 @@ def test_server_that_never_answers_is_a_timeout_stating_the_elapsed_time(raw_ser
     assert "--llm-timeout" in str(error)
 
 
-def test_tls_to_a_plain_http_port_is_a_tls_error(raw_server) -> None:
+def test_tls_to_a_plain_http_port_is_a_tls_error(raw_server, via: str) -> None:
     server = raw_server(lambda conn: (conn.recv(4096), conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n"), conn.close()))
-    error = chat(f"https://127.0.0.1:{server.port}/v1")
+    error = chat(via, f"https://127.0.0.1:{server.port}/v1")
     assert type(error) is TLSEndpointError and error.kind == "tls", repr(error)
 
 
-def test_name_that_does_not_resolve_is_a_dns_error() -> None:
-    error = chat("http://no-such-host.invalid:8000/v1")  # .invalid never resolves (RFC 6761)
+def test_name_that_does_not_resolve_is_a_dns_error(via: str) -> None:
+    error = chat(via, "http://no-such-host.invalid:8000/v1")  # .invalid never resolves (RFC 6761)
     assert type(error) is DNSResolutionError and error.kind == "dns", repr(error)
     assert "does not resolve" in str(error)
 
 
-def test_connection_errors_are_retried_then_named(raw_server) -> None:
+def test_connection_errors_are_retried_then_named(raw_server, via: str) -> None:
     server = raw_server(lambda conn: (read_request(conn), conn.close()))
-    error = chat(f"http://127.0.0.1:{server.port}/v1", retries=2)
+    error = chat(via, f"http://127.0.0.1:{server.port}/v1", retries=2)
     assert type(error) is ServerDisconnectedError
     assert server.connections == 3
 

@@ -9,6 +9,7 @@ import pytest
 from pytest_llmeval.endpoint.native import Response as _Response
 from pytest_llmeval.perf.backend import RequestFailed, SSEParser
 from pytest_llmeval.perf.metrics import RequestRecord
+from pytest_llmeval.settings import DEFAULT_MAX_RESPONSE_BYTES
 
 EVENTS = (
     b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
@@ -30,7 +31,7 @@ def chunked(payload: bytes, size: int) -> bytes:
 def feed_all(raw: bytes, step: int) -> _Response:
     loop = asyncio.new_event_loop()
     try:
-        response = _Response(loop.create_future())
+        response = _Response(loop.create_future(), DEFAULT_MAX_RESPONSE_BYTES)
         for i in range(0, len(raw), step):
             response.feed(raw[i : i + step], float(i))
         return response

@@ -1,0 +1,82 @@
+"""The dispatcher's loop gathers answers into fewer turns only while pytest has plenty ready
+(endpoint/dispatcher.py, CoalescingSelector): with a real socket pair and a real prefetch plan."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+
+from pytest_llmeval.endpoint.dispatcher import (
+    AHEAD_TO_HOLD,
+    TURN_SPACING_S,
+    CoalescingSelector,
+    Dispatcher,
+)
+from pytest_llmeval.settings import EndpointSettings
+from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
+
+
+def turn_gaps(hold: bool, turns: int = 20) -> list[float]:
+    """Seconds between the returns of `turns` selects on an always-readable socket."""
+    import selectors
+
+    left, right = socket.socketpair()
+    selector = CoalescingSelector(lambda: hold)
+    try:
+        selector.register(left, selectors.EVENT_READ)
+        right.send(b"x")  # readable from now on: select returns at once unless it holds
+        stamps = []
+        for _ in range(turns):
+            assert selector.select(timeout=1.0)
+            stamps.append(time.perf_counter())
+        return [b - a for a, b in itertools.pairwise(stamps)]
+    finally:
+        selector.close()
+        left.close()
+        right.close()
+
+
+def test_turns_are_spaced_only_while_holding() -> None:
+    assert min(turn_gaps(hold=True)) >= TURN_SPACING_S * 0.95
+    # not holding: most turns come at once (a loaded machine may delay a few)
+    quick = sorted(turn_gaps(hold=False))
+    assert quick[len(quick) // 2] < TURN_SPACING_S / 2
+
+
+def test_a_selector_wait_never_exceeds_the_loops_timeout() -> None:
+    import selectors
+
+    left, right = socket.socketpair()
+    selector = CoalescingSelector(lambda: True)
+    try:
+        selector.register(left, selectors.EVENT_READ)
+        selector.select(timeout=0)  # the first turn
+        began = time.perf_counter()
+        assert selector.select(timeout=0.001) == []  # nothing to read: a timer due in 1 ms is not held back 5 ms
+        assert time.perf_counter() - began < TURN_SPACING_S
+    finally:
+        selector.close()
+        left.close()
+        right.close()
+
+
+def test_the_dispatcher_holds_only_with_answers_ready_ahead_of_pytest() -> None:
+    count = AHEAD_TO_HOLD + 40
+    with FakeOpenAIServer(FakeServerConfig(output_tokens=2)) as server:
+        settings = EndpointSettings(model="m", base_url=server.base_url, concurrency=32)
+        dispatcher = Dispatcher(settings, None, client_process=False)
+        try:
+            assert not dispatcher._hold()
+            plan = dispatcher.prefetch(
+                [lambda i=i: {"model": "m", "messages": [{"role": "user", "content": f"q{i}"}]} for i in range(count)]
+            )
+            deadline = time.monotonic() + 60
+            while plan.ready_ahead() < count and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert plan.ready_ahead() == count and dispatcher._hold()  # every answer there, none asked for
+            for i in range(count - AHEAD_TO_HOLD + 1):
+                plan.result(i)
+            assert plan.ready_ahead() == AHEAD_TO_HOLD - 1 and not dispatcher._hold()
+        finally:
+            dispatcher.close()
