@@ -13,7 +13,8 @@ collection time, the time of its last hook (`pytest_unconfigure`) and its peak R
   3. exit time: from the last hook of the large run to the end of the process;
   4. peak RSS summed over all processes under `-n 2` (controller + 2 workers) against the
      single-process run at the same N (goal <= 1.2x); then the same with each process's largest
-     child added (its HTTP client process, or a scorer's helper such as math-verify's);
+     child added (its HTTP client process, or a scorer's helper such as math-verify's; not the
+     controller's: its children are the workers);
   5. peak RSS of a 100,000-sample single-process run (goal < 400 MB).
 
 Figures of one run are compared with each other only (ratios), never with another machine's.
@@ -95,7 +96,11 @@ class Run:
 
     @property
     def rss_sum_with_children_mb(self) -> float:
-        return sum(p["peak_rss_kb"] + p["child_peak_rss_kb"] for p in self.probes) / 1024
+        # an xdist controller's reaped children are its workers, counted already
+        return sum(p["peak_rss_kb"] + self.own_child_kb(p) for p in self.probes) / 1024
+
+    def own_child_kb(self, probe: dict) -> int:
+        return 0 if self.workers and probe["role"] == "main" else int(probe["child_peak_rss_kb"])
 
     @property
     def collect_us_per_item(self) -> float:
@@ -197,7 +202,7 @@ def main() -> None:
             f"ratio {parallel.rss_sum_mb / large.rss_sum_mb:.2f}x (goal <= 1.2x; {roles}); "
             f"wall {parallel.wall_s:.1f} s vs {large.wall_s:.1f} s"
         )
-        children = parallel.per_role("child_peak_rss_kb")
+        children = ", ".join(f"{p['role']} {parallel.own_child_kb(p) // 1024} MB" for p in parallel.probes)
         print(
             f"   with their largest children {parallel.rss_sum_with_children_mb:5.0f} MB vs "
             f"{large.rss_sum_with_children_mb:.0f} MB alone   ratio "
