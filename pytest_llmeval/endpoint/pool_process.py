@@ -177,7 +177,8 @@ class _Pending:
 
 class ProcessPool:
     """`HttpPool`'s interface as the eval client uses it (`new_response`, `request`, `aclose`),
-    with the exchanges made by a child process. Create, `start` and use it inside one event loop."""
+    with the exchanges made by a child process. Create and use it inside one event loop;
+    `start_soon` starts the child ahead of the first request."""
 
     def __init__(
         self,
