@@ -297,6 +297,8 @@ class ChatClient:
             raise
 
     async def _send(self, body: dict[str, Any]) -> ChatResponse:
+        if isinstance(self._chat_pool, ProcessPool):
+            await self._chat_pool.ready()  # its start-up is no request's latency or TTFT
         started = time.perf_counter()
         if body.get("stream"):
             return await self._stream(body, started)

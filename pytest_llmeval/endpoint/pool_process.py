@@ -20,7 +20,8 @@ this process; nothing a server sends is unpickled, its bytes travel as `bytes` v
     parent -> child   ("config", {HttpPool's arguments, httpx_tls})      first, once
                       ("request", id, target, head, body, streamed)
                       ("cancel", id)
-    child -> parent   ("piece", id, read_time, data)                  streamed bodies, as read
+    child -> parent   ("ready", -1)                                      once its pool is made
+                      ("piece", id, read_time, data)                  streamed bodies, as read
                       ("done", id, status, reason, raw_head, body)
                       ("fail", id, status, [pickled exception, its cause, ...])
 
@@ -209,13 +210,23 @@ class ProcessPool:
         self._ids = itertools.count()
         self._local: native.HttpPool | None = None
         self._starting: asyncio.Future[None] | None = None
+        self._child_ready: asyncio.Future[None] | None = None  # its "ready": its pool is made
         self._closing = False
 
     def start_soon(self) -> None:
         """Start the child now, without waiting for it (it takes ~60 ms to import, on another core);
         else the first request starts it. Call on the pool's loop."""
         if self._starting is None:
+            self._child_ready = asyncio.get_running_loop().create_future()
             self._starting = asyncio.ensure_future(self._start())
+
+    async def ready(self) -> None:
+        """Wait until the child can take requests (or has failed to start): a caller that times its
+        requests calls this first, so that the child's start-up is not counted as latency."""
+        if self.death is None:
+            self.start_soon()  # nothing when started already
+            assert self._starting is not None
+            await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
         from ..processes import spawn_module  # psutil: only when a child is started
@@ -253,6 +264,8 @@ class ProcessPool:
             return
         self._outbox = _Outbox(write)
         self._outbox.send(("config", self.pool_arguments))
+        assert self._child_ready is not None
+        await self._child_ready  # its pool made: the requests' clocks may start
 
     def new_response(self, sink: native.BodySink | None = None) -> native.Response:
         return native.Response(asyncio.get_running_loop().create_future(), self.max_response_bytes, sink, self.inflate)
@@ -263,10 +276,7 @@ class ProcessPool:
         """As `HttpPool.request`: the complete response, or what failed raised."""
         if response is None:
             response = self.new_response()
-        if self._outbox is None and self.death is None:
-            self.start_soon()  # the first request starts the child unless the dispatcher did; all wait for it
-            assert self._starting is not None
-            await asyncio.shield(self._starting)
+        await self.ready()
         if self._outbox is None or self.death is not None:
             return await self._fallback().request(where, head, body, response)
         index = next(self._ids)
@@ -288,6 +298,10 @@ class ProcessPool:
         return response
 
     def _received(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "ready":
+            if self._child_ready is not None and not self._child_ready.done():
+                self._child_ready.set_result(None)
+            return
         pending = self._pending.get(message[1])
         if pending is None or pending.done.done():  # cancelled meanwhile
             return
@@ -322,6 +336,8 @@ class ProcessPool:
             except subprocess.TimeoutExpired:
                 self._process.kill()
         self.death = _describe_exit(code)
+        if self._child_ready is not None and not self._child_ready.done():
+            self._child_ready.set_result(None)  # `_start` returns; the requests run here
         for pending in list(self._pending.values()):
             if not pending.done.done():
                 pending.done.set_exception(WorkerGone(self.death))
@@ -394,6 +410,7 @@ class _Child:
                 cancelled.cancel()
         elif kind == "config":
             self.pool = _http_pool(message[1])
+            self.outbox.send(("ready", -1))
 
     async def exchange(self, index: int, where: native.Target, head: bytes, body: bytes, streamed: bool) -> None:
         assert self.pool is not None

@@ -43,6 +43,21 @@ class SampleCollection:
             gc.collect()
             gc.freeze()
 
+    @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+    def pytest_start_client_process(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Once -k/-m have deselected: when sample items are left to run, the HTTP child process
+        starts now (--llm-client-process), so that it is ready by the first request."""
+        option = config.option
+        runs_items = not (
+            option.collectonly
+            or getattr(option, "showfixtures", False)
+            or getattr(option, "show_fixtures_per_test", False)
+        )
+        if runs_items and any(
+            isinstance(item, SampleItem) and item.runtime is self.evaluation.runtime for item in items
+        ):
+            self.evaluation.runtime.start_client_process_early()
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
@@ -52,8 +67,6 @@ class SampleCollection:
             evaluation.resolve_selection(final=True)  # conftests below the rootdir may have registered benchmarks
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
-        if evaluation.selection and not config.option.collectonly:
-            evaluation.runtime.start_client_process_early()
         for name, subsets in evaluation.selection.items():
             absent: list[SubsetAbsentError] = []  # subsets a local file of some subsets has no rows for
             for subset in subsets:

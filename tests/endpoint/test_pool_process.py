@@ -226,3 +226,53 @@ def test_no_child_outlives_the_run(pytester: pytest.Pytester) -> None:
         )
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # 19 of 20 answers are wrong; the run is whole
     assert "children left: []" in result.stdout.str()
+
+
+def test_the_childs_start_up_is_no_requests_latency(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child slow to start (0.5 s here) delays the first request, but its latency and TTFT are
+    the server's: the clock starts once the child can take the request."""
+    (tmp_path / "slow_pool.py").write_text(
+        "import sys, time\ntime.sleep(0.5)\nfrom pytest_llmeval.endpoint.pool_process import main\nmain(sys.argv[1:])\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr("pytest_llmeval.endpoint.pool_process.MODULE", "slow_pool")
+    with FakeOpenAIServer(FakeServerConfig(output_tokens=3, latency_s=0.05, ttft_s=0.05)) as server:
+        settings = EndpointSettings(model="m", base_url=server.base_url, retries=0)
+        dispatcher = Dispatcher(settings, None, client_process=True)
+        try:
+            plain = dispatcher.call(body(1), use_cache=False)
+            streamed = dispatcher.call(body(2, stream=True), use_cache=False)
+        finally:
+            dispatcher.close()
+    assert 0.05 <= plain.latency_s < 0.45, plain.latency_s
+    assert streamed.ttft_s is not None and 0.05 <= streamed.ttft_s < 0.45, streamed.ttft_s
+
+
+@pytest.mark.parametrize(("extra", "children"), [((), 1), (("-k", "no_such_item"), 0), (("--fixtures",), 0)])
+def test_the_child_starts_early_only_when_items_will_run(
+    pytester: pytest.Pytester, extra: tuple[str, ...], children: int
+) -> None:
+    pytester.makeconftest(
+        textwrap.dedent(
+            """
+            import time, psutil, pytest
+
+            @pytest.hookimpl(trylast=True)
+            def pytest_collection_finish(session):
+                waited = time.monotonic() + 2  # the child is spawned on the dispatcher's thread
+                while True:
+                    found = [p for p in psutil.Process().children() if "pool_process" in " ".join(p.cmdline())]
+                    if found or time.monotonic() > waited:
+                        break
+                    time.sleep(0.05)
+                print(f"http children at collection end: {len(found)}")
+            """
+        )
+    )
+    data = write_jsonl(pytester.path / "q.jsonl", [{"question": "What is 1 + 1?", "answer": "#### 2"}])
+    with FakeOpenAIServer(FakeServerConfig(fixed_reply="\\boxed{2}")) as server:
+        result = pytester.runpytest_subprocess(
+            *llm_args(server.base_url), *dataset("gsm8k", data), "-s", "--llm-client-process", "on", *extra
+        )
+    said = [line for line in result.stdout.lines if "http children at collection end" in line]
+    assert said == [f"http children at collection end: {children}"] or (extra == ("--fixtures",) and not said)
