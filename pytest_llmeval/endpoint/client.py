@@ -83,11 +83,9 @@ def make_process_pool(settings: EndpointSettings, on_death: Callable[[str], None
     return ProcessPool(
         settings.concurrency,
         settings.max_response_bytes,
-        connect_timeout=min(settings.timeout_s, 30.0),
-        inflate=True,
-        keepalive_expiry=KEEPALIVE_EXPIRY_S,
         httpx_tls=_is_https(settings),
         on_death=on_death,
+        **_pool_options(settings),
     )
 
 
@@ -95,12 +93,15 @@ def make_pool(settings: EndpointSettings, connections: int) -> native.HttpPool:
     return native.HttpPool(
         connections,
         settings.max_response_bytes,
-        connect_timeout=min(settings.timeout_s, 30.0),
-        inflate=True,
         # httpx's context only when this endpoint is https: it is all this client imports httpx for
         ssl_context=native.httpx_ssl_context() if _is_https(settings) else None,
-        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+        **_pool_options(settings),
     )
+
+
+def _pool_options(settings: EndpointSettings) -> dict[str, Any]:
+    """The `HttpPool` keywords both pools share: connect timeout, inflating, keep-alive expiry."""
+    return {"connect_timeout": min(settings.timeout_s, 30.0), "inflate": True, "keepalive_expiry": KEEPALIVE_EXPIRY_S}
 
 
 def _is_https(settings: EndpointSettings) -> bool:
