@@ -10,21 +10,40 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
-from pydantic import SecretStr, ValidationError
 
 from .errors import ConfigError
-from .settings import (
-    SHOWN_FAILURES,
-    ArenaOptions,
-    BaseURL,
-    EndpointSettings,
-    RunSettings,
-    field_default,
-    split_base_url,
-)
+
+if TYPE_CHECKING:  # the models are imported when settings are resolved: a run without --llm-model never needs them
+    from pydantic import ValidationError
+
+    from .settings import ArenaOptions, BaseURL, EndpointSettings, RunSettings
+
+SHOWN_FAILURES = 3  # settings.SHOWN_FAILURES, for the help text (checked by the same test)
+
+# The defaults the help texts show, written here so that declaring the options (every pytest run, the
+# plugin's too when it stays off) does not build the pydantic models; the models stay the one source:
+# tests/core/test_options.py checks every entry against `settings.field_default`.
+HELP_DEFAULTS: dict[str, Any] = {
+    "endpoint.concurrency": 16,
+    "endpoint.timeout_s": 600.0,
+    "endpoint.retries": 3,
+    "endpoint.max_response_bytes": 16 * 1024 * 1024,
+    "limit": None,
+    "seed": 42,
+    "early_stop_alpha": 0.05,
+    "max_errors": 0,
+    "repeats": 1,
+    "compare.max_drop": None,
+    "compare.significance": None,
+    "serve.timeout_s": 600.0,
+    "endpoint.client_process": "auto",
+    "max_tokens_budget": None,
+    "max_cost": None,
+    "mlflow_experiment": "pytest-llmbench",
+}
 
 
 @dataclass(frozen=True)
@@ -46,8 +65,8 @@ class OptionSpec:
 
     @property
     def text(self) -> str:
-        """The help text, `{default}` filled in from the settings model (the one place defaults live)."""
-        return self.help.format(default=field_default(self.field)) if self.field else self.help
+        """The help text, `{default}` filled in with the settings model's default (`HELP_DEFAULTS`)."""
+        return self.help.format(default=HELP_DEFAULTS[self.field]) if self.field else self.help
 
     def describe(self) -> str:
         """How an error names this option: `--llm-concurrency (ini llm_concurrency)`."""
@@ -599,6 +618,10 @@ def resolve_settings(config: pytest.Config) -> RunSettings | None:
         model = "arena"
     if not model:
         return None
+    from pydantic import SecretStr, ValidationError
+
+    from .settings import EndpointSettings, RunSettings
+
     api_key, judge_model, judge_key = opts.get("api_key"), opts.get("judge_model"), opts.get("judge_api_key")
     try:
         endpoint = _endpoint(
@@ -704,6 +727,8 @@ def _arena_options(opts: OptionReader) -> ArenaOptions | None:
     models, config_file = list(opts.get("arena_model")), opts.get("arena_config")
     if not models and not config_file:
         return None
+    from pydantic import ValidationError
+
     try:
         return _make_arena_options(models, config_file, opts)
     except ValidationError as exc:
@@ -711,6 +736,8 @@ def _arena_options(opts: OptionReader) -> ArenaOptions | None:
 
 
 def _make_arena_options(models: list[str], config_file: Any, opts: OptionReader) -> ArenaOptions:
+    from .settings import ArenaOptions
+
     return ArenaOptions(
         **_present(
             models=models,
@@ -728,6 +755,10 @@ def _make_arena_options(models: list[str], config_file: Any, opts: OptionReader)
 
 def _endpoint(**values: Any) -> EndpointSettings:
     """The model's endpoint settings; a refused value is named like any option (`endpoint.<field>`)."""
+    from pydantic import ValidationError
+
+    from .settings import EndpointSettings
+
     try:
         return EndpointSettings(**values)
     except ValidationError as exc:
@@ -757,6 +788,8 @@ def _validation_message(exc: ValidationError, prefix: str = "") -> str:
     if spec is None:
         return f"invalid llm option {field}: {error['msg']}"
     ctx, value = {k: _shown(v) for k, v in error.get("ctx", {}).items()}, _shown(error.get("input"))
+    from .settings import field_default
+
     try:
         default = field_default(field)
     except KeyError:  # a field under an optional section (arena.*): its default is documented, not computed
@@ -816,6 +849,8 @@ def _path(value: str | None) -> Path | None:
 
 def _replicas(urls: list[str]) -> tuple[BaseURL, ...] | None:
     """Several --llm-base-url: every replica's URL parts (the first is also `base_url`)."""
+    from .settings import split_base_url
+
     return tuple(split_base_url(url) for url in urls) if len(urls) > 1 else None
 
 

@@ -138,6 +138,35 @@ def test_no_option_help_writes_a_default_of_its_own():
             assert (f"{default:g}" if isinstance(default, float) else str(default)) in spec.text, spec.flag
 
 
+def test_the_help_defaults_are_the_models_defaults():
+    """Declaring the options must not build the pydantic models (every pytest run declares them), so
+    the help texts read `HELP_DEFAULTS`: each entry is the settings model's default, value and type."""
+    from pytest_llmeval import options, settings
+
+    fields = {spec.field for spec in options.OPTIONS if spec.field}
+    assert set(options.HELP_DEFAULTS) == fields
+    for field, shown in options.HELP_DEFAULTS.items():
+        default = settings.field_default(field)
+        assert (shown, type(shown)) == (default, type(default)), field
+    assert options.SHOWN_FAILURES == settings.SHOWN_FAILURES
+
+
+def test_an_ordinary_run_imports_no_settings_model(pytester):
+    """With the plugin installed but no --llm-model, pytest's own start-up is all a run pays: no
+    pydantic, no settings model, no client (the plugin's import was 90 ms of it)."""
+    pytester.makepyfile("def test_one():\n    pass\n")
+    pytester.makeconftest(
+        "import sys\n"
+        "def pytest_sessionfinish(session):\n"
+        "    loaded = sorted(m for m in sys.modules if m.startswith(('pydantic', 'pytest_llmeval.settings', "
+        "'pytest_llmeval.endpoint')))\n"
+        "    print('LOADED', loaded)\n"
+    )
+    result = pytester.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*LOADED []*"])
+
+
 def test_help_shows_the_models_defaults(pytester):
     result = pytester.runpytest("--help")
     text = " ".join(result.stdout.str().split())
