@@ -117,6 +117,7 @@ class SpendingSummary:
             self.unsent[report.nodeid.partition("/")[0]] += 1
             self.stop_reason = self.stop_reason or str(reason)
 
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: `-p no:xdist` has none
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         spend = getattr(node, "workeroutput", {}).get(SPEND_KEY)
         if spend:

@@ -175,3 +175,41 @@ def test_unreachable_hub_is_one_error_per_benchmark_not_per_subset(pytester, mod
     result = run(pytester, model_server, "-m", "iquiz or mmlu_pro")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*2 errors during collection*"])  # not one per subset (2 + 14)
+
+
+def test_a_wrong_answer_is_the_calls_exception_for_every_plugin(pytester, model_server, gsm8k_file):
+    """A wrong answer is the failed call's exception, as for any test: a conftest's makereport sees a
+    WrongAnswer in `call.excinfo`, xfail marks work (a wrong answer xfails, a right one under strict
+    xfail fails), and -x stops at the first wrong answer, with xdist's plugin turned off too."""
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if "0001" in item.nodeid or "0002" in item.nodeid:  # pens: right; pages: right
+                    item.add_marker(pytest.mark.xfail(strict=True, reason="known"))
+                if "0003" in item.nodeid:  # the bus question: wrong
+                    item.add_marker(pytest.mark.xfail(reason="known"))
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_makereport(item, call):
+            report = yield
+            if call.when == "call":
+                kind = type(call.excinfo.value).__name__ if call.excinfo else None
+                print(f"\\nCALL {item.nodeid.rsplit('::', 1)[-1]} {kind} {report.outcome}")
+            return report
+        """
+    )
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "-s", "-rxXf")
+    calls = sorted(line for line in result.stdout.lines if line.startswith("CALL"))
+    assert calls == [
+        "CALL 0000 None passed",
+        "CALL 0001 None failed",  # right answer under strict xfail: [XPASS(strict)]
+        "CALL 0002 None failed",
+        "CALL 0003 WrongAnswer skipped",  # xfailed
+    ]
+    result.assert_outcomes(passed=1, failed=2, xfailed=1)
+    stopped = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "-x", "-p", "no:xdist")
+    assert stopped.ret == pytest.ExitCode.TESTS_FAILED
+    stopped.stdout.fnmatch_lines(["*stopping after 1 failures*"])
