@@ -80,10 +80,18 @@ class EvalRuntime:
     def start_client_process_early(self) -> None:
         """Make the dispatcher now when its chat requests go through a child process
         (--llm-client-process): the child imports (~80 ms, on another core) while this process
-        reads the datasets and builds the items, instead of holding up the first request."""
+        reads the datasets and builds the items, instead of holding up the first request.
+        Called when collection begins; `stop_unused_client_process` undoes it."""
         wanted = self.sends_requests and self.settings.arena is None and self.settings.endpoint.uses_client_process()
         if wanted and self._dispatcher is None:
             self.dispatcher  # noqa: B018 - made for its side effect: the child starts
+
+    def stop_unused_client_process(self) -> None:
+        """Undo `start_client_process_early` when no sample item is left to run (-k/-m): the child
+        is stopped; a later request (a hand-written test's `llm`) makes a new dispatcher."""
+        if self._dispatcher is not None and not self._dispatcher.requests_sent:
+            self._dispatcher.close()
+            self._dispatcher = None
 
     def throttling(self) -> ThrottleSummary | None:
         """What adaptive concurrency did in this process (None when no chat request was sent: the

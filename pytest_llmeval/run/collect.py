@@ -27,6 +27,13 @@ class SampleCollection:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool | None:
+        # What start-up made (modules, classes, the settings) lives until exit: frozen now, the full
+        # collection after the items are built scans only what collection made (30 ms less at 1,319).
+        gc.freeze()
+        if _runs_items(session.config):
+            # the HTTP child imports on the other core while the datasets are read and the items
+            # built, so it takes the first request at once (stopped again if -k/-m leave no sample)
+            self.evaluation.runtime.start_client_process_early()
         if not self.evaluation.samples_only:
             return None
         session.perform_collect([])  # no test files; pytest_collection_modifyitems adds the samples
@@ -44,19 +51,12 @@ class SampleCollection:
             gc.freeze()
 
     @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
-    def pytest_start_client_process(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        """Once -k/-m have deselected: when sample items are left to run, the HTTP child process
-        starts now (--llm-client-process), so that it is ready by the first request."""
-        option = config.option
-        runs_items = not (
-            option.collectonly
-            or getattr(option, "showfixtures", False)
-            or getattr(option, "show_fixtures_per_test", False)
-        )
-        if runs_items and any(
-            isinstance(item, SampleItem) and item.runtime is self.evaluation.runtime for item in items
-        ):
-            self.evaluation.runtime.start_client_process_early()
+    def pytest_stop_unused_client_process(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Once -k/-m have deselected: with no sample item of this run left, the HTTP child
+        started at the beginning of collection (--llm-client-process) is stopped."""
+        runtime = self.evaluation.runtime
+        if not any(isinstance(item, SampleItem) and item.runtime is runtime for item in items):
+            runtime.stop_unused_client_process()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -149,3 +149,11 @@ class SampleCollection:
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         self.evaluation.deselected.update(item.benchmark.name for item in items if isinstance(item, SampleItem))
+
+
+def _runs_items(config: pytest.Config) -> bool:
+    """Whether this session runs its items (not --collect-only, --fixtures or --fixtures-per-test)."""
+    option = config.option
+    return not (
+        option.collectonly or getattr(option, "showfixtures", False) or getattr(option, "show_fixtures_per_test", False)
+    )
