@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,10 @@ for _reads_metadata in ("math_verify", "httpx_aiohttp", "httpcore2"):
         __import__(_reads_metadata)
     except ImportError:
         pass
+
+# Parquet files the tests read are copied as JSON lines on first read (benchmarks/parquet_rows.py):
+# into a folder of the tests' own, never the user's cache (subprocess runs inherit it).
+os.environ.setdefault("LLMEVAL_ROWS_CACHE", tempfile.mkdtemp(prefix="llmeval-rows-"))
 
 pytest_plugins = ["pytester"]
 
