@@ -15,7 +15,11 @@ collection time, the time of its last hook (`pytest_unconfigure`) and its peak R
      single-process run at the same N (goal <= 1.2x); then the same with each process's largest
      child added (its HTTP client process, or a scorer's helper such as math-verify's; not the
      controller's: its children are the workers);
-  5. peak RSS of a 100,000-sample single-process run (goal < 400 MB).
+  5. peak RSS of a 100,000-sample single-process run (goal < 400 MB);
+  6. the same `-n 2` figures for bare pytest (the plugin installed, not enabled) over as many
+     trivial passing parametrized items: what pytest-xdist's process model itself costs, the
+     reference for figure 4; with each process's CPU seconds for both. (Passing: bare pytest with
+     that many failures is quadratic, 61 s of CPU at 10,000 one-line failures here.)
 
 Figures of one run are compared with each other only (ratios), never with another machine's.
 """
@@ -65,6 +69,7 @@ def write(config):
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     out = {"role": worker, "collect_s": _started.get("collected"), "items": _started.get("items"),
            "last_hook": time.time(), "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
            # the largest child reaped so far: the HTTP client's process (--llm-client-process)
            "child_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
     folder = os.environ["LLMEVAL_PROBE_DIR"]
@@ -93,6 +98,10 @@ class Run:
     def per_role(self, key: str) -> str:
         """ "gw0 74 MB, gw1 74 MB, main 89 MB": a probe's figure `key` (kB) for each process."""
         return ", ".join(f"{p['role']} {p[key] // 1024} MB" for p in sorted(self.probes, key=lambda p: p["role"]))
+
+    def cpu(self) -> str:
+        """ "gw0 5.3 s, gw1 5.4 s, main 5.2 s": each process's CPU seconds (user + system)."""
+        return ", ".join(f"{p['role']} {p['cpu_s']:.1f} s" for p in sorted(self.probes, key=lambda p: p["role"]))
 
     @property
     def rss_sum_with_children_mb(self) -> float:
@@ -133,16 +142,36 @@ def write_gsm8k(path: Path, count: int) -> Path:
     return path
 
 
+BARE_TESTS = """
+import pytest
+
+@pytest.mark.parametrize("i", range({count}))
+def test_item(i):
+    assert i >= 0
+"""
+
+
 def run(work: Path, server: FakeOpenAIServer, count: int, workers: int = 0) -> Run:
     data = work / f"gsm8k-{count}.jsonl"
     if not data.exists():
         write_gsm8k(data, count)
+    return run_pytest(work, [*gsm8k_args(server.base_url, data), "--llm-concurrency", "64"], count, workers)
+
+
+def run_bare(work: Path, count: int, workers: int = 0) -> Run:
+    """Bare pytest over `count` trivial passing items (figure 6)."""
+    tests = work / f"test_bare_{count}.py"
+    if not tests.exists():
+        tests.write_text(BARE_TESTS.format(count=count))
+    return run_pytest(work, [str(tests)], count, workers)
+
+
+def run_pytest(work: Path, arguments: list[str], count: int, workers: int) -> Run:
     probes = Path(tempfile.mkdtemp(dir=work))
     env = bytecode_env()
     env["LLMEVAL_PROBE_DIR"] = str(probes)
     env["PYTHONPATH"] = os.pathsep.join([str(work), env.get("PYTHONPATH", "")])
-    args = [sys.executable, "-m", "pytest", "-p", "llmeval_memprobe", *gsm8k_args(server.base_url, data)]
-    args += ["--llm-concurrency", "64", *QUIET]
+    args = [sys.executable, "-m", "pytest", "-p", "llmeval_memprobe", *arguments, *QUIET]
     if workers:
         args += ["-n", str(workers)]
     started = time.perf_counter()
@@ -209,12 +238,21 @@ def main() -> None:
             f"{parallel.rss_sum_with_children_mb / large.rss_sum_with_children_mb:.2f}x (children: {children}; "
             f"alone {large.main['child_peak_rss_kb'] // 1024} MB)"
         )
+        print(f"   CPU seconds: -n 2 {parallel.cpu()}; alone {large.cpu()}")
         if args.huge:
             huge = run(work, server, args.huge)
             print(
                 f"5. {args.huge} samples, 1 proc  {huge.main['peak_rss_kb'] / 1024:8.0f} MB peak RSS (goal < 400 MB), "
                 f"exit after last hook {huge.exit_s:.2f} s, wall {huge.wall_s:.1f} s, exit code {huge.exit_code}"
             )
+        bare_alone, bare_parallel = run_bare(work, args.large), run_bare(work, args.large, workers=2)
+        print(
+            f"6. bare pytest, {args.large} trivial items: -n 2 peak RSS, all procs "
+            f"{bare_parallel.rss_sum_mb:.0f} MB vs {bare_alone.rss_sum_mb:.0f} MB alone   ratio "
+            f"{bare_parallel.rss_sum_mb / bare_alone.rss_sum_mb:.2f}x ({bare_parallel.per_role('peak_rss_kb')}); "
+            f"wall {bare_parallel.wall_s:.1f} s vs {bare_alone.wall_s:.1f} s"
+        )
+        print(f"   CPU seconds: -n 2 {bare_parallel.cpu()}; alone {bare_alone.cpu()}")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

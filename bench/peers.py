@@ -23,7 +23,13 @@ The peers live in their own virtual environments under `--cache` (default
 `~/.cache/pytest-llmbench/peers/<name>-<version>`), made on first use with `python -m venv` and
 `pip install evalscope==1.14.1` / `pip install 'lm-eval[api]==0.4.13'` from PyPI (about 1.5 GB together;
 neither needs torch for an API model). `--evalscope-python` / `--lmeval-python` use an existing
-environment instead. Wall time is from process start to exit (imports and data loading included:
+environment instead. The plugin runs the same way, from an environment of its own made with
+`pip install -e <this checkout>` (what a user installs, without the dev tools: a development
+environment's extra packages cost start-up, e.g. selenium's trio, imported by anyio's pytest plugin,
+50 ms); `--plugin-python` names another (`--plugin-python .venv/bin/python` for a development one). Each tool's
+dataset caches (the peers' Hugging Face home, the plugin's parquet row copies) start empty in the
+bench's folder: cold in the first round, warm in later ones, for all three alike.
+Wall time is from process start to exit (imports and data loading included:
 what a user waits for). Ratios within one run only; the load average is printed at start and end.
 """
 
@@ -44,6 +50,7 @@ from _common import QUIET, bytecode_env, gsm8k_args  # type: ignore[import-not-f
 from pytest_llmeval.testing import FakeOpenAIServer, FakeServerConfig
 
 PEERS = {"evalscope": ("evalscope", "1.14.1"), "lmeval": ("lm-eval", "0.4.13")}
+CHECKOUT = Path(__file__).resolve().parent.parent
 REPLY = "Natalia sold 48 clips in April and 24 in May.\n#### 72\nANSWER: 72"
 README = """---
 configs:
@@ -97,6 +104,27 @@ def peer_python(name: str, given: str | None, cache: Path) -> str:
     return str(python)
 
 
+def plugin_python(given: str | None, cache: Path) -> str:
+    """The interpreter of the plugin's own environment (`pip install -e` of this checkout), made on
+    first use and again whenever pyproject.toml changes."""
+    if given:
+        return given
+    import hashlib
+
+    stamp = hashlib.sha256((CHECKOUT / "pyproject.toml").read_bytes()).hexdigest()[:12]
+    venv = cache / f"plugin-{stamp}"
+    python = venv / "bin" / "python"
+    if (
+        python.exists()
+        and subprocess.run([python, "-c", "import pytest_llmeval.plugin"], capture_output=True).returncode == 0
+    ):
+        return str(python)
+    print(f"installing this checkout into {venv} (first use; dependencies from PyPI)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "-e", str(CHECKOUT)], check=True)
+    return str(python)
+
+
 def offline_env(home: Path) -> dict[str, str]:
     """No hub, one HF/ModelScope home under `home`, bytecode caching on for all three (a sandbox's
     PYTHONDONTWRITEBYTECODE made the editable plugin recompile itself every run, 0.2-0.3 s, while
@@ -109,14 +137,15 @@ def offline_env(home: Path) -> dict[str, str]:
         MODELSCOPE_CACHE=str(home / "ms"),
         OPENAI_API_KEY="EMPTY",
         TOKENIZERS_PARALLELISM="false",
+        LLMEVAL_ROWS_CACHE=str(home / "rows"),  # the plugin's parquet row copies (benchmarks/parquet_rows.py)
     )
     return env
 
 
-def run_plugin(work: Path, url: str, data: Path, args: argparse.Namespace) -> list[str]:
+def run_plugin(python: str, work: Path, url: str, data: Path, args: argparse.Namespace) -> list[str]:
     (work / "pytest.ini").write_text("[pytest]\n")
     return [
-        *(sys.executable, "-m", "pytest", *QUIET, *gsm8k_args(url, data)),
+        *(python, "-m", "pytest", *QUIET, *gsm8k_args(url, data)),
         *("--llm-bench-arg", f"gsm8k.few_shot_num={args.shots}", "--llm-concurrency", str(args.concurrency)),
     ]
 
@@ -196,19 +225,21 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pytest-llmbench" / "peers")
     parser.add_argument("--evalscope-python", help="an existing environment's python with evalscope")
     parser.add_argument("--lmeval-python", help="an existing environment's python with lm-eval")
+    parser.add_argument("--plugin-python", help="an existing environment's python with this plugin")
     parser.add_argument("--only", nargs="*", choices=["plugin", "evalscope", "lmeval"], default=None)
     args = parser.parse_args()
     wanted = args.only or ["plugin", "evalscope", "lmeval"]
     pythons = {
         "evalscope": peer_python("evalscope", args.evalscope_python, args.cache) if "evalscope" in wanted else "",
         "lmeval": peer_python("lmeval", args.lmeval_python, args.cache) if "lmeval" in wanted else "",
+        "plugin": plugin_python(args.plugin_python, args.cache) if "plugin" in wanted else "",
     }
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(FakeServerConfig(fixed_reply=REPLY)) as server:
         work = Path(tmp)
         data = write_release(work / "gsm8k", args.samples)
         env = offline_env(work)
         builders = {
-            "plugin": lambda: run_plugin(work, server.base_url, data, args),
+            "plugin": lambda: run_plugin(pythons["plugin"], work, server.base_url, data, args),
             "evalscope": lambda: run_evalscope(pythons["evalscope"], work, server.base_url, data, args),
             "lmeval": lambda: run_lmeval(pythons["lmeval"], work, server.base_url, data, args),
         }
