@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .distribution import TAKEOVER_KEY, StaticShareScheduling, is_sample_nodeid
+from .distribution import TAKEOVER_KEY, is_sample_nodeid
+
+if TYPE_CHECKING:  # imported when xdist asks for a scheduler: a run without -n never imports xdist's
+    from .xdist_scheduler import StaticShareScheduling
 
 BENCHMARKS_KEY = "llmeval_benchmarks"
 DESELECTED_KEY = "llmeval_deselected"  # workeroutput: {benchmark: sample items deselected}
@@ -73,6 +76,8 @@ class XdistHooks:
 
     @pytest.hookimpl
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> StaticShareScheduling:
+        from .xdist_scheduler import StaticShareScheduling
+
         self._scheduler = StaticShareScheduling(config, log, self._workerinput()[BENCHMARKS_KEY])
         self._scheduler.session = self._session
         return self._scheduler

@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..errors import ConfigError, LLMEvalError
-from ..settings import RunSettings
-from .datasets import benchmark_messages
-from .load import DATASETS, PerfSpec, make_spec, parse_words
-from .metrics import PerfResult
-from .replicas import ReplicaTarget
-from .table import perf_lines
 
-if TYPE_CHECKING:  # the load generator and the capacity search: imported by what runs them
+if TYPE_CHECKING:  # the perf modules are imported where perf work is asked for: an evaluation needs none
+    from ..settings import RunSettings
     from . import capacity, runner
+    from .load import PerfSpec
+    from .metrics import PerfResult
+    from .replicas import ReplicaTarget
 
 PLUGIN_NAME = "llmeval-perf"
 REPORTER_NAME = "llmeval-perf-report"  # PerfReporter, where reports arrive
@@ -36,7 +34,7 @@ REPORT_ATTR = "llmeval_perf"
 CAPACITY_ATTR = "llmeval_capacity"  # a CapacityResult as JSON, on the report of the test that searched
 SWEEP_NODEID = "llmeval-perf::sweep"
 CAPACITY_NODEID = "llmeval-perf::capacity"
-RESULTS_KEY = pytest.StashKey[list[PerfResult]]()
+RESULTS_KEY = pytest.StashKey["list[PerfResult]"]()
 CAPACITY_KEY = pytest.StashKey["list[capacity.CapacityResult]"]()
 
 
@@ -96,6 +94,8 @@ class PerfPlugin:
         words = settings.perf_words
         self.sweep: PerfSpec | None = None
         self.capacity: tuple[capacity.CapacitySearch, dict[str, Any]] | None = None
+        if settings.perf_slo or words:
+            from .load import make_spec, parse_words
         if settings.perf_slo:
             from . import capacity
 
@@ -116,6 +116,8 @@ class PerfPlugin:
     def validate(self, spec: PerfSpec) -> PerfSpec:
         """Checks that need the session: the dataset name, paths relative to the invocation folder
         and the tokenizer. Returns the spec with absolute paths. Raises ConfigError."""
+        from .load import DATASETS
+
         workload = spec.workload
         updates: dict[str, Any] = {}
         if workload.dataset not in DATASETS:
@@ -145,6 +147,8 @@ class PerfPlugin:
 
     def job(self, spec: PerfSpec) -> runner.PerfJob:
         from . import runner
+        from .datasets import benchmark_messages
+        from .load import DATASETS
 
         endpoint = self.settings.endpoint
         workload = spec.workload
@@ -178,6 +182,7 @@ class PerfPlugin:
         """Usage errors of a capacity search, before any request: the workload (validated as the
         first level would be) and an SLO on a streaming figure of an unstreamed workload."""
         from . import capacity
+        from .load import make_spec
 
         spec = self.validate(make_spec({**load, **capacity.level_load(search, search.start, search.requests(1), 1)}))
         streamed = [c.label for c in search.slo if c.metric in ("ttft", "tpot", "itl")]
@@ -201,6 +206,7 @@ class PerfPlugin:
         """Run a capacity search (each value: one perf job of `repeats` levels); the measured levels
         and the answer are kept on `item` for its report."""
         from . import capacity
+        from .load import make_spec
 
         self.check_search(search, load)
 
@@ -233,6 +239,8 @@ class PerfPlugin:
             mark = item.get_closest_marker("perf")
             if mark is None or isinstance(item, PerfSweepItem):
                 continue
+            from .load import make_spec
+
             try:
                 if mark.args:
                     raise ConfigError(
@@ -288,6 +296,8 @@ def replica_targets(endpoint: Any, api: str) -> list[ReplicaTarget]:
     """Several --llm-base-url: one target per replica, the load spread over them (perf/replicas.py)."""
     if len(endpoint.replicas) < 2:
         return []
+    from .replicas import ReplicaTarget
+
     return [
         ReplicaTarget(
             url=replica.require_base_url(),
@@ -345,12 +355,15 @@ class PerfReporter:
 
     def results(self) -> list[tuple[str, list[PerfResult]]]:
         """(nodeid, levels) of every perf run of the session seen by this process, in order."""
+        from .metrics import PerfResult
+
         return [(run["nodeid"], [PerfResult.model_validate(r) for r in run["results"]]) for run in self.runs]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.runs:
             return
         from . import capacity
+        from .table import perf_lines
 
         terminalreporter.section("llmeval perf")
         for nodeid, results in self.results():
