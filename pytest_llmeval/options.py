@@ -782,14 +782,14 @@ _LEVELS = ("early_stop_alpha", "compare.significance")  # error levels of statis
 
 def _validation_message(exc: ValidationError, prefix: str = "") -> str:
     """The first refused value as a usage error naming the option, its ini key and its default."""
+    from .settings import field_default
+
     error = exc.errors()[0]
     field = prefix + ".".join(str(part) for part in error["loc"])
     spec = _BY_FIELD.get(field)
     if spec is None:
         return f"invalid llm option {field}: {error['msg']}"
     ctx, value = {k: _shown(v) for k, v in error.get("ctx", {}).items()}, _shown(error.get("input"))
-    from .settings import field_default
-
     try:
         default = field_default(field)
     except KeyError:  # a field under an optional section (arena.*): its default is documented, not computed

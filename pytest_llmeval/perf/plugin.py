@@ -94,10 +94,9 @@ class PerfPlugin:
         words = settings.perf_words
         self.sweep: PerfSpec | None = None
         self.capacity: tuple[capacity.CapacitySearch, dict[str, Any]] | None = None
-        if settings.perf_slo or words:
-            from .load import make_spec, parse_words
         if settings.perf_slo:
             from . import capacity
+            from .load import parse_words
 
             own, rest = capacity.search_words(words)
             search_args, load = capacity.split_words({**parse_words(rest), **own})
@@ -105,6 +104,8 @@ class PerfPlugin:
             self.check_search(search, load)
             self.capacity = (search, load)
         elif words:
+            from .load import make_spec, parse_words
+
             self.sweep = self.validate(make_spec(parse_words(words)))
 
     # -- jobs --------------------------------------------------------------------------------
