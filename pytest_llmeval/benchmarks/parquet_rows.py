@@ -155,24 +155,40 @@ def _rows_copied(content: bytes, path: Path, copy: Path, marker: Path) -> Iterat
         return
     handle, temporary = started
     count, written, writing, complete = 0, 0, True, False
+    rows = _batches(file)
+
+    def keep(row: dict[str, Any]) -> None:
+        nonlocal count, written, writing
+        if writing:
+            try:
+                line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
+                written += len(line)
+                writing = written <= MAX_COPY_BYTES
+                if writing:
+                    handle.write(line)
+            except (OSError, TypeError, ValueError):  # a full disk, or a value json cannot hold
+                writing = False
+        count += 1
+
     try:
-        for row in _batches(file):
-            if writing:
-                try:
-                    line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
-                    written += len(line)
-                    writing = written <= MAX_COPY_BYTES
-                    if writing:
-                        handle.write(line)
-                except (OSError, TypeError, ValueError):  # a full disk, or a value json cannot hold
-                    writing = False
-            count += 1
+        for row in rows:
+            keep(row)
             yield row
         complete = True
+    except GeneratorExit:
+        # The reader took the rows it needed (few-shot examples, a sample limit): the rest is
+        # copied too, once, so that later runs find a whole copy and never import pyarrow.
+        with contextlib.suppress(Exception):  # a file damaged further on: no copy, as before
+            for row in rows:
+                keep(row)
+                if not writing:
+                    break
+            complete = True
+        raise
     finally:
         if complete and writing:
             _finish_copy(handle, temporary, copy, count)
-        else:  # the reader stopped early (a limit), failed, or the copy could not be written
+        else:  # failed, or the copy could not be written
             _abandon(handle, temporary)
 
 

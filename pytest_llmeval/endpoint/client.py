@@ -148,6 +148,7 @@ class ChatClient:
         self._chat_pool: native.HttpPool | ProcessPool = chat_pool if chat_pool is not None else self._pool
         self._headers = settings.headers()
         self._heads: dict[tuple[str, str], tuple[native.Target, bytes]] = {}
+        self._post_urls: dict[bool, str] = {}  # completion?: URL (settings are frozen; ~4 us a request)
         register_secret(settings.api_key.get_secret_value() if settings.api_key is not None else None)
 
     async def aclose(self) -> None:
@@ -303,7 +304,7 @@ class ChatClient:
         started = time.perf_counter()
         if body.get("stream"):
             return await self._stream(body, started)
-        url = self.settings.completions_url if wire.is_completion(body) else self.settings.chat_url
+        url = self._post_url(wire.is_completion(body))
         reply = await self._exchange("POST", url, wire.encode(body), pool=self._chat_pool)
         _raise_for_status(reply, self.settings)
         latency = time.perf_counter() - started
@@ -321,11 +322,17 @@ class ChatClient:
             latency_s=latency,
         )
 
+    def _post_url(self, completion: bool) -> str:
+        url = self._post_urls.get(completion)
+        if url is None:
+            url = self._post_urls[completion] = self.settings.completions_url if completion else self.settings.chat_url
+        return url
+
     async def _stream(self, body: dict[str, Any], started: float) -> ChatResponse:
         state = wire.StreamState()
         try:
             reply = await self._exchange(
-                "POST", self.settings.chat_url, wire.encode(wire.with_stream(body, True)), state.feed, self._chat_pool
+                "POST", self._post_url(False), wire.encode(wire.with_stream(body, True)), state.feed, self._chat_pool
             )
         except wire.WireError as exc:  # raised by the stream's reader as the bytes arrived
             raise _wire_error(exc, 200) from None

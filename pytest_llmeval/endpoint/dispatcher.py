@@ -350,7 +350,7 @@ class Dispatcher:
                 if store and self.cache is not None:
                     self.cache.put(key, self.settings.model, response)
                 if queued_s is not None:  # after the cache: a cached answer never waited
-                    response = response.model_copy(update={"queued_s": queued_s})
+                    response.queued_s = queued_s  # a new object of this request alone (no copy: ~7 us)
                 own.set_result(response)
                 return response
             except BaseException as exc:

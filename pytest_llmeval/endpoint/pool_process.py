@@ -223,6 +223,9 @@ class ProcessPool:
     async def ready(self) -> None:
         """Wait until the child can take requests (or has failed to start): a caller that times its
         requests calls this first, so that the child's start-up is not counted as latency."""
+        starting = self._starting
+        if starting is not None and starting.done() and not starting.cancelled() and starting.exception() is None:
+            return  # the child is up, or said why not (`death`): every request after the first
         if self.death is None:
             self.start_soon()  # nothing when started already
             assert self._starting is not None

@@ -116,12 +116,22 @@ def test_a_damaged_copy_is_one_error_naming_it(tmp_path: Path, cache: Path) -> N
     assert str(copy) in str(caught.value)
 
 
-def test_a_reader_that_stops_early_leaves_no_copy(tmp_path: Path, cache: Path) -> None:
-    path = write(tmp_path / "test.parquet", TEXT)
+def test_a_reader_that_stops_early_still_leaves_a_whole_copy(tmp_path: Path, cache: Path) -> None:
+    """Few-shot examples read the first rows of a train split only: the rest is copied as the reader
+    lets go, so that the next run reads the copy (without pyarrow) instead of the parquet file."""
+    big = pa.table({"question": [f"question {i}" for i in range(3000)], "answer": [f"#### {i}" for i in range(3000)]})
+    path = write(tmp_path / "train.parquet", big)
     rows = parquet_rows(path)
-    assert next(rows) == TEXT.to_pylist()[0]
+    assert [next(rows) for _ in range(4)] == big.slice(0, 4).to_pylist()
     rows.close()
-    assert not list(cache.iterdir())
+    (copy,) = cache.glob("*.jsonl")
+    assert not list(cache.glob("*.part"))
+    assert json.loads(copy.read_bytes().splitlines()[-1]) == ["end", 3000]
+    path.write_bytes(b"PAR1 not read again")  # same name, other bytes: a new copy would be needed
+    rows = parquet_rows(write(tmp_path / "again.parquet", big))
+    assert [next(rows) for _ in range(2)] == big.slice(0, 2).to_pylist()
+    rows.close()
+    assert list(cache.glob("*.jsonl")) == [copy]
 
 
 def test_copies_off_or_unwritable_still_give_the_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,9 +152,13 @@ def test_a_broken_parquet_file_is_one_dataset_error(tmp_path: Path, cache: Path)
         list(parquet_rows(path))
 
 
-def test_an_evaluation_read_twice_from_parquet_gives_the_same_result(pytester: pytest.Pytester, cache: Path) -> None:
-    """A GSM8K folder in its release layout, run twice: the second run reads the copy (no pyarrow
-    in the process) and scores every sample the same."""
+@pytest.mark.parametrize("shots", [0, 1])
+def test_an_evaluation_read_twice_from_parquet_gives_the_same_result(
+    pytester: pytest.Pytester, cache: Path, shots: int
+) -> None:
+    """A GSM8K folder in its release layout, run twice: the second run reads the copies (no pyarrow
+    in the process) and scores every sample the same; with a few-shot example too, of which the
+    train split's first row only is read."""
     rows = [{"question": f"What is {i} + 1?", "answer": f"#### {i + 1}"} for i in range(6)]
     folder = pytester.path / "gsm8k"
     write(folder / "main" / "test-00000-of-00001.parquet", pa.Table.from_pylist(rows))
@@ -161,6 +175,7 @@ def test_an_evaluation_read_twice_from_parquet_gives_the_same_result(pytester: p
                 "no:cacheprovider",
                 *("--llm-model", "fake-model", "--llm-base-url", server.base_url, "--llm-no-cache"),
                 *("-m", "gsm8k", "--llm-dataset", f"gsm8k={folder}"),
+                *("--llm-bench-arg", f"gsm8k.few_shot_num={shots}"),
                 "--llm-results",
                 str(pytester.path / "results.json"),
             )
