@@ -46,6 +46,7 @@ from ..user_cache import user_cache_dir
 
 FORMAT = "llmeval-rows/1"  # the first line of every copy; a new layout gets a new name
 MAX_COPIED_BYTES = 32 * 1024 * 1024  # larger parquet files are read with pyarrow (hashing costs ~20 ms here)
+MAX_DRAINED_BYTES = 4 * 1024 * 1024  # a file read in part is copied whole up to this size (GSM8K train: about 2 MB)
 MAX_COPY_BYTES = 256 * 1024 * 1024  # a copy larger than this is dropped: the file is read with pyarrow
 CACHE_ENV = "LLMEVAL_ROWS_CACHE"
 
@@ -176,14 +177,16 @@ def _rows_copied(content: bytes, path: Path, copy: Path, marker: Path) -> Iterat
             yield row
         complete = True
     except GeneratorExit:
-        # The reader took the rows it needed (few-shot examples, a sample limit): the rest is
-        # copied too, once, so that later runs find a whole copy and never import pyarrow.
-        with contextlib.suppress(Exception):  # a file damaged further on: no copy, as before
-            for row in rows:
-                keep(row)
-                if not writing:
-                    break
-            complete = True
+        # The reader took the rows it needed (few-shot examples, a sample limit): the rest of a
+        # small file is copied too, once, so that later runs find a whole copy and never import
+        # pyarrow. A larger one is not: its reader would wait seconds for rows it did not ask for.
+        if len(content) <= MAX_DRAINED_BYTES:
+            with contextlib.suppress(Exception):  # a file damaged further on: no copy
+                for row in rows:
+                    keep(row)
+                    if not writing:
+                        break
+                complete = True
         raise
     finally:
         if complete and writing:

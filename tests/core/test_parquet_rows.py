@@ -134,6 +134,20 @@ def test_a_reader_that_stops_early_still_leaves_a_whole_copy(tmp_path: Path, cac
     assert list(cache.glob("*.jsonl")) == [copy]
 
 
+def test_a_large_file_read_in_part_is_not_copied(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copying the rest of a large file would make a reader that asked for a few rows wait for all."""
+    from pytest_llmeval.benchmarks import parquet_rows as module
+
+    path = write(tmp_path / "test.parquet", TEXT)
+    monkeypatch.setattr(module, "MAX_DRAINED_BYTES", path.stat().st_size - 1)
+    rows = parquet_rows(path)
+    assert next(rows) == TEXT.to_pylist()[0]
+    rows.close()
+    assert not list(cache.glob("*.jsonl")) and not list(cache.glob("*.part"))
+    assert list(parquet_rows(path)) == TEXT.to_pylist()  # read whole: copied
+    assert len(list(cache.glob("*.jsonl"))) == 1
+
+
 def test_copies_off_or_unwritable_still_give_the_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "test.parquet", TEXT)
     monkeypatch.setenv(CACHE_ENV, "")
