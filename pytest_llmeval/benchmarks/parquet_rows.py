@@ -15,11 +15,17 @@ integer, a float32/float64, a bool or null, or lists and structs of those; for t
 (images as bytes, timestamps, decimals, maps) is read with pyarrow on every run, and remembered by
 path, size, change time and inode so that it is not read whole again.
 
+When: a file of at most `MAX_WHOLE_COPY_BYTES` (4 MB) is copied whole before its first row is handed
+out, so a run that reads only its first rows (few-shot examples from a train split) leaves a whole
+copy too; a larger one is copied as its rows pass, and a reader that stops early leaves no copy
+(it would wait for rows it did not ask for).
+
 What keeps a copy true to its file: the bytes hashed are the bytes parsed (the file is read once),
 so a file replaced while it is read cannot leave its rows under another content's name; the copy
 ends with a line that counts its rows, so a copy cut short (a full disk, a killed run) is never
 read (the parquet file is read again and the copy rewritten); one that would exceed
-`MAX_COPY_BYTES` (256 MB: repetitive text compresses far in parquet) is dropped, and partial copies
+`MAX_COPY_BYTES` (256 MB: repetitive text compresses far in parquet) is dropped and the file
+remembered as not to be copied, and partial copies
 a killed run left are removed a day later. A copy is as trusted as the file it was made from:
 whoever can write the cache folder can change rows, as with the hubs' own caches. A cache folder
 that cannot be written is no error: the rows are read with pyarrow.
@@ -46,7 +52,7 @@ from ..user_cache import user_cache_dir
 
 FORMAT = "llmeval-rows/1"  # the first line of every copy; a new layout gets a new name
 MAX_COPIED_BYTES = 32 * 1024 * 1024  # larger parquet files are read with pyarrow (hashing costs ~20 ms here)
-MAX_DRAINED_BYTES = 4 * 1024 * 1024  # a file read in part is copied whole up to this size (GSM8K train: about 2 MB)
+MAX_WHOLE_COPY_BYTES = 4 * 1024 * 1024  # copied whole at the first read, even one that stops early (GSM8K train: 2 MB)
 MAX_COPY_BYTES = 256 * 1024 * 1024  # a copy larger than this is dropped: the file is read with pyarrow
 CACHE_ENV = "LLMEVAL_ROWS_CACHE"
 
@@ -71,7 +77,7 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
     # its rows copied under the old content's name
     content = _small_content(path) if marker is not None and not marker.exists() else None
     if folder is None or marker is None or content is None:
-        yield from _batches(_open(path))
+        yield from _batches(_open(path), path)
         return
     copy = folder / f"{hashlib.sha256(content).hexdigest()}.jsonl"
     cached = _read_copy(copy)
@@ -139,60 +145,91 @@ def _copied_rows(handle: IO[bytes], copy: Path, count: int) -> Iterator[dict[str
 
 
 def _rows_copied(content: bytes, path: Path, copy: Path, marker: Path) -> Iterator[dict[str, Any]]:
-    """The rows parsed from `content` (the bytes of `path`), written to `copy` as they pass when
-    every column can be (else the file is remembered at `marker`). A copy that grows past
-    `MAX_COPY_BYTES` is dropped (repetitive text compresses far in parquet)."""
+    """The rows parsed from `content` (the bytes of `path`), written to `copy` when every column can
+    be (else the file is remembered at `marker`, as is one whose copy would exceed `MAX_COPY_BYTES`:
+    repetitive text compresses far in parquet)."""
     import pyarrow as pa
 
     file = _open(path, pa.BufferReader(content))
-    copyable = _copyable_schema(file.schema_arrow)
-    if not copyable:
-        with contextlib.suppress(OSError):
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-    started = _start_copy(copy) if copyable else None
+    if not _copyable_schema(file.schema_arrow):
+        _remember_not_copied(marker)
+        yield from _batches(file, path)
+        return
+    if len(content) <= MAX_WHOLE_COPY_BYTES:
+        # Copied whole before the first row is handed out: a reader that wants only the first rows
+        # (few-shot examples) still leaves a whole copy for the next run, and the work is done in
+        # the reader's own call (an interrupt reaches it), never when a dropped reader is collected.
+        if _copy_whole(_batches(file, path), copy, marker) and (cached := _read_copy(copy)) is not None:
+            yield from cached
+        else:
+            yield from _batches(_open(path, pa.BufferReader(content)), path)
+        return
+    yield from _rows_written(_batches(file, path), copy, marker)
+
+
+def _copy_whole(rows: Iterator[dict[str, Any]], copy: Path, marker: Path) -> bool:
+    """Write every row of `rows` to `copy`; False when no copy was made (too large, not writable, or
+    a part of the file that does not decode: its reader gets that error where it reads that far)."""
+    started = _start_copy(copy)
     if started is None:
-        yield from _batches(file)
+        return False
+    handle, temporary = started
+    count = written = 0
+    try:
+        for row in rows:
+            line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
+            written += len(line)
+            if written > MAX_COPY_BYTES:
+                _abandon(handle, temporary)
+                _remember_not_copied(marker)
+                return False
+            handle.write(line)
+            count += 1
+    except Exception:
+        _abandon(handle, temporary)
+        return False
+    except BaseException:  # KeyboardInterrupt, SystemExit: no partial copy is left behind
+        _abandon(handle, temporary)
+        raise
+    _finish_copy(handle, temporary, copy, count)
+    return True
+
+
+def _rows_written(rows: Iterator[dict[str, Any]], copy: Path, marker: Path) -> Iterator[dict[str, Any]]:
+    """`rows`, written to `copy` as they pass; a reader that stops early leaves no copy."""
+    started = _start_copy(copy)
+    if started is None:
+        yield from rows
         return
     handle, temporary = started
     count, written, writing, complete = 0, 0, True, False
-    rows = _batches(file)
-
-    def keep(row: dict[str, Any]) -> None:
-        nonlocal count, written, writing
-        if writing:
-            try:
-                line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
-                written += len(line)
-                writing = written <= MAX_COPY_BYTES
-                if writing:
-                    handle.write(line)
-            except (OSError, TypeError, ValueError):  # a full disk, or a value json cannot hold
-                writing = False
-        count += 1
-
     try:
         for row in rows:
-            keep(row)
+            if writing:
+                try:
+                    line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
+                    written += len(line)
+                    writing = written <= MAX_COPY_BYTES
+                    if writing:
+                        handle.write(line)
+                    else:
+                        _remember_not_copied(marker)
+                except (OSError, TypeError, ValueError):  # a full disk, or a value json cannot hold
+                    writing = False
+            count += 1
             yield row
         complete = True
-    except GeneratorExit:
-        # The reader took the rows it needed (few-shot examples, a sample limit): the rest of a
-        # small file is copied too, once, so that later runs find a whole copy and never import
-        # pyarrow. A larger one is not: its reader would wait seconds for rows it did not ask for.
-        if len(content) <= MAX_DRAINED_BYTES:
-            with contextlib.suppress(Exception):  # a file damaged further on: no copy
-                for row in rows:
-                    keep(row)
-                    if not writing:
-                        break
-                complete = True
-        raise
     finally:
         if complete and writing:
             _finish_copy(handle, temporary, copy, count)
-        else:  # failed, or the copy could not be written
+        else:  # the reader stopped early (a limit), failed, or the copy could not be written
             _abandon(handle, temporary)
+
+
+def _remember_not_copied(marker: Path) -> None:
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
 
 
 def _open(path: Path, source: Any = None) -> Any:
@@ -206,8 +243,19 @@ def _open(path: Path, source: Any = None) -> Any:
         raise DatasetError(f"not a readable parquet file ({exc}); download it again", source=str(path)) from None
 
 
-def _batches(file: Any) -> Iterator[dict[str, Any]]:
-    for batch in file.iter_batches(batch_size=1024):
+def _batches(file: Any, path: Path) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
+
+    batches = file.iter_batches(batch_size=1024)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:  # a damaged page further on in the file
+            raise DatasetError(
+                f"a part of this parquet file cannot be read ({exc}); download it again", source=str(path)
+            ) from None
+        if batch is None:
+            return
         yield from batch.to_pylist()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -135,17 +136,93 @@ def test_a_reader_that_stops_early_still_leaves_a_whole_copy(tmp_path: Path, cac
 
 
 def test_a_large_file_read_in_part_is_not_copied(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Copying the rest of a large file would make a reader that asked for a few rows wait for all."""
+    """Over `MAX_WHOLE_COPY_BYTES` a file is copied as its rows pass: a reader that asked for a few
+    rows does not wait for all of them, and leaves no copy."""
     from pytest_llmeval.benchmarks import parquet_rows as module
 
     path = write(tmp_path / "test.parquet", TEXT)
-    monkeypatch.setattr(module, "MAX_DRAINED_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(module, "MAX_WHOLE_COPY_BYTES", path.stat().st_size - 1)
     rows = parquet_rows(path)
     assert next(rows) == TEXT.to_pylist()[0]
     rows.close()
     assert not list(cache.glob("*.jsonl")) and not list(cache.glob("*.part"))
     assert list(parquet_rows(path)) == TEXT.to_pylist()  # read whole: copied
     assert len(list(cache.glob("*.jsonl"))) == 1
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_file_whose_copy_is_too_large_is_remembered(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, whole: bool
+) -> None:
+    """Repetitive text compresses far in parquet: a copy past `MAX_COPY_BYTES` is dropped, and the
+    file is not read whole and written again on every run."""
+    from pytest_llmeval.benchmarks import parquet_rows as module
+
+    path = write(tmp_path / "test.parquet", TEXT)
+    monkeypatch.setattr(module, "MAX_COPY_BYTES", 200)
+    monkeypatch.setattr(module, "MAX_WHOLE_COPY_BYTES", 2**30 if whole else 0)
+    assert list(parquet_rows(path)) == TEXT.to_pylist()
+    assert not list(cache.glob("*.jsonl")) and not list(cache.glob("*.part"))
+
+    def refuse(path: Path) -> bytes:
+        raise AssertionError("read whole again")
+
+    monkeypatch.setattr(module, "_small_content", refuse)
+    assert list(parquet_rows(path)) == TEXT.to_pylist()
+
+
+def test_a_damaged_part_fails_the_reader_that_reaches_it(tmp_path: Path, cache: Path) -> None:
+    """A page that does not decode, in the third of three row groups: the first rows are read, the
+    whole file is one DatasetError naming it, and no copy is made."""
+    table = pa.table({"question": [f"question number {i} " * 5 for i in range(6000)]})
+    path = tmp_path / "train.parquet"
+    pq.write_table(table, path, row_group_size=2000, compression="snappy")
+    column = pq.ParquetFile(path).metadata.row_group(2).column(0)
+    start = column.dictionary_page_offset or column.data_page_offset
+    data = bytearray(path.read_bytes())
+    for at in range(start + 40, start + column.total_compressed_size - 40, 7):
+        data[at] ^= 0x5A
+    path.write_bytes(bytes(data))
+    rows = parquet_rows(path)
+    assert [next(rows) for _ in range(3)] == table.slice(0, 3).to_pylist()
+    rows.close()
+    with pytest.raises(DatasetError, match="cannot be read") as caught:
+        list(parquet_rows(path))
+    assert str(path) in str(caught.value)
+    assert not list(cache.glob("*.jsonl")) and not list(cache.glob("*.part"))
+
+
+def test_ctrl_c_during_the_first_copy_stops_the_reader(tmp_path: Path, cache: Path) -> None:
+    """The whole copy is made inside the reader's call: Ctrl-C (SIGINT) mid-copy stops the program
+    at once and leaves no partial copy, even for a reader that asked for two rows only."""
+    path = write(tmp_path / "bomb.parquet", pa.table({"question": ["x" * 1000] * 300_000}))
+    program = textwrap.dedent(
+        f"""
+        from itertools import islice
+        from pathlib import Path
+        from pytest_llmeval.benchmarks.parquet_rows import parquet_rows
+        print(len(list(islice(parquet_rows(Path({str(path)!r})), 2))), "DONE", flush=True)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", program],
+        env={**os.environ, CACHE_ENV: str(cache)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        parts = list(cache.glob("*.part"))
+        if parts and parts[0].stat().st_size > 1_000_000:
+            break
+        time.sleep(0.01)
+    assert child.poll() is None, "the copy ended before it could be interrupted"
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode != 0 and "DONE" not in out
+    assert "KeyboardInterrupt" in err
+    assert not list(cache.glob("*.part")) and not list(cache.glob("*.jsonl"))
 
 
 def test_copies_off_or_unwritable_still_give_the_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
