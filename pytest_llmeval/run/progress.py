@@ -17,6 +17,8 @@ from ..report.terminal import count_samples, scope_line
 from ..results import SampleRecord
 from .scope import Evaluation
 
+LIVE_STATUS = "llmeval-evaluation-live-status"
+
 
 class Progress:
     def __init__(self, evaluation: Evaluation) -> None:
@@ -35,6 +37,9 @@ class Progress:
         if terminal is not None and verbosity >= 0:
             terminal.write_line(scope_line(counts, self.evaluation.settings.endpoint.concurrency * workers))
         self.live = LiveProgress(terminal, ProgressCounts(total=total), live_wanted(terminal, verbosity))
+        manager = self.config.pluginmanager
+        if self.live.enabled and not manager.has_plugin(LIVE_STATUS):  # only then: a wrapper costs ~2 us a phase
+            manager.register(LiveStatus(self.evaluation), LIVE_STATUS)
 
     def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
         if self.live is not None:
@@ -45,17 +50,9 @@ class Progress:
             )
             self.live.update()
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
-        status = yield
-        # the live line shows samples' progress: no "." or "F" of their own beside it
-        if self.live is not None and self.live.enabled and status and self.evaluation.is_sample(report.nodeid):
-            return status[0], "", ""
-        return status
-
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        if self.live is None:
+        if self.live is None or not self.live.enabled:  # nothing is written: the line stays quiet
             return
         if self.evaluation.is_sample(nodeid):
             self.live.starting(self.config.rootpath / nodeid.partition("::")[0])
@@ -66,3 +63,18 @@ class Progress:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.live is not None:
             self.live.finish()
+
+
+class LiveStatus:
+    """While the live line shows the samples' progress, sample items get no "." or "F" of their own
+    beside it (registered by `Progress` when the line is live)."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        status = yield
+        if status and self.evaluation.is_sample(report.nodeid):
+            return status[0], "", ""
+        return status
