@@ -48,7 +48,7 @@ from .runner import ItemRunner
 from .samples_file import SamplesFile
 from .scope import Evaluation
 from .shard import ShardRecord, ShardWorkerOutput, check_shard_settings
-from .spending import BudgetGuard, SpendingSummary, price_table, spending_limit
+from .spending import BudgetGuard, SpendingSummary, UnsentSamples, price_table, spending_limit
 from .terminal import TerminalSummary
 from .thresholds import ThresholdGate
 from .throttling import Throttling, WorkerThrottling
@@ -160,7 +160,10 @@ def register_controller(
     own_limit = None if distributed else limit  # under xdist each worker keeps its share
     if own_limit is not None:
         features["budget"] = BudgetGuard(evaluation, own_limit)
-    features["spending"] = SpendingSummary(evaluation, prices, own_limit, settings.max_tokens_budget, settings.max_cost)
+    spending = SpendingSummary(evaluation, prices, own_limit, settings.max_tokens_budget, settings.max_cost)
+    features["spending"] = spending
+    if settings.max_tokens_budget is not None or settings.max_cost is not None:
+        features["unsent"] = UnsentSamples(spending)
     if settings.mlflow_uri is not None or settings.wandb_project is not None:
         from ..trackers import TrackerPlugin
 

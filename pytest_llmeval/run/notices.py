@@ -1,7 +1,7 @@
 """One-line notices for the terminal (a damaged cache moved aside, subsets a file has no rows for).
 
 `Notices.notify` writes at once on pytest's thread; from another thread (the dispatcher's) the
-notice is kept and written at the next test report or at the end, on pytest's thread. Without a
+notice is kept and written after the test that runs meanwhile, or at the end, on pytest's thread. Without a
 terminal reporter notices go to stderr. (An xdist worker writes its notices to stderr:
 `run/worker.print_notice`.)
 """
@@ -38,8 +38,8 @@ class Notices:
             self.write(self.pending.pop(0))
 
     @pytest.hookimpl(trylast=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.flush()
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.flush()  # once a test, not after each of its three reports
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

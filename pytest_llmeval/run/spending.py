@@ -86,6 +86,20 @@ class BudgetGuard:
             workeroutput[SPEND_KEY] = self.limit.snapshot()
 
 
+class UnsentSamples:
+    """Counts the samples a budget left unsent, from their reports (registered with a budget only:
+    without one no report says so)."""
+
+    def __init__(self, summary: SpendingSummary) -> None:
+        self.summary = summary
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        reason = getattr(report, UNSENT_ATTR, None)
+        if reason:
+            self.summary.unsent[report.nodeid.partition("/")[0]] += 1
+            self.summary.stop_reason = self.summary.stop_reason or str(reason)
+
+
 class SpendingSummary:
     def __init__(
         self,
@@ -110,12 +124,6 @@ class SpendingSummary:
 
     def pytest_llmeval_sample_record(self, record: SampleRecord) -> None:
         self.collector.add(record)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        reason = getattr(report, UNSENT_ATTR, None)
-        if reason:
-            self.unsent[report.nodeid.partition("/")[0]] += 1
-            self.stop_reason = self.stop_reason or str(reason)
 
     @pytest.hookimpl(optionalhook=True)  # an xdist hook: `-p no:xdist` has none
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
