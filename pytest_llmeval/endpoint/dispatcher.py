@@ -118,13 +118,19 @@ class CoalescingSelector(selectors.DefaultSelector):
     turn of the dispatcher's loop takes the GIL from pytest's main thread, and at zero latency the
     loop turned for nearly every answer. Spacing the turns 10 ms apart while pytest has plenty of
     answers ready (`Dispatcher._hold`) handles dozens of answers per turn; when pytest waits for an
-    answer (a latency-bound run) the loop turns at once, so no request is sent or read any later.
+    answer (a latency-bound run, or a test's own `llm.chat` while prefetched answers wait for their
+    items) the loop turns at once, so no request is sent or read any later.
     """
 
     def __init__(self, hold: Callable[[], bool]) -> None:
         super().__init__()
         self.hold = hold
         self.last_turn = 0.0
+        self.woken = threading.Event()  # `wake`: the pause ends at once
+
+    def wake(self) -> None:
+        """End a pause now (from any thread): a one-off call is about to be scheduled."""
+        self.woken.set()
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None or timeout > 0:
@@ -133,7 +139,8 @@ class CoalescingSelector(selectors.DefaultSelector):
                 if timeout is not None:
                     pause = min(pause, timeout)
                     timeout -= pause
-                time.sleep(pause)
+                self.woken.wait(pause)
+            self.woken.clear()
         events = super().select(timeout)
         self.last_turn = time.perf_counter()
         return events
@@ -145,9 +152,8 @@ class EventLoopThread:
     def __init__(self, name: str, hold: Callable[[], bool] | None = None) -> None:
         """`hold`: asked before each wait for events; True spaces the loop's turns `TURN_SPACING_S`
         apart (`CoalescingSelector`)."""
-        self.loop = (
-            asyncio.SelectorEventLoop(CoalescingSelector(hold)) if hold is not None else asyncio.new_event_loop()
-        )
+        self.selector = CoalescingSelector(hold) if hold is not None else None
+        self.loop = asyncio.SelectorEventLoop(self.selector) if self.selector is not None else asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self.thread.start()
 
@@ -183,6 +189,7 @@ class Dispatcher:
         self.requests_sent = 0
         self._own_thread = loop is None
         self._plans: weakref.WeakSet[PrefetchPlan] = weakref.WeakSet()
+        self._one_off_calls = 0  # requests outside a prefetch plan in flight: the loop never holds for them
         self._loop_thread = loop if loop is not None else EventLoopThread("llmeval-dispatcher", hold=self._hold)
         self._loop = self._loop_thread.loop
         self._thread = self._loop_thread.thread
@@ -210,7 +217,10 @@ class Dispatcher:
             self.on_notice(f"llmeval: {how}; its requests and the rest are sent from pytest's process")
 
     def _hold(self) -> bool:
-        """True while pytest has plenty of answers ready: the loop may gather answers for a few ms."""
+        """True while pytest has plenty of answers ready and no one-off call (`call`, `acall`,
+        `submit`, `fetch`: a test's `llm.chat`) is waiting: the loop may gather answers for a few ms."""
+        if self._one_off_calls:
+            return False
         return any(plan.ready_ahead() >= AHEAD_TO_HOLD for plan in list(self._plans))
 
     def throttling(self) -> ThrottleSummary:
@@ -235,11 +245,13 @@ class Dispatcher:
 
     def call(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
         """Synchronous chat call through the shared loop, bound and cache."""
-        return self._run(self._fetch(body, use_cache))
+        return self.submit(body, use_cache).result()
 
     def submit(self, body: dict[str, Any], use_cache: bool = True) -> concurrent.futures.Future[ChatResponse]:
         """Start a chat call on the shared loop, bound and cache without waiting for it; safe to call
         from any thread (another dispatcher's loop included)."""
+        if self._loop_thread.selector is not None:
+            self._loop_thread.selector.wake()  # a loop gathering prefetched answers turns now
         return asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
 
     async def fetch(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
@@ -248,8 +260,7 @@ class Dispatcher:
 
     async def acall(self, body: dict[str, Any], use_cache: bool = True) -> ChatResponse:
         """Awaitable from any event loop (pytest-asyncio's included): runs on the dispatcher's loop."""
-        future = asyncio.run_coroutine_threadsafe(self._fetch(body, use_cache), self._loop)
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self.submit(body, use_cache))
 
     # -- prefetching -------------------------------------------------------------------------
 
@@ -312,6 +323,13 @@ class Dispatcher:
         return self.cache.get(key)
 
     async def _fetch(self, body: dict[str, Any], use_cache: bool) -> ChatResponse:
+        self._one_off_calls += 1  # on the loop's thread, as `_hold` reads it
+        try:
+            return await self._fetch_one(body, use_cache)
+        finally:
+            self._one_off_calls -= 1
+
+    async def _fetch_one(self, body: dict[str, Any], use_cache: bool) -> ChatResponse:
         key = request_key(body)
         if use_cache:
             cached = self._cached(key)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
+import threading
 import time
 
 from pytest_llmeval.endpoint.dispatcher import (
@@ -78,5 +80,38 @@ def test_the_dispatcher_holds_only_with_answers_ready_ahead_of_pytest() -> None:
             for i in range(count - AHEAD_TO_HOLD + 1):
                 plan.result(i)
             assert plan.ready_ahead() == AHEAD_TO_HOLD - 1 and not dispatcher._hold()
+        finally:
+            dispatcher.close()
+
+
+def test_a_one_off_call_is_never_held_back_by_prefetched_answers() -> None:
+    """A test's own `llm.chat` (`Dispatcher.call`) while a plan's answers wait for their items: the
+    loop does not space its turns, else each call would wait a spacing to be sent and one to be read."""
+    count = AHEAD_TO_HOLD + 8
+    with FakeOpenAIServer(FakeServerConfig(output_tokens=2, hang=["slow"])) as server:
+        # the one-off request hangs until its 1 s timeout: it stays in flight while the test looks
+        settings = EndpointSettings(model="m", base_url=server.base_url, concurrency=32, timeout_s=1.0, retries=0)
+        dispatcher = Dispatcher(settings, None, client_process=False)
+        try:
+            plan = dispatcher.prefetch(
+                [lambda i=i: {"model": "m", "messages": [{"role": "user", "content": f"q{i}"}]} for i in range(count)]
+            )
+            deadline = time.monotonic() + 60
+            while plan.ready_ahead() < count and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert dispatcher._hold()
+            seen: list[bool] = []
+
+            def one_off() -> None:
+                with contextlib.suppress(Exception):  # its timeout, by design
+                    dispatcher.call({"model": "m", "messages": [{"role": "user", "content": "slow"}]}, use_cache=False)
+
+            call = threading.Thread(target=one_off)
+            call.start()
+            while call.is_alive():
+                seen.append(dispatcher._hold())
+                time.sleep(0.01)
+            assert len(seen) > 10 and not any(seen[len(seen) // 4 :])  # once the call is under way, never held
+            assert dispatcher._hold()  # the call is over: the waiting answers may be gathered again
         finally:
             dispatcher.close()
