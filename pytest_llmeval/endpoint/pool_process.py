@@ -55,6 +55,7 @@ MODULE = "pytest_llmeval.endpoint.pool_process"
 FLUSH_INTERVAL_S = 0.0005
 _LENGTH = struct.Struct("!I")
 _MAX_CHAIN = 8
+_START_WAIT_S = 10.0  # spawning the child and connecting its two pipes: milliseconds
 
 
 def encode_frame(message: tuple[Any, ...]) -> bytes:
@@ -266,6 +267,9 @@ class ProcessPool:
                     pass
             return
         self._outbox = _Outbox(write)
+        if self._closing:  # `aclose` came while the pipes were connected: the child's EOF now, no config
+            write.close()
+            return
         self._outbox.send(("config", self.pool_arguments))
         assert self._child_ready is not None
         await self._child_ready  # its pool made: the requests' clocks may start
@@ -331,6 +335,8 @@ class ProcessPool:
     def _closed(self) -> None:
         """The child's pipe closed: expected at `aclose`; else the child is gone."""
         if self._closing:
+            if self._child_ready is not None and not self._child_ready.done():
+                self._child_ready.set_result(None)  # a start that waits for it ends
             return
         code = self._process.poll() if self._process is not None else None
         if code is None and self._process is not None:
@@ -358,6 +364,12 @@ class ProcessPool:
 
     async def aclose(self) -> None:
         self._closing = True
+        starting = self._starting
+        if starting is not None and not starting.done() and self._outbox is None:
+            # Closed while the child is being started (an evaluation whose -k/-m left no sample stops
+            # it right after collection): let `_start` spawn it and connect its pipes, so that it is
+            # told to exit (EOF) instead of being left behind, or waited on for 5 s and killed.
+            await asyncio.wait({starting}, timeout=_START_WAIT_S)
         if self._outbox is not None:
             self._outbox.flush()
             self._outbox.transport.close()  # the child's EOF: it cancels what is left and exits

@@ -276,3 +276,25 @@ def test_the_child_starts_early_only_when_items_will_run(
         )
     said = [line for line in result.stdout.lines if "http children at collection end" in line]
     assert said == [f"http children at collection end: {children}"] or (extra == ("--fixtures",) and not said)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_closing_while_the_child_starts_tells_it_to_exit(turns: int) -> None:
+    """`aclose` right after `start_soon` (an evaluation whose -k/-m left no sample stops its HTTP
+    child just after collection), at each point of the start: the child is spawned, told to exit,
+    and exits on its own: never killed after a 5 s wait, never left behind."""
+    import asyncio
+
+    from pytest_llmeval.endpoint.pool_process import ProcessPool
+
+    async def start_then_close() -> ProcessPool:
+        pool = ProcessPool(1, 1_000_000)
+        pool.start_soon()
+        for _ in range(turns):  # let the start run that far: spawned, pipes half connected...
+            await asyncio.sleep(0)
+        await pool.aclose()
+        return pool
+
+    pool = asyncio.run(start_then_close())
+    assert pool._process is not None and pool._process.returncode == 0  # exited by itself (SIGKILL: -9)
+    assert not [child for child in psutil.Process().children() if child.pid == pool._process.pid]
