@@ -24,11 +24,11 @@ What keeps a copy true to its file: the bytes hashed are the bytes parsed (the f
 so a file replaced while it is read cannot leave its rows under another content's name; the copy
 ends with a line that counts its rows, so a copy cut short (a full disk, a killed run) is never
 read (the parquet file is read again and the copy rewritten); one that would exceed
-`MAX_COPY_BYTES` (256 MB: repetitive text compresses far in parquet) is dropped and the file
-remembered as not to be copied, and partial copies
-a killed run left are removed a day later. A copy is as trusted as the file it was made from:
-whoever can write the cache folder can change rows, as with the hubs' own caches. A cache folder
-that cannot be written is no error: the rows are read with pyarrow.
+`MAX_COPY_BYTES` (256 MB: repetitive text compresses far in parquet) is dropped and its file
+remembered like one of other column types; partial copies a killed run left are removed a day
+later. A copy is as trusted as the file it was made from: whoever can write the cache folder can
+change rows, as with the hubs' own caches. A cache folder that cannot be written is no error: the
+rows are read with pyarrow.
 
 The folder: `$LLMEVAL_ROWS_CACHE` if set (empty: no copies), else
 `user_cache_dir("rows")`: `$XDG_CACHE_HOME/pytest-llmbench/rows` (an absolute `XDG_CACHE_HOME` only,
@@ -177,7 +177,7 @@ def _copy_whole(rows: Iterator[dict[str, Any]], copy: Path, marker: Path) -> boo
     count = written = 0
     try:
         for row in rows:
-            line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
+            line = _line(row)
             written += len(line)
             if written > MAX_COPY_BYTES:
                 _abandon(handle, temporary)
@@ -207,7 +207,7 @@ def _rows_written(rows: Iterator[dict[str, Any]], copy: Path, marker: Path) -> I
         for row in rows:
             if writing:
                 try:
-                    line = json.dumps(row, ensure_ascii=False).encode() + b"\n"
+                    line = _line(row)
                     written += len(line)
                     writing = written <= MAX_COPY_BYTES
                     if writing:
@@ -224,6 +224,11 @@ def _rows_written(rows: Iterator[dict[str, Any]], copy: Path, marker: Path) -> I
             _finish_copy(handle, temporary, copy, count)
         else:  # the reader stopped early (a limit), failed, or the copy could not be written
             _abandon(handle, temporary)
+
+
+def _line(row: dict[str, Any]) -> bytes:
+    """A row as one line of a copy (`_copied_rows` reads it back)."""
+    return json.dumps(row, ensure_ascii=False).encode() + b"\n"
 
 
 def _remember_not_copied(marker: Path) -> None:

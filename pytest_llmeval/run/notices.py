@@ -1,8 +1,8 @@
 """One-line notices for the terminal (a damaged cache moved aside, subsets a file has no rows for).
 
 `Notices.notify` writes at once on pytest's thread; from another thread (the dispatcher's) the
-notice is kept and written after the test that runs meanwhile, or at the end, on pytest's thread. Without a
-terminal reporter notices go to stderr. (An xdist worker writes its notices to stderr:
+notice is kept and written after the test that runs meanwhile, or at the end, on pytest's thread.
+Without a terminal reporter notices go to stderr. (An xdist worker writes its notices to stderr:
 `run/worker.print_notice`.)
 """
 
