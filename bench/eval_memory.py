@@ -13,8 +13,9 @@ collection time, the time of its last hook (`pytest_unconfigure`) and its peak R
   3. exit time: from the last hook of the large run to the end of the process;
   4. peak RSS summed over all processes under `-n 2` (controller + 2 workers) against the
      single-process run at the same N (goal <= 1.2x); then the same with each process's largest
-     child added (its HTTP client process, or a scorer's helper such as math-verify's; not the
-     controller's: its children are the workers);
+     live child added (its HTTP client process; not the controller's: its children are the
+     workers), that child's own peak RSS (`VmHWM`) read when its process finishes its last item
+     (`RUSAGE_CHILDREN` would report a child as large as its parent was when it was forked);
   5. peak RSS of a 100,000-sample single-process run (goal < 400 MB);
   6. the same `-n 2` figures for bare pytest (the plugin installed, not enabled) over as many
      trivial passing parametrized items: what pytest-xdist's process model itself costs, the
@@ -55,6 +56,29 @@ def pytest_collection(session):
         _started["collected"] = time.perf_counter() - _started["collect"]
         _started["items"] = len(session.items)
 
+def pytest_collection_finish(session):
+    _started["last_item"] = session.items[-1].nodeid if session.items else None
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if nodeid == _started.get("last_item"):  # children still run: the HTTP child stops at sessionfinish
+        _started["child_peak_rss_kb"] = largest_child_peak_kb()
+
+
+def largest_child_peak_kb():
+    import psutil
+    largest = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            with open(f"/proc/{child.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        largest = max(largest, int(line.split()[1]))
+        except OSError:
+            pass  # exited meanwhile
+    return largest
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
     write(session.config)  # an xdist worker may be torn down before its unconfigure hooks run
@@ -70,8 +94,7 @@ def write(config):
     out = {"role": worker, "collect_s": _started.get("collected"), "items": _started.get("items"),
            "last_hook": time.time(), "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
            "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
-           # the largest child reaped so far: the HTTP client's process (--llm-client-process)
-           "child_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+           "child_peak_rss_kb": _started.get("child_peak_rss_kb", 0)}
     folder = os.environ["LLMEVAL_PROBE_DIR"]
     with open(os.path.join(folder, f"probe-{os.getpid()}.json"), "w") as handle:
         json.dump(out, handle)

@@ -38,16 +38,11 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+if TYPE_CHECKING:  # tenacity is imported by the first retry: ~4 ms of start-up a run seldom needs
+    from tenacity import RetryCallState
 
 from ..errors import (
     AuthenticationError,
@@ -74,7 +69,6 @@ _T = TypeVar("_T")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 30.0
 BACKOFF_BASE_S = 0.5
-_full_jitter = wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)
 
 
 def make_process_pool(settings: EndpointSettings, on_death: Callable[[str], None] | None = None) -> ProcessPool:
@@ -254,6 +248,8 @@ class ChatClient:
             if not _retryable(exc) or self.settings.retries == 0:
                 raise
             failed_first: BaseException | None = exc
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
         retrying = AsyncRetrying(
             stop=_OverloadAwareStop(self.settings.retries, self.settings.timeout_s, started)
             if adaptive
@@ -354,6 +350,8 @@ class ChatClient:
         under the server root: ``/rerank`` -> ``http://host:port/rerank``, TEI's route) with the
         chat path's retries, timeout, error names and dead-server check. Returns the reply body
         (status < 400) and its latency in seconds; the caller reads and validates the body."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.retries + 1),
             wait=_retry_wait,
@@ -459,7 +457,9 @@ def _retry_wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome is not None else None
     if isinstance(error, EndpointError) and error.retry_after is not None:
         return float(min(max(error.retry_after, 0.0), MAX_BACKOFF_S))
-    return float(_full_jitter(state))
+    from tenacity import wait_random_exponential
+
+    return float(wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)(state))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -50,7 +50,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import (
@@ -394,6 +393,8 @@ def _url_key(base_url: str) -> str:
 
 def _dying(pid: int) -> bool:
     """True when ``pid`` is gone, a zombie, or exiting (psutil), i.e. worth waiting for its status."""
+    import psutil  # only once a server looks dead: not in every run's start-up
+
     try:
         return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
     except psutil.Error:

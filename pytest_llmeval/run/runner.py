@@ -8,6 +8,7 @@ aggregating process consumes), and closes the runtime at the end. `WorkerRunner`
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Generator
 from typing import Any
 
@@ -33,6 +34,23 @@ def usage_error_from_exit() -> Generator[None, Any, Any]:
         raise
 
 
+def drop_failure_cycle(call: pytest.CallInfo[None]) -> None:
+    """Free a failed phase's exception once the item's protocol is over (its report is made).
+
+    pytest keeps the exception in a reference cycle: the frame that caught it holds it in a local,
+    and its traceback holds that frame. So every wrong answer left about 80 objects (frames,
+    tracebacks, pluggy's generators, the record) for the cyclic collector: at 1,319 wrong answers
+    160 young-generation collections freeing 90,000 objects, 2-3% of the run. Clearing the finished
+    frames' locals and the call's reference frees them at once. `--pdb` and every
+    `pytest_exception_interact` hook have seen the traceback by then (pytest calls them right after
+    the report); `sys.last_traceback` keeps the last one, its frames emptied."""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return
+    call.excinfo = None
+    traceback.clear_frames(excinfo.tb)  # frames still running (none, normally) are left alone
+
+
 class ItemRunner:
     """Runs every collected sample of a single-process run; checks the endpoint once first."""
 
@@ -41,6 +59,7 @@ class ItemRunner:
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
         self.runtime = evaluation.runtime
+        self._failed_phases: list[pytest.CallInfo[None]] = []  # of the item running now
 
     def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
         """The items whose requests this process sends."""
@@ -65,12 +84,16 @@ class ItemRunner:
         finally:
             if isinstance(item, SampleItem):
                 item.release()  # what pytest's plugins kept in its stash: ~0.2 KB a sample, for the whole run
+            while self._failed_phases:
+                drop_failure_cycle(self._failed_phases.pop())
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if not isinstance(item, SampleItem):
             return report
+        if call.excinfo is not None:
+            self._failed_phases.append(call)
         record: SampleRecord | None = None
         error = call.excinfo.value if call.excinfo is not None else None
         if call.when == "setup" and getattr(item, "skipped_early", False):

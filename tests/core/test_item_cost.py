@@ -212,7 +212,10 @@ import json, os, sys, pytest
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
-    prefixes = ("numpy", "pytest_llmeval.arena", "pytest_llmeval.perf.capacity", "pytest_llmeval.perf.runner")
+    prefixes = (
+        "numpy", "pytest_llmeval.arena", "pytest_llmeval.perf.capacity", "pytest_llmeval.perf.runner",
+        "tenacity", "psutil", "pytest_llmeval.scoring.math_equiv", "pytest_llmeval.scoring.choice",
+    )
     found = sorted(name for name in sys.modules if name.startswith(prefixes))
     with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
         json.dump({"imported": found}, out)
@@ -222,7 +225,9 @@ def pytest_unconfigure(config):
 def test_an_ordinary_run_imports_no_numpy_arena_or_load_generator(pytester, start_server, tmp_path, monkeypatch):
     """numpy (~13 MB, ~50 ms), the arena and the perf load generator are imported only by what
     uses them: an accuracy run's error bars (Wilson, CLT) are computed without numpy, and its
-    interval is the one numpy computed before (checked against scipy in tests/stats)."""
+    interval is the one numpy computed before (checked against scipy in tests/stats). Nor are
+    tenacity (the first retry imports it), psutil (a server that looks dead, a process tree to
+    stop) or scorers GSM8K does not use (~15 ms of start-up together)."""
     count = 5
     server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i % 3)
     probe = tmp_path / "probe.json"
@@ -278,3 +283,100 @@ def test_a_sample_report_serializes_its_record_as_json(pytester, start_server, t
     written = json.loads(samples.read_text().splitlines()[0])
     assert serialized["id"] == written["id"] == "0000" and serialized["passed"] is True
     assert serialized["extracted"] == written["extracted"] == "1" and serialized["metrics"] == written["metrics"]
+
+
+GARBAGE_PROBE = """
+import gc, json, os
+import pytest
+
+SEEN = []
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the cyclic collector frees from now on is kept in gc.garbage
+
+def pytest_exception_interact(node, call, report):
+    SEEN.append(call.excinfo.traceback[-1].name)  # where the wrong answer was raised
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    gc.collect()
+    gc.set_debug(0)
+    found = {
+        "exceptions": sorted(type(o).__name__ for o in gc.garbage if isinstance(o, BaseException)),
+        "frames": sum(1 for o in gc.garbage if type(o).__name__ == "frame"),
+        "interact": SEEN,
+    }
+    gc.garbage.clear()
+    with open(os.environ["GARBAGE_PROBE"], "w") as out:
+        json.dump(found, out)
+"""
+
+
+def test_a_wrong_answer_leaves_no_garbage_cycle(pytester, start_server, tmp_path, monkeypatch):
+    """pytest keeps a failed phase's exception in a cycle (the catching frame holds it, its traceback
+    holds the frame): each wrong answer left ~80 objects to the cyclic collector. The runner frees
+    them once the item's protocol is over, after every hook has seen the traceback."""
+    count = 6
+    server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i + 1)  # every answer wrong
+    probe = tmp_path / "garbage.json"
+    monkeypatch.setenv("GARBAGE_PROBE", str(probe))
+    pytester.makeconftest(GARBAGE_PROBE)
+    result = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*gsm8k/main::0000: wrong answer: expected '0', extracted '1'", f"*{count} failed*"])
+    found = json.loads(probe.read_text())
+    assert found["interact"] == ["runtest"] * count  # the hooks saw each wrong answer's traceback
+    assert found["exceptions"] == [] and found["frames"] == 0
+
+
+def test_start_up_runs_without_collections_and_freezes_only_an_evaluation():
+    import gc
+
+    from pytest_llmeval.plugin import start_up_without_collections
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with start_up_without_collections() as started:
+            assert not gc.isenabled()
+            kept = [[] for _ in range(100)]
+            started[0] = True
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(kept)  # start-up's objects frozen
+
+        gc.unfreeze()
+        with start_up_without_collections():  # no evaluation (no --llm-model): nothing frozen
+            pass
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+
+        def fail_during_start_up() -> None:
+            with start_up_without_collections() as started:
+                started[0] = False
+                raise pytest.UsageError("a usage error")
+
+        with pytest.raises(pytest.UsageError, match="a usage error"):
+            fail_during_start_up()
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+
+        gc.disable()  # a collector the user turned off stays off
+        with start_up_without_collections() as started:
+            started[0] = True
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+ORDINARY_SUITE_PROBE = """
+import gc
+
+def test_the_collector_is_as_python_left_it():
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+"""
+
+
+def test_an_ordinary_suite_keeps_its_garbage_collector(pytester):
+    pytester.makepyfile(ORDINARY_SUITE_PROBE)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
