@@ -29,6 +29,9 @@ class SampleCollection:
     def pytest_collection(self, session: pytest.Session) -> bool | None:
         # What start-up made (modules, classes, the settings) lives until exit: frozen now, the full
         # collection after the items are built scans only what collection made (30 ms less at 1,319).
+        # Collected first (cheap: the plugin's start-up is frozen already, `plugin.py`), so that the
+        # garbage of the plugins configured after it is not frozen with the rest.
+        gc.collect()
         gc.freeze()
         if _runs_items(session.config):
             # the HTTP child imports on the other core while the datasets are read and the items

@@ -12,6 +12,7 @@ from pytest_llmeval.engine.distribution import ShareFilter
 from pytest_llmeval.engine.store import SampleStore
 from tests.conftest import write_jsonl
 from tests.core.test_evaluation import run
+from tests.runs import llm_args
 
 
 def plus_zero(start_server, tmp_path, count, reply=lambda i: i):
@@ -214,7 +215,7 @@ import json, os, sys, pytest
 def pytest_unconfigure(config):
     prefixes = (
         "numpy", "pytest_llmeval.arena", "pytest_llmeval.perf.capacity", "pytest_llmeval.perf.runner",
-        "tenacity", "psutil", "pytest_llmeval.scoring.math_equiv", "pytest_llmeval.scoring.choice",
+        "tenacity", "psutil",
     )
     found = sorted(name for name in sys.modules if name.startswith(prefixes))
     with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
@@ -226,8 +227,8 @@ def test_an_ordinary_run_imports_no_numpy_arena_or_load_generator(pytester, star
     """numpy (~13 MB, ~50 ms), the arena and the perf load generator are imported only by what
     uses them: an accuracy run's error bars (Wilson, CLT) are computed without numpy, and its
     interval is the one numpy computed before (checked against scipy in tests/stats). Nor are
-    tenacity (the first retry imports it), psutil (a server that looks dead, a process tree to
-    stop) or scorers GSM8K does not use (~15 ms of start-up together)."""
+    tenacity (the first retry imports it) and psutil (a server that looks dead, a process tree to
+    stop): ~10 ms of start-up together."""
     count = 5
     server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i % 3)
     probe = tmp_path / "probe.json"
@@ -286,10 +287,11 @@ def test_a_sample_report_serializes_its_record_as_json(pytester, start_server, t
 
 
 GARBAGE_PROBE = """
-import gc, json, os
+import gc, json, os, sys
 import pytest
 
 SEEN = []
+KEPT_CALLS = []
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
@@ -299,14 +301,25 @@ def pytest_runtestloop(session):
 def pytest_exception_interact(node, call, report):
     SEEN.append(call.excinfo.traceback[-1].name)  # where the wrong answer was raised
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    if call.excinfo is not None:
+        KEPT_CALLS.append(call)  # a user's hook that keeps the call past the item's protocol
+    return (yield)
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
     gc.collect()
     gc.set_debug(0)
+    tb = sys.last_traceback
+    while tb.tb_next is not None:
+        tb = tb.tb_next
     found = {
         "exceptions": sorted(type(o).__name__ for o in gc.garbage if isinstance(o, BaseException)),
         "frames": sum(1 for o in gc.garbage if type(o).__name__ == "frame"),
         "interact": SEEN,
+        "kept_calls": [type(call.excinfo.value).__name__ for call in KEPT_CALLS],
+        "post_mortem_locals": sorted(tb.tb_frame.f_locals),  # what pdb.pm() shows of the last failure
     }
     gc.garbage.clear()
     with open(os.environ["GARBAGE_PROBE"], "w") as out:
@@ -328,7 +341,49 @@ def test_a_wrong_answer_leaves_no_garbage_cycle(pytester, start_server, tmp_path
     result.stdout.fnmatch_lines(["*gsm8k/main::0000: wrong answer: expected '0', extracted '1'", f"*{count} failed*"])
     found = json.loads(probe.read_text())
     assert found["interact"] == ["runtest"] * count  # the hooks saw each wrong answer's traceback
+    assert found["kept_calls"] == ["WrongAnswer"] * count
+    assert "record" in found["post_mortem_locals"]
     assert found["exceptions"] == [] and found["frames"] == 0
+
+
+UNBUILDABLE = """
+from pytest_llmeval import Benchmark, DatasetSource, Sample, Score, register_benchmark
+from pytest_llmeval.errors import BadRecordError
+
+
+@register_benchmark
+class Unbuildable(Benchmark):
+    name = "unbuildable"
+    source = DatasetSource(path="unbuildable/rows")
+    metrics = ("acc",)
+
+    def record_to_sample(self, record, index, subset):
+        return Sample(id=str(record["id"]), subset=subset, input=record["q"], target=record["a"])
+
+    def messages(self, sample):
+        if sample.id == "3":
+            raise BadRecordError("sample 3 cannot become a request")
+        return super().messages(sample)
+
+    def score(self, sample, output):
+        passed = sample.target in output
+        return Score(passed=passed, metrics={"acc": float(passed)})
+"""
+
+
+def test_a_sample_that_cannot_become_a_request_fails_alone_in_a_long_run(pytester, start_server):
+    """The error of a body that cannot be built is raised from the dispatcher's producer, whose
+    coroutine keeps running: freeing a failed phase must not finalize it (a first version of
+    `drop_failure_cycle` did, and every later item waited for ever)."""
+    count = 300  # the producer waits for room in its window (64 ahead) while the bad one fails
+    server = start_server(fixed_reply="abc")
+    rows = write_jsonl(pytester.path / "rows.jsonl", [{"id": i, "q": f"say abc {i}", "a": "abc"} for i in range(count)])
+    pytester.makeconftest(UNBUILDABLE)
+    result = pytester.runpytest_subprocess(
+        *llm_args(server.base_url, "-m", "unbuildable", "--llm-dataset", f"unbuildable={rows}"), timeout=120
+    )
+    result.assert_outcomes(passed=count - 1, errors=1)
+    result.stdout.fnmatch_lines(["*sample 3 cannot become a request*"])
 
 
 def test_start_up_runs_without_collections_and_freezes_only_an_evaluation():
