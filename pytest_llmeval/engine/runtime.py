@@ -274,13 +274,14 @@ class EvalRuntime:
 
     def _keys_or_none(self, item: SampleItem, repeat: int = 0) -> list[str | None]:
         """The cache keys of an item's requests; [None] when the sample cannot become a request (it
-        errors alone when its turn comes, e.g. an unreadable image)."""
+        errors alone when its turn comes, e.g. an unreadable image, or a custom benchmark's
+        `messages` that raises: any exception, as the dispatcher's producer treats it)."""
         sample = item.sample  # decoded once (engine/store.py)
         if loglik.is_loglik(sample) and repeat:
             return []
         try:
             return [request_key(body) for body in self.request_bodies(item, repeat, sample)]
-        except LLMEvalError:
+        except Exception:
             return [None]
 
     def preflight(self) -> None:

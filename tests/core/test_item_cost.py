@@ -350,6 +350,8 @@ UNBUILDABLE = """
 from pytest_llmeval import Benchmark, DatasetSource, Sample, Score, register_benchmark
 from pytest_llmeval.errors import BadRecordError
 
+ERROR = {error}
+
 
 @register_benchmark
 class Unbuildable(Benchmark):
@@ -362,7 +364,7 @@ class Unbuildable(Benchmark):
 
     def messages(self, sample):
         if sample.id == "3":
-            raise BadRecordError("sample 3 cannot become a request")
+            raise ERROR("sample 3 cannot become a request")
         return super().messages(sample)
 
     def score(self, sample, output):
@@ -371,19 +373,28 @@ class Unbuildable(Benchmark):
 """
 
 
-def test_a_sample_that_cannot_become_a_request_fails_alone_in_a_long_run(pytester, start_server):
-    """The error of a body that cannot be built is raised from the dispatcher's producer, whose
-    coroutine keeps running: freeing a failed phase must not finalize it (a first version of
-    `drop_failure_cycle` did, and every later item waited for ever)."""
-    count = 300  # the producer waits for room in its window (64 ahead) while the bad one fails
+@pytest.mark.parametrize(
+    ("error", "count"),
+    [
+        ("BadRecordError", 300),  # the producer waits for room in its window (64 ahead) while the bad one fails
+        ("ValueError", 20),  # a custom benchmark's own bug: no plugin error class
+    ],
+)
+def test_a_sample_that_cannot_become_a_request_fails_alone(pytester, start_server, error, count):
+    """The error of a body that cannot be built fails that sample alone, whatever its class: it is
+    raised from the dispatcher's producer, whose coroutine keeps running (freeing a failed phase
+    must not finalize it: a first version of `drop_failure_cycle` did, and every later item waited
+    for ever), and the cache's look-up before the first request met it too (a ValueError was an
+    INTERNALERROR there)."""
     server = start_server(fixed_reply="abc")
     rows = write_jsonl(pytester.path / "rows.jsonl", [{"id": i, "q": f"say abc {i}", "a": "abc"} for i in range(count)])
-    pytester.makeconftest(UNBUILDABLE)
+    pytester.makeconftest(UNBUILDABLE.replace("{error}", error))
     result = pytester.runpytest_subprocess(
         *llm_args(server.base_url, "-m", "unbuildable", "--llm-dataset", f"unbuildable={rows}"), timeout=120
     )
     result.assert_outcomes(passed=count - 1, errors=1)
     result.stdout.fnmatch_lines(["*sample 3 cannot become a request*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 def test_start_up_runs_without_collections_and_freezes_only_an_evaluation():
