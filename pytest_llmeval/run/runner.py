@@ -37,30 +37,29 @@ def usage_error_from_exit() -> Generator[None, Any, Any]:
 
 
 def drop_failure_cycle(call: pytest.CallInfo[None]) -> None:
-    """Free a failed phase's exception once the item's protocol is over (its report is made).
+    """Free a wrong answer's exception, kept by pytest in a reference cycle: the frame that caught
+    it (`CallInfo.from_call`) holds it in a local, as pluggy's frames do, and its traceback holds
+    those frames. So every wrong answer left ~80 objects (frames, tracebacks, pluggy's generators,
+    the record) to the cyclic collector: at 1,319 wrong answers, 160 young-generation collections
+    freeing 90,000 objects, 2-3% of the run. Clearing the locals of the traceback's finished frames
+    and of the finished callers of its first one (`call_and_report` holds `call`) frees them at once.
 
-    pytest keeps the exception in a reference cycle: the frame that caught it (`CallInfo.from_call`)
-    holds it in a local, pluggy's frames hold it too, and its traceback holds those frames. So every
-    wrong answer left ~80 objects (frames, tracebacks, pluggy's generators, the record) to the
-    cyclic collector: at 1,319 wrong answers, 160 young-generation collections freeing 90,000
-    objects, 2-3% of the run. Clearing the locals of the finished frames (those of the traceback,
-    and the callers of its first frame up to the first one still running: `call_and_report` holds
-    `call`) frees them at once. `--pdb` and every `pytest_exception_interact` hook have seen the
-    traceback by then (pytest calls them right after the report). Left alone: generator and
-    coroutine frames (clearing a suspended one would finalize it: the dispatcher's producer is one
-    when a request body could not be built), frames still running (in another thread too), and the
-    frames of `sys.last_traceback` (pytest's post-mortem of the last failure, `pdb.pm()`)."""
+    Only for a `WrongAnswer`, pytest's way of failing a verdict (its report shows the message, not
+    the traceback), and only once nothing can look at its frames any more (`ItemRunner` calls this
+    after the item's protocol, and after `sys.last_value` moved on: `pdb.pm()` still shows the last
+    failure whole). Left alone: generator and coroutine frames (clearing a suspended one would
+    finalize it), frames still running, and the `CallInfo` itself (a hook that kept it still reads
+    its exception; its traceback's frames have no locals any more)."""
     excinfo = call.excinfo
     if excinfo is None:
         return
-    kept = _frames_of(getattr(sys, "last_traceback", None))
     tb: TracebackType | None = excinfo.tb
     first = tb.tb_frame if tb is not None else None
     while tb is not None:
-        _clear_finished(tb.tb_frame, kept)
+        _clear_finished(tb.tb_frame)
         tb = tb.tb_next
     caller = first.f_back if first is not None else None
-    while caller is not None and _clear_finished(caller, kept):
+    while caller is not None and _clear_finished(caller):
         caller = caller.f_back
 
 
@@ -69,24 +68,15 @@ _GENERATOR_CODE = (
 )
 
 
-def _clear_finished(frame: FrameType, kept: set[FrameType]) -> bool:
-    """Drop the locals of `frame` if it is a finished function's (see `drop_failure_cycle`);
-    False when it still runs."""
-    if frame.f_code.co_flags & _GENERATOR_CODE or frame in kept:
+def _clear_finished(frame: FrameType) -> bool:
+    """Drop the locals of `frame` if it is a finished function's; False when it still runs."""
+    if frame.f_code.co_flags & _GENERATOR_CODE:
         return True
     try:
         frame.clear()
     except RuntimeError:  # still running
         return False
     return True
-
-
-def _frames_of(tb: TracebackType | None) -> set[FrameType]:
-    frames = set()
-    while tb is not None:
-        frames.add(tb.tb_frame)
-        tb = tb.tb_next
-    return frames
 
 
 class ItemRunner:
@@ -97,7 +87,7 @@ class ItemRunner:
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
         self.runtime = evaluation.runtime
-        self._failed_phases: list[pytest.CallInfo[None]] = []  # of the item running now
+        self._wrong_answers: list[pytest.CallInfo[None]] = []  # call phases not freed yet (`drop_failure_cycle`)
 
     def share(self, items: list[pytest.Item]) -> list[pytest.Item]:
         """The items whose requests this process sends."""
@@ -118,20 +108,32 @@ class ItemRunner:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
         try:
-            return (yield)
+            result = yield
         finally:
             if isinstance(item, SampleItem):
                 item.release()  # what pytest's plugins kept in its stash: ~0.2 KB a sample, for the whole run
-            while self._failed_phases:
-                drop_failure_cycle(self._failed_phases.pop())
+        # not while an interrupt leaves the protocol: its traceback shows these frames
+        self.free_wrong_answers()
+        return result
+
+    def free_wrong_answers(self) -> None:
+        """`drop_failure_cycle` for each wrong answer but the one `sys.last_value` still holds."""
+        last = getattr(sys, "last_value", None)
+        kept = []
+        for call in self._wrong_answers:
+            if call.excinfo is not None and call.excinfo.value is last:
+                kept.append(call)
+            else:
+                drop_failure_cycle(call)
+        self._wrong_answers = kept
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if not isinstance(item, SampleItem):
             return report
-        if call.excinfo is not None:
-            self._failed_phases.append(call)
+        if call.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(WrongAnswer):
+            self._wrong_answers.append(call)
         record: SampleRecord | None = None
         error = call.excinfo.value if call.excinfo is not None else None
         if call.when == "setup" and getattr(item, "skipped_early", False):

@@ -312,6 +312,7 @@ def pytest_sessionfinish(session):
     gc.collect()
     gc.set_debug(0)
     tb = sys.last_traceback
+    caller = tb.tb_frame.f_back  # where pdb's "up" goes from the top of the last failure
     while tb.tb_next is not None:
         tb = tb.tb_next
     found = {
@@ -320,6 +321,7 @@ def pytest_sessionfinish(session):
         "interact": SEEN,
         "kept_calls": [type(call.excinfo.value).__name__ for call in KEPT_CALLS],
         "post_mortem_locals": sorted(tb.tb_frame.f_locals),  # what pdb.pm() shows of the last failure
+        "post_mortem_caller_locals": len(caller.f_locals),
     }
     gc.garbage.clear()
     with open(os.environ["GARBAGE_PROBE"], "w") as out:
@@ -330,7 +332,8 @@ def pytest_sessionfinish(session):
 def test_a_wrong_answer_leaves_no_garbage_cycle(pytester, start_server, tmp_path, monkeypatch):
     """pytest keeps a failed phase's exception in a cycle (the catching frame holds it, its traceback
     holds the frame): each wrong answer left ~80 objects to the cyclic collector. The runner frees
-    them once the item's protocol is over, after every hook has seen the traceback."""
+    them once the item's protocol is over, after every hook has seen the traceback, and leaves the
+    last failure whole for `pdb.pm()`."""
     count = 6
     server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i + 1)  # every answer wrong
     probe = tmp_path / "garbage.json"
@@ -342,7 +345,7 @@ def test_a_wrong_answer_leaves_no_garbage_cycle(pytester, start_server, tmp_path
     found = json.loads(probe.read_text())
     assert found["interact"] == ["runtest"] * count  # the hooks saw each wrong answer's traceback
     assert found["kept_calls"] == ["WrongAnswer"] * count
-    assert "record" in found["post_mortem_locals"]
+    assert "record" in found["post_mortem_locals"] and found["post_mortem_caller_locals"] > 0
     assert found["exceptions"] == [] and found["frames"] == 0
 
 
