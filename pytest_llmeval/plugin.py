@@ -6,8 +6,7 @@ Without --llm-model nothing else is registered and an ordinary test suite runs u
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 
@@ -55,22 +54,24 @@ def default_asyncio_loop_scope(config: pytest.Config) -> None:
         cache[ASYNCIO_SCOPE_KEY] = "function"
 
 
-@contextmanager
-def start_up_without_collections() -> Iterator[list[bool]]:
-    """The evaluation's start-up imports ~200 modules and builds their pydantic models: objects that
-    live until exit, yet the cyclic collector ran ~100 collections over them (2 of them full: 20-30
-    ms). So it is off during start-up (then as it was found), and when the block says an evaluation
-    was set up (`started[0] = True`), the two young generations (all of start-up, and the plugins
-    loaded before it) are collected once, freeing the few hundred throwaway objects they left
-    (pydantic's and the enums' helpers; a full collection would cost 20 ms more for 3 KB), and
-    everything is frozen: never scanned again. A run without --llm-model is left as it was."""
+def start_up_without_collections(set_up: Callable[[], bool]) -> bool:
+    """`set_up()` (an evaluation's start-up; True when it set one up) with the cyclic collector off.
+
+    Start-up imports ~200 modules and builds their pydantic models: objects that live until exit,
+    yet the collector ran ~100 collections over them (2 of them full: 20-30 ms). It is off meanwhile
+    (then as it was found), and when an evaluation was set up the two young generations (all of
+    start-up, and the plugins loaded before it) are collected once, freeing the few hundred
+    throwaway objects they left (pydantic's and the enums' helpers; a full collection would cost 20
+    ms more for 3 KB), and everything is frozen: never scanned again. A run without --llm-model is
+    left as it was."""
     enabled = gc.isenabled()
-    started = [False]
+    started = False
     gc.disable()
     try:
-        yield started
+        started = set_up()
+        return started
     finally:
-        if started[0]:
+        if started:
             gc.collect(1)
             gc.freeze()
         if enabled:
@@ -80,8 +81,7 @@ def start_up_without_collections() -> Iterator[list[bool]]:
 @pytest.hookimpl(tryfirst=True)  # before pytest-asyncio's pytest_configure reads the scope
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "perf(**load): load-test the endpoint (see docs/perf.md)")
-    with start_up_without_collections() as started:
-        started[0] = configure_evaluation(config)
+    start_up_without_collections(lambda: configure_evaluation(config))
 
 
 def configure_evaluation(config: pytest.Config) -> bool:

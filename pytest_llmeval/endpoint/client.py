@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-if TYPE_CHECKING:  # tenacity is imported by the first retry: ~4 ms of start-up a run seldom needs
+if TYPE_CHECKING:  # tenacity is imported by the first retry (`_retrying`)
     from tenacity import RetryCallState
 
 from ..errors import (
@@ -248,15 +248,10 @@ class ChatClient:
             if not _retryable(exc) or self.settings.retries == 0:
                 raise
             failed_first: BaseException | None = exc
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
-        retrying = AsyncRetrying(
-            stop=_OverloadAwareStop(self.settings.retries, self.settings.timeout_s, started)
+        retrying = _retrying(
+            _OverloadAwareStop(self.settings.retries, self.settings.timeout_s, started)
             if adaptive
-            else stop_after_attempt(self.settings.retries + 1),
-            wait=_retry_wait,
-            retry=retry_if_exception(_retryable),
-            reraise=True,
+            else self.settings.retries + 1,
             sleep=permit.pause if permit is not None else asyncio.sleep,
         )
         async for attempt in retrying:
@@ -350,14 +345,7 @@ class ChatClient:
         under the server root: ``/rerank`` -> ``http://host:port/rerank``, TEI's route) with the
         chat path's retries, timeout, error names and dead-server check. Returns the reply body
         (status < 400) and its latency in seconds; the caller reads and validates the body."""
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.retries + 1),
-            wait=_retry_wait,
-            retry=retry_if_exception(_retryable),
-            reraise=True,
-        )
+        retrying = _retrying(self.settings.retries + 1)
         if from_root:
             root = urlsplit(self.settings.require_base_url())
             public = url = urlunsplit((root.scheme, root.netloc, path, "", ""))
@@ -450,6 +438,23 @@ class _OverloadAwareStop:
             return time.monotonic() - self.started >= self.timeout_s
         self.failures += 1
         return self.failures > self.retries
+
+
+def _retrying(
+    stop: int | Callable[[RetryCallState], bool], sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> Any:
+    """tenacity's retry loop with the client's wait (`_retry_wait`) and rule (`_retryable`), the
+    last failure re-raised; `stop`: how many attempts in all, or a stop rule. tenacity is imported
+    here, by the first retry: ~4 ms of start-up that most runs never need."""
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(stop) if isinstance(stop, int) else stop,
+        wait=_retry_wait,
+        retry=retry_if_exception(_retryable),
+        reraise=True,
+        sleep=sleep,
+    )
 
 
 def _retry_wait(state: RetryCallState) -> float:

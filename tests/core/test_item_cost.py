@@ -408,29 +408,29 @@ def test_start_up_runs_without_collections_and_freezes_only_an_evaluation():
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
     try:
-        with start_up_without_collections() as started:
+        kept: list[list[int]] = []
+
+        def evaluation_set_up() -> bool:
             assert not gc.isenabled()
-            kept = [[] for _ in range(100)]
-            started[0] = True
+            kept.extend([] for _ in range(100))
+            return True
+
+        assert start_up_without_collections(evaluation_set_up)
         assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(kept)  # start-up's objects frozen
 
         gc.unfreeze()
-        with start_up_without_collections():  # no evaluation (no --llm-model): nothing frozen
-            pass
+        start_up_without_collections(lambda: False)  # no evaluation (no --llm-model): nothing frozen
         assert gc.isenabled() and gc.get_freeze_count() == 0
 
-        def fail_during_start_up() -> None:
-            with start_up_without_collections() as started:
-                started[0] = False
-                raise pytest.UsageError("a usage error")
+        def fail_during_start_up() -> bool:
+            raise pytest.UsageError("a usage error")
 
         with pytest.raises(pytest.UsageError, match="a usage error"):
-            fail_during_start_up()
+            start_up_without_collections(fail_during_start_up)
         assert gc.isenabled() and gc.get_freeze_count() == 0
 
         gc.disable()  # a collector the user turned off stays off
-        with start_up_without_collections() as started:
-            started[0] = True
+        start_up_without_collections(lambda: True)
         assert not gc.isenabled()
     finally:
         gc.unfreeze()
