@@ -271,7 +271,12 @@ class Dispatcher:
         on_response: ResponseHook | None = None,
         skip: Callable[[int], bool] | None = None,
     ) -> PrefetchPlan:
-        plan = PrefetchPlan(builders, window or max(4 * self.settings.concurrency, 64), on_response)
+        if window is None:
+            # 4x AHEAD_TO_HOLD at least, else the loop seldom holds and the producer wakes every few
+            # items (a window of 64, the default concurrency's before: 7% slower with every answer
+            # cached, 3% over HTTP, 5,000 samples); 64 when early stop may leave requests unsent
+            window = max(4 * self.settings.concurrency, 64 if skip is not None else 4 * AHEAD_TO_HOLD)
+        plan = PrefetchPlan(builders, window, on_response)
         plan.skip = skip
         plan._loop = self._loop
         self._plans.add(plan)

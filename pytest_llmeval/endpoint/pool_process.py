@@ -374,6 +374,10 @@ class ProcessPool:
             self._outbox.flush()
             self._outbox.transport.close()  # the child's EOF: it cancels what is left and exits
         if self._process is not None:
+            if self._child_ready is not None and not self._child_ready.done():
+                # It never said ready, so it took no request: still importing (~60 ms, which a short
+                # run, every answer from the cache, would wait for). Stopped now.
+                self._process.kill()
             try:
                 await asyncio.to_thread(self._process.wait, 5.0)
             except subprocess.TimeoutExpired:

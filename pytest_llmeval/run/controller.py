@@ -24,28 +24,10 @@ from ..engine.nodes import SampleItem
 from ..errors import LLMEvalError
 from ..gating.budget import decide
 from ..results import RunResult, SampleRecord
+from .kept_report import keep_compact
 from .outcome import RunOutcome, perf_ran
 from .runner import RECORD_ATTR, usage_error_from_exit
 from .scope import Evaluation
-
-# What a sample's report keeps once its record was consumed: the terminal reporter holds every call
-# report until the end, so a 100,000-sample run holds 100,000 of them. The record leaves the report
-# (the record stream has it), and so do the keywords (pytest copies the item's marks into a dict per
-# report; every reader of them ran at logreport) and empty section lists (one shared empty tuple).
-_NOTHING: tuple[()] = ()
-_NO_KEYWORDS: dict[str, Any] = {}
-
-
-def slim_report(report: pytest.TestReport) -> None:
-    """Drop what a consumed sample report no longer needs (`_NOTHING`, `_NO_KEYWORDS` above)."""
-    setattr(report, RECORD_ATTR, None)  # kept as an attribute: the report's attribute table stays shared
-    report.keywords = _NO_KEYWORDS
-    if not report.sections:
-        report.sections = _NOTHING  # type: ignore[assignment]
-    if not report.user_properties:
-        report.user_properties = _NOTHING  # type: ignore[assignment]
-    if getattr(report, "extras", None) == []:  # pytest-html gives every call report a list, --html or not
-        report.extras = _NOTHING  # type: ignore[attr-defined]
 
 
 class Controller:
@@ -55,6 +37,7 @@ class Controller:
         self.settings = evaluation.settings
         self.outcome = outcome
         self.samples_seen = 0  # records and samples early stop skipped
+        self.location_paths: dict[str, str] = {}  # one string per subset for the kept reports' locations
         self.started_wall = dt.datetime.now(dt.timezone.utc)
         self.started = time.perf_counter()
 
@@ -75,10 +58,19 @@ class Controller:
         record = payload if isinstance(payload, SampleRecord) else SampleRecord.model_validate(payload)
         self.config.hook.pytest_llmeval_sample_record(record=record)
         if not getattr(self.config.option, "htmlpath", None):  # pytest-html reads the record later, per row
-            slim_report(report)
+            self.keep_compact(report)
 
     def pytest_llmeval_sample_skipped(self, benchmark: str, subset: str) -> None:
         self.samples_seen += 1
+
+    def keep_compact(self, report: pytest.TestReport) -> None:
+        """The terminal keeps every sample's report until the end: a `KeptReport` in its place.
+        The record leaves the report in any case (the stream has it; any other holder of the
+        report keeps it without)."""
+        setattr(report, RECORD_ATTR, None)
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            keep_compact(report, terminal.stats, self.location_paths)
 
     def forget_phase_report(self, report: pytest.TestReport) -> None:
         """The terminal reporter keeps every passed setup/teardown report and scans them all for

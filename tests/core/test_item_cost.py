@@ -208,6 +208,54 @@ def test_xdist_workers_keep_no_sample_reports(pytester, start_server, tmp_path, 
     assert server.stats()["chat_requests"] == count
 
 
+KEPT_REPORTS_PROBE = """
+import json, os, pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        return
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    reports = [r for key, kept in terminal.stats.items() if key in ("passed", "failed") for r in kept]
+    found = [
+        {
+            "class": type(r).__name__, "is_report": isinstance(r, pytest.TestReport), "nodeid": r.nodeid,
+            "outcome": r.outcome, "when": r.when, "text": r.longreprtext, "keywords": dict(r.keywords),
+            "record": getattr(r, "llmeval", None) is not None, "has_dict": bool(getattr(r, "__dict__", None)),
+            "path": id(r.location[0]), "domain": r.location[2], "duration": r.duration >= 0,
+        }
+        for r in reports
+    ]
+    with open(os.environ["ITEM_PROBE_FILE"], "w") as out:
+        json.dump(found, out)
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_the_terminal_keeps_each_sample_report_compact(pytester, start_server, tmp_path, monkeypatch, workers):
+    """pytest's terminal keeps every report until the end (~0.6 KB each; ~2 KB as xdist's controller
+    unserialized it): a sample's, once its record was consumed, is a `KeptReport` in its place,
+    with what the terminal shows of it (node id, outcome, failure text) and pytest's counts intact."""
+    count = 6
+    server, data = plus_zero(start_server, tmp_path, count, reply=lambda i: i % 2)
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("ITEM_PROBE_FILE", str(probe))
+    pytester.makeconftest(KEPT_REPORTS_PROBE)
+    outcome = run(pytester, server, "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", *workers)
+    outcome.assert_outcomes(passed=2, failed=4)  # 0 and 1 answered right
+    outcome.stdout.fnmatch_lines(["*gsm8k: 4 of 6 samples answered wrong*", "*4 failed, 2 passed*"])
+    found = json.loads(probe.read_text())
+    assert sorted(r["nodeid"] for r in found) == [f"gsm8k/main::{i:04d}" for i in range(count)]
+    assert {r["class"] for r in found} == {"KeptReport"} and all(r["is_report"] for r in found)
+    assert all(r["when"] == "call" and r["duration"] and not r["record"] and r["keywords"] == {} for r in found)
+    assert not any(r["has_dict"] for r in found)  # every field in a slot
+    assert len({r["path"] for r in found}) == 1  # one location path string for the subset's samples
+    failed = {r["nodeid"]: r["text"] for r in found if r["outcome"] == "failed"}
+    assert sorted(failed) == [f"gsm8k/main::{i:04d}" for i in range(2, count)]
+    assert all("wrong answer" in text and "[gw" not in text for text in failed.values())
+    assert all(r["domain"].endswith(r["nodeid"].rpartition("::")[2]) for r in found)
+
+
 IMPORTS_PROBE = """
 import json, os, sys, pytest
 
