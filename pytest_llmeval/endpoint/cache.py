@@ -132,22 +132,45 @@ class ResponseCache:
         response.cached = True
         return response
 
-    def missing(self, keys: Iterable[str]) -> set[str]:
-        """The keys that have no stored response (checked in batches: fast for 100k keys)."""
-        wanted = list(dict.fromkeys(keys))
-        present: set[str] = set()
+    def get_many(self, keys: Iterable[str]) -> dict[str, ChatResponse]:
+        """The stored responses of `keys`, one query per 500 keys; keys without a (readable) row
+        are left out. For many reads at once: `get` costs a query each."""
+        found: dict[str, ChatResponse] = {}
         try:
-            with self._lock:
-                for start in range(0, len(wanted), 500):
-                    batch = wanted[start : start + 500]
-                    marks = ",".join("?" * len(batch))
-                    present.update(
-                        r[0] for r in self._db.execute(f"SELECT key FROM responses WHERE key IN ({marks})", batch)
-                    )
+            rows = self._rows("key, response", keys)
         except sqlite3.Error as exc:
             self._say_once("cannot be read, every response counts as missing", exc)
-            return set(wanted)
-        return set(wanted) - present
+            return found
+        for key, text in rows:
+            try:
+                response = ChatResponse.model_validate_json(text)
+            except (ValidationError, ValueError, TypeError) as exc:
+                self._say_once("has unreadable rows, read as cache misses", exc)
+                continue
+            response.cached = True
+            found[key] = response
+        return found
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """The keys that have no stored response (checked in batches: fast for 100k keys)."""
+        wanted = set(keys)
+        try:
+            present = {row[0] for row in self._rows("key", wanted)}
+        except sqlite3.Error as exc:
+            self._say_once("cannot be read, every response counts as missing", exc)
+            return wanted
+        return wanted - present
+
+    def _rows(self, columns: str, keys: Iterable[str]) -> list[tuple[Any, ...]]:
+        """`columns` of the rows of `keys` (distinct), 500 keys a query (SQLite's parameter limit)."""
+        wanted = list(dict.fromkeys(keys))
+        rows: list[tuple[Any, ...]] = []
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                rows += self._db.execute(f"SELECT {columns} FROM responses WHERE key IN ({marks})", batch)
+        return rows
 
     def put(self, key: str, model: str, response: ChatResponse) -> None:
         payload = response.model_dump_json(exclude={"cached"})

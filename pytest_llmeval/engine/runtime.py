@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from ..scoring.response import TRUNCATED, answers_of, score_generations
 from ..settings import RunSettings
 from ..spend.limit import BudgetReached, SpendingLimit
 from . import loglik
+from .cached_answers import CachedAnswers
 from .nodes import RECORD_ERROR, SampleItem
 
 if TYPE_CHECKING:  # numpy and the vector cache: imported when an embedding task runs (~13 MB)
@@ -38,6 +40,9 @@ class EvalRuntime:
         self.notify = notify  # one-line notices (a damaged cache moved aside); default stderr
         self._dispatcher: Dispatcher | None = None
         self._plan: PrefetchPlan | None = None
+        # every answer of this process's share is in the cache (checked at `start`): the items read
+        # them on pytest's thread (`engine/cached_answers.py`) and the dispatcher's stays idle
+        self._cached_answers: CachedAnswers | None = None
         self._judge: Any = None
         self._answered = False  # a chat request has succeeded: a later 404 is that sample's own
         self.offline_note: str | None = None  # set when the cache answered all and the endpoint is gone
@@ -178,7 +183,8 @@ class EvalRuntime:
             return loglik.bodies(self.settings.endpoint.model, sample, self.context_wrapper(item))
         return [self.request_body(item, repeat, sample)]
 
-    def _request_count(self, item: SampleItem) -> int:
+    def request_count(self, item: SampleItem) -> int:
+        """How many requests `item` makes: its log-likelihood choices, else --llm-repeats."""
         choices = item.store.loglik_requests(item.index)  # known without decoding the sample
         return choices if choices is not None else self.settings.repeats
 
@@ -206,6 +212,12 @@ class EvalRuntime:
             return
         if preflight:
             self.preflight_if_needed(samples)
+        judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
+        cache = self.dispatcher.cache
+        if cache is not None and not judged and self.skip_sample is None and not self.answers_missing(samples):
+            ask = functools.partial(self.dispatcher.call, use_cache=True)
+            self._cached_answers = CachedAnswers(cache, samples, self.slot_body, self.request_count, ask)
+            return
         # one slot per request (repeat, or choice of a log-likelihood sample); an item's first slot
         # is its `plan_index`. The plan's builders are made on demand (`_Slots`): nothing per request
         # is held for the whole run.
@@ -214,9 +226,8 @@ class EvalRuntime:
         for item in samples:
             item.plan_index = total
             starts.append(total)
-            total += self._request_count(item)
+            total += self.request_count(item)
         slots = _Slots(self, samples, starts, total)
-        judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         skip = self.skip_sample
         self._plan = self.dispatcher.prefetch(
             slots,
@@ -224,7 +235,9 @@ class EvalRuntime:
             skip=(lambda index: skip(slots.item(index))) if skip is not None else None,
         )
 
-    def _slot_body(self, item: SampleItem, r: int) -> dict[str, Any]:
+    def slot_body(self, item: SampleItem, r: int) -> dict[str, Any]:
+        """The body of `item`'s request `r` (a repeat, or a log-likelihood choice); raises what
+        building it raises (`BadRecordError`, a custom benchmark's own error)."""
         sample = item.sample  # decoded once for the body (engine/store.py)
         if loglik.is_loglik(sample):
             return self.request_bodies(item, sample=sample)[r]
@@ -271,8 +284,10 @@ class EvalRuntime:
         if cache is None:
             return True
         repeats = range(self.settings.repeats)
-        keys = (key for i in samples for r in repeats for key in self._keys_or_none(i, r))
-        return bool(cache.missing(key for key in keys if key is not None))
+        keys = (key for i in samples for r in repeats for key in self._keys_or_none(i, r) if key is not None)
+        # the first few first: a run whose answers are not cached yet learns it without building
+        # every request's body (12 us a sample)
+        return bool(cache.missing(itertools.islice(keys, 64)) or cache.missing(keys))
 
     def _keys_or_none(self, item: SampleItem, repeat: int = 0) -> list[str | None]:
         """The cache keys of an item's requests; [None] when the sample cannot become a request (it
@@ -302,10 +317,12 @@ class EvalRuntime:
         failure: BaseException | None = None
         skipped = False
         unsent: BudgetReached | None = None
-        for repeat in range(self._request_count(item)):
+        for repeat in range(self.request_count(item)):
             try:
-                if self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
-                    body = self._slot_body(item, repeat)
+                if self._cached_answers is not None:
+                    responses.append(self._cached_answers.answer(item, repeat))
+                elif self._plan is None or index is None:  # not planned (e.g. rescheduled after an xdist crash)
+                    body = self.slot_body(item, repeat)
                     responses.append(self.dispatcher.call(body, use_cache=self.settings.use_cache))
                 else:
                     responses.append(self._plan.result(index + repeat))
@@ -333,7 +350,8 @@ class EvalRuntime:
             # no prompt log-probabilities is the endpoint's failure: an error at setup, never a wrong answer
             loglik.evaluate(item.sample, responses, self._server_name(), self.context_wrapper(item))
             return merge_responses(responses)
-        asked = _asked_n(self.request_body(item))
+        # `n` of the request: its generation settings (the body's other fields are never `n`)
+        asked = _asked_n({**item.benchmark.generation_defaults(), **self.settings.endpoint.gen})
         for response in responses:
             if len(response.choices) < asked:
                 raise MissingChoicesError(asked, len(response.choices))
@@ -456,7 +474,7 @@ class _Slots(Sequence[Callable[[], dict[str, Any]]]):
         if not 0 <= index < self.total:
             raise IndexError(index)
         item = self.item(index)
-        return functools.partial(self.runtime._slot_body, item, index - (item.plan_index or 0))
+        return functools.partial(self.runtime.slot_body, item, index - (item.plan_index or 0))
 
 
 def _recorded_messages(item: SampleItem) -> list[dict[str, Any]]:

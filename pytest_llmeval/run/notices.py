@@ -1,7 +1,8 @@
 """One-line notices for the terminal (a damaged cache moved aside, subsets a file has no rows for).
 
-`Notices.notify` writes at once on pytest's thread; from another thread (the dispatcher's) the
-notice is kept and written after the test that runs meanwhile, or at the end, on pytest's thread.
+`Notices.notify` writes at once on pytest's thread between tests; from another thread (the
+dispatcher's), or while a test runs (its output is captured), the notice is kept and written after
+that test, or at the end, on pytest's thread.
 Without a terminal reporter notices go to stderr. (An xdist worker writes its notices to stderr:
 `run/worker.print_notice`.)
 """
@@ -18,9 +19,10 @@ class Notices:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.pending: list[str] = []
+        self.in_test = False  # between a test's logstart and logfinish
 
     def notify(self, message: str) -> None:
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread() and not self.in_test:
             self.write(message)
         else:
             self.pending.append(message)
@@ -37,8 +39,13 @@ class Notices:
         while self.pending:
             self.write(self.pending.pop(0))
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.in_test = True
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.in_test = False
         self.flush()  # once a test, not after each of its three reports
 
     @pytest.hookimpl(tryfirst=True)
