@@ -107,9 +107,11 @@ def test_a_one_off_call_is_never_held_back_by_prefetched_answers() -> None:
                     dispatcher.call({"model": "m", "messages": [{"role": "user", "content": "slow"}]}, use_cache=False)
 
             call = threading.Thread(target=one_off)
+            started = time.monotonic()
             call.start()
             while call.is_alive():
-                seen.append(dispatcher._hold())
+                if time.monotonic() - started < 0.8:  # not its last moments: over, it may be held again
+                    seen.append(dispatcher._hold())
                 time.sleep(0.01)
             assert len(seen) > 10 and not any(seen[len(seen) // 4 :])  # once the call is under way, never held
             assert dispatcher._hold()  # the call is over: the waiting answers may be gathered again
