@@ -117,3 +117,19 @@ def test_a_one_off_call_is_never_held_back_by_prefetched_answers() -> None:
             assert dispatcher._hold()  # the call is over: the waiting answers may be gathered again
         finally:
             dispatcher.close()
+
+
+def test_the_prefetch_window_leaves_room_for_the_loop_to_hold() -> None:
+    """The loop holds while `AHEAD_TO_HOLD` answers are ready ahead, so the window must exceed that
+    well: a default run (concurrency 16) had a window of 64 and its loop seldom held. With early
+    stop (a `skip` predicate) the window stays small: fewer requests sent past the decision."""
+    builders = [lambda: {"model": "m", "messages": []}]
+    for concurrency, expected, with_skip in ((1, 256, 64), (16, 256, 64), (64, 256, 256), (100, 400, 400)):
+        settings = EndpointSettings(model="m", base_url="http://127.0.0.1:9/v1", concurrency=concurrency)
+        dispatcher = Dispatcher(settings, None, client_process=False)
+        try:
+            assert dispatcher.prefetch(builders).window == expected >= 4 * AHEAD_TO_HOLD
+            assert dispatcher.prefetch(builders, skip=lambda index: True).window == with_skip
+            assert dispatcher.prefetch(builders, window=8).window == 8
+        finally:
+            dispatcher.close()
