@@ -21,7 +21,7 @@ import json
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,41 +136,39 @@ class ResponseCache:
         """The stored responses of `keys`, one query per 500 keys; keys without a (readable) row
         are left out. For many reads at once: `get` costs a query each."""
         found: dict[str, ChatResponse] = {}
-        try:
-            rows = self._rows("key, response", keys)
-        except sqlite3.Error as exc:
-            self._say_once("cannot be read, every response counts as missing", exc)
-            return found
-        for key, text in rows:
+        for batch in _batches(keys):
             try:
-                response = ChatResponse.model_validate_json(text)
-            except (ValidationError, ValueError, TypeError) as exc:
-                self._say_once("has unreadable rows, read as cache misses", exc)
-                continue
-            response.cached = True
-            found[key] = response
+                rows = self._select("key, response", batch)
+            except sqlite3.Error as exc:
+                self._say_once("cannot be read, every response counts as missing", exc)
+                return found
+            for key, text in rows:
+                try:
+                    response = ChatResponse.model_validate_json(text)
+                except (ValidationError, ValueError, TypeError) as exc:
+                    self._say_once("has unreadable rows, read as cache misses", exc)
+                    continue
+                response.cached = True
+                found[key] = response
         return found
 
     def missing(self, keys: Iterable[str]) -> set[str]:
         """The keys that have no stored response (checked in batches: fast for 100k keys)."""
-        wanted = set(keys)
-        try:
-            present = {row[0] for row in self._rows("key", wanted)}
-        except sqlite3.Error as exc:
-            self._say_once("cannot be read, every response counts as missing", exc)
-            return wanted
+        wanted: set[str] = set()
+        present: set[str] = set()
+        for batch in _batches(keys):
+            wanted.update(batch)
+            try:
+                present.update(row[0] for row in self._select("key", batch))
+            except sqlite3.Error as exc:
+                self._say_once("cannot be read, every response counts as missing", exc)
+                return wanted | set(keys)
         return wanted - present
 
-    def _rows(self, columns: str, keys: Iterable[str]) -> list[tuple[Any, ...]]:
-        """`columns` of the rows of `keys` (distinct), 500 keys a query (SQLite's parameter limit)."""
-        wanted = list(dict.fromkeys(keys))
-        rows: list[tuple[Any, ...]] = []
+    def _select(self, columns: str, keys: list[str]) -> list[tuple[Any, ...]]:
+        marks = ",".join("?" * len(keys))
         with self._lock:
-            for start in range(0, len(wanted), 500):
-                batch = wanted[start : start + 500]
-                marks = ",".join("?" * len(batch))
-                rows += self._db.execute(f"SELECT {columns} FROM responses WHERE key IN ({marks})", batch)
-        return rows
+            return self._db.execute(f"SELECT {columns} FROM responses WHERE key IN ({marks})", keys).fetchall()
 
     def put(self, key: str, model: str, response: ChatResponse) -> None:
         payload = response.model_dump_json(exclude={"cached"})
@@ -192,3 +190,18 @@ class ResponseCache:
                 self._db.close()
             except sqlite3.Error:
                 pass
+
+
+def _batches(keys: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    """`keys` without repeats, `size` at a time (SQLite's parameter limit is 999 in old builds)."""
+    seen: set[str] = set()
+    batch: list[str] = []
+    for key in keys:
+        if key not in seen:
+            seen.add(key)
+            batch.append(key)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch

@@ -6,12 +6,17 @@ call releases the interpreter lock, and each read interleaved with pytest's own 
 runs cold. Measured at 5,000 GSM8K samples, every answer cached (`bench/eval_throughput.py`'s
 workload, one process, wall time of the items): 2.62 s read on the dispatcher's thread, 2.42 s read
 one by one on pytest's thread (~76 us a read), 2.04 s with every answer read before the first item
-(~22 us a read). `CachedAnswers` reads them in chunks of `CHUNK` samples, one SQLite query a chunk,
-so memory stays bounded by the chunk whatever the run's size.
+(~22 us a read). `CachedAnswers` reads them a chunk at a time, one SQLite query a chunk of at most
+`CHUNK` requests (as many answers as the prefetch window holds in other runs).
+
+The run decided on this path because every request's key is in the cache; a row that does not
+parse (damaged, or written by another version) or went away since is asked for from the endpoint,
+all of a chunk's at once (the dispatcher's concurrency, its retries and cache), never one by one.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,14 +24,16 @@ from ..endpoint.cache import ResponseCache, request_key
 from ..endpoint.models import ChatResponse
 from .nodes import SampleItem
 
-CHUNK = 256  # samples whose answers are read at once
+CHUNK = 256  # requests whose answers are read at once (a sample's repeats are never split)
+
+Answer = ChatResponse | concurrent.futures.Future[ChatResponse]
 
 
 class CachedAnswers:
     """The answers of `samples` (this process's share, in run order; `item.plan_index` becomes an
     item's position), read from `cache` a chunk at a time as the items ask for them. `body(item, r)`
-    builds request `r` of an item, `count(item)` says how many it makes, `ask(body)` asks the
-    endpoint (for an answer no longer cached)."""
+    builds request `r` of an item, `count(item)` says how many it makes, `ask(body)` sends one to the
+    endpoint without waiting (for an answer the cache no longer gives)."""
 
     def __init__(
         self,
@@ -34,7 +41,7 @@ class CachedAnswers:
         samples: Sequence[SampleItem],
         body: Callable[[SampleItem, int], dict[str, Any]],
         count: Callable[[SampleItem], int],
-        ask: Callable[[dict[str, Any]], ChatResponse],
+        ask: Callable[[dict[str, Any]], concurrent.futures.Future[ChatResponse]],
     ) -> None:
         self.cache = cache
         self.samples = samples
@@ -44,34 +51,42 @@ class CachedAnswers:
         for position, item in enumerate(samples):
             item.plan_index = position
         self.chunk_start = self.chunk_end = 0
-        self.answers: dict[tuple[int, int], ChatResponse] = {}  # (position, repeat) -> answer
+        self.answers: dict[tuple[int, int], Answer] = {}  # (position, repeat) -> answer, or its request
 
     def answer(self, item: SampleItem, repeat: int) -> ChatResponse:
-        """Request `repeat` of `item`'s answer. One the chunk lacks (its sample cannot become a
-        request, or its row went away since the run checked) is read alone (`read_one`), which
-        raises what building its request raises, or asks the endpoint."""
+        """Request `repeat` of `item`'s answer; raises what building its request raises, or the
+        endpoint's error when it had to be asked."""
         position = item.plan_index
         if position is None or not 0 <= position < len(self.samples) or self.samples[position] is not item:
             return self.read_one(item, repeat)
         if not self.chunk_start <= position < self.chunk_end:
             self.read_chunk(position)
         answer = self.answers.pop((position, repeat), None)
-        return answer if answer is not None else self.read_one(item, repeat)
+        if answer is None:  # its body could not be built: `read_one` raises why
+            return self.read_one(item, repeat)
+        return answer.result() if isinstance(answer, concurrent.futures.Future) else answer
 
     def read_chunk(self, start: int) -> None:
+        """The answers of the samples from `start` on, whole samples, until `CHUNK` requests."""
         keys: dict[tuple[int, int], str] = {}
-        self.chunk_start, self.chunk_end = start, min(start + CHUNK, len(self.samples))
-        for position in range(self.chunk_start, self.chunk_end):
+        position = start
+        while position < len(self.samples) and (position == start or len(keys) < CHUNK):
             item = self.samples[position]
             for repeat in range(self.count(item)):
                 try:
                     keys[position, repeat] = request_key(self.body(item, repeat))
                 except Exception:  # this sample errors alone when its turn comes (`read_one` raises it)
                     continue
+            position += 1
+        self.chunk_start, self.chunk_end = start, position
         found = self.cache.get_many(keys.values())
-        self.answers = {slot: found[key] for slot, key in keys.items() if key in found}
+        answers: dict[tuple[int, int], Answer] = {}
+        for slot, key in keys.items():
+            cached = found.get(key)
+            answers[slot] = cached if cached is not None else self.ask(self.body(self.samples[slot[0]], slot[1]))
+        self.answers = answers
 
     def read_one(self, item: SampleItem, repeat: int) -> ChatResponse:
         body = self.body(item, repeat)
         cached = self.cache.get(request_key(body))
-        return cached if cached is not None else self.ask(body)
+        return cached if cached is not None else self.ask(body).result()

@@ -215,7 +215,7 @@ class EvalRuntime:
         judged = self.settings.judge is not None and any(item.benchmark.needs_judge for item in samples)
         cache = self.dispatcher.cache
         if cache is not None and not judged and self.skip_sample is None and not self.answers_missing(samples):
-            ask = functools.partial(self.dispatcher.call, use_cache=True)
+            ask = functools.partial(self.dispatcher.submit, use_cache=True)
             self._cached_answers = CachedAnswers(cache, samples, self.slot_body, self.request_count, ask)
             return
         # one slot per request (repeat, or choice of a log-likelihood sample); an item's first slot
@@ -233,6 +233,7 @@ class EvalRuntime:
             slots,
             on_response=(lambda index, response: self.prefetch_judge(slots.item(index), response)) if judged else None,
             skip=(lambda index: skip(slots.item(index))) if skip is not None else None,
+            stops_early=bool(samples[0].config.getoption("maxfail", 0)),  # -x, --maxfail N
         )
 
     def slot_body(self, item: SampleItem, r: int) -> dict[str, Any]:

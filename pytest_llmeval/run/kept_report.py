@@ -8,9 +8,10 @@ every string a copy of its own.
 
 `KeptReport` is a real `pytest.TestReport` holding what readers of the terminal's reports use (the
 node id, location, phase, outcome, failure text, duration, times, sections and user properties) in
-slots, about 0.15 KB. What it leaves out: the keywords (pytest copies the item's marks into a dict
-per report, and every reader of them ran at `pytest_runtest_logreport`), the record (the stream
-has it) and xdist's worker fields. Measured per report with tracemalloc, strings shared: 145 bytes
+slots, about 0.15 KB, and serializes like one (`_to_json`). What it leaves out: the keywords
+(pytest copies the item's marks into a dict per report, and every reader of them ran at
+`pytest_runtest_logreport`), the record (the stream has it; `llmeval` is None) and xdist's worker
+fields. Measured per report with tracemalloc, strings shared: 145 bytes
 against 580 for a `TestReport`.
 """
 
@@ -38,6 +39,7 @@ class KeptReport(pytest.TestReport):
         "when",
     )
     keywords = MappingProxyType({})
+    llmeval = None  # the record's attribute (`run.runner.RECORD_ATTR`): consumed, as on a slimmed report
 
     def __init__(self, report: pytest.TestReport, paths: dict[str, str]) -> None:
         """`report`'s fields; `paths`: one string per location path (a subset's, shared by its samples)."""
@@ -52,6 +54,24 @@ class KeptReport(pytest.TestReport):
         self.stop = report.stop
         self.sections = report.sections or _EMPTY  # type: ignore[assignment]
         self.user_properties = report.user_properties or _EMPTY  # type: ignore[assignment]
+
+    def _to_json(self) -> dict[str, Any]:
+        """pytest serializes a report from its `__dict__` (`pytest_report_to_serializable`, xdist,
+        pytest-reportlog): a `KeptReport`'s fields are slots, so a `TestReport` of them does it."""
+        report = pytest.TestReport(
+            self.nodeid,
+            self.location,
+            {},
+            self.outcome,
+            self.longrepr,
+            self.when,
+            self.sections,
+            self.duration,
+            self.start,
+            self.stop,
+            self.user_properties,
+        )
+        return report._to_json()
 
     @property  # pytest >= 9.2 declares `_id` an attribute
     def _id(self) -> Any:  # type: ignore[override,unused-ignore]

@@ -189,3 +189,20 @@ def test_llm_fixture_skips_without_model(pytester):
     pytester.makepyfile(test_mine="def test_x(llm):\n    pass\n")
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(skipped=1)
+
+
+def test_a_run_that_may_stop_at_a_failure_prefetches_a_small_window(pytester, start_server, tmp_path):
+    """With -x (or --maxfail) the run may end at any item: the prefetch window is 64 ahead, not
+    256, so few requests are sent that no item reads (they are cached, not lost)."""
+    count, first_wrong = 600, 100
+    server = start_server(
+        rules=[
+            {"contains": f"What is {i} plus", "reply": f"\\boxed{{{-1 if i == first_wrong else i}}}"}
+            for i in range(count)
+        ]
+    )
+    data = write_jsonl(tmp_path / "g.jsonl", many_rows(count))
+    pytester.makeconftest("import time\n\ndef pytest_runtest_call(item):\n    time.sleep(0.005)\n")
+    result = run(pytester, server, *dataset("gsm8k", data), "-x")
+    result.assert_outcomes(passed=first_wrong, failed=1)
+    assert chat_requests(server) < first_wrong + 1 + 64 + 64  # the window and what was in flight

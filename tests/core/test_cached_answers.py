@@ -125,3 +125,85 @@ def test_a_sample_that_cannot_become_a_request_fails_alone_when_the_rest_is_cach
     outcome.assert_outcomes(passed=count - 1, errors=1)
     outcome.stdout.fnmatch_lines(["*sample 3 cannot become a request*"])
     assert chat_requests(server) == count - 1 and reads["prefetches"] == 0 and len(reads["chunks"]) == 2
+
+
+def test_answers_whose_rows_do_not_parse_are_asked_for_concurrently(pytester, start_server, tmp_path):
+    """Every key present (the run reads from the cache) but no row parses (a cache written by
+    another version, or damaged): a chunk's answers are asked for all at once, with the
+    dispatcher's concurrency, never one by one (48 x 0.2 s)."""
+    count = 48
+    server = start_server(fixed_reply="\\boxed{1}", latency_s=0.2)
+    data = write_jsonl(tmp_path / "g.jsonl", rows(count))
+    run(pytester, server, *dataset("gsm8k", data)).assert_outcomes(passed=1, failed=count - 1)
+    (cache_file,) = pytester.path.rglob("*.sqlite3")
+    with sqlite3.connect(cache_file) as db:
+        db.execute("UPDATE responses SET response = '{not json'")
+    server.reset()
+    outcome = run(pytester, server, *dataset("gsm8k", data))
+    outcome.assert_outcomes(passed=1, failed=count - 1)
+    stats = server.stats()
+    assert stats["chat_requests"] == count and stats["max_in_flight"] > 4
+
+
+RSS_PROBE = """
+import json, os, resource, pytest
+
+marks = {}
+
+def pytest_collection_finish(session):
+    with open("/proc/self/status") as status:
+        marks["collected"] = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    marks["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open(os.environ["RSS_PROBE_FILE"], "w") as out:
+        json.dump(marks, out)
+"""
+
+
+def test_a_rescore_holds_no_more_answers_than_a_first_run(pytester, start_server, tmp_path, monkeypatch):
+    """A chunk is counted in requests, not samples: with --llm-repeats 8 and 30 KB answers, 256
+    samples' chunk would hold 2,048 answers (~120 MB) where a first run's window holds 256."""
+    count, repeats = 256, 8
+    reply = "Let me think. " + " ".join(["abcdefghijklmnopqrstuvwxyz0123456789"] * 800) + " \\boxed{1}"
+    server = start_server(fixed_reply=reply)
+    data = write_jsonl(tmp_path / "g.jsonl", rows(count))
+    pytester.makeconftest(RSS_PROBE)
+    growth = {}
+    for name in ("first", "rescore"):
+        probe = tmp_path / f"{name}.json"
+        monkeypatch.setenv("RSS_PROBE_FILE", str(probe))
+        outcome = run(pytester, server, *dataset("gsm8k", data), "--llm-repeats", str(repeats))
+        outcome.assert_outcomes(passed=1, failed=count - 1)
+        marks = json.loads(probe.read_text())
+        growth[name] = marks["peak"] - marks["collected"]
+    assert chat_requests(server) == count * repeats
+    assert growth["rescore"] < growth["first"] + 30_000, growth  # KB
+
+
+KEPT_REPORT_PROBE = """
+import json, os, pytest
+
+def pytest_terminal_summary(terminalreporter, config):
+    report = terminalreporter.stats["passed"][0]
+    data = config.hook.pytest_report_to_serializable(config=config, report=report)
+    again = pytest.TestReport._from_json(report._to_json())
+    with open(os.environ["KEPT_PROBE_FILE"], "w") as out:
+        json.dump({"class": type(report).__name__, "fields": sorted(data), "again": [again.nodeid, again.outcome],
+                   "record": report.llmeval}, out)
+"""
+
+
+def test_a_kept_report_serializes_like_the_report_it_replaced(pytester, start_server, tmp_path, monkeypatch):
+    """Its fields are slots, not `__dict__` (what pytest serializes): `_to_json` makes them one."""
+    server = start_server(fixed_reply="\\boxed{1}")
+    data = write_jsonl(tmp_path / "g.jsonl", rows(4))
+    probe = tmp_path / "kept.json"
+    monkeypatch.setenv("KEPT_PROBE_FILE", str(probe))
+    pytester.makeconftest(KEPT_REPORT_PROBE)
+    run(pytester, server, *dataset("gsm8k", data)).assert_outcomes(passed=1, failed=3)
+    found = json.loads(probe.read_text())
+    assert found["class"] == "KeptReport" and found["record"] is None
+    assert found["again"] == ["gsm8k/main::0001", "passed"]
+    assert {"nodeid", "outcome", "when", "location", "longrepr", "duration"} <= set(found["fields"])

@@ -122,7 +122,7 @@ def test_a_one_off_call_is_never_held_back_by_prefetched_answers() -> None:
 def test_the_prefetch_window_leaves_room_for_the_loop_to_hold() -> None:
     """The loop holds while `AHEAD_TO_HOLD` answers are ready ahead, so the window must exceed that
     well: a default run (concurrency 16) had a window of 64 and its loop seldom held. With early
-    stop (a `skip` predicate) the window stays small: fewer requests sent past the decision."""
+    stop (a `skip` predicate), -x or --maxfail the window stays small: fewer requests no item reads."""
     builders = [lambda: {"model": "m", "messages": []}]
     for concurrency, expected, with_skip in ((1, 256, 64), (16, 256, 64), (64, 256, 256), (100, 400, 400)):
         settings = EndpointSettings(model="m", base_url="http://127.0.0.1:9/v1", concurrency=concurrency)
@@ -130,6 +130,7 @@ def test_the_prefetch_window_leaves_room_for_the_loop_to_hold() -> None:
         try:
             assert dispatcher.prefetch(builders).window == expected >= 4 * AHEAD_TO_HOLD
             assert dispatcher.prefetch(builders, skip=lambda index: True).window == with_skip
+            assert dispatcher.prefetch(builders, stops_early=True).window == with_skip
             assert dispatcher.prefetch(builders, window=8).window == 8
         finally:
             dispatcher.close()
