@@ -33,6 +33,7 @@ class SampleCollection:
         # garbage of the plugins configured after it is not frozen with the rest.
         gc.collect()
         gc.freeze()
+        order_new_first_without_files(session.config)
         if _runs_items(session.config):
             # the HTTP child imports on the other core while the datasets are read and the items
             # built, so it takes the first request at once (stopped again if -k/-m leave no sample)
@@ -152,6 +153,28 @@ class SampleCollection:
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         self.evaluation.deselected.update(item.benchmark.name for item in items if isinstance(item, SampleItem))
+
+
+def order_new_first_without_files(config: pytest.Config) -> None:
+    """`--nf` puts new tests first, each group ordered by its file's modification time, which it
+    reads with `item.path.stat()`: a sample item has no file (its path names a folder that does
+    not exist), so pytest raised FileNotFoundError (an INTERNALERROR). pytest's `--nf` plugin then
+    orders a path it cannot read as time 0: samples after files, each group in collection order."""
+    new_first = config.pluginmanager.get_plugin("nfplugin")
+    if new_first is None or not getattr(new_first, "active", False) or not hasattr(new_first, "_get_increasing_order"):
+        return
+
+    def increasing_order(items: Sequence[pytest.Item]) -> list[pytest.Item]:
+        return sorted(items, key=_modified, reverse=True)
+
+    new_first._get_increasing_order = increasing_order
+
+
+def _modified(item: pytest.Item) -> float:
+    try:
+        return item.path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _runs_items(config: pytest.Config) -> bool:

@@ -123,6 +123,19 @@ def test_last_failed_reruns_only_the_wrong_sample(pytester, model_server, gsm8k_
     result.stdout.fnmatch_lines(["*gsm8k/main::0003 FAILED*"])
 
 
+def test_new_first_runs_new_samples_first(pytester, model_server, gsm8k_file):
+    """`--nf` orders by each test file's modification time: a sample has no file (pytest raised
+    FileNotFoundError, an INTERNALERROR): new samples first, then the others, each in file order."""
+    pytester.makeini("[pytest]\n")
+    args = ("-p", "cacheprovider", "--nf", "-v", *dataset("gsm8k", gsm8k_file))
+    run(pytester, model_server, *args, "--llm-limit", "2").assert_outcomes(passed=2)
+    again = run(pytester, model_server, *args)
+    again.assert_outcomes(passed=3, failed=1)
+    order = [line.split()[0] for line in again.stdout.lines if " PASSED" in line or " FAILED" in line]
+    assert order == ["gsm8k/main::0002", "gsm8k/main::0003", "gsm8k/main::0000", "gsm8k/main::0001"], order
+    assert "INTERNALERROR" not in again.stdout.str() + again.stderr.str()
+
+
 def test_limit_takes_first_samples(pytester, model_server, gsm8k_file):
     result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-limit", "2")
     result.assert_outcomes(passed=2)
