@@ -34,7 +34,7 @@ class SampleCollection:
         gc.collect()
         gc.freeze()
         order_new_first_without_files(session.config)
-        if _runs_items(session.config):
+        if runs_items(session.config):
             # the HTTP child imports on the other core while the datasets are read and the items
             # built, so it takes the first request at once (stopped again if -k/-m leave no sample)
             self.evaluation.runtime.start_client_process_early()
@@ -177,7 +177,7 @@ def _modified(item: pytest.Item) -> float:
         return 0.0
 
 
-def _runs_items(config: pytest.Config) -> bool:
+def runs_items(config: pytest.Config) -> bool:
     """Whether this session runs its items (not --collect-only, --fixtures or --fixtures-per-test)."""
     option = config.option
     return not (

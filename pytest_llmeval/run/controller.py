@@ -24,6 +24,7 @@ from ..engine.nodes import SampleItem
 from ..errors import LLMEvalError
 from ..gating.budget import decide
 from ..results import RunResult, SampleRecord
+from .collect import runs_items
 from .kept_report import keep_compact
 from .outcome import RunOutcome, perf_ran
 from .runner import RECORD_ATTR, usage_error_from_exit
@@ -86,9 +87,9 @@ class Controller:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.evaluation.runtime.close()  # done already where items ran; the xdist controller's ran its preflight
-        if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
-            # nothing ran (a usage error such as a wrong base URL stops before the first request):
-            # no result, no empty table, no verdict; the error itself is pytest's last line
+        if not runs_items(self.config) or exitstatus == pytest.ExitCode.USAGE_ERROR:
+            # nothing ran (--collect-only, --fixtures; a usage error such as a wrong base URL stops
+            # before the first request): no result, no empty table, no verdict
             return
         collection = self.evaluation.collection
         if (

@@ -136,6 +136,17 @@ def test_new_first_runs_new_samples_first(pytester, model_server, gsm8k_file):
     assert "INTERNALERROR" not in again.stdout.str() + again.stderr.str()
 
 
+@pytest.mark.parametrize("command", ["--fixtures", "--fixtures-per-test", "--collect-only"])
+def test_pytests_listing_commands_run_no_evaluation(pytester, model_server, gsm8k_file, command):
+    """pytest's listing commands collect the samples but run none: no results table (it said
+    "INCOMPLETE RUN ... 0 of 4 samples finished" after --fixtures), no request, exit 0."""
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), command)
+    assert result.ret == 0
+    out = result.stdout.str() + result.stderr.str()
+    assert "llmeval results" not in out and "INCOMPLETE" not in out and "INTERNALERROR" not in out
+    assert chat_requests(model_server) == 0
+
+
 def test_limit_takes_first_samples(pytester, model_server, gsm8k_file):
     result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), "--llm-limit", "2")
     result.assert_outcomes(passed=2)
