@@ -81,14 +81,19 @@ class KeptReport(pytest.TestReport):
         return NodeId.parse(self.nodeid)
 
 
-def keep_compact(report: pytest.TestReport, stats: dict[str, list[Any]], paths: dict[str, str]) -> bool:
-    """Replace `report` in the terminal's `stats` by its `KeptReport`. False (nothing changed) when
-    the report is not the last one the terminal filed (another plugin filed one after it) or it
-    carries more than a `KeptReport` holds (an xfail's reason)."""
-    if hasattr(report, "wasxfail"):
-        return False
+def filed_last(stats: dict[str, list[Any]], report: pytest.TestReport) -> list[Any] | None:
+    """The terminal's list of reports (`TerminalReporter.stats`) whose last one is `report`: where
+    `pytest_runtest_logreport` just filed it. None when another plugin filed one after it."""
     for kept in stats.values():
         if kept and kept[-1] is report:
-            kept[-1] = KeptReport(report, paths)
-            return True
-    return False
+            return kept
+    return None
+
+
+def keep_compact(report: pytest.TestReport, stats: dict[str, list[Any]], paths: dict[str, str]) -> None:
+    """Replace `report` in the terminal's `stats` by its `KeptReport`; nothing changes when it is
+    not the last one the terminal filed or it carries more than a `KeptReport` holds (an xfail's
+    reason)."""
+    kept = None if hasattr(report, "wasxfail") else filed_last(stats, report)
+    if kept is not None:
+        kept[-1] = KeptReport(report, paths)

@@ -15,6 +15,7 @@ import pytest
 
 from ..engine.distribution import TAKEOVER_KEY, ShareFilter, worker_share
 from ..engine.xdist_hooks import BENCHMARKS_KEY, DESELECTED_KEY, READ_KEY
+from .kept_report import filed_last
 from .runner import ItemRunner
 from .scope import Evaluation
 
@@ -49,10 +50,9 @@ class WorkerRunner(ItemRunner):
         terminal = self.evaluation.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is None or not self.evaluation.is_sample(report.nodeid):
             return
-        for kept in terminal.stats.values():
-            if kept and kept[-1] is report:
-                kept.pop()
-                return
+        kept = filed_last(terminal.stats, report)
+        if kept is not None:
+            kept.pop()
 
     def finish(self, session: pytest.Session) -> None:
         output = session.config.workeroutput  # type: ignore[attr-defined]
