@@ -471,6 +471,11 @@ def main(argv: list[str]) -> None:
     """``python -m pytest_llmeval.endpoint.pool_process FROM_PARENT TO_PARENT`` (two pipe fds)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     asyncio.run(_serve(int(argv[0]), int(argv[1])))
+    # Its sockets are closed and its answers sent: nothing is left to flush, and the interpreter's
+    # own teardown (modules, objects) would only keep the parent waiting in `aclose`.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
