@@ -21,6 +21,11 @@ collection time, the time of its last hook (`pytest_unconfigure`) and its peak R
      trivial passing parametrized items: what pytest-xdist's process model itself costs, the
      reference for figure 4; with each process's CPU seconds for both. (Passing: bare pytest with
      that many failures is quadratic, 61 s of CPU at 10,000 one-line failures here.)
+  7. the floor of figure 4: `-n 2` runs two processes more than one run, and each holds at least
+     what a bare pytest worker holds with one trivial item; so even with the samples' memory split
+     and nothing held twice, `-n 2` costs at least (one run + 2 such workers) / one run. Printed
+     with the size a single run must reach before 1.2x is possible at all, and this plugin's own
+     per-process figures with 20 samples under `-n 2`.
 
 Figures of one run are compared with each other only (ratios), never with another machine's.
 """
@@ -206,6 +211,24 @@ def run_pytest(work: Path, arguments: list[str], count: int, workers: int) -> Ru
     return Run(count, workers, wall, os.waitstatus_to_exitcode(status), end, found)
 
 
+def floor(work: Path, server: FakeOpenAIServer, alone: Run) -> None:
+    """Figure 7: the least `-n 2` can cost at `alone`'s size. Two more processes than one run, each
+    at least what pytest with xdist holds with nothing to run (a worker of bare pytest over one
+    trivial item), even if the samples' memory were split with no byte held twice."""
+    bare = run_bare(work, 1, workers=2)
+    ours = run(work, server, 20, workers=2)
+    workers = [p for p in bare.probes if p["role"] != "main"]
+    bare_worker_mb = sum(p["peak_rss_kb"] for p in workers) / 1024 / max(len(workers), 1)
+    extra_mb = 2 * bare_worker_mb
+    print(
+        f"7. the floor of -n 2 at {alone.count}: two processes more, each >= {bare_worker_mb:.0f} MB "
+        f"(a bare pytest -n 2 worker with one item; this plugin's, with 20 samples: "
+        f"{ours.per_role('peak_rss_kb')})   least ratio ({alone.rss_sum_mb:.0f} + {extra_mb:.0f}) / "
+        f"{alone.rss_sum_mb:.0f} = {(alone.rss_sum_mb + extra_mb) / alone.rss_sum_mb:.2f}x; 1.2x needs one "
+        f"process of >= {extra_mb / 0.2:.0f} MB alone"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=10_000)
@@ -276,6 +299,7 @@ def main() -> None:
             f"wall {bare_parallel.wall_s:.1f} s vs {bare_alone.wall_s:.1f} s"
         )
         print(f"   CPU seconds: -n 2 {bare_parallel.cpu()}; alone {bare_alone.cpu()}")
+        floor(work, server, large)
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
