@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from pydantic import BaseModel
 
+from .engine.distribution import is_xdist_controller
 from .errors import ConfigError, LLMEvalError, SandboxUnavailableError, ServerDiedError
 from .settings import RunSettings
 
@@ -280,8 +281,9 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
         )
     else:
         return Serving(settings)
-    xdist = bool(config.getoption("numprocesses", None)) or getattr(config.option, "dist", "no") != "no"
-    if not xdist and (spec.port is not None or spec.has_port_placeholder()):  # else start() says what is wrong
+    if not is_xdist_controller(config) and (
+        spec.port is not None or spec.has_port_placeholder()
+    ):  # else start() says what is wrong
         port = spec.port
         if port is None:  # chosen now, so that every plugin holds the right URL before the start
             port = free_port(spec.host)

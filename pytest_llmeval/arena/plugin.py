@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from ..benchmarks.registry import register_benchmark, unregister_benchmark
+from ..engine.distribution import is_xdist_controller
 from ..errors import ConfigError, LLMEvalError
 from ..results import MetricUncertainty, RunResult, SampleRecord
 from ..settings import RunSettings, split_base_url
@@ -91,8 +92,7 @@ class ArenaPart:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """The xdist controller checks the arena's servers once, so that workers don't each fail."""
         config = session.config
-        distributed = getattr(config.option, "dist", "no") != "no" and not config.option.collectonly
-        if distributed and not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("dsession"):
+        if is_xdist_controller(config) and config.pluginmanager.hasplugin("dsession"):
             self.runtime.preflight()
             self.runtime.close()
 

@@ -88,3 +88,18 @@ def worker_share(
         worker_number(worker_id) % worker_count
     ]
     return [items[index] for index in share]
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    """True when pytest-xdist will run this session as its controller (DSession). xdist registers
+    DSession in its own trylast `pytest_configure`, after ours; this is its own test (`--dist` set
+    by `-n`, transports given, not --collect-only), made before. A `--dist` mode alone
+    (an ini file's `addopts`, without `-n` or `--tx`) distributes nothing, and neither do xdist's
+    workers."""
+    return (
+        config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+        and not config.getvalue("collectonly")
+        and getattr(config.option, "dist", "no") != "no"
+        and bool(getattr(config.option, "tx", None))
+    )

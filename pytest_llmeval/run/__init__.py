@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..engine.distribution import TAKEOVER_KEY, ShareFilter
+from ..engine.distribution import TAKEOVER_KEY, ShareFilter, is_xdist_controller
 from ..engine.selection import plain_tests_can_match
 from ..engine.xdist_hooks import (
     BENCHMARKS_KEY,
@@ -115,7 +115,7 @@ def register_controller(
     check_output_paths({"--llm-results": settings.results_path, "--llm-samples": settings.samples_path})
     check_shard_settings(settings)
     distributed = is_xdist_controller(config)
-    if settings.early_stop and (config.getoption("numprocesses", None) or getattr(config.option, "dist", "no") != "no"):
+    if settings.early_stop and distributed:
         raise ConfigError("--llm-early-stop decides on every sample in one process: drop -n/--dist (xdist) for it")
     prices = price_table(settings)  # --llm-prices: a bad file is a usage error before any request
     workers = int(getattr(config.option, "numprocesses", None) or 1) if distributed else 1
@@ -209,18 +209,6 @@ def register_xdist_hooks(
 
     hooks = XdistHooks(workerinput, controller.planned_by_worker, controller.deselected_by_worker)
     config.pluginmanager.register(hooks, PLUGIN_NAME + "-xdist")
-
-
-def is_xdist_controller(config: pytest.Config) -> bool:
-    """True when pytest-xdist will run this session as its controller (DSession). xdist registers
-    DSession in its own trylast `pytest_configure`, after ours; this is its own test (`--dist` set
-    by `-n`, transports given, not --collect-only), made before."""
-    return (
-        config.pluginmanager.hasplugin("xdist")
-        and not config.getvalue("collectonly")
-        and getattr(config.option, "dist", "no") != "no"
-        and bool(getattr(config.option, "tx", None))
-    )
 
 
 def decide_samples_only(config: pytest.Config, evaluation: Evaluation) -> bool:
