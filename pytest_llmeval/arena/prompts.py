@@ -71,7 +71,7 @@ def read_file(path: Path) -> Iterator[ArenaPrompt]:
     if path.suffix == ".json":
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise DatasetError(f"{path}: not a JSON file ({exc})") from None
         if not isinstance(rows, list):
             raise DatasetError(f"{path}: expected a JSON list of prompts (AlpacaEval's layout)")
@@ -87,7 +87,7 @@ def read_file(path: Path) -> Iterator[ArenaPrompt]:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise DatasetError(f"{path}:{number}: not a JSON line") from None
             if not isinstance(row, dict):
                 raise DatasetError(f"{path}:{number}: not a JSON object")

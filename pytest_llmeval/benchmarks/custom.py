@@ -147,7 +147,7 @@ def _choices_of(record: Mapping[str, Any], field: str) -> list[str]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError(f"field {field!r} must be a list (or a JSON list in CSV)") from None
     if isinstance(raw, list):
         choices = [str(c) for c in raw]

@@ -212,8 +212,8 @@ def _read_jsonl(path: Path) -> Iterator[Located]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"malformed JSON ({exc.msg})", source=str(path), line=number) from None
+        except (ValueError, RecursionError) as exc:  # a huge integer or deep nesting too, not only bad syntax
+            raise DatasetError(f"malformed JSON ({_json_problem(exc)})", source=str(path), line=number) from None
         if not isinstance(record, dict):
             raise DatasetError(
                 f"expected a JSON object, got {type(record).__name__}",
@@ -221,6 +221,13 @@ def _read_jsonl(path: Path) -> Iterator[Located]:
                 line=number,
             )
         yield record, f"{path}:{number}"
+
+
+def _json_problem(exc: BaseException) -> str:
+    """What made `json.loads` fail: its syntax message, Python's integer-size limit, or nesting."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(getattr(exc, "msg", exc))
 
 
 def _read_json(path: Path) -> Iterator[Located]:
@@ -242,9 +249,9 @@ def _read_json(path: Path) -> Iterator[Located]:
         ) from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
-        raise DatasetError(f"malformed JSON ({getattr(exc, 'msg', exc)})", source=str(path), line=line) from None
+        raise DatasetError(f"malformed JSON ({_json_problem(exc)})", source=str(path), line=line) from None
     if isinstance(data, dict):
         data = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(data, list):

@@ -325,7 +325,7 @@ def _modelscope_listing(endpoint: str, dataset_id: str, budget: HubBudget, fix: 
             response.raise_for_status()
             try:
                 data = json.loads(bytes(body)).get("Data")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 data = None
             files = data if isinstance(data, list) else (data or {}).get("Files") if isinstance(data, dict) else None
             if not isinstance(files, list):

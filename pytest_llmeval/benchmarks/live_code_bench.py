@@ -361,7 +361,7 @@ def decode_lcb_private_tests(s: str, *, max_bytes: int = 1 << 30) -> list[dict[s
     if text.startswith("["):
         try:
             return _validate_lcb_tests(json.loads(text))
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             raise DatasetError(f"LiveCodeBench tests look like JSON but do not parse: {exc}") from None
     try:
         compressed = base64.b64decode(text, validate=True)
@@ -387,7 +387,7 @@ def decode_lcb_private_tests(s: str, *, max_bytes: int = 1 << 30) -> list[dict[s
         raise DatasetError(f"LiveCodeBench tests: expected a pickled JSON string, got {type(payload).__name__}")
     try:
         return _validate_lcb_tests(json.loads(payload))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DatasetError(f"LiveCodeBench tests: the unpickled string is not JSON ({exc})") from None
 
 

@@ -118,7 +118,7 @@ def target_lists(targets: Any, field: str) -> tuple[list[str], list[int]]:
     if isinstance(targets, str):
         try:
             targets = json.loads(targets)  # a CSV copy stores the object as JSON text
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     if isinstance(targets, Mapping) and "choices" in targets and "labels" in targets:
         choices, labels = list(targets["choices"]), list(targets["labels"])

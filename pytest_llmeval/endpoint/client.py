@@ -213,7 +213,7 @@ class ChatClient:
             return []
         try:
             return [m.get("id", "") for m in json.loads(response.body).get("data", [])]
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return []
 
     async def _answering_base_url(self, base_url: str) -> str | None:
@@ -521,7 +521,7 @@ def _error_text(response: _Reply) -> str:
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
             return redact(str(payload["error"].get("message", payload["error"])))
         return redact(json.dumps(payload))[:300]
-    except ValueError:
+    except (ValueError, RecursionError):
         return redact(response.body.decode("utf-8", "replace"))[:300]
 
 

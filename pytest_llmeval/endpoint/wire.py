@@ -118,7 +118,7 @@ def read_completion(body: bytes, loads: Loads = json.loads) -> Completion:
             )
         usage = payload.get("usage")
         model = payload.get("model")
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise WireError("bad_response", "response is not a chat completion", _snippet(body)) from None
     if not choices:
         raise WireError("bad_response", "response has no choices", _snippet(body))
@@ -130,7 +130,7 @@ def error_message(body: bytes) -> str:
     text = body[:2000].decode("utf-8", "replace")
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         return str(payload["error"].get("message", payload["error"]))
@@ -174,7 +174,7 @@ def read_event(payload: bytes, loads: Loads = json.loads) -> Any:
     payload that is not a JSON object (``bad_response``) or an error event (``stream_error``)."""
     try:
         event = loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         if payload.strip() == b"[DONE]":
             return DONE
         raise WireError("bad_response", "stream chunk is not JSON", _snippet(payload.strip())) from None

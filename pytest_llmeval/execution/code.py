@@ -185,7 +185,7 @@ def _checked_run(
     for line in (result.verdict or "").splitlines():
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             break
         if not isinstance(record, dict) or finished:
             break

@@ -94,7 +94,7 @@ def _file_texts(workload: Workload) -> list[dict[str, Any] | str]:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise DatasetError(f"not a JSON line ({exc})", source=str(path), line=number) from None
             if not isinstance(row, dict):
                 raise DatasetError("each line must be a JSON object", source=str(path), line=number)

@@ -164,7 +164,7 @@ def read_rerank(data: bytes, query: str, documents: list[str]) -> Rerank:
     where = f"the /rerank reply for query {shown!r} over {len(documents)} document(s)"
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadReply(f"{where} is not JSON: {data[:120]!r}") from None
     shape = "list"
     try:

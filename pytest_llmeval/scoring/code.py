@@ -181,7 +181,7 @@ def parse_functional_test(test_input: str, test_output: str) -> tuple[list[Any],
     try:
         args = [json.loads(line) for line in test_input.split("\n") if line.strip()]
         expected = json.loads(test_output)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DatasetError(
             f"functional test is not JSON ({exc}); expected one JSON value per input line and a JSON output: "
             f"input={excerpt(test_input, 80)!r} output={excerpt(test_output, 80)!r}"

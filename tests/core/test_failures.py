@@ -130,6 +130,28 @@ def test_malformed_dataset_row_names_file_and_line(pytester, model_server, tmp_p
     assert chat_requests(model_server) == 0
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("1" * 4400, "Exceeds the limit"),  # Python's integer-size limit: a ValueError, not a JSONDecodeError
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # a RecursionError in the parser
+    ],
+    ids=["huge-integer", "deep-nesting"],
+)
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_row_json_cannot_hold_names_file_and_line(pytester, model_server, tmp_path, value, problem, suffix):
+    data = tmp_path / f"bad{suffix}"
+    rows = ['{"question": "q1", "answer": "#### 1"}', f'{{"question": "q2", "answer": {value}}}']
+    data.write_text("\n".join(rows) + "\n" if suffix == ".jsonl" else "[" + ", ".join(rows) + "]")
+    result = run(pytester, model_server, *dataset("gsm8k", data))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    where = f"{data}:2" if suffix == ".jsonl" else f"{data}"
+    result.stdout.fnmatch_lines([f"*{where}*malformed JSON*"])
+    assert problem in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert chat_requests(model_server) == 0
+
+
 def test_row_missing_a_field_names_file_line_and_field(pytester, model_server, tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"question": "q1", "answer": "#### 1"}\n{"query": "q2", "answer": "#### 2"}\n')

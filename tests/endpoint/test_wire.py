@@ -152,7 +152,14 @@ def test_stream_without_done_or_finish_is_incomplete_for_both() -> None:
     [
         (b"<html>oops</html>", "response is not a chat completion"),
         (b'{"choices": []}', "response has no choices"),
+        # JSON that json.loads cannot hold: a RecursionError and a ValueError of Python's integer limit
+        (b'{"choices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "response is not a chat completion"),
+        (
+            b'{"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": ' + b"1" * 5000 + b"}}",
+            "response is not a chat completion",
+        ),
     ],
+    ids=["html", "no-choices", "deep-nesting", "huge-integer"],
 )
 def test_a_reply_that_is_no_completion_is_a_bad_response_for_both(raw_server, body: bytes, reason: str) -> None:
     server = raw_server(replying(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", body))
