@@ -345,7 +345,14 @@ def test_collect_only_starts_no_server_and_prints_no_result(pytester, gsm8k_file
     assert not starts.exists()
 
 
-def test_a_run_whose_every_answer_is_cached_starts_no_server(pytester, gsm8k_file, tmp_path):
+@pytest.mark.parametrize(
+    "addopts",
+    ["", "--dist loadgroup"],  # a --dist mode in the ini file (as this project's own) without -n distributes nothing
+    ids=["no-ini", "dist-in-addopts"],
+)
+def test_a_run_whose_every_answer_is_cached_starts_no_server(pytester, gsm8k_file, tmp_path, addopts):
+    if addopts:
+        pytester.makeini(f"[pytest]\naddopts = {addopts}\n")
     starts = tmp_path / "starts.txt"
     args = (
         "--llm-model",
