@@ -167,7 +167,8 @@ def _as_score(result: Score | bool | float) -> Score:
     return Score(passed=value >= 0.5, metrics={"acc": value})
 
 
-_ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*(?:is)?\s*[:：]?\s*(.+)", re.IGNORECASE)
+# "answer" as a word ("answers vary" holds no cue), then "is" and a colon, each optional
+_ANSWER_LINE = re.compile(r"\b(?:final answer|answer)\b\s*(?:is\b)?\s*[:：]?\s*(.+)", re.IGNORECASE)
 
 
 def _normalize(text: str) -> str:
@@ -194,6 +195,9 @@ def match_short_answer(output: str, target: str) -> tuple[str | None, bool]:
         found = _ANSWER_LINE.search(line)
         if found:
             candidate = found.group(1)
+            # the last cue of the line: "final answer: Answer: Paris" -> "Paris"
+            while found := _ANSWER_LINE.search(candidate):
+                candidate = found.group(1)
             break
     normalized, expected = _normalize(candidate), _normalize(target)
     if normalized == expected or (

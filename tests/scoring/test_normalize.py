@@ -62,6 +62,21 @@ def test_sign_forms_in_comparisons_and_gold(form: str, minus_three: str) -> None
     assert match_short_answer(f"Answer: {minus_three}", "-3")[1] is True
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Thinking it over, my final answer: Answer: Paris",
+        "The answer is: Answer: Paris",
+        "Answer: the answer is Paris.",
+        "The answers vary by source.\nParis",
+        "Some answers are odd. Answer: Paris",
+    ],
+)
+def test_the_answer_is_the_text_after_the_last_cue(output: str) -> None:
+    extracted, passed = match_short_answer(output, "Paris")
+    assert passed and extracted is not None and extracted.rstrip(".") == "Paris"
+
+
 def test_a_dash_after_a_digit_is_subtraction_not_a_sign() -> None:
     for dash in ("-", "\u2212", "\u2013", "\u2014"):
         assert extract_final_number(f"20{dash}5=15") == "15"
