@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are found on the plugin module)
 from .options import OptionReader, add_options, resolve_settings
 from .perf.fixtures import llm_capacity, llm_perf, perf  # noqa: F401
+from .rootdir_guard import check_rootdir
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +81,10 @@ def start_up_without_collections(set_up: Callable[[], bool]) -> bool:
 @pytest.hookimpl(tryfirst=True)  # before pytest-asyncio's pytest_configure reads the scope
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "perf(**load): load-test the endpoint (see docs/perf.md)")
+    try:
+        check_rootdir(config)  # before the settings: a moved rootdir lost the ini file that holds them
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     start_up_without_collections(lambda: configure_evaluation(config))
 
 

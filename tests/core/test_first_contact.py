@@ -418,7 +418,7 @@ def script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
 
 def test_quickstart_script_runs_the_main_job(tmp_path):
     result = script(
-        "quickstart.sh", "--collect-only", "-q", "-p", "no:cacheprovider", "--llm-cache-dir", str(tmp_path), cwd=ROOT
+        "quickstart.sh", "--collect-only", "-q", "-p", "no:cacheprovider", f"--llm-cache-dir={tmp_path}", cwd=ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "20 tests collected" in result.stdout and "smoke/math::" in result.stdout

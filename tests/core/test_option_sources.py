@@ -87,6 +87,31 @@ def test_ini_threshold_fails_the_run(pytester, gsm8k_server, gsm8k_file):
     result.stdout.fnmatch_lines(["*FAIL  gsm8k.acc>=0.8  (actual 0.7500)*"])
 
 
+def test_a_path_value_written_apart_that_would_lose_the_ini_file_is_one_usage_error(
+    pytester, gsm8k_server, gsm8k_file, tmp_path
+):
+    # pytest picks its rootdir (and ini file) before plugins' options are known: `--llm-compare PATH`
+    # with PATH outside the project then counts PATH as a test path and the ini file is not read
+    pytester.makeini(ini("llm_model = fake-model", f"llm_base_url = {gsm8k_server.base_url}"))
+    previous = tmp_path / "previous.json"  # outside the project (pytester.path)
+    args = ("-p", "no:randomly", *dataset("gsm8k", gsm8k_file))
+    first = pytester.runpytest_subprocess(*args, f"--llm-results={previous}")
+    first.assert_outcomes(passed=3, failed=1)
+
+    apart = pytester.runpytest_subprocess(*args, "--llm-compare", str(previous))
+    assert apart.ret == pytest.ExitCode.USAGE_ERROR
+    err = apart.stderr.str()
+    assert f"--llm-compare {previous}: pytest took this path for a test path" in err
+    assert f"pytest read no ini file instead of {pytester.path}" in err and f"--llm-compare={previous}" in err
+    assert "Traceback" not in err
+
+    joined = pytester.runpytest_subprocess(*args, f"--llm-compare={previous}")
+    joined.assert_outcomes(passed=3, failed=1)
+    inside = pytester.path / "previous.json"  # a path inside the project moves nothing
+    inside.write_bytes(previous.read_bytes())
+    pytester.runpytest_subprocess(*args, "--llm-compare", str(inside)).assert_outcomes(passed=3, failed=1)
+
+
 def test_command_line_beats_the_ini_file(pytester, gsm8k_server, gsm8k_file, tmp_path):
     ini_results, cli_results = tmp_path / "ini.json", tmp_path / "cli.json"
     pytester.makeini(

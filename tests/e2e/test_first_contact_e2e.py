@@ -54,8 +54,7 @@ def test_readme_main_job_inside_the_checkout_shows_the_samples_alone(tmp_path):
         "max_tokens=4",
         "--llm-gen",
         "temperature=0",
-        "--llm-cache-dir",
-        str(tmp_path / "cache"),
+        f"--llm-cache-dir={tmp_path / 'cache'}",  # one word: a separate path would move pytest's rootdir
     )
     first = main_job(*args, cwd=ROOT)
     out = first.stdout
