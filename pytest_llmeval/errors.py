@@ -182,8 +182,9 @@ class EndpointError(LLMEvalError):
     """The endpoint failed to answer; surfaces as a pytest *error*, counted apart from wrong answers."""
 
     kind = "endpoint"
-    #: Seconds the server asked to wait before a retry (its ``Retry-After`` header, RFC 9110 §10.2.3),
-    #: or None when it sent none; the client's retry waits this long instead of its jittered backoff.
+    #: Seconds the server asked to wait before a retry (its ``Retry-After`` header, RFC 9110 §10.2.3,
+    #: read as at most 30 s), or None when it sent none or no usable one; the client's retry waits
+    #: this long, at most min(30 s, --llm-timeout), instead of its jittered backoff.
     retry_after: float | None = None
 
     def __init__(

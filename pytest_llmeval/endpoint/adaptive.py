@@ -14,8 +14,11 @@ decrease; Chiu & Jain 1989, the rule TCP congestion avoidance uses, RFC 5681 §3
   once is one signal, not twelve halvings);
 - a success adds ``INCREASE / limit`` (1/limit), that is one more request in flight per full window
   of successes, up to the ceiling;
-- ``Retry-After`` (or ``retry-after-ms``, which OpenAI sends) is honoured: the rejected request waits
-  that long before its retry (client.py), and the decrease also holds *new* requests back until then.
+- ``Retry-After`` (or ``retry-after-ms``, which OpenAI sends) is honoured up to a bound: the rejected
+  request waits that long before its retry (client.py), and the decrease also holds *new* requests
+  back until then. Every such wait is at most ``MAX_WAIT_S`` (30 s) and never longer than
+  ``--llm-timeout`` (`wait_bound`): one hostile or broken answer (``Retry-After: 100000``) delays the
+  run by that much at most, it never stalls it.
 
 The limit is ``floor(limit)`` requests in flight (at least 1). An overload answer is not a failure:
 it is retried (client.py: while adapting, it does not use up ``--llm-retries``; one request gives up
@@ -43,6 +46,34 @@ DECREASE = 0.5  # the limit is multiplied by this on an overload answer (TCP Ren
 INCREASE = 1.0  # requests added to the limit per full window of successes
 FLOOR = 1  # the limit never goes below this many requests in flight
 MAX_EVENTS = 200  # throttle events kept for the report (the counts cover all of them)
+# The longest wait a server can impose (Retry-After, retry-after-ms): the retry backoff's cap, so one
+# number bounds every wait between attempts and the gate's pause. A rate limit that needs longer
+# answers the retry with another 429 and is waited out again (until the request's --llm-timeout), so
+# an honest limit is still respected, while a hostile or broken value delays the run by this at most.
+MAX_WAIT_S = 30.0
+
+
+def wait_bound(timeout_s: float | None = None) -> float:
+    """The longest wait of a request between attempts, and of the gate's pause: `MAX_WAIT_S`, or the
+    request timeout (``--llm-timeout``, `timeout_s`) when that is shorter. A longer wait would outlast
+    the time one request may take: while adapting, a request gives up on overload answers after
+    ``--llm-timeout`` seconds in all, so waiting longer than that helps no request."""
+    if timeout_s is None or not timeout_s > 0:
+        return MAX_WAIT_S
+    return min(MAX_WAIT_S, timeout_s)
+
+
+def bounded_wait(seconds: float | None, bound: float = MAX_WAIT_S) -> float | None:
+    """A server-given delay as a wait the client may honour: `seconds` capped at `bound`.
+
+    None (no wait asked for: the caller's own backoff applies) when `seconds` is None or is not a
+    usable delay: NaN, infinite (either sign) or negative. A value a server cannot mean as a delay is
+    ignored like an unreadable header, rather than taken as the cap: the jittered backoff is the
+    better guess for a broken server, and the cap stays for values that are finite and merely large.
+    """
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(float(seconds), bound) + 0.0  # + 0.0: -0.0 becomes 0.0
 
 
 class ThrottleEvent(BaseModel):
@@ -209,7 +240,8 @@ class Permit:
     async def pause(self, seconds: float) -> None:
         """Wait out a backoff without holding a slot (adaptive), then queue for one again (a
         retry is sent in the current window). With adaptation off the slot is kept, as a fixed
-        semaphore would."""
+        semaphore would. `seconds` is bounded by the gate's `max_pause_s` (not a number: no wait)."""
+        seconds = bounded_wait(seconds, self._gate.max_pause_s) or 0.0
         if not self.adaptive:
             await asyncio.sleep(seconds)
             return
@@ -223,15 +255,19 @@ class Permit:
 class ConcurrencyLimiter:
     """A FIFO gate admitting `controller.allowed` requests at once; create and use it on one loop.
 
-    `notify` (optional) gets each decrease as it happens (a terminal notice)."""
+    `notify` (optional) gets each decrease as it happens (a terminal notice). `max_pause_s`: the
+    longest a decrease's Retry-After holds new requests back (`wait_bound` of ``--llm-timeout``);
+    at any moment the pause left is at most this long, whatever the server sent."""
 
     def __init__(
         self,
         controller: AimdController,
         notify: Callable[[ThrottleEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_pause_s: float = MAX_WAIT_S,
     ) -> None:
         self.controller = controller
+        self.max_pause_s = wait_bound(max_pause_s)
         self.notify = notify
         self.in_flight = 0
         self.max_in_flight = 0
@@ -300,11 +336,14 @@ class ConcurrencyLimiter:
             self._wake()
 
     def _overloaded(self, permit: Permit, status: int, retry_after_s: float | None) -> None:
-        event = self.controller.on_overload(permit.window, status, self._clock() - self._started, retry_after_s)
+        """An overload answer; its Retry-After (bounded: `bounded_wait`, at most `max_pause_s`; the
+        event records the pause honoured) holds new requests back when it lowered the limit."""
+        pause = bounded_wait(retry_after_s, self.max_pause_s)
+        event = self.controller.on_overload(permit.window, status, self._clock() - self._started, pause)
         if event is None:
             return
-        if retry_after_s:
-            self._paused_until = max(self._paused_until, self._clock() + retry_after_s)
+        if pause:
+            self._paused_until = max(self._paused_until, self._clock() + pause)
         if self.notify is not None:
             self.notify(event)
 

@@ -19,8 +19,12 @@ send, every byte of the answer) at most ``--llm-timeout``.
 Retries (tenacity): ``--llm-retries`` more attempts on 408/409/425/429/500/502/503/504 and transport errors,
 waiting "full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): a uniform random
 time in ``[0, min(30 s, 0.5 s * 2**attempt)]``, so requests that failed together do not retry together.
-A ``Retry-After`` header (seconds or an HTTP date, RFC 9110 §10.2.3) replaces that wait, capped at 30 s;
+A ``Retry-After`` header (seconds or an HTTP date, RFC 9110 §10.2.3) replaces that wait;
 ``retry-after-ms`` (milliseconds, sent by OpenAI and Azure OpenAI) is preferred when both are there.
+Every wait between attempts, the server's or the backoff's, is at most ``min(30 s, --llm-timeout)``
+(`adaptive.wait_bound`): a ``Retry-After`` of 100000 s or an HTTP date years ahead is waited 30 s
+at most; one that is not a finite, non-negative number (``inf``, ``nan``, ``-5``) is ignored like an
+unreadable header, and the jittered backoff applies.
 
 Adaptive concurrency (`endpoint/adaptive.py`, ``--llm-adaptive-concurrency``): given the dispatcher's
 `Permit`, each answer is reported to the in-flight gate (a success, or an overload answer: 429/503),
@@ -32,8 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
-import math
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -58,7 +62,7 @@ from ..redact import active as redaction_active
 from ..redact import redact, redact_optional, register_secret
 from ..settings import EndpointSettings
 from . import native, wire
-from .adaptive import OVERLOAD_STATUSES, Permit
+from .adaptive import MAX_WAIT_S, OVERLOAD_STATUSES, Permit, bounded_wait, wait_bound
 from .models import ChatResponse, Choice, Usage
 from .pool_process import ProcessPool
 from .response_cap import ResponseTooLarge, too_large_message
@@ -67,7 +71,7 @@ from .transport import ServerClosedConnection, TransportFailure, transport_error
 
 _T = TypeVar("_T")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = MAX_WAIT_S  # the retry backoff's cap, and the longest Retry-After honoured (30 s)
 BACKOFF_BASE_S = 0.5
 
 
@@ -253,6 +257,7 @@ class ChatClient:
             if adaptive
             else self.settings.retries + 1,
             sleep=permit.pause if permit is not None else asyncio.sleep,
+            max_wait_s=wait_bound(self.settings.timeout_s),
         )
         async for attempt in retrying:
             with attempt:
@@ -345,7 +350,7 @@ class ChatClient:
         under the server root: ``/rerank`` -> ``http://host:port/rerank``, TEI's route) with the
         chat path's retries, timeout, error names and dead-server check. Returns the reply body
         (status < 400) and its latency in seconds; the caller reads and validates the body."""
-        retrying = _retrying(self.settings.retries + 1)
+        retrying = _retrying(self.settings.retries + 1, max_wait_s=wait_bound(self.settings.timeout_s))
         if from_root:
             root = urlsplit(self.settings.require_base_url())
             public = url = urlunsplit((root.scheme, root.netloc, path, "", ""))
@@ -441,59 +446,72 @@ class _OverloadAwareStop:
 
 
 def _retrying(
-    stop: int | Callable[[RetryCallState], bool], sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    stop: int | Callable[[RetryCallState], bool],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    max_wait_s: float = MAX_BACKOFF_S,
 ) -> Any:
-    """tenacity's retry loop with the client's wait (`_retry_wait`) and rule (`_retryable`), the
-    last failure re-raised; `stop`: how many attempts in all, or a stop rule. tenacity is imported
-    here, by the first retry: ~4 ms of start-up that most runs never need."""
+    """tenacity's retry loop with the client's wait (`_retry_wait`, at most `max_wait_s`) and rule
+    (`_retryable`), the last failure re-raised; `stop`: how many attempts in all, or a stop rule.
+    tenacity is imported here, by the first retry: ~4 ms of start-up that most runs never need."""
     from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
     return AsyncRetrying(
         stop=stop_after_attempt(stop) if isinstance(stop, int) else stop,
-        wait=_retry_wait,
+        wait=functools.partial(_retry_wait, max_wait_s=max_wait_s),
         retry=retry_if_exception(_retryable),
         reraise=True,
         sleep=sleep,
     )
 
 
-def _retry_wait(state: RetryCallState) -> float:
-    """Seconds before the next attempt: the server's Retry-After if it sent one, else full jitter."""
+def _retry_wait(state: RetryCallState, max_wait_s: float = MAX_BACKOFF_S) -> float:
+    """Seconds before the next attempt: the server's Retry-After if it sent a usable one, else full
+    jitter; either way at most `max_wait_s` (`wait_bound`: 30 s, or ``--llm-timeout`` when shorter)."""
+    bound = wait_bound(max_wait_s)
     error = state.outcome.exception() if state.outcome is not None else None
-    if isinstance(error, EndpointError) and error.retry_after is not None:
-        return float(min(max(error.retry_after, 0.0), MAX_BACKOFF_S))
+    if isinstance(error, EndpointError):
+        asked = bounded_wait(error.retry_after, bound)  # None: none sent, or not a finite delay >= 0
+        if asked is not None:
+            return asked
     from tenacity import wait_random_exponential
 
-    return float(wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)(state))
+    return float(min(wait_random_exponential(multiplier=BACKOFF_BASE_S, max=MAX_BACKOFF_S)(state), bound))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if absent/invalid."""
+    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3), at most
+    `MAX_BACKOFF_S` (30 s: a larger number, or a date further ahead, is that cap); a date already
+    past is 0. None when absent or invalid, and a number that is not finite and non-negative (``inf``,
+    ``nan``, ``-5``: RFC 9110's delta-seconds are digits) is invalid: ignored like an unreadable
+    header, so the client's jittered backoff applies instead."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return bounded_wait(seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+    return bounded_wait(max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0))
 
 
 def _retry_after_ms(value: str | None) -> float | None:
-    """``retry-after-ms`` in seconds (OpenAI's header: a finer Retry-After); None if absent/invalid."""
+    """``retry-after-ms`` in seconds (OpenAI's header: a finer Retry-After), at most `MAX_BACKOFF_S`;
+    None if absent or invalid (not a number, or not finite and non-negative, as `parse_retry_after`)."""
     if not value:
         return None
     try:
         milliseconds = float(value.strip())
     except ValueError:
         return None
-    return max(milliseconds, 0.0) / 1000.0 if math.isfinite(milliseconds) else None
+    return bounded_wait(milliseconds / 1000.0)
 
 
 def _raise_for_status(response: _Reply, settings: EndpointSettings, public_url: str | None = None) -> None:

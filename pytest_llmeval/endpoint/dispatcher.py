@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..settings import EndpointSettings
-from .adaptive import AimdController, ConcurrencyLimiter, Permit, ThrottleEvent, ThrottleSummary
+from .adaptive import AimdController, ConcurrencyLimiter, Permit, ThrottleEvent, ThrottleSummary, wait_bound
 from .cache import ResponseCache, request_key, wire_body
 from .client import ChatClient, make_process_pool
 from .models import ChatResponse, Usage
@@ -210,7 +210,10 @@ class Dispatcher:
                 pool.start_soon()  # ready by the first request: a dispatcher is made before collection
             self._client = ChatClient(self.settings, chat_pool=pool)
         controller = AimdController(self.settings.concurrency, adaptive=self.settings.adaptive_concurrency)
-        self._semaphore = ConcurrencyLimiter(controller, self.on_throttle)
+        # a Retry-After holds new requests back at most min(30 s, --llm-timeout), whatever the server sent
+        self._semaphore = ConcurrencyLimiter(
+            controller, self.on_throttle, max_pause_s=wait_bound(self.settings.timeout_s)
+        )
 
     def _client_process_ended(self, how: str) -> None:
         if self.on_notice is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 
 import pytest
@@ -209,3 +210,87 @@ def test_a_cancelled_waiter_leaves_the_gate_consistent() -> None:
         assert gate.in_flight == 0
 
     asyncio.run(go())
+
+
+# One hostile or broken Retry-After never stalls the run: the gate's pause is finite and bounded.
+
+
+def test_a_huge_retry_after_holds_new_requests_back_up_to_the_cap_only() -> None:
+    from pytest_llmeval.endpoint.adaptive import MAX_WAIT_S
+
+    now = [0.0]
+    events = []
+
+    async def go() -> None:
+        gate = ConcurrencyLimiter(AimdController(4), events.append, clock=lambda: now[0])
+        permit = await gate.acquire()
+        permit.overloaded(429, retry_after_s=100000.0)
+        permit.release()
+        now[0] = MAX_WAIT_S - 1.0  # still within the cap (by the gate's clock): honoured
+        waiting = asyncio.ensure_future(gate.acquire())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        now[0] = MAX_WAIT_S + 0.5  # past the cap: admitted (the gate's timer looks again within 1 s)
+        (await asyncio.wait_for(waiting, 5)).release()
+        (await asyncio.wait_for(gate.acquire(), 1)).release()
+
+    asyncio.run(go())
+    assert [event.retry_after_s for event in events] == [MAX_WAIT_S]  # what was honoured, not 100000
+
+
+def test_the_pause_is_no_longer_than_the_gates_bound() -> None:
+    """The dispatcher bounds it by --llm-timeout when that is shorter than the cap."""
+
+    async def go() -> float:
+        gate = ConcurrencyLimiter(AimdController(4), max_pause_s=0.2)
+        permit = await gate.acquire()
+        permit.overloaded(429, retry_after_s=100000.0)
+        permit.release()
+        began = time.monotonic()
+        (await asyncio.wait_for(gate.acquire(), 10)).release()
+        return time.monotonic() - began
+
+    assert 0.15 <= asyncio.run(go()) < 5
+
+
+@pytest.mark.parametrize("retry_after", [math.inf, -math.inf, math.nan, -1.0])
+def test_a_retry_after_that_is_no_delay_holds_nothing_back(retry_after: float) -> None:
+    async def go() -> None:
+        gate = ConcurrencyLimiter(AimdController(4))
+        permit = await gate.acquire()
+        permit.overloaded(429, retry_after_s=retry_after)
+        permit.release()
+        (await asyncio.wait_for(gate.acquire(), 2)).release()
+        again = await gate.acquire()
+        await asyncio.wait_for(again.pause(retry_after), 2)  # a backoff that is no delay: none
+        again.release()
+        assert gate.in_flight == 0
+
+    asyncio.run(go())
+
+
+def test_a_run_with_one_huge_retry_after_finishes_every_sample(
+    pytester: pytest.Pytester, start_server, tmp_path
+) -> None:
+    """The attack: the server answers its first request 429 with Retry-After 100000 (and
+    retry-after-ms 10^8) and every other normally. The run pauses at most --llm-timeout (2 s here)
+    and scores every sample; before the bound it stalled until killed."""
+    samples = 40
+    server = start_server(fail_first_n=1, fail_status=429, retry_after_s=100000.0)
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", numbered_rows(samples))
+    results = tmp_path / "results.json"
+    began = time.monotonic()
+    try:
+        result = pytester.runpytest_subprocess(
+            *eval_args(server, data, results, "--llm-concurrency", "4", "--llm-timeout", "2"), timeout=50
+        )
+    except pytester.TimeoutExpired:
+        sent = server.stats()["chat_requests"]
+        pytest.fail(f"the run stalled: not done after {time.monotonic() - began:.0f} s ({sent} requests sent)")
+    report = json.loads(results.read_text())
+    assert report["samples_errored"] == 0 and report["samples_scored"] == samples, result.stdout.str()
+    stats = server.stats()
+    assert stats["chat_requests"] == samples + 1  # the refused one retried once, every other sent once
+    throttling = report["extra"]["throttling"]
+    assert throttling["overload_answers"] == 1 and throttling["decreases"] == 1
+    assert [event["retry_after_s"] for event in throttling["events"]] == [2.0]  # min(30 s, --llm-timeout)
