@@ -23,6 +23,13 @@ Size: every byte a response sends (head, framing and body) counts against `max_r
 (`endpoint/response_cap.py`); past it the connection is dropped at once and the request fails
 with `ResponseTooLarge`, so an endless stream costs at most the cap in memory.
 
+Framing is read strictly: a status, Content-Length or chunk size that is not plain digits of its
+kind (a sign, ``0x``, a space inside, more than 16 hex digits), a chunk whose data is not followed by
+CRLF, a chunk extension that is not RFC 9112's ``;name[=value]``, more than `MAX_INTERIM_HEADS`
+interim 1xx heads, or a head, chunk-size or trailer line over `MAX_HEAD_BYTES`, ends the response
+as `TransportFailure("bad_response")`. Every step of the parser consumes input, so no reply can
+keep it from returning to the event loop.
+
 Failures are raised as what happened, for `endpoint/transport.py` to name: the OSError of a failed
 connect (refused, DNS, TLS), `ConnectionResetError` for a reset, `ServerClosedConnection` for a
 clean close before the response was complete, `TimeoutError` for a connect timeout,
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import re
 import ssl
 import zlib
 from collections.abc import Callable
@@ -44,7 +52,25 @@ from .response_cap import ResponseBudget, ResponseTooLarge
 from .transport import ServerClosedConnection, TransportFailure
 
 _HEAD_END = b"\r\n\r\n"
-MAX_HEAD_BYTES = 65536  # a head (or a chunk-size line) longer than this is no HTTP response
+_CRLF = b"\r\n"
+MAX_HEAD_BYTES = 65536  # a head (or a chunk-size or trailer line) longer than this is no HTTP response
+MAX_INTERIM_HEADS = 32  # more 1xx heads (100 Continue, 103 Early Hints...) before the final one: malformed
+_STATUS = re.compile(rb"HTTP/\d\.\d ([1-9]\d\d)(?: |\Z)")
+_LENGTH = re.compile(rb"\d{1,19}")  # Content-Length: 1*DIGIT (19 digits fit in 64 bits)
+# RFC 9112 section 7.1: chunk-size = 1*HEXDIG (at most 16 here: 64 bits), then chunk-ext =
+# *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ); extensions are ignored.
+# Trailing whitespace is tolerated; signs, "0x", inner spaces and underscores are not.
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+_CHUNK_LINE = re.compile(
+    rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t]*"
+    + _TOKEN
+    + rb"(?:[ \t]*=[ \t]*(?:"
+    + _TOKEN
+    + rb"|"
+    + _QUOTED
+    + rb"))?)*[ \t]*"
+)
 USER_AGENT = "pytest-llmbench"
 
 # Called with (body bytes, time of their read) for each piece of the body as it arrives; may raise
@@ -121,6 +147,7 @@ class Response:
         "inflate",
         "inflated",
         "inflater",
+        "interim",
         "keep_alive",
         "raw_head",
         "reason",
@@ -159,6 +186,7 @@ class Response:
         self.inflate = inflate
         self.inflater: zlib._Decompress | None = None
         self.inflated = 0
+        self.interim = 0  # 1xx heads read so far
 
     def header(self, name: str) -> str | None:
         """The first header `name` (case-insensitive) of the final head, or None."""
@@ -190,22 +218,28 @@ class Response:
     def _feed(self, data: bytes, now: float) -> None:
         if self.head:
             data = self.buffer + data if self.buffer else data
-            end = data.find(_HEAD_END)
-            if end < 0:
-                if len(data) > MAX_HEAD_BYTES:
-                    raise TransportFailure(
-                        "bad_response",
-                        f"the response head is longer than {MAX_HEAD_BYTES:,} bytes",
-                    )
-                self.buffer = data
-                return
+            start = 0
+            while self.head:  # interim 1xx heads, then the final one; each pass consumes a head
+                end = data.find(_HEAD_END, start)
+                if end < 0:
+                    if len(data) - start > MAX_HEAD_BYTES:
+                        raise TransportFailure(
+                            "bad_response",
+                            f"the response head is longer than {MAX_HEAD_BYTES:,} bytes",
+                        )
+                    self.buffer = data[start:]
+                    return
+                self._parse_head(data[start:end])
+                start = end + 4
+                if self.head:
+                    self.interim += 1
+                    if self.interim > MAX_INTERIM_HEADS:
+                        raise TransportFailure(
+                            "bad_response",
+                            f"more than {MAX_INTERIM_HEADS} interim (1xx) responses before the final one",
+                        )
             self.buffer = b""
-            self._parse_head(data[:end])
-            data = data[end + 4 :]
-            if self.head:  # a 1xx interim response: the real head follows
-                if data:
-                    self._feed(data, now)
-                return
+            data = data[start:]
         if self.chunked:
             self._feed_chunked(data, now)
         elif self.until_close:
@@ -230,14 +264,14 @@ class Response:
     def _parse_head(self, head: bytes) -> None:
         lines = head.split(b"\r\n")
         status_line = lines[0]
-        try:
-            if not status_line.startswith(b"HTTP/"):
-                raise ValueError
-            self.status = int(status_line[9:12])
-        except ValueError:
-            raise TransportFailure("bad_response", f"not an HTTP response: {status_line[:100]!r}") from None
-        if 100 <= self.status < 200:
-            return  # stay in head mode
+        matched = _STATUS.match(status_line)
+        if matched is None:
+            raise TransportFailure("bad_response", f"not an HTTP response: {status_line[:100]!r}")
+        self.status = int(matched[1])
+        if self.status == 101:  # no request of ours asks to upgrade
+            raise TransportFailure("bad_response", "the server switched protocols (HTTP 101) unasked")
+        if self.status < 200:
+            return  # an interim response: stay in head mode
         self.head = False
         self.raw_head = head
         self.reason = status_line[13:].decode("latin-1").strip()
@@ -247,10 +281,10 @@ class Response:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
-                try:
-                    length = int(value.strip())
-                except ValueError:
-                    raise TransportFailure("bad_response", f"bad Content-Length {value.strip()[:40]!r}") from None
+                digits = value.strip()
+                if _LENGTH.fullmatch(digits) is None or (length is not None and int(digits) != length):
+                    raise TransportFailure("bad_response", f"bad Content-Length {digits[:40]!r}")
+                length = int(digits)
                 if length > self.budget.limit:
                     raise ResponseTooLarge(self.budget.limit)
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
@@ -277,46 +311,54 @@ class Response:
                     self._finish()
 
     def _feed_chunked(self, data: bytes, now: float) -> None:
+        # Every pass of the loop moves `pos` forward (a line and its CRLF, or at least one byte of a
+        # chunk) or returns: no input can make it spin.
         if self.buffer:
             data = self.buffer + data
             self.buffer = b""
         pos = 0
         size = len(data)
         while pos < size:
-            if self.trailer:
-                # after the last chunk: optional trailer lines, then an empty line
-                end = data.find(b"\r\n", pos)
-                if end < 0:
-                    self.buffer = data[pos:]
-                    return
-                if end == pos:
-                    self._finish()
-                    return
-                pos = end + 2
-                continue
-            if self.chunk_left:
-                take = min(self.chunk_left, size - pos)
+            if self.chunk_left > 0:
+                left = self.chunk_left
+                take = min(left, size - pos)
                 payload_end = pos + take
                 # the last two bytes of a chunk are its CRLF, not payload
-                useful = min(payload_end, pos + max(self.chunk_left - 2, 0))
+                useful = min(payload_end, pos + max(left - 2, 0))
                 if useful > pos:
                     self._body(now, data[pos:useful])
-                self.chunk_left -= take
+                if (
+                    payload_end > useful
+                    and data[useful:payload_end] != _CRLF[2 - min(left, 2) : 2 - min(left - take, 2)]
+                ):
+                    raise TransportFailure("bad_response", "a chunk's data is not followed by CRLF")
+                self.chunk_left = left - take
                 pos = payload_end
                 continue
             end = data.find(b"\r\n", pos)
             if end < 0:
                 if size - pos > MAX_HEAD_BYTES:
-                    raise TransportFailure(
-                        "bad_response",
-                        f"a chunk-size line is longer than {MAX_HEAD_BYTES:,} bytes",
-                    )
+                    what = "trailer" if self.trailer else "chunk-size"
+                    raise TransportFailure("bad_response", f"a {what} line is longer than {MAX_HEAD_BYTES:,} bytes")
                 self.buffer = data[pos:]
                 return
-            try:
-                length = int(data[pos:end].split(b";", 1)[0], 16)
-            except ValueError:
-                raise TransportFailure("bad_response", f"bad chunk size line {data[pos:end][:40]!r}") from None
+            if self.trailer:
+                # after the last chunk: optional trailer lines (ignored), then an empty line
+                if end == pos:
+                    self._finish()
+                    return
+                pos = end + 2
+                continue
+            line = data[pos:end]
+            matched = _CHUNK_LINE.fullmatch(line)
+            if matched is None:
+                raise TransportFailure(
+                    "bad_response",
+                    f"bad chunk size line {line[:40]!r}: not 1 to 16 hex digits with optional ;extensions",
+                )
+            length = int(matched[1], 16)
+            if length > self.budget.limit:
+                raise ResponseTooLarge(self.budget.limit)
             pos = end + 2
             if length == 0:
                 self.trailer = True
