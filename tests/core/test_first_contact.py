@@ -309,7 +309,7 @@ def test_a_collection_run_counts_its_items_in_the_header(project, model_server, 
             for i, row in enumerate(rows)
         ],
     )
-    result = run(project, model_server.base_url, "--llm-collection", str(suite))
+    result = run(project, model_server.base_url, f"--llm-collection={suite}")  # one word: see rootdir_guard.py
     output = result.stdout.str()
     assert "collected 4 items" in output and "must not be imported" not in output, output
 
