@@ -67,13 +67,16 @@ def test_price_table_turns_tokens_into_cost_and_cached_answers_cost_nothing(
     assert run_usage["cost_usd"] == pytest.approx(expected)
     result.stdout.fnmatch_lines(["*cost USD*", f"run *{expected:.6f}"])
 
-    again = run(pytester, usage_server, *args, "--llm-results", str(results))  # every answer from the cache
+    page = tmp_path / "again.html"
+    again = run(pytester, usage_server, *args, "--llm-results", str(results), f"--html={page}")  # every answer cached
     assert chat_requests(usage_server) == 4
     cached = json.loads(results.read_text())["usage"]["run"]
     assert cached["requests"] == 0 and cached["cached_requests"] == 4
     assert cached["cost_usd"] == 0.0
     assert cached["cached_prompt_tokens"] == run_usage["prompt_tokens"]
     again.stdout.fnmatch_lines(["cached: 4 answers, * tokens, no cost (answered from the cache)"])
+    html = page.read_text()  # as in the terminal: the cached line, and no table without a row
+    assert "cached: 4 answers" in html and 'id="llmeval-usage"' not in html
 
 
 def many_rows(count: int) -> list[dict[str, str]]:
