@@ -544,11 +544,30 @@ def _error_text(response: _Reply) -> str:
 
 
 def _redacted(response: ChatResponse) -> ChatResponse:
-    """The response with configured secrets removed from every generated text."""
+    """The response with configured secrets removed from every text the server sent: the generated texts,
+    the finish reasons, the model name and the tokens of log-probabilities (all of them are cached)."""
     if not redaction_active():
         return response
     choices = [
-        choice.model_copy(update={"text": redact(choice.text), "reasoning": redact_optional(choice.reasoning)})
+        choice.model_copy(
+            update={
+                "text": redact(choice.text),
+                "reasoning": redact_optional(choice.reasoning),
+                "finish_reason": redact_optional(choice.finish_reason),
+                "logprobs": _redacted_json(choice.logprobs),
+            }
+        )
         for choice in response.choices
     ]
-    return response.model_copy(update={"choices": choices})
+    return response.model_copy(update={"choices": choices, "model": redact_optional(response.model)})
+
+
+def _redacted_json(value: Any) -> Any:
+    """A JSON value with every string in it (object keys too) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_json(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(k): _redacted_json(v) for k, v in value.items()}
+    return value

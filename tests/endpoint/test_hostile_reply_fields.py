@@ -32,6 +32,7 @@ REPLIES: dict[str, Any] = {
     "listed": _message(["KEY"]),  # content as a list quoting the key
     "numbered": _message("The answer is 5.", finish=["KEY"]),  # finish_reason a list
     "counted": _message("The answer is 5.", usage={"prompt_tokens": "KEY", "completion_tokens": -3}),
+    "quoted": _message("The answer is 5.", finish="KEY", model="KEY"),  # strings, cached as they came
     "fine": _message("The answer is 5."),
 }
 # question keyword -> the stream's data events
@@ -41,6 +42,9 @@ STREAMS: dict[str, list[Any]] = {
     "counted": [
         {"choices": [{"index": 0, "delta": {"content": "The answer is 5."}, "finish_reason": "stop"}]},
         {"choices": [], "usage": ["KEY"], "model": ["KEY"]},
+    ],
+    "quoted": [
+        {"model": "KEY", "choices": [{"index": 0, "delta": {"content": "The answer is 5."}, "finish_reason": "KEY"}]}
     ],
     "fine": [{"choices": [{"index": 0, "delta": {"content": "The answer is 5."}, "finish_reason": "stop"}]}],
 }
@@ -135,3 +139,11 @@ def test_fields_of_the_wrong_type_fail_their_sample_as_a_bad_response_and_leak_n
     for word in ("counted", "fine"):
         assert records[word]["error"] is None and records[word]["passed"] is True, records[word]
     assert "ValidationError" not in output and "TypeError" not in output
+
+
+@pytest.mark.parametrize("stream", [[], ["--llm-stream"]], ids=["whole", "streamed"])
+def test_a_key_in_the_finish_reason_or_model_name_is_redacted_before_the_cache(pytester, server, tmp_path, stream):
+    """Every text of a reply is cached, not only the answer: the key a server puts in `finish_reason`
+    or `model` is `[REDACTED]` there (`_run` searches the cache, samples, JUnit XML and output)."""
+    _, records = _run(pytester, server, tmp_path, *stream)
+    assert records["quoted"]["passed"] is True and records["quoted"]["finish_reason"] == "[REDACTED]"
