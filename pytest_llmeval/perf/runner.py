@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
+from ..redact import register_request_secrets
 from ..settings import DEFAULT_MAX_RESPONSE_BYTES
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
@@ -296,7 +297,10 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_blocking(job: PerfJob) -> list[PerfResult]:
-    """Run the job on a fresh event loop in the calling thread."""
+    """Run the job on a fresh event loop in the calling thread. The secrets its requests carry (key, URL
+    secrets) are redacted from what they bring back (a worker process has no other way to know them)."""
+    for url, headers in [(job.chat_url, job.headers), *((r.chat_url, r.headers) for r in job.replicas)]:
+        register_request_secrets(url, headers)
     loop = new_loop()
     try:
         return loop.run_until_complete(run_job(job))
