@@ -28,6 +28,10 @@ DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # `path.suffix` of every file read_path accepts (the compressed ones end in .gz/.bz2/.xz)
 FILE_SUFFIXES = (*DATA_SUFFIXES, *COMPRESSIONS)
+# What one row (a line of .jsonl / .csv) or a whole .json file may hold once decompressed: a 3 MB .gz from a
+# hub can inflate to gigabytes in one line, which would be read whole into memory before any check.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_JSON_BYTES = 256 * 1024 * 1024  # as a results JSON read back (docs/security.md)
 
 
 def data_kind(path: Path) -> tuple[str, str | None] | None:
@@ -188,7 +192,14 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
     number = 0
     with _open_binary(path) as handle:
         try:
-            for number, raw in enumerate(handle, start=1):
+            while raw := handle.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise DatasetError(
+                        f"the line is longer than {MAX_LINE_BYTES // 2**20} MiB (decompressed): not a dataset row",
+                        source=str(path),
+                        line=number,
+                    )
                 try:
                     text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
@@ -233,12 +244,17 @@ def _json_problem(exc: BaseException) -> str:
 def _read_json(path: Path) -> Iterator[Located]:
     with _open_binary(path) as handle:
         try:
-            raw = handle.read()
+            raw = handle.read(MAX_JSON_BYTES + 1)
         except (OSError, EOFError, lzma.LZMAError) as exc:
             raise DatasetError(
                 f"the compressed file is damaged ({exc}); download it again",
                 source=str(path),
             ) from None
+    if len(raw) > MAX_JSON_BYTES:
+        raise DatasetError(
+            f"the file is larger than {MAX_JSON_BYTES // 2**20} MiB (decompressed); save it as JSON lines",
+            source=str(path),
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,0 +1,49 @@
+"""A dataset file that inflates to gigabytes (a 3 MB `.jsonl.gz` or `.json.gz` from a hub, all one line)
+is one error naming the file and line, in bounded memory: the line was read whole before any check, and
+the run died of MemoryError (INTERNALERROR) or took the machine's memory. Real runs in a child bounded
+to 1 GiB of address space; the bombs are made by the test."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bounded import run_bounded
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bomb(path: Path, mib: int, head: bytes, tail: bytes) -> Path:
+    """`head`, `mib` MiB of spaces and `tail`, gzip-compressed (about 1 KB per inflated MiB)."""
+    block = b" " * 2**20
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(head)
+        for _ in range(mib):
+            f.write(block)
+        f.write(tail)
+    return path
+
+
+@pytest.mark.parametrize("name", ["gsm8k.jsonl.gz", "gsm8k.json.gz"])
+def test_a_compressed_file_that_inflates_to_gigabytes_is_one_error_in_bounded_memory(tmp_path, name):
+    row_end = b'", "answer": "#### 5"}'
+    head = b'{"question": "' if name.endswith("jsonl.gz") else b'[{"question": "'
+    data = bomb(tmp_path / name, 1200, head, row_end + (b"\n" if name.endswith("jsonl.gz") else b"]"))
+    assert data.stat().st_size < 8 * 2**20
+    status, out, peak_mb = run_bounded(
+        [
+            sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
+            "--llm-model", "m", "--llm-base-url", "http://127.0.0.1:9/v1", "-m", "gsm8k",
+            "--llm-dataset", f"gsm8k={data}",
+        ],
+        tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert "INTERNALERROR" not in out and "MemoryError" not in out, out[-3000:]
+    assert status == 2, out[-3000:]  # one collection error, nothing sent
+    assert name in out and ("longer than 64 MiB" in out or "larger than 256 MiB" in out), out[-3000:]
+    assert peak_mb < 900
