@@ -430,3 +430,22 @@ def test_a_reranking_task_loads_by_name_from_the_hub_and_an_empty_document_is_em
     folder = write_beir(tmp_path / "with-empty", docs=docs)
     again, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={folder}")
     again.assert_outcomes(passed=3, failed=1)
+
+
+@pytest.mark.parametrize("blob", [b"abc", "a text", 12345], ids=["cut bytes", "text", "number"])
+def test_a_damaged_vector_in_the_cache_is_asked_for_again(pytester, start_server, beir_dir, blob) -> None:
+    """A row of vectors.sqlite3 that holds no whole float32 values (a damaged file) is a cache miss: the
+    text is embedded again and the run is as the first one, instead of one error (ValueError) per run."""
+    import sqlite3
+
+    server = start_server()
+    args = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    _, first = _run(pytester, server, *args)
+    db = sqlite3.connect(pytester.path / ".pytest_cache" / "llmeval" / "vectors.sqlite3")
+    with db:
+        db.execute("UPDATE vectors SET vector = ?", (blob,))
+    db.close()
+    again, second = _run(pytester, server, *args)
+    again.assert_outcomes(passed=3, failed=1)
+    assert second["benchmarks"]["beir"]["metrics"] == first["benchmarks"]["beir"]["metrics"]
+    assert server.stats()["endpoints"]["POST /v1/embeddings"] == 4  # every text asked again, once
