@@ -23,14 +23,14 @@ class Usage(BaseModel):
         if reasoning is None:
             reasoning = data.get("reasoning_tokens")
         return cls(
-            prompt_tokens=_count(data.get("prompt_tokens")) or 0,
-            completion_tokens=_count(data.get("completion_tokens")) or 0,
-            total_tokens=_count(data.get("total_tokens")) or 0,
-            reasoning_tokens=_count(reasoning),
+            prompt_tokens=token_count(data.get("prompt_tokens")) or 0,
+            completion_tokens=token_count(data.get("completion_tokens")) or 0,
+            total_tokens=token_count(data.get("total_tokens")) or 0,
+            reasoning_tokens=token_count(reasoning),
         )
 
 
-def _count(value: Any) -> int | None:
+def token_count(value: Any) -> int | None:
     """A token count as a server sent it: a whole number >= 0 (``12.0`` too), else None. A hostile or
     broken usage object (a string, a list, a negative count) must not fail the answer it came with."""
     if value.__class__ is float and value.is_integer():
