@@ -30,6 +30,7 @@ from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
 from ..redact import register_request_secrets
 from ..settings import DEFAULT_MAX_RESPONSE_BYTES
+from ..terminal_text import printable
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
@@ -373,5 +374,5 @@ def check_results(results: list[PerfResult]) -> None:
             raise PerfRunError(
                 f"perf {result.label}: all {result.failed} requests failed "
                 f"({', '.join(f'{k}: {v}' for k, v in sorted(result.errors.items()))}); "
-                f"first error: {result.first_error}"
+                f"first error: {printable(result.first_error or '')}"
             )
