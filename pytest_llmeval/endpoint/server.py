@@ -62,6 +62,7 @@ from ..errors import (
 )
 from ..processes import Watchdog, stop_group
 from ..redact import redact
+from ..terminal_text import printable
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -148,7 +149,8 @@ def _shown(argv: list[str]) -> list[str]:
 
 
 def _read_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    """The log's last lines, redacted: servers log their arguments (vLLM: `api_key=[...]`)."""
+    """The log's last lines, redacted (servers log their arguments, vLLM `api_key=[...]`) and with terminal
+    controls escaped (a server may log the prompts it got: dataset text that could clear the screen)."""
     try:
         with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -156,7 +158,7 @@ def _read_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
             text = handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    return redact("\n".join(text.splitlines()[-lines:]))
+    return printable(redact("\n".join(text.splitlines()[-lines:])))
 
 
 class ManagedServer:
