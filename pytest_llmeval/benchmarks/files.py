@@ -284,28 +284,33 @@ def _read_json(path: Path) -> Iterator[Located]:
 def _read_csv(path: Path) -> Iterator[Located]:
     kind = data_kind(path)
     delimiter = "\t" if kind and kind[0] == ".tsv" else ","
+    # csv refuses a cell over 128 KiB by default (raising csv.Error, which ended the run): a long text is a row
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     lines = _text_lines(path)
     reader = csv.DictReader((text for _number, text in lines), delimiter=delimiter)
-    header = reader.fieldnames or []
-    if len(header) == 1:
-        cell = header[0]
-        guess = next((d for d in (";", "\t", "|") if d in cell), None)
-        if guess is not None:
-            name = {";": "';'", "\t": "a tab", "|": "'|'"}[guess]
-            raise DatasetError(
-                f"the header has one column {cell[:80]!r}: the file looks separated by {name}, not commas; "
-                f"save it comma-separated" + (" or name it .tsv" if guess == "\t" else ""),
-                source=str(path),
-                line=1,
-            )
-    for record in reader:
-        if None in record:  # more cells than header columns
-            raise DatasetError(
-                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
-                source=str(path),
-                line=reader.line_num,
-            )
-        yield record, f"{path}:{reader.line_num}"
+    try:
+        header = reader.fieldnames or []
+        if len(header) == 1:
+            cell = header[0]
+            guess = next((d for d in (";", "\t", "|") if d in cell), None)
+            if guess is not None:
+                name = {";": "';'", "\t": "a tab", "|": "'|'"}[guess]
+                raise DatasetError(
+                    f"the header has one column {cell[:80]!r}: the file looks separated by {name}, not commas; "
+                    f"save it comma-separated" + (" or name it .tsv" if guess == "\t" else ""),
+                    source=str(path),
+                    line=1,
+                )
+        for record in reader:
+            if None in record:  # more cells than header columns
+                raise DatasetError(
+                    f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
+                    source=str(path),
+                    line=reader.line_num,
+                )
+            yield record, f"{path}:{reader.line_num}"
+    except csv.Error as exc:
+        raise DatasetError(f"not readable as CSV ({exc})", source=str(path), line=reader.line_num) from None
 
 
 def _read_parquet(path: Path) -> Iterator[Located]:

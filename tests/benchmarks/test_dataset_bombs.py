@@ -47,3 +47,17 @@ def test_a_compressed_file_that_inflates_to_gigabytes_is_one_error_in_bounded_me
     assert status == 2, out[-3000:]  # one collection error, nothing sent
     assert name in out and ("longer than 64 MiB" in out or "larger than 256 MiB" in out), out[-3000:]
     assert peak_mb < 900
+
+
+def test_a_csv_cell_over_128_kib_is_a_row_not_an_internal_error(pytester):
+    """Python's csv module refuses a cell over 128 KiB with csv.Error, which ended the run as an
+    INTERNALERROR: a long text is a row like any other (up to the line limit)."""
+    data = pytester.path / "gsm8k.csv"
+    data.write_text('question,answer\n"' + "How many? " * 20_000 + '",#### 5\nhi,#### 5\n', encoding="utf-8")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "--llm-model", "m", "--llm-base-url", "http://127.0.0.1:9/v1",
+        "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--co", "-q",
+    )  # fmt: skip
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output and result.ret == 0, output[-3000:]
+    assert "2 tests collected" in output
