@@ -16,6 +16,7 @@ import csv
 import gzip
 import json
 import lzma
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -210,7 +211,7 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
                         line=number,
                     ) from None
                 yield number, text
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # zlib: a damaged .gz
             raise DatasetError(
                 f"the compressed file is damaged after line {number} ({exc}); download it again",
                 source=str(path),
@@ -245,7 +246,7 @@ def _read_json(path: Path) -> Iterator[Located]:
     with _open_binary(path) as handle:
         try:
             raw = handle.read(MAX_JSON_BYTES + 1)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # zlib: a damaged .gz
             raise DatasetError(
                 f"the compressed file is damaged ({exc}); download it again",
                 source=str(path),

@@ -6,6 +6,7 @@ to 1 GiB of address space; the bombs are made by the test."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import sys
 from pathlib import Path
@@ -61,3 +62,25 @@ def test_a_csv_cell_over_128_kib_is_a_row_not_an_internal_error(pytester):
     output = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in output and result.ret == 0, output[-3000:]
     assert "2 tests collected" in output
+
+
+@pytest.mark.parametrize("name", ["gsm8k.jsonl.gz", "gsm8k.json.gz"])
+def test_a_damaged_gzip_file_is_one_error_naming_it(pytester, name):
+    """Bytes flipped inside a .gz (a broken download) make zlib raise zlib.error, not OSError: it ended
+    the run as an INTERNALERROR."""
+    rows = [
+        {"question": f"What is {i} plus {i * 7 % 13}? " + "word " * (i % 17), "answer": "#### 5"} for i in range(3000)
+    ]
+    text = "\n".join(json.dumps(r) for r in rows) if "jsonl" in name else json.dumps(rows)
+    damaged = bytearray(gzip.compress(text.encode(), compresslevel=9))
+    for i in range(400, 460):
+        damaged[i] ^= 0x5A
+    data = pytester.path / name
+    data.write_bytes(bytes(damaged))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "--llm-model", "m", "--llm-base-url", "http://127.0.0.1:9/v1",
+        "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "--co", "-q",
+    )  # fmt: skip
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output and result.ret == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    assert f"{name}: the compressed file is damaged" in output, output[-3000:]
