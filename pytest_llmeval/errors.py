@@ -55,6 +55,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .terminal_text import printable
+
 __all__ = [
     "AuthenticationError",
     "BadRecordError",
@@ -99,7 +101,12 @@ __all__ = [
 
 
 class LLMEvalError(Exception):
-    """Base class of the plugin's own errors."""
+    """Base class of the plugin's own errors. Their messages quote data, server and model text (a row's field
+    names, a value, a server's words), and pytest prints them as they are: each terminal control character
+    in a message is kept as a visible escape (`terminal_text.printable`), so none can clear the screen."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(printable(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(LLMEvalError):

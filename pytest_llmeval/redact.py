@@ -32,8 +32,9 @@ import base64
 import re
 import threading
 from bisect import bisect_right
+from collections.abc import Mapping
 from operator import itemgetter
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 MASK = "[REDACTED]"
 _MIN_LENGTH = 8
@@ -76,6 +77,34 @@ def register_secret(value: str | None) -> None:
             if value not in _SECRETS:
                 _SECRETS.add(value)
                 _FORMS = sorted(set(_FORMS) | encoded_forms(value), key=len, reverse=True)
+
+
+# Query parameters whose values are credentials (`api-key`, `access_token`, `sig`...), not `api-version`.
+_CREDENTIAL_PARAMETER = re.compile(r"(?i)key|token|secret|sig|pass|auth|cred")
+
+
+def register_request_secrets(url: str, headers: Mapping[str, str], auth: str | None = None) -> None:
+    """Redact the secrets a request carries from now on: the ``Authorization`` header's credentials (a
+    ``Bearer`` token; a ``Basic`` pair, whole and its password), ``auth`` (``user:password`` of a base URL's
+    user info) likewise, and the URL's query string, whole and the value of each parameter named like a
+    credential (``api-key``, ``access_token``, ``sig``...)."""
+    scheme, _, credentials = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        register_secret(credentials)
+    elif scheme.lower() == "basic" and auth is None:
+        try:
+            auth = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except ValueError:
+            auth = None
+    if auth:
+        register_secret(auth)
+        register_secret(auth.partition(":")[2])
+    query = urlsplit(url).query
+    if query:
+        register_secret(query)
+        for name, value in parse_qsl(query):
+            if _CREDENTIAL_PARAMETER.search(name):
+                register_secret(value)
 
 
 def active() -> bool:

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from .engine.distribution import is_xdist_controller
 from .errors import ConfigError, LLMEvalError, SandboxUnavailableError, ServerDiedError
+from .redact import register_secret
 from .settings import RunSettings
 
 WORKER_URL_KEY = "llmeval_base_url"
@@ -221,6 +222,8 @@ def serve_if_asked(config: pytest.Config, settings: RunSettings) -> Serving:
     `ServingPlugin.start_if_needed`; under xdist the controller starts it now, since the workers
     send requests as soon as they have collected. The embedded llama.cpp server has one slot, so
     the requests in flight are capped to it (said in the header)."""
+    key = settings.endpoint.api_key
+    register_secret(key.get_secret_value() if key is not None else None)  # before a server can print it
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(WORKER_URL_KEY):
         managed = workerinput.get(WORKER_SERVER_KEY)

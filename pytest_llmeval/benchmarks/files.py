@@ -16,6 +16,7 @@ import csv
 import gzip
 import json
 import lzma
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +29,10 @@ DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # `path.suffix` of every file read_path accepts (the compressed ones end in .gz/.bz2/.xz)
 FILE_SUFFIXES = (*DATA_SUFFIXES, *COMPRESSIONS)
+# What one row (a line of .jsonl / .csv) or a whole .json file may hold once decompressed: a 3 MB .gz from a
+# hub can inflate to gigabytes in one line, which would be read whole into memory before any check.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_JSON_BYTES = 256 * 1024 * 1024  # as a results JSON read back (docs/security.md)
 
 
 def data_kind(path: Path) -> tuple[str, str | None] | None:
@@ -188,7 +193,14 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
     number = 0
     with _open_binary(path) as handle:
         try:
-            for number, raw in enumerate(handle, start=1):
+            while raw := handle.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise DatasetError(
+                        f"the line is longer than {MAX_LINE_BYTES // 2**20} MiB (decompressed): not a dataset row",
+                        source=str(path),
+                        line=number,
+                    )
                 try:
                     text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
@@ -199,7 +211,7 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
                         line=number,
                     ) from None
                 yield number, text
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # zlib: a damaged .gz
             raise DatasetError(
                 f"the compressed file is damaged after line {number} ({exc}); download it again",
                 source=str(path),
@@ -233,12 +245,17 @@ def _json_problem(exc: BaseException) -> str:
 def _read_json(path: Path) -> Iterator[Located]:
     with _open_binary(path) as handle:
         try:
-            raw = handle.read()
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raw = handle.read(MAX_JSON_BYTES + 1)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # zlib: a damaged .gz
             raise DatasetError(
                 f"the compressed file is damaged ({exc}); download it again",
                 source=str(path),
             ) from None
+    if len(raw) > MAX_JSON_BYTES:
+        raise DatasetError(
+            f"the file is larger than {MAX_JSON_BYTES // 2**20} MiB (decompressed); save it as JSON lines",
+            source=str(path),
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -268,28 +285,33 @@ def _read_json(path: Path) -> Iterator[Located]:
 def _read_csv(path: Path) -> Iterator[Located]:
     kind = data_kind(path)
     delimiter = "\t" if kind and kind[0] == ".tsv" else ","
+    # csv refuses a cell over 128 KiB by default (raising csv.Error, which ended the run): a long text is a row
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     lines = _text_lines(path)
     reader = csv.DictReader((text for _number, text in lines), delimiter=delimiter)
-    header = reader.fieldnames or []
-    if len(header) == 1:
-        cell = header[0]
-        guess = next((d for d in (";", "\t", "|") if d in cell), None)
-        if guess is not None:
-            name = {";": "';'", "\t": "a tab", "|": "'|'"}[guess]
-            raise DatasetError(
-                f"the header has one column {cell[:80]!r}: the file looks separated by {name}, not commas; "
-                f"save it comma-separated" + (" or name it .tsv" if guess == "\t" else ""),
-                source=str(path),
-                line=1,
-            )
-    for record in reader:
-        if None in record:  # more cells than header columns
-            raise DatasetError(
-                f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
-                source=str(path),
-                line=reader.line_num,
-            )
-        yield record, f"{path}:{reader.line_num}"
+    try:
+        header = reader.fieldnames or []
+        if len(header) == 1:
+            cell = header[0]
+            guess = next((d for d in (";", "\t", "|") if d in cell), None)
+            if guess is not None:
+                name = {";": "';'", "\t": "a tab", "|": "'|'"}[guess]
+                raise DatasetError(
+                    f"the header has one column {cell[:80]!r}: the file looks separated by {name}, not commas; "
+                    f"save it comma-separated" + (" or name it .tsv" if guess == "\t" else ""),
+                    source=str(path),
+                    line=1,
+                )
+        for record in reader:
+            if None in record:  # more cells than header columns
+                raise DatasetError(
+                    f"row has {len(header) + len(record[None])} cells but the header has {len(header)}",
+                    source=str(path),
+                    line=reader.line_num,
+                )
+            yield record, f"{path}:{reader.line_num}"
+    except csv.Error as exc:
+        raise DatasetError(f"not readable as CSV ({exc})", source=str(path), line=reader.line_num) from None
 
 
 def _read_parquet(path: Path) -> Iterator[Located]:

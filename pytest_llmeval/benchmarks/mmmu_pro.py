@@ -59,7 +59,7 @@ def parse_options(value: Any) -> list[str]:
     if isinstance(value, str):
         try:
             value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):  # the parser's own limits, too
             raise ValueError(f"options must be a list (or its Python literal), got {value[:80]!r}") from None
     if not isinstance(value, (list, tuple)) or not value:
         raise ValueError(f"options must be a non-empty list, got {type(value).__name__}")

@@ -59,7 +59,7 @@ from ..errors import (
     base_url_hint,
 )
 from ..redact import active as redaction_active
-from ..redact import redact, redact_optional, register_secret
+from ..redact import redact, redact_optional, register_request_secrets, register_secret
 from ..settings import EndpointSettings
 from . import native, wire
 from .adaptive import MAX_WAIT_S, OVERLOAD_STATUSES, Permit, bounded_wait, wait_bound
@@ -148,6 +148,9 @@ class ChatClient:
         self._heads: dict[tuple[str, str], tuple[native.Target, bytes]] = {}
         self._post_urls: dict[bool, str] = {}  # completion?: URL (settings are frozen; ~4 us a request)
         register_secret(settings.api_key.get_secret_value() if settings.api_key is not None else None)
+        if settings.base_url is not None:  # the secrets of the URL (user info, `?api-key=`) as well
+            auth = settings.base_url_auth.get_secret_value() if settings.base_url_auth is not None else None
+            register_request_secrets(settings.url_parts.url(), self._headers, auth)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
@@ -544,11 +547,30 @@ def _error_text(response: _Reply) -> str:
 
 
 def _redacted(response: ChatResponse) -> ChatResponse:
-    """The response with configured secrets removed from every generated text."""
+    """The response with configured secrets removed from every text the server sent: the generated texts,
+    the finish reasons, the model name and the tokens of log-probabilities (all of them are cached)."""
     if not redaction_active():
         return response
     choices = [
-        choice.model_copy(update={"text": redact(choice.text), "reasoning": redact_optional(choice.reasoning)})
+        choice.model_copy(
+            update={
+                "text": redact(choice.text),
+                "reasoning": redact_optional(choice.reasoning),
+                "finish_reason": redact_optional(choice.finish_reason),
+                "logprobs": _redacted_json(choice.logprobs),
+            }
+        )
         for choice in response.choices
     ]
-    return response.model_copy(update={"choices": choices})
+    return response.model_copy(update={"choices": choices, "model": redact_optional(response.model)})
+
+
+def _redacted_json(value: Any) -> Any:
+    """A JSON value with every string in it (object keys too) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_json(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(k): _redacted_json(v) for k, v in value.items()}
+    return value

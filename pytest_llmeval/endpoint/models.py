@@ -23,11 +23,19 @@ class Usage(BaseModel):
         if reasoning is None:
             reasoning = data.get("reasoning_tokens")
         return cls(
-            prompt_tokens=data.get("prompt_tokens") or 0,
-            completion_tokens=data.get("completion_tokens") or 0,
-            total_tokens=data.get("total_tokens") or 0,
-            reasoning_tokens=reasoning if isinstance(reasoning, int) and not isinstance(reasoning, bool) else None,
+            prompt_tokens=token_count(data.get("prompt_tokens")) or 0,
+            completion_tokens=token_count(data.get("completion_tokens")) or 0,
+            total_tokens=token_count(data.get("total_tokens")) or 0,
+            reasoning_tokens=token_count(reasoning),
         )
+
+
+def token_count(value: Any) -> int | None:
+    """A token count as a server sent it: a whole number >= 0 (``12.0`` too), else None. A hostile or
+    broken usage object (a string, a list, a negative count) must not fail the answer it came with."""
+    if value.__class__ is float and value.is_integer():
+        value = int(value)
+    return value if value.__class__ is int and value >= 0 else None
 
 
 class Choice(BaseModel):

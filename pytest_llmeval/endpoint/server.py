@@ -61,6 +61,8 @@ from ..errors import (
     ServerStartError,  # noqa: F401 - re-exported: callers catch endpoint.server.ServerStartError
 )
 from ..processes import Watchdog, stop_group
+from ..redact import redact
+from ..terminal_text import printable
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -141,7 +143,14 @@ def server_url(host: str, port: int) -> str:
     return f"http://{_url_host(host)}:{port}/v1"
 
 
+def _shown(argv: list[str]) -> list[str]:
+    """A server's command as messages quote it: a key on it (`--api-key KEY`) redacted."""
+    return [redact(part) for part in argv]
+
+
 def _read_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    """The log's last lines, redacted (servers log their arguments, vLLM `api_key=[...]`) and with terminal
+    controls escaped (a server may log the prompts it got: dataset text that could clear the screen)."""
     try:
         with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -149,7 +158,7 @@ def _read_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
             text = handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return printable(redact("\n".join(text.splitlines()[-lines:])))
 
 
 class ManagedServer:
@@ -326,10 +335,10 @@ class ManagedServer:
             return
         log_path = self._log_path
         tail = _read_tail(log_path) if log_path is not None else ""
-        death = ServerDiedError(returncode, self._argv, tail, str(log_path) if log_path else None)
+        death = ServerDiedError(returncode, _shown(self._argv), tail, str(log_path) if log_path else None)
         with contextlib.suppress(OSError):
             self.exit_path.write_text(
-                json.dumps({"returncode": returncode, "command": self._argv, "log_path": str(log_path)}),
+                json.dumps({"returncode": returncode, "command": _shown(self._argv), "log_path": str(log_path)}),
                 encoding="utf-8",
             )
         self._death = death
@@ -380,7 +389,7 @@ class ManagedServer:
         tail = _read_tail(self._log_path)
         if any(marker in tail.lower() for marker in _ADDRESS_IN_USE_MARKERS):
             raise PortInUseError(self.spec.host, self.port, self._log_path)
-        raise ServerExitedError(self._argv, returncode, tail, self._log_path)
+        raise ServerExitedError(_shown(self._argv), returncode, tail, self._log_path)
 
 
 _LIVE: set[ManagedServer] = set()

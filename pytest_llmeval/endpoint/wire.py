@@ -122,7 +122,17 @@ def read_completion(body: bytes, loads: Loads = json.loads) -> Completion:
         raise WireError("bad_response", "response is not a chat completion", _snippet(body)) from None
     if not choices:
         raise WireError("bad_response", "response has no choices", _snippet(body))
-    return Completion(choices, usage if isinstance(usage, dict) else None, model)
+    if not all(_texts(choice.text, choice.reasoning, choice.finish_reason) for choice in choices):
+        raise WireError("bad_response", _NOT_TEXT, _snippet(body))
+    return Completion(choices, usage if isinstance(usage, dict) else None, model if isinstance(model, str) else None)
+
+
+_NOT_TEXT = "a choice's text, reasoning or finish_reason is not a string"
+
+
+def _texts(*values: Any) -> bool:
+    """Whether every value is a string or None (a hostile reply may put a list or a number there)."""
+    return all(value is None or value.__class__ is str for value in values)
 
 
 def error_message(body: bytes) -> str:
@@ -193,18 +203,26 @@ def deltas(
     event: dict[str, Any],
 ) -> list[tuple[int, str | None, str | None, str | None]]:
     """(choice index, content, reasoning, finish reason) of each choice in a stream event. Content is
-    the chat delta's, or a text completion's `text`; reasoning is `reasoning_content` or `reasoning`."""
+    the chat delta's, or a text completion's `text`; reasoning is `reasoning_content` or `reasoning`.
+    Raises WireError("bad_response") for choices of other types (a list where a text belongs...)."""
     pieces = []
-    for choice in event.get("choices") or ():
-        delta = choice.get("delta")
-        if delta is not None:
-            content, reasoning = (
-                delta.get("content"),
-                delta.get("reasoning_content") or delta.get("reasoning"),
-            )
-        else:
-            content, reasoning = choice.get("text"), None
-        pieces.append((choice.get("index", 0), content, reasoning, choice.get("finish_reason")))
+    try:
+        for choice in event.get("choices") or ():
+            delta = choice.get("delta")
+            if delta is not None:
+                content, reasoning = (
+                    delta.get("content"),
+                    delta.get("reasoning_content") or delta.get("reasoning"),
+                )
+            else:
+                content, reasoning = choice.get("text"), None
+            index, finish = choice.get("index", 0), choice.get("finish_reason")
+            if index.__class__ is not int or not _texts(content, reasoning, finish):
+                raise TypeError(_NOT_TEXT)
+            pieces.append((index, content, reasoning, finish))
+    except (AttributeError, TypeError):
+        reason = f"stream chunk: {_NOT_TEXT}, or its choices are not objects with a whole-number index"
+        raise WireError("bad_response", reason, json.dumps(event, ensure_ascii=False)) from None
     return pieces
 
 
@@ -250,8 +268,11 @@ class StreamState:
         if event is DONE:
             self.done = True
             return
-        self.model = event.get("model", self.model)
-        self.usage = event.get("usage") or self.usage
+        model, usage = event.get("model"), event.get("usage")
+        if model.__class__ is str:
+            self.model = model
+        if usage and usage.__class__ is dict:
+            self.usage = usage
         for index, content, reasoning, finish in deltas(event):
             if (content or reasoning) and self.first_at is None:
                 self.first_at = now

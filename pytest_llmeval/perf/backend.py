@@ -38,6 +38,7 @@ from time import perf_counter
 from typing import Any
 
 from ..endpoint import wire
+from ..endpoint.models import token_count
 from ..endpoint.response_cap import ResponseBudget
 from ..endpoint.transport import TransportFailure, perf_failure
 from ..settings import DEFAULT_MAX_RESPONSE_BYTES
@@ -98,10 +99,8 @@ class SSEParser:
                 record.pieces.append(text)
             if finish:
                 self.finished = True
-        usage = event.get("usage")
-        if usage:
-            record.prompt_tokens = usage.get("prompt_tokens")
-            record.completion_tokens = usage.get("completion_tokens")
+        if event.get("usage"):
+            _read_usage(event["usage"], record)
 
     def close(self, now: float) -> None:
         for payload in self.lines.close():
@@ -145,12 +144,18 @@ def parse_completion(body: bytes, record: RequestRecord) -> None:
     completion = wire.read_completion(body, _loads)
     first = completion.choices[0]
     text = first.text or first.reasoning or ""
-    usage = completion.usage or {}
     if not text:
         raise RequestFailed("no_output", NO_OUTPUT)
     record.pieces.append(text)
-    record.prompt_tokens = usage.get("prompt_tokens")
-    record.completion_tokens = usage.get("completion_tokens")
+    _read_usage(completion.usage, record)
+
+
+def _read_usage(usage: Any, record: RequestRecord) -> None:
+    """The token counts of a usage object into `record`; a count that is not a whole number >= 0 (or a usage
+    that is not an object) is left out, so the tokenizer or the estimate counts instead."""
+    if isinstance(usage, dict):
+        record.prompt_tokens = token_count(usage.get("prompt_tokens"))
+        record.completion_tokens = token_count(usage.get("completion_tokens"))
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

@@ -33,6 +33,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ..redact import redact_optional
+
 TokenSource = Literal["usage", "tokenizer", "approximate"]
 SLO_KEYS = ("ttft", "tpot", "itl", "latency")
 # Weakest source wins when requests disagree: a figure is only as exact as its worst input.
@@ -221,7 +223,8 @@ def summarize(
     for record in failed:
         kind = record.error_kind or "error"
         errors[kind] = errors.get(kind, 0) + 1
-    first_error = min(failed, key=lambda r: r.end).error if failed else None
+    # a server's error text may quote the request's key: shown in the terminal and the failure message
+    first_error = redact_optional(min(failed, key=lambda r: r.end).error) if failed else None
     duration = max(finished - started, 0.0)
     input_tokens = sum(c.input_tokens for _, c in ok)
     output_tokens = sum(c.output_tokens for _, c in ok)

@@ -28,7 +28,9 @@ from pydantic import BaseModel, Field
 
 from ..errors import ConfigError, DatasetError, LLMEvalError, PerfRunError
 from ..processes import run_module
+from ..redact import register_request_secrets
 from ..settings import DEFAULT_MAX_RESPONSE_BYTES
+from ..terminal_text import printable
 from .datasets import APPROXIMATE_NOTE, Prompt, build_prompts
 from .load import Level, PerfSpec
 from .metrics import Counted, PerfResult, RequestRecord, summarize
@@ -296,7 +298,10 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_blocking(job: PerfJob) -> list[PerfResult]:
-    """Run the job on a fresh event loop in the calling thread."""
+    """Run the job on a fresh event loop in the calling thread. The secrets its requests carry (key, URL
+    secrets) are redacted from what they bring back (a worker process has no other way to know them)."""
+    for url, headers in [(job.chat_url, job.headers), *((r.chat_url, r.headers) for r in job.replicas)]:
+        register_request_secrets(url, headers)
     loop = new_loop()
     try:
         return loop.run_until_complete(run_job(job))
@@ -369,5 +374,5 @@ def check_results(results: list[PerfResult]) -> None:
             raise PerfRunError(
                 f"perf {result.label}: all {result.failed} requests failed "
                 f"({', '.join(f'{k}: {v}' for k, v in sorted(result.errors.items()))}); "
-                f"first error: {result.first_error}"
+                f"first error: {printable(result.first_error or '')}"
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..terminal_text import printable
 from ..texttable import format_table
 from .metrics import LatencyStats, PerfResult
 
@@ -122,7 +123,8 @@ def note_lines(results: Sequence[PerfResult]) -> list[str]:
     for r in results:
         if r.failed:
             kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(r.errors.items()))
-            notes.append(f"{r.label}: {r.failed} failed ({kinds}); first error: {r.first_error}")
+            # the server's own words: its control characters shown, never obeyed by the terminal
+            notes.append(f"{r.label}: {r.failed} failed ({kinds}); first error: {printable(r.first_error or '')}")
         if r.send_lag_max_s is not None and r.send_lag_max_s > 0.005:
             notes.append(f"{r.label}: arrivals left up to {r.send_lag_max_s * 1000:.1f} ms late (client saturated?)")
         for note in r.notes:

@@ -17,6 +17,7 @@ Suite-level properties (`suite_properties`, on the `<testsuite>`): per aggregate
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,17 @@ from .text import as_text, shorten
 PREFIX = "llmeval."
 VALUE_CHARS = 200
 FIXED = {"benchmark", "subset", "id", "passed", "extracted", "target", "latency_s", "completion_tokens", "error_kind"}
+
+
+# Characters XML 1.0 cannot hold at all (pytest escapes property values so, never their names).
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_name(name: str) -> str:
+    """A property name the JUnit XML can hold: each character XML forbids shown as ``#xNN``, as pytest
+    shows them in values. A subset or collection name comes from data; one control character in it made
+    the whole file unreadable to CI."""
+    return _NOT_XML.sub(lambda m: f"#x{ord(m.group()):02X}", name)
 
 
 def _text(value: Any) -> str:
@@ -61,7 +73,7 @@ def junit_properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         props.append(("completion_tokens", str(usage["completion_tokens"])))
     if error:
         props.append(("error_kind", str(record.get("error_kind") or "error")))
-    return [(PREFIX + name, value) for name, value in props]
+    return [(xml_name(PREFIX + name), value) for name, value in props]
 
 
 def _number(value: float) -> str:
@@ -88,4 +100,4 @@ def suite_properties(result: Any) -> list[tuple[str, str]]:
         props.append(
             (f"{PREFIX}threshold.{outcome.expression}", outcome.status or ("pass" if outcome.passed else "fail"))
         )
-    return props
+    return [(xml_name(name), value) for name, value in props]

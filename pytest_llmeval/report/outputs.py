@@ -46,6 +46,16 @@ def write_text_or_fallback(path: Path, text: str, stem: str) -> tuple[Path | Non
     return None, problem
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it: never half a file (OSError on failure)."""
+    _write_atomically(path, text)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one existing file (also through a symlink or a hard link)."""
+    return _same_file(a, b)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.part")

@@ -88,7 +88,9 @@ class VectorCache:
             self._fail(exc)
 
     def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        return {k: np.frombuffer(v, dtype="<f4") for k, v in self._get("vectors", "vector", keys).items()}
+        """The cached vectors of `keys`; a damaged row (not whole float32 values) is a miss, asked again."""
+        found = self._get("vectors", "vector", keys).items()
+        return {k: np.frombuffer(v, dtype="<f4") for k, v in found if _whole(v, 4)}
 
     def put_vectors(self, keys: Sequence[str], matrix: np.ndarray) -> None:
         rows = [(k, np.ascontiguousarray(row, dtype="<f4").tobytes()) for k, row in zip(keys, matrix, strict=True)]
@@ -96,7 +98,7 @@ class VectorCache:
 
     def scores(self, key: str) -> list[float] | None:
         found = self._get("rerank", "scores", [key])
-        return np.frombuffer(found[key], dtype="<f8").tolist() if key in found else None
+        return np.frombuffer(found[key], dtype="<f8").tolist() if key in found and _whole(found[key], 8) else None
 
     def put_scores(self, key: str, scores: Sequence[float]) -> None:
         self._put("rerank", [(key, np.asarray(scores, dtype="<f8").tobytes())])
@@ -106,3 +108,8 @@ class VectorCache:
             with self._lock:
                 self._db.close()
             self._db = None
+
+
+def _whole(blob: object, size: int) -> bool:
+    """Whether a stored value is bytes of whole `size`-byte numbers (a damaged file may hold anything)."""
+    return isinstance(blob, bytes) and len(blob) % size == 0

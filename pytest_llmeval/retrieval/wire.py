@@ -29,7 +29,9 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from ..endpoint.models import token_count
 
 EncodingFormat = Literal["float", "base64"]
 RerankField = Literal["documents", "texts"]
@@ -61,8 +63,21 @@ def rerank_body(model: str, query: str, documents: list[str], field: RerankField
 
 
 class _Usage(BaseModel):
+    """Token counts as a server sent them; one that is not a whole number >= 0 is None (an unreadable
+    count must not fail the vectors it came with)."""
+
     prompt_tokens: int | None = None
     total_tokens: int | None = None
+
+    @field_validator("prompt_tokens", "total_tokens", mode="wrap")
+    @classmethod
+    def _count(cls, value: Any, handler: Any) -> int | None:
+        return token_count(value)
+
+
+def _usage_object(value: Any) -> Any:
+    """A reply's `usage`: an object, else None (a list or a string there is no reason to refuse the reply)."""
+    return value if isinstance(value, dict) else None
 
 
 class _EmbeddingRow(BaseModel):
@@ -74,6 +89,8 @@ class _EmbeddingReply(BaseModel):
     data: list[_EmbeddingRow]
     model: str | None = None
     usage: _Usage | None = None
+
+    _usage = field_validator("usage", mode="before")(_usage_object)
 
 
 class Embeddings(BaseModel):
@@ -147,6 +164,8 @@ class _RerankReply(BaseModel):
     results: list[_RerankRow] | None = None
     data: list[_RerankRow] | None = None
     usage: _Usage | None = None
+
+    _usage = field_validator("usage", mode="before")(_usage_object)
     model: str | None = None
 
 

@@ -175,7 +175,9 @@ def register_controller(
             problems=outcome.output_problems,
         )
     if settings.results_path is not None:
-        features["results"] = ResultsFile(settings.results_path, outcome)
+        features["results"] = ResultsFile(
+            settings.results_path, outcome, settings.endpoint.model, baseline=settings.compare.path
+        )
     if settings.shard is not None:
         features["shard"] = ShardRecord(evaluation, outcome)
     if settings.endpoint.replicas:

@@ -97,6 +97,8 @@ def continuation_logprob(
     found = [values[i] for i in picked]
     if any(not isinstance(v, numbers.Real) or isinstance(v, bool) for v in found):  # numpy floats in-process
         raise NoPromptLogprobsError(server, "null log-probabilities for the continuation's prompt tokens")
+    if not all(math.isfinite(v) for v in found):  # `NaN` / `Infinity` parse as JSON: never a score
+        raise NoPromptLogprobsError(server, "log-probabilities that are NaN or infinite for the continuation's tokens")
     names = tuple(str(tokens[i]) if i < len(tokens) else "" for i in picked)
     return ContinuationScore(float(sum(found)), names, tuple(float(v) for v in found))
 

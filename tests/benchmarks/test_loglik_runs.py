@@ -8,7 +8,10 @@ leading space, so the continuation ` slices it into thin rings` is 5 tokens.
 from __future__ import annotations
 
 import json
+import re
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +292,59 @@ def test_multibyte_continuations_split_at_the_servers_offsets(
         (-0.75, 2),
         (-3.0, 1),
     ]
+
+
+class NonFiniteLogprobServer:
+    """Echoes a completions prompt with one log-probability per word (-1.0), `value` for the word `slices`."""
+
+    def __init__(self, value: float) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, payload: Any) -> None:
+                data = json.dumps(payload).encode()  # float("inf") -> Infinity, nan -> NaN: what Python reads back
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._send({"object": "list", "data": [{"id": "m"}]})
+
+            def do_POST(self) -> None:
+                prompt = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["prompt"]
+                words = list(re.finditer(r"\s*\S+", prompt))
+                logprobs = {
+                    "tokens": [w.group() for w in words],
+                    "text_offset": [w.start() for w in words],
+                    "token_logprobs": [value if w.group().strip() == "slices" else -1.0 for w in words],
+                }
+                choice = {"index": 0, "text": prompt, "logprobs": logprobs, "finish_reason": "length"}
+                self._send({"choices": [choice]})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")], ids=["Infinity", "NaN"])
+def test_a_log_probability_that_is_not_finite_is_an_error_never_a_score(
+    pytester: pytest.Pytester, value: float
+) -> None:
+    """`Infinity` and `NaN` parse as JSON numbers: a server that gives the gold ending `Infinity` made the
+    sample pass (NaN: an arbitrary verdict). The sample errors instead, naming what the server sent."""
+    server = NonFiniteLogprobServer(value)
+    try:
+        write_jsonl(pytester.path / "hs.jsonl", [hellaswag_row(7, "1")])
+        result = run(pytester, server, "--llm-output-type", "hellaswag=multiple_choice")
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+    result.assert_outcomes(errors=1)
+    (record,) = records(pytester)
+    assert record["error_kind"] == "no_prompt_logprobs" and "NaN or infinite" in record["error"]

@@ -384,3 +384,31 @@ def test_openai_client_of_the_llm_fixture_sends_url_credentials_and_query(pytest
         result = pytester.runpytest_subprocess(*llm_args(url, model="m"))
         result.assert_outcomes(passed=1)
         assert ("POST", "/v1/chat/completions", {"api-key": ["QSECRET"]}) in server.requests
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_killed_run_never_leaves_the_last_runs_passed_results(pytester, start_server, tmp_path, workers):
+    """A first run passes and writes `passed: true`; the next run on the same --llm-results is killed
+    (SIGKILL, as a CI job's timeout does): the file must not still say the run passed."""
+    count = 40
+    server = start_server(rules=echo_rules(count), latency_s=0.3)
+    data = write_jsonl(tmp_path / "g.jsonl", numbered_rows(count))
+    results = tmp_path / "r.json"
+    first = run(pytester, server, *dataset("gsm8k", data), "--llm-limit", "2", "--llm-results", str(results))
+    assert first.ret == 0 and json.loads(results.read_text())["passed"] is True
+    command = [
+        sys.executable, "-m", "pytest", *llm_args(server.base_url), *dataset("gsm8k", data), "--llm-no-cache",
+        "--llm-concurrency", "1", "--llm-results", str(results), *workers,
+    ]  # fmt: skip
+    server.reset()
+    process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: chat_requests(server) >= 3)
+        for child in children_of(process.pid):
+            os.kill(child, signal.SIGKILL)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    left = json.loads(results.read_text())
+    assert left["passed"] is False and left["complete"] is False and left["interrupted"] is True

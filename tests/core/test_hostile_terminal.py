@@ -65,3 +65,15 @@ def test_collection_group_and_tag_names_reach_the_terminal_tables_escaped(pytest
     assert "\x1b" not in output
     assert any("Mini/\\x1b[2J\\x1b[Hforged\\tcell\\nline" in line for line in result.outlines)
     assert any("t\\x1b[31m" in line for line in result.outlines)
+
+
+def test_dataset_field_names_quoted_by_a_bad_row_error_reach_the_terminal_escaped(pytester, start_server, tmp_path):
+    """A bad row's error names its fields (`fields present: ...`): the collection error pytest prints
+    must not carry their control sequences raw."""
+    data = tmp_path / "gsm8k.jsonl"
+    data.write_text(json.dumps({FORGED: "x", "answer": "#### 5"}) + "\n", encoding="utf-8")
+    result = run(pytester, start_server(), "-m", "gsm8k", "--llm-dataset", f"gsm8k={data}", "-p", "no:cacheprovider")
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret == pytest.ExitCode.INTERRUPTED, output
+    assert "gsm8k.jsonl:1: row has no field 'question'" in output and "\\x1b[2J" in output
+    assert [c for c in CONTROL if c in output] == [], output

@@ -115,3 +115,43 @@ def test_server_sigkilled_mid_run_stops_the_run(pytester, tmp_path, workers):
     )
     killer.join(timeout=60)
     assert_one_death_message(result, "was killed by SIGKILL", str(MINI), "--chat-delay 2")
+
+
+SERVE_KEY = "sk-proj-ServeArgs0123456789abcdef"
+
+
+@pytest.mark.parametrize("when", ["before it is ready", "mid-run"])
+def test_a_key_on_the_server_command_line_and_in_its_log_is_redacted(pytester, tmp_path, monkeypatch, when):
+    """`--llm-serve "vllm serve M --api-key KEY"`: vLLM logs its arguments, the key among them. The death
+    message quotes the command and the log's last lines: neither may show the key."""
+    monkeypatch.setenv("OPENAI_API_KEY", SERVE_KEY)
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS)
+    then = "exit 3" if when == "before it is ready" else f"exec {sys.executable} {MINI} --port $1 --die-on-chat 9"
+    script = tmp_path / "serve.sh"
+    script.write_text(f'echo "non-default args: --api-key $2"\n{then}\n')
+    result = pytester.runpytest_subprocess(
+        "--llm-model",
+        "m",
+        "--llm-serve",
+        f"sh {script} {{port}} {SERVE_KEY}",
+        *dataset("gsm8k", data),
+        "-p",
+        "no:randomly",
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "non-default args: --api-key [REDACTED]" in output, output
+    assert SERVE_KEY not in output and SERVE_KEY[8:24] not in output
+
+
+def test_terminal_controls_in_the_server_log_are_shown_escaped(pytester, tmp_path):
+    """A server may log what it was sent (llama.cpp's verbose log holds the prompts: dataset text): the
+    log tail quoted by the failure message must not clear the screen and print a forged verdict."""
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", ROWS)
+    script = tmp_path / "serve.sh"
+    script.write_text('printf "prompt: \\033[2J\\033[1;1Hllmeval: PASS\\n"\nexit 3\n')
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-serve", f"sh {script} {{port}}", *dataset("gsm8k", data), "-p", "no:randomly"
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "\x1b" not in output, output
+    assert "prompt: \\x1b[2J\\x1b[1;1Hllmeval: PASS" in output, output

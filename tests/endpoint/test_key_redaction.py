@@ -243,3 +243,63 @@ def test_key_echoed_by_the_server_is_redacted_everywhere(pytester, tmp_path, mon
     stored = [json.loads(line) for line in samples.read_text().splitlines()]
     assert any("[REDACTED]" in (line.get("error") or "") for line in stored)
     assert any("[REDACTED]" in (line.get("output") or "") for line in stored)
+
+
+def test_secrets_of_the_base_url_echoed_by_the_server_are_redacted_everywhere(pytester, tmp_path):
+    """`http://user:password@host/v1?api-key=...` (both documented as secrets): a server that quotes the
+    request's path and its Basic `Authorization` header in a 400 body, and in an answer."""
+    password, query_key = "pw-Basic0123456789", "azure-Query0123456789"
+
+    def handle(conn: socket.socket) -> None:
+        while True:
+            head = read_request(conn)
+            if not head:
+                return
+            headers, _, body = head.partition(b"\r\n\r\n")
+            request_line, *lines = headers.decode().split("\r\n")
+            auth = next(
+                (line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("authorization")), ""
+            )
+            length = next((int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")), 0)
+            while len(body) < length:
+                body += conn.recv(65536)
+            quoted = f"{request_line} with {auth}"
+            if request_line.startswith("GET"):
+                payload, status = {"object": "list", "data": [{"id": "m"}]}, "200 OK"
+            elif b"apples" in body:
+                payload, status = {"error": {"message": f"refused {quoted}"}}, "400 Bad Request"
+            else:
+                content = f"You sent {quoted}. The answer is 36."
+                payload = {"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": content}}]}
+                status = "200 OK"
+            data = json.dumps(payload).encode()
+            conn.sendall(f"HTTP/1.1 {status}\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
+
+    server = RawServer(handle)
+    rows = [
+        {"question": "Tom has 2 apples and buys 3 more. How many apples?", "answer": "#### 5"},
+        {"question": "Sara reads 12 pages a day for 3 days. How many pages?", "answer": "#### 36"},
+    ]
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", rows)
+    samples = tmp_path / "s.jsonl"
+    url = f"http://user:{password}@127.0.0.1:{server.port}/v1?api-version=2024-02-01&api-key={query_key}"
+    try:
+        result = pytester.runpytest_subprocess(
+            *llm_args(url, model="m"),
+            *dataset("gsm8k", data),
+            "--llm-samples",
+            str(samples),
+            "--llm-retries",
+            "0",
+            "-v",
+        )
+    finally:
+        server.close()
+    result.assert_outcomes(passed=1, errors=1)
+    written = [result.stdout.str(), result.stderr.str(), samples.read_text()]
+    cache_dir = pytester.path / ".pytest_cache" / "llmeval"
+    written += [p.read_bytes().decode("latin-1") for p in cache_dir.rglob("*") if p.is_file()]
+    basic = b64(f"user:{password}".encode())
+    forbidden = [password, query_key, basic[4:-4], "api-key="]
+    assert [piece for piece in forbidden if any(piece in joined(text) for text in written)] == []
+    assert "[REDACTED]" in samples.read_text()

@@ -298,3 +298,21 @@ def test_other_metric_names_are_still_refused(expression: str):
 
     with pytest.raises(ThresholdError, match=r"has no metric .*metrics: acc, acc_"):
         check_rule(parse_threshold(expression), all_benchmarks(), None)
+
+
+@pytest.mark.parametrize("options", ["-" * 100_000 + "1", "not " * 30_000 + "1"], ids=["unary minus", "not"])
+def test_mmmu_pro_options_the_parser_cannot_hold_are_one_error_naming_the_row(
+    pytester: pytest.Pytester, start_server: Any, options: str
+):
+    """`options` is a Python literal in a string, read with `ast.literal_eval`: 100,000 nested operators
+    make CPython's parser raise MemoryError, which ended the run as an INTERNALERROR."""
+    folder = pytester.path / "mmmu"
+    (folder / "img").mkdir(parents=True)
+    (folder / "img" / "one.png").write_bytes(png(10, 10, (0, 0, 0)))
+    rows = [{**MMMU_ROWS[0], "question": "Which is brighter? <image 1>", "image_1": "img/one.png", "options": options}]
+    for config in ("standard_4", "standard_10", "vision"):
+        write_jsonl(folder / f"{config}.jsonl", rows)
+    outcome, _ = run(pytester, start_server(), *dataset("mmmu_pro", folder))
+    output = outcome.stdout.str() + outcome.stderr.str()
+    assert "INTERNALERROR" not in output and outcome.ret == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    assert "standard_4.jsonl:1" in output and "options must be a list" in output, output[-3000:]

@@ -430,3 +430,67 @@ def test_a_reranking_task_loads_by_name_from_the_hub_and_an_empty_document_is_em
     folder = write_beir(tmp_path / "with-empty", docs=docs)
     again, _ = _run(pytester, server, "-m", "beir", "--llm-dataset", f"beir={folder}")
     again.assert_outcomes(passed=3, failed=1)
+
+
+@pytest.mark.parametrize("blob", [b"abc", "a text", 12345], ids=["cut bytes", "text", "number"])
+def test_a_damaged_vector_in_the_cache_is_asked_for_again(pytester, start_server, beir_dir, blob) -> None:
+    """A row of vectors.sqlite3 that holds no whole float32 values (a damaged file) is a cache miss: the
+    text is embedded again and the run is as the first one, instead of one error (ValueError) per run."""
+    import sqlite3
+
+    server = start_server()
+    args = ("-m", "beir", "--llm-dataset", f"beir={beir_dir}")
+    _, first = _run(pytester, server, *args)
+    db = sqlite3.connect(pytester.path / ".pytest_cache" / "llmeval" / "vectors.sqlite3")
+    with db:
+        db.execute("UPDATE vectors SET vector = ?", (blob,))
+    db.close()
+    again, second = _run(pytester, server, *args)
+    again.assert_outcomes(passed=3, failed=1)
+    assert second["benchmarks"]["beir"]["metrics"] == first["benchmarks"]["beir"]["metrics"]
+    assert server.stats()["endpoints"]["POST /v1/embeddings"] == 4  # every text asked again, once
+
+
+@pytest.mark.parametrize("usage", [{"prompt_tokens": "abc", "total_tokens": [1]}, [1, 2], {"prompt_tokens": -3}])
+def test_an_unreadable_usage_object_leaves_the_vectors_usable(pytester, beir_dir, usage) -> None:
+    """An embeddings reply whose `usage` cannot be read (counts that are strings or negative, a list) is
+    used without it: before, it was a bad reply, and for the corpus batch every query of the task erred."""
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._send({"object": "list", "data": [{"id": "emb"}]})
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            vectors = [bag_of_words(text, 64).astype("<f4").tobytes() for text in body["input"]]
+            rows = [{"index": i, "embedding": base64.b64encode(v).decode()} for i, v in enumerate(vectors)]
+            self._send({"data": rows, "model": "emb", "usage": usage})
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        result, data = _run(pytester, url, "-m", "beir", "--llm-dataset", f"beir={beir_dir}", "--llm-no-cache")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    result.assert_outcomes(passed=3, failed=1)
+    expected = _expected_retrieval()
+    assert data["benchmarks"]["beir"]["metrics"]["ndcg_at_10"] == pytest.approx(expected["ndcg_at_10"], abs=1e-6)

@@ -1,0 +1,83 @@
+"""A perf level survives a server whose usage objects cannot be read (a count that is a string, a list,
+a negative number; a usage that is a list): each request still counts, its tokens from the estimate. One
+such reply made the perf worker process fail (`int('abc')`), losing every figure of the sweep. A real
+`--llm-perf` sweep against a loopback server, whole and streamed replies."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+USAGES: list[Any] = [{"prompt_tokens": "abc", "completion_tokens": [1]}, {"prompt_tokens": -5}, [1, 2]]
+
+
+class BadUsageServer:
+    def __init__(self) -> None:
+        served = iter(range(1 << 30))
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, data: bytes, kind: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._send(json.dumps({"object": "list", "data": [{"id": "m"}]}).encode(), "application/json")
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                usage = USAGES[next(served) % len(USAGES)]
+                choice = {"index": 0, "finish_reason": "stop"}
+                if body.get("stream"):
+                    events = [
+                        {"choices": [dict(choice, delta={"content": "hello there"})]},
+                        {"choices": [], "usage": usage},
+                    ]
+                    data = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+                    self._send(data + b"data: [DONE]\n\n", "text/event-stream")
+                else:
+                    reply = {"choices": [dict(choice, message={"content": "hello there"})], "usage": usage}
+                    self._send(json.dumps(reply).encode(), "application/json")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[BadUsageServer]:
+    running = BadUsageServer()
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize("stream", ["true", "false"])
+def test_unreadable_usage_counts_leave_every_request_counted(pytester, server, stream):
+    results = pytester.path / "results.json"
+    result = pytester.runpytest_subprocess(
+        "--llm-model", "m", "--llm-base-url", server.base_url, "-p", "no:cacheprovider",
+        "--llm-perf", "parallel=1", "number=6", "prompt_tokens=8", "output_tokens=4", f"stream={stream}",
+        "--llm-results", str(results),
+    )  # fmt: skip
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0, output
+    (level,) = json.loads(results.read_text())["extra"]["perf"]["runs"]
+    assert level["ok"] == 6 and level["failed"] == 0, level
+    assert level["output_tokens"] > 0 and level["input_tokens"] > 0
