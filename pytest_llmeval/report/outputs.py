@@ -33,13 +33,13 @@ def write_text_or_fallback(path: Path, text: str, stem: str) -> tuple[Path | Non
     """Write `text` to `path`; returns (where it was written, the problem with `path` or None).
     Where is None when no fallback could be written either."""
     try:
-        _write_atomically(path, text)
+        write_atomically(path, text)
         return path, None
     except OSError as exc:
         problem = f"cannot write {path} ({exc.strerror or exc})"
     for candidate in fallback_paths(stem, path.suffix or ".json"):
         try:
-            _write_atomically(candidate, text)
+            write_atomically(candidate, text)
             return candidate, problem
         except OSError:
             continue
@@ -48,15 +48,6 @@ def write_text_or_fallback(path: Path, text: str, stem: str) -> tuple[Path | Non
 
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file beside it: never half a file (OSError on failure)."""
-    _write_atomically(path, text)
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one existing file (also through a symlink or a hard link)."""
-    return _same_file(a, b)
-
-
-def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.part")
     try:
@@ -76,7 +67,7 @@ def check_output_paths(outputs: Mapping[str, Path | None]) -> None:
             continue
         key = path.expanduser().resolve()
         for other_key, other in seen.items():
-            if key == other_key or _same_file(key, other_key):
+            if key == other_key or same_file(key, other_key):
                 raise ConfigError(
                     f"{other} and {option} name the same file ({path}): the second would overwrite "
                     "the first; give each its own path"
@@ -85,7 +76,8 @@ def check_output_paths(outputs: Mapping[str, Path | None]) -> None:
         _check_writable(option, path.expanduser())
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one existing file (also through a symlink or a hard link)."""
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links
     except OSError:
