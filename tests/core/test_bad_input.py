@@ -129,3 +129,24 @@ def test_a_name_close_to_nothing_in_dataset_option_is_still_a_usage_error(pytest
     result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-dataset", f"zzqqxx={gsm8k_file}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "names no benchmark 'zzqqxx'; pytest --llm-list shows the names" in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "max_token=16",
+            "--llm-gen max_token=16: 'max_token' is not a request field (a server would ignore it); "
+            "did you mean 'max_tokens'?",
+        ),
+        ("max_tokens=abc", "--llm-gen max_tokens=abc: max_tokens must be a whole number >= 1"),
+    ],
+)
+def test_a_misspelt_or_mistyped_gen_field_stops_the_run_before_any_request(pytester, server, gsm8k_file, item, message):
+    """A server ignores an unknown body field (`max_token`: the run goes on with its default length)
+    and refuses a mistyped one for every sample: one usage error instead, nothing sent."""
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-gen", item)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert chat_requests(server) == 0
