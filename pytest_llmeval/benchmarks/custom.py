@@ -27,7 +27,7 @@ from ..scoring.choice import choice_letters, find_choice, format_choices
 from ..scoring.normalize import normalize_numbers
 from ..scoring.numeric import numbers_equal
 from .base import Benchmark, RecordLoader, Sample, Score
-from .loading import in_subset, read_path
+from .loading import read_path
 
 UserScorer = Callable[[Sample, str], "Score | bool | float"]
 
@@ -99,13 +99,10 @@ def file_benchmark(
                 return
             if not data_path.exists():
                 raise ConfigError(f"benchmark {name!r}: data file {data_path} does not exist")
-            index = 0
-            for record, where in read_path(data_path):
-                value = record.get(subset_field)
-                if len(self.subsets) > 1 and (value is None or not in_subset(value, subset)):
-                    continue
+            # the loader's one rule (and its error when no row is this subset's: the field, the values seen)
+            rows = loader.filter_subset(self, subset, read_path(data_path), field_names=(subset_field,))
+            for index, (record, where) in enumerate(rows):
                 yield loader.to_sample(self, record, index, subset, where)
-                index += 1
 
         def judge_inputs(self, sample: Sample, output: str) -> tuple[str, str, str] | None:
             return (str(sample.metadata["question"]), str(sample.target), output) if judge else None

@@ -150,3 +150,41 @@ def test_a_misspelt_or_mistyped_gen_field_stops_the_run_before_any_request(pytes
     assert message in result.stderr.str()
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     assert chat_requests(server) == 0
+
+
+FILE_BENCHMARK_OF_TWO_SUBSETS = """
+from pytest_llmeval import file_benchmark, register_benchmark
+
+register_benchmark(file_benchmark("levels", "rows.jsonl", kind="qa", subsets=("easy", "hard"), subset_field="level"))
+"""
+
+
+def test_a_file_benchmark_whose_rows_name_no_subset_says_so_not_that_the_file_is_empty(pytester, server):
+    """`file_benchmark(..., subsets=("easy", "hard"))` over rows without the subset field: they were all
+    dropped, and the error claimed "the data has no rows"; the loader's rule now applies, with its error
+    naming the field and the fixes, and its use of the file whole when -m selects one subset."""
+    pytester.makeconftest(FILE_BENCHMARK_OF_TWO_SUBSETS)
+    write_jsonl(
+        pytester.path / "rows.jsonl", [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
+    )
+    result = run(pytester, server, "-m", "levels")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    out = result.stdout.str()
+    assert "the data has no rows" not in out
+    assert "rows.jsonl:1: benchmark 'levels' has several subsets and this row has no 'level' field" in out
+    assert chat_requests(server) == 0
+    whole = run(pytester, server, "-m", "levels and easy", "--collect-only", "-q")
+    assert whole.ret == pytest.ExitCode.OK
+    whole.stdout.fnmatch_lines(["levels/easy::0000", "levels/easy::0001", "2 tests collected*"])
+
+
+def test_a_file_benchmark_subset_without_rows_names_the_values_its_rows_have(pytester, server):
+    pytester.makeconftest(FILE_BENCHMARK_OF_TWO_SUBSETS)
+    write_jsonl(pytester.path / "rows.jsonl", [{"question": "1+1?", "answer": "2", "level": "Easy"}])
+    result = run(pytester, server, "-m", "levels")
+    result.stdout.fnmatch_lines(
+        [
+            "*subset 'hard' of 'levels' yielded no samples: 1 rows were read and none has 'level' = 'hard'; "
+            "values of 'level' seen: 'Easy' (1)*"
+        ]
+    )
