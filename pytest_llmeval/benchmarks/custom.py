@@ -77,7 +77,8 @@ def file_benchmark(
     class FileBenchmark(Benchmark):
         def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
             question = str(record[question_field])
-            sample_id = str(record.get(id_field) or f"{index:04d}")
+            given = record.get(id_field)  # an id 0 is the row's id too, not a missing one
+            sample_id = str(given) if given is not None and str(given).strip() else f"{index:04d}"
             if kind == "mcq":
                 choices = _choices_of(record, choices_field)
                 answer = str(record[answer_field]).strip().upper()

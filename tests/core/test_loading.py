@@ -159,3 +159,16 @@ def test_few_shot_rows_of_a_shared_file_follow_the_same_rule():
     )
     kept = list(_matching(bench, rows, "counting_and_probability", "counting_and_probability"))
     assert [r["problem"] for r in kept] == ["a"]
+
+
+def test_a_file_benchmark_keeps_an_id_of_0_and_numbers_rows_without_one(tmp_path):
+    """`{"id": 0}` is the row's id: it became `0000` (0 is falsy), so `-k 0` could not find it."""
+    from pytest_llmeval.benchmarks.custom import file_benchmark
+
+    rows = [
+        {"id": 0, "question": "a", "answer": "1"},
+        {"id": "", "question": "b", "answer": "2"},
+        {"question": "c", "answer": "3"},
+    ]
+    cls = file_benchmark("zero_id_demo", write_jsonl(tmp_path / "rows.jsonl", rows))
+    assert [s.id for s in cls().load("default", DatasetLoader({}, tmp_path))] == ["0", "0001", "0002"]
