@@ -188,3 +188,22 @@ def test_a_file_benchmark_subset_without_rows_names_the_values_its_rows_have(pyt
             "values of 'level' seen: 'Easy' (1)*"
         ]
     )
+
+
+def test_a_file_fault_that_hits_every_subset_is_one_error_naming_them(pytester, server, tmp_path):
+    """A file of rows without the subset field for a benchmark of several subsets: the same error
+    stood once per selected subset (57 for `--llm-dataset mmlu=FILE -m mmlu`); it is said once."""
+    from tests.conftest import IQUIZ_ROWS
+
+    data = write_jsonl(tmp_path / "quiz.jsonl", IQUIZ_ROWS["IQ"])  # no "subset" field
+    result = run(pytester, server, *dataset("iquiz", data))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    out = result.stdout.str()
+    assert out.count("ERROR collecting") == 1 and "Interrupted: 1 error during collection" in out
+    result.stdout.fnmatch_lines(
+        [
+            f"*{data}:1: benchmark 'iquiz' has several subsets and this row has no 'subset' field*"
+            "(the same for 2 subsets: IQ, EQ)"
+        ]
+    )
+    assert chat_requests(server) == 0
