@@ -76,7 +76,7 @@ def file_benchmark(
 
     class FileBenchmark(Benchmark):
         def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-            question = str(record[question_field])
+            question = _text(record, question_field)
             given = record.get(id_field)  # an id 0 is the row's id too, not a missing one
             sample_id = str(given) if given is not None and str(given).strip() else f"{index:04d}"
             if kind == "mcq":
@@ -90,7 +90,8 @@ def file_benchmark(
                 id=sample_id,
                 subset=subset,
                 input=template.format(question=question),
-                target=str(record[answer_field]),
+                # the generic rule and the judge compare with it: an empty gold would be a silent wrong answer
+                target=str(record[answer_field]) if scorer is not None else _text(record, answer_field),
                 metadata={"question": question},
             )
 
@@ -138,6 +139,14 @@ def file_benchmark(
         "data_path": data_path,
     }
     return type(f"FileBenchmark_{name}", (FileBenchmark,), attributes)
+
+
+def _text(record: Mapping[str, Any], field: str) -> str:
+    """The field's text; null or blank is a row error (a KeyError when the field is missing)."""
+    value = record[field]
+    if value is None or not str(value).strip():
+        raise ValueError(f"field {field!r} is {'null' if value is None else 'empty'}")
+    return str(value)
 
 
 def _choices_of(record: Mapping[str, Any], field: str) -> list[str]:
