@@ -577,18 +577,18 @@ _GEN_WHOLE: dict[str, tuple[int | None, int]] = {  # field -> (minimum, an examp
 _GEN_NUMBERS = ("temperature", "top_p", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
 
 
-def check_gen_field(item: str, key: str, value: Any) -> None:
-    """Raise ConfigError for a `--llm-gen` key that looks like a misspelt known field, or a known field
+def check_gen_field(where: str, key: str, value: Any, flag: str = "--llm-gen ") -> None:
+    """Raise ConfigError for a generation key that looks like a misspelt known field, or a known field
     whose value has the wrong type (`max_tokens=abc`, `max_tokens=0`, `temperature=hot`); null passes
-    (the server's default)."""
+    (the server's default). `where` starts the message (`--llm-gen max_token=16`); `flag` is how the
+    example fix is written (`--llm-gen `, or nothing for the `llm` fixture's keywords)."""
     import difflib
 
     if key not in KNOWN_GEN_FIELDS:
         close = difflib.get_close_matches(key, sorted(KNOWN_GEN_FIELDS), n=1, cutoff=0.8)
         if close:
             raise ConfigError(
-                f"--llm-gen {item}: {key!r} is not a request field (a server would ignore it); "
-                f"did you mean {close[0]!r}?"
+                f"{where}: {key!r} is not a request field (a server would ignore it); did you mean {close[0]!r}?"
             )
         return
     if value is None:
@@ -597,9 +597,9 @@ def check_gen_field(item: str, key: str, value: Any) -> None:
         minimum, example = _GEN_WHOLE[key]
         if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
             wanted = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
-            raise ConfigError(f"--llm-gen {item}: {key} must be {wanted}, e.g. --llm-gen {key}={example}")
+            raise ConfigError(f"{where}: {key} must be {wanted}, e.g. {flag}{key}={example}")
     elif key in _GEN_NUMBERS and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-        raise ConfigError(f"--llm-gen {item}: {key} must be a number, e.g. --llm-gen {key}=0")
+        raise ConfigError(f"{where}: {key} must be a number, e.g. {flag}{key}=0")
 
 
 def parse_gen(items: list[str]) -> dict[str, Any]:
@@ -607,7 +607,7 @@ def parse_gen(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, raw = split_pair(item, "--llm-gen")
         gen[key] = parse_json_value(raw)
-        check_gen_field(item.strip(), key, gen[key])
+        check_gen_field(f"--llm-gen {item.strip()}", key, gen[key])
     return gen
 
 
