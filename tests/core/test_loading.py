@@ -195,3 +195,12 @@ def test_a_file_benchmark_with_its_own_scorer_takes_any_answer(tmp_path):
     data = write_jsonl(tmp_path / "rows.jsonl", [{"question": "Say hi", "answer": ""}])
     cls = file_benchmark("own_scorer_demo", data, scorer=lambda sample, output: "hi" in output.lower())
     assert [s.target for s in cls().load("default", DatasetLoader({}, tmp_path))] == [""]
+
+
+def test_a_csv_header_written_with_spaces_after_the_commas_names_its_fields(tmp_path):
+    """`question, answer` (as typed by hand): the second column was ' answer', so every row was
+    reported as having no field 'answer'."""
+    path = tmp_path / "g.csv"
+    path.write_text('question, answer\n"Anna has 2 apples and gets 3 more. How many?", #### 5\n')
+    loaded = samples("gsm8k", "main", {"gsm8k": str(path)})
+    assert [s.target for s in loaded] == ["5"]
