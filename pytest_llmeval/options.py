@@ -43,6 +43,8 @@ HELP_DEFAULTS: dict[str, Any] = {
     "max_tokens_budget": None,
     "max_cost": None,
     "mlflow_experiment": "pytest-llmbench",
+    "media.image_max_side": None,
+    "media.image_format": "keep",
 }
 
 
@@ -237,8 +239,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "downscale images so that their longer side is at most N pixels before sending (default: as they are)",
         kind="int",
         metavar="N",
+        field="media.image_max_side",
     ),
-    OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
+    OptionSpec(
+        "image_format",
+        "re-encode images as png, jpeg or webp before sending (default {default})",
+        metavar="FORMAT",
+        field="media.image_format",
+    ),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec(

@@ -227,6 +227,9 @@ def test_help_shows_the_models_defaults(pytester):
             "--llm-repeats (ini llm_repeats) must be at most 1024, got 2000; omit it for the default (1)",
         ),
         ("llm_significance = 0.05", "--llm-significance needs --llm-max-drop X"),
+        # these named the settings field instead: "invalid llm option media.image_max_side: ..."
+        ("llm_image_max_side = 4", "--llm-image-max-side (ini llm_image_max_side) must be 16 or more, got 4"),
+        ("llm_image_format = gif", "--llm-image-format (ini llm_image_format): Input should be 'keep', 'png', "),
     ],
 )
 def test_a_refused_ini_value_names_its_option_ini_key_and_default(pytester, ini, message):
