@@ -272,19 +272,30 @@ def base_url_hint(base_url: str, suggestion: str | None = None) -> str:
 
 
 class EndpointNotFoundError(ServerError):
-    """A 404 from the start-up probe or the first chat request: the base URL (or the model name)
-    is wrong, and every other request would fail the same way, so the run stops."""
+    """A 404 from the start-up probe or the first chat request, or a 405/501 from the chat URL (a
+    server that takes no POST there: a static file server, a web page): the base URL (or the model
+    name) is wrong, and every other request would fail the same way, so the run stops."""
 
     kind = "not_found"
 
     def __init__(
-        self, method: str, url: str, base_url: str, snippet: str | None = None, suggestion: str | None = None
+        self,
+        method: str,
+        url: str,
+        base_url: str,
+        snippet: str | None = None,
+        suggestion: str | None = None,
+        *,
+        status: int = 404,
+        reason: str = "Not Found",
     ) -> None:
         hint = base_url_hint(base_url, suggestion)
-        if method == "POST":  # the chat route: some servers answer 404 for an unknown model too
+        if method == "POST" and status == 404:  # the chat route: some servers answer 404 for an unknown model too
             hint += " (or, if the server names an unknown model, check --llm-model)"
-        super().__init__(f"{method} {url} answered 404 Not Found; {hint}", snippet=snippet)
-        self.status = 404
+        elif status != 404:
+            hint = f"no OpenAI-compatible chat route is there: {hint}"
+        super().__init__(f"{method} {url} answered {status} {reason}; {hint}", snippet=snippet)
+        self.status = status
         self.url = url
 
 

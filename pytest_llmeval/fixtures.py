@@ -22,6 +22,10 @@ class LLM:
         self.settings: EndpointSettings = plugin.settings.endpoint
 
     def body(self, prompt: str | list[dict[str, Any]], **gen: Any) -> dict[str, Any]:
+        from .options import check_gen_field
+
+        for key, value in gen.items():  # `max_token=8` would be ignored by the server without a word
+            check_gen_field(f"llm.chat({key}={value!r})", key, value, flag="")
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
         body: dict[str, Any] = {"model": self.settings.model, "messages": messages, **self.settings.gen, **gen}
         if self.settings.stream and "stream" not in gen:

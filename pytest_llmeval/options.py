@@ -43,6 +43,8 @@ HELP_DEFAULTS: dict[str, Any] = {
     "max_tokens_budget": None,
     "max_cost": None,
     "mlflow_experiment": "pytest-llmbench",
+    "media.image_max_side": None,
+    "media.image_format": "keep",
 }
 
 
@@ -237,8 +239,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "downscale images so that their longer side is at most N pixels before sending (default: as they are)",
         kind="int",
         metavar="N",
+        field="media.image_max_side",
     ),
-    OptionSpec("image_format", "re-encode images as png, jpeg or webp before sending (default keep)", metavar="FORMAT"),
+    OptionSpec(
+        "image_format",
+        "re-encode images as png, jpeg or webp before sending (default {default})",
+        metavar="FORMAT",
+        field="media.image_format",
+    ),
     OptionSpec("judge_model", "model that grades answers rules cannot check (LLM-as-judge)", metavar="NAME"),
     OptionSpec("judge_base_url", "endpoint of the judge model (default: --llm-base-url)", metavar="URL"),
     OptionSpec(
@@ -540,8 +548,75 @@ def split_pair(item: str, flag: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+# Request-body fields of the OpenAI chat API and of the servers the plugin is used with (vLLM, SGLang,
+# llama.cpp, TGI, ollama). Any field passes through, but one that is none of these and close to one
+# (`max_token`, `temprature`) is a typo the server would ignore without a word: a usage error.
+KNOWN_GEN_FIELDS = frozenset(
+    (
+        # OpenAI chat completions
+        "audio frequency_penalty function_call functions logit_bias logprobs max_completion_tokens max_tokens "
+        "metadata modalities n parallel_tool_calls prediction presence_penalty reasoning_effort response_format "
+        "seed service_tier stop store stream stream_options temperature tool_choice tools top_logprobs top_p user "
+        "verbosity web_search_options extra_body "
+        # vLLM / SGLang
+        "add_generation_prompt add_special_tokens allowed_token_ids bad_words best_of cache_salt chat_template "
+        "chat_template_kwargs continue_final_message documents echo ebnf guided_choice guided_decoding_backend "
+        "guided_grammar guided_json guided_regex guided_whitespace_pattern ignore_eos include_stop_str_in_output "
+        "json_schema length_penalty lora_path min_p min_tokens mm_processor_kwargs no_stop_trim priority "
+        "prompt_logprobs regex repetition_penalty request_id return_hidden_states return_tokens_as_token_ids "
+        "separate_reasoning skip_special_tokens spaces_between_special_tokens stop_token_ids stream_reasoning "
+        "structured_outputs top_k truncate_prompt_tokens use_beam_search vllm_xargs "
+        # llama.cpp, koboldcpp, TGI, ollama
+        "cache_prompt dry_allowed_length dry_base dry_multiplier dry_penalty_last_n dry_sequence_breakers "
+        "dynatemp_exponent dynatemp_range grammar id_slot min_keep mirostat mirostat_eta mirostat_tau n_indent "
+        "n_keep n_predict n_probs penalize_nl post_sampling_probs reasoning_format repeat_last_n repeat_penalty "
+        "samplers tfs_z top_a top_n_sigma typical_p xtc_probability xtc_threshold max_new_tokens num_predict "
+        "stop_sequences do_sample num_ctx keep_alive think"
+    ).split()
+)
+# Fields whose type every server agrees on: a value of another type fails every request of the run.
+_GEN_WHOLE: dict[str, tuple[int | None, int]] = {  # field -> (minimum, an example)
+    "max_tokens": (1, 256),
+    "max_completion_tokens": (1, 256),
+    "n": (1, 4),
+    "seed": (None, 0),
+    "top_k": (None, 20),
+}
+_GEN_NUMBERS = ("temperature", "top_p", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
+
+
+def check_gen_field(where: str, key: str, value: Any, flag: str = "--llm-gen ") -> None:
+    """Raise ConfigError for a generation key that looks like a misspelt known field, or a known field
+    whose value has the wrong type (`max_tokens=abc`, `max_tokens=0`, `temperature=hot`); null passes
+    (the server's default). `where` starts the message (`--llm-gen max_token=16`); `flag` is how the
+    example fix is written (`--llm-gen `, or nothing for the `llm` fixture's keywords)."""
+    import difflib
+
+    if key not in KNOWN_GEN_FIELDS:
+        close = difflib.get_close_matches(key, sorted(KNOWN_GEN_FIELDS), n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"{where}: {key!r} is not a request field (a server would ignore it); did you mean {close[0]!r}?"
+            )
+        return
+    if value is None:
+        return
+    if key in _GEN_WHOLE:
+        minimum, example = _GEN_WHOLE[key]
+        if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
+            wanted = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+            raise ConfigError(f"{where}: {key} must be {wanted}, e.g. {flag}{key}={example}")
+    elif key in _GEN_NUMBERS and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise ConfigError(f"{where}: {key} must be a number, e.g. {flag}{key}=0")
+
+
 def parse_gen(items: list[str]) -> dict[str, Any]:
-    return {key: parse_json_value(value) for key, value in (split_pair(i, "--llm-gen") for i in items)}
+    gen: dict[str, Any] = {}
+    for item in items:
+        key, raw = split_pair(item, "--llm-gen")
+        gen[key] = parse_json_value(raw)
+        check_gen_field(f"--llm-gen {item.strip()}", key, gen[key])
+    return gen
 
 
 def parse_bench_args(items: list[str]) -> dict[str, dict[str, str]]:

@@ -210,6 +210,8 @@ class Baseline(BaseModel):
     model: str
     started: str
     samples_path: str | None = None  # the old run's samples JSONL used for pairing, if any
+    # an old run cut short (Ctrl-C, -x, a budget): its scores describe the samples it finished only
+    incomplete: str | None = None  # e.g. "4 of 20 samples finished", None when the old run completed
 
 
 class Comparison(BaseModel):

@@ -128,6 +128,11 @@ def parse_model(spec: str | dict[str, Any], flag: str = FLAG) -> ArenaModel:
                 gen[key] = _json(value)
         if not sep:
             target = name
+    from ..options import check_gen_field
+
+    for key, value in gen.items():  # a misspelt field (`max_token`) would be ignored by the server
+        shown_value = value if isinstance(value, str) else json.dumps(value)
+        check_gen_field(f"{flag} {shown}: {key}={shown_value}", key, value, flag="")
     if not _NAME.match(name):
         raise ConfigError(
             f"{flag} {shown}: the model needs a NAME of 1-64 letters, digits, '_', '.' or '-' "

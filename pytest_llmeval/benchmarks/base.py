@@ -302,9 +302,16 @@ class RecordLoader:
         return None
 
     def filter_subset(
-        self, benchmark: Benchmark, subset: str, rows: Iterable[tuple[Mapping[str, Any], str]], scan: Any = None
+        self,
+        benchmark: Benchmark,
+        subset: str,
+        rows: Iterable[tuple[Mapping[str, Any], str]],
+        scan: Any = None,
+        *,
+        field_names: Sequence[str] | None = None,
     ) -> Iterator[tuple[Mapping[str, Any], str]]:
-        """The rows of a file of several subsets that belong to `subset` (the loader's one rule)."""
+        """The rows of a file of several subsets that belong to `subset` (the loader's one rule), matched
+        on the subset field (`field_names`: the field and its aliases; default the source's)."""
         raise NotImplementedError
 
     def records(self, benchmark: Benchmark, subset: str) -> Iterator[tuple[Mapping[str, Any], str]]:

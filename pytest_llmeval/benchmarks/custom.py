@@ -27,7 +27,7 @@ from ..scoring.choice import choice_letters, find_choice, format_choices
 from ..scoring.normalize import normalize_numbers
 from ..scoring.numeric import numbers_equal
 from .base import Benchmark, RecordLoader, Sample, Score
-from .loading import in_subset, read_path
+from .loading import read_path
 
 UserScorer = Callable[[Sample, str], "Score | bool | float"]
 
@@ -76,8 +76,9 @@ def file_benchmark(
 
     class FileBenchmark(Benchmark):
         def record_to_sample(self, record: Mapping[str, Any], index: int, subset: str) -> Sample:
-            question = str(record[question_field])
-            sample_id = str(record.get(id_field) or f"{index:04d}")
+            question = _text(record, question_field)
+            given = record.get(id_field)  # an id 0 is the row's id too, not a missing one
+            sample_id = str(given) if given is not None and str(given).strip() else f"{index:04d}"
             if kind == "mcq":
                 choices = _choices_of(record, choices_field)
                 answer = str(record[answer_field]).strip().upper()
@@ -89,7 +90,8 @@ def file_benchmark(
                 id=sample_id,
                 subset=subset,
                 input=template.format(question=question),
-                target=str(record[answer_field]),
+                # the generic rule and the judge compare with it: an empty gold would be a silent wrong answer
+                target=str(record[answer_field]) if scorer is not None else _text(record, answer_field),
                 metadata={"question": question},
             )
 
@@ -99,13 +101,10 @@ def file_benchmark(
                 return
             if not data_path.exists():
                 raise ConfigError(f"benchmark {name!r}: data file {data_path} does not exist")
-            index = 0
-            for record, where in read_path(data_path):
-                value = record.get(subset_field)
-                if len(self.subsets) > 1 and (value is None or not in_subset(value, subset)):
-                    continue
+            # the loader's one rule (and its error when no row is this subset's: the field, the values seen)
+            rows = loader.filter_subset(self, subset, read_path(data_path), field_names=(subset_field,))
+            for index, (record, where) in enumerate(rows):
                 yield loader.to_sample(self, record, index, subset, where)
-                index += 1
 
         def judge_inputs(self, sample: Sample, output: str) -> tuple[str, str, str] | None:
             return (str(sample.metadata["question"]), str(sample.target), output) if judge else None
@@ -140,6 +139,14 @@ def file_benchmark(
         "data_path": data_path,
     }
     return type(f"FileBenchmark_{name}", (FileBenchmark,), attributes)
+
+
+def _text(record: Mapping[str, Any], field: str) -> str:
+    """The field's text; null or blank is a row error (a KeyError when the field is missing)."""
+    value = record[field]
+    if value is None or not str(value).strip():
+        raise ValueError(f"field {field!r} is {'null' if value is None else 'empty'}")
+    return str(value)
 
 
 def _choices_of(record: Mapping[str, Any], field: str) -> list[str]:

@@ -291,6 +291,8 @@ def _read_csv(path: Path) -> Iterator[Located]:
     reader = csv.DictReader((text for _number, text in lines), delimiter=delimiter)
     try:
         header = reader.fieldnames or []
+        if any(name != name.strip() for name in header):  # `question, answer` written by hand: " answer"
+            header = reader.fieldnames = [name.strip() for name in header]
         if len(header) == 1:
             cell = header[0]
             guess = next((d for d in (";", "\t", "|") if d in cell), None)

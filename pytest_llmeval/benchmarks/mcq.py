@@ -21,6 +21,7 @@ Edge cases users ask about:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -219,6 +220,10 @@ class MultipleChoiceBenchmark(Benchmark):
 
     def load(self, subset: str, loader: RecordLoader) -> Iterator[Sample]:
         label = self.subset_label(subset)
+        rows = iter(self.rows(subset, label, loader))
+        first = next(rows, None)
+        if first is None:  # no row: the subset does not run, so its few-shot rows (and their warning) are moot
+            return
         if self.loglik:
             count = self.loglik_shot_count()
         else:
@@ -240,7 +245,7 @@ class MultipleChoiceBenchmark(Benchmark):
         # lm-eval's fewshot_delimiter: the examples joined with a blank line, one more before the context
         self._loglik_shots[subset] = ("".join(f"{shot}\n\n" for shot in shots), len(shots))
         index = 0
-        for record, where in self.rows(subset, label, loader):
+        for record, where in itertools.chain((first,), rows):
             if not self.keep(record):
                 continue
             yield loader.to_sample(self, record, index, subset, where)

@@ -523,9 +523,14 @@ def _raise_for_status(response: _Reply, settings: EndpointSettings, public_url: 
         return
     if status in (401, 403):
         raise AuthenticationError(settings.require_base_url(), status)
-    if status == 404:
+    if status in (404, 405, 501):  # no such route, or one that takes no POST (a static file server)
         raise EndpointNotFoundError(
-            "POST", public_url or settings.public_chat_url, settings.require_base_url(), snippet=_error_text(response)
+            "POST",
+            public_url or settings.public_chat_url,
+            settings.require_base_url(),
+            snippet=_error_text(response),
+            status=status,
+            reason=response.reason or "",
         )
     raise ServerError(
         f"server answered {status} {response.reason}",

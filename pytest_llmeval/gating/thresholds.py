@@ -93,9 +93,15 @@ def check_scale(rule: ThresholdRule, cls: type[Benchmark]) -> None:
     )
 
 
-def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], selected: set[str] | None) -> None:
+def check_rule(
+    rule: ThresholdRule,
+    benchmarks: Mapping[str, type[Benchmark]],
+    selected: set[str] | None,
+    generations: int | None = None,
+) -> None:
     """Raise ThresholdError unless the rule names a known benchmark, subset and metric that the
-    run will evaluate (`selected` is the set of benchmark names -m selects; None skips that check)."""
+    run will evaluate (`selected` is the set of benchmark names -m selects; None skips that check;
+    `generations`: answers per sample, n x repeats, which decide the pass_at_K reported; None skips)."""
     cls = benchmarks.get(rule.benchmark)
     if cls is None:
         raise ThresholdError(
@@ -113,11 +119,36 @@ def check_rule(rule: ThresholdRule, benchmarks: Mapping[str, type[Benchmark]], s
             f"--llm-threshold {rule.expression!r}: {rule.benchmark} has no metric {rule.metric!r}; "
             f"metrics: {', '.join(cls.metric_names())}"
         )
+    if generations is not None and not cls.has_metric(rule.metric):
+        check_pass_at_k(rule, generations)
     check_scale(rule, cls)
     if selected is not None and rule.benchmark not in selected:
         raise ThresholdError(
             f"--llm-threshold {rule.expression!r} gates {rule.benchmark!r}, which this run does not select; "
             f"add it to -m (e.g. -m {rule.benchmark})"
+        )
+
+
+def check_pass_at_k(rule: ThresholdRule, generations: int) -> None:
+    """`pass_at_K` is reported for K = 1, 2, 4, ... and n when a sample has n > 1 answers: a gate on
+    another K never has a value, and would fail only after the whole run."""
+    from ..scoring.response import pass_k_values
+
+    found = re.fullmatch(r"pass_at_(\d+)", rule.metric)
+    if found is None:
+        return
+    k = int(found[1])
+    if generations < 2:
+        raise ThresholdError(
+            f"--llm-threshold {rule.expression!r}: pass_at_{k} needs several answers per sample, and this run "
+            f"asks for one: add --llm-gen n={max(k, 2)} (or --llm-repeats {max(k, 2)} for servers that ignore n)"
+        )
+    reported = pass_k_values(generations)
+    if k not in reported:
+        raise ThresholdError(
+            f"--llm-threshold {rule.expression!r}: with {generations} answers per sample (n x --llm-repeats) "
+            f"the run reports {', '.join(f'pass_at_{v}' for v in reported)}"
+            + (f"; for pass_at_{k} ask for n={k}" if k > generations else "")
         )
 
 

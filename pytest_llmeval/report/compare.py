@@ -169,7 +169,13 @@ def compare_results(
                 )
             rows.append(row)
     comparison = Comparison(
-        baseline=Baseline(path=old_path, model=old.model, started=old.started, samples_path=old_samples_path),
+        baseline=Baseline(
+            path=old_path,
+            model=old.model,
+            started=old.started,
+            samples_path=old_samples_path,
+            incomplete=None if old.complete and not old.interrupted else _finished(old),
+        ),
         paired=paired,
         rows=rows,
     )
@@ -250,6 +256,12 @@ def format_p(row: ComparisonRow) -> str:
     }.get(row.test or "", "")
 
 
+def _finished(result: RunResult) -> str:
+    done = result.samples_scored + result.samples_errored
+    planned = f" of {result.samples_planned}" if result.samples_planned is not None else ""
+    return f"{'interrupted' if result.interrupted else 'stopped early'}: {done}{planned} samples finished"
+
+
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The terminal section: a table of old vs new (with the 95% interval of the difference and
     its p-value) and, under it, one line per dropped metric."""
@@ -260,6 +272,11 @@ def comparison_lines(comparison: Comparison) -> list[str]:
         else "unpaired (no samples JSONL of the old run: pass --llm-samples to both runs to pair them)"
     )
     lines = [f"compared with {base.path or 'earlier run'} (model {base.model}, started {base.started})", how]
+    if base.incomplete:
+        lines.append(
+            f"the old run is INCOMPLETE ({base.incomplete}): its scores describe those samples only, "
+            "not the benchmark; compare with a complete run"
+        )
     rows = [
         [
             row.benchmark,

@@ -73,6 +73,7 @@ class SampleCollection:
             raise pytest.UsageError(str(exc)) from None
         for name, subsets in evaluation.selection.items():
             absent: list[SubsetAbsentError] = []  # subsets a local file of some subsets has no rows for
+            failed: dict[str, list[str]] = {}  # a data error's text -> the subsets that hit it
             for subset in subsets:
                 try:
                     built = build_items(
@@ -101,11 +102,12 @@ class SampleCollection:
                 except SubsetAbsentError as exc:
                     absent.append(exc)
                 except DatasetError as exc:
-                    where = name if exc.hub_unreachable else f"{name}/{subset}"
-                    report = pytest.CollectReport(where, "failed", f"llmeval: {exc}", [])
-                    config.hook.pytest_collectreport(report=report)
                     if exc.hub_unreachable:  # one error per benchmark, not one per subset
+                        report = pytest.CollectReport(name, "failed", f"llmeval: {exc}", [])
+                        config.hook.pytest_collectreport(report=report)
                         break
+                    failed.setdefault(str(exc), []).append(subset)
+            report_data_errors(config, name, failed)
             if absent:
                 self.report_absent_subsets(config, name, len(subsets), absent)
         if evaluation.collection is not None:
@@ -153,6 +155,19 @@ class SampleCollection:
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         self.evaluation.deselected.update(item.benchmark.name for item in items if isinstance(item, SampleItem))
+
+
+def report_data_errors(config: pytest.Config, name: str, failed: dict[str, list[str]]) -> None:
+    """One collection error per distinct data error of benchmark `name`: a file's own fault (a row
+    without the subset field, a bad line) hits every selected subset the same way and is said once,
+    naming the subsets, not once per subset (57 times for MMLU)."""
+    for message, subsets in failed.items():
+        if len(subsets) == 1:
+            where, text = f"{name}/{subsets[0]}", f"llmeval: {message}"
+        else:
+            shown = ", ".join(subsets[:8]) + (f", +{len(subsets) - 8} more" if len(subsets) > 8 else "")
+            where, text = name, f"llmeval: {message} (the same for {len(subsets)} subsets: {shown})"
+        config.hook.pytest_collectreport(report=pytest.CollectReport(where, "failed", text, []))
 
 
 def order_new_first_without_files(config: pytest.Config) -> None:

@@ -113,8 +113,10 @@ class Evaluation:
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}
         check_selected(list(self.selection), benchmarks, self.settings.output_type)
         collected = self.collection.dataset_names if self.collection is not None else set()
+        n = self.settings.endpoint.gen.get("n", 1)
+        generations = (n if isinstance(n, int) and n > 1 else 1) * self.settings.repeats
         for rule in self.rules:
-            check_rule(rule, benchmarks, set(self.selection) | collected)
+            check_rule(rule, benchmarks, set(self.selection) | collected, generations)
         needing = [name for name in self.selection if benchmarks[name].needs_judge]
         if needing and self.settings.judge is None:
             raise ConfigError(

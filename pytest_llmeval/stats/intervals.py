@@ -56,7 +56,9 @@ def wilson_interval(
     if np.any(m < 1) or np.any(k < 0) or np.any(k > m):
         raise ValueError("wilson_interval needs n >= 1 and 0 <= successes <= n")
     center, half = _wilson_center_half(k, m, z_value(level), np.sqrt)
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+    # exactly 0 with no success and 1 with no failure (rounding left 2.8e-17 or 0.9999999999999999)
+    low = np.where(k == 0, 0.0, np.clip(center - half, 0.0, 1.0))
+    return low, np.where(k == m, 1.0, np.clip(center + half, 0.0, 1.0))
 
 
 def wilson_bounds(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
@@ -67,7 +69,8 @@ def wilson_bounds(successes: int, n: int, level: float = LEVEL) -> tuple[float, 
     if n < 1 or not 0 <= successes <= n:
         raise ValueError("wilson_interval needs n >= 1 and 0 <= successes <= n")
     center, half = _wilson_center_half(successes, n, z_value(level), math.sqrt)
-    return min(max(center - half, 0.0), 1.0), min(max(center + half, 0.0), 1.0)
+    low = 0.0 if successes == 0 else min(max(center - half, 0.0), 1.0)
+    return low, 1.0 if successes == n else min(max(center + half, 0.0), 1.0)
 
 
 def _wilson_center_half(successes: Any, n: Any, z: float, sqrt: Callable[[Any], Any]) -> tuple[Any, Any]:

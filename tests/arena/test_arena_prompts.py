@@ -74,6 +74,10 @@ def test_prompts_from_a_hub_repository(monkeypatch, tmp_path):
         ("bad name=http://h/v1", "needs a NAME"),
         ("x=http://h/v1,oops", "expected KEY=VALUE"),
         ("x=http://h/v1,key=LLMEVAL_ARENA_UNSET_KEY", "named in key= is not set"),
+        # a misspelt generation field was sent and ignored by the server; a mistyped one failed every request
+        ("x=http://h/v1,max_token=16", "max_token=16: 'max_token' is not a request field.*did you mean 'max_tokens'"),
+        ("x=http://h/v1,temperature=hot", "temperature=hot: temperature must be a number"),
+        ({"name": "x", "base_url": "http://h/v1", "gen": {"max_tokens": "64"}}, "max_tokens must be a whole number"),
     ],
 )
 def test_bad_model_specs_name_the_problem(spec, message):

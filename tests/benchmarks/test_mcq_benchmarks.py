@@ -85,6 +85,22 @@ def test_mmlu_few_shot_without_local_dev_rows_names_the_option(mmlu_file: Path):
         load("mmlu", "anatomy", {"mmlu": mmlu_file}, few_shot_num="5")
 
 
+def test_the_protocols_zero_shot_warning_is_only_for_subsets_that_run(tmp_path: Path):
+    """A local MMLU file of one subject under `-m mmlu`: the 56 subjects without rows do not run, and
+    each of them warned that its prompts were zero-shot (57 warnings for one subject's run)."""
+    import warnings
+
+    from pytest_llmeval.benchmarks.protocols import ProtocolWarning
+
+    one_subject = write_jsonl(tmp_path / "aa.jsonl", [r for r in data.MMLU_ROWS if r["subject"] == "abstract_algebra"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert load("mmlu", "anatomy", {"mmlu": one_subject}) == []
+        assert load("mmlu", "abstract_algebra", {"mmlu": one_subject})
+    warned = [str(w.message) for w in caught if issubclass(w.category, ProtocolWarning)]
+    assert len(warned) == 1 and warned[0].startswith("mmlu subset 'abstract_algebra': the evalscope protocol sends 5")
+
+
 @pytest.mark.parametrize("value", ["6", "-1", "five"])
 def test_bad_few_shot_num_is_a_usage_error(value: str):
     with pytest.raises(ConfigError, match=r"mmlu.few_shot_num"):

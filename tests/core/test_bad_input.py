@@ -129,3 +129,81 @@ def test_a_name_close_to_nothing_in_dataset_option_is_still_a_usage_error(pytest
     result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-dataset", f"zzqqxx={gsm8k_file}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "names no benchmark 'zzqqxx'; pytest --llm-list shows the names" in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "max_token=16",
+            "--llm-gen max_token=16: 'max_token' is not a request field (a server would ignore it); "
+            "did you mean 'max_tokens'?",
+        ),
+        ("max_tokens=abc", "--llm-gen max_tokens=abc: max_tokens must be a whole number >= 1"),
+    ],
+)
+def test_a_misspelt_or_mistyped_gen_field_stops_the_run_before_any_request(pytester, server, gsm8k_file, item, message):
+    """A server ignores an unknown body field (`max_token`: the run goes on with its default length)
+    and refuses a mistyped one for every sample: one usage error instead, nothing sent."""
+    result = run(pytester, server, *dataset("gsm8k", gsm8k_file), "--llm-gen", item)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert chat_requests(server) == 0
+
+
+FILE_BENCHMARK_OF_TWO_SUBSETS = """
+from pytest_llmeval import file_benchmark, register_benchmark
+
+register_benchmark(file_benchmark("levels", "rows.jsonl", kind="qa", subsets=("easy", "hard"), subset_field="level"))
+"""
+
+
+def test_a_file_benchmark_whose_rows_name_no_subset_says_so_not_that_the_file_is_empty(pytester, server):
+    """`file_benchmark(..., subsets=("easy", "hard"))` over rows without the subset field: they were all
+    dropped, and the error claimed "the data has no rows"; the loader's rule now applies, with its error
+    naming the field and the fixes, and its use of the file whole when -m selects one subset."""
+    pytester.makeconftest(FILE_BENCHMARK_OF_TWO_SUBSETS)
+    write_jsonl(
+        pytester.path / "rows.jsonl", [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
+    )
+    result = run(pytester, server, "-m", "levels")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    out = result.stdout.str()
+    assert "the data has no rows" not in out
+    assert "rows.jsonl:1: benchmark 'levels' has several subsets and this row has no 'level' field" in out
+    assert chat_requests(server) == 0
+    whole = run(pytester, server, "-m", "levels and easy", "--collect-only", "-q")
+    assert whole.ret == pytest.ExitCode.OK
+    whole.stdout.fnmatch_lines(["levels/easy::0000", "levels/easy::0001", "2 tests collected*"])
+
+
+def test_a_file_benchmark_subset_without_rows_names_the_values_its_rows_have(pytester, server):
+    pytester.makeconftest(FILE_BENCHMARK_OF_TWO_SUBSETS)
+    write_jsonl(pytester.path / "rows.jsonl", [{"question": "1+1?", "answer": "2", "level": "Easy"}])
+    result = run(pytester, server, "-m", "levels")
+    result.stdout.fnmatch_lines(
+        [
+            "*subset 'hard' of 'levels' yielded no samples: 1 rows were read and none has 'level' = 'hard'; "
+            "values of 'level' seen: 'Easy' (1)*"
+        ]
+    )
+
+
+def test_a_file_fault_that_hits_every_subset_is_one_error_naming_them(pytester, server, tmp_path):
+    """A file of rows without the subset field for a benchmark of several subsets: the same error
+    stood once per selected subset (57 for `--llm-dataset mmlu=FILE -m mmlu`); it is said once."""
+    from tests.conftest import IQUIZ_ROWS
+
+    data = write_jsonl(tmp_path / "quiz.jsonl", IQUIZ_ROWS["IQ"])  # no "subset" field
+    result = run(pytester, server, *dataset("iquiz", data))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    out = result.stdout.str()
+    assert out.count("ERROR collecting") == 1 and "Interrupted: 1 error during collection" in out
+    result.stdout.fnmatch_lines(
+        [
+            f"*{data}:1: benchmark 'iquiz' has several subsets and this row has no 'subset' field*"
+            "(the same for 2 subsets: IQ, EQ)"
+        ]
+    )
+    assert chat_requests(server) == 0

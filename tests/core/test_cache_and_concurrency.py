@@ -185,6 +185,27 @@ def test_llm_fixture_in_hand_written_tests(pytester, model_server):
     result.assert_outcomes(passed=3)
 
 
+def test_llm_fixture_refuses_a_misspelt_generation_keyword(pytester, model_server):
+    """`llm.chat(prompt, max_token=8)`: the server ignores the field and answers at its default
+    length; the call raises at once, naming the field meant, and sends nothing."""
+    pytester.makepyfile(
+        test_mine="""
+        import pytest
+        from pytest_llmeval.errors import ConfigError
+
+        def test_typo(llm):
+            with pytest.raises(ConfigError, match="llm.chat\\(max_token=8\\): 'max_token' is not a request field"):
+                llm.chat("How many apples?", max_token=8)
+            with pytest.raises(ConfigError, match="max_tokens must be a whole number >= 1, e.g. max_tokens=256"):
+                llm.chat("How many apples?", max_tokens="8")
+            assert llm.chat("How many apples?", max_tokens=8, my_server_flag=True).text
+        """
+    )
+    result = run(pytester, model_server)
+    result.assert_outcomes(passed=1)
+    assert chat_requests(model_server) == 1
+
+
 def test_llm_fixture_skips_without_model(pytester):
     pytester.makepyfile(test_mine="def test_x(llm):\n    pass\n")
     result = pytester.runpytest_subprocess()

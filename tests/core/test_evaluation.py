@@ -73,6 +73,8 @@ def test_without_thresholds_wrong_answers_fail_the_run(pytester, model_server, g
         ("gsm8k.accuracy>=0.8", "gsm8k has no metric 'accuracy'"),
         ("nosuch.acc>=0.8", "unknown benchmark 'nosuch'"),
         ("iquiz.acc>=0.8", "gates 'iquiz', which this run does not select"),
+        # one answer per sample reports no pass_at_K: the gate failed only after the whole run
+        ("gsm8k.pass_at_4>=0.5", "pass_at_4 needs several answers per sample, and this run asks for one: add "),
     ],
 )
 def test_bad_threshold_is_a_usage_error_before_any_request(pytester, model_server, gsm8k_file, threshold, message):
@@ -80,6 +82,21 @@ def test_bad_threshold_is_a_usage_error_before_any_request(pytester, model_serve
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
     assert chat_requests(model_server) == 0
+
+
+@pytest.mark.parametrize(
+    ("gen", "threshold", "message"),
+    [
+        ("n=4", "gsm8k.pass_at_3>=0.5", "with 4 answers per sample (n x --llm-repeats) the run reports pass_at_1, "),
+        ("n=4", "gsm8k.pass_at_8>=0.5", "pass_at_2, pass_at_4; for pass_at_8 ask for n=8"),
+        ("n=4", "gsm8k.pass_at_4>=0.5", None),
+    ],
+)
+def test_a_pass_at_k_gate_needs_k_among_the_reported_ones(pytester, model_server, gsm8k_file, gen, threshold, message):
+    args = ("--llm-gen", gen, "--llm-threshold", threshold, "--collect-only")
+    result = run(pytester, model_server, *dataset("gsm8k", gsm8k_file), *args)
+    assert result.ret == (pytest.ExitCode.USAGE_ERROR if message else pytest.ExitCode.OK)
+    assert message is None or message in result.stderr.str()
 
 
 def test_mark_expression_loads_only_selected_subsets(pytester, model_server, iquiz_dir, tmp_path):

@@ -159,3 +159,48 @@ def test_few_shot_rows_of_a_shared_file_follow_the_same_rule():
     )
     kept = list(_matching(bench, rows, "counting_and_probability", "counting_and_probability"))
     assert [r["problem"] for r in kept] == ["a"]
+
+
+def test_a_file_benchmark_keeps_an_id_of_0_and_numbers_rows_without_one(tmp_path):
+    """`{"id": 0}` is the row's id: it became `0000` (0 is falsy), so `-k 0` could not find it."""
+    from pytest_llmeval.benchmarks.custom import file_benchmark
+
+    rows = [
+        {"id": 0, "question": "a", "answer": "1"},
+        {"id": "", "question": "b", "answer": "2"},
+        {"question": "c", "answer": "3"},
+    ]
+    cls = file_benchmark("zero_id_demo", write_jsonl(tmp_path / "rows.jsonl", rows))
+    assert [s.id for s in cls().load("default", DatasetLoader({}, tmp_path))] == ["0", "0001", "0002"]
+
+
+@pytest.mark.parametrize(("answer", "problem"), [(None, "null"), ("", "empty"), ("  ", "empty")])
+def test_a_file_benchmark_row_without_a_gold_answer_is_a_row_error(tmp_path, answer, problem):
+    """A qa row whose answer is null or blank became the target 'None' or '': every output was
+    scored wrong against it, a silent zero. It is a row error naming the file, line and field."""
+    from pytest_llmeval.benchmarks.custom import file_benchmark
+
+    rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": answer}]
+    data = write_jsonl(tmp_path / "rows.jsonl", rows)
+    cls = file_benchmark("gold_demo", data)
+    with pytest.raises(
+        DatasetError, match=rf"rows.jsonl:2: row cannot become a 'gold_demo' sample: field 'answer' is {problem}"
+    ):
+        list(cls().load("default", DatasetLoader({}, tmp_path)))
+
+
+def test_a_file_benchmark_with_its_own_scorer_takes_any_answer(tmp_path):
+    from pytest_llmeval.benchmarks.custom import file_benchmark
+
+    data = write_jsonl(tmp_path / "rows.jsonl", [{"question": "Say hi", "answer": ""}])
+    cls = file_benchmark("own_scorer_demo", data, scorer=lambda sample, output: "hi" in output.lower())
+    assert [s.target for s in cls().load("default", DatasetLoader({}, tmp_path))] == [""]
+
+
+def test_a_csv_header_written_with_spaces_after_the_commas_names_its_fields(tmp_path):
+    """`question, answer` (as typed by hand): the second column was ' answer', so every row was
+    reported as having no field 'answer'."""
+    path = tmp_path / "g.csv"
+    path.write_text('question, answer\n"Anna has 2 apples and gets 3 more. How many?", #### 5\n')
+    loaded = samples("gsm8k", "main", {"gsm8k": str(path)})
+    assert [s.target for s in loaded] == ["5"]

@@ -55,6 +55,38 @@ def test_gen_without_equals_is_an_error():
         parse_gen(["temperature"])
 
 
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("max_token=16", "'max_token' is not a request field (a server would ignore it); did you mean 'max_tokens'?"),
+        ("temprature=0", "did you mean 'temperature'?"),
+        ("stops=[1]", "did you mean 'stop'?"),
+        ("max_tokens=abc", "max_tokens must be a whole number >= 1, e.g. --llm-gen max_tokens=256"),
+        ("max_tokens=0", "max_tokens must be a whole number >= 1"),
+        ("max_tokens=2.5", "max_tokens must be a whole number >= 1"),
+        ("n=true", "n must be a whole number >= 1"),
+        ("seed=1.5", "seed must be a whole number"),
+        ("temperature=hot", "temperature must be a number, e.g. --llm-gen temperature=0"),
+    ],
+)
+def test_gen_typo_or_wrong_type_of_a_known_field_is_a_usage_error(item, message):
+    with pytest.raises(ConfigError) as raised:
+        parse_gen([item])
+    assert str(raised.value).startswith(f"--llm-gen {item}: ") and message in str(raised.value)
+
+
+def test_gen_passes_server_fields_and_null_through():
+    items = ["min_tokens=3", "max_new_tokens=5", "top_k=-1", "max_tokens=null", "my_server_flag=on", "n_predict=8"]
+    assert parse_gen(items) == {
+        "min_tokens": 3,
+        "max_new_tokens": 5,
+        "top_k": -1,
+        "max_tokens": None,
+        "my_server_flag": "on",
+        "n_predict": 8,
+    }
+
+
 def test_bench_args_group_by_benchmark():
     assert parse_bench_args(["live_code_bench.start_date=2025-01-01", "iquiz.subset_list=EQ"]) == {
         "live_code_bench": {"start_date": "2025-01-01"},
@@ -195,6 +227,9 @@ def test_help_shows_the_models_defaults(pytester):
             "--llm-repeats (ini llm_repeats) must be at most 1024, got 2000; omit it for the default (1)",
         ),
         ("llm_significance = 0.05", "--llm-significance needs --llm-max-drop X"),
+        # these named the settings field instead: "invalid llm option media.image_max_side: ..."
+        ("llm_image_max_side = 4", "--llm-image-max-side (ini llm_image_max_side) must be 16 or more, got 4"),
+        ("llm_image_format = gif", "--llm-image-format (ini llm_image_format): Input should be 'keep', 'png', "),
     ],
 )
 def test_a_refused_ini_value_names_its_option_ini_key_and_default(pytester, ini, message):

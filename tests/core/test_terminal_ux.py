@@ -220,6 +220,41 @@ def test_404_on_the_first_chat_request_stops_the_run(pytester, model_server, gsm
     assert "4 failed" not in output and "error" not in last_line(result.stdout.str()).replace("errors", "")
 
 
+@pytest.mark.parametrize(("status", "reason"), [(405, "Method Not Allowed"), (501, "Unsupported method ('POST')")])
+def test_a_url_that_takes_no_post_stops_the_run_at_the_first_chat_request(pytester, gsm8k_args, status, reason):
+    """A web page or static file server at the base URL (`python -m http.server` answers POST with 501,
+    nginx with 405): every sample errored with the same HTML page; now it is a wrong URL, as a 404 is."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts: list[str] = []
+
+    class Page(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def do_POST(self) -> None:
+            posts.append(self.path)
+            self.send_error(status, reason)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        result = run(pytester, base, *gsm8k_args, "--llm-concurrency", "1")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert f"ERROR: llmeval: POST {base}/chat/completions answered {status} {reason}; " in result.stderr.str()
+    assert "no OpenAI-compatible chat route is there: check --llm-base-url" in output
+    assert len(posts) < 4 and "llmeval results" not in output  # not one request per sample
+
+
 def test_404_on_the_first_chat_request_stops_xdist_workers(pytester, model_server, gsm8k_args):
     wrong = model_server.base_url.removesuffix("/v1") + "/v2"
     result = run(pytester, wrong, *gsm8k_args, "-p", "xdist", "-n", "2", "--llm-concurrency", "1")

@@ -117,6 +117,29 @@ def test_comparison_lines_and_round_trip_through_extra():
     assert read_comparison({"compare": {"something": "else"}}) is None
 
 
+def test_an_incomplete_baseline_is_said_in_the_comparison():
+    """A baseline cut short by Ctrl-C scored a few samples; compared silently, its scores read as the
+    benchmark's and a drop gate passed against them."""
+    old = run_result(g=0.9).model_copy(
+        update={
+            "complete": False,
+            "interrupted": True,
+            "samples_planned": 20,
+            "samples_scored": 3,
+            "samples_errored": 1,
+        }
+    )
+    comparison = compare_results(old, run_result(g=0.5), old_path="old.json")
+    assert comparison.baseline.incomplete == "interrupted: 4 of 20 samples finished"
+    assert (
+        "the old run is INCOMPLETE (interrupted: 4 of 20 samples finished): its scores describe those samples "
+        "only, not the benchmark; compare with a complete run"
+    ) in comparison_lines(comparison)
+    assert read_comparison({"compare": comparison.model_dump(mode="json")}) == comparison
+    complete = compare_results(run_result(g=0.9), run_result(g=0.5))
+    assert complete.baseline.incomplete is None and not any("INCOMPLETE" in line for line in comparison_lines(complete))
+
+
 def test_load_baseline_errors(tmp_path: Path):
     with pytest.raises(ConfigError, match="no such file"):
         load_baseline(tmp_path / "missing.json")

@@ -207,3 +207,14 @@ def test_spearman_interval_covers_by_simulation():
             covered[kind] += interval[1] <= true_spearman <= interval[2]
     assert 0.935 <= covered["spearman"] / runs <= 0.975  # measured 0.9635
     assert covered["pearson"] < covered["spearman"]
+
+
+@pytest.mark.parametrize("n", [3, 10, 15, 20, 37])
+def test_wilson_bounds_are_exactly_0_and_1_at_the_ends(n):
+    """0 of 10 gave ci_low 2.8e-17 and 15 of 15 a ci_high of 0.9999999999999999 in the results JSON."""
+    from pytest_llmeval.stats.intervals import wilson_bounds, wilson_interval
+
+    assert wilson_bounds(0, n)[0] == 0.0 and wilson_bounds(n, n)[1] == 1.0
+    low, high = wilson_interval(np.array([0, n]), np.array([n, n]))
+    assert low[0] == 0.0 and high[1] == 1.0
+    assert wilson_bounds(1, n)[0] > 0.0 and wilson_bounds(n - 1, n)[1] < 1.0
