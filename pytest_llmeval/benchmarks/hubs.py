@@ -161,6 +161,33 @@ def _go_offline_hf() -> None:
         pass
 
 
+def forget_unreachable_hubs() -> None:
+    """Undo what finding a hub out of reach did to this process (`_unreachable`, the offline switches of
+    `_go_offline_hf`): called when a run ends, so a later run in the same process (`pytest.main` again,
+    a notebook) probes the hubs afresh instead of inheriting an outage it never saw."""
+    _unreachable.clear()
+    if not _forced_offline:
+        return
+    for name in _forced_offline:
+        os.environ.pop(name, None)
+    _forced_offline.clear()
+    offline = _offline("HF_HUB_OFFLINE")
+    try:
+        import huggingface_hub.constants as hub_constants
+
+        hub_constants.HF_HUB_OFFLINE = offline
+    except (ImportError, AttributeError):
+        pass
+    try:
+        import datasets.config as datasets_config
+
+        datasets_config.HF_HUB_OFFLINE = offline
+        if hasattr(datasets_config, "HF_DATASETS_OFFLINE"):
+            datasets_config.HF_DATASETS_OFFLINE = _offline("HF_DATASETS_OFFLINE")
+    except ImportError:
+        pass
+
+
 def load_hf_split(source: DatasetSource, config: str | None, split: str, fix: str) -> Any:
     """One split from the Hugging Face hub through `datasets` (its cache and offline mode apply).
     Any failure becomes one DatasetError that names the dataset and ends with `fix`."""

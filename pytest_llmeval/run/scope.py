@@ -171,6 +171,9 @@ class Evaluation:
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from ..benchmarks.hubs import forget_unreachable_hubs
+
+        forget_unreachable_hubs()
         if self._media_tmp is not None:  # the report's previews were made as the results arrived
             self._media_tmp.cleanup()
             self._media_tmp = None

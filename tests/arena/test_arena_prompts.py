@@ -4,6 +4,8 @@ prompts, a hub repository (loopback stand-in); the YAML form and a replaced judg
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,10 +63,18 @@ def test_prompts_from_a_hub_repository(monkeypatch, tmp_path):
     for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_XET"):
         monkeypatch.delenv(name, raising=False)
     rows = b"".join(json.dumps({"uid": f"u{i}", "prompt": f"hub prompt {i}"}).encode() + b"\n" for i in range(4))
+    # read in a child process: huggingface_hub takes HF_ENDPOINT when first imported, and another test of
+    # this process may have imported it already (pointing at the real hub, unreachable here)
+    read = (
+        "import json, sys; from pytest_llmeval.arena.prompts import read_prompts; "
+        "print(json.dumps([[p.id, p.question] for p in read_prompts('hf:org/arena-prompts', sys.argv[1], None)]))"
+    )
     with HuggingFaceStandIn({"org/arena-prompts": {"question.jsonl": rows}}) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        prompts = list(read_prompts("hf:org/arena-prompts", tmp_path, None))
-    assert [p.id for p in prompts] == ["u0", "u1", "u2", "u3"] and prompts[2].question == "hub prompt 2"
+        child = subprocess.run([sys.executable, "-c", read, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    prompts = json.loads(child.stdout)
+    assert [p[0] for p in prompts] == ["u0", "u1", "u2", "u3"] and prompts[2][1] == "hub prompt 2"
 
 
 @pytest.mark.parametrize(
