@@ -153,6 +153,17 @@ def test_marks_select_groups_tags_task_types_and_datasets(pytester, two_bench):
     outcome.assert_outcomes(passed=1, deselected=3)
 
 
+def test_a_misspelt_group_or_task_type_in_m_is_one_usage_error_not_an_empty_run(pytester, two_bench):
+    # `-m "collection and Suitee"` used to deselect every record and end with "4 deselected" (exit 5)
+    suite, server = two_bench
+    for typo, meant in [("Suitee", "Suite"), ("mirrr", "mirror")]:
+        outcome = run(pytester, server, "--llm-collection", str(suite), "-m", f"collection and {typo}")
+        assert outcome.ret == pytest.ExitCode.USAGE_ERROR
+        outcome.stderr.fnmatch_lines([f"*-m names '{typo}'*collection group*did you mean '{meant}'?*"])
+        assert "Traceback" not in outcome.stderr.str() + outcome.stdout.str()
+        assert server.stats()["total_requests"] == 0
+
+
 def test_group_thresholds_gate_the_run(pytester, two_bench):
     suite, server = two_bench
     results = pytester.path / "results.json"
