@@ -112,7 +112,12 @@ class TerminalSummary:
         result = self.outcome.result
         if result is not None and (result.benchmarks or result.thresholds or not result.complete):
             self.write_results(terminalreporter, result)
-        elif not self.evaluation.selection and not perf_ran(self.config) and self.evaluation.collection is None:
+        elif (
+            not self.evaluation.selection
+            and not perf_ran(self.config)
+            and not self.evaluation.settings.perf_words  # a --llm-perf sweep that failed: its error says why
+            and self.evaluation.collection is None
+        ):
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)
