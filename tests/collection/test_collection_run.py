@@ -255,6 +255,17 @@ def test_a_malformed_collection_line_is_one_clear_error(pytester, two_bench, con
     assert "Traceback" not in outcome.stderr.str()
 
 
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_a_collection_without_records_is_a_usage_error_not_no_tests_ran(pytester, two_bench, content):
+    # `build -n 0` wrote such a file; running it ended "no tests ran" (exit 5) naming nothing
+    suite, server = two_bench
+    suite.write_text(content)
+    outcome = run(pytester, server, "--llm-collection", str(suite))
+    assert outcome.ret == 4
+    outcome.stderr.fnmatch_lines(["*--llm-collection * holds no records; build it with *-n N (N >= 1)*"])
+    assert server.stats()["total_requests"] == 0
+
+
 def test_a_missing_collection_file_or_hub_id_is_a_usage_error(pytester, start_server):
     server = start_server()
     outcome = run(pytester, server, "--llm-collection", "nowhere/suite.jsonl")
