@@ -171,7 +171,9 @@ def check_mark_names(
     alone: it may be a mark of the user's own tests."""
     if not markexpr:
         return
-    ours = llmeval_names(benchmarks) | set(collection_marks)
+    # a collection name another plugin registers as a mark gets the prefix only when items are built
+    collection_names = {name for mark in collection_marks for name in (mark, RESERVED_PREFIX + mark)}
+    ours = llmeval_names(benchmarks) | collection_names
     registered = set(known_marks)
     for name in expression_names(markexpr):
         if name in ours or name in registered:
