@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse prints its own message; usage errors are status 4 here
         return USAGE_ERROR if exc.code not in (0, None) else 0
     try:
-        if args.n < 0:
-            raise ConfigError(f"-n must be 0 or more, got {args.n}")
+        if args.n < 1:  # -n 0 wrote an empty file, whose run was "no tests ran"
+            raise ConfigError(f"-n must be 1 or more (the samples to take in total), got {args.n}")
         if args.output.is_dir():  # checked before the (possibly long) build
             raise ConfigError(
                 f"-o {args.output} is a folder; pass the collection file to write, "

@@ -62,7 +62,13 @@ class CollectionRun:
             path = base_dir / path
         if not path.exists() and raw.count("/") == 1 and not raw.endswith((".jsonl", ".json")):
             path = collection_from_hub(raw, hub)
-        return cls(raw, list(read_collection(path)))
+        records = list(read_collection(path))
+        if not records:  # else the run ends "no tests ran", naming nothing
+            raise CollectionError(
+                f"--llm-collection {raw!r} holds no records; build it with "
+                "python -m pytest_llmeval.collection build SCHEMA -n N (N >= 1) -o FILE"
+            )
+        return cls(raw, records)
 
     # -- before items exist ------------------------------------------------------------------
 

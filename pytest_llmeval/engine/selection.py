@@ -159,14 +159,21 @@ def did_you_mean(word: str, known: Iterable[str]) -> list[str]:
 
 
 def check_mark_names(
-    markexpr: str | None, benchmarks: Mapping[str, type[Benchmark]], known_marks: Iterable[str]
+    markexpr: str | None,
+    benchmarks: Mapping[str, type[Benchmark]],
+    known_marks: Iterable[str],
+    collection_marks: Iterable[str] = (),
 ) -> None:
-    """A usage error for a name in `-m` that is close to a benchmark, subset or tag but is none of
-    them nor a registered mark (`-m gsm8kk`, `-m "gsm8k or ifevl"`), instead of a silently smaller
-    or empty run. A name close to nothing of ours is left alone: it may be a mark of the user's own tests."""
+    """A usage error for a name in `-m` that is close to a benchmark, subset or tag (or, with
+    `--llm-collection`, to one of the collection's groups, task types, tags or datasets) but is none
+    of them nor a registered mark (`-m gsm8kk`, `-m "gsm8k or ifevl"`, `-m Maths` for the group
+    `Math`), instead of a silently smaller or empty run. A name close to nothing of ours is left
+    alone: it may be a mark of the user's own tests."""
     if not markexpr:
         return
-    ours = llmeval_names(benchmarks)
+    # a collection name another plugin registers as a mark gets the prefix only when items are built
+    collection_names = {name for mark in collection_marks for name in (mark, RESERVED_PREFIX + mark)}
+    ours = llmeval_names(benchmarks) | collection_names
     registered = set(known_marks)
     for name in expression_names(markexpr):
         if name in ours or name in registered:
@@ -174,9 +181,13 @@ def check_mark_names(
         close = did_you_mean(name, ours)
         if close:
             suggestion = " or ".join(repr(c) for c in close)
+            what = (
+                "benchmark, subset, tag, collection group or registered mark"
+                if collection_marks
+                else ("benchmark, subset, tag or registered mark")
+            )
             raise ConfigError(
-                f"-m names {name!r}, which is no benchmark, subset, tag or registered mark; did you mean {suggestion}? "
-                "(pytest --llm-list shows them all)"
+                f"-m names {name!r}, which is no {what}; did you mean {suggestion}? (pytest --llm-list shows them all)"
             )
 
 

@@ -141,7 +141,7 @@ class MediaStore:
         """Normalise and spool one image (see the module docstring). A path names a file inside
         `folder` (default: the store's `base_dir`), the folder of the dataset the row came from."""
         try:
-            from PIL import Image
+            from PIL import Image, UnidentifiedImageError
         except ImportError:  # pragma: no cover - Pillow is a dependency
             raise MediaError("reading images needs Pillow: pip install pillow") from None
         if isinstance(value, Image.Image):
@@ -159,7 +159,10 @@ class MediaStore:
                 raise
             except Exception as exc:
                 # (UnidentifiedImageError, DecompressionBombError, OSError, SyntaxError, struct.error, EOFError...)
-                raise MediaError(f"image field {field!r}: not a readable image ({exc})") from None
+                # Pillow's "cannot identify image file <_io.BytesIO object at 0x...>" names our buffer, not the file
+                reason = "no image format Pillow reads" if isinstance(exc, UnidentifiedImageError) else str(exc)
+                named = f"{value!r}: " if isinstance(value, str) and len(value) <= 200 else ""
+                raise MediaError(f"image field {field!r}: not a readable image ({named}{reason})") from None
             source_format = (image.format or "png").lower()
         target = source_format if self.options.image_format == "keep" else self.options.image_format
         if target not in ("png", "jpeg", "webp", "gif", "bmp"):

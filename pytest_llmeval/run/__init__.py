@@ -155,6 +155,8 @@ def register_controller(
         from ..scoring.efficiency import DEFAULT_THOUGHT_MARKERS
 
         features["efficiency"] = EfficiencyFigures(settings.thought_markers or DEFAULT_THOUGHT_MARKERS)
+        if settings.tokenizer is not None:  # a file that is no tokenizer: a usage error now, not one per sample
+            evaluation.runtime.thinking_analyser()
     if settings.samples_path is not None:
         features["samples"] = SamplesFile(settings.samples_path, outcome)
     own_limit = None if distributed else limit  # under xdist each worker keeps its share

@@ -108,6 +108,7 @@ class Evaluation:
             self.config.option.markexpr,
             benchmarks,
             registered_marks(self.config.getini("markers")),
+            self.collection.run.marks() if self.collection is not None else (),
         )
         # with --llm-collection, -m narrows the collection's items only (its marks name datasets too)
         self.selection = select(self.config.option.markexpr, benchmarks, subsets_of) if self.collection is None else {}

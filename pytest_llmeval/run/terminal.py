@@ -66,7 +66,7 @@ class TerminalSummary:
         self.totals = {bench: sum(subsets.values()) for bench, subsets in counts.items()}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> Any:
         # Wrong answers and endpoint errors of samples are condensed below; pytest's final counts
         # still include them (the reports are put back before pytest writes its stats line).
         taken = self.take_sample_reports(terminalreporter.stats)
@@ -75,7 +75,7 @@ class TerminalSummary:
         finally:
             for key, reports in taken.items():
                 terminalreporter.stats.setdefault(key, []).extend(reports)
-            self.write_summary(terminalreporter)
+            self.write_summary(terminalreporter, exitstatus)
 
     def take_sample_reports(self, stats: dict[str, list[Any]]) -> dict[str, list[Any]]:
         taken: dict[str, list[Any]] = {}
@@ -101,7 +101,7 @@ class TerminalSummary:
         """How many wrong answers (and errors) per benchmark the summary shows; None for all."""
         return self.evaluation.settings.failures_shown(self.config.get_verbosity())
 
-    def write_summary(self, terminalreporter: Any) -> None:
+    def write_summary(self, terminalreporter: Any, exitstatus: int = pytest.ExitCode.OK) -> None:
         terminalreporter.ensure_newline()
         for kind, title in (("wrong", "wrong answers"), ("error", "endpoint errors")):
             if self.problems[kind]:
@@ -112,7 +112,13 @@ class TerminalSummary:
         result = self.outcome.result
         if result is not None and (result.benchmarks or result.thresholds or not result.complete):
             self.write_results(terminalreporter, result)
-        elif not self.evaluation.selection and not perf_ran(self.config) and self.evaluation.collection is None:
+        elif (
+            not self.evaluation.selection
+            and not perf_ran(self.config)
+            and not self.evaluation.settings.perf_words  # a --llm-perf sweep that failed: its error says why
+            and self.evaluation.collection is None
+            and exitstatus != pytest.ExitCode.USAGE_ERROR  # the error says what to fix, not -m
+        ):
             terminalreporter.section("llmeval")
             for line in no_selection_lines(all_benchmarks()):
                 terminalreporter.write_line(line)

@@ -153,6 +153,17 @@ def test_marks_select_groups_tags_task_types_and_datasets(pytester, two_bench):
     outcome.assert_outcomes(passed=1, deselected=3)
 
 
+def test_a_misspelt_group_or_task_type_in_m_is_one_usage_error_not_an_empty_run(pytester, two_bench):
+    # `-m "collection and Suitee"` used to deselect every record and end with "4 deselected" (exit 5)
+    suite, server = two_bench
+    for typo, meant in [("Suitee", "Suite"), ("mirrr", "mirror")]:
+        outcome = run(pytester, server, "--llm-collection", str(suite), "-m", f"collection and {typo}")
+        assert outcome.ret == pytest.ExitCode.USAGE_ERROR
+        outcome.stderr.fnmatch_lines([f"*-m names '{typo}'*collection group*did you mean '{meant}'?*"])
+        assert "Traceback" not in outcome.stderr.str() + outcome.stdout.str()
+        assert server.stats()["total_requests"] == 0
+
+
 def test_group_thresholds_gate_the_run(pytester, two_bench):
     suite, server = two_bench
     results = pytester.path / "results.json"
@@ -242,6 +253,17 @@ def test_a_malformed_collection_line_is_one_clear_error(pytester, two_bench, con
     assert outcome.ret == 4
     outcome.stderr.fnmatch_lines([f"*{suite}:1: not a collection record*"])
     assert "Traceback" not in outcome.stderr.str()
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_a_collection_without_records_is_a_usage_error_not_no_tests_ran(pytester, two_bench, content):
+    # `build -n 0` wrote such a file; running it ended "no tests ran" (exit 5) naming nothing
+    suite, server = two_bench
+    suite.write_text(content)
+    outcome = run(pytester, server, "--llm-collection", str(suite))
+    assert outcome.ret == 4
+    outcome.stderr.fnmatch_lines(["*--llm-collection * holds no records; build it with *-n N (N >= 1)*"])
+    assert server.stats()["total_requests"] == 0
 
 
 def test_a_missing_collection_file_or_hub_id_is_a_usage_error(pytester, start_server):

@@ -230,6 +230,8 @@ def test_build_cli_usage_errors_exit_4(tmp_path):
     assert run.returncode == 4 and "'nope'" in run.stderr and "Traceback" not in run.stderr
     run = build_cli(tmp_path / "missing.yaml", "-n", "5", "-o", str(tmp_path / "o.jsonl"))
     assert run.returncode == 4 and "missing.yaml': no such file; pass a .yaml or .json file" in run.stderr
+    run = build_cli(schema, "-n", "0", "-o", str(tmp_path / "o.jsonl"))  # it wrote an empty file, exit 0
+    assert run.returncode == 4 and "-n must be 1 or more" in run.stderr and not (tmp_path / "o.jsonl").exists()
 
 
 def test_a_multimodal_leaf_without_data_is_a_dataset_error_not_a_silent_skip(tmp_path):

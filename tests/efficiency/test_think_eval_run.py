@@ -175,3 +175,27 @@ def test_judge_decides_each_step_for_judge_graded_benchmarks(pytester: pytest.Py
     # per sample: the final answer and the three steps, each asked once, issued ahead of the items
     assert stats["chat_requests"] == 4 * 4
     assert stats["max_in_flight"] >= 2
+
+
+@pytest.mark.parametrize("content", ["name: not a tokenizer\n", '{"version": 1}'])
+def test_a_tokenizer_file_that_cannot_be_read_is_one_usage_error_before_anything_is_sent(
+    pytester: pytest.Pytester, thinker: Any, tmp_path: Path, content: str
+):
+    # it used to be read on the first answer: every sample became an error, after all requests were sent
+    wrong = tmp_path / ("schema.yaml" if content.startswith("name") else "tokenizer.json")
+    wrong.write_text(content)
+    path = write_jsonl(pytester.path / "math500.jsonl", data.MATH500_ROWS)
+    outcome = pytester.runpytest_subprocess(
+        *llm_args(thinker.base_url, model="thinker"),
+        "-m",
+        "math_500",
+        "--llm-dataset",
+        f"math_500={path}",
+        "--llm-think-eval",
+        "--llm-tokenizer",
+        str(wrong),
+    )
+    assert outcome.ret == pytest.ExitCode.USAGE_ERROR
+    outcome.stderr.fnmatch_lines([f"ERROR: *tokenizer '{wrong}'*"])
+    assert "Traceback" not in outcome.stderr.str() + outcome.stdout.str()
+    assert thinker.stats()["total_requests"] == 0

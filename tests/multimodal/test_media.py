@@ -59,6 +59,15 @@ def test_unreadable_images_name_the_field_and_reason(tmp_path: Path, value, mess
     assert "'decoded_image'" in str(info.value)
 
 
+def test_a_file_that_is_no_image_is_named_without_pillows_buffer_repr(tmp_path: Path):
+    # the reason read "cannot identify image file <_io.BytesIO object at 0x7f...>": our buffer, not the file
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "2.png").write_bytes(b"not a png")
+    with pytest.raises(MediaError) as info:
+        MediaStore(tmp_path / "m", base_dir=tmp_path).image("images/2.png", "image")
+    assert str(info.value) == "image field 'image': not a readable image ('images/2.png': no image format Pillow reads)"
+
+
 def test_image_over_the_limit(tmp_path: Path):
     store = MediaStore(tmp_path, MediaOptions(max_image_bytes=100))
     with pytest.raises(MediaError, match="over the 100-byte limit"):

@@ -128,6 +128,21 @@ def test_cli_sweep_reports_a_dead_server_at_once(
     assert server.stats()["chat_requests"] <= 10
 
 
+def test_a_failed_cli_sweep_is_not_followed_by_a_hint_to_select_benchmarks(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
+    # a sweep whose file has no `question` failed with that error, then the summary said
+    # "no benchmark selected: -m selects benchmarks ..." as if -m had been forgotten
+    server = start_server()
+    (perf_pytester.path / "qa.jsonl").write_text('{"q": "hi"}\n')
+    result = perf_pytester.runpytest_subprocess(
+        *_args(server, "--llm-perf", "parallel=1", "number=2", "dataset=openqa", "dataset_path=qa.jsonl")
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*qa.jsonl:1: openqa lines need a 'question' string*"])
+    assert "no benchmark selected" not in result.stdout.str()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -256,3 +271,24 @@ def test_cli_open_loop_with_benchmark_prompts(
     result.stdout.fnmatch_lines(["Conc.*Rate*", "- *40 *6 *6 *0*", "- @40/s *Latency (s)*"])
     assert "TTFT" not in result.stdout.str()  # not streamed: latency only
     assert server.stats()["chat_requests"] == 6
+
+
+def test_a_bad_marker_argument_is_one_usage_error_without_the_select_benchmarks_hint(
+    perf_pytester: pytest.Pytester, start_server: Callable[..., FakeOpenAIServer]
+) -> None:
+    # the usage error came after "no benchmark selected: -m selects benchmarks ...", as if -m were the fault
+    server = start_server()
+    perf_pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.perf(parallel=1, number=2, datset="random")
+        def test_load(perf):
+            pass
+        """
+    )
+    result = perf_pytester.runpytest_subprocess(*_args(server))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*perf: unknown argument 'datset'*"])
+    assert "no benchmark selected" not in result.stdout.str()
+    assert server.stats()["total_requests"] == 0
