@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from pytest_llmeval.benchmarks.registry import get_benchmark
 from pytest_llmeval.errors import ConfigError
 from pytest_llmeval.testing import FakeOpenAIServer
 from tests.conftest import write_jsonl
+from tests.core.loopback import JsonHandler, ThreadedServer
 
 KNOWN = {"eats": -2.0, "slices": -0.5, "it": -0.25, "into": -0.25, "thin": -0.5, "rings": -1.0,
          "flies": -3.0, "sings": -2.0, "loudly": -2.0}  # fmt: skip
@@ -298,20 +297,7 @@ class NonFiniteLogprobServer:
     """Echoes a completions prompt with one log-probability per word (-1.0), `value` for the word `slices`."""
 
     def __init__(self, value: float) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, payload: Any) -> None:
-                data = json.dumps(payload).encode()  # float("inf") -> Infinity, nan -> NaN: what Python reads back
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 self._send({"object": "list", "data": [{"id": "m"}]})
 
@@ -326,10 +312,8 @@ class NonFiniteLogprobServer:
                 choice = {"index": 0, "text": prompt, "logprobs": logprobs, "finish_reason": "length"}
                 self._send({"choices": [choice]})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.server = ThreadedServer(Handler)
+        self.base_url = self.server.base_url
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("nan")], ids=["Infinity", "NaN"])
@@ -343,8 +327,7 @@ def test_a_log_probability_that_is_not_finite_is_an_error_never_a_score(
         write_jsonl(pytester.path / "hs.jsonl", [hellaswag_row(7, "1")])
         result = run(pytester, server, "--llm-output-type", "hellaswag=multiple_choice")
     finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+        server.server.close()
     result.assert_outcomes(errors=1)
     (record,) = records(pytester)
     assert record["error_kind"] == "no_prompt_logprobs" and "NaN or infinite" in record["error"]

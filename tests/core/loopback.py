@@ -25,6 +25,45 @@ from urllib.parse import parse_qs, urlsplit
 CHUNK = b"x" * 65536
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet keep-alive handler with `_send(payload)`: a 200 JSON reply with its Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, payload: Any) -> None:
+        data = json.dumps(payload).encode()  # float("inf") -> Infinity, nan -> NaN: what Python reads back
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class ThreadedServer:
+    """`handler` served on a free loopback port from daemon threads, from now until `close` (or the end
+    of a `with` block). `base_url` is its OpenAI-style root, `http://127.0.0.1:PORT/v1`."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> ThreadedServer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 @functools.lru_cache(maxsize=1)
 def gzip_bomb(inflated_mib: int = 512) -> bytes:
     """A valid gzip body of about 0.5 MB that inflates to `inflated_mib` MiB of spaces. Built in half
@@ -61,18 +100,14 @@ class LoopbackChatServer:
         self.huge_bytes = huge_bytes
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self.bytes_sent = 0
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._server = ThreadedServer(self._handler())
+        self.port = self._server.port
 
     def __enter__(self) -> LoopbackChatServer:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

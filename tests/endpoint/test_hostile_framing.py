@@ -15,7 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from pytest_llmeval.endpoint.native import MAX_HEAD_BYTES, Response
 from pytest_llmeval.endpoint.response_cap import ResponseTooLarge
 from pytest_llmeval.endpoint.transport import TransportFailure
 from tests.conftest import write_jsonl
+from tests.core.loopback import ThreadedServer
 from tests.runs import dataset, llm_args, output_of, read_jsonl
 
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -188,19 +189,15 @@ class HostileFramingServer:
 
     def __init__(self) -> None:
         self.release = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._server = ThreadedServer(self._handler())
+        self.base_url = self._server.base_url
 
     def __enter__(self) -> HostileFramingServer:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

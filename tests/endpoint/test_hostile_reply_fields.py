@@ -7,15 +7,15 @@ hostile way, in real runs."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import write_jsonl
+from tests.core.loopback import ThreadedServer
 from tests.runs import dataset, llm_args, output_of, read_jsonl
 
 KEY = "sk-proj-HostileFields0123456789abcdef"
@@ -84,14 +84,11 @@ class HostileServer:
                 else:
                     self._send(json.dumps(_quoting(REPLIES[word], key)).encode())
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._server = ThreadedServer(Handler)
+        self.base_url = self._server.base_url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.close()
 
 
 @pytest.fixture

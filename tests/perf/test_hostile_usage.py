@@ -6,12 +6,13 @@ such reply made the perf worker process fail (`int('abc')`), losing every figure
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.core.loopback import ThreadedServer
 
 USAGES: list[Any] = [{"prompt_tokens": "abc", "completion_tokens": [1]}, {"prompt_tokens": -5}, [1, 2]]
 
@@ -51,14 +52,11 @@ class BadUsageServer:
                     reply = {"choices": [dict(choice, message={"content": "hello there"})], "usage": usage}
                     self._send(json.dumps(reply).encode(), "application/json")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._server = ThreadedServer(Handler)
+        self.base_url = self._server.base_url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.close()
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.core.loopback import ThreadedServer
 
 KEY = "sk-proj-PerfEcho0123456789abcdef"
 QUERY_KEY = "azure-PerfQuery0123456789"
@@ -49,14 +50,11 @@ class EchoingServer:
                 message = outer.message or f"refused {self.path} with {auth} ({shown})"
                 self._send(400, {"error": {"message": message}})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._server = ThreadedServer(Handler)
+        self.port = self._server.port
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.close()
 
 
 @pytest.fixture

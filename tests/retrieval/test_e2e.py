@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from pytest_llmeval.scoring.retrieval import rank_scores, reranking_metrics, retrieval_metrics
 from pytest_llmeval.testing._vectors import bag_of_words
 from tests.conftest import write_jsonl
+from tests.core.loopback import JsonHandler, ThreadedServer
 from tests.retrieval.conftest import DOCS, QRELS, QUERIES, write_beir
 
 
@@ -456,23 +457,8 @@ def test_an_unreadable_usage_object_leaves_the_vectors_usable(pytester, beir_dir
     """An embeddings reply whose `usage` cannot be read (counts that are strings or negative, a list) is
     used without it: before, it was a bad reply, and for the corpus batch every query of the task erred."""
     import base64
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             self._send({"object": "list", "data": [{"id": "emb"}]})
 
@@ -482,15 +468,10 @@ def test_an_unreadable_usage_object_leaves_the_vectors_usable(pytester, beir_dir
             rows = [{"index": i, "embedding": base64.b64encode(v).decode()} for i, v in enumerate(vectors)]
             self._send({"data": rows, "model": "emb", "usage": usage})
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-        result, data = _run(pytester, url, "-m", "beir", "--llm-dataset", f"beir={beir_dir}", "--llm-no-cache")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with ThreadedServer(Handler) as server:
+        result, data = _run(
+            pytester, server.base_url, "-m", "beir", "--llm-dataset", f"beir={beir_dir}", "--llm-no-cache"
+        )
     result.assert_outcomes(passed=3, failed=1)
     expected = _expected_retrieval()
     assert data["benchmarks"]["beir"]["metrics"]["ndcg_at_10"] == pytest.approx(expected["ndcg_at_10"], abs=1e-6)
