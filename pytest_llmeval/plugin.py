@@ -15,7 +15,7 @@ from .errors import ConfigError
 from .fixtures import llm, llm_endpoint, llm_server  # noqa: F401  (fixtures are found on the plugin module)
 from .options import OptionReader, add_options, resolve_settings
 from .perf.fixtures import llm_capacity, llm_perf, perf  # noqa: F401
-from .rootdir_guard import check_rootdir
+from .rootdir_guard import check_rootdir, join_option_values
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
         check_rootdir(config)  # before the settings: a moved rootdir lost the ini file that holds them
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if not hasattr(config, "workerinput"):  # what xdist's workers will parse: no value taken for a test path
+        join_option_values(config)
     start_up_without_collections(lambda: configure_evaluation(config))
 
 

@@ -13,10 +13,17 @@ the ini file that was not read, when an `--llm-*` value lost that ini file. (Wit
 lose, the moved rootdir only moves `.pytest_cache`; docs/options.md says so at `--llm-cache-dir`.)
 It uses pytest's own `determine_setup` (a private function, called with the keywords its installed
 version accepts); when that cannot be called, it checks nothing.
+
+`join_option_values(config)` guards pytest-xdist's workers the same way: each worker parses the
+controller's command line again once the controller is set up, and by then a folder or file the
+controller made (`--llm-cache-dir DIR` written apart, absent when the controller chose its rootdir)
+exists and would move the worker's rootdir away from the ini file. The controller's command line is
+rewritten first, each single-value `--llm-*` option and its value as one word.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 from pathlib import Path
@@ -49,6 +56,28 @@ def check_rootdir(config: pytest.Config) -> None:
         f"(it does so before it knows plugins' options): {moved}pytest {read} instead of {inipath}; "
         f"write the option and its value as one word: {option}={value}"
     )
+
+
+def join_option_values(config: pytest.Config) -> None:
+    """Rewrite `config.invocation_params.args` (what pytest-xdist sends its workers) with each `--llm-*`
+    option that takes one value joined to it (`--llm-cache-dir=DIR`): the same options for argparse,
+    and never a test path. Options of several values (`nargs="+"`) and flags are left as they are."""
+    from .options import OPTIONS
+
+    single = {spec.flag for spec in OPTIONS if spec.kind not in ("flag", "words")}
+    args = list(config.invocation_params.args)
+    joined: list[str] = []
+    index = 0
+    while index < len(args):
+        word = str(args[index])
+        if word in single and index + 1 < len(args):
+            joined.append(f"{word}={args[index + 1]}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    if joined != [str(a) for a in args]:
+        config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(joined))
 
 
 def _is_path(config: pytest.Config, value: str) -> bool:

@@ -1,8 +1,8 @@
 """`--llm-results PATH` (registered when it is given): the run's result as JSON, secrets redacted.
 
 `ResultsFile` writes after every other `pytest_llmeval_results` implementation added its part; a
-failed write goes to a fallback file, named in the summary. When the session starts it replaces the
-file with an unfinished result (`passed: false`, `complete: false`, `interrupted: true`): a run killed
+failed write goes to a fallback file, named in the summary. When the session starts it replaces an
+existing file with an unfinished result (`passed: false`, `complete: false`, `interrupted: true`): a run killed
 on the way (SIGKILL, a CI job's timeout) leaves that, never the previous run's `passed: true`. Not
 when the file is also this run's `--llm-compare` baseline, which must survive a killed run.
 """
@@ -28,6 +28,10 @@ class ResultsFile:
         self.baseline = baseline
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.path.exists():
+            # nothing stale to replace; and a file made now, at a path written apart from its option, would
+            # be taken for a test path by the xdist workers that start next (rootdir_guard.py)
+            return
         if self.baseline is not None and (self.baseline == self.path or same_file(self.baseline, self.path)):
             return
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -112,6 +112,22 @@ def test_a_path_value_written_apart_that_would_lose_the_ini_file_is_one_usage_er
     pytester.runpytest_subprocess(*args, "--llm-compare", str(inside)).assert_outcomes(passed=3, failed=1)
 
 
+def test_an_output_the_xdist_controller_makes_is_no_test_path_for_its_workers(
+    pytester, gsm8k_server, gsm8k_file, tmp_path
+):
+    # `--llm-cache-dir DIR` apart, DIR outside the project and absent: the controller chose its rootdir
+    # before it made DIR, but its workers parse the same command line after, when DIR exists; they lost
+    # the ini file (its llm_model) and crashed at start-up
+    pytester.makeini(ini("llm_model = fake-model", f"llm_base_url = {gsm8k_server.base_url}"))
+    cache = tmp_path / "elsewhere" / "cache"
+    args = ("-p", "no:randomly", "-p", "xdist", "-n", "2", *dataset("gsm8k", gsm8k_file))
+    result = pytester.runpytest_subprocess(*args, "--llm-cache-dir", str(cache), "--llm-results", "r.json")
+    output = result.stdout.str() + result.stderr.str()
+    assert "node down" not in output and "took this path for a test path" not in output, output
+    result.assert_outcomes(passed=3, failed=1)
+    assert cache.is_dir()
+
+
 def test_command_line_beats_the_ini_file(pytester, gsm8k_server, gsm8k_file, tmp_path):
     ini_results, cli_results = tmp_path / "ini.json", tmp_path / "cli.json"
     pytester.makeini(
