@@ -145,20 +145,7 @@ def _go_offline_hf() -> None:
         if not _offline(name):
             _forced_offline.add(name)
             os.environ[name] = "1"
-    try:
-        import huggingface_hub.constants as hub_constants
-
-        hub_constants.HF_HUB_OFFLINE = True
-    except (ImportError, AttributeError):
-        pass
-    try:
-        import datasets.config as datasets_config
-
-        datasets_config.HF_HUB_OFFLINE = True
-        if hasattr(datasets_config, "HF_DATASETS_OFFLINE"):
-            datasets_config.HF_DATASETS_OFFLINE = True
-    except ImportError:
-        pass
+    _sync_hf_offline_switches()
 
 
 def forget_unreachable_hubs() -> None:
@@ -171,17 +158,22 @@ def forget_unreachable_hubs() -> None:
     for name in _forced_offline:
         os.environ.pop(name, None)
     _forced_offline.clear()
-    offline = _offline("HF_HUB_OFFLINE")
+    _sync_hf_offline_switches()
+
+
+def _sync_hf_offline_switches() -> None:
+    """huggingface_hub and `datasets` read their offline variables once, when imported: set the copies
+    they keep to what the environment says now."""
     try:
         import huggingface_hub.constants as hub_constants
 
-        hub_constants.HF_HUB_OFFLINE = offline
+        hub_constants.HF_HUB_OFFLINE = _offline("HF_HUB_OFFLINE")
     except (ImportError, AttributeError):
         pass
     try:
         import datasets.config as datasets_config
 
-        datasets_config.HF_HUB_OFFLINE = offline
+        datasets_config.HF_HUB_OFFLINE = _offline("HF_HUB_OFFLINE")
         if hasattr(datasets_config, "HF_DATASETS_OFFLINE"):
             datasets_config.HF_DATASETS_OFFLINE = _offline("HF_DATASETS_OFFLINE")
     except ImportError:
