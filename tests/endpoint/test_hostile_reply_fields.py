@@ -54,7 +54,7 @@ def _quoting(value: Any, key: str) -> Any:
     return json.loads(json.dumps(value).replace("KEY", key))
 
 
-class HostileServer:
+class HostileServer(ThreadedServer):
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -84,18 +84,13 @@ class HostileServer:
                 else:
                     self._send(json.dumps(_quoting(REPLIES[word], key)).encode())
 
-        self._server = ThreadedServer(Handler)
-        self.base_url = self._server.base_url
-
-    def close(self) -> None:
-        self._server.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def server() -> Iterator[HostileServer]:
-    running = HostileServer()
-    yield running
-    running.close()
+    with HostileServer() as running:
+        yield running
 
 
 def _run(pytester: pytest.Pytester, server: HostileServer, tmp_path: Path, *args: str) -> tuple[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ from tests.core.loopback import ThreadedServer
 USAGES: list[Any] = [{"prompt_tokens": "abc", "completion_tokens": [1]}, {"prompt_tokens": -5}, [1, 2]]
 
 
-class BadUsageServer:
+class BadUsageServer(ThreadedServer):
     def __init__(self) -> None:
         served = iter(range(1 << 30))
 
@@ -52,18 +52,13 @@ class BadUsageServer:
                     reply = {"choices": [dict(choice, message={"content": "hello there"})], "usage": usage}
                     self._send(json.dumps(reply).encode(), "application/json")
 
-        self._server = ThreadedServer(Handler)
-        self.base_url = self._server.base_url
-
-    def close(self) -> None:
-        self._server.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def server() -> Iterator[BadUsageServer]:
-    running = BadUsageServer()
-    yield running
-    running.close()
+    with BadUsageServer() as running:
+        yield running
 
 
 @pytest.mark.parametrize("stream", ["true", "false"])

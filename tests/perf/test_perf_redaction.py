@@ -19,7 +19,7 @@ KEY = "sk-proj-PerfEcho0123456789abcdef"
 QUERY_KEY = "azure-PerfQuery0123456789"
 
 
-class EchoingServer:
+class EchoingServer(ThreadedServer):
     """Answers GET /models; every POST gets a 400 quoting its Authorization header and its path."""
 
     def __init__(self) -> None:
@@ -50,18 +50,13 @@ class EchoingServer:
                 message = outer.message or f"refused {self.path} with {auth} ({shown})"
                 self._send(400, {"error": {"message": message}})
 
-        self._server = ThreadedServer(Handler)
-        self.port = self._server.port
-
-    def close(self) -> None:
-        self._server.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def server() -> Iterator[EchoingServer]:
-    running = EchoingServer()
-    yield running
-    running.close()
+    with EchoingServer() as running:
+        yield running
 
 
 def test_a_perf_error_quoting_the_key_is_redacted_in_the_terminal_and_results(pytester, server, monkeypatch):
