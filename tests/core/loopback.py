@@ -26,7 +26,7 @@ CHUNK = b"x" * 65536
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    """A quiet keep-alive handler with `_send(payload)`: a 200 JSON reply with its Content-Length."""
+    """A quiet keep-alive handler with `_send(payload)`, a 200 JSON reply, and `_reply(bytes, kind)`."""
 
     protocol_version = "HTTP/1.1"
 
@@ -34,9 +34,13 @@ class JsonHandler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, payload: Any) -> None:
-        data = json.dumps(payload).encode()  # float("inf") -> Infinity, nan -> NaN: what Python reads back
+        # float("inf") -> Infinity, nan -> NaN: what Python reads back
+        self._reply(json.dumps(payload).encode())
+
+    def _reply(self, data: bytes, kind: str = "application/json") -> None:
+        """A 200 of `data` bytes, of content type `kind`."""
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

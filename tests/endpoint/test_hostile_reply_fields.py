@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import write_jsonl
-from tests.core.loopback import ThreadedServer
+from tests.core.loopback import JsonHandler, ThreadedServer
 from tests.runs import dataset, llm_args, output_of, read_jsonl
 
 KEY = "sk-proj-HostileFields0123456789abcdef"
@@ -56,21 +55,9 @@ def _quoting(value: Any, key: str) -> Any:
 
 class HostileServer(ThreadedServer):
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, data: bytes, kind: str = "application/json") -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
-                self._send(json.dumps({"object": "list", "data": [{"id": "m"}]}).encode())
+                self._reply(json.dumps({"object": "list", "data": [{"id": "m"}]}).encode())
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -80,9 +67,9 @@ class HostileServer(ThreadedServer):
                 if body.get("stream"):
                     events = [_quoting(e, key) for e in STREAMS[word]]
                     data = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-                    self._send(data + b"data: [DONE]\n\n", "text/event-stream")
+                    self._reply(data + b"data: [DONE]\n\n", "text/event-stream")
                 else:
-                    self._send(json.dumps(_quoting(REPLIES[word], key)).encode())
+                    self._reply(json.dumps(_quoting(REPLIES[word], key)).encode())
 
         super().__init__(Handler)
 

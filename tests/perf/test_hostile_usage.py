@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.core.loopback import ThreadedServer
+from tests.core.loopback import JsonHandler, ThreadedServer
 
 USAGES: list[Any] = [{"prompt_tokens": "abc", "completion_tokens": [1]}, {"prompt_tokens": -5}, [1, 2]]
 
@@ -21,21 +20,9 @@ class BadUsageServer(ThreadedServer):
     def __init__(self) -> None:
         served = iter(range(1 << 30))
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, data: bytes, kind: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
-                self._send(json.dumps({"object": "list", "data": [{"id": "m"}]}).encode(), "application/json")
+                self._reply(json.dumps({"object": "list", "data": [{"id": "m"}]}).encode(), "application/json")
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -47,10 +34,10 @@ class BadUsageServer(ThreadedServer):
                         {"choices": [], "usage": usage},
                     ]
                     data = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-                    self._send(data + b"data: [DONE]\n\n", "text/event-stream")
+                    self._reply(data + b"data: [DONE]\n\n", "text/event-stream")
                 else:
                     reply = {"choices": [dict(choice, message={"content": "hello there"})], "usage": usage}
-                    self._send(json.dumps(reply).encode(), "application/json")
+                    self._reply(json.dumps(reply).encode(), "application/json")
 
         super().__init__(Handler)
 
