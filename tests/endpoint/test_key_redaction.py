@@ -129,33 +129,26 @@ def test_ordinary_text_is_left_alone(no_secrets) -> None:
     assert redaction.redact(text) == text
 
 
+def read_whole_request(conn: socket.socket) -> tuple[str, str, bytes] | None:
+    """The next request on `conn`: its request line, its Authorization header ("" without one) and its
+    whole body; None once the client closed the connection."""
+    head = read_request(conn)
+    if not head:
+        return None
+    headers, _, body = head.partition(b"\r\n\r\n")
+    request_line, *lines = headers.decode().split("\r\n")
+    fields = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    while len(body) < int(fields.get("content-length") or 0):
+        body += conn.recv(65536)
+    return request_line, fields.get("authorization", ""), body
+
+
 def echoing_server(encode: Callable[[bytes], str] = ENCODINGS["plain"]) -> RawServer:
     def handle(conn: socket.socket) -> None:
-        while True:
-            head = read_request(conn)
-            if not head:
-                return
-            headers, _, body = head.partition(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in headers.split(b"\r\n")
-                    if line.lower().startswith(b"content-length")
-                ),
-                0,
-            )
-            while len(body) < length:
-                body += conn.recv(65536)
-            auth = next(
-                (
-                    line.split(b":", 1)[1].strip().decode()
-                    for line in headers.split(b"\r\n")
-                    if line.lower().startswith(b"authorization")
-                ),
-                "",
-            )
+        while (request := read_whole_request(conn)) is not None:
+            request_line, auth, body = request
             shown = encode(auth.removeprefix("Bearer ").encode())
-            if headers.startswith(b"GET"):
+            if request_line.startswith("GET"):
                 payload, status = {"object": "list", "data": [{"id": "m"}]}, "200 OK"
             elif b"apples" in body:  # a 400 whose body quotes the header, as some proxies do
                 payload, status = (
@@ -251,18 +244,8 @@ def test_secrets_of_the_base_url_echoed_by_the_server_are_redacted_everywhere(py
     password, query_key = "pw-Basic0123456789", "azure-Query0123456789"
 
     def handle(conn: socket.socket) -> None:
-        while True:
-            head = read_request(conn)
-            if not head:
-                return
-            headers, _, body = head.partition(b"\r\n\r\n")
-            request_line, *lines = headers.decode().split("\r\n")
-            auth = next(
-                (line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("authorization")), ""
-            )
-            length = next((int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")), 0)
-            while len(body) < length:
-                body += conn.recv(65536)
+        while (request := read_whole_request(conn)) is not None:
+            request_line, auth, body = request
             quoted = f"{request_line} with {auth}"
             if request_line.startswith("GET"):
                 payload, status = {"object": "list", "data": [{"id": "m"}]}, "200 OK"
